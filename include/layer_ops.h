@@ -1,0 +1,53 @@
+/* layer_ops: the linear algebra of single layers on batches of rows.
+ * Forward maps (x -> y) and adjoints (row vectors on a layer's output -> row
+ * vectors on its input) shared by the forward pass, attacks and the bound engine. */
+#ifndef LAYER_OPS_H
+#define LAYER_OPS_H
+
+#include <stddef.h>
+#include "model.h"
+#include "nn_error.h"
+
+/* All matrices are row-major with a leading dimension (BLAS style): row r of x
+ * starts at x + r*ldx and holds shape_size(layer->in) values (C,H,W order);
+ * any block of rows is a valid argument. Outputs are overwritten, never summed into. */
+
+/* Prototypes */
+
+/* y = L(x) for an affine layer (dense, conv2d, normalize, avgpool2d, flatten),
+ * bias included; n rows. */
+int layer_affine_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
+                         nn_error *err);
+
+/* The adjoint of an affine layer's linear part: dx = dy * M where y = M x + b.
+ * dy has `rows` rows of shape_size(layer->out), dx rows of shape_size(layer->in).
+ * Dense: one GEMM. Conv2d: transposed convolution, never a dense conv matrix. */
+int layer_affine_adjoint(const nn_layer *layer, const double *dy, size_t rows, size_t lddy, double *dx,
+                         size_t lddx, nn_error *err);
+
+/* The constant part of an affine layer as a full output-sized vector b_full
+ * (dense/conv: bias per output; normalize: -mean/std per channel; else 0), so that
+ * L(x) = M x + b_full. b_full has shape_size(layer->out) entries. */
+void layer_affine_offset(const nn_layer *layer, double *b_full);
+
+/* Max pooling forward; argmax (optional, n x out entries) records the flat input
+ * index that won each window (first maximum in window order). */
+int maxpool2d_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
+                      int *argmax, nn_error *err);
+
+/* Flat input index (C,H,W order) of slot k of pooled/convolved output o, or -1
+ * for a padding cell; window = kernel[0]*kernel[1] slots in row-major (ky, kx). */
+int window_input_index(const nn_layer *layer, size_t o, int k);
+
+/* Element-wise activation forward: y[i] = sigma(x[i]) (param_ramp uses r[i]). */
+void activation_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy);
+
+/* Scalar activation functions, the single source of their math. act_value is
+ * for one neuron (param_ramp reads r[neuron]); hot loops use activation_forward. */
+double act_value(const nn_layer *layer, size_t neuron, double z);
+/* S-shaped activations (LAYER_TANH, LAYER_SIGMOID, LAYER_ARCTAN) and derivatives. */
+double sshape_value(layer_type type, double z);
+double sshape_deriv(layer_type type, double z);
+double sshape_deriv2(layer_type type, double z);
+
+#endif

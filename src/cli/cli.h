@@ -1,0 +1,30 @@
+/* cli: the nncert command-line front end (private to src/cli).
+ * Each subcommand lives in its own cmd_<name>.c and returns the process exit
+ * status; shared option handling and error printing live in cli_common.c. */
+#ifndef CLI_H
+#define CLI_H
+
+#include "nn_error.h"
+
+/* Exit statuses shared by every subcommand. */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+
+typedef int (*cli_command_fn)(int argc, char **argv);
+
+/* Prototypes: one per subcommand (argv[0] is the subcommand name). */
+int cmd_inspect(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_bounds(int argc, char **argv);
+int cmd_certify(int argc, char **argv);
+int cmd_attack(int argc, char **argv);
+
+/* Print "nncert <cmd>: <message>" for a failed library call; returns CLI_EXIT_FAIL. */
+int cli_report(const char *cmd, const nn_error *err);
+/* Print "nncert <cmd>: <formatted>" plus a --help hint; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Strict number parsing for option values; print a usage error on failure. */
+int cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, long hi, long *out);
+int cli_parse_double(const char *cmd, const char *opt, const char *text, double *out);
+
+#endif

@@ -1,0 +1,35 @@
+# Shared helpers for tests/cli_*.sh: TAP-style "ok - name" / "not ok - name" lines.
+# $NNCERT is the binary under test (set by tests/run.sh; bin/nncert by default).
+NNCERT=${NNCERT:-bin/nncert}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+TMP=$(mktemp -d /tmp/nncert-cli.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+ok()     { echo "ok - $1"; }
+not_ok() { echo "not ok - $1"; shift; [ $# -gt 0 ] && printf '#   %s\n' "$@"; }
+
+# expect_success NAME CMD...: exit status 0.
+expect_success() {
+    local name=$1; shift
+    if "$@" >"$TMP/out" 2>"$TMP/err"; then ok "$name"
+    else not_ok "$name" "exit $? from: $*" "$(tail -5 "$TMP/err")"; fi
+}
+
+# expect_failure NAME PATTERN CMD...: non-zero exit, stderr matches PATTERN (grep -E),
+# and no sanitizer report or crash signal.
+expect_failure() {
+    local name=$1 pattern=$2; shift 2
+    "$@" >"$TMP/out" 2>"$TMP/err"
+    local rc=$?
+    if [ "$rc" -eq 0 ]; then not_ok "$name" "exit 0 from: $*"
+    elif [ "$rc" -ge 128 ]; then not_ok "$name" "killed by signal $((rc - 128)): $*"
+    elif grep -qE 'AddressSanitizer|runtime error:|LeakSanitizer' "$TMP/err"; then not_ok "$name" "$(head -5 "$TMP/err")"
+    elif ! grep -qE -- "$pattern" "$TMP/err"; then not_ok "$name" "stderr lacks /$pattern/:" "$(head -5 "$TMP/err")"
+    else ok "$name"; fi
+}
+
+# check NAME CONDITION...: evaluate a test(1)-style or shell condition.
+check() {
+    local name=$1; shift
+    if eval "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+}
