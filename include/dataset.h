@@ -1,0 +1,30 @@
+/* dataset: labelled images as doubles in [0, 1], from IDX files (gzip or raw).
+ * Names like "fashion-mnist:test" and "mnist:train" resolve to installed data;
+ * anything else is a path. Normalization belongs to the model, not here. */
+#ifndef DATASET_H
+#define DATASET_H
+
+#include <stddef.h>
+#include "model.h"
+#include "nn_error.h"
+
+typedef struct {
+    size_t n;          /* images held */
+    size_t first;      /* index in the source file of images[0] */
+    size_t total;      /* images in the source file */
+    nn_shape shape;    /* C,H,W of one image (MNIST: 1,28,28) */
+    double *images;    /* n * shape_size(shape) values in [0, 1], row per image */
+    int *labels;       /* n class labels */
+    char *source;      /* resolved path of the image file, for messages */
+} nn_dataset;
+
+/* Prototypes */
+/* Load images [start, start+count) of a data set; count 0 means "to the end".
+ * spec: "fashion-mnist:test|train", "mnist:test|train", or a path to an IDX image
+ * file whose labels file is found by replacing "images-idx3" with "labels-idx1"
+ * (or "IMAGES,LABELS" naming both). Installed data lives under $NNCERT_DATA
+ * (default /usr/local/share/nncert; Fashion-MNIST from /usr/share/datasets). */
+int dataset_load(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err);
+void dataset_free(nn_dataset *ds);
+
+#endif
