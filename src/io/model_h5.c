@@ -1,0 +1,863 @@
+/* Native HDF5 model files, version 1 (spec: shared/spec/formats.md, "Native model file").
+ *
+ * The reader trusts nothing in the file: every attribute and dataset is checked
+ * for presence, HDF5 type class, rank and extent before it is read, every weight
+ * is checked for NaN/Inf after it is read, and every message names the file, the
+ * object ("layers/003 (dense)") and the field. Shapes that depend on the previous
+ * layer are left to model_finalize(), so the HDF5 and ONNX readers agree on them.
+ *
+ * HDF5 prints its own error stack by default; that is switched off so only
+ * nncert's messages appear, and the innermost HDF5 reason is appended instead
+ * when a library call fails (it is the useful part: "truncated file: eof = ...").
+ *
+ * Files are opened with the "strong" close degree, so H5Fclose() also closes any
+ * object an error path left open: no handle (and no file descriptor) leaks.
+ * The writer creates "<path>.tmp-<pid>" and renames it over the target, so a
+ * crash never leaves a half-written model under the real name. */
+#include "model_io.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MODEL_H5_FORMAT "nncert-model"
+#define MODEL_H5_VERSION 1
+
+/* Where in the file the reader is, for messages. */
+typedef struct {
+    const char *path;   /* file name as given */
+    char where[64];     /* "layers/003 (dense): " or "" for the root */
+    nn_error *err;
+} rd_ctx;
+
+static void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
+{
+    if (n == 0 && e->desc) snprintf((char *)data, 200, "%s", e->desc);
+    return 0;
+}
+
+/* The most specific message on HDF5's error stack, or "" when there is none. */
+static const char *h5_reason(char buf[200])
+{
+    buf[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, buf);
+    return buf;
+}
+
+static int rd_fail(rd_ctx *c, nn_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int rd_fail(rd_ctx *c, nn_code code, const char *fmt, ...)
+{
+    char what[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return nn_fail(c->err, code, "%s: %s%s", c->path, c->where, what);
+}
+
+/* A failed HDF5 call: our words plus HDF5's innermost reason. */
+static int rd_fail_h5(rd_ctx *c, const char *what)
+{
+    char reason[200];
+    h5_reason(reason);
+    if (reason[0])
+        return rd_fail(c, NN_EFORMAT, "%s (HDF5: %s; the file may be truncated or corrupt)", what, reason);
+    return rd_fail(c, NN_EFORMAT, "%s (the file may be truncated or corrupt)", what);
+}
+
+static const char *class_name(H5T_class_t cls)
+{
+    switch (cls) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_STRING: return "string";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_COMPOUND: return "compound";
+    case H5T_REFERENCE: return "reference";
+    case H5T_ENUM: return "enum (e.g. bool)";
+    case H5T_VLEN: return "variable-length sequence";
+    case H5T_ARRAY: return "array";
+    default: return "unknown";
+    }
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d) memcpy(d, s, n);
+    return d;
+}
+
+/* ---- attributes ------------------------------------------------------------ */
+
+/* Opens attribute `name` of obj; 0 when absent (and not required), -1 on error. */
+static hid_t attr_open(rd_ctx *c, hid_t obj, const char *name, int required, int *rc)
+{
+    *rc = NN_OK;
+    htri_t has = H5Aexists(obj, name);
+    if (has < 0) {
+        char what[128];
+        snprintf(what, sizeof what, "cannot look up attribute '%s'", name);
+        *rc = rd_fail_h5(c, what);
+        return -1;
+    }
+    if (!has) {
+        if (required) *rc = rd_fail(c, NN_EFORMAT, "attribute '%s' is missing", name);
+        return 0;
+    }
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) {
+        char what[128];
+        snprintf(what, sizeof what, "cannot open attribute '%s'", name);
+        *rc = rd_fail_h5(c, what);
+    }
+    return a;
+}
+
+static hssize_t attr_npoints(hid_t a)
+{
+    hid_t s = H5Aget_space(a);
+    if (s < 0) return -1;
+    hssize_t n = H5Sget_simple_extent_type(s) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(s);
+    H5Sclose(s);
+    return n;
+}
+
+static H5T_class_t attr_class(hid_t a)
+{
+    hid_t t = H5Aget_type(a);
+    if (t < 0) return H5T_NO_CLASS;
+    H5T_class_t cls = H5Tget_class(t);
+    H5Tclose(t);
+    return cls;
+}
+
+/* Reads a one-element string attribute of open attribute a (fixed or variable length). */
+static int attr_string_value(rd_ctx *c, hid_t a, const char *name, char **out)
+{
+    int rc = NN_OK;
+    hid_t ft = H5Aget_type(a), mt = -1;
+    if (ft < 0) return rd_fail_h5(c, "cannot read an attribute type");
+    if (H5Tget_class(ft) != H5T_STRING) {
+        rc = rd_fail(c, NN_EFORMAT, "attribute '%s' has type %s, expected string", name,
+                     class_name(H5Tget_class(ft)));
+        goto done;
+    }
+    if (attr_npoints(a) != 1) {
+        rc = rd_fail(c, NN_EFORMAT, "attribute '%s' must hold one string, found %lld", name,
+                     (long long)attr_npoints(a));
+        goto done;
+    }
+    /* HDF5 converts strings only within one character set, so read in the file's. */
+    mt = H5Tcopy(H5T_C_S1);
+    H5Tset_cset(mt, H5Tget_cset(ft));
+    if (H5Tis_variable_str(ft) > 0) {
+        char *v = NULL;
+        H5Tset_size(mt, H5T_VARIABLE);
+        if (H5Aread(a, mt, &v) < 0) {
+            rc = rd_fail_h5(c, "cannot read a string attribute");
+            goto done;
+        }
+        *out = dup_str(v ? v : "");
+        H5free_memory(v);
+    } else {
+        size_t n = H5Tget_size(ft);
+        char *v = calloc(n + 1, 1);
+        if (!v) {
+            rc = rd_fail(c, NN_ENOMEM, "out of memory reading attribute '%s'", name);
+            goto done;
+        }
+        H5Tset_size(mt, n + 1);
+        H5Tset_strpad(mt, H5T_STR_NULLTERM);
+        if (H5Aread(a, mt, v) < 0) {
+            free(v);
+            rc = rd_fail_h5(c, "cannot read a string attribute");
+            goto done;
+        }
+        *out = v;
+    }
+    if (!*out) rc = rd_fail(c, NN_ENOMEM, "out of memory reading attribute '%s'", name);
+done:
+    if (mt >= 0) H5Tclose(mt);
+    H5Tclose(ft);
+    return rc;
+}
+
+/* A string attribute; *out stays NULL when it is absent and not required. */
+static int read_string_attr(rd_ctx *c, hid_t obj, const char *name, int required, char **out)
+{
+    int rc;
+    *out = NULL;
+    hid_t a = attr_open(c, obj, name, required, &rc);
+    if (a <= 0) return rc;
+    rc = attr_string_value(c, a, name, out);
+    H5Aclose(a);
+    return rc;
+}
+
+/* n integers (any HDF5 integer type, a scalar when n == 1); `defaults` (may be
+ * NULL) is used when the attribute is absent, otherwise absence is an error. */
+static int read_int_attr(rd_ctx *c, hid_t obj, const char *name, int n, const int *defaults, int *out)
+{
+    int rc;
+    hid_t a = attr_open(c, obj, name, defaults == NULL, &rc);
+    if (a < 0 || rc) return rc;
+    if (a == 0) {
+        memcpy(out, defaults, (size_t)n * sizeof *out);
+        return NN_OK;
+    }
+    long long v[8];
+    H5T_class_t cls = attr_class(a);
+    hssize_t np = attr_npoints(a);
+    if (cls != H5T_INTEGER)
+        rc = rd_fail(c, NN_EFORMAT, "attribute '%s' has type %s, expected integer%s", name, class_name(cls),
+                     n > 1 ? " array" : "");
+    else if (np != n)
+        rc = rd_fail(c, NN_ESHAPE, "attribute '%s' has %lld values, expected %d", name, (long long)np, n);
+    else if (H5Aread(a, H5T_NATIVE_LLONG, v) < 0)
+        rc = rd_fail_h5(c, "cannot read an integer attribute");
+    for (int i = 0; !rc && i < n; i++) {
+        if (v[i] < INT_MIN || v[i] > INT_MAX)
+            rc = rd_fail(c, NN_EVALUE, "attribute '%s'[%d] = %lld is out of range", name, i, v[i]);
+        else
+            out[i] = (int)v[i];
+    }
+    H5Aclose(a);
+    return rc;
+}
+
+/* One finite number stored as any float or integer type. */
+static int read_double_attr(rd_ctx *c, hid_t obj, const char *name, double *out)
+{
+    int rc;
+    hid_t a = attr_open(c, obj, name, 1, &rc);
+    if (a <= 0) return rc;
+    H5T_class_t cls = attr_class(a);
+    hssize_t np = attr_npoints(a);
+    if (cls != H5T_FLOAT && cls != H5T_INTEGER)
+        rc = rd_fail(c, NN_EFORMAT, "attribute '%s' has type %s, expected a number", name, class_name(cls));
+    else if (np != 1)
+        rc = rd_fail(c, NN_ESHAPE, "attribute '%s' has %lld values, expected one", name, (long long)np);
+    else if (H5Aread(a, H5T_NATIVE_DOUBLE, out) < 0)
+        rc = rd_fail_h5(c, "cannot read a numeric attribute");
+    else if (!isfinite(*out))
+        rc = rd_fail(c, NN_EVALUE, "attribute '%s' is %g (must be finite)", name, *out);
+    H5Aclose(a);
+    return rc;
+}
+
+/* ---- datasets -------------------------------------------------------------- */
+
+/* Reads float32/float64 dataset `name` of rank `rank` into a new double array;
+ * dims[] receives its extents. `layout` describes the expected shape in messages. */
+static int read_tensor(rd_ctx *c, hid_t grp, const char *name, int rank, const char *layout, int dims[4],
+                       double **out)
+{
+    int rc = NN_OK;
+    hid_t d = -1, t = -1, s = -1;
+    *out = NULL;
+    htri_t has = H5Lexists(grp, name, H5P_DEFAULT);
+    if (has < 0) return rd_fail_h5(c, "cannot look up a dataset");
+    if (!has) return rd_fail(c, NN_EFORMAT, "dataset '%s' %s is missing", name, layout);
+    if ((d = H5Dopen2(grp, name, H5P_DEFAULT)) < 0) {
+        char what[128];
+        snprintf(what, sizeof what, "'%s' cannot be opened as a dataset", name);
+        return rd_fail_h5(c, what);
+    }
+    t = H5Dget_type(d);
+    s = H5Dget_space(d);
+    if (t < 0 || s < 0) {
+        rc = rd_fail_h5(c, "cannot read a dataset's type or extent");
+        goto done;
+    }
+    H5T_class_t cls = H5Tget_class(t);
+    size_t tsize = H5Tget_size(t);
+    if (cls != H5T_FLOAT || (tsize != 4 && tsize != 8)) {
+        if (cls == H5T_FLOAT)
+            rc = rd_fail(c, NN_EFORMAT, "dataset '%s' is a %zu-byte float, expected float32 or float64", name,
+                         tsize);
+        else
+            rc = rd_fail(c, NN_EFORMAT, "dataset '%s' has type %s, expected float32 or float64", name,
+                         class_name(cls));
+        goto done;
+    }
+    int found = H5Sget_simple_extent_ndims(s);
+    hsize_t hd[H5S_MAX_RANK];
+    if (found < 0 || H5Sget_simple_extent_dims(s, hd, NULL) < 0) {
+        rc = rd_fail_h5(c, "cannot read a dataset's extent");
+        goto done;
+    }
+    if (found != rank) {
+        char got[160] = "";
+        size_t len = 0;
+        for (int i = 0; i < found && len < sizeof got - 24; i++)
+            len += (size_t)snprintf(got + len, sizeof got - len, "%s%llu", i ? "," : "", (unsigned long long)hd[i]);
+        rc = rd_fail(c, NN_ESHAPE, "dataset '%s' has rank %d [%s], expected rank %d %s", name, found, got, rank,
+                     layout);
+        goto done;
+    }
+    size_t count = 1;
+    for (int i = 0; i < rank; i++) {
+        if (hd[i] < 1 || hd[i] > INT_MAX) {
+            rc = rd_fail(c, NN_ESHAPE, "dataset '%s' has extent %llu in dimension %d (must be 1..%d)", name,
+                         (unsigned long long)hd[i], i, INT_MAX);
+            goto done;
+        }
+        if (count > SIZE_MAX / sizeof(double) / hd[i]) {
+            rc = rd_fail(c, NN_ESHAPE, "dataset '%s' is too large to load", name);
+            goto done;
+        }
+        dims[i] = (int)hd[i];
+        count *= (size_t)hd[i];
+    }
+    double *v = malloc(count * sizeof *v);
+    if (!v) {
+        rc = rd_fail(c, NN_ENOMEM, "out of memory loading dataset '%s' (%zu values)", name, count);
+        goto done;
+    }
+    if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) {
+        free(v);
+        char what[128];
+        snprintf(what, sizeof what, "cannot read dataset '%s'", name);
+        rc = rd_fail_h5(c, what);
+        goto done;
+    }
+    for (size_t i = 0; i < count; i++) {
+        if (isfinite(v[i])) continue;
+        /* Name the element by its index in every dimension: easier to find in h5dump/numpy. */
+        char at[96] = "";
+        size_t rest = i, len = 0, stride = count;
+        for (int k = 0; k < rank; k++) {
+            stride /= (size_t)dims[k];
+            len += (size_t)snprintf(at + len, sizeof at - len, "%s%zu", k ? "," : "", rest / stride);
+            rest %= stride;
+        }
+        rc = rd_fail(c, NN_EVALUE, "dataset '%s'[%s] is %s (NaN/Inf parameters are not allowed)", name, at,
+                     isnan(v[i]) ? "NaN" : v[i] > 0 ? "+Inf" : "-Inf");
+        free(v);
+        goto done;
+    }
+    *out = v;
+done:
+    if (s >= 0) H5Sclose(s);
+    if (t >= 0) H5Tclose(t);
+    H5Dclose(d);
+    return rc;
+}
+
+/* ---- layers ---------------------------------------------------------------- */
+
+static const int def_one2[2] = {1, 1};
+static const int def_zero4[4] = {0, 0, 0, 0};
+
+static int read_layer_params(rd_ctx *c, hid_t g, nn_layer *l)
+{
+    int rc, d[4];
+    switch (l->type) {
+    case LAYER_NORMALIZE: {
+        int dm[4];
+        if ((rc = read_tensor(c, g, "mean", 1, "[C]", dm, &l->mean))) return rc;
+        if ((rc = read_tensor(c, g, "std", 1, "[C]", d, &l->std))) return rc;
+        if (dm[0] != d[0])
+            return rd_fail(c, NN_ESHAPE, "dataset 'mean' has %d entries but 'std' has %d", dm[0], d[0]);
+        l->in_features = d[0];
+        return NN_OK;
+    }
+    case LAYER_DENSE:
+        if ((rc = read_tensor(c, g, "weight", 2, "[out,in]", d, &l->weight))) return rc;
+        l->out_channels = d[0];
+        l->in_features = d[1];
+        if ((rc = read_tensor(c, g, "bias", 1, "[out]", d, &l->bias))) return rc;
+        if (d[0] != l->out_channels)
+            return rd_fail(c, NN_ESHAPE, "dataset 'bias' has %d entries, expected %d (weight is [%d,%d])", d[0],
+                           l->out_channels, l->out_channels, l->in_features);
+        return NN_OK;
+    case LAYER_CONV2D:
+        if ((rc = read_tensor(c, g, "weight", 4, "[Co,Ci,kH,kW]", d, &l->weight))) return rc;
+        l->out_channels = d[0];
+        l->in_features = d[1];
+        l->kernel[0] = d[2];
+        l->kernel[1] = d[3];
+        if ((rc = read_tensor(c, g, "bias", 1, "[Co]", d, &l->bias))) return rc;
+        if (d[0] != l->out_channels)
+            return rd_fail(c, NN_ESHAPE, "dataset 'bias' has %d entries, expected %d (weight is [%d,%d,%d,%d])",
+                           d[0], l->out_channels, l->out_channels, l->in_features, l->kernel[0], l->kernel[1]);
+        if ((rc = read_int_attr(c, g, "stride", 2, def_one2, l->stride))) return rc;
+        if ((rc = read_int_attr(c, g, "padding", 4, def_zero4, l->pad))) return rc;
+        return read_int_attr(c, g, "dilation", 2, def_one2, l->dilation);
+    case LAYER_MAXPOOL2D:
+    case LAYER_AVGPOOL2D:
+        if ((rc = read_int_attr(c, g, "kernel", 2, NULL, l->kernel))) return rc;
+        /* A pool without a stride attribute steps by its kernel, as in PyTorch
+         * (nn.MaxPool2d(k) means stride k), so such files keep their meaning. */
+        if ((rc = read_int_attr(c, g, "stride", 2, l->kernel, l->stride))) return rc;
+        return read_int_attr(c, g, "padding", 4, def_zero4, l->pad);
+    case LAYER_LEAKY_RELU:
+        return read_double_attr(c, g, "alpha", &l->alpha);
+    case LAYER_PARAM_RAMP:
+        if ((rc = read_double_attr(c, g, "eta", &l->alpha))) return rc;
+        if ((rc = read_tensor(c, g, "r", 1, "[n]", d, &l->r))) return rc;
+        l->in_features = d[0];
+        return NN_OK;
+    default:
+        return NN_OK;   /* flatten and the plain activations carry no data */
+    }
+}
+
+static int read_layer(rd_ctx *c, hid_t layers, int index, nn_model *m)
+{
+    char name[32];
+    int rc;
+    snprintf(name, sizeof name, "%03d", index);
+    snprintf(c->where, sizeof c->where, "layers/%s: ", name);
+    hid_t g = H5Gopen2(layers, name, H5P_DEFAULT);
+    if (g < 0) return rd_fail_h5(c, "cannot be opened as a group");
+    char *type = NULL;
+    if ((rc = read_string_attr(c, g, "type", 1, &type))) {
+        H5Gclose(g);
+        return rc;
+    }
+    int t = layer_type_parse(type);
+    if (t < 0) {
+        char known[256] = "";
+        size_t len = 0;
+        for (int k = 0; k < LAYER_TYPE_COUNT; k++)
+            len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", k ? ", " : "",
+                                    layer_type_name((layer_type)k));
+        rc = rd_fail(c, NN_EFORMAT, "unknown layer type '%s' (known: %s)", type, known);
+        free(type);
+        H5Gclose(g);
+        return rc;
+    }
+    free(type);
+    snprintf(c->where, sizeof c->where, "layers/%s (%s): ", name, layer_type_name((layer_type)t));
+    nn_layer l = layer_make((layer_type)t);
+    rc = read_layer_params(c, g, &l);
+    H5Gclose(g);
+    if (rc) {
+        layer_free(&l);
+        return rc;
+    }
+    return model_append(m, &l, c->err);
+}
+
+/* Names in /layers must be 000, 001, ... (at least three digits, no extra
+ * leading zeros) with no gaps; returns the number of layers or -1. */
+static int count_layers(rd_ctx *c, hid_t layers)
+{
+    H5G_info_t info;
+    if (H5Gget_info(layers, &info) < 0) {
+        rd_fail_h5(c, "cannot list group 'layers'");
+        return -1;
+    }
+    if (info.nlinks > 100000) {
+        rd_fail(c, NN_EFORMAT, "group 'layers' has %llu entries (at most 100000 layers)",
+                (unsigned long long)info.nlinks);
+        return -1;
+    }
+    int n = (int)info.nlinks;
+    if (n == 0) {
+        rd_fail(c, NN_EFORMAT, "group 'layers' is empty (a model needs at least one layer)");
+        return -1;
+    }
+    char *seen = calloc((size_t)n, 1);
+    if (!seen) {
+        rd_fail(c, NN_ENOMEM, "out of memory listing 'layers'");
+        return -1;
+    }
+    int rc = NN_OK;
+    for (int i = 0; i < n && !rc; i++) {
+        char name[64];
+        ssize_t len = H5Lget_name_by_idx(layers, ".", H5_INDEX_NAME, H5_ITER_INC, (hsize_t)i, name, sizeof name,
+                                         H5P_DEFAULT);
+        if (len < 0) {
+            rc = rd_fail_h5(c, "cannot list group 'layers'");
+            break;
+        }
+        char *end;
+        errno = 0;
+        long idx = strtol(name, &end, 10);
+        char canon[32];
+        snprintf(canon, sizeof canon, "%03ld", idx);
+        if ((size_t)len >= sizeof name || name[0] < '0' || name[0] > '9' || *end || errno ||
+            strcmp(canon, name) != 0)
+            rc = rd_fail(c, NN_EFORMAT, "unexpected entry 'layers/%s' (layer groups are named 000, 001, ...)",
+                         name);
+        else if (idx >= n)
+            rc = rd_fail(c, NN_EFORMAT, "layers/%s is out of sequence: %d layer groups must be numbered 000 to %03d without gaps",
+                         name, n, n - 1);
+        else
+            seen[idx] = 1;
+    }
+    /* n names, all distinct and below n: a gap would have pushed one name to >= n. */
+    for (int i = 0; i < n && !rc; i++)
+        if (!seen[i]) rc = rd_fail(c, NN_EFORMAT, "layers/%03d is missing (layer numbering has a gap)", i);
+    free(seen);
+    return rc ? -1 : n;
+}
+
+/* ---- /meta ----------------------------------------------------------------- */
+
+typedef struct {
+    rd_ctx *c;
+    nn_model *m;
+    int rc;
+} meta_walk;
+
+static herr_t meta_cb(hid_t obj, const char *name, const H5A_info_t *ainfo, void *data)
+{
+    (void)ainfo;
+    meta_walk *w = data;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0) {
+        w->rc = rd_fail_h5(w->c, "cannot open a /meta attribute");
+        return -1;
+    }
+    H5T_class_t cls = attr_class(a);
+    hssize_t np = attr_npoints(a);
+    if (cls == H5T_STRING && np == 1) {
+        char *s = NULL;
+        w->rc = attr_string_value(w->c, a, name, &s);
+        if (!w->rc) w->rc = model_set_meta_string(w->m, name, s, w->c->err);
+        free(s);
+    } else if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && np == 1) {
+        double v;
+        long long iv;
+        if (cls == H5T_INTEGER ? H5Aread(a, H5T_NATIVE_LLONG, &iv) < 0 : H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0)
+            w->rc = rd_fail_h5(w->c, "cannot read a /meta attribute");
+        else
+            w->rc = model_set_meta_double(w->m, name, cls == H5T_INTEGER ? (double)iv : v,
+                                          cls == H5T_INTEGER ? META_INT : META_DOUBLE, w->c->err);
+    }
+    /* Anything else (arrays, booleans, compound values) is descriptive metadata
+     * that nncert never computes with; it is left in the file and not loaded. */
+    H5Aclose(a);
+    return w->rc ? -1 : 0;
+}
+
+static int read_meta(rd_ctx *c, hid_t file, nn_model *m)
+{
+    htri_t has = H5Lexists(file, "meta", H5P_DEFAULT);
+    if (has <= 0) return has < 0 ? rd_fail_h5(c, "cannot look up group 'meta'") : NN_OK;
+    snprintf(c->where, sizeof c->where, "meta: ");
+    hid_t g = H5Gopen2(file, "meta", H5P_DEFAULT);
+    if (g < 0) return rd_fail_h5(c, "cannot be opened as a group");
+    /* Keep the writer's order when the file tracks it (ours does), else by name. */
+    H5_index_t order = H5_INDEX_NAME;
+    hid_t gcpl = H5Gget_create_plist(g);
+    unsigned flags = 0;
+    if (gcpl >= 0 && H5Pget_attr_creation_order(gcpl, &flags) >= 0 && (flags & H5P_CRT_ORDER_INDEXED))
+        order = H5_INDEX_CRT_ORDER;
+    if (gcpl >= 0) H5Pclose(gcpl);
+    meta_walk w = {c, m, NN_OK};
+    hsize_t pos = 0;
+    herr_t st = H5Aiterate2(g, order, H5_ITER_INC, &pos, meta_cb, &w);
+    H5Gclose(g);
+    if (w.rc) return w.rc;
+    if (st < 0) return rd_fail_h5(c, "cannot list the attributes");
+    return NN_OK;
+}
+
+/* ---- reader ---------------------------------------------------------------- */
+
+static int read_root(rd_ctx *c, hid_t file, nn_model *m)
+{
+    int rc;
+    char *fmt = NULL;
+    htri_t has = H5Aexists(file, "format");
+    if (has == 0)
+        return rd_fail(c, NN_EFORMAT, "not an nncert model file (root attribute 'format' is missing)");
+    if ((rc = read_string_attr(c, file, "format", 1, &fmt))) return rc;
+    if (strcmp(fmt, MODEL_H5_FORMAT) != 0) {
+        rc = rd_fail(c, NN_EFORMAT, "root attribute 'format' is '%s', expected '%s'", fmt, MODEL_H5_FORMAT);
+        free(fmt);
+        return rc;
+    }
+    free(fmt);
+    int version;
+    if ((rc = read_int_attr(c, file, "version", 1, NULL, &version))) return rc;
+    if (version != MODEL_H5_VERSION)
+        return rd_fail(c, NN_EUNSUPPORTED, "root attribute 'version' is %d; this nncert reads version %d", version,
+                       MODEL_H5_VERSION);
+    int shape[3];
+    if ((rc = read_int_attr(c, file, "input_shape", 3, NULL, shape))) return rc;
+    if (shape[0] < 1 || shape[1] < 1 || shape[2] < 1)
+        return rd_fail(c, NN_ESHAPE, "root attribute 'input_shape' is [%d,%d,%d], entries must be positive",
+                       shape[0], shape[1], shape[2]);
+    m->input = (nn_shape){shape[0], shape[1], shape[2]};
+    /* The name only labels reports; a file without one is still a complete model. */
+    if ((rc = read_string_attr(c, file, "name", 0, &m->name))) return rc;
+    if (!m->name && !(m->name = dup_str("")))
+        return rd_fail(c, NN_ENOMEM, "out of memory");
+    return NN_OK;
+}
+
+static int read_file(rd_ctx *c, hid_t file, nn_model *m)
+{
+    int rc;
+    if ((rc = read_root(c, file, m))) return rc;
+    htri_t has = H5Lexists(file, "layers", H5P_DEFAULT);
+    if (has < 0) return rd_fail_h5(c, "cannot look up group 'layers'");
+    if (!has) return rd_fail(c, NN_EFORMAT, "group 'layers' is missing");
+    hid_t layers = H5Gopen2(file, "layers", H5P_DEFAULT);
+    if (layers < 0) return rd_fail_h5(c, "'layers' cannot be opened as a group");
+    int n = count_layers(c, layers);
+    rc = n < 0 ? c->err->code : NN_OK;
+    for (int i = 0; i < n && !rc; i++) rc = read_layer(c, layers, i, m);
+    H5Gclose(layers);
+    if (rc) return rc;
+    c->where[0] = '\0';
+    if ((rc = read_meta(c, file, m))) return rc;
+    if ((rc = model_finalize(m, c->err))) return nn_error_prefix(c->err, "%s: ", c->path);
+    return NN_OK;
+}
+
+int model_read_h5(const char *path, nn_model *m, nn_error *err)
+{
+    nn_error local;
+    if (!err) err = &local;
+    nn_error_clear(err);
+    model_init(m);
+    rd_ctx c = {path, "", err};
+    h5_quiet();
+
+    /* HDF5's own messages for these cases are vague ("unable to open file"). */
+    struct stat st;
+    if (stat(path, &st) != 0) return nn_fail(err, NN_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is a directory, not a model file", path);
+    if (access(path, R_OK) != 0) return nn_fail(err, NN_EIO, "%s: cannot read: %s", path, strerror(errno));
+    htri_t is = H5Fis_hdf5(path);
+    if (is == 0)
+        return nn_fail(err, NN_EFORMAT, "%s: not an HDF5 file (no HDF5 signature; native models are HDF5, ONNX files need the .onnx suffix)",
+                       path);
+    if (is < 0) return rd_fail_h5(&c, "cannot be checked for an HDF5 signature");
+
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (file < 0) return rd_fail_h5(&c, "cannot open as HDF5");
+    int rc = read_file(&c, file, m);
+    H5Fclose(file);
+    if (!rc && !(m->source = dup_str(path))) rc = nn_fail(err, NN_ENOMEM, "%s: out of memory", path);
+    if (rc) model_free(m);
+    return rc;
+}
+
+/* ---- writer ---------------------------------------------------------------- */
+
+typedef struct {
+    const char *path;
+    nn_error *err;
+    int rc;             /* first failure; later writes are skipped */
+} wr_ctx;
+
+static void wr_fail(wr_ctx *w, const char *what)
+{
+    if (w->rc) return;
+    char reason[200];
+    h5_reason(reason);
+    w->rc = nn_fail(w->err, NN_EIO, "%s: cannot write %s%s%s", w->path, what, reason[0] ? " (HDF5: " : "",
+                    reason[0] ? reason : "");
+    if (reason[0]) {
+        size_t n = strlen(w->err->msg);
+        if (n + 1 < sizeof w->err->msg) memcpy(w->err->msg + n, ")", 2);
+    }
+}
+
+static void write_attr(wr_ctx *w, hid_t obj, const char *name, hid_t ftype, hid_t mtype, int n, const void *v)
+{
+    if (w->rc) return;
+    hsize_t dim = (hsize_t)n;
+    hid_t s = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+    hid_t a = s < 0 ? -1 : H5Acreate2(obj, name, ftype, s, H5P_DEFAULT, H5P_DEFAULT);
+    if (a < 0 || H5Awrite(a, mtype, v) < 0) wr_fail(w, name);
+    if (a >= 0) H5Aclose(a);
+    if (s >= 0) H5Sclose(s);
+}
+
+/* Strings are variable-length UTF-8, what h5py writes and reads back as str. */
+static void write_string_attr(wr_ctx *w, hid_t obj, const char *name, const char *value)
+{
+    if (w->rc) return;
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    const char *v = value ? value : "";
+    write_attr(w, obj, name, t, t, 1, &v);
+    H5Tclose(t);
+}
+
+static void write_ints(wr_ctx *w, hid_t obj, const char *name, int n, const int *v)
+{
+    write_attr(w, obj, name, H5T_STD_I32LE, H5T_NATIVE_INT, n, v);
+}
+
+static void write_double(wr_ctx *w, hid_t obj, const char *name, double v)
+{
+    write_attr(w, obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &v);
+}
+
+static void write_tensor(wr_ctx *w, hid_t g, const char *name, const double *v, int rank, const int *dims)
+{
+    if (w->rc) return;
+    hsize_t hd[4];
+    for (int i = 0; i < rank; i++) hd[i] = (hsize_t)dims[i];
+    hid_t s = H5Screate_simple(rank, hd, NULL);
+    hid_t d = s < 0 ? -1 : H5Dcreate2(g, name, H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (d < 0 || H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) wr_fail(w, name);
+    if (d >= 0) H5Dclose(d);
+    if (s >= 0) H5Sclose(s);
+}
+
+/* What the writer needs of a layer: its arrays and their stored sizes. */
+static int check_layer(const char *path, int i, const nn_layer *l, nn_error *err)
+{
+    const char *name = layer_type_name(l->type);
+    int bad = 0;
+    switch (l->type) {
+    case LAYER_NORMALIZE: bad = !l->mean || !l->std || l->in_features < 1; break;
+    case LAYER_DENSE: bad = !l->weight || !l->bias || l->out_channels < 1 || l->in_features < 1; break;
+    case LAYER_CONV2D:
+        bad = !l->weight || !l->bias || l->out_channels < 1 || l->in_features < 1 || l->kernel[0] < 1 ||
+              l->kernel[1] < 1;
+        break;
+    case LAYER_PARAM_RAMP: bad = !l->r || l->in_features < 1; break;
+    default:
+        if (l->type < 0 || l->type >= LAYER_TYPE_COUNT)
+            return nn_fail(err, NN_EARG, "%s: cannot write layer %03d: unknown layer type %d", path, i, (int)l->type);
+    }
+    if (bad)
+        return nn_fail(err, NN_EARG, "%s: cannot write layer %03d (%s): parameters missing or sizes not set", path,
+                       i, name);
+    return NN_OK;
+}
+
+static void write_layer(wr_ctx *w, hid_t g, const nn_layer *l)
+{
+    int d[4];
+    write_string_attr(w, g, "type", layer_type_name(l->type));
+    switch (l->type) {
+    case LAYER_NORMALIZE:
+        d[0] = l->in_features;
+        write_tensor(w, g, "mean", l->mean, 1, d);
+        write_tensor(w, g, "std", l->std, 1, d);
+        break;
+    case LAYER_DENSE:
+        d[0] = l->out_channels;
+        d[1] = l->in_features;
+        write_tensor(w, g, "weight", l->weight, 2, d);
+        write_tensor(w, g, "bias", l->bias, 1, d);
+        break;
+    case LAYER_CONV2D:
+        d[0] = l->out_channels;
+        d[1] = l->in_features;
+        d[2] = l->kernel[0];
+        d[3] = l->kernel[1];
+        write_tensor(w, g, "weight", l->weight, 4, d);
+        write_tensor(w, g, "bias", l->bias, 1, d);
+        write_ints(w, g, "stride", 2, l->stride);
+        write_ints(w, g, "padding", 4, l->pad);
+        write_ints(w, g, "dilation", 2, l->dilation);
+        break;
+    case LAYER_MAXPOOL2D:
+    case LAYER_AVGPOOL2D:
+        write_ints(w, g, "kernel", 2, l->kernel);
+        write_ints(w, g, "stride", 2, l->stride);
+        write_ints(w, g, "padding", 4, l->pad);
+        break;
+    case LAYER_LEAKY_RELU: write_double(w, g, "alpha", l->alpha); break;
+    case LAYER_PARAM_RAMP:
+        write_double(w, g, "eta", l->alpha);
+        d[0] = l->in_features;
+        write_tensor(w, g, "r", l->r, 1, d);
+        break;
+    default: break;
+    }
+}
+
+static void write_model(wr_ctx *w, hid_t file, const nn_model *m)
+{
+    int version = MODEL_H5_VERSION, shape[3] = {m->input.c, m->input.h, m->input.w};
+    write_string_attr(w, file, "format", MODEL_H5_FORMAT);
+    write_ints(w, file, "version", 1, &version);
+    write_ints(w, file, "input_shape", 3, shape);
+    write_string_attr(w, file, "name", m->name);
+    hid_t layers = w->rc ? -1 : H5Gcreate2(file, "layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (layers < 0) wr_fail(w, "group 'layers'");
+    for (int i = 0; i < m->n_layers && !w->rc; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "%03d", i);
+        hid_t g = H5Gcreate2(layers, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0) {
+            wr_fail(w, "a layer group");
+            break;
+        }
+        write_layer(w, g, &m->layers[i]);
+        H5Gclose(g);
+    }
+    if (layers >= 0) H5Gclose(layers);
+    if (w->rc || m->n_meta == 0) return;
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_attr_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    hid_t meta = H5Gcreate2(file, "meta", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    if (meta < 0) {
+        wr_fail(w, "group 'meta'");
+        return;
+    }
+    for (int i = 0; i < m->n_meta && !w->rc; i++) {
+        const nn_meta *e = &m->meta[i];
+        if (e->kind == META_STRING) {
+            write_string_attr(w, meta, e->key, e->str);
+        } else if (e->kind == META_INT) {
+            long long v = (long long)e->num;
+            write_attr(w, meta, e->key, H5T_STD_I64LE, H5T_NATIVE_LLONG, 1, &v);
+        } else {
+            write_double(w, meta, e->key, e->num);
+        }
+    }
+    H5Gclose(meta);
+}
+
+int model_write_h5(const char *path, const nn_model *m, nn_error *err)
+{
+    nn_error local;
+    if (!err) err = &local;
+    nn_error_clear(err);
+    h5_quiet();
+    int rc;
+    for (int i = 0; i < m->n_layers; i++)
+        if ((rc = check_layer(path, i, &m->layers[i], err))) return rc;
+
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= sizeof tmp)
+        return nn_fail(err, NN_EARG, "%s: path too long", path);
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    wr_ctx w = {path, err, NN_OK};
+    if (file < 0) {
+        int e = errno;
+        return nn_fail(err, NN_EIO, "%s: cannot create %s: %s", path, tmp, e ? strerror(e) : "HDF5 error");
+    }
+    write_model(&w, file, m);
+    if (H5Fclose(file) < 0) wr_fail(&w, "the file (closing failed)");
+    if (!w.rc && rename(tmp, path) != 0)
+        w.rc = nn_fail(err, NN_EIO, "%s: cannot rename %s into place: %s", path, tmp, strerror(errno));
+    if (w.rc) remove(tmp);
+    return w.rc;
+}
