@@ -14,22 +14,31 @@ PACKAGES=(
     libcmocka-dev libinih-dev coinor-libclp-dev
     libssl-dev zlib1g-dev
     dataset-fashion-mnist
-    python3-torch python3-h5py python3-onnx python3-numpy
+    python3 python3-torch python3-h5py python3-onnx python3-numpy
+    gzip tar ca-certificates
 )
 
+# One dpkg-query for the whole list keeps the all-present case under a second.
+declare -A installed=()
+while read -r name status; do
+    [ "$status" = "install ok installed" ] && installed[${name%%:*}]=1
+done < <(dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null || true)
 missing=()
 for p in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    [ -n "${installed[$p]:-}" ] || missing+=("$p")
 done
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "install-deps: installing ${missing[*]}"
     SUDO=""
-    [ "$(id -u)" -ne 0 ] && SUDO=sudo
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -q
-    $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || {
+            echo "install-deps: not root and no sudo: install as root: apt-get install ${missing[*]}" >&2; exit 1; }
+        SUDO="sudo -n"
+    fi
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
 fi
 
 "$(dirname "$0")/fetch-mnist.sh"
