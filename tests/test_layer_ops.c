@@ -1,0 +1,414 @@
+/* Unit tests for layer_ops: conv/pool forward against naive direct loops over an
+ * explicitly padded image, adjoint identities <dy, M x> = <M^T dy, x>, window
+ * indexing, row blocks with leading dimensions, and chunked convolution. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "layer_ops.h"
+#include "model.h"
+
+/* Builds a one-layer model; returns 0 when model_finalize rejects the geometry. */
+static int one_layer(nn_model *m, nn_shape in, nn_layer l)
+{
+    nn_error err;
+    model_init(m);
+    m->input = in;
+    assert_int_equal(model_append(m, &l, &err), NN_OK);
+    if (model_finalize(m, &err) != NN_OK) {
+        model_free(m);
+        return 0;
+    }
+    return 1;
+}
+
+static double *rand_vec(test_rng *rng, size_t n, double lo, double hi)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++) v[i] = test_rng_range(rng, lo, hi);
+    return v;
+}
+
+static int rand_int(test_rng *rng, int lo, int hi) { return lo + (int)(test_rng_next(rng) % (uint64_t)(hi - lo + 1)); }
+
+static int expected_extent(int in, int plo, int phi, int k, int s, int d)
+{
+    int span = in + plo + phi - d * (k - 1) - 1;
+    return span < 0 ? 0 : span / s + 1;
+}
+
+/* Random window geometry; pools keep padding below the kernel and no dilation. */
+static nn_layer rand_window_layer(test_rng *rng, layer_type type, nn_shape *in)
+{
+    nn_layer l = layer_make(type);
+    *in = (nn_shape){rand_int(rng, 1, 3), rand_int(rng, 3, 9), rand_int(rng, 3, 9)};
+    l.kernel[0] = rand_int(rng, 1, 4);
+    l.kernel[1] = rand_int(rng, 1, 4);
+    l.stride[0] = rand_int(rng, 1, 3);
+    l.stride[1] = rand_int(rng, 1, 3);
+    for (int k = 0; k < 4; k++) {
+        int kdim = l.kernel[k % 2 == 0 ? 0 : 1];
+        l.pad[k] = rand_int(rng, 0, type == LAYER_CONV2D ? kdim : kdim - 1);
+    }
+    if (type == LAYER_CONV2D) {
+        l.dilation[0] = rand_int(rng, 1, 2);
+        l.dilation[1] = rand_int(rng, 1, 2);
+        l.out_channels = rand_int(rng, 1, 4);
+        l.in_features = in->c;
+        size_t wn = (size_t)l.out_channels * in->c * l.kernel[0] * l.kernel[1];
+        l.weight = rand_vec(rng, wn, -1, 1);
+        l.bias = rand_vec(rng, (size_t)l.out_channels, -1, 1);
+    }
+    return l;
+}
+
+/* Explicitly padded copy of one channel; padding cells hold `fill`. */
+static double *padded(const nn_layer *l, const double *x, int c, double fill, int *ph, int *pw)
+{
+    int H = l->in.h, W = l->in.w;
+    *ph = H + l->pad[0] + l->pad[2];
+    *pw = W + l->pad[1] + l->pad[3];
+    double *p = malloc((size_t)*ph * (size_t)*pw * sizeof *p);
+    assert_non_null(p);
+    for (int i = 0; i < *ph; i++)
+        for (int j = 0; j < *pw; j++) {
+            int iy = i - l->pad[0], ix = j - l->pad[1];
+            p[i * *pw + j] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? x[(size_t)c * H * W + iy * W + ix] : fill;
+        }
+    return p;
+}
+
+static void naive_conv(const nn_layer *l, const double *x, double *y)
+{
+    int Ho = l->out.h, Wo = l->out.w, kh = l->kernel[0], kw = l->kernel[1];
+    for (int co = 0; co < l->out_channels; co++)
+        for (int oy = 0; oy < Ho; oy++)
+            for (int ox = 0; ox < Wo; ox++) y[(co * Ho + oy) * Wo + ox] = l->bias[co];
+    for (int ci = 0; ci < l->in.c; ci++) {
+        int ph, pw;
+        double *p = padded(l, x, ci, 0.0, &ph, &pw);
+        for (int co = 0; co < l->out_channels; co++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++)
+                    for (int ky = 0; ky < kh; ky++)
+                        for (int kx = 0; kx < kw; kx++) {
+                            int py = oy * l->stride[0] + ky * l->dilation[0];
+                            int px = ox * l->stride[1] + kx * l->dilation[1];
+                            double wv = l->weight[((co * l->in.c + ci) * kh + ky) * kw + kx];
+                            y[(co * Ho + oy) * Wo + ox] += wv * p[py * pw + px];
+                        }
+        free(p);
+    }
+}
+
+/* Pools over a NaN-padded image: NaN marks "not an input". argmax gets the flat
+ * index of the first maximum in (ky, kx) order. */
+static void naive_pool(const nn_layer *l, const double *x, double *y, int *argmax)
+{
+    int Ho = l->out.h, Wo = l->out.w, H = l->in.h, W = l->in.w;
+    for (int c = 0; c < l->in.c; c++) {
+        int ph, pw;
+        double *p = padded(l, x, c, NAN, &ph, &pw);
+        for (int oy = 0; oy < Ho; oy++)
+            for (int ox = 0; ox < Wo; ox++) {
+                double best = -INFINITY, sum = 0;
+                int cnt = 0, arg = -1;
+                for (int ky = 0; ky < l->kernel[0]; ky++)
+                    for (int kx = 0; kx < l->kernel[1]; kx++) {
+                        int py = oy * l->stride[0] + ky, px = ox * l->stride[1] + kx;
+                        double v = p[py * pw + px];
+                        if (isnan(v)) continue;
+                        cnt++;
+                        sum += v;
+                        if (arg < 0 || v > best) {
+                            best = v;
+                            arg = c * H * W + (py - l->pad[0]) * W + (px - l->pad[1]);
+                        }
+                    }
+                size_t o = ((size_t)c * Ho + oy) * Wo + ox;
+                y[o] = l->type == LAYER_MAXPOOL2D ? best : sum / cnt;
+                if (argmax) argmax[o] = arg;
+            }
+        free(p);
+    }
+}
+
+static void assert_close(double a, double b, double tol)
+{
+    if (!(fabs(a - b) <= tol * (1 + fabs(a) + fabs(b)))) fail_msg("%.17g != %.17g (tol %g)", a, b, tol);
+}
+
+static void conv_and_pools_match_naive_loops_on_random_shapes(void **state)
+{
+    (void)state;
+    test_rng rng = {42};
+    layer_type types[] = {LAYER_CONV2D, LAYER_MAXPOOL2D, LAYER_AVGPOOL2D};
+    int tested[3] = {0, 0, 0};
+    for (int trial = 0; trial < 600; trial++) {
+        int ti = trial % 3;
+        nn_shape in;
+        nn_layer l = rand_window_layer(&rng, types[ti], &in);
+        int eh = expected_extent(in.h, l.pad[0], l.pad[2], l.kernel[0], l.stride[0], l.dilation[0]);
+        int ew = expected_extent(in.w, l.pad[1], l.pad[3], l.kernel[1], l.stride[1], l.dilation[1]);
+        nn_model m;
+        if (!one_layer(&m, in, l)) {
+            assert_true(eh <= 0 || ew <= 0);
+            continue;
+        }
+        const nn_layer *L = &m.layers[0];
+        assert_int_equal(L->out.h, eh);
+        assert_int_equal(L->out.w, ew);
+        tested[ti]++;
+        size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = 3;
+        /* Quantised inputs make ties, which checks the first-maximum rule. */
+        double *x = malloc(rows * n_in * sizeof *x);
+        for (size_t i = 0; i < rows * n_in; i++)
+            x[i] = L->type == LAYER_MAXPOOL2D ? (double)rand_int(&rng, -2, 2) : test_rng_range(&rng, -1, 1);
+        double *y = malloc(rows * n_out * sizeof *y), *ref = malloc(n_out * sizeof *ref);
+        int *arg = malloc(rows * n_out * sizeof *arg), *refarg = malloc(n_out * sizeof *refarg);
+        nn_error err;
+        if (L->type == LAYER_MAXPOOL2D)
+            assert_int_equal(maxpool2d_forward(L, x, rows, n_in, y, n_out, arg, &err), NN_OK);
+        else
+            assert_int_equal(layer_affine_forward(L, x, rows, n_in, y, n_out, &err), NN_OK);
+        for (size_t r = 0; r < rows; r++) {
+            if (L->type == LAYER_CONV2D) naive_conv(L, x + r * n_in, ref);
+            else naive_pool(L, x + r * n_in, ref, refarg);
+            for (size_t o = 0; o < n_out; o++) {
+                assert_close(y[r * n_out + o], ref[o], 1e-13);
+                if (L->type == LAYER_MAXPOOL2D) assert_int_equal(arg[r * n_out + o], refarg[o]);
+            }
+        }
+        free(x), free(y), free(ref), free(arg), free(refarg);
+        model_free(&m);
+    }
+    for (int i = 0; i < 3; i++) assert_true(tested[i] > 50);
+}
+
+static void window_input_index_matches_naive_loop(void **state)
+{
+    (void)state;
+    test_rng rng = {7};
+    int tested = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        layer_type t = trial % 3 == 0 ? LAYER_CONV2D : trial % 3 == 1 ? LAYER_MAXPOOL2D : LAYER_AVGPOOL2D;
+        nn_shape in;
+        nn_layer l = rand_window_layer(&rng, t, &in);
+        nn_model m;
+        if (!one_layer(&m, in, l)) continue;
+        const nn_layer *L = &m.layers[0];
+        int Ho = L->out.h, Wo = L->out.w, H = L->in.h, W = L->in.w, kw = L->kernel[1];
+        for (int c = 0; c < L->out.c; c++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++)
+                    for (int ky = 0; ky < L->kernel[0]; ky++)
+                        for (int kx = 0; kx < kw; kx++) {
+                            int iy = oy * L->stride[0] - L->pad[0] + ky * L->dilation[0];
+                            int ix = ox * L->stride[1] - L->pad[1] + kx * L->dilation[1];
+                            int cin = t == LAYER_CONV2D ? 0 : c;
+                            int want = (iy < 0 || iy >= H || ix < 0 || ix >= W) ? -1 : (cin * H + iy) * W + ix;
+                            size_t o = ((size_t)c * Ho + oy) * Wo + ox;
+                            assert_int_equal(window_input_index(L, o, ky * kw + kx), want);
+                        }
+        assert_int_equal(window_input_index(L, shape_size(L->out), 0), -1);
+        assert_int_equal(window_input_index(L, 0, L->kernel[0] * kw), -1);
+        tested++;
+        model_free(&m);
+    }
+    assert_true(tested > 100);
+}
+
+/* A layer of each affine type on a shape where it is interesting. */
+static int make_affine(test_rng *rng, layer_type t, nn_model *m)
+{
+    nn_shape in = {rand_int(rng, 1, 3), rand_int(rng, 3, 8), rand_int(rng, 3, 8)};
+    nn_layer l = layer_make(t);
+    switch (t) {
+    case LAYER_DENSE: {
+        size_t n_in = shape_size(in);
+        l.out_channels = rand_int(rng, 1, 12);
+        l.in_features = (int)n_in;
+        l.weight = rand_vec(rng, (size_t)l.out_channels * n_in, -1, 1);
+        l.bias = rand_vec(rng, (size_t)l.out_channels, -1, 1);
+        break;
+    }
+    case LAYER_NORMALIZE:
+        l.in_features = in.c;
+        l.mean = rand_vec(rng, (size_t)in.c, -0.5, 0.5);
+        l.std = rand_vec(rng, (size_t)in.c, 0.1, 2);
+        break;
+    case LAYER_CONV2D:
+    case LAYER_AVGPOOL2D:
+        l = rand_window_layer(rng, t, &in);
+        break;
+    default:
+        break;
+    }
+    return one_layer(m, in, l);
+}
+
+static double dot(const double *a, const double *b, size_t n, double *mag)
+{
+    double s = 0, g = 0;
+    for (size_t i = 0; i < n; i++) {
+        s += a[i] * b[i];
+        g += fabs(a[i] * b[i]);
+    }
+    *mag = g;
+    return s;
+}
+
+static void adjoint_identity_holds_for_every_affine_layer(void **state)
+{
+    (void)state;
+    test_rng rng = {1234};
+    layer_type types[] = {LAYER_DENSE, LAYER_CONV2D, LAYER_NORMALIZE, LAYER_AVGPOOL2D, LAYER_FLATTEN};
+    for (int ti = 0; ti < 5; ti++) {
+        int tested = 0;
+        for (int trial = 0; trial < 60; trial++) {
+            nn_model m;
+            if (!make_affine(&rng, types[ti], &m)) continue;
+            const nn_layer *L = &m.layers[0];
+            size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = 4;
+            /* Leading dimensions wider than the rows; the gaps must stay untouched. */
+            size_t ldx = n_in + 3, ldy = n_out + 2;
+            double *x = rand_vec(&rng, rows * ldx, -1, 1), *dy = rand_vec(&rng, rows * ldy, -1, 1);
+            double *y = malloc(rows * ldy * sizeof *y), *dx = malloc(rows * ldx * sizeof *dx);
+            double *b = malloc(n_out * sizeof *b);
+            for (size_t i = 0; i < rows * ldy; i++) y[i] = 777;
+            for (size_t i = 0; i < rows * ldx; i++) dx[i] = 777;
+            nn_error err;
+            assert_int_equal(layer_affine_forward(L, x, rows, ldx, y, ldy, &err), NN_OK);
+            assert_int_equal(layer_affine_adjoint(L, dy, rows, ldy, dx, ldx, &err), NN_OK);
+            layer_affine_offset(L, b);
+            for (size_t r = 0; r < rows; r++) {
+                for (size_t i = n_out; i < ldy; i++) assert_true(y[r * ldy + i] == 777);
+                for (size_t i = n_in; i < ldx; i++) assert_true(dx[r * ldx + i] == 777);
+                double *mx = malloc(n_out * sizeof *mx);
+                for (size_t o = 0; o < n_out; o++) mx[o] = y[r * ldy + o] - b[o];
+                double g1, g2;
+                double lhs = dot(dy + r * ldy, mx, n_out, &g1);
+                double rhs = dot(dx + r * ldx, x + r * ldx, n_in, &g2);
+                if (!(fabs(lhs - rhs) <= 1e-12 * (g1 + g2)))
+                    fail_msg("%s: <dy,Mx> = %.17g but <M^T dy,x> = %.17g", layer_type_name(L->type), lhs, rhs);
+                free(mx);
+            }
+            free(x), free(dy), free(y), free(dx), free(b);
+            model_free(&m);
+            tested++;
+        }
+        assert_true(tested > 20);
+    }
+}
+
+/* Conv with enough rows to run several im2col chunks; every row must equal the
+ * same computation done alone, forward and adjoint. */
+static void conv_row_block_equals_rows_one_by_one_across_chunks(void **state)
+{
+    (void)state;
+    test_rng rng = {99};
+    nn_layer l = layer_make(LAYER_CONV2D);
+    nn_shape in = {3, 28, 28};
+    l.kernel[0] = l.kernel[1] = 5;
+    l.pad[0] = l.pad[1] = l.pad[2] = l.pad[3] = 2;
+    l.out_channels = 2;
+    l.in_features = 3;
+    l.weight = rand_vec(&rng, 2 * 3 * 25, -1, 1);
+    l.bias = rand_vec(&rng, 2, -1, 1);
+    nn_model m;
+    assert_true(one_layer(&m, in, l));
+    const nn_layer *L = &m.layers[0];
+    size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = 150; /* P*K = 58800 per row */
+    double *x = rand_vec(&rng, rows * n_in, -1, 1), *dy = rand_vec(&rng, rows * n_out, -1, 1);
+    double *y = malloc(rows * n_out * sizeof *y), *dx = malloc(rows * n_in * sizeof *dx);
+    double *y1 = malloc(n_out * sizeof *y1), *dx1 = malloc(n_in * sizeof *dx1);
+    nn_error err;
+    assert_int_equal(layer_affine_forward(L, x, rows, n_in, y, n_out, &err), NN_OK);
+    assert_int_equal(layer_affine_adjoint(L, dy, rows, n_out, dx, n_in, &err), NN_OK);
+    for (size_t r = 0; r < rows; r += 7) {
+        assert_int_equal(layer_affine_forward(L, x + r * n_in, 1, n_in, y1, n_out, &err), NN_OK);
+        assert_int_equal(layer_affine_adjoint(L, dy + r * n_out, 1, n_out, dx1, n_in, &err), NN_OK);
+        for (size_t o = 0; o < n_out; o++) assert_close(y[r * n_out + o], y1[o], 1e-14);
+        for (size_t i = 0; i < n_in; i++) assert_close(dx[r * n_in + i], dx1[i], 1e-14);
+    }
+    free(x), free(dy), free(y), free(dx), free(y1), free(dx1);
+    model_free(&m);
+}
+
+static void dense_forward_is_w_times_x_plus_b(void **state)
+{
+    (void)state;
+    test_rng rng = {5};
+    nn_layer l = layer_make(LAYER_DENSE);
+    l.out_channels = 3;
+    l.in_features = 4;
+    l.weight = rand_vec(&rng, 12, -1, 1);
+    l.bias = rand_vec(&rng, 3, -1, 1);
+    nn_model m;
+    assert_true(one_layer(&m, (nn_shape){4, 1, 1}, l));
+    double x[4] = {0.5, -1, 2, 0.25}, y[3];
+    nn_error err;
+    assert_int_equal(layer_affine_forward(&m.layers[0], x, 1, 4, y, 3, &err), NN_OK);
+    for (int o = 0; o < 3; o++) {
+        double s = m.layers[0].bias[o];
+        for (int i = 0; i < 4; i++) s += m.layers[0].weight[o * 4 + i] * x[i];
+        assert_close(y[o], s, 1e-15);
+    }
+    model_free(&m);
+}
+
+static void normalize_is_per_channel(void **state)
+{
+    (void)state;
+    nn_layer l = layer_make(LAYER_NORMALIZE);
+    l.in_features = 2;
+    l.mean = malloc(2 * sizeof(double));
+    l.std = malloc(2 * sizeof(double));
+    l.mean[0] = 0.5, l.mean[1] = -1;
+    l.std[0] = 2, l.std[1] = 0.5;
+    nn_model m;
+    assert_true(one_layer(&m, (nn_shape){2, 1, 2}, l));
+    double x[4] = {1.5, 0.5, 0, 1}, y[4], b[4];
+    nn_error err;
+    assert_int_equal(layer_affine_forward(&m.layers[0], x, 1, 4, y, 4, &err), NN_OK);
+    assert_close(y[0], 0.5, 1e-15);
+    assert_close(y[1], 0.0, 1e-15);
+    assert_close(y[2], 2.0, 1e-15);
+    assert_close(y[3], 4.0, 1e-15);
+    layer_affine_offset(&m.layers[0], b);
+    assert_close(b[0], -0.25, 1e-15);
+    assert_close(b[3], 2.0, 1e-15);
+    model_free(&m);
+}
+
+static void non_affine_layer_and_short_leading_dimension_are_rejected(void **state)
+{
+    (void)state;
+    nn_model m;
+    assert_true(one_layer(&m, (nn_shape){1, 1, 4}, layer_make(LAYER_RELU)));
+    double x[8] = {0}, y[8];
+    nn_error err;
+    assert_int_equal(layer_affine_forward(&m.layers[0], x, 1, 4, y, 4, &err), NN_EARG);
+    assert_int_equal(layer_affine_adjoint(&m.layers[0], x, 1, 4, y, 4, &err), NN_EARG);
+    assert_int_equal(maxpool2d_forward(&m.layers[0], x, 1, 4, y, 4, NULL, &err), NN_EARG);
+    model_free(&m);
+    assert_true(one_layer(&m, (nn_shape){1, 1, 4}, layer_make(LAYER_FLATTEN)));
+    assert_int_equal(layer_affine_forward(&m.layers[0], x, 2, 3, y, 4, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "leading dimension"));
+    model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(conv_and_pools_match_naive_loops_on_random_shapes),
+        cmocka_unit_test(window_input_index_matches_naive_loop),
+        cmocka_unit_test(adjoint_identity_holds_for_every_affine_layer),
+        cmocka_unit_test(conv_row_block_equals_rows_one_by_one_across_chunks),
+        cmocka_unit_test(dense_forward_is_w_times_x_plus_b),
+        cmocka_unit_test(normalize_is_per_channel),
+        cmocka_unit_test(non_affine_layer_and_short_leading_dimension_are_rejected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
