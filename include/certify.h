@@ -1,0 +1,133 @@
+/* certify: margin specifications, target choice, verification at one eps and the
+ * certified-radius searches (spec bounds.md "Certified radius", target choice).
+ * cert_run_task does no I/O, so a scheduler can call it for any (image, target). */
+#ifndef CERTIFY_H
+#define CERTIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bound.h"
+#include "model.h"
+#include "nn_error.h"
+
+#define CERT_UNTARGETED (-1)   /* target value of an untargeted row set */
+
+typedef enum {
+    TARGET_UNTARGETED,  /* one row e_c - e_j for every j != c */
+    TARGET_CLASS,       /* one fixed class */
+    TARGET_TOP2,        /* runner-up logit */
+    TARGET_LEAST,       /* smallest logit */
+    TARGET_RANDOM,      /* seeded, among classes other than {c, top2, least} */
+    TARGET_ALL          /* every j != c, one result each */
+} cert_target_mode;
+
+typedef struct {
+    cert_target_mode mode;
+    int cls;            /* TARGET_CLASS: the target class */
+    uint64_t seed;      /* TARGET_RANDOM: mixed with the image index */
+} cert_target_spec;
+
+typedef enum { SEARCH_BISECT, SEARCH_CROWN15 } cert_search_kind;
+
+/* Answer of a search oracle at one eps: margin > 0 means certified. A non-finite
+ * margin counts as not certified and carries no slope information. */
+typedef int (*cert_oracle_fn)(void *ctx, double eps, double *margin, nn_error *err);
+
+typedef struct {
+    cert_search_kind kind;
+    double rtol;        /* bisect: stop when hi <= lo * (1 + rtol) */
+    double guess;       /* first eps evaluated (warm start); <= 0: eps0 of the norm */
+    double eps_max;     /* never evaluate beyond this; certified there: hi = inf */
+    double eps_min;     /* never evaluate below this; uncertified there: radius 0 */
+    int max_evals;      /* bisect: evaluation budget (crown15 is fixed at 15) */
+    int use_margin;     /* bisect: margin-guided (safeguarded secant) steps */
+    double margin0;     /* exact margin at eps = 0 (clean logits); NAN if unknown */
+} cert_search_options;
+
+typedef struct {
+    double radius;      /* largest eps certified by an evaluation (0: none) */
+    double lo, hi;      /* lo = radius; hi = smallest uncertified eps seen (inf: none) */
+    double margin;      /* margin lower bound evaluated at radius (NAN if none) */
+    int evals;          /* oracle evaluations */
+} cert_search_result;
+
+/* Verification of margin rows over one region; owns a bound_state and row buffers. */
+typedef struct {
+    const nn_model *model;  /* not owned */
+    bound_state st;         /* bounds of the last evaluated region */
+    int n_classes;          /* model output size */
+    double *C;              /* margin rows, n_classes x n_classes */
+    double *lower, *upper;  /* bounds of each row of the last evaluation */
+    int *row_target;        /* class j of row e_c - e_j */
+    size_t rows;            /* rows of the last evaluation */
+    long evals;             /* bound evaluations since init */
+} cert_verifier;
+
+typedef enum { CERT_CERTIFIED, CERT_UNCERTIFIED, CERT_MISCLASSIFIED, CERT_FAILED, CERT_STATUS_COUNT } cert_status;
+
+typedef struct {
+    norm_type norm;
+    int clip;                    /* intersect the ball with the pixel box [0, 1] */
+    int fixed;                   /* 1: verify at eps only, no search */
+    double eps;                  /* fixed eps */
+    cert_search_options search;
+} cert_task_options;
+
+typedef struct {
+    long index;         /* image index in the data set */
+    int label, pred;    /* true class, predicted class */
+    int target;         /* target class, CERT_UNTARGETED for untargeted */
+    cert_status status;
+    double radius;      /* certified radius (fixed eps: eps if certified, else 0) */
+    double lo, hi;      /* search bracket (fixed eps: radius, eps or inf) */
+    double margin;      /* margin lower bound at radius (fixed: at eps) */
+    int evals;          /* bound evaluations */
+    double seconds;     /* wall time of this task */
+    char message[256];  /* reason when status is CERT_FAILED */
+} cert_result;
+
+/* Prototypes */
+/* margin.c */
+int cert_target_parse(const char *text, int n_classes, cert_target_spec *spec, nn_error *err);
+const char *cert_target_mode_name(cert_target_mode mode);
+/* Target classes for an image predicted c (CERT_UNTARGETED for untargeted); targets
+ * needs n_classes entries. Random targets depend only on (seed, image index). */
+int cert_choose_targets(const cert_target_spec *spec, const double *logits, int n_classes, int c, long image_index,
+                        int *targets, int *n_targets, nn_error *err);
+/* Rows e_c - e_j of the spec into C (rows x n_classes, leading dim ldc); row_target
+ * (may be NULL) gets j per row. Returns the row count: n_classes-1 or 1. */
+size_t cert_margin_rows(int c, int target, int n_classes, double *C, size_t ldc, int *row_target);
+/* Exact margin of logits: min over the spec's rows of z_c - z_j. */
+double cert_margin_of_logits(const double *logits, int n_classes, int c, int target);
+
+/* verify.c */
+int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options *opt, nn_error *err);
+void cert_verifier_free(cert_verifier *v);
+/* Bound the spec rows of (c, target) over B_norm(x0, eps) (clip: within [0,1]); the
+ * minimum row lower bound goes to *margin, certified iff it is > 0. */
+int cert_verify(cert_verifier *v, const double *x0, norm_type norm, double eps, int clip, int c, int target,
+                double *margin, int *certified, nn_error *err);
+
+/* search_radius.c */
+/* Reference starting eps of CROWN's search (MNIST sizes; CIFAR inputs for inf). */
+double cert_default_eps0(norm_type norm, size_t input_size);
+/* Largest eps worth searching: the ball then covers the whole pixel box. */
+double cert_default_eps_max(norm_type norm, size_t input_size);
+void cert_search_options_default(cert_search_options *o, norm_type norm, size_t input_size);
+int cert_search(const cert_search_options *o, cert_oracle_fn oracle, void *ctx, cert_search_result *res,
+                nn_error *err);
+const char *cert_search_kind_name(cert_search_kind k);
+int cert_search_kind_parse(const char *name);   /* -1 if unknown */
+
+/* One (image, target) task: verify at a fixed eps or search the radius. c is the
+ * class to protect (the prediction); logits are the clean logits of x. */
+int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x, const double *logits, long index,
+                  int label, int target, cert_result *r, nn_error *err);
+/* Every task of one image: forward pass, misclassified check (one row, status
+ * CERT_MISCLASSIFIED), target choice, cert_run_task per target. results needs
+ * n_classes entries. Task failures become CERT_FAILED rows, not errors. */
+int cert_run_image(cert_verifier *v, const cert_task_options *o, const cert_target_spec *t, const double *x,
+                   long index, int label, cert_result *results, int *n_results, nn_error *err);
+const char *cert_status_name(cert_status s);
+
+#endif

@@ -1,0 +1,206 @@
+/* Verification at one eps and the per-task driver (spec bounds.md).
+ *
+ * cert_verify bounds the margin rows e_c - e_j over the region with the chosen
+ * method and certifies iff the smallest row lower bound is > 0; a NaN anywhere
+ * therefore never certifies. cert_run_task turns one (image, target) pair into a
+ * result row, either at a fixed eps or by a radius search whose oracle is
+ * cert_verify; it does no I/O so that a scheduler can run it anywhere. */
+#include "certify.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "forward.h"
+
+static const char *const status_names[] = {"certified", "uncertified", "misclassified", "failed"};
+
+const char *cert_status_name(cert_status s)
+{
+    return (unsigned)s < CERT_STATUS_COUNT ? status_names[s] : "?";
+}
+
+int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options *opt, nn_error *err)
+{
+    memset(v, 0, sizeof *v);
+    v->model = m;
+    size_t n = model_output_size(m);
+    if (n < 2) return nn_fail(err, NN_EVALUE, "%s: a margin needs at least 2 outputs, the model has %zu",
+                              m->source ? m->source : "model", n);
+    v->n_classes = (int)n;
+    v->C = nn_malloc(n * n * sizeof *v->C, "margin rows", err);
+    v->lower = nn_malloc(n * sizeof *v->lower, "margin lower bounds", err);
+    v->upper = nn_malloc(n * sizeof *v->upper, "margin upper bounds", err);
+    v->row_target = nn_malloc(n * sizeof *v->row_target, "margin targets", err);
+    if (!v->C || !v->lower || !v->upper || !v->row_target) {
+        cert_verifier_free(v);
+        return NN_ENOMEM;
+    }
+    int rc = bound_state_init(&v->st, m, opt, err);
+    if (rc) {
+        free(v->C), free(v->lower), free(v->upper), free(v->row_target);
+        memset(v, 0, sizeof *v);
+        return rc;
+    }
+    return NN_OK;
+}
+
+void cert_verifier_free(cert_verifier *v)
+{
+    if (!v) return;
+    if (v->model && v->C && v->lower && v->upper && v->row_target) bound_state_free(&v->st);
+    free(v->C);
+    free(v->lower);
+    free(v->upper);
+    free(v->row_target);
+    memset(v, 0, sizeof *v);
+}
+
+int cert_verify(cert_verifier *v, const double *x0, norm_type norm, double eps, int clip, int c, int target,
+                double *margin, int *certified, nn_error *err)
+{
+    *margin = NAN;
+    *certified = 0;
+    if (!(eps >= 0) || !isfinite(eps)) return nn_fail(err, NN_EARG, "eps must be finite and >= 0, got %g", eps);
+    if (c < 0 || c >= v->n_classes) return nn_fail(err, NN_EVALUE, "class %d out of range [0, %d)", c, v->n_classes);
+    if (target != CERT_UNTARGETED && (target < 0 || target >= v->n_classes || target == c))
+        return nn_fail(err, NN_EVALUE, "target %d invalid for class %d of %d", target, c, v->n_classes);
+    bound_region region = {.center = x0, .eps = eps, .norm = norm, .clip = clip, .clip_lo = 0.0, .clip_hi = 1.0};
+    int rc = bound_set_region(&v->st, &region, err);
+    if (!rc) rc = bound_compute(&v->st, err);
+    if (rc) return rc;
+    v->rows = cert_margin_rows(c, target, v->n_classes, v->C, (size_t)v->n_classes, v->row_target);
+    rc = bound_spec(&v->st, v->C, v->rows, (size_t)v->n_classes, NULL, v->lower, v->upper, err);
+    if (rc) return rc;
+    v->evals++;
+    double m = INFINITY;
+    for (size_t r = 0; r < v->rows; r++) {
+        if (isnan(v->lower[r])) {
+            m = NAN;
+            break;
+        }
+        if (v->lower[r] < m) m = v->lower[r];
+    }
+    *margin = m;
+    *certified = m > 0.0;
+    return NN_OK;
+}
+
+typedef struct {
+    cert_verifier *v;
+    const double *x;
+    norm_type norm;
+    int clip, c, target;
+} verify_ctx;
+
+static int verify_oracle(void *ctx, double eps, double *margin, nn_error *err)
+{
+    verify_ctx *k = ctx;
+    int certified;
+    return cert_verify(k->v, k->x, k->norm, eps, k->clip, k->c, k->target, margin, &certified, err);
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x, const double *logits, long index,
+                  int label, int target, cert_result *r, nn_error *err)
+{
+    double t0 = now_seconds();
+    memset(r, 0, sizeof *r);
+    r->index = index;
+    r->label = label;
+    r->pred = forward_argmax(logits, (size_t)v->n_classes);
+    r->target = target;
+    r->status = CERT_FAILED;
+    r->margin = NAN;
+    r->hi = INFINITY;
+    verify_ctx k = {v, x, o->norm, o->clip, r->pred, target};
+    int rc;
+    if (o->fixed) {
+        double margin;
+        int certified;
+        rc = cert_verify(v, x, o->norm, o->eps, o->clip, r->pred, target, &margin, &certified, err);
+        if (!rc) {
+            r->evals = 1;
+            r->margin = margin;
+            r->radius = r->lo = certified ? o->eps : 0.0;
+            r->hi = certified ? INFINITY : o->eps;
+            r->status = certified ? CERT_CERTIFIED : CERT_UNCERTIFIED;
+        }
+    } else {
+        cert_search_options so = o->search;
+        so.margin0 = cert_margin_of_logits(logits, v->n_classes, r->pred, target);
+        cert_search_result sr;
+        rc = cert_search(&so, verify_oracle, &k, &sr, err);
+        if (!rc) {
+            r->evals = sr.evals;
+            r->radius = sr.radius;
+            r->lo = sr.lo;
+            r->hi = sr.hi;
+            r->margin = sr.margin;
+            r->status = sr.radius > 0 ? CERT_CERTIFIED : CERT_UNCERTIFIED;
+        }
+    }
+    if (rc) snprintf(r->message, sizeof r->message, "%.255s", err && err->msg[0] ? err->msg : nn_code_name(rc));
+    r->seconds = now_seconds() - t0;
+    return rc;
+}
+
+int cert_run_image(cert_verifier *v, const cert_task_options *o, const cert_target_spec *t, const double *x,
+                   long index, int label, cert_result *results, int *n_results, nn_error *err)
+{
+    *n_results = 0;
+    int n = v->n_classes;
+    double *logits = nn_malloc((size_t)n * sizeof *logits, "logits", err);
+    int *targets = nn_malloc((size_t)n * sizeof *targets, "targets", err);
+    int rc = (!logits || !targets) ? NN_ENOMEM : forward_run(v->model, x, 1, logits, err);
+    if (rc) goto done;
+    int pred = forward_argmax(logits, (size_t)n);
+    if (pred != label) {
+        cert_result *r = &results[0];
+        memset(r, 0, sizeof *r);
+        r->index = index;
+        r->label = label;
+        r->pred = pred;
+        r->target = CERT_UNTARGETED;
+        r->status = CERT_MISCLASSIFIED;
+        r->margin = NAN;
+        r->hi = INFINITY;
+        *n_results = 1;
+        goto done;
+    }
+    int n_targets;
+    nn_error terr;
+    nn_error_clear(&terr);
+    if (cert_choose_targets(t, logits, n, pred, index, targets, &n_targets, &terr)) {
+        cert_result *r = &results[0];
+        memset(r, 0, sizeof *r);
+        r->index = index, r->label = label, r->pred = pred, r->target = t->mode == TARGET_CLASS ? t->cls : -1;
+        r->status = CERT_FAILED;
+        r->margin = NAN;
+        r->hi = INFINITY;
+        snprintf(r->message, sizeof r->message, "%.255s", terr.msg);
+        *n_results = 1;
+        goto done;
+    }
+    for (int i = 0; i < n_targets; i++) {
+        nn_error_clear(&terr);
+        int trc = cert_run_task(v, o, x, logits, index, label, targets[i], &results[i], &terr);
+        if (trc == NN_ENOMEM) {
+            rc = nn_fail(err, NN_ENOMEM, "%s", terr.msg);
+            goto done;
+        }
+    }
+    *n_results = n_targets;
+done:
+    free(logits);
+    free(targets);
+    return rc;
+}
