@@ -1,0 +1,215 @@
+/* The exact network function: batched forward pass, per-layer trace and the
+ * input gradient of a linear functional of the logits.
+ *
+ * forward_run streams images through the layers in chunks, with two ping-pong
+ * buffers sized chunk x (widest layer), so memory does not grow with n; each
+ * layer works on the whole chunk at once (dense and conv as one GEMM).
+ *
+ * forward_vjp is reverse mode on one input: it keeps every layer's input and
+ * each max-pool's argmax, then walks back with the layer adjoints of layer_ops.
+ * At kinks it takes PyTorch's one-sided choice (relu'(0) = 0, leaky'(0) = alpha);
+ * max pooling routes the gradient to the first maximum of each window. */
+#include "forward.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layer_ops.h"
+
+/* Ping-pong buffer size for forward_run, in doubles per buffer (32 MiB). */
+#define FWD_DOUBLES ((size_t)1 << 22)
+
+static size_t widest_layer(const nn_model *m)
+{
+    size_t w = model_input_size(m);
+    for (int i = 0; i < m->n_layers; i++) {
+        size_t s = shape_size(m->layers[i].out);
+        if (s > w) w = s;
+    }
+    return w;
+}
+
+/* One layer on n rows: dst = layer(src). argmax is only used by max pooling. */
+static int apply_layer(const nn_layer *l, const double *src, size_t n, size_t lds, double *dst, size_t ldd,
+                       int *argmax, nn_error *err)
+{
+    if (layer_is_affine(l->type)) return layer_affine_forward(l, src, n, lds, dst, ldd, err);
+    if (l->type == LAYER_MAXPOOL2D) return maxpool2d_forward(l, src, n, lds, dst, ldd, argmax, err);
+    if (layer_is_activation(l->type)) {
+        activation_forward(l, src, n, lds, dst, ldd);
+        return NN_OK;
+    }
+    return nn_fail(err, NN_EUNSUPPORTED, "forward pass: unknown layer type %d", (int)l->type);
+}
+
+static int check_finite_rows(const double *v, size_t n, size_t width, size_t first, const char *what,
+                             nn_error *err)
+{
+    for (size_t r = 0; r < n; r++)
+        for (size_t j = 0; j < width; j++)
+            if (!isfinite(v[r * width + j]))
+                return nn_fail(err, NN_ENUMERIC, "forward pass: %s %zu of input %zu is %g", what, j, first + r,
+                               v[r * width + j]);
+    return NN_OK;
+}
+
+int forward_run(const nn_model *m, const double *x, size_t n, double *logits, nn_error *err)
+{
+    size_t n_in = model_input_size(m), n_out = model_output_size(m);
+    if (n == 0) return NN_OK;
+    if (!x || !logits) return nn_fail(err, NN_EARG, "forward_run: NULL input or output");
+    if (m->n_layers == 0) {
+        memcpy(logits, x, n * n_in * sizeof *logits);
+        return NN_OK;
+    }
+    size_t width = widest_layer(m);
+    size_t chunk = FWD_DOUBLES / width;
+    if (chunk < 1) chunk = 1;
+    if (chunk > n) chunk = n;
+    double *a = nn_malloc(chunk * width * sizeof *a, "forward pass buffer", err);
+    double *b = a ? nn_malloc(chunk * width * sizeof *b, "forward pass buffer", err) : NULL;
+    if (!b) {
+        free(a);
+        return err ? err->code : NN_ENOMEM;
+    }
+    int rc = NN_OK;
+    for (size_t r0 = 0; r0 < n && rc == NN_OK; r0 += chunk) {
+        size_t nb = n - r0 < chunk ? n - r0 : chunk;
+        const double *src = x + r0 * n_in;
+        size_t lds = n_in;
+        for (int i = 0; i < m->n_layers && rc == NN_OK; i++) {
+            const nn_layer *l = &m->layers[i];
+            int last = i == m->n_layers - 1;
+            double *dst = last ? logits + r0 * n_out : (src == a ? b : a);
+            size_t ldd = last ? n_out : shape_size(l->out);
+            rc = apply_layer(l, src, nb, lds, dst, ldd, NULL, err);
+            src = dst;
+            lds = ldd;
+        }
+        if (rc == NN_OK) rc = check_finite_rows(logits + r0 * n_out, nb, n_out, r0, "logit", err);
+    }
+    free(a);
+    free(b);
+    return rc;
+}
+
+void forward_trace_free(const nn_model *m, double **acts)
+{
+    if (!acts) return;
+    for (int i = 0; i < m->n_layers; i++) free(acts[i]);
+    free(acts);
+}
+
+/* Trace of n inputs; argmax[i] (if argmax is given) is allocated for max-pool
+ * layers and left NULL for the others. */
+static int trace(const nn_model *m, const double *x, size_t n, double ***acts_out, int **argmax, nn_error *err)
+{
+    *acts_out = NULL;
+    double **acts = nn_calloc((size_t)(m->n_layers ? m->n_layers : 1), sizeof *acts, "forward trace", err);
+    if (!acts) return err ? err->code : NN_ENOMEM;
+    int rc = NN_OK;
+    const double *src = x;
+    size_t lds = model_input_size(m);
+    for (int i = 0; i < m->n_layers && rc == NN_OK; i++) {
+        const nn_layer *l = &m->layers[i];
+        size_t n_out = shape_size(l->out);
+        acts[i] = nn_malloc((n ? n : 1) * n_out * sizeof **acts, "forward trace activations", err);
+        if (!acts[i]) {
+            rc = err ? err->code : NN_ENOMEM;
+            break;
+        }
+        int *am = NULL;
+        if (argmax && l->type == LAYER_MAXPOOL2D) {
+            am = argmax[i] = nn_malloc((n ? n : 1) * n_out * sizeof *am, "max-pool argmax", err);
+            if (!am) {
+                rc = err ? err->code : NN_ENOMEM;
+                break;
+            }
+        }
+        rc = apply_layer(l, src, n, lds, acts[i], n_out, am, err);
+        src = acts[i];
+        lds = n_out;
+    }
+    if (rc != NN_OK) {
+        forward_trace_free(m, acts);
+        return rc;
+    }
+    *acts_out = acts;
+    return NN_OK;
+}
+
+int forward_trace(const nn_model *m, const double *x, size_t n, double ***acts, nn_error *err)
+{
+    if (!acts) return nn_fail(err, NN_EARG, "forward_trace: NULL result pointer");
+    if (n > 0 && !x) return nn_fail(err, NN_EARG, "forward_trace: NULL input");
+    return trace(m, x, n, acts, NULL, err);
+}
+
+/* d sigma / dz at z for neuron j of an activation layer. */
+static double act_deriv(const nn_layer *l, size_t j, double z)
+{
+    switch (l->type) {
+    case LAYER_RELU: return z > 0 ? 1.0 : 0.0;
+    case LAYER_LEAKY_RELU: return z > 0 ? 1.0 : l->alpha;
+    case LAYER_PARAM_RAMP: return (z >= 0 && z <= l->r[j]) ? 1.0 : l->alpha;
+    default: return sshape_deriv(l->type, z);
+    }
+}
+
+int forward_vjp(const nn_model *m, const double *x, const double *w, double *logits, double *grad, nn_error *err)
+{
+    if (!x || !w || !grad) return nn_fail(err, NN_EARG, "forward_vjp: NULL input, weights or gradient");
+    size_t n_in = model_input_size(m), n_out = model_output_size(m);
+    if (m->n_layers == 0) {
+        if (logits) memcpy(logits, x, n_in * sizeof *logits);
+        memcpy(grad, w, n_in * sizeof *grad);
+        return NN_OK;
+    }
+    size_t width = widest_layer(m);
+    int **argmax = nn_calloc((size_t)m->n_layers, sizeof *argmax, "max-pool argmax table", err);
+    double *g = argmax ? nn_malloc(width * sizeof *g, "gradient buffer", err) : NULL;
+    double *h = g ? nn_malloc(width * sizeof *h, "gradient buffer", err) : NULL;
+    double **acts = NULL;
+    int rc = h ? trace(m, x, 1, &acts, argmax, err) : (err ? (int)err->code : NN_ENOMEM);
+    if (rc == NN_OK) rc = check_finite_rows(acts[m->n_layers - 1], 1, n_out, 0, "logit", err);
+    if (rc == NN_OK) {
+        if (logits) memcpy(logits, acts[m->n_layers - 1], n_out * sizeof *logits);
+        memcpy(g, w, n_out * sizeof *g);
+        for (int i = m->n_layers - 1; i >= 0 && rc == NN_OK; i--) {
+            const nn_layer *l = &m->layers[i];
+            const double *in = i ? acts[i - 1] : x;
+            size_t li = shape_size(l->in), lo = shape_size(l->out);
+            if (layer_is_affine(l->type)) {
+                rc = layer_affine_adjoint(l, g, 1, lo, h, li, err);
+            } else if (l->type == LAYER_MAXPOOL2D) {
+                memset(h, 0, li * sizeof *h);
+                for (size_t o = 0; o < lo; o++) h[argmax[i][o]] += g[o];
+            } else if (layer_is_activation(l->type)) {
+                for (size_t j = 0; j < li; j++) h[j] = g[j] * act_deriv(l, j, in[j]);
+            } else {
+                rc = nn_fail(err, NN_EUNSUPPORTED, "forward_vjp: unknown layer type %d", (int)l->type);
+            }
+            double *t = g;
+            g = h;
+            h = t;
+        }
+        if (rc == NN_OK) memcpy(grad, g, n_in * sizeof *grad);
+    }
+    if (argmax)
+        for (int i = 0; i < m->n_layers; i++) free(argmax[i]);
+    free(argmax);
+    free(g);
+    free(h);
+    forward_trace_free(m, acts);
+    return rc;
+}
+
+int forward_argmax(const double *logits, size_t n)
+{
+    if (n == 0) return -1;
+    size_t best = 0;
+    for (size_t i = 1; i < n; i++)
+        if (logits[i] > logits[best] || (isnan(logits[best]) && !isnan(logits[i]))) best = i;
+    return (int)best;
+}

@@ -1,0 +1,291 @@
+/* Unit tests for forward: hand-computed logits, batch = one-by-one, trace, and
+ * forward_vjp against central finite differences through every layer type. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "forward.h"
+#include "layer_ops.h"
+#include "model.h"
+
+static double *rand_vec(test_rng *rng, size_t n, double lo, double hi)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++) v[i] = test_rng_range(rng, lo, hi);
+    return v;
+}
+
+static void add(nn_model *m, nn_layer l)
+{
+    nn_error err;
+    assert_int_equal(model_append(m, &l, &err), NN_OK);
+}
+
+static void add_dense(nn_model *m, test_rng *rng, int in, int out)
+{
+    nn_layer l = layer_make(LAYER_DENSE);
+    l.out_channels = out;
+    l.in_features = in;
+    l.weight = rand_vec(rng, (size_t)in * out, -1, 1);
+    l.bias = rand_vec(rng, (size_t)out, -0.5, 0.5);
+    add(m, l);
+}
+
+/* An activation layer; param_ramp gets its r sized for `n` neurons. */
+static void add_act(nn_model *m, test_rng *rng, layer_type t, size_t n)
+{
+    nn_layer l = layer_make(t);
+    if (t == LAYER_LEAKY_RELU) l.alpha = 0.1;
+    if (t == LAYER_PARAM_RAMP) {
+        l.alpha = 0.2;
+        l.in_features = (int)n;
+        l.r = rand_vec(rng, n, 0.2, 1.0);
+    }
+    add(m, l);
+}
+
+/* normalize -> conv2d (asymmetric padding, dilation) -> act -> maxpool ->
+ * avgpool (padded) -> flatten -> dense -> act -> dense: every layer type. */
+static void build_cnn(nn_model *m, test_rng *rng, layer_type act)
+{
+    nn_error err;
+    model_init(m);
+    m->input = (nn_shape){2, 7, 7};
+    nn_layer norm = layer_make(LAYER_NORMALIZE);
+    norm.in_features = 2;
+    norm.mean = rand_vec(rng, 2, 0.2, 0.6);
+    norm.std = rand_vec(rng, 2, 0.5, 1.5);
+    add(m, norm);
+    nn_layer conv = layer_make(LAYER_CONV2D);
+    conv.out_channels = 3;
+    conv.in_features = 2;
+    conv.kernel[0] = conv.kernel[1] = 3;
+    conv.pad[0] = 1, conv.pad[1] = 0, conv.pad[2] = 2, conv.pad[3] = 1;
+    conv.dilation[1] = 2;
+    conv.weight = rand_vec(rng, 3 * 2 * 9, -0.6, 0.6);
+    conv.bias = rand_vec(rng, 3, -0.3, 0.3);
+    add(m, conv); /* out 3 x 8 x 4 */
+    add_act(m, rng, act, 3 * 8 * 4);
+    nn_layer mp = layer_make(LAYER_MAXPOOL2D);
+    mp.kernel[0] = mp.kernel[1] = 2;
+    mp.stride[0] = 2, mp.stride[1] = 1;
+    add(m, mp); /* out 3 x 4 x 3 */
+    nn_layer ap = layer_make(LAYER_AVGPOOL2D);
+    ap.kernel[0] = ap.kernel[1] = 2;
+    ap.stride[0] = ap.stride[1] = 2;
+    ap.pad[0] = ap.pad[1] = 1;
+    add(m, ap); /* out 3 x 2 x 2 (windows at the padded edge average fewer cells) */
+    add(m, layer_make(LAYER_FLATTEN));
+    add_dense(m, rng, 12, 6);
+    add_act(m, rng, act, 6);
+    add_dense(m, rng, 6, 4);
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+    assert_int_equal(model_output_size(m), 4);
+}
+
+static void mlp_logits_match_hand_computation(void **state)
+{
+    (void)state;
+    nn_model m;
+    nn_error err;
+    model_init(&m);
+    m.input = (nn_shape){1, 1, 2};
+    nn_layer d1 = layer_make(LAYER_DENSE);
+    d1.out_channels = 2, d1.in_features = 2;
+    d1.weight = malloc(4 * sizeof(double)), d1.bias = malloc(2 * sizeof(double));
+    d1.weight[0] = 1, d1.weight[1] = 2, d1.weight[2] = -1, d1.weight[3] = 1; /* [[1,2],[-1,1]] */
+    d1.bias[0] = 0.5, d1.bias[1] = -0.5;
+    add(&m, d1);
+    add(&m, layer_make(LAYER_RELU));
+    nn_layer d2 = layer_make(LAYER_DENSE);
+    d2.out_channels = 2, d2.in_features = 2;
+    d2.weight = malloc(4 * sizeof(double)), d2.bias = malloc(2 * sizeof(double));
+    d2.weight[0] = 3, d2.weight[1] = -1, d2.weight[2] = 0.5, d2.weight[3] = 4;
+    d2.bias[0] = 0, d2.bias[1] = 1;
+    add(&m, d2);
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    /* x = (1, 1): h = relu(3.5, -0.5) = (3.5, 0); logits = (10.5, 2.75). */
+    double x[2] = {1, 1}, y[2], w[2] = {1, -1}, g[2], lg[2];
+    assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
+    assert_true(y[0] == 10.5 && y[1] == 2.75);
+    assert_int_equal(forward_argmax(y, 2), 0);
+    /* d(l0 - l1)/dx = (3 - 0.5) * row 0 of W1 = (2.5, 5); the dead unit adds nothing. */
+    assert_int_equal(forward_vjp(&m, x, w, lg, g, &err), NN_OK);
+    assert_true(g[0] == 2.5 && g[1] == 5);
+    assert_true(lg[0] == 10.5 && lg[1] == 2.75);
+    model_free(&m);
+}
+
+static void batch_equals_one_by_one_and_trace(void **state)
+{
+    (void)state;
+    test_rng rng = {11};
+    nn_model m;
+    nn_error err;
+    build_cnn(&m, &rng, LAYER_TANH);
+    size_t n = 37, n_in = model_input_size(&m), n_out = model_output_size(&m);
+    double *x = rand_vec(&rng, n * n_in, 0, 1);
+    double *y = malloc(n * n_out * sizeof *y), y1[4];
+    assert_int_equal(forward_run(&m, x, n, y, &err), NN_OK);
+    double **acts;
+    assert_int_equal(forward_trace(&m, x, n, &acts, &err), NN_OK);
+    for (size_t r = 0; r < n; r++) {
+        assert_int_equal(forward_run(&m, x + r * n_in, 1, y1, &err), NN_OK);
+        for (size_t o = 0; o < n_out; o++) {
+            assert_true(fabs(y[r * n_out + o] - y1[o]) <= 1e-13 * (1 + fabs(y1[o])));
+            assert_true(fabs(acts[m.n_layers - 1][r * n_out + o] - y1[o]) <= 1e-13 * (1 + fabs(y1[o])));
+        }
+    }
+    /* Each traced layer output is that layer applied to the previous one. */
+    for (int i = 1; i < m.n_layers; i++) {
+        const nn_layer *l = &m.layers[i];
+        size_t lo = shape_size(l->out);
+        double *t = malloc(n * lo * sizeof *t);
+        if (layer_is_affine(l->type)) assert_int_equal(layer_affine_forward(l, acts[i - 1], n, shape_size(l->in), t, lo, &err), NN_OK);
+        else if (l->type == LAYER_MAXPOOL2D) assert_int_equal(maxpool2d_forward(l, acts[i - 1], n, shape_size(l->in), t, lo, NULL, &err), NN_OK);
+        else activation_forward(l, acts[i - 1], n, shape_size(l->in), t, lo);
+        for (size_t j = 0; j < n * lo; j++) assert_true(t[j] == acts[i][j]);
+        free(t);
+    }
+    forward_trace_free(&m, acts);
+    free(x), free(y);
+    model_free(&m);
+}
+
+/* Distance from z to the nearest kink of an activation (inf for smooth ones). */
+static double kink_distance(const nn_layer *l, size_t j, double z)
+{
+    switch (l->type) {
+    case LAYER_RELU:
+    case LAYER_LEAKY_RELU: return fabs(z);
+    case LAYER_PARAM_RAMP: return fmin(fabs(z), fabs(z - l->r[j]));
+    default: return INFINITY;
+    }
+}
+
+/* Smallest margin of the trace of x to a kink or to a max-pool tie. */
+static double kink_margin(const nn_model *m, const double *x)
+{
+    nn_error err;
+    double **acts;
+    assert_int_equal(forward_trace(m, x, 1, &acts, &err), NN_OK);
+    double margin = INFINITY;
+    for (int i = 0; i < m->n_layers; i++) {
+        const nn_layer *l = &m->layers[i];
+        const double *in = i ? acts[i - 1] : x;
+        if (layer_is_activation(l->type))
+            for (size_t j = 0; j < shape_size(l->in); j++) margin = fmin(margin, kink_distance(l, j, in[j]));
+        if (l->type == LAYER_MAXPOOL2D)
+            for (size_t o = 0; o < shape_size(l->out); o++) {
+                double best = -INFINITY, second = -INFINITY;
+                for (int k = 0; k < l->kernel[0] * l->kernel[1]; k++) {
+                    int s = window_input_index(l, o, k);
+                    if (s < 0) continue;
+                    if (in[s] > best) second = best, best = in[s];
+                    else if (in[s] > second) second = in[s];
+                }
+                /* Exact zeros come only from dead relus, which stay dead (their margin is
+                 * checked), so a 0-0 tie keeps the max locally constant. */
+                if (second > -INFINITY && !(best == 0 && second == 0)) margin = fmin(margin, best - second);
+            }
+    }
+    forward_trace_free(m, acts);
+    return margin;
+}
+
+static double functional(const nn_model *m, const double *x, const double *w)
+{
+    nn_error err;
+    double y[4];
+    assert_int_equal(forward_run(m, x, 1, y, &err), NN_OK);
+    double s = 0;
+    for (int i = 0; i < 4; i++) s += w[i] * y[i];
+    return s;
+}
+
+static void vjp_matches_central_differences_for_every_activation(void **state)
+{
+    (void)state;
+    layer_type acts[] = {LAYER_RELU, LAYER_TANH, LAYER_SIGMOID, LAYER_ARCTAN, LAYER_LEAKY_RELU, LAYER_PARAM_RAMP};
+    for (int a = 0; a < 6; a++) {
+        test_rng rng = {100 + (uint64_t)a};
+        int checked = 0;
+        for (int trial = 0; trial < 12; trial++) {
+            nn_model m;
+            nn_error err;
+            build_cnn(&m, &rng, acts[a]);
+            size_t n_in = model_input_size(&m);
+            double *x = rand_vec(&rng, n_in, 0, 1), w[4], lg[4], y[4];
+            for (int i = 0; i < 4; i++) w[i] = test_rng_range(&rng, -1, 1);
+            const double h = 1e-6;
+            /* Skip points whose +-h perturbation could cross a kink or a tie. */
+            if (kink_margin(&m, x) < 1e-3) {
+                free(x);
+                model_free(&m);
+                continue;
+            }
+            double *g = malloc(n_in * sizeof *g);
+            assert_int_equal(forward_vjp(&m, x, w, lg, g, &err), NN_OK);
+            assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
+            for (int i = 0; i < 4; i++) assert_true(lg[i] == y[i]);
+            double gnorm = 0;
+            for (size_t i = 0; i < n_in; i++) gnorm = fmax(gnorm, fabs(g[i]));
+            for (size_t i = 0; i < n_in; i++) {
+                double keep = x[i];
+                x[i] = keep + h;
+                double fp = functional(&m, x, w);
+                x[i] = keep - h;
+                double fm = functional(&m, x, w);
+                x[i] = keep;
+                double fd = (fp - fm) / (2 * h);
+                if (!(fabs(fd - g[i]) <= 1e-6 * (1 + gnorm)))
+                    fail_msg("%s: d/dx[%zu] vjp %.12g vs finite difference %.12g", layer_type_name(acts[a]), i,
+                             g[i], fd);
+            }
+            assert_true(gnorm > 0);
+            checked++;
+            free(g), free(x);
+            model_free(&m);
+        }
+        if (checked < 3) fail_msg("%s: only %d kink-free samples", layer_type_name(acts[a]), checked);
+    }
+}
+
+static void argmax_takes_first_of_ties(void **state)
+{
+    (void)state;
+    double v[5] = {1, 3, 2, 3, -1};
+    assert_int_equal(forward_argmax(v, 5), 1);
+    double u[3] = {NAN, -5, -6};
+    assert_int_equal(forward_argmax(u, 3), 1);
+    assert_int_equal(forward_argmax(v, 0), -1);
+}
+
+static void nonfinite_logits_are_an_error(void **state)
+{
+    (void)state;
+    test_rng rng = {3};
+    nn_model m;
+    nn_error err;
+    model_init(&m);
+    m.input = (nn_shape){1, 1, 3};
+    add_dense(&m, &rng, 3, 2);
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    double x[6] = {0, 0, 0, 1, NAN, 0}, y[4];
+    assert_int_equal(forward_run(&m, x, 2, y, &err), NN_ENUMERIC);
+    assert_non_null(strstr(err.msg, "input 1"));
+    model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(mlp_logits_match_hand_computation),
+        cmocka_unit_test(batch_equals_one_by_one_and_trace),
+        cmocka_unit_test(vjp_matches_central_differences_for_every_activation),
+        cmocka_unit_test(argmax_takes_first_of_ties),
+        cmocka_unit_test(nonfinite_logits_are_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
