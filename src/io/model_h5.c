@@ -688,15 +688,20 @@ static void write_attr(wr_ctx *w, hid_t obj, const char *name, hid_t ftype, hid_
     if (s >= 0) H5Sclose(s);
 }
 
-/* Strings are variable-length UTF-8, what h5py writes and reads back as str. */
+/* Strings are fixed-length UTF-8: a variable-length string lives in the global
+ * heap, and HDF5 1.10 reads a damaged global heap out of bounds (it crashes on
+ * corrupt files); fixed-length values sit in the checksummed object header. */
 static void write_string_attr(wr_ctx *w, hid_t obj, const char *name, const char *value)
 {
     if (w->rc) return;
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
     const char *v = value ? value : "";
-    write_attr(w, obj, name, t, t, 1, &v);
+    size_t n = strlen(v);
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, n ? n : 1);   /* HDF5 has no zero-length string type */
+    H5Tset_strpad(t, H5T_STR_NULLPAD);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    char one[1] = {0};
+    write_attr(w, obj, name, t, t, 1, n ? v : one);
     H5Tclose(t);
 }
 
@@ -847,6 +852,10 @@ int model_write_h5(const char *path, const nn_model *m, nn_error *err)
         return nn_fail(err, NN_EARG, "%s: path too long", path);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+    /* The 1.8 object format checksums the superblock and object headers, so a
+     * damaged file is reported as such instead of being parsed (readable by any
+     * HDF5 >= 1.8, i.e. every h5py and h5dump in use). */
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
     hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     wr_ctx w = {path, err, NN_OK};
