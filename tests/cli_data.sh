@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Data tooling: tools/fetch-mnist.sh is a silent no-op when the IDX files exist,
 # the installed MNIST files have the right IDX headers and sizes, and the
-# converter is deterministic, splits as documented and rejects bad input.
-# no-sanitizer: these checks run scripts and files, not the nncert binary.
+# converter is deterministic, splits as documented and rejects bad input; and
+# `nncert predict --data` resolves names and paths and reports bad data clearly.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 
@@ -82,3 +82,32 @@ $PY -c "import json; json.dump({'data': [0.0] * 700}, open('$TMP/digits/4.json',
 expect_failure "converter rejects a length that is not a multiple of 784" "700 values, not a positive multiple of 784" \
     $PY tools/mnist_to_idx.py "$TMP/digits" "$TMP/out3"
 check "a failed conversion writes no files" '[ ! -e "$TMP/out3/t10k-images-idx3-ubyte.gz" ]'
+
+# ---- data sets through the binary (nncert predict --data) ----
+MODEL=models/fmnist_mlp_2x20_relu.h5
+FM=/usr/share/datasets/fashion-mnist
+correct() { sed -n 's/^correct: *//p' "$TMP/out"; }
+expect_success "predict on fashion-mnist:test window" $NNCERT predict $MODEL --data fashion-mnist:test --start 100 --count 50
+named=$(correct)
+expect_success "predict on the same window by image path" $NNCERT predict $MODEL --data $FM/t10k-images-idx3-ubyte.gz --start 100 --count 50
+check "a path and its name give the same result" '[ -n "$named" ] && [ "$(correct)" = "$named" ]'
+expect_success "predict on IMAGES,LABELS" $NNCERT predict $MODEL \
+    --data $FM/t10k-images-idx3-ubyte.gz,$FM/t10k-labels-idx1-ubyte.gz --start 100 --count 50
+check "IMAGES,LABELS gives the same result" '[ "$(correct)" = "$named" ]'
+expect_success "predict on mnist:test" $NNCERT predict models/mnist_mlp_2x20_relu.h5 --data mnist:test --count 20
+check "mnist:test window holds 20 images" 'grep -q "^images: *20$" "$TMP/out"'
+expect_failure "unknown data set names the known ones" "unknown data set 'cifar:test'.*fashion-mnist:test" \
+    $NNCERT predict $MODEL --data cifar:test
+expect_failure "start past the end is an error" "start 10000 is past the end: it holds 10000 images" \
+    $NNCERT predict $MODEL --data fashion-mnist:test --start 10000
+expect_failure "count past the end is an error" "start 9990 \\+ count 11 runs past the end" \
+    $NNCERT predict $MODEL --data fashion-mnist:test --start 9990 --count 11
+expect_failure "missing MNIST says how to install it" "mnist/t10k-images-idx3-ubyte.gz not found.*tools/install-deps.sh" \
+    env NNCERT_DATA="$TMP/nothing" $NNCERT predict $MODEL --data mnist:test
+gzip -dc $FM/t10k-images-idx3-ubyte.gz | head -c 100000 | gzip -c >"$TMP/cut-images-idx3-ubyte.gz"
+cp $FM/t10k-labels-idx1-ubyte.gz "$TMP/cut-labels-idx1-ubyte.gz"
+expect_failure "truncated image file is an error, not a short data set" \
+    "truncated: expected 7840000 bytes of image data, got 99984" \
+    $NNCERT predict $MODEL --data "$TMP/cut-images-idx3-ubyte.gz" --count 10
+expect_failure "labels given as images: bad magic names the file" "cut-labels-idx1-ubyte.gz: bad magic 0x00000801" \
+    $NNCERT predict $MODEL --data "$TMP/cut-labels-idx1-ubyte.gz,$TMP/cut-labels-idx1-ubyte.gz"
