@@ -1,0 +1,50 @@
+/* results_h5: the HDF5 outputs of bounds, certify and attack (formats.md "Results
+ * files"). Result tables are column datasets under /results that grow by appended
+ * rows and are flushed after each append, so a crashed run keeps its rows. */
+#ifndef RESULTS_H5_H
+#define RESULTS_H5_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "bound.h"
+#include "nn_error.h"
+
+#ifndef NNCERT_VERSION
+#define NNCERT_VERSION "0.1.0"
+#endif
+
+typedef struct {
+    const char *key;    /* attribute name */
+    const char *str;    /* string value, or NULL for a number */
+    double num;         /* numeric value when str is NULL */
+    int is_int;         /* store num as int64 */
+} h5_attr;
+
+typedef enum { H5COL_INT, H5COL_DOUBLE } h5_col_type;
+
+typedef struct {
+    const char *name;   /* dataset name under /results */
+    h5_col_type type;
+    size_t width;       /* values per row: 1 gives a 1-D dataset, else [rows, width] */
+} h5_column;
+
+typedef struct h5_table h5_table;  /* an open results file */
+
+/* Prototypes */
+/* Create path (truncating) with root attributes (software version added) and the
+ * empty extendible /results/<column> datasets. */
+int h5_table_create(h5_table **t, const char *path, const h5_attr *attrs, int n_attrs, const h5_column *cols,
+                    int n_cols, nn_error *err);
+/* Append n rows: data[c] holds n*width values of column c (int64_t or double). */
+int h5_table_append(h5_table *t, const void *const *data, size_t n, nn_error *err);
+/* Attribute on the /results group (e.g. a legend of status codes). */
+int h5_table_attr(h5_table *t, const h5_attr *a, nn_error *err);
+int h5_table_close(h5_table *t, nn_error *err);
+
+/* The bounds file: /bounds/NNN (lower, upper, attr type) for every layer with
+ * bounds on its input, /margin/lower, /margin/upper, /margin/target, root attrs. */
+int h5_write_bounds(const char *path, const h5_attr *attrs, int n_attrs, const bound_state *st,
+                    const double *margin_lower, const double *margin_upper, const int *margin_target, size_t rows,
+                    nn_error *err);
+
+#endif
