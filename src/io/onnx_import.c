@@ -36,7 +36,7 @@
 static const char SUPPORTED_OPS[] =
     "Gemm, MatMul, Add, Sub, Mul, Div (with constants), Conv, MaxPool, AveragePool, GlobalAveragePool, "
     "Flatten, Reshape (flattening), Relu, LeakyRelu, Sigmoid, Tanh, Atan, BatchNormalization, Constant, "
-    "Identity, Dropout, Transpose (of constants)";
+    "Identity, Dropout, Pad (all-zero pads), Transpose (of constants)";
 
 typedef struct {
     const char *name;        /* value name (points into the protobuf) */
@@ -644,6 +644,44 @@ static int op_flatten(importer *im, const node_ctx *c, nn_error *err)
     return op_flatten_layer(im, c->label, err);
 }
 
+static int input_is_reshapable(const importer *im)
+{
+    for (int i = 0; i < im->m->n_layers; i++) {
+        const nn_layer *l = &im->m->layers[i];
+        if (l->type != LAYER_NORMALIZE) return 0;
+        for (int ch = 1; ch < l->in_features; ch++)
+            if (l->mean[ch] != l->mean[0] || l->std[ch] != l->std[0]) return 0;
+    }
+    return 1;
+}
+
+static int reshape_input(importer *im, const char *label, nn_shape to, nn_error *err)
+{
+    for (int i = 0; i < im->m->n_layers; i++) {
+        nn_layer *l = &im->m->layers[i];
+        double *mean = nn_malloc((size_t)to.c * sizeof *mean, "normalize mean", err);
+        double *std = nn_malloc((size_t)to.c * sizeof *std, "normalize std", err);
+        if (!mean || !std) {
+            free(mean);
+            free(std);
+            return err ? err->code : NN_ENOMEM;
+        }
+        for (int ch = 0; ch < to.c; ch++) {
+            mean[ch] = l->mean[0];
+            std[ch] = l->std[0];
+        }
+        free(l->mean);
+        free(l->std);
+        l->mean = mean;
+        l->std = std;
+        l->in_features = to.c;
+    }
+    im->m->input = to;
+    im->shape = to;
+    im->rank = 4;
+    return im->m->n_layers ? refinalize(im, label, err) : NN_OK;
+}
+
 static int op_reshape(importer *im, const node_ctx *c, nn_error *err)
 {
     static const char *const attrs[] = {"allowzero", NULL};
@@ -686,15 +724,10 @@ static int op_reshape(importer *im, const node_ctx *c, nn_error *err)
     if (tr == 2 && to[0] == 1 && to[1] == total) return op_flatten_layer(im, c->label, err);
     if (tr == 4 && to[0] == 1) {
         if (im->rank == 4 && to[1] == im->shape.c && to[2] == im->shape.h && to[3] == im->shape.w) return NN_OK;
-        /* Before any layer, a reshape only says what shape the input has. */
-        if (im->m->n_layers == 0 && im->norm_n == 0) {
-            if (to[1] > INT32_MAX || to[2] > INT32_MAX || to[3] > INT32_MAX)
-                return nn_fail(err, NN_ESHAPE, "%s: shape %s is too large", c->label, tt);
-            im->m->input = (nn_shape){(int)to[1], (int)to[2], (int)to[3]};
-            im->shape = im->m->input;
-            im->rank = 4;
-            return NN_OK;
-        }
+        /* Before any layer but a channel-uniform normalization, a reshape only
+         * says what shape the input has. */
+        if (to[1] <= INT32_MAX && to[2] <= INT32_MAX && to[3] <= INT32_MAX && input_is_reshapable(im))
+            return reshape_input(im, c->label, (nn_shape){(int)to[1], (int)to[2], (int)to[3]}, err);
     }
     return nn_fail(err, NN_EUNSUPPORTED, "%s: reshape from %s to %s is not supported (only flattening to [1,-1])", c->label, ft, tt);
 }
@@ -963,11 +996,32 @@ static int fold_constant_node(importer *im, const Onnx__NodeProto *n, const char
     return nn_fail(err, NN_EUNSUPPORTED, "%s: computes on constants only; constant folding of %s is not supported", label, op);
 }
 
+/* PyTorch puts a Pad node with all-zero pads before AveragePool: an identity. */
+static int op_pad(importer *im, const node_ctx *c, nn_error *err)
+{
+    static const char *const attrs[] = {"mode", "pads", "value", NULL};
+    int rc;
+    if ((rc = check_attrs(c->n, c->label, attrs, err)) || (rc = need_act_at(c, 0, err))) return rc;
+    if (c->n->n_input > 3 && c->n->input[3] && c->n->input[3][0])
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: the 'axes' input is not supported", c->label);
+    const Onnx__AttributeProto *a = find_attr(c->n, "pads");
+    konst *P = NULL;
+    if (!a && !(P = const_input(im, c, 1, 1, err, &rc))) return rc;
+    if (P && !P->ival) return nn_fail(err, NN_EFORMAT, "%s: pads '%s' must be an INT64 tensor", c->label, P->name);
+    size_t n = a ? a->n_ints : P->numel;
+    for (size_t i = 0; i < n; i++)
+        if ((a ? a->ints[i] : P->ival[i]) != 0)
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: non-zero pads are not supported (pads[%zu] = %lld)", c->label, i,
+                           (long long)(a ? a->ints[i] : P->ival[i]));
+    if (im->affine_out && !strcmp(im->affine_out, im->cur)) im->affine_out = c->n->output[0];
+    return NN_OK;
+}
+
 static int dispatch(importer *im, const node_ctx *c, nn_error *err)
 {
     const char *op = c->n->op_type;
     int rc;
-    if (strcmp(op, "Identity") && strcmp(op, "Dropout") && strcmp(op, "Add") && strcmp(op, "Sub") && strcmp(op, "Mul") &&
+    if (strcmp(op, "Identity") && strcmp(op, "Dropout") && strcmp(op, "Pad") && strcmp(op, "Add") && strcmp(op, "Sub") && strcmp(op, "Mul") &&
         strcmp(op, "Div") && (rc = flush_normalize(im, c->label, err)))
         return rc;
     if (!strcmp(op, "Gemm")) return op_gemm_matmul(im, c, 1, err);
@@ -986,6 +1040,7 @@ static int dispatch(importer *im, const node_ctx *c, nn_error *err)
     if (!strcmp(op, "BatchNormalization")) return op_batchnorm(im, c, err);
     if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div"))
         return op_elementwise(im, c, op, err);
+    if (!strcmp(op, "Pad")) return op_pad(im, c, err);
     if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
         static const char *const dattrs[] = {"ratio", "seed", "is_test", NULL};
         if ((rc = check_attrs(c->n, c->label, !strcmp(op, "Dropout") ? dattrs : NULL, err))) return rc;

@@ -1,0 +1,340 @@
+#!/usr/bin/python3
+"""Write small ONNX test models and what nncert must read from them.
+
+usage: /usr/bin/python3 tools/make_onnx_fixtures.py OUTDIR
+
+For every good fixture NAME.onnx there is NAME.expect, a text file the C tests parse:
+    input C H W                 native input shape nncert must choose
+    layers T1 T2 ...            native layer types after folding
+    params N                    total parameter count after folding
+    case K                      then K pairs of lines:
+    x v1 v2 ...                 one input (C,H,W order), %.17g
+    y v1 v2 ...                 PyTorch's float64 logits for it
+Bad fixtures (bad_*.onnx) come with bad_*.err: a regular expression the error
+message must match. Everything is seeded, so two runs write the same files.
+"""
+import io
+import os
+import sys
+import warnings
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from onnx import TensorProto, helper, numpy_helper
+
+warnings.filterwarnings("ignore")
+OUT = None
+N_CASES = 4
+
+
+def write_expect(name, shape, layers, params, xs, ys):
+    with open(os.path.join(OUT, name + ".expect"), "w") as f:
+        f.write("input %d %d %d\n" % tuple(shape))
+        f.write("layers %s\n" % " ".join(layers))
+        f.write("params %d\n" % params)
+        f.write("case %d\n" % len(xs))
+        for x, y in zip(xs, ys):
+            f.write("x %s\n" % " ".join("%.17g" % v for v in np.asarray(x, dtype=np.float64).ravel()))
+            f.write("y %s\n" % " ".join("%.17g" % v for v in np.asarray(y, dtype=np.float64).ravel()))
+
+
+def export(model, example, name, preserve=False, dynamic=True, opset=13, folding=True):
+    f = io.BytesIO()
+    kw = dict(input_names=["input"], output_names=["logits"], opset_version=opset, do_constant_folding=folding)
+    if dynamic:
+        kw["dynamic_axes"] = {"input": {0: "batch"}, "logits": {0: "batch"}}
+    if preserve:
+        kw["training"] = torch.onnx.TrainingMode.PRESERVE
+    torch.onnx.export(model, example, f, **kw)
+    with open(os.path.join(OUT, name + ".onnx"), "wb") as g:
+        g.write(f.getvalue())
+
+
+def torch_cases(model, in_shape, seed):
+    """Logits of the float model, evaluated in float64 (float32 weights are exact doubles)."""
+    gen = torch.Generator().manual_seed(seed)
+    xs = [torch.rand((1,) + tuple(in_shape), generator=gen, dtype=torch.float64) for _ in range(N_CASES)]
+    m64 = model.double().eval()
+    with torch.no_grad():
+        ys = [m64(x).numpy() for x in xs]
+    model.float()
+    return [x.numpy() for x in xs], ys
+
+
+def randomize_bn(bn, gen):
+    with torch.no_grad():
+        bn.weight.copy_(torch.rand(bn.num_features, generator=gen) + 0.5)
+        bn.bias.copy_(torch.rand(bn.num_features, generator=gen) - 0.5)
+        bn.running_mean.copy_(torch.rand(bn.num_features, generator=gen) - 0.5)
+        bn.running_var.copy_(torch.rand(bn.num_features, generator=gen) + 0.25)
+
+
+# ---------------------------------------------------------------- good models
+
+def mlp_gemm():
+    torch.manual_seed(1)
+    m = nn.Sequential(nn.Linear(12, 8), nn.ReLU(), nn.Linear(8, 6), nn.Tanh(), nn.Linear(6, 3)).eval()
+    export(m, torch.zeros(1, 12), "mlp_gemm")
+    xs, ys = torch_cases(m, (12,), 11)
+    write_expect("mlp_gemm", (1, 1, 12), ["dense", "relu", "dense", "tanh", "dense"],
+                 12 * 8 + 8 + 8 * 6 + 6 + 6 * 3 + 3, xs, ys)
+
+
+class MatMulNet(nn.Module):
+    """x @ W + b (MatMul + Add), per-feature input normalization, assorted activations."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(2)
+        self.mean = nn.Parameter(torch.rand(10, generator=g), requires_grad=False)
+        self.std = nn.Parameter(torch.rand(10, generator=g) + 0.5, requires_grad=False)
+        self.w1 = nn.Parameter(torch.randn(10, 7, generator=g))
+        self.b1 = nn.Parameter(torch.randn(7, generator=g))
+        self.w2 = nn.Parameter(torch.randn(7, 5, generator=g))
+        self.b2 = nn.Parameter(torch.randn(5, generator=g))
+        self.w3 = nn.Parameter(torch.randn(5, 4, generator=g))
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        # ONNX attributes are float32: use the slope the file can hold exactly
+        x = F.leaky_relu(x @ self.w1 + self.b1, float(np.float32(0.2)))
+        x = torch.sigmoid(x @ self.w2 + self.b2)
+        x = torch.atan(x)
+        return x @ self.w3 * 2.0 - 1.0
+
+
+def mlp_matmul():
+    m = MatMulNet().eval()
+    export(m, torch.zeros(1, 10), "mlp_matmul")
+    xs, ys = torch_cases(m, (10,), 12)
+    # per-feature normalization forces the flat input to be 10 channels of 1x1
+    write_expect("mlp_matmul", (10, 1, 1), ["normalize", "dense", "leaky_relu", "dense", "sigmoid", "arctan", "dense"],
+                 20 + 77 + 40 + 24, xs, ys)
+
+
+class CnnBN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(3)
+        self.register_buffer("mean", torch.tensor([0.4, 0.5, 0.6]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.2, 0.25, 0.3]).view(1, 3, 1, 1))
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.pool1 = nn.MaxPool2d(2)
+        self.c2 = nn.Conv2d(4, 5, 3, stride=2, padding=2, dilation=2)
+        self.pool2 = nn.AvgPool2d(2, stride=1)
+        self.fc1 = nn.Linear(5 * 1 * 1, 6)
+        self.bn2 = nn.BatchNorm1d(6)
+        self.fc2 = nn.Linear(6, 3)
+        randomize_bn(self.bn1, g)
+        randomize_bn(self.bn2, g)
+
+    def forward(self, x):
+        x = (x - self.mean) / self.std
+        x = self.pool1(F.relu(self.bn1(self.c1(x))))
+        x = self.pool2(torch.tanh(self.c2(x)))
+        x = torch.flatten(x, 1)
+        return self.fc2(F.relu(self.bn2(self.fc1(x))))
+
+
+def cnn_bn():
+    torch.manual_seed(3)
+    m = CnnBN().eval()
+    export(m, torch.zeros(1, 3, 8, 8), "cnn_bn", preserve=True)
+    xs, ys = torch_cases(m, (3, 8, 8), 13)
+    # 8x8 -conv p1-> 8x8 -pool2-> 4x4 -conv k3 d2 s2 p2-> 2x2 -avg2 s1-> 1x1
+    write_expect("cnn_bn", (3, 8, 8),
+                 ["normalize", "conv2d", "relu", "maxpool2d", "conv2d", "tanh", "avgpool2d", "flatten", "dense", "relu",
+                  "dense"],
+                 6 + 4 * 27 + 4 + 5 * 36 + 5 + 5 * 6 + 6 + 6 * 3 + 3, xs, ys)
+
+
+class CnnGap(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 3, (3, 2), stride=(1, 2), padding=(1, 0))
+        self.pool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.c2 = nn.Conv2d(3, 4, 2)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        x = self.pool(F.leaky_relu(self.c1(x), float(np.float32(0.01))))
+        x = torch.sigmoid(self.c2(x))
+        x = self.gap(x)
+        x = x.view(x.size(0), -1)
+        return self.fc(x)
+
+
+def cnn_gap():
+    torch.manual_seed(4)
+    m = CnnGap().eval()
+    export(m, torch.zeros(1, 1, 7, 9), "cnn_gap", dynamic=False)
+    xs, ys = torch_cases(m, (1, 7, 9), 14)
+    write_expect("cnn_gap", (1, 7, 9),
+                 ["conv2d", "leaky_relu", "maxpool2d", "conv2d", "sigmoid", "avgpool2d", "flatten", "dense"],
+                 3 * 6 + 3 + 4 * 12 + 4 + 4 * 2 + 2, xs, ys)
+
+
+def handmade():
+    """DOUBLE tensors in double_data, Constant/Transpose/Identity/Dropout, Gemm alpha/beta
+    with transB=0, scalar Sub/Mul normalization, Reshape of the input, padded AveragePool."""
+    rng = np.random.default_rng(5)
+    wc = rng.standard_normal((2, 1, 2, 2))
+    bc = rng.standard_normal(2)
+    wt = rng.standard_normal((5, 24))          # stored [out,in], Transposed to [in,out] for MatMul
+    b1 = rng.standard_normal((1, 5))
+    w2 = rng.standard_normal((5, 3))           # Gemm transB = 0: [in,out]
+    c2 = rng.standard_normal((1, 3))
+
+    def dt(name, a):
+        t = helper.make_tensor(name, TensorProto.DOUBLE, a.shape, a.ravel().tolist())
+        return t
+
+    nodes = [
+        helper.make_node("Constant", [], ["half"], value=helper.make_tensor("h", TensorProto.DOUBLE, [], [0.5])),
+        helper.make_node("Sub", ["input", "half"], ["n1"], name="center"),
+        helper.make_node("Mul", ["n1", "four"], ["n2"], name="scale"),
+        helper.make_node("Reshape", ["n2", "img_shape"], ["img"], name="to_image"),
+        helper.make_node("Conv", ["img", "wc", "bc"], ["c"], name="conv", pads=[1, 1, 0, 0]),
+        helper.make_node("Identity", ["c"], ["c_id"], name="ident"),
+        helper.make_node("AveragePool", ["c_id"], ["p"], name="avg", kernel_shape=[2, 2], strides=[1, 1],
+                         pads=[1, 0, 0, 1], count_include_pad=0),
+        helper.make_node("Relu", ["p"], ["r"], name="relu"),
+        helper.make_node("Flatten", ["r"], ["f"], name="flat", axis=1),
+        helper.make_node("Transpose", ["wt"], ["wt_T"], name="wT", perm=[1, 0]),
+        helper.make_node("MatMul", ["f", "wt_T"], ["mm"], name="mm"),
+        helper.make_node("Add", ["b1", "mm"], ["h1"], name="bias1"),
+        helper.make_node("Dropout", ["h1"], ["d"], name="drop"),
+        helper.make_node("Tanh", ["d"], ["t"], name="tanh"),
+        helper.make_node("Gemm", ["t", "w2", "c2"], ["logits"], name="gemm", alpha=0.75, beta=-2.0, transB=0),
+    ]
+    inits = [dt("four", np.array([4.0])), numpy_helper.from_array(np.array([1, 1, 3, 4], dtype=np.int64), "img_shape"),
+             dt("wc", wc), dt("bc", bc), dt("wt", wt), dt("b1", b1), dt("w2", w2), dt("c2", c2)]
+    graph = helper.make_graph(nodes, "handmade", [helper.make_tensor_value_info("input", TensorProto.DOUBLE, ["N", 12])],
+                              [helper.make_tensor_value_info("logits", TensorProto.DOUBLE, ["N", 3])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_onnx_fixtures")
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, "handmade.onnx"))
+
+    T = lambda a: torch.tensor(a, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(15)
+    xs, ys = [], []
+    for _ in range(N_CASES):
+        x = torch.rand(1, 12, generator=gen, dtype=torch.float64)
+        h = ((x - 0.5) * 4.0).view(1, 1, 3, 4)
+        h = F.conv2d(F.pad(h, (1, 0, 1, 0)), T(wc), T(bc))                 # pads top=1,left=1
+        # AveragePool pads [top=1, left=0, bottom=0, right=1], padding cells not counted
+        ones = torch.ones_like(h)
+        hp, op = F.pad(h, (0, 1, 1, 0)), F.pad(ones, (0, 1, 1, 0))
+        h = F.avg_pool2d(hp, 2, 1, divisor_override=1) / F.avg_pool2d(op, 2, 1, divisor_override=1)
+        h = torch.relu(h).flatten(1)
+        h = torch.tanh(h @ T(wt).T + T(b1))
+        ys.append((0.75 * (h @ T(w2)) - 2.0 * T(c2)).numpy())
+        xs.append(x.numpy())
+    # input 12 -> reshaped to 1x3x4; normalization is scalar, so it stays one channel
+    write_expect("handmade", (1, 3, 4), ["normalize", "conv2d", "avgpool2d", "relu", "flatten", "dense", "tanh", "dense"],
+                 2 + 2 * 4 + 2 + 5 * 24 + 5 + 5 * 3 + 3, xs, ys)
+
+
+# ----------------------------------------------------------------- bad models
+
+def save_bad(name, nodes, inits, pattern, in_shape=(1, 4), out_shape=(1, 2), check=True):
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(in_shape))],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, list(out_shape))], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    if check:
+        onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, name + ".onnx"))
+    with open(os.path.join(OUT, name + ".err"), "w") as f:
+        f.write(pattern + "\n")
+
+
+def f32(name, a):
+    return numpy_helper.from_array(np.asarray(a, dtype=np.float32), name)
+
+
+def bad_models():
+    rng = np.random.default_rng(6)
+    w = f32("w", rng.standard_normal((2, 4)))
+    b = f32("b", np.zeros(2))
+    save_bad("bad_softmax", [helper.make_node("Gemm", ["input", "w", "b"], ["z"], name="fc", transB=1),
+                             helper.make_node("Softmax", ["z"], ["out"], name="prob")], [w, b],
+             "node 'prob' \\(op Softmax\\) is not supported; supported ops: Gemm")
+    w4 = f32("w4", rng.standard_normal((4, 4)))
+    save_bad("bad_residual", [helper.make_node("Gemm", ["input", "w4"], ["z"], name="fc", transB=1),
+                              helper.make_node("Relu", ["z"], ["r"], name="act"),
+                              helper.make_node("Add", ["r", "input"], ["s"], name="skip"),
+                              helper.make_node("Gemm", ["s", "w", "b"], ["out"], name="head", transB=1)], [w4, w, b],
+             "graph input 'input' is read 2 times: not a sequential network")
+    save_bad("bad_fork", [helper.make_node("Gemm", ["input", "w4"], ["z"], name="fc", transB=1),
+                          helper.make_node("Relu", ["z"], ["r"], name="act"),
+                          helper.make_node("Tanh", ["z"], ["t"], name="act2"),
+                          helper.make_node("Add", ["r", "t"], ["s"], name="join"),
+                          helper.make_node("Gemm", ["s", "w", "b"], ["out"], name="head", transB=1)], [w4, w, b],
+             "node 'fc' \\(op Gemm\\): its output 'z' is read 2 times: not a sequential network")
+    save_bad("bad_concat", [helper.make_node("Concat", ["input", "input"], ["c"], name="cat", axis=1),
+                            helper.make_node("Gemm", ["c", "w", "b"], ["out"], name="fc", transB=1)],
+             [w, b], "graph input 'input' is read 2 times")
+    wg = f32("wg", rng.standard_normal((4, 1, 3, 3)))
+    save_bad("bad_group_conv", [helper.make_node("Conv", ["input", "wg"], ["c"], name="dw", group=2),
+                                helper.make_node("Flatten", ["c"], ["out"], name="flat")], [wg],
+             "node 'dw' \\(op Conv\\): attribute 'group' = 2 is not supported", in_shape=(1, 2, 5, 5), out_shape=(1, 36))
+    save_bad("bad_ceil_pool", [helper.make_node("MaxPool", ["input"], ["p"], name="mp", kernel_shape=[2, 2], ceil_mode=1),
+                               helper.make_node("Flatten", ["p"], ["out"], name="flat")], [],
+             "node 'mp' \\(op MaxPool\\): attribute 'ceil_mode' = 1 is not supported", in_shape=(1, 1, 5, 5),
+             out_shape=(1, 9))
+    save_bad("bad_avg_pad", [helper.make_node("AveragePool", ["input"], ["p"], name="ap", kernel_shape=[2, 2],
+                                              pads=[1, 1, 1, 1], count_include_pad=1),
+                             helper.make_node("Flatten", ["p"], ["out"], name="flat")], [],
+             "node 'ap' \\(op AveragePool\\): attribute 'count_include_pad' = 1 is not supported", in_shape=(1, 1, 4, 4),
+             out_shape=(1, 25))
+    save_bad("bad_negative_std", [helper.make_node("Div", ["input", "s"], ["n"], name="norm"),
+                                  helper.make_node("Gemm", ["n", "w", "b"], ["out"], name="fc", transB=1)],
+             [f32("s", [-0.5]), w, b], "node 'norm' \\(op Div\\): input normalization of channel 0 .*std > 0")
+    save_bad("bad_zero_std", [helper.make_node("Mul", ["input", "s"], ["n"], name="norm"),
+                              helper.make_node("Gemm", ["n", "w", "b"], ["out"], name="fc", transB=1)],
+             [f32("s", [0.0]), w, b], "node 'norm' \\(op Mul\\): input normalization of channel 0 .*std > 0")
+    # dims promise 2x4 floats, the data holds 3: must be refused, not read past the end
+    liar = TensorProto()
+    liar.name = "w"
+    liar.data_type = TensorProto.FLOAT
+    liar.dims.extend([2, 4])
+    liar.float_data.extend([1.0, 2.0, 3.0])
+    save_bad("bad_lying_dims", [helper.make_node("Gemm", ["input", "w", "b"], ["out"], name="fc", transB=1)],
+             [liar, b], "initializer 'w': dims promise 8 elements but the data holds 3", check=False)
+    raw_liar = numpy_helper.from_array(np.ones((2, 4), dtype=np.float32), "w")
+    raw_liar.raw_data = raw_liar.raw_data[:20]
+    save_bad("bad_lying_raw", [helper.make_node("Gemm", ["input", "w", "b"], ["out"], name="fc", transB=1)],
+             [raw_liar, b], "initializer 'w': dims promise 8 elements but the data holds 5", check=False)
+    ext = TensorProto()
+    ext.name = "w"
+    ext.data_type = TensorProto.FLOAT
+    ext.dims.extend([2, 4])
+    ext.data_location = TensorProto.EXTERNAL
+    e = ext.external_data.add()
+    e.key, e.value = "location", "weights.bin"
+    save_bad("bad_external", [helper.make_node("Gemm", ["input", "w", "b"], ["out"], name="fc", transB=1)],
+             [ext, b], "initializer 'w': external tensor data is not supported", check=False)
+
+
+def main():
+    global OUT
+    if len(sys.argv) != 2:
+        sys.exit("usage: make_onnx_fixtures.py OUTDIR")
+    OUT = sys.argv[1]
+    os.makedirs(OUT, exist_ok=True)
+    torch.set_num_threads(1)
+    mlp_gemm()
+    mlp_matmul()
+    cnn_bn()
+    cnn_gap()
+    handmade()
+    bad_models()
+
+
+if __name__ == "__main__":
+    main()
