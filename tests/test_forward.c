@@ -153,6 +153,34 @@ static void batch_equals_one_by_one_and_trace(void **state)
     model_free(&m);
 }
 
+/* 1030 rows of 4096 inputs exceed one 4M-double chunk of forward_run: rows on
+ * both sides of the chunk boundary must equal the one-by-one result. */
+static void rows_across_forward_chunks_equal_one_by_one(void **state)
+{
+    (void)state;
+    test_rng rng = {21};
+    nn_model m;
+    nn_error err;
+    model_init(&m);
+    m.input = (nn_shape){1, 64, 64};
+    add(&m, layer_make(LAYER_FLATTEN));
+    add_dense(&m, &rng, 4096, 3);
+    add_act(&m, &rng, LAYER_SIGMOID, 3);
+    add_dense(&m, &rng, 3, 2);
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    size_t n = 1030, n_in = 4096;
+    double *x = rand_vec(&rng, n * n_in, 0, 1), *y = malloc(n * 2 * sizeof *y), y1[2];
+    assert_int_equal(forward_run(&m, x, n, y, &err), NN_OK);
+    size_t rows[] = {0, 1, 1022, 1023, 1024, 1025, 1029};
+    for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
+        size_t r = rows[k];
+        assert_int_equal(forward_run(&m, x + r * n_in, 1, y1, &err), NN_OK);
+        for (int o = 0; o < 2; o++) assert_true(fabs(y[r * 2 + o] - y1[o]) <= 1e-13 * (1 + fabs(y1[o])));
+    }
+    free(x), free(y);
+    model_free(&m);
+}
+
 /* Distance from z to the nearest kink of an activation (inf for smooth ones). */
 static double kink_distance(const nn_layer *l, size_t j, double z)
 {
@@ -283,6 +311,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mlp_logits_match_hand_computation),
         cmocka_unit_test(batch_equals_one_by_one_and_trace),
+        cmocka_unit_test(rows_across_forward_chunks_equal_one_by_one),
         cmocka_unit_test(vjp_matches_central_differences_for_every_activation),
         cmocka_unit_test(argmax_takes_first_of_ties),
         cmocka_unit_test(nonfinite_logits_are_an_error),
