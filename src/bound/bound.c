@@ -1,0 +1,551 @@
+/* The bound engine's driver: state, regions, methods, layer-row work units and
+ * specification bounds (spec bounds.md). The kernels live in bound_ibp.c (IBP)
+ * and bound_backward.c (the backward pass and concretization).
+ *
+ * Layer by layer: for each nonlinear layer i (activation or MaxPool) in order,
+ * the bounds of its input are computed (bound_layer_rows, any row range) and then
+ * installed with its relaxation (bound_layer_commit). Rows [lo, hi) are always
+ * computed as part of the aligned blocks [k*rb, (k+1)*rb) that cover them, so the
+ * GEMMs a row goes through are the same whatever range was asked for: a range
+ * gives bit-identical numbers to the full layer. Schedulers should hand out ranges
+ * aligned to st->opt.row_block (resolved by bound_state_init) to avoid recomputing
+ * the partial blocks at the edges.
+ *
+ * Per method, the input bounds of nonlinear layer i are:
+ *   first nonlinear layer: exact bounds of the first affine block (every method);
+ *   IBP, CROWN-IBP: IBP from the committed bounds of the previous nonlinear layer;
+ *   CROWN, Fast-Lin: the backward pass with identity rows, except rows whose neuron
+ *     the IBP bound already proves stable (skip_stable: ReLU, leaky ReLU and
+ *     ParamRamp on a single linear piece), intersected with IBP (intersect_ibp).
+ * LBP and CROWN-LBP get every intermediate bound from bound_lbp_run. */
+#include "bound_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Memory for the four R x maxw coefficient buffers when row_block is 0. */
+#define ROW_BLOCK_BYTES ((size_t)256 << 20)
+#define ROW_BLOCK_MAX 512
+
+static const char *const method_names[METHOD_COUNT] = {
+    [METHOD_IBP] = "ibp",   [METHOD_CROWN_IBP] = "crown-ibp", [METHOD_LBP] = "lbp",
+    [METHOD_CROWN_LBP] = "crown-lbp", [METHOD_FASTLIN] = "fastlin", [METHOD_CROWN] = "crown",
+};
+
+const char *bound_method_name(bound_method m) { return (m >= 0 && m < METHOD_COUNT) ? method_names[m] : "?"; }
+
+int bound_method_parse(const char *name)
+{
+    if (!name) return -1;
+    for (int i = 0; i < METHOD_COUNT; i++) {
+        const char *a = method_names[i], *b = name;
+        while (*a && (*a == *b || (*a == '-' && *b == '_'))) a++, b++;
+        if (!*a && !*b) return i;
+    }
+    return -1;
+}
+
+const char *norm_name(norm_type p)
+{
+    switch (p) {
+    case NORM_INF: return "inf";
+    case NORM_1: return "1";
+    case NORM_2: return "2";
+    default: return "?";
+    }
+}
+
+int norm_parse(const char *name)
+{
+    if (!name) return -1;
+    if (!strcmp(name, "inf") || !strcmp(name, "linf") || !strcmp(name, "Linf")) return NORM_INF;
+    if (!strcmp(name, "1") || !strcmp(name, "l1")) return NORM_1;
+    if (!strcmp(name, "2") || !strcmp(name, "l2")) return NORM_2;
+    return -1;
+}
+
+void bound_options_default(bound_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->method = METHOD_CROWN;
+    opt->strategy = LINES_ADAPTIVE;
+    opt->pool = POOL_TILIN;
+    opt->single = 0;
+    opt->skip_stable = 1;
+    opt->intersect_ibp = 1;
+    opt->row_block = 0;
+}
+
+static int is_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
+
+static int next_nl(const nn_model *m, int i)
+{
+    for (int k = i + 1; k < m->n_layers; k++)
+        if (is_nonlinear(m->layers[k].type)) return k;
+    return m->n_layers;
+}
+
+/* Copy of affine layer L whose forward map is |M| x (no offset): IBP radius. */
+static int make_abs_layer(const nn_layer *L, nn_layer *A, nn_error *err)
+{
+    *A = *L;
+    A->weight = A->bias = A->mean = A->std = A->r = NULL;
+    if (L->type == LAYER_DENSE || L->type == LAYER_CONV2D) {
+        size_t nw = layer_param_count(L) - (size_t)L->out_channels;
+        A->weight = nn_malloc(nw * sizeof(double), "|W| copy", err);
+        A->bias = nn_calloc((size_t)L->out_channels, sizeof(double), "|W| copy", err);
+        if (!A->weight || !A->bias) return NN_ENOMEM;
+        for (size_t k = 0; k < nw; k++) A->weight[k] = fabs(L->weight[k]);
+    } else if (L->type == LAYER_NORMALIZE) {
+        A->mean = nn_calloc((size_t)L->in.c, sizeof(double), "|W| copy", err);
+        A->std = nn_malloc((size_t)L->in.c * sizeof(double), "|W| copy", err);
+        if (!A->mean || !A->std) return NN_ENOMEM;
+        memcpy(A->std, L->std, (size_t)L->in.c * sizeof(double));
+    }
+    return NN_OK;
+}
+
+static void work_free(bound_work *w, const nn_model *m)
+{
+    if (!w) return;
+    int n = m->n_layers;
+    free(w->prev_nl);
+    if (w->abs_layers)
+        for (int i = 0; i < n; i++) layer_free(&w->abs_layers[i]);
+    free(w->abs_layers);
+    if (w->bfull)
+        for (int i = 0; i < n; i++) free(w->bfull[i]);
+    free(w->bfull);
+    free(w->fb_A);
+    free(w->fb_c);
+    free(w->fb_cabs);
+    for (int q = 0; q < 3; q++) free(w->fb_norm[q]);
+    free(w->x0);
+    free(w->box_lo);
+    free(w->box_hi);
+    if (w->ibp_l)
+        for (int i = 0; i <= n; i++) free(w->ibp_l[i]);
+    if (w->ibp_u)
+        for (int i = 0; i <= n; i++) free(w->ibp_u[i]);
+    free(w->ibp_l);
+    free(w->ibp_u);
+    free(w->ibp_valid);
+    for (int k = 0; k < 2; k++) {
+        free(w->AU[k]);
+        free(w->AL[k]);
+    }
+    free(w->cU);
+    free(w->cL);
+    free(w->sU);
+    free(w->sL);
+    free(w->blk_l);
+    free(w->blk_u);
+    free(w->idx);
+    free(w->scratch);
+    free(w);
+}
+
+void bound_state_free(bound_state *st)
+{
+    if (!st || !st->model) return;
+    const nn_model *m = st->model;
+    for (int i = 0; i < m->n_layers; i++) {
+        if (st->pre_lower) free(st->pre_lower[i]);
+        if (st->pre_upper) free(st->pre_upper[i]);
+        if (st->lines && layer_is_activation(m->layers[i].type)) relax_lines_free(&st->lines[i]);
+        if (st->pools && m->layers[i].type == LAYER_MAXPOOL2D) relax_pool_free(&st->pools[i]);
+    }
+    free(st->pre_lower);
+    free(st->pre_upper);
+    free(st->lines);
+    free(st->pools);
+    free(st->out_lower);
+    free(st->out_upper);
+    work_free(st->work, m);
+    memset(st, 0, sizeof *st);
+}
+
+static int check_options(const bound_options *o, nn_error *err)
+{
+    if (o->method < 0 || o->method >= METHOD_COUNT)
+        return nn_fail(err, NN_EARG, "bound method %d is not one of ibp, crown-ibp, lbp, crown-lbp, fastlin, crown",
+                       (int)o->method);
+    if (o->strategy != LINES_ADAPTIVE && o->strategy != LINES_TIGHT && o->strategy != LINES_FASTLIN)
+        return nn_fail(err, NN_EARG, "line strategy %d is not one of adaptive, tight, fastlin", (int)o->strategy);
+    if (o->pool != POOL_TILIN && o->pool != POOL_DEEPPOLY && o->pool != POOL_CNNCERT && o->pool != POOL_INTERVAL)
+        return nn_fail(err, NN_EARG, "maxpool method %d is not one of tilin, deeppoly, cnncert, interval",
+                       (int)o->pool);
+    if (o->single)
+        return nn_fail(err, NN_EUNSUPPORTED,
+                       "single precision (float32 GEMMs) is not implemented by the bound engine; use double");
+    return NN_OK;
+}
+
+#define ALLOC(ptr, count, what)                                                   \
+    do {                                                                          \
+        if (!((ptr) = nn_calloc((count) > 0 ? (size_t)(count) : 1, sizeof *(ptr), what, err))) \
+            goto fail;                                                            \
+    } while (0)
+
+int bound_state_init(bound_state *st, const nn_model *m, const bound_options *opt, nn_error *err)
+{
+    memset(st, 0, sizeof *st);
+    if (!m || m->n_layers < 1) return nn_fail(err, NN_EARG, "bound engine: the model has no layers");
+    if (opt) st->opt = *opt;
+    else bound_options_default(&st->opt);
+    int rc = check_options(&st->opt, err);
+    if (rc) return rc;
+    int n = m->n_layers;
+    for (int i = 0; i < n; i++) {
+        layer_type t = m->layers[i].type;
+        if (!layer_is_affine(t) && !is_nonlinear(t))
+            return nn_fail(err, NN_EUNSUPPORTED, "bound engine: layer %d (%s) is not supported", i, layer_type_name(t));
+        if (shape_size(m->layers[i].in) == 0 || shape_size(m->layers[i].out) == 0)
+            return nn_fail(err, NN_ESHAPE, "bound engine: layer %d has an empty shape (model not finalized?)", i);
+    }
+    st->model = m;
+    bound_work *w;
+    ALLOC(w, 1, "bound workspace");
+    st->work = w;
+    w->n_in = model_input_size(m);
+    w->maxw = w->n_in;
+    for (int i = 0; i < n; i++) {
+        size_t a = shape_size(m->layers[i].in), b = shape_size(m->layers[i].out);
+        if (a > w->maxw) w->maxw = a;
+        if (b > w->maxw) w->maxw = b;
+    }
+    w->first_nl = next_nl(m, -1);
+    ALLOC(w->prev_nl, (size_t)n + 1, "bound workspace");
+    for (int i = 0, last = -1; i <= n; i++) {
+        w->prev_nl[i] = last;
+        if (i < n && is_nonlinear(m->layers[i].type)) last = i;
+    }
+    w->fb_rows = w->first_nl < n ? shape_size(m->layers[w->first_nl].in) : model_output_size(m);
+
+    ALLOC(st->pre_lower, (size_t)n, "pre-activation bounds");
+    ALLOC(st->pre_upper, (size_t)n, "pre-activation bounds");
+    ALLOC(st->lines, (size_t)n, "relaxation lines");
+    ALLOC(st->pools, (size_t)n, "maxpool planes");
+    ALLOC(w->abs_layers, (size_t)n, "|W| copies");
+    ALLOC(w->bfull, (size_t)n, "affine offsets");
+    ALLOC(w->ibp_l, (size_t)n + 1, "interval bounds");
+    ALLOC(w->ibp_u, (size_t)n + 1, "interval bounds");
+    ALLOC(w->ibp_valid, (size_t)n + 1, "interval bounds");
+    for (int i = 0; i < n; i++) {
+        const nn_layer *L = &m->layers[i];
+        size_t ni = shape_size(L->in);
+        if (is_nonlinear(L->type)) {
+            ALLOC(st->pre_lower[i], ni, "pre-activation bounds");
+            ALLOC(st->pre_upper[i], ni, "pre-activation bounds");
+            ALLOC(w->ibp_l[i], ni, "interval bounds");
+            ALLOC(w->ibp_u[i], ni, "interval bounds");
+            if (L->type == LAYER_MAXPOOL2D) {
+                if ((rc = relax_pool_init(&st->pools[i], L, err))) goto fail_rc;
+            } else if ((rc = relax_lines_init(&st->lines[i], ni, err))) {
+                goto fail_rc;
+            }
+        } else {
+            if ((rc = make_abs_layer(L, &w->abs_layers[i], err))) goto fail_rc;
+            double *b;
+            ALLOC(b, shape_size(L->out), "affine offsets");
+            layer_affine_offset(L, b);
+            int nonzero = 0;
+            for (size_t k = 0; k < shape_size(L->out); k++) nonzero |= b[k] != 0;
+            if (nonzero) w->bfull[i] = b;
+            else free(b);
+        }
+    }
+    size_t no = model_output_size(m);
+    ALLOC(w->ibp_l[n], no, "interval bounds");
+    ALLOC(w->ibp_u[n], no, "interval bounds");
+    ALLOC(st->out_lower, no, "output bounds");
+    ALLOC(st->out_upper, no, "output bounds");
+    ALLOC(w->x0, w->n_in, "region");
+    ALLOC(w->box_lo, w->n_in, "region");
+    ALLOC(w->box_hi, w->n_in, "region");
+
+    size_t rb = st->opt.row_block;
+    if (rb == 0) {
+        rb = ROW_BLOCK_BYTES / (4 * sizeof(double) * w->maxw);
+        if (rb > ROW_BLOCK_MAX) rb = ROW_BLOCK_MAX;
+        if (rb < 1) rb = 1;
+    }
+    st->opt.row_block = w->rb = rb;
+    for (int k = 0; k < 2; k++) {
+        ALLOC(w->AU[k], rb * w->maxw, "backward coefficient block");
+        ALLOC(w->AL[k], rb * w->maxw, "backward coefficient block");
+    }
+    ALLOC(w->cU, rb, "backward block");
+    ALLOC(w->cL, rb, "backward block");
+    ALLOC(w->sU, rb, "backward block");
+    ALLOC(w->sL, rb, "backward block");
+    ALLOC(w->blk_l, rb, "backward block");
+    ALLOC(w->blk_u, rb, "backward block");
+    ALLOC(w->idx, rb, "backward block");
+    ALLOC(w->scratch, 8 * w->maxw, "interval scratch");
+    st->layers_done = 0;
+    return NN_OK;
+fail:
+    rc = err ? err->code : NN_ENOMEM;
+fail_rc:
+    bound_state_free(st);
+    return rc ? rc : NN_ENOMEM;
+}
+
+int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
+{
+    if (!st || !st->work) return nn_fail(err, NN_EARG, "bound_set_region: state not initialized");
+    bound_work *w = st->work;
+    w->region_set = 0;
+    if (!region || !region->center) return nn_fail(err, NN_EARG, "region: no centre given");
+    if (!(region->eps >= 0) || !isfinite(region->eps))
+        return nn_fail(err, NN_EARG, "region: eps = %g must be a finite number >= 0", region->eps);
+    if (region->norm != NORM_INF && region->norm != NORM_1 && region->norm != NORM_2)
+        return nn_fail(err, NN_EARG, "region: norm %d is not one of inf, 1, 2", (int)region->norm);
+    if (region->clip && !(isfinite(region->clip_lo) && isfinite(region->clip_hi) && region->clip_lo <= region->clip_hi))
+        return nn_fail(err, NN_EARG, "region: clip box [%g, %g] is not a finite interval", region->clip_lo,
+                       region->clip_hi);
+    for (size_t j = 0; j < w->n_in; j++) {
+        double x = region->center[j];
+        if (!isfinite(x)) return nn_fail(err, NN_EVALUE, "region: centre[%zu] = %g is not finite", j, x);
+        if (region->clip && (x < region->clip_lo || x > region->clip_hi))
+            return nn_fail(err, NN_EARG, "region: centre[%zu] = %g lies outside the clip box [%g, %g]", j, x,
+                           region->clip_lo, region->clip_hi);
+        w->x0[j] = x;
+        double lo = x - region->eps, hi = x + region->eps;
+        if (region->clip) {
+            if (lo < region->clip_lo) lo = region->clip_lo;
+            if (hi > region->clip_hi) hi = region->clip_hi;
+        }
+        w->box_lo[j] = lo;
+        w->box_hi[j] = hi;
+    }
+    st->region = *region;
+    st->region.center = region->center;
+    for (int i = 0; i <= st->model->n_layers; i++) w->ibp_valid[i] = 0;
+    st->layers_done = w->first_nl;
+    w->region_set = 1;
+    return NN_OK;
+}
+
+static int is_stable(const nn_layer *L, size_t r, double l, double u)
+{
+    switch (L->type) {
+    case LAYER_RELU:
+    case LAYER_LEAKY_RELU: return l >= 0 || u <= 0;
+    case LAYER_PARAM_RAMP: return u <= 0 || (l >= 0 && u <= L->r[r]) || l >= L->r[r];
+    default: return 0;
+    }
+}
+
+static int check_finite_rows(int layer, size_t lo, size_t n, const double *l, const double *u, nn_error *err)
+{
+    for (size_t r = 0; r < n; r++)
+        if (!isfinite(l[r]) || !isfinite(u[r]))
+            return nn_fail(err, NN_ENUMERIC, "bounds of layer %d neuron %zu are [%g, %g] (not finite)", layer,
+                           lo + r, l[r], u[r]);
+    return NN_OK;
+}
+
+static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_layer *L = &st->model->layers[i];
+    const double *il = w->ibp_l[i], *iu = w->ibp_u[i];
+    size_t n = shape_size(L->in), rb = w->rb;
+    for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
+        size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
+        for (size_t r = blo; r < bhi; r++)
+            if (!(st->opt.skip_stable && is_stable(L, r, il[r], iu[r]))) w->idx[R++] = r;
+        if (R) {
+            int rc = bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l, w->blk_u, err);
+            if (rc) return rc;
+        }
+        size_t k = 0;
+        for (size_t r = blo; r < bhi; r++) {
+            int computed = k < R && w->idx[k] == r;
+            double l = il[r], u = iu[r];
+            if (computed) {
+                double bl = w->blk_l[k], bu = w->blk_u[k];
+                k++;
+                if (st->opt.intersect_ibp) {
+                    if (bl > l) l = bl;
+                    if (bu < u) u = bu;
+                } else {
+                    l = bl;
+                    u = bu;
+                }
+            }
+            if (r >= lo && r < hi) {
+                lower[r - lo] = l;
+                upper[r - lo] = u;
+            }
+        }
+    }
+    return NN_OK;
+}
+
+static int check_layer(const bound_state *st, int i, const char *what, nn_error *err)
+{
+    if (!st || !st->work) return nn_fail(err, NN_EARG, "%s: state not initialized", what);
+    if (!((bound_work *)st->work)->region_set) return nn_fail(err, NN_EARG, "%s: no region set", what);
+    if (i < 0 || i >= st->model->n_layers || !is_nonlinear(st->model->layers[i].type))
+        return nn_fail(err, NN_EARG, "%s: layer %d is not a nonlinear layer of the model", what, i);
+    if (i > st->layers_done)
+        return nn_fail(err, NN_EARG, "%s: layer %d needs the layers before it committed (done up to %d)", what, i,
+                       st->layers_done);
+    return NN_OK;
+}
+
+int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, double *lower, double *upper,
+                     nn_error *err)
+{
+    int rc = check_layer(st, layer, "bound_layer_rows", err);
+    if (rc) return rc;
+    bound_work *w = st->work;
+    size_t n = shape_size(st->model->layers[layer].in);
+    if (row_lo > row_hi || row_hi > n)
+        return nn_fail(err, NN_EARG, "bound_layer_rows: rows [%zu, %zu) outside layer %d's %zu neurons", row_lo,
+                       row_hi, layer, n);
+    if (row_lo == row_hi) return NN_OK;
+    bound_method m = st->opt.method;
+    if (m == METHOD_LBP || m == METHOD_CROWN_LBP)
+        return nn_fail(err, NN_EUNSUPPORTED, "bound_layer_rows: method %s computes all layers at once",
+                       bound_method_name(m));
+    if (layer == w->first_nl) {
+        rc = bound_first_block_rows(st, row_lo, row_hi, lower, upper, err);
+    } else {
+        if ((rc = bound_ibp_at(st, layer, err))) return rc;
+        if (m == METHOD_IBP || m == METHOD_CROWN_IBP) {
+            memcpy(lower, w->ibp_l[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
+            memcpy(upper, w->ibp_u[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
+        } else {
+            rc = backward_rows(st, layer, row_lo, row_hi, lower, upper, err);
+        }
+    }
+    if (rc) return rc;
+    return check_finite_rows(layer, row_lo, row_hi - row_lo, lower, upper, err);
+}
+
+int bound_layer_commit(bound_state *st, int layer, const double *lower, const double *upper, nn_error *err)
+{
+    int rc = check_layer(st, layer, "bound_layer_commit", err);
+    if (rc) return rc;
+    bound_work *w = st->work;
+    const nn_layer *L = &st->model->layers[layer];
+    size_t n = shape_size(L->in);
+    if ((rc = check_finite_rows(layer, 0, n, lower, upper, err))) return rc;
+    for (size_t r = 0; r < n; r++)
+        if (lower[r] > upper[r])
+            return nn_fail(err, NN_EVALUE, "bound_layer_commit: layer %d neuron %zu has lower %.17g > upper %.17g",
+                           layer, r, lower[r], upper[r]);
+    if (lower != st->pre_lower[layer]) memcpy(st->pre_lower[layer], lower, n * sizeof(double));
+    if (upper != st->pre_upper[layer]) memcpy(st->pre_upper[layer], upper, n * sizeof(double));
+    if (L->type == LAYER_MAXPOOL2D) {
+        rc = relax_maxpool(L, st->pre_lower[layer], st->pre_upper[layer], st->opt.pool, &st->pools[layer], err);
+    } else {
+        line_strategy s = st->opt.method == METHOD_FASTLIN ? LINES_FASTLIN : st->opt.strategy;
+        rc = relax_activation(L, 0, st->pre_lower[layer], st->pre_upper[layer], n, s, &st->lines[layer], err);
+    }
+    if (rc) return nn_error_prefix(err, "relaxation of layer %d: ", layer);
+    st->layers_done = next_nl(st->model, layer);
+    for (int k = layer + 1; k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
+    return NN_OK;
+}
+
+/* Output bounds after all layers are committed. */
+static int output_bounds(bound_state *st, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    int n = m->n_layers;
+    size_t no = model_output_size(m);
+    int rc;
+    if (st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP || w->first_nl == n ||
+        st->opt.intersect_ibp) {
+        if ((rc = bound_ibp_at(st, n, err))) return rc;
+        memcpy(st->out_lower, w->ibp_l[n], no * sizeof(double));
+        memcpy(st->out_upper, w->ibp_u[n], no * sizeof(double));
+        if (st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP || w->first_nl == n) return NN_OK;
+    }
+    for (size_t blo = 0; blo < no; blo += w->rb) {
+        size_t R = no - blo < w->rb ? no - blo : w->rb;
+        for (size_t r = 0; r < R; r++) w->idx[r] = blo + r;
+        rc = bound_backward_block(st, n, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l, w->blk_u, err);
+        if (rc) return rc;
+        for (size_t r = 0; r < R; r++) {
+            double l = w->blk_l[r], u = w->blk_u[r];
+            if (st->opt.intersect_ibp) {
+                if (st->out_lower[blo + r] > l) l = st->out_lower[blo + r];
+                if (st->out_upper[blo + r] < u) u = st->out_upper[blo + r];
+            }
+            st->out_lower[blo + r] = l;
+            st->out_upper[blo + r] = u;
+        }
+    }
+    return NN_OK;
+}
+
+int bound_compute(bound_state *st, nn_error *err)
+{
+    if (!st || !st->work) return nn_fail(err, NN_EARG, "bound_compute: state not initialized");
+    bound_work *w = st->work;
+    if (!w->region_set) return nn_fail(err, NN_EARG, "bound_compute: no region set");
+    const nn_model *m = st->model;
+    if (st->opt.method == METHOD_LBP || st->opt.method == METHOD_CROWN_LBP)
+        /* TODO: call bound_lbp_run(st, err) (src/bound/bound_lbp.c) once it exists. */
+        return nn_fail(err, NN_EUNSUPPORTED, "bound method %s is not available in this build",
+                       bound_method_name(st->opt.method));
+    st->layers_done = w->first_nl;
+    for (int i = w->first_nl; i < m->n_layers; i = next_nl(m, i)) {
+        size_t n = shape_size(m->layers[i].in);
+        int rc = bound_layer_rows(st, i, 0, n, st->pre_lower[i], st->pre_upper[i], err);
+        if (!rc) rc = bound_layer_commit(st, i, st->pre_lower[i], st->pre_upper[i], err);
+        if (rc) return rc;
+    }
+    int rc = output_bounds(st, err);
+    if (rc) return rc;
+    return check_finite_rows(m->n_layers, 0, model_output_size(m), st->out_lower, st->out_upper, err);
+}
+
+int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+               double *upper, nn_error *err)
+{
+    if (!st || !st->work) return nn_fail(err, NN_EARG, "bound_spec: state not initialized");
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    int n = m->n_layers;
+    size_t no = model_output_size(m);
+    if (!w->region_set) return nn_fail(err, NN_EARG, "bound_spec: no region set");
+    if (st->layers_done < n) return nn_fail(err, NN_EARG, "bound_spec: bounds not computed (layers done up to %d of %d)",
+                                            st->layers_done, n);
+    if (rows == 0) return NN_OK;
+    if (!C || ldc < no) return nn_fail(err, NN_EARG, "bound_spec: C is NULL or its leading dimension %zu < %zu", ldc, no);
+    if (!lower && !upper) return NN_OK;
+    int stop = 0;
+    const double *blo = NULL, *bhi = NULL;
+    if (st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP) {
+        /* Interval methods: the exact linear tail after the last nonlinear layer,
+         * concretized on that layer's output box. */
+        int L = w->prev_nl[n];
+        if (L >= 0) {
+            int rc = bound_nl_output_box(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch,
+                                         w->scratch + w->maxw, err);
+            if (rc) return rc;
+            blo = w->scratch;
+            bhi = w->scratch + w->maxw;
+            stop = L + 1;
+        }
+    }
+    for (size_t r0 = 0; r0 < rows; r0 += w->rb) {
+        size_t R = rows - r0 < w->rb ? rows - r0 : w->rb;
+        int rc = bound_backward_block(st, n, stop, R, NULL, C + r0 * ldc, ldc, d ? d + r0 : NULL, blo, bhi,
+                                      lower ? lower + r0 : NULL, upper ? upper + r0 : NULL, err);
+        if (rc) return rc;
+        for (size_t r = 0; r < R; r++)
+            if ((lower && !isfinite(lower[r0 + r])) || (upper && !isfinite(upper[r0 + r])))
+                return nn_fail(err, NN_ENUMERIC, "bound_spec: bound of row %zu is not finite", r0 + r);
+    }
+    return NN_OK;
+}

@@ -1,0 +1,69 @@
+/* bound_internal (private to src/bound): the workspace behind bound_state.work,
+ * shared by the driver (bound.c), IBP (bound_ibp.c) and the backward kernel
+ * (bound_backward.c). Nothing outside src/bound may include it. */
+#ifndef BOUND_INTERNAL_H
+#define BOUND_INTERNAL_H
+
+#include "bound.h"
+
+/* Relative allowance added outward to every concretized bound, times the sum of
+ * the absolute values of the terms that were added up (see bound_backward.c). */
+#define BOUND_REL_ALLOW 1e-10
+/* Relative widening of activation values of interval endpoints (libm accuracy). */
+#define BOUND_ACT_ALLOW 4e-15
+
+typedef struct {
+    int first_nl;          /* index of the first nonlinear layer, or n_layers */
+    int *prev_nl;          /* [i], i <= n_layers: last nonlinear layer < i, or -1 */
+    size_t maxw;           /* widest layer input/output of the model */
+    size_t n_in;           /* model input size */
+    nn_layer *abs_layers;  /* [i] |linear part| of affine layer i, offset 0 (IBP radius) */
+    double **bfull;        /* [i] offset b_full of affine layer i, NULL if all zero */
+
+    /* exact bounds of the first affine block: rows of its composite matrix */
+    int fb_state;          /* 0 not built, 1 cached, -1 too large to cache */
+    size_t fb_rows;        /* = input size of layer first_nl (or output size) */
+    double *fb_A, *fb_c, *fb_cabs;   /* fb_rows x n_in matrix, offset, |offset| terms */
+    double *fb_norm[3];    /* per row ||A_r||_q for q = inf, 1, 2 (index = norm_type) */
+
+    /* region */
+    int region_set;
+    double *x0;            /* copy of the centre */
+    double *box_lo, *box_hi; /* bounding box of the region (ball within clip box) */
+
+    /* IBP bounds per nonlinear layer input (index n_layers = model output) */
+    double **ibp_l, **ibp_u;
+    int *ibp_valid;
+
+    /* backward kernel scratch: R x maxw each */
+    size_t rb;             /* rows per block */
+    double *AU[2], *AL[2];
+    double *cU, *cL, *sU, *sL; /* constants and sums of |constant terms| per row */
+    double *blk_l, *blk_u;     /* one block of results */
+    size_t *idx;           /* selected rows of a block */
+    double *scratch;       /* 4 x maxw: IBP and box temporaries */
+} bound_work;
+
+/* bound_ibp.c */
+/* Box of layer i's output given the box [l, u] of its input, nonlinear layer i. */
+int bound_nl_output_box(const bound_state *st, int i, const double *l, const double *u, double *lo, double *hi,
+                        nn_error *err);
+/* IBP bounds of the input of nonlinear layer i (i = n_layers: model output) from the
+ * committed bounds before it; cached in work until the region or a commit changes. */
+int bound_ibp_at(bound_state *st, int i, nn_error *err);
+/* Pass a box through affine layers [from, to) by centre/radius; lo/hi in place, size maxw. */
+int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, nn_error *err);
+
+/* bound_backward.c */
+/* Exact bounds of rows [lo, hi) of the first nonlinear layer's input (or of the
+ * output when the model is affine): the first affine block concretized on the region. */
+int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err);
+/* Backward bounds for rows idx[0..R) of the input of layer top (identity rows),
+ * or, with C != NULL, rows of C on the model output (top = n_layers) plus d.
+ * Walks layers top-1 .. stop and concretizes on the region (stop = 0) or on the
+ * output box of layer stop-1 (box_lo/box_hi). lower/upper may be NULL (side skipped). */
+int bound_backward_block(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C,
+                         size_t ldc, const double *d, const double *box_lo, const double *box_hi, double *lower,
+                         double *upper, nn_error *err);
+
+#endif
