@@ -65,6 +65,17 @@ void relax_param_ramp(double eta, const double *r, const double *l, const double
 /* S-shaped: layer type LAYER_TANH, LAYER_SIGMOID or LAYER_ARCTAN. */
 void relax_sshape(layer_type type, const double *l, const double *u, size_t n, relax_lines *out);
 
+/* The lower (upper = 0) or upper (upper = 1) line of neuron `neuron` (index into the
+ * layer's input, for param_ramp's r) on [l, u] when its free parameter is p (FROWN).
+ * ReLU/leaky/ramp: lower slope p through the origin, p clamped to [lower_lo, lower_hi]
+ * of that neuron. S-shaped tangents: slope sigma'(d), intercept sigma(d) - d*sigma'(d)
+ * rounded outward, at d = p clamped to where the tangent stays valid ([l, u] one-sided,
+ * [0, u] upper / [l, 0] lower for l < 0 < u); callers project p onto [lo, hi] first.
+ * A line without freedom (lo == hi) comes back as relax_activation builds it.
+ * At p = the parameter relax_activation chose, the same line comes back bit for bit. */
+void relax_line_at(const nn_layer *layer, size_t neuron, double l, double u, int upper, double p, double *slope,
+                   double *icpt);
+
 /* MaxPool planes from the boxes of the layer's whole input. */
 int relax_pool_init(relax_pool *pool, const nn_layer *layer, nn_error *err);
 void relax_pool_free(relax_pool *pool);

@@ -1,0 +1,74 @@
+/* ParamRamp lines (spec bounds.md "Relaxations"):
+ *   phi(z) = eta*z (z < 0), z (0 <= z <= r), eta*z + (1-eta)*r (z > r), eta in [0, 1], r >= 0.
+ *
+ * Six states by where [l, u] sits relative to the kinks 0 and r:
+ *   S1 u <= 0           eta*z / eta*z            exact
+ *   S2 l < 0 < u <= r   chord / a*z, a in [eta, 1] (strategy picks a, like leaky ReLU)
+ *   S3 l < 0, u > r     eta*z + (1-eta)*r / a*z, a in [eta, eta + (1-eta)*r/u]
+ *   S4 0 <= l, u <= r   z / z                    exact
+ *   S5 0 <= l <= r < u  eta*z + (1-eta)*r / chord (phi is concave on [0, inf))
+ *   S6 l > r            eta*z + (1-eta)*r both   exact (same operations as act_value)
+ * Exact states reproduce act_value bit for bit. Rounded lines get the allowance of
+ * relax_internal.h: the line eta*z + (1-eta)*r touches phi at z = r, where the two
+ * ways of computing it may differ by an ulp; chords take the outer endpoint
+ * intercept. In S3 a lower slope a > eta touches phi at z = u, so such a line gets
+ * the allowance subtracted from its intercept (a = eta stays exact). */
+#include "relax_internal.h"
+
+void relax_param_ramp_lower_at(double eta, double r, double l, double u, double p, double *slope, double *icpt)
+{
+    *slope = p;
+    *icpt = 0.0;
+    if (l < 0 && u > r && p > eta) {
+        double fu = eta * u + (1.0 - eta) * r;
+        *icpt = -relax_margin(0.0, p, fmax(-l, u), fmax(-eta * l, fu));
+    }
+}
+
+void relax_param_ramp(double eta, const double *r, const double *l, const double *u, size_t n,
+                      line_strategy strategy, relax_lines *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        double li = l[i], ui = u[i], ri = r[i];
+        double c = (1.0 - eta) * ri; /* intercept of the last piece */
+        double zmax = fmax(-li, ui);
+        if (ui <= 0) {
+            relax_set_lower(out, i, eta, 0.0, eta, eta, eta);
+            relax_set_upper(out, i, eta, 0.0, eta, eta, eta);
+        } else if (li > ri) {
+            relax_set_lower(out, i, eta, c, eta, eta, eta);
+            relax_set_upper(out, i, eta, c, eta, eta, eta);
+        } else if (li >= 0 && ui <= ri) {
+            relax_set_lower(out, i, 1.0, 0.0, 1.0, 1.0, 1.0);
+            relax_set_upper(out, i, 1.0, 0.0, 1.0, 1.0, 1.0);
+        } else if (li < 0 && ui <= ri) { /* S2: ReLU-like kink at 0 only */
+            double fl_ = eta * li;
+            double s = (ui - fl_) / (ui - li);
+            double t = fmax(fl_ - s * li, ui - s * ui);
+            t += relax_margin(t, s, zmax, fmax(-fl_, ui));
+            relax_set_upper(out, i, s, t, s, s, s);
+            double a;
+            switch (strategy) {
+            case LINES_FASTLIN: a = fmin(fmax(s, eta), 1.0); break;
+            case LINES_ADAPTIVE: a = ui >= -li ? 1.0 : eta; break;
+            default: a = eta; break;
+            }
+            relax_set_lower(out, i, a, 0.0, a, eta, 1.0);
+        } else {
+            double fu = eta * ui + c;
+            double fmx = li < 0 ? fmax(-eta * li, fu) : fu; /* max |phi| on [l, u] */
+            double tu = c + relax_margin(c, eta, zmax, fmx);
+            relax_set_upper(out, i, eta, tu, eta, eta, eta);
+            if (li < 0) { /* S3 */
+                double hi = fmin(eta + (1.0 - eta) * (ri / ui), 1.0);
+                if (hi < eta) hi = eta;
+                relax_set_lower(out, i, eta, 0.0, eta, eta, hi);
+            } else { /* S5: chord of a concave function lies below it */
+                double s = (fu - li) / (ui - li);
+                double t = fmin(li - s * li, fu - s * ui);
+                t -= relax_margin(t, s, zmax, fmx);
+                relax_set_lower(out, i, s, t, s, s, s);
+            }
+        }
+    }
+}
