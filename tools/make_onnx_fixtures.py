@@ -240,6 +240,25 @@ def handmade():
                  2 + 2 * 4 + 2 + 5 * 24 + 5 + 5 * 3 + 3, xs, ys)
 
 
+def fashion_models():
+    """28x28 models for the CLI test on Fashion-MNIST (predict on .onnx vs imported .h5)."""
+    torch.manual_seed(7)
+    cnn = nn.Sequential(nn.Conv2d(1, 3, 5, stride=3), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                        nn.Linear(3 * 4 * 4, 10)).eval()
+    randomize_bn(cnn[1], torch.Generator().manual_seed(8))
+    export(cnn, torch.zeros(1, 1, 28, 28), "fashion_cnn", preserve=True)
+
+    class Mlp(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Flatten(), nn.Linear(784, 16), nn.Sigmoid(), nn.Linear(16, 10))
+
+        def forward(self, x):
+            return self.body((x - 0.2860) / 0.3530)
+
+    export(Mlp().eval(), torch.zeros(1, 1, 28, 28), "fashion_mlp")
+
+
 # ----------------------------------------------------------------- bad models
 
 def save_bad(name, nodes, inits, pattern, in_shape=(1, 4), out_shape=(1, 2), check=True):
@@ -269,13 +288,13 @@ def bad_models():
                               helper.make_node("Relu", ["z"], ["r"], name="act"),
                               helper.make_node("Add", ["r", "input"], ["s"], name="skip"),
                               helper.make_node("Gemm", ["s", "w", "b"], ["out"], name="head", transB=1)], [w4, w, b],
-             "graph input 'input' is read 2 times: not a sequential network")
+             "graph input 'input' is read 2 times \\(by 'fc', 'skip'\\): not a sequential network")
     save_bad("bad_fork", [helper.make_node("Gemm", ["input", "w4"], ["z"], name="fc", transB=1),
                           helper.make_node("Relu", ["z"], ["r"], name="act"),
                           helper.make_node("Tanh", ["z"], ["t"], name="act2"),
                           helper.make_node("Add", ["r", "t"], ["s"], name="join"),
                           helper.make_node("Gemm", ["s", "w", "b"], ["out"], name="head", transB=1)], [w4, w, b],
-             "node 'fc' \\(op Gemm\\): its output 'z' is read 2 times: not a sequential network")
+             "node 'fc' \\(op Gemm\\): its output 'z' is read 2 times \\(by 'act', 'act2'\\): not a sequential network")
     save_bad("bad_concat", [helper.make_node("Concat", ["input", "input"], ["c"], name="cat", axis=1),
                             helper.make_node("Gemm", ["c", "w", "b"], ["out"], name="fc", transB=1)],
              [w, b], "graph input 'input' is read 2 times")
@@ -333,6 +352,7 @@ def main():
     cnn_bn()
     cnn_gap()
     handmade()
+    fashion_models()
     bad_models()
 
 

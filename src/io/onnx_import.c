@@ -203,6 +203,24 @@ static int use_count(const Onnx__GraphProto *g, const char *name)
     return uses;
 }
 
+/* " (by 'a', 'b')": the nodes that read a value, for branch messages. */
+static void consumers(const Onnx__GraphProto *g, const char *name, char *buf, size_t len)
+{
+    size_t o = (size_t)snprintf(buf, len, " (by");
+    int k = 0;
+    for (size_t i = 0; i < g->n_node && o < len; i++)
+        for (size_t j = 0; j < g->node[i]->n_input && o < len; j++)
+            if (g->node[i]->input[j] && strcmp(g->node[i]->input[j], name) == 0) {
+                const char *nm = g->node[i]->name && g->node[i]->name[0] ? g->node[i]->name : g->node[i]->op_type;
+                o += (size_t)snprintf(buf + o, len - o, "%s '%s'", k++ ? "," : "", nm ? nm : "?");
+            }
+    for (size_t i = 0; i < g->n_output && o < len; i++)
+        if (g->output[i]->name && strcmp(g->output[i]->name, name) == 0)
+            o += (size_t)snprintf(buf + o, len - o, "%s the graph output", k++ ? "," : "");
+    if (o < len) snprintf(buf + o, len - o, ")");
+    if (k == 0) buf[0] = '\0';
+}
+
 /* Index of the node that produces a value, or -1. */
 static int producer_of(const Onnx__GraphProto *g, const char *name)
 {
@@ -1114,8 +1132,12 @@ static int walk(importer *im, nn_error *err)
     if ((rc = input_shape(im, in, err))) return rc;
     im->cur = in->name;
     if (use_count(g, im->cur) != 1)
-        return nn_fail(err, NN_EUNSUPPORTED, "graph input '%s' is read %d times: not a sequential network", im->cur,
-                       use_count(g, im->cur));
+    {
+        char readers[256];
+        consumers(g, im->cur, readers, sizeof readers);
+        return nn_fail(err, NN_EUNSUPPORTED, "graph input '%s' is read %d times%s: not a sequential network", im->cur,
+                       use_count(g, im->cur), readers);
+    }
 
     for (size_t ni = 0; ni < g->n_node; ni++) {
         const Onnx__NodeProto *n = g->node[ni];
@@ -1149,9 +1171,12 @@ static int walk(importer *im, nn_error *err)
         }
         if (n->n_output < 1 || !n->output[0] || !n->output[0][0]) return nn_fail(err, NN_EFORMAT, "%s has no output", label);
         int uses = use_count(g, n->output[0]);
-        if (uses != 1)
-            return nn_fail(err, NN_EUNSUPPORTED, "%s: its output '%s' is read %d times: not a sequential network", label,
-                           n->output[0], uses);
+        if (uses != 1) {
+            char readers[256];
+            consumers(g, n->output[0], readers, sizeof readers);
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: its output '%s' is read %d times%s: not a sequential network", label,
+                           n->output[0], uses, readers);
+        }
         for (size_t j = 1; j < n->n_output; j++)
             if (n->output[j] && n->output[j][0] && use_count(g, n->output[j]))
                 return nn_fail(err, NN_EUNSUPPORTED, "%s: its output %zu ('%s') is used; only the first output is supported",
