@@ -564,10 +564,9 @@ static int read_meta(rd_ctx *c, hid_t file, nn_model *m)
     meta_walk w = {c, m, NN_OK};
     hsize_t pos = 0;
     herr_t st = H5Aiterate2(g, order, H5_ITER_INC, &pos, meta_cb, &w);
+    if (!w.rc && st < 0) w.rc = rd_fail_h5(c, "cannot list the attributes");
     H5Gclose(g);
-    if (w.rc) return w.rc;
-    if (st < 0) return rd_fail_h5(c, "cannot list the attributes");
-    return NN_OK;
+    return w.rc;
 }
 
 /* ---- reader ---------------------------------------------------------------- */
@@ -647,8 +646,12 @@ int model_read_h5(const char *path, nn_model *m, nn_error *err)
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    if (file < 0) {
+        int rc = rd_fail_h5(&c, "cannot open as HDF5");   /* before any call clears the error stack */
+        H5Pclose(fapl);
+        return rc;
+    }
     H5Pclose(fapl);
-    if (file < 0) return rd_fail_h5(&c, "cannot open as HDF5");
     int rc = read_file(&c, file, m);
     H5Fclose(file);
     if (!rc && !(m->source = dup_str(path))) rc = nn_fail(err, NN_ENOMEM, "%s: out of memory", path);
@@ -856,13 +859,14 @@ int model_write_h5(const char *path, const nn_model *m, nn_error *err)
      * damaged file is reported as such instead of being parsed (readable by any
      * HDF5 >= 1.8, i.e. every h5py and h5dump in use). */
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
+    errno = 0;
     hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    int create_errno = errno;
     H5Pclose(fapl);
     wr_ctx w = {path, err, NN_OK};
-    if (file < 0) {
-        int e = errno;
-        return nn_fail(err, NN_EIO, "%s: cannot create %s: %s", path, tmp, e ? strerror(e) : "HDF5 error");
-    }
+    if (file < 0)
+        return nn_fail(err, NN_EIO, "%s: cannot create %s: %s", path, tmp,
+                       create_errno ? strerror(create_errno) : "HDF5 error");
     write_model(&w, file, m);
     if (H5Fclose(file) < 0) wr_fail(&w, "the file (closing failed)");
     if (!w.rc && rename(tmp, path) != 0)
