@@ -1,0 +1,158 @@
+/* Shared option parsing and loading for the bounds, certify and attack commands. */
+#include "cert_cli.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "model_io.h"
+
+void cert_cli_defaults(cert_cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->index = -1;
+    o->norm = NORM_INF;
+    bound_options_default(&o->bopt);
+    o->bopt.method = METHOD_CROWN;
+    o->target_text = "untargeted";
+    o->search = SEARCH_BISECT;
+    o->rtol = 1e-3;
+    o->eps = NAN;
+    o->steps = 100;
+    o->restarts = 5;
+}
+
+static int allowed_opt(const char *const *allowed, const char *name)
+{
+    for (int i = 0; allowed[i]; i++)
+        if (!strcmp(allowed[i], name)) return 1;
+    return 0;
+}
+
+int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *allowed, void (*help)(void),
+                   cert_cli_opts *o)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
+            help();
+            return CLI_EXIT_OK;
+        }
+        if (strncmp(arg, "--", 2) != 0) return cli_usage_error(cmd, "unexpected argument '%s'", arg);
+        char name[64];
+        const char *eq = strchr(arg + 2, '=');
+        size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+        if (len >= sizeof name) return cli_usage_error(cmd, "unknown option '%s'", arg);
+        memcpy(name, arg + 2, len);
+        name[len] = '\0';
+        if (!allowed_opt(allowed, name)) return cli_usage_error(cmd, "unknown option '--%s'", name);
+        /* flags */
+        if (!strcmp(name, "clip") || (!strcmp(name, "search") && !strcmp(cmd, "attack"))) {
+            if (eq) return cli_usage_error(cmd, "--%s takes no value", name);
+            if (!strcmp(name, "clip")) o->clip = 1;
+            else o->attack_search = 1;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) return cli_usage_error(cmd, "--%s needs a value", name);
+        long l;
+        double d;
+        if (!strcmp(name, "model")) o->model = v;
+        else if (!strcmp(name, "data")) o->data = v;
+        else if (!strcmp(name, "out")) o->out = v;
+        else if (!strcmp(name, "target")) o->target_text = v;
+        else if (!strcmp(name, "start") || !strcmp(name, "count") || !strcmp(name, "index")) {
+            if (cli_parse_int(cmd, arg, v, 0, 1L << 40, &l)) return CLI_EXIT_USAGE;
+            *(name[0] == 's' ? &o->start : name[0] == 'c' ? &o->count : &o->index) = l;
+        } else if (!strcmp(name, "seed")) {
+            if (cli_parse_int(cmd, "--seed", v, 0, 1L << 62, &l)) return CLI_EXIT_USAGE;
+            o->seed = (uint64_t)l;
+        } else if (!strcmp(name, "steps") || !strcmp(name, "restarts")) {
+            if (cli_parse_int(cmd, name[0] == 's' ? "--steps" : "--restarts", v, 1, 1000000, &l)) return CLI_EXIT_USAGE;
+            *(name[0] == 's' ? &o->steps : &o->restarts) = (int)l;
+        } else if (!strcmp(name, "norm")) {
+            int p = norm_parse(v);
+            if (p < 0) return cli_usage_error(cmd, "unknown norm '%s' (expected inf, 2 or 1)", v);
+            o->norm = (norm_type)p;
+        } else if (!strcmp(name, "method")) {
+            int mth = bound_method_parse(v);
+            if (mth < 0)
+                return cli_usage_error(cmd, "unknown method '%s' (expected ibp, crown-ibp, lbp, crown-lbp, fastlin or crown)", v);
+            o->bopt.method = (bound_method)mth;
+        } else if (!strcmp(name, "lines")) {
+            int s = line_strategy_parse(v);
+            if (s < 0) return cli_usage_error(cmd, "unknown line strategy '%s' (expected adaptive, tight or fastlin)", v);
+            o->bopt.strategy = (line_strategy)s;
+        } else if (!strcmp(name, "maxpool")) {
+            int s = pool_method_parse(v);
+            if (s < 0)
+                return cli_usage_error(cmd, "unknown maxpool method '%s' (expected tilin, deeppoly, cnncert or interval)", v);
+            o->bopt.pool = (pool_method)s;
+        } else if (!strcmp(name, "search")) {
+            int s = cert_search_kind_parse(v);
+            if (s < 0) return cli_usage_error(cmd, "unknown search '%s' (expected bisect or crown15)", v);
+            o->search = (cert_search_kind)s;
+        } else if (!strcmp(name, "rtol") || !strcmp(name, "eps") || !strcmp(name, "step-size")) {
+            char optname[72];
+            snprintf(optname, sizeof optname, "--%s", name);
+            if (cli_parse_double(cmd, optname, v, &d)) return CLI_EXIT_USAGE;
+            if (!strcmp(name, "rtol")) {
+                if (!(d > 0 && d < 1)) return cli_usage_error(cmd, "--rtol must be in (0, 1), got %s", v);
+                o->rtol = d;
+            } else if (!strcmp(name, "eps")) {
+                if (!(d >= 0)) return cli_usage_error(cmd, "--eps must be >= 0, got %s", v);
+                o->eps = d;
+            } else {
+                if (!(d > 0)) return cli_usage_error(cmd, "--step-size must be > 0, got %s", v);
+                o->step_size = d;
+            }
+        } else {
+            return cli_usage_error(cmd, "unknown option '--%s'", name);
+        }
+    }
+    if (!o->model) return cli_usage_error(cmd, "--model is required");
+    if (!o->data) return cli_usage_error(cmd, "--data is required");
+    if (!o->out) return cli_usage_error(cmd, "--out is required");
+    return -1;
+}
+
+/* At most one dimension above 1: a vector whatever the C,H,W split. */
+static int shape_is_flat(nn_shape s) { return (s.c > 1) + (s.h > 1) + (s.w > 1) <= 1; }
+
+int cert_cli_load(const char *cmd, const cert_cli_opts *o, size_t start, size_t count, nn_model *m, nn_dataset *ds)
+{
+    nn_error err;
+    nn_error_clear(&err);
+    memset(ds, 0, sizeof *ds);
+    if (model_load(o->model, m, &err)) return cli_report(cmd, &err);
+    if (dataset_load(o->data, start, count, ds, &err)) {
+        model_free(m);
+        return cli_report(cmd, &err);
+    }
+    nn_shape a = m->input, b = ds->shape;
+    int same = a.c == b.c && a.h == b.h && a.w == b.w;
+    if (!same && !(shape_size(a) == shape_size(b) && (shape_is_flat(a) || shape_is_flat(b)))) {
+        fprintf(stderr, "nncert %s: %s expects inputs %dx%dx%d but %s holds %dx%dx%d images\n", cmd, o->model, a.c,
+                a.h, a.w, o->data, b.c, b.h, b.w);
+        dataset_free(ds);
+        model_free(m);
+        return CLI_EXIT_FAIL;
+    }
+    return -1;
+}
+
+char *cert_cli_command_line(int argc, char **argv)
+{
+    size_t n = 8;
+    for (int i = 0; i < argc; i++) n += strlen(argv[i]) + 1;
+    char *s = malloc(n);
+    if (!s) return NULL;
+    strcpy(s, "nncert");
+    for (int i = 0; i < argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}

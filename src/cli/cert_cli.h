@@ -1,0 +1,42 @@
+/* cert_cli: option handling shared by 'nncert bounds', 'certify' and 'attack'
+ * (private to src/cli): strict parsing of the common options, loading of the
+ * model and data with shape checks, and the root attributes of result files. */
+#ifndef CERT_CLI_H
+#define CERT_CLI_H
+
+#include "attack.h"
+#include "bound.h"
+#include "certify.h"
+#include "dataset.h"
+#include "model.h"
+#include "results_h5.h"
+
+typedef struct {
+    const char *model, *data, *out, *target_text;
+    long start, count, index;
+    norm_type norm;
+    bound_options bopt;
+    int clip;
+    uint64_t seed;
+    cert_search_kind search;
+    double rtol;
+    double eps;                /* NAN: not given */
+    int steps, restarts;       /* attack */
+    double step_size;          /* attack, fraction of eps; 0 = default */
+    int attack_search;         /* attack --search */
+} cert_cli_opts;
+
+/* Prototypes */
+void cert_cli_defaults(cert_cli_opts *o);
+/* Parse argv[1..]: options in `allowed` (a NULL-terminated list of names without
+ * "--") are accepted, anything else is a usage error. Returns -1 when fine, else
+ * the exit status (0 after --help, printed by help()). */
+int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *allowed, void (*help)(void),
+                   cert_cli_opts *o);
+/* Load model and data images [start, start+count); checks that shapes fit. */
+int cert_cli_load(const char *cmd, const cert_cli_opts *o, size_t start, size_t count, nn_model *m,
+                  nn_dataset *ds);
+/* argv joined by spaces (malloc'd). */
+char *cert_cli_command_line(int argc, char **argv);
+
+#endif

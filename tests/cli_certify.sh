@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# End-to-end 'nncert bounds', 'certify' and 'attack' on a small zoo model: files
+# readable by h5py with the agreed names, radii re-verify at exactly their eps,
+# PGD never succeeds inside a certified radius, and bad options fail specifically.
+. "$(dirname "$0")/lib.sh"
+M=models/fmnist_mlp_2x20_relu.h5
+D=fashion-mnist:test
+PY=/usr/bin/python3
+
+expect_success "certify bisect runs" $NNCERT certify --model $M --data $D --count 6 --out "$TMP/c.h5"
+expect_success "certify crown15 runs" $NNCERT certify --model $M --data $D --count 6 --search crown15 --out "$TMP/c15.h5"
+expect_success "attack search runs" $NNCERT attack --model $M --data $D --count 6 --search --out "$TMP/a.h5"
+expect_success "certify all targets runs" $NNCERT certify --model $M --data $D --count 2 --target all --method crown-ibp --out "$TMP/call.h5"
+expect_success "bounds runs" $NNCERT bounds --model $M --data $D --index 3 --eps 0.005 --method crown --out "$TMP/b.h5"
+
+check "h5dump reads the certify file" "h5dump -H '$TMP/c.h5' >/dev/null 2>&1"
+check "certify file has the agreed columns and attributes" "$PY - '$TMP/c.h5' <<'PY'
+import sys, h5py
+f = h5py.File(sys.argv[1], 'r')
+for k in ['index','label','prediction','target','status','radius','lo','hi','margin','evals','seconds']:
+    assert k in f['results'], k
+for a in ['method','norm','model','model_sha256','command_line','software_version']:
+    assert a in f.attrs, a
+assert len(f['results/radius']) == 6
+assert f.attrs['method'] in (b'crown', 'crown')
+PY"
+check "all targets give one row per other class" "$PY -c \"
+import h5py; f = h5py.File('$TMP/call.h5','r'); r = f['results']
+import collections; c = collections.Counter(r['index'][:])
+assert all(v == 9 for v in c.values()), c
+\""
+
+# Every reported radius re-verifies at exactly that eps with 'nncert certify --eps'.
+ok_all=1
+while read -r idx rad; do
+    [ "$rad" = "0.0" ] && continue
+    $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --out "$TMP/v.h5" >/dev/null 2>&1 || ok_all=0
+    st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v.h5','r')['results/status'][0]))")
+    [ "$st" = "0" ] || ok_all=0
+done < <($PY -c "
+import h5py; f = h5py.File('$TMP/c.h5','r'); r = f['results']
+for i, s, x in zip(r['index'][:], r['status'][:], r['radius'][:]):
+    if s == 0: print(i, repr(float(x)))
+")
+check "every reported radius re-verifies at exactly that eps" "[ $ok_all = 1 ]"
+
+check "PGD never succeeds inside a certified radius; bracket holds" "$PY - '$TMP/c.h5' '$TMP/c15.h5' '$TMP/a.h5' <<'PY'
+import sys, h5py, numpy as np
+c, c15, a = (h5py.File(p, 'r')['results'] for p in sys.argv[1:])
+assert (a['status'][:] == 0).any()
+for r in (c, c15):
+    ok = a['status'][:] == 0
+    assert np.all(a['dist'][:][ok] > r['radius'][:][ok]), (a['dist'][:], r['radius'][:])
+assert np.all(c['lo'][:] < c['hi'][:])
+assert np.all(c['hi'][:] <= c['lo'][:] * 1.001 + 1e-15)
+assert c['evals'][:].sum() < c15['evals'][:].sum()
+PY"
+check "attack counterexamples are in [0,1] and flip the prediction" "$PY - '$TMP/a.h5' <<'PY'
+import sys, h5py, numpy as np
+r = h5py.File(sys.argv[1], 'r')['results']
+x, z, ok = r['x_adv'][:], r['logits'][:], r['status'][:] == 0
+assert x.shape[1] == 784 and z.shape[1] == 10
+assert np.all((x[ok] >= 0) & (x[ok] <= 1))
+assert np.all(z[ok].argmax(1) != r['prediction'][:][ok])
+PY"
+check "bounds file has /bounds/NNN and /margin with the agreed names" "$PY - '$TMP/b.h5' <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], 'r')
+assert len(f['bounds']) >= 1
+for k in f['bounds']:
+    g = f['bounds'][k]; assert len(k) == 3
+    assert np.all(g['lower'][:] <= g['upper'][:]); assert 'type' in g.attrs
+assert len(f['margin/lower']) == 9 and len(f['margin/target']) == 9
+assert np.all(f['margin/lower'][:] <= f['margin/upper'][:])
+for a in ['model','index','label','prediction','eps','norm','method','lines','maxpool','software_version']:
+    assert a in f.attrs, a
+PY"
+
+expect_failure "unknown method is rejected" "unknown method 'crown2'" $NNCERT certify --model $M --data $D --method crown2 --out "$TMP/x.h5"
+expect_failure "negative eps is rejected" "--eps must be >= 0" $NNCERT bounds --model $M --data $D --index 0 --eps -0.1 --out "$TMP/x.h5"
+expect_failure "index out of range is rejected" "past the end" $NNCERT bounds --model $M --data $D --index 10000 --eps 0.1 --out "$TMP/x.h5"
+expect_failure "unknown option is rejected" "unknown option '--frobnicate'" $NNCERT attack --model $M --data $D --eps 0.1 --frobnicate 1 --out "$TMP/x.h5"
+expect_failure "attack needs eps or search" "exactly one of --eps" $NNCERT attack --model $M --data $D --out "$TMP/x.h5"
+expect_failure "bad target is rejected" "unknown target 'top3'" $NNCERT certify --model $M --data $D --target top3 --out "$TMP/x.h5"
+expect_failure "missing model file names the file" "nope.h5" $NNCERT certify --model "$TMP/nope.h5" --data $D --out "$TMP/x.h5"
+$NNCERT certify --model $M --data $D --method bogus --out "$TMP/x.h5" >/dev/null 2>&1
+check "usage errors exit with status 2" "[ $? = 2 ]"
