@@ -1,0 +1,152 @@
+/* test_bound_models: small random networks and region sampling for the bound
+ * engine's tests (header-only, included by tests/test_bound_*.c). Every layer
+ * type and activation appears; samples cover ball corners, spheres and interiors. */
+#ifndef TEST_BOUND_MODELS_H
+#define TEST_BOUND_MODELS_H
+
+#include "testutil.h"
+
+#include <math.h>
+
+#include "bound.h"
+#include "forward.h"
+#include "model.h"
+
+static double *tb_rand_vec(test_rng *rng, size_t n, double lo, double hi)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++) v[i] = test_rng_range(rng, lo, hi);
+    return v;
+}
+
+static void tb_add(nn_model *m, nn_layer l)
+{
+    nn_error err;
+    assert_int_equal(model_append(m, &l, &err), NN_OK);
+}
+
+static void tb_dense(nn_model *m, test_rng *rng, int in, int out)
+{
+    nn_layer l = layer_make(LAYER_DENSE);
+    double s = 1.5 / sqrt((double)in);
+    l.out_channels = out;
+    l.in_features = in;
+    l.weight = tb_rand_vec(rng, (size_t)in * out, -s, s);
+    l.bias = tb_rand_vec(rng, (size_t)out, -0.3, 0.3);
+    tb_add(m, l);
+}
+
+static void tb_act(nn_model *m, test_rng *rng, layer_type t, size_t n)
+{
+    nn_layer l = layer_make(t);
+    if (t == LAYER_LEAKY_RELU) l.alpha = 0.1;
+    if (t == LAYER_PARAM_RAMP) {
+        l.alpha = 0.15;
+        l.in_features = (int)n;
+        l.r = tb_rand_vec(rng, n, 0.05, 0.6);
+    }
+    tb_add(m, l);
+}
+
+/* input 6 -> dense 12 -> act -> dense 10 -> act -> dense 8 -> act -> dense 4 */
+static void tb_build_mlp(nn_model *m, test_rng *rng, layer_type act)
+{
+    nn_error err;
+    model_init(m);
+    m->input = (nn_shape){6, 1, 1};
+    int sizes[] = {6, 12, 10, 8, 4};
+    for (int k = 0; k < 4; k++) {
+        tb_dense(m, rng, sizes[k], sizes[k + 1]);
+        if (k < 3) tb_act(m, rng, act, (size_t)sizes[k + 1]);
+    }
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+}
+
+/* normalize -> conv 3x3 pad 1 -> act -> maxpool 2x2 stride 1 (overlapping) ->
+ * conv 2x2 stride 2 -> act -> avgpool 2x2 stride 1 -> flatten -> dense 6 -> act
+ * -> dense 3. */
+static void tb_build_cnn(nn_model *m, test_rng *rng, layer_type act)
+{
+    nn_error err;
+    model_init(m);
+    m->input = (nn_shape){2, 6, 6};
+    nn_layer norm = layer_make(LAYER_NORMALIZE);
+    norm.in_features = 2;
+    norm.mean = tb_rand_vec(rng, 2, 0.3, 0.6);
+    norm.std = tb_rand_vec(rng, 2, 0.6, 1.2);
+    tb_add(m, norm);
+    nn_layer c1 = layer_make(LAYER_CONV2D);
+    c1.out_channels = 3;
+    c1.in_features = 2;
+    c1.kernel[0] = c1.kernel[1] = 3;
+    c1.pad[0] = c1.pad[1] = c1.pad[2] = c1.pad[3] = 1;
+    c1.weight = tb_rand_vec(rng, 3 * 2 * 9, -0.5, 0.5);
+    c1.bias = tb_rand_vec(rng, 3, -0.2, 0.2);
+    tb_add(m, c1);
+    tb_act(m, rng, act, 3 * 6 * 6);
+    nn_layer mp = layer_make(LAYER_MAXPOOL2D);
+    mp.kernel[0] = mp.kernel[1] = 2;
+    tb_add(m, mp); /* 3x5x5 */
+    nn_layer c2 = layer_make(LAYER_CONV2D);
+    c2.out_channels = 2;
+    c2.in_features = 3;
+    c2.kernel[0] = c2.kernel[1] = 2;
+    c2.stride[0] = c2.stride[1] = 2;
+    c2.pad[2] = c2.pad[3] = 1;
+    c2.weight = tb_rand_vec(rng, 2 * 3 * 4, -0.6, 0.6);
+    c2.bias = tb_rand_vec(rng, 2, -0.2, 0.2);
+    tb_add(m, c2); /* 2x3x3 */
+    tb_act(m, rng, act, 2 * 3 * 3);
+    nn_layer ap = layer_make(LAYER_AVGPOOL2D);
+    ap.kernel[0] = ap.kernel[1] = 2;
+    tb_add(m, ap); /* 2x2x2 */
+    tb_add(m, layer_make(LAYER_FLATTEN));
+    tb_dense(m, rng, 8, 6);
+    tb_act(m, rng, act, 6);
+    tb_dense(m, rng, 6, 3);
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+}
+
+static const layer_type tb_acts[] = {LAYER_RELU,    LAYER_TANH,       LAYER_SIGMOID,
+                                     LAYER_ARCTAN,  LAYER_LEAKY_RELU, LAYER_PARAM_RAMP};
+#define TB_N_ACTS (sizeof tb_acts / sizeof tb_acts[0])
+
+static int tb_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
+
+/* One point of the region: kind 0 = l_inf corner / l1 vertex / l2 sphere point,
+ * 1 = random point of the sphere (l1, l2) or box interior (l_inf), 2 = interior. */
+static void tb_sample(test_rng *rng, const bound_region *R, size_t n, int kind, double *x)
+{
+    const double *x0 = R->center;
+    double eps = R->eps;
+    if (R->norm == NORM_INF) {
+        for (size_t j = 0; j < n; j++) {
+            double s = kind == 0 ? (test_rng_uniform(rng) < 0.5 ? -1.0 : 1.0) : test_rng_range(rng, -1, 1);
+            x[j] = x0[j] + eps * s;
+        }
+    } else if (R->norm == NORM_1 && kind == 0) {
+        for (size_t j = 0; j < n; j++) x[j] = x0[j];
+        size_t k = (size_t)(test_rng_uniform(rng) * (double)n);
+        x[k] += test_rng_uniform(rng) < 0.5 ? -eps : eps;
+    } else {
+        double nrm = 0;
+        for (size_t j = 0; j < n; j++) {
+            /* Box-Muller normal for l2; Laplace-like for l1 directions. */
+            double u1 = test_rng_uniform(rng) + 1e-12, u2 = test_rng_uniform(rng);
+            double g = R->norm == NORM_2 ? sqrt(-2 * log(u1)) * cos(2 * M_PI * u2)
+                                         : (u2 < 0.5 ? -1 : 1) * -log(u1);
+            x[j] = g;
+            nrm += R->norm == NORM_2 ? g * g : fabs(g);
+        }
+        if (R->norm == NORM_2) nrm = sqrt(nrm);
+        double scale = eps / nrm * (kind == 2 ? test_rng_uniform(rng) : 1.0);
+        /* stay inside: a hair below the sphere keeps rounding from leaving the ball */
+        scale *= 1 - 1e-15;
+        for (size_t j = 0; j < n; j++) x[j] = x0[j] + scale * x[j];
+    }
+    if (R->clip) /* moves each coordinate towards x0 (inside the box): stays in the ball */
+        for (size_t j = 0; j < n; j++) x[j] = x[j] < R->clip_lo ? R->clip_lo : x[j] > R->clip_hi ? R->clip_hi : x[j];
+}
+
+#endif

@@ -1,0 +1,240 @@
+/* Soundness of the bound engine by sampling: for every method x activation x norm
+ * (with and without clipping), points of the region (corners, sphere points,
+ * interiors) run through forward_trace must lie inside every nonlinear layer's
+ * [pre_lower, pre_upper], the output bounds and the bounds of a random spec.
+ * No tolerance: the engine's bounds carry their own rounding allowance. */
+#include "test_bound_models.h"
+
+#include "model_io.h"
+
+#define N_SAMPLES 150
+#define SPEC_ROWS 3
+
+/* Violations of st's bounds (and of spec bounds sl/su for C, d) by the samples
+ * X[ns x n_in]; the first one is described in why. */
+static int count_violations(const nn_model *m, const bound_state *st, const double *X, size_t ns, const double *C,
+                            const double *d, const double *sl, const double *su, char *why, size_t whylen)
+{
+    nn_error err;
+    double **acts = NULL;
+    assert_int_equal(forward_trace(m, X, ns, &acts, &err), NN_OK);
+    int bad = 0;
+    size_t n_in = model_input_size(m), no = model_output_size(m);
+    for (int i = 0; i < m->n_layers; i++) {
+        if (!tb_nonlinear(m->layers[i].type)) continue;
+        size_t n = shape_size(m->layers[i].in);
+        const double *in = i == 0 ? X : acts[i - 1];
+        for (size_t s = 0; s < ns; s++)
+            for (size_t k = 0; k < n; k++) {
+                double v = in[s * n + k];
+                if (v < st->pre_lower[i][k] || v > st->pre_upper[i][k]) {
+                    if (!bad++)
+                        snprintf(why, whylen, "layer %d neuron %zu sample %zu: %.17g not in [%.17g, %.17g]", i, k, s,
+                                 v, st->pre_lower[i][k], st->pre_upper[i][k]);
+                }
+            }
+    }
+    const double *out = acts[m->n_layers - 1];
+    for (size_t s = 0; s < ns; s++) {
+        for (size_t k = 0; k < no; k++) {
+            double v = out[s * no + k];
+            if (v < st->out_lower[k] || v > st->out_upper[k])
+                if (!bad++)
+                    snprintf(why, whylen, "output %zu sample %zu: %.17g not in [%.17g, %.17g]", k, s, v,
+                             st->out_lower[k], st->out_upper[k]);
+        }
+        for (size_t r = 0; C && r < SPEC_ROWS; r++) {
+            double v = d[r];
+            for (size_t k = 0; k < no; k++) v += C[r * no + k] * out[s * no + k];
+            if (v < sl[r] || v > su[r])
+                if (!bad++)
+                    snprintf(why, whylen, "spec row %zu sample %zu: %.17g not in [%.17g, %.17g]", r, s, v, sl[r],
+                             su[r]);
+        }
+    }
+    (void)n_in;
+    forward_trace_free(m, acts);
+    return bad;
+}
+
+/* Bounds for one configuration, then N_SAMPLES samples; fails the test on any
+ * violation. Returns the number of unstable-looking (l < 0 < u) neurons seen, so
+ * callers can check the configuration exercised the relaxations. */
+static size_t check_config(const nn_model *m, const bound_options *opt, norm_type norm, double eps, int clip,
+                           test_rng *rng)
+{
+    nn_error err;
+    size_t n_in = model_input_size(m), no = model_output_size(m);
+    double *x0 = tb_rand_vec(rng, n_in, 0.0, 1.0);
+    x0[0] = 0.0; /* centres on the clip box's faces too */
+    if (n_in > 1) x0[n_in - 1] = 1.0;
+    bound_region R = {.center = x0, .eps = eps, .norm = norm, .clip = clip, .clip_lo = 0.0, .clip_hi = 1.0};
+    bound_state st;
+    assert_int_equal(bound_state_init(&st, m, opt, &err), NN_OK);
+    assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+    if (bound_compute(&st, &err) != NN_OK) fail_msg("bound_compute: %s", err.msg);
+    double *C = tb_rand_vec(rng, SPEC_ROWS * no, -1, 1), *d = tb_rand_vec(rng, SPEC_ROWS, -1, 1);
+    double sl[SPEC_ROWS], su[SPEC_ROWS];
+    assert_int_equal(bound_spec(&st, C, SPEC_ROWS, no, d, sl, su, &err), NN_OK);
+
+    double *X = malloc(N_SAMPLES * n_in * sizeof *X);
+    assert_non_null(X);
+    memcpy(X, x0, n_in * sizeof *X);
+    for (size_t s = 1; s < N_SAMPLES; s++) tb_sample(rng, &R, n_in, (int)(3 * s / N_SAMPLES), X + s * n_in);
+    char why[512] = "";
+    int bad = count_violations(m, &st, X, N_SAMPLES, C, d, sl, su, why, sizeof why);
+    if (bad)
+        fail_msg("%s/%s lines %s norm %s eps %g clip %d: %d violations, first: %s", m->name ? m->name : "model",
+                 bound_method_name(opt->method), line_strategy_name(opt->strategy), norm_name(norm), eps, clip, bad,
+                 why);
+    size_t unstable = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        if (st.pre_lower[i])
+            for (size_t k = 0; k < shape_size(m->layers[i].in); k++)
+                unstable += st.pre_lower[i][k] < 0 && st.pre_upper[i][k] > 0;
+    bound_state_free(&st);
+    free(X);
+    free(C);
+    free(d);
+    free(x0);
+    return unstable;
+}
+
+/* Methods and option variants every configuration is run with. */
+static void variants(bound_options *v, int *count)
+{
+    int k = 0;
+    bound_method ms[] = {METHOD_IBP, METHOD_CROWN_IBP, METHOD_FASTLIN, METHOD_CROWN};
+    for (int i = 0; i < 4; i++) {
+        bound_options_default(&v[k]);
+        v[k++].method = ms[i];
+    }
+    for (int s = 0; s < 3; s++) { /* raw CROWN, every line strategy */
+        bound_options_default(&v[k]);
+        v[k].strategy = (line_strategy)s;
+        v[k].skip_stable = 0;
+        v[k++].intersect_ibp = 0;
+    }
+    bound_options_default(&v[k]);
+    v[k++].row_block = 3; /* blocks smaller than a layer */
+    *count = k;
+}
+
+static void run_family(void (*build)(nn_model *, test_rng *, layer_type), const double eps[3], uint64_t seed)
+{
+    test_rng rng = {seed};
+    bound_options v[16];
+    int nv;
+    variants(v, &nv);
+    for (size_t a = 0; a < TB_N_ACTS; a++) {
+        nn_model m;
+        build(&m, &rng, tb_acts[a]);
+        size_t unstable = 0;
+        for (int k = 0; k < nv; k++)
+            for (int p = 0; p < 3; p++)
+                for (int clip = 0; clip < 2; clip++)
+                    unstable += check_config(&m, &v[k], (norm_type)p, eps[p], clip, &rng);
+        /* The radii must be large enough to leave neurons undecided. */
+        assert_true(unstable > 0);
+        model_free(&m);
+    }
+}
+
+static void sampled_points_within_bounds_mlp_every_method_activation_norm(void **state)
+{
+    (void)state;
+    const double eps[3] = {[NORM_INF] = 0.08, [NORM_1] = 0.5, [NORM_2] = 0.25};
+    run_family(tb_build_mlp, eps, 11);
+}
+
+static void sampled_points_within_bounds_cnn_every_method_activation_norm(void **state)
+{
+    (void)state;
+    const double eps[3] = {[NORM_INF] = 0.03, [NORM_1] = 0.5, [NORM_2] = 0.15};
+    run_family(tb_build_cnn, eps, 12);
+}
+
+static void sampled_points_within_bounds_cnn_every_maxpool_relaxation(void **state)
+{
+    (void)state;
+    test_rng rng = {13};
+    nn_model m;
+    tb_build_cnn(&m, &rng, LAYER_RELU);
+    pool_method pools[] = {POOL_TILIN, POOL_DEEPPOLY, POOL_CNNCERT, POOL_INTERVAL};
+    for (int k = 0; k < 4; k++) {
+        bound_options o;
+        bound_options_default(&o);
+        o.pool = pools[k];
+        for (int p = 0; p < 3; p++) check_config(&m, &o, (norm_type)p, p == NORM_INF ? 0.05 : 0.3, 0, &rng);
+    }
+    model_free(&m);
+}
+
+/* The checker itself must see a bound that excludes a sample. */
+static void checker_rejects_bound_tightened_past_a_sample(void **state)
+{
+    (void)state;
+    test_rng rng = {14};
+    nn_error err;
+    nn_model m;
+    tb_build_mlp(&m, &rng, LAYER_RELU);
+    double x0[6] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
+    bound_region R = {.center = x0, .eps = 0.1, .norm = NORM_INF};
+    bound_state st;
+    assert_int_equal(bound_state_init(&st, &m, NULL, &err), NN_OK);
+    assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+    assert_int_equal(bound_compute(&st, &err), NN_OK);
+    char why[512];
+    assert_int_equal(count_violations(&m, &st, x0, 1, NULL, NULL, NULL, NULL, why, sizeof why), 0);
+    double **acts;
+    assert_int_equal(forward_trace(&m, x0, 1, &acts, &err), NN_OK);
+    st.pre_upper[3][2] = acts[2][2] - 1e-12; /* input of layer 3 = output of layer 2 */
+    forward_trace_free(&m, acts);
+    assert_int_equal(count_violations(&m, &st, x0, 1, NULL, NULL, NULL, NULL, why, sizeof why), 1);
+    bound_state_free(&st);
+    model_free(&m);
+}
+
+/* The trained zoo models (models/ *.h5 files, MNIST/Fashion-MNIST shapes), when present. */
+static void sampled_points_within_bounds_zoo_models(void **state)
+{
+    (void)state;
+    const char *names[] = {"models/mnist_mlp_2x20_relu.h5",        "models/mnist_mlp_2x20_tanh.h5",
+                           "models/mnist_mlp_2x20_sigmoid.h5",     "models/mnist_mlp_2x20_arctan.h5",
+                           "models/mnist_mlp_2x20_leakyrelu.h5",   "models/fmnist_mlp_2x20_paramramp.h5",
+                           "models/fmnist_cnn_lenet_maxpool.h5",   "models/fmnist_cnn_avgpool.h5",
+                           "models/fmnist_cnn_maxpool_k3s2.h5"};
+    test_rng rng = {15};
+    int found = 0;
+    for (size_t f = 0; f < sizeof names / sizeof names[0]; f++) {
+        const char *path = test_path(names[f]);
+        if (access(path, R_OK) != 0) continue;
+        found++;
+        nn_model m;
+        nn_error err;
+        model_init(&m);
+        if (model_load(path, &m, &err) != NN_OK) fail_msg("%s: %s", path, err.msg);
+        bound_method ms[] = {METHOD_IBP, METHOD_CROWN};
+        for (int k = 0; k < 2; k++) {
+            bound_options o;
+            bound_options_default(&o);
+            o.method = ms[k];
+            check_config(&m, &o, NORM_INF, 0.01, 1, &rng);
+            check_config(&m, &o, NORM_2, 0.3, 0, &rng);
+        }
+        model_free(&m);
+    }
+    if (!found) skip();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sampled_points_within_bounds_mlp_every_method_activation_norm),
+        cmocka_unit_test(sampled_points_within_bounds_cnn_every_method_activation_norm),
+        cmocka_unit_test(sampled_points_within_bounds_cnn_every_maxpool_relaxation),
+        cmocka_unit_test(checker_rejects_bound_tightened_past_a_sample),
+        cmocka_unit_test(sampled_points_within_bounds_zoo_models),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
