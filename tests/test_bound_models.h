@@ -12,7 +12,7 @@
 #include "forward.h"
 #include "model.h"
 
-static double *tb_rand_vec(test_rng *rng, size_t n, double lo, double hi)
+static inline double *tb_rand_vec(test_rng *rng, size_t n, double lo, double hi)
 {
     double *v = malloc((n ? n : 1) * sizeof *v);
     assert_non_null(v);
@@ -20,13 +20,13 @@ static double *tb_rand_vec(test_rng *rng, size_t n, double lo, double hi)
     return v;
 }
 
-static void tb_add(nn_model *m, nn_layer l)
+static inline void tb_add(nn_model *m, nn_layer l)
 {
     nn_error err;
     assert_int_equal(model_append(m, &l, &err), NN_OK);
 }
 
-static void tb_dense(nn_model *m, test_rng *rng, int in, int out)
+static inline void tb_dense(nn_model *m, test_rng *rng, int in, int out)
 {
     nn_layer l = layer_make(LAYER_DENSE);
     double s = 1.5 / sqrt((double)in);
@@ -37,7 +37,7 @@ static void tb_dense(nn_model *m, test_rng *rng, int in, int out)
     tb_add(m, l);
 }
 
-static void tb_act(nn_model *m, test_rng *rng, layer_type t, size_t n)
+static inline void tb_act(nn_model *m, test_rng *rng, layer_type t, size_t n)
 {
     nn_layer l = layer_make(t);
     if (t == LAYER_LEAKY_RELU) l.alpha = 0.1;
@@ -50,7 +50,7 @@ static void tb_act(nn_model *m, test_rng *rng, layer_type t, size_t n)
 }
 
 /* input 6 -> dense 12 -> act -> dense 10 -> act -> dense 8 -> act -> dense 4 */
-static void tb_build_mlp(nn_model *m, test_rng *rng, layer_type act)
+static inline void tb_build_mlp(nn_model *m, test_rng *rng, layer_type act)
 {
     nn_error err;
     model_init(m);
@@ -66,7 +66,7 @@ static void tb_build_mlp(nn_model *m, test_rng *rng, layer_type act)
 /* normalize -> conv 3x3 pad 1 -> act -> maxpool 2x2 stride 1 (overlapping) ->
  * conv 2x2 stride 2 -> act -> avgpool 2x2 stride 1 -> flatten -> dense 6 -> act
  * -> dense 3. */
-static void tb_build_cnn(nn_model *m, test_rng *rng, layer_type act)
+static inline void tb_build_cnn(nn_model *m, test_rng *rng, layer_type act)
 {
     nn_error err;
     model_init(m);
@@ -112,11 +112,11 @@ static const layer_type tb_acts[] = {LAYER_RELU,    LAYER_TANH,       LAYER_SIGM
                                      LAYER_ARCTAN,  LAYER_LEAKY_RELU, LAYER_PARAM_RAMP};
 #define TB_N_ACTS (sizeof tb_acts / sizeof tb_acts[0])
 
-static int tb_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
+static inline int tb_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
 
 /* One point of the region: kind 0 = l_inf corner / l1 vertex / l2 sphere point,
  * 1 = random point of the sphere (l1, l2) or box interior (l_inf), 2 = interior. */
-static void tb_sample(test_rng *rng, const bound_region *R, size_t n, int kind, double *x)
+static inline void tb_sample(test_rng *rng, const bound_region *R, size_t n, int kind, double *x)
 {
     const double *x0 = R->center;
     double eps = R->eps;

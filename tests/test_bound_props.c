@@ -1,0 +1,325 @@
+/* Properties of the bound engine that need no sampling: orderings between methods
+ * (IBP vs tight CROWN, Fast-Lin == CROWN with Fast-Lin lines), monotonicity in eps,
+ * bit-identical row ranges, exact first-layer bounds, and clear errors. */
+#include "test_bound_models.h"
+
+static void compute(const nn_model *m, const bound_options *o, const double *x0, norm_type p, double eps, int clip,
+                    bound_state *st)
+{
+    nn_error err;
+    bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = clip, .clip_lo = 0, .clip_hi = 1};
+    assert_int_equal(bound_state_init(st, m, o, &err), NN_OK);
+    assert_int_equal(bound_set_region(st, &R, &err), NN_OK);
+    if (bound_compute(st, &err)) fail_msg("bound_compute: %s", err.msg);
+}
+
+static void ibp_bounds_monotone_in_eps(void **state)
+{
+    (void)state;
+    test_rng rng = {21};
+    for (size_t a = 0; a < TB_N_ACTS; a++) {
+        nn_model m;
+        tb_build_cnn(&m, &rng, tb_acts[a]);
+        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        bound_options o;
+        bound_options_default(&o);
+        o.method = METHOD_IBP;
+        for (int p = 0; p < 3; p++) {
+            bound_state s1, s2;
+            compute(&m, &o, x0, (norm_type)p, 0.01, 0, &s1);
+            compute(&m, &o, x0, (norm_type)p, 0.03, 0, &s2);
+            for (int i = 0; i < m.n_layers; i++)
+                if (s1.pre_lower[i])
+                    for (size_t k = 0; k < shape_size(m.layers[i].in); k++) {
+                        assert_true(s2.pre_lower[i][k] <= s1.pre_lower[i][k]);
+                        assert_true(s2.pre_upper[i][k] >= s1.pre_upper[i][k]);
+                    }
+            for (size_t k = 0; k < model_output_size(&m); k++) {
+                assert_true(s2.out_lower[k] <= s1.out_lower[k]);
+                assert_true(s2.out_upper[k] >= s1.out_upper[k]);
+            }
+            bound_state_free(&s1);
+            bound_state_free(&s2);
+        }
+        free(x0);
+        model_free(&m);
+    }
+}
+
+/* The paper's ordering holds for piecewise-linear activations with tight lines;
+ * the two methods' rounding allowances differ, hence the relative slack. */
+static void tight_crown_never_looser_than_ibp(void **state)
+{
+    (void)state;
+    test_rng rng = {22};
+    layer_type acts[] = {LAYER_RELU, LAYER_LEAKY_RELU};
+    for (int a = 0; a < 2; a++) {
+        nn_model m;
+        tb_build_mlp(&m, &rng, acts[a]);
+        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        bound_options oi, oc;
+        bound_options_default(&oi);
+        oi.method = METHOD_IBP;
+        bound_options_default(&oc);
+        oc.strategy = LINES_TIGHT;
+        oc.skip_stable = oc.intersect_ibp = 0;
+        for (int p = 0; p < 3; p++) {
+            bound_state si, sc;
+            compute(&m, &oi, x0, (norm_type)p, p == NORM_INF ? 0.1 : 0.4, 0, &si);
+            compute(&m, &oc, x0, (norm_type)p, p == NORM_INF ? 0.1 : 0.4, 0, &sc);
+            int strictly = 0;
+            for (int i = 0; i < m.n_layers; i++)
+                if (si.pre_lower[i])
+                    for (size_t k = 0; k < shape_size(m.layers[i].in); k++) {
+                        double tol = 1e-9 * (1 + fabs(si.pre_lower[i][k]) + fabs(si.pre_upper[i][k]));
+                        assert_true(sc.pre_lower[i][k] >= si.pre_lower[i][k] - tol);
+                        assert_true(sc.pre_upper[i][k] <= si.pre_upper[i][k] + tol);
+                        strictly += sc.pre_upper[i][k] - sc.pre_lower[i][k] <
+                                    si.pre_upper[i][k] - si.pre_lower[i][k] - tol;
+                    }
+            assert_true(strictly > 0); /* the comparison is not between equal things */
+            bound_state_free(&si);
+            bound_state_free(&sc);
+        }
+        free(x0);
+        model_free(&m);
+    }
+}
+
+static void fastlin_method_equals_crown_with_fastlin_lines(void **state)
+{
+    (void)state;
+    test_rng rng = {23};
+    nn_model m;
+    tb_build_cnn(&m, &rng, LAYER_RELU);
+    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    bound_options of, oc;
+    bound_options_default(&of);
+    of.method = METHOD_FASTLIN;
+    bound_options_default(&oc);
+    oc.strategy = LINES_FASTLIN;
+    bound_state sf, sc;
+    compute(&m, &of, x0, NORM_INF, 0.03, 1, &sf);
+    compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sc);
+    for (int i = 0; i < m.n_layers; i++)
+        if (sf.pre_lower[i]) {
+            size_t n = shape_size(m.layers[i].in);
+            assert_memory_equal(sf.pre_lower[i], sc.pre_lower[i], n * sizeof(double));
+            assert_memory_equal(sf.pre_upper[i], sc.pre_upper[i], n * sizeof(double));
+        }
+    assert_memory_equal(sf.out_lower, sc.out_lower, model_output_size(&m) * sizeof(double));
+    /* and the adaptive lines give different numbers, so the check can fail */
+    bound_state sa;
+    bound_options_default(&oc);
+    compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sa);
+    assert_memory_not_equal(sf.out_lower, sa.out_lower, model_output_size(&m) * sizeof(double));
+    bound_state_free(&sf);
+    bound_state_free(&sc);
+    bound_state_free(&sa);
+    free(x0);
+    model_free(&m);
+}
+
+/* A second state that computes every layer one row at a time (then in odd,
+ * unaligned ranges) and commits: the numbers are the full computation's, bit for bit. */
+static void check_row_ranges(const nn_model *m, const bound_options *o, const double *x0, norm_type p, double eps)
+{
+    nn_error err;
+    bound_state full, part;
+    compute(m, o, x0, p, eps, 1, &full);
+    bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = 1, .clip_lo = 0, .clip_hi = 1};
+    assert_int_equal(bound_state_init(&part, m, o, &err), NN_OK);
+    assert_int_equal(bound_set_region(&part, &R, &err), NN_OK);
+    for (int i = 0; i < m->n_layers; i++) {
+        if (!tb_nonlinear(m->layers[i].type)) continue;
+        size_t n = shape_size(m->layers[i].in);
+        double *l = malloc(n * sizeof *l), *u = malloc(n * sizeof *u);
+        assert_non_null(l);
+        assert_non_null(u);
+        for (size_t r = 0; r < n; r++) assert_int_equal(bound_layer_rows(&part, i, r, r + 1, l + r, u + r, &err), NN_OK);
+        assert_memory_equal(l, full.pre_lower[i], n * sizeof *l);
+        assert_memory_equal(u, full.pre_upper[i], n * sizeof *u);
+        for (size_t lo = 0; lo < n; lo += 7) {
+            size_t hi = lo + 7 < n ? lo + 7 : n;
+            assert_int_equal(bound_layer_rows(&part, i, lo, hi, l + lo, u + lo, &err), NN_OK);
+        }
+        assert_memory_equal(l, full.pre_lower[i], n * sizeof *l);
+        assert_memory_equal(u, full.pre_upper[i], n * sizeof *u);
+        assert_int_equal(bound_layer_commit(&part, i, l, u, &err), NN_OK);
+        free(l);
+        free(u);
+    }
+    assert_int_equal(part.layers_done, m->n_layers);
+    bound_state_free(&full);
+    bound_state_free(&part);
+}
+
+static void layer_rows_bit_identical_to_full_range(void **state)
+{
+    (void)state;
+    test_rng rng = {24};
+    for (int fam = 0; fam < 2; fam++) {
+        nn_model m;
+        if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
+        else tb_build_mlp(&m, &rng, LAYER_TANH);
+        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        size_t blocks[] = {0, 4, 5};
+        for (int b = 0; b < 3; b++)
+            for (int skip = 0; skip < 2; skip++) {
+                bound_options o;
+                bound_options_default(&o);
+                o.row_block = blocks[b];
+                o.skip_stable = o.intersect_ibp = skip;
+                check_row_ranges(&m, &o, x0, NORM_2, 0.2);
+                check_row_ranges(&m, &o, x0, NORM_INF, 0.04);
+            }
+        free(x0);
+        model_free(&m);
+    }
+}
+
+/* l_inf: neuron j of the first layer reaches its upper bound at the corner
+ * x0 + eps*sign(W_j) (and its lower at the opposite corner), with clipping at
+ * the corner of the clipped box. */
+static void first_layer_bounds_exact_at_a_corner(void **state)
+{
+    (void)state;
+    test_rng rng = {25};
+    nn_error err;
+    nn_model m;
+    tb_build_mlp(&m, &rng, LAYER_RELU);
+    const nn_layer *W = &m.layers[0];
+    size_t n = 6, h = (size_t)W->out_channels;
+    double *x0 = tb_rand_vec(&rng, n, 0, 1), x[6];
+    for (int clip = 0; clip < 2; clip++) {
+        double eps = 0.3;
+        bound_options o;
+        bound_options_default(&o);
+        o.method = METHOD_IBP; /* exact for every method */
+        bound_state st;
+        compute(&m, &o, x0, NORM_INF, eps, clip, &st);
+        for (size_t j = 0; j < h; j++)
+            for (int side = 0; side < 2; side++) {
+                for (size_t k = 0; k < n; k++) {
+                    int up = (W->weight[j * n + k] >= 0) == (side == 1);
+                    x[k] = x0[k] + (up ? eps : -eps);
+                    if (clip) x[k] = x[k] < 0 ? 0 : x[k] > 1 ? 1 : x[k];
+                }
+                double z = W->bias[j];
+                for (size_t k = 0; k < n; k++) z += W->weight[j * n + k] * x[k];
+                double bnd = side ? st.pre_upper[1][j] : st.pre_lower[1][j];
+                double gap = side ? bnd - z : z - bnd;
+                assert_true(gap >= 0);
+                assert_true(gap <= 1e-8 * (1 + fabs(z)));
+            }
+        bound_state_free(&st);
+    }
+    /* l2 without clipping: u_j = W_j x0 + b_j + eps ||W_j||_2, attained at x0 + eps W_j/||W_j||. */
+    bound_options o;
+    bound_options_default(&o);
+    bound_state st;
+    compute(&m, &o, x0, NORM_2, 0.2, 0, &st);
+    for (size_t j = 0; j < h; j++) {
+        double nrm = 0, z = W->bias[j];
+        for (size_t k = 0; k < n; k++) nrm += W->weight[j * n + k] * W->weight[j * n + k];
+        nrm = sqrt(nrm);
+        for (size_t k = 0; k < n; k++) z += W->weight[j * n + k] * (x0[k] + 0.2 * W->weight[j * n + k] / nrm);
+        assert_true(st.pre_upper[1][j] >= z);
+        assert_true(st.pre_upper[1][j] - z <= 1e-8 * (1 + fabs(z)));
+    }
+    bound_state_free(&st);
+    (void)err;
+    free(x0);
+    model_free(&m);
+}
+
+/* Margins need only the lower side: bound_spec with upper = NULL gives the same lower. */
+static void spec_lower_only_equals_both_sides(void **state)
+{
+    (void)state;
+    test_rng rng = {26};
+    nn_error err;
+    nn_model m;
+    tb_build_cnn(&m, &rng, LAYER_SIGMOID);
+    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    bound_options o;
+    bound_options_default(&o);
+    bound_state st;
+    compute(&m, &o, x0, NORM_INF, 0.03, 0, &st);
+    double C[2 * 3] = {1, -1, 0, 0, -1, 1}, l1[2], l2[2], u2[2];
+    assert_int_equal(bound_spec(&st, C, 2, 3, NULL, l1, NULL, &err), NN_OK);
+    assert_int_equal(bound_spec(&st, C, 2, 3, NULL, l2, u2, &err), NN_OK);
+    assert_memory_equal(l1, l2, sizeof l1);
+    assert_true(l2[0] <= u2[0] && l2[1] <= u2[1]);
+    assert_true(st.backward_rows > 0 && st.flops > 0);
+    bound_state_free(&st);
+    free(x0);
+    model_free(&m);
+}
+
+static void bad_regions_and_calls_give_clear_errors(void **state)
+{
+    (void)state;
+    test_rng rng = {27};
+    nn_error err;
+    nn_model m;
+    tb_build_mlp(&m, &rng, LAYER_RELU);
+    double x0[6] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5};
+    bound_state st;
+    bound_options o;
+    bound_options_default(&o);
+    assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+    bound_region R = {.center = x0, .eps = NAN, .norm = NORM_INF};
+    assert_int_equal(bound_set_region(&st, &R, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "eps"));
+    assert_int_equal(bound_compute(&st, &err), NN_EARG); /* no region */
+    R.eps = 0.1;
+    R.norm = (norm_type)7;
+    assert_int_equal(bound_set_region(&st, &R, &err), NN_EARG);
+    R.norm = NORM_2;
+    R.clip = 1;
+    R.clip_lo = 0.6;
+    R.clip_hi = 1.0;
+    assert_int_equal(bound_set_region(&st, &R, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "centre[0]"));
+    R.clip = 0;
+    assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+    double l[16], u[16];
+    assert_int_equal(bound_layer_rows(&st, 3, 0, 10, l, u, &err), NN_EARG); /* layer 1 not committed */
+    assert_int_equal(bound_layer_rows(&st, 2, 0, 1, l, u, &err), NN_EARG);  /* not nonlinear */
+    assert_int_equal(bound_layer_rows(&st, 1, 5, 13, l, u, &err), NN_EARG); /* past the layer */
+    double C[4] = {1, 0, 0, 0};
+    assert_int_equal(bound_spec(&st, C, 1, 4, NULL, l, u, &err), NN_EARG);  /* not computed */
+    assert_int_equal(bound_layer_rows(&st, 1, 0, 12, l, u, &err), NN_OK);
+    l[0] = u[0] + 1;
+    assert_int_equal(bound_layer_commit(&st, 1, l, u, &err), NN_EVALUE);
+    bound_state_free(&st);
+    o.method = METHOD_LBP;
+    assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+    assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+    assert_int_equal(bound_compute(&st, &err), NN_EUNSUPPORTED);
+    bound_state_free(&st);
+    bound_options_default(&o);
+    o.single = 1;
+    assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_EUNSUPPORTED);
+    assert_int_equal(bound_method_parse("crown_ibp"), METHOD_CROWN_IBP);
+    assert_int_equal(bound_method_parse("crown-lbp"), METHOD_CROWN_LBP);
+    assert_int_equal(bound_method_parse("crow"), -1);
+    assert_int_equal(norm_parse("2"), NORM_2);
+    assert_int_equal(norm_parse("3"), -1);
+    model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ibp_bounds_monotone_in_eps),
+        cmocka_unit_test(tight_crown_never_looser_than_ibp),
+        cmocka_unit_test(fastlin_method_equals_crown_with_fastlin_lines),
+        cmocka_unit_test(layer_rows_bit_identical_to_full_range),
+        cmocka_unit_test(first_layer_bounds_exact_at_a_corner),
+        cmocka_unit_test(spec_lower_only_equals_both_sides),
+        cmocka_unit_test(bad_regions_and_calls_give_clear_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
