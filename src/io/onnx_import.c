@@ -727,7 +727,9 @@ static int op_reshape(importer *im, const node_ctx *c, nn_error *err)
             continue;
         }
         if (to[i] < 1) return nn_fail(err, NN_EUNSUPPORTED, "%s: shape[%d] = %lld is not supported", c->label, i, (long long)to[i]);
-        if (known > total) break;
+        if (to[i] > total / known)
+            return nn_fail(err, NN_ESHAPE, "%s: shape[%d] = %lld asks for more values than the input's %lld", c->label, i,
+                           (long long)to[i], (long long)total);
         known *= to[i];
     }
     if (infer >= 0) {
