@@ -126,6 +126,10 @@ expect_exit "missing file: exit 1, names the file" 1 "no-such\\.h5: cannot open:
     "$NNCERT" inspect "$TMP/no-such.h5"
 expect_exit "directory: exit 1" 1 "is a directory" "$NNCERT" inspect "$TMP"
 expect_exit "text file: not HDF5" 1 "text\\.h5: not an HDF5 file" "$NNCERT" inspect "$TMP/text.h5"
+cp "$TMP/text.h5" "$TMP/text.onnx"
+expect_exit "a .onnx name goes to the ONNX importer, whose error names the file" 1 "text\\.onnx" \
+    "$NNCERT" inspect "$TMP/text.onnx"
+check "... and not to the HDF5 reader" "! grep -q 'not an HDF5 file' '$TMP/err'"
 expect_exit "truncated file: exit 1 with HDF5's reason" 1 "truncated\\.h5: .*truncated or corrupt" \
     "$NNCERT" inspect "$TMP/truncated.h5"
 expect_exit "missing dataset names layer and field" 1 "missing_bias\\.h5: layers/006 \\(dense\\): dataset 'bias' \\[out\\] is missing" \

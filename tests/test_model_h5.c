@@ -307,6 +307,20 @@ static void writer_leaves_no_temporary_file(void **state)
     remove(path);
 }
 
+static void writer_refuses_nan_parameters(void **state)
+{
+    (void)state;
+    nn_model m;
+    nn_error err;
+    build_every_type(&m);
+    m.layers[1].weight[4] = NAN;
+    const char *path = "/tmp/nncert-never-written.h5";
+    assert_int_equal(model_write_h5(path, &m, &err), NN_EVALUE);
+    assert_non_null(strstr(err.msg, "layer 001 (conv2d): NaN/Inf"));
+    assert_int_equal(access(path, F_OK), -1);
+    model_free(&m);
+}
+
 static void writer_reports_unwritable_path(void **state)
 {
     (void)state;
@@ -486,6 +500,23 @@ static void dmg_normalize_lengths(hid_t f)
 }
 static void dmg_leaky_no_alpha(hid_t f) { put_string_attr(f, "layers/001", "type", "leaky_relu", 0); }
 
+static void dmg_layer_is_dataset(hid_t f)
+{
+    assert_true(H5Ldelete(f, "layers/001", H5P_DEFAULT) >= 0);
+    double v[1] = {0};
+    hsize_t d[1] = {1};
+    put_tensor(f, "layers/001", H5T_IEEE_F64LE, 1, d, v);
+}
+static void dmg_weight_is_group(hid_t f)
+{
+    assert_true(H5Ldelete(f, "layers/002/weight", H5P_DEFAULT) >= 0);
+    hid_t g = H5Gcreate2(f, "layers/002/weight", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    assert_true(g >= 0);
+    H5Gclose(g);
+}
+
+static void layer_stored_as_dataset_is_named(void **s) { (void)s; check_damage(dmg_layer_is_dataset, NN_EFORMAT, "'layers/001' is a dataset, expected a group", NULL); }
+static void weight_stored_as_group_is_named(void **s) { (void)s; check_damage(dmg_weight_is_group, NN_EFORMAT, "layers/002 (dense): 'weight' is a group, expected a dataset", NULL); }
 static void missing_dataset_is_named(void **s) { (void)s; check_damage(dmg_delete_bias, NN_EFORMAT, "layers/002 (dense)", "'bias' [out] is missing"); }
 static void bias_length_mismatch_is_a_shape_error(void **s) { (void)s; check_damage(dmg_bias_shape, NN_ESHAPE, "layers/002 (dense)", "'bias' has 5 entries, expected 2"); }
 static void weight_wrong_rank_reports_expected_and_found(void **s) { (void)s; check_damage(dmg_weight_rank, NN_ESHAPE, "rank 3 [3,2,2]", "expected rank 2 [out,in]"); }
@@ -657,6 +688,9 @@ int main(void)
         cmocka_unit_test(roundtrip_every_layer_type_is_bit_exact),
         cmocka_unit_test(writer_leaves_no_temporary_file),
         cmocka_unit_test(writer_reports_unwritable_path),
+        cmocka_unit_test(writer_refuses_nan_parameters),
+        cmocka_unit_test(layer_stored_as_dataset_is_named),
+        cmocka_unit_test(weight_stored_as_group_is_named),
         cmocka_unit_test(float32_weights_are_converted_exactly),
         cmocka_unit_test(fixed_length_strings_and_int64_attrs_are_accepted),
         cmocka_unit_test(pool_without_stride_steps_by_kernel),

@@ -258,6 +258,29 @@ static int read_double_attr(rd_ctx *c, hid_t obj, const char *name, double *out)
     return rc;
 }
 
+/* Opens object `name` of loc and checks it is of the expected kind, so a dataset
+ * where a group belongs is reported as such, not as a corrupt file. */
+static hid_t open_kind(rd_ctx *c, hid_t loc, const char *name, const char *label, H5I_type_t kind, int *rc)
+{
+    const char *want = kind == H5I_GROUP ? "group" : "dataset";
+    hid_t o = H5Oopen(loc, name, H5P_DEFAULT);
+    if (o < 0) {
+        char what[160];
+        snprintf(what, sizeof what, "'%s' cannot be opened", label);
+        *rc = rd_fail_h5(c, what);
+        return -1;
+    }
+    H5I_type_t got = H5Iget_type(o);
+    if (got != kind) {
+        *rc = rd_fail(c, NN_EFORMAT, "'%s' is a %s, expected a %s", label,
+                      got == H5I_GROUP ? "group" : got == H5I_DATASET ? "dataset" : "named datatype", want);
+        H5Oclose(o);
+        return -1;
+    }
+    *rc = NN_OK;
+    return o;
+}
+
 /* ---- datasets -------------------------------------------------------------- */
 
 /* Reads float32/float64 dataset `name` of rank `rank` into a new double array;
@@ -271,11 +294,7 @@ static int read_tensor(rd_ctx *c, hid_t grp, const char *name, int rank, const c
     htri_t has = H5Lexists(grp, name, H5P_DEFAULT);
     if (has < 0) return rd_fail_h5(c, "cannot look up a dataset");
     if (!has) return rd_fail(c, NN_EFORMAT, "dataset '%s' %s is missing", name, layout);
-    if ((d = H5Dopen2(grp, name, H5P_DEFAULT)) < 0) {
-        char what[128];
-        snprintf(what, sizeof what, "'%s' cannot be opened as a dataset", name);
-        return rd_fail_h5(c, what);
-    }
+    if ((d = open_kind(c, grp, name, name, H5I_DATASET, &rc)) < 0) return rc;
     t = H5Dget_type(d);
     s = H5Dget_space(d);
     if (t < 0 || s < 0) {
@@ -421,9 +440,12 @@ static int read_layer(rd_ctx *c, hid_t layers, int index, nn_model *m)
     char name[32];
     int rc;
     snprintf(name, sizeof name, "%03d", index);
-    snprintf(c->where, sizeof c->where, "layers/%s: ", name);
-    hid_t g = H5Gopen2(layers, name, H5P_DEFAULT);
-    if (g < 0) return rd_fail_h5(c, "cannot be opened as a group");
+    char label[48];
+    snprintf(label, sizeof label, "layers/%s", name);
+    c->where[0] = '\0';
+    hid_t g = open_kind(c, layers, name, label, H5I_GROUP, &rc);
+    snprintf(c->where, sizeof c->where, "%s: ", label);
+    if (g < 0) return rc;
     char *type = NULL;
     if ((rc = read_string_attr(c, g, "type", 1, &type))) {
         H5Gclose(g);
@@ -551,9 +573,11 @@ static int read_meta(rd_ctx *c, hid_t file, nn_model *m)
 {
     htri_t has = H5Lexists(file, "meta", H5P_DEFAULT);
     if (has <= 0) return has < 0 ? rd_fail_h5(c, "cannot look up group 'meta'") : NN_OK;
+    c->where[0] = '\0';
+    int rc;
+    hid_t g = open_kind(c, file, "meta", "meta", H5I_GROUP, &rc);
+    if (g < 0) return rc;
     snprintf(c->where, sizeof c->where, "meta: ");
-    hid_t g = H5Gopen2(file, "meta", H5P_DEFAULT);
-    if (g < 0) return rd_fail_h5(c, "cannot be opened as a group");
     /* Keep the writer's order when the file tracks it (ours does), else by name. */
     H5_index_t order = H5_INDEX_NAME;
     hid_t gcpl = H5Gget_create_plist(g);
@@ -610,8 +634,8 @@ static int read_file(rd_ctx *c, hid_t file, nn_model *m)
     htri_t has = H5Lexists(file, "layers", H5P_DEFAULT);
     if (has < 0) return rd_fail_h5(c, "cannot look up group 'layers'");
     if (!has) return rd_fail(c, NN_EFORMAT, "group 'layers' is missing");
-    hid_t layers = H5Gopen2(file, "layers", H5P_DEFAULT);
-    if (layers < 0) return rd_fail_h5(c, "'layers' cannot be opened as a group");
+    hid_t layers = open_kind(c, file, "layers", "layers", H5I_GROUP, &rc);
+    if (layers < 0) return rc;
     int n = count_layers(c, layers);
     rc = n < 0 ? c->err->code : NN_OK;
     for (int i = 0; i < n && !rc; i++) rc = read_layer(c, layers, i, m);
@@ -730,19 +754,39 @@ static void write_tensor(wr_ctx *w, hid_t g, const char *name, const double *v, 
     if (s >= 0) H5Sclose(s);
 }
 
-/* What the writer needs of a layer: its arrays and their stored sizes. */
+static int all_finite(const double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* What the writer needs of a layer: its arrays, their stored sizes, and finite
+ * values (the reader would refuse the file otherwise). */
 static int check_layer(const char *path, int i, const nn_layer *l, nn_error *err)
 {
     const char *name = layer_type_name(l->type);
-    int bad = 0;
+    size_t co = l->out_channels > 0 ? (size_t)l->out_channels : 0, ci = l->in_features > 0 ? (size_t)l->in_features : 0;
+    int bad = 0, finite = 1;
     switch (l->type) {
-    case LAYER_NORMALIZE: bad = !l->mean || !l->std || l->in_features < 1; break;
-    case LAYER_DENSE: bad = !l->weight || !l->bias || l->out_channels < 1 || l->in_features < 1; break;
-    case LAYER_CONV2D:
-        bad = !l->weight || !l->bias || l->out_channels < 1 || l->in_features < 1 || l->kernel[0] < 1 ||
-              l->kernel[1] < 1;
+    case LAYER_NORMALIZE:
+        bad = !l->mean || !l->std || !ci;
+        finite = bad || (all_finite(l->mean, ci) && all_finite(l->std, ci));
         break;
-    case LAYER_PARAM_RAMP: bad = !l->r || l->in_features < 1; break;
+    case LAYER_DENSE:
+        bad = !l->weight || !l->bias || !co || !ci;
+        finite = bad || (all_finite(l->weight, co * ci) && all_finite(l->bias, co));
+        break;
+    case LAYER_CONV2D:
+        bad = !l->weight || !l->bias || !co || !ci || l->kernel[0] < 1 || l->kernel[1] < 1;
+        finite = bad || (all_finite(l->weight, co * ci * (size_t)l->kernel[0] * (size_t)l->kernel[1]) &&
+                         all_finite(l->bias, co));
+        break;
+    case LAYER_PARAM_RAMP:
+        bad = !l->r || !ci;
+        finite = bad || (all_finite(l->r, ci) && isfinite(l->alpha));
+        break;
+    case LAYER_LEAKY_RELU: finite = isfinite(l->alpha); break;
     default:
         if (l->type < 0 || l->type >= LAYER_TYPE_COUNT)
             return nn_fail(err, NN_EARG, "%s: cannot write layer %03d: unknown layer type %d", path, i, (int)l->type);
@@ -750,6 +794,8 @@ static int check_layer(const char *path, int i, const nn_layer *l, nn_error *err
     if (bad)
         return nn_fail(err, NN_EARG, "%s: cannot write layer %03d (%s): parameters missing or sizes not set", path,
                        i, name);
+    if (!finite)
+        return nn_fail(err, NN_EVALUE, "%s: cannot write layer %03d (%s): NaN/Inf parameters", path, i, name);
     return NN_OK;
 }
 
