@@ -231,6 +231,9 @@ static void zero_normalization_scale_is_refused(void **state) { (void)state; bad
 static void lying_dims_are_refused(void **state) { (void)state; bad_fixture("bad_lying_dims"); }
 static void short_raw_data_is_refused(void **state) { (void)state; bad_fixture("bad_lying_raw"); }
 static void external_data_is_refused(void **state) { (void)state; bad_fixture("bad_external"); }
+static void gemm_transA_is_refused(void **state) { (void)state; bad_fixture("bad_transA"); }
+static void unknown_attribute_is_refused(void **state) { (void)state; bad_fixture("bad_unknown_attr"); }
+static void bias_that_is_not_per_channel_is_refused(void **state) { (void)state; bad_fixture("bad_bias_shape"); }
 
 static unsigned char *slurp(const char *path, size_t *len)
 {
@@ -349,6 +352,9 @@ int main(void)
         cmocka_unit_test(lying_dims_are_refused),
         cmocka_unit_test(short_raw_data_is_refused),
         cmocka_unit_test(external_data_is_refused),
+        cmocka_unit_test(gemm_transA_is_refused),
+        cmocka_unit_test(unknown_attribute_is_refused),
+        cmocka_unit_test(bias_that_is_not_per_channel_is_refused),
         cmocka_unit_test(truncated_file_is_format_error),
         cmocka_unit_test(garbage_bytes_are_format_error),
         cmocka_unit_test(corrupted_bytes_never_crash),

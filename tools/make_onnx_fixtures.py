@@ -317,6 +317,17 @@ def bad_models():
     save_bad("bad_zero_std", [helper.make_node("Mul", ["input", "s"], ["n"], name="norm"),
                               helper.make_node("Gemm", ["n", "w", "b"], ["out"], name="fc", transB=1)],
              [f32("s", [0.0]), w, b], "node 'norm' \\(op Mul\\): input normalization of channel 0 .*std > 0")
+    save_bad("bad_transA", [helper.make_node("Gemm", ["input", "w", "b"], ["out"], name="fc", transA=1, transB=1)],
+             [f32("w", rng.standard_normal((2, 1))), b],
+             "node 'fc' \\(op Gemm\\): attribute 'transA' = 1 is not supported", in_shape=(1, 1), out_shape=(1, 2),
+             check=False)
+    save_bad("bad_unknown_attr", [helper.make_node("Relu", ["input"], ["r"], name="act", slope=3),
+                                  helper.make_node("Gemm", ["r", "w", "b"], ["out"], name="fc", transB=1)], [w, b],
+             "node 'act' \\(op Relu\\): attribute 'slope' is not supported", check=False)
+    save_bad("bad_bias_shape", [helper.make_node("MatMul", ["input", "wt"], ["z"], name="mm"),
+                                helper.make_node("Add", ["z", "bb"], ["out"], name="bias")],
+             [f32("wt", rng.standard_normal((4, 2))), f32("bb", np.zeros((2, 1)))],
+             "node 'bias' \\(op Add\\): constant 'bb' of shape \\[2,1\\] against a value of shape \\[1,2\\] is not per-channel")
     # dims promise 2x4 floats, the data holds 3: must be refused, not read past the end
     liar = TensorProto()
     liar.name = "w"
