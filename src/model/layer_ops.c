@@ -5,15 +5,18 @@
  * from the right (adjoint: back-substitution of linear bounds, gradients), so
  * both live here, on row blocks with leading dimensions (spec formats.md).
  *
- * Convolution uses a transposed im2col: for a chunk of nb rows, colT holds one
- * row per (image, output position) with the K = Ci*kH*kW window values, so the
- * whole chunk is one GEMM colT[nb*P, K] * W^T[K, Co]. The adjoint is the same
- * GEMM backwards (dyT[nb*P, Co] * W[Co, K]) followed by a scatter-add (col2im):
- * the dense conv matrix is never built, and the workspace per chunk is bounded
- * by WORK_DOUBLES so memory stays O(rows x activations).
+ * Convolution uses im2col over a chunk of nb rows: col[K, nb*P] (K = Ci*kH*kW
+ * window slots, P output positions) holds image r in columns r*P.., so the whole
+ * chunk is one GEMM W[Co, K] * col, and each output channel of an image is a
+ * contiguous run of the result. The adjoint is the transposed convolution: the
+ * dy rows side by side as D[Co, nb*P], one GEMM W^T * D, then col2im adds each
+ * slot back onto the input cell it read. The dense conv matrix is never built
+ * and the workspace per chunk is bounded by WORK_DOUBLES, so memory stays
+ * O(rows x activations).
  *
- * Window geometry (conv and pools) is precomputed once per call as a table of
- * spatial input offsets per (output position, window slot), -1 for padding.
+ * Pool geometry is precomputed once per call as a table of spatial input
+ * offsets per (output position, window slot), -1 for padding; conv instead
+ * keeps per slot the range of output positions that read real cells.
  * Output position (oy, ox), slot (ky, kx) reads input row
  * oy*stride - pad_top + ky*dilation (PyTorch's convention; likewise columns).
  * Pool padding cells are not inputs: max ignores them (like -inf padding) and
@@ -25,8 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Largest im2col / GEMM workspace per buffer, in doubles (32 MiB). */
-#define WORK_DOUBLES ((size_t)1 << 22)
+/* Largest im2col / GEMM workspace per buffer, in doubles (2 MiB): big enough
+ * for efficient GEMMs, small enough to stay in cache and to be reused by malloc
+ * instead of being page-faulted in afresh on every call. */
+#define WORK_DOUBLES ((size_t)1 << 18)
 
 /* Spatial offset iy*W + ix in one input channel of window slot k at output
  * position p, or -1 when the slot falls on padding. */
@@ -86,7 +91,7 @@ static int check_rows(const nn_layer *l, const char *what, const void *a, size_t
     return NN_OK;
 }
 
-/* Rows per conv chunk so that the P x max(K, Co) workspaces fit WORK_DOUBLES. */
+/* Rows per conv chunk so that the max(K, Co) x (nb*P) workspaces fit WORK_DOUBLES. */
 static size_t conv_chunk(size_t n, size_t plane, size_t k, size_t co)
 {
     size_t widest = (k > co ? k : co) * plane;
@@ -95,99 +100,157 @@ static size_t conv_chunk(size_t n, size_t plane, size_t k, size_t co)
     return chunk < n ? chunk : n;
 }
 
+/* Output indices o in [*lo, *hi) whose input index o*stride + off lies in [0, in). */
+static void valid_span(int n_out, int in, int stride, int off, int *lo, int *hi)
+{
+    int a = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int b = off >= in ? 0 : (in - 1 - off) / stride + 1;
+    if (b > n_out) b = n_out;
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+
+/* One window slot (ci, ky, kx) of the conv: the slice of the input it reads. */
+typedef struct {
+    int ylo, yhi, xlo, xhi; /* output rows/cols whose input cell is not padding */
+    int yoff, xoff;         /* input row = oy*stride_h + yoff, column = ox*stride_w + xoff */
+} conv_slot;
+
+static void conv_slot_at(const nn_layer *l, int ky, int kx, conv_slot *s)
+{
+    s->yoff = ky * l->dilation[0] - l->pad[0];
+    s->xoff = kx * l->dilation[1] - l->pad[1];
+    valid_span(l->out.h, l->in.h, l->stride[0], s->yoff, &s->ylo, &s->yhi);
+    valid_span(l->out.w, l->in.w, l->stride[1], s->xoff, &s->xlo, &s->xhi);
+}
+
+/* The kH*kW slots of a conv, in (ky, kx) order; channel-independent. */
+static conv_slot *conv_slots(const nn_layer *l, nn_error *err)
+{
+    int kw = l->kernel[1];
+    conv_slot *s = nn_malloc((size_t)l->kernel[0] * (size_t)kw * sizeof *s, "conv2d window slots", err);
+    if (!s) return NULL;
+    for (int ky = 0; ky < l->kernel[0]; ky++)
+        for (int kx = 0; kx < kw; kx++) conv_slot_at(l, ky, kx, &s[ky * kw + kx]);
+    return s;
+}
+
+/* col[k, p] (row k = (ci, ky, kx), ld ldc) = window slot k of output position p
+ * of one image xr; zero where the slot is padding. */
+static void im2col(const nn_layer *l, const conv_slot *slots, const double *xr, double *col, size_t ldc)
+{
+    int kh = l->kernel[0], kw = l->kernel[1], ho = l->out.h, wo = l->out.w, W = l->in.w;
+    int sh = l->stride[0], sw = l->stride[1];
+    size_t hw = (size_t)l->in.h * (size_t)W;
+    for (int ci = 0; ci < l->in.c; ci++)
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                conv_slot s = slots[ky * kw + kx];
+                double *dst = col + (size_t)((ci * kh + ky) * kw + kx) * ldc;
+                const double *src = xr + (size_t)ci * hw;
+                for (int oy = 0; oy < ho; oy++) {
+                    double *d = dst + (size_t)oy * wo;
+                    if (oy < s.ylo || oy >= s.yhi) {
+                        memset(d, 0, (size_t)wo * sizeof *d);
+                        continue;
+                    }
+                    const double *row = src + (size_t)(oy * sh + s.yoff) * W + s.xoff;
+                    for (int ox = 0; ox < s.xlo; ox++) d[ox] = 0.0;
+                    for (int ox = s.xlo; ox < s.xhi; ox++) d[ox] = row[ox * sw];
+                    for (int ox = s.xhi; ox < wo; ox++) d[ox] = 0.0;
+                }
+            }
+}
+
+/* The adjoint of im2col: dxr[input cell] += col[k, p] over every slot that reads it. */
+static void col2im(const nn_layer *l, const conv_slot *slots, const double *col, size_t ldc, double *dxr)
+{
+    int kh = l->kernel[0], kw = l->kernel[1], wo = l->out.w, W = l->in.w;
+    int sh = l->stride[0], sw = l->stride[1];
+    size_t hw = (size_t)l->in.h * (size_t)W;
+    memset(dxr, 0, (size_t)l->in.c * hw * sizeof *dxr);
+    for (int ci = 0; ci < l->in.c; ci++)
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                conv_slot s = slots[ky * kw + kx];
+                const double *src = col + (size_t)((ci * kh + ky) * kw + kx) * ldc;
+                double *dst = dxr + (size_t)ci * hw;
+                for (int oy = s.ylo; oy < s.yhi; oy++) {
+                    const double *c = src + (size_t)oy * wo;
+                    double *row = dst + (size_t)(oy * sh + s.yoff) * W + s.xoff;
+                    for (int ox = s.xlo; ox < s.xhi; ox++) row[ox * sw] += c[ox];
+                }
+            }
+}
+
+/* Forward over chunks of nb images: col[K, nb*P] holds image r's im2col in
+ * columns r*P.., so Y[Co, nb*P] = W[Co, K] * col is one GEMM per chunk and
+ * image r's output channel co is the contiguous run Y[co, r*P .. r*P+P). */
 static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
                         nn_error *err)
 {
-    size_t plane = (size_t)l->out.h * (size_t)l->out.w, hw = (size_t)l->in.h * (size_t)l->in.w;
-    size_t kk = (size_t)l->kernel[0] * (size_t)l->kernel[1], ci_n = (size_t)l->in.c;
-    size_t K = ci_n * kk, co_n = (size_t)l->out_channels;
+    size_t plane = (size_t)l->out.h * (size_t)l->out.w;
+    size_t K = (size_t)l->in.c * (size_t)l->kernel[0] * (size_t)l->kernel[1], co_n = (size_t)l->out_channels;
     size_t chunk = conv_chunk(n, plane, K, co_n);
-    int *tab = window_table(l, err);
-    double *colT = tab ? nn_malloc(chunk * plane * K * sizeof *colT, "conv2d im2col workspace", err) : NULL;
-    double *yT = colT ? nn_malloc(chunk * plane * co_n * sizeof *yT, "conv2d output workspace", err) : NULL;
-    if (!yT) {
-        free(tab);
-        free(colT);
+    conv_slot *slots = conv_slots(l, err);
+    double *col = slots ? nn_malloc(chunk * plane * K * sizeof *col, "conv2d im2col workspace", err) : NULL;
+    double *Y = col ? nn_malloc(chunk * plane * co_n * sizeof *Y, "conv2d output workspace", err) : NULL;
+    if (!Y) {
+        free(slots);
+        free(col);
         return err ? err->code : NN_ENOMEM;
     }
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
-        size_t nb = n - r0 < chunk ? n - r0 : chunk;
-        for (size_t r = 0; r < nb; r++) {
-            const double *xr = x + (r0 + r) * ldx;
-            for (size_t p = 0; p < plane; p++) {
-                double *row = colT + (r * plane + p) * K;
-                const int *t = tab + p * kk;
-                for (size_t ci = 0; ci < ci_n; ci++) {
-                    const double *base = xr + ci * hw;
-                    double *dst = row + ci * kk;
-                    for (size_t k = 0; k < kk; k++) dst[k] = t[k] >= 0 ? base[t[k]] : 0.0;
-                }
-            }
-        }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(nb * plane), (int)co_n, (int)K, 1.0, colT,
-                    (int)K, l->weight, (int)K, 0.0, yT, (int)co_n);
+        size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = nb * plane;
+        for (size_t r = 0; r < nb; r++) im2col(l, slots, x + (r0 + r) * ldx, col + r * plane, ld);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)co_n, (int)ld, (int)K, 1.0, l->weight, (int)K,
+                    col, (int)ld, 0.0, Y, (int)ld);
         for (size_t r = 0; r < nb; r++) {
             double *yr = y + (r0 + r) * ldy;
-            const double *src = yT + r * plane * co_n;
             for (size_t co = 0; co < co_n; co++) {
-                double b = l->bias[co];
-                double *dst = yr + co * plane;
-                for (size_t p = 0; p < plane; p++) dst[p] = src[p * co_n + co] + b;
+                const double *src = Y + co * ld + r * plane;
+                double *dst = yr + co * plane, b = l->bias[co];
+                for (size_t p = 0; p < plane; p++) dst[p] = src[p] + b;
             }
         }
     }
-    free(tab);
-    free(colT);
-    free(yT);
+    free(slots);
+    free(col);
+    free(Y);
     return NN_OK;
 }
 
-/* dx = dy * M for conv2d: a transposed convolution as GEMM + col2im. */
+/* dx = dy * M for conv2d, a transposed convolution: dy rows are laid side by
+ * side as D[Co, nb*P], dcol[K, nb*P] = W^T * D is one GEMM, then col2im. */
 static int conv_adjoint(const nn_layer *l, const double *dy, size_t n, size_t lddy, double *dx, size_t lddx,
                         nn_error *err)
 {
-    size_t plane = (size_t)l->out.h * (size_t)l->out.w, hw = (size_t)l->in.h * (size_t)l->in.w;
-    size_t kk = (size_t)l->kernel[0] * (size_t)l->kernel[1], ci_n = (size_t)l->in.c;
-    size_t K = ci_n * kk, co_n = (size_t)l->out_channels;
+    size_t plane = (size_t)l->out.h * (size_t)l->out.w;
+    size_t K = (size_t)l->in.c * (size_t)l->kernel[0] * (size_t)l->kernel[1], co_n = (size_t)l->out_channels;
     size_t chunk = conv_chunk(n, plane, K, co_n);
-    int *tab = window_table(l, err);
-    double *dyT = tab ? nn_malloc(chunk * plane * co_n * sizeof *dyT, "conv2d adjoint workspace", err) : NULL;
-    double *dcolT = dyT ? nn_malloc(chunk * plane * K * sizeof *dcolT, "conv2d col2im workspace", err) : NULL;
-    if (!dcolT) {
-        free(tab);
-        free(dyT);
+    conv_slot *slots = conv_slots(l, err);
+    double *D = slots ? nn_malloc(chunk * plane * co_n * sizeof *D, "conv2d adjoint workspace", err) : NULL;
+    double *dcol = D ? nn_malloc(chunk * plane * K * sizeof *dcol, "conv2d col2im workspace", err) : NULL;
+    if (!dcol) {
+        free(slots);
+        free(D);
         return err ? err->code : NN_ENOMEM;
     }
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
-        size_t nb = n - r0 < chunk ? n - r0 : chunk;
+        size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = nb * plane;
         for (size_t r = 0; r < nb; r++) {
             const double *dyr = dy + (r0 + r) * lddy;
-            double *dst = dyT + r * plane * co_n;
-            for (size_t co = 0; co < co_n; co++) {
-                const double *src = dyr + co * plane;
-                for (size_t p = 0; p < plane; p++) dst[p * co_n + co] = src[p];
-            }
+            for (size_t co = 0; co < co_n; co++)
+                memcpy(D + co * ld + r * plane, dyr + co * plane, plane * sizeof *D);
         }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(nb * plane), (int)K, (int)co_n, 1.0, dyT,
-                    (int)co_n, l->weight, (int)K, 0.0, dcolT, (int)K);
-        for (size_t r = 0; r < nb; r++) {
-            double *dxr = dx + (r0 + r) * lddx;
-            memset(dxr, 0, ci_n * hw * sizeof *dxr);
-            for (size_t p = 0; p < plane; p++) {
-                const double *row = dcolT + (r * plane + p) * K;
-                const int *t = tab + p * kk;
-                for (size_t ci = 0; ci < ci_n; ci++) {
-                    double *base = dxr + ci * hw;
-                    const double *src = row + ci * kk;
-                    for (size_t k = 0; k < kk; k++)
-                        if (t[k] >= 0) base[t[k]] += src[k];
-                }
-            }
-        }
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, l->weight, (int)K, D,
+                    (int)ld, 0.0, dcol, (int)ld);
+        for (size_t r = 0; r < nb; r++) col2im(l, slots, dcol + r * plane, ld, dx + (r0 + r) * lddx);
     }
-    free(tab);
-    free(dyT);
-    free(dcolT);
+    free(slots);
+    free(D);
+    free(dcol);
     return NN_OK;
 }
 
