@@ -27,6 +27,7 @@
 #define SSHAPE_TINY 1e-12   /* relative width below which lines are constants */
 #define SLOPE_ERR 8.0       /* bound on |computed sigma' - sigma'| in units of eps */
 #define BISECT_MAX 200
+#define BISECT_RTOL 1e-13  /* bracket width relative to d: looseness ~ |sigma''|*(d-l)*width */
 
 typedef struct {
     layer_type type;
@@ -108,7 +109,7 @@ static double bisect_upper(const sbox *b)
     double lo = 0.0, hi = b->u;
     for (int it = 0; it < BISECT_MAX; it++) {
         double mid = lo + 0.5 * (hi - lo);
-        if (!(mid > lo && mid < hi)) break;
+        if (!(mid > lo && mid < hi) || hi - lo <= BISECT_RTOL * hi) break;
         double f = sshape_value(b->type, mid) + sshape_deriv(b->type, mid) * (b->l - mid) - b->fl;
         if (f >= 0) hi = mid;
         else lo = mid;
@@ -122,7 +123,7 @@ static double bisect_lower(const sbox *b)
     double lo = b->l, hi = 0.0;
     for (int it = 0; it < BISECT_MAX; it++) {
         double mid = lo + 0.5 * (hi - lo);
-        if (!(mid > lo && mid < hi)) break;
+        if (!(mid > lo && mid < hi) || hi - lo <= BISECT_RTOL * -lo) break;
         double g = sshape_value(b->type, mid) + sshape_deriv(b->type, mid) * (b->u - mid) - b->fu;
         if (g <= 0) lo = mid;
         else hi = mid;
