@@ -125,6 +125,7 @@ check "hyper-parameters of leaky_relu and param_ramp are printed" \
 expect_exit "missing file: exit 1, names the file" 1 "no-such\\.h5: cannot open: No such file" \
     "$NNCERT" inspect "$TMP/no-such.h5"
 expect_exit "directory: exit 1" 1 "is a directory" "$NNCERT" inspect "$TMP"
+expect_exit "device file: exit 1, no hang" 1 "/dev/null: is not a regular file" "$NNCERT" inspect /dev/null
 expect_exit "text file: not HDF5" 1 "text\\.h5: not an HDF5 file" "$NNCERT" inspect "$TMP/text.h5"
 cp "$TMP/text.h5" "$TMP/text.onnx"
 expect_exit "a .onnx name goes to the ONNX importer, whose error names the file" 1 "text\\.onnx" \

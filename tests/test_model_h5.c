@@ -376,6 +376,29 @@ static void fixed_length_strings_and_int64_attrs_are_accepted(void **state)
     remove(path);
 }
 
+/* formats.md: an MLP's input may be stored as 1,H,W or as 1,1,N. */
+static void flat_and_image_input_shapes_both_load(void **state)
+{
+    (void)state;
+    char path[256];
+    snprintf(path, sizeof path, "%s", test_tmpname(".h5"));
+    write_small(path);
+    long long shapes[3][3] = {{1, 2, 2}, {1, 1, 4}, {4, 1, 1}};
+    for (int i = 0; i < 3; i++) {
+        hid_t f = open_rw(path);
+        put_int_attr(f, ".", "input_shape", 3, shapes[i]);
+        H5Fclose(f);
+        nn_model m;
+        nn_error err;
+        assert_int_equal(model_read_h5(path, &m, &err), NN_OK);
+        assert_int_equal(m.input.w, (int)shapes[i][2]);
+        assert_int_equal(model_input_size(&m), 4);
+        assert_int_equal(model_output_size(&m), 2);
+        model_free(&m);
+    }
+    remove(path);
+}
+
 static void pool_without_stride_steps_by_kernel(void **state)
 {
     (void)state;
@@ -693,6 +716,7 @@ int main(void)
         cmocka_unit_test(weight_stored_as_group_is_named),
         cmocka_unit_test(float32_weights_are_converted_exactly),
         cmocka_unit_test(fixed_length_strings_and_int64_attrs_are_accepted),
+        cmocka_unit_test(flat_and_image_input_shapes_both_load),
         cmocka_unit_test(pool_without_stride_steps_by_kernel),
         cmocka_unit_test(missing_dataset_is_named),
         cmocka_unit_test(bias_length_mismatch_is_a_shape_error),

@@ -12,8 +12,11 @@
  *
  * Files are opened with the "strong" close degree, so H5Fclose() also closes any
  * object an error path left open: no handle (and no file descriptor) leaks.
- * The writer creates "<path>.tmp-<pid>" and renames it over the target, so a
- * crash never leaves a half-written model under the real name. */
+ * The writer stores float64 datasets, int32 attributes and fixed-length UTF-8
+ * strings in the HDF5 1.8 object format, whose metadata is checksummed, so a
+ * damaged nncert-written file is reported, never parsed (see write_string_attr).
+ * It creates "<path>.tmp-<pid>" and renames it over the target, so a crash never
+ * leaves a half-written model under the real name. */
 #include "model_io.h"
 
 #include <errno.h>
@@ -660,6 +663,8 @@ int model_read_h5(const char *path, nn_model *m, nn_error *err)
     struct stat st;
     if (stat(path, &st) != 0) return nn_fail(err, NN_EIO, "%s: cannot open: %s", path, strerror(errno));
     if (S_ISDIR(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is a directory, not a model file", path);
+    /* HDF5 seeks for its signature at 0, 512, 1024, ...: a pipe or device would hang or mislead it. */
+    if (!S_ISREG(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is not a regular file", path);
     if (access(path, R_OK) != 0) return nn_fail(err, NN_EIO, "%s: cannot read: %s", path, strerror(errno));
     htri_t is = H5Fis_hdf5(path);
     if (is == 0)
