@@ -525,9 +525,11 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     if (!lower && !upper) return NN_OK;
     int stop = 0;
     const double *blo = NULL, *bhi = NULL;
-    if (st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP) {
+    int interval = st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP;
+    if (interval || st->opt.intersect_ibp) {
         /* Interval methods: the exact linear tail after the last nonlinear layer,
-         * concretized on that layer's output box. */
+         * concretized on that layer's output box (with intersect_ibp also a
+         * second bound for the backward methods). */
         int L = w->prev_nl[n];
         if (L >= 0) {
             int rc = bound_nl_output_box(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch,
@@ -540,9 +542,21 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     }
     for (size_t r0 = 0; r0 < rows; r0 += w->rb) {
         size_t R = rows - r0 < w->rb ? rows - r0 : w->rb;
-        int rc = bound_backward_block(st, n, stop, R, NULL, C + r0 * ldc, ldc, d ? d + r0 : NULL, blo, bhi,
-                                      lower ? lower + r0 : NULL, upper ? upper + r0 : NULL, err);
+        double *lo = lower ? lower + r0 : NULL, *hi = upper ? upper + r0 : NULL;
+        const double *dr = d ? d + r0 : NULL;
+        int rc = bound_backward_block(st, n, interval ? stop : 0, R, NULL, C + r0 * ldc, ldc, dr, blo, bhi, lo, hi,
+                                      err);
         if (rc) return rc;
+        if (!interval && stop > 0) {
+            /* intersect_ibp: the box at the last nonlinear layer is a second sound bound */
+            rc = bound_backward_block(st, n, stop, R, NULL, C + r0 * ldc, ldc, dr, blo, bhi, lo ? w->blk_l : NULL,
+                                      hi ? w->blk_u : NULL, err);
+            if (rc) return rc;
+            for (size_t r = 0; r < R; r++) {
+                if (lo && w->blk_l[r] > lo[r]) lo[r] = w->blk_l[r];
+                if (hi && w->blk_u[r] < hi[r]) hi[r] = w->blk_u[r];
+            }
+        }
         for (size_t r = 0; r < R; r++)
             if ((lower && !isfinite(lower[r0 + r])) || (upper && !isfinite(upper[r0 + r])))
                 return nn_fail(err, NN_ENUMERIC, "bound_spec: bound of row %zu is not finite", r0 + r);
