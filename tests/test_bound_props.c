@@ -3,6 +3,9 @@
  * bit-identical row ranges, exact first-layer bounds, and clear errors. */
 #include "test_bound_models.h"
 
+/* White-box: to force the uncached first-block path. */
+#include "../src/bound/bound_internal.h"
+
 static void compute(const nn_model *m, const bound_options *o, const double *x0, norm_type p, double eps, int clip,
                     bound_state *st)
 {
@@ -310,6 +313,45 @@ static void bad_regions_and_calls_give_clear_errors(void **state)
     model_free(&m);
 }
 
+/* The first affine block is cached when small; the path used for large first
+ * layers (aligned blocks through the kernel each time) gives the same bits. */
+static void first_block_uncached_path_matches_cache(void **state)
+{
+    (void)state;
+    test_rng rng = {28};
+    nn_error err;
+    nn_model m;
+    tb_build_cnn(&m, &rng, LAYER_RELU);
+    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    for (int p = 0; p < 3; p++) {
+        bound_options o;
+        bound_options_default(&o);
+        o.row_block = 5;
+        bound_state a, b;
+        compute(&m, &o, x0, (norm_type)p, 0.05, p == NORM_1, &a);
+        bound_region R = {.center = x0, .eps = 0.05, .norm = (norm_type)p, .clip = p == NORM_1, .clip_lo = 0,
+                          .clip_hi = 1};
+        assert_int_equal(bound_state_init(&b, &m, &o, &err), NN_OK);
+        ((bound_work *)b.work)->fb_state = -1;
+        assert_int_equal(bound_set_region(&b, &R, &err), NN_OK);
+        assert_int_equal(bound_compute(&b, &err), NN_OK);
+        assert_null(((bound_work *)b.work)->fb_A);
+        int f = ((bound_work *)a.work)->first_nl;
+        size_t n = shape_size(m.layers[f].in);
+        assert_memory_equal(a.pre_lower[f], b.pre_lower[f], n * sizeof(double));
+        assert_memory_equal(a.pre_upper[f], b.pre_upper[f], n * sizeof(double));
+        double l[7], u[7];
+        assert_int_equal(bound_layer_rows(&b, f, 3, 10, l, u, &err), NN_OK);
+        assert_memory_equal(l, a.pre_lower[f] + 3, sizeof l);
+        assert_memory_equal(u, a.pre_upper[f] + 3, sizeof u);
+        assert_memory_equal(a.out_lower, b.out_lower, model_output_size(&m) * sizeof(double));
+        bound_state_free(&a);
+        bound_state_free(&b);
+    }
+    free(x0);
+    model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +360,7 @@ int main(void)
         cmocka_unit_test(fastlin_method_equals_crown_with_fastlin_lines),
         cmocka_unit_test(layer_rows_bit_identical_to_full_range),
         cmocka_unit_test(first_layer_bounds_exact_at_a_corner),
+        cmocka_unit_test(first_block_uncached_path_matches_cache),
         cmocka_unit_test(spec_lower_only_equals_both_sides),
         cmocka_unit_test(bad_regions_and_calls_give_clear_errors),
     };
