@@ -47,6 +47,8 @@ typedef struct {
 } relax_pool;
 
 /* Prototypes */
+/* The ten arrays of relax_lines (and the coefficient/intercept arrays of relax_pool)
+ * share one allocation owned by the struct: fill them, never replace the pointers. */
 int relax_lines_init(relax_lines *lines, size_t n, nn_error *err);
 void relax_lines_free(relax_lines *lines);
 

@@ -102,6 +102,16 @@ static int lower_chord_ok(const sbox *b, double *dl)
     return b->fl + *dl * (b->u - b->l) > b->fu;
 }
 
+/* sigma and sigma' at z with one transcendental call (the bisection's inner loop);
+ * the same formulas as sshape_deriv, so the results are bit-identical. */
+static inline void value_and_deriv(layer_type type, double z, double *f, double *df)
+{
+    *f = sshape_value(type, z);
+    if (type == LAYER_TANH) *df = 1.0 - *f * *f;
+    else if (type == LAYER_SIGMOID) *df = *f * (1.0 - *f);
+    else *df = sshape_deriv(type, z);
+}
+
 /* Smallest bracket end d in [0, u] whose tangent passes on or above (l, sigma(l)).
  * f(d) = tangent_d(l) - sigma(l) increases on [0, u] (f' = sigma''(d)(l - d) > 0). */
 static double bisect_upper(const sbox *b)
@@ -110,7 +120,9 @@ static double bisect_upper(const sbox *b)
     for (int it = 0; it < BISECT_MAX; it++) {
         double mid = lo + 0.5 * (hi - lo);
         if (!(mid > lo && mid < hi) || hi - lo <= BISECT_RTOL * hi) break;
-        double f = sshape_value(b->type, mid) + sshape_deriv(b->type, mid) * (b->l - mid) - b->fl;
+        double sv, dv;
+        value_and_deriv(b->type, mid, &sv, &dv);
+        double f = sv + dv * (b->l - mid) - b->fl;
         if (f >= 0) hi = mid;
         else lo = mid;
     }
@@ -124,7 +136,9 @@ static double bisect_lower(const sbox *b)
     for (int it = 0; it < BISECT_MAX; it++) {
         double mid = lo + 0.5 * (hi - lo);
         if (!(mid > lo && mid < hi) || hi - lo <= BISECT_RTOL * -lo) break;
-        double g = sshape_value(b->type, mid) + sshape_deriv(b->type, mid) * (b->u - mid) - b->fu;
+        double sv, dv;
+        value_and_deriv(b->type, mid, &sv, &dv);
+        double g = sv + dv * (b->u - mid) - b->fu;
         if (g <= 0) lo = mid;
         else hi = mid;
     }
