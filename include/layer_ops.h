@@ -39,6 +39,26 @@ int maxpool2d_forward(const nn_layer *layer, const double *x, size_t n, size_t l
  * for a padding cell; window = kernel[0]*kernel[1] slots in row-major (ky, kx). */
 int window_input_index(const nn_layer *layer, size_t o, int k);
 
+/* Scratch memory kept across layer calls. The functions above allocate and free
+ * their conv/pool workspaces on every call; callers that call them repeatedly
+ * (back-substitution, batched forward) pass one layer_workspace to the _ws
+ * variants instead, so the memory is not page-faulted in afresh each time. */
+typedef struct {
+    double *d;         /* double scratch, nd entries */
+    size_t nd;
+    int *i;            /* int scratch (pool window tables), ni entries */
+    size_t ni;
+} layer_workspace;
+
+void layer_workspace_init(layer_workspace *ws);
+void layer_workspace_free(layer_workspace *ws);
+int layer_affine_forward_ws(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
+                            layer_workspace *ws, nn_error *err);
+int layer_affine_adjoint_ws(const nn_layer *layer, const double *dy, size_t rows, size_t lddy, double *dx,
+                            size_t lddx, layer_workspace *ws, nn_error *err);
+int maxpool2d_forward_ws(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
+                         int *argmax, layer_workspace *ws, nn_error *err);
+
 /* Element-wise activation forward: y[i] = sigma(x[i]) (param_ramp uses r[i]). */
 void activation_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy);
 

@@ -28,7 +28,8 @@ static void help(void)
            "                  IMAGES,LABELS\n"
            "  --start S       first image index (default 0)\n"
            "  --count N       number of images; 0 means to the end (default 0)\n"
-           "  --batch B       images per forward pass (default 256)\n"
+           "  --batch B       images per forward_run call (default 4096; memory is bounded\n"
+           "                  by internal chunking whatever B is)\n"
            "  --logits FILE   write one line per image: INDEX LABEL PRED l0 l1 ... (%%.17g)\n"
            "  -h, --help      show this help\n\n"
            "The image shape must equal the model's input shape, or have the same size\n"
@@ -77,7 +78,7 @@ typedef struct {
 static int parse(int argc, char **argv, predict_opts *o)
 {
     static const char *const valued[] = {"--data", "--start", "--count", "--batch", "--logits"};
-    *o = (predict_opts){NULL, NULL, NULL, 0, 0, 256};
+    *o = (predict_opts){NULL, NULL, NULL, 0, 0, 4096};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {

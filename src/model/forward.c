@@ -17,8 +17,9 @@
 
 #include "layer_ops.h"
 
-/* Ping-pong buffer size for forward_run, in doubles per buffer (32 MiB). */
-#define FWD_DOUBLES ((size_t)1 << 22)
+/* Ping-pong buffer size for forward_run, in doubles per buffer (2 MiB): a
+ * chunk of images small enough to stay in cache between layers. */
+#define FWD_DOUBLES ((size_t)1 << 18)
 
 static size_t widest_layer(const nn_model *m)
 {
@@ -32,10 +33,10 @@ static size_t widest_layer(const nn_model *m)
 
 /* One layer on n rows: dst = layer(src). argmax is only used by max pooling. */
 static int apply_layer(const nn_layer *l, const double *src, size_t n, size_t lds, double *dst, size_t ldd,
-                       int *argmax, nn_error *err)
+                       int *argmax, layer_workspace *ws, nn_error *err)
 {
-    if (layer_is_affine(l->type)) return layer_affine_forward(l, src, n, lds, dst, ldd, err);
-    if (l->type == LAYER_MAXPOOL2D) return maxpool2d_forward(l, src, n, lds, dst, ldd, argmax, err);
+    if (layer_is_affine(l->type)) return layer_affine_forward_ws(l, src, n, lds, dst, ldd, ws, err);
+    if (l->type == LAYER_MAXPOOL2D) return maxpool2d_forward_ws(l, src, n, lds, dst, ldd, argmax, ws, err);
     if (layer_is_activation(l->type)) {
         activation_forward(l, src, n, lds, dst, ldd);
         return NN_OK;
@@ -74,6 +75,8 @@ int forward_run(const nn_model *m, const double *x, size_t n, double *logits, nn
         return err ? err->code : NN_ENOMEM;
     }
     int rc = NN_OK;
+    layer_workspace ws;
+    layer_workspace_init(&ws);
     for (size_t r0 = 0; r0 < n && rc == NN_OK; r0 += chunk) {
         size_t nb = n - r0 < chunk ? n - r0 : chunk;
         const double *src = x + r0 * n_in;
@@ -83,12 +86,13 @@ int forward_run(const nn_model *m, const double *x, size_t n, double *logits, nn
             int last = i == m->n_layers - 1;
             double *dst = last ? logits + r0 * n_out : (src == a ? b : a);
             size_t ldd = last ? n_out : shape_size(l->out);
-            rc = apply_layer(l, src, nb, lds, dst, ldd, NULL, err);
+            rc = apply_layer(l, src, nb, lds, dst, ldd, NULL, &ws, err);
             src = dst;
             lds = ldd;
         }
         if (rc == NN_OK) rc = check_finite_rows(logits + r0 * n_out, nb, n_out, r0, "logit", err);
     }
+    layer_workspace_free(&ws);
     free(a);
     free(b);
     return rc;
@@ -109,6 +113,8 @@ static int trace(const nn_model *m, const double *x, size_t n, double ***acts_ou
     double **acts = nn_calloc((size_t)(m->n_layers ? m->n_layers : 1), sizeof *acts, "forward trace", err);
     if (!acts) return err ? err->code : NN_ENOMEM;
     int rc = NN_OK;
+    layer_workspace ws;
+    layer_workspace_init(&ws);
     const double *src = x;
     size_t lds = model_input_size(m);
     for (int i = 0; i < m->n_layers && rc == NN_OK; i++) {
@@ -127,10 +133,11 @@ static int trace(const nn_model *m, const double *x, size_t n, double ***acts_ou
                 break;
             }
         }
-        rc = apply_layer(l, src, n, lds, acts[i], n_out, am, err);
+        rc = apply_layer(l, src, n, lds, acts[i], n_out, am, &ws, err);
         src = acts[i];
         lds = n_out;
     }
+    layer_workspace_free(&ws);
     if (rc != NN_OK) {
         forward_trace_free(m, acts);
         return rc;
@@ -176,12 +183,14 @@ int forward_vjp(const nn_model *m, const double *x, const double *w, double *log
     if (rc == NN_OK) {
         if (logits) memcpy(logits, acts[m->n_layers - 1], n_out * sizeof *logits);
         memcpy(g, w, n_out * sizeof *g);
+        layer_workspace ws;
+        layer_workspace_init(&ws);
         for (int i = m->n_layers - 1; i >= 0 && rc == NN_OK; i--) {
             const nn_layer *l = &m->layers[i];
             const double *in = i ? acts[i - 1] : x;
             size_t li = shape_size(l->in), lo = shape_size(l->out);
             if (layer_is_affine(l->type)) {
-                rc = layer_affine_adjoint(l, g, 1, lo, h, li, err);
+                rc = layer_affine_adjoint_ws(l, g, 1, lo, h, li, &ws, err);
             } else if (l->type == LAYER_MAXPOOL2D) {
                 memset(h, 0, li * sizeof *h);
                 for (size_t o = 0; o < lo; o++) h[argmax[i][o]] += g[o];
@@ -194,6 +203,7 @@ int forward_vjp(const nn_model *m, const double *x, const double *w, double *log
             g = h;
             h = t;
         }
+        layer_workspace_free(&ws);
         if (rc == NN_OK) memcpy(grad, g, n_in * sizeof *grad);
     }
     if (argmax)

@@ -65,12 +65,42 @@ int window_input_index(const nn_layer *layer, size_t o, int k)
     return (int)(c * (size_t)layer->in.h * (size_t)layer->in.w) + s;
 }
 
+void layer_workspace_init(layer_workspace *ws) { memset(ws, 0, sizeof *ws); }
+
+void layer_workspace_free(layer_workspace *ws)
+{
+    free(ws->d);
+    free(ws->i);
+    layer_workspace_init(ws);
+}
+
+/* At least n doubles of scratch; the contents are not preserved. */
+static double *ws_doubles(layer_workspace *ws, size_t n, const char *what, nn_error *err)
+{
+    if (ws->nd >= n && ws->d) return ws->d;
+    free(ws->d);
+    ws->nd = 0;
+    if (!(ws->d = nn_malloc((n ? n : 1) * sizeof *ws->d, what, err))) return NULL;
+    ws->nd = n;
+    return ws->d;
+}
+
+static int *ws_ints(layer_workspace *ws, size_t n, const char *what, nn_error *err)
+{
+    if (ws->ni >= n && ws->i) return ws->i;
+    free(ws->i);
+    ws->ni = 0;
+    if (!(ws->i = nn_malloc((n ? n : 1) * sizeof *ws->i, what, err))) return NULL;
+    ws->ni = n;
+    return ws->i;
+}
+
 /* Table [P * kH*kW] of window_spatial for every output position and slot. */
-static int *window_table(const nn_layer *l, nn_error *err)
+static int *window_table(const nn_layer *l, layer_workspace *ws, nn_error *err)
 {
     size_t plane = (size_t)l->out.h * (size_t)l->out.w;
     int kk = l->kernel[0] * l->kernel[1];
-    int *t = nn_malloc(plane * (size_t)kk * sizeof *t, "window index table", err);
+    int *t = ws_ints(ws, plane * (size_t)kk, "window index table", err);
     if (!t) return NULL;
     for (size_t p = 0; p < plane; p++)
         for (int k = 0; k < kk; k++) t[p * (size_t)kk + (size_t)k] = window_spatial(l, p, k);
@@ -188,19 +218,18 @@ static void col2im(const nn_layer *l, const conv_slot *slots, const double *col,
  * columns r*P.., so Y[Co, nb*P] = W[Co, K] * col is one GEMM per chunk and
  * image r's output channel co is the contiguous run Y[co, r*P .. r*P+P). */
 static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
-                        nn_error *err)
+                        layer_workspace *ws, nn_error *err)
 {
     size_t plane = (size_t)l->out.h * (size_t)l->out.w;
     size_t K = (size_t)l->in.c * (size_t)l->kernel[0] * (size_t)l->kernel[1], co_n = (size_t)l->out_channels;
     size_t chunk = conv_chunk(n, plane, K, co_n);
     conv_slot *slots = conv_slots(l, err);
-    double *col = slots ? nn_malloc(chunk * plane * K * sizeof *col, "conv2d im2col workspace", err) : NULL;
-    double *Y = col ? nn_malloc(chunk * plane * co_n * sizeof *Y, "conv2d output workspace", err) : NULL;
-    if (!Y) {
+    double *col = slots ? ws_doubles(ws, chunk * plane * (K + co_n), "conv2d im2col workspace", err) : NULL;
+    if (!col) {
         free(slots);
-        free(col);
         return err ? err->code : NN_ENOMEM;
     }
+    double *Y = col + chunk * plane * K;
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
         size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = nb * plane;
         for (size_t r = 0; r < nb; r++) im2col(l, slots, x + (r0 + r) * ldx, col + r * plane, ld);
@@ -216,27 +245,24 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
         }
     }
     free(slots);
-    free(col);
-    free(Y);
     return NN_OK;
 }
 
 /* dx = dy * M for conv2d, a transposed convolution: dy rows are laid side by
  * side as D[Co, nb*P], dcol[K, nb*P] = W^T * D is one GEMM, then col2im. */
 static int conv_adjoint(const nn_layer *l, const double *dy, size_t n, size_t lddy, double *dx, size_t lddx,
-                        nn_error *err)
+                        layer_workspace *ws, nn_error *err)
 {
     size_t plane = (size_t)l->out.h * (size_t)l->out.w;
     size_t K = (size_t)l->in.c * (size_t)l->kernel[0] * (size_t)l->kernel[1], co_n = (size_t)l->out_channels;
     size_t chunk = conv_chunk(n, plane, K, co_n);
     conv_slot *slots = conv_slots(l, err);
-    double *D = slots ? nn_malloc(chunk * plane * co_n * sizeof *D, "conv2d adjoint workspace", err) : NULL;
-    double *dcol = D ? nn_malloc(chunk * plane * K * sizeof *dcol, "conv2d col2im workspace", err) : NULL;
-    if (!dcol) {
+    double *D = slots ? ws_doubles(ws, chunk * plane * (K + co_n), "conv2d adjoint workspace", err) : NULL;
+    if (!D) {
         free(slots);
-        free(D);
         return err ? err->code : NN_ENOMEM;
     }
+    double *dcol = D + chunk * plane * co_n;
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
         size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = nb * plane;
         for (size_t r = 0; r < nb; r++) {
@@ -249,23 +275,18 @@ static int conv_adjoint(const nn_layer *l, const double *dy, size_t n, size_t ld
         for (size_t r = 0; r < nb; r++) col2im(l, slots, dcol + r * plane, ld, dx + (r0 + r) * lddx);
     }
     free(slots);
-    free(D);
-    free(dcol);
     return NN_OK;
 }
 
 /* Average pooling forward (adjoint = 0) or adjoint (adjoint = 1). */
 static int avgpool_apply(const nn_layer *l, const double *a, size_t n, size_t lda, double *b, size_t ldb,
-                         int adjoint, nn_error *err)
+                         int adjoint, layer_workspace *ws, nn_error *err)
 {
     size_t plane = (size_t)l->out.h * (size_t)l->out.w, hw = (size_t)l->in.h * (size_t)l->in.w;
     size_t kk = (size_t)l->kernel[0] * (size_t)l->kernel[1], c_n = (size_t)l->in.c;
-    int *tab = window_table(l, err);
-    double *cnt = tab ? nn_malloc(plane * sizeof *cnt, "avgpool counts", err) : NULL;
-    if (!cnt) {
-        free(tab);
-        return err ? err->code : NN_ENOMEM;
-    }
+    int *tab = window_table(l, ws, err);
+    double *cnt = tab ? ws_doubles(ws, plane, "avgpool counts", err) : NULL;
+    if (!cnt) return err ? err->code : NN_ENOMEM;
     for (size_t p = 0; p < plane; p++) {
         int c = 0;
         for (size_t k = 0; k < kk; k++) c += tab[p * kk + k] >= 0;
@@ -292,13 +313,21 @@ static int avgpool_apply(const nn_layer *l, const double *a, size_t n, size_t ld
                 }
             }
     }
-    free(tab);
-    free(cnt);
     return NN_OK;
 }
 
 int maxpool2d_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
                       int *argmax, nn_error *err)
+{
+    layer_workspace ws;
+    layer_workspace_init(&ws);
+    int rc = maxpool2d_forward_ws(layer, x, n, ldx, y, ldy, argmax, &ws, err);
+    layer_workspace_free(&ws);
+    return rc;
+}
+
+int maxpool2d_forward_ws(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
+                         int *argmax, layer_workspace *ws, nn_error *err)
 {
     const nn_layer *l = layer;
     if (l->type != LAYER_MAXPOOL2D)
@@ -310,7 +339,7 @@ int maxpool2d_forward(const nn_layer *layer, const double *x, size_t n, size_t l
     if (n == 0) return NN_OK;
     size_t plane = (size_t)l->out.h * (size_t)l->out.w, hw = (size_t)l->in.h * (size_t)l->in.w;
     size_t kk = (size_t)l->kernel[0] * (size_t)l->kernel[1], c_n = (size_t)l->in.c;
-    int *tab = window_table(l, err);
+    int *tab = window_table(l, ws, err);
     if (!tab) return err ? err->code : NN_ENOMEM;
     for (size_t r = 0; r < n; r++) {
         const double *xr = x + r * ldx;
@@ -329,7 +358,6 @@ int maxpool2d_forward(const nn_layer *layer, const double *x, size_t n, size_t l
             }
         }
     }
-    free(tab);
     return NN_OK;
 }
 
@@ -342,6 +370,16 @@ static int check_affine(const nn_layer *l, nn_error *err)
 
 int layer_affine_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
                          nn_error *err)
+{
+    layer_workspace ws;
+    layer_workspace_init(&ws);
+    int rc = layer_affine_forward_ws(layer, x, n, ldx, y, ldy, &ws, err);
+    layer_workspace_free(&ws);
+    return rc;
+}
+
+int layer_affine_forward_ws(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
+                            layer_workspace *ws, nn_error *err)
 {
     const nn_layer *l = layer;
     size_t n_in = shape_size(l->in), n_out = shape_size(l->out);
@@ -357,9 +395,9 @@ int layer_affine_forward(const nn_layer *layer, const double *x, size_t n, size_
                     l->weight, (int)n_in, 1.0, y, (int)ldy);
         return NN_OK;
     case LAYER_CONV2D:
-        return conv_forward(l, x, n, ldx, y, ldy, err);
+        return conv_forward(l, x, n, ldx, y, ldy, ws, err);
     case LAYER_AVGPOOL2D:
-        return avgpool_apply(l, x, n, ldx, y, ldy, 0, err);
+        return avgpool_apply(l, x, n, ldx, y, ldy, 0, ws, err);
     case LAYER_NORMALIZE: {
         size_t hw = (size_t)l->in.h * (size_t)l->in.w;
         for (size_t r = 0; r < n; r++)
@@ -380,6 +418,16 @@ int layer_affine_forward(const nn_layer *layer, const double *x, size_t n, size_
 int layer_affine_adjoint(const nn_layer *layer, const double *dy, size_t rows, size_t lddy, double *dx,
                          size_t lddx, nn_error *err)
 {
+    layer_workspace ws;
+    layer_workspace_init(&ws);
+    int rc = layer_affine_adjoint_ws(layer, dy, rows, lddy, dx, lddx, &ws, err);
+    layer_workspace_free(&ws);
+    return rc;
+}
+
+int layer_affine_adjoint_ws(const nn_layer *layer, const double *dy, size_t rows, size_t lddy, double *dx,
+                            size_t lddx, layer_workspace *ws, nn_error *err)
+{
     const nn_layer *l = layer;
     size_t n_in = shape_size(l->in), n_out = shape_size(l->out);
     int rc;
@@ -393,9 +441,9 @@ int layer_affine_adjoint(const nn_layer *layer, const double *dy, size_t rows, s
                     (int)lddy, l->weight, (int)n_in, 0.0, dx, (int)lddx);
         return NN_OK;
     case LAYER_CONV2D:
-        return conv_adjoint(l, dy, rows, lddy, dx, lddx, err);
+        return conv_adjoint(l, dy, rows, lddy, dx, lddx, ws, err);
     case LAYER_AVGPOOL2D:
-        return avgpool_apply(l, dy, rows, lddy, dx, lddx, 1, err);
+        return avgpool_apply(l, dy, rows, lddy, dx, lddx, 1, ws, err);
     case LAYER_NORMALIZE: {
         size_t hw = (size_t)l->in.h * (size_t)l->in.w;
         for (size_t r = 0; r < rows; r++)
