@@ -336,6 +336,47 @@ static void conv_row_block_equals_rows_one_by_one_across_chunks(void **state)
     model_free(&m);
 }
 
+/* One workspace reused across layers of different types and sizes (it grows
+ * and is reused) gives exactly the results of the allocating calls. */
+static void reused_workspace_gives_the_same_results(void **state)
+{
+    (void)state;
+    test_rng rng = {77};
+    layer_workspace ws;
+    layer_workspace_init(&ws);
+    for (int trial = 0; trial < 60; trial++) {
+        layer_type t = trial % 3 == 0 ? LAYER_CONV2D : trial % 3 == 1 ? LAYER_AVGPOOL2D : LAYER_MAXPOOL2D;
+        nn_shape in;
+        nn_layer l = rand_window_layer(&rng, t, &in);
+        nn_model m;
+        if (!one_layer(&m, in, l)) continue;
+        const nn_layer *L = &m.layers[0];
+        size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = 1 + (size_t)(trial % 5);
+        double *x = rand_vec(&rng, rows * n_in, -1, 1), *dy = rand_vec(&rng, rows * n_out, -1, 1);
+        double *y1 = malloc(rows * n_out * sizeof *y1), *y2 = malloc(rows * n_out * sizeof *y2);
+        double *d1 = malloc(rows * n_in * sizeof *d1), *d2 = malloc(rows * n_in * sizeof *d2);
+        int *a1 = malloc(rows * n_out * sizeof *a1), *a2 = malloc(rows * n_out * sizeof *a2);
+        nn_error err;
+        if (t == LAYER_MAXPOOL2D) {
+            assert_int_equal(maxpool2d_forward(L, x, rows, n_in, y1, n_out, a1, &err), NN_OK);
+            assert_int_equal(maxpool2d_forward_ws(L, x, rows, n_in, y2, n_out, a2, &ws, &err), NN_OK);
+            assert_memory_equal(a1, a2, rows * n_out * sizeof *a1);
+        } else {
+            assert_int_equal(layer_affine_forward(L, x, rows, n_in, y1, n_out, &err), NN_OK);
+            assert_int_equal(layer_affine_forward_ws(L, x, rows, n_in, y2, n_out, &ws, &err), NN_OK);
+            assert_int_equal(layer_affine_adjoint(L, dy, rows, n_out, d1, n_in, &err), NN_OK);
+            assert_int_equal(layer_affine_adjoint_ws(L, dy, rows, n_out, d2, n_in, &ws, &err), NN_OK);
+            assert_memory_equal(d1, d2, rows * n_in * sizeof *d1);
+        }
+        assert_memory_equal(y1, y2, rows * n_out * sizeof *y1);
+        free(x), free(dy), free(y1), free(y2), free(d1), free(d2), free(a1), free(a2);
+        model_free(&m);
+    }
+    assert_true(ws.nd > 0 && ws.ni > 0);
+    layer_workspace_free(&ws);
+    assert_null(ws.d);
+}
+
 static void dense_forward_is_w_times_x_plus_b(void **state)
 {
     (void)state;
@@ -406,6 +447,7 @@ int main(void)
         cmocka_unit_test(window_input_index_matches_naive_loop),
         cmocka_unit_test(adjoint_identity_holds_for_every_affine_layer),
         cmocka_unit_test(conv_row_block_equals_rows_one_by_one_across_chunks),
+        cmocka_unit_test(reused_workspace_gives_the_same_results),
         cmocka_unit_test(dense_forward_is_w_times_x_plus_b),
         cmocka_unit_test(normalize_is_per_channel),
         cmocka_unit_test(non_affine_layer_and_short_leading_dimension_are_rejected),
