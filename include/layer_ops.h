@@ -36,7 +36,9 @@ int maxpool2d_forward(const nn_layer *layer, const double *x, size_t n, size_t l
                       int *argmax, nn_error *err);
 
 /* Flat input index (C,H,W order) of slot k of pooled/convolved output o, or -1
- * for a padding cell; window = kernel[0]*kernel[1] slots in row-major (ky, kx). */
+ * for a padding cell; window = kernel[0]*kernel[1] slots in row-major (ky, kx).
+ * Pools: the cell is in o's channel. Conv2d: the cell is in input channel 0
+ * (add ci*in.h*in.w for channel ci). Out-of-range o or k also give -1. */
 int window_input_index(const nn_layer *layer, size_t o, int k);
 
 /* Scratch memory kept across layer calls. The functions above allocate and free
