@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The C forward pass against an independent one: for every model in models/ (and
+# models/zoo/ when `make zoo` has built it), `nncert predict --logits` on the first
+# test images must agree with tools/torch_forward.py (PyTorch, float64, reading the
+# HDF5 file itself) to 1e-9 relative in every logit; ONNX copies are compared with
+# the torch reading of the .h5 of the same name (same float32 parameters). The test
+# accuracy stored in /meta must be exactly what predict finds on the whole test set.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+PY=/usr/bin/python3
+N=${ZOO_FORWARD_IMAGES:-50}
+
+# same_logits A B: A from predict, B from torch. Same INDEX LABEL PRED per line, and
+# max |a - b| <= 1e-9 * max(1, |b|) over all logits; prints the worst line on failure.
+same_logits() {
+    awk -v tol=1e-9 '
+        function abs(v) { return v < 0 ? -v : v }
+        NR == FNR { a[FNR] = $0; na = FNR; next }
+        {
+            nb = FNR
+            if (!(FNR in a)) { printf "line %d missing from %s\n", FNR, ARGV[1]; bad = 1; exit }
+            nx = split(a[FNR], x, " ")
+            if (nx != NF) { printf "line %d: %d fields vs %d\n", FNR, nx, NF; bad = 1; exit }
+            for (i = 1; i <= 3; i++)
+                if (x[i] != $i) { printf "line %d: field %d is %s vs %s\n", FNR, i, x[i], $i; bad = 1 }
+            for (i = 4; i <= NF; i++) {
+                d = abs(x[i] - $i); s = abs($i) > 1 ? abs($i) : 1
+                if (d / s > worst) { worst = d / s; where = sprintf("line %d logit %d: %s vs %s", FNR, i - 4, x[i], $i) }
+            }
+        }
+        END {
+            if (bad) exit 1
+            if (na != nb || na == 0) { printf "%d lines vs %d\n", na, nb; exit 1 }
+            if (worst > tol) { printf "relative difference %.3g > %g at %s\n", worst, tol, where; exit 1 }
+        }' "$1" "$2"
+}
+
+# meta MODEL.h5 KEY: one /meta attribute.
+meta() {
+    $PY -c 'import sys, h5py
+v = h5py.File(sys.argv[1], "r")["meta"].attrs[sys.argv[2]]
+print(v.decode() if isinstance(v, bytes) else v)' "$1" "$2"
+}
+
+models=$(ls models/*.h5 models/zoo/*.h5 2>/dev/null)
+check "models/ holds trained models" '[ -n "$models" ]'
+
+for h5 in $models; do
+    name=$(basename "$h5" .h5)
+    data="$(meta "$h5" dataset):test"
+    ref="$TMP/$name.torch"
+    if ! $PY tools/torch_forward.py "$h5" --data "$data" --count "$N" >"$ref" 2>"$TMP/err"; then
+        not_ok "torch reads $name" "$(tail -3 "$TMP/err")"
+        continue
+    fi
+    for m in "$h5" "${h5%.h5}.onnx"; do
+        [ -f "$m" ] || continue
+        got="$TMP/$name.${m##*.}.nncert"
+        label="predict logits of $(basename "$m") equal torch float64 on $N images"
+        if ! "$NNCERT" predict "$m" --data "$data" --start 0 --count "$N" --logits "$got" >"$TMP/out" 2>"$TMP/err"; then
+            not_ok "$label" "predict failed: $(tail -3 "$TMP/err")"
+        elif msg=$(same_logits "$got" "$ref"); then
+            ok "$label"
+        else
+            not_ok "$label" "$msg"
+        fi
+    done
+done
+
+# The comparison itself must be able to fail: two different models disagree.
+a=models/fmnist_mlp_2x20_relu.h5 b=models/fmnist_mlp_2x20_tanh.h5
+if [ -f "$a" ] && [ -f "$b" ]; then
+    $PY tools/torch_forward.py "$a" --data fashion-mnist:test --count 5 >"$TMP/a" 2>/dev/null
+    $PY tools/torch_forward.py "$b" --data fashion-mnist:test --count 5 >"$TMP/b" 2>/dev/null
+    check "logit comparison rejects a different model" '! same_logits "$TMP/a" "$TMP/b" >/dev/null'
+    # One logit moved in its 8th significant digit must be caught too.
+    awk 'NR == 3 { $6 = $6 * (1 + 1e-8) } { print }' OFMT=%.17g CONVFMT=%.17g "$TMP/a" >"$TMP/a2"
+    check "logit comparison rejects a 1e-8 relative change" '! same_logits "$TMP/a2" "$TMP/a" >/dev/null'
+fi
+
+# Stored accuracy = predict on the full test set (both deterministic, same data).
+for name in fmnist_mlp_2x20_relu mnist_cnn_lenet_maxpool; do
+    h5=models/$name.h5
+    [ -f "$h5" ] || { not_ok "accuracy of $name" "missing $h5"; continue; }
+    data="$(meta "$h5" dataset):test"
+    want=$(meta "$h5" correct) total=$(meta "$h5" test_images)
+    label="accuracy in /meta of $name ($want/$total) equals predict on the whole test set"
+    if ! "$NNCERT" predict "$h5" --data "$data" --logits "$TMP/full" >"$TMP/out" 2>"$TMP/err"; then
+        not_ok "$label" "predict failed: $(tail -3 "$TMP/err")"
+        continue
+    fi
+    got=$(awk '$2 == $3 { c++ } END { print c + 0 }' "$TMP/full")
+    lines=$(wc -l <"$TMP/full")
+    if [ "$got" = "$want" ] && [ "$lines" = "$total" ] && grep -qw "$want" "$TMP/out"; then
+        ok "$label"
+    else
+        not_ok "$label" "predict: $got correct of $lines lines; stdout: $(head -3 "$TMP/out")"
+    fi
+done

@@ -1,0 +1,423 @@
+#!/usr/bin/python3
+"""Trains the nncert model zoo with PyTorch and writes native HDF5 models.
+
+--small  the committed test models (models/, all files together < 2 MiB)
+--large  the large models that `make zoo` builds into models/zoo (git-ignored)
+--only NAME[,NAME...]  just these models;  --out DIR  output folder;  --list
+--table  print the markdown table of models/README.md from the files in --out
+
+Each model file follows /work/shared/spec/formats.md exactly: root attrs format,
+version, input_shape, name; /layers/NNN groups; /meta with the data set, the test
+accuracy, seed, epochs and architecture. Training is deterministic: every model
+reseeds torch and numpy with its own seed before it is built, runs single-threaded
+with deterministic algorithms on the CPU for a fixed number of epochs, so `--only`
+reproduces the same weights as a full run. Weights are stored as float32 (enough
+for a trained network, half the bytes); normalization constants too, so the ONNX
+copies (opset 13, for a few models) hold bit-identical parameters.
+
+The accuracy in /meta is measured on the whole test set by tools/torch_forward.py
+on the written file in float64 -- the exact function `nncert predict` computes --
+not by the float32 training network, so the two agree image by image.
+"""
+import argparse
+import os
+import sys
+import time
+
+import h5py
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_forward  # noqa: E402  (the independent float64 reader)
+
+SEED = 20240601
+
+
+# ---------------------------------------------------------------------------
+# Architectures: a list of layer tuples, shared by the torch builder, the HDF5
+# writer and the architecture string in /meta.
+#   ("normalize",) ("flatten",) ("dense", out) ("conv2d", out, k, stride, pad)
+#   ("maxpool2d", k, stride, pad) ("avgpool2d", k, stride, pad)
+#   ("relu",) ("tanh",) ("sigmoid",) ("arctan",) ("leaky_relu", alpha) ("param_ramp", eta)
+
+ACTS = {"relu": ("relu",), "tanh": ("tanh",), "sigmoid": ("sigmoid",), "arctan": ("arctan",),
+        "leakyrelu": ("leaky_relu", 0.1), "paramramp": ("param_ramp", 0.01)}
+
+
+def mlp(widths, act):
+    layers = [("normalize",), ("flatten",)]
+    for w in widths:
+        layers += [("dense", w), ACTS[act]]
+    return layers + [("dense", 10)]
+
+
+CNN_LENET = [("normalize",),
+             ("conv2d", 4, 5, 1, 0), ("relu",), ("maxpool2d", 2, 2, 0),    # 4x24x24 -> 4x12x12
+             ("conv2d", 8, 5, 1, 0), ("relu",), ("maxpool2d", 2, 2, 0),    # 8x8x8 -> 8x4x4
+             ("flatten",), ("dense", 10)]
+CNN_3X3STACK = [("normalize",),
+                ("conv2d", 4, 3, 1, 1), ("relu",), ("maxpool2d", 2, 2, 0),  # 4x28x28 -> 4x14x14
+                ("conv2d", 8, 3, 1, 1), ("relu",),                          # 8x14x14
+                ("conv2d", 8, 3, 1, 1), ("relu",), ("maxpool2d", 2, 2, 0),  # 8x7x7
+                ("conv2d", 8, 3, 1, 0), ("relu",),                          # 8x5x5
+                ("flatten",), ("dense", 10)]
+CNN_AVGPOOL = [("normalize",),
+               ("conv2d", 4, 3, 1, 1), ("relu",), ("avgpool2d", 2, 2, 0),   # 4x14x14
+               ("conv2d", 8, 3, 1, 1), ("relu",), ("avgpool2d", 3, 2, 1),   # 8x7x7, padded windows
+               ("flatten",), ("dense", 10)]
+CNN_MAXPOOL_K3S2 = [("normalize",),
+                    ("conv2d", 4, 3, 1, 1), ("relu",), ("maxpool2d", 3, 2, 1),  # overlapping windows
+                    ("conv2d", 8, 3, 1, 1), ("relu",), ("maxpool2d", 3, 2, 1),  # 8x7x7
+                    ("flatten",), ("dense", 10)]
+CNN_WIDE_MAXPOOL = [("normalize",),
+                    ("conv2d", 16, 3, 1, 1), ("relu",), ("maxpool2d", 2, 2, 0),  # 16x14x14
+                    ("conv2d", 32, 3, 1, 1), ("relu",), ("maxpool2d", 2, 2, 0),  # 32x7x7
+                    ("flatten",), ("dense", 100), ("relu",), ("dense", 10)]
+
+DATA = {"fmnist": "fashion-mnist", "mnist": "mnist"}
+
+
+def model(name, layers, epochs, onnx=False, input_shape=(1, 28, 28), lr=1e-3, batch=128, gain=None):
+    """gain: Glorot-uniform initialisation with this gain instead of torch's default;
+    deep sigmoid stacks need it (gain 4 offsets sigmoid's slope 1/4 at 0) to train at all."""
+    return {"name": name, "data": DATA[name.split("_")[0]], "layers": layers, "epochs": epochs,
+            "onnx": onnx, "input_shape": input_shape, "lr": lr, "batch": batch, "gain": gain}
+
+
+def small_models():
+    ms = []
+    for ds, ep in (("fmnist", 5), ("mnist", 20)):   # mnist: 8,000 training images
+        for act in ("relu", "tanh", "sigmoid", "arctan", "leakyrelu"):
+            ms.append(model("%s_mlp_2x20_%s" % (ds, act), mlp([20, 20], act), ep,
+                            onnx=(ds == "fmnist" and act in ("relu", "arctan"))))
+    ms += [
+        model("fmnist_mlp_10x20_relu", mlp([20] * 10, "relu"), 8),
+        model("fmnist_mlp_10x20_sigmoid", mlp([20] * 10, "sigmoid"), 8, gain=4.0),
+        model("fmnist_mlp_12x20_relu", mlp([20] * 12, "relu"), 8),
+        # The one model stored with a flat 1x1x784 input: both layouts must load.
+        model("fmnist_mlp_12x20_sigmoid", mlp([20] * 12, "sigmoid"), 8, input_shape=(1, 1, 784),
+              gain=4.0),
+        model("fmnist_mlp_2x20_paramramp", mlp([20, 20], "paramramp"), 5),
+        model("fmnist_cnn_lenet_maxpool", CNN_LENET, 3, onnx=True),
+        model("fmnist_cnn_3x3stack_maxpool", CNN_3X3STACK, 2),
+        model("fmnist_cnn_avgpool", CNN_AVGPOOL, 2, onnx=True),
+        model("fmnist_cnn_maxpool_k3s2", CNN_MAXPOOL_K3S2, 2, onnx=True),
+        model("mnist_cnn_lenet_maxpool", CNN_LENET, 8),
+        model("mnist_mlp_10x20_relu", mlp([20] * 10, "relu"), 20),
+    ]
+    return ms
+
+
+def large_models():
+    ms = []
+    for ds, ep in (("mnist", 20), ("fmnist", 5)):
+        for widths in ([100] * 3, [1024] * 3, [1024] * 4):
+            for act in ("relu", "tanh", "sigmoid"):
+                ms.append(model("%s_mlp_%dx%d_%s" % (ds, len(widths), widths[0], act), mlp(widths, act), ep))
+        ms.append(model("%s_cnn_wide_maxpool" % ds, CNN_WIDE_MAXPOOL, 6 if ds == "mnist" else 3))
+    return ms
+
+
+def arch_string(layers):
+    def one(t):
+        return t[0] if len(t) == 1 else "%s(%s)" % (t[0], ",".join(str(v) for v in t[1:]))
+    return " ".join(one(t) for t in layers)
+
+
+# ---------------------------------------------------------------------------
+# Torch modules for training (float32).
+
+class Normalize(nn.Module):
+    def __init__(self, mean, std):
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+class ParamRamp(nn.Module):
+    """phi(z) = eta z (z < 0), z (0 <= z <= r), eta z + (1 - eta) r (z > r), r learned per neuron."""
+
+    def __init__(self, n, eta):
+        super().__init__()
+        self.eta = eta
+        self.r = nn.Parameter(torch.ones(n))
+
+    def forward(self, z):
+        r = self.r.view((1,) + tuple(z.shape[1:]))
+        return torch.where(z < 0, self.eta * z, torch.where(z <= r, z, self.eta * z + (1 - self.eta) * r))
+
+    def project(self):
+        # The relaxation's six cases (bounds.md) assume r >= 0; keep r there.
+        with torch.no_grad():
+            self.r.clamp_(min=0.0)
+
+
+class Arctan(nn.Module):
+    def forward(self, x):
+        return torch.atan(x)
+
+
+def build(spec, mean, std):
+    """(nn.Sequential, output shape) from the layer tuples."""
+    c, h, w = spec["input_shape"]
+    mods = []
+    for t in spec["layers"]:
+        k = t[0]
+        if k == "normalize":
+            mods.append(Normalize(mean, std))
+        elif k == "flatten":
+            mods.append(nn.Flatten())
+            c, h, w = c * h * w, 1, 1
+        elif k == "dense":
+            mods.append(nn.Linear(c * h * w, t[1]))
+            c, h, w = t[1], 1, 1
+        elif k == "conv2d":
+            _, co, ks, s, p = t
+            mods.append(nn.Conv2d(c, co, ks, stride=s, padding=p))
+            c, h, w = co, (h + 2 * p - ks) // s + 1, (w + 2 * p - ks) // s + 1
+        elif k in ("maxpool2d", "avgpool2d"):
+            _, ks, s, p = t
+            mods.append(nn.MaxPool2d(ks, s, p) if k == "maxpool2d"
+                        else nn.AvgPool2d(ks, s, p, count_include_pad=False))
+            h, w = (h + 2 * p - ks) // s + 1, (w + 2 * p - ks) // s + 1
+        elif k == "relu":
+            mods.append(nn.ReLU())
+        elif k == "tanh":
+            mods.append(nn.Tanh())
+        elif k == "sigmoid":
+            mods.append(nn.Sigmoid())
+        elif k == "arctan":
+            mods.append(Arctan())
+        elif k == "leaky_relu":
+            mods.append(nn.LeakyReLU(t[1]))
+        elif k == "param_ramp":
+            mods.append(ParamRamp(c * h * w, t[1]))
+        else:
+            raise ValueError("unknown layer %r" % (t,))
+    return nn.Sequential(*mods), (c, h, w)
+
+
+# ---------------------------------------------------------------------------
+# HDF5 writer (formats.md, version 1).
+
+def _ints(v):
+    return np.asarray(v, dtype=np.int32)
+
+
+def _f32(t):
+    return t.detach().cpu().numpy().astype(np.float32)
+
+
+def _group(parent, name):
+    # Groups without modification times, so that training twice gives the same bytes.
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    gcpl.set_obj_track_times(False)
+    return h5py.Group(h5py.h5g.create(parent.id, name.encode(), gcpl=gcpl))
+
+
+def write_h5(path, spec, net, meta):
+    tmp = path + ".tmp"
+    fcpl = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+    fcpl.set_obj_track_times(False)
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    fapl.set_libver_bounds(h5py.h5f.LIBVER_V18, h5py.h5f.LIBVER_V110)
+    with h5py.File(h5py.h5f.create(tmp.encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl)) as f:
+        f.attrs["format"] = "nncert-model"
+        f.attrs["version"] = np.int32(1)
+        f.attrs["input_shape"] = _ints(spec["input_shape"])
+        f.attrs["name"] = spec["name"]
+        layers = _group(f, "layers")
+        for i, (t, mod) in enumerate(zip(spec["layers"], net)):
+            g = _group(layers, "%03d" % i)
+            g.attrs["type"] = t[0]
+
+            def ds(name, arr):
+                g.create_dataset(name, data=arr, track_times=False)
+            if t[0] == "normalize":
+                ds("mean", _f32(mod.mean.view(-1)))
+                ds("std", _f32(mod.std.view(-1)))
+            elif t[0] in ("dense", "conv2d"):
+                ds("weight", _f32(mod.weight))
+                ds("bias", _f32(mod.bias))
+                if t[0] == "conv2d":
+                    p = t[4]
+                    g.attrs["stride"] = _ints([t[3], t[3]])
+                    g.attrs["padding"] = _ints([p, p, p, p])
+                    g.attrs["dilation"] = _ints([1, 1])
+            elif t[0] in ("maxpool2d", "avgpool2d"):
+                _, ks, s, p = t
+                g.attrs["kernel"] = _ints([ks, ks])
+                g.attrs["stride"] = _ints([s, s])
+                g.attrs["padding"] = _ints([p, p, p, p])
+            elif t[0] == "leaky_relu":
+                g.attrs["alpha"] = np.float64(t[1])
+            elif t[0] == "param_ramp":
+                g.attrs["eta"] = np.float64(t[1])
+                ds("r", _f32(mod.r))
+        m = _group(f, "meta")
+        for k, v in meta.items():
+            m.attrs[k] = v
+    os.replace(tmp, path)
+
+
+def export_onnx(path, spec, net):
+    net.eval()
+    x = torch.zeros((1,) + tuple(spec["input_shape"]), dtype=torch.float32)
+    torch.onnx.export(net, x, path, opset_version=13, input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+
+
+# ---------------------------------------------------------------------------
+
+_DATA_CACHE = {}
+
+
+def data(name, split):
+    key = (name, split)
+    if key not in _DATA_CACHE:
+        _DATA_CACHE[key] = torch_forward.load_idx("%s:%s" % (name, split))
+    return _DATA_CACHE[key]
+
+
+def train_one(spec, out_dir, log):
+    t0 = time.time()
+    images, labels = data(spec["data"], "train")
+    x64 = images.astype(np.float64) / 255.0
+    # Per-channel statistics of the training set, rounded to float32 so that the
+    # HDF5 file, the ONNX copy and the training network hold the same numbers.
+    mean = [float(np.float32(x64.mean()))]
+    std = [float(np.float32(x64.std()))]
+    torch.manual_seed(spec["seed"])
+    np.random.seed(spec["seed"])
+    net, out_shape = build(spec, mean, std)
+    if spec["gain"] is not None:
+        for m in net:
+            if isinstance(m, (nn.Linear, nn.Conv2d)):
+                nn.init.xavier_uniform_(m.weight, gain=spec["gain"])
+                nn.init.zeros_(m.bias)
+    if out_shape != (10, 1, 1):
+        raise ValueError("%s: output shape %s, expected 10 classes" % (spec["name"], out_shape))
+    x = torch.from_numpy(x64.astype(np.float32)).view((-1,) + tuple(spec["input_shape"]))
+    y = torch.from_numpy(labels)
+    opt = torch.optim.Adam(net.parameters(), lr=spec["lr"])
+    ramps = [m for m in net if isinstance(m, ParamRamp)]
+    gen = torch.Generator().manual_seed(spec["seed"])
+    net.train()
+    for epoch in range(spec["epochs"]):
+        perm = torch.randperm(x.shape[0], generator=gen)
+        total = 0.0
+        for s in range(0, x.shape[0], spec["batch"]):
+            idx = perm[s:s + spec["batch"]]
+            opt.zero_grad()
+            loss = F.cross_entropy(net(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+            for rp in ramps:
+                rp.project()
+            total += loss.item() * idx.shape[0]
+        log("  %s epoch %d/%d loss %.4f" % (spec["name"], epoch + 1, spec["epochs"], total / x.shape[0]))
+
+    path = os.path.join(out_dir, spec["name"] + ".h5")
+    meta = {"dataset": spec["data"], "accuracy": 0.0, "correct": np.int32(0), "test_images": np.int32(0),
+            "trained_with": "PyTorch %s, tools/train.py (Adam lr %g, batch %d, float32)"
+                            % (torch.__version__, spec["lr"], spec["batch"]),
+            "seed": np.int32(spec["seed"]), "epochs": np.int32(spec["epochs"]),
+            "architecture": arch_string(spec["layers"])}
+    write_h5(path, spec, net, meta)
+    # Accuracy of the file as written, in float64 through the independent reader.
+    timages, tlabels = data(spec["data"], "test")
+    logits = torch_forward.logits_of(torch_forward.load_model(path), timages)
+    # The float32 training network and the float64 reader of the file must agree up
+    # to float32 rounding; a gap means the writer or the reader lays a tensor out wrong.
+    net.eval()
+    with torch.no_grad():
+        ref = net(torch.from_numpy(timages[:500].astype(np.float32) / np.float32(255.0))
+                  .view((-1,) + tuple(spec["input_shape"]))).double().numpy()
+    gap = np.max(np.abs(ref - logits[:500]) / np.maximum(1.0, np.abs(logits[:500])))
+    if gap > 1e-4:
+        raise RuntimeError("%s: file and training network disagree (relative gap %.3g)" % (path, gap))
+    pred = logits.argmax(axis=1)
+    correct = int((pred == tlabels).sum())
+    meta.update(accuracy=np.float64(correct / len(tlabels)), correct=np.int32(correct),
+                test_images=np.int32(len(tlabels)))
+    write_h5(path, spec, net, meta)
+    if spec["onnx"]:
+        export_onnx(os.path.join(out_dir, spec["name"] + ".onnx"), spec, net)
+    log("%s: test accuracy %.4f (%d/%d), float32/float64 gap %.1e, %.1f s"
+        % (spec["name"], correct / len(tlabels), correct, len(tlabels), gap, time.time() - t0))
+
+
+def print_table(specs, out):
+    """Rows for models/README.md, read back from the written files."""
+    print("| model | data | architecture | test accuracy | parameters | size (h5 / onnx) |")
+    print("|---|---|---|---|---|---|")
+    for s in specs:
+        path = os.path.join(out, s["name"] + ".h5")
+        if not os.path.exists(path):
+            print("train.py: %s missing" % path, file=sys.stderr)
+            return 1
+        with h5py.File(path, "r") as f:
+            acc = float(f["meta"].attrs["accuracy"])
+            params = sum(g[d].size for g in f["layers"].values() for d in g)
+        onnx_path = os.path.join(out, s["name"] + ".onnx")
+        size = "%.0f KiB" % (os.path.getsize(path) / 1024)
+        if os.path.exists(onnx_path):
+            size += " / %.0f KiB" % (os.path.getsize(onnx_path) / 1024)
+        shape = "x".join(str(v) for v in s["input_shape"])
+        print("| `%s` | %s | %s: %s | %.2f %% | %d | %s |"
+              % (s["name"], s["data"], shape, arch_string(s["layers"]), 100 * acc, params, size))
+    return 0
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--small", action="store_true", help="committed test models (default --out models)")
+    g.add_argument("--large", action="store_true", help="large models (default --out models/zoo)")
+    p.add_argument("--only", help="comma-separated model names")
+    p.add_argument("--out", help="output folder")
+    p.add_argument("--list", action="store_true", help="print the model names and exit")
+    p.add_argument("--table", action="store_true", help="markdown table of the trained files in --out")
+    a = p.parse_args(argv)
+
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    specs = small_models() if a.small else large_models()
+    for s in specs:
+        s["seed"] = SEED
+    if a.list:
+        for s in specs:
+            print("%-32s %-14s %s" % (s["name"], s["data"], arch_string(s["layers"])))
+        return 0
+    if a.only:
+        wanted = a.only.split(",")
+        unknown = [w for w in wanted if w not in {s["name"] for s in specs}]
+        if unknown:
+            print("train.py: unknown model(s) %s (see --list)" % ", ".join(unknown), file=sys.stderr)
+            return 2
+        specs = [s for s in specs if s["name"] in wanted]
+    out = a.out or ("models" if a.small else os.path.join("models", "zoo"))
+    if a.table:
+        return print_table(specs, out)
+    os.makedirs(out, exist_ok=True)
+    t0 = time.time()
+    for s in specs:
+        try:
+            data(s["data"], "train")
+        except (OSError, ValueError) as e:
+            print("train.py: %s: data set %s unavailable (%s); run tools/fetch-mnist.sh"
+                  % (s["name"], s["data"], e), file=sys.stderr)
+            return 1
+        train_one(s, out, lambda msg: print(msg, flush=True))
+    print("trained %d model(s) in %.1f s" % (len(specs), time.time() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
