@@ -239,6 +239,14 @@ def logits_of(model, images_u8, batch=1000):
     return torch.cat(out).numpy() if out else np.zeros((0, 0))
 
 
+def write_lines(out, logits, labels, start):
+    """The `nncert predict --logits` format: INDEX LABEL PRED l0 ... with %.17g."""
+    for i, row in enumerate(logits):
+        # np.argmax takes the first maximum, like forward_argmax.
+        out.write("%d %d %d %s\n" % (start + i, labels[i], int(np.argmax(row)),
+                                      " ".join("%.17g" % v for v in row)))
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model")
@@ -263,12 +271,7 @@ def main(argv):
     except (ModelError, RuntimeError) as e:
         print("torch_forward: %s: %s" % (a.model, e), file=sys.stderr)
         return 1
-    out = sys.stdout
-    for i in range(end - a.start):
-        row = logits[i]
-        # np.argmax takes the first maximum, like forward_argmax.
-        out.write("%d %d %d %s\n" % (a.start + i, labels[a.start + i], int(np.argmax(row)),
-                                      " ".join("%.17g" % v for v in row)))
+    write_lines(sys.stdout, logits, labels[a.start:end], a.start)
     return 0
 
 
