@@ -407,13 +407,16 @@ def main(argv):
         return print_table(specs, out)
     os.makedirs(out, exist_ok=True)
     t0 = time.time()
-    for s in specs:
+    # Every data set first, so a missing one stops the run before any training.
+    for name in sorted({s["data"] for s in specs}):
         try:
-            data(s["data"], "train")
+            data(name, "train")
+            data(name, "test")
         except (OSError, ValueError) as e:
-            print("train.py: %s: data set %s unavailable (%s); run tools/fetch-mnist.sh"
-                  % (s["name"], s["data"], e), file=sys.stderr)
+            print("train.py: data set %s unavailable (%s); tools/install-deps.sh installs it"
+                  % (name, e), file=sys.stderr)
             return 1
+    for s in specs:
         train_one(s, out, lambda msg: print(msg, flush=True))
     print("trained %d model(s) in %.1f s" % (len(specs), time.time() - t0))
     return 0
