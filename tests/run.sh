@@ -18,7 +18,7 @@ logdir=$(mktemp -d /tmp/nncert-tests.XXXXXX)
 
 run_unit() {  # $1 = binary, $2 = label
     local bin=$1 label=$2 log out p f
-    log="$logdir/$label.log"
+    log="$logdir/${label////_}.log"
     "$bin" >"$log" 2>&1
     local rc=$?
     p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
@@ -32,7 +32,7 @@ run_unit() {  # $1 = binary, $2 = label
 
 run_script() {  # $1 = script, $2 = nncert binary, $3 = label
     local script=$1 bin=$2 label=$3 log p f
-    log="$logdir/$label.log"
+    log="$logdir/${label////_}.log"
     NNCERT="$bin" bash "$script" >"$log" 2>&1
     local rc=$?
     p=$(grep -c '^ok ' "$log")
