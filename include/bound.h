@@ -1,5 +1,6 @@
 /* bound: linear bound propagation over a model for one input region — IBP, LBP,
- * Fast-Lin, CROWN and the CROWN-IBP/CROWN-LBP hybrids (spec bounds.md, tilin.md).
+ * Fast-Lin, CROWN, the CROWN-IBP/CROWN-LBP hybrids, FROWN and CROWN-Quad (spec
+ * bounds.md, tilin.md, frown.md).
  * Produces pre-activation bounds of every nonlinear layer and bounds on rows of a
  * linear specification of the output; row ranges are independent work units. */
 #ifndef BOUND_H
@@ -19,6 +20,8 @@ typedef enum {
     METHOD_CROWN_LBP,  /* LBP intermediate bounds, backward pass for the spec */
     METHOD_FASTLIN,    /* CROWN with ReLU lower slope u/(u-l) */
     METHOD_CROWN,      /* backward pass for every layer */
+    METHOD_FROWN,      /* CROWN with lines optimized per bounded row and side (frown.md) */
+    METHOD_CROWN_QUAD, /* CROWN; spec rows also by quadratic ReLU lower bounds (frown.md) */
     METHOD_COUNT
 } bound_method;
 
@@ -38,8 +41,21 @@ typedef struct {
     int skip_stable;        /* 1 (default): no backward rows for neurons a cheaper
                                bound proves stable (ReLU-like) */
     int intersect_ibp;      /* 1 (default): keep the tighter of IBP and CROWN per neuron */
-    size_t row_block;       /* rows per backward block (0: choose from memory) */
+    size_t row_block;       /* rows per backward block (0: choose from memory); FROWN
+                               rounds it up to a multiple of frown_group */
+    /* FROWN (spec frown.md): Adam on the free line parameters of earlier layers */
+    size_t frown_group;     /* G: aligned rows sharing one set of variables (1 = exact) */
+    int frown_iters;        /* Adam steps per problem, default 100 (0: CROWN's lines) */
+    double frown_lr;        /* Adam learning rate, default 0.1 */
+    int frown_patience;     /* early stop after this many steps in a row ... (5) */
+    double frown_threshold; /* ... each improving the best bound by less than this, relative (0.01) */
+    int frown_warm;         /* 1 (default): each eps starts from the previous eps's variables */
+    int frown_spec_upper;   /* 1: optimize upper bounds of spec rows too (0: CROWN's upper) */
+    int quad_iters;         /* CROWN-Quad: projected-gradient steps per spec row (200) */
 } bound_options;
+
+/* One side of a bound problem, or both (bound_layer_rows_side). */
+typedef enum { BOUND_LOWER = 1, BOUND_UPPER = 2, BOUND_BOTH = 3 } bound_side;
 
 /* Bounds of one region. Index i follows the model's layers: pre_lower[i] and
  * pre_upper[i] bound the input of layer i when layer i is nonlinear (activation
@@ -78,6 +94,13 @@ int bound_compute(bound_state *st, nn_error *err);
  * computed alone or with all others. Writes lower/upper[0 .. row_hi-row_lo). */
 int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, double *lower, double *upper,
                      nn_error *err);
+/* The same for one side: (layer, rows, side) is the unit of work; the lower and the
+ * upper bound of a row are independent problems (FROWN optimizes each on its own),
+ * and a side computed alone gives the bits it gives when computed with the other.
+ * lower (upper) is written only when side includes BOUND_LOWER (BOUND_UPPER) and
+ * may be NULL otherwise. bound_layer_rows = BOUND_BOTH. */
+int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_hi, bound_side side,
+                          double *lower, double *upper, nn_error *err);
 /* Install the full bounds of layer i's input (gathered from row ranges) and build
  * its relaxation; layers_done becomes i+1 ... up to the next nonlinear layer. */
 int bound_layer_commit(bound_state *st, int layer, const double *lower, const double *upper, nn_error *err);
@@ -85,10 +108,35 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
 /* Bounds on rows of C * f(x) + d over the region, C [rows x output size] with
  * leading dimension ldc, d optional (NULL = 0). Uses the backward pass for every
  * method but IBP/LBP (which concretize their own output bounds). Needs all layers
- * committed. */
+ * committed. FROWN optimizes the lower bound of every row (and the upper bound with
+ * frown_spec_upper); CROWN-Quad keeps the better of its linear and quadratic bound. */
 int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                double *upper, nn_error *err);
 
+/* FROWN in detail (spec frown.md; bound_frown.c has the math).
+ * Every bounded quantity — the lower and the upper bound of each intermediate
+ * neuron, each spec row's lower bound — is its own problem: maximize the backward
+ * bound over the free parameters of the earlier layers' lines (ReLU/leaky/ParamRamp
+ * lower slopes, tangent points of S-shaped lines; chords and MaxPool planes fixed),
+ * by Adam from CROWN's lines, keeping the best iterate and never anything looser
+ * than CROWN on the same committed bounds. Only rows CROWN leaves unstable are
+ * optimized (all rows of S-shaped and MaxPool inputs with u > l), only free lines
+ * are variables. Rows are grouped by aligned multiples of frown_group (G); a group
+ * shares one set of variables and maximizes the mean of its rows' bounds.
+ *
+ * Warm start. The state keeps, per (layer, group, side), the variables of the last
+ * evaluations (two generations, stored as float). bound_set_region with the same
+ * centre, norm and clipping starts a new evaluation of the same image (the radius
+ * search changing eps): each problem then starts from the newest variables written
+ * by an earlier evaluation, clamped to the new ranges (lines that were not free then
+ * start from CROWN's). A different centre, norm or clip setting resets the state.
+ * A problem computed twice in one evaluation starts from the same point and gives
+ * the same bits, so the result of a row is a function of the sequence of regions
+ * evaluated and of that row's own history only: a row must be computed by the same
+ * state at every evaluation of an image (a scheduler keeps a fixed split of rows to
+ * processes for the whole search of one image). Memory: 2 x 2 x 4 bytes x (sum over
+ * earlier activation neurons, twice for S-shaped) per group, for every nonlinear
+ * layer: exact FROWN (G = 1) on a 4x[1024] ReLU MLP about 100 MB, G = 8 about 13 MB. */
 const char *bound_method_name(bound_method m);
 int bound_method_parse(const char *name);  /* -1 if unknown */
 const char *norm_name(norm_type p);

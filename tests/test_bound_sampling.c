@@ -117,6 +117,21 @@ static void variants(bound_options *v, int *count)
     }
     bound_options_default(&v[k]);
     v[k++].row_block = 3; /* blocks smaller than a layer */
+    /* FROWN: exact, groups (G = 3 in blocks of 6 rows), few and many steps, no
+     * early stop, upper spec bounds optimized too, raw CROWN start */
+    size_t groups[] = {1, 3, 1, 2};
+    int iters[] = {100, 10, 30, 4};
+    for (int f = 0; f < 4; f++) {
+        bound_options_default(&v[k]);
+        v[k].method = METHOD_FROWN;
+        v[k].frown_group = groups[f];
+        v[k].frown_iters = iters[f];
+        v[k].row_block = f == 1 ? 5 : 0;
+        v[k].frown_threshold = f == 2 ? 0.0 : v[k].frown_threshold;
+        v[k].frown_spec_upper = f != 3;
+        v[k].skip_stable = v[k].intersect_ibp = f != 3;
+        k++;
+    }
     *count = k;
 }
 

@@ -17,8 +17,14 @@
  *   CROWN, Fast-Lin: the backward pass with identity rows, except rows whose neuron
  *     the IBP bound already proves stable (skip_stable: ReLU, leaky ReLU and
  *     ParamRamp on a single linear piece), intersected with IBP (intersect_ibp).
- * LBP and CROWN-LBP get every intermediate bound from bound_lbp_run. */
+ * LBP and CROWN-LBP get every intermediate bound from bound_lbp_run.
+ * FROWN (bound_frown.c) starts from the CROWN rows of each aligned block and
+ * optimizes the rows CROWN leaves unstable, one side at a time; CROWN-Quad has
+ * CROWN's intermediate bounds and adds its quadratic pass to bound_spec
+ * (bound_quad.c). */
 #include "bound_internal.h"
+#include "bound_frown.h"
+#include "bound_quad.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -31,6 +37,7 @@
 static const char *const method_names[METHOD_COUNT] = {
     [METHOD_IBP] = "ibp",   [METHOD_CROWN_IBP] = "crown-ibp", [METHOD_LBP] = "lbp",
     [METHOD_CROWN_LBP] = "crown-lbp", [METHOD_FASTLIN] = "fastlin", [METHOD_CROWN] = "crown",
+    [METHOD_FROWN] = "frown", [METHOD_CROWN_QUAD] = "crown-quad",
 };
 
 const char *bound_method_name(bound_method m) { return (m >= 0 && m < METHOD_COUNT) ? method_names[m] : "?"; }
@@ -75,6 +82,14 @@ void bound_options_default(bound_options *opt)
     opt->skip_stable = 1;
     opt->intersect_ibp = 1;
     opt->row_block = 0;
+    opt->frown_group = 1;
+    opt->frown_iters = 100;
+    opt->frown_lr = 0.1;
+    opt->frown_patience = 5;
+    opt->frown_threshold = 0.01;
+    opt->frown_warm = 1;
+    opt->frown_spec_upper = 0;
+    opt->quad_iters = 200;
 }
 
 static int is_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
@@ -143,6 +158,7 @@ static void work_free(bound_work *w, const nn_model *m)
     free(w->blk_u);
     free(w->idx);
     free(w->scratch);
+    bound_frown_free(w, m);
     free(w);
 }
 
@@ -169,7 +185,8 @@ void bound_state_free(bound_state *st)
 static int check_options(const bound_options *o, nn_error *err)
 {
     if (o->method < 0 || o->method >= METHOD_COUNT)
-        return nn_fail(err, NN_EARG, "bound method %d is not one of ibp, crown-ibp, lbp, crown-lbp, fastlin, crown",
+        return nn_fail(err, NN_EARG,
+                       "bound method %d is not one of ibp, crown-ibp, lbp, crown-lbp, fastlin, crown, frown, crown-quad",
                        (int)o->method);
     if (o->strategy != LINES_ADAPTIVE && o->strategy != LINES_TIGHT && o->strategy != LINES_FASTLIN)
         return nn_fail(err, NN_EARG, "line strategy %d is not one of adaptive, tight, fastlin", (int)o->strategy);
@@ -179,7 +196,7 @@ static int check_options(const bound_options *o, nn_error *err)
     if (o->single)
         return nn_fail(err, NN_EUNSUPPORTED,
                        "single precision (float32 GEMMs) is not implemented by the bound engine; use double");
-    return NN_OK;
+    return bound_frown_check_options(o, err);
 }
 
 #define ALLOC(ptr, count, what)                                                   \
@@ -204,6 +221,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         if (shape_size(m->layers[i].in) == 0 || shape_size(m->layers[i].out) == 0)
             return nn_fail(err, NN_ESHAPE, "bound engine: layer %d has an empty shape (model not finalized?)", i);
     }
+    if (st->opt.method == METHOD_CROWN_QUAD && (rc = bound_quad_check_model(m, err))) return rc;
     st->model = m;
     bound_work *w;
     ALLOC(w, 1, "bound workspace");
@@ -270,7 +288,9 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         rb = ROW_BLOCK_BYTES / (4 * sizeof(double) * w->maxw);
         if (rb > ROW_BLOCK_MAX) rb = ROW_BLOCK_MAX;
         if (rb < 1) rb = 1;
+        rb = bound_frown_row_block(st, rb);
     }
+    rb = bound_frown_align_block(st, rb);
     st->opt.row_block = w->rb = rb;
     for (int k = 0; k < 2; k++) {
         ALLOC(w->AU[k], rb * w->maxw, "backward coefficient block");
@@ -284,6 +304,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     ALLOC(w->blk_u, rb, "backward block");
     ALLOC(w->idx, rb, "backward block");
     ALLOC(w->scratch, 8 * w->maxw, "interval scratch");
+    if ((rc = bound_frown_init(st, err))) goto fail_rc;
     st->layers_done = 0;
     return NN_OK;
 fail:
@@ -297,6 +318,7 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
 {
     if (!st || !st->work) return nn_fail(err, NN_EARG, "bound_set_region: state not initialized");
     bound_work *w = st->work;
+    int had_region = w->region_set;
     w->region_set = 0;
     if (!region || !region->center) return nn_fail(err, NN_EARG, "region: no centre given");
     if (!(region->eps >= 0) || !isfinite(region->eps))
@@ -306,6 +328,10 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
     if (region->clip && !(isfinite(region->clip_lo) && isfinite(region->clip_hi) && region->clip_lo <= region->clip_hi))
         return nn_fail(err, NN_EARG, "region: clip box [%g, %g] is not a finite interval", region->clip_lo,
                        region->clip_hi);
+    /* Same image (only eps changed): FROWN keeps its warm start. */
+    int same = had_region && region->norm == st->region.norm && region->clip == st->region.clip &&
+               (!region->clip || (region->clip_lo == st->region.clip_lo && region->clip_hi == st->region.clip_hi)) &&
+               memcmp(w->x0, region->center, w->n_in * sizeof(double)) == 0;
     for (size_t j = 0; j < w->n_in; j++) {
         double x = region->center[j];
         if (!isfinite(x)) return nn_fail(err, NN_EVALUE, "region: centre[%zu] = %g is not finite", j, x);
@@ -326,10 +352,11 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
     for (int i = 0; i <= st->model->n_layers; i++) w->ibp_valid[i] = 0;
     st->layers_done = w->first_nl;
     w->region_set = 1;
+    bound_frown_new_region(st, same);
     return NN_OK;
 }
 
-static int is_stable(const nn_layer *L, size_t r, double l, double u)
+int bound_row_stable(const nn_layer *L, size_t r, double l, double u)
 {
     switch (L->type) {
     case LAYER_RELU:
@@ -339,16 +366,17 @@ static int is_stable(const nn_layer *L, size_t r, double l, double u)
     }
 }
 
+/* l or u may be NULL (that side was not computed). */
 static int check_finite_rows(int layer, size_t lo, size_t n, const double *l, const double *u, nn_error *err)
 {
     for (size_t r = 0; r < n; r++)
-        if (!isfinite(l[r]) || !isfinite(u[r]))
+        if ((l && !isfinite(l[r])) || (u && !isfinite(u[r])))
             return nn_fail(err, NN_ENUMERIC, "bounds of layer %d neuron %zu are [%g, %g] (not finite)", layer,
-                           lo + r, l[r], u[r]);
+                           lo + r, l ? l[r] : NAN, u ? u[r] : NAN);
     return NN_OK;
 }
 
-static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+int bound_crown_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
 {
     bound_work *w = st->work;
     const nn_layer *L = &st->model->layers[i];
@@ -357,9 +385,10 @@ static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *l
     for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
         size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
         for (size_t r = blo; r < bhi; r++)
-            if (!(st->opt.skip_stable && is_stable(L, r, il[r], iu[r]))) w->idx[R++] = r;
+            if (!(st->opt.skip_stable && bound_row_stable(L, r, il[r], iu[r]))) w->idx[R++] = r;
         if (R) {
-            int rc = bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l, w->blk_u, err);
+            int rc = bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, lower ? w->blk_l : NULL,
+                                          upper ? w->blk_u : NULL, err);
             if (rc) return rc;
         }
         size_t k = 0;
@@ -367,7 +396,7 @@ static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *l
             int computed = k < R && w->idx[k] == r;
             double l = il[r], u = iu[r];
             if (computed) {
-                double bl = w->blk_l[k], bu = w->blk_u[k];
+                double bl = lower ? w->blk_l[k] : l, bu = upper ? w->blk_u[k] : u;
                 k++;
                 if (st->opt.intersect_ibp) {
                     if (bl > l) l = bl;
@@ -378,8 +407,8 @@ static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *l
                 }
             }
             if (r >= lo && r < hi) {
-                lower[r - lo] = l;
-                upper[r - lo] = u;
+                if (lower) lower[r - lo] = l;
+                if (upper) upper[r - lo] = u;
             }
         }
     }
@@ -401,8 +430,31 @@ static int check_layer(const bound_state *st, int i, const char *what, nn_error 
 int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, double *lower, double *upper,
                      nn_error *err)
 {
+    return bound_layer_rows_side(st, layer, row_lo, row_hi, BOUND_BOTH, lower, upper, err);
+}
+
+/* The exact first block computes both sides at once; a single side goes through scratch. */
+static int first_block_side(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+{
+    if (lower && upper) return bound_first_block_rows(st, lo, hi, lower, upper, err);
+    double *tmp = nn_malloc((hi - lo) * sizeof *tmp, "first-layer bounds", err);
+    if (!tmp) return NN_ENOMEM;
+    int rc = bound_first_block_rows(st, lo, hi, lower ? lower : tmp, upper ? upper : tmp, err);
+    free(tmp);
+    return rc;
+}
+
+int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_hi, bound_side side,
+                          double *lower, double *upper, nn_error *err)
+{
     int rc = check_layer(st, layer, "bound_layer_rows", err);
     if (rc) return rc;
+    if (side != BOUND_LOWER && side != BOUND_UPPER && side != BOUND_BOTH)
+        return nn_fail(err, NN_EARG, "bound_layer_rows: side %d is not lower (1), upper (2) or both (3)", (int)side);
+    if (!(side & BOUND_LOWER)) lower = NULL;
+    if (!(side & BOUND_UPPER)) upper = NULL;
+    if ((side & BOUND_LOWER && !lower) || (side & BOUND_UPPER && !upper))
+        return nn_fail(err, NN_EARG, "bound_layer_rows: no output array for a requested side");
     bound_work *w = st->work;
     size_t n = shape_size(st->model->layers[layer].in);
     if (row_lo > row_hi || row_hi > n)
@@ -414,14 +466,16 @@ int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, d
         return nn_fail(err, NN_EUNSUPPORTED, "bound_layer_rows: method %s computes all layers at once",
                        bound_method_name(m));
     if (layer == w->first_nl) {
-        rc = bound_first_block_rows(st, row_lo, row_hi, lower, upper, err);
+        rc = first_block_side(st, row_lo, row_hi, lower, upper, err);
     } else {
         if ((rc = bound_ibp_at(st, layer, err))) return rc;
         if (m == METHOD_IBP || m == METHOD_CROWN_IBP) {
-            memcpy(lower, w->ibp_l[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
-            memcpy(upper, w->ibp_u[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
+            if (lower) memcpy(lower, w->ibp_l[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
+            if (upper) memcpy(upper, w->ibp_u[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
+        } else if (m == METHOD_FROWN) {
+            rc = bound_frown_layer_rows(st, layer, row_lo, row_hi, lower, upper, err);
         } else {
-            rc = backward_rows(st, layer, row_lo, row_hi, lower, upper, err);
+            rc = bound_crown_rows(st, layer, row_lo, row_hi, lower, upper, err);
         }
     }
     if (rc) return rc;
@@ -557,9 +611,13 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
                 if (hi && w->blk_u[r] < hi[r]) hi[r] = w->blk_u[r];
             }
         }
-        for (size_t r = 0; r < R; r++)
-            if ((lower && !isfinite(lower[r0 + r])) || (upper && !isfinite(upper[r0 + r])))
-                return nn_fail(err, NN_ENUMERIC, "bound_spec: bound of row %zu is not finite", r0 + r);
     }
+    int rc = NN_OK;
+    if (st->opt.method == METHOD_FROWN) rc = bound_frown_spec(st, C, rows, ldc, d, lower, upper, err);
+    else if (st->opt.method == METHOD_CROWN_QUAD) rc = bound_quad_spec(st, C, rows, ldc, d, lower, upper, err);
+    if (rc) return rc;
+    for (size_t r = 0; r < rows; r++)
+        if ((lower && !isfinite(lower[r])) || (upper && !isfinite(upper[r])))
+            return nn_fail(err, NN_ENUMERIC, "bound_spec: bound of row %zu is not finite", r);
     return NN_OK;
 }

@@ -383,3 +383,29 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
     }
     return NN_OK;
 }
+
+/* The kernel's building blocks for the FROWN and CROWN-Quad passes
+ * (bound_frown.c, bound_quad.c), which walk rows with lines of their own. */
+double bound_adjoint_flops(const nn_layer *L, size_t R) { return adjoint_flops(L, R); }
+
+void bound_add_offset(const double *A, size_t R, size_t n, const double *b, double *c, double *s)
+{
+    add_offset(A, R, n, b, c, s);
+}
+
+void bound_step_maxpool(const relax_pool *p, int upper, size_t R, size_t n_out, size_t n_in, const double *A,
+                        double *An, double *c, double *s)
+{
+    step_maxpool(p, upper, R, n_out, n_in, A, An, c, s);
+}
+
+void bound_ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double *lo, double *hi)
+{
+    ball_bound(st, a, n, c, s, -1.0, lo, hi);
+}
+
+void bound_box_bound(const double *a, size_t n, const double *bl, const double *bh, double c, double s, double *lo,
+                     double *hi)
+{
+    box_bound(a, n, bl, bh, c, s, lo, hi);
+}

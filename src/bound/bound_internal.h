@@ -42,7 +42,16 @@ typedef struct {
     double *blk_l, *blk_u;     /* one block of results */
     size_t *idx;           /* selected rows of a block */
     double *scratch;       /* 4 x maxw: IBP and box temporaries */
+
+    struct frown_work *frown; /* FROWN/CROWN-Quad state and scratch (bound_frown.c), or NULL */
 } bound_work;
+
+/* bound.c */
+/* Is row r of nonlinear layer L's input stable on [l, u] (ReLU-like on one linear piece)? */
+int bound_row_stable(const nn_layer *L, size_t r, double l, double u);
+/* CROWN rows [lo, hi) of layer i's input (backward pass, skip_stable, intersect_ibp);
+ * lower or upper may be NULL (that side is not computed). */
+int bound_crown_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err);
 
 /* bound_ibp.c */
 /* Box of layer i's output given the box [l, u] of its input, nonlinear layer i. */
@@ -65,5 +74,19 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
 int bound_backward_block(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C,
                          size_t ldc, const double *d, const double *box_lo, const double *box_hi, double *lower,
                          double *upper, nn_error *err);
+
+/* Building blocks of the kernel for passes with lines of their own (bound_frown.c,
+ * bound_quad.c); the same arithmetic and rounding allowances as the kernel. */
+double bound_adjoint_flops(const nn_layer *L, size_t R);
+/* c += A.b, s += |A||b| termwise; A is R x n with leading dimension n. */
+void bound_add_offset(const double *A, size_t R, size_t n, const double *b, double *c, double *s);
+/* Through MaxPool planes, lower (upper = 0) or upper side: A (R x n_out) -> An (R x n_in). */
+void bound_step_maxpool(const relax_pool *p, int upper, size_t R, size_t n_out, size_t n_in, const double *A,
+                        double *An, double *c, double *s);
+/* a.x0 -/+ eps||a||_q + c over the ball (no clipping), widened; lo/hi may be NULL. */
+void bound_ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double *lo, double *hi);
+/* a.x + c over the box [bl, bh], widened; lo/hi may be NULL. */
+void bound_box_bound(const double *a, size_t n, const double *bl, const double *bh, double c, double s, double *lo,
+                     double *hi);
 
 #endif

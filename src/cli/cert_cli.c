@@ -79,7 +79,8 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
         } else if (!strcmp(name, "method")) {
             int mth = bound_method_parse(v);
             if (mth < 0)
-                return cli_usage_error(cmd, "unknown method '%s' (expected ibp, crown-ibp, lbp, crown-lbp, fastlin or crown)", v);
+                return cli_usage_error(cmd, "unknown method '%s' (expected ibp, crown-ibp, lbp, crown-lbp, fastlin, crown, "
+                                       "frown or crown-quad)", v);
             o->bopt.method = (bound_method)mth;
         } else if (!strcmp(name, "lines")) {
             int s = line_strategy_parse(v);
@@ -94,6 +95,21 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
             int s = cert_search_kind_parse(v);
             if (s < 0) return cli_usage_error(cmd, "unknown search '%s' (expected bisect or crown15)", v);
             o->search = (cert_search_kind)s;
+        } else if (!strcmp(name, "frown-group")) {
+            if (cli_parse_int(cmd, "--frown-group", v, 1, 1L << 30, &l)) return CLI_EXIT_USAGE;
+            o->bopt.frown_group = (size_t)l;
+        } else if (!strcmp(name, "frown-iters") || !strcmp(name, "frown-patience") || !strcmp(name, "frown-warm")) {
+            char optname[72];
+            snprintf(optname, sizeof optname, "--%s", name);
+            int iters = !strcmp(name, "frown-iters"), warm = !strcmp(name, "frown-warm");
+            if (cli_parse_int(cmd, optname, v, iters ? 0 : warm ? 0 : 1, warm ? 1 : 1000000, &l)) return CLI_EXIT_USAGE;
+            *(iters ? &o->bopt.frown_iters : warm ? &o->bopt.frown_warm : &o->bopt.frown_patience) = (int)l;
+        } else if (!strcmp(name, "frown-lr") || !strcmp(name, "frown-threshold")) {
+            int lr = !strcmp(name, "frown-lr");
+            if (cli_parse_double(cmd, lr ? "--frown-lr" : "--frown-threshold", v, &d)) return CLI_EXIT_USAGE;
+            if (lr ? !(d > 0) : !(d >= 0))
+                return cli_usage_error(cmd, "--%s must be %s, got %s", name, lr ? "> 0" : ">= 0", v);
+            *(lr ? &o->bopt.frown_lr : &o->bopt.frown_threshold) = d;
         } else if (!strcmp(name, "rtol") || !strcmp(name, "eps") || !strcmp(name, "step-size")) {
             char optname[72];
             snprintf(optname, sizeof optname, "--%s", name);

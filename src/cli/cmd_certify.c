@@ -27,9 +27,17 @@ static void help(void)
            "  --start S          first image (default 0)\n"
            "  --count N          images (default 0: to the end)\n"
            "  --norm inf|2|1     perturbation norm (default inf)\n"
-           "  --method M         ibp|crown-ibp|lbp|crown-lbp|fastlin|crown (default crown)\n"
+           "  --method M         ibp|crown-ibp|lbp|crown-lbp|fastlin|crown|\n"
+           "                     frown|crown-quad (default crown)\n"
            "  --lines L          adaptive|tight|fastlin (default adaptive)\n"
            "  --maxpool P        tilin|deeppoly|cnncert|interval (default tilin)\n"
+           "  --frown-group G       FROWN: rows sharing one set of line variables, aligned\n"
+           "                        groups of G (default 1 = exact FROWN)\n"
+           "  --frown-iters N       FROWN: Adam steps per problem (default 100; 0 = CROWN)\n"
+           "  --frown-lr LR         FROWN: Adam learning rate (default 0.1)\n"
+           "  --frown-patience P    FROWN: stop after P steps in a row that each improve\n"
+           "  --frown-threshold T   the best bound by less than T, relative (5, 0.01)\n"
+           "  --frown-warm 0|1      FROWN: start each eps from the previous eps's lines (1)\n"
            "  --target T         untargeted|top2|least|random|all|<class> (default untargeted)\n"
            "  --seed S           seed of --target random (default 0)\n"
            "  --search K         bisect (default: bracket + log bisection to --rtol, warm\n"
@@ -80,7 +88,9 @@ static int append_rows(h5_table *t, const cert_result *r, int n, nn_error *err)
 int cmd_certify(int argc, char **argv)
 {
     static const char *const allowed[] = {"model", "data", "start", "count", "norm", "method", "lines", "maxpool",
-                                          "target", "seed", "search", "rtol", "eps", "clip", "out", NULL};
+                                          "target", "seed", "search", "rtol", "eps", "clip", "out",
+                                          "frown-group", "frown-iters", "frown-lr", "frown-patience",
+                                          "frown-threshold", "frown-warm", NULL};
     cert_cli_opts o;
     cert_cli_defaults(&o);
     int st = cert_cli_parse(cmd, argc, argv, allowed, help, &o);

@@ -1,0 +1,990 @@
+/* FROWN: bounding lines optimized per bounded row and side (spec frown.md).
+ *
+ * Problems. Every bound is a lower bound of a signed row: the lower bound of row r
+ * of layer k's input is the problem (r, +1), its upper bound is minus the lower
+ * bound of (r, -1); spec rows C_r . f(x) + d_r likewise. A problem's bound with
+ * lines theta is the backward pass (spec bounds.md) with the lower-side selection
+ * (coefficient >= 0: lower line, < 0: upper line) concretized on the region:
+ *   LB(theta) = min_{x in region} ftilde_theta(x),
+ * ftilde the relaxed network: z~_1 = W_1 x + b_1, a~_j = s_j(theta) o z~_j + t_j(theta)
+ * with each neuron's line chosen by the sign of its backward coefficient g_j, and
+ * the signed row on top. Every theta in the feasible ranges gives valid lines, so
+ * every iterate's bound is sound (spec frown.md "Search space").
+ *
+ * Variables: the free parameter of each free line of the earlier activation layers
+ * (relax_lines lower/upper_param with lo < hi): ReLU, leaky ReLU and ParamRamp lower
+ * slopes, S-shaped tangent points. Chords, exact lines and MaxPool planes are fixed.
+ * A group (G aligned rows of one side) has one theta for all its rows and maximizes
+ * the mean of their bounds.
+ *
+ * Gradient (hand-derived reverse mode, masks held constant): by the envelope theorem
+ * dLB/dtheta = d ftilde_theta(x*)/dtheta at the minimizer x*:
+ *   l_inf ball: x* = x0 - eps sign(g_0); l2: x0 - eps g_0/||g_0||; l1: x0 moved by eps
+ *   against the sign of the largest |g_0| coordinate; clipped l_inf: the corner of the
+ *   clipped box; clipped l1/l2: whichever of the ball and the box bound the engine
+ *   keeps (the larger). Then the relaxed network runs forward from x* (batched over
+ *   the block's problems: GEMMs), and for a selected line with parameter p
+ *   dLB/dp = g_j,i (ds/dp z~_j,i + dt/dp): ReLU-like slopes ds/dp = 1, dt/dp = 0;
+ *   a tangent at d has s = sigma'(d), t = sigma(d) - d sigma'(d), so
+ *   dLB/dd = sigma''(d) g (z~ - d). The rounding allowance of the concretization
+ *   (1e-10 relative) is left out of the gradient.
+ *
+ * Optimizer: projection (clamp) before every evaluation, Adam (lr, betas 0.9/0.999,
+ * eps 1e-8) ascending the group's mean bound, at most frown_iters steps, early stop
+ * after frown_patience steps in a row that each improve the best mean by less than
+ * frown_threshold relative. Each problem reports the best bound any iterate gave it
+ * (all are sound), and the caller keeps CROWN's bound when that is better, so FROWN
+ * is never looser than CROWN on the same committed bounds.
+ *
+ * Work. A block is an aligned range of row_block rows (a multiple of G), one side at
+ * a time: CROWN bounds the whole block first; only rows it leaves unstable (ReLU-like
+ * inputs; every S-shaped or MaxPool input with u > l) become problems. All problems
+ * of a block go through each affine layer as one GEMM (per-problem lines are applied
+ * element-wise), backward and forward; groups that stop drop out of later GEMMs.
+ * A block's results depend only on the block (never on the requested range or on
+ * the other side), which keeps bound.c's bit-identity promise.
+ *
+ * Warm start (see include/bound.h): per (top layer, group, side) two generations of
+ * theta (float) tagged with the evaluation that wrote them; an evaluation reads the
+ * newest one written before it and writes the other, so a block computed twice in
+ * one evaluation starts from the same point. */
+#include "bound_frown.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FROWN_BLOCK_BYTES ((size_t)256 << 20)
+#define ADAM_B1 0.9
+#define ADAM_B2 0.999
+#define ADAM_EPS 1e-8
+#define NONE ((size_t)-1)
+
+/* Warm-start variables of the problems of one top layer. */
+typedef struct {
+    size_t groups, S;  /* groups allocated, slots per theta */
+    float *data;       /* [groups][2 sides][2 generations][S] */
+    int *gen;          /* evaluation that wrote each generation (-1: never) */
+    uint64_t *key;     /* spec rows: hash of the group's rows */
+} frown_warm;
+
+struct frown_work {
+    frown_warm *warm;  /* [n_layers + 1]; index n_layers = spec rows */
+    int eval;          /* evaluations (regions) so far */
+    int epoch;         /* first evaluation of the current image */
+    void *buf;         /* scratch, grown on demand */
+    size_t buf_bytes;
+    layer_workspace ws;
+};
+
+/* The variables of the problems of one top layer. */
+typedef struct {
+    int top;
+    size_t V;              /* variables */
+    int *vlayer;           /* [V] activation layer of the line */
+    size_t *vneuron;       /* [V] neuron */
+    unsigned char *vupper; /* [V] 1: the upper line's parameter */
+    double *vlo, *vhi, *vstart;
+    size_t *vslot;         /* [V] warm-state slot */
+    size_t S;              /* warm-state slots */
+    int *var_map;          /* per activation layer, 2n entries: var of lower, upper line or -1 */
+    size_t *map_off;       /* [layer] offset into var_map (NONE: no free line) */
+    size_t *lo_off, *up_off; /* [layer] offset of the group's lower/upper lines (NONE: shared) */
+    size_t line_len;       /* doubles of per-group lines */
+    size_t *g_off;         /* [layer] offset of the stored coefficients (NONE: not stored) */
+    size_t g_len;          /* stored coefficients per problem */
+    int last_free;         /* last activation layer with a variable, -1 if none */
+} frown_space;
+
+/* One block of problems, one side. Problems of a group are consecutive. */
+typedef struct {
+    int top;
+    const double *C;       /* spec rows (top = n_layers) or NULL */
+    size_t ldc;
+    const double *d;
+    double sign;           /* +1 lower bounds, -1 upper bounds */
+    int side;              /* 0 lower, 1 upper (warm state) */
+    size_t P;
+    const size_t *row;     /* [P] */
+    size_t ng;
+    const size_t *gstart;  /* [ng + 1] problems of group g: [gstart[g], gstart[g+1]) */
+    const size_t *gid;     /* [ng] warm-state group index */
+    const uint64_t *gkey;  /* [ng] warm key (spec) or NULL */
+} frown_batch;
+
+static int is_sshape(layer_type t) { return t == LAYER_TANH || t == LAYER_SIGMOID || t == LAYER_ARCTAN; }
+
+static int is_nl(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
+
+int bound_frown_check_options(const bound_options *o, nn_error *err)
+{
+    if (o->method == METHOD_FROWN) {
+        if (o->frown_group < 1) return nn_fail(err, NN_EARG, "frown: group size %zu must be >= 1", o->frown_group);
+        if (o->frown_iters < 0) return nn_fail(err, NN_EARG, "frown: iterations %d must be >= 0", o->frown_iters);
+        if (!(o->frown_lr > 0) || !isfinite(o->frown_lr))
+            return nn_fail(err, NN_EARG, "frown: learning rate %g must be a finite number > 0", o->frown_lr);
+        if (o->frown_patience < 1) return nn_fail(err, NN_EARG, "frown: patience %d must be >= 1", o->frown_patience);
+        if (!(o->frown_threshold >= 0) || !isfinite(o->frown_threshold))
+            return nn_fail(err, NN_EARG, "frown: threshold %g must be a finite number >= 0", o->frown_threshold);
+    }
+    if (o->method == METHOD_CROWN_QUAD && o->quad_iters < 0)
+        return nn_fail(err, NN_EARG, "crown-quad: iterations %d must be >= 0", o->quad_iters);
+    return NN_OK;
+}
+
+/* Bytes per problem of a block (G = 1 worst case for the per-group parts). */
+static size_t problem_bytes(const bound_state *st)
+{
+    const nn_model *m = st->model;
+    const bound_work *w = st->work;
+    size_t g = 0, act = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        if (!is_nl(m->layers[i].type)) continue;
+        g += shape_size(m->layers[i].out);
+        if (layer_is_activation(m->layers[i].type)) act += shape_size(m->layers[i].in);
+    }
+    size_t G = st->opt.frown_group ? st->opt.frown_group : 1;
+    size_t per_group = 4 * act + 7 * 2 * act; /* lines; theta, Adam, best, ds, dt, grad */
+    return sizeof(double) * (2 * w->maxw + g + 8 + (per_group + G - 1) / G);
+}
+
+size_t bound_frown_row_block(const bound_state *st, size_t rb)
+{
+    if (st->opt.method != METHOD_FROWN) return rb;
+    size_t f = FROWN_BLOCK_BYTES / problem_bytes(st);
+    if (f < 1) f = 1;
+    return f < rb ? f : rb;
+}
+
+size_t bound_frown_align_block(const bound_state *st, size_t rb)
+{
+    size_t G = st->opt.frown_group;
+    if (st->opt.method != METHOD_FROWN || G <= 1) return rb;
+    return (rb + G - 1) / G * G;
+}
+
+int bound_frown_init(bound_state *st, nn_error *err)
+{
+    bound_work *w = st->work;
+    if (st->opt.method != METHOD_FROWN) return NN_OK;
+    struct frown_work *fw = nn_calloc(1, sizeof *fw, "FROWN state", err);
+    if (!fw) return NN_ENOMEM;
+    fw->warm = nn_calloc((size_t)st->model->n_layers + 1, sizeof *fw->warm, "FROWN warm start", err);
+    if (!fw->warm) {
+        free(fw);
+        return NN_ENOMEM;
+    }
+    layer_workspace_init(&fw->ws);
+    fw->eval = fw->epoch = 0;
+    w->frown = fw;
+    return NN_OK;
+}
+
+static void warm_free(frown_warm *W)
+{
+    free(W->data);
+    free(W->gen);
+    free(W->key);
+    memset(W, 0, sizeof *W);
+}
+
+void bound_frown_free(bound_work *w, const nn_model *m)
+{
+    struct frown_work *fw = w->frown;
+    if (!fw) return;
+    for (int i = 0; i <= m->n_layers; i++) warm_free(&fw->warm[i]);
+    free(fw->warm);
+    free(fw->buf);
+    layer_workspace_free(&fw->ws);
+    free(fw);
+    w->frown = NULL;
+}
+
+void bound_frown_new_region(bound_state *st, int same_image)
+{
+    struct frown_work *fw = ((bound_work *)st->work)->frown;
+    if (!fw) return;
+    fw->eval++;
+    if (!same_image) fw->epoch = fw->eval;
+}
+
+static void *scratch(struct frown_work *fw, size_t bytes, nn_error *err)
+{
+    if (bytes > fw->buf_bytes) {
+        free(fw->buf);
+        fw->buf = nn_malloc(bytes, "FROWN block scratch", err);
+        fw->buf_bytes = fw->buf ? bytes : 0;
+    }
+    return fw->buf;
+}
+
+/* ---- variables ---- */
+
+static void space_free(frown_space *sp)
+{
+    free(sp->vlayer);
+    free(sp->vneuron);
+    free(sp->vupper);
+    free(sp->vlo);
+    free(sp->vslot);
+    free(sp->var_map);
+    free(sp->map_off);
+    memset(sp, 0, sizeof *sp);
+}
+
+static int space_build(const bound_state *st, int top, frown_space *sp, nn_error *err)
+{
+    const nn_model *m = st->model;
+    const bound_work *w = st->work;
+    int n = m->n_layers;
+    memset(sp, 0, sizeof *sp);
+    sp->top = top;
+    sp->last_free = -1;
+    size_t V = 0, maps = 0;
+    for (int j = w->first_nl; j < top; j++) {
+        if (!layer_is_activation(m->layers[j].type)) continue;
+        const relax_lines *ln = &st->lines[j];
+        size_t f = 0;
+        for (size_t i = 0; i < ln->n; i++)
+            f += (ln->lower_lo[i] < ln->lower_hi[i]) + (is_sshape(m->layers[j].type) && ln->upper_lo[i] < ln->upper_hi[i]);
+        if (f) {
+            V += f;
+            maps += 2 * ln->n;
+        }
+    }
+    sp->V = V;
+    sp->vlayer = nn_malloc((V ? V : 1) * sizeof *sp->vlayer, "FROWN variables", err);
+    sp->vneuron = nn_malloc((V ? V : 1) * sizeof *sp->vneuron, "FROWN variables", err);
+    sp->vupper = nn_malloc(V ? V : 1, "FROWN variables", err);
+    sp->vlo = nn_malloc(3 * (V ? V : 1) * sizeof *sp->vlo, "FROWN variables", err);
+    sp->vslot = nn_malloc((V ? V : 1) * sizeof *sp->vslot, "FROWN variables", err);
+    sp->var_map = nn_malloc((maps ? maps : 1) * sizeof *sp->var_map, "FROWN variables", err);
+    sp->map_off = nn_malloc(4 * (size_t)(n + 1) * sizeof *sp->map_off, "FROWN variables", err);
+    if (!sp->vlayer || !sp->vneuron || !sp->vupper || !sp->vlo || !sp->vslot || !sp->var_map || !sp->map_off) {
+        space_free(sp);
+        return NN_ENOMEM;
+    }
+    sp->vhi = sp->vlo + (V ? V : 1);
+    sp->vstart = sp->vhi + (V ? V : 1);
+    sp->lo_off = sp->map_off + (n + 1);
+    sp->up_off = sp->lo_off + (n + 1);
+    sp->g_off = sp->up_off + (n + 1);
+    for (int j = 0; j <= n; j++) sp->map_off[j] = sp->lo_off[j] = sp->up_off[j] = sp->g_off[j] = NONE;
+    size_t v = 0, mo = 0;
+    for (int j = w->first_nl; j < top; j++) {
+        const nn_layer *L = &m->layers[j];
+        if (!layer_is_activation(L->type)) continue;
+        const relax_lines *ln = &st->lines[j];
+        int two = is_sshape(L->type);
+        size_t slot0 = sp->S, v0 = v;
+        sp->S += ln->n * (two ? 2 : 1);
+        int any_lo = 0, any_up = 0;
+        for (size_t i = 0; i < ln->n; i++)
+            for (int up = 0; up <= two; up++) {
+                double lo = up ? ln->upper_lo[i] : ln->lower_lo[i], hi = up ? ln->upper_hi[i] : ln->lower_hi[i];
+                if (!(lo < hi)) continue;
+                sp->vlayer[v] = j;
+                sp->vneuron[v] = i;
+                sp->vupper[v] = (unsigned char)up;
+                sp->vlo[v] = lo;
+                sp->vhi[v] = hi;
+                sp->vstart[v] = up ? ln->upper_param[i] : ln->lower_param[i];
+                sp->vslot[v] = slot0 + i * (two ? 2 : 1) + (size_t)up;
+                any_lo |= !up;
+                any_up |= up;
+                v++;
+            }
+        if (v == v0) continue;
+        sp->map_off[j] = mo;
+        int *map = sp->var_map + mo;
+        for (size_t i = 0; i < 2 * ln->n; i++) map[i] = -1;
+        for (size_t k = v0; k < v; k++) map[2 * sp->vneuron[k] + sp->vupper[k]] = (int)k;
+        mo += 2 * ln->n;
+        if (any_lo) {
+            sp->lo_off[j] = sp->line_len;
+            sp->line_len += 2 * ln->n;
+        }
+        if (any_up) {
+            sp->up_off[j] = sp->line_len;
+            sp->line_len += 2 * ln->n;
+        }
+        sp->last_free = j;
+    }
+    for (int j = w->first_nl; j <= sp->last_free; j++)
+        if (is_nl(m->layers[j].type)) {
+            sp->g_off[j] = sp->g_len;
+            sp->g_len += shape_size(m->layers[j].out);
+        }
+    return NN_OK;
+}
+
+/* Line of variable v at parameter p (already projected), with d(slope)/dp, d(icpt)/dp. */
+static void var_line(const bound_state *st, const frown_space *sp, size_t v, double p, double *s, double *t,
+                     double *ds, double *dt)
+{
+    int j = sp->vlayer[v];
+    const nn_layer *L = &st->model->layers[j];
+    size_t i = sp->vneuron[v];
+    switch (L->type) {
+    case LAYER_RELU:
+    case LAYER_LEAKY_RELU:
+        *s = p;
+        *t = 0.0;
+        *ds = 1.0;
+        *dt = 0.0;
+        break;
+    case LAYER_PARAM_RAMP:
+        relax_line_at(L, i, st->pre_lower[j][i], st->pre_upper[j][i], sp->vupper[v], p, s, t);
+        *ds = 1.0;
+        *dt = 0.0;
+        break;
+    default:
+        relax_line_at(L, i, st->pre_lower[j][i], st->pre_upper[j][i], sp->vupper[v], p, s, t);
+        *ds = sshape_deriv2(L->type, p);
+        *dt = -p * *ds;
+        break;
+    }
+}
+
+/* Shared lines into a group's line chunk (the parts that have variables). */
+static void lines_base(const bound_state *st, const frown_space *sp, double *chunk)
+{
+    for (int j = 0; j <= sp->last_free; j++) {
+        const relax_lines *ln = &st->lines[j];
+        if (sp->lo_off[j] != NONE) {
+            memcpy(chunk + sp->lo_off[j], ln->lower_slope, ln->n * sizeof(double));
+            memcpy(chunk + sp->lo_off[j] + ln->n, ln->lower_icpt, ln->n * sizeof(double));
+        }
+        if (sp->up_off[j] != NONE) {
+            memcpy(chunk + sp->up_off[j], ln->upper_slope, ln->n * sizeof(double));
+            memcpy(chunk + sp->up_off[j] + ln->n, ln->upper_icpt, ln->n * sizeof(double));
+        }
+    }
+}
+
+/* Lines of theta (projected in place) into the chunk; derivatives into ds, dt. */
+static void lines_set(const bound_state *st, const frown_space *sp, double *theta, double *chunk, double *ds,
+                      double *dt)
+{
+    for (size_t v = 0; v < sp->V; v++) {
+        double p = theta[v];
+        p = p < sp->vlo[v] ? sp->vlo[v] : (p > sp->vhi[v] ? sp->vhi[v] : p);
+        theta[v] = p;
+        int j = sp->vlayer[v];
+        size_t n = st->lines[j].n, i = sp->vneuron[v];
+        double *dst = chunk + (sp->vupper[v] ? sp->up_off[j] : sp->lo_off[j]);
+        var_line(st, sp, v, p, &dst[i], &dst[n + i], &ds[v], &dt[v]);
+    }
+}
+
+/* ---- one evaluation of a set of problems ---- */
+
+typedef struct {
+    size_t na;             /* active problems */
+    const size_t *row;     /* [na] */
+    const size_t *grp;     /* [na] local group */
+    double *A0, *A1;       /* na x maxw each */
+    double *c, *s;         /* na */
+    double *G;             /* na x g_len */
+    double *lb;            /* na */
+} frown_eval_buf;
+
+/* Lower-side step through activation j with per-group lines. */
+static void step_lines(const bound_state *st, const frown_space *sp, int j, const frown_eval_buf *e,
+                       const double *lines, double *A, size_t n)
+{
+    const relax_lines *sh = &st->lines[j];
+    for (size_t p = 0; p < e->na; p++) {
+        const double *gl = lines + e->grp[p] * sp->line_len;
+        const double *ls = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] : sh->lower_slope;
+        const double *lt = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] + n : sh->lower_icpt;
+        const double *us = sp->up_off[j] != NONE ? gl + sp->up_off[j] : sh->upper_slope;
+        const double *ut = sp->up_off[j] != NONE ? gl + sp->up_off[j] + n : sh->upper_icpt;
+        double *a = A + p * n, acc = 0, mag = 0;
+        for (size_t i = 0; i < n; i++) {
+            double v = a[i], t;
+            if (v >= 0) {
+                t = v * lt[i];
+                a[i] = v * ls[i];
+            } else {
+                t = v * ut[i];
+                a[i] = v * us[i];
+            }
+            acc += t;
+            mag += fabs(t);
+        }
+        e->c[p] += acc;
+        e->s[p] += mag;
+    }
+}
+
+/* Lower bound of a.x + c over the region; x (may be NULL) gets the point where the
+ * bound is attained (see the header comment). */
+static double region_argmin(const bound_state *st, const double *a, double c, double s, double *x)
+{
+    const bound_work *w = st->work;
+    const bound_region *R = &st->region;
+    size_t n = w->n_in;
+    double ball = -INFINITY, box = -INFINITY;
+    if (!R->clip || R->norm != NORM_INF) bound_ball_bound(st, a, n, c, s, &ball, NULL);
+    if (R->clip) bound_box_bound(a, n, w->box_lo, w->box_hi, c, s, &box, NULL);
+    int use_box = R->clip && (R->norm == NORM_INF || !(ball > box));
+    if (x) {
+        const double *x0 = w->x0;
+        double eps = R->eps;
+        if (use_box) {
+            for (size_t k = 0; k < n; k++) x[k] = a[k] >= 0 ? w->box_lo[k] : w->box_hi[k];
+        } else if (R->norm == NORM_INF) {
+            for (size_t k = 0; k < n; k++) x[k] = a[k] > 0 ? x0[k] - eps : (a[k] < 0 ? x0[k] + eps : x0[k]);
+        } else if (R->norm == NORM_2) {
+            double n2 = 0;
+            for (size_t k = 0; k < n; k++) n2 += a[k] * a[k];
+            double f = n2 > 0 ? eps / sqrt(n2) : 0.0;
+            for (size_t k = 0; k < n; k++) x[k] = x0[k] - f * a[k];
+        } else {
+            size_t kmax = 0;
+            for (size_t k = 1; k < n; k++)
+                if (fabs(a[k]) > fabs(a[kmax])) kmax = k;
+            memcpy(x, x0, n * sizeof *x);
+            if (a[kmax] != 0) x[kmax] += a[kmax] > 0 ? -eps : eps;
+        }
+    }
+    return use_box ? box : ball;
+}
+
+/* Bounds of the active problems (e->lb) and, with grad != NULL, the gradient of
+ * each group's mean bound (grad[g*V + v], zeroed here for the groups present). */
+static int eval_block(bound_state *st, const frown_space *sp, const frown_batch *b, const frown_eval_buf *e,
+                      const double *lines, const double *ds, const double *dt, double *grad, const size_t *gcount,
+                      nn_error *err)
+{
+    bound_work *w = st->work;
+    struct frown_work *fw = w->frown;
+    const nn_model *m = st->model;
+    int top = b->top, j;
+    size_t na = e->na, width;
+    double *A = e->A0, *B = e->A1;
+    /* Rows on top, times the sign. */
+    if (b->C) {
+        width = model_output_size(m);
+        for (size_t p = 0; p < na; p++) {
+            const double *cr = b->C + e->row[p] * b->ldc;
+            for (size_t k = 0; k < width; k++) A[p * width + k] = b->sign * cr[k];
+            double dv = b->d ? b->d[e->row[p]] : 0.0;
+            e->c[p] = b->sign * dv;
+            e->s[p] = fabs(dv);
+        }
+        j = top - 1;
+    } else if (top >= 1 && m->layers[top - 1].type == LAYER_DENSE) {
+        const nn_layer *L = &m->layers[top - 1];
+        width = shape_size(L->in);
+        for (size_t p = 0; p < na; p++) {
+            const double *wr = L->weight + e->row[p] * width;
+            for (size_t k = 0; k < width; k++) A[p * width + k] = b->sign * wr[k];
+            e->c[p] = b->sign * L->bias[e->row[p]];
+            e->s[p] = fabs(L->bias[e->row[p]]);
+        }
+        j = top - 2;
+    } else {
+        width = top >= 1 ? shape_size(m->layers[top - 1].out) : w->n_in;
+        memset(A, 0, na * width * sizeof *A);
+        for (size_t p = 0; p < na; p++) {
+            A[p * width + e->row[p]] = b->sign;
+            e->c[p] = e->s[p] = 0.0;
+        }
+        j = top - 1;
+    }
+    for (; j >= 0; j--) {
+        const nn_layer *L = &m->layers[j];
+        size_t n_out = shape_size(L->out), n_in = shape_size(L->in);
+        if (sp->g_off[j] != NONE && grad)
+            for (size_t p = 0; p < na; p++)
+                memcpy(e->G + p * sp->g_len + sp->g_off[j], A + p * n_out, n_out * sizeof(double));
+        if (layer_is_affine(L->type)) {
+            if (w->bfull[j]) bound_add_offset(A, na, n_out, w->bfull[j], e->c, e->s);
+            int rc = layer_affine_adjoint_ws(L, A, na, n_out, B, n_in, &fw->ws, err);
+            if (rc) return nn_error_prefix(err, "FROWN backward pass, layer %d: ", j);
+            st->flops += bound_adjoint_flops(L, na);
+            double *t = A;
+            A = B;
+            B = t;
+        } else if (layer_is_activation(L->type)) {
+            step_lines(st, sp, j, e, lines, A, n_out);
+        } else {
+            bound_step_maxpool(&st->pools[j], 0, na, n_out, n_in, A, B, e->c, e->s);
+            double *t = A;
+            A = B;
+            B = t;
+        }
+        width = n_in;
+    }
+    st->backward_rows += na;
+    /* Concretize; the minimizers go to B (na x n_in). */
+    size_t n_in = w->n_in;
+    for (size_t p = 0; p < na; p++)
+        e->lb[p] = region_argmin(st, A + p * n_in, e->c[p], e->s[p], grad ? B + p * n_in : NULL);
+    if (!grad) return NN_OK;
+
+    /* Relaxed network forward from x*; gradient at the selected variable lines. */
+    for (size_t p = 0; p < na; p++)
+        if (p == 0 || e->grp[p] != e->grp[p - 1]) memset(grad + e->grp[p] * sp->V, 0, sp->V * sizeof *grad);
+    double *Z = B, *Z2 = A;
+    for (j = 0; j <= sp->last_free; j++) {
+        const nn_layer *L = &m->layers[j];
+        size_t n_out = shape_size(L->out), nj = shape_size(L->in);
+        if (layer_is_affine(L->type)) {
+            int rc = layer_affine_forward_ws(L, Z, na, nj, Z2, n_out, &fw->ws, err);
+            if (rc) return nn_error_prefix(err, "FROWN forward pass, layer %d: ", j);
+            st->flops += bound_adjoint_flops(L, na);
+            double *t = Z;
+            Z = Z2;
+            Z2 = t;
+        } else if (layer_is_activation(L->type)) {
+            const relax_lines *sh = &st->lines[j];
+            const int *map = sp->map_off[j] != NONE ? sp->var_map + sp->map_off[j] : NULL;
+            int advance = j < sp->last_free;
+            for (size_t p = 0; p < na; p++) {
+                size_t g = e->grp[p];
+                const double *gl = lines + g * sp->line_len;
+                const double *ls = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] : sh->lower_slope;
+                const double *lt = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] + nj : sh->lower_icpt;
+                const double *us = sp->up_off[j] != NONE ? gl + sp->up_off[j] : sh->upper_slope;
+                const double *ut = sp->up_off[j] != NONE ? gl + sp->up_off[j] + nj : sh->upper_icpt;
+                const double *gv = e->G + p * sp->g_len + sp->g_off[j];
+                double *z = Z + p * nj, *gr = grad + g * sp->V;
+                const double *dsg = ds + g * sp->V, *dtg = dt + g * sp->V;
+                for (size_t i = 0; i < nj; i++) {
+                    double gi = gv[i], zi = z[i], sl, ic;
+                    int up = gi < 0;
+                    if (up) sl = us[i], ic = ut[i];
+                    else sl = ls[i], ic = lt[i];
+                    if (map) {
+                        int v = map[2 * i + up];
+                        if (v >= 0) gr[v] += gi * (dsg[v] * zi + dtg[v]);
+                    }
+                    if (advance) z[i] = sl * zi + ic;
+                }
+            }
+        } else if (j < sp->last_free) {
+            const relax_pool *pl = &st->pools[j];
+            int W = pl->window;
+            for (size_t p = 0; p < na; p++) {
+                const double *gv = e->G + p * sp->g_len + sp->g_off[j];
+                const double *z = Z + p * nj;
+                double *y = Z2 + p * n_out;
+                for (size_t o = 0; o < n_out; o++) {
+                    int use_upper = gv[o] < 0;
+                    const double *coef = (use_upper ? pl->upper_coef : pl->lower_coef) + o * (size_t)W;
+                    const int *in = pl->inputs + o * (size_t)W;
+                    double acc = use_upper ? pl->upper_icpt[o] : pl->lower_icpt[o];
+                    for (int k = 0; k < W; k++)
+                        if (in[k] >= 0) acc += coef[k] * z[in[k]];
+                    y[o] = acc;
+                }
+            }
+            double *t = Z;
+            Z = Z2;
+            Z2 = t;
+        }
+    }
+    for (size_t p = 0; p < na; p++)
+        if (p + 1 == na || e->grp[p + 1] != e->grp[p]) {
+            size_t g = e->grp[p];
+            double f = 1.0 / (double)gcount[g];
+            for (size_t v = 0; v < sp->V; v++) grad[g * sp->V + v] *= f;
+        }
+    return NN_OK;
+}
+
+/* ---- warm start ---- */
+
+static size_t warm_index(size_t g, int side, int gen) { return (g * 2 + (size_t)side) * 2 + (size_t)gen; }
+
+/* Room for `groups` groups of S slots (a different S or more groups start afresh). */
+static int warm_reserve(frown_warm *W, size_t groups, size_t S, nn_error *err)
+{
+    if (W->data && W->S == S && W->groups >= groups) return NN_OK;
+    warm_free(W);
+    size_t e = groups * 4;
+    size_t cells = e * S > 0 ? e * S : 1;
+    W->data = nn_malloc(cells * sizeof *W->data, "FROWN warm start", err);
+    W->gen = nn_malloc(e * sizeof *W->gen, "FROWN warm start", err);
+    W->key = nn_calloc(e, sizeof *W->key, "FROWN warm start", err);
+    if (!W->data || !W->gen || !W->key) {
+        warm_free(W);
+        return NN_ENOMEM;
+    }
+    for (size_t k = 0; k < e; k++) W->gen[k] = -1;
+    W->groups = groups;
+    W->S = S;
+    return NN_OK;
+}
+
+/* The generation to start from: newest written by an earlier evaluation of this
+ * image with the same key, or -1. */
+static int warm_pick(const struct frown_work *fw, const frown_warm *W, size_t g, int side, uint64_t key)
+{
+    int best = -1;
+    for (int k = 0; k < 2; k++) {
+        size_t e = warm_index(g, side, k);
+        int gen = W->gen[e];
+        if (gen >= fw->epoch && gen < fw->eval && W->key[e] == key && (best < 0 || gen > W->gen[warm_index(g, side, best)]))
+            best = k;
+    }
+    return best;
+}
+
+static void warm_start(const struct frown_work *fw, const frown_warm *W, const frown_space *sp, size_t g, int side,
+                       uint64_t key, double *theta)
+{
+    int k = W && W->data ? warm_pick(fw, W, g, side, key) : -1;
+    const float *src = k >= 0 ? W->data + warm_index(g, side, k) * W->S : NULL;
+    for (size_t v = 0; v < sp->V; v++) {
+        double p = sp->vstart[v];
+        if (src && isfinite(src[sp->vslot[v]])) p = src[sp->vslot[v]];
+        theta[v] = p < sp->vlo[v] ? sp->vlo[v] : (p > sp->vhi[v] ? sp->vhi[v] : p);
+    }
+}
+
+static void warm_store(const struct frown_work *fw, frown_warm *W, const frown_space *sp, size_t g, int side,
+                       uint64_t key, const double *theta)
+{
+    int src = warm_pick(fw, W, g, side, key), dst = -1;
+    for (int k = 0; k < 2; k++) {
+        size_t e = warm_index(g, side, k);
+        if (W->gen[e] == fw->eval && W->key[e] == key) dst = k;
+    }
+    if (dst < 0) dst = src >= 0 ? 1 - src : 0;
+    float *out = W->data + warm_index(g, side, dst) * W->S;
+    if (src >= 0 && src != dst) memcpy(out, W->data + warm_index(g, side, src) * W->S, W->S * sizeof *out);
+    else if (src < 0)
+        for (size_t k = 0; k < W->S; k++) out[k] = NAN;
+    for (size_t v = 0; v < sp->V; v++) out[sp->vslot[v]] = (float)theta[v];
+    W->gen[warm_index(g, side, dst)] = fw->eval;
+    W->key[warm_index(g, side, dst)] = key;
+}
+
+/* ---- the optimizer ---- */
+
+/* Best bound per problem over the iterates (best[P]). */
+static int optimize(bound_state *st, const frown_space *sp, const frown_batch *b, frown_warm *W, double *best,
+                    nn_error *err)
+{
+    bound_work *w = st->work;
+    struct frown_work *fw = w->frown;
+    const bound_options *o = &st->opt;
+    size_t P = b->P, ng = b->ng, V = sp->V, mw = w->maxw;
+    /* scratch: per problem A0, A1 (mw), G (g_len), c, s, lb; per group lines, 7 V arrays, 2 scalars */
+    size_t dbl = P * (2 * mw + sp->g_len + 3) + ng * (sp->line_len + 7 * V + 2);
+    size_t idx = 2 * P + ng;
+    char *mem = scratch(fw, dbl * sizeof(double) + idx * sizeof(size_t) + ng * 2 * sizeof(int), err);
+    if (!mem) return NN_ENOMEM;
+    double *d = (double *)mem;
+    frown_eval_buf e;
+    e.A0 = d, d += P * mw;
+    e.A1 = d, d += P * mw;
+    e.G = d, d += P * sp->g_len;
+    e.c = d, d += P;
+    e.s = d, d += P;
+    e.lb = d, d += P;
+    double *lines = d;
+    d += ng * sp->line_len;
+    double *theta = d, *am = d + ng * V, *av = d + 2 * ng * V, *btheta = d + 3 * ng * V, *ds = d + 4 * ng * V,
+           *dt = d + 5 * ng * V, *grad = d + 6 * ng * V;
+    d += 7 * ng * V;
+    double *bobj = d, *obj = d + ng;
+    size_t *act_row = (size_t *)(d + 2 * ng), *act_grp = act_row + P, *gcount = act_grp + P;
+    int *small = (int *)(gcount + ng), *alive = small + ng;
+
+    memset(am, 0, 2 * ng * V * sizeof *am);
+    for (size_t g = 0; g < ng; g++) {
+        gcount[g] = b->gstart[g + 1] - b->gstart[g];
+        small[g] = 0;
+        alive[g] = 1;
+        bobj[g] = -INFINITY;
+        lines_base(st, sp, lines + g * sp->line_len);
+        warm_start(fw, o->frown_warm ? W : NULL, sp, b->gid[g], b->side, b->gkey ? b->gkey[g] : 0, theta + g * V);
+        memcpy(btheta + g * V, theta + g * V, V * sizeof *theta);
+    }
+    for (size_t p = 0; p < P; p++) best[p] = -INFINITY;
+    double b1t = 1.0, b2t = 1.0;
+    for (int it = 0; it <= o->frown_iters; it++) {
+        size_t na = 0;
+        for (size_t g = 0; g < ng; g++) {
+            if (!alive[g]) continue;
+            lines_set(st, sp, theta + g * V, lines + g * sp->line_len, ds + g * V, dt + g * V);
+            for (size_t p = b->gstart[g]; p < b->gstart[g + 1]; p++) {
+                act_row[na] = b->row[p];
+                act_grp[na++] = g;
+            }
+        }
+        if (!na) break;
+        e.na = na;
+        e.row = act_row;
+        e.grp = act_grp;
+        int rc = eval_block(st, sp, b, &e, lines, ds, dt, grad, gcount, err);
+        if (rc) return rc;
+        /* Active entries list each live group's problems in order. */
+        for (size_t k = 0; k < na;) {
+            size_t g = act_grp[k];
+            obj[g] = 0;
+            for (size_t p = b->gstart[g]; p < b->gstart[g + 1]; p++, k++) {
+                obj[g] += e.lb[k];
+                if (e.lb[k] > best[p]) best[p] = e.lb[k];
+            }
+        }
+        b1t *= ADAM_B1;
+        b2t *= ADAM_B2;
+        for (size_t g = 0; g < ng; g++) {
+            if (!alive[g]) continue;
+            double mean = obj[g] / (double)gcount[g];
+            double rel = 0.0;
+            int finite = isfinite(mean);
+            for (size_t v = 0; finite && v < V; v++) finite = isfinite(grad[g * V + v]);
+            if (mean > bobj[g]) {
+                rel = isfinite(bobj[g]) ? (mean - bobj[g]) / fmax(fabs(bobj[g]), DBL_MIN) : INFINITY;
+                bobj[g] = mean;
+                memcpy(btheta + g * V, theta + g * V, V * sizeof *theta);
+            }
+            if (it > 0) small[g] = rel < o->frown_threshold ? small[g] + 1 : 0;
+            if (!finite || it == o->frown_iters || small[g] >= o->frown_patience) {
+                alive[g] = 0;
+                continue;
+            }
+            /* Adam ascent step; projection happens before the next evaluation. */
+            double *th = theta + g * V, *m1 = am + g * V, *m2 = av + g * V, *gr = grad + g * V;
+            double c1 = 1.0 - b1t, c2 = 1.0 - b2t;
+            for (size_t v = 0; v < V; v++) {
+                m1[v] = ADAM_B1 * m1[v] + (1.0 - ADAM_B1) * gr[v];
+                m2[v] = ADAM_B2 * m2[v] + (1.0 - ADAM_B2) * gr[v] * gr[v];
+                th[v] += o->frown_lr * (m1[v] / c1) / (sqrt(m2[v] / c2) + ADAM_EPS);
+            }
+        }
+    }
+    if (o->frown_warm && W)
+        for (size_t g = 0; g < ng; g++)
+            warm_store(fw, W, sp, b->gid[g], b->side, b->gkey ? b->gkey[g] : 0, btheta + g * V);
+    return NN_OK;
+}
+
+/* ---- rows of a layer ---- */
+
+/* Can a better bound of this row change the relaxation built from it? */
+static int row_matters(const nn_layer *L, size_t r, double l, double u)
+{
+    if (!(u > l)) return 0;
+    if (L->type == LAYER_MAXPOOL2D || is_sshape(L->type)) return 1;
+    return !bound_row_stable(L, r, l, u);
+}
+
+static uint64_t rows_key(const double *C, size_t ldc, size_t no, const double *d, size_t r0, size_t r1)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t r = r0; r < r1; r++) {
+        for (size_t k = 0; k <= no; k++) {
+            double v = k < no ? C[r * ldc + k] : (d ? d[r] : 0.0);
+            unsigned char bytes[sizeof v];
+            memcpy(bytes, &v, sizeof v);
+            for (size_t q = 0; q < sizeof v; q++) h = (h ^ bytes[q]) * 1099511628211ull;
+        }
+    }
+    return h ? h : 1;
+}
+
+/* Problems of one side of a block: rows[] (sorted) grouped by aligned G. Fills the
+ * batch's group arrays (gstart needs ng+1, gid ng entries) and returns ng. */
+static size_t group_rows(const size_t *rows, size_t P, size_t G, size_t *gstart, size_t *gid)
+{
+    size_t ng = 0;
+    for (size_t p = 0; p < P; p++)
+        if (p == 0 || rows[p] / G != rows[p - 1] / G) {
+            gstart[ng] = p;
+            gid[ng++] = rows[p] / G;
+        }
+    gstart[ng] = P;
+    return ng;
+}
+
+/* Both sides of the problems rows[0..P) of one block; results tighten lo/hi (indexed
+ * by position in rows[]). */
+static int run_sides(bound_state *st, const frown_space *sp, int top, const double *C, size_t ldc, const double *d,
+                     const size_t *rows, size_t P, int want_l, int want_u, double *lo, double *hi, frown_warm *W,
+                     nn_error *err)
+{
+    size_t G = st->opt.frown_group;
+    size_t *gstart = nn_malloc((2 * P + 1) * sizeof *gstart, "FROWN groups", err);
+    uint64_t *gkey = C ? nn_malloc(P * sizeof *gkey, "FROWN groups", err) : NULL;
+    double *best = nn_malloc(P * sizeof *best, "FROWN groups", err);
+    int rc = NN_ENOMEM;
+    if (!gstart || (C && !gkey) || !best) goto done;
+    size_t *gid = gstart + P + 1;
+    size_t ng = group_rows(rows, P, G, gstart, gid);
+    if (C)
+        for (size_t g = 0; g < ng; g++)
+            gkey[g] = rows_key(C, ldc, model_output_size(st->model), d, rows[gstart[g]], rows[gstart[g + 1] - 1] + 1);
+    rc = NN_OK;
+    for (int side = 0; side < 2 && !rc; side++) {
+        if (side ? !want_u : !want_l) continue;
+        frown_batch b = {top, C, ldc, d, side ? -1.0 : 1.0, side, P, rows, ng, gstart, gid, gkey};
+        rc = optimize(st, sp, &b, W, best, err);
+        for (size_t p = 0; !rc && p < P; p++) {
+            if (!side && best[p] > lo[p]) lo[p] = best[p];
+            if (side && -best[p] < hi[p]) hi[p] = -best[p];
+        }
+    }
+done:
+    free(gstart);
+    free(gkey);
+    free(best);
+    return rc;
+}
+
+int bound_frown_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper,
+                           nn_error *err)
+{
+    bound_work *w = st->work;
+    struct frown_work *fw = w->frown;
+    const nn_layer *L = &st->model->layers[i];
+    size_t n = shape_size(L->in), rb = w->rb, G = st->opt.frown_group;
+    frown_space sp;
+    int rc = space_build(st, i, &sp, err);
+    if (rc) return rc;
+    double *cl = nn_malloc(rb * sizeof *cl, "FROWN block", err), *cu = nn_malloc(rb * sizeof *cu, "FROWN block", err);
+    size_t *rows = nn_malloc(rb * sizeof *rows, "FROWN block", err);
+    double *ol = nn_malloc(rb * sizeof *ol, "FROWN block", err), *ou = nn_malloc(rb * sizeof *ou, "FROWN block", err);
+    if (!cl || !cu || !rows || !ol || !ou) {
+        rc = NN_ENOMEM;
+        goto done;
+    }
+    frown_warm *W = &fw->warm[i];
+    if (st->opt.frown_warm && sp.V && (rc = warm_reserve(W, (n + G - 1) / G, sp.S, err))) goto done;
+    for (size_t blo = lo - lo % rb; blo < hi && !rc; blo += rb) {
+        size_t bhi = blo + rb < n ? blo + rb : n;
+        if ((rc = bound_crown_rows(st, i, blo, bhi, cl, cu, err))) break;
+        size_t P = 0;
+        if (sp.V && st->opt.frown_iters > 0)
+            for (size_t r = blo; r < bhi; r++)
+                if (row_matters(L, r, cl[r - blo], cu[r - blo])) rows[P++] = r;
+        for (size_t p = 0; p < P; p++) {
+            ol[p] = cl[rows[p] - blo];
+            ou[p] = cu[rows[p] - blo];
+        }
+        if (P) rc = run_sides(st, &sp, i, NULL, 0, NULL, rows, P, lower != NULL, upper != NULL, ol, ou, W, err);
+        for (size_t p = 0; !rc && p < P; p++) {
+            cl[rows[p] - blo] = ol[p];
+            cu[rows[p] - blo] = ou[p];
+        }
+        for (size_t r = blo > lo ? blo : lo; !rc && r < bhi && r < hi; r++) {
+            if (lower) lower[r - lo] = cl[r - blo];
+            if (upper) upper[r - lo] = cu[r - blo];
+        }
+    }
+done:
+    free(cl);
+    free(cu);
+    free(rows);
+    free(ol);
+    free(ou);
+    space_free(&sp);
+    return rc;
+}
+
+int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+                     double *upper, nn_error *err)
+{
+    bound_work *w = st->work;
+    struct frown_work *fw = w->frown;
+    int n = st->model->n_layers, want_u = upper && st->opt.frown_spec_upper;
+    if ((!lower && !want_u) || st->opt.frown_iters == 0) return NN_OK;
+    frown_space sp;
+    int rc = space_build(st, n, &sp, err);
+    if (rc || !sp.V) {
+        space_free(&sp);
+        return rc;
+    }
+    size_t rb = w->rb, G = st->opt.frown_group;
+    size_t *idx = nn_malloc(rb * sizeof *idx, "FROWN spec block", err);
+    double *ol = nn_malloc(rb * sizeof *ol, "FROWN spec block", err), *ou = nn_malloc(rb * sizeof *ou, "FROWN spec block", err);
+    frown_warm *W = &fw->warm[n];
+    if (!idx || !ol || !ou) rc = NN_ENOMEM;
+    else if (st->opt.frown_warm) rc = warm_reserve(W, (rows + G - 1) / G, sp.S, err);
+    for (size_t r0 = 0; r0 < rows && !rc; r0 += rb) {
+        size_t R = rows - r0 < rb ? rows - r0 : rb;
+        for (size_t r = 0; r < R; r++) {
+            idx[r] = r0 + r;
+            ol[r] = lower ? lower[r0 + r] : -INFINITY;
+            ou[r] = upper ? upper[r0 + r] : INFINITY;
+        }
+        rc = run_sides(st, &sp, n, C, ldc, d, idx, R, lower != NULL, want_u, ol, ou, W, err);
+        for (size_t r = 0; !rc && r < R; r++) {
+            if (lower) lower[r0 + r] = ol[r];
+            if (want_u) upper[r0 + r] = ou[r];
+        }
+    }
+    free(idx);
+    free(ol);
+    free(ou);
+    space_free(&sp);
+    return rc;
+}
+
+/* ---- white-box entry points ---- */
+
+int bound_frown_vars(bound_state *st, int top, size_t *V, double *lo, double *hi, double *start, nn_error *err)
+{
+    frown_space sp;
+    int rc = space_build(st, top, &sp, err);
+    if (rc) return rc;
+    *V = sp.V;
+    for (size_t v = 0; v < sp.V; v++) {
+        if (lo) lo[v] = sp.vlo[v];
+        if (hi) hi[v] = sp.vhi[v];
+        if (start) start[v] = sp.vstart[v];
+    }
+    space_free(&sp);
+    return NN_OK;
+}
+
+int bound_frown_probe(bound_state *st, int top, size_t row, const double *C_row, double d, double sign,
+                      const double *theta, double *bound, double *grad, nn_error *err)
+{
+    bound_work *w = st->work;
+    if (!w->frown) return nn_fail(err, NN_EARG, "bound_frown_probe: the state's method is not frown");
+    if (top < 0 || top > st->model->n_layers || top > st->layers_done)
+        return nn_fail(err, NN_EARG, "bound_frown_probe: layer %d not ready", top);
+    frown_space sp;
+    int rc = space_build(st, top, &sp, err);
+    if (rc) return rc;
+    size_t V = sp.V, mw = w->maxw;
+    double *mem = nn_malloc((2 * mw + sp.g_len + 3 + sp.line_len + 4 * (V ? V : 1)) * sizeof *mem, "FROWN probe", err);
+    if (!mem) {
+        space_free(&sp);
+        return NN_ENOMEM;
+    }
+    frown_eval_buf e;
+    size_t r = C_row ? 0 : row, g0 = 0, one = 1, gs[2] = {0, 1};
+    e.na = 1;
+    e.row = &r;
+    e.grp = &g0;
+    e.A0 = mem;
+    e.A1 = mem + mw;
+    e.G = mem + 2 * mw;
+    e.c = e.G + sp.g_len;
+    e.s = e.c + 1;
+    e.lb = e.s + 1;
+    double *lines = e.lb + 1, *th = lines + sp.line_len, *ds = th + V, *dt = ds + V, *gr = dt + V;
+    memcpy(th, theta, V * sizeof *th);
+    lines_base(st, &sp, lines);
+    lines_set(st, &sp, th, lines, ds, dt);
+    frown_batch b = {top, C_row, 0, C_row ? &d : NULL, sign, 0, 1, &r, 1, gs, &g0, NULL};
+    rc = eval_block(st, &sp, &b, &e, lines, ds, dt, grad ? gr : NULL, &one, err);
+    if (!rc) {
+        *bound = e.lb[0];
+        if (grad) memcpy(grad, gr, V * sizeof *grad);
+    }
+    free(mem);
+    space_free(&sp);
+    return rc;
+}

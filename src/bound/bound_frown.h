@@ -1,0 +1,40 @@
+/* bound_frown (private to src/bound): FROWN, bounding lines optimized per bounded
+ * row and side by Adam from CROWN's lines, with its warm-start state across the
+ * evaluations of one image (spec frown.md; the math is at the top of bound_frown.c). */
+#ifndef BOUND_FROWN_H
+#define BOUND_FROWN_H
+
+#include "bound_internal.h"
+
+/* Prototypes */
+/* Option checks for the method that uses them (FROWN, CROWN-Quad). */
+int bound_frown_check_options(const bound_options *o, nn_error *err);
+/* Default rows per block for FROWN from its per-row memory (rb for other methods). */
+size_t bound_frown_row_block(const bound_state *st, size_t rb);
+/* FROWN blocks hold whole groups: rb rounded up to a multiple of frown_group. */
+size_t bound_frown_align_block(const bound_state *st, size_t rb);
+int bound_frown_init(bound_state *st, nn_error *err);
+void bound_frown_free(bound_work *w, const nn_model *m);
+/* A region was set: a new evaluation, of the same image (warm start kept) or not. */
+void bound_frown_new_region(bound_state *st, int same_image);
+/* Rows [lo, hi) of nonlinear layer i (not the first), one or both sides (NULL = not
+ * wanted): CROWN on the aligned blocks covering them, then the optimization. */
+int bound_frown_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper,
+                           nn_error *err);
+/* Spec rows: lower/upper hold CROWN's bounds on entry and are tightened in place. */
+int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+                     double *upper, nn_error *err);
+
+/* White-box entry points for the gradient tests. The variables of the problems of
+ * layer top (top = n_layers: spec rows), in the order bound_frown_probe takes them:
+ * *V of them; lo, hi, start (each V entries, or NULL) get their ranges and CROWN's
+ * values. */
+int bound_frown_vars(bound_state *st, int top, size_t *V, double *lo, double *hi, double *start, nn_error *err);
+/* The bound of one problem at variables theta (projected onto their ranges first):
+ * the lower bound of sign * row, row = identity row `row` of layer top's input or,
+ * with C_row != NULL, C_row . f(x) + d. *bound gets it, grad (V entries, or NULL) the
+ * hand-derived gradient d bound / d theta. */
+int bound_frown_probe(bound_state *st, int top, size_t row, const double *C_row, double d, double sign,
+                      const double *theta, double *bound, double *grad, nn_error *err);
+
+#endif
