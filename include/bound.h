@@ -50,7 +50,8 @@ typedef struct {
     int frown_patience;     /* early stop after this many steps in a row ... (5) */
     double frown_threshold; /* ... each improving the best bound by less than this, relative (0.01) */
     int frown_warm;         /* 1 (default): each eps starts from the previous eps's variables */
-    int frown_spec_upper;   /* 1: optimize upper bounds of spec rows too (0: CROWN's upper) */
+    int spec_upper;         /* FROWN, CROWN-Quad: tighten the upper bounds of spec rows too
+                               (0, default: CROWN's upper bounds; margins need the lower) */
     int quad_iters;         /* CROWN-Quad: projected-gradient steps per spec row (200) */
 } bound_options;
 
@@ -109,7 +110,7 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
  * leading dimension ldc, d optional (NULL = 0). Uses the backward pass for every
  * method but IBP/LBP (which concretize their own output bounds). Needs all layers
  * committed. FROWN optimizes the lower bound of every row (and the upper bound with
- * frown_spec_upper); CROWN-Quad keeps the better of its linear and quadratic bound. */
+ * spec_upper); CROWN-Quad keeps the better of its linear and quadratic bound. */
 int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                double *upper, nn_error *err);
 

@@ -128,10 +128,13 @@ static void variants(bound_options *v, int *count)
         v[k].frown_iters = iters[f];
         v[k].row_block = f == 1 ? 5 : 0;
         v[k].frown_threshold = f == 2 ? 0.0 : v[k].frown_threshold;
-        v[k].frown_spec_upper = f != 3;
+        v[k].spec_upper = f != 3;
         v[k].skip_stable = v[k].intersect_ibp = f != 3;
         k++;
     }
+    bound_options_default(&v[k]); /* ReLU models only (see run_family) */
+    v[k].method = METHOD_CROWN_QUAD;
+    v[k++].spec_upper = 1;
     *count = k;
 }
 
@@ -145,10 +148,18 @@ static void run_family(void (*build)(nn_model *, test_rng *, layer_type), const 
         nn_model m;
         build(&m, &rng, tb_acts[a]);
         size_t unstable = 0;
-        for (int k = 0; k < nv; k++)
+        for (int k = 0; k < nv; k++) {
+            if (v[k].method == METHOD_CROWN_QUAD && tb_acts[a] != LAYER_RELU) {
+                bound_state st;
+                nn_error err;
+                assert_int_equal(bound_state_init(&st, &m, &v[k], &err), NN_EUNSUPPORTED);
+                assert_non_null(strstr(err.msg, layer_type_name(tb_acts[a])));
+                continue;
+            }
             for (int p = 0; p < 3; p++)
                 for (int clip = 0; clip < 2; clip++)
                     unstable += check_config(&m, &v[k], (norm_type)p, eps[p], clip, &rng);
+        }
         /* The radii must be large enough to leave neurons undecided. */
         assert_true(unstable > 0);
         model_free(&m);
@@ -183,6 +194,32 @@ static void sampled_points_within_bounds_cnn_every_maxpool_relaxation(void **sta
         for (int p = 0; p < 3; p++) check_config(&m, &o, (norm_type)p, p == NORM_INF ? 0.05 : 0.3, 0, &rng);
     }
     model_free(&m);
+}
+
+/* One hidden ReLU layer: CROWN-Quad's domain is the input ball itself, where its
+ * quadratic bounds do win over the linear ones (the check counts such rows). */
+static void sampled_points_within_bounds_one_hidden_layer_crown_quad(void **state)
+{
+    (void)state;
+    test_rng rng = {16};
+    for (int trial = 0; trial < 3; trial++) {
+        nn_model m;
+        nn_error err;
+        model_init(&m);
+        m.input = (nn_shape){8, 1, 1};
+        tb_dense(&m, &rng, 8, 40);
+        tb_act(&m, &rng, LAYER_RELU, 40);
+        tb_dense(&m, &rng, 40, 4);
+        assert_int_equal(model_finalize(&m, &err), NN_OK);
+        bound_options o;
+        bound_options_default(&o);
+        o.method = METHOD_CROWN_QUAD;
+        o.spec_upper = 1;
+        const double eps[3] = {[NORM_INF] = 0.15, [NORM_1] = 0.8, [NORM_2] = 0.4};
+        for (int p = 0; p < 3; p++)
+            for (int clip = 0; clip < 2; clip++) check_config(&m, &o, (norm_type)p, eps[p], clip, &rng);
+        model_free(&m);
+    }
 }
 
 /* The checker itself must see a bound that excludes a sample. */
@@ -229,11 +266,12 @@ static void sampled_points_within_bounds_zoo_models(void **state)
         nn_error err;
         model_init(&m);
         if (model_load(path, &m, &err) != NN_OK) fail_msg("%s: %s", path, err.msg);
-        bound_method ms[] = {METHOD_IBP, METHOD_CROWN};
-        for (int k = 0; k < 2; k++) {
+        bound_method ms[] = {METHOD_IBP, METHOD_CROWN, METHOD_FROWN};
+        for (int k = 0; k < 3; k++) {
             bound_options o;
             bound_options_default(&o);
             o.method = ms[k];
+            o.frown_iters = strstr(path, "cnn") ? 2 : 20; /* the CNNs' conv rows are many */
             check_config(&m, &o, NORM_INF, 0.01, 1, &rng);
             check_config(&m, &o, NORM_2, 0.3, 0, &rng);
         }
@@ -248,6 +286,7 @@ int main(void)
         cmocka_unit_test(sampled_points_within_bounds_mlp_every_method_activation_norm),
         cmocka_unit_test(sampled_points_within_bounds_cnn_every_method_activation_norm),
         cmocka_unit_test(sampled_points_within_bounds_cnn_every_maxpool_relaxation),
+        cmocka_unit_test(sampled_points_within_bounds_one_hidden_layer_crown_quad),
         cmocka_unit_test(checker_rejects_bound_tightened_past_a_sample),
         cmocka_unit_test(sampled_points_within_bounds_zoo_models),
     };

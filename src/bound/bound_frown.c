@@ -38,7 +38,9 @@
  *
  * Work. A block is an aligned range of row_block rows (a multiple of G), one side at
  * a time: CROWN bounds the whole block first; only rows it leaves unstable (ReLU-like
- * inputs; every S-shaped or MaxPool input with u > l) become problems. All problems
+ * inputs; every S-shaped or MaxPool input with u > l) become problems, and none of a
+ * layer right after an activation (a MaxPool on a ReLU's output: the activation's
+ * box of its committed bounds is already the best any linear bound can give). All problems
  * of a block go through each affine layer as one GEMM (per-problem lines are applied
  * element-wise), backward and forward; groups that stop drop out of later GEMMs.
  * A block's results depend only on the block (never on the requested range or on
@@ -858,13 +860,17 @@ int bound_frown_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double 
         rc = NN_ENOMEM;
         goto done;
     }
+    /* Right after an element-wise activation, no linear bound beats the box
+     * [sigma(l), sigma(u)] of that activation's committed bounds (the backward pass
+     * of row r meets one line of neuron r, with a fixed sign): nothing to optimize. */
+    int direct = i > 0 && layer_is_activation(st->model->layers[i - 1].type);
     frown_warm *W = &fw->warm[i];
-    if (st->opt.frown_warm && sp.V && (rc = warm_reserve(W, (n + G - 1) / G, sp.S, err))) goto done;
+    if (st->opt.frown_warm && sp.V && !direct && (rc = warm_reserve(W, (n + G - 1) / G, sp.S, err))) goto done;
     for (size_t blo = lo - lo % rb; blo < hi && !rc; blo += rb) {
         size_t bhi = blo + rb < n ? blo + rb : n;
         if ((rc = bound_crown_rows(st, i, blo, bhi, cl, cu, err))) break;
         size_t P = 0;
-        if (sp.V && st->opt.frown_iters > 0)
+        if (sp.V && st->opt.frown_iters > 0 && !direct)
             for (size_t r = blo; r < bhi; r++)
                 if (row_matters(L, r, cl[r - blo], cu[r - blo])) rows[P++] = r;
         for (size_t p = 0; p < P; p++) {
@@ -896,7 +902,7 @@ int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, 
 {
     bound_work *w = st->work;
     struct frown_work *fw = w->frown;
-    int n = st->model->n_layers, want_u = upper && st->opt.frown_spec_upper;
+    int n = st->model->n_layers, want_u = upper && st->opt.spec_upper;
     if ((!lower && !want_u) || st->opt.frown_iters == 0) return NN_OK;
     frown_space sp;
     int rc = space_build(st, n, &sp, err);
