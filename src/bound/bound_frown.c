@@ -938,7 +938,8 @@ int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, 
 
 /* ---- white-box entry points ---- */
 
-int bound_frown_vars(bound_state *st, int top, size_t *V, double *lo, double *hi, double *start, nn_error *err)
+int bound_frown_vars(bound_state *st, int top, size_t *V, double *lo, double *hi, double *start, int *layer,
+                     size_t *neuron, int *upper, nn_error *err)
 {
     frown_space sp;
     int rc = space_build(st, top, &sp, err);
@@ -948,6 +949,9 @@ int bound_frown_vars(bound_state *st, int top, size_t *V, double *lo, double *hi
         if (lo) lo[v] = sp.vlo[v];
         if (hi) hi[v] = sp.vhi[v];
         if (start) start[v] = sp.vstart[v];
+        if (layer) layer[v] = sp.vlayer[v];
+        if (neuron) neuron[v] = sp.vneuron[v];
+        if (upper) upper[v] = sp.vupper[v];
     }
     space_free(&sp);
     return NN_OK;
