@@ -386,7 +386,7 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
 
 /* The kernel's building blocks for the FROWN and CROWN-Quad passes
  * (bound_frown.c, bound_quad.c), which walk rows with lines of their own. */
-double bound_adjoint_flops(const nn_layer *L, size_t R) { return adjoint_flops(L, R); }
+double bound_affine_flops(const nn_layer *L, size_t R) { return adjoint_flops(L, R); }
 
 void bound_add_offset(const double *A, size_t R, size_t n, const double *b, double *c, double *s)
 {
@@ -399,13 +399,14 @@ void bound_step_maxpool(const relax_pool *p, int upper, size_t R, size_t n_out, 
     step_maxpool(p, upper, R, n_out, n_in, A, An, c, s);
 }
 
-void bound_ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double *lo, double *hi)
+void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
+                             double *hi)
 {
-    ball_bound(st, a, n, c, s, -1.0, lo, hi);
+    region_bound(st, a, c, s, nrm, lo, hi);
 }
 
-void bound_box_bound(const double *a, size_t n, const double *bl, const double *bh, double c, double s, double *lo,
-                     double *hi)
+void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
+                          double *lo, double *hi)
 {
     box_bound(a, n, bl, bh, c, s, lo, hi);
 }

@@ -429,10 +429,11 @@ static double region_argmin(const bound_state *st, const double *a, double c, do
     const bound_work *w = st->work;
     const bound_region *R = &st->region;
     size_t n = w->n_in;
-    double ball = -INFINITY, box = -INFINITY;
-    if (!R->clip || R->norm != NORM_INF) bound_ball_bound(st, a, n, c, s, &ball, NULL);
-    if (R->clip) bound_box_bound(a, n, w->box_lo, w->box_hi, c, s, &box, NULL);
-    int use_box = R->clip && (R->norm == NORM_INF || !(ball > box));
+    double lb, box = -INFINITY;
+    bound_concretize_region(st, a, c, s, -1.0, &lb, NULL);
+    if (R->clip) bound_concretize_box(a, n, w->box_lo, w->box_hi, c, s, &box, NULL);
+    /* clipped l1/l2: the better of the ball and the box bound was kept */
+    int use_box = R->clip && (R->norm == NORM_INF || lb == box);
     if (x) {
         const double *x0 = w->x0;
         double eps = R->eps;
@@ -453,7 +454,7 @@ static double region_argmin(const bound_state *st, const double *a, double c, do
             if (a[kmax] != 0) x[kmax] += a[kmax] > 0 ? -eps : eps;
         }
     }
-    return use_box ? box : ball;
+    return lb;
 }
 
 /* Bounds of the active problems (e->lb) and, with grad != NULL, the gradient of
@@ -508,7 +509,7 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             if (w->bfull[j]) bound_add_offset(A, na, n_out, w->bfull[j], e->c, e->s);
             int rc = layer_affine_adjoint_ws(L, A, na, n_out, B, n_in, &fw->ws, err);
             if (rc) return nn_error_prefix(err, "FROWN backward pass, layer %d: ", j);
-            st->flops += bound_adjoint_flops(L, na);
+            st->flops += bound_affine_flops(L, na);
             double *t = A;
             A = B;
             B = t;
@@ -539,7 +540,7 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
         if (layer_is_affine(L->type)) {
             int rc = layer_affine_forward_ws(L, Z, na, nj, Z2, n_out, &fw->ws, err);
             if (rc) return nn_error_prefix(err, "FROWN forward pass, layer %d: ", j);
-            st->flops += bound_adjoint_flops(L, na);
+            st->flops += bound_affine_flops(L, na);
             double *t = Z;
             Z = Z2;
             Z2 = t;

@@ -77,16 +77,20 @@ int bound_backward_block(bound_state *st, int top, int stop, size_t R, const siz
 
 /* Building blocks of the kernel for passes with lines of their own (bound_frown.c,
  * bound_quad.c); the same arithmetic and rounding allowances as the kernel. */
-double bound_adjoint_flops(const nn_layer *L, size_t R);
+/* Multiply-adds x 2 of affine layer L's map (or adjoint) on R rows (dense, conv; 0 else). */
+double bound_affine_flops(const nn_layer *L, size_t R);
 /* c += A.b, s += |A||b| termwise; A is R x n with leading dimension n. */
 void bound_add_offset(const double *A, size_t R, size_t n, const double *b, double *c, double *s);
 /* Through MaxPool planes, lower (upper = 0) or upper side: A (R x n_out) -> An (R x n_in). */
 void bound_step_maxpool(const relax_pool *p, int upper, size_t R, size_t n_out, size_t n_in, const double *A,
                         double *An, double *c, double *s);
-/* a.x0 -/+ eps||a||_q + c over the ball (no clipping), widened; lo/hi may be NULL. */
-void bound_ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double *lo, double *hi);
-/* a.x + c over the box [bl, bh], widened; lo/hi may be NULL. */
-void bound_box_bound(const double *a, size_t n, const double *bl, const double *bh, double c, double s, double *lo,
-                     double *hi);
+/* Bounds of a.x + c over the region (a has the model's input size), widened by
+ * BOUND_REL_ALLOW * (|a||x| terms + s). nrm: cached dual norm of a, or < 0 to
+ * compute it. lo/hi may be NULL (side skipped). */
+void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
+                             double *hi);
+/* The same over the box [bl, bh] (n entries). */
+void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
+                          double *lo, double *hi);
 
 #endif

@@ -132,16 +132,10 @@ static double quad_value(const quad_ctx *q, const double *z, double *gz)
 /* Lower bound of a . y + c over the domain, widened by the engine's allowance. */
 static double domain_lower(const quad_ctx *q, const double *a, double c, double s)
 {
-    const bound_state *st = q->st;
-    const bound_work *w = st->work;
-    double ball = -INFINITY, box = -INFINITY;
-    if (q->P >= 0) {
-        bound_box_bound(a, q->ny, q->blo, q->bhi, c, s, &box, NULL);
-        return box;
-    }
-    if (!st->region.clip || st->region.norm != NORM_INF) bound_ball_bound(st, a, q->ny, c, s, &ball, NULL);
-    if (st->region.clip) bound_box_bound(a, q->ny, w->box_lo, w->box_hi, c, s, &box, NULL);
-    return ball > box ? ball : box;
+    double lb;
+    if (q->P >= 0) bound_concretize_box(a, q->ny, q->blo, q->bhi, c, s, &lb, NULL);
+    else bound_concretize_region(q->st, a, c, s, -1.0, &lb, NULL);
+    return lb;
 }
 
 /* The certified bound at the iterate whose dF/dz is gz and z-value z (see header):
