@@ -78,6 +78,21 @@ void relax_sshape(layer_type type, const double *l, const double *u, size_t n, r
 void relax_line_at(const nn_layer *layer, size_t neuron, double l, double u, int upper, double p, double *slope,
                    double *icpt);
 
+/* One S-shaped neuron's interval prepared once for many tangent lines (FROWN's
+ * inner loop): endpoint values computed once, then one transcendental per line. */
+typedef struct {
+    layer_type type;
+    double l, u;       /* the interval */
+    double fl, fu;     /* sigma(l), sigma(u) */
+    double zmax, fmax; /* max |z|, max |sigma| on [l, u] */
+    double w;          /* u - l */
+} relax_sbox;
+void relax_sshape_box(layer_type type, double l, double u, relax_sbox *b);
+/* The line of a neuron whose lower (upper = 0) or upper line is a tangent (its
+ * parameter is free: lo < hi) at tangent point d: relax_line_at's line bit for bit;
+ * *dslope = sigma''(d) at the (clamped) point. */
+void relax_sshape_tangent_at(const relax_sbox *b, int upper, double d, double *slope, double *icpt, double *dslope);
+
 /* MaxPool planes from the boxes of the layer's whole input. */
 int relax_pool_init(relax_pool *pool, const nn_layer *layer, nn_error *err);
 void relax_pool_free(relax_pool *pool);

@@ -123,6 +123,38 @@ static void sshape_every_tangent_point_in_range_is_valid(void **state)
 /* The chosen lines are tight, not just valid: a one-sided tangent touches sigma at
  * its point d; an unstable tangent passes through the far end point (l, sigma(l))
  * (upper) or (u, sigma(u)) (lower); a chord touches both ends. */
+/* The prepared-box path FROWN uses gives relax_line_at's lines bit for bit, and
+ * sigma'' at the point, for every free tangent parameter across its range. */
+static void sshape_prepared_tangent_equals_line_at(void **state)
+{
+    (void)state;
+    test_rng rng = {77};
+    for (int k = 0; k < 3; k++) {
+        fixture *f = fixture_make(sshapes[k], 60 + (uint64_t)k);
+        size_t seen = 0;
+        for (size_t i = 0; i < N; i++)
+            for (int up = 0; up < 2; up++) {
+                double lo = up ? f->lines.upper_lo[i] : f->lines.lower_lo[i];
+                double hi = up ? f->lines.upper_hi[i] : f->lines.lower_hi[i];
+                if (!(lo < hi)) continue;
+                relax_sbox b;
+                relax_sshape_box(sshapes[k], f->l[i], f->u[i], &b);
+                for (int t = 0; t < 4; t++) {
+                    double d = t == 0 ? lo : t == 1 ? hi : test_rng_range(&rng, lo, hi), s1, t1, s2, t2, dd;
+                    relax_line_at(&f->layer, i, f->l[i], f->u[i], up, d, &s1, &t1);
+                    relax_sshape_tangent_at(&b, up, d, &s2, &t2, &dd);
+                    assert_memory_equal(&s1, &s2, sizeof s1);
+                    assert_memory_equal(&t1, &t2, sizeof t1);
+                    double ref = sshape_deriv2(sshapes[k], d);
+                    assert_true(fabs(dd - ref) <= 1e-15 * (1 + fabs(ref)));
+                    seen++;
+                }
+            }
+        assert_true(seen > 100);
+        fixture_free(f);
+    }
+}
+
 static void sshape_lines_touch_where_they_should(void **state)
 {
     (void)state;
@@ -224,6 +256,7 @@ int main(void)
         cmocka_unit_test(sshape_lines_valid_in_saturation),
         cmocka_unit_test(sshape_parameter_ranges_follow_frown),
         cmocka_unit_test(sshape_every_tangent_point_in_range_is_valid),
+        cmocka_unit_test(sshape_prepared_tangent_equals_line_at),
         cmocka_unit_test(sshape_lines_touch_where_they_should),
         cmocka_unit_test(sshape_unstable_chord_or_tangent),
         cmocka_unit_test(sshape_degenerate_box_gives_constant_lines),

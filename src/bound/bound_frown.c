@@ -90,6 +90,7 @@ typedef struct {
     unsigned char *vupper; /* [V] 1: the upper line's parameter */
     double *vlo, *vhi, *vstart;
     size_t *vslot;         /* [V] warm-state slot */
+    relax_sbox *vbox;      /* [V] S-shaped variables: the neuron's prepared interval */
     size_t S;              /* warm-state slots */
     int *var_map;          /* per activation layer, 2n entries: var of lower, upper line or -1 */
     size_t *map_off;       /* [layer] offset into var_map (NONE: no free line) */
@@ -231,6 +232,7 @@ static void space_free(frown_space *sp)
     free(sp->vupper);
     free(sp->vlo);
     free(sp->vslot);
+    free(sp->vbox);
     free(sp->var_map);
     free(sp->map_off);
     memset(sp, 0, sizeof *sp);
@@ -262,9 +264,11 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
     sp->vupper = nn_malloc(V ? V : 1, "FROWN variables", err);
     sp->vlo = nn_malloc(3 * (V ? V : 1) * sizeof *sp->vlo, "FROWN variables", err);
     sp->vslot = nn_malloc((V ? V : 1) * sizeof *sp->vslot, "FROWN variables", err);
+    sp->vbox = nn_malloc((V ? V : 1) * sizeof *sp->vbox, "FROWN variables", err);
     sp->var_map = nn_malloc((maps ? maps : 1) * sizeof *sp->var_map, "FROWN variables", err);
     sp->map_off = nn_malloc(4 * (size_t)(n + 1) * sizeof *sp->map_off, "FROWN variables", err);
-    if (!sp->vlayer || !sp->vneuron || !sp->vupper || !sp->vlo || !sp->vslot || !sp->var_map || !sp->map_off) {
+    if (!sp->vlayer || !sp->vneuron || !sp->vupper || !sp->vlo || !sp->vslot || !sp->vbox || !sp->var_map ||
+        !sp->map_off) {
         space_free(sp);
         return NN_ENOMEM;
     }
@@ -294,6 +298,7 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
                 sp->vhi[v] = hi;
                 sp->vstart[v] = up ? ln->upper_param[i] : ln->lower_param[i];
                 sp->vslot[v] = slot0 + i * (two ? 2 : 1) + (size_t)up;
+                if (two) relax_sshape_box(L->type, st->pre_lower[j][i], st->pre_upper[j][i], &sp->vbox[v]);
                 any_lo |= !up;
                 any_up |= up;
                 v++;
@@ -342,9 +347,8 @@ static void var_line(const bound_state *st, const frown_space *sp, size_t v, dou
         *ds = 1.0;
         *dt = 0.0;
         break;
-    default:
-        relax_line_at(L, i, st->pre_lower[j][i], st->pre_upper[j][i], sp->vupper[v], p, s, t);
-        *ds = sshape_deriv2(L->type, p);
+    default: /* a free S-shaped line is a tangent; p is inside its valid range */
+        relax_sshape_tangent_at(&sp->vbox[v], sp->vupper[v], p, s, t, ds);
         *dt = -p * *ds;
         break;
     }

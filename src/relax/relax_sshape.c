@@ -29,13 +29,7 @@
 #define BISECT_MAX 200
 #define BISECT_RTOL 1e-13  /* bracket width relative to d: looseness ~ |sigma''|*(d-l)*width */
 
-typedef struct {
-    layer_type type;
-    double l, u;       /* the interval */
-    double fl, fu;     /* sigma(l), sigma(u) */
-    double zmax, fmax; /* max |z|, max |sigma| on [l, u] */
-    double w;          /* u - l */
-} sbox;
+typedef relax_sbox sbox;
 
 static void sbox_make(layer_type type, double l, double u, sbox *b)
 {
@@ -72,10 +66,21 @@ static void lower_line(double s, double t0, const sbox *b, double *slope, double
     *icpt = t - allowance(t, s, b);
 }
 
+/* sigma and sigma' at z with one transcendental call (the bisection's inner loop);
+ * the same formulas as sshape_deriv, so the results are bit-identical. */
+static inline void value_and_deriv(layer_type type, double z, double *f, double *df)
+{
+    *f = sshape_value(type, z);
+    if (type == LAYER_TANH) *df = 1.0 - *f * *f;
+    else if (type == LAYER_SIGMOID) *df = *f * (1.0 - *f);
+    else *df = sshape_deriv(type, z);
+}
+
 static void tangent(int upper, double d, const sbox *b, double *slope, double *icpt)
 {
-    double s = sshape_deriv(b->type, d);
-    double t0 = sshape_value(b->type, d) - s * d;
+    double f, s;
+    value_and_deriv(b->type, d, &f, &s);
+    double t0 = f - s * d;
     if (upper) upper_line(s, t0, b, slope, icpt);
     else lower_line(s, t0, b, slope, icpt);
 }
@@ -100,16 +105,6 @@ static int lower_chord_ok(const sbox *b, double *dl)
 {
     *dl = sshape_deriv(b->type, b->l);
     return b->fl + *dl * (b->u - b->l) > b->fu;
-}
-
-/* sigma and sigma' at z with one transcendental call (the bisection's inner loop);
- * the same formulas as sshape_deriv, so the results are bit-identical. */
-static inline void value_and_deriv(layer_type type, double z, double *f, double *df)
-{
-    *f = sshape_value(type, z);
-    if (type == LAYER_TANH) *df = 1.0 - *f * *f;
-    else if (type == LAYER_SIGMOID) *df = *f * (1.0 - *f);
-    else *df = sshape_deriv(type, z);
 }
 
 /* Smallest bracket end d in [0, u] whose tangent passes on or above (l, sigma(l)).
@@ -173,6 +168,22 @@ void relax_sshape_line_at(layer_type type, int upper, double l, double u, double
         if (lower_chord_ok(&b, &dl)) lower_line(fmin(chord_slope(&b), dl), INFINITY, &b, slope, icpt);
         else tangent(0, clamp(p, l, 0.0), &b, slope, icpt);
     }
+}
+
+void relax_sshape_box(layer_type type, double l, double u, relax_sbox *b) { sbox_make(type, l, u, b); }
+
+void relax_sshape_tangent_at(const relax_sbox *b, int upper, double d, double *slope, double *icpt, double *dslope)
+{
+    if (b->l >= 0 || b->u <= 0) d = clamp(d, b->l, b->u);
+    else d = upper ? clamp(d, 0.0, b->u) : clamp(d, b->l, 0.0);
+    double f, s, q = 1.0 + d * d;
+    value_and_deriv(b->type, d, &f, &s); /* as tangent() does */
+    if (upper) upper_line(s, f - s * d, b, slope, icpt);
+    else lower_line(s, f - s * d, b, slope, icpt);
+    /* sigma'' from sigma and sigma' (the formulas of sshape_deriv2) */
+    if (b->type == LAYER_TANH) *dslope = -2.0 * f * s;
+    else if (b->type == LAYER_SIGMOID) *dslope = s * (1.0 - 2.0 * f);
+    else *dslope = -2.0 * d / (q * q);
 }
 
 void relax_sshape(layer_type type, const double *l, const double *u, size_t n, relax_lines *out)
