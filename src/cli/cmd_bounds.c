@@ -32,7 +32,7 @@ static void help(void)
            "  --frown-lr LR         FROWN: Adam learning rate (default 0.1)\n"
            "  --frown-patience P    FROWN: stop after P steps in a row that each improve\n"
            "  --frown-threshold T   the best bound by less than T, relative (5, 0.01)\n"
-           "  --frown-warm 0|1      FROWN: start each eps from the previous eps's lines (1)\n"
+           "                        (FROWN and crown-quad tighten both margin sides here)\n"
            "  --clip                intersect the ball with [0, 1]\n"
            "  --target T            untargeted|top2|least|random|all|<class> (default\n"
            "                        untargeted; all = one row per class)\n"
@@ -48,13 +48,14 @@ int cmd_bounds(int argc, char **argv)
 {
     static const char *const allowed[] = {"model", "data", "index", "eps", "norm", "method", "lines", "maxpool",
                                           "clip", "target", "seed", "out", "frown-group", "frown-iters", "frown-lr",
-                                          "frown-patience", "frown-threshold", "frown-warm", NULL};
+                                          "frown-patience", "frown-threshold", NULL};
     cert_cli_opts o;
     cert_cli_defaults(&o);
     int st = cert_cli_parse(cmd, argc, argv, allowed, help, &o);
     if (st >= 0) return st;
     if (o.index < 0) return cli_usage_error(cmd, "--index is required");
     if (isnan(o.eps)) return cli_usage_error(cmd, "--eps is required");
+    o.bopt.spec_upper = 1; /* the file reports both sides of every margin */
     nn_error err;
     nn_error_clear(&err);
     cert_target_spec target;
