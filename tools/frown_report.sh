@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# FROWN vs CROWN figures (issue 4, item 8), one core:
+#  1. mean certified radius (bisect search, untargeted, rtol 1e-3) and seconds per
+#     image, CROWN and FROWN, l_inf / l2 / l1, on the zoo's 3x[100] and 10x[20] MLPs;
+#  2. the group size G against tightness and time on the 4x[1024] ReLU MLP: margin
+#     lower bound at a fixed eps per image (nncert certify --eps).
+# Usage: tools/frown_report.sh [OUT_DIR]   (COUNT=100 images, G_COUNT=5, G_EPS=0.01,
+#        G_LIST="1 8 64 1024", PARTS="radius groups"). Takes about an hour at COUNT=100.
+# Seconds per scored image (misclassified ones are skipped): wall time of the
+# certify runs and their user CPU time (the machine may be shared; CPU time is the
+# steadier figure).
+set -u
+cd "$(dirname "$0")/.."
+export OPENBLAS_NUM_THREADS=1
+OUT=${1:-results/frown_report}
+COUNT=${COUNT:-100}
+G_COUNT=${G_COUNT:-5}
+G_EPS=${G_EPS:-0.01}
+G_LIST=${G_LIST:-"1 8 64 1024"}
+PARTS=${PARTS:-"radius groups"}
+NNCERT=${NNCERT:-bin/nncert}
+PY=/usr/bin/python3
+mkdir -p "$OUT"
+
+run() {  # tag, args...: certify with timing into $OUT/tag.{h5,txt,time}
+    local tag=$1; shift
+    [ -f "$OUT/$tag.time" ] && return 0
+    /usr/bin/time -f "%U %e" -o "$OUT/$tag.time.tmp" $NNCERT certify "$@" --out "$OUT/$tag.h5" >"$OUT/$tag.txt" 2>&1 &&
+        mv "$OUT/$tag.time.tmp" "$OUT/$tag.time"
+}
+
+NETS="models/zoo/mnist_mlp_3x100_relu.h5:mnist:test models/zoo/mnist_mlp_3x100_sigmoid.h5:mnist:test
+      models/mnist_mlp_10x20_relu.h5:mnist:test models/fmnist_mlp_10x20_relu.h5:fashion-mnist:test
+      models/fmnist_mlp_10x20_sigmoid.h5:fashion-mnist:test"
+case " $PARTS " in *" radius "*)
+    for spec in $NETS; do
+        model=${spec%%:*}; data=${spec#*:}
+        [ -f "$model" ] || { echo "skip $model (missing; make zoo)"; continue; }
+        for norm in inf 2 1; do
+            for method in crown frown; do
+                run "$(basename "$model" .h5)_${norm}_$method" --model "$model" --data "$data" --count "$COUNT" \
+                    --norm "$norm" --method "$method"
+            done
+        done
+    done;;
+esac
+G_MODEL=models/zoo/mnist_mlp_4x1024_relu.h5
+case " $PARTS " in *" groups "*)
+    if [ -f "$G_MODEL" ]; then
+        run "g_crown" --model $G_MODEL --data mnist:test --count "$G_COUNT" --eps "$G_EPS"
+        for G in $G_LIST; do
+            run "g_frown_$G" --model $G_MODEL --data mnist:test --count "$G_COUNT" --eps "$G_EPS" --method frown \
+                --frown-group "$G"
+        done
+    else
+        echo "skip $G_MODEL (missing; make zoo)"
+    fi;;
+esac
+
+$PY - "$OUT" "$COUNT" "$G_EPS" <<'PY'
+import glob, os, sys, h5py, numpy as np
+out, count, geps = sys.argv[1], sys.argv[2], sys.argv[3]
+def load(tag):
+    p = os.path.join(out, tag)
+    if not os.path.exists(p + '.time'): return None
+    r = h5py.File(p + '.h5', 'r')['results']
+    user, wall = map(float, open(p + '.time').read().split())
+    st = r['status'][:]
+    ok = (st == 0) | (st == 1)
+    return dict(radius=r['radius'][:][ok], margin=r['margin'][:][ok], n=int(ok.sum()),
+                images=len(st), user=user, wall=wall, evals=r['evals'][:][ok])
+tags = sorted({os.path.basename(f)[:-5].rsplit('_', 2)[0] for f in glob.glob(out + '/*_crown.time')} - {'g'})
+if tags:
+    print(f"## Mean certified radius, {count} images (misclassified skipped), untargeted, bisect rtol 1e-3")
+    print("| net | norm | CROWN | FROWN | gain | CROWN s/img (CPU) | FROWN s/img (CPU) | FROWN s/img (wall) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for t in tags:
+        for norm in ('inf', '2', '1'):
+            c, f = load(f'{t}_{norm}_crown'), load(f'{t}_{norm}_frown')
+            if not c or not f: continue
+            rc, rf = c['radius'].mean(), f['radius'].mean()
+            print(f"| {t} | {norm} | {rc:.5g} | {rf:.5g} | {100 * (rf / rc - 1):+.1f}% | "
+                  f"{c['user'] / c['n']:.3f} | {f['user'] / f['n']:.3f} | {f['wall'] / f['n']:.3f} |")
+c = load('g_crown')
+if c:
+    print(f"\n## 4x[1024] ReLU, l_inf eps {geps}, margin lower bound (min over the 9 untargeted rows)")
+    print("| method | mean margin | images certified | s/img (CPU) | s/img (wall) |")
+    print("|---|---|---|---|---|")
+    rows = [('CROWN', c)] + [(f'FROWN G={g}', load(f'g_frown_{g}'))
+                              for g in sorted(int(x.split('_')[-1][:-5]) for x in glob.glob(out + '/g_frown_*.time'))]
+    for name, r in rows:
+        if not r: continue
+        print(f"| {name} | {r['margin'].mean():.4f} | {(r['margin'] > 0).sum()}/{r['n']} | "
+              f"{r['user'] / r['n']:.2f} | {r['wall'] / r['n']:.2f} |")
+PY
