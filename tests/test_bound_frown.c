@@ -21,16 +21,6 @@ static void frown_opts(bound_options *o, size_t G, int iters)
     o->frown_iters = iters;
 }
 
-static void compute(const nn_model *m, const bound_options *o, const double *x0, norm_type p, double eps, int clip,
-                    bound_state *st)
-{
-    nn_error err;
-    bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = clip, .clip_lo = 0, .clip_hi = 1};
-    if (bound_state_init(st, m, o, &err)) fail_msg("bound_state_init: %s", err.msg);
-    assert_int_equal(bound_set_region(st, &R, &err), NN_OK);
-    if (bound_compute(st, &err)) fail_msg("bound_compute: %s", err.msg);
-}
-
 /* Tally of which kinds of variables the gradient checks saw. */
 typedef struct {
     size_t slope, leaky, ramp;                 /* ReLU-like lower slopes */
@@ -100,7 +90,7 @@ static void gradient_family(void (*build)(nn_model *, test_rng *, layer_type), c
         for (int p = 0; p < 3; p++)
             for (int clip = 0; clip < 2; clip++) {
                 bound_state st;
-                compute(&m, &o, x0, (norm_type)p, eps[p], clip, &st);
+                tb_compute(&m, &o, x0, (norm_type)p, eps[p], clip, &st);
                 char what[160];
                 snprintf(what, sizeof what, "%s %s norm %s clip %d", m.name ? m.name : "model",
                          layer_type_name(tb_acts[a]), norm_name((norm_type)p), clip);
@@ -144,7 +134,7 @@ static void probe_at_crown_lines_is_crown_bound(void **state)
     frown_opts(&o, 1, 0); /* no optimization: the committed bounds are CROWN's */
     o.intersect_ibp = 0;
     bound_state st;
-    compute(&m, &o, x0, NORM_2, 0.3, 0, &st);
+    tb_compute(&m, &o, x0, NORM_2, 0.3, 0, &st);
     size_t V;
     assert_int_equal(bound_frown_vars(&st, 5, &V, NULL, NULL, NULL, NULL, NULL, NULL, &err), NN_OK);
     double *start = malloc(V * sizeof *start);
@@ -176,8 +166,8 @@ static void zero_iterations_is_crown_bit_for_bit(void **state)
     frown_opts(&of, 1, 0);
     bound_options_default(&oc);
     bound_state sf, sc;
-    compute(&m, &of, x0, NORM_INF, 0.03, 1, &sf);
-    compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sc);
+    tb_compute(&m, &of, x0, NORM_INF, 0.03, 1, &sf);
+    tb_compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sc);
     for (int i = 0; i < m.n_layers; i++)
         if (sf.pre_lower[i]) {
             size_t n = shape_size(m.layers[i].in);
@@ -212,7 +202,7 @@ static void never_looser_than_crown_on_the_same_bounds(void **state)
             bound_options o;
             frown_opts(&o, G, 30);
             bound_state st;
-            compute(&m, &o, x0, NORM_INF, 0.1, 0, &st);
+            tb_compute(&m, &o, x0, NORM_INF, 0.1, 0, &st);
             for (int i = 3; i < m.n_layers; i += 2) {
                 size_t n = shape_size(m.layers[i].in);
                 double l[16], u[16], cl[16], cu[16];
@@ -313,7 +303,7 @@ static void row_ranges_and_sides_bit_identical_to_full_layer(void **state)
                 frown_opts(&o, groups[g], 15);
                 o.row_block = blocks[b];
                 bound_state full, part;
-                compute(&m, &o, x0, NORM_INF, fam ? 0.03 : 0.08, 1, &full);
+                tb_compute(&m, &o, x0, NORM_INF, fam ? 0.03 : 0.08, 1, &full);
                 bound_region R = {.center = x0, .eps = fam ? 0.03 : 0.08, .norm = NORM_INF, .clip = 1, .clip_hi = 1};
                 assert_int_equal(bound_state_init(&part, &m, &o, &err), NN_OK);
                 assert_int_equal(bound_set_region(&part, &R, &err), NN_OK);
@@ -414,7 +404,7 @@ static void warm_start_deterministic_sound_and_reset_by_new_centre(void **state)
     bound_state fresh;
     assert_int_equal(bound_set_region(&s1, &R1, &err), NN_OK);
     assert_int_equal(bound_compute(&s1, &err), NN_OK);
-    compute(&m, &o, x1, NORM_2, 0.3, 0, &fresh);
+    tb_compute(&m, &o, x1, NORM_2, 0.3, 0, &fresh);
     for (int i = 0; i < m.n_layers; i++)
         if (s1.pre_lower[i]) {
             size_t n = shape_size(m.layers[i].in);
@@ -490,9 +480,9 @@ static void groups_share_variables(void **state)
     frown_opts(&on, 12, 20);
     bound_options_default(&oc);
     bound_state s1, sn, sc;
-    compute(&m, &o1, x0, NORM_INF, 0.1, 0, &s1);
-    compute(&m, &on, x0, NORM_INF, 0.1, 0, &sn);
-    compute(&m, &oc, x0, NORM_INF, 0.1, 0, &sc);
+    tb_compute(&m, &o1, x0, NORM_INF, 0.1, 0, &s1);
+    tb_compute(&m, &on, x0, NORM_INF, 0.1, 0, &sn);
+    tb_compute(&m, &oc, x0, NORM_INF, 0.1, 0, &sc);
     assert_int_equal(sn.opt.row_block % 12, 0);
     int i = 3; /* second nonlinear layer: its committed inputs are CROWN's in all three */
     size_t n = shape_size(m.layers[i].in);
@@ -518,16 +508,8 @@ static void crown_quad_tighter_never_looser_and_relu_only(void **state)
     size_t tighter = 0;
     for (int deep = 0; deep < 2; deep++) {
         nn_model m;
-        if (deep) {
-            tb_build_mlp(&m, &rng, LAYER_RELU);
-        } else {
-            model_init(&m);
-            m.input = (nn_shape){6, 1, 1};
-            tb_dense(&m, &rng, 6, 30);
-            tb_act(&m, &rng, LAYER_RELU, 30);
-            tb_dense(&m, &rng, 30, 4);
-            assert_int_equal(model_finalize(&m, &err), NN_OK);
-        }
+        if (deep) tb_build_mlp(&m, &rng, LAYER_RELU);
+        else tb_build_one_hidden(&m, &rng, 6, 30, 4);
         double *x0 = tb_rand_vec(&rng, 6, 0, 1), C[12] = {1, -1, 0, 0, 1, 0, -1, 0, 1, 0, 0, -1};
         for (int p = 0; p < 3; p++)
             for (int clip = 0; clip < 2; clip++) {
@@ -538,8 +520,8 @@ static void crown_quad_tighter_never_looser_and_relu_only(void **state)
                 bound_options_default(&oc);
                 bound_state sq, sc;
                 double e = p == NORM_INF ? 0.15 : 0.6;
-                compute(&m, &oq, x0, (norm_type)p, e, clip, &sq);
-                compute(&m, &oc, x0, (norm_type)p, e, clip, &sc);
+                tb_compute(&m, &oq, x0, (norm_type)p, e, clip, &sq);
+                tb_compute(&m, &oc, x0, (norm_type)p, e, clip, &sc);
                 double lq[3], uq[3], lc[3], uc[3];
                 assert_int_equal(bound_spec(&sq, C, 3, 4, NULL, lq, uq, &err), NN_OK);
                 assert_int_equal(bound_spec(&sc, C, 3, 4, NULL, lc, uc, &err), NN_OK);

@@ -108,6 +108,29 @@ static inline void tb_build_cnn(nn_model *m, test_rng *rng, layer_type act)
     assert_int_equal(model_finalize(m, &err), NN_OK);
 }
 
+/* input `in` -> dense `hidden` -> ReLU -> dense `out`: one hidden layer. */
+static inline void tb_build_one_hidden(nn_model *m, test_rng *rng, int in, int hidden, int out)
+{
+    nn_error err;
+    model_init(m);
+    m->input = (nn_shape){in, 1, 1};
+    tb_dense(m, rng, in, hidden);
+    tb_act(m, rng, LAYER_RELU, (size_t)hidden);
+    tb_dense(m, rng, hidden, out);
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+}
+
+/* A state for o's method bounded on the region (x0, eps, p, clip to [0, 1]). */
+static inline void tb_compute(const nn_model *m, const bound_options *o, const double *x0, norm_type p, double eps,
+                              int clip, bound_state *st)
+{
+    nn_error err;
+    bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = clip, .clip_lo = 0, .clip_hi = 1};
+    if (bound_state_init(st, m, o, &err)) fail_msg("bound_state_init: %s", err.msg);
+    assert_int_equal(bound_set_region(st, &R, &err), NN_OK);
+    if (bound_compute(st, &err)) fail_msg("bound_compute: %s", err.msg);
+}
+
 static const layer_type tb_acts[] = {LAYER_RELU,    LAYER_TANH,       LAYER_SIGMOID,
                                      LAYER_ARCTAN,  LAYER_LEAKY_RELU, LAYER_PARAM_RAMP};
 #define TB_N_ACTS (sizeof tb_acts / sizeof tb_acts[0])

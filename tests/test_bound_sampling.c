@@ -204,13 +204,7 @@ static void sampled_points_within_bounds_one_hidden_layer_crown_quad(void **stat
     test_rng rng = {16};
     for (int trial = 0; trial < 3; trial++) {
         nn_model m;
-        nn_error err;
-        model_init(&m);
-        m.input = (nn_shape){8, 1, 1};
-        tb_dense(&m, &rng, 8, 40);
-        tb_act(&m, &rng, LAYER_RELU, 40);
-        tb_dense(&m, &rng, 40, 4);
-        assert_int_equal(model_finalize(&m, &err), NN_OK);
+        tb_build_one_hidden(&m, &rng, 8, 40, 4);
         bound_options o;
         bound_options_default(&o);
         o.method = METHOD_CROWN_QUAD;

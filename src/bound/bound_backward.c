@@ -388,6 +388,11 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
  * (bound_frown.c, bound_quad.c), which walk rows with lines of their own. */
 double bound_affine_flops(const nn_layer *L, size_t R) { return adjoint_flops(L, R); }
 
+void bound_step_activation(const relax_lines *ln, int upper, size_t R, size_t n, double *A, double *c, double *s)
+{
+    step_activation(ln, upper, R, n, A, c, s);
+}
+
 void bound_add_offset(const double *A, size_t R, size_t n, const double *b, double *c, double *s)
 {
     add_offset(A, R, n, b, c, s);

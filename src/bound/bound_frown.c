@@ -397,33 +397,35 @@ typedef struct {
     double *lb;            /* na */
 } frown_eval_buf;
 
-/* Lower-side step through activation j with per-group lines. */
+/* Lower-side step through activation j, each problem with its group's lines. */
 static void step_lines(const bound_state *st, const frown_space *sp, int j, const frown_eval_buf *e,
                        const double *lines, double *A, size_t n)
 {
     const relax_lines *sh = &st->lines[j];
+    if (sp->lo_off[j] == NONE && sp->up_off[j] == NONE) {
+        bound_step_activation(sh, 0, e->na, n, A, e->c, e->s);
+        return;
+    }
     for (size_t p = 0; p < e->na; p++) {
         const double *gl = lines + e->grp[p] * sp->line_len;
-        const double *ls = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] : sh->lower_slope;
-        const double *lt = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] + n : sh->lower_icpt;
-        const double *us = sp->up_off[j] != NONE ? gl + sp->up_off[j] : sh->upper_slope;
-        const double *ut = sp->up_off[j] != NONE ? gl + sp->up_off[j] + n : sh->upper_icpt;
-        double *a = A + p * n, acc = 0, mag = 0;
-        for (size_t i = 0; i < n; i++) {
-            double v = a[i], t;
-            if (v >= 0) {
-                t = v * lt[i];
-                a[i] = v * ls[i];
-            } else {
-                t = v * ut[i];
-                a[i] = v * us[i];
-            }
-            acc += t;
-            mag += fabs(t);
+        relax_lines v = *sh;
+        if (sp->lo_off[j] != NONE) {
+            v.lower_slope = (double *)gl + sp->lo_off[j];
+            v.lower_icpt = (double *)gl + sp->lo_off[j] + n;
         }
-        e->c[p] += acc;
-        e->s[p] += mag;
+        if (sp->up_off[j] != NONE) {
+            v.upper_slope = (double *)gl + sp->up_off[j];
+            v.upper_icpt = (double *)gl + sp->up_off[j] + n;
+        }
+        bound_step_activation(&v, 0, 1, n, A + p * n, e->c + p, e->s + p);
     }
+}
+
+static void swap(double **a, double **b)
+{
+    double *t = *a;
+    *a = *b;
+    *b = t;
 }
 
 /* Lower bound of a.x + c over the region; x (may be NULL) gets the point where the
@@ -514,16 +516,12 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             int rc = layer_affine_adjoint_ws(L, A, na, n_out, B, n_in, &fw->ws, err);
             if (rc) return nn_error_prefix(err, "FROWN backward pass, layer %d: ", j);
             st->flops += bound_affine_flops(L, na);
-            double *t = A;
-            A = B;
-            B = t;
+            swap(&A, &B);
         } else if (layer_is_activation(L->type)) {
             step_lines(st, sp, j, e, lines, A, n_out);
         } else {
             bound_step_maxpool(&st->pools[j], 0, na, n_out, n_in, A, B, e->c, e->s);
-            double *t = A;
-            A = B;
-            B = t;
+            swap(&A, &B);
         }
         width = n_in;
     }
@@ -545,9 +543,7 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             int rc = layer_affine_forward_ws(L, Z, na, nj, Z2, n_out, &fw->ws, err);
             if (rc) return nn_error_prefix(err, "FROWN forward pass, layer %d: ", j);
             st->flops += bound_affine_flops(L, na);
-            double *t = Z;
-            Z = Z2;
-            Z2 = t;
+            swap(&Z, &Z2);
         } else if (layer_is_activation(L->type)) {
             const relax_lines *sh = &st->lines[j];
             const int *map = sp->map_off[j] != NONE ? sp->var_map + sp->map_off[j] : NULL;
@@ -591,9 +587,7 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
                     y[o] = acc;
                 }
             }
-            double *t = Z;
-            Z = Z2;
-            Z2 = t;
+            swap(&Z, &Z2);
         }
     }
     for (size_t p = 0; p < na; p++)

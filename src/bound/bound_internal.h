@@ -79,6 +79,9 @@ int bound_backward_block(bound_state *st, int top, int stop, size_t R, const siz
  * bound_quad.c); the same arithmetic and rounding allowances as the kernel. */
 /* Multiply-adds x 2 of affine layer L's map (or adjoint) on R rows (dense, conv; 0 else). */
 double bound_affine_flops(const nn_layer *L, size_t R);
+/* Through activation lines in place (upper side: upper line where a coefficient is
+ * >= 0, else the lower one; lower side the reverse); c, s as for offsets. */
+void bound_step_activation(const relax_lines *ln, int upper, size_t R, size_t n, double *A, double *c, double *s);
 /* c += A.b, s += |A||b| termwise; A is R x n with leading dimension n. */
 void bound_add_offset(const double *A, size_t R, size_t n, const double *b, double *c, double *s);
 /* Through MaxPool planes, lower (upper = 0) or upper side: A (R x n_out) -> An (R x n_in). */
