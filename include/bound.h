@@ -124,6 +124,8 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
  * optimized (all rows of S-shaped and MaxPool inputs with u > l), only free lines
  * are variables. Rows are grouped by aligned multiples of frown_group (G); a group
  * shares one set of variables and maximizes the mean of its rows' bounds.
+ * out_lower/out_upper use CROWN's lines on FROWN's intermediate bounds (margins
+ * go through bound_spec).
  *
  * Warm start. The state keeps, per (layer, group, side), the variables of the last
  * evaluations (two generations, stored as float). bound_set_region with the same
