@@ -422,6 +422,51 @@ static void warm_start_deterministic_sound_and_reset_by_new_centre(void **state)
     model_free(&m);
 }
 
+/* Two states standing for two ranks: each computes a fixed aligned half of every
+ * layer's rows (so each keeps the warm state of its own rows only), both commit the
+ * gathered layer; over a sequence of eps of one image the gathered bounds and the
+ * margins are one state's bits. */
+static void static_split_over_two_states_matches_one_state_across_eps(void **state)
+{
+    (void)state;
+    test_rng rng = {41};
+    nn_error err;
+    nn_model m;
+    tb_build_mlp(&m, &rng, LAYER_SIGMOID);
+    double *x0 = tb_rand_vec(&rng, 6, 0.2, 0.8), C[8] = {1, -1, 0, 0, 0, 1, 0, -1};
+    bound_options o;
+    frown_opts(&o, 2, 12);
+    o.row_block = 4;
+    bound_state one, rank[2];
+    assert_int_equal(bound_state_init(&one, &m, &o, &err), NN_OK);
+    for (int k = 0; k < 2; k++) assert_int_equal(bound_state_init(&rank[k], &m, &o, &err), NN_OK);
+    const double eps[] = {0.2, 0.5, 0.35, 0.4, 0.38};
+    for (int e = 0; e < 5; e++) {
+        bound_region R = {.center = x0, .eps = eps[e], .norm = NORM_INF};
+        assert_int_equal(bound_set_region(&one, &R, &err), NN_OK);
+        assert_int_equal(bound_compute(&one, &err), NN_OK);
+        for (int k = 0; k < 2; k++) assert_int_equal(bound_set_region(&rank[k], &R, &err), NN_OK);
+        for (int i = 1; i < m.n_layers; i += 2) {
+            size_t n = shape_size(m.layers[i].in), half = n / 2 - (n / 2) % 4;
+            double l[16], u[16];
+            assert_int_equal(bound_layer_rows(&rank[0], i, 0, half, l, u, &err), NN_OK);
+            assert_int_equal(bound_layer_rows(&rank[1], i, half, n, l + half, u + half, &err), NN_OK);
+            assert_memory_equal(l, one.pre_lower[i], n * sizeof *l);
+            assert_memory_equal(u, one.pre_upper[i], n * sizeof *u);
+            for (int k = 0; k < 2; k++) assert_int_equal(bound_layer_commit(&rank[k], i, l, u, &err), NN_OK);
+        }
+        double s1[2], s2[2];
+        assert_int_equal(bound_spec(&one, C, 2, 4, NULL, s1, NULL, &err), NN_OK);
+        assert_int_equal(bound_spec(&rank[1], C, 2, 4, NULL, s2, NULL, &err), NN_OK);
+        assert_memory_equal(s1, s2, sizeof s1);
+    }
+    bound_state_free(&one);
+    bound_state_free(&rank[0]);
+    bound_state_free(&rank[1]);
+    free(x0);
+    model_free(&m);
+}
+
 /* A radius search with FROWN (warm-started across its eps): the radius is sound
  * against PGD and at least CROWN's margin at CROWN's radius holds. */
 static void radius_search_sound_against_pgd(void **state)
@@ -601,6 +646,7 @@ int main(void)
         cmocka_unit_test(margins_never_looser_than_crown_on_every_test_image),
         cmocka_unit_test(row_ranges_and_sides_bit_identical_to_full_layer),
         cmocka_unit_test(warm_start_deterministic_sound_and_reset_by_new_centre),
+        cmocka_unit_test(static_split_over_two_states_matches_one_state_across_eps),
         cmocka_unit_test(radius_search_sound_against_pgd),
         cmocka_unit_test(groups_share_variables),
         cmocka_unit_test(crown_quad_tighter_never_looser_and_relu_only),
