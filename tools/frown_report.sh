@@ -3,9 +3,10 @@
 #  1. mean certified radius (bisect search, untargeted, rtol 1e-3) and seconds per
 #     image, CROWN and FROWN, l_inf / l2 / l1, on the zoo's 3x[100] and 10x[20] MLPs;
 #  2. the group size G against tightness and time on the 4x[1024] ReLU MLP: margin
-#     lower bound at a fixed eps per image (nncert certify --eps).
-# Usage: tools/frown_report.sh [OUT_DIR]   (COUNT=100 images, G_COUNT=5, G_EPS=0.01,
-#        G_LIST="1 8 64 1024", PARTS="radius groups"). Takes about an hour at COUNT=100.
+#     lower bound at a fixed eps per image (nncert certify --eps) and the certified
+#     l_inf radius by the same search.
+# Usage: tools/frown_report.sh [OUT_DIR]   (COUNT=100 images, G_COUNT=5, G_EPS=0.015,
+#        G_LIST="1 8 64 1024", PARTS="radius groups"). About an hour at COUNT=100.
 # Seconds per scored image (misclassified ones are skipped): wall time of the
 # certify runs and their user CPU time (the machine may be shared; CPU time is the
 # steadier figure).
@@ -15,7 +16,7 @@ export OPENBLAS_NUM_THREADS=1
 OUT=${1:-results/frown_report}
 COUNT=${COUNT:-100}
 G_COUNT=${G_COUNT:-5}
-G_EPS=${G_EPS:-0.01}
+G_EPS=${G_EPS:-0.015}
 G_LIST=${G_LIST:-"1 8 64 1024"}
 PARTS=${PARTS:-"radius groups"}
 NNCERT=${NNCERT:-bin/nncert}
@@ -48,9 +49,11 @@ G_MODEL=models/zoo/mnist_mlp_4x1024_relu.h5
 case " $PARTS " in *" groups "*)
     if [ -f "$G_MODEL" ]; then
         run "g_crown" --model $G_MODEL --data mnist:test --count "$G_COUNT" --eps "$G_EPS"
+        run "gr_crown" --model $G_MODEL --data mnist:test --count "$G_COUNT"
         for G in $G_LIST; do
             run "g_frown_$G" --model $G_MODEL --data mnist:test --count "$G_COUNT" --eps "$G_EPS" --method frown \
                 --frown-group "$G"
+            run "gr_frown_$G" --model $G_MODEL --data mnist:test --count "$G_COUNT" --method frown --frown-group "$G"
         done
     else
         echo "skip $G_MODEL (missing; make zoo)"
@@ -69,7 +72,7 @@ def load(tag):
     ok = (st == 0) | (st == 1)
     return dict(radius=r['radius'][:][ok], margin=r['margin'][:][ok], n=int(ok.sum()),
                 images=len(st), user=user, wall=wall, evals=r['evals'][:][ok])
-tags = sorted({os.path.basename(f)[:-5].rsplit('_', 2)[0] for f in glob.glob(out + '/*_crown.time')} - {'g'})
+tags = sorted({os.path.basename(f)[:-5].rsplit('_', 2)[0] for f in glob.glob(out + '/*_crown.time')} - {'g', 'gr'})
 if tags:
     print(f"## Mean certified radius, {count} images (misclassified skipped), untargeted, bisect rtol 1e-3")
     print("| net | norm | CROWN | FROWN | gain | CROWN s/img (CPU) | FROWN s/img (CPU) | FROWN s/img (wall) |")
@@ -81,15 +84,23 @@ if tags:
             rc, rf = c['radius'].mean(), f['radius'].mean()
             print(f"| {t} | {norm} | {rc:.5g} | {rf:.5g} | {100 * (rf / rc - 1):+.1f}% | "
                   f"{c['user'] / c['n']:.3f} | {f['user'] / f['n']:.3f} | {f['wall'] / f['n']:.3f} |")
+Gs = sorted(int(x.split('_')[-1][:-5]) for x in glob.glob(out + '/g_frown_*.time'))
 c = load('g_crown')
 if c:
-    print(f"\n## 4x[1024] ReLU, l_inf eps {geps}, margin lower bound (min over the 9 untargeted rows)")
-    print("| method | mean margin | images certified | s/img (CPU) | s/img (wall) |")
-    print("|---|---|---|---|---|")
-    rows = [('CROWN', c)] + [(f'FROWN G={g}', load(f'g_frown_{g}'))
-                              for g in sorted(int(x.split('_')[-1][:-5]) for x in glob.glob(out + '/g_frown_*.time'))]
-    for name, r in rows:
+    print(f"\n## 4x[1024] ReLU, {c['n']} images, l_inf eps {geps}: margin lower bound (min over the 9 untargeted rows)")
+    print("| method | mean margin | mean gain over CROWN | certified | s/img (CPU) | s/img (wall) |")
+    print("|---|---|---|---|---|---|")
+    for name, r in [('CROWN', c)] + [(f'FROWN G={g}', load(f'g_frown_{g}')) for g in Gs]:
         if not r: continue
-        print(f"| {name} | {r['margin'].mean():.4f} | {(r['margin'] > 0).sum()}/{r['n']} | "
-              f"{r['user'] / r['n']:.2f} | {r['wall'] / r['n']:.2f} |")
+        print(f"| {name} | {r['margin'].mean():.4f} | {(r['margin'] - c['margin']).mean():+.4f} | "
+              f"{(r['margin'] > 0).sum()}/{r['n']} | {r['user'] / r['n']:.2f} | {r['wall'] / r['n']:.2f} |")
+c = load('gr_crown')
+if c:
+    print(f"\n## 4x[1024] ReLU, {c['n']} images: certified l_inf radius (bisect, rtol 1e-3)")
+    print("| method | mean radius | gain | bound evaluations/img | s/img (CPU) | s/img (wall) |")
+    print("|---|---|---|---|---|---|")
+    for name, r in [('CROWN', c)] + [(f'FROWN G={g}', load(f'gr_frown_{g}')) for g in Gs]:
+        if not r: continue
+        print(f"| {name} | {r['radius'].mean():.5f} | {100 * (r['radius'].mean() / c['radius'].mean() - 1):+.1f}% | "
+              f"{r['evals'].mean():.1f} | {r['user'] / r['n']:.2f} | {r['wall'] / r['n']:.2f} |")
 PY

@@ -216,8 +216,10 @@ static void project(quad_ctx *q, double *y)
     }
 }
 
-/* Projected gradient with Armijo steps; *best = the best certificate seen. */
-static int solve_row(quad_ctx *q, int iters, double *best, nn_error *err)
+/* Projected gradient with Armijo steps; *best = the best certificate seen. Stops
+ * once F at an iterate is at most `floor` (the linear bound): every certificate is
+ * <= min F <= F(y_k), so the quadratic bound can no longer win. */
+static int solve_row(quad_ctx *q, int iters, double floor, double *best, nn_error *err)
 {
     const bound_state *st = q->st;
     const bound_work *w = st->work;
@@ -231,6 +233,7 @@ static int solve_row(quad_ctx *q, int iters, double *best, nn_error *err)
     double f = quad_value(q, q->z, q->gz), cert;
     if ((rc = certificate(q, q->z, q->gz, q->gy, &cert, err))) return rc;
     *best = cert;
+    if (f <= floor) return NN_OK;
     double g2 = 0, rad2 = 0;
     for (size_t k = 0; k < n; k++) {
         g2 += q->gy[k] * q->gy[k];
@@ -261,7 +264,7 @@ static int solve_row(quad_ctx *q, int iters, double *best, nn_error *err)
         f = quad_value(q, q->z, q->gz);
         if ((rc = certificate(q, q->z, q->gz, q->gy, &cert, err))) return rc;
         if (cert > *best) *best = cert;
-        if (f - *best <= QUAD_GAP_RTOL * (1.0 + fabs(f))) break;
+        if (f <= floor || f - *best <= QUAD_GAP_RTOL * (1.0 + fabs(f))) break;
         alpha *= 2.0;
     }
     return NN_OK;
@@ -365,7 +368,7 @@ int bound_quad_spec(bound_state *st, const double *C, size_t rows, size_t ldc, c
             if (rc) break;
             setup_row(&q, a);
             double best;
-            rc = solve_row(&q, st->opt.quad_iters, &best, err);
+            rc = solve_row(&q, st->opt.quad_iters, side ? -upper[r] : lower[r], &best, err);
             if (rc) break;
             st->backward_rows++;
             if (!side && best > lower[r]) lower[r] = best;
