@@ -1,6 +1,7 @@
 /* The bound engine's driver: state, regions, methods, layer-row work units and
- * specification bounds (spec bounds.md). The kernels live in bound_ibp.c (IBP)
- * and bound_backward.c (the backward pass and concretization).
+ * specification bounds (spec bounds.md). The kernels live in bound_ibp.c (IBP),
+ * bound_backward.c (the backward pass), bound_lbp.c (forward linear bounds) and
+ * bound_concretize.c (bounds of linear functions on the region).
  *
  * Layer by layer: for each nonlinear layer i (activation or MaxPool) in order,
  * the bounds of its input are computed (bound_layer_rows, any row range) and then
@@ -16,9 +17,17 @@
  *   IBP, CROWN-IBP: IBP from the committed bounds of the previous nonlinear layer;
  *   CROWN, Fast-Lin: the backward pass with identity rows, except rows whose neuron
  *     the IBP bound already proves stable (skip_stable: ReLU, leaky ReLU and
- *     ParamRamp on a single linear piece), intersected with IBP (intersect_ibp).
- * LBP and CROWN-LBP get every intermediate bound from bound_lbp_run. */
+ *     ParamRamp on a single linear piece), intersected with IBP (intersect_ibp);
+ *   LBP, CROWN-LBP: the forward linear bounds concretized (bound_lbp.c, which
+ *     propagates the whole layer once, whatever range is asked for), intersected
+ *     with IBP (intersect_ibp).
+ * Specification rows (bound_spec): IBP the exact linear tail after the last
+ * nonlinear layer on that layer's output box; LBP the output's linear bounds
+ * split by the sign of C; every other method the backward pass. With
+ * intersect_ibp, LBP and the backward methods also take the interval tail and
+ * keep the tighter side. */
 #include "bound_internal.h"
+#include "bound_lbp.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -162,6 +171,7 @@ void bound_state_free(bound_state *st)
     free(st->pools);
     free(st->out_lower);
     free(st->out_upper);
+    bound_lbp_free(st);
     work_free(st->work, m);
     memset(st, 0, sizeof *st);
 }
@@ -324,6 +334,7 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
     st->region = *region;
     st->region.center = region->center;
     for (int i = 0; i <= st->model->n_layers; i++) w->ibp_valid[i] = 0;
+    bound_lbp_invalidate(st, -1);
     st->layers_done = w->first_nl;
     w->region_set = 1;
     return NN_OK;
@@ -346,6 +357,18 @@ static int check_finite_rows(int layer, size_t lo, size_t n, const double *l, co
             return nn_fail(err, NN_ENUMERIC, "bounds of layer %d neuron %zu are [%g, %g] (not finite)", layer,
                            lo + r, l[r], u[r]);
     return NN_OK;
+}
+
+/* Rows [lo, hi) of the method's bound intersected with IBP when intersect_ibp. */
+static void intersect_rows(const bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper)
+{
+    if (!st->opt.intersect_ibp) return;
+    const bound_work *w = st->work;
+    const double *il = w->ibp_l[i], *iu = w->ibp_u[i];
+    for (size_t r = lo; r < hi; r++) {
+        if (il[r] > lower[r - lo]) lower[r - lo] = il[r];
+        if (iu[r] < upper[r - lo]) upper[r - lo] = iu[r];
+    }
 }
 
 static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
@@ -410,9 +433,6 @@ int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, d
                        row_hi, layer, n);
     if (row_lo == row_hi) return NN_OK;
     bound_method m = st->opt.method;
-    if (m == METHOD_LBP || m == METHOD_CROWN_LBP)
-        return nn_fail(err, NN_EUNSUPPORTED, "bound_layer_rows: method %s computes all layers at once",
-                       bound_method_name(m));
     if (layer == w->first_nl) {
         rc = bound_first_block_rows(st, row_lo, row_hi, lower, upper, err);
     } else {
@@ -420,6 +440,9 @@ int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, d
         if (m == METHOD_IBP || m == METHOD_CROWN_IBP) {
             memcpy(lower, w->ibp_l[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
             memcpy(upper, w->ibp_u[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
+        } else if (m == METHOD_LBP || m == METHOD_CROWN_LBP) {
+            rc = bound_lbp_rows(st, layer, row_lo, row_hi, lower, upper, err);
+            if (!rc) intersect_rows(st, layer, row_lo, row_hi, lower, upper);
         } else {
             rc = backward_rows(st, layer, row_lo, row_hi, lower, upper, err);
         }
@@ -451,6 +474,7 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
     if (rc) return nn_error_prefix(err, "relaxation of layer %d: ", layer);
     st->layers_done = next_nl(st->model, layer);
     for (int k = layer + 1; k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
+    bound_lbp_invalidate(st, layer);
     return NN_OK;
 }
 
@@ -462,12 +486,17 @@ static int output_bounds(bound_state *st, nn_error *err)
     int n = m->n_layers;
     size_t no = model_output_size(m);
     int rc;
-    if (st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP || w->first_nl == n ||
-        st->opt.intersect_ibp) {
+    int exact_or_ibp = st->opt.method == METHOD_IBP || w->first_nl == n;
+    if (exact_or_ibp || st->opt.intersect_ibp) {
         if ((rc = bound_ibp_at(st, n, err))) return rc;
         memcpy(st->out_lower, w->ibp_l[n], no * sizeof(double));
         memcpy(st->out_upper, w->ibp_u[n], no * sizeof(double));
-        if (st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP || w->first_nl == n) return NN_OK;
+        if (exact_or_ibp) return NN_OK;
+    }
+    if (st->opt.method == METHOD_LBP) {
+        if ((rc = bound_lbp_rows(st, n, 0, no, st->out_lower, st->out_upper, err))) return rc;
+        intersect_rows(st, n, 0, no, st->out_lower, st->out_upper);
+        return NN_OK;
     }
     for (size_t blo = 0; blo < no; blo += w->rb) {
         size_t R = no - blo < w->rb ? no - blo : w->rb;
@@ -493,10 +522,6 @@ int bound_compute(bound_state *st, nn_error *err)
     bound_work *w = st->work;
     if (!w->region_set) return nn_fail(err, NN_EARG, "bound_compute: no region set");
     const nn_model *m = st->model;
-    if (st->opt.method == METHOD_LBP || st->opt.method == METHOD_CROWN_LBP)
-        /* TODO: call bound_lbp_run(st, err) (src/bound/bound_lbp.c) once it exists. */
-        return nn_fail(err, NN_EUNSUPPORTED, "bound method %s is not available in this build",
-                       bound_method_name(st->opt.method));
     st->layers_done = w->first_nl;
     for (int i = w->first_nl; i < m->n_layers; i = next_nl(m, i)) {
         size_t n = shape_size(m->layers[i].in);
@@ -525,11 +550,11 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     if (!lower && !upper) return NN_OK;
     int stop = 0;
     const double *blo = NULL, *bhi = NULL;
-    int interval = st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP;
-    if (interval || st->opt.intersect_ibp) {
-        /* Interval methods: the exact linear tail after the last nonlinear layer,
-         * concretized on that layer's output box (with intersect_ibp also a
-         * second bound for the backward methods). */
+    bound_method method = st->opt.method;
+    if (method == METHOD_IBP || st->opt.intersect_ibp) {
+        /* The exact linear tail after the last nonlinear layer, concretized on
+         * that layer's output box: IBP's bound, and with intersect_ibp a second
+         * sound bound for the other methods. */
         int L = w->prev_nl[n];
         if (L >= 0) {
             int rc = bound_nl_output_box(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch,
@@ -543,13 +568,14 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     for (size_t r0 = 0; r0 < rows; r0 += w->rb) {
         size_t R = rows - r0 < w->rb ? rows - r0 : w->rb;
         double *lo = lower ? lower + r0 : NULL, *hi = upper ? upper + r0 : NULL;
-        const double *dr = d ? d + r0 : NULL;
-        int rc = bound_backward_block(st, n, interval ? stop : 0, R, NULL, C + r0 * ldc, ldc, dr, blo, bhi, lo, hi,
-                                      err);
+        const double *dr = d ? d + r0 : NULL, *Cr = C + r0 * ldc;
+        int rc;
+        if (method == METHOD_LBP) rc = bound_lbp_spec(st, Cr, R, ldc, dr, lo, hi, err);
+        else rc = bound_backward_block(st, n, method == METHOD_IBP ? stop : 0, R, NULL, Cr, ldc, dr, blo, bhi, lo,
+                                       hi, err);
         if (rc) return rc;
-        if (!interval && stop > 0) {
-            /* intersect_ibp: the box at the last nonlinear layer is a second sound bound */
-            rc = bound_backward_block(st, n, stop, R, NULL, C + r0 * ldc, ldc, dr, blo, bhi, lo ? w->blk_l : NULL,
+        if (method != METHOD_IBP && stop > 0) {
+            rc = bound_backward_block(st, n, stop, R, NULL, Cr, ldc, dr, blo, bhi, lo ? w->blk_l : NULL,
                                       hi ? w->blk_u : NULL, err);
             if (rc) return rc;
             for (size_t r = 0; r < R; r++) {
