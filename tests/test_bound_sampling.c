@@ -104,17 +104,22 @@ static size_t check_config(const nn_model *m, const bound_options *opt, norm_typ
 static void variants(bound_options *v, int *count)
 {
     int k = 0;
-    bound_method ms[] = {METHOD_IBP, METHOD_CROWN_IBP, METHOD_FASTLIN, METHOD_CROWN};
-    for (int i = 0; i < 4; i++) {
+    bound_method ms[] = {METHOD_IBP, METHOD_CROWN_IBP, METHOD_LBP, METHOD_CROWN_LBP, METHOD_FASTLIN, METHOD_CROWN};
+    for (int i = 0; i < 6; i++) {
         bound_options_default(&v[k]);
         v[k++].method = ms[i];
     }
-    for (int s = 0; s < 3; s++) { /* raw CROWN, every line strategy */
-        bound_options_default(&v[k]);
-        v[k].strategy = (line_strategy)s;
-        v[k].skip_stable = 0;
-        v[k++].intersect_ibp = 0;
-    }
+    for (int s = 0; s < 3; s++) /* raw CROWN and raw LBP (no IBP to hide behind), every line strategy */
+        for (int lbp = 0; lbp < 2; lbp++) {
+            bound_options_default(&v[k]);
+            v[k].method = lbp ? METHOD_LBP : METHOD_CROWN;
+            v[k].strategy = (line_strategy)s;
+            v[k].skip_stable = 0;
+            v[k++].intersect_ibp = 0;
+        }
+    bound_options_default(&v[k]); /* raw CROWN-LBP: LBP layers, backward spec, nothing intersected */
+    v[k].method = METHOD_CROWN_LBP;
+    v[k++].intersect_ibp = 0;
     bound_options_default(&v[k]);
     v[k++].row_block = 3; /* blocks smaller than a layer */
     *count = k;
@@ -166,6 +171,9 @@ static void sampled_points_within_bounds_cnn_every_maxpool_relaxation(void **sta
         bound_options_default(&o);
         o.pool = pools[k];
         for (int p = 0; p < 3; p++) check_config(&m, &o, (norm_type)p, p == NORM_INF ? 0.05 : 0.3, 0, &rng);
+        o.method = METHOD_LBP; /* the planes in the forward direction */
+        o.intersect_ibp = 0;
+        for (int p = 0; p < 3; p++) check_config(&m, &o, (norm_type)p, p == NORM_INF ? 0.05 : 0.3, 0, &rng);
     }
     model_free(&m);
 }
@@ -214,11 +222,12 @@ static void sampled_points_within_bounds_zoo_models(void **state)
         nn_error err;
         model_init(&m);
         if (model_load(path, &m, &err) != NN_OK) fail_msg("%s: %s", path, err.msg);
-        bound_method ms[] = {METHOD_IBP, METHOD_CROWN};
-        for (int k = 0; k < 2; k++) {
+        bound_method ms[] = {METHOD_IBP, METHOD_CROWN, METHOD_LBP, METHOD_CROWN_LBP};
+        for (int k = 0; k < 4; k++) {
             bound_options o;
             bound_options_default(&o);
             o.method = ms[k];
+            o.intersect_ibp = k < 2; /* LBP's own bounds, not IBP's */
             check_config(&m, &o, NORM_INF, 0.01, 1, &rng);
             check_config(&m, &o, NORM_2, 0.3, 0, &rng);
         }
