@@ -139,7 +139,7 @@ static void tight_lbp_never_looser_than_ibp(void **state)
             ol.method = METHOD_LBP;
             ol.strategy = LINES_TIGHT;
             ol.pool = POOL_INTERVAL;
-            ol.intersect_ibp = 0;
+            ol.intersect_ibp = ol.skip_stable = 0;
             for (int p = 0; p < 3; p++)
                 for (int clip = 0; clip < 2; clip++) {
                     double eps = fam ? (p == NORM_INF ? 0.03 : 0.3) : (p == NORM_INF ? 0.1 : 0.4);
@@ -178,7 +178,7 @@ static void tight_lbp_bounds_monotone_in_eps(void **state)
             o.method = METHOD_LBP;
             o.strategy = LINES_TIGHT;
             o.pool = POOL_INTERVAL;
-            o.intersect_ibp = 0;
+            o.intersect_ibp = o.skip_stable = 0;
             for (int p = 0; p < 3; p++) {
                 double e0 = p == NORM_INF ? 0.01 : 0.1;
                 bound_state s[3];

@@ -119,6 +119,7 @@ static void variants(bound_options *v, int *count)
         }
     bound_options_default(&v[k]); /* raw CROWN-LBP: LBP layers, backward spec, nothing intersected */
     v[k].method = METHOD_CROWN_LBP;
+    v[k].skip_stable = 0;
     v[k++].intersect_ibp = 0;
     bound_options_default(&v[k]);
     v[k++].row_block = 3; /* blocks smaller than a layer */
@@ -172,7 +173,7 @@ static void sampled_points_within_bounds_cnn_every_maxpool_relaxation(void **sta
         o.pool = pools[k];
         for (int p = 0; p < 3; p++) check_config(&m, &o, (norm_type)p, p == NORM_INF ? 0.05 : 0.3, 0, &rng);
         o.method = METHOD_LBP; /* the planes in the forward direction */
-        o.intersect_ibp = 0;
+        o.intersect_ibp = o.skip_stable = 0;
         for (int p = 0; p < 3; p++) check_config(&m, &o, (norm_type)p, p == NORM_INF ? 0.05 : 0.3, 0, &rng);
     }
     model_free(&m);
@@ -227,7 +228,7 @@ static void sampled_points_within_bounds_zoo_models(void **state)
             bound_options o;
             bound_options_default(&o);
             o.method = ms[k];
-            o.intersect_ibp = k < 2; /* LBP's own bounds, not IBP's */
+            o.intersect_ibp = o.skip_stable = k < 2; /* LBP's own bounds, not IBP's */
             check_config(&m, &o, NORM_INF, 0.01, 1, &rng);
             check_config(&m, &o, NORM_2, 0.3, 0, &rng);
         }

@@ -19,8 +19,9 @@
  *     the IBP bound already proves stable (skip_stable: ReLU, leaky ReLU and
  *     ParamRamp on a single linear piece), intersected with IBP (intersect_ibp);
  *   LBP, CROWN-LBP: the forward linear bounds concretized (bound_lbp.c, which
- *     propagates the whole layer once, whatever range is asked for), intersected
- *     with IBP (intersect_ibp).
+ *     propagates the whole layer once, whatever range is asked for), with the
+ *     same skip_stable and intersect_ibp rules (a stable neuron's lines do not
+ *     depend on its exact bounds, so skipping its concretization changes no line).
  * Specification rows (bound_spec): IBP the exact linear tail after the last
  * nonlinear layer on that layer's output box; LBP the output's linear bounds
  * split by the sign of C; every other method the backward pass. With
@@ -359,19 +360,10 @@ static int check_finite_rows(int layer, size_t lo, size_t n, const double *l, co
     return NN_OK;
 }
 
-/* Rows [lo, hi) of the method's bound intersected with IBP when intersect_ibp. */
-static void intersect_rows(const bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper)
-{
-    if (!st->opt.intersect_ibp) return;
-    const bound_work *w = st->work;
-    const double *il = w->ibp_l[i], *iu = w->ibp_u[i];
-    for (size_t r = lo; r < hi; r++) {
-        if (il[r] > lower[r - lo]) lower[r - lo] = il[r];
-        if (iu[r] < upper[r - lo]) upper[r - lo] = iu[r];
-    }
-}
-
-static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+/* Rows [lo, hi) of layer i by the backward pass or by LBP (lbp), in aligned
+ * blocks, skipping rows IBP proves stable (skip_stable), intersected with IBP. */
+static int linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, double *lower, double *upper,
+                       nn_error *err)
 {
     bound_work *w = st->work;
     const nn_layer *L = &st->model->layers[i];
@@ -379,10 +371,13 @@ static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *l
     size_t n = shape_size(L->in), rb = w->rb;
     for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
         size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
-        for (size_t r = blo; r < bhi; r++)
+        for (size_t r = blo; r < bhi; r++) {
+            if (lbp && (r < lo || r >= hi)) continue; /* LBP rows are concretized one by one */
             if (!(st->opt.skip_stable && is_stable(L, r, il[r], iu[r]))) w->idx[R++] = r;
+        }
         if (R) {
-            int rc = bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l, w->blk_u, err);
+            int rc = lbp ? bound_lbp_rows(st, i, w->idx, R, w->blk_l, w->blk_u, err)
+                         : bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l, w->blk_u, err);
             if (rc) return rc;
         }
         size_t k = 0;
@@ -440,11 +435,8 @@ int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, d
         if (m == METHOD_IBP || m == METHOD_CROWN_IBP) {
             memcpy(lower, w->ibp_l[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
             memcpy(upper, w->ibp_u[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
-        } else if (m == METHOD_LBP || m == METHOD_CROWN_LBP) {
-            rc = bound_lbp_rows(st, layer, row_lo, row_hi, lower, upper, err);
-            if (!rc) intersect_rows(st, layer, row_lo, row_hi, lower, upper);
         } else {
-            rc = backward_rows(st, layer, row_lo, row_hi, lower, upper, err);
+            rc = linear_rows(st, layer, m == METHOD_LBP || m == METHOD_CROWN_LBP, row_lo, row_hi, lower, upper, err);
         }
     }
     if (rc) return rc;
@@ -494,8 +486,12 @@ static int output_bounds(bound_state *st, nn_error *err)
         if (exact_or_ibp) return NN_OK;
     }
     if (st->opt.method == METHOD_LBP) {
-        if ((rc = bound_lbp_rows(st, n, 0, no, st->out_lower, st->out_upper, err))) return rc;
-        intersect_rows(st, n, 0, no, st->out_lower, st->out_upper);
+        double *l = w->scratch, *u = w->scratch + w->maxw;
+        if ((rc = bound_lbp_rows(st, n, NULL, no, l, u, err))) return rc;
+        for (size_t r = 0; r < no; r++) {
+            if (!st->opt.intersect_ibp || l[r] > st->out_lower[r]) st->out_lower[r] = l[r];
+            if (!st->opt.intersect_ibp || u[r] < st->out_upper[r]) st->out_upper[r] = u[r];
+        }
         return NN_OK;
     }
     for (size_t blo = 0; blo < no; blo += w->rb) {

@@ -371,7 +371,8 @@ static int lbp_advance(bound_state *st, struct bound_lbp *p, int target, nn_erro
     return NN_OK;
 }
 
-int bound_lbp_rows(bound_state *st, int layer, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+int bound_lbp_rows(bound_state *st, int layer, const size_t *idx, size_t n, double *lower, double *upper,
+                   nn_error *err)
 {
     struct bound_lbp *p = lbp_get(st, err);
     if (!p) return err ? err->code : NN_ENOMEM;
@@ -381,21 +382,23 @@ int bound_lbp_rows(bound_state *st, int layer, size_t lo, size_t hi, double *low
     size_t n_in = w->n_in, ld = p->width;
     const double *M = p->mid[p->cur], *R = p->rad[p->cur];
     const double *mc = M + n_in * ld, *rc_ = R + n_in * ld, *mag = R + (n_in + 1) * ld;
-    for (size_t k0 = lo; k0 < hi; k0 += GATHER) {
-        size_t nb = hi - k0 < GATHER ? hi - k0 : GATHER;
+    size_t col[GATHER];
+    for (size_t k0 = 0; k0 < n; k0 += GATHER) {
+        size_t nb = n - k0 < GATHER ? n - k0 : GATHER;
+        for (size_t k = 0; k < nb; k++) col[k] = idx ? idx[k0 + k] : k0 + k;
         for (size_t j = 0; j < n_in; j++) {
-            const double *mr = M + j * ld + k0, *rr = R + j * ld + k0;
+            const double *mr = M + j * ld, *rr = R + j * ld;
             if (p->rad_zero) {
-                for (size_t k = 0; k < nb; k++) p->gU[k * n_in + j] = mr[k];
+                for (size_t k = 0; k < nb; k++) p->gU[k * n_in + j] = mr[col[k]];
             } else {
                 for (size_t k = 0; k < nb; k++) {
-                    p->gU[k * n_in + j] = mr[k] + rr[k];
-                    p->gL[k * n_in + j] = mr[k] - rr[k];
+                    p->gU[k * n_in + j] = mr[col[k]] + rr[col[k]];
+                    p->gL[k * n_in + j] = mr[col[k]] - rr[col[k]];
                 }
             }
         }
         for (size_t k = 0; k < nb; k++) {
-            size_t c = k0 + k, o = c - lo;
+            size_t c = col[k], o = k0 + k;
             if (p->rad_zero) {
                 bound_concretize_region(st, p->gU + k * n_in, mc[c], mag[c], -1.0, &lower[o], &upper[o]);
             } else {
