@@ -13,7 +13,8 @@
  * the partial blocks at the edges.
  *
  * Per method, the input bounds of nonlinear layer i are:
- *   first nonlinear layer: exact bounds of the first affine block (every method);
+ *   first nonlinear layer: exact bounds of the first affine block (LBP methods:
+ *     from their own linear bounds there, which are that block, exact);
  *   IBP, CROWN-IBP: IBP from the committed bounds of the previous nonlinear layer;
  *   CROWN, Fast-Lin: the backward pass with identity rows, except rows whose neuron
  *     the IBP bound already proves stable (skip_stable: ReLU, leaky ReLU and
@@ -376,7 +377,7 @@ static int linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, do
             if (!(st->opt.skip_stable && is_stable(L, r, il[r], iu[r]))) w->idx[R++] = r;
         }
         if (R) {
-            int rc = lbp ? bound_lbp_rows(st, i, w->idx, R, w->blk_l, w->blk_u, err)
+            int rc = lbp ? bound_lbp_rows(st, i, w->idx, 0, R, w->blk_l, w->blk_u, err)
                          : bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l, w->blk_u, err);
             if (rc) return rc;
         }
@@ -428,15 +429,18 @@ int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, d
                        row_hi, layer, n);
     if (row_lo == row_hi) return NN_OK;
     bound_method m = st->opt.method;
+    int lbp = m == METHOD_LBP || m == METHOD_CROWN_LBP;
     if (layer == w->first_nl) {
-        rc = bound_first_block_rows(st, row_lo, row_hi, lower, upper, err);
+        /* LBP's linear bounds are exact there too and come at no extra cost */
+        if (lbp) rc = bound_lbp_rows(st, layer, NULL, row_lo, row_hi - row_lo, lower, upper, err);
+        else rc = bound_first_block_rows(st, row_lo, row_hi, lower, upper, err);
     } else {
         if ((rc = bound_ibp_at(st, layer, err))) return rc;
         if (m == METHOD_IBP || m == METHOD_CROWN_IBP) {
             memcpy(lower, w->ibp_l[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
             memcpy(upper, w->ibp_u[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
         } else {
-            rc = linear_rows(st, layer, m == METHOD_LBP || m == METHOD_CROWN_LBP, row_lo, row_hi, lower, upper, err);
+            rc = linear_rows(st, layer, lbp, row_lo, row_hi, lower, upper, err);
         }
     }
     if (rc) return rc;
@@ -487,7 +491,7 @@ static int output_bounds(bound_state *st, nn_error *err)
     }
     if (st->opt.method == METHOD_LBP) {
         double *l = w->scratch, *u = w->scratch + w->maxw;
-        if ((rc = bound_lbp_rows(st, n, NULL, no, l, u, err))) return rc;
+        if ((rc = bound_lbp_rows(st, n, NULL, 0, no, l, u, err))) return rc;
         for (size_t r = 0; r < no; r++) {
             if (!st->opt.intersect_ibp || l[r] > st->out_lower[r]) st->out_lower[r] = l[r];
             if (!st->opt.intersect_ibp || u[r] < st->out_upper[r]) st->out_upper[r] = u[r];

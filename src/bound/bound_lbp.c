@@ -371,8 +371,8 @@ static int lbp_advance(bound_state *st, struct bound_lbp *p, int target, nn_erro
     return NN_OK;
 }
 
-int bound_lbp_rows(bound_state *st, int layer, const size_t *idx, size_t n, double *lower, double *upper,
-                   nn_error *err)
+int bound_lbp_rows(bound_state *st, int layer, const size_t *idx, size_t lo, size_t n, double *lower,
+                   double *upper, nn_error *err)
 {
     struct bound_lbp *p = lbp_get(st, err);
     if (!p) return err ? err->code : NN_ENOMEM;
@@ -385,7 +385,7 @@ int bound_lbp_rows(bound_state *st, int layer, const size_t *idx, size_t n, doub
     size_t col[GATHER];
     for (size_t k0 = 0; k0 < n; k0 += GATHER) {
         size_t nb = n - k0 < GATHER ? n - k0 : GATHER;
-        for (size_t k = 0; k < nb; k++) col[k] = idx ? idx[k0 + k] : k0 + k;
+        for (size_t k = 0; k < nb; k++) col[k] = idx ? idx[k0 + k] : lo + k0 + k;
         for (size_t j = 0; j < n_in; j++) {
             const double *mr = M + j * ld, *rr = R + j * ld;
             if (p->rad_zero) {

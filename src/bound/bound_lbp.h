@@ -7,13 +7,13 @@
 #include "bound.h"
 
 /* Prototypes */
-/* Bounds of neurons idx[0..n) (idx NULL: neurons 0..n) of the input of layer
+/* Bounds of neurons idx[0..n) (idx NULL: neurons lo..lo+n) of the input of layer
  * `layer` (n_layers: the model output), layers before it committed. The linear
  * bounds of the whole layer are propagated once per region (and per commit before
  * it) whatever neurons are asked for, and each neuron is concretized on its own,
  * so any subset gives the full layer's numbers bit for bit. No IBP intersection. */
-int bound_lbp_rows(bound_state *st, int layer, const size_t *idx, size_t n, double *lower, double *upper,
-                   nn_error *err);
+int bound_lbp_rows(bound_state *st, int layer, const size_t *idx, size_t lo, size_t n, double *lower,
+                   double *upper, nn_error *err);
 /* Bounds of rows of C f(x) + d (C rows x output size, leading dimension ldc, d
  * optional) from the output's linear bounds split by the sign of C. All layers
  * committed. lower/upper may be NULL. */
