@@ -56,7 +56,7 @@ typedef struct {
     /* counters for benchmarks and reports */
     double flops;           /* floating-point operations in GEMMs */
     size_t backward_rows;   /* specification rows propagated backward */
-    void *work;             /* private workspace (bound_workspace.c) */
+    void *work;             /* private workspace (src/bound/bound_internal.h) */
 } bound_state;
 
 /* Prototypes */
