@@ -30,8 +30,6 @@
 #include <coin/Clp_C_Interface.h>
 #include <float.h>
 
-#include "model_io.h"
-
 #define LP_EQ_TOL 1e-7 /* relative agreement asked of CROWN and Clp (Clp tolerances 1e-9) */
 #define LP_INF DBL_MAX /* Clp reads bounds beyond 1e30 as infinite */
 
@@ -308,16 +306,6 @@ static double lp_min(lp_solver *S, int first, const double *coef, size_t n)
     return Clp_objectiveValue(S->clp);
 }
 
-static void compute(const nn_model *m, const bound_options *o, const double *x0, norm_type p, double eps, int clip,
-                    bound_state *st)
-{
-    nn_error err;
-    bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = clip, .clip_lo = 0, .clip_hi = 1};
-    assert_int_equal(bound_state_init(st, m, o, &err), NN_OK);
-    assert_int_equal(bound_set_region(st, &R, &err), NN_OK);
-    if (bound_compute(st, &err)) fail_msg("bound_compute: %s", err.msg);
-}
-
 /* Engine bound e against LP optimum v, side -1 for a lower bound (sound: e <= v)
  * and +1 for an upper bound (e >= v): -1 tighter than the LP (unsound), 0 equal
  * within LP_EQ_TOL relative, 1 looser. */
@@ -449,7 +437,7 @@ static void crown_equals_lp_optimum_every_neuron_mlp(void **state)
             bound_options o = s < 3 ? exact_crown(METHOD_CROWN, (line_strategy)s) : exact_crown(METHOD_FASTLIN, 0);
             for (int v = 0; v < 4; v++) { /* l_inf, l_inf clipped, l1, l1 clipped */
                 bound_state st;
-                compute(&m, &o, x0, v < 2 ? NORM_INF : NORM_1, v < 2 ? 0.1 : 0.4, v & 1, &st);
+                tb_compute(&m, &o, x0, v < 2 ? NORM_INF : NORM_1, v < 2 ? 0.1 : 0.4, v & 1, &st);
                 /* l1 within the clip box: the engine keeps the better of the ball's
                  * and the box's bound, not the exact bound over their intersection
                  * (bound_concretize.c), so there only soundness holds */
@@ -476,7 +464,7 @@ static void crown_equals_lp_optimum_cnn_with_maxpool_planes(void **state)
             bound_options o = exact_crown(METHOD_CROWN, LINES_ADAPTIVE);
             o.pool = pools[k];
             bound_state st;
-            compute(&m, &o, x0, k == 3 ? NORM_1 : NORM_INF, k == 3 ? 0.3 : 0.03, k == 1, &st);
+            tb_compute(&m, &o, x0, k == 3 ? NORM_1 : NORM_INF, k == 3 ? 0.3 : 0.03, k == 1, &st);
             check_against_lp(&st, 1, 1);
             bound_state_free(&st);
         }
@@ -492,18 +480,14 @@ static void crown_equals_lp_optimum_zoo_mlp(void **state)
     const char *names[] = {"models/mnist_mlp_2x20_relu.h5", "models/mnist_mlp_2x20_tanh.h5"};
     int found = 0;
     for (size_t f = 0; f < 2; f++) {
-        const char *path = test_path(names[f]);
-        if (access(path, R_OK) != 0) continue;
-        found++;
         nn_model m;
-        nn_error err;
-        model_init(&m);
-        if (model_load(path, &m, &err) != NN_OK) fail_msg("%s: %s", path, err.msg);
+        if (!tb_load_zoo(names[f], &m)) continue;
+        found++;
         test_rng rng = {43};
         double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
         bound_options o = exact_crown(METHOD_CROWN, LINES_ADAPTIVE);
         bound_state st;
-        compute(&m, &o, x0, NORM_INF, 0.01, 1, &st);
+        tb_compute(&m, &o, x0, NORM_INF, 0.01, 1, &st);
         check_against_lp(&st, 1, 1);
         bound_state_free(&st);
         free(x0);
@@ -521,13 +505,12 @@ static void crown_never_above_lp_optimum_with_ibp_intersection(void **state)
     for (int fam = 0; fam < 2; fam++)
         for (size_t a = 0; a < TB_N_ACTS; a += fam ? 3 : 1) {
             nn_model m;
-            if (fam) tb_build_cnn(&m, &rng, tb_acts[a]);
-            else tb_build_mlp(&m, &rng, tb_acts[a]);
+            tb_build(&m, &rng, fam, tb_acts[a]);
             double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
             bound_options o;
             bound_options_default(&o);
             bound_state st;
-            compute(&m, &o, x0, NORM_INF, fam ? 0.04 : 0.15, 1, &st);
+            tb_compute(&m, &o, x0, NORM_INF, fam ? 0.04 : 0.15, 1, &st);
             check_against_lp(&st, 0, 0);
             bound_state_free(&st);
             free(x0);
@@ -547,16 +530,15 @@ static void lbp_and_crown_lbp_never_above_lp_optimum(void **state)
     for (int fam = 0; fam < 2; fam++)
         for (size_t a = fam; a < TB_N_ACTS; a += fam ? 2 : 1) { /* CNNs: half the activations */
             nn_model m;
-            if (fam) tb_build_cnn(&m, &rng, tb_acts[a]);
-            else tb_build_mlp(&m, &rng, tb_acts[a]);
+            tb_build(&m, &rng, fam, tb_acts[a]);
             double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
             bound_options o = exact_crown(METHOD_LBP, LINES_ADAPTIVE);
             bound_state sl, sc;
             norm_type p = (a / 2 + (size_t)fam) % 2 ? NORM_1 : NORM_INF;
             double eps = p == NORM_1 ? 0.3 : (fam ? 0.03 : 0.1);
-            compute(&m, &o, x0, p, eps, p == NORM_INF, &sl);
+            tb_compute(&m, &o, x0, p, eps, p == NORM_INF, &sl);
             o.method = METHOD_CROWN_LBP;
-            compute(&m, &o, x0, p, eps, p == NORM_INF, &sc);
+            tb_compute(&m, &o, x0, p, eps, p == NORM_INF, &sc);
             /* every LBP bound <= the LP optimum (LBP <= back-substitution with the same
              * lines <= LP), equal at the first nonlinear layer (exact there) */
             check_against_lp(&sl, 0, 1);
@@ -601,12 +583,11 @@ static void triangle_lp_at_least_crown_relu(void **state)
     for (int fam = 0; fam < 2; fam++)
         for (int s = 0; s < 3; s++) {
             nn_model m;
-            if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
-            else tb_build_mlp(&m, &rng, LAYER_RELU);
+            tb_build(&m, &rng, fam, LAYER_RELU);
             double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
             bound_options o = exact_crown(METHOD_CROWN, (line_strategy)s);
             bound_state st;
-            compute(&m, &o, x0, NORM_INF, fam ? 0.04 : 0.12, 0, &st);
+            tb_compute(&m, &o, x0, NORM_INF, fam ? 0.04 : 0.12, 0, &st);
             size_t no = model_output_size(&m);
             double *C = malloc(no * no * sizeof *C), *lb = malloc(no * sizeof *lb);
             assert_true(C && lb);
@@ -647,7 +628,7 @@ static void lp_check_sees_a_bound_moved_past_the_optimum(void **state)
     double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
     bound_options o = exact_crown(METHOD_CROWN, LINES_ADAPTIVE);
     bound_state st;
-    compute(&m, &o, x0, NORM_INF, 0.1, 0, &st);
+    tb_compute(&m, &o, x0, NORM_INF, 0.1, 0, &st);
     lp_build P;
     lp_make(&P, &st, 3, 0); /* layer 3: the second activation */
     lp_solver S;

@@ -7,16 +7,6 @@
 /* White-box: to force the uncached first-block path. */
 #include "../src/bound/bound_internal.h"
 
-static void compute(const nn_model *m, const bound_options *o, const double *x0, norm_type p, double eps, int clip,
-                    bound_state *st)
-{
-    nn_error err;
-    bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = clip, .clip_lo = 0, .clip_hi = 1};
-    assert_int_equal(bound_state_init(st, m, o, &err), NN_OK);
-    assert_int_equal(bound_set_region(st, &R, &err), NN_OK);
-    if (bound_compute(st, &err)) fail_msg("bound_compute: %s", err.msg);
-}
-
 static void ibp_bounds_monotone_in_eps(void **state)
 {
     (void)state;
@@ -30,8 +20,8 @@ static void ibp_bounds_monotone_in_eps(void **state)
         o.method = METHOD_IBP;
         for (int p = 0; p < 3; p++) {
             bound_state s1, s2;
-            compute(&m, &o, x0, (norm_type)p, 0.01, 0, &s1);
-            compute(&m, &o, x0, (norm_type)p, 0.03, 0, &s2);
+            tb_compute(&m, &o, x0, (norm_type)p, 0.01, 0, &s1);
+            tb_compute(&m, &o, x0, (norm_type)p, 0.03, 0, &s2);
             for (int i = 0; i < m.n_layers; i++)
                 if (s1.pre_lower[i])
                     for (size_t k = 0; k < shape_size(m.layers[i].in); k++) {
@@ -69,8 +59,8 @@ static void tight_crown_never_looser_than_ibp(void **state)
         oc.skip_stable = oc.intersect_ibp = 0;
         for (int p = 0; p < 3; p++) {
             bound_state si, sc;
-            compute(&m, &oi, x0, (norm_type)p, p == NORM_INF ? 0.1 : 0.4, 0, &si);
-            compute(&m, &oc, x0, (norm_type)p, p == NORM_INF ? 0.1 : 0.4, 0, &sc);
+            tb_compute(&m, &oi, x0, (norm_type)p, p == NORM_INF ? 0.1 : 0.4, 0, &si);
+            tb_compute(&m, &oc, x0, (norm_type)p, p == NORM_INF ? 0.1 : 0.4, 0, &sc);
             int strictly = 0;
             for (int i = 0; i < m.n_layers; i++)
                 if (si.pre_lower[i])
@@ -128,8 +118,7 @@ static void tight_lbp_never_looser_than_ibp(void **state)
     for (int fam = 0; fam < 2; fam++)
         for (int a = 0; a < 3; a++) {
             nn_model m;
-            if (fam) tb_build_cnn(&m, &rng, acts[a]);
-            else tb_build_mlp(&m, &rng, acts[a]);
+            tb_build(&m, &rng, fam, acts[a]);
             double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
             bound_options oi, ol;
             bound_options_default(&oi);
@@ -144,8 +133,8 @@ static void tight_lbp_never_looser_than_ibp(void **state)
                 for (int clip = 0; clip < 2; clip++) {
                     double eps = fam ? (p == NORM_INF ? 0.03 : 0.3) : (p == NORM_INF ? 0.1 : 0.4);
                     bound_state si, sl;
-                    compute(&m, &oi, x0, (norm_type)p, eps, clip, &si);
-                    compute(&m, &ol, x0, (norm_type)p, eps, clip, &sl);
+                    tb_compute(&m, &oi, x0, (norm_type)p, eps, clip, &si);
+                    tb_compute(&m, &ol, x0, (norm_type)p, eps, clip, &sl);
                     assert_true(assert_within(&m, &si, &sl, 1e-9) > 0); /* and not only equal */
                     bound_state_free(&si);
                     bound_state_free(&sl);
@@ -170,8 +159,7 @@ static void tight_lbp_bounds_monotone_in_eps(void **state)
     for (int fam = 0; fam < 2; fam++)
         for (int a = 0; a < 3; a++) {
             nn_model m;
-            if (fam) tb_build_cnn(&m, &rng, acts[a]);
-            else tb_build_mlp(&m, &rng, acts[a]);
+            tb_build(&m, &rng, fam, acts[a]);
             double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
             bound_options o;
             bound_options_default(&o);
@@ -182,7 +170,7 @@ static void tight_lbp_bounds_monotone_in_eps(void **state)
             for (int p = 0; p < 3; p++) {
                 double e0 = p == NORM_INF ? 0.01 : 0.1;
                 bound_state s[3];
-                for (int k = 0; k < 3; k++) compute(&m, &o, x0, (norm_type)p, e0 * (1 << k), 1, &s[k]);
+                for (int k = 0; k < 3; k++) tb_compute(&m, &o, x0, (norm_type)p, e0 * (1 << k), 1, &s[k]);
                 /* the rounding allowance (1e-10 of the magnitudes) is not monotone itself */
                 int strictly = assert_within(&m, &s[1], &s[0], 1e-9) + assert_within(&m, &s[2], &s[1], 1e-9);
                 assert_true(strictly > 0);
@@ -207,8 +195,7 @@ static void crown_lbp_margin_never_looser_than_lbp(void **state)
     for (int fam = 0; fam < 2; fam++)
         for (size_t a = 0; a < TB_N_ACTS; a++) {
             nn_model m;
-            if (fam) tb_build_cnn(&m, &rng, tb_acts[a]);
-            else tb_build_mlp(&m, &rng, tb_acts[a]);
+            tb_build(&m, &rng, fam, tb_acts[a]);
             size_t no = model_output_size(&m);
             double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
             double *C = tb_rand_vec(&rng, 4 * no, -1, 1), *d = tb_rand_vec(&rng, 4, -1, 1);
@@ -224,8 +211,8 @@ static void crown_lbp_margin_never_looser_than_lbp(void **state)
                 for (int p = 0; p < 3; p++) {
                     double eps = fam ? (p == NORM_INF ? 0.03 : 0.3) : (p == NORM_INF ? 0.08 : 0.4);
                     bound_state sl, sc;
-                    compute(&m, &ol, x0, (norm_type)p, eps, p == NORM_2, &sl);
-                    compute(&m, &oc, x0, (norm_type)p, eps, p == NORM_2, &sc);
+                    tb_compute(&m, &ol, x0, (norm_type)p, eps, p == NORM_2, &sl);
+                    tb_compute(&m, &oc, x0, (norm_type)p, eps, p == NORM_2, &sc);
                     for (int i = 0; i < m.n_layers; i++) /* same intermediate bounds */
                         if (sl.pre_lower[i]) {
                             size_t n = shape_size(m.layers[i].in);
@@ -263,8 +250,8 @@ static void fastlin_method_equals_crown_with_fastlin_lines(void **state)
     bound_options_default(&oc);
     oc.strategy = LINES_FASTLIN;
     bound_state sf, sc;
-    compute(&m, &of, x0, NORM_INF, 0.03, 1, &sf);
-    compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sc);
+    tb_compute(&m, &of, x0, NORM_INF, 0.03, 1, &sf);
+    tb_compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sc);
     for (int i = 0; i < m.n_layers; i++)
         if (sf.pre_lower[i]) {
             size_t n = shape_size(m.layers[i].in);
@@ -275,7 +262,7 @@ static void fastlin_method_equals_crown_with_fastlin_lines(void **state)
     /* and the adaptive lines give different numbers, so the check can fail */
     bound_state sa;
     bound_options_default(&oc);
-    compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sa);
+    tb_compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sa);
     assert_memory_not_equal(sf.out_lower, sa.out_lower, model_output_size(&m) * sizeof(double));
     bound_state_free(&sf);
     bound_state_free(&sc);
@@ -290,7 +277,7 @@ static void check_row_ranges(const nn_model *m, const bound_options *o, const do
 {
     nn_error err;
     bound_state full, part;
-    compute(m, o, x0, p, eps, 1, &full);
+    tb_compute(m, o, x0, p, eps, 1, &full);
     bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = 1, .clip_lo = 0, .clip_hi = 1};
     assert_int_equal(bound_state_init(&part, m, o, &err), NN_OK);
     assert_int_equal(bound_set_region(&part, &R, &err), NN_OK);
@@ -364,7 +351,7 @@ static void first_layer_bounds_exact_at_a_corner(void **state)
         bound_options_default(&o);
         o.method = METHOD_IBP; /* exact for every method */
         bound_state st;
-        compute(&m, &o, x0, NORM_INF, eps, clip, &st);
+        tb_compute(&m, &o, x0, NORM_INF, eps, clip, &st);
         for (size_t j = 0; j < h; j++)
             for (int side = 0; side < 2; side++) {
                 for (size_t k = 0; k < n; k++) {
@@ -385,7 +372,7 @@ static void first_layer_bounds_exact_at_a_corner(void **state)
     bound_options o;
     bound_options_default(&o);
     bound_state st;
-    compute(&m, &o, x0, NORM_2, 0.2, 0, &st);
+    tb_compute(&m, &o, x0, NORM_2, 0.2, 0, &st);
     for (size_t j = 0; j < h; j++) {
         double nrm = 0, z = W->bias[j];
         for (size_t k = 0; k < n; k++) nrm += W->weight[j * n + k] * W->weight[j * n + k];
@@ -412,7 +399,7 @@ static void spec_lower_only_equals_both_sides(void **state)
     bound_options o;
     bound_options_default(&o);
     bound_state st;
-    compute(&m, &o, x0, NORM_INF, 0.03, 0, &st);
+    tb_compute(&m, &o, x0, NORM_INF, 0.03, 0, &st);
     double C[2 * 3] = {1, -1, 0, 0, -1, 1}, l1[2], l2[2], u2[2];
     assert_int_equal(bound_spec(&st, C, 2, 3, NULL, l1, NULL, &err), NN_OK);
     assert_int_equal(bound_spec(&st, C, 2, 3, NULL, l2, u2, &err), NN_OK);
@@ -495,7 +482,7 @@ static void first_block_uncached_path_matches_cache(void **state)
         bound_options_default(&o);
         o.row_block = 5;
         bound_state a, b;
-        compute(&m, &o, x0, (norm_type)p, 0.05, p == NORM_1, &a);
+        tb_compute(&m, &o, x0, (norm_type)p, 0.05, p == NORM_1, &a);
         bound_region R = {.center = x0, .eps = 0.05, .norm = (norm_type)p, .clip = p == NORM_1, .clip_lo = 0,
                           .clip_hi = 1};
         assert_int_equal(bound_state_init(&b, &m, &o, &err), NN_OK);

@@ -5,8 +5,6 @@
  * No tolerance: the engine's bounds carry their own rounding allowance. */
 #include "test_bound_models.h"
 
-#include "model_io.h"
-
 #define N_SAMPLES 150
 #define SPEC_ROWS 3
 
@@ -247,8 +245,7 @@ static void sampled_points_within_bounds_negative_slope_relaxations(void **state
     for (int fam = 0; fam < 2; fam++)
         for (int meth = 0; meth < 2; meth++) {
             nn_model m;
-            if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
-            else tb_build_mlp(&m, &rng, LAYER_RELU);
+            tb_build(&m, &rng, fam, LAYER_RELU);
             size_t n_in = model_input_size(&m), no = model_output_size(&m);
             double *x0 = tb_rand_vec(&rng, n_in, 0.0, 1.0);
             bound_region R = {.center = x0, .eps = fam ? 0.03 : 0.08, .norm = NORM_INF};
@@ -301,13 +298,9 @@ static void sampled_points_within_bounds_zoo_models(void **state)
     test_rng rng = {15};
     int found = 0;
     for (size_t f = 0; f < sizeof names / sizeof names[0]; f++) {
-        const char *path = test_path(names[f]);
-        if (access(path, R_OK) != 0) continue;
-        found++;
         nn_model m;
-        nn_error err;
-        model_init(&m);
-        if (model_load(path, &m, &err) != NN_OK) fail_msg("%s: %s", path, err.msg);
+        if (!tb_load_zoo(names[f], &m)) continue;
+        found++;
         bound_method ms[] = {METHOD_IBP, METHOD_CROWN, METHOD_LBP, METHOD_CROWN_LBP};
         for (int k = 0; k < 4; k++) {
             bound_options o;

@@ -194,12 +194,6 @@ static int check_options(const bound_options *o, nn_error *err)
     return NN_OK;
 }
 
-#define ALLOC(ptr, count, what)                                                   \
-    do {                                                                          \
-        if (!((ptr) = nn_calloc((count) > 0 ? (size_t)(count) : 1, sizeof *(ptr), what, err))) \
-            goto fail;                                                            \
-    } while (0)
-
 int bound_state_init(bound_state *st, const nn_model *m, const bound_options *opt, nn_error *err)
 {
     memset(st, 0, sizeof *st);
@@ -218,7 +212,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     }
     st->model = m;
     bound_work *w;
-    ALLOC(w, 1, "bound workspace");
+    BOUND_ALLOC(w, 1, "bound workspace");
     st->work = w;
     w->n_in = model_input_size(m);
     w->maxw = w->n_in;
@@ -228,30 +222,30 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         if (b > w->maxw) w->maxw = b;
     }
     w->first_nl = next_nl(m, -1);
-    ALLOC(w->prev_nl, (size_t)n + 1, "bound workspace");
+    BOUND_ALLOC(w->prev_nl, (size_t)n + 1, "bound workspace");
     for (int i = 0, last = -1; i <= n; i++) {
         w->prev_nl[i] = last;
         if (i < n && is_nonlinear(m->layers[i].type)) last = i;
     }
     w->fb_rows = w->first_nl < n ? shape_size(m->layers[w->first_nl].in) : model_output_size(m);
 
-    ALLOC(st->pre_lower, (size_t)n, "pre-activation bounds");
-    ALLOC(st->pre_upper, (size_t)n, "pre-activation bounds");
-    ALLOC(st->lines, (size_t)n, "relaxation lines");
-    ALLOC(st->pools, (size_t)n, "maxpool planes");
-    ALLOC(w->abs_layers, (size_t)n, "|W| copies");
-    ALLOC(w->bfull, (size_t)n, "affine offsets");
-    ALLOC(w->ibp_l, (size_t)n + 1, "interval bounds");
-    ALLOC(w->ibp_u, (size_t)n + 1, "interval bounds");
-    ALLOC(w->ibp_valid, (size_t)n + 1, "interval bounds");
+    BOUND_ALLOC(st->pre_lower, (size_t)n, "pre-activation bounds");
+    BOUND_ALLOC(st->pre_upper, (size_t)n, "pre-activation bounds");
+    BOUND_ALLOC(st->lines, (size_t)n, "relaxation lines");
+    BOUND_ALLOC(st->pools, (size_t)n, "maxpool planes");
+    BOUND_ALLOC(w->abs_layers, (size_t)n, "|W| copies");
+    BOUND_ALLOC(w->bfull, (size_t)n, "affine offsets");
+    BOUND_ALLOC(w->ibp_l, (size_t)n + 1, "interval bounds");
+    BOUND_ALLOC(w->ibp_u, (size_t)n + 1, "interval bounds");
+    BOUND_ALLOC(w->ibp_valid, (size_t)n + 1, "interval bounds");
     for (int i = 0; i < n; i++) {
         const nn_layer *L = &m->layers[i];
         size_t ni = shape_size(L->in);
         if (is_nonlinear(L->type)) {
-            ALLOC(st->pre_lower[i], ni, "pre-activation bounds");
-            ALLOC(st->pre_upper[i], ni, "pre-activation bounds");
-            ALLOC(w->ibp_l[i], ni, "interval bounds");
-            ALLOC(w->ibp_u[i], ni, "interval bounds");
+            BOUND_ALLOC(st->pre_lower[i], ni, "pre-activation bounds");
+            BOUND_ALLOC(st->pre_upper[i], ni, "pre-activation bounds");
+            BOUND_ALLOC(w->ibp_l[i], ni, "interval bounds");
+            BOUND_ALLOC(w->ibp_u[i], ni, "interval bounds");
             if (L->type == LAYER_MAXPOOL2D) {
                 if ((rc = relax_pool_init(&st->pools[i], L, err))) goto fail_rc;
             } else if ((rc = relax_lines_init(&st->lines[i], ni, err))) {
@@ -260,7 +254,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         } else {
             if ((rc = make_abs_layer(L, &w->abs_layers[i], err))) goto fail_rc;
             double *b;
-            ALLOC(b, shape_size(L->out), "affine offsets");
+            BOUND_ALLOC(b, shape_size(L->out), "affine offsets");
             layer_affine_offset(L, b);
             int nonzero = 0;
             for (size_t k = 0; k < shape_size(L->out); k++) nonzero |= b[k] != 0;
@@ -269,13 +263,13 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         }
     }
     size_t no = model_output_size(m);
-    ALLOC(w->ibp_l[n], no, "interval bounds");
-    ALLOC(w->ibp_u[n], no, "interval bounds");
-    ALLOC(st->out_lower, no, "output bounds");
-    ALLOC(st->out_upper, no, "output bounds");
-    ALLOC(w->x0, w->n_in, "region");
-    ALLOC(w->box_lo, w->n_in, "region");
-    ALLOC(w->box_hi, w->n_in, "region");
+    BOUND_ALLOC(w->ibp_l[n], no, "interval bounds");
+    BOUND_ALLOC(w->ibp_u[n], no, "interval bounds");
+    BOUND_ALLOC(st->out_lower, no, "output bounds");
+    BOUND_ALLOC(st->out_upper, no, "output bounds");
+    BOUND_ALLOC(w->x0, w->n_in, "region");
+    BOUND_ALLOC(w->box_lo, w->n_in, "region");
+    BOUND_ALLOC(w->box_hi, w->n_in, "region");
 
     size_t rb = st->opt.row_block;
     if (rb == 0) {
@@ -285,17 +279,17 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     }
     st->opt.row_block = w->rb = rb;
     for (int k = 0; k < 2; k++) {
-        ALLOC(w->AU[k], rb * w->maxw, "backward coefficient block");
-        ALLOC(w->AL[k], rb * w->maxw, "backward coefficient block");
+        BOUND_ALLOC(w->AU[k], rb * w->maxw, "backward coefficient block");
+        BOUND_ALLOC(w->AL[k], rb * w->maxw, "backward coefficient block");
     }
-    ALLOC(w->cU, rb, "backward block");
-    ALLOC(w->cL, rb, "backward block");
-    ALLOC(w->sU, rb, "backward block");
-    ALLOC(w->sL, rb, "backward block");
-    ALLOC(w->blk_l, rb, "backward block");
-    ALLOC(w->blk_u, rb, "backward block");
-    ALLOC(w->idx, rb, "backward block");
-    ALLOC(w->scratch, 8 * w->maxw, "interval scratch");
+    BOUND_ALLOC(w->cU, rb, "backward block");
+    BOUND_ALLOC(w->cL, rb, "backward block");
+    BOUND_ALLOC(w->sU, rb, "backward block");
+    BOUND_ALLOC(w->sL, rb, "backward block");
+    BOUND_ALLOC(w->blk_l, rb, "backward block");
+    BOUND_ALLOC(w->blk_u, rb, "backward block");
+    BOUND_ALLOC(w->idx, rb, "backward block");
+    BOUND_ALLOC(w->scratch, 8 * w->maxw, "interval scratch");
     st->layers_done = 0;
     return NN_OK;
 fail:

@@ -13,6 +13,13 @@
 /* Relative widening of activation values of interval endpoints (libm accuracy). */
 #define BOUND_ACT_ALLOW 4e-15
 
+/* Zeroed allocation of count elements into ptr, or `goto fail` (err filled). */
+#define BOUND_ALLOC(ptr, count, what)                                                     \
+    do {                                                                                  \
+        if (!((ptr) = nn_calloc((count) > 0 ? (size_t)(count) : 1, sizeof *(ptr), what, err))) \
+            goto fail;                                                                    \
+    } while (0)
+
 typedef struct {
     int first_nl;          /* index of the first nonlinear layer, or n_layers */
     int *prev_nl;          /* [i], i <= n_layers: last nonlinear layer < i, or -1 */

@@ -128,12 +128,8 @@ void bound_lbp_invalidate(bound_state *st, int layer)
     if (p && (layer < 0 || p->at > layer)) p->at = -1;
 }
 
-#define LBP_ALLOC(ptr, count)                                                                  \
-    do {                                                                                       \
-        if (!((ptr) = nn_calloc((count) > 0 ? (size_t)(count) : 1, sizeof *(ptr),             \
-                                "LBP linear bounds (O(width x input size) per layer)", err))) \
-            goto fail;                                                                         \
-    } while (0)
+/* What every large LBP buffer is, for an allocation failure's message. */
+#define LBP_WHAT "LBP linear bounds (O(width x input size) per layer)"
 
 static struct bound_lbp *lbp_get(bound_state *st, nn_error *err)
 {
@@ -154,18 +150,18 @@ static struct bound_lbp *lbp_get(bound_state *st, nn_error *err)
             if (slots > p->coef_n) p->coef_n = slots;
         }
     for (int k = 0; k < 2; k++) {
-        LBP_ALLOC(p->mid[k], (n_in + 1) * ld);
-        LBP_ALLOC(p->rad[k], (n_in + 2) * ld);
+        BOUND_ALLOC(p->mid[k], (n_in + 1) * ld, LBP_WHAT);
+        BOUND_ALLOC(p->rad[k], (n_in + 2) * ld, LBP_WHAT);
     }
-    LBP_ALLOC(p->lin, m->n_layers);
+    BOUND_ALLOC(p->lin, m->n_layers, LBP_WHAT);
     for (int i = 0; i < m->n_layers; i++)
         if (layer_is_affine(m->layers[i].type) && lin_make(&m->layers[i], &p->lin[i], err)) goto fail;
-    LBP_ALLOC(p->coef, 4 * p->coef_n);
-    LBP_ALLOC(p->gU, GATHER * n_in);
-    LBP_ALLOC(p->gL, GATHER * n_in);
-    LBP_ALLOC(p->sP, w->rb * (n_in + 2));
-    LBP_ALLOC(p->sQ, w->rb * (n_in + 2));
-    LBP_ALLOC(p->sC, w->rb * no);
+    BOUND_ALLOC(p->coef, 4 * p->coef_n, LBP_WHAT);
+    BOUND_ALLOC(p->gU, GATHER * n_in, LBP_WHAT);
+    BOUND_ALLOC(p->gL, GATHER * n_in, LBP_WHAT);
+    BOUND_ALLOC(p->sP, w->rb * (n_in + 2), LBP_WHAT);
+    BOUND_ALLOC(p->sQ, w->rb * (n_in + 2), LBP_WHAT);
+    BOUND_ALLOC(p->sC, w->rb * no, LBP_WHAT);
     return p;
 fail:
     bound_lbp_free(st);
