@@ -239,13 +239,10 @@ static void margins_never_looser_than_crown_on_every_test_image(void **state)
     const double eps[] = {0.015, 0.015, 0.006};
     int found = 0;
     for (int f = 0; f < 3; f++) {
-        const char *path = test_path(models[f]);
-        if (access(path, R_OK) != 0) continue;
         nn_error err;
         nn_model m;
         nn_dataset ds;
-        model_init(&m);
-        if (model_load(path, &m, &err)) fail_msg("%s: %s", path, err.msg);
+        if (!tb_load_zoo(models[f], &m)) continue;
         if (dataset_load(data[f], 0, 30, &ds, &err)) {
             model_free(&m);
             continue; /* data set not installed */
