@@ -283,7 +283,7 @@ static void margins_never_looser_than_crown_on_every_test_image(void **state)
 
 /* Rows one at a time, odd ranges and one side at a time give the full layer's bits
  * (FROWN with groups, blocks smaller than a layer, warm starts within one
- * evaluation; CROWN's sides through the same API). */
+ * evaluation; CROWN's and CROWN-LBP's sides through the same API). */
 static void row_ranges_and_sides_bit_identical_to_full_layer(void **state)
 {
     (void)state;
@@ -294,12 +294,13 @@ static void row_ranges_and_sides_bit_identical_to_full_layer(void **state)
         if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
         else tb_build_mlp(&m, &rng, LAYER_TANH);
         double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
-        size_t groups[] = {1, 3, 0}, blocks[] = {0, 4};
-        for (int g = 0; g < 3; g++)
+        /* FROWN with G = 1 and 3, then CROWN and CROWN-LBP through the same API */
+        size_t groups[] = {1, 3, 0, 0}, blocks[] = {0, 4};
+        for (int g = 0; g < 4; g++)
             for (int b = 0; b < 2; b++) {
                 bound_options o;
                 frown_opts(&o, groups[g] ? groups[g] : 1, 15);
-                if (!groups[g]) o.method = METHOD_CROWN;
+                if (g >= 2) o.method = g == 2 ? METHOD_CROWN : METHOD_CROWN_LBP;
                 o.row_block = blocks[b];
                 bound_state full, part;
                 tb_compute(&m, &o, x0, NORM_INF, fam ? 0.03 : 0.08, 1, &full);
