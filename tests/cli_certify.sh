@@ -30,12 +30,13 @@ import collections; c = collections.Counter(r['index'][:])
 assert all(v == 9 for v in c.values()), c
 \""
 
-# Every reported radius re-verifies at exactly that eps with 'nncert certify --eps'.
+# Every reported radius re-verifies at exactly that eps with 'nncert certify --eps'
+# (one results file per check: a file of another job is refused, not overwritten).
 ok_all=1
 while read -r idx rad; do
     [ "$rad" = "0.0" ] && continue
-    $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --out "$TMP/v.h5" >/dev/null 2>&1 || ok_all=0
-    st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v.h5','r')['results/status'][0]))")
+    $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --out "$TMP/v$idx.h5" >/dev/null 2>&1 || ok_all=0
+    st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v$idx.h5','r')['results/status'][0]))")
     [ "$st" = "0" ] || ok_all=0
 done < <($PY -c "
 import h5py; f = h5py.File('$TMP/c.h5','r'); r = f['results']
