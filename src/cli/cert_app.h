@@ -9,7 +9,7 @@
 #include "cert_store.h"
 #include "dataset.h"
 #include "model.h"
-#include "sched.h"
+#include "scheduler.h"
 
 typedef struct {
     const cert_job *c;

@@ -2,7 +2,7 @@
  * certified fraction so far. On a terminal one line is rewritten in place (\r);
  * otherwise (SLURM logs, pipes) a plain line is printed every `period` seconds.
  * The rate counts only this run's tasks, so a resumed run's ETA is honest. */
-#include "sched.h"
+#include "scheduler.h"
 
 #include <string.h>
 

@@ -5,7 +5,7 @@
 
 #include <mpi.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 enum { TAG_TASKS = 11, TAG_RESULT = 12 };
 

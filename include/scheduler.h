@@ -1,9 +1,10 @@
-/* sched: the MPI layer. Rank 0 hands out work units (task ids) and receives
- * fixed-layout results; the other ranks, in groups of ranks_per_image, run the
- * tasks in lockstep and split each layer's rows through the bound engine's row
- * executor hook. It moves task ids and byte buffers and knows no activations. */
-#ifndef SCHED_H
-#define SCHED_H
+/* scheduler: the MPI layer (named so as not to shadow POSIX <sched.h>). Rank 0
+ * hands out work units (task ids) and receives fixed-layout results; the other
+ * ranks, in groups of ranks_per_image, run the tasks in lockstep and split each
+ * layer's rows through the bound engine's row executor hook (bound_rows_fn).
+ * It moves task ids and byte buffers and knows no activations. */
+#ifndef SCHEDULER_H
+#define SCHEDULER_H
 
 #include <stddef.h>
 #include <stdint.h>
