@@ -29,7 +29,8 @@ typedef struct {
 /* What the scheduler calls. Worker side: setup once per worker rank, then run
  * for every task on every member of its group, in the same order, with
  * identical results (only the leader's are sent). Master side: done for every
- * finished task, tick at least every 0.2 s and once more at the end (final = 1). */
+ * finished task, tick after every done, at least every 0.2 s, and once more at
+ * the end (final = 1); tick must be cheap when nothing is due. */
 typedef struct {
     void *ctx;
     size_t result_bytes;   /* fixed size of one task's result */

@@ -36,15 +36,11 @@ static int run_local(const sched_app *app, const int64_t *tasks, size_t n, nn_er
     if (!result) return nn_fail(err, NN_ENOMEM, "out of memory for a task result");
     sched_buf extra = {0};
     int rc = NN_OK;
-    double last = sched_now();
     for (size_t i = 0; i < n && !rc; i++) {
         extra.len = 0;
         app->run(app->ctx, tasks[i], result, &extra);
         rc = app->done(app->ctx, tasks[i], 0, result, extra.data, extra.len, err);
-        if (!rc && sched_now() - last >= TICK_SECONDS) {
-            rc = app->tick(app->ctx, 0, err);
-            last = sched_now();
-        }
+        if (!rc) rc = app->tick(app->ctx, 0, err);
     }
     if (!rc) rc = app->tick(app->ctx, 1, err);
     free(result);
@@ -125,12 +121,10 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
         } else {
             sched_backoff(&idle);
         }
+        /* after every result, and every TICK_SECONDS while none arrive */
         if (!rc && (flag || sched_now() - last >= TICK_SECONDS)) {
-            double now = sched_now();
-            if (now - last >= TICK_SECONDS) {
-                rc = app->tick(app->ctx, 0, err);
-                last = now;
-            }
+            rc = app->tick(app->ctx, 0, err);
+            last = sched_now();
         }
     }
     if (!rc) {
