@@ -35,7 +35,8 @@ typedef struct {
 int job_init(job *j, const job_key *schema, int n_keys, nn_error *err);
 void job_free(job *j);
 /* Read an INI file: [section] headers, key = value lines, ';' or '#' comment
- * lines, inline comments after " ;". Unknown sections and keys, keys in the
+ * lines, inline comments after " ;", indented lines continuing the value above
+ * (joined with '\n'). Unknown sections and keys, keys in the
  * wrong section, keys given twice and values of the wrong type are errors
  * "path:line: ..."; nothing is kept from a file with an error. */
 int job_load_ini(job *j, const char *path, nn_error *err);

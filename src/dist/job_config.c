@@ -182,6 +182,8 @@ typedef struct {
     FILE *f;              /* file source, or */
     const char *text;     /* text source */
     int line;             /* lines read so far = line of the current handler call */
+    int indented;         /* the current line starts with white space (a continuation) */
+    int last_key;         /* key of the previous handler call, -1 if none */
     int *seen_line;       /* [n_keys] line where the key was set, 0 if not yet */
     nn_error *err;
     int failed;
@@ -217,6 +219,7 @@ static char *read_line(char *str, int num, void *stream)
     }
     if (n == 0) return NULL;
     c->line++;
+    c->indented = str[0] == ' ' || str[0] == '\t';
     if (n > num - 1) {
         ctx_fail(c, "line is longer than %d characters", num - 2);
         n = num - 1;
@@ -252,6 +255,19 @@ static int on_pair(void *user, const char *section, const char *name, const char
     if (i < 0) return ctx_fail(c, "unknown key '%s' in section [%s]", name, section);
     if (strcmp(j->schema[i].section, section))
         return ctx_fail(c, "key '%s' belongs in section [%s], not [%s]", name, j->schema[i].section, section);
+    if (c->indented && i == c->last_key && j->value[i]) {
+        /* an indented line continues the value above it */
+        size_t a = strlen(j->value[i]), b = strlen(value);
+        char *v = realloc(j->value[i], a + b + 2);
+        if (!v) return ctx_fail(c, "out of memory");
+        v[a] = '\n';
+        memcpy(v + a + 1, value, b + 1);
+        j->value[i] = v;
+        if (check_type(&j->schema[i], v))
+            return ctx_fail(c, "key '%s': expected %s, got '%s'", name, type_name(j->schema[i].type), value);
+        return 1;
+    }
+    c->last_key = i;
     if (c->seen_line[i]) return ctx_fail(c, "key '%s' given twice (first at line %d)", name, c->seen_line[i]);
     c->seen_line[i] = c->line;
     if (check_type(&j->schema[i], value))
@@ -303,7 +319,7 @@ int job_load_ini(job *j, const char *path, nn_error *err)
 {
     FILE *f = fopen(path, "r");
     if (!f) return nn_fail(err, NN_EIO, "%s: cannot open the config file: %s", path, strerror(errno));
-    ini_ctx c = {.name = path, .f = f, .err = err};
+    ini_ctx c = {.name = path, .f = f, .err = err, .last_key = -1};
     int rc = load(j, &c);
     fclose(f);
     if (!rc) {
@@ -315,7 +331,7 @@ int job_load_ini(job *j, const char *path, nn_error *err)
 
 int job_load_text(job *j, const char *text, const char *name, nn_error *err)
 {
-    ini_ctx c = {.name = name, .text = text, .err = err};
+    ini_ctx c = {.name = name, .text = text, .err = err, .last_key = -1};
     return load(j, &c);
 }
 
@@ -431,7 +447,7 @@ char *job_text(const job *j, int identity_only)
     size_t cap = 256;
     for (int i = 0; i < j->n_keys; i++) {
         const char *v = j->value[i] ? j->value[i] : j->schema[i].def;
-        cap += strlen(j->schema[i].section) + strlen(j->schema[i].key) + (v ? strlen(v) : 0) + 16;
+        cap += strlen(j->schema[i].section) + strlen(j->schema[i].key) + (v ? 5 * strlen(v) : 0) + 16;
     }
     char *s = malloc(cap);
     if (!s) return NULL;
@@ -451,7 +467,13 @@ char *job_text(const job *j, int identity_only)
             const char *v = j->value[k] ? j->value[k] : j->schema[k].def;
             if (!v) continue;
             if (!header) len += (size_t)sprintf(s + len, "%s[%s]\n", len ? "\n" : "", section), header = 1;
-            len += (size_t)sprintf(s + len, "%s = %s\n", j->schema[k].key, v);
+            len += (size_t)sprintf(s + len, "%s = ", j->schema[k].key);
+            for (const char *p = v; *p; p++) {
+                s[len++] = *p;
+                if (*p == '\n') len += (size_t)sprintf(s + len, "    ");  /* continuation line */
+            }
+            s[len++] = '\n';
+            s[len] = '\0';
         }
     }
     return s;
