@@ -140,6 +140,30 @@ static void canonical_text_loads_back_to_the_same_job(void **state)
     job_free(&b);
 }
 
+static void indented_lines_continue_a_value_and_survive_the_text(void **state)
+{
+    (void)state;
+    job a, b;
+    nn_error err;
+    assert_int_equal(load(&a, "[job]\nmodel = a.h5,\n    b.h5\n[output]\nsave = 1,\n  2-3\n", &err), NN_OK);
+    assert_string_equal(job_value(&a, "model"), "a.h5,\nb.h5");
+    long *v;
+    size_t n;
+    assert_int_equal(job_get_list(&a, "save", &v, &n, &err), NN_OK);
+    assert_int_equal(n, 3);
+    free(v);
+    char *t = job_text(&a, 0);
+    assert_non_null(strstr(t, "model = a.h5,\n    b.h5\n"));
+    assert_int_equal(job_init(&b, schema, N_KEYS, &err), NN_OK);
+    assert_int_equal(job_load_text(&b, t, "text", &err), NN_OK);
+    assert_string_equal(job_value(&b, "model"), "a.h5,\nb.h5");
+    free(t);
+    job_free(&a);
+    job_free(&b);
+    /* an unindented repeat is still a duplicate */
+    expect_error("[job]\nmodel = a\nmodel = b\n", ":3:", "given twice");
+}
+
 static void lists_expand_sorted_without_duplicates(void **state)
 {
     (void)state;
@@ -163,6 +187,7 @@ int main(void)
         cmocka_unit_test(errors_name_file_line_and_key),
         cmocka_unit_test(flags_override_the_file),
         cmocka_unit_test(canonical_text_loads_back_to_the_same_job),
+        cmocka_unit_test(indented_lines_continue_a_value_and_survive_the_text),
         cmocka_unit_test(lists_expand_sorted_without_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

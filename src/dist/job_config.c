@@ -123,10 +123,9 @@ static int parse_list(const char *s, long *n_total, int (*add)(void *, long, lon
         *n_total += b - a + 1;
         if (add && add(ctx, a, b)) return -1;
         while (isspace((unsigned char)*p)) p++;
-        if (*p == ',') {
+        if (*p == ',') {  /* a trailing comma is fine: "1, 2," before a continuation line */
             p++;
             while (isspace((unsigned char)*p)) p++;
-            if (!*p) return -1;
         } else if (*p) {
             return -1;
         }
