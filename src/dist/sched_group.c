@@ -11,6 +11,10 @@
  * many ranks the job has. The row block size is part of the job, not chosen
  * per group, for the same reason.
  *
+ * Members that finish their share wait by polling with short sleeps
+ * (sched_wait), not by spinning, so on shared or oversubscribed cores they give
+ * the CPU to the members still computing.
+ *
  * Failures are agreed on before the gather: if any member's rows failed (NaN,
  * allocation), every member returns the error of the lowest failing member,
  * i.e. the error of the lowest failing row, which is what one process reports. */
@@ -83,7 +87,9 @@ int sched_group_sync(sched_group *g, int kind, int failed)
 {
     if (g->size == 1) return failed ? 0 : -1;
     int v[3] = {kind, -kind, failed ? g->size - g->rank : 0}, r[3];
-    MPI_Allreduce(v, r, 3, MPI_INT, MPI_MAX, g->comm);
+    MPI_Request req;
+    MPI_Iallreduce(v, r, 3, MPI_INT, MPI_MAX, g->comm, &req);
+    sched_wait(&req, NULL);
     if (r[0] != -r[1]) {
         fprintf(stderr,
                 "nncert: rank %d: the members of rank group %d are at different steps of a task (one left it "
@@ -118,7 +124,10 @@ int sched_group_rows(void *ctx, bound_state *st, int layer, size_t n, double *lo
         if (err) *err = e;
         return e.code ? (int)e.code : NN_ENUMERIC;
     }
-    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, lower, g->counts, g->displs, MPI_DOUBLE, g->comm);
-    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, upper, g->counts, g->displs, MPI_DOUBLE, g->comm);
+    MPI_Request req[2];
+    MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, lower, g->counts, g->displs, MPI_DOUBLE, g->comm, &req[0]);
+    MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, upper, g->counts, g->displs, MPI_DOUBLE, g->comm, &req[1]);
+    sched_wait(&req[0], NULL);
+    sched_wait(&req[1], NULL);
     return NN_OK;
 }
