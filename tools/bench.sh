@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: runs every tools/bench_*.sh in turn (one core per figure unless a
-# benchmark says otherwise) and stops at the first that fails.
+# benchmark says otherwise); fails if any of them failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}

@@ -65,14 +65,14 @@ best() {
 }
 
 # ---- 1. throughput ----
-JOB=(certify --model models/fmnist_mlp_10x20_relu.h5 --data fashion-mnist:test --count 200 --force-new)
+JOB=(certify --model models/fmnist_mlp_10x20_relu.h5 --data fashion-mnist:test --count 400 --force-new)
 r0=$(best 0 "${JOB[@]}" --out "$T/t.h5")
 r1=$(best 2 "${JOB[@]}" --out "$T/t.h5")
 r2=$(best 3 "${JOB[@]}" --out "$T/t.h5")
 $PY - "$r0" "$r1" "$r2" <<'PY'
 import sys
 (a0, c0), (a1, c1), (a2, c2) = (map(float, x.split()) for x in sys.argv[1:])
-print("throughput, CROWN radius search, 10x[20] MLP, 200 images, one task per image:")
+print("throughput, CROWN radius search, 10x[20] MLP, 400 images, one task per image:")
 print(f"  one process            {a0:7.1f} images/s  (CPU {c0:5.2f} s)")
 print(f"  master + 1 worker      {a1:7.1f} images/s  (busiest worker CPU {c1:5.2f} s)")
 print(f"  master + 2 workers     {a2:7.1f} images/s  (busiest worker CPU {c2:5.2f} s)")
