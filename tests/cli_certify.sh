@@ -31,19 +31,41 @@ assert all(v == 9 for v in c.values()), c
 \""
 
 # Every reported radius re-verifies at exactly that eps with 'nncert certify --eps'
-# (one results file per check: a file of another job is refused, not overwritten).
-ok_all=1
-while read -r idx rad; do
-    [ "$rad" = "0.0" ] && continue
-    $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --out "$TMP/v$idx.h5" >/dev/null 2>&1 || ok_all=0
-    st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v$idx.h5','r')['results/status'][0]))")
-    [ "$st" = "0" ] || ok_all=0
-done < <($PY -c "
-import h5py; f = h5py.File('$TMP/c.h5','r'); r = f['results']
+# (by the method that found it, or by one that is never looser: crown-lbp for lbp;
+# one results file per check: a file of another job is refused, not overwritten).
+reverify() { # FILE METHOD
+    local ok_all=1 idx rad st
+    while read -r idx rad; do
+        [ "$rad" = "0.0" ] && continue
+        $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --method "$2" --out "$TMP/v_$2_$idx.h5" >/dev/null 2>&1 || ok_all=0
+        st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v_$2_$idx.h5','r')['results/status'][0]))")
+        [ "$st" = "0" ] || ok_all=0
+    done < <($PY -c "
+import h5py; f = h5py.File('$1','r'); r = f['results']
 for i, s, x in zip(r['index'][:], r['status'][:], r['radius'][:]):
     if s == 0: print(i, repr(float(x)))
 ")
-check "every reported radius re-verifies at exactly that eps" "[ $ok_all = 1 ]"
+    [ $ok_all = 1 ]
+}
+check "every reported radius re-verifies at exactly that eps" "reverify '$TMP/c.h5' crown"
+for meth in lbp crown-lbp; do
+    expect_success "certify --method $meth runs" $NNCERT certify --model $M --data $D --count 6 --method $meth --out "$TMP/c_$meth.h5"
+    check "$meth radii re-verify at exactly that eps" "reverify '$TMP/c_$meth.h5' $meth"
+    check "$meth certified something and says so in the file" "$PY -c \"
+import h5py; f = h5py.File('$TMP/c_$meth.h5','r')
+assert f.attrs['method'] in (b'$meth', '$meth'); assert (f['results/status'][:] == 0).any()
+\""
+done
+check "crown-lbp certifies at every lbp radius (never looser)" "reverify '$TMP/c_lbp.h5' crown-lbp"
+expect_success "bounds --method lbp runs" $NNCERT bounds --model $M --data $D --index 3 --eps 0.005 --method lbp --out "$TMP/b_lbp.h5"
+check "lbp bounds file: method attribute, ordered bounds and margins" "$PY - '$TMP/b_lbp.h5' <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], 'r')
+assert f.attrs['method'] in (b'lbp', 'lbp')
+assert np.all(f['margin/lower'][:] <= f['margin/upper'][:])
+for k in f['bounds']:
+    assert np.all(f['bounds'][k]['lower'][:] <= f['bounds'][k]['upper'][:])
+PY"
 
 check "PGD never succeeds inside a certified radius; bracket holds" "$PY - '$TMP/c.h5' '$TMP/c15.h5' '$TMP/a.h5' <<'PY'
 import sys, h5py, numpy as np

@@ -45,7 +45,8 @@ static void split_hook_gives_plain_bits(void **state)
 {
     (void)state;
     test_rng rng = {51};
-    const bound_method methods[] = {METHOD_IBP, METHOD_CROWN_IBP, METHOD_FASTLIN, METHOD_CROWN};
+    const bound_method methods[] = {METHOD_IBP, METHOD_CROWN_IBP, METHOD_LBP,
+                                    METHOD_CROWN_LBP, METHOD_FASTLIN, METHOD_CROWN};
     for (int fam = 0; fam < 2; fam++) {
         nn_model m;
         if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);

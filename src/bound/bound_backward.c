@@ -11,21 +11,9 @@
  * Until the first nonlinear layer both sides are the same matrix, so only one is
  * carried; a side nobody asked for is never computed.
  *
- * Concretization on the region B_p(x0, eps) (q dual of p):
- *   L = A x0 - eps ||A||_q + c,   U = A x0 + eps ||A||_q + c.
- * With clipping to [clip_lo, clip_hi]: for l_inf the region is the box
- * [max(x0-eps, lo), min(x0+eps, hi)] and is bounded exactly as a box; for l1/l2
- * both the ball bound and the bounding-box bound are valid, the better is kept.
- *
- * Rounding. Every number here is a sum of products computed in double. Each
- * concretized bound is moved outward by BOUND_REL_ALLOW (1e-10) times the sum of
- * the absolute values of its terms: |A||x0| + eps||A||_q (or sum |A_j|max(|lo_j|,
- * |hi_j|) for a box) plus every |coefficient * constant| folded into c on the way
- * (offsets of affine layers, line and plane intercepts, d). A dot product of n
- * terms errs by at most n*u*sum|terms| (u = 1.1e-16), so the allowance covers
- * n*depth up to ~1e6 (and the rounding of the forward pass the samples are checked
- * with). Cancellation inside A = C W_m ... W_1 is not covered by this bound in the
- * worst case; on the networks nncert targets the margin is orders of magnitude.
+ * Concretization on the region and its rounding allowance: bound_concretize.c.
+ * Every |coefficient * constant| folded into c on the way (offsets of affine
+ * layers, line and plane intercepts, d) is summed into s for that allowance.
  *
  * Row independence: every row's arithmetic depends only on the row (loops here
  * are per row), and the GEMMs of the adjoints see whole aligned blocks chosen by
@@ -38,7 +26,7 @@
 /* The first block's matrix is cached when it takes at most this many bytes. */
 #define FB_CACHE_BYTES ((size_t)64 << 20)
 
-static double adjoint_flops(const nn_layer *L, size_t R)
+double bound_affine_flops(const nn_layer *L, size_t R)
 {
     if (L->type == LAYER_DENSE) return 2.0 * (double)R * (double)shape_size(L->out) * (double)shape_size(L->in);
     if (L->type == LAYER_CONV2D)
@@ -176,7 +164,7 @@ static int propagate(bound_state *st, int top, int stop, size_t R, const size_t 
                 int rc = layer_affine_adjoint(L, buf[*cur], R, n_out, buf[1 - *cur], n_in, err);
                 if (rc) return nn_error_prefix(err, "backward pass, layer %d: ", j);
                 *cur = 1 - *cur;
-                st->flops += adjoint_flops(L, R);
+                st->flops += bound_affine_flops(L, R);
             }
         } else {
             if (same) {
@@ -221,75 +209,6 @@ static int propagate(bound_state *st, int top, int stop, size_t R, const size_t 
     return NN_OK;
 }
 
-/* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
- * cached norm (< 0: compute it here). */
-static void ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double nrm,
-                       double *lo, double *hi)
-{
-    const double *x0 = ((const bound_work *)st->work)->x0;
-    double dot = 0, mag = 0, n1 = 0, n2 = 0, ninf = 0;
-    int need = nrm < 0;
-    for (size_t j = 0; j < n; j++) {
-        double t = a[j] * x0[j];
-        dot += t;
-        mag += fabs(t);
-        if (need) {
-            double v = fabs(a[j]);
-            n1 += v;
-            n2 += v * v;
-            if (v > ninf) ninf = v;
-        }
-    }
-    if (need) {
-        switch (st->region.norm) {
-        case NORM_INF: nrm = n1; break;
-        case NORM_1: nrm = ninf; break;
-        default: nrm = sqrt(n2); break;
-        }
-    }
-    double e = st->region.eps * nrm;
-    double allow = BOUND_REL_ALLOW * (mag + e + s);
-    if (lo) *lo = dot - e + c - allow;
-    if (hi) *hi = dot + e + c + allow;
-}
-
-/* One row on a box [bl, bh]. */
-static void box_bound(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
-                      double *lo, double *hi)
-{
-    double vl = 0, vh = 0, mag = 0;
-    for (size_t j = 0; j < n; j++) {
-        double x = a[j];
-        double tl = x >= 0 ? x * bl[j] : x * bh[j];
-        double th = x >= 0 ? x * bh[j] : x * bl[j];
-        vl += tl;
-        vh += th;
-        mag += fabs(tl) > fabs(th) ? fabs(tl) : fabs(th);
-    }
-    double allow = BOUND_REL_ALLOW * (mag + s);
-    if (lo) *lo = vl + c - allow;
-    if (hi) *hi = vh + c + allow;
-}
-
-/* Concretize one row on the region (see the header comment); lo/hi may be NULL. */
-static void region_bound(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
-                         double *hi)
-{
-    const bound_work *w = st->work;
-    size_t n = w->n_in;
-    if (!st->region.clip) {
-        ball_bound(st, a, n, c, s, nrm, lo, hi);
-    } else if (st->region.norm == NORM_INF) {
-        box_bound(a, n, w->box_lo, w->box_hi, c, s, lo, hi);
-    } else {
-        double bl, bh, xl, xh;
-        ball_bound(st, a, n, c, s, nrm, &bl, &bh);
-        box_bound(a, n, w->box_lo, w->box_hi, c, s, &xl, &xh);
-        if (lo) *lo = bl > xl ? bl : xl;
-        if (hi) *hi = bh < xh ? bh : xh;
-    }
-}
-
 int bound_backward_block(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C,
                          size_t ldc, const double *d, const double *box_lo, const double *box_hi, double *lower,
                          double *upper, nn_error *err)
@@ -303,11 +222,11 @@ int bound_backward_block(bound_state *st, int top, int stop, size_t R, const siz
     st->backward_rows += R;
     for (size_t r = 0; r < R; r++) {
         if (stop > 0) {
-            if (AL) box_bound(AL + r * width, width, box_lo, box_hi, w->cL[r], w->sL[r], &lower[r], NULL);
-            if (AU) box_bound(AU + r * width, width, box_lo, box_hi, cU[r], sU[r], NULL, &upper[r]);
+            if (AL) bound_concretize_box(AL + r * width, width, box_lo, box_hi, w->cL[r], w->sL[r], &lower[r], NULL);
+            if (AU) bound_concretize_box(AU + r * width, width, box_lo, box_hi, cU[r], sU[r], NULL, &upper[r]);
         } else {
-            if (AL) region_bound(st, AL + r * width, w->cL[r], w->sL[r], -1.0, &lower[r], NULL);
-            if (AU) region_bound(st, AU + r * width, cU[r], sU[r], -1.0, NULL, &upper[r]);
+            if (AL) bound_concretize_region(st, AL + r * width, w->cL[r], w->sL[r], -1.0, &lower[r], NULL);
+            if (AU) bound_concretize_region(st, AU + r * width, cU[r], sU[r], -1.0, NULL, &upper[r]);
         }
     }
     return NN_OK;
@@ -365,7 +284,7 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
     }
     if (w->fb_state == 1) {
         for (size_t r = lo; r < hi; r++)
-            region_bound(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[st->region.norm][r],
+            bound_concretize_region(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[st->region.norm][r],
                          &lower[r - lo], &upper[r - lo]);
         return NN_OK;
     }

@@ -1,6 +1,7 @@
 /* bound_internal (private to src/bound): the workspace behind bound_state.work,
- * shared by the driver (bound.c), IBP (bound_ibp.c) and the backward kernel
- * (bound_backward.c). Nothing outside src/bound may include it. */
+ * shared by the driver (bound.c), IBP (bound_ibp.c), the backward kernel
+ * (bound_backward.c), concretization (bound_concretize.c) and LBP (bound_lbp.c).
+ * Nothing outside src/bound may include it. */
 #ifndef BOUND_INTERNAL_H
 #define BOUND_INTERNAL_H
 
@@ -11,6 +12,13 @@
 #define BOUND_REL_ALLOW 1e-10
 /* Relative widening of activation values of interval endpoints (libm accuracy). */
 #define BOUND_ACT_ALLOW 4e-15
+
+/* Zeroed allocation of count elements into ptr, or `goto fail` (err filled). */
+#define BOUND_ALLOC(ptr, count, what)                                                     \
+    do {                                                                                  \
+        if (!((ptr) = nn_calloc((count) > 0 ? (size_t)(count) : 1, sizeof *(ptr), what, err))) \
+            goto fail;                                                                    \
+    } while (0)
 
 typedef struct {
     int first_nl;          /* index of the first nonlinear layer, or n_layers */
@@ -41,7 +49,9 @@ typedef struct {
     double *cU, *cL, *sU, *sL; /* constants and sums of |constant terms| per row */
     double *blk_l, *blk_u;     /* one block of results */
     size_t *idx;           /* selected rows of a block */
-    double *scratch;       /* 4 x maxw: IBP and box temporaries */
+    double *scratch;       /* 8 x maxw: IBP and box temporaries */
+
+    struct bound_lbp *lbp; /* forward linear bounds (bound_lbp.c), NULL until used */
 } bound_work;
 
 /* bound_ibp.c */
@@ -54,7 +64,19 @@ int bound_ibp_at(bound_state *st, int i, nn_error *err);
 /* Pass a box through affine layers [from, to) by centre/radius; lo/hi in place, size maxw. */
 int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, nn_error *err);
 
+/* bound_concretize.c */
+/* Bounds of a.x + c over the region (a has the model's input size), widened by
+ * BOUND_REL_ALLOW * (|a||x| terms + s). nrm: cached dual norm of a, or < 0 to
+ * compute it. lo/hi may be NULL (side skipped). */
+void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
+                             double *hi);
+/* The same over the box [bl, bh] (n entries). */
+void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
+                          double *lo, double *hi);
+
 /* bound_backward.c */
+/* Multiply-adds x 2 of affine layer L's map (or adjoint) on R rows (dense, conv; 0 else). */
+double bound_affine_flops(const nn_layer *L, size_t R);
 /* Exact bounds of rows [lo, hi) of the first nonlinear layer's input (or of the
  * output when the model is affine): the first affine block concretized on the region. */
 int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err);
