@@ -37,8 +37,8 @@ reverify() { # FILE METHOD
     local ok_all=1 idx rad st
     while read -r idx rad; do
         [ "$rad" = "0.0" ] && continue
-        $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --method "$2" --out "$TMP/v_$2_$idx.h5" >/dev/null 2>&1 || ok_all=0
-        st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v_$2_$idx.h5','r')['results/status'][0]))")
+        $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --method "$2" --out "$TMP/v_${1##*/}_$2_$idx.h5" >/dev/null 2>&1 || ok_all=0
+        st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v_${1##*/}_$2_$idx.h5','r')['results/status'][0]))")
         [ "$st" = "0" ] || ok_all=0
     done < <($PY -c "
 import h5py; f = h5py.File('$1','r'); r = f['results']
