@@ -13,24 +13,7 @@ D=fashion-mnist:test
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 MPI="mpirun --oversubscribe -np"
 
-# same.py REF FILE...: every row of REF equals the row of the same (index, slot)
-# in each FILE, every column but seconds and rank, compared as bits.
-cat >"$TMP/same.py" <<'PY'
-import sys, h5py, numpy as np
-def load(p):
-    r = h5py.File(p, 'r')['results']
-    o = np.lexsort((r['slot'][:], r['index'][:]))
-    return {k: r[k][:][o] for k in r if k not in ('seconds', 'rank')}
-a = load(sys.argv[1])
-assert len(a['index']) > 0
-for p in sys.argv[2:]:
-    b = load(p)
-    assert sorted(a) == sorted(b), (p, sorted(a), sorted(b))
-    for k in a:
-        x, y = a[k], b[k]
-        if x.dtype.kind == 'f': x, y = x.view(np.uint64), y.view(np.uint64)
-        assert x.shape == y.shape and np.array_equal(x, y), (p, k, a[k], b[k])
-PY
+SAME="/usr/bin/python3 tests/same_results.py"
 
 $MPI 5 $NNCERT certify --model models/fmnist_mlp_10x20_relu.h5 --data $D --count 3 --row-block 4 --ranks-per-image 2 \
     --out "$TMP/mlp 10x20-5-2.h5" >/dev/null 2>&1
@@ -98,7 +81,7 @@ check "every kill -9 landed mid-run (results journaled: $(tr '\n' ' ' <"$TMP/kil
 check "the rerun after kill -9 finishes the job and says how much was resumed" \
     "[ $rc = 0 ] && grep -q 'resumed: ' '$TMP/out' && grep -q 'rows $TOTAL:' '$TMP/out'"
 check "after four kill -9 and a rerun, every value equals an uninterrupted run" \
-    "$PY '$TMP/same.py' '$TMP/ref.h5' '$TMP/k.h5' && $PY '$TMP/same.py' '$TMP/k.h5' '$TMP/ref.h5'"
+    "$SAME '$TMP/ref.h5' '$TMP/k.h5' && $SAME '$TMP/k.h5' '$TMP/ref.h5'"
 check "no task is in the resumed file twice" "$PY -c \"
 import h5py, sys; r = h5py.File(sys.argv[1], 'r')['results']
 t = r['index'][:] * 9 + r['slot'][:]; assert len(t) == len(set(t)) == $TOTAL
@@ -107,7 +90,7 @@ $NNCERT certify "${JOB[@]}" --out "$TMP/k.h5" >"$TMP/out" 2>&1
 check "rerunning a finished job does no work" "grep -q 'resumed: $TOTAL rows' '$TMP/out' && grep -q 'rows $TOTAL:' '$TMP/out'"
 truncate -s 5000 "$TMP/k.h5"
 check "a results file torn to 5 kB is rebuilt from its journal" \
-    "$NNCERT certify ${JOB[*]} --out '$TMP/k.h5' >/dev/null 2>&1 && $PY '$TMP/same.py' '$TMP/ref.h5' '$TMP/k.h5'"
+    "$NNCERT certify ${JOB[*]} --out '$TMP/k.h5' >/dev/null 2>&1 && $SAME '$TMP/ref.h5' '$TMP/k.h5'"
 
 # ---- another job's results ----
 md5=$(md5sum <"$TMP/k.h5")
@@ -158,7 +141,7 @@ assert all(b'layer 3 neuron 12' in m and b'not finite' in m for m in r['message'
 \" '$TMP/nan1.h5'"
 $MPI 3 $NNCERT certify --model "$TMP/nan.h5" --data $D --count 3 --row-block 4 --ranks-per-image 2 \
     --out "$TMP/nan2.h5" >/dev/null 2>&1
-check "the same rows when neuron 12 belongs to the other rank of a group" "$PY '$TMP/same.py' '$TMP/nan1.h5' '$TMP/nan2.h5'"
+check "the same rows when neuron 12 belongs to the other rank of a group" "$SAME '$TMP/nan1.h5' '$TMP/nan2.h5'"
 
 # ---- config errors, before any work ----
 cat >"$TMP/bad.ini" <<EOF

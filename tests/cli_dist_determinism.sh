@@ -9,24 +9,7 @@ PY=/usr/bin/python3
 D=fashion-mnist:test
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
 MPI="mpirun --oversubscribe -np"
-# same.py REF FILE...: every row of REF equals the row of the same (index, slot)
-# in each FILE, every column but seconds and rank, compared as bits.
-cat >"$TMP/same.py" <<'PY'
-import sys, h5py, numpy as np
-def load(p):
-    r = h5py.File(p, 'r')['results']
-    o = np.lexsort((r['slot'][:], r['index'][:]))
-    return {k: r[k][:][o] for k in r if k not in ('seconds', 'rank')}
-a = load(sys.argv[1])
-assert len(a['index']) > 0
-for p in sys.argv[2:]:
-    b = load(p)
-    assert sorted(a) == sorted(b), (p, sorted(a), sorted(b))
-    for k in a:
-        x, y = a[k], b[k]
-        if x.dtype.kind == 'f': x, y = x.view(np.uint64), y.view(np.uint64)
-        assert x.shape == y.shape and np.array_equal(x, y), (p, k, a[k], b[k])
-PY
+SAME="/usr/bin/python3 tests/same_results.py"
 
 # determinism NAME MODEL ARGS...: one process, then N ranks x groups.
 determinism() {
@@ -39,7 +22,7 @@ determinism() {
             --out "$TMP/$name-$n-$g.h5" >/dev/null 2>>"$TMP/err" || ok=0
         files+=("$TMP/$name-$n-$g.h5")
     done
-    if [ $ok = 1 ] && $PY "$TMP/same.py" "$TMP/$name-1.h5" "${files[@]}" 2>"$TMP/py"; then
+    if [ $ok = 1 ] && $SAME "$TMP/$name-1.h5" "${files[@]}" 2>"$TMP/py"; then
         ok "$name: the same bits for N = 1, 2, 3, 5 and ranks_per_image 1, 2, all"
     else
         not_ok "$name: the same bits for N = 1, 2, 3, 5 and ranks_per_image 1, 2, all" "$(tail -3 "$TMP/err")" \

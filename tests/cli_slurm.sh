@@ -177,17 +177,7 @@ PY"
 first_out=$(awk -F'\t' 'NR == 2 { print $3 }' "$TMP/runs/manifest.tsv")
 first_cfg=$(awk -F'\t' 'NR == 2 { print $2 }' "$TMP/runs/manifest.tsv")
 $NNCERT certify --config "$first_cfg" --out "$TMP/direct.h5" >/dev/null 2>&1
-check "a run through SLURM gives the bits of a one-process run" "$PY - '$TMP/direct.h5' '$first_out' <<'PY'
-import sys, h5py, numpy as np
-def load(p):
-    r = h5py.File(p, 'r')['results']; o = np.lexsort((r['slot'][:], r['index'][:]))
-    return {k: r[k][:][o] for k in r if k not in ('seconds', 'rank')}
-a, b = load(sys.argv[1]), load(sys.argv[2])
-for k in a:
-    x, y = a[k], b[k]
-    if x.dtype.kind == 'f': x, y = x.view(np.uint64), y.view(np.uint64)
-    assert np.array_equal(x, y), k
-PY"
+check "a run through SLURM gives the bits of a one-process run" "$PY tests/same_results.py '$TMP/direct.h5' '$first_out'"
 
 # ---- requeue: the rerun resumes ----
 scontrol requeue "${job}_1" 2>"$TMP/err"

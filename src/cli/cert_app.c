@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "forward.h"
 
 static int is_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
@@ -98,13 +99,6 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     return NN_OK;
 }
 
-static void put_f64(unsigned char *p, double d)
-{
-    uint64_t v;
-    memcpy(&v, &d, sizeof v);
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
 /* Bounds of every nonlinear layer at the reported radius (or the smallest
  * uncertified eps when nothing was certified), for the saved images. */
 static void save_bounds(cert_app *a, const double *x, const cert_result *r, sched_buf *extra)
@@ -118,12 +112,12 @@ static void save_bounds(cert_app *a, const double *x, const cert_result *r, sche
     size_t bytes = cert_store_bounds_bytes(a->n_layers, a->layer_size);
     unsigned char *p = malloc(bytes);
     if (!p) return;
-    put_f64(p, eps);
+    le_put_f64(p, eps);
     size_t off = 8;
     for (int l = 0; l < a->n_layers; l++)
         for (int side = 0; side < 2; side++) {
             const double *b = side ? a->v.st.pre_upper[a->layer[l]] : a->v.st.pre_lower[a->layer[l]];
-            for (size_t k = 0; k < a->layer_size[l]; k++, off += 8) put_f64(p + off, b[k]);
+            for (size_t k = 0; k < a->layer_size[l]; k++, off += 8) le_put_f64(p + off, b[k]);
         }
     if (sched_buf_append(extra, p, bytes)) extra->len = 0;
     free(p);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "job.h"
 #include "journal.h"
 
@@ -79,26 +80,6 @@ static void utc_now(char out[32])
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void put_u64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_u64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static double get_f64(const unsigned char *p)
-{
-    uint64_t v = get_u64(p);
-    double d;
-    memcpy(&d, &v, sizeof d);
-    return d;
 }
 
 size_t cert_store_bounds_bytes(int n_layers, const size_t *layer_size)
@@ -187,8 +168,8 @@ static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t
     if (type != REC_RESULT) return NN_OK;  /* unknown record kinds of later versions */
     if (len < RESULT_HEAD + CERT_RESULT_BYTES)
         return nn_fail(err, NN_EFORMAT, "%s: result record of %zu bytes is too short", s->journal_path, len);
-    int64_t task = (int64_t)get_u64(data);
-    int rank = (int)(int32_t)(uint32_t)get_u64(data + 8);
+    int64_t task = (int64_t)le_get_u64(data);
+    int rank = (int)(int32_t)(uint32_t)le_get_u64(data + 8);
     cert_result r;
     int rc = cert_result_unpack(data + RESULT_HEAD, &r, err);
     if (rc) return nn_error_prefix(err, "%s: ", s->journal_path);
@@ -204,8 +185,8 @@ static int journal_result(cert_store *s, int64_t task, int rank, const cert_resu
     unsigned char stack[RESULT_HEAD + CERT_RESULT_BYTES], *rec = bounds_len ? malloc(len) : stack;
     if (!rec) return nn_fail(err, NN_ENOMEM, "out of memory for a journal record");
     memset(rec, 0, RESULT_HEAD);
-    put_u64(rec, (uint64_t)task);
-    put_u64(rec + 8, (uint64_t)(uint32_t)rank);
+    le_put_u64(rec, (uint64_t)task);
+    le_put_u64(rec + 8, (uint64_t)(uint32_t)rank);
     cert_result_pack(r, rec + RESULT_HEAD);
     if (bounds_len) memcpy(rec + RESULT_HEAD + CERT_RESULT_BYTES, bounds, bounds_len);
     int rc = journal_append(s->j, REC_RESULT, rec, len, err);
@@ -320,8 +301,8 @@ static int write_bounds_row(cert_store *s, const row *w, double *scratch, nn_err
         return nn_fail(err, NN_EARG, "%s: too many layers with saved bounds (%d)", s->path, s->o.n_layers);
     int64_t index = w->r.index, slot = w->task - (int64_t)w->r.index * s->o.slots, target = w->r.target;
     size_t nd = (w->bounds_len - 8) / 8;
-    for (size_t k = 0; k < nd; k++) scratch[k] = get_f64(w->bounds + 8 + 8 * k);
-    double eps = get_f64(w->bounds);
+    for (size_t k = 0; k < nd; k++) scratch[k] = le_get_f64(w->bounds + 8 + 8 * k);
+    double eps = le_get_f64(w->bounds);
     data[0] = &index, data[1] = &slot, data[2] = &target, data[3] = &eps;
     size_t off = 0;
     for (int l = 0; l < s->o.n_layers; l++) {

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "byteorder.h"
+
 #define MAGIC "NNCJRNL1"
 #define MAGIC_LEN 8
 #define RECORD_MAX ((size_t)1 << 30)
@@ -26,20 +28,10 @@ struct journal {
     int replayed;
 };
 
-static void put_u32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static uint32_t checksum(uint32_t type, const unsigned char *data, size_t len)
 {
     unsigned char t[4];
-    put_u32(t, type);
+    le_put_u32(t, type);
     uLong c = crc32(0L, t, 4);
     while (len > 0) {
         uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
@@ -128,10 +120,10 @@ int journal_replay(journal *j, journal_record_fn fn, void *ctx, size_t *dropped,
     } else {
         pos = MAGIC_LEN;
         while (!rc && size - pos >= 12) {
-            uint32_t len = get_u32(buf + pos), type = get_u32(buf + pos + 4);
+            uint32_t len = le_get_u32(buf + pos), type = le_get_u32(buf + pos + 4);
             if (len > RECORD_MAX || size - pos - 12 < len) break;
             const unsigned char *data = buf + pos + 8;
-            if (get_u32(data + len) != checksum(type, data, len)) break;
+            if (le_get_u32(data + len) != checksum(type, data, len)) break;
             rc = fn(ctx, type, data, len, err);
             if (!rc) pos += 12 + (size_t)len;
         }
@@ -159,10 +151,10 @@ int journal_append(journal *j, uint32_t type, const void *data, size_t len, nn_e
     if (len > RECORD_MAX) return nn_fail(err, NN_EARG, "%s: record of %zu bytes is too large", j->path, len);
     unsigned char *rec = malloc(len + 12);
     if (!rec) return nn_fail(err, NN_ENOMEM, "%s: out of memory for a %zu-byte record", j->path, len);
-    put_u32(rec, (uint32_t)len);
-    put_u32(rec + 4, type);
+    le_put_u32(rec, (uint32_t)len);
+    le_put_u32(rec + 4, type);
     if (len) memcpy(rec + 8, data, len);
-    put_u32(rec + 8 + len, checksum(type, rec + 8, len));
+    le_put_u32(rec + 8 + len, checksum(type, rec + 8, len));
     int bad = write_all(j->fd, rec, len + 12);
     int e = errno;
     free(rec);
