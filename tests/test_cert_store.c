@@ -154,19 +154,30 @@ static void rows_survive_reopen_and_count_as_done(void **state)
     unlink(jpath);
 }
 
+/* A new results file holding tasks [0, n) (its journal next to it); o is its options. */
+static const char *written(int64_t n, char jpath[300], counted *c, cert_store_options *o)
+{
+    const char *path = test_tmpname(".h5");
+    snprintf(jpath, 300, "%s.journal", path);
+    *o = options(path, "key A", c);
+    cert_store *s;
+    nn_error err;
+    assert_int_equal(cert_store_open(&s, o, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 0);
+    fill(s, 0, n);
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+    return path;
+}
+
 static void torn_results_file_is_rebuilt_from_the_journal(void **state)
 {
     (void)state;
-    const char *path = test_tmpname(".h5");
     char jpath[300];
-    snprintf(jpath, sizeof jpath, "%s.journal", path);
     counted c = {0};
-    cert_store_options o = options(path, "key A", &c);
+    cert_store_options o;
+    const char *path = written(25, jpath, &c, &o);
     cert_store *s;
     nn_error err;
-    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
-    fill(s, 0, 25);
-    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
     struct stat sb;
     stat(path, &sb);
     assert_int_equal(truncate(path, sb.st_size / 3), 0);
@@ -190,16 +201,12 @@ static void torn_results_file_is_rebuilt_from_the_journal(void **state)
 static void another_jobs_file_is_refused_untouched(void **state)
 {
     (void)state;
-    const char *path = test_tmpname(".h5");
     char jpath[300];
-    snprintf(jpath, sizeof jpath, "%s.journal", path);
     counted c = {0};
-    cert_store_options o = options(path, "key A", &c);
+    cert_store_options o;
+    const char *path = written(5, jpath, &c, &o);
     cert_store *s;
     nn_error err;
-    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
-    fill(s, 0, 5);
-    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
     struct stat before, jbefore, after, jafter;
     stat(path, &before);
     stat(jpath, &jbefore);
