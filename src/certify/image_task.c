@@ -3,7 +3,10 @@
  * Each task repeats the image's forward pass (a small fraction of one bound
  * evaluation) so that it depends on nothing but (image, slot) and the options:
  * any process can run any task and gets the same row. With target `all`, slot k
- * is the k-th class other than the prediction. */
+ * is the k-th class other than the prediction. A method that carries state from
+ * one evaluation to the next of the same image (FROWN's warm starts, frown.md)
+ * must start each task from a clean state here, or a slot's row would depend on
+ * which slot that process ran before it. */
 #include "certify.h"
 
 #include <math.h>

@@ -38,12 +38,12 @@ static const job_key keys[] = {
     {"output", "force_new", JOB_BOOL, "false", 0},
     {"dist", "ranks_per_image", JOB_STR, "1", 0},
     {"dist", "dry_tasks", JOB_BOOL, "false", 1},
-    /* FROWN's options (issue 4); accepted only with method frown */
-    {"frown", "group_size", JOB_INT, NULL, 1},
-    {"frown", "iterations", JOB_INT, NULL, 1},
-    {"frown", "learning_rate", JOB_REAL, NULL, 1},
-    {"frown", "patience", JOB_INT, NULL, 1},
-    {"frown", "threshold", JOB_REAL, NULL, 1},
+    /* FROWN's options (issue 4), named like its --frown-* flags; only with method frown */
+    {"frown", "frown_group", JOB_INT, NULL, 1},
+    {"frown", "frown_iters", JOB_INT, NULL, 1},
+    {"frown", "frown_lr", JOB_REAL, NULL, 1},
+    {"frown", "frown_patience", JOB_INT, NULL, 1},
+    {"frown", "frown_threshold", JOB_REAL, NULL, 1},
 };
 
 int cert_job_schema(const job_key **out)
@@ -157,11 +157,17 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
         return job_fail(j, "method", err, NN_EARG, "unknown method '%s' (this build has %s)", v, names);
     }
     c->bopt.method = (bound_method)m;
-    static const char *const frown_keys[] = {"group_size", "iterations", "learning_rate", "patience", "threshold"};
+    /* Never ignored silently: with another method they are an error, and with
+     * frown they stay an error until they are passed to the engine's options. */
+    static const char *const frown_keys[] = {"frown_group", "frown_iters", "frown_lr", "frown_patience",
+                                             "frown_threshold"};
     for (int i = 0; i < 5; i++)
         if (job_is_set(j, frown_keys[i]))
             return job_fail(j, frown_keys[i], err, NN_EARG,
-                            "applies to method frown only (section [frown]); method is '%s'", v);
+                            strcmp(bound_method_name(c->bopt.method), "frown")
+                                ? "applies to method frown only (section [frown]); method is '%s'"
+                                : "is not passed to the bound engine by this build (method '%s')",
+                            v);
     v = job_value(j, "lines");
     int s = line_strategy_parse(v);
     if (s < 0) return job_fail(j, "lines", err, NN_EARG, "unknown line strategy '%s' (expected adaptive, tight or fastlin)", v);

@@ -60,6 +60,8 @@ static void help(void)
            "  --progress-seconds S  progress line period when stderr is not a terminal\n"
            "                     (default 10; 0: after every task)\n"
            "  --force-new        replace an existing results file instead of resuming it\n"
+           "[frown]  --frown-group G, --frown-iters N, --frown-lr R, --frown-patience N,\n"
+           "         --frown-threshold T: options of method frown (refused with others)\n"
            "[dist]\n"
            "  --ranks-per-image G  ranks that split each image's neurons: 1 (default), a\n"
            "                     group size, or all\n"
