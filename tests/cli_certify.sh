@@ -31,13 +31,14 @@ assert all(v == 9 for v in c.values()), c
 \""
 
 # Every reported radius re-verifies at exactly that eps with 'nncert certify --eps'
-# (by the method that found it, or by one that is never looser: crown-lbp for lbp).
+# (by the method that found it, or by one that is never looser: crown-lbp for lbp;
+# one results file per check: a file of another job is refused, not overwritten).
 reverify() { # FILE METHOD
     local ok_all=1 idx rad st
     while read -r idx rad; do
         [ "$rad" = "0.0" ] && continue
-        $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --method "$2" --out "$TMP/v.h5" >/dev/null 2>&1 || ok_all=0
-        st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v.h5','r')['results/status'][0]))")
+        $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --method "$2" --out "$TMP/v_${1##*/}_$2_$idx.h5" >/dev/null 2>&1 || ok_all=0
+        st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v_${1##*/}_$2_$idx.h5','r')['results/status'][0]))")
         [ "$st" = "0" ] || ok_all=0
     done < <($PY -c "
 import h5py; f = h5py.File('$1','r'); r = f['results']

@@ -46,7 +46,7 @@ PY"
 
 expect_failure "crown-quad refuses a tanh net" "quadratic bounds need a ReLU" $NNCERT certify --model models/mnist_mlp_2x20_tanh.h5 --data mnist:test --count 1 --method crown-quad --out "$TMP/x.h5"
 expect_failure "frown group 0 is rejected" "--frown-group" $NNCERT certify --model $R --data fashion-mnist:test --method frown --frown-group 0 --out "$TMP/x.h5"
-expect_failure "frown lr 0 is rejected" "--frown-lr must be > 0" $NNCERT certify --model $R --data fashion-mnist:test --method frown --frown-lr 0 --out "$TMP/x.h5"
+expect_failure "frown lr 0 is rejected" "key 'frown_lr': must be > 0" $NNCERT certify --model $R --data fashion-mnist:test --method frown --frown-lr 0 --out "$TMP/x.h5"
 expect_failure "frown warm 2 is rejected" "--frown-warm" $NNCERT certify --model $R --data fashion-mnist:test --method frown --frown-warm 2 --out "$TMP/x.h5"
 expect_failure "negative threshold is rejected" "--frown-threshold must be >= 0" $NNCERT bounds --model $R --data fashion-mnist:test --index 0 --eps 0.1 --frown-threshold -1 --out "$TMP/x.h5"
 $NNCERT certify --model $R --data fashion-mnist:test --method frown --frown-iters x --out "$TMP/x.h5" >/dev/null 2>&1

@@ -359,7 +359,8 @@ static void eps_sequence(const nn_model *m, const bound_options *o, const double
 
 /* Warm starts: the same sequence of evaluations gives the same bits; the
  * warm-started bounds are sound (sampled) and differ from a cold start (the state
- * is used); a new centre resets the state (bit-identical to a fresh state). */
+ * is used); a new centre or bound_forget_warm resets the state (bit-identical to a
+ * fresh state). */
 static void warm_start_deterministic_sound_and_reset_by_new_centre(void **state)
 {
     (void)state;
@@ -412,6 +413,17 @@ static void warm_start_deterministic_sound_and_reset_by_new_centre(void **state)
             assert_memory_equal(s1.pre_upper[i], fresh.pre_upper[i], n * sizeof(double));
         }
     bound_state_free(&fresh);
+    /* forgetting the warm start: the same eps again on s2 gives the cold bits */
+    bound_forget_warm(&s2);
+    bound_region R3 = {.center = x0, .eps = 0.35, .norm = NORM_2};
+    assert_int_equal(bound_set_region(&s2, &R3, &err), NN_OK);
+    assert_int_equal(bound_compute(&s2, &err), NN_OK);
+    for (int i = 0; i < m.n_layers; i++)
+        if (s2.pre_lower[i]) {
+            size_t n = shape_size(m.layers[i].in);
+            assert_memory_equal(s2.pre_lower[i], s3.pre_lower[i], n * sizeof(double));
+            assert_memory_equal(s2.pre_upper[i], s3.pre_upper[i], n * sizeof(double));
+        }
     bound_state_free(&s1);
     bound_state_free(&s2);
     bound_state_free(&s3);

@@ -26,7 +26,8 @@ mkdir -p "$OUT"
 run() {  # tag, args...: certify with timing into $OUT/tag.{h5,txt,time}
     local tag=$1; shift
     [ -f "$OUT/$tag.time" ] && return 0
-    /usr/bin/time -f "%U %e" -o "$OUT/$tag.time.tmp" $NNCERT certify "$@" --out "$OUT/$tag.h5" >"$OUT/$tag.txt" 2>&1 &&
+    /usr/bin/time -f "%U %e" -o "$OUT/$tag.time.tmp" $NNCERT certify "$@" --force-new --out "$OUT/$tag.h5" \
+        >"$OUT/$tag.txt" 2>&1 &&
         mv "$OUT/$tag.time.tmp" "$OUT/$tag.time"
 }
 

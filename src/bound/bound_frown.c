@@ -213,6 +213,12 @@ void bound_frown_new_region(bound_state *st, int same_image)
     if (!same_image) fw->epoch = fw->eval;
 }
 
+void bound_forget_warm(bound_state *st)
+{
+    struct frown_work *fw = st && st->work ? ((bound_work *)st->work)->frown : NULL;
+    if (fw) fw->epoch = fw->eval + 1;
+}
+
 static void *scratch(struct frown_work *fw, size_t bytes, nn_error *err)
 {
     if (bytes > fw->buf_bytes) {

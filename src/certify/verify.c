@@ -122,6 +122,8 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
     r->margin = NAN;
     r->hi = INFINITY;
     verify_ctx k = {v, x, o->norm, o->clip, r->pred, target};
+    /* A task depends on itself only: FROWN's warm starts stay inside its search. */
+    bound_forget_warm(&v->st);
     int rc;
     if (o->fixed) {
         double margin;
@@ -150,57 +152,5 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
     }
     if (rc) snprintf(r->message, sizeof r->message, "%.255s", err && err->msg[0] ? err->msg : nn_code_name(rc));
     r->seconds = now_seconds() - t0;
-    return rc;
-}
-
-int cert_run_image(cert_verifier *v, const cert_task_options *o, const cert_target_spec *t, const double *x,
-                   long index, int label, cert_result *results, int *n_results, nn_error *err)
-{
-    *n_results = 0;
-    int n = v->n_classes;
-    double *logits = nn_malloc((size_t)n * sizeof *logits, "logits", err);
-    int *targets = nn_malloc((size_t)n * sizeof *targets, "targets", err);
-    int rc = (!logits || !targets) ? NN_ENOMEM : forward_run(v->model, x, 1, logits, err);
-    if (rc) goto done;
-    int pred = forward_argmax(logits, (size_t)n);
-    if (pred != label) {
-        cert_result *r = &results[0];
-        memset(r, 0, sizeof *r);
-        r->index = index;
-        r->label = label;
-        r->pred = pred;
-        r->target = CERT_UNTARGETED;
-        r->status = CERT_MISCLASSIFIED;
-        r->margin = NAN;
-        r->hi = INFINITY;
-        *n_results = 1;
-        goto done;
-    }
-    int n_targets;
-    nn_error terr;
-    nn_error_clear(&terr);
-    if (cert_choose_targets(t, logits, n, pred, index, targets, &n_targets, &terr)) {
-        cert_result *r = &results[0];
-        memset(r, 0, sizeof *r);
-        r->index = index, r->label = label, r->pred = pred, r->target = t->mode == TARGET_CLASS ? t->cls : -1;
-        r->status = CERT_FAILED;
-        r->margin = NAN;
-        r->hi = INFINITY;
-        snprintf(r->message, sizeof r->message, "%.255s", terr.msg);
-        *n_results = 1;
-        goto done;
-    }
-    for (int i = 0; i < n_targets; i++) {
-        nn_error_clear(&terr);
-        int trc = cert_run_task(v, o, x, logits, index, label, targets[i], &results[i], &terr);
-        if (trc == NN_ENOMEM) {
-            rc = nn_fail(err, NN_ENOMEM, "%s", terr.msg);
-            goto done;
-        }
-    }
-    *n_results = n_targets;
-done:
-    free(logits);
-    free(targets);
     return rc;
 }
