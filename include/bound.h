@@ -159,7 +159,9 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
  * state at every evaluation of an image (a scheduler keeps a fixed split of rows to
  * processes for the whole search of one image). Memory: 2 x 2 x 4 bytes x (sum over
  * earlier activation neurons, twice for S-shaped) per group, for every nonlinear
- * layer: exact FROWN (G = 1) on a 4x[1024] ReLU MLP about 100 MB, G = 8 about 13 MB.
+ * layer: exact FROWN (G = 1) on a 4x[1024] ReLU MLP about 100 MB, G = 8 about 13 MB;
+ * plus a block's scratch (at most 256 MB; peak RSS measured on that MLP: CROWN
+ * 107 MB, FROWN G = 1 282 MB, G = 1024 166 MB).
  * bound_forget_warm makes the next region start afresh like a new image (each
  * certification task calls it, so a task's numbers depend on that task alone). */
 void bound_forget_warm(bound_state *st);
