@@ -168,12 +168,7 @@ static void zero_iterations_is_crown_bit_for_bit(void **state)
     bound_state sf, sc;
     tb_compute(&m, &of, x0, NORM_INF, 0.03, 1, &sf);
     tb_compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sc);
-    for (int i = 0; i < m.n_layers; i++)
-        if (sf.pre_lower[i]) {
-            size_t n = shape_size(m.layers[i].in);
-            assert_memory_equal(sf.pre_lower[i], sc.pre_lower[i], n * sizeof(double));
-            assert_memory_equal(sf.pre_upper[i], sc.pre_upper[i], n * sizeof(double));
-        }
+    tb_assert_same_bounds(&m, &sf, &sc);
     nn_error err;
     double C[6] = {1, -1, 0, 0, 1, -1}, lf[2], lc[2];
     assert_int_equal(bound_spec(&sf, C, 2, 3, NULL, lf, NULL, &err), NN_OK);
@@ -406,24 +401,14 @@ static void warm_start_deterministic_sound_and_reset_by_new_centre(void **state)
     assert_int_equal(bound_set_region(&s1, &R1, &err), NN_OK);
     assert_int_equal(bound_compute(&s1, &err), NN_OK);
     tb_compute(&m, &o, x1, NORM_2, 0.3, 0, &fresh);
-    for (int i = 0; i < m.n_layers; i++)
-        if (s1.pre_lower[i]) {
-            size_t n = shape_size(m.layers[i].in);
-            assert_memory_equal(s1.pre_lower[i], fresh.pre_lower[i], n * sizeof(double));
-            assert_memory_equal(s1.pre_upper[i], fresh.pre_upper[i], n * sizeof(double));
-        }
+    tb_assert_same_bounds(&m, &s1, &fresh);
     bound_state_free(&fresh);
     /* forgetting the warm start: the same eps again on s2 gives the cold bits */
     bound_forget_warm(&s2);
     bound_region R3 = {.center = x0, .eps = 0.35, .norm = NORM_2};
     assert_int_equal(bound_set_region(&s2, &R3, &err), NN_OK);
     assert_int_equal(bound_compute(&s2, &err), NN_OK);
-    for (int i = 0; i < m.n_layers; i++)
-        if (s2.pre_lower[i]) {
-            size_t n = shape_size(m.layers[i].in);
-            assert_memory_equal(s2.pre_lower[i], s3.pre_lower[i], n * sizeof(double));
-            assert_memory_equal(s2.pre_upper[i], s3.pre_upper[i], n * sizeof(double));
-        }
+    tb_assert_same_bounds(&m, &s2, &s3);
     bound_state_free(&s1);
     bound_state_free(&s2);
     bound_state_free(&s3);

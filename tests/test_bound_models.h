@@ -146,6 +146,17 @@ static inline void tb_compute(const nn_model *m, const bound_options *o, const d
     if (bound_compute(st, &err)) fail_msg("bound_compute: %s", err.msg);
 }
 
+/* Every layer's pre-activation bounds of two states are the same bits. */
+static inline void tb_assert_same_bounds(const nn_model *m, const bound_state *a, const bound_state *b)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        if (a->pre_lower[i]) {
+            size_t n = shape_size(m->layers[i].in);
+            assert_memory_equal(a->pre_lower[i], b->pre_lower[i], n * sizeof(double));
+            assert_memory_equal(a->pre_upper[i], b->pre_upper[i], n * sizeof(double));
+        }
+}
+
 /* A committed zoo model (path relative to the repository root) into m: 0 if the
  * file is absent, 1 if loaded; a file that does not load fails the test. */
 static inline int tb_load_zoo(const char *name, nn_model *m)
