@@ -143,6 +143,7 @@ static void work_free(bound_work *w, const nn_model *m)
     free(w->blk_u);
     free(w->idx);
     free(w->scratch);
+    layer_workspace_free(&w->ws);
     free(w);
 }
 

@@ -34,6 +34,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 /* The first block's matrix is cached when it takes at most this many bytes. */
 #define FB_CACHE_BYTES ((size_t)64 << 20)
@@ -44,6 +45,24 @@ static double adjoint_flops(const nn_layer *L, size_t R)
     if (L->type == LAYER_CONV2D)
         return 2.0 * (double)R * (double)shape_size(L->out) * (double)L->in.c * L->kernel[0] * L->kernel[1];
     return 0.0;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* B = A.M for affine layer L (R rows), counted in st->flops and timed. */
+static int adjoint(bound_state *st, const nn_layer *L, const double *A, size_t R, size_t lda, double *B, size_t ldb,
+                   nn_error *err)
+{
+    double t0 = now_seconds();
+    int rc = layer_affine_adjoint_ws(L, A, R, lda, B, ldb, &((bound_work *)st->work)->ws, err);
+    st->gemm_seconds += now_seconds() - t0;
+    st->flops += adjoint_flops(L, R);
+    return rc;
 }
 
 /* c += A.b, s += |A||b| termwise; A is R x n with leading dimension n. */
@@ -173,10 +192,9 @@ static int propagate(bound_state *st, int top, int stop, size_t R, const size_t 
                 int *cur = side ? &curU : &curL;
                 double *c = side ? cU : cL, *s = side ? sU : sL;
                 if (w->bfull[j]) add_offset(buf[*cur], R, n_out, w->bfull[j], c, s);
-                int rc = layer_affine_adjoint(L, buf[*cur], R, n_out, buf[1 - *cur], n_in, err);
+                int rc = adjoint(st, L, buf[*cur], R, n_out, buf[1 - *cur], n_in, err);
                 if (rc) return nn_error_prefix(err, "backward pass, layer %d: ", j);
                 *cur = 1 - *cur;
-                st->flops += adjoint_flops(L, R);
             }
         } else {
             if (same) {

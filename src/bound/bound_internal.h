@@ -5,6 +5,7 @@
 #define BOUND_INTERNAL_H
 
 #include "bound.h"
+#include "layer_ops.h"
 
 /* Relative allowance added outward to every concretized bound, times the sum of
  * the absolute values of the terms that were added up (see bound_backward.c). */
@@ -42,6 +43,7 @@ typedef struct {
     double *blk_l, *blk_u;     /* one block of results */
     size_t *idx;           /* selected rows of a block */
     double *scratch;       /* 4 x maxw: IBP and box temporaries */
+    layer_workspace ws;    /* conv/pool scratch of the adjoints, kept across calls */
 } bound_work;
 
 /* bound_ibp.c */
