@@ -17,6 +17,14 @@
  *   CROWN, Fast-Lin: the backward pass with identity rows, except rows whose neuron
  *     the IBP bound already proves stable (skip_stable: ReLU, leaky ReLU and
  *     ParamRamp on a single linear piece), intersected with IBP (intersect_ibp).
+ *     A layer fed directly by an activation (MaxPool after ReLU), intersect_ibp on:
+ *     the backward bound of a_r = sigma(z_r) through lines with slopes s >= 0 is
+ *     s * (the backward bound of z_r, by the same lines below) + t, no better than
+ *     s*u_r + t >= sigma(u_r) (lower side alike) when u_r itself came from that
+ *     backward bound (or is exact), so such rows take the IBP box of the
+ *     activation's output and no backward pass (up to rounding-level differences).
+ *     Rows whose z_r was skipped as stable (IBP bound only) still get one, unless
+ *     a_r is exactly 0 (both lines 0).
  * LBP and CROWN-LBP get every intermediate bound from bound_lbp_run. */
 #include "bound_internal.h"
 
@@ -349,16 +357,46 @@ static int check_finite_rows(int layer, size_t lo, size_t n, const double *l, co
     return NN_OK;
 }
 
+/* Layer i is fed directly by an activation whose lines all have slopes >= 0 (see
+ * the header comment); 1 if so. */
+static int fed_by_activation(const bound_state *st, int i)
+{
+    if (!st->opt.intersect_ibp || i < 1 || !layer_is_activation(st->model->layers[i - 1].type)) return 0;
+    const relax_lines *ln = &st->lines[i - 1];
+    for (size_t k = 0; k < ln->n; k++)
+        if (!(ln->lower_slope[k] >= 0 && ln->upper_slope[k] >= 0)) return 0;
+    return 1;
+}
+
+/* Row r of layer i needs a backward pass (else its IBP bound is the answer). */
+static int needs_backward(const bound_state *st, int i, int fed, size_t r)
+{
+    const bound_work *w = st->work;
+    if (st->opt.skip_stable && is_stable(&st->model->layers[i], r, w->ibp_l[i][r], w->ibp_u[i][r])) return 0;
+    if (!fed) return 1;
+    /* a_r's box is tightest unless z_r kept its IBP bound as a stable neuron */
+    const relax_lines *ln = &st->lines[i - 1];
+    if (i - 1 == w->first_nl || !st->opt.skip_stable ||
+        !is_stable(&st->model->layers[i - 1], r, w->ibp_l[i - 1][r], w->ibp_u[i - 1][r]))
+        return 0;
+    return !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 && ln->upper_icpt[r] == 0);
+}
+
 static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
 {
     bound_work *w = st->work;
     const nn_layer *L = &st->model->layers[i];
     const double *il = w->ibp_l[i], *iu = w->ibp_u[i];
     size_t n = shape_size(L->in), rb = w->rb;
+    int fed = fed_by_activation(st, i);
+    if (fed && i - 1 != w->first_nl) {
+        int rc = bound_ibp_at(st, i - 1, err);
+        if (rc) return rc;
+    }
     for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
         size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
         for (size_t r = blo; r < bhi; r++)
-            if (!(st->opt.skip_stable && is_stable(L, r, il[r], iu[r]))) w->idx[R++] = r;
+            if (needs_backward(st, i, fed, r)) w->idx[R++] = r;
         if (R) {
             int rc = bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l, w->blk_u, err);
             if (rc) return rc;
