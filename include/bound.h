@@ -55,7 +55,7 @@ typedef struct {
     int layers_done;        /* layers [0, layers_done) have bounds and relaxations */
     /* counters for benchmarks and reports */
     double flops;           /* floating-point operations in GEMMs */
-    double gemm_seconds;    /* wall time inside the backward adjoints (the GEMMs) */
+    double gemm_seconds;    /* thread CPU time inside the backward adjoints (GEMMs) */
     size_t backward_rows;   /* specification rows propagated backward */
     void *work;             /* private workspace (bound_workspace.c) */
 } bound_state;

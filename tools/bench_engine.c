@@ -30,6 +30,15 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU time of this thread: rates that other processes on a shared machine do not
+ * distort (OpenBLAS runs in the calling thread with OPENBLAS_NUM_THREADS=1). */
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 /* Best GFLOP/s of C = A.B (m x k times k x n) over PEAK_REPEATS runs. */
 static double gemm_rate(int single, int m, int n, int k)
 {
@@ -49,12 +58,12 @@ static double gemm_rate(int single, int m, int n, int k)
     }
     double best = INFINITY;
     for (int r = 0; r < PEAK_REPEATS; r++) {
-        double t = now_seconds();
+        double t = cpu_seconds();
         if (single)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
         else
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, k, b, n, 0.0, c, n);
-        t = now_seconds() - t;
+        t = cpu_seconds() - t;
         if (t < best) best = t;
     }
     free(a), free(b), free(c);
@@ -66,7 +75,7 @@ typedef struct {
     int skipped;         /* misclassified */
     int failed;
     long evals;
-    double seconds, flops, gemm_seconds, sum_radius;
+    double seconds, cpu, flops, gemm_seconds, sum_radius;
 } bench_row;
 
 static int bench_model(const nn_model *m, const nn_dataset *ds, int single, bench_row *row, nn_error *err)
@@ -91,11 +100,11 @@ static int bench_model(const nn_model *m, const nn_dataset *ds, int single, benc
     }
     for (size_t i = 0; i < ds->n && !rc; i++) {
         int n_res;
-        double f0 = v.st.flops, g0 = v.st.gemm_seconds, t0 = now_seconds();
+        double f0 = v.st.flops, g0 = v.st.gemm_seconds, t0 = now_seconds(), c0 = cpu_seconds();
         long e0 = v.evals;
         rc = cert_run_image(&v, &to, &target, ds->images + i * in, (long)(ds->first + i), ds->labels[i], res, &n_res,
                             err);
-        double t = now_seconds() - t0;
+        double t = now_seconds() - t0, cpu = cpu_seconds() - c0;
         if (rc) break;
         if (n_res == 1 && res[0].status == CERT_MISCLASSIFIED) {
             row->skipped++;
@@ -108,6 +117,7 @@ static int bench_model(const nn_model *m, const nn_dataset *ds, int single, benc
         }
         row->images++;
         row->seconds += t;
+        row->cpu += cpu;
         row->evals += v.evals - e0;
         row->flops += v.st.flops - f0;
         row->gemm_seconds += v.st.gemm_seconds - g0;
@@ -164,12 +174,14 @@ int main(int argc, char **argv)
         }
         printf("  -> peak %.1f\n", peak[p]);
     }
-    printf("\nCROWN certified radius, l_inf, untargeted, bisect (rtol 1e-3, warm start), first %d test images;\n"
-           "%%peak = fraction of the measured GEMM peak of the same precision. GEMM rate = flops counted in\n"
-           "the backward adjoints / time inside them; end-to-end = the same flops / whole certification time.\n\n",
+    printf("\nCROWN certified radius, l_inf, untargeted, bisect (rtol 1e-3, warm start), first %d test images.\n"
+           "Times are CPU seconds of this thread (OpenBLAS runs in it), so other load on a shared machine\n"
+           "does not distort the rates; wall = wall-clock seconds per image for comparison. GEMM = flops\n"
+           "counted in the backward adjoints / CPU time inside them; end-to-end = the same flops / the whole\n"
+           "certification CPU time; %%peak = of the GEMM peak of the same precision measured above.\n\n",
            images);
-    printf("%-28s %-6s %4s %8s %7s %8s %8s %12s %14s %10s\n", "model", "prec", "imgs", "s/img", "evals", "s/eval",
-           "GF/img", "GEMM GF/s", "end-to-end", "radius");
+    printf("%-26s %-6s %4s %8s %8s %6s %8s %8s %13s %13s %9s\n", "model", "prec", "imgs", "s/img", "wall", "evals",
+           "s/eval", "GF/img", "GEMM GF/s", "end-to-end", "radius");
 
     int status = 0;
     for (int a = first_model; a < argc; a++) {
@@ -190,7 +202,7 @@ int main(int argc, char **argv)
             status = 1;
             continue;
         }
-        char shown[29];
+        char shown[27];
         snprintf(shown, sizeof shown, "%.*s", (int)(strlen(name) > 3 && !strcmp(name + strlen(name) - 3, ".h5")
                                                      ? strlen(name) - 3 : strlen(name)), name);
         for (int p = 0; p < 2; p++) {
@@ -204,13 +216,13 @@ int main(int argc, char **argv)
             }
             double n = r.images ? r.images : 1;
             double gemm = r.gemm_seconds > 0 ? r.flops / r.gemm_seconds * 1e-9 : 0;
-            double e2e = r.seconds > 0 ? r.flops / r.seconds * 1e-9 : 0;
+            double e2e = r.cpu > 0 ? r.flops / r.cpu * 1e-9 : 0;
             char gcol[32], ecol[32];
             snprintf(gcol, sizeof gcol, "%.1f (%3.0f%%)", gemm, 100 * gemm / peak[p]);
             snprintf(ecol, sizeof ecol, "%.1f (%3.0f%%)", e2e, 100 * e2e / peak[p]);
-            printf("%-28s %-6s %4d %8.3f %7.1f %8.4f %8.2f %12s %14s %10.5f%s\n", shown, p ? "single" : "double",
-                   r.images, r.seconds / n, r.evals / n, r.evals ? r.seconds / r.evals : 0, r.flops / n * 1e-9, gcol,
-                   ecol, r.sum_radius / n, r.skipped ? " (misclassified skipped)" : "");
+            printf("%-26s %-6s %4d %8.3f %8.3f %6.1f %8.4f %8.2f %13s %13s %9.5f%s\n", shown, p ? "single" : "double",
+                   r.images, r.cpu / n, r.seconds / n, r.evals / n, r.evals ? r.cpu / r.evals : 0, r.flops / n * 1e-9,
+                   gcol, ecol, r.sum_radius / n, r.skipped ? " (misclassified skipped)" : "");
             fflush(stdout);
             if (r.failed) status = 1;
         }

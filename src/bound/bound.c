@@ -139,14 +139,11 @@ static void work_free(bound_work *w, const nn_model *m)
     free(w->ibp_l);
     free(w->ibp_u);
     free(w->ibp_valid);
-    for (int k = 0; k < 2; k++) {
-        free(w->AU[k]);
-        free(w->AL[k]);
-    }
-    free(w->cU);
-    free(w->cL);
-    free(w->sU);
-    free(w->sL);
+    free(w->buf[0]);
+    free(w->buf[1]);
+    free(w->c);
+    free(w->s);
+    bound_backward_free(w, m);
     free(w->blk_l);
     free(w->blk_u);
     free(w->idx);
@@ -281,14 +278,11 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         if (rb < 1) rb = 1;
     }
     st->opt.row_block = w->rb = rb;
-    for (int k = 0; k < 2; k++) {
-        ALLOC(w->AU[k], rb * w->maxw, "backward coefficient block");
-        ALLOC(w->AL[k], rb * w->maxw, "backward coefficient block");
-    }
-    ALLOC(w->cU, rb, "backward block");
-    ALLOC(w->cL, rb, "backward block");
-    ALLOC(w->sU, rb, "backward block");
-    ALLOC(w->sL, rb, "backward block");
+    ALLOC(w->buf[0], 2 * rb * w->maxw, "backward coefficient block");
+    ALLOC(w->buf[1], 2 * rb * w->maxw, "backward coefficient block");
+    ALLOC(w->c, 2 * rb, "backward block");
+    ALLOC(w->s, 2 * rb, "backward block");
+    if ((rc = bound_backward_init(st, err))) goto fail_rc;
     ALLOC(w->blk_l, rb, "backward block");
     ALLOC(w->blk_u, rb, "backward block");
     ALLOC(w->idx, rb, "backward block");
@@ -488,6 +482,7 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
         rc = relax_activation(L, 0, st->pre_lower[layer], st->pre_upper[layer], n, s, &st->lines[layer], err);
     }
     if (rc) return nn_error_prefix(err, "relaxation of layer %d: ", layer);
+    bound_backward_commit(st, layer);
     st->layers_done = next_nl(st->model, layer);
     for (int k = layer + 1; k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
     return NN_OK;

@@ -36,14 +36,23 @@ typedef struct {
     double **ibp_l, **ibp_u;
     int *ibp_valid;
 
-    /* backward kernel scratch: R x maxw each */
-    size_t rb;             /* rows per block */
-    double *AU[2], *AL[2];
-    double *cU, *cL, *sU, *sL; /* constants and sums of |constant terms| per row */
+    /* backward kernel scratch (bound_backward.c) */
+    size_t rb;             /* specification rows per block */
+    double *buf[2];        /* 2*rb x maxw each: a block's lower and upper rows, other buffer */
+    double *c, *s;         /* 2*rb each: constants and sums of |constant terms| per row */
     double *blk_l, *blk_u;     /* one block of results */
     size_t *idx;           /* selected rows of a block */
     double *scratch;       /* 4 x maxw: IBP and box temporaries */
     layer_workspace ws;    /* conv/pool scratch of the adjoints, kept across calls */
+
+    /* dead-neuron packing (bound_backward.c) */
+    unsigned long gen;     /* activation commits so far: stamps of live sets */
+    unsigned long *live_gen; /* [i] stamp of activation i's live set, 0 = none yet */
+    size_t **live;         /* [i] activation i: neurons whose lines are not both 0 */
+    size_t *n_live, *n_act; /* [i] their count; neurons of activation i */
+    double **pk;           /* [i] 5 x n_act: lower slope, icpt, upper slope, icpt, offset below (packed) */
+    double **wc;           /* [j] dense j: W on the live rows above and columns below */
+    unsigned long (*wc_gen)[2]; /* [j] stamps of the live sets wc[j] holds */
 } bound_work;
 
 /* bound_ibp.c */
@@ -57,6 +66,11 @@ int bound_ibp_at(bound_state *st, int i, nn_error *err);
 int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, nn_error *err);
 
 /* bound_backward.c */
+/* Packing tables of the kernel (allocated once) and their release. */
+int bound_backward_init(bound_state *st, nn_error *err);
+void bound_backward_free(bound_work *w, const nn_model *m);
+/* After activation layer `layer` got its lines: its live neurons and packed lines. */
+void bound_backward_commit(bound_state *st, int layer);
 /* Exact bounds of rows [lo, hi) of the first nonlinear layer's input (or of the
  * output when the model is affine): the first affine block concretized on the region. */
 int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err);
