@@ -125,10 +125,13 @@ static void work_free(bound_work *w, const nn_model *m)
     if (w->bfull)
         for (int i = 0; i < n; i++) free(w->bfull[i]);
     free(w->bfull);
+    if (w->babs)
+        for (int i = 0; i < n; i++) free(w->babs[i]);
+    free(w->babs);
     free(w->fb_A);
     free(w->fb_c);
     free(w->fb_cabs);
-    for (int q = 0; q < 3; q++) free(w->fb_norm[q]);
+    free(w->fb_norm);
     free(w->x0);
     free(w->box_lo);
     free(w->box_hi);
@@ -235,6 +238,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     ALLOC(st->pools, (size_t)n, "maxpool planes");
     ALLOC(w->abs_layers, (size_t)n, "|W| copies");
     ALLOC(w->bfull, (size_t)n, "affine offsets");
+    ALLOC(w->babs, (size_t)n, "affine offsets");
     ALLOC(w->ibp_l, (size_t)n + 1, "interval bounds");
     ALLOC(w->ibp_u, (size_t)n + 1, "interval bounds");
     ALLOC(w->ibp_valid, (size_t)n + 1, "interval bounds");
@@ -258,8 +262,13 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
             layer_affine_offset(L, b);
             int nonzero = 0;
             for (size_t k = 0; k < shape_size(L->out); k++) nonzero |= b[k] != 0;
-            if (nonzero) w->bfull[i] = b;
-            else free(b);
+            if (nonzero) {
+                w->bfull[i] = b;
+                ALLOC(w->babs[i], shape_size(L->out), "affine offsets");
+                for (size_t k = 0; k < shape_size(L->out); k++) w->babs[i][k] = fabs(b[k]);
+            } else {
+                free(b);
+            }
         }
     }
     size_t no = model_output_size(m);

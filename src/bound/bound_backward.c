@@ -49,6 +49,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -125,12 +126,8 @@ int bound_backward_init(bound_state *st, nn_error *err)
             size_t k = shape_size(L->in);
             w->n_act[i] = k;
             w->live[i] = nn_malloc(k * sizeof *w->live[i], "backward packing", err);
-            w->pk[i] = nn_malloc(5 * k * sizeof *w->pk[i], "backward packing", err);
+            w->pk[i] = nn_malloc(6 * k * sizeof *w->pk[i], "backward packing", err);
             if (!w->live[i] || !w->pk[i]) return NN_ENOMEM;
-        } else if (L->type == LAYER_DENSE &&
-                   ((i + 1 < n && layer_is_activation(m->layers[i + 1].type)) || act_below(m, i) >= 0)) {
-            w->wc[i] = nn_malloc(shape_size(L->in) * shape_size(L->out) * sizeof *w->wc[i], "packed weights", err);
-            if (!w->wc[i]) return NN_ENOMEM;
         }
     }
     return NN_OK;
@@ -150,6 +147,7 @@ void bound_backward_free(bound_work *w, const nn_model *m)
     free(w->pk);
     free(w->wc);
     free(w->wc_gen);
+    free(w->fb_pk);
 }
 
 void bound_backward_commit(bound_state *st, int layer)
@@ -165,9 +163,11 @@ void bound_backward_commit(bound_state *st, int layer)
             live[k++] = i;
     w->n_live[layer] = k;
     w->live_gen[layer] = ++w->gen;
-    /* packed lines, and the offset of the affine layer below (folded into the step) */
-    int ob = offset_below(w, m, layer, 0);
-    const double *b = ob >= 0 ? w->bfull[ob] : NULL;
+    /* packed lines, and the offset below folded into the step with its magnitudes:
+     * the first block's composite c when its GEMM is used, else the affine layer's */
+    int fb = layer == w->first_nl && w->fb_gemm, ob = offset_below(w, m, layer, 0);
+    const double *b = fb ? w->fb_c : ob >= 0 ? w->bfull[ob] : NULL;
+    const double *babs = fb ? w->fb_cabs : ob >= 0 ? w->babs[ob] : NULL;
     double *pk = w->pk[layer];
     for (size_t q = 0; q < k; q++) {
         size_t i = live[q];
@@ -176,12 +176,34 @@ void bound_backward_commit(bound_state *st, int layer)
         pk[2 * n + q] = ln->upper_slope[i];
         pk[3 * n + q] = ln->upper_icpt[i];
         pk[4 * n + q] = b ? b[i] : 0.0;
+        pk[5 * n + q] = b ? babs[i] : 0.0;
     }
 }
 
-/* W of dense layer j restricted to the live rows above / columns below, rebuilt
- * when either live set changed since; NULL when nothing is packed. */
-static const double *packed_weight(bound_work *w, const nn_model *m, int j, size_t *rows, size_t *cols)
+/* dst = src[rows, cols] (src n_rows x n_cols; a NULL list takes every index),
+ * allocated on first use; kept while the stamps match. */
+static int pack_matrix(double **dst, unsigned long stamp[2], const double *src, size_t n_rows, size_t n_cols,
+                       const size_t *rows, size_t nr, unsigned long gr, const size_t *cols, size_t nc,
+                       unsigned long gc, nn_error *err)
+{
+    if (*dst && stamp[0] == gr && stamp[1] == gc) return NN_OK;
+    if (!*dst && !(*dst = nn_malloc(n_rows * n_cols * sizeof **dst, "packed weights", err))) return NN_ENOMEM;
+    for (size_t r = 0; r < nr; r++) {
+        const double *a = src + (rows ? rows[r] : r) * n_cols;
+        double *d = *dst + r * nc;
+        if (!cols) memcpy(d, a, n_cols * sizeof *d);
+        else
+            for (size_t k = 0; k < nc; k++) d[k] = a[cols[k]];
+    }
+    stamp[0] = gr;
+    stamp[1] = gc;
+    return NN_OK;
+}
+
+/* W of dense layer j restricted to the live rows above / columns below (*W stays
+ * NULL when nothing is packed); *rows x *cols is the GEMM's shape. */
+static int packed_weight(bound_work *w, const nn_model *m, int j, const double **W, size_t *rows, size_t *cols,
+                         nn_error *err)
 {
     const nn_layer *L = &m->layers[j];
     size_t n_out = shape_size(L->out), n_in = shape_size(L->in);
@@ -190,21 +212,13 @@ static const double *packed_weight(bound_work *w, const nn_model *m, int j, size
     if (!packed(w, dn)) dn = -1;
     *rows = up >= 0 ? w->n_live[up] : n_out;
     *cols = dn >= 0 ? w->n_live[dn] : n_in;
-    if (up < 0 && dn < 0) return NULL;
-    unsigned gu = up >= 0 ? w->live_gen[up] : 0, gd = dn >= 0 ? w->live_gen[dn] : 0;
-    if (w->wc_gen[j][0] != gu || w->wc_gen[j][1] != gd) {
-        double *dst = w->wc[j];
-        for (size_t r = 0; r < *rows; r++) {
-            const double *src = L->weight + (up >= 0 ? w->live[up][r] : r) * n_in;
-            double *d = dst + r * *cols;
-            if (dn < 0) memcpy(d, src, n_in * sizeof *d);
-            else
-                for (size_t k = 0; k < *cols; k++) d[k] = src[w->live[dn][k]];
-        }
-        w->wc_gen[j][0] = gu;
-        w->wc_gen[j][1] = gd;
-    }
-    return w->wc[j];
+    *W = NULL;
+    if (up < 0 && dn < 0) return NN_OK;
+    int rc = pack_matrix(&w->wc[j], w->wc_gen[j], L->weight, n_out, n_in, up >= 0 ? w->live[up] : NULL, *rows,
+                         up >= 0 ? w->live_gen[up] : 0, dn >= 0 ? w->live[dn] : NULL, *cols,
+                         dn >= 0 ? w->live_gen[dn] : 0, err);
+    *W = w->wc[j];
+    return rc;
 }
 
 /* B = A.M for affine layer j over all M rows of the block; the block's layout
@@ -218,7 +232,9 @@ static int step_affine(bound_state *st, int j, blk *b, nn_error *err)
     double t0 = cpu_seconds();
     if (L->type == LAYER_DENSE) {
         size_t rows, cols;
-        const double *W = packed_weight(w, m, j, &rows, &cols);
+        const double *W;
+        int rc = packed_weight(w, m, j, &W, &rows, &cols, err);
+        if (rc) return rc;
         if (!W) W = L->weight;
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b->M, (int)cols, (int)rows, 1.0, b->A,
                     (int)b->width, W, (int)cols, 0.0, b->B, (int)cols);
@@ -236,6 +252,33 @@ static int step_affine(bound_state *st, int j, blk *b, nn_error *err)
     double *t = b->A;
     b->A = b->B;
     b->B = t;
+    return NN_OK;
+}
+
+/* The whole first affine block as one GEMM with its cached composite matrix
+ * (rows on first_nl's live neurons when packed): the block reaches the input. */
+static int step_first_block(bound_state *st, blk *b, nn_error *err)
+{
+    bound_work *w = st->work;
+    int f = w->first_nl;
+    size_t n = w->n_in, rows = b->width;
+    double t0 = cpu_seconds();
+    const double *F = w->fb_A;
+    if (b->map) {
+        int rc = pack_matrix(&w->fb_pk, w->fb_pk_gen, w->fb_A, w->fb_rows, n, w->live[f], rows, w->live_gen[f],
+                             NULL, n, 0, err);
+        if (rc) return rc;
+        F = w->fb_pk;
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b->M, (int)n, (int)rows, 1.0, b->A, (int)b->width,
+                F, (int)n, 0.0, b->B, (int)n);
+    st->flops += 2.0 * (double)b->M * (double)rows * (double)n;
+    st->gemm_seconds += cpu_seconds() - t0;
+    double *t = b->A;
+    b->A = b->B;
+    b->B = t;
+    b->width = n;
+    b->map = NULL;
     return NN_OK;
 }
 
@@ -285,26 +328,39 @@ static void split_sides(blk *b)
     b->split = 1;
 }
 
+/* max(v, 0) without a branch: coefficient signs are close to random, and a
+ * branch on them mispredicts half the time (3x slower here). v - pos_part(v) is
+ * min(v, 0) exactly. */
+static inline double pos_part(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    b &= (b >> 63) - 1;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
 /* One row through activation lines: the upper side takes the upper line where the
  * coefficient is >= 0 and the lower line below 0 (the lower side the reverse).
  * in/out index the row's input and output positions (NULL: position q); the line
- * arrays and off (the next offset, may be NULL) are indexed by q. */
+ * arrays and off/offabs (the next offset and its magnitudes, may be NULL) are
+ * indexed by q. One of vp, vn is 0, so vp*p + vn*n is the selected product exactly. */
 static void act_row(const double *a, double *x, size_t nq, const size_t *in, const size_t *out, const double *ps,
-                    const double *pt, const double *ns, const double *nt, const double *off, double *c, double *s)
+                    const double *pt, const double *ns, const double *nt, const double *off, const double *offabs,
+                    double *c, double *s)
 {
     double acc = 0, mag = 0;
     for (size_t q = 0; q < nq; q++) {
         double v = a[in ? in[q] : q];
-        int pos = v >= 0;
-        double t = v * (pos ? pt[q] : nt[q]);
-        double y = v * (pos ? ps[q] : ns[q]);
+        double vp = pos_part(v), vn = v - vp;
+        double t = vp * pt[q] + vn * nt[q];
+        double y = vp * ps[q] + vn * ns[q];
         x[out ? out[q] : q] = y;
         acc += t;
         mag += fabs(t);
         if (off) {
-            double o = y * off[q];
-            acc += o;
-            mag += fabs(o);
+            acc += y * off[q];
+            mag += fabs(y) * offabs[q];
         }
     }
     *c += acc;
@@ -312,24 +368,26 @@ static void act_row(const double *a, double *x, size_t nq, const size_t *in, con
 }
 
 /* Through the lines of activation layer j. The output is packed on j's live
- * neurons when the layer below is dense (its GEMM reads packed rows), else full;
- * off_layer (or -1) is the affine layer below whose offset is folded in. */
-static void step_activation(const bound_state *st, int j, blk *b, int off_layer)
+ * neurons when a GEMM reads it next (a dense layer below, or the composite first
+ * block: fb = 1), else full. The offset below (off_layer's b_full, or the first
+ * block's c with fb) is folded into c in the same pass. */
+static void step_activation(const bound_state *st, int j, blk *b, int off_layer, int fb)
 {
     const bound_work *w = st->work;
     const nn_model *m = st->model;
     const relax_lines *ln = &st->lines[j];
     size_t n = ln->n, nq = n, out_w = n;
-    int out_packed = packed(w, j) && j >= 1 && m->layers[j - 1].type == LAYER_DENSE;
+    int out_packed = packed(w, j) && (fb || (j >= 1 && m->layers[j - 1].type == LAYER_DENSE));
     int in_packed = b->map != NULL;
     const double *ls = ln->lower_slope, *lt = ln->lower_icpt, *us = ln->upper_slope, *ut = ln->upper_icpt;
-    const double *off = off_layer >= 0 ? w->bfull[off_layer] : NULL;
+    const double *off = fb ? w->fb_c : off_layer >= 0 ? w->bfull[off_layer] : NULL;
+    const double *offabs = fb ? w->fb_cabs : off_layer >= 0 ? w->babs[off_layer] : NULL;
     const size_t *in = NULL, *out = NULL;
     double *dst = b->A; /* in place unless the layout changes */
     if (in_packed || out_packed) {
         const double *pk = w->pk[j];
         ls = pk, lt = pk + n, us = pk + 2 * n, ut = pk + 3 * n;
-        if (off) off = pk + 4 * n;
+        if (off) off = pk + 4 * n, offabs = pk + 5 * n;
         nq = w->n_live[j];
         out_w = out_packed ? nq : n;
         if (!in_packed) in = w->live[j];
@@ -340,8 +398,8 @@ static void step_activation(const bound_state *st, int j, blk *b, int off_layer)
         const double *a = b->A + r * b->width;
         double *x = dst + r * out_w;
         if (out) memset(x, 0, out_w * sizeof *x);
-        if (r >= b->lo_rows) act_row(a, x, nq, in, out, us, ut, ls, lt, off, &b->c[r], &b->s[r]);
-        else act_row(a, x, nq, in, out, ls, lt, us, ut, off, &b->c[r], &b->s[r]);
+        if (r >= b->lo_rows) act_row(a, x, nq, in, out, us, ut, ls, lt, off, offabs, &b->c[r], &b->s[r]);
+        else act_row(a, x, nq, in, out, ls, lt, us, ut, off, offabs, &b->c[r], &b->s[r]);
     }
     if (dst != b->A) {
         b->B = b->A;
@@ -449,7 +507,9 @@ static int propagate(bound_state *st, int top, int stop, size_t R, const size_t 
         }
         split_sides(b);
         if (layer_is_activation(L->type)) {
-            step_activation(st, j, b, offset_below(w, m, j, stop));
+            int fb = j == w->first_nl && stop == 0 && w->fb_gemm;
+            step_activation(st, j, b, fb ? -1 : offset_below(w, m, j, stop), fb);
+            if (fb) return step_first_block(st, b, err);
         } else if (L->type == LAYER_MAXPOOL2D) {
             if (b->map) unpack(b, shape_size(L->out));
             step_maxpool(&st->pools[j], b, shape_size(L->in));
@@ -465,31 +525,56 @@ static int propagate(bound_state *st, int top, int stop, size_t R, const size_t 
 /* Row of the block holding side `upper` of specification row r. */
 static size_t side_row(const blk *b, int upper, size_t r) { return b->split && upper ? b->lo_rows + r : r; }
 
+/* The dual norm q of a row for the region's norm p (index p = norm_type). Plain
+ * sequential sums here and in ball_bound: translated copies of a row (conv rows
+ * over a blank background) get the same bits, so ties between them stay ties. */
+static double row_norm(const double *a, size_t n, norm_type p)
+{
+    double acc = 0;
+    switch (p) {
+    case NORM_INF:
+        for (size_t j = 0; j < n; j++) acc += fabs(a[j]);
+        return acc;
+    case NORM_1:
+        for (size_t j = 0; j < n; j++) acc = fabs(a[j]) > acc ? fabs(a[j]) : acc;
+        return acc;
+    default:
+        for (size_t j = 0; j < n; j++) acc += a[j] * a[j];
+        return sqrt(acc);
+    }
+}
+
 /* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
- * cached norm (< 0: compute it here). */
+ * cached norm (< 0: computed here, in the same pass for l_inf and l2). */
 static void ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double nrm,
                        double *lo, double *hi)
 {
     const double *x0 = ((const bound_work *)st->work)->x0;
-    double dot = 0, mag = 0, n1 = 0, n2 = 0, ninf = 0;
-    int need = nrm < 0;
-    for (size_t j = 0; j < n; j++) {
-        double t = a[j] * x0[j];
-        dot += t;
-        mag += fabs(t);
-        if (need) {
-            double v = fabs(a[j]);
-            n1 += v;
-            n2 += v * v;
-            if (v > ninf) ninf = v;
+    double dot = 0, mag = 0, acc = 0;
+    norm_type p = st->region.norm;
+    if (nrm >= 0 || p == NORM_1) {
+        for (size_t j = 0; j < n; j++) {
+            double t = a[j] * x0[j];
+            dot += t;
+            mag += fabs(t);
         }
-    }
-    if (need) {
-        switch (st->region.norm) {
-        case NORM_INF: nrm = n1; break;
-        case NORM_1: nrm = ninf; break;
-        default: nrm = sqrt(n2); break;
+        if (nrm < 0) nrm = row_norm(a, n, p);
+    } else if (p == NORM_INF) {
+        for (size_t j = 0; j < n; j++) {
+            double t = a[j] * x0[j];
+            dot += t;
+            mag += fabs(t);
+            acc += fabs(a[j]);
         }
+        nrm = acc;
+    } else {
+        for (size_t j = 0; j < n; j++) {
+            double t = a[j] * x0[j];
+            dot += t;
+            mag += fabs(t);
+            acc += a[j] * a[j];
+        }
+        nrm = sqrt(acc);
     }
     double e = st->region.eps * nrm;
     double allow = BOUND_REL_ALLOW * (mag + e + s);
@@ -503,13 +588,13 @@ static void box_bound(const double *a, size_t n, const size_t *map, const double
 {
     double vl = 0, vh = 0, mag = 0;
     for (size_t j = 0; j < n; j++) {
-        double x = a[j];
+        double x = a[j], xp = pos_part(x), xn = x - xp;
         size_t i = map ? map[j] : j;
-        double tl = x >= 0 ? x * bl[i] : x * bh[i];
-        double th = x >= 0 ? x * bh[i] : x * bl[i];
+        double tl = xp * bl[i] + xn * bh[i];
+        double th = xp * bh[i] + xn * bl[i];
         vl += tl;
         vh += th;
-        mag += fabs(tl) > fabs(th) ? fabs(tl) : fabs(th);
+        mag += fmax(fabs(tl), fabs(th));
     }
     double allow = BOUND_REL_ALLOW * (mag + s);
     if (lo) *lo = vl + c - allow;
@@ -568,9 +653,8 @@ static int fb_build(bound_state *st, nn_error *err)
     w->fb_A = nn_malloc(rows * n * sizeof(double), "first-layer bound cache", err);
     w->fb_c = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
     w->fb_cabs = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
-    for (int q = 0; q < 3; q++) w->fb_norm[q] = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
-    if (!w->fb_A || !w->fb_c || !w->fb_cabs || !w->fb_norm[0] || !w->fb_norm[1] || !w->fb_norm[2])
-        return NN_ENOMEM;
+    w->fb_norm = nn_malloc(3 * rows * sizeof(double), "first-layer bound cache", err);
+    if (!w->fb_A || !w->fb_c || !w->fb_cabs || !w->fb_norm) return NN_ENOMEM;
     for (size_t blo = 0; blo < rows; blo += w->rb) {
         size_t R = rows - blo < w->rb ? rows - blo : w->rb;
         for (size_t r = 0; r < R; r++) w->idx[r] = blo + r;
@@ -581,20 +665,13 @@ static int fb_build(bound_state *st, nn_error *err)
         memcpy(w->fb_c + blo, b.c, R * sizeof(double));
         memcpy(w->fb_cabs + blo, b.s, R * sizeof(double));
     }
-    for (size_t r = 0; r < rows; r++) {
-        const double *a = w->fb_A + r * n;
-        double n1 = 0, n2 = 0, ninf = 0;
-        for (size_t j = 0; j < n; j++) {
-            double v = fabs(a[j]);
-            n1 += v;
-            n2 += v * v;
-            if (v > ninf) ninf = v;
-        }
-        /* Indexed by the region's norm p, holding the dual norm q. */
-        w->fb_norm[NORM_INF][r] = n1;
-        w->fb_norm[NORM_1][r] = ninf;
-        w->fb_norm[NORM_2][r] = sqrt(n2);
-    }
+    for (size_t r = 0; r < rows; r++)
+        for (int p = 0; p < 3; p++) w->fb_norm[3 * r + p] = row_norm(w->fb_A + r * n, n, (norm_type)p);
+    /* The composite replaces the block's own adjoints in backward passes when it
+     * costs no more flops (an MLP's normalize + dense: it saves the normalize pass). */
+    double own = 0;
+    for (int j = 0; j < w->first_nl; j++) own += adjoint_flops(&st->model->layers[j], 1);
+    w->fb_gemm = w->first_nl < st->model->n_layers && 2.0 * (double)rows * (double)n <= own;
     w->fb_state = 1;
     return NN_OK;
 }
@@ -608,7 +685,7 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
     }
     if (w->fb_state == 1) {
         for (size_t r = lo; r < hi; r++)
-            region_bound(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[st->region.norm][r],
+            region_bound(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[3 * r + st->region.norm],
                          &lower[r - lo], &upper[r - lo]);
         return NN_OK;
     }

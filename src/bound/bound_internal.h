@@ -20,12 +20,16 @@ typedef struct {
     size_t n_in;           /* model input size */
     nn_layer *abs_layers;  /* [i] |linear part| of affine layer i, offset 0 (IBP radius) */
     double **bfull;        /* [i] offset b_full of affine layer i, NULL if all zero */
+    double **babs;         /* [i] |b_full| where bfull[i] is set */
 
     /* exact bounds of the first affine block: rows of its composite matrix */
     int fb_state;          /* 0 not built, 1 cached, -1 too large to cache */
     size_t fb_rows;        /* = input size of layer first_nl (or output size) */
     double *fb_A, *fb_c, *fb_cabs;   /* fb_rows x n_in matrix, offset, |offset| terms */
-    double *fb_norm[3];    /* per row ||A_r||_q for q = inf, 1, 2 (index = norm_type) */
+    double *fb_norm;       /* 3 per row: ||A_r||_q for p = inf, 1, 2 (index = norm_type) */
+    int fb_gemm;           /* backward passes cross the block as one GEMM with fb_A */
+    double *fb_pk;         /* fb_A on first_nl's live rows */
+    unsigned long fb_pk_gen[2];
 
     /* region */
     int region_set;
@@ -50,7 +54,8 @@ typedef struct {
     unsigned long *live_gen; /* [i] stamp of activation i's live set, 0 = none yet */
     size_t **live;         /* [i] activation i: neurons whose lines are not both 0 */
     size_t *n_live, *n_act; /* [i] their count; neurons of activation i */
-    double **pk;           /* [i] 5 x n_act: lower slope, icpt, upper slope, icpt, offset below (packed) */
+    double **pk;           /* [i] 6 x n_act, packed: lower slope, icpt, upper slope, icpt, offset
+                              below and its magnitudes */
     double **wc;           /* [j] dense j: W on the live rows above and columns below */
     unsigned long (*wc_gen)[2]; /* [j] stamps of the live sets wc[j] holds */
 } bound_work;
