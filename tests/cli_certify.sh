@@ -31,24 +31,46 @@ assert all(v == 9 for v in c.values()), c
 \""
 
 # Every reported radius re-verifies at exactly that eps with 'nncert certify --eps'.
-ok_all=1
-while read -r idx rad; do
-    [ "$rad" = "0.0" ] && continue
-    $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --out "$TMP/v.h5" >/dev/null 2>&1 || ok_all=0
-    st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v.h5','r')['results/status'][0]))")
-    [ "$st" = "0" ] || ok_all=0
-done < <($PY -c "
-import h5py; f = h5py.File('$TMP/c.h5','r'); r = f['results']
+# reverify FILE MODEL [OPTIONS...]: prints 1 if all do (and some radius is > 0).
+reverify() {
+    local file=$1 model=$2 ok_all=1 seen=0; shift 2
+    while read -r idx rad; do
+        [ "$rad" = "0.0" ] && continue
+        seen=1
+        $NNCERT certify --model $model --data $D --start "$idx" --count 1 --eps "$rad" "$@" --out "$TMP/v.h5" \
+            >/dev/null 2>&1 || ok_all=0
+        st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v.h5','r')['results/status'][0]))")
+        [ "$st" = "0" ] || ok_all=0
+    done < <($PY -c "
+import h5py; f = h5py.File('$file','r'); r = f['results']
 for i, s, x in zip(r['index'][:], r['status'][:], r['radius'][:]):
     if s == 0: print(i, repr(float(x)))
 ")
-check "every reported radius re-verifies at exactly that eps" "[ $ok_all = 1 ]"
+    echo $((ok_all * seen))
+}
+check "every reported radius re-verifies at exactly that eps" "[ $(reverify "$TMP/c.h5" $M) = 1 ]"
 
-check "PGD never succeeds inside a certified radius; bracket holds" "$PY - '$TMP/c.h5' '$TMP/c15.h5' '$TMP/a.h5' <<'PY'
+# Single precision (float32 backward passes with a rounding budget): same checks,
+# on the MLP and on a MaxPool CNN (float transposed convolutions).
+CNN=models/fmnist_cnn_lenet_maxpool.h5
+expect_success "certify single precision runs" $NNCERT certify --model $M --data $D --count 6 --precision single --out "$TMP/cs.h5"
+expect_success "certify single precision CNN runs" $NNCERT certify --model $CNN --data $D --count 3 --precision single --out "$TMP/ccs.h5"
+check "single-precision radii re-verify at exactly that eps (MLP)" "[ $(reverify "$TMP/cs.h5" $M --precision single) = 1 ]"
+check "single-precision radii re-verify at exactly that eps (CNN)" "[ $(reverify "$TMP/ccs.h5" $CNN --precision single) = 1 ]"
+check "single-precision file says so; radii within 2% of double" "$PY - '$TMP/c.h5' '$TMP/cs.h5' <<'PY'
 import sys, h5py, numpy as np
-c, c15, a = (h5py.File(p, 'r')['results'] for p in sys.argv[1:])
+d, s = (h5py.File(p, 'r') for p in sys.argv[1:])
+assert s.attrs['precision'] in (b'single', 'single') and d.attrs['precision'] in (b'double', 'double')
+rd, rs = d['results/radius'][:], s['results/radius'][:]
+assert np.all(np.abs(rs - rd) <= 0.02 * rd), (rd, rs)
+PY"
+expect_failure "unknown precision is rejected" "unknown precision 'half'" $NNCERT certify --model $M --data $D --precision half --out "$TMP/x.h5"
+
+check "PGD never succeeds inside a certified radius (double, crown15, single); bracket holds" "$PY - '$TMP/c.h5' '$TMP/c15.h5' '$TMP/a.h5' '$TMP/cs.h5' <<'PY'
+import sys, h5py, numpy as np
+c, c15, a, cs = (h5py.File(p, 'r')['results'] for p in sys.argv[1:])
 assert (a['status'][:] == 0).any()
-for r in (c, c15):
+for r in (c, c15, cs):
     ok = a['status'][:] == 0
     assert np.all(a['dist'][:][ok] > r['radius'][:][ok]), (a['dist'][:], r['radius'][:])
 assert np.all(c['lo'][:] < c['hi'][:])
@@ -72,7 +94,7 @@ for k in f['bounds']:
     assert np.all(g['lower'][:] <= g['upper'][:]); assert 'type' in g.attrs
 assert len(f['margin/lower']) == 9 and len(f['margin/target']) == 9
 assert np.all(f['margin/lower'][:] <= f['margin/upper'][:])
-for a in ['model','index','label','prediction','eps','norm','method','lines','maxpool','software_version']:
+for a in ['model','index','label','prediction','eps','norm','method','lines','maxpool','precision','software_version']:
     assert a in f.attrs, a
 PY"
 

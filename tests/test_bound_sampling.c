@@ -117,6 +117,19 @@ static void variants(bound_options *v, int *count)
     }
     bound_options_default(&v[k]);
     v[k++].row_block = 3; /* blocks smaller than a layer */
+    /* float32 backward passes: default CROWN, raw CROWN, Fast-Lin, small blocks */
+    bound_options_default(&v[k]);
+    v[k++].single = 1;
+    bound_options_default(&v[k]);
+    v[k].single = 1;
+    v[k].skip_stable = 0;
+    v[k++].intersect_ibp = 0;
+    bound_options_default(&v[k]);
+    v[k].single = 1;
+    v[k++].method = METHOD_FASTLIN;
+    bound_options_default(&v[k]);
+    v[k].single = 1;
+    v[k++].row_block = 3;
     *count = k;
 }
 
@@ -195,6 +208,63 @@ static void checker_rejects_bound_tightened_past_a_sample(void **state)
     model_free(&m);
 }
 
+/* A net whose output is a tiny difference of large terms: 1e6 (0.1 x) - 1e6 (w x)
+ * with w the double just above 0.1 (double) or a number that rounds to the same
+ * float as 0.1 (single), x in [0.5, 1.5]. The rounded weights make the backward
+ * coefficient exactly 0 while the true output is about -1.4e-11 x (double) or
+ * -1e-3 x (single): only the rounding budget keeps the output bounds sound. */
+static void rounding_budget_covers_cancelling_weights(void **state)
+{
+    (void)state;
+    for (int single = 0; single < 2; single++) {
+        nn_error err;
+        nn_model m;
+        model_init(&m);
+        m.input = (nn_shape){1, 1, 1};
+        nn_layer d1 = layer_make(LAYER_DENSE);
+        d1.out_channels = 2;
+        d1.in_features = 1;
+        d1.weight = malloc(2 * sizeof(double));
+        d1.bias = calloc(2, sizeof(double));
+        assert_non_null(d1.weight);
+        assert_non_null(d1.bias);
+        d1.weight[0] = 0.1;
+        d1.weight[1] = single ? 0.1 + 1e-9 : nextafter(0.1, 1.0);
+        assert_true(single ? (float)d1.weight[1] == (float)d1.weight[0] : d1.weight[1] != d1.weight[0]);
+        tb_add(&m, d1);
+        tb_add(&m, layer_make(LAYER_RELU));
+        nn_layer d2 = layer_make(LAYER_DENSE);
+        d2.out_channels = 1;
+        d2.in_features = 2;
+        d2.weight = malloc(2 * sizeof(double));
+        d2.bias = calloc(1, sizeof(double));
+        assert_non_null(d2.weight);
+        assert_non_null(d2.bias);
+        d2.weight[0] = 1e6;
+        d2.weight[1] = -1e6;
+        tb_add(&m, d2);
+        assert_int_equal(model_finalize(&m, &err), NN_OK);
+        bound_options o;
+        bound_options_default(&o);
+        o.single = single;
+        o.intersect_ibp = 0;
+        double x0 = 1.0;
+        bound_region R = {.center = &x0, .eps = 0.5, .norm = NORM_INF};
+        bound_state st;
+        assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+        assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+        assert_int_equal(bound_compute(&st, &err), NN_OK);
+        double X[5] = {0.5, 0.75, 1.0, 1.25, 1.5};
+        char why[512];
+        int bad = count_violations(&m, &st, X, 5, NULL, NULL, NULL, NULL, why, sizeof why);
+        if (bad) fail_msg("%s: %s", single ? "single" : "double", why);
+        /* and the bound is not the interval one: the budget is small */
+        assert_true(st.out_upper[0] - st.out_lower[0] < (single ? 1.0 : 1e-6));
+        bound_state_free(&st);
+        model_free(&m);
+    }
+}
+
 /* The trained zoo models (models/ *.h5 files, MNIST/Fashion-MNIST shapes), when present. */
 static void sampled_points_within_bounds_zoo_models(void **state)
 {
@@ -214,11 +284,12 @@ static void sampled_points_within_bounds_zoo_models(void **state)
         nn_error err;
         model_init(&m);
         if (model_load(path, &m, &err) != NN_OK) fail_msg("%s: %s", path, err.msg);
-        bound_method ms[] = {METHOD_IBP, METHOD_CROWN};
-        for (int k = 0; k < 2; k++) {
+        bound_method ms[] = {METHOD_IBP, METHOD_CROWN, METHOD_CROWN};
+        for (int k = 0; k < 3; k++) {
             bound_options o;
             bound_options_default(&o);
             o.method = ms[k];
+            o.single = k == 2;
             check_config(&m, &o, NORM_INF, 0.01, 1, &rng);
             check_config(&m, &o, NORM_2, 0.3, 0, &rng);
         }
@@ -235,6 +306,7 @@ int main(void)
         cmocka_unit_test(sampled_points_within_bounds_cnn_every_maxpool_relaxation),
         cmocka_unit_test(checker_rejects_bound_tightened_past_a_sample),
         cmocka_unit_test(sampled_points_within_bounds_zoo_models),
+        cmocka_unit_test(rounding_budget_covers_cancelling_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

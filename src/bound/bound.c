@@ -146,6 +146,7 @@ static void work_free(bound_work *w, const nn_model *m)
     free(w->buf[1]);
     free(w->c);
     free(w->s);
+    free(w->e);
     bound_backward_free(w, m);
     free(w->blk_l);
     free(w->blk_u);
@@ -185,9 +186,6 @@ static int check_options(const bound_options *o, nn_error *err)
     if (o->pool != POOL_TILIN && o->pool != POOL_DEEPPOLY && o->pool != POOL_CNNCERT && o->pool != POOL_INTERVAL)
         return nn_fail(err, NN_EARG, "maxpool method %d is not one of tilin, deeppoly, cnncert, interval",
                        (int)o->pool);
-    if (o->single)
-        return nn_fail(err, NN_EUNSUPPORTED,
-                       "single precision (float32 GEMMs) is not implemented by the bound engine; use double");
     return NN_OK;
 }
 
@@ -291,6 +289,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     ALLOC(w->buf[1], 2 * rb * w->maxw, "backward coefficient block");
     ALLOC(w->c, 2 * rb, "backward block");
     ALLOC(w->s, 2 * rb, "backward block");
+    ALLOC(w->e, 2 * rb, "backward block");
     if ((rc = bound_backward_init(st, err))) goto fail_rc;
     ALLOC(w->blk_l, rb, "backward block");
     ALLOC(w->blk_u, rb, "backward block");
@@ -491,7 +490,7 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
         rc = relax_activation(L, 0, st->pre_lower[layer], st->pre_upper[layer], n, s, &st->lines[layer], err);
     }
     if (rc) return nn_error_prefix(err, "relaxation of layer %d: ", layer);
-    bound_backward_commit(st, layer);
+    if ((rc = bound_backward_commit(st, layer, err))) return rc;
     st->layers_done = next_nl(st->model, layer);
     for (int k = layer + 1; k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
     return NN_OK;

@@ -29,7 +29,11 @@ typedef struct {
     double *fb_norm;       /* 3 per row: ||A_r||_q for p = inf, 1, 2 (index = norm_type) */
     int fb_gemm;           /* backward passes cross the block as one GEMM with fb_A */
     double *fb_pk;         /* fb_A on first_nl's live rows */
-    unsigned long fb_pk_gen[2];
+    float *fb_Af, *fb_pkf; /* the same in float (single) */
+    unsigned long fb_pk_gen[2][2]; /* [precision] stamps of the live set packed */
+    double *fb_v;          /* rounding budget magnitudes of the composite, per row */
+    double *fb_absx0, *fb_x0; /* |F||x0| and the x0 it was computed for */
+    int fb_x0_valid;
 
     /* region */
     int region_set;
@@ -43,7 +47,7 @@ typedef struct {
     /* backward kernel scratch (bound_backward.c) */
     size_t rb;             /* specification rows per block */
     double *buf[2];        /* 2*rb x maxw each: a block's lower and upper rows, other buffer */
-    double *c, *s;         /* 2*rb each: constants and sums of |constant terms| per row */
+    double *c, *s, *e;     /* 2*rb each: constants, sums of |constant terms|, rounding budgets */
     double *blk_l, *blk_u;     /* one block of results */
     size_t *idx;           /* selected rows of a block */
     double *scratch;       /* 4 x maxw: IBP and box temporaries */
@@ -54,10 +58,18 @@ typedef struct {
     unsigned long *live_gen; /* [i] stamp of activation i's live set, 0 = none yet */
     size_t **live;         /* [i] activation i: neurons whose lines are not both 0 */
     size_t *n_live, *n_act; /* [i] their count; neurons of activation i */
-    double **pk;           /* [i] 6 x n_act, packed: lower slope, icpt, upper slope, icpt, offset
-                              below and its magnitudes */
+    double **pk;           /* [i] 8 x n_act, packed: lower slope, icpt, upper slope, icpt, offset
+                              below, its magnitudes, budget weights double, float */
     double **wc;           /* [j] dense j: W on the live rows above and columns below */
-    unsigned long (*wc_gen)[2]; /* [j] stamps of the live sets wc[j] holds */
+    float **wcf;           /* [j] the same in float */
+    unsigned long (*wc_gen[2])[2]; /* [precision][j] stamps of the live sets packed */
+    float **wf;            /* [j] dense/conv j: weights in float (single only) */
+
+    /* rounding budget of the coefficient matrices (bound_backward.c, part 2) */
+    double **vmag;         /* [j] affine j: |M_j| G_j, G_j >= |input of j| (IBP), n_out */
+    double *gam[2];        /* [precision][j] gamma(K_j + 2) of affine j's adjoint */
+    double **ew[2];        /* [precision][i] activation i: budget weight per neuron */
+    double **mph[2];       /* [precision][i] maxpool i: budget weight per output, lower then upper */
 } bound_work;
 
 /* bound_ibp.c */
@@ -67,15 +79,17 @@ int bound_nl_output_box(const bound_state *st, int i, const double *l, const dou
 /* IBP bounds of the input of nonlinear layer i (i = n_layers: model output) from the
  * committed bounds before it; cached in work until the region or a commit changes. */
 int bound_ibp_at(bound_state *st, int i, nn_error *err);
-/* Pass a box through affine layers [from, to) by centre/radius; lo/hi in place, size maxw. */
+/* Pass a box through affine layers [from, to) by centre/radius; lo/hi in place, size
+ * maxw. Also records vmag[j] = |M_j| max(|lo|, |hi|) for the rounding budget. */
 int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, nn_error *err);
 
 /* bound_backward.c */
 /* Packing tables of the kernel (allocated once) and their release. */
 int bound_backward_init(bound_state *st, nn_error *err);
 void bound_backward_free(bound_work *w, const nn_model *m);
-/* After activation layer `layer` got its lines: its live neurons and packed lines. */
-void bound_backward_commit(bound_state *st, int layer);
+/* After nonlinear layer `layer` got its relaxation: live neurons, packed lines and
+ * rounding-budget weights. */
+int bound_backward_commit(bound_state *st, int layer, nn_error *err);
 /* Exact bounds of rows [lo, hi) of the first nonlinear layer's input (or of the
  * output when the model is affine): the first affine block concretized on the region. */
 int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err);

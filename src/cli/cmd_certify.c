@@ -30,6 +30,8 @@ static void help(void)
            "  --method M         ibp|crown-ibp|lbp|crown-lbp|fastlin|crown (default crown)\n"
            "  --lines L          adaptive|tight|fastlin (default adaptive)\n"
            "  --maxpool P        tilin|deeppoly|cnncert|interval (default tilin)\n"
+           "  --precision P      double (default) or single: float32 GEMMs for the\n"
+           "                     intermediate layers, with a sound rounding budget\n"
            "  --target T         untargeted|top2|least|random|all|<class> (default untargeted)\n"
            "  --seed S           seed of --target random (default 0)\n"
            "  --search K         bisect (default: bracket + log bisection to --rtol, warm\n"
@@ -80,7 +82,7 @@ static int append_rows(h5_table *t, const cert_result *r, int n, nn_error *err)
 int cmd_certify(int argc, char **argv)
 {
     static const char *const allowed[] = {"model", "data", "start", "count", "norm", "method", "lines", "maxpool",
-                                          "target", "seed", "search", "rtol", "eps", "clip", "out", NULL};
+                                          "precision", "target", "seed", "search", "rtol", "eps", "clip", "out", NULL};
     cert_cli_opts o;
     cert_cli_defaults(&o);
     int st = cert_cli_parse(cmd, argc, argv, allowed, help, &o);
@@ -126,6 +128,7 @@ int cmd_certify(int argc, char **argv)
         {"method", bound_method_name(o.bopt.method), 0, 0},
         {"norm", norm_name(o.norm), 0, 0},
         {"lines", line_strategy_name(o.bopt.strategy), 0, 0},
+        {"precision", o.bopt.single ? "single" : "double", 0, 0},
         {"maxpool", pool_method_name(o.bopt.pool), 0, 0},
         {"target", o.target_text, 0, 0},
         {"search", isnan(o.eps) ? cert_search_kind_name(o.search) : "fixed-eps", 0, 0},

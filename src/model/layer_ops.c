@@ -214,6 +214,26 @@ static void col2im(const nn_layer *l, const conv_slot *slots, const double *col,
             }
 }
 
+/* col2im in single precision (the bound engine's float32 backward pass). */
+static void col2im_f(const nn_layer *l, const conv_slot *slots, const float *col, size_t ldc, float *dxr)
+{
+    int kh = l->kernel[0], kw = l->kernel[1], wo = l->out.w, W = l->in.w;
+    int sh = l->stride[0], sw = l->stride[1];
+    size_t hw = (size_t)l->in.h * (size_t)W;
+    memset(dxr, 0, (size_t)l->in.c * hw * sizeof *dxr);
+    for (int ci = 0; ci < l->in.c; ci++)
+        for (int k = 0; k < kh * kw; k++) {
+            conv_slot s = slots[k];
+            const float *src = col + (size_t)(ci * kh * kw + k) * ldc;
+            float *dst = dxr + (size_t)ci * hw;
+            for (int oy = s.ylo; oy < s.yhi; oy++) {
+                const float *c = src + (size_t)oy * wo;
+                float *row = dst + (size_t)(oy * sh + s.yoff) * W + s.xoff;
+                for (int ox = s.xlo; ox < s.xhi; ox++) row[ox * sw] += c[ox];
+            }
+        }
+}
+
 /* Forward over chunks of nb images: col[K, nb*P] holds image r's im2col in
  * columns r*P.., so Y[Co, nb*P] = W[Co, K] * col is one GEMM per chunk and
  * image r's output channel co is the contiguous run Y[co, r*P .. r*P+P). */
@@ -456,6 +476,94 @@ int layer_affine_adjoint_ws(const nn_layer *layer, const double *dy, size_t rows
         return NN_OK;
     }
     default: /* LAYER_FLATTEN: the identity is its own adjoint */
+        for (size_t r = 0; r < rows; r++) memmove(dx + r * lddx, dy + r * lddy, n_in * sizeof *dx);
+        return NN_OK;
+    }
+}
+
+/* conv_adjoint in single precision with the caller's float copy of the weights. */
+static int conv_adjoint_f(const nn_layer *l, const float *wf, const float *dy, size_t n, size_t lddy, float *dx,
+                          size_t lddx, layer_workspace *ws, nn_error *err)
+{
+    size_t plane = (size_t)l->out.h * (size_t)l->out.w;
+    size_t K = (size_t)l->in.c * (size_t)l->kernel[0] * (size_t)l->kernel[1], co_n = (size_t)l->out_channels;
+    size_t chunk = conv_chunk(n, plane, K, co_n);
+    conv_slot *slots = conv_slots(l, err);
+    /* floats in the double workspace: half as many doubles */
+    size_t nf = chunk * plane * (K + co_n);
+    float *D = slots ? (float *)ws_doubles(ws, (nf + 1) / 2, "conv2d adjoint workspace", err) : NULL;
+    if (!D) {
+        free(slots);
+        return err ? err->code : NN_ENOMEM;
+    }
+    float *dcol = D + chunk * plane * co_n;
+    for (size_t r0 = 0; r0 < n; r0 += chunk) {
+        size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = nb * plane;
+        for (size_t r = 0; r < nb; r++) {
+            const float *dyr = dy + (r0 + r) * lddy;
+            for (size_t co = 0; co < co_n; co++)
+                memcpy(D + co * ld + r * plane, dyr + co * plane, plane * sizeof *D);
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0f, wf, (int)K, D, (int)ld,
+                    0.0f, dcol, (int)ld);
+        for (size_t r = 0; r < nb; r++) col2im_f(l, slots, dcol + r * plane, ld, dx + (r0 + r) * lddx);
+    }
+    free(slots);
+    return NN_OK;
+}
+
+int layer_affine_adjoint_f_ws(const nn_layer *layer, const float *weight_f, const float *dy, size_t rows,
+                              size_t lddy, float *dx, size_t lddx, layer_workspace *ws, nn_error *err)
+{
+    const nn_layer *l = layer;
+    size_t n_in = shape_size(l->in), n_out = shape_size(l->out);
+    int rc;
+    if ((rc = check_affine(l, err))) return rc;
+    if ((rc = check_rows(l, "dy", dy, rows, lddy, n_out, err))) return rc;
+    if ((rc = check_rows(l, "dx", dx, rows, lddx, n_in, err))) return rc;
+    if (rows == 0) return NN_OK;
+    if ((l->type == LAYER_DENSE || l->type == LAYER_CONV2D) && !weight_f)
+        return nn_fail(err, NN_EARG, "%s: float adjoint needs the float weights", layer_type_name(l->type));
+    switch (l->type) {
+    case LAYER_DENSE:
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)n_in, (int)n_out, 1.0f, dy,
+                    (int)lddy, weight_f, (int)n_in, 0.0f, dx, (int)lddx);
+        return NN_OK;
+    case LAYER_CONV2D:
+        return conv_adjoint_f(l, weight_f, dy, rows, lddy, dx, lddx, ws, err);
+    case LAYER_AVGPOOL2D: {
+        size_t plane = (size_t)l->out.h * (size_t)l->out.w, hw = (size_t)l->in.h * (size_t)l->in.w;
+        size_t kk = (size_t)l->kernel[0] * (size_t)l->kernel[1];
+        int *tab = window_table(l, ws, err);
+        if (!tab) return err ? err->code : NN_ENOMEM;
+        for (size_t r = 0; r < rows; r++) {
+            const float *ar = dy + r * lddy;
+            float *br = dx + r * lddx;
+            memset(br, 0, n_in * sizeof *br);
+            for (size_t c = 0; c < (size_t)l->in.c; c++)
+                for (size_t p = 0; p < plane; p++) {
+                    const int *t = tab + p * kk;
+                    int cnt = 0;
+                    for (size_t k = 0; k < kk; k++) cnt += t[k] >= 0;
+                    float g = ar[c * plane + p] / (float)cnt;
+                    for (size_t k = 0; k < kk; k++)
+                        if (t[k] >= 0) br[c * hw + (size_t)t[k]] += g;
+                }
+        }
+        return NN_OK;
+    }
+    case LAYER_NORMALIZE: {
+        size_t hw = (size_t)l->in.h * (size_t)l->in.w;
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = 0; c < (size_t)l->in.c; c++) {
+                const float *src = dy + r * lddy + c * hw;
+                float *dst = dx + r * lddx + c * hw;
+                float sd = (float)l->std[c];
+                for (size_t i = 0; i < hw; i++) dst[i] = src[i] / sd;
+            }
+        return NN_OK;
+    }
+    default:
         for (size_t r = 0; r < rows; r++) memmove(dx + r * lddx, dy + r * lddy, n_in * sizeof *dx);
         return NN_OK;
     }
