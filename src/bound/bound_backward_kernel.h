@@ -211,9 +211,13 @@ static void SFX(act_row)(const REAL *a, REAL *x, size_t nq, const size_t *in, co
                          const double *pt, const double *ns, const double *nt, const double *off,
                          const double *offabs, const double *ew, double *c, double *s, double *e)
 {
+    /* x already holds 0 where v = 0 when written in place or through out[] (zeroed):
+     * zero coefficients (most of a conv row's receptive-field complement) are skipped */
+    int skip_zero = x == a || out;
     double acc = 0, mag = 0, err = 0;
     for (size_t q = 0; q < nq; q++) {
         double v = a[in ? in[q] : q];
+        if (v == 0 && skip_zero) continue;
         double vp = pos_part(v), vn = v - vp;
         double t = vp * pt[q] + vn * nt[q];
         REAL y = (REAL)(vp * ps[q] + vn * ns[q]);
