@@ -57,7 +57,7 @@ typedef struct {
     double flops;           /* floating-point operations in GEMMs */
     double gemm_seconds;    /* thread CPU time inside the backward adjoints (GEMMs) */
     size_t backward_rows;   /* specification rows propagated backward */
-    void *work;             /* private workspace (bound_workspace.c) */
+    void *work;             /* private workspace (src/bound/bound_internal.h) */
 } bound_state;
 
 /* Prototypes */
@@ -76,7 +76,10 @@ int bound_compute(bound_state *st, nn_error *err);
 
 /* Layer-parallel unit: bounds of rows [row_lo, row_hi) of layer i's input, given
  * layers before i are committed. The same numbers come out whether the rows are
- * computed alone or with all others. Writes lower/upper[0 .. row_hi-row_lo). */
+ * computed alone or with all others. Writes lower/upper[0 .. row_hi-row_lo).
+ * LBP and CROWN-LBP propagate the linear bounds of the whole layer on the first
+ * call per layer (kept until the region or an earlier commit changes), so for
+ * them only the concretization is split by rows. */
 int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, double *lower, double *upper,
                      nn_error *err);
 /* Install the full bounds of layer i's input (gathered from row ranges) and build
@@ -84,9 +87,10 @@ int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, d
 int bound_layer_commit(bound_state *st, int layer, const double *lower, const double *upper, nn_error *err);
 
 /* Bounds on rows of C * f(x) + d over the region, C [rows x output size] with
- * leading dimension ldc, d optional (NULL = 0). Uses the backward pass for every
- * method but IBP/LBP (which concretize their own output bounds). Needs all layers
- * committed. */
+ * leading dimension ldc, d optional (NULL = 0). IBP: the linear tail after the
+ * last nonlinear layer on its output box; LBP: the output's linear bounds split
+ * by the sign of C; every other method the backward pass (with intersect_ibp also
+ * the interval tail, the tighter side kept). Needs all layers committed. */
 int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                double *upper, nn_error *err);
 

@@ -11,6 +11,7 @@
 #include "bound.h"
 #include "forward.h"
 #include "model.h"
+#include "model_io.h"
 
 static inline double *tb_rand_vec(test_rng *rng, size_t n, double lo, double hi)
 {
@@ -113,6 +114,37 @@ static const layer_type tb_acts[] = {LAYER_RELU,    LAYER_TANH,       LAYER_SIGM
 #define TB_N_ACTS (sizeof tb_acts / sizeof tb_acts[0])
 
 static inline int tb_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
+
+/* The small MLP (fam 0) or CNN (fam 1) with activation act. */
+static inline void tb_build(nn_model *m, test_rng *rng, int fam, layer_type act)
+{
+    if (fam) tb_build_cnn(m, rng, act);
+    else tb_build_mlp(m, rng, act);
+}
+
+/* A state with o's options and all bounds for the region B_p(x0, eps) (clip: the
+ * box [0, 1]); fails the test on any error. */
+static inline void tb_compute(const nn_model *m, const bound_options *o, const double *x0, norm_type p, double eps,
+                              int clip, bound_state *st)
+{
+    nn_error err;
+    bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = clip, .clip_lo = 0, .clip_hi = 1};
+    assert_int_equal(bound_state_init(st, m, o, &err), NN_OK);
+    assert_int_equal(bound_set_region(st, &R, &err), NN_OK);
+    if (bound_compute(st, &err)) fail_msg("bound_compute: %s", err.msg);
+}
+
+/* A committed zoo model (path relative to the repository root) into m: 0 if the
+ * file is absent, 1 if loaded; a file that does not load fails the test. */
+static inline int tb_load_zoo(const char *name, nn_model *m)
+{
+    const char *path = test_path(name);
+    if (access(path, R_OK) != 0) return 0;
+    nn_error err;
+    model_init(m);
+    if (model_load(path, m, &err) != NN_OK) fail_msg("%s: %s", path, err.msg);
+    return 1;
+}
 
 /* One point of the region: kind 0 = l_inf corner / l1 vertex / l2 sphere point,
  * 1 = random point of the sphere (l1, l2) or box interior (l_inf), 2 = interior. */

@@ -1,20 +1,11 @@
 /* Properties of the bound engine that need no sampling: orderings between methods
- * (IBP vs tight CROWN, Fast-Lin == CROWN with Fast-Lin lines), monotonicity in eps,
- * bit-identical row ranges, exact first-layer bounds, and clear errors. */
+ * (IBP vs tight CROWN and tight LBP, LBP vs CROWN-LBP, Fast-Lin == CROWN with
+ * Fast-Lin lines), monotonicity in eps, bit-identical row ranges, exact
+ * first-layer bounds, and clear errors. */
 #include "test_bound_models.h"
 
 /* White-box: to force the uncached first-block path. */
 #include "../src/bound/bound_internal.h"
-
-static void compute(const nn_model *m, const bound_options *o, const double *x0, norm_type p, double eps, int clip,
-                    bound_state *st)
-{
-    nn_error err;
-    bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = clip, .clip_lo = 0, .clip_hi = 1};
-    assert_int_equal(bound_state_init(st, m, o, &err), NN_OK);
-    assert_int_equal(bound_set_region(st, &R, &err), NN_OK);
-    if (bound_compute(st, &err)) fail_msg("bound_compute: %s", err.msg);
-}
 
 static void ibp_bounds_monotone_in_eps(void **state)
 {
@@ -29,8 +20,8 @@ static void ibp_bounds_monotone_in_eps(void **state)
         o.method = METHOD_IBP;
         for (int p = 0; p < 3; p++) {
             bound_state s1, s2;
-            compute(&m, &o, x0, (norm_type)p, 0.01, 0, &s1);
-            compute(&m, &o, x0, (norm_type)p, 0.03, 0, &s2);
+            tb_compute(&m, &o, x0, (norm_type)p, 0.01, 0, &s1);
+            tb_compute(&m, &o, x0, (norm_type)p, 0.03, 0, &s2);
             for (int i = 0; i < m.n_layers; i++)
                 if (s1.pre_lower[i])
                     for (size_t k = 0; k < shape_size(m.layers[i].in); k++) {
@@ -68,8 +59,8 @@ static void tight_crown_never_looser_than_ibp(void **state)
         oc.skip_stable = oc.intersect_ibp = 0;
         for (int p = 0; p < 3; p++) {
             bound_state si, sc;
-            compute(&m, &oi, x0, (norm_type)p, p == NORM_INF ? 0.1 : 0.4, 0, &si);
-            compute(&m, &oc, x0, (norm_type)p, p == NORM_INF ? 0.1 : 0.4, 0, &sc);
+            tb_compute(&m, &oi, x0, (norm_type)p, p == NORM_INF ? 0.1 : 0.4, 0, &si);
+            tb_compute(&m, &oc, x0, (norm_type)p, p == NORM_INF ? 0.1 : 0.4, 0, &sc);
             int strictly = 0;
             for (int i = 0; i < m.n_layers; i++)
                 if (si.pre_lower[i])
@@ -89,6 +80,163 @@ static void tight_crown_never_looser_than_ibp(void **state)
     }
 }
 
+/* Every pre-activation bound and output bound of b within a's, up to tol relative. */
+static int assert_within(const nn_model *m, const bound_state *a, const bound_state *b, double rel)
+{
+    int strictly = 0;
+    for (int i = 0; i <= m->n_layers; i++) {
+        const double *al = i < m->n_layers ? a->pre_lower[i] : a->out_lower;
+        const double *au = i < m->n_layers ? a->pre_upper[i] : a->out_upper;
+        const double *bl = i < m->n_layers ? b->pre_lower[i] : b->out_lower;
+        const double *bu = i < m->n_layers ? b->pre_upper[i] : b->out_upper;
+        if (!al) continue;
+        size_t n = i < m->n_layers ? shape_size(m->layers[i].in) : model_output_size(m);
+        for (size_t k = 0; k < n; k++) {
+            double tol = rel * (1 + fabs(al[k]) + fabs(au[k]));
+            if (!(bl[k] >= al[k] - tol && bu[k] <= au[k] + tol))
+                fail_msg("layer %d neuron %zu: [%.17g, %.17g] not within [%.17g, %.17g]", i, k, bl[k], bu[k], al[k],
+                         au[k]);
+            strictly += bu[k] - bl[k] < au[k] - al[k] - tol;
+        }
+    }
+    return strictly;
+}
+
+/* The paper's theorem for LBP (ibp-crown-lbp-paramramp: "CROWN and LBP are
+ * always tighter than IBP if they adopt the tight strategy"), with LBP's own
+ * bounds (no IBP intersection). By induction over layers it needs lines that
+ * touch the activation at the interval's ends (upper line through (u, s(u)),
+ * lower through (l, s(l))): true of the tight lines of ReLU, leaky ReLU and
+ * ParamRamp, not of S-shaped tangents; and MaxPool planes whose maximum over the
+ * box is the max of the upper ends: the interval relaxation, not Ti-Lin's
+ * two-input planes. Hence the activations and the pool method here. */
+static void tight_lbp_never_looser_than_ibp(void **state)
+{
+    (void)state;
+    test_rng rng = {29};
+    layer_type acts[] = {LAYER_RELU, LAYER_LEAKY_RELU, LAYER_PARAM_RAMP};
+    for (int fam = 0; fam < 2; fam++)
+        for (int a = 0; a < 3; a++) {
+            nn_model m;
+            tb_build(&m, &rng, fam, acts[a]);
+            double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+            bound_options oi, ol;
+            bound_options_default(&oi);
+            oi.method = METHOD_IBP;
+            oi.pool = POOL_INTERVAL;
+            bound_options_default(&ol);
+            ol.method = METHOD_LBP;
+            ol.strategy = LINES_TIGHT;
+            ol.pool = POOL_INTERVAL;
+            ol.intersect_ibp = ol.skip_stable = 0;
+            for (int p = 0; p < 3; p++)
+                for (int clip = 0; clip < 2; clip++) {
+                    double eps = fam ? (p == NORM_INF ? 0.03 : 0.3) : (p == NORM_INF ? 0.1 : 0.4);
+                    bound_state si, sl;
+                    tb_compute(&m, &oi, x0, (norm_type)p, eps, clip, &si);
+                    tb_compute(&m, &ol, x0, (norm_type)p, eps, clip, &sl);
+                    assert_true(assert_within(&m, &si, &sl, 1e-9) > 0); /* and not only equal */
+                    bound_state_free(&si);
+                    bound_state_free(&sl);
+                }
+            free(x0);
+            model_free(&m);
+        }
+}
+
+/* LBP with fixed lines is monotone in eps: if [l, u] grows, every tight line of
+ * ReLU, leaky ReLU and ParamRamp dominates the old one on the old interval (upper
+ * above, lower below: the old line is exact there, or a chord of a convex or
+ * concave piece that the new line clears at both ends), interval MaxPool planes
+ * likewise, and the linear bounds evaluated on the smaller ball then stay inside
+ * the new ones; concretizing over a larger ball only widens. Adaptive lines break
+ * the first step (a lower slope 1 can turn into 0), so they are not tested. */
+static void tight_lbp_bounds_monotone_in_eps(void **state)
+{
+    (void)state;
+    test_rng rng = {30};
+    layer_type acts[] = {LAYER_RELU, LAYER_LEAKY_RELU, LAYER_PARAM_RAMP};
+    for (int fam = 0; fam < 2; fam++)
+        for (int a = 0; a < 3; a++) {
+            nn_model m;
+            tb_build(&m, &rng, fam, acts[a]);
+            double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+            bound_options o;
+            bound_options_default(&o);
+            o.method = METHOD_LBP;
+            o.strategy = LINES_TIGHT;
+            o.pool = POOL_INTERVAL;
+            o.intersect_ibp = o.skip_stable = 0;
+            for (int p = 0; p < 3; p++) {
+                double e0 = p == NORM_INF ? 0.01 : 0.1;
+                bound_state s[3];
+                for (int k = 0; k < 3; k++) tb_compute(&m, &o, x0, (norm_type)p, e0 * (1 << k), 1, &s[k]);
+                /* the rounding allowance (1e-10 of the magnitudes) is not monotone itself */
+                int strictly = assert_within(&m, &s[1], &s[0], 1e-9) + assert_within(&m, &s[2], &s[1], 1e-9);
+                assert_true(strictly > 0);
+                for (int k = 0; k < 3; k++) bound_state_free(&s[k]);
+            }
+            free(x0);
+            model_free(&m);
+        }
+}
+
+/* CROWN-LBP vs LBP: the same intermediate bounds and the same lines, then the
+ * backward pass for the spec. A theorem for any lines and planes (of either
+ * slope sign): by induction from the input, the back-substituted lower bound
+ * function is >= LBP's c+ L(x) + c- U(x) at every x of the region, because LBP
+ * splits each layer by the sign of c_r W_ri per path where the backward pass
+ * uses the sign of the sum, and L(x) <= U(x); concretizing keeps the order. */
+static void crown_lbp_margin_never_looser_than_lbp(void **state)
+{
+    (void)state;
+    test_rng rng = {31};
+    nn_error err;
+    for (int fam = 0; fam < 2; fam++)
+        for (size_t a = 0; a < TB_N_ACTS; a++) {
+            nn_model m;
+            tb_build(&m, &rng, fam, tb_acts[a]);
+            size_t no = model_output_size(&m);
+            double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+            double *C = tb_rand_vec(&rng, 4 * no, -1, 1), *d = tb_rand_vec(&rng, 4, -1, 1);
+            double ll[4], lu[4], cl[4], cu[4];
+            for (int v = 0; v < 4; v++) {
+                bound_options ol, oc;
+                bound_options_default(&ol);
+                ol.method = METHOD_LBP;
+                ol.strategy = (line_strategy)(v % 3);
+                ol.intersect_ibp = v == 3;
+                oc = ol;
+                oc.method = METHOD_CROWN_LBP;
+                for (int p = 0; p < 3; p++) {
+                    double eps = fam ? (p == NORM_INF ? 0.03 : 0.3) : (p == NORM_INF ? 0.08 : 0.4);
+                    bound_state sl, sc;
+                    tb_compute(&m, &ol, x0, (norm_type)p, eps, p == NORM_2, &sl);
+                    tb_compute(&m, &oc, x0, (norm_type)p, eps, p == NORM_2, &sc);
+                    for (int i = 0; i < m.n_layers; i++) /* same intermediate bounds */
+                        if (sl.pre_lower[i]) {
+                            size_t n = shape_size(m.layers[i].in);
+                            assert_memory_equal(sl.pre_lower[i], sc.pre_lower[i], n * sizeof(double));
+                            assert_memory_equal(sl.pre_upper[i], sc.pre_upper[i], n * sizeof(double));
+                        }
+                    assert_int_equal(bound_spec(&sl, C, 4, no, d, ll, lu, &err), NN_OK);
+                    assert_int_equal(bound_spec(&sc, C, 4, no, d, cl, cu, &err), NN_OK);
+                    for (int r = 0; r < 4; r++) {
+                        double tol = 1e-9 * (1 + fabs(ll[r]) + fabs(lu[r]));
+                        assert_true(cl[r] >= ll[r] - tol);
+                        assert_true(cu[r] <= lu[r] + tol);
+                    }
+                    bound_state_free(&sl);
+                    bound_state_free(&sc);
+                }
+            }
+            free(C);
+            free(d);
+            free(x0);
+            model_free(&m);
+        }
+}
+
 static void check_fastlin_identity(int single)
 {
     test_rng rng = {23};
@@ -103,8 +251,8 @@ static void check_fastlin_identity(int single)
     oc.strategy = LINES_FASTLIN;
     oc.single = single;
     bound_state sf, sc;
-    compute(&m, &of, x0, NORM_INF, 0.03, 1, &sf);
-    compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sc);
+    tb_compute(&m, &of, x0, NORM_INF, 0.03, 1, &sf);
+    tb_compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sc);
     for (int i = 0; i < m.n_layers; i++)
         if (sf.pre_lower[i]) {
             size_t n = shape_size(m.layers[i].in);
@@ -116,7 +264,7 @@ static void check_fastlin_identity(int single)
     bound_state sa;
     bound_options_default(&oc);
     oc.single = single;
-    compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sa);
+    tb_compute(&m, &oc, x0, NORM_INF, 0.03, 1, &sa);
     assert_memory_not_equal(sf.out_lower, sa.out_lower, model_output_size(&m) * sizeof(double));
     bound_state_free(&sf);
     bound_state_free(&sc);
@@ -138,7 +286,7 @@ static void check_row_ranges(const nn_model *m, const bound_options *o, const do
 {
     nn_error err;
     bound_state full, part;
-    compute(m, o, x0, p, eps, 1, &full);
+    tb_compute(m, o, x0, p, eps, 1, &full);
     bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = 1, .clip_lo = 0, .clip_hi = 1};
     assert_int_equal(bound_state_init(&part, m, o, &err), NN_OK);
     assert_int_equal(bound_set_region(&part, &R, &err), NN_OK);
@@ -177,16 +325,21 @@ static void layer_rows_bit_identical_to_full_range(void **state)
         double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
         size_t blocks[] = {0, 4, 5};
         for (int b = 0; b < 3; b++)
-            for (int skip = 0; skip < 2; skip++)
-                for (int single = 0; single < 2; single++) {
-                    bound_options o;
-                    bound_options_default(&o);
-                    o.row_block = blocks[b];
-                    o.skip_stable = o.intersect_ibp = skip;
-                    o.single = single;
-                    check_row_ranges(&m, &o, x0, NORM_2, 0.2);
-                    check_row_ranges(&m, &o, x0, NORM_INF, 0.04);
-                }
+            for (int skip = 0; skip < 2; skip++) {
+                bound_options o;
+                bound_options_default(&o);
+                o.row_block = blocks[b];
+                o.skip_stable = o.intersect_ibp = skip;
+                check_row_ranges(&m, &o, x0, NORM_2, 0.2);
+                check_row_ranges(&m, &o, x0, NORM_INF, 0.04);
+                o.single = 1; /* float32 backward passes */
+                check_row_ranges(&m, &o, x0, NORM_2, 0.2);
+                check_row_ranges(&m, &o, x0, NORM_INF, 0.04);
+                o.single = 0;
+                o.method = b == 1 ? METHOD_CROWN_LBP : METHOD_LBP;
+                check_row_ranges(&m, &o, x0, NORM_2, 0.2);
+                check_row_ranges(&m, &o, x0, NORM_INF, 0.04);
+            }
         free(x0);
         model_free(&m);
     }
@@ -211,7 +364,7 @@ static void first_layer_bounds_exact_at_a_corner(void **state)
         bound_options_default(&o);
         o.method = METHOD_IBP; /* exact for every method */
         bound_state st;
-        compute(&m, &o, x0, NORM_INF, eps, clip, &st);
+        tb_compute(&m, &o, x0, NORM_INF, eps, clip, &st);
         for (size_t j = 0; j < h; j++)
             for (int side = 0; side < 2; side++) {
                 for (size_t k = 0; k < n; k++) {
@@ -232,7 +385,7 @@ static void first_layer_bounds_exact_at_a_corner(void **state)
     bound_options o;
     bound_options_default(&o);
     bound_state st;
-    compute(&m, &o, x0, NORM_2, 0.2, 0, &st);
+    tb_compute(&m, &o, x0, NORM_2, 0.2, 0, &st);
     for (size_t j = 0; j < h; j++) {
         double nrm = 0, z = W->bias[j];
         for (size_t k = 0; k < n; k++) nrm += W->weight[j * n + k] * W->weight[j * n + k];
@@ -259,7 +412,7 @@ static void spec_lower_only_equals_both_sides(void **state)
     bound_options o;
     bound_options_default(&o);
     bound_state st;
-    compute(&m, &o, x0, NORM_INF, 0.03, 0, &st);
+    tb_compute(&m, &o, x0, NORM_INF, 0.03, 0, &st);
     double C[2 * 3] = {1, -1, 0, 0, -1, 1}, l1[2], l2[2], u2[2];
     assert_int_equal(bound_spec(&st, C, 2, 3, NULL, l1, NULL, &err), NN_OK);
     assert_int_equal(bound_spec(&st, C, 2, 3, NULL, l2, u2, &err), NN_OK);
@@ -308,10 +461,13 @@ static void bad_regions_and_calls_give_clear_errors(void **state)
     l[0] = u[0] + 1;
     assert_int_equal(bound_layer_commit(&st, 1, l, u, &err), NN_EVALUE);
     bound_state_free(&st);
-    o.method = METHOD_LBP;
+    o.method = METHOD_LBP; /* the same order rules hold for the forward method */
     assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
     assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
-    assert_int_equal(bound_compute(&st, &err), NN_EUNSUPPORTED);
+    assert_int_equal(bound_layer_rows(&st, 3, 0, 10, l, u, &err), NN_EARG);
+    assert_int_equal(bound_spec(&st, C, 1, 4, NULL, l, u, &err), NN_EARG);
+    assert_int_equal(bound_compute(&st, &err), NN_OK);
+    assert_int_equal(bound_spec(&st, C, 1, 4, NULL, l, u, &err), NN_OK);
     bound_state_free(&st);
     assert_int_equal(bound_method_parse("crown_ibp"), METHOD_CROWN_IBP);
     assert_int_equal(bound_method_parse("crown-lbp"), METHOD_CROWN_LBP);
@@ -336,7 +492,7 @@ static void first_block_uncached_path_matches_cache(void **state)
         bound_options_default(&o);
         o.row_block = 5;
         bound_state a, b;
-        compute(&m, &o, x0, (norm_type)p, 0.05, p == NORM_1, &a);
+        tb_compute(&m, &o, x0, (norm_type)p, 0.05, p == NORM_1, &a);
         bound_region R = {.center = x0, .eps = 0.05, .norm = (norm_type)p, .clip = p == NORM_1, .clip_lo = 0,
                           .clip_hi = 1};
         assert_int_equal(bound_state_init(&b, &m, &o, &err), NN_OK);
@@ -365,6 +521,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ibp_bounds_monotone_in_eps),
         cmocka_unit_test(tight_crown_never_looser_than_ibp),
+        cmocka_unit_test(tight_lbp_never_looser_than_ibp),
+        cmocka_unit_test(tight_lbp_bounds_monotone_in_eps),
+        cmocka_unit_test(crown_lbp_margin_never_looser_than_lbp),
         cmocka_unit_test(fastlin_method_equals_crown_with_fastlin_lines),
         cmocka_unit_test(layer_rows_bit_identical_to_full_range),
         cmocka_unit_test(first_layer_bounds_exact_at_a_corner),

@@ -5,8 +5,6 @@
  * No tolerance: the engine's bounds carry their own rounding allowance. */
 #include "test_bound_models.h"
 
-#include "model_io.h"
-
 #define N_SAMPLES 150
 #define SPEC_ROWS 3
 
@@ -104,17 +102,23 @@ static size_t check_config(const nn_model *m, const bound_options *opt, norm_typ
 static void variants(bound_options *v, int *count)
 {
     int k = 0;
-    bound_method ms[] = {METHOD_IBP, METHOD_CROWN_IBP, METHOD_FASTLIN, METHOD_CROWN};
-    for (int i = 0; i < 4; i++) {
+    bound_method ms[] = {METHOD_IBP, METHOD_CROWN_IBP, METHOD_LBP, METHOD_CROWN_LBP, METHOD_FASTLIN, METHOD_CROWN};
+    for (int i = 0; i < 6; i++) {
         bound_options_default(&v[k]);
         v[k++].method = ms[i];
     }
-    for (int s = 0; s < 3; s++) { /* raw CROWN, every line strategy */
-        bound_options_default(&v[k]);
-        v[k].strategy = (line_strategy)s;
-        v[k].skip_stable = 0;
-        v[k++].intersect_ibp = 0;
-    }
+    for (int s = 0; s < 3; s++) /* raw CROWN and raw LBP (no IBP to hide behind), every line strategy */
+        for (int lbp = 0; lbp < 2; lbp++) {
+            bound_options_default(&v[k]);
+            v[k].method = lbp ? METHOD_LBP : METHOD_CROWN;
+            v[k].strategy = (line_strategy)s;
+            v[k].skip_stable = 0;
+            v[k++].intersect_ibp = 0;
+        }
+    bound_options_default(&v[k]); /* raw CROWN-LBP: LBP layers, backward spec, nothing intersected */
+    v[k].method = METHOD_CROWN_LBP;
+    v[k].skip_stable = 0;
+    v[k++].intersect_ibp = 0;
     bound_options_default(&v[k]);
     v[k++].row_block = 3; /* blocks smaller than a layer */
     /* float32 backward passes: default CROWN, raw CROWN, Fast-Lin, small blocks */
@@ -136,7 +140,7 @@ static void variants(bound_options *v, int *count)
 static void run_family(void (*build)(nn_model *, test_rng *, layer_type), const double eps[3], uint64_t seed)
 {
     test_rng rng = {seed};
-    bound_options v[16];
+    bound_options v[24];
     int nv;
     variants(v, &nv);
     for (size_t a = 0; a < TB_N_ACTS; a++) {
@@ -179,6 +183,9 @@ static void sampled_points_within_bounds_cnn_every_maxpool_relaxation(void **sta
         bound_options_default(&o);
         o.pool = pools[k];
         for (int p = 0; p < 3; p++) check_config(&m, &o, (norm_type)p, p == NORM_INF ? 0.05 : 0.3, 0, &rng);
+        o.method = METHOD_LBP; /* the planes in the forward direction */
+        o.intersect_ibp = o.skip_stable = 0;
+        for (int p = 0; p < 3; p++) check_config(&m, &o, (norm_type)p, p == NORM_INF ? 0.05 : 0.3, 0, &rng);
     }
     model_free(&m);
 }
@@ -206,6 +213,90 @@ static void checker_rejects_bound_tightened_past_a_sample(void **state)
     assert_int_equal(count_violations(&m, &st, x0, 1, NULL, NULL, NULL, NULL, why, sizeof why), 1);
     bound_state_free(&st);
     model_free(&m);
+}
+
+/* Valid lines and planes of negative slope, which src/relax never makes but LBP
+ * and the backward pass accept (any sound relaxation): ReLU lines of slope -1/2
+ * (relu(z) + z/2 is increasing, so its end values give the intercepts) on both
+ * sides or only above, MaxPool planes with -0.3 (x_0 - bound) folded in. For a
+ * monotone function the slack of such a line covers even the wrong choice of
+ * side, so this checks that the general path stays sound, not which side it
+ * picks (that is the algebra in bound_lbp.c). */
+static void tweak_negative(bound_state *st, int i)
+{
+    const nn_layer *L = &st->model->layers[i];
+    const double *l = st->pre_lower[i], *u = st->pre_upper[i];
+    if (L->type == LAYER_RELU) {
+        relax_lines *ln = &st->lines[i];
+        for (size_t k = 0; k < ln->n; k++) {
+            if (k % 3 == 2) continue;
+            double hi = fmax(u[k], 0) + 0.5 * u[k], lo = fmax(l[k], 0) + 0.5 * l[k];
+            ln->upper_slope[k] = -0.5;
+            ln->upper_icpt[k] = hi + 1e-12 * (1 + fabs(hi));
+            if (k % 3 == 1) continue; /* mixed signs */
+            ln->lower_slope[k] = -0.5;
+            ln->lower_icpt[k] = lo - 1e-12 * (1 + fabs(lo));
+        }
+    } else if (L->type == LAYER_MAXPOOL2D) {
+        relax_pool *p = &st->pools[i];
+        for (size_t o = 0; o < p->n_out; o++) {
+            int in = p->inputs[o * (size_t)p->window];
+            if (in < 0) continue;
+            p->upper_coef[o * (size_t)p->window] -= 0.3; /* + 0.3 (u - x) >= 0 */
+            p->upper_icpt[o] += 0.3 * u[in] + 1e-12 * (1 + fabs(u[in]));
+            p->lower_coef[o * (size_t)p->window] -= 0.3; /* - 0.3 (x - l) <= 0 */
+            p->lower_icpt[o] += 0.3 * l[in] - 1e-12 * (1 + fabs(l[in]));
+        }
+    }
+}
+
+static void sampled_points_within_bounds_negative_slope_relaxations(void **state)
+{
+    (void)state;
+    test_rng rng = {16};
+    nn_error err;
+    for (int fam = 0; fam < 2; fam++)
+        for (int meth = 0; meth < 2; meth++) {
+            nn_model m;
+            tb_build(&m, &rng, fam, LAYER_RELU);
+            size_t n_in = model_input_size(&m), no = model_output_size(&m);
+            double *x0 = tb_rand_vec(&rng, n_in, 0.0, 1.0);
+            bound_region R = {.center = x0, .eps = fam ? 0.03 : 0.08, .norm = NORM_INF};
+            bound_options o;
+            bound_options_default(&o);
+            o.method = meth ? METHOD_CROWN_LBP : METHOD_LBP;
+            o.skip_stable = o.intersect_ibp = 0;
+            bound_state st;
+            assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+            assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+            int tweaked = 0;
+            for (int i = 0; i < m.n_layers; i++) {
+                if (!tb_nonlinear(m.layers[i].type)) continue;
+                size_t n = shape_size(m.layers[i].in);
+                assert_int_equal(bound_layer_rows(&st, i, 0, n, st.pre_lower[i], st.pre_upper[i], &err), NN_OK);
+                assert_int_equal(bound_layer_commit(&st, i, st.pre_lower[i], st.pre_upper[i], &err), NN_OK);
+                tweak_negative(&st, i);
+                tweaked++;
+            }
+            assert_true(tweaked >= 3);
+            /* output bounds through the spec (identity rows), plus random rows */
+            double *I = calloc(no * no, sizeof *I);
+            assert_non_null(I);
+            for (size_t k = 0; k < no; k++) I[k * no + k] = 1;
+            assert_int_equal(bound_spec(&st, I, no, no, NULL, st.out_lower, st.out_upper, &err), NN_OK);
+            double *C = tb_rand_vec(&rng, SPEC_ROWS * no, -1, 1), *d = tb_rand_vec(&rng, SPEC_ROWS, -1, 1);
+            double sl[SPEC_ROWS], su[SPEC_ROWS];
+            assert_int_equal(bound_spec(&st, C, SPEC_ROWS, no, d, sl, su, &err), NN_OK);
+            double *X = malloc(N_SAMPLES * n_in * sizeof *X);
+            assert_non_null(X);
+            for (size_t k = 0; k < N_SAMPLES; k++) tb_sample(&rng, &R, n_in, (int)(2 * k / N_SAMPLES), X + k * n_in);
+            char why[512] = "";
+            int bad = count_violations(&m, &st, X, N_SAMPLES, C, d, sl, su, why, sizeof why);
+            if (bad) fail_msg("%s with negative slopes: %d violations, first: %s", bound_method_name(o.method), bad, why);
+            free(X), free(C), free(d), free(I), free(x0);
+            bound_state_free(&st);
+            model_free(&m);
+        }
 }
 
 /* A net whose output is a tiny difference of large terms: 1e6 (0.1 x) - 1e6 (w x)
@@ -277,19 +368,16 @@ static void sampled_points_within_bounds_zoo_models(void **state)
     test_rng rng = {15};
     int found = 0;
     for (size_t f = 0; f < sizeof names / sizeof names[0]; f++) {
-        const char *path = test_path(names[f]);
-        if (access(path, R_OK) != 0) continue;
-        found++;
         nn_model m;
-        nn_error err;
-        model_init(&m);
-        if (model_load(path, &m, &err) != NN_OK) fail_msg("%s: %s", path, err.msg);
-        bound_method ms[] = {METHOD_IBP, METHOD_CROWN, METHOD_CROWN};
-        for (int k = 0; k < 3; k++) {
+        if (!tb_load_zoo(names[f], &m)) continue;
+        found++;
+        bound_method ms[] = {METHOD_IBP, METHOD_CROWN, METHOD_LBP, METHOD_CROWN_LBP, METHOD_CROWN};
+        for (int k = 0; k < 5; k++) {
             bound_options o;
             bound_options_default(&o);
             o.method = ms[k];
-            o.single = k == 2;
+            o.intersect_ibp = o.skip_stable = k < 2 || k == 4; /* LBP's own bounds, not IBP's */
+            o.single = k == 4;
             check_config(&m, &o, NORM_INF, 0.01, 1, &rng);
             check_config(&m, &o, NORM_2, 0.3, 0, &rng);
         }
@@ -304,6 +392,7 @@ int main(void)
         cmocka_unit_test(sampled_points_within_bounds_mlp_every_method_activation_norm),
         cmocka_unit_test(sampled_points_within_bounds_cnn_every_method_activation_norm),
         cmocka_unit_test(sampled_points_within_bounds_cnn_every_maxpool_relaxation),
+        cmocka_unit_test(sampled_points_within_bounds_negative_slope_relaxations),
         cmocka_unit_test(checker_rejects_bound_tightened_past_a_sample),
         cmocka_unit_test(sampled_points_within_bounds_zoo_models),
         cmocka_unit_test(rounding_budget_covers_cancelling_weights),

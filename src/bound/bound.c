@@ -1,6 +1,7 @@
 /* The bound engine's driver: state, regions, methods, layer-row work units and
- * specification bounds (spec bounds.md). The kernels live in bound_ibp.c (IBP)
- * and bound_backward.c (the backward pass and concretization).
+ * specification bounds (spec bounds.md). The kernels live in bound_ibp.c (IBP),
+ * bound_backward.c (the backward pass), bound_lbp.c (forward linear bounds) and
+ * bound_concretize.c (bounds of linear functions on the region).
  *
  * Layer by layer: for each nonlinear layer i (activation or MaxPool) in order,
  * the bounds of its input are computed (bound_layer_rows, any row range) and then
@@ -12,21 +13,31 @@
  * the partial blocks at the edges.
  *
  * Per method, the input bounds of nonlinear layer i are:
- *   first nonlinear layer: exact bounds of the first affine block (every method);
+ *   first nonlinear layer: exact bounds of the first affine block (LBP methods:
+ *     from their own linear bounds there, which are that block, exact);
  *   IBP, CROWN-IBP: IBP from the committed bounds of the previous nonlinear layer;
  *   CROWN, Fast-Lin: the backward pass with identity rows, except rows whose neuron
  *     the IBP bound already proves stable (skip_stable: ReLU, leaky ReLU and
- *     ParamRamp on a single linear piece), intersected with IBP (intersect_ibp).
- *     A layer fed directly by an activation (MaxPool after ReLU), intersect_ibp on:
- *     the backward bound of a_r = sigma(z_r) through lines with slopes s >= 0 is
- *     s * (the backward bound of z_r, by the same lines below) + t, no better than
- *     s*u_r + t >= sigma(u_r) (lower side alike) when u_r itself came from that
- *     backward bound (or is exact), so such rows take the IBP box of the
- *     activation's output and no backward pass (up to rounding-level differences).
+ *     ParamRamp on a single linear piece), intersected with IBP (intersect_ibp);
+ *   LBP, CROWN-LBP: the forward linear bounds concretized (bound_lbp.c, which
+ *     propagates the whole layer once, whatever range is asked for), with the
+ *     same skip_stable and intersect_ibp rules (a stable neuron's lines do not
+ *     depend on its exact bounds, so skipping its concretization changes no line).
+ *   A layer fed directly by an activation (MaxPool after ReLU), intersect_ibp on,
+ *     backward or LBP: the linear bound of a_r = sigma(z_r) through lines with
+ *     slopes s >= 0 is s * (the linear bound of z_r, by the same lines below) + t,
+ *     no better than s*u_r + t >= sigma(u_r) (lower side alike) when u_r itself
+ *     came from that linear bound (or is exact), so such rows take the IBP box of
+ *     the activation's output and no pass (up to rounding-level differences).
  *     Rows whose z_r was skipped as stable (IBP bound only) still get one, unless
  *     a_r is exactly 0 (both lines 0).
- * LBP and CROWN-LBP get every intermediate bound from bound_lbp_run. */
+ * Specification rows (bound_spec): IBP the exact linear tail after the last
+ * nonlinear layer on that layer's output box; LBP the output's linear bounds
+ * split by the sign of C; every other method the backward pass. With
+ * intersect_ibp, LBP and the backward methods also take the interval tail and
+ * keep the tighter side. */
 #include "bound_internal.h"
+#include "bound_lbp.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -172,6 +183,7 @@ void bound_state_free(bound_state *st)
     free(st->pools);
     free(st->out_lower);
     free(st->out_upper);
+    bound_lbp_free(st);
     work_free(st->work, m);
     memset(st, 0, sizeof *st);
 }
@@ -188,12 +200,6 @@ static int check_options(const bound_options *o, nn_error *err)
                        (int)o->pool);
     return NN_OK;
 }
-
-#define ALLOC(ptr, count, what)                                                   \
-    do {                                                                          \
-        if (!((ptr) = nn_calloc((count) > 0 ? (size_t)(count) : 1, sizeof *(ptr), what, err))) \
-            goto fail;                                                            \
-    } while (0)
 
 int bound_state_init(bound_state *st, const nn_model *m, const bound_options *opt, nn_error *err)
 {
@@ -213,7 +219,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     }
     st->model = m;
     bound_work *w;
-    ALLOC(w, 1, "bound workspace");
+    BOUND_ALLOC(w, 1, "bound workspace");
     st->work = w;
     w->n_in = model_input_size(m);
     w->maxw = w->n_in;
@@ -223,31 +229,31 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         if (b > w->maxw) w->maxw = b;
     }
     w->first_nl = next_nl(m, -1);
-    ALLOC(w->prev_nl, (size_t)n + 1, "bound workspace");
+    BOUND_ALLOC(w->prev_nl, (size_t)n + 1, "bound workspace");
     for (int i = 0, last = -1; i <= n; i++) {
         w->prev_nl[i] = last;
         if (i < n && is_nonlinear(m->layers[i].type)) last = i;
     }
     w->fb_rows = w->first_nl < n ? shape_size(m->layers[w->first_nl].in) : model_output_size(m);
 
-    ALLOC(st->pre_lower, (size_t)n, "pre-activation bounds");
-    ALLOC(st->pre_upper, (size_t)n, "pre-activation bounds");
-    ALLOC(st->lines, (size_t)n, "relaxation lines");
-    ALLOC(st->pools, (size_t)n, "maxpool planes");
-    ALLOC(w->abs_layers, (size_t)n, "|W| copies");
-    ALLOC(w->bfull, (size_t)n, "affine offsets");
-    ALLOC(w->babs, (size_t)n, "affine offsets");
-    ALLOC(w->ibp_l, (size_t)n + 1, "interval bounds");
-    ALLOC(w->ibp_u, (size_t)n + 1, "interval bounds");
-    ALLOC(w->ibp_valid, (size_t)n + 1, "interval bounds");
+    BOUND_ALLOC(st->pre_lower, (size_t)n, "pre-activation bounds");
+    BOUND_ALLOC(st->pre_upper, (size_t)n, "pre-activation bounds");
+    BOUND_ALLOC(st->lines, (size_t)n, "relaxation lines");
+    BOUND_ALLOC(st->pools, (size_t)n, "maxpool planes");
+    BOUND_ALLOC(w->abs_layers, (size_t)n, "|W| copies");
+    BOUND_ALLOC(w->bfull, (size_t)n, "affine offsets");
+    BOUND_ALLOC(w->babs, (size_t)n, "affine offsets");
+    BOUND_ALLOC(w->ibp_l, (size_t)n + 1, "interval bounds");
+    BOUND_ALLOC(w->ibp_u, (size_t)n + 1, "interval bounds");
+    BOUND_ALLOC(w->ibp_valid, (size_t)n + 1, "interval bounds");
     for (int i = 0; i < n; i++) {
         const nn_layer *L = &m->layers[i];
         size_t ni = shape_size(L->in);
         if (is_nonlinear(L->type)) {
-            ALLOC(st->pre_lower[i], ni, "pre-activation bounds");
-            ALLOC(st->pre_upper[i], ni, "pre-activation bounds");
-            ALLOC(w->ibp_l[i], ni, "interval bounds");
-            ALLOC(w->ibp_u[i], ni, "interval bounds");
+            BOUND_ALLOC(st->pre_lower[i], ni, "pre-activation bounds");
+            BOUND_ALLOC(st->pre_upper[i], ni, "pre-activation bounds");
+            BOUND_ALLOC(w->ibp_l[i], ni, "interval bounds");
+            BOUND_ALLOC(w->ibp_u[i], ni, "interval bounds");
             if (L->type == LAYER_MAXPOOL2D) {
                 if ((rc = relax_pool_init(&st->pools[i], L, err))) goto fail_rc;
             } else if ((rc = relax_lines_init(&st->lines[i], ni, err))) {
@@ -256,13 +262,13 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         } else {
             if ((rc = make_abs_layer(L, &w->abs_layers[i], err))) goto fail_rc;
             double *b;
-            ALLOC(b, shape_size(L->out), "affine offsets");
+            BOUND_ALLOC(b, shape_size(L->out), "affine offsets");
             layer_affine_offset(L, b);
             int nonzero = 0;
             for (size_t k = 0; k < shape_size(L->out); k++) nonzero |= b[k] != 0;
             if (nonzero) {
                 w->bfull[i] = b;
-                ALLOC(w->babs[i], shape_size(L->out), "affine offsets");
+                BOUND_ALLOC(w->babs[i], shape_size(L->out), "affine offsets");
                 for (size_t k = 0; k < shape_size(L->out); k++) w->babs[i][k] = fabs(b[k]);
             } else {
                 free(b);
@@ -270,13 +276,13 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         }
     }
     size_t no = model_output_size(m);
-    ALLOC(w->ibp_l[n], no, "interval bounds");
-    ALLOC(w->ibp_u[n], no, "interval bounds");
-    ALLOC(st->out_lower, no, "output bounds");
-    ALLOC(st->out_upper, no, "output bounds");
-    ALLOC(w->x0, w->n_in, "region");
-    ALLOC(w->box_lo, w->n_in, "region");
-    ALLOC(w->box_hi, w->n_in, "region");
+    BOUND_ALLOC(w->ibp_l[n], no, "interval bounds");
+    BOUND_ALLOC(w->ibp_u[n], no, "interval bounds");
+    BOUND_ALLOC(st->out_lower, no, "output bounds");
+    BOUND_ALLOC(st->out_upper, no, "output bounds");
+    BOUND_ALLOC(w->x0, w->n_in, "region");
+    BOUND_ALLOC(w->box_lo, w->n_in, "region");
+    BOUND_ALLOC(w->box_hi, w->n_in, "region");
 
     size_t rb = st->opt.row_block;
     if (rb == 0) {
@@ -285,16 +291,16 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         if (rb < 1) rb = 1;
     }
     st->opt.row_block = w->rb = rb;
-    ALLOC(w->buf[0], 2 * rb * w->maxw, "backward coefficient block");
-    ALLOC(w->buf[1], 2 * rb * w->maxw, "backward coefficient block");
-    ALLOC(w->c, 2 * rb, "backward block");
-    ALLOC(w->s, 2 * rb, "backward block");
-    ALLOC(w->e, 2 * rb, "backward block");
+    BOUND_ALLOC(w->buf[0], 2 * rb * w->maxw, "backward coefficient block");
+    BOUND_ALLOC(w->buf[1], 2 * rb * w->maxw, "backward coefficient block");
+    BOUND_ALLOC(w->c, 2 * rb, "backward block");
+    BOUND_ALLOC(w->s, 2 * rb, "backward block");
+    BOUND_ALLOC(w->e, 2 * rb, "backward block");
     if ((rc = bound_backward_init(st, err))) goto fail_rc;
-    ALLOC(w->blk_l, rb, "backward block");
-    ALLOC(w->blk_u, rb, "backward block");
-    ALLOC(w->idx, rb, "backward block");
-    ALLOC(w->scratch, 8 * w->maxw, "interval scratch");
+    BOUND_ALLOC(w->blk_l, rb, "backward block");
+    BOUND_ALLOC(w->blk_u, rb, "backward block");
+    BOUND_ALLOC(w->idx, rb, "backward block");
+    BOUND_ALLOC(w->scratch, 8 * w->maxw, "interval scratch");
     st->layers_done = 0;
     return NN_OK;
 fail:
@@ -335,6 +341,7 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
     st->region = *region;
     st->region.center = region->center;
     for (int i = 0; i <= st->model->n_layers; i++) w->ibp_valid[i] = 0;
+    bound_lbp_invalidate(st, -1);
     st->layers_done = w->first_nl;
     w->region_set = 1;
     return NN_OK;
@@ -370,8 +377,8 @@ static int fed_by_activation(const bound_state *st, int i)
     return 1;
 }
 
-/* Row r of layer i needs a backward pass (else its IBP bound is the answer). */
-static int needs_backward(const bound_state *st, int i, int fed, size_t r)
+/* Row r of layer i needs a linear pass (else its IBP bound is the answer). */
+static int needs_pass(const bound_state *st, int i, int fed, size_t r)
 {
     const bound_work *w = st->work;
     if (st->opt.skip_stable && is_stable(&st->model->layers[i], r, w->ibp_l[i][r], w->ibp_u[i][r])) return 0;
@@ -384,7 +391,11 @@ static int needs_backward(const bound_state *st, int i, int fed, size_t r)
     return !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 && ln->upper_icpt[r] == 0);
 }
 
-static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+/* Rows [lo, hi) of layer i by the backward pass or by LBP (lbp), in aligned
+ * blocks, skipping rows IBP proves stable (skip_stable) or whose box is tightest,
+ * intersected with IBP. */
+static int linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, double *lower, double *upper,
+                       nn_error *err)
 {
     bound_work *w = st->work;
     const nn_layer *L = &st->model->layers[i];
@@ -397,10 +408,13 @@ static int backward_rows(bound_state *st, int i, size_t lo, size_t hi, double *l
     }
     for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
         size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
-        for (size_t r = blo; r < bhi; r++)
-            if (needs_backward(st, i, fed, r)) w->idx[R++] = r;
+        for (size_t r = blo; r < bhi; r++) {
+            if (lbp && (r < lo || r >= hi)) continue; /* LBP rows are concretized one by one */
+            if (needs_pass(st, i, fed, r)) w->idx[R++] = r;
+        }
         if (R) {
-            int rc = bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l, w->blk_u, err);
+            int rc = lbp ? bound_lbp_rows(st, i, w->idx, 0, R, w->blk_l, w->blk_u, err)
+                         : bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l, w->blk_u, err);
             if (rc) return rc;
         }
         size_t k = 0;
@@ -451,18 +465,18 @@ int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, d
                        row_hi, layer, n);
     if (row_lo == row_hi) return NN_OK;
     bound_method m = st->opt.method;
-    if (m == METHOD_LBP || m == METHOD_CROWN_LBP)
-        return nn_fail(err, NN_EUNSUPPORTED, "bound_layer_rows: method %s computes all layers at once",
-                       bound_method_name(m));
+    int lbp = m == METHOD_LBP || m == METHOD_CROWN_LBP;
     if (layer == w->first_nl) {
-        rc = bound_first_block_rows(st, row_lo, row_hi, lower, upper, err);
+        /* LBP's linear bounds are exact there too and come at no extra cost */
+        if (lbp) rc = bound_lbp_rows(st, layer, NULL, row_lo, row_hi - row_lo, lower, upper, err);
+        else rc = bound_first_block_rows(st, row_lo, row_hi, lower, upper, err);
     } else {
         if ((rc = bound_ibp_at(st, layer, err))) return rc;
         if (m == METHOD_IBP || m == METHOD_CROWN_IBP) {
             memcpy(lower, w->ibp_l[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
             memcpy(upper, w->ibp_u[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
         } else {
-            rc = backward_rows(st, layer, row_lo, row_hi, lower, upper, err);
+            rc = linear_rows(st, layer, lbp, row_lo, row_hi, lower, upper, err);
         }
     }
     if (rc) return rc;
@@ -493,6 +507,7 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
     if ((rc = bound_backward_commit(st, layer, err))) return rc;
     st->layers_done = next_nl(st->model, layer);
     for (int k = layer + 1; k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
+    bound_lbp_invalidate(st, layer);
     return NN_OK;
 }
 
@@ -504,12 +519,21 @@ static int output_bounds(bound_state *st, nn_error *err)
     int n = m->n_layers;
     size_t no = model_output_size(m);
     int rc;
-    if (st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP || w->first_nl == n ||
-        st->opt.intersect_ibp) {
+    int exact_or_ibp = st->opt.method == METHOD_IBP || w->first_nl == n;
+    if (exact_or_ibp || st->opt.intersect_ibp) {
         if ((rc = bound_ibp_at(st, n, err))) return rc;
         memcpy(st->out_lower, w->ibp_l[n], no * sizeof(double));
         memcpy(st->out_upper, w->ibp_u[n], no * sizeof(double));
-        if (st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP || w->first_nl == n) return NN_OK;
+        if (exact_or_ibp) return NN_OK;
+    }
+    if (st->opt.method == METHOD_LBP) {
+        double *l = w->scratch, *u = w->scratch + w->maxw;
+        if ((rc = bound_lbp_rows(st, n, NULL, 0, no, l, u, err))) return rc;
+        for (size_t r = 0; r < no; r++) {
+            if (!st->opt.intersect_ibp || l[r] > st->out_lower[r]) st->out_lower[r] = l[r];
+            if (!st->opt.intersect_ibp || u[r] < st->out_upper[r]) st->out_upper[r] = u[r];
+        }
+        return NN_OK;
     }
     for (size_t blo = 0; blo < no; blo += w->rb) {
         size_t R = no - blo < w->rb ? no - blo : w->rb;
@@ -535,10 +559,6 @@ int bound_compute(bound_state *st, nn_error *err)
     bound_work *w = st->work;
     if (!w->region_set) return nn_fail(err, NN_EARG, "bound_compute: no region set");
     const nn_model *m = st->model;
-    if (st->opt.method == METHOD_LBP || st->opt.method == METHOD_CROWN_LBP)
-        /* TODO: call bound_lbp_run(st, err) (src/bound/bound_lbp.c) once it exists. */
-        return nn_fail(err, NN_EUNSUPPORTED, "bound method %s is not available in this build",
-                       bound_method_name(st->opt.method));
     st->layers_done = w->first_nl;
     for (int i = w->first_nl; i < m->n_layers; i = next_nl(m, i)) {
         size_t n = shape_size(m->layers[i].in);
@@ -567,15 +587,19 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     if (!lower && !upper) return NN_OK;
     int stop = 0;
     const double *blo = NULL, *bhi = NULL;
-    int interval = st->opt.method == METHOD_IBP || st->opt.method == METHOD_LBP;
-    if (interval || st->opt.intersect_ibp) {
-        /* Interval methods: the exact linear tail after the last nonlinear layer,
-         * concretized on that layer's output box (with intersect_ibp also a
-         * second bound for the backward methods). */
+    bound_method method = st->opt.method;
+    if (method == METHOD_IBP || st->opt.intersect_ibp) {
+        /* The exact linear tail after the last nonlinear layer, concretized on
+         * that layer's output box: IBP's bound, and with intersect_ibp a second
+         * sound bound for the other methods. */
         int L = w->prev_nl[n];
         if (L >= 0) {
-            int rc = bound_nl_output_box(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch,
-                                         w->scratch + w->maxw, err);
+            /* the backward pass's rounding budget needs IBP at the output, which
+             * works in the same scratch: settle it before the box goes there */
+            int rc = method != METHOD_LBP ? bound_ibp_at(st, n, err) : NN_OK;
+            if (!rc)
+                rc = bound_nl_output_box(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch, w->scratch + w->maxw,
+                                         err);
             if (rc) return rc;
             blo = w->scratch;
             bhi = w->scratch + w->maxw;
@@ -585,13 +609,14 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     for (size_t r0 = 0; r0 < rows; r0 += w->rb) {
         size_t R = rows - r0 < w->rb ? rows - r0 : w->rb;
         double *lo = lower ? lower + r0 : NULL, *hi = upper ? upper + r0 : NULL;
-        const double *dr = d ? d + r0 : NULL;
-        int rc = bound_backward_block(st, n, interval ? stop : 0, R, NULL, C + r0 * ldc, ldc, dr, blo, bhi, lo, hi,
-                                      err);
+        const double *dr = d ? d + r0 : NULL, *Cr = C + r0 * ldc;
+        int rc;
+        if (method == METHOD_LBP) rc = bound_lbp_spec(st, Cr, R, ldc, dr, lo, hi, err);
+        else rc = bound_backward_block(st, n, method == METHOD_IBP ? stop : 0, R, NULL, Cr, ldc, dr, blo, bhi, lo,
+                                       hi, err);
         if (rc) return rc;
-        if (!interval && stop > 0) {
-            /* intersect_ibp: the box at the last nonlinear layer is a second sound bound */
-            rc = bound_backward_block(st, n, stop, R, NULL, C + r0 * ldc, ldc, dr, blo, bhi, lo ? w->blk_l : NULL,
+        if (method != METHOD_IBP && stop > 0) {
+            rc = bound_backward_block(st, n, stop, R, NULL, Cr, ldc, dr, blo, bhi, lo ? w->blk_l : NULL,
                                       hi ? w->blk_u : NULL, err);
             if (rc) return rc;
             for (size_t r = 0; r < R; r++) {

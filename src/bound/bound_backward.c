@@ -27,19 +27,16 @@
  * row ranges still give the same bits. An MLP's first affine block (normalize,
  * flatten, one dense layer) is crossed by one GEMM with its cached composite.
  *
- * Concretization on the region B_p(x0, eps) (q dual of p):
- *   L = A x0 - eps ||A||_q + c - e,   U = A x0 + eps ||A||_q + c + e.
- * With clipping to [clip_lo, clip_hi]: for l_inf the region is the box
- * [max(x0-eps, lo), min(x0+eps, hi)] and is bounded exactly as a box; for l1/l2
- * both the ball bound and the bounding-box bound are valid, the better is kept.
+ * Concretization on the region B_p(x0, eps) (q dual of p), bound_concretize.c:
+ *   L = A x0 - eps ||A||_q + c - e,   U = A x0 + eps ||A||_q + c + e
+ * (float rows are converted to double first; the box variant likewise).
  *
  * Rounding, in two parts.
  * (1) Sums computed in double (constants c, concretization): each concretized
  * bound is moved outward by BOUND_REL_ALLOW (1e-10) times the sum of the absolute
- * values of its terms, |A||x0| + eps||A||_q (or sum |A_j|max(|lo_j|,|hi_j|) for a
- * box) plus every |coefficient * constant| folded into c on the way. A sum of n
- * terms errs by at most n*u_d*sum|terms| (u_d = 2^-53), so this covers n*depth up
- * to ~1e6.
+ * values of its terms (bound_concretize.c), s being every |coefficient *
+ * constant| folded into c on the way. A sum of n terms errs by at most
+ * n*u_d*sum|terms| (u_d = 2^-53), so this covers n*depth up to ~1e6.
  * (2) Errors in the coefficient matrices A themselves, in the precision of the
  * kernel (unit roundoff u = 2^-53 double, 2^-24 float), go into the per-row
  * budget e. With G_j >= |input of layer j| over the region (the IBP box of that
@@ -93,7 +90,7 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static double adjoint_flops(const nn_layer *L, size_t R)
+double bound_affine_flops(const nn_layer *L, size_t R)
 {
     if (L->type == LAYER_DENSE) return 2.0 * (double)R * (double)shape_size(L->out) * (double)shape_size(L->in);
     if (L->type == LAYER_CONV2D)
@@ -131,18 +128,6 @@ static int affine_below(const nn_model *m, int j)
 /* Activation i is committed with dead neurons: A next to a dense layer is packed. */
 static int packed(const bound_work *w, int i) { return i >= 0 && w->live_gen[i] && w->n_live[i] < w->n_act[i]; }
 
-/* max(v, 0) without a branch: coefficient signs are close to random, and a
- * branch on them mispredicts half the time (3x slower here). v - pos_part(v) is
- * min(v, 0) exactly. */
-static inline double pos_part(double v)
-{
-    uint64_t b;
-    memcpy(&b, &v, sizeof b);
-    b &= (b >> 63) - 1;
-    memcpy(&v, &b, sizeof v);
-    return v;
-}
-
 /* The budget's vmag of every affine layer a backward pass from layer top crosses
  * (those below prev_nl(top) were filled when their layers were committed). */
 static int ensure_budget(bound_state *st, int top, nn_error *err)
@@ -178,24 +163,6 @@ int bound_backward_block(bound_state *st, int top, int stop, size_t R, const siz
     if (st->opt.single && !C && top > ((bound_work *)st->work)->first_nl)
         return backward_block_f(st, top, stop, R, idx, C, ldc, d, box_lo, box_hi, lower, upper, err);
     return backward_block_d(st, top, stop, R, idx, C, ldc, d, box_lo, box_hi, lower, upper, err);
-}
-
-/* The dual norm q of a row for the region's norm p (index p = norm_type), as a
- * plain sequential sum (see ball_bound). */
-static double row_norm(const double *a, size_t n, norm_type p)
-{
-    double acc = 0;
-    switch (p) {
-    case NORM_INF:
-        for (size_t j = 0; j < n; j++) acc += fabs(a[j]);
-        return acc;
-    case NORM_1:
-        for (size_t j = 0; j < n; j++) acc = fabs(a[j]) > acc ? fabs(a[j]) : acc;
-        return acc;
-    default:
-        for (size_t j = 0; j < n; j++) acc += a[j] * a[j];
-        return sqrt(acc);
-    }
 }
 
 int bound_backward_init(bound_state *st, nn_error *err)
@@ -397,13 +364,13 @@ static int fb_build(bound_state *st, nn_error *err)
         memcpy(w->fb_cabs + blo, b.s, R * sizeof(double));
     }
     for (size_t r = 0; r < rows; r++)
-        for (int p = 0; p < 3; p++) w->fb_norm[3 * r + p] = row_norm(w->fb_A + r * n, n, (norm_type)p);
+        for (int p = 0; p < 3; p++) w->fb_norm[3 * r + p] = bound_dual_norm(w->fb_A + r * n, n, (norm_type)p);
     /* The composite replaces the block's own adjoints in backward passes when it
      * costs no more flops (an MLP's normalize + dense: it saves the normalize pass). */
     double own = 0;
     int weighted = 0;
     for (int j = 0; j < w->first_nl; j++) {
-        own += adjoint_flops(&st->model->layers[j], 1);
+        own += bound_affine_flops(&st->model->layers[j], 1);
         weighted += st->model->layers[j].type == LAYER_DENSE || st->model->layers[j].type == LAYER_CONV2D;
     }
     /* one weighted layer: each composite entry is a product rounded at most twice */
@@ -425,7 +392,7 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
     }
     if (w->fb_state == 1) {
         for (size_t r = lo; r < hi; r++)
-            region_bound_d(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[3 * r + st->region.norm],
+            bound_concretize_region(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[3 * r + st->region.norm],
                          &lower[r - lo], &upper[r - lo]);
         return NN_OK;
     }

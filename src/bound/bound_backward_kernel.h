@@ -132,7 +132,7 @@ static int SFX(step_affine)(bound_state *st, int j, SFX(blk) *b, nn_error *err)
         int rc = layer_affine_adjoint_f_ws(L, w->wf[j], b->A, b->M, b->width, b->B, n_in, &w->ws, err);
 #endif
         if (rc) return rc;
-        st->flops += adjoint_flops(L, b->M);
+        st->flops += bound_affine_flops(L, b->M);
         b->width = n_in;
     }
     st->gemm_seconds += cpu_seconds() - t0;
@@ -218,7 +218,7 @@ static void SFX(act_row)(const REAL *a, REAL *x, size_t nq, const size_t *in, co
     for (size_t q = 0; q < nq; q++) {
         double v = a[in ? in[q] : q];
         if (v == 0 && skip_zero) continue;
-        double vp = pos_part(v), vn = v - vp;
+        double vp = bound_pos_part(v), vn = v - vp;
         double t = vp * pt[q] + vn * nt[q];
         REAL y = (REAL)(vp * ps[q] + vn * ns[q]);
         x[out ? out[q] : q] = y;
@@ -403,83 +403,21 @@ static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const si
     return NN_OK;
 }
 
-/* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
- * cached norm (< 0: computed here, in the same pass for l_inf and l2). Sums are
- * plain sequential sums: translated copies of a row (conv rows over a blank
- * background) get the same bits, so ties between them stay ties. */
-static void SFX(ball_bound)(const bound_state *st, const REAL *a, size_t n, double c, double s, double nrm,
-                            double *lo, double *hi)
+/* Row r of the block as doubles on the full width n: the row itself in double
+ * without packing, else converted or unpacked into tmp. */
+static const double *SFX(row_double)(const SFX(blk) *b, size_t r, size_t n, double *tmp)
 {
-    const double *x0 = ((const bound_work *)st->work)->x0;
-    double dot = 0, mag = 0, acc = 0;
-    norm_type p = st->region.norm;
-    if (nrm >= 0 || p == NORM_1) {
-        for (size_t j = 0; j < n; j++) {
-            double t = a[j] * x0[j];
-            dot += t;
-            mag += fabs(t);
-            if (nrm < 0) acc = fabs((double)a[j]) > acc ? fabs((double)a[j]) : acc;
-        }
-        if (nrm < 0) nrm = acc;
-    } else if (p == NORM_INF) {
-        for (size_t j = 0; j < n; j++) {
-            double t = a[j] * x0[j];
-            dot += t;
-            mag += fabs(t);
-            acc += fabs((double)a[j]);
-        }
-        nrm = acc;
+    const REAL *a = b->A + r * b->width;
+#if PREC == 0
+    if (!b->map) return a;
+#endif
+    if (b->map) {
+        memset(tmp, 0, n * sizeof *tmp);
+        for (size_t k = 0; k < b->width; k++) tmp[b->map[k]] = a[k];
     } else {
-        for (size_t j = 0; j < n; j++) {
-            double t = a[j] * x0[j];
-            dot += t;
-            mag += fabs(t);
-            acc += (double)a[j] * a[j];
-        }
-        nrm = sqrt(acc);
+        for (size_t k = 0; k < n; k++) tmp[k] = a[k];
     }
-    double e = st->region.eps * nrm;
-    double allow = BOUND_REL_ALLOW * (mag + e + s);
-    if (lo) *lo = dot - e + c - allow;
-    if (hi) *hi = dot + e + c + allow;
-}
-
-/* One row on a box [bl, bh]; map (may be NULL) names the box entry of column j. */
-static void SFX(box_bound)(const REAL *a, size_t n, const size_t *map, const double *bl, const double *bh, double c,
-                           double s, double *lo, double *hi)
-{
-    double vl = 0, vh = 0, mag = 0;
-    for (size_t j = 0; j < n; j++) {
-        double x = a[j], xp = pos_part(x), xn = x - xp;
-        size_t i = map ? map[j] : j;
-        double tl = xp * bl[i] + xn * bh[i];
-        double th = xp * bh[i] + xn * bl[i];
-        vl += tl;
-        vh += th;
-        mag += fmax(fabs(tl), fabs(th));
-    }
-    double allow = BOUND_REL_ALLOW * (mag + s);
-    if (lo) *lo = vl + c - allow;
-    if (hi) *hi = vh + c + allow;
-}
-
-/* Concretize one row on the region (see bound_backward.c); lo/hi may be NULL. */
-static void SFX(region_bound)(const bound_state *st, const REAL *a, double c, double s, double nrm, double *lo,
-                              double *hi)
-{
-    const bound_work *w = st->work;
-    size_t n = w->n_in;
-    if (!st->region.clip) {
-        SFX(ball_bound)(st, a, n, c, s, nrm, lo, hi);
-    } else if (st->region.norm == NORM_INF) {
-        SFX(box_bound)(a, n, NULL, w->box_lo, w->box_hi, c, s, lo, hi);
-    } else {
-        double bl, bh, xl, xh;
-        SFX(ball_bound)(st, a, n, c, s, nrm, &bl, &bh);
-        SFX(box_bound)(a, n, NULL, w->box_lo, w->box_hi, c, s, &xl, &xh);
-        if (lo) *lo = bl > xl ? bl : xl;
-        if (hi) *hi = bh < xh ? bh : xh;
-    }
+    return tmp;
 }
 
 /* bound_backward_block in this precision; the budget e moves each bound outward. */
@@ -487,22 +425,26 @@ static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, con
                                size_t ldc, const double *d, const double *box_lo, const double *box_hi,
                                double *lower, double *upper, nn_error *err)
 {
+    bound_work *w = st->work;
     SFX(blk) b;
     int rc = SFX(propagate)(st, top, stop, R, idx, C, ldc, d, lower != NULL, upper != NULL, &b, err);
     if (rc) return rc;
     st->backward_rows += R;
+    /* the width the rows end on: layer stop's input (the model input for stop = 0) */
+    size_t n = stop > 0 ? shape_size(st->model->layers[stop].in) : w->n_in;
+    double *tmp = w->scratch + 2 * w->maxw; /* [0, 2 maxw) may hold box_lo/box_hi */
     for (size_t r = 0; r < R; r++) {
         size_t rl = r, ru = b.split ? b.lo_rows + r : r;
-        const REAL *al = b.A + rl * b.width, *au = b.A + ru * b.width;
-        if (stop > 0) {
-            if (lower) SFX(box_bound)(al, b.width, b.map, box_lo, box_hi, b.c[rl], b.s[rl], &lower[r], NULL);
-            if (upper) SFX(box_bound)(au, b.width, b.map, box_lo, box_hi, b.c[ru], b.s[ru], NULL, &upper[r]);
-        } else {
-            if (lower) SFX(region_bound)(st, al, b.c[rl], b.s[rl], -1.0, &lower[r], NULL);
-            if (upper) SFX(region_bound)(st, au, b.c[ru], b.s[ru], -1.0, NULL, &upper[r]);
+        for (int side = 0; side < 2; side++) {
+            double *out = side ? upper : lower;
+            if (!out) continue;
+            size_t row = side ? ru : rl;
+            const double *a = SFX(row_double)(&b, row, n, tmp);
+            double *lo = side ? NULL : &out[r], *hi = side ? &out[r] : NULL;
+            if (stop > 0) bound_concretize_box(a, n, box_lo, box_hi, b.c[row], b.s[row], lo, hi);
+            else bound_concretize_region(st, a, b.c[row], b.s[row], -1.0, lo, hi);
+            out[r] += side ? b.e[row] : -b.e[row];
         }
-        if (lower) lower[r] -= b.e[rl];
-        if (upper) upper[r] += b.e[ru];
     }
     return NN_OK;
 }

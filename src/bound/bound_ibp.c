@@ -66,9 +66,7 @@ int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, 
             lo[k] = c - ro[k] - allow;
             hi[k] = c + ro[k] + allow;
         }
-        if (L->type == LAYER_DENSE) st->flops += 2.0 * 3.0 * (double)n * (double)no;
-        else if (L->type == LAYER_CONV2D)
-            st->flops += 2.0 * 3.0 * (double)no * (double)L->in.c * L->kernel[0] * L->kernel[1];
+        st->flops += bound_affine_flops(L, 3);
     }
     return NN_OK;
 }
