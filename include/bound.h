@@ -55,7 +55,7 @@ typedef struct {
     int layers_done;        /* layers [0, layers_done) have bounds and relaxations */
     /* counters for benchmarks and reports */
     double flops;           /* floating-point operations in GEMMs */
-    double gemm_seconds;    /* thread CPU time inside the backward adjoints (GEMMs) */
+    double gemm_seconds;    /* thread CPU time inside the GEMMs counted in flops */
     size_t backward_rows;   /* specification rows propagated backward */
     void *work;             /* private workspace (src/bound/bound_internal.h) */
 } bound_state;

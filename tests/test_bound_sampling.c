@@ -299,6 +299,20 @@ static void sampled_points_within_bounds_negative_slope_relaxations(void **state
         }
 }
 
+/* Append a dense layer with weights w (out x in) and bias 0. */
+static void dense_no_bias(nn_model *m, int in, int out, const double *w)
+{
+    nn_layer d = layer_make(LAYER_DENSE);
+    d.out_channels = out;
+    d.in_features = in;
+    d.weight = malloc((size_t)in * out * sizeof(double));
+    d.bias = calloc((size_t)out, sizeof(double));
+    assert_non_null(d.weight);
+    assert_non_null(d.bias);
+    memcpy(d.weight, w, (size_t)in * out * sizeof(double));
+    tb_add(m, d);
+}
+
 /* A net whose output is a tiny difference of large terms: 1e6 (0.1 x) - 1e6 (w x)
  * with w the double just above 0.1 (double) or a number that rounds to the same
  * float as 0.1 (single), x in [0.5, 1.5]. The rounded weights make the backward
@@ -312,28 +326,11 @@ static void rounding_budget_covers_cancelling_weights(void **state)
         nn_model m;
         model_init(&m);
         m.input = (nn_shape){1, 1, 1};
-        nn_layer d1 = layer_make(LAYER_DENSE);
-        d1.out_channels = 2;
-        d1.in_features = 1;
-        d1.weight = malloc(2 * sizeof(double));
-        d1.bias = calloc(2, sizeof(double));
-        assert_non_null(d1.weight);
-        assert_non_null(d1.bias);
-        d1.weight[0] = 0.1;
-        d1.weight[1] = single ? 0.1 + 1e-9 : nextafter(0.1, 1.0);
-        assert_true(single ? (float)d1.weight[1] == (float)d1.weight[0] : d1.weight[1] != d1.weight[0]);
-        tb_add(&m, d1);
+        double w1[2] = {0.1, single ? 0.1 + 1e-9 : nextafter(0.1, 1.0)}, w2[2] = {1e6, -1e6};
+        assert_true(single ? (float)w1[1] == (float)w1[0] : w1[1] != w1[0]);
+        dense_no_bias(&m, 1, 2, w1);
         tb_add(&m, layer_make(LAYER_RELU));
-        nn_layer d2 = layer_make(LAYER_DENSE);
-        d2.out_channels = 1;
-        d2.in_features = 2;
-        d2.weight = malloc(2 * sizeof(double));
-        d2.bias = calloc(1, sizeof(double));
-        assert_non_null(d2.weight);
-        assert_non_null(d2.bias);
-        d2.weight[0] = 1e6;
-        d2.weight[1] = -1e6;
-        tb_add(&m, d2);
+        dense_no_bias(&m, 2, 1, w2);
         assert_int_equal(model_finalize(&m, &err), NN_OK);
         bound_options o;
         bound_options_default(&o);

@@ -5,7 +5,8 @@
  * matching test set with CROWN (bisect search, l_inf, untargeted, the warm start
  * of `nncert certify`) on each model given, in each precision, and prints per
  * model: seconds per image, bound evaluations per image, the GEMM flop rate
- * inside the backward adjoints (bound_state.flops over bound_state.gemm_seconds)
+ * inside the bound computation (bound_state.flops, the GEMMs of the backward
+ * adjoints and of IBP, over bound_state.gemm_seconds, the CPU time inside them)
  * and the end-to-end rate (the same flops over the whole certification time),
  * each as a fraction of the measured peak of its precision.
  *
@@ -176,9 +177,10 @@ int main(int argc, char **argv)
     }
     printf("\nCROWN certified radius, l_inf, untargeted, bisect (rtol 1e-3, warm start), first %d test images.\n"
            "Times are CPU seconds of this thread (OpenBLAS runs in it), so other load on a shared machine\n"
-           "does not distort the rates; wall = wall-clock seconds per image for comparison. GEMM = flops\n"
-           "counted in the backward adjoints / CPU time inside them; end-to-end = the same flops / the whole\n"
-           "certification CPU time; %%peak = of the GEMM peak of the same precision measured above.\n\n",
+           "does not distort the rates; wall = wall-clock seconds per image for comparison. GF/img = GEMM\n"
+           "flops the engine performed (backward adjoints on live neurons, IBP); GEMM = those flops / CPU\n"
+           "time inside the GEMMs; end-to-end = the same flops / the whole certification CPU time; %%peak =\n"
+           "of the GEMM peak of the same precision measured above.\n\n",
            images);
     printf("%-26s %-6s %4s %8s %8s %6s %8s %8s %13s %13s %9s\n", "model", "prec", "imgs", "s/img", "wall", "evals",
            "s/eval", "GF/img", "GEMM GF/s", "end-to-end", "radius");

@@ -81,9 +81,7 @@ static double gamma_n(double n, double u) { return n * u / (1.0 - n * u); }
 
 static const double unit_roundoff[2] = {UNIT_ROUNDOFF_D, UNIT_ROUNDOFF_F};
 
-/* CPU time of the calling thread: GEMM figures that other processes on the
- * machine do not distort. */
-static double cpu_seconds(void)
+double bound_cpu_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
