@@ -214,7 +214,9 @@ static void SFX(act_row)(const REAL *a, REAL *x, size_t nq, const size_t *in, co
     /* x already holds 0 where v = 0 when written in place or through out[] (zeroed):
      * zero coefficients (most of a conv row's receptive-field complement) are skipped */
     int skip_zero = x == a || out;
-    double acc = 0, mag = 0, err = 0;
+    /* one accumulator per kind of term: each chain takes one add per entry (the
+     * add latency bounds this loop), and the split does not depend on positions */
+    double acc = 0, mag = 0, acc_o = 0, mag_o = 0, err = 0;
     for (size_t q = 0; q < nq; q++) {
         double v = a[in ? in[q] : q];
         if (v == 0 && skip_zero) continue;
@@ -225,13 +227,13 @@ static void SFX(act_row)(const REAL *a, REAL *x, size_t nq, const size_t *in, co
         acc += t;
         mag += fabs(t);
         if (off) {
-            acc += y * off[q];
-            mag += fabs(y) * offabs[q];
+            acc_o += y * off[q];
+            mag_o += fabs(y) * offabs[q];
         }
         if (ew) err += fabs(y) * ew[q];
     }
-    *c += acc;
-    *s += mag;
+    *c += acc + acc_o;
+    *s += mag + mag_o;
     *e += err;
 }
 
