@@ -42,7 +42,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_LIBS := $(shell pkg-config --libs cmocka clp 2>/dev/null)
 BENCH_BIN := $(BUILD)/tools/bench_engine
 
-.PHONY: all deps run test test-unit san bench zoo clean
+.PHONY: all deps run test test-unit san bench zoo clean FORCE
 all: $(NNCERT) $(LIB) $(TEST_BIN) $(BENCH_BIN)
 
 deps:
@@ -51,6 +51,16 @@ deps:
 $(GEN_C) $(GEN_H): $(ONNX_PROTO)
 	@mkdir -p $(BUILD)/gen
 	protoc-c --c_out=$(BUILD)/gen --proto_path=$(dir $(ONNX_PROTO)) $(ONNX_PROTO)
+
+# The git commit goes into every results file; version.h changes only when it does.
+VERSION_H := $(BUILD)/gen/version.h
+$(VERSION_H): FORCE
+	@mkdir -p $(dir $@)
+	@v=$$(git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown); \
+	printf '#define NNCERT_GIT "%s"\n' "$$v" > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
+$(BUILD)/src/io/results_h5.o: $(VERSION_H)
 
 $(BUILD)/gen/onnx.pb-c.o: $(GEN_C)
 	$(CC) $(filter-out -Wall -Wextra,$(CFLAGS)) -c $< -o $@

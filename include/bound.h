@@ -41,10 +41,22 @@ typedef struct {
     size_t row_block;       /* rows per backward block (0: choose from memory) */
 } bound_options;
 
+typedef struct bound_state bound_state;
+
+/* Row executor: fills lower/upper[0 .. n_rows) with the bounds of every row of the
+ * input of nonlinear layer `layer`, by calling bound_layer_rows on row ranges of
+ * its choice (here, or in other processes holding an identical state), and
+ * returns an nn_code. bound_compute then commits the layer as usual. Because a
+ * row range gives the same bits as the full layer, any split gives the same
+ * state; a scheduler (src/dist) uses it to spread one image's neurons over ranks.
+ * It must leave st as bound_layer_rows leaves it and must not commit. */
+typedef int (*bound_rows_fn)(void *ctx, bound_state *st, int layer, size_t n_rows, double *lower, double *upper,
+                             nn_error *err);
+
 /* Bounds of one region. Index i follows the model's layers: pre_lower[i] and
  * pre_upper[i] bound the input of layer i when layer i is nonlinear (activation
  * or maxpool), else they are NULL; out_lower/out_upper bound the model output. */
-typedef struct {
+struct bound_state {
     const nn_model *model;  /* not owned */
     bound_options opt;
     bound_region region;
@@ -57,8 +69,11 @@ typedef struct {
     double flops;           /* floating-point operations in GEMMs */
     double gemm_seconds;    /* thread CPU time inside the GEMMs counted in flops */
     size_t backward_rows;   /* specification rows propagated backward */
+    /* set after bound_state_init; kept by bound_set_region */
+    bound_rows_fn rows_exec; /* NULL: bound_compute computes all rows itself */
+    void *rows_ctx;         /* first argument of rows_exec; not owned */
     void *work;             /* private workspace (src/bound/bound_internal.h) */
-} bound_state;
+};
 
 /* Prototypes */
 void bound_options_default(bound_options *opt);
@@ -70,8 +85,8 @@ void bound_state_free(bound_state *st);
 int bound_set_region(bound_state *st, const bound_region *region, nn_error *err);
 
 /* All intermediate bounds for the current region by st->opt.method, layer by
- * layer: for each nonlinear layer i in order, bound_layer_rows over all rows then
- * bound_layer_commit. Also fills out_lower/out_upper. */
+ * layer: for each nonlinear layer i in order, bound_layer_rows over all rows (or
+ * st->rows_exec when set) then bound_layer_commit. Also fills out_lower/out_upper. */
 int bound_compute(bound_state *st, nn_error *err);
 
 /* Layer-parallel unit: bounds of rows [row_lo, row_hi) of layer i's input, given

@@ -130,4 +130,20 @@ int cert_run_image(cert_verifier *v, const cert_task_options *o, const cert_targ
                    long index, int label, cert_result *results, int *n_results, nn_error *err);
 const char *cert_status_name(cert_status s);
 
+/* image_task.c */
+/* Tasks per image: n_classes-1 for TARGET_ALL (one per other class), else 1. */
+int cert_tasks_per_image(const cert_target_spec *t, int n_classes);
+/* Task `slot` of one image on its own: forward pass, misclassified check (with
+ * target all every slot gets a CERT_MISCLASSIFIED row), target choice,
+ * cert_run_task. r is always filled; on any failure (allocation included) it is
+ * a CERT_FAILED row whose message is the reason, and the code is returned. */
+int cert_run_image_task(cert_verifier *v, const cert_task_options *o, const cert_target_spec *t, const double *x,
+                        long index, int label, int slot, cert_result *r, nn_error *err);
+
+/* result_pack.c */
+#define CERT_RESULT_BYTES 328   /* fixed little-endian layout of one cert_result */
+void cert_result_pack(const cert_result *r, unsigned char out[CERT_RESULT_BYTES]);
+/* Returns NN_EFORMAT when the bytes are not a packed result (bad status, no NUL). */
+int cert_result_unpack(const unsigned char in[CERT_RESULT_BYTES], cert_result *r, nn_error *err);
+
 #endif

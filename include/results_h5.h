@@ -20,12 +20,13 @@ typedef struct {
     int is_int;         /* store num as int64 */
 } h5_attr;
 
-typedef enum { H5COL_INT, H5COL_DOUBLE } h5_col_type;
+typedef enum { H5COL_INT, H5COL_DOUBLE, H5COL_STRING } h5_col_type;
 
 typedef struct {
-    const char *name;   /* dataset name under /results */
+    const char *name;   /* dataset name under the table's group ('/' makes subgroups) */
     h5_col_type type;
-    size_t width;       /* values per row: 1 gives a 1-D dataset, else [rows, width] */
+    size_t width;       /* values per row: 1 gives a 1-D dataset, else [rows, width];
+                           H5COL_STRING: bytes per string (1-D, NUL-padded) */
 } h5_column;
 
 typedef struct h5_table h5_table;  /* an open results file */
@@ -35,8 +36,25 @@ typedef struct h5_table h5_table;  /* an open results file */
  * empty extendible /results/<column> datasets. */
 int h5_table_create(h5_table **t, const char *path, const h5_attr *attrs, int n_attrs, const h5_column *cols,
                     int n_cols, nn_error *err);
-/* Append n rows: data[c] holds n*width values of column c (int64_t or double). */
+/* A second table in the same file under group `group` (e.g. "bounds"), with
+ * deflate-compressed chunks of chunk_rows rows when deflate > 0. Close it before
+ * its parent. */
+int h5_table_create_in(h5_table *parent, const char *group, const h5_column *cols, int n_cols, size_t chunk_rows,
+                       int deflate, h5_table **out, nn_error *err);
+/* Append n rows: data[c] holds n*width values of column c (int64_t, double, or
+ * n strings of width bytes). Flushes the file unless autoflush is off. */
 int h5_table_append(h5_table *t, const void *const *data, size_t n, nn_error *err);
+void h5_table_set_autoflush(h5_table *t, int on);
+int h5_table_flush(h5_table *t, nn_error *err);
+/* Root attribute of the file the table lives in. */
+int h5_table_root_attr(h5_table *t, const h5_attr *a, nn_error *err);
+size_t h5_table_rows(const h5_table *t);
+/* Read back a results file: the string root attribute `key` (malloc'd, NULL if
+ * absent) and every row of the 1-D columns cols under /results (data[c]
+ * malloc'd: int64_t, double or width-byte strings). NN_EFORMAT if the file is not
+ * readable HDF5 or lacks a column. */
+int h5_table_read(const char *path, const char *key, char **key_value, const h5_column *cols, int n_cols,
+                  void **data, size_t *rows, nn_error *err);
 /* Attribute on the /results group (e.g. a legend of status codes). */
 int h5_table_attr(h5_table *t, const h5_attr *a, nn_error *err);
 int h5_table_close(h5_table *t, nn_error *err);

@@ -31,15 +31,17 @@ assert all(v == 9 for v in c.values()), c
 \""
 
 # Every reported radius re-verifies at exactly that eps with 'nncert certify --eps'
-# (by the method that found it, or by one that is never looser: crown-lbp for lbp).
+# (by the method that found it, or by one that is never looser: crown-lbp for lbp;
+# one results file per check: a file of another job is refused, not overwritten).
 reverify() { # FILE METHOD [MODEL [OPTION...]]
     local ok_all=1 idx rad st file=$1 meth=$2 model=${3:-$M}
     shift $(($# < 3 ? $# : 3))
     while read -r idx rad; do
         [ "$rad" = "0.0" ] && continue
+        local v="$TMP/v_${file##*/}_${meth}_$idx.h5"
         $NNCERT certify --model $model --data $D --start "$idx" --count 1 --eps "$rad" --method "$meth" "$@" \
-            --out "$TMP/v.h5" >/dev/null 2>&1 || ok_all=0
-        st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v.h5','r')['results/status'][0]))")
+            --out "$v" >/dev/null 2>&1 || ok_all=0
+        st=$($PY -c "import h5py; print(int(h5py.File('$v','r')['results/status'][0]))")
         [ "$st" = "0" ] || ok_all=0
     done < <($PY -c "
 import h5py; f = h5py.File('$file','r'); r = f['results']

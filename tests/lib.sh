@@ -29,7 +29,8 @@ expect_failure() {
 }
 
 # check NAME CONDITION...: evaluate a test(1)-style or shell condition.
+# Returns non-zero on failure, so a script can print more: check ... || cat log
 check() {
     local name=$1; shift
-    if eval "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; fi
+    if eval "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; return 1; fi
 }

@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# `make bench`: runs every tools/bench_*.sh in name order (bench_engine.sh: one-core
-# bound-engine figures; others add their own, e.g. ranks vs ranks), each with the
-# binaries already built by make. Exits non-zero if any of them failed.
-set -u
+# `make bench`: runs every tools/bench_*.sh in turn (one core per figure unless a
+# benchmark says otherwise); fails if any of them failed.
+set -euo pipefail
 cd "$(dirname "$0")/.."
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 status=0
 for b in tools/bench_*.sh; do
     [ -f "$b" ] || continue
-    echo "=== $b"
-    bash "$b" || status=1
-    echo
+    echo "### $b"
+    bash "$b" || { echo "bench: $b failed" >&2; status=1; }
 done
 exit $status

@@ -13,6 +13,7 @@ PACKAGES=(
     libprotobuf-c-dev protobuf-c-compiler libonnx-dev
     libcmocka-dev libinih-dev coinor-libclp-dev
     libssl-dev zlib1g-dev
+    slurm-wlm munge
     dataset-fashion-mnist
     python3 python3-torch python3-h5py python3-onnx python3-numpy
     gzip tar ca-certificates
@@ -36,6 +37,14 @@ if [ ${#missing[@]} -gt 0 ]; then
         command -v sudo >/dev/null 2>&1 || {
             echo "install-deps: not root and no sudo: install as root: apt-get install ${missing[*]}" >&2; exit 1; }
         SUDO="sudo -n"
+    fi
+    # slurm-wlm and munge ship daemons: installing them must not start a
+    # machine-wide slurmctld/munged (tests/cli_slurm.sh starts its own), so
+    # service starts are refused while apt runs, unless a policy already exists.
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null && $SUDO chmod 755 "$policy"
+        trap '$SUDO rm -f "$policy"' EXIT
     fi
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null

@@ -10,7 +10,9 @@
  * GEMMs a row goes through are the same whatever range was asked for: a range
  * gives bit-identical numbers to the full layer. Schedulers should hand out ranges
  * aligned to st->opt.row_block (resolved by bound_state_init) to avoid recomputing
- * the partial blocks at the edges.
+ * the partial blocks at the edges. bound_compute hands each layer's rows to
+ * st->rows_exec when one is set (bound_rows_fn): that is how a group of ranks
+ * splits one image's neurons without the engine knowing about it.
  *
  * Per method, the input bounds of nonlinear layer i are:
  *   first nonlinear layer: exact bounds of the first affine block (LBP methods:
@@ -562,7 +564,8 @@ int bound_compute(bound_state *st, nn_error *err)
     st->layers_done = w->first_nl;
     for (int i = w->first_nl; i < m->n_layers; i = next_nl(m, i)) {
         size_t n = shape_size(m->layers[i].in);
-        int rc = bound_layer_rows(st, i, 0, n, st->pre_lower[i], st->pre_upper[i], err);
+        int rc = st->rows_exec ? st->rows_exec(st->rows_ctx, st, i, n, st->pre_lower[i], st->pre_upper[i], err)
+                               : bound_layer_rows(st, i, 0, n, st->pre_lower[i], st->pre_upper[i], err);
         if (!rc) rc = bound_layer_commit(st, i, st->pre_lower[i], st->pre_upper[i], err);
         if (rc) return rc;
     }

@@ -1,214 +1,261 @@
 /* 'nncert certify': certified radius (or verification at a fixed eps) per image
- * and target, one row each in an HDF5 results table; a summary on stdout. The
- * per-task work is cert_run_image/cert_run_task (no I/O), so a distributed
- * driver can reuse it unchanged. */
+ * and target, one row each in an HDF5 results file; a summary on stdout.
+ *
+ * One code path for any number of ranks (`mpirun -np N`, or a plain process):
+ * rank 0 reads the job (config file and flags), checks all of it, loads the
+ * model, opens the results (refusing another job's file, recovering finished
+ * tasks) and only then broadcasts the job; every rank resolves the same job
+ * text, the scheduler runs the unfinished tasks (cert_app.c), and rank 0
+ * writes and summarizes. With one rank, that rank is also the worker. */
 #include "cli.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
 
+#include "cert_app.h"
 #include "cert_cli.h"
-#include "forward.h"
 #include "model_io.h"
 
 static const char *const cmd = "certify";
 
 static void help(void)
 {
-    printf("usage: nncert certify --model M --data D --out F.h5 [options]\n\n"
+    printf("usage: nncert certify --model M --data D --out F.h5 [options]\n"
+           "       nncert certify --config JOB.ini [options]\n"
+           "       mpirun -np N nncert certify ...   (rank 0 schedules and writes, the others compute)\n\n"
            "Certified robustness radius of each image (and target) by linear bound\n"
-           "propagation; misclassified images are reported and skipped.\n\n"
-           "options:\n"
+           "propagation; misclassified images are reported and skipped. Every option is\n"
+           "also a key of the config file (--row-block = row_block in its [section]);\n"
+           "options given here override the file. See configs/*.ini.\n\n"
+           "[job]\n"
            "  --model M          native HDF5 model or .onnx\n"
            "  --data D           fashion-mnist:test|train, mnist:test|train or an IDX file\n"
            "  --start S          first image (default 0)\n"
-           "  --count N          images (default 0: to the end)\n"
-           "  --norm inf|2|1     perturbation norm (default inf)\n"
+           "  --count N          images (default 0: to the end); images past the end of\n"
+           "                     the data set become failed rows\n"
+           "  --out F.h5         results (and F.h5.journal, which makes them resumable)\n"
+           "[bound]\n"
            "  --method M         ibp|crown-ibp|lbp|crown-lbp|fastlin|crown (default crown)\n"
            "  --lines L          adaptive|tight|fastlin (default adaptive)\n"
            "  --maxpool P        tilin|deeppoly|cnncert|interval (default tilin)\n"
            "  --precision P      double (default) or single: float32 GEMMs for the\n"
            "                     intermediate layers, with a sound rounding budget\n"
+           "  --norm inf|2|1     perturbation norm (default inf)\n"
+           "  --clip             intersect the ball with the pixel range [0, 1]\n"
+           "  --row-block R      rows per backward block (default 0: from memory); part\n"
+           "                     of the job, since it sets how a layer's rows are split\n"
+           "[certify]\n"
            "  --target T         untargeted|top2|least|random|all|<class> (default untargeted)\n"
            "  --seed S           seed of --target random (default 0)\n"
-           "  --search K         bisect (default: bracket + log bisection to --rtol, warm\n"
-           "                     started from the previous image's radius) or crown15\n"
-           "                     (the reference CROWN search: 15 evaluations)\n"
+           "  --search K         bisect (default: bracket + log bisection to --rtol, from the\n"
+           "                     norm's eps0 for every task) or crown15 (the reference CROWN\n"
+           "                     search: 15 evaluations)\n"
            "  --rtol R           relative tolerance of bisect (default 1e-3)\n"
            "  --eps E            verify at this eps instead of searching\n"
-           "  --clip             intersect the ball with the pixel range [0, 1]\n"
-           "  --out F.h5         results: /results/{index,label,prediction,target,status,\n"
-           "                     radius,lo,hi,margin,evals,seconds}; status 0 certified,\n"
-           "                     1 uncertified, 2 misclassified, 3 failed\n"
+           "[output]\n"
+           "  --save-bounds L    images (e.g. 0-9,17) whose pre-activation bounds at the\n"
+           "                     radius go to /bounds/NNN/{lower,upper}\n"
+           "  --flush-seconds S  write and sync the results at least every S s (default 2)\n"
+           "  --progress-seconds S  progress line period when stderr is not a terminal\n"
+           "                     (default 10; 0: after every task)\n"
+           "  --force-new        replace an existing results file instead of resuming it\n"
+           "[frown]  --frown-group G, --frown-iters N, --frown-lr R, --frown-patience N,\n"
+           "         --frown-threshold T: options of method frown (refused with others)\n"
+           "[dist]\n"
+           "  --ranks-per-image G  ranks that split each image's neurons: 1 (default), a\n"
+           "                     group size, or all\n"
+           "  --dry-tasks        scheduler benchmark: tasks do no bound work and give\n"
+           "                     failed rows saying so\n"
+           "  --config F         INI job file\n"
            "  -h, --help         this help\n\n"
-           "exit status: 0 on success, 1 when the model, data or output cannot be used,\n"
-           "2 on usage errors.\n");
+           "Rerunning the same job on an existing results file skips the finished tasks\n"
+           "(also after kill -9); a file of another job is refused unless --force-new.\n"
+           "Rows: /results/{index,slot,label,prediction,target,status,radius,lo,hi,margin,\n"
+           "evals,seconds,rank,message}; status 0 certified, 1 uncertified, 2 misclassified,\n"
+           "3 failed.\n\n"
+           "exit status: 0 on success, 1 when the model, data or output cannot be used or a\n"
+           "task failed, 2 on usage and config errors.\n");
 }
 
-static double now_seconds(void)
+static void summary(const cert_app *a, long images, double seconds, size_t recovered)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    const cert_job *c = a->c;
+    long scored = a->counts[CERT_CERTIFIED] + a->counts[CERT_UNCERTIFIED];
+    printf("images %ld, rows %ld: certified %ld, uncertified %ld, misclassified %ld, failed %ld\n", images, a->rows,
+           a->counts[CERT_CERTIFIED], a->counts[CERT_UNCERTIFIED], a->counts[CERT_MISCLASSIFIED],
+           a->counts[CERT_FAILED]);
+    if (recovered) printf("resumed: %zu rows were finished by earlier runs\n", recovered);
+    if (c->task.fixed)
+        printf("certified fraction at eps %g (%s): %.4f of correctly classified\n", c->task.eps,
+               norm_name(c->task.norm), scored ? (double)a->counts[CERT_CERTIFIED] / (double)scored : 0.0);
+    else
+        printf("mean certified radius (%s, %s): %.6g over %ld rows\n", norm_name(c->task.norm),
+               bound_method_name(c->bopt.method), scored ? a->sum_radius / (double)scored : 0.0, scored);
+    printf("bound evaluations %ld, total %.3f s, %.4f s per row\n", a->evals, seconds,
+           a->rows ? seconds / (double)a->rows : 0.0);
 }
 
-enum { C_INDEX, C_LABEL, C_PRED, C_TARGET, C_STATUS, C_RADIUS, C_LO, C_HI, C_MARGIN, C_EVALS, C_SECONDS, C_COUNT };
-
-static const h5_column columns[C_COUNT] = {
-    {"index", H5COL_INT, 1},     {"label", H5COL_INT, 1}, {"prediction", H5COL_INT, 1}, {"target", H5COL_INT, 1},
-    {"status", H5COL_INT, 1},    {"radius", H5COL_DOUBLE, 1}, {"lo", H5COL_DOUBLE, 1}, {"hi", H5COL_DOUBLE, 1},
-    {"margin", H5COL_DOUBLE, 1}, {"evals", H5COL_INT, 1},  {"seconds", H5COL_DOUBLE, 1},
-};
-
-static int append_rows(h5_table *t, const cert_result *r, int n, nn_error *err)
+/* Rank 0 before any work: the whole job checked, the model loaded, the results
+ * opened. Returns -1 to go on, else the exit status (message printed). */
+static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int argc, char **argv,
+                          const sched_env *env, int64_t **tasks, size_t *n_tasks)
 {
-    int64_t iv[5][64], ev[64];
-    double dv[5][64];
-    if (n > 64) return nn_fail(err, NN_EARG, "too many rows per image (%d)", n);
-    for (int i = 0; i < n; i++) {
-        iv[0][i] = r[i].index, iv[1][i] = r[i].label, iv[2][i] = r[i].pred, iv[3][i] = r[i].target;
-        iv[4][i] = r[i].status;
-        dv[0][i] = r[i].radius, dv[1][i] = r[i].lo, dv[2][i] = r[i].hi, dv[3][i] = r[i].margin;
-        dv[4][i] = r[i].seconds;
-        ev[i] = r[i].evals;
-    }
-    const void *data[C_COUNT] = {iv[0], iv[1], iv[2], iv[3], iv[4], dv[0], dv[1], dv[2], dv[3], ev, dv[4]};
-    return h5_table_append(t, data, (size_t)n, err);
-}
-
-int cmd_certify(int argc, char **argv)
-{
-    static const char *const allowed[] = {"model", "data", "start", "count", "norm", "method", "lines", "maxpool",
-                                          "precision", "target", "seed", "search", "rtol", "eps", "clip", "out", NULL};
-    cert_cli_opts o;
-    cert_cli_defaults(&o);
-    int st = cert_cli_parse(cmd, argc, argv, allowed, help, &o);
-    if (st >= 0) return st;
     nn_error err;
     nn_error_clear(&err);
-    cert_target_spec target;
-    if (cert_target_parse(o.target_text, 0, &target, &err)) return cli_usage_error(cmd, "--target: %s", err.msg);
-    target.seed = o.seed;
-
-    nn_model m;
-    nn_dataset ds;
-    st = cert_cli_load(cmd, &o, (size_t)o.start, (size_t)o.count, &m, &ds);
+    int st = cert_job_parse_args(j, argc, argv, help);
     if (st >= 0) return st;
+    if (cert_job_resolve(j, c, &err)) return cli_usage_error(cmd, "%s", err.msg);
+    char sha[65];
+    if (model_load(c->model, m, &err) || model_file_sha256(c->model, sha, &err)) return cli_report(cmd, &err);
+    if (cert_app_init(a, c, m, &err)) return err.code == NN_EARG ? cli_usage_error(cmd, "%s", err.msg)
+                                                                  : cli_report(cmd, &err);
+    int workers = env->size > 1 ? env->size - 1 : 1;
+    if (c->ranks_per_image > workers)
+        fprintf(stderr, "nncert %s: ranks_per_image %d > %d worker rank(s): one group of %d\n", cmd,
+                c->ranks_per_image, workers, workers);
+    char *identity = cert_job_identity(j, sha), *config = job_text(j, 0), *cmdline = cert_cli_command_line(argc, argv);
     int rc = CLI_EXIT_FAIL;
-    cert_verifier v;
-    int have_v = 0;
-    h5_table *t = NULL;
-    char *cmdline = cert_cli_command_line(argc, argv);
-    cert_result *res = NULL;
-    char sha[65] = "";
-    int n_classes = (int)model_output_size(&m);
-    if (target.mode == TARGET_CLASS && target.cls >= n_classes) {
-        rc = cli_usage_error(cmd, "--target %d out of range: %s has %d classes", target.cls, o.model, n_classes);
-        goto done;
-    }
-    if (model_file_sha256(o.model, sha, &err) || cert_verifier_init(&v, &m, &o.bopt, &err)) {
-        cli_report(cmd, &err);
-        goto done;
-    }
-    have_v = 1;
-    res = calloc((size_t)n_classes, sizeof *res);
-    if (!res || !cmdline) {
+    if (!identity || !config || !cmdline) {
         fprintf(stderr, "nncert %s: out of memory\n", cmd);
         goto done;
     }
     const h5_attr attrs[] = {
         {"kind", "certify", 0, 0},
-        {"model", o.model, 0, 0},
+        {"model", c->model, 0, 0},
         {"model_sha256", sha, 0, 0},
-        {"data", o.data, 0, 0},
+        {"data", c->data, 0, 0},
+        {"config", config, 0, 0},
+        {"config_file", j->file ? j->file : "", 0, 0},
         {"command_line", cmdline, 0, 0},
-        {"method", bound_method_name(o.bopt.method), 0, 0},
-        {"norm", norm_name(o.norm), 0, 0},
-        {"lines", line_strategy_name(o.bopt.strategy), 0, 0},
-        {"precision", o.bopt.single ? "single" : "double", 0, 0},
-        {"maxpool", pool_method_name(o.bopt.pool), 0, 0},
-        {"target", o.target_text, 0, 0},
-        {"search", isnan(o.eps) ? cert_search_kind_name(o.search) : "fixed-eps", 0, 0},
-        {"rtol", NULL, o.rtol, 0},
-        {"eps", NULL, o.eps, 0},
-        {"clip", NULL, o.clip, 1},
-        {"seed", NULL, (double)o.seed, 1},
+        {"method", bound_method_name(c->bopt.method), 0, 0},
+        {"norm", norm_name(c->task.norm), 0, 0},
+        {"lines", line_strategy_name(c->bopt.strategy), 0, 0},
+        {"maxpool", pool_method_name(c->bopt.pool), 0, 0},
+        {"precision", c->bopt.single ? "single" : "double", 0, 0},
+        {"target", c->target_text, 0, 0},
+        {"search", c->task.fixed ? "fixed-eps" : cert_search_kind_name(c->task.search.kind), 0, 0},
+        {"rtol", NULL, c->task.search.rtol, 0},
+        {"eps", NULL, c->task.eps, 0},
+        {"clip", NULL, c->task.clip, 1},
+        {"seed", NULL, (double)c->target.seed, 1},
+        {"ranks", NULL, env->size, 1},
+        {"ranks_per_image", job_value(j, "ranks_per_image"), 0, 0},
     };
-    if (h5_table_create(&t, o.out, attrs, (int)(sizeof attrs / sizeof attrs[0]), columns, C_COUNT, &err)) {
-        cli_report(cmd, &err);
+    cert_store_options so = {
+        .path = c->out, .job_key = identity, .force_new = c->force_new, .slots = a->slots, .attrs = attrs,
+        .n_attrs = (int)(sizeof attrs / sizeof attrs[0]), .n_layers = c->n_save_bounds ? a->n_layers : 0,
+        .layer = a->layer, .layer_size = a->layer_size, .flush_seconds = c->flush_seconds, .ranks = env->size,
+        .on_row = cert_app_count, .row_ctx = a,
+    };
+    if (cert_store_open(&a->store, &so, &err)) {
+        rc = cli_report(cmd, &err);
         goto done;
     }
-    h5_attr legend = {"status_names", "0=certified,1=uncertified,2=misclassified,3=failed", 0, 0};
-    if (h5_table_attr(t, &legend, &err)) {
-        cli_report(cmd, &err);
+    long images = cert_app_images(a);
+    size_t total = (size_t)images * (size_t)a->slots, k = 0;
+    *tasks = malloc((total ? total : 1) * sizeof **tasks);
+    if (!*tasks) {
+        fprintf(stderr, "nncert %s: out of memory for %zu tasks\n", cmd, total);
         goto done;
     }
+    for (long i = 0; i < images; i++)
+        for (int s = 0; s < a->slots; s++) {
+            int64_t t = (int64_t)(c->start + i) * a->slots + s;
+            if (!cert_store_done(a->store, t)) (*tasks)[k++] = t;
+        }
+    *n_tasks = k;
+    sched_progress_init(&a->progress, stderr, isatty(2), c->progress_seconds, (long)total, (long)(total - k));
+    /* the certified fraction so far includes earlier runs' rows */
+    a->progress.certified = a->counts[CERT_CERTIFIED];
+    a->progress.scored = a->counts[CERT_CERTIFIED] + a->counts[CERT_UNCERTIFIED];
+    a->progress.failed = a->counts[CERT_FAILED];
+    rc = -1;
+done:
+    free(identity);
+    free(config);
+    free(cmdline);
+    return rc;
+}
 
-    cert_task_options to;
-    memset(&to, 0, sizeof to);
-    to.norm = o.norm;
-    to.clip = o.clip;
-    to.fixed = !isnan(o.eps);
-    to.eps = o.eps;
-    size_t in_size = model_input_size(&m);
-    cert_search_options_default(&to.search, o.norm, in_size);
-    to.search.kind = o.search;
-    to.search.rtol = o.rtol;
-    const double eps0 = to.search.guess;
+/* Every rank but 0: the job from rank 0's text, the model. */
+static int worker_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, const char *text, nn_error *err)
+{
+    int rc = job_load_text(j, text, "job from rank 0", err);
+    if (!rc) rc = cert_job_resolve(j, c, err);
+    if (!rc) rc = model_load(c->model, m, err);
+    if (!rc) rc = cert_app_init(a, c, m, err);
+    return rc;
+}
 
-    long counts[CERT_STATUS_COUNT] = {0}, rows = 0;
-    double sum_radius = 0, t0 = now_seconds();
-    int failed_io = 0;
-    for (size_t i = 0; i < ds.n; i++) {
-        int n_res;
-        long index = (long)(ds.first + i);
-        if (cert_run_image(&v, &to, &target, ds.images + i * in_size, index, ds.labels[i], res, &n_res, &err)) {
-            cli_report(cmd, &err);
-            failed_io = 1;
-            break;
-        }
-        for (int k = 0; k < n_res; k++) {
-            counts[res[k].status]++;
-            rows++;
-            if (res[k].status == CERT_CERTIFIED || res[k].status == CERT_UNCERTIFIED) sum_radius += res[k].radius;
-            if (res[k].status == CERT_FAILED)
-                fprintf(stderr, "nncert %s: image %ld target %d failed: %s\n", cmd, index, res[k].target,
-                        res[k].message);
-            /* Warm start: neighbouring images of a data set have radii of similar size;
-             * crown15 keeps the reference eps0. */
-            if (o.search == SEARCH_BISECT && res[k].radius > 0) to.search.guess = res[k].radius;
-        }
-        if (o.search == SEARCH_CROWN15) to.search.guess = eps0;
-        if (append_rows(t, res, n_res, &err)) {
-            cli_report(cmd, &err);
-            failed_io = 1;
-            break;
-        }
+int cmd_certify(int argc, char **argv)
+{
+    nn_error err;
+    nn_error_clear(&err);
+    sched_env env;
+    if (sched_init(&argc, &argv, &env, &err)) return cli_report(cmd, &err);
+    const job_key *keys;
+    int n_keys = cert_job_schema(&keys);
+    job j;
+    cert_job c;
+    nn_model m;
+    cert_app a;
+    memset(&c, 0, sizeof c);
+    memset(&m, 0, sizeof m);
+    memset(&a, 0, sizeof a);
+    int64_t *tasks = NULL;
+    size_t n_tasks = 0, text_len = 0;
+    char *text = NULL;
+    int status = -1;
+    double t0 = sched_now();
+    if (job_init(&j, keys, n_keys, &err)) status = cli_report(cmd, &err);
+    else if (env.is_master) status = master_prepare(&j, &c, &m, &a, argc, argv, &env, &tasks, &n_tasks);
+    if (status < 0 && env.is_master && env.size > 1) {
+        if ((text = job_text(&j, 0))) text_len = strlen(text);
+        else status = cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
     }
-    double total = now_seconds() - t0;
-    if (!failed_io) {
-        long scored = counts[CERT_CERTIFIED] + counts[CERT_UNCERTIFIED];
-        printf("images %zu, rows %ld: certified %ld, uncertified %ld, misclassified %ld, failed %ld\n", ds.n, rows,
-               counts[CERT_CERTIFIED], counts[CERT_UNCERTIFIED], counts[CERT_MISCLASSIFIED], counts[CERT_FAILED]);
-        if (to.fixed)
-            printf("certified fraction at eps %g (%s): %.4f of correctly classified\n", o.eps, norm_name(o.norm),
-                   scored ? (double)counts[CERT_CERTIFIED] / (double)scored : 0.0);
-        else
-            printf("mean certified radius (%s, %s): %.6g over %ld rows\n", norm_name(o.norm),
-                   bound_method_name(o.bopt.method), scored ? sum_radius / (double)scored : 0.0, scored);
-        printf("bound evaluations %ld, total %.3f s, %.4f s per row\n", v.evals, total,
-               rows ? total / (double)rows : 0.0);
-        rc = counts[CERT_FAILED] ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    /* every rank learns whether to go on (-1) or the exit status */
+    sched_bcast_int(&env, &status);
+    if (status >= 0) goto done;
+    int rc = sched_bcast_bytes(&env, &text, &text_len, &err);
+    if (!rc && !env.is_master) rc = worker_prepare(&j, &c, &m, &a, text, &err);
+    rc = sched_agree(&env, rc, &err);
+    sched_group *g = NULL;
+    sched_options so = {c.ranks_per_image, 2};
+    sched_app app = cert_app_callbacks(&a);
+    if (!rc) rc = sched_start(&env, &so, &app, &g, &err);
+    if (rc) {
+        status = env.is_master ? cli_report(cmd, &err) : CLI_EXIT_FAIL;
+        goto done;
+    }
+    rc = sched_loop(&env, &so, &app, g, tasks, n_tasks, &err);
+    sched_stop(g);
+    if (env.is_master) {
+        size_t recovered = cert_store_recovered(a.store);
+        nn_error cerr;
+        int crc = cert_store_close(a.store, rc == NN_OK, rc ? &cerr : &err);
+        a.store = NULL;
+        if (rc || crc) {
+            cli_report(cmd, &err);
+            if (rc && env.size > 1) sched_abort(&env, CLI_EXIT_FAIL);
+            status = CLI_EXIT_FAIL;
+            goto done;
+        }
+        summary(&a, cert_app_images(&a), sched_now() - t0, recovered);
+        status = a.counts[CERT_FAILED] && !c.dry_tasks ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+    } else {
+        status = CLI_EXIT_OK;
     }
 done:
-    if (t && h5_table_close(t, &err) && rc == CLI_EXIT_OK) rc = cli_report(cmd, &err);
-    if (have_v) cert_verifier_free(&v);
-    free(res);
-    free(cmdline);
-    dataset_free(&ds);
+    if (a.store) cert_store_close(a.store, 0, NULL);
+    cert_app_free(&a);
+    cert_job_free(&c);
     model_free(&m);
-    return rc;
+    job_free(&j);
+    free(tasks);
+    free(text);
+    sched_finalize();
+    return status;
 }

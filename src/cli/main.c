@@ -15,6 +15,7 @@ static const struct {
     {"bounds", cmd_bounds, "pre-activation and margin bounds of one image to HDF5"},
     {"certify", cmd_certify, "certified radius per image (and target)"},
     {"attack", cmd_attack, "PGD attack: adversarial examples and radius upper bounds"},
+    {"sweep", cmd_sweep, "expand a sweep definition into one certify config per run"},
 };
 
 static void usage(FILE *out)

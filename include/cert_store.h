@@ -1,0 +1,56 @@
+/* cert_store: the results of a certify job on disk — an HDF5 file (/results
+ * rows, optional /bounds) that readers use, and next to it an append-only
+ * journal that makes it crash-safe and resumable. Only the master opens it. */
+#ifndef CERT_STORE_H
+#define CERT_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "certify.h"
+#include "nn_error.h"
+#include "results_h5.h"
+
+typedef struct cert_store cert_store;
+
+/* Called at open for every task already finished by earlier runs. */
+typedef void (*cert_store_row_fn)(void *ctx, int64_t task, const cert_result *r);
+
+typedef struct {
+    const char *path;        /* results file; the journal is path + ".journal" */
+    const char *job_key;     /* identity of the job: a file of another job is refused */
+    int force_new;           /* replace whatever is there */
+    int slots;               /* tasks per image: task = index * slots + slot */
+    const h5_attr *attrs;    /* root attributes (job_key, start/end time, runs added) */
+    int n_attrs;
+    int n_layers;            /* layers with saved bounds (0: no /bounds) */
+    const int *layer;        /* [n_layers] model layer index */
+    const size_t *layer_size;/* [n_layers] neurons of its input */
+    double flush_seconds;    /* write and sync at least this often */
+    int ranks;               /* ranks of this run (recorded per run) */
+    cert_store_row_fn on_row;
+    void *row_ctx;
+} cert_store_options;
+
+/* Prototypes */
+/* Open or create the results. An existing journal (or, without one, an existing
+ * results file) of the same job_key is recovered: its tasks count as finished
+ * and the HDF5 file is rewritten from it, so a file torn by a crash is repaired.
+ * Another job's file is refused (NN_EARG) unless force_new. Fails before any
+ * work when the location cannot be written. */
+int cert_store_open(cert_store **s, const cert_store_options *o, nn_error *err);
+/* Finished by an earlier run (as recovered at open). */
+int cert_store_done(const cert_store *s, int64_t task);
+size_t cert_store_recovered(const cert_store *s);
+/* A finished task: journaled at once (survives kill -9), written to the HDF5
+ * file at the next flush. bounds: eps then lower/upper of each saved layer as
+ * little-endian doubles (NULL: none). */
+int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *bounds,
+                   size_t bounds_len, nn_error *err);
+/* Flush when flush_seconds have passed (or force). */
+int cert_store_tick(cert_store *s, int force, nn_error *err);
+/* Flush and close; complete = 1 records the end time. s is freed either way. */
+int cert_store_close(cert_store *s, int complete, nn_error *err);
+/* Bytes of a bounds payload for these layers. */
+size_t cert_store_bounds_bytes(int n_layers, const size_t *layer_size);
+
+#endif

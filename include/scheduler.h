@@ -1,0 +1,112 @@
+/* scheduler: the MPI layer (named so as not to shadow POSIX <sched.h>). Rank 0
+ * hands out work units (task ids) and receives fixed-layout results; the other
+ * ranks, in groups of ranks_per_image, run the tasks in lockstep and split each
+ * layer's rows through the bound engine's row executor hook (bound_rows_fn).
+ * It moves task ids and byte buffers and knows no activations. */
+#ifndef SCHEDULER_H
+#define SCHEDULER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "bound.h"
+#include "nn_error.h"
+
+typedef struct {
+    int rank, size;     /* in MPI_COMM_WORLD */
+    int is_master;      /* rank 0: reads the job, schedules, writes */
+    int is_worker;      /* runs tasks: every rank but 0, or rank 0 alone when size = 1 */
+} sched_env;
+
+typedef struct sched_group sched_group;  /* the ranks that run one task together */
+
+/* A growable byte buffer (a task's optional variable-size payload). */
+typedef struct {
+    unsigned char *data;
+    size_t len, cap;
+} sched_buf;
+
+/* What the scheduler calls. Worker side: setup once per worker rank, then run
+ * for every task on every member of its group, in the same order, with
+ * identical results (only the leader's are sent). Master side: done for every
+ * finished task, tick after every done, at least every 0.2 s, and once more at
+ * the end (final = 1); tick must be cheap when nothing is due. */
+typedef struct {
+    void *ctx;
+    size_t result_bytes;   /* fixed size of one task's result */
+    int (*setup)(void *ctx, sched_group *g, nn_error *err);
+    void (*run)(void *ctx, int64_t task, unsigned char *result, sched_buf *extra);
+    int (*done)(void *ctx, int64_t task, int rank, const unsigned char *result, const unsigned char *extra,
+                size_t extra_len, nn_error *err);
+    int (*tick)(void *ctx, int final, nn_error *err);
+} sched_app;
+
+typedef struct {
+    int ranks_per_image;   /* group size; 0 = all workers in one group */
+    int depth;             /* tasks queued per group while plenty are left (>= 1) */
+} sched_options;
+
+typedef struct {
+    FILE *out;             /* stderr */
+    int tty;               /* one updating line (\r) instead of plain lines */
+    double period;         /* seconds between plain lines (0: every update) */
+    double t0, last;       /* start, last line */
+    long total;            /* tasks of the job */
+    long done, done_before;/* finished (including earlier runs), finished before this run */
+    long certified, scored, failed;
+    size_t width;          /* length of the last tty line */
+} sched_progress;
+
+/* Prototypes */
+/* sched_mpi.c */
+int sched_init(int *argc, char ***argv, sched_env *env, nn_error *err);
+void sched_finalize(void);
+/* Rank 0's value on every rank. */
+void sched_bcast_int(const sched_env *env, int *v);
+/* Rank 0's buffer on every rank (*data malloc'd on the others). */
+int sched_bcast_bytes(const sched_env *env, char **data, size_t *len, nn_error *err);
+/* Collective over all ranks: every rank gets the code and message of the lowest
+ * rank whose rc is non-zero (or NN_OK everywhere). */
+int sched_agree(const sched_env *env, int rc, nn_error *err);
+/* Stop every rank after an error the master cannot recover from. */
+void sched_abort(const sched_env *env, int status);
+double sched_now(void);
+
+/* sched_group.c */
+/* Groups: the workers in runs of ranks_per_image consecutive ranks (0 = all in
+ * one group; the last group may be smaller). */
+int sched_group_count(const sched_env *env, int ranks_per_image);
+int sched_group_size(const sched_group *g);
+int sched_group_rank(const sched_group *g);   /* 0 = the group's leader */
+/* bound_rows_fn for bound_state.rows_exec, ctx = the group: each member bounds
+ * its share of whole row blocks, failures are agreed on (every member returns
+ * the lowest member's error) and the rows are all-gathered. */
+int sched_group_rows(void *ctx, bound_state *st, int layer, size_t n_rows, double *lower, double *upper,
+                     nn_error *err);
+
+/* sched_run.c */
+/* Collective over all ranks: form the groups and call setup on every worker; an
+ * error there is agreed on and returned by every rank. *g is NULL on a master
+ * that does not compute. */
+int sched_start(const sched_env *env, const sched_options *o, const sched_app *app, sched_group **g,
+                nn_error *err);
+/* Collective: run tasks[0..n) (the master's list; ignored elsewhere) to the
+ * end. With one rank it runs them in order in-process through the same
+ * callbacks. On the master the first error of done/tick stops the loop and is
+ * returned; the caller should then sched_abort, as workers may still compute. */
+int sched_loop(const sched_env *env, const sched_options *o, const sched_app *app, sched_group *g,
+               const int64_t *tasks, size_t n_tasks, nn_error *err);
+void sched_stop(sched_group *g);
+
+/* sched_buf */
+int sched_buf_append(sched_buf *b, const void *data, size_t len);
+void sched_buf_free(sched_buf *b);
+
+/* progress.c */
+void sched_progress_init(sched_progress *p, FILE *out, int tty, double period, long total, long done_before);
+/* One finished task: certified / scored (certified or not) / failed flags. */
+void sched_progress_add(sched_progress *p, int certified, int scored, int failed);
+/* Print when due (final: always, and end the tty line). */
+void sched_progress_tick(sched_progress *p, int final);
+
+#endif

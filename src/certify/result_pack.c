@@ -1,0 +1,53 @@
+/* The byte layout of one cert_result, shared by the scheduler's result messages
+ * and the results journal: fixed offsets, little-endian integers and IEEE
+ * doubles, so a record means the same on every rank and after a restart.
+ *
+ *   0 index i64 | 8 label i32 | 12 prediction i32 | 16 target i32 | 20 status i32
+ *  24 radius f64 | 32 lo f64 | 40 hi f64 | 48 margin f64 | 56 evals i32 | 60 zero
+ *  64 seconds f64 | 72 message, 256 bytes, NUL-terminated and NUL-padded */
+#include "certify.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "byteorder.h"
+
+void cert_result_pack(const cert_result *r, unsigned char out[CERT_RESULT_BYTES])
+{
+    memset(out, 0, CERT_RESULT_BYTES);
+    le_put_u64(out, (uint64_t)(int64_t)r->index);
+    le_put_u32(out + 8, (uint32_t)(int32_t)r->label);
+    le_put_u32(out + 12, (uint32_t)(int32_t)r->pred);
+    le_put_u32(out + 16, (uint32_t)(int32_t)r->target);
+    le_put_u32(out + 20, (uint32_t)(int32_t)r->status);
+    le_put_f64(out + 24, r->radius);
+    le_put_f64(out + 32, r->lo);
+    le_put_f64(out + 40, r->hi);
+    le_put_f64(out + 48, r->margin);
+    le_put_u32(out + 56, (uint32_t)(int32_t)r->evals);
+    le_put_f64(out + 64, r->seconds);
+    size_t len = strnlen(r->message, sizeof r->message - 1);
+    memcpy(out + 72, r->message, len);
+}
+
+int cert_result_unpack(const unsigned char in[CERT_RESULT_BYTES], cert_result *r, nn_error *err)
+{
+    memset(r, 0, sizeof *r);
+    int32_t status = (int32_t)le_get_u32(in + 20);
+    if (status < 0 || status >= CERT_STATUS_COUNT)
+        return nn_fail(err, NN_EFORMAT, "packed result: status %d is not a cert_status", (int)status);
+    if (!memchr(in + 72, '\0', 256)) return nn_fail(err, NN_EFORMAT, "packed result: message is not terminated");
+    r->index = (long)(int64_t)le_get_u64(in);
+    r->label = (int32_t)le_get_u32(in + 8);
+    r->pred = (int32_t)le_get_u32(in + 12);
+    r->target = (int32_t)le_get_u32(in + 16);
+    r->status = (cert_status)status;
+    r->radius = le_get_f64(in + 24);
+    r->lo = le_get_f64(in + 32);
+    r->hi = le_get_f64(in + 40);
+    r->margin = le_get_f64(in + 48);
+    r->evals = (int32_t)le_get_u32(in + 56);
+    r->seconds = le_get_f64(in + 64);
+    memcpy(r->message, in + 72, sizeof r->message);
+    return NN_OK;
+}

@@ -1,0 +1,197 @@
+/* 'nncert certify' through the scheduler.
+ *
+ * A task is one (image, slot) pair, task = index * slots + slot, and depends
+ * on nothing else: the radius search starts cold from the norm's eps0 for every
+ * task (a warm start from "the previous image" would make a radius depend on
+ * which rank ran which image before it). Every member of a rank group runs the
+ * same task with its own verifier, whose rows_exec hook is the group's row
+ * split (sched.h), so the members agree bit for bit and only the leader's row
+ * is sent. Rows of images past the end of the data set are failed rows with the
+ * reason, not errors: the run goes on. */
+#include "cert_app.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "byteorder.h"
+#include "forward.h"
+
+static int is_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
+
+int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->c = c;
+    a->m = m;
+    int n_classes = (int)model_output_size(m);
+    if (c->target.mode == TARGET_CLASS && c->target.cls >= n_classes)
+        return nn_fail(err, NN_EARG, "--target %d out of range: %s has %d classes", c->target.cls, c->model,
+                       n_classes);
+    if (n_classes < 2) return nn_fail(err, NN_EVALUE, "%s: a margin needs at least 2 outputs, the model has %d",
+                                      c->model, n_classes);
+    a->slots = cert_tasks_per_image(&c->target, n_classes);
+    for (int i = 0; i < m->n_layers; i++) a->n_layers += is_nonlinear(m->layers[i].type);
+    a->layer = nn_calloc((size_t)a->n_layers + 1, sizeof *a->layer, "layer list", err);
+    a->layer_size = nn_calloc((size_t)a->n_layers + 1, sizeof *a->layer_size, "layer list", err);
+    if (!a->layer || !a->layer_size) return NN_ENOMEM;
+    for (int i = 0, k = 0; i < m->n_layers; i++)
+        if (is_nonlinear(m->layers[i].type)) a->layer[k] = i, a->layer_size[k++] = shape_size(m->layers[i].in);
+    nn_dataset probe;
+    int rc = dataset_load(c->data, 0, 1, &probe, err);
+    if (rc) return rc;
+    a->total = probe.total;
+    a->data_shape = probe.shape;
+    dataset_free(&probe);
+    nn_shape x = m->input, d = a->data_shape;
+    int same = x.c == d.c && x.h == d.h && x.w == d.w;
+    int flat = ((x.c > 1) + (x.h > 1) + (x.w > 1) <= 1) || ((d.c > 1) + (d.h > 1) + (d.w > 1) <= 1);
+    if (!same && !(shape_size(x) == shape_size(d) && flat))
+        return nn_fail(err, NN_ESHAPE, "%s expects inputs %dx%dx%d but %s holds %dx%dx%d images", c->model, x.c, x.h,
+                       x.w, c->data, d.c, d.h, d.w);
+    if ((size_t)c->start >= a->total && c->count == 0)
+        return nn_fail(err, NN_EARG, "data set '%s': start %ld is past the end: it holds %zu images", c->data,
+                       c->start, a->total);
+    return NN_OK;
+}
+
+void cert_app_free(cert_app *a)
+{
+    if (a->have_v) cert_verifier_free(&a->v);
+    dataset_free(&a->ds);
+    free(a->layer);
+    free(a->layer_size);
+    memset(a, 0, sizeof *a);
+}
+
+long cert_app_images(const cert_app *a)
+{
+    if (a->c->count > 0) return a->c->count;
+    return (size_t)a->c->start < a->total ? (long)(a->total - (size_t)a->c->start) : 0;
+}
+
+/* ---- worker ---- */
+
+static int app_setup(void *ctx, sched_group *g, nn_error *err)
+{
+    cert_app *a = ctx;
+    const cert_job *c = a->c;
+    size_t start = (size_t)c->start, n = 0;
+    if (start < a->total) {
+        n = a->total - start;
+        if ((size_t)cert_app_images(a) < n) n = (size_t)cert_app_images(a);
+    }
+    if (n > 0 && !c->dry_tasks) {
+        int rc = dataset_load(c->data, start, n, &a->ds, err);
+        if (rc) return rc;
+    }
+    if (c->dry_tasks) return NN_OK;
+    int rc = cert_verifier_init(&a->v, a->m, &c->bopt, err);
+    if (rc) return rc;
+    a->have_v = 1;
+    a->v.st.rows_exec = sched_group_rows;
+    a->v.st.rows_ctx = g;
+    a->to = c->task;
+    cert_search_options_default(&a->to.search, c->task.norm, model_input_size(a->m));
+    a->to.search.kind = c->task.search.kind;
+    a->to.search.rtol = c->task.search.rtol;
+    return NN_OK;
+}
+
+/* Bounds of every nonlinear layer at the reported radius (or the smallest
+ * uncertified eps when nothing was certified), for the saved images. */
+static void save_bounds(cert_app *a, const double *x, const cert_result *r, sched_buf *extra)
+{
+    double eps = a->to.fixed ? a->to.eps : r->radius > 0 ? r->radius : r->hi;
+    if (!isfinite(eps) || !(eps >= 0)) return;
+    nn_error e;
+    double margin;
+    int certified;
+    if (cert_verify(&a->v, x, a->to.norm, eps, a->to.clip, r->pred, r->target, &margin, &certified, &e)) return;
+    size_t bytes = cert_store_bounds_bytes(a->n_layers, a->layer_size);
+    unsigned char *p = malloc(bytes);
+    if (!p) return;
+    le_put_f64(p, eps);
+    size_t off = 8;
+    for (int l = 0; l < a->n_layers; l++)
+        for (int side = 0; side < 2; side++) {
+            const double *b = side ? a->v.st.pre_upper[a->layer[l]] : a->v.st.pre_lower[a->layer[l]];
+            for (size_t k = 0; k < a->layer_size[l]; k++, off += 8) le_put_f64(p + off, b[k]);
+        }
+    if (sched_buf_append(extra, p, bytes)) extra->len = 0;
+    free(p);
+}
+
+static void app_run(void *ctx, int64_t task, unsigned char *out, sched_buf *extra)
+{
+    cert_app *a = ctx;
+    long index = (long)(task / a->slots);
+    int slot = (int)(task % a->slots);
+    cert_result r;
+    memset(&r, 0, sizeof r);
+    r.index = index;
+    r.target = a->c->target.mode == TARGET_CLASS ? a->c->target.cls : CERT_UNTARGETED;
+    r.label = r.pred = -1;
+    r.status = CERT_FAILED;
+    r.margin = NAN;
+    r.hi = INFINITY;
+    size_t at = (size_t)index - a->ds.first;
+    if (a->c->dry_tasks) {
+        snprintf(r.message, sizeof r.message, "dry task: no bound work (scheduler benchmark mode)");
+    } else if ((size_t)index >= a->total) {
+        snprintf(r.message, sizeof r.message, "image %ld is past the end of data set '%s' (%zu images)", index,
+                 a->c->data, a->total);
+    } else if (index < (long)a->ds.first || at >= a->ds.n) {
+        snprintf(r.message, sizeof r.message, "image %ld is not among the images this rank loaded", index);
+    } else {
+        const double *x = a->ds.images + at * model_input_size(a->m);
+        nn_error e;
+        nn_error_clear(&e);
+        cert_run_image_task(&a->v, &a->to, &a->c->target, x, index, a->ds.labels[at], slot, &r, &e);
+        if ((r.status == CERT_CERTIFIED || r.status == CERT_UNCERTIFIED) && cert_job_saves_bounds(a->c, index))
+            save_bounds(a, x, &r, extra);
+    }
+    cert_result_pack(&r, out);
+}
+
+/* ---- master ---- */
+
+void cert_app_count(void *ctx, int64_t task, const cert_result *r)
+{
+    (void)task;
+    cert_app *a = ctx;
+    a->counts[r->status]++;
+    a->rows++;
+    a->evals += r->evals;
+    if (r->status == CERT_CERTIFIED || r->status == CERT_UNCERTIFIED) a->sum_radius += r->radius;
+}
+
+static int app_done(void *ctx, int64_t task, int rank, const unsigned char *result, const unsigned char *extra,
+                    size_t extra_len, nn_error *err)
+{
+    cert_app *a = ctx;
+    cert_result r;
+    int rc = cert_result_unpack(result, &r, err);
+    if (rc) return nn_error_prefix(err, "result of task %lld from rank %d: ", (long long)task, rank);
+    if ((rc = cert_store_add(a->store, task, rank, &r, extra_len ? extra : NULL, extra_len, err))) return rc;
+    cert_app_count(a, task, &r);
+    sched_progress_add(&a->progress, r.status == CERT_CERTIFIED,
+                       r.status == CERT_CERTIFIED || r.status == CERT_UNCERTIFIED, r.status == CERT_FAILED);
+    if (r.status == CERT_FAILED && !a->c->dry_tasks)
+        fprintf(stderr, "nncert certify: image %ld target %d failed: %s\n", r.index, r.target, r.message);
+    return NN_OK;
+}
+
+static int app_tick(void *ctx, int final, nn_error *err)
+{
+    cert_app *a = ctx;
+    sched_progress_tick(&a->progress, final);
+    return cert_store_tick(a->store, final, err);
+}
+
+sched_app cert_app_callbacks(cert_app *a)
+{
+    sched_app s = {a, CERT_RESULT_BYTES, app_setup, app_run, app_done, app_tick};
+    return s;
+}

@@ -1,0 +1,279 @@
+/* The certify job: schema, command line, and resolution into options.
+ *
+ * Every key is also a flag (--row-block for row_block) and a flag overrides the
+ * file. Resolution checks every key before anything is loaded, so a bad job
+ * fails before any work with "file:line: key 'k': reason" (or "command line").
+ * Identity keys are the ones that decide the numbers in the results; after
+ * resolution their values are rewritten canonically (names as the engine
+ * spells them, numbers as %.17g) so that "1e-3" and "0.001" are the same job. */
+#include "cert_job.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const job_key keys[] = {
+    {"job", "model", JOB_STR, NULL, 0},
+    {"job", "data", JOB_STR, NULL, 1},
+    {"job", "start", JOB_INT, "0", 0},
+    {"job", "count", JOB_INT, "0", 0},
+    {"job", "out", JOB_STR, NULL, 0},
+    {"bound", "method", JOB_STR, "crown", 1},
+    {"bound", "lines", JOB_STR, "adaptive", 1},
+    {"bound", "maxpool", JOB_STR, "tilin", 1},
+    {"bound", "precision", JOB_STR, "double", 1},
+    {"bound", "norm", JOB_STR, "inf", 1},
+    {"bound", "clip", JOB_BOOL, "false", 1},
+    {"bound", "row_block", JOB_INT, "0", 1},
+    {"certify", "target", JOB_STR, "untargeted", 1},
+    {"certify", "seed", JOB_INT, "0", 1},
+    {"certify", "search", JOB_STR, "bisect", 1},
+    {"certify", "rtol", JOB_REAL, "1e-3", 1},
+    {"certify", "eps", JOB_REAL, NULL, 1},
+    {"output", "save_bounds", JOB_LIST, NULL, 0},
+    {"output", "flush_seconds", JOB_REAL, "2", 0},
+    {"output", "progress_seconds", JOB_REAL, "10", 0},
+    {"output", "force_new", JOB_BOOL, "false", 0},
+    {"dist", "ranks_per_image", JOB_STR, "1", 0},
+    {"dist", "dry_tasks", JOB_BOOL, "false", 1},
+    /* FROWN's options (issue 4), named like its --frown-* flags; only with method frown */
+    {"frown", "frown_group", JOB_INT, NULL, 1},
+    {"frown", "frown_iters", JOB_INT, NULL, 1},
+    {"frown", "frown_lr", JOB_REAL, NULL, 1},
+    {"frown", "frown_patience", JOB_INT, NULL, 1},
+    {"frown", "frown_threshold", JOB_REAL, NULL, 1},
+};
+
+int cert_job_schema(const job_key **out)
+{
+    *out = keys;
+    return (int)(sizeof keys / sizeof keys[0]);
+}
+
+int cert_job_parse_args(job *j, int argc, char **argv, void (*help)(void))
+{
+    static const char cmd[] = "certify";
+    nn_error err;
+    nn_error_clear(&err);
+    /* --config first: the flags override it wherever they stand */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            help();
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(a, "--config") && strncmp(a, "--config=", 9)) continue;
+        const char *path = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
+        if (!path) return cli_usage_error(cmd, "--config needs a value");
+        if (j->file) return cli_usage_error(cmd, "--config given twice");
+        if (job_load_ini(j, path, &err)) {
+            fprintf(stderr, "nncert %s: %s\n", cmd, err.msg);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) return cli_usage_error(cmd, "unexpected argument '%s'", a);
+        char name[64];
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (len == 0 || len >= sizeof name) return cli_usage_error(cmd, "unknown option '%s'", a);
+        memcpy(name, a + 2, len);
+        name[len] = '\0';
+        if (!strcmp(name, "config")) {
+            if (!eq) i++;
+            continue;
+        }
+        for (char *p = name; *p; p++)
+            if (*p == '-') *p = '_';
+            else if (*p == '_') return cli_usage_error(cmd, "unknown option '%s' (flags use '-', not '_')", a);
+        int k = job_find(j, name);
+        if (k < 0) return cli_usage_error(cmd, "unknown option '--%.*s'", (int)len, a + 2);
+        const char *v;
+        if (keys[k].type == JOB_BOOL) {
+            if (eq) return cli_usage_error(cmd, "--%.*s takes no value", (int)len, a + 2);
+            v = "true";
+        } else {
+            v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) return cli_usage_error(cmd, "--%.*s needs a value", (int)len, a + 2);
+        }
+        char origin[96];
+        snprintf(origin, sizeof origin, "command line (--%.*s)", (int)len, a + 2);
+        if (job_set(j, name, v, origin, &err)) return cli_usage_error(cmd, "%s", err.msg);
+    }
+    static const char *const required[] = {"model", "data", "out"};
+    for (int r = 0; r < 3; r++)
+        if (!job_value(j, required[r])) {
+            if (j->file)
+                return cli_usage_error(cmd, "%s: key '%s' is required in section [job] (or --%s)", j->file,
+                                       required[r], required[r]);
+            return cli_usage_error(cmd, "--%s is required", required[r]);
+        }
+    return -1;
+}
+
+/* Rewrite an identity value canonically, keeping its origin. */
+static int canon(job *j, const char *key, const char *value, nn_error *err)
+{
+    int k = job_find(j, key);
+    if (!j->value[k] && j->schema[k].def && !strcmp(value, j->schema[k].def)) return NN_OK;
+    char origin[600];
+    snprintf(origin, sizeof origin, "%s", j->origin[k] ? j->origin[k] : "default");
+    return job_set(j, key, value, origin, err);
+}
+
+static int canon_double(job *j, const char *key, double v, nn_error *err)
+{
+    char buf[40];
+    snprintf(buf, sizeof buf, "%.17g", v);
+    return canon(j, key, buf, err);
+}
+
+int cert_job_resolve(job *j, cert_job *c, nn_error *err)
+{
+    memset(c, 0, sizeof *c);
+    c->model = job_value(j, "model");
+    c->data = job_value(j, "data");
+    c->out = job_value(j, "out");
+    if (!c->model || !c->data || !c->out)
+        return nn_fail(err, NN_EARG, "keys model, data and out are required (section [job])");
+    int rc;
+    long l;
+    if ((rc = job_get_long(j, "start", 0, 1L << 40, &c->start, err)) ||
+        (rc = job_get_long(j, "count", 0, 1L << 40, &c->count, err)))
+        return rc;
+
+    bound_options_default(&c->bopt);
+    const char *v = job_value(j, "method");
+    int m = bound_method_parse(v);
+    if (m < 0) {
+        char names[200] = "";
+        for (int i = 0; i < METHOD_COUNT; i++) {
+            if (i) strcat(names, ", ");
+            strcat(names, bound_method_name((bound_method)i));
+        }
+        return job_fail(j, "method", err, NN_EARG, "unknown method '%s' (this build has %s)", v, names);
+    }
+    c->bopt.method = (bound_method)m;
+    /* Never ignored silently: with another method they are an error, and with
+     * frown they stay an error until they are passed to the engine's options. */
+    static const char *const frown_keys[] = {"frown_group", "frown_iters", "frown_lr", "frown_patience",
+                                             "frown_threshold"};
+    for (int i = 0; i < 5; i++)
+        if (job_is_set(j, frown_keys[i]))
+            return job_fail(j, frown_keys[i], err, NN_EARG,
+                            strcmp(bound_method_name(c->bopt.method), "frown")
+                                ? "applies to method frown only (section [frown]); method is '%s'"
+                                : "is not passed to the bound engine by this build (method '%s')",
+                            v);
+    v = job_value(j, "lines");
+    int s = line_strategy_parse(v);
+    if (s < 0) return job_fail(j, "lines", err, NN_EARG, "unknown line strategy '%s' (expected adaptive, tight or fastlin)", v);
+    c->bopt.strategy = (line_strategy)s;
+    v = job_value(j, "maxpool");
+    if ((s = pool_method_parse(v)) < 0)
+        return job_fail(j, "maxpool", err, NN_EARG,
+                        "unknown maxpool method '%s' (expected tilin, deeppoly, cnncert or interval)", v);
+    c->bopt.pool = (pool_method)s;
+    v = job_value(j, "precision");
+    if (strcmp(v, "double") && strcmp(v, "single"))
+        return job_fail(j, "precision", err, NN_EARG, "unknown precision '%s' (expected double or single)", v);
+    c->bopt.single = !strcmp(v, "single");
+    if ((rc = job_get_long(j, "row_block", 0, 1L << 20, &l, err))) return rc;
+    c->bopt.row_block = (size_t)l;
+
+    v = job_value(j, "norm");
+    int p = norm_parse(v);
+    if (p < 0) return job_fail(j, "norm", err, NN_EARG, "unknown norm '%s' (expected inf, 2 or 1)", v);
+    c->task.norm = (norm_type)p;
+    if ((rc = job_get_bool(j, "clip", &c->task.clip, err))) return rc;
+
+    c->target_text = job_value(j, "target");
+    nn_error terr;
+    nn_error_clear(&terr);
+    if (cert_target_parse(c->target_text, 0, &c->target, &terr))
+        return job_fail(j, "target", err, NN_EARG, "%s", terr.msg);
+    if ((rc = job_get_long(j, "seed", 0, 1L << 62, &l, err))) return rc;
+    c->target.seed = (uint64_t)l;
+    v = job_value(j, "search");
+    if ((s = cert_search_kind_parse(v)) < 0)
+        return job_fail(j, "search", err, NN_EARG, "unknown search '%s' (expected bisect or crown15)", v);
+    double rtol;
+    if ((rc = job_get_double(j, "rtol", &rtol, err))) return rc;
+    if (!(rtol > 0 && rtol < 1)) return job_fail(j, "rtol", err, NN_EARG, "must be in (0, 1), got %g", rtol);
+    c->task.fixed = job_is_set(j, "eps");
+    c->task.eps = NAN;
+    if (c->task.fixed) {
+        if ((rc = job_get_double(j, "eps", &c->task.eps, err))) return rc;
+        if (!(c->task.eps >= 0)) return job_fail(j, "eps", err, NN_EARG, "must be >= 0, got %g", c->task.eps);
+    }
+    c->task.search.kind = (cert_search_kind)s;
+    c->task.search.rtol = rtol;
+
+    if (job_value(j, "save_bounds") &&
+        (rc = job_get_list(j, "save_bounds", &c->save_bounds, &c->n_save_bounds, err)))
+        return rc;
+    if ((rc = job_get_double(j, "flush_seconds", &c->flush_seconds, err))) return rc;
+    if (!(c->flush_seconds >= 0 && c->flush_seconds <= 3600))
+        return job_fail(j, "flush_seconds", err, NN_EARG, "must be in [0, 3600] seconds, got %g", c->flush_seconds);
+    if ((rc = job_get_double(j, "progress_seconds", &c->progress_seconds, err))) return rc;
+    if (!(c->progress_seconds >= 0))
+        return job_fail(j, "progress_seconds", err, NN_EARG, "must be >= 0, got %g", c->progress_seconds);
+    if ((rc = job_get_bool(j, "force_new", &c->force_new, err))) return rc;
+    if ((rc = job_get_bool(j, "dry_tasks", &c->dry_tasks, err))) return rc;
+    v = job_value(j, "ranks_per_image");
+    char *end;
+    long g = strtol(v, &end, 10);
+    if (!strcmp(v, "all")) c->ranks_per_image = 0;
+    else if (*v && !*end && g >= 1 && g <= 1000000) c->ranks_per_image = (int)g;
+    else return job_fail(j, "ranks_per_image", err, NN_EARG, "expected 1, a group size or 'all', got '%s'", v);
+
+    /* canonical identity values */
+    if ((rc = canon(j, "method", bound_method_name(c->bopt.method), err)) ||
+        (rc = canon(j, "lines", line_strategy_name(c->bopt.strategy), err)) ||
+        (rc = canon(j, "maxpool", pool_method_name(c->bopt.pool), err)) ||
+        (rc = canon(j, "norm", norm_name(c->task.norm), err)) ||
+        (rc = canon(j, "clip", c->task.clip ? "true" : "false", err)) ||
+        (rc = canon(j, "search", cert_search_kind_name(c->task.search.kind), err)) ||
+        (rc = canon_double(j, "rtol", rtol, err)) ||
+        (rc = canon(j, "dry_tasks", c->dry_tasks ? "true" : "false", err)) ||
+        (c->task.fixed && (rc = canon_double(j, "eps", c->task.eps, err))))
+        return rc;
+    char buf[40];
+    snprintf(buf, sizeof buf, "%zu", c->bopt.row_block);
+    if ((rc = canon(j, "row_block", buf, err))) return rc;
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)c->target.seed);
+    if ((rc = canon(j, "seed", buf, err))) return rc;
+    return NN_OK;
+}
+
+void cert_job_free(cert_job *c)
+{
+    free(c->save_bounds);
+    memset(c, 0, sizeof *c);
+}
+
+char *cert_job_identity(const job *j, const char *model_sha256)
+{
+    char *t = job_text(j, 1);
+    if (!t) return NULL;
+    size_t n = strlen(t) + strlen(model_sha256) + 32;
+    char *s = malloc(n);
+    if (s) snprintf(s, n, "%s\n[model]\nmodel_sha256 = %s\n", t, model_sha256);
+    free(t);
+    return s;
+}
+
+int cert_job_saves_bounds(const cert_job *c, long index)
+{
+    size_t lo = 0, hi = c->n_save_bounds;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->save_bounds[mid] < index) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < c->n_save_bounds && c->save_bounds[lo] == index;
+}

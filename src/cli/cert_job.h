@@ -1,0 +1,41 @@
+/* cert_job: the keys of a certify job (private to src/cli) — one schema for the
+ * INI file and the command line (--key-name = key_name), and their resolution
+ * into engine options with errors that name the file, line and key. */
+#ifndef CERT_JOB_H
+#define CERT_JOB_H
+
+#include <stdint.h>
+#include "bound.h"
+#include "certify.h"
+#include "job.h"
+
+typedef struct {
+    const char *model, *data, *out;  /* point into the job's values */
+    long start, count;               /* images [start, start+count); count 0: to the end */
+    bound_options bopt;
+    cert_target_spec target;
+    const char *target_text;
+    cert_task_options task;          /* norm, clip, fixed eps or search (guess filled per model) */
+    long *save_bounds;               /* sorted image indices whose bounds are saved (owned) */
+    size_t n_save_bounds;
+    double flush_seconds, progress_seconds;
+    int force_new;
+    int ranks_per_image;             /* 0: all workers */
+    int dry_tasks;                   /* benchmark only: tasks do no bound work */
+} cert_job;
+
+/* Prototypes */
+int cert_job_schema(const job_key **keys);  /* returns the key count */
+/* argv of 'nncert certify' into j: --config FILE first (loaded), then every flag
+ * over it. Returns -1 to go on, else the exit status (help printed: 0; usage
+ * error printed: 2). */
+int cert_job_parse_args(job *j, int argc, char **argv, void (*help)(void));
+/* Check and convert every key (nothing is loaded); rewrites identity values in
+ * canonical form so that equal jobs have equal texts. */
+int cert_job_resolve(job *j, cert_job *c, nn_error *err);
+void cert_job_free(cert_job *c);
+/* Identity of the results (malloc'd): the identity keys plus the model's SHA-256. */
+char *cert_job_identity(const job *j, const char *model_sha256);
+int cert_job_saves_bounds(const cert_job *c, long index);
+
+#endif

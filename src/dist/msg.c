@@ -1,0 +1,49 @@
+/* Wire format of the scheduler's messages (sched_internal.h): fixed offsets,
+ * little-endian integers, so master and workers agree whatever they run on.
+ * Results themselves are opaque bytes of the application's fixed layout. */
+#include "sched_internal.h"
+
+#include <string.h>
+
+#include "byteorder.h"
+
+size_t msg_tasks_size(size_t count) { return 4 + 8 * count; }
+
+void msg_tasks_pack(unsigned char *buf, const int64_t *tasks, size_t count)
+{
+    le_put_u32(buf, (uint32_t)count);
+    for (size_t i = 0; i < count; i++) le_put_u64(buf + 4 + 8 * i, (uint64_t)tasks[i]);
+}
+
+int msg_tasks_unpack(const unsigned char *buf, size_t len, int64_t *tasks, size_t max, size_t *count)
+{
+    if (len < 4) return -1;
+    size_t n = le_get_u32(buf);
+    if (n > max || len != msg_tasks_size(n)) return -1;
+    for (size_t i = 0; i < n; i++) tasks[i] = (int64_t)le_get_u64(buf + 4 + 8 * i);
+    *count = n;
+    return 0;
+}
+
+void msg_result_header(unsigned char *buf, int64_t task, int rank, size_t result_bytes, size_t extra_bytes)
+{
+    le_put_u64(buf, (uint64_t)task);
+    le_put_u32(buf + 8, (uint32_t)rank);
+    le_put_u32(buf + 12, (uint32_t)result_bytes);
+    le_put_u64(buf + 16, (uint64_t)extra_bytes);
+}
+
+int msg_result_parse(const unsigned char *buf, size_t len, size_t result_bytes, int64_t *task, int *rank,
+                     const unsigned char **result, const unsigned char **extra, size_t *extra_bytes)
+{
+    if (len < MSG_RESULT_HEADER) return -1;
+    *task = (int64_t)le_get_u64(buf);
+    *rank = (int)le_get_u32(buf + 8);
+    size_t rb = le_get_u32(buf + 12);
+    uint64_t eb = le_get_u64(buf + 16);
+    if (rb != result_bytes || len < MSG_RESULT_HEADER + rb || eb != len - MSG_RESULT_HEADER - rb) return -1;
+    *result = buf + MSG_RESULT_HEADER;
+    *extra = buf + MSG_RESULT_HEADER + rb;
+    *extra_bytes = (size_t)eb;
+    return 0;
+}

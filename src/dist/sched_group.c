@@ -1,0 +1,133 @@
+/* Groups of ranks that run one task together, and the row split inside them.
+ *
+ * Every member of a group runs the same task with its own verifier: the same
+ * image, target and search. At each nonlinear layer the engine hands the rows
+ * to sched_group_rows (bound.h, rows_exec), which gives member r the row blocks
+ * [nb r / g, nb (r+1) / g) of the layer's nb blocks of st->opt.row_block rows,
+ * bounds them with bound_layer_rows and all-gathers the rest. A row range gives
+ * the bits of the full layer (src/bound/bound.c), so every member commits the
+ * same state as a single process would, computes the same margins and takes the
+ * same search decisions: results do not depend on the group size or on how
+ * many ranks the job has. The row block size is part of the job, not chosen
+ * per group, for the same reason.
+ *
+ * Members that finish their share wait by polling with short sleeps
+ * (sched_wait), not by spinning, so on shared or oversubscribed cores they give
+ * the CPU to the members still computing.
+ *
+ * Failures are agreed on before the gather: if any member's rows failed (NaN,
+ * allocation), every member returns the error of the lowest failing member,
+ * i.e. the error of the lowest failing row, which is what one process reports. */
+#include "sched_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sched_group_width(const sched_env *env, int ranks_per_image)
+{
+    int workers = env->size > 1 ? env->size - 1 : 1;
+    return ranks_per_image <= 0 || ranks_per_image > workers ? workers : ranks_per_image;
+}
+
+int sched_group_count(const sched_env *env, int ranks_per_image)
+{
+    int workers = env->size > 1 ? env->size - 1 : 1, w = sched_group_width(env, ranks_per_image);
+    return (workers + w - 1) / w;
+}
+
+int sched_group_size(const sched_group *g) { return g->size; }
+int sched_group_rank(const sched_group *g) { return g->rank; }
+
+int sched_group_init(const sched_env *env, int ranks_per_image, sched_group **out, nn_error *err)
+{
+    *out = NULL;
+    int w = sched_group_width(env, ranks_per_image);
+    sched_group *g = NULL;
+    if (env->is_worker) {
+        g = nn_calloc(1, sizeof *g, "rank group", err);
+        if (!g) return NN_ENOMEM;
+        g->comm = MPI_COMM_NULL;
+        g->world_rank = env->rank;
+        g->size = 1;
+    }
+    if (env->size > 1) {
+        int color = env->rank == 0 ? MPI_UNDEFINED : (env->rank - 1) / w;
+        MPI_Comm comm;
+        MPI_Comm_split(MPI_COMM_WORLD, color, env->rank, &comm);
+        if (g) {
+            g->comm = comm;
+            g->id = color;
+            MPI_Comm_rank(comm, &g->rank);
+            MPI_Comm_size(comm, &g->size);
+        }
+    }
+    if (g) {
+        g->counts = nn_calloc((size_t)g->size, sizeof *g->counts, "rank group", err);
+        g->displs = nn_calloc((size_t)g->size, sizeof *g->displs, "rank group", err);
+        if (!g->counts || !g->displs) {
+            sched_group_free(g);
+            return NN_ENOMEM;
+        }
+    }
+    *out = g;
+    return NN_OK;
+}
+
+void sched_group_free(sched_group *g)
+{
+    if (!g) return;
+    if (g->comm != MPI_COMM_NULL) MPI_Comm_free(&g->comm);
+    free(g->counts);
+    free(g->displs);
+    free(g);
+}
+
+int sched_group_sync(sched_group *g, int kind, int failed)
+{
+    if (g->size == 1) return failed ? 0 : -1;
+    int v[3] = {kind, -kind, failed ? g->size - g->rank : 0}, r[3];
+    MPI_Request req;
+    MPI_Iallreduce(v, r, 3, MPI_INT, MPI_MAX, g->comm, &req);
+    sched_wait(&req, NULL);
+    if (r[0] != -r[1]) {
+        fprintf(stderr,
+                "nncert: rank %d: the members of rank group %d are at different steps of a task (one left it "
+                "early); stopping the job\n",
+                g->world_rank, g->id);
+        MPI_Abort(MPI_COMM_WORLD, 3);
+    }
+    return r[2] ? g->size - r[2] : -1;
+}
+
+int sched_group_rows(void *ctx, bound_state *st, int layer, size_t n, double *lower, double *upper, nn_error *err)
+{
+    sched_group *g = ctx;
+    size_t rb = st->opt.row_block ? st->opt.row_block : n, nb = (n + rb - 1) / rb;
+    if (g->size == 1 || nb < 2) return bound_layer_rows(st, layer, 0, n, lower, upper, err);
+    for (int r = 0; r < g->size; r++) {
+        size_t lo = nb * (size_t)r / (size_t)g->size * rb, hi = nb * (size_t)(r + 1) / (size_t)g->size * rb;
+        if (lo > n) lo = n;
+        if (hi > n) hi = n;
+        g->displs[r] = (int)lo;
+        g->counts[r] = (int)(hi - lo);
+    }
+    size_t lo = (size_t)g->displs[g->rank], hi = lo + (size_t)g->counts[g->rank];
+    int rc = bound_layer_rows(st, layer, lo, hi, lower + lo, upper + lo, err);
+    int first = sched_group_sync(g, SYNC_ROWS, rc != NN_OK);
+    if (first >= 0) {
+        nn_error e;
+        nn_error_clear(&e);
+        if (g->rank == first && err) e = *err;
+        if (g->rank == first) e.code = (nn_code)rc;
+        MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, first, g->comm);
+        if (err) *err = e;
+        return e.code ? (int)e.code : NN_ENUMERIC;
+    }
+    MPI_Request req[2];
+    MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, lower, g->counts, g->displs, MPI_DOUBLE, g->comm, &req[0]);
+    MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, upper, g->counts, g->displs, MPI_DOUBLE, g->comm, &req[1]);
+    sched_wait(&req[0], NULL);
+    sched_wait(&req[1], NULL);
+    return NN_OK;
+}

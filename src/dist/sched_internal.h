@@ -1,0 +1,54 @@
+/* sched_internal (private to src/dist): the group structure, message tags and
+ * the wire format of scheduler messages (msg.c). */
+#ifndef SCHED_INTERNAL_H
+#define SCHED_INTERNAL_H
+
+#include <mpi.h>
+
+#include "scheduler.h"
+
+enum { TAG_TASKS = 11, TAG_RESULT = 12 };
+
+/* Kinds of lockstep collectives in a group: members compare them so that a
+ * member that left a task early is detected instead of matched to the wrong call. */
+enum { SYNC_ROWS = 1, SYNC_END = 2 };
+
+struct sched_group {
+    MPI_Comm comm;     /* MPI_COMM_NULL for a group of one without MPI peers */
+    int rank, size;    /* in the group */
+    int world_rank;    /* of this process */
+    int id;            /* group number */
+    int *counts, *displs;  /* [size] scratch for the all-gathers */
+};
+
+/* Collective over all ranks (sched_group.c); *g is NULL on a master that does
+ * not compute. */
+int sched_group_init(const sched_env *env, int ranks_per_image, sched_group **g, nn_error *err);
+void sched_group_free(sched_group *g);
+/* Ranks per group (the last group may have fewer). */
+int sched_group_width(const sched_env *env, int ranks_per_image);
+
+/* Task batch (master -> group leader): u32 count, count x i64 task ids; count 0 = stop. */
+size_t msg_tasks_size(size_t count);
+void msg_tasks_pack(unsigned char *buf, const int64_t *tasks, size_t count);
+int msg_tasks_unpack(const unsigned char *buf, size_t len, int64_t *tasks, size_t max, size_t *count);
+
+/* Result (leader -> master): i64 task | i32 rank | u32 result bytes | u64 extra
+ * bytes | result | extra. */
+#define MSG_RESULT_HEADER 24
+void msg_result_header(unsigned char *buf, int64_t task, int rank, size_t result_bytes, size_t extra_bytes);
+int msg_result_parse(const unsigned char *buf, size_t len, size_t result_bytes, int64_t *task, int *rank,
+                     const unsigned char **result, const unsigned char **extra, size_t *extra_bytes);
+
+/* Lockstep check of a group (SYNC_ROWS / SYNC_END) carrying a failure flag:
+ * returns the lowest failing member's index (or -1) and aborts the job if the
+ * members are at different kinds of call. */
+int sched_group_sync(sched_group *g, int kind, int failed);
+
+/* Wait for a request, sleeping with a growing pause instead of spinning (an
+ * idle rank must not take CPU from working ranks on the same cores). */
+void sched_wait(MPI_Request *req, MPI_Status *status);
+/* Pause for the idle loop: 0, then 20 us doubling up to 1 ms. */
+void sched_backoff(int *idle);
+
+#endif

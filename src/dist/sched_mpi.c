@@ -1,0 +1,163 @@
+/* MPI start-up and the few collectives the command line needs around a run:
+ * broadcasting the job, agreeing on start-up errors, aborting, and the idle
+ * waits. Every rank calls these in the same order. */
+#include "sched_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
+
+/* Started by an MPI launcher (mpirun, srun)? A process started on its own is a
+ * job of one rank and needs no MPI at all: the one-rank path makes no MPI
+ * calls, and skipping a singleton MPI_Init saves about half a second. */
+static int launched_by_mpi(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "NNCERT_MPI"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+        if (getenv(vars[i])) return 1;
+    return 0;
+}
+
+int sched_init(int *argc, char ***argv, sched_env *env, nn_error *err)
+{
+    memset(env, 0, sizeof *env);
+    env->size = 1;
+    int ok = 0;
+    MPI_Initialized(&ok);
+    if (!ok && launched_by_mpi()) {
+#ifdef __SANITIZE_ADDRESS__
+        /* Open MPI keeps (and leaks) small allocations of plugins it loads and
+         * unloads while it starts; they cannot be named afterwards. */
+        __lsan_disable();
+#endif
+        int st = MPI_Init(argc, argv);
+#ifdef __SANITIZE_ADDRESS__
+        __lsan_enable();
+#endif
+        if (st != MPI_SUCCESS) return nn_fail(err, NN_EIO, "MPI_Init failed");
+        ok = 1;
+    }
+    if (ok) {
+        MPI_Comm_rank(MPI_COMM_WORLD, &env->rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &env->size);
+    }
+    env->is_master = env->rank == 0;
+    env->is_worker = env->size == 1 || env->rank > 0;
+    return NN_OK;
+}
+
+void sched_finalize(void)
+{
+    int ok = 0, done = 0;
+    MPI_Initialized(&ok);
+    MPI_Finalized(&done);
+    if (!ok || done) return;
+#ifdef __SANITIZE_ADDRESS__
+    /* MPI_Finalize unloads Open MPI's plugins, after which LeakSanitizer can no
+     * longer name their frames (nor suppress them): check for leaks now, while
+     * they are loaded. This replaces the check at exit. */
+    __lsan_do_leak_check();
+#endif
+    MPI_Finalize();
+}
+
+void sched_abort(const sched_env *env, int status)
+{
+    if (env->size > 1) MPI_Abort(MPI_COMM_WORLD, status);
+    exit(status);
+}
+
+double sched_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void sched_bcast_int(const sched_env *env, int *v)
+{
+    if (env->size > 1) MPI_Bcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD);
+}
+
+int sched_bcast_bytes(const sched_env *env, char **data, size_t *len, nn_error *err)
+{
+    if (env->size == 1) return NN_OK;
+    unsigned long long n = env->rank == 0 ? (unsigned long long)*len : 0;
+    MPI_Bcast(&n, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+    if (env->rank != 0) {
+        *len = (size_t)n;
+        *data = malloc((size_t)n + 1);
+    }
+    int have = *data != NULL, all = 0;
+    MPI_Allreduce(&have, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
+    if (!all) return nn_fail(err, NN_ENOMEM, "out of memory for a %llu-byte broadcast", n);
+    for (size_t off = 0; off < (size_t)n;) {
+        int chunk = (size_t)n - off > (1u << 30) ? (1 << 30) : (int)((size_t)n - off);
+        MPI_Bcast(*data + off, chunk, MPI_BYTE, 0, MPI_COMM_WORLD);
+        off += (size_t)chunk;
+    }
+    if (env->rank != 0) (*data)[n] = '\0';
+    return NN_OK;
+}
+
+int sched_agree(const sched_env *env, int rc, nn_error *err)
+{
+    if (env->size == 1) return rc;
+    int mine = rc ? env->rank : env->size, first = env->size;
+    MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first == env->size) return NN_OK;
+    nn_error e;
+    nn_error_clear(&e);
+    if (env->rank == first) {
+        if (err) e = *err;
+        e.code = (nn_code)rc;
+    }
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, first, MPI_COMM_WORLD);
+    if (err) *err = e;
+    return e.code ? (int)e.code : NN_EIO;
+}
+
+void sched_backoff(int *idle)
+{
+    if (*idle == 0) {
+        *idle = 20;
+        return;
+    }
+    struct timespec ts = {0, (long)*idle * 1000L};
+    nanosleep(&ts, NULL);
+    if (*idle < 1000) *idle *= 2;
+}
+
+void sched_wait(MPI_Request *req, MPI_Status *status)
+{
+    int flag = 0, idle = 0;
+    for (;;) {
+        MPI_Test(req, &flag, status ? status : MPI_STATUS_IGNORE);
+        if (flag) return;
+        sched_backoff(&idle);
+    }
+}
+
+int sched_buf_append(sched_buf *b, const void *data, size_t len)
+{
+    if (b->len + len > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + len) cap *= 2;
+        unsigned char *p = realloc(b->data, cap);
+        if (!p) return NN_ENOMEM;
+        b->data = p;
+        b->cap = cap;
+    }
+    if (len) memcpy(b->data + b->len, data, len);
+    b->len += len;
+    return NN_OK;
+}
+
+void sched_buf_free(sched_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,267 @@
+/* The run loop: master, group members, and the one-process case.
+ *
+ * Dynamic self-scheduling. The master keeps up to `depth` tasks outstanding per
+ * group while at least depth x groups tasks are still unassigned, and one per
+ * group after that, so a group never waits for a round trip while work is
+ * plentiful and no task is queued behind a slow one at the end. A result is
+ * the request for more. The master never waits on one group: it probes for a
+ * result from any source, and sleeps briefly (20 us doubling to 1 ms) when
+ * nothing has arrived, so it does not take a core from the workers; its sends
+ * are non-blocking.
+ *
+ * A group leader receives task ids, broadcasts each to its members, and all of
+ * them run it (sched_group.c explains why they agree bit for bit); after the
+ * task the members check they are still in step, and the leader sends the
+ * result: header, fixed-size result, optional extra bytes, one message.
+ *
+ * With one rank there is no master/worker split: the same callbacks run every
+ * task in order in this process. */
+#include "sched_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TICK_SECONDS 0.2
+
+typedef struct {
+    int leader;            /* world rank of the group's leader */
+    int outstanding;       /* tasks sent and not yet answered */
+    MPI_Request send;      /* last task batch sent */
+    unsigned char *buf;    /* its buffer */
+} group_slot;
+
+static int run_local(const sched_app *app, const int64_t *tasks, size_t n, nn_error *err)
+{
+    unsigned char *result = calloc(1, app->result_bytes ? app->result_bytes : 1);
+    if (!result) return nn_fail(err, NN_ENOMEM, "out of memory for a task result");
+    sched_buf extra = {0};
+    int rc = NN_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        extra.len = 0;
+        app->run(app->ctx, tasks[i], result, &extra);
+        rc = app->done(app->ctx, tasks[i], 0, result, extra.data, extra.len, err);
+        if (!rc) rc = app->tick(app->ctx, 0, err);
+    }
+    if (!rc) rc = app->tick(app->ctx, 1, err);
+    free(result);
+    sched_buf_free(&extra);
+    return rc;
+}
+
+static void send_batch(group_slot *s, const int64_t *tasks, size_t count)
+{
+    if (s->send != MPI_REQUEST_NULL) sched_wait(&s->send, NULL);
+    msg_tasks_pack(s->buf, tasks, count);
+    MPI_Isend(s->buf, (int)msg_tasks_size(count), MPI_BYTE, s->leader, TAG_TASKS, MPI_COMM_WORLD, &s->send);
+}
+
+static void refill(group_slot *s, int depth, int groups, const int64_t *tasks, size_t n, size_t *next)
+{
+    size_t left = n - *next;
+    int want = left >= (size_t)depth * (size_t)groups ? depth : 1;
+    size_t count = 0;
+    while (s->outstanding + (int)count < want && *next + count < n) count++;
+    if (count == 0) return;
+    send_batch(s, tasks + *next, count);
+    *next += count;
+    s->outstanding += (int)count;
+}
+
+static int run_master(const sched_env *env, const sched_options *o, const sched_app *app, const int64_t *tasks,
+                      size_t n, nn_error *err)
+{
+    int groups = sched_group_count(env, o->ranks_per_image);
+    int width = sched_group_width(env, o->ranks_per_image);
+    int depth = o->depth > 0 ? o->depth : 1;
+    group_slot *slot = nn_calloc((size_t)groups, sizeof *slot, "group slots", err);
+    if (!slot) return NN_ENOMEM;
+    int rc = NN_OK;
+    for (int k = 0; k < groups; k++) {
+        slot[k].leader = 1 + k * width;
+        slot[k].send = MPI_REQUEST_NULL;
+        if (!(slot[k].buf = malloc(msg_tasks_size((size_t)depth)))) rc = nn_fail(err, NN_ENOMEM, "out of memory");
+    }
+    size_t next = 0, done = 0, cap = 0;
+    unsigned char *buf = NULL;
+    for (int k = 0; !rc && k < groups; k++) refill(&slot[k], depth, groups, tasks, n, &next);
+    double last = sched_now();
+    int idle = 0;
+    while (!rc && done < n) {
+        int flag = 0;
+        MPI_Status st;
+        MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &st);
+        if (flag) {
+            idle = 0;
+            int count = 0;
+            MPI_Get_count(&st, MPI_BYTE, &count);
+            if ((size_t)count > cap) {
+                unsigned char *p = realloc(buf, (size_t)count);
+                if (!p) {
+                    rc = nn_fail(err, NN_ENOMEM, "out of memory for a %d-byte result", count);
+                    break;
+                }
+                buf = p, cap = (size_t)count;
+            }
+            MPI_Recv(buf, count, MPI_BYTE, st.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            int64_t task;
+            int rank;
+            const unsigned char *result, *extra;
+            size_t extra_len;
+            int k = (st.MPI_SOURCE - 1) / width;
+            if (k < 0 || k >= groups ||
+                msg_result_parse(buf, (size_t)count, app->result_bytes, &task, &rank, &result, &extra, &extra_len)) {
+                rc = nn_fail(err, NN_EFORMAT, "malformed result message (%d bytes) from rank %d", count,
+                             st.MPI_SOURCE);
+                break;
+            }
+            slot[k].outstanding--;
+            done++;
+            rc = app->done(app->ctx, task, rank, result, extra, extra_len, err);
+            if (!rc) refill(&slot[k], depth, groups, tasks, n, &next);
+        } else {
+            sched_backoff(&idle);
+        }
+        /* after every result, and every TICK_SECONDS while none arrive */
+        if (!rc && (flag || sched_now() - last >= TICK_SECONDS)) {
+            rc = app->tick(app->ctx, 0, err);
+            last = sched_now();
+        }
+    }
+    if (!rc) {
+        for (int k = 0; k < groups; k++) send_batch(&slot[k], NULL, 0);
+        for (int k = 0; k < groups; k++) sched_wait(&slot[k].send, NULL);
+        rc = app->tick(app->ctx, 1, err);
+    }
+    for (int k = 0; k < groups; k++) free(slot[k].buf);
+    free(slot);
+    free(buf);
+    return rc;
+}
+
+typedef struct {
+    int64_t *v;
+    size_t head, len, cap;
+} task_queue;
+
+static int queue_push(task_queue *q, const int64_t *t, size_t n)
+{
+    if (q->len + n > q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 16;
+        while (cap < q->len + n) cap *= 2;
+        int64_t *v = malloc(cap * sizeof *v);
+        if (!v) return NN_ENOMEM;
+        for (size_t i = 0; i < q->len; i++) v[i] = q->v[(q->head + i) % q->cap];
+        free(q->v);
+        q->v = v, q->cap = cap, q->head = 0;
+    }
+    for (size_t i = 0; i < n; i++) q->v[(q->head + q->len + i) % q->cap] = t[i];
+    q->len += n;
+    return NN_OK;
+}
+
+/* Receive one task batch (blocking with back-off when wait, else only if one is
+ * there). Returns 1 if a message was taken; *stop on the empty batch. */
+static int leader_receive(task_queue *q, int wait, int *stop, unsigned char **buf, size_t *cap)
+{
+    int flag = 0, idle = 0;
+    MPI_Status st;
+    for (;;) {
+        MPI_Iprobe(0, TAG_TASKS, MPI_COMM_WORLD, &flag, &st);
+        if (flag || !wait) break;
+        sched_backoff(&idle);
+    }
+    if (!flag) return 0;
+    int count = 0;
+    MPI_Get_count(&st, MPI_BYTE, &count);
+    if ((size_t)count > *cap) {
+        unsigned char *p = realloc(*buf, (size_t)count);
+        if (!p) {
+            fprintf(stderr, "nncert: rank: out of memory for a task batch\n");
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        *buf = p, *cap = (size_t)count;
+    }
+    MPI_Recv(*buf, count, MPI_BYTE, 0, TAG_TASKS, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    size_t n = 0, max = count >= 4 ? ((size_t)count - 4) / 8 : 0;
+    int64_t *t = malloc((max ? max : 1) * sizeof *t);
+    if (!t || msg_tasks_unpack(*buf, (size_t)count, t, max, &n) || queue_push(q, t, n)) {
+        fprintf(stderr, "nncert: malformed task batch or out of memory\n");
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    free(t);
+    if (n == 0) *stop = 1;
+    return 1;
+}
+
+static int run_member(sched_group *g, const sched_app *app, nn_error *err)
+{
+    int leader = g->rank == 0, stop = 0;
+    task_queue q = {0};
+    unsigned char *inbuf = NULL, *msg = malloc(MSG_RESULT_HEADER + app->result_bytes);
+    size_t incap = 0;
+    sched_buf extra = {0};
+    if (!msg) return nn_fail(err, NN_ENOMEM, "out of memory for a result message");
+    for (;;) {
+        int64_t task = -1;
+        if (leader) {
+            while (leader_receive(&q, 0, &stop, &inbuf, &incap)) {}
+            while (q.len == 0 && !stop) leader_receive(&q, 1, &stop, &inbuf, &incap);
+            if (q.len > 0) {
+                task = q.v[q.head];
+                q.head = (q.head + 1) % q.cap;
+                q.len--;
+            }
+        }
+        if (g->size > 1) {
+            MPI_Request req;
+            MPI_Ibcast(&task, 1, MPI_INT64_T, 0, g->comm, &req);
+            sched_wait(&req, NULL);
+        }
+        if (task < 0) break;
+        extra.len = 0;
+        app->run(app->ctx, task, msg + MSG_RESULT_HEADER, &extra);
+        sched_group_sync(g, SYNC_END, 0);
+        if (!leader) continue;
+        msg_result_header(msg, task, g->world_rank, app->result_bytes, extra.len);
+        if (extra.len) {
+            /* one message: header and result in front of the extra bytes */
+            size_t head = MSG_RESULT_HEADER + app->result_bytes;
+            if (sched_buf_append(&extra, msg, head) == NN_OK) {
+                memmove(extra.data + head, extra.data, extra.len - head);
+                memcpy(extra.data, msg, head);
+                MPI_Send(extra.data, (int)extra.len, MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+                continue;
+            }
+            msg_result_header(msg, task, g->world_rank, app->result_bytes, 0);  /* drop the extra bytes */
+        }
+        MPI_Send(msg, (int)(MSG_RESULT_HEADER + app->result_bytes), MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD);
+    }
+    free(q.v);
+    free(inbuf);
+    free(msg);
+    sched_buf_free(&extra);
+    return NN_OK;
+}
+
+int sched_start(const sched_env *env, const sched_options *o, const sched_app *app, sched_group **g,
+                nn_error *err)
+{
+    int rc = sched_group_init(env, o->ranks_per_image, g, err);
+    if (!rc && *g && app->setup) rc = app->setup(app->ctx, *g, err);
+    rc = sched_agree(env, rc, err);
+    if (rc) {
+        sched_group_free(*g);
+        *g = NULL;
+    }
+    return rc;
+}
+
+int sched_loop(const sched_env *env, const sched_options *o, const sched_app *app, sched_group *g,
+               const int64_t *tasks, size_t n, nn_error *err)
+{
+    if (env->size == 1) return run_local(app, tasks, n, err);
+    if (env->is_master) return run_master(env, o, app, tasks, n, err);
+    return run_member(g, app, err);
+}
+
+void sched_stop(sched_group *g) { sched_group_free(g); }

@@ -1,0 +1,508 @@
+/* Results of a certify job: journal first, HDF5 second.
+ *
+ * HDF5 1.10 is not crash-safe: a kill -9 during a write or flush can leave a
+ * file that no longer opens. So every finished task is first appended to the
+ * journal (journal.c: one write(2) per record, checksummed; fdatasync at each
+ * flush), and the HDF5 file is a view rebuilt from the journal: each run
+ * truncates it and rewrites the recovered rows before appending new ones. A
+ * crash loses at most the tasks in flight; a torn HDF5 file is simply rewritten.
+ *
+ * Journal records: JOB (the job key; must be first), RUN (start time and ranks
+ * of one run), RESULT (i64 task | i32 rank | i32 0 | packed cert_result |
+ * optional bounds). Rows appear in the HDF5 file in completion order; (index,
+ * slot) identifies a task.
+ *
+ * Without a journal an existing HDF5 results file of the same job is read back
+ * (rows only; its saved bounds are not recovered) and journaled. */
+#include "cert_store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "byteorder.h"
+#include "job.h"
+#include "journal.h"
+
+enum { REC_JOB = 1, REC_RUN = 2, REC_RESULT = 3 };
+#define RESULT_HEAD 16
+#define MSG_WIDTH 256
+
+enum { C_INDEX, C_SLOT, C_LABEL, C_PRED, C_TARGET, C_STATUS, C_RADIUS, C_LO, C_HI, C_MARGIN, C_EVALS, C_SECONDS,
+       C_RANK, C_MESSAGE, C_COUNT };
+
+static const h5_column result_cols[C_COUNT] = {
+    {"index", H5COL_INT, 1},      {"slot", H5COL_INT, 1},     {"label", H5COL_INT, 1},
+    {"prediction", H5COL_INT, 1}, {"target", H5COL_INT, 1},   {"status", H5COL_INT, 1},
+    {"radius", H5COL_DOUBLE, 1},  {"lo", H5COL_DOUBLE, 1},    {"hi", H5COL_DOUBLE, 1},
+    {"margin", H5COL_DOUBLE, 1},  {"evals", H5COL_INT, 1},    {"seconds", H5COL_DOUBLE, 1},
+    {"rank", H5COL_INT, 1},       {"message", H5COL_STRING, MSG_WIDTH},
+};
+
+typedef struct {
+    int64_t task;
+    int rank;
+    cert_result r;
+    unsigned char *bounds;  /* owned, NULL if none */
+    size_t bounds_len;
+} row;
+
+struct cert_store {
+    cert_store_options o;
+    char *path, *journal_path, *key;
+    journal *j;
+    h5_table *t, *bt;
+    row *rows;              /* recovered rows at open, then rows not yet in the HDF5 file */
+    size_t n_rows, cap_rows;
+    int64_t *done;          /* sorted tasks recovered at open */
+    size_t n_done;
+    size_t bounds_bytes;    /* expected size of a bounds payload */
+    double last_flush;
+    char start_time[32];
+    long runs;
+    int bad_first;          /* the journal's first record is not a JOB record */
+};
+
+static double now_mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void utc_now(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+size_t cert_store_bounds_bytes(int n_layers, const size_t *layer_size)
+{
+    size_t n = 8;
+    for (int i = 0; i < n_layers; i++) n += 16 * layer_size[i];
+    return n;
+}
+
+static int push_row(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *bounds,
+                    size_t bounds_len, nn_error *err)
+{
+    if (s->n_rows == s->cap_rows) {
+        size_t cap = s->cap_rows ? 2 * s->cap_rows : 256;
+        row *p = realloc(s->rows, cap * sizeof *p);
+        if (!p) return nn_fail(err, NN_ENOMEM, "out of memory for results rows");
+        s->rows = p, s->cap_rows = cap;
+    }
+    row *w = &s->rows[s->n_rows];
+    memset(w, 0, sizeof *w);
+    w->task = task, w->rank = rank, w->r = *r;
+    if (bounds && bounds_len) {
+        if (!(w->bounds = malloc(bounds_len))) return nn_fail(err, NN_ENOMEM, "out of memory for saved bounds");
+        memcpy(w->bounds, bounds, bounds_len);
+        w->bounds_len = bounds_len;
+    }
+    s->n_rows++;
+    return NN_OK;
+}
+
+static void drop_rows(cert_store *s)
+{
+    for (size_t i = 0; i < s->n_rows; i++) free(s->rows[i].bounds);
+    s->n_rows = 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+    return x[0] != y[0] ? (x[0] > y[0]) - (x[0] < y[0]) : (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/* ---- journal replay ---- */
+
+typedef struct {
+    cert_store *s;
+    int records;
+} replay_ctx;
+
+static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t len, nn_error *err)
+{
+    replay_ctx *c = ctx;
+    cert_store *s = c->s;
+    if (c->records++ == 0) {
+        if (type != REC_JOB) return nn_fail(err, NN_EFORMAT, "%s: the first record is not a job record", s->journal_path);
+        if (len != strlen(s->key) || memcmp(data, s->key, len)) {
+            char *theirs = malloc(len + 1), diff[700];
+            if (!theirs) return nn_fail(err, NN_ENOMEM, "out of memory");
+            memcpy(theirs, data, len);
+            theirs[len] = '\0';
+            job_text_diff(s->key, theirs, diff, sizeof diff);
+            free(theirs);
+            return nn_fail(err, NN_EARG,
+                           "%s was written by another job (this job vs the file: %s); use --force-new to replace "
+                           "it, or another output path",
+                           s->path, diff);
+        }
+        return NN_OK;
+    }
+    if (type == REC_RUN) {
+        if (s->runs++ == 0) {
+            size_t n = len < sizeof s->start_time - 1 ? len : sizeof s->start_time - 1;
+            const unsigned char *sp = memchr(data, ' ', n);
+            if (sp) n = (size_t)(sp - data);
+            memcpy(s->start_time, data, n);
+            s->start_time[n] = '\0';
+        }
+        return NN_OK;
+    }
+    if (type != REC_RESULT) return NN_OK;  /* unknown record kinds of later versions */
+    if (len < RESULT_HEAD + CERT_RESULT_BYTES)
+        return nn_fail(err, NN_EFORMAT, "%s: result record of %zu bytes is too short", s->journal_path, len);
+    int64_t task = (int64_t)le_get_u64(data);
+    int rank = (int)(int32_t)(uint32_t)le_get_u64(data + 8);
+    cert_result r;
+    int rc = cert_result_unpack(data + RESULT_HEAD, &r, err);
+    if (rc) return nn_error_prefix(err, "%s: ", s->journal_path);
+    size_t blen = len - RESULT_HEAD - CERT_RESULT_BYTES;
+    if (blen && blen != s->bounds_bytes) blen = 0;  /* bounds of another layout: keep the row only */
+    return push_row(s, task, rank, &r, blen ? data + RESULT_HEAD + CERT_RESULT_BYTES : NULL, blen, err);
+}
+
+static int journal_result(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *bounds,
+                          size_t bounds_len, nn_error *err)
+{
+    size_t len = RESULT_HEAD + CERT_RESULT_BYTES + bounds_len;
+    unsigned char stack[RESULT_HEAD + CERT_RESULT_BYTES], *rec = bounds_len ? malloc(len) : stack;
+    if (!rec) return nn_fail(err, NN_ENOMEM, "out of memory for a journal record");
+    memset(rec, 0, RESULT_HEAD);
+    le_put_u64(rec, (uint64_t)task);
+    le_put_u64(rec + 8, (uint64_t)(uint32_t)rank);
+    cert_result_pack(r, rec + RESULT_HEAD);
+    if (bounds_len) memcpy(rec + RESULT_HEAD + CERT_RESULT_BYTES, bounds, bounds_len);
+    int rc = journal_append(s->j, REC_RESULT, rec, len, err);
+    if (rec != stack) free(rec);
+    return rc;
+}
+
+/* ---- recovery from an HDF5 file without a journal ---- */
+
+static int recover_h5(cert_store *s, nn_error *err)
+{
+    void *data[C_COUNT];
+    char *key = NULL;
+    size_t n = 0;
+    int rc = h5_table_read(s->path, "job_key", &key, result_cols, C_COUNT, data, &n, err);
+    if (rc)
+        return nn_fail(err, NN_EARG,
+                       "%s exists but is not a readable nncert certify results file and has no journal %s; use "
+                       "--force-new to replace it",
+                       s->path, s->journal_path);
+    if (!key || strcmp(key, s->key)) {
+        char diff[700];
+        if (key) job_text_diff(s->key, key, diff, sizeof diff);
+        rc = nn_fail(err, NN_EARG, "%s was written by another job (%s); use --force-new to replace it", s->path,
+                     key ? diff : "it has no job_key attribute");
+    }
+    const int64_t *iv[C_COUNT];
+    const double *dv[C_COUNT];
+    for (int c = 0; c < C_COUNT; c++) iv[c] = data[c], dv[c] = data[c];
+    for (size_t i = 0; !rc && i < n; i++) {
+        cert_result r;
+        memset(&r, 0, sizeof r);
+        r.index = (long)iv[C_INDEX][i];
+        r.label = (int)iv[C_LABEL][i];
+        r.pred = (int)iv[C_PRED][i];
+        r.target = (int)iv[C_TARGET][i];
+        r.status = (cert_status)iv[C_STATUS][i];
+        r.radius = dv[C_RADIUS][i];
+        r.lo = dv[C_LO][i];
+        r.hi = dv[C_HI][i];
+        r.margin = dv[C_MARGIN][i];
+        r.evals = (int)iv[C_EVALS][i];
+        r.seconds = dv[C_SECONDS][i];
+        memcpy(r.message, (const char *)data[C_MESSAGE] + i * MSG_WIDTH, MSG_WIDTH);
+        r.message[sizeof r.message - 1] = '\0';
+        if (r.status < 0 || r.status >= CERT_STATUS_COUNT)
+            rc = nn_fail(err, NN_EFORMAT, "%s: row %zu has status %d", s->path, i, (int)r.status);
+        else
+            rc = push_row(s, (int64_t)iv[C_INDEX][i] * s->o.slots + iv[C_SLOT][i], (int)iv[C_RANK][i], &r, NULL, 0,
+                          err);
+    }
+    for (int c = 0; c < C_COUNT; c++) free(data[c]);
+    free(key);
+    return rc;
+}
+
+/* ---- HDF5 view ---- */
+
+static int create_h5(cert_store *s, nn_error *err)
+{
+    int n = s->o.n_attrs;
+    h5_attr *attrs = calloc((size_t)n + 4, sizeof *attrs);
+    if (!attrs) return nn_fail(err, NN_ENOMEM, "out of memory");
+    memcpy(attrs, s->o.attrs, (size_t)n * sizeof *attrs);
+    attrs[n++] = (h5_attr){"job_key", s->key, 0, 0};
+    attrs[n++] = (h5_attr){"start_time", s->start_time, 0, 0};
+    attrs[n++] = (h5_attr){"end_time", "", 0, 0};
+    attrs[n++] = (h5_attr){"runs", NULL, (double)s->runs, 1};
+    int rc = h5_table_create(&s->t, s->path, attrs, n, result_cols, C_COUNT, err);
+    free(attrs);
+    if (rc) return nn_error_prefix(err, "cannot write the results: ");
+    h5_table_set_autoflush(s->t, 0);
+    h5_attr legend = {"status_names", "0=certified,1=uncertified,2=misclassified,3=failed", 0, 0};
+    rc = h5_table_attr(s->t, &legend, err);
+    if (!rc && s->o.n_layers > 0) {
+        int nc = 4 + 2 * s->o.n_layers;
+        h5_column *cols = calloc((size_t)nc, sizeof *cols);
+        char (*names)[16] = calloc((size_t)nc, sizeof *names);
+        if (!cols || !names) rc = nn_fail(err, NN_ENOMEM, "out of memory");
+        else {
+            cols[0] = (h5_column){"index", H5COL_INT, 1};
+            cols[1] = (h5_column){"slot", H5COL_INT, 1};
+            cols[2] = (h5_column){"target", H5COL_INT, 1};
+            cols[3] = (h5_column){"eps", H5COL_DOUBLE, 1};
+            for (int l = 0; l < s->o.n_layers; l++)
+                for (int side = 0; side < 2; side++) {
+                    int c = 4 + 2 * l + side;
+                    snprintf(names[c], sizeof names[c], "%03d/%s", s->o.layer[l], side ? "upper" : "lower");
+                    cols[c] = (h5_column){names[c], H5COL_DOUBLE, s->o.layer_size[l]};
+                }
+            rc = h5_table_create_in(s->t, "bounds", cols, nc, 1, 4, &s->bt, err);
+            if (!rc) {
+                h5_attr what = {"description",
+                                "pre-activation bounds of the saved images' tasks at eps (the certified radius, or "
+                                "the smallest uncertified eps when none was certified); row k of every "
+                                "NNN/lower|upper belongs to index[k], slot[k]",
+                                0, 0};
+                rc = h5_table_attr(s->bt, &what, err);
+            }
+        }
+        free(cols);
+        free(names);
+    }
+    return rc;
+}
+
+static int write_bounds_row(cert_store *s, const row *w, double *scratch, nn_error *err)
+{
+    int nc = 4 + 2 * s->o.n_layers;
+    const void *data[4 + 2 * 64];
+    if (nc > (int)(sizeof data / sizeof data[0]))
+        return nn_fail(err, NN_EARG, "%s: too many layers with saved bounds (%d)", s->path, s->o.n_layers);
+    int64_t index = w->r.index, slot = w->task - (int64_t)w->r.index * s->o.slots, target = w->r.target;
+    size_t nd = (w->bounds_len - 8) / 8;
+    for (size_t k = 0; k < nd; k++) scratch[k] = le_get_f64(w->bounds + 8 + 8 * k);
+    double eps = le_get_f64(w->bounds);
+    data[0] = &index, data[1] = &slot, data[2] = &target, data[3] = &eps;
+    size_t off = 0;
+    for (int l = 0; l < s->o.n_layers; l++) {
+        data[4 + 2 * l] = scratch + off;
+        data[5 + 2 * l] = scratch + off + s->o.layer_size[l];
+        off += 2 * s->o.layer_size[l];
+    }
+    return h5_table_append(s->bt, data, 1, err);
+}
+
+/* Rows [0, n_rows) into the HDF5 file, then flush it and sync the journal. */
+static int flush(cert_store *s, nn_error *err)
+{
+    int rc = NN_OK;
+    size_t n = s->n_rows;
+    if (n) {
+        int64_t *iv = malloc(n * 8 * sizeof *iv);
+        double *dv = malloc(n * 5 * sizeof *dv);
+        char *msg = calloc(n, MSG_WIDTH);
+        double *scratch = s->bounds_bytes > 8 ? malloc(s->bounds_bytes) : NULL;
+        if (!iv || !dv || !msg || (s->bounds_bytes > 8 && !scratch)) rc = nn_fail(err, NN_ENOMEM, "out of memory");
+        for (size_t i = 0; !rc && i < n; i++) {
+            const row *w = &s->rows[i];
+            const cert_result *r = &w->r;
+            iv[0 * n + i] = r->index, iv[1 * n + i] = w->task - (int64_t)r->index * s->o.slots;
+            iv[2 * n + i] = r->label, iv[3 * n + i] = r->pred, iv[4 * n + i] = r->target;
+            iv[5 * n + i] = r->status, iv[6 * n + i] = r->evals, iv[7 * n + i] = w->rank;
+            dv[0 * n + i] = r->radius, dv[1 * n + i] = r->lo, dv[2 * n + i] = r->hi, dv[3 * n + i] = r->margin;
+            dv[4 * n + i] = r->seconds;
+            memcpy(msg + i * MSG_WIDTH, r->message, strnlen(r->message, MSG_WIDTH - 1));
+        }
+        if (!rc) {
+            const void *data[C_COUNT] = {iv,         iv + n,     iv + 2 * n, iv + 3 * n, iv + 4 * n,
+                                         iv + 5 * n, dv,         dv + n,     dv + 2 * n, dv + 3 * n,
+                                         iv + 6 * n, dv + 4 * n, iv + 7 * n, msg};
+            rc = h5_table_append(s->t, data, n, err);
+        }
+        for (size_t i = 0; !rc && i < n; i++)
+            if (s->bt && s->rows[i].bounds) rc = write_bounds_row(s, &s->rows[i], scratch, err);
+        free(iv);
+        free(dv);
+        free(msg);
+        free(scratch);
+        if (!rc) drop_rows(s);
+    }
+    if (!rc) rc = h5_table_flush(s->t, err);
+    if (!rc) rc = journal_sync(s->j, err);
+    s->last_flush = now_mono();
+    return rc;
+}
+
+/* One row per task, the first record of a task winning; fills the sorted done list. */
+static int dedupe(cert_store *s, nn_error *err)
+{
+    size_t n = s->n_rows;
+    int64_t *pairs = malloc(2 * n * sizeof *pairs);
+    s->done = malloc(n * sizeof *s->done);
+    if (!pairs || !s->done) {
+        free(pairs);
+        return nn_fail(err, NN_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) pairs[2 * i] = s->rows[i].task, pairs[2 * i + 1] = (int64_t)i;
+    qsort(pairs, n, 2 * sizeof *pairs, cmp_pair);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k && s->done[k - 1] == pairs[2 * i]) {
+            row *w = &s->rows[pairs[2 * i + 1]];
+            free(w->bounds);
+            w->bounds = NULL;
+            w->task = -1;
+            continue;
+        }
+        s->done[k++] = pairs[2 * i];
+    }
+    free(pairs);
+    s->n_done = k;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s->rows[i].task >= 0) s->rows[w++] = s->rows[i];
+    s->n_rows = w;
+    return NN_OK;
+}
+
+/* ---- public ---- */
+
+static void store_free(cert_store *s)
+{
+    if (!s) return;
+    drop_rows(s);
+    free(s->rows);
+    free(s->done);
+    free(s->path);
+    free(s->journal_path);
+    free(s->key);
+    free(s);
+}
+
+static int exists(const char *path) { return access(path, F_OK) == 0; }
+
+int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err)
+{
+    *out = NULL;
+    cert_store *s = nn_calloc(1, sizeof *s, "results store", err);
+    if (!s) return NN_ENOMEM;
+    s->o = *o;
+    s->path = strdup(o->path);
+    s->key = strdup(o->job_key);
+    s->journal_path = malloc(strlen(o->path) + 16);
+    if (!s->path || !s->key || !s->journal_path) {
+        store_free(s);
+        return nn_fail(err, NN_ENOMEM, "out of memory");
+    }
+    sprintf(s->journal_path, "%s.journal", o->path);
+    s->bounds_bytes = o->n_layers > 0 ? cert_store_bounds_bytes(o->n_layers, o->layer_size) : 0;
+    int rc = NN_OK;
+    if (o->force_new) {
+        if ((unlink(s->path) && errno != ENOENT) || (unlink(s->journal_path) && errno != ENOENT))
+            rc = nn_fail(err, NN_EIO, "%s: cannot remove the old results (--force-new): %s", s->path,
+                         strerror(errno));
+    }
+    int had_journal = exists(s->journal_path), had_h5 = exists(s->path), created = 0;
+    /* Without a journal, an existing results file is read back before anything is written. */
+    if (!rc && !had_journal && had_h5) rc = recover_h5(s, err);
+    if (!rc) {
+        rc = journal_open(&s->j, s->journal_path, &created, err);
+        if (rc) nn_error_prefix(err, "cannot write the results %s: ", s->path);
+    }
+    replay_ctx c = {s, 0};
+    size_t dropped = 0;
+    if (!rc && !created) rc = journal_replay(s->j, on_record, &c, &dropped, err);
+    if (!rc && (created || c.records == 0)) {
+        rc = journal_append(s->j, REC_JOB, s->key, strlen(s->key), err);
+        for (size_t i = 0; !rc && i < s->n_rows; i++)
+            rc = journal_result(s, s->rows[i].task, s->rows[i].rank, &s->rows[i].r, NULL, 0, err);
+    }
+    if (!rc && s->n_rows) rc = dedupe(s, err);
+    char now[32];
+    utc_now(now);
+    if (!rc) {
+        if (!s->start_time[0]) memcpy(s->start_time, now, sizeof now);
+        s->runs++;
+        char run[96];
+        snprintf(run, sizeof run, "%s ranks=%d", now, o->ranks);
+        rc = journal_append(s->j, REC_RUN, run, strlen(run), err);
+    }
+    if (!rc) rc = create_h5(s, err);
+    if (!rc && o->on_row)
+        for (size_t i = 0; i < s->n_rows; i++) o->on_row(o->row_ctx, s->rows[i].task, &s->rows[i].r);
+    if (!rc) rc = flush(s, err);
+    if (rc) {
+        if (s->bt) h5_table_close(s->bt, NULL);
+        if (s->t) h5_table_close(s->t, NULL);
+        if (s->j) journal_close(s->j, NULL);
+        store_free(s);
+        return rc;
+    }
+    (void)dropped;
+    *out = s;
+    return NN_OK;
+}
+
+int cert_store_done(const cert_store *s, int64_t task)
+{
+    return s->n_done && bsearch(&task, s->done, s->n_done, sizeof *s->done, cmp_i64) != NULL;
+}
+
+size_t cert_store_recovered(const cert_store *s) { return s->n_done; }
+
+int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *bounds,
+                   size_t bounds_len, nn_error *err)
+{
+    if (bounds_len && bounds_len != s->bounds_bytes)
+        return nn_fail(err, NN_EARG, "%s: saved bounds of task %lld have %zu bytes, expected %zu", s->path,
+                       (long long)task, bounds_len, s->bounds_bytes);
+    int rc = journal_result(s, task, rank, r, bounds, bounds_len, err);
+    if (!rc) rc = push_row(s, task, rank, r, bounds, bounds_len, err);
+    if (!rc && s->n_rows >= 4096) rc = flush(s, err);
+    return rc;
+}
+
+int cert_store_tick(cert_store *s, int force, nn_error *err)
+{
+    if (!force && now_mono() - s->last_flush < s->o.flush_seconds) return NN_OK;
+    return flush(s, err);
+}
+
+int cert_store_close(cert_store *s, int complete, nn_error *err)
+{
+    if (!s) return NN_OK;
+    int rc = flush(s, err);
+    if (!rc && complete) {
+        char now[32];
+        utc_now(now);
+        h5_attr end = {"end_time", now, 0, 0};
+        rc = h5_table_root_attr(s->t, &end, err);
+    }
+    nn_error tmp;
+    if (s->bt && h5_table_close(s->bt, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
+    if (h5_table_close(s->t, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
+    if (journal_close(s->j, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
+    store_free(s);
+    return rc;
+}

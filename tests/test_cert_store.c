@@ -1,0 +1,275 @@
+/* The certify results store (include/cert_store.h): rows survive a reopen and
+ * count as done; an HDF5 file torn by a crash is rebuilt from the journal; a
+ * results file without its journal is read back; another job's file is refused
+ * untouched unless force_new; saved bounds land in compressed per-layer
+ * datasets; an unwritable location fails before anything is written. */
+#include "testutil.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <sys/stat.h>
+
+#include "cert_store.h"
+
+static const int layers[2] = {1, 3};
+static const size_t sizes[2] = {4, 2};
+
+typedef struct {
+    int n;
+    double sum;
+} counted;
+
+static void count_row(void *ctx, int64_t task, const cert_result *r)
+{
+    (void)task;
+    counted *c = ctx;
+    c->n++;
+    c->sum += r->radius;
+}
+
+static cert_store_options options(const char *path, const char *key, counted *c)
+{
+    static const h5_attr attrs[] = {{"kind", "certify", 0, 0}, {"method", "crown", 0, 0}};
+    cert_store_options o = {.path = path, .job_key = key, .slots = 3, .attrs = attrs, .n_attrs = 2,
+                            .n_layers = 2, .layer = layers, .layer_size = sizes, .flush_seconds = 100,
+                            .ranks = 1, .on_row = count_row, .row_ctx = c};
+    return o;
+}
+
+static cert_result row_for(int64_t task)
+{
+    cert_result r;
+    memset(&r, 0, sizeof r);
+    r.index = (long)(task / 3);
+    r.label = r.pred = 2;
+    r.target = (int)(task % 3);
+    r.status = task % 5 == 0 ? CERT_FAILED : CERT_CERTIFIED;
+    r.radius = r.lo = 0.001 * (double)task;
+    r.hi = r.lo * 1.001;
+    r.margin = 0.5;
+    r.evals = 7;
+    if (r.status == CERT_FAILED) snprintf(r.message, sizeof r.message, "reason %lld", (long long)task);
+    return r;
+}
+
+static void bounds_for(int64_t task, unsigned char *b)
+{
+    for (int k = 0; k < 13; k++) {
+        double v = k == 0 ? 0.01 : (double)task + 0.25 * k;
+        uint64_t u;
+        memcpy(&u, &v, 8);
+        for (int i = 0; i < 8; i++) b[8 * k + i] = (unsigned char)(u >> (8 * i));
+    }
+}
+
+static void fill(cert_store *s, int64_t from, int64_t to)
+{
+    nn_error err;
+    unsigned char b[13 * 8];
+    assert_int_equal(cert_store_bounds_bytes(2, sizes), sizeof b);
+    for (int64_t t = from; t < to; t++) {
+        cert_result r = row_for(t);
+        bounds_for(t, b);
+        assert_int_equal(cert_store_add(s, t, 1, &r, t % 2 ? b : NULL, t % 2 ? sizeof b : 0, &err), NN_OK);
+    }
+}
+
+static void check_file(const char *path, int64_t n)
+{
+    static const h5_column cols[] = {{"index", H5COL_INT, 1}, {"slot", H5COL_INT, 1}, {"radius", H5COL_DOUBLE, 1},
+                                     {"message", H5COL_STRING, 256}};
+    void *data[4];
+    char *key;
+    size_t rows;
+    nn_error err;
+    if (h5_table_read(path, "job_key", &key, cols, 4, data, &rows, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(rows, (size_t)n);
+    assert_string_equal(key, "key A");
+    int seen[64] = {0};
+    for (size_t i = 0; i < rows; i++) {
+        int64_t task = ((int64_t *)data[0])[i] * 3 + ((int64_t *)data[1])[i];
+        assert_true(task >= 0 && task < 64);
+        seen[task]++;
+        assert_true(((double *)data[2])[i] == row_for(task).radius);
+        assert_string_equal((char *)data[3] + 256 * i, row_for(task).message);
+    }
+    for (int64_t t = 0; t < n; t++) assert_int_equal(seen[t], 1);
+    for (int c = 0; c < 4; c++) free(data[c]);
+    free(key);
+}
+
+static void rows_survive_reopen_and_count_as_done(void **state)
+{
+    (void)state;
+    const char *path = test_tmpname(".h5");
+    char jpath[300];
+    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    counted c = {0};
+    cert_store_options o = options(path, "key A", &c);
+    cert_store *s;
+    nn_error err;
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 0);
+    fill(s, 0, 20);
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+    check_file(path, 20);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 20);
+    assert_int_equal(c.n, 20);
+    assert_true(cert_store_done(s, 19) && cert_store_done(s, 0) && !cert_store_done(s, 20));
+    fill(s, 20, 30);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    check_file(path, 30);
+    /* the bounds: compressed per layer, row k of each layer is the k-th saved task */
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    assert_true(f >= 0);
+    hid_t d = H5Dopen2(f, "bounds/003/upper", H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t dcpl = H5Dget_create_plist(d);
+    assert_true(H5Pget_nfilters(dcpl) >= 1);
+    H5Pclose(dcpl);
+    hsize_t dims[2];
+    hid_t sp = H5Dget_space(d);
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    assert_int_equal(dims[0], 15);
+    assert_int_equal(dims[1], 2);
+    double up[30];
+    assert_true(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, up) >= 0);
+    H5Dclose(d);
+    int64_t idx[15], slot[15];
+    d = H5Dopen2(f, "bounds/index", H5P_DEFAULT);
+    H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, idx);
+    H5Dclose(d);
+    d = H5Dopen2(f, "bounds/slot", H5P_DEFAULT);
+    H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, slot);
+    H5Dclose(d);
+    for (int k = 0; k < 15; k++) {
+        int64_t t = idx[k] * 3 + slot[k];
+        assert_true(t % 2 == 1);
+        assert_true(up[2 * k] == (double)t + 0.25 * 11 && up[2 * k + 1] == (double)t + 0.25 * 12);
+    }
+    H5Fclose(f);
+    unlink(path);
+    unlink(jpath);
+}
+
+/* A new results file holding tasks [0, n) (its journal next to it); o is its options. */
+static const char *written(int64_t n, char jpath[300], counted *c, cert_store_options *o)
+{
+    const char *path = test_tmpname(".h5");
+    snprintf(jpath, 300, "%s.journal", path);
+    *o = options(path, "key A", c);
+    cert_store *s;
+    nn_error err;
+    assert_int_equal(cert_store_open(&s, o, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 0);
+    fill(s, 0, n);
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+    return path;
+}
+
+static void torn_results_file_is_rebuilt_from_the_journal(void **state)
+{
+    (void)state;
+    char jpath[300];
+    counted c = {0};
+    cert_store_options o;
+    const char *path = written(25, jpath, &c, &o);
+    cert_store *s;
+    nn_error err;
+    struct stat sb;
+    stat(path, &sb);
+    assert_int_equal(truncate(path, sb.st_size / 3), 0);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 25);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    check_file(path, 25);
+    /* without the journal the results file itself is read back */
+    unlink(jpath);
+    c.n = 0;
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 25);
+    assert_int_equal(c.n, 25);
+    fill(s, 25, 27);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    check_file(path, 27);
+    unlink(path);
+    unlink(jpath);
+}
+
+static void another_jobs_file_is_refused_untouched(void **state)
+{
+    (void)state;
+    char jpath[300];
+    counted c = {0};
+    cert_store_options o;
+    const char *path = written(5, jpath, &c, &o);
+    cert_store *s;
+    nn_error err;
+    struct stat before, jbefore, after, jafter;
+    stat(path, &before);
+    stat(jpath, &jbefore);
+    cert_store_options other = options(path, "key B", &c);
+    assert_int_equal(cert_store_open(&s, &other, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "written by another job"));
+    assert_non_null(strstr(err.msg, "--force-new"));
+    stat(path, &after);
+    stat(jpath, &jafter);
+    assert_int_equal(before.st_size, after.st_size);
+    assert_int_equal(jbefore.st_size, jafter.st_size);
+    assert_int_equal(before.st_mtime, after.st_mtime);
+    unlink(jpath);  /* the results file alone is refused too */
+    assert_int_equal(cert_store_open(&s, &other, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "another job"));
+    other.force_new = 1;
+    assert_int_equal(cert_store_open(&s, &other, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 0);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    /* not a results file at all, no journal */
+    unlink(jpath);
+    FILE *f = fopen(path, "w");
+    fputs("junk", f);
+    fclose(f);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "not a readable nncert certify results file"));
+    unlink(path);
+}
+
+static void unwritable_location_fails_before_writing(void **state)
+{
+    (void)state;
+    counted c = {0};
+    cert_store_options o = options("/nonexistent/dir/r.h5", "key A", &c);
+    cert_store *s;
+    nn_error err;
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_EIO);
+    assert_non_null(strstr(err.msg, "/nonexistent/dir/r.h5"));
+    o.path = "/dev/null/r.h5";
+    assert_int_not_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_non_null(strstr(err.msg, "/dev/null/r.h5"));
+    /* a bounds payload of the wrong size is refused */
+    const char *path = test_tmpname(".h5");
+    o.path = path;
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    cert_result r = row_for(1);
+    unsigned char b[8] = {0};
+    assert_int_equal(cert_store_add(s, 1, 0, &r, b, sizeof b, &err), NN_EARG);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    char jpath[300];
+    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    unlink(path);
+    unlink(jpath);
+}
+
+int main(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(rows_survive_reopen_and_count_as_done),
+        cmocka_unit_test(torn_results_file_is_rebuilt_from_the_journal),
+        cmocka_unit_test(another_jobs_file_is_refused_untouched),
+        cmocka_unit_test(unwritable_location_fails_before_writing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
