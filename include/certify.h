@@ -123,11 +123,6 @@ int cert_search_kind_parse(const char *name);   /* -1 if unknown */
  * class to protect (the prediction); logits are the clean logits of x. */
 int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x, const double *logits, long index,
                   int label, int target, cert_result *r, nn_error *err);
-/* Every task of one image: forward pass, misclassified check (one row, status
- * CERT_MISCLASSIFIED), target choice, cert_run_task per target. results needs
- * n_classes entries. Task failures become CERT_FAILED rows, not errors. */
-int cert_run_image(cert_verifier *v, const cert_task_options *o, const cert_target_spec *t, const double *x,
-                   long index, int label, cert_result *results, int *n_results, nn_error *err);
 const char *cert_status_name(cert_status s);
 
 /* image_task.c */

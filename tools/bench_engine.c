@@ -95,26 +95,25 @@ static int bench_model(const nn_model *m, const nn_dataset *ds, int single, benc
     size_t in = model_input_size(m);
     cert_search_options_default(&to.search, NORM_INF, in);
     cert_target_spec target = {.mode = TARGET_UNTARGETED};
-    cert_result *res = calloc(model_output_size(m), sizeof *res);
-    if (!res) {
-        cert_verifier_free(&v);
-        return nn_fail(err, NN_ENOMEM, "bench: out of memory");
-    }
+    cert_result res;
     for (size_t i = 0; i < ds->n && !rc; i++) {
-        int n_res;
         double f0 = v.st.flops, g0 = v.st.gemm_seconds, t0 = now_seconds(), c0 = cpu_seconds();
         long e0 = v.evals;
-        rc = cert_run_image(&v, &to, &target, ds->images + i * in, (long)(ds->first + i), ds->labels[i], res, &n_res,
-                            err);
+        nn_error terr;
+        nn_error_clear(&terr);
+        /* one task per image (untargeted), as certify's scheduler runs it */
+        int trc = cert_run_image_task(&v, &to, &target, ds->images + i * in, (long)(ds->first + i), ds->labels[i], 0,
+                                      &res, &terr);
         double t = now_seconds() - t0, cpu = cpu_seconds() - c0;
+        if (trc == NN_ENOMEM) rc = nn_fail(err, NN_ENOMEM, "%s", terr.msg);
         if (rc) break;
-        if (n_res == 1 && res[0].status == CERT_MISCLASSIFIED) {
+        if (res.status == CERT_MISCLASSIFIED) {
             row->skipped++;
             continue;
         }
-        if (res[0].status == CERT_FAILED) {
+        if (res.status == CERT_FAILED) {
             row->failed++;
-            fprintf(stderr, "bench: image %zu failed: %s\n", ds->first + i, res[0].message);
+            fprintf(stderr, "bench: image %zu failed: %s\n", ds->first + i, res.message);
             continue;
         }
         row->images++;
@@ -123,9 +122,8 @@ static int bench_model(const nn_model *m, const nn_dataset *ds, int single, benc
         row->evals += v.evals - e0;
         row->flops += v.st.flops - f0;
         row->gemm_seconds += v.st.gemm_seconds - g0;
-        row->sum_radius += res[0].radius;
+        row->sum_radius += res.radius;
     }
-    free(res);
     cert_verifier_free(&v);
     return rc;
 }
