@@ -40,9 +40,10 @@ NNCERT   := $(BIN)/nncert
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_LIBS := $(shell pkg-config --libs cmocka clp 2>/dev/null)
+BENCH_BIN := $(BUILD)/tools/bench_engine
 
 .PHONY: all deps run test test-unit san bench zoo clean FORCE
-all: $(NNCERT) $(LIB) $(TEST_BIN)
+all: $(NNCERT) $(LIB) $(TEST_BIN) $(BENCH_BIN)
 
 deps:
 	@tools/install-deps.sh
@@ -79,6 +80,10 @@ $(NNCERT): $(CLI_OBJ) $(LIB)
 $(BUILD)/tests/%: tests/%.c $(LIB) tests/testutil.h | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka clp 2>/dev/null) $(LDFLAGS) $< $(LIB) $(TEST_LIBS) $(LDLIBS) -o $@
+
+$(BENCH_BIN): tools/bench_engine.c $(LIB) | $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all

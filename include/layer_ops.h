@@ -60,6 +60,12 @@ int layer_affine_adjoint_ws(const nn_layer *layer, const double *dy, size_t rows
                             size_t lddx, layer_workspace *ws, nn_error *err);
 int maxpool2d_forward_ws(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
                          int *argmax, layer_workspace *ws, nn_error *err);
+/* The adjoint in single precision (float32 backward passes of the bound engine):
+ * dense and conv2d multiply by weight_f, the caller's float copy of layer->weight;
+ * other layers ignore it. Each output entry is a float sum of at most
+ * out_channels*kH*kW (conv2d), out size (dense) or kH*kW (avgpool) products. */
+int layer_affine_adjoint_f_ws(const nn_layer *layer, const float *weight_f, const float *dy, size_t rows,
+                              size_t lddy, float *dx, size_t lddx, layer_workspace *ws, nn_error *err);
 
 /* Element-wise activation forward: y[i] = sigma(x[i]) (param_ramp uses r[i]). */
 void activation_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy);

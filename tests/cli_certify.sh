@@ -33,15 +33,18 @@ assert all(v == 9 for v in c.values()), c
 # Every reported radius re-verifies at exactly that eps with 'nncert certify --eps'
 # (by the method that found it, or by one that is never looser: crown-lbp for lbp;
 # one results file per check: a file of another job is refused, not overwritten).
-reverify() { # FILE METHOD
-    local ok_all=1 idx rad st
+reverify() { # FILE METHOD [MODEL [OPTION...]]
+    local ok_all=1 idx rad st file=$1 meth=$2 model=${3:-$M}
+    shift $(($# < 3 ? $# : 3))
     while read -r idx rad; do
         [ "$rad" = "0.0" ] && continue
-        $NNCERT certify --model $M --data $D --start "$idx" --count 1 --eps "$rad" --method "$2" --out "$TMP/v_${1##*/}_$2_$idx.h5" >/dev/null 2>&1 || ok_all=0
-        st=$($PY -c "import h5py; print(int(h5py.File('$TMP/v_${1##*/}_$2_$idx.h5','r')['results/status'][0]))")
+        local v="$TMP/v_${file##*/}_${meth}_$idx.h5"
+        $NNCERT certify --model $model --data $D --start "$idx" --count 1 --eps "$rad" --method "$meth" "$@" \
+            --out "$v" >/dev/null 2>&1 || ok_all=0
+        st=$($PY -c "import h5py; print(int(h5py.File('$v','r')['results/status'][0]))")
         [ "$st" = "0" ] || ok_all=0
     done < <($PY -c "
-import h5py; f = h5py.File('$1','r'); r = f['results']
+import h5py; f = h5py.File('$file','r'); r = f['results']
 for i, s, x in zip(r['index'][:], r['status'][:], r['radius'][:]):
     if s == 0: print(i, repr(float(x)))
 ")
@@ -57,6 +60,23 @@ assert f.attrs['method'] in (b'$meth', '$meth'); assert (f['results/status'][:] 
 \""
 done
 check "crown-lbp certifies at every lbp radius (never looser)" "reverify '$TMP/c_lbp.h5' crown-lbp"
+
+# Single precision (float32 backward passes with a rounding budget): the same
+# checks, on the MLP and on a MaxPool CNN (float transposed convolutions).
+CNN=models/fmnist_cnn_lenet_maxpool.h5
+expect_success "certify single precision runs" $NNCERT certify --model $M --data $D --count 6 --precision single --out "$TMP/cs.h5"
+expect_success "certify single precision CNN runs" $NNCERT certify --model $CNN --data $D --count 3 --precision single --out "$TMP/ccs.h5"
+check "single-precision radii re-verify at exactly that eps (MLP)" "reverify '$TMP/cs.h5' crown $M --precision single"
+check "single-precision radii re-verify at exactly that eps (CNN)" "reverify '$TMP/ccs.h5' crown $CNN --precision single"
+check "single-precision file says so; radii within 2% of double, some certified" "$PY - '$TMP/c.h5' '$TMP/cs.h5' '$TMP/ccs.h5' <<'PY'
+import sys, h5py, numpy as np
+d, s, sc = (h5py.File(p, 'r') for p in sys.argv[1:])
+assert s.attrs['precision'] in (b'single', 'single') and d.attrs['precision'] in (b'double', 'double')
+rd, rs = d['results/radius'][:], s['results/radius'][:]
+assert np.all(np.abs(rs - rd) <= 0.02 * rd), (rd, rs)
+assert (s['results/status'][:] == 0).any() and (sc['results/status'][:] == 0).any()
+PY"
+expect_failure "unknown precision is rejected" "unknown precision 'half'" $NNCERT certify --model $M --data $D --precision half --out "$TMP/x.h5"
 expect_success "bounds --method lbp runs" $NNCERT bounds --model $M --data $D --index 3 --eps 0.005 --method lbp --out "$TMP/b_lbp.h5"
 check "lbp bounds file: method attribute, ordered bounds and margins" "$PY - '$TMP/b_lbp.h5' <<'PY'
 import sys, h5py, numpy as np
@@ -67,11 +87,11 @@ for k in f['bounds']:
     assert np.all(f['bounds'][k]['lower'][:] <= f['bounds'][k]['upper'][:])
 PY"
 
-check "PGD never succeeds inside a certified radius; bracket holds" "$PY - '$TMP/c.h5' '$TMP/c15.h5' '$TMP/a.h5' <<'PY'
+check "PGD never succeeds inside a certified radius (double, crown15, single); bracket holds" "$PY - '$TMP/c.h5' '$TMP/c15.h5' '$TMP/a.h5' '$TMP/cs.h5' <<'PY'
 import sys, h5py, numpy as np
-c, c15, a = (h5py.File(p, 'r')['results'] for p in sys.argv[1:])
+c, c15, a, cs = (h5py.File(p, 'r')['results'] for p in sys.argv[1:])
 assert (a['status'][:] == 0).any()
-for r in (c, c15):
+for r in (c, c15, cs):
     ok = a['status'][:] == 0
     assert np.all(a['dist'][:][ok] > r['radius'][:][ok]), (a['dist'][:], r['radius'][:])
 assert np.all(c['lo'][:] < c['hi'][:])
@@ -95,7 +115,7 @@ for k in f['bounds']:
     assert np.all(g['lower'][:] <= g['upper'][:]); assert 'type' in g.attrs
 assert len(f['margin/lower']) == 9 and len(f['margin/target']) == 9
 assert np.all(f['margin/lower'][:] <= f['margin/upper'][:])
-for a in ['model','index','label','prediction','eps','norm','method','lines','maxpool','software_version']:
+for a in ['model','index','label','prediction','eps','norm','method','lines','maxpool','precision','software_version']:
     assert a in f.attrs, a
 PY"
 

@@ -121,11 +121,25 @@ static void variants(bound_options *v, int *count)
     v[k++].intersect_ibp = 0;
     bound_options_default(&v[k]);
     v[k++].row_block = 3; /* blocks smaller than a layer */
+    /* float32 backward passes: default CROWN, raw CROWN, Fast-Lin, small blocks */
+    bound_options_default(&v[k]);
+    v[k++].single = 1;
+    bound_options_default(&v[k]);
+    v[k].single = 1;
+    v[k].skip_stable = 0;
+    v[k++].intersect_ibp = 0;
+    bound_options_default(&v[k]);
+    v[k].single = 1;
+    v[k++].method = METHOD_FASTLIN;
+    bound_options_default(&v[k]);
+    v[k].single = 1;
+    v[k++].row_block = 3;
     /* FROWN: exact, groups (G = 3 in blocks of 6 rows), few and many steps, no
-     * early stop, upper spec bounds optimized too, raw CROWN start */
-    size_t groups[] = {1, 3, 1, 2};
-    int iters[] = {100, 10, 30, 4};
-    for (int f = 0; f < 4; f++) {
+     * early stop, upper spec bounds optimized too, raw CROWN start, float32 CROWN
+     * start (FROWN's own passes stay in double) */
+    size_t groups[] = {1, 3, 1, 2, 1};
+    int iters[] = {100, 10, 30, 4, 10};
+    for (int f = 0; f < 5; f++) {
         bound_options_default(&v[k]);
         v[k].method = METHOD_FROWN;
         v[k].frown_group = groups[f];
@@ -134,6 +148,7 @@ static void variants(bound_options *v, int *count)
         v[k].frown_threshold = f == 2 ? 0.0 : v[k].frown_threshold;
         v[k].spec_upper = f != 3;
         v[k].skip_stable = v[k].intersect_ibp = f != 3;
+        v[k].single = f == 4;
         k++;
     }
     bound_options_default(&v[k]); /* ReLU models only (see run_family) */
@@ -332,6 +347,60 @@ static void sampled_points_within_bounds_negative_slope_relaxations(void **state
         }
 }
 
+/* Append a dense layer with weights w (out x in) and bias 0. */
+static void dense_no_bias(nn_model *m, int in, int out, const double *w)
+{
+    nn_layer d = layer_make(LAYER_DENSE);
+    d.out_channels = out;
+    d.in_features = in;
+    d.weight = malloc((size_t)in * out * sizeof(double));
+    d.bias = calloc((size_t)out, sizeof(double));
+    assert_non_null(d.weight);
+    assert_non_null(d.bias);
+    memcpy(d.weight, w, (size_t)in * out * sizeof(double));
+    tb_add(m, d);
+}
+
+/* A net whose output is a tiny difference of large terms: 1e6 (0.1 x) - 1e6 (w x)
+ * with w the double just above 0.1 (double) or a number that rounds to the same
+ * float as 0.1 (single), x in [0.5, 1.5]. The rounded weights make the backward
+ * coefficient exactly 0 while the true output is about -1.4e-11 x (double) or
+ * -1e-3 x (single): only the rounding budget keeps the output bounds sound. */
+static void rounding_budget_covers_cancelling_weights(void **state)
+{
+    (void)state;
+    for (int single = 0; single < 2; single++) {
+        nn_error err;
+        nn_model m;
+        model_init(&m);
+        m.input = (nn_shape){1, 1, 1};
+        double w1[2] = {0.1, single ? 0.1 + 1e-9 : nextafter(0.1, 1.0)}, w2[2] = {1e6, -1e6};
+        assert_true(single ? (float)w1[1] == (float)w1[0] : w1[1] != w1[0]);
+        dense_no_bias(&m, 1, 2, w1);
+        tb_add(&m, layer_make(LAYER_RELU));
+        dense_no_bias(&m, 2, 1, w2);
+        assert_int_equal(model_finalize(&m, &err), NN_OK);
+        bound_options o;
+        bound_options_default(&o);
+        o.single = single;
+        o.intersect_ibp = 0;
+        double x0 = 1.0;
+        bound_region R = {.center = &x0, .eps = 0.5, .norm = NORM_INF};
+        bound_state st;
+        assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+        assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+        assert_int_equal(bound_compute(&st, &err), NN_OK);
+        double X[5] = {0.5, 0.75, 1.0, 1.25, 1.5};
+        char why[512];
+        int bad = count_violations(&m, &st, X, 5, NULL, NULL, NULL, NULL, why, sizeof why);
+        if (bad) fail_msg("%s: %s", single ? "single" : "double", why);
+        /* and the bound is not the interval one: the budget is small */
+        assert_true(st.out_upper[0] - st.out_lower[0] < (single ? 1.0 : 1e-6));
+        bound_state_free(&st);
+        model_free(&m);
+    }
+}
+
 /* The trained zoo models (models/ *.h5 files, MNIST/Fashion-MNIST shapes), when present. */
 static void sampled_points_within_bounds_zoo_models(void **state)
 {
@@ -347,13 +416,14 @@ static void sampled_points_within_bounds_zoo_models(void **state)
         nn_model m;
         if (!tb_load_zoo(names[f], &m)) continue;
         found++;
-        bound_method ms[] = {METHOD_IBP, METHOD_CROWN, METHOD_LBP, METHOD_CROWN_LBP, METHOD_FROWN};
-        for (int k = 0; k < 5; k++) {
+        bound_method ms[] = {METHOD_IBP, METHOD_CROWN, METHOD_LBP, METHOD_CROWN_LBP, METHOD_CROWN, METHOD_FROWN};
+        for (int k = 0; k < 6; k++) {
             bound_options o;
             bound_options_default(&o);
             o.method = ms[k];
-            o.intersect_ibp = o.skip_stable = k < 2 || k == 4; /* LBP's own bounds, not IBP's */
-            o.frown_iters = strstr(names[f], "cnn") ? 2 : 20;   /* the CNNs' conv rows are many */
+            o.intersect_ibp = o.skip_stable = k < 2 || k >= 4; /* LBP's own bounds, not IBP's */
+            o.single = k == 4;
+            o.frown_iters = strstr(names[f], "cnn") ? 2 : 20; /* the CNNs' conv rows are many */
             check_config(&m, &o, NORM_INF, 0.01, 1, &rng);
             check_config(&m, &o, NORM_2, 0.3, 0, &rng);
         }
@@ -372,6 +442,7 @@ int main(void)
         cmocka_unit_test(sampled_points_within_bounds_one_hidden_layer_crown_quad),
         cmocka_unit_test(checker_rejects_bound_tightened_past_a_sample),
         cmocka_unit_test(sampled_points_within_bounds_zoo_models),
+        cmocka_unit_test(rounding_budget_covers_cancelling_weights),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,7 @@
 #define MAX_LOG 256
 
 typedef struct {
-    int kind;           /* 0 linear, 1 concave, 2 noisy non-monotone, 3 constant */
+    int kind;           /* 0 linear, 1 concave, 2 noisy non-monotone, 3 constant, 4 cubic */
     double root, scale, noise;
     int n;
     double eps[MAX_LOG], margin[MAX_LOG];
@@ -34,6 +34,11 @@ static int oracle_fn(void *ctx, double eps, double *margin, nn_error *err)
     case 0: m = o->scale * (o->root - eps); break;
     case 1: m = o->scale * (o->root * o->root - eps * eps); break;           /* concave, root at o->root */
     case 2: m = o->scale * (o->root - eps) + o->noise * hash_noise(eps); break;
+    case 4: { /* bound-margin-like: concave, curvature growing with eps */
+        double t = eps / o->root;
+        m = o->scale * (1.0 - 0.3 * t - 0.7 * t * t * t);
+        break;
+    }
     default: m = o->scale; break;
     }
     assert_true(o->n < MAX_LOG);
@@ -128,6 +133,30 @@ static void margin_guided_search_needs_few_evaluations(void **state)
             if (guided > limit || guided >= plain)
                 fail_msg("kind %d guess %g: %d evaluations guided, %d plain", kind, guesses[g], guided, plain);
         }
+}
+
+/* Margins of real bounds are concave with growing curvature (a chord lands short
+ * of the root, a chord from margin0 overshoots): from warm starts within a factor
+ * 2 of the radius the quadratic model needs at most half the evaluations of
+ * plain bisection (which needs 11 after bracketing at this tolerance). */
+static void margin_guided_search_on_curved_margins_halves_bisection(void **state)
+{
+    (void)state;
+    const double factors[] = {0.5, 0.7, 0.9, 0.98, 1.02, 1.1, 1.4, 2.0};
+    for (size_t g = 0; g < sizeof factors / sizeof factors[0]; g++) {
+        oracle o = {.kind = 4, .root = 0.0137, .scale = 15.0};
+        cert_search_options so = opts(o.root * factors[g], 1, o.scale);
+        cert_search_result r;
+        assert_int_equal(cert_search(&so, oracle_fn, &o, &r, NULL), NN_OK);
+        check_evaluated(&o, &r);
+        assert_true(r.hi <= r.lo * (1 + so.rtol) && r.radius < o.root && r.hi >= o.root);
+        oracle p = {.kind = 4, .root = 0.0137, .scale = 15.0};
+        cert_search_options sp = opts(o.root * factors[g], 0, NAN);
+        cert_search_result rp;
+        assert_int_equal(cert_search(&sp, oracle_fn, &p, &rp, NULL), NN_OK);
+        if (2 * r.evals > rp.evals)
+            fail_msg("guess %g x root: %d evaluations guided, %d plain", factors[g], r.evals, rp.evals);
+    }
 }
 
 static void warm_start_at_the_radius_finishes_in_two_evaluations(void **state)
@@ -256,6 +285,7 @@ int main(void)
         cmocka_unit_test(bisect_reaches_rtol_on_monotone_oracle),
         cmocka_unit_test(plain_bisection_uses_logarithmic_evaluation_count),
         cmocka_unit_test(margin_guided_search_needs_few_evaluations),
+        cmocka_unit_test(margin_guided_search_on_curved_margins_halves_bisection),
         cmocka_unit_test(warm_start_at_the_radius_finishes_in_two_evaluations),
         cmocka_unit_test(noisy_nonmonotone_oracle_still_reports_an_evaluated_certified_eps),
         cmocka_unit_test(always_certified_stops_at_eps_max),

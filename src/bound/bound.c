@@ -24,9 +24,18 @@
  *   LBP, CROWN-LBP: the forward linear bounds concretized (bound_lbp.c, which
  *     propagates the whole layer once, whatever range is asked for), with the
  *     same skip_stable and intersect_ibp rules (a stable neuron's lines do not
- *     depend on its exact bounds, so skipping its concretization changes no line);
+ *     depend on its exact bounds, so skipping its concretization changes no line).
+ *   A layer fed directly by an activation (MaxPool after ReLU), intersect_ibp on,
+ *     backward or LBP: the linear bound of a_r = sigma(z_r) through lines with
+ *     slopes s >= 0 is s * (the linear bound of z_r, by the same lines below) + t,
+ *     no better than s*u_r + t >= sigma(u_r) (lower side alike) when u_r itself
+ *     came from that linear bound (or is exact), so such rows take the IBP box of
+ *     the activation's output and no pass (up to rounding-level differences).
+ *     Rows whose z_r was skipped as stable (IBP bound only) still get one, unless
+ *     a_r is exactly 0 (both lines 0).
  *   FROWN (bound_frown.c): CROWN on the aligned blocks first, then the rows CROWN
- *     leaves unstable optimized, one side at a time; CROWN-Quad: CROWN's.
+ *     leaves unstable optimized, one side at a time (its own passes in double);
+ *     CROWN-Quad: CROWN's.
  * Specification rows (bound_spec): IBP the exact linear tail after the last
  * nonlinear layer on that layer's output box; LBP the output's linear bounds
  * split by the sign of C; every other method the backward pass. With
@@ -144,10 +153,13 @@ static void work_free(bound_work *w, const nn_model *m)
     if (w->bfull)
         for (int i = 0; i < n; i++) free(w->bfull[i]);
     free(w->bfull);
+    if (w->babs)
+        for (int i = 0; i < n; i++) free(w->babs[i]);
+    free(w->babs);
     free(w->fb_A);
     free(w->fb_c);
     free(w->fb_cabs);
-    for (int q = 0; q < 3; q++) free(w->fb_norm[q]);
+    free(w->fb_norm);
     free(w->x0);
     free(w->box_lo);
     free(w->box_hi);
@@ -158,18 +170,17 @@ static void work_free(bound_work *w, const nn_model *m)
     free(w->ibp_l);
     free(w->ibp_u);
     free(w->ibp_valid);
-    for (int k = 0; k < 2; k++) {
-        free(w->AU[k]);
-        free(w->AL[k]);
-    }
-    free(w->cU);
-    free(w->cL);
-    free(w->sU);
-    free(w->sL);
+    free(w->buf[0]);
+    free(w->buf[1]);
+    free(w->c);
+    free(w->s);
+    free(w->e);
+    bound_backward_free(w, m);
     free(w->blk_l);
     free(w->blk_u);
     free(w->idx);
     free(w->scratch);
+    layer_workspace_free(&w->ws);
     bound_frown_free(w, m);
     free(w);
 }
@@ -206,9 +217,6 @@ static int check_options(const bound_options *o, nn_error *err)
     if (o->pool != POOL_TILIN && o->pool != POOL_DEEPPOLY && o->pool != POOL_CNNCERT && o->pool != POOL_INTERVAL)
         return nn_fail(err, NN_EARG, "maxpool method %d is not one of tilin, deeppoly, cnncert, interval",
                        (int)o->pool);
-    if (o->single)
-        return nn_fail(err, NN_EUNSUPPORTED,
-                       "single precision (float32 GEMMs) is not implemented by the bound engine; use double");
     return bound_frown_check_options(o, err);
 }
 
@@ -254,6 +262,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     BOUND_ALLOC(st->pools, (size_t)n, "maxpool planes");
     BOUND_ALLOC(w->abs_layers, (size_t)n, "|W| copies");
     BOUND_ALLOC(w->bfull, (size_t)n, "affine offsets");
+    BOUND_ALLOC(w->babs, (size_t)n, "affine offsets");
     BOUND_ALLOC(w->ibp_l, (size_t)n + 1, "interval bounds");
     BOUND_ALLOC(w->ibp_u, (size_t)n + 1, "interval bounds");
     BOUND_ALLOC(w->ibp_valid, (size_t)n + 1, "interval bounds");
@@ -277,8 +286,13 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
             layer_affine_offset(L, b);
             int nonzero = 0;
             for (size_t k = 0; k < shape_size(L->out); k++) nonzero |= b[k] != 0;
-            if (nonzero) w->bfull[i] = b;
-            else free(b);
+            if (nonzero) {
+                w->bfull[i] = b;
+                BOUND_ALLOC(w->babs[i], shape_size(L->out), "affine offsets");
+                for (size_t k = 0; k < shape_size(L->out); k++) w->babs[i][k] = fabs(b[k]);
+            } else {
+                free(b);
+            }
         }
     }
     size_t no = model_output_size(m);
@@ -299,14 +313,12 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     }
     rb = bound_frown_align_block(st, rb);
     st->opt.row_block = w->rb = rb;
-    for (int k = 0; k < 2; k++) {
-        BOUND_ALLOC(w->AU[k], rb * w->maxw, "backward coefficient block");
-        BOUND_ALLOC(w->AL[k], rb * w->maxw, "backward coefficient block");
-    }
-    BOUND_ALLOC(w->cU, rb, "backward block");
-    BOUND_ALLOC(w->cL, rb, "backward block");
-    BOUND_ALLOC(w->sU, rb, "backward block");
-    BOUND_ALLOC(w->sL, rb, "backward block");
+    BOUND_ALLOC(w->buf[0], 2 * rb * w->maxw, "backward coefficient block");
+    BOUND_ALLOC(w->buf[1], 2 * rb * w->maxw, "backward coefficient block");
+    BOUND_ALLOC(w->c, 2 * rb, "backward block");
+    BOUND_ALLOC(w->s, 2 * rb, "backward block");
+    BOUND_ALLOC(w->e, 2 * rb, "backward block");
+    if ((rc = bound_backward_init(st, err))) goto fail_rc;
     BOUND_ALLOC(w->blk_l, rb, "backward block");
     BOUND_ALLOC(w->blk_u, rb, "backward block");
     BOUND_ALLOC(w->idx, rb, "backward block");
@@ -384,9 +396,35 @@ static int check_finite_rows(int layer, size_t lo, size_t n, const double *l, co
     return NN_OK;
 }
 
+/* Layer i is fed directly by an activation whose lines all have slopes >= 0 (see
+ * the header comment); 1 if so. */
+static int fed_by_activation(const bound_state *st, int i)
+{
+    if (!st->opt.intersect_ibp || i < 1 || !layer_is_activation(st->model->layers[i - 1].type)) return 0;
+    const relax_lines *ln = &st->lines[i - 1];
+    for (size_t k = 0; k < ln->n; k++)
+        if (!(ln->lower_slope[k] >= 0 && ln->upper_slope[k] >= 0)) return 0;
+    return 1;
+}
+
+/* Row r of layer i needs a linear pass (else its IBP bound is the answer). */
+static int needs_pass(const bound_state *st, int i, int fed, size_t r)
+{
+    const bound_work *w = st->work;
+    if (st->opt.skip_stable && bound_row_stable(&st->model->layers[i], r, w->ibp_l[i][r], w->ibp_u[i][r])) return 0;
+    if (!fed) return 1;
+    /* a_r's box is tightest unless z_r kept its IBP bound as a stable neuron */
+    const relax_lines *ln = &st->lines[i - 1];
+    if (i - 1 == w->first_nl || !st->opt.skip_stable ||
+        !bound_row_stable(&st->model->layers[i - 1], r, w->ibp_l[i - 1][r], w->ibp_u[i - 1][r]))
+        return 0;
+    return !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 && ln->upper_icpt[r] == 0);
+}
+
 /* Rows [lo, hi) of layer i by the backward pass or by LBP (lbp), in aligned
- * blocks, skipping rows IBP proves stable (skip_stable), intersected with IBP.
- * lower or upper may be NULL (the backward pass then skips that side). */
+ * blocks, skipping rows IBP proves stable (skip_stable) or whose box is tightest,
+ * intersected with IBP. lower or upper may be NULL (the backward pass then skips
+ * that side). */
 static int linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, double *lower, double *upper,
                        nn_error *err)
 {
@@ -394,11 +432,16 @@ static int linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, do
     const nn_layer *L = &st->model->layers[i];
     const double *il = w->ibp_l[i], *iu = w->ibp_u[i];
     size_t n = shape_size(L->in), rb = w->rb;
+    int fed = fed_by_activation(st, i);
+    if (fed && i - 1 != w->first_nl) {
+        int rc = bound_ibp_at(st, i - 1, err);
+        if (rc) return rc;
+    }
     for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
         size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
         for (size_t r = blo; r < bhi; r++) {
             if (lbp && (r < lo || r >= hi)) continue; /* LBP rows are concretized one by one */
-            if (!(st->opt.skip_stable && bound_row_stable(L, r, il[r], iu[r]))) w->idx[R++] = r;
+            if (needs_pass(st, i, fed, r)) w->idx[R++] = r;
         }
         if (R) {
             int rc = lbp ? bound_lbp_rows(st, i, w->idx, 0, R, w->blk_l, w->blk_u, err)
@@ -528,6 +571,7 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
         rc = relax_activation(L, 0, st->pre_lower[layer], st->pre_upper[layer], n, s, &st->lines[layer], err);
     }
     if (rc) return nn_error_prefix(err, "relaxation of layer %d: ", layer);
+    if ((rc = bound_backward_commit(st, layer, err))) return rc;
     st->layers_done = next_nl(st->model, layer);
     for (int k = layer + 1; k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
     bound_lbp_invalidate(st, layer);
@@ -618,8 +662,12 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
          * sound bound for the other methods. */
         int L = w->prev_nl[n];
         if (L >= 0) {
-            int rc = bound_nl_output_box(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch,
-                                         w->scratch + w->maxw, err);
+            /* the backward pass's rounding budget needs IBP at the output, which
+             * works in the same scratch: settle it before the box goes there */
+            int rc = method != METHOD_LBP ? bound_ibp_at(st, n, err) : NN_OK;
+            if (!rc)
+                rc = bound_nl_output_box(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch, w->scratch + w->maxw,
+                                         err);
             if (rc) return rc;
             blo = w->scratch;
             bhi = w->scratch + w->maxw;

@@ -1,30 +1,92 @@
 /* The backward (CROWN) kernel: bounds on rows of a linear specification, by
  * walking coefficient rows from a layer back to the input (spec bounds.md,
  * "Backward pass"; MaxPool planes as in tilin.md "Use in the backward pass").
+ * The kernel itself is bound_backward_kernel.h, compiled here once in double and
+ * once in float (bound_options.single); this file holds what both share.
  *
- * A block of R rows lives in two R x width matrices, A_L for the lower bound and
- * A_U for the upper bound, plus constants c_L, c_U. Affine layers: c += A.b_full
- * (one pass over A) and A <- A.M through layer_affine_adjoint (dense: one GEMM
- * over the whole block; conv: transposed convolution). Activation layers: per
- * coefficient sign the upper or the lower line. MaxPool: per sign the upper or
- * the lower plane, scattered onto the window inputs (overlapping windows add).
- * Until the first nonlinear layer both sides are the same matrix, so only one is
- * carried; a side nobody asked for is never computed.
+ * A block of R specification rows lives in one matrix of M rows: until the first
+ * nonlinear layer both sides are the same matrix (M = R); from there rows
+ * [0, R) carry A_L for the lower bound and rows [R, 2R) A_U for the upper bound
+ * (M = 2R; a side nobody asked for is never computed, M = R). Each row has a
+ * constant c, the sum s of the absolute values of the terms folded into c, and a
+ * rounding budget e (below). Affine layers: c += A.b_full and A <- A.M (dense:
+ * one GEMM over all M rows; conv: transposed convolution through
+ * layer_affine_adjoint). Activation layers: per coefficient sign the upper or the
+ * lower line, in one pass that also folds the next affine layer's offset and
+ * budget in. MaxPool: per sign the upper or the lower plane, scattered onto the
+ * window inputs (overlapping windows add). Flatten is the identity on memory.
  *
- * Concretization on the region and its rounding allowance: bound_concretize.c.
- * Every |coefficient * constant| folded into c on the way (offsets of affine
- * layers, line and plane intercepts, d) is summed into s for that allowance.
+ * Dead neurons cost nothing. A neuron whose two lines are both 0 (a ReLU with
+ * u <= 0) contributes exactly 0 from there down, so when an activation layer sits
+ * next to a dense layer, A is carried on its live neurons only ("packed" columns,
+ * in ascending neuron order) and the dense layer's GEMM runs on W restricted to
+ * the live rows above and the live columns below: with 75% dead neurons on both
+ * sides it is a 16x smaller GEMM. The packed W copies are rebuilt when a commit
+ * changes the live sets (bound_backward_commit). Dropping a zero term changes no
+ * sum in exact arithmetic, and the selection depends only on committed layers, so
+ * row ranges still give the same bits. An MLP's first affine block (normalize,
+ * flatten, one dense layer) is crossed by one GEMM with its cached composite.
+ *
+ * Concretization on the region B_p(x0, eps) (q dual of p), bound_concretize.c:
+ *   L = A x0 - eps ||A||_q + c - e,   U = A x0 + eps ||A||_q + c + e
+ * (float rows are converted to double first; the box variant likewise).
+ *
+ * Rounding, in two parts.
+ * (1) Sums computed in double (constants c, concretization): each concretized
+ * bound is moved outward by BOUND_REL_ALLOW (1e-10) times the sum of the absolute
+ * values of its terms (bound_concretize.c), s being every |coefficient *
+ * constant| folded into c on the way. A sum of n terms errs by at most
+ * n*u_d*sum|terms| (u_d = 2^-53), so this covers n*depth up to ~1e6.
+ * (2) Errors in the coefficient matrices A themselves, in the precision of the
+ * kernel (unit roundoff u = 2^-53 double, 2^-24 float), go into the per-row
+ * budget e. With G_j >= |input of layer j| over the region (the IBP box of that
+ * input: vmag_j = |M_j| G_j comes free with IBP) the rounding of A_out = A M_j
+ * (weights rounded to the kernel's precision, products and at most K_j terms per
+ * entry) moves A_out . x_in by at most gamma(K_j + 2) |A| . vmag_j, with
+ * gamma(n) = n u / (1 - n u), K_j = outputs (dense), Co kH kW (conv), kH kW
+ * (avgpool); an activation's rounded coefficient y = fl(v s) moves y z by at most
+ * u' |y| max(|l|, |u|), u' = (u + u_d)/(1 - u); a MaxPool input entry sums at
+ * most T window terms, each bounded by |v coef| max(|l_in|,|u_in|), within
+ * gamma(T + 2). Rows of W taken directly as a start are rounded once (u |W| G).
+ * All of these are folded into e in the passes that already read A (ew and mph
+ * weights built at each commit), so the budget costs one multiply-add per entry.
+ * Not covered: the cached first block's composite rows, which are exact up to
+ * two roundings per entry when the block has one weighted layer (every zoo model;
+ * inside part 1) -- a block of several weighted layers without an activation
+ * between them keeps its cancellation error in the first layer's own bounds -- and
+ * specification rows C in float, which never happen: margin rows (bound_spec),
+ * the first block and exact first-layer bounds always run in double; only rows of
+ * deeper layers (the bulk of the work) run in float when single is set.
  *
  * Row independence: every row's arithmetic depends only on the row (loops here
  * are per row), and the GEMMs of the adjoints see whole aligned blocks chosen by
  * the caller (bound.c), so a row's result does not depend on the request. */
 #include "bound_internal.h"
 
+#include <cblas.h>
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The first block's matrix is cached when it takes at most this many bytes. */
-#define FB_CACHE_BYTES ((size_t)64 << 20)
+#define FB_CACHE_BYTES ((size_t)256 << 20)
+
+#define UNIT_ROUNDOFF_D 0x1p-53
+#define UNIT_ROUNDOFF_F 0x1p-24
+
+/* gamma(n) of the header comment for unit roundoff u. */
+static double gamma_n(double n, double u) { return n * u / (1.0 - n * u); }
+
+static const double unit_roundoff[2] = {UNIT_ROUNDOFF_D, UNIT_ROUNDOFF_F};
+
+double bound_cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 double bound_affine_flops(const nn_layer *L, size_t R)
 {
@@ -34,200 +96,244 @@ double bound_affine_flops(const nn_layer *L, size_t R)
     return 0.0;
 }
 
-/* c += A.b, s += |A||b| termwise; A is R x n with leading dimension n. */
-static void add_offset(const double *A, size_t R, size_t n, const double *b, double *c, double *s)
+/* Terms per entry of affine layer j's adjoint (header comment: K_j). */
+static double adjoint_terms(const nn_layer *L)
 {
-    for (size_t r = 0; r < R; r++) {
-        const double *a = A + r * n;
-        double acc = 0, mag = 0;
-        for (size_t k = 0; k < n; k++) {
-            double t = a[k] * b[k];
-            acc += t;
-            mag += fabs(t);
-        }
-        c[r] += acc;
-        s[r] += mag;
+    switch (L->type) {
+    case LAYER_DENSE: return (double)shape_size(L->out);
+    case LAYER_CONV2D: return (double)L->out_channels * L->kernel[0] * L->kernel[1];
+    case LAYER_AVGPOOL2D: return (double)L->kernel[0] * L->kernel[1];
+    default: return 0.0;
     }
 }
 
-/* Through activation lines in place: upper side takes the upper line where the
- * coefficient is >= 0, the lower side the lower line (and the reverse below 0). */
-static void step_activation(const relax_lines *ln, int upper, size_t R, size_t n, double *A, double *c, double *s)
+/* The activation layer whose output is dense layer j's input (through flattens), or -1. */
+static int act_below(const nn_model *m, int j)
 {
-    const double *ps = upper ? ln->upper_slope : ln->lower_slope;
-    const double *pt = upper ? ln->upper_icpt : ln->lower_icpt;
-    const double *ns = upper ? ln->lower_slope : ln->upper_slope;
-    const double *nt = upper ? ln->lower_icpt : ln->upper_icpt;
-    for (size_t r = 0; r < R; r++) {
-        double *a = A + r * n;
-        double acc = 0, mag = 0;
-        for (size_t i = 0; i < n; i++) {
-            double v = a[i], t;
-            if (v >= 0) {
-                t = v * pt[i];
-                a[i] = v * ps[i];
-            } else {
-                t = v * nt[i];
-                a[i] = v * ns[i];
-            }
-            acc += t;
-            mag += fabs(t);
-        }
-        c[r] += acc;
-        s[r] += mag;
-    }
+    int k = j - 1;
+    while (k >= 0 && m->layers[k].type == LAYER_FLATTEN) k--;
+    return k >= 0 && layer_is_activation(m->layers[k].type) ? k : -1;
 }
 
-/* Through MaxPool planes: A (R x n_out) -> An (R x n_in). */
-static void step_maxpool(const relax_pool *p, int upper, size_t R, size_t n_out, size_t n_in, const double *A,
-                         double *An, double *c, double *s)
+/* The affine layer (not a flatten) right below layer j, through flattens, or -1. */
+static int affine_below(const nn_model *m, int j)
 {
-    int W = p->window;
-    for (size_t r = 0; r < R; r++) {
-        const double *a = A + r * n_out;
-        double *x = An + r * n_in;
-        memset(x, 0, n_in * sizeof *x);
-        double acc = 0, mag = 0;
-        for (size_t o = 0; o < n_out; o++) {
-            double v = a[o];
-            if (v == 0) continue;
-            int use_upper = (v >= 0) == (upper != 0);
-            const double *coef = (use_upper ? p->upper_coef : p->lower_coef) + o * (size_t)W;
-            double icpt = use_upper ? p->upper_icpt[o] : p->lower_icpt[o];
-            const int *in = p->inputs + o * (size_t)W;
-            for (int k = 0; k < W; k++)
-                if (in[k] >= 0) x[in[k]] += v * coef[k];
-            double t = v * icpt;
-            acc += t;
-            mag += fabs(t);
-        }
-        c[r] += acc;
-        s[r] += mag;
-    }
+    int k = j - 1;
+    while (k >= 0 && m->layers[k].type == LAYER_FLATTEN) k--;
+    return k >= 0 && layer_is_affine(m->layers[k].type) ? k : -1;
 }
 
-/* Propagate a block backward. On return *outL / *outU (NULL for a side not wanted)
- * point at R x *width matrices (leading dimension *width) on the input of layer
- * stop; constants and magnitudes are in w->cL/sL and w->cU/sU (both sides alias
- * the lower side's arrays when they never split: *outU == *outL). */
-static int propagate(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C, size_t ldc,
-                     const double *d, int want_l, int want_u, double **outL, double **outU, double **cU_out,
-                     double **sU_out, size_t *width_out, nn_error *err)
+/* Activation i is committed with dead neurons: A next to a dense layer is packed. */
+static int packed(const bound_work *w, int i) { return i >= 0 && w->live_gen[i] && w->n_live[i] < w->n_act[i]; }
+
+/* The budget's vmag of every affine layer a backward pass from layer top crosses
+ * (those below prev_nl(top) were filled when their layers were committed). */
+static int ensure_budget(bound_state *st, int top, nn_error *err)
 {
-    bound_work *w = st->work;
-    const nn_model *m = st->model;
-    int curL = 0, curU = 0;
-    double *cL = w->cL, *sL = w->sL, *cU = w->cU, *sU = w->sU;
-    size_t width;
-    int j;
-    /* The first side carried while both are equal is the lower one. */
-    double *A = w->AL[0];
-    if (C) {
-        width = model_output_size(m);
-        for (size_t r = 0; r < R; r++) {
-            memcpy(A + r * width, C + r * ldc, width * sizeof *A);
-            cL[r] = d ? d[r] : 0.0;
-            sL[r] = d ? fabs(d[r]) : 0.0;
-        }
-        j = top - 1;
-    } else if (top >= 1 && m->layers[top - 1].type == LAYER_DENSE) {
-        /* Rows of W directly: no identity GEMM. */
-        const nn_layer *L = &m->layers[top - 1];
-        width = shape_size(L->in);
-        for (size_t r = 0; r < R; r++) {
-            memcpy(A + r * width, L->weight + idx[r] * width, width * sizeof *A);
-            cL[r] = L->bias[idx[r]];
-            sL[r] = fabs(L->bias[idx[r]]);
-        }
-        j = top - 2;
-    } else {
-        width = top >= 1 ? shape_size(m->layers[top - 1].out) : w->n_in;
-        memset(A, 0, R * width * sizeof *A);
-        for (size_t r = 0; r < R; r++) {
-            A[r * width + idx[r]] = 1.0;
-            cL[r] = sL[r] = 0.0;
-        }
-        j = top - 1;
-    }
-    int same = 1;
-    for (; j >= stop; j--) {
-        const nn_layer *L = &m->layers[j];
-        size_t n_out = shape_size(L->out), n_in = shape_size(L->in);
-        if (layer_is_affine(L->type)) {
-            for (int side = 0; side < 2; side++) {
-                if (side == 1 && (same || !want_u)) continue;
-                if (side == 0 && !same && !want_l) continue;
-                double **buf = side ? w->AU : w->AL;
-                int *cur = side ? &curU : &curL;
-                double *c = side ? cU : cL, *s = side ? sU : sL;
-                if (w->bfull[j]) add_offset(buf[*cur], R, n_out, w->bfull[j], c, s);
-                int rc = layer_affine_adjoint(L, buf[*cur], R, n_out, buf[1 - *cur], n_in, err);
-                if (rc) return nn_error_prefix(err, "backward pass, layer %d: ", j);
-                *cur = 1 - *cur;
-                st->flops += bound_affine_flops(L, R);
-            }
-        } else {
-            if (same) {
-                if (want_u) {
-                    memcpy(w->AU[curU], w->AL[curL], R * n_out * sizeof(double));
-                    memcpy(cU, cL, R * sizeof *cU);
-                    memcpy(sU, sL, R * sizeof *sU);
-                }
-                same = 0;
-            }
-            for (int side = 0; side < 2; side++) {
-                if (side == 0 ? !want_l : !want_u) continue;
-                double **buf = side ? w->AU : w->AL;
-                int *cur = side ? &curU : &curL;
-                double *c = side ? cU : cL, *s = side ? sU : sL;
-                if (layer_is_activation(L->type)) {
-                    step_activation(&st->lines[j], side, R, n_out, buf[*cur], c, s);
-                } else if (L->type == LAYER_MAXPOOL2D) {
-                    step_maxpool(&st->pools[j], side, R, n_out, n_in, buf[*cur], buf[1 - *cur], c, s);
-                    *cur = 1 - *cur;
-                } else {
-                    return nn_fail(err, NN_EUNSUPPORTED, "backward pass: layer %d (%s) is not supported", j,
-                                   layer_type_name(L->type));
-                }
-            }
-        }
-        width = n_in;
-    }
-    *width_out = width;
-    if (same) {
-        *outL = w->AL[curL];
-        *outU = want_u ? w->AL[curL] : NULL;
-        *cU_out = cL;
-        *sU_out = sL;
-        if (!want_l) *outL = NULL;
-    } else {
-        *outL = want_l ? w->AL[curL] : NULL;
-        *outU = want_u ? w->AU[curU] : NULL;
-        *cU_out = cU;
-        *sU_out = sU;
-    }
-    return NN_OK;
+    return top > ((bound_work *)st->work)->first_nl ? bound_ibp_at(st, top, err) : NN_OK;
 }
+
+#define REAL double
+#define SFX(name) name##_d
+#define GEMM cblas_dgemm
+#define PREC 0
+#include "bound_backward_kernel.h"
+#undef REAL
+#undef SFX
+#undef GEMM
+#undef PREC
+#define REAL float
+#define SFX(name) name##_f
+#define GEMM cblas_sgemm
+#define PREC 1
+#include "bound_backward_kernel.h"
+#undef REAL
+#undef SFX
+#undef GEMM
+#undef PREC
 
 int bound_backward_block(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C,
                          size_t ldc, const double *d, const double *box_lo, const double *box_hi, double *lower,
                          double *upper, nn_error *err)
 {
+    /* float for rows of layers beyond the first block; specification rows,
+     * the first block and its exact bounds stay in double */
+    if (st->opt.single && !C && top > ((bound_work *)st->work)->first_nl)
+        return backward_block_f(st, top, stop, R, idx, C, ldc, d, box_lo, box_hi, lower, upper, err);
+    return backward_block_d(st, top, stop, R, idx, C, ldc, d, box_lo, box_hi, lower, upper, err);
+}
+
+int bound_backward_init(bound_state *st, nn_error *err)
+{
     bound_work *w = st->work;
-    double *AL, *AU, *cU, *sU;
-    size_t width;
-    int rc = propagate(st, top, stop, R, idx, C, ldc, d, lower != NULL, upper != NULL, &AL, &AU, &cU, &sU, &width,
-                       err);
-    if (rc) return rc;
-    st->backward_rows += R;
-    for (size_t r = 0; r < R; r++) {
-        if (stop > 0) {
-            if (AL) bound_concretize_box(AL + r * width, width, box_lo, box_hi, w->cL[r], w->sL[r], &lower[r], NULL);
-            if (AU) bound_concretize_box(AU + r * width, width, box_lo, box_hi, cU[r], sU[r], NULL, &upper[r]);
-        } else {
-            if (AL) bound_concretize_region(st, AL + r * width, w->cL[r], w->sL[r], -1.0, &lower[r], NULL);
-            if (AU) bound_concretize_region(st, AU + r * width, cU[r], sU[r], -1.0, NULL, &upper[r]);
+    const nn_model *m = st->model;
+    int n = m->n_layers;
+#define TABLE(ptr) (((ptr) = nn_calloc((size_t)n, sizeof *(ptr), "backward tables", err)) != NULL)
+    if (!(TABLE(w->live_gen) && TABLE(w->live) && TABLE(w->n_live) && TABLE(w->n_act) && TABLE(w->pk) &&
+          TABLE(w->wc) && TABLE(w->wcf) && TABLE(w->wf) && TABLE(w->vmag) && TABLE(w->wc_gen[0]) &&
+          TABLE(w->wc_gen[1]) && TABLE(w->gam[0]) && TABLE(w->gam[1]) && TABLE(w->ew[0]) && TABLE(w->ew[1]) &&
+          TABLE(w->mph[0]) && TABLE(w->mph[1])))
+        return NN_ENOMEM;
+#undef TABLE
+    for (int i = 0; i < n; i++) {
+        const nn_layer *L = &m->layers[i];
+        size_t ni = shape_size(L->in), no = shape_size(L->out);
+        if (layer_is_activation(L->type)) {
+            w->n_act[i] = ni;
+            w->live[i] = nn_malloc(ni * sizeof *w->live[i], "backward packing", err);
+            w->pk[i] = nn_malloc(8 * ni * sizeof *w->pk[i], "backward packing", err);
+            for (int p = 0; p < 2; p++) w->ew[p][i] = nn_malloc(ni * sizeof *w->ew[p][i], "rounding budget", err);
+            if (!w->live[i] || !w->pk[i] || !w->ew[0][i] || !w->ew[1][i]) return NN_ENOMEM;
+        } else if (L->type == LAYER_MAXPOOL2D) {
+            for (int p = 0; p < 2; p++)
+                if (!(w->mph[p][i] = nn_malloc(2 * no * sizeof *w->mph[p][i], "rounding budget", err)))
+                    return NN_ENOMEM;
+        } else if (layer_is_affine(L->type)) {
+            if (!(w->vmag[i] = nn_calloc(no, sizeof *w->vmag[i], "rounding budget", err))) return NN_ENOMEM;
+            for (int p = 0; p < 2; p++)
+                w->gam[p][i] = L->type == LAYER_FLATTEN ? 0.0 : gamma_n(adjoint_terms(L) + 2, unit_roundoff[p]);
+            if (st->opt.single && (L->type == LAYER_DENSE || L->type == LAYER_CONV2D)) {
+                size_t nw = layer_param_count(L) - (size_t)L->out_channels;
+                if (!(w->wf[i] = nn_malloc(nw * sizeof *w->wf[i], "float weights", err))) return NN_ENOMEM;
+                for (size_t k = 0; k < nw; k++) w->wf[i][k] = (float)L->weight[k];
+            }
         }
+    }
+    return NN_OK;
+}
+
+void bound_backward_free(bound_work *w, const nn_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        if (w->live) free(w->live[i]);
+        if (w->pk) free(w->pk[i]);
+        if (w->wc) free(w->wc[i]);
+        if (w->wcf) free(w->wcf[i]);
+        if (w->wf) free(w->wf[i]);
+        if (w->vmag) free(w->vmag[i]);
+        for (int p = 0; p < 2; p++) {
+            if (w->ew[p]) free(w->ew[p][i]);
+            if (w->mph[p]) free(w->mph[p][i]);
+        }
+    }
+    free(w->live_gen);
+    free(w->live);
+    free(w->n_live);
+    free(w->n_act);
+    free(w->pk);
+    free(w->wc);
+    free(w->wcf);
+    free(w->wf);
+    free(w->vmag);
+    for (int p = 0; p < 2; p++) {
+        free(w->wc_gen[p]);
+        free(w->gam[p]);
+        free(w->ew[p]);
+        free(w->mph[p]);
+    }
+    free(w->fb_pk);
+    free(w->fb_pkf);
+    free(w->fb_Af);
+    free(w->fb_v);
+    free(w->fb_absx0);
+    free(w->fb_x0);
+}
+
+/* The budget's magnitudes for the first block, once per region: vmag of its
+ * layers from the region's box (IBP), or for its composite (fb_gemm)
+ * |F| (|x0| + eps) >= |F| G, with |F||x0| kept while x0 is unchanged. */
+static int first_block_budget(bound_state *st, nn_error *err)
+{
+    bound_work *w = st->work;
+    size_t n = w->n_in, rows = w->fb_rows;
+    if (!w->fb_gemm) {
+        double *lo = w->scratch, *hi = w->scratch + w->maxw;
+        memcpy(lo, w->box_lo, n * sizeof *lo);
+        memcpy(hi, w->box_hi, n * sizeof *hi);
+        return bound_ibp_affine(st, 0, w->first_nl, lo, hi, err);
+    }
+    if (!w->fb_v) {
+        w->fb_v = nn_malloc(rows * sizeof *w->fb_v, "rounding budget", err);
+        w->fb_absx0 = nn_malloc(rows * sizeof *w->fb_absx0, "rounding budget", err);
+        w->fb_x0 = nn_malloc(n * sizeof *w->fb_x0, "rounding budget", err);
+        if (!w->fb_v || !w->fb_absx0 || !w->fb_x0) return NN_ENOMEM;
+        w->fb_x0_valid = 0;
+    }
+    if (!w->fb_x0_valid || memcmp(w->fb_x0, w->x0, n * sizeof *w->x0) != 0) {
+        for (size_t r = 0; r < rows; r++) {
+            const double *a = w->fb_A + r * n;
+            double acc = 0;
+            for (size_t j = 0; j < n; j++) acc += fabs(a[j]) * fabs(w->x0[j]);
+            w->fb_absx0[r] = acc;
+        }
+        memcpy(w->fb_x0, w->x0, n * sizeof *w->x0);
+        w->fb_x0_valid = 1;
+    }
+    for (size_t r = 0; r < rows; r++)
+        w->fb_v[r] = (w->fb_absx0[r] + st->region.eps * w->fb_norm[3 * r + NORM_INF]) * (1 + 1e-9);
+    return NN_OK;
+}
+
+int bound_backward_commit(bound_state *st, int layer, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    const nn_layer *L = &m->layers[layer];
+    int rc = layer == w->first_nl ? first_block_budget(st, err) : bound_ibp_at(st, layer, err);
+    if (rc) return rc;
+    const double *pl = st->pre_lower[layer], *pu = st->pre_upper[layer];
+    if (L->type == LAYER_MAXPOOL2D) {
+        /* budget weight per output and plane: sum_k |coef_k| max|input_k| */
+        const relax_pool *pp = &st->pools[layer];
+        int W = pp->window, T = 1;
+        if (L->stride[0] > 0 && L->stride[1] > 0)
+            T = ((L->kernel[0] + L->stride[0] - 1) / L->stride[0]) * ((L->kernel[1] + L->stride[1] - 1) / L->stride[1]);
+        for (size_t o = 0; o < pp->n_out; o++)
+            for (int side = 0; side < 2; side++) {
+                const double *coef = (side ? pp->upper_coef : pp->lower_coef) + o * (size_t)W;
+                double h = 0;
+                for (int k = 0; k < W; k++) {
+                    int in = pp->inputs[o * (size_t)W + (size_t)k];
+                    if (in >= 0) h += fabs(coef[k]) * fmax(fabs(pl[in]), fabs(pu[in]));
+                }
+                for (int p = 0; p < 2; p++)
+                    w->mph[p][layer][side * pp->n_out + o] = gamma_n(T + 2, unit_roundoff[p]) * h * (1 + 1e-9);
+            }
+        return NN_OK;
+    }
+    if (!layer_is_activation(L->type)) return NN_OK;
+    const relax_lines *ln = &st->lines[layer];
+    size_t n = ln->n, k = 0;
+    size_t *live = w->live[layer];
+    for (size_t i = 0; i < n; i++)
+        if (!(ln->lower_slope[i] == 0 && ln->upper_slope[i] == 0 && ln->lower_icpt[i] == 0 && ln->upper_icpt[i] == 0))
+            live[k++] = i;
+    w->n_live[layer] = k;
+    w->live_gen[layer] = ++w->gen;
+    /* budget weights: the line's own rounding plus the affine layer below */
+    int fb = layer == w->first_nl && w->fb_gemm, ab = affine_below(m, layer);
+    const double *v = fb ? w->fb_v : ab >= 0 ? w->vmag[ab] : NULL;
+    for (int p = 0; p < 2; p++) {
+        double u1 = (unit_roundoff[p] + UNIT_ROUNDOFF_D) / (1 - unit_roundoff[p]) * (1 + 1e-9);
+        double g = fb ? gamma_n((double)w->fb_rows + 4, unit_roundoff[p]) : ab >= 0 ? w->gam[p][ab] : 0.0;
+        for (size_t i = 0; i < n; i++)
+            w->ew[p][layer][i] = u1 * fmax(fabs(pl[i]), fabs(pu[i])) + (v ? g * v[i] : 0.0);
+    }
+    /* packed lines, and the offset below folded into the step with its magnitudes:
+     * the first block's composite c when its GEMM is used, else the affine layer's */
+    const double *b = fb ? w->fb_c : ab >= 0 ? w->bfull[ab] : NULL;
+    const double *babs = fb ? w->fb_cabs : ab >= 0 ? w->babs[ab] : NULL;
+    double *pk = w->pk[layer];
+    for (size_t q = 0; q < k; q++) {
+        size_t i = live[q];
+        pk[q] = ln->lower_slope[i];
+        pk[n + q] = ln->lower_icpt[i];
+        pk[2 * n + q] = ln->upper_slope[i];
+        pk[3 * n + q] = ln->upper_icpt[i];
+        pk[4 * n + q] = b ? b[i] : 0.0;
+        pk[5 * n + q] = b ? babs[i] : 0.0;
+        pk[6 * n + q] = w->ew[0][layer][i];
+        pk[7 * n + q] = w->ew[1][layer][i];
     }
     return NN_OK;
 }
@@ -243,33 +349,33 @@ static int fb_build(bound_state *st, nn_error *err)
     w->fb_A = nn_malloc(rows * n * sizeof(double), "first-layer bound cache", err);
     w->fb_c = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
     w->fb_cabs = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
-    for (int q = 0; q < 3; q++) w->fb_norm[q] = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
-    if (!w->fb_A || !w->fb_c || !w->fb_cabs || !w->fb_norm[0] || !w->fb_norm[1] || !w->fb_norm[2])
-        return NN_ENOMEM;
+    w->fb_norm = nn_malloc(3 * rows * sizeof(double), "first-layer bound cache", err);
+    if (!w->fb_A || !w->fb_c || !w->fb_cabs || !w->fb_norm) return NN_ENOMEM;
     for (size_t blo = 0; blo < rows; blo += w->rb) {
         size_t R = rows - blo < w->rb ? rows - blo : w->rb;
         for (size_t r = 0; r < R; r++) w->idx[r] = blo + r;
-        double *AL, *AU, *cU, *sU;
-        size_t width;
-        int rc = propagate(st, w->first_nl, 0, R, w->idx, NULL, 0, NULL, 1, 0, &AL, &AU, &cU, &sU, &width, err);
+        blk_d b;
+        int rc = propagate_d(st, w->first_nl, 0, R, w->idx, NULL, 0, NULL, 1, 0, &b, err);
         if (rc) return rc;
-        memcpy(w->fb_A + blo * n, AL, R * n * sizeof(double));
-        memcpy(w->fb_c + blo, w->cL, R * sizeof(double));
-        memcpy(w->fb_cabs + blo, w->sL, R * sizeof(double));
+        memcpy(w->fb_A + blo * n, b.A, R * n * sizeof(double));
+        memcpy(w->fb_c + blo, b.c, R * sizeof(double));
+        memcpy(w->fb_cabs + blo, b.s, R * sizeof(double));
     }
-    for (size_t r = 0; r < rows; r++) {
-        const double *a = w->fb_A + r * n;
-        double n1 = 0, n2 = 0, ninf = 0;
-        for (size_t j = 0; j < n; j++) {
-            double v = fabs(a[j]);
-            n1 += v;
-            n2 += v * v;
-            if (v > ninf) ninf = v;
-        }
-        /* Indexed by the region's norm p, holding the dual norm q. */
-        w->fb_norm[NORM_INF][r] = n1;
-        w->fb_norm[NORM_1][r] = ninf;
-        w->fb_norm[NORM_2][r] = sqrt(n2);
+    for (size_t r = 0; r < rows; r++)
+        for (int p = 0; p < 3; p++) w->fb_norm[3 * r + p] = bound_dual_norm(w->fb_A + r * n, n, (norm_type)p);
+    /* The composite replaces the block's own adjoints in backward passes when it
+     * costs no more flops (an MLP's normalize + dense: it saves the normalize pass). */
+    double own = 0;
+    int weighted = 0;
+    for (int j = 0; j < w->first_nl; j++) {
+        own += bound_affine_flops(&st->model->layers[j], 1);
+        weighted += st->model->layers[j].type == LAYER_DENSE || st->model->layers[j].type == LAYER_CONV2D;
+    }
+    /* one weighted layer: each composite entry is a product rounded at most twice */
+    w->fb_gemm = w->first_nl < st->model->n_layers && weighted == 1 && 2.0 * (double)rows * (double)n <= own;
+    if (w->fb_gemm && st->opt.single) {
+        if (!(w->fb_Af = nn_malloc(rows * n * sizeof *w->fb_Af, "first-layer bound cache", err))) return NN_ENOMEM;
+        for (size_t k = 0; k < rows * n; k++) w->fb_Af[k] = (float)w->fb_A[k];
     }
     w->fb_state = 1;
     return NN_OK;
@@ -284,7 +390,7 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
     }
     if (w->fb_state == 1) {
         for (size_t r = lo; r < hi; r++)
-            bound_concretize_region(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[st->region.norm][r],
+            bound_concretize_region(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[3 * r + st->region.norm],
                          &lower[r - lo], &upper[r - lo]);
         return NN_OK;
     }
@@ -301,22 +407,4 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
         }
     }
     return NN_OK;
-}
-
-/* The kernel's building blocks for the FROWN and CROWN-Quad passes
- * (bound_frown.c, bound_quad.c), which walk rows with lines of their own. */
-void bound_step_activation(const relax_lines *ln, int upper, size_t R, size_t n, double *A, double *c, double *s)
-{
-    step_activation(ln, upper, R, n, A, c, s);
-}
-
-void bound_add_offset(const double *A, size_t R, size_t n, const double *b, double *c, double *s)
-{
-    add_offset(A, R, n, b, c, s);
-}
-
-void bound_step_maxpool(const relax_pool *p, int upper, size_t R, size_t n_out, size_t n_in, const double *A,
-                        double *An, double *c, double *s)
-{
-    step_maxpool(p, upper, R, n_out, n_in, A, An, c, s);
 }

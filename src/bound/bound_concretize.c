@@ -13,42 +13,51 @@
  * concretized bound is moved outward by BOUND_REL_ALLOW (1e-10) times the sum of
  * the absolute values of its terms: |a||x0| + eps||a||_q (or sum |a_j|max(|lo_j|,
  * |hi_j|) for a box) plus s, which the caller makes cover every term that went
- * into a and c on the way (the backward kernel: every |coefficient * constant|
- * folded into c; LBP: a bound on |A||x| + |c| over the region, propagated with
- * |W|). A dot product of n terms errs by at most n*u*sum|terms| (u = 1.1e-16), so
- * the allowance covers n*depth up to ~1e6 (and the rounding of the forward pass
- * the samples are checked with). For the backward kernel, cancellation inside
- * A = C W_m ... W_1 is not covered by this bound in the worst case; on the
- * networks nncert targets the margin is orders of magnitude. */
+ * into c on the way (the backward kernel: every |coefficient * constant| folded
+ * into c; LBP: a bound on |A||x| + |c| over the region, propagated with |W|). A
+ * dot product of n terms errs by at most n*u*sum|terms| (u = 1.1e-16), so the
+ * allowance covers n*depth up to ~1e6 (and the rounding of the forward pass the
+ * samples are checked with). Errors inside a itself are the caller's: the
+ * backward kernel carries a budget for them (bound_backward.c, part 2).
+ *
+ * Sums are plain sequential sums: translated copies of a row (conv rows over a
+ * blank background) get the same bits, so ties between them (Ti-Lin's choices)
+ * stay ties. */
 #include "bound_internal.h"
 
 #include <math.h>
 
 /* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
- * cached norm (< 0: compute it here). */
+ * cached norm (< 0: computed here, in the same pass for l_inf and l2). */
 static void ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double nrm,
                        double *lo, double *hi)
 {
     const double *x0 = ((const bound_work *)st->work)->x0;
-    double dot = 0, mag = 0, n1 = 0, n2 = 0, ninf = 0;
-    int need = nrm < 0;
-    for (size_t j = 0; j < n; j++) {
-        double t = a[j] * x0[j];
-        dot += t;
-        mag += fabs(t);
-        if (need) {
-            double v = fabs(a[j]);
-            n1 += v;
-            n2 += v * v;
-            if (v > ninf) ninf = v;
+    double dot = 0, mag = 0, acc = 0;
+    norm_type p = st->region.norm;
+    if (nrm >= 0 || p == NORM_1) {
+        for (size_t j = 0; j < n; j++) {
+            double t = a[j] * x0[j];
+            dot += t;
+            mag += fabs(t);
         }
-    }
-    if (need) {
-        switch (st->region.norm) {
-        case NORM_INF: nrm = n1; break;
-        case NORM_1: nrm = ninf; break;
-        default: nrm = sqrt(n2); break;
+        if (nrm < 0) nrm = bound_dual_norm(a, n, p);
+    } else if (p == NORM_INF) {
+        for (size_t j = 0; j < n; j++) {
+            double t = a[j] * x0[j];
+            dot += t;
+            mag += fabs(t);
+            acc += fabs(a[j]);
         }
+        nrm = acc;
+    } else {
+        for (size_t j = 0; j < n; j++) {
+            double t = a[j] * x0[j];
+            dot += t;
+            mag += fabs(t);
+            acc += a[j] * a[j];
+        }
+        nrm = sqrt(acc);
     }
     double e = st->region.eps * nrm;
     double allow = BOUND_REL_ALLOW * (mag + e + s);
@@ -56,17 +65,34 @@ static void ball_bound(const bound_state *st, const double *a, size_t n, double 
     if (hi) *hi = dot + e + c + allow;
 }
 
+double bound_dual_norm(const double *a, size_t n, norm_type p)
+{
+    double acc = 0;
+    switch (p) {
+    case NORM_INF:
+        for (size_t j = 0; j < n; j++) acc += fabs(a[j]);
+        return acc;
+    case NORM_1:
+        for (size_t j = 0; j < n; j++) acc = fabs(a[j]) > acc ? fabs(a[j]) : acc;
+        return acc;
+    default:
+        for (size_t j = 0; j < n; j++) acc += a[j] * a[j];
+        return sqrt(acc);
+    }
+}
+
+/* One of xp, xn is 0, so xp*b + xn*c is the selected product exactly. */
 void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
                           double *lo, double *hi)
 {
     double vl = 0, vh = 0, mag = 0;
     for (size_t j = 0; j < n; j++) {
-        double x = a[j];
-        double tl = x >= 0 ? x * bl[j] : x * bh[j];
-        double th = x >= 0 ? x * bh[j] : x * bl[j];
+        double x = a[j], xp = bound_pos_part(x), xn = x - xp;
+        double tl = xp * bl[j] + xn * bh[j];
+        double th = xp * bh[j] + xn * bl[j];
         vl += tl;
         vh += th;
-        mag += fabs(tl) > fabs(th) ? fabs(tl) : fabs(th);
+        mag += fmax(fabs(tl), fabs(th));
     }
     double allow = BOUND_REL_ALLOW * (mag + s);
     if (lo) *lo = vl + c - allow;

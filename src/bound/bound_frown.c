@@ -26,8 +26,9 @@
  *   the block's problems: GEMMs), and for a selected line with parameter p
  *   dLB/dp = g_j,i (ds/dp z~_j,i + dt/dp): ReLU-like slopes ds/dp = 1, dt/dp = 0;
  *   a tangent at d has s = sigma'(d), t = sigma(d) - d sigma'(d), so
- *   dLB/dd = sigma''(d) g (z~ - d). The rounding allowance of the concretization
- *   (1e-10 relative) is left out of the gradient.
+ *   dLB/dd = sigma''(d) g (z~ - d). The rounding accounting (bound_rows.c: the
+ *   1e-10 allowance and the budget of the coefficient rows, both ~1e-10 relative
+ *   or less) is left out of the gradient.
  *
  * Optimizer: projection (clamp) before every evaluation, Adam (lr, betas 0.9/0.999,
  * eps 1e-8) ascending the group's mean bound, at most frown_iters steps, early stop
@@ -398,7 +399,7 @@ typedef struct {
     const size_t *row;     /* [na] */
     const size_t *grp;     /* [na] local group */
     double *A0, *A1;       /* na x maxw each */
-    double *c, *s;         /* na */
+    double *c, *s, *e;     /* na: constants, |terms|, rounding budgets (bound_rows.c) */
     double *G;             /* na x g_len */
     double *lb;            /* na */
 } frown_eval_buf;
@@ -408,22 +409,12 @@ static void step_lines(const bound_state *st, const frown_space *sp, int j, cons
                        const double *lines, double *A, size_t n)
 {
     const relax_lines *sh = &st->lines[j];
-    if (sp->lo_off[j] == NONE && sp->up_off[j] == NONE) {
-        bound_step_activation(sh, 0, e->na, n, A, e->c, e->s);
-        return;
-    }
     for (size_t p = 0; p < e->na; p++) {
         const double *gl = lines + e->grp[p] * sp->line_len;
-        relax_lines v = *sh;
-        if (sp->lo_off[j] != NONE) {
-            v.lower_slope = (double *)gl + sp->lo_off[j];
-            v.lower_icpt = (double *)gl + sp->lo_off[j] + n;
-        }
-        if (sp->up_off[j] != NONE) {
-            v.upper_slope = (double *)gl + sp->up_off[j];
-            v.upper_icpt = (double *)gl + sp->up_off[j] + n;
-        }
-        bound_step_activation(&v, 0, 1, n, A + p * n, e->c + p, e->s + p);
+        const double *ls = sh->lower_slope, *lt = sh->lower_icpt, *us = sh->upper_slope, *ut = sh->upper_icpt;
+        if (sp->lo_off[j] != NONE) ls = gl + sp->lo_off[j], lt = ls + n;
+        if (sp->up_off[j] != NONE) us = gl + sp->up_off[j], ut = us + n;
+        bound_rows_activation(st, j, ls, lt, us, ut, A + p * n, n, e->c + p, e->s + p, e->e + p);
     }
 }
 
@@ -490,6 +481,7 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             double dv = b->d ? b->d[e->row[p]] : 0.0;
             e->c[p] = b->sign * dv;
             e->s[p] = fabs(dv);
+            e->e[p] = 0.0; /* C and W are exact in double */
         }
         j = top - 1;
     } else if (top >= 1 && m->layers[top - 1].type == LAYER_DENSE) {
@@ -500,6 +492,7 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             for (size_t k = 0; k < width; k++) A[p * width + k] = b->sign * wr[k];
             e->c[p] = b->sign * L->bias[e->row[p]];
             e->s[p] = fabs(L->bias[e->row[p]]);
+            e->e[p] = 0.0;
         }
         j = top - 2;
     } else {
@@ -507,7 +500,7 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
         memset(A, 0, na * width * sizeof *A);
         for (size_t p = 0; p < na; p++) {
             A[p * width + e->row[p]] = b->sign;
-            e->c[p] = e->s[p] = 0.0;
+            e->c[p] = e->s[p] = e->e[p] = 0.0;
         }
         j = top - 1;
     }
@@ -517,16 +510,24 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
         if (sp->g_off[j] != NONE && grad)
             for (size_t p = 0; p < na; p++)
                 memcpy(e->G + p * sp->g_len + sp->g_off[j], A + p * n_out, n_out * sizeof(double));
-        if (layer_is_affine(L->type)) {
-            if (w->bfull[j]) bound_add_offset(A, na, n_out, w->bfull[j], e->c, e->s);
+        if (L->type == LAYER_FLATTEN) {
+            /* the identity on memory */
+        } else if (layer_is_affine(L->type)) {
+            bound_rows_offset(st, j, A, na, n_out, e->c, e->s, e->e);
             int rc = layer_affine_adjoint_ws(L, A, na, n_out, B, n_in, &fw->ws, err);
             if (rc) return nn_error_prefix(err, "FROWN backward pass, layer %d: ", j);
             st->flops += bound_affine_flops(L, na);
             swap(&A, &B);
         } else if (layer_is_activation(L->type)) {
             step_lines(st, sp, j, e, lines, A, n_out);
+            if (j == w->first_nl && bound_rows_composite(st)) {
+                /* the first affine block as the kernel crosses it */
+                bound_rows_first_block(st, na, A, B, e->c, e->s);
+                swap(&A, &B);
+                break;
+            }
         } else {
-            bound_step_maxpool(&st->pools[j], 0, na, n_out, n_in, A, B, e->c, e->s);
+            bound_rows_maxpool(st, j, na, A, B, e->c, e->s, e->e);
             swap(&A, &B);
         }
         width = n_in;
@@ -535,7 +536,7 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
     /* Concretize; the minimizers go to B (na x n_in). */
     size_t n_in = w->n_in;
     for (size_t p = 0; p < na; p++)
-        e->lb[p] = region_argmin(st, A + p * n_in, e->c[p], e->s[p], grad ? B + p * n_in : NULL);
+        e->lb[p] = region_argmin(st, A + p * n_in, e->c[p], e->s[p], grad ? B + p * n_in : NULL) - e->e[p];
     if (!grad) return NN_OK;
 
     /* Relaxed network forward from x*; gradient at the selected variable lines. */
@@ -683,8 +684,8 @@ static int optimize(bound_state *st, const frown_space *sp, const frown_batch *b
     struct frown_work *fw = w->frown;
     const bound_options *o = &st->opt;
     size_t P = b->P, ng = b->ng, V = sp->V, mw = w->maxw;
-    /* scratch: per problem A0, A1 (mw), G (g_len), c, s, lb; per group lines, 7 V arrays, 2 scalars */
-    size_t dbl = P * (2 * mw + sp->g_len + 3) + ng * (sp->line_len + 7 * V + 2);
+    /* scratch: per problem A0, A1 (mw), G (g_len), c, s, e, lb; per group lines, 7 V arrays, 2 scalars */
+    size_t dbl = P * (2 * mw + sp->g_len + 4) + ng * (sp->line_len + 7 * V + 2);
     size_t idx = 2 * P + ng;
     char *mem = scratch(fw, dbl * sizeof(double) + idx * sizeof(size_t) + ng * 2 * sizeof(int), err);
     if (!mem) return NN_ENOMEM;
@@ -695,6 +696,7 @@ static int optimize(bound_state *st, const frown_space *sp, const frown_batch *b
     e.G = d, d += P * sp->g_len;
     e.c = d, d += P;
     e.s = d, d += P;
+    e.e = d, d += P;
     e.lb = d, d += P;
     double *lines = d;
     d += ng * sp->line_len;
@@ -973,7 +975,7 @@ int bound_frown_probe(bound_state *st, int top, size_t row, const double *C_row,
     int rc = space_build(st, top, &sp, err);
     if (rc) return rc;
     size_t V = sp.V, mw = w->maxw;
-    double *mem = nn_malloc((2 * mw + sp.g_len + 3 + sp.line_len + 4 * (V ? V : 1)) * sizeof *mem, "FROWN probe", err);
+    double *mem = nn_malloc((2 * mw + sp.g_len + 4 + sp.line_len + 4 * (V ? V : 1)) * sizeof *mem, "FROWN probe", err);
     if (!mem) {
         space_free(&sp);
         return NN_ENOMEM;
@@ -988,7 +990,8 @@ int bound_frown_probe(bound_state *st, int top, size_t row, const double *C_row,
     e.G = mem + 2 * mw;
     e.c = e.G + sp.g_len;
     e.s = e.c + 1;
-    e.lb = e.s + 1;
+    e.e = e.s + 1;
+    e.lb = e.e + 1;
     double *lines = e.lb + 1, *th = lines + sp.line_len, *ds = th + V, *dt = ds + V, *gr = dt + V;
     memcpy(th, theta, V * sizeof *th);
     lines_base(st, &sp, lines);

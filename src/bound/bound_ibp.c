@@ -55,12 +55,16 @@ int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, 
             rad[k] = 0.5 * (hi[k] - lo[k]);
             am[k] = fabs(mid[k]);
         }
-        int rc = layer_affine_forward(L, mid, 1, mw, lo, mw, err);
-        if (!rc) rc = layer_affine_forward(&w->abs_layers[j], rad, 2, mw, ro, mw, err);
+        double t0 = bound_cpu_seconds();
+        int rc = layer_affine_forward_ws(L, mid, 1, mw, lo, mw, &w->ws, err);
+        if (!rc) rc = layer_affine_forward_ws(&w->abs_layers[j], rad, 2, mw, ro, mw, &w->ws, err);
+        st->gemm_seconds += bound_cpu_seconds() - t0;
         if (rc) return nn_error_prefix(err, "interval bounds, layer %d: ", j);
+        double *v = w->vmag[j];
         for (size_t k = 0; k < no; k++) {
             double c = lo[k];
             double allow = BOUND_REL_ALLOW * (ro[k] + amo[k] + fabs(c));
+            v[k] = (ro[k] + amo[k]) * (1 + 1e-9); /* |M| (|mid| + rad), rounded up */
             lo[k] = c - ro[k] - allow;
             hi[k] = c + ro[k] + allow;
         }

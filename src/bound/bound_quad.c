@@ -22,9 +22,13 @@
  * Written out it is CROWN's bound with the lower line of every quadratic neuron
  * replaced by the tangent of q at z_k (slope q'(z_k), intercept -z_k^2/(u - l)),
  * which lies below q <= relu: a linear relaxation, computed and concretized like the
- * backward kernel (offsets with magnitudes, ball/box bound with the engine's
- * rounding allowance). The best certificate over the iterates is kept and compared
- * with the linear CROWN bound the caller computed; the better one is reported. */
+ * backward kernel (bound_rows.c: offsets with magnitudes, the rounding budget of the
+ * coefficient rows, the first block's composite where the kernel uses it; the
+ * engine's allowance at concretization). A tangent's own slope and intercept are
+ * rounded too; |w_i| max(|l_i|, |u_i|) joins the magnitudes s, so the 1e-10
+ * allowance covers that (a few ulps of it). The best certificate over the iterates
+ * is kept and compared with the linear CROWN bound the caller computed; the better
+ * one is reported. */
 #include "bound_quad.h"
 
 #include <math.h>
@@ -45,7 +49,8 @@ typedef struct {
     /* row being solved */
     unsigned char *kind;   /* [nz] */
     double *ks, *kt;       /* Q_LIN: phi = ks z + kt; Q_QUAD: phi = ks z (z - kt), kt = l */
-    double c0, s0;         /* tail constant and its magnitude */
+    double *mag;           /* |w_i| max(|l_i|, |u_i|): rounding of the lines (header) */
+    double c0, s0, e0;     /* tail constant, its magnitude and rounding budget */
     /* scratch */
     double *y, *yn, *z, *gz, *gy, *t1, *t2, *sort;
     layer_workspace ws;
@@ -85,13 +90,17 @@ static int head_forward(quad_ctx *q, const double *y, double *z, nn_error *err)
     return NN_OK;
 }
 
-/* gy = M^T gz through the head; *c += gz . b with magnitudes in *s. */
-static int head_adjoint(quad_ctx *q, const double *gz, double *gy, double *c, double *s, nn_error *err)
+/* gy = M^T gz through the head; *c += gz . b with magnitudes in *s and the
+ * rounding budget in *e (bound_rows.c). */
+static int head_adjoint(quad_ctx *q, const double *gz, double *gy, double *c, double *s, double *e, nn_error *err)
 {
-    const bound_work *w = q->st->work;
     const nn_model *m = q->st->model;
     if (q->L1 == q->P + 1) {
         memcpy(gy, gz, q->nz * sizeof *gy);
+        return NN_OK;
+    }
+    if (q->P < 0 && bound_rows_composite(q->st)) {
+        bound_rows_first_block((bound_state *)q->st, 1, gz, gy, c, s);
         return NN_OK;
     }
     const double *a = gz;
@@ -100,7 +109,7 @@ static int head_adjoint(quad_ctx *q, const double *gz, double *gy, double *c, do
     for (int j = q->L1 - 1; j > q->P; j--) {
         const nn_layer *L = &m->layers[j];
         size_t no = shape_size(L->out), ni = shape_size(L->in);
-        if (w->bfull[j]) bound_add_offset(a, 1, no, w->bfull[j], c, s);
+        bound_rows_offset(q->st, j, a, 1, no, c, s, e);
         double *out = j == q->P + 1 ? gy : bufs[k];
         int rc = layer_affine_adjoint_ws(L, a, 1, no, out, ni, &q->ws, err);
         if (rc) return nn_error_prefix(err, "crown-quad, layer %d: ", j);
@@ -142,17 +151,19 @@ static double domain_lower(const quad_ctx *q, const double *a, double c, double 
  * tangent lines at z, then the head's offsets and the domain. gy gets M^T gz. */
 static int certificate(quad_ctx *q, const double *z, const double *gz, double *gy, double *out, nn_error *err)
 {
-    double c = q->c0, s = q->s0;
+    const double *ew = ((const bound_work *)q->st->work)->ew[0][q->L1];
+    double c = q->c0, s = q->s0, e = q->e0;
     for (size_t i = 0; i < q->nz; i++) {
         double t = 0;
         if (q->kind[i] == Q_LIN) t = q->kt[i];
         else if (q->kind[i] == Q_QUAD) t = -q->ks[i] * z[i] * z[i];
         c += t;
-        s += fabs(t);
+        s += fabs(t) + q->mag[i];
+        e += fabs(gz[i]) * ew[i]; /* the coefficients on z, as the kernel's activation step */
     }
-    int rc = head_adjoint(q, gz, gy, &c, &s, err);
+    int rc = head_adjoint(q, gz, gy, &c, &s, &e, err);
     if (rc) return rc;
-    *out = domain_lower(q, gy, c, s);
+    *out = domain_lower(q, gy, c, s) - e;
     return NN_OK;
 }
 
@@ -279,6 +290,7 @@ static void setup_row(quad_ctx *q, const double *a)
     for (size_t i = 0; i < q->nz; i++) {
         double wi = a[i];
         q->kind[i] = Q_ZERO;
+        q->mag[i] = fabs(wi) * fmax(fabs(l[i]), fabs(u[i]));
         if (wi == 0 || u[i] <= 0) continue;
         if (l[i] >= 0) {
             q->kind[i] = Q_LIN;
@@ -324,13 +336,14 @@ int bound_quad_spec(bound_state *st, const double *C, size_t rows, size_t ldc, c
     q.ny = q.P >= 0 ? shape_size(m->layers[q.P].out) : w->n_in;
     size_t mw = w->maxw, no = model_output_size(m);
     q.kind = nn_malloc(q.nz, "crown-quad rows", err);
-    q.ks = nn_malloc(2 * q.nz * sizeof *q.ks, "crown-quad rows", err);
+    q.ks = nn_malloc(3 * q.nz * sizeof *q.ks, "crown-quad rows", err);
     q.y = nn_malloc((3 * q.ny + 2 * q.nz + 5 * mw) * sizeof *q.y, "crown-quad rows", err);
     if (!q.kind || !q.ks || !q.y) {
         ctx_free(&q);
         return NN_ENOMEM;
     }
     q.kt = q.ks + q.nz;
+    q.mag = q.kt + q.nz;
     q.yn = q.y + q.ny;
     q.z = q.yn + q.ny;
     q.gz = q.z + q.nz;
@@ -355,11 +368,12 @@ int bound_quad_spec(bound_state *st, const double *C, size_t rows, size_t ldc, c
             for (size_t k = 0; k < no; k++) A[k] = sign * C[r * ldc + k];
             q.c0 = sign * dv;
             q.s0 = fabs(dv);
+            q.e0 = 0.0;
             double *a = A, *bb = B;
             for (int j = n - 1; j > q.L1 && !rc; j--) {
                 const nn_layer *L = &m->layers[j];
                 size_t o = shape_size(L->out), i = shape_size(L->in);
-                if (w->bfull[j]) bound_add_offset(a, 1, o, w->bfull[j], &q.c0, &q.s0);
+                bound_rows_offset(st, j, a, 1, o, &q.c0, &q.s0, &q.e0);
                 rc = layer_affine_adjoint_ws(L, a, 1, o, bb, i, &q.ws, err);
                 double *t = a;
                 a = bb;

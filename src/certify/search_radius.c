@@ -14,12 +14,19 @@
  *
  * bisect is the default: a warm start (the caller's guess), geometric
  * bracketing whose ratio squares at each step, then bisection in log space until
- * hi <= lo (1 + rtol). With use_margin the margins steer the steps: margin(eps)
- * is close to linear near the root, so a secant estimate of the root, probed a
- * third of the tolerance beyond it, closes the bracket from both sides in about
- * two evaluations once the estimate is good. Two secant steps in a row that fail
- * to halve the bracket's log-width force a bisection step, so the worst case
- * stays within three times plain bisection (and max_evals caps it). */
+ * hi <= lo (1 + rtol). With use_margin the margins steer the steps. Bound
+ * margins are concave in eps with growing curvature (margin0 - a eps - b eps^2
+ * fits them locally; a chord through two evaluations lands short of the root on
+ * the certified side, and a chord from (0, margin0) overshoots), so the root is
+ * estimated from a quadratic through the three evaluations nearest to it
+ * (margin0 at eps = 0 counts as one), or, with only margin0 and one evaluation,
+ * from margin0 - b eps^2. The probe sits a third of the tolerance beyond the
+ * estimate, away from the nearer end of the bracket: if the estimate is good,
+ * that end and the probe then straddle the root within tolerance; a probe that
+ * stays on the near side anyway is pushed twice as far next time. Three model
+ * steps in a row that fail to halve the bracket's log-width force a bisection
+ * step, so the worst case stays within four times plain bisection (and
+ * max_evals caps it). */
 #include "certify.h"
 
 #include <math.h>
@@ -71,12 +78,15 @@ int cert_search_kind_parse(const char *name)
     return -1;
 }
 
+#define HISTORY 64
+
 typedef struct {
     cert_oracle_fn f;
     void *ctx;
     int evals;
     nn_error *err;
-    double e[2], m[2];  /* the two latest evaluations, [1] the newest */
+    int n;                       /* points in the history */
+    double e[HISTORY], m[HISTORY]; /* evaluations with a finite margin, oldest first */
 } oracle_call;
 
 static int ask(oracle_call *oc, double eps, double *margin)
@@ -84,8 +94,16 @@ static int ask(oracle_call *oc, double eps, double *margin)
     *margin = NAN;
     oc->evals++;
     int rc = oc->f(oc->ctx, eps, margin, oc->err);
-    oc->e[0] = oc->e[1], oc->m[0] = oc->m[1];
-    oc->e[1] = eps, oc->m[1] = *margin;
+    if (isfinite(*margin)) {
+        if (oc->n == HISTORY) {
+            memmove(oc->e, oc->e + 1, (HISTORY - 1) * sizeof *oc->e);
+            memmove(oc->m, oc->m + 1, (HISTORY - 1) * sizeof *oc->m);
+            oc->n--;
+        }
+        oc->e[oc->n] = eps;
+        oc->m[oc->n] = *margin;
+        oc->n++;
+    }
     return rc;
 }
 
@@ -126,15 +144,80 @@ static double secant_root(double a, double fa, double b, double fb)
 
 static double clampd(double x, double lo, double hi) { return x < lo ? lo : x > hi ? hi : x; }
 
+/* The quadratic through three points (Newton form). */
+typedef struct {
+    double x0, x1, y0, d1, d2;
+} quad;
+
+static int quad_fit(const double x[3], const double y[3], quad *q)
+{
+    if (x[0] == x[1] || x[1] == x[2] || x[0] == x[2]) return 0;
+    double d01 = (y[1] - y[0]) / (x[1] - x[0]), d12 = (y[2] - y[1]) / (x[2] - x[1]);
+    *q = (quad){x[0], x[1], y[0], d01, (d12 - d01) / (x[2] - x[0])};
+    return isfinite(q->d1) && isfinite(q->d2);
+}
+
+static double quad_at(const quad *q, double x) { return q->y0 + (x - q->x0) * (q->d1 + (x - q->x1) * q->d2); }
+
+/* A root of q in [a, b] where q(a) > 0 >= q(b) or the reverse, by bisection; NAN
+ * when q does not change sign there. */
+static double quad_root(const quad *q, double a, double b)
+{
+    double fa = quad_at(q, a), fb = quad_at(q, b);
+    if (!(fa > 0) == !(fb > 0) || !isfinite(fa) || !isfinite(fb)) return NAN;
+    for (int k = 0; k < 80 && b - a > 1e-15 * b; k++) {
+        double c = 0.5 * (a + b), fc = quad_at(q, c);
+        if ((fc > 0) == (fa > 0)) a = c, fa = fc;
+        else b = c;
+    }
+    return 0.5 * (a + b);
+}
+
+/* The model's root in [a, b] from the three known points nearest to target:
+ * the history plus (0, margin0) when that is known. Returns 1 with *root, 0 when
+ * the quadratic keeps its sign on [a, b], -1 with fewer than three points. */
+static int model_root(const oracle_call *oc, double margin0, double target, double a, double b, double *root)
+{
+    double x[3], y[3], dist[3];
+    int k = 0;
+    for (int i = -1; i < oc->n; i++) {
+        double e = i < 0 ? 0.0 : oc->e[i], m = i < 0 ? margin0 : oc->m[i];
+        if (i < 0 && !(margin0 > 0)) continue;
+        double dd = fabs(e - target);
+        int dup = 0;
+        for (int j = 0; j < k; j++) dup |= x[j] == e;
+        if (dup) continue;
+        /* keep the three nearest, by insertion */
+        int pos = k < 3 ? k++ : 3;
+        while (pos > 0 && dist[pos - 1] > dd) {
+            if (pos < 3) x[pos] = x[pos - 1], y[pos] = y[pos - 1], dist[pos] = dist[pos - 1];
+            pos--;
+        }
+        if (pos < 3) x[pos] = e, y[pos] = m, dist[pos] = dd;
+    }
+    quad q;
+    if (k < 3 || !quad_fit(x, y, &q)) return -1;
+    *root = quad_root(&q, a, b);
+    return isfinite(*root) ? 1 : 0;
+}
+
+/* With margin0 and one evaluation (e, m): root of margin0 - b eps^2 through it. */
+static double origin_quad_root(double margin0, double e, double m)
+{
+    if (!(margin0 > 0) || !(margin0 > m) || !isfinite(m)) return NAN;
+    double r = e * sqrt(margin0 / (margin0 - m));
+    return isfinite(r) ? r : NAN;
+}
+
 static int bisect(const cert_search_options *o, oracle_call *oc, cert_search_result *res)
 {
     const double rtol = o->rtol;
     const double eps_min = o->eps_min > 0 ? o->eps_min : 1e-12;
     const double eps_max = o->eps_max > eps_min ? o->eps_max : eps_min;
     const int budget = o->max_evals > 0 ? o->max_evals : 60;
+    const double m0 = o->margin0;
+    const double shift = 1.0 + rtol / 3.0;
     double lo = 0.0, hi = INFINITY, mlo = NAN, mhi = NAN, m;
-    /* Point below lo used for margin extrapolation while expanding: (0, margin0) first. */
-    double prev_e = 0.0, prev_m = o->margin0;
     int rc;
 
     double e = clampd(o->guess > 0 ? o->guess : eps_min, eps_min, eps_max);
@@ -142,30 +225,37 @@ static int bisect(const cert_search_options *o, oracle_call *oc, cert_search_res
     if (m > 0) lo = e, mlo = m;
     else hi = e, mhi = m;
 
-    /* Expand: certified so far, look for an uncertified eps above. */
+    /* Expand: certified so far, look for an uncertified eps above; the model's
+     * root probed slightly above, within a step that at most squares each time. */
     double ratio = 2.0;
     while (!isfinite(hi) && lo < eps_max && oc->evals < budget) {
-        double next = lo * ratio;
+        double cap = fmin(lo * ratio * ratio, eps_max), next = fmin(lo * ratio, eps_max);
         if (o->use_margin) {
-            double r = secant_root(prev_e, prev_m, lo, mlo);
-            if (isfinite(r) && r > lo) next = clampd(r, lo * (1.0 + rtol), lo * ratio * ratio);
+            double r = NAN;
+            int got = model_root(oc, m0, lo, lo, cap, &r);
+            if (got < 0) r = origin_quad_root(m0, lo, mlo);
+            if (got == 0) next = cap;  /* the model stays certified up to the cap */
+            else if (isfinite(r) && r > lo) next = clampd(r * shift, lo * (1.0 + rtol), cap);
         }
-        next = fmin(next, eps_max);
         if ((rc = ask(oc, next, &m))) return rc;
-        if (m > 0) prev_e = lo, prev_m = mlo, lo = next, mlo = m;
+        if (m > 0) lo = next, mlo = m;
         else hi = next, mhi = m;
         ratio *= ratio;
     }
-    /* Shrink: nothing certified yet, look for a certified eps below. */
-    /* The chord from (0, margin0) is trusted once; after it misses, the step is
-     * at least geometric with a ratio that squares each time. */
+    /* Shrink: nothing certified yet, look for a certified eps below; the model's
+     * root probed slightly below, within a step that at most squares each time. */
+    /* The model is trusted once; after it misses, the step is at least geometric
+     * with a ratio that squares each time. */
     ratio = 2.0;
     for (int step = 0; lo == 0.0 && hi > eps_min && oc->evals < budget; step++) {
-        double next = hi / ratio;
-        if (o->use_margin && o->margin0 > 0) {
-            double r = secant_root(0.0, o->margin0, hi, mhi);
-            if (isfinite(r) && r > 0 && r < hi)
-                next = step == 0 ? clampd(r, hi / 4.0, hi / (1.0 + rtol)) : fmin(r, hi / (2.0 * ratio));
+        double floor_ = fmax(hi / (ratio * ratio), eps_min), next = fmax(hi / ratio, eps_min);
+        if (o->use_margin && m0 > 0) {
+            double r = NAN;
+            int got = model_root(oc, m0, hi, floor_, hi, &r);
+            if (got < 0) r = origin_quad_root(m0, hi, mhi);
+            if (got == 0) next = floor_;  /* the model stays uncertified down to the floor */
+            else if (isfinite(r) && r < hi) next = clampd(r / shift, floor_, hi / (1.0 + rtol));
+            if (step > 0) next = fmin(next, hi / ratio);
         }
         next = fmax(next, eps_min);
         if ((rc = ask(oc, next, &m))) return rc;
@@ -174,35 +264,38 @@ static int bisect(const cert_search_options *o, oracle_call *oc, cert_search_res
         ratio *= ratio;
     }
 
-    /* Narrow the bracket [lo, hi] in log space. The root estimate is the secant
-     * through the two latest evaluations (superlinear near a smooth root), else
-     * the chord of the bracket ends. The probe sits rtol/3 beyond the estimate,
-     * away from the nearer end: if the estimate is good, that end and the probe
-     * then straddle the root within tolerance. */
-    int force_bisect = 0, slow = 0;   /* slow: secant steps in a row that did not halve */
-    const double shift = 1.0 + rtol / 3.0;
+    /* Narrow the bracket [lo, hi] in log space: the model's root (else the chord
+     * of the bracket ends), probed rtol/3 beyond the estimate, away from the
+     * nearer end. */
+    int force_bisect = 0, slow = 0;   /* slow: model steps in a row that did not halve */
+    int push = 0;                     /* model probes in a row that stayed on the nearer end's side */
     while (lo > 0 && isfinite(hi) && hi > lo * (1.0 + rtol) && oc->evals < budget) {
         double width = log(hi / lo);
         double next = sqrt(lo) * sqrt(hi);
-        int used_secant = 0;
+        int used_model = 0, toward_hi = 0;
         if (o->use_margin && !force_bisect) {
-            double r = oc->evals >= 2 ? secant_root(oc->e[0], oc->m[0], oc->e[1], oc->m[1]) : NAN;
-            if (!isfinite(r)) r = secant_root(lo, mlo, hi, mhi);
+            double r = secant_root(lo, mlo, hi, mhi), q;
+            if (model_root(oc, m0, isfinite(r) ? r : next, lo, hi, &q) > 0) r = q;
             if (isfinite(r)) {
+                /* a probe that keeps landing on the near side (the model converging
+                 * from one side) is pushed twice as far each time */
+                double sh = pow(shift, (double)(1 << (push < 6 ? push : 6)));
                 r = clampd(r, lo, hi);
-                double p = log(r / lo) > log(hi / r) ? r / shift : r * shift;
+                toward_hi = log(r / lo) <= log(hi / r);
+                double p = toward_hi ? r * sh : r / sh;
                 double in_lo = lo * shift, in_hi = hi / shift;
                 if (in_lo < in_hi) {
                     next = clampd(p, in_lo, in_hi);
-                    used_secant = 1;
+                    used_model = 1;
                 }
             }
         }
         if ((rc = ask(oc, next, &m))) return rc;
         if (m > 0) lo = next, mlo = m;
         else hi = next, mhi = m;
-        slow = used_secant && log(hi / lo) > 0.5 * width ? slow + 1 : 0;
-        force_bisect = slow >= 2;
+        push = used_model && (m > 0) == toward_hi ? push + 1 : 0;
+        slow = used_model && log(hi / lo) > 0.5 * width ? slow + 1 : 0;
+        force_bisect = slow >= 3;
     }
     res->radius = res->lo = lo;
     res->hi = hi;
@@ -220,7 +313,11 @@ int cert_search(const cert_search_options *o, cert_oracle_fn oracle, void *ctx, 
         return nn_fail(err, NN_EARG, "search: initial eps must be finite and > 0, got %g", o->guess);
     if (o->kind == SEARCH_BISECT && !(o->rtol > 0 && o->rtol < 1))
         return nn_fail(err, NN_EARG, "search: rtol must be in (0, 1), got %g", o->rtol);
-    oracle_call oc = {oracle, ctx, 0, err, {NAN, NAN}, {NAN, NAN}};
+    oracle_call oc;
+    memset(&oc, 0, sizeof oc);
+    oc.f = oracle;
+    oc.ctx = ctx;
+    oc.err = err;
     int rc = o->kind == SEARCH_CROWN15 ? crown15(o, &oc, res) : bisect(o, &oc, res);
     res->evals = oc.evals;
     return rc;

@@ -91,6 +91,10 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
             if (s < 0)
                 return cli_usage_error(cmd, "unknown maxpool method '%s' (expected tilin, deeppoly, cnncert or interval)", v);
             o->bopt.pool = (pool_method)s;
+        } else if (!strcmp(name, "precision")) {
+            if (strcmp(v, "double") && strcmp(v, "single"))
+                return cli_usage_error(cmd, "unknown precision '%s' (expected double or single)", v);
+            o->bopt.single = !strcmp(v, "single");
         } else if (!strcmp(name, "search")) {
             int s = cert_search_kind_parse(v);
             if (s < 0) return cli_usage_error(cmd, "unknown search '%s' (expected bisect or crown15)", v);

@@ -24,6 +24,7 @@ static const job_key keys[] = {
     {"bound", "method", JOB_STR, "crown", 1},
     {"bound", "lines", JOB_STR, "adaptive", 1},
     {"bound", "maxpool", JOB_STR, "tilin", 1},
+    {"bound", "precision", JOB_STR, "double", 1},
     {"bound", "norm", JOB_STR, "inf", 1},
     {"bound", "clip", JOB_BOOL, "false", 1},
     {"bound", "row_block", JOB_INT, "0", 1},
@@ -212,6 +213,10 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
         return job_fail(j, "maxpool", err, NN_EARG,
                         "unknown maxpool method '%s' (expected tilin, deeppoly, cnncert or interval)", v);
     c->bopt.pool = (pool_method)s;
+    v = job_value(j, "precision");
+    if (strcmp(v, "double") && strcmp(v, "single"))
+        return job_fail(j, "precision", err, NN_EARG, "unknown precision '%s' (expected double or single)", v);
+    c->bopt.single = !strcmp(v, "single");
     if ((rc = job_get_long(j, "row_block", 0, 1L << 20, &l, err))) return rc;
     c->bopt.row_block = (size_t)l;
 

@@ -26,6 +26,8 @@ static void help(void)
            "                        frown|crown-quad (default crown)\n"
            "  --lines L             adaptive|tight|fastlin (default adaptive)\n"
            "  --maxpool P           tilin|deeppoly|cnncert|interval (default tilin)\n"
+           "  --precision P         double (default) or single: float32 GEMMs for the\n"
+           "                        intermediate layers, with a sound rounding budget\n"
            "  --frown-group G       FROWN: rows sharing one set of line variables, aligned\n"
            "                        groups of G (default 1 = exact FROWN)\n"
            "  --frown-iters N       FROWN: Adam steps per problem (default 100; 0 = CROWN)\n"
@@ -40,15 +42,15 @@ static void help(void)
            "  --out F.h5            /bounds/NNN/{lower,upper} (attr type) per layer index\n"
            "                        NNN, /margin/{lower,upper,target}; root attributes\n"
            "                        model, index, label, prediction, eps, norm, method,\n"
-           "                        lines, maxpool, software_version\n\n"
+           "                        lines, maxpool, precision, software_version\n\n"
            "exit status: 0 on success, 1 on failures, 2 on usage errors.\n");
 }
 
 int cmd_bounds(int argc, char **argv)
 {
     static const char *const allowed[] = {"model", "data", "index", "eps", "norm", "method", "lines", "maxpool",
-                                          "clip", "target", "seed", "out", "frown-group", "frown-iters", "frown-lr",
-                                          "frown-patience", "frown-threshold", NULL};
+                                          "precision", "clip", "target", "seed", "out", "frown-group",
+                                          "frown-iters", "frown-lr", "frown-patience", "frown-threshold", NULL};
     cert_cli_opts o;
     cert_cli_defaults(&o);
     int st = cert_cli_parse(cmd, argc, argv, allowed, help, &o);
@@ -116,6 +118,7 @@ int cmd_bounds(int argc, char **argv)
         {"norm", norm_name(o.norm), 0, 0},
         {"method", bound_method_name(o.bopt.method), 0, 0},
         {"lines", line_strategy_name(o.bopt.strategy), 0, 0},
+        {"precision", o.bopt.single ? "single" : "double", 0, 0},
         {"maxpool", pool_method_name(o.bopt.pool), 0, 0},
         {"clip", NULL, o.clip, 1},
         {"target", o.target_text, 0, 0},

@@ -42,6 +42,8 @@ static void help(void)
            "                     (default crown)\n"
            "  --lines L          adaptive|tight|fastlin (default adaptive)\n"
            "  --maxpool P        tilin|deeppoly|cnncert|interval (default tilin)\n"
+           "  --precision P      double (default) or single: float32 GEMMs for the\n"
+           "                     intermediate layers, with a sound rounding budget\n"
            "  --norm inf|2|1     perturbation norm (default inf)\n"
            "  --clip             intersect the ball with the pixel range [0, 1]\n"
            "  --row-block R      rows per backward block (default 0: from memory); part\n"
@@ -140,6 +142,7 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         {"norm", norm_name(c->task.norm), 0, 0},
         {"lines", line_strategy_name(c->bopt.strategy), 0, 0},
         {"maxpool", pool_method_name(c->bopt.pool), 0, 0},
+        {"precision", c->bopt.single ? "single" : "double", 0, 0},
         {"target", c->target_text, 0, 0},
         {"search", c->task.fixed ? "fixed-eps" : cert_search_kind_name(c->task.search.kind), 0, 0},
         {"rtol", NULL, c->task.search.rtol, 0},

@@ -193,25 +193,29 @@ static void im2col(const nn_layer *l, const conv_slot *slots, const double *xr, 
             }
 }
 
-/* The adjoint of im2col: dxr[input cell] += col[k, p] over every slot that reads it. */
-static void col2im(const nn_layer *l, const conv_slot *slots, const double *col, size_t ldc, double *dxr)
+/* Geometry and scratch of a conv call over n rows: P output positions, K window
+ * slots, Co channels, rows per chunk, the slots, and `elems` REALs of `size`
+ * bytes per chunk-row-position times (K + Co) in the workspace (NULL on failure). */
+typedef struct {
+    size_t plane, K, co_n, chunk;
+    conv_slot *slots;
+} conv_setup;
+
+static void *conv_begin(const nn_layer *l, size_t n, size_t size, conv_setup *c, layer_workspace *ws,
+                        const char *what, nn_error *err)
 {
-    int kh = l->kernel[0], kw = l->kernel[1], wo = l->out.w, W = l->in.w;
-    int sh = l->stride[0], sw = l->stride[1];
-    size_t hw = (size_t)l->in.h * (size_t)W;
-    memset(dxr, 0, (size_t)l->in.c * hw * sizeof *dxr);
-    for (int ci = 0; ci < l->in.c; ci++)
-        for (int ky = 0; ky < kh; ky++)
-            for (int kx = 0; kx < kw; kx++) {
-                conv_slot s = slots[ky * kw + kx];
-                const double *src = col + (size_t)((ci * kh + ky) * kw + kx) * ldc;
-                double *dst = dxr + (size_t)ci * hw;
-                for (int oy = s.ylo; oy < s.yhi; oy++) {
-                    const double *c = src + (size_t)oy * wo;
-                    double *row = dst + (size_t)(oy * sh + s.yoff) * W + s.xoff;
-                    for (int ox = s.xlo; ox < s.xhi; ox++) row[ox * sw] += c[ox];
-                }
-            }
+    c->plane = (size_t)l->out.h * (size_t)l->out.w;
+    c->K = (size_t)l->in.c * (size_t)l->kernel[0] * (size_t)l->kernel[1];
+    c->co_n = (size_t)l->out_channels;
+    c->chunk = conv_chunk(n, c->plane, c->K, c->co_n);
+    c->slots = conv_slots(l, err);
+    size_t bytes = c->chunk * c->plane * (c->K + c->co_n) * size;
+    void *p = c->slots ? ws_doubles(ws, (bytes + sizeof(double) - 1) / sizeof(double), what, err) : NULL;
+    if (!p) {
+        free(c->slots);
+        c->slots = NULL;
+    }
+    return p;
 }
 
 /* Forward over chunks of nb images: col[K, nb*P] holds image r's im2col in
@@ -220,15 +224,11 @@ static void col2im(const nn_layer *l, const conv_slot *slots, const double *col,
 static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
                         layer_workspace *ws, nn_error *err)
 {
-    size_t plane = (size_t)l->out.h * (size_t)l->out.w;
-    size_t K = (size_t)l->in.c * (size_t)l->kernel[0] * (size_t)l->kernel[1], co_n = (size_t)l->out_channels;
-    size_t chunk = conv_chunk(n, plane, K, co_n);
-    conv_slot *slots = conv_slots(l, err);
-    double *col = slots ? ws_doubles(ws, chunk * plane * (K + co_n), "conv2d im2col workspace", err) : NULL;
-    if (!col) {
-        free(slots);
-        return err ? err->code : NN_ENOMEM;
-    }
+    conv_setup cs;
+    double *col = conv_begin(l, n, sizeof(double), &cs, ws, "conv2d im2col workspace", err);
+    if (!col) return err ? err->code : NN_ENOMEM;
+    size_t plane = cs.plane, K = cs.K, co_n = cs.co_n, chunk = cs.chunk;
+    conv_slot *slots = cs.slots;
     double *Y = col + chunk * plane * K;
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
         size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = nb * plane;
@@ -249,34 +249,22 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
 }
 
 /* dx = dy * M for conv2d, a transposed convolution: dy rows are laid side by
- * side as D[Co, nb*P], dcol[K, nb*P] = W^T * D is one GEMM, then col2im. */
-static int conv_adjoint(const nn_layer *l, const double *dy, size_t n, size_t lddy, double *dx, size_t lddx,
-                        layer_workspace *ws, nn_error *err)
-{
-    size_t plane = (size_t)l->out.h * (size_t)l->out.w;
-    size_t K = (size_t)l->in.c * (size_t)l->kernel[0] * (size_t)l->kernel[1], co_n = (size_t)l->out_channels;
-    size_t chunk = conv_chunk(n, plane, K, co_n);
-    conv_slot *slots = conv_slots(l, err);
-    double *D = slots ? ws_doubles(ws, chunk * plane * (K + co_n), "conv2d adjoint workspace", err) : NULL;
-    if (!D) {
-        free(slots);
-        return err ? err->code : NN_ENOMEM;
-    }
-    double *dcol = D + chunk * plane * co_n;
-    for (size_t r0 = 0; r0 < n; r0 += chunk) {
-        size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = nb * plane;
-        for (size_t r = 0; r < nb; r++) {
-            const double *dyr = dy + (r0 + r) * lddy;
-            for (size_t co = 0; co < co_n; co++)
-                memcpy(D + co * ld + r * plane, dyr + co * plane, plane * sizeof *D);
-        }
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, l->weight, (int)K, D,
-                    (int)ld, 0.0, dcol, (int)ld);
-        for (size_t r = 0; r < nb; r++) col2im(l, slots, dcol + r * plane, ld, dx + (r0 + r) * lddx);
-    }
-    free(slots);
-    return NN_OK;
-}
+ * side as D[Co, nb*P], dcol[K, nb*P] = W^T * D is one GEMM, then col2im (the
+ * adjoint of im2col). Once per precision: conv_adjoint_d, conv_adjoint_f. */
+#define REAL double
+#define SFX(name) name##_d
+#define GEMM cblas_dgemm
+#include "layer_ops_conv_adjoint.h"
+#undef REAL
+#undef SFX
+#undef GEMM
+#define REAL float
+#define SFX(name) name##_f
+#define GEMM cblas_sgemm
+#include "layer_ops_conv_adjoint.h"
+#undef REAL
+#undef SFX
+#undef GEMM
 
 /* Average pooling forward (adjoint = 0) or adjoint (adjoint = 1). */
 static int avgpool_apply(const nn_layer *l, const double *a, size_t n, size_t lda, double *b, size_t ldb,
@@ -368,6 +356,17 @@ static int check_affine(const nn_layer *l, nn_error *err)
     return NN_OK;
 }
 
+/* The checks every affine map and adjoint starts with: an affine layer, and n rows
+ * of a (row length na) and of b (row length nb) with valid leading dimensions. */
+static int check_affine_rows(const nn_layer *l, const char *an, const void *a, size_t lda, size_t na, const char *bn,
+                             const void *b, size_t ldb, size_t nb, size_t n, nn_error *err)
+{
+    int rc = check_affine(l, err);
+    if (!rc) rc = check_rows(l, an, a, n, lda, na, err);
+    if (!rc) rc = check_rows(l, bn, b, n, ldb, nb, err);
+    return rc;
+}
+
 int layer_affine_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
                          nn_error *err)
 {
@@ -383,11 +382,8 @@ int layer_affine_forward_ws(const nn_layer *layer, const double *x, size_t n, si
 {
     const nn_layer *l = layer;
     size_t n_in = shape_size(l->in), n_out = shape_size(l->out);
-    int rc;
-    if ((rc = check_affine(l, err))) return rc;
-    if ((rc = check_rows(l, "input", x, n, ldx, n_in, err))) return rc;
-    if ((rc = check_rows(l, "output", y, n, ldy, n_out, err))) return rc;
-    if (n == 0) return NN_OK;
+    int rc = check_affine_rows(l, "input", x, ldx, n_in, "output", y, ldy, n_out, n, err);
+    if (rc || n == 0) return rc;
     switch (l->type) {
     case LAYER_DENSE:
         for (size_t r = 0; r < n; r++) memcpy(y + r * ldy, l->bias, n_out * sizeof *y);
@@ -430,18 +426,15 @@ int layer_affine_adjoint_ws(const nn_layer *layer, const double *dy, size_t rows
 {
     const nn_layer *l = layer;
     size_t n_in = shape_size(l->in), n_out = shape_size(l->out);
-    int rc;
-    if ((rc = check_affine(l, err))) return rc;
-    if ((rc = check_rows(l, "dy", dy, rows, lddy, n_out, err))) return rc;
-    if ((rc = check_rows(l, "dx", dx, rows, lddx, n_in, err))) return rc;
-    if (rows == 0) return NN_OK;
+    int rc = check_affine_rows(l, "dy", dy, lddy, n_out, "dx", dx, lddx, n_in, rows, err);
+    if (rc || rows == 0) return rc;
     switch (l->type) {
     case LAYER_DENSE:
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)n_in, (int)n_out, 1.0, dy,
                     (int)lddy, l->weight, (int)n_in, 0.0, dx, (int)lddx);
         return NN_OK;
     case LAYER_CONV2D:
-        return conv_adjoint(l, dy, rows, lddy, dx, lddx, ws, err);
+        return conv_adjoint_d(l, l->weight, dy, rows, lddy, dx, lddx, ws, err);
     case LAYER_AVGPOOL2D:
         return avgpool_apply(l, dy, rows, lddy, dx, lddx, 1, ws, err);
     case LAYER_NORMALIZE: {
@@ -456,6 +449,60 @@ int layer_affine_adjoint_ws(const nn_layer *layer, const double *dy, size_t rows
         return NN_OK;
     }
     default: /* LAYER_FLATTEN: the identity is its own adjoint */
+        for (size_t r = 0; r < rows; r++) memmove(dx + r * lddx, dy + r * lddy, n_in * sizeof *dx);
+        return NN_OK;
+    }
+}
+
+int layer_affine_adjoint_f_ws(const nn_layer *layer, const float *weight_f, const float *dy, size_t rows,
+                              size_t lddy, float *dx, size_t lddx, layer_workspace *ws, nn_error *err)
+{
+    const nn_layer *l = layer;
+    size_t n_in = shape_size(l->in), n_out = shape_size(l->out);
+    int rc = check_affine_rows(l, "dy", dy, lddy, n_out, "dx", dx, lddx, n_in, rows, err);
+    if (rc || rows == 0) return rc;
+    if ((l->type == LAYER_DENSE || l->type == LAYER_CONV2D) && !weight_f)
+        return nn_fail(err, NN_EARG, "%s: float adjoint needs the float weights", layer_type_name(l->type));
+    switch (l->type) {
+    case LAYER_DENSE:
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)n_in, (int)n_out, 1.0f, dy,
+                    (int)lddy, weight_f, (int)n_in, 0.0f, dx, (int)lddx);
+        return NN_OK;
+    case LAYER_CONV2D:
+        return conv_adjoint_f(l, weight_f, dy, rows, lddy, dx, lddx, ws, err);
+    case LAYER_AVGPOOL2D: {
+        size_t plane = (size_t)l->out.h * (size_t)l->out.w, hw = (size_t)l->in.h * (size_t)l->in.w;
+        size_t kk = (size_t)l->kernel[0] * (size_t)l->kernel[1];
+        int *tab = window_table(l, ws, err);
+        if (!tab) return err ? err->code : NN_ENOMEM;
+        for (size_t r = 0; r < rows; r++) {
+            const float *ar = dy + r * lddy;
+            float *br = dx + r * lddx;
+            memset(br, 0, n_in * sizeof *br);
+            for (size_t c = 0; c < (size_t)l->in.c; c++)
+                for (size_t p = 0; p < plane; p++) {
+                    const int *t = tab + p * kk;
+                    int cnt = 0;
+                    for (size_t k = 0; k < kk; k++) cnt += t[k] >= 0;
+                    float g = ar[c * plane + p] / (float)cnt;
+                    for (size_t k = 0; k < kk; k++)
+                        if (t[k] >= 0) br[c * hw + (size_t)t[k]] += g;
+                }
+        }
+        return NN_OK;
+    }
+    case LAYER_NORMALIZE: {
+        size_t hw = (size_t)l->in.h * (size_t)l->in.w;
+        for (size_t r = 0; r < rows; r++)
+            for (size_t c = 0; c < (size_t)l->in.c; c++) {
+                const float *src = dy + r * lddy + c * hw;
+                float *dst = dx + r * lddx + c * hw;
+                float sd = (float)l->std[c];
+                for (size_t i = 0; i < hw; i++) dst[i] = src[i] / sd;
+            }
+        return NN_OK;
+    }
+    default:
         for (size_t r = 0; r < rows; r++) memmove(dx + r * lddx, dy + r * lddy, n_in * sizeof *dx);
         return NN_OK;
     }

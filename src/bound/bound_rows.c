@@ -1,0 +1,125 @@
+/* Plain-row passes for backward passes whose rows carry lines of their own (FROWN,
+ * bound_frown.c; CROWN-Quad, bound_quad.c): double-precision rows on full layer
+ * widths, with the backward kernel's rounding accounting (bound_backward.c, top):
+ * a constant c, the sum s of |terms| folded into it, and the budget e of the
+ * errors in the coefficient rows themselves, from the same tables the kernel uses
+ * (vmag, gam, ew, mph, the first block's composite). As in the kernel, an
+ * activation's weights ew already hold the budget of the affine layer below it,
+ * so that layer's own pass adds none, and when the kernel crosses the first affine
+ * block with its cached composite (fb_gemm; ew of the first nonlinear layer then
+ * holds the composite's budget), these passes cross it the same way. */
+#include "bound_internal.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+int bound_rows_under_activation(const nn_model *m, int j)
+{
+    int k = j + 1;
+    while (k < m->n_layers && m->layers[k].type == LAYER_FLATTEN) k++;
+    return k < m->n_layers && layer_is_activation(m->layers[k].type);
+}
+
+void bound_rows_offset(const bound_state *st, int j, const double *A, size_t R, size_t n, double *c, double *s,
+                       double *e)
+{
+    const bound_work *w = st->work;
+    const double *off = w->bfull[j], *offabs = w->babs[j];
+    const double *v = bound_rows_under_activation(st->model, j) ? NULL : w->vmag[j];
+    double g = w->gam[0][j];
+    if (!off && (!v || g == 0)) return;
+    for (size_t r = 0; r < R; r++) {
+        const double *a = A + r * n;
+        double acc = 0, mag = 0, err = 0;
+        for (size_t k = 0; k < n; k++) {
+            double x = a[k];
+            if (off) {
+                acc += x * off[k];
+                mag += fabs(x) * offabs[k];
+            }
+            if (v) err += fabs(x) * v[k];
+        }
+        c[r] += acc;
+        s[r] += mag;
+        e[r] += g * err;
+    }
+}
+
+void bound_rows_activation(const bound_state *st, int j, const double *ls, const double *lt, const double *us,
+                           const double *ut, double *a, size_t n, double *c, double *s, double *e)
+{
+    const double *ew = ((const bound_work *)st->work)->ew[0][j];
+    double acc = 0, mag = 0, err = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = a[i], t, y;
+        if (v >= 0) {
+            t = v * lt[i];
+            y = v * ls[i];
+        } else {
+            t = v * ut[i];
+            y = v * us[i];
+        }
+        a[i] = y;
+        acc += t;
+        mag += fabs(t);
+        err += fabs(y) * ew[i];
+    }
+    *c += acc;
+    *s += mag;
+    *e += err;
+}
+
+void bound_rows_maxpool(const bound_state *st, int j, size_t R, const double *A, double *An, double *c, double *s,
+                        double *e)
+{
+    const bound_work *w = st->work;
+    const relax_pool *p = &st->pools[j];
+    size_t n_out = p->n_out, n_in = shape_size(st->model->layers[j].in);
+    const double *hl = w->mph[0][j], *hu = hl + n_out;
+    int W = p->window;
+    for (size_t r = 0; r < R; r++) {
+        const double *a = A + r * n_out;
+        double *x = An + r * n_in, acc = 0, mag = 0, err = 0;
+        memset(x, 0, n_in * sizeof *x);
+        for (size_t o = 0; o < n_out; o++) {
+            double v = a[o];
+            if (v == 0) continue;
+            int use_upper = v < 0;
+            const double *coef = (use_upper ? p->upper_coef : p->lower_coef) + o * (size_t)W;
+            const int *in = p->inputs + o * (size_t)W;
+            for (int k = 0; k < W; k++)
+                if (in[k] >= 0) x[in[k]] += v * coef[k];
+            double t = v * (use_upper ? p->upper_icpt[o] : p->lower_icpt[o]);
+            acc += t;
+            mag += fabs(t);
+            err += fabs(v) * (use_upper ? hu[o] : hl[o]);
+        }
+        c[r] += acc;
+        s[r] += mag;
+        e[r] += err;
+    }
+}
+
+int bound_rows_composite(const bound_state *st) { return ((const bound_work *)st->work)->fb_gemm; }
+
+void bound_rows_first_block(bound_state *st, size_t R, const double *A, double *An, double *c, double *s)
+{
+    bound_work *w = st->work;
+    size_t rows = w->fb_rows, n = w->n_in;
+    for (size_t r = 0; r < R; r++) {
+        const double *a = A + r * rows;
+        double acc = 0, mag = 0;
+        for (size_t k = 0; k < rows; k++) {
+            acc += a[k] * w->fb_c[k];
+            mag += fabs(a[k]) * w->fb_cabs[k];
+        }
+        c[r] += acc;
+        s[r] += mag;
+    }
+    double t0 = bound_cpu_seconds();
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)n, (int)rows, 1.0, A, (int)rows, w->fb_A,
+                (int)n, 0.0, An, (int)n);
+    st->flops += 2.0 * (double)R * (double)rows * (double)n;
+    st->gemm_seconds += bound_cpu_seconds() - t0;
+}
