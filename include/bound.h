@@ -162,7 +162,7 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
  * earlier activation neurons, twice for S-shaped) per group, for every nonlinear
  * layer: exact FROWN (G = 1) on a 4x[1024] ReLU MLP about 100 MB, G = 8 about 13 MB;
  * plus a block's scratch (at most 256 MB; peak RSS measured on that MLP: CROWN
- * 107 MB, FROWN G = 1 282 MB, G = 1024 166 MB).
+ * 113 MB, FROWN G = 1 209 MB, G = 1024 164 MB).
  * bound_forget_warm makes the next region start afresh like a new image (each
  * certification task calls it, so a task's numbers depend on that task alone). */
 void bound_forget_warm(bound_state *st);
