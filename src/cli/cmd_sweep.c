@@ -176,8 +176,10 @@ int cmd_sweep(int argc, char **argv)
     }
     for (int m = 0; m < models.n; m++)
         if (access(models.v[m], R_OK)) {
-            job_fail(&j, job_is_set(&j, "models") ? "models" : "model", &err, NN_EIO, "cannot read model '%s': %s",
-                     models.v[m], strerror(errno));
+            int missing = errno == ENOENT;
+            job_fail(&j, job_is_set(&j, "models") ? "models" : "model", &err, NN_EIO, "cannot read model '%s': %s%s",
+                     models.v[m], strerror(errno),
+                     missing && strstr(models.v[m], "models/zoo/") ? " (the large zoo models are built by `make zoo`)" : "");
             fprintf(stderr, "nncert %s: %s\n", cmd, err.msg);
             goto done;
         }
