@@ -400,6 +400,104 @@ static void first_layer_bounds_exact_at_a_corner(void **state)
     model_free(&m);
 }
 
+/* A first block that sums in two layers (dense -> dense, no activation between)
+ * cancels: 0.1*10 - 1 is 0 in double, 5.55e-17 in exact arithmetic. The first
+ * layer's bounds must hold for the exact value (long double: every product of
+ * these weights is exact in 64 bits), for every method, also at eps = 0. */
+static void first_block_cancellation_is_covered(void **state)
+{
+    (void)state;
+    nn_error err;
+    nn_model m;
+    model_init(&m);
+    m.input = (nn_shape){2, 1, 1};
+    double w1[4] = {10, 3, 1, 0.3}, b1[2] = {0, 0}, w2[2] = {0.1, -1}, b2[1] = {0}, w3[2] = {1, -1}, b3[2] = {0, 0};
+    const double *ws[3] = {w1, w2, w3}, *bs[3] = {b1, b2, b3};
+    int dims[4] = {2, 2, 1, 2};
+    for (int k = 0; k < 3; k++) {
+        nn_layer l = layer_make(LAYER_DENSE);
+        l.in_features = dims[k];
+        l.out_channels = dims[k + 1];
+        l.weight = malloc((size_t)dims[k] * dims[k + 1] * sizeof(double));
+        l.bias = malloc((size_t)dims[k + 1] * sizeof(double));
+        memcpy(l.weight, ws[k], (size_t)dims[k] * dims[k + 1] * sizeof(double));
+        memcpy(l.bias, bs[k], (size_t)dims[k + 1] * sizeof(double));
+        tb_add(&m, l);
+        if (k == 1) tb_act(&m, NULL, LAYER_RELU, 1);
+    }
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    double x0[2] = {1, 1};
+    bound_method methods[] = {METHOD_IBP, METHOD_CROWN_IBP, METHOD_LBP, METHOD_CROWN_LBP, METHOD_CROWN, METHOD_FROWN};
+    for (size_t q = 0; q < sizeof methods / sizeof *methods; q++)
+        for (int e = 0; e < 2; e++) {
+            double eps = e ? 1e-3 : 0.0;
+            bound_options o;
+            bound_options_default(&o);
+            o.method = methods[q];
+            bound_state st;
+            tb_compute(&m, &o, x0, NORM_INF, eps, 0, &st);
+            for (int corner = 0; corner < 4; corner++) {
+                long double x[2] = {(long double)x0[0] + (corner & 1 ? eps : -eps),
+                                    (long double)x0[1] + (corner & 2 ? eps : -eps)};
+                long double h0 = (long double)w1[0] * x[0] + (long double)w1[1] * x[1];
+                long double h1 = (long double)w1[2] * x[0] + (long double)w1[3] * x[1];
+                long double z = (long double)w2[0] * h0 + (long double)w2[1] * h1;
+                if (!((long double)st.pre_lower[2][0] <= z && z <= (long double)st.pre_upper[2][0]))
+                    fail_msg("%s, eps %g: exact %.6Lg outside [%.6g, %.6g]", bound_method_name(methods[q]), eps, z,
+                             st.pre_lower[2][0], st.pre_upper[2][0]);
+                long double a = z > 0 ? z : 0;
+                if (!((long double)st.out_lower[0] <= a && a <= (long double)st.out_upper[0]))
+                    fail_msg("%s, eps %g: output %.6Lg outside [%.6g, %.6g]", bound_method_name(methods[q]), eps, a,
+                             st.out_lower[0], st.out_upper[0]);
+            }
+            bound_state_free(&st);
+        }
+    model_free(&m);
+}
+
+/* sigmoid(-745) is 5e-324 in exact arithmetic and 0 or subnormal in double: an
+ * allowance relative to the result is 0 there, but the error is not. A weight of
+ * 1e300 above makes it 5e-24 at the output, which every method must contain. */
+static void underflowing_activation_is_covered(void **state)
+{
+    (void)state;
+    nn_error err;
+    nn_model m;
+    model_init(&m);
+    m.input = (nn_shape){1, 1, 1};
+    double w1[1] = {1}, b1[1] = {-745}, w2[2] = {1e300, -1e300}, b2[2] = {0, 0};
+    const double *ws[2] = {w1, w2}, *bs[2] = {b1, b2};
+    int dims[3] = {1, 1, 2};
+    for (int k = 0; k < 2; k++) {
+        nn_layer l = layer_make(LAYER_DENSE);
+        l.in_features = dims[k];
+        l.out_channels = dims[k + 1];
+        l.weight = malloc((size_t)dims[k] * dims[k + 1] * sizeof(double));
+        l.bias = malloc((size_t)dims[k + 1] * sizeof(double));
+        memcpy(l.weight, ws[k], (size_t)dims[k] * dims[k + 1] * sizeof(double));
+        memcpy(l.bias, bs[k], (size_t)dims[k + 1] * sizeof(double));
+        tb_add(&m, l);
+        if (k == 0) tb_act(&m, NULL, LAYER_SIGMOID, 1);
+    }
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    double x0[1] = {0};
+    long double a = expl(-745.0L) / (1 + expl(-745.0L)), y[2] = {1e300L * a, -1e300L * a};
+    bound_method methods[] = {METHOD_IBP, METHOD_CROWN_IBP, METHOD_LBP, METHOD_CROWN_LBP, METHOD_CROWN, METHOD_FROWN};
+    for (size_t q = 0; q < sizeof methods / sizeof *methods; q++) {
+        bound_options o;
+        bound_options_default(&o);
+        o.method = methods[q];
+        bound_state st;
+        tb_compute(&m, &o, x0, NORM_INF, 0.0, 0, &st);
+        for (int k = 0; k < 2; k++)
+            if (!((long double)st.out_lower[k] <= y[k] && y[k] <= (long double)st.out_upper[k]))
+                fail_msg("%s: output %d = %.6Lg outside [%.6g, %.6g]", bound_method_name(methods[q]), k, y[k],
+                         st.out_lower[k], st.out_upper[k]);
+        bound_state_free(&st);
+    }
+    model_free(&m);
+}
+
 /* Margins need only the lower side: bound_spec with upper = NULL gives the same lower. */
 static void spec_lower_only_equals_both_sides(void **state)
 {
@@ -528,6 +626,8 @@ int main(void)
         cmocka_unit_test(layer_rows_bit_identical_to_full_range),
         cmocka_unit_test(first_layer_bounds_exact_at_a_corner),
         cmocka_unit_test(first_block_uncached_path_matches_cache),
+        cmocka_unit_test(first_block_cancellation_is_covered),
+        cmocka_unit_test(underflowing_activation_is_covered),
         cmocka_unit_test(spec_lower_only_equals_both_sides),
         cmocka_unit_test(bad_regions_and_calls_give_clear_errors),
     };

@@ -50,11 +50,16 @@
  * gamma(T + 2). Rows of W taken directly as a start are rounded once (u |W| G).
  * All of these are folded into e in the passes that already read A (ew and mph
  * weights built at each commit), so the budget costs one multiply-add per entry.
- * Not covered: the cached first block's composite rows, which are exact up to
- * two roundings per entry when the block has one weighted layer (every zoo model;
- * inside part 1) -- a block of several weighted layers without an activation
- * between them keeps its cancellation error in the first layer's own bounds -- and
- * specification rows C in float, which never happen: margin rows (bound_spec),
+ * The first block's own rows (the first nonlinear layer's exact bounds) carry no
+ * per-step budget: when nothing below the block's top affine layer sums more than
+ * one term (normalize and flatten below one dense, conv or avgpool layer: every zoo
+ * model) each entry of the composite is exact up to two roundings, inside part 1.
+ * A block that sums below its top (dense -> dense, conv -> avgpool) can cancel, so
+ * its rows are widened by
+ * gamma(sum_j K_j + 2) (|M_k| .. |M_1| G + |b| terms)_r, one pass of the |W|
+ * copies per region (first_block_error): every step's error gamma_j |A_j| |M_j| G_j
+ * is below that, since |A_j| <= |M_k| .. |M_j+1| and G_j <= the chain at j.
+ * Not covered: specification rows C in float, which never happen: margin rows (bound_spec),
  * the first block and exact first-layer bounds always run in double; only rows of
  * deeper layers (the bulk of the work) run in float when single is set.
  *
@@ -175,6 +180,19 @@ int bound_backward_init(bound_state *st, nn_error *err)
           TABLE(w->mph[0]) && TABLE(w->mph[1])))
         return NN_ENOMEM;
 #undef TABLE
+    /* The block's rows start as rows of its top affine layer (exact); every layer
+     * below it whose adjoint sums K_j > 1 terms can cancel. */
+    double terms = 0;
+    int summing = 0, top_seen = 0;
+    for (int j = w->first_nl - 1; j >= 0; j--) {
+        const nn_layer *L = &m->layers[j];
+        if (L->type == LAYER_FLATTEN) continue;
+        terms += adjoint_terms(L) + 2;
+        summing += top_seen && adjoint_terms(L) > 1;
+        top_seen = 1;
+    }
+    w->fb_summing = summing;
+    w->fb_gamma = summing > 0 ? gamma_n(terms, UNIT_ROUNDOFF_D) * (1 + 1e-6) : 0.0;
     for (int i = 0; i < n; i++) {
         const nn_layer *L = &m->layers[i];
         size_t ni = shape_size(L->in), no = shape_size(L->out);
@@ -237,6 +255,7 @@ void bound_backward_free(bound_work *w, const nn_model *m)
     free(w->fb_v);
     free(w->fb_absx0);
     free(w->fb_x0);
+    free(w->fb_e);
 }
 
 /* The budget's magnitudes for the first block, once per region: vmag of its
@@ -366,18 +385,40 @@ static int fb_build(bound_state *st, nn_error *err)
     /* The composite replaces the block's own adjoints in backward passes when it
      * costs no more flops (an MLP's normalize + dense: it saves the normalize pass). */
     double own = 0;
-    int weighted = 0;
-    for (int j = 0; j < w->first_nl; j++) {
-        own += bound_affine_flops(&st->model->layers[j], 1);
-        weighted += st->model->layers[j].type == LAYER_DENSE || st->model->layers[j].type == LAYER_CONV2D;
-    }
-    /* one weighted layer: each composite entry is a product rounded at most twice */
-    w->fb_gemm = w->first_nl < st->model->n_layers && weighted == 1 && 2.0 * (double)rows * (double)n <= own;
+    for (int j = 0; j < w->first_nl; j++) own += bound_affine_flops(&st->model->layers[j], 1);
+    /* nothing sums below the top: each composite entry is a product rounded at
+     * most twice, which fb_v's budget covers; a block that cancels keeps its own
+     * adjoints */
+    w->fb_gemm = w->first_nl < st->model->n_layers && w->fb_summing == 0 && own > 0 &&
+                 2.0 * (double)rows * (double)n <= own;
     if (w->fb_gemm && st->opt.single) {
         if (!(w->fb_Af = nn_malloc(rows * n * sizeof *w->fb_Af, "first-layer bound cache", err))) return NN_ENOMEM;
         for (size_t k = 0; k < rows * n; k++) w->fb_Af[k] = (float)w->fb_A[k];
     }
     w->fb_state = 1;
+    return NN_OK;
+}
+
+/* The block's cancellation budget for the current region (header comment):
+ * v <- |M_j| v + |b_j| from v = max(|box_lo|, |box_hi|), times fb_gamma. */
+static int first_block_error(bound_state *st, nn_error *err)
+{
+    bound_work *w = st->work;
+    if (w->fb_e_valid) return NN_OK;
+    size_t mw = w->maxw;
+    if (!w->fb_e && !(w->fb_e = nn_malloc(w->fb_rows * sizeof *w->fb_e, "rounding budget", err))) return NN_ENOMEM;
+    double *v = w->scratch, *vn = w->scratch + mw;
+    for (size_t k = 0; k < w->n_in; k++) v[k] = fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
+    for (int j = 0; j < w->first_nl; j++) {
+        const nn_layer *L = &st->model->layers[j];
+        if (L->type == LAYER_FLATTEN) continue;
+        size_t no = shape_size(L->out);
+        int rc = layer_affine_forward_ws(&w->abs_layers[j], v, 1, mw, vn, mw, &w->ws, err);
+        if (rc) return nn_error_prefix(err, "rounding budget, layer %d: ", j);
+        for (size_t k = 0; k < no; k++) v[k] = (vn[k] + (w->babs[j] ? w->babs[j][k] : 0.0)) * (1 + 1e-9);
+    }
+    for (size_t r = 0; r < w->fb_rows; r++) w->fb_e[r] = w->fb_gamma * v[r];
+    w->fb_e_valid = 1;
     return NN_OK;
 }
 
@@ -388,10 +429,20 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
         int rc = fb_build(st, err);
         if (rc) return rc;
     }
+    if (w->fb_gamma > 0) {
+        int rc = first_block_error(st, err);
+        if (rc) return rc;
+    }
+    const double *e = w->fb_gamma > 0 ? w->fb_e : NULL;
     if (w->fb_state == 1) {
-        for (size_t r = lo; r < hi; r++)
+        for (size_t r = lo; r < hi; r++) {
             bound_concretize_region(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[3 * r + st->region.norm],
                          &lower[r - lo], &upper[r - lo]);
+            if (e) {
+                lower[r - lo] -= e[r];
+                upper[r - lo] += e[r];
+            }
+        }
         return NN_OK;
     }
     /* Not cached: aligned blocks so that a row's numbers never depend on the range. */
@@ -402,8 +453,8 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
                                       w->blk_u, err);
         if (rc) return rc;
         for (size_t r = blo > lo ? blo : lo; r < bhi && r < hi; r++) {
-            lower[r - lo] = w->blk_l[r - blo];
-            upper[r - lo] = w->blk_u[r - blo];
+            lower[r - lo] = w->blk_l[r - blo] - (e ? e[r] : 0.0);
+            upper[r - lo] = w->blk_u[r - blo] + (e ? e[r] : 0.0);
         }
     }
     return NN_OK;

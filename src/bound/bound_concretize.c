@@ -17,7 +17,8 @@
  * into c; LBP: a bound on |A||x| + |c| over the region, propagated with |W|). A
  * dot product of n terms errs by at most n*u*sum|terms| (u = 1.1e-16), so the
  * allowance covers n*depth up to ~1e6 (and the rounding of the forward pass the
- * samples are checked with). Errors inside a itself are the caller's: the
+ * samples are checked with); DBL_MIN more covers products that underflow, whose
+ * error is absolute. Errors inside a itself are the caller's: the
  * backward kernel carries a budget for them (bound_backward.c, part 2).
  *
  * Sums are plain sequential sums: translated copies of a row (conv rows over a
@@ -25,6 +26,7 @@
  * stay ties. */
 #include "bound_internal.h"
 
+#include <float.h>
 #include <math.h>
 
 /* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
@@ -60,7 +62,7 @@ static void ball_bound(const bound_state *st, const double *a, size_t n, double 
         nrm = sqrt(acc);
     }
     double e = st->region.eps * nrm;
-    double allow = BOUND_REL_ALLOW * (mag + e + s);
+    double allow = BOUND_REL_ALLOW * (mag + e + s) + DBL_MIN;
     if (lo) *lo = dot - e + c - allow;
     if (hi) *hi = dot + e + c + allow;
 }
@@ -94,7 +96,7 @@ void bound_concretize_box(const double *a, size_t n, const double *bl, const dou
         vh += th;
         mag += fmax(fabs(tl), fabs(th));
     }
-    double allow = BOUND_REL_ALLOW * (mag + s);
+    double allow = BOUND_REL_ALLOW * (mag + s) + DBL_MIN;
     if (lo) *lo = vl + c - allow;
     if (hi) *hi = vh + c + allow;
 }

@@ -11,9 +11,12 @@
  * |W||mid| + |W|rad + |centre| (the first is computed alongside the radius, as a
  * second row of the same |W| product); activation endpoints by BOUND_ACT_ALLOW
  * relative (libm functions are accurate to a few ulps and monotone up to that).
+ * Every allowance also adds DBL_MIN: a relative one is 0 where a result underflows
+ * (sigmoid(-745) is 0 or subnormal), but the error there is absolute.
  * ReLU and MaxPool are exact in floating point. */
 #include "bound_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -32,8 +35,8 @@ int bound_nl_output_box(const bound_state *st, int i, const double *l, const dou
     activation_forward(L, u, 1, n, hi, n);
     if (L->type != LAYER_RELU) {
         for (size_t k = 0; k < n; k++) {
-            lo[k] -= BOUND_ACT_ALLOW * fabs(lo[k]);
-            hi[k] += BOUND_ACT_ALLOW * fabs(hi[k]);
+            lo[k] -= BOUND_ACT_ALLOW * fabs(lo[k]) + DBL_MIN;
+            hi[k] += BOUND_ACT_ALLOW * fabs(hi[k]) + DBL_MIN;
         }
     }
     return NN_OK;
@@ -63,7 +66,7 @@ int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, 
         double *v = w->vmag[j];
         for (size_t k = 0; k < no; k++) {
             double c = lo[k];
-            double allow = BOUND_REL_ALLOW * (ro[k] + amo[k] + fabs(c));
+            double allow = BOUND_REL_ALLOW * (ro[k] + amo[k] + fabs(c)) + DBL_MIN;
             v[k] = (ro[k] + amo[k]) * (1 + 1e-9); /* |M| (|mid| + rad), rounded up */
             lo[k] = c - ro[k] - allow;
             hi[k] = c + ro[k] + allow;

@@ -45,6 +45,12 @@ typedef struct {
     double *fb_v;          /* rounding budget magnitudes of the composite, per row */
     double *fb_absx0, *fb_x0; /* |F||x0| and the x0 it was computed for */
     int fb_x0_valid;
+    /* the block's exact rows when it sums in more than one layer (dense -> dense,
+     * conv -> avgpool, ...): their cancellation error, per row and region */
+    int fb_summing;        /* layers below the block's top whose adjoint sums K_j > 1 terms */
+    double fb_gamma;       /* gamma(sum of K_j + 2) over the block, 0 when fb_summing is 0 */
+    double *fb_e;          /* fb_rows: fb_gamma |M_k|..|M_1| chain magnitudes of the box */
+    int fb_e_valid;        /* fb_e is for the current region */
 
     /* region */
     int region_set;
