@@ -25,6 +25,11 @@ typedef struct {
  * (or "IMAGES,LABELS" naming both). Installed data lives under $NNCERT_DATA
  * (default /usr/local/share/nncert; Fashion-MNIST from /usr/share/datasets). */
 int dataset_load(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err);
+/* The same without the images (ds->images stays NULL): labels and sizes only. */
+int dataset_load_labels(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err);
 void dataset_free(nn_dataset *ds);
+/* NN_EVALUE naming the source, image and label when a held label is not one of
+ * n_classes classes (a data set made for another model). */
+int dataset_check_labels(const nn_dataset *ds, size_t n_classes, nn_error *err);
 
 #endif

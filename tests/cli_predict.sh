@@ -119,6 +119,14 @@ expect_failure "image shape must match the model input" "1x28x28.*3x32x32" \
     $NNCERT predict "$TMP/rgb.h5" --data $DATA --count 5
 expect_failure "labels beyond the model's classes are an error" "label [0-9]+ of image [0-9]+ is outside the model's 5 classes" \
     $NNCERT predict "$TMP/five.h5" --data $DATA --count 50
+# A label the model cannot predict would be reported as a misclassification.
+expect_failure "certify refuses labels beyond the model's classes" "label [0-9]+ of image [0-9]+ is outside the model's 5 classes" \
+    $NNCERT certify --model "$TMP/five.h5" --data $DATA --count 50 --out "$TMP/five.cert.h5"
+check "  ... before writing a results file" "[ ! -e '$TMP/five.cert.h5' ]"
+expect_failure "attack refuses them" "outside the model's 5 classes" \
+    $NNCERT attack --model "$TMP/five.h5" --data $DATA --count 50 --eps 0.1 --out "$TMP/five.att.h5"
+expect_failure "bounds refuses them" "outside the model's 5 classes" \
+    $NNCERT bounds --model "$TMP/five.h5" --data $DATA --index 0 --eps 0.01 --out "$TMP/five.b.h5"
 expect_failure "a missing model file is named" "$TMP/nope.h5" $NNCERT predict "$TMP/nope.h5" --data $DATA
 expect_failure "an unwritable logits file is named" "cannot write logits file $TMP/no/dir/l.txt" \
     $NNCERT predict "$TMP/mlp.h5" --data $DATA --count 5 --logits "$TMP/no/dir/l.txt"

@@ -53,7 +53,15 @@ int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *e
     if ((size_t)c->start >= a->total && c->count == 0)
         return nn_fail(err, NN_EARG, "data set '%s': start %ld is past the end: it holds %zu images", c->data,
                        c->start, a->total);
-    return NN_OK;
+    /* a label the model cannot predict would pass for a misclassification */
+    if (c->dry_tasks || (size_t)c->start >= a->total) return NN_OK;
+    size_t n = a->total - (size_t)c->start;
+    if ((size_t)cert_app_images(a) < n) n = (size_t)cert_app_images(a);
+    nn_dataset labels;
+    if (!(rc = dataset_load_labels(c->data, (size_t)c->start, n, &labels, err)))
+        rc = dataset_check_labels(&labels, (size_t)n_classes, err);
+    dataset_free(&labels);
+    return rc;
 }
 
 void cert_app_free(cert_app *a)

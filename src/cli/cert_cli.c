@@ -147,7 +147,8 @@ int cert_cli_load(const char *cmd, const cert_cli_opts *o, size_t start, size_t 
     nn_error_clear(&err);
     memset(ds, 0, sizeof *ds);
     if (model_load(o->model, m, &err)) return cli_report(cmd, &err);
-    if (dataset_load(o->data, start, count, ds, &err)) {
+    if (dataset_load(o->data, start, count, ds, &err) || dataset_check_labels(ds, model_output_size(m), &err)) {
+        dataset_free(ds);
         model_free(m);
         return cli_report(cmd, &err);
     }

@@ -149,12 +149,10 @@ int cmd_predict(int argc, char **argv)
         fprintf(stderr, "nncert predict: %s: no images selected\n", ds.source);
         goto done;
     }
-    for (size_t i = 0; i < ds.n; i++)
-        if (ds.labels[i] < 0 || (size_t)ds.labels[i] >= n_out) {
-            fprintf(stderr, "nncert predict: %s: label %d of image %zu is outside the model's %zu classes\n",
-                    ds.source, ds.labels[i], ds.first + i, n_out);
-            goto done;
-        }
+    if (dataset_check_labels(&ds, n_out, &err)) {
+        cli_report(cmd, &err);
+        goto done;
+    }
     if (batch > ds.n) batch = ds.n;
     logits = nn_malloc(batch * n_out * sizeof *logits, "logits", &err);
     pred = logits ? nn_malloc(batch * sizeof *pred, "predictions", &err) : NULL;

@@ -152,7 +152,7 @@ static int check_present(const char *spec, const char *path, const char *what, c
                    hint ? hint : "");
 }
 
-int dataset_load(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err)
+static int load(const char *spec, size_t start, size_t count, int with_images, nn_dataset *ds, nn_error *err)
 {
     memset(ds, 0, sizeof *ds);
     data_paths p;
@@ -181,8 +181,10 @@ int dataset_load(const char *spec, size_t start, size_t count, nn_dataset *ds, n
         goto fail;
     }
     size_t n_labels, n_images;
-    if ((rc = idx_read_labels(p.labels, start, count, &lh, &ds->labels, &n_labels, err)) ||
-        (rc = idx_read_images(p.images, start, count, &ih, &ds->images, &n_images, err)))
+    if ((rc = idx_read_labels(p.labels, start, count, &lh, &ds->labels, &n_labels, err)))
+        goto fail;
+    n_images = n_labels;
+    if (with_images && (rc = idx_read_images(p.images, start, count, &ih, &ds->images, &n_images, err)))
         goto fail;
     if (n_labels != n_images) {  /* a file changed between the header check and the read */
         rc = nn_fail(err, NN_EFORMAT, "data set '%s': read %zu images but %zu labels", spec, n_images, n_labels);
@@ -200,6 +202,25 @@ fail:
     paths_free(&p);
     dataset_free(ds);
     return rc;
+}
+
+int dataset_load(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err)
+{
+    return load(spec, start, count, 1, ds, err);
+}
+
+int dataset_load_labels(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err)
+{
+    return load(spec, start, count, 0, ds, err);
+}
+
+int dataset_check_labels(const nn_dataset *ds, size_t n_classes, nn_error *err)
+{
+    for (size_t i = 0; i < ds->n; i++)
+        if (ds->labels[i] < 0 || (size_t)ds->labels[i] >= n_classes)
+            return nn_fail(err, NN_EVALUE, "%s: label %d of image %zu is outside the model's %zu classes", ds->source,
+                           ds->labels[i], ds->first + i, n_classes);
+    return NN_OK;
 }
 
 void dataset_free(nn_dataset *ds)
