@@ -33,24 +33,31 @@ assert all(v == 9 for v in c.values()), c
 # Every reported radius re-verifies at exactly that eps with 'nncert certify --eps'
 # (by the method that found it, or by one that is never looser: crown-lbp for lbp;
 # one results file per check: a file of another job is refused, not overwritten).
+# A row with a target class (targeted, all targets, top2, ...) re-verifies for
+# that class alone.
 reverify() { # FILE METHOD [MODEL [OPTION...]]
-    local ok_all=1 idx rad st file=$1 meth=$2 model=${3:-$M}
+    local ok_all=1 idx rad tgt st file=$1 meth=$2 model=${3:-$M}
     shift $(($# < 3 ? $# : 3))
-    while read -r idx rad; do
+    while read -r idx rad tgt; do
         [ "$rad" = "0.0" ] && continue
-        local v="$TMP/v_${file##*/}_${meth}_$idx.h5"
-        $NNCERT certify --model $model --data $D --start "$idx" --count 1 --eps "$rad" --method "$meth" "$@" \
-            --out "$v" >/dev/null 2>&1 || ok_all=0
+        local v="$TMP/v_${file##*/}_${meth}_${idx}_$tgt.h5" targeted=()
+        [ "$tgt" -ge 0 ] && targeted=(--target "$tgt")
+        $NNCERT certify --model $model --data $D --start "$idx" --count 1 --eps "$rad" --method "$meth" \
+            "${targeted[@]}" "$@" --out "$v" >/dev/null 2>&1 || ok_all=0
         st=$($PY -c "import h5py; print(int(h5py.File('$v','r')['results/status'][0]))")
         [ "$st" = "0" ] || ok_all=0
     done < <($PY -c "
 import h5py; f = h5py.File('$file','r'); r = f['results']
-for i, s, x in zip(r['index'][:], r['status'][:], r['radius'][:]):
-    if s == 0: print(i, repr(float(x)))
+for i, s, x, t in zip(r['index'][:], r['status'][:], r['radius'][:], r['target'][:]):
+    if s == 0: print(i, repr(float(x)), int(t))
 ")
     [ $ok_all = 1 ]
 }
 check "every reported radius re-verifies at exactly that eps" "reverify '$TMP/c.h5' crown"
+expect_success "certify all targets with crown runs" $NNCERT certify --model $M --data $D --count 2 --target all --out "$TMP/call_crown.h5"
+check "every per-target radius re-verifies at exactly that eps for its target" "reverify '$TMP/call_crown.h5' crown"
+expect_success "certify top2 runs" $NNCERT certify --model $M --data $D --count 4 --target top2 --out "$TMP/ctop2.h5"
+check "every top2 radius re-verifies against its recorded target" "reverify '$TMP/ctop2.h5' crown"
 for meth in lbp crown-lbp; do
     expect_success "certify --method $meth runs" $NNCERT certify --model $M --data $D --count 6 --method $meth --out "$TMP/c_$meth.h5"
     check "$meth radii re-verify at exactly that eps" "reverify '$TMP/c_$meth.h5' $meth"

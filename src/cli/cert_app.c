@@ -11,6 +11,7 @@
 #include "cert_app.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@ int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *e
     memset(a, 0, sizeof *a);
     a->c = c;
     a->m = m;
+    const char *kill_after = getenv("NNCERT_TEST_KILL_AFTER_ROWS");
+    if (kill_after) a->kill_after = strtol(kill_after, NULL, 10);
     int n_classes = (int)model_output_size(m);
     if (c->target.mode == TARGET_CLASS && c->target.cls >= n_classes)
         return nn_fail(err, NN_EARG, "--target %d out of range: %s has %d classes", c->target.cls, c->model,
@@ -183,6 +186,7 @@ static int app_done(void *ctx, int64_t task, int rank, const unsigned char *resu
     int rc = cert_result_unpack(result, &r, err);
     if (rc) return nn_error_prefix(err, "result of task %lld from rank %d: ", (long long)task, rank);
     if ((rc = cert_store_add(a->store, task, rank, &r, extra_len ? extra : NULL, extra_len, err))) return rc;
+    if (a->kill_after > 0 && ++a->added == a->kill_after) raise(SIGKILL);
     cert_app_count(a, task, &r);
     sched_progress_add(&a->progress, r.status == CERT_CERTIFIED,
                        r.status == CERT_CERTIFIED || r.status == CERT_UNCERTIFIED, r.status == CERT_FAILED);

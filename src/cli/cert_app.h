@@ -30,6 +30,9 @@ typedef struct {
     sched_progress progress;
     long counts[CERT_STATUS_COUNT], rows, evals;
     double sum_radius;
+    /* test hook: SIGKILL itself once this many rows of this run are journaled
+     * (NNCERT_TEST_KILL_AFTER_ROWS; 0 = never): a kill -9 at a known point */
+    long kill_after, added;
 } cert_app;
 
 /* Prototypes */
