@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "bound.h"
 #include "forward.h"
@@ -35,6 +36,21 @@ static inline void tb_dense(nn_model *m, test_rng *rng, int in, int out)
     l.in_features = in;
     l.weight = tb_rand_vec(rng, (size_t)in * out, -s, s);
     l.bias = tb_rand_vec(rng, (size_t)out, -0.3, 0.3);
+    tb_add(m, l);
+}
+
+/* A dense layer with the given weights (out x in, row-major) and biases, copied. */
+static inline void tb_dense_from(nn_model *m, int in, int out, const double *weight, const double *bias)
+{
+    nn_layer l = layer_make(LAYER_DENSE);
+    l.in_features = in;
+    l.out_channels = out;
+    l.weight = malloc((size_t)in * out * sizeof(double));
+    l.bias = malloc((size_t)out * sizeof(double));
+    assert_non_null(l.weight);
+    assert_non_null(l.bias);
+    memcpy(l.weight, weight, (size_t)in * out * sizeof(double));
+    memcpy(l.bias, bias, (size_t)out * sizeof(double));
     tb_add(m, l);
 }
 

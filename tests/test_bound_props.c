@@ -411,20 +411,11 @@ static void first_block_cancellation_is_covered(void **state)
     nn_model m;
     model_init(&m);
     m.input = (nn_shape){2, 1, 1};
-    double w1[4] = {10, 3, 1, 0.3}, b1[2] = {0, 0}, w2[2] = {0.1, -1}, b2[1] = {0}, w3[2] = {1, -1}, b3[2] = {0, 0};
-    const double *ws[3] = {w1, w2, w3}, *bs[3] = {b1, b2, b3};
-    int dims[4] = {2, 2, 1, 2};
-    for (int k = 0; k < 3; k++) {
-        nn_layer l = layer_make(LAYER_DENSE);
-        l.in_features = dims[k];
-        l.out_channels = dims[k + 1];
-        l.weight = malloc((size_t)dims[k] * dims[k + 1] * sizeof(double));
-        l.bias = malloc((size_t)dims[k + 1] * sizeof(double));
-        memcpy(l.weight, ws[k], (size_t)dims[k] * dims[k + 1] * sizeof(double));
-        memcpy(l.bias, bs[k], (size_t)dims[k + 1] * sizeof(double));
-        tb_add(&m, l);
-        if (k == 1) tb_act(&m, NULL, LAYER_RELU, 1);
-    }
+    double w1[4] = {10, 3, 1, 0.3}, w2[2] = {0.1, -1}, w3[2] = {1, -1}, zero[2] = {0, 0};
+    tb_dense_from(&m, 2, 2, w1, zero);
+    tb_dense_from(&m, 2, 1, w2, zero);
+    tb_act(&m, NULL, LAYER_RELU, 1);
+    tb_dense_from(&m, 1, 2, w3, zero);
     assert_int_equal(model_finalize(&m, &err), NN_OK);
     double x0[2] = {1, 1};
     bound_method methods[] = {METHOD_IBP, METHOD_CROWN_IBP, METHOD_LBP, METHOD_CROWN_LBP, METHOD_CROWN, METHOD_FROWN};
@@ -465,20 +456,10 @@ static void underflowing_activation_is_covered(void **state)
     nn_model m;
     model_init(&m);
     m.input = (nn_shape){1, 1, 1};
-    double w1[1] = {1}, b1[1] = {-745}, w2[2] = {1e300, -1e300}, b2[2] = {0, 0};
-    const double *ws[2] = {w1, w2}, *bs[2] = {b1, b2};
-    int dims[3] = {1, 1, 2};
-    for (int k = 0; k < 2; k++) {
-        nn_layer l = layer_make(LAYER_DENSE);
-        l.in_features = dims[k];
-        l.out_channels = dims[k + 1];
-        l.weight = malloc((size_t)dims[k] * dims[k + 1] * sizeof(double));
-        l.bias = malloc((size_t)dims[k + 1] * sizeof(double));
-        memcpy(l.weight, ws[k], (size_t)dims[k] * dims[k + 1] * sizeof(double));
-        memcpy(l.bias, bs[k], (size_t)dims[k + 1] * sizeof(double));
-        tb_add(&m, l);
-        if (k == 0) tb_act(&m, NULL, LAYER_SIGMOID, 1);
-    }
+    double w1[1] = {1}, b1[1] = {-745}, w2[2] = {1e300, -1e300}, zero[2] = {0, 0};
+    tb_dense_from(&m, 1, 1, w1, b1);
+    tb_act(&m, NULL, LAYER_SIGMOID, 1);
+    tb_dense_from(&m, 1, 2, w2, zero);
     assert_int_equal(model_finalize(&m, &err), NN_OK);
     double x0[1] = {0};
     long double a = expl(-745.0L) / (1 + expl(-745.0L)), y[2] = {1e300L * a, -1e300L * a};
