@@ -432,8 +432,12 @@ static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, con
     int rc = SFX(propagate)(st, top, stop, R, idx, C, ldc, d, lower != NULL, upper != NULL, &b, err);
     if (rc) return rc;
     st->backward_rows += R;
-    /* the width the rows end on: layer stop's input (the model input for stop = 0) */
-    size_t n = stop > 0 ? shape_size(st->model->layers[stop].in) : w->n_in;
+    /* the width the rows end on: layer stop's input, i.e. layer stop-1's output
+     * (the model input for stop = 0). Not layers[stop].in: bound_spec's interval
+     * tail has stop = n_layers when the model ends in a nonlinear layer, and
+     * layers[n_layers] is past the array (its garbage width 0 made every spec
+     * bound the constant d, for IBP and, intersected, for every method). */
+    size_t n = stop > 0 ? shape_size(st->model->layers[stop - 1].out) : w->n_in;
     double *tmp = w->scratch + 2 * w->maxw; /* [0, 2 maxw) may hold box_lo/box_hi */
     for (size_t r = 0; r < R; r++) {
         size_t rl = r, ru = b.split ? b.lo_rows + r : r;
