@@ -583,60 +583,63 @@ static void spec_bounds_of_model_ending_in_nonlinear_layer(void **state)
         }
 }
 
-/* KNOWN, NOT FIXED (audit): with single = 1 the float backward rows have only
- * relative rounding budgets (gamma(K) |A| vmag); a weight below FLT_MIN, or a
- * product of coefficients and weights below it, is subnormal or 0 in float and
- * errs absolutely, which no relative budget covers. 1 -> relu -> dense w2 ->
- * relu -> 1 -> relu -> 1 on x in [0.5, 1.5]: w2 = 1e-45 rounds to 2^-149 =
- * 1.4e-45 and the raw CROWN lower bound of layer 3 (7.0e-46) exceeds the exact
- * minimum 5e-46; w2 = 6e-46 rounds to 0 and both bounds collapse to ~1e-53
- * while the value is in [3e-46, 9e-46]; w1 = 1e-20, w2 = 1e-25 (both normal
- * floats, product 1e-45) fails the same way. Double precision is sound on all
- * three. Runs only with NNCERT_AUDIT_KNOWN=1 so the suite stays green. */
-static void known_single_precision_underflow(void **state)
+/* Found by the audit: float backward rows had only relative rounding budgets
+ * (gamma(K) |A| vmag), but a product or sum below FLT_MIN is subnormal or 0 in
+ * float and errs absolutely. 1 -> relu -> dense w2 -> relu -> 1 -> relu -> 1 on
+ * x in [0.5, 1.5] (layer 3 is the third relu's input): weights below FLT_MIN are
+ * refused in single precision (their conversion is not relative), and w1 = 1e-20,
+ * w2 = 1e-25 (both normal floats, product 1e-45) must be covered by the absolute
+ * budget, with raw options and with the defaults, also with a bias that makes
+ * layer 3 unstable. Double precision takes every case. */
+static void single_precision_underflow_is_covered(void **state)
 {
     (void)state;
-    if (!getenv("NNCERT_AUDIT_KNOWN")) skip();
-    const double cases[3][2] = {{1.0, 1e-45}, {1.0, 6e-46}, {1e-20, 1e-25}};
-    int bad = 0;
-    for (int c = 0; c < 3; c++) {
-        nn_error err;
-        nn_model m;
-        model_init(&m);
-        m.input = (nn_shape){1, 1, 1};
-        double w[4] = {cases[c][0], cases[c][1], 1.0, 1.0};
-        for (int k = 0; k < 4; k++) {
-            nn_layer d = layer_make(LAYER_DENSE);
-            d.out_channels = d.in_features = 1;
-            d.weight = malloc(sizeof(double));
-            d.bias = calloc(1, sizeof(double));
-            assert_non_null(d.weight);
-            assert_non_null(d.bias);
-            d.weight[0] = w[k];
-            tb_add(&m, d);
-            if (k < 3) tb_add(&m, layer_make(LAYER_RELU));
-        }
-        assert_int_equal(model_finalize(&m, &err), NN_OK);
-        bound_options o;
-        bound_options_default(&o);
-        o.single = 1;
-        o.skip_stable = o.intersect_ibp = 0;
-        double x0 = 1.0;
-        bound_region R = {.center = &x0, .eps = 0.5, .norm = NORM_INF};
-        bound_state st;
-        assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
-        assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
-        assert_int_equal(bound_compute(&st, &err), NN_OK);
-        ld zl = (ld)w[0] * (ld)w[1] * 0.5L, zh = (ld)w[0] * (ld)w[1] * 1.5L;
-        if (!((ld)st.pre_lower[3][0] <= zl && zh <= (ld)st.pre_upper[3][0])) {
-            print_error("case %d: layer 3 bounds [%.6g, %.6g], exact range [%.6Lg, %.6Lg]\n", c, st.pre_lower[3][0],
-                        st.pre_upper[3][0], zl, zh);
-            bad++;
-        }
-        bound_state_free(&st);
-        model_free(&m);
-    }
-    assert_int_equal(bad, 0);
+    const double cases[4][3] = {{1.0, 1e-45, 0}, {1.0, 6e-46, 0}, {1e-20, 1e-25, 0}, {1e-20, 1e-25, -1e-45}};
+    for (int c = 0; c < 4; c++)
+        for (int single = 0; single < 2; single++)
+            for (int raw = 0; raw < 2; raw++) {
+                nn_error err;
+                nn_model m;
+                model_init(&m);
+                m.input = (nn_shape){1, 1, 1};
+                double w[4] = {cases[c][0], cases[c][1], 1.0, 1.0}, bias[4] = {0, 0, 0, 0};
+                bias[1] = cases[c][2];
+                for (int k = 0; k < 4; k++) {
+                    tb_dense_from(&m, 1, 1, &w[k], &bias[k]);
+                    if (k < 3) tb_add(&m, layer_make(LAYER_RELU));
+                }
+                assert_int_equal(model_finalize(&m, &err), NN_OK);
+                bound_options o;
+                bound_options_default(&o);
+                o.single = single;
+                if (raw) o.skip_stable = o.intersect_ibp = 0;
+                double x0 = 1.0;
+                bound_region R = {.center = &x0, .eps = 0.5, .norm = NORM_INF};
+                bound_state st;
+                int rc = bound_state_init(&st, &m, &o, &err);
+                if (single && fabs(w[1]) < FLT_MIN) {
+                    assert_int_equal(rc, NN_EVALUE);
+                    assert_non_null(strstr(err.msg, "single precision: layer 2 (dense) weight 0"));
+                    model_free(&m);
+                    continue;
+                }
+                assert_int_equal(rc, NN_OK);
+                assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+                assert_int_equal(bound_compute(&st, &err), NN_OK);
+                for (int corner = 0; corner < 2; corner++) {
+                    /* the inputs of relus 3 and 5 (z, then relu(z)) */
+                    ld x = corner ? 1.5L : 0.5L, z = (ld)w[1] * ((ld)w[0] * x) + (ld)bias[1];
+                    ld v[2] = {z, z > 0 ? z : 0};
+                    for (int k = 0; k < 2; k++) {
+                        int i = 3 + 2 * k;
+                        if (!((ld)st.pre_lower[i][0] <= v[k] && v[k] <= (ld)st.pre_upper[i][0]))
+                            fail_msg("case %d single %d raw %d: layer %d bounds [%.6g, %.6g], exact %.6Lg", c,
+                                     single, raw, i, st.pre_lower[i][0], st.pre_upper[i][0], v[k]);
+                    }
+                }
+                bound_state_free(&st);
+                model_free(&m);
+            }
 }
 
 int main(void)
@@ -644,7 +647,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(audit_random_edge_case_architectures),
         cmocka_unit_test(spec_bounds_of_model_ending_in_nonlinear_layer),
-        cmocka_unit_test(known_single_precision_underflow),
+        cmocka_unit_test(single_precision_underflow_is_covered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,16 @@
  * gamma(T + 2). Rows of W taken directly as a start are rounded once (u |W| G).
  * All of these are folded into e in the passes that already read A (ew and mph
  * weights built at each commit), so the budget costs one multiply-add per entry.
+ * Float rows also need an absolute part, since a product or sum below FLT_MIN is
+ * subnormal or flushed to 0 (OpenBLAS kernels may flush) and relative bounds fail
+ * there: each such result errs by at most FLT_MIN, and an entry of A_out has at
+ * most 2 K_j + 2 of them (products, sums, subnormal inputs read as 0: these last
+ * cost at most FLT_MIN |M_j| G_j summed, ||vmag_j||_1), so crossing affine j costs
+ * every row at most tau_j = FLT_MIN ((2 K_j + 3) ||G_j||_1 + ||vmag_j||_1),
+ * an activation FLT_MIN (2 + |slopes|) max(|l|, |u|) summed, a MaxPool
+ * (T + 2) FLT_MIN times its plane weights summed. Every row of a block crosses the
+ * same layers, so the block adds one scalar. Weights must be normal floats
+ * (checked when the state is made): their conversion then stays relative.
  * The first block's own rows (the first nonlinear layer's exact bounds) carry no
  * per-step budget: when nothing below the block's top affine layer sums more than
  * one term (normalize and flatten below one dense, conv or avgpool layer: every zoo
@@ -69,6 +79,7 @@
 #include "bound_internal.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -102,7 +113,7 @@ double bound_affine_flops(const nn_layer *L, size_t R)
 }
 
 /* Terms per entry of affine layer j's adjoint (header comment: K_j). */
-static double adjoint_terms(const nn_layer *L)
+double bound_adjoint_terms(const nn_layer *L)
 {
     switch (L->type) {
     case LAYER_DENSE: return (double)shape_size(L->out);
@@ -174,7 +185,7 @@ int bound_backward_init(bound_state *st, nn_error *err)
     const nn_model *m = st->model;
     int n = m->n_layers;
 #define TABLE(ptr) (((ptr) = nn_calloc((size_t)n, sizeof *(ptr), "backward tables", err)) != NULL)
-    if (!(TABLE(w->live_gen) && TABLE(w->live) && TABLE(w->n_live) && TABLE(w->n_act) && TABLE(w->pk) &&
+    if (!(TABLE(w->live_gen) && TABLE(w->live) && TABLE(w->n_live) && TABLE(w->n_act) && TABLE(w->pk) && TABLE(w->tau) &&
           TABLE(w->wc) && TABLE(w->wcf) && TABLE(w->wf) && TABLE(w->vmag) && TABLE(w->wc_gen[0]) &&
           TABLE(w->wc_gen[1]) && TABLE(w->gam[0]) && TABLE(w->gam[1]) && TABLE(w->ew[0]) && TABLE(w->ew[1]) &&
           TABLE(w->mph[0]) && TABLE(w->mph[1])))
@@ -187,8 +198,8 @@ int bound_backward_init(bound_state *st, nn_error *err)
     for (int j = w->first_nl - 1; j >= 0; j--) {
         const nn_layer *L = &m->layers[j];
         if (L->type == LAYER_FLATTEN) continue;
-        terms += adjoint_terms(L) + 2;
-        summing += top_seen && adjoint_terms(L) > 1;
+        terms += bound_adjoint_terms(L) + 2;
+        summing += top_seen && bound_adjoint_terms(L) > 1;
         top_seen = 1;
     }
     w->fb_summing = summing;
@@ -209,11 +220,18 @@ int bound_backward_init(bound_state *st, nn_error *err)
         } else if (layer_is_affine(L->type)) {
             if (!(w->vmag[i] = nn_calloc(no, sizeof *w->vmag[i], "rounding budget", err))) return NN_ENOMEM;
             for (int p = 0; p < 2; p++)
-                w->gam[p][i] = L->type == LAYER_FLATTEN ? 0.0 : gamma_n(adjoint_terms(L) + 2, unit_roundoff[p]);
+                w->gam[p][i] = L->type == LAYER_FLATTEN ? 0.0 : gamma_n(bound_adjoint_terms(L) + 2, unit_roundoff[p]);
             if (st->opt.single && (L->type == LAYER_DENSE || L->type == LAYER_CONV2D)) {
                 size_t nw = layer_param_count(L) - (size_t)L->out_channels;
                 if (!(w->wf[i] = nn_malloc(nw * sizeof *w->wf[i], "float weights", err))) return NN_ENOMEM;
-                for (size_t k = 0; k < nw; k++) w->wf[i][k] = (float)L->weight[k];
+                for (size_t k = 0; k < nw; k++) {
+                    double x = fabs(L->weight[k]);
+                    if (x != 0 && (x < FLT_MIN || x > FLT_MAX / 4))
+                        return nn_fail(err, NN_EVALUE, "single precision: layer %d (%s) weight %zu = %g is outside "
+                                       "float's normal range; use double precision", i, layer_type_name(L->type), k,
+                                       L->weight[k]);
+                    w->wf[i][k] = (float)L->weight[k];
+                }
             }
         }
     }
@@ -243,6 +261,7 @@ void bound_backward_free(bound_work *w, const nn_model *m)
     free(w->wcf);
     free(w->wf);
     free(w->vmag);
+    free(w->tau);
     for (int p = 0; p < 2; p++) {
         free(w->wc_gen[p]);
         free(w->gam[p]);
@@ -288,8 +307,13 @@ static int first_block_budget(bound_state *st, nn_error *err)
         memcpy(w->fb_x0, w->x0, n * sizeof *w->x0);
         w->fb_x0_valid = 1;
     }
-    for (size_t r = 0; r < rows; r++)
+    double vs = 0, gs = 0;
+    for (size_t r = 0; r < rows; r++) {
         w->fb_v[r] = (w->fb_absx0[r] + st->region.eps * w->fb_norm[3 * r + NORM_INF]) * (1 + 1e-9);
+        vs += w->fb_v[r];
+    }
+    for (size_t k = 0; k < n; k++) gs += fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
+    w->fb_tau = FLT_MIN * ((2.0 * (double)rows + 3) * gs + vs) * (1 + 1e-6);
     return NN_OK;
 }
 
@@ -305,6 +329,7 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
         /* budget weight per output and plane: sum_k |coef_k| max|input_k| */
         const relax_pool *pp = &st->pools[layer];
         int W = pp->window, T = 1;
+        double hs = 0;
         if (L->stride[0] > 0 && L->stride[1] > 0)
             T = ((L->kernel[0] + L->stride[0] - 1) / L->stride[0]) * ((L->kernel[1] + L->stride[1] - 1) / L->stride[1]);
         for (size_t o = 0; o < pp->n_out; o++)
@@ -317,7 +342,9 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
                 }
                 for (int p = 0; p < 2; p++)
                     w->mph[p][layer][side * pp->n_out + o] = gamma_n(T + 2, unit_roundoff[p]) * h * (1 + 1e-9);
+                hs += h;
             }
+        w->tau[layer] = (T + 2) * FLT_MIN * hs * (1 + 1e-6);
         return NN_OK;
     }
     if (!layer_is_activation(L->type)) return NN_OK;
@@ -332,6 +359,10 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
     /* budget weights: the line's own rounding plus the affine layer below */
     int fb = layer == w->first_nl && w->fb_gemm, ab = affine_below(m, layer);
     const double *v = fb ? w->fb_v : ab >= 0 ? w->vmag[ab] : NULL;
+    double ts = 0;
+    for (size_t i = 0; i < n; i++)
+        ts += (2 + fabs(ln->lower_slope[i]) + fabs(ln->upper_slope[i])) * fmax(fabs(pl[i]), fabs(pu[i]));
+    w->tau[layer] = FLT_MIN * ts * (1 + 1e-6);
     for (int p = 0; p < 2; p++) {
         double u1 = (unit_roundoff[p] + UNIT_ROUNDOFF_D) / (1 - unit_roundoff[p]) * (1 + 1e-9);
         double g = fb ? gamma_n((double)w->fb_rows + 4, unit_roundoff[p]) : ab >= 0 ? w->gam[p][ab] : 0.0;

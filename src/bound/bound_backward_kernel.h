@@ -432,6 +432,13 @@ static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, con
     int rc = SFX(propagate)(st, top, stop, R, idx, C, ldc, d, lower != NULL, upper != NULL, &b, err);
     if (rc) return rc;
     st->backward_rows += R;
+#if PREC == 1
+    /* float: the absolute underflow budget of every layer crossed (bound_backward.c) */
+    int fb = stop == 0 && w->fb_gemm;
+    double tau = fb ? w->fb_tau : 0.0;
+    for (int j = fb ? w->first_nl : stop; j < top; j++) tau += w->tau[j];
+    for (size_t r = 0; r < b.M; r++) b.e[r] += tau;
+#endif
     /* the width the rows end on: layer stop's input, i.e. layer stop-1's output
      * (the model input for stop = 0). Not layers[stop].in: bound_spec's interval
      * tail has stop = n_layers when the model ends in a nonlinear layer, and

@@ -85,6 +85,8 @@ typedef struct {
     /* rounding budget of the coefficient matrices (bound_backward.c, part 2) */
     double **vmag;         /* [j] affine j: |M_j| G_j, G_j >= |input of j| (IBP), n_out */
     double *gam[2];        /* [precision][j] gamma(K_j + 2) of affine j's adjoint */
+    double *tau;           /* [i] float rows: absolute (underflow) budget for crossing layer i */
+    double fb_tau;         /* the same for the first block's composite GEMM */
     double **ew[2];        /* [precision][i] activation i: budget weight per neuron */
     double **mph[2];       /* [precision][i] maxpool i: budget weight per output, lower then upper */
 
@@ -149,6 +151,8 @@ void bound_backward_free(bound_work *w, const nn_model *m);
 int bound_backward_commit(bound_state *st, int layer, nn_error *err);
 /* Exact bounds of rows [lo, hi) of the first nonlinear layer's input (or of the
  * output when the model is affine): the first affine block concretized on the region. */
+/* Terms per entry of affine layer L's adjoint (K_j of the rounding budget). */
+double bound_adjoint_terms(const nn_layer *L);
 int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err);
 /* Backward bounds for rows idx[0..R) of the input of layer top (identity rows),
  * or, with C != NULL, rows of C on the model output (top = n_layers) plus d.
