@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 'nncert certify' as a cluster job, under mpirun --oversubscribe (determinism
-# over ranks and group sizes: tests/cli_dist_determinism.sh): resume after kill -9 at
-# random points (journal and HDF5 file both hit mid-write); refusal of another
+# over ranks and group sizes: tests/cli_dist_determinism.sh): resume after kill -9,
+# three at known points (NNCERT_TEST_KILL_AFTER_ROWS) and one at a random moment
+# (journal and HDF5 file may be hit mid-write); refusal of another
 # job's results and --force-new; failed rows with reasons (index past the data
 # set, a model whose bounds overflow, also when the failing rows belong to
 # another rank of the group); config errors before any work; an unwritable
