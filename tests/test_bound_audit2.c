@@ -787,6 +787,118 @@ static void certified_radius_survives_attack(void **state)
     assert_true(certified > tasks / 4);
 }
 
+/* Radii pushed to the edge (rtol 1e-15) on nets that are linear over the region:
+ * purely linear models (closed-form worst case: margin(x0) - eps * dual norm of
+ * the effective row, in long double) and dense -> ReLU/leaky with every neuron on
+ * one side (local search). Here only the rounding budgets keep the radius sound. */
+static void sharp_radii_on_linear_nets(void **state)
+{
+    (void)state;
+    test_rng rng = {2718};
+    const bound_method ms[] = {METHOD_CROWN, METHOD_IBP, METHOD_CROWN_IBP, METHOD_LBP, METHOD_FROWN, METHOD_CROWN_LBP};
+    int tasks = 0;
+    ld min_rel = INFINITY;
+    for (int net = 0; net < 36; net++) {
+        nn_model m;
+        nn_error err;
+        model_init(&m);
+        int in = 1 + net % 5, classes = 2 + net % 2, kind = net % 3; /* 0 linear, 1 relu alive, 2 leaky dead */
+        m.input = (nn_shape){in, 1, 1};
+        double sc = net % 4 == 0 ? 1e-3 : net % 4 == 1 ? 1e3 : 1.0;
+        int width = in, depth = 1 + net % 3;
+        for (int dl = 0; dl < depth; dl++) {
+            int out = dl == depth - 1 ? classes : 2 + (net + dl) % 4;
+            double *W = tb_rand_vec(&rng, (size_t)width * out, -sc, sc), *b = tb_rand_vec(&rng, (size_t)out, -sc, sc);
+            if (kind && dl == 0)
+                for (int o = 0; o < out; o++) b[o] = (kind == 1 ? 1 : -1) * 100.0 * sc * width;
+            tb_dense_from(&m, width, out, W, b);
+            free(W);
+            free(b);
+            if (kind && dl == 0) {
+                nn_layer a = layer_make(kind == 1 ? LAYER_RELU : LAYER_LEAKY_RELU);
+                a.alpha = 0.3;
+                tb_add(&m, a);
+            }
+            width = out;
+        }
+        assert_int_equal(model_finalize(&m, &err), NN_OK);
+        double x[8], logits[8];
+        for (int j = 0; j < in; j++) x[j] = test_rng_uniform(&rng);
+        assert_int_equal(forward_run(&m, x, 1, logits, &err), NN_OK);
+        int c = forward_argmax(logits, (size_t)classes);
+        for (int variant = 0; variant < 4; variant++) {
+            bound_options o;
+            bound_options_default(&o);
+            o.method = ms[(size_t)(net + variant) % 6];
+            o.single = variant == 3;
+            o.frown_iters = 4;
+            if (variant == 2) o.skip_stable = o.intersect_ibp = 0;
+            cert_task_options to;
+            memset(&to, 0, sizeof to);
+            to.norm = (norm_type)((net + variant) % 3);
+            cert_search_options_default(&to.search, to.norm, (size_t)in);
+            to.search.rtol = 1e-15;
+            to.search.max_evals = 200;
+            to.search.eps_max = 1e6;
+            cert_verifier v;
+            assert_int_equal(cert_verifier_init(&v, &m, &o, &err), NN_OK);
+            cert_result r;
+            char desc[200];
+            snprintf(desc, sizeof desc, "sharp net %d kind %d method %s single %d raw %d norm %s", net, kind,
+                     bound_method_name(o.method), o.single, variant == 2, norm_name(to.norm));
+            if (cert_run_task(&v, &to, x, logits, 0, c, CERT_UNTARGETED, &r, &err) != NN_OK)
+                fail_msg("%s: cert_run_task: %s", desc, err.msg);
+            tasks++;
+            if (r.status == CERT_CERTIFIED) {
+                bound_region R = {.center = x, .eps = r.radius, .norm = to.norm};
+                for (int j = 0; j < classes; j++) {
+                    if (j == c) continue;
+                    double w[8] = {0}, xb[8];
+                    w[c] = 1.0, w[j] = -1.0;
+                    ld best = ld_pgd_min(&m, &R, w, 0.0, 3, 12, &rng, xb);
+                    if (kind == 0) { /* closed form: the effective row through the dense layers */
+                        ld row[8] = {0}, nxt[8];
+                        size_t nw = (size_t)classes;
+                        for (size_t k = 0; k < nw; k++) row[k] = w[k];
+                        ld cst = 0;
+                        for (int li = m.n_layers - 1; li >= 0; li--) {
+                            const nn_layer *L = &m.layers[li];
+                            size_t ni = shape_size(L->in);
+                            for (size_t k = 0; k < nw; k++) cst += row[k] * (ld)L->bias[k];
+                            for (size_t i2 = 0; i2 < ni; i2++) {
+                                nxt[i2] = 0;
+                                for (size_t k = 0; k < nw; k++) nxt[i2] += row[k] * (ld)L->weight[k * ni + i2];
+                            }
+                            memcpy(row, nxt, ni * sizeof *row);
+                            nw = ni;
+                        }
+                        ld at = cst, dual = 0;
+                        for (int i2 = 0; i2 < in; i2++) {
+                            at += row[i2] * (ld)x[i2];
+                            ld a = fabsl(row[i2]);
+                            if (to.norm == NORM_INF) dual += a;
+                            else if (to.norm == NORM_2) dual += a * a;
+                            else dual = a > dual ? a : dual;
+                        }
+                        if (to.norm == NORM_2) dual = sqrtl(dual);
+                        ld exact = at - (ld)r.radius * dual;
+                        if (exact < best) best = exact;
+                    }
+                    ld m0 = ld_row(&m, x, w, 0.0);
+                    if (best / m0 < min_rel) min_rel = best / m0;
+                    if (!(best > 0))
+                        fail_msg("%s: certified radius %.17g (margin bound %.17g), worst margin z_%d - z_%d = %.21Lg",
+                                 desc, r.radius, r.margin, c, j, best);
+                }
+            }
+            cert_verifier_free(&v);
+        }
+        model_free(&m);
+    }
+    print_message("sharp radii: %d tasks, smallest margin left at the radius %.3Lg of the clean margin\n", tasks,
+                  min_rel);
+}
+
 /* Found by this audit: ParamRamp's S6 lines (l > r) were phi's last piece
  * eta*z + c with c = fl(fl(1-eta)*r) for BOTH lines; phi is the real
  * eta*z + (1-eta)*r, so an inexact c put one line on the wrong side (here the
@@ -824,6 +936,7 @@ int main(void)
         cmocka_unit_test(maxpool_planes_at_degenerate_windows),
         cmocka_unit_test(frown_and_quad_over_eps_sequences),
         cmocka_unit_test(certified_radius_survives_attack),
+        cmocka_unit_test(sharp_radii_on_linear_nets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
