@@ -7,8 +7,8 @@
  *   S3 l < 0, u > r     eta*z + (1-eta)*r / a*z, a in [eta, eta + (1-eta)*r/u]
  *   S4 0 <= l, u <= r   z / z                    exact
  *   S5 0 <= l <= r < u  eta*z + (1-eta)*r / chord (phi is concave on [0, inf))
- *   S6 l > r            eta*z + (1-eta)*r both   exact (same operations as act_value)
- * Exact states reproduce act_value bit for bit. Rounded lines get the allowance of
+ *   S6 l > r            eta*z + (1-eta)*r both   exact when (1-eta)*r is, else rounded outward
+ * Exact states (S1, S4, S6 with an exact (1-eta)*r) are exact in real arithmetic. Rounded lines get the allowance of
  * relax_internal.h: the line eta*z + (1-eta)*r touches phi at z = r, where the two
  * ways of computing it may differ by an ulp; chords take the outer endpoint
  * intercept. In S3 a lower slope a > eta touches phi at z = u, so such a line gets
@@ -36,8 +36,23 @@ void relax_param_ramp(double eta, const double *r, const double *l, const double
             relax_set_lower(out, i, eta, 0.0, eta, eta, eta);
             relax_set_upper(out, i, eta, 0.0, eta, eta, eta);
         } else if (li > ri) {
-            relax_set_lower(out, i, eta, c, eta, eta, eta);
-            relax_set_upper(out, i, eta, c, eta, eta, eta);
+            /* S6: the line is phi's own last piece, but its intercept c = fl(fl(1-eta)*r)
+             * is rounded, and phi is the REAL eta*z + (1-eta)*r: used as both lines, an
+             * inexact c puts one of them on the wrong side (audit2: eta = 0.15, r = 0.3
+             * on [0.5, 0.5], lower line above phi by 1.2e-17). So the lines stay exact
+             * only when c is: 1-eta exact (Sterbenz: 1 - (1-eta) == eta for eta in
+             * [0, 1]) and the product exact (fma residual 0, trusted only far from the
+             * subnormal range, where a nonzero residual cannot round to 0); otherwise
+             * c moves outward by the usual allowance. */
+            double e1 = 1.0 - eta, tl = c, tu = c;
+            int exact = eta == 1.0 || ri == 0.0 || (1.0 - e1 == eta && fabs(c) >= 0x1p-900 && fma(e1, ri, -c) == 0.0);
+            if (!exact) {
+                double m = relax_margin(c, eta, zmax, eta * ui + c);
+                tl = c - m;
+                tu = c + m;
+            }
+            relax_set_lower(out, i, eta, tl, eta, eta, eta);
+            relax_set_upper(out, i, eta, tu, eta, eta, eta);
         } else if (li >= 0 && ui <= ri) {
             relax_set_lower(out, i, 1.0, 0.0, 1.0, 1.0, 1.0);
             relax_set_upper(out, i, 1.0, 0.0, 1.0, 1.0, 1.0);

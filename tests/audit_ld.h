@@ -1,0 +1,135 @@
+/* audit_ld: the audits' independent long double forward pass and the test of
+ * membership in the REAL region (header-only; tests/test_bound_audit*.c). Not
+ * forward_trace: the library's own rounding must not mask an error. */
+#ifndef AUDIT_LD_H
+#define AUDIT_LD_H
+
+#include "test_bound_models.h"
+
+typedef long double ld;
+
+/* ---- independent long double forward ----------------------------------- */
+
+static inline ld ld_act(const nn_layer *L, size_t k, ld z)
+{
+    switch (L->type) {
+    case LAYER_RELU: return z > 0 ? z : 0;
+    case LAYER_LEAKY_RELU: return z >= 0 ? z : (ld)L->alpha * z;
+    case LAYER_PARAM_RAMP: {
+        ld eta = L->alpha, r = L->r[k];
+        if (z < 0) return eta * z;
+        if (z <= r) return z;
+        return eta * z + (1 - eta) * r;
+    }
+    case LAYER_TANH: return tanhl(z);
+    case LAYER_ARCTAN: return atanl(z);
+    case LAYER_SIGMOID: return z >= 0 ? 1 / (1 + expl(-z)) : expl(z) / (1 + expl(z));
+    default: fail_msg("ld_act: layer type %d", (int)L->type);
+    }
+    return 0;
+}
+
+/* y = layer(x); x has shape L->in, y L->out. */
+static inline void ld_layer(const nn_layer *L, const ld *x, ld *y)
+{
+    size_t n_in = shape_size(L->in), n_out = shape_size(L->out);
+    int H = L->in.h, W = L->in.w, Ho = L->out.h, Wo = L->out.w;
+    switch (L->type) {
+    case LAYER_NORMALIZE:
+        for (size_t k = 0; k < n_in; k++) {
+            size_t c = k / ((size_t)H * W);
+            y[k] = (x[k] - (ld)L->mean[c]) / (ld)L->std[c];
+        }
+        break;
+    case LAYER_DENSE:
+        for (size_t o = 0; o < n_out; o++) {
+            ld s = L->bias[o];
+            for (size_t i = 0; i < n_in; i++) s += (ld)L->weight[o * n_in + i] * x[i];
+            y[o] = s;
+        }
+        break;
+    case LAYER_CONV2D: {
+        int Ci = L->in.c, kh = L->kernel[0], kw = L->kernel[1];
+        for (int co = 0; co < L->out.c; co++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    ld s = L->bias[co];
+                    for (int ci = 0; ci < Ci; ci++)
+                        for (int ky = 0; ky < kh; ky++)
+                            for (int kx = 0; kx < kw; kx++) {
+                                int iy = oy * L->stride[0] - L->pad[0] + ky * L->dilation[0];
+                                int ix = ox * L->stride[1] - L->pad[1] + kx * L->dilation[1];
+                                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                                s += (ld)L->weight[((co * Ci + ci) * kh + ky) * kw + kx] *
+                                     x[((size_t)ci * H + iy) * W + ix];
+                            }
+                    y[((size_t)co * Ho + oy) * Wo + ox] = s;
+                }
+        break;
+    }
+    case LAYER_MAXPOOL2D:
+    case LAYER_AVGPOOL2D: {
+        int kh = L->kernel[0], kw = L->kernel[1];
+        for (int c = 0; c < L->in.c; c++)
+            for (int oy = 0; oy < Ho; oy++)
+                for (int ox = 0; ox < Wo; ox++) {
+                    ld s = 0, mx = -INFINITY;
+                    int cnt = 0;
+                    for (int ky = 0; ky < kh; ky++)
+                        for (int kx = 0; kx < kw; kx++) {
+                            int iy = oy * L->stride[0] - L->pad[0] + ky;
+                            int ix = ox * L->stride[1] - L->pad[1] + kx;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                            ld v = x[((size_t)c * H + iy) * W + ix];
+                            s += v;
+                            mx = v > mx ? v : mx;
+                            cnt++;
+                        }
+                    assert_true(cnt > 0);
+                    y[((size_t)c * Ho + oy) * Wo + ox] = L->type == LAYER_MAXPOOL2D ? mx : s / cnt;
+                }
+        break;
+    }
+    case LAYER_FLATTEN: memcpy(y, x, n_in * sizeof *y); break;
+    default:
+        for (size_t k = 0; k < n_in; k++) y[k] = ld_act(L, k, x[k]);
+    }
+}
+
+/* acts[i] = output of layer i (caller frees with free(acts[i])); acts[-1] = x. */
+static inline void ld_forward(const nn_model *m, const double *x, ld **acts)
+{
+    size_t n_in = model_input_size(m);
+    ld *in = malloc(n_in * sizeof *in);
+    assert_non_null(in);
+    for (size_t j = 0; j < n_in; j++) in[j] = x[j];
+    acts[0] = in;
+    for (int i = 0; i < m->n_layers; i++) {
+        acts[i + 1] = malloc((shape_size(m->layers[i].out) + 1) * sizeof(ld));
+        assert_non_null(acts[i + 1]);
+        ld_layer(&m->layers[i], acts[i], acts[i + 1]);
+    }
+}
+
+static inline ld ld_dist(const bound_region *R, const double *x, size_t n)
+{
+    ld acc = 0;
+    for (size_t j = 0; j < n; j++) {
+        ld d = fabsl((ld)x[j] - (ld)R->center[j]);
+        if (R->norm == NORM_INF) acc = d > acc ? d : acc;
+        else if (R->norm == NORM_1) acc += d;
+        else acc += d * d;
+    }
+    return R->norm == NORM_2 ? sqrtl(acc) : acc;
+}
+
+/* Pull x towards the centre, one ulp at a time, until it is in the real region. */
+static inline void into_region(const bound_region *R, double *x, size_t n)
+{
+    for (int it = 0; it < 200 && ld_dist(R, x, n) > (ld)R->eps; it++)
+        for (size_t j = 0; j < n; j++)
+            if (x[j] != R->center[j]) x[j] = nextafter(x[j], R->center[j]);
+    if (ld_dist(R, x, n) > (ld)R->eps) memcpy(x, R->center, n * sizeof *x);
+}
+
+#endif
