@@ -132,4 +132,37 @@ static inline void into_region(const bound_region *R, double *x, size_t n)
     if (ld_dist(R, x, n) > (ld)R->eps) memcpy(x, R->center, n * sizeof *x);
 }
 
+/* The first bound of st (a nonlinear layer's input, an output, or spec row q of
+ * C f + d with bounds [sl, su]) that the long double trace acts misses, described
+ * in why (empty when every value is inside). */
+static inline void ld_check_trace(const nn_model *m, const bound_state *st, ld **acts, const double *C,
+                                  const double *d, const double *sl, const double *su, size_t rows, char *why,
+                                  size_t whylen)
+{
+    size_t no = model_output_size(m);
+    why[0] = 0;
+    for (int i = 0; i < m->n_layers && !why[0]; i++) {
+        if (!st->pre_lower[i]) continue;
+        for (size_t k = 0; k < shape_size(m->layers[i].in); k++) {
+            ld v = acts[i][k];
+            if (!((ld)st->pre_lower[i][k] <= v && v <= (ld)st->pre_upper[i][k])) {
+                snprintf(why, whylen, "layer %d (%s input) neuron %zu: %.21Lg not in [%.17g, %.17g]", i,
+                         layer_type_name(m->layers[i].type), k, v, st->pre_lower[i][k], st->pre_upper[i][k]);
+                break;
+            }
+        }
+    }
+    const ld *out = acts[m->n_layers];
+    for (size_t k = 0; k < no && !why[0]; k++)
+        if (!((ld)st->out_lower[k] <= out[k] && out[k] <= (ld)st->out_upper[k]))
+            snprintf(why, whylen, "output %zu: %.21Lg not in [%.17g, %.17g]", k, out[k], st->out_lower[k],
+                     st->out_upper[k]);
+    for (size_t q = 0; q < rows && !why[0]; q++) {
+        ld v = d[q];
+        for (size_t k = 0; k < no; k++) v += (ld)C[q * no + k] * out[k];
+        if (!((ld)sl[q] <= v && v <= (ld)su[q]))
+            snprintf(why, whylen, "spec row %zu: %.21Lg not in [%.17g, %.17g]", q, v, sl[q], su[q]);
+    }
+}
+
 #endif

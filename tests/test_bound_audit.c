@@ -311,29 +311,8 @@ static void check(const arch *a, const double *x0, const bound_options *opt, nor
     for (size_t s = 0; s < N_SAMP; s++) {
         sample(rng, &R, n_in, s, x);
         ld_forward(m, x, acts);
-        char why[600] = "";
-        for (int i = 0; i < m->n_layers && !why[0]; i++) {
-            if (!st.pre_lower[i]) continue;
-            for (size_t k = 0; k < shape_size(m->layers[i].in); k++) {
-                ld v = acts[i][k];
-                if (!((ld)st.pre_lower[i][k] <= v && v <= (ld)st.pre_upper[i][k])) {
-                    snprintf(why, sizeof why, "layer %d (%s input) neuron %zu: %.21Lg not in [%.17g, %.17g]", i,
-                             layer_type_name(m->layers[i].type), k, v, st.pre_lower[i][k], st.pre_upper[i][k]);
-                    break;
-                }
-            }
-        }
-        const ld *out = acts[m->n_layers];
-        for (size_t k = 0; k < no && !why[0]; k++)
-            if (!((ld)st.out_lower[k] <= out[k] && out[k] <= (ld)st.out_upper[k]))
-                snprintf(why, sizeof why, "output %zu: %.21Lg not in [%.17g, %.17g]", k, out[k], st.out_lower[k],
-                         st.out_upper[k]);
-        for (size_t q = 0; q < SPEC_ROWS && !why[0]; q++) {
-            ld v = d[q];
-            for (size_t k = 0; k < no; k++) v += (ld)C[q * no + k] * out[k];
-            if (!((ld)sl[q] <= v && v <= (ld)su[q]))
-                snprintf(why, sizeof why, "spec row %zu: %.21Lg not in [%.17g, %.17g]", q, v, sl[q], su[q]);
-        }
+        char why[600];
+        ld_check_trace(m, &st, acts, C, d, sl, su, SPEC_ROWS, why, sizeof why);
         for (int i = 0; i <= m->n_layers; i++) free(acts[i]);
         if (why[0])
             fail_msg("%s | method %s single %d skip %d isect %d | norm %s eps %g clip %d | sample %zu: %s", a->desc,

@@ -499,7 +499,7 @@ static void check_samples(const bound_state *st, const double *C, const double *
 {
     const nn_model *m = st->model;
     const bound_region *R = &st->region;
-    size_t n_in = model_input_size(m), no = model_output_size(m);
+    size_t n_in = model_input_size(m);
     double x[128];
     assert_true(n_in <= 128);
     ld **acts = calloc((size_t)m->n_layers + 1, sizeof *acts);
@@ -511,29 +511,8 @@ static void check_samples(const bound_state *st, const double *C, const double *
         if (R->clip)
             for (size_t j = 0; j < n_in; j++) x[j] = x[j] < R->clip_lo ? R->clip_lo : x[j] > R->clip_hi ? R->clip_hi : x[j];
         ld_forward(m, x, acts);
-        char why[400] = "";
-        for (int i = 0; i < m->n_layers && !why[0]; i++) {
-            if (!st->pre_lower[i]) continue;
-            for (size_t k = 0; k < shape_size(m->layers[i].in); k++) {
-                ld v = acts[i][k];
-                if (!((ld)st->pre_lower[i][k] <= v && v <= (ld)st->pre_upper[i][k])) {
-                    snprintf(why, sizeof why, "layer %d (%s input) neuron %zu: %.21Lg not in [%.17g, %.17g]", i,
-                             layer_type_name(m->layers[i].type), k, v, st->pre_lower[i][k], st->pre_upper[i][k]);
-                    break;
-                }
-            }
-        }
-        const ld *out = acts[m->n_layers];
-        for (size_t k = 0; k < no && !why[0]; k++)
-            if (!((ld)st->out_lower[k] <= out[k] && out[k] <= (ld)st->out_upper[k]))
-                snprintf(why, sizeof why, "output %zu: %.21Lg not in [%.17g, %.17g]", k, out[k], st->out_lower[k],
-                         st->out_upper[k]);
-        for (size_t q = 0; q < rows && !why[0]; q++) {
-            ld v = d[q];
-            for (size_t k = 0; k < no; k++) v += (ld)C[q * no + k] * out[k];
-            if (!((ld)sl[q] <= v && v <= (ld)su[q]))
-                snprintf(why, sizeof why, "spec row %zu: %.21Lg not in [%.17g, %.17g]", q, v, sl[q], su[q]);
-        }
+        char why[400];
+        ld_check_trace(m, st, acts, C, d, sl, su, rows, why, sizeof why);
         for (int i = 0; i <= m->n_layers; i++) free(acts[i]);
         if (why[0])
             fail_msg("%s | norm %s eps %.17g clip %d | sample %zu: %s", desc, norm_name(R->norm), R->eps, R->clip, s,
