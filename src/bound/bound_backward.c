@@ -57,7 +57,7 @@
  * cost at most FLT_MIN |M_j| G_j summed, ||vmag_j||_1), so crossing affine j costs
  * every row at most tau_j = FLT_MIN ((2 K_j + 3) ||G_j||_1 + ||vmag_j||_1),
  * an activation FLT_MIN (2 + |slopes|) max(|l|, |u|) summed, a MaxPool
- * (T + 2) FLT_MIN times its plane weights summed. Every row of a block crosses the
+ * (2 T + 2) FLT_MIN max(|l_in|, |u_in|) summed over its inputs. Every row of a block crosses the
  * same layers, so the block adds one scalar. Weights must be normal floats
  * (checked when the state is made): their conversion then stays relative.
  * The first block's own rows (the first nonlinear layer's exact bounds) carry no
@@ -329,7 +329,6 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
         /* budget weight per output and plane: sum_k |coef_k| max|input_k| */
         const relax_pool *pp = &st->pools[layer];
         int W = pp->window, T = 1;
-        double hs = 0;
         if (L->stride[0] > 0 && L->stride[1] > 0)
             T = ((L->kernel[0] + L->stride[0] - 1) / L->stride[0]) * ((L->kernel[1] + L->stride[1] - 1) / L->stride[1]);
         for (size_t o = 0; o < pp->n_out; o++)
@@ -342,9 +341,12 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
                 }
                 for (int p = 0; p < 2; p++)
                     w->mph[p][layer][side * pp->n_out + o] = gamma_n(T + 2, unit_roundoff[p]) * h * (1 + 1e-9);
-                hs += h;
             }
-        w->tau[layer] = (T + 2) * FLT_MIN * hs * (1 + 1e-6);
+        /* float: each of an input entry's at most T products and sums may underflow,
+         * whatever the plane's coefficients, so the absolute part is per input */
+        double zs = 0;
+        for (size_t i = 0; i < shape_size(L->in); i++) zs += fmax(fabs(pl[i]), fabs(pu[i]));
+        w->tau[layer] = (2.0 * T + 2) * FLT_MIN * zs * (1 + 1e-6);
         return NN_OK;
     }
     if (!layer_is_activation(L->type)) return NN_OK;
