@@ -438,10 +438,9 @@ static void crown_equals_lp_optimum_every_neuron_mlp(void **state)
             for (int v = 0; v < 4; v++) { /* l_inf, l_inf clipped, l1, l1 clipped */
                 bound_state st;
                 tb_compute(&m, &o, x0, v < 2 ? NORM_INF : NORM_1, v < 2 ? 0.1 : 0.4, v & 1, &st);
-                /* l1 within the clip box: the engine keeps the better of the ball's
-                 * and the box's bound, not the exact bound over their intersection
-                 * (bound_concretize.c), so there only soundness holds */
-                check_against_lp(&st, v != 3, 1);
+                /* l1 within the clip box: the engine's knapsack is exact over the
+                 * intersection (bound_concretize.c), as is the LP's */
+                check_against_lp(&st, 1, 1);
                 bound_state_free(&st);
             }
         }

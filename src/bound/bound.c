@@ -180,6 +180,9 @@ static void work_free(bound_work *w, const nn_model *m)
     free(w->blk_u);
     free(w->idx);
     free(w->scratch);
+    free(w->l1_sel);
+    free(w->l1_buf);
+    free(w->l1_bucket);
     layer_workspace_free(&w->ws);
     bound_frown_free(w, m);
     free(w);
@@ -323,6 +326,9 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     BOUND_ALLOC(w->blk_u, rb, "backward block");
     BOUND_ALLOC(w->idx, rb, "backward block");
     BOUND_ALLOC(w->scratch, 8 * w->maxw, "interval scratch");
+    BOUND_ALLOC(w->l1_sel, 2 * w->n_in, "l1 concretization scratch");
+    BOUND_ALLOC(w->l1_buf, 3 * w->n_in, "l1 concretization scratch");
+    BOUND_ALLOC(w->l1_bucket, w->n_in, "l1 concretization scratch");
     if ((rc = bound_frown_init(st, err))) goto fail_rc;
     st->layers_done = 0;
     return NN_OK;

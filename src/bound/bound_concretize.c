@@ -6,8 +6,13 @@
  * On the region B_p(x0, eps) (q dual of p):
  *   L = a x0 - eps ||a||_q + c,   U = a x0 + eps ||a||_q + c.
  * With clipping to [clip_lo, clip_hi]: for l_inf the region is the box
- * [max(x0-eps, lo), min(x0+eps, hi)] and is bounded exactly as a box; for l1/l2
- * both the ball bound and the bounding-box bound are valid, the better is kept.
+ * [max(x0-eps, lo), min(x0+eps, hi)] and is bounded exactly as a box. For l1 the
+ * region is the ball within that box, and the bound is exact: a.x falls fastest
+ * by moving the coordinates of largest |a_j| against the sign of a_j, each as far
+ * as its box allows (room_j), until the eps budget is spent -- a fractional
+ * knapsack, solved with binade buckets and a sort of only the few coordinates
+ * where the budget runs out (l1_side). For l2 both the
+ * ball bound and the bounding-box bound are valid, the better is kept.
  *
  * Rounding. Every number here is a sum of products computed in double. Each
  * concretized bound is moved outward by BOUND_REL_ALLOW (1e-10) times the sum of
@@ -28,6 +33,8 @@
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 /* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
  * cached norm (< 0: computed here, in the same pass for l_inf and l2). */
@@ -101,6 +108,160 @@ void bound_concretize_box(const double *a, size_t n, const double *bl, const dou
     if (hi) *hi = vh + c + allow;
 }
 
+/* Unbiased exponent field of g > 0 (subnormals: 0). */
+static int exponent_of(double g)
+{
+    uint64_t b;
+    memcpy(&b, &g, sizeof b);
+    return (int)((b >> 52) & 0x7ff);
+}
+
+/* 63 minus bits [46, 52) of the mantissa: g's place within its binade, larger g first. */
+static int mantissa_step(double g)
+{
+    uint64_t b;
+    memcpy(&b, &g, sizeof b);
+    return 63 - (int)((b >> 46) & 63);
+}
+
+#define L1_BUCKETS 64
+
+/* Candidates i, j (positions in the compact arrays) in taking order: larger gain
+ * first, then lower index -- a total order, so no tie depends on the sort. */
+static int l1_before(const double *g, const size_t *idx, size_t i, size_t j)
+{
+    return g[i] > g[j] || (g[i] == g[j] && idx[i] < idx[j]);
+}
+
+/* Restore the heap below root in sel[0, end): the last to be taken on top, so the
+ * array ends up in taking order. */
+static void l1_sift(const double *g, const size_t *idx, size_t *sel, size_t root, size_t end)
+{
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= end) return;
+        if (child + 1 < end && l1_before(g, idx, sel[child], sel[child + 1])) child++;
+        if (!l1_before(g, idx, sel[root], sel[child])) return;
+        size_t t = sel[root];
+        sel[root] = sel[child];
+        sel[child] = t;
+        root = child;
+    }
+}
+
+/* Compact arrays of a row's nonzero coefficients: index, gain |a_j|, binade bucket
+ * below the largest gain (the last lumps all smaller ones), and the room to move
+ * down (side 0) and up (side 1). Returns their count. */
+static size_t l1_prepare(const bound_state *st, const double *a)
+{
+    bound_work *w = st->work;
+    size_t n = w->n_in, k = 0;
+    double *g = w->l1_buf, *room = g + n;
+    size_t *idx = w->l1_sel + n;
+    int *bucket = w->l1_bucket, emax = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (a[j] == 0) continue;
+        double up = w->box_hi[j] - w->x0[j], down = w->x0[j] - w->box_lo[j];
+        idx[k] = j;
+        g[k] = fabs(a[j]);
+        room[2 * k] = a[j] > 0 ? down : up;
+        room[2 * k + 1] = a[j] > 0 ? up : down;
+        bucket[k] = exponent_of(g[k]);
+        emax = bucket[k] > emax ? bucket[k] : emax;
+        k++;
+    }
+    for (size_t q = 0; q < k; q++) {
+        int b = emax - bucket[q];
+        bucket[q] = b < L1_BUCKETS - 1 ? b : L1_BUCKETS - 1;
+    }
+    return k;
+}
+
+/* The greedy of one side on the prepared arrays: the total gain of the moves, and
+ * the moves themselves into x (x0 already there) when x is not NULL. */
+static double l1_side(const bound_state *st, const double *a, size_t k, int side, double *x)
+{
+    bound_work *w = st->work;
+    size_t n = w->n_in;
+    const double *g = w->l1_buf, *room = g + n;
+    const size_t *idx = w->l1_sel + n;
+    const int *bucket = w->l1_bucket;
+    size_t *sel = w->l1_sel;
+    double left = st->region.eps, room_b[L1_BUCKETS] = {0}, step_room[L1_BUCKETS] = {0};
+    for (size_t q = 0; q < k; q++) room_b[bucket[q]] += room[2 * q + side];
+    int cut = 0, scut = 0;
+    while (cut < L1_BUCKETS && room_b[cut] <= left) left -= room_b[cut++];
+    /* the bucket the budget runs out in, by place within its binade (the lumped last
+     * bucket is not ordered by place: all of it is sorted) */
+    int split = cut < L1_BUCKETS - 1;
+    if (split) {
+        for (size_t q = 0; q < k; q++)
+            if (bucket[q] == cut) step_room[mantissa_step(g[q])] += room[2 * q + side];
+        while (scut < L1_BUCKETS && step_room[scut] <= left) left -= step_room[scut++];
+    }
+    double move = 0;
+    size_t ns = 0;
+    for (size_t q = 0; q < k; q++) {
+        double r = room[2 * q + side];
+        if (r <= 0 || bucket[q] > cut) continue;
+        if (bucket[q] == cut) {
+            int sb = split ? mantissa_step(g[q]) : scut;
+            if (sb > scut) continue;
+            if (sb == scut) {
+                sel[ns++] = q;
+                continue;
+            }
+        }
+        move += g[q] * r;
+        if (x) x[idx[q]] += ((a[idx[q]] > 0) == side) ? r : -r;
+    }
+    for (size_t root = ns / 2; root-- > 0;) l1_sift(g, idx, sel, root, ns);
+    for (size_t end = ns; end > 1; end--) {
+        size_t t = sel[0];
+        sel[0] = sel[end - 1];
+        sel[end - 1] = t;
+        l1_sift(g, idx, sel, 0, end - 1);
+    }
+    for (size_t i = 0; i < ns && left > 0; i++) {
+        size_t q = sel[i];
+        double d = room[2 * q + side] < left ? room[2 * q + side] : left;
+        left -= d;
+        move += g[q] * d;
+        if (x) x[idx[q]] += ((a[idx[q]] > 0) == side) ? d : -d;
+    }
+    return move;
+}
+
+double bound_l1_box_argmin(const bound_state *st, const double *a, double *x)
+{
+    const bound_work *w = st->work;
+    memcpy(x, w->x0, w->n_in * sizeof *x);
+    return l1_side(st, a, l1_prepare(st, a), 0, x);
+}
+
+/* Exact bounds on the clipped l1 ball (header comment). */
+static void l1_box_bound(const bound_state *st, const double *a, size_t n, double c, double s, double *lo,
+                         double *hi)
+{
+    const double *x0 = ((const bound_work *)st->work)->x0;
+    double dot = 0, mag = 0;
+    for (size_t j = 0; j < n; j++) {
+        double t = a[j] * x0[j];
+        dot += t;
+        mag += fabs(t);
+    }
+    size_t k = l1_prepare(st, a);
+    /* every move's term is positive: the move is its own magnitude */
+    if (lo) {
+        double down = l1_side(st, a, k, 0, NULL);
+        *lo = dot - down + c - (BOUND_REL_ALLOW * (mag + down + s) + DBL_MIN);
+    }
+    if (hi) {
+        double up = l1_side(st, a, k, 1, NULL);
+        *hi = dot + up + c + (BOUND_REL_ALLOW * (mag + up + s) + DBL_MIN);
+    }
+}
+
 void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
                              double *hi)
 {
@@ -110,6 +271,8 @@ void bound_concretize_region(const bound_state *st, const double *a, double c, d
         ball_bound(st, a, n, c, s, nrm, lo, hi);
     } else if (st->region.norm == NORM_INF) {
         bound_concretize_box(a, n, w->box_lo, w->box_hi, c, s, lo, hi);
+    } else if (st->region.norm == NORM_1) {
+        l1_box_bound(st, a, n, c, s, lo, hi);
     } else {
         double bl, bh, xl, xh;
         ball_bound(st, a, n, c, s, nrm, &bl, &bh);

@@ -57,6 +57,10 @@ typedef struct {
     double *x0;            /* copy of the centre */
     double *box_lo, *box_hi; /* bounding box of the region (ball within clip box) */
 
+    size_t *l1_sel;        /* 2 n_in: scratch of the clipped l1 concretization */
+    double *l1_buf;        /* 3 n_in: its gains and rooms */
+    int *l1_bucket;        /* n_in: its buckets */
+
     /* IBP bounds per nonlinear layer input (index n_layers = model output) */
     double **ibp_l, **ibp_u;
     int *ibp_valid;
@@ -119,6 +123,10 @@ int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, 
 void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
                              double *hi);
 /* The same over the box [bl, bh] (n entries). */
+/* Clipped l1 (the ball within the box [box_lo, box_hi]): the point x of the
+ * region where a.x is least (the greedy of bound_concretize_region), and how far
+ * a.x falls there from a.x0. */
+double bound_l1_box_argmin(const bound_state *st, const double *a, double *x);
 void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
                           double *lo, double *hi);
 /* The dual norm q of a (n entries) for the region norm p: ||a||_1 for p = inf,
