@@ -479,6 +479,71 @@ static void underflowing_activation_is_covered(void **state)
     model_free(&m);
 }
 
+/* Clipped l1 and l2 are concretized exactly: the point each returns is in the
+ * region (ball and box), attains the bound up to rounding, and no sampled point
+ * of the region goes below it. Rows mix sparse, dense, tied and tiny entries;
+ * centres sit on the box faces (MNIST-like zeros) and inside. */
+static void clipped_l1_l2_bounds_are_exact(void **state)
+{
+    (void)state;
+    test_rng rng = {29};
+    nn_error err;
+    nn_model m;
+    tb_build_mlp(&m, &rng, LAYER_RELU);
+    size_t n = model_input_size(&m);
+    double a[6], x0[6], x[6], y[6];
+    for (int trial = 0; trial < 4000; trial++) {
+        norm_type p = trial & 1 ? NORM_2 : NORM_1;
+        for (size_t j = 0; j < n; j++) {
+            int kind = (int)(test_rng_next(&rng) % 5);
+            a[j] = kind == 0 ? 0.0 : kind == 1 ? 0.5 : kind == 2 ? -1e-9 : test_rng_range(&rng, -2, 2);
+            int face = (int)(test_rng_next(&rng) % 3);
+            x0[j] = face == 0 ? 0.0 : face == 1 ? 1.0 : test_rng_range(&rng, 0, 1);
+        }
+        double eps = test_rng_range(&rng, 0, p == NORM_1 ? 4.0 : 2.0) * (trial % 7 == 0 ? 1e-6 : 1.0);
+        bound_options o;
+        bound_options_default(&o);
+        bound_state st;
+        assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+        bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = 1, .clip_lo = 0, .clip_hi = 1};
+        assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+        double lo, hi;
+        bound_concretize_region(&st, a, 0.0, 0.0, -1.0, &lo, &hi);
+        double fall = p == NORM_1 ? bound_l1_box_argmin(&st, a, x) : bound_l2_box_argmin(&st, a, x);
+        long double dist = 0, ax = 0, ax0 = 0;
+        for (size_t j = 0; j < n; j++) {
+            long double d = (long double)x[j] - x0[j];
+            dist += p == NORM_1 ? fabsl(d) : d * d;
+            ax += (long double)a[j] * x[j];
+            ax0 += (long double)a[j] * x0[j];
+            assert_true(x[j] >= 0 && x[j] <= 1);
+        }
+        if (p == NORM_2) dist = sqrtl(dist);
+        /* within rounding of the box faces x0 -+ eps (ulps of x0, not of eps) */
+        if (!(dist <= (long double)eps * (1 + 1e-12) + 1e-15L * (long double)n))
+            fail_msg("trial %d norm %s eps %.17g: the point is at distance %.17Lg", trial, norm_name(p), eps, dist);
+        /* attained: the feasible point's value is at most a hair above the bound */
+        assert_true((long double)lo <= ax);
+        assert_true(ax - (long double)lo <= 1e-9L * (1 + fabsl(ax0) + fall));
+        for (int k = 0; k < 200; k++) {
+            tb_sample(&rng, &R, n, k % 3, y);
+            long double v = 0, dd = 0;
+            for (size_t j = 0; j < n; j++) {
+                y[j] = y[j] < 0 ? 0 : y[j] > 1 ? 1 : y[j];
+                long double d = (long double)y[j] - x0[j];
+                dd += p == NORM_1 ? fabsl(d) : d * d;
+                v += (long double)a[j] * y[j];
+            }
+            if (p == NORM_2) dd = sqrtl(dd);
+            if (dd > eps) continue; /* the sampler's rounding may leave the ball */
+            if (!((long double)lo <= v && v <= (long double)hi))
+                fail_msg("trial %d norm %s eps %g: %.17Lg outside [%.17g, %.17g]", trial, norm_name(p), eps, v, lo, hi);
+        }
+        bound_state_free(&st);
+    }
+    model_free(&m);
+}
+
 /* Margins need only the lower side: bound_spec with upper = NULL gives the same lower. */
 static void spec_lower_only_equals_both_sides(void **state)
 {
@@ -609,6 +674,7 @@ int main(void)
         cmocka_unit_test(first_block_uncached_path_matches_cache),
         cmocka_unit_test(first_block_cancellation_is_covered),
         cmocka_unit_test(underflowing_activation_is_covered),
+        cmocka_unit_test(clipped_l1_l2_bounds_are_exact),
         cmocka_unit_test(spec_lower_only_equals_both_sides),
         cmocka_unit_test(bad_regions_and_calls_give_clear_errors),
     };

@@ -11,8 +11,9 @@
  * by moving the coordinates of largest |a_j| against the sign of a_j, each as far
  * as its box allows (room_j), until the eps budget is spent -- a fractional
  * knapsack, solved with binade buckets and a sort of only the few coordinates
- * where the budget runs out (l1_side). For l2 both the
- * ball bound and the bounding-box bound are valid, the better is kept.
+ * where the budget runs out (l1_side). For l2 likewise over the ball within the
+ * box, through its Lagrange dual (l2_side): every multiplier gives a sound bound,
+ * and the one found is exact.
  *
  * Rounding. Every number here is a sum of products computed in double. Each
  * concretized bound is moved outward by BOUND_REL_ALLOW (1e-10) times the sum of
@@ -125,6 +126,8 @@ static int mantissa_step(double g)
 }
 
 #define L1_BUCKETS 64
+/* Steps of the clipped l2 multiplier search (each is one pass; any step is sound). */
+#define L2_STEPS 64
 
 /* Candidates i, j (positions in the compact arrays) in taking order: larger gain
  * first, then lower index -- a total order, so no tie depends on the sort. */
@@ -232,6 +235,93 @@ static double l1_side(const bound_state *st, const double *a, size_t k, int side
     return move;
 }
 
+/* Clipped l2, one side on the prepared arrays: moving coordinate j by t_j in
+ * [0, room_j] the favourable way gains g_j t_j, with sum t_j^2 <= eps^2. For any
+ * lambda > 0, weak duality bounds the gain by
+ *   lambda eps^2 + sum_j max_{0 <= t <= room_j} (g_j t - lambda t^2),
+ * attained at t_j = min(room_j, mu g_j), mu = 1/(2 lambda); so every lambda gives
+ * a sound bound, and the best is where sum_j t_j^2 = eps^2 (then it is exact).
+ * That mu is reached from below by mu <- sqrt((eps^2 - S) / G), S the saturated
+ * coordinates' sum of room^2 and G the others' sum of g^2 at the current mu: each
+ * step's S + mu^2 G bounds the true sum from above, so mu never passes the root,
+ * and the saturated set only grows (exact once it stops changing). mag gets the
+ * magnitudes of the terms. */
+static double l2_side(const bound_state *st, const double *a, size_t k, int side, double *x, double *mag)
+{
+    bound_work *w = st->work;
+    size_t n = w->n_in;
+    const double *g = w->l1_buf, *room = g + n;
+    const size_t *idx = w->l1_sel + n;
+    double eps2 = st->region.eps * st->region.eps, s_all = 0, g_all = 0;
+    for (size_t q = 0; q < k; q++) {
+        s_all += room[2 * q + side] * room[2 * q + side];
+        g_all += g[q] * g[q];
+    }
+    double gain = 0, m = 0;
+    if (s_all <= eps2 || g_all == 0) { /* every coordinate moves to its box face */
+        for (size_t q = 0; q < k; q++) {
+            double r = room[2 * q + side];
+            gain += g[q] * r;
+            if (x) x[idx[q]] += ((a[idx[q]] > 0) == side) ? r : -r;
+        }
+        *mag = gain;
+        return gain;
+    }
+    double mu = st->region.eps / sqrt(g_all);
+    for (int it = 0; it < L2_STEPS; it++) {
+        double sat = 0, free_g = 0;
+        for (size_t q = 0; q < k; q++) {
+            double r = room[2 * q + side];
+            if (mu * g[q] >= r) sat += r * r;
+            else free_g += g[q] * g[q];
+        }
+        if (free_g == 0 || sat >= eps2) break;
+        double next = sqrt((eps2 - sat) / free_g);
+        if (!(next > mu)) break;
+        mu = next;
+    }
+    double lambda = 0.5 / mu;
+    gain = m = lambda * eps2;
+    for (size_t q = 0; q < k; q++) {
+        double r = room[2 * q + side], t = mu * g[q] < r ? mu * g[q] : r;
+        gain += g[q] * t - lambda * t * t;
+        m += g[q] * t + lambda * t * t;
+        if (x) x[idx[q]] += ((a[idx[q]] > 0) == side) ? t : -t;
+    }
+    *mag = m;
+    return gain;
+}
+
+/* Exact bounds on the clipped l2 ball (header comment). */
+static void l2_box_bound(const bound_state *st, const double *a, size_t n, double c, double s, double *lo,
+                         double *hi)
+{
+    const double *x0 = ((const bound_work *)st->work)->x0;
+    double dot = 0, mag = 0, m;
+    for (size_t j = 0; j < n; j++) {
+        double t = a[j] * x0[j];
+        dot += t;
+        mag += fabs(t);
+    }
+    size_t k = l1_prepare(st, a);
+    if (lo) {
+        double down = l2_side(st, a, k, 0, NULL, &m);
+        *lo = dot - down + c - (BOUND_REL_ALLOW * (mag + m + s) + DBL_MIN);
+    }
+    if (hi) {
+        double up = l2_side(st, a, k, 1, NULL, &m);
+        *hi = dot + up + c + (BOUND_REL_ALLOW * (mag + m + s) + DBL_MIN);
+    }
+}
+
+double bound_l2_box_argmin(const bound_state *st, const double *a, double *x)
+{
+    const bound_work *w = st->work;
+    double m;
+    memcpy(x, w->x0, w->n_in * sizeof *x);
+    return l2_side(st, a, l1_prepare(st, a), 0, x, &m);
+}
+
 double bound_l1_box_argmin(const bound_state *st, const double *a, double *x)
 {
     const bound_work *w = st->work;
@@ -274,10 +364,7 @@ void bound_concretize_region(const bound_state *st, const double *a, double c, d
     } else if (st->region.norm == NORM_1) {
         l1_box_bound(st, a, n, c, s, lo, hi);
     } else {
-        double bl, bh, xl, xh;
-        ball_bound(st, a, n, c, s, nrm, &bl, &bh);
-        bound_concretize_box(a, n, w->box_lo, w->box_hi, c, s, &xl, &xh);
-        if (lo) *lo = bl > xl ? bl : xl;
-        if (hi) *hi = bh < xh ? bh : xh;
+        (void)nrm;
+        l2_box_bound(st, a, n, c, s, lo, hi);
     }
 }
