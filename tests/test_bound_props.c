@@ -509,7 +509,7 @@ static void clipped_l1_l2_bounds_are_exact(void **state)
         assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
         double lo, hi;
         bound_concretize_region(&st, a, 0.0, 0.0, -1.0, &lo, &hi);
-        double fall = p == NORM_1 ? bound_l1_box_argmin(&st, a, x) : bound_l2_box_argmin(&st, a, x);
+        double fall = bound_clipped_argmin(&st, a, x);
         long double dist = 0, ax = 0, ax0 = 0;
         for (size_t j = 0; j < n; j++) {
             long double d = (long double)x[j] - x0[j];

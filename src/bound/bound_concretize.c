@@ -292,9 +292,17 @@ static double l2_side(const bound_state *st, const double *a, size_t k, int side
     return gain;
 }
 
-/* Exact bounds on the clipped l2 ball (header comment). */
-static void l2_box_bound(const bound_state *st, const double *a, size_t n, double c, double s, double *lo,
-                         double *hi)
+/* One side of a clipped l1 or l2 ball on the prepared arrays; mag gets the
+ * magnitudes of its terms (an l1 move's terms are positive: its own). */
+static double clipped_side(const bound_state *st, const double *a, size_t k, int side, double *x, double *mag)
+{
+    if (st->region.norm == NORM_2) return l2_side(st, a, k, side, x, mag);
+    return *mag = l1_side(st, a, k, side, x);
+}
+
+/* Exact bounds on a clipped l1 or l2 ball (header comment). */
+static void clipped_ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double *lo,
+                               double *hi)
 {
     const double *x0 = ((const bound_work *)st->work)->x0;
     double dot = 0, mag = 0, m;
@@ -305,51 +313,21 @@ static void l2_box_bound(const bound_state *st, const double *a, size_t n, doubl
     }
     size_t k = l1_prepare(st, a);
     if (lo) {
-        double down = l2_side(st, a, k, 0, NULL, &m);
+        double down = clipped_side(st, a, k, 0, NULL, &m);
         *lo = dot - down + c - (BOUND_REL_ALLOW * (mag + m + s) + DBL_MIN);
     }
     if (hi) {
-        double up = l2_side(st, a, k, 1, NULL, &m);
+        double up = clipped_side(st, a, k, 1, NULL, &m);
         *hi = dot + up + c + (BOUND_REL_ALLOW * (mag + m + s) + DBL_MIN);
     }
 }
 
-double bound_l2_box_argmin(const bound_state *st, const double *a, double *x)
+double bound_clipped_argmin(const bound_state *st, const double *a, double *x)
 {
     const bound_work *w = st->work;
     double m;
     memcpy(x, w->x0, w->n_in * sizeof *x);
-    return l2_side(st, a, l1_prepare(st, a), 0, x, &m);
-}
-
-double bound_l1_box_argmin(const bound_state *st, const double *a, double *x)
-{
-    const bound_work *w = st->work;
-    memcpy(x, w->x0, w->n_in * sizeof *x);
-    return l1_side(st, a, l1_prepare(st, a), 0, x);
-}
-
-/* Exact bounds on the clipped l1 ball (header comment). */
-static void l1_box_bound(const bound_state *st, const double *a, size_t n, double c, double s, double *lo,
-                         double *hi)
-{
-    const double *x0 = ((const bound_work *)st->work)->x0;
-    double dot = 0, mag = 0;
-    for (size_t j = 0; j < n; j++) {
-        double t = a[j] * x0[j];
-        dot += t;
-        mag += fabs(t);
-    }
-    size_t k = l1_prepare(st, a);
-    /* every move's term is positive: the move is its own magnitude */
-    if (lo) {
-        double down = l1_side(st, a, k, 0, NULL);
-        *lo = dot - down + c - (BOUND_REL_ALLOW * (mag + down + s) + DBL_MIN);
-    }
-    if (hi) {
-        double up = l1_side(st, a, k, 1, NULL);
-        *hi = dot + up + c + (BOUND_REL_ALLOW * (mag + up + s) + DBL_MIN);
-    }
+    return clipped_side(st, a, l1_prepare(st, a), 0, x, &m);
 }
 
 void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
@@ -361,10 +339,8 @@ void bound_concretize_region(const bound_state *st, const double *a, double c, d
         ball_bound(st, a, n, c, s, nrm, lo, hi);
     } else if (st->region.norm == NORM_INF) {
         bound_concretize_box(a, n, w->box_lo, w->box_hi, c, s, lo, hi);
-    } else if (st->region.norm == NORM_1) {
-        l1_box_bound(st, a, n, c, s, lo, hi);
     } else {
         (void)nrm;
-        l2_box_bound(st, a, n, c, s, lo, hi);
+        clipped_ball_bound(st, a, n, c, s, lo, hi);
     }
 }

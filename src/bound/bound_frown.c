@@ -21,8 +21,8 @@
  * dLB/dtheta = d ftilde_theta(x*)/dtheta at the minimizer x*:
  *   l_inf ball: x* = x0 - eps sign(g_0); l2: x0 - eps g_0/||g_0||; l1: x0 moved by eps
  *   against the sign of the largest |g_0| coordinate; clipped l_inf: the corner of the
- *   clipped box; clipped l1 and l2: the exact points of bound_l1_box_argmin and
- *   bound_l2_box_argmin. Then the relaxed network runs forward from x* (batched over
+ *   clipped box; clipped l1 and l2: the exact point of bound_clipped_argmin. Then
+ *   the relaxed network runs forward from x* (batched over
  *   the block's problems: GEMMs), and for a selected line with parameter p
  *   dLB/dp = g_j,i (ds/dp z~_j,i + dt/dp): ReLU-like slopes ds/dp = 1, dt/dp = 0;
  *   a tangent at d has s = sigma'(d), t = sigma(d) - d sigma'(d), so
@@ -438,10 +438,8 @@ static double region_argmin(const bound_state *st, const double *a, double c, do
         const double *x0 = w->x0;
         double eps = R->eps;
         /* clipped l1 and l2 are exact, at the knapsack's or the multiplier's point */
-        if (R->clip && R->norm == NORM_1) {
-            bound_l1_box_argmin(st, a, x);
-        } else if (R->clip && R->norm == NORM_2) {
-            bound_l2_box_argmin(st, a, x);
+        if (R->clip && R->norm != NORM_INF) {
+            bound_clipped_argmin(st, a, x);
         } else if (R->clip) {
             for (size_t k = 0; k < n; k++) x[k] = a[k] >= 0 ? w->box_lo[k] : w->box_hi[k];
         } else if (R->norm == NORM_INF) {

@@ -123,12 +123,10 @@ int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, 
 void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
                              double *hi);
 /* The same over the box [bl, bh] (n entries). */
-/* Clipped l1 (the ball within the box [box_lo, box_hi]): the point x of the
- * region where a.x is least (the greedy of bound_concretize_region), and how far
- * a.x falls there from a.x0. */
-double bound_l1_box_argmin(const bound_state *st, const double *a, double *x);
-/* The same for clipped l2 (the multiplier's point, see bound_concretize.c). */
-double bound_l2_box_argmin(const bound_state *st, const double *a, double *x);
+/* Clipped l1 or l2 (the ball within the box [box_lo, box_hi]): the point x of the
+ * region where a.x is least (l1: the knapsack's; l2: the dual multiplier's, see
+ * bound_concretize.c), and how far a.x falls there from a.x0. */
+double bound_clipped_argmin(const bound_state *st, const double *a, double *x);
 void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
                           double *lo, double *hi);
 /* The dual norm q of a (n entries) for the region norm p: ||a||_1 for p = inf,
