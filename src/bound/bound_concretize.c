@@ -37,6 +37,24 @@
 #include <stdint.h>
 #include <string.h>
 
+/* ||a||_2 from acc = the plain sum of a_j^2. Squares that underflow (|a_j| below
+ * ~1e-154: subnormal or 0) or overflow make sqrt(acc) wrong by far more than the
+ * allowance (a row of 1e-170s has norm 0, an unsound bound); outside [2^-900,
+ * 2^900] the sum is redone on a / max|a_j| (each lost square is then below
+ * 2^-1022 of the largest, 1). */
+static double l2_norm_of(const double *a, size_t n, double acc)
+{
+    if (acc >= 0x1p-900 && acc <= 0x1p900) return sqrt(acc);
+    double mx = 0, s = 0;
+    for (size_t j = 0; j < n; j++) mx = fabs(a[j]) > mx ? fabs(a[j]) : mx;
+    if (!(mx > 0) || !isfinite(mx)) return mx;
+    for (size_t j = 0; j < n; j++) {
+        double v = a[j] / mx;
+        s += v * v;
+    }
+    return mx * sqrt(s);
+}
+
 /* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
  * cached norm (< 0: computed here, in the same pass for l_inf and l2). */
 static void ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double nrm,
@@ -67,7 +85,7 @@ static void ball_bound(const bound_state *st, const double *a, size_t n, double 
             mag += fabs(t);
             acc += a[j] * a[j];
         }
-        nrm = sqrt(acc);
+        nrm = l2_norm_of(a, n, acc);
     }
     double e = st->region.eps * nrm;
     double allow = BOUND_REL_ALLOW * (mag + e + s) + DBL_MIN;
@@ -87,7 +105,7 @@ double bound_dual_norm(const double *a, size_t n, norm_type p)
         return acc;
     default:
         for (size_t j = 0; j < n; j++) acc += a[j] * a[j];
-        return sqrt(acc);
+        return l2_norm_of(a, n, acc);
     }
 }
 
@@ -252,13 +270,22 @@ static double l2_side(const bound_state *st, const double *a, size_t k, int side
     size_t n = w->n_in;
     const double *g = w->l1_buf, *room = g + n;
     const size_t *idx = w->l1_sel + n;
-    double eps2 = st->region.eps * st->region.eps, s_all = 0, g_all = 0;
+    /* Scaled (audit3): tau = t / eps, rho = room / eps, nu = mu / eps, and the sums of
+     * squares of g relative to their largest entry. In plain double eps^2 and g^2
+     * under- or overflowed (eps below 1e-154: eps^2 subnormal or 0; g above 1e154:
+     * NaN bounds; g below 1e-154: the free set's sum 0, a point outside the ball),
+     * and the dual value lambda eps^2 + sum (g t - lambda t^2) cancelled. Now the
+     * dual is evaluated at nu as eps * (1/(2 nu) + sum_free g (nu g) / 2 + sum_sat
+     * (g rho - rho (rho / nu) / 2)): every term >= 0, and a coordinate misfiled by
+     * rounding between free and saturated still gives a sound value (a free term
+     * is the unconstrained max, a saturated one the value at t = room). */
+    double eps = st->region.eps, s_all = 0;
     for (size_t q = 0; q < k; q++) {
-        s_all += room[2 * q + side] * room[2 * q + side];
-        g_all += g[q] * g[q];
+        double rho = room[2 * q + side] / eps;
+        s_all += rho * rho;
     }
     double gain = 0, m = 0;
-    if (s_all <= eps2 || g_all == 0) { /* every coordinate moves to its box face */
+    if (!(s_all > 1) || !(eps > 0)) { /* every coordinate moves to its box face */
         for (size_t q = 0; q < k; q++) {
             double r = room[2 * q + side];
             gain += g[q] * r;
@@ -267,29 +294,59 @@ static double l2_side(const bound_state *st, const double *a, size_t k, int side
         *mag = gain;
         return gain;
     }
-    double mu = st->region.eps / sqrt(g_all);
-    for (int it = 0; it < L2_STEPS; it++) {
-        double sat = 0, free_g = 0;
+    double nu = 0;
+    for (int it = 0; it < L2_STEPS + 1; it++) {
+        double sat = 0, fmax = 0, fs = 0; /* fs: sum over the free (g / fmax)^2 */
+        for (size_t q = 0; q < k; q++) {
+            double rho = room[2 * q + side] / eps;
+            if (nu * g[q] >= rho) {
+                sat += rho * rho;
+            } else if (g[q] > fmax) {
+                double f = fmax / g[q];
+                fs = fs * f * f + 1;
+                fmax = g[q];
+            } else {
+                double f = g[q] / fmax;
+                fs += f * f;
+            }
+        }
+        if (fmax == 0 || sat >= 1) break;
+        double next = sqrt(1 - sat) / (fmax * sqrt(fs));
+        if (!(next > nu)) break;
+        nu = next;
+    }
+    if (!(nu > 0) || !isfinite(nu)) {
+        /* the free set's gains are all subnormal (1/fmax overflows): the box bound,
+         * loose only by those; the point is the box corner pulled into the ball */
+        double shrink = 1 / sqrt(s_all);
         for (size_t q = 0; q < k; q++) {
             double r = room[2 * q + side];
-            if (mu * g[q] >= r) sat += r * r;
-            else free_g += g[q] * g[q];
+            gain += g[q] * r;
+            if (x) x[idx[q]] += ((a[idx[q]] > 0) == side) ? r * shrink : -(r * shrink);
         }
-        if (free_g == 0 || sat >= eps2) break;
-        double next = sqrt((eps2 - sat) / free_g);
-        if (!(next > mu)) break;
-        mu = next;
+        *mag = gain;
+        return gain;
     }
-    double lambda = 0.5 / mu;
-    gain = m = lambda * eps2;
+    gain = m = 0.5 / nu;
     for (size_t q = 0; q < k; q++) {
-        double r = room[2 * q + side], t = mu * g[q] < r ? mu * g[q] : r;
-        gain += g[q] * t - lambda * t * t;
-        m += g[q] * t + lambda * t * t;
-        if (x) x[idx[q]] += ((a[idx[q]] > 0) == side) ? t : -t;
+        double rho = room[2 * q + side] / eps, tau;
+        if (nu * g[q] < rho) {
+            tau = nu * g[q];
+            gain += 0.5 * g[q] * tau;
+            m += 0.5 * g[q] * tau;
+        } else {
+            tau = rho;
+            double h = 0.5 * rho * (rho / nu);
+            gain += g[q] * rho - h;
+            m += g[q] * rho + h;
+        }
+        if (x) {
+            double t = tau < rho ? eps * tau : room[2 * q + side];
+            x[idx[q]] += ((a[idx[q]] > 0) == side) ? t : -t;
+        }
     }
-    *mag = m;
-    return gain;
+    *mag = eps * m;
+    return eps * gain;
 }
 
 /* One side of a clipped l1 or l2 ball on the prepared arrays; mag gets the

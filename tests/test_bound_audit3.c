@@ -1,0 +1,383 @@
+/* Third adversarial soundness audit (after tests/test_bound_audit.c and
+ * tests/test_bound_audit2.c; shared long double helpers in audit_ld.h). Truth is
+ * the REAL function of the stored doubles, evaluated in long double, and every
+ * soundness comparison is made with no tolerance.
+ *
+ *  1. The exact concretization of clipped l1 and l2 balls (bound_concretize.c:
+ *     l1_prepare / l1_side knapsack, l2_side dual water-filling) attacked directly
+ *     through bound_concretize_region and bound_clipped_argmin with adversarial
+ *     rows (ties, all-equal, 1e-300 .. 1e300, subnormals, 64+ binades, one
+ *     nonzero) and centres (on the box faces, inside), eps tiny / huge / exactly
+ *     the total room. Each bound is checked against an independent long double
+ *     solver (a sort for l1, KKT water-filling by bisection for l2): sound (no
+ *     feasible point below it) and exact (up to a small relative slack); samples
+ *     of the region never go below; the returned argmin point is in the region.
+ *     Unclipped l1 / l2 rows get the same treatment (closed form).
+ *  2. Radius searches on small random CNNs with MaxPool, in double and single
+ *     precision, l_inf / clipped l1 / clipped l2: the certified radius is
+ *     attacked at exactly that eps by sampling and a long double local search. */
+#include "audit_ld.h"
+
+#include <float.h>
+
+#include "certify.h"
+
+/* White-box: the concretization entry points. */
+#include "../src/bound/bound_internal.h"
+
+static long n_checks;
+static int n_printed;
+
+/* ---- 1. independent exact solvers ---------------------------------------- */
+
+typedef struct {
+    ld g, r;
+} gr_pair;
+
+static int gr_desc(const void *x, const void *y)
+{
+    const gr_pair *a = x, *b = y;
+    return a->g > b->g ? -1 : a->g < b->g ? 1 : 0;
+}
+
+/* Max of sum g_j t_j over 0 <= t_j <= r_j, sum t_j <= eps (exact up to long double). */
+static ld l1_gain(gr_pair *p, size_t k, ld eps)
+{
+    qsort(p, k, sizeof *p, gr_desc);
+    ld left = eps, gain = 0;
+    for (size_t i = 0; i < k && left > 0; i++) {
+        ld d = p[i].r < left ? p[i].r : left;
+        gain += p[i].g * d;
+        left -= d;
+    }
+    return gain;
+}
+
+static ld l2_sum(const gr_pair *p, size_t k, ld mu, ld *gain)
+{
+    ld s = 0, gsum = 0;
+    for (size_t i = 0; i < k; i++) {
+        ld t = mu * p[i].g < p[i].r ? mu * p[i].g : p[i].r;
+        s += t * t;
+        gsum += p[i].g * t;
+    }
+    if (gain) *gain = gsum;
+    return s;
+}
+
+/* Max of sum g_j t_j over 0 <= t_j <= r_j, sum t_j^2 <= eps^2: primal (a feasible
+ * value, <= the max) and dual (>= the max) by bisection on the KKT multiplier. */
+static void l2_gain(const gr_pair *p, size_t k, ld eps, ld *primal, ld *dual)
+{
+    ld e2 = eps * eps, sall = 0, gall = 0, hi = 0;
+    for (size_t i = 0; i < k; i++) {
+        sall += p[i].r * p[i].r;
+        gall += p[i].g * p[i].g;
+        if (p[i].g > 0 && p[i].r / p[i].g > hi) hi = p[i].r / p[i].g;
+    }
+    if (sall <= e2 || gall == 0) {
+        ld g = 0;
+        for (size_t i = 0; i < k; i++) g += p[i].g * p[i].r;
+        *primal = *dual = g;
+        return;
+    }
+    ld lo = eps / sqrtl(gall); /* sum <= mu^2 gall = e2: feasible */
+    if (hi < lo) hi = lo;
+    for (int it = 0; it < 400; it++) {
+        ld mid = it < 200 ? sqrtl(lo) * sqrtl(hi) : (lo + hi) / 2;
+        if (!(mid > lo && mid < hi)) break;
+        if (l2_sum(p, k, mid, NULL) <= e2) lo = mid;
+        else hi = mid;
+    }
+    ld g;
+    l2_sum(p, k, lo, &g);
+    *primal = g;
+    /* dual at lambda = 1/(2 hi): lambda e2 + sum max_t (g t - lambda t^2) */
+    ld lam = 0.5L / hi, d = lam * e2;
+    for (size_t i = 0; i < k; i++) {
+        ld t = hi * p[i].g < p[i].r ? hi * p[i].g : p[i].r;
+        d += p[i].g * t - lam * t * t;
+    }
+    *dual = d;
+}
+
+/* ---- 1. harness ----------------------------------------------------------- */
+
+typedef struct {
+    nn_model m;
+    bound_state st;
+    size_t n;
+    gr_pair *pr;
+    double *x, *y;
+} conc_ctx;
+
+static void ctx_init(conc_ctx *c, test_rng *rng, size_t n)
+{
+    nn_error err;
+    tb_build_one_hidden(&c->m, rng, (int)n, 2, 2);
+    bound_options o;
+    bound_options_default(&o);
+    assert_int_equal(bound_state_init(&c->st, &c->m, &o, &err), NN_OK);
+    c->n = n;
+    c->pr = malloc(n * sizeof *c->pr);
+    c->x = malloc(n * sizeof *c->x);
+    c->y = malloc(n * sizeof *c->y);
+    assert_non_null(c->pr);
+    assert_non_null(c->x);
+    assert_non_null(c->y);
+}
+
+static void ctx_free(conc_ctx *c)
+{
+    bound_state_free(&c->st);
+    model_free(&c->m);
+    free(c->pr);
+    free(c->x);
+    free(c->y);
+}
+
+/* The exact min of a.x over the REAL region (side 0), or the max (side 1):
+ * *sure is a value attained by a feasible point, *best a bound the other way
+ * (min: sure >= true min >= best). */
+static void exact_side(const conc_ctx *c, const double *a, const bound_region *R, int side, ld *sure, ld *best)
+{
+    size_t n = c->n, k = 0;
+    ld ax0 = 0, eps = R->eps;
+    for (size_t j = 0; j < n; j++) ax0 += (ld)a[j] * R->center[j];
+    ld gain_sure, gain_best;
+    if (!R->clip) {
+        if (R->norm == NORM_1) {
+            ld mx = 0;
+            for (size_t j = 0; j < n; j++) mx = fabsl((ld)a[j]) > mx ? fabsl((ld)a[j]) : mx;
+            gain_sure = gain_best = eps * mx;
+        } else {
+            ld s = 0;
+            for (size_t j = 0; j < n; j++) s += (ld)a[j] * a[j];
+            gain_sure = gain_best = eps * sqrtl(s);
+        }
+    } else {
+        for (size_t j = 0; j < n; j++) {
+            if (a[j] == 0) continue;
+            int down = (a[j] > 0) != side; /* moving down lowers a.x on side 0 */
+            ld room = down ? (ld)R->center[j] - (ld)R->clip_lo : (ld)R->clip_hi - (ld)R->center[j];
+            if (room > eps) room = eps;
+            c->pr[k].g = fabsl((ld)a[j]);
+            c->pr[k].r = room;
+            k++;
+        }
+        if (R->norm == NORM_1) gain_sure = gain_best = l1_gain(c->pr, k, eps);
+        else l2_gain(c->pr, k, eps, &gain_sure, &gain_best);
+    }
+    *sure = side ? ax0 + gain_sure : ax0 - gain_sure;
+    *best = side ? ax0 + gain_best : ax0 - gain_best;
+}
+
+/* One row a on the region: soundness (no tolerance), exactness (slack rel),
+ * samples, and the argmin point. Returns the number of failures. */
+static int check_row(conc_ctx *c, test_rng *rng, const double *a, const double *x0, double eps, norm_type p,
+                     int clip, double clo, double chi, const char *what, int nsamples)
+{
+    nn_error err;
+    size_t n = c->n;
+    bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = clip, .clip_lo = clo, .clip_hi = chi};
+    assert_int_equal(bound_set_region(&c->st, &R, &err), NN_OK);
+    double lo, hi;
+    bound_concretize_region(&c->st, a, 0.0, 0.0, -1.0, &lo, &hi);
+    int bad = 0;
+    ld mag = 0;
+    for (size_t j = 0; j < n; j++) mag += fabsl((ld)a[j] * x0[j]);
+    for (int side = 0; side < 2; side++) {
+        ld sure, best;
+        exact_side(c, a, &R, side, &sure, &best);
+        ld b = side ? hi : lo;
+        n_checks++;
+        int unsound = side ? !(b >= sure) : !(b <= sure);
+        ld gap = side ? (ld)b - best : best - (ld)b;
+        ld slack = 1e-8L * (mag + fabsl(sure - best) + fabsl(best) + fabsl((ld)b)) + 1e-300L;
+        int loose = !(gap <= slack);
+        if (unsound || loose) {
+            if (n_printed++ < 100000)
+                {
+                print_message("  %s n=%zu %s%s eps=%.17g side %s: bound %.21Lg, exact %.21Lg (attained %.21Lg)%s\n",
+                              what, n, norm_name(p), clip ? " clip" : "", eps, side ? "upper" : "lower", b, best,
+                              sure, unsound ? " UNSOUND" : " loose");
+                if (getenv("AUDIT3_DUMP") && n < 10)
+                    for (size_t j = 0; j < n; j++) print_message("    a=%a x0=%a box [%a,%a]\n", a[j], x0[j], clo, chi);
+            }
+            bad++;
+        }
+    }
+    if (clip && p != NORM_INF) {
+        double fall = bound_clipped_argmin(&c->st, a, c->x);
+        ld ax = 0, dist = 0, umax = 0;
+        int out = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (!(c->x[j] >= clo && c->x[j] <= chi)) out = 1;
+            ld d = (ld)c->x[j] - x0[j];
+            dist += p == NORM_1 ? fabsl(d) : d * d;
+            ax += (ld)a[j] * c->x[j];
+            umax = fabsl((ld)x0[j]) > umax ? fabsl((ld)x0[j]) : umax;
+        }
+        if (p == NORM_2) dist = sqrtl(dist);
+        n_checks++;
+        /* in the box exactly; in the ball up to the rounding of the box faces x0 -+ eps */
+        if (out || !(dist <= (ld)eps * (1 + 1e-12L) + 4e-16L * (ld)n * (umax + (ld)eps)) ||
+            !((ld)lo <= ax) || !isfinite(fall)) {
+            if (n_printed++ < 100000)
+                print_message("  %s n=%zu %s eps=%.17g: argmin out of box %d, dist %.21Lg, a.x %.21Lg, lo %.17g, "
+                              "fall %g\n",
+                              what, n, norm_name(p), eps, out, dist, ax, lo, fall);
+            bad++;
+        }
+    }
+    for (int s = 0; s < nsamples; s++) {
+        tb_sample(rng, &R, n, s % 3, c->y);
+        if (clip)
+            for (size_t j = 0; j < n; j++) c->y[j] = c->y[j] < clo ? clo : c->y[j] > chi ? chi : c->y[j];
+        if (ld_dist(&R, c->y, n) > (ld)eps) continue;
+        ld v = 0;
+        for (size_t j = 0; j < n; j++) v += (ld)a[j] * c->y[j];
+        n_checks++;
+        if (!((ld)lo <= v && v <= (ld)hi)) {
+            if (n_printed++ < 100000)
+                print_message("  %s n=%zu %s eps=%.17g: sample %.21Lg outside [%.17g, %.17g]\n", what, n,
+                              norm_name(p), eps, v, lo, hi);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/* Signed log-uniform magnitude in [10^lo, 10^hi]. */
+static double logu(test_rng *rng, double lo, double hi)
+{
+    double v = pow(10.0, test_rng_range(rng, lo, hi));
+    return test_rng_uniform(rng) < 0.5 ? -v : v;
+}
+
+enum { ROW_UNIFORM, ROW_EQUAL, ROW_TIES, ROW_WIDE, ROW_SUBNORMAL, ROW_BINADES, ROW_ONE, ROW_MANTISSA, ROW_HUGE,
+       ROW_TINY, ROW_KINDS };
+static const char *row_names[ROW_KINDS] = {"uniform", "all-equal", "ties",   "1e-300..1e300", "subnormals",
+                                           "binades", "one-nonzero", "same-place", "huge", "tiny"};
+
+static void make_row(test_rng *rng, int kind, size_t n, double *a)
+{
+    for (size_t j = 0; j < n; j++) {
+        double v;
+        switch (kind) {
+        case ROW_UNIFORM: v = test_rng_range(rng, -2, 2); break;
+        case ROW_EQUAL: v = (j & 1) ? 0.75 : -0.75; break;
+        case ROW_TIES: {
+            static const double vals[] = {1, 0.5, 0.25, 1.5, 0, 1};
+            v = vals[test_rng_next(rng) % 6] * (test_rng_uniform(rng) < 0.5 ? -1 : 1);
+            break;
+        }
+        case ROW_WIDE: v = logu(rng, -300, 300); break;
+        case ROW_SUBNORMAL: {
+            int t = (int)(test_rng_next(rng) % 4);
+            v = t == 0 ? 0x1p-1074 * (double)(1 + test_rng_next(rng) % 1000)
+              : t == 1 ? DBL_MIN * test_rng_uniform(rng) : t == 2 ? logu(rng, -310, -290) : logu(rng, -3, 0);
+            if (test_rng_uniform(rng) < 0.5) v = -v;
+            break;
+        }
+        case ROW_BINADES: v = ldexp(test_rng_uniform(rng) < 0.5 ? 1.0 : 1.5, -(int)(j % 80)); break;
+        case ROW_ONE: v = j == n / 2 ? -1.25 : 0; break;
+        case ROW_MANTISSA: v = ldexp(1.0 + (double)(test_rng_next(rng) % 4) * 0x1p-50, -(int)(test_rng_next(rng) % 3));
+            break;
+        case ROW_HUGE: v = logu(rng, 150, 300); break;
+        default: v = logu(rng, -200, -150); break;
+        }
+        a[j] = v;
+    }
+}
+
+/* x0 in [clo, chi]: 0 random, 1 all on faces, 2 mixed, 3 all at the lower face. */
+static void make_centre(test_rng *rng, int kind, size_t n, double clo, double chi, double *x0)
+{
+    for (size_t j = 0; j < n; j++) {
+        int f = kind == 0 ? 2 : kind == 1 ? (int)(test_rng_next(rng) % 2) : kind == 3 ? 0 : (int)(test_rng_next(rng) % 3);
+        x0[j] = f == 0 ? clo : f == 1 ? chi : test_rng_range(rng, clo, chi);
+    }
+}
+
+/* The total room of the region's box on a's lower side (l1: sum, l2: its norm). */
+static double total_room(const conc_ctx *c, const double *a, norm_type p)
+{
+    const bound_work *w = c->st.work;
+    double s = 0;
+    for (size_t j = 0; j < c->n; j++) {
+        if (a[j] == 0) continue;
+        double r = a[j] > 0 ? w->x0[j] - w->box_lo[j] : w->box_hi[j] - w->x0[j];
+        s += p == NORM_1 ? r : r * r;
+    }
+    return p == NORM_1 ? s : sqrt(s);
+}
+
+static void clipped_balls_exact_and_sound(void **state)
+{
+    (void)state;
+    test_rng rng = {0xa3d17};
+    static const size_t sizes[] = {1, 2, 7, 65, 300, 2500};
+    int bad = 0;
+    long rows = 0;
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
+        size_t n = sizes[si];
+        conc_ctx c;
+        ctx_init(&c, &rng, n);
+        double *a = malloc(n * sizeof *a), *x0 = malloc(n * sizeof *x0);
+        assert_non_null(a);
+        assert_non_null(x0);
+        int trials = n > 1000 ? 60 : n > 100 ? 200 : 600;
+        for (int t = 0; t < trials; t++) {
+            norm_type p = (t & 1) ? NORM_2 : NORM_1;
+            int rk = t / 2 % ROW_KINDS, ck = (int)(test_rng_next(&rng) % 4), box = (int)(test_rng_next(&rng) % 3);
+            double clo = box == 0 ? 0.0 : box == 1 ? -1.0 : -3.0, chi = box == 2 ? 1e3 : 1.0;
+            make_row(&rng, rk, n, a);
+            make_centre(&rng, ck, n, clo, chi, x0);
+            int ek = (int)(test_rng_next(&rng) % 9);
+            double eps;
+            switch (ek) {
+            case 0: eps = 1e-300; break;
+            case 1: eps = 1e-160; break;
+            case 2: eps = 1e-6; break;
+            case 3: eps = 1e300; break;
+            case 4: eps = 1e5; break;
+            default: eps = test_rng_range(&rng, 0, p == NORM_1 ? 0.3 * (double)n : sqrt((double)n)); break;
+            }
+            char what[64];
+            snprintf(what, sizeof what, "%s/c%d/e%d", row_names[rk], ck, ek);
+            bad += check_row(&c, &rng, a, x0, eps, p, 1, clo, chi, what, n > 1000 ? 4 : 30);
+            rows++;
+            if (ek >= 7) { /* eps exactly the total room of the region's box, and one ulp either side */
+                bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = 1, .clip_lo = clo, .clip_hi = chi};
+                nn_error err;
+                assert_int_equal(bound_set_region(&c.st, &R, &err), NN_OK);
+                double e = total_room(&c, a, p);
+                if (e > 0 && isfinite(e)) {
+                    bad += check_row(&c, &rng, a, x0, e, p, 1, clo, chi, what, 4);
+                    bad += check_row(&c, &rng, a, x0, nextafter(e, 0), p, 1, clo, chi, what, 4);
+                    bad += check_row(&c, &rng, a, x0, nextafter(e, INFINITY), p, 1, clo, chi, what, 4);
+                    rows += 3;
+                }
+            }
+            if (t % 3 == 0) { /* the same row unclipped */
+                bad += check_row(&c, &rng, a, x0, eps < 1e100 ? eps : 1.0, p, 0, clo, chi, what, 4);
+                rows++;
+            }
+        }
+        free(a);
+        free(x0);
+        ctx_free(&c);
+    }
+    print_message("  clipped/unclipped l1, l2 concretization: %ld rows, %ld checks, %d failures\n", rows, n_checks,
+                  bad);
+    assert_int_equal(bad, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(clipped_balls_exact_and_sound),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
