@@ -165,4 +165,85 @@ static inline void ld_check_trace(const nn_model *m, const bound_state *st, ld *
     }
 }
 
+/* ---- a long double local search (PGD-like) -------------------------------- */
+
+/* Value of row w . f(x) + d0 (w over the outputs) at x, in long double. */
+static inline ld ld_row(const nn_model *m, const double *x, const double *w, double d0)
+{
+    ld **acts = calloc((size_t)m->n_layers + 1, sizeof *acts);
+    assert_non_null(acts);
+    ld_forward(m, x, acts);
+    size_t no = model_output_size(m);
+    ld v = d0;
+    for (size_t k = 0; k < no; k++) v += (ld)w[k] * acts[m->n_layers][k];
+    for (int i = 0; i <= m->n_layers; i++) free(acts[i]);
+    free(acts);
+    return v;
+}
+
+/* Project x onto the region (inf: clamp; 2: scale; 1: scale, feasible), then into
+ * the REAL region and the clip box. */
+static inline void project(const bound_region *R, double *x, size_t n)
+{
+    ld acc = 0;
+    for (size_t j = 0; j < n; j++) {
+        double dlt = x[j] - R->center[j];
+        if (R->norm == NORM_INF) x[j] = R->center[j] + fmax(-R->eps, fmin(R->eps, dlt));
+        else acc += R->norm == NORM_1 ? fabsl((ld)dlt) : (ld)dlt * dlt;
+    }
+    if (R->norm != NORM_INF) {
+        ld nrm = R->norm == NORM_2 ? sqrtl(acc) : acc;
+        if (nrm > (ld)R->eps)
+            for (size_t j = 0; j < n; j++) x[j] = R->center[j] + (double)((ld)(x[j] - R->center[j]) * (R->eps / nrm));
+    }
+    into_region(R, x, n);
+    if (R->clip)
+        for (size_t j = 0; j < n; j++) x[j] = x[j] < R->clip_lo ? R->clip_lo : x[j] > R->clip_hi ? R->clip_hi : x[j];
+}
+
+/* Smallest value of the row found by a few random starts of signed-gradient /
+ * normalized-gradient descent with central differences; *xbest gets the point. */
+static inline ld ld_pgd_min(const nn_model *m, const bound_region *R, const double *w, double d0, int starts, int steps,
+                     test_rng *rng, double *xbest)
+{
+    size_t n = model_input_size(m);
+    double x[128], y[128], g[128];
+    assert_true(n <= 128);
+    ld best = INFINITY;
+    for (int st = 0; st < starts; st++) {
+        if (st == 0) memcpy(x, R->center, n * sizeof *x);
+        else tb_sample(rng, R, n, st % 3, x);
+        project(R, x, n);
+        double step = R->eps * 0.5;
+        for (int it = 0; it <= steps; it++) {
+            ld v = ld_row(m, x, w, d0);
+            if (v < best) {
+                best = v;
+                memcpy(xbest, x, n * sizeof *x);
+            }
+            if (it == steps || R->eps == 0) break;
+            double h = 1e-6 * fmax(R->eps, 1e-6), gn = 0, gmax = 0;
+            for (size_t j = 0; j < n; j++) {
+                memcpy(y, x, n * sizeof *y);
+                y[j] = x[j] + h;
+                ld a = ld_row(m, y, w, d0);
+                y[j] = x[j] - h;
+                ld b = ld_row(m, y, w, d0);
+                g[j] = (double)((a - b) / (2 * h));
+                gn += g[j] * g[j];
+                gmax = fmax(gmax, fabs(g[j]));
+            }
+            if (gmax == 0) break;
+            for (size_t j = 0; j < n; j++) {
+                if (R->norm == NORM_INF) x[j] -= step * (g[j] > 0 ? 1 : g[j] < 0 ? -1 : 0);
+                else if (R->norm == NORM_2) x[j] -= step * g[j] / sqrt(gn);
+                else if (fabs(g[j]) == gmax) x[j] -= step * (g[j] > 0 ? 1 : -1);
+            }
+            project(R, x, n);
+            step *= 0.8;
+        }
+    }
+    return best;
+}
+
 #endif

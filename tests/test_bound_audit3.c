@@ -21,6 +21,7 @@
 #include <float.h>
 
 #include "certify.h"
+#include "relax.h"
 
 /* White-box: the concretization entry points. */
 #include "../src/bound/bound_internal.h"
@@ -374,10 +375,138 @@ static void clipped_balls_exact_and_sound(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* The minimized l2 cases of section 1 (fixed in bound_concretize.c): eps^2
+ * underflowing (clipped), squares of the row underflowing (unclipped: norm 0) or
+ * overflowing (clipped: NaN bounds). */
+static void l2_scale_regressions(void **state)
+{
+    (void)state;
+    test_rng rng = {5};
+    conc_ctx c;
+    ctx_init(&c, &rng, 2);
+    nn_error err;
+    double lo, hi;
+    /* clipped, eps = 1e-160: the true minimum is -sqrt(2) eps */
+    double a1[2] = {1, 1}, x1[2] = {0, 0};
+    bound_region R = {.center = x1, .eps = 1e-160, .norm = NORM_2, .clip = 1, .clip_lo = -1, .clip_hi = 1};
+    assert_int_equal(bound_set_region(&c.st, &R, &err), NN_OK);
+    bound_concretize_region(&c.st, a1, 0.0, 0.0, -1.0, &lo, &hi);
+    assert_true((ld)lo <= -sqrtl(2) * 1e-160L && (ld)hi >= sqrtl(2) * 1e-160L);
+    /* unclipped, a row of 1e-170s: ||a|| = sqrt(2) 1e-170, not 0 */
+    double a2[2] = {1e-170, -1e-170};
+    R.clip = 0;
+    R.eps = 1;
+    assert_int_equal(bound_set_region(&c.st, &R, &err), NN_OK);
+    bound_concretize_region(&c.st, a2, 0.0, 0.0, -1.0, &lo, &hi);
+    assert_true((ld)lo <= -sqrtl(2) * 1e-170L && (ld)hi >= sqrtl(2) * 1e-170L);
+    /* clipped, a row of 1e200s: finite, sound bounds */
+    double a3[2] = {1e200, 1e200}, x3[2] = {0.5, 0.5};
+    R.center = x3;
+    R.clip = 1;
+    R.clip_lo = 0;
+    R.eps = 0.1;
+    assert_int_equal(bound_set_region(&c.st, &R, &err), NN_OK);
+    bound_concretize_region(&c.st, a3, 0.0, 0.0, -1.0, &lo, &hi);
+    assert_true(isfinite(lo) && isfinite(hi));
+    assert_true((ld)lo <= 1e200L * (1 - sqrtl(2) * 0.1L) && (ld)hi >= 1e200L * (1 + sqrtl(2) * 0.1L));
+    ctx_free(&c);
+}
+
+/* ---- 2. radius searches on CNNs with MaxPool, double and single ---------- */
+
+static void cnn_radius_survives_attack(void **state)
+{
+    (void)state;
+    test_rng rng = {0xc22};
+    const bound_method ms[] = {METHOD_CROWN, METHOD_FROWN, METHOD_CROWN_IBP, METHOD_LBP, METHOD_CROWN_LBP,
+                               METHOD_FASTLIN};
+    const pool_method pools[] = {POOL_TILIN, POOL_DEEPPOLY, POOL_CNNCERT, POOL_INTERVAL};
+    int tasks = 0, certified = 0, attacked = 0;
+    ld min_rel = INFINITY;
+    for (int net = 0; net < 12; net++) {
+        layer_type act = net % 3 == 0 ? LAYER_RELU : tb_acts[(size_t)net % TB_N_ACTS];
+        nn_model m;
+        test_rng mr = {7100u + (uint64_t)net};
+        tb_build_cnn(&m, &mr, act);
+        size_t in = model_input_size(&m);
+        int classes = (int)model_output_size(&m);
+        double *x = malloc(in * sizeof *x), *xb = malloc(in * sizeof *xb), *y = malloc(in * sizeof *y);
+        assert_non_null(x);
+        assert_non_null(xb);
+        assert_non_null(y);
+        for (int variant = 0; variant < 4; variant++) {
+            for (size_t j = 0; j < in; j++) /* MNIST-like: many pixels on the faces 0 and 1 */
+                x[j] = variant & 1 ? (double)(test_rng_next(&rng) % 3) / 2 : test_rng_uniform(&rng);
+            double logits[8];
+            nn_error err;
+            assert_int_equal(forward_run(&m, x, 1, logits, &err), NN_OK);
+            bound_options o;
+            bound_options_default(&o);
+            o.method = ms[(size_t)(net + variant) % 6];
+            o.pool = pools[(size_t)(net / 2 + variant) % 4];
+            o.single = (net + variant) % 2;
+            o.frown_iters = 6;
+            cert_task_options to;
+            memset(&to, 0, sizeof to);
+            to.norm = (norm_type)((net + variant / 2) % 3);
+            to.clip = variant != 3 || to.norm == NORM_INF ? 1 : (net & 1);
+            cert_search_options_default(&to.search, to.norm, in);
+            to.search.kind = variant == 2 ? SEARCH_CROWN15 : SEARCH_BISECT;
+            to.search.rtol = 1e-6;
+            cert_verifier v;
+            assert_int_equal(cert_verifier_init(&v, &m, &o, &err), NN_OK);
+            int c = forward_argmax(logits, (size_t)classes);
+            cert_result r;
+            char desc[200];
+            snprintf(desc, sizeof desc, "cnn %d act %s method %s pool %s single %d norm %s clip %d", net,
+                     layer_type_name(act), bound_method_name(o.method), pool_method_name(o.pool), o.single,
+                     norm_name(to.norm), to.clip);
+            if (cert_run_task(&v, &to, x, logits, variant, c, CERT_UNTARGETED, &r, &err) != NN_OK)
+                fail_msg("%s: cert_run_task: %s", desc, err.msg);
+            tasks++;
+            if (r.status == CERT_CERTIFIED) {
+                certified++;
+                bound_region R = {.center = x, .eps = r.radius, .norm = to.norm, .clip = to.clip, .clip_lo = 0.0,
+                                  .clip_hi = 1.0};
+                for (int j = 0; j < classes; j++) {
+                    if (j == c) continue;
+                    double w[8] = {0};
+                    w[c] = 1.0, w[j] = -1.0;
+                    ld best = ld_pgd_min(&m, &R, w, 0.0, 3, 12, &rng, xb);
+                    for (int s = 0; s < 150; s++) {
+                        tb_sample(&rng, &R, in, s % 3, y);
+                        project(&R, y, in);
+                        ld vv = ld_row(&m, y, w, 0.0);
+                        if (vv < best) best = vv, memcpy(xb, y, in * sizeof *y);
+                    }
+                    attacked++;
+                    ld m0 = ld_row(&m, x, w, 0.0);
+                    if (best / m0 < min_rel) min_rel = best / m0;
+                    if (!(best > 0))
+                        fail_msg("%s: certified radius %.17g (margin bound %.17g) but a point of the region has "
+                                 "margin z_%d - z_%d = %.21Lg",
+                                 desc, r.radius, r.margin, c, j, best);
+                }
+            }
+            cert_verifier_free(&v);
+        }
+        free(x);
+        free(xb);
+        free(y);
+        model_free(&m);
+    }
+    print_message("  cnn certify: %d tasks, %d certified, %d (task, class) pairs attacked at the radius (least "
+                  "margin left %.3Lg of the clean one)\n",
+                  tasks, certified, attacked, min_rel);
+    assert_true(certified > tasks / 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(l2_scale_regressions),
         cmocka_unit_test(clipped_balls_exact_and_sound),
+        cmocka_unit_test(cnn_radius_survives_attack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
