@@ -253,6 +253,53 @@ static double l1_side(const bound_state *st, const double *a, size_t k, int side
     return move;
 }
 
+/* One step's sums of the clipped l2 iteration (l2_side) at nu: sat = sum over the
+ * saturated (nu g_q >= rho_q) of rho_q^2, and the free set's largest gain fmax and
+ * fs = sum over it of (g_q / fmax)^2. Fast (gsc = 1 / max g > 0): rho by a product
+ * with 1 / eps and the free gains relative to the row's largest (any nu the steps
+ * reach is sound; these only steer them); exact scaling by the free set's own
+ * largest when they are all far below it (fs would lose its bits). */
+static void l2_pass(const double *g, const double *room, size_t k, int side, double eps, double nu, double gsc,
+                    double *sat_out, double *fmax_out, double *fs_out)
+{
+    double sat = 0, fs = 0, fmax = 0;
+    if (gsc > 0) {
+        double inv = 1 / eps;
+        size_t nfree = 0;
+        for (size_t q = 0; q < k; q++) {
+            double rho = room[2 * q + side] * inv;
+            if (nu * g[q] >= rho) {
+                sat += rho * rho;
+            } else {
+                double f = g[q] * gsc;
+                fs += f * f;
+                nfree++;
+            }
+        }
+        *sat_out = sat;
+        *fmax_out = nfree ? 1 / gsc : 0;
+        *fs_out = fs;
+        if (!nfree || fs >= 0x1p-900) return;
+        sat = fs = 0;
+    }
+    for (size_t q = 0; q < k; q++) {
+        double rho = room[2 * q + side] / eps;
+        if (nu * g[q] >= rho) {
+            sat += rho * rho;
+        } else if (g[q] > fmax) {
+            double f = fmax / g[q];
+            fs = fs * f * f + 1;
+            fmax = g[q];
+        } else {
+            double f = g[q] / fmax;
+            fs += f * f;
+        }
+    }
+    *sat_out = sat;
+    *fmax_out = fmax;
+    *fs_out = fs;
+}
+
 /* Clipped l2, one side on the prepared arrays: moving coordinate j by t_j in
  * [0, room_j] the favourable way gains g_j t_j, with sum t_j^2 <= eps^2. For any
  * lambda > 0, weak duality bounds the gain by
@@ -279,11 +326,13 @@ static double l2_side(const bound_state *st, const double *a, size_t k, int side
      * (g rho - rho (rho / nu) / 2)): every term >= 0, and a coordinate misfiled by
      * rounding between free and saturated still gives a sound value (a free term
      * is the unconstrained max, a saturated one the value at t = room). */
-    double eps = st->region.eps, s_all = 0;
+    double eps = st->region.eps, s_all = 0, gmax = 0;
     for (size_t q = 0; q < k; q++) {
         double rho = room[2 * q + side] / eps;
         s_all += rho * rho;
+        gmax = g[q] > gmax ? g[q] : gmax;
     }
+    double gsc = gmax >= DBL_MIN && eps >= DBL_MIN ? 1 / gmax : 0;
     double gain = 0, m = 0;
     if (!(s_all > 1) || !(eps > 0)) { /* every coordinate moves to its box face */
         for (size_t q = 0; q < k; q++) {
@@ -296,20 +345,8 @@ static double l2_side(const bound_state *st, const double *a, size_t k, int side
     }
     double nu = 0;
     for (int it = 0; it < L2_STEPS + 1; it++) {
-        double sat = 0, fmax = 0, fs = 0; /* fs: sum over the free (g / fmax)^2 */
-        for (size_t q = 0; q < k; q++) {
-            double rho = room[2 * q + side] / eps;
-            if (nu * g[q] >= rho) {
-                sat += rho * rho;
-            } else if (g[q] > fmax) {
-                double f = fmax / g[q];
-                fs = fs * f * f + 1;
-                fmax = g[q];
-            } else {
-                double f = g[q] / fmax;
-                fs += f * f;
-            }
-        }
+        double sat, fmax, fs;
+        l2_pass(g, room, k, side, eps, nu, gsc, &sat, &fmax, &fs);
         if (fmax == 0 || sat >= 1) break;
         double next = sqrt(1 - sat) / (fmax * sqrt(fs));
         if (!(next > nu)) break;
