@@ -209,7 +209,7 @@ static int check_row(conc_ctx *c, test_rng *rng, const double *a, const double *
         }
     }
     if (clip && p != NORM_INF) {
-        double fall = bound_clipped_argmin(&c->st, a, c->x);
+        double lo_x = bound_clipped_argmin(&c->st, a, 0.0, 0.0, c->x);
         ld ax = 0, dist = 0, umax = 0;
         int out = 0;
         for (size_t j = 0; j < n; j++) {
@@ -223,11 +223,11 @@ static int check_row(conc_ctx *c, test_rng *rng, const double *a, const double *
         n_checks++;
         /* in the box exactly; in the ball up to the rounding of the box faces x0 -+ eps */
         if (out || !(dist <= (ld)eps * (1 + 1e-12L) + 4e-16L * (ld)n * (umax + (ld)eps)) ||
-            !((ld)lo <= ax) || !isfinite(fall)) {
+            !((ld)lo <= ax) || !isfinite(lo_x)) {
             if (n_printed++ < 40)
                 print_message("  %s n=%zu %s eps=%.17g: argmin out of box %d, dist %.21Lg, a.x %.21Lg, lo %.17g, "
-                              "fall %g\n",
-                              what, n, norm_name(p), eps, out, dist, ax, lo, fall);
+                              "bound %g\n",
+                              what, n, norm_name(p), eps, out, dist, ax, lo, lo_x);
             bad++;
         }
     }

@@ -86,22 +86,22 @@ if tags:
             print(f"| {t} | {norm} | {rc:.5g} | {rf:.5g} | {100 * (rf / rc - 1):+.1f}% | "
                   f"{c['user'] / c['n']:.3f} | {f['user'] / f['n']:.3f} | {f['wall'] / f['n']:.3f} |")
 Gs = sorted(int(x.split('_')[-1][:-5]) for x in glob.glob(out + '/g_frown_*.time'))
-c = load('g_crown')
-if c:
-    print(f"\n## 4x[1024] ReLU, {c['n']} images, l_inf eps {geps}: margin lower bound (min over the 9 untargeted rows)")
-    print("| method | mean margin | mean gain over CROWN | certified | s/img (CPU) | s/img (wall) |")
-    print("|---|---|---|---|---|---|")
-    for name, r in [('CROWN', c)] + [(f'FROWN G={g}', load(f'g_frown_{g}')) for g in Gs]:
-        if not r: continue
-        print(f"| {name} | {r['margin'].mean():.4f} | {(r['margin'] - c['margin']).mean():+.4f} | "
-              f"{(r['margin'] > 0).sum()}/{r['n']} | {r['user'] / r['n']:.2f} | {r['wall'] / r['n']:.2f} |")
-c = load('gr_crown')
-if c:
-    print(f"\n## 4x[1024] ReLU, {c['n']} images: certified l_inf radius (bisect, rtol 1e-3)")
-    print("| method | mean radius | gain | bound evaluations/img | s/img (CPU) | s/img (wall) |")
-    print("|---|---|---|---|---|---|")
-    for name, r in [('CROWN', c)] + [(f'FROWN G={g}', load(f'gr_frown_{g}')) for g in Gs]:
-        if not r: continue
-        print(f"| {name} | {r['radius'].mean():.5f} | {100 * (r['radius'].mean() / c['radius'].mean() - 1):+.1f}% | "
-              f"{r['evals'].mean():.1f} | {r['user'] / r['n']:.2f} | {r['wall'] / r['n']:.2f} |")
+
+def g_table(prefix, title, header, cells):
+    """CROWN and FROWN for every G of one 4x[1024] experiment; cells(r, crown) -> the middle columns."""
+    c = load(f'{prefix}_crown')
+    if not c: return
+    print(f"\n## 4x[1024] ReLU, {c['n']} images{title}")
+    print(f"| method | {header} | s/img (CPU) | s/img (wall) |")
+    print("|---|" + "---|" * (header.count('|') + 3))
+    for name, r in [('CROWN', c)] + [(f'FROWN G={g}', load(f'{prefix}_frown_{g}')) for g in Gs]:
+        if r: print(f"| {name} | {cells(r, c)} | {r['user'] / r['n']:.2f} | {r['wall'] / r['n']:.2f} |")
+
+g_table('g', f", l_inf eps {geps}: margin lower bound (min over the 9 untargeted rows)",
+        "mean margin | mean gain over CROWN | certified",
+        lambda r, c: f"{r['margin'].mean():.4f} | {(r['margin'] - c['margin']).mean():+.4f} | "
+                     f"{(r['margin'] > 0).sum()}/{r['n']}")
+g_table('gr', ": certified l_inf radius (bisect, rtol 1e-3)", "mean radius | gain | bound evaluations/img",
+        lambda r, c: f"{r['radius'].mean():.5f} | {100 * (r['radius'].mean() / c['radius'].mean() - 1):+.1f}% | "
+                     f"{r['evals'].mean():.1f}")
 PY

@@ -312,8 +312,10 @@ static int first_block_budget(bound_state *st, nn_error *err)
         w->fb_v[r] = (w->fb_absx0[r] + st->region.eps * w->fb_norm[3 * r + NORM_INF]) * (1 + 1e-9);
         vs += w->fb_v[r];
     }
-    for (size_t k = 0; k < n; k++) gs += fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
-    w->fb_tau = FLT_MIN * ((2.0 * (double)rows + 3) * gs + vs) * (1 + 1e-6);
+    if (st->opt.single) { /* only float rows cross the composite with an absolute budget */
+        for (size_t k = 0; k < n; k++) gs += fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
+        w->fb_tau = FLT_MIN * ((2.0 * (double)rows + 3) * gs + vs) * (1 + 1e-6);
+    }
     return NN_OK;
 }
 
@@ -344,9 +346,11 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
             }
         /* float: each of an input entry's at most T products and sums may underflow,
          * whatever the plane's coefficients, so the absolute part is per input */
-        double zs = 0;
-        for (size_t i = 0; i < shape_size(L->in); i++) zs += fmax(fabs(pl[i]), fabs(pu[i]));
-        w->tau[layer] = (2.0 * T + 2) * FLT_MIN * zs * (1 + 1e-6);
+        if (st->opt.single) {
+            double zs = 0;
+            for (size_t i = 0; i < shape_size(L->in); i++) zs += fmax(fabs(pl[i]), fabs(pu[i]));
+            w->tau[layer] = (2.0 * T + 2) * FLT_MIN * zs * (1 + 1e-6);
+        }
         return NN_OK;
     }
     if (!layer_is_activation(L->type)) return NN_OK;
@@ -361,10 +365,12 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
     /* budget weights: the line's own rounding plus the affine layer below */
     int fb = layer == w->first_nl && w->fb_gemm, ab = affine_below(m, layer);
     const double *v = fb ? w->fb_v : ab >= 0 ? w->vmag[ab] : NULL;
-    double ts = 0;
-    for (size_t i = 0; i < n; i++)
-        ts += (2 + fabs(ln->lower_slope[i]) + fabs(ln->upper_slope[i])) * fmax(fabs(pl[i]), fabs(pu[i]));
-    w->tau[layer] = FLT_MIN * ts * (1 + 1e-6);
+    if (st->opt.single) { /* float rows' absolute budget (header comment) */
+        double ts = 0;
+        for (size_t i = 0; i < n; i++)
+            ts += (2 + fabs(ln->lower_slope[i]) + fabs(ln->upper_slope[i])) * fmax(fabs(pl[i]), fabs(pu[i]));
+        w->tau[layer] = FLT_MIN * ts * (1 + 1e-6);
+    }
     for (int p = 0; p < 2; p++) {
         double u1 = (unit_roundoff[p] + UNIT_ROUNDOFF_D) / (1 - unit_roundoff[p]) * (1 + 1e-9);
         double g = fb ? gamma_n((double)w->fb_rows + 4, unit_roundoff[p]) : ab >= 0 ? w->gam[p][ab] : 0.0;

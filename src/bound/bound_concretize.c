@@ -88,7 +88,7 @@ static void ball_bound(const bound_state *st, const double *a, size_t n, double 
         nrm = l2_norm_of(a, n, acc);
     }
     double e = st->region.eps * nrm;
-    double allow = BOUND_REL_ALLOW * (mag + e + s) + DBL_MIN;
+    double allow = BOUND_ALLOWANCE(mag + e + s);
     if (lo) *lo = dot - e + c - allow;
     if (hi) *hi = dot + e + c + allow;
 }
@@ -122,7 +122,7 @@ void bound_concretize_box(const double *a, size_t n, const double *bl, const dou
         vh += th;
         mag += fmax(fabs(tl), fabs(th));
     }
-    double allow = BOUND_REL_ALLOW * (mag + s) + DBL_MIN;
+    double allow = BOUND_ALLOWANCE(mag + s);
     if (lo) *lo = vl + c - allow;
     if (hi) *hi = vh + c + allow;
 }
@@ -173,15 +173,19 @@ static void l1_sift(const double *g, const size_t *idx, size_t *sel, size_t root
 /* Compact arrays of a row's nonzero coefficients: index, gain |a_j|, binade bucket
  * below the largest gain (the last lumps all smaller ones), and the room to move
  * down (side 0) and up (side 1). Returns their count. */
-static size_t l1_prepare(const bound_state *st, const double *a)
+static size_t l1_prepare(const bound_state *st, const double *a, double *dot_out, double *mag_out)
 {
     bound_work *w = st->work;
     size_t n = w->n_in, k = 0;
-    double *g = w->l1_buf, *room = g + n;
+    double *g = w->l1_buf, *room = g + n, dot = 0, mag = 0;
     size_t *idx = w->l1_sel + n;
     int *bucket = w->l1_bucket, emax = 0;
     for (size_t j = 0; j < n; j++) {
         if (a[j] == 0) continue;
+        /* a.x0 in the same pass (the zero terms add nothing, in order as elsewhere) */
+        double t = a[j] * w->x0[j];
+        dot += t;
+        mag += fabs(t);
         double up = w->box_hi[j] - w->x0[j], down = w->x0[j] - w->box_lo[j];
         idx[k] = j;
         g[k] = fabs(a[j]);
@@ -195,6 +199,8 @@ static size_t l1_prepare(const bound_state *st, const double *a)
         int b = emax - bucket[q];
         bucket[q] = b < L1_BUCKETS - 1 ? b : L1_BUCKETS - 1;
     }
+    *dot_out = dot;
+    *mag_out = mag;
     return k;
 }
 
@@ -394,34 +400,30 @@ static double clipped_side(const bound_state *st, const double *a, size_t k, int
     return *mag = l1_side(st, a, k, side, x);
 }
 
-/* Exact bounds on a clipped l1 or l2 ball (header comment). */
-static void clipped_ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double *lo,
-                               double *hi)
+/* Exact bounds on a clipped l1 or l2 ball (header comment); x (may be NULL) gets
+ * the point of the lower bound (x0 moved). */
+static void clipped_ball_bound(const bound_state *st, const double *a, double c, double s, double *lo,
+                               double *hi, double *x)
 {
-    const double *x0 = ((const bound_work *)st->work)->x0;
-    double dot = 0, mag = 0, m;
-    for (size_t j = 0; j < n; j++) {
-        double t = a[j] * x0[j];
-        dot += t;
-        mag += fabs(t);
-    }
-    size_t k = l1_prepare(st, a);
+    const bound_work *w = st->work;
+    double dot, mag, m;
+    size_t k = l1_prepare(st, a, &dot, &mag);
+    if (x) memcpy(x, w->x0, w->n_in * sizeof *x);
     if (lo) {
-        double down = clipped_side(st, a, k, 0, NULL, &m);
-        *lo = dot - down + c - (BOUND_REL_ALLOW * (mag + m + s) + DBL_MIN);
+        double down = clipped_side(st, a, k, 0, x, &m);
+        *lo = dot - down + c - BOUND_ALLOWANCE(mag + m + s);
     }
     if (hi) {
         double up = clipped_side(st, a, k, 1, NULL, &m);
-        *hi = dot + up + c + (BOUND_REL_ALLOW * (mag + m + s) + DBL_MIN);
+        *hi = dot + up + c + BOUND_ALLOWANCE(mag + m + s);
     }
 }
 
-double bound_clipped_argmin(const bound_state *st, const double *a, double *x)
+double bound_clipped_argmin(const bound_state *st, const double *a, double c, double s, double *x)
 {
-    const bound_work *w = st->work;
-    double m;
-    memcpy(x, w->x0, w->n_in * sizeof *x);
-    return clipped_side(st, a, l1_prepare(st, a), 0, x, &m);
+    double lo;
+    clipped_ball_bound(st, a, c, s, &lo, NULL, x);
+    return lo;
 }
 
 void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
@@ -435,6 +437,6 @@ void bound_concretize_region(const bound_state *st, const double *a, double c, d
         bound_concretize_box(a, n, w->box_lo, w->box_hi, c, s, lo, hi);
     } else {
         (void)nrm;
-        clipped_ball_bound(st, a, n, c, s, lo, hi);
+        clipped_ball_bound(st, a, c, s, lo, hi, NULL);
     }
 }

@@ -432,22 +432,21 @@ static double region_argmin(const bound_state *st, const double *a, double c, do
     const bound_work *w = st->work;
     const bound_region *R = &st->region;
     size_t n = w->n_in;
+    /* clipped l1 and l2 are exact, at the knapsack's or the multiplier's point:
+     * bound and point from one pass */
+    if (x && R->clip && R->norm != NORM_INF) return bound_clipped_argmin(st, a, c, s, x);
     double lb;
     bound_concretize_region(st, a, c, s, -1.0, &lb, NULL);
     if (x) {
         const double *x0 = w->x0;
         double eps = R->eps;
-        /* clipped l1 and l2 are exact, at the knapsack's or the multiplier's point */
-        if (R->clip && R->norm != NORM_INF) {
-            bound_clipped_argmin(st, a, x);
-        } else if (R->clip) {
+        if (R->clip) {
             for (size_t k = 0; k < n; k++) x[k] = a[k] >= 0 ? w->box_lo[k] : w->box_hi[k];
         } else if (R->norm == NORM_INF) {
             for (size_t k = 0; k < n; k++) x[k] = a[k] > 0 ? x0[k] - eps : (a[k] < 0 ? x0[k] + eps : x0[k]);
         } else if (R->norm == NORM_2) {
-            double n2 = 0;
-            for (size_t k = 0; k < n; k++) n2 += a[k] * a[k];
-            double f = n2 > 0 ? eps / sqrt(n2) : 0.0;
+            double nrm = bound_dual_norm(a, n, NORM_2); /* safe from squares that underflow */
+            double f = nrm > 0 ? eps / nrm : 0.0;
             for (size_t k = 0; k < n; k++) x[k] = x0[k] - f * a[k];
         } else {
             size_t kmax = 0;

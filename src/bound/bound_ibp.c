@@ -64,17 +64,18 @@ int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, 
         st->gemm_seconds += bound_cpu_seconds() - t0;
         if (rc) return nn_error_prefix(err, "interval bounds, layer %d: ", j);
         double *v = w->vmag[j], gs = 0, vs = 0;
-        for (size_t k = 0; k < n; k++) gs += am[k] + rad[k];
+        if (st->opt.single)
+            for (size_t k = 0; k < n; k++) gs += am[k] + rad[k];
         for (size_t k = 0; k < no; k++) {
             double c = lo[k];
-            double allow = BOUND_REL_ALLOW * (ro[k] + amo[k] + fabs(c)) + DBL_MIN;
+            double allow = BOUND_ALLOWANCE(ro[k] + amo[k] + fabs(c));
             v[k] = (ro[k] + amo[k]) * (1 + 1e-9); /* |M| (|mid| + rad), rounded up */
             vs += v[k];
             lo[k] = c - ro[k] - allow;
             hi[k] = c + ro[k] + allow;
         }
         /* float rows' absolute budget for crossing j (bound_backward.c, part 2) */
-        w->tau[j] = FLT_MIN * ((2 * bound_adjoint_terms(L) + 3) * gs + vs) * (1 + 1e-6);
+        if (st->opt.single) w->tau[j] = FLT_MIN * ((2 * bound_adjoint_terms(L) + 3) * gs + vs) * (1 + 1e-6);
         st->flops += bound_affine_flops(L, 3);
     }
     return NN_OK;

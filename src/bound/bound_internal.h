@@ -5,6 +5,7 @@
 #ifndef BOUND_INTERNAL_H
 #define BOUND_INTERNAL_H
 
+#include <float.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -14,6 +15,9 @@
 /* Relative allowance added outward to every concretized bound, times the sum of
  * the absolute values of the terms that were added up (see bound_backward.c). */
 #define BOUND_REL_ALLOW 1e-10
+/* The allowance for terms of magnitude sum mag: BOUND_REL_ALLOW of it, plus DBL_MIN
+ * for results that underflow (their error is absolute, a relative one is 0). */
+#define BOUND_ALLOWANCE(mag) (BOUND_REL_ALLOW * (mag) + DBL_MIN)
 /* Relative widening of activation values of interval endpoints (libm accuracy). */
 #define BOUND_ACT_ALLOW 4e-15
 
@@ -123,10 +127,10 @@ int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, 
 void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
                              double *hi);
 /* The same over the box [bl, bh] (n entries). */
-/* Clipped l1 or l2 (the ball within the box [box_lo, box_hi]): the point x of the
- * region where a.x is least (l1: the knapsack's; l2: the dual multiplier's, see
- * bound_concretize.c), and how far a.x falls there from a.x0. */
-double bound_clipped_argmin(const bound_state *st, const double *a, double *x);
+/* Clipped l1 or l2 (the ball within the box [box_lo, box_hi]): the lower bound of
+ * a.x + c that bound_concretize_region gives, and the point x of the region where
+ * it is attained (l1: the knapsack's; l2: the dual multiplier's; bound_concretize.c). */
+double bound_clipped_argmin(const bound_state *st, const double *a, double c, double s, double *x);
 void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
                           double *lo, double *hi);
 /* The dual norm q of a (n entries) for the region norm p: ||a||_1 for p = inf,
