@@ -92,5 +92,7 @@ int layer_type_parse(const char *name);
 int layer_is_activation(layer_type t);
 /* Affine map of its input: dense, conv2d, normalize, avgpool2d, flatten. */
 int layer_is_affine(layer_type t);
+/* Needs a relaxation in the bound engine: an activation or a maxpool. */
+int layer_is_nonlinear(layer_type t);
 
 #endif

@@ -70,7 +70,6 @@ int sched_bcast_bytes(const sched_env *env, char **data, size_t *len, nn_error *
 int sched_agree(const sched_env *env, int rc, nn_error *err);
 /* Stop every rank after an error the master cannot recover from. */
 void sched_abort(const sched_env *env, int status);
-double sched_now(void);
 
 /* sched_group.c */
 /* Groups: the workers in runs of ranks_per_image consecutive ranks (0 = all in

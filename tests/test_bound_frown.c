@@ -303,7 +303,7 @@ static void row_ranges_and_sides_bit_identical_to_full_layer(void **state)
                 assert_int_equal(bound_state_init(&part, &m, &o, &err), NN_OK);
                 assert_int_equal(bound_set_region(&part, &R, &err), NN_OK);
                 for (int i = 0; i < m.n_layers; i++) {
-                    if (!tb_nonlinear(m.layers[i].type)) continue;
+                    if (!layer_is_nonlinear(m.layers[i].type)) continue;
                     size_t n = shape_size(m.layers[i].in);
                     double *l = malloc(n * sizeof *l), *u = malloc(n * sizeof *u);
                     for (size_t r = 0; r < n; r++)

@@ -141,7 +141,6 @@ static const layer_type tb_acts[] = {LAYER_RELU,    LAYER_TANH,       LAYER_SIGM
                                      LAYER_ARCTAN,  LAYER_LEAKY_RELU, LAYER_PARAM_RAMP};
 #define TB_N_ACTS (sizeof tb_acts / sizeof tb_acts[0])
 
-static inline int tb_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
 
 /* The small MLP (fam 0) or CNN (fam 1) with activation act. */
 static inline void tb_build(nn_model *m, test_rng *rng, int fam, layer_type act)

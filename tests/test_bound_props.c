@@ -291,7 +291,7 @@ static void check_row_ranges(const nn_model *m, const bound_options *o, const do
     assert_int_equal(bound_state_init(&part, m, o, &err), NN_OK);
     assert_int_equal(bound_set_region(&part, &R, &err), NN_OK);
     for (int i = 0; i < m->n_layers; i++) {
-        if (!tb_nonlinear(m->layers[i].type)) continue;
+        if (!layer_is_nonlinear(m->layers[i].type)) continue;
         size_t n = shape_size(m->layers[i].in);
         double *l = malloc(n * sizeof *l), *u = malloc(n * sizeof *u);
         assert_non_null(l);

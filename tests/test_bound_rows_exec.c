@@ -53,7 +53,7 @@ static void split_hook_gives_plain_bits(void **state)
         else tb_build_mlp(&m, &rng, LAYER_SIGMOID);
         double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
         int nl = 0;
-        for (int i = 0; i < m.n_layers; i++) nl += tb_nonlinear(m.layers[i].type);
+        for (int i = 0; i < m.n_layers; i++) nl += layer_is_nonlinear(m.layers[i].type);
         for (size_t a = 0; a < sizeof methods / sizeof methods[0]; a++)
             for (int parts = 1; parts <= 5; parts += 2) {
                 bound_options o;
@@ -91,7 +91,7 @@ static void hook_error_is_returned_and_hook_survives_new_region(void **state)
     double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
     int second = -1;
     for (int i = 0, seen = 0; i < m.n_layers; i++)
-        if (tb_nonlinear(m.layers[i].type) && ++seen == 2) second = i;
+        if (layer_is_nonlinear(m.layers[i].type) && ++seen == 2) second = i;
     assert_true(second > 0);
     bound_options o;
     bound_options_default(&o);

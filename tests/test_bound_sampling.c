@@ -19,7 +19,7 @@ static int count_violations(const nn_model *m, const bound_state *st, const doub
     int bad = 0;
     size_t n_in = model_input_size(m), no = model_output_size(m);
     for (int i = 0; i < m->n_layers; i++) {
-        if (!tb_nonlinear(m->layers[i].type)) continue;
+        if (!layer_is_nonlinear(m->layers[i].type)) continue;
         size_t n = shape_size(m->layers[i].in);
         const double *in = i == 0 ? X : acts[i - 1];
         for (size_t s = 0; s < ns; s++)
@@ -319,7 +319,7 @@ static void sampled_points_within_bounds_negative_slope_relaxations(void **state
             assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
             int tweaked = 0;
             for (int i = 0; i < m.n_layers; i++) {
-                if (!tb_nonlinear(m.layers[i].type)) continue;
+                if (!layer_is_nonlinear(m.layers[i].type)) continue;
                 size_t n = shape_size(m.layers[i].in);
                 assert_int_equal(bound_layer_rows(&st, i, 0, n, st.pre_lower[i], st.pre_upper[i], &err), NN_OK);
                 assert_int_equal(bound_layer_commit(&st, i, st.pre_lower[i], st.pre_upper[i], &err), NN_OK);

@@ -20,26 +20,11 @@
 #include <time.h>
 
 #include "certify.h"
+#include "nn_clock.h"
 #include "dataset.h"
 #include "model_io.h"
 
 #define PEAK_REPEATS 5
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* CPU time of this thread: rates that other processes on a shared machine do not
- * distort (OpenBLAS runs in the calling thread with OPENBLAS_NUM_THREADS=1). */
-static double cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Best GFLOP/s of C = A.B (m x k times k x n) over PEAK_REPEATS runs. */
 static double gemm_rate(int single, int m, int n, int k)
@@ -60,12 +45,12 @@ static double gemm_rate(int single, int m, int n, int k)
     }
     double best = INFINITY;
     for (int r = 0; r < PEAK_REPEATS; r++) {
-        double t = cpu_seconds();
+        double t = nn_thread_cpu_seconds();
         if (single)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
         else
             cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0, a, k, b, n, 0.0, c, n);
-        t = cpu_seconds() - t;
+        t = nn_thread_cpu_seconds() - t;
         if (t < best) best = t;
     }
     free(a), free(b), free(c);
@@ -97,14 +82,14 @@ static int bench_model(const nn_model *m, const nn_dataset *ds, int single, benc
     cert_target_spec target = {.mode = TARGET_UNTARGETED};
     cert_result res;
     for (size_t i = 0; i < ds->n && !rc; i++) {
-        double f0 = v.st.flops, g0 = v.st.gemm_seconds, t0 = now_seconds(), c0 = cpu_seconds();
+        double f0 = v.st.flops, g0 = v.st.gemm_seconds, t0 = nn_wall_seconds(), c0 = nn_thread_cpu_seconds();
         long e0 = v.evals;
         nn_error terr;
         nn_error_clear(&terr);
         /* one task per image (untargeted), as certify's scheduler runs it */
         int trc = cert_run_image_task(&v, &to, &target, ds->images + i * in, (long)(ds->first + i), ds->labels[i], 0,
                                       &res, &terr);
-        double t = now_seconds() - t0, cpu = cpu_seconds() - c0;
+        double t = nn_wall_seconds() - t0, cpu = nn_thread_cpu_seconds() - c0;
         if (trc == NN_ENOMEM) rc = nn_fail(err, NN_ENOMEM, "%s", terr.msg);
         if (rc) break;
         if (res.status == CERT_MISCLASSIFIED) {

@@ -113,12 +113,11 @@ void bound_options_default(bound_options *opt)
     opt->quad_iters = 200;
 }
 
-static int is_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
 
 static int next_nl(const nn_model *m, int i)
 {
     for (int k = i + 1; k < m->n_layers; k++)
-        if (is_nonlinear(m->layers[k].type)) return k;
+        if (layer_is_nonlinear(m->layers[k].type)) return k;
     return m->n_layers;
 }
 
@@ -234,7 +233,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     int n = m->n_layers;
     for (int i = 0; i < n; i++) {
         layer_type t = m->layers[i].type;
-        if (!layer_is_affine(t) && !is_nonlinear(t))
+        if (!layer_is_affine(t) && !layer_is_nonlinear(t))
             return nn_fail(err, NN_EUNSUPPORTED, "bound engine: layer %d (%s) is not supported", i, layer_type_name(t));
         if (shape_size(m->layers[i].in) == 0 || shape_size(m->layers[i].out) == 0)
             return nn_fail(err, NN_ESHAPE, "bound engine: layer %d has an empty shape (model not finalized?)", i);
@@ -255,7 +254,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     BOUND_ALLOC(w->prev_nl, (size_t)n + 1, "bound workspace");
     for (int i = 0, last = -1; i <= n; i++) {
         w->prev_nl[i] = last;
-        if (i < n && is_nonlinear(m->layers[i].type)) last = i;
+        if (i < n && layer_is_nonlinear(m->layers[i].type)) last = i;
     }
     w->fb_rows = w->first_nl < n ? shape_size(m->layers[w->first_nl].in) : model_output_size(m);
 
@@ -272,7 +271,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     for (int i = 0; i < n; i++) {
         const nn_layer *L = &m->layers[i];
         size_t ni = shape_size(L->in);
-        if (is_nonlinear(L->type)) {
+        if (layer_is_nonlinear(L->type)) {
             BOUND_ALLOC(st->pre_lower[i], ni, "pre-activation bounds");
             BOUND_ALLOC(st->pre_upper[i], ni, "pre-activation bounds");
             BOUND_ALLOC(w->ibp_l[i], ni, "interval bounds");
@@ -489,7 +488,7 @@ static int check_layer(const bound_state *st, int i, const char *what, nn_error 
 {
     if (!st || !st->work) return nn_fail(err, NN_EARG, "%s: state not initialized", what);
     if (!((bound_work *)st->work)->region_set) return nn_fail(err, NN_EARG, "%s: no region set", what);
-    if (i < 0 || i >= st->model->n_layers || !is_nonlinear(st->model->layers[i].type))
+    if (i < 0 || i >= st->model->n_layers || !layer_is_nonlinear(st->model->layers[i].type))
         return nn_fail(err, NN_EARG, "%s: layer %d is not a nonlinear layer of the model", what, i);
     if (i > st->layers_done)
         return nn_fail(err, NN_EARG, "%s: layer %d needs the layers before it committed (done up to %d)", what, i,

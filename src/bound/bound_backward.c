@@ -97,13 +97,6 @@ static double gamma_n(double n, double u) { return n * u / (1.0 - n * u); }
 
 static const double unit_roundoff[2] = {UNIT_ROUNDOFF_D, UNIT_ROUNDOFF_F};
 
-double bound_cpu_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 double bound_affine_flops(const nn_layer *L, size_t R)
 {
     if (L->type == LAYER_DENSE) return 2.0 * (double)R * (double)shape_size(L->out) * (double)shape_size(L->in);

@@ -113,7 +113,7 @@ static int SFX(step_affine)(bound_state *st, int j, SFX(blk) *b, nn_error *err)
     const nn_model *m = st->model;
     const nn_layer *L = &m->layers[j];
     size_t n_in = shape_size(L->in);
-    double t0 = bound_cpu_seconds();
+    double t0 = nn_thread_cpu_seconds();
     if (L->type == LAYER_DENSE) {
         size_t rows, cols;
         const REAL *W;
@@ -135,7 +135,7 @@ static int SFX(step_affine)(bound_state *st, int j, SFX(blk) *b, nn_error *err)
         st->flops += bound_affine_flops(L, b->M);
         b->width = n_in;
     }
-    st->gemm_seconds += bound_cpu_seconds() - t0;
+    st->gemm_seconds += nn_thread_cpu_seconds() - t0;
     SFX(swap)(b);
     return NN_OK;
 }
@@ -147,7 +147,7 @@ static int SFX(step_first_block)(bound_state *st, SFX(blk) *b, nn_error *err)
     bound_work *w = st->work;
     int f = w->first_nl;
     size_t n = w->n_in, rows = b->width;
-    double t0 = bound_cpu_seconds();
+    double t0 = nn_thread_cpu_seconds();
     const REAL *F;
 #if PREC == 0
     REAL **pk = &w->fb_pk;
@@ -165,7 +165,7 @@ static int SFX(step_first_block)(bound_state *st, SFX(blk) *b, nn_error *err)
     GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b->M, (int)n, (int)rows, 1.0, b->A, (int)b->width, F,
          (int)n, 0.0, b->B, (int)n);
     st->flops += 2.0 * (double)b->M * (double)rows * (double)n;
-    st->gemm_seconds += bound_cpu_seconds() - t0;
+    st->gemm_seconds += nn_thread_cpu_seconds() - t0;
     SFX(swap)(b);
     b->width = n;
     b->map = NULL;

@@ -120,7 +120,6 @@ typedef struct {
 
 static int is_sshape(layer_type t) { return t == LAYER_TANH || t == LAYER_SIGMOID || t == LAYER_ARCTAN; }
 
-static int is_nl(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
 
 int bound_frown_check_options(const bound_options *o, nn_error *err)
 {
@@ -145,7 +144,7 @@ static size_t problem_bytes(const bound_state *st)
     const bound_work *w = st->work;
     size_t g = 0, act = 0;
     for (int i = 0; i < m->n_layers; i++) {
-        if (!is_nl(m->layers[i].type)) continue;
+        if (!layer_is_nonlinear(m->layers[i].type)) continue;
         g += shape_size(m->layers[i].out);
         if (layer_is_activation(m->layers[i].type)) act += shape_size(m->layers[i].in);
     }
@@ -327,7 +326,7 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
         sp->last_free = j;
     }
     for (int j = w->first_nl; j <= sp->last_free; j++)
-        if (is_nl(m->layers[j].type)) {
+        if (layer_is_nonlinear(m->layers[j].type)) {
             sp->g_off[j] = sp->g_len;
             sp->g_len += shape_size(m->layers[j].out);
         }

@@ -11,6 +11,7 @@
 
 #include "bound.h"
 #include "layer_ops.h"
+#include "nn_clock.h"
 
 /* Relative allowance added outward to every concretized bound, times the sum of
  * the absolute values of the terms that were added up (see bound_backward.c). */
@@ -152,9 +153,6 @@ static inline double bound_pos_part(double v)
 /* bound_backward.c */
 /* Multiply-adds x 2 of affine layer L's map (or adjoint) on R rows (dense, conv; 0 else). */
 double bound_affine_flops(const nn_layer *L, size_t R);
-/* CPU time of the calling thread (bound_state.gemm_seconds): GEMM figures that
- * other processes on a shared machine do not distort. */
-double bound_cpu_seconds(void);
 /* Packing tables of the kernel (allocated once) and their release. */
 int bound_backward_init(bound_state *st, nn_error *err);
 void bound_backward_free(bound_work *w, const nn_model *m);

@@ -60,7 +60,7 @@ int bound_quad_check_model(const nn_model *m, nn_error *err)
 {
     int last = -1;
     for (int i = 0; i < m->n_layers; i++)
-        if (layer_is_activation(m->layers[i].type) || m->layers[i].type == LAYER_MAXPOOL2D) last = i;
+        if (layer_is_nonlinear(m->layers[i].type)) last = i;
     if (last < 0)
         return nn_fail(err, NN_EUNSUPPORTED, "crown-quad: %s has no ReLU layer (quadratic bounds are for ReLU networks)",
                        m->source ? m->source : "the model");

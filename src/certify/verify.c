@@ -6,6 +6,7 @@
  * result row, either at a fixed eps or by a radius search whose oracle is
  * cert_verify; it does no I/O so that a scheduler can run it anywhere. */
 #include "certify.h"
+#include "nn_clock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -102,17 +103,10 @@ static int verify_oracle(void *ctx, double eps, double *margin, nn_error *err)
     return cert_verify(k->v, k->x, k->norm, eps, k->clip, k->c, k->target, margin, &certified, err);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x, const double *logits, long index,
                   int label, int target, cert_result *r, nn_error *err)
 {
-    double t0 = now_seconds();
+    double t0 = nn_wall_seconds();
     memset(r, 0, sizeof *r);
     r->index = index;
     r->label = label;
@@ -151,6 +145,6 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
         }
     }
     if (rc) snprintf(r->message, sizeof r->message, "%.255s", err && err->msg[0] ? err->msg : nn_code_name(rc));
-    r->seconds = now_seconds() - t0;
+    r->seconds = nn_wall_seconds() - t0;
     return rc;
 }

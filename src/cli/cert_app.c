@@ -19,7 +19,6 @@
 #include "byteorder.h"
 #include "forward.h"
 
-static int is_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
 
 int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *err)
 {
@@ -35,12 +34,12 @@ int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *e
     if (n_classes < 2) return nn_fail(err, NN_EVALUE, "%s: a margin needs at least 2 outputs, the model has %d",
                                       c->model, n_classes);
     a->slots = cert_tasks_per_image(&c->target, n_classes);
-    for (int i = 0; i < m->n_layers; i++) a->n_layers += is_nonlinear(m->layers[i].type);
+    for (int i = 0; i < m->n_layers; i++) a->n_layers += layer_is_nonlinear(m->layers[i].type);
     a->layer = nn_calloc((size_t)a->n_layers + 1, sizeof *a->layer, "layer list", err);
     a->layer_size = nn_calloc((size_t)a->n_layers + 1, sizeof *a->layer_size, "layer list", err);
     if (!a->layer || !a->layer_size) return NN_ENOMEM;
     for (int i = 0, k = 0; i < m->n_layers; i++)
-        if (is_nonlinear(m->layers[i].type)) a->layer[k] = i, a->layer_size[k++] = shape_size(m->layers[i].in);
+        if (layer_is_nonlinear(m->layers[i].type)) a->layer[k] = i, a->layer_size[k++] = shape_size(m->layers[i].in);
     nn_dataset probe;
     int rc = dataset_load(c->data, 0, 1, &probe, err);
     if (rc) return rc;

@@ -2,6 +2,7 @@
  * successful eps (an upper bound on the robust radius), with the counterexample
  * image and its logits, each re-verified by a forward pass. */
 #include "cli.h"
+#include "nn_clock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -36,13 +37,6 @@ static void help(void)
            "                        adv_class,margin,runs,seconds,x_adv[n,in],logits[n,out]};\n"
            "                        status 0 counterexample, 1 none found, 2 misclassified\n\n"
            "exit status: 0 on success, 1 on failures, 2 on usage errors.\n");
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int cmd_attack(int argc, char **argv)
@@ -119,9 +113,9 @@ int cmd_attack(int argc, char **argv)
     cert_search_options_default(&so, o.norm, in);
     so.rtol = o.rtol;
     long found = 0, none = 0, miscl = 0;
-    double sum_eps = 0, t0 = now_seconds();
+    double sum_eps = 0, t0 = nn_wall_seconds();
     for (size_t i = 0; i < ds.n; i++) {
-        double t1 = now_seconds();
+        double t1 = nn_wall_seconds();
         const double *x = ds.images + i * in;
         long index = (long)(ds.first + i);
         attack_result r;
@@ -152,7 +146,7 @@ int cmd_attack(int argc, char **argv)
             }
         }
         int64_t iv[6] = {index, ds.labels[i], pred, status, r.adv_class, r.runs};
-        double dv[5] = {r.eps, r.lo, r.dist, r.margin, now_seconds() - t1};
+        double dv[5] = {r.eps, r.lo, r.dist, r.margin, nn_wall_seconds() - t1};
         const void *data[] = {&iv[0], &iv[1], &iv[2], &iv[3], &dv[0], &dv[1], &dv[2], &iv[4], &dv[3], &iv[5],
                               &dv[4], x_adv, logits};
         if (h5_table_append(t, data, 1, &err)) {
@@ -167,7 +161,7 @@ int cmd_attack(int argc, char **argv)
     else
         printf("attack success rate at eps %g (%s): %.4f of correctly classified\n", o.eps, norm_name(o.norm),
                found + none ? (double)found / (double)(found + none) : 0.0);
-    printf("total %.3f s\n", now_seconds() - t0);
+    printf("total %.3f s\n", nn_wall_seconds() - t0);
     rc = CLI_EXIT_OK;
 done:
     if (t && h5_table_close(t, &err) && rc == CLI_EXIT_OK) rc = cli_report(cmd, &err);

@@ -8,6 +8,7 @@
  * text, the scheduler runs the unfinished tasks (cert_app.c), and rank 0
  * writes and summarizes. With one rank, that rank is also the worker. */
 #include "cli.h"
+#include "nn_clock.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -218,7 +219,7 @@ int cmd_certify(int argc, char **argv)
     size_t n_tasks = 0, text_len = 0;
     char *text = NULL;
     int status = -1;
-    double t0 = sched_now();
+    double t0 = nn_wall_seconds();
     if (job_init(&j, keys, n_keys, &err)) status = cli_report(cmd, &err);
     else if (env.is_master) status = master_prepare(&j, &c, &m, &a, argc, argv, &env, &tasks, &n_tasks);
     if (status < 0 && env.is_master && env.size > 1) {
@@ -252,7 +253,7 @@ int cmd_certify(int argc, char **argv)
             status = CLI_EXIT_FAIL;
             goto done;
         }
-        summary(&a, cert_app_images(&a), sched_now() - t0, recovered);
+        summary(&a, cert_app_images(&a), nn_wall_seconds() - t0, recovered);
         status = a.counts[CERT_FAILED] && !c.dry_tasks ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     } else {
         status = CLI_EXIT_OK;

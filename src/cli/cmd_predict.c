@@ -2,6 +2,7 @@
  * accuracy and throughput, and optionally every logit to a text file.
  * Timing covers the forward pass and argmax only, not loading. */
 #include "cli.h"
+#include "nn_clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -44,13 +45,6 @@ static int shapes_compatible(nn_shape model, nn_shape data)
 {
     if (model.c == data.c && model.h == data.h && model.w == data.w) return 1;
     return shape_size(model) == shape_size(data) && (shape_is_flat(model) || shape_is_flat(data));
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* "--opt VALUE" or "--opt=VALUE": returns the value and advances *i, NULL if
@@ -169,7 +163,7 @@ int cmd_predict(int argc, char **argv)
     double seconds = 0;
     for (size_t r0 = 0; r0 < ds.n; r0 += batch) {
         size_t nb = ds.n - r0 < batch ? ds.n - r0 : batch;
-        double t0 = now_seconds();
+        double t0 = nn_wall_seconds();
         if (forward_run(&m, ds.images + r0 * n_in, nb, logits, &err)) {
             nn_error_prefix(&err, "%s on %s images %zu..%zu: ", o.model, ds.source, ds.first + r0,
                             ds.first + r0 + nb - 1);
@@ -180,7 +174,7 @@ int cmd_predict(int argc, char **argv)
             pred[r] = forward_argmax(logits + r * n_out, n_out);
             correct += pred[r] == ds.labels[r0 + r];
         }
-        seconds += now_seconds() - t0;
+        seconds += nn_wall_seconds() - t0;
         if (lf && write_logits(lf, &ds, r0, nb, logits, n_out, pred)) {
             fprintf(stderr, "nncert predict: error writing logits file %s: %s\n", o.logits, strerror(errno));
             goto done;

@@ -3,6 +3,7 @@
  * otherwise (SLURM logs, pipes) a plain line is printed every `period` seconds.
  * The rate counts only this run's tasks, so a resumed run's ETA is honest. */
 #include "scheduler.h"
+#include "nn_clock.h"
 
 #include <string.h>
 
@@ -12,7 +13,7 @@ void sched_progress_init(sched_progress *p, FILE *out, int tty, double period, l
     p->out = out;
     p->tty = tty;
     p->period = tty && period > 0.5 ? 0.5 : period;
-    p->t0 = p->last = sched_now();
+    p->t0 = p->last = nn_wall_seconds();
     p->total = total;
     p->done = p->done_before = done_before;
 }
@@ -35,7 +36,7 @@ static void eta_text(char *buf, size_t n, double seconds)
 
 void sched_progress_tick(sched_progress *p, int final)
 {
-    double now = sched_now();
+    double now = nn_wall_seconds();
     if (!final && now - p->last < p->period) return;
     p->last = now;
     double elapsed = now - p->t0, rate = elapsed > 0 ? (double)(p->done - p->done_before) / elapsed : 0;

@@ -70,13 +70,6 @@ void sched_abort(const sched_env *env, int status)
     exit(status);
 }
 
-double sched_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void sched_bcast_int(const sched_env *env, int *v)
 {
     if (env->size > 1) MPI_Bcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD);

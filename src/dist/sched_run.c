@@ -17,6 +17,7 @@
  * With one rank there is no master/worker split: the same callbacks run every
  * task in order in this process. */
 #include "sched_internal.h"
+#include "nn_clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +85,7 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
     size_t next = 0, done = 0, cap = 0;
     unsigned char *buf = NULL;
     for (int k = 0; !rc && k < groups; k++) refill(&slot[k], depth, groups, tasks, n, &next);
-    double last = sched_now();
+    double last = nn_wall_seconds();
     int idle = 0;
     while (!rc && done < n) {
         int flag = 0;
@@ -122,9 +123,9 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
             sched_backoff(&idle);
         }
         /* after every result, and every TICK_SECONDS while none arrive */
-        if (!rc && (flag || sched_now() - last >= TICK_SECONDS)) {
+        if (!rc && (flag || nn_wall_seconds() - last >= TICK_SECONDS)) {
             rc = app->tick(app->ctx, 0, err);
-            last = sched_now();
+            last = nn_wall_seconds();
         }
     }
     if (!rc) {

@@ -15,6 +15,7 @@
  * Without a journal an existing HDF5 results file of the same job is read back
  * (rows only; its saved bounds are not recovered) and journaled. */
 #include "cert_store.h"
+#include "nn_clock.h"
 
 #include <errno.h>
 #include <math.h>
@@ -66,13 +67,6 @@ struct cert_store {
     long runs;
     int bad_first;          /* the journal's first record is not a JOB record */
 };
-
-static double now_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void utc_now(char out[32])
 {
@@ -350,7 +344,7 @@ static int flush(cert_store *s, nn_error *err)
     }
     if (!rc) rc = h5_table_flush(s->t, err);
     if (!rc) rc = journal_sync(s->j, err);
-    s->last_flush = now_mono();
+    s->last_flush = nn_wall_seconds();
     return rc;
 }
 
@@ -485,7 +479,7 @@ int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, 
 
 int cert_store_tick(cert_store *s, int force, nn_error *err)
 {
-    if (!force && now_mono() - s->last_flush < s->o.flush_seconds) return NN_OK;
+    if (!force && nn_wall_seconds() - s->last_flush < s->o.flush_seconds) return NN_OK;
     return flush(s, err);
 }
 

@@ -43,6 +43,8 @@ int layer_is_affine(layer_type t)
            t == LAYER_AVGPOOL2D || t == LAYER_FLATTEN;
 }
 
+int layer_is_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
+
 size_t shape_size(nn_shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
 
 void model_init(nn_model *m) { memset(m, 0, sizeof *m); }
