@@ -24,7 +24,7 @@
 #include "relax.h"
 
 /* White-box: the concretization entry points. */
-#include "../src/bound/bound_internal.h"
+#include "../src/bound/bound_concretize.h"
 
 static long n_checks;
 static int n_printed;

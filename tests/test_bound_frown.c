@@ -11,6 +11,7 @@
 #include "dataset.h"
 #include "model_io.h"
 /* White-box: the variables and single-problem bounds of bound_frown.c. */
+#include "../src/bound/bound_crown.h"
 #include "../src/bound/bound_frown.h"
 
 static void frown_opts(bound_options *o, size_t G, int iters)

@@ -5,7 +5,7 @@
 #include "test_bound_models.h"
 
 /* White-box: to force the uncached first-block path. */
-#include "../src/bound/bound_internal.h"
+#include "../src/bound/bound_concretize.h"
 
 static void ibp_bounds_monotone_in_eps(void **state)
 {

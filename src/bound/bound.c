@@ -42,8 +42,13 @@
  * intersect_ibp, LBP and the backward methods also take the interval tail and
  * keep the tighter side. FROWN then optimizes the rows, CROWN-Quad adds its
  * quadratic bounds (bound_quad.c). */
-#include "bound_internal.h"
+#include "bound_work.h"
+#include "bound_backward.h"
+#include "bound_box.h"
+#include "bound_crown.h"
+#include "bound_first_block.h"
 #include "bound_frown.h"
+#include "bound_ibp.h"
 #include "bound_lbp.h"
 #include "bound_quad.h"
 
@@ -155,10 +160,6 @@ static void work_free(bound_work *w, const nn_model *m)
     if (w->babs)
         for (int i = 0; i < n; i++) free(w->babs[i]);
     free(w->babs);
-    free(w->fb_A);
-    free(w->fb_c);
-    free(w->fb_cabs);
-    free(w->fb_norm);
     free(w->x0);
     free(w->box_lo);
     free(w->box_hi);
@@ -175,6 +176,7 @@ static void work_free(bound_work *w, const nn_model *m)
     free(w->s);
     free(w->e);
     bound_backward_free(w, m);
+    bound_first_block_free(w);
     free(w->blk_l);
     free(w->blk_u);
     free(w->idx);
@@ -321,6 +323,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     BOUND_ALLOC(w->s, 2 * rb, "backward block");
     BOUND_ALLOC(w->e, 2 * rb, "backward block");
     if ((rc = bound_backward_init(st, err))) goto fail_rc;
+    bound_first_block_init(st);
     BOUND_ALLOC(w->blk_l, rb, "backward block");
     BOUND_ALLOC(w->blk_u, rb, "backward block");
     BOUND_ALLOC(w->idx, rb, "backward block");
@@ -382,16 +385,6 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
     return NN_OK;
 }
 
-int bound_row_stable(const nn_layer *L, size_t r, double l, double u)
-{
-    switch (L->type) {
-    case LAYER_RELU:
-    case LAYER_LEAKY_RELU: return l >= 0 || u <= 0;
-    case LAYER_PARAM_RAMP: return u <= 0 || (l >= 0 && u <= L->r[r]) || l >= L->r[r];
-    default: return 0;
-    }
-}
-
 /* l or u may be NULL (that side was not computed). */
 static int check_finite_rows(int layer, size_t lo, size_t n, const double *l, const double *u, nn_error *err)
 {
@@ -400,88 +393,6 @@ static int check_finite_rows(int layer, size_t lo, size_t n, const double *l, co
             return nn_fail(err, NN_ENUMERIC, "bounds of layer %d neuron %zu are [%g, %g] (not finite)", layer,
                            lo + r, l ? l[r] : NAN, u ? u[r] : NAN);
     return NN_OK;
-}
-
-/* Layer i is fed directly by an activation whose lines all have slopes >= 0 (see
- * the header comment); 1 if so. */
-static int fed_by_activation(const bound_state *st, int i)
-{
-    if (!st->opt.intersect_ibp || i < 1 || !layer_is_activation(st->model->layers[i - 1].type)) return 0;
-    const relax_lines *ln = &st->lines[i - 1];
-    for (size_t k = 0; k < ln->n; k++)
-        if (!(ln->lower_slope[k] >= 0 && ln->upper_slope[k] >= 0)) return 0;
-    return 1;
-}
-
-/* Row r of layer i needs a linear pass (else its IBP bound is the answer). */
-static int needs_pass(const bound_state *st, int i, int fed, size_t r)
-{
-    const bound_work *w = st->work;
-    if (st->opt.skip_stable && bound_row_stable(&st->model->layers[i], r, w->ibp_l[i][r], w->ibp_u[i][r])) return 0;
-    if (!fed) return 1;
-    /* a_r's box is tightest unless z_r kept its IBP bound as a stable neuron */
-    const relax_lines *ln = &st->lines[i - 1];
-    if (i - 1 == w->first_nl || !st->opt.skip_stable ||
-        !bound_row_stable(&st->model->layers[i - 1], r, w->ibp_l[i - 1][r], w->ibp_u[i - 1][r]))
-        return 0;
-    return !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 && ln->upper_icpt[r] == 0);
-}
-
-/* Rows [lo, hi) of layer i by the backward pass or by LBP (lbp), in aligned
- * blocks, skipping rows IBP proves stable (skip_stable) or whose box is tightest,
- * intersected with IBP. lower or upper may be NULL (the backward pass then skips
- * that side). */
-static int linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, double *lower, double *upper,
-                       nn_error *err)
-{
-    bound_work *w = st->work;
-    const nn_layer *L = &st->model->layers[i];
-    const double *il = w->ibp_l[i], *iu = w->ibp_u[i];
-    size_t n = shape_size(L->in), rb = w->rb;
-    int fed = fed_by_activation(st, i);
-    if (fed && i - 1 != w->first_nl) {
-        int rc = bound_ibp_at(st, i - 1, err);
-        if (rc) return rc;
-    }
-    for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
-        size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
-        for (size_t r = blo; r < bhi; r++) {
-            if (lbp && (r < lo || r >= hi)) continue; /* LBP rows are concretized one by one */
-            if (needs_pass(st, i, fed, r)) w->idx[R++] = r;
-        }
-        if (R) {
-            int rc = lbp ? bound_lbp_rows(st, i, w->idx, 0, R, w->blk_l, w->blk_u, err)
-                         : bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, lower ? w->blk_l : NULL,
-                                                upper ? w->blk_u : NULL, err);
-            if (rc) return rc;
-        }
-        size_t k = 0;
-        for (size_t r = blo; r < bhi; r++) {
-            int computed = k < R && w->idx[k] == r;
-            double l = il[r], u = iu[r];
-            if (computed) {
-                double bl = lower ? w->blk_l[k] : l, bu = upper ? w->blk_u[k] : u;
-                k++;
-                if (st->opt.intersect_ibp) {
-                    if (bl > l) l = bl;
-                    if (bu < u) u = bu;
-                } else {
-                    l = bl;
-                    u = bu;
-                }
-            }
-            if (r >= lo && r < hi) {
-                if (lower) lower[r - lo] = l;
-                if (upper) upper[r - lo] = u;
-            }
-        }
-    }
-    return NN_OK;
-}
-
-int bound_crown_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
-{
-    return linear_rows(st, i, 0, lo, hi, lower, upper, err);
 }
 
 static int check_layer(const bound_state *st, int i, const char *what, nn_error *err)
@@ -549,7 +460,7 @@ int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_
         } else if (m == METHOD_FROWN) {
             rc = bound_frown_layer_rows(st, layer, row_lo, row_hi, lower, upper, err);
         } else {
-            rc = linear_rows(st, layer, lbp, row_lo, row_hi, lower, upper, err);
+            rc = bound_linear_rows(st, layer, lbp, row_lo, row_hi, lower, upper, err);
         }
     }
     if (rc) return rc;
@@ -577,7 +488,11 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
         rc = relax_activation(L, 0, st->pre_lower[layer], st->pre_upper[layer], n, s, &st->lines[layer], err);
     }
     if (rc) return nn_error_prefix(err, "relaxation of layer %d: ", layer);
-    if ((rc = bound_backward_commit(st, layer, err))) return rc;
+    /* the caches the kernel's budget weights read: IBP at this layer, or the first
+     * block's budget (the kernel never computes them itself) */
+    rc = layer == w->first_nl ? bound_first_block_budget(st, err) : bound_ibp_at(st, layer, err);
+    if (rc) return rc;
+    bound_backward_commit(st, layer);
     st->layers_done = next_nl(st->model, layer);
     for (int k = layer + 1; k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
     bound_lbp_invalidate(st, layer);
@@ -608,6 +523,7 @@ static int output_bounds(bound_state *st, nn_error *err)
         }
         return NN_OK;
     }
+    if ((rc = bound_ibp_at(st, n, err))) return rc; /* the backward pass's budget */
     for (size_t blo = 0; blo < no; blo += w->rb) {
         size_t R = no - blo < w->rb ? no - blo : w->rb;
         for (size_t r = 0; r < R; r++) w->idx[r] = blo + r;
@@ -662,18 +578,21 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     int stop = 0;
     const double *blo = NULL, *bhi = NULL;
     bound_method method = st->opt.method;
+    /* Every backward pass from the output needs IBP there for its rounding budget
+     * (LBP only for the interval tail); IBP works in the scratch the tail's box
+     * goes to, so it is settled first. */
+    if (method != METHOD_LBP || st->opt.intersect_ibp) {
+        int rc = bound_ibp_at(st, n, err);
+        if (rc) return rc;
+    }
     if (method == METHOD_IBP || st->opt.intersect_ibp) {
         /* The exact linear tail after the last nonlinear layer, concretized on
          * that layer's output box: IBP's bound, and with intersect_ibp a second
          * sound bound for the other methods. */
         int L = w->prev_nl[n];
         if (L >= 0) {
-            /* the backward pass's rounding budget needs IBP at the output, which
-             * works in the same scratch: settle it before the box goes there */
-            int rc = method != METHOD_LBP ? bound_ibp_at(st, n, err) : NN_OK;
-            if (!rc)
-                rc = bound_nl_output_box(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch, w->scratch + w->maxw,
-                                         err);
+            int rc = bound_box_nonlinear(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch,
+                                         w->scratch + w->maxw, err);
             if (rc) return rc;
             blo = w->scratch;
             bhi = w->scratch + w->maxw;

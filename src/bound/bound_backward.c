@@ -67,7 +67,7 @@
  * A block that sums below its top (dense -> dense, conv -> avgpool) can cancel, so
  * its rows are widened by
  * gamma(sum_j K_j + 2) (|M_k| .. |M_1| G + |b| terms)_r, one pass of the |W|
- * copies per region (first_block_error): every step's error gamma_j |A_j| |M_j| G_j
+ * copies per region (bound_first_block.c): every step's error gamma_j |A_j| |M_j| G_j
  * is below that, since |A_j| <= |M_k| .. |M_j+1| and G_j <= the chain at j.
  * Not covered: specification rows C in float, which never happen: margin rows (bound_spec),
  * the first block and exact first-layer bounds always run in double; only rows of
@@ -76,7 +76,10 @@
  * Row independence: every row's arithmetic depends only on the row (loops here
  * are per row), and the GEMMs of the adjoints see whole aligned blocks chosen by
  * the caller (bound.c), so a row's result does not depend on the request. */
-#include "bound_internal.h"
+#include "bound_backward.h"
+#include "bound_concretize.h"
+#include "bound_cost.h"
+#include "nn_clock.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -84,37 +87,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-/* The first block's matrix is cached when it takes at most this many bytes. */
-#define FB_CACHE_BYTES ((size_t)256 << 20)
-
-#define UNIT_ROUNDOFF_D 0x1p-53
-#define UNIT_ROUNDOFF_F 0x1p-24
-
-/* gamma(n) of the header comment for unit roundoff u. */
-static double gamma_n(double n, double u) { return n * u / (1.0 - n * u); }
 
 static const double unit_roundoff[2] = {UNIT_ROUNDOFF_D, UNIT_ROUNDOFF_F};
-
-double bound_affine_flops(const nn_layer *L, size_t R)
-{
-    if (L->type == LAYER_DENSE) return 2.0 * (double)R * (double)shape_size(L->out) * (double)shape_size(L->in);
-    if (L->type == LAYER_CONV2D)
-        return 2.0 * (double)R * (double)shape_size(L->out) * (double)L->in.c * L->kernel[0] * L->kernel[1];
-    return 0.0;
-}
-
-/* Terms per entry of affine layer j's adjoint (header comment: K_j). */
-double bound_adjoint_terms(const nn_layer *L)
-{
-    switch (L->type) {
-    case LAYER_DENSE: return (double)shape_size(L->out);
-    case LAYER_CONV2D: return (double)L->out_channels * L->kernel[0] * L->kernel[1];
-    case LAYER_AVGPOOL2D: return (double)L->kernel[0] * L->kernel[1];
-    default: return 0.0;
-    }
-}
 
 /* The activation layer whose output is dense layer j's input (through flattens), or -1. */
 static int act_below(const nn_model *m, int j)
@@ -135,11 +109,17 @@ static int affine_below(const nn_model *m, int j)
 /* Activation i is committed with dead neurons: A next to a dense layer is packed. */
 static int packed(const bound_work *w, int i) { return i >= 0 && w->live_gen[i] && w->n_live[i] < w->n_act[i]; }
 
-/* The budget's vmag of every affine layer a backward pass from layer top crosses
- * (those below prev_nl(top) were filled when their layers were committed). */
-static int ensure_budget(bound_state *st, int top, nn_error *err)
+/* A pass from layer top > first_nl needs the rounding magnitudes (vmag) of the
+ * affine layers it crosses above prev_nl(top), which the IBP bounds at top fill
+ * (bound_ibp.c); the callers compute them first (the layers below were filled when
+ * they were committed). */
+static int check_budget(const bound_state *st, int top, nn_error *err)
 {
-    return top > ((bound_work *)st->work)->first_nl ? bound_ibp_at(st, top, err) : NN_OK;
+    const bound_work *w = st->work;
+    if (top > w->first_nl && !w->ibp_valid[top])
+        return nn_fail(err, NN_EARG, "backward pass from layer %d: its interval bounds (the rounding budget's "
+                       "magnitudes) are not computed", top);
+    return NN_OK;
 }
 
 #define REAL double
@@ -172,6 +152,24 @@ int bound_backward_block(bound_state *st, int top, int stop, size_t R, const siz
     return backward_block_d(st, top, stop, R, idx, C, ldc, d, box_lo, box_hi, lower, upper, err);
 }
 
+int bound_backward_to_input(bound_state *st, int top, size_t R, const size_t *idx, double *A, size_t lda,
+                            double *c, double *s, nn_error *err)
+{
+    bound_work *w = st->work;
+    if (top > w->first_nl)
+        return nn_fail(err, NN_EARG, "backward rows to the input: layer %d is above the first affine block", top);
+    blk_d b;
+    int rc = propagate_d(st, top, 0, R, idx, NULL, 0, NULL, 1, 0, &b, err);
+    if (rc) return rc;
+    double *tmp = w->scratch + 2 * w->maxw;
+    for (size_t r = 0; r < R; r++) {
+        memcpy(A + r * lda, row_double_d(&b, r, w->n_in, tmp), w->n_in * sizeof *A);
+        c[r] = b.c[r];
+        s[r] = b.s[r];
+    }
+    return NN_OK;
+}
+
 int bound_backward_init(bound_state *st, nn_error *err)
 {
     bound_work *w = st->work;
@@ -184,19 +182,6 @@ int bound_backward_init(bound_state *st, nn_error *err)
           TABLE(w->mph[0]) && TABLE(w->mph[1])))
         return NN_ENOMEM;
 #undef TABLE
-    /* The block's rows start as rows of its top affine layer (exact); every layer
-     * below it whose adjoint sums K_j > 1 terms can cancel. */
-    double terms = 0;
-    int summing = 0, top_seen = 0;
-    for (int j = w->first_nl - 1; j >= 0; j--) {
-        const nn_layer *L = &m->layers[j];
-        if (L->type == LAYER_FLATTEN) continue;
-        terms += bound_adjoint_terms(L) + 2;
-        summing += top_seen && bound_adjoint_terms(L) > 1;
-        top_seen = 1;
-    }
-    w->fb_summing = summing;
-    w->fb_gamma = summing > 0 ? gamma_n(terms, UNIT_ROUNDOFF_D) * (1 + 1e-6) : 0.0;
     for (int i = 0; i < n; i++) {
         const nn_layer *L = &m->layers[i];
         size_t ni = shape_size(L->in), no = shape_size(L->out);
@@ -213,7 +198,7 @@ int bound_backward_init(bound_state *st, nn_error *err)
         } else if (layer_is_affine(L->type)) {
             if (!(w->vmag[i] = nn_calloc(no, sizeof *w->vmag[i], "rounding budget", err))) return NN_ENOMEM;
             for (int p = 0; p < 2; p++)
-                w->gam[p][i] = L->type == LAYER_FLATTEN ? 0.0 : gamma_n(bound_adjoint_terms(L) + 2, unit_roundoff[p]);
+                w->gam[p][i] = L->type == LAYER_FLATTEN ? 0.0 : bound_gamma(bound_adjoint_terms(L) + 2, unit_roundoff[p]);
             if (st->opt.single && (L->type == LAYER_DENSE || L->type == LAYER_CONV2D)) {
                 size_t nw = layer_param_count(L) - (size_t)L->out_channels;
                 if (!(w->wf[i] = nn_malloc(nw * sizeof *w->wf[i], "float weights", err))) return NN_ENOMEM;
@@ -263,62 +248,13 @@ void bound_backward_free(bound_work *w, const nn_model *m)
     }
     free(w->fb_pk);
     free(w->fb_pkf);
-    free(w->fb_Af);
-    free(w->fb_v);
-    free(w->fb_absx0);
-    free(w->fb_x0);
-    free(w->fb_e);
 }
 
-/* The budget's magnitudes for the first block, once per region: vmag of its
- * layers from the region's box (IBP), or for its composite (fb_gemm)
- * |F| (|x0| + eps) >= |F| G, with |F||x0| kept while x0 is unchanged. */
-static int first_block_budget(bound_state *st, nn_error *err)
-{
-    bound_work *w = st->work;
-    size_t n = w->n_in, rows = w->fb_rows;
-    if (!w->fb_gemm) {
-        double *lo = w->scratch, *hi = w->scratch + w->maxw;
-        memcpy(lo, w->box_lo, n * sizeof *lo);
-        memcpy(hi, w->box_hi, n * sizeof *hi);
-        return bound_ibp_affine(st, 0, w->first_nl, lo, hi, err);
-    }
-    if (!w->fb_v) {
-        w->fb_v = nn_malloc(rows * sizeof *w->fb_v, "rounding budget", err);
-        w->fb_absx0 = nn_malloc(rows * sizeof *w->fb_absx0, "rounding budget", err);
-        w->fb_x0 = nn_malloc(n * sizeof *w->fb_x0, "rounding budget", err);
-        if (!w->fb_v || !w->fb_absx0 || !w->fb_x0) return NN_ENOMEM;
-        w->fb_x0_valid = 0;
-    }
-    if (!w->fb_x0_valid || memcmp(w->fb_x0, w->x0, n * sizeof *w->x0) != 0) {
-        for (size_t r = 0; r < rows; r++) {
-            const double *a = w->fb_A + r * n;
-            double acc = 0;
-            for (size_t j = 0; j < n; j++) acc += fabs(a[j]) * fabs(w->x0[j]);
-            w->fb_absx0[r] = acc;
-        }
-        memcpy(w->fb_x0, w->x0, n * sizeof *w->x0);
-        w->fb_x0_valid = 1;
-    }
-    double vs = 0, gs = 0;
-    for (size_t r = 0; r < rows; r++) {
-        w->fb_v[r] = (w->fb_absx0[r] + st->region.eps * w->fb_norm[3 * r + NORM_INF]) * (1 + 1e-9);
-        vs += w->fb_v[r];
-    }
-    if (st->opt.single) { /* only float rows cross the composite with an absolute budget */
-        for (size_t k = 0; k < n; k++) gs += fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
-        w->fb_tau = FLT_MIN * ((2.0 * (double)rows + 3) * gs + vs) * (1 + 1e-6);
-    }
-    return NN_OK;
-}
-
-int bound_backward_commit(bound_state *st, int layer, nn_error *err)
+void bound_backward_commit(bound_state *st, int layer)
 {
     bound_work *w = st->work;
     const nn_model *m = st->model;
     const nn_layer *L = &m->layers[layer];
-    int rc = layer == w->first_nl ? first_block_budget(st, err) : bound_ibp_at(st, layer, err);
-    if (rc) return rc;
     const double *pl = st->pre_lower[layer], *pu = st->pre_upper[layer];
     if (L->type == LAYER_MAXPOOL2D) {
         /* budget weight per output and plane: sum_k |coef_k| max|input_k| */
@@ -335,7 +271,7 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
                     if (in >= 0) h += fabs(coef[k]) * fmax(fabs(pl[in]), fabs(pu[in]));
                 }
                 for (int p = 0; p < 2; p++)
-                    w->mph[p][layer][side * pp->n_out + o] = gamma_n(T + 2, unit_roundoff[p]) * h * (1 + 1e-9);
+                    w->mph[p][layer][side * pp->n_out + o] = bound_gamma(T + 2, unit_roundoff[p]) * h * (1 + 1e-9);
             }
         /* float: each of an input entry's at most T products and sums may underflow,
          * whatever the plane's coefficients, so the absolute part is per input */
@@ -344,9 +280,9 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
             for (size_t i = 0; i < shape_size(L->in); i++) zs += fmax(fabs(pl[i]), fabs(pu[i]));
             w->tau[layer] = (2.0 * T + 2) * FLT_MIN * zs * (1 + 1e-6);
         }
-        return NN_OK;
+        return;
     }
-    if (!layer_is_activation(L->type)) return NN_OK;
+    if (!layer_is_activation(L->type)) return;
     const relax_lines *ln = &st->lines[layer];
     size_t n = ln->n, k = 0;
     size_t *live = w->live[layer];
@@ -366,7 +302,7 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
     }
     for (int p = 0; p < 2; p++) {
         double u1 = (unit_roundoff[p] + UNIT_ROUNDOFF_D) / (1 - unit_roundoff[p]) * (1 + 1e-9);
-        double g = fb ? gamma_n((double)w->fb_rows + 4, unit_roundoff[p]) : ab >= 0 ? w->gam[p][ab] : 0.0;
+        double g = fb ? bound_gamma((double)w->fb_rows + 4, unit_roundoff[p]) : ab >= 0 ? w->gam[p][ab] : 0.0;
         for (size_t i = 0; i < n; i++)
             w->ew[p][layer][i] = u1 * fmax(fabs(pl[i]), fabs(pu[i])) + (v ? g * v[i] : 0.0);
     }
@@ -386,108 +322,4 @@ int bound_backward_commit(bound_state *st, int layer, nn_error *err)
         pk[6 * n + q] = w->ew[0][layer][i];
         pk[7 * n + q] = w->ew[1][layer][i];
     }
-    return NN_OK;
-}
-
-static int fb_build(bound_state *st, nn_error *err)
-{
-    bound_work *w = st->work;
-    size_t rows = w->fb_rows, n = w->n_in;
-    if (rows == 0 || n > FB_CACHE_BYTES / sizeof(double) / rows) {
-        w->fb_state = -1;
-        return NN_OK;
-    }
-    w->fb_A = nn_malloc(rows * n * sizeof(double), "first-layer bound cache", err);
-    w->fb_c = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
-    w->fb_cabs = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
-    w->fb_norm = nn_malloc(3 * rows * sizeof(double), "first-layer bound cache", err);
-    if (!w->fb_A || !w->fb_c || !w->fb_cabs || !w->fb_norm) return NN_ENOMEM;
-    for (size_t blo = 0; blo < rows; blo += w->rb) {
-        size_t R = rows - blo < w->rb ? rows - blo : w->rb;
-        for (size_t r = 0; r < R; r++) w->idx[r] = blo + r;
-        blk_d b;
-        int rc = propagate_d(st, w->first_nl, 0, R, w->idx, NULL, 0, NULL, 1, 0, &b, err);
-        if (rc) return rc;
-        memcpy(w->fb_A + blo * n, b.A, R * n * sizeof(double));
-        memcpy(w->fb_c + blo, b.c, R * sizeof(double));
-        memcpy(w->fb_cabs + blo, b.s, R * sizeof(double));
-    }
-    for (size_t r = 0; r < rows; r++)
-        for (int p = 0; p < 3; p++) w->fb_norm[3 * r + p] = bound_dual_norm(w->fb_A + r * n, n, (norm_type)p);
-    /* The composite replaces the block's own adjoints in backward passes when it
-     * costs no more flops (an MLP's normalize + dense: it saves the normalize pass). */
-    double own = 0;
-    for (int j = 0; j < w->first_nl; j++) own += bound_affine_flops(&st->model->layers[j], 1);
-    /* nothing sums below the top: each composite entry is a product rounded at
-     * most twice, which fb_v's budget covers; a block that cancels keeps its own
-     * adjoints */
-    w->fb_gemm = w->first_nl < st->model->n_layers && w->fb_summing == 0 && own > 0 &&
-                 2.0 * (double)rows * (double)n <= own;
-    if (w->fb_gemm && st->opt.single) {
-        if (!(w->fb_Af = nn_malloc(rows * n * sizeof *w->fb_Af, "first-layer bound cache", err))) return NN_ENOMEM;
-        for (size_t k = 0; k < rows * n; k++) w->fb_Af[k] = (float)w->fb_A[k];
-    }
-    w->fb_state = 1;
-    return NN_OK;
-}
-
-/* The block's cancellation budget for the current region (header comment):
- * v <- |M_j| v + |b_j| from v = max(|box_lo|, |box_hi|), times fb_gamma. */
-static int first_block_error(bound_state *st, nn_error *err)
-{
-    bound_work *w = st->work;
-    if (w->fb_e_valid) return NN_OK;
-    size_t mw = w->maxw;
-    if (!w->fb_e && !(w->fb_e = nn_malloc(w->fb_rows * sizeof *w->fb_e, "rounding budget", err))) return NN_ENOMEM;
-    double *v = w->scratch, *vn = w->scratch + mw;
-    for (size_t k = 0; k < w->n_in; k++) v[k] = fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
-    for (int j = 0; j < w->first_nl; j++) {
-        const nn_layer *L = &st->model->layers[j];
-        if (L->type == LAYER_FLATTEN) continue;
-        size_t no = shape_size(L->out);
-        int rc = layer_affine_forward_ws(&w->abs_layers[j], v, 1, mw, vn, mw, &w->ws, err);
-        if (rc) return nn_error_prefix(err, "rounding budget, layer %d: ", j);
-        for (size_t k = 0; k < no; k++) v[k] = (vn[k] + (w->babs[j] ? w->babs[j][k] : 0.0)) * (1 + 1e-9);
-    }
-    for (size_t r = 0; r < w->fb_rows; r++) w->fb_e[r] = w->fb_gamma * v[r];
-    w->fb_e_valid = 1;
-    return NN_OK;
-}
-
-int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
-{
-    bound_work *w = st->work;
-    if (w->fb_state == 0) {
-        int rc = fb_build(st, err);
-        if (rc) return rc;
-    }
-    if (w->fb_gamma > 0) {
-        int rc = first_block_error(st, err);
-        if (rc) return rc;
-    }
-    const double *e = w->fb_gamma > 0 ? w->fb_e : NULL;
-    if (w->fb_state == 1) {
-        for (size_t r = lo; r < hi; r++) {
-            bound_concretize_region(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[3 * r + st->region.norm],
-                         &lower[r - lo], &upper[r - lo]);
-            if (e) {
-                lower[r - lo] -= e[r];
-                upper[r - lo] += e[r];
-            }
-        }
-        return NN_OK;
-    }
-    /* Not cached: aligned blocks so that a row's numbers never depend on the range. */
-    for (size_t blo = lo - lo % w->rb; blo < hi; blo += w->rb) {
-        size_t bhi = blo + w->rb < w->fb_rows ? blo + w->rb : w->fb_rows;
-        for (size_t r = blo; r < bhi; r++) w->idx[r - blo] = r;
-        int rc = bound_backward_block(st, w->first_nl, 0, bhi - blo, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l,
-                                      w->blk_u, err);
-        if (rc) return rc;
-        for (size_t r = blo > lo ? blo : lo; r < bhi && r < hi; r++) {
-            lower[r - lo] = w->blk_l[r - blo] - (e ? e[r] : 0.0);
-            upper[r - lo] = w->blk_u[r - blo] + (e ? e[r] : 0.0);
-        }
-    }
-    return NN_OK;
 }

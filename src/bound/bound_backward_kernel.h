@@ -336,7 +336,7 @@ static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const si
     b->s = w->s;
     b->e = w->e;
     if (b->budget) {
-        int rc = ensure_budget(st, top, err);
+        int rc = check_budget(st, top, err);
         if (rc) return rc;
     }
     int j;

@@ -30,7 +30,7 @@
  * Sums are plain sequential sums: translated copies of a row (conv rows over a
  * blank background) get the same bits, so ties between them (Ti-Lin's choices)
  * stay ties. */
-#include "bound_internal.h"
+#include "bound_concretize.h"
 
 #include <float.h>
 #include <math.h>

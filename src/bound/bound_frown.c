@@ -52,6 +52,10 @@
  * newest one written before it and writes the other, so a block computed twice in
  * one evaluation starts from the same point. */
 #include "bound_frown.h"
+#include "bound_concretize.h"
+#include "bound_cost.h"
+#include "bound_crown.h"
+#include "bound_rows.h"
 
 #include <float.h>
 #include <math.h>

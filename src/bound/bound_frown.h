@@ -4,7 +4,7 @@
 #ifndef BOUND_FROWN_H
 #define BOUND_FROWN_H
 
-#include "bound_internal.h"
+#include "bound_work.h"
 
 /* Prototypes */
 /* Option checks for the method that uses them (FROWN, CROWN-Quad). */

@@ -1,86 +1,15 @@
-/* Interval bound propagation (spec bounds.md, "Variants"): boxes pass affine
- * layers as centre W.mid + b and radius |W|.rad (|W| from the abs-weight copies
- * made once by bound_state_init), monotone activations map endpoints, MaxPool
- * takes the window max of the lower and of the upper ends.
+/* Interval bound propagation (doc/bounds.md, "Variants"): the IBP bounds of every
+ * nonlinear layer's input, cached per region and per commit. The box arithmetic is
+ * bound_box.c's.
  *
  * The first nonlinear layer's bounds are not propagated but taken exactly from the
  * first affine block (bound_first_block_rows): IBP of a single affine layer on a
- * ball is exact only for l_inf without clipping, the block rule is exact always.
- *
- * Rounding: each affine output is widened by BOUND_REL_ALLOW times
- * |W||mid| + |W|rad + |centre| (the first is computed alongside the radius, as a
- * second row of the same |W| product); activation endpoints by BOUND_ACT_ALLOW
- * relative (libm functions are accurate to a few ulps and monotone up to that).
- * Every allowance also adds DBL_MIN: a relative one is 0 where a result underflows
- * (sigmoid(-745) is 0 or subnormal), but the error there is absolute.
- * ReLU and MaxPool are exact in floating point. */
-#include "bound_internal.h"
-#include "nn_clock.h"
+ * ball is exact only for l_inf without clipping, the block rule is exact always. */
+#include "bound_ibp.h"
+#include "bound_box.h"
+#include "bound_first_block.h"
 
-#include <float.h>
-#include <math.h>
 #include <string.h>
-
-int bound_nl_output_box(const bound_state *st, int i, const double *l, const double *u, double *lo, double *hi,
-                        nn_error *err)
-{
-    const nn_layer *L = &st->model->layers[i];
-    size_t n = shape_size(L->in);
-    if (L->type == LAYER_MAXPOOL2D) {
-        size_t no = shape_size(L->out);
-        int rc = maxpool2d_forward(L, l, 1, n, lo, no, NULL, err);
-        if (!rc) rc = maxpool2d_forward(L, u, 1, n, hi, no, NULL, err);
-        return rc ? nn_error_prefix(err, "interval bounds, layer %d: ", i) : NN_OK;
-    }
-    activation_forward(L, l, 1, n, lo, n);
-    activation_forward(L, u, 1, n, hi, n);
-    if (L->type != LAYER_RELU) {
-        for (size_t k = 0; k < n; k++) {
-            lo[k] -= BOUND_ACT_ALLOW * fabs(lo[k]) + DBL_MIN;
-            hi[k] += BOUND_ACT_ALLOW * fabs(hi[k]) + DBL_MIN;
-        }
-    }
-    return NN_OK;
-}
-
-int bound_ibp_affine(bound_state *st, int from, int to, double *lo, double *hi, nn_error *err)
-{
-    bound_work *w = st->work;
-    size_t mw = w->maxw;
-    double *mid = w->scratch + 2 * mw; /* rows: mid, rad, |mid| (leading dimension mw) */
-    double *rad = mid + mw, *am = rad + mw;
-    double *ro = w->scratch + 5 * mw; /* rows: |W|rad, |W||mid| */
-    double *amo = ro + mw;
-    for (int j = from; j < to; j++) {
-        const nn_layer *L = &st->model->layers[j];
-        size_t n = shape_size(L->in), no = shape_size(L->out);
-        for (size_t k = 0; k < n; k++) {
-            mid[k] = 0.5 * lo[k] + 0.5 * hi[k];
-            rad[k] = 0.5 * (hi[k] - lo[k]);
-            am[k] = fabs(mid[k]);
-        }
-        double t0 = nn_thread_cpu_seconds();
-        int rc = layer_affine_forward_ws(L, mid, 1, mw, lo, mw, &w->ws, err);
-        if (!rc) rc = layer_affine_forward_ws(&w->abs_layers[j], rad, 2, mw, ro, mw, &w->ws, err);
-        st->gemm_seconds += nn_thread_cpu_seconds() - t0;
-        if (rc) return nn_error_prefix(err, "interval bounds, layer %d: ", j);
-        double *v = w->vmag[j], gs = 0, vs = 0;
-        if (st->opt.single)
-            for (size_t k = 0; k < n; k++) gs += am[k] + rad[k];
-        for (size_t k = 0; k < no; k++) {
-            double c = lo[k];
-            double allow = BOUND_ALLOWANCE(ro[k] + amo[k] + fabs(c));
-            v[k] = (ro[k] + amo[k]) * (1 + 1e-9); /* |M| (|mid| + rad), rounded up */
-            vs += v[k];
-            lo[k] = c - ro[k] - allow;
-            hi[k] = c + ro[k] + allow;
-        }
-        /* float rows' absolute budget for crossing j (bound_backward.c, part 2) */
-        if (st->opt.single) w->tau[j] = FLT_MIN * ((2 * bound_adjoint_terms(L) + 3) * gs + vs) * (1 + 1e-6);
-        st->flops += bound_affine_flops(L, 3);
-    }
-    return NN_OK;
-}
 
 int bound_ibp_at(bound_state *st, int i, nn_error *err)
 {
@@ -97,8 +26,8 @@ int bound_ibp_at(bound_state *st, int i, nn_error *err)
         if (p < 0 || p >= st->layers_done)
             return nn_fail(err, NN_EARG, "interval bounds of layer %d need layer %d committed first", i, p);
         double *lo = w->scratch, *hi = w->scratch + w->maxw;
-        rc = bound_nl_output_box(st, p, st->pre_lower[p], st->pre_upper[p], lo, hi, err);
-        if (!rc) rc = bound_ibp_affine(st, p + 1, i, lo, hi, err);
+        rc = bound_box_nonlinear(st, p, st->pre_lower[p], st->pre_upper[p], lo, hi, err);
+        if (!rc) rc = bound_box_affine(st, p + 1, i, lo, hi, err);
         if (rc) return rc;
         memcpy(w->ibp_l[i], lo, n * sizeof(double));
         memcpy(w->ibp_u[i], hi, n * sizeof(double));

@@ -45,8 +45,9 @@
  * layers only through |W| m. Passed as the `s` of bound_concretize_region, m
  * gets them covered by BOUND_REL_ALLOW up to n * depth ~ 1e6. */
 #include "bound_lbp.h"
+#include "bound_concretize.h"
+#include "bound_cost.h"
 #include "nn_clock.h"
-#include "bound_internal.h"
 
 #include <cblas.h>
 #include <math.h>

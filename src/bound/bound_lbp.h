@@ -4,7 +4,7 @@
 #ifndef BOUND_LBP_H
 #define BOUND_LBP_H
 
-#include "bound.h"
+#include "bound_work.h"
 
 /* Prototypes */
 /* Bounds of neurons idx[0..n) (idx NULL: neurons lo..lo+n) of the input of layer

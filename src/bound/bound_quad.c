@@ -30,6 +30,9 @@
  * is kept and compared with the linear CROWN bound the caller computed; the better
  * one is reported. */
 #include "bound_quad.h"
+#include "bound_box.h"
+#include "bound_concretize.h"
+#include "bound_rows.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -357,7 +360,7 @@ int bound_quad_spec(bound_state *st, const double *C, size_t rows, size_t ldc, c
         /* post-activation box of layer P (scratch beyond the row buffers) */
         double *bl = malloc(2 * mw * sizeof *bl);
         if (!bl) rc = nn_fail(err, NN_ENOMEM, "crown-quad: out of memory for the domain box");
-        else rc = bound_nl_output_box(st, q.P, st->pre_lower[q.P], st->pre_upper[q.P], bl, bl + mw, err);
+        else rc = bound_box_nonlinear(st, q.P, st->pre_lower[q.P], st->pre_upper[q.P], bl, bl + mw, err);
         q.blo = bl;
         q.bhi = bl ? bl + mw : NULL;
     }

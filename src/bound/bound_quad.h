@@ -4,7 +4,7 @@
 #ifndef BOUND_QUAD_H
 #define BOUND_QUAD_H
 
-#include "bound_internal.h"
+#include "bound_work.h"
 
 /* Prototypes */
 /* NN_EUNSUPPORTED with a message naming the layer unless the model's last nonlinear

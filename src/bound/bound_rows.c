@@ -8,7 +8,7 @@
  * so that layer's own pass adds none, and when the kernel crosses the first affine
  * block with its cached composite (fb_gemm; ew of the first nonlinear layer then
  * holds the composite's budget), these passes cross it the same way. */
-#include "bound_internal.h"
+#include "bound_rows.h"
 #include "nn_clock.h"
 
 #include <cblas.h>

@@ -1,0 +1,26 @@
+/* bound_concretize (private to src/bound): bounds of a linear function a.x + c over
+ * the input region (l_inf, l1, l2 balls, clipped or not, exact) or over a box,
+ * moved outward by the rounding allowance. */
+#ifndef BOUND_CONCRETIZE_H
+#define BOUND_CONCRETIZE_H
+
+#include "bound_work.h"
+
+/* Bounds of a.x + c over the region (a has the model's input size), widened by
+ * BOUND_ALLOWANCE(|a||x| terms + s). nrm: cached dual norm of a, or < 0 to
+ * compute it. lo/hi may be NULL (side skipped). */
+void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
+                             double *hi);
+/* Clipped l1 or l2 (the ball within the box [box_lo, box_hi]): the lower bound of
+ * a.x + c that bound_concretize_region gives, and the point x of the region where
+ * it is attained (l1: the knapsack's; l2: the dual multiplier's). */
+double bound_clipped_argmin(const bound_state *st, const double *a, double c, double s, double *x);
+/* The same as bound_concretize_region over the box [bl, bh] (n entries). */
+void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
+                          double *lo, double *hi);
+/* The dual norm q of a (n entries) for the region norm p: ||a||_1 for p = inf,
+ * ||a||_inf for p = 1, ||a||_2 for p = 2; sequential sums, safe from under- and
+ * overflow of squares. */
+double bound_dual_norm(const double *a, size_t n, norm_type p);
+
+#endif

@@ -1,0 +1,111 @@
+/* Rows of a nonlinear layer's input by a linear pass: the backward pass (CROWN,
+ * Fast-Lin) or the forward linear bounds (LBP), in aligned blocks of row_block rows,
+ * with the rules that spare work (doc/bounds.md, "Backward pass"):
+ *   skip_stable: rows whose neuron the IBP bound already proves stable (ReLU, leaky
+ *     ReLU and ParamRamp on a single linear piece) keep the IBP bound and get no
+ *     pass (a stable neuron's lines do not depend on its exact bounds);
+ *   intersect_ibp: every computed row keeps the tighter side of its pass and IBP;
+ *   a layer fed directly by an activation (MaxPool after ReLU), intersect_ibp on:
+ *     the linear bound of a_r = sigma(z_r) through lines with slopes s >= 0 is
+ *     s * (the linear bound of z_r, by the same lines below) + t, no better than
+ *     s*u_r + t >= sigma(u_r) (lower side alike) when u_r itself came from that
+ *     linear bound (or is exact), so such rows take the IBP box of the
+ *     activation's output and no pass (up to rounding-level differences). Rows
+ *     whose z_r was skipped as stable (IBP bound only) still get one, unless a_r
+ *     is exactly 0 (both lines 0).
+ * A row's numbers do not depend on the range asked for: its block is always the
+ * aligned one. */
+#include "bound_crown.h"
+#include "bound_backward.h"
+#include "bound_ibp.h"
+#include "bound_lbp.h"
+
+int bound_row_stable(const nn_layer *L, size_t r, double l, double u)
+{
+    switch (L->type) {
+    case LAYER_RELU:
+    case LAYER_LEAKY_RELU: return l >= 0 || u <= 0;
+    case LAYER_PARAM_RAMP: return u <= 0 || (l >= 0 && u <= L->r[r]) || l >= L->r[r];
+    default: return 0;
+    }
+}
+
+/* Layer i is fed directly by an activation whose lines all have slopes >= 0 (see
+ * the header comment); 1 if so. */
+static int fed_by_activation(const bound_state *st, int i)
+{
+    if (!st->opt.intersect_ibp || i < 1 || !layer_is_activation(st->model->layers[i - 1].type)) return 0;
+    const relax_lines *ln = &st->lines[i - 1];
+    for (size_t k = 0; k < ln->n; k++)
+        if (!(ln->lower_slope[k] >= 0 && ln->upper_slope[k] >= 0)) return 0;
+    return 1;
+}
+
+/* Row r of layer i needs a linear pass (else its IBP bound is the answer). */
+static int needs_pass(const bound_state *st, int i, int fed, size_t r)
+{
+    const bound_work *w = st->work;
+    if (st->opt.skip_stable && bound_row_stable(&st->model->layers[i], r, w->ibp_l[i][r], w->ibp_u[i][r])) return 0;
+    if (!fed) return 1;
+    /* a_r's box is tightest unless z_r kept its IBP bound as a stable neuron */
+    const relax_lines *ln = &st->lines[i - 1];
+    if (i - 1 == w->first_nl || !st->opt.skip_stable ||
+        !bound_row_stable(&st->model->layers[i - 1], r, w->ibp_l[i - 1][r], w->ibp_u[i - 1][r]))
+        return 0;
+    return !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 && ln->upper_icpt[r] == 0);
+}
+
+/* Rows [lo, hi) of layer i by the backward pass or by LBP (lbp), in aligned
+ * blocks, skipping rows IBP proves stable (skip_stable) or whose box is tightest,
+ * intersected with IBP. lower or upper may be NULL (the backward pass then skips
+ * that side). */
+int bound_linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, double *lower, double *upper,
+                       nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_layer *L = &st->model->layers[i];
+    size_t n = shape_size(L->in), rb = w->rb;
+    int rc = bound_ibp_at(st, i, err);
+    if (rc) return rc;
+    int fed = fed_by_activation(st, i);
+    if (fed && i - 1 != w->first_nl && (rc = bound_ibp_at(st, i - 1, err))) return rc;
+    for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
+        size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
+        for (size_t r = blo; r < bhi; r++) {
+            if (lbp && (r < lo || r >= hi)) continue; /* LBP rows are concretized one by one */
+            if (needs_pass(st, i, fed, r)) w->idx[R++] = r;
+        }
+        if (R) {
+            rc = lbp ? bound_lbp_rows(st, i, w->idx, 0, R, w->blk_l, w->blk_u, err)
+                         : bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, lower ? w->blk_l : NULL,
+                                                upper ? w->blk_u : NULL, err);
+            if (rc) return rc;
+        }
+        size_t k = 0;
+        for (size_t r = blo; r < bhi; r++) {
+            int computed = k < R && w->idx[k] == r;
+            double l = w->ibp_l[i][r], u = w->ibp_u[i][r];
+            if (computed) {
+                double bl = lower ? w->blk_l[k] : l, bu = upper ? w->blk_u[k] : u;
+                k++;
+                if (st->opt.intersect_ibp) {
+                    if (bl > l) l = bl;
+                    if (bu < u) u = bu;
+                } else {
+                    l = bl;
+                    u = bu;
+                }
+            }
+            if (r >= lo && r < hi) {
+                if (lower) lower[r - lo] = l;
+                if (upper) upper[r - lo] = u;
+            }
+        }
+    }
+    return NN_OK;
+}
+
+int bound_crown_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+{
+    return bound_linear_rows(st, i, 0, lo, hi, lower, upper, err);
+}

@@ -1,0 +1,210 @@
+/* The first affine block: the layers before the first nonlinear layer (normalize,
+ * flatten, dense or conv, avgpool) are one affine map F x + c of the input, so the
+ * first nonlinear layer's input is bounded exactly by concretizing the rows of F on
+ * the region (doc/bounds.md, "Backward pass"). The rows are computed once by the
+ * backward kernel and cached with their dual norms (at most FB_CACHE_BYTES; larger
+ * blocks go through the kernel for every request, in aligned blocks so that a row's
+ * numbers never depend on the range asked for). When the composite is no more
+ * expensive than the block's own adjoints, backward passes cross the block with it
+ * (fb_gemm; an MLP's normalize + dense).
+ *
+ * Rounding. The rows of F carry no per-step budget when nothing below the block's
+ * top affine layer sums more than one term (each entry is then a product rounded
+ * at most twice, inside the concretization allowance); a block that sums below its
+ * top (dense -> dense, conv -> avgpool) can cancel, and its rows are widened by
+ * gamma(sum_j K_j + 2) (|M_k| .. |M_1| G + |b| terms)_r per region
+ * (first_block_error; bound_backward.c, part 2, has the argument). The budget of
+ * backward passes that cross the block (fb_v, fb_tau; or the vmag of its layers)
+ * is computed once per region, when the first nonlinear layer is committed. */
+#include "bound_first_block.h"
+#include "bound_backward.h"
+#include "bound_box.h"
+#include "bound_concretize.h"
+#include "bound_cost.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The first block's matrix is cached when it takes at most this many bytes. */
+#define FB_CACHE_BYTES ((size_t)256 << 20)
+
+void bound_first_block_init(bound_state *st)
+{
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    /* The block's rows start as rows of its top affine layer (exact); every layer
+     * below it whose adjoint sums K_j > 1 terms can cancel. */
+    double terms = 0;
+    int summing = 0, top_seen = 0;
+    for (int j = w->first_nl - 1; j >= 0; j--) {
+        const nn_layer *L = &m->layers[j];
+        if (L->type == LAYER_FLATTEN) continue;
+        terms += bound_adjoint_terms(L) + 2;
+        summing += top_seen && bound_adjoint_terms(L) > 1;
+        top_seen = 1;
+    }
+    w->fb_summing = summing;
+    w->fb_gamma = summing > 0 ? bound_gamma(terms, UNIT_ROUNDOFF_D) * (1 + 1e-6) : 0.0;
+}
+
+void bound_first_block_free(bound_work *w)
+{
+    free(w->fb_A);
+    free(w->fb_c);
+    free(w->fb_cabs);
+    free(w->fb_norm);
+    free(w->fb_Af);
+    free(w->fb_v);
+    free(w->fb_absx0);
+    free(w->fb_x0);
+    free(w->fb_e);
+}
+
+static int fb_build(bound_state *st, nn_error *err)
+{
+    bound_work *w = st->work;
+    size_t rows = w->fb_rows, n = w->n_in;
+    if (rows == 0 || n > FB_CACHE_BYTES / sizeof(double) / rows) {
+        w->fb_state = -1;
+        return NN_OK;
+    }
+    w->fb_A = nn_malloc(rows * n * sizeof(double), "first-layer bound cache", err);
+    w->fb_c = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
+    w->fb_cabs = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
+    w->fb_norm = nn_malloc(3 * rows * sizeof(double), "first-layer bound cache", err);
+    if (!w->fb_A || !w->fb_c || !w->fb_cabs || !w->fb_norm) return NN_ENOMEM;
+    for (size_t blo = 0; blo < rows; blo += w->rb) {
+        size_t R = rows - blo < w->rb ? rows - blo : w->rb;
+        for (size_t r = 0; r < R; r++) w->idx[r] = blo + r;
+        int rc = bound_backward_to_input(st, w->first_nl, R, w->idx, w->fb_A + blo * n, n, w->fb_c + blo,
+                                         w->fb_cabs + blo, err);
+        if (rc) return rc;
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (int p = 0; p < 3; p++) w->fb_norm[3 * r + p] = bound_dual_norm(w->fb_A + r * n, n, (norm_type)p);
+    /* The composite replaces the block's own adjoints in backward passes when it
+     * costs no more flops (an MLP's normalize + dense: it saves the normalize pass). */
+    double own = 0;
+    for (int j = 0; j < w->first_nl; j++) own += bound_affine_flops(&st->model->layers[j], 1);
+    /* nothing sums below the top: each composite entry is a product rounded at
+     * most twice, which fb_v's budget covers; a block that cancels keeps its own
+     * adjoints */
+    w->fb_gemm = w->first_nl < st->model->n_layers && w->fb_summing == 0 && own > 0 &&
+                 2.0 * (double)rows * (double)n <= own;
+    if (w->fb_gemm && st->opt.single) {
+        if (!(w->fb_Af = nn_malloc(rows * n * sizeof *w->fb_Af, "first-layer bound cache", err))) return NN_ENOMEM;
+        for (size_t k = 0; k < rows * n; k++) w->fb_Af[k] = (float)w->fb_A[k];
+    }
+    w->fb_state = 1;
+    return NN_OK;
+}
+
+/* The budget's magnitudes for the first block, once per region: vmag of its
+ * layers from the region's box (IBP), or for its composite (fb_gemm)
+ * |F| (|x0| + eps) >= |F| G, with |F||x0| kept while x0 is unchanged. */
+int bound_first_block_budget(bound_state *st, nn_error *err)
+{
+    bound_work *w = st->work;
+    if (w->fb_state == 0) { /* the budget follows the path the kernel will take */
+        int rc = fb_build(st, err);
+        if (rc) return rc;
+    }
+    size_t n = w->n_in, rows = w->fb_rows;
+    if (!w->fb_gemm) {
+        double *lo = w->scratch, *hi = w->scratch + w->maxw;
+        memcpy(lo, w->box_lo, n * sizeof *lo);
+        memcpy(hi, w->box_hi, n * sizeof *hi);
+        return bound_box_affine(st, 0, w->first_nl, lo, hi, err);
+    }
+    if (!w->fb_v) {
+        w->fb_v = nn_malloc(rows * sizeof *w->fb_v, "rounding budget", err);
+        w->fb_absx0 = nn_malloc(rows * sizeof *w->fb_absx0, "rounding budget", err);
+        w->fb_x0 = nn_malloc(n * sizeof *w->fb_x0, "rounding budget", err);
+        if (!w->fb_v || !w->fb_absx0 || !w->fb_x0) return NN_ENOMEM;
+        w->fb_x0_valid = 0;
+    }
+    if (!w->fb_x0_valid || memcmp(w->fb_x0, w->x0, n * sizeof *w->x0) != 0) {
+        for (size_t r = 0; r < rows; r++) {
+            const double *a = w->fb_A + r * n;
+            double acc = 0;
+            for (size_t j = 0; j < n; j++) acc += fabs(a[j]) * fabs(w->x0[j]);
+            w->fb_absx0[r] = acc;
+        }
+        memcpy(w->fb_x0, w->x0, n * sizeof *w->x0);
+        w->fb_x0_valid = 1;
+    }
+    double vs = 0, gs = 0;
+    for (size_t r = 0; r < rows; r++) {
+        w->fb_v[r] = (w->fb_absx0[r] + st->region.eps * w->fb_norm[3 * r + NORM_INF]) * (1 + 1e-9);
+        vs += w->fb_v[r];
+    }
+    if (st->opt.single) { /* only float rows cross the composite with an absolute budget */
+        for (size_t k = 0; k < n; k++) gs += fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
+        w->fb_tau = FLT_MIN * ((2.0 * (double)rows + 3) * gs + vs) * (1 + 1e-6);
+    }
+    return NN_OK;
+}
+
+
+/* The block's cancellation budget for the current region (header comment):
+ * v <- |M_j| v + |b_j| from v = max(|box_lo|, |box_hi|), times fb_gamma. */
+static int first_block_error(bound_state *st, nn_error *err)
+{
+    bound_work *w = st->work;
+    if (w->fb_e_valid) return NN_OK;
+    size_t mw = w->maxw;
+    if (!w->fb_e && !(w->fb_e = nn_malloc(w->fb_rows * sizeof *w->fb_e, "rounding budget", err))) return NN_ENOMEM;
+    double *v = w->scratch, *vn = w->scratch + mw;
+    for (size_t k = 0; k < w->n_in; k++) v[k] = fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
+    for (int j = 0; j < w->first_nl; j++) {
+        const nn_layer *L = &st->model->layers[j];
+        if (L->type == LAYER_FLATTEN) continue;
+        size_t no = shape_size(L->out);
+        int rc = layer_affine_forward_ws(&w->abs_layers[j], v, 1, mw, vn, mw, &w->ws, err);
+        if (rc) return nn_error_prefix(err, "rounding budget, layer %d: ", j);
+        for (size_t k = 0; k < no; k++) v[k] = (vn[k] + (w->babs[j] ? w->babs[j][k] : 0.0)) * (1 + 1e-9);
+    }
+    for (size_t r = 0; r < w->fb_rows; r++) w->fb_e[r] = w->fb_gamma * v[r];
+    w->fb_e_valid = 1;
+    return NN_OK;
+}
+
+int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+{
+    bound_work *w = st->work;
+    if (w->fb_state == 0) {
+        int rc = fb_build(st, err);
+        if (rc) return rc;
+    }
+    if (w->fb_gamma > 0) {
+        int rc = first_block_error(st, err);
+        if (rc) return rc;
+    }
+    const double *e = w->fb_gamma > 0 ? w->fb_e : NULL;
+    if (w->fb_state == 1) {
+        for (size_t r = lo; r < hi; r++) {
+            bound_concretize_region(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[3 * r + st->region.norm],
+                         &lower[r - lo], &upper[r - lo]);
+            if (e) {
+                lower[r - lo] -= e[r];
+                upper[r - lo] += e[r];
+            }
+        }
+        return NN_OK;
+    }
+    /* Not cached: aligned blocks so that a row's numbers never depend on the range. */
+    for (size_t blo = lo - lo % w->rb; blo < hi; blo += w->rb) {
+        size_t bhi = blo + w->rb < w->fb_rows ? blo + w->rb : w->fb_rows;
+        for (size_t r = blo; r < bhi; r++) w->idx[r - blo] = r;
+        int rc = bound_backward_block(st, w->first_nl, 0, bhi - blo, w->idx, NULL, 0, NULL, NULL, NULL, w->blk_l,
+                                      w->blk_u, err);
+        if (rc) return rc;
+        for (size_t r = blo > lo ? blo : lo; r < bhi && r < hi; r++) {
+            lower[r - lo] = w->blk_l[r - blo] - (e ? e[r] : 0.0);
+            upper[r - lo] = w->blk_u[r - blo] + (e ? e[r] : 0.0);
+        }
+    }
+    return NN_OK;
+}

@@ -1,0 +1,127 @@
+/* bound_work (private to src/bound): the workspace behind bound_state.work and the
+ * rounding allowances every bound file applies. Each group of fields names the file
+ * that owns it; files only read the fields of files below them in the stack. */
+#ifndef BOUND_WORK_H
+#define BOUND_WORK_H
+
+#include <float.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bound.h"
+#include "layer_ops.h"
+
+/* Relative allowance added outward to every concretized bound, times the sum of
+ * the absolute values of the terms that were added up (see bound_backward.c). */
+#define BOUND_REL_ALLOW 1e-10
+/* The allowance for terms of magnitude sum mag: BOUND_REL_ALLOW of it, plus DBL_MIN
+ * for results that underflow (their error is absolute, a relative one is 0). */
+#define BOUND_ALLOWANCE(mag) (BOUND_REL_ALLOW * (mag) + DBL_MIN)
+/* Relative widening of activation values of interval endpoints (libm accuracy). */
+#define BOUND_ACT_ALLOW 4e-15
+
+/* Zeroed allocation of count elements into ptr, or `goto fail` (err filled). */
+#define BOUND_ALLOC(ptr, count, what)                                                     \
+    do {                                                                                  \
+        if (!((ptr) = nn_calloc((count) > 0 ? (size_t)(count) : 1, sizeof *(ptr), what, err))) \
+            goto fail;                                                                    \
+    } while (0)
+
+typedef struct {
+    /* the model's structure (bound.c, at init) */
+    int first_nl;          /* index of the first nonlinear layer, or n_layers */
+    int *prev_nl;          /* [i], i <= n_layers: last nonlinear layer < i, or -1 */
+    size_t maxw;           /* widest layer input/output of the model */
+    size_t n_in;           /* model input size */
+    nn_layer *abs_layers;  /* [i] |linear part| of affine layer i, offset 0 (IBP radius) */
+    double **bfull;        /* [i] offset b_full of affine layer i, NULL if all zero */
+    double **babs;         /* [i] |b_full| where bfull[i] is set */
+
+    /* exact bounds of the first affine block: rows of its composite matrix
+     * (bound_first_block.c; fb_pk, fb_pkf and fb_pk_gen: bound_backward.c) */
+    int fb_state;          /* 0 not built, 1 cached, -1 too large to cache */
+    size_t fb_rows;        /* = input size of layer first_nl (or output size) */
+    double *fb_A, *fb_c, *fb_cabs;   /* fb_rows x n_in matrix, offset, |offset| terms */
+    double *fb_norm;       /* 3 per row: ||A_r||_q for p = inf, 1, 2 (index = norm_type) */
+    int fb_gemm;           /* backward passes cross the block as one GEMM with fb_A */
+    double *fb_pk;         /* fb_A on first_nl's live rows */
+    float *fb_Af, *fb_pkf; /* the same in float (single) */
+    unsigned long fb_pk_gen[2][2]; /* [precision] stamps of the live set packed */
+    double *fb_v;          /* rounding budget magnitudes of the composite, per row */
+    double *fb_absx0, *fb_x0; /* |F||x0| and the x0 it was computed for */
+    int fb_x0_valid;
+    /* the block's exact rows when it sums in more than one layer (dense -> dense,
+     * conv -> avgpool, ...): their cancellation error, per row and region */
+    int fb_summing;        /* layers below the block's top whose adjoint sums K_j > 1 terms */
+    double fb_gamma;       /* gamma(sum of K_j + 2) over the block, 0 when fb_summing is 0 */
+    double *fb_e;          /* fb_rows: fb_gamma |M_k|..|M_1| chain magnitudes of the box */
+    int fb_e_valid;        /* fb_e is for the current region */
+
+    /* region (bound.c) */
+    int region_set;
+    double *x0;            /* copy of the centre */
+    double *box_lo, *box_hi; /* bounding box of the region (ball within clip box) */
+
+    size_t *l1_sel;        /* 2 n_in: scratch of the clipped l1 concretization (bound_concretize.c) */
+    double *l1_buf;        /* 3 n_in: its gains and rooms */
+    int *l1_bucket;        /* n_in: its buckets */
+
+    /* IBP bounds per nonlinear layer input (index n_layers = model output; bound_ibp.c) */
+    double **ibp_l, **ibp_u;
+    int *ibp_valid;
+
+    /* backward kernel scratch (bound_backward.c) */
+    size_t rb;             /* specification rows per block */
+    double *buf[2];        /* 2*rb x maxw each: a block's lower and upper rows, other buffer */
+    double *c, *s, *e;     /* 2*rb each: constants, sums of |constant terms|, rounding budgets */
+    double *blk_l, *blk_u;     /* one block of results */
+    size_t *idx;           /* selected rows of a block */
+    double *scratch;       /* 8 x maxw: box temporaries (bound_box.c, bound_ibp.c, bound.c) */
+    layer_workspace ws;    /* conv/pool scratch of the adjoints, kept across calls */
+
+    /* dead-neuron packing (bound_backward.c) */
+    unsigned long gen;     /* activation commits so far: stamps of live sets */
+    unsigned long *live_gen; /* [i] stamp of activation i's live set, 0 = none yet */
+    size_t **live;         /* [i] activation i: neurons whose lines are not both 0 */
+    size_t *n_live, *n_act; /* [i] their count; neurons of activation i */
+    double **pk;           /* [i] 8 x n_act, packed: lower slope, icpt, upper slope, icpt, offset
+                              below, its magnitudes, budget weights double, float */
+    double **wc;           /* [j] dense j: W on the live rows above and columns below */
+    float **wcf;           /* [j] the same in float */
+    unsigned long (*wc_gen[2])[2]; /* [precision][j] stamps of the live sets packed */
+    float **wf;            /* [j] dense/conv j: weights in float (single only) */
+
+    /* rounding budget of the coefficient matrices (bound_backward.c, part 2); vmag
+     * and the affine layers' tau are written by the box pass (bound_box.c) */
+    double **vmag;         /* [j] affine j: |M_j| G_j, G_j >= |input of j| (IBP), n_out */
+    double *gam[2];        /* [precision][j] gamma(K_j + 2) of affine j's adjoint */
+    double *tau;           /* [i] float rows: absolute (underflow) budget for crossing layer i */
+    double fb_tau;         /* the same for the first block's composite GEMM */
+    double **ew[2];        /* [precision][i] activation i: budget weight per neuron */
+    double **mph[2];       /* [precision][i] maxpool i: budget weight per output, lower then upper */
+
+    struct bound_lbp *lbp; /* forward linear bounds (bound_lbp.c), NULL until used */
+    struct frown_work *frown; /* FROWN state and scratch (bound_frown.c), or NULL */
+} bound_work;
+
+/* Unit roundoff of the kernel's two precisions (bound_backward.c, part 2). */
+#define UNIT_ROUNDOFF_D 0x1p-53
+#define UNIT_ROUNDOFF_F 0x1p-24
+
+/* gamma(n) = n u / (1 - n u): the relative error bound of a sum of n - 2 products
+ * in unit roundoff u (bound_backward.c, part 2). */
+static inline double bound_gamma(double n, double u) { return n * u / (1.0 - n * u); }
+
+/* max(v, 0) without a branch: coefficient signs are close to random, and a
+ * branch on them mispredicts half the time (3x slower in the backward pass).
+ * v - bound_pos_part(v) is min(v, 0) exactly. */
+static inline double bound_pos_part(double v)
+{
+    uint64_t b;
+    memcpy(&b, &v, sizeof b);
+    b &= (b >> 63) - 1;
+    memcpy(&v, &b, sizeof v);
+    return v;
+}
+
+#endif
