@@ -1,6 +1,6 @@
 /* attack: projected gradient descent (PGD) on the logit margin, l_inf and l2, with
- * random restarts, at a fixed eps or searching the smallest successful eps (spec
- * lp.md "Attacks"). Every counterexample is re-checked by a plain forward pass. */
+ * random restarts, at a fixed eps or searching the smallest successful eps
+ * (doc/radius.md "Attacks"). Every counterexample is re-checked by a plain forward pass. */
 #ifndef ATTACK_H
 #define ATTACK_H
 

@@ -1,5 +1,6 @@
 /* certify: margin specifications, target choice, verification at one eps and the
- * certified-radius searches (spec bounds.md "Certified radius", target choice).
+ * certified-radius searches (doc/radius.md "Certified radius",
+ * "Target choice").
  * cert_run_task does no I/O, so a scheduler can call it for any (image, target). */
 #ifndef CERTIFY_H
 #define CERTIFY_H

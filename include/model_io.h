@@ -1,4 +1,5 @@
-/* model_io: reading and writing networks in the native HDF5 schema (formats.md).
+/* model_io: reading and writing networks in the native HDF5 schema (doc/formats.md
+ * "Native model file").
  * model_load() also accepts .onnx files (through onnx_import), so every command
  * that takes a model takes either. File paths appear in every error message. */
 #ifndef MODEL_IO_H

@@ -1,5 +1,5 @@
-/* results_h5: the HDF5 outputs of bounds, certify and attack (formats.md "Results
- * files"). Result tables are column datasets under /results that grow by appended
+/* results_h5: the HDF5 outputs of bounds, certify and attack (doc/formats.md
+ * "Results files"). Result tables are column datasets under /results that grow by appended
  * rows and are flushed after each append, so a crashed run keeps its rows. */
 #ifndef RESULTS_H5_H
 #define RESULTS_H5_H

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.." || exit 1
 PY=/usr/bin/python3
 DATA=fashion-mnist:test
 
-# Random models written straight with h5py (schema: /work/shared/spec/formats.md).
+# Random models written straight with h5py (schema: doc/formats.md).
 $PY - "$TMP" <<'EOF' || { not_ok "generate test models with h5py"; exit 1; }
 import sys, h5py, numpy as np
 out = sys.argv[1]

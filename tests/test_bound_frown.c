@@ -1,4 +1,4 @@
-/* FROWN and CROWN-Quad (spec frown.md): the hand-derived gradient of every kind of
+/* FROWN and CROWN-Quad (doc/frown.md): the hand-derived gradient of every kind of
  * variable against central differences of the actual bound, never looser than
  * CROWN (per bound on the same committed bounds, and margins on every image of a
  * test set), bit-identical row ranges and sides, deterministic and sound warm

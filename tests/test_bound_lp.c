@@ -1,5 +1,5 @@
-/* The bound engine against an independent LP solver (COIN-OR Clp), spec bounds.md
- * "Checks that need no other tool" and lp.md.
+/* The bound engine against an independent LP solver (COIN-OR Clp), doc/lp.md
+ * "LP check" (doc/bounds.md "Checks that need no other tool" has the others).
  *
  * The LP is built here from the model's weights and the engine's committed
  * relaxation only (st->lines, st->pools, st->pre_lower/pre_upper), never from the
@@ -14,11 +14,12 @@
  *                      x = x0 + p - q, p, q >= 0, sum(p + q) <= eps (and the clip box).
  * The LP of a nonlinear layer's input uses the layers before it and not its own box.
  *
- * Theorem 1 of frown-fastened-crown: CROWN's bound is the optimum of this LP when
- * (1) each neuron has exactly one upper and one lower line (one plane each side
- * for MaxPool), (2) the LP uses the same lines as CROWN, and (3) both are
- * self-consistent: the lines of a layer are built once from its bounds and used
- * for every neuron after it. The engine's CROWN and Fast-Lin satisfy all three.
+ * Theorem 1 of frown-fastened-crown (doc/lp.md "Why CROWN equals the LP optimum"):
+ * CROWN's bound is the optimum of this LP when (1) each neuron has exactly one
+ * upper and one lower line (one plane each side for MaxPool), (2) the LP uses the
+ * same lines as CROWN, and (3) both are self-consistent: the lines of a layer are
+ * built once from its bounds and used for every neuron after it. The engine's
+ * CROWN and Fast-Lin satisfy all three.
  * The boxes l <= z <= u are then redundant (the bounds are the minimum and maximum
  * of z over the relaxed set itself), which is why equality also needs the bounds
  * to be CROWN's own: no IBP intersection and no IBP-only stable neurons

@@ -376,7 +376,7 @@ static void fixed_length_strings_and_int64_attrs_are_accepted(void **state)
     remove(path);
 }
 
-/* formats.md: an MLP's input may be stored as 1,H,W or as 1,1,N. */
+/* doc/formats.md "Native model file": an MLP's input may be stored as 1,H,W or as 1,1,N. */
 static void flat_and_image_input_shapes_both_load(void **state)
 {
     (void)state;

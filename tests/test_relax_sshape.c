@@ -1,6 +1,6 @@
 /* Unit tests for the S-shaped relaxations (relax_sshape.c): tanh, sigmoid, arctan
  * lines valid on a dense grid in double with no tolerance (random and extreme
- * boxes, saturation), tangent-point ranges as in frown.md, every tangent point in
+ * boxes, saturation), tangent-point ranges as in doc/frown.md, every tangent point in
  * a range giving a valid line, tightness of the chosen tangents, constant lines on
  * degenerate boxes. */
 #include "relax_check.h"
@@ -68,7 +68,7 @@ static void sshape_lines_valid_in_saturation(void **state)
     relax_lines_free(&L);
 }
 
-/* frown.md: l >= 0: upper d in [l, u]; u <= 0: lower d in [l, u]; l < 0 < u: upper
+/* doc/frown.md "Search space": l >= 0: upper d in [l, u]; u <= 0: lower d in [l, u]; l < 0 < u: upper
  * d in [d_U*, u], lower d in [l, d_L*], starting at d_U*, d_L*; chords are fixed. */
 static void sshape_parameter_ranges_follow_frown(void **state)
 {

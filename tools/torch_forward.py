@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference forward pass of an nncert native model (HDF5, /work/shared/spec/formats.md).
+"""Reference forward pass of an nncert native model (HDF5, doc/formats.md).
 
 Builds a float64 PyTorch network from the HDF5 file alone -- independent of the C
 code -- and prints one line per image, "INDEX LABEL PRED l0 ... l9" with %.17g

@@ -6,7 +6,7 @@
 --only NAME[,NAME...]  just these models;  --out DIR  output folder;  --list
 --table  print the markdown table of models/README.md from the files in --out
 
-Each model file follows /work/shared/spec/formats.md exactly: root attrs format,
+Each model file follows doc/formats.md exactly: root attrs format,
 version, input_shape, name; /layers/NNN groups; /meta with the data set, the test
 accuracy, seed, epochs and architecture. Training is deterministic: every model
 reseeds torch and numpy with its own seed before it is built, runs single-threaded
@@ -153,7 +153,7 @@ class ParamRamp(nn.Module):
         return torch.where(z < 0, self.eta * z, torch.where(z <= r, z, self.eta * z + (1 - self.eta) * r))
 
     def project(self):
-        # The relaxation's six cases (bounds.md) assume r >= 0; keep r there.
+        # The relaxation's six cases (doc/bounds.md "Relaxations") assume r >= 0; keep r there.
         with torch.no_grad():
             self.r.clamp_(min=0.0)
 
@@ -204,7 +204,7 @@ def build(spec, mean, std):
 
 
 # ---------------------------------------------------------------------------
-# HDF5 writer (formats.md, version 1).
+# HDF5 writer (doc/formats.md "Native model file", version 1).
 
 def _ints(v):
     return np.asarray(v, dtype=np.int32)

@@ -1,4 +1,4 @@
-/* PGD attack on the logit margin (spec lp.md "Attacks"; Madry et al.).
+/* PGD attack on the logit margin (doc/radius.md "Attacks"; Madry et al.).
  *
  * Loss: max_{j != c} z_j - z_c, ascended by sign steps (l_inf) or normalized
  * gradient steps (l2) and projected back onto the ball and the valid range. For

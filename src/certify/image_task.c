@@ -1,10 +1,10 @@
-/* One task of one image, as the scheduler hands them out (spec bounds.md,
+/* One task of one image, as the scheduler hands them out (doc/radius.md,
  * "Target choice"): an image has cert_tasks_per_image() tasks, numbered by slot.
  * Each task repeats the image's forward pass (a small fraction of one bound
  * evaluation) so that it depends on nothing but (image, slot) and the options:
  * any process can run any task and gets the same row. With target `all`, slot k
  * is the k-th class other than the prediction. A method that carries state from
- * one evaluation to the next of the same image (FROWN's warm starts, frown.md)
+ * one evaluation to the next of the same image (FROWN's warm starts, doc/frown.md)
  * must start each task from a clean state here, or a slot's row would depend on
  * which slot that process ran before it. */
 #include "certify.h"

@@ -1,4 +1,4 @@
-/* Margin specifications and target choice (spec bounds.md, "Target choice").
+/* Margin specifications and target choice (doc/radius.md, "Target choice").
  *
  * A certificate for class c against target j is a lower bound > 0 on z_c - z_j over
  * the region; untargeted robustness is the conjunction over every j != c, so it is

@@ -1,4 +1,4 @@
-/* Certified-radius searches over eps (spec bounds.md, "Certified radius").
+/* Certified-radius searches over eps (doc/radius.md, "Certified radius").
  *
  * Both searches only ever report an eps at which the oracle itself certified
  * (margin > 0); the reported radius is never interpolated, and the bracket

@@ -1,4 +1,5 @@
-/* Verification at one eps and the per-task driver (spec bounds.md).
+/* Verification at one eps and the per-task driver (doc/radius.md,
+ * "Certified radius").
  *
  * cert_verify bounds the margin rows e_c - e_j over the region with the chosen
  * method and certifies iff the smallest row lower bound is > 0; a NaN anywhere

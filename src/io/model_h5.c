@@ -1,4 +1,4 @@
-/* Native HDF5 model files, version 1 (spec: shared/spec/formats.md, "Native model file").
+/* Native HDF5 model files, version 1 (doc/formats.md, "Native model file").
  *
  * The reader trusts nothing in the file: every attribute and dataset is checked
  * for presence, HDF5 type class, rank and extent before it is read, every weight

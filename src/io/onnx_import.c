@@ -1,4 +1,4 @@
-/* ONNX import: a sequential ONNX graph becomes an nn_model (formats.md, "Peer formats").
+/* ONNX import: a sequential ONNX graph becomes an nn_model (doc/formats.md, "Peer formats").
  *
  * The graph is walked in node order as one chain of computed values, starting at the
  * single graph input that is not an initializer. Every node either

@@ -1,4 +1,4 @@
-/* HDF5 results files (formats.md "Results files").
+/* HDF5 results files (doc/formats.md "Results files").
  *
  * Tables are column datasets under /results, chunked and extendible in rows, so
  * each append extends every column and writes only the new rows; the file is

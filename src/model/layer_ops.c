@@ -3,7 +3,8 @@
  * Every affine layer is y = M x + b_full. The forward pass, attacks and the
  * bound engine all need M applied to rows (forward) and rows multiplied by M
  * from the right (adjoint: back-substitution of linear bounds, gradients), so
- * both live here, on row blocks with leading dimensions (spec formats.md).
+ * both live here, on row blocks with leading dimensions (tensor layouts:
+ * doc/formats.md).
  *
  * Convolution uses im2col over a chunk of nb rows: col[K, nb*P] (K = Ci*kH*kW
  * window slots, P output positions) holds image r in columns r*P.., so the whole
