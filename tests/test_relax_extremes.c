@@ -20,7 +20,7 @@
  *  4. The certify pipeline: cert_run_task's radius on small random nets is
  *     attacked at exactly that radius by a long double PGD-like local search and
  *     random sampling, and re-verified at exactly the radius. */
-#include "audit_ld.h"
+#include "ld_reference.h"
 
 #include <float.h>
 

@@ -22,7 +22,7 @@
 #define N_SAMP 48
 #define SPEC_ROWS 2
 
-#include "audit_ld.h"
+#include "ld_reference.h"
 
 
 /* ---- random edge-case architectures ------------------------------------ */

@@ -16,7 +16,7 @@
  *  2. Radius searches on small random CNNs with MaxPool, in double and single
  *     precision, l_inf / clipped l1 / clipped l2: the certified radius is
  *     attacked at exactly that eps by sampling and a long double local search. */
-#include "audit_ld.h"
+#include "ld_reference.h"
 
 #include <float.h>
 

@@ -1,8 +1,8 @@
 /* audit_ld: the audits' independent long double forward pass and the test of
  * membership in the REAL region (header-only; tests/test_bound_audit*.c). Not
  * forward_trace: the library's own rounding must not mask an error. */
-#ifndef AUDIT_LD_H
-#define AUDIT_LD_H
+#ifndef LD_REFERENCE_H
+#define LD_REFERENCE_H
 
 #include "test_bound_models.h"
 
