@@ -1,4 +1,4 @@
-/* Adversarial soundness audit of the bound engine on random edge-case
+/* Soundness of the bound engine on random edge-case
  * architectures: dense -> dense chains without activations, conv -> avgpool ->
  * conv stacks, purely linear models, 1-neuron layers, weight scales 1e-8 .. 1e6,
  * biases that put the centre's pre-activations at 0 or at a kink, saturating
@@ -336,7 +336,7 @@ static int has_only_relu(const nn_model *m)
     return relu;
 }
 
-static void audit_random_edge_case_architectures(void **state)
+static void random_edge_case_architectures_are_sound(void **state)
 {
     (void)state;
     test_rng rng = {20240611};
@@ -376,7 +376,7 @@ static void audit_random_edge_case_architectures(void **state)
         }
         model_free(&a.m);
     }
-    print_message("audit: %d architectures, %d configurations, %ld sample points\n", N_ARCH, n_configs, n_checked);
+    print_message("edge-case architectures: %d architectures, %d configurations, %ld sample points\n", N_ARCH, n_configs, n_checked);
 }
 
 /* Regression: a model whose last layer is nonlinear (here dense -> sigmoid or
@@ -438,8 +438,8 @@ static void spec_bounds_of_model_ending_in_nonlinear_layer(void **state)
         }
 }
 
-/* Found by the audit: float backward rows had only relative rounding budgets
- * (gamma(K) |A| vmag), but a product or sum below FLT_MIN is subnormal or 0 in
+/* Float backward rows need absolute rounding budgets besides the relative ones
+ * (gamma(K) |A| vmag): a product or sum below FLT_MIN is subnormal or 0 in
  * float and errs absolutely. 1 -> relu -> dense w2 -> relu -> 1 -> relu -> 1 on
  * x in [0.5, 1.5] (layer 3 is the third relu's input): weights below FLT_MIN are
  * refused in single precision (their conversion is not relative), and w1 = 1e-20,
@@ -500,7 +500,7 @@ static void single_precision_underflow_is_covered(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(audit_random_edge_case_architectures),
+        cmocka_unit_test(random_edge_case_architectures_are_sound),
         cmocka_unit_test(spec_bounds_of_model_ending_in_nonlinear_layer),
         cmocka_unit_test(single_precision_underflow_is_covered),
     };
