@@ -379,11 +379,12 @@ static void random_edge_case_architectures_are_sound(void **state)
     print_message("edge-case architectures: %d architectures, %d configurations, %ld sample points\n", N_ARCH, n_configs, n_checked);
 }
 
-/* Regression: a model whose last layer is nonlinear (here dense -> sigmoid or
- * relu). bound_spec's interval tail then starts and stops at the output
- * (stop = n_layers) and read the width of layers[n_layers], past the array:
- * every spec bound came out as the constant d, for IBP and (intersected) for
- * every method with intersect_ibp. */
+/* A model whose last layer is nonlinear (here dense -> sigmoid, relu or
+ * maxpool): bound_spec's interval tail then starts and stops at the output
+ * (stop = n_layers), an edge case where reading the width of layers[n_layers]
+ * would run past the array and make every spec bound the constant d, for IBP
+ * and (intersected) for every method with intersect_ibp. The spec row must
+ * enclose d + f(z) over the real interval of z. */
 static void spec_bounds_of_model_ending_in_nonlinear_layer(void **state)
 {
     (void)state;

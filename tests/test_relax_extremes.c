@@ -400,10 +400,11 @@ static void maxpool_planes_at_degenerate_windows(void **state)
     assert_int_equal(bad, 0);
 }
 
-/* Regression: ParamRamp's S6 lines (l > r) were phi's last piece
- * eta*z + c with c = fl(fl(1-eta)*r) for BOTH lines; phi is the real
- * eta*z + (1-eta)*r, so an inexact c put one line on the wrong side (here the
- * lower line, by 1.2e-17 on [0.5, 0.5]). Exactly representable c stay exact. */
+/* ParamRamp's S6 lines (l > r) are phi's last piece eta*z + c, and phi is the
+ * real eta*z + (1-eta)*r: one rounded c = fl(fl(1-eta)*r) for BOTH lines would
+ * put one of them on the wrong side whenever c is inexact (eta 0.15, r 0.3: the
+ * lower line by 1.2e-17 on [0.5, 0.5]), so each line must be a real bound.
+ * Exactly representable c stay exact. */
 static void param_ramp_last_piece_lines_are_real_bounds(void **state)
 {
     (void)state;

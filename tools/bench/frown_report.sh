@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# FROWN vs CROWN figures (issue 4, item 8), one core:
+# FROWN vs CROWN figures, one core:
 #  1. mean certified radius (bisect search, untargeted, rtol 1e-3) and seconds per
 #     image, CROWN and FROWN, l_inf / l2 / l1, on the zoo's 3x[100] and 10x[20] MLPs;
 #  2. the group size G against tightness and time on the 4x[1024] ReLU MLP: margin
