@@ -100,7 +100,7 @@ static void frown_and_quad_over_eps_sequences(void **state)
             test_rng mr = {9000u + 31u * (uint64_t)fam + (uint64_t)a};
             tb_build(&m, &mr, fam, tb_acts[a]);
             size_t n_in = model_input_size(&m);
-            double *x0 = tb_rand_vec(&mr, n_in, 0.0, 1.0);
+            double *x0 = test_rand_vec(&mr, n_in, 0.0, 1.0);
             for (size_t c = 0; c < sizeof fo / sizeof fo[0]; c++) {
                 if (fam == 1 && c % 2) continue; /* the CNN is slower: half the option sets */
                 bound_options o;

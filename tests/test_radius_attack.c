@@ -166,7 +166,7 @@ static void sharp_radii_on_linear_nets(void **state)
         int width = in, depth = 1 + net % 3;
         for (int dl = 0; dl < depth; dl++) {
             int out = dl == depth - 1 ? classes : 2 + (net + dl) % 4;
-            double *W = tb_rand_vec(&rng, (size_t)width * out, -sc, sc), *b = tb_rand_vec(&rng, (size_t)out, -sc, sc);
+            double *W = test_rand_vec(&rng, (size_t)width * out, -sc, sc), *b = test_rand_vec(&rng, (size_t)out, -sc, sc);
             if (kind && dl == 0)
                 for (int o = 0; o < out; o++) b[o] = (kind == 1 ? 1 : -1) * 100.0 * sc * width;
             tb_dense_from(&m, width, out, W, b);
@@ -175,7 +175,7 @@ static void sharp_radii_on_linear_nets(void **state)
             if (kind && dl == 0) {
                 nn_layer a = layer_make(kind == 1 ? LAYER_RELU : LAYER_LEAKY_RELU);
                 a.alpha = 0.3;
-                tb_add(&m, a);
+                test_add_layer(&m, a);
             }
             width = out;
         }

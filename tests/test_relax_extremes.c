@@ -365,7 +365,7 @@ static void maxpool_planes_at_degenerate_windows(void **state)
     nn_error err;
     model_init(&mm);
     mm.input = (nn_shape){1, 3, 3};
-    tb_add(&mm, L);
+    test_add_layer(&mm, L);
     assert_int_equal(model_finalize(&mm, &err), NN_OK);
     const nn_layer *PL = &mm.layers[0];
     for (int rep = 0; rep < 60; rep++) {
