@@ -77,7 +77,7 @@ $(NNCERT): $(CLI_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c $(LIB) tests/testutil.h | $(GEN_H)
+$(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h) | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka clp 2>/dev/null) $(LDFLAGS) $< $(LIB) $(TEST_LIBS) $(LDLIBS) -o $@
 
