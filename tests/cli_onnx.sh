@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# nncert import: ONNX fixtures (tools/make_onnx_fixtures.py) to native HDF5; inspect
+# nncert import: ONNX fixtures (tools/models/make_onnx_fixtures.py) to native HDF5; inspect
 # and predict must see the same network through the .onnx and the imported .h5.
 . "$(dirname "$0")/lib.sh"
 FX="$TMP/fx"
 
-if /usr/bin/python3 tools/make_onnx_fixtures.py "$FX" >"$TMP/gen.log" 2>&1; then ok "fixtures generated"
+if /usr/bin/python3 tools/models/make_onnx_fixtures.py "$FX" >"$TMP/gen.log" 2>&1; then ok "fixtures generated"
 else not_ok "fixtures generated" "$(tail -5 "$TMP/gen.log")"; exit 1; fi
 
 expect_success "import --help" "$NNCERT" import --help

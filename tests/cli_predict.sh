@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # nncert predict: logits of random models with every layer type agree with an
-# independent float64 PyTorch forward pass (tools/torch_forward.py) on real
+# independent float64 PyTorch forward pass (tools/ref/torch_forward.py) on real
 # Fashion-MNIST images; options, the --logits format, and errors.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
@@ -87,7 +87,7 @@ for m in cnn mlp; do
     else
         not_ok "predict $m runs on 200 Fashion-MNIST images" "$(cat "$TMP/$m.err")"
     fi
-    if $PY tools/torch_forward.py "$TMP/$m.h5" --data $DATA --start 100 --count 200 >"$TMP/$m.t.txt" 2>"$TMP/$m.terr"; then
+    if $PY tools/ref/torch_forward.py "$TMP/$m.h5" --data $DATA --start 100 --count 200 >"$TMP/$m.t.txt" 2>"$TMP/$m.terr"; then
         ok "torch_forward.py runs on $m"
     else
         not_ok "torch_forward.py runs on $m" "$(cat "$TMP/$m.terr")"

@@ -43,7 +43,7 @@ need() {
     local missing=()
     for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
     if [ ${#missing[@]} -gt 0 ]; then
-        not_ok "SLURM and munge are installed" "missing: ${missing[*]} (tools/install-deps.sh installs slurm-wlm and munge)"
+        not_ok "SLURM and munge are installed" "missing: ${missing[*]} (tools/install/install-deps.sh installs slurm-wlm and munge)"
         exit 1
     fi
     ok "SLURM and munge are installed"

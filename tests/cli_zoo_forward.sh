@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The C forward pass against an independent one: for every model in models/ (and
 # models/zoo/ when `make zoo` has built it), `nncert predict --logits` on the first
-# test images must agree with tools/torch_forward.py (PyTorch, float64, reading the
+# test images must agree with tools/ref/torch_forward.py (PyTorch, float64, reading the
 # HDF5 file itself) to 1e-9 relative in every logit; ONNX copies are compared with
 # the torch reading of the .h5 of the same name (same float32 parameters). The test
 # accuracy stored in /meta must be exactly what predict finds on the whole test set.
@@ -44,7 +44,7 @@ check "models/ holds trained models" '[ -n "$models" ]'
 # shellcheck disable=SC2086
 $PY - "$TMP" "$N" $models <<'EOF_PY' 2>"$TMP/torch.err"
 import os, sys
-sys.path.insert(0, "tools")
+sys.path.insert(0, "tools/ref")
 import torch_forward as tf
 tmp, n = sys.argv[1], int(sys.argv[2])
 for path in sys.argv[3:]:
@@ -90,8 +90,8 @@ done
 # The comparison itself must be able to fail: two different models disagree.
 a=models/fmnist_mlp_2x20_relu.h5 b=models/fmnist_mlp_2x20_tanh.h5
 if [ -f "$a" ] && [ -f "$b" ]; then
-    $PY tools/torch_forward.py "$a" --data fashion-mnist:test --count 5 >"$TMP/a" 2>/dev/null
-    $PY tools/torch_forward.py "$b" --data fashion-mnist:test --count 5 >"$TMP/b" 2>/dev/null
+    $PY tools/ref/torch_forward.py "$a" --data fashion-mnist:test --count 5 >"$TMP/a" 2>/dev/null
+    $PY tools/ref/torch_forward.py "$b" --data fashion-mnist:test --count 5 >"$TMP/b" 2>/dev/null
     check "logit comparison rejects a different model" '! same_logits "$TMP/a" "$TMP/b" >/dev/null'
     # One logit moved in its 8th significant digit must be caught too.
     awk 'NR == 3 { $6 = $6 * (1 + 1e-8) } { print }' OFMT=%.17g CONVFMT=%.17g "$TMP/a" >"$TMP/a2"

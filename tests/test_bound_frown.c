@@ -85,7 +85,7 @@ static void gradient_family(void (*build)(nn_model *, test_rng *, layer_type), c
         nn_model m;
         build(&m, &rng, tb_acts[a]);
         size_t no = model_output_size(&m), n_in = model_input_size(&m);
-        double *x0 = tb_rand_vec(&rng, n_in, 0.05, 0.95), *C = tb_rand_vec(&rng, no, -1, 1);
+        double *x0 = test_rand_vec(&rng, n_in, 0.05, 0.95), *C = test_rand_vec(&rng, no, -1, 1);
         bound_options o;
         frown_opts(&o, 1, 5);
         for (int p = 0; p < 3; p++)
@@ -130,7 +130,7 @@ static void probe_at_crown_lines_is_crown_bound(void **state)
     nn_error err;
     nn_model m;
     tb_build_mlp(&m, &rng, LAYER_SIGMOID);
-    double *x0 = tb_rand_vec(&rng, 6, 0, 1);
+    double *x0 = test_rand_vec(&rng, 6, 0, 1);
     bound_options o;
     frown_opts(&o, 1, 0); /* no optimization: the committed bounds are CROWN's */
     o.intersect_ibp = 0;
@@ -162,7 +162,7 @@ static void zero_iterations_is_crown_bit_for_bit(void **state)
     test_rng rng = {34};
     nn_model m;
     tb_build_cnn(&m, &rng, LAYER_TANH);
-    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
     bound_options of, oc;
     frown_opts(&of, 1, 0);
     bound_options_default(&oc);
@@ -193,7 +193,7 @@ static void never_looser_than_crown_on_the_same_bounds(void **state)
     for (int a = 0; a < 4; a++) {
         nn_model m;
         tb_build_mlp(&m, &rng, acts[a]);
-        double *x0 = tb_rand_vec(&rng, 6, 0, 1);
+        double *x0 = test_rand_vec(&rng, 6, 0, 1);
         for (size_t G = 1; G <= 4; G += 3) {
             bound_options o;
             frown_opts(&o, G, 30);
@@ -289,7 +289,7 @@ static void row_ranges_and_sides_bit_identical_to_full_layer(void **state)
         nn_model m;
         if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
         else tb_build_mlp(&m, &rng, LAYER_TANH);
-        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
         /* FROWN with G = 1 and 3, then CROWN and CROWN-LBP through the same API */
         size_t groups[] = {1, 3, 0, 0}, blocks[] = {0, 4};
         for (int g = 0; g < 4; g++)
@@ -364,7 +364,7 @@ static void warm_start_deterministic_sound_and_reset_by_new_centre(void **state)
     nn_error err;
     nn_model m;
     tb_build_mlp(&m, &rng, LAYER_SIGMOID);
-    double *x0 = tb_rand_vec(&rng, 6, 0.2, 0.8), *x1 = tb_rand_vec(&rng, 6, 0.2, 0.8);
+    double *x0 = test_rand_vec(&rng, 6, 0.2, 0.8), *x1 = test_rand_vec(&rng, 6, 0.2, 0.8);
     double C[8] = {1, -1, 0, 0, 0, 1, 0, -1};
     bound_options o;
     frown_opts(&o, 1, 8);
@@ -429,7 +429,7 @@ static void static_split_over_two_states_matches_one_state_across_eps(void **sta
     nn_error err;
     nn_model m;
     tb_build_mlp(&m, &rng, LAYER_SIGMOID);
-    double *x0 = tb_rand_vec(&rng, 6, 0.2, 0.8), C[8] = {1, -1, 0, 0, 0, 1, 0, -1};
+    double *x0 = test_rand_vec(&rng, 6, 0.2, 0.8), C[8] = {1, -1, 0, 0, 0, 1, 0, -1};
     bound_options o;
     frown_opts(&o, 2, 12);
     o.row_block = 4;
@@ -517,7 +517,7 @@ static void groups_share_variables(void **state)
     test_rng rng = {38};
     nn_model m;
     tb_build_mlp(&m, &rng, LAYER_TANH);
-    double *x0 = tb_rand_vec(&rng, 6, 0, 1);
+    double *x0 = test_rand_vec(&rng, 6, 0, 1);
     bound_options o1, on, oc;
     frown_opts(&o1, 1, 20);
     frown_opts(&on, 12, 20);
@@ -553,7 +553,7 @@ static void crown_quad_tighter_never_looser_and_relu_only(void **state)
         nn_model m;
         if (deep) tb_build_mlp(&m, &rng, LAYER_RELU);
         else tb_build_one_hidden(&m, &rng, 6, 30, 4);
-        double *x0 = tb_rand_vec(&rng, 6, 0, 1), C[12] = {1, -1, 0, 0, 1, 0, -1, 0, 1, 0, 0, -1};
+        double *x0 = test_rand_vec(&rng, 6, 0, 1), C[12] = {1, -1, 0, 0, 1, 0, -1, 0, 1, 0, 0, -1};
         for (int p = 0; p < 3; p++)
             for (int clip = 0; clip < 2; clip++) {
                 bound_options oq, oc;

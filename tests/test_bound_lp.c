@@ -433,7 +433,7 @@ static void crown_equals_lp_optimum_every_neuron_mlp(void **state)
     for (size_t a = 0; a < TB_N_ACTS; a++) {
         nn_model m;
         tb_build_mlp(&m, &rng, tb_acts[a]);
-        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
         for (int s = 0; s < 4; s++) {
             bound_options o = s < 3 ? exact_crown(METHOD_CROWN, (line_strategy)s) : exact_crown(METHOD_FASTLIN, 0);
             for (int v = 0; v < 4; v++) { /* l_inf, l_inf clipped, l1, l1 clipped */
@@ -459,7 +459,7 @@ static void crown_equals_lp_optimum_cnn_with_maxpool_planes(void **state)
     for (int a = 0; a < 2; a++) {
         nn_model m;
         tb_build_cnn(&m, &rng, acts[a]);
-        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
         for (int k = 0; k < 4; k++) {
             bound_options o = exact_crown(METHOD_CROWN, LINES_ADAPTIVE);
             o.pool = pools[k];
@@ -484,7 +484,7 @@ static void crown_equals_lp_optimum_zoo_mlp(void **state)
         if (!tb_load_zoo(names[f], &m)) continue;
         found++;
         test_rng rng = {43};
-        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
         bound_options o = exact_crown(METHOD_CROWN, LINES_ADAPTIVE);
         bound_state st;
         tb_compute(&m, &o, x0, NORM_INF, 0.01, 1, &st);
@@ -506,7 +506,7 @@ static void crown_never_above_lp_optimum_with_ibp_intersection(void **state)
         for (size_t a = 0; a < TB_N_ACTS; a += fam ? 3 : 1) {
             nn_model m;
             tb_build(&m, &rng, fam, tb_acts[a]);
-            double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+            double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
             bound_options o;
             bound_options_default(&o);
             bound_state st;
@@ -531,7 +531,7 @@ static void lbp_and_crown_lbp_never_above_lp_optimum(void **state)
         for (size_t a = fam; a < TB_N_ACTS; a += fam ? 2 : 1) { /* CNNs: half the activations */
             nn_model m;
             tb_build(&m, &rng, fam, tb_acts[a]);
-            double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+            double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
             bound_options o = exact_crown(METHOD_LBP, LINES_ADAPTIVE);
             bound_state sl, sc;
             norm_type p = (a / 2 + (size_t)fam) % 2 ? NORM_1 : NORM_INF;
@@ -584,7 +584,7 @@ static void triangle_lp_at_least_crown_relu(void **state)
         for (int s = 0; s < 3; s++) {
             nn_model m;
             tb_build(&m, &rng, fam, LAYER_RELU);
-            double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+            double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
             bound_options o = exact_crown(METHOD_CROWN, (line_strategy)s);
             bound_state st;
             tb_compute(&m, &o, x0, NORM_INF, fam ? 0.04 : 0.12, 0, &st);
@@ -625,7 +625,7 @@ static void lp_check_sees_a_bound_moved_past_the_optimum(void **state)
     test_rng rng = {47};
     nn_model m;
     tb_build_mlp(&m, &rng, LAYER_RELU);
-    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
     bound_options o = exact_crown(METHOD_CROWN, LINES_ADAPTIVE);
     bound_state st;
     tb_compute(&m, &o, x0, NORM_INF, 0.1, 0, &st);

@@ -14,29 +14,15 @@
 #include "model.h"
 #include "model_io.h"
 
-static inline double *tb_rand_vec(test_rng *rng, size_t n, double lo, double hi)
-{
-    double *v = malloc((n ? n : 1) * sizeof *v);
-    assert_non_null(v);
-    for (size_t i = 0; i < n; i++) v[i] = test_rng_range(rng, lo, hi);
-    return v;
-}
-
-static inline void tb_add(nn_model *m, nn_layer l)
-{
-    nn_error err;
-    assert_int_equal(model_append(m, &l, &err), NN_OK);
-}
-
 static inline void tb_dense(nn_model *m, test_rng *rng, int in, int out)
 {
     nn_layer l = layer_make(LAYER_DENSE);
     double s = 1.5 / sqrt((double)in);
     l.out_channels = out;
     l.in_features = in;
-    l.weight = tb_rand_vec(rng, (size_t)in * out, -s, s);
-    l.bias = tb_rand_vec(rng, (size_t)out, -0.3, 0.3);
-    tb_add(m, l);
+    l.weight = test_rand_vec(rng, (size_t)in * out, -s, s);
+    l.bias = test_rand_vec(rng, (size_t)out, -0.3, 0.3);
+    test_add_layer(m, l);
 }
 
 /* A dense layer with the given weights (out x in, row-major) and biases, copied. */
@@ -51,7 +37,7 @@ static inline void tb_dense_from(nn_model *m, int in, int out, const double *wei
     assert_non_null(l.bias);
     memcpy(l.weight, weight, (size_t)in * out * sizeof(double));
     memcpy(l.bias, bias, (size_t)out * sizeof(double));
-    tb_add(m, l);
+    test_add_layer(m, l);
 }
 
 static inline void tb_act(nn_model *m, test_rng *rng, layer_type t, size_t n)
@@ -61,9 +47,9 @@ static inline void tb_act(nn_model *m, test_rng *rng, layer_type t, size_t n)
     if (t == LAYER_PARAM_RAMP) {
         l.alpha = 0.15;
         l.in_features = (int)n;
-        l.r = tb_rand_vec(rng, n, 0.05, 0.6);
+        l.r = test_rand_vec(rng, n, 0.05, 0.6);
     }
-    tb_add(m, l);
+    test_add_layer(m, l);
 }
 
 /* input 6 -> dense 12 -> act -> dense 10 -> act -> dense 8 -> act -> dense 4 */
@@ -90,35 +76,35 @@ static inline void tb_build_cnn(nn_model *m, test_rng *rng, layer_type act)
     m->input = (nn_shape){2, 6, 6};
     nn_layer norm = layer_make(LAYER_NORMALIZE);
     norm.in_features = 2;
-    norm.mean = tb_rand_vec(rng, 2, 0.3, 0.6);
-    norm.std = tb_rand_vec(rng, 2, 0.6, 1.2);
-    tb_add(m, norm);
+    norm.mean = test_rand_vec(rng, 2, 0.3, 0.6);
+    norm.std = test_rand_vec(rng, 2, 0.6, 1.2);
+    test_add_layer(m, norm);
     nn_layer c1 = layer_make(LAYER_CONV2D);
     c1.out_channels = 3;
     c1.in_features = 2;
     c1.kernel[0] = c1.kernel[1] = 3;
     c1.pad[0] = c1.pad[1] = c1.pad[2] = c1.pad[3] = 1;
-    c1.weight = tb_rand_vec(rng, 3 * 2 * 9, -0.5, 0.5);
-    c1.bias = tb_rand_vec(rng, 3, -0.2, 0.2);
-    tb_add(m, c1);
+    c1.weight = test_rand_vec(rng, 3 * 2 * 9, -0.5, 0.5);
+    c1.bias = test_rand_vec(rng, 3, -0.2, 0.2);
+    test_add_layer(m, c1);
     tb_act(m, rng, act, 3 * 6 * 6);
     nn_layer mp = layer_make(LAYER_MAXPOOL2D);
     mp.kernel[0] = mp.kernel[1] = 2;
-    tb_add(m, mp); /* 3x5x5 */
+    test_add_layer(m, mp); /* 3x5x5 */
     nn_layer c2 = layer_make(LAYER_CONV2D);
     c2.out_channels = 2;
     c2.in_features = 3;
     c2.kernel[0] = c2.kernel[1] = 2;
     c2.stride[0] = c2.stride[1] = 2;
     c2.pad[2] = c2.pad[3] = 1;
-    c2.weight = tb_rand_vec(rng, 2 * 3 * 4, -0.6, 0.6);
-    c2.bias = tb_rand_vec(rng, 2, -0.2, 0.2);
-    tb_add(m, c2); /* 2x3x3 */
+    c2.weight = test_rand_vec(rng, 2 * 3 * 4, -0.6, 0.6);
+    c2.bias = test_rand_vec(rng, 2, -0.2, 0.2);
+    test_add_layer(m, c2); /* 2x3x3 */
     tb_act(m, rng, act, 2 * 3 * 3);
     nn_layer ap = layer_make(LAYER_AVGPOOL2D);
     ap.kernel[0] = ap.kernel[1] = 2;
-    tb_add(m, ap); /* 2x2x2 */
-    tb_add(m, layer_make(LAYER_FLATTEN));
+    test_add_layer(m, ap); /* 2x2x2 */
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
     tb_dense(m, rng, 8, 6);
     tb_act(m, rng, act, 6);
     tb_dense(m, rng, 6, 3);

@@ -14,7 +14,7 @@ static void ibp_bounds_monotone_in_eps(void **state)
     for (size_t a = 0; a < TB_N_ACTS; a++) {
         nn_model m;
         tb_build_cnn(&m, &rng, tb_acts[a]);
-        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
         bound_options o;
         bound_options_default(&o);
         o.method = METHOD_IBP;
@@ -50,7 +50,7 @@ static void tight_crown_never_looser_than_ibp(void **state)
     for (int a = 0; a < 2; a++) {
         nn_model m;
         tb_build_mlp(&m, &rng, acts[a]);
-        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
         bound_options oi, oc;
         bound_options_default(&oi);
         oi.method = METHOD_IBP;
@@ -119,7 +119,7 @@ static void tight_lbp_never_looser_than_ibp(void **state)
         for (int a = 0; a < 3; a++) {
             nn_model m;
             tb_build(&m, &rng, fam, acts[a]);
-            double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+            double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
             bound_options oi, ol;
             bound_options_default(&oi);
             oi.method = METHOD_IBP;
@@ -160,7 +160,7 @@ static void tight_lbp_bounds_monotone_in_eps(void **state)
         for (int a = 0; a < 3; a++) {
             nn_model m;
             tb_build(&m, &rng, fam, acts[a]);
-            double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+            double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
             bound_options o;
             bound_options_default(&o);
             o.method = METHOD_LBP;
@@ -197,8 +197,8 @@ static void crown_lbp_margin_never_looser_than_lbp(void **state)
             nn_model m;
             tb_build(&m, &rng, fam, tb_acts[a]);
             size_t no = model_output_size(&m);
-            double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
-            double *C = tb_rand_vec(&rng, 4 * no, -1, 1), *d = tb_rand_vec(&rng, 4, -1, 1);
+            double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
+            double *C = test_rand_vec(&rng, 4 * no, -1, 1), *d = test_rand_vec(&rng, 4, -1, 1);
             double ll[4], lu[4], cl[4], cu[4];
             for (int v = 0; v < 4; v++) {
                 bound_options ol, oc;
@@ -242,7 +242,7 @@ static void check_fastlin_identity(int single)
     test_rng rng = {23};
     nn_model m;
     tb_build_cnn(&m, &rng, LAYER_RELU);
-    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
     bound_options of, oc;
     bound_options_default(&of);
     of.method = METHOD_FASTLIN;
@@ -322,7 +322,7 @@ static void layer_rows_bit_identical_to_full_range(void **state)
         nn_model m;
         if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
         else tb_build_mlp(&m, &rng, LAYER_TANH);
-        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
         size_t blocks[] = {0, 4, 5};
         for (int b = 0; b < 3; b++)
             for (int skip = 0; skip < 2; skip++) {
@@ -357,7 +357,7 @@ static void first_layer_bounds_exact_at_a_corner(void **state)
     tb_build_mlp(&m, &rng, LAYER_RELU);
     const nn_layer *W = &m.layers[0];
     size_t n = 6, h = (size_t)W->out_channels;
-    double *x0 = tb_rand_vec(&rng, n, 0, 1), x[6];
+    double *x0 = test_rand_vec(&rng, n, 0, 1), x[6];
     for (int clip = 0; clip < 2; clip++) {
         double eps = 0.3;
         bound_options o;
@@ -553,7 +553,7 @@ static void spec_lower_only_equals_both_sides(void **state)
     nn_error err;
     nn_model m;
     tb_build_cnn(&m, &rng, LAYER_SIGMOID);
-    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
     bound_options o;
     bound_options_default(&o);
     bound_state st;
@@ -631,7 +631,7 @@ static void first_block_uncached_path_matches_cache(void **state)
     nn_error err;
     nn_model m;
     tb_build_cnn(&m, &rng, LAYER_RELU);
-    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
     for (int p = 0; p < 3; p++) {
         bound_options o;
         bound_options_default(&o);

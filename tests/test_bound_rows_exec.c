@@ -51,7 +51,7 @@ static void split_hook_gives_plain_bits(void **state)
         nn_model m;
         if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
         else tb_build_mlp(&m, &rng, LAYER_SIGMOID);
-        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
         int nl = 0;
         for (int i = 0; i < m.n_layers; i++) nl += layer_is_nonlinear(m.layers[i].type);
         for (size_t a = 0; a < sizeof methods / sizeof methods[0]; a++)
@@ -88,7 +88,7 @@ static void hook_error_is_returned_and_hook_survives_new_region(void **state)
     test_rng rng = {52};
     nn_model m;
     tb_build_mlp(&m, &rng, LAYER_RELU);
-    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
     int second = -1;
     for (int i = 0, seen = 0; i < m.n_layers; i++)
         if (layer_is_nonlinear(m.layers[i].type) && ++seen == 2) second = i;

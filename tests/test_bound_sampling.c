@@ -63,7 +63,7 @@ static size_t check_config(const nn_model *m, const bound_options *opt, norm_typ
 {
     nn_error err;
     size_t n_in = model_input_size(m), no = model_output_size(m);
-    double *x0 = tb_rand_vec(rng, n_in, 0.0, 1.0);
+    double *x0 = test_rand_vec(rng, n_in, 0.0, 1.0);
     x0[0] = 0.0; /* centres on the clip box's faces too */
     if (n_in > 1) x0[n_in - 1] = 1.0;
     bound_region R = {.center = x0, .eps = eps, .norm = norm, .clip = clip, .clip_lo = 0.0, .clip_hi = 1.0};
@@ -71,7 +71,7 @@ static size_t check_config(const nn_model *m, const bound_options *opt, norm_typ
     assert_int_equal(bound_state_init(&st, m, opt, &err), NN_OK);
     assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
     if (bound_compute(&st, &err) != NN_OK) fail_msg("bound_compute: %s", err.msg);
-    double *C = tb_rand_vec(rng, SPEC_ROWS * no, -1, 1), *d = tb_rand_vec(rng, SPEC_ROWS, -1, 1);
+    double *C = test_rand_vec(rng, SPEC_ROWS * no, -1, 1), *d = test_rand_vec(rng, SPEC_ROWS, -1, 1);
     double sl[SPEC_ROWS], su[SPEC_ROWS];
     assert_int_equal(bound_spec(&st, C, SPEC_ROWS, no, d, sl, su, &err), NN_OK);
 
@@ -308,7 +308,7 @@ static void sampled_points_within_bounds_negative_slope_relaxations(void **state
             nn_model m;
             tb_build(&m, &rng, fam, LAYER_RELU);
             size_t n_in = model_input_size(&m), no = model_output_size(&m);
-            double *x0 = tb_rand_vec(&rng, n_in, 0.0, 1.0);
+            double *x0 = test_rand_vec(&rng, n_in, 0.0, 1.0);
             bound_region R = {.center = x0, .eps = fam ? 0.03 : 0.08, .norm = NORM_INF};
             bound_options o;
             bound_options_default(&o);
@@ -332,7 +332,7 @@ static void sampled_points_within_bounds_negative_slope_relaxations(void **state
             assert_non_null(I);
             for (size_t k = 0; k < no; k++) I[k * no + k] = 1;
             assert_int_equal(bound_spec(&st, I, no, no, NULL, st.out_lower, st.out_upper, &err), NN_OK);
-            double *C = tb_rand_vec(&rng, SPEC_ROWS * no, -1, 1), *d = tb_rand_vec(&rng, SPEC_ROWS, -1, 1);
+            double *C = test_rand_vec(&rng, SPEC_ROWS * no, -1, 1), *d = test_rand_vec(&rng, SPEC_ROWS, -1, 1);
             double sl[SPEC_ROWS], su[SPEC_ROWS];
             assert_int_equal(bound_spec(&st, C, SPEC_ROWS, no, d, sl, su, &err), NN_OK);
             double *X = malloc(N_SAMPLES * n_in * sizeof *X);
@@ -358,7 +358,7 @@ static void dense_no_bias(nn_model *m, int in, int out, const double *w)
     assert_non_null(d.weight);
     assert_non_null(d.bias);
     memcpy(d.weight, w, (size_t)in * out * sizeof(double));
-    tb_add(m, d);
+    test_add_layer(m, d);
 }
 
 /* A net whose output is a tiny difference of large terms: 1e6 (0.1 x) - 1e6 (w x)
@@ -377,7 +377,7 @@ static void rounding_budget_covers_cancelling_weights(void **state)
         double w1[2] = {0.1, single ? 0.1 + 1e-9 : nextafter(0.1, 1.0)}, w2[2] = {1e6, -1e6};
         assert_true(single ? (float)w1[1] == (float)w1[0] : w1[1] != w1[0]);
         dense_no_bias(&m, 1, 2, w1);
-        tb_add(&m, layer_make(LAYER_RELU));
+        test_add_layer(&m, layer_make(LAYER_RELU));
         dense_no_bias(&m, 2, 1, w2);
         assert_int_equal(model_finalize(&m, &err), NN_OK);
         bound_options o;

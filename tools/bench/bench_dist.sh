@@ -20,7 +20,7 @@
 # says how long the work takes on dedicated cores (waiting ranks sleep, so
 # their CPU time is their work). Each figure is the best of REPEAT runs (2).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export OPENBLAS_NUM_THREADS=1
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 REPEAT=${REPEAT:-2}

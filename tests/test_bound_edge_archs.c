@@ -1,4 +1,4 @@
-/* Adversarial soundness audit of the bound engine on random edge-case
+/* Soundness of the bound engine on random edge-case
  * architectures: dense -> dense chains without activations, conv -> avgpool ->
  * conv stacks, purely linear models, 1-neuron layers, weight scales 1e-8 .. 1e6,
  * biases that put the centre's pre-activations at 0 or at a kink, saturating
@@ -22,7 +22,7 @@
 #define N_SAMP 48
 #define SPEC_ROWS 2
 
-#include "audit_ld.h"
+#include "ld_reference.h"
 
 
 /* ---- random edge-case architectures ------------------------------------ */
@@ -43,7 +43,7 @@ static double pick_scale(test_rng *r)
 
 static double *rand_weights(test_rng *r, size_t n, double s)
 {
-    double *w = tb_rand_vec(r, n, -s, s);
+    double *w = test_rand_vec(r, n, -s, s);
     for (size_t k = 0; k < n; k++) {
         double u = test_rng_uniform(r);
         if (u < 0.08) w[k] = 0.0;                    /* exact zeros */
@@ -79,10 +79,10 @@ static void add_dense(nn_model *m, test_rng *r, int out, double s, int bias_mode
     l.out_channels = out;
     l.in_features = in;
     l.weight = rand_weights(r, (size_t)in * out, s / sqrt((double)in));
-    l.bias = tb_rand_vec(r, (size_t)out, -0.3 * s, 0.3 * s);
+    l.bias = test_rand_vec(r, (size_t)out, -0.3 * s, 0.3 * s);
     if (bias_mode == 1)
         for (int o = 0; o < out; o++) l.bias[o] = 0.0;
-    tb_add(m, l);
+    test_add_layer(m, l);
 }
 
 static void add_conv(nn_model *m, test_rng *r, int co, int k, int stride, int pad, int dil, double s)
@@ -97,8 +97,8 @@ static void add_conv(nn_model *m, test_rng *r, int co, int k, int stride, int pa
     l.dilation[0] = l.dilation[1] = dil;
     size_t nw = (size_t)co * in.c * k * k;
     l.weight = rand_weights(r, nw, s / sqrt((double)(in.c * k * k)));
-    l.bias = tb_rand_vec(r, (size_t)co, -0.3 * s, 0.3 * s);
-    tb_add(m, l);
+    l.bias = test_rand_vec(r, (size_t)co, -0.3 * s, 0.3 * s);
+    test_add_layer(m, l);
 }
 
 static void add_pool(nn_model *m, layer_type t, int k, int stride, int pad)
@@ -107,7 +107,7 @@ static void add_pool(nn_model *m, layer_type t, int k, int stride, int pad)
     l.kernel[0] = l.kernel[1] = k;
     l.stride[0] = l.stride[1] = stride;
     for (int q = 0; q < 4; q++) l.pad[q] = pad;
-    tb_add(m, l);
+    test_add_layer(m, l);
 }
 
 static const layer_type acts_all[] = {LAYER_RELU,   LAYER_TANH,       LAYER_SIGMOID,
@@ -125,11 +125,11 @@ static void add_act(nn_model *m, test_rng *r, layer_type t)
         double et[] = {0.0, 0.15, 1e-9, 0.5, 1.0};
         l.alpha = et[(size_t)(test_rng_uniform(r) * 5)];
         l.in_features = (int)n;
-        l.r = tb_rand_vec(r, n, 0.0, 0.6);
+        l.r = test_rand_vec(r, n, 0.0, 0.6);
         for (size_t k = 0; k < n; k++)
             if (test_rng_uniform(r) < 0.2) l.r[k] = 0.0;
     }
-    tb_add(m, l);
+    test_add_layer(m, l);
 }
 
 /* Shift the bias of the last affine layer (dense/conv) so that the centre's
@@ -221,9 +221,9 @@ static void build_arch(arch *a, test_rng *r, int idx, double *x0_out, size_t *n_
         if (test_rng_uniform(r) < 0.5) {
             nn_layer nm = layer_make(LAYER_NORMALIZE);
             nm.in_features = m->input.c;
-            nm.mean = tb_rand_vec(r, (size_t)m->input.c, 0.1, 0.7);
-            nm.std = tb_rand_vec(r, (size_t)m->input.c, 0.01, 3.0);
-            tb_add(m, nm);
+            nm.mean = test_rand_vec(r, (size_t)m->input.c, 0.1, 0.7);
+            nm.std = test_rand_vec(r, (size_t)m->input.c, 0.01, 3.0);
+            test_add_layer(m, nm);
         }
         add_conv(m, r, 2, 3, 1, 1, 1, s);
         add_pool(m, LAYER_AVGPOOL2D, 2, 1, test_rng_uniform(r) < 0.5);
@@ -231,7 +231,7 @@ static void build_arch(arch *a, test_rng *r, int idx, double *x0_out, size_t *n_
         place_bias(m, x0, bmode, NULL);
         add_act(m, r, act);
         add_pool(m, LAYER_MAXPOOL2D, 2, 1, 0); /* overlapping */
-        tb_add(m, layer_make(LAYER_FLATTEN));
+        test_add_layer(m, layer_make(LAYER_FLATTEN));
         add_dense(m, r, 3, 1.0, 0);
         break;
     case 4: /* conv (dilated/strided) -> act -> maxpool k3 s2 pad 1 -> conv -> act -> avgpool -> dense */
@@ -243,7 +243,7 @@ static void build_arch(arch *a, test_rng *r, int idx, double *x0_out, size_t *n_
         add_conv(m, r, 2, 1, 1, 0, 1, pick_scale(r));
         add_act(m, r, act);
         add_pool(m, LAYER_AVGPOOL2D, 2, 1, 1);
-        tb_add(m, layer_make(LAYER_FLATTEN));
+        test_add_layer(m, layer_make(LAYER_FLATTEN));
         add_dense(m, r, 2, 1.0, 0);
         break;
     default: /* maxpool stride > kernel, maxpool directly on the input, act -> maxpool -> act */
@@ -252,7 +252,7 @@ static void build_arch(arch *a, test_rng *r, int idx, double *x0_out, size_t *n_
         place_bias(m, x0, bmode, NULL);
         add_act(m, r, act);
         add_pool(m, LAYER_MAXPOOL2D, 2, 1, 1);
-        tb_add(m, layer_make(LAYER_FLATTEN));
+        test_add_layer(m, layer_make(LAYER_FLATTEN));
         add_dense(m, r, 1 + (int)(test_rng_uniform(r) * 3), pick_scale(r), 0);
         if (test_rng_uniform(r) < 0.5) add_act(m, r, act);
         break;
@@ -336,7 +336,7 @@ static int has_only_relu(const nn_model *m)
     return relu;
 }
 
-static void audit_random_edge_case_architectures(void **state)
+static void random_edge_case_architectures_are_sound(void **state)
 {
     (void)state;
     test_rng rng = {20240611};
@@ -376,14 +376,15 @@ static void audit_random_edge_case_architectures(void **state)
         }
         model_free(&a.m);
     }
-    print_message("audit: %d architectures, %d configurations, %ld sample points\n", N_ARCH, n_configs, n_checked);
+    print_message("edge-case architectures: %d architectures, %d configurations, %ld sample points\n", N_ARCH, n_configs, n_checked);
 }
 
-/* Regression: a model whose last layer is nonlinear (here dense -> sigmoid or
- * relu). bound_spec's interval tail then starts and stops at the output
- * (stop = n_layers) and read the width of layers[n_layers], past the array:
- * every spec bound came out as the constant d, for IBP and (intersected) for
- * every method with intersect_ibp. */
+/* A model whose last layer is nonlinear (here dense -> sigmoid, relu or
+ * maxpool): bound_spec's interval tail then starts and stops at the output
+ * (stop = n_layers), an edge case where reading the width of layers[n_layers]
+ * would run past the array and make every spec bound the constant d, for IBP
+ * and (intersected) for every method with intersect_ibp. The spec row must
+ * enclose d + f(z) over the real interval of z. */
 static void spec_bounds_of_model_ending_in_nonlinear_layer(void **state)
 {
     (void)state;
@@ -402,10 +403,10 @@ static void spec_bounds_of_model_ending_in_nonlinear_layer(void **state)
             assert_non_null(dl.weight);
             assert_non_null(dl.bias);
             for (int k = 0; k < 4; k++) dl.weight[k * 5] = 1.0, dl.bias[k] = 2.0;
-            tb_add(&m, dl);
+            test_add_layer(&m, dl);
             if (last[t] == LAYER_MAXPOOL2D) {
                 nn_layer r = layer_make(LAYER_FLATTEN);
-                tb_add(&m, r);
+                test_add_layer(&m, r);
             }
             nn_layer nl = layer_make(last[t]);
             if (last[t] == LAYER_MAXPOOL2D) {
@@ -413,7 +414,7 @@ static void spec_bounds_of_model_ending_in_nonlinear_layer(void **state)
                 nl.kernel[0] = nl.kernel[1] = 1;
                 nl.stride[0] = nl.stride[1] = 1;
             }
-            tb_add(&m, nl);
+            test_add_layer(&m, nl);
             assert_int_equal(model_finalize(&m, &err), NN_OK);
             bound_options o;
             bound_options_default(&o);
@@ -438,8 +439,8 @@ static void spec_bounds_of_model_ending_in_nonlinear_layer(void **state)
         }
 }
 
-/* Found by the audit: float backward rows had only relative rounding budgets
- * (gamma(K) |A| vmag), but a product or sum below FLT_MIN is subnormal or 0 in
+/* Float backward rows need absolute rounding budgets besides the relative ones
+ * (gamma(K) |A| vmag): a product or sum below FLT_MIN is subnormal or 0 in
  * float and errs absolutely. 1 -> relu -> dense w2 -> relu -> 1 -> relu -> 1 on
  * x in [0.5, 1.5] (layer 3 is the third relu's input): weights below FLT_MIN are
  * refused in single precision (their conversion is not relative), and w1 = 1e-20,
@@ -461,7 +462,7 @@ static void single_precision_underflow_is_covered(void **state)
                 bias[1] = cases[c][2];
                 for (int k = 0; k < 4; k++) {
                     tb_dense_from(&m, 1, 1, &w[k], &bias[k]);
-                    if (k < 3) tb_add(&m, layer_make(LAYER_RELU));
+                    if (k < 3) test_add_layer(&m, layer_make(LAYER_RELU));
                 }
                 assert_int_equal(model_finalize(&m, &err), NN_OK);
                 bound_options o;
@@ -500,7 +501,7 @@ static void single_precision_underflow_is_covered(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(audit_random_edge_case_architectures),
+        cmocka_unit_test(random_edge_case_architectures_are_sound),
         cmocka_unit_test(spec_bounds_of_model_ending_in_nonlinear_layer),
         cmocka_unit_test(single_precision_underflow_is_covered),
     };

@@ -4,10 +4,10 @@
 # bundled 2x[20] ReLU MLP, as a 2-rank MPI job (rank 0 schedules and writes
 # results/default.h5, rank 1 computes), then a summary of the results file.
 # Rerunning resumes (nothing left to do once it has finished); pass --force-new
-# to start over: tools/run-default.sh --force-new. NP=4 tools/run-default.sh
+# to start over: tools/run/run-default.sh --force-new. NP=4 tools/run/run-default.sh
 # uses more ranks.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mkdir -p results

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Write small ONNX test models and what nncert must read from them.
 
-usage: /usr/bin/python3 tools/make_onnx_fixtures.py OUTDIR
+usage: /usr/bin/python3 tools/models/make_onnx_fixtures.py OUTDIR
 
 For every good fixture NAME.onnx there is NAME.expect, a text file the C tests parse:
     input C H W                 native input shape nncert must choose

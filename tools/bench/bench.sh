@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# `make bench`: runs every tools/bench_*.sh in turn (one core per figure unless a
+# `make bench`: runs every tools/bench/bench_*.sh in turn (one core per figure unless a
 # benchmark says otherwise); fails if any of them failed.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 status=0
-for b in tools/bench_*.sh; do
+for b in tools/bench/bench_*.sh; do
     [ -f "$b" ] || continue
     echo "### $b"
     bash "$b" || { echo "bench: $b failed" >&2; status=1; }

@@ -4,7 +4,7 @@
 Builds a float64 PyTorch network from the HDF5 file alone -- independent of the C
 code -- and prints one line per image, "INDEX LABEL PRED l0 ... l9" with %.17g
 logits: the format of `nncert predict --logits FILE`, so the two can be compared
-number by number (tests/cli_zoo_forward.sh). tools/train.py imports load_model()
+number by number (tests/cli_zoo_forward.sh). tools/models/train.py imports load_model()
 and load_idx() from here so the accuracy it stores is the one this file computes.
 
 usage: torch_forward.py MODEL.h5 --data fashion-mnist:test|mnist:test|PATH

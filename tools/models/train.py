@@ -15,7 +15,7 @@ reproduces the same weights as a full run. Weights are stored as float32 (enough
 for a trained network, half the bytes); normalization constants too, so the ONNX
 copies (opset 13, for a few models) hold bit-identical parameters.
 
-The accuracy in /meta is measured on the whole test set by tools/torch_forward.py
+The accuracy in /meta is measured on the whole test set by tools/ref/torch_forward.py
 on the written file in float64 -- the exact function `nncert predict` computes --
 not by the float32 training network, so the two agree image by image.
 """
@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "ref"))
 import torch_forward  # noqa: E402  (the independent float64 reader)
 
 SEED = 20240601
@@ -324,6 +324,8 @@ def train_one(spec, out_dir, log):
         log("  %s epoch %d/%d loss %.4f" % (spec["name"], epoch + 1, spec["epochs"], total / x.shape[0]))
 
     path = os.path.join(out_dir, spec["name"] + ".h5")
+    # trained_with keeps the script's old path "tools/train.py": it is part of the
+    # file's bytes, and retraining must reproduce the committed models exactly.
     meta = {"dataset": spec["data"], "accuracy": 0.0, "correct": np.int32(0), "test_images": np.int32(0),
             "trained_with": "PyTorch %s, tools/train.py (Adam lr %g, batch %d, float32)"
                             % (torch.__version__, spec["lr"], spec["batch"]),
@@ -413,7 +415,7 @@ def main(argv):
             data(name, "train")
             data(name, "test")
         except (OSError, ValueError) as e:
-            print("train.py: data set %s unavailable (%s); tools/install-deps.sh installs it"
+            print("train.py: data set %s unavailable (%s); tools/install/install-deps.sh installs it"
                   % (name, e), file=sys.stderr)
             return 1
     for s in specs:

@@ -1,8 +1,11 @@
-/* audit_ld: the audits' independent long double forward pass and the test of
- * membership in the REAL region (header-only; tests/test_bound_audit*.c). Not
+/* ld_reference: an independent long double forward pass, the test of membership
+ * in the REAL region and a long double local search (PGD-like), the reference
+ * the soundness tests compare bounds and radii with (header-only;
+ * test_bound_edge_archs.c, test_bound_eps_sequences.c, test_relax_extremes.c,
+ * test_bound_clipped_conc.c, test_radius_attack.c). Not
  * forward_trace: the library's own rounding must not mask an error. */
-#ifndef AUDIT_LD_H
-#define AUDIT_LD_H
+#ifndef LD_REFERENCE_H
+#define LD_REFERENCE_H
 
 #include "test_bound_models.h"
 

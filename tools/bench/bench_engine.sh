@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Bound-engine benchmark on one core: GEMM peak measured in the same run, then CROWN
 # certified radius (bisect, l_inf) on the 1024-wide MLPs and two MaxPool CNNs, double
-# and single precision (tools/bench_engine.c prints the table).
+# and single precision (tools/bench/bench_engine.c prints the table).
 # BENCH_IMAGES (default 5) images per model. Large models come from `make zoo`; any
-# that are missing are trained first (tools/train.py --only, the same bytes as
+# that are missing are trained first (tools/models/train.py --only, the same bytes as
 # `make zoo`), unless BENCH_NO_TRAIN=1, which benches what exists.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export OPENBLAS_NUM_THREADS=1
-BIN=${BENCH_BIN:-build/tools/bench_engine}
+BIN=${BENCH_BIN:-build/tools/bench/bench_engine}
 MODELS=(models/zoo/mnist_mlp_3x1024_relu.h5 models/zoo/mnist_mlp_3x1024_tanh.h5
         models/zoo/mnist_mlp_4x1024_relu.h5 models/zoo/mnist_mlp_4x1024_tanh.h5
         models/zoo/mnist_cnn_wide_maxpool.h5 models/fmnist_cnn_lenet_maxpool.h5)
@@ -22,9 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
         echo "bench_engine: BENCH_NO_TRAIN=1: benching the models that exist."
         status=1
     else
-        echo "bench_engine: training them now (tools/train.py --large --only ...; the whole zoo takes ~12 min)."
+        echo "bench_engine: training them now (tools/models/train.py --large --only ...; the whole zoo takes ~12 min)."
         only=$(IFS=,; echo "${missing[*]}")
-        /usr/bin/python3 tools/train.py --large --out models/zoo --only "$only"
+        /usr/bin/python3 tools/models/train.py --large --out models/zoo --only "$only"
     fi
 fi
 present=()

