@@ -1,6 +1,6 @@
 /* bound: linear bound propagation over a model for one input region — IBP, LBP,
- * Fast-Lin, CROWN, the CROWN-IBP/CROWN-LBP hybrids, FROWN and CROWN-Quad (spec
- * bounds.md, tilin.md, frown.md).
+ * Fast-Lin, CROWN, the CROWN-IBP/CROWN-LBP hybrids, FROWN and CROWN-Quad (doc/
+ * bounds.md, doc/tilin.md, doc/frown.md).
  * Produces pre-activation bounds of every nonlinear layer and bounds on rows of a
  * linear specification of the output; row ranges are independent work units. */
 #ifndef BOUND_H
@@ -20,8 +20,8 @@ typedef enum {
     METHOD_CROWN_LBP,  /* LBP intermediate bounds, backward pass for the spec */
     METHOD_FASTLIN,    /* CROWN with ReLU lower slope u/(u-l) */
     METHOD_CROWN,      /* backward pass for every layer */
-    METHOD_FROWN,      /* CROWN with lines optimized per bounded row and side (frown.md) */
-    METHOD_CROWN_QUAD, /* CROWN; spec rows also by quadratic ReLU lower bounds (frown.md) */
+    METHOD_FROWN,      /* CROWN with lines optimized per bounded row and side (doc/frown.md) */
+    METHOD_CROWN_QUAD, /* CROWN; spec rows also by quadratic ReLU lower bounds (doc/frown.md "CROWN-Quad") */
     METHOD_COUNT
 } bound_method;
 
@@ -43,7 +43,7 @@ typedef struct {
     int intersect_ibp;      /* 1 (default): keep the tighter of IBP and CROWN per neuron */
     size_t row_block;       /* rows per backward block (0: choose from memory); FROWN
                                rounds it up to a multiple of frown_group */
-    /* FROWN (spec frown.md): Adam on the free line parameters of earlier layers */
+    /* FROWN (doc/frown.md): Adam on the free line parameters of earlier layers */
     size_t frown_group;     /* G: aligned rows sharing one set of variables (1 = exact) */
     int frown_iters;        /* Adam steps per problem, default 100 (0: CROWN's lines) */
     double frown_lr;        /* Adam learning rate, default 0.1 */
@@ -89,7 +89,7 @@ struct bound_state {
     /* set after bound_state_init; kept by bound_set_region */
     bound_rows_fn rows_exec; /* NULL: bound_compute computes all rows itself */
     void *rows_ctx;         /* first argument of rows_exec; not owned */
-    void *work;             /* private workspace (src/bound/bound_internal.h) */
+    void *work;             /* private workspace (src/bound/bound_work.h) */
 };
 
 /* Prototypes */
@@ -135,7 +135,7 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
 int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                double *upper, nn_error *err);
 
-/* FROWN in detail (spec frown.md; bound_frown.c has the math).
+/* FROWN in detail (doc/frown.md; bound_frown.c has the math).
  * Every bounded quantity — the lower and the upper bound of each intermediate
  * neuron, each spec row's lower bound — is its own problem: maximize the backward
  * bound over the free parameters of the earlier layers' lines (ReLU/leaky/ParamRamp

@@ -9,7 +9,7 @@
 #include "model.h"
 #include "nn_error.h"
 
-/* How the free lower line of an unstable neuron is chosen (spec bounds.md). */
+/* How the free lower line of an unstable neuron is chosen (doc/bounds.md "Relaxations"). */
 typedef enum {
     LINES_ADAPTIVE,   /* CROWN-Ada: ReLU lower slope 1 if u >= |l| else 0 */
     LINES_TIGHT,      /* zero-lb / alpha*z lower lines (never looser than IBP) */
@@ -30,7 +30,7 @@ typedef struct {
     double *upper_lo, *upper_hi;
 } relax_lines;
 
-/* MaxPool relaxation methods (spec tilin.md). */
+/* MaxPool relaxation methods (doc/tilin.md). */
 typedef enum { POOL_TILIN, POOL_DEEPPOLY, POOL_CNNCERT, POOL_INTERVAL } pool_method;
 
 /* Planes of a maxpool layer, one per output window:

@@ -1,7 +1,22 @@
 /* The bound engine's driver: state, regions, methods, layer-row work units and
- * specification bounds (spec bounds.md). The kernels live in bound_ibp.c (IBP),
- * bound_backward.c (the backward pass), bound_lbp.c (forward linear bounds) and
- * bound_concretize.c (bounds of linear functions on the region).
+ * specification bounds (doc/bounds.md "Variants").
+ *
+ * src/bound is a stack; each file calls only the files below it:
+ *   bound_work.h       workspace and rounding allowances
+ *   bound_cost.c       flops and adjoint terms of affine layers
+ *   bound_box.c        boxes through layers (the arithmetic of IBP)
+ *   bound_concretize.c linear functions bounded on the region or a box
+ *   bound_rows.c       plain-row backward steps (for FROWN, CROWN-Quad)
+ *   bound_backward.c   the backward kernel (+ bound_backward_kernel.h)
+ *   bound_first_block.c the first affine block as one cached composite
+ *   bound_ibp.c        IBP bounds per nonlinear layer, cached
+ *   bound_lbp.c        forward linear bounds
+ *   bound_crown.c      layer rows by a linear pass (CROWN, Fast-Lin, LBP)
+ *   bound_quad.c, bound_frown.c   CROWN-Quad and FROWN
+ *   bound.c            this driver
+ * Caches that lower files read are filled from above: the driver computes the IBP
+ * bounds at a layer (or the first block's budget) when it commits the layer, and
+ * at the output before the specification pass; the kernel checks they are there.
  *
  * Layer by layer: for each nonlinear layer i (activation or MaxPool) in order,
  * the bounds of its input are computed (bound_layer_rows, any row range) and then
@@ -26,13 +41,8 @@
  *     same skip_stable and intersect_ibp rules (a stable neuron's lines do not
  *     depend on its exact bounds, so skipping its concretization changes no line).
  *   A layer fed directly by an activation (MaxPool after ReLU), intersect_ibp on,
- *     backward or LBP: the linear bound of a_r = sigma(z_r) through lines with
- *     slopes s >= 0 is s * (the linear bound of z_r, by the same lines below) + t,
- *     no better than s*u_r + t >= sigma(u_r) (lower side alike) when u_r itself
- *     came from that linear bound (or is exact), so such rows take the IBP box of
- *     the activation's output and no pass (up to rounding-level differences).
- *     Rows whose z_r was skipped as stable (IBP bound only) still get one, unless
- *     a_r is exactly 0 (both lines 0).
+ *     backward or LBP: the IBP box of the activation's output (bound_crown.c says
+ *     why no pass is tighter).
  *   FROWN (bound_frown.c): CROWN on the aligned blocks first, then the rows CROWN
  *     leaves unstable optimized, one side at a time (its own passes in double);
  *     CROWN-Quad: CROWN's.

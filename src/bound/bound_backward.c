@@ -1,6 +1,6 @@
 /* The backward (CROWN) kernel: bounds on rows of a linear specification, by
- * walking coefficient rows from a layer back to the input (spec bounds.md,
- * "Backward pass"; MaxPool planes as in tilin.md "Use in the backward pass").
+ * walking coefficient rows from a layer back to the input (doc/bounds.md,
+ * "Backward pass"; MaxPool planes as in doc/tilin.md "Use in the backward pass").
  * The kernel itself is bound_backward_kernel.h, compiled here once in double and
  * once in float (bound_options.single); this file holds what both share.
  *

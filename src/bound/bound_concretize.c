@@ -1,6 +1,6 @@
 /* Concretization: bounds of a linear function a.x + c over the input region or
- * over a box, moved outward by the rounding allowance (spec bounds.md, "Backward
- * pass" step 3). Shared by the backward kernel (bound_backward.c) and forward
+ * over a box, moved outward by the rounding allowance (doc/bounds.md,
+ * "Concretization"). Shared by the backward kernel (bound_backward.c) and forward
  * linear bound propagation (bound_lbp.c).
  *
  * On the region B_p(x0, eps) (q dual of p):
@@ -323,7 +323,7 @@ static double l2_side(const bound_state *st, const double *a, size_t k, int side
     size_t n = w->n_in;
     const double *g = w->l1_buf, *room = g + n;
     const size_t *idx = w->l1_sel + n;
-    /* Scaled (audit3): tau = t / eps, rho = room / eps, nu = mu / eps, and the sums of
+    /* Scaled: tau = t / eps, rho = room / eps, nu = mu / eps, and the sums of
      * squares of g relative to their largest entry. In plain double eps^2 and g^2
      * under- or overflowed (eps below 1e-154: eps^2 subnormal or 0; g above 1e154:
      * NaN bounds; g below 1e-154: the free set's sum 0, a point outside the ball),

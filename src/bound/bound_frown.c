@@ -1,15 +1,15 @@
-/* FROWN: bounding lines optimized per bounded row and side (spec frown.md).
+/* FROWN: bounding lines optimized per bounded row and side (doc/frown.md).
  *
  * Problems. Every bound is a lower bound of a signed row: the lower bound of row r
  * of layer k's input is the problem (r, +1), its upper bound is minus the lower
  * bound of (r, -1); spec rows C_r . f(x) + d_r likewise. A problem's bound with
- * lines theta is the backward pass (spec bounds.md) with the lower-side selection
+ * lines theta is the backward pass (doc/bounds.md "Backward pass") with the lower-side selection
  * (coefficient >= 0: lower line, < 0: upper line) concretized on the region:
  *   LB(theta) = min_{x in region} ftilde_theta(x),
  * ftilde the relaxed network: z~_1 = W_1 x + b_1, a~_j = s_j(theta) o z~_j + t_j(theta)
  * with each neuron's line chosen by the sign of its backward coefficient g_j, and
  * the signed row on top. Every theta in the feasible ranges gives valid lines, so
- * every iterate's bound is sound (spec frown.md "Search space").
+ * every iterate's bound is sound (doc/frown.md "Search space").
  *
  * Variables: the free parameter of each free line of the earlier activation layers
  * (relax_lines lower/upper_param with lo < hi): ReLU, leaky ReLU and ParamRamp lower

@@ -1,6 +1,6 @@
 /* bound_frown (private to src/bound): FROWN, bounding lines optimized per bounded
  * row and side by Adam from CROWN's lines, with its warm-start state across the
- * evaluations of one image (spec frown.md; the math is at the top of bound_frown.c). */
+ * evaluations of one image (doc/frown.md; the math is at the top of bound_frown.c). */
 #ifndef BOUND_FROWN_H
 #define BOUND_FROWN_H
 

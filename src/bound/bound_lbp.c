@@ -1,4 +1,4 @@
-/* Forward linear bound propagation, LBP (spec bounds.md "Variants"; paper
+/* Forward linear bound propagation, LBP (doc/bounds.md "Variants"; paper
  * ibp-crown-lbp-paramramp, "relaxed CROWN").
  *
  * Every layer input z (width n) gets linear bounds in the model input x,

@@ -1,6 +1,6 @@
 /* bound_lbp (private to src/bound): forward linear bound propagation (LBP).
  * Linear bounds in x of every layer's input, propagated forward through the
- * committed relaxations and concretized on the region (spec bounds.md "Variants"). */
+ * committed relaxations and concretized on the region (doc/bounds.md "Variants"). */
 #ifndef BOUND_LBP_H
 #define BOUND_LBP_H
 

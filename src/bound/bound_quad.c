@@ -1,5 +1,5 @@
 /* CROWN-Quad: quadratic lower bounds of the last ReLU layer for specification rows
- * (spec frown.md "CROWN-Quad", paper crown-general-activations.txt §3.3).
+ * (doc/frown.md "CROWN-Quad", paper crown-general-activations.txt §3.3).
  *
  * Let L1 be the last nonlinear layer (a ReLU), z its input, and y the domain
  * variable: the input x (ball of the region) when L1 is the first nonlinear layer,

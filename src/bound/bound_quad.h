@@ -1,5 +1,5 @@
 /* bound_quad (private to src/bound): CROWN-Quad, quadratic lower bounds of the last
- * ReLU layer for specification rows (spec frown.md "CROWN-Quad"; math at the top of
+ * ReLU layer for specification rows (doc/frown.md "CROWN-Quad"; math at the top of
  * bound_quad.c). */
 #ifndef BOUND_QUAD_H
 #define BOUND_QUAD_H

@@ -10,7 +10,7 @@
  * that enter its computation and its evaluation. This is rounding control, not a
  * fudge for a wrong formula: it shrinks with the magnitudes and is ~1e-16 relative.
  *
- * Free parameters (for FROWN, spec frown.md "Search space"): the lower slope of
+ * Free parameters (for FROWN, doc/frown.md "Search space"): the lower slope of
  * ReLU-like lines through the origin, and the tangent point d of S-shaped tangents.
  * relax_line_at rebuilds a line from a parameter value. */
 #include "relax_internal.h"

@@ -1,4 +1,4 @@
-/* Leaky ReLU lines, alpha in [0, 1] (spec bounds.md "Relaxations").
+/* Leaky ReLU lines, alpha in [0, 1] (doc/bounds.md "Relaxations").
  *
  * Dead neurons: alpha*z both sides, alive: z, both exact (they reproduce
  * act_value bit for bit). Unstable: upper chord through (l, alpha*l) and (u, u)

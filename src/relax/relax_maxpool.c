@@ -1,7 +1,7 @@
-/* MaxPool planes of one window (spec tilin.md): Ti-Lin, DeepPoly, CNN-Cert, interval.
+/* MaxPool planes of one window (doc/tilin.md): Ti-Lin, DeepPoly, CNN-Cert, interval.
  *
  * y = max_k x_k over inputs with boxes [l_k, u_k]. Every method returns a lower
- * and an upper plane sum_k a_k x_k + b. The formulas are those of tilin.md;
+ * and an upper plane sum_k a_k x_k + b. The formulas are those of doc/tilin.md "Ti-Lin";
  * ties are broken by the lower index.
  *
  * Rounding control. Planes that select one input (a_m = 1, b = 0) or are a

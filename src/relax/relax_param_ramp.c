@@ -1,4 +1,4 @@
-/* ParamRamp lines (spec bounds.md "Relaxations"):
+/* ParamRamp lines (doc/bounds.md "Relaxations"):
  *   phi(z) = eta*z (z < 0), z (0 <= z <= r), eta*z + (1-eta)*r (z > r), eta in [0, 1], r >= 0.
  *
  * Six states by where [l, u] sits relative to the kinks 0 and r:
@@ -38,7 +38,7 @@ void relax_param_ramp(double eta, const double *r, const double *l, const double
         } else if (li > ri) {
             /* S6: the line is phi's own last piece, but its intercept c = fl(fl(1-eta)*r)
              * is rounded, and phi is the REAL eta*z + (1-eta)*r: used as both lines, an
-             * inexact c puts one of them on the wrong side (audit2: eta = 0.15, r = 0.3
+             * inexact c puts one of them on the wrong side (e.g. eta = 0.15, r = 0.3
              * on [0.5, 0.5], lower line above phi by 1.2e-17). So the lines stay exact
              * only when c is: 1-eta exact (Sterbenz: 1 - (1-eta) == eta for eta in
              * [0, 1]) and the product exact (fma residual 0, trusted only far from the

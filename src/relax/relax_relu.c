@@ -1,4 +1,4 @@
-/* ReLU lines (spec bounds.md "Relaxations").
+/* ReLU lines (doc/bounds.md "Relaxations").
  *
  * Dead (u <= 0) and alive (l >= 0) neurons are exact: lines 0 or z, no rounding.
  * Unstable neurons: the upper line is the chord u/(u-l)*(z-l); its intercept is

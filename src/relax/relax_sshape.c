@@ -1,5 +1,5 @@
-/* Lines of S-shaped activations: tanh, sigmoid, arctan (spec bounds.md "Relaxations",
- * frown.md "Search space"). sigma is convex on z <= 0 and concave on z >= 0.
+/* Lines of S-shaped activations: tanh, sigmoid, arctan (doc/bounds.md "Relaxations",
+ * doc/frown.md "Search space"). sigma is convex on z <= 0 and concave on z >= 0.
  *
  *   l >= 0:    upper tangent at d in [l, u] (CROWN: midpoint), lower chord.
  *   u <= 0:    upper chord, lower tangent at d in [l, u] (midpoint).
