@@ -5,7 +5,7 @@
  * tests/cli_dist.sh under mpirun. */
 #include "testutil.h"
 
-#include "../src/dist/sched_internal.h"
+#include "../src/sched/sched_internal.h"
 
 static void task_batches_round_trip_and_bad_ones_are_refused(void **state)
 {

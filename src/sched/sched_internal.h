@@ -1,4 +1,4 @@
-/* sched_internal (private to src/dist): the group structure, message tags and
+/* sched_internal (private to src/sched): the group structure, message tags and
  * the wire format of scheduler messages (msg.c). */
 #ifndef SCHED_INTERNAL_H
 #define SCHED_INTERNAL_H
