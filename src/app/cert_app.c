@@ -1,4 +1,4 @@
-/* 'nncert certify' through the scheduler.
+/* The certify job through the scheduler.
  *
  * A task is one (image, slot) pair, task = index * slots + slot, and depends
  * on nothing else: the radius search starts cold from the norm's eps0 for every
@@ -6,8 +6,8 @@
  * which rank ran which image before it). Every member of a rank group runs the
  * same task with its own verifier, whose row splitter is the group's row
  * split (sched_group_split_rows), so the members agree bit for bit and only
- * the leader's row is sent. Rows of images past the end of the data set are failed rows with the
- * reason, not errors: the run goes on. */
+ * the leader's row is sent. Rows of images past the end of the data set are
+ * failed rows with the reason, not errors: the run goes on. */
 #include "cert_app.h"
 
 #include <math.h>
@@ -19,14 +19,11 @@
 #include "byteorder.h"
 #include "forward.h"
 
-
 int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *err)
 {
     memset(a, 0, sizeof *a);
     a->c = c;
     a->m = m;
-    const char *kill_after = getenv("NNCERT_TEST_KILL_AFTER_ROWS");
-    if (kill_after) a->kill_after = strtol(kill_after, NULL, 10);
     int n_classes = (int)model_output_size(m);
     if (c->target.mode == TARGET_CLASS && c->target.cls >= n_classes)
         return nn_fail(err, NN_EARG, "--target %d out of range: %s has %d classes", c->target.cls, c->model,
