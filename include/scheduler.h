@@ -80,6 +80,8 @@ void sched_abort(const sched_env *env, int status);
 /* Groups: the workers in runs of ranks_per_image consecutive ranks (0 = all in
  * one group; the last group may be smaller). */
 int sched_group_count(const sched_env *env, int ranks_per_image);
+/* Ranks per group (the last group may have fewer). */
+int sched_group_width(const sched_env *env, int ranks_per_image);
 int sched_group_size(const sched_group *g);
 int sched_group_rank(const sched_group *g);   /* 0 = the group's leader */
 /* Collective over the group: rows [0, n_rows) of one problem, which every member
