@@ -65,7 +65,7 @@ typedef struct bound_state bound_state;
  * its choice (here, or in other processes holding an identical state), and
  * returns an nn_code. bound_compute then commits the layer as usual. Because a
  * row range gives the same bits as the full layer, any split gives the same
- * state; a scheduler (src/dist) uses it to spread one image's neurons over ranks.
+ * state; certify's row splitter uses it to spread one image's neurons over ranks.
  * It must leave st as bound_layer_rows leaves it and must not commit. */
 typedef int (*bound_rows_fn)(void *ctx, bound_state *st, int layer, size_t n_rows, double *lower, double *upper,
                              nn_error *err);

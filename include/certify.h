@@ -52,10 +52,28 @@ typedef struct {
     int evals;          /* oracle evaluations */
 } cert_search_result;
 
+/* Rows [row_lo, row_hi) of a row problem into lower/upper[0 .. row_hi - row_lo);
+ * returns an nn_code. A row range gives the bits it gives as part of the whole. */
+typedef int (*cert_rows_fn)(void *ctx, size_t row_lo, size_t row_hi, double *lower, double *upper,
+                            nn_error *err);
+
+/* Row splitter: computes rows [0, n_rows) of a problem into lower/upper[0 .. n_rows)
+ * by calling rows (with rows_ctx) on ranges of whole blocks of row_block rows
+ * (row_block 0: one block) of its choice, possibly in other processes that run the
+ * same task on an identical state, and returns an nn_code. A scheduler provides
+ * it (e.g. to spread one image's neurons over a group of ranks); certify only
+ * hands it each layer's rows. NULL split: every row is computed here. */
+typedef struct {
+    int (*split)(void *ctx, size_t n_rows, size_t row_block, cert_rows_fn rows, void *rows_ctx, double *lower,
+                 double *upper, nn_error *err);
+    void *ctx;              /* first argument of split; not owned */
+} cert_row_splitter;
+
 /* Verification of margin rows over one region; owns a bound_state and row buffers. */
 typedef struct {
     const nn_model *model;  /* not owned */
     bound_state st;         /* bounds of the last evaluated region */
+    cert_row_splitter splitter;  /* of each layer's rows (cert_verifier_split_rows) */
     int n_classes;          /* model output size */
     double *C;              /* margin rows, n_classes x n_classes */
     double *lower, *upper;  /* bounds of each row of the last evaluation */
@@ -104,6 +122,12 @@ double cert_margin_of_logits(const double *logits, int n_classes, int c, int tar
 /* verify.c */
 int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options *opt, nn_error *err);
 void cert_verifier_free(cert_verifier *v);
+/* row_split.c */
+/* Every later bound computation of v hands each nonlinear layer's rows to s
+ * (split NULL: computes them itself), in blocks of v->st.opt.row_block rows. The
+ * bits do not change; v must stay where it is while s is set. */
+void cert_verifier_split_rows(cert_verifier *v, cert_row_splitter s);
+
 /* Bound the spec rows of (c, target) over B_norm(x0, eps) (clip: within [0,1]); the
  * minimum row lower bound goes to *margin, certified iff it is > 0. */
 int cert_verify(cert_verifier *v, const double *x0, norm_type norm, double eps, int clip, int c, int target,

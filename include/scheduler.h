@@ -1,15 +1,14 @@
 /* scheduler: the MPI layer (named so as not to shadow POSIX <sched.h>). Rank 0
  * hands out work units (task ids) and receives fixed-layout results; the other
- * ranks, in groups of ranks_per_image, run the tasks in lockstep and split each
- * layer's rows through the bound engine's row executor hook (bound_rows_fn).
- * It moves task ids and byte buffers and knows no activations. */
+ * ranks, in groups of ranks_per_image, run the tasks in lockstep and split row
+ * problems among themselves (sched_group_split_rows). It moves task ids, rows
+ * and byte buffers and knows neither the bound engine nor activations. */
 #ifndef SCHEDULER_H
 #define SCHEDULER_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "bound.h"
 #include "nn_error.h"
 
 typedef struct {
@@ -19,6 +18,12 @@ typedef struct {
 } sched_env;
 
 typedef struct sched_group sched_group;  /* the ranks that run one task together */
+
+/* Computes rows [row_lo, row_hi) of a row problem into lower/upper[0 .. row_hi -
+ * row_lo) and returns an nn_code; a row range must give the bits it gives as
+ * part of any other range (sched_group_split_rows relies on it). */
+typedef int (*sched_rows_fn)(void *ctx, size_t row_lo, size_t row_hi, double *lower, double *upper,
+                             nn_error *err);
 
 /* A growable byte buffer (a task's optional variable-size payload). */
 typedef struct {
@@ -75,13 +80,18 @@ void sched_abort(const sched_env *env, int status);
 /* Groups: the workers in runs of ranks_per_image consecutive ranks (0 = all in
  * one group; the last group may be smaller). */
 int sched_group_count(const sched_env *env, int ranks_per_image);
+/* Ranks per group (the last group may have fewer). */
+int sched_group_width(const sched_env *env, int ranks_per_image);
 int sched_group_size(const sched_group *g);
 int sched_group_rank(const sched_group *g);   /* 0 = the group's leader */
-/* bound_rows_fn for bound_state.rows_exec, ctx = the group: each member bounds
- * its share of whole row blocks, failures are agreed on (every member returns
- * the lowest member's error) and the rows are all-gathered. */
-int sched_group_rows(void *ctx, bound_state *st, int layer, size_t n_rows, double *lower, double *upper,
-                     nn_error *err);
+/* Collective over the group: rows [0, n_rows) of one problem, which every member
+ * holds identically, into lower/upper[0 .. n_rows) on every member. Member r
+ * computes the whole blocks of row_block rows [nb r / g, nb (r+1) / g) of the
+ * nb blocks (row_block 0: one block) by calling rows on them, failures are
+ * agreed on (every member returns the lowest failing member's error) and the
+ * rows are all-gathered. */
+int sched_group_split_rows(sched_group *g, size_t n_rows, size_t row_block, sched_rows_fn rows, void *ctx,
+                           double *lower, double *upper, nn_error *err);
 
 /* sched_run.c */
 /* Collective over all ranks: form the groups and call setup on every worker; an

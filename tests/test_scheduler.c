@@ -5,7 +5,11 @@
  * tests/cli_dist.sh under mpirun. */
 #include "testutil.h"
 
-#include "../src/dist/sched_internal.h"
+#include "scheduler.h"
+/* The wire format is the ranks' private protocol: no public API packs or parses
+ * messages, and through the public one (sched_loop) only a multi-rank MPI job
+ * would send any; malformed messages are refused only here. */
+#include "../src/sched/sched_msg.h"
 
 static void task_batches_round_trip_and_bad_ones_are_refused(void **state)
 {

@@ -5,7 +5,7 @@
  * rank 0 reads the job (config file and flags), checks all of it, loads the
  * model, opens the results (refusing another job's file, recovering finished
  * tasks) and only then broadcasts the job; every rank resolves the same job
- * text, the scheduler runs the unfinished tasks (cert_app.c), and rank 0
+ * text, the scheduler runs the unfinished tasks (src/app/cert_app.c), and rank 0
  * writes and summarizes. With one rank, that rank is also the worker. */
 #include "cli.h"
 #include "nn_clock.h"
@@ -90,6 +90,70 @@ static void help(void)
            "task failed, 2 on usage and config errors.\n");
 }
 
+/* argv into j (the certify job's schema): --config FILE first (loaded), then
+ * every flag over it, --key-name for key_name. Returns -1 to go on, else the
+ * exit status (help printed: 0; usage error printed: 2). */
+static int parse_args(job *j, int argc, char **argv)
+{
+    nn_error err;
+    nn_error_clear(&err);
+    /* --config first: the flags override it wherever they stand */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            help();
+            return CLI_EXIT_OK;
+        }
+        if (strcmp(a, "--config") && strncmp(a, "--config=", 9)) continue;
+        const char *path = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
+        if (!path) return cli_usage_error(cmd, "--config needs a value");
+        if (j->file) return cli_usage_error(cmd, "--config given twice");
+        if (job_load_ini(j, path, &err)) {
+            fprintf(stderr, "nncert %s: %s\n", cmd, err.msg);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) return cli_usage_error(cmd, "unexpected argument '%s'", a);
+        char name[64];
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        if (len == 0 || len >= sizeof name) return cli_usage_error(cmd, "unknown option '%s'", a);
+        memcpy(name, a + 2, len);
+        name[len] = '\0';
+        if (!strcmp(name, "config")) {
+            if (!eq) i++;
+            continue;
+        }
+        for (char *p = name; *p; p++)
+            if (*p == '-') *p = '_';
+            else if (*p == '_') return cli_usage_error(cmd, "unknown option '%s' (flags use '-', not '_')", a);
+        int k = job_find(j, name);
+        if (k < 0) return cli_usage_error(cmd, "unknown option '--%.*s'", (int)len, a + 2);
+        const char *v;
+        if (j->schema[k].type == JOB_BOOL) {
+            if (eq) return cli_usage_error(cmd, "--%.*s takes no value", (int)len, a + 2);
+            v = "true";
+        } else {
+            v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!v) return cli_usage_error(cmd, "--%.*s needs a value", (int)len, a + 2);
+        }
+        char origin[96];
+        snprintf(origin, sizeof origin, "command line (--%.*s)", (int)len, a + 2);
+        if (job_set(j, name, v, origin, &err)) return cli_usage_error(cmd, "%s", err.msg);
+    }
+    static const char *const required[] = {"model", "data", "out"};
+    for (int r = 0; r < 3; r++)
+        if (!job_value(j, required[r])) {
+            if (j->file)
+                return cli_usage_error(cmd, "%s: key '%s' is required in section [job] (or --%s)", j->file,
+                                       required[r], required[r]);
+            return cli_usage_error(cmd, "--%s is required", required[r]);
+        }
+    return -1;
+}
+
 static void summary(const cert_app *a, long images, double seconds, size_t recovered)
 {
     const cert_job *c = a->c;
@@ -115,13 +179,16 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
 {
     nn_error err;
     nn_error_clear(&err);
-    int st = cert_job_parse_args(j, argc, argv, help);
+    int st = parse_args(j, argc, argv);
     if (st >= 0) return st;
     if (cert_job_resolve(j, c, &err)) return cli_usage_error(cmd, "%s", err.msg);
     char sha[65];
     if (model_load(c->model, m, &err) || model_file_sha256(c->model, sha, &err)) return cli_report(cmd, &err);
     if (cert_app_init(a, c, m, &err)) return err.code == NN_EARG ? cli_usage_error(cmd, "%s", err.msg)
                                                                   : cli_report(cmd, &err);
+    /* test hook of tests/cli_dist.sh: a kill -9 after this many journaled rows */
+    const char *kill_after = getenv("NNCERT_TEST_KILL_AFTER_ROWS");
+    if (kill_after) a->kill_after = strtol(kill_after, NULL, 10);
     int workers = env->size > 1 ? env->size - 1 : 1;
     if (c->ranks_per_image > workers)
         fprintf(stderr, "nncert %s: ranks_per_image %d > %d worker rank(s): one group of %d\n", cmd,

@@ -1,10 +1,11 @@
-/* sched_internal (private to src/dist): the group structure, message tags and
- * the wire format of scheduler messages (msg.c). */
+/* sched_internal (private to src/sched): the group structure, message tags,
+ * lockstep checks and waiting; the wire format is in sched_msg.h. */
 #ifndef SCHED_INTERNAL_H
 #define SCHED_INTERNAL_H
 
 #include <mpi.h>
 
+#include "sched_msg.h"
 #include "scheduler.h"
 
 enum { TAG_TASKS = 11, TAG_RESULT = 12 };
@@ -25,20 +26,6 @@ struct sched_group {
  * not compute. */
 int sched_group_init(const sched_env *env, int ranks_per_image, sched_group **g, nn_error *err);
 void sched_group_free(sched_group *g);
-/* Ranks per group (the last group may have fewer). */
-int sched_group_width(const sched_env *env, int ranks_per_image);
-
-/* Task batch (master -> group leader): u32 count, count x i64 task ids; count 0 = stop. */
-size_t msg_tasks_size(size_t count);
-void msg_tasks_pack(unsigned char *buf, const int64_t *tasks, size_t count);
-int msg_tasks_unpack(const unsigned char *buf, size_t len, int64_t *tasks, size_t max, size_t *count);
-
-/* Result (leader -> master): i64 task | i32 rank | u32 result bytes | u64 extra
- * bytes | result | extra. */
-#define MSG_RESULT_HEADER 24
-void msg_result_header(unsigned char *buf, int64_t task, int rank, size_t result_bytes, size_t extra_bytes);
-int msg_result_parse(const unsigned char *buf, size_t len, size_t result_bytes, int64_t *task, int *rank,
-                     const unsigned char **result, const unsigned char **extra, size_t *extra_bytes);
 
 /* Lockstep check of a group (SYNC_ROWS / SYNC_END) carrying a failure flag:
  * returns the lowest failing member's index (or -1) and aborts the job if the

@@ -1,6 +1,6 @@
-/* cert_job: the keys of a certify job (private to src/cli) — one schema for the
- * INI file and the command line (--key-name = key_name), and their resolution
- * into engine options with errors that name the file, line and key. */
+/* cert_job: the keys of a certify job, one schema for the INI file and the
+ * command line (--key-name = key_name), and their resolution into engine and
+ * run options, with errors that name the file, line and key. */
 #ifndef CERT_JOB_H
 #define CERT_JOB_H
 
@@ -26,10 +26,6 @@ typedef struct {
 
 /* Prototypes */
 int cert_job_schema(const job_key **keys);  /* returns the key count */
-/* argv of 'nncert certify' into j: --config FILE first (loaded), then every flag
- * over it. Returns -1 to go on, else the exit status (help printed: 0; usage
- * error printed: 2). */
-int cert_job_parse_args(job *j, int argc, char **argv, void (*help)(void));
 /* Check and convert every key (nothing is loaded); rewrites identity values in
  * canonical form so that equal jobs have equal texts. */
 int cert_job_resolve(job *j, cert_job *c, nn_error *err);

@@ -1,15 +1,15 @@
 /* Groups of ranks that run one task together, and the row split inside them.
  *
- * Every member of a group runs the same task with its own verifier: the same
- * image, target and search. At each nonlinear layer the engine hands the rows
- * to sched_group_rows (bound.h, rows_exec), which gives member r the row blocks
- * [nb r / g, nb (r+1) / g) of the layer's nb blocks of st->opt.row_block rows,
- * bounds them with bound_layer_rows and all-gathers the rest. A row range gives
- * the bits of the full layer (src/bound/bound.c), so every member commits the
- * same state as a single process would, computes the same margins and takes the
- * same search decisions: results do not depend on the group size or on how
- * many ranks the job has. The row block size is part of the job, not chosen
- * per group, for the same reason.
+ * Every member of a group runs the same task on its own, identical state.
+ * Whenever the task has a row problem it hands the rows to
+ * sched_group_split_rows, which gives member r the row blocks
+ * [nb r / g, nb (r+1) / g) of the problem's nb blocks of row_block rows, has
+ * the caller's rows function compute them and all-gathers the rest. A rows
+ * function gives for a row range the bits it gives as part of the whole
+ * problem (sched_rows_fn), so every member ends with the same state as a
+ * single process would and takes the same decisions after it: results do not
+ * depend on the group size or on how many ranks the job has. The row block
+ * size is part of the job, not chosen per group, for the same reason.
  *
  * Members that finish their share wait by polling with short sleeps
  * (sched_wait), not by spinning, so on shared or oversubscribed cores they give
@@ -100,11 +100,11 @@ int sched_group_sync(sched_group *g, int kind, int failed)
     return r[2] ? g->size - r[2] : -1;
 }
 
-int sched_group_rows(void *ctx, bound_state *st, int layer, size_t n, double *lower, double *upper, nn_error *err)
+int sched_group_split_rows(sched_group *g, size_t n, size_t row_block, sched_rows_fn rows, void *ctx,
+                           double *lower, double *upper, nn_error *err)
 {
-    sched_group *g = ctx;
-    size_t rb = st->opt.row_block ? st->opt.row_block : n, nb = (n + rb - 1) / rb;
-    if (g->size == 1 || nb < 2) return bound_layer_rows(st, layer, 0, n, lower, upper, err);
+    size_t rb = row_block ? row_block : n, nb = rb ? (n + rb - 1) / rb : 0;
+    if (g->size == 1 || nb < 2) return rows(ctx, 0, n, lower, upper, err);
     for (int r = 0; r < g->size; r++) {
         size_t lo = nb * (size_t)r / (size_t)g->size * rb, hi = nb * (size_t)(r + 1) / (size_t)g->size * rb;
         if (lo > n) lo = n;
@@ -113,7 +113,7 @@ int sched_group_rows(void *ctx, bound_state *st, int layer, size_t n, double *lo
         g->counts[r] = (int)(hi - lo);
     }
     size_t lo = (size_t)g->displs[g->rank], hi = lo + (size_t)g->counts[g->rank];
-    int rc = bound_layer_rows(st, layer, lo, hi, lower + lo, upper + lo, err);
+    int rc = rows(ctx, lo, hi, lower + lo, upper + lo, err);
     int first = sched_group_sync(g, SYNC_ROWS, rc != NN_OK);
     if (first >= 0) {
         nn_error e;

@@ -1,7 +1,7 @@
-/* Wire format of the scheduler's messages (sched_internal.h): fixed offsets,
+/* Wire format of the scheduler's messages (sched_msg.h): fixed offsets,
  * little-endian integers, so master and workers agree whatever they run on.
  * Results themselves are opaque bytes of the application's fixed layout. */
-#include "sched_internal.h"
+#include "sched_msg.h"
 
 #include <string.h>
 

@@ -1,7 +1,6 @@
-/* cert_app: 'nncert certify' as a scheduler application (private to src/cli):
- * task ids = image index x tasks-per-image + slot; the worker side runs
- * cert_run_image_task and packs the row (and saved bounds), the master side
- * stores rows, counts them and shows progress. */
+/* cert_app: the certify job as a scheduler application. Task = image index x
+ * tasks-per-image + slot; workers run cert_run_image_task in rank groups that
+ * split its rows, the master stores the rows (cert_store) and shows progress. */
 #ifndef CERT_APP_H
 #define CERT_APP_H
 
@@ -30,8 +29,8 @@ typedef struct {
     sched_progress progress;
     long counts[CERT_STATUS_COUNT], rows, evals;
     double sum_radius;
-    /* test hook: SIGKILL itself once this many rows of this run are journaled
-     * (NNCERT_TEST_KILL_AFTER_ROWS; 0 = never): a kill -9 at a known point */
+    /* test hook, set by the caller after init: SIGKILL the process once this many
+     * rows of this run are journaled (0 = never), a kill -9 at a known point */
     long kill_after, added;
 } cert_app;
 

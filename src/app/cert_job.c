@@ -1,7 +1,8 @@
-/* The certify job: schema, command line, and resolution into options.
+/* The certify job: its keys and their resolution into options.
  *
- * Every key is also a flag (--row-block for row_block) and a flag overrides the
- * file. Resolution checks every key before anything is loaded, so a bad job
+ * One schema serves the INI file and the command line: every key is also a flag
+ * of 'nncert certify' (--row-block for row_block; src/cli/cmd_certify.c) and a
+ * flag overrides the file. Resolution checks every key before anything is loaded, so a bad job
  * fails before any work with "file:line: key 'k': reason" (or "command line").
  * Identity keys are the ones that decide the numbers in the results; after
  * resolution their values are rewritten canonically (names as the engine
@@ -12,8 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "cli.h"
 
 static const job_key keys[] = {
     {"job", "model", JOB_STR, NULL, 0},
@@ -39,7 +38,7 @@ static const job_key keys[] = {
     {"output", "force_new", JOB_BOOL, "false", 0},
     {"dist", "ranks_per_image", JOB_STR, "1", 0},
     {"dist", "dry_tasks", JOB_BOOL, "false", 1},
-    /* FROWN's options (issue 4), named like its --frown-* flags; only with method frown */
+    /* FROWN's options, named like its --frown-* flags; only with method frown */
     {"frown", "frown_group", JOB_INT, NULL, 1},
     {"frown", "frown_iters", JOB_INT, NULL, 1},
     {"frown", "frown_lr", JOB_REAL, NULL, 1},
@@ -52,68 +51,6 @@ int cert_job_schema(const job_key **out)
 {
     *out = keys;
     return (int)(sizeof keys / sizeof keys[0]);
-}
-
-int cert_job_parse_args(job *j, int argc, char **argv, void (*help)(void))
-{
-    static const char cmd[] = "certify";
-    nn_error err;
-    nn_error_clear(&err);
-    /* --config first: the flags override it wherever they stand */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            help();
-            return CLI_EXIT_OK;
-        }
-        if (strcmp(a, "--config") && strncmp(a, "--config=", 9)) continue;
-        const char *path = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
-        if (!path) return cli_usage_error(cmd, "--config needs a value");
-        if (j->file) return cli_usage_error(cmd, "--config given twice");
-        if (job_load_ini(j, path, &err)) {
-            fprintf(stderr, "nncert %s: %s\n", cmd, err.msg);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0) return cli_usage_error(cmd, "unexpected argument '%s'", a);
-        char name[64];
-        const char *eq = strchr(a + 2, '=');
-        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-        if (len == 0 || len >= sizeof name) return cli_usage_error(cmd, "unknown option '%s'", a);
-        memcpy(name, a + 2, len);
-        name[len] = '\0';
-        if (!strcmp(name, "config")) {
-            if (!eq) i++;
-            continue;
-        }
-        for (char *p = name; *p; p++)
-            if (*p == '-') *p = '_';
-            else if (*p == '_') return cli_usage_error(cmd, "unknown option '%s' (flags use '-', not '_')", a);
-        int k = job_find(j, name);
-        if (k < 0) return cli_usage_error(cmd, "unknown option '--%.*s'", (int)len, a + 2);
-        const char *v;
-        if (keys[k].type == JOB_BOOL) {
-            if (eq) return cli_usage_error(cmd, "--%.*s takes no value", (int)len, a + 2);
-            v = "true";
-        } else {
-            v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!v) return cli_usage_error(cmd, "--%.*s needs a value", (int)len, a + 2);
-        }
-        char origin[96];
-        snprintf(origin, sizeof origin, "command line (--%.*s)", (int)len, a + 2);
-        if (job_set(j, name, v, origin, &err)) return cli_usage_error(cmd, "%s", err.msg);
-    }
-    static const char *const required[] = {"model", "data", "out"};
-    for (int r = 0; r < 3; r++)
-        if (!job_value(j, required[r])) {
-            if (j->file)
-                return cli_usage_error(cmd, "%s: key '%s' is required in section [job] (or --%s)", j->file,
-                                       required[r], required[r]);
-            return cli_usage_error(cmd, "--%s is required", required[r]);
-        }
-    return -1;
 }
 
 /* FROWN's keys into the engine's options (bound.h), checked like the engine checks

@@ -1,13 +1,13 @@
-/* 'nncert certify' through the scheduler.
+/* The certify job through the scheduler.
  *
  * A task is one (image, slot) pair, task = index * slots + slot, and depends
  * on nothing else: the radius search starts cold from the norm's eps0 for every
  * task (a warm start from "the previous image" would make a radius depend on
  * which rank ran which image before it). Every member of a rank group runs the
- * same task with its own verifier, whose rows_exec hook is the group's row
- * split (sched.h), so the members agree bit for bit and only the leader's row
- * is sent. Rows of images past the end of the data set are failed rows with the
- * reason, not errors: the run goes on. */
+ * same task with its own verifier, whose row splitter is the group's row
+ * split (sched_group_split_rows), so the members agree bit for bit and only
+ * the leader's row is sent. Rows of images past the end of the data set are
+ * failed rows with the reason, not errors: the run goes on. */
 #include "cert_app.h"
 
 #include <math.h>
@@ -19,14 +19,11 @@
 #include "byteorder.h"
 #include "forward.h"
 
-
 int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *err)
 {
     memset(a, 0, sizeof *a);
     a->c = c;
     a->m = m;
-    const char *kill_after = getenv("NNCERT_TEST_KILL_AFTER_ROWS");
-    if (kill_after) a->kill_after = strtol(kill_after, NULL, 10);
     int n_classes = (int)model_output_size(m);
     if (c->target.mode == TARGET_CLASS && c->target.cls >= n_classes)
         return nn_fail(err, NN_EARG, "--target %d out of range: %s has %d classes", c->target.cls, c->model,
@@ -83,6 +80,13 @@ long cert_app_images(const cert_app *a)
 
 /* ---- worker ---- */
 
+/* The verifier's row splitter (certify.h), ctx = the rank group. */
+static int group_split(void *ctx, size_t n_rows, size_t row_block, cert_rows_fn rows, void *rows_ctx,
+                       double *lower, double *upper, nn_error *err)
+{
+    return sched_group_split_rows(ctx, n_rows, row_block, rows, rows_ctx, lower, upper, err);
+}
+
 static int app_setup(void *ctx, sched_group *g, nn_error *err)
 {
     cert_app *a = ctx;
@@ -100,8 +104,7 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     int rc = cert_verifier_init(&a->v, a->m, &c->bopt, err);
     if (rc) return rc;
     a->have_v = 1;
-    a->v.st.rows_exec = sched_group_rows;
-    a->v.st.rows_ctx = g;
+    cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g});
     a->to = c->task;
     cert_search_options_default(&a->to.search, c->task.norm, model_input_size(a->m));
     a->to.search.kind = c->task.search.kind;

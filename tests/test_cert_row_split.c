@@ -1,0 +1,117 @@
+/* A verifier's row splitter (certify.h, cert_verifier_split_rows): a splitter
+ * that computes each layer's rows in whole row blocks in a scrambled order, as a
+ * group of ranks would, gets the bound state's row_block and gives the margin,
+ * the verdict and every layer's bounds of the plain verifier bit for bit; a
+ * failing splitter's error comes back from cert_verify; split NULL unsets it. */
+#include "test_bound_models.h"
+#include "certify.h"
+
+typedef struct {
+    int calls;          /* row problems handed to the splitter */
+    int parts;          /* "ranks" the rows are split over */
+    size_t row_block;   /* as the splitter received it */
+    int fail;           /* 1: refuse the first problem */
+} fake_group;
+
+/* Rows in parts "ranks" of whole row blocks, the last rank first. */
+static int fake_split(void *ctx, size_t n, size_t row_block, cert_rows_fn rows, void *rows_ctx, double *lower,
+                      double *upper, nn_error *err)
+{
+    fake_group *g = ctx;
+    g->calls++;
+    g->row_block = row_block;
+    if (g->fail) return nn_fail(err, NN_ENUMERIC, "test splitter: refused");
+    size_t rb = row_block ? row_block : n, nb = (n + rb - 1) / rb;
+    for (int r = g->parts - 1; r >= 0; r--) {
+        size_t lo = nb * (size_t)r / (size_t)g->parts * rb, hi = nb * (size_t)(r + 1) / (size_t)g->parts * rb;
+        if (hi > n) hi = n;
+        if (lo >= hi) continue;
+        int rc = rows(rows_ctx, lo, hi, lower + lo, upper + lo, err);
+        if (rc) return rc;
+    }
+    return NN_OK;
+}
+
+static void split_verifier_gives_plain_bits(void **state)
+{
+    (void)state;
+    test_rng rng = {71};
+    const bound_method methods[] = {METHOD_IBP, METHOD_CROWN_LBP, METHOD_CROWN};
+    for (int fam = 0; fam < 2; fam++) {
+        nn_model m;
+        if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
+        else tb_build_mlp(&m, &rng, LAYER_TANH);
+        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        int nl = 0;
+        for (int i = 0; i < m.n_layers; i++) nl += layer_is_nonlinear(m.layers[i].type);
+        for (size_t a = 0; a < sizeof methods / sizeof methods[0]; a++)
+            for (int parts = 2; parts <= 3; parts++) {
+                bound_options o;
+                bound_options_default(&o);
+                o.method = methods[a];
+                o.row_block = 3;
+                cert_verifier plain, split;
+                nn_error err;
+                assert_int_equal(cert_verifier_init(&plain, &m, &o, &err), NN_OK);
+                assert_int_equal(cert_verifier_init(&split, &m, &o, &err), NN_OK);
+                fake_group g = {0, parts, 0, 0};
+                cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g});
+                double mp, ms;
+                int cp, cs;
+                assert_int_equal(cert_verify(&plain, x0, NORM_INF, 0.02, 1, 0, CERT_UNTARGETED, &mp, &cp, &err), NN_OK);
+                assert_int_equal(cert_verify(&split, x0, NORM_INF, 0.02, 1, 0, CERT_UNTARGETED, &ms, &cs, &err), NN_OK);
+                assert_int_equal(g.calls, nl);
+                assert_int_equal(g.row_block, 3);
+                assert_memory_equal(&mp, &ms, sizeof mp);
+                assert_int_equal(cp, cs);
+                for (int i = 0; i < m.n_layers; i++) {
+                    if (!plain.st.pre_lower[i]) continue;
+                    size_t n = shape_size(m.layers[i].in);
+                    assert_memory_equal(plain.st.pre_lower[i], split.st.pre_lower[i], n * sizeof(double));
+                    assert_memory_equal(plain.st.pre_upper[i], split.st.pre_upper[i], n * sizeof(double));
+                }
+                cert_verifier_free(&plain);
+                cert_verifier_free(&split);
+            }
+        free(x0);
+        model_free(&m);
+    }
+}
+
+static void splitter_error_is_returned_and_null_unsets_it(void **state)
+{
+    (void)state;
+    test_rng rng = {72};
+    nn_model m;
+    tb_build_mlp(&m, &rng, LAYER_RELU);
+    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    bound_options o;
+    bound_options_default(&o);
+    cert_verifier v;
+    nn_error err;
+    assert_int_equal(cert_verifier_init(&v, &m, &o, &err), NN_OK);
+    fake_group g = {0, 2, 0, 1};
+    cert_verifier_split_rows(&v, (cert_row_splitter){fake_split, &g});
+    double margin;
+    int certified;
+    assert_int_equal(cert_verify(&v, x0, NORM_INF, 0.01, 0, 0, CERT_UNTARGETED, &margin, &certified, &err),
+                     NN_ENUMERIC);
+    assert_non_null(strstr(err.msg, "test splitter: refused"));
+    assert_int_equal(g.row_block, v.st.opt.row_block);   /* as bound_state_init resolved 0 */
+    cert_verifier_split_rows(&v, (cert_row_splitter){NULL, NULL});
+    g.calls = 0;
+    assert_int_equal(cert_verify(&v, x0, NORM_INF, 0.01, 0, 0, CERT_UNTARGETED, &margin, &certified, &err), NN_OK);
+    assert_int_equal(g.calls, 0);
+    cert_verifier_free(&v);
+    free(x0);
+    model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(split_verifier_gives_plain_bits),
+        cmocka_unit_test(splitter_error_is_returned_and_null_unsets_it),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
