@@ -41,7 +41,7 @@ static void split_verifier_gives_plain_bits(void **state)
         nn_model m;
         if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
         else tb_build_mlp(&m, &rng, LAYER_TANH);
-        double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+        double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
         int nl = 0;
         for (int i = 0; i < m.n_layers; i++) nl += layer_is_nonlinear(m.layers[i].type);
         for (size_t a = 0; a < sizeof methods / sizeof methods[0]; a++)
@@ -84,7 +84,7 @@ static void splitter_error_is_returned_and_null_unsets_it(void **state)
     test_rng rng = {72};
     nn_model m;
     tb_build_mlp(&m, &rng, LAYER_RELU);
-    double *x0 = tb_rand_vec(&rng, model_input_size(&m), 0, 1);
+    double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
     bound_options o;
     bound_options_default(&o);
     cert_verifier v;
