@@ -93,6 +93,28 @@ void relax_sshape_box(layer_type type, double l, double u, relax_sbox *b);
  * *dslope = sigma''(d) at the (clamped) point. */
 void relax_sshape_tangent_at(const relax_sbox *b, int upper, double d, double *slope, double *icpt, double *dslope);
 
+/* Is neuron `neuron` of activation layer `layer` stable on [l, u]: on one linear
+ * piece of the function (ReLU-like), so that its lines are exact and do not depend
+ * on the bounds? S-shaped neurons never are. */
+int relax_row_stable(const nn_layer *layer, size_t neuron, double l, double u);
+/* Can an upper line of this activation be free (S-shaped tangents), not only the lower? */
+int relax_upper_can_be_free(layer_type type);
+
+/* One free line (lo < hi in relax_lines) of one neuron, prepared once for the many
+ * parameter values an optimizer tries (FROWN's inner loop). */
+typedef struct {
+    const nn_layer *layer;
+    size_t neuron;
+    int upper;
+    double l, u;       /* the neuron's box */
+    relax_sbox sbox;   /* S-shaped: the prepared interval */
+} relax_free_line;
+void relax_free_line_init(relax_free_line *f, const nn_layer *layer, size_t neuron, double l, double u, int upper);
+/* The line at parameter p (already projected onto [lo, hi]), as relax_line_at
+ * gives it bit for bit, with d slope / dp and d icpt / dp. */
+void relax_free_line_at(const relax_free_line *f, double p, double *slope, double *icpt, double *dslope,
+                        double *dicpt);
+
 /* MaxPool planes from the boxes of the layer's whole input. */
 int relax_pool_init(relax_pool *pool, const nn_layer *layer, nn_error *err);
 void relax_pool_free(relax_pool *pool);

@@ -17,6 +17,7 @@
 #include "bound_box.h"
 #include "bound_cost.h"
 #include "nn_clock.h"
+#include "activation.h"
 
 #include <float.h>
 #include <math.h>
@@ -34,7 +35,7 @@ int bound_box_nonlinear(const bound_state *st, int i, const double *l, const dou
     }
     activation_forward(L, l, 1, n, lo, n);
     activation_forward(L, u, 1, n, hi, n);
-    if (L->type != LAYER_RELU) {
+    if (!act_def_of(L->type)->exact) {
         for (size_t k = 0; k < n; k++) {
             lo[k] -= BOUND_ACT_ALLOW * fabs(lo[k]) + DBL_MIN;
             hi[k] += BOUND_ACT_ALLOW * fabs(hi[k]) + DBL_MIN;

@@ -20,16 +20,6 @@
 #include "bound_ibp.h"
 #include "bound_lbp.h"
 
-int bound_row_stable(const nn_layer *L, size_t r, double l, double u)
-{
-    switch (L->type) {
-    case LAYER_RELU:
-    case LAYER_LEAKY_RELU: return l >= 0 || u <= 0;
-    case LAYER_PARAM_RAMP: return u <= 0 || (l >= 0 && u <= L->r[r]) || l >= L->r[r];
-    default: return 0;
-    }
-}
-
 /* Layer i is fed directly by an activation whose lines all have slopes >= 0 (see
  * the header comment); 1 if so. */
 static int fed_by_activation(const bound_state *st, int i)
@@ -45,12 +35,12 @@ static int fed_by_activation(const bound_state *st, int i)
 static int needs_pass(const bound_state *st, int i, int fed, size_t r)
 {
     const bound_work *w = st->work;
-    if (st->opt.skip_stable && bound_row_stable(&st->model->layers[i], r, w->ibp_l[i][r], w->ibp_u[i][r])) return 0;
+    if (st->opt.skip_stable && relax_row_stable(&st->model->layers[i], r, w->ibp_l[i][r], w->ibp_u[i][r])) return 0;
     if (!fed) return 1;
     /* a_r's box is tightest unless z_r kept its IBP bound as a stable neuron */
     const relax_lines *ln = &st->lines[i - 1];
     if (i - 1 == w->first_nl || !st->opt.skip_stable ||
-        !bound_row_stable(&st->model->layers[i - 1], r, w->ibp_l[i - 1][r], w->ibp_u[i - 1][r]))
+        !relax_row_stable(&st->model->layers[i - 1], r, w->ibp_l[i - 1][r], w->ibp_u[i - 1][r]))
         return 0;
     return !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 && ln->upper_icpt[r] == 0);
 }

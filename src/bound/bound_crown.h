@@ -6,8 +6,6 @@
 
 #include "bound_work.h"
 
-/* Is row r of nonlinear layer L's input stable on [l, u] (ReLU-like on one linear piece)? */
-int bound_row_stable(const nn_layer *L, size_t r, double l, double u);
 /* Rows [lo, hi) of layer i (not the first nonlinear layer) by the backward pass, or
  * by LBP when lbp is set, layers before i committed; lower or upper may be NULL
  * (that side is not computed). */

@@ -93,6 +93,10 @@ static int fb_build(bound_state *st, nn_error *err)
      * adjoints */
     w->fb_gemm = w->first_nl < st->model->n_layers && w->fb_summing == 0 && own > 0 &&
                  2.0 * (double)rows * (double)n <= own;
+    /* The budget weights of the first nonlinear layer were made at its commit for
+     * the path the kernel took then; a composite built after that commit (LBP
+     * methods never need the block's rows) must not change the path. */
+    if (st->layers_done > w->first_nl) w->fb_gemm = 0;
     if (w->fb_gemm && st->opt.single) {
         if (!(w->fb_Af = nn_malloc(rows * n * sizeof *w->fb_Af, "first-layer bound cache", err))) return NN_ENOMEM;
         for (size_t k = 0; k < rows * n; k++) w->fb_Af[k] = (float)w->fb_A[k];
@@ -107,10 +111,6 @@ static int fb_build(bound_state *st, nn_error *err)
 int bound_first_block_budget(bound_state *st, nn_error *err)
 {
     bound_work *w = st->work;
-    if (w->fb_state == 0) { /* the budget follows the path the kernel will take */
-        int rc = fb_build(st, err);
-        if (rc) return rc;
-    }
     size_t n = w->n_in, rows = w->fb_rows;
     if (!w->fb_gemm) {
         double *lo = w->scratch, *hi = w->scratch + w->maxw;

@@ -95,7 +95,7 @@ typedef struct {
     unsigned char *vupper; /* [V] 1: the upper line's parameter */
     double *vlo, *vhi, *vstart;
     size_t *vslot;         /* [V] warm-state slot */
-    relax_sbox *vbox;      /* [V] S-shaped variables: the neuron's prepared interval */
+    relax_free_line *vline; /* [V] each variable's line, prepared for many values */
     size_t S;              /* warm-state slots */
     int *var_map;          /* per activation layer, 2n entries: var of lower, upper line or -1 */
     size_t *map_off;       /* [layer] offset into var_map (NONE: no free line) */
@@ -122,7 +122,6 @@ typedef struct {
     const uint64_t *gkey;  /* [ng] warm key (spec) or NULL */
 } frown_batch;
 
-static int is_sshape(layer_type t) { return t == LAYER_TANH || t == LAYER_SIGMOID || t == LAYER_ARCTAN; }
 
 
 int bound_frown_check_options(const bound_options *o, nn_error *err)
@@ -242,7 +241,7 @@ static void space_free(frown_space *sp)
     free(sp->vupper);
     free(sp->vlo);
     free(sp->vslot);
-    free(sp->vbox);
+    free(sp->vline);
     free(sp->var_map);
     free(sp->map_off);
     memset(sp, 0, sizeof *sp);
@@ -262,7 +261,7 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
         const relax_lines *ln = &st->lines[j];
         size_t f = 0;
         for (size_t i = 0; i < ln->n; i++)
-            f += (ln->lower_lo[i] < ln->lower_hi[i]) + (is_sshape(m->layers[j].type) && ln->upper_lo[i] < ln->upper_hi[i]);
+            f += (ln->lower_lo[i] < ln->lower_hi[i]) + (relax_upper_can_be_free(m->layers[j].type) && ln->upper_lo[i] < ln->upper_hi[i]);
         if (f) {
             V += f;
             maps += 2 * ln->n;
@@ -274,10 +273,10 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
     sp->vupper = nn_malloc(V ? V : 1, "FROWN variables", err);
     sp->vlo = nn_malloc(3 * (V ? V : 1) * sizeof *sp->vlo, "FROWN variables", err);
     sp->vslot = nn_malloc((V ? V : 1) * sizeof *sp->vslot, "FROWN variables", err);
-    sp->vbox = nn_malloc((V ? V : 1) * sizeof *sp->vbox, "FROWN variables", err);
+    sp->vline = nn_malloc((V ? V : 1) * sizeof *sp->vline, "FROWN variables", err);
     sp->var_map = nn_malloc((maps ? maps : 1) * sizeof *sp->var_map, "FROWN variables", err);
     sp->map_off = nn_malloc(4 * (size_t)(n + 1) * sizeof *sp->map_off, "FROWN variables", err);
-    if (!sp->vlayer || !sp->vneuron || !sp->vupper || !sp->vlo || !sp->vslot || !sp->vbox || !sp->var_map ||
+    if (!sp->vlayer || !sp->vneuron || !sp->vupper || !sp->vlo || !sp->vslot || !sp->vline || !sp->var_map ||
         !sp->map_off) {
         space_free(sp);
         return NN_ENOMEM;
@@ -293,7 +292,7 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
         const nn_layer *L = &m->layers[j];
         if (!layer_is_activation(L->type)) continue;
         const relax_lines *ln = &st->lines[j];
-        int two = is_sshape(L->type);
+        int two = relax_upper_can_be_free(L->type);
         size_t slot0 = sp->S, v0 = v;
         sp->S += ln->n * (two ? 2 : 1);
         int any_lo = 0, any_up = 0;
@@ -308,7 +307,7 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
                 sp->vhi[v] = hi;
                 sp->vstart[v] = up ? ln->upper_param[i] : ln->lower_param[i];
                 sp->vslot[v] = slot0 + i * (two ? 2 : 1) + (size_t)up;
-                if (two) relax_sshape_box(L->type, st->pre_lower[j][i], st->pre_upper[j][i], &sp->vbox[v]);
+                relax_free_line_init(&sp->vline[v], L, i, st->pre_lower[j][i], st->pre_upper[j][i], up);
                 any_lo |= !up;
                 any_up |= up;
                 v++;
@@ -335,33 +334,6 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
             sp->g_len += shape_size(m->layers[j].out);
         }
     return NN_OK;
-}
-
-/* Line of variable v at parameter p (already projected), with d(slope)/dp, d(icpt)/dp. */
-static void var_line(const bound_state *st, const frown_space *sp, size_t v, double p, double *s, double *t,
-                     double *ds, double *dt)
-{
-    int j = sp->vlayer[v];
-    const nn_layer *L = &st->model->layers[j];
-    size_t i = sp->vneuron[v];
-    switch (L->type) {
-    case LAYER_RELU:
-    case LAYER_LEAKY_RELU:
-        *s = p;
-        *t = 0.0;
-        *ds = 1.0;
-        *dt = 0.0;
-        break;
-    case LAYER_PARAM_RAMP:
-        relax_line_at(L, i, st->pre_lower[j][i], st->pre_upper[j][i], sp->vupper[v], p, s, t);
-        *ds = 1.0;
-        *dt = 0.0;
-        break;
-    default: /* a free S-shaped line is a tangent; p is inside its valid range */
-        relax_sshape_tangent_at(&sp->vbox[v], sp->vupper[v], p, s, t, ds);
-        *dt = -p * *ds;
-        break;
-    }
 }
 
 /* Shared lines into a group's line chunk (the parts that have variables). */
@@ -391,7 +363,7 @@ static void lines_set(const bound_state *st, const frown_space *sp, double *thet
         int j = sp->vlayer[v];
         size_t n = st->lines[j].n, i = sp->vneuron[v];
         double *dst = chunk + (sp->vupper[v] ? sp->up_off[j] : sp->lo_off[j]);
-        var_line(st, sp, v, p, &dst[i], &dst[n + i], &ds[v], &dt[v]);
+        relax_free_line_at(&sp->vline[v], p, &dst[i], &dst[n + i], &ds[v], &dt[v]);
     }
 }
 
@@ -786,8 +758,7 @@ static int optimize(bound_state *st, const frown_space *sp, const frown_batch *b
 static int row_matters(const nn_layer *L, size_t r, double l, double u)
 {
     if (!(u > l)) return 0;
-    if (L->type == LAYER_MAXPOOL2D || is_sshape(L->type)) return 1;
-    return !bound_row_stable(L, r, l, u);
+    return L->type == LAYER_MAXPOOL2D || !relax_row_stable(L, r, l, u);
 }
 
 static uint64_t rows_key(const double *C, size_t ldc, size_t no, const double *d, size_t r0, size_t r1)

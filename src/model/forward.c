@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation.h"
 #include "layer_ops.h"
 
 /* Ping-pong buffer size for forward_run, in doubles per buffer (2 MiB): a
@@ -153,17 +154,6 @@ int forward_trace(const nn_model *m, const double *x, size_t n, double ***acts, 
     return trace(m, x, n, acts, NULL, err);
 }
 
-/* d sigma / dz at z for neuron j of an activation layer. */
-static double act_deriv(const nn_layer *l, size_t j, double z)
-{
-    switch (l->type) {
-    case LAYER_RELU: return z > 0 ? 1.0 : 0.0;
-    case LAYER_LEAKY_RELU: return z > 0 ? 1.0 : l->alpha;
-    case LAYER_PARAM_RAMP: return (z >= 0 && z <= l->r[j]) ? 1.0 : l->alpha;
-    default: return sshape_deriv(l->type, z);
-    }
-}
-
 int forward_vjp(const nn_model *m, const double *x, const double *w, double *logits, double *grad, nn_error *err)
 {
     if (!x || !w || !grad) return nn_fail(err, NN_EARG, "forward_vjp: NULL input, weights or gradient");
@@ -195,7 +185,10 @@ int forward_vjp(const nn_model *m, const double *x, const double *w, double *log
                 memset(h, 0, li * sizeof *h);
                 for (size_t o = 0; o < lo; o++) h[argmax[i][o]] += g[o];
             } else if (layer_is_activation(l->type)) {
-                for (size_t j = 0; j < li; j++) h[j] = g[j] * act_deriv(l, j, in[j]);
+                {
+                    const act_def *a = act_def_of(l->type);
+                    for (size_t j = 0; j < li; j++) h[j] = g[j] * a->deriv(l, j, in[j]);
+                }
             } else {
                 rc = nn_fail(err, NN_EUNSUPPORTED, "forward_vjp: unknown layer type %d", (int)l->type);
             }

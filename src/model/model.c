@@ -5,6 +5,7 @@
  * reports the same problem with the same words. Output sizes follow PyTorch:
  * floor((H + pad_top + pad_bottom - dilation*(k-1) - 1) / stride) + 1. */
 #include "model.h"
+#include "activation.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -31,11 +32,7 @@ int layer_type_parse(const char *name)
     return -1;
 }
 
-int layer_is_activation(layer_type t)
-{
-    return t == LAYER_RELU || t == LAYER_TANH || t == LAYER_SIGMOID || t == LAYER_ARCTAN ||
-           t == LAYER_LEAKY_RELU || t == LAYER_PARAM_RAMP;
-}
+int layer_is_activation(layer_type t) { return act_def_of(t) != NULL; }
 
 int layer_is_affine(layer_type t)
 {

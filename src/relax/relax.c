@@ -71,16 +71,92 @@ static void act_sshape(const nn_layer *layer, size_t offset, const double *l, co
     relax_sshape(layer->type, l, u, n, out);
 }
 
-/* One entry per activation type; adding an activation adds a row here. */
-static const act_relax_fn act_table[LAYER_TYPE_COUNT] = {
-    [LAYER_RELU] = act_relu,         [LAYER_LEAKY_RELU] = act_leaky, [LAYER_PARAM_RAMP] = act_ramp,
-    [LAYER_TANH] = act_sshape,       [LAYER_SIGMOID] = act_sshape,   [LAYER_ARCTAN] = act_sshape,
+/* The free lower line of a ReLU-like neuron at parameter p: p*z (ReLU, leaky), or
+ * ParamRamp's line of slope p. */
+static void slope_lower_at(const nn_layer *layer, size_t neuron, double l, double u, double p, double *slope,
+                           double *icpt)
+{
+    (void)layer, (void)neuron, (void)l, (void)u;
+    *slope = p;
+    *icpt = 0.0;
+}
+
+/* param_ramp's r is per neuron: the neurons asked for must have one. */
+static int ramp_check_params(const nn_layer *layer, size_t offset, size_t n, nn_error *err)
+{
+    size_t have = shape_size(layer->in);
+    if (!layer->r || offset + n > have)
+        return nn_fail(err, NN_EARG, "relax param_ramp: neurons [%zu, %zu) outside r of %zu entries", offset,
+                       offset + n, layer->r ? have : 0);
+    return NN_OK;
+}
+
+static void ramp_lower_at(const nn_layer *layer, size_t neuron, double l, double u, double p, double *slope,
+                          double *icpt)
+{
+    relax_param_ramp_lower_at(layer->alpha, layer->r[neuron], l, u, p, slope, icpt);
+}
+
+/* How each activation is relaxed: one row per activation type; its function is in
+ * the activation table (include/activation.h). */
+typedef struct {
+    act_relax_fn lines;   /* lines of n neurons (relax_activation) */
+    /* checks of per-neuron parameters for neurons [offset, offset + n), or NULL */
+    int (*check_params)(const nn_layer *layer, size_t offset, size_t n, nn_error *err);
+    /* the lower line at free parameter p (ReLU-like); NULL: S-shaped, whose lines
+     * at p are tangents on either side (relax_sshape_line_at) */
+    void (*lower_at)(const nn_layer *layer, size_t neuron, double l, double u, double p, double *slope,
+                     double *icpt);
+    void (*prepare)(relax_free_line *f);   /* relax_free_line_init's extra work, or NULL */
+    void (*free_line_at)(const relax_free_line *f, double p, double *slope, double *icpt, double *dslope,
+                         double *dicpt);
+    int (*stable)(const nn_layer *layer, size_t neuron, double l, double u);  /* NULL: never */
+} relax_act;
+
+static const relax_act act_table[LAYER_TYPE_COUNT] = {
+    [LAYER_RELU] = {act_relu, NULL, slope_lower_at, NULL, relax_slope_free_line_at, relax_relu_stable},
+    [LAYER_LEAKY_RELU] = {act_leaky, NULL, slope_lower_at, NULL, relax_slope_free_line_at, relax_relu_stable},
+    [LAYER_PARAM_RAMP] = {act_ramp, ramp_check_params, ramp_lower_at, NULL, relax_param_ramp_free_line_at,
+                          relax_param_ramp_stable},
+    [LAYER_TANH] = {act_sshape, NULL, NULL, relax_sshape_prepare, relax_sshape_free_line_at, NULL},
+    [LAYER_SIGMOID] = {act_sshape, NULL, NULL, relax_sshape_prepare, relax_sshape_free_line_at, NULL},
+    [LAYER_ARCTAN] = {act_sshape, NULL, NULL, relax_sshape_prepare, relax_sshape_free_line_at, NULL},
 };
 
-static act_relax_fn act_lookup(const nn_layer *layer)
+static const relax_act *act_lookup(layer_type type)
 {
-    if ((int)layer->type < 0 || layer->type >= LAYER_TYPE_COUNT) return NULL;
-    return act_table[layer->type];
+    if ((int)type < 0 || type >= LAYER_TYPE_COUNT || !act_table[type].lines) return NULL;
+    return &act_table[type];
+}
+
+int relax_row_stable(const nn_layer *layer, size_t neuron, double l, double u)
+{
+    const relax_act *a = act_lookup(layer->type);
+    return a && a->stable && a->stable(layer, neuron, l, u);
+}
+
+int relax_upper_can_be_free(layer_type type)
+{
+    const relax_act *a = act_lookup(type);
+    return a && !a->lower_at;
+}
+
+void relax_free_line_init(relax_free_line *f, const nn_layer *layer, size_t neuron, double l, double u, int upper)
+{
+    memset(f, 0, sizeof *f);
+    f->layer = layer;
+    f->neuron = neuron;
+    f->upper = upper;
+    f->l = l;
+    f->u = u;
+    const relax_act *a = act_lookup(layer->type);
+    if (a && a->prepare) a->prepare(f);
+}
+
+void relax_free_line_at(const relax_free_line *f, double p, double *slope, double *icpt, double *dslope,
+                        double *dicpt)
+{
+    act_lookup(f->layer->type)->free_line_at(f, p, slope, icpt, dslope, dicpt);
 }
 
 static int check_boxes(const char *what, const double *l, const double *u, size_t n, size_t offset,
@@ -100,53 +176,43 @@ static int check_boxes(const char *what, const double *l, const double *u, size_
 int relax_activation(const nn_layer *layer, size_t offset, const double *l, const double *u, size_t n,
                      line_strategy strategy, relax_lines *out, nn_error *err)
 {
-    act_relax_fn fn = act_lookup(layer);
+    const relax_act *a = act_lookup(layer->type);
     const char *name = layer_type_name(layer->type);
-    if (!fn) return nn_fail(err, NN_EARG, "relax: layer type %s is not an element-wise activation", name);
+    if (!a) return nn_fail(err, NN_EARG, "relax: layer type %s is not an element-wise activation", name);
     if ((int)strategy < LINES_ADAPTIVE || strategy > LINES_FASTLIN)
         return nn_fail(err, NN_EARG, "relax %s: unknown line strategy %d", name, (int)strategy);
     if (n > out->n)
         return nn_fail(err, NN_EARG, "relax %s: %zu neurons do not fit lines for %zu", name, n, out->n);
-    if (layer->type == LAYER_PARAM_RAMP) {
-        size_t have = shape_size(layer->in);
-        if (!layer->r || offset + n > have)
-            return nn_fail(err, NN_EARG, "relax param_ramp: neurons [%zu, %zu) outside r of %zu entries", offset,
-                           offset + n, layer->r ? have : 0);
-    }
-    int rc = check_boxes(name, l, u, n, offset, err);
+    int rc = a->check_params ? a->check_params(layer, offset, n, err) : NN_OK;
+    if (!rc) rc = check_boxes(name, l, u, n, offset, err);
     if (rc) return rc;
-    fn(layer, offset, l, u, n, strategy, out);
+    a->lines(layer, offset, l, u, n, strategy, out);
     return NN_OK;
 }
 
 void relax_line_at(const nn_layer *layer, size_t neuron, double l, double u, int upper, double p, double *slope,
                    double *icpt)
 {
-    if (layer->type == LAYER_TANH || layer->type == LAYER_SIGMOID || layer->type == LAYER_ARCTAN) {
+    const relax_act *a = act_lookup(layer->type);
+    if (!a) {
+        *slope = NAN;
+        *icpt = NAN;
+        return;
+    }
+    if (!a->lower_at) {
         relax_sshape_line_at(layer->type, upper, l, u, p, slope, icpt);
         return;
     }
     double ls, lt, us, ut, lp, llo, lhi, up, ulo, uhi;
     relax_lines one = {1, &ls, &lt, &us, &ut, &lp, &llo, &lhi, &up, &ulo, &uhi};
-    act_relax_fn fn = act_lookup(layer);
-    if (!fn) {
-        *slope = NAN;
-        *icpt = NAN;
-        return;
-    }
-    fn(layer, neuron, &l, &u, 1, LINES_TIGHT, &one);
+    a->lines(layer, neuron, &l, &u, 1, LINES_TIGHT, &one);
     if (upper || !(llo < lhi)) {
         *slope = upper ? us : ls;
         *icpt = upper ? ut : lt;
         return;
     }
     p = p < llo ? llo : (p > lhi ? lhi : p);
-    if (layer->type == LAYER_PARAM_RAMP) {
-        relax_param_ramp_lower_at(layer->alpha, layer->r[neuron], l, u, p, slope, icpt);
-    } else {
-        *slope = p;
-        *icpt = 0.0;
-    }
+    a->lower_at(layer, neuron, l, u, p, slope, icpt);
 }
 
 int relax_pool_init(relax_pool *pool, const nn_layer *layer, nn_error *err)

@@ -36,8 +36,20 @@ static inline void relax_set_upper(relax_lines *o, size_t i, double s, double t,
     o->upper_hi[i] = hi;
 }
 
-/* Lines of a free parameter value p (see relax_line_at); p already clamped. */
+/* Each family's hooks for the activation table in relax.c (include/relax.h says
+ * what each does): lines at a free parameter value p (p already clamped), free
+ * lines with their derivatives, and stability. */
 void relax_sshape_line_at(layer_type type, int upper, double l, double u, double p, double *slope, double *icpt);
+void relax_sshape_prepare(relax_free_line *f);
+void relax_sshape_free_line_at(const relax_free_line *f, double p, double *slope, double *icpt, double *dslope,
+                               double *dicpt);
 void relax_param_ramp_lower_at(double eta, double r, double l, double u, double p, double *slope, double *icpt);
+void relax_param_ramp_free_line_at(const relax_free_line *f, double p, double *slope, double *icpt, double *dslope,
+                                   double *dicpt);
+int relax_param_ramp_stable(const nn_layer *layer, size_t neuron, double l, double u);
+/* ReLU and leaky ReLU: the free lower line is p*z, exact for p in [alpha, 1] */
+void relax_slope_free_line_at(const relax_free_line *f, double p, double *slope, double *icpt, double *dslope,
+                              double *dicpt);
+int relax_relu_stable(const nn_layer *layer, size_t neuron, double l, double u);
 
 #endif

@@ -87,3 +87,18 @@ void relax_param_ramp(double eta, const double *r, const double *l, const double
         }
     }
 }
+
+int relax_param_ramp_stable(const nn_layer *layer, size_t neuron, double l, double u)
+{
+    double r = layer->r[neuron];
+    return u <= 0 || (l >= 0 && u <= r) || l >= r;
+}
+
+/* The free lower line (S2, S3) is p*z: slope p, intercept 0. */
+void relax_param_ramp_free_line_at(const relax_free_line *f, double p, double *slope, double *icpt, double *dslope,
+                                   double *dicpt)
+{
+    relax_line_at(f->layer, f->neuron, f->l, f->u, f->upper, p, slope, icpt);
+    *dslope = 1.0;
+    *dicpt = 0.0;
+}

@@ -23,6 +23,7 @@
  * error is absolute (a few eps, |sigma'| <= 1), not relative, and a slope error ds
  * moves a tangent by at most |ds|*(u - l) on the interval. */
 #include "relax_internal.h"
+#include "activation.h"
 
 #define SSHAPE_TINY 1e-12   /* relative width below which lines are constants */
 #define SLOPE_ERR 8.0       /* bound on |computed sigma' - sigma'| in units of eps */
@@ -67,13 +68,12 @@ static void lower_line(double s, double t0, const sbox *b, double *slope, double
 }
 
 /* sigma and sigma' at z with one transcendental call (the bisection's inner loop);
- * the same formulas as sshape_deriv, so the results are bit-identical. */
+ * the activation table's formulas, as sshape_deriv uses them: bit-identical. */
 static inline void value_and_deriv(layer_type type, double z, double *f, double *df)
 {
-    *f = sshape_value(type, z);
-    if (type == LAYER_TANH) *df = 1.0 - *f * *f;
-    else if (type == LAYER_SIGMOID) *df = *f * (1.0 - *f);
-    else *df = sshape_deriv(type, z);
+    const act_def *a = act_def_of(type);
+    *f = a->sshape(z);
+    *df = a->sshape_deriv(z, *f);
 }
 
 static void tangent(int upper, double d, const sbox *b, double *slope, double *icpt)
@@ -172,18 +172,26 @@ void relax_sshape_line_at(layer_type type, int upper, double l, double u, double
 
 void relax_sshape_box(layer_type type, double l, double u, relax_sbox *b) { sbox_make(type, l, u, b); }
 
+void relax_sshape_prepare(relax_free_line *f) { sbox_make(f->layer->type, f->l, f->u, &f->sbox); }
+
+/* A free S-shaped line is a tangent at d = p: icpt = sigma(d) - d sigma'(d), so
+ * d icpt / dp = -p sigma''(p). */
+void relax_sshape_free_line_at(const relax_free_line *f, double p, double *slope, double *icpt, double *dslope,
+                               double *dicpt)
+{
+    relax_sshape_tangent_at(&f->sbox, f->upper, p, slope, icpt, dslope);
+    *dicpt = -p * *dslope;
+}
+
 void relax_sshape_tangent_at(const relax_sbox *b, int upper, double d, double *slope, double *icpt, double *dslope)
 {
     if (b->l >= 0 || b->u <= 0) d = clamp(d, b->l, b->u);
     else d = upper ? clamp(d, 0.0, b->u) : clamp(d, b->l, 0.0);
-    double f, s, q = 1.0 + d * d;
+    double f, s;
     value_and_deriv(b->type, d, &f, &s); /* as tangent() does */
     if (upper) upper_line(s, f - s * d, b, slope, icpt);
     else lower_line(s, f - s * d, b, slope, icpt);
-    /* sigma'' from sigma and sigma' (the formulas of sshape_deriv2) */
-    if (b->type == LAYER_TANH) *dslope = -2.0 * f * s;
-    else if (b->type == LAYER_SIGMOID) *dslope = s * (1.0 - 2.0 * f);
-    else *dslope = -2.0 * d / (q * q);
+    *dslope = act_def_of(b->type)->sshape_deriv2(d, f, s); /* sigma'' from sigma, sigma' */
 }
 
 void relax_sshape(layer_type type, const double *l, const double *u, size_t n, relax_lines *out)
