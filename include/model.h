@@ -20,6 +20,7 @@ typedef enum {
     LAYER_ARCTAN,
     LAYER_LEAKY_RELU,  /* alpha */
     LAYER_PARAM_RAMP,  /* eta (in alpha), r per neuron */
+    LAYER_ADD,         /* y = a + b, the outputs of two earlier layers (a residual connection) */
     LAYER_TYPE_COUNT
 } layer_type;
 
@@ -43,6 +44,12 @@ typedef struct {
     int stride[2];     /* conv2d/pools, (1,1) by default for conv */
     int pad[4];        /* top, left, bottom, right */
     int dilation[2];   /* conv2d, (1,1) by default */
+    /* Where the layer's input comes from. n_inputs = 0 (the default): the output
+     * of the layer just before (the model input for layer 0), a sequential model.
+     * Otherwise input[0 .. n_inputs) are indices of earlier layers whose outputs
+     * it reads, -1 for the model input; add reads two. */
+    int n_inputs;
+    int input[2];
 } nn_layer;
 
 typedef enum { META_STRING, META_DOUBLE, META_INT } meta_kind;
@@ -94,5 +101,9 @@ int layer_is_activation(layer_type t);
 int layer_is_affine(layer_type t);
 /* Needs a relaxation in the bound engine: an activation or a maxpool. */
 int layer_is_nonlinear(layer_type t);
+/* Index of the layer whose output is input k of layer i (-1: the model input). */
+int model_layer_input(const nn_model *m, int i, int k);
+/* Every layer reads the output of the one before and none is an add: a chain. */
+int model_is_sequential(const nn_model *m);
 
 #endif

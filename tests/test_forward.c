@@ -1,5 +1,6 @@
 /* Unit tests for forward: hand-computed logits, batch = one-by-one, trace, and
- * forward_vjp against central finite differences through every layer type. */
+ * forward_vjp against central finite differences through every layer type, for
+ * chains and for graphs with residual connections. */
 #include "testutil.h"
 
 #include <math.h>
@@ -264,6 +265,149 @@ static void vjp_matches_central_differences_for_every_activation(void **state)
     }
 }
 
+/* A layer that reads other outputs than the one just before. */
+static void add_inputs(nn_model *m, layer_type t, int n_inputs, int a, int b)
+{
+    nn_layer l = layer_make(t);
+    l.n_inputs = n_inputs;
+    l.input[0] = a;
+    l.input[1] = b;
+    test_add_layer(m, l);
+}
+
+/* input 5 -> dense0 -> add(0, input) -> tanh2 -> dense3 -> add(3, 2) -> sigmoid5,
+ * dense6 reading tanh2 -> add(5, 6) -> dense8: skips over one and several layers,
+ * one of them from the model input. */
+static void build_residual(nn_model *m, test_rng *rng)
+{
+    model_init(m);
+    m->input = (nn_shape){5, 1, 1};
+    add_dense(m, rng, 5, 5);
+    add_inputs(m, LAYER_ADD, 2, 0, -1);
+    add_act(m, rng, LAYER_TANH, 5);
+    add_dense(m, rng, 5, 5);
+    add_inputs(m, LAYER_ADD, 2, 3, 2);
+    add_act(m, rng, LAYER_SIGMOID, 5);
+    add_dense(m, rng, 5, 5);
+    m->layers[6].n_inputs = 1;
+    m->layers[6].input[0] = 2;
+    add_inputs(m, LAYER_ADD, 2, 5, 6);
+    add_dense(m, rng, 5, 4);
+    nn_error err;
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+}
+
+static void dense_by_hand(const nn_layer *l, const double *x, double *y)
+{
+    for (int o = 0; o < l->out_channels; o++) {
+        double s = l->bias[o];
+        for (int i = 0; i < l->in_features; i++) s += l->weight[o * l->in_features + i] * x[i];
+        y[o] = s;
+    }
+}
+
+static void residual_logits_match_hand_computation(void **state)
+{
+    (void)state;
+    test_rng rng = {77};
+    nn_model m;
+    nn_error err;
+    build_residual(&m, &rng);
+    assert_false(model_is_sequential(&m));
+    assert_int_equal(model_layer_input(&m, 6, 0), 2);
+    assert_int_equal(model_layer_input(&m, 1, 1), -1);
+    const size_t n = 40;
+    double *x = test_rand_vec(&rng, n * 5, -1, 1), *y = malloc(n * 4 * sizeof *y);
+    assert_int_equal(forward_run(&m, x, n, y, &err), NN_OK);
+    double **acts = NULL;
+    assert_int_equal(forward_trace(&m, x, n, &acts, &err), NN_OK);
+    for (size_t r = 0; r < n; r++) {
+        const double *xr = x + 5 * r;
+        double d0[5], a1[5], t2[5], d3[5], a4[5], s5[5], d6[5], a7[5], out[4];
+        dense_by_hand(&m.layers[0], xr, d0);
+        for (int i = 0; i < 5; i++) a1[i] = d0[i] + xr[i], t2[i] = tanh(a1[i]);
+        dense_by_hand(&m.layers[3], t2, d3);
+        for (int i = 0; i < 5; i++) a4[i] = d3[i] + t2[i], s5[i] = 1 / (1 + exp(-a4[i]));
+        dense_by_hand(&m.layers[6], t2, d6);
+        for (int i = 0; i < 5; i++) a7[i] = s5[i] + d6[i];
+        dense_by_hand(&m.layers[8], a7, out);
+        for (int k = 0; k < 4; k++) {
+            assert_true(fabs(y[4 * r + k] - out[k]) <= 1e-12 * (1 + fabs(out[k])));
+            assert_true(y[4 * r + k] == acts[8][4 * r + k]); /* batch and trace: the same bits */
+        }
+        for (int i = 0; i < 5; i++) assert_true(fabs(acts[1][5 * r + i] - a1[i]) <= 1e-12 * (1 + fabs(a1[i])));
+    }
+    double one[4];
+    assert_int_equal(forward_run(&m, x + 5 * 17, 1, one, &err), NN_OK);
+    for (int k = 0; k < 4; k++) assert_true(one[k] == y[4 * 17 + k]);
+    forward_trace_free(&m, acts);
+    free(x), free(y);
+    model_free(&m);
+}
+
+static void residual_vjp_matches_central_differences(void **state)
+{
+    (void)state;
+    test_rng rng = {78};
+    for (int trial = 0; trial < 10; trial++) {
+        nn_model m;
+        nn_error err;
+        build_residual(&m, &rng);
+        double *x = test_rand_vec(&rng, 5, -1, 1), w[4], lg[4], y[4], g[5];
+        for (int i = 0; i < 4; i++) w[i] = test_rng_range(&rng, -1, 1);
+        assert_int_equal(forward_vjp(&m, x, w, lg, g, &err), NN_OK);
+        assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
+        for (int i = 0; i < 4; i++) assert_true(lg[i] == y[i]);
+        const double h = 1e-6;
+        for (int i = 0; i < 5; i++) {
+            double keep = x[i];
+            x[i] = keep + h;
+            double fp = functional(&m, x, w);
+            x[i] = keep - h;
+            double fm = functional(&m, x, w);
+            x[i] = keep;
+            double fd = (fp - fm) / (2 * h);
+            if (!(fabs(fd - g[i]) <= 1e-7 * (1 + fabs(fd))))
+                fail_msg("residual: d/dx[%d] vjp %.12g vs finite difference %.12g", i, g[i], fd);
+        }
+        free(x);
+        model_free(&m);
+    }
+}
+
+static void residual_graph_errors_name_the_layer(void **state)
+{
+    (void)state;
+    test_rng rng = {79};
+    nn_error err;
+    struct { int n_inputs, a, b; const char *msg; } bad[] = {
+        {2, 1, 0, "input 0 is layer 1"},                 /* not an earlier layer */
+        {2, 0, -2, "input 1 is layer -2"},
+        {1, 0, 0, "1 inputs given, it reads 2"},
+        {0, 0, 0, "0 inputs given, it reads 2"},
+        {2, 0, 2, "input 1 is layer 2"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        nn_model m;
+        model_init(&m);
+        m.input = (nn_shape){3, 1, 1};
+        add_dense(&m, &rng, 3, 3);
+        add_inputs(&m, LAYER_ADD, bad[k].n_inputs, bad[k].a, bad[k].b);
+        assert_int_not_equal(model_finalize(&m, &err), NN_OK);
+        if (!strstr(err.msg, bad[k].msg) || !strstr(err.msg, "layer 001 (add)"))
+            fail_msg("case %zu: '%s' lacks '%s'", k, err.msg, bad[k].msg);
+        model_free(&m);
+    }
+    nn_model m; /* an add of a 3-vector and a 2-vector */
+    model_init(&m);
+    m.input = (nn_shape){3, 1, 1};
+    add_dense(&m, &rng, 3, 2);
+    add_inputs(&m, LAYER_ADD, 2, 0, -1);
+    assert_int_equal(model_finalize(&m, &err), NN_ESHAPE);
+    assert_non_null(strstr(err.msg, "2x1x1 (layer 0) and 3x1x1 (layer -1)"));
+    model_free(&m);
+}
+
 static void argmax_takes_first_of_ties(void **state)
 {
     (void)state;
@@ -297,6 +441,9 @@ int main(void)
         cmocka_unit_test(batch_equals_one_by_one_and_trace),
         cmocka_unit_test(rows_across_forward_chunks_equal_one_by_one),
         cmocka_unit_test(vjp_matches_central_differences_for_every_activation),
+        cmocka_unit_test(residual_logits_match_hand_computation),
+        cmocka_unit_test(residual_vjp_matches_central_differences),
+        cmocka_unit_test(residual_graph_errors_name_the_layer),
         cmocka_unit_test(argmax_takes_first_of_ties),
         cmocka_unit_test(nonfinite_logits_are_an_error),
     };

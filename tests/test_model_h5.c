@@ -256,6 +256,7 @@ static void assert_same_model(const nn_model *a, const nn_model *b)
         assert_same_array(x->mean, y->mean, (size_t)x->in_features);
         assert_same_array(x->std, y->std, (size_t)x->in_features);
         assert_same_array(x->r, y->r, (size_t)x->in_features);
+        for (int k = 0; k < 2; k++) assert_int_equal(model_layer_input(a, i, k), model_layer_input(b, i, k));
     }
     assert_int_equal(a->n_meta, b->n_meta);
     for (int i = 0; i < a->n_meta; i++) {
@@ -293,6 +294,45 @@ static void roundtrip_every_layer_type_is_bit_exact(void **state)
     model_free(&m);
     remove(path);
     free((void *)path);
+}
+
+/* The root attribute 'version' of a written file. */
+static int file_version(const char *path)
+{
+    hid_t f = open_rw(path);
+    hid_t a = H5Aopen(f, "version", H5P_DEFAULT);
+    int v = -1;
+    assert_true(a >= 0 && H5Aread(a, H5T_NATIVE_INT, &v) >= 0);
+    H5Aclose(a);
+    H5Fclose(f);
+    return v;
+}
+
+static void residual_graph_roundtrips_as_version_2(void **state)
+{
+    (void)state;
+    nn_model m, back;
+    nn_error err;
+    char path[256];
+    write_small_tmp(path, ".h5");
+    assert_int_equal(file_version(path), 1); /* a chain keeps the version 1 layout */
+    assert_int_equal(model_read_h5(path, &m, &err), NN_OK);
+    /* dense0 -> relu1 -> add(relu1, dense0) -> dense reading layer 1 */
+    nn_layer add = layer_make(LAYER_ADD);
+    add.n_inputs = 2, add.input[0] = 1, add.input[1] = 0;
+    nn_layer last = m.layers[2];
+    m.layers[2] = add;
+    test_add_layer(&m, last);
+    m.layers[3].n_inputs = 1, m.layers[3].input[0] = 2;
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    assert_int_equal(model_write_h5(path, &m, &err), NN_OK);
+    assert_int_equal(file_version(path), 2);
+    assert_int_equal(model_read_h5(path, &back, &err), NN_OK);
+    assert_same_model(&m, &back);
+    assert_false(model_is_sequential(&back));
+    model_free(&back);
+    model_free(&m);
+    remove(path);
 }
 
 static void writer_leaves_no_temporary_file(void **state)
@@ -484,8 +524,35 @@ static void dmg_format(hid_t f) { put_string_attr(f, ".", "format", "keras-model
 static void dmg_no_format(hid_t f) { assert_true(H5Adelete(f, "format") >= 0); }
 static void dmg_version(hid_t f)
 {
+    long long v = 3;
+    put_int_attr(f, ".", "version", 1, &v);
+}
+static void set_version2(hid_t f)
+{
     long long v = 2;
     put_int_attr(f, ".", "version", 1, &v);
+}
+static void dmg_inputs_in_version1(hid_t f)
+{
+    long long v = 0;
+    put_int_attr(f, "layers/002", "inputs", 1, &v);
+}
+static void dmg_add_without_inputs(hid_t f)
+{
+    set_version2(f);
+    put_string_attr(f, "layers/001", "type", "add", 0);
+}
+static void dmg_input_from_later_layer(hid_t f)
+{
+    set_version2(f);
+    long long v = 2;
+    put_int_attr(f, "layers/001", "inputs", 1, &v);
+}
+static void dmg_dense_with_two_inputs(hid_t f)
+{
+    set_version2(f);
+    long long v[2] = {0, 1};
+    put_int_attr(f, "layers/002", "inputs", 2, v);
 }
 static void dmg_version_string(hid_t f) { put_string_attr(f, ".", "version", "1", 0); }
 static void dmg_input_shape_len(hid_t f)
@@ -547,7 +614,11 @@ static void unknown_layer_type_lists_known_types(void **s) { (void)s; check_dama
 static void missing_layer_type_is_named(void **s) { (void)s; check_damage(dmg_missing_type, NN_EFORMAT, "layers/001: ", "attribute 'type' is missing"); }
 static void wrong_format_attribute_is_rejected(void **s) { (void)s; check_damage(dmg_format, NN_EFORMAT, "'format' is 'keras-model'", "expected 'nncert-model'"); }
 static void missing_format_attribute_is_not_a_model(void **s) { (void)s; check_damage(dmg_no_format, NN_EFORMAT, "not an nncert model file", NULL); }
-static void future_version_is_unsupported(void **s) { (void)s; check_damage(dmg_version, NN_EUNSUPPORTED, "'version' is 2", "reads version 1"); }
+static void future_version_is_unsupported(void **s) { (void)s; check_damage(dmg_version, NN_EUNSUPPORTED, "'version' is 3", "reads versions 1 to 2"); }
+static void inputs_need_version_2(void **s) { (void)s; check_damage(dmg_inputs_in_version1, NN_EFORMAT, "layers/002 (dense)", "'inputs' needs format version 2 (the file says version 1)"); }
+static void add_needs_its_inputs(void **s) { (void)s; check_damage(dmg_add_without_inputs, NN_EFORMAT, "layers/001 (add)", "attribute 'inputs' is missing"); }
+static void inputs_must_be_earlier_layers(void **s) { (void)s; check_damage(dmg_input_from_later_layer, NN_EFORMAT, "layer 001 (relu)", "input 0 is layer 2"); }
+static void dense_reads_one_input(void **s) { (void)s; check_damage(dmg_dense_with_two_inputs, NN_ESHAPE, "layers/002 (dense)", "'inputs' has 2 values, a dense layer reads 1"); }
 static void string_version_is_a_type_error(void **s) { (void)s; check_damage(dmg_version_string, NN_EFORMAT, "'version' has type string", "expected integer"); }
 static void input_shape_needs_three_values(void **s) { (void)s; check_damage(dmg_input_shape_len, NN_ESHAPE, "'input_shape' has 2 values", "expected 3"); }
 static void input_shape_must_fit_first_layer(void **s) { (void)s; check_damage(dmg_input_shape_mismatch, NN_ESHAPE, "layer 000 (dense)", "input has 9 values"); }
@@ -720,6 +791,11 @@ int main(void)
         cmocka_unit_test(missing_format_attribute_is_not_a_model),
         cmocka_unit_test(future_version_is_unsupported),
         cmocka_unit_test(string_version_is_a_type_error),
+        cmocka_unit_test(inputs_need_version_2),
+        cmocka_unit_test(add_needs_its_inputs),
+        cmocka_unit_test(inputs_must_be_earlier_layers),
+        cmocka_unit_test(dense_reads_one_input),
+        cmocka_unit_test(residual_graph_roundtrips_as_version_2),
         cmocka_unit_test(input_shape_needs_three_values),
         cmocka_unit_test(input_shape_must_fit_first_layer),
         cmocka_unit_test(layer_numbering_gap_is_rejected),

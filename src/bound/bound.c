@@ -245,6 +245,12 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     int n = m->n_layers;
     for (int i = 0; i < n; i++) {
         layer_type t = m->layers[i].type;
+        /* A residual connection needs the backward pass to sum the rows of two
+         * branches where they meet; the passes here walk one chain of layers. */
+        if (t == LAYER_ADD || model_layer_input(m, i, 0) != i - 1)
+            return nn_fail(err, NN_EUNSUPPORTED, "bound engine: layer %d (%s) reads %s: residual connections are not "
+                           "bounded yet (the forward pass, predict and attack handle them)", i, layer_type_name(t),
+                           t == LAYER_ADD ? "two branches" : "an earlier layer than the one before it");
         if (!layer_is_affine(t) && !layer_is_nonlinear(t))
             return nn_fail(err, NN_EUNSUPPORTED, "bound engine: layer %d (%s) is not supported", i, layer_type_name(t));
         if (shape_size(m->layers[i].in) == 0 || shape_size(m->layers[i].out) == 0)

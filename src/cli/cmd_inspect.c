@@ -28,9 +28,19 @@ static const char *shape_text(nn_shape s, char buf[48])
     return buf;
 }
 
-static void hyper_text(const nn_layer *l, char *buf, size_t n)
+static void hyper_text(const nn_model *m, int i, char *buf, size_t n)
 {
+    const nn_layer *l = &m->layers[i];
     buf[0] = '\0';
+    /* where a layer of a residual graph reads from (-1: the model input) */
+    if (l->type == LAYER_ADD) {
+        snprintf(buf, n, "inputs %d + %d", model_layer_input(m, i, 0), model_layer_input(m, i, 1));
+        return;
+    }
+    if (model_layer_input(m, i, 0) != i - 1) {
+        int k = snprintf(buf, n, "input %d  ", model_layer_input(m, i, 0));
+        buf += k, n -= (size_t)k;
+    }
     switch (l->type) {
     case LAYER_CONV2D:
         snprintf(buf, n, "kernel %dx%d stride %dx%d pad %d,%d,%d,%d dilation %dx%d", l->kernel[0], l->kernel[1],
@@ -55,7 +65,7 @@ static void print_model(const nn_model *m)
            "hyper-parameters");
     for (int i = 0; i < m->n_layers; i++) {
         const nn_layer *l = &m->layers[i];
-        hyper_text(l, hyper, sizeof hyper);
+        hyper_text(m, i, hyper, sizeof hyper);
         printf("%03d    %-10s  %-13s -> %-13s  %10zu%s%s\n", i, layer_type_name(l->type), shape_text(l->in, a),
                shape_text(l->out, b), layer_param_count(l), hyper[0] ? "  " : "", hyper);
     }

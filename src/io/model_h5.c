@@ -1,4 +1,7 @@
-/* Native HDF5 model files, version 1 (doc/formats.md, "Native model file").
+/* Native HDF5 model files, versions 1 and 2 (doc/formats.md, "Native model file").
+ * Version 2 adds the graph's edges: a layer's 'inputs' attribute names the
+ * earlier layers it reads (residual connections); the writer uses it only for
+ * models that need it, so sequential models keep their version 1 bytes.
  *
  * The reader trusts nothing in the file: every attribute and dataset is checked
  * for presence, HDF5 type class, rank and extent before it is read, every weight
@@ -32,13 +35,14 @@
 #include <unistd.h>
 
 #define MODEL_H5_FORMAT "nncert-model"
-#define MODEL_H5_VERSION 1
+#define MODEL_H5_VERSION 2      /* the newest version read and written */
 
 /* Where in the file the reader is, for messages. */
 typedef struct {
     const char *path;   /* file name as given */
     char where[64];     /* "layers/003 (dense): " or "" for the root */
     nn_error *err;
+    int version;        /* the file's format version */
 } rd_ctx;
 
 static void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
@@ -438,6 +442,41 @@ static int read_layer_params(rd_ctx *c, hid_t g, nn_layer *l)
     }
 }
 
+/* Which earlier outputs the layer reads (version 2): absent means the layer just
+ * before; an add names two. Indices are checked against the model by
+ * model_finalize, which knows the shapes. */
+static int read_inputs(rd_ctx *c, hid_t g, nn_layer *l)
+{
+    int rc;
+    hid_t a = attr_open(c, g, "inputs", 0, &rc);
+    if (a < 0 || rc) return rc;
+    if (a == 0)
+        return l->type == LAYER_ADD ? rd_fail(c, NN_EFORMAT, "attribute 'inputs' is missing (an add reads two "
+                                               "earlier outputs)") : NN_OK;
+    long long v[2];
+    H5T_class_t cls = attr_class(a);
+    hssize_t np = attr_npoints(a);
+    if (c->version < 2)
+        rc = rd_fail(c, NN_EFORMAT, "attribute 'inputs' needs format version 2 (the file says version %d)",
+                     c->version);
+    else if (cls != H5T_INTEGER)
+        rc = rd_fail(c, NN_EFORMAT, "attribute 'inputs' has type %s, expected integers", class_name(cls));
+    else if (np != (l->type == LAYER_ADD ? 2 : 1))
+        rc = rd_fail(c, NN_ESHAPE, "attribute 'inputs' has %lld values, a %s layer reads %d", (long long)np,
+                     layer_type_name(l->type), l->type == LAYER_ADD ? 2 : 1);
+    else if (H5Aread(a, H5T_NATIVE_LLONG, v) < 0)
+        rc = rd_fail_h5(c, "cannot read attribute 'inputs'");
+    for (int k = 0; !rc && k < (int)np; k++) {
+        if (v[k] < -1 || v[k] > INT_MAX)
+            rc = rd_fail(c, NN_EVALUE, "attribute 'inputs'[%d] = %lld is not a layer index or -1", k, v[k]);
+        else
+            l->input[k] = (int)v[k];
+    }
+    if (!rc) l->n_inputs = (int)np;
+    H5Aclose(a);
+    return rc;
+}
+
 static int read_layer(rd_ctx *c, hid_t layers, int index, nn_model *m)
 {
     char name[32];
@@ -470,6 +509,7 @@ static int read_layer(rd_ctx *c, hid_t layers, int index, nn_model *m)
     snprintf(c->where, sizeof c->where, "layers/%s (%s): ", name, layer_type_name((layer_type)t));
     nn_layer l = layer_make((layer_type)t);
     rc = read_layer_params(c, g, &l);
+    if (!rc) rc = read_inputs(c, g, &l);
     H5Gclose(g);
     if (rc) {
         layer_free(&l);
@@ -614,9 +654,10 @@ static int read_root(rd_ctx *c, hid_t file, nn_model *m)
     free(fmt);
     int version;
     if ((rc = read_int_attr(c, file, "version", 1, NULL, &version))) return rc;
-    if (version != MODEL_H5_VERSION)
-        return rd_fail(c, NN_EUNSUPPORTED, "root attribute 'version' is %d; this nncert reads version %d", version,
-                       MODEL_H5_VERSION);
+    if (version < 1 || version > MODEL_H5_VERSION)
+        return rd_fail(c, NN_EUNSUPPORTED, "root attribute 'version' is %d; this nncert reads versions 1 to %d",
+                       version, MODEL_H5_VERSION);
+    c->version = version;
     int shape[3];
     if ((rc = read_int_attr(c, file, "input_shape", 3, NULL, shape))) return rc;
     if (shape[0] < 1 || shape[1] < 1 || shape[2] < 1)
@@ -656,7 +697,7 @@ int model_read_h5(const char *path, nn_model *m, nn_error *err)
     if (!err) err = &local;
     nn_error_clear(err);
     model_init(m);
-    rd_ctx c = {path, "", err};
+    rd_ctx c = {path, "", err, 0};
     h5_quiet();
 
     /* HDF5's own messages for these cases are vague ("unable to open file"). */
@@ -849,7 +890,8 @@ static void write_layer(wr_ctx *w, hid_t g, const nn_layer *l)
 
 static void write_model(wr_ctx *w, hid_t file, const nn_model *m)
 {
-    int version = MODEL_H5_VERSION, shape[3] = {m->input.c, m->input.h, m->input.w};
+    /* version 1 unless the graph has edges a chain does not (files stay as before) */
+    int version = model_is_sequential(m) ? 1 : 2, shape[3] = {m->input.c, m->input.h, m->input.w};
     write_string_attr(w, file, "format", MODEL_H5_FORMAT);
     write_ints(w, file, "version", 1, &version);
     write_ints(w, file, "input_shape", 3, shape);
@@ -865,6 +907,7 @@ static void write_model(wr_ctx *w, hid_t file, const nn_model *m)
             break;
         }
         write_layer(w, g, &m->layers[i]);
+        if (version >= 2 && m->layers[i].n_inputs > 0) write_ints(w, g, "inputs", m->layers[i].n_inputs, m->layers[i].input);
         H5Gclose(g);
     }
     if (layers >= 0) H5Gclose(layers);

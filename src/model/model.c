@@ -18,6 +18,7 @@ static const char *const type_names[LAYER_TYPE_COUNT] = {
     [LAYER_RELU] = "relu",             [LAYER_TANH] = "tanh",
     [LAYER_SIGMOID] = "sigmoid",       [LAYER_ARCTAN] = "arctan",
     [LAYER_LEAKY_RELU] = "leaky_relu", [LAYER_PARAM_RAMP] = "param_ramp",
+    [LAYER_ADD] = "add",
 };
 
 const char *layer_type_name(layer_type t)
@@ -41,6 +42,21 @@ int layer_is_affine(layer_type t)
 }
 
 int layer_is_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
+
+int model_layer_input(const nn_model *m, int i, int k)
+{
+    const nn_layer *l = &m->layers[i];
+    return l->n_inputs == 0 ? (k == 0 ? i - 1 : -2) : (k < l->n_inputs ? l->input[k] : -2);
+}
+
+int model_is_sequential(const nn_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const nn_layer *l = &m->layers[i];
+        if (l->type == LAYER_ADD || (l->n_inputs != 0 && !(l->n_inputs == 1 && l->input[0] == i - 1))) return 0;
+    }
+    return 1;
+}
 
 size_t shape_size(nn_shape s) { return (size_t)s.c * (size_t)s.h * (size_t)s.w; }
 
@@ -316,9 +332,37 @@ static int finalize_layer(int index, nn_layer *l, nn_error *err)
                 return nn_fail(err, NN_EVALUE, "layer %03d (param_ramp): r[%zu] = %g must be >= 0", index, i,
                                l->r[i]);
         return NN_OK;
+    case LAYER_ADD: /* shapes were matched with the second input in model_finalize */
+        return NN_OK;
     default:
         return nn_fail(err, NN_EUNSUPPORTED, "layer %03d: unknown layer type %d (%s)", index, (int)l->type, name);
     }
+}
+
+static nn_shape output_of(const nn_model *m, int k) { return k < 0 ? m->input : m->layers[k].out; }
+
+/* The inputs of layer i: earlier layers or the model input, as many as its type
+ * reads; the input shape is the first one's output, and an add's two agree. */
+static int finalize_inputs(const nn_model *m, int i, nn_error *err)
+{
+    const nn_layer *l = &m->layers[i];
+    const char *name = layer_type_name(l->type);
+    int want = l->type == LAYER_ADD ? 2 : 1;
+    if (l->n_inputs < 0 || l->n_inputs > 2 || (l->n_inputs != 0 && l->n_inputs != want) ||
+        (l->n_inputs == 0 && want == 2))
+        return nn_fail(err, NN_EFORMAT, "layer %03d (%s): %d inputs given, it reads %d", i, name, l->n_inputs, want);
+    for (int k = 0; k < l->n_inputs; k++)
+        if (l->input[k] < -1 || l->input[k] >= i)
+            return nn_fail(err, NN_EFORMAT,
+                           "layer %03d (%s): input %d is layer %d; inputs must be earlier layers or -1 (the model "
+                           "input)", i, name, k, l->input[k]);
+    if (want == 2) {
+        nn_shape a = output_of(m, l->input[0]), b = output_of(m, l->input[1]);
+        if (a.c != b.c || a.h != b.h || a.w != b.w)
+            return nn_fail(err, NN_ESHAPE, "layer %03d (add): its inputs have shapes %dx%dx%d (layer %d) and "
+                           "%dx%dx%d (layer %d)", i, a.c, a.h, a.w, l->input[0], b.c, b.h, b.w, l->input[1]);
+    }
+    return NN_OK;
 }
 
 int model_finalize(nn_model *m, nn_error *err)
@@ -326,12 +370,11 @@ int model_finalize(nn_model *m, nn_error *err)
     if (m->input.c < 1 || m->input.h < 1 || m->input.w < 1)
         return nn_fail(err, NN_ESHAPE, "input_shape %dx%dx%d must be positive", m->input.c, m->input.h, m->input.w);
     if (m->n_layers < 1) return nn_fail(err, NN_EFORMAT, "the model has no layers");
-    nn_shape shape = m->input;
     for (int i = 0; i < m->n_layers; i++) {
-        m->layers[i].in = shape;
-        int rc = finalize_layer(i, &m->layers[i], err);
+        int rc = finalize_inputs(m, i, err);
         if (rc) return rc;
-        shape = m->layers[i].out;
+        m->layers[i].in = output_of(m, model_layer_input(m, i, 0));
+        if ((rc = finalize_layer(i, &m->layers[i], err))) return rc;
     }
     return NN_OK;
 }

@@ -193,7 +193,24 @@ def _layer(g, where):
             rr = r.view((1,) + tuple(x.shape[1:]))
             return torch.where(x < 0, eta * x, torch.where(x <= rr, x, eta * x + (1.0 - eta) * rr))
         return kind, f
+    if kind == "add":
+        return kind, None   # two inputs: Model.__call__ sums them
     raise ModelError("%s: unknown layer type '%s'" % (where, kind))
+
+
+def _inputs(g, kind, index, version, where):
+    """The layers whose outputs layer `index` reads (-1: the model input)."""
+    want = 2 if kind == "add" else 1
+    if "inputs" not in g.attrs:
+        if want == 2:
+            raise ModelError("%s: an add layer needs attribute 'inputs'" % where)
+        return [index - 1]
+    if version < 2:
+        raise ModelError("%s: attribute 'inputs' needs version 2" % where)
+    v = [int(t) for t in np.asarray(g.attrs["inputs"]).reshape(-1)]
+    if len(v) != want or any(t < -1 or t >= index for t in v):
+        raise ModelError("%s: attribute 'inputs' %r must be %d earlier layer indices or -1" % (where, v, want))
+    return v
 
 
 class Model:
@@ -208,22 +225,27 @@ class Model:
         with h5:
             if _str(h5.attrs.get("format", "")) != "nncert-model":
                 raise ModelError("%s: root attribute format is not 'nncert-model'" % path)
-            if int(h5.attrs.get("version", -1)) != 1:
-                raise ModelError("%s: root attribute version must be 1" % path)
+            version = int(h5.attrs.get("version", -1))
+            if version not in (1, 2):
+                raise ModelError("%s: root attribute version must be 1 or 2" % path)
             self.input_shape = _attr_ints(h5, "input_shape", 3, path)
             self.name = _str(h5.attrs.get("name", ""))
             if "layers" not in h5:
                 raise ModelError("%s: no /layers group" % path)
             names = sorted(h5["layers"].keys())
             self.layers = [_layer(h5["layers"][n], "%s: layer %s" % (path, n)) for n in names]
+            self.inputs = [_inputs(h5["layers"][n], self.layers[i][0], i, version, "%s: layer %s" % (path, n))
+                           for i, n in enumerate(names)]
             self.meta = {k: h5["meta"].attrs[k] for k in h5["meta"].attrs} if "meta" in h5 else {}
 
     def __call__(self, x):
         """Logits [N, classes] of images x [N, ...] (any layout of C*H*W values)."""
         x = x.reshape((x.shape[0],) + tuple(self.input_shape)).to(torch.float64)
-        for _, f in self.layers:
-            x = f(x)
-        return x.reshape(x.shape[0], -1)
+        outs = []
+        for (kind, f), ins in zip(self.layers, self.inputs):
+            src = [x if k < 0 else outs[k] for k in ins]
+            outs.append(src[0] + src[1] if kind == "add" else f(src[0]))
+        return outs[-1].reshape(x.shape[0], -1)
 
 
 def load_model(path):
