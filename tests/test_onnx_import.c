@@ -220,8 +220,10 @@ static void bad_fixture(const char *name)
 }
 
 static void softmax_is_unsupported_op(void **state) { (void)state; bad_fixture("bad_softmax"); }
-static void residual_add_is_not_sequential(void **state) { (void)state; bad_fixture("bad_residual"); }
-static void forked_value_is_not_sequential(void **state) { (void)state; bad_fixture("bad_fork"); }
+static void reading_the_graph_input_twice_is_refused(void **state) { (void)state; bad_fixture("bad_residual"); }
+static void product_of_two_values_is_refused(void **state) { (void)state; bad_fixture("bad_fork"); }
+static void residual_add_of_unequal_shapes_is_refused(void **state) { (void)state; bad_fixture("bad_add_shapes"); }
+static void residual_blocks_with_batchnorm_match_pytorch(void **state) { (void)state; check_fixture("res_blocks"); }
 static void concat_of_input_is_not_sequential(void **state) { (void)state; bad_fixture("bad_concat"); }
 static void group_conv_is_refused(void **state) { (void)state; bad_fixture("bad_group_conv"); }
 static void maxpool_ceil_mode_is_refused(void **state) { (void)state; bad_fixture("bad_ceil_pool"); }
@@ -341,8 +343,10 @@ int main(void)
         cmocka_unit_test(double_tensors_constants_and_padded_avgpool_match),
         cmocka_unit_test(conv_attributes_are_carried_over),
         cmocka_unit_test(softmax_is_unsupported_op),
-        cmocka_unit_test(residual_add_is_not_sequential),
-        cmocka_unit_test(forked_value_is_not_sequential),
+        cmocka_unit_test(reading_the_graph_input_twice_is_refused),
+        cmocka_unit_test(product_of_two_values_is_refused),
+        cmocka_unit_test(residual_add_of_unequal_shapes_is_refused),
+        cmocka_unit_test(residual_blocks_with_batchnorm_match_pytorch),
         cmocka_unit_test(concat_of_input_is_not_sequential),
         cmocka_unit_test(group_conv_is_refused),
         cmocka_unit_test(maxpool_ceil_mode_is_refused),

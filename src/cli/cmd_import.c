@@ -1,6 +1,7 @@
-/* 'nncert import IN.onnx OUT.h5': converts a sequential ONNX network to the native
- * HDF5 model file (formats.md). BatchNormalization, bias Adds and input Sub/Div are
- * folded on the way, so the native file holds exactly the layers the engines run. */
+/* 'nncert import IN.onnx OUT.h5': converts an ONNX network to the native
+ * HDF5 model file (doc/formats.md "Peer formats"). BatchNormalization, bias Adds and input Sub/Div are
+ * folded on the way, so the native file holds exactly the layers the engines run;
+ * residual Adds become add layers (a version 2 file). */
 #include "cli.h"
 
 #include <stdio.h>

@@ -1,13 +1,17 @@
-/* ONNX import: a sequential ONNX graph becomes an nn_model (doc/formats.md, "Peer formats").
+/* ONNX import: an ONNX graph becomes an nn_model (doc/formats.md, "Peer formats").
  *
- * The graph is walked in node order as one chain of computed values, starting at the
- * single graph input that is not an initializer. Every node either
+ * The graph is walked in node order (ONNX requires a topological one), starting at
+ * the single graph input that is not an initializer. Every node either
  *   - computes on constants only (Constant, Transpose/Identity of a constant) and is
  *     folded into the constant table, or
- *   - takes exactly one computed value, which must be the current end of the chain,
- *     and maps to native layers or folds into the previous one.
- * A computed value used twice, or a node combining two computed values, is a branch:
- * nncert's engines assume a chain, so such graphs are rejected, never approximated.
+ *   - takes one computed value and maps to native layers or folds into the layer
+ *     that produced it, or
+ *   - is an Add of two computed values: a residual connection, the native add.
+ * Every computed value remembers the native layer that produced it; a node reading
+ * another value than the one just computed names that layer as its input (the
+ * model's graph edges, native version 2). Folding into a layer happens only when
+ * nothing else reads that layer's output. The graph input itself must be read once
+ * (a skip from the raw input would bypass the folded input normalization).
  *
  * Folding is exact algebra, done in double precision on the stored parameters:
  *   BatchNormalization after Gemm/MatMul/Conv: w' = w*s, b' = (b-mean)*s + beta with
@@ -58,6 +62,15 @@ typedef struct {
     const char *affine_out;  /* value produced by the last dense/conv layer, if nothing since */
     int norm_n;              /* pending input normalization: channels (0 = none) */
     double *norm_mean, *norm_std; /* y = (x - mean) / std per channel */
+    /* computed values: the layer that produced each (-1: the graph input) */
+    struct onnx_value {
+        const char *name;
+        int layer, rank;
+        nn_shape shape;
+    } *vals;
+    int nvals, capvals;
+    int next_input;          /* the input of the next appended layer when it is not
+                                the layer before (a branch); -2 = the layer before */
 } importer;
 
 /* ---------------------------------------------------------------- helpers */
@@ -221,15 +234,6 @@ static void consumers(const Onnx__GraphProto *g, const char *name, char *buf, si
     if (k == 0) buf[0] = '\0';
 }
 
-/* Index of the node that produces a value, or -1. */
-static int producer_of(const Onnx__GraphProto *g, const char *name)
-{
-    for (size_t i = 0; i < g->n_node; i++)
-        for (size_t j = 0; j < g->node[i]->n_output; j++)
-            if (g->node[i]->output[j] && strcmp(g->node[i]->output[j], name) == 0) return (int)i;
-    return -1;
-}
-
 /* ------------------------------------------------------------- attributes */
 
 static const Onnx__AttributeProto *find_attr(const Onnx__NodeProto *n, const char *name)
@@ -316,6 +320,11 @@ static void attr_string_copy(const Onnx__NodeProto *n, const char *name, const c
 /* Append a layer and recompute shapes, so the next node sees its input's shape. */
 static int append_layer(importer *im, nn_layer *layer, const char *label, nn_error *err)
 {
+    if (im->next_input != -2 && layer->type != LAYER_ADD) {
+        layer->n_inputs = 1;
+        layer->input[0] = im->next_input;
+    }
+    im->next_input = -2;
     int rc = model_append(im->m, layer, err);
     if (!rc) rc = model_finalize(im->m, err);
     if (rc) return nn_error_prefix(err, "%s: ", label);
@@ -712,7 +721,7 @@ static int op_reshape(importer *im, const node_ctx *c, nn_error *err)
     if (!S) return rc;
     if (!S->ival || S->rank != 1 || S->numel < 1 || S->numel > 4)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: shape '%s' must be a 1-D INT64 tensor of 1 to 4 values", c->label, S->name);
-    int64_t from[4], to[4];
+    int64_t from[4], to[4] = {0, 0, 0, 0};
     int fr = cur_dims(im, from), tr = (int)S->numel, infer = -1;
     int64_t total = (int64_t)shape_size(im->shape), known = 1;
     for (int i = 0; i < tr; i++) {
@@ -784,6 +793,33 @@ static int fold_into_affine(importer *im, const char *label, const double *s, co
     return refinalize(im, label, err);
 }
 
+/* A BatchNormalization that follows no dense or conv layer (or one whose output
+ * is also read elsewhere) is its own per-channel layer: gamma (x - mu) /
+ * sqrt(var + eps) + beta is (x - m) / s with s = sqrt(var + eps) / gamma and
+ * m = mu - beta s, a normalize layer, which needs s > 0 (gamma > 0). */
+static int batchnorm_layer(importer *im, const char *label, int C, const double *gamma, const double *beta,
+                           const double *mu, const double *var, double eps, nn_error *err)
+{
+    nn_layer l = layer_make(LAYER_NORMALIZE);
+    l.mean = nn_malloc((size_t)C * sizeof *l.mean, "batchnorm mean", err);
+    l.std = nn_malloc((size_t)C * sizeof *l.std, "batchnorm std", err);
+    if (!l.mean || !l.std) {
+        layer_free(&l);
+        return err ? err->code : NN_ENOMEM;
+    }
+    for (int ch = 0; ch < C; ch++) {
+        if (!(gamma[ch] > 0)) {
+            layer_free(&l);
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: scale[%d] = %g: a BatchNormalization that cannot be folded into "
+                           "the Gemm, MatMul or Conv before it needs a positive scale", label, ch, gamma[ch]);
+        }
+        l.std[ch] = sqrt(var[ch] + eps) / gamma[ch];
+        l.mean[ch] = mu[ch] - beta[ch] * l.std[ch];
+    }
+    l.in_features = C;
+    return append_layer(im, &l, label, err);
+}
+
 static int op_batchnorm(importer *im, const node_ctx *c, nn_error *err)
 {
     static const char *const attrs[] = {"epsilon", "momentum", "training_mode", "spatial", "is_test", "consumed_inputs", NULL};
@@ -800,10 +836,8 @@ static int op_batchnorm(importer *im, const node_ctx *c, nn_error *err)
                        c->label, (long long)training);
     if (spatial != 1)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'spatial' = %lld is not supported", c->label, (long long)spatial);
-    if (!im->affine_out || strcmp(im->affine_out, im->cur) != 0)
-        return nn_fail(err, NN_EUNSUPPORTED, "%s: BatchNormalization must directly follow Gemm, MatMul or Conv to be folded",
-                       c->label);
-    int C = im->m->layers[im->m->n_layers - 1].out_channels;
+    int fold = im->affine_out && strcmp(im->affine_out, im->cur) == 0;
+    int C = fold ? im->m->layers[im->m->n_layers - 1].out_channels : im->shape.c;
     konst *p[4];
     static const char *const pname[4] = {"scale", "B", "input_mean", "input_var"};
     for (int i = 0; i < 4; i++) {
@@ -828,10 +862,14 @@ static int op_batchnorm(importer *im, const node_ctx *c, nn_error *err)
         s[ch] = p[0]->val[ch] / sqrt(var);
         t[ch] = p[1]->val[ch] - p[2]->val[ch] * s[ch];
     }
-    rc = fold_into_affine(im, c->label, s, t, 0, err);
+    if (fold) {
+        rc = fold_into_affine(im, c->label, s, t, 0, err);
+        if (!rc) im->affine_out = c->n->output[0];
+    } else {
+        rc = batchnorm_layer(im, c->label, C, p[0]->val, p[1]->val, p[2]->val, p[3]->val, eps, err);
+    }
     free(s);
     free(t);
-    if (!rc) im->affine_out = c->n->output[0];
     return rc;
 }
 
@@ -1078,6 +1116,60 @@ static int dispatch(importer *im, const node_ctx *c, nn_error *err)
 
 /* --------------------------------------------------------------- the walk */
 
+static struct onnx_value *find_value(importer *im, const char *name)
+{
+    for (int i = 0; i < im->nvals; i++)
+        if (!strcmp(im->vals[i].name, name)) return &im->vals[i];
+    return NULL;
+}
+
+static int add_value(importer *im, const char *name, int layer, nn_error *err)
+{
+    if (im->nvals == im->capvals) {
+        int cap = im->capvals ? 2 * im->capvals : 64;
+        struct onnx_value *v = realloc(im->vals, (size_t)cap * sizeof *v);
+        if (!v) return nn_fail(err, NN_ENOMEM, "out of memory (value table)");
+        im->vals = v;
+        im->capvals = cap;
+    }
+    im->vals[im->nvals++] = (struct onnx_value){name, layer, im->rank, im->shape};
+    return NN_OK;
+}
+
+/* Continue from computed value v (not the one just computed): its shape and rank,
+ * no folding into its layer, and the next layer reads it. */
+static void switch_to(importer *im, const struct onnx_value *v)
+{
+    im->cur = v->name;
+    im->rank = v->rank;
+    im->shape = v->shape;
+    im->affine_out = NULL;
+    im->next_input = v->layer == im->m->n_layers - 1 ? -2 : v->layer;
+}
+
+/* Add of two computed values: the native add of their layers' outputs. */
+static int op_residual_add(importer *im, const Onnx__NodeProto *n, const char *label, nn_error *err)
+{
+    int rc = check_attrs(n, label, NULL, err);
+    if (rc) return rc;
+    struct onnx_value *a = find_value(im, n->input[0]), *b = find_value(im, n->input[1]);
+    if (!a || !b)
+        return nn_fail(err, NN_EFORMAT, "%s reads '%s', which is not the output of an earlier node", label,
+                       !a ? n->input[0] : n->input[1]);
+    if (a->rank != b->rank)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s adds a %d-D value ('%s') and a %d-D value ('%s')", label, a->rank,
+                       a->name, b->rank, b->name);
+    if (a->layer < 0 || b->layer < 0)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s adds the graph input itself: not supported", label);
+    if ((rc = flush_normalize(im, label, err))) return rc;
+    nn_layer l = layer_make(LAYER_ADD);
+    l.n_inputs = 2;
+    l.input[0] = a->layer;
+    l.input[1] = b->layer;
+    switch_to(im, a);
+    return append_layer(im, &l, label, err);
+}
+
 static int input_shape(importer *im, const Onnx__ValueInfoProto *vi, nn_error *err)
 {
     const Onnx__TypeProto *tp = vi->type;
@@ -1133,6 +1225,8 @@ static int walk(importer *im, nn_error *err)
         return nn_fail(err, NN_EUNSUPPORTED, "the graph has %zu outputs; nncert needs exactly one", g->n_output);
     if ((rc = input_shape(im, in, err))) return rc;
     im->cur = in->name;
+    im->next_input = -2;
+    if ((rc = add_value(im, in->name, -1, err))) return rc;
     if (use_count(g, im->cur) != 1)
     {
         char readers[256];
@@ -1152,45 +1246,49 @@ static int walk(importer *im, nn_error *err)
             const char *v = n->input[j];
             if (!v || !v[0] || find_const(im, v)) continue;
             if (n_act++ == 0) act_pos = (int)j;
-            else
+            else if (strcmp(n->op_type, "Add") || n->n_input != 2)
                 return nn_fail(err, NN_EUNSUPPORTED,
-                               "%s combines two computed values ('%s' and '%s'): not a sequential network (branches and residual connections are not supported)",
-                               label, n->input[act_pos], v);
+                               "%s combines two computed values ('%s' and '%s'): only Add of two values (a residual "
+                               "connection) is supported", label, n->input[act_pos], v);
         }
         if (n_act == 0) {
             if ((rc = fold_constant_node(im, n, label, err))) return rc;
             continue;
         }
-        const char *v = n->input[act_pos];
-        if (strcmp(v, im->cur) != 0) {
-            int p = producer_of(g, v);
-            if (p < 0 || (size_t)p >= ni)
-                return nn_fail(err, NN_EFORMAT, "%s reads '%s', which is neither the graph input, an initializer nor the output of an earlier node",
-                               label, v);
-            char plabel[512];
-            return nn_fail(err, NN_EUNSUPPORTED, "%s reads '%s' (output of %s), which is not the end of the chain: not a sequential network",
-                           label, v, node_label(g->node[p], p, plabel, sizeof plabel));
-        }
         if (n->n_output < 1 || !n->output[0] || !n->output[0][0]) return nn_fail(err, NN_EFORMAT, "%s has no output", label);
-        int uses = use_count(g, n->output[0]);
-        if (uses != 1) {
-            char readers[256];
-            consumers(g, n->output[0], readers, sizeof readers);
-            return nn_fail(err, NN_EUNSUPPORTED, "%s: its output '%s' is read %d times%s: not a sequential network", label,
-                           n->output[0], uses, readers);
-        }
         for (size_t j = 1; j < n->n_output; j++)
             if (n->output[j] && n->output[j][0] && use_count(g, n->output[j]))
                 return nn_fail(err, NN_EUNSUPPORTED, "%s: its output %zu ('%s') is used; only the first output is supported",
                                label, j, n->output[j]);
-        node_ctx c = {n, label, v, act_pos};
-        if ((rc = dispatch(im, &c, err))) return rc;
+        const char *v = n->input[act_pos];
+        struct onnx_value *src = find_value(im, v);
+        if (!src)
+            return nn_fail(err, NN_EFORMAT, "%s reads '%s', which is neither the graph input, an initializer nor the "
+                           "output of an earlier node", label, v);
+        int layers_before = im->m->n_layers, from = src->layer;
+        if (n_act == 2) {
+            rc = op_residual_add(im, n, label, err);
+        } else {
+            if (strcmp(v, im->cur) != 0) switch_to(im, src);
+            node_ctx c = {n, label, v, act_pos};
+            rc = dispatch(im, &c, err);
+        }
+        if (rc) return rc;
         im->cur = n->output[0];
+        /* a layer whose output several nodes read takes no folding */
+        if (use_count(g, n->output[0]) != 1) im->affine_out = NULL;
+        if ((rc = add_value(im, n->output[0], im->m->n_layers > layers_before ? im->m->n_layers - 1 : from, err)))
+            return rc;
     }
-    if (strcmp(im->cur, g->output[0]->name) != 0)
-        return nn_fail(err, NN_EFORMAT, "the chain from input '%s' ends at '%s', not at the graph output '%s'", in->name,
-                       im->cur, g->output[0]->name);
-    return flush_normalize(im, "end of graph", err);
+    struct onnx_value *out = find_value(im, g->output[0]->name);
+    if (!out)
+        return nn_fail(err, NN_EFORMAT, "the graph output '%s' is not computed by any node from input '%s'",
+                       g->output[0]->name, in->name);
+    if ((rc = flush_normalize(im, "end of graph", err))) return rc;
+    if (out->layer != im->m->n_layers - 1)
+        return nn_fail(err, NN_EUNSUPPORTED, "the graph output '%s' is not the last value computed ('%s' is)",
+                       g->output[0]->name, im->cur);
+    return NN_OK;
 }
 
 static const char *base_name(const char *path)
@@ -1249,6 +1347,7 @@ int onnx_import_buffer(const unsigned char *bytes, size_t len, const char *name,
     free(im.k);
     free(im.norm_mean);
     free(im.norm_std);
+    free(im.vals);
     onnx__model_proto__free_unpacked(mp, NULL);
     if (rc) model_free(m);
     return rc;

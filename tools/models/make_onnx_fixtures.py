@@ -169,6 +169,49 @@ class CnnGap(nn.Module):
         return self.fc(x)
 
 
+class ResBlocks(nn.Module):
+    """Two residual blocks: an identity shortcut and a 1x1-conv projection shortcut,
+    BatchNormalization after every conv (folded) and one after an add (its own
+    per-channel layer)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c0 = nn.Conv2d(2, 4, 3, padding=1)
+        self.c1, self.b1 = nn.Conv2d(4, 4, 3, padding=1), nn.BatchNorm2d(4)
+        self.c2, self.b2 = nn.Conv2d(4, 4, 3, padding=1), nn.BatchNorm2d(4)
+        self.c3, self.b3 = nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.BatchNorm2d(6)
+        self.c4, self.b4 = nn.Conv2d(6, 6, 3, padding=1), nn.BatchNorm2d(6)
+        self.proj, self.bp = nn.Conv2d(4, 6, 1, stride=2), nn.BatchNorm2d(6)
+        self.post = nn.BatchNorm2d(6)
+        self.fc = nn.Linear(6 * 3 * 3, 3)
+
+    def forward(self, x):
+        x = F.relu(self.c0(x))
+        y = F.relu(self.b1(self.c1(x)))
+        x = F.relu(self.b2(self.c2(y)) + x)
+        y = F.relu(self.b3(self.c3(x)))
+        x = F.relu(self.post(self.b4(self.c4(y)) + self.bp(self.proj(x))))
+        return self.fc(x.flatten(1))
+
+
+def res_blocks():
+    torch.manual_seed(5)
+    gen = torch.Generator().manual_seed(15)
+    m = ResBlocks()
+    for bn in (m.b1, m.b2, m.b3, m.b4, m.bp, m.post):
+        randomize_bn(bn, gen)
+    with torch.no_grad():
+        m.post.weight.abs_().add_(0.1)   # a standalone BatchNormalization needs a positive scale
+    m.eval()
+    export(m, torch.zeros(1, 2, 6, 6), "res_blocks", preserve=True)
+    xs, ys = torch_cases(m, (2, 6, 6), 16)
+    write_expect("res_blocks", (2, 6, 6),
+                 ["conv2d", "relu", "conv2d", "relu", "conv2d", "add", "relu", "conv2d", "relu", "conv2d", "conv2d",
+                  "add", "normalize", "relu", "flatten", "dense"],
+                 (4 * 18 + 4) + 2 * (4 * 36 + 4) + (6 * 36 + 6) + (6 * 54 + 6) + (6 * 4 + 6) + 12 + (3 * 54 + 3),
+                 xs, ys)
+
+
 def cnn_gap():
     torch.manual_seed(4)
     m = CnnGap().eval()
@@ -288,13 +331,20 @@ def bad_models():
                               helper.make_node("Relu", ["z"], ["r"], name="act"),
                               helper.make_node("Add", ["r", "input"], ["s"], name="skip"),
                               helper.make_node("Gemm", ["s", "w", "b"], ["out"], name="head", transB=1)], [w4, w, b],
-             "graph input 'input' is read 2 times \\(by 'fc', 'skip'\\): not a sequential network")
+             "graph input 'input' is read 2 times \\(by 'fc', 'skip'\\)")
     save_bad("bad_fork", [helper.make_node("Gemm", ["input", "w4"], ["z"], name="fc", transB=1),
                           helper.make_node("Relu", ["z"], ["r"], name="act"),
                           helper.make_node("Tanh", ["z"], ["t"], name="act2"),
-                          helper.make_node("Add", ["r", "t"], ["s"], name="join"),
+                          helper.make_node("Mul", ["r", "t"], ["s"], name="join"),
                           helper.make_node("Gemm", ["s", "w", "b"], ["out"], name="head", transB=1)], [w4, w, b],
-             "node 'fc' \\(op Gemm\\): its output 'z' is read 2 times \\(by 'act', 'act2'\\): not a sequential network")
+             "node 'join' \\(op Mul\\) combines two computed values \\('r' and 't'\\): only Add of two values")
+    w3 = f32("w3", rng.standard_normal((3, 4)))
+    save_bad("bad_add_shapes", [helper.make_node("Gemm", ["input", "w4"], ["z"], name="fc", transB=1),
+                                helper.make_node("Gemm", ["z", "w3"], ["y"], name="fc3", transB=1),
+                                helper.make_node("Add", ["z", "y"], ["s"], name="join"),
+                                helper.make_node("Gemm", ["s", "w", "b"], ["out"], name="head", transB=1)],
+             [w4, w3, w, b], "node 'join' \\(op Add\\): layer 002 \\(add\\): its inputs have shapes 4x1x1 "
+             "\\(layer 0\\) and 3x1x1 \\(layer 1\\)", check=False)
     save_bad("bad_concat", [helper.make_node("Concat", ["input", "input"], ["c"], name="cat", axis=1),
                             helper.make_node("Gemm", ["c", "w", "b"], ["out"], name="fc", transB=1)],
              [w, b], "graph input 'input' is read 2 times")
@@ -362,6 +412,7 @@ def main():
     mlp_matmul()
     cnn_bn()
     cnn_gap()
+    res_blocks()
     handmade()
     fashion_models()
     bad_models()
