@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_threads.h"
 #include "cli.h"
 #include "model_io.h"
 
@@ -22,6 +23,7 @@ void cert_cli_defaults(cert_cli_opts *o)
     o->eps = NAN;
     o->steps = 100;
     o->restarts = 5;
+    o->threads = 1;
 }
 
 static int allowed_opt(const char *const *allowed, const char *name)
@@ -69,6 +71,9 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
         } else if (!strcmp(name, "seed")) {
             if (cli_parse_int(cmd, "--seed", v, 0, 1L << 62, &l)) return CLI_EXIT_USAGE;
             o->seed = (uint64_t)l;
+        } else if (!strcmp(name, "threads")) {
+            if (cli_parse_int(cmd, "--threads", v, 1, BLAS_THREADS_MAX, &l)) return CLI_EXIT_USAGE;
+            o->threads = (int)l;
         } else if (!strcmp(name, "steps") || !strcmp(name, "restarts")) {
             if (cli_parse_int(cmd, name[0] == 's' ? "--steps" : "--restarts", v, 1, 1000000, &l)) return CLI_EXIT_USAGE;
             *(name[0] == 's' ? &o->steps : &o->restarts) = (int)l;

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "blas_threads.h"
+
 int cli_report(const char *cmd, const nn_error *err)
 {
     fprintf(stderr, "nncert %s: %s\n", cmd, err->msg[0] ? err->msg : nn_code_name(err->code));
@@ -48,4 +50,50 @@ int cli_parse_double(const char *cmd, const char *opt, const char *text, double 
     }
     *out = v;
     return 0;
+}
+
+sched_env cli_local_env(void) { return (sched_env){0, 1, 1, 1}; }
+
+int cli_set_threads(const char *cmd, int threads)
+{
+    nn_error err;
+    nn_error_clear(&err);
+    if (blas_threads_set(threads, &err)) return cli_usage_error(cmd, "--threads: %s", err.msg);
+    sched_env env = cli_local_env();
+    cli_warn_oversubscribed(cmd, &env, threads);
+    return -1;
+}
+
+void cli_warn_oversubscribed(const char *cmd, const sched_env *env, int threads)
+{
+    int node_workers, node_cpus, quota = blas_cpu_quota();
+    sched_node_workers(env, &node_workers, &node_cpus);
+    if (quota > 0 && quota < node_cpus) node_cpus = quota;
+    int mine[4] = {env->is_worker, node_workers, node_cpus, blas_cpus_available()};
+    int *all = env->is_master ? calloc((size_t)env->size * 4, sizeof *all) : NULL;
+    if (env->is_master && !all) return; /* only a warning */
+    sched_gather_ints(env, mine, 4, all);
+    if (!env->is_master) return;
+    for (int r = 0; r < env->size; r++) {
+        const int *a = all + 4 * r;
+        if (!a[0]) continue;
+        if ((long)a[1] * threads > a[2]) {
+            if (env->size == 1)
+                fprintf(stderr, "nncert %s: warning: %d BLAS threads but %d CPU(s) available (affinity, cgroup "
+                        "quota): GEMMs will wait for cores; use --threads %d or fewer\n", cmd, threads, a[2], a[2]);
+            else
+                fprintf(stderr, "nncert %s: warning: %d worker rank(s) x %d BLAS thread(s) = %ld threads on the node "
+                        "of rank %d, which has %d CPU(s) available (affinity, cgroup quota): GEMMs will wait for "
+                        "cores; lower --threads or the ranks per node\n", cmd, a[1], threads, (long)a[1] * threads,
+                        r, a[2]);
+            break;
+        }
+        if (threads > a[3]) {
+            fprintf(stderr, "nncert %s: warning: rank %d may run on %d CPU(s) (its affinity, e.g. mpirun's "
+                    "binding) but has %d BLAS threads; bind it to more cores (mpirun --bind-to none or "
+                    "--map-by ...:PE=%d) or lower --threads\n", cmd, r, a[3], threads, threads);
+            break;
+        }
+    }
+    free(all);
 }

@@ -40,6 +40,8 @@ static void help(void)
            "  --target T            untargeted|top2|least|random|all|<class> (default\n"
            "                        untargeted; all = one row per class)\n"
            "  --seed S              seed of --target random\n"
+           "  --threads N           BLAS threads (default 1, whatever OPENBLAS_NUM_THREADS\n"
+           "                        says; see 'nncert certify --help')\n"
            "  --out F.h5            /bounds/NNN/{lower,upper} (attr type) per layer index\n"
            "                        NNN, /margin/{lower,upper,target}; root attributes\n"
            "                        model, index, label, prediction, eps, norm, method,\n"
@@ -51,7 +53,7 @@ int cmd_bounds(int argc, char **argv)
 {
     static const char *const allowed[] = {"model", "data", "index", "eps", "norm", "method", "lines", "maxpool",
                                           "precision", "clip", "target", "seed", "out", "frown-group",
-                                          "frown-iters", "frown-lr", "frown-patience", "frown-threshold", NULL};
+                                          "frown-iters", "frown-lr", "frown-patience", "frown-threshold", "threads", NULL};
     cert_cli_opts o;
     cert_cli_defaults(&o);
     int st = cert_cli_parse(cmd, argc, argv, allowed, help, &o);
@@ -64,6 +66,7 @@ int cmd_bounds(int argc, char **argv)
     cert_target_spec target;
     if (cert_target_parse(o.target_text, 0, &target, &err)) return cli_usage_error(cmd, "--target: %s", err.msg);
     target.seed = o.seed;
+    if ((st = cli_set_threads(cmd, o.threads)) >= 0) return st;
     nn_model m;
     nn_dataset ds;
     st = cert_cli_load(cmd, &o, (size_t)o.index, 1, &m, &ds);
@@ -123,6 +126,7 @@ int cmd_bounds(int argc, char **argv)
         {"maxpool", pool_method_name(o.bopt.pool), 0, 0},
         {"clip", NULL, o.clip, 1},
         {"target", o.target_text, 0, 0},
+        {"threads", NULL, o.threads, 1},
     };
     if (h5_write_bounds(o.out, attrs, (int)(sizeof attrs / sizeof attrs[0]), &v.st, lo, up, row_t, rows, &err)) {
         cli_report(cmd, &err);
