@@ -51,9 +51,12 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
         name[len] = '\0';
         if (!allowed_opt(allowed, name)) return cli_usage_error(cmd, "unknown option '--%s'", name);
         /* flags */
-        if (!strcmp(name, "clip") || (!strcmp(name, "search") && !strcmp(cmd, "attack"))) {
+        if (!strcmp(name, "clip") || (!strcmp(name, "search") && !strcmp(cmd, "attack")) ||
+            !strcmp(name, "no-skip-stable") || !strcmp(name, "no-intersect-ibp")) {
             if (eq) return cli_usage_error(cmd, "--%s takes no value", name);
             if (!strcmp(name, "clip")) o->clip = 1;
+            else if (!strcmp(name, "no-skip-stable")) o->bopt.skip_stable = 0;
+            else if (!strcmp(name, "no-intersect-ibp")) o->bopt.intersect_ibp = 0;
             else o->attack_search = 1;
             continue;
         }
