@@ -77,9 +77,6 @@ int sched_agree(const sched_env *env, int rc, nn_error *err);
  * and the CPUs their affinity masks cover together; 1 and this process's mask
  * without MPI. For telling when ranks x BLAS threads exceed a node's CPUs. */
 void sched_node_workers(const sched_env *env, int *workers, int *cpus);
-/* Collective: every rank's n ints into all[rank * n ..] on the master (all may
- * be NULL elsewhere); a copy of mine without MPI. */
-void sched_gather_ints(const sched_env *env, const int *mine, int n, int *all);
 /* Stop every rank after an error the master cannot recover from. */
 void sched_abort(const sched_env *env, int status);
 

@@ -66,34 +66,26 @@ int cli_set_threads(const char *cmd, int threads)
 
 void cli_warn_oversubscribed(const char *cmd, const sched_env *env, int threads)
 {
-    int node_workers, node_cpus, quota = blas_cpu_quota();
+    int node_workers, node_cpus, quota = blas_cpu_quota(), own = blas_cpus_available();
     sched_node_workers(env, &node_workers, &node_cpus);
     if (quota > 0 && quota < node_cpus) node_cpus = quota;
-    int mine[4] = {env->is_worker, node_workers, node_cpus, blas_cpus_available()};
-    int *all = env->is_master ? calloc((size_t)env->size * 4, sizeof *all) : NULL;
-    if (env->is_master && !all) return; /* only a warning */
-    sched_gather_ints(env, mine, 4, all);
-    if (!env->is_master) return;
-    for (int r = 0; r < env->size; r++) {
-        const int *a = all + 4 * r;
-        if (!a[0]) continue;
-        if ((long)a[1] * threads > a[2]) {
-            if (env->size == 1)
-                fprintf(stderr, "nncert %s: warning: %d BLAS threads but %d CPU(s) available (affinity, cgroup "
-                        "quota): GEMMs will wait for cores; use --threads %d or fewer\n", cmd, threads, a[2], a[2]);
-            else
-                fprintf(stderr, "nncert %s: warning: %d worker rank(s) x %d BLAS thread(s) = %ld threads on the node "
-                        "of rank %d, which has %d CPU(s) available (affinity, cgroup quota): GEMMs will wait for "
-                        "cores; lower --threads or the ranks per node\n", cmd, a[1], threads, (long)a[1] * threads,
-                        r, a[2]);
-            break;
-        }
-        if (threads > a[3]) {
-            fprintf(stderr, "nncert %s: warning: rank %d may run on %d CPU(s) (its affinity, e.g. mpirun's "
-                    "binding) but has %d BLAS threads; bind it to more cores (mpirun --bind-to none or "
-                    "--map-by ...:PE=%d) or lower --threads\n", cmd, r, a[3], threads, threads);
-            break;
-        }
+    /* each rank words its own finding; sched_agree hands the lowest rank's to all */
+    nn_error e;
+    nn_error_clear(&e);
+    int bad = NN_OK;
+    if (env->is_worker && (long)node_workers * threads > node_cpus) {
+        if (env->size == 1)
+            bad = nn_fail(&e, NN_EVALUE, "%d BLAS threads but %d CPU(s) available (affinity, cgroup quota): GEMMs "
+                          "will wait for cores; use --threads %d or fewer", threads, node_cpus, node_cpus);
+        else
+            bad = nn_fail(&e, NN_EVALUE, "%d worker rank(s) x %d BLAS thread(s) = %ld threads on the node of rank "
+                          "%d, which has %d CPU(s) available (affinity, cgroup quota): GEMMs will wait for cores; "
+                          "lower --threads or the ranks per node", node_workers, threads,
+                          (long)node_workers * threads, env->rank, node_cpus);
+    } else if (env->is_worker && threads > own) {
+        bad = nn_fail(&e, NN_EVALUE, "rank %d may run on %d CPU(s) (its affinity, e.g. mpirun's binding) but has %d "
+                      "BLAS threads; bind it to more cores (mpirun --bind-to none or --map-by ...:PE=%d) or lower "
+                      "--threads", env->rank, own, threads, threads);
     }
-    free(all);
+    if (sched_agree(env, bad, &e) && env->is_master) fprintf(stderr, "nncert %s: warning: %s\n", cmd, e.msg);
 }

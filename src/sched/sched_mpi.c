@@ -92,15 +92,6 @@ void sched_node_workers(const sched_env *env, int *workers, int *cpus)
     *cpus = CPU_COUNT(&all) > 0 ? CPU_COUNT(&all) : 1;
 }
 
-void sched_gather_ints(const sched_env *env, const int *mine, int n, int *all)
-{
-    if (env->size == 1) {
-        memcpy(all, mine, (size_t)n * sizeof *mine);
-        return;
-    }
-    MPI_Gather(mine, n, MPI_INT, all, n, MPI_INT, 0, MPI_COMM_WORLD);
-}
-
 void sched_bcast_int(const sched_env *env, int *v)
 {
     if (env->size > 1) MPI_Bcast(v, 1, MPI_INT, 0, MPI_COMM_WORLD);
