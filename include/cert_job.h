@@ -21,6 +21,7 @@ typedef struct {
     double flush_seconds, progress_seconds;
     int force_new;
     int ranks_per_image;             /* 0: all workers */
+    int threads;                     /* BLAS threads of every rank (blas_threads_set) */
     int dry_tasks;                   /* benchmark only: tasks do no bound work */
 } cert_job;
 

@@ -8,5 +8,7 @@
 double nn_wall_seconds(void);
 /* CPU seconds used by the calling thread. */
 double nn_thread_cpu_seconds(void);
+/* CPU seconds used by every thread of the process (BLAS threads included). */
+double nn_process_cpu_seconds(void);
 
 #endif

@@ -60,9 +60,11 @@ int h5_table_attr(h5_table *t, const h5_attr *a, nn_error *err);
 int h5_table_close(h5_table *t, nn_error *err);
 
 /* The bounds file: /bounds/NNN (lower, upper, attr type) for every layer with
- * bounds on its input, /margin/lower, /margin/upper, /margin/target, root attrs. */
+ * bounds on its input, with source[NNN] (uint8 per neuron, when source and
+ * source[NNN] are not NULL; source_names = its legend, an attribute of /bounds),
+ * /margin/lower, /margin/upper, /margin/target, root attrs. */
 int h5_write_bounds(const char *path, const h5_attr *attrs, int n_attrs, const bound_state *st,
-                    const double *margin_lower, const double *margin_upper, const int *margin_target, size_t rows,
-                    nn_error *err);
+                    const unsigned char *const *source, const char *source_names, const double *margin_lower,
+                    const double *margin_upper, const int *margin_target, size_t rows, nn_error *err);
 
 #endif

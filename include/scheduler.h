@@ -73,6 +73,10 @@ int sched_bcast_bytes(const sched_env *env, char **data, size_t *len, nn_error *
 /* Collective over all ranks: every rank gets the code and message of the lowest
  * rank whose rc is non-zero (or NN_OK everywhere). */
 int sched_agree(const sched_env *env, int rc, nn_error *err);
+/* Collective: the worker ranks on this rank's node (ranks sharing its memory)
+ * and the CPUs their affinity masks cover together; 1 and this process's mask
+ * without MPI. For telling when ranks x BLAS threads exceed a node's CPUs. */
+void sched_node_workers(const sched_env *env, int *workers, int *cpus);
 /* Stop every rank after an error the master cannot recover from. */
 void sched_abort(const sched_env *env, int status);
 

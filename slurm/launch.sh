@@ -20,6 +20,8 @@ shift
 home=${NNCERT_HOME:-${SLURM_SUBMIT_DIR:-$PWD}}
 cd "$home" || { echo "launch.sh: cannot cd to $home" >&2; exit 1; }
 [ -x bin/nncert ] || { echo "launch.sh: $home/bin/nncert is missing (run make there, or set NNCERT_HOME)" >&2; exit 1; }
+# nncert sets every rank's BLAS threads itself (threads key, default 1); this only
+# keeps OpenBLAS from starting one idle thread per core in every rank when it loads.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 np=${NNCERT_NP:-${SLURM_NTASKS:-2}}

@@ -9,6 +9,8 @@
  * spells them, numbers as %.17g) so that "1e-3" and "0.001" are the same job. */
 #include "cert_job.h"
 
+#include "blas_threads.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,9 @@ static const job_key keys[] = {
     {"output", "force_new", JOB_BOOL, "false", 0},
     {"dist", "ranks_per_image", JOB_STR, "1", 0},
     {"dist", "dry_tasks", JOB_BOOL, "false", 1},
+    /* BLAS threads per rank: an identity key, since a GEMM split over threads may
+     * round differently than on one (README "Cluster runs") */
+    {"dist", "threads", JOB_INT, "1", 1},
     /* FROWN's options, named like its --frown-* flags; only with method frown */
     {"frown", "frown_group", JOB_INT, NULL, 1},
     {"frown", "frown_iters", JOB_INT, NULL, 1},
@@ -196,6 +201,8 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
         return job_fail(j, "progress_seconds", err, NN_EARG, "must be >= 0, got %g", c->progress_seconds);
     if ((rc = job_get_bool(j, "force_new", &c->force_new, err))) return rc;
     if ((rc = job_get_bool(j, "dry_tasks", &c->dry_tasks, err))) return rc;
+    if ((rc = job_get_long(j, "threads", 1, BLAS_THREADS_MAX, &l, err))) return rc;
+    c->threads = (int)l;
     v = job_value(j, "ranks_per_image");
     char *end;
     long g = strtol(v, &end, 10);
@@ -215,6 +222,8 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
         (c->task.fixed && (rc = canon_double(j, "eps", c->task.eps, err))))
         return rc;
     char buf[40];
+    snprintf(buf, sizeof buf, "%d", c->threads);
+    if ((rc = canon(j, "threads", buf, err))) return rc;
     snprintf(buf, sizeof buf, "%zu", c->bopt.row_block);
     if ((rc = canon(j, "row_block", buf, err))) return rc;
     if (c->bopt.method == METHOD_FROWN) { /* the values in force decide the numbers */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas_threads.h"
 #include "cli.h"
 #include "model_io.h"
 
@@ -22,6 +23,7 @@ void cert_cli_defaults(cert_cli_opts *o)
     o->eps = NAN;
     o->steps = 100;
     o->restarts = 5;
+    o->threads = 1;
 }
 
 static int allowed_opt(const char *const *allowed, const char *name)
@@ -49,9 +51,12 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
         name[len] = '\0';
         if (!allowed_opt(allowed, name)) return cli_usage_error(cmd, "unknown option '--%s'", name);
         /* flags */
-        if (!strcmp(name, "clip") || (!strcmp(name, "search") && !strcmp(cmd, "attack"))) {
+        if (!strcmp(name, "clip") || (!strcmp(name, "search") && !strcmp(cmd, "attack")) ||
+            !strcmp(name, "no-skip-stable") || !strcmp(name, "no-intersect-ibp")) {
             if (eq) return cli_usage_error(cmd, "--%s takes no value", name);
             if (!strcmp(name, "clip")) o->clip = 1;
+            else if (!strcmp(name, "no-skip-stable")) o->bopt.skip_stable = 0;
+            else if (!strcmp(name, "no-intersect-ibp")) o->bopt.intersect_ibp = 0;
             else o->attack_search = 1;
             continue;
         }
@@ -69,6 +74,9 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
         } else if (!strcmp(name, "seed")) {
             if (cli_parse_int(cmd, "--seed", v, 0, 1L << 62, &l)) return CLI_EXIT_USAGE;
             o->seed = (uint64_t)l;
+        } else if (!strcmp(name, "threads")) {
+            if (cli_parse_int(cmd, "--threads", v, 1, BLAS_THREADS_MAX, &l)) return CLI_EXIT_USAGE;
+            o->threads = (int)l;
         } else if (!strcmp(name, "steps") || !strcmp(name, "restarts")) {
             if (cli_parse_int(cmd, name[0] == 's' ? "--steps" : "--restarts", v, 1, 1000000, &l)) return CLI_EXIT_USAGE;
             *(name[0] == 's' ? &o->steps : &o->restarts) = (int)l;

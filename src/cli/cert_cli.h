@@ -24,6 +24,7 @@ typedef struct {
     int steps, restarts;       /* attack */
     double step_size;          /* attack, fraction of eps; 0 = default */
     int attack_search;         /* attack --search */
+    int threads;               /* BLAS threads (default 1) */
 } cert_cli_opts;
 
 /* Prototypes */

@@ -5,6 +5,7 @@
 #define CLI_H
 
 #include "nn_error.h"
+#include "scheduler.h"
 
 /* Exit statuses shared by every subcommand. */
 enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
@@ -24,6 +25,17 @@ int cmd_sweep(int argc, char **argv);
 int cli_report(const char *cmd, const nn_error *err);
 /* Print "nncert <cmd>: <formatted>" plus a --help hint; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Collective over env: on the master, one warning on stderr when the worker
+ * ranks of some node times `threads` BLAS threads exceed the CPUs available
+ * there (affinity masks, cgroup quota), or a rank runs more threads than the
+ * CPUs it is bound to. The master alone is not counted when others compute. */
+void cli_warn_oversubscribed(const char *cmd, const sched_env *env, int threads);
+/* A plain process (bounds, attack, predict): set its BLAS threads before any
+ * GEMM and warn when they exceed the CPUs available. Returns -1 to go on, else
+ * the exit status (message printed). */
+int cli_set_threads(const char *cmd, int threads);
+/* A plain process's env (one rank that does both) for the call above. */
+sched_env cli_local_env(void);
 /* Strict number parsing for option values; print a usage error on failure. */
 int cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, long hi, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *text, double *out);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "blas_threads.h"
+
 int cli_report(const char *cmd, const nn_error *err)
 {
     fprintf(stderr, "nncert %s: %s\n", cmd, err->msg[0] ? err->msg : nn_code_name(err->code));
@@ -48,4 +50,42 @@ int cli_parse_double(const char *cmd, const char *opt, const char *text, double 
     }
     *out = v;
     return 0;
+}
+
+sched_env cli_local_env(void) { return (sched_env){0, 1, 1, 1}; }
+
+int cli_set_threads(const char *cmd, int threads)
+{
+    nn_error err;
+    nn_error_clear(&err);
+    if (blas_threads_set(threads, &err)) return cli_usage_error(cmd, "--threads: %s", err.msg);
+    sched_env env = cli_local_env();
+    cli_warn_oversubscribed(cmd, &env, threads);
+    return -1;
+}
+
+void cli_warn_oversubscribed(const char *cmd, const sched_env *env, int threads)
+{
+    int node_workers, node_cpus, quota = blas_cpu_quota(), own = blas_cpus_available();
+    sched_node_workers(env, &node_workers, &node_cpus);
+    if (quota > 0 && quota < node_cpus) node_cpus = quota;
+    /* each rank words its own finding; sched_agree hands the lowest rank's to all */
+    nn_error e;
+    nn_error_clear(&e);
+    int bad = NN_OK;
+    if (env->is_worker && (long)node_workers * threads > node_cpus) {
+        if (env->size == 1)
+            bad = nn_fail(&e, NN_EVALUE, "%d BLAS threads but %d CPU(s) available (affinity, cgroup quota): GEMMs "
+                          "will wait for cores; use --threads %d or fewer", threads, node_cpus, node_cpus);
+        else
+            bad = nn_fail(&e, NN_EVALUE, "%d worker rank(s) x %d BLAS thread(s) = %ld threads on the node of rank "
+                          "%d, which has %d CPU(s) available (affinity, cgroup quota): GEMMs will wait for cores; "
+                          "lower --threads or the ranks per node", node_workers, threads,
+                          (long)node_workers * threads, env->rank, node_cpus);
+    } else if (env->is_worker && threads > own) {
+        bad = nn_fail(&e, NN_EVALUE, "rank %d may run on %d CPU(s) (its affinity, e.g. mpirun's binding) but has %d "
+                      "BLAS threads; bind it to more cores (mpirun --bind-to none or --map-by ...:PE=%d) or lower "
+                      "--threads", env->rank, own, threads, threads);
+    }
+    if (sched_agree(env, bad, &e) && env->is_master) fprintf(stderr, "nncert %s: warning: %s\n", cmd, e.msg);
 }

@@ -33,6 +33,8 @@ static void help(void)
            "                        rival, the others target one rival each\n"
            "  --step-size A         step length as a fraction of eps (default 2.5/steps)\n"
            "  --seed S              random starts (mixed with the image index)\n"
+           "  --threads N           BLAS threads (default 1, whatever OPENBLAS_NUM_THREADS\n"
+           "                        says; see 'nncert certify --help')\n"
            "  --out F.h5            /results/{index,label,prediction,status,eps,lo,dist,\n"
            "                        adv_class,margin,runs,seconds,x_adv[n,in],logits[n,out]};\n"
            "                        status 0 counterexample, 1 none found, 2 misclassified\n\n"
@@ -42,7 +44,7 @@ static void help(void)
 int cmd_attack(int argc, char **argv)
 {
     static const char *const allowed[] = {"model", "data", "start", "count", "norm", "eps", "search", "rtol",
-                                          "steps", "restarts", "step-size", "seed", "out", NULL};
+                                          "steps", "restarts", "step-size", "seed", "out", "threads", NULL};
     cert_cli_opts o;
     cert_cli_defaults(&o);
     o.rtol = 1e-2;
@@ -50,6 +52,7 @@ int cmd_attack(int argc, char **argv)
     if (st >= 0) return st;
     if (o.norm != NORM_INF && o.norm != NORM_2) return cli_usage_error(cmd, "--norm must be inf or 2 for PGD");
     if (isnan(o.eps) == !o.attack_search) return cli_usage_error(cmd, "give exactly one of --eps E and --search");
+    if ((st = cli_set_threads(cmd, o.threads)) >= 0) return st;
     nn_model m;
     nn_dataset ds;
     st = cert_cli_load(cmd, &o, (size_t)o.start, (size_t)o.count, &m, &ds);
@@ -86,6 +89,7 @@ int cmd_attack(int argc, char **argv)
         {"restarts", NULL, o.restarts, 1},
         {"step_size", NULL, o.step_size > 0 ? o.step_size : 2.5 / o.steps, 0},
         {"seed", NULL, (double)o.seed, 1},
+        {"threads", NULL, o.threads, 1},
     };
     const h5_column cols[] = {
         {"index", H5COL_INT, 1},     {"label", H5COL_INT, 1},     {"prediction", H5COL_INT, 1},

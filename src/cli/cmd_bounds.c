@@ -1,5 +1,8 @@
 /* 'nncert bounds': every intermediate bound and the margin bounds of one image at
- * one eps, written to HDF5 (/bounds/NNN, /margin) for other tools to read. */
+ * one eps, written to HDF5 (/bounds/NNN, /margin) for other tools to read, with
+ * the source of every neuron's bounds (/bounds/NNN/source): the engine keeps
+ * IBP's bound where skip_stable or intersect_ibp say so, and a reader of
+ * "CROWN bounds" must be able to tell. */
 #include "cli.h"
 
 #include <math.h>
@@ -8,9 +11,74 @@
 #include <string.h>
 
 #include "cert_cli.h"
+#include "bound.h"
 #include "forward.h"
 
 static const char *const cmd = "bounds";
+
+/* /bounds/NNN/source codes (doc/formats.md "Results files"). */
+enum { SRC_EXACT, SRC_IBP_STABLE, SRC_METHOD, SRC_IBP_LOWER, SRC_IBP_UPPER, SRC_IBP };
+static const char source_names[] = "0=exact,1=ibp_stable,2=method,3=ibp_lower,4=ibp_upper,5=ibp";
+
+static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+/* The source of each side of each neuron's bounds in st (committed, one
+ * region): IBP's when the value has IBP's bits and the engine may have put IBP's
+ * value there (methods ibp and crown-ibp; intersect_ibp; a neuron IBP proves
+ * stable under skip_stable), else the method's own. IBP's value is recomputed
+ * from st's committed bounds of the earlier layers by a second state of method
+ * ibp, the same IBP the engine compares with: st's layers are committed into it
+ * one by one. src[i] (malloc'd, n of layer i) for every nonlinear layer i. */
+static int label_sources(const bound_state *st, unsigned char **src, nn_error *err)
+{
+    const nn_model *m = st->model;
+    bound_options io = st->opt;
+    io.method = METHOD_IBP;
+    bound_state ib;
+    int rc = bound_state_init(&ib, m, &io, err);
+    if (rc) return rc;
+    size_t maxn = 1;
+    for (int i = 0; i < m->n_layers; i++)
+        if (layer_is_nonlinear(m->layers[i].type) && shape_size(m->layers[i].in) > maxn)
+            maxn = shape_size(m->layers[i].in);
+    double *il = nn_malloc(maxn * sizeof *il, "IBP bounds", err), *iu = il ? nn_malloc(maxn * sizeof *iu, "IBP bounds", err) : NULL;
+    if (!iu) rc = NN_ENOMEM;
+    if (!rc) rc = bound_set_region(&ib, &st->region, err);
+    bound_method mt = st->opt.method;
+    int ibp_method = mt == METHOD_IBP || mt == METHOD_CROWN_IBP, first = 1;
+    for (int i = 0; !rc && i < m->n_layers; i++) {
+        const nn_layer *L = &m->layers[i];
+        if (!layer_is_nonlinear(L->type)) continue;
+        size_t n = shape_size(L->in);
+        const double *l = st->pre_lower[i], *u = st->pre_upper[i];
+        if (!(src[i] = nn_malloc(n, "bound sources", err))) {
+            rc = NN_ENOMEM;
+            break;
+        }
+        if (first) {
+            /* every method takes the exact bounds of the first affine block here */
+            memset(src[i], SRC_EXACT, n);
+            first = 0;
+        } else {
+            if ((rc = bound_layer_rows(&ib, i, 0, n, il, iu, err))) break;
+            for (size_t r = 0; r < n; r++) {
+                int skipped = !ibp_method && st->opt.skip_stable && bound_neuron_stable(L, r, il[r], iu[r]);
+                int may = ibp_method || st->opt.intersect_ibp || skipped;
+                int lo = may && same_bits(l[r], il[r]), hi = may && same_bits(u[r], iu[r]);
+                src[i][r] = skipped && lo && hi ? SRC_IBP_STABLE
+                            : lo && hi         ? SRC_IBP
+                            : lo               ? SRC_IBP_LOWER
+                            : hi               ? SRC_IBP_UPPER
+                                               : SRC_METHOD;
+            }
+        }
+        rc = bound_layer_commit(&ib, i, l, u, err);
+    }
+    free(il);
+    free(iu);
+    bound_state_free(&ib);
+    return rc;
+}
 
 static void help(void)
 {
@@ -36,14 +104,36 @@ static void help(void)
            "                        that each improve the best bound by less than T\n"
            "  --frown-threshold T   FROWN: that relative T (default 0.01)\n"
            "                        (FROWN and crown-quad tighten both margin sides here)\n"
+           "  --no-skip-stable      bound every neuron by the method, also those IBP\n"
+           "                        already proves stable (which otherwise keep IBP's bounds)\n"
+           "  --no-intersect-ibp    keep the method's bound where IBP's is tighter\n"
+           "                        (both: every neuron carries the method's own bounds)\n"
            "  --clip                intersect the ball with [0, 1]\n"
            "  --target T            untargeted|top2|least|random|all|<class> (default\n"
            "                        untargeted; all = one row per class)\n"
            "  --seed S              seed of --target random\n"
+           "  --threads N           BLAS threads (default 1, whatever OPENBLAS_NUM_THREADS\n"
+           "                        says; see 'nncert certify --help')\n"
            "  --out F.h5            /bounds/NNN/{lower,upper} (attr type) per layer index\n"
            "                        NNN, /margin/{lower,upper,target}; root attributes\n"
            "                        model, index, label, prediction, eps, norm, method,\n"
-           "                        lines, maxpool, precision, software_version\n\n"
+           "                        lines, maxpool, precision, skip_stable, intersect_ibp,\n"
+           "                        threads, software_version\n\n"
+           "/bounds/NNN/source (uint8 per neuron) says whose bounds each neuron carries:\n"
+           "  0 exact    the first nonlinear layer: the exact bounds of the first affine\n"
+           "             block, whatever the method\n"
+           "  1 ibp_stable  IBP's on both sides: IBP proves the neuron stable (ReLU-like\n"
+           "             on one piece) and skip_stable spared it the method's pass\n"
+           "  2 method   the method's own bounds on both sides (crown-lbp: LBP's)\n"
+           "  3 ibp_lower   IBP's lower bound (at least as tight as the method's), the\n"
+           "             method's upper\n"
+           "  4 ibp_upper   the method's lower bound, IBP's upper (at least as tight)\n"
+           "  5 ibp      IBP's on both sides: tighter on both, a MaxPool input right after\n"
+           "             an activation (its IBP box), or method ibp / crown-ibp\n"
+           "IBP here is IBP from the saved bounds of the previous nonlinear layer, the\n"
+           "one the engine compares with; a side is IBP's when it has IBP's bits and the\n"
+           "engine could have put it there (ties count as IBP's). The legend is the\n"
+           "/bounds attribute source_names.\n\n"
            "exit status: 0 on success, 1 on failures, 2 on usage errors.\n");
 }
 
@@ -51,7 +141,8 @@ int cmd_bounds(int argc, char **argv)
 {
     static const char *const allowed[] = {"model", "data", "index", "eps", "norm", "method", "lines", "maxpool",
                                           "precision", "clip", "target", "seed", "out", "frown-group",
-                                          "frown-iters", "frown-lr", "frown-patience", "frown-threshold", NULL};
+                                          "frown-iters", "frown-lr", "frown-patience", "frown-threshold", "threads",
+                                          "no-skip-stable", "no-intersect-ibp", NULL};
     cert_cli_opts o;
     cert_cli_defaults(&o);
     int st = cert_cli_parse(cmd, argc, argv, allowed, help, &o);
@@ -64,18 +155,20 @@ int cmd_bounds(int argc, char **argv)
     cert_target_spec target;
     if (cert_target_parse(o.target_text, 0, &target, &err)) return cli_usage_error(cmd, "--target: %s", err.msg);
     target.seed = o.seed;
+    if ((st = cli_set_threads(cmd, o.threads)) >= 0) return st;
     nn_model m;
     nn_dataset ds;
     st = cert_cli_load(cmd, &o, (size_t)o.index, 1, &m, &ds);
     if (st >= 0) return st;
 
     int rc = CLI_EXIT_FAIL, have_v = 0, n = (int)model_output_size(&m);
+    unsigned char **src = calloc((size_t)m.n_layers + 1, sizeof *src);
     cert_verifier v;
     double *logits = calloc((size_t)n, sizeof *logits), *lo = calloc((size_t)n * n, sizeof *lo),
            *up = calloc((size_t)n * n, sizeof *up);
     int *targets = calloc((size_t)n, sizeof *targets), *row_t = calloc((size_t)n * n, sizeof *row_t);
     char *cmdline = cert_cli_command_line(argc, argv);
-    if (!logits || !lo || !up || !targets || !row_t || !cmdline) {
+    if (!logits || !lo || !up || !targets || !row_t || !cmdline || !src) {
         fprintf(stderr, "nncert %s: out of memory\n", cmd);
         goto done;
     }
@@ -107,6 +200,10 @@ int cmd_bounds(int argc, char **argv)
         rows += v.rows;
         if (margin < min_margin || isnan(margin)) min_margin = margin;
     }
+    if (label_sources(&v.st, src, &err)) {
+        cli_report(cmd, &err);
+        goto done;
+    }
     const h5_attr attrs[] = {
         {"kind", "bounds", 0, 0},
         {"model", o.model, 0, 0},
@@ -123,8 +220,12 @@ int cmd_bounds(int argc, char **argv)
         {"maxpool", pool_method_name(o.bopt.pool), 0, 0},
         {"clip", NULL, o.clip, 1},
         {"target", o.target_text, 0, 0},
+        {"threads", NULL, o.threads, 1},
+        {"skip_stable", NULL, o.bopt.skip_stable, 1},
+        {"intersect_ibp", NULL, o.bopt.intersect_ibp, 1},
     };
-    if (h5_write_bounds(o.out, attrs, (int)(sizeof attrs / sizeof attrs[0]), &v.st, lo, up, row_t, rows, &err)) {
+    if (h5_write_bounds(o.out, attrs, (int)(sizeof attrs / sizeof attrs[0]), &v.st, (const unsigned char *const *)src,
+                        source_names, lo, up, row_t, rows, &err)) {
         cli_report(cmd, &err);
         goto done;
     }
@@ -134,6 +235,8 @@ int cmd_bounds(int argc, char **argv)
     rc = CLI_EXIT_OK;
 done:
     if (have_v) cert_verifier_free(&v);
+    for (int i = 0; src && i < m.n_layers; i++) free(src[i]);
+    free(src);
     free(logits), free(lo), free(up), free(targets), free(row_t), free(cmdline);
     dataset_free(&ds);
     model_free(&m);

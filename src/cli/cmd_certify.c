@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blas_threads.h"
 #include "cert_app.h"
 #include "cert_cli.h"
 #include "model_io.h"
@@ -77,6 +78,14 @@ static void help(void)
            "[dist]\n"
            "  --ranks-per-image G  ranks that split each image's neurons: 1 (default), a\n"
            "                     group size, or all\n"
+           "  --threads N        BLAS threads of every rank (default 1, also without\n"
+           "                     mpirun); set by nncert, whatever OPENBLAS_NUM_THREADS and\n"
+           "                     OMP_NUM_THREADS say, so N ranks on N cores do not start\n"
+           "                     N x N threads and the results do not depend on the\n"
+           "                     environment. Part of the job: a GEMM split over threads\n"
+           "                     may round differently. Scale with ranks first; threads\n"
+           "                     help one big image when cores are idle. The master warns\n"
+           "                     when a node's ranks x threads exceed its CPUs\n"
            "  --dry-tasks        scheduler benchmark: tasks do no bound work and give\n"
            "                     failed rows saying so\n"
            "  --config F         INI job file\n"
@@ -182,6 +191,8 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
     int st = parse_args(j, argc, argv);
     if (st >= 0) return st;
     if (cert_job_resolve(j, c, &err)) return cli_usage_error(cmd, "%s", err.msg);
+    /* before any GEMM, whatever OPENBLAS_NUM_THREADS or OMP_NUM_THREADS say */
+    if (blas_threads_set(c->threads, &err)) return cli_usage_error(cmd, "%s", err.msg);
     char sha[65];
     if (model_load(c->model, m, &err) || model_file_sha256(c->model, sha, &err)) return cli_report(cmd, &err);
     if (cert_app_init(a, c, m, &err)) return err.code == NN_EARG ? cli_usage_error(cmd, "%s", err.msg)
@@ -220,6 +231,7 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         {"seed", NULL, (double)c->target.seed, 1},
         {"ranks", NULL, env->size, 1},
         {"ranks_per_image", job_value(j, "ranks_per_image"), 0, 0},
+        {"threads", NULL, c->threads, 1},
     };
     cert_store_options so = {
         .path = c->out, .job_key = identity, .force_new = c->force_new, .slots = a->slots, .attrs = attrs,
@@ -262,6 +274,7 @@ static int worker_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, const c
 {
     int rc = job_load_text(j, text, "job from rank 0", err);
     if (!rc) rc = cert_job_resolve(j, c, err);
+    if (!rc) rc = blas_threads_set(c->threads, err);
     if (!rc) rc = model_load(c->model, m, err);
     if (!rc) rc = cert_app_init(a, c, m, err);
     return rc;
@@ -299,6 +312,7 @@ int cmd_certify(int argc, char **argv)
     int rc = sched_bcast_bytes(&env, &text, &text_len, &err);
     if (!rc && !env.is_master) rc = worker_prepare(&j, &c, &m, &a, text, &err);
     rc = sched_agree(&env, rc, &err);
+    if (!rc) cli_warn_oversubscribed(cmd, &env, c.threads);
     sched_group *g = NULL;
     sched_options so = {c.ranks_per_image, 2};
     sched_app app = cert_app_callbacks(&a);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blas_threads.h"
 #include "dataset.h"
 #include "forward.h"
 #include "model.h"
@@ -19,7 +20,8 @@ static const char *const cmd = "predict";
 
 static void help(void)
 {
-    printf("usage: nncert predict MODEL --data D [--start S] [--count N] [--batch B] [--logits FILE]\n\n"
+    printf("usage: nncert predict MODEL --data D [--start S] [--count N] [--batch B] [--logits FILE]\n"
+           "                      [--threads N]\n\n"
            "Runs MODEL (native HDF5, or ONNX when the name ends in .onnx) on images\n"
            "[S, S+N) of data set D and prints: images, correct, accuracy (%%), seconds\n"
            "(forward pass only) and images/s.\n\n"
@@ -32,6 +34,9 @@ static void help(void)
            "  --batch B       images per forward_run call (default 4096; memory is bounded\n"
            "                  by internal chunking whatever B is)\n"
            "  --logits FILE   write one line per image: INDEX LABEL PRED l0 l1 ... (%%.17g)\n"
+           "  --threads N     BLAS threads of the forward pass (default 1, whatever\n"
+           "                  OPENBLAS_NUM_THREADS says; more only help large batches of\n"
+           "                  convolutions when cores are idle)\n"
            "  -h, --help      show this help\n\n"
            "The image shape must equal the model's input shape, or have the same size\n"
            "when one of them is a flat vector (an MLP on 1x1x784 takes 1x28x28 images).\n\n"
@@ -66,13 +71,14 @@ static const char *option_value(int argc, char **argv, int *i, const char *opt, 
 typedef struct {
     const char *model, *data, *logits;
     long start, count, batch;
+    long threads;
 } predict_opts;
 
 /* Returns -1 when the options are fine, else the exit status to use. */
 static int parse(int argc, char **argv, predict_opts *o)
 {
-    static const char *const valued[] = {"--data", "--start", "--count", "--batch", "--logits"};
-    *o = (predict_opts){NULL, NULL, NULL, 0, 0, 4096};
+    static const char *const valued[] = {"--data", "--start", "--count", "--batch", "--logits", "--threads"};
+    *o = (predict_opts){NULL, NULL, NULL, 0, 0, 4096, 1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -90,6 +96,8 @@ static int parse(int argc, char **argv, predict_opts *o)
             else if (k == 1 && cli_parse_int(cmd, "--start", v, 0, 1L << 40, &o->start)) return CLI_EXIT_USAGE;
             else if (k == 2 && cli_parse_int(cmd, "--count", v, 0, 1L << 40, &o->count)) return CLI_EXIT_USAGE;
             else if (k == 3 && cli_parse_int(cmd, "--batch", v, 1, 1L << 20, &o->batch)) return CLI_EXIT_USAGE;
+            else if (k == 5 && cli_parse_int(cmd, "--threads", v, 1, BLAS_THREADS_MAX, &o->threads))
+                return CLI_EXIT_USAGE;
         }
         if (matched) continue;
         if (arg[0] == '-' && arg[1]) return cli_usage_error(cmd, "unknown option '%s'", arg);
@@ -118,6 +126,7 @@ int cmd_predict(int argc, char **argv)
     predict_opts o;
     int st = parse(argc, argv, &o);
     if (st >= 0) return st;
+    if ((st = cli_set_threads(cmd, (int)o.threads)) >= 0) return st;
 
     nn_model m;
     nn_dataset ds;

@@ -247,8 +247,8 @@ static int write_vec(hid_t loc, const char *name, hid_t mtype, hid_t ftype, cons
 }
 
 int h5_write_bounds(const char *path, const h5_attr *attrs, int n_attrs, const bound_state *st,
-                    const double *margin_lower, const double *margin_upper, const int *margin_target, size_t rows,
-                    nn_error *err)
+                    const unsigned char *const *source, const char *source_names, const double *margin_lower,
+                    const double *margin_upper, const int *margin_target, size_t rows, nn_error *err)
 {
     hid_t f = create_file(path, err);
     if (f < 0) return NN_EIO;
@@ -256,6 +256,10 @@ int h5_write_bounds(const char *path, const h5_attr *attrs, int n_attrs, const b
     hid_t g = -1, m = -1;
     if (!rc && (g = H5Gcreate2(f, "bounds", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
         rc = nn_fail(err, NN_EIO, "%s: cannot create /bounds", path);
+    if (!rc && source && source_names) {
+        h5_attr sa = {"source_names", source_names, 0, 0};
+        rc = put_attr(g, &sa, path, err);
+    }
     const nn_model *model = st->model;
     for (int i = 0; !rc && i < model->n_layers; i++) {
         if (!st->pre_lower || !st->pre_lower[i] || !st->pre_upper[i]) continue;
@@ -271,6 +275,7 @@ int h5_write_bounds(const char *path, const h5_attr *attrs, int n_attrs, const b
         rc = put_attr(li, &ta, path, err);
         if (!rc) rc = write_vec(li, "lower", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, st->pre_lower[i], n, path, err);
         if (!rc) rc = write_vec(li, "upper", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, st->pre_upper[i], n, path, err);
+        if (!rc && source && source[i]) rc = write_vec(li, "source", H5T_NATIVE_UCHAR, H5T_STD_U8LE, source[i], n, path, err);
         H5Gclose(li);
     }
     if (!rc && (m = H5Gcreate2(f, "margin", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)

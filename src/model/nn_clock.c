@@ -12,3 +12,4 @@ static double seconds_of(clockid_t id)
 
 double nn_wall_seconds(void) { return seconds_of(CLOCK_MONOTONIC); }
 double nn_thread_cpu_seconds(void) { return seconds_of(CLOCK_THREAD_CPUTIME_ID); }
+double nn_process_cpu_seconds(void) { return seconds_of(CLOCK_PROCESS_CPUTIME_ID); }

@@ -1,7 +1,10 @@
 /* MPI start-up and the few collectives the command line needs around a run:
  * broadcasting the job, agreeing on start-up errors, aborting, and the idle
  * waits. Every rank calls these in the same order. */
+#define _GNU_SOURCE
 #include "sched_internal.h"
+
+#include <sched.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +71,25 @@ void sched_abort(const sched_env *env, int status)
 {
     if (env->size > 1) MPI_Abort(MPI_COMM_WORLD, status);
     exit(status);
+}
+
+void sched_node_workers(const sched_env *env, int *workers, int *cpus)
+{
+    cpu_set_t set, all;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) CPU_ZERO(&set);
+    *workers = env->is_worker;
+    all = set;
+    if (env->size > 1) {
+        MPI_Comm node;
+        MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, env->rank, MPI_INFO_NULL, &node);
+        int mine = env->is_worker;
+        MPI_Allreduce(&mine, workers, 1, MPI_INT, MPI_SUM, node);
+        /* the union of the masks: ranks bound to one core each cover only those */
+        MPI_Allreduce(&set, &all, (int)sizeof set, MPI_BYTE, MPI_BOR, node);
+        MPI_Comm_free(&node);
+    }
+    *cpus = CPU_COUNT(&all) > 0 ? CPU_COUNT(&all) : 1;
 }
 
 void sched_bcast_int(const sched_env *env, int *v)

@@ -3,7 +3,6 @@
 # benchmark says otherwise); fails if any of them failed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 status=0
 for b in tools/bench/bench_*.sh; do
     [ -f "$b" ] || continue

@@ -21,7 +21,6 @@
 # their CPU time is their work). Each figure is the best of REPEAT runs (2).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-export OPENBLAS_NUM_THREADS=1
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 REPEAT=${REPEAT:-2}
 T=$(mktemp -d /tmp/nncert-bench-dist.XXXXXX)

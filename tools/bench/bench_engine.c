@@ -9,7 +9,10 @@
  * inside the bound computation (bound_state.flops, the GEMMs of the backward
  * adjoints and of IBP, over bound_state.gemm_seconds, the CPU time inside them)
  * and the end-to-end rate (the same flops over the whole certification time),
- * each as a fraction of the measured peak of its precision.
+ * each as a fraction of the measured peak of its precision. Last, the same
+ * certification of the first model with 1 and with 2 BLAS threads in this
+ * process (blas_threads_set; nothing is read from OPENBLAS_NUM_THREADS): CPU
+ * seconds of all threads and wall seconds per bound evaluation, and the ratio.
  *
  * Not part of the library: it only calls the public API (certify.h, bound.h). */
 #include <cblas.h>
@@ -19,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blas_threads.h"
 #include "certify.h"
 #include "nn_clock.h"
 #include "dataset.h"
@@ -62,7 +66,7 @@ typedef struct {
     int skipped;         /* misclassified */
     int failed;
     long evals;
-    double seconds, cpu, flops, gemm_seconds, sum_radius;
+    double seconds, cpu, pcpu, flops, gemm_seconds, sum_radius;
 } bench_row;
 
 static int bench_model(const nn_model *m, const nn_dataset *ds, int single, bench_row *row, nn_error *err)
@@ -82,14 +86,15 @@ static int bench_model(const nn_model *m, const nn_dataset *ds, int single, benc
     cert_target_spec target = {.mode = TARGET_UNTARGETED};
     cert_result res;
     for (size_t i = 0; i < ds->n && !rc; i++) {
-        double f0 = v.st.flops, g0 = v.st.gemm_seconds, t0 = nn_wall_seconds(), c0 = nn_thread_cpu_seconds();
+        double f0 = v.st.flops, g0 = v.st.gemm_seconds, t0 = nn_wall_seconds(), c0 = nn_thread_cpu_seconds(),
+               p0 = nn_process_cpu_seconds();
         long e0 = v.evals;
         nn_error terr;
         nn_error_clear(&terr);
         /* one task per image (untargeted), as certify's scheduler runs it */
         int trc = cert_run_image_task(&v, &to, &target, ds->images + i * in, (long)(ds->first + i), ds->labels[i], 0,
                                       &res, &terr);
-        double t = nn_wall_seconds() - t0, cpu = nn_thread_cpu_seconds() - c0;
+        double t = nn_wall_seconds() - t0, cpu = nn_thread_cpu_seconds() - c0, pcpu = nn_process_cpu_seconds() - p0;
         if (trc == NN_ENOMEM) rc = nn_fail(err, NN_ENOMEM, "%s", terr.msg);
         if (rc) break;
         if (res.status == CERT_MISCLASSIFIED) {
@@ -104,6 +109,7 @@ static int bench_model(const nn_model *m, const nn_dataset *ds, int single, benc
         row->images++;
         row->seconds += t;
         row->cpu += cpu;
+        row->pcpu += pcpu;
         row->evals += v.evals - e0;
         row->flops += v.st.flops - f0;
         row->gemm_seconds += v.st.gemm_seconds - g0;
@@ -117,6 +123,49 @@ static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
     return s ? s + 1 : path;
+}
+
+static const char *data_of(const char *path)
+{
+    return !strncmp(base_name(path), "fmnist", 6) ? "fashion-mnist:test" : "mnist:test";
+}
+
+/* The first model, double precision, with 1 and with 2 BLAS threads: s/eval by
+ * the CPU time of all threads and by the wall clock, and the ratio 1/2. */
+static int threads_table(const char *path, int images)
+{
+    nn_error err;
+    nn_error_clear(&err);
+    nn_model m;
+    nn_dataset ds;
+    if (model_load(path, &m, &err)) return printf("threads: %s\n", err.msg), 1;
+    if (dataset_load(data_of(path), 0, (size_t)images, &ds, &err)) {
+        printf("threads: %s\n", err.msg);
+        model_free(&m);
+        return 1;
+    }
+    printf("\nBLAS threads, one process, %s, double, the same %d images: seconds per bound evaluation by\n"
+           "the CPU time of all threads (cpu) and by the wall clock (wall); 1/2 = the 1-thread figure over the\n"
+           "2-thread one (above 1: 2 threads are faster). %d CPU(s) available here.\n",
+           path, images, blas_cpus_available());
+    printf("%-8s %6s %10s %10s %9s\n", "threads", "evals", "cpu s/eval", "wall s/eval", "radius");
+    bench_row r[2];
+    int rc = 0;
+    for (int t = 0; t < 2 && !rc; t++) {
+        if ((rc = blas_threads_set(t + 1, &err)) || (rc = bench_model(&m, &ds, 0, &r[t], &err))) break;
+        long e = r[t].evals ? r[t].evals : 1;
+        printf("%-8d %6ld %10.5f %10.5f %9.5f\n", t + 1, r[t].evals, r[t].pcpu / e, r[t].seconds / e,
+               r[t].images ? r[t].sum_radius / r[t].images : 0);
+    }
+    if (!rc && r[0].evals && r[1].evals)
+        printf("%-8s %6s %10.2f %10.2f\n", "1/2", "", (r[0].pcpu / r[0].evals) / (r[1].pcpu / r[1].evals),
+               (r[0].seconds / r[0].evals) / (r[1].seconds / r[1].evals));
+    if (rc) printf("threads: %s\n", err.msg);
+    nn_error_clear(&err);
+    blas_threads_set(1, &err);
+    dataset_free(&ds);
+    model_free(&m);
+    return rc != 0;
 }
 
 static void usage(void)
@@ -144,8 +193,14 @@ int main(int argc, char **argv)
     }
     if (first_model >= argc) return usage(), 2;
 
-    const char *threads = getenv("OPENBLAS_NUM_THREADS");
-    printf("nncert bound-engine benchmark: OPENBLAS_NUM_THREADS=%s, %s\n", threads ? threads : "(unset)",
+    nn_error terr;
+    nn_error_clear(&terr);
+    /* one thread, as nncert runs by default, whatever the environment says */
+    if (blas_threads_set(1, &terr)) {
+        fprintf(stderr, "bench_engine: %s\n", terr.msg);
+        return 1;
+    }
+    printf("nncert bound-engine benchmark: %d BLAS thread (set by the benchmark), %s\n", blas_threads_get(),
            openblas_get_config());
     double peak[2] = {0, 0};
     const int shapes[2][3] = {{1024, 1024, 1024}, {2048, 1024, 1024}};
@@ -175,7 +230,7 @@ int main(int argc, char **argv)
         nn_model m;
         nn_dataset ds;
         const char *name = base_name(argv[a]);
-        const char *data = !strncmp(name, "fmnist", 6) ? "fashion-mnist:test" : "mnist:test";
+        const char *data = data_of(argv[a]);
         if (model_load(argv[a], &m, &err)) {
             printf("%-28s %s\n", name, err.msg);
             status = 1;
@@ -214,6 +269,7 @@ int main(int argc, char **argv)
         dataset_free(&ds);
         model_free(&m);
     }
+    if (threads_table(argv[first_model], images)) status = 1;
     printf("\nReference (CROWN paper, Zhang et al. 2018, Table 4 setting): MNIST 4x[1024] ReLU about 3.5 s per image\n"
            "on one core (numba + BLAS), CROWN-general (tanh etc.) about 20%% slower (~4.2 s); their search runs\n"
            "up to 15 bound evaluations per image.\n");

@@ -12,7 +12,6 @@
 # steadier figure).
 set -u
 cd "$(dirname "$0")/../.."
-export OPENBLAS_NUM_THREADS=1
 OUT=${1:-results/frown_report}
 COUNT=${COUNT:-100}
 G_COUNT=${G_COUNT:-5}

@@ -8,6 +8,7 @@
 # uses more ranks.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# nncert sets its BLAS threads itself; this only spares OpenBLAS idle threads at load.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 [ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mkdir -p results
