@@ -166,10 +166,6 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
  * bound_forget_warm makes the next region start afresh like a new image (each
  * certification task calls it, so a task's numbers depend on that task alone). */
 void bound_forget_warm(bound_state *st);
-/* 1 when [l, u] puts neuron r of activation layer L on one linear piece (ReLU,
- * leaky ReLU: l >= 0 or u <= 0; ParamRamp: one of its three pieces): the test
- * skip_stable applies to a neuron's IBP bounds. 0 for other layer types. */
-int bound_neuron_stable(const nn_layer *L, size_t r, double l, double u);
 const char *bound_method_name(bound_method m);
 int bound_method_parse(const char *name);  /* -1 if unknown */
 const char *norm_name(norm_type p);

@@ -129,7 +129,6 @@ void bound_options_default(bound_options *opt)
 }
 
 
-int bound_neuron_stable(const nn_layer *L, size_t r, double l, double u) { return bound_row_stable(L, r, l, u); }
 
 static int next_nl(const nn_model *m, int i)
 {

@@ -62,7 +62,7 @@ static int label_sources(const bound_state *st, unsigned char **src, nn_error *e
         } else {
             if ((rc = bound_layer_rows(&ib, i, 0, n, il, iu, err))) break;
             for (size_t r = 0; r < n; r++) {
-                int skipped = !ibp_method && st->opt.skip_stable && bound_neuron_stable(L, r, il[r], iu[r]);
+                int skipped = !ibp_method && st->opt.skip_stable && relax_row_stable(L, r, il[r], iu[r]);
                 int may = ibp_method || st->opt.intersect_ibp || skipped;
                 int lo = may && same_bits(l[r], il[r]), hi = may && same_bits(u[r], iu[r]);
                 src[i][r] = skipped && lo && hi ? SRC_IBP_STABLE
