@@ -248,6 +248,7 @@ void bound_backward_free(bound_work *w, const nn_model *m)
     }
     free(w->fb_pk);
     free(w->fb_pkf);
+    free(w->win_org);
 }
 
 void bound_backward_commit(bound_state *st, int layer)

@@ -78,6 +78,7 @@ typedef struct {
     size_t *idx;           /* selected rows of a block */
     double *scratch;       /* 8 x maxw: box temporaries (bound_box.c, bound_ibp.c, bound.c) */
     layer_workspace ws;    /* conv/pool scratch of the adjoints, kept across calls */
+    int *win_org;          /* 4*rb: window origins (y, x) of windowed rows (bound_backward.c) */
 
     /* dead-neuron packing (bound_backward.c) */
     unsigned long gen;     /* activation commits so far: stamps of live sets */
