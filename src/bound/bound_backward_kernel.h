@@ -355,6 +355,26 @@ static void SFX(win_expand)(const SFX(blk) *b, size_t r, const REAL *a, REAL *x)
         }
 }
 
+/* Row r's cells inside the map, in (channel, y, x) order: their values in double
+ * into a and their indices on the map into idx; returns their count. */
+static size_t SFX(win_gather)(const SFX(blk) *b, size_t r, double *a, size_t *idx)
+{
+    const REAL *row = b->A + r * b->width;
+    size_t hw = (size_t)b->mh * (size_t)b->mw, whw = (size_t)b->wh * (size_t)b->ww, k = 0;
+    int ylo, yhi, xlo, xhi;
+    SFX(win_span)(b, r, &ylo, &yhi, &xlo, &xhi);
+    for (size_t c = 0; c < (size_t)b->cc; c++)
+        for (int yy = ylo; yy < yhi; yy++) {
+            const REAL *src = row + c * whw + (size_t)yy * (size_t)b->ww;
+            size_t g = c * hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)b->ox[r];
+            for (int xx = xlo; xx < xhi; xx++) {
+                a[k] = src[xx];
+                idx[k++] = g + (size_t)xx;
+            }
+        }
+    return k;
+}
+
 /* Full layout again: where a layer's input window would cover its whole map, or
  * a layer with no windowed step (dense, packed activations, the composite). */
 static void SFX(uncrop)(SFX(blk) *b)
@@ -750,6 +770,15 @@ static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, con
             double *out = side ? upper : lower;
             if (!out) continue;
             size_t row = side ? ru : rl;
+            if (b.crop && stop == 0) { /* the window's cells of the input only */
+                double *lo = side ? NULL : &out[r], *hi = side ? &out[r] : NULL;
+                size_t k = SFX(win_gather)(&b, row, tmp, w->l1_sel);
+                if (bound_concretize_region_sparse(st, tmp, w->l1_sel, k, b.c[row], b.s[row], lo, hi,
+                                                   tmp + w->maxw)) {
+                    out[r] += side ? b.e[row] : -b.e[row];
+                    continue;
+                }
+            }
             const double *a = SFX(row_double)(&b, row, n, tmp);
             double *lo = side ? NULL : &out[r], *hi = side ? &out[r] : NULL;
             if (stop > 0) bound_concretize_box(a, n, box_lo, box_hi, b.c[row], b.s[row], lo, hi);
