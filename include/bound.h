@@ -43,6 +43,9 @@ typedef struct {
     int intersect_ibp;      /* 1 (default): keep the tighter of IBP and CROWN per neuron */
     size_t row_block;       /* rows per backward block (0: choose from memory); FROWN
                                rounds it up to a multiple of frown_group */
+    int dense_rows;         /* 1: backward rows of conv-shaped layers on full maps (the
+                               reference the default windowed rows are tested against;
+                               doc/bounds.md "Windowed rows") */
     /* FROWN (doc/frown.md): Adam on the free line parameters of earlier layers */
     size_t frown_group;     /* G: aligned rows sharing one set of variables (1 = exact) */
     int frown_iters;        /* Adam steps per problem, default 100 (0: CROWN's lines) */

@@ -67,6 +67,27 @@ int maxpool2d_forward_ws(const nn_layer *layer, const double *x, size_t n, size_
 int layer_affine_adjoint_f_ws(const nn_layer *layer, const float *weight_f, const float *dy, size_t rows,
                               size_t lddy, float *dx, size_t lddx, layer_workspace *ws, nn_error *err);
 
+/* Windowed rows (the bound engine's cropped backward rows: a row of a conv-shaped
+ * tensor is zero outside a rectangle, its receptive field). Row r holds an
+ * [C x h x w] window (all channels, C,H,W order) of a map whose top-left cell is
+ * (oy[r], ox[r]); the window may reach outside the map, and its cells there are 0.
+ * layer_window_below gives the window on the layer's input that a window of its
+ * output depends on (conv and pools: (h-1) stride + (k-1) dilation + 1; others
+ * the same size), layer_window_origin_below moves n origins there (o*stride - pad).
+ * The adjoints (conv2d, avgpool2d, normalize) write the input windows, with their
+ * cells outside the input map set to 0; per cell of the map they add the same
+ * terms in the same order as layer_affine_adjoint, so the window's cells get the
+ * dense rows' bits whenever the GEMM computes each entry by one product chain
+ * over the output channels whatever the matrix shape (OpenBLAS does). */
+void layer_window_below(const nn_layer *layer, int h, int w, int *hi, int *wi);
+void layer_window_origin_below(const nn_layer *layer, int *oy, int *ox, size_t n);
+int layer_affine_adjoint_window_ws(const nn_layer *layer, const double *dy, size_t n, size_t lddy, int h, int w,
+                                   const int *oy, const int *ox, double *dx, size_t lddx, layer_workspace *ws,
+                                   nn_error *err);
+int layer_affine_adjoint_window_f_ws(const nn_layer *layer, const float *weight_f, const float *dy, size_t n,
+                                     size_t lddy, int h, int w, const int *oy, const int *ox, float *dx, size_t lddx,
+                                     layer_workspace *ws, nn_error *err);
+
 /* Element-wise activation forward: y[i] = sigma(x[i]) (param_ramp uses r[i]). */
 void activation_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy);
 

@@ -27,6 +27,22 @@
  * row ranges still give the same bits. An MLP's first affine block (normalize,
  * flatten, one dense layer) is crossed by one GEMM with its cached composite.
  *
+ * Windowed rows (doc/bounds.md "Windowed rows"). A row of a conv-shaped layer's
+ * neuron is 0 outside its receptive field, so identity rows of such layers start
+ * as 1 x 1 windows [C x 1 x 1] at the neuron's cell and cross conv, avgpool,
+ * normalize (layer_affine_adjoint_window), MaxPool and activation layers as
+ * [C x h x w] windows: the block shares the size, each row has its origin (cells
+ * outside the map are 0). Rows switch to the full map where the next window would
+ * cover it, or before a dense layer, a packed activation or the first block's
+ * composite. Each windowed step visits the window's cells of the map in (channel,
+ * y, x) order, the neuron order of the full-map step, and leaves out only exact
+ * zeros, which the full step skips or adds as +0: the same terms in the same order.
+ * The conv adjoint's GEMM pads N to a multiple of 8 (layer_ops.c) so that dgemm
+ * computes every column by its main kernel: double windowed rows are the bits of
+ * full-map rows (bound_options.dense_rows; single-threaded OpenBLAS), and the
+ * rounding budget below holds unchanged, since every windowed entry sums a subset
+ * of the full entry's terms (at most K_j) in the same order.
+ *
  * Concretization on the region B_p(x0, eps) (q dual of p), bound_concretize.c:
  *   L = A x0 - eps ||A||_q + c - e,   U = A x0 + eps ||A||_q + c + e
  * (float rows are converted to double first; the box variant likewise).
@@ -248,6 +264,7 @@ void bound_backward_free(bound_work *w, const nn_model *m)
     }
     free(w->fb_pk);
     free(w->fb_pkf);
+    free(w->win_org);
 }
 
 void bound_backward_commit(bound_state *st, int layer)

@@ -20,6 +20,12 @@ typedef struct {
     const size_t *map;   /* NULL: column k is neuron k; else packed, neuron map[k] */
     int fused;           /* the next affine layer's offset and budget are already in c, e */
     double *c, *s, *e;   /* per row: constant, sum of |terms| folded into it, rounding budget */
+    /* windowed rows (bound_backward.c, "Windowed rows"): row r holds the cells
+     * [cc x wh x ww] of the map [cc x mh x mw] whose top-left cell is (oy[r], ox[r]),
+     * width = cc wh ww; cells outside the map are 0 */
+    int crop;
+    int cc, mh, mw, wh, ww;
+    int *oy, *ox;        /* M each */
 } SFX(blk);
 
 static void SFX(swap)(SFX(blk) *b)
@@ -195,6 +201,10 @@ static void SFX(split_sides)(SFX(blk) *b)
         memcpy(b->c + b->R, b->c, b->R * sizeof *b->c);
         memcpy(b->s + b->R, b->s, b->R * sizeof *b->s);
         memcpy(b->e + b->R, b->e, b->R * sizeof *b->e);
+        if (b->crop) {
+            memcpy(b->oy + b->R, b->oy, b->R * sizeof *b->oy);
+            memcpy(b->ox + b->R, b->ox, b->R * sizeof *b->ox);
+        }
         b->M = 2 * b->R;
     }
     b->lo_rows = b->want_l ? b->R : 0;
@@ -317,6 +327,259 @@ static void SFX(step_maxpool)(const bound_work *w, int j, const relax_pool *p, S
     b->width = n_in;
 }
 
+/* Windowed rows (bound_backward.c, "Windowed rows"). The rows of the map in
+ * the window of row r: y in [*ylo, *yhi), x in [*xlo, *xhi) of the window. */
+static void SFX(win_span)(const SFX(blk) *b, size_t r, int *ylo, int *yhi, int *xlo, int *xhi)
+{
+    int oy = b->oy[r], ox = b->ox[r];
+    *ylo = oy < 0 ? -oy : 0;
+    *yhi = b->mh - oy < b->wh ? b->mh - oy : b->wh;
+    *xlo = ox < 0 ? -ox : 0;
+    *xhi = b->mw - ox < b->ww ? b->mw - ox : b->ww;
+    if (*yhi < *ylo) *yhi = *ylo;
+    if (*xhi < *xlo) *xhi = *xlo;
+}
+
+/* Row r's window written out on the full map into x (n = cc mh mw entries). */
+static void SFX(win_expand)(const SFX(blk) *b, size_t r, const REAL *a, REAL *x)
+{
+    size_t hw = (size_t)b->mh * (size_t)b->mw, whw = (size_t)b->wh * (size_t)b->ww;
+    memset(x, 0, (size_t)b->cc * hw * sizeof *x);
+    int ylo, yhi, xlo, xhi;
+    SFX(win_span)(b, r, &ylo, &yhi, &xlo, &xhi);
+    for (size_t c = 0; c < (size_t)b->cc; c++)
+        for (int yy = ylo; yy < yhi; yy++) {
+            const REAL *src = a + c * whw + (size_t)yy * (size_t)b->ww;
+            REAL *dst = x + c * hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)b->ox[r];
+            for (int xx = xlo; xx < xhi; xx++) dst[xx] = src[xx];
+        }
+}
+
+/* Row r's cells inside the map, in (channel, y, x) order: their values in double
+ * into a and their indices on the map into idx; returns their count. */
+static size_t SFX(win_gather)(const SFX(blk) *b, size_t r, double *a, size_t *idx)
+{
+    const REAL *row = b->A + r * b->width;
+    size_t hw = (size_t)b->mh * (size_t)b->mw, whw = (size_t)b->wh * (size_t)b->ww, k = 0;
+    int ylo, yhi, xlo, xhi;
+    SFX(win_span)(b, r, &ylo, &yhi, &xlo, &xhi);
+    for (size_t c = 0; c < (size_t)b->cc; c++)
+        for (int yy = ylo; yy < yhi; yy++) {
+            const REAL *src = row + c * whw + (size_t)yy * (size_t)b->ww;
+            size_t g = c * hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)b->ox[r];
+            for (int xx = xlo; xx < xhi; xx++) {
+                a[k] = src[xx];
+                idx[k++] = g + (size_t)xx;
+            }
+        }
+    return k;
+}
+
+/* Full layout again: where a layer's input window would cover its whole map, or
+ * a layer with no windowed step (dense, packed activations, the composite). */
+static void SFX(uncrop)(SFX(blk) *b)
+{
+    size_t n = (size_t)b->cc * (size_t)b->mh * (size_t)b->mw;
+    for (size_t r = 0; r < b->M; r++) SFX(win_expand)(b, r, b->A + r * b->width, b->B + r * n);
+    SFX(swap)(b);
+    b->width = n;
+    b->crop = 0;
+}
+
+/* offset_pass on windowed rows: the same terms in the same (neuron) order, zeros
+ * outside the windows left out. */
+static void SFX(offset_pass_crop)(const bound_work *w, int j, SFX(blk) *b)
+{
+    const double *off = w->bfull[j], *offabs = w->babs[j], *v = b->budget ? w->vmag[j] : NULL;
+    double g = w->gam[PREC][j];
+    if (!off && (!v || g == 0)) return;
+    size_t hw = (size_t)b->mh * (size_t)b->mw, whw = (size_t)b->wh * (size_t)b->ww;
+    for (size_t r = 0; r < b->M; r++) {
+        const REAL *a = b->A + r * b->width;
+        double acc = 0, mag = 0, err = 0;
+        int ylo, yhi, xlo, xhi;
+        SFX(win_span)(b, r, &ylo, &yhi, &xlo, &xhi);
+        for (size_t c = 0; c < (size_t)b->cc; c++)
+            for (int yy = ylo; yy < yhi; yy++) {
+                const REAL *ar = a + c * whw + (size_t)yy * (size_t)b->ww;
+                size_t k0 = c * hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)b->ox[r];
+                for (int xx = xlo; xx < xhi; xx++) {
+                    size_t k = k0 + (size_t)xx;
+                    double x = ar[xx];
+                    if (off) {
+                        acc += x * off[k];
+                        mag += fabs(x) * offabs[k];
+                    }
+                    if (v) err += fabs(x) * v[k];
+                }
+            }
+        b->c[r] += acc;
+        b->s[r] += mag;
+        b->e[r] += g * err;
+    }
+}
+
+/* step_affine on windowed rows (conv, avgpool, normalize): the input windows. */
+static int SFX(step_affine_crop)(bound_state *st, int j, SFX(blk) *b, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_layer *L = &st->model->layers[j];
+    int hi, wi;
+    layer_window_below(L, b->wh, b->ww, &hi, &wi);
+    size_t width = (size_t)L->in.c * (size_t)hi * (size_t)wi;
+    double t0 = nn_thread_cpu_seconds();
+#if PREC == 0
+    int rc = layer_affine_adjoint_window_ws(L, b->A, b->M, b->width, b->wh, b->ww, b->oy, b->ox, b->B, width, &w->ws,
+                                            err);
+#else
+    int rc = layer_affine_adjoint_window_f_ws(L, w->wf[j], b->A, b->M, b->width, b->wh, b->ww, b->oy, b->ox, b->B,
+                                              width, &w->ws, err);
+#endif
+    if (rc) return rc;
+    if (L->type == LAYER_CONV2D)
+        st->flops += 2.0 * (double)b->M * (double)b->wh * (double)b->ww * (double)L->out_channels *
+                     (double)L->in.c * (double)L->kernel[0] * (double)L->kernel[1];
+    st->gemm_seconds += nn_thread_cpu_seconds() - t0;
+    layer_window_origin_below(L, b->oy, b->ox, b->M);
+    b->cc = L->in.c;
+    b->mh = L->in.h;
+    b->mw = L->in.w;
+    b->wh = hi;
+    b->ww = wi;
+    b->width = width;
+    SFX(swap)(b);
+    return NN_OK;
+}
+
+/* act_row on a windowed row, in place: the same terms in the same (neuron) order. */
+static void SFX(act_row_crop)(const SFX(blk) *b, size_t r, REAL *a, const double *ps, const double *pt,
+                              const double *ns, const double *nt, const double *off, const double *offabs,
+                              const double *ew, double *c, double *s, double *e)
+{
+    size_t hw = (size_t)b->mh * (size_t)b->mw, whw = (size_t)b->wh * (size_t)b->ww;
+    double acc = 0, mag = 0, acc_o = 0, mag_o = 0, err = 0;
+    int ylo, yhi, xlo, xhi;
+    SFX(win_span)(b, r, &ylo, &yhi, &xlo, &xhi);
+    for (size_t ch = 0; ch < (size_t)b->cc; ch++)
+        for (int yy = ylo; yy < yhi; yy++) {
+            REAL *ar = a + ch * whw + (size_t)yy * (size_t)b->ww;
+            size_t q0 = ch * hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)b->ox[r];
+            for (int xx = xlo; xx < xhi; xx++) {
+                double v = ar[xx];
+                if (v == 0) continue;
+                size_t q = q0 + (size_t)xx;
+                double vp = bound_pos_part(v), vn = v - vp;
+                double t = vp * pt[q] + vn * nt[q];
+                REAL y = (REAL)(vp * ps[q] + vn * ns[q]);
+                ar[xx] = y;
+                acc += t;
+                mag += fabs(t);
+                if (off) {
+                    acc_o += y * off[q];
+                    mag_o += fabs(y) * offabs[q];
+                }
+                if (ew) err += fabs(y) * ew[q];
+            }
+        }
+    *c += acc + acc_o;
+    *s += mag + mag_o;
+    *e += err;
+}
+
+/* step_activation on windowed rows (output not packed): in place. */
+static void SFX(step_activation_crop)(const bound_state *st, int j, SFX(blk) *b, int off_layer)
+{
+    const bound_work *w = st->work;
+    const relax_lines *ln = &st->lines[j];
+    const double *off = off_layer >= 0 ? w->bfull[off_layer] : NULL;
+    const double *offabs = off_layer >= 0 ? w->babs[off_layer] : NULL;
+    const double *ew = b->budget ? w->ew[PREC][j] : NULL;
+    for (size_t r = 0; r < b->M; r++) {
+        REAL *a = b->A + r * b->width;
+        if (r >= b->lo_rows)
+            SFX(act_row_crop)(b, r, a, ln->upper_slope, ln->upper_icpt, ln->lower_slope, ln->lower_icpt, off, offabs,
+                              ew, &b->c[r], &b->s[r], &b->e[r]);
+        else
+            SFX(act_row_crop)(b, r, a, ln->lower_slope, ln->lower_icpt, ln->upper_slope, ln->upper_icpt, off, offabs,
+                              ew, &b->c[r], &b->s[r], &b->e[r]);
+    }
+    b->fused = off_layer >= 0;
+}
+
+/* step_maxpool on windowed rows: the outputs of each window in the map, in
+ * (channel, y, x) order as step_maxpool, scattered onto the input window. */
+static void SFX(step_maxpool_crop)(const bound_state *st, int j, SFX(blk) *b)
+{
+    const bound_work *w = st->work;
+    const nn_layer *L = &st->model->layers[j];
+    const relax_pool *p = &st->pools[j];
+    int W = p->window, kw = L->kernel[1];
+    int sh = L->stride[0], sw = L->stride[1], dh = L->dilation[0], dw = L->dilation[1];
+    int hi, wi;
+    layer_window_below(L, b->wh, b->ww, &hi, &wi);
+    size_t width = (size_t)b->cc * (size_t)hi * (size_t)wi, hwi = (size_t)hi * (size_t)wi;
+    size_t hw = (size_t)b->mh * (size_t)b->mw, whw = (size_t)b->wh * (size_t)b->ww;
+    size_t n_out = p->n_out;
+    const double *hl = b->budget ? w->mph[PREC][j] : NULL, *hu = hl ? hl + n_out : NULL;
+    /* window slot k's offset in the input window from its output cell's first slot */
+    size_t slot_tab[64], *sl = W <= 64 ? slot_tab : NULL;
+    for (int k = 0; sl && k < W; k++) sl[k] = (size_t)((k / kw) * dh) * (size_t)wi + (size_t)((k % kw) * dw);
+    for (size_t r = 0; r < b->M; r++) {
+        int upper = r >= b->lo_rows;
+        const REAL *a = b->A + r * b->width;
+        REAL *x = b->B + r * width;
+        memset(x, 0, width * sizeof *x);
+        double acc = 0, mag = 0, err = 0;
+        int ylo, yhi, xlo, xhi;
+        SFX(win_span)(b, r, &ylo, &yhi, &xlo, &xhi);
+        for (size_t ch = 0; ch < (size_t)b->cc; ch++)
+            for (int yy = ylo; yy < yhi; yy++)
+                for (int xx = xlo; xx < xhi; xx++) {
+                    double v = a[ch * whw + (size_t)yy * (size_t)b->ww + (size_t)xx];
+                    if (v == 0) continue;
+                    size_t o = ch * hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)(b->ox[r] + xx);
+                    int use_upper = (v >= 0) == upper;
+                    const double *coef = (use_upper ? p->upper_coef : p->lower_coef) + o * (size_t)W;
+                    double icpt = use_upper ? p->upper_icpt[o] : p->lower_icpt[o];
+                    const int *in = p->inputs + o * (size_t)W;
+                    REAL *base = x + ch * hwi + (size_t)(yy * sh) * (size_t)wi + (size_t)(xx * sw);
+                    for (int k = 0; k < W; k++)
+                        if (in[k] >= 0) {
+                            size_t d = sl ? sl[k] : (size_t)((k / kw) * dh) * (size_t)wi + (size_t)((k % kw) * dw);
+                            base[d] += (REAL)(v * coef[k]);
+                        }
+                    double t = v * icpt;
+                    acc += t;
+                    mag += fabs(t);
+                    if (hl) err += fabs(v) * (use_upper ? hu[o] : hl[o]);
+                }
+        b->c[r] += acc;
+        b->s[r] += mag;
+        b->e[r] += err;
+    }
+    layer_window_origin_below(L, b->oy, b->ox, b->M);
+    b->mh = L->in.h;
+    b->mw = L->in.w;
+    b->wh = hi;
+    b->ww = wi;
+    b->width = width;
+    SFX(swap)(b);
+}
+
+/* Can layer j (not a flatten) be crossed by windowed rows without their input
+ * window covering its whole map? Activations: when their output is not packed. */
+static int SFX(crop_keeps)(const bound_state *st, int j, const SFX(blk) *b, int out_packed)
+{
+    const nn_layer *L = &st->model->layers[j];
+    if (layer_is_activation(L->type)) return !out_packed;
+    if (!(L->type == LAYER_CONV2D || L->type == LAYER_AVGPOOL2D || L->type == LAYER_NORMALIZE ||
+          L->type == LAYER_MAXPOOL2D))
+        return 0;
+    int hi, wi;
+    layer_window_below(L, b->wh, b->ww, &hi, &wi);
+    return (size_t)hi * (size_t)wi < (size_t)L->in.h * (size_t)L->in.w;
+}
+
 /* Propagate a block from the input of layer top down to the input of layer stop.
  * Starting rows: C (rows on the model output, top = n_layers) plus d; else rows
  * idx of W when layer top-1 is dense; else identity rows idx. */
@@ -367,6 +630,31 @@ static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const si
             b->e[r] = PREC && b->budget ? UNIT_ROUNDOFF_F * w->vmag[top - 1][idx[r]] : 0.0;
         }
         j = top - 2;
+    } else if (top >= 1 && !st->opt.dense_rows && m->layers[top - 1].type != LAYER_DENSE &&
+               m->layers[top - 1].type != LAYER_FLATTEN &&
+               (size_t)m->layers[top - 1].out.h * (size_t)m->layers[top - 1].out.w > 1) {
+        /* windowed identity rows: a 1 x 1 window at the neuron's cell */
+        const nn_layer *L = &m->layers[top - 1];
+        if (!w->win_org && !(w->win_org = nn_malloc(4 * w->rb * sizeof *w->win_org, "backward windows", err)))
+            return NN_ENOMEM;
+        b->crop = 1;
+        b->cc = L->out.c;
+        b->mh = L->out.h;
+        b->mw = L->out.w;
+        b->wh = b->ww = 1;
+        b->oy = w->win_org;
+        b->ox = w->win_org + 2 * w->rb;
+        b->width = (size_t)b->cc;
+        size_t hw = (size_t)b->mh * (size_t)b->mw;
+        memset(b->A, 0, R * b->width * sizeof *b->A);
+        for (size_t r = 0; r < R; r++) {
+            size_t ch = idx[r] / hw, p = idx[r] % hw;
+            b->A[r * b->width + ch] = 1;
+            b->oy[r] = (int)(p / (size_t)b->mw);
+            b->ox[r] = (int)(p % (size_t)b->mw);
+            b->c[r] = b->s[r] = b->e[r] = 0.0;
+        }
+        j = top - 1;
     } else {
         b->width = top >= 1 ? shape_size(m->layers[top - 1].out) : w->n_in;
         memset(b->A, 0, R * b->width * sizeof *b->A);
@@ -378,7 +666,22 @@ static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const si
     }
     for (; j >= stop; j--) {
         const nn_layer *L = &m->layers[j];
+        if (b->crop) { /* windowed rows go on while the windows stay smaller than the maps */
+            int keep = L->type != LAYER_FLATTEN;
+            if (keep && layer_is_activation(L->type)) {
+                int fb = j == w->first_nl && stop == 0 && w->fb_gemm;
+                keep = !fb && !(packed(w, j) && j >= 1 && m->layers[j - 1].type == LAYER_DENSE);
+            }
+            if (!keep || !SFX(crop_keeps)(st, j, b, 0)) SFX(uncrop)(b);
+        }
         if (L->type == LAYER_FLATTEN) continue; /* identity on memory */
+        if (b->crop && layer_is_affine(L->type)) {
+            if (!b->fused) SFX(offset_pass_crop)(w, j, b);
+            b->fused = 0;
+            int rc = SFX(step_affine_crop)(st, j, b, err);
+            if (rc) return nn_error_prefix(err, "backward pass, layer %d: ", j);
+            continue;
+        }
         if (layer_is_affine(L->type)) {
             if (b->map && L->type != LAYER_DENSE) SFX(unpack)(b, shape_size(L->out));
             if (!b->fused) SFX(offset_pass)(w, j, b);
@@ -391,11 +694,13 @@ static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const si
         if (layer_is_activation(L->type)) {
             int fb = j == w->first_nl && stop == 0 && w->fb_gemm;
             int k = affine_below(m, j);
-            SFX(step_activation)(st, j, b, fb || k < stop ? -1 : k, fb);
+            if (b->crop) SFX(step_activation_crop)(st, j, b, k < stop ? -1 : k);
+            else SFX(step_activation)(st, j, b, fb || k < stop ? -1 : k, fb);
             if (fb) return SFX(step_first_block)(st, b, err);
         } else if (L->type == LAYER_MAXPOOL2D) {
             if (b->map) SFX(unpack)(b, shape_size(L->out));
-            SFX(step_maxpool)(w, j, &st->pools[j], b, shape_size(L->in));
+            if (b->crop) SFX(step_maxpool_crop)(st, j, b);
+            else SFX(step_maxpool)(w, j, &st->pools[j], b, shape_size(L->in));
             b->fused = 0;
         } else {
             return nn_fail(err, NN_EUNSUPPORTED, "backward pass: layer %d (%s) is not supported", j,
@@ -410,6 +715,19 @@ static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const si
 static const double *SFX(row_double)(const SFX(blk) *b, size_t r, size_t n, double *tmp)
 {
     const REAL *a = b->A + r * b->width;
+    if (b->crop) { /* the window on the full map (n = cc mh mw) */
+        size_t hw = (size_t)b->mh * (size_t)b->mw, whw = (size_t)b->wh * (size_t)b->ww;
+        memset(tmp, 0, n * sizeof *tmp);
+        int ylo, yhi, xlo, xhi;
+        SFX(win_span)(b, r, &ylo, &yhi, &xlo, &xhi);
+        for (size_t c = 0; c < (size_t)b->cc; c++)
+            for (int yy = ylo; yy < yhi; yy++) {
+                const REAL *src = a + c * whw + (size_t)yy * (size_t)b->ww;
+                double *dst = tmp + c * hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)b->ox[r];
+                for (int xx = xlo; xx < xhi; xx++) dst[xx] = src[xx];
+            }
+        return tmp;
+    }
 #if PREC == 0
     if (!b->map) return a;
 #endif
@@ -452,6 +770,15 @@ static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, con
             double *out = side ? upper : lower;
             if (!out) continue;
             size_t row = side ? ru : rl;
+            if (b.crop && stop == 0) { /* the window's cells of the input only */
+                double *lo = side ? NULL : &out[r], *hi = side ? &out[r] : NULL;
+                size_t k = SFX(win_gather)(&b, row, tmp, w->l1_sel);
+                if (bound_concretize_region_sparse(st, tmp, w->l1_sel, k, b.c[row], b.s[row], lo, hi,
+                                                   tmp + w->maxw)) {
+                    out[r] += side ? b.e[row] : -b.e[row];
+                    continue;
+                }
+            }
             const double *a = SFX(row_double)(&b, row, n, tmp);
             double *lo = side ? NULL : &out[r], *hi = side ? &out[r] : NULL;
             if (stop > 0) bound_concretize_box(a, n, box_lo, box_hi, b.c[row], b.s[row], lo, hi);

@@ -57,10 +57,9 @@ static double l2_norm_of(const double *a, size_t n, double acc)
 
 /* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
  * cached norm (< 0: computed here, in the same pass for l_inf and l2). */
-static void ball_bound(const bound_state *st, const double *a, size_t n, double c, double s, double nrm,
-                       double *lo, double *hi)
+static void ball_bound(const bound_state *st, const double *a, const double *x0, size_t n, double c, double s,
+                       double nrm, double *lo, double *hi)
 {
-    const double *x0 = ((const bound_work *)st->work)->x0;
     double dot = 0, mag = 0, acc = 0;
     norm_type p = st->region.norm;
     if (nrm >= 0 || p == NORM_1) {
@@ -432,11 +431,32 @@ void bound_concretize_region(const bound_state *st, const double *a, double c, d
     const bound_work *w = st->work;
     size_t n = w->n_in;
     if (!st->region.clip) {
-        ball_bound(st, a, n, c, s, nrm, lo, hi);
+        ball_bound(st, a, w->x0, n, c, s, nrm, lo, hi);
     } else if (st->region.norm == NORM_INF) {
         bound_concretize_box(a, n, w->box_lo, w->box_hi, c, s, lo, hi);
     } else {
         (void)nrm;
         clipped_ball_bound(st, a, c, s, lo, hi, NULL);
     }
+}
+
+int bound_concretize_region_sparse(const bound_state *st, const double *a, const size_t *idx, size_t k, double c,
+                                   double s, double *lo, double *hi, double *scratch)
+{
+    const bound_work *w = st->work;
+    if (!st->region.clip) {
+        for (size_t q = 0; q < k; q++) scratch[q] = w->x0[idx[q]];
+        ball_bound(st, a, scratch, k, c, s, -1.0, lo, hi);
+        return 1;
+    }
+    if (st->region.norm == NORM_INF) {
+        double *bl = scratch, *bh = scratch + k;
+        for (size_t q = 0; q < k; q++) {
+            bl[q] = w->box_lo[idx[q]];
+            bh[q] = w->box_hi[idx[q]];
+        }
+        bound_concretize_box(a, k, bl, bh, c, s, lo, hi);
+        return 1;
+    }
+    return 0;
 }

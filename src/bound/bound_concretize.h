@@ -11,6 +11,13 @@
  * compute it. lo/hi may be NULL (side skipped). */
 void bound_concretize_region(const bound_state *st, const double *a, double c, double s, double nrm, double *lo,
                              double *hi);
+/* bound_concretize_region (nrm < 0) for a row that is 0 outside the k input
+ * coordinates idx[0..k) (ascending), a[q] the coefficient of idx[q]: the same
+ * terms in the same order, so the same bits (the zeros add nothing). Returns 0,
+ * computing nothing, where the region needs the whole row (clipped l1, l2).
+ * scratch: 2k doubles. */
+int bound_concretize_region_sparse(const bound_state *st, const double *a, const size_t *idx, size_t k, double c,
+                                   double s, double *lo, double *hi, double *scratch);
 /* Clipped l1 or l2 (the ball within the box [box_lo, box_hi]): the lower bound of
  * a.x + c that bound_concretize_region gives, and the point x of the region where
  * it is attained (l1: the knapsack's; l2: the dual multiplier's). */

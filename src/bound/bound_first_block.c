@@ -60,6 +60,9 @@ void bound_first_block_free(bound_work *w)
     free(w->fb_absx0);
     free(w->fb_x0);
     free(w->fb_e);
+    free(w->fb_sp_ptr);
+    free(w->fb_sp_idx);
+    free(w->fb_sp_val);
 }
 
 static int fb_build(bound_state *st, nn_error *err)
@@ -84,6 +87,28 @@ static int fb_build(bound_state *st, nn_error *err)
     }
     for (size_t r = 0; r < rows; r++)
         for (int p = 0; p < 3; p++) w->fb_norm[3 * r + p] = bound_dual_norm(w->fb_A + r * n, n, (norm_type)p);
+    /* a conv block's rows are nonzero on their receptive field only: when at most
+     * a quarter of the entries are nonzero, the rows are also kept sparse and
+     * concretized on their nonzeros (the same terms in the same order: the same
+     * bits, bound_concretize_region_sparse) */
+    size_t nnz = 0;
+    for (size_t k = 0; k < rows * n; k++) nnz += w->fb_A[k] != 0;
+    if (nnz <= rows * n / 4) {
+        w->fb_sp_ptr = nn_malloc((rows + 1) * sizeof *w->fb_sp_ptr, "first-layer bound cache", err);
+        w->fb_sp_idx = nn_malloc((nnz ? nnz : 1) * sizeof *w->fb_sp_idx, "first-layer bound cache", err);
+        w->fb_sp_val = nn_malloc((nnz ? nnz : 1) * sizeof *w->fb_sp_val, "first-layer bound cache", err);
+        if (!w->fb_sp_ptr || !w->fb_sp_idx || !w->fb_sp_val) return NN_ENOMEM;
+        size_t q = 0;
+        for (size_t r = 0; r < rows; r++) {
+            w->fb_sp_ptr[r] = q;
+            for (size_t k = 0; k < n; k++)
+                if (w->fb_A[r * n + k] != 0) {
+                    w->fb_sp_idx[q] = k;
+                    w->fb_sp_val[q++] = w->fb_A[r * n + k];
+                }
+        }
+        w->fb_sp_ptr[rows] = q;
+    }
     /* The composite replaces the block's own adjoints in backward passes when it
      * costs no more flops (an MLP's normalize + dense: it saves the normalize pass). */
     double own = 0;
@@ -185,8 +210,12 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
     const double *e = w->fb_gamma > 0 ? w->fb_e : NULL;
     if (w->fb_state == 1) {
         for (size_t r = lo; r < hi; r++) {
-            bound_concretize_region(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r], w->fb_norm[3 * r + st->region.norm],
-                         &lower[r - lo], &upper[r - lo]);
+            size_t p0 = w->fb_sp_ptr ? w->fb_sp_ptr[r] : 0;
+            if (!(w->fb_sp_ptr && bound_concretize_region_sparse(st, w->fb_sp_val + p0, w->fb_sp_idx + p0,
+                                                                 w->fb_sp_ptr[r + 1] - p0, w->fb_c[r], w->fb_cabs[r],
+                                                                 &lower[r - lo], &upper[r - lo], w->l1_buf)))
+                bound_concretize_region(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r],
+                                        w->fb_norm[3 * r + st->region.norm], &lower[r - lo], &upper[r - lo]);
             if (e) {
                 lower[r - lo] -= e[r];
                 upper[r - lo] += e[r];

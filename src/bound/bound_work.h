@@ -43,6 +43,10 @@ typedef struct {
     size_t fb_rows;        /* = input size of layer first_nl (or output size) */
     double *fb_A, *fb_c, *fb_cabs;   /* fb_rows x n_in matrix, offset, |offset| terms */
     double *fb_norm;       /* 3 per row: ||A_r||_q for p = inf, 1, 2 (index = norm_type) */
+    size_t *fb_sp_ptr;     /* fb_rows + 1, or NULL: row r's nonzeros are entries
+                              [fb_sp_ptr[r], fb_sp_ptr[r+1]) of fb_sp_idx / fb_sp_val */
+    size_t *fb_sp_idx;     /* their input indices, ascending */
+    double *fb_sp_val;     /* their values */
     int fb_gemm;           /* backward passes cross the block as one GEMM with fb_A */
     double *fb_pk;         /* fb_A on first_nl's live rows */
     float *fb_Af, *fb_pkf; /* the same in float (single) */
@@ -78,6 +82,7 @@ typedef struct {
     size_t *idx;           /* selected rows of a block */
     double *scratch;       /* 8 x maxw: box temporaries (bound_box.c, bound_ibp.c, bound.c) */
     layer_workspace ws;    /* conv/pool scratch of the adjoints, kept across calls */
+    int *win_org;          /* 4*rb: window origins (y, x) of windowed rows (bound_backward.c) */
 
     /* dead-neuron packing (bound_backward.c) */
     unsigned long gen;     /* activation commits so far: stamps of live sets */

@@ -194,6 +194,19 @@ static void im2col(const nn_layer *l, const conv_slot *slots, const double *xr, 
             }
 }
 
+/* The transposed convolution's GEMM runs on N = GEMM_N_PAD-aligned column counts
+ * (zero columns appended). OpenBLAS 0.3.21's dgemm (Haswell kernels) rounds a
+ * column's entries differently when the column falls into an N-edge tile (one
+ * product chain per entry in the main kernel; measured: the same column at N = 1
+ * and N = 4 differs in the last bit): with N a multiple of 4 every column is
+ * computed by the main kernel and its entries are the same bits whatever N and
+ * its position, so a row's numbers do not depend on its neighbours in the block,
+ * translated copies of a row get the same bits, and windowed rows the dense rows'
+ * bits (layer_affine_adjoint_window). sgemm has no such property (entries differ
+ * by shape even with padding): float rows agree within their rounding budget. */
+#define GEMM_N_PAD 8
+static size_t gemm_n_padded(size_t n) { return (n + GEMM_N_PAD - 1) / GEMM_N_PAD * GEMM_N_PAD; }
+
 /* Geometry and scratch of a conv call over n rows: P output positions, K window
  * slots, Co channels, rows per chunk, the slots, and `elems` REALs of `size`
  * bytes per chunk-row-position times (K + Co) in the workspace (NULL on failure). */
@@ -210,7 +223,7 @@ static void *conv_begin(const nn_layer *l, size_t n, size_t size, conv_setup *c,
     c->co_n = (size_t)l->out_channels;
     c->chunk = conv_chunk(n, c->plane, c->K, c->co_n);
     c->slots = conv_slots(l, err);
-    size_t bytes = c->chunk * c->plane * (c->K + c->co_n) * size;
+    size_t bytes = (c->chunk * c->plane + GEMM_N_PAD) * (c->K + c->co_n) * size;
     void *p = c->slots ? ws_doubles(ws, (bytes + sizeof(double) - 1) / sizeof(double), what, err) : NULL;
     if (!p) {
         free(c->slots);
@@ -533,4 +546,67 @@ void layer_affine_offset(const nn_layer *layer, double *b_full)
         memset(b_full, 0, n_out * sizeof *b_full);
         return;
     }
+}
+
+void layer_window_below(const nn_layer *layer, int h, int w, int *hi, int *wi)
+{
+    const nn_layer *l = layer;
+    if (l->type == LAYER_CONV2D || l->type == LAYER_AVGPOOL2D || l->type == LAYER_MAXPOOL2D) {
+        *hi = (h - 1) * l->stride[0] + (l->kernel[0] - 1) * l->dilation[0] + 1;
+        *wi = (w - 1) * l->stride[1] + (l->kernel[1] - 1) * l->dilation[1] + 1;
+    } else {
+        *hi = h;
+        *wi = w;
+    }
+}
+
+void layer_window_origin_below(const nn_layer *layer, int *oy, int *ox, size_t n)
+{
+    const nn_layer *l = layer;
+    if (!(l->type == LAYER_CONV2D || l->type == LAYER_AVGPOOL2D || l->type == LAYER_MAXPOOL2D)) return;
+    for (size_t r = 0; r < n; r++) {
+        oy[r] = oy[r] * l->stride[0] - l->pad[0];
+        ox[r] = ox[r] * l->stride[1] - l->pad[1];
+    }
+}
+
+/* Windowed rows: the layer's geometry and the rows' shapes are the caller's to keep
+ * consistent (the bound kernel's cropped rows); n and the leading dimensions are
+ * checked against BLAS's int range. */
+static int check_window_rows(const nn_layer *l, size_t n, size_t lddy, size_t lddx, int h, int w, nn_error *err)
+{
+    if (n == 0) return NN_OK;
+    if (!(l->type == LAYER_CONV2D || l->type == LAYER_AVGPOOL2D || l->type == LAYER_NORMALIZE))
+        return nn_fail(err, NN_EARG, "%s: no windowed adjoint", layer_type_name(l->type));
+    if (h < 1 || w < 1) return nn_fail(err, NN_EARG, "%s: empty window %dx%d", layer_type_name(l->type), h, w);
+    int hi, wi;
+    layer_window_below(l, h, w, &hi, &wi);
+    size_t no = (size_t)(l->type == LAYER_CONV2D ? l->out_channels : l->in.c) * (size_t)h * (size_t)w;
+    size_t ni = (size_t)l->in.c * (size_t)hi * (size_t)wi;
+    if (lddy < no || lddx < ni)
+        return nn_fail(err, NN_EARG, "%s: leading dimensions %zu, %zu below the windows' %zu, %zu",
+                       layer_type_name(l->type), lddy, lddx, no, ni);
+    if (n > INT_MAX || lddy > INT_MAX || lddx > INT_MAX || n * (size_t)h * (size_t)w > INT_MAX)
+        return nn_fail(err, NN_EARG, "%s: %zu windowed rows exceed BLAS int range", layer_type_name(l->type), n);
+    return NN_OK;
+}
+
+int layer_affine_adjoint_window_ws(const nn_layer *layer, const double *dy, size_t n, size_t lddy, int h, int w,
+                                   const int *oy, const int *ox, double *dx, size_t lddx, layer_workspace *ws,
+                                   nn_error *err)
+{
+    int rc = check_window_rows(layer, n, lddy, lddx, h, w, err);
+    if (rc || n == 0) return rc;
+    return affine_adjoint_win_d(layer, layer->weight, dy, n, lddy, h, w, oy, ox, dx, lddx, ws, err);
+}
+
+int layer_affine_adjoint_window_f_ws(const nn_layer *layer, const float *weight_f, const float *dy, size_t n,
+                                     size_t lddy, int h, int w, const int *oy, const int *ox, float *dx, size_t lddx,
+                                     layer_workspace *ws, nn_error *err)
+{
+    int rc = check_window_rows(layer, n, lddy, lddx, h, w, err);
+    if (rc || n == 0) return rc;
+    if (layer->type == LAYER_CONV2D && !weight_f)
+        return nn_fail(err, NN_EARG, "conv2d: float adjoint needs the float weights");
+    return affine_adjoint_win_f(layer, weight_f, dy, n, lddy, h, w, oy, ox, dx, lddx, ws, err);
 }

@@ -33,18 +33,150 @@ static int SFX(conv_adjoint)(const nn_layer *l, const REAL *w, const REAL *dy, s
     if (!D) return err ? err->code : NN_ENOMEM;
     size_t plane = cs.plane, K = cs.K, co_n = cs.co_n, chunk = cs.chunk;
     conv_slot *slots = cs.slots;
-    REAL *dcol = D + chunk * plane * co_n;
+    REAL *dcol = D + (chunk * plane + GEMM_N_PAD) * co_n;
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
-        size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = nb * plane;
+        size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = gemm_n_padded(nb * plane);
         for (size_t r = 0; r < nb; r++) {
             const REAL *dyr = dy + (r0 + r) * lddy;
             for (size_t co = 0; co < co_n; co++)
                 memcpy(D + co * ld + r * plane, dyr + co * plane, plane * sizeof *D);
         }
+        for (size_t co = 0; co < co_n; co++) memset(D + co * ld + nb * plane, 0, (ld - nb * plane) * sizeof *D);
         GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, w, (int)K, D, (int)ld, 0.0,
              dcol, (int)ld);
         for (size_t r = 0; r < nb; r++) SFX(col2im)(l, slots, dcol + r * plane, ld, dx + (r0 + r) * lddx);
     }
     free(slots);
     return NN_OK;
+}
+
+/* The transposed convolution on windowed rows (layer_affine_adjoint_window): the
+ * windows of nb rows side by side as D[Co, nb*h*w], dcol = W^T * D (one GEMM, one
+ * product chain over Co per entry as in conv_adjoint), then a col2im into each
+ * row's input window that adds, per cell, the slots in the same (ci, ky, kx) order
+ * as col2im. Window cells outside the output map hold 0, so their columns of dcol
+ * are +0 and add nothing; the input window's cells outside the map (padding) are
+ * set to 0 at the end. */
+static int SFX(conv_adjoint_win)(const nn_layer *l, const REAL *wt, const REAL *dy, size_t n, size_t lddy, int h,
+                                 int w, const int *oy, const int *ox, REAL *dx, size_t lddx, layer_workspace *ws,
+                                 nn_error *err)
+{
+    int kh = l->kernel[0], kw = l->kernel[1], sh = l->stride[0], sw = l->stride[1];
+    int dh = l->dilation[0], dw = l->dilation[1], H = l->in.h, W = l->in.w;
+    int hi = (h - 1) * sh + (kh - 1) * dh + 1, wi = (w - 1) * sw + (kw - 1) * dw + 1;
+    size_t hw = (size_t)h * (size_t)w, hwi = (size_t)hi * (size_t)wi, ci_n = (size_t)l->in.c;
+    size_t K = ci_n * (size_t)kh * (size_t)kw, co_n = (size_t)l->out_channels;
+    size_t chunk = conv_chunk(n, hw, K, co_n);
+    size_t bytes = (chunk * hw + GEMM_N_PAD) * (K + co_n) * sizeof(REAL);
+    REAL *D = (REAL *)ws_doubles(ws, (bytes + sizeof(double) - 1) / sizeof(double), "conv2d window adjoint", err);
+    if (!D) return err ? err->code : NN_ENOMEM;
+    REAL *dcol = D + (chunk * hw + GEMM_N_PAD) * co_n;
+    for (size_t r0 = 0; r0 < n; r0 += chunk) {
+        size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = gemm_n_padded(nb * hw);
+        for (size_t r = 0; r < nb; r++) {
+            const REAL *dyr = dy + (r0 + r) * lddy;
+            for (size_t co = 0; co < co_n; co++) memcpy(D + co * ld + r * hw, dyr + co * hw, hw * sizeof *D);
+        }
+        for (size_t co = 0; co < co_n; co++) memset(D + co * ld + nb * hw, 0, (ld - nb * hw) * sizeof *D);
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, wt, (int)K, D, (int)ld, 0.0,
+             dcol, (int)ld);
+        for (size_t r = 0; r < nb; r++) {
+            REAL *dxr = dx + (r0 + r) * lddx;
+            memset(dxr, 0, ci_n * hwi * sizeof *dxr);
+            for (size_t ci = 0; ci < ci_n; ci++)
+                for (int ky = 0; ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++) {
+                        const REAL *src = dcol + ((ci * (size_t)kh + (size_t)ky) * (size_t)kw + (size_t)kx) * ld + r * hw;
+                        REAL *dst = dxr + ci * hwi + (size_t)(ky * dh) * (size_t)wi + (size_t)(kx * dw);
+                        for (int yy = 0; yy < h; yy++) {
+                            const REAL *c = src + (size_t)yy * (size_t)w;
+                            REAL *row = dst + (size_t)(yy * sh) * (size_t)wi;
+                            if (sw == 1)
+                                for (int xx = 0; xx < w; xx++) row[xx] += c[xx];
+                            else
+                                for (int xx = 0; xx < w; xx++) row[xx * sw] += c[xx];
+                        }
+                    }
+            /* padding cells of the input window are no inputs */
+            int y0 = oy[r0 + r] * sh - l->pad[0], x0 = ox[r0 + r] * sw - l->pad[1];
+            if (y0 < 0 || x0 < 0 || y0 + hi > H || x0 + wi > W)
+                for (size_t ci = 0; ci < ci_n; ci++)
+                    for (int yy = 0; yy < hi; yy++) {
+                        REAL *row = dxr + ci * hwi + (size_t)yy * (size_t)wi;
+                        int gy = y0 + yy;
+                        if (gy < 0 || gy >= H) {
+                            memset(row, 0, (size_t)wi * sizeof *row);
+                            continue;
+                        }
+                        for (int xx = 0; xx < wi; xx++)
+                            if (x0 + xx < 0 || x0 + xx >= W) row[xx] = 0;
+                    }
+        }
+    }
+    return NN_OK;
+}
+
+/* Average pooling's adjoint on windowed rows: per output cell of the map (in the
+ * order of avgpool_apply) its value over the count of real cells, added to each
+ * slot's cell; zero cells skipped (adding +-0 changes no sum). */
+static void SFX(avgpool_adjoint_win)(const nn_layer *l, const REAL *dy, size_t n, size_t lddy, int h, int w,
+                                     const int *oy, const int *ox, REAL *dx, size_t lddx)
+{
+    int kh = l->kernel[0], kw = l->kernel[1], sh = l->stride[0], sw = l->stride[1];
+    int dh = l->dilation[0], dw = l->dilation[1], H = l->in.h, W = l->in.w, Ho = l->out.h, Wo = l->out.w;
+    int hi = (h - 1) * sh + (kh - 1) * dh + 1, wi = (w - 1) * sw + (kw - 1) * dw + 1;
+    size_t hw = (size_t)h * (size_t)w, hwi = (size_t)hi * (size_t)wi, c_n = (size_t)l->in.c;
+    for (size_t r = 0; r < n; r++) {
+        const REAL *ar = dy + r * lddy;
+        REAL *br = dx + r * lddx;
+        memset(br, 0, c_n * hwi * sizeof *br);
+        int ylo = oy[r] < 0 ? -oy[r] : 0, yhi = Ho - oy[r] < h ? Ho - oy[r] : h;
+        int xlo = ox[r] < 0 ? -ox[r] : 0, xhi = Wo - ox[r] < w ? Wo - ox[r] : w;
+        for (size_t c = 0; c < c_n; c++)
+            for (int yy = ylo; yy < yhi; yy++)
+                for (int xx = xlo; xx < xhi; xx++) {
+                    REAL v = ar[c * hw + (size_t)yy * (size_t)w + (size_t)xx];
+                    if (v == 0) continue;
+                    int gy = (oy[r] + yy) * sh - l->pad[0], gx = (ox[r] + xx) * sw - l->pad[1];
+                    int cnt = 0;
+                    for (int ky = 0; ky < kh; ky++)
+                        for (int kx = 0; kx < kw; kx++) {
+                            int iy = gy + ky * dh, ix = gx + kx * dw;
+                            cnt += iy >= 0 && iy < H && ix >= 0 && ix < W;
+                        }
+                    REAL g = v / (REAL)cnt;
+                    REAL *dst = br + c * hwi + (size_t)(yy * sh) * (size_t)wi + (size_t)(xx * sw);
+                    for (int ky = 0; ky < kh; ky++)
+                        for (int kx = 0; kx < kw; kx++) {
+                            int iy = gy + ky * dh, ix = gx + kx * dw;
+                            if (iy >= 0 && iy < H && ix >= 0 && ix < W) dst[(size_t)(ky * dh) * (size_t)wi + (size_t)(kx * dw)] += g;
+                        }
+                }
+    }
+}
+
+static int SFX(affine_adjoint_win)(const nn_layer *l, const REAL *wt, const REAL *dy, size_t n, size_t lddy, int h,
+                                   int w, const int *oy, const int *ox, REAL *dx, size_t lddx, layer_workspace *ws,
+                                   nn_error *err)
+{
+    switch (l->type) {
+    case LAYER_CONV2D:
+        return SFX(conv_adjoint_win)(l, wt, dy, n, lddy, h, w, oy, ox, dx, lddx, ws, err);
+    case LAYER_AVGPOOL2D:
+        SFX(avgpool_adjoint_win)(l, dy, n, lddy, h, w, oy, ox, dx, lddx);
+        return NN_OK;
+    case LAYER_NORMALIZE: {
+        size_t hw = (size_t)h * (size_t)w;
+        for (size_t r = 0; r < n; r++)
+            for (size_t c = 0; c < (size_t)l->in.c; c++) {
+                const REAL *src = dy + r * lddy + c * hw;
+                REAL *dst = dx + r * lddx + c * hw;
+                REAL sd = (REAL)l->std[c];
+                for (size_t i = 0; i < hw; i++) dst[i] = src[i] / sd;
+            }
+        return NN_OK;
+    }
+    default:
+        return nn_fail(err, NN_EARG, "%s: no windowed adjoint", layer_type_name(l->type));
+    }
 }
