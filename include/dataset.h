@@ -12,18 +12,22 @@ typedef struct {
     size_t n;          /* images held */
     size_t first;      /* index in the source file of images[0] */
     size_t total;      /* images in the source file */
-    nn_shape shape;    /* C,H,W of one image (MNIST: 1,28,28) */
+    nn_shape shape;    /* C,H,W of one image (MNIST: 1,28,28; rank-4 IDX files: their C,H,W) */
     double *images;    /* n * shape_size(shape) values in [0, 1], row per image */
     int *labels;       /* n class labels */
-    char *source;      /* resolved path of the image file, for messages */
+    char *source;      /* resolved path of the image file, for messages; for a derived
+                          set "NAME from PATH" */
 } nn_dataset;
 
 /* Prototypes */
 /* Load images [start, start+count) of a data set; count 0 means "to the end".
- * spec: "fashion-mnist:test|train", "mnist:test|train", or a path to an IDX image
- * file whose labels file is found by replacing "images-idx3" with "labels-idx1"
- * (or "IMAGES,LABELS" naming both). Installed data lives under $NNCERT_DATA
- * (default /usr/local/share/nncert; Fashion-MNIST from /usr/share/datasets). */
+ * spec: "fashion-mnist:test|train", "mnist:test|train", the derived
+ * "fashion-mnist-rgb32:test|train" (Fashion-MNIST padded to 32x32 with zeros and
+ * copied to 3 channels, computed on load), or a path to an IDX image file (rank 3:
+ * count x rows x cols, read as 1 x rows x cols; rank 4: count x C x H x W) whose
+ * labels file is found by replacing "images-idx3" with "labels-idx1" (or
+ * "IMAGES,LABELS" naming both). Installed data lives under $NNCERT_DATA (default
+ * /usr/local/share/nncert; Fashion-MNIST from /usr/share/datasets). */
 int dataset_load(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err);
 /* The same without the images (ds->images stays NULL): labels and sizes only. */
 int dataset_load_labels(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err);

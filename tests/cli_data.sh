@@ -2,7 +2,8 @@
 # Data tooling: tools/install/fetch-mnist.sh is a silent no-op when the IDX files exist,
 # the installed MNIST files have the right IDX headers and sizes, and the
 # converter is deterministic, splits as documented and rejects bad input; and
-# `nncert predict --data` resolves names and paths and reports bad data clearly.
+# `nncert predict --data` resolves names and paths (rank-4 IDX files and the
+# derived fashion-mnist-rgb32 too) and reports bad data clearly.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 
@@ -111,3 +112,24 @@ expect_failure "truncated image file is an error, not a short data set" \
     $NNCERT predict $MODEL --data "$TMP/cut-images-idx3-ubyte.gz" --count 10
 expect_failure "labels given as images: bad magic names the file" "cut-labels-idx1-ubyte.gz: bad magic 0x00000801" \
     $NNCERT predict $MODEL --data "$TMP/cut-labels-idx1-ubyte.gz,$TMP/cut-labels-idx1-ubyte.gz"
+
+# ---- rank-4 IDX images and the derived fashion-mnist-rgb32 through the binary ----
+# The same 50 test images as a rank-4 file (count x 1 x 28 x 28, magic 0x804) give
+# the same predictions as the rank-3 file: channels are read, not assumed.
+$PY - "$FM/t10k-images-idx3-ubyte.gz" "$TMP/c1-images-idx3-ubyte.gz" <<'EOF_PY'
+import gzip, struct, sys
+raw = gzip.open(sys.argv[1]).read()
+n, rows, cols = struct.unpack(">III", raw[4:16])
+with gzip.open(sys.argv[2], "wb") as f:
+    f.write(struct.pack(">IIIII", 0x804, n, 1, rows, cols) + raw[16:])
+EOF_PY
+cp $FM/t10k-labels-idx1-ubyte.gz "$TMP/c1-labels-idx1-ubyte.gz"
+$NNCERT predict $MODEL --data fashion-mnist:test --start 100 --count 50 --logits "$TMP/l3" >/dev/null 2>&1
+expect_success "predict on a rank-4 IDX file (count x 1 x 28 x 28)" \
+    $NNCERT predict $MODEL --data "$TMP/c1-images-idx3-ubyte.gz" --start 100 --count 50 --logits "$TMP/l4"
+check "the rank-4 file gives the rank-3 file's logits, bit for bit" '[ -s "$TMP/l3" ] && cmp -s "$TMP/l3" "$TMP/l4"'
+expect_failure "a 1x28x28 model refuses fashion-mnist-rgb32, naming both shapes" \
+    "fashion-mnist-rgb32 from $FM/t10k-images-idx3-ubyte.gz has images of shape 3x32x32 but model .* expects input 1x28x28" \
+    $NNCERT predict $MODEL --data fashion-mnist-rgb32:test --count 5
+expect_failure "fashion-mnist-rgb32 needs its split" "needs a split: fashion-mnist-rgb32:test or fashion-mnist-rgb32:train" \
+    $NNCERT predict $MODEL --data fashion-mnist-rgb32

@@ -4,7 +4,8 @@
 # test images must agree with tools/ref/torch_forward.py (PyTorch, float64, reading the
 # HDF5 file itself) to 1e-9 relative in every logit; ONNX copies are compared with
 # the torch reading of the .h5 of the same name (same float32 parameters). The test
-# accuracy stored in /meta must be exactly what predict finds on the whole test set.
+# accuracy stored in /meta must be exactly what predict finds on the whole test set
+# (for two committed models and the zoo's CIFAR-shaped and deep CNNs when present).
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 PY=/usr/bin/python3
@@ -37,6 +38,13 @@ same_logits() {
 
 models=$(ls models/*.h5 models/zoo/*.h5 2>/dev/null)
 check "models/ holds trained models" '[ -n "$models" ]'
+# The zoo's CNNs of the "deep nets" work: the CIFAR-shaped one reads the derived
+# fashion-mnist-rgb32 (its /meta dataset), so its logits also check that nncert
+# and the reference derive the same pixels. Absent before `make zoo`.
+NEW_ZOO="fmnist_cnn_cifar_shaped fmnist_cnn_deep"
+for name in $NEW_ZOO; do
+    [ -f "models/zoo/$name.h5" ] || ok "predict logits of $name.h5 equal torch float64 # SKIP models/zoo/$name.h5 absent (make zoo)"
+done
 
 # One Python process (torch starts slowly) reads every model: $TMP/NAME.torch gets
 # the reference logits of the first $N test images, $TMP/NAME.meta the line
@@ -99,8 +107,13 @@ if [ -f "$a" ] && [ -f "$b" ]; then
 fi
 
 # Stored accuracy = predict on the full test set (both deterministic, same data).
-for name in fmnist_mlp_2x20_relu mnist_cnn_lenet_maxpool; do
-    h5=models/$name.h5
+zoo_acc=""
+for name in $NEW_ZOO; do
+    if [ -f "models/zoo/$name.h5" ]; then zoo_acc="$zoo_acc models/zoo/$name.h5"
+    else ok "accuracy in /meta of $name equals predict on the whole test set # SKIP models/zoo/$name.h5 absent"; fi
+done
+for h5 in models/fmnist_mlp_2x20_relu.h5 models/mnist_cnn_lenet_maxpool.h5 $zoo_acc; do
+    name=$(basename "$h5" .h5)
     [ -f "$TMP/$name.meta" ] || { not_ok "accuracy of $name" "$h5 missing or unreadable"; continue; }
     read -r dataset want total <"$TMP/$name.meta"
     data="$dataset:test"

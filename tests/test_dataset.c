@@ -1,6 +1,7 @@
 /* Tests for the IDX reader and dataset_load: files the tests write themselves
- * (gzip, raw, multi-member, truncated, corrupt), the installed Fashion-MNIST and
- * MNIST sets, windows against slices of a full load, and the error messages. */
+ * (gzip, raw, multi-member, truncated, corrupt; rank 3 and rank 4), the installed
+ * Fashion-MNIST and MNIST sets and the derived fashion-mnist-rgb32, windows against
+ * slices of a full load, and the error messages. */
 #include "testutil.h"
 
 #include <sys/stat.h>
@@ -375,6 +376,213 @@ static void image_and_label_counts_must_agree(void **state)
     remove_fixture(&fx);
 }
 
+/* ---- rank-4 image files: count x channels x rows x cols ---- */
+
+enum { N4 = 5, C4 = 2, PIX4 = C4 * ROWS * COLS };
+
+/* "<dir>/c-images-idx3-ubyte[.gz]" (the name keeps the labels rule) of rank 4. */
+static void make_fixture4(fixture *fx, int gz, unsigned char *pix)
+{
+    snprintf(fx->dir, sizeof fx->dir, "%s", test_tmpname("-data4"));
+    assert_int_equal(mkdir(fx->dir, 0755), 0);
+    const char *ext = gz ? ".gz" : "";
+    snprintf(fx->images, sizeof fx->images, "%s/c-images-idx3-ubyte%s", fx->dir, ext);
+    snprintf(fx->labels, sizeof fx->labels, "%s/c-labels-idx1-ubyte%s", fx->dir, ext);
+    snprintf(fx->spec, sizeof fx->spec, "%s,%s", fx->images, fx->labels);
+    test_rng rng = {4};
+    for (int i = 0; i < N4 * PIX4; i++) pix[i] = (unsigned char)(test_rng_next(&rng) & 0xff);
+    for (int i = 0; i < N4; i++) fx->lab[i] = (unsigned char)(9 - i);
+    uint32_t idims[4] = {N4, C4, ROWS, COLS}, ldims[1] = {N4};
+    write_idx(fx->images, gz, IDX_MAGIC_IMAGES4, 4, idims, pix, (size_t)N4 * PIX4);
+    write_idx(fx->labels, gz, IDX_MAGIC_LABELS, 1, ldims, fx->lab, N4);
+}
+
+static void rank4_images_read_as_channels_rows_cols(void **state)
+{
+    (void)state;
+    for (int gz = 0; gz <= 1; gz++) {
+        fixture fx;
+        unsigned char pix[N4 * PIX4];
+        make_fixture4(&fx, gz, pix);
+        nn_error err;
+        idx_header h;
+        assert_int_equal(idx_read_header(fx.images, IDX_IMAGES, &h, &err), NN_OK);
+        assert_int_equal(h.ndim, 4);
+        assert_int_equal(h.dims[0], N4);
+        assert_int_equal(h.dims[1], C4);
+        assert_int_equal(h.item_bytes, PIX4);
+        assert_int_equal(h.header_bytes, 20);
+        /* Asking for rank 3 only refuses the file, naming what it is. */
+        assert_fails_with(idx_read_header(fx.images, 3, &h, err), NN_EFORMAT, "4 dimensions (this is an image file)");
+        for (int by_path = 0; by_path <= 1; by_path++)
+            for (size_t start = 0; start < N4; start++)
+                for (size_t count = 0; count <= N4 - start; count++) {
+                    nn_dataset ds;
+                    assert_int_equal(dataset_load(by_path ? fx.images : fx.spec, start, count, &ds, &err), NN_OK);
+                    size_t n = count ? count : N4 - start;
+                    assert_int_equal(ds.n, n);
+                    assert_int_equal(ds.total, N4);
+                    assert_int_equal(ds.shape.c, C4);
+                    assert_int_equal(ds.shape.h, ROWS);
+                    assert_int_equal(ds.shape.w, COLS);
+                    for (size_t i = 0; i < n; i++) {
+                        assert_int_equal(ds.labels[i], 9 - (int)(start + i));
+                        /* The file's byte order is C, H, W, and so is an image's. */
+                        for (int k = 0; k < PIX4; k++)
+                            assert_true(ds.images[i * PIX4 + k] == pix[(start + i) * PIX4 + k] / 255.0);
+                    }
+                    dataset_free(&ds);
+                }
+        remove_fixture(&fx);
+    }
+}
+
+static void rank4_bad_headers_are_errors(void **state)
+{
+    (void)state;
+    const char *path = test_tmpname("-r4-images-idx3-ubyte.gz");
+    unsigned char pix[3 * 24] = {0};
+    double *img;
+    size_t n;
+    idx_header h;
+    int *l;
+
+    /* Wrong ranks: 5 and 2 are no image files; a rank-4 file is no label file. */
+    uint32_t d5[5] = {1, 1, 2, 3, 4};
+    write_idx(path, 1, 0x00000805u, 5, d5, pix, 24);
+    assert_fails_with(idx_read_images(path, 0, 0, &h, &img, &n, err), NN_EFORMAT,
+                      "bad magic 0x00000805: 5 dimensions, expected an IDX image file (magic 0x00000803 or 0x00000804)");
+    uint32_t d2[2] = {2, 12};
+    write_idx(path, 1, 0x00000802u, 2, d2, pix, 24);
+    assert_fails_with(idx_read_images(path, 0, 0, &h, &img, &n, err), NN_EFORMAT, "2 dimensions, expected");
+    uint32_t ok4[4] = {3, 2, 3, 4};
+    write_idx(path, 1, IDX_MAGIC_IMAGES4, 4, ok4, pix, sizeof pix);
+    assert_fails_with(idx_read_labels(path, 0, 0, &h, &l, &n, err), NN_EFORMAT,
+                      "4 dimensions (this is an image file), expected an IDX label file");
+
+    /* Zero dimensions, each named. */
+    uint32_t z0[4] = {0, 2, 3, 4}, z1[4] = {3, 0, 3, 4}, z3[4] = {3, 2, 3, 0};
+    write_idx(path, 1, IDX_MAGIC_IMAGES4, 4, z0, NULL, 0);
+    assert_fails_with(idx_read_images(path, 0, 0, &h, &img, &n, err), NN_EFORMAT, "dimension 0 (count) is 0");
+    write_idx(path, 1, IDX_MAGIC_IMAGES4, 4, z1, NULL, 0);
+    assert_fails_with(idx_read_images(path, 0, 0, &h, &img, &n, err), NN_EFORMAT, "dimension 1 (channels) is 0");
+    write_idx(path, 0, IDX_MAGIC_IMAGES4, 4, z3, NULL, 0);
+    assert_fails_with(idx_read_images(path, 0, 0, &h, &img, &n, err), NN_EFORMAT, "dimension 3 (cols) is 0");
+
+    /* Truncated: in the header, in the data (even for a first-image window), and
+     * the opposite, data the header does not declare. */
+    const unsigned char partial[10] = {0, 0, 8, 4, 0, 0, 0, 3, 0, 0};
+    write_bytes(path, 1, partial, sizeof partial);
+    assert_fails_with(idx_read_images(path, 0, 0, &h, &img, &n, err), NN_EFORMAT, "the header ends after 6 of 16");
+    for (int gz = 0; gz <= 1; gz++) {
+        write_idx(path, gz, IDX_MAGIC_IMAGES4, 4, ok4, pix, 2 * 24);
+        assert_fails_with(idx_read_images(path, 0, 1, &h, &img, &n, err), NN_EFORMAT,
+                          "truncated: expected 72 bytes of image data, got 48");
+        assert_null(img);
+        uint32_t two[4] = {2, 2, 3, 4};
+        write_idx(path, gz, IDX_MAGIC_IMAGES4, 4, two, pix, sizeof pix);
+        assert_fails_with(idx_read_images(path, 0, 1, &h, &img, &n, err), NN_EFORMAT,
+                          "72 bytes of image data, but the header declares 2 images of 24 bytes = 48");
+    }
+
+    /* Sizes that overflow: one image, then the whole file, then one dimension. */
+    uint32_t big_item[4] = {2, 0x7fffffffu, 0x7fffffffu, 0x7fffffffu};
+    write_idx(path, 0, IDX_MAGIC_IMAGES4, 4, big_item, NULL, 0);
+    assert_fails_with(idx_read_images(path, 0, 1, &h, &img, &n, err), NN_EFORMAT, "dimensions overflow: cols too large");
+    uint32_t big_file[4] = {0xffffffffu, 0x7fffffffu, 0x7fffffffu, 1};
+    write_idx(path, 0, IDX_MAGIC_IMAGES4, 4, big_file, NULL, 0);
+    assert_fails_with(idx_read_images(path, 0, 1, &h, &img, &n, err), NN_EFORMAT,
+                      "dimensions overflow: 4294967295 images of");
+    uint32_t big_dim[4] = {1, 0x80000000u, 1, 1};
+    write_idx(path, 0, IDX_MAGIC_IMAGES4, 4, big_dim, NULL, 0);
+    assert_fails_with(idx_read_images(path, 0, 1, &h, &img, &n, err), NN_EUNSUPPORTED,
+                      "dimension 1 (channels) = 2147483648 is too large");
+    unlink(path);
+}
+
+static void rank4_data_sets_check_counts_and_image_size(void **state)
+{
+    (void)state;
+    fixture fx;
+    unsigned char pix[N4 * PIX4];
+    make_fixture4(&fx, 1, pix);
+    nn_dataset ds;
+    /* Labels for one image fewer than the images. */
+    uint32_t ldims[1] = {N4 - 1};
+    write_idx(fx.labels, 1, IDX_MAGIC_LABELS, 1, ldims, fx.lab, N4 - 1);
+    assert_fails_with(dataset_load(fx.spec, 0, 0, &ds, err), NN_EFORMAT, "holds 5 images but label file");
+    assert_null(ds.images);
+    /* Images too large for a model's int indices: refused from the header alone. */
+    uint32_t huge[4] = {N4 - 1, 0x7fffffffu, 2, 1}, ok[1] = {N4 - 1};
+    write_idx(fx.images, 0, IDX_MAGIC_IMAGES4, 4, huge, NULL, 0);
+    write_idx(fx.labels, 1, IDX_MAGIC_LABELS, 1, ok, fx.lab, N4 - 1);
+    assert_fails_with(dataset_load(fx.spec, 0, 0, &ds, err), NN_EUNSUPPORTED,
+                      "images of 4294967294 values are too large");
+    assert_fails_with(dataset_load(fx.spec, 0, 0, &ds, err), NN_EUNSUPPORTED, fx.images);
+    remove_fixture(&fx);
+}
+
+/* ---- derived data sets ---- */
+
+static void fashion_mnist_rgb32_is_padded_and_copied_to_three_channels(void **state)
+{
+    (void)state;
+    nn_dataset base, rgb, lab;
+    nn_error err;
+    int rc = dataset_load("fashion-mnist:test", 100, 10, &base, &err);
+    if (rc) fail_msg("%s", err.msg);
+    assert_int_equal(dataset_load("fashion-mnist-rgb32:test", 100, 10, &rgb, &err), NN_OK);
+    assert_int_equal(rgb.n, 10);
+    assert_int_equal(rgb.first, 100);
+    assert_int_equal(rgb.total, 10000);
+    assert_int_equal(rgb.shape.c, 3);
+    assert_int_equal(rgb.shape.h, 32);
+    assert_int_equal(rgb.shape.w, 32);
+    assert_string_equal(rgb.source,
+                        "fashion-mnist-rgb32 from /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+    assert_memory_equal(rgb.labels, base.labels, 10 * sizeof(int));
+    size_t inside = 0;
+    for (size_t i = 0; i < 10; i++)
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < 32; y++)
+                for (int x = 0; x < 32; x++) {
+                    double got = rgb.images[i * 3072 + (size_t)c * 1024 + (size_t)y * 32 + x];
+                    int in = y >= 2 && y < 30 && x >= 2 && x < 30;
+                    double want = in ? base.images[i * 784 + (size_t)(y - 2) * 28 + (x - 2)] : 0.0;
+                    if (got != want) fail_msg("image %zu channel %d (%d, %d): %g, want %g", 100 + i, c, y, x, got, want);
+                    inside += in && got > 0;
+                }
+    assert_true(inside > 3 * 10 * 100);  /* real pictures, not a zero buffer */
+    /* Labels only: the derived shape, no images. */
+    assert_int_equal(dataset_load_labels("fashion-mnist-rgb32:test", 100, 10, &lab, &err), NN_OK);
+    assert_null(lab.images);
+    assert_int_equal(lab.shape.c, 3);
+    assert_int_equal(lab.shape.h, 32);
+    assert_memory_equal(lab.labels, base.labels, 10 * sizeof(int));
+    dataset_free(&lab);
+    dataset_free(&rgb);
+    dataset_free(&base);
+
+    assert_int_equal(dataset_load("fashion-mnist-rgb32:train", 59999, 0, &rgb, &err), NN_OK);
+    assert_int_equal(rgb.n, 1);
+    assert_int_equal(rgb.total, 60000);
+    dataset_free(&rgb);
+}
+
+static void derived_set_names_are_checked(void **state)
+{
+    (void)state;
+    nn_dataset ds;
+    assert_fails_with(dataset_load("fashion-mnist-rgb32:valid", 0, 0, &ds, err), NN_EARG,
+                      "unknown split 'valid' of fashion-mnist-rgb32: use fashion-mnist-rgb32:test");
+    assert_fails_with(dataset_load("fashion-mnist-rgb32", 0, 0, &ds, err), NN_EARG,
+                      "needs a split: fashion-mnist-rgb32:test or fashion-mnist-rgb32:train");
+    assert_fails_with(dataset_load("fashion-mnist-rgb:test", 0, 0, &ds, err), NN_EARG, "unknown data set");
+    assert_fails_with(dataset_load("fashion-mnist-rgb:test", 0, 0, &ds, err), NN_EARG, "fashion-mnist-rgb32:test");
+    assert_fails_with(dataset_load("fashion-mnist-rgb32:test", 10000, 0, &ds, err), NN_EARG,
+                      "start 10000 is past the end");
+}
+
 /* ---- spec resolution ---- */
 
 static void bad_specs_say_what_was_looked_for(void **state)
@@ -557,6 +765,11 @@ int main(void)
         cmocka_unit_test(huge_dimensions_do_not_overflow),
         cmocka_unit_test(empty_and_short_files_are_errors),
         cmocka_unit_test(image_and_label_counts_must_agree),
+        cmocka_unit_test(rank4_images_read_as_channels_rows_cols),
+        cmocka_unit_test(rank4_bad_headers_are_errors),
+        cmocka_unit_test(rank4_data_sets_check_counts_and_image_size),
+        cmocka_unit_test(fashion_mnist_rgb32_is_padded_and_copied_to_three_channels),
+        cmocka_unit_test(derived_set_names_are_checked),
         cmocka_unit_test(bad_specs_say_what_was_looked_for),
         cmocka_unit_test(labels_replace_only_the_file_name),
         cmocka_unit_test(mnist_follows_NNCERT_DATA),

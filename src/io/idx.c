@@ -2,6 +2,8 @@
  *
  * Layout: a 4-byte magic 00 00 TT NN (TT = 0x08 for unsigned bytes, NN = number
  * of dimensions), NN big-endian uint32 dimensions, then the data, row-major.
+ * Labels have rank 1; images rank 3 (count, rows, cols: MNIST) or rank 4 (count,
+ * channels, rows, cols: colour images in PyTorch's C, H, W order).
  * zlib's gz* functions read gzip and raw files alike; gzdirect() tells which.
  *
  * The data length is checked before any window is read, because a window near
@@ -69,11 +71,16 @@ static uint32_t be32(const unsigned char *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
 }
 
+static int rank_wanted(int ndim, int rank) { return ndim == IDX_IMAGES ? rank == 3 || rank == 4 : rank == ndim; }
+
 static int parse_header(gzFile gz, const char *path, int ndim, idx_header *hdr, nn_error *err)
 {
-    static const char *dim_names[IDX_MAX_DIMS] = {"count", "rows", "cols"};
-    const uint32_t want = ndim == 1 ? IDX_MAGIC_LABELS : IDX_MAGIC_IMAGES;
-    const char *kind = ndim == 1 ? "label file (magic 0x00000801)" : "image file (magic 0x00000803)";
+    static const char *names3[3] = {"count", "rows", "cols"};
+    static const char *names4[4] = {"count", "channels", "rows", "cols"};
+    const char *kind = ndim == 1 ? "label file (magic 0x00000801)"
+                       : ndim == 3 ? "image file (magic 0x00000803)"
+                       : ndim == 4 ? "image file (magic 0x00000804)"
+                                   : "image file (magic 0x00000803 or 0x00000804)";
     unsigned char b[4 * IDX_MAX_DIMS];
     size_t got;
     int rc;
@@ -84,18 +91,22 @@ static int parse_header(gzFile gz, const char *path, int ndim, idx_header *hdr, 
     if (got < 4)
         return nn_fail(err, NN_EFORMAT, "file %s: truncated: %zu bytes, too short for an IDX header", path, got);
     uint32_t magic = be32(b);
-    if (magic != want) {
-        if (b[0] != 0 || b[1] != 0)
-            return nn_fail(err, NN_EFORMAT, "file %s: bad magic 0x%08x: not an IDX file (expected an IDX %s)",
-                           path, (unsigned)magic, kind);
-        if (b[2] != 0x08)
-            return nn_fail(err, NN_EUNSUPPORTED,
-                           "file %s: bad magic 0x%08x: IDX element type 0x%02x is not supported, "
-                           "only unsigned bytes (0x08) are", path, (unsigned)magic, b[2]);
-        const char *hint = b[3] == 1 ? " (this is a label file)" : b[3] == 3 ? " (this is an image file)" : "";
+    if (b[0] != 0 || b[1] != 0)
+        return nn_fail(err, NN_EFORMAT, "file %s: bad magic 0x%08x: not an IDX file (expected an IDX %s)", path,
+                       (unsigned)magic, kind);
+    if (b[2] != 0x08)
+        return nn_fail(err, NN_EUNSUPPORTED,
+                       "file %s: bad magic 0x%08x: IDX element type 0x%02x is not supported, "
+                       "only unsigned bytes (0x08) are", path, (unsigned)magic, b[2]);
+    const int rank = b[3];
+    if (!rank_wanted(ndim, rank)) {
+        const char *hint = rank == 1 ? " (this is a label file)"
+                           : rank == 3 || rank == 4 ? " (this is an image file)" : "";
         return nn_fail(err, NN_EFORMAT, "file %s: bad magic 0x%08x: %d dimensions%s, expected an IDX %s",
-                       path, (unsigned)magic, b[3], hint, kind);
+                       path, (unsigned)magic, rank, hint, kind);
     }
+    ndim = rank;
+    const char *const *dim_names = ndim == 4 ? names4 : names3;
 
     hdr->ndim = ndim;
     hdr->header_bytes = 4 + 4 * (size_t)ndim;
@@ -188,9 +199,12 @@ static int check_length(gzFile gz, const char *path, const idx_header *hdr, nn_e
     return NN_OK;
 }
 
+static int ndim_ok(int ndim) { return ndim == 1 || ndim == 3 || ndim == 4 || ndim == IDX_IMAGES; }
+
 int idx_read_header(const char *path, int ndim, idx_header *hdr, nn_error *err)
 {
-    if (ndim != 1 && ndim != 3) return nn_fail(err, NN_EARG, "idx_read_header: ndim must be 1 or 3, got %d", ndim);
+    if (!ndim_ok(ndim))
+        return nn_fail(err, NN_EARG, "idx_read_header: ndim must be 1, 3, 4 or IDX_IMAGES, got %d", ndim);
     gzFile gz;
     int rc = gz_open(path, &gz, err);
     if (rc) return rc;
@@ -204,14 +218,15 @@ int idx_read_u8(const char *path, int ndim, size_t start, size_t count, idx_head
 {
     *data = NULL;
     *n_read = 0;
-    if (ndim != 1 && ndim != 3) return nn_fail(err, NN_EARG, "idx_read_u8: ndim must be 1 or 3, got %d", ndim);
+    if (!ndim_ok(ndim))
+        return nn_fail(err, NN_EARG, "idx_read_u8: ndim must be 1, 3, 4 or IDX_IMAGES, got %d", ndim);
     gzFile gz;
     int rc = gz_open(path, &gz, err);
     if (rc) return rc;
     if ((rc = parse_header(gz, path, ndim, hdr, err)) || (rc = check_length(gz, path, hdr, err))) goto out;
 
     const size_t total = hdr->dims[0];
-    const char *noun = item_noun(ndim);
+    const char *noun = item_noun(hdr->ndim);
     if (start >= total) {
         rc = nn_fail(err, NN_EARG, "file %s: start %zu is past the end: the file holds %zu %ss (0..%zu)", path,
                      start, total, noun, total - 1);
@@ -260,9 +275,15 @@ int idx_read_images(const char *path, size_t start, size_t count, idx_header *hd
 {
     unsigned char *raw;
     *images = NULL;
-    int rc = idx_read_u8(path, 3, start, count, hdr, &raw, n_read, err);
+    int rc = idx_read_u8(path, IDX_IMAGES, start, count, hdr, &raw, n_read, err);
     if (rc) return rc;
     const size_t len = *n_read * hdr->item_bytes;
+    /* The bytes fit in memory, their doubles need not: 8 times as many. */
+    if (len > SIZE_MAX / sizeof(double)) {
+        free(raw);
+        *n_read = 0;
+        return nn_fail(err, NN_ENOMEM, "file %s: %zu pixels are too many to hold as doubles", path, len);
+    }
     double *out = nn_malloc(len * sizeof *out, "images", err);
     if (!out) {
         free(raw);

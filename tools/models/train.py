@@ -2,7 +2,8 @@
 """Trains the nncert model zoo with PyTorch and writes native HDF5 models.
 
 --small  the committed test models (models/, all files together < 2 MiB)
---large  the large models that `make zoo` builds into models/zoo (git-ignored)
+--large  the large models that `make zoo` builds into models/zoo (git-ignored),
+         among them a 3x32x32 CNN on fashion-mnist-rgb32 and a 10-layer CNN
 --only NAME[,NAME...]  just these models;  --out DIR  output folder;  --list
 --table  print the markdown table of models/README.md from the files in --out
 
@@ -77,13 +78,31 @@ CNN_WIDE_MAXPOOL = [("normalize",),
                     ("conv2d", 32, 3, 1, 1), ("relu",), ("maxpool2d", 2, 2, 0),  # 32x7x7
                     ("flatten",), ("dense", 100), ("relu",), ("dense", 10)]
 
+# The shape of the CIFAR-10 CNNs that CROWN and CNN-Cert certify (3x32x32, two
+# strided 4x4 convolutions, one hidden dense layer), trained on
+# fashion-mnist-rgb32 (Fashion-MNIST padded to 32x32 and copied to 3 channels):
+# no CIFAR data is available here, and the shape is what the engine's cost depends on.
+CNN_CIFAR_SHAPED = [("normalize",),
+                    ("conv2d", 16, 4, 2, 1), ("relu",),                          # 16x16x16
+                    ("conv2d", 32, 4, 2, 1), ("relu",),                          # 32x8x8
+                    ("flatten",), ("dense", 100), ("relu",), ("dense", 10)]
+# Ten layers with weights (8 conv, 2 dense): depth is what the backward pass's cost
+# grows with, and MaxPool layers between the blocks exercise their planes deep inside.
+CNN_DEEP = ([("normalize",)]
+            + [("conv2d", 8, 3, 1, 1), ("relu",)] * 2 + [("maxpool2d", 2, 2, 0)]    # 8x28x28 -> 8x14x14
+            + [("conv2d", 16, 3, 1, 1), ("relu",)] * 3 + [("maxpool2d", 2, 2, 0)]   # 16x14x14 -> 16x7x7
+            + [("conv2d", 16, 3, 1, 1), ("relu",)] * 3                              # 16x7x7
+            + [("flatten",), ("dense", 64), ("relu",), ("dense", 10)])
+
 DATA = {"fmnist": "fashion-mnist", "mnist": "mnist"}
 
 
-def model(name, layers, epochs, onnx=False, input_shape=(1, 28, 28), lr=1e-3, batch=128, gain=None):
+def model(name, layers, epochs, onnx=False, input_shape=(1, 28, 28), lr=1e-3, batch=128, gain=None, data=None):
     """gain: Glorot-uniform initialisation with this gain instead of torch's default;
-    deep sigmoid stacks need it (gain 4 offsets sigmoid's slope 1/4 at 0) to train at all."""
-    return {"name": name, "data": DATA[name.split("_")[0]], "layers": layers, "epochs": epochs,
+    deep sigmoid stacks need it (gain 4 offsets sigmoid's slope 1/4 at 0) to train at all.
+    data: a data set name (as --data takes it, without split) other than the one the
+    name's prefix implies."""
+    return {"name": name, "data": data or DATA[name.split("_")[0]], "layers": layers, "epochs": epochs,
             "onnx": onnx, "input_shape": input_shape, "lr": lr, "batch": batch, "gain": gain}
 
 
@@ -118,6 +137,10 @@ def large_models():
             for act in ("relu", "tanh", "sigmoid"):
                 ms.append(model("%s_mlp_%dx%d_%s" % (ds, len(widths), widths[0], act), mlp(widths, act), ep))
         ms.append(model("%s_cnn_wide_maxpool" % ds, CNN_WIDE_MAXPOOL, 6 if ds == "mnist" else 3))
+    ms += [
+        model("fmnist_cnn_cifar_shaped", CNN_CIFAR_SHAPED, 3, input_shape=(3, 32, 32), data="fashion-mnist-rgb32"),
+        model("fmnist_cnn_deep", CNN_DEEP, 3),
+    ]
     return ms
 
 
@@ -291,8 +314,17 @@ def train_one(spec, out_dir, log):
     x64 = images.astype(np.float64) / 255.0
     # Per-channel statistics of the training set, rounded to float32 so that the
     # HDF5 file, the ONNX copy and the training network hold the same numbers.
-    mean = [float(np.float32(x64.mean()))]
-    std = [float(np.float32(x64.std()))]
+    # One channel keeps the whole-array reduction the committed models were made
+    # with (an axis reduction sums in another order and could move a bit).
+    channels = spec["input_shape"][0]
+    if channels == 1:
+        mean = [float(np.float32(x64.mean()))]
+        std = [float(np.float32(x64.std()))]
+    else:
+        per = x64.reshape(x64.shape[0], channels, -1)
+        mean = [float(np.float32(per[:, k].mean())) for k in range(channels)]
+        std = [float(np.float32(per[:, k].std())) for k in range(channels)]
+        del per
     torch.manual_seed(spec["seed"])
     np.random.seed(spec["seed"])
     net, out_shape = build(spec, mean, std)
@@ -304,6 +336,7 @@ def train_one(spec, out_dir, log):
     if out_shape != (10, 1, 1):
         raise ValueError("%s: output shape %s, expected 10 classes" % (spec["name"], out_shape))
     x = torch.from_numpy(x64.astype(np.float32)).view((-1,) + tuple(spec["input_shape"]))
+    del x64  # 1.5 GB for the 3x32x32 training set
     y = torch.from_numpy(labels)
     opt = torch.optim.Adam(net.parameters(), lr=spec["lr"])
     ramps = [m for m in net if isinstance(m, ParamRamp)]

@@ -7,7 +7,7 @@ logits: the format of `nncert predict --logits FILE`, so the two can be compared
 number by number (tests/cli_zoo_forward.sh). tools/models/train.py imports load_model()
 and load_idx() from here so the accuracy it stores is the one this file computes.
 
-usage: torch_forward.py MODEL.h5 --data fashion-mnist:test|mnist:test|PATH
+usage: torch_forward.py MODEL.h5 --data fashion-mnist:test|fashion-mnist-rgb32:test|mnist:test|PATH
                         [--start S] [--count N (0 = to the end)]
 """
 import argparse
@@ -29,11 +29,20 @@ class ModelError(Exception):
 # ---------------------------------------------------------------------------
 # Data: IDX files (gzip or raw), the same names as include/dataset.h resolves.
 
+# Derived data sets, computed on load from a named one (src/io/dataset.c keeps the
+# same table): name -> (base name, zero pixels added on each side, channels).
+# fashion-mnist-rgb32 gives the 3x32x32 shape of CIFAR-10 to data we have.
+DERIVED = {"fashion-mnist-rgb32": ("fashion-mnist", 2, 3)}
+
+
 def data_paths(spec):
-    """(images, labels) paths for 'fashion-mnist:test' etc. or an IDX image path."""
+    """(images, labels) paths for 'fashion-mnist:test' etc. or an IDX image path
+    (a derived name gives the files of its base)."""
     root = os.environ.get("NNCERT_DATA", "/usr/local/share/nncert")
     named = {"fashion-mnist": "/usr/share/datasets/fashion-mnist",
              "mnist": os.path.join(root, "mnist")}
+    if ":" in spec and spec.split(":", 1)[0] in DERIVED:
+        spec = DERIVED[spec.split(":", 1)[0]][0] + ":" + spec.split(":", 1)[1]
     if ":" in spec and spec.split(":", 1)[0] in named:
         name, split = spec.split(":", 1)
         if split not in ("test", "train"):
@@ -68,14 +77,27 @@ def _read_idx(path):
     return np.frombuffer(body, dtype=np.uint8).reshape(dims)
 
 
+def derive(images, pad, channels):
+    """uint8 [N,H,W] -> [N,channels,H+2pad,W+2pad]: zero border, the one channel
+    copied. Done on the bytes, so v / 255 later gives exactly the C loader's pixels."""
+    n, h, w = images.shape
+    out = np.zeros((n, channels, h + 2 * pad, w + 2 * pad), dtype=np.uint8)
+    out[:, :, pad:pad + h, pad:pad + w] = images[:, None, :, :]
+    return out
+
+
 def load_idx(spec):
-    """(images uint8 [N,28,28], labels int64 [N]) of a data set name or path."""
+    """(images uint8 [N,H,W] or [N,C,H,W], labels int64 [N]) of a data set name or
+    path: rank-3 IDX image files give [N,H,W] (one channel), rank-4 ones [N,C,H,W]."""
     ipath, lpath = data_paths(spec)
     images = _read_idx(ipath)
     labels = _read_idx(lpath).astype(np.int64)
-    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+    if images.ndim not in (3, 4) or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
         raise ValueError("%s / %s: image dims %s do not match label dims %s"
                          % (ipath, lpath, images.shape, labels.shape))
+    name = spec.split(":", 1)[0]
+    if name in DERIVED and ":" in spec:
+        images = derive(images, DERIVED[name][1], DERIVED[name][2])
     return images, labels
 
 
