@@ -47,7 +47,7 @@ int attack_pgd_search(const nn_model *m, const attack_options *o, const cert_sea
  * certified and uncertified rows; other rows are left as they are. Fills
  * r->pgd_eps (NaN when none found), pgd_lo, pgd_class; x_adv (input size) and
  * logits (output size) receive the counterexample. Deterministic in (index,
- * target) and the task's own bracket (the search starts at r->hi). */
+ * target), not on the verifier. */
 int cert_attack_task(const nn_model *m, norm_type norm, const double *x, cert_result *r, double *x_adv,
                      double *logits, nn_error *err);
 /* Norm of the difference of two vectors (inf, 1 or 2). */

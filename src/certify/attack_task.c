@@ -6,10 +6,11 @@
  * attacked towards any class, rows with a target class towards that class only,
  * since a targeted certified radius says nothing about the other classes. The
  * search is the attack command's (bisect to rtol 1e-2, 100 steps, 5 runs per
- * eps) and starts at the task's own smallest uncertified eps, where an attack is
- * likely to succeed, so the bracket is short. The seed mixes the image index and
- * the target, so a task's row depends on nothing but the task: any rank, any
- * resume gives the same bits. */
+ * eps) from the norm's eps0. It does not start at the task's own bracket: then
+ * the upper bound would depend on the verifier, and two methods' files on the
+ * same model would show two different PGD curves for the same images. The seed
+ * mixes the image index and the target, so a task's row depends on nothing but
+ * the task: any rank, any resume, any method gives the same bits. */
 #include "attack.h"
 
 #include <math.h>
@@ -31,7 +32,6 @@ int cert_attack_task(const nn_model *m, norm_type norm, const double *x, cert_re
     cert_search_options so;
     cert_search_options_default(&so, norm, model_input_size(m));
     so.rtol = ATTACK_TASK_RTOL;
-    if (isfinite(r->hi) && r->hi > 0 && r->hi < so.eps_max) so.guess = r->hi;
     attack_result res;
     int rc = attack_pgd_search(m, &ao, &so, x, r->pred, x_adv, logits, &res, err);
     if (rc) return rc;
