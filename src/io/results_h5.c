@@ -379,7 +379,19 @@ static char *attr_text(hid_t f, const char *key)
     hid_t sp = H5Aget_space(a);
     char buf[64] = "";
     if (H5Sget_simple_extent_npoints(sp) == 1) {
-        if (H5Tget_class(ft) == H5T_INTEGER) {
+        if (H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {  /* as h5py writes str and bytes */
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, H5T_VARIABLE);
+            char *s = NULL;
+            if (H5Aread(a, mt, &s) >= 0 && s) {
+                char *v2 = strdup(s);
+                H5free_memory(s);
+                H5Tclose(mt);
+                H5Sclose(sp), H5Tclose(ft), H5Aclose(a);
+                return v2;
+            }
+            H5Tclose(mt);
+        } else if (H5Tget_class(ft) == H5T_INTEGER) {
             long long x;
             if (H5Aread(a, H5T_NATIVE_LLONG, &x) >= 0) snprintf(buf, sizeof buf, "%lld", x);
         } else if (H5Tget_class(ft) == H5T_FLOAT) {
