@@ -122,6 +122,17 @@ for k, i in enumerate(f['attacks/index'][:]):
     assert z[k].argmax() != r['prediction'][row] or z[k].max() == z[k][r['prediction'][row]]
     assert np.all((x[k] >= 0) & (x[k] <= 1))
 PY"
+expect_success "certify --attack pgd with every target runs" $NNCERT certify --model $M --data $D --count 2 \
+    --target all --method crown-ibp --attack pgd --out "$TMP/pall.h5"
+check "each target's PGD bound (towards that class) lies above its certified radius" "$PY - '$TMP/pall.h5' <<'PY'
+import sys, h5py, numpy as np
+r = h5py.File(sys.argv[1], 'r')['results']
+s, rad, pgd, cls, t = (r[k][:] for k in ('status', 'radius', 'pgd_eps', 'pgd_class', 'target'))
+c = s == 0
+assert c.sum() >= 9 and not (c & (pgd <= rad)).any(), (rad[c], pgd[c])
+found = c & np.isfinite(pgd)
+assert found.any() and np.all(cls[found] == t[found])
+PY"
 cp "$TMP/p.h5" "$TMP/p_before.h5"
 expect_success "the same job resumes with more images" $NNCERT certify --model $M --data $D --count 10 --attack pgd \
     --save-attacks 0-2 --out "$TMP/p.h5"
