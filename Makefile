@@ -8,7 +8,7 @@
 #   make san        the same build with AddressSanitizer + UBSan (build-san/)
 
 CC      := mpicc
-PKGS    := hdf5-serial libprotobuf-c
+PKGS    := hdf5-serial libprotobuf-c plplot
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -Iinclude -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

@@ -17,6 +17,7 @@ typedef struct {
     double step_size;   /* step length as a fraction of eps; <= 0: 2.5 / steps */
     uint64_t seed;      /* random starts; callers mix in the image index */
     double lo, hi;      /* valid input range (pixels: [0, 1]) */
+    int target;         /* -1: any class but c wins; else success means z_target >= z_c */
 } attack_options;
 
 typedef struct {
@@ -41,6 +42,14 @@ int attack_pgd(const nn_model *m, const attack_options *o, const double *x0, int
  * res->eps is an eps where an attack succeeded, x_adv its counterexample. */
 int attack_pgd_search(const nn_model *m, const attack_options *o, const cert_search_options *so, const double *x0,
                       int c, double *x_adv, double *logits, attack_result *res, nn_error *err);
+/* The PGD upper side of one certify task (attack_task.c): the smallest eps at
+ * which PGD flips r->pred (towards r->target when the task has one) near x, for
+ * certified and uncertified rows; other rows are left as they are. Fills
+ * r->pgd_eps (NaN when none found), pgd_lo, pgd_class; x_adv (input size) and
+ * logits (output size) receive the counterexample. Deterministic in (index,
+ * target), not on the verifier. */
+int cert_attack_task(const nn_model *m, norm_type norm, const double *x, cert_result *r, double *x_adv,
+                     double *logits, nn_error *err);
 /* Norm of the difference of two vectors (inf, 1 or 2). */
 double attack_distance(norm_type norm, const double *a, const double *b, size_t n);
 

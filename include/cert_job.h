@@ -18,6 +18,9 @@ typedef struct {
     cert_task_options task;          /* norm, clip, fixed eps or search (guess filled per model) */
     long *save_bounds;               /* sorted image indices whose bounds are saved (owned) */
     size_t n_save_bounds;
+    int attack;                      /* 1: PGD upper bound of every task (attack = pgd) */
+    long *save_attacks;              /* sorted image indices whose counterexamples are saved (owned) */
+    size_t n_save_attacks;
     double flush_seconds, progress_seconds;
     int force_new;
     int ranks_per_image;             /* 0: all workers */
@@ -34,5 +37,6 @@ void cert_job_free(cert_job *c);
 /* Identity of the results (malloc'd): the identity keys plus the model's SHA-256. */
 char *cert_job_identity(const job *j, const char *model_sha256);
 int cert_job_saves_bounds(const cert_job *c, long index);
+int cert_job_saves_attack(const cert_job *c, long index);
 
 #endif

@@ -25,6 +25,9 @@ typedef struct {
     int n_layers;            /* layers with saved bounds (0: no /bounds) */
     const int *layer;        /* [n_layers] model layer index */
     const size_t *layer_size;/* [n_layers] neurons of its input */
+    int attack;              /* 1: /results has the pgd_eps, pgd_lo, pgd_class columns */
+    size_t attack_in;        /* > 0: saved counterexamples (/attacks) of this input size */
+    size_t attack_out;       /* and this output size */
     double flush_seconds;    /* write and sync at least this often */
     int ranks;               /* ranks of this run (recorded per run) */
     cert_store_row_fn on_row;
@@ -42,10 +45,12 @@ int cert_store_open(cert_store **s, const cert_store_options *o, nn_error *err);
 int cert_store_done(const cert_store *s, int64_t task);
 size_t cert_store_recovered(const cert_store *s);
 /* A finished task: journaled at once (survives kill -9), written to the HDF5
- * file at the next flush. bounds: eps then lower/upper of each saved layer as
- * little-endian doubles (NULL: none). */
-int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *bounds,
-                   size_t bounds_len, nn_error *err);
+ * file at the next flush. extra: the payloads flagged in r->saved, in flag
+ * order, each a little-endian u64 length and the bytes (NULL: none): bounds are
+ * eps then lower/upper of each saved layer, a counterexample is eps, x_adv,
+ * logits; all little-endian doubles. */
+int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *extra,
+                   size_t extra_len, nn_error *err);
 /* Flush when flush_seconds have passed (or force). */
 int cert_store_tick(cert_store *s, int force, nn_error *err);
 /* Flush and close; complete = 1 records the end time. s is freed either way. */

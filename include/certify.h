@@ -103,7 +103,16 @@ typedef struct {
     int evals;          /* bound evaluations */
     double seconds;     /* wall time of this task */
     char message[256];  /* reason when status is CERT_FAILED */
+    /* PGD upper bound of the same task (job key attack = pgd; NaN, NaN, -1 when
+     * not attacked): smallest eps where a re-verified counterexample was found
+     * (NaN: none found), largest eps where the attack failed, its class */
+    double pgd_eps, pgd_lo;
+    int pgd_class;
+    unsigned saved;     /* CERT_SAVED_* payloads that travel after the packed row */
 } cert_result;
+
+#define CERT_SAVED_BOUNDS 1u   /* saved bounds: eps, then lower/upper per saved layer */
+#define CERT_SAVED_ATTACK 2u   /* counterexample: eps, x_adv[input], logits[output] */
 
 /* Prototypes */
 /* margin.c */
@@ -161,9 +170,13 @@ int cert_run_image_task(cert_verifier *v, const cert_task_options *o, const cert
                         long index, int label, int slot, cert_result *r, nn_error *err);
 
 /* result_pack.c */
-#define CERT_RESULT_BYTES 328   /* fixed little-endian layout of one cert_result */
+#define CERT_RESULT_BYTES 352     /* fixed little-endian layout of one cert_result */
+#define CERT_RESULT_BYTES_V0 328  /* the layout before the PGD fields (older journals) */
 void cert_result_pack(const cert_result *r, unsigned char out[CERT_RESULT_BYTES]);
 /* Returns NN_EFORMAT when the bytes are not a packed result (bad status, no NUL). */
 int cert_result_unpack(const unsigned char in[CERT_RESULT_BYTES], cert_result *r, nn_error *err);
+/* The same for a row of n bytes: CERT_RESULT_BYTES, or CERT_RESULT_BYTES_V0 (no
+ * PGD fields: NaN, NaN, -1; saved = 0). */
+int cert_result_unpack_n(const unsigned char *in, size_t n, cert_result *r, nn_error *err);
 
 #endif

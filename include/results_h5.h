@@ -55,6 +55,11 @@ size_t h5_table_rows(const h5_table *t);
  * readable HDF5 or lacks a column. */
 int h5_table_read(const char *path, const char *key, char **key_value, const h5_column *cols, int n_cols,
                   void **data, size_t *rows, nn_error *err);
+/* Root attributes keys[0..n) of a results file as text (values[i] malloc'd;
+ * numbers as %.17g or %lld; NULL when absent). NN_EFORMAT if not readable HDF5. */
+int h5_read_attrs(const char *path, const char *const *keys, int n, char **values, nn_error *err);
+/* 1 when the file has the dataset /results/<column>. */
+int h5_table_has(const char *path, const char *column);
 /* Attribute on the /results group (e.g. a legend of status codes). */
 int h5_table_attr(h5_table *t, const h5_attr *a, nn_error *err);
 int h5_table_close(h5_table *t, nn_error *err);

@@ -25,6 +25,8 @@ forbid "relax includes no bound, certify or scheduler header" src/relax bound.h 
 forbid "bound includes no certify or scheduler header" src/bound certify.h scheduler.h cert_app.h attack.h
 forbid "certify does not know the scheduler" src/certify scheduler.h cert_app.h
 forbid "the scheduler does not know the engine" src/sched bound.h relax.h certify.h attack.h cert_app.h
+forbid "report reads results files, not the engine or the scheduler" src/report bound.h relax.h certify.h attack.h \
+    scheduler.h cert_app.h cert_store.h
 for h in include/scheduler.h; do
     check "scheduler.h includes no engine header" \
         '! includes_of "$h" | grep -qE "^(bound|relax|certify|attack)\.h$"'
@@ -34,6 +36,8 @@ mpi=$(grep -rl '<mpi.h>' src include | grep -v '^src/sched/' | tr '\n' ' ')
 check "<mpi.h> only under src/sched" '[ -z "$mpi" ]' || echo "#   $mpi"
 hdf=$(grep -rl '<hdf5.h>' src include | grep -vE '^src/io/(model_h5|results_h5)\.c$' | tr '\n' ' ')
 check "<hdf5.h> only in the model and results files" '[ -z "$hdf" ]' || echo "#   $hdf"
+plp=$(grep -rl '<plplot.h>' src include | grep -v '^src/report/report_plot\.c$' | tr '\n' ' ')
+check "<plplot.h> only in the report's plots" '[ -z "$plp" ]' || echo "#   $plp"
 
 # src/bound: the order of doc/architecture.md; a file may include and call only
 # the files before it.

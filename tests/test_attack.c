@@ -1,7 +1,8 @@
 /* PGD on linear models, where the minimal adversarial l_inf / l2 eps is known in
  * closed form (margin / dual norm of the weight difference): the search finds an
  * eps a few % above it and never below; counterexamples are real, inside the ball
- * and inside the pixel range; runs are reproducible. */
+ * and inside the pixel range; runs are reproducible; a targeted attack reaches
+ * its own class's minimum, never below it. */
 #include "testutil.h"
 
 #include <math.h>
@@ -181,6 +182,44 @@ static void attack_is_reproducible_with_seed(void **state)
     model_free(&m);
 }
 
+/* With a target t the minimum is margin_t / dual norm of (w_c - w_t), usually
+ * above the untargeted one: the search lands just above it, and the
+ * counterexample has z_t >= z_c. */
+static void targeted_search_finds_its_own_class_minimum(void **state)
+{
+    (void)state;
+    for (int seed = 0; seed < 4; seed++) {
+        nn_model m;
+        double W[NIN * NOUT], b[NOUT], x0[NIN], xa[NIN], z[NOUT];
+        int c = setup_case(seed, &m, W, b, x0);
+        for (int t = 0; t < NOUT; t++) {
+            if (t == c) continue;
+            double mt = b[c] - b[t], n1 = 0;
+            for (int i = 0; i < NIN; i++) {
+                double d = W[c * NIN + i] - W[t * NIN + i];
+                mt += d * x0[i], n1 += fabs(d);
+            }
+            double exact = mt / n1;
+            if (exact > 0.4) continue;  /* the pixel box would cut the ball: no closed form */
+            attack_options o;
+            attack_options_default(&o, NORM_INF);
+            o.target = t;
+            cert_search_options so;
+            cert_search_options_default(&so, NORM_INF, NIN);
+            so.rtol = 1e-3;
+            attack_result r;
+            assert_int_equal(attack_pgd_search(&m, &o, &so, x0, c, xa, z, &r, NULL), NN_OK);
+            assert_true(r.success);
+            assert_int_equal(r.adv_class, t);
+            assert_true(r.eps >= exact * (1 - 1e-9));
+            assert_true(r.eps <= exact * 1.05);
+            assert_int_equal(forward_run(&m, xa, 1, z, NULL), NN_OK);
+            assert_true(z[t] >= z[c]);
+        }
+        model_free(&m);
+    }
+}
+
 static void invalid_attack_options_are_rejected(void **state)
 {
     (void)state;
@@ -199,6 +238,8 @@ static void invalid_attack_options_are_rejected(void **state)
     attack_options_default(&o, NORM_INF);
     assert_int_equal(attack_pgd(&m, &o, x0, c, -0.1, xa, z, &r, &err), NN_EARG);
     assert_int_equal(attack_pgd(&m, &o, x0, NOUT, 0.1, xa, z, &r, &err), NN_EVALUE);
+    o.target = c;   /* the class itself is no target */
+    assert_int_equal(attack_pgd(&m, &o, x0, c, 0.1, xa, z, &r, &err), NN_EVALUE);
     model_free(&m);
 }
 
@@ -210,6 +251,7 @@ int main(void)
         cmocka_unit_test(fixed_eps_fails_below_and_succeeds_above_the_minimum),
         cmocka_unit_test(counterexamples_stay_in_pixel_range_near_the_border),
         cmocka_unit_test(attack_is_reproducible_with_seed),
+        cmocka_unit_test(targeted_search_finds_its_own_class_minimum),
         cmocka_unit_test(invalid_attack_options_are_rejected),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

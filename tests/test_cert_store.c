@@ -2,13 +2,17 @@
  * count as done; an HDF5 file torn by a crash is rebuilt from the journal; a
  * results file without its journal is read back; another job's file is refused
  * untouched unless force_new; saved bounds land in compressed per-layer
- * datasets; an unwritable location fails before anything is written. */
+ * datasets; an unwritable location fails before anything is written; PGD
+ * columns and saved counterexamples survive a resume; journals written before
+ * the PGD fields existed are still read. */
 #include "testutil.h"
 
 #include <hdf5.h>
 #include <math.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
+#include "byteorder.h"
 #include "cert_store.h"
 
 static const int layers[2] = {1, 3};
@@ -65,11 +69,13 @@ static void bounds_for(int64_t task, unsigned char *b)
 static void fill(cert_store *s, int64_t from, int64_t to)
 {
     nn_error err;
-    unsigned char b[13 * 8];
-    assert_int_equal(cert_store_bounds_bytes(2, sizes), sizeof b);
+    unsigned char b[8 + 13 * 8];  /* the payload's length, then the bounds */
+    assert_int_equal(cert_store_bounds_bytes(2, sizes), sizeof b - 8);
+    le_put_u64(b, sizeof b - 8);
     for (int64_t t = from; t < to; t++) {
         cert_result r = row_for(t);
-        bounds_for(t, b);
+        bounds_for(t, b + 8);
+        r.saved = t % 2 ? CERT_SAVED_BOUNDS : 0;
         assert_int_equal(cert_store_add(s, t, 1, &r, t % 2 ? b : NULL, t % 2 ? sizeof b : 0, &err), NN_OK);
     }
 }
@@ -253,11 +259,178 @@ static void unwritable_location_fails_before_writing(void **state)
     o.path = path;
     assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
     cert_result r = row_for(1);
-    unsigned char b[8] = {0};
+    unsigned char b[16] = {8};
+    r.saved = CERT_SAVED_BOUNDS;
     assert_int_equal(cert_store_add(s, 1, 0, &r, b, sizeof b, &err), NN_EARG);
+    /* a payload longer than the bytes sent is refused too */
+    b[0] = 200;
+    assert_int_equal(cert_store_add(s, 1, 0, &r, b, sizeof b, &err), NN_EFORMAT);
     assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
     char jpath[300];
     snprintf(jpath, sizeof jpath, "%s.journal", path);
+    unlink(path);
+    unlink(jpath);
+}
+
+static void check_pgd(const char *path, int64_t n)
+{
+    static const h5_column cols[] = {{"index", H5COL_INT, 1}, {"slot", H5COL_INT, 1}, {"pgd_eps", H5COL_DOUBLE, 1},
+                                     {"pgd_lo", H5COL_DOUBLE, 1}, {"pgd_class", H5COL_INT, 1}};
+    void *data[5];
+    char *key;
+    size_t rows;
+    nn_error err;
+    if (h5_table_read(path, "job_key", &key, cols, 5, data, &rows, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(rows, (size_t)n);
+    for (size_t i = 0; i < rows; i++) {
+        int64_t t = ((int64_t *)data[0])[i] * 3 + ((int64_t *)data[1])[i];
+        double e = ((double *)data[2])[i];
+        if (t % 4 == 3) assert_true(isnan(e));
+        else assert_true(e == 0.01 * (double)t + 0.5);
+        assert_true(((double *)data[3])[i] == 0.25 * (double)t);
+        assert_int_equal(((int64_t *)data[4])[i], t % 4 == 3 ? -1 : 1);
+    }
+    for (int c = 0; c < 5; c++) free(data[c]);
+    free(key);
+}
+
+typedef struct {
+    int n, bad;
+} pgd_seen;
+
+static void count_pgd(void *ctx, int64_t task, const cert_result *r)
+{
+    pgd_seen *c = ctx;
+    c->n++;
+    double e = task % 4 == 3 ? NAN : 0.01 * (double)task + 0.5;
+    if (!(isnan(e) ? isnan(r->pgd_eps) : r->pgd_eps == e) || r->pgd_lo != 0.25 * (double)task) c->bad++;
+}
+
+static void pgd_columns_and_counterexamples_survive_resume(void **state)
+{
+    (void)state;
+    const char *path = test_tmpname(".h5");
+    char jpath[300];
+    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    pgd_seen seen = {0};
+    static const h5_attr attrs[] = {{"kind", "certify", 0, 0}};
+    cert_store_options o = {.path = path, .job_key = "key P", .slots = 3, .attrs = attrs, .n_attrs = 1,
+                            .attack = 1, .attack_in = 3, .attack_out = 2, .flush_seconds = 100, .ranks = 1,
+                            .on_row = count_pgd, .row_ctx = &seen};
+    cert_store *s;
+    nn_error err;
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    for (int64_t t = 0; t < 12; t++) {
+        cert_result r = row_for(t);
+        r.pgd_eps = t % 4 == 3 ? NAN : 0.01 * (double)t + 0.5;
+        r.pgd_lo = 0.25 * (double)t;
+        r.pgd_class = t % 4 == 3 ? -1 : 1;
+        unsigned char p[8 + 6 * 8];  /* length, eps, x_adv[3], logits[2] */
+        le_put_u64(p, 48);
+        for (int k = 0; k < 6; k++) le_put_f64(p + 8 + 8 * k, k == 0 ? r.pgd_eps : (double)(10 * t + k));
+        r.saved = t % 2 == 0 ? CERT_SAVED_ATTACK : 0;
+        assert_int_equal(cert_store_add(s, t, 1, &r, r.saved ? p : NULL, r.saved ? sizeof p : 0, &err), NN_OK);
+    }
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    check_pgd(path, 12);
+    /* resumed from the journal: the PGD values come back, not recomputed */
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 12);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    assert_int_equal(seen.n, 12);
+    assert_int_equal(seen.bad, 0);
+    check_pgd(path, 12);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "attacks/x_adv", H5P_DEFAULT);
+    assert_true(d >= 0);
+    double x[6 * 3];
+    hsize_t dims[2];
+    hid_t sp = H5Dget_space(d);
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    assert_int_equal(dims[0], 6);
+    assert_int_equal(dims[1], 3);
+    assert_true(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    H5Dclose(d);
+    int64_t idx[6], slot[6];
+    d = H5Dopen2(f, "attacks/index", H5P_DEFAULT);
+    H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, idx);
+    H5Dclose(d);
+    d = H5Dopen2(f, "attacks/slot", H5P_DEFAULT);
+    H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, slot);
+    H5Dclose(d);
+    for (int k = 0; k < 6; k++) {
+        int64_t t = idx[k] * 3 + slot[k];
+        assert_true(t % 2 == 0);
+        assert_true(x[3 * k] == (double)(10 * t + 1) && x[3 * k + 2] == (double)(10 * t + 3));
+    }
+    H5Fclose(f);
+    /* without the journal the PGD columns are read back from the file */
+    unlink(jpath);
+    seen.n = seen.bad = 0;
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 12);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    assert_int_equal(seen.bad, 0);
+    check_pgd(path, 12);
+    unlink(path);
+    unlink(jpath);
+}
+
+static void put_record(FILE *f, uint32_t type, const unsigned char *data, size_t len)
+{
+    unsigned char h[8], t[4], c[4];
+    le_put_u32(h, (uint32_t)len);
+    le_put_u32(h + 4, type);
+    le_put_u32(t, type);
+    uLong crc = crc32(crc32(0L, t, 4), data, (uInt)len);
+    le_put_u32(c, (uint32_t)crc);
+    fwrite(h, 1, 8, f);
+    fwrite(data, 1, len, f);
+    fwrite(c, 1, 4, f);
+}
+
+static void journals_of_the_328_byte_rows_are_read(void **state)
+{
+    (void)state;
+    const char *path = test_tmpname(".h5");
+    char jpath[300];
+    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    FILE *f = fopen(jpath, "wb");
+    fwrite("NNCJRNL1", 1, 8, f);
+    put_record(f, 1, (const unsigned char *)"key A", 5);
+    for (int64_t t = 0; t < 6; t++) {
+        /* i64 task | i32 rank | i32 0 | 328-byte row | raw bounds on odd tasks */
+        unsigned char rec[16 + CERT_RESULT_BYTES + 13 * 8] = {0}, row[CERT_RESULT_BYTES];
+        le_put_u64(rec, (uint64_t)t);
+        le_put_u32(rec + 8, 1);
+        cert_result r = row_for(t);
+        cert_result_pack(&r, row);
+        memcpy(rec + 16, row, CERT_RESULT_BYTES_V0);
+        size_t len = 16 + CERT_RESULT_BYTES_V0;
+        if (t % 2) bounds_for(t, rec + len), len += 13 * 8;
+        put_record(f, 3, rec, len);
+    }
+    fclose(f);
+    counted c = {0};
+    cert_store_options o = options(path, "key A", &c);
+    cert_store *s;
+    nn_error err;
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 6);
+    assert_int_equal(c.n, 6);
+    fill(s, 6, 8);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    check_file(path, 8);
+    hid_t h = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(h, "bounds/index", H5P_DEFAULT);
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[1];
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    assert_int_equal(dims[0], 4);  /* tasks 1, 3, 5 from the old journal and 7 */
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(h);
     unlink(path);
     unlink(jpath);
 }
@@ -270,6 +443,8 @@ int main(void)
         cmocka_unit_test(torn_results_file_is_rebuilt_from_the_journal),
         cmocka_unit_test(another_jobs_file_is_refused_untouched),
         cmocka_unit_test(unwritable_location_fails_before_writing),
+        cmocka_unit_test(pgd_columns_and_counterexamples_survive_resume),
+        cmocka_unit_test(journals_of_the_328_byte_rows_are_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

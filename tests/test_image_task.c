@@ -118,6 +118,7 @@ static void packed_result_round_trips_bit_for_bit(void **state)
     r.label = 7, r.pred = -1, r.target = CERT_UNTARGETED, r.status = CERT_FAILED;
     r.radius = 0x1.23456789abcdep-7, r.lo = -0.0, r.hi = INFINITY, r.margin = NAN;
     r.evals = 61, r.seconds = 1.5;
+    r.pgd_eps = 0.25, r.pgd_lo = NAN, r.pgd_class = 3, r.saved = CERT_SAVED_ATTACK;
     memset(r.message, 'm', sizeof r.message - 1);
     unsigned char buf[CERT_RESULT_BYTES];
     cert_result_pack(&r, buf);
@@ -132,6 +133,12 @@ static void packed_result_round_trips_bit_for_bit(void **state)
     assert_true(isinf(back.hi) && isnan(back.margin));
     assert_int_equal(back.evals, 61);
     assert_int_equal(strlen(back.message), sizeof r.message - 1);
+    assert_true(back.pgd_eps == 0.25 && isnan(back.pgd_lo) && back.pgd_class == 3);
+    assert_int_equal(back.saved, CERT_SAVED_ATTACK);
+    /* a row of the older 328-byte layout: no PGD fields */
+    assert_int_equal(cert_result_unpack_n(buf, CERT_RESULT_BYTES_V0, &back, &err), NN_OK);
+    assert_true(isnan(back.pgd_eps) && back.pgd_class == -1 && back.saved == 0 && back.evals == 61);
+    assert_int_equal(cert_result_unpack_n(buf, 100, &back, &err), NN_EFORMAT);
     /* little-endian at fixed offsets */
     assert_int_equal(buf[56], 61);
     assert_int_equal(buf[20], CERT_FAILED);

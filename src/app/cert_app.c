@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attack.h"
 #include "byteorder.h"
 #include "forward.h"
 
@@ -132,7 +133,36 @@ static void save_bounds(cert_app *a, const double *x, const cert_result *r, sche
             const double *b = side ? a->v.st.pre_upper[a->layer[l]] : a->v.st.pre_lower[a->layer[l]];
             for (size_t k = 0; k < a->layer_size[l]; k++, off += 8) le_put_f64(p + off, b[k]);
         }
-    if (sched_buf_append(extra, p, bytes)) extra->len = 0;
+    unsigned char len[8];
+    le_put_u64(len, bytes);  /* each saved payload travels with its length (cert_store.h) */
+    if (sched_buf_append(extra, len, 8) || sched_buf_append(extra, p, bytes)) extra->len = 0;
+    free(p);
+}
+
+/* PGD after the radius search (attack = pgd); the counterexample follows the
+ * row for the images of save_attacks. An attack that cannot run fails the row. */
+static void run_attack(cert_app *a, const double *x, cert_result *r, sched_buf *extra)
+{
+    size_t in = model_input_size(a->m), k = model_output_size(a->m), bytes = 8 * (1 + in + k);
+    double *buf = malloc((in + k) * sizeof *buf);
+    unsigned char *p = malloc(bytes);
+    nn_error e;
+    nn_error_clear(&e);
+    int rc = buf && p ? cert_attack_task(a->m, a->to.norm, x, r, buf, buf + in, &e)
+                      : nn_fail(&e, NN_ENOMEM, "out of memory for the pgd attack");
+    if (rc) {
+        r->status = CERT_FAILED;
+        snprintf(r->message, sizeof r->message, "pgd attack: %.240s", e.msg);
+    } else if (r->pgd_class >= 0 && cert_job_saves_attack(a->c, r->index)) {
+        unsigned char len[8];
+        le_put_u64(len, bytes);
+        le_put_f64(p, r->pgd_eps);
+        for (size_t i = 0; i < in + k; i++) le_put_f64(p + 8 * (i + 1), buf[i]);
+        size_t at = extra->len;
+        if (!sched_buf_append(extra, len, 8) && !sched_buf_append(extra, p, bytes)) r->saved |= CERT_SAVED_ATTACK;
+        else extra->len = at;
+    }
+    free(buf);
     free(p);
 }
 
@@ -162,8 +192,11 @@ static void app_run(void *ctx, int64_t task, unsigned char *out, sched_buf *extr
         nn_error e;
         nn_error_clear(&e);
         cert_run_image_task(&a->v, &a->to, &a->c->target, x, index, a->ds.labels[at], slot, &r, &e);
+        size_t before = extra->len;
         if ((r.status == CERT_CERTIFIED || r.status == CERT_UNCERTIFIED) && cert_job_saves_bounds(a->c, index))
             save_bounds(a, x, &r, extra);
+        if (extra->len > before) r.saved |= CERT_SAVED_BOUNDS;
+        if (a->c->attack) run_attack(a, x, &r, extra);
     }
     cert_result_pack(&r, out);
 }
@@ -194,6 +227,10 @@ static int app_done(void *ctx, int64_t task, int rank, const unsigned char *resu
                        r.status == CERT_CERTIFIED || r.status == CERT_UNCERTIFIED, r.status == CERT_FAILED);
     if (r.status == CERT_FAILED && !a->c->dry_tasks)
         fprintf(stderr, "nncert certify: image %ld target %d failed: %s\n", r.index, r.target, r.message);
+    /* a counterexample inside a certified ball: the bounds are wrong somewhere */
+    if (r.status == CERT_CERTIFIED && r.pgd_eps <= r.radius)
+        fprintf(stderr, "nncert certify: UNSOUND: image %ld target %d: PGD found a counterexample at eps %.17g <= "
+                        "certified radius %.17g\n", r.index, r.target, r.pgd_eps, r.radius);
     return NN_OK;
 }
 

@@ -34,7 +34,10 @@ static const job_key keys[] = {
     {"certify", "search", JOB_STR, "bisect", 1},
     {"certify", "rtol", JOB_REAL, "1e-3", 1},
     {"certify", "eps", JOB_REAL, NULL, 1},
+    /* no default: jobs without the key keep the identity they had before it existed */
+    {"certify", "attack", JOB_STR, NULL, 1},
     {"output", "save_bounds", JOB_LIST, NULL, 0},
+    {"output", "save_attacks", JOB_LIST, NULL, 0},
     {"output", "flush_seconds", JOB_REAL, "2", 0},
     {"output", "progress_seconds", JOB_REAL, "10", 0},
     {"output", "force_new", JOB_BOOL, "false", 0},
@@ -97,6 +100,30 @@ static int resolve_frown(job *j, bound_options *o, const char *method, nn_error 
         if ((rc = job_get_double(j, "frown_threshold", &d, err))) return rc;
         if (!(d >= 0)) return job_fail(j, "frown_threshold", err, NN_EARG, "must be >= 0, got %g", d);
         o->frown_threshold = d;
+    }
+    return NN_OK;
+}
+
+/* attack = none | pgd: PGD upper bounds beside each radius (attack_task.c);
+ * "none" is stored as no value, the identity of a job without the key. */
+static int resolve_attack(job *j, cert_job *c, nn_error *err)
+{
+    int rc, k = job_find(j, "attack");
+    const char *v = job_value(j, "attack");
+    if (v && strcmp(v, "none") && strcmp(v, "pgd"))
+        return job_fail(j, "attack", err, NN_EARG, "unknown attack '%s' (expected none or pgd)", v);
+    c->attack = v && !strcmp(v, "pgd");
+    if (c->attack && c->task.norm != NORM_INF && c->task.norm != NORM_2)
+        return job_fail(j, "attack", err, NN_EARG, "pgd attacks norms inf and 2 only; norm is %s",
+                        norm_name(c->task.norm));
+    if (v && !c->attack) {
+        free(j->value[k]), free(j->origin[k]);
+        j->value[k] = j->origin[k] = NULL;
+    }
+    if (job_value(j, "save_attacks")) {
+        if (!c->attack)
+            return job_fail(j, "save_attacks", err, NN_EARG, "needs attack = pgd (section [certify])");
+        if ((rc = job_get_list(j, "save_attacks", &c->save_attacks, &c->n_save_attacks, err))) return rc;
     }
     return NN_OK;
 }
@@ -190,6 +217,7 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
     c->task.search.kind = (cert_search_kind)s;
     c->task.search.rtol = rtol;
 
+    if ((rc = resolve_attack(j, c, err))) return rc;
     if (job_value(j, "save_bounds") &&
         (rc = job_get_list(j, "save_bounds", &c->save_bounds, &c->n_save_bounds, err)))
         return rc;
@@ -247,6 +275,7 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
 void cert_job_free(cert_job *c)
 {
     free(c->save_bounds);
+    free(c->save_attacks);
     memset(c, 0, sizeof *c);
 }
 
@@ -261,13 +290,20 @@ char *cert_job_identity(const job *j, const char *model_sha256)
     return s;
 }
 
-int cert_job_saves_bounds(const cert_job *c, long index)
+static int in_sorted(const long *v, size_t n, long index)
 {
-    size_t lo = 0, hi = c->n_save_bounds;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (c->save_bounds[mid] < index) lo = mid + 1;
+        if (v[mid] < index) lo = mid + 1;
         else hi = mid;
     }
-    return lo < c->n_save_bounds && c->save_bounds[lo] == index;
+    return lo < n && v[lo] == index;
+}
+
+int cert_job_saves_bounds(const cert_job *c, long index) { return in_sorted(c->save_bounds, c->n_save_bounds, index); }
+
+int cert_job_saves_attack(const cert_job *c, long index)
+{
+    return in_sorted(c->save_attacks, c->n_save_attacks, index);
 }

@@ -11,7 +11,10 @@
  * run r > 0 targets one rival (multi-targeted PGD), strongest first, cyclically.
  * The first cycle (runs 0 .. k-1 for k classes) starts at x0, since a random
  * start costs accuracy near the minimal eps; later runs start at random points
- * of the ball to escape flat or masked gradients. */
+ * of the ball to escape flat or masked gradients.
+ * With a target class t (the upper side of a targeted certified radius, whose
+ * margin is z_c - z_t alone) every run chases t, and a point counts when the
+ * forward pass gives z_t >= z_c: a third class winning is no counterexample there. */
 #include "attack.h"
 
 #include <float.h>
@@ -31,6 +34,7 @@ void attack_options_default(attack_options *o, norm_type norm)
     o->seed = 0;
     o->lo = 0.0;
     o->hi = 1.0;
+    o->target = -1;
 }
 
 double attack_distance(norm_type norm, const double *a, const double *b, size_t n)
@@ -100,9 +104,14 @@ static void random_start(const attack_options *o, const double *x0, double eps, 
     project(o, x0, eps, x, n);
 }
 
-/* Strongest rival of c and the margin z_c - z_rival. */
-static int rival(const double *z, int n, int c, double *margin)
+/* Strongest rival of c and the margin z_c - z_rival; with a target t >= 0, t
+ * and z_c - z_t. */
+static int rival(const double *z, int n, int c, int t, double *margin)
 {
+    if (t >= 0) {
+        *margin = z[c] - z[t];
+        return t;
+    }
     int j = -1;
     for (int k = 0; k < n; k++)
         if (k != c && (j < 0 || z[k] > z[j])) j = k;
@@ -125,6 +134,9 @@ int attack_pgd(const nn_model *m, const attack_options *o, const double *x0, int
     if (o->steps < 1 || o->restarts < 1)
         return nn_fail(err, NN_EARG, "attack: steps and restarts must be >= 1 (got %d, %d)", o->steps, o->restarts);
     if (c < 0 || c >= k) return nn_fail(err, NN_EVALUE, "attack: class %d out of range [0, %d)", c, k);
+    const int t = o->target;
+    if (t >= k || t == c || t < -1)
+        return nn_fail(err, NN_EVALUE, "attack: target %d is not a class other than %d in [0, %d)", t, c, k);
     double alpha = (o->step_size > 0 ? o->step_size : 2.5 / o->steps) * eps;
     double *x = nn_malloc(n * sizeof *x, "attack point", err);
     double *g = nn_malloc(n * sizeof *g, "attack gradient", err);
@@ -157,24 +169,24 @@ int attack_pgd(const nn_model *m, const attack_options *o, const double *x0, int
         /* Run 0 chases the strongest rival; run r > 0 targets the r-th strongest
          * rival at x0 (cyclically): the class that is easiest to reach need not
          * be the one with the largest logit. */
-        int fixed_target = run == 0 ? -1 : order[(run - 1) % (k - 1)];
+        int fixed_target = t >= 0 ? t : run == 0 ? -1 : order[(run - 1) % (k - 1)];
         for (int step = 0; step <= o->steps; step++) {
             double margin;
-            int j = rival(z, k, c, &margin);
+            int j = rival(z, k, c, t, &margin);
             if (fixed_target >= 0) j = fixed_target;
             if (margin < res->margin) {
                 res->margin = margin;
                 memcpy(x_adv, x, n * sizeof *x);
                 memcpy(logits, z, (size_t)k * sizeof *z);
             }
-            if (forward_argmax(z, (size_t)k) != c) {
+            if (t >= 0 ? z[t] >= z[c] : forward_argmax(z, (size_t)k) != c) {
                 /* Independent check of the candidate by a plain forward pass. */
                 if ((rc = forward_run(m, x, 1, zc, err))) break;
-                if (forward_argmax(zc, (size_t)k) != c) {
+                if (t >= 0 ? zc[t] >= zc[c] : forward_argmax(zc, (size_t)k) != c) {
                     res->success = 1;
                     memcpy(x_adv, x, n * sizeof *x);
                     memcpy(logits, zc, (size_t)k * sizeof *zc);
-                    rival(zc, k, c, &res->margin);
+                    rival(zc, k, c, t, &res->margin);
                     break;
                 }
             }
@@ -200,7 +212,7 @@ int attack_pgd(const nn_model *m, const attack_options *o, const double *x0, int
     if (!rc) {
         res->runs = 1;
         res->dist = attack_distance(o->norm, x_adv, x0, n);
-        res->adv_class = forward_argmax(logits, (size_t)k);
+        res->adv_class = t >= 0 && res->success ? t : forward_argmax(logits, (size_t)k);
         if (!res->success && isinf(res->margin)) rc = nn_fail(err, NN_ENUMERIC, "attack: no finite logits");
     }
     free(x), free(g), free(w), free(z), free(zc), free(order);

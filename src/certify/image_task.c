@@ -31,6 +31,8 @@ static void blank_row(cert_result *r, long index, int label, int pred, int targe
     r->status = status;
     r->margin = NAN;
     r->hi = INFINITY;
+    r->pgd_eps = r->pgd_lo = NAN;   /* not attacked */
+    r->pgd_class = -1;
 }
 
 static int fail_row(cert_result *r, nn_error *err)

@@ -4,9 +4,13 @@
  *
  *   0 index i64 | 8 label i32 | 12 prediction i32 | 16 target i32 | 20 status i32
  *  24 radius f64 | 32 lo f64 | 40 hi f64 | 48 margin f64 | 56 evals i32 | 60 zero
- *  64 seconds f64 | 72 message, 256 bytes, NUL-terminated and NUL-padded */
+ *  64 seconds f64 | 72 message, 256 bytes, NUL-terminated and NUL-padded
+ * 328 pgd_eps f64 | 336 pgd_lo f64 | 344 pgd_class i32 | 348 saved u32
+ * The first 328 bytes are the layout of journals written before PGD columns
+ * existed; cert_result_unpack_n still reads those rows. */
 #include "certify.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,11 +32,23 @@ void cert_result_pack(const cert_result *r, unsigned char out[CERT_RESULT_BYTES]
     le_put_f64(out + 64, r->seconds);
     size_t len = strnlen(r->message, sizeof r->message - 1);
     memcpy(out + 72, r->message, len);
+    le_put_f64(out + 328, r->pgd_eps);
+    le_put_f64(out + 336, r->pgd_lo);
+    le_put_u32(out + 344, (uint32_t)(int32_t)r->pgd_class);
+    le_put_u32(out + 348, r->saved);
 }
 
 int cert_result_unpack(const unsigned char in[CERT_RESULT_BYTES], cert_result *r, nn_error *err)
 {
+    return cert_result_unpack_n(in, CERT_RESULT_BYTES, r, err);
+}
+
+int cert_result_unpack_n(const unsigned char *in, size_t n, cert_result *r, nn_error *err)
+{
     memset(r, 0, sizeof *r);
+    if (n != CERT_RESULT_BYTES && n != CERT_RESULT_BYTES_V0)
+        return nn_fail(err, NN_EFORMAT, "packed result: %zu bytes, expected %d or %d", n, CERT_RESULT_BYTES,
+                       CERT_RESULT_BYTES_V0);
     int32_t status = (int32_t)le_get_u32(in + 20);
     if (status < 0 || status >= CERT_STATUS_COUNT)
         return nn_fail(err, NN_EFORMAT, "packed result: status %d is not a cert_status", (int)status);
@@ -49,5 +65,13 @@ int cert_result_unpack(const unsigned char in[CERT_RESULT_BYTES], cert_result *r
     r->evals = (int32_t)le_get_u32(in + 56);
     r->seconds = le_get_f64(in + 64);
     memcpy(r->message, in + 72, sizeof r->message);
+    r->pgd_eps = r->pgd_lo = NAN;
+    r->pgd_class = -1;
+    if (n == CERT_RESULT_BYTES) {
+        r->pgd_eps = le_get_f64(in + 328);
+        r->pgd_lo = le_get_f64(in + 336);
+        r->pgd_class = (int32_t)le_get_u32(in + 344);
+        r->saved = le_get_u32(in + 348);
+    }
     return NN_OK;
 }

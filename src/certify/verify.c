@@ -116,6 +116,8 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
     r->status = CERT_FAILED;
     r->margin = NAN;
     r->hi = INFINITY;
+    r->pgd_eps = r->pgd_lo = NAN;   /* not attacked (cert_attack_task fills them) */
+    r->pgd_class = -1;
     verify_ctx k = {v, x, o->norm, o->clip, r->pred, target};
     /* A task depends on itself only: FROWN's warm starts stay inside its search. */
     bound_forget_warm(&v->st);

@@ -59,9 +59,14 @@ static void help(void)
            "                     search: 15 evaluations)\n"
            "  --rtol R           relative tolerance of bisect (default 1e-3)\n"
            "  --eps E            verify at this eps instead of searching\n"
+           "  --attack A         none (default) or pgd: after each task's search, PGD's\n"
+           "                     smallest eps that flips the class (towards the task's\n"
+           "                     target, if any) goes to /results/pgd_eps (NaN: none found),\n"
+           "                     an upper bound beside the certified radius (norms inf, 2)\n"
            "[output]\n"
            "  --save-bounds L    images (e.g. 0-9,17) whose pre-activation bounds at the\n"
            "                     radius go to /bounds/NNN/{lower,upper}\n"
+           "  --save-attacks L   images whose PGD counterexamples go to /attacks/{x_adv,logits}\n"
            "  --flush-seconds S  write and sync the results at least every S s (default 2)\n"
            "  --progress-seconds S  progress line period when stderr is not a terminal\n"
            "                     (default 10; 0: after every task)\n"
@@ -94,7 +99,8 @@ static void help(void)
            "Rerunning the same job on an existing results file skips the finished tasks\n"
            "(also after kill -9); a file of another job is refused unless --force-new.\n"
            "Rows: /results/{index,slot,label,prediction,target,status,radius,lo,hi,margin,\n"
-           "evals,seconds,rank,message}; status 0 certified, 1 uncertified, 2 misclassified,\n"
+           "evals,seconds,rank,message} (+ pgd_eps,pgd_lo,pgd_class with --attack pgd);\n"
+           "status 0 certified, 1 uncertified, 2 misclassified,\n"
            "3 failed.\n\n"
            "exit status: 0 on success, 1 when the model, data or output cannot be used or a\n"
            "task failed, 2 on usage and config errors.\n");
@@ -233,11 +239,14 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         {"ranks", NULL, env->size, 1},
         {"ranks_per_image", job_value(j, "ranks_per_image"), 0, 0},
         {"threads", NULL, c->threads, 1},
+        {"attack", c->attack ? "pgd" : "none", 0, 0},
     };
     cert_store_options so = {
         .path = c->out, .job_key = identity, .force_new = c->force_new, .slots = a->slots, .attrs = attrs,
         .n_attrs = (int)(sizeof attrs / sizeof attrs[0]), .n_layers = c->n_save_bounds ? a->n_layers : 0,
-        .layer = a->layer, .layer_size = a->layer_size, .flush_seconds = c->flush_seconds, .ranks = env->size,
+        .layer = a->layer, .layer_size = a->layer_size, .attack = c->attack,
+        .attack_in = c->n_save_attacks ? model_input_size(m) : 0, .attack_out = model_output_size(m),
+        .flush_seconds = c->flush_seconds, .ranks = env->size,
         .on_row = cert_app_count, .row_ctx = a,
     };
     if (cert_store_open(&a->store, &so, &err)) {

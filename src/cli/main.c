@@ -16,6 +16,7 @@ static const struct {
     {"certify", cmd_certify, "certified radius per image (and target)"},
     {"attack", cmd_attack, "PGD attack: adversarial examples and radius upper bounds"},
     {"sweep", cmd_sweep, "expand a sweep definition into one certify config per run"},
+    {"report", cmd_report, "tables and plots (Markdown, HTML, PNG) from certify results or a sweep"},
 };
 
 static void usage(FILE *out)

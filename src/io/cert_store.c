@@ -8,9 +8,12 @@
  * crash loses at most the tasks in flight; a torn HDF5 file is simply rewritten.
  *
  * Journal records: JOB (the job key; must be first), RUN (start time and ranks
- * of one run), RESULT (i64 task | i32 rank | i32 0 | packed cert_result |
- * optional bounds). Rows appear in the HDF5 file in completion order; (index,
- * slot) identifies a task.
+ * of one run), RESULT (i64 task | i32 rank | u32 row bytes | packed cert_result |
+ * extra). Row bytes 0 is the 328-byte row of older journals, followed by raw
+ * bounds or nothing; otherwise the extra holds the payloads flagged in the
+ * row's `saved` (bounds, then the counterexample), each as u64 length + bytes,
+ * exactly as the scheduler carried them. Rows appear in the HDF5 file in
+ * completion order; (index, slot) identifies a task.
  *
  * Without a journal an existing HDF5 results file of the same job is read back
  * (rows only; its saved bounds are not recovered) and journaled. */
@@ -33,8 +36,9 @@ enum { REC_JOB = 1, REC_RUN = 2, REC_RESULT = 3 };
 #define RESULT_HEAD 16
 #define MSG_WIDTH 256
 
+/* C_BASE columns always, the PGD ones with attack = pgd */
 enum { C_INDEX, C_SLOT, C_LABEL, C_PRED, C_TARGET, C_STATUS, C_RADIUS, C_LO, C_HI, C_MARGIN, C_EVALS, C_SECONDS,
-       C_RANK, C_MESSAGE, C_COUNT };
+       C_RANK, C_MESSAGE, C_BASE, C_PGD_EPS = C_BASE, C_PGD_LO, C_PGD_CLASS, C_COUNT };
 
 static const h5_column result_cols[C_COUNT] = {
     {"index", H5COL_INT, 1},      {"slot", H5COL_INT, 1},     {"label", H5COL_INT, 1},
@@ -42,6 +46,7 @@ static const h5_column result_cols[C_COUNT] = {
     {"radius", H5COL_DOUBLE, 1},  {"lo", H5COL_DOUBLE, 1},    {"hi", H5COL_DOUBLE, 1},
     {"margin", H5COL_DOUBLE, 1},  {"evals", H5COL_INT, 1},    {"seconds", H5COL_DOUBLE, 1},
     {"rank", H5COL_INT, 1},       {"message", H5COL_STRING, MSG_WIDTH},
+    {"pgd_eps", H5COL_DOUBLE, 1}, {"pgd_lo", H5COL_DOUBLE, 1}, {"pgd_class", H5COL_INT, 1},
 };
 
 typedef struct {
@@ -50,18 +55,22 @@ typedef struct {
     cert_result r;
     unsigned char *bounds;  /* owned, NULL if none */
     size_t bounds_len;
+    unsigned char *adv;     /* counterexample payload, owned, NULL if none */
+    size_t adv_len;
 } row;
 
 struct cert_store {
     cert_store_options o;
     char *path, *journal_path, *key;
     journal *j;
-    h5_table *t, *bt;
+    h5_table *t, *bt, *at;
     row *rows;              /* recovered rows at open, then rows not yet in the HDF5 file */
     size_t n_rows, cap_rows;
     int64_t *done;          /* sorted tasks recovered at open */
     size_t n_done;
     size_t bounds_bytes;    /* expected size of a bounds payload */
+    size_t adv_bytes;       /* expected size of a counterexample payload (0: not saved) */
+    int n_cols;             /* /results columns: C_BASE, or C_COUNT with attack */
     double last_flush;
     char start_time[32];
     long runs;
@@ -83,8 +92,15 @@ size_t cert_store_bounds_bytes(int n_layers, const size_t *layer_size)
     return n;
 }
 
+static unsigned char *copy_bytes(const unsigned char *p, size_t n)
+{
+    unsigned char *c = n ? malloc(n) : NULL;
+    if (c) memcpy(c, p, n);
+    return c;
+}
+
 static int push_row(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *bounds,
-                    size_t bounds_len, nn_error *err)
+                    size_t bounds_len, const unsigned char *adv, size_t adv_len, nn_error *err)
 {
     if (s->n_rows == s->cap_rows) {
         size_t cap = s->cap_rows ? 2 * s->cap_rows : 256;
@@ -95,18 +111,50 @@ static int push_row(cert_store *s, int64_t task, int rank, const cert_result *r,
     row *w = &s->rows[s->n_rows];
     memset(w, 0, sizeof *w);
     w->task = task, w->rank = rank, w->r = *r;
+    w->r.saved = 0;
     if (bounds && bounds_len) {
-        if (!(w->bounds = malloc(bounds_len))) return nn_fail(err, NN_ENOMEM, "out of memory for saved bounds");
-        memcpy(w->bounds, bounds, bounds_len);
+        if (!(w->bounds = copy_bytes(bounds, bounds_len))) return nn_fail(err, NN_ENOMEM, "out of memory for saved bounds");
         w->bounds_len = bounds_len;
+        w->r.saved |= CERT_SAVED_BOUNDS;
+    }
+    if (adv && adv_len) {
+        if (!(w->adv = copy_bytes(adv, adv_len))) {
+            free(w->bounds);
+            return nn_fail(err, NN_ENOMEM, "out of memory for a saved counterexample");
+        }
+        w->adv_len = adv_len;
+        w->r.saved |= CERT_SAVED_ATTACK;
     }
     s->n_rows++;
     return NN_OK;
 }
 
+/* The payloads flagged in saved, each u64 length + bytes, into bounds and adv
+ * (pointers into extra, NULL when absent). NN_EFORMAT when they do not fit. */
+static int split_extra(const cert_store *s, unsigned saved, const unsigned char *extra, size_t len,
+                       const unsigned char **bounds, size_t *bounds_len, const unsigned char **adv, size_t *adv_len,
+                       nn_error *err)
+{
+    *bounds = *adv = NULL;
+    *bounds_len = *adv_len = 0;
+    size_t off = 0;
+    for (unsigned bit = CERT_SAVED_BOUNDS; bit <= CERT_SAVED_ATTACK; bit <<= 1) {
+        if (!(saved & bit)) continue;
+        if (len - off < 8) return nn_fail(err, NN_EFORMAT, "%s: a saved payload is cut short", s->path);
+        uint64_t n = le_get_u64(extra + off);
+        off += 8;
+        if (n > len - off) return nn_fail(err, NN_EFORMAT, "%s: a saved payload is cut short", s->path);
+        if (bit == CERT_SAVED_BOUNDS) *bounds = extra + off, *bounds_len = (size_t)n;
+        else *adv = extra + off, *adv_len = (size_t)n;
+        off += (size_t)n;
+    }
+    if (off != len) return nn_fail(err, NN_EFORMAT, "%s: %zu bytes after the saved payloads", s->path, len - off);
+    return NN_OK;
+}
+
 static void drop_rows(cert_store *s)
 {
-    for (size_t i = 0; i < s->n_rows; i++) free(s->rows[i].bounds);
+    for (size_t i = 0; i < s->n_rows; i++) free(s->rows[i].bounds), free(s->rows[i].adv);
     s->n_rows = 0;
 }
 
@@ -160,29 +208,41 @@ static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t
         return NN_OK;
     }
     if (type != REC_RESULT) return NN_OK;  /* unknown record kinds of later versions */
-    if (len < RESULT_HEAD + CERT_RESULT_BYTES)
+    size_t rb = len >= RESULT_HEAD ? le_get_u32(data + 12) : 0;
+    if (rb == 0) rb = CERT_RESULT_BYTES_V0;
+    if (len < RESULT_HEAD + rb)
         return nn_fail(err, NN_EFORMAT, "%s: result record of %zu bytes is too short", s->journal_path, len);
     int64_t task = (int64_t)le_get_u64(data);
-    int rank = (int)(int32_t)(uint32_t)le_get_u64(data + 8);
+    int rank = (int)(int32_t)le_get_u32(data + 8);
     cert_result r;
-    int rc = cert_result_unpack(data + RESULT_HEAD, &r, err);
+    int rc = cert_result_unpack_n(data + RESULT_HEAD, rb, &r, err);
     if (rc) return nn_error_prefix(err, "%s: ", s->journal_path);
-    size_t blen = len - RESULT_HEAD - CERT_RESULT_BYTES;
-    if (blen && blen != s->bounds_bytes) blen = 0;  /* bounds of another layout: keep the row only */
-    return push_row(s, task, rank, &r, blen ? data + RESULT_HEAD + CERT_RESULT_BYTES : NULL, blen, err);
+    const unsigned char *extra = data + RESULT_HEAD + rb, *bounds = extra, *adv = NULL;
+    size_t blen = len - RESULT_HEAD - rb, alen = 0;
+    if (rb != CERT_RESULT_BYTES_V0 &&
+        (rc = split_extra(s, r.saved, extra, blen, &bounds, &blen, &adv, &alen, err)))
+        return nn_error_prefix(err, "%s: task %lld: ", s->journal_path, (long long)task);
+    /* payloads of another layout (other options this run): keep the row only */
+    if (blen != s->bounds_bytes) blen = 0;
+    if (alen != s->adv_bytes) alen = 0;
+    return push_row(s, task, rank, &r, blen ? bounds : NULL, blen, alen ? adv : NULL, alen, err);
 }
 
-static int journal_result(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *bounds,
-                          size_t bounds_len, nn_error *err)
+/* The row w as one RESULT record (its payloads with their lengths). */
+static int journal_result(cert_store *s, const row *w, nn_error *err)
 {
-    size_t len = RESULT_HEAD + CERT_RESULT_BYTES + bounds_len;
-    unsigned char stack[RESULT_HEAD + CERT_RESULT_BYTES], *rec = bounds_len ? malloc(len) : stack;
+    size_t ext = (w->bounds_len ? 8 + w->bounds_len : 0) + (w->adv_len ? 8 + w->adv_len : 0);
+    size_t len = RESULT_HEAD + CERT_RESULT_BYTES + ext;
+    unsigned char stack[RESULT_HEAD + CERT_RESULT_BYTES], *rec = ext ? malloc(len) : stack;
     if (!rec) return nn_fail(err, NN_ENOMEM, "out of memory for a journal record");
     memset(rec, 0, RESULT_HEAD);
-    le_put_u64(rec, (uint64_t)task);
-    le_put_u64(rec + 8, (uint64_t)(uint32_t)rank);
-    cert_result_pack(r, rec + RESULT_HEAD);
-    if (bounds_len) memcpy(rec + RESULT_HEAD + CERT_RESULT_BYTES, bounds, bounds_len);
+    le_put_u64(rec, (uint64_t)w->task);
+    le_put_u32(rec + 8, (uint32_t)w->rank);
+    le_put_u32(rec + 12, CERT_RESULT_BYTES);
+    cert_result_pack(&w->r, rec + RESULT_HEAD);
+    unsigned char *p = rec + RESULT_HEAD + CERT_RESULT_BYTES;
+    if (w->bounds_len) le_put_u64(p, w->bounds_len), memcpy(p + 8, w->bounds, w->bounds_len), p += 8 + w->bounds_len;
+    if (w->adv_len) le_put_u64(p, w->adv_len), memcpy(p + 8, w->adv, w->adv_len);
     int rc = journal_append(s->j, REC_RESULT, rec, len, err);
     if (rec != stack) free(rec);
     return rc;
@@ -192,10 +252,10 @@ static int journal_result(cert_store *s, int64_t task, int rank, const cert_resu
 
 static int recover_h5(cert_store *s, nn_error *err)
 {
-    void *data[C_COUNT];
-    char *key = NULL;
-    size_t n = 0;
-    int rc = h5_table_read(s->path, "job_key", &key, result_cols, C_COUNT, data, &n, err);
+    void *data[C_COUNT] = {0};
+    char *key = NULL, *key2 = NULL;
+    size_t n = 0, n2 = 0;
+    int rc = h5_table_read(s->path, "job_key", &key, result_cols, C_BASE, data, &n, err);
     if (rc)
         return nn_fail(err, NN_EARG,
                        "%s exists but is not a readable nncert certify results file and has no journal %s; use "
@@ -207,6 +267,13 @@ static int recover_h5(cert_store *s, nn_error *err)
         rc = nn_fail(err, NN_EARG, "%s was written by another job (%s); use --force-new to replace it", s->path,
                      key ? diff : "it has no job_key attribute");
     }
+    /* the PGD columns of the same job (attack is part of its identity) */
+    if (!rc && s->n_cols > C_BASE &&
+        !(rc = h5_table_read(s->path, "job_key", &key2, result_cols + C_BASE, s->n_cols - C_BASE, data + C_BASE, &n2,
+                             err)) &&
+        n2 != n)
+        rc = nn_fail(err, NN_EFORMAT, "%s: /results/pgd_eps has %zu rows, /results/index %zu", s->path, n2, n);
+    free(key2);
     const int64_t *iv[C_COUNT];
     const double *dv[C_COUNT];
     for (int c = 0; c < C_COUNT; c++) iv[c] = data[c], dv[c] = data[c];
@@ -226,11 +293,14 @@ static int recover_h5(cert_store *s, nn_error *err)
         r.seconds = dv[C_SECONDS][i];
         memcpy(r.message, (const char *)data[C_MESSAGE] + i * MSG_WIDTH, MSG_WIDTH);
         r.message[sizeof r.message - 1] = '\0';
+        r.pgd_eps = s->n_cols > C_BASE ? dv[C_PGD_EPS][i] : NAN;
+        r.pgd_lo = s->n_cols > C_BASE ? dv[C_PGD_LO][i] : NAN;
+        r.pgd_class = s->n_cols > C_BASE ? (int)iv[C_PGD_CLASS][i] : -1;
         if (r.status < 0 || r.status >= CERT_STATUS_COUNT)
             rc = nn_fail(err, NN_EFORMAT, "%s: row %zu has status %d", s->path, i, (int)r.status);
         else
             rc = push_row(s, (int64_t)iv[C_INDEX][i] * s->o.slots + iv[C_SLOT][i], (int)iv[C_RANK][i], &r, NULL, 0,
-                          err);
+                          NULL, 0, err);
     }
     for (int c = 0; c < C_COUNT; c++) free(data[c]);
     free(key);
@@ -249,7 +319,7 @@ static int create_h5(cert_store *s, nn_error *err)
     attrs[n++] = (h5_attr){"start_time", s->start_time, 0, 0};
     attrs[n++] = (h5_attr){"end_time", "", 0, 0};
     attrs[n++] = (h5_attr){"runs", NULL, (double)s->runs, 1};
-    int rc = h5_table_create(&s->t, s->path, attrs, n, result_cols, C_COUNT, err);
+    int rc = h5_table_create(&s->t, s->path, attrs, n, result_cols, s->n_cols, err);
     free(attrs);
     if (rc) return nn_error_prefix(err, "cannot write the results: ");
     h5_table_set_autoflush(s->t, 0);
@@ -284,7 +354,27 @@ static int create_h5(cert_store *s, nn_error *err)
         free(cols);
         free(names);
     }
+    if (!rc && s->adv_bytes) {
+        const h5_column cols[] = {{"index", H5COL_INT, 1},     {"slot", H5COL_INT, 1},
+                                  {"target", H5COL_INT, 1},    {"eps", H5COL_DOUBLE, 1},
+                                  {"x_adv", H5COL_DOUBLE, s->o.attack_in}, {"logits", H5COL_DOUBLE, s->o.attack_out}};
+        rc = h5_table_create_in(s->t, "attacks", cols, 6, 16, 4, &s->at, err);
+        h5_attr what = {"description",
+                        "PGD counterexamples of the saved images' tasks: x_adv at distance <= eps (the task's "
+                        "pgd_eps) from the image, re-verified by a forward pass (logits)",
+                        0, 0};
+        if (!rc) rc = h5_table_attr(s->at, &what, err);
+    }
     return rc;
+}
+
+static int write_attack_row(cert_store *s, const row *w, double *scratch, nn_error *err)
+{
+    int64_t index = w->r.index, slot = w->task - (int64_t)w->r.index * s->o.slots, target = w->r.target;
+    size_t nd = w->adv_len / 8;
+    for (size_t k = 0; k < nd; k++) scratch[k] = le_get_f64(w->adv + 8 * k);
+    const void *data[6] = {&index, &slot, &target, scratch, scratch + 1, scratch + 1 + s->o.attack_in};
+    return h5_table_append(s->at, data, 1, err);
 }
 
 static int write_bounds_row(cert_store *s, const row *w, double *scratch, nn_error *err)
@@ -313,11 +403,12 @@ static int flush(cert_store *s, nn_error *err)
     int rc = NN_OK;
     size_t n = s->n_rows;
     if (n) {
-        int64_t *iv = malloc(n * 8 * sizeof *iv);
-        double *dv = malloc(n * 5 * sizeof *dv);
+        int64_t *iv = malloc(n * 9 * sizeof *iv);
+        double *dv = malloc(n * 7 * sizeof *dv);
         char *msg = calloc(n, MSG_WIDTH);
-        double *scratch = s->bounds_bytes > 8 ? malloc(s->bounds_bytes) : NULL;
-        if (!iv || !dv || !msg || (s->bounds_bytes > 8 && !scratch)) rc = nn_fail(err, NN_ENOMEM, "out of memory");
+        size_t sb = s->bounds_bytes > s->adv_bytes ? s->bounds_bytes : s->adv_bytes;
+        double *scratch = sb > 8 ? malloc(sb) : NULL;
+        if (!iv || !dv || !msg || (sb > 8 && !scratch)) rc = nn_fail(err, NN_ENOMEM, "out of memory");
         for (size_t i = 0; !rc && i < n; i++) {
             const row *w = &s->rows[i];
             const cert_result *r = &w->r;
@@ -325,17 +416,21 @@ static int flush(cert_store *s, nn_error *err)
             iv[2 * n + i] = r->label, iv[3 * n + i] = r->pred, iv[4 * n + i] = r->target;
             iv[5 * n + i] = r->status, iv[6 * n + i] = r->evals, iv[7 * n + i] = w->rank;
             dv[0 * n + i] = r->radius, dv[1 * n + i] = r->lo, dv[2 * n + i] = r->hi, dv[3 * n + i] = r->margin;
-            dv[4 * n + i] = r->seconds;
+            dv[4 * n + i] = r->seconds, dv[5 * n + i] = r->pgd_eps, dv[6 * n + i] = r->pgd_lo;
+            iv[8 * n + i] = r->pgd_class;
             memcpy(msg + i * MSG_WIDTH, r->message, strnlen(r->message, MSG_WIDTH - 1));
         }
         if (!rc) {
             const void *data[C_COUNT] = {iv,         iv + n,     iv + 2 * n, iv + 3 * n, iv + 4 * n,
                                          iv + 5 * n, dv,         dv + n,     dv + 2 * n, dv + 3 * n,
-                                         iv + 6 * n, dv + 4 * n, iv + 7 * n, msg};
+                                         iv + 6 * n, dv + 4 * n, iv + 7 * n, msg,
+                                         dv + 5 * n, dv + 6 * n, iv + 8 * n};
             rc = h5_table_append(s->t, data, n, err);
         }
         for (size_t i = 0; !rc && i < n; i++)
             if (s->bt && s->rows[i].bounds) rc = write_bounds_row(s, &s->rows[i], scratch, err);
+        for (size_t i = 0; !rc && i < n; i++)
+            if (s->at && s->rows[i].adv) rc = write_attack_row(s, &s->rows[i], scratch, err);
         free(iv);
         free(dv);
         free(msg);
@@ -364,8 +459,8 @@ static int dedupe(cert_store *s, nn_error *err)
     for (size_t i = 0; i < n; i++) {
         if (k && s->done[k - 1] == pairs[2 * i]) {
             row *w = &s->rows[pairs[2 * i + 1]];
-            free(w->bounds);
-            w->bounds = NULL;
+            free(w->bounds), free(w->adv);
+            w->bounds = w->adv = NULL;
             w->task = -1;
             continue;
         }
@@ -411,6 +506,8 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
     }
     sprintf(s->journal_path, "%s.journal", o->path);
     s->bounds_bytes = o->n_layers > 0 ? cert_store_bounds_bytes(o->n_layers, o->layer_size) : 0;
+    s->adv_bytes = o->attack_in > 0 ? 8 * (1 + o->attack_in + o->attack_out) : 0;
+    s->n_cols = o->attack ? C_COUNT : C_BASE;
     int rc = NN_OK;
     if (o->force_new) {
         if ((unlink(s->path) && errno != ENOENT) || (unlink(s->journal_path) && errno != ENOENT))
@@ -430,7 +527,7 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
     if (!rc && (created || c.records == 0)) {
         rc = journal_append(s->j, REC_JOB, s->key, strlen(s->key), err);
         for (size_t i = 0; !rc && i < s->n_rows; i++)
-            rc = journal_result(s, s->rows[i].task, s->rows[i].rank, &s->rows[i].r, NULL, 0, err);
+            rc = journal_result(s, &s->rows[i], err);
     }
     if (!rc && s->n_rows) rc = dedupe(s, err);
     char now[32];
@@ -447,6 +544,7 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
         for (size_t i = 0; i < s->n_rows; i++) o->on_row(o->row_ctx, s->rows[i].task, &s->rows[i].r);
     if (!rc) rc = flush(s, err);
     if (rc) {
+        if (s->at) h5_table_close(s->at, NULL);
         if (s->bt) h5_table_close(s->bt, NULL);
         if (s->t) h5_table_close(s->t, NULL);
         if (s->j) journal_close(s->j, NULL);
@@ -465,14 +563,25 @@ int cert_store_done(const cert_store *s, int64_t task)
 
 size_t cert_store_recovered(const cert_store *s) { return s->n_done; }
 
-int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *bounds,
-                   size_t bounds_len, nn_error *err)
+int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *extra,
+                   size_t extra_len, nn_error *err)
 {
+    const unsigned char *bounds, *adv;
+    size_t bounds_len, adv_len;
+    int rc = split_extra(s, r->saved, extra, extra ? extra_len : 0, &bounds, &bounds_len, &adv, &adv_len, err);
+    if (rc) return nn_error_prefix(err, "task %lld: ", (long long)task);
     if (bounds_len && bounds_len != s->bounds_bytes)
         return nn_fail(err, NN_EARG, "%s: saved bounds of task %lld have %zu bytes, expected %zu", s->path,
                        (long long)task, bounds_len, s->bounds_bytes);
-    int rc = journal_result(s, task, rank, r, bounds, bounds_len, err);
-    if (!rc) rc = push_row(s, task, rank, r, bounds, bounds_len, err);
+    if (adv_len && adv_len != s->adv_bytes)
+        return nn_fail(err, NN_EARG, "%s: the counterexample of task %lld has %zu bytes, expected %zu", s->path,
+                       (long long)task, adv_len, s->adv_bytes);
+    rc = push_row(s, task, rank, r, bounds, bounds_len, adv, adv_len, err);
+    if (!rc) rc = journal_result(s, &s->rows[s->n_rows - 1], err);
+    if (rc && s->n_rows && s->rows[s->n_rows - 1].task == task) {  /* not journaled: not kept either */
+        row *w = &s->rows[--s->n_rows];
+        free(w->bounds), free(w->adv);
+    }
     if (!rc && s->n_rows >= 4096) rc = flush(s, err);
     return rc;
 }
@@ -494,6 +603,7 @@ int cert_store_close(cert_store *s, int complete, nn_error *err)
         rc = h5_table_root_attr(s->t, &end, err);
     }
     nn_error tmp;
+    if (s->at && h5_table_close(s->at, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
     if (s->bt && h5_table_close(s->bt, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
     if (h5_table_close(s->t, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
     if (journal_close(s->j, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;

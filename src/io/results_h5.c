@@ -371,3 +371,71 @@ int h5_table_read(const char *path, const char *key, char **key_value, const h5_
     *rows = n;
     return NN_OK;
 }
+
+/* A root attribute as text: strings as they are, numbers as %.17g (integers
+ * as %lld); NULL when absent or of another kind. */
+static char *attr_text(hid_t f, const char *key)
+{
+    char *v = read_string_attr(f, key);
+    if (v || H5Aexists(f, key) <= 0) return v;
+    hid_t a = H5Aopen(f, key, H5P_DEFAULT);
+    if (a < 0) return NULL;
+    hid_t ft = H5Aget_type(a);
+    hid_t sp = H5Aget_space(a);
+    char buf[64] = "";
+    if (H5Sget_simple_extent_npoints(sp) == 1) {
+        if (H5Tget_class(ft) == H5T_STRING && H5Tis_variable_str(ft) > 0) {  /* as h5py writes str and bytes */
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, H5T_VARIABLE);
+            char *s = NULL;
+            if (H5Aread(a, mt, &s) >= 0 && s) {
+                char *v2 = strdup(s);
+                H5free_memory(s);
+                H5Tclose(mt);
+                H5Sclose(sp), H5Tclose(ft), H5Aclose(a);
+                return v2;
+            }
+            H5Tclose(mt);
+        } else if (H5Tget_class(ft) == H5T_INTEGER) {
+            long long x;
+            if (H5Aread(a, H5T_NATIVE_LLONG, &x) >= 0) snprintf(buf, sizeof buf, "%lld", x);
+        } else if (H5Tget_class(ft) == H5T_FLOAT) {
+            double x;
+            if (H5Aread(a, H5T_NATIVE_DOUBLE, &x) >= 0) snprintf(buf, sizeof buf, "%.17g", x);
+        }
+    }
+    H5Sclose(sp);
+    H5Tclose(ft);
+    H5Aclose(a);
+    return buf[0] ? strdup(buf) : NULL;
+}
+
+int h5_read_attrs(const char *path, const char *const *keys, int n, char **values, nn_error *err)
+{
+    for (int i = 0; i < n; i++) values[i] = NULL;
+    hid_t f;
+    H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
+    H5E_END_TRY;
+    if (f < 0) return nn_fail(err, NN_EFORMAT, "%s: not a readable HDF5 file", path);
+    H5E_BEGIN_TRY {
+        for (int i = 0; i < n; i++) values[i] = attr_text(f, keys[i]);
+    }
+    H5E_END_TRY;
+    H5Fclose(f);
+    return NN_OK;
+}
+
+int h5_table_has(const char *path, const char *column)
+{
+    hid_t f;
+    H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
+    H5E_END_TRY;
+    if (f < 0) return 0;
+    char name[300];
+    snprintf(name, sizeof name, "results/%s", column);
+    htri_t e;
+    H5E_BEGIN_TRY { e = H5Lexists(f, "results", H5P_DEFAULT) > 0 ? H5Lexists(f, name, H5P_DEFAULT) : 0; }
+    H5E_END_TRY;
+    H5Fclose(f);
+    return e > 0;
+}

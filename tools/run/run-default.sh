@@ -2,7 +2,9 @@
 # The default job behind `make run`: configs/default.ini, i.e. the CROWN
 # certified l-inf radius of the first 100 Fashion-MNIST test images on the
 # bundled 2x[20] ReLU MLP, as a 2-rank MPI job (rank 0 schedules and writes
-# results/default.h5, rank 1 computes), then a summary of the results file.
+# results/default.h5, rank 1 computes) with PGD upper bounds beside every radius
+# (attack = pgd), then a summary of the results file and the report
+# results/default/report.html (nncert report: tables and plots).
 # Rerunning resumes (nothing left to do once it has finished); pass --force-new
 # to start over: tools/run/run-default.sh --force-new. NP=4 tools/run/run-default.sh
 # uses more ranks.
@@ -27,3 +29,5 @@ if ok.any():
     print("radius min/25%/median/75%/max: " + " / ".join(f"{v:.5f}" for v in q)
           + f"; certified {int((s == 0).sum())} of {int(ok.sum())} correctly classified")
 PY
+bin/nncert report results/default.h5 --out results/default >/dev/null
+echo "report: $PWD/results/default/report.html"
