@@ -138,6 +138,19 @@ static int check_budget(const bound_state *st, int top, nn_error *err)
     return NN_OK;
 }
 
+/* One term x of a row against an offset (c += x b, s += |x| |b|) and the budget's
+ * magnitudes (e += |x| v): the offset passes of full and windowed rows share it,
+ * so both add the same terms in the same order. */
+static inline void offset_term(double x, size_t k, const double *off, const double *offabs, const double *v,
+                               double *acc, double *mag, double *err)
+{
+    if (off) {
+        *acc += x * off[k];
+        *mag += fabs(x) * offabs[k];
+    }
+    if (v) *err += fabs(x) * v[k];
+}
+
 #define REAL double
 #define SFX(name) name##_d
 #define GEMM cblas_dgemm

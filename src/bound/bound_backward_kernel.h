@@ -97,13 +97,7 @@ static void SFX(offset_pass)(const bound_work *w, int j, SFX(blk) *b)
         const REAL *a = b->A + r * b->width;
         double acc = 0, mag = 0, err = 0;
         for (size_t q = 0; q < b->width; q++) {
-            size_t k = b->map ? b->map[q] : q;
-            double x = a[q];
-            if (off) {
-                acc += x * off[k];
-                mag += fabs(x) * offabs[k];
-            }
-            if (v) err += fabs(x) * v[k];
+            offset_term(a[q], b->map ? b->map[q] : q, off, offabs, v, &acc, &mag, &err);
         }
         b->c[r] += acc;
         b->s[r] += mag;
@@ -403,15 +397,8 @@ static void SFX(offset_pass_crop)(const bound_work *w, int j, SFX(blk) *b)
             for (int yy = ylo; yy < yhi; yy++) {
                 const REAL *ar = a + c * whw + (size_t)yy * (size_t)b->ww;
                 size_t k0 = c * hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)b->ox[r];
-                for (int xx = xlo; xx < xhi; xx++) {
-                    size_t k = k0 + (size_t)xx;
-                    double x = ar[xx];
-                    if (off) {
-                        acc += x * off[k];
-                        mag += fabs(x) * offabs[k];
-                    }
-                    if (v) err += fabs(x) * v[k];
-                }
+                for (int xx = xlo; xx < xhi; xx++)
+                    offset_term(ar[xx], k0 + (size_t)xx, off, offabs, v, &acc, &mag, &err);
             }
         b->c[r] += acc;
         b->s[r] += mag;

@@ -25,6 +25,8 @@ int cmd_report(int argc, char **argv);
 /* Print "nncert <cmd>: <message>" for a failed library call; returns CLI_EXIT_FAIL. */
 int cli_report(const char *cmd, const nn_error *err);
 /* Print "nncert <cmd>: <formatted>" plus a --help hint; returns CLI_EXIT_USAGE. */
+/* mkdir -p: every missing folder of dir, 0755; -1 with errno on failure. */
+int cli_mkdir_p(const char *dir);
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Collective over env: on the master, one warning on stderr when the worker
  * ranks of some node times `threads` BLAS threads exceed the CPUs available

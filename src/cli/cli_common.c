@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "blas_threads.h"
 
@@ -88,4 +89,17 @@ void cli_warn_oversubscribed(const char *cmd, const sched_env *env, int threads)
                       "--threads", env->rank, own, threads, threads);
     }
     if (sched_agree(env, bad, &e) && env->is_master) fprintf(stderr, "nncert %s: warning: %s\n", cmd, e.msg);
+}
+
+int cli_mkdir_p(const char *dir)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "report.h"
 
@@ -43,19 +42,6 @@ static void help(void)
            "exit status: 0 on success, 1 when a file cannot be read or written, or when\n"
            "a PGD counterexample lies inside a certified radius (an unsound\n"
            "certificate), 2 on usage errors.\n");
-}
-
-static int mkdir_p(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }
 
 /* "0.005,0.01" into eps[]; usage error on anything else. */
@@ -120,7 +106,7 @@ int cmd_report(int argc, char **argv)
     if (!rc && manifest && r.n_files == 0)
         rc = nn_fail(&err, NN_EIO, "%s: none of its %zu runs has a results file yet", manifest, r.n_runs);
     if (!rc && !manifest && !mixed) rc = report_check_same_model(&r, &err);
-    if (!rc && mkdir_p(out)) rc = nn_fail(&err, NN_EIO, "cannot create %s: %s", out, strerror(errno));
+    if (!rc && cli_mkdir_p(out)) rc = nn_fail(&err, NN_EIO, "cannot create %s: %s", out, strerror(errno));
     if (!rc) rc = report_compute(&r, eps, n_eps, &err);
     if (!rc) rc = report_plot(&r, out, &err);
     if (!rc) rc = report_write(&r, out, &err);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cert_job.h"
@@ -81,19 +80,6 @@ static const char *stem(const char *path, char *buf, size_t size)
     for (char *p = buf; *p; p++)
         if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-') *p = '_';
     return buf;
-}
-
-static int mkdir_p(const char *dir)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) && errno != EEXIST) return -1;
-            *p = '/';
-        }
-    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }
 
 typedef struct {
@@ -279,7 +265,7 @@ int cmd_sweep(int argc, char **argv)
     char path[4096];
     const char *dirs[2] = {out_dir, results};
     for (int d = 0; d < 2; d++)
-        if (mkdir_p(dirs[d])) {
+        if (cli_mkdir_p(dirs[d])) {
             fprintf(stderr, "nncert %s: cannot create %s: %s\n", cmd, dirs[d], strerror(errno));
             goto done;
         }
