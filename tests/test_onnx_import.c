@@ -237,6 +237,13 @@ static void gemm_transA_is_refused(void **state) { (void)state; bad_fixture("bad
 static void unknown_attribute_is_refused(void **state) { (void)state; bad_fixture("bad_unknown_attr"); }
 static void bias_that_is_not_per_channel_is_refused(void **state) { (void)state; bad_fixture("bad_bias_shape"); }
 
+static void rank1_input_mlp_matches_pytorch(void **state) { (void)state; check_fixture("in_rank1"); }
+static void rank3_flat_input_mlp_matches_pytorch(void **state) { (void)state; check_fixture("in_rank3_flat"); }
+static void rank3_image_input_matches_pytorch(void **state) { (void)state; check_fixture("in_rank3_image"); }
+static void nhwc_input_with_transpose_matches_pytorch(void **state) { (void)state; check_fixture("in_nhwc"); }
+static void other_transpose_of_a_value_is_refused(void **state) { (void)state; bad_fixture("bad_transpose"); }
+static void rank5_input_is_refused(void **state) { (void)state; bad_fixture("bad_input_rank5"); }
+
 static unsigned char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -359,6 +366,12 @@ int main(void)
         cmocka_unit_test(gemm_transA_is_refused),
         cmocka_unit_test(unknown_attribute_is_refused),
         cmocka_unit_test(bias_that_is_not_per_channel_is_refused),
+        cmocka_unit_test(rank1_input_mlp_matches_pytorch),
+        cmocka_unit_test(rank3_flat_input_mlp_matches_pytorch),
+        cmocka_unit_test(rank3_image_input_matches_pytorch),
+        cmocka_unit_test(nhwc_input_with_transpose_matches_pytorch),
+        cmocka_unit_test(other_transpose_of_a_value_is_refused),
+        cmocka_unit_test(rank5_input_is_refused),
         cmocka_unit_test(truncated_file_is_format_error),
         cmocka_unit_test(garbage_bytes_are_format_error),
         cmocka_unit_test(corrupted_bytes_never_crash),

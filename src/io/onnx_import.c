@@ -40,7 +40,7 @@
 static const char SUPPORTED_OPS[] =
     "Gemm, MatMul, Add, Sub, Mul, Div (with constants), Conv, MaxPool, AveragePool, GlobalAveragePool, "
     "Flatten, Reshape (flattening), Relu, LeakyRelu, Sigmoid, Tanh, Atan, BatchNormalization, Constant, "
-    "Identity, Dropout, Pad (all-zero pads), Transpose (of constants)";
+    "Identity, Dropout, Pad (all-zero pads), Transpose (of constants, or NHWC to NCHW on the input)";
 
 typedef struct {
     const char *name;        /* value name (points into the protobuf) */
@@ -58,6 +58,9 @@ typedef struct {
     int nk, capk;
     const char *cur;         /* current end of the chain */
     int rank;                /* logical rank of cur: 2 ([N,F]) or 4 ([N,C,H,W]) */
+    int xrank;               /* its rank in the ONNX graph (1 to 4): the logical dims
+                                right-aligned, with leading 1s added or dropped */
+    int nhwc;                /* the graph input is [N,H,W,C], read by a Transpose to NCHW */
     nn_shape shape;          /* C,H,W of cur (a flat value of F features: its model shape) */
     const char *affine_out;  /* value produced by the last dense/conv layer, if nothing since */
     int norm_n;              /* pending input normalization: channels (0 = none) */
@@ -65,7 +68,7 @@ typedef struct {
     /* computed values: the layer that produced each (-1: the graph input) */
     struct onnx_value {
         const char *name;
-        int layer, rank;
+        int layer, rank, xrank;
         nn_shape shape;
     } *vals;
     int nvals, capvals;
@@ -353,6 +356,26 @@ static int cur_dims(const importer *im, int64_t *dims)
     return 2;
 }
 
+/* The current value's dims as the ONNX graph has them: the logical dims
+ * right-aligned to xrank. Every dim dropped or added is a 1 (batch 1, and a
+ * rank-3 image [N,H,W] has one channel), so the data order is the same. */
+static int real_dims(const importer *im, int64_t *dims)
+{
+    int64_t ld[4];
+    int lr = cur_dims(im, ld);
+    for (int i = 0; i < im->xrank; i++) {
+        int j = lr - im->xrank + i;
+        dims[i] = j >= 0 ? ld[j] : 1;
+    }
+    return im->xrank;
+}
+
+static void set_rank(importer *im, int rank)
+{
+    im->rank = rank;
+    im->xrank = rank;
+}
+
 static void dims_text(const int64_t *d, int rank, char *buf, size_t len)
 {
     size_t o = 0;
@@ -373,12 +396,13 @@ static int per_channel(const importer *im, const konst *k, const char *label, do
     dims_text(ad, ar, at, sizeof at);
     if (!k->val) return nn_fail(err, NN_EUNSUPPORTED, "%s: constant '%s' is not a floating-point tensor", label, k->name);
     int varies = 0;
-    if (k->rank > ar)
-        return nn_fail(err, NN_EUNSUPPORTED, "%s: constant '%s' of shape %s does not broadcast per channel over %s", label,
-                       k->name, kt, at);
+    /* leading dims beyond the value's rank must be 1: they only add size-1 axes */
     for (int i = 0; i < k->rank; i++) {
         int axis = ar - k->rank + i;
         if (k->dims[i] == 1) continue;
+        if (axis < 0)
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: constant '%s' of shape %s does not broadcast per channel over %s", label,
+                           k->name, kt, at);
         if (axis == 1 && k->dims[i] == ad[1]) {
             varies = 1;
             continue;
@@ -463,7 +487,8 @@ static int need_act_at(const node_ctx *c, int pos, nn_error *err)
 
 static int need_rank(const importer *im, const node_ctx *c, int rank, nn_error *err)
 {
-    if (im->rank != rank)
+    /* a rank-3 image [N,H,W] is not a 2-D map to Conv or a pool (it would be 1-D) */
+    if (im->rank != rank || (rank == 4 && im->xrank != 4))
         return nn_fail(err, NN_EUNSUPPORTED, "%s: needs a %d-D input, got a %d-D value%s", c->label, rank, im->rank,
                        rank == 2 ? " (flatten it first)" : "");
     return NN_OK;
@@ -475,6 +500,8 @@ static int op_gemm_matmul(importer *im, const node_ctx *c, int is_gemm, nn_error
     int rc;
     if ((rc = check_attrs(c->n, c->label, is_gemm ? gemm_attrs : NULL, err))) return rc;
     if ((rc = need_act_at(c, 0, err)) || (rc = need_rank(im, c, 2, err))) return rc;
+    if (is_gemm && im->xrank != 2)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: Gemm needs a 2-D input, got a %d-D value", c->label, im->xrank);
     int64_t ta = 0, tb = 0;
     double alpha = 1, beta = 1;
     if (is_gemm) {
@@ -525,7 +552,9 @@ static int op_gemm_matmul(importer *im, const node_ctx *c, int is_gemm, nn_error
         for (int o = 0; o < out; o++) l.bias[o] = beta * C->val[C->numel == 1 ? 0 : o];
     }
     if ((rc = append_layer(im, &l, c->label, err))) return rc;
+    /* MatMul keeps the leading dims of a rank-1 or rank-3 flat value; Gemm is 2-D */
     im->rank = 2;
+    if (is_gemm) im->xrank = 2;
     im->affine_out = c->n->output[0];
     return NN_OK;
 }
@@ -649,12 +678,16 @@ static int op_pool(importer *im, const node_ctx *c, layer_type type, int global,
     return append_layer(im, &l, c->label, err);
 }
 
-static int op_flatten_layer(importer *im, const char *label, nn_error *err)
+/* Flatten the current value to xrank dims (all 1 but the last). */
+static int op_flatten_layer(importer *im, const char *label, int xrank, nn_error *err)
 {
-    if (im->rank == 2) return NN_OK;
-    nn_layer l = layer_make(LAYER_FLATTEN);
-    int rc = append_layer(im, &l, label, err);
+    int rc = NN_OK;
+    if (im->rank != 2) {
+        nn_layer l = layer_make(LAYER_FLATTEN);
+        rc = append_layer(im, &l, label, err);
+    }
     im->rank = 2;
+    im->xrank = xrank;
     return rc;
 }
 
@@ -664,11 +697,18 @@ static int op_flatten(importer *im, const node_ctx *c, nn_error *err)
     int rc;
     int64_t axis;
     if ((rc = check_attrs(c->n, c->label, attrs, err)) || (rc = attr_int(c->n, c->label, "axis", 1, &axis, err))) return rc;
-    if (axis < 0) axis += im->rank;
-    if (axis != 1)
-        return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'axis' = %lld is not supported (only 1: keep the batch axis)",
-                       c->label, (long long)axis);
-    return op_flatten_layer(im, c->label, err);
+    int64_t d[MAX_RANK];
+    int r = real_dims(im, d);
+    if (axis < 0) axis += r;
+    /* Flatten gives [prod(d[:axis]), prod(d[axis:])]: a flattening of the
+     * (batch 1) value only when everything before axis has size 1. */
+    int64_t lead = 1;
+    for (int i = 0; i < axis && i < r; i++) lead *= d[i];
+    if (axis < 1 || axis > r || lead != 1)
+        return nn_fail(err, NN_EUNSUPPORTED,
+                       "%s: attribute 'axis' = %lld on a %d-D value is not supported (only a flattening that keeps the batch axis)",
+                       c->label, (long long)axis, r);
+    return op_flatten_layer(im, c->label, 2, err);
 }
 
 static int input_is_reshapable(const importer *im)
@@ -705,7 +745,7 @@ static int reshape_input(importer *im, const char *label, nn_shape to, nn_error 
     }
     im->m->input = to;
     im->shape = to;
-    im->rank = 4;
+    set_rank(im, 4);
     return im->m->n_layers ? refinalize(im, label, err) : NN_OK;
 }
 
@@ -721,8 +761,8 @@ static int op_reshape(importer *im, const node_ctx *c, nn_error *err)
     if (!S) return rc;
     if (!S->ival || S->rank != 1 || S->numel < 1 || S->numel > 4)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: shape '%s' must be a 1-D INT64 tensor of 1 to 4 values", c->label, S->name);
-    int64_t from[4], to[4] = {0, 0, 0, 0};
-    int fr = cur_dims(im, from), tr = (int)S->numel, infer = -1;
+    int64_t from[MAX_RANK], to[4] = {0, 0, 0, 0};
+    int fr = real_dims(im, from), tr = (int)S->numel, infer = -1;
     int64_t total = (int64_t)shape_size(im->shape), known = 1;
     for (int i = 0; i < tr; i++) {
         to[i] = S->ival[i];
@@ -750,9 +790,13 @@ static int op_reshape(importer *im, const node_ctx *c, nn_error *err)
     char ft[128], tt[128];
     dims_text(from, fr, ft, sizeof ft);
     dims_text(to, tr, tt, sizeof tt);
-    if (tr == 2 && to[0] == 1 && to[1] == total) return op_flatten_layer(im, c->label, err);
+    /* [F], [1,F], [1,1,F]: a flat value of rank tr */
+    if (tr <= 3 && to[tr - 1] == total) return op_flatten_layer(im, c->label, tr, err);
     if (tr == 4 && to[0] == 1) {
-        if (im->rank == 4 && to[1] == im->shape.c && to[2] == im->shape.h && to[3] == im->shape.w) return NN_OK;
+        if (im->rank == 4 && to[1] == im->shape.c && to[2] == im->shape.h && to[3] == im->shape.w) {
+            im->xrank = 4;
+            return NN_OK;
+        }
         /* Before any layer but a channel-uniform normalization, a reshape only
          * says what shape the input has. */
         if (to[1] <= INT32_MAX && to[2] <= INT32_MAX && to[3] <= INT32_MAX && input_is_reshapable(im))
@@ -836,6 +880,8 @@ static int op_batchnorm(importer *im, const node_ctx *c, nn_error *err)
                        c->label, (long long)training);
     if (spatial != 1)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'spatial' = %lld is not supported", c->label, (long long)spatial);
+    if (im->xrank != im->rank)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: the %d-D value has no channel axis 1 to normalize", c->label, im->xrank);
     int fold = im->affine_out && strcmp(im->affine_out, im->cur) == 0;
     int C = fold ? im->m->layers[im->m->n_layers - 1].out_channels : im->shape.c;
     konst *p[4];
@@ -932,6 +978,8 @@ static int op_elementwise(importer *im, const node_ctx *c, const char *op, nn_er
     double *v = NULL;
     int n = 0;
     if ((rc = per_channel(im, K, c->label, &v, &n, err))) return rc;
+    /* broadcasting gives the result the larger rank (leading 1s) */
+    if (K->rank > im->xrank) im->xrank = K->rank;
     int const_first = kpos == 0;
     if (on_input) {
         rc = normalize_step(im, c->label, op, const_first, v, n, err);
@@ -1075,6 +1123,8 @@ static int op_pad(importer *im, const node_ctx *c, nn_error *err)
     return NN_OK;
 }
 
+static int op_transpose(importer *im, const node_ctx *c, nn_error *err);
+
 static int dispatch(importer *im, const node_ctx *c, nn_error *err)
 {
     const char *op = c->n->op_type;
@@ -1099,6 +1149,7 @@ static int dispatch(importer *im, const node_ctx *c, nn_error *err)
     if (!strcmp(op, "Add") || !strcmp(op, "Sub") || !strcmp(op, "Mul") || !strcmp(op, "Div"))
         return op_elementwise(im, c, op, err);
     if (!strcmp(op, "Pad")) return op_pad(im, c, err);
+    if (!strcmp(op, "Transpose")) return op_transpose(im, c, err);
     if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
         static const char *const dattrs[] = {"ratio", "seed", "is_test", NULL};
         if ((rc = check_attrs(c->n, c->label, !strcmp(op, "Dropout") ? dattrs : NULL, err))) return rc;
@@ -1132,7 +1183,7 @@ static int add_value(importer *im, const char *name, int layer, nn_error *err)
         im->vals = v;
         im->capvals = cap;
     }
-    im->vals[im->nvals++] = (struct onnx_value){name, layer, im->rank, im->shape};
+    im->vals[im->nvals++] = (struct onnx_value){name, layer, im->rank, im->xrank, im->shape};
     return NN_OK;
 }
 
@@ -1142,6 +1193,7 @@ static void switch_to(importer *im, const struct onnx_value *v)
 {
     im->cur = v->name;
     im->rank = v->rank;
+    im->xrank = v->xrank;
     im->shape = v->shape;
     im->affine_out = NULL;
     im->next_input = v->layer == im->m->n_layers - 1 ? -2 : v->layer;
@@ -1170,6 +1222,24 @@ static int op_residual_add(importer *im, const Onnx__NodeProto *n, const char *l
     return append_layer(im, &l, label, err);
 }
 
+/* Is the only reader of the graph input a Transpose NHWC -> NCHW (perm 0,3,1,2)?
+ * TensorFlow exporters write images channels-last and transpose them first. */
+static int read_by_nhwc_transpose(const Onnx__GraphProto *g, const char *name)
+{
+    for (size_t i = 0; i < g->n_node; i++) {
+        const Onnx__NodeProto *n = g->node[i];
+        if (n->n_input < 1 || !n->input[0] || strcmp(n->input[0], name)) continue;
+        if (!n->op_type || strcmp(n->op_type, "Transpose")) return 0;
+        const Onnx__AttributeProto *a = find_attr(n, "perm");
+        return a && a->n_ints == 4 && a->ints[0] == 0 && a->ints[1] == 3 && a->ints[2] == 1 && a->ints[3] == 2;
+    }
+    return 0;
+}
+
+/* The graph input: rank 1 [F], rank 2 [N,F], rank 3 [N,1,F] (a flat vector) or
+ * [N,H,W] (a one-channel image), rank 4 [N,C,H,W], or [N,H,W,C] when read by a
+ * Transpose to NCHW (the native input is then the transposed C x H x W image).
+ * The batch dimension N must be 1 or symbolic. */
 static int input_shape(importer *im, const Onnx__ValueInfoProto *vi, nn_error *err)
 {
     const Onnx__TypeProto *tp = vi->type;
@@ -1179,11 +1249,13 @@ static int input_shape(importer *im, const Onnx__ValueInfoProto *vi, nn_error *e
     int et = tp->tensor_type->has_elem_type ? tp->tensor_type->elem_type : 0;
     if (et != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && et != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE)
         return nn_fail(err, NN_EUNSUPPORTED, "graph input '%s' has element type %d (FLOAT or DOUBLE expected)", vi->name, et);
-    if (s->n_dim != 2 && s->n_dim != 4)
-        return nn_fail(err, NN_EUNSUPPORTED, "graph input '%s' has rank %zu; supported are [N,F] and [N,C,H,W]", vi->name,
-                       s->n_dim);
+    if (s->n_dim < 1 || s->n_dim > 4)
+        return nn_fail(err, NN_EUNSUPPORTED,
+                       "graph input '%s' has rank %zu; supported are [F], [N,F], [N,1,F], [N,H,W], [N,C,H,W] and [N,H,W,C] "
+                       "read by a Transpose to NCHW", vi->name, s->n_dim);
     int d[4] = {0};
-    for (size_t i = 1; i < s->n_dim; i++) {
+    size_t first = s->n_dim == 1 ? 0 : 1; /* rank 1 has no batch dimension */
+    for (size_t i = first; i < s->n_dim; i++) {
         const Onnx__TensorShapeProto__Dimension *dim = s->dim[i];
         if (dim->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE || dim->dim_value < 1 ||
             dim->dim_value > INT32_MAX)
@@ -1191,12 +1263,40 @@ static int input_shape(importer *im, const Onnx__ValueInfoProto *vi, nn_error *e
         d[i] = (int)dim->dim_value;
     }
     const Onnx__TensorShapeProto__Dimension *b = s->dim[0];
-    if (b->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && b->dim_value != 1)
+    if (first == 1 && b->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && b->dim_value != 1)
         return nn_fail(err, NN_EUNSUPPORTED, "graph input '%s': batch dimension is %lld (expected 1 or symbolic)", vi->name,
                        (long long)b->dim_value);
-    im->rank = (int)s->n_dim;
-    im->m->input = im->rank == 4 ? (nn_shape){d[1], d[2], d[3]} : (nn_shape){1, 1, d[1]};
+    im->xrank = (int)s->n_dim;
+    switch (s->n_dim) {
+    case 1: im->rank = 2; im->m->input = (nn_shape){1, 1, d[0]}; break;
+    case 2: im->rank = 2; im->m->input = (nn_shape){1, 1, d[1]}; break;
+    case 3:
+        /* [N,1,F] is a flat vector whatever reads it; [N,H,W] can only be
+         * flattened or reshaped, and as a 1 x H x W image it keeps its shape */
+        im->rank = d[1] == 1 ? 2 : 4;
+        im->m->input = d[1] == 1 ? (nn_shape){1, 1, d[2]} : (nn_shape){1, d[1], d[2]};
+        break;
+    default:
+        im->rank = 4;
+        im->nhwc = read_by_nhwc_transpose(im->g, vi->name);
+        im->m->input = im->nhwc ? (nn_shape){d[3], d[1], d[2]} : (nn_shape){d[1], d[2], d[3]};
+    }
     im->shape = im->m->input;
+    return NN_OK;
+}
+
+/* Transpose of a computed value: only the NHWC -> NCHW one on the graph input,
+ * which input_shape already applied to the native input's shape. */
+static int op_transpose(importer *im, const node_ctx *c, nn_error *err)
+{
+    static const char *const attrs[] = {"perm", NULL};
+    int rc = check_attrs(c->n, c->label, attrs, err);
+    if (rc) return rc;
+    if (!im->nhwc || im->m->n_layers || im->norm_n || strcmp(c->act, im->vals[0].name))
+        return nn_fail(err, NN_EUNSUPPORTED,
+                       "%s: a Transpose of a computed value is only supported as perm (0,3,1,2) on an [N,H,W,C] graph input",
+                       c->label);
+    im->nhwc = 0;
     return NN_OK;
 }
 

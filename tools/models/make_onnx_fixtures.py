@@ -283,6 +283,49 @@ def handmade():
                  2 + 2 * 4 + 2 + 5 * 24 + 5 + 5 * 3 + 3, xs, ys)
 
 
+def input_ranks():
+    """The graph input as exporters write it: [F], [1,1,F] and [1,H,W] for MLPs
+    (VNN-COMP's MNIST nets take [1,1,784]), and [1,H,W,C] read by a Transpose
+    to NCHW (tf2onnx). The .expect inputs are in the native C,H,W order."""
+    def cases(m, shape, seed, to_native=lambda x: x):
+        gen = torch.Generator().manual_seed(seed)
+        xs = [torch.rand(shape, generator=gen, dtype=torch.float64) for _ in range(N_CASES)]
+        m64 = m.double().eval()
+        with torch.no_grad():
+            ys = [m64(x).numpy() for x in xs]
+        m.float()
+        return [to_native(x).numpy() for x in xs], ys
+
+    for name, shape, seed in (("in_rank1", (12,), 21), ("in_rank3_flat", (1, 1, 12), 22)):
+        torch.manual_seed(seed)
+        m = nn.Sequential(nn.Linear(12, 5), nn.ReLU(), nn.Linear(5, 3)).eval()
+        export(m, torch.zeros(shape), name, dynamic=False)
+        xs, ys = cases(m, shape, seed)
+        # MatMul + Add keep the leading dims; Gemm needs 2-D
+        write_expect(name, (1, 1, 12), ["dense", "relu", "dense"], 12 * 5 + 5 + 5 * 3 + 3, xs, ys)
+
+    torch.manual_seed(23)
+    m = nn.Sequential(nn.Flatten(), nn.Linear(12, 4), nn.Tanh(), nn.Linear(4, 2)).eval()
+    export(m, torch.zeros(1, 3, 4), "in_rank3_image", dynamic=False)
+    xs, ys = cases(m, (1, 3, 4), 23)
+    write_expect("in_rank3_image", (1, 3, 4), ["flatten", "dense", "tanh", "dense"], 12 * 4 + 4 + 4 * 2 + 2, xs, ys)
+
+    class Nhwc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 3, 3)
+            self.fc = nn.Linear(3 * 3 * 4, 2)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(F.relu(self.conv(x.permute(0, 3, 1, 2))), 1))
+
+    torch.manual_seed(24)
+    m = Nhwc().eval()
+    export(m, torch.zeros(1, 5, 6, 2), "in_nhwc")
+    xs, ys = cases(m, (1, 5, 6, 2), 24, lambda x: x.permute(0, 3, 1, 2))
+    write_expect("in_nhwc", (2, 5, 6), ["conv2d", "relu", "flatten", "dense"], 3 * 18 + 3 + 36 * 2 + 2, xs, ys)
+
+
 def fashion_models():
     """28x28 models for the CLI test on Fashion-MNIST (predict on .onnx vs imported .h5)."""
     torch.manual_seed(7)
@@ -378,6 +421,13 @@ def bad_models():
                                 helper.make_node("Add", ["z", "bb"], ["out"], name="bias")],
              [f32("wt", rng.standard_normal((4, 2))), f32("bb", np.zeros((2, 1)))],
              "node 'bias' \\(op Add\\): constant 'bb' of shape \\[2,1\\] against a value of shape \\[1,2\\] is not per-channel")
+    save_bad("bad_transpose", [helper.make_node("Transpose", ["input"], ["t"], name="swap", perm=[0, 1, 3, 2]),
+                               helper.make_node("Flatten", ["t"], ["out"], name="flat")], [],
+             "node 'swap' \\(op Transpose\\): a Transpose of a computed value is only supported as perm \\(0,3,1,2\\)",
+             in_shape=(1, 1, 2, 3), out_shape=(1, 6))
+    save_bad("bad_input_rank5", [helper.make_node("Flatten", ["input"], ["out"], name="flat")], [],
+             "graph input 'input' has rank 5; supported are \\[F\\], \\[N,F\\]", in_shape=(1, 1, 1, 2, 3),
+             out_shape=(1, 6))
     # dims promise 2x4 floats, the data holds 3: must be refused, not read past the end
     liar = TensorProto()
     liar.name = "w"
@@ -414,6 +464,7 @@ def main():
     cnn_gap()
     res_blocks()
     handmade()
+    input_ranks()
     fashion_models()
     bad_models()
 
