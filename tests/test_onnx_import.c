@@ -244,6 +244,10 @@ static void nhwc_input_with_transpose_matches_pytorch(void **state) { (void)stat
 static void other_transpose_of_a_value_is_refused(void **state) { (void)state; bad_fixture("bad_transpose"); }
 static void rank5_input_is_refused(void **state) { (void)state; bad_fixture("bad_input_rank5"); }
 
+static void view_chain_opset11_matches_pytorch(void **state) { (void)state; check_fixture("flatten_chain_op11"); }
+static void view_chain_opset13_matches_pytorch(void **state) { (void)state; check_fixture("flatten_chain_op13"); }
+static void gather_from_a_matrix_is_refused(void **state) { (void)state; bad_fixture("bad_gather_2d"); }
+
 static unsigned char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -372,6 +376,9 @@ int main(void)
         cmocka_unit_test(nhwc_input_with_transpose_matches_pytorch),
         cmocka_unit_test(other_transpose_of_a_value_is_refused),
         cmocka_unit_test(rank5_input_is_refused),
+        cmocka_unit_test(view_chain_opset11_matches_pytorch),
+        cmocka_unit_test(view_chain_opset13_matches_pytorch),
+        cmocka_unit_test(gather_from_a_matrix_is_refused),
         cmocka_unit_test(truncated_file_is_format_error),
         cmocka_unit_test(garbage_bytes_are_format_error),
         cmocka_unit_test(corrupted_bytes_never_crash),

@@ -211,9 +211,12 @@ static int add_tensor_const(importer *im, const char *name, const Onnx__TensorPr
 static int use_count(const Onnx__GraphProto *g, const char *name)
 {
     int uses = 0;
-    for (size_t i = 0; i < g->n_node; i++)
+    for (size_t i = 0; i < g->n_node; i++) {
+        /* Shape reads only the dims, which the importer knows: not a data use */
+        if (g->node[i]->op_type && !strcmp(g->node[i]->op_type, "Shape")) continue;
         for (size_t j = 0; j < g->node[i]->n_input; j++)
             if (g->node[i]->input[j] && strcmp(g->node[i]->input[j], name) == 0) uses++;
+    }
     for (size_t i = 0; i < g->n_output; i++)
         if (g->output[i]->name && strcmp(g->output[i]->name, name) == 0) uses++;
     return uses;
@@ -1010,6 +1013,138 @@ static int op_elementwise(importer *im, const node_ctx *c, const char *op, nn_er
     return rc;
 }
 
+/* A new constant named name, with dims and the element type of like (INT64 or floating). */
+static konst *new_const(importer *im, const char *name, const konst *like, int rank, const int64_t *dims, const char *label,
+                        nn_error *err)
+{
+    int is_int = like->ival != NULL;
+    konst *k = const_slot(im, err);
+    if (!k) return NULL;
+    if (set_dims(k, dims, (size_t)rank, label, err)) return NULL;
+    size_t alloc = k->numel ? k->numel : 1;
+    if (is_int ? !(k->ival = nn_malloc(alloc * sizeof *k->ival, label, err))
+               : !(k->val = nn_malloc(alloc * sizeof *k->val, label, err)))
+        return NULL;
+    k->name = name;
+    return k;
+}
+
+/* Integer list from an INTS attribute (older opsets) or an INT64 constant input. */
+static int int_list(importer *im, const Onnx__NodeProto *n, const char *label, const char *attr, size_t pos, int64_t *out,
+                    int *count, int *found, nn_error *err)
+{
+    const Onnx__AttributeProto *a = find_attr(n, attr);
+    *found = 0;
+    *count = 0;
+    if (a) {
+        if (a->n_ints > MAX_RANK) return nn_fail(err, NN_EUNSUPPORTED, "%s: '%s' has %zu values", label, attr, a->n_ints);
+        for (size_t i = 0; i < a->n_ints; i++) out[i] = a->ints[i];
+        *count = (int)a->n_ints;
+        *found = 1;
+    } else if (pos < n->n_input && n->input[pos] && n->input[pos][0]) {
+        konst *k = find_const(im, n->input[pos]);
+        if (!k || !k->ival || k->rank > 1 || k->numel > MAX_RANK)
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: '%s' (input %zu) must be a constant 1-D INT64 tensor", label, attr, pos);
+        for (size_t i = 0; i < k->numel; i++) out[i] = k->ival[i];
+        *count = (int)k->numel;
+        *found = 1;
+    }
+    return NN_OK;
+}
+
+/* Gather, Unsqueeze, Squeeze and Concat of constants: the integer arithmetic
+ * that exporters write to compute a Reshape's target shape from Shape (PyTorch's
+ * x.view(x.size(0), -1) is Shape, Gather, Unsqueeze, Concat, Reshape). Exact:
+ * the values are only moved. */
+static int fold_shape_op(importer *im, const Onnx__NodeProto *n, const char *label, nn_error *err)
+{
+    const char *op = n->op_type;
+    int rc;
+    konst *src = find_const(im, n->input[0]);
+    int64_t dims[MAX_RANK];
+    if (!strcmp(op, "Gather")) {
+        static const char *const attrs[] = {"axis", NULL};
+        int64_t axis;
+        if ((rc = check_attrs(n, label, attrs, err)) || (rc = attr_int(n, label, "axis", 0, &axis, err))) return rc;
+        konst *idx = n->n_input > 1 && n->input[1] ? find_const(im, n->input[1]) : NULL;
+        if (src->rank != 1 || (axis != 0 && axis != -1) || !idx || !idx->ival || idx->rank > 1)
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: only gathering from a 1-D constant with 0-D or 1-D INT64 indices is supported",
+                           label);
+        size_t cnt = idx->numel, len = src->numel;
+        for (size_t i = 0; i < cnt; i++)
+            if (idx->ival[i] < -(int64_t)len || idx->ival[i] >= (int64_t)len)
+                return nn_fail(err, NN_EFORMAT, "%s: index %lld is out of range for %zu values", label, (long long)idx->ival[i], len);
+        const char *sname = src->name, *iname = idx->name;
+        konst *k = new_const(im, n->output[0], src, idx->rank, idx->dims, label, err);
+        if (!k) return err ? err->code : NN_ENOMEM;
+        src = find_const(im, sname); /* the table may have moved */
+        idx = find_const(im, iname);
+        for (size_t i = 0; i < cnt; i++) {
+            int64_t j = idx->ival[i] < 0 ? idx->ival[i] + (int64_t)len : idx->ival[i];
+            if (k->ival) k->ival[i] = src->ival[j];
+            else k->val[i] = src->val[j];
+        }
+        im->nk++;
+        return NN_OK;
+    }
+    if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) {
+        static const char *const attrs[] = {"axes", NULL};
+        int64_t axes[MAX_RANK];
+        int na, found, sq = !strcmp(op, "Squeeze");
+        if ((rc = check_attrs(n, label, attrs, err)) || (rc = int_list(im, n, label, "axes", 1, axes, &na, &found, err)))
+            return rc;
+        if (!sq && !found) return nn_fail(err, NN_EFORMAT, "%s: 'axes' is missing", label);
+        int out_rank = sq ? (found ? src->rank - na : 0) : src->rank + na;
+        if (!sq && out_rank > MAX_RANK) return nn_fail(err, NN_EUNSUPPORTED, "%s: result has rank %d", label, out_rank);
+        int mark[MAX_RANK] = {0};
+        for (int i = 0; i < na; i++) {
+            int64_t a = axes[i] < 0 ? axes[i] + (sq ? src->rank : out_rank) : axes[i];
+            if (a < 0 || a >= (sq ? src->rank : out_rank) || mark[a] || (sq && src->dims[a] != 1))
+                return nn_fail(err, NN_EFORMAT, "%s: axis %lld is invalid", label, (long long)axes[i]);
+            mark[a] = 1;
+        }
+        int o = 0;
+        if (sq) {
+            for (int i = 0; i < src->rank; i++)
+                if (found ? !mark[i] : src->dims[i] != 1) dims[o++] = src->dims[i];
+        } else {
+            for (int i = 0, j = 0; i < out_rank; i++) dims[o++] = mark[i] ? 1 : src->dims[j++];
+        }
+        const char *sname = src->name;
+        konst *k = new_const(im, n->output[0], src, o, dims, label, err);
+        if (!k) return err ? err->code : NN_ENOMEM;
+        src = find_const(im, sname);
+        if (k->ival) memcpy(k->ival, src->ival, src->numel * sizeof *k->ival);
+        else memcpy(k->val, src->val, src->numel * sizeof *k->val);
+        im->nk++;
+        return NN_OK;
+    }
+    /* Concat of 1-D constants of one element type */
+    static const char *const attrs[] = {"axis", NULL};
+    int64_t axis;
+    if ((rc = check_attrs(n, label, attrs, err)) || (rc = attr_int(n, label, "axis", 0, &axis, err))) return rc;
+    size_t total = 0;
+    for (size_t i = 0; i < n->n_input; i++) {
+        konst *k = find_const(im, n->input[i]);
+        if (!k || k->rank != 1 || (axis != 0 && axis != -1) || !k->ival != !src->ival)
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: only concatenating 1-D constants of one element type is supported", label);
+        total += k->numel;
+    }
+    dims[0] = (int64_t)total;
+    konst *k = new_const(im, n->output[0], src, 1, dims, label, err);
+    if (!k) return err ? err->code : NN_ENOMEM;
+    size_t o = 0;
+    for (size_t i = 0; i < n->n_input; i++) {
+        konst *p = find_const(im, n->input[i]);
+        for (size_t j = 0; j < p->numel; j++, o++) {
+            if (k->ival) k->ival[o] = p->ival[j];
+            else k->val[o] = p->val[j];
+        }
+    }
+    im->nk++;
+    return NN_OK;
+}
+
 /* Nodes whose inputs are all constants are evaluated here. */
 static int fold_constant_node(importer *im, const Onnx__NodeProto *n, const char *label, nn_error *err)
 {
@@ -1099,6 +1234,8 @@ static int fold_constant_node(importer *im, const Onnx__NodeProto *n, const char
         im->nk++;
         return NN_OK;
     }
+    if (!strcmp(op, "Gather") || !strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze") || !strcmp(op, "Concat"))
+        return fold_shape_op(im, n, label, err);
     return nn_fail(err, NN_EUNSUPPORTED, "%s: computes on constants only; constant folding of %s is not supported", label, op);
 }
 
@@ -1197,6 +1334,37 @@ static void switch_to(importer *im, const struct onnx_value *v)
     im->shape = v->shape;
     im->affine_out = NULL;
     im->next_input = v->layer == im->m->n_layers - 1 ? -2 : v->layer;
+}
+
+/* Shape of a computed value: a constant, since every value's dims are known
+ * (the batch dimension is 1: nncert evaluates one input at a time, so a
+ * symbolic N is 1 for every evaluation it makes). */
+static int op_shape(importer *im, const Onnx__NodeProto *n, const char *label, const struct onnx_value *v, nn_error *err)
+{
+    static const char *const attrs[] = {"start", "end", NULL};
+    int rc = check_attrs(n, label, attrs, err);
+    if (rc) return rc;
+    if (v->layer < 0 && im->nhwc)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: the shape of an [N,H,W,C] graph input is not supported", label);
+    importer view = *im;
+    view.rank = v->rank;
+    view.xrank = v->xrank;
+    view.shape = v->shape;
+    int64_t d[MAX_RANK], start, end;
+    int r = real_dims(&view, d);
+    if ((rc = attr_int(n, label, "start", 0, &start, err)) || (rc = attr_int(n, label, "end", r, &end, err))) return rc;
+    /* opset 15: negative bounds count from the end, and both are clamped */
+    if (start < 0) start += r;
+    if (end < 0) end += r;
+    start = start < 0 ? 0 : start > r ? r : start;
+    end = end < start ? start : end > r ? r : end;
+    konst like = {.ival = d};
+    int64_t len = end - start;
+    konst *k = new_const(im, n->output[0], &like, 1, &len, label, err);
+    if (!k) return err ? err->code : NN_ENOMEM;
+    for (int64_t i = start; i < end; i++) k->ival[i - start] = d[i];
+    im->nk++;
+    return NN_OK;
 }
 
 /* Add of two computed values: the native add of their layers' outputs. */
@@ -1365,6 +1533,10 @@ static int walk(importer *im, nn_error *err)
         if (!src)
             return nn_fail(err, NN_EFORMAT, "%s reads '%s', which is neither the graph input, an initializer nor the "
                            "output of an earlier node", label, v);
+        if (!strcmp(n->op_type, "Shape")) {
+            if ((rc = op_shape(im, n, label, src, err))) return rc;
+            continue;
+        }
         int layers_before = im->m->n_layers, from = src->layer;
         if (n_act == 2) {
             rc = op_residual_add(im, n, label, err);

@@ -326,6 +326,30 @@ def input_ranks():
     write_expect("in_nhwc", (2, 5, 6), ["conv2d", "relu", "flatten", "dense"], 3 * 18 + 3 + 36 * 2 + 2, xs, ys)
 
 
+class ViewNet(nn.Module):
+    """x.view(x.size(0), -1): with a symbolic batch PyTorch writes Shape, Gather,
+    Unsqueeze, Concat and Reshape (Unsqueeze's axes an attribute before opset 13)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 2)
+        self.fc = nn.Linear(2 * 3 * 3, 3)
+
+    def forward(self, x):
+        x = F.relu(self.conv(x))
+        return self.fc(x.view(x.size(0), -1))
+
+
+def flatten_chains():
+    for opset in (11, 13):
+        name = "flatten_chain_op%d" % opset
+        torch.manual_seed(30 + opset)
+        m = ViewNet().eval()
+        export(m, torch.zeros(1, 1, 4, 4), name, opset=opset)
+        xs, ys = torch_cases(m, (1, 4, 4), 30 + opset)
+        write_expect(name, (1, 4, 4), ["conv2d", "relu", "flatten", "dense"], 2 * 4 + 2 + 18 * 3 + 3, xs, ys)
+
+
 def fashion_models():
     """28x28 models for the CLI test on Fashion-MNIST (predict on .onnx vs imported .h5)."""
     torch.manual_seed(7)
@@ -428,6 +452,11 @@ def bad_models():
     save_bad("bad_input_rank5", [helper.make_node("Flatten", ["input"], ["out"], name="flat")], [],
              "graph input 'input' has rank 5; supported are \\[F\\], \\[N,F\\]", in_shape=(1, 1, 1, 2, 3),
              out_shape=(1, 6))
+    save_bad("bad_gather_2d", [helper.make_node("Gather", ["tbl", "i"], ["g"], name="pick"),
+                               helper.make_node("Reshape", ["input", "g"], ["out"], name="rs")],
+             [numpy_helper.from_array(np.array([[1, 4], [4, 1]], dtype=np.int64), "tbl"),
+              numpy_helper.from_array(np.array(0, dtype=np.int64), "i")],
+             "node 'pick' \\(op Gather\\): only gathering from a 1-D constant", out_shape=(1, 4))
     # dims promise 2x4 floats, the data holds 3: must be refused, not read past the end
     liar = TensorProto()
     liar.name = "w"
@@ -465,6 +494,7 @@ def main():
     res_blocks()
     handmade()
     input_ranks()
+    flatten_chains()
     fashion_models()
     bad_models()
 
