@@ -26,6 +26,13 @@ done
 types=$(grep -E '^[0-9]{3} ' "$TMP/fashion_cnn.h5.txt" | awk '{print $2}' | tr '\n' ' ')
 check "BatchNormalization folded into the conv (got: $types)" "[ '$types' = 'conv2d relu maxpool2d flatten dense ' ]"
 
+# a final Softmax is dropped, and import says so
+"$NNCERT" import "$FX/softmax_last.onnx" "$TMP/softmax.h5" >"$TMP/sm.out" 2>"$TMP/sm.err"; rc=$?
+check "import drops a final Softmax with a note on stderr" \
+    "[ $rc -eq 0 ] && grep -q 'softmax_last.onnx: note: the final Softmax was dropped' '$TMP/sm.err'"
+"$NNCERT" inspect "$TMP/softmax.h5" >"$TMP/sm.txt" 2>&1
+check "the note is kept in /meta" "grep -q 'import_note: the final Softmax was dropped' '$TMP/sm.txt'"
+
 expect_success "import --name" "$NNCERT" import "$FX/mlp_gemm.onnx" "$TMP/named.h5" --name my-mlp
 "$NNCERT" inspect "$TMP/named.h5" >"$TMP/named.txt" 2>&1
 check "--name is stored" "grep -q '^name: my-mlp' '$TMP/named.txt'"
@@ -43,7 +50,9 @@ else
 fi
 
 # bad inputs: clear message naming the file and the node, non-zero exit, no crash
-expect_failure "unsupported op names node and op" "bad_softmax.onnx: node 'prob' \(op Softmax\) is not supported; supported ops:" \
+expect_failure "unsupported op names node and op" "bad_unknown_op.onnx: node 'erf' \(op Erf\) is not supported; supported ops:" \
+    "$NNCERT" import "$FX/bad_unknown_op.onnx" "$TMP/bad.h5"
+expect_failure "a Softmax before the end is refused" "bad_softmax.onnx: node 'prob' \(op Softmax\) is only supported as the last node" \
     "$NNCERT" import "$FX/bad_softmax.onnx" "$TMP/bad.h5"
 expect_failure "a product of two computed values is refused" "bad_fork.onnx: node 'join' \(op Mul\) combines two computed values" \
     "$NNCERT" import "$FX/bad_fork.onnx" "$TMP/bad.h5"

@@ -219,7 +219,7 @@ static void bad_fixture(const char *name)
     assert_int_equal(m.n_layers, 0); /* left empty */
 }
 
-static void softmax_is_unsupported_op(void **state) { (void)state; bad_fixture("bad_softmax"); }
+static void softmax_before_the_end_is_refused(void **state) { (void)state; bad_fixture("bad_softmax"); }
 static void reading_the_graph_input_twice_is_refused(void **state) { (void)state; bad_fixture("bad_residual"); }
 static void product_of_two_values_is_refused(void **state) { (void)state; bad_fixture("bad_fork"); }
 static void residual_add_of_unequal_shapes_is_refused(void **state) { (void)state; bad_fixture("bad_add_shapes"); }
@@ -247,6 +247,22 @@ static void rank5_input_is_refused(void **state) { (void)state; bad_fixture("bad
 static void view_chain_opset11_matches_pytorch(void **state) { (void)state; check_fixture("flatten_chain_op11"); }
 static void view_chain_opset13_matches_pytorch(void **state) { (void)state; check_fixture("flatten_chain_op13"); }
 static void gather_from_a_matrix_is_refused(void **state) { (void)state; bad_fixture("bad_gather_2d"); }
+
+static void final_softmax_is_dropped(void **state)
+{
+    (void)state;
+    check_fixture("softmax_last");
+    nn_model m;
+    nn_error err;
+    assert_int_equal(onnx_import_file(fixture("softmax_last.onnx"), &m, &err), NN_OK);
+    const nn_meta *note = model_get_meta(&m, "import_note");
+    assert_non_null(note);
+    assert_non_null(strstr(note->str, "Softmax was dropped"));
+    model_free(&m);
+}
+static void final_logsoftmax_opset11_is_dropped(void **state) { (void)state; check_fixture("logsoftmax_last"); }
+static void softmax_axis_not_over_all_outputs_is_refused(void **state) { (void)state; bad_fixture("bad_softmax_axis"); }
+static void unknown_op_is_refused(void **state) { (void)state; bad_fixture("bad_unknown_op"); }
 
 static unsigned char *slurp(const char *path, size_t *len)
 {
@@ -353,7 +369,7 @@ int main(void)
         cmocka_unit_test(global_pool_and_view_reshape_match_pytorch),
         cmocka_unit_test(double_tensors_constants_and_padded_avgpool_match),
         cmocka_unit_test(conv_attributes_are_carried_over),
-        cmocka_unit_test(softmax_is_unsupported_op),
+        cmocka_unit_test(softmax_before_the_end_is_refused),
         cmocka_unit_test(reading_the_graph_input_twice_is_refused),
         cmocka_unit_test(product_of_two_values_is_refused),
         cmocka_unit_test(residual_add_of_unequal_shapes_is_refused),
@@ -379,6 +395,10 @@ int main(void)
         cmocka_unit_test(view_chain_opset11_matches_pytorch),
         cmocka_unit_test(view_chain_opset13_matches_pytorch),
         cmocka_unit_test(gather_from_a_matrix_is_refused),
+        cmocka_unit_test(final_softmax_is_dropped),
+        cmocka_unit_test(final_logsoftmax_opset11_is_dropped),
+        cmocka_unit_test(softmax_axis_not_over_all_outputs_is_refused),
+        cmocka_unit_test(unknown_op_is_refused),
         cmocka_unit_test(truncated_file_is_format_error),
         cmocka_unit_test(garbage_bytes_are_format_error),
         cmocka_unit_test(corrupted_bytes_never_crash),

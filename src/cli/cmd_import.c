@@ -62,6 +62,9 @@ int cmd_import(int argc, char **argv)
     nn_error err;
     nn_error_clear(&err);
     if (onnx_import_file(in, &m, &err)) return cli_report(cmd, &err);
+    /* the library prints nothing: say here what the import changed */
+    const nn_meta *note = model_get_meta(&m, "import_note");
+    if (note && note->str) fprintf(stderr, "%s: note: %s\n", in, note->str);
     int rc = CLI_EXIT_OK;
     if (name) {
         char *copy = strdup(name);

@@ -12,6 +12,8 @@
  * model's graph edges, native version 2). Folding into a layer happens only when
  * nothing else reads that layer's output. The graph input itself must be read once
  * (a skip from the raw input would bypass the folded input normalization).
+ * A Softmax or LogSoftmax computing the graph output is dropped (the argmax is
+ * unchanged) and recorded in /meta import_note; the library prints nothing.
  *
  * Folding is exact algebra, done in double precision on the stored parameters:
  *   BatchNormalization after Gemm/MatMul/Conv: w' = w*s, b' = (b-mean)*s + beta with
@@ -40,7 +42,7 @@
 static const char SUPPORTED_OPS[] =
     "Gemm, MatMul, Add, Sub, Mul, Div (with constants), Conv, MaxPool, AveragePool, GlobalAveragePool, "
     "Flatten, Reshape (flattening), Relu, LeakyRelu, Sigmoid, Tanh, Atan, BatchNormalization, Constant, "
-    "Identity, Dropout, Pad (all-zero pads), Transpose (of constants, or NHWC to NCHW on the input)";
+    "Identity, Dropout, Pad (all-zero pads), Softmax and LogSoftmax (as the last node, dropped), Transpose (of constants, or NHWC to NCHW on the input)";
 
 typedef struct {
     const char *name;        /* value name (points into the protobuf) */
@@ -61,6 +63,8 @@ typedef struct {
     int xrank;               /* its rank in the ONNX graph (1 to 4): the logical dims
                                 right-aligned, with leading 1s added or dropped */
     int nhwc;                /* the graph input is [N,H,W,C], read by a Transpose to NCHW */
+    int64_t opset;           /* of the default domain (attribute defaults differ) */
+    const char *note;        /* what the import changed, for /meta import_note */
     nn_shape shape;          /* C,H,W of cur (a flat value of F features: its model shape) */
     const char *affine_out;  /* value produced by the last dense/conv layer, if nothing since */
     int norm_n;              /* pending input normalization: channels (0 = none) */
@@ -1262,6 +1266,40 @@ static int op_pad(importer *im, const node_ctx *c, nn_error *err)
 
 static int op_transpose(importer *im, const node_ctx *c, nn_error *err);
 
+/* Softmax or LogSoftmax computing the graph output is dropped: both are strictly
+ * increasing in each logit's share, so the argmax (all nncert certifies) is the
+ * logits'. That holds only when the softmax runs over every output value; a
+ * softmax elsewhere changes what the next layer sees and is refused. */
+static int op_softmax(importer *im, const node_ctx *c, nn_error *err)
+{
+    static const char *const attrs[] = {"axis", NULL};
+    int rc = check_attrs(c->n, c->label, attrs, err);
+    if (rc) return rc;
+    if (strcmp(c->n->output[0], im->g->output[0]->name))
+        return nn_fail(err, NN_EUNSUPPORTED,
+                       "%s is only supported as the last node, computing the graph output (dropped: the argmax is unchanged)",
+                       c->label);
+    int64_t d[MAX_RANK], axis;
+    int r = real_dims(im, d);
+    /* before opset 13 the value is coerced to 2-D at axis (default 1), after it
+     * the softmax runs along axis alone (default -1) */
+    int coerce = im->opset < 13;
+    if ((rc = attr_int(c->n, c->label, "axis", coerce ? 1 : -1, &axis, err))) return rc;
+    if (axis < 0) axis += r;
+    int64_t total = 1, lead = 1;
+    for (int i = 0; i < r; i++) {
+        total *= d[i];
+        if (i < axis) lead *= d[i];
+    }
+    int whole = axis >= 0 && axis < r && (coerce ? lead == 1 : d[axis] == total);
+    if (!whole)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'axis' = %lld does not take the softmax over all %lld outputs",
+                       c->label, (long long)axis, (long long)total);
+    im->note = !strcmp(c->n->op_type, "Softmax") ? "the final Softmax was dropped (the argmax is unchanged; outputs are logits)"
+                                                  : "the final LogSoftmax was dropped (the argmax is unchanged; outputs are logits)";
+    return NN_OK;
+}
+
 static int dispatch(importer *im, const node_ctx *c, nn_error *err)
 {
     const char *op = c->n->op_type;
@@ -1287,6 +1325,7 @@ static int dispatch(importer *im, const node_ctx *c, nn_error *err)
         return op_elementwise(im, c, op, err);
     if (!strcmp(op, "Pad")) return op_pad(im, c, err);
     if (!strcmp(op, "Transpose")) return op_transpose(im, c, err);
+    if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) return op_softmax(im, c, err);
     if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
         static const char *const dattrs[] = {"ratio", "seed", "is_test", NULL};
         if ((rc = check_attrs(c->n, c->label, !strcmp(op, "Dropout") ? dattrs : NULL, err))) return rc;
@@ -1610,9 +1649,12 @@ int onnx_import_buffer(const unsigned char *bytes, size_t len, const char *name,
         rc = nn_fail(err, NN_EFORMAT, "%s: the ONNX model has no graph nodes (truncated or not a model)", name);
     } else {
         im.g = mp->graph;
+        for (size_t i = 0; i < mp->n_opset_import; i++)
+            if (!mp->opset_import[i]->domain || !mp->opset_import[i]->domain[0]) im.opset = mp->opset_import[i]->version;
         rc = walk(&im, err);
         if (!rc) rc = model_finalize(m, err);
         if (!rc) rc = set_identity(m, mp, name, err);
+        if (!rc && im.note) rc = model_set_meta_string(m, "import_note", im.note, err);
         if (rc) nn_error_prefix(err, "%s: ", name);
     }
     for (int i = 0; i < im.nk; i++) konst_free(&im.k[i]);

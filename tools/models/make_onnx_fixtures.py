@@ -350,6 +350,17 @@ def flatten_chains():
         write_expect(name, (1, 4, 4), ["conv2d", "relu", "flatten", "dense"], 2 * 4 + 2 + 18 * 3 + 3, xs, ys)
 
 
+def final_softmax():
+    """Softmax (opset 13, axis -1) and LogSoftmax (opset 11, axis 1) as the last
+    node are dropped: the expected outputs are the logits before them."""
+    for name, opset, final in (("softmax_last", 13, nn.Softmax(dim=-1)), ("logsoftmax_last", 11, nn.LogSoftmax(dim=1))):
+        torch.manual_seed(40 + opset)
+        body = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4)).eval()
+        export(nn.Sequential(body, final).eval(), torch.zeros(1, 6), name, opset=opset)
+        xs, ys = torch_cases(body, (6,), 40 + opset)
+        write_expect(name, (1, 1, 6), ["dense", "relu", "dense"], 6 * 5 + 5 + 5 * 4 + 4, xs, ys)
+
+
 def fashion_models():
     """28x28 models for the CLI test on Fashion-MNIST (predict on .onnx vs imported .h5)."""
     torch.manual_seed(7)
@@ -390,9 +401,15 @@ def bad_models():
     rng = np.random.default_rng(6)
     w = f32("w", rng.standard_normal((2, 4)))
     b = f32("b", np.zeros(2))
-    save_bad("bad_softmax", [helper.make_node("Gemm", ["input", "w", "b"], ["z"], name="fc", transB=1),
-                             helper.make_node("Softmax", ["z"], ["out"], name="prob")], [w, b],
-             "node 'prob' \\(op Softmax\\) is not supported; supported ops: Gemm")
+    save_bad("bad_softmax", [helper.make_node("Softmax", ["input"], ["z"], name="prob"),
+                             helper.make_node("Gemm", ["z", "w", "b"], ["out"], name="fc", transB=1)], [w, b],
+             "node 'prob' \\(op Softmax\\) is only supported as the last node")
+    save_bad("bad_softmax_axis", [helper.make_node("Gemm", ["input", "w", "b"], ["z"], name="fc", transB=1),
+                                  helper.make_node("Softmax", ["z"], ["out"], name="prob", axis=0)], [w, b],
+             "node 'prob' \\(op Softmax\\): attribute 'axis' = 0 does not take the softmax over all 2 outputs")
+    save_bad("bad_unknown_op", [helper.make_node("Gemm", ["input", "w", "b"], ["z"], name="fc", transB=1),
+                                helper.make_node("Erf", ["z"], ["out"], name="erf")], [w, b],
+             "node 'erf' \\(op Erf\\) is not supported; supported ops: Gemm")
     w4 = f32("w4", rng.standard_normal((4, 4)))
     save_bad("bad_residual", [helper.make_node("Gemm", ["input", "w4"], ["z"], name="fc", transB=1),
                               helper.make_node("Relu", ["z"], ["r"], name="act"),
@@ -495,6 +512,7 @@ def main():
     handmade()
     input_ranks()
     flatten_chains()
+    final_softmax()
     fashion_models()
     bad_models()
 
