@@ -264,6 +264,9 @@ static void final_logsoftmax_opset11_is_dropped(void **state) { (void)state; che
 static void softmax_axis_not_over_all_outputs_is_refused(void **state) { (void)state; bad_fixture("bad_softmax_axis"); }
 static void unknown_op_is_refused(void **state) { (void)state; bad_fixture("bad_unknown_op"); }
 
+static void same_auto_pad_and_float16_weights_match(void **state) { (void)state; check_fixture("same_pad_half"); }
+static void truncating_cast_is_refused(void **state) { (void)state; bad_fixture("bad_cast_truncates"); }
+
 static unsigned char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -399,6 +402,8 @@ int main(void)
         cmocka_unit_test(final_logsoftmax_opset11_is_dropped),
         cmocka_unit_test(softmax_axis_not_over_all_outputs_is_refused),
         cmocka_unit_test(unknown_op_is_refused),
+        cmocka_unit_test(same_auto_pad_and_float16_weights_match),
+        cmocka_unit_test(truncating_cast_is_refused),
         cmocka_unit_test(truncated_file_is_format_error),
         cmocka_unit_test(garbage_bytes_are_format_error),
         cmocka_unit_test(corrupted_bytes_never_crash),

@@ -143,6 +143,17 @@ static uint64_t le_bytes(const uint8_t *p, int n)
     return v;
 }
 
+/* IEEE binary16 to double, exactly: every half is a double. */
+static double half_to_double(uint16_t h)
+{
+    int sign = h >> 15, e = (h >> 10) & 0x1f, frac = h & 0x3ff;
+    double v;
+    if (e == 0) v = ldexp(frac, -24);                    /* zero and subnormals */
+    else if (e == 31) v = frac ? NAN : INFINITY;
+    else v = ldexp(1024 + frac, e - 25);                 /* (1 + frac/1024) 2^(e-15) */
+    return sign ? -v : v;
+}
+
 /* Decode a TensorProto into k (dims checked against the data actually present). */
 static int tensor_to_const(const Onnx__TensorProto *t, konst *k, const char *what, nn_error *err)
 {
@@ -160,8 +171,13 @@ static int tensor_to_const(const Onnx__TensorProto *t, konst *k, const char *wha
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: have = t->has_raw_data ? t->raw_data.len : t->n_float_data; break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: have = t->has_raw_data ? t->raw_data.len : t->n_double_data; break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: have = t->has_raw_data ? t->raw_data.len : t->n_int64_data; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
+        width = 2; /* without raw data, one half's bits per int32_data entry */
+        have = t->has_raw_data ? t->raw_data.len : t->n_int32_data;
+        break;
     default:
-        return nn_fail(err, NN_EUNSUPPORTED, "%s: element type %d is not supported (FLOAT, DOUBLE and INT64 are)", what, type);
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: element type %d is not supported (FLOAT, FLOAT16, DOUBLE and INT64 are)",
+                       what, type);
     }
     size_t want = t->has_raw_data ? n * width : n;
     if (have != want)
@@ -176,7 +192,10 @@ static int tensor_to_const(const Onnx__TensorProto *t, konst *k, const char *wha
     }
     if (!(k->val = nn_malloc(alloc * sizeof *k->val, what, err))) return err ? err->code : NN_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        if (type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
+        if (type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16) {
+            uint32_t b = t->has_raw_data ? (uint32_t)le_bytes(t->raw_data.data + 2 * i, 2) : (uint32_t)t->int32_data[i];
+            k->val[i] = half_to_double((uint16_t)b);
+        } else if (type == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT) {
             float f;
             if (t->has_raw_data) {
                 uint32_t b = (uint32_t)le_bytes(t->raw_data.data + 4 * i, 4);
@@ -566,13 +585,15 @@ static int op_gemm_matmul(importer *im, const node_ctx *c, int is_gemm, nn_error
     return NN_OK;
 }
 
-static int window_attrs(const node_ctx *c, nn_layer *l, int have_kernel, nn_error *err)
+static int window_attrs(const node_ctx *c, nn_shape in, nn_layer *l, int have_kernel, nn_error *err)
 {
     int rc, found;
     char pad_mode[32];
     attr_string_copy(c->n, "auto_pad", "NOTSET", pad_mode, sizeof pad_mode);
-    if (strcmp(pad_mode, "NOTSET") && strcmp(pad_mode, "VALID"))
-        return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'auto_pad' = %s is not supported (NOTSET or VALID)", c->label,
+    int same = !strcmp(pad_mode, "SAME_UPPER") ? 1 : !strcmp(pad_mode, "SAME_LOWER") ? 2 : 0;
+    if (strcmp(pad_mode, "NOTSET") && strcmp(pad_mode, "VALID") && !same)
+        return nn_fail(err, NN_EUNSUPPORTED,
+                       "%s: attribute 'auto_pad' = %s is not supported (NOTSET, VALID, SAME_UPPER or SAME_LOWER)", c->label,
                        pad_mode);
     int k[2];
     if ((rc = attr_ints(c->n, c->label, "kernel_shape", 2, k, &found, err))) return rc;
@@ -588,8 +609,8 @@ static int window_attrs(const node_ctx *c, nn_layer *l, int have_kernel, nn_erro
     if ((rc = attr_ints(c->n, c->label, "strides", 2, l->stride, &found, err))) return rc;
     if ((rc = attr_ints(c->n, c->label, "pads", 4, l->pad, &found, err))) return rc;
     /* ONNX pads are [x1_begin, x2_begin, x1_end, x2_end] = top, left, bottom, right. */
-    if (found && strcmp(pad_mode, "VALID") == 0 && (l->pad[0] || l->pad[1] || l->pad[2] || l->pad[3]))
-        return nn_fail(err, NN_EFORMAT, "%s: 'pads' together with auto_pad VALID", c->label);
+    if (found && strcmp(pad_mode, "NOTSET") && (l->pad[0] || l->pad[1] || l->pad[2] || l->pad[3]))
+        return nn_fail(err, NN_EFORMAT, "%s: 'pads' together with auto_pad %s", c->label, pad_mode);
     int dil[2] = {1, 1};
     if ((rc = attr_ints(c->n, c->label, "dilations", 2, dil, &found, err))) return rc;
     l->dilation[0] = dil[0];
@@ -598,6 +619,19 @@ static int window_attrs(const node_ctx *c, nn_layer *l, int have_kernel, nn_erro
         if (l->kernel[i] < 1 || l->stride[i] < 1 || dil[i] < 1)
             return nn_fail(err, NN_EVALUE, "%s: kernel %dx%d, strides %dx%d and dilations %dx%d must be positive", c->label,
                            l->kernel[0], l->kernel[1], l->stride[0], l->stride[1], dil[0], dil[1]);
+    /* SAME_*: ONNX makes the output ceil(in / stride) and pads by
+     * max(0, (out - 1) stride + (k - 1) dilation + 1 - in), the odd cell at the
+     * end (UPPER) or at the beginning (LOWER); the engine's floor formula then
+     * gives exactly ceil(in / stride). */
+    for (int i = 0; same && i < 2; i++) {
+        long long len = i ? in.w : in.h, out = (len + l->stride[i] - 1) / l->stride[i];
+        long long total = (out - 1) * l->stride[i] + (long long)(l->kernel[i] - 1) * dil[i] + 1 - len;
+        if (total < 0) total = 0;
+        if (total > 1000000) return nn_fail(err, NN_EVALUE, "%s: auto_pad needs %lld cells of padding", c->label, total);
+        int small = (int)(total / 2), big = (int)(total - total / 2);
+        l->pad[i] = same == 1 ? small : big;     /* begin: top, left */
+        l->pad[i + 2] = same == 1 ? big : small; /* end: bottom, right */
+    }
     return NN_OK;
 }
 
@@ -633,7 +667,7 @@ static int op_conv(importer *im, const node_ctx *c, nn_error *err)
     l.in_features = (int)W->dims[1];
     l.kernel[0] = (int)W->dims[2];
     l.kernel[1] = (int)W->dims[3];
-    if ((rc = window_attrs(c, &l, 1, err))) return rc;
+    if ((rc = window_attrs(c, im->shape, &l, 1, err))) return rc;
     l.weight = nn_malloc(W->numel * sizeof *l.weight, "conv weight", err);
     l.bias = nn_calloc((size_t)co, sizeof *l.bias, "conv bias", err);
     if (!l.weight || !l.bias) {
@@ -660,7 +694,7 @@ static int op_pool(importer *im, const node_ctx *c, layer_type type, int global,
         l.kernel[1] = im->shape.w;
     } else {
         int64_t ceil_mode, storage, cip;
-        if ((rc = window_attrs(c, &l, 0, err))) return rc;
+        if ((rc = window_attrs(c, im->shape, &l, 0, err))) return rc;
         if ((rc = attr_int(c->n, c->label, "ceil_mode", 0, &ceil_mode, err))) return rc;
         if (ceil_mode != 0)
             return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'ceil_mode' = %lld is not supported (only 0)", c->label,
@@ -1149,6 +1183,43 @@ static int fold_shape_op(importer *im, const Onnx__NodeProto *n, const char *lab
     return NN_OK;
 }
 
+/* Cast of a constant (a float16 weight cast to float before use): to DOUBLE
+ * exact, to FLOAT rounded to float as the graph computes it, to INT64 only
+ * from integers (nothing is truncated). */
+static int fold_cast(importer *im, const Onnx__NodeProto *n, const char *label, nn_error *err)
+{
+    static const char *const attrs[] = {"to", NULL};
+    int64_t to;
+    int rc;
+    if ((rc = check_attrs(n, label, attrs, err)) || (rc = attr_int(n, label, "to", 0, &to, err))) return rc;
+    if (to != ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT && to != ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE &&
+        to != ONNX__TENSOR_PROTO__DATA_TYPE__INT64)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: cast to element type %lld is not supported (FLOAT, DOUBLE, INT64)", label,
+                       (long long)to);
+    konst *src = find_const(im, n->input[0]);
+    const char *sname = src->name;
+    int64_t dims[MAX_RANK];
+    memcpy(dims, src->dims, sizeof dims);
+    konst like = {.ival = to == ONNX__TENSOR_PROTO__DATA_TYPE__INT64 ? dims : NULL};
+    konst *k = new_const(im, n->output[0], &like, src->rank, dims, label, err);
+    if (!k) return err ? err->code : NN_ENOMEM;
+    src = find_const(im, sname); /* the table may have moved */
+    for (size_t i = 0; i < src->numel; i++) {
+        double v = src->val ? src->val[i] : (double)src->ival[i];
+        if (k->ival) {
+            if (src->val && !(v == trunc(v) && fabs(v) < 9.2e18)) {
+                konst_free(k);
+                return nn_fail(err, NN_EUNSUPPORTED, "%s: casting %g to INT64 would truncate it", label, v);
+            }
+            k->ival[i] = src->val ? (int64_t)v : src->ival[i];
+        } else {
+            k->val[i] = to == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ? (double)(float)v : v;
+        }
+    }
+    im->nk++;
+    return NN_OK;
+}
+
 /* Nodes whose inputs are all constants are evaluated here. */
 static int fold_constant_node(importer *im, const Onnx__NodeProto *n, const char *label, nn_error *err)
 {
@@ -1240,6 +1311,7 @@ static int fold_constant_node(importer *im, const Onnx__NodeProto *n, const char
     }
     if (!strcmp(op, "Gather") || !strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze") || !strcmp(op, "Concat"))
         return fold_shape_op(im, n, label, err);
+    if (!strcmp(op, "Cast")) return fold_cast(im, n, label, err);
     return nn_fail(err, NN_EUNSUPPORTED, "%s: computes on constants only; constant folding of %s is not supported", label, op);
 }
 

@@ -361,6 +361,55 @@ def final_softmax():
         write_expect(name, (1, 1, 6), ["dense", "relu", "dense"], 6 * 5 + 5 + 5 * 4 + 4, xs, ys)
 
 
+def same_pad_half():
+    """auto_pad SAME_UPPER on Conv (kernel 2x3) and AveragePool, SAME_LOWER on
+    MaxPool with stride 2, float16 initializers (raw_data and int32_data bits)
+    cast to float; numpy/PyTorch float64 reference with the pads ONNX defines."""
+    rng = np.random.default_rng(50)
+    wc = rng.standard_normal((3, 2, 2, 3)).astype(np.float16)
+    bc = rng.standard_normal(3).astype(np.float16)
+    wf = rng.standard_normal((2, 27)).astype(np.float16)
+    bf = rng.standard_normal(2).astype(np.float32)
+    # make_tensor stores each half's bits in int32_data (no raw_data)
+    half_bits = helper.make_tensor("wf16", TensorProto.FLOAT16, wf.shape, wf.astype(np.float32).ravel().tolist())
+    nodes = [
+        helper.make_node("Cast", ["wc16"], ["wc"], name="cast_wc", to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["bc16"], ["bc"], name="cast_bc", to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["wf16"], ["wf"], name="cast_wf", to=TensorProto.FLOAT),
+        helper.make_node("Conv", ["input", "wc", "bc"], ["c"], name="conv", kernel_shape=[2, 3], auto_pad="SAME_UPPER"),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("MaxPool", ["r"], ["m"], name="mp", kernel_shape=[2, 2], strides=[2, 2], auto_pad="SAME_LOWER"),
+        helper.make_node("AveragePool", ["m"], ["a"], name="ap", kernel_shape=[3, 3], auto_pad="SAME_UPPER"),
+        helper.make_node("Flatten", ["a"], ["f"], name="flat"),
+        helper.make_node("Gemm", ["f", "wf", "bf"], ["logits"], name="fc", transB=1),
+    ]
+    inits = [numpy_helper.from_array(wc, "wc16"), numpy_helper.from_array(bc, "bc16"), half_bits,
+             numpy_helper.from_array(bf, "bf")]
+    graph = helper.make_graph(nodes, "same_pad_half",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 2, 5, 5])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 2])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_onnx_fixtures")
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, os.path.join(OUT, "same_pad_half.onnx"))
+
+    T = lambda a: torch.tensor(np.asarray(a, dtype=np.float64))
+    gen = torch.Generator().manual_seed(51)
+    xs, ys = [], []
+    for _ in range(N_CASES):
+        x = torch.rand(1, 2, 5, 5, generator=gen, dtype=torch.float64)
+        # conv 2x3, stride 1, in 5x5: total pads H 1 -> (0,1), W 2 -> (1,1); F.pad is (left,right,top,bottom)
+        h = torch.relu(F.conv2d(F.pad(x, (1, 1, 0, 1)), T(wc), T(bc)))
+        # maxpool 2x2 stride 2, in 5: out 3, total 1, SAME_LOWER puts it first
+        h = F.max_pool2d(F.pad(h, (1, 0, 1, 0), value=-np.inf), 2, 2)
+        # avgpool 3x3 stride 1, in 3: total 2 -> (1,1); padding cells not counted
+        hp, op = F.pad(h, (1, 1, 1, 1)), F.pad(torch.ones_like(h), (1, 1, 1, 1))
+        h = F.avg_pool2d(hp, 3, 1, divisor_override=1) / F.avg_pool2d(op, 3, 1, divisor_override=1)
+        ys.append((h.flatten(1) @ T(wf).T + T(bf)).numpy())
+        xs.append(x.numpy())
+    write_expect("same_pad_half", (2, 5, 5), ["conv2d", "relu", "maxpool2d", "avgpool2d", "flatten", "dense"],
+                 3 * 12 + 3 + 2 * 27 + 2, xs, ys)
+
+
 def fashion_models():
     """28x28 models for the CLI test on Fashion-MNIST (predict on .onnx vs imported .h5)."""
     torch.manual_seed(7)
@@ -474,6 +523,10 @@ def bad_models():
              [numpy_helper.from_array(np.array([[1, 4], [4, 1]], dtype=np.int64), "tbl"),
               numpy_helper.from_array(np.array(0, dtype=np.int64), "i")],
              "node 'pick' \\(op Gather\\): only gathering from a 1-D constant", out_shape=(1, 4))
+    save_bad("bad_cast_truncates", [helper.make_node("Cast", ["s"], ["si"], name="toint", to=TensorProto.INT64),
+                                    helper.make_node("Reshape", ["input", "si"], ["out"], name="rs")],
+             [f32("s", [1.0, 4.5])], "node 'toint' \\(op Cast\\): casting 4.5 to INT64 would truncate it",
+             out_shape=(1, 4))
     # dims promise 2x4 floats, the data holds 3: must be refused, not read past the end
     liar = TensorProto()
     liar.name = "w"
@@ -513,6 +566,7 @@ def main():
     input_ranks()
     flatten_chains()
     final_softmax()
+    same_pad_half()
     fashion_models()
     bad_models()
 
