@@ -267,6 +267,9 @@ static void unknown_op_is_refused(void **state) { (void)state; bad_fixture("bad_
 static void same_auto_pad_and_float16_weights_match(void **state) { (void)state; check_fixture("same_pad_half"); }
 static void truncating_cast_is_refused(void **state) { (void)state; bad_fixture("bad_cast_truncates"); }
 
+static void gemm_with_constant_a_and_transA_matches(void **state) { (void)state; check_fixture("gemm_const_a"); }
+static void gemm_outer_product_is_refused(void **state) { (void)state; bad_fixture("bad_gemm_outer"); }
+
 static unsigned char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -404,6 +407,8 @@ int main(void)
         cmocka_unit_test(unknown_op_is_refused),
         cmocka_unit_test(same_auto_pad_and_float16_weights_match),
         cmocka_unit_test(truncating_cast_is_refused),
+        cmocka_unit_test(gemm_with_constant_a_and_transA_matches),
+        cmocka_unit_test(gemm_outer_product_is_refused),
         cmocka_unit_test(truncated_file_is_format_error),
         cmocka_unit_test(garbage_bytes_are_format_error),
         cmocka_unit_test(corrupted_bytes_never_crash),

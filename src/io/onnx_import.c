@@ -63,6 +63,7 @@ typedef struct {
     int xrank;               /* its rank in the ONNX graph (1 to 4): the logical dims
                                 right-aligned, with leading 1s added or dropped */
     int nhwc;                /* the graph input is [N,H,W,C], read by a Transpose to NCHW */
+    int col;                 /* a flat value stored as the column [F,1], not [1,F] */
     int64_t opset;           /* of the default domain (attribute defaults differ) */
     const char *note;        /* what the import changed, for /meta import_note */
     nn_shape shape;          /* C,H,W of cur (a flat value of F features: its model shape) */
@@ -72,7 +73,7 @@ typedef struct {
     /* computed values: the layer that produced each (-1: the graph input) */
     struct onnx_value {
         const char *name;
-        int layer, rank, xrank;
+        int layer, rank, xrank, col;
         nn_shape shape;
     } *vals;
     int nvals, capvals;
@@ -389,6 +390,11 @@ static int real_dims(const importer *im, int64_t *dims)
 {
     int64_t ld[4];
     int lr = cur_dims(im, ld);
+    if (im->col) { /* [F,1]: same data order as [1,F] */
+        dims[0] = ld[1];
+        dims[1] = 1;
+        return 2;
+    }
     for (int i = 0; i < im->xrank; i++) {
         int j = lr - im->xrank + i;
         dims[i] = j >= 0 ? ld[j] : 1;
@@ -398,6 +404,7 @@ static int real_dims(const importer *im, int64_t *dims)
 
 static void set_rank(importer *im, int rank)
 {
+    im->col = 0;
     im->rank = rank;
     im->xrank = rank;
 }
@@ -415,8 +422,14 @@ static void dims_text(const int64_t *d, int rank, char *buf, size_t len)
  * the value's shape. */
 static int per_channel(const importer *im, const konst *k, const char *label, double **out, int *nch, nn_error *err)
 {
-    int64_t ad[4];
-    int ar = cur_dims(im, ad);
+    int64_t ad[MAX_RANK];
+    int ar = cur_dims(im, ad), chan = 1;
+    if (im->col) { /* a column [F,1]: one value per row; no wider constants (the value must stay 2-D) */
+        ar = real_dims(im, ad);
+        chan = 0;
+        if (k->rank > 2)
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: constant '%s' has rank %d against a column [F,1]", label, k->name, k->rank);
+    }
     char kt[128], at[128];
     dims_text(k->dims, k->rank, kt, sizeof kt);
     dims_text(ad, ar, at, sizeof at);
@@ -429,7 +442,7 @@ static int per_channel(const importer *im, const konst *k, const char *label, do
         if (axis < 0)
             return nn_fail(err, NN_EUNSUPPORTED, "%s: constant '%s' of shape %s does not broadcast per channel over %s", label,
                            k->name, kt, at);
-        if (axis == 1 && k->dims[i] == ad[1]) {
+        if (axis == chan && k->dims[i] == ad[chan]) {
             varies = 1;
             continue;
         }
@@ -437,7 +450,7 @@ static int per_channel(const importer *im, const konst *k, const char *label, do
                        "%s: constant '%s' of shape %s against a value of shape %s is not per-channel (use [C,1,1] or [1,C,1,1] for images)",
                        label, k->name, kt, at);
     }
-    int c = (int)ad[1];
+    int c = (int)ad[chan];
     double *v = nn_malloc((size_t)c * sizeof *v, "per-channel constant", err);
     if (!v) return err ? err->code : NN_ENOMEM;
     for (int i = 0; i < c; i++) v[i] = varies ? k->val[i] : k->val[0];
@@ -525,7 +538,10 @@ static int op_gemm_matmul(importer *im, const node_ctx *c, int is_gemm, nn_error
     static const char *const gemm_attrs[] = {"alpha", "beta", "transA", "transB", NULL};
     int rc;
     if ((rc = check_attrs(c->n, c->label, is_gemm ? gemm_attrs : NULL, err))) return rc;
-    if ((rc = need_act_at(c, 0, err)) || (rc = need_rank(im, c, 2, err))) return rc;
+    /* Gemm may take the computed value as B with a constant A: Y = op(A) op(x)
+     * is then a dense layer whose output is a column [K,1] */
+    int at_b = is_gemm && c->act_pos == 1;
+    if ((!at_b && (rc = need_act_at(c, 0, err))) || (rc = need_rank(im, c, 2, err))) return rc;
     if (is_gemm && im->xrank != 2)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: Gemm needs a 2-D input, got a %d-D value", c->label, im->xrank);
     int64_t ta = 0, tb = 0;
@@ -535,17 +551,32 @@ static int op_gemm_matmul(importer *im, const node_ctx *c, int is_gemm, nn_error
             (rc = attr_float(c->n, c->label, "alpha", 1.0, &alpha, err)) ||
             (rc = attr_float(c->n, c->label, "beta", 1.0, &beta, err)))
             return rc;
-        if (ta != 0) return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'transA' = %lld is not supported (only 0)", c->label, (long long)ta);
-        if (tb != 0 && tb != 1) return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'transB' = %lld is not supported", c->label, (long long)tb);
+        if ((ta != 0 && ta != 1) || (tb != 0 && tb != 1))
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: attributes 'transA' = %lld, 'transB' = %lld are not 0 or 1", c->label,
+                           (long long)ta, (long long)tb);
+        if (!at_b && ta)
+            return nn_fail(err, NN_EUNSUPPORTED,
+                           "%s: attribute 'transA' = 1 is not supported on the computed input A (it would turn one sample's "
+                           "row into a column); transA applies only to a constant A", c->label);
+        /* op(x) must be a column [F,1]: a row x needs transB = 1, a column transB = 0 */
+        if (at_b && tb == im->col)
+            return nn_fail(err, NN_EUNSUPPORTED,
+                           "%s: with the computed value as B, op(B) is a row, so op(A) op(B) is an outer product, not a dense "
+                           "layer (transB = %lld on a %s value)", c->label, (long long)tb, im->col ? "column [F,1]" : "row [1,F]");
     }
-    konst *B = const_input(im, c, 1, 1, err, &rc);
+    if (!at_b && im->col)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: the computed input is a column [F,1] (from a Gemm with a constant A); "
+                       "only Gemm's input B may be one", c->label);
+    /* the weight stored as [out,in] (wt) or [in,out] */
+    int wt = at_b ? !ta : (int)tb;
+    konst *B = const_input(im, c, at_b ? 0 : 1, 1, err, &rc);
     if (!B) return rc;
     konst *C = is_gemm ? const_input(im, c, 2, 0, err, &rc) : NULL;
     if (rc) return rc;
     if (!B->val || B->rank != 2)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: weight '%s' must be a 2-D floating-point tensor", c->label, B->name);
     size_t in = shape_size(im->shape);
-    int64_t rows = tb ? B->dims[1] : B->dims[0], cols = tb ? B->dims[0] : B->dims[1];
+    int64_t rows = wt ? B->dims[1] : B->dims[0], cols = wt ? B->dims[0] : B->dims[1];
     if ((size_t)rows != in)
         return nn_fail(err, NN_ESHAPE, "%s: weight '%s' has %lld input rows but the value has %zu features", c->label,
                        B->name, (long long)rows, in);
@@ -562,18 +593,21 @@ static int op_gemm_matmul(importer *im, const node_ctx *c, int is_gemm, nn_error
     }
     for (int o = 0; o < out; o++)
         for (size_t i = 0; i < in; i++)
-            l.weight[(size_t)o * in + i] = alpha * (tb ? B->val[(size_t)o * in + i] : B->val[i * (size_t)out + o]);
+            l.weight[(size_t)o * in + i] = alpha * (wt ? B->val[(size_t)o * in + i] : B->val[i * (size_t)out + o]);
     if (C) {
-        /* C broadcasts against [1,out]: a scalar or one value per output. */
+        /* C broadcasts against [1,out] (or the column [out,1]): a scalar or one
+         * value per output along the output's long axis, nothing wider. */
         int ok = C->val && C->rank <= 2;
-        for (int d = 0; ok && d < C->rank; d++)
-            if (C->dims[d] != 1 && !(d == C->rank - 1 && C->dims[d] == out)) ok = 0;
+        for (int d = 0; ok && d < C->rank; d++) {
+            int long_axis = at_b ? C->rank == 2 && d == 0 : d == C->rank - 1;
+            if (C->dims[d] != 1 && !(long_axis && C->dims[d] == out)) ok = 0;
+        }
         if (!ok) {
             char kt[128];
             dims_text(C->dims, C->rank, kt, sizeof kt);
             layer_free(&l);
-            return nn_fail(err, NN_EUNSUPPORTED, "%s: bias '%s' of shape %s does not broadcast to [1,%d]", c->label, C->name,
-                           kt, out);
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: bias '%s' of shape %s does not broadcast to [%d,%d]", c->label, C->name,
+                           kt, at_b ? out : 1, at_b ? 1 : out);
         }
         for (int o = 0; o < out; o++) l.bias[o] = beta * C->val[C->numel == 1 ? 0 : o];
     }
@@ -581,6 +615,7 @@ static int op_gemm_matmul(importer *im, const node_ctx *c, int is_gemm, nn_error
     /* MatMul keeps the leading dims of a rank-1 or rank-3 flat value; Gemm is 2-D */
     im->rank = 2;
     if (is_gemm) im->xrank = 2;
+    im->col = at_b;
     im->affine_out = c->n->output[0];
     return NN_OK;
 }
@@ -729,6 +764,7 @@ static int op_flatten_layer(importer *im, const char *label, int xrank, nn_error
     }
     im->rank = 2;
     im->xrank = xrank;
+    im->col = 0;
     return rc;
 }
 
@@ -921,7 +957,7 @@ static int op_batchnorm(importer *im, const node_ctx *c, nn_error *err)
                        c->label, (long long)training);
     if (spatial != 1)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'spatial' = %lld is not supported", c->label, (long long)spatial);
-    if (im->xrank != im->rank)
+    if (im->xrank != im->rank || im->col)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: the %d-D value has no channel axis 1 to normalize", c->label, im->xrank);
     int fold = im->affine_out && strcmp(im->affine_out, im->cur) == 0;
     int C = fold ? im->m->layers[im->m->n_layers - 1].out_channels : im->shape.c;
@@ -1431,7 +1467,7 @@ static int add_value(importer *im, const char *name, int layer, nn_error *err)
         im->vals = v;
         im->capvals = cap;
     }
-    im->vals[im->nvals++] = (struct onnx_value){name, layer, im->rank, im->xrank, im->shape};
+    im->vals[im->nvals++] = (struct onnx_value){name, layer, im->rank, im->xrank, im->col, im->shape};
     return NN_OK;
 }
 
@@ -1442,6 +1478,7 @@ static void switch_to(importer *im, const struct onnx_value *v)
     im->cur = v->name;
     im->rank = v->rank;
     im->xrank = v->xrank;
+    im->col = v->col;
     im->shape = v->shape;
     im->affine_out = NULL;
     im->next_input = v->layer == im->m->n_layers - 1 ? -2 : v->layer;
@@ -1460,6 +1497,7 @@ static int op_shape(importer *im, const Onnx__NodeProto *n, const char *label, c
     importer view = *im;
     view.rank = v->rank;
     view.xrank = v->xrank;
+    view.col = v->col;
     view.shape = v->shape;
     int64_t d[MAX_RANK], start, end;
     int r = real_dims(&view, d);
@@ -1492,6 +1530,8 @@ static int op_residual_add(importer *im, const Onnx__NodeProto *n, const char *l
                        a->name, b->rank, b->name);
     if (a->layer < 0 || b->layer < 0)
         return nn_fail(err, NN_EUNSUPPORTED, "%s adds the graph input itself: not supported", label);
+    if (a->col != b->col)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s adds a row [1,F] and a column [F,1]: broadcasting would give a matrix", label);
     if ((rc = flush_normalize(im, label, err))) return rc;
     nn_layer l = layer_make(LAYER_ADD);
     l.n_inputs = 2;

@@ -410,6 +410,40 @@ def same_pad_half():
                  3 * 12 + 3 + 2 * 27 + 2, xs, ys)
 
 
+def gemm_const_a():
+    """Gemm with the constant as A: op(A) op(x) with transB = 1 on the row input
+    gives a column [5,1]; a per-row bias [5,1] Add folds into it; the next Gemm
+    takes the column as B with transA = 1 on its stored [in,out] constant, and
+    alpha/beta; the graph output is the column [3,1]. numpy float64 reference."""
+    rng = np.random.default_rng(60)
+    a1 = rng.standard_normal((5, 4))
+    c1 = rng.standard_normal((5, 1))
+    b1 = rng.standard_normal((5, 1))
+    a2 = rng.standard_normal((5, 3))          # transA = 1: op(A) = a2.T, [3,5]
+    c2 = rng.standard_normal((3, 1))
+    d = lambda n, a: helper.make_tensor(n, TensorProto.DOUBLE, a.shape, a.ravel().tolist())
+    nodes = [
+        helper.make_node("Gemm", ["a1", "input", "c1"], ["z1"], name="fc1", transB=1),
+        helper.make_node("Add", ["z1", "b1"], ["z1b"], name="shift"),
+        helper.make_node("Relu", ["z1b"], ["r"], name="relu"),
+        helper.make_node("Gemm", ["a2", "r", "c2"], ["logits"], name="fc2", transA=1, alpha=0.5, beta=-1.5),
+    ]
+    graph = helper.make_graph(nodes, "gemm_const_a", [helper.make_tensor_value_info("input", TensorProto.DOUBLE, [1, 4])],
+                              [helper.make_tensor_value_info("logits", TensorProto.DOUBLE, [3, 1])],
+                              [d("a1", a1), d("c1", c1), d("b1", b1), d("a2", a2), d("c2", c2)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_onnx_fixtures")
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, os.path.join(OUT, "gemm_const_a.onnx"))
+    rs = np.random.default_rng(61)
+    xs, ys = [], []
+    for _ in range(N_CASES):
+        x = rs.random((1, 4))
+        h = np.maximum(a1 @ x.T + c1 + b1, 0)
+        ys.append(0.5 * (a2.T @ h) - 1.5 * c2)
+        xs.append(x)
+    write_expect("gemm_const_a", (1, 1, 4), ["dense", "relu", "dense"], 5 * 4 + 5 + 3 * 5 + 3, xs, ys)
+
+
 def fashion_models():
     """28x28 models for the CLI test on Fashion-MNIST (predict on .onnx vs imported .h5)."""
     torch.manual_seed(7)
@@ -502,7 +536,8 @@ def bad_models():
              [f32("s", [0.0]), w, b], "node 'norm' \\(op Mul\\): input normalization of channel 0 .*std > 0")
     save_bad("bad_transA", [helper.make_node("Gemm", ["input", "w", "b"], ["out"], name="fc", transA=1, transB=1)],
              [f32("w", rng.standard_normal((2, 1))), b],
-             "node 'fc' \\(op Gemm\\): attribute 'transA' = 1 is not supported", in_shape=(1, 1), out_shape=(1, 2),
+             "node 'fc' \\(op Gemm\\): attribute 'transA' = 1 is not supported on the computed input A", in_shape=(1, 1),
+             out_shape=(1, 2),
              check=False)
     save_bad("bad_unknown_attr", [helper.make_node("Relu", ["input"], ["r"], name="act", slope=3),
                                   helper.make_node("Gemm", ["r", "w", "b"], ["out"], name="fc", transB=1)], [w, b],
@@ -527,6 +562,9 @@ def bad_models():
                                     helper.make_node("Reshape", ["input", "si"], ["out"], name="rs")],
              [f32("s", [1.0, 4.5])], "node 'toint' \\(op Cast\\): casting 4.5 to INT64 would truncate it",
              out_shape=(1, 4))
+    save_bad("bad_gemm_outer", [helper.make_node("Gemm", ["a", "input"], ["out"], name="outer")],
+             [f32("a", rng.standard_normal((2, 1)))],
+             "node 'outer' \\(op Gemm\\): with the computed value as B, op\\(B\\) is a row", out_shape=(2, 4), check=False)
     # dims promise 2x4 floats, the data holds 3: must be refused, not read past the end
     liar = TensorProto()
     liar.name = "w"
@@ -567,6 +605,7 @@ def main():
     flatten_chains()
     final_softmax()
     same_pad_half()
+    gemm_const_a()
     fashion_models()
     bad_models()
 
