@@ -270,6 +270,17 @@ static void truncating_cast_is_refused(void **state) { (void)state; bad_fixture(
 static void gemm_with_constant_a_and_transA_matches(void **state) { (void)state; check_fixture("gemm_const_a"); }
 static void gemm_outer_product_is_refused(void **state) { (void)state; bad_fixture("bad_gemm_outer"); }
 
+/* The same network exported at every opset from 7 to 17. */
+static void every_opset_from_7_to_17_matches_pytorch(void **state)
+{
+    (void)state;
+    for (int opset = 7; opset <= 17; opset++) {
+        char name[32];
+        snprintf(name, sizeof name, "opset%d", opset);
+        check_fixture(name);
+    }
+}
+
 static unsigned char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -409,6 +420,7 @@ int main(void)
         cmocka_unit_test(truncating_cast_is_refused),
         cmocka_unit_test(gemm_with_constant_a_and_transA_matches),
         cmocka_unit_test(gemm_outer_product_is_refused),
+        cmocka_unit_test(every_opset_from_7_to_17_matches_pytorch),
         cmocka_unit_test(truncated_file_is_format_error),
         cmocka_unit_test(garbage_bytes_are_format_error),
         cmocka_unit_test(corrupted_bytes_never_crash),

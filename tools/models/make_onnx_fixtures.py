@@ -444,6 +444,46 @@ def gemm_const_a():
     write_expect("gemm_const_a", (1, 1, 4), ["dense", "relu", "dense"], 5 * 4 + 5 + 3 * 5 + 3, xs, ys)
 
 
+class OpsetNet(nn.Module):
+    """What PyTorch writes for opsets 7 to 17: BatchNormalization (spatial in 7-8),
+    the view chain (Cast of its constants in 7-8, Unsqueeze axes an attribute
+    before 13, an input after), Dropout, a final LogSoftmax (axis 1 coerces to
+    2-D before 13)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c, self.bn, self.d = nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.Dropout(0.3)
+        self.fc = nn.Linear(2 * 3 * 3, 4)
+
+    def logits(self, x):
+        x = F.max_pool2d(F.relu(self.bn(self.c(x))), 2)
+        return self.fc(self.d(x.view(x.size(0), -1)))
+
+    def forward(self, x):
+        return F.log_softmax(self.logits(x), dim=1)
+
+
+class Logits(nn.Module):
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net.logits(x)
+
+
+def opsets():
+    for opset in range(7, 18):
+        name = "opset%d" % opset
+        torch.manual_seed(70)
+        m = OpsetNet()
+        randomize_bn(m.bn, torch.Generator().manual_seed(71))
+        m.eval()
+        export(m, torch.zeros(1, 1, 6, 6), name, opset=opset, preserve=True)  # BatchNormalization kept, not fused in float32
+        xs, ys = torch_cases(Logits(m), (1, 6, 6), 72)
+        write_expect(name, (1, 6, 6), ["conv2d", "relu", "maxpool2d", "flatten", "dense"], 2 * 9 + 2 + 18 * 4 + 4, xs, ys)
+
+
 def fashion_models():
     """28x28 models for the CLI test on Fashion-MNIST (predict on .onnx vs imported .h5)."""
     torch.manual_seed(7)
@@ -606,6 +646,7 @@ def main():
     final_softmax()
     same_pad_half()
     gemm_const_a()
+    opsets()
     fashion_models()
     bad_models()
 
