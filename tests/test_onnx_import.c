@@ -281,6 +281,10 @@ static void every_opset_from_7_to_17_matches_pytorch(void **state)
     }
 }
 
+static void dropout_with_ratio_and_training_inputs_is_identity(void **state) { (void)state; check_fixture("dropout_inputs"); }
+static void dropout_in_training_mode_is_refused(void **state) { (void)state; bad_fixture("bad_dropout_training"); }
+static void same_auto_pad_with_pads_is_refused(void **state) { (void)state; bad_fixture("bad_same_and_pads"); }
+
 static unsigned char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -421,6 +425,9 @@ int main(void)
         cmocka_unit_test(gemm_with_constant_a_and_transA_matches),
         cmocka_unit_test(gemm_outer_product_is_refused),
         cmocka_unit_test(every_opset_from_7_to_17_matches_pytorch),
+        cmocka_unit_test(dropout_with_ratio_and_training_inputs_is_identity),
+        cmocka_unit_test(dropout_in_training_mode_is_refused),
+        cmocka_unit_test(same_auto_pad_with_pads_is_refused),
         cmocka_unit_test(truncated_file_is_format_error),
         cmocka_unit_test(garbage_bytes_are_format_error),
         cmocka_unit_test(corrupted_bytes_never_crash),

@@ -172,12 +172,16 @@ static int tensor_to_const(const Onnx__TensorProto *t, konst *k, const char *wha
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: have = t->has_raw_data ? t->raw_data.len : t->n_float_data; break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE: have = t->has_raw_data ? t->raw_data.len : t->n_double_data; break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: have = t->has_raw_data ? t->raw_data.len : t->n_int64_data; break;
+    case ONNX__TENSOR_PROTO__DATA_TYPE__BOOL:
+        width = 1; /* Dropout's training_mode (opset 12+); kept as INT64 0/1 */
+        have = t->has_raw_data ? t->raw_data.len : t->n_int32_data;
+        break;
     case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16:
         width = 2; /* without raw data, one half's bits per int32_data entry */
         have = t->has_raw_data ? t->raw_data.len : t->n_int32_data;
         break;
     default:
-        return nn_fail(err, NN_EUNSUPPORTED, "%s: element type %d is not supported (FLOAT, FLOAT16, DOUBLE and INT64 are)",
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: element type %d is not supported (FLOAT, FLOAT16, DOUBLE, INT64 and BOOL are)",
                        what, type);
     }
     size_t want = t->has_raw_data ? n * width : n;
@@ -185,6 +189,11 @@ static int tensor_to_const(const Onnx__TensorProto *t, konst *k, const char *wha
         return nn_fail(err, NN_EFORMAT, "%s: dims promise %zu elements but the data holds %zu %s", what, n,
                        t->has_raw_data ? have / width : have, t->has_raw_data && have % width ? "(and stray bytes)" : "");
     size_t alloc = n ? n : 1;
+    if (type == ONNX__TENSOR_PROTO__DATA_TYPE__BOOL) {
+        if (!(k->ival = nn_malloc(alloc * sizeof *k->ival, what, err))) return err ? err->code : NN_ENOMEM;
+        for (size_t i = 0; i < n; i++) k->ival[i] = (t->has_raw_data ? t->raw_data.data[i] : t->int32_data[i]) != 0;
+        return NN_OK;
+    }
     if (type == ONNX__TENSOR_PROTO__DATA_TYPE__INT64) {
         if (!(k->ival = nn_malloc(alloc * sizeof *k->ival, what, err))) return err ? err->code : NN_ENOMEM;
         for (size_t i = 0; i < n; i++)

@@ -484,6 +484,26 @@ def opsets():
         write_expect(name, (1, 6, 6), ["conv2d", "relu", "maxpool2d", "flatten", "dense"], 2 * 9 + 2 + 18 * 4 + 4, xs, ys)
 
 
+def dropout_inputs():
+    """Dropout as opset 12+ writes it: ratio and training_mode as inputs;
+    inference (training_mode false) is the identity. numpy float64 reference."""
+    rng = np.random.default_rng(80)
+    w = rng.standard_normal((3, 4))
+    b = rng.standard_normal(3)
+    d = lambda n, a: helper.make_tensor(n, TensorProto.DOUBLE, np.shape(a), np.ravel(a).tolist())
+    nodes = [helper.make_node("Dropout", ["input", "ratio", "train"], ["x"], name="drop"),
+             helper.make_node("Gemm", ["x", "w", "b"], ["logits"], name="fc", transB=1)]
+    inits = [d("ratio", np.array(0.25)), helper.make_tensor("train", TensorProto.BOOL, [], [False]), d("w", w), d("b", b)]
+    graph = helper.make_graph(nodes, "dropout_inputs", [helper.make_tensor_value_info("input", TensorProto.DOUBLE, [1, 4])],
+                              [helper.make_tensor_value_info("logits", TensorProto.DOUBLE, [1, 3])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_onnx_fixtures")
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, os.path.join(OUT, "dropout_inputs.onnx"))
+    rs = np.random.default_rng(81)
+    xs = [rs.random((1, 4)) for _ in range(N_CASES)]
+    write_expect("dropout_inputs", (1, 1, 4), ["dense"], 15, xs, [x @ w.T + b for x in xs])
+
+
 def fashion_models():
     """28x28 models for the CLI test on Fashion-MNIST (predict on .onnx vs imported .h5)."""
     torch.manual_seed(7)
@@ -605,6 +625,15 @@ def bad_models():
     save_bad("bad_gemm_outer", [helper.make_node("Gemm", ["a", "input"], ["out"], name="outer")],
              [f32("a", rng.standard_normal((2, 1)))],
              "node 'outer' \\(op Gemm\\): with the computed value as B, op\\(B\\) is a row", out_shape=(2, 4), check=False)
+    save_bad("bad_dropout_training", [helper.make_node("Dropout", ["input", "", "train"], ["d"], name="drop"),
+                                      helper.make_node("Gemm", ["d", "w", "b"], ["out"], name="fc", transB=1)],
+             [helper.make_tensor("train", TensorProto.BOOL, [], [True]), w, b],
+             "node 'drop' \\(op Dropout\\): training_mode must be a constant false")
+    save_bad("bad_same_and_pads", [helper.make_node("MaxPool", ["input"], ["p"], name="mp", kernel_shape=[2, 2],
+                                                    auto_pad="SAME_UPPER", pads=[1, 1, 1, 1]),
+                                   helper.make_node("Flatten", ["p"], ["out"], name="flat")], [],
+             "node 'mp' \\(op MaxPool\\): 'pads' together with auto_pad SAME_UPPER", in_shape=(1, 1, 4, 4),
+             out_shape=(1, 16), check=False)
     # dims promise 2x4 floats, the data holds 3: must be refused, not read past the end
     liar = TensorProto()
     liar.name = "w"
@@ -647,6 +676,7 @@ def main():
     same_pad_half()
     gemm_const_a()
     opsets()
+    dropout_inputs()
     fashion_models()
     bad_models()
 
