@@ -285,6 +285,10 @@ static void dropout_with_ratio_and_training_inputs_is_identity(void **state) { (
 static void dropout_in_training_mode_is_refused(void **state) { (void)state; bad_fixture("bad_dropout_training"); }
 static void same_auto_pad_with_pads_is_refused(void **state) { (void)state; bad_fixture("bad_same_and_pads"); }
 
+static void matmul_weight_first_on_a_vector_matches(void **state) { (void)state; check_fixture("matmul_weight_first"); }
+static void column_input_matches(void **state) { (void)state; check_fixture("column_input"); }
+static void matmul_weight_first_on_a_row_is_refused(void **state) { (void)state; bad_fixture("bad_matmul_row_second"); }
+
 static unsigned char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -428,6 +432,9 @@ int main(void)
         cmocka_unit_test(dropout_with_ratio_and_training_inputs_is_identity),
         cmocka_unit_test(dropout_in_training_mode_is_refused),
         cmocka_unit_test(same_auto_pad_with_pads_is_refused),
+        cmocka_unit_test(matmul_weight_first_on_a_vector_matches),
+        cmocka_unit_test(column_input_matches),
+        cmocka_unit_test(matmul_weight_first_on_a_row_is_refused),
         cmocka_unit_test(truncated_file_is_format_error),
         cmocka_unit_test(garbage_bytes_are_format_error),
         cmocka_unit_test(corrupted_bytes_never_crash),

@@ -549,7 +549,7 @@ static int op_gemm_matmul(importer *im, const node_ctx *c, int is_gemm, nn_error
     if ((rc = check_attrs(c->n, c->label, is_gemm ? gemm_attrs : NULL, err))) return rc;
     /* Gemm may take the computed value as B with a constant A: Y = op(A) op(x)
      * is then a dense layer whose output is a column [K,1] */
-    int at_b = is_gemm && c->act_pos == 1;
+    int at_b = c->act_pos == 1;
     if ((!at_b && (rc = need_act_at(c, 0, err))) || (rc = need_rank(im, c, 2, err))) return rc;
     if (is_gemm && im->xrank != 2)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: Gemm needs a 2-D input, got a %d-D value", c->label, im->xrank);
@@ -573,6 +573,12 @@ static int op_gemm_matmul(importer *im, const node_ctx *c, int is_gemm, nn_error
                            "%s: with the computed value as B, op(B) is a row, so op(A) op(B) is an outer product, not a dense "
                            "layer (transB = %lld on a %s value)", c->label, (long long)tb, im->col ? "column [F,1]" : "row [1,F]");
     }
+    /* MatMul(W, x): numpy reads a vector x [F] as a column and drops the axis
+     * again ([K]); a column [F,1] gives the column [K,1]; a row cannot follow W */
+    if (!is_gemm && at_b && !(im->xrank == 1 || im->col))
+        return nn_fail(err, NN_EUNSUPPORTED,
+                       "%s: with a constant first operand the computed value must be a vector [F] or a column [F,1], "
+                       "got a %d-D row", c->label, im->xrank);
     if (!at_b && im->col)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: the computed input is a column [F,1] (from a Gemm with a constant A); "
                        "only Gemm's input B may be one", c->label);
@@ -624,7 +630,7 @@ static int op_gemm_matmul(importer *im, const node_ctx *c, int is_gemm, nn_error
     /* MatMul keeps the leading dims of a rank-1 or rank-3 flat value; Gemm is 2-D */
     im->rank = 2;
     if (is_gemm) im->xrank = 2;
-    im->col = at_b;
+    if (is_gemm) im->col = at_b; /* MatMul keeps the vector or column it was given */
     im->affine_out = c->n->output[0];
     return NN_OK;
 }
@@ -1564,7 +1570,7 @@ static int read_by_nhwc_transpose(const Onnx__GraphProto *g, const char *name)
     return 0;
 }
 
-/* The graph input: rank 1 [F], rank 2 [N,F], rank 3 [N,1,F] (a flat vector) or
+/* The graph input: rank 1 [F], rank 2 [N,F] or a column [F,1], rank 3 [N,1,F] (a flat vector) or
  * [N,H,W] (a one-channel image), rank 4 [N,C,H,W], or [N,H,W,C] when read by a
  * Transpose to NCHW (the native input is then the transposed C x H x W image).
  * The batch dimension N must be 1 or symbolic. */
@@ -1591,6 +1597,14 @@ static int input_shape(importer *im, const Onnx__ValueInfoProto *vi, nn_error *e
         d[i] = (int)dim->dim_value;
     }
     const Onnx__TensorShapeProto__Dimension *b = s->dim[0];
+    /* [F,1] with a fixed F > 1 is no batch of F: a column vector (same data order) */
+    if (s->n_dim == 2 && d[1] == 1 && b->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+        b->dim_value > 1 && b->dim_value <= INT32_MAX) {
+        im->rank = im->xrank = 2;
+        im->col = 1;
+        im->m->input = im->shape = (nn_shape){1, 1, (int)b->dim_value};
+        return NN_OK;
+    }
     if (first == 1 && b->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && b->dim_value != 1)
         return nn_fail(err, NN_EUNSUPPORTED, "graph input '%s': batch dimension is %lld (expected 1 or symbolic)", vi->name,
                        (long long)b->dim_value);

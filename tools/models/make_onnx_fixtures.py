@@ -504,6 +504,44 @@ def dropout_inputs():
     write_expect("dropout_inputs", (1, 1, 4), ["dense"], 15, xs, [x @ w.T + b for x in xs])
 
 
+def weight_first():
+    """W @ x as converters of .nnet files write it: MatMul(W, x) on a vector
+    input [3] (the result is a vector again), and on a column input [4,1]
+    (Gemm with a constant A and transB = 0, then MatMul(W, column)), with a
+    scalar input shift and per-row biases. numpy float64 references."""
+    rng = np.random.default_rng(90)
+    d = lambda n, a: helper.make_tensor(n, TensorProto.DOUBLE, np.shape(a), np.ravel(a).tolist())
+
+    def save(name, nodes, inits, in_shape, out_shape):
+        graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.DOUBLE, in_shape)],
+                                  [helper.make_tensor_value_info("logits", TensorProto.DOUBLE, out_shape)], inits)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_onnx_fixtures")
+        onnx.checker.check_model(model, full_check=True)
+        onnx.save(model, os.path.join(OUT, name + ".onnx"))
+
+    w1, b1, w2, b2 = rng.standard_normal((5, 3)), rng.standard_normal(5), rng.standard_normal((2, 5)), rng.standard_normal(2)
+    save("matmul_weight_first", [helper.make_node("MatMul", ["w1", "input"], ["z"], name="mm1"),
+                                 helper.make_node("Add", ["z", "b1"], ["zb"], name="bias1"),
+                                 helper.make_node("Relu", ["zb"], ["r"], name="relu"),
+                                 helper.make_node("MatMul", ["w2", "r"], ["y"], name="mm2"),
+                                 helper.make_node("Add", ["y", "b2"], ["logits"], name="bias2")],
+         [d("w1", w1), d("b1", b1), d("w2", w2), d("b2", b2)], [3], [2])
+    rs = np.random.default_rng(91)
+    xs = [rs.random(3) for _ in range(N_CASES)]
+    write_expect("matmul_weight_first", (1, 1, 3), ["dense", "relu", "dense"], 15 + 5 + 10 + 2, xs,
+                 [w2 @ np.maximum(w1 @ x + b1, 0) + b2 for x in xs])
+
+    a1, c1, w3 = rng.standard_normal((3, 4)), rng.standard_normal((3, 1)), rng.standard_normal((2, 3))
+    save("column_input", [helper.make_node("Sub", ["input", "half"], ["n"], name="center"),
+                          helper.make_node("Gemm", ["a1", "n", "c1"], ["z"], name="fc"),
+                          helper.make_node("Tanh", ["z"], ["t"], name="tanh"),
+                          helper.make_node("MatMul", ["w3", "t"], ["logits"], name="mm")],
+         [d("half", np.array(0.5)), d("a1", a1), d("c1", c1), d("w3", w3)], [4, 1], [2, 1])
+    xs = [rs.random((4, 1)) for _ in range(N_CASES)]
+    write_expect("column_input", (1, 1, 4), ["normalize", "dense", "tanh", "dense"], 2 + 12 + 3 + 6 + 2, xs,
+                 [w3 @ np.tanh(a1 @ (x - 0.5) + c1) for x in xs])
+
+
 def fashion_models():
     """28x28 models for the CLI test on Fashion-MNIST (predict on .onnx vs imported .h5)."""
     torch.manual_seed(7)
@@ -634,6 +672,10 @@ def bad_models():
                                    helper.make_node("Flatten", ["p"], ["out"], name="flat")], [],
              "node 'mp' \\(op MaxPool\\): 'pads' together with auto_pad SAME_UPPER", in_shape=(1, 1, 4, 4),
              out_shape=(1, 16), check=False)
+    save_bad("bad_matmul_row_second", [helper.make_node("MatMul", ["wm", "input"], ["out"], name="mm")],
+             [f32("wm", rng.standard_normal((2, 1)))],
+             "node 'mm' \\(op MatMul\\): with a constant first operand the computed value must be a vector",
+             out_shape=(2, 4), check=False)
     # dims promise 2x4 floats, the data holds 3: must be refused, not read past the end
     liar = TensorProto()
     liar.name = "w"
@@ -677,6 +719,7 @@ def main():
     gemm_const_a()
     opsets()
     dropout_inputs()
+    weight_first()
     fashion_models()
     bad_models()
 
