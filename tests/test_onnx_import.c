@@ -289,6 +289,10 @@ static void matmul_weight_first_on_a_vector_matches(void **state) { (void)state;
 static void column_input_matches(void **state) { (void)state; check_fixture("column_input"); }
 static void matmul_weight_first_on_a_row_is_refused(void **state) { (void)state; bad_fixture("bad_matmul_row_second"); }
 
+static void unsqueeze_of_the_input_opset11_matches(void **state) { (void)state; check_fixture("unsqueeze_op11"); }
+static void unsqueeze_of_the_input_opset13_matches(void **state) { (void)state; check_fixture("unsqueeze_op13"); }
+static void unsqueeze_moving_an_axis_is_refused(void **state) { (void)state; bad_fixture("bad_unsqueeze_last"); }
+
 static unsigned char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -435,6 +439,9 @@ int main(void)
         cmocka_unit_test(matmul_weight_first_on_a_vector_matches),
         cmocka_unit_test(column_input_matches),
         cmocka_unit_test(matmul_weight_first_on_a_row_is_refused),
+        cmocka_unit_test(unsqueeze_of_the_input_opset11_matches),
+        cmocka_unit_test(unsqueeze_of_the_input_opset13_matches),
+        cmocka_unit_test(unsqueeze_moving_an_axis_is_refused),
         cmocka_unit_test(truncated_file_is_format_error),
         cmocka_unit_test(garbage_bytes_are_format_error),
         cmocka_unit_test(corrupted_bytes_never_crash),

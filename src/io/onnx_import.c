@@ -42,7 +42,7 @@
 static const char SUPPORTED_OPS[] =
     "Gemm, MatMul, Add, Sub, Mul, Div (with constants), Conv, MaxPool, AveragePool, GlobalAveragePool, "
     "Flatten, Reshape (flattening), Relu, LeakyRelu, Sigmoid, Tanh, Atan, BatchNormalization, Constant, "
-    "Identity, Dropout, Pad (all-zero pads), Softmax and LogSoftmax (as the last node, dropped), Shape, Gather, Unsqueeze, Squeeze, Concat and Cast (of constants), Transpose (of constants, or NHWC to NCHW on the input)";
+    "Identity, Dropout, Pad (all-zero pads), Softmax and LogSoftmax (as the last node, dropped), Shape, Unsqueeze and Squeeze (size-1 axes), Gather, Concat and Cast (of constants), Transpose (of constants, or NHWC to NCHW on the input)";
 
 typedef struct {
     const char *name;        /* value name (points into the protobuf) */
@@ -1388,6 +1388,53 @@ static int op_pad(importer *im, const node_ctx *c, nn_error *err)
 }
 
 static int op_transpose(importer *im, const node_ctx *c, nn_error *err);
+static int int_list(importer *im, const Onnx__NodeProto *n, const char *label, const char *attr, size_t pos, int64_t *out,
+                    int *count, int *found, nn_error *err);
+
+/* Unsqueeze/Squeeze of a computed value ([1,28,28] -> [1,1,28,28] before a
+ * Conv): only size-1 axes come and go, so the data order is unchanged; the
+ * result must still read as the same value (leading 1s, then the value's dims
+ * without its own leading 1s), else a later op would see other axes. */
+static int op_squeeze(importer *im, const node_ctx *c, int unsq, nn_error *err)
+{
+    static const char *const attrs[] = {"axes", NULL};
+    int64_t axes[MAX_RANK], d[MAX_RANK], nd[MAX_RANK];
+    int na, found, rc;
+    if ((rc = check_attrs(c->n, c->label, attrs, err)) || (rc = need_act_at(c, 0, err)) ||
+        (rc = int_list(im, c->n, c->label, "axes", 1, axes, &na, &found, err)))
+        return rc;
+    if (im->col) return nn_fail(err, NN_EUNSUPPORTED, "%s: a column [F,1] value cannot be reshaped this way", c->label);
+    if (!found) return nn_fail(err, NN_EUNSUPPORTED, "%s: 'axes' must be given", c->label);
+    int r = real_dims(im, d), out = unsq ? r + na : r - na, mark[MAX_RANK] = {0};
+    if (out < 1 || out > 4) return nn_fail(err, NN_EUNSUPPORTED, "%s: the result would have rank %d (1 to 4 supported)", c->label, out);
+    for (int i = 0; i < na; i++) {
+        int64_t a = axes[i] < 0 ? axes[i] + (unsq ? out : r) : axes[i];
+        if (a < 0 || a >= (unsq ? out : r) || mark[a] || (!unsq && d[a] != 1))
+            return nn_fail(err, NN_EFORMAT, "%s: axis %lld is invalid", c->label, (long long)axes[i]);
+        mark[a] = 1;
+    }
+    int o = 0;
+    for (int i = 0, j = 0; i < (unsq ? out : r); i++) {
+        if (unsq) nd[o++] = mark[i] ? 1 : d[j++];
+        else if (!mark[i]) nd[o++] = d[i];
+    }
+    int64_t ld[4];
+    int lr = cur_dims(im, ld), ls = 0, ns = 0;
+    while (ls < lr && ld[ls] == 1) ls++;
+    while (ns < out && nd[ns] == 1) ns++;
+    int same = lr - ls == out - ns;
+    for (int i = 0; same && i < out - ns; i++) same = nd[ns + i] == ld[ls + i];
+    if (!same) {
+        char ft[128], tt[128];
+        dims_text(d, r, ft, sizeof ft);
+        dims_text(nd, out, tt, sizeof tt);
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: from %s to %s moves an axis of the value (only leading size-1 axes may change)",
+                       c->label, ft, tt);
+    }
+    im->xrank = out;
+    if (im->affine_out && !strcmp(im->affine_out, im->cur)) im->affine_out = c->n->output[0];
+    return NN_OK;
+}
 
 /* Softmax or LogSoftmax computing the graph output is dropped: both are strictly
  * increasing in each logit's share, so the argmax (all nncert certifies) is the
@@ -1427,7 +1474,8 @@ static int dispatch(importer *im, const node_ctx *c, nn_error *err)
 {
     const char *op = c->n->op_type;
     int rc;
-    if (strcmp(op, "Identity") && strcmp(op, "Dropout") && strcmp(op, "Pad") && strcmp(op, "Add") && strcmp(op, "Sub") && strcmp(op, "Mul") &&
+    if (strcmp(op, "Identity") && strcmp(op, "Dropout") && strcmp(op, "Pad") && strcmp(op, "Unsqueeze") &&
+        strcmp(op, "Squeeze") && strcmp(op, "Add") && strcmp(op, "Sub") && strcmp(op, "Mul") &&
         strcmp(op, "Div") && (rc = flush_normalize(im, c->label, err)))
         return rc;
     if (!strcmp(op, "Gemm")) return op_gemm_matmul(im, c, 1, err);
@@ -1448,6 +1496,7 @@ static int dispatch(importer *im, const node_ctx *c, nn_error *err)
         return op_elementwise(im, c, op, err);
     if (!strcmp(op, "Pad")) return op_pad(im, c, err);
     if (!strcmp(op, "Transpose")) return op_transpose(im, c, err);
+    if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) return op_squeeze(im, c, !strcmp(op, "Unsqueeze"), err);
     if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) return op_softmax(im, c, err);
     if (!strcmp(op, "Identity") || !strcmp(op, "Dropout")) {
         static const char *const dattrs[] = {"ratio", "seed", "is_test", NULL};

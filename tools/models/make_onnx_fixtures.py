@@ -542,6 +542,28 @@ def weight_first():
                  [w3 @ np.tanh(a1 @ (x - 0.5) + c1) for x in xs])
 
 
+class UnsqueezeNet(nn.Module):
+    """A [N,H,W] input given its channel axis by x.unsqueeze(1) before a Conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.fc = nn.Linear(2 * 3 * 3, 3)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(torch.relu(self.conv(x.unsqueeze(1))), 1))
+
+
+def unsqueeze_input():
+    for opset in (11, 13):
+        name = "unsqueeze_op%d" % opset
+        torch.manual_seed(95)
+        m = UnsqueezeNet().eval()
+        export(m, torch.zeros(1, 5, 5), name, opset=opset)
+        xs, ys = torch_cases(m, (5, 5), 96)
+        write_expect(name, (1, 5, 5), ["conv2d", "relu", "flatten", "dense"], 2 * 9 + 2 + 18 * 3 + 3, xs, ys)
+
+
 def fashion_models():
     """28x28 models for the CLI test on Fashion-MNIST (predict on .onnx vs imported .h5)."""
     torch.manual_seed(7)
@@ -676,6 +698,11 @@ def bad_models():
              [f32("wm", rng.standard_normal((2, 1)))],
              "node 'mm' \\(op MatMul\\): with a constant first operand the computed value must be a vector",
              out_shape=(2, 4), check=False)
+    save_bad("bad_unsqueeze_last", [helper.make_node("Unsqueeze", ["input", "ax"], ["u"], name="unsq"),
+                                    helper.make_node("Flatten", ["u"], ["out"], name="flat")],
+             [numpy_helper.from_array(np.array([3], dtype=np.int64), "ax")],
+             "node 'unsq' \\(op Unsqueeze\\): from \\[1,2,3\\] to \\[1,2,3,1\\] moves an axis",
+             in_shape=(1, 2, 3), out_shape=(1, 6))
     # dims promise 2x4 floats, the data holds 3: must be refused, not read past the end
     liar = TensorProto()
     liar.name = "w"
@@ -720,6 +747,7 @@ def main():
     opsets()
     dropout_inputs()
     weight_first()
+    unsqueeze_input()
     fashion_models()
     bad_models()
 
