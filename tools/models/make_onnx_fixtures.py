@@ -370,6 +370,9 @@ def same_pad_half():
     bc = rng.standard_normal(3).astype(np.float16)
     wf = rng.standard_normal((2, 27)).astype(np.float16)
     bf = rng.standard_normal(2).astype(np.float32)
+    # subnormal halves (below 2^-14) in both storage forms, and a negative zero
+    wc[0, 0, 0, :2] = np.float16(-3.0e-5), np.float16(6e-8)
+    wf[0, :3] = np.float16(4.5e-5), np.float16(-6e-8), np.float16(-0.0)
     # make_tensor stores each half's bits in int32_data (no raw_data)
     half_bits = helper.make_tensor("wf16", TensorProto.FLOAT16, wf.shape, wf.astype(np.float32).ravel().tolist())
     nodes = [
