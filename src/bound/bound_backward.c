@@ -151,6 +151,20 @@ static inline void offset_term(double x, size_t k, const double *off, const doub
     if (v) *err += fabs(x) * v[k];
 }
 
+/* Coefficient v of MaxPool output o on the side `upper` of the block: the plane
+ * its sign selects (returned), its intercept into c with magnitude into s, and
+ * the plane's budget weight into e. Full and windowed rows share it. */
+static inline const double *plane_term(const relax_pool *p, size_t o, double v, int upper, const double *hl,
+                                       const double *hu, double *acc, double *mag, double *err)
+{
+    int use_upper = (v >= 0) == upper;
+    double t = v * (use_upper ? p->upper_icpt[o] : p->lower_icpt[o]);
+    *acc += t;
+    *mag += fabs(t);
+    if (hl) *err += fabs(v) * (use_upper ? hu[o] : hl[o]);
+    return (use_upper ? p->upper_coef : p->lower_coef) + o * (size_t)p->window;
+}
+
 #define REAL double
 #define SFX(name) name##_d
 #define GEMM cblas_dgemm

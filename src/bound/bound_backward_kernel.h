@@ -302,16 +302,10 @@ static void SFX(step_maxpool)(const bound_work *w, int j, const relax_pool *p, S
         for (size_t o = 0; o < n_out; o++) {
             double v = a[o];
             if (v == 0) continue;
-            int use_upper = (v >= 0) == upper;
-            const double *coef = (use_upper ? p->upper_coef : p->lower_coef) + o * (size_t)W;
-            double icpt = use_upper ? p->upper_icpt[o] : p->lower_icpt[o];
+            const double *coef = plane_term(p, o, v, upper, hl, hu, &acc, &mag, &err);
             const int *in = p->inputs + o * (size_t)W;
             for (int k = 0; k < W; k++)
                 if (in[k] >= 0) x[in[k]] += (REAL)(v * coef[k]);
-            double t = v * icpt;
-            acc += t;
-            mag += fabs(t);
-            if (hl) err += fabs(v) * (use_upper ? hu[o] : hl[o]);
         }
         b->c[r] += acc;
         b->s[r] += mag;
@@ -525,9 +519,7 @@ static void SFX(step_maxpool_crop)(const bound_state *st, int j, SFX(blk) *b)
                     double v = a[ch * whw + (size_t)yy * (size_t)b->ww + (size_t)xx];
                     if (v == 0) continue;
                     size_t o = ch * hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)(b->ox[r] + xx);
-                    int use_upper = (v >= 0) == upper;
-                    const double *coef = (use_upper ? p->upper_coef : p->lower_coef) + o * (size_t)W;
-                    double icpt = use_upper ? p->upper_icpt[o] : p->lower_icpt[o];
+                    const double *coef = plane_term(p, o, v, upper, hl, hu, &acc, &mag, &err);
                     const int *in = p->inputs + o * (size_t)W;
                     REAL *base = x + ch * hwi + (size_t)(yy * sh) * (size_t)wi + (size_t)(xx * sw);
                     for (int k = 0; k < W; k++)
@@ -535,10 +527,6 @@ static void SFX(step_maxpool_crop)(const bound_state *st, int j, SFX(blk) *b)
                             size_t d = sl ? sl[k] : (size_t)((k / kw) * dh) * (size_t)wi + (size_t)((k % kw) * dw);
                             base[d] += (REAL)(v * coef[k]);
                         }
-                    double t = v * icpt;
-                    acc += t;
-                    mag += fabs(t);
-                    if (hl) err += fabs(v) * (use_upper ? hu[o] : hl[o]);
                 }
         b->c[r] += acc;
         b->s[r] += mag;
