@@ -451,17 +451,9 @@ int layer_affine_adjoint_ws(const nn_layer *layer, const double *dy, size_t rows
         return conv_adjoint_d(l, l->weight, dy, rows, lddy, dx, lddx, ws, err);
     case LAYER_AVGPOOL2D:
         return avgpool_apply(l, dy, rows, lddy, dx, lddx, 1, ws, err);
-    case LAYER_NORMALIZE: {
-        size_t hw = (size_t)l->in.h * (size_t)l->in.w;
-        for (size_t r = 0; r < rows; r++)
-            for (size_t c = 0; c < (size_t)l->in.c; c++) {
-                const double *src = dy + r * lddy + c * hw;
-                double *dst = dx + r * lddx + c * hw;
-                double sd = l->std[c];
-                for (size_t i = 0; i < hw; i++) dst[i] = src[i] / sd;
-            }
+    case LAYER_NORMALIZE:
+        normalize_adjoint_d(l, dy, rows, lddy, (size_t)l->in.h * (size_t)l->in.w, dx, lddx);
         return NN_OK;
-    }
     default: /* LAYER_FLATTEN: the identity is its own adjoint */
         for (size_t r = 0; r < rows; r++) memmove(dx + r * lddx, dy + r * lddy, n_in * sizeof *dx);
         return NN_OK;
@@ -505,17 +497,9 @@ int layer_affine_adjoint_f_ws(const nn_layer *layer, const float *weight_f, cons
         }
         return NN_OK;
     }
-    case LAYER_NORMALIZE: {
-        size_t hw = (size_t)l->in.h * (size_t)l->in.w;
-        for (size_t r = 0; r < rows; r++)
-            for (size_t c = 0; c < (size_t)l->in.c; c++) {
-                const float *src = dy + r * lddy + c * hw;
-                float *dst = dx + r * lddx + c * hw;
-                float sd = (float)l->std[c];
-                for (size_t i = 0; i < hw; i++) dst[i] = src[i] / sd;
-            }
+    case LAYER_NORMALIZE:
+        normalize_adjoint_f(l, dy, rows, lddy, (size_t)l->in.h * (size_t)l->in.w, dx, lddx);
         return NN_OK;
-    }
     default:
         for (size_t r = 0; r < rows; r++) memmove(dx + r * lddx, dy + r * lddy, n_in * sizeof *dx);
         return NN_OK;

@@ -5,6 +5,20 @@
  * The float variant serves the bound engine's float32 backward passes. */
 
 /* The adjoint of im2col: dxr[input cell] += col[k, p] over every slot that reads it. */
+/* The normalize adjoint dx = dy / std_c on planes of hw cells per channel: whole
+ * maps (hw = H W) or the windows of cropped rows (hw = h w). */
+static void SFX(normalize_adjoint)(const nn_layer *l, const REAL *dy, size_t n, size_t lddy, size_t hw, REAL *dx,
+                                   size_t lddx)
+{
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < (size_t)l->in.c; c++) {
+            const REAL *src = dy + r * lddy + c * hw;
+            REAL *dst = dx + r * lddx + c * hw;
+            REAL sd = (REAL)l->std[c];
+            for (size_t i = 0; i < hw; i++) dst[i] = src[i] / sd;
+        }
+}
+
 static void SFX(col2im)(const nn_layer *l, const conv_slot *slots, const REAL *col, size_t ldc, REAL *dxr)
 {
     int kh = l->kernel[0], kw = l->kernel[1], wo = l->out.w, W = l->in.w;
@@ -165,17 +179,9 @@ static int SFX(affine_adjoint_win)(const nn_layer *l, const REAL *wt, const REAL
     case LAYER_AVGPOOL2D:
         SFX(avgpool_adjoint_win)(l, dy, n, lddy, h, w, oy, ox, dx, lddx);
         return NN_OK;
-    case LAYER_NORMALIZE: {
-        size_t hw = (size_t)h * (size_t)w;
-        for (size_t r = 0; r < n; r++)
-            for (size_t c = 0; c < (size_t)l->in.c; c++) {
-                const REAL *src = dy + r * lddy + c * hw;
-                REAL *dst = dx + r * lddx + c * hw;
-                REAL sd = (REAL)l->std[c];
-                for (size_t i = 0; i < hw; i++) dst[i] = src[i] / sd;
-            }
+    case LAYER_NORMALIZE:
+        SFX(normalize_adjoint)(l, dy, n, lddy, (size_t)h * (size_t)w, dx, lddx);
         return NN_OK;
-    }
     default:
         return nn_fail(err, NN_EARG, "%s: no windowed adjoint", layer_type_name(l->type));
     }
