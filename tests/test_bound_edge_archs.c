@@ -101,15 +101,6 @@ static void add_conv(nn_model *m, test_rng *r, int co, int k, int stride, int pa
     test_add_layer(m, l);
 }
 
-static void add_pool(nn_model *m, layer_type t, int k, int stride, int pad)
-{
-    nn_layer l = layer_make(t);
-    l.kernel[0] = l.kernel[1] = k;
-    l.stride[0] = l.stride[1] = stride;
-    for (int q = 0; q < 4; q++) l.pad[q] = pad;
-    test_add_layer(m, l);
-}
-
 static const layer_type acts_all[] = {LAYER_RELU,   LAYER_TANH,       LAYER_SIGMOID,
                                       LAYER_ARCTAN, LAYER_LEAKY_RELU, LAYER_PARAM_RAMP};
 
@@ -226,11 +217,11 @@ static void build_arch(arch *a, test_rng *r, int idx, double *x0_out, size_t *n_
             test_add_layer(m, nm);
         }
         add_conv(m, r, 2, 3, 1, 1, 1, s);
-        add_pool(m, LAYER_AVGPOOL2D, 2, 1, test_rng_uniform(r) < 0.5);
+        tb_pool(m, LAYER_AVGPOOL2D, 2, 1, test_rng_uniform(r) < 0.5);
         add_conv(m, r, 2, 2, 1, 0, 1, pick_scale(r));
         place_bias(m, x0, bmode, NULL);
         add_act(m, r, act);
-        add_pool(m, LAYER_MAXPOOL2D, 2, 1, 0); /* overlapping */
+        tb_pool(m, LAYER_MAXPOOL2D, 2, 1, 0); /* overlapping */
         test_add_layer(m, layer_make(LAYER_FLATTEN));
         add_dense(m, r, 3, 1.0, 0);
         break;
@@ -238,20 +229,20 @@ static void build_arch(arch *a, test_rng *r, int idx, double *x0_out, size_t *n_
         add_conv(m, r, 2, 2, 1 + (test_rng_uniform(r) < 0.5), 1, 1 + (test_rng_uniform(r) < 0.3), s);
         place_bias(m, x0, bmode, NULL);
         add_act(m, r, act);
-        if (cur_shape(m).h >= 3) add_pool(m, LAYER_MAXPOOL2D, 3, 2, 1);
-        else add_pool(m, LAYER_MAXPOOL2D, 2, 1, 1);
+        if (cur_shape(m).h >= 3) tb_pool(m, LAYER_MAXPOOL2D, 3, 2, 1);
+        else tb_pool(m, LAYER_MAXPOOL2D, 2, 1, 1);
         add_conv(m, r, 2, 1, 1, 0, 1, pick_scale(r));
         add_act(m, r, act);
-        add_pool(m, LAYER_AVGPOOL2D, 2, 1, 1);
+        tb_pool(m, LAYER_AVGPOOL2D, 2, 1, 1);
         test_add_layer(m, layer_make(LAYER_FLATTEN));
         add_dense(m, r, 2, 1.0, 0);
         break;
     default: /* maxpool stride > kernel, maxpool directly on the input, act -> maxpool -> act */
-        add_pool(m, LAYER_MAXPOOL2D, 2, 3, 0);
+        tb_pool(m, LAYER_MAXPOOL2D, 2, 3, 0);
         add_conv(m, r, 3, 1, 1, 0, 1, s);
         place_bias(m, x0, bmode, NULL);
         add_act(m, r, act);
-        add_pool(m, LAYER_MAXPOOL2D, 2, 1, 1);
+        tb_pool(m, LAYER_MAXPOOL2D, 2, 1, 1);
         test_add_layer(m, layer_make(LAYER_FLATTEN));
         add_dense(m, r, 1 + (int)(test_rng_uniform(r) * 3), pick_scale(r), 0);
         if (test_rng_uniform(r) < 0.5) add_act(m, r, act);

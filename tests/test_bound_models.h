@@ -53,6 +53,16 @@ static inline void tb_act(nn_model *m, test_rng *rng, layer_type t, size_t n)
 }
 
 /* input 6 -> dense 12 -> act -> dense 10 -> act -> dense 8 -> act -> dense 4 */
+/* A max or average pool: square kernel k, stride, the same padding on every side. */
+static inline void tb_pool(nn_model *m, layer_type t, int k, int stride, int pad)
+{
+    nn_layer l = layer_make(t);
+    l.kernel[0] = l.kernel[1] = k;
+    l.stride[0] = l.stride[1] = stride;
+    for (int q = 0; q < 4; q++) l.pad[q] = pad;
+    test_add_layer(m, l);
+}
+
 static inline void tb_build_mlp(nn_model *m, test_rng *rng, layer_type act)
 {
     nn_error err;

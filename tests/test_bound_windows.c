@@ -38,15 +38,6 @@ static void add_conv(nn_model *m, test_rng *r, int co, int k, int stride, int pa
     test_add_layer(m, l);
 }
 
-static void add_pool(nn_model *m, layer_type t, int k, int stride, int pad)
-{
-    nn_layer l = layer_make(t);
-    l.kernel[0] = l.kernel[1] = k;
-    l.stride[0] = l.stride[1] = stride;
-    for (int q = 0; q < 4; q++) l.pad[q] = pad;
-    test_add_layer(m, l);
-}
-
 static nn_shape cur(nn_model *m)
 {
     nn_error err;
@@ -112,7 +103,7 @@ static void build(nn_model *m, test_rng *r, int idx, char *desc, size_t dl)
             if (pk > s.w) pk = s.w;
             int pp = (int)(test_rng_uniform(r) * pk);
             if (extent(s.h, pk, ps, pp, 1) < 1 || extent(s.w, pk, ps, pp, 1) < 1) ps = 1, pp = 0;
-            add_pool(m, pt, pk, ps, pp);
+            tb_pool(m, pt, pk, ps, pp);
             pos += snprintf(desc + pos, dl - (size_t)pos, " %s k%d s%d p%d", pt == LAYER_MAXPOOL2D ? "max" : "avg", pk, ps,
                             pp);
         }

@@ -217,6 +217,18 @@ static double functional(const nn_model *m, const double *x, const double *w)
     return s;
 }
 
+/* (f(x + h e_i) - f(x - h e_i)) / 2h for the functional w . logits; x restored. */
+static double central_difference(const nn_model *m, double *x, const double *w, size_t i, double h)
+{
+    double keep = x[i];
+    x[i] = keep + h;
+    double fp = functional(m, x, w);
+    x[i] = keep - h;
+    double fm = functional(m, x, w);
+    x[i] = keep;
+    return (fp - fm) / (2 * h);
+}
+
 static void vjp_matches_central_differences_for_every_activation(void **state)
 {
     (void)state;
@@ -245,13 +257,7 @@ static void vjp_matches_central_differences_for_every_activation(void **state)
             double gnorm = 0;
             for (size_t i = 0; i < n_in; i++) gnorm = fmax(gnorm, fabs(g[i]));
             for (size_t i = 0; i < n_in; i++) {
-                double keep = x[i];
-                x[i] = keep + h;
-                double fp = functional(&m, x, w);
-                x[i] = keep - h;
-                double fm = functional(&m, x, w);
-                x[i] = keep;
-                double fd = (fp - fm) / (2 * h);
+                double fd = central_difference(&m, x, w, i, h);
                 if (!(fabs(fd - g[i]) <= 1e-6 * (1 + gnorm)))
                     fail_msg("%s: d/dx[%zu] vjp %.12g vs finite difference %.12g", layer_type_name(acts[a]), i,
                              g[i], fd);
@@ -360,13 +366,7 @@ static void residual_vjp_matches_central_differences(void **state)
         for (int i = 0; i < 4; i++) assert_true(lg[i] == y[i]);
         const double h = 1e-6;
         for (int i = 0; i < 5; i++) {
-            double keep = x[i];
-            x[i] = keep + h;
-            double fp = functional(&m, x, w);
-            x[i] = keep - h;
-            double fm = functional(&m, x, w);
-            x[i] = keep;
-            double fd = (fp - fm) / (2 * h);
+            double fd = central_difference(&m, x, w, (size_t)i, h);
             if (!(fabs(fd - g[i]) <= 1e-7 * (1 + fabs(fd))))
                 fail_msg("residual: d/dx[%d] vjp %.12g vs finite difference %.12g", i, g[i], fd);
         }
