@@ -14,8 +14,11 @@ typedef struct journal journal;
 typedef int (*journal_record_fn)(void *ctx, uint32_t type, const unsigned char *data, size_t len, nn_error *err);
 
 /* Prototypes */
-/* Open path for appending, creating it if missing (*created tells which). */
+/* Open path for appending, creating it if missing (*created tells which), and
+ * lock it: a journal another process has open this way is refused, naming it. */
 int journal_open(journal **j, const char *path, int *created, nn_error *err);
+/* NN_OK when no process holds path's lock (or path does not exist). */
+int journal_check_unused(const char *path, nn_error *err);
 /* Read every complete record from the start; a torn or corrupt tail is cut off
  * the file (*dropped = bytes removed) so that appends continue after the last
  * good record. Call once, before appending. */

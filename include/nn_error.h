@@ -15,7 +15,8 @@ typedef enum {
     NN_EUNSUPPORTED,  /* a valid construct nncert does not handle */
     NN_ENOMEM,        /* an allocation failed */
     NN_EARG,          /* a caller passed an invalid argument or option */
-    NN_ENUMERIC       /* a computation produced NaN/Inf where it must not */
+    NN_ENUMERIC,      /* a computation produced NaN/Inf where it must not */
+    NN_EINTERRUPTED   /* stopped on request (a signal) before the end; a rerun resumes */
 } nn_code;
 
 typedef struct {

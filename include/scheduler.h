@@ -6,6 +6,7 @@
 #ifndef SCHEDULER_H
 #define SCHEDULER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +50,12 @@ typedef struct {
 typedef struct {
     int ranks_per_image;   /* group size; 0 = all workers in one group */
     int depth;             /* tasks queued per group while plenty are left (>= 1) */
+    /* A request to stop, set asynchronously (the command line's signal handler),
+     * read on the master: it hands out no more tasks, the groups drop the tasks
+     * queued for them, and the tasks in flight may finish for drain_seconds.
+     * NULL: never stops early. */
+    const volatile sig_atomic_t *stop;
+    double drain_seconds;
 } sched_options;
 
 typedef struct {
@@ -106,9 +113,13 @@ int sched_start(const sched_env *env, const sched_options *o, const sched_app *a
 /* Collective: run tasks[0..n) (the master's list; ignored elsewhere) to the
  * end. With one rank it runs them in order in-process through the same
  * callbacks. On the master the first error of done/tick stops the loop and is
- * returned; the caller should then sched_abort, as workers may still compute. */
+ * returned; the caller should then sched_abort, as workers may still compute.
+ * After a stop request the master returns NN_EINTERRUPTED once every result in
+ * flight has come back (done and the final tick called for each), or once
+ * drain_seconds have passed; *abandoned (may be NULL) is then the number of
+ * tasks still running, and the caller must sched_abort if it is not 0. */
 int sched_loop(const sched_env *env, const sched_options *o, const sched_app *app, sched_group *g,
-               const int64_t *tasks, size_t n_tasks, nn_error *err);
+               const int64_t *tasks, size_t n_tasks, long *abandoned, nn_error *err);
 void sched_stop(sched_group *g);
 
 /* sched_buf */

@@ -12,8 +12,13 @@
 #
 # Requeue-safe: rerunning the same config resumes from its results journal, so
 # a requeued, preempted or timed-out job loses at most the tasks in flight. On
-# SIGUSR1 (sbatch --signal=B:USR1@SECONDS, set in the .sbatch files) the job
-# requeues itself before its time limit and carries on where it stopped.
+# SIGUSR1 (sbatch --signal=B:USR1@SECONDS, set in the .sbatch files) this script
+# passes the signal to mpirun, which forwards it to every rank: nncert hands out
+# no more tasks, lets the tasks in flight finish (drain_seconds, default 60),
+# writes its results and exits with status 75; the job then requeues itself and
+# the rerun carries on where it stopped. SIGTERM (scancel, the time limit) goes
+# to every process at once and mpirun kills the ranks a second later: finished
+# tasks are in the journal already, the ones in flight run again on the rerun.
 set -uo pipefail
 config=${1:?usage: launch.sh CONFIG.ini [nncert certify flags]}
 shift
@@ -29,15 +34,20 @@ echo "nncert: job ${SLURM_JOB_ID:-?} task ${SLURM_ARRAY_TASK_ID:-none} restart $
      "on $(hostname): $np ranks, config $config"
 
 requeue() {
-    echo "nncert: time limit near: requeueing job ${SLURM_JOB_ID:-?}; the rerun resumes from the journal"
+    echo "nncert: job ${SLURM_JOB_ID:-?} stopped early (exit status 75): requeueing; the rerun resumes from the journal"
     [ -n "${SLURM_JOB_ID:-}" ] && scontrol requeue "$SLURM_JOB_ID"  # an array task has its own job id
 }
-trap requeue USR1
 # shellcheck disable=SC2086
 ${NNCERT_MPIRUN:-mpirun} -np "$np" ${NNCERT_MPIRUN_ARGS:-} bin/nncert certify --config "$config" "$@" &
 pid=$!
+stop() {
+    echo "nncert: time limit near (SIGUSR1): asking the job to stop after the tasks in flight"
+    kill -USR1 "$pid" 2>/dev/null
+}
+trap stop USR1
 wait $pid
 rc=$?
 while [ $rc -gt 128 ] && kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done  # woken by the trap
 echo "nncert: exit status $rc"
+[ $rc -eq 75 ] && requeue
 exit $rc

@@ -35,7 +35,7 @@ stop_all() {
         kill -9 "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
-    rm -rf "$TMP"
+    [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"
 }
 trap stop_all EXIT
 
@@ -97,6 +97,7 @@ JobCompType=jobcomp/none
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 MinJobAge=3600
+KillWait=5
 NodeName=$host CPUs=2 State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 EOF
@@ -190,3 +191,84 @@ check "the requeued task resumes its finished results instead of recomputing" \
 check "and leaves the results as they were (6 rows, 2 runs recorded)" "$PY -c \"
 import h5py, sys; f = h5py.File(sys.argv[1], 'r')
 assert len(f['results/index']) == 6 and f.attrs['runs'] == 2\" '$first_out'"
+
+# ---- stopping early: SIGUSR1 ahead of the time limit, SIGTERM at it ----
+# A 300-task job on 3 ranks, signalled as soon as its first tasks are done. With
+# SIGUSR1 to the batch script (what --signal=B:USR1@S sends before the limit)
+# nncert finishes the tasks in flight, exits 75, and the job requeues itself;
+# the rerun must resume exactly the tasks the first run finished.
+cat >"$TMP/stop.ini" <<EOF2
+[job]
+model = models/fmnist_cnn_lenet_maxpool.h5
+data = fashion-mnist:test
+count = 300
+
+[output]
+progress_seconds = 1
+EOF2
+$NNCERT certify --config "$TMP/stop.ini" --out "$TMP/stop-direct.h5" >/dev/null 2>&1
+started() {  # until the log shows finished tasks (at most $2 s)
+    for _ in $(seq $(($2 * 5))); do
+        grep -q '^progress: [1-9]' "$1" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    return 1
+}
+restarted() {  # until the job is pending again after its $2-th requeue; skip SLURM's requeue delay
+    for _ in $(seq 600); do
+        if scontrol show job "$1" 2>/dev/null | grep -q "Restarts=$2" &&
+           scontrol show job "$1" 2>/dev/null | grep -q "JobState=PENDING"; then
+            scontrol update jobid="$1" StartTime=now 2>/dev/null
+            return 0
+        fi
+        sleep 0.2
+    done
+    return 1
+}
+ended() {  # until the job reaches a final state (at most $2 s); prints it
+    local s
+    for _ in $(seq $(($2 * 5))); do
+        s=$(scontrol show job "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*')
+        case $s in
+        *=COMPLETED | *=FAILED | *=CANCELLED | *=TIMEOUT | *=NODE_FAIL | *=OUT_OF_MEMORY) return 0 ;;
+        esac
+        sleep 0.2
+    done
+    return 1
+}
+stop_job=$(sbatch --parsable --ntasks=2 --output="$TMP/stop-usr1.log" \
+    --export=ALL,NNCERT_NP=3,NNCERT_MPIRUN_ARGS=--oversubscribe \
+    slurm/run.sbatch "$TMP/stop.ini" --out "$TMP/stop-usr1.h5" 2>"$TMP/err")
+check "sbatch accepts the job to be stopped" "[ -n '$stop_job' ] && started '$TMP/stop-usr1.log' 120" ||
+    { cat "$TMP/err"; tail -5 "$TMP/stop-usr1.log"; }
+scancel --signal=USR1 --batch "$stop_job"
+check "on SIGUSR1 the job stops early and requeues itself" \
+    "restarted $stop_job 1 && ended $stop_job 300 && scontrol show job $stop_job | grep -q 'JobState=COMPLETED'" ||
+    tail -n 20 "$TMP/stop-usr1.log" | sed 's/^/#   /'
+finished=$(sed -n 's/.*SIGUSR1: stopped on request: \([0-9]*\) task(s) finished in this run, \([0-9]*\) not started.*/\1 \2/p' \
+    "$TMP/stop-usr1.log")
+set -- $finished
+check "the first run drained: finished tasks plus tasks not started are the whole job ($finished)" \
+    "[ -n '$finished' ] && [ \$(($1 + $2)) = 300 ] && [ $1 -lt 300 ] && grep -q 'exit status 75' '$TMP/stop-usr1.log'"
+check "the rerun resumes exactly the $1 finished tasks: none lost, none computed twice" \
+    "grep -q 'restart 1' '$TMP/stop-usr1.log' && grep -q 'resumed: $1 rows were finished by earlier runs' '$TMP/stop-usr1.log'"
+check "the stopped and resumed job gives the bits of a one-process run" \
+    "$PY tests/same_results.py '$TMP/stop-direct.h5' '$TMP/stop-usr1.h5'"
+
+# scancel (as the time limit does) sends SIGTERM to every process, and SIGKILL
+# KillWait later; mpirun kills its ranks a second after SIGTERM. The finished
+# tasks are in the journal: resubmitting the job completes it.
+term_job=$(sbatch --parsable --ntasks=2 --output="$TMP/stop-term.log" \
+    --export=ALL,NNCERT_NP=3,NNCERT_MPIRUN_ARGS=--oversubscribe \
+    slurm/run.sbatch "$TMP/stop.ini" --out "$TMP/stop-term.h5" 2>"$TMP/err")
+check "sbatch accepts the job to be cancelled" "[ -n '$term_job' ] && started '$TMP/stop-term.log' 120" ||
+    cat "$TMP/err"
+scancel "$term_job"
+check "the cancelled job ends" "ended $term_job 60"
+again=$(sbatch --parsable --ntasks=2 --output="$TMP/stop-term2.log" \
+    --export=ALL,NNCERT_NP=3,NNCERT_MPIRUN_ARGS=--oversubscribe \
+    slurm/run.sbatch "$TMP/stop.ini" --out "$TMP/stop-term.h5" 2>"$TMP/err")
+check "resubmitted, it resumes the tasks finished before SIGTERM and completes" \
+    "ended $again 300 && grep -q 'resumed: [1-9][0-9]* rows were finished by earlier runs' '$TMP/stop-term2.log'" ||
+    tail -n 20 "$TMP/stop-term.log" "$TMP/stop-term2.log" | sed 's/^/#   /'
+check "and gives the bits of a one-process run" "$PY tests/same_results.py '$TMP/stop-direct.h5' '$TMP/stop-term.h5'"

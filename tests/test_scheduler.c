@@ -17,16 +17,39 @@ static void task_batches_round_trip_and_bad_ones_are_refused(void **state)
     int64_t t[3] = {0, 123456789012345LL, 7}, back[3];
     unsigned char buf[64];
     size_t n = 0;
+    int drain = -1;
     assert_int_equal(msg_tasks_size(3), 28);
     msg_tasks_pack(buf, t, 3);
-    assert_int_equal(msg_tasks_unpack(buf, 28, back, 3, &n), 0);
+    assert_int_equal(msg_tasks_unpack(buf, 28, back, 3, &n, &drain), 0);
     assert_int_equal(n, 3);
+    assert_int_equal(drain, 0);
     assert_memory_equal(t, back, sizeof t);
-    assert_int_equal(msg_tasks_unpack(buf, 27, back, 3, &n), -1);   /* truncated */
-    assert_int_equal(msg_tasks_unpack(buf, 28, back, 2, &n), -1);   /* more than room */
+    assert_int_equal(msg_tasks_unpack(buf, 27, back, 3, &n, &drain), -1);   /* truncated */
+    assert_int_equal(msg_tasks_unpack(buf, 28, back, 2, &n, &drain), -1);   /* more than room */
     msg_tasks_pack(buf, NULL, 0);
-    assert_int_equal(msg_tasks_unpack(buf, 4, back, 3, &n), 0);
+    assert_int_equal(msg_tasks_unpack(buf, 4, back, 3, &n, &drain), 0);
     assert_int_equal(n, 0);
+    assert_int_equal(drain, 0);
+}
+
+static void drain_requests_and_answers_round_trip_and_bad_ones_are_refused(void **state)
+{
+    (void)state;
+    unsigned char buf[16];
+    int64_t back[2];
+    size_t n = 5;
+    int drain = 0;
+    msg_tasks_pack_drain(buf);
+    assert_int_equal(msg_tasks_unpack(buf, 4, back, 2, &n, &drain), 0);
+    assert_int_equal(drain, 1);
+    assert_int_equal(n, 0);
+    /* a drain request carries no task ids */
+    assert_int_equal(msg_tasks_unpack(buf, 12, back, 2, &n, &drain), -1);
+    uint64_t dropped = 0;
+    msg_drained_pack(buf, 123456789012ULL);
+    assert_int_equal(msg_drained_unpack(buf, MSG_DRAINED_SIZE, &dropped), 0);
+    assert_true(dropped == 123456789012ULL);
+    assert_int_equal(msg_drained_unpack(buf, MSG_DRAINED_SIZE - 1, &dropped), -1);
 }
 
 static void result_messages_round_trip_and_bad_ones_are_refused(void **state)
@@ -97,6 +120,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(task_batches_round_trip_and_bad_ones_are_refused),
+        cmocka_unit_test(drain_requests_and_answers_round_trip_and_bad_ones_are_refused),
         cmocka_unit_test(result_messages_round_trip_and_bad_ones_are_refused),
         cmocka_unit_test(workers_split_into_groups_of_the_asked_size),
         cmocka_unit_test(progress_is_one_line_on_a_terminal_and_plain_lines_otherwise),

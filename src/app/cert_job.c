@@ -43,6 +43,7 @@ static const job_key keys[] = {
     {"output", "force_new", JOB_BOOL, "false", 0},
     {"dist", "ranks_per_image", JOB_STR, "1", 0},
     {"dist", "dry_tasks", JOB_BOOL, "false", 1},
+    {"dist", "drain_seconds", JOB_REAL, "60", 0},
     /* BLAS threads per rank: an identity key, since a GEMM split over threads may
      * round differently than on one (README "Cluster runs") */
     {"dist", "threads", JOB_INT, "1", 1},
@@ -229,6 +230,9 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
         return job_fail(j, "progress_seconds", err, NN_EARG, "must be >= 0, got %g", c->progress_seconds);
     if ((rc = job_get_bool(j, "force_new", &c->force_new, err))) return rc;
     if ((rc = job_get_bool(j, "dry_tasks", &c->dry_tasks, err))) return rc;
+    if ((rc = job_get_double(j, "drain_seconds", &c->drain_seconds, err))) return rc;
+    if (!(c->drain_seconds >= 0 && c->drain_seconds <= 86400))
+        return job_fail(j, "drain_seconds", err, NN_EARG, "must be in [0, 86400] seconds, got %g", c->drain_seconds);
     if ((rc = job_get_long(j, "threads", 1, BLAS_THREADS_MAX, &l, err))) return rc;
     c->threads = (int)l;
     v = job_value(j, "ranks_per_image");

@@ -4,11 +4,15 @@
 #ifndef CLI_H
 #define CLI_H
 
+#include <signal.h>
+
 #include "nn_error.h"
 #include "scheduler.h"
 
 /* Exit statuses shared by every subcommand. */
-enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2 };
+/* CLI_EXIT_INTERRUPTED: stopped by a signal, finished work saved, a rerun
+ * resumes (75 is sysexits.h's EX_TEMPFAIL; slurm/launch.sh requeues on it). */
+enum { CLI_EXIT_OK = 0, CLI_EXIT_FAIL = 1, CLI_EXIT_USAGE = 2, CLI_EXIT_INTERRUPTED = 75 };
 
 typedef int (*cli_command_fn)(int argc, char **argv);
 
@@ -39,6 +43,10 @@ void cli_warn_oversubscribed(const char *cmd, const sched_env *env, int threads)
 int cli_set_threads(const char *cmd, int threads);
 /* A plain process's env (one rank that does both) for the call above. */
 sched_env cli_local_env(void);
+/* cli_signals.c: SIGTERM, SIGUSR1 and SIGINT set the returned flag (sched_options.stop)
+ * instead of killing the process; a second signal of a kind acts as usual. */
+const volatile sig_atomic_t *cli_catch_stop_signals(void);
+const char *cli_stop_signal_name(void);
 /* Strict number parsing for option values; print a usage error on failure. */
 int cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, long hi, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *text, double *out);

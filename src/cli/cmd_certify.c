@@ -94,16 +94,22 @@ static void help(void)
            "                     when a node's ranks x threads exceed its CPUs\n"
            "  --dry-tasks        scheduler benchmark: tasks do no bound work and give\n"
            "                     failed rows saying so\n"
+           "  --drain-seconds S  after a stop signal, wait up to S s (default 60) for the\n"
+           "                     tasks in flight before exiting\n"
            "  --config F         INI job file\n"
            "  -h, --help         this help\n\n"
            "Rerunning the same job on an existing results file skips the finished tasks\n"
            "(also after kill -9); a file of another job is refused unless --force-new.\n"
+           "SIGUSR1, SIGTERM or SIGINT (to mpirun, which forwards them, or to a plain\n"
+           "process) stop the job early: no new tasks start, the tasks in flight finish\n"
+           "(up to --drain-seconds), the results are written, and the exit status is 75\n"
+           "so a batch script can requeue it (slurm/launch.sh does); a rerun resumes.\n"
            "Rows: /results/{index,slot,label,prediction,target,status,radius,lo,hi,margin,\n"
            "evals,seconds,rank,message} (+ pgd_eps,pgd_lo,pgd_class with --attack pgd);\n"
            "status 0 certified, 1 uncertified, 2 misclassified,\n"
            "3 failed.\n\n"
            "exit status: 0 on success, 1 when the model, data or output cannot be used or a\n"
-           "task failed, 2 on usage and config errors.\n");
+           "task failed, 2 on usage and config errors, 75 when stopped by a signal.\n");
 }
 
 /* argv into j (the certify job's schema): --config FILE first (loaded), then
@@ -324,20 +330,27 @@ int cmd_certify(int argc, char **argv)
     rc = sched_agree(&env, rc, &err);
     if (!rc) cli_warn_oversubscribed(cmd, &env, c.threads);
     sched_group *g = NULL;
-    sched_options so = {c.ranks_per_image, 2};
+    sched_options so = {c.ranks_per_image, 2, cli_catch_stop_signals(), c.drain_seconds};
     sched_app app = cert_app_callbacks(&a);
     if (!rc) rc = sched_start(&env, &so, &app, &g, &err);
     if (rc) {
         status = env.is_master ? cli_report(cmd, &err) : CLI_EXIT_FAIL;
         goto done;
     }
-    rc = sched_loop(&env, &so, &app, g, tasks, n_tasks, &err);
+    long abandoned = 0;
+    rc = sched_loop(&env, &so, &app, g, tasks, n_tasks, &abandoned, &err);
     sched_stop(g);
     if (env.is_master) {
         size_t recovered = cert_store_recovered(a.store);
         nn_error cerr;
         int crc = cert_store_close(a.store, rc == NN_OK, rc ? &cerr : &err);
         a.store = NULL;
+        if (rc == NN_EINTERRUPTED && !crc) {
+            fprintf(stderr, "nncert %s: %s: %s\n", cmd, cli_stop_signal_name(), err.msg);
+            if (abandoned && env.size > 1) sched_abort(&env, CLI_EXIT_INTERRUPTED);
+            status = CLI_EXIT_INTERRUPTED;
+            goto done;
+        }
         if (rc || crc) {
             cli_report(cmd, &err);
             if (rc && env.size > 1) sched_abort(&env, CLI_EXIT_FAIL);
@@ -347,7 +360,8 @@ int cmd_certify(int argc, char **argv)
         summary(&a, cert_app_images(&a), nn_wall_seconds() - t0, recovered);
         status = a.counts[CERT_FAILED] && !c.dry_tasks ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     } else {
-        status = CLI_EXIT_OK;
+        /* a worker learns of a stop only as the end of its tasks */
+        status = so.stop && *so.stop ? CLI_EXIT_INTERRUPTED : CLI_EXIT_OK;
     }
 done:
     if (a.store) cert_store_close(a.store, 0, NULL);

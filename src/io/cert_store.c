@@ -509,7 +509,9 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
     s->adv_bytes = o->attack_in > 0 ? 8 * (1 + o->attack_in + o->attack_out) : 0;
     s->n_cols = o->attack ? C_COUNT : C_BASE;
     int rc = NN_OK;
-    if (o->force_new) {
+    /* a run still writing these results keeps them: --force-new must not pull them away */
+    if (o->force_new) rc = journal_check_unused(s->journal_path, err);
+    if (!rc && o->force_new) {
         if ((unlink(s->path) && errno != ENOENT) || (unlink(s->journal_path) && errno != ENOENT))
             rc = nn_fail(err, NN_EIO, "%s: cannot remove the old results (--force-new): %s", s->path,
                          strerror(errno));

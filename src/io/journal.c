@@ -56,6 +56,51 @@ static int write_all(int fd, const unsigned char *p, size_t n)
 
 const char *journal_path(const journal *j) { return j->path; }
 
+/* The pid of a process that holds a lock on fd's whole file, or 0. F_GETLK needs
+ * no write access, so a read-only descriptor can ask. */
+static long lock_holder(int fd)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_GETLK, &fl) || fl.l_type == F_UNLCK) return 0;
+    return fl.l_pid > 0 ? (long)fl.l_pid : -1;
+}
+
+static int in_use(nn_error *err, const char *path, long pid)
+{
+    if (pid > 0)
+        return nn_fail(err, NN_EIO, "%s: in use by another nncert run (process %ld holds its lock): wait for it to "
+                       "end or stop it first", path, pid);
+    return nn_fail(err, NN_EIO, "%s: in use by another nncert run (locked): wait for it to end or stop it first",
+                   path);
+}
+
+/* One writer per journal: a POSIX record lock on the whole file, held while the
+ * descriptor is open and dropped by the kernel when the process dies (even by
+ * kill -9), so a stale lock cannot outlive its run. A file system without locks
+ * (ENOLCK) is used unlocked. */
+static int lock_journal(int fd, const char *path, nn_error *err)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) == 0 || errno == ENOLCK) return NN_OK;
+    if (errno == EACCES || errno == EAGAIN) return in_use(err, path, lock_holder(fd));
+    return nn_fail(err, NN_EIO, "%s: cannot lock the journal: %s", path, strerror(errno));
+}
+
+int journal_check_unused(const char *path, nn_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NN_OK;
+    long pid = lock_holder(fd);
+    close(fd);
+    return pid ? in_use(err, path, pid) : NN_OK;
+}
+
 int journal_open(journal **out, const char *path, int *created, nn_error *err)
 {
     *out = NULL;
@@ -70,6 +115,12 @@ int journal_open(journal **out, const char *path, int *created, nn_error *err)
     j->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (j->fd >= 0) {
         *created = 1;
+        if (lock_journal(j->fd, path, err)) {
+            close(j->fd);
+            free(j->path);
+            free(j);
+            return NN_EIO;
+        }
         if (write_all(j->fd, (const unsigned char *)MAGIC, MAGIC_LEN) || fsync(j->fd)) {
             int e = errno;
             close(j->fd);
@@ -81,6 +132,12 @@ int journal_open(journal **out, const char *path, int *created, nn_error *err)
         j->replayed = 1;
     } else if (errno == EEXIST) {
         j->fd = open(path, O_RDWR | O_CLOEXEC);
+        if (j->fd >= 0 && lock_journal(j->fd, path, err)) {
+            close(j->fd);
+            free(j->path);
+            free(j);
+            return NN_EIO;
+        }
     }
     if (j->fd < 0) {
         int e = errno;

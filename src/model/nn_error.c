@@ -56,6 +56,7 @@ const char *nn_code_name(nn_code code)
     case NN_ENOMEM: return "out of memory";
     case NN_EARG: return "invalid argument";
     case NN_ENUMERIC: return "numeric error";
+    case NN_EINTERRUPTED: return "interrupted";
     }
     return "unknown error";
 }

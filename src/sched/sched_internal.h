@@ -8,7 +8,7 @@
 #include "sched_msg.h"
 #include "scheduler.h"
 
-enum { TAG_TASKS = 11, TAG_RESULT = 12 };
+enum { TAG_TASKS = 11, TAG_RESULT = 12, TAG_DRAINED = 13 };
 
 /* Kinds of lockstep collectives in a group: members compare them so that a
  * member that left a task early is detected instead of matched to the wrong call. */

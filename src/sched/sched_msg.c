@@ -15,13 +15,31 @@ void msg_tasks_pack(unsigned char *buf, const int64_t *tasks, size_t count)
     for (size_t i = 0; i < count; i++) le_put_u64(buf + 4 + 8 * i, (uint64_t)tasks[i]);
 }
 
-int msg_tasks_unpack(const unsigned char *buf, size_t len, int64_t *tasks, size_t max, size_t *count)
+void msg_tasks_pack_drain(unsigned char *buf) { le_put_u32(buf, MSG_TASKS_DRAIN); }
+
+int msg_tasks_unpack(const unsigned char *buf, size_t len, int64_t *tasks, size_t max, size_t *count, int *drain)
 {
     if (len < 4) return -1;
     size_t n = le_get_u32(buf);
+    *drain = 0;
+    if (n == MSG_TASKS_DRAIN) {
+        if (len != 4) return -1;
+        *drain = 1;
+        *count = 0;
+        return 0;
+    }
     if (n > max || len != msg_tasks_size(n)) return -1;
     for (size_t i = 0; i < n; i++) tasks[i] = (int64_t)le_get_u64(buf + 4 + 8 * i);
     *count = n;
+    return 0;
+}
+
+void msg_drained_pack(unsigned char *buf, uint64_t dropped) { le_put_u64(buf, dropped); }
+
+int msg_drained_unpack(const unsigned char *buf, size_t len, uint64_t *dropped)
+{
+    if (len != MSG_DRAINED_SIZE) return -1;
+    *dropped = le_get_u64(buf);
     return 0;
 }
 

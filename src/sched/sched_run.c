@@ -14,8 +14,14 @@
  * task the members check they are still in step, and the leader sends the
  * result: header, fixed-size result, optional extra bytes, one message.
  *
+ * Stopping early (a signal: doc/scheduler.md "Stopping"): the master hands out
+ * no more tasks and asks every group with work to drain; a leader drops the
+ * tasks queued for it, says how many, and finishes the one it runs. The master
+ * stores the results that come back until every group is idle or the drain
+ * time is up, so no finished task is lost and none runs twice on a rerun.
+ *
  * With one rank there is no master/worker split: the same callbacks run every
- * task in order in this process. */
+ * task in order in this process, and a stop request ends it after a task. */
 #include "sched_internal.h"
 #include "nn_clock.h"
 
@@ -27,23 +33,39 @@
 typedef struct {
     int leader;            /* world rank of the group's leader */
     int outstanding;       /* tasks sent and not yet answered */
+    int draining;          /* a drain request was sent and not yet answered */
     MPI_Request send;      /* last task batch sent */
     unsigned char *buf;    /* its buffer */
 } group_slot;
 
-static int run_local(const sched_app *app, const int64_t *tasks, size_t n, nn_error *err)
+static int stop_requested(const sched_options *o) { return o->stop && *o->stop; }
+
+static int interrupted(nn_error *err, size_t finished, size_t left, long abandoned)
+{
+    if (abandoned)
+        return nn_fail(err, NN_EINTERRUPTED,
+                       "stopped on request: %zu task(s) finished in this run, %ld handed out were abandoned "
+                       "unanswered after the drain time, %zu not started; a rerun resumes", finished, abandoned, left);
+    return nn_fail(err, NN_EINTERRUPTED,
+                   "stopped on request: %zu task(s) finished in this run, %zu not started; a rerun resumes",
+                   finished, left);
+}
+
+static int run_local(const sched_options *o, const sched_app *app, const int64_t *tasks, size_t n, nn_error *err)
 {
     unsigned char *result = calloc(1, app->result_bytes ? app->result_bytes : 1);
     if (!result) return nn_fail(err, NN_ENOMEM, "out of memory for a task result");
     sched_buf extra = {0};
     int rc = NN_OK;
-    for (size_t i = 0; i < n && !rc; i++) {
+    size_t i = 0;
+    for (; i < n && !rc && !stop_requested(o); i++) {
         extra.len = 0;
         app->run(app->ctx, tasks[i], result, &extra);
         rc = app->done(app->ctx, tasks[i], 0, result, extra.data, extra.len, err);
         if (!rc) rc = app->tick(app->ctx, 0, err);
     }
     if (!rc) rc = app->tick(app->ctx, 1, err);
+    if (!rc && i < n) rc = interrupted(err, i, n - i, 0);
     free(result);
     sched_buf_free(&extra);
     return rc;
@@ -54,6 +76,13 @@ static void send_batch(group_slot *s, const int64_t *tasks, size_t count)
     if (s->send != MPI_REQUEST_NULL) sched_wait(&s->send, NULL);
     msg_tasks_pack(s->buf, tasks, count);
     MPI_Isend(s->buf, (int)msg_tasks_size(count), MPI_BYTE, s->leader, TAG_TASKS, MPI_COMM_WORLD, &s->send);
+}
+
+static void send_drain(group_slot *s)
+{
+    if (s->send != MPI_REQUEST_NULL) sched_wait(&s->send, NULL);
+    msg_tasks_pack_drain(s->buf);
+    MPI_Isend(s->buf, 4, MPI_BYTE, s->leader, TAG_TASKS, MPI_COMM_WORLD, &s->send);
 }
 
 static void refill(group_slot *s, int depth, int groups, const int64_t *tasks, size_t n, size_t *next)
@@ -68,8 +97,59 @@ static void refill(group_slot *s, int depth, int groups, const int64_t *tasks, s
     s->outstanding += (int)count;
 }
 
+/* One result message: the application's done callback. */
+static int master_result(const sched_app *app, const MPI_Status *st, int width, int groups, group_slot *slot,
+                         unsigned char **buf, size_t *cap, int *group, nn_error *err)
+{
+    int count = 0;
+    MPI_Get_count(st, MPI_BYTE, &count);
+    if ((size_t)count > *cap) {
+        unsigned char *p = realloc(*buf, (size_t)count);
+        if (!p) return nn_fail(err, NN_ENOMEM, "out of memory for a %d-byte result", count);
+        *buf = p, *cap = (size_t)count;
+    }
+    MPI_Recv(*buf, count, MPI_BYTE, st->MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    int64_t task;
+    int rank;
+    const unsigned char *result, *extra;
+    size_t extra_len;
+    int k = (st->MPI_SOURCE - 1) / width;
+    if (k < 0 || k >= groups ||
+        msg_result_parse(*buf, (size_t)count, app->result_bytes, &task, &rank, &result, &extra, &extra_len))
+        return nn_fail(err, NN_EFORMAT, "malformed result message (%d bytes) from rank %d", count, st->MPI_SOURCE);
+    slot[k].outstanding--;
+    *group = k;
+    return app->done(app->ctx, task, rank, result, extra, extra_len, err);
+}
+
+/* A group's answer to a drain request: its queued tasks are dropped. */
+static int master_drained(const MPI_Status *st, int width, int groups, group_slot *slot, nn_error *err)
+{
+    unsigned char msg[MSG_DRAINED_SIZE];
+    int count = 0;
+    MPI_Get_count(st, MPI_BYTE, &count);
+    if (count != MSG_DRAINED_SIZE) count = 0;
+    MPI_Recv(msg, count, MPI_BYTE, st->MPI_SOURCE, TAG_DRAINED, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    uint64_t dropped;
+    int k = (st->MPI_SOURCE - 1) / width;
+    if (k < 0 || k >= groups || msg_drained_unpack(msg, (size_t)count, &dropped) || dropped > INT32_MAX)
+        return nn_fail(err, NN_EFORMAT, "malformed drained message from rank %d", st->MPI_SOURCE);
+    slot[k].outstanding -= (int)dropped;
+    slot[k].draining = 0;
+    return NN_OK;
+}
+
+/* Drain: no more tasks; each group with work drops its queue and finishes the
+ * task it is running. The loop ends when every group is idle or at the deadline. */
+static int master_idle(const group_slot *slot, int groups)
+{
+    for (int k = 0; k < groups; k++)
+        if (slot[k].outstanding > 0 || slot[k].draining) return 0;
+    return 1;
+}
+
 static int run_master(const sched_env *env, const sched_options *o, const sched_app *app, const int64_t *tasks,
-                      size_t n, nn_error *err)
+                      size_t n, long *abandoned, nn_error *err)
 {
     int groups = sched_group_count(env, o->ranks_per_image);
     int width = sched_group_width(env, o->ranks_per_image);
@@ -85,40 +165,29 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
     size_t next = 0, done = 0, cap = 0;
     unsigned char *buf = NULL;
     for (int k = 0; !rc && k < groups; k++) refill(&slot[k], depth, groups, tasks, n, &next);
-    double last = nn_wall_seconds();
-    int idle = 0;
-    while (!rc && done < n) {
-        int flag = 0;
+    double last = nn_wall_seconds(), drain_end = 0;
+    int idle = 0, draining = 0;
+    while (!rc && (draining ? !master_idle(slot, groups) && nn_wall_seconds() < drain_end : done < n)) {
+        if (!draining && stop_requested(o)) {
+            draining = 1;
+            drain_end = nn_wall_seconds() + o->drain_seconds;
+            for (int k = 0; k < groups; k++)
+                if (slot[k].outstanding > 0) {
+                    send_drain(&slot[k]);
+                    slot[k].draining = 1;
+                }
+            continue;
+        }
+        int flag = 0, k = -1;
         MPI_Status st;
         MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &st);
         if (flag) {
             idle = 0;
-            int count = 0;
-            MPI_Get_count(&st, MPI_BYTE, &count);
-            if ((size_t)count > cap) {
-                unsigned char *p = realloc(buf, (size_t)count);
-                if (!p) {
-                    rc = nn_fail(err, NN_ENOMEM, "out of memory for a %d-byte result", count);
-                    break;
-                }
-                buf = p, cap = (size_t)count;
-            }
-            MPI_Recv(buf, count, MPI_BYTE, st.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            int64_t task;
-            int rank;
-            const unsigned char *result, *extra;
-            size_t extra_len;
-            int k = (st.MPI_SOURCE - 1) / width;
-            if (k < 0 || k >= groups ||
-                msg_result_parse(buf, (size_t)count, app->result_bytes, &task, &rank, &result, &extra, &extra_len)) {
-                rc = nn_fail(err, NN_EFORMAT, "malformed result message (%d bytes) from rank %d", count,
-                             st.MPI_SOURCE);
-                break;
-            }
-            slot[k].outstanding--;
+            rc = master_result(app, &st, width, groups, slot, &buf, &cap, &k, err);
             done++;
-            rc = app->done(app->ctx, task, rank, result, extra, extra_len, err);
-            if (!rc) refill(&slot[k], depth, groups, tasks, n, &next);
+            if (!rc && !draining) refill(&slot[k], depth, groups, tasks, n, &next);
+        } else if (draining && (MPI_Iprobe(MPI_ANY_SOURCE, TAG_DRAINED, MPI_COMM_WORLD, &flag, &st), flag)) {
+            rc = master_drained(&st, width, groups, slot, err);
         } else {
             sched_backoff(&idle);
         }
@@ -128,11 +197,19 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
             last = nn_wall_seconds();
         }
     }
+    long lost = 0;
+    for (int k = 0; k < groups; k++) lost += slot[k].outstanding > 0 ? slot[k].outstanding : 0;
     if (!rc) {
         for (int k = 0; k < groups; k++) send_batch(&slot[k], NULL, 0);
-        for (int k = 0; k < groups; k++) sched_wait(&slot[k].send, NULL);
+        /* a group still computing reads its stop only after its task: do not wait for it */
+        for (int k = 0; k < groups; k++) {
+            if (lost) MPI_Request_free(&slot[k].send);
+            else sched_wait(&slot[k].send, NULL);
+        }
         rc = app->tick(app->ctx, 1, err);
+        if (!rc && draining) rc = interrupted(err, done, n - done - (size_t)lost, lost);
     }
+    if (abandoned) *abandoned = rc == NN_EINTERRUPTED ? lost : 0;
     for (int k = 0; k < groups; k++) free(slot[k].buf);
     free(slot);
     free(buf);
@@ -161,7 +238,8 @@ static int queue_push(task_queue *q, const int64_t *t, size_t n)
 }
 
 /* Receive one task batch (blocking with back-off when wait, else only if one is
- * there). Returns 1 if a message was taken; *stop on the empty batch. */
+ * there). Returns 1 if a message was taken; *stop on the empty batch. A drain
+ * request empties the queue and is answered with the number of tasks dropped. */
 static int leader_receive(task_queue *q, int wait, int *stop, unsigned char **buf, size_t *cap)
 {
     int flag = 0, idle = 0;
@@ -185,12 +263,20 @@ static int leader_receive(task_queue *q, int wait, int *stop, unsigned char **bu
     MPI_Recv(*buf, count, MPI_BYTE, 0, TAG_TASKS, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     size_t n = 0, max = count >= 4 ? ((size_t)count - 4) / 8 : 0;
     int64_t *t = malloc((max ? max : 1) * sizeof *t);
-    if (!t || msg_tasks_unpack(*buf, (size_t)count, t, max, &n) || queue_push(q, t, n)) {
+    int drain = 0;
+    if (!t || msg_tasks_unpack(*buf, (size_t)count, t, max, &n, &drain) || queue_push(q, t, n)) {
         fprintf(stderr, "nncert: malformed task batch or out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     free(t);
-    if (n == 0) *stop = 1;
+    if (drain) {
+        unsigned char msg[MSG_DRAINED_SIZE];
+        msg_drained_pack(msg, q->len);
+        q->len = 0;
+        MPI_Send(msg, MSG_DRAINED_SIZE, MPI_BYTE, 0, TAG_DRAINED, MPI_COMM_WORLD);
+    } else if (n == 0) {
+        *stop = 1;
+    }
     return 1;
 }
 
@@ -258,10 +344,11 @@ int sched_start(const sched_env *env, const sched_options *o, const sched_app *a
 }
 
 int sched_loop(const sched_env *env, const sched_options *o, const sched_app *app, sched_group *g,
-               const int64_t *tasks, size_t n, nn_error *err)
+               const int64_t *tasks, size_t n, long *abandoned, nn_error *err)
 {
-    if (env->size == 1) return run_local(app, tasks, n, err);
-    if (env->is_master) return run_master(env, o, app, tasks, n, err);
+    if (abandoned) *abandoned = 0;
+    if (env->size == 1) return run_local(o, app, tasks, n, err);
+    if (env->is_master) return run_master(env, o, app, tasks, n, abandoned, err);
     return run_member(g, app, err);
 }
 
