@@ -79,15 +79,21 @@ typedef struct {
     double *lower, *upper;  /* bounds of each row of the last evaluation */
     int *row_target;        /* class j of row e_c - e_j */
     size_t rows;            /* rows of the last evaluation */
+    double deadline;        /* nn_wall_seconds() past which layer rows stop with NN_ETIMEOUT (0: none) */
     long evals;             /* bound evaluations since init */
 } cert_verifier;
 
-typedef enum { CERT_CERTIFIED, CERT_UNCERTIFIED, CERT_MISCLASSIFIED, CERT_FAILED, CERT_STATUS_COUNT } cert_status;
+/* CERT_TIMEOUT: the task ran past task_timeout; radius, lo and hi are the
+ * bracket its search had reached (radius certified by an evaluation, as always). */
+typedef enum {
+    CERT_CERTIFIED, CERT_UNCERTIFIED, CERT_MISCLASSIFIED, CERT_FAILED, CERT_TIMEOUT, CERT_STATUS_COUNT
+} cert_status;
 
 typedef struct {
     norm_type norm;
     int clip;                    /* intersect the ball with the pixel box [0, 1] */
     int fixed;                   /* 1: verify at eps only, no search */
+    double timeout;              /* seconds per task (0: none); checked between row blocks */
     double eps;                  /* fixed eps */
     cert_search_options search;
 } cert_task_options;

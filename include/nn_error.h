@@ -16,7 +16,8 @@ typedef enum {
     NN_ENOMEM,        /* an allocation failed */
     NN_EARG,          /* a caller passed an invalid argument or option */
     NN_ENUMERIC,      /* a computation produced NaN/Inf where it must not */
-    NN_EINTERRUPTED   /* stopped on request (a signal) before the end; a rerun resumes */
+    NN_EINTERRUPTED,  /* stopped on request (a signal) before the end; a rerun resumes */
+    NN_ETIMEOUT       /* a computation ran past its time limit */
 } nn_code;
 
 typedef struct {

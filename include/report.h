@@ -36,7 +36,7 @@ typedef struct {
 enum { REPORT_SCORED, REPORT_MISCLASSIFIED, REPORT_FAILED };
 
 typedef struct {
-    size_t rows, status[4];     /* rows by status (certified, uncertified, misclassified, failed) */
+    size_t rows, status[5];     /* rows by status (certified, uncertified, misclassified, failed, timeout) */
     size_t images, scored, certified, misclassified, failed;  /* images; certified: radius > 0 */
     int64_t *image;             /* [images] sorted image indices */
     int *state;                 /* [images] REPORT_* */

@@ -60,3 +60,46 @@ check "and ends with the bits of the uninterrupted run" "$PY tests/same_results.
 
 expect_failure "a negative drain time is refused, naming the key" "drain_seconds.*must be in \[0, 86400\]" \
     $NNCERT certify "${JOB[@]}" --out "$TMP/bad.h5" --drain-seconds -1
+
+# ---- task_timeout: a task past it is a row with status 4 and its bracket ----
+# The deadline is checked between row blocks; 1e-9 s has passed at the first
+# check, whatever the machine's speed.
+$NNCERT certify "${JOB[@]}" --out "$TMP/t0.h5" --task-timeout 1e-9 >"$TMP/t0.out" 2>&1
+rc=$?
+check "a task past task_timeout is a timeout row, not a failure: exit 0 ($rc)" \
+    "[ $rc = 0 ] && grep -q 'failed 0, timeout [1-9]' '$TMP/t0.out'"
+check "every correctly classified row timed out before any answer: radius 0, hi inf, no evaluation" "$PY - '$TMP/t0.h5' <<'PY'
+import sys, h5py, numpy as np
+r = h5py.File(sys.argv[1], 'r')['results']
+s = r['status'][:]
+assert set(s) <= {2, 4} and (s == 4).sum() > 0, s
+t = s == 4
+assert (r['radius'][:][t] == 0).all() and np.isinf(r['hi'][:][t]).all() and (r['evals'][:][t] == 0).all()
+assert all(m.startswith(b'task_timeout 1e-09 s reached') for m in r['message'][:][t])
+PY"
+mpirun -np 3 $NNCERT certify "${JOB[@]}" --out "$TMP/t0g.h5" --task-timeout 1e-9 --ranks-per-image 2 \
+    >"$TMP/t0g.out" 2>&1
+check "a group of 2 ranks agrees on a member's timeout and stays in step" \
+    "grep -q 'failed 0, timeout [1-9]' '$TMP/t0g.out' && $PY tests/same_results.py '$TMP/t0.h5' '$TMP/t0g.h5'"
+# Whatever the timing, a timed-out search is a prefix of the full one: its
+# certified end is at most the full radius and its other end at least the
+# full one; rows that finished are the rows of the full run.
+$NNCERT certify "${JOB[@]}" --out "$TMP/t1.h5" --task-timeout 0.004 >/dev/null 2>&1
+check "timeout rows bracket the full run's radius; finished rows equal it" "$PY - '$TMP/ref.h5' '$TMP/t1.h5' <<'PY'
+import sys, h5py, numpy as np
+ref, got = (h5py.File(p, 'r')['results'] for p in sys.argv[1:])
+def rows(r):
+    return {(i, s): k for k, (i, s) in enumerate(zip(r['index'][:], r['slot'][:]))}
+a, b = rows(ref), rows(got)
+assert a.keys() == b.keys()
+for key, k in b.items():
+    j = a[key]
+    if got['status'][k] == 4:
+        assert got['radius'][k] <= ref['radius'][j] and got['hi'][k] >= ref['hi'][j], key
+    else:
+        for c in ('status', 'radius', 'lo', 'hi', 'margin', 'evals'):
+            x, y = got[c][k], ref[c][j]
+            assert x == y or (x != x and y != y), (key, c, x, y)
+PY"
+expect_failure "a negative task_timeout is refused, naming the key" "task_timeout.*must be >= 0" \
+    $NNCERT certify "${JOB[@]}" --out "$TMP/bad.h5" --task-timeout -1

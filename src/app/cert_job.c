@@ -36,6 +36,8 @@ static const job_key keys[] = {
     {"certify", "eps", JOB_REAL, NULL, 1},
     /* no default: jobs without the key keep the identity they had before it existed */
     {"certify", "attack", JOB_STR, NULL, 1},
+    /* not an identity key: a timeout ends a row early, it does not change one */
+    {"certify", "task_timeout", JOB_REAL, "0", 0},
     {"output", "save_bounds", JOB_LIST, NULL, 0},
     {"output", "save_attacks", JOB_LIST, NULL, 0},
     {"output", "flush_seconds", JOB_REAL, "2", 0},
@@ -230,6 +232,9 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
         return job_fail(j, "progress_seconds", err, NN_EARG, "must be >= 0, got %g", c->progress_seconds);
     if ((rc = job_get_bool(j, "force_new", &c->force_new, err))) return rc;
     if ((rc = job_get_bool(j, "dry_tasks", &c->dry_tasks, err))) return rc;
+    if ((rc = job_get_double(j, "task_timeout", &c->task.timeout, err))) return rc;
+    if (!(c->task.timeout >= 0 && isfinite(c->task.timeout)))
+        return job_fail(j, "task_timeout", err, NN_EARG, "must be >= 0 seconds (0: none), got %g", c->task.timeout);
     if ((rc = job_get_double(j, "drain_seconds", &c->drain_seconds, err))) return rc;
     if (!(c->drain_seconds >= 0 && c->drain_seconds <= 86400))
         return job_fail(j, "drain_seconds", err, NN_EARG, "must be in [0, 86400] seconds, got %g", c->drain_seconds);

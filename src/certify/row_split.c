@@ -10,31 +10,47 @@
  * rows function that bounds a range of them. A scheduler can so split a
  * layer over ranks without knowing the bound engine. */
 #include "certify.h"
+#include "nn_clock.h"
 
 /* One layer's rows as a row problem. */
 typedef struct {
     bound_state *st;
     int layer;
+    double deadline;   /* the verifier's (0: none) */
 } layer_rows;
 
+/* With a deadline, a range goes block by block and stops before a block that
+ * would start past it (task_timeout): whole aligned blocks give the bits of the
+ * range. A group of ranks agrees on the first member's timeout like on any
+ * other failure (the splitter's contract), so its members stop together. */
 static int bound_range(void *ctx, size_t row_lo, size_t row_hi, double *lower, double *upper, nn_error *err)
 {
     layer_rows *l = ctx;
-    return bound_layer_rows(l->st, l->layer, row_lo, row_hi, lower, upper, err);
+    if (!(l->deadline > 0)) return bound_layer_rows(l->st, l->layer, row_lo, row_hi, lower, upper, err);
+    size_t rb = l->st->opt.row_block ? l->st->opt.row_block : row_hi - row_lo;
+    for (size_t lo = row_lo; lo < row_hi; lo += rb) {
+        size_t hi = lo + rb < row_hi ? lo + rb : row_hi;
+        if (nn_wall_seconds() > l->deadline)
+            return nn_fail(err, NN_ETIMEOUT, "task_timeout reached at layer %d", l->layer);
+        int rc = bound_layer_rows(l->st, l->layer, lo, hi, lower + (lo - row_lo), upper + (lo - row_lo), err);
+        if (rc) return rc;
+    }
+    return NN_OK;
 }
 
-/* bound_rows_fn, ctx = the verifier's splitter. */
+/* bound_rows_fn, ctx = the verifier. */
 static int split_layer(void *ctx, bound_state *st, int layer, size_t n_rows, double *lower, double *upper,
                        nn_error *err)
 {
-    const cert_row_splitter *s = ctx;
-    layer_rows l = {st, layer};
-    return s->split(s->ctx, n_rows, st->opt.row_block, bound_range, &l, lower, upper, err);
+    const cert_verifier *v = ctx;
+    layer_rows l = {st, layer, v->deadline};
+    if (!v->splitter.split) return bound_range(&l, 0, n_rows, lower, upper, err);
+    return v->splitter.split(v->splitter.ctx, n_rows, st->opt.row_block, bound_range, &l, lower, upper, err);
 }
 
 void cert_verifier_split_rows(cert_verifier *v, cert_row_splitter s)
 {
     v->splitter = s;
-    v->st.rows_exec = s.split ? split_layer : NULL;
-    v->st.rows_ctx = s.split ? &v->splitter : NULL;
+    v->st.rows_exec = split_layer;
+    v->st.rows_ctx = v;
 }

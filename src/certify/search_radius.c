@@ -86,6 +86,7 @@ typedef struct {
     int evals;
     nn_error *err;
     int n;                       /* points in the history */
+    double lo, m_lo, hi;         /* largest certified eps (and its margin), smallest not certified */
     double e[HISTORY], m[HISTORY]; /* evaluations with a finite margin, oldest first */
 } oracle_call;
 
@@ -94,6 +95,8 @@ static int ask(oracle_call *oc, double eps, double *margin)
     *margin = NAN;
     oc->evals++;
     int rc = oc->f(oc->ctx, eps, margin, oc->err);
+    if (!rc && *margin > 0 && eps > oc->lo) oc->lo = eps, oc->m_lo = *margin;
+    if (!rc && !(*margin > 0) && eps < oc->hi) oc->hi = eps;
     if (isfinite(*margin)) {
         if (oc->n == HISTORY) {
             memmove(oc->e, oc->e + 1, (HISTORY - 1) * sizeof *oc->e);
@@ -318,7 +321,16 @@ int cert_search(const cert_search_options *o, cert_oracle_fn oracle, void *ctx, 
     oc.f = oracle;
     oc.ctx = ctx;
     oc.err = err;
+    oc.m_lo = NAN;
+    oc.hi = INFINITY;
     int rc = o->kind == SEARCH_CROWN15 ? crown15(o, &oc, res) : bisect(o, &oc, res);
     res->evals = oc.evals;
+    if (rc == NN_ETIMEOUT) {
+        res->evals--;   /* the interrupted one gave no answer */
+        /* the bracket of every answer so far: its lower end was certified */
+        res->radius = res->lo = oc.lo;
+        res->hi = oc.hi;
+        res->margin = oc.lo > 0 ? oc.m_lo : NAN;
+    }
     return rc;
 }

@@ -17,7 +17,7 @@
 
 #include "forward.h"
 
-static const char *const status_names[] = {"certified", "uncertified", "misclassified", "failed"};
+static const char *const status_names[] = {"certified", "uncertified", "misclassified", "failed", "timeout"};
 
 const char *cert_status_name(cert_status s)
 {
@@ -46,6 +46,7 @@ int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options 
         memset(v, 0, sizeof *v);
         return rc;
     }
+    cert_verifier_split_rows(v, (cert_row_splitter){NULL, NULL});
     return NN_OK;
 }
 
@@ -121,6 +122,7 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
     verify_ctx k = {v, x, o->norm, o->clip, r->pred, target};
     /* A task depends on itself only: FROWN's warm starts stay inside its search. */
     bound_forget_warm(&v->st);
+    v->deadline = o->timeout > 0 ? t0 + o->timeout : 0;
     int rc;
     if (o->fixed) {
         double margin;
@@ -145,7 +147,21 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
             r->hi = sr.hi;
             r->margin = sr.margin;
             r->status = sr.radius > 0 ? CERT_CERTIFIED : CERT_UNCERTIFIED;
+        } else if (rc == NN_ETIMEOUT) {
+            r->evals = sr.evals;
+            r->radius = sr.radius;
+            r->lo = sr.lo;
+            r->hi = sr.hi;
+            r->margin = sr.margin;
         }
+    }
+    v->deadline = 0;
+    if (rc == NN_ETIMEOUT) {
+        /* not a failure: the row keeps what the search had proven */
+        r->status = CERT_TIMEOUT;
+        snprintf(r->message, sizeof r->message, "task_timeout %g s reached after %d bound evaluations", o->timeout,
+                 r->evals);
+        rc = NN_OK;
     }
     if (rc) snprintf(r->message, sizeof r->message, "%.255s", err && err->msg[0] ? err->msg : nn_code_name(rc));
     r->seconds = nn_wall_seconds() - t0;

@@ -59,6 +59,9 @@ static void help(void)
            "                     search: 15 evaluations)\n"
            "  --rtol R           relative tolerance of bisect (default 1e-3)\n"
            "  --eps E            verify at this eps instead of searching\n"
+           "  --task-timeout S   seconds per task (default 0: none); a task past it is a\n"
+           "                     row with status 4 (timeout) and the bracket its search\n"
+           "                     had reached (checked between row blocks of each layer)\n"
            "  --attack A         none (default) or pgd: after each task's search, PGD's\n"
            "                     smallest eps that flips the class (towards the task's\n"
            "                     target, if any) goes to /results/pgd_eps (NaN: none found),\n"
@@ -107,7 +110,7 @@ static void help(void)
            "Rows: /results/{index,slot,label,prediction,target,status,radius,lo,hi,margin,\n"
            "evals,seconds,rank,message} (+ pgd_eps,pgd_lo,pgd_class with --attack pgd);\n"
            "status 0 certified, 1 uncertified, 2 misclassified,\n"
-           "3 failed.\n\n"
+           "3 failed, 4 timeout.\n\n"
            "exit status: 0 on success, 1 when the model, data or output cannot be used or a\n"
            "task failed, 2 on usage and config errors, 75 when stopped by a signal.\n");
 }
@@ -180,9 +183,11 @@ static void summary(const cert_app *a, long images, double seconds, size_t recov
 {
     const cert_job *c = a->c;
     long scored = a->counts[CERT_CERTIFIED] + a->counts[CERT_UNCERTIFIED];
-    printf("images %ld, rows %ld: certified %ld, uncertified %ld, misclassified %ld, failed %ld\n", images, a->rows,
+    printf("images %ld, rows %ld: certified %ld, uncertified %ld, misclassified %ld, failed %ld", images, a->rows,
            a->counts[CERT_CERTIFIED], a->counts[CERT_UNCERTIFIED], a->counts[CERT_MISCLASSIFIED],
            a->counts[CERT_FAILED]);
+    if (a->counts[CERT_TIMEOUT]) printf(", timeout %ld", a->counts[CERT_TIMEOUT]);
+    printf("\n");
     if (recovered) printf("resumed: %zu rows were finished by earlier runs\n", recovered);
     if (c->task.fixed)
         printf("certified fraction at eps %g (%s): %.4f of correctly classified\n", c->task.eps,

@@ -323,7 +323,7 @@ static int create_h5(cert_store *s, nn_error *err)
     free(attrs);
     if (rc) return nn_error_prefix(err, "cannot write the results: ");
     h5_table_set_autoflush(s->t, 0);
-    h5_attr legend = {"status_names", "0=certified,1=uncertified,2=misclassified,3=failed", 0, 0};
+    h5_attr legend = {"status_names", "0=certified,1=uncertified,2=misclassified,3=failed,4=timeout", 0, 0};
     rc = h5_table_attr(s->t, &legend, err);
     if (!rc && s->o.n_layers > 0) {
         int nc = 4 + 2 * s->o.n_layers;

@@ -57,6 +57,7 @@ const char *nn_code_name(nn_code code)
     case NN_EARG: return "invalid argument";
     case NN_ENUMERIC: return "numeric error";
     case NN_EINTERRUPTED: return "interrupted";
+    case NN_ETIMEOUT: return "time limit reached";
     }
     return "unknown error";
 }

@@ -95,10 +95,10 @@ int report_file_load(report_file *f, const char *path, nn_error *err)
     f->pgd_eps = n_cols > 7 ? data[7] : NULL;
     for (size_t i = 0; i < f->n; i++) {
         f->message[i * REPORT_MSG + REPORT_MSG - 1] = '\0';
-        if (f->status[i] < 0 || f->status[i] > 3) {
+        if (f->status[i] < 0 || f->status[i] > 4) {
             long long st = (long long)f->status[i];
             report_file_free(f);
-            return nn_fail(err, NN_EFORMAT, "%s: /results/status row %zu is %lld (expected 0..3)", path, i, st);
+            return nn_fail(err, NN_EFORMAT, "%s: /results/status row %zu is %lld (expected 0..4)", path, i, st);
         }
     }
     return NN_OK;

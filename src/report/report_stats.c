@@ -92,7 +92,9 @@ static int series_stats(const report *r, report_series *se, nn_error *err)
         for (; j < n && rows[j].index == rows[i].index; j++) {
             if (rows[j].status == 3) state = REPORT_FAILED;
             else if (rows[j].status == 2 && state != REPORT_FAILED) state = REPORT_MISCLASSIFIED;
-            else if (rows[j].status <= 1) rad = fmin(rad, rows[j].radius), pgd = fmin(pgd, rows[j].pgd);
+            /* a timed-out row counts with the radius its search had certified: a lower bound */
+            else if (rows[j].status <= 1 || rows[j].status == 4)
+                rad = fmin(rad, rows[j].radius), pgd = fmin(pgd, rows[j].pgd);
         }
         size_t k = s->images++;
         s->image[k] = rows[i].index;

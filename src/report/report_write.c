@@ -277,7 +277,7 @@ static void runs_table(writer *w, const report *r)
             /* the run's own numbers: a one-file series on the fly would need the
              * stats code; rows, certified and time are plain sums */
             const report_file *f = &r->files[u->file];
-            size_t st[4] = {0};
+            size_t st[5] = {0};
             double sec = 0, sum = 0;
             for (size_t j = 0; j < f->n; j++) {
                 st[f->status[j]]++;
