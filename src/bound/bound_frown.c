@@ -256,7 +256,9 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
     sp->top = top;
     sp->last_free = -1;
     size_t V = 0, maps = 0;
-    for (int j = w->first_nl; j < top; j++) {
+    /* residual graphs: no variables (the optimizer's passes walk chains), CROWN's lines */
+    int end = w->dag ? w->first_nl : top;
+    for (int j = w->first_nl; j < end; j++) {
         if (!layer_is_activation(m->layers[j].type)) continue;
         const relax_lines *ln = &st->lines[j];
         size_t f = 0;
@@ -288,7 +290,7 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
     sp->g_off = sp->up_off + (n + 1);
     for (int j = 0; j <= n; j++) sp->map_off[j] = sp->lo_off[j] = sp->up_off[j] = sp->g_off[j] = NONE;
     size_t v = 0, mo = 0;
-    for (int j = w->first_nl; j < top; j++) {
+    for (int j = w->first_nl; j < end; j++) {
         const nn_layer *L = &m->layers[j];
         if (!layer_is_activation(L->type)) continue;
         const relax_lines *ln = &st->lines[j];
@@ -942,6 +944,7 @@ int bound_frown_probe(bound_state *st, int top, size_t row, const double *C_row,
 {
     bound_work *w = st->work;
     if (!w->frown) return nn_fail(err, NN_EARG, "bound_frown_probe: the state's method is not frown");
+    if (w->dag) return nn_fail(err, NN_EUNSUPPORTED, "bound_frown_probe: the model is a residual graph");
     if (top < 0 || top > st->model->n_layers || top > st->layers_done)
         return nn_fail(err, NN_EARG, "bound_frown_probe: layer %d not ready", top);
     frown_space sp;
