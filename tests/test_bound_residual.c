@@ -23,120 +23,6 @@
 #define N_SAMP 24
 #define SPEC_ROWS 3
 
-/* ---- graph builders ------------------------------------------------------ */
-
-/* An add of the outputs of layers a and b (-1: the model input). */
-static void tb_add(nn_model *m, int a, int b)
-{
-    nn_layer l = layer_make(LAYER_ADD);
-    l.n_inputs = 2;
-    l.input[0] = a;
-    l.input[1] = b;
-    test_add_layer(m, l);
-}
-
-static void conv(nn_model *m, test_rng *rng, int ci, int co, int k, int pad, double s)
-{
-    nn_layer c = layer_make(LAYER_CONV2D);
-    c.out_channels = co;
-    c.in_features = ci;
-    c.kernel[0] = c.kernel[1] = k;
-    for (int q = 0; q < 4; q++) c.pad[q] = pad;
-    c.weight = test_rand_vec(rng, (size_t)co * ci * k * k, -s, s);
-    c.bias = test_rand_vec(rng, (size_t)co, -0.2, 0.2);
-    test_add_layer(m, c);
-}
-
-static void finalize(nn_model *m)
-{
-    nn_error err;
-    if (model_finalize(m, &err)) fail_msg("model_finalize: %s", err.msg);
-    assert_false(model_is_sequential(m));
-}
-
-/* Dense residual MLP: a skip from the model input, an output read by three
- * layers, an add of a layer with itself and a nested skip. */
-static void build_dense_res(nn_model *m, test_rng *rng, layer_type act)
-{
-    model_init(m);
-    m->input = (nn_shape){6, 1, 1};
-    tb_dense(m, rng, 6, 6);                  /* 0 */
-    tb_add(m, 0, -1);                        /* 1: x + Dense(x), before any nonlinear layer */
-    tb_act(m, rng, act, 6);                  /* 2 */
-    tb_dense(m, rng, 6, 6);                  /* 3 */
-    tb_act(m, rng, act, 6);                  /* 4 */
-    tb_dense(m, rng, 6, 6);                  /* 5 */
-    tb_add(m, 5, 2);                         /* 6: 2 is read by 3, 6 and 9 */
-    tb_act(m, rng, act, 6);                  /* 7 */
-    tb_dense(m, rng, 6, 6);                  /* 8 */
-    tb_add(m, 8, 2);                         /* 9: nested skip over the block */
-    tb_add(m, 9, 9);                         /* 10: twice the same output */
-    tb_act(m, rng, act, 6);                  /* 11 */
-    tb_dense(m, rng, 6, 3);                  /* 12 */
-    finalize(m);
-}
-
-/* Conv residual blocks: normalize, a skip from the normalize output, blocks of
- * padding-preserving 3x3 convs, a MaxPool (k3 s1 p1) and an avgpool in branches. */
-static void build_conv_res(nn_model *m, test_rng *rng, layer_type act)
-{
-    model_init(m);
-    m->input = (nn_shape){2, 6, 6};
-    nn_layer norm = layer_make(LAYER_NORMALIZE);
-    norm.in_features = 2;
-    norm.mean = test_rand_vec(rng, 2, 0.3, 0.6);
-    norm.std = test_rand_vec(rng, 2, 0.6, 1.2);
-    test_add_layer(m, norm);                 /* 0 */
-    conv(m, rng, 2, 2, 3, 1, 0.5);           /* 1 */
-    tb_add(m, 1, 0);                         /* 2 */
-    tb_act(m, rng, act, 2 * 36);             /* 3 */
-    conv(m, rng, 2, 2, 3, 1, 0.5);           /* 4 */
-    tb_act(m, rng, act, 2 * 36);             /* 5 */
-    conv(m, rng, 2, 2, 3, 1, 0.5);           /* 6 */
-    tb_add(m, 6, 3);                         /* 7 */
-    tb_act(m, rng, act, 2 * 36);             /* 8 */
-    tb_pool(m, LAYER_MAXPOOL2D, 3, 1, 1);    /* 9: MaxPool in the branch */
-    conv(m, rng, 2, 2, 1, 0, 0.7);           /* 10 */
-    tb_add(m, 10, 8);                        /* 11 */
-    tb_act(m, rng, act, 2 * 36);             /* 12 */
-    tb_pool(m, LAYER_AVGPOOL2D, 3, 1, 1);    /* 13: avgpool in the branch */
-    tb_add(m, 13, 12);                       /* 14 */
-    tb_pool(m, LAYER_MAXPOOL2D, 2, 2, 0);    /* 15: 2x3x3 */
-    test_add_layer(m, layer_make(LAYER_FLATTEN));
-    tb_dense(m, rng, 18, 3);
-    finalize(m);
-}
-
-/* A ResNet-like stem: conv -> act, two blocks whose branch reads the block input
- * twice (a conv and the skip), a block ending in the last nonlinear layer. */
-static void build_conv_fork(nn_model *m, test_rng *rng, layer_type act)
-{
-    model_init(m);
-    m->input = (nn_shape){1, 5, 5};
-    conv(m, rng, 1, 3, 3, 1, 0.6);           /* 0 */
-    tb_act(m, rng, act, 75);                 /* 1: read by 2, 5 and 6 */
-    conv(m, rng, 3, 3, 3, 1, 0.4);           /* 2 */
-    tb_act(m, rng, act, 75);                 /* 3 */
-    conv(m, rng, 3, 3, 3, 1, 0.4);           /* 4 */
-    tb_add(m, 4, 1);                         /* 5 */
-    tb_add(m, 5, 1);                         /* 6 */
-    tb_act(m, rng, act, 75);                 /* 7 */
-    test_add_layer(m, layer_make(LAYER_FLATTEN));
-    tb_dense(m, rng, 75, 4);                 /* 9 */
-    tb_act(m, rng, act, 4);                  /* 10 */
-    tb_dense(m, rng, 4, 4);                  /* 11 */
-    tb_add(m, 11, 10);                       /* 12: a skip after the last nonlinear layer */
-    finalize(m);
-}
-
-#define N_FAM 3
-static void build(nn_model *m, test_rng *rng, int fam, layer_type act)
-{
-    if (fam == 0) build_dense_res(m, rng, act);
-    else if (fam == 1) build_conv_res(m, rng, act);
-    else build_conv_fork(m, rng, act);
-}
-
 /* tb_compute with the error message on failure. */
 static void compute(const nn_model *m, const bound_options *o, const double *x0, norm_type p, double eps, int clip,
                     bound_state *st)
@@ -200,10 +86,10 @@ static void every_method_norm_and_precision_is_sound(void **state)
     (void)state;
     test_rng rng = {0x5e51d0a1u};
     static const layer_type acts[] = {LAYER_RELU, LAYER_TANH, LAYER_LEAKY_RELU, LAYER_SIGMOID};
-    for (int fam = 0; fam < N_FAM; fam++)
+    for (int fam = 0; fam < TB_N_RES; fam++)
         for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
             nn_model m;
-            build(&m, &rng, fam, acts[a]);
+            tb_build_res(&m, &rng, fam, acts[a]);
             size_t n = model_input_size(&m);
             double *x0 = test_rand_vec(&rng, n, 0.1, 0.9);
             for (int method = 0; method < METHOD_COUNT; method++) {
@@ -239,9 +125,9 @@ static void extreme_radii_are_sound(void **state)
 {
     (void)state;
     test_rng rng = {0xe0e0e0u};
-    for (int fam = 1; fam < N_FAM; fam++) {
+    for (int fam = 1; fam < TB_N_RES; fam++) {
         nn_model m;
-        build(&m, &rng, fam, LAYER_RELU);
+        tb_build_res(&m, &rng, fam, LAYER_RELU);
         double *x0 = test_rand_vec(&rng, model_input_size(&m), 0.0, 1.0);
         static const double eps[] = {0.0, 1e-9, 2.0};
         for (int k = 0; k < 3; k++)
@@ -332,9 +218,9 @@ static void crown_is_inside_ibp(void **state)
 {
     (void)state;
     test_rng rng = {0x1b9};
-    for (int fam = 0; fam < N_FAM; fam++) {
+    for (int fam = 0; fam < TB_N_RES; fam++) {
         nn_model m;
-        build(&m, &rng, fam, LAYER_RELU);
+        tb_build_res(&m, &rng, fam, LAYER_RELU);
         double *x0 = test_rand_vec(&rng, model_input_size(&m), 0.1, 0.9);
         bound_options oi, oc;
         bound_options_default(&oi);
@@ -369,10 +255,10 @@ static void row_ranges_and_layouts_agree(void **state)
 {
     (void)state;
     test_rng rng = {0x7a9e};
-    for (int fam = 0; fam < N_FAM; fam++)
+    for (int fam = 0; fam < TB_N_RES; fam++)
         for (int single = 0; single < 2; single++) {
             nn_model m;
-            build(&m, &rng, fam, LAYER_RELU);
+            tb_build_res(&m, &rng, fam, LAYER_RELU);
             double *x0 = test_rand_vec(&rng, model_input_size(&m), 0.1, 0.9);
             bound_options o;
             bound_options_default(&o);

@@ -51,7 +51,12 @@
  * split by the sign of C; every other method the backward pass. With
  * intersect_ibp, LBP and the backward methods also take the interval tail and
  * keep the tighter side. FROWN then optimizes the rows, CROWN-Quad adds its
- * quadratic bounds (bound_quad.c). */
+ * quadratic bounds (bound_quad.c).
+ *
+ * Residual graphs (doc/bounds.md "Residual graphs"): the same per method; the
+ * backward pass and the boxes follow the edges (bound_backward.c, bound_box.c),
+ * LBP saves outputs read out of order, FROWN keeps CROWN's lines and CROWN-Quad
+ * its linear bounds where a skip enters its tail. */
 #include "bound_work.h"
 #include "bound_backward.h"
 #include "bound_box.h"

@@ -89,6 +89,19 @@
  * the first block and exact first-layer bounds always run in double; only rows of
  * deeper layers (the bulk of the work) run in float when single is set.
  *
+ * Residual graphs (doc/bounds.md "Residual graphs"; propagate_dag in the
+ * kernel). Layers are walked in reverse order with one pending block per output
+ * that rows reached, each with its own per-row arrays (a pool of max_live + 3
+ * slots; the scratch buffer of out-of-place steps rotates among them). An add
+ * copies its block to both inputs (exact; c, s, e stay with the first), blocks
+ * meeting at an output are summed (merge: onto common windows, else full rows,
+ * unpacked where their packing differs), and each sum adds u (|y| + |x|) . G_k
+ * to e, G_k the box of output k (bound_box_dag), plus FLT_MIN ||G_k||_1 in
+ * float. The offset of an affine layer is folded into the activation step above
+ * it only when that activation alone reads it (affine_below), so no block meets
+ * another with an offset folded in. The interval tail (stop > 0) bounds each
+ * block left below stop on its output's box and adds the parts of a row.
+ *
  * Row independence: every row's arithmetic depends only on the row (loops here
  * are per row), and the GEMMs of the adjoints see whole aligned blocks chosen by
  * the caller (bound.c), so a row's result does not depend on the request. */
