@@ -63,6 +63,16 @@ static inline void tb_pool(nn_model *m, layer_type t, int k, int stride, int pad
     test_add_layer(m, l);
 }
 
+/* A normalize layer of c channels with random means and deviations. */
+static inline void tb_normalize(nn_model *m, test_rng *rng, int c)
+{
+    nn_layer norm = layer_make(LAYER_NORMALIZE);
+    norm.in_features = c;
+    norm.mean = test_rand_vec(rng, (size_t)c, 0.3, 0.6);
+    norm.std = test_rand_vec(rng, (size_t)c, 0.6, 1.2);
+    test_add_layer(m, norm);
+}
+
 static inline void tb_build_mlp(nn_model *m, test_rng *rng, layer_type act)
 {
     nn_error err;
@@ -84,11 +94,7 @@ static inline void tb_build_cnn(nn_model *m, test_rng *rng, layer_type act)
     nn_error err;
     model_init(m);
     m->input = (nn_shape){2, 6, 6};
-    nn_layer norm = layer_make(LAYER_NORMALIZE);
-    norm.in_features = 2;
-    norm.mean = test_rand_vec(rng, 2, 0.3, 0.6);
-    norm.std = test_rand_vec(rng, 2, 0.6, 1.2);
-    test_add_layer(m, norm);
+    tb_normalize(m, rng, 2);
     nn_layer c1 = layer_make(LAYER_CONV2D);
     c1.out_channels = 3;
     c1.in_features = 2;
@@ -204,21 +210,17 @@ static inline void tb_build_conv_res(nn_model *m, test_rng *rng, layer_type act)
 {
     model_init(m);
     m->input = (nn_shape){2, 6, 6};
-    nn_layer norm = layer_make(LAYER_NORMALIZE);
-    norm.in_features = 2;
-    norm.mean = test_rand_vec(rng, 2, 0.3, 0.6);
-    norm.std = test_rand_vec(rng, 2, 0.6, 1.2);
-    test_add_layer(m, norm);                 /* 0 */
-    tb_conv(m, rng, 2, 2, 3, 1, 0.5);           /* 1 */
+    tb_normalize(m, rng, 2);                 /* 0 */
+    tb_conv(m, rng, 2, 2, 3, 1, 0.5);        /* 1 */
     tb_add(m, 1, 0);                         /* 2 */
     tb_act(m, rng, act, 2 * 36);             /* 3 */
-    tb_conv(m, rng, 2, 2, 3, 1, 0.5);           /* 4 */
+    tb_conv(m, rng, 2, 2, 3, 1, 0.5);        /* 4 */
     tb_act(m, rng, act, 2 * 36);             /* 5 */
-    tb_conv(m, rng, 2, 2, 3, 1, 0.5);           /* 6 */
+    tb_conv(m, rng, 2, 2, 3, 1, 0.5);        /* 6 */
     tb_add(m, 6, 3);                         /* 7 */
     tb_act(m, rng, act, 2 * 36);             /* 8 */
     tb_pool(m, LAYER_MAXPOOL2D, 3, 1, 1);    /* 9: MaxPool in the branch */
-    tb_conv(m, rng, 2, 2, 1, 0, 0.7);           /* 10 */
+    tb_conv(m, rng, 2, 2, 1, 0, 0.7);        /* 10 */
     tb_add(m, 10, 8);                        /* 11 */
     tb_act(m, rng, act, 2 * 36);             /* 12 */
     tb_pool(m, LAYER_AVGPOOL2D, 3, 1, 1);    /* 13: avgpool in the branch */
@@ -235,11 +237,11 @@ static inline void tb_build_conv_fork(nn_model *m, test_rng *rng, layer_type act
 {
     model_init(m);
     m->input = (nn_shape){1, 5, 5};
-    tb_conv(m, rng, 1, 3, 3, 1, 0.6);           /* 0 */
+    tb_conv(m, rng, 1, 3, 3, 1, 0.6);        /* 0 */
     tb_act(m, rng, act, 75);                 /* 1: read by 2, 5 and 6 */
-    tb_conv(m, rng, 3, 3, 3, 1, 0.4);           /* 2 */
+    tb_conv(m, rng, 3, 3, 3, 1, 0.4);        /* 2 */
     tb_act(m, rng, act, 75);                 /* 3 */
-    tb_conv(m, rng, 3, 3, 3, 1, 0.4);           /* 4 */
+    tb_conv(m, rng, 3, 3, 3, 1, 0.4);        /* 4 */
     tb_add(m, 4, 1);                         /* 5 */
     tb_add(m, 5, 1);                         /* 6 */
     tb_act(m, rng, act, 75);                 /* 7 */
