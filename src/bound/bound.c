@@ -55,8 +55,8 @@
  *
  * Residual graphs (doc/bounds.md "Residual graphs"): the same per method; the
  * backward pass and the boxes follow the edges (bound_backward.c, bound_box.c),
- * LBP saves outputs read out of order, FROWN keeps CROWN's lines and CROWN-Quad
- * its linear bounds where a skip enters its tail. */
+ * LBP saves outputs read out of order, FROWN's passes follow the edges, and
+ * CROWN-Quad keeps its linear bounds where a skip enters its tail. */
 #include "bound_work.h"
 #include "bound_backward.h"
 #include "bound_box.h"
