@@ -1061,6 +1061,7 @@ static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, con
         free(pend);
         return NN_OK;
     }
+    free(pend); /* b is a copy of the block on the input */
     for (size_t r = 0; r < b.M; r++) b.e[r] += tau;
     /* the width the rows end on: layer stop's input, i.e. layer stop-1's output
      * (the model input for stop = 0). Not layers[stop].in: bound_spec's interval
