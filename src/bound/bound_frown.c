@@ -437,6 +437,63 @@ static double region_argmin(const bound_state *st, const double *a, double c, do
     return lb;
 }
 
+/* The relaxed network through activation j for every problem, with its group's
+ * lines selected by the sign of G: the gradient at the variable lines into grad,
+ * and (out != NULL; may be in) the lines' values at in. */
+static void fwd_lines(const bound_state *st, const frown_space *sp, const frown_eval_buf *e, const double *lines,
+                      const double *ds, const double *dt, double *grad, int j, const double *in, double *out)
+{
+    const relax_lines *sh = &st->lines[j];
+    const int *map = sp->map_off[j] != NONE ? sp->var_map + sp->map_off[j] : NULL;
+    size_t nj = sh->n;
+    for (size_t p = 0; p < e->na; p++) {
+        size_t g = e->grp[p];
+        const double *gl = lines + g * sp->line_len;
+        const double *ls = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] : sh->lower_slope;
+        const double *lt = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] + nj : sh->lower_icpt;
+        const double *us = sp->up_off[j] != NONE ? gl + sp->up_off[j] : sh->upper_slope;
+        const double *ut = sp->up_off[j] != NONE ? gl + sp->up_off[j] + nj : sh->upper_icpt;
+        const double *gv = e->G + p * sp->g_len + sp->g_off[j];
+        const double *z = in + p * nj;
+        double *o = out ? out + p * nj : NULL, *gr = grad + g * sp->V;
+        const double *dsg = ds + g * sp->V, *dtg = dt + g * sp->V;
+        for (size_t i = 0; i < nj; i++) {
+            double gi = gv[i], zi = z[i], sl, ic;
+            int up = gi < 0;
+            if (up) sl = us[i], ic = ut[i];
+            else sl = ls[i], ic = lt[i];
+            if (map) {
+                int v = map[2 * i + up];
+                if (v >= 0) gr[v] += gi * (dsg[v] * zi + dtg[v]);
+            }
+            if (o) o[i] = sl * zi + ic;
+        }
+    }
+}
+
+/* The relaxed network through MaxPool j: the plane G's sign selects, in -> out. */
+static void fwd_planes(const bound_state *st, const frown_space *sp, const frown_eval_buf *e, int j, const double *in,
+                       double *out)
+{
+    const relax_pool *pl = &st->pools[j];
+    int W = pl->window;
+    size_t n_out = pl->n_out, nj = shape_size(st->model->layers[j].in);
+    for (size_t p = 0; p < e->na; p++) {
+        const double *gv = e->G + p * sp->g_len + sp->g_off[j];
+        const double *z = in + p * nj;
+        double *y = out + p * n_out;
+        for (size_t o = 0; o < n_out; o++) {
+            int use_upper = gv[o] < 0;
+            const double *coef = (use_upper ? pl->upper_coef : pl->lower_coef) + o * (size_t)W;
+            const int *ix = pl->inputs + o * (size_t)W;
+            double acc = use_upper ? pl->upper_icpt[o] : pl->lower_icpt[o];
+            for (int k = 0; k < W; k++)
+                if (ix[k] >= 0) acc += coef[k] * z[ix[k]];
+            y[o] = acc;
+        }
+    }
+}
+
 /* ---- residual graphs (doc/frown.md; doc/bounds.md "Residual graphs") ----
  * The same passes along the graph's edges: backward, one row block per output
  * that rows reached (an add copies its block to both inputs, blocks meeting at an
@@ -560,46 +617,9 @@ static int dag_forward(bound_state *st, const frown_space *sp, const frown_eval_
             if (rc) nn_error_prefix(err, "FROWN forward pass, layer %d: ", j);
             st->flops += bound_affine_flops(L, na);
         } else if (layer_is_activation(L->type)) {
-            const relax_lines *sh = &st->lines[j];
-            const int *map = sp->map_off[j] != NONE ? sp->var_map + sp->map_off[j] : NULL;
-            for (size_t p = 0; p < na; p++) {
-                size_t g = e->grp[p];
-                const double *gl = lines + g * sp->line_len;
-                const double *ls = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] : sh->lower_slope;
-                const double *lt = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] + nj : sh->lower_icpt;
-                const double *us = sp->up_off[j] != NONE ? gl + sp->up_off[j] : sh->upper_slope;
-                const double *ut = sp->up_off[j] != NONE ? gl + sp->up_off[j] + nj : sh->upper_icpt;
-                const double *gv = e->G + p * sp->g_len + sp->g_off[j];
-                const double *zi = in + p * nj;
-                double *gr = grad + g * sp->V, *o = out + p * nj;
-                const double *dsg = ds + g * sp->V, *dtg = dt + g * sp->V;
-                for (size_t i = 0; i < nj; i++) {
-                    int up = gv[i] < 0;
-                    double sl = up ? us[i] : ls[i], ic = up ? ut[i] : lt[i];
-                    if (map) {
-                        int v = map[2 * i + up];
-                        if (v >= 0) gr[v] += gv[i] * (dsg[v] * zi[i] + dtg[v]);
-                    }
-                    o[i] = sl * zi[i] + ic;
-                }
-            }
+            fwd_lines(st, sp, e, lines, ds, dt, grad, j, in, out);
         } else {
-            const relax_pool *pl = &st->pools[j];
-            int W = pl->window;
-            for (size_t p = 0; p < na; p++) {
-                const double *gv = e->G + p * sp->g_len + sp->g_off[j];
-                const double *zi = in + p * nj;
-                double *y = out + p * n_out;
-                for (size_t o = 0; o < n_out; o++) {
-                    int use_upper = gv[o] < 0;
-                    const double *coef = (use_upper ? pl->upper_coef : pl->lower_coef) + o * (size_t)W;
-                    const int *ix = pl->inputs + o * (size_t)W;
-                    double acc = use_upper ? pl->upper_icpt[o] : pl->lower_icpt[o];
-                    for (int k = 0; k < W; k++)
-                        if (ix[k] >= 0) acc += coef[k] * zi[ix[k]];
-                    y[o] = acc;
-                }
-            }
+            fwd_planes(st, sp, e, j, in, out);
         }
     }
     for (int k = 1; k <= top + 1; k++) free(z[k]);
@@ -710,48 +730,9 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             st->flops += bound_affine_flops(L, na);
             swap(&Z, &Z2);
         } else if (layer_is_activation(L->type)) {
-            const relax_lines *sh = &st->lines[j];
-            const int *map = sp->map_off[j] != NONE ? sp->var_map + sp->map_off[j] : NULL;
-            int advance = j < sp->last_free;
-            for (size_t p = 0; p < na; p++) {
-                size_t g = e->grp[p];
-                const double *gl = lines + g * sp->line_len;
-                const double *ls = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] : sh->lower_slope;
-                const double *lt = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] + nj : sh->lower_icpt;
-                const double *us = sp->up_off[j] != NONE ? gl + sp->up_off[j] : sh->upper_slope;
-                const double *ut = sp->up_off[j] != NONE ? gl + sp->up_off[j] + nj : sh->upper_icpt;
-                const double *gv = e->G + p * sp->g_len + sp->g_off[j];
-                double *z = Z + p * nj, *gr = grad + g * sp->V;
-                const double *dsg = ds + g * sp->V, *dtg = dt + g * sp->V;
-                for (size_t i = 0; i < nj; i++) {
-                    double gi = gv[i], zi = z[i], sl, ic;
-                    int up = gi < 0;
-                    if (up) sl = us[i], ic = ut[i];
-                    else sl = ls[i], ic = lt[i];
-                    if (map) {
-                        int v = map[2 * i + up];
-                        if (v >= 0) gr[v] += gi * (dsg[v] * zi + dtg[v]);
-                    }
-                    if (advance) z[i] = sl * zi + ic;
-                }
-            }
+            fwd_lines(st, sp, e, lines, ds, dt, grad, j, Z, j < sp->last_free ? Z : NULL);
         } else if (j < sp->last_free) {
-            const relax_pool *pl = &st->pools[j];
-            int W = pl->window;
-            for (size_t p = 0; p < na; p++) {
-                const double *gv = e->G + p * sp->g_len + sp->g_off[j];
-                const double *z = Z + p * nj;
-                double *y = Z2 + p * n_out;
-                for (size_t o = 0; o < n_out; o++) {
-                    int use_upper = gv[o] < 0;
-                    const double *coef = (use_upper ? pl->upper_coef : pl->lower_coef) + o * (size_t)W;
-                    const int *in = pl->inputs + o * (size_t)W;
-                    double acc = use_upper ? pl->upper_icpt[o] : pl->lower_icpt[o];
-                    for (int k = 0; k < W; k++)
-                        if (in[k] >= 0) acc += coef[k] * z[in[k]];
-                    y[o] = acc;
-                }
-            }
+            fwd_planes(st, sp, e, j, Z, Z2);
             swap(&Z, &Z2);
         }
     }
