@@ -40,3 +40,24 @@ determinism "frown mlp 2x20, all targets" models/fmnist_mlp_2x20_relu.h5 --count
     --method frown --frown-iters 15
 determinism "frown mlp 10x20 sigmoid, G = 2" models/fmnist_mlp_10x20_sigmoid.h5 --count 3 --row-block 4 \
     --method frown --frown-iters 15 --frown-group 2
+# A residual graph (written here, version 2): the backward pass over the graph,
+# its merged row blocks and its windows, split over ranks by rows of 64.
+$PY - "$TMP/res.h5" <<'PYEOF' || not_ok "write the residual test model"
+import sys, h5py, numpy as np
+rng = np.random.default_rng(11)
+def conv(ci, co, k, s, p):
+    return ("conv2d", {"weight": rng.normal(0, 1 / np.sqrt(ci * k * k), (co, ci, k, k)), "bias": rng.normal(0, 0.1, co)},
+            {"stride": np.array([s, s]), "padding": np.array([p] * 4)})
+layers = [conv(1, 4, 3, 2, 1), ("relu", {}, {}), conv(4, 4, 3, 1, 1), ("relu", {}, {}), conv(4, 4, 3, 1, 1),
+          ("add", {}, {"inputs": np.array([4, 1])}), ("relu", {}, {}), ("flatten", {}, {}),
+          ("dense", {"weight": rng.normal(0, 1 / 28, (10, 784)), "bias": rng.normal(0, 0.1, 10)}, {})]
+with h5py.File(sys.argv[1], "w") as f:
+    f.attrs["format"] = "nncert-model"; f.attrs["version"] = np.int64(2)
+    f.attrs["input_shape"] = np.array([1, 28, 28]); f.attrs["name"] = "res"
+    for i, (kind, data, attrs) in enumerate(layers):
+        g = f.create_group("layers/%03d" % i); g.attrs["type"] = kind
+        for k, v in data.items(): g.create_dataset(k, data=v)
+        for k, v in attrs.items(): g.attrs[k] = v
+PYEOF
+# (images 4 and 7 are the ones this random model classifies correctly)
+determinism "residual graph, fixed eps" "$TMP/res.h5" --start 4 --count 4 --eps 0.002 --row-block 64

@@ -137,8 +137,8 @@ else not_ok "batch size does not change the logits"; fi
 expect_success "MLP with input 1x1x784 accepts 1x28x28 images" $NNCERT predict "$TMP/mlp.h5" --data $DATA --count 5
 
 # residual graphs: inspect shows the edges, PGD runs through the graph's gradient
-# and re-checks its counterexamples by the forward pass, the bound engine says
-# it does not bound them yet
+# and re-checks its counterexamples by the forward pass; certify and bounds run
+# the bound engine over the graph, and no attack beats a certified radius
 expect_success "inspect prints a residual model" $NNCERT inspect "$TMP/res.h5"
 check "  ... with its edges (add inputs, a shortcut reading layer 8)" \
     "grep -qE '^007 +add .*inputs 6 \+ 3' '$TMP/out' && grep -qE '^011 +conv2d .*input 8 ' '$TMP/out' &&
@@ -147,9 +147,38 @@ expect_success "attack runs PGD through the residual graph" \
     $NNCERT attack --model "$TMP/res.h5" --data $DATA --count 60 --eps 0.3 --out "$TMP/res.att.h5"
 check "  ... and finds re-checked counterexamples at eps 0.3" \
     "$PY -c \"import h5py,sys; s=h5py.File('$TMP/res.att.h5')['results/status'][()]; sys.exit(0 if (s == 0).any() else 1)\""
-expect_failure "certify says residual connections are not bounded yet" \
-    "layer 1 \\(add\\) reads two branches: residual connections are not bounded yet" \
-    $NNCERT certify --model "$TMP/res.h5" --data $DATA --count 2 --out "$TMP/res.cert.h5"
+expect_success "certify bounds the residual graph (crown)" \
+    $NNCERT certify --model "$TMP/res.h5" --data $DATA --start 7 --count 18 --out "$TMP/res.cert.h5"
+expect_success "  ... and in single precision" \
+    $NNCERT certify --model "$TMP/res.h5" --data $DATA --start 7 --count 18 --precision single --out "$TMP/res.certs.h5"
+expect_success "  ... and by lbp with the l2 norm" \
+    $NNCERT certify --model "$TMP/res.h5" --data $DATA --start 7 --count 18 --method lbp --norm 2 --out "$TMP/res.certl.h5"
+expect_success "attack at the same images" \
+    $NNCERT attack --model "$TMP/res.h5" --data $DATA --start 7 --count 18 --search --out "$TMP/res.att4.h5"
+check "  ... certified radii are positive, below every attack's distance; single within 1% of double" \
+    "$PY - '$TMP/res.cert.h5' '$TMP/res.certs.h5' '$TMP/res.att4.h5' <<'PY'
+import h5py, sys, numpy as np
+c, s, a = (h5py.File(f)['results'] for f in sys.argv[1:4])
+ok = c['status'][()] == 0
+assert ok.sum() >= 3, c['status'][()]
+r = c['radius'][()]
+assert np.all(r[ok] > 0), r
+found = a['status'][()] == 0
+assert np.all(a['dist'][()][found & ok] > r[found & ok]), (a['dist'][()], r)
+rs = s['radius'][()]
+assert np.all(np.abs(rs[ok] - r[ok]) <= 0.01 * r[ok] + 1e-3), (rs, r)
+PY"
+expect_success "bounds of the residual graph" \
+    $NNCERT bounds --model "$TMP/res.h5" --data $DATA --index 1 --eps 0.01 --out "$TMP/res.b.h5"
+check "  ... ordered bounds of every nonlinear layer" "$PY - '$TMP/res.b.h5' <<'PY'
+import h5py, sys, numpy as np
+f = h5py.File(sys.argv[1])
+names = list(f['bounds'].keys())
+assert len(names) >= 5, names
+for k in names:
+    g = f['bounds'][k]
+    assert np.all(g['lower'][()] <= g['upper'][()]), k
+PY"
 
 # ---- errors ----
 expect_failure "image shape must match the model input" "1x28x28.*3x32x32" \

@@ -5,7 +5,8 @@
 # HDF5 file itself) to 1e-9 relative in every logit; ONNX copies are compared with
 # the torch reading of the .h5 of the same name (same float32 parameters). The test
 # accuracy stored in /meta must be exactly what predict finds on the whole test set
-# (for two committed models and the zoo's CIFAR-shaped and deep CNNs when present).
+# (for two committed models and the zoo's CIFAR-shaped and deep CNNs and small
+# ResNet when present).
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 PY=/usr/bin/python3
@@ -41,7 +42,7 @@ check "models/ holds trained models" '[ -n "$models" ]'
 # The zoo's CNNs of the "deep nets" work: the CIFAR-shaped one reads the derived
 # fashion-mnist-rgb32 (its /meta dataset), so its logits also check that nncert
 # and the reference derive the same pixels. Absent before `make zoo`.
-NEW_ZOO="fmnist_cnn_cifar_shaped fmnist_cnn_deep"
+NEW_ZOO="fmnist_cnn_cifar_shaped fmnist_cnn_deep fmnist_resnet_small"
 for name in $NEW_ZOO; do
     [ -f "models/zoo/$name.h5" ] || ok "predict logits of $name.h5 equal torch float64 # SKIP models/zoo/$name.h5 absent (make zoo)"
 done

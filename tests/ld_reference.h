@@ -99,7 +99,8 @@ static inline void ld_layer(const nn_layer *L, const ld *x, ld *y)
     }
 }
 
-/* acts[i] = output of layer i (caller frees with free(acts[i])); acts[-1] = x. */
+/* acts[i + 1] = output of layer i (caller frees with free(acts[i])); acts[0] = x.
+ * Residual graphs: each layer reads its edge, an add sums its two inputs. */
 static inline void ld_forward(const nn_model *m, const double *x, ld **acts)
 {
     size_t n_in = model_input_size(m);
@@ -110,7 +111,14 @@ static inline void ld_forward(const nn_model *m, const double *x, ld **acts)
     for (int i = 0; i < m->n_layers; i++) {
         acts[i + 1] = malloc((shape_size(m->layers[i].out) + 1) * sizeof(ld));
         assert_non_null(acts[i + 1]);
-        ld_layer(&m->layers[i], acts[i], acts[i + 1]);
+        const nn_layer *L = &m->layers[i];
+        const ld *a = acts[model_layer_input(m, i, 0) + 1];
+        if (L->type == LAYER_ADD) {
+            const ld *b = acts[model_layer_input(m, i, 1) + 1];
+            for (size_t k = 0; k < shape_size(L->out); k++) acts[i + 1][k] = a[k] + b[k];
+        } else {
+            ld_layer(L, a, acts[i + 1]);
+        }
     }
 }
 
@@ -147,7 +155,7 @@ static inline void ld_check_trace(const nn_model *m, const bound_state *st, ld *
     for (int i = 0; i < m->n_layers && !why[0]; i++) {
         if (!st->pre_lower[i]) continue;
         for (size_t k = 0; k < shape_size(m->layers[i].in); k++) {
-            ld v = acts[i][k];
+            ld v = acts[model_layer_input(m, i, 0) + 1][k];
             if (!((ld)st->pre_lower[i][k] <= v && v <= (ld)st->pre_upper[i][k])) {
                 snprintf(why, whylen, "layer %d (%s input) neuron %zu: %.21Lg not in [%.17g, %.17g]", i,
                          layer_type_name(m->layers[i].type), k, v, st->pre_lower[i][k], st->pre_upper[i][k]);

@@ -122,6 +122,55 @@ static void gradient_matches_central_differences_every_kind_norm_clip(void **sta
     assert_true(k.tan_pos > 0 && k.tan_neg > 0 && k.tan_up > 0 && k.tan_lo > 0);
 }
 
+/* Residual graphs: the passes along the edges (rows summed at forks, the relaxed
+ * network forward through adds) give the gradient of the bound too, and the
+ * optimization tightens bounds CROWN leaves. */
+static void residual_graphs_gradient_and_tightening(void **state)
+{
+    (void)state;
+    var_kinds k = {0};
+    test_rng rng = {34};
+    layer_type acts[] = {LAYER_RELU, LAYER_TANH, LAYER_LEAKY_RELU};
+    size_t tighter = 0;
+    for (int fam = 0; fam < TB_N_RES; fam += 2) /* dense, and conv with a three-reader fork */
+        for (int a = 0; a < (fam ? 1 : 3); a++) {
+            nn_model m;
+            tb_build_res(&m, &rng, fam, acts[a]);
+            size_t no = model_output_size(&m), n_in = model_input_size(&m);
+            double *x0 = test_rand_vec(&rng, n_in, 0.05, 0.95), *C = test_rand_vec(&rng, no, -1, 1);
+            for (int p = 0; p < 3; p += 2) {
+                double eps = p == NORM_INF ? 0.05 : 0.2;
+                bound_options o, oc;
+                frown_opts(&o, 1, 30);
+                bound_options_default(&oc);
+                bound_state st, sc;
+                tb_compute(&m, &o, x0, (norm_type)p, eps, 0, &st);
+                tb_compute(&m, &oc, x0, (norm_type)p, eps, 0, &sc);
+                char what[96];
+                snprintf(what, sizeof what, "residual family %d %s norm %s", fam, layer_type_name(acts[a]),
+                         norm_name((norm_type)p));
+                int last = ((bound_work *)st.work)->prev_nl[m.n_layers];
+                for (int sg = 0; sg < 2; sg++) {
+                    check_gradient(&st, m.n_layers, 0, C, sg ? -1.0 : 1.0, &rng, &k, what);
+                    if (!fam) check_gradient(&st, last, 1, NULL, sg ? -1.0 : 1.0, &rng, &k, what);
+                }
+                /* (each from its own committed bounds, so no inclusion per neuron is
+                 * promised; the optimization must tighten some) */
+                for (int i = 0; i < m.n_layers; i++)
+                    for (size_t q = 0; st.pre_lower[i] && q < shape_size(m.layers[i].in); q++)
+                        tighter += st.pre_upper[i][q] - st.pre_lower[i][q] <
+                                   (1 - 1e-6) * (sc.pre_upper[i][q] - sc.pre_lower[i][q]);
+                bound_state_free(&st);
+                bound_state_free(&sc);
+            }
+            free(x0);
+            free(C);
+            model_free(&m);
+        }
+    assert_true(k.slope > 0 && k.leaky > 0 && k.tan_up + k.tan_lo + k.tan_pos + k.tan_neg > 0);
+    assert_true(tighter > 0);
+}
+
 /* The probe at CROWN's own parameters is CROWN's backward bound (same lines). */
 static void probe_at_crown_lines_is_crown_bound(void **state)
 {
@@ -636,6 +685,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(gradient_matches_central_differences_every_kind_norm_clip),
+        cmocka_unit_test(residual_graphs_gradient_and_tightening),
         cmocka_unit_test(probe_at_crown_lines_is_crown_bound),
         cmocka_unit_test(zero_iterations_is_crown_bit_for_bit),
         cmocka_unit_test(never_looser_than_crown_on_the_same_bounds),

@@ -44,6 +44,7 @@ typedef struct {
     size_t nz, cap_z;
     int off_x, off_p;     /* first column of the input and of p (l1: q follows p) */
     int *off;             /* [i] first column of layer i's output */
+    const nn_model *m;
 } lp_build;
 
 static double *dgrow(double *p, size_t n)
@@ -94,7 +95,15 @@ static void lp_build_free(lp_build *P)
 }
 
 /* Column of value k of layer i's input (i = 0: the model input). */
-static int in_col(const lp_build *P, int i, size_t k) { return (i == 0 ? P->off_x : P->off[i - 1]) + (int)k; }
+/* Column of value k of the output that layer i reads (input q of an add); on a
+ * residual graph that follows the layer's edge. */
+static int in_col_q(const lp_build *P, int i, int q, size_t k)
+{
+    int a = model_layer_input(P->m, i, q);
+    return (a < 0 ? P->off_x : P->off[a]) + (int)k;
+}
+
+static int in_col(const lp_build *P, int i, size_t k) { return in_col_q(P, i, 0, k); }
 
 /* Row-wise entries of the affine map of layer L: out o = sum M[o,k] in[k] + b[o]. */
 static void add_affine(lp_build *P, const nn_layer *L, int i)
@@ -164,6 +173,7 @@ static void lp_make(lp_build *P, const bound_state *st, int upto, int triangle)
     const bound_region *R = &st->region;
     size_t n_in = model_input_size(m);
     memset(P, 0, sizeof *P);
+    P->m = m;
     P->off = malloc((size_t)(m->n_layers + 1) * sizeof *P->off);
     assert_non_null(P->off);
     int nc = 0;
@@ -213,6 +223,16 @@ static void lp_make(lp_build *P, const bound_state *st, int upto, int triangle)
         size_t n = shape_size(L->in);
         if (layer_is_affine(L->type)) {
             add_affine(P, L, i);
+            continue;
+        }
+        if (L->type == LAYER_ADD) { /* out - a - b = 0 (a == b: out - 2a = 0) */
+            int same = model_layer_input(m, i, 0) == model_layer_input(m, i, 1);
+            for (size_t k = 0; k < shape_size(L->out); k++) {
+                int row = lp_row(P, 0, 0);
+                lp_coef(P, row, P->off[i] + (int)k, 1.0);
+                lp_coef(P, row, in_col_q(P, i, 0, k), same ? -2.0 : -1.0);
+                if (!same) lp_coef(P, row, in_col_q(P, i, 1, k), -1.0);
+            }
             continue;
         }
         for (size_t k = 0; k < n; k++) { /* the committed box of this nonlinear layer's input */
@@ -619,6 +639,33 @@ static void triangle_lp_at_least_crown_relu(void **state)
 }
 
 /* The comparison sees a bound moved by 1e-6 relative either way. */
+/* Residual graphs: the backward pass sums the rows of every reader of an output
+ * before they meet its relaxation, which is the LP's dual there too (an output's
+ * multiplier is the sum of its readers'), so Theorem 1 holds on graphs. */
+static void crown_equals_lp_optimum_residual_graphs(void **state)
+{
+    (void)state;
+    test_rng rng = {43};
+    layer_type acts[] = {LAYER_RELU, LAYER_TANH};
+    /* the conv graphs (hundreds of neurons, two LPs each) in one configuration */
+    for (int fam = 0; fam < TB_N_RES; fam++)
+        for (int a = 0; a < (fam ? 1 : 2); a++) {
+            nn_model m;
+            tb_build_res(&m, &rng, fam, acts[a]);
+            double *x0 = test_rand_vec(&rng, model_input_size(&m), 0.1, 0.9);
+            for (int v = fam ? fam : 0; v < (fam ? fam + 1 : 3); v++) { /* l_inf, l_inf clipped, l1 */
+                bound_options o = exact_crown(v == 2 ? METHOD_FASTLIN : METHOD_CROWN, LINES_ADAPTIVE);
+                o.dense_rows = v == 1;
+                bound_state st;
+                tb_compute(&m, &o, x0, v < 2 ? NORM_INF : NORM_1, v < 2 ? 0.02 : 0.2, v == 1, &st);
+                check_against_lp(&st, 1, 1);
+                bound_state_free(&st);
+            }
+            free(x0);
+            model_free(&m);
+        }
+}
+
 static void lp_check_sees_a_bound_moved_past_the_optimum(void **state)
 {
     (void)state;
@@ -660,6 +707,7 @@ int main(void)
         cmocka_unit_test(crown_never_above_lp_optimum_with_ibp_intersection),
         cmocka_unit_test(lbp_and_crown_lbp_never_above_lp_optimum),
         cmocka_unit_test(triangle_lp_at_least_crown_relu),
+        cmocka_unit_test(crown_equals_lp_optimum_residual_graphs),
         cmocka_unit_test(lp_check_sees_a_bound_moved_past_the_optimum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,6 +63,16 @@ static inline void tb_pool(nn_model *m, layer_type t, int k, int stride, int pad
     test_add_layer(m, l);
 }
 
+/* A normalize layer of c channels with random means and deviations. */
+static inline void tb_normalize(nn_model *m, test_rng *rng, int c)
+{
+    nn_layer norm = layer_make(LAYER_NORMALIZE);
+    norm.in_features = c;
+    norm.mean = test_rand_vec(rng, (size_t)c, 0.3, 0.6);
+    norm.std = test_rand_vec(rng, (size_t)c, 0.6, 1.2);
+    test_add_layer(m, norm);
+}
+
 static inline void tb_build_mlp(nn_model *m, test_rng *rng, layer_type act)
 {
     nn_error err;
@@ -84,11 +94,7 @@ static inline void tb_build_cnn(nn_model *m, test_rng *rng, layer_type act)
     nn_error err;
     model_init(m);
     m->input = (nn_shape){2, 6, 6};
-    nn_layer norm = layer_make(LAYER_NORMALIZE);
-    norm.in_features = 2;
-    norm.mean = test_rand_vec(rng, 2, 0.3, 0.6);
-    norm.std = test_rand_vec(rng, 2, 0.6, 1.2);
-    test_add_layer(m, norm);
+    tb_normalize(m, rng, 2);
     nn_layer c1 = layer_make(LAYER_CONV2D);
     c1.out_channels = 3;
     c1.in_features = 2;
@@ -143,6 +149,117 @@ static inline void tb_build(nn_model *m, test_rng *rng, int fam, layer_type act)
 {
     if (fam) tb_build_cnn(m, rng, act);
     else tb_build_mlp(m, rng, act);
+}
+
+/* ---- residual graphs (test_bound_residual.c, test_bound_lp.c) ---- */
+
+/* An add of the outputs of layers a and b (-1: the model input). */
+static inline void tb_add(nn_model *m, int a, int b)
+{
+    nn_layer l = layer_make(LAYER_ADD);
+    l.n_inputs = 2;
+    l.input[0] = a;
+    l.input[1] = b;
+    test_add_layer(m, l);
+}
+
+static inline void tb_conv(nn_model *m, test_rng *rng, int ci, int co, int k, int pad, double s)
+{
+    nn_layer c = layer_make(LAYER_CONV2D);
+    c.out_channels = co;
+    c.in_features = ci;
+    c.kernel[0] = c.kernel[1] = k;
+    for (int q = 0; q < 4; q++) c.pad[q] = pad;
+    c.weight = test_rand_vec(rng, (size_t)co * ci * k * k, -s, s);
+    c.bias = test_rand_vec(rng, (size_t)co, -0.2, 0.2);
+    test_add_layer(m, c);
+}
+
+static inline void tb_finalize_graph(nn_model *m)
+{
+    nn_error err;
+    if (model_finalize(m, &err)) fail_msg("model_finalize: %s", err.msg);
+    assert_false(model_is_sequential(m));
+}
+
+/* Dense residual MLP: a skip from the model input, an output read by three
+ * layers, an add of a layer with itself and a nested skip. */
+static inline void tb_build_dense_res(nn_model *m, test_rng *rng, layer_type act)
+{
+    model_init(m);
+    m->input = (nn_shape){6, 1, 1};
+    tb_dense(m, rng, 6, 6);                  /* 0 */
+    tb_add(m, 0, -1);                        /* 1: x + Dense(x), before any nonlinear layer */
+    tb_act(m, rng, act, 6);                  /* 2 */
+    tb_dense(m, rng, 6, 6);                  /* 3 */
+    tb_act(m, rng, act, 6);                  /* 4 */
+    tb_dense(m, rng, 6, 6);                  /* 5 */
+    tb_add(m, 5, 2);                         /* 6: 2 is read by 3, 6 and 9 */
+    tb_act(m, rng, act, 6);                  /* 7 */
+    tb_dense(m, rng, 6, 6);                  /* 8 */
+    tb_add(m, 8, 2);                         /* 9: nested skip over the block */
+    tb_add(m, 9, 9);                         /* 10: twice the same output */
+    tb_act(m, rng, act, 6);                  /* 11 */
+    tb_dense(m, rng, 6, 3);                  /* 12 */
+    tb_finalize_graph(m);
+}
+
+/* Conv residual blocks: normalize, a skip from the normalize output, blocks of
+ * padding-preserving 3x3 convs, a MaxPool (k3 s1 p1) and an avgpool in branches. */
+static inline void tb_build_conv_res(nn_model *m, test_rng *rng, layer_type act)
+{
+    model_init(m);
+    m->input = (nn_shape){2, 6, 6};
+    tb_normalize(m, rng, 2);                 /* 0 */
+    tb_conv(m, rng, 2, 2, 3, 1, 0.5);        /* 1 */
+    tb_add(m, 1, 0);                         /* 2 */
+    tb_act(m, rng, act, 2 * 36);             /* 3 */
+    tb_conv(m, rng, 2, 2, 3, 1, 0.5);        /* 4 */
+    tb_act(m, rng, act, 2 * 36);             /* 5 */
+    tb_conv(m, rng, 2, 2, 3, 1, 0.5);        /* 6 */
+    tb_add(m, 6, 3);                         /* 7 */
+    tb_act(m, rng, act, 2 * 36);             /* 8 */
+    tb_pool(m, LAYER_MAXPOOL2D, 3, 1, 1);    /* 9: MaxPool in the branch */
+    tb_conv(m, rng, 2, 2, 1, 0, 0.7);        /* 10 */
+    tb_add(m, 10, 8);                        /* 11 */
+    tb_act(m, rng, act, 2 * 36);             /* 12 */
+    tb_pool(m, LAYER_AVGPOOL2D, 3, 1, 1);    /* 13: avgpool in the branch */
+    tb_add(m, 13, 12);                       /* 14 */
+    tb_pool(m, LAYER_MAXPOOL2D, 2, 2, 0);    /* 15: 2x3x3 */
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
+    tb_dense(m, rng, 18, 3);
+    tb_finalize_graph(m);
+}
+
+/* A ResNet-like stem: conv -> act, two blocks whose branch reads the block input
+ * twice (a conv and the skip), a block ending in the last nonlinear layer. */
+static inline void tb_build_conv_fork(nn_model *m, test_rng *rng, layer_type act)
+{
+    model_init(m);
+    m->input = (nn_shape){1, 5, 5};
+    tb_conv(m, rng, 1, 3, 3, 1, 0.6);        /* 0 */
+    tb_act(m, rng, act, 75);                 /* 1: read by 2, 5 and 6 */
+    tb_conv(m, rng, 3, 3, 3, 1, 0.4);        /* 2 */
+    tb_act(m, rng, act, 75);                 /* 3 */
+    tb_conv(m, rng, 3, 3, 3, 1, 0.4);        /* 4 */
+    tb_add(m, 4, 1);                         /* 5 */
+    tb_add(m, 5, 1);                         /* 6 */
+    tb_act(m, rng, act, 75);                 /* 7 */
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
+    tb_dense(m, rng, 75, 4);                 /* 9 */
+    tb_act(m, rng, act, 4);                  /* 10 */
+    tb_dense(m, rng, 4, 4);                  /* 11 */
+    tb_add(m, 11, 10);                       /* 12: a skip after the last nonlinear layer */
+    tb_finalize_graph(m);
+}
+
+/* Residual graph family fam (0 dense, 1 conv with pools in branches, 2 conv forks). */
+#define TB_N_RES 3
+static inline void tb_build_res(nn_model *m, test_rng *rng, int fam, layer_type act)
+{
+    if (fam == 0) tb_build_dense_res(m, rng, act);
+    else if (fam == 1) tb_build_conv_res(m, rng, act);
+    else tb_build_conv_fork(m, rng, act);
 }
 
 /* A state with o's options and all bounds for the region B_p(x0, eps) (clip: the

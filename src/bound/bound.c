@@ -51,7 +51,12 @@
  * split by the sign of C; every other method the backward pass. With
  * intersect_ibp, LBP and the backward methods also take the interval tail and
  * keep the tighter side. FROWN then optimizes the rows, CROWN-Quad adds its
- * quadratic bounds (bound_quad.c). */
+ * quadratic bounds (bound_quad.c).
+ *
+ * Residual graphs (doc/bounds.md "Residual graphs"): the same per method; the
+ * backward pass and the boxes follow the edges (bound_backward.c, bound_box.c),
+ * LBP saves outputs read out of order, FROWN's passes follow the edges, and
+ * CROWN-Quad keeps its linear bounds where a skip enters its tail. */
 #include "bound_work.h"
 #include "bound_backward.h"
 #include "bound_box.h"
@@ -130,6 +135,47 @@ void bound_options_default(bound_options *opt)
 
 
 
+/* The graph's structure (doc/bounds.md "Residual graphs"): consumers of every
+ * output, and for a graph the most outputs holding pending rows at once (at the
+ * step of layer j: the outputs k < j read by a layer >= j, or the model output)
+ * and its box cache. */
+static int graph_init(bound_state *st, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    int n = m->n_layers;
+    w->dag = !model_is_sequential(m);
+    BOUND_ALLOC(w->n_cons, (size_t)n + 1, "graph structure");
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < (m->layers[i].type == LAYER_ADD ? 2 : 1); k++) w->n_cons[bound_in(m, i, k) + 1]++;
+    w->n_cons[n]++; /* the model output */
+    if (!w->dag) return NN_OK;
+    w->max_live = 1;
+    for (int j = 0; j < n; j++) {
+        int live = 0;
+        for (int k = -1; k < j; k++) {
+            int read = k == n - 1;
+            for (int i = j; i < n && !read; i++)
+                for (int q = 0; q < (m->layers[i].type == LAYER_ADD ? 2 : 1); q++) read |= bound_in(m, i, q) == k;
+            live += read;
+        }
+        if (live > w->max_live) w->max_live = live;
+    }
+    BOUND_ALLOC(w->dag_lo, (size_t)n + 1, "interval boxes");
+    BOUND_ALLOC(w->dag_hi, (size_t)n + 1, "interval boxes");
+    BOUND_ALLOC(w->dag_g, (size_t)n + 1, "interval boxes");
+    BOUND_ALLOC(w->dag_valid, (size_t)n + 1, "interval boxes");
+    for (int k = -1; k < n; k++) {
+        size_t sz = k < 0 ? w->n_in : shape_size(m->layers[k].out);
+        BOUND_ALLOC(w->dag_lo[k + 1], sz, "interval boxes");
+        BOUND_ALLOC(w->dag_hi[k + 1], sz, "interval boxes");
+        BOUND_ALLOC(w->dag_g[k + 1], sz, "interval boxes");
+    }
+    return NN_OK;
+fail:
+    return err ? err->code : NN_ENOMEM;
+}
+
 static int next_nl(const nn_model *m, int i)
 {
     for (int k = i + 1; k < m->n_layers; k++)
@@ -195,6 +241,17 @@ static void work_free(bound_work *w, const nn_model *m)
     free(w->l1_sel);
     free(w->l1_buf);
     free(w->l1_bucket);
+    if (w->dag_lo)
+        for (int i = 0; i <= n; i++) free(w->dag_lo[i]);
+    if (w->dag_hi)
+        for (int i = 0; i <= n; i++) free(w->dag_hi[i]);
+    if (w->dag_g)
+        for (int i = 0; i <= n; i++) free(w->dag_g[i]);
+    free(w->dag_lo);
+    free(w->dag_hi);
+    free(w->dag_g);
+    free(w->dag_valid);
+    free(w->n_cons);
     layer_workspace_free(&w->ws);
     bound_frown_free(w, m);
     free(w);
@@ -246,13 +303,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     int n = m->n_layers;
     for (int i = 0; i < n; i++) {
         layer_type t = m->layers[i].type;
-        /* A residual connection needs the backward pass to sum the rows of two
-         * branches where they meet; the passes here walk one chain of layers. */
-        if (t == LAYER_ADD || model_layer_input(m, i, 0) != i - 1)
-            return nn_fail(err, NN_EUNSUPPORTED, "bound engine: layer %d (%s) reads %s: residual connections are not "
-                           "bounded yet (the forward pass, predict and attack handle them)", i, layer_type_name(t),
-                           t == LAYER_ADD ? "two branches" : "an earlier layer than the one before it");
-        if (!layer_is_affine(t) && !layer_is_nonlinear(t))
+        if (!layer_is_affine(t) && !layer_is_nonlinear(t) && t != LAYER_ADD)
             return nn_fail(err, NN_EUNSUPPORTED, "bound engine: layer %d (%s) is not supported", i, layer_type_name(t));
         if (shape_size(m->layers[i].in) == 0 || shape_size(m->layers[i].out) == 0)
             return nn_fail(err, NN_ESHAPE, "bound engine: layer %d has an empty shape (model not finalized?)", i);
@@ -276,6 +327,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         if (i < n && layer_is_nonlinear(m->layers[i].type)) last = i;
     }
     w->fb_rows = w->first_nl < n ? shape_size(m->layers[w->first_nl].in) : model_output_size(m);
+    if ((rc = graph_init(st, err))) goto fail_rc;
 
     BOUND_ALLOC(st->pre_lower, (size_t)n, "pre-activation bounds");
     BOUND_ALLOC(st->pre_upper, (size_t)n, "pre-activation bounds");
@@ -327,7 +379,8 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
 
     size_t rb = st->opt.row_block;
     if (rb == 0) {
-        rb = ROW_BLOCK_BYTES / (4 * sizeof(double) * w->maxw);
+        /* a residual graph holds up to max_live pending blocks besides the two */
+        rb = ROW_BLOCK_BYTES / ((size_t)(4 + 2 * (w->dag ? w->max_live + 1 : 0)) * sizeof(double) * w->maxw);
         if (rb > ROW_BLOCK_MAX) rb = ROW_BLOCK_MAX;
         if (rb < 1) rb = 1;
         rb = bound_frown_row_block(st, rb);
@@ -394,6 +447,8 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
     st->region = *region;
     st->region.center = region->center;
     for (int i = 0; i <= st->model->n_layers; i++) w->ibp_valid[i] = 0;
+    if (w->dag)
+        for (int i = 0; i <= st->model->n_layers; i++) w->dag_valid[i] = 0;
     w->fb_e_valid = 0;
     bound_lbp_invalidate(st, -1);
     st->layers_done = w->first_nl;
@@ -512,6 +567,8 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
     bound_backward_commit(st, layer);
     st->layers_done = next_nl(st->model, layer);
     for (int k = layer + 1; k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
+    if (w->dag) /* outputs of layer >= layer */
+        for (int k = layer + 1; k <= st->model->n_layers; k++) w->dag_valid[k] = 0;
     bound_lbp_invalidate(st, layer);
     return NN_OK;
 }

@@ -89,6 +89,19 @@
  * the first block and exact first-layer bounds always run in double; only rows of
  * deeper layers (the bulk of the work) run in float when single is set.
  *
+ * Residual graphs (doc/bounds.md "Residual graphs"; propagate_dag in the
+ * kernel). Layers are walked in reverse order with one pending block per output
+ * that rows reached, each with its own per-row arrays (a pool of max_live + 3
+ * slots; the scratch buffer of out-of-place steps rotates among them). An add
+ * copies its block to both inputs (exact; c, s, e stay with the first), blocks
+ * meeting at an output are summed (merge: onto common windows, else full rows,
+ * unpacked where their packing differs), and each sum adds u (|y| + |x|) . G_k
+ * to e, G_k the box of output k (bound_box_dag), plus FLT_MIN ||G_k||_1 in
+ * float. The offset of an affine layer is folded into the activation step above
+ * it only when that activation alone reads it (affine_below), so no block meets
+ * another with an offset folded in. The interval tail (stop > 0) bounds each
+ * block left below stop on its output's box and adds the parts of a row.
+ *
  * Row independence: every row's arithmetic depends only on the row (loops here
  * are per row), and the GEMMs of the adjoints see whole aligned blocks chosen by
  * the caller (bound.c), so a row's result does not depend on the request. */
@@ -109,17 +122,23 @@ static const double unit_roundoff[2] = {UNIT_ROUNDOFF_D, UNIT_ROUNDOFF_F};
 /* The activation layer whose output is dense layer j's input (through flattens), or -1. */
 static int act_below(const nn_model *m, int j)
 {
-    int k = j - 1;
-    while (k >= 0 && m->layers[k].type == LAYER_FLATTEN) k--;
+    int k = bound_in(m, j, 0);
+    while (k >= 0 && m->layers[k].type == LAYER_FLATTEN) k = bound_in(m, k, 0);
     return k >= 0 && layer_is_activation(m->layers[k].type) ? k : -1;
 }
 
-/* The affine layer (not a flatten) right below layer j, through flattens, or -1. */
-static int affine_below(const nn_model *m, int j)
+/* The affine layer (not a flatten) right below layer j, through flattens, or -1;
+ * on a residual graph only when j alone reads its output (and the flattens'):
+ * then a pass folds its offset and budget into j's step, since no other rows
+ * join them there (bound_backward.c, "Residual graphs"). */
+static int affine_below(const bound_work *w, const nn_model *m, int j)
 {
-    int k = j - 1;
-    while (k >= 0 && m->layers[k].type == LAYER_FLATTEN) k--;
-    return k >= 0 && layer_is_affine(m->layers[k].type) ? k : -1;
+    int k = bound_in(m, j, 0);
+    while (k >= 0 && m->layers[k].type == LAYER_FLATTEN) {
+        if (w->n_cons[k + 1] != 1) return -1;
+        k = bound_in(m, k, 0);
+    }
+    return k >= 0 && layer_is_affine(m->layers[k].type) && w->n_cons[k + 1] == 1 ? k : -1;
 }
 
 /* Activation i is committed with dead neurons: A next to a dense layer is packed. */
@@ -165,6 +184,28 @@ static inline const double *plane_term(const relax_pool *p, size_t o, double v, 
     return (use_upper ? p->upper_coef : p->lower_coef) + o * (size_t)p->window;
 }
 
+int bound_backward_slots(bound_state *st, nn_error *err)
+{
+    bound_work *w = st->work;
+    if (w->n_slots) return NN_OK;
+    int n = w->max_live + 3;
+    if (n > BOUND_MAX_SLOTS)
+        return nn_fail(err, NN_EUNSUPPORTED, "backward pass over the graph: up to %d outputs hold rows at once, more "
+                       "than the %d supported", w->max_live, BOUND_MAX_SLOTS - 3);
+    w->slot_buf = nn_calloc((size_t)n, sizeof *w->slot_buf, "backward row blocks", err);
+    w->slot_row = nn_calloc((size_t)n, sizeof *w->slot_row, "backward row blocks", err);
+    w->slot_org = nn_calloc((size_t)n, sizeof *w->slot_org, "backward row blocks", err);
+    if (!w->slot_buf || !w->slot_row || !w->slot_org) return NN_ENOMEM;
+    for (int q = 0; q < n; q++) {
+        w->slot_buf[q] = q < 2 ? w->buf[q] : nn_malloc(2 * w->rb * w->maxw * sizeof(double), "backward row blocks", err);
+        w->slot_row[q] = nn_malloc(6 * w->rb * sizeof(double), "backward row blocks", err);
+        w->slot_org[q] = nn_malloc(4 * w->rb * sizeof(int), "backward row blocks", err);
+        w->n_slots = q + 1;
+        if (!w->slot_buf[q] || !w->slot_row[q] || !w->slot_org[q]) return NN_ENOMEM;
+    }
+    return NN_OK;
+}
+
 #define REAL double
 #define SFX(name) name##_d
 #define GEMM cblas_dgemm
@@ -201,16 +242,16 @@ int bound_backward_to_input(bound_state *st, int top, size_t R, const size_t *id
     bound_work *w = st->work;
     if (top > w->first_nl)
         return nn_fail(err, NN_EARG, "backward rows to the input: layer %d is above the first affine block", top);
-    blk_d b;
-    int rc = propagate_d(st, top, 0, R, idx, NULL, 0, NULL, 1, 0, &b, err);
-    if (rc) return rc;
+    blk_d b, *pend = NULL;
+    int rc = propagate_any_d(st, top, 0, R, idx, NULL, 0, NULL, 1, 0, &b, &pend, err);
     double *tmp = w->scratch + 2 * w->maxw;
-    for (size_t r = 0; r < R; r++) {
+    for (size_t r = 0; r < R && !rc; r++) {
         memcpy(A + r * lda, row_double_d(&b, r, w->n_in, tmp), w->n_in * sizeof *A);
         c[r] = b.c[r];
         s[r] = b.s[r];
     }
-    return NN_OK;
+    free(pend);
+    return rc;
 }
 
 int bound_backward_init(bound_state *st, nn_error *err)
@@ -292,6 +333,14 @@ void bound_backward_free(bound_work *w, const nn_model *m)
     free(w->fb_pk);
     free(w->fb_pkf);
     free(w->win_org);
+    for (int q = 0; q < w->n_slots; q++) {
+        if (q >= 2) free(w->slot_buf[q]);
+        free(w->slot_row[q]);
+        free(w->slot_org[q]);
+    }
+    free(w->slot_buf);
+    free(w->slot_row);
+    free(w->slot_org);
 }
 
 void bound_backward_commit(bound_state *st, int layer)
@@ -336,7 +385,7 @@ void bound_backward_commit(bound_state *st, int layer)
     w->n_live[layer] = k;
     w->live_gen[layer] = ++w->gen;
     /* budget weights: the line's own rounding plus the affine layer below */
-    int fb = layer == w->first_nl && w->fb_gemm, ab = affine_below(m, layer);
+    int fb = layer == w->first_nl && w->fb_gemm, ab = affine_below(w, m, layer);
     const double *v = fb ? w->fb_v : ab >= 0 ? w->vmag[ab] : NULL;
     if (st->opt.single) { /* float rows' absolute budget (header comment) */
         double ts = 0;

@@ -23,6 +23,8 @@ void bound_backward_commit(bound_state *st, int layer);
 int bound_backward_block(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C,
                          size_t ldc, const double *d, const double *box_lo, const double *box_hi, double *lower,
                          double *upper, nn_error *err);
+/* The pool of row blocks of passes over a residual graph, allocated on first use. */
+int bound_backward_slots(bound_state *st, nn_error *err);
 /* Rows idx[0..R) of the input of layer top <= first nonlinear layer, as linear
  * functions of the model input in double: A (R x n_in, leading dimension lda),
  * constants c and their magnitudes s. No concretization, no budget: the first

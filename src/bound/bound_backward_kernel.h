@@ -18,6 +18,8 @@ typedef struct {
     REAL *A, *B;         /* current matrix (M x width, leading dimension width), other buffer */
     size_t width;        /* columns of A */
     const size_t *map;   /* NULL: column k is neuron k; else packed, neuron map[k] */
+    int map_act;         /* the activation whose live neurons map lists */
+    int slot;            /* residual graphs: the per-row arrays' slot (bound_backward.c) */
     int fused;           /* the next affine layer's offset and budget are already in c, e */
     double *c, *s, *e;   /* per row: constant, sum of |terms| folded into it, rounding budget */
     /* windowed rows (bound_backward.c, "Windowed rows"): row r holds the cells
@@ -55,12 +57,13 @@ static int SFX(pack_matrix)(REAL **dst, unsigned long stamp[2], const double *sr
 
 /* W of dense layer j in REAL: restricted to the live rows above / columns below
  * when either is packed, else the whole matrix; *rows x *cols is the GEMM's shape. */
-static int SFX(dense_weight)(bound_work *w, const nn_model *m, int j, const REAL **W, size_t *rows, size_t *cols,
-                             nn_error *err)
+static int SFX(dense_weight)(bound_work *w, const nn_model *m, int j, const SFX(blk) *b, const REAL **W, size_t *rows,
+                             size_t *cols, nn_error *err)
 {
     const nn_layer *L = &m->layers[j];
     size_t n_out = shape_size(L->out), n_in = shape_size(L->in);
-    int up = j + 1 < m->n_layers && layer_is_activation(m->layers[j + 1].type) && packed(w, j + 1) ? j + 1 : -1;
+    /* rows packed on the activation above (on a chain: j + 1 when it is packed) */
+    int up = b->map ? b->map_act : -1;
     int dn = act_below(m, j);
     if (!packed(w, dn)) dn = -1;
     *rows = up >= 0 ? w->n_live[up] : n_out;
@@ -117,13 +120,14 @@ static int SFX(step_affine)(bound_state *st, int j, SFX(blk) *b, nn_error *err)
     if (L->type == LAYER_DENSE) {
         size_t rows, cols;
         const REAL *W;
-        int rc = SFX(dense_weight)(w, m, j, &W, &rows, &cols, err);
+        int rc = SFX(dense_weight)(w, m, j, b, &W, &rows, &cols, err);
         if (rc) return rc;
         GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b->M, (int)cols, (int)rows, 1.0, b->A, (int)b->width, W,
              (int)cols, 0.0, b->B, (int)cols);
         st->flops += 2.0 * (double)b->M * (double)rows * (double)cols;
         int dn = act_below(m, j);
         b->map = cols < n_in ? w->live[dn] : NULL;
+        b->map_act = dn;
         b->width = cols;
     } else {
 #if PREC == 0
@@ -251,7 +255,8 @@ static void SFX(step_activation)(const bound_state *st, int j, SFX(blk) *b, int 
     const nn_model *m = st->model;
     const relax_lines *ln = &st->lines[j];
     size_t n = ln->n, nq = n, out_w = n;
-    int out_packed = packed(w, j) && (fb || (j >= 1 && m->layers[j - 1].type == LAYER_DENSE));
+    int a = bound_in(m, j, 0);
+    int out_packed = packed(w, j) && (fb || (a >= 0 && m->layers[a].type == LAYER_DENSE));
     int in_packed = b->map != NULL;
     int fold = fb || off_layer >= 0;
     const double *ls = ln->lower_slope, *lt = ln->lower_icpt, *us = ln->upper_slope, *ut = ln->upper_icpt;
@@ -283,6 +288,7 @@ static void SFX(step_activation)(const bound_state *st, int j, SFX(blk) *b, int 
     if (dst != b->A) SFX(swap)(b);
     b->width = out_w;
     b->map = out_packed ? w->live[j] : NULL;
+    b->map_act = j;
     b->fused = fold;
 }
 
@@ -555,29 +561,16 @@ static int SFX(crop_keeps)(const bound_state *st, int j, const SFX(blk) *b, int 
     return (size_t)hi * (size_t)wi < (size_t)L->in.h * (size_t)L->in.w;
 }
 
-/* Propagate a block from the input of layer top down to the input of layer stop.
- * Starting rows: C (rows on the model output, top = n_layers) plus d; else rows
- * idx of W when layer top-1 is dense; else identity rows idx. */
-static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C,
-                          size_t ldc, const double *d, int want_l, int want_u, SFX(blk) *b, nn_error *err)
+/* The starting rows of a block: C (rows on the model output, top = n_layers) plus
+ * d; else rows idx of W when layer top's input is a dense layer's output; else
+ * identity rows idx. *pos gets the layer whose output the rows are on. The block's
+ * A and per-row arrays are set by the caller (oy, ox may be NULL: win_org). */
+static int SFX(start_rows)(bound_state *st, int top, size_t R, const size_t *idx, const double *C, size_t ldc,
+                           const double *d, SFX(blk) *b, int *pos, nn_error *err)
 {
     bound_work *w = st->work;
     const nn_model *m = st->model;
-    memset(b, 0, sizeof *b);
-    b->R = b->M = R;
-    b->want_l = want_l;
-    b->want_u = want_u;
-    b->budget = top > w->first_nl;
-    b->A = (REAL *)w->buf[0];
-    b->B = (REAL *)w->buf[1];
-    b->c = w->c;
-    b->s = w->s;
-    b->e = w->e;
-    if (b->budget) {
-        int rc = check_budget(st, top, err);
-        if (rc) return rc;
-    }
-    int j;
+    int s = top < m->n_layers ? bound_in(m, top, 0) : m->n_layers - 1;
     if (C) {
         b->width = model_output_size(m);
         for (size_t r = 0; r < R; r++) {
@@ -587,14 +580,15 @@ static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const si
             /* C is exact in double; in float it would need the output's magnitudes */
             b->e[r] = 0.0;
         }
-        j = top - 1;
-    } else if (top >= 1 && m->layers[top - 1].type == LAYER_DENSE) {
+        *pos = s;
+    } else if (s >= 0 && m->layers[s].type == LAYER_DENSE) {
         /* Rows of W directly (on the live columns below): no identity GEMM. In
          * float, W's rounding costs at most u |W_i| . G = u vmag_i. */
-        const nn_layer *L = &m->layers[top - 1];
+        const nn_layer *L = &m->layers[s];
         size_t n_in = shape_size(L->in);
-        int dn = act_below(m, top - 1);
+        int dn = act_below(m, s);
         b->map = packed(w, dn) ? w->live[dn] : NULL;
+        b->map_act = dn;
         b->width = b->map ? w->n_live[dn] : n_in;
         for (size_t r = 0; r < R; r++) {
             const double *src = L->weight + idx[r] * n_in;
@@ -602,23 +596,24 @@ static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const si
             for (size_t k = 0; k < b->width; k++) a[k] = (REAL)src[b->map ? b->map[k] : k];
             b->c[r] = L->bias[idx[r]];
             b->s[r] = fabs(L->bias[idx[r]]);
-            b->e[r] = PREC && b->budget ? UNIT_ROUNDOFF_F * w->vmag[top - 1][idx[r]] : 0.0;
+            b->e[r] = PREC && b->budget ? UNIT_ROUNDOFF_F * w->vmag[s][idx[r]] : 0.0;
         }
-        j = top - 2;
-    } else if (top >= 1 && !st->opt.dense_rows && m->layers[top - 1].type != LAYER_DENSE &&
-               m->layers[top - 1].type != LAYER_FLATTEN &&
-               (size_t)m->layers[top - 1].out.h * (size_t)m->layers[top - 1].out.w > 1) {
+        *pos = bound_in(m, s, 0);
+    } else if (s >= 0 && !st->opt.dense_rows && m->layers[s].type != LAYER_FLATTEN &&
+               (size_t)m->layers[s].out.h * (size_t)m->layers[s].out.w > 1) {
         /* windowed identity rows: a 1 x 1 window at the neuron's cell */
-        const nn_layer *L = &m->layers[top - 1];
-        if (!w->win_org && !(w->win_org = nn_malloc(4 * w->rb * sizeof *w->win_org, "backward windows", err)))
-            return NN_ENOMEM;
+        const nn_layer *L = &m->layers[s];
+        if (!b->oy) {
+            if (!w->win_org && !(w->win_org = nn_malloc(4 * w->rb * sizeof *w->win_org, "backward windows", err)))
+                return NN_ENOMEM;
+            b->oy = w->win_org;
+            b->ox = w->win_org + 2 * w->rb;
+        }
         b->crop = 1;
         b->cc = L->out.c;
         b->mh = L->out.h;
         b->mw = L->out.w;
         b->wh = b->ww = 1;
-        b->oy = w->win_org;
-        b->ox = w->win_org + 2 * w->rb;
         b->width = (size_t)b->cc;
         size_t hw = (size_t)b->mh * (size_t)b->mw;
         memset(b->A, 0, R * b->width * sizeof *b->A);
@@ -629,58 +624,339 @@ static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const si
             b->ox[r] = (int)(p % (size_t)b->mw);
             b->c[r] = b->s[r] = b->e[r] = 0.0;
         }
-        j = top - 1;
+        *pos = s;
     } else {
-        b->width = top >= 1 ? shape_size(m->layers[top - 1].out) : w->n_in;
+        b->width = s >= 0 ? shape_size(m->layers[s].out) : w->n_in;
         memset(b->A, 0, R * b->width * sizeof *b->A);
         for (size_t r = 0; r < R; r++) {
             b->A[r * b->width + idx[r]] = 1;
             b->c[r] = b->s[r] = b->e[r] = 0.0;
         }
-        j = top - 1;
+        *pos = s;
     }
-    for (; j >= stop; j--) {
-        const nn_layer *L = &m->layers[j];
-        if (b->crop) { /* windowed rows go on while the windows stay smaller than the maps */
-            int keep = L->type != LAYER_FLATTEN;
-            if (keep && layer_is_activation(L->type)) {
-                int fb = j == w->first_nl && stop == 0 && w->fb_gemm;
-                keep = !fb && !(packed(w, j) && j >= 1 && m->layers[j - 1].type == LAYER_DENSE);
-            }
-            if (!keep || !SFX(crop_keeps)(st, j, b, 0)) SFX(uncrop)(b);
-        }
-        if (L->type == LAYER_FLATTEN) continue; /* identity on memory */
-        if (b->crop && layer_is_affine(L->type)) {
-            if (!b->fused) SFX(offset_pass_crop)(w, j, b);
-            b->fused = 0;
-            int rc = SFX(step_affine_crop)(st, j, b, err);
-            if (rc) return nn_error_prefix(err, "backward pass, layer %d: ", j);
-            continue;
-        }
-        if (layer_is_affine(L->type)) {
-            if (b->map && L->type != LAYER_DENSE) SFX(unpack)(b, shape_size(L->out));
-            if (!b->fused) SFX(offset_pass)(w, j, b);
-            b->fused = 0;
-            int rc = SFX(step_affine)(st, j, b, err);
-            if (rc) return nn_error_prefix(err, "backward pass, layer %d: ", j);
-            continue;
-        }
-        SFX(split_sides)(b);
-        if (layer_is_activation(L->type)) {
+    return NN_OK;
+}
+
+/* One layer j (not an add) for a block on its output: the block ends on j's input.
+ * *done: the pass crossed the first block's composite and reached the input. */
+static int SFX(step_layer)(bound_state *st, int j, int stop, SFX(blk) *b, int *done, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    const nn_layer *L = &m->layers[j];
+    int a = bound_in(m, j, 0);
+    if (b->crop) { /* windowed rows go on while the windows stay smaller than the maps */
+        int keep = L->type != LAYER_FLATTEN;
+        if (keep && layer_is_activation(L->type)) {
             int fb = j == w->first_nl && stop == 0 && w->fb_gemm;
-            int k = affine_below(m, j);
-            if (b->crop) SFX(step_activation_crop)(st, j, b, k < stop ? -1 : k);
-            else SFX(step_activation)(st, j, b, fb || k < stop ? -1 : k, fb);
-            if (fb) return SFX(step_first_block)(st, b, err);
-        } else if (L->type == LAYER_MAXPOOL2D) {
-            if (b->map) SFX(unpack)(b, shape_size(L->out));
-            if (b->crop) SFX(step_maxpool_crop)(st, j, b);
-            else SFX(step_maxpool)(w, j, &st->pools[j], b, shape_size(L->in));
-            b->fused = 0;
-        } else {
-            return nn_fail(err, NN_EUNSUPPORTED, "backward pass: layer %d (%s) is not supported", j,
-                           layer_type_name(L->type));
+            keep = !fb && !(packed(w, j) && a >= 0 && m->layers[a].type == LAYER_DENSE);
         }
+        if (!keep || !SFX(crop_keeps)(st, j, b, 0)) SFX(uncrop)(b);
+    }
+    if (L->type == LAYER_FLATTEN) return NN_OK; /* identity on memory */
+    if (b->crop && layer_is_affine(L->type)) {
+        if (!b->fused) SFX(offset_pass_crop)(w, j, b);
+        b->fused = 0;
+        int rc = SFX(step_affine_crop)(st, j, b, err);
+        return rc ? nn_error_prefix(err, "backward pass, layer %d: ", j) : NN_OK;
+    }
+    if (layer_is_affine(L->type)) {
+        if (b->map && L->type != LAYER_DENSE) SFX(unpack)(b, shape_size(L->out));
+        if (!b->fused) SFX(offset_pass)(w, j, b);
+        b->fused = 0;
+        int rc = SFX(step_affine)(st, j, b, err);
+        return rc ? nn_error_prefix(err, "backward pass, layer %d: ", j) : NN_OK;
+    }
+    SFX(split_sides)(b);
+    if (layer_is_activation(L->type)) {
+        int fb = j == w->first_nl && stop == 0 && w->fb_gemm;
+        int k = affine_below(w, m, j);
+        if (b->crop) SFX(step_activation_crop)(st, j, b, k < stop ? -1 : k);
+        else SFX(step_activation)(st, j, b, fb || k < stop ? -1 : k, fb);
+        if (fb) {
+            *done = 1;
+            return SFX(step_first_block)(st, b, err);
+        }
+    } else if (L->type == LAYER_MAXPOOL2D) {
+        if (b->map) SFX(unpack)(b, shape_size(L->out));
+        if (b->crop) SFX(step_maxpool_crop)(st, j, b);
+        else SFX(step_maxpool)(w, j, &st->pools[j], b, shape_size(L->in));
+        b->fused = 0;
+    } else {
+        return nn_fail(err, NN_EUNSUPPORTED, "backward pass: layer %d (%s) is not supported", j,
+                       layer_type_name(L->type));
+    }
+    return NN_OK;
+}
+
+static void SFX(blk_begin)(bound_work *w, SFX(blk) *b, size_t R, int want_l, int want_u, int budget)
+{
+    memset(b, 0, sizeof *b);
+    b->R = b->M = R;
+    b->want_l = want_l;
+    b->want_u = want_u;
+    b->budget = budget;
+    b->map_act = -1;
+    (void)w;
+}
+
+/* Propagate a block from the input of layer top down to the input of layer stop
+ * (a chain; residual graphs: propagate_dag). */
+static int SFX(propagate)(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C,
+                          size_t ldc, const double *d, int want_l, int want_u, SFX(blk) *b, nn_error *err)
+{
+    bound_work *w = st->work;
+    SFX(blk_begin)(w, b, R, want_l, want_u, top > w->first_nl);
+    b->A = (REAL *)w->buf[0];
+    b->B = (REAL *)w->buf[1];
+    b->c = w->c;
+    b->s = w->s;
+    b->e = w->e;
+    if (b->budget) {
+        int rc = check_budget(st, top, err);
+        if (rc) return rc;
+    }
+    int j;
+    int rc = SFX(start_rows)(st, top, R, idx, C, ldc, d, b, &j, err);
+    if (rc) return rc;
+    for (; j >= stop; j--) {
+        int done = 0;
+        if ((rc = SFX(step_layer)(st, j, stop, b, &done, err))) return rc;
+        if (done) return NN_OK;
+    }
+    return NN_OK;
+}
+
+/* ---- residual graphs (bound_backward.c, "Residual graphs") ---- */
+
+/* The pool of row blocks of a pass: buffers (rotating: a step writes the scratch
+ * and swaps) and per-row arrays (fixed to their block). */
+typedef struct {
+    REAL *buf[BOUND_MAX_SLOTS];
+    int nbuf;
+    int row[BOUND_MAX_SLOTS];
+    int nrow;
+    REAL *scratch;
+} SFX(pool);
+
+static int SFX(pool_take)(bound_state *st, SFX(pool) *p, SFX(blk) *b, nn_error *err)
+{
+    bound_work *w = st->work;
+    if (p->nbuf == 0 || p->nrow == 0)
+        return nn_fail(err, NN_EARG, "backward pass over the graph: more pending row blocks than the %d planned",
+                       w->n_slots);
+    b->A = p->buf[--p->nbuf];
+    b->slot = p->row[--p->nrow];
+    double *r = w->slot_row[b->slot];
+    b->c = r;
+    b->s = r + 2 * w->rb;
+    b->e = r + 4 * w->rb;
+    b->oy = w->slot_org[b->slot];
+    b->ox = b->oy + 2 * w->rb;
+    return NN_OK;
+}
+
+static void SFX(pool_give)(SFX(pool) *p, SFX(blk) *b)
+{
+    p->buf[p->nbuf++] = b->A;
+    p->row[p->nrow++] = b->slot;
+    b->A = NULL;
+}
+
+/* Run a step that may write the scratch buffer: b->B is the scratch around it. */
+#define WITH_SCRATCH(p, b, call) \
+    do {                         \
+        (b)->B = (p)->scratch;   \
+        call;                    \
+        (p)->scratch = (b)->B;   \
+    } while (0)
+
+/* Same window geometry for every row of x and y? */
+static int SFX(same_windows)(const SFX(blk) *x, const SFX(blk) *y)
+{
+    if (x->wh != y->wh || x->ww != y->ww) return 0;
+    for (size_t r = 0; r < x->M; r++)
+        if (x->oy[r] != y->oy[r] || x->ox[r] != y->ox[r]) return 0;
+    return 1;
+}
+
+/* Windowed rows x re-laid on windows of h x ww2 at origins (oy, ox) that contain
+ * theirs, into the scratch. */
+static void SFX(rewindow)(SFX(blk) *x, int h, int ww2, const int *oy, const int *ox)
+{
+    size_t whw = (size_t)x->wh * (size_t)x->ww, nhw = (size_t)h * (size_t)ww2, width = (size_t)x->cc * nhw;
+    for (size_t r = 0; r < x->M; r++) {
+        const REAL *a = x->A + r * x->width;
+        REAL *o = x->B + r * width;
+        memset(o, 0, width * sizeof *o);
+        int dy = x->oy[r] - oy[r], dx = x->ox[r] - ox[r];
+        for (size_t c = 0; c < (size_t)x->cc; c++)
+            for (int yy = 0; yy < x->wh; yy++)
+                memcpy(o + c * nhw + (size_t)(yy + dy) * (size_t)ww2 + (size_t)dx, a + c * whw + (size_t)yy * (size_t)x->ww,
+                       (size_t)x->ww * sizeof *o);
+        x->oy[r] = oy[r];
+        x->ox[r] = ox[r];
+    }
+    SFX(swap)(x);
+    x->wh = h;
+    x->ww = ww2;
+    x->width = width;
+}
+
+/* Two windowed blocks on one map onto common windows: per row the corner of the
+ * smallest rectangle holding both windows, the block's size the largest such
+ * rectangle; returns 0 (nothing changed) where that would cover the whole map. */
+static int SFX(common_windows)(bound_state *st, SFX(pool) *p, SFX(blk) *x, SFX(blk) *y, nn_error *err)
+{
+    bound_work *w = st->work;
+    int h = 0, wd = 0;
+    for (size_t r = 0; r < x->M; r++) {
+        int y0 = x->oy[r] < y->oy[r] ? x->oy[r] : y->oy[r], x0 = x->ox[r] < y->ox[r] ? x->ox[r] : y->ox[r];
+        int y1 = x->oy[r] + x->wh > y->oy[r] + y->wh ? x->oy[r] + x->wh : y->oy[r] + y->wh;
+        int x1 = x->ox[r] + x->ww > y->ox[r] + y->ww ? x->ox[r] + x->ww : y->ox[r] + y->ww;
+        if (y1 - y0 > h) h = y1 - y0;
+        if (x1 - x0 > wd) wd = x1 - x0;
+    }
+    if ((size_t)h * (size_t)wd >= (size_t)x->mh * (size_t)x->mw) return 0;
+    if (!w->win_org && !(w->win_org = nn_malloc(4 * w->rb * sizeof *w->win_org, "backward windows", err)))
+        return -1;
+    int *ny = w->win_org, *nx = w->win_org + 2 * w->rb;
+    for (size_t r = 0; r < x->M; r++) {
+        ny[r] = x->oy[r] < y->oy[r] ? x->oy[r] : y->oy[r];
+        nx[r] = x->ox[r] < y->ox[r] ? x->ox[r] : y->ox[r];
+    }
+    WITH_SCRATCH(p, x, SFX(rewindow)(x, h, wd, ny, nx));
+    WITH_SCRATCH(p, y, SFX(rewindow)(y, h, wd, ny, nx));
+    return 1;
+}
+
+/* y += x for two blocks on layer k's output (k = -1: the model input), x's rows
+ * then free. Both go to one layout first: the same sides, common windows or full
+ * rows, the same packing or none. Each sum fl(y + x) errs by at most u (|y| + |x|),
+ * so with G_k >= |output of k| the rows' budget grows by u (|y| + |x|) . G_k (and,
+ * in float, FLT_MIN ||G_k||_1 for sums that underflow). */
+static int SFX(merge)(bound_state *st, SFX(pool) *p, int k, SFX(blk) *y, SFX(blk) *x, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    size_t n = k < 0 ? w->n_in : shape_size(m->layers[k].out);
+    if (x->fused || y->fused)
+        return nn_fail(err, NN_EARG, "backward pass over the graph: rows meet at layer %d with an offset folded in", k);
+    if (x->split && !y->split) SFX(split_sides)(y);
+    if (y->split && !x->split) SFX(split_sides)(x);
+    if (x->crop && y->crop && !SFX(same_windows)(x, y)) {
+        int rc = SFX(common_windows)(st, p, x, y, err);
+        if (rc < 0) return NN_ENOMEM;
+        if (rc == 0) {
+            WITH_SCRATCH(p, x, SFX(uncrop)(x));
+            WITH_SCRATCH(p, y, SFX(uncrop)(y));
+        }
+    }
+    if (x->crop && !y->crop) WITH_SCRATCH(p, x, SFX(uncrop)(x));
+    if (y->crop && !x->crop) WITH_SCRATCH(p, y, SFX(uncrop)(y));
+    if (x->map != y->map) {
+        if (x->map) WITH_SCRATCH(p, x, SFX(unpack)(x, n));
+        if (y->map) WITH_SCRATCH(p, y, SFX(unpack)(y, n));
+    }
+    const double *G = y->budget ? w->dag_g[k + 1] : NULL;
+    double u = unit_roundoff[PREC] * (1 + 1e-9), tau = 0;
+    if (G && PREC) {
+        for (size_t q = 0; q < n; q++) tau += G[q];
+        tau *= FLT_MIN * (1 + 1e-6);
+    }
+    size_t hw = (size_t)y->mh * (size_t)y->mw, whw = (size_t)y->wh * (size_t)y->ww;
+    for (size_t r = 0; r < y->M; r++) {
+        REAL *a = y->A + r * y->width;
+        const REAL *b = x->A + r * x->width;
+        double mag = 0;
+        if (y->crop) {
+            int ylo, yhi, xlo, xhi;
+            SFX(win_span)(y, r, &ylo, &yhi, &xlo, &xhi);
+            for (size_t c = 0; c < (size_t)y->cc; c++)
+                for (int yy = ylo; yy < yhi; yy++) {
+                    size_t o = c * whw + (size_t)yy * (size_t)y->ww;
+                    size_t g = c * hw + (size_t)(y->oy[r] + yy) * (size_t)y->mw + (size_t)y->ox[r];
+                    for (int xx = xlo; xx < xhi; xx++) {
+                        if (G) mag += (fabs((double)a[o + xx]) + fabs((double)b[o + xx])) * G[g + (size_t)xx];
+                        a[o + xx] += b[o + xx];
+                    }
+                }
+        } else {
+            for (size_t q = 0; q < y->width; q++) {
+                if (G) mag += (fabs((double)a[q]) + fabs((double)b[q])) * G[y->map ? y->map[q] : q];
+                a[q] += b[q];
+            }
+        }
+        y->c[r] += x->c[r];
+        y->s[r] += x->s[r];
+        y->e[r] += x->e[r] + (G ? u * mag + tau : 0.0);
+    }
+    SFX(pool_give)(p, x);
+    return NN_OK;
+}
+
+/* A block onto layer k's output: kept, or summed into the rows already there. */
+static int SFX(deposit)(bound_state *st, SFX(pool) *p, SFX(blk) *pend, int k, SFX(blk) *b, nn_error *err)
+{
+    if (!pend[k + 1].A) {
+        pend[k + 1] = *b;
+        return NN_OK;
+    }
+    return SFX(merge)(st, p, k, &pend[k + 1], b, err);
+}
+
+/* propagate on a residual graph: layers in reverse order, one pending block per
+ * output that rows reached; an add sends a block to both inputs (the constants
+ * stay with the first), a fork sums the blocks of its readers. Ends with pend[k + 1]
+ * the rows on the outputs k < stop (stop = 0: only pend[0], the model input). */
+static int SFX(propagate_dag)(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C,
+                              size_t ldc, const double *d, int want_l, int want_u, SFX(blk) *pend, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    int rc = bound_backward_slots(st, err);
+    if (rc) return rc;
+    SFX(pool) p;
+    p.nbuf = p.nrow = 0;
+    for (int q = 0; q < w->n_slots; q++) {
+        p.buf[p.nbuf++] = (REAL *)w->slot_buf[q];
+        p.row[p.nrow++] = q;
+    }
+    p.scratch = p.buf[--p.nbuf];
+    for (int k = 0; k <= m->n_layers; k++) pend[k].A = NULL;
+    SFX(blk) b;
+    SFX(blk_begin)(w, &b, R, want_l, want_u, top > w->first_nl);
+    if (b.budget && (rc = check_budget(st, top, err))) return rc;
+    if ((rc = SFX(pool_take)(st, &p, &b, err))) return rc;
+    int pos;
+    if ((rc = SFX(start_rows)(st, top, R, idx, C, ldc, d, &b, &pos, err))) return rc;
+    pend[pos + 1] = b;
+    for (int j = pos; j >= stop; j--) {
+        if (!pend[j + 1].A) continue;
+        b = pend[j + 1];
+        pend[j + 1].A = NULL;
+        const nn_layer *L = &m->layers[j];
+        if (L->type == LAYER_ADD) {
+            SFX(blk) x = b;
+            if ((rc = SFX(pool_take)(st, &p, &x, err))) return rc;
+            memcpy(x.A, b.A, b.M * b.width * sizeof *x.A);
+            if (b.crop) {
+                memcpy(x.oy, b.oy, b.M * sizeof *x.oy);
+                memcpy(x.ox, b.ox, b.M * sizeof *x.ox);
+            }
+            memset(x.c, 0, b.M * sizeof *x.c);
+            memset(x.s, 0, b.M * sizeof *x.s);
+            memset(x.e, 0, b.M * sizeof *x.e);
+            if ((rc = SFX(deposit)(st, &p, pend, bound_in(m, j, 0), &b, err))) return rc;
+            if ((rc = SFX(deposit)(st, &p, pend, bound_in(m, j, 1), &x, err))) return rc;
+            continue;
+        }
+        int done = 0;
+        b.B = p.scratch;
+        rc = SFX(step_layer)(st, j, stop, &b, &done, err);
+        p.scratch = b.B;
+        if (rc) return rc;
+        if ((rc = SFX(deposit)(st, &p, pend, bound_in(m, j, 0), &b, err))) return rc;
     }
     return NN_OK;
 }
@@ -715,23 +991,78 @@ static const double *SFX(row_double)(const SFX(blk) *b, size_t r, size_t n, doub
     return tmp;
 }
 
+/* propagate, or on a residual graph propagate_dag with *pend (the caller frees
+ * it) the blocks it ends with; for stop = 0 *b is the one on the model input. */
+static int SFX(propagate_any)(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C,
+                              size_t ldc, const double *d, int want_l, int want_u, SFX(blk) *b, SFX(blk) **pend,
+                              nn_error *err)
+{
+    bound_work *w = st->work;
+    if (!w->dag) return SFX(propagate)(st, top, stop, R, idx, C, ldc, d, want_l, want_u, b, err);
+    size_t n = (size_t)st->model->n_layers + 1;
+    if (!(*pend = nn_malloc(n * sizeof **pend, "backward pass over the graph", err))) return NN_ENOMEM;
+    int rc = SFX(propagate_dag)(st, top, stop, R, idx, C, ldc, d, want_l, want_u, *pend, err);
+    if (rc) return rc;
+    if (stop == 0) *b = (*pend)[0];
+    return NN_OK;
+}
+
+/* The interval tail on a residual graph (stop > 0): each block left on an output
+ * k < stop bounded on k's box (bound_box_dag), the parts of a row summed. */
+static void SFX(tail_boxes)(bound_state *st, SFX(blk) *pend, int stop, size_t R, double tau, double *lower,
+                            double *upper)
+{
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    double *tmp = w->scratch + 2 * w->maxw;
+    for (size_t r = 0; r < R; r++) {
+        if (lower) lower[r] = -tau;
+        if (upper) upper[r] = tau;
+    }
+    for (int k = -1; k < stop; k++) {
+        SFX(blk) *q = &pend[k + 1];
+        if (!q->A) continue;
+        size_t n = k < 0 ? w->n_in : shape_size(m->layers[k].out);
+        for (size_t r = 0; r < R; r++)
+            for (int side = 0; side < 2; side++) {
+                double *out = side ? upper : lower, v;
+                if (!out) continue;
+                size_t row = side && q->split ? q->lo_rows + r : r;
+                const double *a = SFX(row_double)(q, row, n, tmp);
+                bound_concretize_box(a, n, w->dag_lo[k + 1], w->dag_hi[k + 1], q->c[row], q->s[row],
+                                     side ? NULL : &v, side ? &v : NULL);
+                out[r] += side ? v + q->e[row] : v - q->e[row];
+            }
+    }
+}
+
 /* bound_backward_block in this precision; the budget e moves each bound outward. */
 static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, const size_t *idx, const double *C,
                                size_t ldc, const double *d, const double *box_lo, const double *box_hi,
                                double *lower, double *upper, nn_error *err)
 {
     bound_work *w = st->work;
-    SFX(blk) b;
-    int rc = SFX(propagate)(st, top, stop, R, idx, C, ldc, d, lower != NULL, upper != NULL, &b, err);
-    if (rc) return rc;
+    SFX(blk) b, *pend = NULL;
+    int rc = SFX(propagate_any)(st, top, stop, R, idx, C, ldc, d, lower != NULL, upper != NULL, &b, &pend, err);
+    if (rc) {
+        free(pend);
+        return rc;
+    }
     st->backward_rows += R;
+    double tau = 0.0;
 #if PREC == 1
     /* float: the absolute underflow budget of every layer crossed (bound_backward.c) */
     int fb = stop == 0 && w->fb_gemm;
-    double tau = fb ? w->fb_tau : 0.0;
+    tau = fb ? w->fb_tau : 0.0;
     for (int j = fb ? w->first_nl : stop; j < top; j++) tau += w->tau[j];
-    for (size_t r = 0; r < b.M; r++) b.e[r] += tau;
 #endif
+    if (pend && stop > 0) {
+        SFX(tail_boxes)(st, pend, stop, R, tau, lower, upper);
+        free(pend);
+        return NN_OK;
+    }
+    free(pend); /* b is a copy of the block on the input */
+    for (size_t r = 0; r < b.M; r++) b.e[r] += tau;
     /* the width the rows end on: layer stop's input, i.e. layer stop-1's output
      * (the model input for stop = 0). Not layers[stop].in: bound_spec's interval
      * tail has stop = n_layers when the model ends in a nonlinear layer, and

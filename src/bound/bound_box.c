@@ -13,7 +13,11 @@
  *
  * The affine pass also records what the backward kernel's rounding budget needs of
  * each layer it crosses (vmag_j = |M_j| G_j, and tau_j in single precision), so the
- * budget comes free with the boxes. */
+ * budget comes free with the boxes.
+ *
+ * Residual graphs (bound_box_dag) keep the box of every layer output, since an
+ * add reads an output from further back; an add's box is the sum of its inputs'
+ * boxes, widened by BOUND_ALLOWANCE of the terms' magnitudes. */
 #include "bound_box.h"
 #include "bound_cost.h"
 #include "nn_clock.h"
@@ -21,6 +25,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 int bound_box_nonlinear(const bound_state *st, int i, const double *l, const double *u, double *lo, double *hi,
                         nn_error *err)
@@ -79,6 +84,53 @@ int bound_box_affine(bound_state *st, int from, int to, double *lo, double *hi, 
         /* float rows' absolute budget for crossing j (bound_backward.c, part 2) */
         if (st->opt.single) w->tau[j] = FLT_MIN * ((2 * bound_adjoint_terms(L) + 3) * gs + vs) * (1 + 1e-6);
         st->flops += bound_affine_flops(L, 3);
+    }
+    return NN_OK;
+}
+
+int bound_box_dag(bound_state *st, int upto, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    if (!w->dag_valid[0]) {
+        for (size_t k = 0; k < w->n_in; k++) {
+            w->dag_lo[0][k] = w->box_lo[k];
+            w->dag_hi[0][k] = w->box_hi[k];
+            w->dag_g[0][k] = fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
+        }
+        w->dag_valid[0] = 1;
+    }
+    for (int j = 0; j < upto; j++) {
+        if (w->dag_valid[j + 1]) continue;
+        const nn_layer *L = &m->layers[j];
+        size_t no = shape_size(L->out), ni = shape_size(L->in);
+        int a = bound_in(m, j, 0);
+        const double *al = w->dag_lo[a + 1], *ah = w->dag_hi[a + 1];
+        double *lo = w->dag_lo[j + 1], *hi = w->dag_hi[j + 1];
+        int rc = NN_OK;
+        if (L->type == LAYER_ADD) {
+            int b = bound_in(m, j, 1);
+            const double *bl = w->dag_lo[b + 1], *bh = w->dag_hi[b + 1];
+            for (size_t k = 0; k < no; k++) {
+                double l = al[k] + bl[k], h = ah[k] + bh[k];
+                lo[k] = l - BOUND_ALLOWANCE(fabs(al[k]) + fabs(bl[k]));
+                hi[k] = h + BOUND_ALLOWANCE(fabs(ah[k]) + fabs(bh[k]));
+            }
+        } else if (layer_is_nonlinear(L->type)) {
+            if (j >= st->layers_done)
+                return nn_fail(err, NN_EARG, "interval boxes: layer %d is not committed", j);
+            rc = bound_box_nonlinear(st, j, st->pre_lower[j], st->pre_upper[j], lo, hi, err);
+        } else {
+            double *sl = w->scratch, *sh = w->scratch + w->maxw;
+            memcpy(sl, al, ni * sizeof *sl);
+            memcpy(sh, ah, ni * sizeof *sh);
+            rc = bound_box_affine(st, j, j + 1, sl, sh, err);
+            memcpy(lo, sl, no * sizeof *lo);
+            memcpy(hi, sh, no * sizeof *hi);
+        }
+        if (rc) return rc;
+        for (size_t k = 0; k < no; k++) w->dag_g[j + 1][k] = fmax(fabs(lo[k]), fabs(hi[k]));
+        w->dag_valid[j + 1] = 1;
     }
     return NN_OK;
 }

@@ -14,4 +14,11 @@ int bound_box_nonlinear(const bound_state *st, int i, const double *l, const dou
  * tau[j] in single precision) for the rounding budget. */
 int bound_box_affine(bound_state *st, int from, int to, double *lo, double *hi, nn_error *err);
 
+/* Residual graphs: the boxes of the outputs of layers [0, upto) (dag_lo, dag_hi,
+ * dag_g), from the region's box and the committed bounds of the nonlinear layers
+ * among them, following the edges (an add sums its inputs' boxes). Records vmag
+ * (and tau) of the affine layers like bound_box_affine. Cached until the region
+ * or a commit changes. Uses scratch rows 0..6. */
+int bound_box_dag(bound_state *st, int upto, nn_error *err);
+
 #endif

@@ -13,8 +13,9 @@
  *     activation's output and no pass (up to rounding-level differences). Rows
  *     whose z_r was skipped as stable (IBP bound only) still get one, unless a_r
  *     is exactly 0 (both lines 0).
- * A row's numbers do not depend on the range asked for: its block is always the
- * aligned one. */
+ * On a residual graph "directly" means the layer reads the activation's output
+ * (its edge). A row's numbers do not depend on the range asked for: its block is
+ * always the aligned one. */
 #include "bound_crown.h"
 #include "bound_backward.h"
 #include "bound_ibp.h"
@@ -24,8 +25,9 @@
  * the header comment); 1 if so. */
 static int fed_by_activation(const bound_state *st, int i)
 {
-    if (!st->opt.intersect_ibp || i < 1 || !layer_is_activation(st->model->layers[i - 1].type)) return 0;
-    const relax_lines *ln = &st->lines[i - 1];
+    int a = bound_in(st->model, i, 0);
+    if (!st->opt.intersect_ibp || a < 0 || !layer_is_activation(st->model->layers[a].type)) return 0;
+    const relax_lines *ln = &st->lines[a];
     for (size_t k = 0; k < ln->n; k++)
         if (!(ln->lower_slope[k] >= 0 && ln->upper_slope[k] >= 0)) return 0;
     return 1;
@@ -38,9 +40,10 @@ static int needs_pass(const bound_state *st, int i, int fed, size_t r)
     if (st->opt.skip_stable && relax_row_stable(&st->model->layers[i], r, w->ibp_l[i][r], w->ibp_u[i][r])) return 0;
     if (!fed) return 1;
     /* a_r's box is tightest unless z_r kept its IBP bound as a stable neuron */
-    const relax_lines *ln = &st->lines[i - 1];
-    if (i - 1 == w->first_nl || !st->opt.skip_stable ||
-        !relax_row_stable(&st->model->layers[i - 1], r, w->ibp_l[i - 1][r], w->ibp_u[i - 1][r]))
+    int a = bound_in(st->model, i, 0);
+    const relax_lines *ln = &st->lines[a];
+    if (a == w->first_nl || !st->opt.skip_stable ||
+        !relax_row_stable(&st->model->layers[a], r, w->ibp_l[a][r], w->ibp_u[a][r]))
         return 0;
     return !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 && ln->upper_icpt[r] == 0);
 }
@@ -58,7 +61,8 @@ int bound_linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, dou
     int rc = bound_ibp_at(st, i, err);
     if (rc) return rc;
     int fed = fed_by_activation(st, i);
-    if (fed && i - 1 != w->first_nl && (rc = bound_ibp_at(st, i - 1, err))) return rc;
+    int a = bound_in(st->model, i, 0);
+    if (fed && a != w->first_nl && (rc = bound_ibp_at(st, a, err))) return rc;
     for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
         size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
         for (size_t r = blo; r < bhi; r++) {

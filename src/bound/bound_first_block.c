@@ -15,7 +15,10 @@
  * gamma(sum_j K_j + 2) (|M_k| .. |M_1| G + |b| terms)_r per region
  * (first_block_error; bound_backward.c, part 2, has the argument). The budget of
  * backward passes that cross the block (fb_v, fb_tau; or the vmag of its layers)
- * is computed once per region, when the first nonlinear layer is committed. */
+ * is computed once per region, when the first nonlinear layer is committed.
+ * Residual graphs (an add before the first nonlinear layer) never cross the block
+ * by its composite, count each add as summing terms, and take the magnitudes
+ * along the edges. */
 #include "bound_first_block.h"
 #include "bound_backward.h"
 #include "bound_box.h"
@@ -45,6 +48,14 @@ void bound_first_block_init(bound_state *st)
         summing += top_seen && bound_adjoint_terms(L) > 1;
         top_seen = 1;
     }
+    /* a residual graph's block also sums branches: at an add and where a fork's
+     * rows meet (one term each, counted with room to spare) */
+    if (w->dag)
+        for (int j = 0; j < w->first_nl; j++)
+            if (m->layers[j].type == LAYER_ADD) {
+                terms += 4;
+                summing++;
+            }
     w->fb_summing = summing;
     w->fb_gamma = summing > 0 ? bound_gamma(terms, UNIT_ROUNDOFF_D) * (1 + 1e-6) : 0.0;
 }
@@ -116,7 +127,7 @@ static int fb_build(bound_state *st, nn_error *err)
     /* nothing sums below the top: each composite entry is a product rounded at
      * most twice, which fb_v's budget covers; a block that cancels keeps its own
      * adjoints */
-    w->fb_gemm = w->first_nl < st->model->n_layers && w->fb_summing == 0 && own > 0 &&
+    w->fb_gemm = !w->dag && w->first_nl < st->model->n_layers && w->fb_summing == 0 && own > 0 &&
                  2.0 * (double)rows * (double)n <= own;
     /* The budget weights of the first nonlinear layer were made at its commit for
      * the path the kernel took then; a composite built after that commit (LBP
@@ -137,6 +148,7 @@ int bound_first_block_budget(bound_state *st, nn_error *err)
 {
     bound_work *w = st->work;
     size_t n = w->n_in, rows = w->fb_rows;
+    if (w->dag) return bound_box_dag(st, w->first_nl, err);
     if (!w->fb_gemm) {
         double *lo = w->scratch, *hi = w->scratch + w->maxw;
         memcpy(lo, w->box_lo, n * sizeof *lo);
@@ -173,6 +185,50 @@ int bound_first_block_budget(bound_state *st, nn_error *err)
 }
 
 
+/* first_block_error on a residual graph: the magnitudes follow the edges (an add
+ * sums its inputs'), one output array per layer of the block. */
+static int first_block_error_dag(bound_state *st, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_model *m = st->model;
+    int f = w->first_nl, rc = NN_OK;
+    double **v = nn_calloc((size_t)f + 1, sizeof *v, "rounding budget", err);
+    if (!v) return NN_ENOMEM;
+    for (int k = -1; k < f && !rc; k++) {
+        size_t no = k < 0 ? w->n_in : shape_size(m->layers[k].out);
+        if (!(v[k + 1] = nn_malloc(no * sizeof **v, "rounding budget", err))) {
+            rc = NN_ENOMEM;
+            break;
+        }
+        double *o = v[k + 1];
+        if (k < 0) {
+            for (size_t q = 0; q < no; q++) o[q] = fmax(fabs(w->box_lo[q]), fabs(w->box_hi[q]));
+            continue;
+        }
+        const nn_layer *L = &m->layers[k];
+        const double *a = v[bound_in(m, k, 0) + 1];
+        if (L->type == LAYER_ADD) {
+            const double *b = v[bound_in(m, k, 1) + 1];
+            for (size_t q = 0; q < no; q++) o[q] = (a[q] + b[q]) * (1 + 1e-9);
+            continue;
+        }
+        rc = layer_affine_forward_ws(&w->abs_layers[k], a, 1, shape_size(L->in), o, no, &w->ws, err);
+        if (rc) {
+            nn_error_prefix(err, "rounding budget, layer %d: ", k);
+            break;
+        }
+        for (size_t q = 0; q < no; q++) o[q] = (o[q] + (w->babs[k] ? w->babs[k][q] : 0.0)) * (1 + 1e-9);
+    }
+    if (!rc) {
+        const double *top = v[(f < m->n_layers ? bound_in(m, f, 0) : m->n_layers - 1) + 1];
+        for (size_t r = 0; r < w->fb_rows; r++) w->fb_e[r] = w->fb_gamma * top[r];
+        w->fb_e_valid = 1;
+    }
+    for (int k = 0; k <= f; k++) free(v[k]);
+    free(v);
+    return rc;
+}
+
 /* The block's cancellation budget for the current region (header comment):
  * v <- |M_j| v + |b_j| from v = max(|box_lo|, |box_hi|), times fb_gamma. */
 static int first_block_error(bound_state *st, nn_error *err)
@@ -182,6 +238,7 @@ static int first_block_error(bound_state *st, nn_error *err)
     size_t mw = w->maxw;
     if (!w->fb_e && !(w->fb_e = nn_malloc(w->fb_rows * sizeof *w->fb_e, "rounding budget", err))) return NN_ENOMEM;
     double *v = w->scratch, *vn = w->scratch + mw;
+    if (w->dag) return first_block_error_dag(st, err);
     for (size_t k = 0; k < w->n_in; k++) v[k] = fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
     for (int j = 0; j < w->first_nl; j++) {
         const nn_layer *L = &st->model->layers[j];

@@ -47,6 +47,8 @@
  * A block's results depend only on the block (never on the requested range or on
  * the other side), which keeps bound.c's bit-identity promise.
  *
+ * Residual graphs: both passes follow the edges (dag_backward, dag_forward below).
+ *
  * Warm start (see include/bound.h): per (top layer, group, side) two generations of
  * theta (float) tagged with the evaluation that wrote them; an evaluation reads the
  * newest one written before it and writes the other, so a block computed twice in
@@ -256,7 +258,8 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
     sp->top = top;
     sp->last_free = -1;
     size_t V = 0, maps = 0;
-    for (int j = w->first_nl; j < top; j++) {
+    int end = top;
+    for (int j = w->first_nl; j < end; j++) {
         if (!layer_is_activation(m->layers[j].type)) continue;
         const relax_lines *ln = &st->lines[j];
         size_t f = 0;
@@ -288,7 +291,7 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
     sp->g_off = sp->up_off + (n + 1);
     for (int j = 0; j <= n; j++) sp->map_off[j] = sp->lo_off[j] = sp->up_off[j] = sp->g_off[j] = NONE;
     size_t v = 0, mo = 0;
-    for (int j = w->first_nl; j < top; j++) {
+    for (int j = w->first_nl; j < end; j++) {
         const nn_layer *L = &m->layers[j];
         if (!layer_is_activation(L->type)) continue;
         const relax_lines *ln = &st->lines[j];
@@ -434,6 +437,196 @@ static double region_argmin(const bound_state *st, const double *a, double c, do
     return lb;
 }
 
+/* The relaxed network through activation j for every problem, with its group's
+ * lines selected by the sign of G: the gradient at the variable lines into grad,
+ * and (out != NULL; may be in) the lines' values at in. */
+static void fwd_lines(const bound_state *st, const frown_space *sp, const frown_eval_buf *e, const double *lines,
+                      const double *ds, const double *dt, double *grad, int j, const double *in, double *out)
+{
+    const relax_lines *sh = &st->lines[j];
+    const int *map = sp->map_off[j] != NONE ? sp->var_map + sp->map_off[j] : NULL;
+    size_t nj = sh->n;
+    for (size_t p = 0; p < e->na; p++) {
+        size_t g = e->grp[p];
+        const double *gl = lines + g * sp->line_len;
+        const double *ls = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] : sh->lower_slope;
+        const double *lt = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] + nj : sh->lower_icpt;
+        const double *us = sp->up_off[j] != NONE ? gl + sp->up_off[j] : sh->upper_slope;
+        const double *ut = sp->up_off[j] != NONE ? gl + sp->up_off[j] + nj : sh->upper_icpt;
+        const double *gv = e->G + p * sp->g_len + sp->g_off[j];
+        const double *z = in + p * nj;
+        double *o = out ? out + p * nj : NULL, *gr = grad + g * sp->V;
+        const double *dsg = ds + g * sp->V, *dtg = dt + g * sp->V;
+        for (size_t i = 0; i < nj; i++) {
+            double gi = gv[i], zi = z[i], sl, ic;
+            int up = gi < 0;
+            if (up) sl = us[i], ic = ut[i];
+            else sl = ls[i], ic = lt[i];
+            if (map) {
+                int v = map[2 * i + up];
+                if (v >= 0) gr[v] += gi * (dsg[v] * zi + dtg[v]);
+            }
+            if (o) o[i] = sl * zi + ic;
+        }
+    }
+}
+
+/* The relaxed network through MaxPool j: the plane G's sign selects, in -> out. */
+static void fwd_planes(const bound_state *st, const frown_space *sp, const frown_eval_buf *e, int j, const double *in,
+                       double *out)
+{
+    const relax_pool *pl = &st->pools[j];
+    int W = pl->window;
+    size_t n_out = pl->n_out, nj = shape_size(st->model->layers[j].in);
+    for (size_t p = 0; p < e->na; p++) {
+        const double *gv = e->G + p * sp->g_len + sp->g_off[j];
+        const double *z = in + p * nj;
+        double *y = out + p * n_out;
+        for (size_t o = 0; o < n_out; o++) {
+            int use_upper = gv[o] < 0;
+            const double *coef = (use_upper ? pl->upper_coef : pl->lower_coef) + o * (size_t)W;
+            const int *ix = pl->inputs + o * (size_t)W;
+            double acc = use_upper ? pl->upper_icpt[o] : pl->lower_icpt[o];
+            for (int k = 0; k < W; k++)
+                if (ix[k] >= 0) acc += coef[k] * z[ix[k]];
+            y[o] = acc;
+        }
+    }
+}
+
+/* ---- residual graphs (doc/frown.md; doc/bounds.md "Residual graphs") ----
+ * The same passes along the graph's edges: backward, one row block per output
+ * that rows reached (an add copies its block to both inputs, blocks meeting at an
+ * output are summed, adding u (|y| + |x|) . G_k to the budget as the kernel
+ * does); forward from x*, every output of the relaxed network kept. The
+ * constants c, s and budgets e are per problem whichever block adds to them. */
+
+static size_t out_width(const bound_state *st, int k)
+{
+    return k < 0 ? ((const bound_work *)st->work)->n_in : shape_size(st->model->layers[k].out);
+}
+
+/* Rows y (na x width of output k) onto output k: kept, or summed into the rows there. */
+static void dag_deposit(bound_state *st, double **pend, int k, double *y, size_t na, double *e)
+{
+    bound_work *w = st->work;
+    double *x = pend[k + 1];
+    if (!x) {
+        pend[k + 1] = y;
+        return;
+    }
+    size_t n = out_width(st, k);
+    const double *G = w->dag_g[k + 1];
+    double u = UNIT_ROUNDOFF_D * (1 + 1e-9);
+    for (size_t p = 0; p < na; p++) {
+        double *a = x + p * n, mag = 0;
+        const double *bb = y + p * n;
+        for (size_t q = 0; q < n; q++) {
+            mag += (fabs(a[q]) + fabs(bb[q])) * G[q];
+            a[q] += bb[q];
+        }
+        e[p] += u * mag;
+    }
+    free(y);
+}
+
+/* The backward pass of eval_block on a graph from rows A (na x width on output
+ * pos) to the model input: the result in A (na x n_in); G stored as in the chain. */
+static int dag_backward(bound_state *st, const frown_space *sp, const frown_eval_buf *e, const double *lines,
+                        int pos, double *A, int store_g, nn_error *err)
+{
+    bound_work *w = st->work;
+    struct frown_work *fw = w->frown;
+    const nn_model *m = st->model;
+    size_t na = e->na;
+    int rc = NN_OK;
+    double **pend = nn_calloc((size_t)m->n_layers + 1, sizeof *pend, "FROWN graph rows", err);
+    if (!pend) return NN_ENOMEM;
+    if (store_g) memset(e->G, 0, na * sp->g_len * sizeof *e->G);
+    size_t w0 = out_width(st, pos);
+    if (!(pend[pos + 1] = nn_malloc(na * w0 * sizeof(double), "FROWN graph rows", err))) rc = NN_ENOMEM;
+    else memcpy(pend[pos + 1], A, na * w0 * sizeof(double));
+    for (int j = pos; j >= 0 && !rc; j--) {
+        double *x = pend[j + 1];
+        if (!x) continue;
+        pend[j + 1] = NULL;
+        const nn_layer *L = &m->layers[j];
+        size_t n_out = shape_size(L->out), n_in = shape_size(L->in);
+        if (sp->g_off[j] != NONE && store_g)
+            for (size_t p = 0; p < na; p++)
+                memcpy(e->G + p * sp->g_len + sp->g_off[j], x + p * n_out, n_out * sizeof(double));
+        double *y = x;
+        if (L->type == LAYER_ADD) {
+            if (!(y = nn_malloc(na * n_out * sizeof *y, "FROWN graph rows", err))) {
+                free(x);
+                rc = NN_ENOMEM;
+                break;
+            }
+            memcpy(y, x, na * n_out * sizeof *y);
+            dag_deposit(st, pend, bound_in(m, j, 0), x, na, e->e);
+            dag_deposit(st, pend, bound_in(m, j, 1), y, na, e->e);
+            continue;
+        } else if (layer_is_affine(L->type) && L->type != LAYER_FLATTEN) {
+            bound_rows_offset(st, j, x, na, n_out, e->c, e->s, e->e);
+            if (!(y = nn_malloc(na * n_in * sizeof *y, "FROWN graph rows", err))) rc = NN_ENOMEM;
+            else rc = layer_affine_adjoint_ws(L, x, na, n_out, y, n_in, &fw->ws, err);
+            if (rc) nn_error_prefix(err, "FROWN backward pass, layer %d: ", j);
+            st->flops += bound_affine_flops(L, na);
+            free(x);
+        } else if (layer_is_activation(L->type)) {
+            step_lines(st, sp, j, e, lines, x, n_out);
+        } else if (L->type == LAYER_MAXPOOL2D) {
+            if (!(y = nn_malloc(na * n_in * sizeof *y, "FROWN graph rows", err))) rc = NN_ENOMEM;
+            else bound_rows_maxpool(st, j, na, x, y, e->c, e->s, e->e);
+            free(x);
+        }
+        if (!rc) dag_deposit(st, pend, bound_in(m, j, 0), y, na, e->e);
+    }
+    if (!rc) memcpy(A, pend[0], na * w->n_in * sizeof *A);
+    for (int k = 0; k <= m->n_layers; k++) free(pend[k]);
+    free(pend);
+    return rc;
+}
+
+/* The forward pass of eval_block on a graph: the relaxed network from the
+ * minimizers X (na x n_in) up to last_free, the gradient at the variable lines. */
+static int dag_forward(bound_state *st, const frown_space *sp, const frown_eval_buf *e, const double *lines,
+                       const double *ds, const double *dt, const double *X, double *grad, nn_error *err)
+{
+    struct frown_work *fw = ((bound_work *)st->work)->frown;
+    const nn_model *m = st->model;
+    size_t na = e->na;
+    int rc = NN_OK, top = sp->last_free;
+    double **z = nn_calloc((size_t)top + 2, sizeof *z, "FROWN graph forward", err);
+    if (!z) return NN_ENOMEM;
+    z[0] = (double *)X;
+    for (int j = 0; j <= top && !rc; j++) {
+        const nn_layer *L = &m->layers[j];
+        size_t n_out = shape_size(L->out), nj = shape_size(L->in);
+        const double *in = z[bound_in(m, j, 0) + 1];
+        if (!(z[j + 1] = nn_malloc(na * n_out * sizeof(double), "FROWN graph forward", err))) {
+            rc = NN_ENOMEM;
+            break;
+        }
+        double *out = z[j + 1];
+        if (L->type == LAYER_ADD) {
+            const double *in2 = z[bound_in(m, j, 1) + 1];
+            for (size_t q = 0; q < na * n_out; q++) out[q] = in[q] + in2[q];
+        } else if (layer_is_affine(L->type)) {
+            rc = layer_affine_forward_ws(L, in, na, nj, out, n_out, &fw->ws, err);
+            if (rc) nn_error_prefix(err, "FROWN forward pass, layer %d: ", j);
+            st->flops += bound_affine_flops(L, na);
+        } else if (layer_is_activation(L->type)) {
+            fwd_lines(st, sp, e, lines, ds, dt, grad, j, in, out);
+        } else {
+            fwd_planes(st, sp, e, j, in, out);
+        }
+    }
+    for (int k = 1; k <= top + 1; k++) free(z[k]);
+    free(z);
+    return rc;
+}
+
 /* Bounds of the active problems (e->lb) and, with grad != NULL, the gradient of
  * each group's mean bound (grad[g*V + v], zeroed here for the groups present). */
 static int eval_block(bound_state *st, const frown_space *sp, const frown_batch *b, const frown_eval_buf *e,
@@ -458,8 +651,9 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             e->e[p] = 0.0; /* C and W are exact in double */
         }
         j = top - 1;
-    } else if (top >= 1 && m->layers[top - 1].type == LAYER_DENSE) {
-        const nn_layer *L = &m->layers[top - 1];
+    } else if (top >= 1 && bound_in(m, top, 0) >= 0 && m->layers[bound_in(m, top, 0)].type == LAYER_DENSE) {
+        int s = bound_in(m, top, 0);
+        const nn_layer *L = &m->layers[s];
         width = shape_size(L->in);
         for (size_t p = 0; p < na; p++) {
             const double *wr = L->weight + e->row[p] * width;
@@ -468,15 +662,21 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             e->s[p] = fabs(L->bias[e->row[p]]);
             e->e[p] = 0.0;
         }
-        j = top - 2;
+        j = bound_in(m, s, 0);
     } else {
-        width = top >= 1 ? shape_size(m->layers[top - 1].out) : w->n_in;
+        int s = top >= 1 ? bound_in(m, top, 0) : -1;
+        width = s >= 0 ? shape_size(m->layers[s].out) : w->n_in;
         memset(A, 0, na * width * sizeof *A);
         for (size_t p = 0; p < na; p++) {
             A[p * width + e->row[p]] = b->sign;
             e->c[p] = e->s[p] = e->e[p] = 0.0;
         }
-        j = top - 1;
+        j = s;
+    }
+    if (w->dag) { /* a residual graph: rows on output j, the pass along the edges */
+        int rc = dag_backward(st, sp, e, lines, j, A, grad != NULL, err);
+        if (rc) return rc;
+        j = -1;
     }
     for (; j >= 0; j--) {
         const nn_layer *L = &m->layers[j];
@@ -516,8 +716,12 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
     /* Relaxed network forward from x*; gradient at the selected variable lines. */
     for (size_t p = 0; p < na; p++)
         if (p == 0 || e->grp[p] != e->grp[p - 1]) memset(grad + e->grp[p] * sp->V, 0, sp->V * sizeof *grad);
+    if (w->dag) {
+        int rc = dag_forward(st, sp, e, lines, ds, dt, B, grad, err);
+        if (rc) return rc;
+    }
     double *Z = B, *Z2 = A;
-    for (j = 0; j <= sp->last_free; j++) {
+    for (j = 0; !w->dag && j <= sp->last_free; j++) {
         const nn_layer *L = &m->layers[j];
         size_t n_out = shape_size(L->out), nj = shape_size(L->in);
         if (layer_is_affine(L->type)) {
@@ -526,48 +730,9 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             st->flops += bound_affine_flops(L, na);
             swap(&Z, &Z2);
         } else if (layer_is_activation(L->type)) {
-            const relax_lines *sh = &st->lines[j];
-            const int *map = sp->map_off[j] != NONE ? sp->var_map + sp->map_off[j] : NULL;
-            int advance = j < sp->last_free;
-            for (size_t p = 0; p < na; p++) {
-                size_t g = e->grp[p];
-                const double *gl = lines + g * sp->line_len;
-                const double *ls = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] : sh->lower_slope;
-                const double *lt = sp->lo_off[j] != NONE ? gl + sp->lo_off[j] + nj : sh->lower_icpt;
-                const double *us = sp->up_off[j] != NONE ? gl + sp->up_off[j] : sh->upper_slope;
-                const double *ut = sp->up_off[j] != NONE ? gl + sp->up_off[j] + nj : sh->upper_icpt;
-                const double *gv = e->G + p * sp->g_len + sp->g_off[j];
-                double *z = Z + p * nj, *gr = grad + g * sp->V;
-                const double *dsg = ds + g * sp->V, *dtg = dt + g * sp->V;
-                for (size_t i = 0; i < nj; i++) {
-                    double gi = gv[i], zi = z[i], sl, ic;
-                    int up = gi < 0;
-                    if (up) sl = us[i], ic = ut[i];
-                    else sl = ls[i], ic = lt[i];
-                    if (map) {
-                        int v = map[2 * i + up];
-                        if (v >= 0) gr[v] += gi * (dsg[v] * zi + dtg[v]);
-                    }
-                    if (advance) z[i] = sl * zi + ic;
-                }
-            }
+            fwd_lines(st, sp, e, lines, ds, dt, grad, j, Z, j < sp->last_free ? Z : NULL);
         } else if (j < sp->last_free) {
-            const relax_pool *pl = &st->pools[j];
-            int W = pl->window;
-            for (size_t p = 0; p < na; p++) {
-                const double *gv = e->G + p * sp->g_len + sp->g_off[j];
-                const double *z = Z + p * nj;
-                double *y = Z2 + p * n_out;
-                for (size_t o = 0; o < n_out; o++) {
-                    int use_upper = gv[o] < 0;
-                    const double *coef = (use_upper ? pl->upper_coef : pl->lower_coef) + o * (size_t)W;
-                    const int *in = pl->inputs + o * (size_t)W;
-                    double acc = use_upper ? pl->upper_icpt[o] : pl->lower_icpt[o];
-                    for (int k = 0; k < W; k++)
-                        if (in[k] >= 0) acc += coef[k] * z[in[k]];
-                    y[o] = acc;
-                }
-            }
+            fwd_planes(st, sp, e, j, Z, Z2);
             swap(&Z, &Z2);
         }
     }
@@ -843,7 +1008,8 @@ int bound_frown_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double 
     /* Right after an element-wise activation, no linear bound beats the box
      * [sigma(l), sigma(u)] of that activation's committed bounds (the backward pass
      * of row r meets one line of neuron r, with a fixed sign): nothing to optimize. */
-    int direct = i > 0 && layer_is_activation(st->model->layers[i - 1].type);
+    int direct = i > 0 && bound_in(st->model, i, 0) >= 0 &&
+                 layer_is_activation(st->model->layers[bound_in(st->model, i, 0)].type);
     frown_warm *W = &fw->warm[i];
     if (st->opt.frown_warm && sp.V && !direct && (rc = warm_reserve(W, (n + G - 1) / G, sp.S, err))) goto done;
     for (size_t blo = lo - lo % rb; blo < hi && !rc; blo += rb) {

@@ -4,7 +4,8 @@
  *
  * The first nonlinear layer's bounds are not propagated but taken exactly from the
  * first affine block (bound_first_block_rows): IBP of a single affine layer on a
- * ball is exact only for l_inf without clipping, the block rule is exact always. */
+ * ball is exact only for l_inf without clipping, the block rule is exact always.
+ * Residual graphs take the boxes of bound_box_dag, which follow the edges. */
 #include "bound_ibp.h"
 #include "bound_box.h"
 #include "bound_first_block.h"
@@ -21,6 +22,12 @@ int bound_ibp_at(bound_state *st, int i, nn_error *err)
     if (i == w->first_nl) {
         rc = bound_first_block_rows(st, 0, n, w->ibp_l[i], w->ibp_u[i], err);
         if (rc) return rc;
+    } else if (w->dag) {
+        /* a residual graph: the boxes of every output below i, along the edges */
+        if ((rc = bound_box_dag(st, i, err))) return rc;
+        int a = i < m->n_layers ? bound_in(m, i, 0) : m->n_layers - 1;
+        memcpy(w->ibp_l[i], w->dag_lo[a + 1], n * sizeof(double));
+        memcpy(w->ibp_u[i], w->dag_hi[a + 1], n * sizeof(double));
     } else {
         int p = w->prev_nl[i];
         if (p < 0 || p >= st->layers_done)

@@ -43,7 +43,11 @@
  * error made in forming U, L, u, l is a few units in the last place of a sum of
  * terms bounded by m (|MID| + |RAD| = max(|U|, |L|)), and errors compound over
  * layers only through |W| m. Passed as the `s` of bound_concretize_region, m
- * gets them covered by BOUND_REL_ALLOW up to n * depth ~ 1e6. */
+ * gets them covered by BOUND_REL_ALLOW up to n * depth ~ 1e6.
+ *
+ * Residual graphs: the bounds follow the edges. An output that a later layer reads
+ * out of order (a skip connection's source) is copied when it is made and read back
+ * there; an add sums its inputs' MID, RAD and m (U_a + U_b bounds a + b above). */
 #include "bound_lbp.h"
 #include "bound_concretize.h"
 #include "bound_cost.h"
@@ -75,6 +79,10 @@ struct bound_lbp {
     double *gU, *gL;    /* GATHER x n_in gathered columns */
     double *sP, *sQ;    /* spec: rb x (n_in + 2) */
     double *sC;         /* spec: rb x output size, |C| */
+    /* residual graphs: copies of the outputs a later layer reads out of order */
+    int *keep;          /* [k + 1]: layer k's output is read by a layer other than k + 1 */
+    double **smid, **srad; /* [k + 1] its MID and RAD (leading dimension its width), or NULL */
+    int *szero;         /* [k + 1] its rad_zero */
     layer_workspace ws;
 };
 
@@ -119,6 +127,14 @@ void bound_lbp_free(bound_state *st)
     free(p->sP);
     free(p->sQ);
     free(p->sC);
+    if (p->smid)
+        for (int k = 0; k <= st->model->n_layers; k++) free(p->smid[k]);
+    if (p->srad)
+        for (int k = 0; k <= st->model->n_layers; k++) free(p->srad[k]);
+    free(p->smid);
+    free(p->srad);
+    free(p->szero);
+    free(p->keep);
     layer_workspace_free(&p->ws);
     free(p);
     w->lbp = NULL;
@@ -164,6 +180,19 @@ static struct bound_lbp *lbp_get(bound_state *st, nn_error *err)
     BOUND_ALLOC(p->sP, w->rb * (n_in + 2), LBP_WHAT);
     BOUND_ALLOC(p->sQ, w->rb * (n_in + 2), LBP_WHAT);
     BOUND_ALLOC(p->sC, w->rb * no, LBP_WHAT);
+    if (w->dag) {
+        int n = m->n_layers;
+        p->first_state = -1; /* the first block may hold adds: no shortcut there */
+        BOUND_ALLOC(p->keep, n + 1, LBP_WHAT);
+        BOUND_ALLOC(p->smid, n + 1, LBP_WHAT);
+        BOUND_ALLOC(p->srad, n + 1, LBP_WHAT);
+        BOUND_ALLOC(p->szero, n + 1, LBP_WHAT);
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < (m->layers[i].type == LAYER_ADD ? 2 : 1); k++) {
+                int a = bound_in(m, i, k);
+                if (a != i - 1 || k == 1) p->keep[a + 1] = 1;
+            }
+    }
     return p;
 fail:
     bound_lbp_free(st);
@@ -335,17 +364,89 @@ static int lbp_start(bound_state *st, struct bound_lbp *p, nn_error *err)
     return NN_OK;
 }
 
+/* Residual graphs: the linear bounds of layer k's output, saved (save) or put
+ * back into the current buffer (load). */
+static int lbp_save(bound_state *st, struct bound_lbp *p, int k, nn_error *err)
+{
+    size_t n_in = ((bound_work *)st->work)->n_in, wd = p->width;
+    if (!p->smid[k + 1]) {
+        p->smid[k + 1] = nn_malloc((n_in + 1) * wd * sizeof(double), LBP_WHAT, err);
+        p->srad[k + 1] = nn_malloc((n_in + 2) * wd * sizeof(double), LBP_WHAT, err);
+        if (!p->smid[k + 1] || !p->srad[k + 1]) return NN_ENOMEM;
+    }
+    memcpy(p->smid[k + 1], p->mid[p->cur], (n_in + 1) * wd * sizeof(double));
+    memcpy(p->srad[k + 1], p->rad[p->cur], (n_in + 2) * wd * sizeof(double));
+    p->szero[k + 1] = p->rad_zero;
+    return NN_OK;
+}
+
+static size_t lbp_out_width(const bound_state *st, int k)
+{
+    return k < 0 ? ((bound_work *)st->work)->n_in : shape_size(st->model->layers[k].out);
+}
+
+/* The MID, RAD and rad_zero of layer k's output when layer j reads it (the current
+ * buffer when k = j - 1, else the saved copy). */
+static void lbp_source(bound_state *st, struct bound_lbp *p, int j, int k, const double **mid, const double **rad,
+                       int *zero)
+{
+    if (k == j - 1) {
+        *mid = p->mid[p->cur];
+        *rad = p->rad[p->cur];
+        *zero = p->rad_zero;
+    } else {
+        *mid = p->smid[k + 1];
+        *rad = p->srad[k + 1];
+        *zero = p->szero[k + 1];
+    }
+    (void)st;
+}
+
+/* Add layer j: U = U_a + U_b, L = L_a + L_b, so MID and RAD add, and so do the
+ * magnitudes m (each sum's rounding is within the allowance they carry). */
+static void lbp_add(bound_state *st, struct bound_lbp *p, int j)
+{
+    const nn_model *m = st->model;
+    size_t n_in = ((bound_work *)st->work)->n_in, wd = shape_size(m->layers[j].out);
+    const double *ma, *ra, *mb, *rb;
+    int za, zb;
+    lbp_source(st, p, j, bound_in(m, j, 0), &ma, &ra, &za);
+    lbp_source(st, p, j, bound_in(m, j, 1), &mb, &rb, &zb);
+    double *M = p->mid[1 - p->cur], *R = p->rad[1 - p->cur];
+    for (size_t q = 0; q < (n_in + 1) * wd; q++) M[q] = ma[q] + mb[q];
+    int zero = za && zb;
+    for (size_t q = 0; !zero && q < (n_in + 1) * wd; q++) R[q] = (za ? 0.0 : ra[q]) + (zb ? 0.0 : rb[q]);
+    for (size_t q = (n_in + 1) * wd; q < (n_in + 2) * wd; q++) R[q] = ra[q] + rb[q];
+    p->cur = 1 - p->cur;
+    p->width = wd;
+    p->rad_zero = zero;
+}
+
 static int lbp_advance(bound_state *st, struct bound_lbp *p, int target, nn_error *err)
 {
     bound_work *w = st->work;
     const nn_model *m = st->model;
     int rc;
     if (p->at > target) p->at = -1;
-    if (p->at < 0 && (rc = lbp_start(st, p, err))) return rc;
+    if (p->at < 0) {
+        if ((rc = lbp_start(st, p, err))) return rc;
+        if (w->dag && p->keep[0] && (rc = lbp_save(st, p, -1, err))) return rc;
+    }
     while (p->at < target) {
         int j = p->at;
         const nn_layer *L = &m->layers[j];
-        if (layer_is_affine(L->type)) {
+        if (w->dag && L->type != LAYER_ADD && bound_in(m, j, 0) != j - 1) {
+            /* a residual graph: this layer reads an earlier output */
+            int a = bound_in(m, j, 0);
+            size_t n_in = w->n_in, wd = lbp_out_width(st, a);
+            memcpy(p->mid[p->cur], p->smid[a + 1], (n_in + 1) * wd * sizeof(double));
+            memcpy(p->rad[p->cur], p->srad[a + 1], (n_in + 2) * wd * sizeof(double));
+            p->rad_zero = p->szero[a + 1];
+            p->width = wd;
+        }
+        if (L->type == LAYER_ADD) {
+            lbp_add(st, p, j);
+        } else if (layer_is_affine(L->type)) {
             if ((rc = lbp_affine(st, p, j, 1, err))) return rc;
         } else if (j >= st->layers_done) {
             return nn_fail(err, NN_EARG, "LBP: layer %d is not committed", j);
@@ -355,6 +456,7 @@ static int lbp_advance(bound_state *st, struct bound_lbp *p, int target, nn_erro
             lbp_activation(st, p, j);
         }
         p->at = j + 1;
+        if (w->dag && p->keep[j + 1] && (rc = lbp_save(st, p, j, err))) return rc;
         if (p->at == w->first_nl && p->first_state == 0) {
             size_t fw = layer_in_width(st, p->at), n_in = w->n_in;
             if (p->at == 0 || fw > LBP_CACHE_BYTES / sizeof(double) / (n_in + 1)) {
@@ -381,6 +483,12 @@ int bound_lbp_rows(bound_state *st, int layer, const size_t *idx, size_t lo, siz
     bound_work *w = st->work;
     size_t n_in = w->n_in, ld = p->width;
     const double *M = p->mid[p->cur], *R = p->rad[p->cur];
+    int rad_zero = p->rad_zero;
+    int a = layer < st->model->n_layers ? bound_in(st->model, layer, 0) : layer - 1;
+    if (w->dag && a != layer - 1) { /* the layer reads an earlier output */
+        lbp_source(st, p, layer, a, &M, &R, &rad_zero);
+        ld = lbp_out_width(st, a);
+    }
     const double *mc = M + n_in * ld, *rc_ = R + n_in * ld, *mag = R + (n_in + 1) * ld;
     size_t col[GATHER];
     for (size_t k0 = 0; k0 < n; k0 += GATHER) {
@@ -388,7 +496,7 @@ int bound_lbp_rows(bound_state *st, int layer, const size_t *idx, size_t lo, siz
         for (size_t k = 0; k < nb; k++) col[k] = idx ? idx[k0 + k] : lo + k0 + k;
         for (size_t j = 0; j < n_in; j++) {
             const double *mr = M + j * ld, *rr = R + j * ld;
-            if (p->rad_zero) {
+            if (rad_zero) {
                 for (size_t k = 0; k < nb; k++) p->gU[k * n_in + j] = mr[col[k]];
             } else {
                 for (size_t k = 0; k < nb; k++) {
@@ -399,7 +507,7 @@ int bound_lbp_rows(bound_state *st, int layer, const size_t *idx, size_t lo, siz
         }
         for (size_t k = 0; k < nb; k++) {
             size_t c = col[k], o = k0 + k;
-            if (p->rad_zero) {
+            if (rad_zero) {
                 bound_concretize_region(st, p->gU + k * n_in, mc[c], mag[c], -1.0, &lower[o], &upper[o]);
             } else {
                 bound_concretize_region(st, p->gU + k * n_in, mc[c] + rc_[c], mag[c], -1.0, NULL, &upper[o]);

@@ -28,7 +28,8 @@
  * rounded too; |w_i| max(|l_i|, |u_i|) joins the magnitudes s, so the 1e-10
  * allowance covers that (a few ulps of it). The best certificate over the iterates
  * is kept and compared with the linear CROWN bound the caller computed; the better
- * one is reported. */
+ * one is reported. On a residual graph this needs the layers after P to be a
+ * chain; where a skip connection enters them the rows keep CROWN's bounds. */
 #include "bound_quad.h"
 #include "bound_box.h"
 #include "bound_concretize.h"
@@ -330,6 +331,12 @@ int bound_quad_spec(bound_state *st, const double *C, size_t rows, size_t ldc, c
     const nn_model *m = st->model;
     int n = m->n_layers;
     quad_ctx q;
+    /* On a residual graph the quadratic bound needs the layers after the previous
+     * nonlinear layer P to be a chain (z a function of P's output, the row one of
+     * relu(z)); otherwise the rows keep CROWN's linear bounds. */
+    if (w->dag)
+        for (int j = w->prev_nl[w->prev_nl[n]] + 1; j < n; j++)
+            if (m->layers[j].type == LAYER_ADD || bound_in(m, j, 0) != j - 1) return NN_OK;
     memset(&q, 0, sizeof q);
     layer_workspace_init(&q.ws);
     q.st = st;

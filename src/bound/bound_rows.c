@@ -15,11 +15,22 @@
 #include <math.h>
 #include <string.h>
 
-int bound_rows_under_activation(const nn_model *m, int j)
+int bound_rows_under_activation(const bound_state *st, int j)
 {
-    int k = j + 1;
-    while (k < m->n_layers && m->layers[k].type == LAYER_FLATTEN) k++;
-    return k < m->n_layers && layer_is_activation(m->layers[k].type);
+    const nn_model *m = st->model;
+    const bound_work *w = st->work;
+    /* the one layer reading j's output (j + 1 on a chain), through flattens that
+     * alone read theirs: the condition of the kernel's affine_below */
+    for (int k = j;;) {
+        if (w->n_cons[k + 1] != 1) return 0;
+        int r = -1;
+        for (int i = k + 1; i < m->n_layers && r < 0; i++)
+            for (int q = 0; q < (m->layers[i].type == LAYER_ADD ? 2 : 1); q++)
+                if (bound_in(m, i, q) == k) r = i;
+        if (r < 0) return 0;
+        if (m->layers[r].type != LAYER_FLATTEN) return layer_is_activation(m->layers[r].type);
+        k = r;
+    }
 }
 
 void bound_rows_offset(const bound_state *st, int j, const double *A, size_t R, size_t n, double *c, double *s,
@@ -27,7 +38,7 @@ void bound_rows_offset(const bound_state *st, int j, const double *A, size_t R, 
 {
     const bound_work *w = st->work;
     const double *off = w->bfull[j], *offabs = w->babs[j];
-    const double *v = bound_rows_under_activation(st->model, j) ? NULL : w->vmag[j];
+    const double *v = bound_rows_under_activation(st, j) ? NULL : w->vmag[j];
     double g = w->gam[0][j];
     if (!off && (!v || g == 0)) return;
     for (size_t r = 0; r < R; r++) {

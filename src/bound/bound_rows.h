@@ -9,8 +9,9 @@
 /* c, s, e per row as in the backward kernel (bound_backward.c): constant, sum of
  * |terms| folded into it, budget of the errors in the coefficients. */
 /* Is the next layer above affine layer j (flatten skipped) an activation, whose
- * budget weights ew then cover j's adjoint? */
-int bound_rows_under_activation(const nn_model *m, int j);
+ * budget weights ew then cover j's adjoint? (On a residual graph: one that alone
+ * reads j's output.) */
+int bound_rows_under_activation(const bound_state *st, int j);
 /* Before affine layer j's adjoint: c += A.b_full, s += |A||b_full|, and unless an
  * activation above covers it, e += gamma_j |A| . vmag_j. A is R x n. */
 void bound_rows_offset(const bound_state *st, int j, const double *A, size_t R, size_t n, double *c, double *s,

@@ -36,6 +36,17 @@ typedef struct {
     nn_layer *abs_layers;  /* [i] |linear part| of affine layer i, offset 0 (IBP radius) */
     double **bfull;        /* [i] offset b_full of affine layer i, NULL if all zero */
     double **babs;         /* [i] |b_full| where bfull[i] is set */
+    /* residual graphs (bound.c, at init; doc/bounds.md "Residual graphs"): the model
+     * is not a chain; per layer output k (index k + 1, 0 = the model input) the
+     * number of layers reading it, and the most outputs a backward pass holds rows
+     * of at once (the pool of row blocks, bound_backward.c) */
+    int dag;
+    int *n_cons;           /* [k + 1] consumers of layer k's output; the model output counts one more */
+    int max_live;          /* most pending row blocks of a backward pass */
+    /* boxes of every layer output, cached per region and commit (bound_box.c, dag only) */
+    double **dag_lo, **dag_hi; /* [k + 1] box of layer k's output (0: the region's box) */
+    double **dag_g;        /* [k + 1] max(|lo|, |hi|): the rounding budget's magnitudes */
+    int *dag_valid;        /* [k + 1] */
 
     /* exact bounds of the first affine block: rows of its composite matrix
      * (bound_first_block.c; fb_pk, fb_pkf and fb_pk_gen: bound_backward.c) */
@@ -105,9 +116,21 @@ typedef struct {
     double **ew[2];        /* [precision][i] activation i: budget weight per neuron */
     double **mph[2];       /* [precision][i] maxpool i: budget weight per output, lower then upper */
 
+    /* pending row blocks of a backward pass over a residual graph (bound_backward.c) */
+    int n_slots;           /* max_live + 1 buffers of 2 rb maxw doubles, and their per-row arrays */
+    double **slot_buf;     /* [n_slots] */
+    double **slot_row;     /* [n_slots] 3 x 2 rb doubles: c, s, e */
+    int **slot_org;        /* [n_slots] 4 rb ints: window origins */
+
     struct bound_lbp *lbp; /* forward linear bounds (bound_lbp.c), NULL until used */
     struct frown_work *frown; /* FROWN state and scratch (bound_frown.c), or NULL */
 } bound_work;
+
+/* Layer j's input k as a layer index (-1: the model input): j - 1 on a chain. */
+static inline int bound_in(const nn_model *m, int j, int k) { return model_layer_input(m, j, k); }
+
+/* Most row blocks a backward pass over a residual graph may hold (bound_backward.c). */
+#define BOUND_MAX_SLOTS 64
 
 /* Unit roundoff of the kernel's two precisions (bound_backward.c, part 2). */
 #define UNIT_ROUNDOFF_D 0x1p-53

@@ -43,6 +43,8 @@ SEED = 20240601
 #   ("normalize",) ("flatten",) ("dense", out) ("conv2d", out, k, stride, pad)
 #   ("maxpool2d", k, stride, pad) ("avgpool2d", k, stride, pad)
 #   ("relu",) ("tanh",) ("sigmoid",) ("arctan",) ("leaky_relu", alpha) ("param_ramp", eta)
+#   ("add", a, b): the sum of the outputs of layers a and b (-1: the model input), a
+#   residual connection; a model with one is written as a version 2 file
 
 ACTS = {"relu": ("relu",), "tanh": ("tanh",), "sigmoid": ("sigmoid",), "arctan": ("arctan",),
         "leakyrelu": ("leaky_relu", 0.1), "paramramp": ("param_ramp", 0.01)}
@@ -94,6 +96,18 @@ CNN_DEEP = ([("normalize",)]
             + [("conv2d", 16, 3, 1, 1), ("relu",)] * 3                              # 16x7x7
             + [("flatten",), ("dense", 64), ("relu",), ("dense", 10)])
 
+# A small ResNet: a strided stem, then two residual blocks of two padding-preserving
+# 3x3 convolutions with identity shortcuts (the bound engine's backward pass over a
+# graph: rows of a block's output reach its input by both paths and are summed).
+RESNET_SMALL = [("normalize",),                                                # 0
+                ("conv2d", 8, 3, 2, 1), ("relu",),                             # 1, 2: 8x14x14
+                ("conv2d", 8, 3, 1, 1), ("relu",), ("conv2d", 8, 3, 1, 1),     # 3, 4, 5
+                ("add", 5, 2), ("relu",),                                      # 6, 7: block 1
+                ("conv2d", 8, 3, 1, 1), ("relu",), ("conv2d", 8, 3, 1, 1),     # 8, 9, 10
+                ("add", 10, 7), ("relu",),                                     # 11, 12: block 2
+                ("avgpool2d", 2, 2, 0),                                        # 8x7x7
+                ("flatten",), ("dense", 10)]
+
 DATA = {"fmnist": "fashion-mnist", "mnist": "mnist"}
 
 
@@ -140,6 +154,7 @@ def large_models():
     ms += [
         model("fmnist_cnn_cifar_shaped", CNN_CIFAR_SHAPED, 3, input_shape=(3, 32, 32), data="fashion-mnist-rgb32"),
         model("fmnist_cnn_deep", CNN_DEEP, 3),
+        model("fmnist_resnet_small", RESNET_SMALL, 3),
     ]
     return ms
 
@@ -186,13 +201,49 @@ class Arctan(nn.Module):
         return torch.atan(x)
 
 
+class Add(nn.Module):
+    """Placeholder of an add layer; Graph sums the two outputs it names."""
+
+    def forward(self, x):
+        return x
+
+
+class Graph(nn.Module):
+    """The layers of a model with residual connections: each reads the output
+    before it, an add the two outputs it names (-1: the model input)."""
+
+    def __init__(self, mods, layers):
+        super().__init__()
+        self.mods = nn.ModuleList(mods)
+        self.adds = [t[1:] if t[0] == "add" else None for t in layers]
+
+    def __iter__(self):
+        return iter(self.mods)
+
+    def forward(self, x):
+        inp, outs = x, []
+        for mod, add in zip(self.mods, self.adds):
+            if add is None:
+                x = mod(x)
+            else:
+                x = sum(outs[k] if k >= 0 else inp for k in add)
+            outs.append(x)
+        return x
+
+
+def is_graph(spec):
+    return any(t[0] == "add" for t in spec["layers"])
+
+
 def build(spec, mean, std):
-    """(nn.Sequential, output shape) from the layer tuples."""
+    """(nn.Sequential or Graph, output shape) from the layer tuples."""
     c, h, w = spec["input_shape"]
     mods = []
     for t in spec["layers"]:
         k = t[0]
-        if k == "normalize":
+        if k == "add":
+            mods.append(Add())   # shape unchanged: the branches' outputs have the same shape
+        elif k == "normalize":
             mods.append(Normalize(mean, std))
         elif k == "flatten":
             mods.append(nn.Flatten())
@@ -223,11 +274,13 @@ def build(spec, mean, std):
             mods.append(ParamRamp(c * h * w, t[1]))
         else:
             raise ValueError("unknown layer %r" % (t,))
+    if is_graph(spec):
+        return Graph(mods, spec["layers"]), (c, h, w)
     return nn.Sequential(*mods), (c, h, w)
 
 
 # ---------------------------------------------------------------------------
-# HDF5 writer (doc/formats.md "Native model file", version 1).
+# HDF5 writer (doc/formats.md "Native model file": version 1, version 2 for graphs).
 
 def _ints(v):
     return np.asarray(v, dtype=np.int32)
@@ -252,7 +305,7 @@ def write_h5(path, spec, net, meta):
     fapl.set_libver_bounds(h5py.h5f.LIBVER_V18, h5py.h5f.LIBVER_V110)
     with h5py.File(h5py.h5f.create(tmp.encode(), h5py.h5f.ACC_TRUNC, fcpl=fcpl, fapl=fapl)) as f:
         f.attrs["format"] = "nncert-model"
-        f.attrs["version"] = np.int32(1)
+        f.attrs["version"] = np.int32(2 if is_graph(spec) else 1)
         f.attrs["input_shape"] = _ints(spec["input_shape"])
         f.attrs["name"] = spec["name"]
         layers = _group(f, "layers")
@@ -278,6 +331,8 @@ def write_h5(path, spec, net, meta):
                 g.attrs["kernel"] = _ints([ks, ks])
                 g.attrs["stride"] = _ints([s, s])
                 g.attrs["padding"] = _ints([p, p, p, p])
+            elif t[0] == "add":
+                g.attrs["inputs"] = _ints([t[1], t[2]])
             elif t[0] == "leaky_relu":
                 g.attrs["alpha"] = np.float64(t[1])
             elif t[0] == "param_ramp":
