@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every good ONNX fixture (tools/models/make_onnx_fixtures.py) through `nncert predict`
 # and through onnxruntime (tools/ref/ort_run.js, one node process for all of them):
-# the logits must agree within the tolerance tests/onnx_ort_cases.py justifies.
+# the logits must agree within the tolerance tests/onnx_ort_cases.py justifies. The
+# pooling fixtures also go through native files and tools/ref/torch_forward.py.
 . "$(dirname "$0")/lib.sh"
 FX="$TMP/fx" W="$TMP/w"
 PY=/usr/bin/python3
@@ -40,3 +41,17 @@ if node tools/ref/ort_run.js --jobs "$W/jobs" >"$W/ort.out" 2>"$TMP/ort.err"; th
 else not_ok "onnxruntime ran every fixture" "$(head -5 "$TMP/ort.err")"; fi
 
 $PY tests/onnx_ort_cases.py compare "$W"
+
+# The pooling fixtures through the native file: imported .h5 (count_padding,
+# ceil cells as padding) predicted by nncert and by tools/ref/torch_forward.py
+for name in pool_ceil pool_ceil_drop pool_ceil_asym pad_nodes; do
+    data="$W/$name-images-idx3-ubyte,$W/$name-labels-idx1-ubyte"
+    if "$NNCERT" import "$FX/$name.onnx" "$W/$name.h5" >/dev/null 2>"$TMP/err" &&
+        "$NNCERT" predict "$W/$name.h5" --data "$data" --logits "$W/$name.h5.logits" >/dev/null 2>>"$TMP/err" &&
+        $PY tools/ref/torch_forward.py "$W/$name.h5" --data "$data" >"$W/$name.torch" 2>>"$TMP/err"; then
+        $PY tests/onnx_ort_cases.py pair "$name.h5: nncert and torch_forward.py logits agree" "$W/$name.h5.logits" "$W/$name.torch"
+        check "$name.h5: the same logits as the .onnx" "cmp -s '$W/$name.logits' '$W/$name.h5.logits'"
+    else
+        not_ok "$name.h5: import, predict and torch_forward.py" "$(head -3 "$TMP/err")"
+    fi
+done

@@ -14,6 +14,7 @@ prepare SHAPES OUT N: SHAPES has lines "NAME MODEL.onnx C H W" (the native input
   for them: the copy is the same graph in float32).
 compare OUT: reads OUT/NAME.logits (nncert predict --logits) and OUT/ort.out,
   prints a TAP line per model and a summary line "# max deviation ...".
+pair LABEL A B: a TAP line: two --logits files of float64 evaluations agree.
 
 Tolerance, per image, on |nncert - onnxruntime| over the logits:
   float64 graphs: 1e-12 * (1 + max|logit|). Both sides compute in double and
@@ -165,13 +166,27 @@ def compare(out):
           % (n_ok, n, worst["f32"][0], worst["f32"][1], worst["f64"][0], worst["f64"][1]))
 
 
+def pair(label, a, b):
+    """TAP line: two `predict --logits` files (both float64 evaluations) agree
+    within 1e-12 * (1 + max|logit|), summation order apart."""
+    rows = [[np.array([float(v) for v in l.split()[3:]]) for l in open(f)] for f in (a, b)]
+    if len(rows[0]) != len(rows[1]) or not rows[0] or any(x.shape != y.shape for x, y in zip(*rows)):
+        print("not ok - %s\n#   %d and %d rows, or their lengths differ" % (label, len(rows[0]), len(rows[1])))
+        return
+    rel = max(float(np.max(np.abs(x - y))) / (1.0 + float(np.max(np.abs(y)))) for x, y in zip(*rows))
+    print("%s - %s: scaled deviation %.3g%s" % ("ok" if rel <= TOL["f64"] else "not ok", label, rel,
+                                                 "" if rel <= TOL["f64"] else " > %g" % TOL["f64"]))
+
+
 def main(argv):
     if len(argv) == 4 and argv[0] == "prepare":
         prepare(argv[1], argv[2], int(argv[3]))
     elif len(argv) == 2 and argv[0] == "compare":
         compare(argv[1])
+    elif len(argv) == 4 and argv[0] == "pair":
+        pair(argv[1], argv[2], argv[3])
     else:
-        sys.exit("usage: onnx_ort_cases.py prepare SHAPES OUT N | compare OUT")
+        sys.exit("usage: onnx_ort_cases.py prepare SHAPES OUT N | compare OUT | pair LABEL A B")
 
 
 if __name__ == "__main__":
