@@ -42,7 +42,7 @@
 static const char SUPPORTED_OPS[] =
     "Gemm, MatMul, Add, Sub, Mul, Div (with constants), Conv, MaxPool, AveragePool, GlobalAveragePool, "
     "Flatten, Reshape (flattening), Relu, LeakyRelu, Sigmoid, Tanh, Atan, BatchNormalization, Constant, "
-    "Identity, Dropout, Pad (all-zero pads), Softmax and LogSoftmax (as the last node, dropped), Shape, Unsqueeze and Squeeze (size-1 axes), Gather, Concat and Cast (of constants), Transpose (of constants, or NHWC to NCHW on the input)";
+    "Identity, Dropout, Pad (zeros, before Conv or AveragePool), Softmax and LogSoftmax (as the last node, dropped), Shape, Unsqueeze and Squeeze (size-1 axes), Gather, Concat and Cast (of constants), Transpose (of constants, or NHWC to NCHW on the input)";
 
 typedef struct {
     const char *name;        /* value name (points into the protobuf) */
