@@ -209,27 +209,14 @@ static void build_cnn_ceil_pools(nn_model *m, test_rng *rng, layer_type act)
     nn_error err;
     model_init(m);
     m->input = (nn_shape){2, 8, 8};
-    nn_layer c1 = layer_make(LAYER_CONV2D);
-    c1.out_channels = 2;
-    c1.in_features = 2;
-    c1.kernel[0] = c1.kernel[1] = 3;
-    c1.pad[0] = c1.pad[1] = c1.pad[2] = c1.pad[3] = 1;
-    c1.weight = test_rand_vec(rng, 2 * 2 * 9, -0.5, 0.5);
-    c1.bias = test_rand_vec(rng, 2, -0.2, 0.2);
-    test_add_layer(m, c1);
+    tb_conv(m, rng, 2, 2, 3, 1, (const int[4]){1, 1, 1, 1}, 0.5);
     tb_act(m, rng, act, 2 * 8 * 8);
     nn_layer mp = layer_make(LAYER_MAXPOOL2D);
     mp.kernel[0] = mp.kernel[1] = 3;
     mp.stride[0] = mp.stride[1] = 2;
     mp.pad[2] = mp.pad[3] = 1;
     test_add_layer(m, mp); /* 2x4x4 */
-    nn_layer c2 = layer_make(LAYER_CONV2D);
-    c2.out_channels = 3;
-    c2.in_features = 2;
-    c2.kernel[0] = c2.kernel[1] = 2;
-    c2.weight = test_rand_vec(rng, 3 * 2 * 4, -0.6, 0.6);
-    c2.bias = test_rand_vec(rng, 3, -0.2, 0.2);
-    test_add_layer(m, c2); /* 3x3x3 */
+    tb_conv(m, rng, 2, 3, 2, 1, (const int[4]){0, 0, 0, 0}, 0.6); /* 3x3x3 */
     tb_act(m, rng, act, 3 * 3 * 3);
     nn_layer ap = layer_make(LAYER_AVGPOOL2D);
     ap.kernel[0] = ap.kernel[1] = 3;
