@@ -225,7 +225,8 @@ static void product_of_two_values_is_refused(void **state) { (void)state; bad_fi
 static void residual_add_of_unequal_shapes_is_refused(void **state) { (void)state; bad_fixture("bad_add_shapes"); }
 static void residual_blocks_with_batchnorm_match_pytorch(void **state) { (void)state; check_fixture("res_blocks"); }
 static void concat_of_input_is_not_sequential(void **state) { (void)state; bad_fixture("bad_concat"); }
-static void group_conv_is_refused(void **state) { (void)state; bad_fixture("bad_group_conv"); }
+static void group_not_dividing_the_channels_is_refused(void **state) { (void)state; bad_fixture("bad_group_conv"); }
+static void grouped_and_depthwise_convs_match_pytorch(void **state) { (void)state; check_fixture("group_conv"); }
 static void ceil_mode_other_than_0_or_1_is_refused(void **state) { (void)state; bad_fixture("bad_ceil_pool"); }
 static void count_include_pad_other_than_0_or_1_is_refused(void **state) { (void)state; bad_fixture("bad_avg_pad"); }
 static void ceil_mode_and_count_include_pad_match_pytorch(void **state) { (void)state; check_fixture("pool_ceil"); }
@@ -432,7 +433,8 @@ int main(void)
         cmocka_unit_test(residual_add_of_unequal_shapes_is_refused),
         cmocka_unit_test(residual_blocks_with_batchnorm_match_pytorch),
         cmocka_unit_test(concat_of_input_is_not_sequential),
-        cmocka_unit_test(group_conv_is_refused),
+        cmocka_unit_test(group_not_dividing_the_channels_is_refused),
+        cmocka_unit_test(grouped_and_depthwise_convs_match_pytorch),
         cmocka_unit_test(ceil_mode_other_than_0_or_1_is_refused),
         cmocka_unit_test(count_include_pad_other_than_0_or_1_is_refused),
         cmocka_unit_test(ceil_mode_and_count_include_pad_match_pytorch),

@@ -18,7 +18,7 @@ static void help(void)
 {
     printf("usage: nncert import IN.onnx OUT.h5 [--name NAME]\n\n"
            "Reads a sequential ONNX network and writes it as a native nncert model file.\n"
-           "Supported ops: Gemm, MatMul(+Add), Conv (group 1), MaxPool, AveragePool,\n"
+           "Supported ops: Gemm, MatMul(+Add), Conv (any group), MaxPool, AveragePool,\n"
            "GlobalAveragePool, Flatten, flattening Reshape, Relu, LeakyRelu, Sigmoid, Tanh,\n"
            "Atan, BatchNormalization (folded into the preceding Gemm/MatMul/Conv),\n"
            "Sub/Add/Mul/Div by constants on the input (stored as a normalize layer),\n"

@@ -40,7 +40,7 @@
 #define MAX_ELEMS ((size_t)1 << 31)
 
 static const char SUPPORTED_OPS[] =
-    "Gemm, MatMul, Add, Sub, Mul, Div (with constants), Conv, MaxPool, AveragePool, GlobalAveragePool, "
+    "Gemm, MatMul, Add, Sub, Mul, Div (with constants), Conv (any group), MaxPool, AveragePool, GlobalAveragePool, "
     "Flatten, Reshape (flattening), Relu, LeakyRelu, Sigmoid, Tanh, Atan, BatchNormalization, Constant, "
     "Identity, Dropout, Pad (zeros, before Conv or AveragePool), Softmax and LogSoftmax (as the last node, dropped), Shape, Unsqueeze and Squeeze (size-1 axes), Gather, Concat and Cast (of constants), Transpose (of constants, or NHWC to NCHW on the input)";
 
@@ -713,9 +713,6 @@ static int op_conv(importer *im, const node_ctx *c, nn_error *err)
     if ((rc = need_act_at(c, 0, err)) || (rc = need_rank(im, c, 4, err))) return rc;
     int64_t group;
     if ((rc = attr_int(c->n, c->label, "group", 1, &group, err))) return rc;
-    if (group != 1)
-        return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'group' = %lld is not supported (only group=1 convolutions)",
-                       c->label, (long long)group);
     konst *W = const_input(im, c, 1, 1, err, &rc);
     if (!W) return rc;
     konst *B = const_input(im, c, 2, 0, err, &rc);
@@ -726,28 +723,37 @@ static int op_conv(importer *im, const node_ctx *c, nn_error *err)
     for (int d = 0; d < 4; d++)
         if (W->dims[d] < 1 || W->dims[d] > 1000000)
             return nn_fail(err, NN_ESHAPE, "%s: weight '%s' dims[%d] = %lld", c->label, W->name, d, (long long)W->dims[d]);
-    if (W->dims[1] != im->shape.c)
-        return nn_fail(err, NN_ESHAPE, "%s: weight '%s' expects %lld input channels, the value has %d", c->label, W->name,
-                       (long long)W->dims[1], im->shape.c);
+    /* group g: output channel block j reads input channel block j; the weight is
+     * [Co, Ci/g, kH, kW] and becomes the full [Co, Ci, kH, kW] with zeros elsewhere */
+    if (group < 1 || group > im->shape.c || W->dims[0] % group || W->dims[1] * group != im->shape.c)
+        return nn_fail(err, NN_ESHAPE, "%s: weight '%s' of %lld output and %lld input channels per group, group %lld, "
+                       "does not fit a value of %d channels", c->label, W->name, (long long)W->dims[0],
+                       (long long)W->dims[1], (long long)group, im->shape.c);
     int co = (int)W->dims[0];
     if (B && (!B->val || B->numel != (size_t)co || B->rank != 1))
         return nn_fail(err, NN_ESHAPE, "%s: bias '%s' must have %d values", c->label, B->name, co);
     nn_layer l = layer_make(LAYER_CONV2D);
     l.out_channels = co;
-    l.in_features = (int)W->dims[1];
+    l.in_features = im->shape.c;
     l.kernel[0] = (int)W->dims[2];
     l.kernel[1] = (int)W->dims[3];
     int cells[4];
     nn_shape in = take_pad(im, cells);
     if ((rc = window_attrs(c, in, &l, 1, err))) return rc;
     for (int k = 0; k < 4; k++) l.pad[k] += cells[k];
-    l.weight = nn_malloc(W->numel * sizeof *l.weight, "conv weight", err);
+    if (W->numel * (size_t)group > MAX_ELEMS)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: the full weight of %zu x %lld values is too large", c->label, W->numel,
+                       (long long)group);
+    size_t gin = (size_t)W->dims[1], kk = (size_t)W->dims[2] * (size_t)W->dims[3], gout = (size_t)co / (size_t)group;
+    l.weight = nn_calloc(W->numel * (size_t)group, sizeof *l.weight, "conv weight", err);
     l.bias = nn_calloc((size_t)co, sizeof *l.bias, "conv bias", err);
     if (!l.weight || !l.bias) {
         layer_free(&l);
         return err ? err->code : NN_ENOMEM;
     }
-    memcpy(l.weight, W->val, W->numel * sizeof *l.weight);
+    for (size_t o = 0; o < (size_t)co; o++)
+        memcpy(l.weight + (o * (size_t)im->shape.c + o / gout * gin) * kk, W->val + o * gin * kk,
+               gin * kk * sizeof *l.weight);
     if (B) memcpy(l.bias, B->val, (size_t)co * sizeof *l.bias);
     if ((rc = append_layer(im, &l, c->label, err))) return rc;
     im->affine_out = c->n->output[0];
@@ -1594,6 +1600,9 @@ static int dispatch(importer *im, const node_ctx *c, nn_error *err)
         if (im->affine_out && !strcmp(im->affine_out, im->cur)) im->affine_out = c->n->output[0];
         return NN_OK;
     }
+    if (!strcmp(op, "Clip"))
+        return nn_fail(err, NN_EUNSUPPORTED, "%s is not supported: a clip (ReLU6, Hardtanh) has no relaxation in nncert's "
+                       "bound engine; supported ops: %s", c->label, SUPPORTED_OPS);
     return nn_fail(err, NN_EUNSUPPORTED, "%s is not supported; supported ops: %s", c->label, SUPPORTED_OPS);
 }
 

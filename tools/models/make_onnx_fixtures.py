@@ -568,6 +568,31 @@ def pad_nodes():
                  18 + 2 + 2 * 24 + 2, xs, ys)
 
 
+class GroupConvs(nn.Module):
+    """Grouped convolutions (depthwise, and 2 groups of a 1x1 conv), as MobileNet-like
+    exports write them: imported as full convs with zero blocks."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(2, 4, 3)
+        self.dw = nn.Conv2d(4, 4, 2, groups=4)
+        self.g2 = nn.Conv2d(4, 6, 1, groups=2)
+        self.fc = nn.Linear(6 * 3 * 3, 3)
+
+    def forward(self, x):
+        x = torch.tanh(self.dw(torch.relu(self.c1(x))))
+        return self.fc(torch.flatten(self.g2(x), 1))
+
+
+def group_conv():
+    torch.manual_seed(63)
+    m = GroupConvs().eval()
+    export(m, torch.zeros(1, 2, 6, 6), "group_conv")
+    xs, ys = torch_cases(m, (2, 6, 6), 64)
+    write_expect("group_conv", (2, 6, 6), ["conv2d", "relu", "conv2d", "tanh", "conv2d", "flatten", "dense"],
+                 (4 * 2 * 9 + 4) + (4 * 4 * 4 + 4) + (6 * 4 + 6) + (54 * 3 + 3), xs, ys)
+
+
 def gemm_const_a():
     """Gemm with the constant as A: op(A) op(x) with transB = 1 on the row input
     gives a column [5,1]; a per-row bias [5,1] Add folds into it; the next Gemm
@@ -793,10 +818,11 @@ def bad_models():
     save_bad("bad_concat", [helper.make_node("Concat", ["input", "input"], ["c"], name="cat", axis=1),
                             helper.make_node("Gemm", ["c", "w", "b"], ["out"], name="fc", transB=1)],
              [w, b], "graph input 'input' is read 2 times")
-    wg = f32("wg", rng.standard_normal((4, 1, 3, 3)))
-    save_bad("bad_group_conv", [helper.make_node("Conv", ["input", "wg"], ["c"], name="dw", group=2),
+    wg = f32("wg", rng.standard_normal((3, 1, 3, 3)))
+    save_bad("bad_group_conv", [helper.make_node("Conv", ["input", "wg"], ["c"], name="dw", group=3),
                                 helper.make_node("Flatten", ["c"], ["out"], name="flat")], [wg],
-             "node 'dw' \\(op Conv\\): attribute 'group' = 2 is not supported", in_shape=(1, 2, 5, 5), out_shape=(1, 36))
+             "node 'dw' \\(op Conv\\): weight 'wg' of 3 output and 1 input channels per group, group 3, does not fit "
+             "a value of 2 channels", in_shape=(1, 2, 5, 5), out_shape=(1, 27), check=False)
     save_bad("bad_ceil_pool", [helper.make_node("MaxPool", ["input"], ["p"], name="mp", kernel_shape=[2, 2], ceil_mode=2),
                                helper.make_node("Flatten", ["p"], ["out"], name="flat")], [],
              "node 'mp' \\(op MaxPool\\): attribute 'ceil_mode' = 2 must be 0 or 1", in_shape=(1, 1, 5, 5),
@@ -916,6 +942,7 @@ def main():
     pool_ceil()
     pool_ceil_asym()
     pad_nodes()
+    group_conv()
     gemm_const_a()
     opsets()
     dropout_inputs()
