@@ -12,7 +12,7 @@ typedef enum {
     LAYER_DENSE,       /* y = W x + b, W [out, in] row-major */
     LAYER_CONV2D,      /* W [Co, Ci, kH, kW], stride, padding, dilation */
     LAYER_MAXPOOL2D,   /* max over windows; padding cells are not inputs */
-    LAYER_AVGPOOL2D,   /* mean over windows; padding cells not counted */
+    LAYER_AVGPOOL2D,   /* mean over windows; divisor: real cells and count_pad cells */
     LAYER_FLATTEN,     /* no-op on C,H,W memory order */
     LAYER_RELU,
     LAYER_TANH,
@@ -43,6 +43,8 @@ typedef struct {
     int kernel[2];     /* conv2d/pools kH, kW */
     int stride[2];     /* conv2d/pools, (1,1) by default for conv */
     int pad[4];        /* top, left, bottom, right */
+    int count_pad[4];  /* avgpool2d: padding cells per side (each <= pad) that count in
+                          the divisor (ONNX/PyTorch count_include_pad); 0: real cells only */
     int dilation[2];   /* conv2d, (1,1) by default */
     /* Where the layer's input comes from. n_inputs = 0 (the default): the output
      * of the layer just before (the model input for layer 0), a sequential model.
@@ -101,6 +103,8 @@ int layer_is_activation(layer_type t);
 int layer_is_affine(layer_type t);
 /* Needs a relaxation in the bound engine: an activation or a maxpool. */
 int layer_is_nonlinear(layer_type t);
+/* An avgpool2d whose divisor counts some padding cells (a count_pad entry > 0). */
+int layer_counts_padding(const nn_layer *layer);
 /* Index of the layer whose output is input k of layer i (-1: the model input). */
 int model_layer_input(const nn_model *m, int i, int k);
 /* Every layer reads the output of the one before and none is an add: a chain. */

@@ -95,7 +95,7 @@ base(f"{d}/inf.h5", nan_at("layers/001/bias", 0, np.inf))
 base(f"{d}/int_weight.h5", set_ds("layers/008/weight", np.zeros((3, 4), np.int32)))
 base(f"{d}/unknown_type.h5", set_attr("layers/007", "type", "gelu"))
 base(f"{d}/wrong_format.h5", set_attr("/", "format", "keras"))
-base(f"{d}/version3.h5", set_attr("/", "version", 3))
+base(f"{d}/version4.h5", set_attr("/", "version", 4))
 base(f"{d}/gap.h5", move("layers/008", "layers/009"))
 base(f"{d}/std_len.h5", set_ds("layers/000/std", np.array([1.0, 1.0, 1.0])))
 base(f"{d}/neg_std.h5", set_ds("layers/000/std", np.array([1.0, -1.0])))
@@ -149,8 +149,8 @@ expect_exit "unknown layer type lists the known ones" 1 "layers/007: unknown lay
     "$NNCERT" inspect "$TMP/unknown_type.h5"
 expect_exit "wrong format attribute" 1 "'format' is 'keras', expected 'nncert-model'" \
     "$NNCERT" inspect "$TMP/wrong_format.h5"
-expect_exit "a future version is refused" 1 "'version' is 3; this nncert reads versions 1 to 2" \
-    "$NNCERT" inspect "$TMP/version3.h5"
+expect_exit "a future version is refused" 1 "'version' is 4; this nncert reads versions 1 to 3" \
+    "$NNCERT" inspect "$TMP/version4.h5"
 expect_exit "layer numbering gap" 1 "layers/009 is out of sequence: 9 layer groups must be numbered 000 to 008" \
     "$NNCERT" inspect "$TMP/gap.h5"
 expect_exit "normalize mean/std lengths disagree" 1 "layers/000 \\(normalize\\): dataset 'mean' has 2 entries but 'std' has 3" \

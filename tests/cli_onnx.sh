@@ -56,7 +56,7 @@ expect_failure "a Softmax before the end is refused" "bad_softmax.onnx: node 'pr
     "$NNCERT" import "$FX/bad_softmax.onnx" "$TMP/bad.h5"
 expect_failure "a product of two computed values is refused" "bad_fork.onnx: node 'join' \(op Mul\) combines two computed values" \
     "$NNCERT" import "$FX/bad_fork.onnx" "$TMP/bad.h5"
-expect_failure "group conv is refused" "attribute 'group' = 2 is not supported" \
+expect_failure "a group not dividing the channels is refused" "group 3, does not fit a value of 2 channels" \
     "$NNCERT" import "$FX/bad_group_conv.onnx" "$TMP/bad.h5"
 expect_failure "lying tensor dims are refused" "initializer 'w': dims promise 8 elements" \
     "$NNCERT" import "$FX/bad_lying_dims.onnx" "$TMP/bad.h5"

@@ -78,17 +78,21 @@ static inline void ld_layer(const nn_layer *L, const ld *x, ld *y)
                 for (int ox = 0; ox < Wo; ox++) {
                     ld s = 0, mx = -INFINITY;
                     int cnt = 0;
+                    const int *cp = L->count_pad; /* padding cells the average counts */
                     for (int ky = 0; ky < kh; ky++)
                         for (int kx = 0; kx < kw; kx++) {
                             int iy = oy * L->stride[0] - L->pad[0] + ky;
                             int ix = ox * L->stride[1] - L->pad[1] + kx;
-                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+                                cnt += iy >= -cp[0] && iy < H + cp[2] && ix >= -cp[1] && ix < W + cp[3];
+                                continue;
+                            }
                             ld v = x[((size_t)c * H + iy) * W + ix];
                             s += v;
                             mx = v > mx ? v : mx;
                             cnt++;
                         }
-                    assert_true(cnt > 0);
+                    assert_true(cnt > 0 && (L->type == LAYER_AVGPOOL2D || mx > -INFINITY));
                     y[((size_t)c * Ho + oy) * Wo + ox] = L->type == LAYER_MAXPOOL2D ? mx : s / cnt;
                 }
         break;

@@ -52,6 +52,21 @@ static inline void tb_act(nn_model *m, test_rng *rng, layer_type t, size_t n)
     test_add_layer(m, l);
 }
 
+/* A conv ci -> co, square kernel k, stride, padding top, left, bottom, right;
+ * weights uniform in [-wr, wr], biases in [-0.2, 0.2]. */
+static inline void tb_conv(nn_model *m, test_rng *rng, int ci, int co, int k, int stride, const int pad[4], double wr)
+{
+    nn_layer l = layer_make(LAYER_CONV2D);
+    l.out_channels = co;
+    l.in_features = ci;
+    l.kernel[0] = l.kernel[1] = k;
+    l.stride[0] = l.stride[1] = stride;
+    for (int q = 0; q < 4; q++) l.pad[q] = pad[q];
+    l.weight = test_rand_vec(rng, (size_t)co * ci * k * k, -wr, wr);
+    l.bias = test_rand_vec(rng, (size_t)co, -0.2, 0.2);
+    test_add_layer(m, l);
+}
+
 /* input 6 -> dense 12 -> act -> dense 10 -> act -> dense 8 -> act -> dense 4 */
 /* A max or average pool: square kernel k, stride, the same padding on every side. */
 static inline void tb_pool(nn_model *m, layer_type t, int k, int stride, int pad)
@@ -95,27 +110,12 @@ static inline void tb_build_cnn(nn_model *m, test_rng *rng, layer_type act)
     model_init(m);
     m->input = (nn_shape){2, 6, 6};
     tb_normalize(m, rng, 2);
-    nn_layer c1 = layer_make(LAYER_CONV2D);
-    c1.out_channels = 3;
-    c1.in_features = 2;
-    c1.kernel[0] = c1.kernel[1] = 3;
-    c1.pad[0] = c1.pad[1] = c1.pad[2] = c1.pad[3] = 1;
-    c1.weight = test_rand_vec(rng, 3 * 2 * 9, -0.5, 0.5);
-    c1.bias = test_rand_vec(rng, 3, -0.2, 0.2);
-    test_add_layer(m, c1);
+    tb_conv(m, rng, 2, 3, 3, 1, (const int[4]){1, 1, 1, 1}, 0.5);
     tb_act(m, rng, act, 3 * 6 * 6);
     nn_layer mp = layer_make(LAYER_MAXPOOL2D);
     mp.kernel[0] = mp.kernel[1] = 2;
     test_add_layer(m, mp); /* 3x5x5 */
-    nn_layer c2 = layer_make(LAYER_CONV2D);
-    c2.out_channels = 2;
-    c2.in_features = 3;
-    c2.kernel[0] = c2.kernel[1] = 2;
-    c2.stride[0] = c2.stride[1] = 2;
-    c2.pad[2] = c2.pad[3] = 1;
-    c2.weight = test_rand_vec(rng, 2 * 3 * 4, -0.6, 0.6);
-    c2.bias = test_rand_vec(rng, 2, -0.2, 0.2);
-    test_add_layer(m, c2); /* 2x3x3 */
+    tb_conv(m, rng, 3, 2, 2, 2, (const int[4]){0, 0, 1, 1}, 0.6); /* 2x3x3 */
     tb_act(m, rng, act, 2 * 3 * 3);
     nn_layer ap = layer_make(LAYER_AVGPOOL2D);
     ap.kernel[0] = ap.kernel[1] = 2;
@@ -163,16 +163,10 @@ static inline void tb_add(nn_model *m, int a, int b)
     test_add_layer(m, l);
 }
 
-static inline void tb_conv(nn_model *m, test_rng *rng, int ci, int co, int k, int pad, double s)
+/* Stride-1 conv with the same padding on all four sides. */
+static inline void tb_conv_pad(nn_model *m, test_rng *rng, int ci, int co, int k, int pad, double s)
 {
-    nn_layer c = layer_make(LAYER_CONV2D);
-    c.out_channels = co;
-    c.in_features = ci;
-    c.kernel[0] = c.kernel[1] = k;
-    for (int q = 0; q < 4; q++) c.pad[q] = pad;
-    c.weight = test_rand_vec(rng, (size_t)co * ci * k * k, -s, s);
-    c.bias = test_rand_vec(rng, (size_t)co, -0.2, 0.2);
-    test_add_layer(m, c);
+    tb_conv(m, rng, ci, co, k, 1, (const int[4]){pad, pad, pad, pad}, s);
 }
 
 static inline void tb_finalize_graph(nn_model *m)
@@ -211,16 +205,16 @@ static inline void tb_build_conv_res(nn_model *m, test_rng *rng, layer_type act)
     model_init(m);
     m->input = (nn_shape){2, 6, 6};
     tb_normalize(m, rng, 2);                 /* 0 */
-    tb_conv(m, rng, 2, 2, 3, 1, 0.5);        /* 1 */
+    tb_conv_pad(m, rng, 2, 2, 3, 1, 0.5);     /* 1 */
     tb_add(m, 1, 0);                         /* 2 */
     tb_act(m, rng, act, 2 * 36);             /* 3 */
-    tb_conv(m, rng, 2, 2, 3, 1, 0.5);        /* 4 */
+    tb_conv_pad(m, rng, 2, 2, 3, 1, 0.5);     /* 4 */
     tb_act(m, rng, act, 2 * 36);             /* 5 */
-    tb_conv(m, rng, 2, 2, 3, 1, 0.5);        /* 6 */
+    tb_conv_pad(m, rng, 2, 2, 3, 1, 0.5);     /* 6 */
     tb_add(m, 6, 3);                         /* 7 */
     tb_act(m, rng, act, 2 * 36);             /* 8 */
     tb_pool(m, LAYER_MAXPOOL2D, 3, 1, 1);    /* 9: MaxPool in the branch */
-    tb_conv(m, rng, 2, 2, 1, 0, 0.7);        /* 10 */
+    tb_conv_pad(m, rng, 2, 2, 1, 0, 0.7);     /* 10 */
     tb_add(m, 10, 8);                        /* 11 */
     tb_act(m, rng, act, 2 * 36);             /* 12 */
     tb_pool(m, LAYER_AVGPOOL2D, 3, 1, 1);    /* 13: avgpool in the branch */
@@ -237,11 +231,11 @@ static inline void tb_build_conv_fork(nn_model *m, test_rng *rng, layer_type act
 {
     model_init(m);
     m->input = (nn_shape){1, 5, 5};
-    tb_conv(m, rng, 1, 3, 3, 1, 0.6);        /* 0 */
+    tb_conv_pad(m, rng, 1, 3, 3, 1, 0.6);     /* 0 */
     tb_act(m, rng, act, 75);                 /* 1: read by 2, 5 and 6 */
-    tb_conv(m, rng, 3, 3, 3, 1, 0.4);        /* 2 */
+    tb_conv_pad(m, rng, 3, 3, 3, 1, 0.4);     /* 2 */
     tb_act(m, rng, act, 75);                 /* 3 */
-    tb_conv(m, rng, 3, 3, 3, 1, 0.4);        /* 4 */
+    tb_conv_pad(m, rng, 3, 3, 3, 1, 0.4);     /* 4 */
     tb_add(m, 4, 1);                         /* 5 */
     tb_add(m, 5, 1);                         /* 6 */
     tb_act(m, rng, act, 75);                 /* 7 */

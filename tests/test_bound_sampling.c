@@ -199,6 +199,48 @@ static void sampled_points_within_bounds_cnn_every_method_activation_norm(void *
     run_family(tb_build_cnn, eps, 12);
 }
 
+/* The pools ONNX's ceil_mode and count_include_pad give (onnx_import.c): 2x8x8 ->
+ * conv 3x3 pad 1 -> act -> maxpool 3x3 stride 2 with a ceil cell at the end (pad
+ * 0,0,1,1; 4x4, floor would give 3x3) -> conv 2x2 -> act -> avgpool 3x3 stride 2,
+ * pad 1,1,2,2 of which 1,1,1,1 count (2x2: the last windows hold a counted and
+ * an uncounted padding cell) -> flatten -> dense 6 -> act -> dense 3. */
+static void build_cnn_ceil_pools(nn_model *m, test_rng *rng, layer_type act)
+{
+    nn_error err;
+    model_init(m);
+    m->input = (nn_shape){2, 8, 8};
+    tb_conv(m, rng, 2, 2, 3, 1, (const int[4]){1, 1, 1, 1}, 0.5);
+    tb_act(m, rng, act, 2 * 8 * 8);
+    nn_layer mp = layer_make(LAYER_MAXPOOL2D);
+    mp.kernel[0] = mp.kernel[1] = 3;
+    mp.stride[0] = mp.stride[1] = 2;
+    mp.pad[2] = mp.pad[3] = 1;
+    test_add_layer(m, mp); /* 2x4x4 */
+    tb_conv(m, rng, 2, 3, 2, 1, (const int[4]){0, 0, 0, 0}, 0.6); /* 3x3x3 */
+    tb_act(m, rng, act, 3 * 3 * 3);
+    nn_layer ap = layer_make(LAYER_AVGPOOL2D);
+    ap.kernel[0] = ap.kernel[1] = 3;
+    ap.stride[0] = ap.stride[1] = 2;
+    ap.pad[0] = ap.pad[1] = 1;
+    ap.pad[2] = ap.pad[3] = 2;
+    for (int q = 0; q < 4; q++) ap.count_pad[q] = 1;
+    test_add_layer(m, ap); /* 3x2x2 */
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
+    tb_dense(m, rng, 12, 6);
+    tb_act(m, rng, act, 6);
+    tb_dense(m, rng, 6, 3);
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+    assert_int_equal(m->layers[2].out.h, 4);
+    assert_int_equal(m->layers[5].out.w, 2);
+}
+
+static void sampled_points_within_bounds_ceil_and_counted_padding_pools(void **state)
+{
+    (void)state;
+    const double eps[3] = {[NORM_INF] = 0.03, [NORM_1] = 0.5, [NORM_2] = 0.15};
+    run_family(build_cnn_ceil_pools, eps, 13);
+}
+
 static void sampled_points_within_bounds_cnn_every_maxpool_relaxation(void **state)
 {
     (void)state;
@@ -437,6 +479,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sampled_points_within_bounds_mlp_every_method_activation_norm),
         cmocka_unit_test(sampled_points_within_bounds_cnn_every_method_activation_norm),
+        cmocka_unit_test(sampled_points_within_bounds_ceil_and_counted_padding_pools),
         cmocka_unit_test(sampled_points_within_bounds_cnn_every_maxpool_relaxation),
         cmocka_unit_test(sampled_points_within_bounds_negative_slope_relaxations),
         cmocka_unit_test(sampled_points_within_bounds_one_hidden_layer_crown_quad),

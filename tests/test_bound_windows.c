@@ -104,8 +104,11 @@ static void build(nn_model *m, test_rng *r, int idx, char *desc, size_t dl)
             int pp = (int)(test_rng_uniform(r) * pk);
             if (extent(s.h, pk, ps, pp, 1) < 1 || extent(s.w, pk, ps, pp, 1) < 1) ps = 1, pp = 0;
             tb_pool(m, pt, pk, ps, pp);
-            pos += snprintf(desc + pos, dl - (size_t)pos, " %s k%d s%d p%d", pt == LAYER_MAXPOOL2D ? "max" : "avg", pk, ps,
-                            pp);
+            /* averages counting their padding cells (ONNX count_include_pad) */
+            int counted = pt == LAYER_AVGPOOL2D && pp > 0 && test_rng_uniform(r) < 0.5;
+            for (int q = 0; q < 4 && counted; q++) m->layers[m->n_layers - 1].count_pad[q] = pp;
+            pos += snprintf(desc + pos, dl - (size_t)pos, " %s k%d s%d p%d%s", pt == LAYER_MAXPOOL2D ? "max" : "avg", pk,
+                            ps, pp, counted ? " counted" : "");
         }
     }
     test_add_layer(m, layer_make(LAYER_FLATTEN));

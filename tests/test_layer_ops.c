@@ -43,6 +43,9 @@ static nn_layer rand_window_layer(test_rng *rng, layer_type type, nn_shape *in)
         int kdim = l.kernel[k % 2 == 0 ? 0 : 1];
         l.pad[k] = rand_int(rng, 0, type == LAYER_CONV2D ? kdim : kdim - 1);
     }
+    /* half the averages count some padding cells (count_include_pad, ceil cells not) */
+    if (type == LAYER_AVGPOOL2D && rand_int(rng, 0, 1))
+        for (int k = 0; k < 4; k++) l.count_pad[k] = rand_int(rng, 0, l.pad[k]);
     if (type == LAYER_CONV2D) {
         l.dilation[0] = rand_int(rng, 1, 2);
         l.dilation[1] = rand_int(rng, 1, 2);
@@ -95,7 +98,8 @@ static void naive_conv(const nn_layer *l, const double *x, double *y)
 }
 
 /* Pools over a NaN-padded image: NaN marks "not an input". argmax gets the flat
- * index of the first maximum in (ky, kx) order. */
+ * index of the first maximum in (ky, kx) order. The average divides by the real
+ * cells plus the padding cells within count_pad of the input. */
 static void naive_pool(const nn_layer *l, const double *x, double *y, int *argmax)
 {
     int Ho = l->out.h, Wo = l->out.w, H = l->in.h, W = l->in.w;
@@ -110,7 +114,13 @@ static void naive_pool(const nn_layer *l, const double *x, double *y, int *argma
                     for (int kx = 0; kx < l->kernel[1]; kx++) {
                         int py = oy * l->stride[0] + ky, px = ox * l->stride[1] + kx;
                         double v = p[py * pw + px];
-                        if (isnan(v)) continue;
+                        int iy = py - l->pad[0], ix = px - l->pad[1];
+                        int counted = iy >= -l->count_pad[0] && iy < H + l->count_pad[2] && ix >= -l->count_pad[1] &&
+                                      ix < W + l->count_pad[3];
+                        if (isnan(v)) {
+                            cnt += counted;
+                            continue;
+                        }
                         cnt++;
                         sum += v;
                         if (arg < 0 || v > best) {

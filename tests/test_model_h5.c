@@ -245,6 +245,7 @@ static void assert_same_model(const nn_model *a, const nn_model *b)
         assert_memory_equal(x->kernel, y->kernel, sizeof x->kernel);
         assert_memory_equal(x->stride, y->stride, sizeof x->stride);
         assert_memory_equal(x->pad, y->pad, sizeof x->pad);
+        assert_memory_equal(x->count_pad, y->count_pad, sizeof x->count_pad);
         assert_memory_equal(x->dilation, y->dilation, sizeof x->dilation);
         assert_memory_equal(&x->alpha, &y->alpha, sizeof x->alpha);
         size_t nw = x->type == LAYER_DENSE ? (size_t)x->out_channels * x->in_features
@@ -330,6 +331,53 @@ static void residual_graph_roundtrips_as_version_2(void **state)
     assert_int_equal(model_read_h5(path, &back, &err), NN_OK);
     assert_same_model(&m, &back);
     assert_false(model_is_sequential(&back));
+    model_free(&back);
+    model_free(&m);
+    remove(path);
+}
+
+/* An average counting padding cells (ONNX count_include_pad) is written as version
+ * 3 with 'count_padding'; older versions may not carry it (their readers would
+ * ignore it and average differently), and it may not exceed the padding. */
+static void counted_padding_roundtrips_as_version_3(void **state)
+{
+    (void)state;
+    nn_model m, back;
+    nn_error err;
+    model_init(&m);
+    m.name = strdup("counted");
+    m.input = (nn_shape){2, 5, 4};
+    nn_layer l = layer_make(LAYER_AVGPOOL2D);
+    l.kernel[0] = 3, l.kernel[1] = 2;
+    l.stride[0] = 2, l.stride[1] = 2;
+    l.pad[0] = 1, l.pad[1] = 1, l.pad[2] = 2, l.pad[3] = 1;
+    l.count_pad[0] = 1, l.count_pad[2] = 1, l.count_pad[3] = 1;
+    test_add_layer(&m, l);
+    test_add_layer(&m, layer_make(LAYER_FLATTEN));
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    char path[256];
+    snprintf(path, sizeof path, "%s", test_tmpname(".h5"));
+    assert_int_equal(model_write_h5(path, &m, &err), NN_OK);
+    assert_int_equal(file_version(path), 3);
+    assert_int_equal(model_read_h5(path, &back, &err), NN_OK);
+    assert_same_model(&m, &back);
+    model_free(&back);
+
+    hid_t f = open_rw(path);
+    long long two = 2;
+    put_int_attr(f, ".", "version", 1, &two);
+    H5Fclose(f);
+    expect_load_error(path, NN_EFORMAT, "layers/000 (avgpool2d)", "'count_padding' needs format version 3 (the file says version 2)");
+    f = open_rw(path);
+    long long three = 3, over[4] = {1, 2, 1, 1};
+    put_int_attr(f, ".", "version", 1, &three);
+    put_int_attr(f, "layers/000", "count_padding", 4, over);
+    H5Fclose(f);
+    expect_load_error(path, NN_EFORMAT, "layer 000 (avgpool2d)", "count_padding[1] = 2 must lie between 0 and the padding");
+    f = open_rw(path);
+    put_string_attr(f, "layers/000", "type", "maxpool2d", 0);
+    H5Fclose(f);
+    assert_int_equal(model_read_h5(path, &back, &err), NN_OK); /* a maxpool has no divisor: the attribute is not read */
     model_free(&back);
     model_free(&m);
     remove(path);
@@ -524,7 +572,7 @@ static void dmg_format(hid_t f) { put_string_attr(f, ".", "format", "keras-model
 static void dmg_no_format(hid_t f) { assert_true(H5Adelete(f, "format") >= 0); }
 static void dmg_version(hid_t f)
 {
-    long long v = 3;
+    long long v = 4;
     put_int_attr(f, ".", "version", 1, &v);
 }
 static void set_version2(hid_t f)
@@ -614,7 +662,7 @@ static void unknown_layer_type_lists_known_types(void **s) { (void)s; check_dama
 static void missing_layer_type_is_named(void **s) { (void)s; check_damage(dmg_missing_type, NN_EFORMAT, "layers/001: ", "attribute 'type' is missing"); }
 static void wrong_format_attribute_is_rejected(void **s) { (void)s; check_damage(dmg_format, NN_EFORMAT, "'format' is 'keras-model'", "expected 'nncert-model'"); }
 static void missing_format_attribute_is_not_a_model(void **s) { (void)s; check_damage(dmg_no_format, NN_EFORMAT, "not an nncert model file", NULL); }
-static void future_version_is_unsupported(void **s) { (void)s; check_damage(dmg_version, NN_EUNSUPPORTED, "'version' is 3", "reads versions 1 to 2"); }
+static void future_version_is_unsupported(void **s) { (void)s; check_damage(dmg_version, NN_EUNSUPPORTED, "'version' is 4", "reads versions 1 to 3"); }
 static void inputs_need_version_2(void **s) { (void)s; check_damage(dmg_inputs_in_version1, NN_EFORMAT, "layers/002 (dense)", "'inputs' needs format version 2 (the file says version 1)"); }
 static void add_needs_its_inputs(void **s) { (void)s; check_damage(dmg_add_without_inputs, NN_EFORMAT, "layers/001 (add)", "attribute 'inputs' is missing"); }
 static void inputs_must_be_earlier_layers(void **s) { (void)s; check_damage(dmg_input_from_later_layer, NN_EFORMAT, "layer 001 (relu)", "input 0 is layer 2"); }
@@ -769,6 +817,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roundtrip_every_layer_type_is_bit_exact),
+        cmocka_unit_test(counted_padding_roundtrips_as_version_3),
         cmocka_unit_test(writer_leaves_no_temporary_file),
         cmocka_unit_test(writer_reports_unwritable_path),
         cmocka_unit_test(writer_refuses_nan_parameters),

@@ -225,9 +225,38 @@ static void product_of_two_values_is_refused(void **state) { (void)state; bad_fi
 static void residual_add_of_unequal_shapes_is_refused(void **state) { (void)state; bad_fixture("bad_add_shapes"); }
 static void residual_blocks_with_batchnorm_match_pytorch(void **state) { (void)state; check_fixture("res_blocks"); }
 static void concat_of_input_is_not_sequential(void **state) { (void)state; bad_fixture("bad_concat"); }
-static void group_conv_is_refused(void **state) { (void)state; bad_fixture("bad_group_conv"); }
-static void maxpool_ceil_mode_is_refused(void **state) { (void)state; bad_fixture("bad_ceil_pool"); }
-static void avgpool_counting_padding_is_refused(void **state) { (void)state; bad_fixture("bad_avg_pad"); }
+static void group_not_dividing_the_channels_is_refused(void **state) { (void)state; bad_fixture("bad_group_conv"); }
+static void grouped_and_depthwise_convs_match_pytorch(void **state) { (void)state; check_fixture("group_conv"); }
+static void ceil_mode_other_than_0_or_1_is_refused(void **state) { (void)state; bad_fixture("bad_ceil_pool"); }
+static void count_include_pad_other_than_0_or_1_is_refused(void **state) { (void)state; bad_fixture("bad_avg_pad"); }
+static void ceil_mode_and_count_include_pad_match_pytorch(void **state) { (void)state; check_fixture("pool_ceil"); }
+static void ceil_mode_drops_a_window_past_the_padding(void **state) { (void)state; check_fixture("pool_ceil_drop"); }
+static void ceil_mode_with_asymmetric_and_auto_pads_matches(void **state) { (void)state; check_fixture("pool_ceil_asym"); }
+static void zero_pad_nodes_before_conv_and_avgpool_match(void **state) { (void)state; check_fixture("pad_nodes"); }
+static void zero_pad_before_maxpool_is_refused(void **state) { (void)state; bad_fixture("bad_pad_maxpool"); }
+static void reflect_pad_is_refused(void **state) { (void)state; bad_fixture("bad_pad_reflect"); }
+
+/* ceil_mode's cells are padding (the engine's floor formula then gives ONNX's
+ * size) that the average never counts; count_include_pad's cells it counts. */
+static void ceil_cells_pad_the_end_and_are_not_counted(void **state)
+{
+    (void)state;
+    nn_model m;
+    nn_error err;
+    assert_int_equal(onnx_import_file(fixture("pool_ceil.onnx"), &m, &err), NN_OK);
+    const nn_layer *mp = &m.layers[1], *ap1 = &m.layers[3], *ap2 = &m.layers[4];
+    int mp_pad[4] = {0, 0, 1, 1}, ap1_pad[4] = {1, 1, 2, 2}, ap1_cnt[4] = {1, 1, 1, 1}, ap2_pad[4] = {0, 0, 1, 1};
+    for (int k = 0; k < 4; k++) {
+        assert_int_equal(mp->pad[k], mp_pad[k]);
+        assert_int_equal(ap1->pad[k], ap1_pad[k]);
+        assert_int_equal(ap1->count_pad[k], ap1_cnt[k]);
+        assert_int_equal(ap2->pad[k], ap2_pad[k]);
+        assert_int_equal(ap2->count_pad[k], 0);
+    }
+    assert_int_equal(ap1->out.h, 3);
+    assert_int_equal(ap2->out.w, 2);
+    model_free(&m);
+}
 static void negative_normalization_scale_is_refused(void **state) { (void)state; bad_fixture("bad_negative_std"); }
 static void zero_normalization_scale_is_refused(void **state) { (void)state; bad_fixture("bad_zero_std"); }
 static void lying_dims_are_refused(void **state) { (void)state; bad_fixture("bad_lying_dims"); }
@@ -404,9 +433,17 @@ int main(void)
         cmocka_unit_test(residual_add_of_unequal_shapes_is_refused),
         cmocka_unit_test(residual_blocks_with_batchnorm_match_pytorch),
         cmocka_unit_test(concat_of_input_is_not_sequential),
-        cmocka_unit_test(group_conv_is_refused),
-        cmocka_unit_test(maxpool_ceil_mode_is_refused),
-        cmocka_unit_test(avgpool_counting_padding_is_refused),
+        cmocka_unit_test(group_not_dividing_the_channels_is_refused),
+        cmocka_unit_test(grouped_and_depthwise_convs_match_pytorch),
+        cmocka_unit_test(ceil_mode_other_than_0_or_1_is_refused),
+        cmocka_unit_test(count_include_pad_other_than_0_or_1_is_refused),
+        cmocka_unit_test(ceil_mode_and_count_include_pad_match_pytorch),
+        cmocka_unit_test(ceil_mode_drops_a_window_past_the_padding),
+        cmocka_unit_test(ceil_mode_with_asymmetric_and_auto_pads_matches),
+        cmocka_unit_test(zero_pad_nodes_before_conv_and_avgpool_match),
+        cmocka_unit_test(zero_pad_before_maxpool_is_refused),
+        cmocka_unit_test(reflect_pad_is_refused),
+        cmocka_unit_test(ceil_cells_pad_the_end_and_are_not_counted),
         cmocka_unit_test(negative_normalization_scale_is_refused),
         cmocka_unit_test(zero_normalization_scale_is_refused),
         cmocka_unit_test(lying_dims_are_refused),

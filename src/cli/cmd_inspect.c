@@ -48,10 +48,14 @@ static void hyper_text(const nn_model *m, int i, char *buf, size_t n)
                  l->dilation[1]);
         break;
     case LAYER_MAXPOOL2D:
-    case LAYER_AVGPOOL2D:
-        snprintf(buf, n, "kernel %dx%d stride %dx%d pad %d,%d,%d,%d", l->kernel[0], l->kernel[1], l->stride[0],
-                 l->stride[1], l->pad[0], l->pad[1], l->pad[2], l->pad[3]);
+    case LAYER_AVGPOOL2D: {
+        int k = snprintf(buf, n, "kernel %dx%d stride %dx%d pad %d,%d,%d,%d", l->kernel[0], l->kernel[1],
+                         l->stride[0], l->stride[1], l->pad[0], l->pad[1], l->pad[2], l->pad[3]);
+        if (layer_counts_padding(l) && k > 0 && (size_t)k < n)
+            snprintf(buf + k, n - (size_t)k, " count_pad %d,%d,%d,%d", l->count_pad[0], l->count_pad[1],
+                     l->count_pad[2], l->count_pad[3]);
         break;
+    }
     case LAYER_LEAKY_RELU: snprintf(buf, n, "alpha %g", l->alpha); break;
     case LAYER_PARAM_RAMP: snprintf(buf, n, "eta %g", l->alpha); break;
     default: break;

@@ -1,7 +1,8 @@
-/* Native HDF5 model files, versions 1 and 2 (doc/formats.md, "Native model file").
+/* Native HDF5 model files, versions 1 to 3 (doc/formats.md, "Native model file").
  * Version 2 adds the graph's edges: a layer's 'inputs' attribute names the
- * earlier layers it reads (residual connections); the writer uses it only for
- * models that need it, so sequential models keep their version 1 bytes.
+ * earlier layers it reads (residual connections); version 3 an avgpool2d's
+ * 'count_padding' (padding cells its divisor counts). The writer uses the
+ * lowest version a model needs, so older models keep their bytes.
  *
  * The reader trusts nothing in the file: every attribute and dataset is checked
  * for presence, HDF5 type class, rank and extent before it is read, every weight
@@ -35,7 +36,7 @@
 #include <unistd.h>
 
 #define MODEL_H5_FORMAT "nncert-model"
-#define MODEL_H5_VERSION 2      /* the newest version read and written */
+#define MODEL_H5_VERSION 3      /* the newest version read and written */
 
 /* Where in the file the reader is, for messages. */
 typedef struct {
@@ -388,6 +389,20 @@ done:
 static const int def_one2[2] = {1, 1};
 static const int def_zero4[4] = {0, 0, 0, 0};
 
+/* An avgpool2d's count_padding (version 3; default 0 0 0 0). A version 1 or 2
+ * reader would ignore it and compute another average, hence the version. */
+static int read_count_padding(rd_ctx *c, hid_t g, nn_layer *l)
+{
+    int rc;
+    hid_t a = attr_open(c, g, "count_padding", 0, &rc);
+    if (a <= 0 || rc) return rc;
+    H5Aclose(a);
+    if (c->version < 3)
+        return rd_fail(c, NN_EFORMAT, "attribute 'count_padding' needs format version 3 (the file says version %d)",
+                       c->version);
+    return read_int_attr(c, g, "count_padding", 4, NULL, l->count_pad);
+}
+
 static int read_layer_params(rd_ctx *c, hid_t g, nn_layer *l)
 {
     int rc, d[4];
@@ -429,7 +444,8 @@ static int read_layer_params(rd_ctx *c, hid_t g, nn_layer *l)
         /* A pool without a stride attribute steps by its kernel, as in PyTorch
          * (nn.MaxPool2d(k) means stride k), so such files keep their meaning. */
         if ((rc = read_int_attr(c, g, "stride", 2, l->kernel, l->stride))) return rc;
-        return read_int_attr(c, g, "padding", 4, def_zero4, l->pad);
+        if ((rc = read_int_attr(c, g, "padding", 4, def_zero4, l->pad))) return rc;
+        return l->type == LAYER_AVGPOOL2D ? read_count_padding(c, g, l) : NN_OK;
     case LAYER_LEAKY_RELU:
         return read_double_attr(c, g, "alpha", &l->alpha);
     case LAYER_PARAM_RAMP:
@@ -877,6 +893,7 @@ static void write_layer(wr_ctx *w, hid_t g, const nn_layer *l)
         write_ints(w, g, "kernel", 2, l->kernel);
         write_ints(w, g, "stride", 2, l->stride);
         write_ints(w, g, "padding", 4, l->pad);
+        if (layer_counts_padding(l)) write_ints(w, g, "count_padding", 4, l->count_pad);
         break;
     case LAYER_LEAKY_RELU: write_double(w, g, "alpha", l->alpha); break;
     case LAYER_PARAM_RAMP:
@@ -890,8 +907,11 @@ static void write_layer(wr_ctx *w, hid_t g, const nn_layer *l)
 
 static void write_model(wr_ctx *w, hid_t file, const nn_model *m)
 {
-    /* version 1 unless the graph has edges a chain does not (files stay as before) */
+    /* version 1 unless the graph has edges a chain does not, 3 when an average counts
+     * padding cells (files stay as before) */
     int version = model_is_sequential(m) ? 1 : 2, shape[3] = {m->input.c, m->input.h, m->input.w};
+    for (int i = 0; i < m->n_layers; i++)
+        if (layer_counts_padding(&m->layers[i])) version = 3;
     write_string_attr(w, file, "format", MODEL_H5_FORMAT);
     write_ints(w, file, "version", 1, &version);
     write_ints(w, file, "input_shape", 3, shape);

@@ -40,9 +40,9 @@
 #define MAX_ELEMS ((size_t)1 << 31)
 
 static const char SUPPORTED_OPS[] =
-    "Gemm, MatMul, Add, Sub, Mul, Div (with constants), Conv, MaxPool, AveragePool, GlobalAveragePool, "
+    "Gemm, MatMul, Add, Sub, Mul, Div (with constants), Conv (any group), MaxPool, AveragePool, GlobalAveragePool, "
     "Flatten, Reshape (flattening), Relu, LeakyRelu, Sigmoid, Tanh, Atan, BatchNormalization, Constant, "
-    "Identity, Dropout, Pad (all-zero pads), Softmax and LogSoftmax (as the last node, dropped), Shape, Unsqueeze and Squeeze (size-1 axes), Gather, Concat and Cast (of constants), Transpose (of constants, or NHWC to NCHW on the input)";
+    "Identity, Dropout, Pad (zeros, before Conv or AveragePool), Softmax and LogSoftmax (as the last node, dropped), Shape, Unsqueeze and Squeeze (size-1 axes), Gather, Concat and Cast (of constants), Transpose (of constants, or NHWC to NCHW on the input)";
 
 typedef struct {
     const char *name;        /* value name (points into the protobuf) */
@@ -79,6 +79,10 @@ typedef struct {
     int nvals, capvals;
     int next_input;          /* the input of the next appended layer when it is not
                                 the layer before (a branch); -2 = the layer before */
+    const char *pad_out;     /* output of a zero Pad the next node must take in (a Conv
+                                or an AveragePool), NULL when none is pending */
+    int pad_cells[4];        /* its top, left, bottom, right cells */
+    char pad_label[160];     /* the Pad node, for messages */
 } importer;
 
 /* ---------------------------------------------------------------- helpers */
@@ -685,6 +689,22 @@ static int window_attrs(const node_ctx *c, nn_shape in, nn_layer *l, int have_ke
     return NN_OK;
 }
 
+/* A pending zero Pad (op_pad) taken in by the Conv or AveragePool that reads it:
+ * the window geometry is computed on the padded map `in`, then the Pad's cells
+ * join the layer's padding. */
+static nn_shape take_pad(importer *im, int cells[4])
+{
+    nn_shape in = im->shape;
+    memset(cells, 0, 4 * sizeof *cells);
+    if (im->pad_out) {
+        memcpy(cells, im->pad_cells, 4 * sizeof *cells);
+        in.h += cells[0] + cells[2];
+        in.w += cells[1] + cells[3];
+        im->pad_out = NULL;
+    }
+    return in;
+}
+
 static int op_conv(importer *im, const node_ctx *c, nn_error *err)
 {
     static const char *const attrs[] = {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides", NULL};
@@ -693,9 +713,6 @@ static int op_conv(importer *im, const node_ctx *c, nn_error *err)
     if ((rc = need_act_at(c, 0, err)) || (rc = need_rank(im, c, 4, err))) return rc;
     int64_t group;
     if ((rc = attr_int(c->n, c->label, "group", 1, &group, err))) return rc;
-    if (group != 1)
-        return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'group' = %lld is not supported (only group=1 convolutions)",
-                       c->label, (long long)group);
     konst *W = const_input(im, c, 1, 1, err, &rc);
     if (!W) return rc;
     konst *B = const_input(im, c, 2, 0, err, &rc);
@@ -706,29 +723,59 @@ static int op_conv(importer *im, const node_ctx *c, nn_error *err)
     for (int d = 0; d < 4; d++)
         if (W->dims[d] < 1 || W->dims[d] > 1000000)
             return nn_fail(err, NN_ESHAPE, "%s: weight '%s' dims[%d] = %lld", c->label, W->name, d, (long long)W->dims[d]);
-    if (W->dims[1] != im->shape.c)
-        return nn_fail(err, NN_ESHAPE, "%s: weight '%s' expects %lld input channels, the value has %d", c->label, W->name,
-                       (long long)W->dims[1], im->shape.c);
+    /* group g: output channel block j reads input channel block j; the weight is
+     * [Co, Ci/g, kH, kW] and becomes the full [Co, Ci, kH, kW] with zeros elsewhere */
+    if (group < 1 || group > im->shape.c || W->dims[0] % group || W->dims[1] * group != im->shape.c)
+        return nn_fail(err, NN_ESHAPE, "%s: weight '%s' of %lld output and %lld input channels per group, group %lld, "
+                       "does not fit a value of %d channels", c->label, W->name, (long long)W->dims[0],
+                       (long long)W->dims[1], (long long)group, im->shape.c);
     int co = (int)W->dims[0];
     if (B && (!B->val || B->numel != (size_t)co || B->rank != 1))
         return nn_fail(err, NN_ESHAPE, "%s: bias '%s' must have %d values", c->label, B->name, co);
     nn_layer l = layer_make(LAYER_CONV2D);
     l.out_channels = co;
-    l.in_features = (int)W->dims[1];
+    l.in_features = im->shape.c;
     l.kernel[0] = (int)W->dims[2];
     l.kernel[1] = (int)W->dims[3];
-    if ((rc = window_attrs(c, im->shape, &l, 1, err))) return rc;
-    l.weight = nn_malloc(W->numel * sizeof *l.weight, "conv weight", err);
+    int cells[4];
+    nn_shape in = take_pad(im, cells);
+    if ((rc = window_attrs(c, in, &l, 1, err))) return rc;
+    for (int k = 0; k < 4; k++) l.pad[k] += cells[k];
+    if (W->numel * (size_t)group > MAX_ELEMS)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: the full weight of %zu x %lld values is too large", c->label, W->numel,
+                       (long long)group);
+    size_t gin = (size_t)W->dims[1], kk = (size_t)W->dims[2] * (size_t)W->dims[3], gout = (size_t)co / (size_t)group;
+    l.weight = nn_calloc(W->numel * (size_t)group, sizeof *l.weight, "conv weight", err);
     l.bias = nn_calloc((size_t)co, sizeof *l.bias, "conv bias", err);
     if (!l.weight || !l.bias) {
         layer_free(&l);
         return err ? err->code : NN_ENOMEM;
     }
-    memcpy(l.weight, W->val, W->numel * sizeof *l.weight);
+    for (size_t o = 0; o < (size_t)co; o++)
+        memcpy(l.weight + (o * (size_t)im->shape.c + o / gout * gin) * kk, W->val + o * gin * kk,
+               gin * kk * sizeof *l.weight);
     if (B) memcpy(l.bias, B->val, (size_t)co * sizeof *l.bias);
     if ((rc = append_layer(im, &l, c->label, err))) return rc;
     im->affine_out = c->n->output[0];
     return NN_OK;
+}
+
+/* ceil_mode = 1: the output size is ceil((in + pads - k) / stride) + 1, less one
+ * when that last window would start past the input and its leading padding
+ * (onnxruntime's and PyTorch's rule). The engine's floor formula gives that size
+ * when the end padding grows by the cells the last window reaches past it; those
+ * cells are padding like the others (not inputs, not counted by the average). */
+static void ceil_pad(nn_shape in, nn_layer *l)
+{
+    for (int i = 0; i < 2; i++) {
+        long long len = i ? in.w : in.h, k = l->kernel[i], s = l->stride[i], head = l->pad[i], tail = l->pad[i + 2];
+        long long span = len + head + tail - k;
+        if (span < 0) continue; /* no window fits: model_finalize says so */
+        long long out = (span + s - 1) / s + 1;
+        if ((out - 1) * s >= len + head) out--;
+        long long need = (out - 1) * s + k - len - head;
+        if (need > tail) l->pad[i + 2] = (int)need;
+    }
 }
 
 static int op_pool(importer *im, const node_ctx *c, layer_type type, int global, nn_error *err)
@@ -739,16 +786,17 @@ static int op_pool(importer *im, const node_ctx *c, layer_type type, int global,
     if ((rc = check_attrs(c->n, c->label, global ? NULL : type == LAYER_MAXPOOL2D ? max_attrs : avg_attrs, err))) return rc;
     if ((rc = need_act_at(c, 0, err)) || (rc = need_rank(im, c, 4, err))) return rc;
     nn_layer l = layer_make(type);
+    int cells[4];
+    nn_shape in = take_pad(im, cells);
     if (global) {
         l.kernel[0] = im->shape.h;
         l.kernel[1] = im->shape.w;
     } else {
         int64_t ceil_mode, storage, cip;
-        if ((rc = window_attrs(c, im->shape, &l, 0, err))) return rc;
+        if ((rc = window_attrs(c, in, &l, 0, err))) return rc;
         if ((rc = attr_int(c->n, c->label, "ceil_mode", 0, &ceil_mode, err))) return rc;
-        if (ceil_mode != 0)
-            return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'ceil_mode' = %lld is not supported (only 0)", c->label,
-                           (long long)ceil_mode);
+        if (ceil_mode != 0 && ceil_mode != 1)
+            return nn_fail(err, NN_EFORMAT, "%s: attribute 'ceil_mode' = %lld must be 0 or 1", c->label, (long long)ceil_mode);
         if (l.dilation[0] != 1 || l.dilation[1] != 1)
             return nn_fail(err, NN_EUNSUPPORTED, "%s: attribute 'dilations' = %d,%d is not supported (only 1,1)", c->label,
                            l.dilation[0], l.dilation[1]);
@@ -759,11 +807,17 @@ static int op_pool(importer *im, const node_ctx *c, layer_type type, int global,
                                c->label, (long long)storage);
         } else {
             if ((rc = attr_int(c->n, c->label, "count_include_pad", 0, &cip, err))) return rc;
-            int padded = l.pad[0] || l.pad[1] || l.pad[2] || l.pad[3];
-            if (cip != 0 && (cip != 1 || padded))
-                return nn_fail(err, NN_EUNSUPPORTED,
-                               "%s: attribute 'count_include_pad' = %lld is not supported with padding (nncert averages over input cells only)",
-                               c->label, (long long)cip);
+            if (cip != 0 && cip != 1)
+                return nn_fail(err, NN_EFORMAT, "%s: attribute 'count_include_pad' = %lld must be 0 or 1", c->label,
+                               (long long)cip);
+            /* the declared (or auto_pad) padding counts, ceil_mode's cells below do not */
+            if (cip) memcpy(l.count_pad, l.pad, sizeof l.pad);
+        }
+        if (ceil_mode) ceil_pad(in, &l);
+        /* a Pad's zeros are cells of the map to the pool: counted by the average */
+        for (int k = 0; k < 4; k++) {
+            l.pad[k] += cells[k];
+            l.count_pad[k] += cells[k];
         }
     }
     return append_layer(im, &l, c->label, err);
@@ -1366,7 +1420,13 @@ static int fold_constant_node(importer *im, const Onnx__NodeProto *n, const char
     return nn_fail(err, NN_EUNSUPPORTED, "%s: computes on constants only; constant folding of %s is not supported", label, op);
 }
 
-/* PyTorch puts a Pad node with all-zero pads before AveragePool: an identity. */
+/* Pad. All-zero pads (PyTorch writes them before AveragePool) are the identity.
+ * Zeros around the map (constant mode, value 0, only the H and W axes of an
+ * [N,C,H,W] value: what PyTorch writes for AvgPool2d(padding, count_include_pad)
+ * and tf2onnx for explicit padding) are taken in by the one node that reads the
+ * result, a Conv (zero padding) or an AveragePool (padding cells its divisor
+ * counts: they are real zeros to it); the walk refuses any other reader. A
+ * MaxPool would take the max with the zeros, which nncert's padding never is. */
 static int op_pad(importer *im, const node_ctx *c, nn_error *err)
 {
     static const char *const attrs[] = {"mode", "pads", "value", NULL};
@@ -1379,13 +1439,43 @@ static int op_pad(importer *im, const node_ctx *c, nn_error *err)
     if (!a && !(P = const_input(im, c, 1, 1, err, &rc))) return rc;
     if (P && !P->ival) return nn_fail(err, NN_EFORMAT, "%s: pads '%s' must be an INT64 tensor", c->label, P->name);
     size_t n = a ? a->n_ints : P->numel;
-    for (size_t i = 0; i < n; i++)
-        if ((a ? a->ints[i] : P->ival[i]) != 0)
-            return nn_fail(err, NN_EUNSUPPORTED, "%s: non-zero pads are not supported (pads[%zu] = %lld)", c->label, i,
-                           (long long)(a ? a->ints[i] : P->ival[i]));
+    int nonzero = 0;
+    for (size_t i = 0; i < n; i++) nonzero |= (a ? a->ints[i] : P->ival[i]) != 0;
+    if (nonzero) {
+        char mode[32];
+        attr_string_copy(c->n, "mode", "constant", mode, sizeof mode);
+        const Onnx__AttributeProto *va = find_attr(c->n, "value");
+        konst *V = NULL;
+        if (c->n->n_input > 2 && c->n->input[2] && c->n->input[2][0] && !(V = const_input(im, c, 2, 1, err, &rc)))
+            return rc;
+        if (strcmp(mode, "constant") || (va && va->f != 0) || (V && (V->numel != 1 || !V->val || V->val[0] != 0)))
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: only padding with the constant 0 is supported (mode '%s')", c->label,
+                           mode);
+        if (use_count(im->g, c->n->output[0]) != 1)
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: non-zero pads are supported only when one node reads the result",
+                           c->label);
+        if (im->rank != 4 || im->xrank != 4 || n != 8)
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: non-zero pads are supported on [N,C,H,W] values only", c->label);
+        for (size_t i = 0; i < 8; i++) {
+            int64_t v = a ? a->ints[i] : P->ival[i];
+            int spatial = i % 4 >= 2;
+            if (v < 0 || v > 1000000 || (!spatial && v != 0))
+                return nn_fail(err, NN_EUNSUPPORTED, "%s: pads[%zu] = %lld: only non-negative pads of the H and W axes are "
+                               "supported", c->label, i, (long long)v);
+        }
+        /* ONNX pads: [N, C, H, W] begins, then ends */
+        int cells[4] = {(int)(a ? a->ints[2] : P->ival[2]), (int)(a ? a->ints[3] : P->ival[3]),
+                        (int)(a ? a->ints[6] : P->ival[6]), (int)(a ? a->ints[7] : P->ival[7])};
+        memcpy(im->pad_cells, cells, sizeof cells);
+        im->pad_out = c->n->output[0];
+        snprintf(im->pad_label, sizeof im->pad_label, "%s", c->label);
+        im->affine_out = NULL;
+        return NN_OK;
+    }
     if (im->affine_out && !strcmp(im->affine_out, im->cur)) im->affine_out = c->n->output[0];
     return NN_OK;
 }
+
 
 static int op_transpose(importer *im, const node_ctx *c, nn_error *err);
 static int int_list(importer *im, const Onnx__NodeProto *n, const char *label, const char *attr, size_t pos, int64_t *out,
@@ -1510,6 +1600,9 @@ static int dispatch(importer *im, const node_ctx *c, nn_error *err)
         if (im->affine_out && !strcmp(im->affine_out, im->cur)) im->affine_out = c->n->output[0];
         return NN_OK;
     }
+    if (!strcmp(op, "Clip"))
+        return nn_fail(err, NN_EUNSUPPORTED, "%s is not supported: a clip (ReLU6, Hardtanh) has no relaxation in nncert's "
+                       "bound engine; supported ops: %s", c->label, SUPPORTED_OPS);
     return nn_fail(err, NN_EUNSUPPORTED, "%s is not supported; supported ops: %s", c->label, SUPPORTED_OPS);
 }
 
@@ -1756,6 +1849,9 @@ static int walk(importer *im, nn_error *err)
         if (!src)
             return nn_fail(err, NN_EFORMAT, "%s reads '%s', which is neither the graph input, an initializer nor the "
                            "output of an earlier node", label, v);
+        if (im->pad_out && (n_act != 1 || strcmp(v, im->pad_out) || (strcmp(n->op_type, "Conv") && strcmp(n->op_type, "AveragePool"))))
+            return nn_fail(err, NN_EUNSUPPORTED, "%s: non-zero pads are supported only when a Conv or an AveragePool "
+                           "reads the result, next (%s follows)", im->pad_label, label);
         if (!strcmp(n->op_type, "Shape")) {
             if ((rc = op_shape(im, n, label, src, err))) return rc;
             continue;
@@ -1779,6 +1875,9 @@ static int walk(importer *im, nn_error *err)
     if (!out)
         return nn_fail(err, NN_EFORMAT, "the graph output '%s' is not computed by any node from input '%s'",
                        g->output[0]->name, in->name);
+    if (im->pad_out)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: non-zero pads are supported only when a Conv or an AveragePool reads the "
+                       "result, next (nothing follows)", im->pad_label);
     if ((rc = flush_normalize(im, "end of graph", err))) return rc;
     if (out->layer != im->m->n_layers - 1)
         return nn_fail(err, NN_EUNSUPPORTED, "the graph output '%s' is not the last value computed ('%s' is)",

@@ -21,7 +21,9 @@
  * Output position (oy, ox), slot (ky, kx) reads input row
  * oy*stride - pad_top + ky*dilation (PyTorch's convention; likewise columns).
  * Pool padding cells are not inputs: max ignores them (like -inf padding) and
- * the average divides by the number of real cells (count_include_pad=False). */
+ * the average divides by the number of real cells (count_include_pad=False),
+ * plus the padding cells the layer's count_pad says count (count_include_pad=True
+ * without the cells ceil_mode adds: doc/formats.md). */
 #include "layer_ops.h"
 
 #include <cblas.h>
@@ -45,6 +47,20 @@ static int window_spatial(const nn_layer *l, size_t p, int k)
     int ix = ox * l->stride[1] - l->pad[1] + kx * l->dilation[1];
     if (iy < 0 || iy >= l->in.h || ix < 0 || ix >= l->in.w) return -1;
     return iy * l->in.w + ix;
+}
+
+/* The average's divisor at output (oy, ox): the window's cells inside the input
+ * grown by count_pad on each side (pools have dilation 1); >= 1 because
+ * model_finalize keeps a real cell in every window. */
+static int avgpool_divisor(const nn_layer *l, int oy, int ox)
+{
+    int y0 = oy * l->stride[0] - l->pad[0], x0 = ox * l->stride[1] - l->pad[1];
+    int ylo = y0 > -l->count_pad[0] ? y0 : -l->count_pad[0];
+    int xlo = x0 > -l->count_pad[1] ? x0 : -l->count_pad[1];
+    int yhi = y0 + l->kernel[0], xhi = x0 + l->kernel[1];
+    if (yhi > l->in.h + l->count_pad[2]) yhi = l->in.h + l->count_pad[2];
+    if (xhi > l->in.w + l->count_pad[3]) xhi = l->in.w + l->count_pad[3];
+    return (yhi - ylo) * (xhi - xlo);
 }
 
 static int is_window_layer(layer_type t)
@@ -289,11 +305,7 @@ static int avgpool_apply(const nn_layer *l, const double *a, size_t n, size_t ld
     int *tab = window_table(l, ws, err);
     double *cnt = tab ? ws_doubles(ws, plane, "avgpool counts", err) : NULL;
     if (!cnt) return err ? err->code : NN_ENOMEM;
-    for (size_t p = 0; p < plane; p++) {
-        int c = 0;
-        for (size_t k = 0; k < kk; k++) c += tab[p * kk + k] >= 0;
-        cnt[p] = c; /* >= 1: model_finalize keeps padding below the kernel size */
-    }
+    for (size_t p = 0; p < plane; p++) cnt[p] = avgpool_divisor(l, (int)(p / (size_t)l->out.w), (int)(p % (size_t)l->out.w));
     for (size_t r = 0; r < n; r++) {
         const double *ar = a + r * lda;
         double *br = b + r * ldb;
@@ -488,8 +500,7 @@ int layer_affine_adjoint_f_ws(const nn_layer *layer, const float *weight_f, cons
             for (size_t c = 0; c < (size_t)l->in.c; c++)
                 for (size_t p = 0; p < plane; p++) {
                     const int *t = tab + p * kk;
-                    int cnt = 0;
-                    for (size_t k = 0; k < kk; k++) cnt += t[k] >= 0;
+                    int cnt = avgpool_divisor(l, (int)(p / (size_t)l->out.w), (int)(p % (size_t)l->out.w));
                     float g = ar[c * plane + p] / (float)cnt;
                     for (size_t k = 0; k < kk; k++)
                         if (t[k] >= 0) br[c * hw + (size_t)t[k]] += g;

@@ -131,7 +131,7 @@ static int SFX(conv_adjoint_win)(const nn_layer *l, const REAL *wt, const REAL *
 }
 
 /* Average pooling's adjoint on windowed rows: per output cell of the map (in the
- * order of avgpool_apply) its value over the count of real cells, added to each
+ * order of avgpool_apply) its value over the window's divisor, added to each
  * slot's cell; zero cells skipped (adding +-0 changes no sum). */
 static void SFX(avgpool_adjoint_win)(const nn_layer *l, const REAL *dy, size_t n, size_t lddy, int h, int w,
                                      const int *oy, const int *ox, REAL *dx, size_t lddx)
@@ -152,13 +152,7 @@ static void SFX(avgpool_adjoint_win)(const nn_layer *l, const REAL *dy, size_t n
                     REAL v = ar[c * hw + (size_t)yy * (size_t)w + (size_t)xx];
                     if (v == 0) continue;
                     int gy = (oy[r] + yy) * sh - l->pad[0], gx = (ox[r] + xx) * sw - l->pad[1];
-                    int cnt = 0;
-                    for (int ky = 0; ky < kh; ky++)
-                        for (int kx = 0; kx < kw; kx++) {
-                            int iy = gy + ky * dh, ix = gx + kx * dw;
-                            cnt += iy >= 0 && iy < H && ix >= 0 && ix < W;
-                        }
-                    REAL g = v / (REAL)cnt;
+                    REAL g = v / (REAL)avgpool_divisor(l, oy[r] + yy, ox[r] + xx);
                     REAL *dst = br + c * hwi + (size_t)(yy * sh) * (size_t)wi + (size_t)(xx * sw);
                     for (int ky = 0; ky < kh; ky++)
                         for (int kx = 0; kx < kw; kx++) {

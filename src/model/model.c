@@ -43,6 +43,12 @@ int layer_is_affine(layer_type t)
 
 int layer_is_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
 
+int layer_counts_padding(const nn_layer *layer)
+{
+    const int *c = layer->count_pad;
+    return layer->type == LAYER_AVGPOOL2D && (c[0] || c[1] || c[2] || c[3]);
+}
+
 int model_layer_input(const nn_model *m, int i, int k)
 {
     const nn_layer *l = &m->layers[i];
@@ -245,18 +251,32 @@ static int finalize_window(int index, nn_layer *l, int dilation_allowed, nn_erro
     if (l->dilation[0] < 1 || l->dilation[1] < 1)
         return nn_fail(err, NN_EFORMAT, "layer %03d (%s): dilation %dx%d must be positive", index, name,
                        l->dilation[0], l->dilation[1]);
-    if (!dilation_allowed) {
-        /* A pooling window made only of padding has no input to take the max or mean of. */
-        if (l->pad[0] >= l->kernel[0] || l->pad[2] >= l->kernel[0] || l->pad[1] >= l->kernel[1] ||
-            l->pad[3] >= l->kernel[1])
-            return nn_fail(err, NN_EFORMAT, "layer %03d (%s): padding must be smaller than the kernel %dx%d",
-                           index, name, l->kernel[0], l->kernel[1]);
-    }
+    for (int k = 0; k < 4; k++)
+        if (l->count_pad[k] != 0 && (l->type != LAYER_AVGPOOL2D || l->count_pad[k] < 0 || l->count_pad[k] > l->pad[k]))
+            return nn_fail(err, NN_EFORMAT, "layer %03d (%s): count_padding[%d] = %d %s", index, name, k,
+                           l->count_pad[k], l->type != LAYER_AVGPOOL2D ? "(only avgpool2d counts padding cells)"
+                                                                      : "must lie between 0 and the padding");
+    const int *cp = l->count_pad;
+    /* A pooling window made only of padding has no input to take the max of. An
+     * average may also take counted padding cells (they add 0 to the sum and 1 to
+     * the divisor), so its padding may reach further: every window must hold a
+     * real or counted cell (the first one starts at -pad, the last one below). */
+    if (l->type == LAYER_MAXPOOL2D &&
+        (l->pad[0] >= l->kernel[0] || l->pad[2] >= l->kernel[0] || l->pad[1] >= l->kernel[1] || l->pad[3] >= l->kernel[1]))
+        return nn_fail(err, NN_EFORMAT, "layer %03d (%s): padding must be smaller than the kernel %dx%d", index, name,
+                       l->kernel[0], l->kernel[1]);
+    if (l->type == LAYER_AVGPOOL2D && (l->pad[0] - cp[0] >= l->kernel[0] || l->pad[1] - cp[1] >= l->kernel[1]))
+        return nn_fail(err, NN_EFORMAT, "layer %03d (%s): uncounted padding must be smaller than the kernel %dx%d",
+                       index, name, l->kernel[0], l->kernel[1]);
     int ho = sweep_extent(l->in.h, l->pad[0], l->pad[2], l->kernel[0], l->stride[0], l->dilation[0]);
     int wo = sweep_extent(l->in.w, l->pad[1], l->pad[3], l->kernel[1], l->stride[1], l->dilation[1]);
     if (ho <= 0 || wo <= 0)
         return nn_fail(err, NN_ESHAPE, "layer %03d (%s): kernel %dx%d does not fit input %dx%dx%d", index, name,
                        l->kernel[0], l->kernel[1], l->in.c, l->in.h, l->in.w);
+    if (l->type == LAYER_AVGPOOL2D && ((long)(ho - 1) * l->stride[0] - l->pad[0] >= (long)l->in.h + cp[2] ||
+                                       (long)(wo - 1) * l->stride[1] - l->pad[1] >= (long)l->in.w + cp[3]))
+        return nn_fail(err, NN_EFORMAT, "layer %03d (%s): the last window would hold only uncounted padding", index,
+                       name);
     l->out.h = ho;
     l->out.w = wo;
     return NN_OK;

