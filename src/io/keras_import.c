@@ -269,6 +269,21 @@ static int bias_or_zeros(kctx *k, layer_weights *w, int use_bias, int n, double 
 
 /* ---- layers ---------------------------------------------------------------- */
 
+/* The end of a Dense or Conv2D reader: the filled layer (when rc is 0) and its
+ * activation are emitted; what the reader held is freed either way. */
+static int emit_affine(kctx *k, nn_layer *l, const cJSON *cfg, int rc, double *kern, layer_weights *w)
+{
+    if (!rc) {
+        rc = emit(k, l);
+        memset(l, 0, sizeof *l);   /* the model owns its arrays now, or freed them */
+        if (!rc) rc = layer_activation(k, cfg);
+    }
+    layer_free(l);
+    free(kern);
+    weights_close(w);
+    return rc;
+}
+
 static int read_dense(kctx *k, const cJSON *cfg)
 {
     int units, use_bias = 1, rc;
@@ -309,14 +324,8 @@ static int read_dense(kctx *k, const cJSON *cfg)
     k->perm = 0;
     k->spatial = 0;
     k->F = units;
-    rc = emit(k, &l);
-    memset(&l, 0, sizeof l);
-    if (!rc) rc = layer_activation(k, cfg);
 done:
-    layer_free(&l);
-    free(kern);
-    weights_close(&w);
-    return rc;
+    return emit_affine(k, &l, cfg, rc, kern, &w);
 }
 
 /* Output extent and padding (before, after) of a window along one axis, as TensorFlow computes them. */
@@ -403,14 +412,8 @@ static int read_conv(kctx *k, const cJSON *cfg)
     l.out_channels = filters;
     l.in_features = ci;
     k->C = filters;
-    rc = emit(k, &l);
-    memset(&l, 0, sizeof l);
-    if (!rc) rc = layer_activation(k, cfg);
 done:
-    layer_free(&l);
-    free(kern);
-    weights_close(&w);
-    return rc;
+    return emit_affine(k, &l, cfg, rc, kern, &w);
 }
 
 static int read_pool(kctx *k, const cJSON *cfg, layer_type t)

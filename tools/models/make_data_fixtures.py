@@ -13,8 +13,8 @@ in good.txt; every bad case is a line NAME SPEC MODEL REGEX ARGS in bad.txt
 (REGEX: what the error message must match; ARGS: more predict options). Seeded: two runs write the same files.
 """
 import os
-import sys
 
+import fixture_main
 import h5py
 import numpy as np
 
@@ -51,11 +51,8 @@ MODELS = {}
 
 def expect(name, chw, labels, first, model):
     """chw: float64 images [n, C, H, W] (or [n, F]) in [0, 1] as nncert must read them."""
-    w = MODELS[model]
     x = chw.reshape(chw.shape[0], -1)
-    with open(p(name + ".expect"), "w") as f:
-        for i, (row, lab) in enumerate(zip(x @ w.T, labels)):
-            f.write("%d %d %s\n" % (first + i, lab, " ".join("%.17g" % v for v in row)))
+    fixture_main.write_expect(p(name + ".expect"), first, labels, x @ MODELS[model].T)
 
 
 def good(name, spec, model, chw, labels, start=0, count=0):
@@ -208,33 +205,9 @@ def npy():
     bad_img("npy_missing_file", p("nothere.npy"), "nothere.npy: cannot open")
 
 
-def compare(expect, logits):
-    want = [l.split() for l in open(expect) if l.strip()]
-    got = [l.split() for l in open(logits) if l.strip()]
-    if len(want) != len(got):
-        print("%d lines, expected %d" % (len(got), len(want)))
-        return 1
-    worst = 0.0
-    for w, g in zip(want, got):
-        if w[:2] != g[:2]:
-            print("index/label %s, expected %s" % (g[:2], w[:2]))
-            return 1
-        a, b = np.array(w[2:], dtype=float), np.array(g[3:], dtype=float)
-        if a.shape != b.shape:
-            print("%d values, expected %d" % (b.size, a.size))
-            return 1
-        worst = max(worst, float(np.max(np.abs(a - b) / (1 + np.abs(a)))))
-    print("max relative difference %.3g" % worst)
-    return 0 if worst < 1e-12 else 1
-
-
-if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "compare":
-        sys.exit(compare(sys.argv[2], sys.argv[3]))
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    OUT = sys.argv[1]
-    os.makedirs(OUT, exist_ok=True)
+def generate(out):
+    global OUT
+    OUT = out
     MODELS["probe_cifar.h5"] = probe_model("probe_cifar.h5", [3, 32, 32])
     MODELS["probe_small.h5"] = probe_model("probe_small.h5", [3, 4, 4])
     cifar()
@@ -243,3 +216,7 @@ if __name__ == "__main__":
         f.write("\n".join(good_lines) + "\n")
     with open(p("bad.txt"), "w") as f:
         f.write("\n".join(bad_lines) + "\n")
+
+
+if __name__ == "__main__":
+    fixture_main.main(__doc__, generate, 1e-12)

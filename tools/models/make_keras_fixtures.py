@@ -9,7 +9,7 @@ written here from Keras's definitions, on channels-last (N,H,W,C) tensors: the
 convolution with TensorFlow's 'same' split, pooling that ignores padding cells,
 Flatten in H,W,C order. nncert reads the same images in C,H,W order from
 NAME-images-idx3-ubyte (rank-4 IDX: N,C,H,W, uint8) and must print the same
-logits (NAME.ref: one line of logits per image).
+logits (NAME.ref: "INDEX LABEL logits..." per image; fixture_main.py compares).
 
 Good fixtures (NAME.h5): seq_cnn (Sequential, Keras >= 2.2 config), func_cnn
 (functional Model with InputLayer), crown_mlp (Keras 2.1 list config, CROWN's
@@ -24,8 +24,8 @@ import json
 import marshal
 import os
 import struct
-import sys
 
+import fixture_main
 import h5py
 import numpy as np
 
@@ -215,10 +215,9 @@ def fixture(name, layers, input_shape, style, **kw):
     if chw.ndim == 2:
         chw = chw[:, None, None, :]
     write_idx(os.path.join(OUT, name + "-images-idx3-ubyte"), chw)
-    write_idx(os.path.join(OUT, name + "-labels-idx1-ubyte"), np.argmax(y, axis=1) % y.shape[1])
-    with open(os.path.join(OUT, name + ".ref"), "w") as f:
-        for row in y:
-            f.write(" ".join("%.17g" % v for v in row) + "\n")
+    labels = np.argmax(y, axis=1)
+    write_idx(os.path.join(OUT, name + "-labels-idx1-ubyte"), labels)
+    fixture_main.write_expect(os.path.join(OUT, name + ".ref"), 0, labels, y)
 
 
 def conv_cfg(name, filters, k, s=(1, 1), padding="valid", d=(1, 1), act="linear", bias=True):
@@ -373,23 +372,11 @@ def bad(crown):
         f.write("cannot open as HDF5 .*(truncated|corrupt)\n")
 
 
-def compare(ref, logits):
-    r = np.loadtxt(ref, ndmin=2)
-    rows = [l.split() for l in open(logits) if l.strip()]
-    got = np.array([[float(v) for v in row[3:]] for row in rows])
-    if got.shape != r.shape:
-        print("shape %s, reference %s" % (got.shape, r.shape))
-        return 1
-    err = np.max(np.abs(got - r) / (1 + np.abs(r)))
-    print("max relative difference %.3g" % err)
-    return 0 if err < 1e-9 else 1
+def generate(out):
+    global OUT
+    OUT = out
+    bad(good())
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "compare":
-        sys.exit(compare(sys.argv[2], sys.argv[3]))
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    OUT = sys.argv[1]
-    os.makedirs(OUT, exist_ok=True)
-    bad(good())
+    fixture_main.main(__doc__, generate, 1e-9)
