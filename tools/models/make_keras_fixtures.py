@@ -326,6 +326,22 @@ def bad(crown):
         f[base + "kernel:0"][...] = k
     save("bad_nan_weight", "dataset 'dense_1/kernel:0'\\[5,2\\] is NaN", edit=nan_weight)
 
+    def inf_bias(f):
+        b = f["model_weights/dense_2/dense_2/bias:0"][()]
+        b[3] = -np.inf
+        f["model_weights/dense_2/dense_2/bias:0"][...] = b
+    save("bad_inf_weight", "layer 'dense_2' \\(Dense\\): dataset 'dense_2/bias:0'\\[3\\] is -Inf", edit=inf_bias)
+
+    conv = build([conv_cfg("conv2d_1", 2, (3, 3)), ("Flatten", {"name": "flatten_1"}), dense_cfg("dense_1", 2)],
+                 (5, 5, 2))
+
+    def conv_kernel(f):
+        k = f["model_weights/conv2d_1/conv2d_1/kernel:0"][()]
+        del f["model_weights/conv2d_1/conv2d_1/kernel:0"]
+        f["model_weights/conv2d_1/conv2d_1/kernel:0"] = np.ascontiguousarray(k.transpose(3, 2, 0, 1))
+    save("bad_conv_kernel_shape", "layer 'conv2d_1' \\(Conv2D\\): kernel is \\[2,2,3,3\\], expected "
+         "\\[3,3,2,2\\]", layers=conv, shape=(5, 5, 2), style="seq", edit=conv_kernel)
+
     def int_weight(f):
         k = f[base + "kernel:0"][()]
         del f[base + "kernel:0"]
