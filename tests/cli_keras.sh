@@ -57,6 +57,12 @@ echo '{"class_name": "Sequential", "config": [' >"$TMP/broken.json"
 expect_failure "a broken --keras-config file" "broken.json is not valid JSON" \
     "$NNCERT" import "$FX/crown_weights.h5" "$TMP/y.h5" --keras-config "$TMP/broken.json"
 
+expect_failure "import of a native file says so" "seq_cnn.native.h5: is a native nncert model file" \
+    "$NNCERT" import "$TMP/seq_cnn.native.h5" "$TMP/y.h5"
+/usr/bin/python3 -c "import h5py; h5py.File('$TMP/plain.h5', 'w').create_group('g')"
+expect_failure "import of an HDF5 file that is no model" "plain.h5: not a Keras model file: root attribute 'model_config'" \
+    "$NNCERT" import "$TMP/plain.h5" "$TMP/y.h5"
+
 # --model takes a Keras file directly
 expect_success "certify --model on a Keras file" "$NNCERT" certify --model "$FX/func_cnn.h5" \
     --data "$FX/func_cnn-images-idx3-ubyte" --count 2 --out "$TMP/cert.h5"

@@ -341,6 +341,7 @@ static int window_axis(kctx *k, const char *padding, int in, int kern, int strid
         *out = (in + stride - 1) / stride;
         long total = ((long)*out - 1) * stride + span - in;
         if (total < 0) total = 0;
+        if (total > 1 << 24) return kfail(k, NN_EVALUE, "'same' padding of %ld cells is implausible", total);
         *p0 = (int)(total / 2);
         *p1 = (int)(total - total / 2);
     } else {
@@ -761,10 +762,15 @@ static int import_open(kctx *k, hid_t file, const char *arch_path)
     if (arch_path) {
         if (!(json = read_text_file(arch_path, k->err))) return k->err->code;
     } else {
+        if (H5Aexists(file, "format") > 0)
+            return kfail(k, NN_EARG, "is a native nncert model file (root attribute 'format'), not a Keras file");
         if ((rc = h5r_string_attr(&k->h, file, "model_config", 0, &json))) return rc;
-        if (!json)
+        if (!json && H5Aexists(file, "layer_names") > 0)
             return kfail(k, NN_EFORMAT, "root attribute 'model_config' is missing: a save_weights file; give the "
                          "architecture (model.to_json()) with --keras-config FILE");
+        if (!json)
+            return kfail(k, NN_EFORMAT, "not a Keras model file: root attribute 'model_config' (model.save) and "
+                         "'layer_names' (model.save_weights) are both missing");
     }
     const char *where = arch_path ? arch_path : "root attribute 'model_config'";
     cJSON *root = cJSON_Parse(json);
