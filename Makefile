@@ -12,7 +12,7 @@ PKGS    := hdf5-serial libprotobuf-c plplot
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
            -Iinclude -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lopenblas -lcrypto -linih -lz -lm
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lopenblas -lcrypto -linih -lcjson -lz -lm
 BUILD   ?= build
 BIN     ?= bin
 LIBDIR  ?= lib

@@ -8,9 +8,18 @@
 #include "bound.h"
 #include "certify.h"
 #include "job.h"
+#include "model.h"
+
+/* Input normalization given as --mean/--std (keys mean, std): n values each, or
+ * n = 0 when neither is given (doc/formats.md "Input normalization"). */
+typedef struct {
+    int n;
+    double *mean, *std;
+} input_norm;
 
 typedef struct {
     const char *model, *data, *out;  /* point into the job's values */
+    input_norm norm;                 /* keys mean and std (owned) */
     long start, count;               /* images [start, start+count); count 0: to the end */
     bound_options bopt;
     cert_target_spec target;
@@ -39,5 +48,14 @@ void cert_job_free(cert_job *c);
 char *cert_job_identity(const job *j, const char *model_sha256);
 int cert_job_saves_bounds(const cert_job *c, long index);
 int cert_job_saves_attack(const cert_job *c, long index);
+/* Comma lists of numbers (either may be NULL: mean 0, std 1; one value is
+ * repeated to the other's count); std > 0 and every value finite. Errors name
+ * --mean or --std. */
+int input_norm_parse(const char *mean, const char *std, input_norm *in, nn_error *err);
+/* "v1,v2,..." with %.17g (malloc'd), the canonical text of one side. */
+char *input_norm_text(const double *v, int n);
+/* Prepends the normalize layer to m (nothing when in->n == 0). */
+int input_norm_apply(const input_norm *in, nn_model *m, nn_error *err);
+void input_norm_free(input_norm *in);
 
 #endif

@@ -1,4 +1,5 @@
-/* dataset: labelled images as doubles in [0, 1], from IDX files (gzip or raw).
+/* dataset: labelled images as doubles in [0, 1], from IDX files (gzip or raw),
+ * CIFAR-10 batches ("cifar10:DIR") and NumPy arrays ("npy:FILE,labels=FILE").
  * Names like "fashion-mnist:test" and "mnist:train" resolve to installed data;
  * anything else is a path. Normalization belongs to the model, not here. */
 #ifndef DATASET_H
@@ -26,7 +27,10 @@ typedef struct {
  * copied to 3 channels, computed on load), or a path to an IDX image file (rank 3:
  * count x rows x cols, read as 1 x rows x cols; rank 4: count x C x H x W) whose
  * labels file is found by replacing "images-idx3" with "labels-idx1" (or
- * "IMAGES,LABELS" naming both). Installed data lives under $NNCERT_DATA (default
+ * "IMAGES,LABELS" naming both); "cifar10:DIR[:test|:train]" or "cifar10:FILE.bin"
+ * (CIFAR-10 binary batches, 3x32x32); "npy:IMAGES.npy,labels=LABELS.npy
+ * [,layout=nchw|nhwc]" (images [N,F], [N,H,W], [N,C,H,W] or, with layout=nhwc,
+ * [N,H,W,C]; float pixels in [0, 1], integer pixels 0..255 scaled by 1/255). Installed data lives under $NNCERT_DATA (default
  * /usr/local/share/nncert; Fashion-MNIST from /usr/share/datasets). */
 int dataset_load(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err);
 /* The same without the images (ds->images stays NULL): labels and sizes only. */

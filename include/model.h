@@ -109,5 +109,9 @@ int layer_counts_padding(const nn_layer *layer);
 int model_layer_input(const nn_model *m, int i, int k);
 /* Every layer reads the output of the one before and none is an add: a chain. */
 int model_is_sequential(const nn_model *m);
+/* Put y = (x - mean) / std first (std > 0, finite: checked by model_finalize).
+ * n values: one per input channel, one for all, or, on a flat input of F values,
+ * one per block of F/n consecutive values (the channels of C,H,W data). */
+int model_prepend_normalize(nn_model *m, const double *mean, const double *std, int n, nn_error *err);
 
 #endif

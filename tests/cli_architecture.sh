@@ -34,7 +34,7 @@ done
 
 mpi=$(grep -rl '<mpi.h>' src include | grep -v '^src/sched/' | tr '\n' ' ')
 check "<mpi.h> only under src/sched" '[ -z "$mpi" ]' || echo "#   $mpi"
-hdf=$(grep -rl '<hdf5.h>' src include | grep -vE '^src/io/(model_h5|results_h5)\.c$' | tr '\n' ' ')
+hdf=$(grep -rl '<hdf5.h>' src include | grep -vE '^src/io/(model_h5|results_h5|h5_read|keras_import)\.[ch]$' | tr '\n' ' ')
 check "<hdf5.h> only in the model and results files" '[ -z "$hdf" ]' || echo "#   $hdf"
 plp=$(grep -rl '<plplot.h>' src include | grep -v '^src/report/report_plot\.c$' | tr '\n' ' ')
 check "<plplot.h> only in the report's plots" '[ -z "$plp" ]' || echo "#   $plp"

@@ -22,6 +22,10 @@ static const job_key keys[] = {
     {"job", "start", JOB_INT, "0", 0},
     {"job", "count", JOB_INT, "0", 0},
     {"job", "out", JOB_STR, NULL, 0},
+    /* input normalization prepended to the model; no default, so jobs without
+     * them keep their identity */
+    {"job", "mean", JOB_STR, NULL, 1},
+    {"job", "std", JOB_STR, NULL, 1},
     {"bound", "method", JOB_STR, "crown", 1},
     {"bound", "lines", JOB_STR, "adaptive", 1},
     {"bound", "maxpool", JOB_STR, "tilin", 1},
@@ -148,6 +152,92 @@ static int canon_double(job *j, const char *key, double v, nn_error *err)
     return canon(j, key, buf, err);
 }
 
+static int parse_list(const char *what, const char *text, double **out, int *n, nn_error *err)
+{
+    *n = 0;
+    if (!(*out = nn_malloc((strlen(text) / 2 + 1) * sizeof **out, "mean/std values", err))) return NN_ENOMEM;
+    for (const char *p = text;;) {
+        char *end;
+        double v = strtod(p, &end);
+        while (*end == ' ') end++;
+        if (end == p || (*end != ',' && *end != '\0') || !isfinite(v))
+            return nn_fail(err, NN_EARG, "--%s '%s': expected finite numbers separated by commas", what, text);
+        if (!strcmp(what, "std") && !(v > 0))
+            return nn_fail(err, NN_EARG, "--std '%s': %g is not positive", text, v);
+        (*out)[(*n)++] = v;
+        if (!*end) return NN_OK;
+        p = end + 1;
+    }
+}
+
+void input_norm_free(input_norm *in)
+{
+    free(in->mean);
+    free(in->std);
+    memset(in, 0, sizeof *in);
+}
+
+int input_norm_parse(const char *mean, const char *std, input_norm *in, nn_error *err)
+{
+    memset(in, 0, sizeof *in);
+    if (!mean && !std) return NN_OK;
+    double *m = NULL, *s = NULL;
+    int nm = 0, ns = 0, rc = NN_OK;
+    if (mean) rc = parse_list("mean", mean, &m, &nm, err);
+    if (!rc && std) rc = parse_list("std", std, &s, &ns, err);
+    int n = nm > ns ? nm : ns;
+    if (!rc && mean && std && nm != ns && nm != 1 && ns != 1)
+        rc = nn_fail(err, NN_EARG, "--mean has %d values but --std has %d", nm, ns);
+    if (!rc && (!(in->mean = nn_malloc((size_t)n * sizeof *in->mean, "mean", err)) ||
+                !(in->std = nn_malloc((size_t)n * sizeof *in->std, "std", err))))
+        rc = NN_ENOMEM;
+    for (int i = 0; !rc && i < n; i++) {
+        in->mean[i] = m ? m[nm == 1 ? 0 : i] : 0.0;
+        in->std[i] = s ? s[ns == 1 ? 0 : i] : 1.0;
+    }
+    free(m);
+    free(s);
+    if (rc) input_norm_free(in);
+    else in->n = n;
+    return rc;
+}
+
+char *input_norm_text(const double *v, int n)
+{
+    char *s = malloc((size_t)n * 26 + 1);
+    if (!s) return NULL;
+    size_t len = 0;
+    s[0] = '\0';
+    for (int i = 0; i < n; i++) len += (size_t)snprintf(s + len, 27, "%s%.17g", i ? "," : "", v[i]);
+    return s;
+}
+
+int input_norm_apply(const input_norm *in, nn_model *m, nn_error *err)
+{
+    if (in->n == 0) return NN_OK;
+    int rc = model_prepend_normalize(m, in->mean, in->std, in->n, err);
+    if (rc && m->source) nn_error_prefix(err, "%s with --mean/--std: ", m->source);
+    return rc;
+}
+
+/* Keys mean and std: parsed, then rewritten canonically, both with n values. */
+static int resolve_norm(job *j, cert_job *c, nn_error *err)
+{
+    nn_error e;
+    nn_error_clear(&e);
+    const char *mean = job_value(j, "mean"), *std = job_value(j, "std");
+    if (input_norm_parse(mean, std, &c->norm, &e))
+        return job_fail(j, mean && strstr(e.msg, "--mean") ? "mean" : "std", err, e.code, "%s", e.msg);
+    if (c->norm.n == 0) return NN_OK;
+    char *tm = input_norm_text(c->norm.mean, c->norm.n), *ts = input_norm_text(c->norm.std, c->norm.n);
+    int rc = tm && ts ? NN_OK : nn_fail(err, NN_ENOMEM, "out of memory");
+    if (!rc) rc = canon(j, "mean", tm, err);
+    if (!rc) rc = canon(j, "std", ts, err);
+    free(tm);
+    free(ts);
+    return rc;
+}
+
 int cert_job_resolve(job *j, cert_job *c, nn_error *err)
 {
     memset(c, 0, sizeof *c);
@@ -159,7 +249,7 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
     int rc;
     long l;
     if ((rc = job_get_long(j, "start", 0, 1L << 40, &c->start, err)) ||
-        (rc = job_get_long(j, "count", 0, 1L << 40, &c->count, err)))
+        (rc = job_get_long(j, "count", 0, 1L << 40, &c->count, err)) || (rc = resolve_norm(j, c, err)))
         return rc;
 
     bound_options_default(&c->bopt);
@@ -283,6 +373,7 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
 
 void cert_job_free(cert_job *c)
 {
+    input_norm_free(&c->norm);
     free(c->save_bounds);
     free(c->save_attacks);
     memset(c, 0, sizeof *c);

@@ -1,5 +1,6 @@
 /* Shared option parsing and loading for the bounds, certify and attack commands. */
 #include "cert_cli.h"
+#include "cert_job.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -66,6 +67,8 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
         double d;
         if (!strcmp(name, "model")) o->model = v;
         else if (!strcmp(name, "data")) o->data = v;
+        else if (!strcmp(name, "mean")) o->mean = v;
+        else if (!strcmp(name, "std")) o->std = v;
         else if (!strcmp(name, "out")) o->out = v;
         else if (!strcmp(name, "target")) o->target_text = v;
         else if (!strcmp(name, "start") || !strcmp(name, "count") || !strcmp(name, "index")) {
@@ -154,7 +157,15 @@ int cert_cli_load(const char *cmd, const cert_cli_opts *o, size_t start, size_t 
     nn_error err;
     nn_error_clear(&err);
     memset(ds, 0, sizeof *ds);
-    if (model_load(o->model, m, &err)) return cli_report(cmd, &err);
+    input_norm norm;
+    if (input_norm_parse(o->mean, o->std, &norm, &err)) return cli_usage_error(cmd, "%s", err.msg);
+    int rc = model_load(o->model, m, &err);
+    if (!rc) rc = input_norm_apply(&norm, m, &err);
+    input_norm_free(&norm);
+    if (rc) {
+        model_free(m);
+        return cli_report(cmd, &err);
+    }
     if (dataset_load(o->data, start, count, ds, &err) || dataset_check_labels(ds, model_output_size(m), &err)) {
         dataset_free(ds);
         model_free(m);
@@ -170,6 +181,20 @@ int cert_cli_load(const char *cmd, const cert_cli_opts *o, size_t start, size_t 
         return CLI_EXIT_FAIL;
     }
     return -1;
+}
+
+int cert_cli_norm_attrs(const cert_cli_opts *o, h5_attr *attrs, int n, char *bufs[2])
+{
+    bufs[0] = bufs[1] = NULL;
+    input_norm norm;
+    if (input_norm_parse(o->mean, o->std, &norm, NULL) || norm.n == 0) return n;
+    bufs[0] = input_norm_text(norm.mean, norm.n);
+    bufs[1] = input_norm_text(norm.std, norm.n);
+    input_norm_free(&norm);
+    if (!bufs[0] || !bufs[1]) return n;   /* out of memory: the attributes are left out */
+    attrs[n++] = (h5_attr){"mean", bufs[0], 0, 0};
+    attrs[n++] = (h5_attr){"std", bufs[1], 0, 0};
+    return n;
 }
 
 char *cert_cli_command_line(int argc, char **argv)

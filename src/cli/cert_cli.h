@@ -13,6 +13,7 @@
 
 typedef struct {
     const char *model, *data, *out, *target_text;
+    const char *mean, *std;    /* --mean/--std lists, NULL: not given */
     long start, count, index;
     norm_type norm;
     bound_options bopt;
@@ -34,9 +35,13 @@ void cert_cli_defaults(cert_cli_opts *o);
  * the exit status (0 after --help, printed by help()). */
 int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *allowed, void (*help)(void),
                    cert_cli_opts *o);
-/* Load model and data images [start, start+count); checks that shapes fit. */
+/* Load model and data images [start, start+count); checks that shapes fit;
+ * --mean/--std become the model's first layer. */
 int cert_cli_load(const char *cmd, const cert_cli_opts *o, size_t start, size_t count, nn_model *m,
                   nn_dataset *ds);
+/* The canonical --mean/--std attributes of a results file appended at attrs[n]
+ * (room for 2; texts in bufs, freed by the caller); returns the new count. */
+int cert_cli_norm_attrs(const cert_cli_opts *o, h5_attr *attrs, int n, char *bufs[2]);
 /* argv joined by spaces (malloc'd). */
 char *cert_cli_command_line(int argc, char **argv);
 

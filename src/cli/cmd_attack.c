@@ -23,6 +23,8 @@ static void help(void)
            "plain forward pass before it is reported.\n\n"
            "options:\n"
            "  --model M, --data D   model and data set (see 'nncert certify')\n"
+           "  --mean M,.. --std S,..  input normalization put in front of the model;\n"
+           "                        x_adv stays in pixel space (see 'nncert certify')\n"
            "  --start S, --count N  image range (default 0, 0 = to the end)\n"
            "  --norm inf|2          (default inf)\n"
            "  --eps E               attack within this radius\n"
@@ -43,7 +45,7 @@ static void help(void)
 
 int cmd_attack(int argc, char **argv)
 {
-    static const char *const allowed[] = {"model", "data", "start", "count", "norm", "eps", "search", "rtol",
+    static const char *const allowed[] = {"model", "data", "mean", "std", "start", "count", "norm", "eps", "search", "rtol",
                                           "steps", "restarts", "step-size", "seed", "out", "threads", NULL};
     cert_cli_opts o;
     cert_cli_defaults(&o);
@@ -74,7 +76,7 @@ int cmd_attack(int argc, char **argv)
         cli_report(cmd, &err);
         goto done;
     }
-    const h5_attr attrs[] = {
+    h5_attr attrs[] = {
         {"kind", "attack", 0, 0},
         {"model", o.model, 0, 0},
         {"model_sha256", sha, 0, 0},
@@ -90,7 +92,10 @@ int cmd_attack(int argc, char **argv)
         {"step_size", NULL, o.step_size > 0 ? o.step_size : 2.5 / o.steps, 0},
         {"seed", NULL, (double)o.seed, 1},
         {"threads", NULL, o.threads, 1},
+        {NULL, NULL, 0, 0}, {NULL, NULL, 0, 0},   /* room for --mean/--std */
     };
+    char *norm_text[2];
+    int n_attrs = cert_cli_norm_attrs(&o, attrs, (int)(sizeof attrs / sizeof attrs[0]) - 2, norm_text);
     const h5_column cols[] = {
         {"index", H5COL_INT, 1},     {"label", H5COL_INT, 1},     {"prediction", H5COL_INT, 1},
         {"status", H5COL_INT, 1},    {"eps", H5COL_DOUBLE, 1},    {"lo", H5COL_DOUBLE, 1},
@@ -98,8 +103,10 @@ int cmd_attack(int argc, char **argv)
         {"runs", H5COL_INT, 1},      {"seconds", H5COL_DOUBLE, 1}, {"x_adv", H5COL_DOUBLE, in},
         {"logits", H5COL_DOUBLE, k},
     };
-    if (h5_table_create(&t, o.out, attrs, (int)(sizeof attrs / sizeof attrs[0]), cols,
-                        (int)(sizeof cols / sizeof cols[0]), &err)) {
+    int crc = h5_table_create(&t, o.out, attrs, n_attrs, cols, (int)(sizeof cols / sizeof cols[0]), &err);
+    free(norm_text[0]);
+    free(norm_text[1]);
+    if (crc) {
         cli_report(cmd, &err);
         goto done;
     }

@@ -86,7 +86,9 @@ static void help(void)
            "Bounds of every nonlinear layer's input and of the margin rows e_c - e_j\n"
            "(c = predicted class) over the ball of radius E around image I.\n\n"
            "options:\n"
-           "  --model M, --data D   model (.h5 or .onnx) and data set (see 'nncert certify')\n"
+           "  --model M, --data D   model (.h5, Keras .h5 or .onnx) and data set (see\n"
+           "                        'nncert certify')\n"
+           "  --mean M,.. --std S,..  input normalization put in front of the model\n"
            "  --index I             image index in the data set\n"
            "  --eps E               radius (>= 0)\n"
            "  --norm inf|2|1        (default inf)\n"
@@ -139,7 +141,7 @@ static void help(void)
 
 int cmd_bounds(int argc, char **argv)
 {
-    static const char *const allowed[] = {"model", "data", "index", "eps", "norm", "method", "lines", "maxpool",
+    static const char *const allowed[] = {"model", "data", "mean", "std", "index", "eps", "norm", "method", "lines", "maxpool",
                                           "precision", "clip", "target", "seed", "out", "frown-group",
                                           "frown-iters", "frown-lr", "frown-patience", "frown-threshold", "threads",
                                           "no-skip-stable", "no-intersect-ibp", NULL};
@@ -204,7 +206,7 @@ int cmd_bounds(int argc, char **argv)
         cli_report(cmd, &err);
         goto done;
     }
-    const h5_attr attrs[] = {
+    h5_attr attrs[] = {
         {"kind", "bounds", 0, 0},
         {"model", o.model, 0, 0},
         {"data", o.data, 0, 0},
@@ -223,9 +225,15 @@ int cmd_bounds(int argc, char **argv)
         {"threads", NULL, o.threads, 1},
         {"skip_stable", NULL, o.bopt.skip_stable, 1},
         {"intersect_ibp", NULL, o.bopt.intersect_ibp, 1},
+        {NULL, NULL, 0, 0}, {NULL, NULL, 0, 0},   /* room for --mean/--std */
     };
-    if (h5_write_bounds(o.out, attrs, (int)(sizeof attrs / sizeof attrs[0]), &v.st, (const unsigned char *const *)src,
-                        source_names, lo, up, row_t, rows, &err)) {
+    char *norm_text[2];
+    int n_attrs = cert_cli_norm_attrs(&o, attrs, (int)(sizeof attrs / sizeof attrs[0]) - 2, norm_text);
+    int wrc = h5_write_bounds(o.out, attrs, n_attrs, &v.st, (const unsigned char *const *)src, source_names, lo,
+                              up, row_t, rows, &err);
+    free(norm_text[0]);
+    free(norm_text[1]);
+    if (wrc) {
         cli_report(cmd, &err);
         goto done;
     }

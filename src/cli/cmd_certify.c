@@ -33,9 +33,13 @@ static void help(void)
            "also a key of the config file (--row-block = row_block in its [section]);\n"
            "options given here override the file. See configs/*.ini.\n\n"
            "[job]\n"
-           "  --model M          native HDF5 model or .onnx\n"
+           "  --model M          native HDF5 model, Keras 2 .h5 or .onnx\n"
            "  --data D           fashion-mnist:test|train, fashion-mnist-rgb32:test|train\n"
-           "                     (3x32x32), mnist:test|train or an IDX file\n"
+           "                     (3x32x32), mnist:test|train, an IDX file,\n"
+           "                     cifar10:DIR[:test|:train] or npy:X.npy,labels=Y.npy\n"
+           "  --mean M1,M2,...   input normalization (x - mean) / std per channel, put in\n"
+           "  --std S1,S2,...    front of the model: radii stay in pixel space (default\n"
+           "                     none; one value serves every channel)\n"
            "  --start S          first image (default 0)\n"
            "  --count N          images (default 0: to the end); images past the end of\n"
            "                     the data set become failed rows\n"
@@ -212,7 +216,9 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
     /* before any GEMM, whatever OPENBLAS_NUM_THREADS or OMP_NUM_THREADS say */
     if (blas_threads_set(c->threads, &err)) return cli_usage_error(cmd, "%s", err.msg);
     char sha[65];
-    if (model_load(c->model, m, &err) || model_file_sha256(c->model, sha, &err)) return cli_report(cmd, &err);
+    if (model_load(c->model, m, &err) || model_file_sha256(c->model, sha, &err) ||
+        input_norm_apply(&c->norm, m, &err))
+        return cli_report(cmd, &err);
     if (cert_app_init(a, c, m, &err)) return err.code == NN_EARG ? cli_usage_error(cmd, "%s", err.msg)
                                                                   : cli_report(cmd, &err);
     /* test hook of tests/cli_dist.sh: a kill -9 after this many journaled rows */
@@ -251,10 +257,13 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         {"ranks_per_image", job_value(j, "ranks_per_image"), 0, 0},
         {"threads", NULL, c->threads, 1},
         {"attack", c->attack ? "pgd" : "none", 0, 0},
+        /* last: absent without normalization */
+        {"mean", job_value(j, "mean"), 0, 0},
+        {"std", job_value(j, "std"), 0, 0},
     };
     cert_store_options so = {
         .path = c->out, .job_key = identity, .force_new = c->force_new, .slots = a->slots, .attrs = attrs,
-        .n_attrs = (int)(sizeof attrs / sizeof attrs[0]), .n_layers = c->n_save_bounds ? a->n_layers : 0,
+        .n_attrs = (int)(sizeof attrs / sizeof attrs[0]) - (c->norm.n ? 0 : 2), .n_layers = c->n_save_bounds ? a->n_layers : 0,
         .layer = a->layer, .layer_size = a->layer_size, .attack = c->attack,
         .attack_in = c->n_save_attacks ? model_input_size(m) : 0, .attack_out = model_output_size(m),
         .flush_seconds = c->flush_seconds, .ranks = env->size,
@@ -297,6 +306,7 @@ static int worker_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, const c
     if (!rc) rc = cert_job_resolve(j, c, err);
     if (!rc) rc = blas_threads_set(c->threads, err);
     if (!rc) rc = model_load(c->model, m, err);
+    if (!rc) rc = input_norm_apply(&c->norm, m, err);
     if (!rc) rc = cert_app_init(a, c, m, err);
     return rc;
 }

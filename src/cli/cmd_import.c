@@ -1,5 +1,5 @@
-/* 'nncert import IN.onnx OUT.h5': converts an ONNX network to the native
- * HDF5 model file (doc/formats.md "Peer formats"). BatchNormalization, bias Adds and input Sub/Div are
+/* 'nncert import IN OUT.h5': converts an ONNX network or a Keras 2 HDF5 model to
+ * the native HDF5 model file (doc/formats.md "Peer formats", "Keras"). BatchNormalization, bias Adds and input Sub/Div are
  * folded on the way, so the native file holds exactly the layers the engines run;
  * residual Adds become add layers (a version 2 file). */
 #include "cli.h"
@@ -7,17 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "model.h"
 #include "model_io.h"
+#include "keras_import.h"
 #include "onnx_import.h"
 
 static const char *const cmd = "import";
 
 static void help(void)
 {
-    printf("usage: nncert import IN.onnx OUT.h5 [--name NAME]\n\n"
-           "Reads a sequential ONNX network and writes it as a native nncert model file.\n"
+    printf("usage: nncert import IN.onnx|IN.h5 OUT.h5 [--name NAME] [--keras-config ARCH.json]\n\n"
+           "Reads a sequential ONNX network, or a Keras 2 HDF5 model, and writes it as a\n"
+           "native nncert model file.\n\n"
+           "ONNX: "
            "Supported ops: Gemm, MatMul(+Add), Conv (any group), MaxPool, AveragePool,\n"
            "GlobalAveragePool, Flatten, flattening Reshape, Relu, LeakyRelu, Sigmoid, Tanh,\n"
            "Atan, BatchNormalization (folded into the preceding Gemm/MatMul/Conv),\n"
@@ -29,11 +33,20 @@ static void help(void)
            "Inputs [F], [N,F], [N,1,F], [N,H,W], [N,C,H,W], and [N,H,W,C] read by a\n"
            "Transpose to NCHW. A final Softmax or LogSoftmax is dropped (the argmax is\n"
            "unchanged): a note says so on stderr and in /meta as import_note.\n"
-           "See doc/formats.md, \"Peer formats\", for the restrictions.\n"
-           "The ONNX file name is stored in /meta as imported_from.\n\n"
+           "See doc/formats.md, \"Peer formats\", for the restrictions.\n\n"
+           "Keras (model.save files: the root attribute model_config; see doc/formats.md,\n"
+           "\"Keras\"): Sequential models and functional chains of InputLayer, Dense,\n"
+           "Conv2D (valid/same, strides, dilation), MaxPooling2D, AveragePooling2D,\n"
+           "Flatten, Activation, ReLU, LeakyReLU, BatchNormalization, Dropout, Reshape to a\n"
+           "vector, CROWN's arctan Lambda, activations relu, tanh, sigmoid, arctan,\n"
+           "linear; channels-last weights are converted to C,H,W. A final softmax is\n"
+           "dropped with a note. Files of model.save_weights need --keras-config.\n"
+           "The input file name is stored in /meta as imported_from.\n\n"
            "options:\n"
            "  --name NAME  model name stored in the file (default: the ONNX graph name,\n"
-           "               or the file name without .onnx)\n"
+           "               or the file name without .onnx; the Keras model name)\n"
+           "  --keras-config ARCH.json  the architecture (model.to_json()) of a Keras\n"
+           "               file; needed for weights-only files (model.save_weights)\n"
            "  -h, --help   show this help\n\n"
            "exit status: 0 on success, 1 when the model cannot be read or written,\n"
            "2 on usage errors.\n");
@@ -41,7 +54,7 @@ static void help(void)
 
 int cmd_import(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *name = NULL;
+    const char *in = NULL, *out = NULL, *name = NULL, *arch = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -51,6 +64,10 @@ int cmd_import(int argc, char **argv)
             if (a[6] == '=') name = a + 7;
             else if (i + 1 < argc) name = argv[++i];
             else return cli_usage_error(cmd, "--name needs a value");
+        } else if (!strcmp(a, "--keras-config") || !strncmp(a, "--keras-config=", 15)) {
+            if (a[14] == '=') arch = a + 15;
+            else if (i + 1 < argc) arch = argv[++i];
+            else return cli_usage_error(cmd, "--keras-config needs a file");
         } else if (a[0] == '-' && a[1] != '\0') {
             return cli_usage_error(cmd, "unknown option '%s'", a);
         } else if (!in) {
@@ -61,13 +78,16 @@ int cmd_import(int argc, char **argv)
             return cli_usage_error(cmd, "unexpected argument '%s'", a);
         }
     }
-    if (!in || !out) return cli_usage_error(cmd, "needs an input .onnx file and an output .h5 file");
+    if (!in || !out) return cli_usage_error(cmd, "needs an input .onnx file (or a Keras .h5 file) and an output .h5 file");
     if (!strcmp(in, out)) return cli_usage_error(cmd, "output '%s' would overwrite the input", out);
 
     nn_model m;
     nn_error err;
     nn_error_clear(&err);
-    if (onnx_import_file(in, &m, &err)) return cli_report(cmd, &err);
+    size_t n_in = strlen(in);
+    int onnx = n_in >= 5 && !strcasecmp(in + n_in - 5, ".onnx");
+    if (onnx && arch) return cli_usage_error(cmd, "--keras-config is for Keras files, not '%s'", in);
+    if (onnx ? onnx_import_file(in, &m, &err) : keras_import_file(in, arch, &m, &err)) return cli_report(cmd, &err);
     /* the library prints nothing: say here what the import changed */
     const nn_meta *note = model_get_meta(&m, "import_note");
     if (note && note->str) fprintf(stderr, "%s: note: %s\n", in, note->str);

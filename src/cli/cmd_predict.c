@@ -14,6 +14,7 @@
 #include "dataset.h"
 #include "forward.h"
 #include "model.h"
+#include "cert_job.h"
 #include "model_io.h"
 
 static const char *const cmd = "predict";
@@ -21,15 +22,18 @@ static const char *const cmd = "predict";
 static void help(void)
 {
     printf("usage: nncert predict MODEL --data D [--start S] [--count N] [--batch B] [--logits FILE]\n"
-           "                      [--threads N]\n\n"
-           "Runs MODEL (native HDF5, or ONNX when the name ends in .onnx) on images\n"
+           "                      [--threads N] [--mean M1,M2,.. --std S1,S2,..]\n\n"
+           "Runs MODEL (native HDF5, Keras 2 HDF5, or ONNX when the name ends in .onnx) on images\n"
            "[S, S+N) of data set D and prints: images, correct, accuracy (%%), seconds\n"
            "(forward pass only) and images/s.\n\n"
            "options:\n"
            "  --data D        fashion-mnist:test|train, fashion-mnist-rgb32:test|train (padded\n"
            "                  to 3x32x32), mnist:test|train, an IDX image file\n"
            "                  (labels found by replacing images-idx3 with labels-idx1), or\n"
-           "                  IMAGES,LABELS\n"
+           "                  IMAGES,LABELS, cifar10:DIR[:test|:train] (CIFAR-10 binary\n"
+           "                  batches) or npy:X.npy,labels=Y.npy[,layout=nhwc]\n"
+           "  --mean M1,..    input normalization (x - mean) / std per channel, put in\n"
+           "  --std S1,..     front of the model (one value serves every channel)\n"
            "  --start S       first image index (default 0)\n"
            "  --count N       number of images; 0 means to the end (default 0)\n"
            "  --batch B       images per forward_run call (default 4096; memory is bounded\n"
@@ -70,7 +74,7 @@ static const char *option_value(int argc, char **argv, int *i, const char *opt, 
 }
 
 typedef struct {
-    const char *model, *data, *logits;
+    const char *model, *data, *logits, *mean, *std;
     long start, count, batch;
     long threads;
 } predict_opts;
@@ -78,8 +82,9 @@ typedef struct {
 /* Returns -1 when the options are fine, else the exit status to use. */
 static int parse(int argc, char **argv, predict_opts *o)
 {
-    static const char *const valued[] = {"--data", "--start", "--count", "--batch", "--logits", "--threads"};
-    *o = (predict_opts){NULL, NULL, NULL, 0, 0, 4096, 1};
+    static const char *const valued[] = {"--data",    "--start", "--count", "--batch",
+                                         "--logits",  "--threads", "--mean", "--std"};
+    *o = (predict_opts){NULL, NULL, NULL, NULL, NULL, 0, 0, 4096, 1};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -94,6 +99,8 @@ static int parse(int argc, char **argv, predict_opts *o)
             matched = 1;
             if (k == 0) o->data = v;
             else if (k == 4) o->logits = v;
+            else if (k == 6) o->mean = v;
+            else if (k == 7) o->std = v;
             else if (k == 1 && cli_parse_int(cmd, "--start", v, 0, 1L << 40, &o->start)) return CLI_EXIT_USAGE;
             else if (k == 2 && cli_parse_int(cmd, "--count", v, 0, 1L << 40, &o->count)) return CLI_EXIT_USAGE;
             else if (k == 3 && cli_parse_int(cmd, "--batch", v, 1, 1L << 20, &o->batch)) return CLI_EXIT_USAGE;
@@ -108,6 +115,10 @@ static int parse(int argc, char **argv, predict_opts *o)
     if (!o->model) return cli_usage_error(cmd, "missing MODEL (a native .h5 or an .onnx file)");
     if (!o->data) return cli_usage_error(cmd, "missing --data (e.g. --data fashion-mnist:test)");
     if (o->logits && !o->logits[0]) return cli_usage_error(cmd, "--logits needs a file name");
+    input_norm norm;
+    nn_error err;
+    if (input_norm_parse(o->mean, o->std, &norm, &err)) return cli_usage_error(cmd, "%s", err.msg);
+    input_norm_free(&norm);
     return -1;
 }
 
@@ -133,7 +144,15 @@ int cmd_predict(int argc, char **argv)
     nn_dataset ds;
     nn_error err;
     memset(&ds, 0, sizeof ds);
-    if (model_load(o.model, &m, &err)) return cli_report(cmd, &err);
+    input_norm norm;
+    model_init(&m);
+    int lrc = input_norm_parse(o.mean, o.std, &norm, &err);
+    if (!lrc && !(lrc = model_load(o.model, &m, &err))) lrc = input_norm_apply(&norm, &m, &err);
+    input_norm_free(&norm);
+    if (lrc) {
+        model_free(&m);
+        return cli_report(cmd, &err);
+    }
     if (dataset_load(o.data, (size_t)o.start, (size_t)o.count, &ds, &err)) {
         model_free(&m);
         return cli_report(cmd, &err);

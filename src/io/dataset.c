@@ -13,18 +13,23 @@
  *                             which is not installed here; the zoo's CIFAR-shaped CNN
  *                             is trained on it (tools/models/train.py, whose reference
  *                             reader tools/ref/torch_forward.py keeps the same table).
+ * "cifar10:..." and "npy:..." name files in those formats (cifar10.c, npy.c read
+ * them; the window, pixel range and layout checks are here).
  * Anything else is a path to an image file, whose labels are found by replacing
  * "images-idx3" with "labels-idx1" in its file name, or "IMAGES,LABELS". Image
  * files of rank 3 are 1 x rows x cols; rank 4 files carry their channels.
  */
 #include "dataset.h"
+#include "cifar10.h"
 #include "idx.h"
+#include "npy.h"
 
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -134,7 +139,8 @@ static int resolve(const char *spec, data_paths *p, nn_error *err)
         if (colon || !strchr(spec, ','))
             return nn_fail(err, NN_EARG,
                            "unknown data set '%s': known names are %s; otherwise give a path to an IDX image "
-                           "file (or IMAGES,LABELS)", spec, KNOWN_NAMES);
+                           "file (or IMAGES,LABELS), cifar10:DIR or npy:IMAGES.npy,labels=LABELS.npy", spec,
+                           KNOWN_NAMES);
     }
 
     const char *comma = strchr(spec, ',');
@@ -202,9 +208,183 @@ static int derive_images(const derived_set *d, nn_dataset *ds, nn_shape out, nn_
     return NN_OK;
 }
 
+/* The window [start, start + count) must lie in the set; count 0 becomes "to the end". */
+static int check_window(const char *spec, size_t start, size_t *count, size_t total, nn_error *err)
+{
+    if (total == 0) return nn_fail(err, NN_EFORMAT, "data set '%s' holds no images", spec);
+    if (start >= total)
+        return nn_fail(err, NN_EARG, "data set '%s': start %zu is past the end: it holds %zu images (0..%zu)", spec,
+                       start, total, total - 1);
+    if (*count > total - start)
+        return nn_fail(err, NN_EARG,
+                       "data set '%s': start %zu + count %zu runs past the end: it holds %zu images "
+                       "(count 0 reads to the end)", spec, start, *count, total);
+    if (*count == 0) *count = total - start;
+    return NN_OK;
+}
+
+/* Fills ds's window fields and a copy of `source`. */
+static int fill_window(nn_dataset *ds, size_t start, size_t count, size_t total, nn_shape shape, const char *source,
+                       nn_error *err)
+{
+    ds->n = count, ds->first = start, ds->total = total, ds->shape = shape;
+    ds->source = str_cat3(source, "", "", err);
+    return ds->source ? NN_OK : NN_ENOMEM;
+}
+
+/* "cifar10:WHERE[:test|:train]": a folder of batches (test by default) or one batch file. */
+static int load_cifar10(const char *spec, size_t start, size_t count, int with_images, nn_dataset *ds,
+                        nn_error *err)
+{
+    char *where = str_cat3(spec + 8, "", "", err);
+    if (!where) return NN_ENOMEM;
+    const char *split = "test";
+    char *colon = strrchr(where, ':');
+    int named_split = colon && (!strcmp(colon, ":test") || !strcmp(colon, ":train"));
+    if (named_split) {
+        *colon = '\0';
+        split = colon + 1;
+    }
+    struct stat st;
+    int rc = NN_OK;
+    if (!*where)
+        rc = nn_fail(err, NN_EARG, "data set '%s': give a folder of CIFAR-10 batches or one batch file after "
+                     "'cifar10:'", spec);
+    else if (stat(where, &st) == 0 && S_ISREG(st.st_mode)) {
+        if (named_split) rc = nn_fail(err, NN_EARG, "data set '%s': a split (:%s) needs a folder, not a batch file",
+                                      spec, split);
+        split = NULL;
+    }
+    if (rc) {
+        free(where);
+        return rc;
+    }
+    cifar10_files cf;
+    rc = cifar10_open(where, split, &cf, err);
+    if (!rc) rc = check_window(spec, start, &count, cf.total, err);
+    if (!rc) rc = (ds->labels = nn_malloc(count * sizeof *ds->labels, "labels", err)) ? NN_OK : NN_ENOMEM;
+    if (!rc && with_images)
+        rc = (ds->images = nn_malloc(count * CIFAR10_PIXELS * sizeof *ds->images, "images", err)) ? NN_OK : NN_ENOMEM;
+    if (!rc) rc = cifar10_read(&cf, start, count, ds->images, ds->labels, err);
+    if (!rc) rc = fill_window(ds, start, count, cf.total, (nn_shape){3, 32, 32}, cf.files[0], err);
+    if (rc && err->code != NN_ENOMEM && !strstr(err->msg, spec)) nn_error_prefix(err, "data set '%s': ", spec);
+    cifar10_close(&cf);
+    free(where);
+    if (rc) dataset_free(ds);
+    return rc;
+}
+
+/* npy images: [N,F] -> F x 1 x 1, [N,H,W] -> 1 x H x W, [N,C,H,W] (or [N,H,W,C] with
+ * layout=nhwc) -> C x H x W. */
+static int npy_shape(const char *path, const npy_header *h, int nhwc, nn_shape *s, nn_error *err)
+{
+    if (h->ndim < 2 || h->ndim > 4)
+        return nn_fail(err, NN_ESHAPE, "%s: npy images of rank %d; expected [N,F], [N,H,W] or [N,C,H,W] ([N,H,W,C] "
+                       "with layout=nhwc)", path, h->ndim);
+    if (nhwc && h->ndim != 4) return nn_fail(err, NN_ESHAPE, "%s: layout=nhwc needs rank-4 images [N,H,W,C]", path);
+    size_t item = h->dims[0] ? h->count / h->dims[0] : 0;
+    if (item == 0 || item > INT_MAX)
+        return nn_fail(err, NN_ESHAPE, "%s: npy images of %zu values each (must be 1..%d)", path, item, INT_MAX);
+    const size_t *d = h->dims;
+    *s = h->ndim == 2 ? (nn_shape){(int)d[1], 1, 1}
+       : h->ndim == 3 ? (nn_shape){1, (int)d[1], (int)d[2]}
+       : nhwc ? (nn_shape){(int)d[3], (int)d[1], (int)d[2]} : (nn_shape){(int)d[1], (int)d[2], (int)d[3]};
+    return NN_OK;
+}
+
+/* Float pixels must already lie in [0, 1]; integer ones are 0..255 levels, scaled. */
+static int npy_pixels(const char *path, const npy_header *h, size_t first_image, size_t item, double *v, size_t n,
+                      nn_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        int bad = h->kind == 'f' ? !(x >= 0 && x <= 1) : !(x >= 0 && x <= 255);
+        if (bad)
+            return nn_fail(err, NN_EVALUE, "%s: image %zu, value %zu is %g: %s", path, first_image + i / item,
+                           i % item, x, h->kind == 'f' ? "float pixels must lie in [0, 1] (NaN/Inf refused)"
+                                                       : "integer pixels must lie in 0..255");
+        if (h->kind != 'f') v[i] = x / 255.0;
+    }
+    return NN_OK;
+}
+
+/* [N,H,W,C] images to C,H,W order, in place through a copy of one image. */
+static int nhwc_to_chw(double *v, size_t n, nn_shape s, nn_error *err)
+{
+    size_t item = shape_size(s), plane = (size_t)s.h * s.w;
+    double *tmp = nn_malloc(item * sizeof *tmp, "image", err);
+    if (!tmp) return NN_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        double *img = v + i * item;
+        memcpy(tmp, img, item * sizeof *tmp);
+        for (size_t p = 0; p < plane; p++)
+            for (int c = 0; c < s.c; c++) img[(size_t)c * plane + p] = tmp[p * s.c + c];
+    }
+    free(tmp);
+    return NN_OK;
+}
+
+/* "npy:IMAGES,labels=LABELS[,layout=nchw|nhwc]" */
+static int load_npy(const char *spec, size_t start, size_t count, int with_images, nn_dataset *ds, nn_error *err)
+{
+    char *s = str_cat3(spec + 4, "", "", err), *labels = NULL, *save = NULL;
+    if (!s) return NN_ENOMEM;
+    int rc = NN_OK, nhwc = 0;
+    char *images = strtok_r(s, ",", &save);
+    for (char *opt = strtok_r(NULL, ",", &save); opt && !rc; opt = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(opt, "labels=", 7) && opt[7]) labels = opt + 7;
+        else if (!strcmp(opt, "layout=nhwc") || !strcmp(opt, "layout=nchw")) nhwc = opt[8] == 'h';
+        else rc = nn_fail(err, NN_EARG, "data set '%s': unknown option '%s' (labels=FILE, layout=nchw|nhwc)", spec, opt);
+    }
+    if (!rc && (!images || !*images))
+        rc = nn_fail(err, NN_EARG, "data set '%s': give the images file after 'npy:'", spec);
+    if (!rc && !labels)
+        rc = nn_fail(err, NN_EARG, "data set '%s': the labels are missing: npy:IMAGES.npy,labels=LABELS.npy", spec);
+    npy_header ih, lh;
+    nn_shape shape;
+    if (!rc && !(rc = npy_read_header(images, &ih, err)) && !(rc = npy_shape(images, &ih, nhwc, &shape, err)) &&
+        !(rc = npy_read_header(labels, &lh, err))) {
+        if (lh.kind == 'f')
+            rc = nn_fail(err, NN_EFORMAT, "%s: labels have dtype %s; they must be integers", labels, lh.descr);
+        else if (!(lh.ndim == 1 || (lh.ndim == 2 && lh.dims[1] == 1)))
+            rc = nn_fail(err, NN_ESHAPE, "%s: labels must have shape [N] or [N,1], found rank %d", labels, lh.ndim);
+        else if (lh.dims[0] != ih.dims[0])
+            rc = nn_fail(err, NN_ESHAPE, "data set '%s': %s holds %zu images but %s holds %zu labels", spec, images,
+                         ih.dims[0], labels, lh.dims[0]);
+    }
+    if (!rc) rc = check_window(spec, start, &count, ih.dims[0], err);
+    const size_t item = rc ? 0 : shape_size(shape);
+    double *lab = NULL;
+    if (!rc && !(lab = nn_malloc(count * sizeof *lab, "labels", err))) rc = NN_ENOMEM;
+    if (!rc) rc = npy_read_values(labels, &lh, start, count, lab, err);
+    if (!rc) rc = (ds->labels = nn_malloc(count * sizeof *ds->labels, "labels", err)) ? NN_OK : NN_ENOMEM;
+    for (size_t i = 0; !rc && i < count; i++) {
+        if (!(lab[i] >= -1e9 && lab[i] <= 1e9))
+            rc = nn_fail(err, NN_EVALUE, "%s: label %zu is %g, out of range", labels, start + i, lab[i]);
+        else
+            ds->labels[i] = (int)lab[i];
+    }
+    free(lab);
+    if (!rc && with_images) {
+        if (count > SIZE_MAX / sizeof(double) / item)
+            rc = nn_fail(err, NN_ENOMEM, "data set '%s': %zu images are too many to hold", spec, count);
+        else if (!(ds->images = nn_malloc(count * item * sizeof *ds->images, "images", err)))
+            rc = NN_ENOMEM;
+        if (!rc) rc = npy_read_values(images, &ih, start * item, count * item, ds->images, err);
+        if (!rc) rc = npy_pixels(images, &ih, start, item, ds->images, count * item, err);
+        if (!rc && nhwc) rc = nhwc_to_chw(ds->images, count, shape, err);
+    }
+    if (!rc) rc = fill_window(ds, start, count, ih.dims[0], shape, images, err);
+    free(s);
+    if (rc) dataset_free(ds);
+    return rc;
+}
+
 static int load(const char *spec, size_t start, size_t count, int with_images, nn_dataset *ds, nn_error *err)
 {
     memset(ds, 0, sizeof *ds);
+    if (spec && !strncmp(spec, "cifar10:", 8)) return load_cifar10(spec, start, count, with_images, ds, err);
+    if (spec && !strncmp(spec, "npy:", 4)) return load_npy(spec, start, count, with_images, ds, err);
     data_paths p;
     int rc = resolve(spec, &p, err);
     if (rc) return rc;
@@ -243,17 +423,7 @@ static int load(const char *spec, size_t start, size_t count, int with_images, n
         goto fail;
     }
     const size_t total = ih.dims[0];
-    if (start >= total) {
-        rc = nn_fail(err, NN_EARG, "data set '%s': start %zu is past the end: it holds %zu images (0..%zu)", spec,
-                     start, total, total - 1);
-        goto fail;
-    }
-    if (count > total - start) {
-        rc = nn_fail(err, NN_EARG,
-                     "data set '%s': start %zu + count %zu runs past the end: it holds %zu images "
-                     "(count 0 reads to the end)", spec, start, count, total);
-        goto fail;
-    }
+    if ((rc = check_window(spec, start, &count, total, err))) goto fail;
     size_t n_labels, n_images;
     if ((rc = idx_read_labels(p.labels, start, count, &lh, &ds->labels, &n_labels, err)))
         goto fail;

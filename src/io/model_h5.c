@@ -22,6 +22,7 @@
  * It creates "<path>.tmp-<pid>" and renames it over the target, so a crash never
  * leaves a half-written model under the real name. */
 #include "model_io.h"
+#include "h5_read.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -38,352 +39,6 @@
 #define MODEL_H5_FORMAT "nncert-model"
 #define MODEL_H5_VERSION 3      /* the newest version read and written */
 
-/* Where in the file the reader is, for messages. */
-typedef struct {
-    const char *path;   /* file name as given */
-    char where[64];     /* "layers/003 (dense): " or "" for the root */
-    nn_error *err;
-    int version;        /* the file's format version */
-} rd_ctx;
-
-static void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-
-static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *data)
-{
-    if (n == 0 && e->desc) snprintf((char *)data, 200, "%s", e->desc);
-    return 0;
-}
-
-/* The most specific message on HDF5's error stack, or "" when there is none. */
-static const char *h5_reason(char buf[200])
-{
-    buf[0] = '\0';
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, buf);
-    return buf;
-}
-
-static int rd_fail(rd_ctx *c, nn_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int rd_fail(rd_ctx *c, nn_code code, const char *fmt, ...)
-{
-    char what[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return nn_fail(c->err, code, "%s: %s%s", c->path, c->where, what);
-}
-
-/* A failed HDF5 call: our words plus HDF5's innermost reason. */
-static int rd_fail_h5(rd_ctx *c, const char *what)
-{
-    char reason[200];
-    h5_reason(reason);
-    if (reason[0])
-        return rd_fail(c, NN_EFORMAT, "%s (HDF5: %s; the file may be truncated or corrupt)", what, reason);
-    return rd_fail(c, NN_EFORMAT, "%s (the file may be truncated or corrupt)", what);
-}
-
-static const char *class_name(H5T_class_t cls)
-{
-    switch (cls) {
-    case H5T_INTEGER: return "integer";
-    case H5T_FLOAT: return "float";
-    case H5T_STRING: return "string";
-    case H5T_BITFIELD: return "bitfield";
-    case H5T_OPAQUE: return "opaque";
-    case H5T_COMPOUND: return "compound";
-    case H5T_REFERENCE: return "reference";
-    case H5T_ENUM: return "enum (e.g. bool)";
-    case H5T_VLEN: return "variable-length sequence";
-    case H5T_ARRAY: return "array";
-    default: return "unknown";
-    }
-}
-
-static char *dup_str(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
-    if (d) memcpy(d, s, n);
-    return d;
-}
-
-/* ---- attributes ------------------------------------------------------------ */
-
-/* Opens attribute `name` of obj; 0 when absent (and not required), -1 on error. */
-static hid_t attr_open(rd_ctx *c, hid_t obj, const char *name, int required, int *rc)
-{
-    *rc = NN_OK;
-    htri_t has = H5Aexists(obj, name);
-    if (has < 0) {
-        char what[128];
-        snprintf(what, sizeof what, "cannot look up attribute '%s'", name);
-        *rc = rd_fail_h5(c, what);
-        return -1;
-    }
-    if (!has) {
-        if (required) *rc = rd_fail(c, NN_EFORMAT, "attribute '%s' is missing", name);
-        return 0;
-    }
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) {
-        char what[128];
-        snprintf(what, sizeof what, "cannot open attribute '%s'", name);
-        *rc = rd_fail_h5(c, what);
-    }
-    return a;
-}
-
-static hssize_t attr_npoints(hid_t a)
-{
-    hid_t s = H5Aget_space(a);
-    if (s < 0) return -1;
-    hssize_t n = H5Sget_simple_extent_type(s) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(s);
-    H5Sclose(s);
-    return n;
-}
-
-static H5T_class_t attr_class(hid_t a)
-{
-    hid_t t = H5Aget_type(a);
-    if (t < 0) return H5T_NO_CLASS;
-    H5T_class_t cls = H5Tget_class(t);
-    H5Tclose(t);
-    return cls;
-}
-
-/* Reads a one-element string attribute of open attribute a (fixed or variable length). */
-static int attr_string_value(rd_ctx *c, hid_t a, const char *name, char **out)
-{
-    int rc = NN_OK;
-    hid_t ft = H5Aget_type(a), mt = -1;
-    if (ft < 0) return rd_fail_h5(c, "cannot read an attribute type");
-    if (H5Tget_class(ft) != H5T_STRING) {
-        rc = rd_fail(c, NN_EFORMAT, "attribute '%s' has type %s, expected string", name,
-                     class_name(H5Tget_class(ft)));
-        goto done;
-    }
-    if (attr_npoints(a) != 1) {
-        rc = rd_fail(c, NN_EFORMAT, "attribute '%s' must hold one string, found %lld", name,
-                     (long long)attr_npoints(a));
-        goto done;
-    }
-    /* HDF5 converts strings only within one character set, so read in the file's. */
-    mt = H5Tcopy(H5T_C_S1);
-    H5Tset_cset(mt, H5Tget_cset(ft));
-    if (H5Tis_variable_str(ft) > 0) {
-        char *v = NULL;
-        H5Tset_size(mt, H5T_VARIABLE);
-        if (H5Aread(a, mt, &v) < 0) {
-            rc = rd_fail_h5(c, "cannot read a string attribute");
-            goto done;
-        }
-        *out = dup_str(v ? v : "");
-        H5free_memory(v);
-    } else {
-        size_t n = H5Tget_size(ft);
-        char *v = calloc(n + 1, 1);
-        if (!v) {
-            rc = rd_fail(c, NN_ENOMEM, "out of memory reading attribute '%s'", name);
-            goto done;
-        }
-        H5Tset_size(mt, n + 1);
-        H5Tset_strpad(mt, H5T_STR_NULLTERM);
-        if (H5Aread(a, mt, v) < 0) {
-            free(v);
-            rc = rd_fail_h5(c, "cannot read a string attribute");
-            goto done;
-        }
-        *out = v;
-    }
-    if (!*out) rc = rd_fail(c, NN_ENOMEM, "out of memory reading attribute '%s'", name);
-done:
-    if (mt >= 0) H5Tclose(mt);
-    H5Tclose(ft);
-    return rc;
-}
-
-/* A string attribute; *out stays NULL when it is absent and not required. */
-static int read_string_attr(rd_ctx *c, hid_t obj, const char *name, int required, char **out)
-{
-    int rc;
-    *out = NULL;
-    hid_t a = attr_open(c, obj, name, required, &rc);
-    if (a <= 0) return rc;
-    rc = attr_string_value(c, a, name, out);
-    H5Aclose(a);
-    return rc;
-}
-
-/* n integers (any HDF5 integer type, a scalar when n == 1); `defaults` (may be
- * NULL) is used when the attribute is absent, otherwise absence is an error. */
-static int read_int_attr(rd_ctx *c, hid_t obj, const char *name, int n, const int *defaults, int *out)
-{
-    int rc;
-    hid_t a = attr_open(c, obj, name, defaults == NULL, &rc);
-    if (a < 0 || rc) return rc;
-    if (a == 0) {
-        memcpy(out, defaults, (size_t)n * sizeof *out);
-        return NN_OK;
-    }
-    long long v[8];
-    H5T_class_t cls = attr_class(a);
-    hssize_t np = attr_npoints(a);
-    if (cls != H5T_INTEGER)
-        rc = rd_fail(c, NN_EFORMAT, "attribute '%s' has type %s, expected integer%s", name, class_name(cls),
-                     n > 1 ? " array" : "");
-    else if (np != n)
-        rc = rd_fail(c, NN_ESHAPE, "attribute '%s' has %lld values, expected %d", name, (long long)np, n);
-    else if (H5Aread(a, H5T_NATIVE_LLONG, v) < 0)
-        rc = rd_fail_h5(c, "cannot read an integer attribute");
-    for (int i = 0; !rc && i < n; i++) {
-        if (v[i] < INT_MIN || v[i] > INT_MAX)
-            rc = rd_fail(c, NN_EVALUE, "attribute '%s'[%d] = %lld is out of range", name, i, v[i]);
-        else
-            out[i] = (int)v[i];
-    }
-    H5Aclose(a);
-    return rc;
-}
-
-/* One finite number stored as any float or integer type. */
-static int read_double_attr(rd_ctx *c, hid_t obj, const char *name, double *out)
-{
-    int rc;
-    hid_t a = attr_open(c, obj, name, 1, &rc);
-    if (a <= 0) return rc;
-    H5T_class_t cls = attr_class(a);
-    hssize_t np = attr_npoints(a);
-    if (cls != H5T_FLOAT && cls != H5T_INTEGER)
-        rc = rd_fail(c, NN_EFORMAT, "attribute '%s' has type %s, expected a number", name, class_name(cls));
-    else if (np != 1)
-        rc = rd_fail(c, NN_ESHAPE, "attribute '%s' has %lld values, expected one", name, (long long)np);
-    else if (H5Aread(a, H5T_NATIVE_DOUBLE, out) < 0)
-        rc = rd_fail_h5(c, "cannot read a numeric attribute");
-    else if (!isfinite(*out))
-        rc = rd_fail(c, NN_EVALUE, "attribute '%s' is %g (must be finite)", name, *out);
-    H5Aclose(a);
-    return rc;
-}
-
-/* Opens object `name` of loc and checks it is of the expected kind, so a dataset
- * where a group belongs is reported as such, not as a corrupt file. */
-static hid_t open_kind(rd_ctx *c, hid_t loc, const char *name, const char *label, H5I_type_t kind, int *rc)
-{
-    const char *want = kind == H5I_GROUP ? "group" : "dataset";
-    hid_t o = H5Oopen(loc, name, H5P_DEFAULT);
-    if (o < 0) {
-        char what[160];
-        snprintf(what, sizeof what, "'%s' cannot be opened", label);
-        *rc = rd_fail_h5(c, what);
-        return -1;
-    }
-    H5I_type_t got = H5Iget_type(o);
-    if (got != kind) {
-        *rc = rd_fail(c, NN_EFORMAT, "'%s' is a %s, expected a %s", label,
-                      got == H5I_GROUP ? "group" : got == H5I_DATASET ? "dataset" : "named datatype", want);
-        H5Oclose(o);
-        return -1;
-    }
-    *rc = NN_OK;
-    return o;
-}
-
-/* ---- datasets -------------------------------------------------------------- */
-
-/* Reads float32/float64 dataset `name` of rank `rank` into a new double array;
- * dims[] receives its extents. `layout` describes the expected shape in messages. */
-static int read_tensor(rd_ctx *c, hid_t grp, const char *name, int rank, const char *layout, int dims[4],
-                       double **out)
-{
-    int rc = NN_OK;
-    hid_t d = -1, t = -1, s = -1;
-    *out = NULL;
-    htri_t has = H5Lexists(grp, name, H5P_DEFAULT);
-    if (has < 0) return rd_fail_h5(c, "cannot look up a dataset");
-    if (!has) return rd_fail(c, NN_EFORMAT, "dataset '%s' %s is missing", name, layout);
-    if ((d = open_kind(c, grp, name, name, H5I_DATASET, &rc)) < 0) return rc;
-    t = H5Dget_type(d);
-    s = H5Dget_space(d);
-    if (t < 0 || s < 0) {
-        rc = rd_fail_h5(c, "cannot read a dataset's type or extent");
-        goto done;
-    }
-    H5T_class_t cls = H5Tget_class(t);
-    size_t tsize = H5Tget_size(t);
-    if (cls != H5T_FLOAT || (tsize != 4 && tsize != 8)) {
-        if (cls == H5T_FLOAT)
-            rc = rd_fail(c, NN_EFORMAT, "dataset '%s' is a %zu-byte float, expected float32 or float64", name,
-                         tsize);
-        else
-            rc = rd_fail(c, NN_EFORMAT, "dataset '%s' has type %s, expected float32 or float64", name,
-                         class_name(cls));
-        goto done;
-    }
-    int found = H5Sget_simple_extent_ndims(s);
-    hsize_t hd[H5S_MAX_RANK];
-    if (found < 0 || H5Sget_simple_extent_dims(s, hd, NULL) < 0) {
-        rc = rd_fail_h5(c, "cannot read a dataset's extent");
-        goto done;
-    }
-    if (found != rank) {
-        char got[160] = "";
-        size_t len = 0;
-        for (int i = 0; i < found && len < sizeof got - 24; i++)
-            len += (size_t)snprintf(got + len, sizeof got - len, "%s%llu", i ? "," : "", (unsigned long long)hd[i]);
-        rc = rd_fail(c, NN_ESHAPE, "dataset '%s' has rank %d [%s], expected rank %d %s", name, found, got, rank,
-                     layout);
-        goto done;
-    }
-    size_t count = 1;
-    for (int i = 0; i < rank; i++) {
-        if (hd[i] < 1 || hd[i] > INT_MAX) {
-            rc = rd_fail(c, NN_ESHAPE, "dataset '%s' has extent %llu in dimension %d (must be 1..%d)", name,
-                         (unsigned long long)hd[i], i, INT_MAX);
-            goto done;
-        }
-        if (count > SIZE_MAX / sizeof(double) / hd[i]) {
-            rc = rd_fail(c, NN_ESHAPE, "dataset '%s' is too large to load", name);
-            goto done;
-        }
-        dims[i] = (int)hd[i];
-        count *= (size_t)hd[i];
-    }
-    double *v = malloc(count * sizeof *v);
-    if (!v) {
-        rc = rd_fail(c, NN_ENOMEM, "out of memory loading dataset '%s' (%zu values)", name, count);
-        goto done;
-    }
-    if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0) {
-        free(v);
-        char what[128];
-        snprintf(what, sizeof what, "cannot read dataset '%s'", name);
-        rc = rd_fail_h5(c, what);
-        goto done;
-    }
-    for (size_t i = 0; i < count; i++) {
-        if (isfinite(v[i])) continue;
-        /* Name the element by its index in every dimension: easier to find in h5dump/numpy. */
-        char at[96] = "";
-        size_t rest = i, len = 0, stride = count;
-        for (int k = 0; k < rank; k++) {
-            stride /= (size_t)dims[k];
-            len += (size_t)snprintf(at + len, sizeof at - len, "%s%zu", k ? "," : "", rest / stride);
-            rest %= stride;
-        }
-        rc = rd_fail(c, NN_EVALUE, "dataset '%s'[%s] is %s (NaN/Inf parameters are not allowed)", name, at,
-                     isnan(v[i]) ? "NaN" : v[i] > 0 ? "+Inf" : "-Inf");
-        free(v);
-        goto done;
-    }
-    *out = v;
-done:
-    if (s >= 0) H5Sclose(s);
-    if (t >= 0) H5Tclose(t);
-    H5Dclose(d);
-    return rc;
-}
-
 /* ---- layers ---------------------------------------------------------------- */
 
 static const int def_one2[2] = {1, 1};
@@ -391,66 +46,66 @@ static const int def_zero4[4] = {0, 0, 0, 0};
 
 /* An avgpool2d's count_padding (version 3; default 0 0 0 0). A version 1 or 2
  * reader would ignore it and compute another average, hence the version. */
-static int read_count_padding(rd_ctx *c, hid_t g, nn_layer *l)
+static int read_count_padding(h5r_ctx *c, hid_t g, nn_layer *l)
 {
     int rc;
-    hid_t a = attr_open(c, g, "count_padding", 0, &rc);
+    hid_t a = h5r_attr_open(c, g, "count_padding", 0, &rc);
     if (a <= 0 || rc) return rc;
     H5Aclose(a);
     if (c->version < 3)
-        return rd_fail(c, NN_EFORMAT, "attribute 'count_padding' needs format version 3 (the file says version %d)",
+        return h5r_fail(c, NN_EFORMAT, "attribute 'count_padding' needs format version 3 (the file says version %d)",
                        c->version);
-    return read_int_attr(c, g, "count_padding", 4, NULL, l->count_pad);
+    return h5r_int_attr(c, g, "count_padding", 4, NULL, l->count_pad);
 }
 
-static int read_layer_params(rd_ctx *c, hid_t g, nn_layer *l)
+static int read_layer_params(h5r_ctx *c, hid_t g, nn_layer *l)
 {
     int rc, d[4];
     switch (l->type) {
     case LAYER_NORMALIZE: {
         int dm[4];
-        if ((rc = read_tensor(c, g, "mean", 1, "[C]", dm, &l->mean))) return rc;
-        if ((rc = read_tensor(c, g, "std", 1, "[C]", d, &l->std))) return rc;
+        if ((rc = h5r_tensor(c, g, "mean", 1, "[C]", dm, &l->mean))) return rc;
+        if ((rc = h5r_tensor(c, g, "std", 1, "[C]", d, &l->std))) return rc;
         if (dm[0] != d[0])
-            return rd_fail(c, NN_ESHAPE, "dataset 'mean' has %d entries but 'std' has %d", dm[0], d[0]);
+            return h5r_fail(c, NN_ESHAPE, "dataset 'mean' has %d entries but 'std' has %d", dm[0], d[0]);
         l->in_features = d[0];
         return NN_OK;
     }
     case LAYER_DENSE:
-        if ((rc = read_tensor(c, g, "weight", 2, "[out,in]", d, &l->weight))) return rc;
+        if ((rc = h5r_tensor(c, g, "weight", 2, "[out,in]", d, &l->weight))) return rc;
         l->out_channels = d[0];
         l->in_features = d[1];
-        if ((rc = read_tensor(c, g, "bias", 1, "[out]", d, &l->bias))) return rc;
+        if ((rc = h5r_tensor(c, g, "bias", 1, "[out]", d, &l->bias))) return rc;
         if (d[0] != l->out_channels)
-            return rd_fail(c, NN_ESHAPE, "dataset 'bias' has %d entries, expected %d (weight is [%d,%d])", d[0],
+            return h5r_fail(c, NN_ESHAPE, "dataset 'bias' has %d entries, expected %d (weight is [%d,%d])", d[0],
                            l->out_channels, l->out_channels, l->in_features);
         return NN_OK;
     case LAYER_CONV2D:
-        if ((rc = read_tensor(c, g, "weight", 4, "[Co,Ci,kH,kW]", d, &l->weight))) return rc;
+        if ((rc = h5r_tensor(c, g, "weight", 4, "[Co,Ci,kH,kW]", d, &l->weight))) return rc;
         l->out_channels = d[0];
         l->in_features = d[1];
         l->kernel[0] = d[2];
         l->kernel[1] = d[3];
-        if ((rc = read_tensor(c, g, "bias", 1, "[Co]", d, &l->bias))) return rc;
+        if ((rc = h5r_tensor(c, g, "bias", 1, "[Co]", d, &l->bias))) return rc;
         if (d[0] != l->out_channels)
-            return rd_fail(c, NN_ESHAPE, "dataset 'bias' has %d entries, expected %d (weight is [%d,%d,%d,%d])",
+            return h5r_fail(c, NN_ESHAPE, "dataset 'bias' has %d entries, expected %d (weight is [%d,%d,%d,%d])",
                            d[0], l->out_channels, l->out_channels, l->in_features, l->kernel[0], l->kernel[1]);
-        if ((rc = read_int_attr(c, g, "stride", 2, def_one2, l->stride))) return rc;
-        if ((rc = read_int_attr(c, g, "padding", 4, def_zero4, l->pad))) return rc;
-        return read_int_attr(c, g, "dilation", 2, def_one2, l->dilation);
+        if ((rc = h5r_int_attr(c, g, "stride", 2, def_one2, l->stride))) return rc;
+        if ((rc = h5r_int_attr(c, g, "padding", 4, def_zero4, l->pad))) return rc;
+        return h5r_int_attr(c, g, "dilation", 2, def_one2, l->dilation);
     case LAYER_MAXPOOL2D:
     case LAYER_AVGPOOL2D:
-        if ((rc = read_int_attr(c, g, "kernel", 2, NULL, l->kernel))) return rc;
+        if ((rc = h5r_int_attr(c, g, "kernel", 2, NULL, l->kernel))) return rc;
         /* A pool without a stride attribute steps by its kernel, as in PyTorch
          * (nn.MaxPool2d(k) means stride k), so such files keep their meaning. */
-        if ((rc = read_int_attr(c, g, "stride", 2, l->kernel, l->stride))) return rc;
-        if ((rc = read_int_attr(c, g, "padding", 4, def_zero4, l->pad))) return rc;
+        if ((rc = h5r_int_attr(c, g, "stride", 2, l->kernel, l->stride))) return rc;
+        if ((rc = h5r_int_attr(c, g, "padding", 4, def_zero4, l->pad))) return rc;
         return l->type == LAYER_AVGPOOL2D ? read_count_padding(c, g, l) : NN_OK;
     case LAYER_LEAKY_RELU:
-        return read_double_attr(c, g, "alpha", &l->alpha);
+        return h5r_double_attr(c, g, "alpha", &l->alpha);
     case LAYER_PARAM_RAMP:
-        if ((rc = read_double_attr(c, g, "eta", &l->alpha))) return rc;
-        if ((rc = read_tensor(c, g, "r", 1, "[n]", d, &l->r))) return rc;
+        if ((rc = h5r_double_attr(c, g, "eta", &l->alpha))) return rc;
+        if ((rc = h5r_tensor(c, g, "r", 1, "[n]", d, &l->r))) return rc;
         l->in_features = d[0];
         return NN_OK;
     default:
@@ -461,30 +116,30 @@ static int read_layer_params(rd_ctx *c, hid_t g, nn_layer *l)
 /* Which earlier outputs the layer reads (version 2): absent means the layer just
  * before; an add names two. Indices are checked against the model by
  * model_finalize, which knows the shapes. */
-static int read_inputs(rd_ctx *c, hid_t g, nn_layer *l)
+static int read_inputs(h5r_ctx *c, hid_t g, nn_layer *l)
 {
     int rc;
-    hid_t a = attr_open(c, g, "inputs", 0, &rc);
+    hid_t a = h5r_attr_open(c, g, "inputs", 0, &rc);
     if (a < 0 || rc) return rc;
     if (a == 0)
-        return l->type == LAYER_ADD ? rd_fail(c, NN_EFORMAT, "attribute 'inputs' is missing (an add reads two "
+        return l->type == LAYER_ADD ? h5r_fail(c, NN_EFORMAT, "attribute 'inputs' is missing (an add reads two "
                                                "earlier outputs)") : NN_OK;
     long long v[2];
-    H5T_class_t cls = attr_class(a);
-    hssize_t np = attr_npoints(a);
+    H5T_class_t cls = h5r_attr_class(a);
+    hssize_t np = h5r_attr_npoints(a);
     if (c->version < 2)
-        rc = rd_fail(c, NN_EFORMAT, "attribute 'inputs' needs format version 2 (the file says version %d)",
+        rc = h5r_fail(c, NN_EFORMAT, "attribute 'inputs' needs format version 2 (the file says version %d)",
                      c->version);
     else if (cls != H5T_INTEGER)
-        rc = rd_fail(c, NN_EFORMAT, "attribute 'inputs' has type %s, expected integers", class_name(cls));
+        rc = h5r_fail(c, NN_EFORMAT, "attribute 'inputs' has type %s, expected integers", h5r_class_name(cls));
     else if (np != (l->type == LAYER_ADD ? 2 : 1))
-        rc = rd_fail(c, NN_ESHAPE, "attribute 'inputs' has %lld values, a %s layer reads %d", (long long)np,
+        rc = h5r_fail(c, NN_ESHAPE, "attribute 'inputs' has %lld values, a %s layer reads %d", (long long)np,
                      layer_type_name(l->type), l->type == LAYER_ADD ? 2 : 1);
     else if (H5Aread(a, H5T_NATIVE_LLONG, v) < 0)
-        rc = rd_fail_h5(c, "cannot read attribute 'inputs'");
+        rc = h5r_fail_h5(c, "cannot read attribute 'inputs'");
     for (int k = 0; !rc && k < (int)np; k++) {
         if (v[k] < -1 || v[k] > INT_MAX)
-            rc = rd_fail(c, NN_EVALUE, "attribute 'inputs'[%d] = %lld is not a layer index or -1", k, v[k]);
+            rc = h5r_fail(c, NN_EVALUE, "attribute 'inputs'[%d] = %lld is not a layer index or -1", k, v[k]);
         else
             l->input[k] = (int)v[k];
     }
@@ -493,7 +148,7 @@ static int read_inputs(rd_ctx *c, hid_t g, nn_layer *l)
     return rc;
 }
 
-static int read_layer(rd_ctx *c, hid_t layers, int index, nn_model *m)
+static int read_layer(h5r_ctx *c, hid_t layers, int index, nn_model *m)
 {
     char name[32];
     int rc;
@@ -501,11 +156,11 @@ static int read_layer(rd_ctx *c, hid_t layers, int index, nn_model *m)
     char label[48];
     snprintf(label, sizeof label, "layers/%s", name);
     c->where[0] = '\0';
-    hid_t g = open_kind(c, layers, name, label, H5I_GROUP, &rc);
+    hid_t g = h5r_open_kind(c, layers, name, label, H5I_GROUP, &rc);
     snprintf(c->where, sizeof c->where, "%s: ", label);
     if (g < 0) return rc;
     char *type = NULL;
-    if ((rc = read_string_attr(c, g, "type", 1, &type))) {
+    if ((rc = h5r_string_attr(c, g, "type", 1, &type))) {
         H5Gclose(g);
         return rc;
     }
@@ -516,7 +171,7 @@ static int read_layer(rd_ctx *c, hid_t layers, int index, nn_model *m)
         for (int k = 0; k < LAYER_TYPE_COUNT; k++)
             len += (size_t)snprintf(known + len, sizeof known - len, "%s%s", k ? ", " : "",
                                     layer_type_name((layer_type)k));
-        rc = rd_fail(c, NN_EFORMAT, "unknown layer type '%s' (known: %s)", type, known);
+        rc = h5r_fail(c, NN_EFORMAT, "unknown layer type '%s' (known: %s)", type, known);
         free(type);
         H5Gclose(g);
         return rc;
@@ -536,26 +191,26 @@ static int read_layer(rd_ctx *c, hid_t layers, int index, nn_model *m)
 
 /* Names in /layers must be 000, 001, ... (at least three digits, no extra
  * leading zeros) with no gaps; returns the number of layers or -1. */
-static int count_layers(rd_ctx *c, hid_t layers)
+static int count_layers(h5r_ctx *c, hid_t layers)
 {
     H5G_info_t info;
     if (H5Gget_info(layers, &info) < 0) {
-        rd_fail_h5(c, "cannot list group 'layers'");
+        h5r_fail_h5(c, "cannot list group 'layers'");
         return -1;
     }
     if (info.nlinks > 100000) {
-        rd_fail(c, NN_EFORMAT, "group 'layers' has %llu entries (at most 100000 layers)",
+        h5r_fail(c, NN_EFORMAT, "group 'layers' has %llu entries (at most 100000 layers)",
                 (unsigned long long)info.nlinks);
         return -1;
     }
     int n = (int)info.nlinks;
     if (n == 0) {
-        rd_fail(c, NN_EFORMAT, "group 'layers' is empty (a model needs at least one layer)");
+        h5r_fail(c, NN_EFORMAT, "group 'layers' is empty (a model needs at least one layer)");
         return -1;
     }
     char *seen = calloc((size_t)n, 1);
     if (!seen) {
-        rd_fail(c, NN_ENOMEM, "out of memory listing 'layers'");
+        h5r_fail(c, NN_ENOMEM, "out of memory listing 'layers'");
         return -1;
     }
     int rc = NN_OK;
@@ -564,7 +219,7 @@ static int count_layers(rd_ctx *c, hid_t layers)
         ssize_t len = H5Lget_name_by_idx(layers, ".", H5_INDEX_NAME, H5_ITER_INC, (hsize_t)i, name, sizeof name,
                                          H5P_DEFAULT);
         if (len < 0) {
-            rc = rd_fail_h5(c, "cannot list group 'layers'");
+            rc = h5r_fail_h5(c, "cannot list group 'layers'");
             break;
         }
         char *end;
@@ -574,17 +229,17 @@ static int count_layers(rd_ctx *c, hid_t layers)
         snprintf(canon, sizeof canon, "%03ld", idx);
         if ((size_t)len >= sizeof name || name[0] < '0' || name[0] > '9' || *end || errno ||
             strcmp(canon, name) != 0)
-            rc = rd_fail(c, NN_EFORMAT, "unexpected entry 'layers/%s' (layer groups are named 000, 001, ...)",
+            rc = h5r_fail(c, NN_EFORMAT, "unexpected entry 'layers/%s' (layer groups are named 000, 001, ...)",
                          name);
         else if (idx >= n)
-            rc = rd_fail(c, NN_EFORMAT, "layers/%s is out of sequence: %d layer groups must be numbered 000 to %03d without gaps",
+            rc = h5r_fail(c, NN_EFORMAT, "layers/%s is out of sequence: %d layer groups must be numbered 000 to %03d without gaps",
                          name, n, n - 1);
         else
             seen[idx] = 1;
     }
     /* n names, all distinct and below n: a gap would have pushed one name to >= n. */
     for (int i = 0; i < n && !rc; i++)
-        if (!seen[i]) rc = rd_fail(c, NN_EFORMAT, "layers/%03d is missing (layer numbering has a gap)", i);
+        if (!seen[i]) rc = h5r_fail(c, NN_EFORMAT, "layers/%03d is missing (layer numbering has a gap)", i);
     free(seen);
     return rc ? -1 : n;
 }
@@ -592,7 +247,7 @@ static int count_layers(rd_ctx *c, hid_t layers)
 /* ---- /meta ----------------------------------------------------------------- */
 
 typedef struct {
-    rd_ctx *c;
+    h5r_ctx *c;
     nn_model *m;
     int rc;
 } meta_walk;
@@ -603,21 +258,21 @@ static herr_t meta_cb(hid_t obj, const char *name, const H5A_info_t *ainfo, void
     meta_walk *w = data;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     if (a < 0) {
-        w->rc = rd_fail_h5(w->c, "cannot open a /meta attribute");
+        w->rc = h5r_fail_h5(w->c, "cannot open a /meta attribute");
         return -1;
     }
-    H5T_class_t cls = attr_class(a);
-    hssize_t np = attr_npoints(a);
+    H5T_class_t cls = h5r_attr_class(a);
+    hssize_t np = h5r_attr_npoints(a);
     if (cls == H5T_STRING && np == 1) {
         char *s = NULL;
-        w->rc = attr_string_value(w->c, a, name, &s);
+        w->rc = h5r_attr_string(w->c, a, name, &s);
         if (!w->rc) w->rc = model_set_meta_string(w->m, name, s, w->c->err);
         free(s);
     } else if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && np == 1) {
         double v;
         long long iv;
         if (cls == H5T_INTEGER ? H5Aread(a, H5T_NATIVE_LLONG, &iv) < 0 : H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0)
-            w->rc = rd_fail_h5(w->c, "cannot read a /meta attribute");
+            w->rc = h5r_fail_h5(w->c, "cannot read a /meta attribute");
         else
             w->rc = model_set_meta_double(w->m, name, cls == H5T_INTEGER ? (double)iv : v,
                                           cls == H5T_INTEGER ? META_INT : META_DOUBLE, w->c->err);
@@ -628,13 +283,13 @@ static herr_t meta_cb(hid_t obj, const char *name, const H5A_info_t *ainfo, void
     return w->rc ? -1 : 0;
 }
 
-static int read_meta(rd_ctx *c, hid_t file, nn_model *m)
+static int read_meta(h5r_ctx *c, hid_t file, nn_model *m)
 {
     htri_t has = H5Lexists(file, "meta", H5P_DEFAULT);
-    if (has <= 0) return has < 0 ? rd_fail_h5(c, "cannot look up group 'meta'") : NN_OK;
+    if (has <= 0) return has < 0 ? h5r_fail_h5(c, "cannot look up group 'meta'") : NN_OK;
     c->where[0] = '\0';
     int rc;
-    hid_t g = open_kind(c, file, "meta", "meta", H5I_GROUP, &rc);
+    hid_t g = h5r_open_kind(c, file, "meta", "meta", H5I_GROUP, &rc);
     if (g < 0) return rc;
     snprintf(c->where, sizeof c->where, "meta: ");
     /* Keep the writer's order when the file tracks it (ours does), else by name. */
@@ -647,54 +302,54 @@ static int read_meta(rd_ctx *c, hid_t file, nn_model *m)
     meta_walk w = {c, m, NN_OK};
     hsize_t pos = 0;
     herr_t st = H5Aiterate2(g, order, H5_ITER_INC, &pos, meta_cb, &w);
-    if (!w.rc && st < 0) w.rc = rd_fail_h5(c, "cannot list the attributes");
+    if (!w.rc && st < 0) w.rc = h5r_fail_h5(c, "cannot list the attributes");
     H5Gclose(g);
     return w.rc;
 }
 
 /* ---- reader ---------------------------------------------------------------- */
 
-static int read_root(rd_ctx *c, hid_t file, nn_model *m)
+static int read_root(h5r_ctx *c, hid_t file, nn_model *m)
 {
     int rc;
     char *fmt = NULL;
     htri_t has = H5Aexists(file, "format");
     if (has == 0)
-        return rd_fail(c, NN_EFORMAT, "not an nncert model file (root attribute 'format' is missing)");
-    if ((rc = read_string_attr(c, file, "format", 1, &fmt))) return rc;
+        return h5r_fail(c, NN_EFORMAT, "not an nncert model file (root attribute 'format' is missing)");
+    if ((rc = h5r_string_attr(c, file, "format", 1, &fmt))) return rc;
     if (strcmp(fmt, MODEL_H5_FORMAT) != 0) {
-        rc = rd_fail(c, NN_EFORMAT, "root attribute 'format' is '%s', expected '%s'", fmt, MODEL_H5_FORMAT);
+        rc = h5r_fail(c, NN_EFORMAT, "root attribute 'format' is '%s', expected '%s'", fmt, MODEL_H5_FORMAT);
         free(fmt);
         return rc;
     }
     free(fmt);
     int version;
-    if ((rc = read_int_attr(c, file, "version", 1, NULL, &version))) return rc;
+    if ((rc = h5r_int_attr(c, file, "version", 1, NULL, &version))) return rc;
     if (version < 1 || version > MODEL_H5_VERSION)
-        return rd_fail(c, NN_EUNSUPPORTED, "root attribute 'version' is %d; this nncert reads versions 1 to %d",
+        return h5r_fail(c, NN_EUNSUPPORTED, "root attribute 'version' is %d; this nncert reads versions 1 to %d",
                        version, MODEL_H5_VERSION);
     c->version = version;
     int shape[3];
-    if ((rc = read_int_attr(c, file, "input_shape", 3, NULL, shape))) return rc;
+    if ((rc = h5r_int_attr(c, file, "input_shape", 3, NULL, shape))) return rc;
     if (shape[0] < 1 || shape[1] < 1 || shape[2] < 1)
-        return rd_fail(c, NN_ESHAPE, "root attribute 'input_shape' is [%d,%d,%d], entries must be positive",
+        return h5r_fail(c, NN_ESHAPE, "root attribute 'input_shape' is [%d,%d,%d], entries must be positive",
                        shape[0], shape[1], shape[2]);
     m->input = (nn_shape){shape[0], shape[1], shape[2]};
     /* The name only labels reports; a file without one is still a complete model. */
-    if ((rc = read_string_attr(c, file, "name", 0, &m->name))) return rc;
-    if (!m->name && !(m->name = dup_str("")))
-        return rd_fail(c, NN_ENOMEM, "out of memory");
+    if ((rc = h5r_string_attr(c, file, "name", 0, &m->name))) return rc;
+    if (!m->name && !(m->name = h5r_strdup("")))
+        return h5r_fail(c, NN_ENOMEM, "out of memory");
     return NN_OK;
 }
 
-static int read_file(rd_ctx *c, hid_t file, nn_model *m)
+static int read_file(h5r_ctx *c, hid_t file, nn_model *m)
 {
     int rc;
     if ((rc = read_root(c, file, m))) return rc;
     htri_t has = H5Lexists(file, "layers", H5P_DEFAULT);
-    if (has < 0) return rd_fail_h5(c, "cannot look up group 'layers'");
-    if (!has) return rd_fail(c, NN_EFORMAT, "group 'layers' is missing");
-    hid_t layers = open_kind(c, file, "layers", "layers", H5I_GROUP, &rc);
+    if (has < 0) return h5r_fail_h5(c, "cannot look up group 'layers'");
+    if (!has) return h5r_fail(c, NN_EFORMAT, "group 'layers' is missing");
+    hid_t layers = h5r_open_kind(c, file, "layers", "layers", H5I_GROUP, &rc);
     if (layers < 0) return rc;
     int n = count_layers(c, layers);
     rc = n < 0 ? c->err->code : NN_OK;
@@ -713,34 +368,12 @@ int model_read_h5(const char *path, nn_model *m, nn_error *err)
     if (!err) err = &local;
     nn_error_clear(err);
     model_init(m);
-    rd_ctx c = {path, "", err, 0};
-    h5_quiet();
-
-    /* HDF5's own messages for these cases are vague ("unable to open file"). */
-    struct stat st;
-    if (stat(path, &st) != 0) return nn_fail(err, NN_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is a directory, not a model file", path);
-    /* HDF5 seeks for its signature at 0, 512, 1024, ...: a pipe or device would hang or mislead it. */
-    if (!S_ISREG(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is not a regular file", path);
-    if (access(path, R_OK) != 0) return nn_fail(err, NN_EIO, "%s: cannot read: %s", path, strerror(errno));
-    htri_t is = H5Fis_hdf5(path);
-    if (is == 0)
-        return nn_fail(err, NN_EFORMAT, "%s: not an HDF5 file (no HDF5 signature; native models are HDF5, ONNX files need the .onnx suffix)",
-                       path);
-    if (is < 0) return rd_fail_h5(&c, "cannot be checked for an HDF5 signature");
-
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    if (file < 0) {
-        int rc = rd_fail_h5(&c, "cannot open as HDF5");   /* before any call clears the error stack */
-        H5Pclose(fapl);
-        return rc;
-    }
-    H5Pclose(fapl);
+    h5r_ctx c = {path, "", err, 0};
+    hid_t file = h5r_open_file(path, "native models are HDF5, ONNX files need the .onnx suffix", err);
+    if (file < 0) return err->code;
     int rc = read_file(&c, file, m);
     H5Fclose(file);
-    if (!rc && !(m->source = dup_str(path))) rc = nn_fail(err, NN_ENOMEM, "%s: out of memory", path);
+    if (!rc && !(m->source = h5r_strdup(path))) rc = nn_fail(err, NN_ENOMEM, "%s: out of memory", path);
     if (rc) model_free(m);
     return rc;
 }
@@ -757,7 +390,7 @@ static void wr_fail(wr_ctx *w, const char *what)
 {
     if (w->rc) return;
     char reason[200];
-    h5_reason(reason);
+    h5r_reason(reason);
     w->rc = nn_fail(w->err, NN_EIO, "%s: cannot write %s%s%s", w->path, what, reason[0] ? " (HDF5: " : "",
                     reason[0] ? reason : "");
     if (reason[0]) {
@@ -959,7 +592,7 @@ int model_write_h5(const char *path, const nn_model *m, nn_error *err)
     nn_error local;
     if (!err) err = &local;
     nn_error_clear(err);
-    h5_quiet();
+    h5r_quiet();
     int rc;
     for (int i = 0; i < m->n_layers; i++)
         if ((rc = check_layer(path, i, &m->layers[i], err))) return rc;

@@ -1,8 +1,10 @@
 /* Model loading by file name, and file checksums for results provenance.
  *
- * The suffix decides the reader: ".onnx" (any case) goes to the ONNX importer,
- * everything else is read as a native HDF5 model, whose reader rejects non-HDF5
- * files with a message that mentions the suffix rule. Every error message starts
+ * The suffix decides the reader: ".onnx" (any case) goes to the ONNX importer;
+ * an HDF5 file in Keras's layout (a root 'model_config' or 'layer_names', no
+ * nncert 'format') to the Keras importer; everything else is read as a native
+ * HDF5 model, whose reader rejects non-HDF5 files with a message that mentions
+ * the suffix rule. Every error message starts
  * with the path, whichever reader produced it. */
 #include "model_io.h"
 
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "keras_import.h"
 #include "onnx_import.h"
 
 static int has_onnx_suffix(const char *path)
@@ -30,7 +33,8 @@ int model_load(const char *path, nn_model *m, nn_error *err)
         model_init(m);
         return nn_fail(err, NN_EARG, "no model file given");
     }
-    if (!has_onnx_suffix(path)) return model_read_h5(path, m, err);
+    if (!has_onnx_suffix(path))
+        return keras_file_detect(path) ? keras_import_file(path, NULL, m, err) : model_read_h5(path, m, err);
 
     int rc = onnx_import_file(path, m, err);
     if (rc) {

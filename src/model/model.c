@@ -398,3 +398,42 @@ int model_finalize(nn_model *m, nn_error *err)
     }
     return NN_OK;
 }
+
+/* The normalization of --mean/--std as the model's first layer, so that inputs,
+ * regions and counterexamples stay in pixel space (doc/formats.md "Input
+ * normalization"). */
+int model_prepend_normalize(nn_model *m, const double *mean, const double *std, int n, nn_error *err)
+{
+    const nn_shape in = m->input;
+    const size_t size = shape_size(in);
+    const int flat = in.h == 1 && in.w == 1;
+    /* per channel; one value for all; or, on a flat input, n blocks in C,H,W order */
+    int channels = in.c, per = 1;
+    if (n != in.c && n != 1) {
+        if (!flat || n < 1 || size % (size_t)n)
+            return nn_fail(err, NN_ESHAPE, "%d mean/std values do not fit the model input %dx%dx%d: give one per "
+                           "channel (%d) or one for all", n, in.c, in.h, in.w, in.c);
+        per = (int)(size / (size_t)n);
+    }
+    nn_layer l = layer_make(LAYER_NORMALIZE);
+    l.in_features = channels;
+    l.mean = nn_malloc((size_t)channels * sizeof *l.mean, "normalize mean", err);
+    l.std = l.mean ? nn_malloc((size_t)channels * sizeof *l.std, "normalize std", err) : NULL;
+    if (!l.std) {
+        layer_free(&l);
+        return NN_ENOMEM;
+    }
+    for (int c = 0; c < channels; c++) {
+        int k = n == 1 ? 0 : c / per;
+        l.mean[c] = mean[k];
+        l.std[c] = std[k];
+    }
+    if (model_append(m, &l, err)) return err->code;
+    /* move it to the front; earlier-layer indices of graph models shift by one */
+    nn_layer first = m->layers[m->n_layers - 1];
+    memmove(m->layers + 1, m->layers, (size_t)(m->n_layers - 1) * sizeof *m->layers);
+    m->layers[0] = first;
+    for (int i = 1; i < m->n_layers; i++)
+        for (int k = 0; k < m->layers[i].n_inputs; k++) m->layers[i].input[k] += 1;
+    return model_finalize(m, err);
+}
