@@ -315,3 +315,14 @@ void dataset_free(nn_dataset *ds)
     free(ds->source);
     memset(ds, 0, sizeof *ds);
 }
+
+int dataset_files(const char *spec, char **images, char **labels, nn_error *err)
+{
+    data_paths p;
+    *images = *labels = NULL;
+    int rc = resolve(spec, &p, err);
+    if (rc) return rc;
+    *images = p.images;
+    *labels = p.labels;
+    return NN_OK;
+}
