@@ -119,7 +119,7 @@ static int parse_list(const char *s, long *n_total, int (*add)(void *, long, lon
             if (errno || end == p || b < a) return -1;
             p = end;
         }
-        if (b - a + 1 > LIST_MAX - *n_total) return -1;
+        if (b - a >= LIST_MAX - *n_total) return -1;  /* b - a + 1 > ..., without overflow at b = LONG_MAX */
         *n_total += b - a + 1;
         if (add && add(ctx, a, b)) return -1;
         while (isspace((unsigned char)*p)) p++;
