@@ -34,6 +34,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "h5_sandbox.h"
+
 #define MODEL_H5_FORMAT "nncert-model"
 #define MODEL_H5_VERSION 2      /* the newest version read and written */
 
@@ -691,22 +693,11 @@ static int read_file(rd_ctx *c, hid_t file, nn_model *m)
     return NN_OK;
 }
 
-int model_read_h5(const char *path, nn_model *m, nn_error *err)
+/* The HDF5 part of model_read_h5, on a path known to be a readable regular file. */
+static int read_h5(const char *path, nn_model *m, nn_error *err)
 {
-    nn_error local;
-    if (!err) err = &local;
-    nn_error_clear(err);
-    model_init(m);
     rd_ctx c = {path, "", err, 0};
     h5_quiet();
-
-    /* HDF5's own messages for these cases are vague ("unable to open file"). */
-    struct stat st;
-    if (stat(path, &st) != 0) return nn_fail(err, NN_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is a directory, not a model file", path);
-    /* HDF5 seeks for its signature at 0, 512, 1024, ...: a pipe or device would hang or mislead it. */
-    if (!S_ISREG(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is not a regular file", path);
-    if (access(path, R_OK) != 0) return nn_fail(err, NN_EIO, "%s: cannot read: %s", path, strerror(errno));
     htri_t is = H5Fis_hdf5(path);
     if (is == 0)
         return nn_fail(err, NN_EFORMAT, "%s: not an HDF5 file (no HDF5 signature; native models are HDF5, ONNX files need the .onnx suffix)",
@@ -727,6 +718,35 @@ int model_read_h5(const char *path, nn_model *m, nn_error *err)
     if (!rc && !(m->source = dup_str(path))) rc = nn_fail(err, NN_ENOMEM, "%s: out of memory", path);
     if (rc) model_free(m);
     return rc;
+}
+
+static void try_read(const char *path, void *ctx)
+{
+    (void)ctx;
+    nn_model m;
+    model_init(&m);
+    nn_error err;
+    read_h5(path, &m, &err);
+    model_free(&m);
+}
+
+int model_read_h5(const char *path, nn_model *m, nn_error *err)
+{
+    nn_error local;
+    if (!err) err = &local;
+    nn_error_clear(err);
+    model_init(m);
+
+    /* HDF5's own messages for these cases are vague ("unable to open file"). */
+    struct stat st;
+    if (stat(path, &st) != 0) return nn_fail(err, NN_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is a directory, not a model file", path);
+    /* HDF5 seeks for its signature at 0, 512, 1024, ...: a pipe or device would hang or mislead it. */
+    if (!S_ISREG(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is not a regular file", path);
+    if (access(path, R_OK) != 0) return nn_fail(err, NN_EIO, "%s: cannot read: %s", path, strerror(errno));
+    /* HDF5 loops or crashes on some damaged files: a trial read in a child first */
+    int rc = h5_sandbox_try(path, try_read, NULL, err);
+    return rc ? rc : read_h5(path, m, err);
 }
 
 /* ---- writer ---------------------------------------------------------------- */
