@@ -6,6 +6,7 @@
 #   make bench      performance figures (one core; ranks vs ranks)
 #   make zoo        train the large zoo models (deterministic, git-ignored)
 #   make san        the same build with AddressSanitizer + UBSan (build-san/)
+#   make fuzz       libFuzzer harnesses of the file loaders (clang, build-fuzz/)
 
 CC      := mpicc
 PKGS    := hdf5-serial libprotobuf-c plplot
@@ -23,6 +24,18 @@ BUILD   := build-san
 BIN     := build-san/bin
 LIBDIR  := build-san/lib
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# ---- Fuzzing, part 1 of 2 (targets at the end; doc/testing.md "Fuzzing") ----
+# FUZZ=1: the library built by clang with libFuzzer's coverage hooks and the
+# sanitizers, in build-fuzz/. mpicc wraps whatever OMPI_CC names.
+ifeq ($(FUZZ),1)
+BUILD   := build-fuzz
+BIN     := build-fuzz/bin
+LIBDIR  := build-fuzz/lib
+export OMPI_CC := clang-14
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 
@@ -105,6 +118,29 @@ zoo: deps
 	/usr/bin/python3 tools/models/train.py --large --out models/zoo
 
 clean:
-	rm -rf build build-san bin lib
+	rm -rf build build-san build-fuzz bin lib
+
+# ---- Fuzzing, part 2 of 2: harnesses tests/fuzz/fuzz_*.c ----
+# `make fuzz`: libFuzzer binaries build-fuzz/fuzz/fuzz_* (run them by hand,
+# doc/testing.md). Every build also links each harness with a plain driver
+# ($(BUILD)/fuzz/replay_fuzz_*) that tests/cli_fuzz_replay.sh runs on the
+# committed corpora and crash reproducers, so no clang is needed for `make test`.
+FUZZ_SRC   := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/fuzz/%)
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/replay_%)
+FUZZ_DEPS  := tests/fuzz/fuzz_util.h $(LIB) | $(GEN_H)
+.PHONY: fuzz
+all: $(REPLAY_BIN)
+
+$(BUILD)/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< tests/fuzz/replay_main.c $(LIB) $(LDLIBS) -o $@
+
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 $(FUZZ_BIN)
+
+build-fuzz/fuzz/%: tests/fuzz/%.c $(FUZZ_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -fsanitize=fuzzer $< $(LIB) $(LDLIBS) -o $@
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

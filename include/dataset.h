@@ -36,6 +36,9 @@ int dataset_load(const char *spec, size_t start, size_t count, nn_dataset *ds, n
 /* The same without the images (ds->images stays NULL): labels and sizes only. */
 int dataset_load_labels(const char *spec, size_t start, size_t count, nn_dataset *ds, nn_error *err);
 void dataset_free(nn_dataset *ds);
+/* The image and label file paths a spec names (both malloc'd), without reading
+ * them: what a command must not overwrite (file_guard). */
+int dataset_files(const char *spec, char **images, char **labels, nn_error *err);
 /* NN_EVALUE naming the source, image and label when a held label is not one of
  * n_classes classes (a data set made for another model). */
 int dataset_check_labels(const nn_dataset *ds, size_t n_classes, nn_error *err);

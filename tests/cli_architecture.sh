@@ -88,7 +88,7 @@ check "every public header opens with what its module is for" '[ -z "$missing" ]
 # Comments name the page and section of doc/ they rely on; each page must exist
 # in the repository, so a clone explains itself.
 missing_docs=""
-for p in $(git grep -ohE 'doc/[a-z_]+\.md' -- src include tests tools configs | sort -u); do
+for p in $(git grep -IohE 'doc/[a-z_]+\.md' -- src include tests tools configs | sort -u); do
     [ -f "$p" ] || missing_docs+="$p "
 done
 check "every doc/ page the code points at exists" '[ -z "$missing_docs" ]' || echo "#   $missing_docs"

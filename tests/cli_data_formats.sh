@@ -24,3 +24,14 @@ done <"$FX/bad.txt"
 
 expect_success "certify reads cifar10: too" "$NNCERT" certify --model "$FX/probe_cifar.h5" --data "cifar10:$FX/cifar" \
     --count 1 --target all --out "$TMP/c.h5"
+
+# outputs never replace inputs: the guard knows these data sets' files too
+cp "$FX/lab_i8.npy" "$TMP/lab.npy"
+cp "$FX/cifar/data_batch_2.bin" "$TMP/batch.bin"
+before=$(cd "$TMP" && sha256sum lab.npy batch.bin)
+expect_failure "predict: the npy label file as --logits is refused" "it is the label file" \
+    "$NNCERT" predict "$FX/probe_small.h5" --data "npy:$FX/u8.npy,labels=$TMP/lab.npy" --logits "$TMP/lab.npy"
+expect_failure "certify: the CIFAR-10 batch file as --out is refused" "it is the data file" \
+    "$NNCERT" certify --model "$FX/probe_cifar.h5" --data "cifar10:$TMP/batch.bin" --count 1 --out "$TMP/batch.bin"
+check "the refused runs left the data files as they were" \
+    '[ "$before" = "$(cd "$TMP" && sha256sum lab.npy batch.bin)" ]'

@@ -146,7 +146,7 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
     if (!o->model) return cli_usage_error(cmd, "--model is required");
     if (!o->data) return cli_usage_error(cmd, "--data is required");
     if (!o->out) return cli_usage_error(cmd, "--out is required");
-    return -1;
+    return cli_guard_output(cmd, o->out, o->model, o->data, NULL);
 }
 
 /* At most one dimension above 1: a vector whatever the C,H,W split. */

@@ -28,9 +28,14 @@ int cmd_report(int argc, char **argv);
 
 /* Print "nncert <cmd>: <message>" for a failed library call; returns CLI_EXIT_FAIL. */
 int cli_report(const char *cmd, const nn_error *err);
-/* Print "nncert <cmd>: <formatted>" plus a --help hint; returns CLI_EXIT_USAGE. */
+/* Refuse an output file that is one of the inputs, by device and inode (file_guard):
+ * the model, the files of the data set spec, the job file (any may be NULL).
+ * Returns -1 to go on, else the exit status (message printed). Call it before
+ * anything is written. */
+int cli_guard_output(const char *cmd, const char *out, const char *model, const char *data, const char *job_file);
 /* mkdir -p: every missing folder of dir, 0755; -1 with errno on failure. */
 int cli_mkdir_p(const char *dir);
+/* Print "nncert <cmd>: <formatted>" plus a --help hint; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Collective over env: on the master, one warning on stderr when the worker
  * ranks of some node times `threads` BLAS threads exceed the CPUs available

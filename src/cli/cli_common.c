@@ -9,11 +9,27 @@
 #include <sys/stat.h>
 
 #include "blas_threads.h"
+#include "dataset.h"
+#include "file_guard.h"
 
 int cli_report(const char *cmd, const nn_error *err)
 {
     fprintf(stderr, "nncert %s: %s\n", cmd, err->msg[0] ? err->msg : nn_code_name(err->code));
     return CLI_EXIT_FAIL;
+}
+
+int cli_guard_output(const char *cmd, const char *out, const char *model, const char *data, const char *job_file)
+{
+    nn_error err;
+    nn_error_clear(&err);
+    char *images = NULL, *labels = NULL;
+    /* a data spec that does not resolve is reported when the data are loaded */
+    if (data && dataset_files(data, &images, &labels, &err)) nn_error_clear(&err);
+    const file_input in[] = {{"model", model}, {"data file", images}, {"label file", labels}, {"job file", job_file}};
+    int rc = file_guard_check(out, in, (int)(sizeof in / sizeof in[0]), &err);
+    free(images);
+    free(labels);
+    return rc ? cli_report(cmd, &err) : -1;
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -213,6 +213,14 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
     int st = parse_args(j, argc, argv);
     if (st >= 0) return st;
     if (cert_job_resolve(j, c, &err)) return cli_usage_error(cmd, "%s", err.msg);
+    /* --force-new removes the results and the journal first: neither may be an input */
+    char *journal = malloc(strlen(c->out) + sizeof ".journal");
+    if (!journal) return cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
+    sprintf(journal, "%s.journal", c->out);
+    st = cli_guard_output(cmd, c->out, c->model, c->data, j->file);
+    if (st < 0) st = cli_guard_output(cmd, journal, c->model, c->data, j->file);
+    free(journal);
+    if (st >= 0) return st;
     /* before any GEMM, whatever OPENBLAS_NUM_THREADS or OMP_NUM_THREADS say */
     if (blas_threads_set(c->threads, &err)) return cli_usage_error(cmd, "%s", err.msg);
     char sha[65];

@@ -79,7 +79,8 @@ int cmd_import(int argc, char **argv)
         }
     }
     if (!in || !out) return cli_usage_error(cmd, "needs an input .onnx file (or a Keras .h5 file) and an output .h5 file");
-    if (!strcmp(in, out)) return cli_usage_error(cmd, "output '%s' would overwrite the input", out);
+    int st = cli_guard_output(cmd, out, in, NULL, NULL);
+    if (st >= 0) return st;
 
     nn_model m;
     nn_error err;

@@ -139,6 +139,7 @@ int cmd_predict(int argc, char **argv)
     int st = parse(argc, argv, &o);
     if (st >= 0) return st;
     if ((st = cli_set_threads(cmd, (int)o.threads)) >= 0) return st;
+    if (o.logits && (st = cli_guard_output(cmd, o.logits, o.model, o.data, NULL)) >= 0) return st;
 
     nn_model m;
     nn_dataset ds;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "file_guard.h"
 
 static const char *const cmd = "report";
 
@@ -63,6 +64,23 @@ static int parse_eps(const char *text, double *eps, size_t *n)
     return st;
 }
 
+/* What the report writes into DIR must not replace a results file or the
+ * manifest it reads (e.g. --out . next to a results file named report.md). */
+static int guard_outputs(const char *dir, const char *manifest, const char **files, size_t n_files, nn_error *err)
+{
+    static const char *const written[] = {"report.md", "report.html", "certified_accuracy.png",
+                                           "radius_histogram.png", "radius_vs_pgd.png", "time_vs_radius.png"};
+    file_input *in = calloc(n_files + 1, sizeof *in);
+    if (!in) return nn_fail(err, NN_ENOMEM, "out of memory");
+    in[0] = (file_input){"manifest", manifest};
+    for (size_t i = 0; i < n_files; i++) in[i + 1] = (file_input){"results file", files[i]};
+    int rc = NN_OK;
+    for (size_t k = 0; !rc && k < sizeof written / sizeof *written; k++)
+        rc = file_guard_check_in(dir, written[k], in, (int)n_files + 1, err);
+    free(in);
+    return rc;
+}
+
 int cmd_report(int argc, char **argv)
 {
     const char *out = NULL, *manifest = NULL;
@@ -106,6 +124,7 @@ int cmd_report(int argc, char **argv)
     if (!rc && manifest && r.n_files == 0)
         rc = nn_fail(&err, NN_EIO, "%s: none of its %zu runs has a results file yet", manifest, r.n_runs);
     if (!rc && !manifest && !mixed) rc = report_check_same_model(&r, &err);
+    if (!rc) rc = guard_outputs(out, manifest, files, n_files, &err);
     if (!rc && cli_mkdir_p(out)) rc = nn_fail(&err, NN_EIO, "cannot create %s: %s", out, strerror(errno));
     if (!rc) rc = report_compute(&r, eps, n_eps, &err);
     if (!rc) rc = report_plot(&r, out, &err);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cert_job.h"
+#include "file_guard.h"
 
 static const char *const cmd = "sweep";
 
@@ -262,6 +263,18 @@ int cmd_sweep(int argc, char **argv)
                     goto done;
                 }
     status = CLI_EXIT_FAIL;
+    /* the sweep file or its base may sit in DIR under a name the sweep writes */
+    const file_input inputs[] = {{"sweep file", jobs}, {"base config", base}};
+    int clash = file_guard_check_in(out_dir, "manifest.tsv", inputs, 2, &err);
+    for (int k = 0; !clash && k < runs; k++) {
+        char ini[600];
+        snprintf(ini, sizeof ini, "%s.ini", ids[k]);
+        clash = file_guard_check_in(out_dir, ini, inputs, 2, &err);
+    }
+    if (clash) {
+        status = cli_report(cmd, &err);
+        goto done;
+    }
     char path[4096];
     const char *dirs[2] = {out_dir, results};
     for (int d = 0; d < 2; d++)

@@ -314,7 +314,7 @@ static int create_h5(cert_store *s, nn_error *err)
     int n = s->o.n_attrs;
     h5_attr *attrs = calloc((size_t)n + 4, sizeof *attrs);
     if (!attrs) return nn_fail(err, NN_ENOMEM, "out of memory");
-    memcpy(attrs, s->o.attrs, (size_t)n * sizeof *attrs);
+    if (n) memcpy(attrs, s->o.attrs, (size_t)n * sizeof *attrs);  /* attrs may be NULL when n is 0 */
     attrs[n++] = (h5_attr){"job_key", s->key, 0, 0};
     attrs[n++] = (h5_attr){"start_time", s->start_time, 0, 0};
     attrs[n++] = (h5_attr){"end_time", "", 0, 0};

@@ -324,22 +324,36 @@ static int nhwc_to_chw(double *v, size_t n, nn_shape s, nn_error *err)
     return NN_OK;
 }
 
+/* Splits "npy:IMAGES,labels=LABELS[,layout=nchw|nhwc]": *images and *labels point
+ * into *buf, which the caller frees (also on failure). */
+static int npy_spec(const char *spec, char **buf, char **images, char **labels, int *nhwc, nn_error *err)
+{
+    char *s = *buf = str_cat3(spec + 4, "", "", err), *save = NULL;
+    if (!s) return NN_ENOMEM;
+    int rc = NN_OK;
+    *labels = NULL, *nhwc = 0;
+    *images = strtok_r(s, ",", &save);
+    for (char *opt = strtok_r(NULL, ",", &save); opt && !rc; opt = strtok_r(NULL, ",", &save)) {
+        if (!strncmp(opt, "labels=", 7) && opt[7]) *labels = opt + 7;
+        else if (!strcmp(opt, "layout=nhwc") || !strcmp(opt, "layout=nchw")) *nhwc = opt[8] == 'h';
+        else rc = nn_fail(err, NN_EARG, "data set '%s': unknown option '%s' (labels=FILE, layout=nchw|nhwc)", spec, opt);
+    }
+    if (!rc && (!*images || !**images))
+        rc = nn_fail(err, NN_EARG, "data set '%s': give the images file after 'npy:'", spec);
+    if (!rc && !*labels)
+        rc = nn_fail(err, NN_EARG, "data set '%s': the labels are missing: npy:IMAGES.npy,labels=LABELS.npy", spec);
+    return rc;
+}
+
 /* "npy:IMAGES,labels=LABELS[,layout=nchw|nhwc]" */
 static int load_npy(const char *spec, size_t start, size_t count, int with_images, nn_dataset *ds, nn_error *err)
 {
-    char *s = str_cat3(spec + 4, "", "", err), *labels = NULL, *save = NULL;
-    if (!s) return NN_ENOMEM;
-    int rc = NN_OK, nhwc = 0;
-    char *images = strtok_r(s, ",", &save);
-    for (char *opt = strtok_r(NULL, ",", &save); opt && !rc; opt = strtok_r(NULL, ",", &save)) {
-        if (!strncmp(opt, "labels=", 7) && opt[7]) labels = opt + 7;
-        else if (!strcmp(opt, "layout=nhwc") || !strcmp(opt, "layout=nchw")) nhwc = opt[8] == 'h';
-        else rc = nn_fail(err, NN_EARG, "data set '%s': unknown option '%s' (labels=FILE, layout=nchw|nhwc)", spec, opt);
+    char *s, *images, *labels;
+    int nhwc, rc = npy_spec(spec, &s, &images, &labels, &nhwc, err);
+    if (rc) {
+        free(s);
+        return rc;
     }
-    if (!rc && (!images || !*images))
-        rc = nn_fail(err, NN_EARG, "data set '%s': give the images file after 'npy:'", spec);
-    if (!rc && !labels)
-        rc = nn_fail(err, NN_EARG, "data set '%s': the labels are missing: npy:IMAGES.npy,labels=LABELS.npy", spec);
     npy_header ih, lh;
     nn_shape shape;
     if (!rc && !(rc = npy_read_header(images, &ih, err)) && !(rc = npy_shape(images, &ih, nhwc, &shape, err)) &&
@@ -484,4 +498,29 @@ void dataset_free(nn_dataset *ds)
     free(ds->labels);
     free(ds->source);
     memset(ds, 0, sizeof *ds);
+}
+
+int dataset_files(const char *spec, char **images, char **labels, nn_error *err)
+{
+    data_paths p;
+    *images = *labels = NULL;
+    if (spec && !strncmp(spec, "npy:", 4)) {
+        char *buf, *im, *lab;
+        int nhwc, rc = npy_spec(spec, &buf, &im, &lab, &nhwc, err);
+        if (!rc && (!(*images = str_cat3(im, "", "", err)) || !(*labels = str_cat3(lab, "", "", err)))) rc = NN_ENOMEM;
+        free(buf);
+        return rc;
+    }
+    /* a CIFAR-10 batch file holds images and labels; a folder's batches are its own */
+    if (spec && !strncmp(spec, "cifar10:", 8)) {
+        struct stat st;
+        if (stat(spec + 8, &st) == 0 && S_ISREG(st.st_mode) && !(*images = str_cat3(spec + 8, "", "", err)))
+            return NN_ENOMEM;
+        return NN_OK;
+    }
+    int rc = resolve(spec, &p, err);
+    if (rc) return rc;
+    *images = p.images;
+    *labels = p.labels;
+    return NN_OK;
 }

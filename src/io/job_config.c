@@ -119,7 +119,7 @@ static int parse_list(const char *s, long *n_total, int (*add)(void *, long, lon
             if (errno || end == p || b < a) return -1;
             p = end;
         }
-        if (b - a + 1 > LIST_MAX - *n_total) return -1;
+        if (b - a >= LIST_MAX - *n_total) return -1;  /* b - a + 1 > ..., without overflow at b = LONG_MAX */
         *n_total += b - a + 1;
         if (add && add(ctx, a, b)) return -1;
         while (isspace((unsigned char)*p)) p++;
@@ -148,6 +148,23 @@ static int check_type(const job_key *k, const char *v)
     }
 }
 
+/* Why job_text could not write value back so that loading it gives it again
+ * (inih's line limit and comment rules), or NULL. Jobs travel as their text:
+ * to the worker ranks and into the results identity. */
+static const char *unwritable(const char *key, const char *value)
+{
+    for (const char *line = value; line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        size_t n = strcspn(line, "\n");
+        if (strlen(key) + n + 8 >= INI_MAX_LINE) return "a line of it is too long for a job file";
+        size_t lead = strspn(line, " \t");
+        if (lead < n && (line[lead] == ';' || line[lead] == '#')) return "a line of it starts with a comment character";
+        for (size_t k = 1; k < n; k++)
+            if (line[k] == ';' && (line[k - 1] == ' ' || line[k - 1] == '\t'))
+                return "it holds ' ;', which starts a comment in a job file";
+    }
+    return NULL;
+}
+
 static int put(job *j, int i, const char *value, const char *origin, nn_error *err)
 {
     char *v = strdup(value), *o = strdup(origin);
@@ -170,6 +187,8 @@ int job_set(job *j, const char *key, const char *value, const char *origin, nn_e
     if (check_type(&j->schema[i], value))
         return nn_fail(err, NN_EARG, "%s: key '%s': expected %s, got '%s'", origin, key, type_name(j->schema[i].type),
                        value);
+    const char *why = unwritable(key, value);
+    if (why) return nn_fail(err, NN_EARG, "%s: key '%s': %s", origin, key, why);
     return put(j, i, value, origin, err);
 }
 
@@ -303,6 +322,14 @@ static int load(job *j, ini_ctx *c)
     if (c->failed) {
         job_free(&staged);
         return c->err ? (int)c->err->code : NN_EARG;
+    }
+    for (int i = 0; i < j->n_keys; i++) {
+        const char *why = staged.value[i] ? unwritable(j->schema[i].key, staged.value[i]) : NULL;
+        if (why) {
+            nn_fail(c->err, NN_EARG, "%s: key '%s': %s", staged.origin[i], j->schema[i].key, why);
+            job_free(&staged);
+            return NN_EARG;
+        }
     }
     /* Commit: the file's values, under any values set before. */
     for (int i = 0; i < j->n_keys; i++)

@@ -16,6 +16,7 @@
  * element-wise. Anything not understood is refused naming the layer and class. */
 #include "keras_import.h"
 #include "h5_read.h"
+#include "h5_sandbox.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -722,7 +723,7 @@ static int read_architecture(kctx *k, const cJSON *root)
 
 /* ---- files ----------------------------------------------------------------- */
 
-int keras_file_detect(const char *path)
+static int file_detect(const char *path)
 {
     nn_error err;
     hid_t f = h5r_open_file(path, "", &err);
@@ -730,6 +731,20 @@ int keras_file_detect(const char *path)
     int is = H5Aexists(f, "format") == 0 && (H5Aexists(f, "model_config") > 0 || H5Aexists(f, "layer_names") > 0);
     H5Fclose(f);
     return is;
+}
+
+static void try_detect(const char *path, void *ctx)
+{
+    (void)ctx;
+    file_detect(path);
+}
+
+int keras_file_detect(const char *path)
+{
+    nn_error err;
+    /* a damaged file is no Keras file here; the native reader then says why */
+    if (h5r_check_file(path, &err) || h5_sandbox_try(path, try_detect, NULL, &err)) return 0;
+    return file_detect(path);
 }
 
 static char *read_text_file(const char *path, nn_error *err)
@@ -807,12 +822,8 @@ static int import_open(kctx *k, hid_t file, const char *arch_path)
     return rc;
 }
 
-int keras_import_file(const char *path, const char *arch_path, nn_model *m, nn_error *err)
+static int import_file(const char *path, const char *arch_path, nn_model *m, nn_error *err)
 {
-    nn_error local;
-    if (!err) err = &local;
-    nn_error_clear(err);
-    model_init(m);
     kctx k;
     memset(&k, 0, sizeof k);
     k.path = path, k.err = err, k.m = m;
@@ -837,4 +848,31 @@ int keras_import_file(const char *path, const char *arch_path, nn_model *m, nn_e
     if (!rc && !(m->source = h5r_strdup(path))) rc = nn_fail(err, NN_ENOMEM, "%s: out of memory", path);
     if (rc) model_free(m);
     return rc;
+}
+
+typedef struct {
+    const char *arch_path;
+} trial_args;
+
+static void try_import(const char *path, void *ctx)
+{
+    nn_model m;
+    nn_error err;
+    model_init(&m);
+    import_file(path, ((trial_args *)ctx)->arch_path, &m, &err);
+    model_free(&m);
+}
+
+int keras_import_file(const char *path, const char *arch_path, nn_model *m, nn_error *err)
+{
+    nn_error local;
+    if (!err) err = &local;
+    nn_error_clear(err);
+    model_init(m);
+    int rc = h5r_check_file(path, err);
+    if (rc) return rc;
+    /* the HDF5 library loops or crashes on some damaged files: a trial read in a child first */
+    trial_args args = {arch_path};
+    if ((rc = h5_sandbox_try(path, try_import, &args, err))) return rc;
+    return import_file(path, arch_path, m, err);
 }

@@ -36,6 +36,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "h5_sandbox.h"
+
 #define MODEL_H5_FORMAT "nncert-model"
 #define MODEL_H5_VERSION 3      /* the newest version read and written */
 
@@ -362,12 +364,9 @@ static int read_file(h5r_ctx *c, hid_t file, nn_model *m)
     return NN_OK;
 }
 
-int model_read_h5(const char *path, nn_model *m, nn_error *err)
+/* The HDF5 part of model_read_h5, on a path known to be a readable regular file. */
+static int read_h5(const char *path, nn_model *m, nn_error *err)
 {
-    nn_error local;
-    if (!err) err = &local;
-    nn_error_clear(err);
-    model_init(m);
     h5r_ctx c = {path, "", err, 0};
     hid_t file = h5r_open_file(path, "native models are HDF5, ONNX files need the .onnx suffix", err);
     if (file < 0) return err->code;
@@ -376,6 +375,30 @@ int model_read_h5(const char *path, nn_model *m, nn_error *err)
     if (!rc && !(m->source = h5r_strdup(path))) rc = nn_fail(err, NN_ENOMEM, "%s: out of memory", path);
     if (rc) model_free(m);
     return rc;
+}
+
+static void try_read(const char *path, void *ctx)
+{
+    (void)ctx;
+    nn_model m;
+    model_init(&m);
+    nn_error err;
+    read_h5(path, &m, &err);
+    model_free(&m);
+}
+
+int model_read_h5(const char *path, nn_model *m, nn_error *err)
+{
+    nn_error local;
+    if (!err) err = &local;
+    nn_error_clear(err);
+    model_init(m);
+
+    int rc = h5r_check_file(path, err);
+    if (rc) return rc;
+    /* HDF5 loops or crashes on some damaged files: a trial read in a child first */
+    rc = h5_sandbox_try(path, try_read, NULL, err);
+    return rc ? rc : read_h5(path, m, err);
 }
 
 /* ---- writer ---------------------------------------------------------------- */
