@@ -9,10 +9,14 @@
 
 CC      := mpicc
 PKGS    := hdf5-serial libprotobuf-c plplot
+# COIN-OR Cbc (and the Clp it brings) for the LP and MILP methods (doc/lp.md); its
+# libraries go after OpenBLAS so that the engine's GEMMs never bind to another BLAS.
+LP_PKGS := cbc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-           -Iinclude -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lopenblas -lcrypto -linih -lz -lm
+           -Iinclude -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) $(LP_PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lopenblas -lcrypto -linih -lz -lm \
+           $(shell pkg-config --libs $(LP_PKGS) 2>/dev/null)
 BUILD   ?= build
 BIN     ?= bin
 LIBDIR  ?= lib
