@@ -189,6 +189,9 @@ typedef struct {
 int bound_milp_result(const bound_state *st, size_t row, bound_milp_row *out, const double **point);
 const char *bound_method_name(bound_method m);
 int bound_method_parse(const char *name);  /* -1 if unknown */
+/* The LP methods take only polyhedral balls (l_inf, l1): an error naming the
+ * methods that take l2 otherwise (doc/lp.md). */
+int bound_method_check_norm(bound_method m, norm_type p, nn_error *err);
 const char *norm_name(norm_type p);
 int norm_parse(const char *name);          /* "inf", "1", "2"; -1 if unknown */
 

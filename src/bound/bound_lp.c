@@ -34,8 +34,13 @@ int bound_lp_check_model(const nn_model *m, bound_method method, nn_error *err)
 
 int bound_lp_check_region(bound_method method, const bound_region *r, nn_error *err)
 {
+    return bound_method_check_norm(method, r->norm, err);
+}
+
+int bound_method_check_norm(bound_method method, norm_type p, nn_error *err)
+{
     if (method != METHOD_LP_ALL && method != METHOD_LP_LAST && method != METHOD_MILP) return NN_OK;
-    if (r->norm == NORM_2)
+    if (p == NORM_2)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: the l2 ball is not a polyhedron, so the LP and MILP methods take "
                        "only l_inf and l1 balls (for l2 use crown, fastlin, frown, crown-quad, lbp, crown-lbp, "
                        "crown-ibp or ibp)", bound_method_name(method));
@@ -126,10 +131,18 @@ static size_t lp_block(size_t rb)
     return b;
 }
 
-/* Does neuron r of nonlinear layer L with bounds [l, u] need its LP? */
-static int needs_lp(const nn_layer *L, size_t r, double l, double u)
+/* Does neuron r of nonlinear layer L with bounds [l, u] need its LP? Not when it
+ * is stable (its lines are exact) or settled, nor when L is fed directly by an
+ * activation (MaxPool after ReLU): then the row is a_r = sigma(z_r), the LP
+ * attains z_r = l_r and u_r (its own LP-ALL bounds, or exact ones), where the
+ * relaxation pins a_r to the ends of its box [sigma(l_r), sigma(u_r)] up to the
+ * lines' rounding, so the LP cannot beat that box, which CROWN's rows already
+ * hold (bound_crown.c). */
+static int needs_lp(const nn_model *m, int i, size_t r, double l, double u)
 {
+    const nn_layer *L = &m->layers[i];
     if (!(u > l)) return 0;
+    if (i > 0 && layer_is_activation(m->layers[i - 1].type)) return 0;
     if (L->type == LAYER_MAXPOOL2D) return 1;
     return !relax_row_stable(L, r, l, u);
 }
@@ -156,7 +169,7 @@ int bound_lp_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lo
         size_t b1 = b0 + B < n ? b0 + B : n;
         if ((rc = solver_open(&S, err))) break;
         for (size_t r = b0; r < b1; r++) {
-            if (!needs_lp(L, r, cl[r], cu[r])) continue;
+            if (!needs_lp(st->model, i, r, cl[r], cu[r])) continue;
             int col = bound_lp_in_col(&S.P, i, r);
             double one = 1.0, neg;
             double l = solve(&S, &col, &one, &neg, 1, 1);
