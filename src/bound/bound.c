@@ -12,6 +12,9 @@
  *   bound_ibp.c        IBP bounds per nonlinear layer, cached
  *   bound_lbp.c        forward linear bounds
  *   bound_crown.c      layer rows by a linear pass (CROWN, Fast-Lin, LBP)
+ *   bound_lp_safe.c    the safe bound of an LP from any duals
+ *   bound_lp_build.c   the LP of the relaxation below a layer
+ *   bound_lp.c, bound_milp.c   LP-ALL / LP-LAST rows (Clp) and MILP rows (Cbc)
  *   bound_quad.c, bound_frown.c   CROWN-Quad and FROWN
  *   bound.c            this driver
  * Caches that lower files read are filled from above: the driver computes the IBP
@@ -45,13 +48,15 @@
  *     why no pass is tighter).
  *   FROWN (bound_frown.c): CROWN on the aligned blocks first, then the rows CROWN
  *     leaves unstable optimized, one side at a time (its own passes in double);
- *     CROWN-Quad: CROWN's.
+ *     CROWN-Quad: CROWN's. LP-ALL and MILP (bound_lp.c): CROWN's rows, then an LP
+ *     per side for each neuron CROWN leaves unstable; LP-LAST: CROWN's.
  * Specification rows (bound_spec): IBP the exact linear tail after the last
  * nonlinear layer on that layer's output box; LBP the output's linear bounds
  * split by the sign of C; every other method the backward pass. With
  * intersect_ibp, LBP and the backward methods also take the interval tail and
  * keep the tighter side. FROWN then optimizes the rows, CROWN-Quad adds its
- * quadratic bounds (bound_quad.c). */
+ * quadratic bounds (bound_quad.c), the LP methods an LP per row (bound_lp.c) and
+ * MILP a MILP per row (bound_milp.c), each keeping the tighter bound (doc/lp.md). */
 #include "bound_work.h"
 #include "bound_backward.h"
 #include "bound_box.h"
