@@ -284,4 +284,27 @@ static double lp_min(lp_solver *S, int first, const double *coef, size_t n)
     return Clp_objectiveValue(S->clp);
 }
 
+/* Margin rows e_c - e_j (c = the prediction at x0, into *cls when not NULL) of
+ * the output, row-major with leading dimension the output size; returns the count. */
+static size_t lp_margin_rows(const nn_model *m, const double *x0, double *C, int *cls)
+{
+    nn_error err;
+    size_t no = model_output_size(m);
+    double *z = malloc(no * sizeof *z);
+    assert_non_null(z);
+    assert_int_equal(forward_run(m, x0, 1, z, &err), NN_OK);
+    int c = forward_argmax(z, no);
+    free(z);
+    if (cls) *cls = c;
+    size_t r = 0;
+    for (size_t j = 0; j < no; j++) {
+        if ((int)j == c) continue;
+        memset(C + r * no, 0, no * sizeof *C);
+        C[r * no + (size_t)c] = 1;
+        C[r * no + j] = -1;
+        r++;
+    }
+    return r;
+}
+
 #endif

@@ -63,27 +63,6 @@ static int compare(double e, double v, int side, int eq, const char *what, int l
     return vd > 0;
 }
 
-/* Margin rows e_c - e_j (c = class at x0) on the output. */
-static size_t margin_rows(const nn_model *m, const double *x0, double *C)
-{
-    nn_error err;
-    size_t no = model_output_size(m);
-    double *z = malloc(no * sizeof *z);
-    assert_non_null(z);
-    assert_int_equal(forward_run(m, x0, 1, z, &err), NN_OK);
-    int c = forward_argmax(z, no);
-    free(z);
-    size_t r = 0;
-    for (size_t j = 0; j < no; j++) {
-        if ((int)j == c) continue;
-        memset(C + r * no, 0, no * sizeof *C);
-        C[r * no + (size_t)c] = 1;
-        C[r * no + j] = -1;
-        r++;
-    }
-    return r;
-}
-
 /* Bounds of nonlinear layer i's input against the LPs of its neurons (min and
  * max) built from the layers before it. Returns the number of strictly looser. */
 static int check_layer_lp(const bound_state *st, int i, int eq)
@@ -120,7 +99,7 @@ static int check_against_lp(bound_state *st, int eq, int check_layers)
     size_t no = model_output_size(m);
     double *C = malloc(no * no * sizeof *C), *lb = malloc(no * sizeof *lb);
     assert_true(C && lb);
-    size_t rows = margin_rows(m, st->region.center, C);
+    size_t rows = lp_margin_rows(m, st->region.center, C, NULL);
     int keep = st->opt.intersect_ibp;
     st->opt.intersect_ibp = 0; /* the backward pass alone */
     assert_int_equal(bound_spec(st, C, rows, no, NULL, lb, NULL, &err), NN_OK);
@@ -271,7 +250,7 @@ static void lbp_and_crown_lbp_never_above_lp_optimum(void **state)
             size_t no = model_output_size(&m);
             double *C = malloc(no * no * sizeof *C), *ll = malloc(no * sizeof *ll), *cl = malloc(no * sizeof *cl);
             assert_true(C && ll && cl);
-            size_t rows = margin_rows(&m, x0, C);
+            size_t rows = lp_margin_rows(&m, x0, C, NULL);
             assert_int_equal(bound_spec(&sl, C, rows, no, NULL, ll, NULL, &err), NN_OK);
             assert_int_equal(bound_spec(&sc, C, rows, no, NULL, cl, NULL, &err), NN_OK);
             lp_build P;
@@ -314,7 +293,7 @@ static void triangle_lp_at_least_crown_relu(void **state)
             size_t no = model_output_size(&m);
             double *C = malloc(no * no * sizeof *C), *lb = malloc(no * sizeof *lb);
             assert_true(C && lb);
-            size_t rows = margin_rows(&m, x0, C);
+            size_t rows = lp_margin_rows(&m, x0, C, NULL);
             assert_int_equal(bound_spec(&st, C, rows, no, NULL, lb, NULL, &err), NN_OK);
             lp_build Pl, Pt;
             lp_make(&Pl, &st, m.n_layers, 0);

@@ -69,28 +69,6 @@ static void safe_bound_of_a_small_lp_under_any_duals(void **state)
     assert_true(bound_lp_safe_lower(2, 2, start, index, value, clb, cub, rlb, rub, cidx, cval, 2, y, r) == -INFINITY);
 }
 
-/* Margin rows e_c - e_j at x0 (c = the prediction); returns the count. */
-static size_t margins_at(const nn_model *m, const double *x0, double *C, int *cls)
-{
-    nn_error err;
-    size_t no = model_output_size(m);
-    double *z = malloc(no * sizeof *z);
-    assert_non_null(z);
-    assert_int_equal(forward_run(m, x0, 1, z, &err), NN_OK);
-    int c = forward_argmax(z, no);
-    free(z);
-    if (cls) *cls = c;
-    size_t r = 0;
-    for (size_t j = 0; j < no; j++) {
-        if ((int)j == c) continue;
-        memset(C + r * no, 0, no * sizeof *C);
-        C[r * no + (size_t)c] = 1;
-        C[r * no + j] = -1;
-        r++;
-    }
-    return r;
-}
-
 /* Minimum of each margin row over sampled points of the region (exact forward pass). */
 static void sampled_min(const nn_model *m, const bound_region *R, const double *C, size_t rows, int samples,
                         test_rng *rng, double *mn)
@@ -128,7 +106,7 @@ static void safe_bound_of_a_network_lp_under_perturbed_duals(void **state)
     assert_int_equal(bound_lp_build(&st, m.n_layers, NULL, NULL, &P, &err), NN_OK);
     size_t no = model_output_size(&m);
     double C[16];
-    size_t rows = margins_at(&m, x0, C, NULL);
+    size_t rows = lp_margin_rows(&m, x0, C, NULL);
     double mn[4];
     sampled_min(&m, &st.region, C, rows, 3000, &rng, mn);
     double *obj = calloc((size_t)P.nc, sizeof *obj), *r = malloc((size_t)P.nc * sizeof *r);
@@ -232,7 +210,7 @@ static int check_chain(const nn_model *m, const double *x0, norm_type p, double 
     double *C = malloc(no * no * sizeof *C), lb[N_M][16], mn[16];
     assert_non_null(C);
     int c;
-    size_t rows = margins_at(m, x0, C, &c);
+    size_t rows = lp_margin_rows(m, x0, C, &c);
     for (int s = 0; s < nm; s++) assert_int_equal(bound_spec(&st[s], C, rows, no, NULL, lb[s], NULL, &err), NN_OK);
     sampled_min(m, &st[0].region, C, rows, samples, rng, mn);
     double *xa = malloc(n * sizeof *xa), *za = malloc(no * sizeof *za);
@@ -367,7 +345,7 @@ static void lp_all_equals_the_reference_lp(void **state)
                 lp_build_free(&P);
             }
             double C[16], lb[16];
-            size_t rows = margins_at(&m, x0, C, NULL);
+            size_t rows = lp_margin_rows(&m, x0, C, NULL);
             assert_int_equal(bound_spec(&st, C, rows, no, NULL, lb, NULL, &err), NN_OK);
             lp_build P;
             lp_make(&P, &st, m.n_layers, 1);
@@ -408,7 +386,7 @@ static void milp_finds_what_pgd_finds(void **state)
         size_t n = model_input_size(&m), no = model_output_size(&m);
         double *x0 = test_rand_vec(&rng, n, 0.2, 0.8), xa[6], za[4], C[16], lb[16];
         int c;
-        size_t rows = margins_at(&m, x0, C, &c);
+        size_t rows = lp_margin_rows(&m, x0, C, &c);
         attack_options ao;
         attack_options_default(&ao, NORM_INF);
         ao.lo = -1e30;
@@ -486,7 +464,7 @@ static void lp_all_rows_in_ranges_are_the_same_bits(void **state)
         assert_int_equal(bound_compute(&b, &err), NN_OK);
         tb_assert_same_bounds(&m, &a, &b);
         double C[16], la[16], lb[16];
-        size_t rows = margins_at(&m, x0, C, NULL);
+        size_t rows = lp_margin_rows(&m, x0, C, NULL);
         assert_int_equal(bound_spec(&a, C, rows, 4, NULL, la, NULL, &err), NN_OK);
         assert_int_equal(bound_spec(&b, C + 4, rows - 1, 4, NULL, lb + 1, NULL, &err), NN_OK);
         assert_int_equal(bound_spec(&b, C, 1, 4, NULL, lb, NULL, &err), NN_OK);

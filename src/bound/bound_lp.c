@@ -43,7 +43,7 @@ int bound_method_check_norm(bound_method method, norm_type p, nn_error *err)
     if (p == NORM_2)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: the l2 ball is not a polyhedron, so the LP and MILP methods take "
                        "only l_inf and l1 balls (for l2 use crown, fastlin, frown, crown-quad, lbp, crown-lbp, "
-                       "crown-ibp or ibp)", bound_method_name(method));
+                       "crown-ibp or ibp)", method == METHOD_MILP ? "milp" : method == METHOD_LP_ALL ? "lp-all" : "lp-last");
     return NN_OK;
 }
 
