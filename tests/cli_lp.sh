@@ -40,6 +40,11 @@ assert a['index'][0] == m['index'][0] == 0
 assert a['margin'][0] <= m['margin'][0] + 1e-8 * (1 + abs(a['margin'][0])), (a['margin'][0], m['margin'][0])
 PY"
 
+expect_success "configs/lp-all.ini runs (its [lp] keys)" \
+    $NNCERT certify --config configs/lp-all.ini --count 1 --eps 0.005 --out "$TMP/cfg.h5"
+expect_failure "lp_cuts is refused with method crown" "lp_cuts.*applies to methods lp-last, lp-all and milp" \
+    $NNCERT certify --config configs/lp-all.ini --count 1 --method crown --out "$TMP/x.h5"
+
 expect_failure "lp-all refuses l2, naming the methods that take it" "not a polyhedron.*crown" \
     $NNCERT bounds --model $M --data $D --index 3 --eps 0.1 --norm 2 --method lp-all --out "$TMP/x.h5"
 expect_failure "certify lp-last refuses l2" "norm.*not a polyhedron" \
