@@ -45,6 +45,19 @@ expect_success "configs/lp-all.ini runs (its [lp] keys)" \
 expect_failure "lp_cuts is refused with method crown" "lp_cuts.*applies to methods lp-last, lp-all and milp" \
     $NNCERT certify --config configs/lp-all.ini --count 1 --method crown --out "$TMP/x.h5"
 
+# LP-ALL's per-neuron LPs split over a rank group (row blocks of 4 on 20-wide
+# layers): the same bits for N = 1, 2, 3 ranks and groups of 1 and 2.
+export OMPI_MCA_rmaps_base_oversubscribe=1
+ok_det=1
+$NNCERT certify --model $M --data $D --count 2 --eps 0.006 --method lp-all --row-block 4 \
+    --out "$TMP/d1.h5" >/dev/null 2>"$TMP/err" || ok_det=0
+for cfg in "2 1" "3 2"; do
+    mpirun --oversubscribe -np ${cfg% *} $NNCERT certify --model $M --data $D --count 2 --eps 0.006 --method lp-all \
+        --row-block 4 --ranks-per-image ${cfg#* } --out "$TMP/d${cfg% *}.h5" >/dev/null 2>>"$TMP/err" || ok_det=0
+done
+check "lp-all: the same bits for 1, 2 and 3 ranks (groups of 1 and 2)" \
+    "[ $ok_det = 1 ] && $PY tests/same_results.py '$TMP/d1.h5' '$TMP/d2.h5' '$TMP/d3.h5'" || tail -3 "$TMP/err"
+
 expect_failure "lp-all refuses l2, naming the methods that take it" "not a polyhedron.*crown" \
     $NNCERT bounds --model $M --data $D --index 3 --eps 0.1 --norm 2 --method lp-all --out "$TMP/x.h5"
 expect_failure "certify lp-last refuses l2" "norm.*not a polyhedron" \
