@@ -43,7 +43,9 @@ NNCERT   := $(BIN)/nncert
 
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TEST_LIBS := $(shell pkg-config --libs cmocka clp 2>/dev/null)
+# Cbc's libraries before Clp's: libClpSolver and libCbcSolver both hold the same
+# parameter tables, and with ClpSolver's first Cbc_newModel crashes under ASan.
+TEST_LIBS := $(shell pkg-config --libs cmocka $(LP_PKGS) 2>/dev/null)
 BENCH_BIN := $(BUILD)/tools/bench/bench_engine
 
 .PHONY: all deps run test test-unit san bench zoo clean FORCE
@@ -83,7 +85,7 @@ $(NNCERT): $(CLI_OBJ) $(LIB)
 
 $(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h) | $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka clp 2>/dev/null) $(LDFLAGS) $< $(LIB) $(TEST_LIBS) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka $(LP_PKGS) 2>/dev/null) $(LDFLAGS) $< $(LIB) $(TEST_LIBS) $(LDLIBS) -o $@
 
 $(BENCH_BIN): tools/bench/bench_engine.c $(LIB) | $(GEN_H)
 	@mkdir -p $(dir $@)
