@@ -163,8 +163,11 @@ int bound_lp_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lo
      * the bound kept where the LP is not better) */
     int rc = bound_crown_rows(st, i, 0, n, cl, cu, err);
     lp_solver S = {0};
-    if (!rc) rc = bound_lp_build(st, i, cl, cu, &S.P, err);
-    if (!rc) rc = solver_root(&S, bound_lp_in_col(&S.P, i, 0), n, err);
+    int any = 0; /* no LP to solve in these blocks: no LP built */
+    for (size_t r = blo; r < bhi && !rc; r++) any |= needs_lp(st->model, i, r, cl[r], cu[r]);
+    if (!rc && any) rc = bound_lp_build(st, i, cl, cu, &S.P, err);
+    if (!rc && any) rc = solver_root(&S, bound_lp_in_col(&S.P, i, 0), n, err);
+    if (!any) bhi = blo;
     for (size_t b0 = blo; b0 < bhi && !rc; b0 += B) {
         size_t b1 = b0 + B < n ? b0 + B : n;
         if ((rc = solver_open(&S, err))) break;
