@@ -10,10 +10,14 @@
 
 CC      := mpicc
 PKGS    := hdf5-serial libprotobuf-c plplot
+# COIN-OR Cbc (and the Clp it brings) for the LP and MILP methods (doc/lp.md); its
+# libraries go after OpenBLAS so that the engine's GEMMs never bind to another BLAS.
+LP_PKGS := cbc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-           -Iinclude -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lopenblas -lcrypto -linih -lcjson -lz -lm
+           -Iinclude -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) $(LP_PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lopenblas -lcrypto -linih -lcjson -lz -lm \
+           $(shell pkg-config --libs $(LP_PKGS) 2>/dev/null)
 BUILD   ?= build
 BIN     ?= bin
 LIBDIR  ?= lib
@@ -52,7 +56,9 @@ NNCERT   := $(BIN)/nncert
 
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-TEST_LIBS := $(shell pkg-config --libs cmocka clp 2>/dev/null)
+# Cbc's libraries before Clp's: libClpSolver and libCbcSolver both hold the same
+# parameter tables, and with ClpSolver's first Cbc_newModel crashes under ASan.
+TEST_LIBS := $(shell pkg-config --libs cmocka $(LP_PKGS) 2>/dev/null)
 BENCH_BIN := $(BUILD)/tools/bench/bench_engine
 
 .PHONY: all deps run test test-unit san bench zoo clean FORCE
@@ -92,7 +98,7 @@ $(NNCERT): $(CLI_OBJ) $(LIB)
 
 $(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h) | $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka clp 2>/dev/null) $(LDFLAGS) $< $(LIB) $(TEST_LIBS) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka $(LP_PKGS) 2>/dev/null) $(LDFLAGS) $< $(LIB) $(TEST_LIBS) $(LDLIBS) -o $@
 
 $(BENCH_BIN): tools/bench/bench_engine.c $(LIB) | $(GEN_H)
 	@mkdir -p $(dir $@)

@@ -1,6 +1,6 @@
 /* bound: linear bound propagation over a model for one input region — IBP, LBP,
- * Fast-Lin, CROWN, the CROWN-IBP/CROWN-LBP hybrids, FROWN and CROWN-Quad (doc/
- * bounds.md, doc/tilin.md, doc/frown.md).
+ * Fast-Lin, CROWN, the CROWN-IBP/CROWN-LBP hybrids, FROWN, CROWN-Quad, LP-LAST,
+ * LP-ALL and MILP (doc/bounds.md, doc/tilin.md, doc/frown.md, doc/lp.md).
  * Produces pre-activation bounds of every nonlinear layer and bounds on rows of a
  * linear specification of the output; row ranges are independent work units. */
 #ifndef BOUND_H
@@ -22,6 +22,9 @@ typedef enum {
     METHOD_CROWN,      /* backward pass for every layer */
     METHOD_FROWN,      /* CROWN with lines optimized per bounded row and side (doc/frown.md) */
     METHOD_CROWN_QUAD, /* CROWN; spec rows also by quadratic ReLU lower bounds (doc/frown.md "CROWN-Quad") */
+    METHOD_LP_LAST,    /* CROWN intermediate bounds, one LP per spec row (doc/lp.md) */
+    METHOD_LP_ALL,     /* an LP per unstable neuron and side, then per spec row (doc/lp.md) */
+    METHOD_MILP,       /* LP-ALL's bounds, then a big-M MILP per spec row with Cbc (doc/lp.md) */
     METHOD_COUNT
 } bound_method;
 
@@ -56,6 +59,8 @@ typedef struct {
     int spec_upper;         /* FROWN, CROWN-Quad: tighten the upper bounds of spec rows too
                                (0, default: CROWN's upper bounds; margins need the lower) */
     int quad_iters;         /* CROWN-Quad: projected-gradient steps per spec row (200) */
+    int lp_cuts;            /* LP methods: tangent cuts per free side of an S-shaped neuron (3) */
+    double milp_time_limit; /* milp: seconds per spec row (60) */
 } bound_options;
 
 /* One side of a bound problem, or both (bound_layer_rows_side). */
@@ -169,8 +174,24 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
  * bound_forget_warm makes the next region start afresh like a new image (each
  * certification task calls it, so a task's numbers depend on that task alone). */
 void bound_forget_warm(bound_state *st);
+
+/* MILP (doc/lp.md "MILP"): after bound_spec with METHOD_MILP, each row's outcome.
+ * proven: Cbc proved the optimum; else the row is unknown between lower and
+ * incumbent. lower is what bound_spec returned; best_bound Cbc's best bound plus
+ * d (trusted, doc/lp.md "What is trusted"); incumbent the row's value by the exact
+ * forward pass at the point found (in the region), +inf if none. */
+typedef struct {
+    int proven;
+    double lower, best_bound, incumbent;
+    int has_point;
+} bound_milp_row;
+/* 0 and the row's outcome (point: n_in values or NULL), -1 if there is none. */
+int bound_milp_result(const bound_state *st, size_t row, bound_milp_row *out, const double **point);
 const char *bound_method_name(bound_method m);
 int bound_method_parse(const char *name);  /* -1 if unknown */
+/* The LP methods take only polyhedral balls (l_inf, l1): an error naming the
+ * methods that take l2 otherwise (doc/lp.md). */
+int bound_method_check_norm(bound_method m, norm_type p, nn_error *err);
 const char *norm_name(norm_type p);
 int norm_parse(const char *name);          /* "inf", "1", "2"; -1 if unknown */
 

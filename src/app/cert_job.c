@@ -60,6 +60,9 @@ static const job_key keys[] = {
     {"frown", "frown_patience", JOB_INT, NULL, 1},
     {"frown", "frown_threshold", JOB_REAL, NULL, 1},
     {"frown", "frown_warm", JOB_INT, NULL, 1},
+    /* the LP methods' options (doc/lp.md), like their flags; only with those methods */
+    {"lp", "lp_cuts", JOB_INT, NULL, 1},
+    {"lp", "milp_time_limit", JOB_REAL, NULL, 1},
 };
 
 int cert_job_schema(const job_key **out)
@@ -107,6 +110,32 @@ static int resolve_frown(job *j, bound_options *o, const char *method, nn_error 
         if ((rc = job_get_double(j, "frown_threshold", &d, err))) return rc;
         if (!(d >= 0)) return job_fail(j, "frown_threshold", err, NN_EARG, "must be >= 0, got %g", d);
         o->frown_threshold = d;
+    }
+    return NN_OK;
+}
+
+/* The LP methods' keys: lp_cuts with lp-last, lp-all or milp, milp_time_limit
+ * with milp only; an unset key keeps the engine's default. */
+static int resolve_lp(job *j, bound_options *o, nn_error *err)
+{
+    int lp = o->method == METHOD_LP_LAST || o->method == METHOD_LP_ALL || o->method == METHOD_MILP, rc;
+    if (job_is_set(j, "lp_cuts")) {
+        if (!lp)
+            return job_fail(j, "lp_cuts", err, NN_EARG, "applies to methods lp-last, lp-all and milp only; method "
+                            "is '%s'", bound_method_name(o->method));
+        long l;
+        if ((rc = job_get_long(j, "lp_cuts", 0, 64, &l, err))) return rc;
+        o->lp_cuts = (int)l;
+    }
+    if (job_is_set(j, "milp_time_limit")) {
+        if (o->method != METHOD_MILP)
+            return job_fail(j, "milp_time_limit", err, NN_EARG, "applies to method milp only; method is '%s'",
+                            bound_method_name(o->method));
+        double d;
+        if ((rc = job_get_double(j, "milp_time_limit", &d, err))) return rc;
+        if (!(d > 0) || !isfinite(d))
+            return job_fail(j, "milp_time_limit", err, NN_EARG, "must be a number of seconds > 0, got %g", d);
+        o->milp_time_limit = d;
     }
     return NN_OK;
 }
@@ -256,7 +285,7 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
     const char *v = job_value(j, "method");
     int m = bound_method_parse(v);
     if (m < 0) {
-        char names[200] = "";
+        char names[256] = "";
         for (int i = 0; i < METHOD_COUNT; i++) {
             if (i) strcat(names, ", ");
             strcat(names, bound_method_name((bound_method)i));
@@ -266,6 +295,7 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
     c->bopt.method = (bound_method)m;
     /* Never ignored silently: with another method they are an error. */
     if ((rc = resolve_frown(j, &c->bopt, v, err))) return rc;
+    if ((rc = resolve_lp(j, &c->bopt, err))) return rc;
     v = job_value(j, "lines");
     int s = line_strategy_parse(v);
     if (s < 0) return job_fail(j, "lines", err, NN_EARG, "unknown line strategy '%s' (expected adaptive, tight or fastlin)", v);
@@ -286,6 +316,10 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
     int p = norm_parse(v);
     if (p < 0) return job_fail(j, "norm", err, NN_EARG, "unknown norm '%s' (expected inf, 2 or 1)", v);
     c->task.norm = (norm_type)p;
+    nn_error nerr;
+    nn_error_clear(&nerr);
+    if (bound_method_check_norm(c->bopt.method, c->task.norm, &nerr))
+        return job_fail(j, "norm", err, NN_EARG, "%s", nerr.msg);
     if ((rc = job_get_bool(j, "clip", &c->task.clip, err))) return rc;
 
     c->target_text = job_value(j, "target");

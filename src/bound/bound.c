@@ -12,6 +12,9 @@
  *   bound_ibp.c        IBP bounds per nonlinear layer, cached
  *   bound_lbp.c        forward linear bounds
  *   bound_crown.c      layer rows by a linear pass (CROWN, Fast-Lin, LBP)
+ *   bound_lp_safe.c    the safe bound of an LP from any duals
+ *   bound_lp_build.c   the LP of the relaxation below a layer
+ *   bound_lp.c, bound_milp.c   LP-ALL / LP-LAST rows (Clp) and MILP rows (Cbc)
  *   bound_quad.c, bound_frown.c   CROWN-Quad and FROWN
  *   bound.c            this driver
  * Caches that lower files read are filled from above: the driver computes the IBP
@@ -45,13 +48,15 @@
  *     why no pass is tighter).
  *   FROWN (bound_frown.c): CROWN on the aligned blocks first, then the rows CROWN
  *     leaves unstable optimized, one side at a time (its own passes in double);
- *     CROWN-Quad: CROWN's.
+ *     CROWN-Quad: CROWN's. LP-ALL and MILP (bound_lp.c): CROWN's rows, then an LP
+ *     per side for each neuron CROWN leaves unstable; LP-LAST: CROWN's.
  * Specification rows (bound_spec): IBP the exact linear tail after the last
  * nonlinear layer on that layer's output box; LBP the output's linear bounds
  * split by the sign of C; every other method the backward pass. With
  * intersect_ibp, LBP and the backward methods also take the interval tail and
  * keep the tighter side. FROWN then optimizes the rows, CROWN-Quad adds its
- * quadratic bounds (bound_quad.c).
+ * quadratic bounds (bound_quad.c), the LP methods an LP per row (bound_lp.c) and
+ * MILP a MILP per row (bound_milp.c), each keeping the tighter bound (doc/lp.md).
  *
  * Residual graphs (doc/bounds.md "Residual graphs"): the same per method; the
  * backward pass and the boxes follow the edges (bound_backward.c, bound_box.c),
@@ -65,6 +70,8 @@
 #include "bound_frown.h"
 #include "bound_ibp.h"
 #include "bound_lbp.h"
+#include "bound_lp.h"
+#include "bound_milp.h"
 #include "bound_quad.h"
 
 #include <math.h>
@@ -79,13 +86,19 @@ static const char *const method_names[METHOD_COUNT] = {
     [METHOD_IBP] = "ibp",   [METHOD_CROWN_IBP] = "crown-ibp", [METHOD_LBP] = "lbp",
     [METHOD_CROWN_LBP] = "crown-lbp", [METHOD_FASTLIN] = "fastlin", [METHOD_CROWN] = "crown",
     [METHOD_FROWN] = "frown", [METHOD_CROWN_QUAD] = "crown-quad",
+    [METHOD_LP_LAST] = "lp-last", [METHOD_LP_ALL] = "lp-all", [METHOD_MILP] = "milp",
 };
+
+/* The LP methods (doc/lp.md): hooks of this driver into bound_lp.c, bound_milp.c. */
+static int is_lp_method(bound_method m) { return m == METHOD_LP_LAST || m == METHOD_LP_ALL || m == METHOD_MILP; }
 
 const char *bound_method_name(bound_method m) { return (m >= 0 && m < METHOD_COUNT) ? method_names[m] : "?"; }
 
 int bound_method_parse(const char *name)
 {
     if (!name) return -1;
+    /* the paper's LP-GREEDY is Wong and Kolter's dual, which is Fast-Lin (doc/lp.md) */
+    if (!strcmp(name, "lp-greedy") || !strcmp(name, "lp_greedy")) return METHOD_FASTLIN;
     for (int i = 0; i < METHOD_COUNT; i++) {
         const char *a = method_names[i], *b = name;
         while (*a && (*a == *b || (*a == '-' && *b == '_'))) a++, b++;
@@ -131,6 +144,8 @@ void bound_options_default(bound_options *opt)
     opt->frown_warm = 1;
     opt->spec_upper = 0;
     opt->quad_iters = 200;
+    opt->lp_cuts = 3;
+    opt->milp_time_limit = 60;
 }
 
 
@@ -254,6 +269,7 @@ static void work_free(bound_work *w, const nn_model *m)
     free(w->n_cons);
     layer_workspace_free(&w->ws);
     bound_frown_free(w, m);
+    bound_milp_free(w);
     free(w);
 }
 
@@ -282,8 +298,12 @@ static int check_options(const bound_options *o, nn_error *err)
 {
     if (o->method < 0 || o->method >= METHOD_COUNT)
         return nn_fail(err, NN_EARG,
-                       "bound method %d is not one of ibp, crown-ibp, lbp, crown-lbp, fastlin, crown, frown, crown-quad",
-                       (int)o->method);
+                       "bound method %d is not one of ibp, crown-ibp, lbp, crown-lbp, fastlin, crown, frown, crown-quad, "
+                       "lp-last, lp-all, milp", (int)o->method);
+    if (!(o->milp_time_limit > 0) || !isfinite(o->milp_time_limit))
+        return nn_fail(err, NN_EARG, "milp time limit %g s must be a finite number > 0", o->milp_time_limit);
+    if (o->lp_cuts < 0 || o->lp_cuts > 64)
+        return nn_fail(err, NN_EARG, "lp cuts %d must lie in [0, 64]", o->lp_cuts);
     if (o->strategy != LINES_ADAPTIVE && o->strategy != LINES_TIGHT && o->strategy != LINES_FASTLIN)
         return nn_fail(err, NN_EARG, "line strategy %d is not one of adaptive, tight, fastlin", (int)o->strategy);
     if (o->pool != POOL_TILIN && o->pool != POOL_DEEPPOLY && o->pool != POOL_CNNCERT && o->pool != POOL_INTERVAL)
@@ -309,6 +329,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
             return nn_fail(err, NN_ESHAPE, "bound engine: layer %d has an empty shape (model not finalized?)", i);
     }
     if (st->opt.method == METHOD_CROWN_QUAD && (rc = bound_quad_check_model(m, err))) return rc;
+    if ((rc = bound_lp_check_model(m, st->opt.method, err))) return rc;
     st->model = m;
     bound_work *w;
     BOUND_ALLOC(w, 1, "bound workspace");
@@ -422,6 +443,8 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
         return nn_fail(err, NN_EARG, "region: eps = %g must be a finite number >= 0", region->eps);
     if (region->norm != NORM_INF && region->norm != NORM_1 && region->norm != NORM_2)
         return nn_fail(err, NN_EARG, "region: norm %d is not one of inf, 1, 2", (int)region->norm);
+    int rc = bound_lp_check_region(st->opt.method, region, err);
+    if (rc) return rc;
     if (region->clip && !(isfinite(region->clip_lo) && isfinite(region->clip_hi) && region->clip_lo <= region->clip_hi))
         return nn_fail(err, NN_EARG, "region: clip box [%g, %g] is not a finite interval", region->clip_lo,
                        region->clip_hi);
@@ -531,6 +554,8 @@ int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_
             if (upper) memcpy(upper, w->ibp_u[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
         } else if (m == METHOD_FROWN) {
             rc = bound_frown_layer_rows(st, layer, row_lo, row_hi, lower, upper, err);
+        } else if (m == METHOD_LP_ALL || m == METHOD_MILP) {
+            rc = bound_lp_layer_rows(st, layer, row_lo, row_hi, lower, upper, err);
         } else {
             rc = bound_linear_rows(st, layer, lbp, row_lo, row_hi, lower, upper, err);
         }
@@ -695,6 +720,8 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     int rc = NN_OK;
     if (st->opt.method == METHOD_FROWN) rc = bound_frown_spec(st, C, rows, ldc, d, lower, upper, err);
     else if (st->opt.method == METHOD_CROWN_QUAD) rc = bound_quad_spec(st, C, rows, ldc, d, lower, upper, err);
+    else if (is_lp_method(st->opt.method)) rc = bound_lp_spec(st, C, rows, ldc, d, lower, upper, err);
+    if (!rc && st->opt.method == METHOD_MILP && lower) rc = bound_milp_spec(st, C, rows, ldc, d, lower, err);
     if (rc) return rc;
     for (size_t r = 0; r < rows; r++)
         if ((lower && !isfinite(lower[r])) || (upper && !isfinite(upper[r])))

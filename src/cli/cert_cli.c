@@ -91,7 +91,7 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
             int mth = bound_method_parse(v);
             if (mth < 0)
                 return cli_usage_error(cmd, "unknown method '%s' (expected ibp, crown-ibp, lbp, crown-lbp, fastlin, crown, "
-                                       "frown or crown-quad)", v);
+                                       "frown, crown-quad, lp-last, lp-all, milp or lp-greedy)", v);
             o->bopt.method = (bound_method)mth;
         } else if (!strcmp(name, "lines")) {
             int s = line_strategy_parse(v);
@@ -110,6 +110,13 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
             int s = cert_search_kind_parse(v);
             if (s < 0) return cli_usage_error(cmd, "unknown search '%s' (expected bisect or crown15)", v);
             o->search = (cert_search_kind)s;
+        } else if (!strcmp(name, "lp-cuts")) {
+            if (cli_parse_int(cmd, "--lp-cuts", v, 0, 64, &l)) return CLI_EXIT_USAGE;
+            o->bopt.lp_cuts = (int)l;
+        } else if (!strcmp(name, "milp-time-limit")) {
+            if (cli_parse_double(cmd, "--milp-time-limit", v, &d)) return CLI_EXIT_USAGE;
+            if (!(d > 0) || !isfinite(d)) return cli_usage_error(cmd, "--milp-time-limit must be seconds > 0, got %s", v);
+            o->bopt.milp_time_limit = d;
         } else if (!strcmp(name, "frown-group")) {
             if (cli_parse_int(cmd, "--frown-group", v, 1, 1L << 30, &l)) return CLI_EXIT_USAGE;
             o->bopt.frown_group = (size_t)l;

@@ -93,7 +93,12 @@ static void help(void)
            "  --eps E               radius (>= 0)\n"
            "  --norm inf|2|1        (default inf)\n"
            "  --method M            ibp|crown-ibp|lbp|crown-lbp|fastlin|crown|\n"
-           "                        frown|crown-quad (default crown)\n"
+           "                        frown|crown-quad|lp-last|lp-all|milp (default crown;\n"
+           "                        lp-greedy = fastlin; the LP methods: inf and 1 norms)\n"
+           "  --lp-cuts K           lp-*, milp: tangent cuts per side of an S-shaped\n"
+           "                        neuron (default 3)\n"
+           "  --milp-time-limit S   milp: seconds per margin row (default 60); then the\n"
+           "                        row is unknown between its bound and its best point\n"
            "  --lines L             adaptive|tight|fastlin (default adaptive)\n"
            "  --maxpool P           tilin|deeppoly|cnncert|interval (default tilin)\n"
            "  --precision P         double (default) or single: float32 GEMMs for the\n"
@@ -144,13 +149,16 @@ int cmd_bounds(int argc, char **argv)
     static const char *const allowed[] = {"model", "data", "mean", "std", "index", "eps", "norm", "method", "lines", "maxpool",
                                           "precision", "clip", "target", "seed", "out", "frown-group",
                                           "frown-iters", "frown-lr", "frown-patience", "frown-threshold", "threads",
-                                          "no-skip-stable", "no-intersect-ibp", NULL};
+                                          "no-skip-stable", "no-intersect-ibp", "lp-cuts", "milp-time-limit", NULL};
     cert_cli_opts o;
     cert_cli_defaults(&o);
     int st = cert_cli_parse(cmd, argc, argv, allowed, help, &o);
     if (st >= 0) return st;
     if (o.index < 0) return cli_usage_error(cmd, "--index is required");
     if (isnan(o.eps)) return cli_usage_error(cmd, "--eps is required");
+    nn_error nerr;
+    nn_error_clear(&nerr);
+    if (bound_method_check_norm(o.bopt.method, o.norm, &nerr)) return cli_usage_error(cmd, "%s", nerr.msg);
     o.bopt.spec_upper = 1; /* the file reports both sides of every margin */
     nn_error err;
     nn_error_clear(&err);
@@ -195,6 +203,17 @@ int cmd_bounds(int argc, char **argv)
         if (cert_verify(&v, ds.images, o.norm, o.eps, o.clip, pred, targets[k], &margin, &certified, &err)) {
             cli_report(cmd, &err);
             goto done;
+        }
+        for (size_t r = 0; o.bopt.method == METHOD_MILP && r < v.rows; r++) { /* doc/lp.md "MILP" */
+            bound_milp_row mr;
+            if (bound_milp_result(&v.st, r, &mr, NULL)) continue;
+            printf("milp row %zu (class %d): %s, lower bound %.9g, Cbc bound %.9g, ", rows + r, v.row_target[r],
+                   mr.proven ? "proven" : "unknown (time limit)", mr.lower, mr.best_bound);
+            if (mr.has_point)
+                printf("value %.9g at its point by the forward pass%s\n", mr.incumbent,
+                       mr.incumbent < 0 ? " (a counterexample)" : "");
+            else
+                printf("no point found\n");
         }
         memcpy(lo + rows, v.lower, v.rows * sizeof *lo);
         memcpy(up + rows, v.upper, v.rows * sizeof *up);

@@ -13,7 +13,7 @@ PACKAGES=(
     libopenblas-dev
     libhdf5-dev hdf5-tools
     libprotobuf-c-dev protobuf-c-compiler libonnx-dev
-    libcmocka-dev libinih-dev libcjson-dev coinor-libclp-dev
+    libcmocka-dev libinih-dev libcjson-dev coinor-libclp-dev coinor-libcbc-dev
     libplplot-dev plplot-driver-cairo fonts-dejavu-core
     libssl-dev zlib1g-dev
     slurm-wlm munge

@@ -1,0 +1,240 @@
+/* LP-ALL and LP-LAST (doc/lp.md "Methods"): the LP of bound_lp_build.c solved by
+ * COIN-OR Clp, one objective per bounded row and side, warm-started inside a block
+ * of rows (the constraints are shared, only the objective changes). The solver's
+ * objective value is never used: every bound is bound_lp_lower of the duals Clp
+ * returns, which is valid for any duals, so a wrong or inaccurate LP solution only
+ * costs tightness. Each bound is then intersected with the cheaper sound bound
+ * already known (CROWN's, IBP's), so LP-ALL >= CROWN and LP-LAST >= CROWN hold
+ * exactly, not only up to rounding. */
+#include "bound_lp.h"
+#include "bound_crown.h"
+#include "bound_ibp.h"
+#include "bound_lp_build.h"
+#include "bound_lp_safe.h"
+
+#include <coin/Clp_C_Interface.h>
+#include <math.h>
+#include <stdlib.h>
+
+/* Neurons per solver block: the largest divisor of row_block up to this, so that
+ * ranges aligned to row_block (what schedulers hand out) are whole blocks. */
+#define LP_BLOCK_MAX 32
+
+int bound_lp_check_model(const nn_model *m, bound_method method, nn_error *err)
+{
+    if (method != METHOD_MILP) return NN_OK;
+    for (int i = 0; i < m->n_layers; i++) {
+        layer_type t = m->layers[i].type;
+        if (layer_is_nonlinear(t) && t != LAYER_RELU && t != LAYER_LEAKY_RELU && t != LAYER_MAXPOOL2D)
+            return nn_fail(err, NN_EUNSUPPORTED, "milp: layer %d is %s; the MILP encodes only relu, leaky_relu and "
+                           "maxpool exactly (use lp-all or lp-last for this model)", i, layer_type_name(t));
+    }
+    return NN_OK;
+}
+
+int bound_lp_check_region(bound_method method, const bound_region *r, nn_error *err)
+{
+    return bound_method_check_norm(method, r->norm, err);
+}
+
+int bound_method_check_norm(bound_method method, norm_type p, nn_error *err)
+{
+    if (method != METHOD_LP_ALL && method != METHOD_LP_LAST && method != METHOD_MILP) return NN_OK;
+    if (p == NORM_2)
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: the l2 ball is not a polyhedron, so the LP and MILP methods take "
+                       "only l_inf and l1 balls (for l2 use crown, fastlin, frown, crown-quad, lbp, crown-lbp, "
+                       "crown-ibp or ibp)", method == METHOD_MILP ? "milp" : method == METHOD_LP_ALL ? "lp-all" : "lp-last");
+    return NN_OK;
+}
+
+typedef struct {
+    bound_lp P;
+    Clp_Simplex *clp;
+    double *obj, *r;
+    int solved;
+    unsigned char *root; /* the basis every block starts from (nc + nr), or NULL */
+} lp_solver;
+
+static void solver_close(lp_solver *S)
+{
+    if (S->clp) Clp_deleteModel(S->clp);
+    free(S->obj), free(S->r);
+    S->clp = NULL;
+    S->obj = S->r = NULL;
+}
+
+/* A fresh solver on S->P: the fixed state every block starts from. */
+static int solver_open(lp_solver *S, nn_error *err)
+{
+    const bound_lp *P = &S->P;
+    S->obj = calloc((size_t)P->nc, sizeof *S->obj);
+    S->r = malloc((size_t)P->nc * sizeof *S->r);
+    S->clp = Clp_newModel();
+    if (!S->obj || !S->r || !S->clp) {
+        solver_close(S);
+        return nn_fail(err, NN_ENOMEM, "LP: out of memory (solver)");
+    }
+    Clp_setLogLevel(S->clp, 0);
+    /* tight tolerances: the safe bound pays for dual infeasibility over the box */
+    Clp_setPrimalTolerance(S->clp, 1e-9);
+    Clp_setDualTolerance(S->clp, 1e-9);
+    Clp_loadProblem(S->clp, P->nc, P->nr, P->start, P->index, P->value, P->clb, P->cub, S->obj, P->rlb, P->rub);
+    S->solved = 0;
+    if (S->root) {
+        Clp_copyinStatus(S->clp, S->root);
+        S->solved = 1;
+    }
+    return NN_OK;
+}
+
+/* The root basis: the optimum of a canonical objective that depends only on the
+ * LP (the sum of the columns cols[0 .. n)), solved once per call; every block
+ * then starts from it, warm, and a row's bits do not depend on the rows asked. */
+static int solver_root(lp_solver *S, int first, size_t n, nn_error *err)
+{
+    int rc = solver_open(S, err);
+    if (rc) return rc;
+    for (size_t k = 0; k < n; k++) S->obj[first + (int)k] = 1.0;
+    Clp_chgObjCoefficients(S->clp, S->obj);
+    Clp_initialSolve(S->clp);
+    size_t ns = (size_t)S->P.nc + (size_t)S->P.nr;
+    S->root = malloc(ns);
+    if (S->root) memcpy(S->root, Clp_statusArray(S->clp), ns);
+    solver_close(S);
+    return S->root ? NN_OK : nn_fail(err, NN_ENOMEM, "LP: out of memory (root basis)");
+}
+
+/* Safe lower bound of min sum cval[k] x[cidx[k]] (sign = 1) or safe upper bound of
+ * the max (sign = -1: min of the negated objective, negated back). */
+static double solve(lp_solver *S, const int *cidx, const double *cval, double *neg, size_t cn, int sign)
+{
+    const double *c = cval;
+    if (sign < 0) {
+        for (size_t k = 0; k < cn; k++) neg[k] = -cval[k];
+        c = neg;
+    }
+    for (size_t k = 0; k < cn; k++) S->obj[cidx[k]] = c[k];
+    Clp_chgObjCoefficients(S->clp, S->obj);
+    if (S->solved) Clp_primal(S->clp, 0);
+    else Clp_initialSolve(S->clp);
+    S->solved = 1;
+    for (size_t k = 0; k < cn; k++) S->obj[cidx[k]] = 0;
+    const double *y = Clp_dualRowSolution(S->clp);
+    double b = y ? bound_lp_lower(&S->P, cidx, c, cn, y, S->r) : -INFINITY;
+    return sign < 0 ? -b : b;
+}
+
+static size_t lp_block(size_t rb)
+{
+    size_t b = rb < LP_BLOCK_MAX ? rb : LP_BLOCK_MAX;
+    while (rb % b) b--;
+    return b;
+}
+
+/* Does neuron r of nonlinear layer L with bounds [l, u] need its LP? Not when it
+ * is stable (its lines are exact) or settled, nor when L is fed directly by an
+ * activation (MaxPool after ReLU): then the row is a_r = sigma(z_r), the LP
+ * attains z_r = l_r and u_r (its own LP-ALL bounds, or exact ones), where the
+ * relaxation pins a_r to the ends of its box [sigma(l_r), sigma(u_r)] up to the
+ * lines' rounding, so the LP cannot beat that box, which CROWN's rows already
+ * hold (bound_crown.c). */
+static int needs_lp(const nn_model *m, int i, size_t r, double l, double u)
+{
+    const nn_layer *L = &m->layers[i];
+    if (!(u > l)) return 0;
+    if (i > 0 && layer_is_activation(m->layers[i - 1].type)) return 0;
+    if (L->type == LAYER_MAXPOOL2D) return 1;
+    return !relax_row_stable(L, r, l, u);
+}
+
+int bound_lp_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_layer *L = &st->model->layers[i];
+    size_t n = shape_size(L->in), B = lp_block(w->rb);
+    size_t blo = lo - lo % B, bhi = hi + (hi % B ? B - hi % B : 0);
+    if (bhi > n) bhi = n;
+    double *cl = malloc(n * sizeof *cl), *cu = malloc(n * sizeof *cu);
+    if (!cl || !cu) {
+        free(cl), free(cu);
+        return nn_fail(err, NN_ENOMEM, "LP: out of memory (layer %d rows)", i);
+    }
+    /* CROWN's rows for the whole layer: the box of the objective columns (and
+     * the bound kept where the LP is not better) */
+    int rc = bound_crown_rows(st, i, 0, n, cl, cu, err);
+    lp_solver S = {0};
+    int any = 0; /* no LP to solve in these blocks: no LP built */
+    for (size_t r = blo; r < bhi && !rc; r++) any |= needs_lp(st->model, i, r, cl[r], cu[r]);
+    if (!rc && any) rc = bound_lp_build(st, i, cl, cu, &S.P, err);
+    if (!rc && any) rc = solver_root(&S, bound_lp_in_col(&S.P, i, 0), n, err);
+    if (!any) bhi = blo;
+    for (size_t b0 = blo; b0 < bhi && !rc; b0 += B) {
+        size_t b1 = b0 + B < n ? b0 + B : n;
+        if ((rc = solver_open(&S, err))) break;
+        for (size_t r = b0; r < b1; r++) {
+            if (!needs_lp(st->model, i, r, cl[r], cu[r])) continue;
+            int col = bound_lp_in_col(&S.P, i, r);
+            double one = 1.0, neg;
+            double l = solve(&S, &col, &one, &neg, 1, 1);
+            if (l > cl[r]) cl[r] = l;
+            double u = solve(&S, &col, &one, &neg, 1, -1);
+            if (u < cu[r]) cu[r] = u;
+        }
+        solver_close(&S);
+    }
+    if (!rc) {
+        if (lower) memcpy(lower, cl + lo, (hi - lo) * sizeof *lower);
+        if (upper) memcpy(upper, cu + lo, (hi - lo) * sizeof *upper);
+    }
+    solver_close(&S);
+    bound_lp_free(&S.P);
+    free(S.root);
+    free(cl), free(cu);
+    return rc;
+}
+
+int bound_lp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+                  double *upper, nn_error *err)
+{
+    const nn_model *m = st->model;
+    int n = m->n_layers;
+    size_t no = model_output_size(m);
+    if (!st->opt.spec_upper) upper = NULL;
+    if (!lower && !upper) return NN_OK;
+    lp_solver S = {0};
+    int rc = bound_lp_build(st, n, NULL, NULL, &S.P, err);
+    int *cidx = malloc(no * sizeof *cidx);
+    double *cval = malloc(2 * no * sizeof *cval);
+    if (!rc && (!cidx || !cval)) rc = nn_fail(err, NN_ENOMEM, "LP: out of memory (specification rows)");
+    if (!rc) rc = solver_root(&S, bound_lp_in_col(&S.P, n, 0), no, err);
+    /* a fresh solver from the root basis per row: a row's bits do not depend on
+     * the rows asked with it */
+    for (size_t r = 0; r < rows && !rc; r++) {
+        size_t cn = 0;
+        for (size_t o = 0; o < no; o++) {
+            double c = C[r * ldc + o];
+            if (c == 0) continue;
+            cidx[cn] = bound_lp_in_col(&S.P, n, o);
+            cval[cn++] = c;
+        }
+        double dr = d ? d[r] : 0;
+        if (cn == 0) continue; /* a constant row: bound_spec has it exactly */
+        if ((rc = solver_open(&S, err))) break;
+        if (lower) {
+            double v = solve(&S, cidx, cval, cval + no, cn, 1);
+            v = nextafter(v + dr, -INFINITY);
+            if (v > lower[r]) lower[r] = v;
+        }
+        if (upper) {
+            double v = solve(&S, cidx, cval, cval + no, cn, -1);
+            v = nextafter(v + dr, INFINITY);
+            if (v < upper[r]) upper[r] = v;
+        }
+        solver_close(&S);
+    }
+    solver_close(&S);
+    bound_lp_free(&S.P);
+    free(S.root);
+    free(cidx), free(cval);
+    return rc;
+}

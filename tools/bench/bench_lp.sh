@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# LP benchmark (part of `make bench`; doc/lp.md "Costs"): one image through
+# `nncert bounds` with CROWN, LP-LAST and LP-ALL (all margins, both sides), one
+# core, on the 3x[100] ReLU MLP of models/zoo (`make zoo`; the committed 2x[20]
+# when it is absent), and LP-ALL's per-neuron split over a rank group: one
+# fixed-eps certify task with ranks_per_image 1 (-np 2) and 2 (-np 3), efficiency
+# = t1 / (2 t2) on the master's wall clock. CPU seconds are the process's own
+# (user + system), which a busy shared machine does not inflate.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+[ "$(id -u)" = 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
+T=$(mktemp -d /tmp/nncert-bench-lp.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+N=bin/nncert
+M=models/zoo/fmnist_mlp_3x100_relu.h5 EPS=0.005
+[ -f "$M" ] || { M=models/fmnist_mlp_2x20_relu.h5 EPS=0.01; }
+echo "== bench_lp: $M, image 0, eps $EPS (inf), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for me in crown lp-last lp-all; do
+    /usr/bin/time -o "$T/t" -f "%e %U %S" $N bounds --model "$M" --data fashion-mnist:test --index 0 --eps $EPS \
+        --method $me --out "$T/b.h5" >"$T/out" || { echo "bench_lp: $me failed" >&2; exit 1; }
+    read -r wall user sys <"$T/t"
+    printf '%-8s %8.2f s CPU  %8.2f s wall  %s\n' "$me" "$(echo "$user + $sys" | bc)" "$wall" \
+        "$(sed -n 's/.*min margin lower bound \([^ ]*\).*/min margin >= \1/p' "$T/out")"
+done
+for cfg in "2 1" "3 2"; do
+    /usr/bin/time -o "$T/t$cfg" -f "%e" mpirun --oversubscribe -np ${cfg% *} $N certify --model "$M" \
+        --data fashion-mnist:test --count 1 --eps $EPS --method lp-all --ranks-per-image ${cfg#* } \
+        --out "$T/c${cfg% *}.h5" >/dev/null 2>&1 || { echo "bench_lp: mpirun -np ${cfg% *} failed" >&2; exit 1; }
+done
+t1=$(cat "$T/t2 1") t2=$(cat "$T/t3 2")
+printf 'lp-all certify, 1 image: 1 worker %.2f s, a group of 2 %.2f s wall: efficiency %.0f%%\n' "$t1" "$t2" \
+    "$(echo "100 * $t1 / (2 * $t2)" | bc -l)"
