@@ -141,8 +141,9 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
         }
     }
     if (!o->model) return cli_usage_error(cmd, "--model is required");
-    if (!o->data) return cli_usage_error(cmd, "--data is required");
-    if (!o->out) return cli_usage_error(cmd, "--out is required");
+    /* commands that take no data set or output file (verify) do not list them */
+    if (!o->data && allowed_opt(allowed, "data")) return cli_usage_error(cmd, "--data is required");
+    if (!o->out && allowed_opt(allowed, "out")) return cli_usage_error(cmd, "--out is required");
     return -1;
 }
 

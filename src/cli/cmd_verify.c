@@ -59,9 +59,10 @@ int cmd_verify(int argc, char **argv)
     static const char *const allowed[] = {"model", "method", "lines", "maxpool", "precision", "frown-group",
                                           "frown-iters", "frown-lr", "frown-patience", "frown-threshold",
                                           "no-skip-stable", "no-intersect-ibp", "steps", "restarts", "seed",
-                                          "threads", "out", NULL};
-    /* --vnnlib and --timeout are this command's own; the rest are the shared options */
-    const char *vnn = NULL, *timeout_text = NULL;
+                                          "threads", NULL};
+    /* --vnnlib, --timeout and the optional --out are this command's own; the rest
+     * are the shared options */
+    const char *vnn = NULL, *timeout_text = NULL, *out = NULL;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest) return cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
     int n_rest = 0;
@@ -70,6 +71,7 @@ int cmd_verify(int argc, char **argv)
         size_t len = 0;
         if (!strncmp(a, "--vnnlib", 8)) dst = &vnn, len = 8;
         else if (!strncmp(a, "--timeout", 9)) dst = &timeout_text, len = 9;
+        else if (!strncmp(a, "--out", 5)) dst = &out, len = 5;
         if (dst && (a[len] == '=' || a[len] == '\0')) {
             if (a[len] == '=') *dst = a + len + 1;
             else if (i + 1 < argc) *dst = argv[++i];
@@ -114,15 +116,15 @@ int cmd_verify(int argc, char **argv)
     }
     write_result(stdout, &p, &r);
     fflush(stdout);
-    if (o.out) {
-        FILE *f = fopen(o.out, "w");
+    if (out) {
+        FILE *f = fopen(out, "w");
         if (!f) {
-            fprintf(stderr, "nncert %s: cannot write %s\n", cmd, o.out);
+            fprintf(stderr, "nncert %s: cannot write %s\n", cmd, out);
             goto done;
         }
         write_result(f, &p, &r);
         if (fclose(f)) {
-            fprintf(stderr, "nncert %s: cannot write %s\n", cmd, o.out);
+            fprintf(stderr, "nncert %s: cannot write %s\n", cmd, out);
             goto done;
         }
     }
