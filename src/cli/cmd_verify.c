@@ -60,32 +60,20 @@ int cmd_verify(int argc, char **argv)
                                           "frown-iters", "frown-lr", "frown-patience", "frown-threshold",
                                           "no-skip-stable", "no-intersect-ibp", "steps", "restarts", "seed",
                                           "threads", NULL};
-    /* --vnnlib, --timeout and the optional --out are this command's own; the rest
-     * are the shared options */
-    const char *vnn = NULL, *timeout_text = NULL, *out = NULL;
+    /* --vnnlib, --timeout and the optional --out are this command's own */
+    static const char *const own[] = {"vnnlib", "timeout", "out", NULL};
+    const char *val[3];
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest) return cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
-    int n_rest = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i], **dst = NULL;
-        size_t len = 0;
-        if (!strncmp(a, "--vnnlib", 8)) dst = &vnn, len = 8;
-        else if (!strncmp(a, "--timeout", 9)) dst = &timeout_text, len = 9;
-        else if (!strncmp(a, "--out", 5)) dst = &out, len = 5;
-        if (dst && (a[len] == '=' || a[len] == '\0')) {
-            if (a[len] == '=') *dst = a + len + 1;
-            else if (i + 1 < argc) *dst = argv[++i];
-            else {
-                free(rest);
-                return cli_usage_error(cmd, "%s needs a value", a);
-            }
-            continue;
-        }
-        rest[n_rest++] = argv[i];
+    int n_rest, st = cert_cli_take(cmd, argc, argv, own, val, rest, &n_rest);
+    if (st >= 0) {
+        free(rest);
+        return st;
     }
+    const char *vnn = val[0], *timeout_text = val[1], *out = val[2];
     cert_cli_opts o;
     cert_cli_defaults(&o);
-    int st = cert_cli_parse(cmd, n_rest, rest, allowed, help, &o);
+    st = cert_cli_parse(cmd, n_rest, rest, allowed, help, &o);
     free(rest);
     if (st >= 0) return st;
     if (!o.model) return cli_usage_error(cmd, "--model is required");
