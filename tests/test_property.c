@@ -85,6 +85,64 @@ static void region_of_mlp_box_is_a_box_layer(void **state)
     model_free(&m);
 }
 
+/* normalize (2 channels) -> flatten -> dense 10 -> act -> dense 3 on 2x3x3
+ * images: the layout of the zoo's MLPs. */
+static void build_normalized_mlp(nn_model *m, test_rng *rng, layer_type act)
+{
+    nn_error err;
+    model_init(m);
+    m->input = (nn_shape){2, 3, 3};
+    nn_layer norm = layer_make(LAYER_NORMALIZE);
+    norm.in_features = 2;
+    norm.mean = test_rand_vec(rng, 2, 0.1, 0.5);
+    norm.std = test_rand_vec(rng, 2, 0.2, 0.9);
+    test_add_layer(m, norm);
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
+    tb_dense(m, rng, 18, 10);
+    tb_act(m, rng, act, 10);
+    tb_dense(m, rng, 10, 3);
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+}
+
+static void region_after_normalize_layers_is_a_box_layer(void **state)
+{
+    (void)state;
+    test_rng rng = {13};
+    nn_model m;
+    build_normalized_mlp(&m, &rng, LAYER_RELU);
+    double lo[18], hi[18];
+    for (int i = 0; i < 18; i++) {
+        double c = test_rng_uniform(&rng), h = i == 4 ? 0.0 : test_rng_range(&rng, 0.001, 0.2);
+        lo[i] = c - h, hi[i] = c + h;
+    }
+    nn_error err;
+    prop_region r;
+    assert_int_equal(prop_region_make(&m, lo, hi, &r, &err), NN_OK);
+    assert_true(r.has_prefix);
+    assert_false(r.enlarged);
+    assert_int_equal(r.model->n_layers, m.n_layers);  /* normalize dropped, box layer added */
+    /* every corner of the box, normalized, lies in the box layer's image of [-1, 1] */
+    const nn_layer *b = &r.model->layers[0], *nl = &m.layers[0];
+    for (int t = 0; t < 64; t++)
+        for (int i = 0; i < 18; i++) {
+            double x = (t >> (i % 6)) & 1 ? hi[i] : lo[i], y = (x - nl->mean[i / 9]) / nl->std[i / 9];
+            double h = b->weight[i * 18 + i];
+            assert_true(y >= b->bias[i] - h - 1e-15 && y <= b->bias[i] + h + 1e-15);
+        }
+    /* and the outputs agree with the original model at a box point */
+    double z[18], x[18], y1[3], y2[3];
+    for (int i = 0; i < 18; i++) {
+        z[i] = test_rng_range(&rng, -1, 1);
+        double yn = b->bias[i] + b->weight[i * 18 + i] * z[i];
+        x[i] = yn * nl->std[i / 9] + nl->mean[i / 9];
+    }
+    assert_int_equal(forward_run(r.model, z, 1, y1, &err), NN_OK);
+    assert_int_equal(forward_run(&m, x, 1, y2, &err), NN_OK);
+    for (int j = 0; j < 3; j++) assert_true(fabs(y1[j] - y2[j]) <= 1e-9);
+    prop_region_free(&r);
+    model_free(&m);
+}
+
 /* A random property on a random model, as VNN-LIB text: nb boxes x nc
  * conjunctions of nr rows each; right-hand sides near the sampled range of the
  * rows so that some properties hold and some do not. */
@@ -169,11 +227,12 @@ static void verify_never_unsat_where_sampling_finds_a_point(void **state)
     size_t cap = 1 << 16;
     char *buf = malloc(cap);
     assert_non_null(buf);
-    for (int t = 0; t < 48; t++) {
+    for (int t = 0; t < 60; t++) {
         test_rng rng = {1000 + (uint64_t)t};
         nn_model m;
-        int fam = t % 3 == 2;  /* every third a CNN: clipped balls and enclosing balls */
-        tb_build(&m, &rng, fam, tb_acts[t % TB_N_ACTS]);
+        /* MLPs (box layers), CNNs (clipped and enclosing balls), normalized MLPs */
+        if (t % 3 == 2) build_normalized_mlp(&m, &rng, tb_acts[t % TB_N_ACTS]);
+        else tb_build(&m, &rng, t % 3, tb_acts[t % TB_N_ACTS]);
         int nb = 1 + t % 2, nc = 1 + (t / 2) % 2, nr = 1 + (t / 4) % 2;
         size_t len = random_property(&rng, &m, buf, cap, nb, nc, nr);
         prop_spec p;
@@ -235,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(region_fits_clipped_ball_exactly),
         cmocka_unit_test(region_of_mlp_box_is_a_box_layer),
+        cmocka_unit_test(region_after_normalize_layers_is_a_box_layer),
         cmocka_unit_test(directed_rounding_brackets_exact_results),
         cmocka_unit_test(verify_never_unsat_where_sampling_finds_a_point),
     };

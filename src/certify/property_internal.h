@@ -14,16 +14,19 @@ typedef struct {
     bound_region region;    /* over model's input */
     double *center;         /* region.center (owned) */
     int enlarged;           /* 1: the region is larger than the box (looser bounds) */
+    nn_model stripped;      /* the caller's model without its leading normalize
+                               layers (a view: layers shared, not owned) */
     nn_model prefixed;      /* a box layer x = mid + halfwidth * z in front of the
-                               caller's layers (their arrays shared, not owned) */
+                               stripped model's layers (their arrays shared) */
     int has_prefix;
 } prop_region;
 
 /* Prototypes */
 /* The tightest of: the box as an l_inf ball clipped to a scalar range (exact when
- * it is one); the caller's model behind a diagonal dense layer over the ball of
- * radius 1 (when the model reads its input as a flat vector); else the
- * enclosing clipped ball (enlarged). */
+ * it is one); the same for the box mapped through the model's leading normalize
+ * layers; the model behind a diagonal dense layer over the ball of radius 1
+ * (when it reads its input as a flat vector); else the enclosing clipped ball
+ * (enlarged). */
 int prop_region_make(const nn_model *m, const double *lo, const double *hi, prop_region *r, nn_error *err);
 void prop_region_free(prop_region *r);
 

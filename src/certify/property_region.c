@@ -7,7 +7,10 @@
  * its input as a flat vector (its first layer after element-wise activations is
  * dense or flatten, or the input is C x 1 x 1), a dense layer x = mid + h o z in
  * front maps the ball |z|_inf <= 1 onto the box (zero widths give zero rows).
- * Otherwise the enclosing clipped ball is used: sound, but looser.
+ * Leading normalize layers (per-channel y = (x - mean) / std, std > 0) map a box
+ * onto a box: when the box is not a clipped ball before them, it is mapped
+ * through them (rounded outward) and both tries above are made on the model
+ * without them. Otherwise the enclosing clipped ball is used: sound, but looser.
  *
  * Containment is checked in real arithmetic (TwoSum gives the exact error of each
  * difference), and also in the engine's own double arithmetic; eps grows by an
@@ -127,6 +130,31 @@ static int make_prefix(const nn_model *m, const double *lo, const double *hi, pr
     return 1;
 }
 
+/* The box through m's leading normalize layers into [lo2, hi2] (outward), and
+ * the model without them in r->stripped; the number of layers dropped. */
+static int strip_normalize(const nn_model *m, const double *lo, const double *hi, double *lo2, double *hi2,
+                           prop_region *r)
+{
+    size_t n = model_input_size(m);
+    int skip = 0;
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].n_inputs != 0) return 0;
+    memcpy(lo2, lo, n * sizeof *lo2), memcpy(hi2, hi, n * sizeof *hi2);
+    for (; skip < m->n_layers && m->layers[skip].type == LAYER_NORMALIZE; skip++) {
+        const nn_layer *l = &m->layers[skip];
+        size_t plane = (size_t)l->in.h * (size_t)l->in.w;
+        for (size_t i = 0; i < n; i++) {
+            size_t c = i / plane;
+            lo2[i] = prop_div_dir(prop_add_dir(lo2[i], -l->mean[c], -1), l->std[c], -1);
+            hi2[i] = prop_div_dir(prop_add_dir(hi2[i], -l->mean[c], 1), l->std[c], 1);
+        }
+    }
+    r->stripped = *m;
+    r->stripped.layers = m->layers + skip;
+    r->stripped.n_layers = m->n_layers - skip;
+    return skip;
+}
+
 int prop_region_make(const nn_model *m, const double *lo, const double *hi, prop_region *r, nn_error *err)
 {
     memset(r, 0, sizeof *r);
@@ -135,12 +163,29 @@ int prop_region_make(const nn_model *m, const double *lo, const double *hi, prop
     if (!(r->center = nn_malloc(n * sizeof *r->center, "region centre", err))) return NN_ENOMEM;
     int exact = 0;
     if (fit_ball(lo, hi, n, r->center, &r->region, &exact) && exact) return NN_OK;
-    int p = make_prefix(m, lo, hi, r, err);
+    double *lo2 = nn_malloc(2 * n * sizeof *lo2, "normalized box", err), *hi2 = lo2 ? lo2 + n : NULL;
+    if (!lo2) {
+        prop_region_free(r);
+        return NN_ENOMEM;
+    }
+    const nn_model *base = m;
+    const double *blo = lo, *bhi = hi;
+    if (strip_normalize(m, lo, hi, lo2, hi2, r) > 0) {
+        base = &r->stripped, blo = lo2, bhi = hi2;
+        if (fit_ball(blo, bhi, n, r->center, &r->region, &exact) && exact) {
+            r->model = base;
+            free(lo2);
+            return NN_OK;
+        }
+    }
+    int p = make_prefix(base, blo, bhi, r, err);
+    free(lo2);
     if (p < 0) {
         prop_region_free(r);
         return NN_ENOMEM;
     }
     if (p > 0) return NN_OK;
+    r->model = m;
     if (!fit_ball(lo, hi, n, r->center, &r->region, &exact)) {
         prop_region_free(r);
         return nn_fail(err, NN_EVALUE, "input box: no finite ball contains it");
