@@ -60,6 +60,21 @@ for name in sat orbox_sat cnn_large; do
 done
 check "or of boxes: the counterexample lies in the box that has one" "grep -q '^orbox_sat ok box 1' '$TMP/checks'"
 
+# A zoo model (.h5, normalize + flatten + MLP), a box with other widths per pixel:
+# the box goes through the normalize layer into a box layer, not an enclosing ball.
+# The predicted class at the centre comes from a property every point satisfies.
+zoo=models/mnist_mlp_2x20_relu.h5
+{ cat "$FX/zoo_box.vnnlib"; echo "(assert (>= Y_0 -1e30))"; } >"$FX/zoo_probe.vnnlib"
+"$NNCERT" verify --model "$zoo" --vnnlib "$FX/zoo_probe.vnnlib" --steps 1 --restarts 1 >"$TMP/zoo_probe.res" 2>&1
+check "a property every point satisfies: sat at the first point" "[ \"\$(head -1 '$TMP/zoo_probe.res')\" = sat ]"
+c=$(grep '(Y_' "$TMP/zoo_probe.res" | tr -d '()' | awk 'NR == 1 || $2 > b {b = $2; c = NR - 1} END {print c}')
+{ cat "$FX/zoo_box.vnnlib"; printf '(assert (or'; for j in 0 1 2 3 4 5 6 7 8 9; do
+    [ "$j" = "$c" ] || printf ' (and (>= Y_%s Y_%s))' "$j" "$c"; done; echo '))'; } >"$FX/zoo.vnnlib"
+"$NNCERT" verify --model "$zoo" --vnnlib "$FX/zoo.vnnlib" >"$TMP/zoo.res" 2>"$TMP/zoo.err"
+check "zoo model, 784 inputs of other widths: unsat (class $c)" "[ \"\$(head -1 '$TMP/zoo.res')\" = unsat ]" \
+    || cat "$TMP/zoo.err"
+check "zoo model: bounded through the box layer, not an enclosing ball" "! grep -q 'enclosing ball' '$TMP/zoo.err'"
+
 # gzip: the same property compressed
 gzip -c "$FX/unsat.vnnlib" >"$FX/unsat_gz.vnnlib.gz"
 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat_gz.vnnlib.gz" >"$TMP/gz.res" 2>&1

@@ -186,7 +186,18 @@ def make(out):
     for name, e in (("cnn_small", 0.002), ("cnn_large", 1.0)):
         box = [[float(max(v - e, 0)), float(min(v + e, 1))] for v in img]
         write_prop(out, name, "cnn", 16, 3, [box], others(cc))
-    # 8. random properties for the soundness loop
+    # 8. a box with other widths per pixel for a zoo model (784 inputs, 10 outputs):
+    # the declarations and the box; the test adds the output assert
+    zr = np.random.default_rng(1)
+    img = zr.uniform(0, 1, 784)
+    img[:200] = 0
+    with open(os.path.join(out, "zoo_box.vnnlib"), "w") as f:
+        f.writelines("(declare-const X_%d Real)\n" % i for i in range(784))
+        f.writelines("(declare-const Y_%d Real)\n" % j for j in range(10))
+        for i in range(784):
+            e = 0.01 * zr.uniform(0.2, 1)
+            f.write("(assert (<= X_%d %.17g))\n(assert (>= X_%d %.17g))\n" % (i, min(img[i] + e, 1), i, max(img[i] - e, 0)))
+    # 9. random properties for the soundness loop
     for r in range(8):
         m = "mlp" if r % 3 else "cnn"
         n = 2 if m == "mlp" else 16
