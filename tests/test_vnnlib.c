@@ -217,6 +217,7 @@ static void bad_variables_are_named(void **state)
     parse_fails(with_decl("(assert (<= Z 1))"), NN_EVALUE, "6:13: undeclared variable 'Z'");
     parse_fails("(declare-const A Real)", NN_EUNSUPPORTED, "1:16: variable 'A' is not named X_i or Y_i");
     parse_fails("(declare-const X_0 Int)", NN_EUNSUPPORTED, "1:20: variable X_0 has sort 'Int'");
+    parse_fails("(declare-const X_2000000000 Real)", NN_EUNSUPPORTED, "1:16: variable X_2000000000: index beyond the limit");
     parse_fails("(declare-const X_0 Real)(declare-const X_0 Real)", NN_EFORMAT, "1:40: X_0 is declared twice");
     parse_fails("(declare-const X_0 Real)(declare-const X_2 Real)(declare-const Y_0 Real)"
                 "(assert (<= Y_0 1))", NN_EFORMAT, "X_1 is not declared but X_2 is");

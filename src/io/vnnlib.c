@@ -38,6 +38,10 @@ void vnnlib_limits_default(vnnlib_limits *lim)
     lim->max_refs = (size_t)1 << 26;
 }
 
+/* Inputs or outputs of one kind: a declaration beyond this is refused before
+ * anything is allocated for it (a 30-byte file must not claim gigabytes). */
+#define VNNLIB_MAX_VARS (1 << 24)
+
 static double add_up(double a, double b) { return prop_add_dir(a, b, 1); }
 static double add_down(double a, double b) { return prop_add_dir(a, b, -1); }
 static double div_dir(double a, double b, int dir) { return prop_div_dir(a, b, dir); }
@@ -262,6 +266,10 @@ static int declare(parser *ps, long cmd)
         return fail_at(ps, ps->node[type].line, ps->node[type].col, NN_EUNSUPPORTED,
                        "variable %s has sort '%s'; only Real is supported", tok_show(ps, name, buf, sizeof buf),
                        tok_show(ps, type, buf + 32, 32));
+    if (index >= VNNLIB_MAX_VARS)
+        return fail_at(ps, ps->node[name].line, ps->node[name].col, NN_EUNSUPPORTED,
+                       "variable %s: index beyond the limit of %d variables of a kind", tok_show(ps, name, buf, sizeof buf),
+                       VNNLIB_MAX_VARS);
     if (grow((void **)&ps->decl[kind], &ps->cap_decl[kind], index + 1, 1, "declarations", ps->err)) return NN_ENOMEM;
     if (index >= ps->n_decl[kind]) {
         memset(ps->decl[kind] + ps->n_decl[kind], 0, index + 1 - ps->n_decl[kind]);
