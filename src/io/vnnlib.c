@@ -32,7 +32,7 @@
 
 void vnnlib_limits_default(vnnlib_limits *lim)
 {
-    lim->max_bytes = (size_t)1 << 30;
+    lim->max_bytes = (size_t)1 << 28;  /* the syntax tree takes up to 24 bytes per byte of text */
     lim->max_depth = 256;
     lim->max_cases = 100000;
     lim->max_refs = (size_t)1 << 26;
