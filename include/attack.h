@@ -50,6 +50,8 @@ int attack_pgd_search(const nn_model *m, const attack_options *o, const cert_sea
  * target), not on the verifier. */
 int cert_attack_task(const nn_model *m, norm_type norm, const double *x, cert_result *r, double *x_adv,
                      double *logits, nn_error *err);
+/* A uniform number in [0, 1) from a splitmix64 state (random starts). */
+double attack_uniform(uint64_t *state);
 /* Norm of the difference of two vectors (inf, 1 or 2). */
 double attack_distance(norm_type norm, const double *a, const double *b, size_t n);
 

@@ -57,11 +57,11 @@ static uint64_t rng_next(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static double rng_uniform(uint64_t *state) { return (double)(rng_next(state) >> 11) * 0x1.0p-53; }
+double attack_uniform(uint64_t *state) { return (double)(rng_next(state) >> 11) * 0x1.0p-53; }
 
 static double rng_normal(uint64_t *state)
 {
-    double u = rng_uniform(state), v = rng_uniform(state);
+    double u = attack_uniform(state), v = attack_uniform(state);
     return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
 }
 
@@ -90,7 +90,7 @@ static void random_start(const attack_options *o, const double *x0, double eps, 
                          size_t n)
 {
     if (o->norm == NORM_INF) {
-        for (size_t i = 0; i < n; i++) x[i] = x0[i] + eps * (2.0 * rng_uniform(rng) - 1.0);
+        for (size_t i = 0; i < n; i++) x[i] = x0[i] + eps * (2.0 * attack_uniform(rng) - 1.0);
     } else {
         double s = 0.0;
         for (size_t i = 0; i < n; i++) {
@@ -98,7 +98,7 @@ static void random_start(const attack_options *o, const double *x0, double eps, 
             s += x[i] * x[i];
         }
         /* Uniform in the ball: radius eps * U^(1/n). */
-        double r = eps * pow(rng_uniform(rng), 1.0 / (double)n) / (s > 0 ? sqrt(s) : 1.0);
+        double r = eps * pow(attack_uniform(rng), 1.0 / (double)n) / (s > 0 ? sqrt(s) : 1.0);
         for (size_t i = 0; i < n; i++) x[i] = x0[i] + r * x[i];
     }
     project(o, x0, eps, x, n);

@@ -150,10 +150,40 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
             return cli_usage_error(cmd, "unknown option '--%s'", name);
         }
     }
-    if (!o->model) return cli_usage_error(cmd, "--model is required");
-    if (!o->data) return cli_usage_error(cmd, "--data is required");
-    if (!o->out) return cli_usage_error(cmd, "--out is required");
-    return cli_guard_output(cmd, o->out, o->model, o->data, NULL);
+    /* commands without a model, data set or output file option do not list them */
+    if (!o->model && allowed_opt(allowed, "model")) return cli_usage_error(cmd, "--model is required");
+    if (!o->data && allowed_opt(allowed, "data")) return cli_usage_error(cmd, "--data is required");
+    if (!o->out && allowed_opt(allowed, "out")) return cli_usage_error(cmd, "--out is required");
+    return o->out ? cli_guard_output(cmd, o->out, o->model, o->data, NULL) : -1;
+}
+
+int cert_cli_take(const char *cmd, int argc, char **argv, const char *const *own, const char **val, char **rest,
+                  int *n_rest)
+{
+    int k = 0;
+    for (int o = 0; own[o]; o++) val[o] = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int hit = -1;
+        size_t len = 0;
+        for (int o = 0; own[o] && hit < 0 && !strncmp(a, "--", 2); o++) {
+            int flag = own[o][0] == '!';
+            const char *name = own[o] + flag;
+            len = strlen(name);
+            if (!strncmp(a + 2, name, len) && (a[2 + len] == '\0' || (!flag && a[2 + len] == '='))) hit = o;
+        }
+        if (hit < 0) {
+            rest[k++] = argv[i];
+            continue;
+        }
+        if (own[hit][0] == '!') val[hit] = "";
+        else if (a[2 + len] == '=') val[hit] = a + 3 + len;
+        else if (i + 1 < argc) val[hit] = argv[++i];
+        else return cli_usage_error(cmd, "%s needs a value", a);
+    }
+    rest[k] = NULL;
+    *n_rest = k;
+    return -1;
 }
 
 /* At most one dimension above 1: a vector whatever the C,H,W split. */

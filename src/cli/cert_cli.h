@@ -35,6 +35,12 @@ void cert_cli_defaults(cert_cli_opts *o);
  * the exit status (0 after --help, printed by help()). */
 int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *allowed, void (*help)(void),
                    cert_cli_opts *o);
+/* Options a command parses itself, taken out of argv before cert_cli_parse: own
+ * is a NULL-terminated list of names without "--" ("!name": a flag, which gets
+ * "" when given); val[k] receives option k's value or NULL, rest (argc + 1
+ * entries) the other arguments. Returns -1 when fine, else the exit status. */
+int cert_cli_take(const char *cmd, int argc, char **argv, const char *const *own, const char **val, char **rest,
+                  int *n_rest);
 /* Load model and data images [start, start+count); checks that shapes fit;
  * --mean/--std become the model's first layer. */
 int cert_cli_load(const char *cmd, const cert_cli_opts *o, size_t start, size_t count, nn_model *m,

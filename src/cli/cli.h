@@ -25,6 +25,8 @@ int cmd_certify(int argc, char **argv);
 int cmd_attack(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_vnncomp(int argc, char **argv);
 
 /* Print "nncert <cmd>: <message>" for a failed library call; returns CLI_EXIT_FAIL. */
 int cli_report(const char *cmd, const nn_error *err);

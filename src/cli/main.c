@@ -17,6 +17,8 @@ static const struct {
     {"attack", cmd_attack, "PGD attack: adversarial examples and radius upper bounds"},
     {"sweep", cmd_sweep, "expand a sweep definition into one certify config per run"},
     {"report", cmd_report, "tables and plots (Markdown, HTML, PNG) from certify results or a sweep"},
+    {"verify", cmd_verify, "check a VNN-LIB property: unsat, sat with a counterexample, unknown"},
+    {"vnncomp", cmd_vnncomp, "run a VNN-COMP benchmark (instances.csv) through the MPI scheduler"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,206 @@
+/* A VNN-COMP benchmark through the scheduler (see include/vnncomp_app.h).
+ *
+ * One task per instance, independent of every other: the worker loads the
+ * instance's model (kept while the next instance names the same file), reads
+ * the property and runs prop_verify with the instance's timeout. An instance
+ * that cannot be run (unreadable files, sizes that do not fit) is answered
+ * "error" with the reason, and the run goes on. The master appends every answer
+ * to the journal in one write (journal.h), so a killed run resumes with the
+ * instances still missing; the CSV is written at the end from the journal's
+ * answers and this run's. */
+#include "vnncomp_app.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "byteorder.h"
+#include "model_io.h"
+#include "nn_clock.h"
+#include "vnnlib.h"
+
+enum { REC_IDENTITY = 1, REC_ANSWER = 2 };
+
+static const char *const names[] = {"unsat", "sat", "unknown", "timeout", "error"};
+
+const char *vnncomp_answer_name(int answer) { return answer >= 0 && answer <= VNNCOMP_ERROR ? names[answer] : "?"; }
+
+int vnncomp_app_init(vnncomp_app *a, const instances *in, const prop_options *po, nn_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->in = in;
+    a->po = *po;
+    model_init(&a->model);
+    a->done = nn_calloc(in->n, 1, "instance flags", err);
+    a->answer = nn_calloc(in->n, sizeof *a->answer, "instance answers", err);
+    a->seconds = nn_calloc(in->n, sizeof *a->seconds, "instance seconds", err);
+    return a->done && a->answer && a->seconds ? NN_OK : NN_ENOMEM;
+}
+
+void vnncomp_app_free(vnncomp_app *a)
+{
+    if (a->j) journal_close(a->j, NULL);
+    model_free(&a->model);
+    free(a->model_path);
+    free(a->done), free(a->answer), free(a->seconds);
+    memset(a, 0, sizeof *a);
+}
+
+/* ---- worker ---- */
+
+static int setup(void *ctx, sched_group *g, nn_error *err)
+{
+    (void)ctx, (void)g, (void)err;
+    return NN_OK;
+}
+
+static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, nn_error *err)
+{
+    const instances *in = a->in;
+    int rc = NN_OK;
+    if (!a->model_path || strcmp(a->model_path, in->onnx_path[i])) {
+        model_free(&a->model);
+        free(a->model_path);
+        a->model_path = NULL;
+        if ((rc = model_load(in->onnx_path[i], &a->model, err))) return rc;
+        if (!(a->model_path = strdup(in->onnx_path[i]))) return nn_fail(err, NN_ENOMEM, "out of memory");
+    }
+    prop_spec p;
+    if ((rc = vnnlib_read(in->vnnlib_path[i], NULL, &p, err))) return rc;
+    prop_options po = a->po;
+    po.timeout = in->timeout[i];
+    prop_result r;
+    rc = prop_check_sizes(&p, model_input_size(&a->model), model_output_size(&a->model), in->vnnlib_path[i], err);
+    if (!rc) rc = prop_verify(&a->model, &p, &po, &r, err);
+    if (!rc) {
+        *answer = r.answer;
+        prop_result_free(&r);
+    }
+    prop_spec_free(&p);
+    return rc;
+}
+
+static void run(void *ctx, int64_t task, unsigned char *out, sched_buf *extra)
+{
+    (void)extra;
+    vnncomp_app *a = ctx;
+    double t0 = nn_wall_seconds();
+    nn_error e;
+    nn_error_clear(&e);
+    prop_answer answer = PROP_UNKNOWN;
+    int rc = task >= 0 && (size_t)task < a->in->n ? verify_instance(a, (size_t)task, &answer, &e)
+                                                   : nn_fail(&e, NN_EARG, "no instance %lld", (long long)task);
+    memset(out, 0, VNNCOMP_RESULT_BYTES);
+    le_put_u64(out, rc ? VNNCOMP_ERROR : (uint64_t)answer);
+    le_put_f64(out + 8, nn_wall_seconds() - t0);
+    if (rc) snprintf((char *)out + 16, VNNCOMP_RESULT_BYTES - 16, "%.239s", e.msg);
+}
+
+/* ---- master ---- */
+
+static int record(vnncomp_app *a, int64_t task, const unsigned char *res, int rank, nn_error *err)
+{
+    uint64_t answer = le_get_u64(res);
+    if (task < 0 || (size_t)task >= a->in->n || answer > VNNCOMP_ERROR)
+        return nn_fail(err, NN_EFORMAT, "result of task %lld from rank %d is corrupt", (long long)task, rank);
+    size_t i = (size_t)task;
+    if (!a->done[i]) a->counts[answer]++;
+    a->done[i] = 1;
+    a->answer[i] = (int)answer;
+    a->seconds[i] = le_get_f64(res + 8);
+    return NN_OK;
+}
+
+typedef struct {
+    vnncomp_app *a;
+    const char *identity;
+    int seen_identity;
+} replay_ctx;
+
+static int replay(void *ctx, uint32_t type, const unsigned char *data, size_t len, nn_error *err)
+{
+    replay_ctx *r = ctx;
+    const char *path = journal_path(r->a->j);
+    if (type == REC_IDENTITY) {
+        if (len != strlen(r->identity) || memcmp(data, r->identity, len))
+            return nn_fail(err, NN_EARG, "%s belongs to another job (%.*s); remove it or use --force-new", path,
+                           (int)(len > 200 ? 200 : len), (const char *)data);
+        r->seen_identity = 1;
+        return NN_OK;
+    }
+    if (type != REC_ANSWER || len != 8 + VNNCOMP_RESULT_BYTES || !r->seen_identity)
+        return nn_fail(err, NN_EFORMAT, "%s: unexpected record (type %u, %zu bytes)", path, (unsigned)type, len);
+    int rc = record(r->a, (int64_t)le_get_u64(data), data + 8, 0, err);
+    if (!rc) r->a->recovered++;
+    return rc;
+}
+
+int vnncomp_app_open_journal(vnncomp_app *a, const char *path, const char *identity, int force_new, nn_error *err)
+{
+    if (force_new && unlink(path) && access(path, F_OK) == 0)
+        return nn_fail(err, NN_EIO, "cannot remove %s", path);
+    int created;
+    int rc = journal_open(&a->j, path, &created, err);
+    if (rc) return rc;
+    replay_ctx r = {a, identity, 0};
+    size_t dropped;
+    if ((rc = journal_replay(a->j, replay, &r, &dropped, err))) return rc;
+    if (!r.seen_identity) rc = journal_append(a->j, REC_IDENTITY, identity, strlen(identity), err);
+    return rc;
+}
+
+static int done(void *ctx, int64_t task, int rank, const unsigned char *result, const unsigned char *extra,
+                size_t extra_len, nn_error *err)
+{
+    (void)extra, (void)extra_len;
+    vnncomp_app *a = ctx;
+    unsigned char rec[8 + VNNCOMP_RESULT_BYTES];
+    le_put_u64(rec, (uint64_t)task);
+    memcpy(rec + 8, result, VNNCOMP_RESULT_BYTES);
+    int rc = record(a, task, result, rank, err);
+    if (!rc && a->j) rc = journal_append(a->j, REC_ANSWER, rec, sizeof rec, err);
+    if (rc) return rc;
+    if (a->kill_after > 0 && ++a->added == a->kill_after) raise(SIGKILL);
+    int answer = a->answer[task];
+    sched_progress_add(&a->progress, answer == PROP_UNSAT, answer != VNNCOMP_ERROR, answer == VNNCOMP_ERROR);
+    if (answer == VNNCOMP_ERROR)
+        fprintf(stderr, "nncert vnncomp: instance %lld (%s, %s): %.240s\n", (long long)task, a->in->onnx[task],
+                a->in->vnnlib[task], (const char *)result + 16);
+    return NN_OK;
+}
+
+static int tick(void *ctx, int final, nn_error *err)
+{
+    vnncomp_app *a = ctx;
+    sched_progress_tick(&a->progress, final);
+    if (final && a->j) return journal_sync(a->j, err);
+    return NN_OK;
+}
+
+sched_app vnncomp_app_callbacks(vnncomp_app *a)
+{
+    sched_app s = {a, VNNCOMP_RESULT_BYTES, setup, run, done, tick};
+    return s;
+}
+
+int vnncomp_app_write_csv(const vnncomp_app *a, const char *path, nn_error *err)
+{
+    size_t n = strlen(path);
+    char *tmp = malloc(n + 5);
+    if (!tmp) return nn_fail(err, NN_ENOMEM, "out of memory");
+    snprintf(tmp, n + 5, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        free(tmp);
+        return nn_fail(err, NN_EIO, "cannot write %s", path);
+    }
+    fprintf(f, "onnx,vnnlib,result,seconds\n");
+    for (size_t i = 0; i < a->in->n; i++)
+        fprintf(f, "%s,%s,%s,%.3f\n", a->in->onnx[i], a->in->vnnlib[i],
+                a->done[i] ? vnncomp_answer_name(a->answer[i]) : "missing", a->done[i] ? a->seconds[i] : 0.0);
+    int rc = fclose(f) || rename(tmp, path) ? nn_fail(err, NN_EIO, "cannot write %s", path) : NN_OK;
+    free(tmp);
+    return rc;
+}

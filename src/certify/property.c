@@ -1,0 +1,218 @@
+/* Verification of a property (doc/verify.md).
+ *
+ * The property is the unsafe set: a disjunction of (input box, output
+ * conjunction) cases. unsat needs every case ruled out: for its outer box, some
+ * row of its conjunction has a lower bound above its outer right-hand side, so
+ * no input of the box can satisfy that row. Cases sharing a box share one bound
+ * computation (all their rows are the rows of one specification). sat needs a
+ * point: PGD on each case, confirmed by a separate forward pass against the
+ * inner box and rows.
+ *
+ * Order: a short PGD run (a fifth of the steps) per case from the centre of its
+ * box, which finds the easy counterexamples cheaply, then the bounds box by box,
+ * then the full PGD runs on the cases the bounds left open. The wall clock is read before every case's
+ * run and every box's bounds; a single bound computation is not interrupted. */
+#include "property.h"
+#include "property_internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn_clock.h"
+
+static const char *const answer_names[] = {"unsat", "sat", "unknown", "timeout"};
+
+const char *prop_answer_name(prop_answer a) { return (unsigned)a < 4 ? answer_names[a] : "?"; }
+
+void prop_spec_init(prop_spec *p) { memset(p, 0, sizeof *p); }
+
+void prop_spec_free(prop_spec *p)
+{
+    free(p->lo), free(p->hi), free(p->lo_in), free(p->hi_in);
+    free(p->conj_start), free(p->row), free(p->rhs), free(p->rhs_in);
+    free(p->case_box), free(p->case_conj);
+    prop_spec_init(p);
+}
+
+double prop_sum_err(double a, double b, double s)
+{
+    double bb = s - a;
+    return (a - (s - bb)) + (b - bb);
+}
+
+double prop_add_dir(double a, double b, int dir)
+{
+    double s = a + b;
+    if (!isfinite(s)) return s;
+    double e = prop_sum_err(a, b, s);
+    return (dir > 0 && e > 0) || (dir < 0 && e < 0) ? nextafter(s, dir > 0 ? INFINITY : -INFINITY) : s;
+}
+
+double prop_div_dir(double a, double b, int dir)
+{
+    double q = a / b;
+    if (!isfinite(q)) return q;
+    double r = fma(-q, b, a);   /* exact: a / b = q + r / b */
+    if (r != 0 && ((r > 0) == (b > 0)) == (dir > 0)) q = nextafter(q, dir > 0 ? INFINITY : -INFINITY);
+    return q;
+}
+
+int prop_check_sizes(const prop_spec *p, size_t n_in, size_t n_out, const char *name, nn_error *err)
+{
+    if (p->n_x != n_in)
+        return nn_fail(err, NN_ESHAPE, "%s: declares inputs X_0 .. X_%zu but the model has %zu input%s%s", name,
+                       p->n_x - 1, n_in, n_in == 1 ? "" : "s",
+                       p->n_x > n_in ? " (an input index is out of range)" : " (some inputs are not declared)");
+    if (p->n_y != n_out)
+        return nn_fail(err, NN_ESHAPE, "%s: declares outputs Y_0 .. Y_%zu but the model has %zu output%s%s", name,
+                       p->n_y - 1, n_out, n_out == 1 ? "" : "s",
+                       p->n_y > n_out ? " (an output index is out of range)" : " (some outputs are not declared)");
+    return NN_OK;
+}
+
+int prop_conj_holds(const prop_spec *p, size_t j, const double *y)
+{
+    /* |fl(a . y) - a . y| <= gamma(n_y) sum |a_k y_k|; (n_y + 1) eps_mach is larger */
+    double gam = (double)(p->n_y + 1) * DBL_EPSILON;
+    for (size_t r = p->conj_start[j]; r < p->conj_start[j + 1]; r++) {
+        const double *a = p->row + r * p->n_y;
+        double s = 0.0, mag = 0.0;
+        for (size_t k = 0; k < p->n_y; k++) {
+            s += a[k] * y[k];
+            mag += fabs(a[k] * y[k]);
+        }
+        if (!isfinite(s) || !(s + gam * mag <= p->rhs_in[r])) return 0;
+    }
+    return 1;
+}
+
+int prop_box_holds(const prop_spec *p, size_t b, const double *x)
+{
+    for (size_t i = 0; i < p->n_x; i++)
+        if (!(x[i] >= p->lo_in[b * p->n_x + i] && x[i] <= p->hi_in[b * p->n_x + i])) return 0;
+    return 1;
+}
+
+void prop_options_default(prop_options *o)
+{
+    memset(o, 0, sizeof *o);
+    bound_options_default(&o->bopt);
+    o->bopt.method = METHOD_CROWN;
+    o->timeout = 0.0;
+    o->steps = 100;
+    o->restarts = 5;
+    o->seed = 0;
+}
+
+void prop_result_free(prop_result *r)
+{
+    free(r->x), free(r->y);
+    memset(r, 0, sizeof *r);
+}
+
+/* Bounds over box b for the rows of every case on it; proven[k] = 1 for the
+ * cases some row rules out. */
+static int prove_box(const nn_model *m, const prop_spec *p, size_t b, const bound_options *bopt, unsigned char *proven,
+                     int *enlarged, nn_error *err)
+{
+    size_t rows = 0, ny = p->n_y;
+    for (size_t k = 0; k < p->n_cases; k++)
+        if (p->case_box[k] == b) rows += p->conj_start[p->case_conj[k] + 1] - p->conj_start[p->case_conj[k]];
+    if (rows == 0) return NN_OK;  /* only empty conjunctions: nothing to rule out */
+    double *C = nn_malloc(rows * ny * sizeof *C, "specification rows", err);
+    double *lower = nn_malloc(rows * sizeof *lower, "specification bounds", err);
+    double *upper = nn_malloc(rows * sizeof *upper, "specification bounds", err);
+    int rc = C && lower && upper ? NN_OK : NN_ENOMEM;
+    size_t w = 0;
+    for (size_t k = 0; !rc && k < p->n_cases; k++) {
+        if (p->case_box[k] != b) continue;
+        size_t j = p->case_conj[k], nr = p->conj_start[j + 1] - p->conj_start[j];
+        memcpy(C + w * ny, p->row + p->conj_start[j] * ny, nr * ny * sizeof *C);
+        w += nr;
+    }
+    prop_region reg;
+    int have_reg = 0, have_st = 0;
+    bound_state st;
+    if (!rc && !(rc = prop_region_make(m, p->lo + b * p->n_x, p->hi + b * p->n_x, &reg, err))) have_reg = 1;
+    if (!rc && !(rc = bound_state_init(&st, reg.model, bopt, err))) have_st = 1;
+    if (!rc) rc = bound_set_region(&st, &reg.region, err);
+    if (!rc) rc = bound_compute(&st, err);
+    if (!rc) rc = bound_spec(&st, C, rows, ny, NULL, lower, upper, err);
+    if (!rc) {
+        *enlarged = reg.enlarged;
+        w = 0;
+        for (size_t k = 0; k < p->n_cases; k++) {
+            if (p->case_box[k] != b) continue;
+            size_t j = p->case_conj[k];
+            for (size_t r = p->conj_start[j]; r < p->conj_start[j + 1]; r++, w++)
+                if (lower[w] > p->rhs[r]) proven[k] = 1;  /* NaN never proves */
+        }
+    }
+    if (have_st) bound_state_free(&st);
+    if (have_reg) prop_region_free(&reg);
+    free(C), free(lower), free(upper);
+    return rc;
+}
+
+int prop_verify(const nn_model *m, const prop_spec *p, const prop_options *o, prop_result *r, nn_error *err)
+{
+    memset(r, 0, sizeof *r);
+    double t0 = nn_wall_seconds();
+    double deadline = o->timeout > 0 ? t0 + o->timeout : INFINITY;
+    const char *name = m->source ? m->source : "model";
+    int rc = prop_check_sizes(p, model_input_size(m), model_output_size(m), name, err);
+    if (rc) return rc;
+    if (o->steps < 1 || o->restarts < 1)
+        return nn_fail(err, NN_EARG, "verify: PGD steps and restarts must be >= 1 (got %d, %d)", o->steps, o->restarts);
+    r->x = nn_malloc(p->n_x * sizeof *r->x, "counterexample", err);
+    r->y = nn_malloc(p->n_y * sizeof *r->y, "counterexample outputs", err);
+    unsigned char *proven = nn_calloc(p->n_cases ? p->n_cases : 1, 1, "proven disjuncts", err);
+    if (!r->x || !r->y || !proven) {
+        free(proven);
+        prop_result_free(r);
+        return NN_ENOMEM;
+    }
+    uint64_t rng = o->seed ^ 0xBB67AE8584CAA73Bull;
+    r->answer = PROP_UNKNOWN;
+    int decided = 0;
+    /* 1: a short run per case from the centre */
+    prop_options quick = *o;
+    quick.steps = o->steps / 5 > 0 ? o->steps / 5 : 1;
+    for (size_t k = 0; !rc && !decided && k < p->n_cases; k++) {
+        int found = 0;
+        if (nn_wall_seconds() > deadline) r->answer = PROP_TIMEOUT, decided = 1;
+        else if (!(rc = prop_attack_run(m, p, k, &quick, 0, &rng, r->x, r->y, &found, &r->pgd_steps, err)) && found)
+            r->answer = PROP_SAT, r->sat_case = k, decided = 1;
+    }
+    /* 2: the bounds, box by box */
+    for (size_t b = 0; !rc && !decided && b < p->n_boxes; b++) {
+        if (nn_wall_seconds() > deadline) {
+            r->answer = PROP_TIMEOUT, decided = 1;
+            break;
+        }
+        int enlarged = 0;
+        if ((rc = prove_box(m, p, b, &o->bopt, proven, &enlarged, err))) break;
+        r->boxes_enlarged += (size_t)enlarged;
+        int all = 1;
+        for (size_t k = 0; k < p->n_cases; k++)
+            if (p->case_box[k] == b && !proven[k]) all = 0;
+        r->boxes_proven += (size_t)all;
+    }
+    for (size_t k = 0; k < p->n_cases; k++) r->cases_proven += proven[k];
+    if (!rc && !decided && r->cases_proven == p->n_cases) r->answer = PROP_UNSAT, decided = 1;
+    /* 3: the full runs on the open cases */
+    for (int run = 0; !rc && !decided && run < o->restarts; run++)
+        for (size_t k = 0; !rc && !decided && k < p->n_cases; k++) {
+            if (proven[k]) continue;
+            int found = 0;
+            if (nn_wall_seconds() > deadline) r->answer = PROP_TIMEOUT, decided = 1;
+            else if (!(rc = prop_attack_run(m, p, k, o, run, &rng, r->x, r->y, &found, &r->pgd_steps, err)) && found)
+                r->answer = PROP_SAT, r->sat_case = k, decided = 1;
+        }
+    free(proven);
+    r->seconds = nn_wall_seconds() - t0;
+    if (rc) prop_result_free(r);
+    return rc;
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# nncert verify: VNN-LIB properties of tiny ONNX models (tests/vnnlib_fixtures.py)
+# answered unsat, sat, unknown or timeout in VNN-COMP's format. Every unsat is
+# checked against sampling (no point of the unsafe set found), every sat
+# counterexample against an independent numpy forward pass.
+. "$(dirname "$0")/lib.sh"
+FX="$TMP/fx"
+PY=tests/vnnlib_fixtures.py
+
+if /usr/bin/python3 "$PY" make "$FX" >"$TMP/gen.log" 2>&1; then ok "fixtures generated"
+else not_ok "fixtures generated" "$(tail -5 "$TMP/gen.log")"; exit 1; fi
+
+expect_success "verify --help" "$NNCERT" verify --help
+check "help names the four answers" "grep -q unsat '$TMP/out' && grep -q timeout '$TMP/out'"
+expect_failure "--vnnlib is required" "--vnnlib is required" "$NNCERT" verify --model "$FX/mlp.onnx"
+"$NNCERT" verify --model "$FX/mlp.onnx" >/dev/null 2>&1; check "usage error exits 2" "[ $? -eq 2 ]"
+expect_failure "--timeout must be positive" "--timeout must be > 0" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --timeout -1
+expect_failure "unknown method" "unknown method 'magic'" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --method magic
+
+# verify NAME MODEL [options]: runs, keeps stdout in $TMP/NAME.res and --out in $TMP/NAME.out
+verify() {
+    local name=$1 model=$2; shift 2
+    "$NNCERT" verify --model "$FX/$model.onnx" --vnnlib "$FX/$name.vnnlib" --out "$TMP/$name.out" "$@" \
+        >"$TMP/$name.res" 2>"$TMP/$name.err"
+}
+answer() { head -1 "$TMP/$1.res"; }
+
+# The samples of every fixture, once (one Python start).
+/usr/bin/python3 "$PY" hits "$FX" unsat orbox_unsat zero_width cnn_small sat orbox_sat cnn_large \
+    rand0 rand1 rand2 rand3 rand4 rand5 rand6 rand7 >"$TMP/hits" 2>&1
+hits() { awk -v n="$1" '$1 == n {print $2}' "$TMP/hits"; }
+
+for p in unsat:mlp orbox_unsat:mlp zero_width:mlp cnn_small:cnn; do
+    name=${p%%:*} model=${p##*:}
+    verify "$name" "$model"
+    check "$name: unsat" "[ '$(answer "$name")' = unsat ]" || cat "$TMP/$name.err"
+    check "$name: sampling finds no point of the unsafe set" "[ '$(hits "$name")' = 0 ]"
+    check "$name: --out holds the same answer" "cmp -s '$TMP/$name.res' '$TMP/$name.out'"
+done
+check "or of two input boxes: both boxes proven" "grep -q '2 of 2 input boxes proven' '$TMP/orbox_unsat.err'"
+check "output disjunction: every disjunct ruled out" "grep -q '2 of 2 disjuncts ruled out' '$TMP/unsat.err'"
+check "a clipped image box is bounded exactly (no enclosing ball)" "! grep -q 'enclosing ball' '$TMP/cnn_small.err'"
+
+sat_pairs=""
+for p in sat:mlp orbox_sat:mlp cnn_large:cnn; do
+    name=${p%%:*} model=${p##*:}
+    verify "$name" "$model"
+    check "$name: sat" "[ '$(answer "$name")' = sat ]" || cat "$TMP/$name.err"
+    check "$name: sampling agrees that the unsafe set is reachable" "[ '$(hits "$name")' -gt 0 ]"
+    check "$name: result file in VNN-COMP's layout" \
+        "sed -n 2p '$TMP/$name.out' | grep -qE '^\(\(X_0 [-0-9.e+]+\)$' && tail -1 '$TMP/$name.out' | grep -qE '^ \(Y_2 [-0-9.e+]+\)\)$'"
+    sat_pairs+=" $name $TMP/$name.out"
+done
+/usr/bin/python3 "$PY" check "$FX" $sat_pairs >"$TMP/checks" 2>&1
+for name in sat orbox_sat cnn_large; do
+    check "$name: the counterexample satisfies the property under the numpy forward pass" \
+        "grep -q '^$name ok' '$TMP/checks'" || grep "^$name" "$TMP/checks"
+done
+check "or of boxes: the counterexample lies in the box that has one" "grep -q '^orbox_sat ok box 1' '$TMP/checks'"
+
+# A zoo model (.h5, normalize + flatten + MLP), a box with other widths per pixel:
+# the box goes through the normalize layer into a box layer, not an enclosing ball.
+# The predicted class at the centre comes from a property every point satisfies.
+zoo=models/mnist_mlp_2x20_relu.h5
+{ cat "$FX/zoo_box.vnnlib"; echo "(assert (>= Y_0 -1e30))"; } >"$FX/zoo_probe.vnnlib"
+"$NNCERT" verify --model "$zoo" --vnnlib "$FX/zoo_probe.vnnlib" --steps 1 --restarts 1 >"$TMP/zoo_probe.res" 2>&1
+check "a property every point satisfies: sat at the first point" "[ \"\$(head -1 '$TMP/zoo_probe.res')\" = sat ]"
+c=$(grep '(Y_' "$TMP/zoo_probe.res" | tr -d '()' | awk 'NR == 1 || $2 > b {b = $2; c = NR - 1} END {print c}')
+{ cat "$FX/zoo_box.vnnlib"; printf '(assert (or'; for j in 0 1 2 3 4 5 6 7 8 9; do
+    [ "$j" = "$c" ] || printf ' (and (>= Y_%s Y_%s))' "$j" "$c"; done; echo '))'; } >"$FX/zoo.vnnlib"
+"$NNCERT" verify --model "$zoo" --vnnlib "$FX/zoo.vnnlib" >"$TMP/zoo.res" 2>"$TMP/zoo.err"
+check "zoo model, 784 inputs of other widths: unsat (class $c)" "[ \"\$(head -1 '$TMP/zoo.res')\" = unsat ]" \
+    || cat "$TMP/zoo.err"
+check "zoo model: bounded through the box layer, not an enclosing ball" "! grep -q 'enclosing ball' '$TMP/zoo.err'"
+
+# gzip: the same property compressed
+gzip -c "$FX/unsat.vnnlib" >"$FX/unsat_gz.vnnlib.gz"
+"$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat_gz.vnnlib.gz" >"$TMP/gz.res" 2>&1
+check "a .vnnlib.gz file gives the same answer" "[ \"\$(head -1 '$TMP/gz.res')\" = unsat ]"
+
+# every method proves the easy property or says unknown, never sat
+for m in ibp crown-quad; do
+    verify unsat mlp --method "$m" --steps 10 --restarts 1
+    a=$(answer unsat)
+    check "method $m: unsat or unknown, never sat ($a)" "[ '$a' = unsat ] || [ '$a' = unknown ]"
+done
+
+# timeout: 3000 boxes take seconds; a 0.05 s budget ends early with 'timeout'
+start=$(date +%s.%N)
+verify many mlp --timeout 0.05
+end=$(date +%s.%N)
+check "timeout answered as 'timeout'" "[ '$(answer many)' = timeout ]" || cat "$TMP/many.err"
+check "timeout returns soon after the budget ($(echo "$end - $start" | bc) s)" \
+    "[ \$(echo '$end - $start < 20' | bc) -eq 1 ]"
+verify unsat mlp --timeout 100
+check "a generous timeout leaves the answer unchanged" "[ '$(answer unsat)' = unsat ]"
+
+# Soundness: random properties; unsat only where sampling finds nothing
+unsound="" n_unsat=0 n_sat=0
+for r in 0 1 2 3 4 5 6 7; do
+    model=mlp; [ $((r % 3)) -eq 0 ] && model=cnn
+    verify "rand$r" "$model" --steps 30 --restarts 2
+    a=$(answer "rand$r") h=$(hits "rand$r")
+    [ "$a" = unsat ] && n_unsat=$((n_unsat + 1))
+    [ "$a" = sat ] && n_sat=$((n_sat + 1))
+    [ "$a" = unsat ] && [ "${h:-0}" -gt 0 ] && unsound+="rand$r($h hits) "
+done
+check "random properties: never unsat where sampling finds a point ($n_unsat unsat, $n_sat sat)" "[ -z '$unsound' ]" \
+    || echo "#   $unsound"
+check "random properties: both unsat and sat occur" "[ $n_unsat -ge 2 ] && [ $n_sat -ge 2 ]"
+
+# Bad inputs through the command: named errors, exit status 1
+{ for i in 0 1 2; do echo "(declare-const X_$i Real)(assert (<= 0 X_$i 1))"; done
+  echo "(declare-const Y_0 Real)(assert (<= Y_0 0))"; } >"$FX/bad_size.vnnlib"
+expect_failure "property with more inputs than the model" "bad_size.vnnlib: declares inputs X_0 .. X_2 but the model has 2 inputs" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/bad_size.vnnlib"
+sed 's/(<= X_1 [^)]*)//' "$FX/unsat.vnnlib" >"$FX/unbounded.vnnlib"
+expect_failure "an input without an upper bound" "X_1 has no upper bound" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unbounded.vnnlib"
+head -c 200 "$FX/unsat.vnnlib" >"$FX/truncated.vnnlib"
+expect_failure "a truncated property names line and column" "truncated.vnnlib:[0-9]+:[0-9]+: .*never closed" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/truncated.vnnlib"
+expect_failure "a missing property file" "cannot open .*nothere.vnnlib" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/nothere.vnnlib"

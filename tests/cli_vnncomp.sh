@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# nncert vnncomp: a VNN-COMP benchmark folder (instances.csv) through the MPI
+# scheduler: answers as 'nncert verify' gives them, the same with 1 or 3 ranks,
+# resume after kill -9 from the journal, bad instance lists, the SLURM script.
+. "$(dirname "$0")/lib.sh"
+export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
+FX="$TMP/bench"
+mkdir -p "$FX/onnx" "$FX/vnnlib"
+
+if /usr/bin/python3 tests/vnnlib_fixtures.py make "$TMP/fx" >"$TMP/gen.log" 2>&1; then ok "fixtures generated"
+else not_ok "fixtures generated" "$(tail -5 "$TMP/gen.log")"; exit 1; fi
+# VNN-COMP's layout: onnx/ and vnnlib/ next to instances.csv, gzipped files allowed
+cp "$TMP/fx/mlp.onnx" "$TMP/fx/cnn.onnx" "$FX/onnx/"
+for p in unsat sat cnn_small cnn_large many; do cp "$TMP/fx/$p.vnnlib" "$FX/vnnlib/"; done
+gzip -c "$TMP/fx/unsat.vnnlib" >"$FX/vnnlib/unsat_gz.vnnlib.gz"
+printf '%s\r\n' "onnx/mlp.onnx,vnnlib/unsat.vnnlib,10" "" "# a comment" " onnx/mlp.onnx , vnnlib/sat.vnnlib , 10 " \
+    "onnx/cnn.onnx,vnnlib/cnn_small.vnnlib,10" "onnx/cnn.onnx,vnnlib/cnn_large.vnnlib,10" \
+    "onnx/mlp.onnx,vnnlib/many.vnnlib,0.05" "onnx/mlp.onnx,vnnlib/missing.vnnlib,5" \
+    "onnx/mlp.onnx,vnnlib/unsat_gz.vnnlib.gz,10" >"$FX/instances.csv"
+expected="unsat sat unsat sat timeout error unsat"
+results() { tail -n +2 "$1" | cut -d, -f3 | tr '\n' ' ' | sed 's/ $//'; }
+
+expect_success "vnncomp --help" "$NNCERT" vnncomp --help
+expect_failure "--instances is required" "--instances is required" "$NNCERT" vnncomp --out "$TMP/r.csv"
+
+"$NNCERT" vnncomp --instances "$FX/instances.csv" --out "$TMP/one.csv" >"$TMP/one.out" 2>"$TMP/one.err"
+rc=$?
+check "one process: exit 1 (an instance is an error), the CSV written" "[ $rc -eq 1 ] && [ -s '$TMP/one.csv' ]" \
+    || tail -3 "$TMP/one.err"
+check "one process: the answers ($(results "$TMP/one.csv"))" "[ '$(results "$TMP/one.csv")' = '$expected' ]"
+check "CSV header and paths as written in instances.csv" \
+    "head -2 '$TMP/one.csv' | tr -d '\r' | cmp -s - <(printf 'onnx,vnnlib,result,seconds\nonnx/mlp.onnx,vnnlib/unsat.vnnlib,unsat,%s\n' \"\$(sed -n 2p '$TMP/one.csv' | cut -d, -f4)\")"
+check "summary counts every answer" \
+    "grep -q 'instances 7: unsat 3, sat 2, unknown 0, timeout 1, error 1' '$TMP/one.out'"
+check "the error names the instance and the reason" "grep -q 'missing.vnnlib: No such file' '$TMP/one.err'"
+
+mpirun -np 3 "$NNCERT" vnncomp --instances "$FX/instances.csv" --out "$TMP/three.csv" >"$TMP/three.out" 2>&1
+check "three ranks: the same answers" "[ '$(results "$TMP/three.csv")' = '$expected' ]" || tail -5 "$TMP/three.out"
+
+# kill -9 after 3 journaled answers, then resume
+NNCERT_TEST_KILL_AFTER_INSTANCES=3 "$NNCERT" vnncomp --instances "$FX/instances.csv" --out "$TMP/res.csv" \
+    >/dev/null 2>&1
+rc=$?
+check "the test hook kills the run (status $rc) before the CSV" "[ $rc -ge 128 ] && [ ! -e '$TMP/res.csv' ]"
+"$NNCERT" vnncomp --instances "$FX/instances.csv" --out "$TMP/res.csv" >"$TMP/res.out" 2>&1
+check "the rerun resumes the 3 journaled answers" "grep -q 'resumed: 3 instances' '$TMP/res.out'" \
+    || tail -3 "$TMP/res.out"
+check "the resumed run has every answer" "[ '$(results "$TMP/res.csv")' = '$expected' ]"
+expect_failure "a journal of another job is refused" "belongs to another job.*--force-new" \
+    "$NNCERT" vnncomp --instances "$FX/instances.csv" --out "$TMP/res.csv" --method ibp
+"$NNCERT" vnncomp --instances "$FX/instances.csv" --out "$TMP/res.csv" --method ibp --force-new >"$TMP/new.out" 2>&1
+check "--force-new starts afresh" "! grep -q resumed '$TMP/new.out' && grep -q 'instances 7' '$TMP/new.out'"
+
+# SIGINT: the instances in flight finish and are journaled, exit 75, no CSV yet;
+# the rerun resumes them (30 instances of about 0.3 s each: the signal lands mid-run)
+for _ in $(seq 30); do echo "onnx/mlp.onnx,vnnlib/many.vnnlib,60"; done >"$FX/slow.csv"
+"$NNCERT" vnncomp --instances "$FX/slow.csv" --out "$TMP/slow.csv" >"$TMP/slow.out" 2>"$TMP/slow.err" &
+pid=$!
+sleep 2
+kill -INT $pid
+wait $pid
+rc=$?
+check "SIGINT stops the run with exit status 75 and no CSV ($rc)" "[ $rc = 75 ] && [ ! -e '$TMP/slow.csv' ]" \
+    || tail -3 "$TMP/slow.err"
+check "the stop is reported" "grep -q 'SIGINT: stopped on request' '$TMP/slow.err'" || tail -3 "$TMP/slow.err"
+"$NNCERT" vnncomp --instances "$FX/slow.csv" --out "$TMP/slow.csv" >"$TMP/slow2.out" 2>&1
+k=$(sed -n 's/^resumed: \([0-9]*\) instances.*/\1/p' "$TMP/slow2.out")
+check "the rerun resumes the journaled answers (${k:-0}) and answers the rest" \
+    "[ '${k:-0}' -lt 30 ] && [ \"\$(results '$TMP/slow.csv')\" = \"\$(printf 'unsat %.0s' \$(seq 30) | sed 's/ \$//')\" ]"
+
+# bad instance lists
+printf 'onnx/mlp.onnx,vnnlib/unsat.vnnlib\n' >"$FX/two_fields.csv"
+expect_failure "a line with two fields" "two_fields.csv:1: expected three fields" \
+    "$NNCERT" vnncomp --instances "$FX/two_fields.csv" --out "$TMP/x.csv"
+printf 'onnx/mlp.onnx,vnnlib/unsat.vnnlib,10\nonnx/mlp.onnx,vnnlib/sat.vnnlib,-3\n' >"$FX/neg.csv"
+expect_failure "a negative timeout" "neg.csv:2: timeout '-3' is not a positive number" \
+    "$NNCERT" vnncomp --instances "$FX/neg.csv" --out "$TMP/x.csv"
+: >"$FX/empty.csv"
+expect_failure "an empty list" "empty.csv: no instances" "$NNCERT" vnncomp --instances "$FX/empty.csv" --out "$TMP/x.csv"
+
+# the SLURM script runs outside SLURM too (2 ranks)
+grep -v missing "$FX/instances.csv" >"$FX/ok.csv"
+if [ "$NNCERT" = bin/nncert ]; then
+    NNCERT_NP=2 NNCERT_HOME=$PWD bash slurm/vnncomp.sbatch "$FX/ok.csv" "$TMP/slurm.csv" >"$TMP/slurm.out" 2>&1
+    rc=$?
+    check "slurm/vnncomp.sbatch runs a benchmark (status $rc)" \
+        "[ $rc -eq 0 ] && [ '$(results "$TMP/slurm.csv" 2>/dev/null)' = 'unsat sat unsat sat timeout unsat' ]" \
+        || tail -5 "$TMP/slurm.out"
+fi
