@@ -214,8 +214,8 @@ started() {  # until the log shows finished tasks (at most $2 s)
     done
     return 1
 }
-restarted() {  # until the job is pending again after its $2-th requeue; skip SLURM's requeue delay
-    for _ in $(seq 600); do
+restarted() {  # until the job is pending again after its $2-th requeue (at most 300 s); skip SLURM's requeue delay
+    for _ in $(seq 1500); do
         if scontrol show job "$1" 2>/dev/null | grep -q "Restarts=$2" &&
            scontrol show job "$1" 2>/dev/null | grep -q "JobState=PENDING"; then
             scontrol update jobid="$1" StartTime=now 2>/dev/null
@@ -223,6 +223,7 @@ restarted() {  # until the job is pending again after its $2-th requeue; skip SL
         fi
         sleep 0.2
     done
+    echo "# job $1 not pending after requeue $2:"; scontrol show job "$1" 2>&1 | sed 's/^/#   /'
     return 1
 }
 ended() {  # until the job reaches a final state (at most $2 s); prints it
