@@ -294,8 +294,9 @@ static void orderings_on_residual_nets(void **state)
         size_t n = model_input_size(&m);
         double *x0 = test_rand_vec(&rng, n, 0.2, 0.8);
         milp_limit = fam ? 0.3 : 20;
-        tighter += check_chain(&m, x0, NORM_INF, fam ? 0.03 : 0.1, 1, 1, 200, &rng);
-        if (!fam) tighter += check_chain(&m, x0, NORM_1, 0.3, 0, 1, 200, &rng);
+        int samples = TEST_UNDER_SANITIZER ? 40 : 200;
+        tighter += check_chain(&m, x0, NORM_INF, fam ? 0.03 : 0.1, 1, 1, samples, &rng);
+        if (!fam) tighter += check_chain(&m, x0, NORM_1, 0.3, 0, 1, samples, &rng);
         milp_limit = 20;
         free(x0);
         model_free(&m);
@@ -402,7 +403,8 @@ static void milp_finds_what_pgd_finds(void **state)
     nn_error err;
     int pgd_found = 0, milp_found = 0;
     const uint64_t seeds[] = {201, 204};
-    for (int k = 0; k < 2; k++) {
+    const int n_seeds = TEST_UNDER_SANITIZER ? 1 : 2;
+    for (int k = 0; k < n_seeds; k++) {
         test_rng rng = {seeds[k]};
         nn_model m;
         tb_build_mlp(&m, &rng, LAYER_RELU);
@@ -444,7 +446,7 @@ static void milp_finds_what_pgd_finds(void **state)
         free(x0);
         model_free(&m);
     }
-    assert_true(pgd_found >= 1 && milp_found >= 2);
+    assert_true((pgd_found >= 1 || n_seeds < 2) && milp_found >= n_seeds);
 }
 
 /* ---- row ranges and errors -------------------------------------------------------------- */

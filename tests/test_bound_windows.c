@@ -145,7 +145,7 @@ static void windowed_rows_are_the_dense_rows_bits_and_sound(void **state)
     const bound_method ms[] = {METHOD_CROWN, METHOD_FASTLIN, METHOD_CROWN_IBP, METHOD_LBP,
                                METHOD_CROWN_LBP, METHOD_FROWN, METHOD_CROWN_QUAD, METHOD_IBP};
     test_rng rng = {777};
-    int n_arch = 60;
+    int n_arch = TEST_UNDER_SANITIZER ? 20 : 60;
     for (int idx = 0; idx < n_arch; idx++) {
         nn_model m;
         char desc[512];
