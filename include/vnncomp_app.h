@@ -43,6 +43,10 @@ void vnncomp_app_free(vnncomp_app *a);
 int vnncomp_app_open_journal(vnncomp_app *a, const char *path, const char *identity, int force_new, nn_error *err);
 /* Master: one line per instance, in the file's order: onnx,vnnlib,result,seconds. */
 int vnncomp_app_write_csv(const vnncomp_app *a, const char *path, nn_error *err);
+/* Master: the same table as an HDF5 results file (doc/formats.md "VNN-COMP
+ * instance lists"): /results/onnx, vnnlib, result (code), seconds, timeout;
+ * identity (the job) as a root attribute. */
+int vnncomp_app_write_h5(const vnncomp_app *a, const char *path, const char *identity, nn_error *err);
 sched_app vnncomp_app_callbacks(vnncomp_app *a);
 /* unsat, sat, unknown, timeout, error */
 const char *vnncomp_answer_name(int answer);

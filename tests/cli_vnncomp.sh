@@ -33,6 +33,21 @@ check "CSV header and paths as written in instances.csv" \
 check "summary counts every answer" \
     "grep -q 'instances 7: unsat 3, sat 2, unknown 0, timeout 1, error 1' '$TMP/one.out'"
 check "the error names the instance and the reason" "grep -q 'missing.vnnlib: No such file' '$TMP/one.err'"
+check "one.h5 holds the same table as one.csv (codes in the legend's order)" "/usr/bin/python3 - '$TMP/one.h5' '$TMP/one.csv' <<'EOF'
+import csv, sys, h5py
+f = h5py.File(sys.argv[1], 'r')
+r = f['results']
+names = dict((int(c), n) for c, n in (p.split() for p in r.attrs['result_names'].decode().split(', ')))
+rows = list(csv.reader(open(sys.argv[2])))[1:]
+assert len(rows) == len(r['result']) == 7, len(rows)
+for i, row in enumerate(rows):
+    assert row[0] == r['onnx'][i].decode() and row[1] == r['vnnlib'][i].decode(), (i, row)
+    assert row[2] == names[int(r['result'][i])], (i, row, int(r['result'][i]))
+    assert abs(float(row[3]) - float(r['seconds'][i])) <= 5e-4, (i, row)
+assert f.attrs['job'].decode().startswith('nncert vnncomp: instances sha256=')
+EOF"
+expect_failure "--h5 and --out may not be one file" "name the same file" \
+    "$NNCERT" vnncomp --instances "$FX/instances.csv" --out "$TMP/same.csv" --h5 "$TMP/same.csv"
 
 mpirun -np 3 "$NNCERT" vnncomp --instances "$FX/instances.csv" --out "$TMP/three.csv" >"$TMP/three.out" 2>&1
 check "three ranks: the same answers" "[ '$(results "$TMP/three.csv")' = '$expected' ]" || tail -5 "$TMP/three.out"

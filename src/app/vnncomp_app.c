@@ -19,6 +19,7 @@
 #include "byteorder.h"
 #include "model_io.h"
 #include "nn_clock.h"
+#include "results_h5.h"
 #include "vnnlib.h"
 
 enum { REC_IDENTITY = 1, REC_ANSWER = 2 };
@@ -202,5 +203,41 @@ int vnncomp_app_write_csv(const vnncomp_app *a, const char *path, nn_error *err)
                 a->done[i] ? vnncomp_answer_name(a->answer[i]) : "missing", a->done[i] ? a->seconds[i] : 0.0);
     int rc = fclose(f) || rename(tmp, path) ? nn_fail(err, NN_EIO, "cannot write %s", path) : NN_OK;
     free(tmp);
+    return rc;
+}
+
+int vnncomp_app_write_h5(const vnncomp_app *a, const char *path, const char *identity, nn_error *err)
+{
+    size_t n = a->in->n, w_onnx = 1, w_vnnlib = 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t lo = strlen(a->in->onnx[i]) + 1, lv = strlen(a->in->vnnlib[i]) + 1;
+        if (lo > w_onnx) w_onnx = lo;
+        if (lv > w_vnnlib) w_vnnlib = lv;
+    }
+    const h5_column cols[] = {{"onnx", H5COL_STRING, w_onnx}, {"vnnlib", H5COL_STRING, w_vnnlib},
+                              {"result", H5COL_INT, 1}, {"seconds", H5COL_DOUBLE, 1}, {"timeout", H5COL_DOUBLE, 1}};
+    char *on = calloc(n ? n : 1, w_onnx), *vn = calloc(n ? n : 1, w_vnnlib);
+    int64_t *res = malloc((n ? n : 1) * sizeof *res);
+    double *sec = malloc((n ? n : 1) * sizeof *sec);
+    int rc = on && vn && res && sec ? NN_OK : nn_fail(err, NN_ENOMEM, "out of memory for %zu instances", n);
+    for (size_t i = 0; !rc && i < n; i++) {
+        memcpy(on + i * w_onnx, a->in->onnx[i], strlen(a->in->onnx[i]));
+        memcpy(vn + i * w_vnnlib, a->in->vnnlib[i], strlen(a->in->vnnlib[i]));
+        res[i] = a->done[i] ? a->answer[i] : -1;
+        sec[i] = a->done[i] ? a->seconds[i] : 0.0;
+    }
+    const h5_attr attrs[] = {{"command", "vnncomp", 0, 0}, {"job", identity, 0, 0}};
+    const h5_attr legend = {"result_names", "-1 missing, 0 unsat, 1 sat, 2 unknown, 3 timeout, 4 error", 0, 0};
+    const void *data[] = {on, vn, res, sec, a->in->timeout};
+    h5_table *t = NULL;
+    if (!rc) rc = h5_table_create(&t, path, attrs, 2, cols, 5, err);
+    if (!rc) rc = h5_table_attr(t, &legend, err);
+    if (!rc && n) rc = h5_table_append(t, data, n, err);
+    if (t) {
+        nn_error cerr;
+        int crc = h5_table_close(t, rc ? &cerr : err);
+        if (!rc) rc = crc;
+    }
+    free(on), free(vn), free(res), free(sec);
     return rc;
 }

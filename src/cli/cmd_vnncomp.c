@@ -30,6 +30,8 @@ static void help(void)
            "                        order; result is unsat, sat, unknown, timeout or error\n"
            "                        (the reason on stderr); R.csv.journal keeps every answer\n"
            "                        as it arrives: a run that stops resumes where it was\n"
+           "  --h5 R.h5             the same table as an HDF5 results file (default: R.csv\n"
+           "                        with .h5 for .csv)\n"
            "  --force-new           start afresh instead of resuming from R.csv.journal\n"
            "  --method M, --lines, --maxpool, --precision, --frown-*, --no-skip-stable,\n"
            "  --no-intersect-ibp, --steps, --restarts, --seed   as in 'nncert verify'\n"
@@ -47,14 +49,14 @@ static void help(void)
 }
 
 /* Every rank parses the same argv; the master also prints usage errors. */
-static int parse(int argc, char **argv, const char **csv, const char **out, int *force_new, double *drain,
-                 cert_cli_opts *o)
+static int parse(int argc, char **argv, const char **csv, const char **out, char **h5, int *force_new,
+                 double *drain, cert_cli_opts *o)
 {
     static const char *const allowed[] = {"method", "lines", "maxpool", "precision", "frown-group", "frown-iters",
                                           "frown-lr", "frown-patience", "frown-threshold", "no-skip-stable",
                                           "no-intersect-ibp", "steps", "restarts", "seed", "threads", NULL};
-    static const char *const own[] = {"instances", "out", "!force-new", "drain-seconds", NULL};
-    const char *val[4];
+    static const char *const own[] = {"instances", "out", "!force-new", "drain-seconds", "h5", NULL};
+    const char *val[5];
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest) return cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
     int n_rest, st = cert_cli_take(cmd, argc, argv, own, val, rest, &n_rest);
@@ -68,7 +70,15 @@ static int parse(int argc, char **argv, const char **csv, const char **out, int 
     *drain = 60;
     if (val[3] && (cli_parse_double(cmd, "--drain-seconds", val[3], drain) || *drain < 0))
         return *drain < 0 ? cli_usage_error(cmd, "--drain-seconds must be >= 0, got '%s'", val[3]) : CLI_EXIT_USAGE;
-    return cli_guard_output(cmd, *out, NULL, NULL, *csv);
+    /* R.h5 beside R.csv unless --h5 names it */
+    size_t n = strlen(*out), len = val[4] ? strlen(val[4]) : n;
+    int csv_suffix = n > 4 && !strcmp(*out + n - 4, ".csv");
+    if (!(*h5 = malloc(len + 4))) return cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
+    if (val[4]) memcpy(*h5, val[4], len + 1);
+    else snprintf(*h5, len + 4, "%.*s.h5", (int)(csv_suffix ? n - 4 : n), *out);
+    if (!strcmp(*h5, *out)) return cli_usage_error(cmd, "--h5 and --out name the same file '%s'", *out);
+    int guard = cli_guard_output(cmd, *out, NULL, NULL, *csv);
+    return guard >= 0 ? guard : cli_guard_output(cmd, *h5, NULL, NULL, *csv);
 }
 
 int cmd_vnncomp(int argc, char **argv)
@@ -80,6 +90,7 @@ int cmd_vnncomp(int argc, char **argv)
     const char *csv = NULL, *out = NULL;
     int force_new = 0, status = -1;
     double drain = 60;
+    char identity[1024] = "", *h5 = NULL;
     cert_cli_opts o;
     instances in;
     vnncomp_app a;
@@ -88,11 +99,11 @@ int cmd_vnncomp(int argc, char **argv)
     int64_t *tasks = NULL;
     size_t n_tasks = 0;
     double t0 = nn_wall_seconds();
-    if (env.is_master) status = parse(argc, argv, &csv, &out, &force_new, &drain, &o);
+    if (env.is_master) status = parse(argc, argv, &csv, &out, &h5, &force_new, &drain, &o);
     sched_bcast_int(&env, &status);
     if (status >= 0) goto done;
     /* the same argv as the master's, which parsed without complaint */
-    if (!env.is_master) status = parse(argc, argv, &csv, &out, &force_new, &drain, &o);
+    if (!env.is_master) status = parse(argc, argv, &csv, &out, &h5, &force_new, &drain, &o);
     prop_options po;
     prop_options_default(&po);
     po.bopt = o.bopt;
@@ -103,7 +114,7 @@ int cmd_vnncomp(int argc, char **argv)
     if (!rc) rc = vnncomp_app_init(&a, &in, &po, &err);
     if (!rc && env.is_master) {
         /* the job: which instances (the list's bytes), how they are answered */
-        char identity[1024], journal_path[4096], sha[65];
+        char journal_path[4096], sha[65];
         rc = model_file_sha256(csv, sha, &err);
         snprintf(identity, sizeof identity, "nncert vnncomp: instances sha256=%s method=%s steps=%d restarts=%d "
                  "seed=%llu", sha, bound_method_name(po.bopt.method), po.steps, po.restarts,
@@ -139,7 +150,7 @@ int cmd_vnncomp(int argc, char **argv)
             status = CLI_EXIT_INTERRUPTED;
             goto done;
         }
-        if (rc || vnncomp_app_write_csv(&a, out, &err)) {
+        if (rc || vnncomp_app_write_csv(&a, out, &err) || vnncomp_app_write_h5(&a, h5, identity, &err)) {
             cli_report(cmd, &err);
             if (rc && env.size > 1) sched_abort(&env, CLI_EXIT_FAIL);
             status = CLI_EXIT_FAIL;
@@ -148,7 +159,7 @@ int cmd_vnncomp(int argc, char **argv)
         printf("instances %zu: unsat %ld, sat %ld, unknown %ld, timeout %ld, error %ld\n", in.n, a.counts[PROP_UNSAT],
                a.counts[PROP_SAT], a.counts[PROP_UNKNOWN], a.counts[PROP_TIMEOUT], a.counts[VNNCOMP_ERROR]);
         if (a.recovered) printf("resumed: %zu instances were answered by earlier runs\n", a.recovered);
-        printf("total %.3f s; results in %s\n", nn_wall_seconds() - t0, out);
+        printf("total %.3f s; results in %s and %s\n", nn_wall_seconds() - t0, out, h5);
         status = a.counts[VNNCOMP_ERROR] ? CLI_EXIT_FAIL : CLI_EXIT_OK;
     } else {
         /* a worker learns of a stop only as the end of its tasks */
@@ -158,6 +169,7 @@ done:
     vnncomp_app_free(&a);
     instances_free(&in);
     free(tasks);
+    free(h5);
     sched_finalize();
     return status;
 }
