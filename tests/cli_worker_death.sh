@@ -17,13 +17,6 @@ JOB=(--model models/fmnist_cnn_lenet_maxpool.h5 --data fashion-mnist:test --coun
 $NNCERT certify "${JOB[@]}" --out "$TMP/ref.h5" >/dev/null 2>&1
 check "an uninterrupted reference run" "[ -f '$TMP/ref.h5' ]"
 
-started() {  # until $1 shows a finished task (at most 120 s)
-    for _ in $(seq 1200); do
-        grep -q '^progress: [1-9]' "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 rank_pid() {  # the pid of world rank $2 among mpirun $1's children
     local p
     for p in $(pgrep -P "$1"); do
