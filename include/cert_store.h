@@ -12,6 +12,12 @@
 
 typedef struct cert_store cert_store;
 
+/* A task handed to a rank (the leader of its group) and not answered. */
+typedef struct {
+    int64_t task;
+    int rank;
+} cert_store_held;
+
 /* Called at open for every task already finished by earlier runs. */
 typedef void (*cert_store_row_fn)(void *ctx, int64_t task, const cert_result *r);
 
@@ -44,6 +50,12 @@ int cert_store_open(cert_store **s, const cert_store_options *o, nn_error *err);
 /* Finished by an earlier run (as recovered at open). */
 int cert_store_done(const cert_store *s, int64_t task);
 size_t cert_store_recovered(const cert_store *s);
+/* The tasks the last earlier run handed out and never answered, sorted by rank
+ * then task: what it had in flight when it ended (a lost rank, a killed job). */
+size_t cert_store_unanswered(const cert_store *s, const cert_store_held **held);
+/* Tasks sent to the group led by rank (-1: taken back unstarted), journaled
+ * before they are sent so that a rerun can name what a lost run held. */
+int cert_store_assigned(cert_store *s, int rank, const int64_t *tasks, size_t n, nn_error *err);
 /* A finished task: journaled at once (survives kill -9), written to the HDF5
  * file at the next flush. extra: the payloads flagged in r->saved, in flag
  * order, each a little-endian u64 length and the bytes (NULL: none): bounds are

@@ -17,7 +17,8 @@ typedef enum {
     NN_EARG,          /* a caller passed an invalid argument or option */
     NN_ENUMERIC,      /* a computation produced NaN/Inf where it must not */
     NN_EINTERRUPTED,  /* stopped on request (a signal) before the end; a rerun resumes */
-    NN_ETIMEOUT       /* a computation ran past its time limit */
+    NN_ETIMEOUT,      /* a computation ran past its time limit */
+    NN_ELOST          /* a process of the job died (an MPI rank); a rerun resumes */
 } nn_code;
 
 typedef struct {

@@ -45,6 +45,11 @@ typedef struct {
     int (*done)(void *ctx, int64_t task, int rank, const unsigned char *result, const unsigned char *extra,
                 size_t extra_len, nn_error *err);
     int (*tick)(void *ctx, int final, nn_error *err);
+    /* Master, optional: tasks handed to the group led by world rank `rank`,
+     * called before they are sent, or rank -1: tasks a group dropped unstarted
+     * when asked to drain. A record of what is in flight, for telling after a
+     * lost rank which tasks it held (doc/scheduler.md "Losing a rank"). */
+    int (*assigned)(void *ctx, int rank, const int64_t *tasks, size_t n, nn_error *err);
 } sched_app;
 
 typedef struct {
@@ -117,7 +122,10 @@ int sched_start(const sched_env *env, const sched_options *o, const sched_app *a
  * After a stop request the master returns NN_EINTERRUPTED once every result in
  * flight has come back (done and the final tick called for each), or once
  * drain_seconds have passed; *abandoned (may be NULL) is then the number of
- * tasks still running, and the caller must sched_abort if it is not 0. */
+ * tasks still running, and the caller must sched_abort if it is not 0. When a
+ * rank's process is seen to have died (only ranks on the master's host can be
+ * checked), the master returns NN_ELOST at once, naming the rank and the tasks
+ * its group held; the caller must then sched_abort. */
 int sched_loop(const sched_env *env, const sched_options *o, const sched_app *app, sched_group *g,
                const int64_t *tasks, size_t n_tasks, long *abandoned, nn_error *err);
 void sched_stop(sched_group *g);

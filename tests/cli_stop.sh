@@ -12,13 +12,6 @@ JOB=(--model models/fmnist_cnn_lenet_maxpool.h5 --data fashion-mnist:test --coun
 $NNCERT certify "${JOB[@]}" --out "$TMP/ref.h5" >/dev/null 2>&1
 check "an uninterrupted reference run" "[ -f '$TMP/ref.h5' ]"
 
-started() {  # until $1 shows a finished task (at most 120 s)
-    for _ in $(seq 1200); do
-        grep -q '^progress: [1-9]' "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    return 1
-}
 # stopped LOG SIGNAL TOTAL: "K" of the stop message, when K + not started = TOTAL
 stopped() {
     sed -n "s/.*$2: stopped on request: \([0-9]*\) task(s) finished in this run, \([0-9]*\) not started.*/\1 \2/p" "$1" |

@@ -34,3 +34,15 @@ check() {
     local name=$1; shift
     if eval "$@"; then ok "$name"; else not_ok "$name" "failed: $*"; return 1; fi
 }
+
+# started LOG [SECONDS]: wait until a certify job's LOG shows a finished task (a
+# progress line counting one or more), at most SECONDS (default 120); non-zero
+# if it never does. For stopping or killing a job mid-run, whatever the speed.
+started() {
+    local _
+    for _ in $(seq $((${2:-120} * 10))); do
+        grep -q '^progress: [1-9]' "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}

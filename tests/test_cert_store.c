@@ -4,7 +4,9 @@
  * untouched unless force_new; saved bounds land in compressed per-layer
  * datasets; an unwritable location fails before anything is written; PGD
  * columns and saved counterexamples survive a resume; journals written before
- * the PGD fields existed are still read. */
+ * the PGD fields existed are still read; the tasks the last run handed out and
+ * never answered are named on reopen, not those taken back or answered, nor an
+ * older run's. */
 #include "testutil.h"
 
 #include <hdf5.h>
@@ -435,6 +437,65 @@ static void journals_of_the_328_byte_rows_are_read(void **state)
     unlink(jpath);
 }
 
+static void assign(cert_store *s, int rank, int64_t a, int64_t b)
+{
+    nn_error err;
+    int64_t t[2] = {a, b};
+    assert_int_equal(cert_store_assigned(s, rank, t, b < 0 ? 1 : 2, &err), NN_OK);
+}
+
+static void tasks_in_flight_at_the_end_of_a_run_are_named(void **state)
+{
+    (void)state;
+    const char *path = test_tmpname(".h5");
+    char jpath[300];
+    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    counted c = {0};
+    cert_store_options o = options(path, "key A", &c);
+    cert_store *s;
+    const cert_store_held *h;
+    nn_error err;
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_unanswered(s, &h), 0);
+    assign(s, 1, 0, 1);
+    assign(s, 3, 2, 3);
+    fill(s, 0, 1);        /* rank 1 answered 0 */
+    assign(s, 1, 4, -1);
+    fill(s, 2, 3);        /* rank 3 answered 2 */
+    assign(s, 3, 5, 6);
+    assign(s, -1, 6, -1); /* 6 taken back unstarted (a drain) */
+    assign(s, 5, 9, 7);
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);  /* as if killed: 1, 3, 4, 5, 9, 7 in flight */
+
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    size_t n = cert_store_unanswered(s, &h);
+    static const cert_store_held want[] = {{1, 1}, {4, 1}, {3, 3}, {5, 3}, {7, 5}, {9, 5}};
+    assert_int_equal(n, 6);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(h[i].task, want[i].task);
+        assert_int_equal(h[i].rank, want[i].rank);
+    }
+    /* this run hands out 1 and 3 again and answers them; 4 stays in flight */
+    assign(s, 2, 1, 3);
+    fill(s, 1, 2);
+    cert_result r = row_for(3);
+    assert_int_equal(cert_store_add(s, 3, 2, &r, NULL, 0, &err), NN_OK);
+    assign(s, 2, 4, -1);
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    n = cert_store_unanswered(s, &h);
+    assert_int_equal(n, 1);  /* only the last run counts: not 5, 7, 9 */
+    assert_int_equal(h[0].task, 4);
+    assert_int_equal(h[0].rank, 2);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_unanswered(s, &h), 0);  /* that run handed out nothing */
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    unlink(path);
+    unlink(jpath);
+}
+
 int main(void)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -445,6 +506,7 @@ int main(void)
         cmocka_unit_test(unwritable_location_fails_before_writing),
         cmocka_unit_test(pgd_columns_and_counterexamples_survive_resume),
         cmocka_unit_test(journals_of_the_328_byte_rows_are_read),
+        cmocka_unit_test(tasks_in_flight_at_the_end_of_a_run_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

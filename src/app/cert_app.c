@@ -241,8 +241,14 @@ static int app_tick(void *ctx, int final, nn_error *err)
     return cert_store_tick(a->store, final, err);
 }
 
+static int app_assigned(void *ctx, int rank, const int64_t *tasks, size_t n, nn_error *err)
+{
+    cert_app *a = ctx;
+    return cert_store_assigned(a->store, rank, tasks, n, err);
+}
+
 sched_app cert_app_callbacks(cert_app *a)
 {
-    sched_app s = {a, CERT_RESULT_BYTES, app_setup, app_run, app_done, app_tick};
+    sched_app s = {a, CERT_RESULT_BYTES, app_setup, app_run, app_done, app_tick, app_assigned};
     return s;
 }

@@ -189,6 +189,24 @@ static int parse_args(job *j, int argc, char **argv)
     return -1;
 }
 
+/* What the previous run had in flight when it ended (doc/scheduler.md "Losing
+ * a rank"): those tasks are computed again now. */
+static void report_unanswered(const char *cmd, const cert_store *store, int slots)
+{
+    const cert_store_held *h;
+    size_t n = cert_store_unanswered(store, &h), shown = n < 24 ? n : 24;
+    if (n == 0) return;
+    fprintf(stderr, "nncert %s: the previous run ended with %zu task(s) handed out and not answered (a rank died or "
+                    "the job was killed):", cmd, n);
+    for (size_t i = 0; i < shown; i++) {
+        if (i == 0 || h[i].rank != h[i - 1].rank) fprintf(stderr, "%s rank %d:", i ? ";" : "", h[i].rank);
+        fprintf(stderr, "%s image %lld", i && h[i].rank == h[i - 1].rank ? "," : "", (long long)(h[i].task / slots));
+        if (slots > 1) fprintf(stderr, " slot %lld", (long long)(h[i].task % slots));
+    }
+    if (shown < n) fprintf(stderr, "; and %zu more", n - shown);
+    fprintf(stderr, "; computing them again\n");
+}
+
 static void summary(const cert_app *a, long images, double seconds, size_t recovered)
 {
     const cert_job *c = a->c;
@@ -287,6 +305,7 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         rc = cli_report(cmd, &err);
         goto done;
     }
+    report_unanswered(cmd, a->store, a->slots);
     long images = cert_app_images(a);
     size_t total = (size_t)images * (size_t)a->slots, k = 0;
     *tasks = malloc((total ? total : 1) * sizeof **tasks);
@@ -370,6 +389,8 @@ int cmd_certify(int argc, char **argv)
     rc = sched_loop(&env, &so, &app, g, tasks, n_tasks, &abandoned, &err);
     sched_stop(g);
     if (env.is_master) {
+        /* say it now: the launcher may kill this process any moment */
+        if (rc == NN_ELOST) cli_report(cmd, &err);
         size_t recovered = cert_store_recovered(a.store);
         nn_error cerr;
         int crc = cert_store_close(a.store, rc == NN_OK, rc ? &cerr : &err);
@@ -380,6 +401,7 @@ int cmd_certify(int argc, char **argv)
             status = CLI_EXIT_INTERRUPTED;
             goto done;
         }
+        if (rc == NN_ELOST) sched_abort(&env, CLI_EXIT_INTERRUPTED);
         if (rc || crc) {
             cli_report(cmd, &err);
             if (rc && env.size > 1) sched_abort(&env, CLI_EXIT_FAIL);

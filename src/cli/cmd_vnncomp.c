@@ -150,6 +150,10 @@ int cmd_vnncomp(int argc, char **argv)
             status = CLI_EXIT_INTERRUPTED;
             goto done;
         }
+        if (rc == NN_ELOST) {  /* every answer so far is journaled: a rerun resumes */
+            cli_report(cmd, &err);
+            sched_abort(&env, CLI_EXIT_INTERRUPTED);
+        }
         if (rc || vnncomp_app_write_csv(&a, out, &err) || vnncomp_app_write_h5(&a, h5, identity, &err)) {
             cli_report(cmd, &err);
             if (rc && env.size > 1) sched_abort(&env, CLI_EXIT_FAIL);

@@ -32,7 +32,7 @@
 #include "job.h"
 #include "journal.h"
 
-enum { REC_JOB = 1, REC_RUN = 2, REC_RESULT = 3 };
+enum { REC_JOB = 1, REC_RUN = 2, REC_RESULT = 3, REC_ASSIGN = 4 };
 #define RESULT_HEAD 16
 #define MSG_WIDTH 256
 
@@ -74,6 +74,10 @@ struct cert_store {
     double last_flush;
     char start_time[32];
     long runs;
+    int64_t *sent;          /* replay: (task, record number, rank) of the last run's ASSIGN records */
+    size_t n_sent, cap_sent, n_records;
+    cert_store_held *held;  /* the last run's unanswered tasks, by rank then task */
+    size_t n_held;
     int bad_first;          /* the journal's first record is not a JOB record */
 };
 
@@ -177,6 +181,27 @@ typedef struct {
     int records;
 } replay_ctx;
 
+/* An ASSIGN record: i32 rank (-1: taken back unstarted) | u32 n | n x i64 task. */
+static int replay_assign(cert_store *s, const unsigned char *data, size_t len, nn_error *err)
+{
+    uint32_t n = len >= 8 ? le_get_u32(data + 4) : 0;
+    if (len < 8 || (len - 8) / 8 != n || (len - 8) % 8)
+        return nn_fail(err, NN_EFORMAT, "%s: assignment record of %zu bytes is malformed", s->journal_path, len);
+    int rank = (int)(int32_t)le_get_u32(data);
+    if (s->n_sent + n > s->cap_sent) {
+        size_t cap = s->cap_sent ? 2 * s->cap_sent : 64;
+        while (cap < s->n_sent + n) cap *= 2;
+        int64_t *p = realloc(s->sent, 3 * cap * sizeof *p);
+        if (!p) return nn_fail(err, NN_ENOMEM, "out of memory replaying %s", s->journal_path);
+        s->sent = p, s->cap_sent = cap;
+    }
+    for (uint32_t i = 0; i < n; i++, s->n_sent++) {
+        int64_t *e = s->sent + 3 * s->n_sent;
+        e[0] = (int64_t)le_get_u64(data + 8 + 8 * (size_t)i), e[1] = (int64_t)s->n_records, e[2] = rank;
+    }
+    return NN_OK;
+}
+
 static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t len, nn_error *err)
 {
     replay_ctx *c = ctx;
@@ -197,7 +222,10 @@ static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t
         }
         return NN_OK;
     }
+    s->n_records++;
+    if (type == REC_ASSIGN) return replay_assign(s, data, len, err);
     if (type == REC_RUN) {
+        s->n_sent = 0;  /* only the last run's tasks in flight matter */
         if (s->runs++ == 0) {
             size_t n = len < sizeof s->start_time - 1 ? len : sizeof s->start_time - 1;
             const unsigned char *sp = memchr(data, ' ', n);
@@ -475,6 +503,32 @@ static int dedupe(cert_store *s, nn_error *err)
     return NN_OK;
 }
 
+static int cmp_held(const void *a, const void *b)
+{
+    const cert_store_held *x = a, *y = b;
+    if (x->rank != y->rank) return (x->rank > y->rank) - (x->rank < y->rank);
+    return (x->task > y->task) - (x->task < y->task);
+}
+
+/* The last run's tasks whose latest ASSIGN gave them to a rank and that have no
+ * result: what that run had in flight when it ended (doc/scheduler.md). */
+static int find_unanswered(cert_store *s, nn_error *err)
+{
+    if (s->n_sent == 0) return NN_OK;
+    qsort(s->sent, s->n_sent, 3 * sizeof *s->sent, cmp_pair);  /* by task, then record */
+    s->held = malloc(s->n_sent * sizeof *s->held);
+    if (!s->held) return nn_fail(err, NN_ENOMEM, "out of memory");
+    for (size_t i = 0; i < s->n_sent; i++) {
+        const int64_t *e = s->sent + 3 * i;
+        if (i + 1 < s->n_sent && e[3] == e[0]) continue;  /* a later record of this task decides */
+        if (e[2] >= 0 && !cert_store_done(s, e[0])) s->held[s->n_held++] = (cert_store_held){e[0], (int)e[2]};
+    }
+    qsort(s->held, s->n_held, sizeof *s->held, cmp_held);
+    free(s->sent);
+    s->sent = NULL, s->n_sent = s->cap_sent = 0;
+    return NN_OK;
+}
+
 /* ---- public ---- */
 
 static void store_free(cert_store *s)
@@ -483,6 +537,8 @@ static void store_free(cert_store *s)
     drop_rows(s);
     free(s->rows);
     free(s->done);
+    free(s->sent);
+    free(s->held);
     free(s->path);
     free(s->journal_path);
     free(s->key);
@@ -532,6 +588,7 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
             rc = journal_result(s, &s->rows[i], err);
     }
     if (!rc && s->n_rows) rc = dedupe(s, err);
+    if (!rc) rc = find_unanswered(s, err);
     char now[32];
     utc_now(now);
     if (!rc) {
@@ -564,6 +621,24 @@ int cert_store_done(const cert_store *s, int64_t task)
 }
 
 size_t cert_store_recovered(const cert_store *s) { return s->n_done; }
+
+size_t cert_store_unanswered(const cert_store *s, const cert_store_held **held)
+{
+    *held = s->held;
+    return s->n_held;
+}
+
+int cert_store_assigned(cert_store *s, int rank, const int64_t *tasks, size_t n, nn_error *err)
+{
+    unsigned char stack[8 + 8 * 8], *rec = n <= 8 ? stack : malloc(8 + 8 * n);
+    if (!rec) return nn_fail(err, NN_ENOMEM, "out of memory for a journal record");
+    le_put_u32(rec, (uint32_t)rank);
+    le_put_u32(rec + 4, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) le_put_u64(rec + 8 + 8 * i, (uint64_t)tasks[i]);
+    int rc = journal_append(s->j, REC_ASSIGN, rec, 8 + 8 * n, err);
+    if (rec != stack) free(rec);
+    return rc;
+}
 
 int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *extra,
                    size_t extra_len, nn_error *err)

@@ -58,6 +58,7 @@ const char *nn_code_name(nn_code code)
     case NN_ENUMERIC: return "numeric error";
     case NN_EINTERRUPTED: return "interrupted";
     case NN_ETIMEOUT: return "time limit reached";
+    case NN_ELOST: return "a process of the job was lost";
     }
     return "unknown error";
 }

@@ -32,6 +32,13 @@ void sched_group_free(sched_group *g);
  * members are at different kinds of call. */
 int sched_group_sync(sched_group *g, int kind, int failed);
 
+/* The master's view of the other ranks' processes, gathered at sched_init
+ * (doc/scheduler.md "Losing a rank"): whether rank's process is known to have
+ * ended (only a process on the master's own host can be checked: kill(pid, 0)
+ * fails with ESRCH), and "host H, pid P" for messages. */
+int sched_peer_gone(int rank);
+void sched_peer_name(int rank, char *buf, size_t size);
+
 /* Wait for a request, sleeping with a growing pause instead of spinning (an
  * idle rank must not take CPU from working ranks on the same cores). */
 void sched_wait(MPI_Request *req, MPI_Status *status);

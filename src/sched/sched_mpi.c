@@ -6,9 +6,13 @@
 
 #include <sched.h>
 
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/lsan_interface.h>
 #endif
@@ -22,6 +26,48 @@ static int launched_by_mpi(void)
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         if (getenv(vars[i])) return 1;
     return 0;
+}
+
+/* Each rank's host and process id, on the master only (NULL elsewhere): MPI
+ * itself is process-wide state, and so is this table of its processes. */
+typedef struct {
+    int32_t pid;
+    char host[64];
+} peer;
+static peer *peers;
+static int n_peers;
+
+static void peer_self(peer *p)
+{
+    memset(p, 0, sizeof *p);
+    p->pid = (int32_t)getpid();
+    if (gethostname(p->host, sizeof p->host - 1) != 0) strcpy(p->host, "?");
+}
+
+/* Collective: gather every rank's peer to rank 0 (a failed allocation there
+ * only loses the names and the checks). */
+static void peers_gather(const sched_env *env)
+{
+    peer me;
+    peer_self(&me);
+    peer *all = env->rank == 0 ? calloc((size_t)env->size, sizeof *all) : NULL;
+    int have = env->rank != 0 || all != NULL;
+    MPI_Bcast(&have, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!have) return;
+    MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (all) peers = all, n_peers = env->size;
+}
+
+int sched_peer_gone(int rank)
+{
+    if (!peers || rank <= 0 || rank >= n_peers || strcmp(peers[rank].host, peers[0].host) != 0) return 0;
+    return kill((pid_t)peers[rank].pid, 0) != 0 && errno == ESRCH;
+}
+
+void sched_peer_name(int rank, char *buf, size_t size)
+{
+    if (!peers || rank < 0 || rank >= n_peers) snprintf(buf, size, "host and pid unknown");
+    else snprintf(buf, size, "host %s, pid %ld", peers[rank].host, (long)peers[rank].pid);
 }
 
 int sched_init(int *argc, char ***argv, sched_env *env, nn_error *err)
@@ -46,6 +92,7 @@ int sched_init(int *argc, char ***argv, sched_env *env, nn_error *err)
     if (ok) {
         MPI_Comm_rank(MPI_COMM_WORLD, &env->rank);
         MPI_Comm_size(MPI_COMM_WORLD, &env->size);
+        if (env->size > 1) peers_gather(env);
     }
     env->is_master = env->rank == 0;
     env->is_worker = env->size == 1 || env->rank > 0;
@@ -54,6 +101,8 @@ int sched_init(int *argc, char ***argv, sched_env *env, nn_error *err)
 
 void sched_finalize(void)
 {
+    free(peers);
+    peers = NULL, n_peers = 0;
     int ok = 0, done = 0;
     MPI_Initialized(&ok);
     MPI_Finalized(&done);

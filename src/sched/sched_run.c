@@ -20,11 +20,19 @@
  * stores the results that come back until every group is idle or the drain
  * time is up, so no finished task is lost and none runs twice on a rerun.
  *
+ * Losing a rank (doc/scheduler.md "Losing a rank"): the master keeps the tasks
+ * each group holds; it checks every TICK_SECONDS, and at once on a stop request
+ * (mpirun's SIGTERM to the survivors), whether a rank's process on its own host
+ * has died, and if so returns NN_ELOST naming the rank and those tasks. A rank
+ * on another host cannot be checked: the job ends as the launcher decides, and
+ * the application's record of assigned tasks lets the rerun name them.
+ *
  * With one rank there is no master/worker split: the same callbacks run every
  * task in order in this process, and a stop request ends it after a task. */
 #include "sched_internal.h"
 #include "nn_clock.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +44,7 @@ typedef struct {
     int draining;          /* a drain request was sent and not yet answered */
     MPI_Request send;      /* last task batch sent */
     unsigned char *buf;    /* its buffer */
+    int64_t *held;         /* [outstanding] the tasks sent and not yet answered, in order */
 } group_slot;
 
 static int stop_requested(const sched_options *o) { return o->stop && *o->stop; }
@@ -85,16 +94,77 @@ static void send_drain(group_slot *s)
     MPI_Isend(s->buf, 4, MPI_BYTE, s->leader, TAG_TASKS, MPI_COMM_WORLD, &s->send);
 }
 
-static void refill(group_slot *s, int depth, int groups, const int64_t *tasks, size_t n, size_t *next)
+static int refill(const sched_app *app, group_slot *s, int depth, int groups, const int64_t *tasks, size_t n,
+                  size_t *next, nn_error *err)
 {
     size_t left = n - *next;
     int want = left >= (size_t)depth * (size_t)groups ? depth : 1;
     size_t count = 0;
     while (s->outstanding + (int)count < want && *next + count < n) count++;
-    if (count == 0) return;
+    if (count == 0) return NN_OK;
+    if (app->assigned) {
+        int rc = app->assigned(app->ctx, s->leader, tasks + *next, count, err);
+        if (rc) return rc;
+    }
     send_batch(s, tasks + *next, count);
+    memcpy(s->held + s->outstanding, tasks + *next, count * sizeof *tasks);
     *next += count;
     s->outstanding += (int)count;
+    return NN_OK;
+}
+
+/* A group answered task: no longer held (groups answer in order; search anyway). */
+static void release(group_slot *s, int64_t task)
+{
+    for (int i = 0; i < s->outstanding; i++)
+        if (s->held[i] == task) {
+            memmove(s->held + i, s->held + i + 1, (size_t)(s->outstanding - i - 1) * sizeof *s->held);
+            s->outstanding--;
+            return;
+        }
+    s->outstanding--;  /* not one we sent: keep the count as before */
+}
+
+/* "a, b, c" into buf, shortened with "..." when it does not fit. */
+static void list_tasks(const int64_t *t, int n, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(buf + len, size - len, "%s%lld", i ? ", " : "", (long long)t[i]);
+        if (w < 0 || (size_t)w >= size - len - 4) {
+            snprintf(buf + len, size - len, "%s...", i ? ", " : "");
+            return;
+        }
+        len += (size_t)w;
+    }
+}
+
+/* A rank on the master's host whose process has ended: NN_ELOST, naming it, the
+ * tasks its group held and the other groups' tasks in flight (the job cannot go
+ * on: its collectives and the launcher expect every rank). */
+static int check_lost(const sched_env *env, const group_slot *slot, int groups, int width, nn_error *err)
+{
+    int r = 1;
+    while (r < env->size && !sched_peer_gone(r)) r++;
+    if (r == env->size) return NN_OK;
+    int k = (r - 1) / width;
+    char who[128], held[256], group[64] = "", others[400] = "";
+    sched_peer_name(r, who, sizeof who);
+    list_tasks(slot[k].held, slot[k].outstanding, held, sizeof held);
+    if (r != slot[k].leader || (k + 1 < groups ? width : env->size - slot[k].leader) > 1)
+        snprintf(group, sizeof group, " (in the group led by rank %d)", slot[k].leader);
+    size_t len = 0;
+    for (int i = 0; i < groups && len + 40 < sizeof others; i++) {
+        if (i == k || slot[i].outstanding <= 0) continue;
+        char list[160];
+        list_tasks(slot[i].held, slot[i].outstanding, list, sizeof list);
+        int w = snprintf(others + len, sizeof others - len, "%s rank %d [%s]", len ? ";" : "; still in flight:",
+                         slot[i].leader, list);
+        if (w > 0) len = len + (size_t)w < sizeof others ? len + (size_t)w : sizeof others - 1;
+    }
+    return nn_fail(err, NN_ELOST, "rank %d (%s) died%s holding task(s) [%s]%s; finished tasks are saved, a rerun "
+                   "computes the rest", r, who, group, held, others);
 }
 
 /* One result message: the application's done callback. */
@@ -117,13 +187,14 @@ static int master_result(const sched_app *app, const MPI_Status *st, int width, 
     if (k < 0 || k >= groups ||
         msg_result_parse(*buf, (size_t)count, app->result_bytes, &task, &rank, &result, &extra, &extra_len))
         return nn_fail(err, NN_EFORMAT, "malformed result message (%d bytes) from rank %d", count, st->MPI_SOURCE);
-    slot[k].outstanding--;
+    release(&slot[k], task);
     *group = k;
     return app->done(app->ctx, task, rank, result, extra, extra_len, err);
 }
 
 /* A group's answer to a drain request: its queued tasks are dropped. */
-static int master_drained(const MPI_Status *st, int width, int groups, group_slot *slot, nn_error *err)
+static int master_drained(const sched_app *app, const MPI_Status *st, int width, int groups, group_slot *slot,
+                          nn_error *err)
 {
     unsigned char msg[MSG_DRAINED_SIZE];
     int count = 0;
@@ -134,8 +205,14 @@ static int master_drained(const MPI_Status *st, int width, int groups, group_slo
     int k = (st->MPI_SOURCE - 1) / width;
     if (k < 0 || k >= groups || msg_drained_unpack(msg, (size_t)count, &dropped) || dropped > INT32_MAX)
         return nn_fail(err, NN_EFORMAT, "malformed drained message from rank %d", st->MPI_SOURCE);
+    if ((int)dropped > slot[k].outstanding)
+        return nn_fail(err, NN_EFORMAT, "rank %d dropped %d tasks but held %d", st->MPI_SOURCE, (int)dropped,
+                       slot[k].outstanding);
+    /* the queued tasks are the last ones sent: the group runs them in order */
     slot[k].outstanding -= (int)dropped;
     slot[k].draining = 0;
+    if (app->assigned && dropped)
+        return app->assigned(app->ctx, -1, slot[k].held + slot[k].outstanding, (size_t)dropped, err);
     return NN_OK;
 }
 
@@ -160,15 +237,19 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
     for (int k = 0; k < groups; k++) {
         slot[k].leader = 1 + k * width;
         slot[k].send = MPI_REQUEST_NULL;
-        if (!(slot[k].buf = malloc(msg_tasks_size((size_t)depth)))) rc = nn_fail(err, NN_ENOMEM, "out of memory");
+        slot[k].buf = malloc(msg_tasks_size((size_t)depth));
+        slot[k].held = malloc((size_t)depth * sizeof *slot[k].held);
+        if (!slot[k].buf || !slot[k].held) rc = nn_fail(err, NN_ENOMEM, "out of memory");
     }
     size_t next = 0, done = 0, cap = 0;
     unsigned char *buf = NULL;
-    for (int k = 0; !rc && k < groups; k++) refill(&slot[k], depth, groups, tasks, n, &next);
-    double last = nn_wall_seconds(), drain_end = 0;
+    for (int k = 0; !rc && k < groups; k++) rc = refill(app, &slot[k], depth, groups, tasks, n, &next, err);
+    double last = nn_wall_seconds(), last_check = last, drain_end = 0;
     int idle = 0, draining = 0;
     while (!rc && (draining ? !master_idle(slot, groups) && nn_wall_seconds() < drain_end : done < n)) {
         if (!draining && stop_requested(o)) {
+            /* mpirun's SIGTERM after losing a rank looks like any stop: look first */
+            if ((rc = check_lost(env, slot, groups, width, err))) break;
             draining = 1;
             drain_end = nn_wall_seconds() + o->drain_seconds;
             for (int k = 0; k < groups; k++)
@@ -185,9 +266,9 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
             idle = 0;
             rc = master_result(app, &st, width, groups, slot, &buf, &cap, &k, err);
             done++;
-            if (!rc && !draining) refill(&slot[k], depth, groups, tasks, n, &next);
+            if (!rc && !draining) rc = refill(app, &slot[k], depth, groups, tasks, n, &next, err);
         } else if (draining && (MPI_Iprobe(MPI_ANY_SOURCE, TAG_DRAINED, MPI_COMM_WORLD, &flag, &st), flag)) {
-            rc = master_drained(&st, width, groups, slot, err);
+            rc = master_drained(app, &st, width, groups, slot, err);
         } else {
             sched_backoff(&idle);
         }
@@ -195,6 +276,10 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
         if (!rc && (flag || nn_wall_seconds() - last >= TICK_SECONDS)) {
             rc = app->tick(app->ctx, 0, err);
             last = nn_wall_seconds();
+        }
+        if (!rc && last - last_check >= TICK_SECONDS) {
+            rc = check_lost(env, slot, groups, width, err);
+            last_check = last;
         }
     }
     long lost = 0;
@@ -210,7 +295,7 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
         if (!rc && draining) rc = interrupted(err, done, n - done - (size_t)lost, lost);
     }
     if (abandoned) *abandoned = rc == NN_EINTERRUPTED ? lost : 0;
-    for (int k = 0; k < groups; k++) free(slot[k].buf);
+    for (int k = 0; k < groups; k++) free(slot[k].buf), free(slot[k].held);
     free(slot);
     free(buf);
     return rc;
