@@ -150,21 +150,7 @@ static void check_labels(const nn_model *m, test_rng *rng, const bound_options *
         commit(&cr, &st, i);
     }
     /* the bounds contain the forward pass of region samples */
-    size_t n_in = model_input_size(m);
-    double *x = malloc(n_in * sizeof *x);
-    ld **acts = calloc((size_t)m->n_layers + 1, sizeof *acts);
-    assert_true(x && acts);
-    char why[512];
-    for (int s = 0; s <= N_SAMP; s++) {
-        if (s == 0) memcpy(x, x0, n_in * sizeof *x);
-        else tb_sample(rng, &R, n_in, s % 3, x);
-        into_region(&R, x, n_in);
-        ld_forward(m, x, acts);
-        ld_check_trace(m, &st, acts, NULL, NULL, NULL, NULL, 0, why, sizeof why);
-        for (int i = 0; i <= m->n_layers; i++) free(acts[i]);
-        if (why[0]) fail_msg("%s, sample %d: %s", what, s, why);
-    }
-    free(x), free(acts);
+    ld_check_samples(m, &st, rng, &R, N_SAMP, NULL, NULL, NULL, NULL, 0, what);
     free(ml), free(mu), free(il), free(iu), free(cl), free(cu);
     for (int i = 0; i < m->n_layers; i++) free(src[i]);
     free(src);
