@@ -187,6 +187,28 @@ typedef struct {
 } bound_milp_row;
 /* 0 and the row's outcome (point: n_in values or NULL), -1 if there is none. */
 int bound_milp_result(const bound_state *st, size_t row, bound_milp_row *out, const double **point);
+
+/* Whose bounds a nonlinear layer's neuron carries after bound_compute, per side
+ * (doc/formats.md "nncert bounds"): skip_stable and intersect_ibp leave IBP's
+ * bound on some neurons of a "CROWN" state. */
+typedef enum {
+    BOUND_SRC_EXACT,      /* first nonlinear layer: the exact first affine block */
+    BOUND_SRC_IBP_STABLE, /* IBP's on both sides: stable by IBP, skipped (skip_stable) */
+    BOUND_SRC_METHOD,     /* the method's own on both sides */
+    BOUND_SRC_IBP_LOWER,  /* IBP's lower (at least as tight), the method's upper */
+    BOUND_SRC_IBP_UPPER,  /* the method's lower, IBP's upper (at least as tight) */
+    BOUND_SRC_IBP,        /* IBP's on both sides (intersect_ibp, a MaxPool input
+                           * after an activation, methods ibp and crown-ibp) */
+    BOUND_SRC_COUNT
+} bound_source;
+extern const char bound_source_legend[]; /* "0=exact,1=ibp_stable,..." */
+const char *bound_source_name(int code);
+/* The source of every neuron of a state whose bounds are computed (one region):
+ * src has n_layers entries; for each nonlinear layer i the call sets src[i] to a
+ * malloc'd array of its input size (the caller frees them, also on an error). A
+ * side counts as IBP's when it has the bits of IBP from the state's own bounds of
+ * the earlier layers and the engine may have put IBP there (ties are IBP's). */
+int bound_label_sources(const bound_state *st, unsigned char **src, nn_error *err);
 const char *bound_method_name(bound_method m);
 int bound_method_parse(const char *name);  /* -1 if unknown */
 /* The LP methods take only polyhedral balls (l_inf, l1): an error naming the

@@ -3,7 +3,9 @@
 # (/bounds/NNN/source): checked against IBP computed independently in numpy and
 # against the method alone (--no-skip-stable --no-intersect-ibp), for every
 # method, two radii, ReLU and leaky ReLU MLPs (tests/bounds_source_check.py);
-# on a MaxPool CNN the pool's inputs after a ReLU carry IBP's box.
+# on a MaxPool CNN the pool's inputs after a ReLU carry IBP's box; the counts
+# printed per layer are the file's. tests/test_bound_source.c checks the labels
+# bit for bit on every layer, residual graphs included.
 . "$(dirname "$0")/lib.sh"
 D=fashion-mnist:test
 CHECK="/usr/bin/python3 tests/bounds_source_check.py"
@@ -44,6 +46,33 @@ f = h5py.File(sys.argv[1], 'r')
 print(' '.join(str(v) for n in f['bounds'] for v in set(f['bounds'][n]['source'][:].tolist())))" "$TMP/l$eps.h5"; done)
 check "lbp on the 10x20 MLP: labels 0 to 5 all occur" \
     '[ "$(tr " " "\n" <<<"$all" | sort -u | tr -d "\n")" = 012345 ]'
+
+# stdout: per layer the counts of the file's codes; the hint to the two flags
+# only when some neuron carries IBP's bounds, and none with them.
+counts_match() { /usr/bin/python3 -c "
+import h5py, re, sys
+import numpy as np
+b = h5py.File(sys.argv[1], 'r')['bounds']
+names = b.attrs['source_names']; names = names.decode() if isinstance(names, bytes) else names
+names = [kv.split('=')[1] for kv in names.split(',')]
+lines = [l for l in open(sys.argv[2]) if l.startswith('layer ')]
+assert len(lines) == len(b), (len(lines), len(b))
+for l, n in zip(lines, sorted(b)):
+    m = re.match(r'layer (\d+) (\S+), (\d+) neurons:((?: \S+ \d+)+)\n', l)
+    assert m and m.group(1) == n and int(m.group(3)) == len(b[n]['source']), l
+    got = dict(zip(m.group(4).split()[::2], map(int, m.group(4).split()[1::2])))
+    want = {names[c]: int(k) for c, k in enumerate(np.bincount(b[n]['source'][:], minlength=6)) if k}
+    assert got == want, (l, want)
+hint = any('--no-skip-stable --no-intersect-ibp' in l for l in open(sys.argv[2]))
+assert hint == (sys.argv[3] == '1'), 'hint line'
+" "$@"; }
+M=models/fmnist_mlp_10x20_relu.h5
+$NNCERT bounds --model $M --data $D --index 0 --eps 0.02 --method lbp --out "$TMP/o.h5" >"$TMP/o.txt" 2>&1
+check "stdout: per-layer counts of the file's codes, with the hint to the flags" 'counts_match "$TMP/o.h5" "$TMP/o.txt" 1'
+$NNCERT bounds --model $M --data $D --index 0 --eps 0.02 --method lbp --no-skip-stable --no-intersect-ibp \
+    --out "$TMP/o.h5" >"$TMP/o.txt" 2>&1
+check "stdout with --no-skip-stable --no-intersect-ibp: the method's only, no hint" \
+    'counts_match "$TMP/o.h5" "$TMP/o.txt" 0 && ! grep -q "ibp" <(grep "^layer" "$TMP/o.txt")'
 
 $NNCERT bounds --model models/fmnist_cnn_lenet_maxpool.h5 --data $D --index 0 --eps 0.02 --out "$TMP/c.h5" \
     >/dev/null 2>&1

@@ -170,14 +170,16 @@ assert np.all(np.abs(rs[ok] - r[ok]) <= 0.01 * r[ok] + 1e-3), (rs, r)
 PY"
 expect_success "bounds of the residual graph" \
     $NNCERT bounds --model "$TMP/res.h5" --data $DATA --index 1 --eps 0.01 --out "$TMP/res.b.h5"
-check "  ... ordered bounds of every nonlinear layer" "$PY - '$TMP/res.b.h5' <<'PY'
+check "  ... ordered bounds of every nonlinear layer, source codes" "$PY - '$TMP/res.b.h5' <<'PY'
 import h5py, sys, numpy as np
 f = h5py.File(sys.argv[1])
 names = list(f['bounds'].keys())
 assert len(names) >= 5, names
-for k in names:
+for i, k in enumerate(sorted(names)):
     g = f['bounds'][k]
     assert np.all(g['lower'][()] <= g['upper'][()]), k
+    src = g['source'][()]  # doc/formats.md: 0 exact on the first layer only
+    assert src.max() <= 5 and (np.all(src == 0) if i == 0 else not np.any(src == 0)), (k, src)
 PY"
 
 # ---- errors ----

@@ -2,8 +2,9 @@
  * in the REAL region and a long double local search (PGD-like), the reference
  * the soundness tests compare bounds and radii with (header-only;
  * test_bound_edge_archs.c, test_bound_eps_sequences.c, test_relax_extremes.c,
- * test_bound_clipped_conc.c, test_radius_attack.c). Not
- * forward_trace: the library's own rounding must not mask an error. */
+ * test_bound_clipped_conc.c, test_radius_attack.c, test_bound_residual.c,
+ * test_bound_source.c). Not forward_trace: the library's own rounding must not
+ * mask an error. */
 #ifndef LD_REFERENCE_H
 #define LD_REFERENCE_H
 
@@ -178,6 +179,33 @@ static inline void ld_check_trace(const nn_model *m, const bound_state *st, ld *
         if (!((ld)sl[q] <= v && v <= (ld)su[q]))
             snprintf(why, whylen, "spec row %zu: %.21Lg not in [%.17g, %.17g]", q, v, sl[q], su[q]);
     }
+}
+
+/* The centre and n_samp points of R (tb_sample kinds in turn, pulled into the
+ * real region) through ld_forward: every bound of st and the rows spec rows of
+ * C f + d in [sl, su] must contain them (ld_check_trace); fails the test with
+ * what and the first miss. */
+static inline void ld_check_samples(const nn_model *m, const bound_state *st, test_rng *rng, const bound_region *R,
+                                    int n_samp, const double *C, const double *d, const double *sl,
+                                    const double *su, size_t rows, const char *what)
+{
+    size_t n = model_input_size(m);
+    double *x = malloc(n * sizeof *x);
+    ld **acts = calloc((size_t)m->n_layers + 1, sizeof *acts);
+    assert_non_null(x);
+    assert_non_null(acts);
+    char why[512];
+    for (int s = 0; s <= n_samp; s++) {
+        if (s == 0) memcpy(x, R->center, n * sizeof *x);
+        else tb_sample(rng, R, n, s % 3, x);
+        into_region(R, x, n);
+        ld_forward(m, x, acts);
+        ld_check_trace(m, st, acts, C, d, sl, su, rows, why, sizeof why);
+        for (int i = 0; i <= m->n_layers; i++) free(acts[i]);
+        if (why[0]) fail_msg("%s, sample %d: %s", what, s, why);
+    }
+    free(x);
+    free(acts);
 }
 
 /* ---- a long double local search (PGD-like) -------------------------------- */

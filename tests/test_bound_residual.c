@@ -56,28 +56,13 @@ static void check_config(const nn_model *m, test_rng *rng, const bound_options *
     random_spec(rng, no, C, d);
     if (bound_spec(&st, C, SPEC_ROWS, no, d, sl, su, &err)) fail_msg("%s: bound_spec: %s", what, err.msg);
     bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = clip, .clip_lo = 0, .clip_hi = 1};
-    double *x = malloc(n * sizeof *x);
-    ld **acts = calloc((size_t)m->n_layers + 1, sizeof *acts);
-    assert_non_null(x);
-    assert_non_null(acts);
-    char why[512];
-    for (int s = 0; s <= N_SAMP; s++) {
-        if (s == 0) memcpy(x, x0, n * sizeof *x);
-        else tb_sample(rng, &R, n, s % 3, x);
-        into_region(&R, x, n);
-        ld_forward(m, x, acts);
-        ld_check_trace(m, &st, acts, C, d, sl, su, SPEC_ROWS, why, sizeof why);
-        for (int i = 0; i <= m->n_layers; i++) free(acts[i]);
-        if (why[0]) fail_msg("%s, sample %d: %s", what, s, why);
-    }
+    ld_check_samples(m, &st, rng, &R, N_SAMP, C, d, sl, su, SPEC_ROWS, what);
     /* a long double local search never beats a certified lower bound */
     if (n <= 128 && o->method != METHOD_IBP) {
         double xb[128];
         ld v = ld_pgd_min(m, &R, C, d[0], 2, 6, rng, xb);
         if (!(v >= (ld)sl[0])) fail_msg("%s: local search %.21Lg below the lower bound %.17g", what, v, sl[0]);
     }
-    free(x);
-    free(acts);
     bound_state_free(&st);
 }
 

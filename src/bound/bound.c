@@ -17,6 +17,7 @@
  *   bound_lp.c, bound_milp.c   LP-ALL / LP-LAST rows (Clp) and MILP rows (Cbc)
  *   bound_quad.c, bound_frown.c   CROWN-Quad and FROWN
  *   bound.c            this driver
+ *   bound_source.c     the source of each neuron's bounds in a computed state
  * Caches that lower files read are filled from above: the driver computes the IBP
  * bounds at a layer (or the first block's budget) when it commits the layer, and
  * at the output before the specification pass; the kernel checks they are there.

@@ -1,8 +1,7 @@
 /* 'nncert bounds': every intermediate bound and the margin bounds of one image at
  * one eps, written to HDF5 (/bounds/NNN, /margin) for other tools to read, with
- * the source of every neuron's bounds (/bounds/NNN/source): the engine keeps
- * IBP's bound where skip_stable or intersect_ibp say so, and a reader of
- * "CROWN bounds" must be able to tell. */
+ * the source of every neuron's bounds (/bounds/NNN/source, bound_label_sources)
+ * and their counts per layer on stdout. */
 #include "cli.h"
 
 #include <math.h>
@@ -16,68 +15,26 @@
 
 static const char *const cmd = "bounds";
 
-/* /bounds/NNN/source codes (doc/formats.md "Results files"). */
-enum { SRC_EXACT, SRC_IBP_STABLE, SRC_METHOD, SRC_IBP_LOWER, SRC_IBP_UPPER, SRC_IBP };
-static const char source_names[] = "0=exact,1=ibp_stable,2=method,3=ibp_lower,4=ibp_upper,5=ibp";
-
-static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
-
-/* The source of each side of each neuron's bounds in st (committed, one
- * region): IBP's when the value has IBP's bits and the engine may have put IBP's
- * value there (methods ibp and crown-ibp; intersect_ibp; a neuron IBP proves
- * stable under skip_stable), else the method's own. IBP's value is recomputed
- * from st's committed bounds of the earlier layers by a second state of method
- * ibp, the same IBP the engine compares with: st's layers are committed into it
- * one by one. src[i] (malloc'd, n of layer i) for every nonlinear layer i. */
-static int label_sources(const bound_state *st, unsigned char **src, nn_error *err)
+/* One line per nonlinear layer on stdout: how many neurons carry which source
+ * (bound_label_sources), so a reader need not open the file to know. */
+static void print_sources(const bound_state *st, unsigned char *const *src)
 {
     const nn_model *m = st->model;
-    bound_options io = st->opt;
-    io.method = METHOD_IBP;
-    bound_state ib;
-    int rc = bound_state_init(&ib, m, &io, err);
-    if (rc) return rc;
-    size_t maxn = 1;
-    for (int i = 0; i < m->n_layers; i++)
-        if (layer_is_nonlinear(m->layers[i].type) && shape_size(m->layers[i].in) > maxn)
-            maxn = shape_size(m->layers[i].in);
-    double *il = nn_malloc(maxn * sizeof *il, "IBP bounds", err), *iu = il ? nn_malloc(maxn * sizeof *iu, "IBP bounds", err) : NULL;
-    if (!iu) rc = NN_ENOMEM;
-    if (!rc) rc = bound_set_region(&ib, &st->region, err);
-    bound_method mt = st->opt.method;
-    int ibp_method = mt == METHOD_IBP || mt == METHOD_CROWN_IBP, first = 1;
-    for (int i = 0; !rc && i < m->n_layers; i++) {
-        const nn_layer *L = &m->layers[i];
-        if (!layer_is_nonlinear(L->type)) continue;
-        size_t n = shape_size(L->in);
-        const double *l = st->pre_lower[i], *u = st->pre_upper[i];
-        if (!(src[i] = nn_malloc(n, "bound sources", err))) {
-            rc = NN_ENOMEM;
-            break;
-        }
-        if (first) {
-            /* every method takes the exact bounds of the first affine block here */
-            memset(src[i], SRC_EXACT, n);
-            first = 0;
-        } else {
-            if ((rc = bound_layer_rows(&ib, i, 0, n, il, iu, err))) break;
-            for (size_t r = 0; r < n; r++) {
-                int skipped = !ibp_method && st->opt.skip_stable && relax_row_stable(L, r, il[r], iu[r]);
-                int may = ibp_method || st->opt.intersect_ibp || skipped;
-                int lo = may && same_bits(l[r], il[r]), hi = may && same_bits(u[r], iu[r]);
-                src[i][r] = skipped && lo && hi ? SRC_IBP_STABLE
-                            : lo && hi         ? SRC_IBP
-                            : lo               ? SRC_IBP_LOWER
-                            : hi               ? SRC_IBP_UPPER
-                                               : SRC_METHOD;
-            }
-        }
-        rc = bound_layer_commit(&ib, i, l, u, err);
+    int mixed = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        if (!src[i]) continue;
+        size_t n = shape_size(m->layers[i].in), count[BOUND_SRC_COUNT] = {0};
+        for (size_t r = 0; r < n; r++) count[src[i][r]]++;
+        printf("layer %03d %s, %zu neurons:", i, layer_type_name(m->layers[i].type), n);
+        for (int c = 0; c < BOUND_SRC_COUNT; c++)
+            if (count[c]) printf(" %s %zu", bound_source_name(c), count[c]);
+        printf("\n");
+        mixed |= count[BOUND_SRC_IBP_STABLE] || count[BOUND_SRC_IBP_LOWER] || count[BOUND_SRC_IBP_UPPER] ||
+                 (count[BOUND_SRC_IBP] && st->opt.method != METHOD_IBP && st->opt.method != METHOD_CROWN_IBP);
     }
-    free(il);
-    free(iu);
-    bound_state_free(&ib);
-    return rc;
+    if (mixed)
+        printf("some neurons carry IBP's bounds (/bounds/NNN/source); --no-skip-stable --no-intersect-ibp gives "
+               "the method's own everywhere\n");
 }
 
 static void help(void)
@@ -112,7 +69,7 @@ static void help(void)
            "  --frown-threshold T   FROWN: that relative T (default 0.01)\n"
            "                        (FROWN and crown-quad tighten both margin sides here)\n"
            "  --no-skip-stable      bound every neuron by the method, also those IBP\n"
-           "                        already proves stable (which otherwise keep IBP's bounds)\n"
+           "                        already proves stable (else they keep IBP's bounds)\n"
            "  --no-intersect-ibp    keep the method's bound where IBP's is tighter\n"
            "                        (both: every neuron carries the method's own bounds)\n"
            "  --clip                intersect the ball with [0, 1]\n"
@@ -137,10 +94,12 @@ static void help(void)
            "  4 ibp_upper   the method's lower bound, IBP's upper (at least as tight)\n"
            "  5 ibp      IBP's on both sides: tighter on both, a MaxPool input right after\n"
            "             an activation (its IBP box), or method ibp / crown-ibp\n"
-           "IBP here is IBP from the saved bounds of the previous nonlinear layer, the\n"
+           "IBP here is IBP from the saved bounds of the earlier nonlinear layers, the\n"
            "one the engine compares with; a side is IBP's when it has IBP's bits and the\n"
            "engine could have put it there (ties count as IBP's). The legend is the\n"
-           "/bounds attribute source_names.\n\n"
+           "/bounds attribute source_names. stdout has one line per layer with the\n"
+           "count of each code. With --no-skip-stable --no-intersect-ibp every neuron\n"
+           "past the first layer is 2 (5 for ibp and crown-ibp): the method's own bounds.\n\n"
            "exit status: 0 on success, 1 on failures, 2 on usage errors.\n");
 }
 
@@ -221,7 +180,7 @@ int cmd_bounds(int argc, char **argv)
         rows += v.rows;
         if (margin < min_margin || isnan(margin)) min_margin = margin;
     }
-    if (label_sources(&v.st, src, &err)) {
+    if (bound_label_sources(&v.st, src, &err)) {
         cli_report(cmd, &err);
         goto done;
     }
@@ -248,7 +207,7 @@ int cmd_bounds(int argc, char **argv)
     };
     char *norm_text[2];
     int n_attrs = cert_cli_norm_attrs(&o, attrs, (int)(sizeof attrs / sizeof attrs[0]) - 2, norm_text);
-    int wrc = h5_write_bounds(o.out, attrs, n_attrs, &v.st, (const unsigned char *const *)src, source_names, lo,
+    int wrc = h5_write_bounds(o.out, attrs, n_attrs, &v.st, (const unsigned char *const *)src, bound_source_legend, lo,
                               up, row_t, rows, &err);
     free(norm_text[0]);
     free(norm_text[1]);
@@ -256,6 +215,7 @@ int cmd_bounds(int argc, char **argv)
         cli_report(cmd, &err);
         goto done;
     }
+    print_sources(&v.st, src);
     printf("image %ld label %d prediction %d eps %g (%s, %s): min margin lower bound %.6g -> %s\n", o.index,
            ds.labels[0], pred, o.eps, norm_name(o.norm), bound_method_name(o.bopt.method), min_margin,
            min_margin > 0 ? "certified" : "not certified");
