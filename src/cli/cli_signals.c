@@ -1,4 +1,4 @@
-/* Stop requests by signal, for the commands that run a scheduler loop.
+/* Stop requests by signal, and the scheduler run of the commands that take them.
  *
  * SLURM stops a job with SIGTERM (then SIGKILL after KillWait) and warns ahead
  * of the time limit with the signal `sbatch --signal` names (SIGUSR1 in
@@ -27,6 +27,19 @@ const volatile sig_atomic_t *cli_catch_stop_signals(void)
     sigemptyset(&sa.sa_mask);
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) sigaction(sigs[i], &sa, NULL);
     return &stop_signal;
+}
+
+int cli_sched_run(const sched_env *env, const sched_options *so, const sched_app *app, int rc, const int64_t *tasks,
+                  size_t n_tasks, long *abandoned, int *started, nn_error *err)
+{
+    sched_group *g = NULL;
+    *abandoned = 0;
+    *started = 0;
+    if (rc || (rc = sched_start(env, so, app, &g, err))) return rc;
+    *started = 1;
+    rc = sched_loop(env, so, app, g, tasks, n_tasks, abandoned, err);
+    sched_stop(g);
+    return rc;
 }
 
 const char *cli_stop_signal_name(void)

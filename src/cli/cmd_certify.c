@@ -377,17 +377,15 @@ int cmd_certify(int argc, char **argv)
     if (!rc && !env.is_master) rc = worker_prepare(&j, &c, &m, &a, text, &err);
     rc = sched_agree(&env, rc, &err);
     if (!rc) cli_warn_oversubscribed(cmd, &env, c.threads);
-    sched_group *g = NULL;
     sched_options so = {c.ranks_per_image, 2, cli_catch_stop_signals(), c.drain_seconds};
     sched_app app = cert_app_callbacks(&a);
-    if (!rc) rc = sched_start(&env, &so, &app, &g, &err);
-    if (rc) {
+    long abandoned;
+    int started;
+    rc = cli_sched_run(&env, &so, &app, rc, tasks, n_tasks, &abandoned, &started, &err);
+    if (!started) {
         status = env.is_master ? cli_report(cmd, &err) : CLI_EXIT_FAIL;
         goto done;
     }
-    long abandoned = 0;
-    rc = sched_loop(&env, &so, &app, g, tasks, n_tasks, &abandoned, &err);
-    sched_stop(g);
     if (env.is_master) {
         /* say it now: the launcher may kill this process any moment */
         if (rc == NN_ELOST) cli_report(cmd, &err);

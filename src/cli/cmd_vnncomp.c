@@ -132,17 +132,15 @@ int cmd_vnncomp(int argc, char **argv)
     }
     rc = sched_agree(&env, rc, &err);
     if (!rc) cli_warn_oversubscribed(cmd, &env, o.threads);
-    sched_group *g = NULL;
     sched_options so = {1, 2, cli_catch_stop_signals(), drain};
     sched_app app = vnncomp_app_callbacks(&a);
-    if (!rc) rc = sched_start(&env, &so, &app, &g, &err);
-    if (rc) {
+    long abandoned;
+    int started;
+    rc = cli_sched_run(&env, &so, &app, rc, tasks, n_tasks, &abandoned, &started, &err);
+    if (!started) {
         status = env.is_master ? cli_report(cmd, &err) : CLI_EXIT_FAIL;
         goto done;
     }
-    long abandoned = 0;
-    rc = sched_loop(&env, &so, &app, g, tasks, n_tasks, &abandoned, &err);
-    sched_stop(g);
     if (env.is_master) {
         if (rc == NN_EINTERRUPTED) { /* the journal holds every answer so far; the CSV waits for all */
             fprintf(stderr, "nncert %s: %s: %s\n", cmd, cli_stop_signal_name(), err.msg);
