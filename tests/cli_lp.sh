@@ -2,6 +2,8 @@
 # 'nncert bounds' and 'certify' with the LP methods (doc/lp.md): each method runs,
 # the margins order CROWN <= LP-LAST <= LP-ALL <= MILP, lp-greedy is fastlin,
 # l1 balls work, and every bad combination fails before any work, specifically.
+# no-sanitizer: LP solver numerics end to end; the LP code runs under the
+# sanitizers in test_bound_lp and test_bound_lp_methods.
 . "$(dirname "$0")/lib.sh"
 M=models/fmnist_mlp_2x20_relu.h5
 D=fashion-mnist:test

@@ -3,6 +3,8 @@
 # and through onnxruntime (tools/ref/ort_run.js, one node process for all of them):
 # the logits must agree within the tolerance tests/onnx_ort_cases.py justifies. The
 # pooling fixtures also go through native files and tools/ref/torch_forward.py.
+# no-sanitizer: logits against onnxruntime, numerics only; the import itself runs
+# under the sanitizers in test_onnx_import and the ONNX fuzz corpus replay.
 . "$(dirname "$0")/lib.sh"
 FX="$TMP/fx" W="$TMP/w"
 PY=/usr/bin/python3

@@ -9,6 +9,8 @@
 # the job is mid-run; the master checks its host's ranks every 0.2 s, and
 # mpirun gives it about 2 s (SIGTERM after 1 s, SIGKILL a second later) before
 # it ends the job.
+# no-sanitizer: killing processes and timing of Open MPI; the journal records
+# and their reader run under the sanitizers in test_cert_store.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1

@@ -22,7 +22,7 @@ max_jobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
 
 # One test: its log, and "passed failed" in LABEL.count for the tally.
 run_one() {  # $1 = unit|script, $2 = binary or script, $3 = nncert binary (scripts), $4 = label
-    local kind=$1 what=$2 bin=$3 label=$4 log p f rc
+    local kind=$1 what=$2 bin=$3 label=$4 log p f rc t0=$SECONDS
     log="$logdir/${label////_}.log"
     if [ "$kind" = unit ]; then
         "$what" >"$log" 2>&1 </dev/null
@@ -38,7 +38,7 @@ run_one() {  # $1 = unit|script, $2 = binary or script, $3 = nncert binary (scri
     p=${p:-0} f=${f:-0}
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crashed or sanitizer report
     echo "$p $f" >"$logdir/${label////_}.count"
-    printf '%-44s %3d passed, %d failed\n' "$label" "$p" "$f"
+    printf '%-44s %3d passed, %d failed  (%d s)\n' "$label" "$p" "$f" $((SECONDS - t0))
 }
 
 # The list: kind, what, nncert binary, label.

@@ -73,7 +73,9 @@ static int check_layer_lp(const bound_state *st, int i, int eq)
     lp_solver_init(&S, &P);
     size_t n = shape_size(st->model->layers[i].in);
     int first = in_col(&P, i, 0), looser = 0;
-    for (size_t k = 0; k < n; k++) {
+    /* the sanitizer build: every third neuron (the LPs are the cost; the code
+     * paths are the same) */
+    for (size_t k = 0; k < n; k += TEST_UNDER_SANITIZER ? 3 : 1) {
         double one = 1.0, minus = -1.0;
         double lo = lp_min(&S, first + (int)k, &one, 1), hi = -lp_min(&S, first + (int)k, &minus, 1);
         looser += compare(st->pre_lower[i][k], lo, -1, eq, "lower", i, k);
