@@ -70,3 +70,17 @@ expect_failure "missing file" "$TMP/missing.onnx: cannot open" "$NNCERT" import 
 expect_failure "unwritable output" "nonexistent-dir" "$NNCERT" import "$FX/mlp_gemm.onnx" "$TMP/nonexistent-dir/x.h5"
 expect_failure "refuses to overwrite its input" "refusing to write .*: it is the model" \
     "$NNCERT" import "$FX/mlp_gemm.onnx" "$FX/mlp_gemm.onnx"
+
+# An [N,H,W,C] input numbers VNN-LIB's X_i in H, W, C order, nncert's input is C, H, W:
+# verify refuses such a model rather than prove a property about other pixels.
+{
+    for i in $(seq 0 59); do echo "(declare-const X_$i Real)"; done
+    echo "(declare-const Y_0 Real)"; echo "(declare-const Y_1 Real)"
+    for i in $(seq 0 59); do echo "(assert (>= X_$i 0.0))"; echo "(assert (<= X_$i 0.1))"; done
+    echo "(assert (>= Y_0 Y_1))"
+} >"$TMP/nhwc.vnnlib"
+expect_failure "verify refuses an NHWC-input ONNX model" "input is \[N,H,W,C\] \(input_layout nhwc\)" \
+    "$NNCERT" verify --model "$FX/in_nhwc.onnx" --vnnlib "$TMP/nhwc.vnnlib"
+expect_success "import keeps the layout in the model's meta" "$NNCERT" import "$FX/in_nhwc.onnx" "$TMP/nhwc.h5"
+expect_failure "and verify refuses the imported model too" "input_layout nhwc" \
+    "$NNCERT" verify --model "$TMP/nhwc.h5" --vnnlib "$TMP/nhwc.vnnlib"

@@ -164,6 +164,12 @@ int prop_verify(const nn_model *m, const prop_spec *p, const prop_options *o, pr
     const char *name = m->source ? m->source : "model";
     int rc = prop_check_sizes(p, model_input_size(m), model_output_size(m), name, err);
     if (rc) return rc;
+    /* VNN-LIB numbers X_i in the ONNX input's flat order: H, W, C for such a model,
+     * C, H, W for nncert; answering in the wrong order would prove the wrong thing */
+    const nn_meta *layout = model_get_meta(m, "input_layout");
+    if (layout && layout->str && strcmp(layout->str, "chw"))
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: the model's input is [N,H,W,C] (input_layout %s): VNN-LIB properties "
+                       "of such models (X_i in H, W, C order) are not supported yet", name, layout->str);
     if (o->steps < 1 || o->restarts < 1)
         return nn_fail(err, NN_EARG, "verify: PGD steps and restarts must be >= 1 (got %d, %d)", o->steps, o->restarts);
     r->x = nn_malloc(p->n_x * sizeof *r->x, "counterexample", err);

@@ -63,6 +63,7 @@ typedef struct {
     int xrank;               /* its rank in the ONNX graph (1 to 4): the logical dims
                                 right-aligned, with leading 1s added or dropped */
     int nhwc;                /* the graph input is [N,H,W,C], read by a Transpose to NCHW */
+    int input_nhwc;          /* ... and C > 1, H W > 1: its flat order is not nncert's */
     int col;                 /* a flat value stored as the column [F,1], not [1,F] */
     int64_t opset;           /* of the default domain (attribute defaults differ) */
     const char *note;        /* what the import changed, for /meta import_note */
@@ -1763,6 +1764,7 @@ static int input_shape(importer *im, const Onnx__ValueInfoProto *vi, nn_error *e
     default:
         im->rank = 4;
         im->nhwc = read_by_nhwc_transpose(im->g, vi->name);
+        im->input_nhwc = im->nhwc && d[3] > 1 && d[1] * d[2] > 1;
         im->m->input = im->nhwc ? (nn_shape){d[3], d[1], d[2]} : (nn_shape){d[1], d[2], d[3]};
     }
     im->shape = im->m->input;
@@ -1938,6 +1940,8 @@ int onnx_import_buffer(const unsigned char *bytes, size_t len, const char *name,
         if (!rc) rc = model_finalize(m, err);
         if (!rc) rc = set_identity(m, mp, name, err);
         if (!rc && im.note) rc = model_set_meta_string(m, "import_note", im.note, err);
+        /* whoever numbers the inputs by the ONNX tensor (VNN-LIB's X_i) must know */
+        if (!rc && im.input_nhwc) rc = model_set_meta_string(m, "input_layout", "nhwc", err);
         if (rc) nn_error_prefix(err, "%s: ", name);
     }
     for (int i = 0; i < im.nk; i++) konst_free(&im.k[i]);
