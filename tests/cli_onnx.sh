@@ -72,15 +72,43 @@ expect_failure "refuses to overwrite its input" "refusing to write .*: it is the
     "$NNCERT" import "$FX/mlp_gemm.onnx" "$FX/mlp_gemm.onnx"
 
 # An [N,H,W,C] input numbers VNN-LIB's X_i in H, W, C order, nncert's input is C, H, W:
-# verify refuses such a model rather than prove a property about other pixels.
-{
-    for i in $(seq 0 59); do echo "(declare-const X_$i Real)"; done
-    echo "(declare-const Y_0 Real)"; echo "(declare-const Y_1 Real)"
-    for i in $(seq 0 59); do echo "(assert (>= X_$i 0.0))"; echo "(assert (<= X_$i 0.1))"; done
-    echo "(assert (>= Y_0 Y_1))"
-} >"$TMP/nhwc.vnnlib"
-expect_failure "verify refuses an NHWC-input ONNX model" "input is \[N,H,W,C\] \(input_layout nhwc\)" \
-    "$NNCERT" verify --model "$FX/in_nhwc.onnx" --vnnlib "$TMP/nhwc.vnnlib"
+# verify reads the property in the model's order. A box pinned to one image x
+# (given in H, W, C order) has x as its only point: the counterexample must be x,
+# in the property's order, with the logits predict gives for x read as NHWC npy.
+/usr/bin/python3 - "$TMP" <<'PY' || not_ok "write the NHWC property"
+import sys, numpy as np
+out = sys.argv[1]
+x = np.random.default_rng(5).uniform(0, 1, (1, 5, 6, 2))
+np.save(out + "/x.npy", x)
+np.save(out + "/lab.npy", np.array([0], dtype=np.int64))
+with open(out + "/nhwc.vnnlib", "w") as f:
+    flat = x.reshape(-1)
+    for i in range(flat.size): f.write("(declare-const X_%d Real)\n" % i)
+    f.write("(declare-const Y_0 Real)\n(declare-const Y_1 Real)\n")
+    for i, v in enumerate(flat): f.write("(assert (>= X_%d %r))\n(assert (<= X_%d %r))\n" % (i, v, i, v))
+    f.write("(assert (or (>= Y_0 Y_1) (<= Y_0 Y_1)))\n")
+with open(out + "/x_hwc.txt", "w") as f:
+    f.write(" ".join("%r" % v for v in x.reshape(-1)))
+PY
+check_nhwc() {  # $1 = model file, $2 = label
+    expect_success "verify an NHWC-input model ($2)" \
+        "$NNCERT" verify --model "$1" --vnnlib "$TMP/nhwc.vnnlib" --out "$TMP/nhwc.txt"
+    "$NNCERT" predict "$1" --data "npy:$TMP/x.npy,labels=$TMP/lab.npy,layout=nhwc" --logits "$TMP/nhwc.logits" \
+        >/dev/null 2>&1
+    check "the counterexample is the pinned image in H, W, C order, with predict's logits ($2)" \
+        "/usr/bin/python3 - '$TMP' <<'PY'
+import re, sys
+d = sys.argv[1]
+txt = open(d + '/nhwc.txt').read()
+assert txt.startswith('sat'), txt[:40]
+xs = [float(v) for v in re.findall(r'\(X_\d+ ([^)]+)\)', txt)]
+ys = [float(v) for v in re.findall(r'\(Y_\d+ ([^)]+)\)', txt)]
+want = [float(v) for v in open(d + '/x_hwc.txt').read().split()]
+assert xs == want, 'X differs'
+logits = [float(v) for v in open(d + '/nhwc.logits').read().split()[3:]]
+assert len(ys) == len(logits) == 2 and all(abs(a - b) <= 1e-12 * (1 + abs(b)) for a, b in zip(ys, logits)), (ys, logits)
+PY"
+}
+check_nhwc "$FX/in_nhwc.onnx" onnx
 expect_success "import keeps the layout in the model's meta" "$NNCERT" import "$FX/in_nhwc.onnx" "$TMP/nhwc.h5"
-expect_failure "and verify refuses the imported model too" "input_layout nhwc" \
-    "$NNCERT" verify --model "$TMP/nhwc.h5" --vnnlib "$TMP/nhwc.vnnlib"
+check_nhwc "$TMP/nhwc.h5" "imported"

@@ -156,20 +156,13 @@ static int prove_box(const nn_model *m, const prop_spec *p, size_t b, const boun
     return rc;
 }
 
-int prop_verify(const nn_model *m, const prop_spec *p, const prop_options *o, prop_result *r, nn_error *err)
+/* prop_verify on a property whose X_i are in nncert's C, H, W order. */
+static int verify_chw(const nn_model *m, const prop_spec *p, const prop_options *o, prop_result *r, nn_error *err)
 {
     memset(r, 0, sizeof *r);
     double t0 = nn_wall_seconds();
     double deadline = o->timeout > 0 ? t0 + o->timeout : INFINITY;
-    const char *name = m->source ? m->source : "model";
-    int rc = prop_check_sizes(p, model_input_size(m), model_output_size(m), name, err);
-    if (rc) return rc;
-    /* VNN-LIB numbers X_i in the ONNX input's flat order: H, W, C for such a model,
-     * C, H, W for nncert; answering in the wrong order would prove the wrong thing */
-    const nn_meta *layout = model_get_meta(m, "input_layout");
-    if (layout && layout->str && strcmp(layout->str, "chw"))
-        return nn_fail(err, NN_EUNSUPPORTED, "%s: the model's input is [N,H,W,C] (input_layout %s): VNN-LIB properties "
-                       "of such models (X_i in H, W, C order) are not supported yet", name, layout->str);
+    int rc = NN_OK;
     if (o->steps < 1 || o->restarts < 1)
         return nn_fail(err, NN_EARG, "verify: PGD steps and restarts must be >= 1 (got %d, %d)", o->steps, o->restarts);
     r->x = nn_malloc(p->n_x * sizeof *r->x, "counterexample", err);
@@ -220,5 +213,47 @@ int prop_verify(const nn_model *m, const prop_spec *p, const prop_options *o, pr
     free(proven);
     r->seconds = nn_wall_seconds() - t0;
     if (rc) prop_result_free(r);
+    return rc;
+}
+
+/* Index in H, W, C order of value k in C, H, W order. */
+static size_t hwc_of_chw(nn_shape s, size_t k)
+{
+    size_t plane = (size_t)s.h * s.w, c = k / plane, hw = k % plane;
+    return hw * (size_t)s.c + c;
+}
+
+int prop_verify(const nn_model *m, const prop_spec *p, const prop_options *o, prop_result *r, nn_error *err)
+{
+    memset(r, 0, sizeof *r);
+    const char *name = m->source ? m->source : "model";
+    int rc = prop_check_sizes(p, model_input_size(m), model_output_size(m), name, err);
+    if (rc) return rc;
+    /* VNN-LIB numbers X_i in the ONNX input's flat order: H, W, C for an NHWC
+     * model (doc/verify.md "Limits"), so its boxes are read into C, H, W order
+     * and the counterexample is written back in the property's order */
+    const nn_meta *layout = model_get_meta(m, "input_layout");
+    if (!layout || !layout->str || !strcmp(layout->str, "chw")) return verify_chw(m, p, o, r, err);
+    if (strcmp(layout->str, "nhwc"))
+        return nn_fail(err, NN_EUNSUPPORTED, "%s: input_layout '%s' is not one nncert knows (chw, nhwc)", name,
+                       layout->str);
+    prop_spec q = *p;
+    size_t n = p->n_x, total = p->n_boxes * n;
+    double *buf = nn_malloc((4 * total + n) * sizeof *buf, "permuted property boxes", err);
+    if (!buf) return NN_ENOMEM;
+    q.lo = buf, q.hi = buf + total, q.lo_in = buf + 2 * total, q.hi_in = buf + 3 * total;
+    for (size_t b = 0; b < p->n_boxes; b++)
+        for (size_t k = 0; k < n; k++) {
+            size_t from = b * n + hwc_of_chw(m->input, k), to = b * n + k;
+            q.lo[to] = p->lo[from], q.hi[to] = p->hi[from];
+            q.lo_in[to] = p->lo_in[from], q.hi_in[to] = p->hi_in[from];
+        }
+    rc = verify_chw(m, &q, o, r, err);
+    if (!rc && r->x) {
+        double *x = buf + 4 * total;
+        for (size_t k = 0; k < n; k++) x[hwc_of_chw(m->input, k)] = r->x[k];
+        memcpy(r->x, x, n * sizeof *x);
+    }
+    free(buf);
     return rc;
 }
