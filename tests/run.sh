@@ -4,7 +4,7 @@
 # both binaries. Prints one closing line "N passed, N failed" and exits non-zero
 # on any failure. TESTS_ONLY=pattern restricts to matching test names.
 #
-# Tests run TEST_JOBS at a time (default: the CPUs available), each a single
+# Tests run TEST_JOBS at a time (default: the CPUs available plus one), each a single
 # process or a small MPI job with its own temporary folder, so they do not see
 # each other; no test depends on timing. The longest start first.
 set -u
@@ -17,7 +17,9 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 
 logdir=$(mktemp -d /tmp/nncert-tests.XXXXXX)
-max_jobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+# one more than the CPUs: several tests spend much of their time waiting (MPI
+# start-up, SLURM, signals)
+max_jobs=${TEST_JOBS:-$(( $(nproc 2>/dev/null || echo 1) + 1 ))}
 [[ $max_jobs =~ ^[1-9][0-9]*$ ]] || max_jobs=1
 
 # One test: its log, and "passed failed" in LABEL.count for the tally.
