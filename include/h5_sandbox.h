@@ -17,5 +17,12 @@ typedef void (*h5_sandbox_fn)(const char *path, void *ctx);
  * 50 MB of file, or $NNCERT_HDF5_TIMEOUT seconds when set. When fork() fails
  * nothing is tried and NN_OK is returned (the read then runs unguarded). */
 int h5_sandbox_try(const char *path, h5_sandbox_fn fn, void *ctx, nn_error *err);
+/* NN_OK when path is a readable regular file; otherwise a message that says
+ * why (HDF5's own for these cases are vague, and it would hang on a pipe). */
+int h5_sandbox_check_file(const char *path, nn_error *err);
+/* What every reader of an outside HDF5 file does before it opens the file:
+ * h5_sandbox_check_file (a readable regular file, or a message saying why not),
+ * then h5_sandbox_try. */
+int h5_sandbox_check(const char *path, h5_sandbox_fn fn, void *ctx, nn_error *err);
 
 #endif

@@ -5,6 +5,7 @@
  * for NaN/Inf after; the innermost HDF5 reason is appended when a library call
  * fails (it is the useful part: "truncated file: eof = ..."). */
 #include "h5_read.h"
+#include "h5_sandbox.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -432,23 +433,11 @@ done:
 
 /* ---- files ----------------------------------------------------------------- */
 
-int h5r_check_file(const char *path, nn_error *err)
-{
-    /* HDF5's own messages for these cases are vague ("unable to open file"). */
-    struct stat st;
-    if (stat(path, &st) != 0) return nn_fail(err, NN_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is a directory, not a model file", path);
-    /* HDF5 seeks for its signature at 0, 512, 1024, ...: a pipe or device would hang or mislead it. */
-    if (!S_ISREG(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is not a regular file", path);
-    if (access(path, R_OK) != 0) return nn_fail(err, NN_EIO, "%s: cannot read: %s", path, strerror(errno));
-    return NN_OK;
-}
-
 hid_t h5r_open_file(const char *path, const char *not_hdf5, nn_error *err)
 {
     h5r_ctx c = {path, "", err, 0};
     h5r_quiet();
-    if (h5r_check_file(path, err)) return -1;
+    if (h5_sandbox_check_file(path, err)) return -1;
     htri_t is = H5Fis_hdf5(path);
     if (is == 0) return nn_fail(err, NN_EFORMAT, "%s: not an HDF5 file (no HDF5 signature; %s)", path, not_hdf5), -1;
     if (is < 0) return h5r_fail_h5(&c, "cannot be checked for an HDF5 signature"), -1;

@@ -49,9 +49,6 @@ hid_t h5r_open_kind(h5r_ctx *c, hid_t loc, const char *name, const char *label, 
  * array, refusing NaN/Inf; dims[] receives its extents. `layout` describes the
  * expected shape in messages. */
 int h5r_tensor(h5r_ctx *c, hid_t grp, const char *name, int rank, const char *layout, int dims[4], double **out);
-/* NN_OK when path is a readable regular file; otherwise a message that says
- * why (HDF5's own for these cases are vague, and it would hang on a pipe). */
-int h5r_check_file(const char *path, nn_error *err);
 /* Opens an existing regular HDF5 file read-only with the strong close degree
  * (closing the file closes whatever an error path left open); -1 with err set
  * on failure. `not_hdf5` ends the message for a file without the signature. */

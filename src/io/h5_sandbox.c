@@ -65,3 +65,21 @@ int h5_sandbox_try(const char *path, h5_sandbox_fn fn, void *ctx, nn_error *err)
     return nn_fail(err, NN_EFORMAT, "%s: damaged HDF5 file: reading it aborted (exit status %d)", path,
                    WEXITSTATUS(status));
 }
+
+int h5_sandbox_check_file(const char *path, nn_error *err)
+{
+    /* HDF5's own messages for these cases are vague ("unable to open file"). */
+    struct stat st;
+    if (stat(path, &st) != 0) return nn_fail(err, NN_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is a directory, not a model file", path);
+    /* HDF5 seeks for its signature at 0, 512, 1024, ...: a pipe or device would hang or mislead it. */
+    if (!S_ISREG(st.st_mode)) return nn_fail(err, NN_EIO, "%s: is not a regular file", path);
+    if (access(path, R_OK) != 0) return nn_fail(err, NN_EIO, "%s: cannot read: %s", path, strerror(errno));
+    return NN_OK;
+}
+
+int h5_sandbox_check(const char *path, h5_sandbox_fn fn, void *ctx, nn_error *err)
+{
+    int rc = h5_sandbox_check_file(path, err);
+    return rc ? rc : h5_sandbox_try(path, fn, ctx, err);
+}

@@ -743,7 +743,7 @@ int keras_file_detect(const char *path)
 {
     nn_error err;
     /* a damaged file is no Keras file here; the native reader then says why */
-    if (h5r_check_file(path, &err) || h5_sandbox_try(path, try_detect, NULL, &err)) return 0;
+    if (h5_sandbox_check(path, try_detect, NULL, &err)) return 0;
     return file_detect(path);
 }
 
@@ -869,10 +869,8 @@ int keras_import_file(const char *path, const char *arch_path, nn_model *m, nn_e
     if (!err) err = &local;
     nn_error_clear(err);
     model_init(m);
-    int rc = h5r_check_file(path, err);
-    if (rc) return rc;
     /* the HDF5 library loops or crashes on some damaged files: a trial read in a child first */
     trial_args args = {arch_path};
-    if ((rc = h5_sandbox_try(path, try_import, &args, err))) return rc;
-    return import_file(path, arch_path, m, err);
+    int rc = h5_sandbox_check(path, try_import, &args, err);
+    return rc ? rc : import_file(path, arch_path, m, err);
 }

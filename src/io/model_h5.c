@@ -394,10 +394,8 @@ int model_read_h5(const char *path, nn_model *m, nn_error *err)
     nn_error_clear(err);
     model_init(m);
 
-    int rc = h5r_check_file(path, err);
-    if (rc) return rc;
     /* HDF5 loops or crashes on some damaged files: a trial read in a child first */
-    rc = h5_sandbox_try(path, try_read, NULL, err);
+    int rc = h5_sandbox_check(path, try_read, NULL, err);
     return rc ? rc : read_h5(path, m, err);
 }
 
