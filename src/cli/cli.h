@@ -54,12 +54,12 @@ sched_env cli_local_env(void);
  * instead of killing the process; a second signal of a kind acts as usual. */
 const volatile sig_atomic_t *cli_catch_stop_signals(void);
 const char *cli_stop_signal_name(void);
-/* A job's tasks through the scheduler on every rank: start the groups (when rc,
- * the ranks' agreed state, is NN_OK), run the loop, stop the groups. Returns
- * sched_loop's code (NN_EINTERRUPTED, NN_ELOST, ...); *started is 0 when the
- * loop never ran, and err then says why (rc's message or sched_start's). */
-int cli_sched_run(const sched_env *env, const sched_options *so, const sched_app *app, int rc, const int64_t *tasks,
-                  size_t n_tasks, long *abandoned, int *started, nn_error *err);
+/* A job's tasks through the scheduler on every rank: warn of oversubscription,
+ * start the groups (when rc, the ranks' agreed state, is NN_OK), run the loop,
+ * stop the groups. Returns sched_loop's code (NN_EINTERRUPTED, NN_ELOST, ...);
+ * when the loop never ran, *status is the exit status (the master printed why). */
+int cli_sched_run(const char *cmd, const sched_env *env, const sched_options *so, const sched_app *app, int threads,
+                  int rc, const int64_t *tasks, size_t n_tasks, long *abandoned, int *status, nn_error *err);
 /* Strict number parsing for option values; print a usage error on failure. */
 int cli_parse_int(const char *cmd, const char *opt, const char *text, long lo, long hi, long *out);
 int cli_parse_double(const char *cmd, const char *opt, const char *text, double *out);

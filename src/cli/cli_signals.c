@@ -29,14 +29,16 @@ const volatile sig_atomic_t *cli_catch_stop_signals(void)
     return &stop_signal;
 }
 
-int cli_sched_run(const sched_env *env, const sched_options *so, const sched_app *app, int rc, const int64_t *tasks,
-                  size_t n_tasks, long *abandoned, int *started, nn_error *err)
+int cli_sched_run(const char *cmd, const sched_env *env, const sched_options *so, const sched_app *app, int threads,
+                  int rc, const int64_t *tasks, size_t n_tasks, long *abandoned, int *status, nn_error *err)
 {
     sched_group *g = NULL;
     *abandoned = 0;
-    *started = 0;
-    if (rc || (rc = sched_start(env, so, app, &g, err))) return rc;
-    *started = 1;
+    if (!rc) cli_warn_oversubscribed(cmd, env, threads);
+    if (rc || (rc = sched_start(env, so, app, &g, err))) {
+        *status = env->is_master ? cli_report(cmd, err) : CLI_EXIT_FAIL;
+        return rc;
+    }
     rc = sched_loop(env, so, app, g, tasks, n_tasks, abandoned, err);
     sched_stop(g);
     return rc;

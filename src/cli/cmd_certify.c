@@ -376,16 +376,11 @@ int cmd_certify(int argc, char **argv)
     int rc = sched_bcast_bytes(&env, &text, &text_len, &err);
     if (!rc && !env.is_master) rc = worker_prepare(&j, &c, &m, &a, text, &err);
     rc = sched_agree(&env, rc, &err);
-    if (!rc) cli_warn_oversubscribed(cmd, &env, c.threads);
     sched_options so = {c.ranks_per_image, 2, cli_catch_stop_signals(), c.drain_seconds};
     sched_app app = cert_app_callbacks(&a);
     long abandoned;
-    int started;
-    rc = cli_sched_run(&env, &so, &app, rc, tasks, n_tasks, &abandoned, &started, &err);
-    if (!started) {
-        status = env.is_master ? cli_report(cmd, &err) : CLI_EXIT_FAIL;
-        goto done;
-    }
+    rc = cli_sched_run(cmd, &env, &so, &app, c.threads, rc, tasks, n_tasks, &abandoned, &status, &err);
+    if (status >= 0) goto done;
     if (env.is_master) {
         /* say it now: the launcher may kill this process any moment */
         if (rc == NN_ELOST) cli_report(cmd, &err);

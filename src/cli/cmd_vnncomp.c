@@ -131,16 +131,11 @@ int cmd_vnncomp(int argc, char **argv)
         if (!rc) sched_progress_init(&a.progress, stderr, isatty(2), 10.0, (long)in.n, (long)(in.n - n_tasks));
     }
     rc = sched_agree(&env, rc, &err);
-    if (!rc) cli_warn_oversubscribed(cmd, &env, o.threads);
     sched_options so = {1, 2, cli_catch_stop_signals(), drain};
     sched_app app = vnncomp_app_callbacks(&a);
     long abandoned;
-    int started;
-    rc = cli_sched_run(&env, &so, &app, rc, tasks, n_tasks, &abandoned, &started, &err);
-    if (!started) {
-        status = env.is_master ? cli_report(cmd, &err) : CLI_EXIT_FAIL;
-        goto done;
-    }
+    rc = cli_sched_run(cmd, &env, &so, &app, o.threads, rc, tasks, n_tasks, &abandoned, &status, &err);
+    if (status >= 0) goto done;
     if (env.is_master) {
         if (rc == NN_EINTERRUPTED) { /* the journal holds every answer so far; the CSV waits for all */
             fprintf(stderr, "nncert %s: %s: %s\n", cmd, cli_stop_signal_name(), err.msg);
