@@ -68,6 +68,25 @@ typedef enum { BOUND_LOWER = 1, BOUND_UPPER = 2, BOUND_BOTH = 3 } bound_side;
 
 typedef struct bound_state bound_state;
 
+/* A sub-domain of branch and bound (doc/bab.md): the region intersected with split
+ * constraints on pre-activations, and bounds already known on it. Arrays follow
+ * the model's layers; entries of layers that are not nonlinear are NULL. Not owned.
+ *   phase[i][r] = +1: the sub-domain has z >= 0 for neuron r of layer i's input,
+ *                 -1: z <= 0, 0: free (phase or phase[i] NULL: none)
+ *   prior_lower/prior_upper[i]: bounds valid on the sub-domain (a parent domain's),
+ *                 intersected with what is computed (NULL: none)
+ *   keep_below:   layers i < keep_below take their prior bounds as they are, no rows
+ *                 computed (the bits a recomputation gives, when the parent had the
+ *                 same constraints there), except the first nonlinear layer: exact
+ *                 and cheap, it is computed always
+ * The split neuron's bounds are clamped to its side, so its relaxation is the exact
+ * piece (z or 0 for ReLU), and every later layer is bounded under the constraint. */
+typedef struct {
+    signed char **phase;
+    double **prior_lower, **prior_upper;
+    int keep_below;
+} bound_subdomain;
+
 /* Row executor: fills lower/upper[0 .. n_rows) with the bounds of every row of the
  * input of nonlinear layer `layer`, by calling bound_layer_rows on row ranges of
  * its choice (here, or in other processes holding an identical state), and
@@ -97,6 +116,11 @@ struct bound_state {
     /* set after bound_state_init; kept by bound_set_region */
     bound_rows_fn rows_exec; /* NULL: bound_compute computes all rows itself */
     void *rows_ctx;         /* first argument of rows_exec; not owned */
+    const bound_subdomain *sub; /* NULL: the whole region; else read by bound_compute */
+    int infeasible;         /* set by bound_compute: sub's constraints contradict the
+                               bounds, the sub-domain is empty (bound_spec then refuses);
+                               or by bound_spec of an LP method: Clp's Farkas ray, checked
+                               by the safe bound, proves it (rows get +inf, -inf) */
     void *work;             /* private workspace (src/bound/bound_work.h) */
 };
 
@@ -111,7 +135,9 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
 
 /* All intermediate bounds for the current region by st->opt.method, layer by
  * layer: for each nonlinear layer i in order, bound_layer_rows over all rows (or
- * st->rows_exec when set) then bound_layer_commit. Also fills out_lower/out_upper. */
+ * st->rows_exec when set; st->sub's prior bounds below keep_below), st->sub's
+ * constraints applied, then bound_layer_commit. Also fills out_lower/out_upper.
+ * An empty sub-domain stops early with st->infeasible = 1 and NN_OK. */
 int bound_compute(bound_state *st, nn_error *err);
 
 /* Layer-parallel unit: bounds of rows [row_lo, row_hi) of layer i's input, given

@@ -642,18 +642,57 @@ static int output_bounds(bound_state *st, nn_error *err)
     return NN_OK;
 }
 
+/* A sub-domain's knowledge on layer i's bounds: the parent's bounds (when not
+ * already taken as they are) and the split sides. 1 when a neuron's interval is
+ * empty: no point of the region satisfies the constraints. Every bound involved is
+ * sound on the sub-domain, so an empty intersection is a proof, not a rounding. */
+static int apply_subdomain(const bound_subdomain *sub, int i, size_t n, int use_prior, double *lo, double *hi)
+{
+    const double *pl = use_prior && sub->prior_lower ? sub->prior_lower[i] : NULL;
+    const double *pu = use_prior && sub->prior_upper ? sub->prior_upper[i] : NULL;
+    const signed char *ph = sub->phase ? sub->phase[i] : NULL;
+    int empty = 0;
+    for (size_t r = 0; r < n; r++) {
+        if (pl && pl[r] > lo[r]) lo[r] = pl[r];
+        if (pu && pu[r] < hi[r]) hi[r] = pu[r];
+        if (ph && ph[r] > 0 && lo[r] < 0) lo[r] = 0.0;
+        if (ph && ph[r] < 0 && hi[r] > 0) hi[r] = 0.0;
+        empty |= lo[r] > hi[r];
+    }
+    return empty;
+}
+
 int bound_compute(bound_state *st, nn_error *err)
 {
     if (!st || !st->work) return nn_fail(err, NN_EARG, "bound_compute: state not initialized");
     bound_work *w = st->work;
     if (!w->region_set) return nn_fail(err, NN_EARG, "bound_compute: no region set");
     const nn_model *m = st->model;
+    const bound_subdomain *sub = st->sub;
     st->layers_done = w->first_nl;
+    st->infeasible = 0;
     for (int i = w->first_nl; i < m->n_layers; i = next_nl(m, i)) {
         size_t n = shape_size(m->layers[i].in);
-        int rc = st->rows_exec ? st->rows_exec(st->rows_ctx, st, i, n, st->pre_lower[i], st->pre_upper[i], err)
-                               : bound_layer_rows(st, i, 0, n, st->pre_lower[i], st->pre_upper[i], err);
-        if (!rc) rc = bound_layer_commit(st, i, st->pre_lower[i], st->pre_upper[i], err);
+        double *lo = st->pre_lower[i], *hi = st->pre_upper[i];
+        /* the first nonlinear layer is always computed: it is exact and cheap, and
+         * computing it builds the first block's matrix, whose presence fixes the
+         * rounding budgets of every later pass (kept layers stay the same bits) */
+        int rc, keep = sub && i < sub->keep_below && i != w->first_nl;
+        if (keep) {
+            if (!sub->prior_lower || !sub->prior_lower[i] || !sub->prior_upper || !sub->prior_upper[i])
+                return nn_fail(err, NN_EARG, "bound_compute: sub-domain keeps layer %d but has no prior bounds for it", i);
+            memcpy(lo, sub->prior_lower[i], n * sizeof *lo);
+            memcpy(hi, sub->prior_upper[i], n * sizeof *hi);
+            rc = NN_OK;
+        } else {
+            rc = st->rows_exec ? st->rows_exec(st->rows_ctx, st, i, n, lo, hi, err)
+                               : bound_layer_rows(st, i, 0, n, lo, hi, err);
+        }
+        if (!rc && sub && apply_subdomain(sub, i, n, !keep, lo, hi)) {
+            st->infeasible = 1;
+            return NN_OK;
+        }
+        if (!rc) rc = bound_layer_commit(st, i, lo, hi, err);
         if (rc) return rc;
     }
     int rc = output_bounds(st, err);
@@ -670,6 +709,8 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     int n = m->n_layers;
     size_t no = model_output_size(m);
     if (!w->region_set) return nn_fail(err, NN_EARG, "bound_spec: no region set");
+    if (st->infeasible)
+        return nn_fail(err, NN_EARG, "bound_spec: the sub-domain is empty (its split constraints cannot hold)");
     if (st->layers_done < n) return nn_fail(err, NN_EARG, "bound_spec: bounds not computed (layers done up to %d of %d)",
                                             st->layers_done, n);
     if (rows == 0) return NN_OK;
@@ -722,7 +763,15 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     if (st->opt.method == METHOD_FROWN) rc = bound_frown_spec(st, C, rows, ldc, d, lower, upper, err);
     else if (st->opt.method == METHOD_CROWN_QUAD) rc = bound_quad_spec(st, C, rows, ldc, d, lower, upper, err);
     else if (is_lp_method(st->opt.method)) rc = bound_lp_spec(st, C, rows, ldc, d, lower, upper, err);
-    if (!rc && st->opt.method == METHOD_MILP && lower) rc = bound_milp_spec(st, C, rows, ldc, d, lower, err);
+    if (!rc && st->infeasible) {
+        /* an LP proved the sub-domain empty: the min and max over the empty set */
+        for (size_t r = 0; r < rows; r++) {
+            if (lower) lower[r] = INFINITY;
+            if (upper) upper[r] = -INFINITY;
+        }
+        return NN_OK;
+    }
+    if (st->opt.method == METHOD_MILP && lower) rc = bound_milp_spec(st, C, rows, ldc, d, lower, err);
     if (rc) return rc;
     for (size_t r = 0; r < rows; r++)
         if ((lower && !isfinite(lower[r])) || (upper && !isfinite(upper[r])))

@@ -104,6 +104,24 @@ static int solver_root(lp_solver *S, int first, size_t n, nn_error *err)
     return S->root ? NN_OK : nn_fail(err, NN_ENOMEM, "LP: out of memory (root basis)");
 }
 
+/* Clp stopped without an answer (status 4, numerical trouble, seen on nearly
+ * degenerate LPs of branch-and-bound leaves): the same LP again from scratch by
+ * the dual simplex, which then replaces the warm model. Deterministic: it happens
+ * for the same LPs whatever the schedule. */
+static void solve_again(lp_solver *S)
+{
+    const bound_lp *P = &S->P;
+    Clp_Simplex *f = Clp_newModel();
+    if (!f) return;  /* the stopped model's duals still give a safe, looser bound */
+    Clp_setLogLevel(f, 0);
+    Clp_setPrimalTolerance(f, 1e-9);
+    Clp_setDualTolerance(f, 1e-9);
+    Clp_loadProblem(f, P->nc, P->nr, P->start, P->index, P->value, P->clb, P->cub, S->obj, P->rlb, P->rub);
+    Clp_dual(f, 0);
+    Clp_deleteModel(S->clp);
+    S->clp = f;
+}
+
 /* Safe lower bound of min sum cval[k] x[cidx[k]] (sign = 1) or safe upper bound of
  * the max (sign = -1: min of the negated objective, negated back). */
 static double solve(lp_solver *S, const int *cidx, const double *cval, double *neg, size_t cn, int sign)
@@ -118,10 +136,50 @@ static double solve(lp_solver *S, const int *cidx, const double *cval, double *n
     if (S->solved) Clp_primal(S->clp, 0);
     else Clp_initialSolve(S->clp);
     S->solved = 1;
+    int status = Clp_status(S->clp);
+    if (status != 0 && status != 1) solve_again(S);
     for (size_t k = 0; k < cn; k++) S->obj[cidx[k]] = 0;
     const double *y = Clp_dualRowSolution(S->clp);
     double b = y ? bound_lp_lower(&S->P, cidx, c, cn, y, S->r) : -INFINITY;
     return sign < 0 ? -b : b;
+}
+
+/* Does Clp's Farkas ray prove that P has no point? The safe bound of min 0 with
+ * the ray as multipliers (either sign: Clp's convention aside) is above 0. */
+static int ray_certifies(const bound_lp *P, Clp_Simplex *clp, double *r)
+{
+    double *ray = Clp_infeasibilityRay(clp);
+    if (!ray) return 0;
+    int empty = bound_lp_lower(P, NULL, NULL, 0, ray, r) > 0;
+    for (int i = 0; !empty && i < P->nr; i++) ray[i] = -ray[i];
+    if (!empty) empty = bound_lp_lower(P, NULL, NULL, 0, ray, r) > 0;
+    Clp_freeRay(clp, ray);
+    return empty;
+}
+
+/* The LP has no feasible point, proven rather than taken from Clp's status. Only
+ * a sub-domain of branch and bound can be empty (its split constraints contradict
+ * each other); a region never is. The ray of the primal simplex that found the
+ * infeasibility is often no certificate; the dual simplex on the feasibility
+ * problem (objective 0), from scratch, gives one (measured on 10x20 MLP leaves:
+ * every such leaf certified this way, none by the primal ray). */
+static int proven_empty(lp_solver *S)
+{
+    if (!Clp_isProvenPrimalInfeasible(S->clp)) return 0;
+    if (ray_certifies(&S->P, S->clp, S->r)) return 1;
+    const bound_lp *P = &S->P;
+    Clp_Simplex *f = Clp_newModel();
+    double *zero = calloc((size_t)P->nc, sizeof *zero);
+    int empty = 0;
+    if (f && zero) {
+        Clp_setLogLevel(f, 0);
+        Clp_loadProblem(f, P->nc, P->nr, P->start, P->index, P->value, P->clb, P->cub, zero, P->rlb, P->rub);
+        Clp_dual(f, 0);
+        empty = Clp_isProvenPrimalInfeasible(f) && ray_certifies(P, f, S->r);
+    }
+    if (f) Clp_deleteModel(f);
+    free(zero);
+    return empty;
 }
 
 static size_t lp_block(size_t rb)
@@ -224,6 +282,11 @@ int bound_lp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, con
             double v = solve(&S, cidx, cval, cval + no, cn, 1);
             v = nextafter(v + dr, -INFINITY);
             if (v > lower[r]) lower[r] = v;
+            if (proven_empty(&S)) {
+                st->infeasible = 1;  /* a sub-domain with no point; bound_spec fills the rows */
+                solver_close(&S);
+                break;
+            }
         }
         if (upper) {
             double v = solve(&S, cidx, cval, cval + no, cn, -1);
