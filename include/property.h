@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "bab.h"
 #include "bound.h"
 #include "model.h"
 #include "nn_error.h"
@@ -41,6 +42,7 @@ typedef struct {
     int steps;              /* PGD steps per run */
     int restarts;           /* PGD runs per disjunct (the first from the box centre) */
     uint64_t seed;          /* PGD random starts */
+    bab_options bab;        /* complete search on the boxes the bounds leave open */
 } prop_options;
 
 typedef struct {
@@ -52,6 +54,7 @@ typedef struct {
     size_t cases_proven;
     long pgd_steps;         /* gradient evaluations */
     double seconds;         /* wall time */
+    bab_stats bab;          /* with o->bab.enabled */
 } prop_result;
 
 /* Prototypes */

@@ -111,6 +111,32 @@ check "random properties: never unsat where sampling finds a point ($n_unsat uns
     || echo "#   $unsound"
 check "random properties: both unsat and sat occur" "[ $n_unsat -ge 2 ] && [ $n_sat -ge 2 ]"
 
+# Branch and bound (doc/bab.md): what the bounds leave unknown, the search decides;
+# never unsat where sampling finds a point, a sat answer confirmed by the forward pass.
+expect_failure "--bab-split needs --bab" "--bab-split needs --bab" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab-split relu
+expect_failure "--bab-split names its choices" "must be auto, input or relu" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --bab-split magic
+expect_failure "--bab-batch must be positive" "--bab-batch" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --bab-batch 0
+unsound="" n_unknown=0 n_bab_unknown=0
+for r in 1 2 4 5 7; do
+    [ "$(answer "rand$r")" = unknown ] && n_unknown=$((n_unknown + 1))
+    for split in input relu; do
+        cp "$FX/rand$r.vnnlib" "$FX/rand${r}_$split.vnnlib"
+        verify "rand${r}_$split" mlp --steps 30 --restarts 2 --bab --bab-split $split --timeout 60
+        a=$(answer "rand${r}_$split") h=$(hits "rand$r")
+        [ "$a" = unsat ] && [ "${h:-0}" -gt 0 ] && unsound+="rand${r}_$split($h hits) "
+        [ "$a" = unknown ] || [ "$a" = timeout ] && n_bab_unknown=$((n_bab_unknown + 1))
+        grep -q "branch and bound ($split): [0-9]* domains bounded" "$TMP/rand${r}_$split.err" || unsound+="rand${r}_$split(no summary) "
+    done
+done
+check "--bab: never unsat where sampling finds a point, a summary every time" "[ -z '$unsound' ]" || echo "#   $unsound"
+check "--bab: decides the $n_unknown random properties the bounds leave unknown, input and ReLU splits" \
+    "[ $n_unknown -ge 1 ] && [ $n_bab_unknown -eq 0 ]"
+verify sat mlp --bab
+check "--bab: sat with a counterexample" "[ '$(answer sat)' = sat ] && cmp -s '$TMP/sat.res' '$TMP/sat.out'"
+
 # Bad inputs through the command: named errors, exit status 1
 { for i in 0 1 2; do echo "(declare-const X_$i Real)(assert (<= 0 X_$i 1))"; done
   echo "(declare-const Y_0 Real)(assert (<= Y_0 0))"; } >"$FX/bad_size.vnnlib"

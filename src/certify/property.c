@@ -104,6 +104,7 @@ void prop_options_default(prop_options *o)
     o->steps = 100;
     o->restarts = 5;
     o->seed = 0;
+    bab_options_default(&o->bab);
 }
 
 void prop_result_free(prop_result *r)
@@ -192,7 +193,11 @@ static int verify_chw(const nn_model *m, const prop_spec *p, const prop_options 
             break;
         }
         int enlarged = 0;
-        if ((rc = prove_box(m, p, b, &o->bopt, proven, &enlarged, err))) break;
+        if (o->bab.enabled) {
+            if ((rc = prop_bab_box(m, p, b, o, deadline, &rng, proven, r, &decided, err)) || decided) break;
+        } else {
+            if ((rc = prove_box(m, p, b, &o->bopt, proven, &enlarged, err))) break;
+        }
         r->boxes_enlarged += (size_t)enlarged;
         int all = 1;
         for (size_t k = 0; k < p->n_cases; k++)
@@ -200,6 +205,7 @@ static int verify_chw(const nn_model *m, const prop_spec *p, const prop_options 
         r->boxes_proven += (size_t)all;
     }
     for (size_t k = 0; k < p->n_cases; k++) r->cases_proven += proven[k];
+    if (o->bab.enabled && p->n_boxes) r->bab.volume_proven /= (double)p->n_boxes;
     if (!rc && !decided && r->cases_proven == p->n_cases) r->answer = PROP_UNSAT, decided = 1;
     /* 3: the full runs on the open cases */
     for (int run = 0; !rc && !decided && run < o->restarts; run++)

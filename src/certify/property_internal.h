@@ -19,6 +19,7 @@ typedef struct {
     nn_model prefixed;      /* a box layer x = mid + halfwidth * z in front of the
                                stripped model's layers (their arrays shared) */
     int has_prefix;
+    int n_stripped;         /* leading normalize layers of the caller's model left out */
 } prop_region;
 
 /* Prototypes */
@@ -29,11 +30,23 @@ typedef struct {
  * (enlarged). */
 int prop_region_make(const nn_model *m, const double *lo, const double *hi, prop_region *r, nn_error *err);
 void prop_region_free(prop_region *r);
+/* A point z of the region model's input back in the caller's model m's input x
+ * (through the box layer and the normalize layers left out; rounded, so a caller
+ * checks it against the box and by the forward pass). z and x may be the same. */
+void prop_region_to_input(const prop_region *r, const nn_model *m, const double *z, double *x);
 
 /* One PGD run (run 0 from the centre of the inner box, the others from random
  * points) towards disjunct k: on success *found = 1 and x, y hold a point of the
  * inner box and its outputs, re-checked by a separate forward pass. */
 int prop_attack_run(const nn_model *m, const prop_spec *p, size_t k, const prop_options *o, int run, uint64_t *rng,
                     double *x, double *y, int *found, long *steps, nn_error *err);
+
+/* Branch and bound over box b (bab.c, doc/bab.md), the clock read against deadline:
+ * proven[k] = 1 for the disjuncts of box b once every leaf is proven; a confirmed
+ * counterexample sets r->answer = PROP_SAT, the clock PROP_TIMEOUT, both *decided = 1;
+ * the domain limit or domains that cannot be split leave the answer as it is.
+ * Adds to r->bab and r->pgd_steps. */
+int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_options *o, double deadline,
+                 uint64_t *rng, unsigned char *proven, prop_result *r, int *decided, nn_error *err);
 
 #endif

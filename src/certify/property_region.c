@@ -170,10 +170,12 @@ int prop_region_make(const nn_model *m, const double *lo, const double *hi, prop
     }
     const nn_model *base = m;
     const double *blo = lo, *bhi = hi;
-    if (strip_normalize(m, lo, hi, lo2, hi2, r) > 0) {
+    int skip = strip_normalize(m, lo, hi, lo2, hi2, r);
+    if (skip > 0) {
         base = &r->stripped, blo = lo2, bhi = hi2;
         if (fit_ball(blo, bhi, n, r->center, &r->region, &exact) && exact) {
             r->model = base;
+            r->n_stripped = skip;
             free(lo2);
             return NN_OK;
         }
@@ -184,7 +186,10 @@ int prop_region_make(const nn_model *m, const double *lo, const double *hi, prop
         prop_region_free(r);
         return NN_ENOMEM;
     }
-    if (p > 0) return NN_OK;
+    if (p > 0) {
+        r->n_stripped = skip;
+        return NN_OK;
+    }
     r->model = m;
     if (!fit_ball(lo, hi, n, r->center, &r->region, &exact)) {
         prop_region_free(r);
@@ -203,4 +208,19 @@ void prop_region_free(prop_region *r)
     }
     free(r->center);
     memset(r, 0, sizeof *r);
+}
+
+void prop_region_to_input(const prop_region *r, const nn_model *m, const double *z, double *x)
+{
+    size_t n = model_input_size(m);
+    memmove(x, z, n * sizeof *x);
+    if (r->has_prefix) {
+        const nn_layer *box = &r->prefixed.layers[0];
+        for (size_t i = 0; i < n; i++) x[i] = box->bias[i] + box->weight[i * n + i] * z[i];
+    }
+    for (int k = r->n_stripped - 1; k >= 0; k--) {
+        const nn_layer *l = &m->layers[k];
+        size_t plane = (size_t)l->in.h * (size_t)l->in.w;
+        for (size_t i = 0; i < n; i++) x[i] = x[i] * l->std[i / plane] + l->mean[i / plane];
+    }
 }

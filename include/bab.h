@@ -1,0 +1,40 @@
+/* bab: options and counters of branch and bound, the complete search behind
+ * 'verify --bab': an input box is split into halves or its ReLUs into phases until
+ * every leaf is proven or a counterexample is found (doc/bab.md). */
+#ifndef BAB_H
+#define BAB_H
+
+#include <stddef.h>
+
+typedef enum { BAB_SPLIT_AUTO, BAB_SPLIT_INPUT, BAB_SPLIT_RELU } bab_split;
+
+typedef struct {
+    int enabled;            /* 0: bounds on whole boxes only */
+    bab_split split;        /* auto: input halves when few inputs are free, else ReLU phases */
+    size_t batch;           /* domains expanded per round (8): what a round bounds together */
+    size_t candidates;      /* ReLU splits: neurons whose children are bounded per domain,
+                               the best pair kept (1: the widest relaxation only) */
+    size_t max_frontier;    /* best-first while at most this many domains are open, then
+                               depth-first (memory stays bounded) */
+    long max_domains;       /* stop with unknown after bounding this many (0: no limit) */
+    size_t auto_input_dims; /* auto: input splits when at most this many inputs are free (16) */
+} bab_options;
+
+/* What the search did, summed over the boxes it ran on. */
+typedef struct {
+    long domains;           /* sub-domains bounded (children, and candidates tried) */
+    long leaves_proven;     /* leaves whose every disjunct the bounds rule out */
+    long leaves_empty;      /* of those, leaves whose split constraints cannot hold */
+    long open;              /* domains left open when the search stopped */
+    long stuck;             /* open domains that could not be split further */
+    int depth;              /* deepest domain */
+    double volume_proven;   /* input splits: proven fraction of the input volume, each box
+                               counting equally (NaN once a box was searched by ReLU phases) */
+} bab_stats;
+
+/* Prototypes */
+void bab_options_default(bab_options *o);
+const char *bab_split_name(bab_split s);
+int bab_split_parse(const char *name);  /* -1 if unknown */
+
+#endif

@@ -1,0 +1,713 @@
+/* Branch and bound over one input box of a property (doc/bab.md).
+ *
+ * A domain is the box (or a half of a half of it: input splits) with sign
+ * constraints on some pre-activations (ReLU splits). Its disjuncts are bounded
+ * by the configured method on the domain: a disjunct is ruled out when some row
+ * of its conjunction has a lower bound above its right-hand side, and a domain
+ * whose disjuncts are all ruled out is a proven leaf. The box is unsat when every
+ * leaf is proven; a counterexample ends the search, and counts only once the
+ * exact forward pass confirms it (prop_conj_holds, prop_box_holds).
+ *
+ * ReLU splits go through the engine's sub-domain (bound_subdomain): the split
+ * neuron's interval is clamped to its side, so its relaxation is the exact piece,
+ * every later layer is bounded under all the constraints, and the parent's bounds
+ * are intersected in (they hold on the child, which is a subset). Layers up to the
+ * newest split are the parent's bits, taken as they are: they depend only on
+ * constraints the parent had. A child whose constraints contradict its bounds is
+ * empty, a proven leaf.
+ *
+ * Rounds: the best `batch` domains of the frontier are expanded together, their
+ * children bounded in order, then pushed. The tree is a function of the job (ids
+ * are creation order), not of timing. Counterexamples: the centre of every new
+ * input-split domain by one forward pass, and each round a short PGD run on the
+ * frontier's worst domain. */
+#include "property_internal.h"
+#include "bab_frontier.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forward.h"
+#include "nn_clock.h"
+
+static const char *const split_names[] = {"auto", "input", "relu"};
+
+const char *bab_split_name(bab_split s) { return (unsigned)s < 3 ? split_names[s] : "?"; }
+
+int bab_split_parse(const char *name)
+{
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, split_names[i])) return i;
+    return -1;
+}
+
+void bab_options_default(bab_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->split = BAB_SPLIT_AUTO;
+    o->batch = 8;
+    o->candidates = 1;
+    o->max_frontier = 100000;
+    o->max_domains = 200000;
+    o->auto_input_dims = 16;
+}
+
+typedef struct {
+    const nn_model *m;
+    const prop_spec *p;
+    size_t b;
+    const prop_options *o;
+    double deadline;
+    uint64_t *rng;
+    prop_result *r;
+    int relu;               /* 1: ReLU phases, 0: input halves */
+    size_t nc;              /* disjuncts on box b ... */
+    size_t *cases;          /* ... their indices in p */
+    size_t *case_row0;      /* [nc + 1]: rows of disjunct c are case_row0[c] .. [c+1] of C */
+    size_t *row_of;         /* property row of each row of C */
+    size_t n_rows;
+    double *C, *lower, *upper;
+    /* ReLU splits: one region, one state */
+    prop_region reg;
+    int have_reg, have_st;
+    bound_state st;
+    bound_state lp_st;      /* LP-LAST on leaves with every ReLU fixed (made when needed) */
+    bound_state milp_st;    /* ... and the point of their LP when it does not prove them */
+    int have_lp_st, have_milp_st;
+    bound_subdomain sub;
+    signed char **phase;
+    double **prior_l, **prior_u;
+    size_t *pre_off, pre_n; /* packed place of each nonlinear layer's bounds; neurons in all */
+    /* counterexamples */
+    prop_spec view;         /* p restricted to one sub-box (PGD) */
+    size_t *view_case_box;
+    double *vbox;           /* [4 n_x]: lo, hi, lo_in, hi_in of the view */
+    double *x, *y, *g;
+    uint64_t next_id;
+    int found;
+} bab_run;
+
+static int alloc_zero(void *pp, size_t n, size_t size, const char *what, nn_error *err)
+{
+    void **p = pp;
+    *p = nn_calloc(n ? n : 1, size, what, err);
+    return *p ? NN_OK : NN_ENOMEM;
+}
+
+/* Can ReLU phases be split in this model (sign constraints on inputs of ReLU or leaky ReLU)? */
+static int has_relu(const nn_model *m)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].type == LAYER_RELU || m->layers[i].type == LAYER_LEAKY_RELU) return 1;
+    return 0;
+}
+
+/* auto: input halves when few inputs are free and a half is bounded exactly (a
+ * sub-box that is not a clipped ball becomes the region only through the box layer
+ * of a flat-input model; otherwise the enclosing ball, and halving one input would
+ * rarely shrink it), else ReLU phases when there are ReLUs. */
+static int pick_mode(const bab_run *run, bab_split want, int *mode, nn_error *err)
+{
+    if (want != BAB_SPLIT_AUTO) {
+        *mode = want == BAB_SPLIT_RELU;
+        return NN_OK;
+    }
+    size_t n = run->p->n_x, free_dims = 0;
+    const double *lo = run->p->lo + run->b * n, *hi = run->p->hi + run->b * n;
+    for (size_t i = 0; i < n; i++) free_dims += hi[i] > lo[i];
+    *mode = has_relu(run->m);
+    if (free_dims > run->o->bab.auto_input_dims || !*mode) return NN_OK;
+    /* a half of the box, as the region its bounds would use */
+    double *half = nn_malloc(n * sizeof *half, "sub-box", err);
+    if (!half) return NN_ENOMEM;
+    memcpy(half, hi, n * sizeof *half);
+    for (size_t i = 0; i < n; i++)
+        if (hi[i] > lo[i]) {
+            half[i] = lo[i] + (hi[i] - lo[i]) / 2;
+            break;
+        }
+    prop_region reg;
+    int rc = prop_region_make(run->m, lo, half, &reg, err);
+    if (!rc) {
+        *mode = reg.enlarged;
+        prop_region_free(&reg);
+    }
+    free(half);
+    return rc;
+}
+
+static void run_free(bab_run *run)
+{
+    if (run->have_st) bound_state_free(&run->st);
+    if (run->have_lp_st) bound_state_free(&run->lp_st);
+    if (run->have_milp_st) bound_state_free(&run->milp_st);
+    if (run->have_reg) prop_region_free(&run->reg);
+    free(run->cases), free(run->case_row0), free(run->row_of);
+    free(run->C), free(run->lower), free(run->upper);
+    if (run->phase) {
+        const nn_model *bm = run->reg.model;
+        for (int i = 0; bm && i < bm->n_layers; i++) free(run->phase[i]);
+    }
+    free(run->phase), free(run->prior_l), free(run->prior_u), free(run->pre_off);
+    free(run->view_case_box), free(run->vbox), free(run->x), free(run->y), free(run->g);
+}
+
+static int run_init(bab_run *run, nn_error *err)
+{
+    const prop_spec *p = run->p;
+    size_t n = p->n_x, ny = p->n_y;
+    int rc = NN_OK;
+    for (size_t k = 0; k < p->n_cases; k++)
+        if (p->case_box[k] == run->b) {
+            run->nc++;
+            run->n_rows += p->conj_start[p->case_conj[k] + 1] - p->conj_start[p->case_conj[k]];
+        }
+    if ((rc = alloc_zero(&run->cases, run->nc, sizeof *run->cases, "branch-and-bound disjuncts", err)) ||
+        (rc = alloc_zero(&run->case_row0, run->nc + 1, sizeof *run->case_row0, "branch-and-bound rows", err)) ||
+        (rc = alloc_zero(&run->row_of, run->n_rows, sizeof *run->row_of, "branch-and-bound rows", err)) ||
+        (rc = alloc_zero(&run->C, run->n_rows * ny, sizeof *run->C, "branch-and-bound rows", err)) ||
+        (rc = alloc_zero(&run->lower, run->n_rows, sizeof *run->lower, "branch-and-bound bounds", err)) ||
+        (rc = alloc_zero(&run->upper, run->n_rows, sizeof *run->upper, "branch-and-bound bounds", err)) ||
+        (rc = alloc_zero(&run->view_case_box, p->n_cases, sizeof *run->view_case_box, "attack view", err)) ||
+        (rc = alloc_zero(&run->vbox, 4 * n, sizeof *run->vbox, "attack view", err)) ||
+        (rc = alloc_zero(&run->x, n, sizeof *run->x, "candidate point", err)) ||
+        (rc = alloc_zero(&run->g, n, sizeof *run->g, "gradient", err)) ||
+        (rc = alloc_zero(&run->y, ny, sizeof *run->y, "candidate outputs", err)))
+        return rc;
+    size_t c = 0, w = 0;
+    for (size_t k = 0; k < p->n_cases; k++) {
+        if (p->case_box[k] != run->b) continue;
+        run->cases[c] = k, run->case_row0[c++] = w;
+        for (size_t row = p->conj_start[p->case_conj[k]]; row < p->conj_start[p->case_conj[k] + 1]; row++, w++) {
+            run->row_of[w] = row;
+            memcpy(run->C + w * ny, p->row + row * ny, ny * sizeof *run->C);
+        }
+    }
+    run->case_row0[c] = w;
+    /* the attack view: every disjunct on the one sub-box */
+    run->view = *p;
+    run->view.n_boxes = 1;
+    run->view.lo = run->vbox, run->view.hi = run->vbox + n;
+    run->view.lo_in = run->vbox + 2 * n, run->view.hi_in = run->vbox + 3 * n;
+    run->view.case_box = run->view_case_box;
+    if (!run->relu) return NN_OK;
+    /* ReLU splits: the box's region and state, and the sub-domain's arrays */
+    if ((rc = prop_region_make(run->m, p->lo + run->b * n, p->hi + run->b * n, &run->reg, err))) return rc;
+    run->have_reg = 1;
+    run->r->boxes_enlarged += (size_t)run->reg.enlarged;
+    if ((rc = bound_state_init(&run->st, run->reg.model, &run->o->bopt, err))) return rc;
+    run->have_st = 1;
+    if ((rc = bound_set_region(&run->st, &run->reg.region, err))) return rc;
+    const nn_model *bm = run->reg.model;
+    size_t nl = (size_t)bm->n_layers;
+    if ((rc = alloc_zero(&run->phase, nl, sizeof *run->phase, "split constraints", err)) ||
+        (rc = alloc_zero(&run->prior_l, nl, sizeof *run->prior_l, "parent bounds", err)) ||
+        (rc = alloc_zero(&run->prior_u, nl, sizeof *run->prior_u, "parent bounds", err)) ||
+        (rc = alloc_zero(&run->pre_off, nl, sizeof *run->pre_off, "parent bounds", err)))
+        return rc;
+    for (int i = 0; i < bm->n_layers; i++) {
+        run->pre_off[i] = run->pre_n;
+        if (!run->st.pre_lower[i]) continue;
+        size_t ni = shape_size(bm->layers[i].in);
+        if ((rc = alloc_zero(&run->phase[i], ni, 1, "split constraints", err))) return rc;
+        run->pre_n += ni;
+    }
+    run->sub.phase = run->phase;
+    run->sub.prior_lower = run->prior_l, run->sub.prior_upper = run->prior_u;
+    return NN_OK;
+}
+
+/* Rule out what the bounds in run->lower rule out; the worst open margin as key. */
+static int evaluate(const bab_run *run, bab_domain *d)
+{
+    int open = 0;
+    d->key = INFINITY, d->worst_row = (size_t)-1;
+    for (size_t c = 0; c < run->nc; c++) {
+        if (!d->open[c]) continue;
+        double best = -INFINITY;
+        size_t best_row = run->row_of[run->case_row0[c]];
+        int out = 0;
+        for (size_t w = run->case_row0[c]; w < run->case_row0[c + 1]; w++) {
+            double rhs = run->p->rhs[run->row_of[w]], lb = run->lower[w];
+            if (lb > rhs) out = 1;  /* NaN never rules out */
+            double margin = lb - rhs;
+            if (margin > best) best = margin, best_row = run->row_of[w];
+        }
+        if (out) {
+            d->open[c] = 0;
+            continue;
+        }
+        open = 1;
+        if (best < d->key || d->worst_row == (size_t)-1) d->key = best, d->worst_row = best_row;
+    }
+    return open;
+}
+
+/* Bounds of d; parent (ReLU splits) gives the prior bounds, and its layers below
+ * keep are taken as they are. Returns the number of open disjuncts through d->open. */
+static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, int keep, int *empty, nn_error *err)
+{
+    *empty = 0;
+    run->r->bab.domains++;
+    if (d->depth > run->r->bab.depth) run->r->bab.depth = d->depth;
+    int rc;
+    if (!run->relu) {
+        prop_region reg;
+        bound_state st;
+        if ((rc = prop_region_make(run->m, d->lo, d->hi, &reg, err))) return rc;
+        if (!(rc = bound_state_init(&st, reg.model, &run->o->bopt, err))) {
+            if (!(rc = bound_set_region(&st, &reg.region, err)) && !(rc = bound_compute(&st, err)))
+                rc = bound_spec(&st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
+            bound_state_free(&st);
+        }
+        if (d->depth == 0) run->r->boxes_enlarged += (size_t)reg.enlarged;
+        prop_region_free(&reg);
+        if (!rc) evaluate(run, d);
+        return rc;
+    }
+    const nn_model *bm = run->reg.model;
+    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
+    for (int i = 0; i < bm->n_layers; i++) {
+        int has = parent && run->st.pre_lower[i];
+        run->prior_l[i] = has ? parent->pre + run->pre_off[i] : NULL;
+        run->prior_u[i] = has ? parent->pre + run->pre_n + run->pre_off[i] : NULL;
+    }
+    run->sub.keep_below = parent ? keep : 0;
+    run->st.sub = &run->sub;
+    /* a domain's numbers depend on the domain alone (FROWN starts from CROWN's lines) */
+    bound_forget_warm(&run->st);
+    rc = bound_compute(&run->st, err);
+    run->st.sub = NULL;
+    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = 0;
+    if (rc) return rc;
+    if (run->st.infeasible) {
+        *empty = 1;
+        memset(d->open, 0, run->nc);
+        d->key = INFINITY;
+        return NN_OK;
+    }
+    if ((rc = bound_spec(&run->st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err))) return rc;
+    if (!evaluate(run, d)) return NN_OK;  /* a proven leaf needs no bounds kept */
+    d->pre = nn_malloc(2 * run->pre_n * sizeof *d->pre, "domain bounds", err);
+    if (!d->pre) return NN_ENOMEM;
+    for (int i = 0; i < bm->n_layers; i++) {
+        if (!run->st.pre_lower[i]) continue;
+        size_t ni = shape_size(bm->layers[i].in);
+        memcpy(d->pre + run->pre_off[i], run->st.pre_lower[i], ni * sizeof *d->pre);
+        memcpy(d->pre + run->pre_n + run->pre_off[i], run->st.pre_upper[i], ni * sizeof *d->pre);
+    }
+    return NN_OK;
+}
+
+static int check_point(bab_run *run, const bab_domain *d, const double *x, nn_error *err);
+
+/* A state of another method on the box's region (LP-LAST, MILP for leaves). */
+static int leaf_state(bab_run *run, bound_state *st, int *have, bound_method method, nn_error *err)
+{
+    if (*have) return NN_OK;
+    bound_options o = run->o->bopt;
+    o.method = method;
+    int rc = bound_state_init(st, run->reg.model, &o, err);
+    if (rc) return rc;
+    *have = 1;
+    return bound_set_region(st, &run->reg.region, err);
+}
+
+/* d's spec rows by st, every layer's bounds d's own (kept as they are). */
+static int leaf_bounds(bab_run *run, bound_state *st, const bab_domain *d, nn_error *err)
+{
+    const nn_model *bm = run->reg.model;
+    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
+    for (int i = 0; i < bm->n_layers; i++) {
+        int has = run->st.pre_lower[i] != NULL;
+        run->prior_l[i] = has ? d->pre + run->pre_off[i] : NULL;
+        run->prior_u[i] = has ? d->pre + run->pre_n + run->pre_off[i] : NULL;
+    }
+    run->sub.keep_below = bm->n_layers;
+    st->sub = &run->sub;
+    int rc = bound_compute(st, err);
+    st->sub = NULL;
+    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = 0;
+    run->r->bab.domains++;
+    if (!rc && !st->infeasible) rc = bound_spec(st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
+    return rc;
+}
+
+/* A domain of ReLU splits whose ReLU-like neurons are all stable: the network is
+ * affine on it, but a backward bound minimizes over the whole box and ignores the
+ * split constraints (z >= 0 of an active neuron), so it may never prove the domain.
+ * The LP of LP-LAST has the constraints (the committed bounds are boxes of the
+ * pre-activation variables), so on such a domain it is exact up to its safe-bound
+ * rounding, and proves an empty domain empty (a Farkas certificate). When it does
+ * not prove the domain, the same LP solved by Cbc (no binaries are left) gives its
+ * optimal point, a counterexample up to rounding, which check_point confirms or not.
+ * 1 in *proven when every open disjunct is ruled out. */
+static int lp_leaf(bab_run *run, bab_domain *d, int *proven, nn_error *err)
+{
+    *proven = 0;
+    bound_method m = run->o->bopt.method;
+    if (m == METHOD_LP_LAST || m == METHOD_LP_ALL || m == METHOD_MILP) return NN_OK;  /* it already was */
+    int rc = leaf_state(run, &run->lp_st, &run->have_lp_st, METHOD_LP_LAST, err);
+    if (!rc) rc = leaf_bounds(run, &run->lp_st, d, err);
+    if (rc) return rc;
+    if (run->lp_st.infeasible || !evaluate(run, d)) {
+        memset(d->open, 0, run->nc);
+        *proven = 1;
+        return NN_OK;
+    }
+    if ((rc = leaf_state(run, &run->milp_st, &run->have_milp_st, METHOD_MILP, err)) ||
+        (rc = leaf_bounds(run, &run->milp_st, d, err)) || run->milp_st.infeasible)
+        return rc;
+    for (size_t c = 0; c < run->nc && !run->found; c++) {
+        if (!d->open[c]) continue;
+        for (size_t w = run->case_row0[c]; w < run->case_row0[c + 1] && !run->found; w++) {
+            bound_milp_row mr;
+            const double *point;
+            if (bound_milp_result(&run->milp_st, w, &mr, &point) || !point) continue;
+            prop_region_to_input(&run->reg, run->m, point, run->x);
+            for (size_t i = 0; i < run->p->n_x; i++)  /* rounding of the map back */
+                run->x[i] = fmin(fmax(run->x[i], run->p->lo_in[run->b * run->p->n_x + i]),
+                                 run->p->hi_in[run->b * run->p->n_x + i]);
+            if ((rc = check_point(run, d, run->x, err))) return rc;
+        }
+    }
+    return NN_OK;
+}
+
+static int is_open(const bab_run *run, const bab_domain *d)
+{
+    for (size_t c = 0; c < run->nc; c++)
+        if (d->open[c]) return 1;
+    return 0;
+}
+
+/* x (in the box's inner box and d's sub-box) and its outputs satisfy an open disjunct of d? */
+static int check_point(bab_run *run, const bab_domain *d, const double *x, nn_error *err)
+{
+    const prop_spec *p = run->p;
+    if (!prop_box_holds(p, run->b, x)) return NN_OK;
+    int rc = forward_run(run->m, x, 1, run->y, err);
+    if (rc) return rc;
+    for (size_t c = 0; c < run->nc && !run->found; c++) {
+        size_t k = run->cases[c];
+        if (d->open[c] && prop_conj_holds(p, p->case_conj[k], run->y)) {
+            run->found = 1;
+            run->r->answer = PROP_SAT, run->r->sat_case = k;
+            memcpy(run->r->x, x, p->n_x * sizeof *x);
+            memcpy(run->r->y, run->y, p->n_y * sizeof *run->y);
+        }
+    }
+    return NN_OK;
+}
+
+/* The view's box: d's sub-box (or the whole box) within the inner box; 0 if empty. */
+static int set_view(bab_run *run, const bab_domain *d)
+{
+    const prop_spec *p = run->p;
+    size_t n = p->n_x;
+    const double *lo = d->lo ? d->lo : p->lo + run->b * n, *hi = d->hi ? d->hi : p->hi + run->b * n;
+    double *vlo = run->vbox, *vhi = run->vbox + n, *ilo = run->vbox + 2 * n, *ihi = run->vbox + 3 * n;
+    for (size_t i = 0; i < n; i++) {
+        vlo[i] = lo[i], vhi[i] = hi[i];
+        ilo[i] = fmax(lo[i], p->lo_in[run->b * n + i]), ihi[i] = fmin(hi[i], p->hi_in[run->b * n + i]);
+        if (!(ilo[i] <= ihi[i])) return 0;
+    }
+    return 1;
+}
+
+/* The centre of a new input-split domain. */
+static int try_centre(bab_run *run, const bab_domain *d, nn_error *err)
+{
+    if (!set_view(run, d)) return NN_OK;
+    size_t n = run->p->n_x;
+    for (size_t i = 0; i < n; i++) run->x[i] = run->vbox[2 * n + i] + (run->vbox[3 * n + i] - run->vbox[2 * n + i]) / 2;
+    return check_point(run, d, run->x, err);
+}
+
+/* A short PGD run towards the worst open disjunct of d, from a random point of its box. */
+static int try_pgd(bab_run *run, const bab_domain *d, nn_error *err)
+{
+    if (!set_view(run, d)) return NN_OK;
+    size_t worst = (size_t)-1;
+    for (size_t c = 0; c < run->nc; c++) {
+        size_t k = run->cases[c], j = run->p->case_conj[k];
+        if (!d->open[c]) continue;
+        if (worst == (size_t)-1) worst = k;
+        if (d->worst_row >= run->p->conj_start[j] && d->worst_row < run->p->conj_start[j + 1]) worst = k;
+    }
+    if (worst == (size_t)-1) return NN_OK;
+    prop_options quick = *run->o;
+    quick.steps = run->o->steps / 5 > 0 ? run->o->steps / 5 : 1;
+    int found = 0;
+    int rc = prop_attack_run(run->m, &run->view, worst, &quick, 1, run->rng, run->x, run->y, &found,
+                             &run->r->pgd_steps, err);
+    if (rc || !found) return rc;
+    /* confirmed against the view's inner box, which lies in the property's */
+    run->found = 1;
+    run->r->answer = PROP_SAT, run->r->sat_case = worst;
+    memcpy(run->r->x, run->x, run->p->n_x * sizeof *run->x);
+    memcpy(run->r->y, run->y, run->p->n_y * sizeof *run->y);
+    return NN_OK;
+}
+
+static bab_domain *new_domain(bab_run *run, const bab_domain *parent, nn_error *err)
+{
+    bab_domain *d = nn_calloc(1, sizeof *d, "branch-and-bound domain", err);
+    if (!d) return NULL;
+    d->id = run->next_id++;
+    d->depth = parent ? parent->depth + 1 : 0;
+    d->volume = parent ? parent->volume / 2 : 1.0;
+    d->open = nn_malloc(run->nc ? run->nc : 1, "branch-and-bound domain", err);
+    if (!d->open) {
+        bab_domain_free(d);
+        return NULL;
+    }
+    if (parent) memcpy(d->open, parent->open, run->nc);
+    else memset(d->open, 1, run->nc);
+    return d;
+}
+
+/* Input splits: halve the dimension of largest influence (|gradient of the worst
+ * row at the centre| times width; the widest when the gradient vanishes). */
+static int input_children(bab_run *run, const bab_domain *d, bab_domain *kids[2], nn_error *err)
+{
+    size_t n = run->p->n_x;
+    for (size_t i = 0; i < n; i++) run->x[i] = d->lo[i] + (d->hi[i] - d->lo[i]) / 2;
+    int rc = forward_vjp(run->m, run->x, run->p->row + d->worst_row * run->p->n_y, NULL, run->g, err);
+    if (rc) return rc;
+    size_t best = (size_t)-1, widest = (size_t)-1;
+    double best_s = 0.0, widest_w = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double w = d->hi[i] - d->lo[i], mid = d->lo[i] + w / 2, s = fabs(run->g[i]) * w;
+        if (!(mid > d->lo[i] && mid < d->hi[i])) continue;  /* too narrow to halve */
+        if (w > widest_w) widest_w = w, widest = i;
+        if (s > best_s) best_s = s, best = i;
+    }
+    if (best == (size_t)-1) best = widest;
+    if (best == (size_t)-1) return NN_OK;  /* stuck */
+    double mid = d->lo[best] + (d->hi[best] - d->lo[best]) / 2;
+    for (int side = 0; side < 2; side++) {
+        bab_domain *k = kids[side] = new_domain(run, d, err);
+        if (!k) return NN_ENOMEM;
+        k->lo = nn_malloc(n * sizeof *k->lo, "sub-box", err);
+        k->hi = nn_malloc(n * sizeof *k->hi, "sub-box", err);
+        if (!k->lo || !k->hi) return NN_ENOMEM;
+        memcpy(k->lo, d->lo, n * sizeof *k->lo), memcpy(k->hi, d->hi, n * sizeof *k->hi);
+        if (side == 0) k->hi[best] = mid;
+        else k->lo[best] = mid;
+    }
+    return NN_OK;
+}
+
+typedef struct {
+    double score;
+    int layer;
+    uint32_t neuron;
+} relu_cand;
+
+/* The unstable ReLU-like neurons of d with the widest relaxations: the triangle's
+ * largest gap -l u / (u - l), times 1 - alpha for leaky ReLU. */
+static size_t relu_candidates(const bab_run *run, const bab_domain *d, relu_cand *best, size_t k)
+{
+    const nn_model *bm = run->reg.model;
+    size_t have = 0;
+    for (int i = 0; i < bm->n_layers; i++) {
+        const nn_layer *L = &bm->layers[i];
+        if (!run->st.pre_lower[i] || (L->type != LAYER_RELU && L->type != LAYER_LEAKY_RELU)) continue;
+        double slope = L->type == LAYER_LEAKY_RELU ? fabs(1.0 - L->alpha) : 1.0;
+        const double *lo = d->pre + run->pre_off[i], *hi = d->pre + run->pre_n + run->pre_off[i];
+        size_t ni = shape_size(L->in);
+        for (size_t r = 0; r < ni; r++) {
+            if (!(lo[r] < 0 && hi[r] > 0)) continue;
+            double s = slope * (-lo[r] * hi[r] / (hi[r] - lo[r]));
+            /* insertion into the k best; earlier layers and rows win ties */
+            size_t at = have;
+            while (at > 0 && best[at - 1].score < s) at--;
+            if (at >= k) continue;
+            size_t last = have < k ? have : k - 1;
+            memmove(best + at + 1, best + at, (last - at) * sizeof *best);
+            best[at] = (relu_cand){s, i, (uint32_t)r};
+            if (have < k) have++;
+        }
+    }
+    return have;
+}
+
+static int relu_child(bab_run *run, const bab_domain *d, relu_cand c, signed char phase, bab_domain **out,
+                      nn_error *err)
+{
+    bab_domain *k = *out = new_domain(run, d, err);
+    if (!k) return NN_ENOMEM;
+    k->volume = NAN;
+    k->n_splits = d->n_splits + 1;
+    k->splits = nn_malloc(k->n_splits * sizeof *k->splits, "split constraints", err);
+    if (!k->splits) return NN_ENOMEM;
+    if (d->n_splits) memcpy(k->splits, d->splits, d->n_splits * sizeof *k->splits);
+    k->splits[d->n_splits] = (bab_split_rec){c.layer, c.neuron, phase};
+    return NN_OK;
+}
+
+typedef struct {
+    bab_domain *kid[2];
+    int empty[2];
+    int bounded[2];
+} child_pair;
+
+static void pair_free(child_pair *cp)
+{
+    bab_domain_free(cp->kid[0]), bab_domain_free(cp->kid[1]);
+    memset(cp, 0, sizeof *cp);
+}
+
+/* Children of d, bounded: the pair of the input split, or of the ReLU candidate
+ * whose worse child is best (filtered strong branching); none when d cannot be split. */
+static int expand(bab_run *run, const bab_domain *d, child_pair *out, nn_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc;
+    if (!run->relu) {
+        if ((rc = input_children(run, d, out->kid, err)) || !out->kid[0]) return rc;
+        for (int s = 0; s < 2 && !rc; s++) {
+            if (nn_wall_seconds() > run->deadline) return NN_OK;  /* the caller sees the clock too */
+            rc = bound_domain(run, out->kid[s], NULL, 0, &out->empty[s], err);
+            out->bounded[s] = !rc;
+        }
+        return rc;
+    }
+    size_t k = run->o->bab.candidates ? run->o->bab.candidates : 1;
+    relu_cand *cand = nn_malloc(k * sizeof *cand, "branching candidates", err);
+    if (!cand) return NN_ENOMEM;
+    size_t nc = relu_candidates(run, d, cand, k);
+    double best_key = -INFINITY;
+    rc = NN_OK;
+    for (size_t c = 0; c < nc && !rc; c++) {
+        child_pair cp;
+        memset(&cp, 0, sizeof cp);
+        for (int s = 0; s < 2 && !rc; s++)
+            if (!(rc = relu_child(run, d, cand[c], s == 0 ? -1 : 1, &cp.kid[s], err)))
+                rc = bound_domain(run, cp.kid[s], d, cand[c].layer + 1, &cp.empty[s], err), cp.bounded[s] = !rc;
+        double key = rc ? -INFINITY : fmin(cp.kid[0]->key, cp.kid[1]->key);
+        if (!rc && (c == 0 || key > best_key)) {
+            pair_free(out);
+            *out = cp, best_key = key;
+        } else {
+            pair_free(&cp);
+        }
+        if (nn_wall_seconds() > run->deadline) break;
+    }
+    free(cand);
+    return rc;
+}
+
+/* Branch and bound over box b (doc/bab.md). On return proven[k] = 1 for the
+ * disjuncts of box b when every leaf was proven; a confirmed counterexample sets
+ * r->answer = PROP_SAT and *decided; the clock running out PROP_TIMEOUT and *decided;
+ * the domain limit or domains that cannot be split leave the answer as it is. */
+int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_options *o, double deadline,
+                 uint64_t *rng, unsigned char *proven, prop_result *r, int *decided, nn_error *err)
+{
+    bab_run run;
+    memset(&run, 0, sizeof run);
+    run.m = m, run.p = p, run.b = b, run.o = o, run.deadline = deadline, run.rng = rng, run.r = r;
+    int rc = pick_mode(&run, o->bab.split, &run.relu, err);
+    if (rc) return rc;
+    if (run.relu && !has_relu(m))
+        return nn_fail(err, NN_EUNSUPPORTED, "branch and bound by ReLU splits: the model has no ReLU or leaky ReLU "
+                       "layer to split (split the input instead)");
+    bab_frontier f;
+    bab_frontier_init(&f);
+    bab_domain *root = NULL;
+    double volume = 0.0;
+    long stuck = 0;
+    int empty = 0;
+    rc = run_init(&run, err);
+    if (!rc && !(root = new_domain(&run, NULL, err))) rc = NN_ENOMEM;
+    if (!rc && !run.relu) {
+        size_t n = p->n_x;
+        root->lo = nn_malloc(n * sizeof *root->lo, "sub-box", err);
+        root->hi = nn_malloc(n * sizeof *root->hi, "sub-box", err);
+        if (!root->lo || !root->hi) rc = NN_ENOMEM;
+        else memcpy(root->lo, p->lo + b * n, n * sizeof *root->lo), memcpy(root->hi, p->hi + b * n, n * sizeof *root->hi);
+    }
+    if (!rc) rc = bound_domain(&run, root, NULL, 0, &empty, err);
+    if (!rc && !is_open(&run, root)) {
+        volume = 1.0, r->bab.leaves_proven++, r->bab.leaves_empty += empty;
+        bab_domain_free(root);
+    } else if (!rc) {
+        rc = bab_frontier_push(&f, root, err);
+    } else {
+        bab_domain_free(root);
+    }
+    while (!rc && !run.found && f.n) {
+        if (nn_wall_seconds() > deadline) {
+            r->answer = PROP_TIMEOUT, *decided = 1;
+            break;
+        }
+        if (o->bab.max_domains > 0 && r->bab.domains >= o->bab.max_domains) break;
+        /* a PGD run on the worst domain: counterexamples near the bound's weak spot */
+        if ((rc = try_pgd(&run, bab_frontier_peek(&f), err)) || run.found) break;
+        size_t batch = o->bab.batch ? o->bab.batch : 1, taken = 0, expanded = 0;
+        bab_domain **popped = nn_malloc(batch * sizeof *popped, "branch-and-bound batch", err);
+        child_pair *pairs = nn_calloc(batch, sizeof *pairs, "branch-and-bound batch", err);
+        if (!popped || !pairs) rc = NN_ENOMEM;
+        while (!rc && taken < batch && f.n) popped[taken++] = bab_frontier_pop(&f);
+        for (; !rc && expanded < taken && !run.found; expanded++) {
+            if (nn_wall_seconds() > deadline) break;
+            if ((rc = expand(&run, popped[expanded], &pairs[expanded], err))) break;
+            for (int s = 0; s < 2 && !rc && !run.found && !run.relu; s++)
+                if (pairs[expanded].bounded[s] && is_open(&run, pairs[expanded].kid[s]))
+                    rc = try_centre(&run, pairs[expanded].kid[s], err);
+        }
+        /* children enter the frontier in the order they were made; a parent not
+         * expanded, or whose children were not both bounded (the clock), goes back */
+        for (size_t t = 0; t < taken; t++) {
+            child_pair *cp = &pairs[t];
+            int both = cp->kid[0] && cp->bounded[0] && cp->kid[1] && cp->bounded[1];
+            if (rc || !both) {
+                if (!rc && t < expanded && !cp->kid[0]) {
+                    /* nothing left to split: the exact LP, else open for good */
+                    int lp_proven = 0;
+                    if (run.relu) rc = lp_leaf(&run, popped[t], &lp_proven, err);
+                    if (lp_proven) r->bab.leaves_proven++;
+                    else stuck++;
+                    bab_domain_free(popped[t]);
+                } else if (!rc) {
+                    rc = bab_frontier_push(&f, popped[t], err);
+                } else {
+                    bab_domain_free(popped[t]);
+                }
+                pair_free(cp);
+                continue;
+            }
+            for (int s = 0; s < 2; s++) {
+                bab_domain *k = cp->kid[s];
+                cp->kid[s] = NULL;
+                if (rc) {
+                    bab_domain_free(k);
+                } else if (!is_open(&run, k)) {
+                    r->bab.leaves_proven++, r->bab.leaves_empty += cp->empty[s];
+                    if (!run.relu) volume += k->volume;
+                    bab_domain_free(k);
+                } else {
+                    rc = bab_frontier_push(&f, k, err);
+                }
+            }
+            bab_domain_free(popped[t]);
+        }
+        free(popped), free(pairs);
+        if (f.n > o->bab.max_frontier) bab_frontier_set_depth_first(&f, 1);
+        else if (f.n <= o->bab.max_frontier / 2) bab_frontier_set_depth_first(&f, 0);
+    }
+    if (!rc && !run.found && !f.n && !stuck && !(*decided)) {
+        for (size_t c = 0; c < run.nc; c++) proven[run.cases[c]] = 1;
+        volume = 1.0;
+    }
+    if (!rc && run.found) *decided = 1;
+    r->bab.open += (long)f.n + stuck;
+    r->bab.stuck += stuck;
+    r->bab.volume_proven += run.relu && volume < 1.0 ? NAN : volume;
+    bab_frontier_free(&f);
+    run_free(&run);
+    return rc;
+}

@@ -1,0 +1,390 @@
+/* Branch and bound (src/certify/bab*.c, the engine's bound_subdomain): split
+ * constraints hold on every sampled point of a sub-domain, reused layers are the
+ * bits a recomputation gives, an LP proves an empty sub-domain empty (and only
+ * then), the frontier pops in its order, and verify --bab agrees with an exact
+ * MILP on small nets: never unsat where a point violates, never sat without one,
+ * and never unknown on nets this small. */
+#include "test_bound_models.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../src/certify/bab_frontier.h"
+#include "../src/certify/property_internal.h"
+#include "property.h"
+
+/* in -> dense h1 -> ReLU -> dense h2 -> ReLU -> dense out */
+static void build_net(nn_model *m, test_rng *rng, int in, int h1, int h2, int out)
+{
+    nn_error err;
+    model_init(m);
+    m->input = (nn_shape){in, 1, 1};
+    tb_dense(m, rng, in, h1);
+    tb_act(m, rng, LAYER_RELU, (size_t)h1);
+    tb_dense(m, rng, h1, h2);
+    tb_act(m, rng, LAYER_RELU, (size_t)h2);
+    tb_dense(m, rng, h2, out);
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+}
+
+/* Pre-activation z of layer L's input for the traced point (acts[L - 1], or x). */
+static double pre_value(double **acts, const double *x, int L, size_t r) { return L == 0 ? x[r] : acts[L - 1][r]; }
+
+/* Random ReLU splits on neurons the unconstrained bounds leave unstable; n_split in all. */
+static size_t random_splits(const nn_model *m, const bound_state *free_st, test_rng *rng, signed char **phase,
+                            size_t want)
+{
+    size_t made = 0;
+    for (size_t tries = 0; made < want && tries < 200; tries++) {
+        int L = (int)(test_rng_uniform(rng) * m->n_layers);
+        if (!free_st->pre_lower[L] || m->layers[L].type != LAYER_RELU) continue;
+        size_t n = shape_size(m->layers[L].in), r = (size_t)(test_rng_uniform(rng) * (double)n);
+        if (phase[L][r] || !(free_st->pre_lower[L][r] < 0 && free_st->pre_upper[L][r] > 0)) continue;
+        phase[L][r] = test_rng_uniform(rng) < 0.5 ? -1 : 1;
+        made++;
+    }
+    return made;
+}
+
+/* Every sampled point of the region that satisfies the splits lies inside the
+ * sub-domain's bounds (each layer, the split sides, the spec rows); an empty
+ * verdict is only given where no sampled point satisfies them. */
+static void split_constraints_hold_on_sampled_points(void **state)
+{
+    (void)state;
+    test_rng rng = {2024};
+    int nets = TEST_UNDER_SANITIZER ? 6 : 24, samples = TEST_UNDER_SANITIZER ? 400 : 3000;
+    long checked = 0, empties = 0;
+    for (int net = 0; net < nets; net++) {
+        nn_model m;
+        build_net(&m, &rng, 4, 10, 8, 3);
+        double x0[4], x[4], y[3];
+        for (int j = 0; j < 4; j++) x0[j] = test_rng_range(&rng, -0.5, 0.5);
+        bound_options o;
+        bound_options_default(&o);
+        o.method = net % 3 == 0 ? METHOD_FASTLIN : METHOD_CROWN;
+        bound_state free_st, st;
+        tb_compute(&m, &o, x0, NORM_INF, 0.6, 0, &free_st);
+        signed char *phase[16] = {0};
+        for (int i = 0; i < m.n_layers; i++)
+            if (free_st.pre_lower[i]) phase[i] = test_calloc(shape_size(m.layers[i].in), 1);
+        size_t made = random_splits(&m, &free_st, &rng, phase, 1 + (size_t)(net % 4));
+        assert_true(made > 0);
+        bound_subdomain sub = {.phase = phase};
+        nn_error err;
+        bound_region R = {.center = x0, .eps = 0.6, .norm = NORM_INF};
+        assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+        assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+        st.sub = &sub;
+        assert_int_equal(bound_compute(&st, &err), NN_OK);
+        double C[9] = {1, -1, 0, 0, 1, -1, -1, 0, 1}, lo[3], hi[3];
+        if (!st.infeasible) {
+            assert_int_equal(bound_spec(&st, C, 3, 3, NULL, lo, hi, &err), NN_OK);
+            /* the split sides are in the bounds themselves */
+            for (int i = 0; i < m.n_layers; i++)
+                for (size_t r = 0; phase[i] && r < shape_size(m.layers[i].in); r++) {
+                    if (phase[i][r] > 0) assert_true(st.pre_lower[i][r] >= 0);
+                    if (phase[i][r] < 0) assert_true(st.pre_upper[i][r] <= 0);
+                }
+        } else {
+            empties++;
+            assert_int_not_equal(bound_spec(&st, C, 3, 3, NULL, lo, hi, &err), NN_OK);
+        }
+        for (int s = 0; s < samples; s++) {
+            tb_sample(&rng, &R, 4, s % 3, x);
+            double **acts;
+            assert_int_equal(forward_trace(&m, x, 1, &acts, &err), NN_OK);
+            int inside = 1;
+            for (int i = 0; i < m.n_layers && inside; i++)
+                for (size_t r = 0; phase[i] && r < shape_size(m.layers[i].in); r++) {
+                    double z = pre_value(acts, x, i, r);
+                    if ((phase[i][r] > 0 && z < 0) || (phase[i][r] < 0 && z > 0)) inside = 0;
+                }
+            if (inside) {
+                if (st.infeasible) fail_msg("net %d: sub-domain called empty, but sample %d satisfies its splits", net, s);
+                for (int i = 0; i < m.n_layers; i++)
+                    for (size_t r = 0; st.pre_lower[i] && r < shape_size(m.layers[i].in); r++) {
+                        double z = pre_value(acts, x, i, r);
+                        if (!(z >= st.pre_lower[i][r] && z <= st.pre_upper[i][r]))
+                            fail_msg("net %d layer %d neuron %zu: z = %.17g outside [%.17g, %.17g]", net, i, r, z,
+                                     st.pre_lower[i][r], st.pre_upper[i][r]);
+                    }
+                assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
+                for (int k = 0; k < 3; k++) {
+                    double v = C[3 * k] * y[0] + C[3 * k + 1] * y[1] + C[3 * k + 2] * y[2];
+                    assert_true(v >= lo[k] - 1e-12 && v <= hi[k] + 1e-12);
+                }
+                checked++;
+            }
+            forward_trace_free(&m, acts);
+        }
+        for (int i = 0; i < m.n_layers; i++) test_free(phase[i]);
+        bound_state_free(&st);
+        bound_state_free(&free_st);
+        model_free(&m);
+    }
+    print_message("  %ld sampled points inside sub-domains checked, %ld sub-domains empty\n", checked, empties);
+    assert_true(checked > 100);
+}
+
+/* A child's layers up to its newest split, taken from the parent as they are, are
+ * the bits that recomputing them gives (they depend only on constraints the
+ * parent had); so are all later layers. */
+static void kept_layers_are_the_recomputed_bits(void **state)
+{
+    (void)state;
+    test_rng rng = {77};
+    for (int net = 0; net < (TEST_UNDER_SANITIZER ? 4 : 16); net++) {
+        nn_model m;
+        build_net(&m, &rng, 5, 12, 10, 3);
+        double x0[5];
+        for (int j = 0; j < 5; j++) x0[j] = test_rng_range(&rng, -0.5, 0.5);
+        bound_options o;
+        bound_options_default(&o);
+        o.method = net % 2 ? METHOD_CROWN : METHOD_FROWN;
+        o.frown_iters = 5;
+        bound_state parent, a, b;
+        tb_compute(&m, &o, x0, NORM_INF, 0.5, 0, &parent);
+        /* split a neuron of the second ReLU's input (layer 3) */
+        int L = 3;
+        size_t r = 0, n = shape_size(m.layers[L].in);
+        while (r < n && !(parent.pre_lower[L][r] < 0 && parent.pre_upper[L][r] > 0)) r++;
+        if (r == n) {
+            bound_state_free(&parent);
+            model_free(&m);
+            continue;
+        }
+        signed char *phase[8] = {0};
+        phase[L] = test_calloc(n, 1);
+        phase[L][r] = net % 4 < 2 ? 1 : -1;
+        bound_subdomain kept = {.phase = phase, .prior_lower = parent.pre_lower, .prior_upper = parent.pre_upper,
+                                .keep_below = L + 1};
+        bound_subdomain redo = kept;
+        redo.keep_below = 0;
+        nn_error err;
+        bound_region R = {.center = x0, .eps = 0.5, .norm = NORM_INF};
+        bound_state *sts[2] = {&a, &b};
+        const bound_subdomain *subs[2] = {&kept, &redo};
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(bound_state_init(sts[k], &m, &o, &err), NN_OK);
+            assert_int_equal(bound_set_region(sts[k], &R, &err), NN_OK);
+            sts[k]->sub = subs[k];
+            assert_int_equal(bound_compute(sts[k], &err), NN_OK);
+            assert_false(sts[k]->infeasible);
+        }
+        tb_assert_same_bounds(&m, &a, &b);
+        assert_memory_equal(a.out_lower, b.out_lower, 3 * sizeof(double));
+        test_free(phase[L]);
+        bound_state_free(&a), bound_state_free(&b), bound_state_free(&parent);
+        model_free(&m);
+    }
+}
+
+/* z_A = x1 + x2 / 2 and z_B = z_A + shift on [-1, 1]^2: A active and B inactive is
+ * empty for shift = 1 (z_B >= 1) and not for shift = -1. Intervals do not see it;
+ * the LP of LP-LAST must, with a certificate, and only when it is true. */
+static void lp_proves_empty_sub_domains_empty(void **state)
+{
+    (void)state;
+    for (int shift = -1; shift <= 1; shift += 2) {
+        nn_model m;
+        nn_error err;
+        model_init(&m);
+        m.input = (nn_shape){2, 1, 1};
+        double w1[4] = {1, 0.5, 1, 0.5}, b1[2] = {0, shift}, w2[2] = {1, -2}, b2[1] = {0.1};
+        tb_dense_from(&m, 2, 2, w1, b1);
+        tb_act(&m, NULL, LAYER_RELU, 2);
+        tb_dense_from(&m, 2, 1, w2, b2);
+        assert_int_equal(model_finalize(&m, &err), NN_OK);
+        signed char p1[2] = {1, -1}, *phase[3] = {NULL, p1, NULL};
+        bound_subdomain sub = {.phase = phase};
+        double x0[2] = {0, 0}, C[1] = {1}, lo, hi;
+        bound_region R = {.center = x0, .eps = 1, .norm = NORM_INF};
+        for (int method = 0; method < 2; method++) {
+            bound_options o;
+            bound_options_default(&o);
+            o.method = method ? METHOD_LP_LAST : METHOD_CROWN;
+            bound_state st;
+            assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+            assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+            st.sub = &sub;
+            assert_int_equal(bound_compute(&st, &err), NN_OK);
+            assert_false(st.infeasible);  /* the intervals [0, 1.5] and [., 0] are not empty */
+            assert_int_equal(bound_spec(&st, C, 1, 1, NULL, &lo, &hi, &err), NN_OK);
+            if (method == 1 && shift == 1) {
+                assert_true(st.infeasible);
+                assert_true(lo == INFINITY && hi == -INFINITY);
+            } else {
+                assert_false(st.infeasible);
+                assert_true(isfinite(lo) && isfinite(hi) && lo <= hi);
+            }
+            bound_state_free(&st);
+        }
+        model_free(&m);
+    }
+}
+
+/* Pops come out best-first (key, then id), or deepest-first once switched. */
+static void frontier_pops_in_order(void **state)
+{
+    (void)state;
+    test_rng rng = {5};
+    bab_frontier f;
+    bab_frontier_init(&f);
+    nn_error err;
+    uint64_t id = 0;
+    for (int round = 0; round < 50; round++) {
+        for (int k = 0; k < 20; k++) {
+            bab_domain *d = calloc(1, sizeof *d);
+            d->id = id++;
+            d->depth = (int)(test_rng_uniform(&rng) * 8);
+            d->key = floor(test_rng_range(&rng, -5, 5)); /* ties on key: id decides */
+            assert_int_equal(bab_frontier_push(&f, d, &err), NN_OK);
+        }
+        if (round == 25) bab_frontier_set_depth_first(&f, 1);
+        const bab_domain *prev = NULL;
+        for (int k = 0; k < 15; k++) {
+            bab_domain *d = bab_frontier_pop(&f);
+            assert_non_null(d);
+            /* nothing left in the frontier goes before the popped one */
+            for (size_t i = 0; i < f.n; i++) {
+                const bab_domain *e = f.item[i];
+                if (f.depth_first) assert_true(e->depth < d->depth || (e->depth == d->depth && (e->key > d->key ||
+                                                                       (e->key == d->key && e->id > d->id))));
+                else assert_true(e->key > d->key || (e->key == d->key && e->id > d->id));
+            }
+            (void)prev;
+            bab_domain_free(d);
+        }
+    }
+    bab_frontier_free(&f);
+    assert_null(bab_frontier_pop(&f));
+}
+
+/* A property of one box and one row: row . Y <= rhs. */
+static void one_row_property(prop_spec *p, size_t nx, const double *lo, const double *hi, const double *row,
+                             size_t ny, double rhs)
+{
+    prop_spec_init(p);
+    p->n_x = nx, p->n_y = ny, p->n_boxes = 1, p->n_conj = 1, p->n_rows = 1, p->n_cases = 1;
+    p->lo = malloc(nx * sizeof(double)), p->hi = malloc(nx * sizeof(double));
+    p->lo_in = malloc(nx * sizeof(double)), p->hi_in = malloc(nx * sizeof(double));
+    memcpy(p->lo, lo, nx * sizeof(double)), memcpy(p->lo_in, lo, nx * sizeof(double));
+    memcpy(p->hi, hi, nx * sizeof(double)), memcpy(p->hi_in, hi, nx * sizeof(double));
+    p->conj_start = malloc(2 * sizeof(size_t));
+    p->conj_start[0] = 0, p->conj_start[1] = 1;
+    p->row = malloc(ny * sizeof(double));
+    memcpy(p->row, row, ny * sizeof(double));
+    p->rhs = malloc(sizeof(double)), p->rhs_in = malloc(sizeof(double));
+    p->rhs[0] = p->rhs_in[0] = rhs;
+    p->case_box = calloc(1, sizeof(size_t)), p->case_conj = calloc(1, sizeof(size_t));
+}
+
+/* The exact minimum of row . f(x) over the box by MILP: [lower, incumbent]. */
+static int milp_minimum(const nn_model *m, const double *lo, const double *hi, const double *row, double *lower,
+                        double *incumbent)
+{
+    nn_error err;
+    prop_region reg;
+    assert_int_equal(prop_region_make(m, lo, hi, &reg, &err), NN_OK);
+    assert_false(reg.enlarged);
+    bound_options o;
+    bound_options_default(&o);
+    o.method = METHOD_MILP;
+    bound_state st;
+    assert_int_equal(bound_state_init(&st, reg.model, &o, &err), NN_OK);
+    assert_int_equal(bound_set_region(&st, &reg.region, &err), NN_OK);
+    assert_int_equal(bound_compute(&st, &err), NN_OK);
+    double up;
+    assert_int_equal(bound_spec(&st, row, 1, model_output_size(m), NULL, lower, &up, &err), NN_OK);
+    bound_milp_row mr;
+    const double *pt;
+    assert_int_equal(bound_milp_result(&st, 0, &mr, &pt), 0);
+    *incumbent = mr.incumbent;
+    bound_state_free(&st);
+    prop_region_free(&reg);
+    return mr.proven;
+}
+
+static void bab_agrees_with_milp(void **state)
+{
+    (void)state;
+    test_rng rng = {31337};
+    int nets = TEST_UNDER_SANITIZER ? 4 : 20, answers[4] = {0};
+    long domains = 0;
+    for (int net = 0; net < nets; net++) {
+        /* input splits on few wide inputs (ACAS Xu-like), ReLU splits on more,
+         * narrower ones (local robustness-like): each where auto picks it */
+        int mode = net % 2 ? BAB_SPLIT_RELU : BAB_SPLIT_INPUT;
+        nn_model m;
+        int nx = mode == BAB_SPLIT_INPUT ? 2 + net % 3 : 8;
+        build_net(&m, &rng, nx, 10, 8, 3);
+        double lo[8], hi[8], row[3];
+        for (int j = 0; j < nx; j++) {
+            double c = test_rng_range(&rng, -0.5, 0.5);
+            double h = mode == BAB_SPLIT_INPUT ? test_rng_range(&rng, 0.3, 1.0) : test_rng_range(&rng, 0.05, 0.25);
+            lo[j] = c - h, hi[j] = c + h;
+        }
+        for (int k = 0; k < 3; k++) row[k] = test_rng_range(&rng, -1, 1);
+        double milp_lo, milp_inc;
+        if (!milp_minimum(&m, lo, hi, row, &milp_lo, &milp_inc)) {
+            model_free(&m);
+            continue;
+        }
+        /* the right-hand side on either side of the exact minimum, at a known gap */
+        double gap = 0.02 * (fabs(milp_inc) + 1);
+        for (int side = 0; side < 2; side++) {
+            double rhs = side ? milp_inc + gap : milp_lo - gap;
+            prop_spec p;
+            one_row_property(&p, (size_t)nx, lo, hi, row, 3, rhs);
+            for (int auto_mode = 0; auto_mode < 2; auto_mode++) {
+                prop_options o;
+                prop_options_default(&o);
+                o.bab.enabled = 1;
+                o.bab.split = auto_mode ? BAB_SPLIT_AUTO : (bab_split)mode;
+                o.bab.batch = 1 + (size_t)(net % 4);
+                o.bab.candidates = 1 + (size_t)(net % 3);
+                o.timeout = 60;
+                o.steps = 2, o.restarts = 1;  /* weak PGD: the search itself must decide */
+                prop_result r;
+                nn_error err;
+                if (prop_verify(&m, &p, &o, &r, &err)) fail_msg("net %d: %s", net, err.msg);
+                answers[r.answer]++;
+                domains += r.bab.domains;
+                if (side == 0 && r.answer != PROP_UNSAT)
+                    fail_msg("net %d mode %d: %s where the MILP minimum %.17g is above rhs %.17g (%ld domains, %ld "
+                             "proven, %ld open, %ld not splittable)", net, mode, prop_answer_name(r.answer), milp_lo,
+                             rhs, r.bab.domains, r.bab.leaves_proven, r.bab.open, r.bab.stuck);
+                if (side == 1 && r.answer != PROP_SAT)
+                    fail_msg("net %d mode %d: %s where the MILP point gives %.17g <= rhs %.17g", net, mode,
+                             prop_answer_name(r.answer), milp_inc, rhs);
+                if (r.answer == PROP_SAT) {
+                    double y[3], v = 0;
+                    assert_int_equal(forward_run(&m, r.x, 1, y, &err), NN_OK);
+                    for (int k = 0; k < 3; k++) v += row[k] * y[k];
+                    assert_true(v <= rhs);
+                    for (int j = 0; j < nx; j++) assert_true(r.x[j] >= lo[j] && r.x[j] <= hi[j]);
+                }
+                prop_result_free(&r);
+            }
+            prop_spec_free(&p);
+        }
+        model_free(&m);
+    }
+    print_message("  unsat %d, sat %d, %ld domains bounded\n", answers[PROP_UNSAT], answers[PROP_SAT], domains);
+    assert_true(answers[PROP_UNSAT] > 0 && answers[PROP_SAT] > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(frontier_pops_in_order),
+        cmocka_unit_test(lp_proves_empty_sub_domains_empty),
+        cmocka_unit_test(kept_layers_are_the_recomputed_bits),
+        cmocka_unit_test(split_constraints_hold_on_sampled_points),
+        cmocka_unit_test(bab_agrees_with_milp),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
