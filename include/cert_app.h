@@ -24,6 +24,20 @@ typedef struct {
     cert_verifier v;
     int have_v;
     cert_task_options to;
+    /* checkpoints (doc/lp.md "Checkpoints"): the finished layers of a task */
+    int checkpoints;            /* 1: this method's layers are journaled (lp-all, milp) */
+    sched_group *g;             /* worker: its group, which sends them */
+    char *parts;                /* every rank: the journaled layers of unfinished tasks,
+                                 * from the master (cert_app_pack_parts) */
+    size_t parts_len;
+    struct cert_app_part *index;/* parts by task */
+    size_t n_index;
+    struct cert_app_layer *known;  /* the running task's layers: journaled or computed */
+    size_t n_known, cap_known;
+    int64_t task_now;           /* the running task (-1: none) */
+    const double *x_now;        /* its image */
+    uint64_t x_hash;            /* of the image's values */
+    long reused;                /* layers of the running task taken from the journal */
     /* master */
     cert_store *store;
     sched_progress progress;
@@ -32,6 +46,8 @@ typedef struct {
     /* test hook, set by the caller after init: SIGKILL the process once this many
      * rows of this run are journaled (0 = never), a kill -9 at a known point */
     long kill_after, added;
+    /* the same after this many layer checkpoints of this run are journaled */
+    long kill_after_layers, layers_added;
 } cert_app;
 
 /* Prototypes */
@@ -43,6 +59,12 @@ void cert_app_free(cert_app *a);
 long cert_app_images(const cert_app *a);
 /* The callbacks, ctx = a. */
 sched_app cert_app_callbacks(cert_app *a);
+/* Master, after the store is open: the layers journaled for unfinished tasks
+ * into a->parts, for every rank (sched_bcast_bytes; one process keeps them). */
+int cert_app_pack_parts(cert_app *a, nn_error *err);
+/* Every rank, before setup: index a->parts (on a worker rank: as broadcast,
+ * owned by a from now on). */
+int cert_app_index_parts(cert_app *a, nn_error *err);
 /* Master: count a finished row (also used for rows recovered from a file). */
 void cert_app_count(void *ctx, int64_t task, const cert_result *r);
 

@@ -18,6 +18,13 @@ typedef struct {
     int rank;
 } cert_store_held;
 
+/* A checkpoint of a task that earlier runs left unfinished (cert_store_checkpoint). */
+typedef struct {
+    int64_t task;
+    const unsigned char *data;
+    size_t len;
+} cert_store_part;
+
 /* Called at open for every task already finished by earlier runs. */
 typedef void (*cert_store_row_fn)(void *ctx, int64_t task, const cert_result *r);
 
@@ -56,6 +63,14 @@ size_t cert_store_unanswered(const cert_store *s, const cert_store_held **held);
 /* Tasks sent to the group led by rank (-1: taken back unstarted), journaled
  * before they are sent so that a rerun can name what a lost run held. */
 int cert_store_assigned(cert_store *s, int rank, const int64_t *tasks, size_t n, nn_error *err);
+/* A finished part of a task in flight, as the application's opaque bytes (the
+ * bounds of one layer, doc/lp.md "Checkpoints"): journaled at once, so it
+ * survives kill -9. Once the task's result is journaled its parts are dead:
+ * they stay in the file but are never read back into memory. */
+int cert_store_checkpoint(cert_store *s, int64_t task, const unsigned char *data, size_t len, nn_error *err);
+/* The parts recovered at open of the tasks without a result, in journal order
+ * (valid until close). */
+size_t cert_store_checkpoints(const cert_store *s, const cert_store_part **parts);
 /* A finished task: journaled at once (survives kill -9), written to the HDF5
  * file at the next flush. extra: the payloads flagged in r->saved, in flag
  * order, each a little-endian u64 length and the bytes (NULL: none): bounds are

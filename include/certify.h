@@ -69,11 +69,25 @@ typedef struct {
     void *ctx;              /* first argument of split; not owned */
 } cert_row_splitter;
 
+/* Finished layers kept outside the verifier (checkpoints, doc/lp.md
+ * "Checkpoints"): before the rows of nonlinear layer `layer` of the current
+ * region (st->region) are computed, find may supply them (returns 1 with
+ * lower/upper filled with the bits the rows would give; the layer is then
+ * committed from them, not computed), and once computed, keep gets them. Only
+ * for methods whose layer rows leave no state behind but the committed bounds
+ * (LP-ALL, MILP): for them a supplied layer changes no later bit. */
+typedef struct {
+    int (*find)(void *ctx, const bound_state *st, int layer, size_t n, double *lower, double *upper);
+    void (*keep)(void *ctx, const bound_state *st, int layer, size_t n, const double *lower, const double *upper);
+    void *ctx;              /* first argument of both; not owned */
+} cert_layer_store;
+
 /* Verification of margin rows over one region; owns a bound_state and row buffers. */
 typedef struct {
     const nn_model *model;  /* not owned */
     bound_state st;         /* bounds of the last evaluated region */
     cert_row_splitter splitter;  /* of each layer's rows (cert_verifier_split_rows) */
+    cert_layer_store layers;     /* finished layers kept outside (NULL find: none) */
     int n_classes;          /* model output size */
     double *C;              /* margin rows, n_classes x n_classes */
     double *lower, *upper;  /* bounds of each row of the last evaluation */
@@ -142,6 +156,9 @@ void cert_verifier_free(cert_verifier *v);
  * (split NULL: computes them itself), in blocks of v->st.opt.row_block rows. The
  * bits do not change; v must stay where it is while s is set. */
 void cert_verifier_split_rows(cert_verifier *v, cert_row_splitter s);
+/* Every later bound computation of v asks s for each nonlinear layer first and
+ * hands it the layers it computes (cert_layer_store). */
+void cert_verifier_keep_layers(cert_verifier *v, cert_layer_store s);
 
 /* Bound the spec rows of (c, target) over B_norm(x0, eps) (clip: within [0,1]); the
  * minimum row lower bound goes to *margin, certified iff it is > 0. */

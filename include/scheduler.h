@@ -50,6 +50,10 @@ typedef struct {
      * when asked to drain. A record of what is in flight, for telling after a
      * lost rank which tasks it held (doc/scheduler.md "Losing a rank"). */
     int (*assigned)(void *ctx, int rank, const int64_t *tasks, size_t n, nn_error *err);
+    /* Master, optional: the bytes a group leader sent with sched_group_checkpoint
+     * while running task, in the order sent and before that task's done. An
+     * error stops the loop like one of done. */
+    int (*checkpoint)(void *ctx, int64_t task, int rank, const unsigned char *data, size_t len, nn_error *err);
 } sched_app;
 
 typedef struct {
@@ -108,6 +112,13 @@ int sched_group_rank(const sched_group *g);   /* 0 = the group's leader */
  * rows are all-gathered. */
 int sched_group_split_rows(sched_group *g, size_t n_rows, size_t row_block, sched_rows_fn rows, void *ctx,
                            double *lower, double *upper, nn_error *err);
+
+/* Worker, inside run: progress of task as opaque bytes for the master's
+ * checkpoint callback (e.g. a finished part to journal). Only the group's
+ * leader sends (the members hold the same bytes); with one process the
+ * callback runs here. Blocks until the bytes are handed over; the master's
+ * errors end the loop there, not here. A no-op without a checkpoint callback. */
+void sched_group_checkpoint(sched_group *g, int64_t task, const void *data, size_t len);
 
 /* sched_run.c */
 /* Collective over all ranks: form the groups and call setup on every worker; an

@@ -6,7 +6,8 @@
  * columns and saved counterexamples survive a resume; journals written before
  * the PGD fields existed are still read; the tasks the last run handed out and
  * never answered are named on reopen, not those taken back or answered, nor an
- * older run's. */
+ * older run's; checkpoints of unfinished tasks come back, those of finished
+ * ones do not. */
 #include "testutil.h"
 
 #include <hdf5.h>
@@ -379,6 +380,53 @@ static void pgd_columns_and_counterexamples_survive_resume(void **state)
     unlink(jpath);
 }
 
+/* Checkpoints come back on reopen for the tasks without a row only, in journal
+ * order and byte for byte; a task's parts die with its row, also a row written
+ * by a later run; an unfinished task keeps them over several runs. */
+static void checkpoints_of_unfinished_tasks_come_back(void **state)
+{
+    (void)state;
+    const char *path = test_tmpname(".h5");
+    char jpath[300];
+    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    counted c = {0};
+    cert_store_options o = options(path, "key A", &c);
+    cert_store *s;
+    nn_error err;
+    const cert_store_part *p;
+    unsigned char b[3] = {1, 2, 3};
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_checkpoints(s, &p), 0);
+    for (int64_t t = 4; t < 8; t++) {
+        b[0] = (unsigned char)t;
+        assert_int_equal(cert_store_checkpoint(s, t, b, t == 7 ? 0 : 3, &err), NN_OK);
+    }
+    b[0] = 44;
+    assert_int_equal(cert_store_checkpoint(s, 4, b, 3, &err), NN_OK);
+    fill(s, 5, 6);  /* task 5 finished: its part is dead */
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_checkpoints(s, &p), 4);
+    assert_true(p[0].task == 4 && p[0].len == 3 && p[0].data[0] == 4 && p[0].data[2] == 3);
+    assert_true(p[1].task == 6 && p[1].data[0] == 6);
+    assert_true(p[2].task == 7 && p[2].len == 0);
+    assert_true(p[3].task == 4 && p[3].data[0] == 44);
+    fill(s, 4, 5);  /* this run finishes task 4 */
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_checkpoints(s, &p), 2);
+    assert_true(p[0].task == 6 && p[1].task == 7);
+    assert_int_equal(cert_store_recovered(s), 2);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    /* without the journal nothing is in flight: the rows come from the file alone */
+    unlink(jpath);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_checkpoints(s, &p), 0);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    unlink(path);
+    unlink(jpath);
+}
+
 static void put_record(FILE *f, uint32_t type, const unsigned char *data, size_t len)
 {
     unsigned char h[8], t[4], c[4];
@@ -501,6 +549,7 @@ int main(void)
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_survive_reopen_and_count_as_done),
+        cmocka_unit_test(checkpoints_of_unfinished_tasks_come_back),
         cmocka_unit_test(torn_results_file_is_rebuilt_from_the_journal),
         cmocka_unit_test(another_jobs_file_is_refused_untouched),
         cmocka_unit_test(unwritable_location_fails_before_writing),

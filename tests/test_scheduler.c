@@ -73,6 +73,28 @@ static void result_messages_round_trip_and_bad_ones_are_refused(void **state)
     assert_int_equal(msg_result_parse(buf, 10, 10, &task, &rank, &r, &e, &elen), -1);
 }
 
+static void checkpoint_messages_round_trip_and_bad_ones_are_refused(void **state)
+{
+    (void)state;
+    unsigned char buf[MSG_CHECKPOINT_HEADER + 3] = {0};
+    msg_checkpoint_header(buf, -7 + (1LL << 40), 2);
+    buf[MSG_CHECKPOINT_HEADER] = 42;
+    int64_t task;
+    int rank;
+    const unsigned char *d;
+    size_t len;
+    assert_int_equal(msg_checkpoint_parse(buf, sizeof buf, &task, &rank, &d, &len), 0);
+    assert_true(task == -7 + (1LL << 40));
+    assert_int_equal(rank, 2);
+    assert_int_equal(len, 3);
+    assert_int_equal(d[0], 42);
+    assert_int_equal(msg_checkpoint_parse(buf, MSG_CHECKPOINT_HEADER, &task, &rank, &d, &len), 0);  /* no bytes */
+    assert_int_equal(len, 0);
+    assert_int_equal(msg_checkpoint_parse(buf, MSG_CHECKPOINT_HEADER - 1, &task, &rank, &d, &len), -1);
+    buf[12] = 1;  /* the reserved word */
+    assert_int_equal(msg_checkpoint_parse(buf, sizeof buf, &task, &rank, &d, &len), -1);
+}
+
 static void workers_split_into_groups_of_the_asked_size(void **state)
 {
     (void)state;
@@ -122,6 +144,7 @@ int main(void)
         cmocka_unit_test(task_batches_round_trip_and_bad_ones_are_refused),
         cmocka_unit_test(drain_requests_and_answers_round_trip_and_bad_ones_are_refused),
         cmocka_unit_test(result_messages_round_trip_and_bad_ones_are_refused),
+        cmocka_unit_test(checkpoint_messages_round_trip_and_bad_ones_are_refused),
         cmocka_unit_test(workers_split_into_groups_of_the_asked_size),
         cmocka_unit_test(progress_is_one_line_on_a_terminal_and_plain_lines_otherwise),
     };

@@ -7,7 +7,16 @@
  * same task with its own verifier, whose row splitter is the group's row
  * split (sched_group_split_rows), so the members agree bit for bit and only
  * the leader's row is sent. Rows of images past the end of the data set are
- * failed rows with the reason, not errors: the run goes on. */
+ * failed rows with the reason, not errors: the run goes on.
+ *
+ * Checkpoints (doc/lp.md "Checkpoints"): with lp-all and milp every layer a
+ * task computes is sent to the master as it finishes and journaled there; a
+ * rerun hands the layers of the tasks left unfinished to every rank, and a
+ * task that meets one of its (eps, layer) again commits it instead of
+ * computing it. The layer's bytes (opaque to the scheduler and the store):
+ *   u32 version 1 | u32 method | u64 image hash | f64 eps | u32 norm | u32 clip |
+ *   i32 layer | u32 0 | u64 n | n f64 lower | n f64 upper   (little-endian)
+ * so that a layer is only ever applied to the region and layer it bounds. */
 #include "cert_app.h"
 
 #include <math.h>
@@ -20,11 +29,201 @@
 #include "byteorder.h"
 #include "forward.h"
 
+/* ---- checkpoints ---- */
+
+#define LAYER_VERSION 1
+#define LAYER_HEAD 48
+
+struct cert_app_part {
+    int64_t task;
+    const unsigned char *data;  /* into a->parts */
+    size_t len;
+};
+
+struct cert_app_layer {
+    const unsigned char *rec;   /* LAYER_HEAD + 16 n bytes (if it is well formed) */
+    size_t len;
+    unsigned char *owned;       /* rec when computed by this task, else NULL */
+    int journaled;              /* handed back by the master */
+};
+
+/* FNV-1a over the bits of the image: a layer of another image never matches. */
+static uint64_t hash_values(const double *x, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b[8];
+        le_put_f64(b, x[i]);
+        for (int k = 0; k < 8; k++) h = (h ^ b[k]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static uint64_t f64_bits(double v)
+{
+    unsigned char b[8];
+    le_put_f64(b, v);
+    return le_get_u64(b);
+}
+
+/* Does rec bound (this task's image, st's region and method, layer of n rows)? */
+static int layer_matches(const cert_app *a, const unsigned char *rec, size_t len, const bound_state *st, int layer,
+                         size_t n)
+{
+    return len == LAYER_HEAD + 16 * n && le_get_u32(rec) == LAYER_VERSION &&
+           le_get_u32(rec + 4) == (uint32_t)st->opt.method && le_get_u64(rec + 8) == a->x_hash &&
+           le_get_u64(rec + 16) == f64_bits(st->region.eps) && le_get_u32(rec + 24) == (uint32_t)st->region.norm &&
+           le_get_u32(rec + 28) == (uint32_t)st->region.clip && (int32_t)le_get_u32(rec + 32) == layer &&
+           le_get_u64(rec + 40) == n;
+}
+
+static int known_push(cert_app *a, const unsigned char *rec, size_t len, unsigned char *owned, int journaled)
+{
+    if (a->n_known == a->cap_known) {
+        size_t cap = a->cap_known ? 2 * a->cap_known : 32;
+        struct cert_app_layer *p = realloc(a->known, cap * sizeof *p);
+        if (!p) return NN_ENOMEM;
+        a->known = p, a->cap_known = cap;
+    }
+    a->known[a->n_known++] = (struct cert_app_layer){rec, len, owned, journaled};
+    return NN_OK;
+}
+
+static void known_clear(cert_app *a)
+{
+    for (size_t i = 0; i < a->n_known; i++) free(a->known[i].owned);
+    a->n_known = 0;
+}
+
+/* cert_layer_store.find: the layer if this task has it, journaled or computed. */
+static int layer_find(void *ctx, const bound_state *st, int layer, size_t n, double *lower, double *upper)
+{
+    cert_app *a = ctx;
+    if (a->task_now < 0 || st->region.center != a->x_now) return 0;
+    for (size_t i = 0; i < a->n_known; i++) {
+        const unsigned char *r = a->known[i].rec;
+        if (!layer_matches(a, r, a->known[i].len, st, layer, n)) continue;
+        for (size_t k = 0; k < n; k++) {
+            lower[k] = le_get_f64(r + LAYER_HEAD + 8 * k);
+            upper[k] = le_get_f64(r + LAYER_HEAD + 8 * (n + k));
+        }
+        if (a->known[i].journaled) a->reused++;
+        return 1;
+    }
+    return 0;
+}
+
+/* cert_layer_store.keep: a computed layer, kept for this task and journaled. */
+static void layer_keep(void *ctx, const bound_state *st, int layer, size_t n, const double *lower,
+                       const double *upper)
+{
+    cert_app *a = ctx;
+    if (a->task_now < 0 || st->region.center != a->x_now) return;
+    size_t len = LAYER_HEAD + 16 * n;
+    unsigned char *r = malloc(len);
+    if (!r) return;  /* only the checkpoint is lost */
+    le_put_u32(r, LAYER_VERSION);
+    le_put_u32(r + 4, (uint32_t)st->opt.method);
+    le_put_u64(r + 8, a->x_hash);
+    le_put_f64(r + 16, st->region.eps);
+    le_put_u32(r + 24, (uint32_t)st->region.norm);
+    le_put_u32(r + 28, (uint32_t)st->region.clip);
+    le_put_u32(r + 32, (uint32_t)layer);
+    le_put_u32(r + 36, 0);
+    le_put_u64(r + 40, n);
+    for (size_t k = 0; k < n; k++) {
+        le_put_f64(r + LAYER_HEAD + 8 * k, lower[k]);
+        le_put_f64(r + LAYER_HEAD + 8 * (n + k), upper[k]);
+    }
+    sched_group_checkpoint(a->g, a->task_now, r, len);
+    if (known_push(a, r, len, r, 0)) free(r);
+}
+
+static int cmp_part(const void *x, const void *y)
+{
+    const struct cert_app_part *p = x, *q = y;
+    if (p->task != q->task) return (p->task > q->task) - (p->task < q->task);
+    return (p->data > q->data) - (p->data < q->data);  /* journal order */
+}
+
+int cert_app_pack_parts(cert_app *a, nn_error *err)
+{
+    const cert_store_part *p;
+    size_t n = cert_store_checkpoints(a->store, &p), len = 8;
+    for (size_t i = 0; i < n; i++) len += 16 + p[i].len;
+    unsigned char *b = malloc(len);
+    if (!b) return nn_fail(err, NN_ENOMEM, "out of memory for %zu journaled layers", n);
+    le_put_u64(b, n);
+    size_t off = 8;
+    for (size_t i = 0; i < n; i++) {
+        le_put_u64(b + off, (uint64_t)p[i].task);
+        le_put_u64(b + off + 8, p[i].len);
+        memcpy(b + off + 16, p[i].data, p[i].len);
+        off += 16 + p[i].len;
+    }
+    free(a->parts);
+    a->parts = (char *)b, a->parts_len = len;
+    return NN_OK;
+}
+
+int cert_app_index_parts(cert_app *a, nn_error *err)
+{
+    const unsigned char *b = (const unsigned char *)a->parts;
+    if (!b || a->parts_len < 8) return NN_OK;
+    uint64_t n = le_get_u64(b);
+    if (n > a->parts_len / 16) return nn_fail(err, NN_EFORMAT, "journaled layers: %llu parts in %zu bytes",
+                                              (unsigned long long)n, a->parts_len);
+    free(a->index);
+    a->index = nn_malloc((n ? n : 1) * sizeof *a->index, "journaled layers", err);
+    if (!a->index) return NN_ENOMEM;
+    size_t off = 8;
+    for (uint64_t i = 0; i < n; i++) {
+        if (a->parts_len - off < 16 || le_get_u64(b + off + 8) > a->parts_len - off - 16)
+            return nn_fail(err, NN_EFORMAT, "journaled layers: part %llu is cut short", (unsigned long long)i);
+        size_t len = (size_t)le_get_u64(b + off + 8);
+        a->index[i] = (struct cert_app_part){(int64_t)le_get_u64(b + off), b + off + 16, len};
+        off += 16 + len;
+    }
+    a->n_index = (size_t)n;
+    qsort(a->index, a->n_index, sizeof *a->index, cmp_part);
+    return NN_OK;
+}
+
+/* Start of a task: its journaled layers (those of its image) become known. */
+static void task_begin(cert_app *a, int64_t task, const double *x)
+{
+    known_clear(a);
+    a->task_now = task;
+    a->x_now = x;
+    a->x_hash = hash_values(x, model_input_size(a->m));
+    a->reused = 0;
+    size_t lo = 0, hi = a->n_index;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a->index[mid].task < task) lo = mid + 1;
+        else hi = mid;
+    }
+    for (; lo < a->n_index && a->index[lo].task == task; lo++) {
+        const struct cert_app_part *p = &a->index[lo];
+        if (p->len >= LAYER_HEAD && le_get_u32(p->data) == LAYER_VERSION && le_get_u64(p->data + 8) == a->x_hash)
+            known_push(a, p->data, p->len, NULL, 1);
+    }
+}
+
+static void task_end(cert_app *a)
+{
+    known_clear(a);
+    a->task_now = -1;
+    a->x_now = NULL;
+}
+
 int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *err)
 {
     memset(a, 0, sizeof *a);
     a->c = c;
     a->m = m;
+    a->task_now = -1;
+    a->checkpoints = !c->dry_tasks && (c->bopt.method == METHOD_LP_ALL || c->bopt.method == METHOD_MILP);
     int n_classes = (int)model_output_size(m);
     if (c->target.mode == TARGET_CLASS && c->target.cls >= n_classes)
         return nn_fail(err, NN_EARG, "--target %d out of range: %s has %d classes", c->target.cls, c->model,
@@ -68,6 +267,10 @@ void cert_app_free(cert_app *a)
 {
     if (a->have_v) cert_verifier_free(&a->v);
     dataset_free(&a->ds);
+    known_clear(a);
+    free(a->known);
+    free(a->index);
+    free(a->parts);
     free(a->layer);
     free(a->layer_size);
     memset(a, 0, sizeof *a);
@@ -106,6 +309,8 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     if (rc) return rc;
     a->have_v = 1;
     cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g});
+    a->g = g;
+    if (a->checkpoints) cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});
     a->to = c->task;
     cert_search_options_default(&a->to.search, c->task.norm, model_input_size(a->m));
     a->to.search.kind = c->task.search.kind;
@@ -191,10 +396,15 @@ static void app_run(void *ctx, int64_t task, unsigned char *out, sched_buf *extr
         const double *x = a->ds.images + at * model_input_size(a->m);
         nn_error e;
         nn_error_clear(&e);
+        if (a->checkpoints) task_begin(a, task, x);
         cert_run_image_task(&a->v, &a->to, &a->c->target, x, index, a->ds.labels[at], slot, &r, &e);
         size_t before = extra->len;
         if ((r.status == CERT_CERTIFIED || r.status == CERT_UNCERTIFIED) && cert_job_saves_bounds(a->c, index))
             save_bounds(a, x, &r, extra);
+        if (a->reused && sched_group_rank(a->g) == 0)
+            fprintf(stderr, "nncert certify: image %ld slot %d: %ld layer(s) taken from the journal, not computed "
+                            "again\n", index, slot, a->reused);
+        if (a->checkpoints) task_end(a);
         if (extra->len > before) r.saved |= CERT_SAVED_BOUNDS;
         if (a->c->attack) run_attack(a, x, &r, extra);
     }
@@ -234,6 +444,15 @@ static int app_done(void *ctx, int64_t task, int rank, const unsigned char *resu
     return NN_OK;
 }
 
+static int app_checkpoint(void *ctx, int64_t task, int rank, const unsigned char *data, size_t len, nn_error *err)
+{
+    cert_app *a = ctx;
+    (void)rank;
+    int rc = cert_store_checkpoint(a->store, task, data, len, err);
+    if (!rc && a->kill_after_layers > 0 && ++a->layers_added == a->kill_after_layers) raise(SIGKILL);
+    return rc;
+}
+
 static int app_tick(void *ctx, int final, nn_error *err)
 {
     cert_app *a = ctx;
@@ -249,6 +468,7 @@ static int app_assigned(void *ctx, int rank, const int64_t *tasks, size_t n, nn_
 
 sched_app cert_app_callbacks(cert_app *a)
 {
-    sched_app s = {a, CERT_RESULT_BYTES, app_setup, app_run, app_done, app_tick, app_assigned};
+    sched_app s = {a, CERT_RESULT_BYTES, app_setup, app_run, app_done, app_tick, app_assigned,
+                   a->checkpoints ? app_checkpoint : NULL};
     return s;
 }

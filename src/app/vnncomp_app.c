@@ -182,7 +182,7 @@ static int tick(void *ctx, int final, nn_error *err)
 
 sched_app vnncomp_app_callbacks(vnncomp_app *a)
 {
-    sched_app s = {a, VNNCOMP_RESULT_BYTES, setup, run, done, tick, NULL};  /* its journal keeps answers only */
+    sched_app s = {a, VNNCOMP_RESULT_BYTES, setup, run, done, tick, NULL, NULL};  /* its journal keeps answers only */
     return s;
 }
 

@@ -1,4 +1,4 @@
-/* A verifier's layer rows through a row splitter.
+/* A verifier's layer rows through a row splitter, and past a layer store.
  *
  * The bound engine offers a row executor hook (bound.h, bound_rows_fn): at each
  * nonlinear layer it hands the hook the layer's rows, which may compute them as
@@ -38,14 +38,39 @@ static int bound_range(void *ctx, size_t row_lo, size_t row_hi, double *lower, d
     return NN_OK;
 }
 
-/* bound_rows_fn, ctx = the verifier. */
+/* The first nonlinear layer, whose rows are always computed: they also build
+ * the first affine block's cached composite (bound_first_block.c), and whether
+ * it exists when that layer is committed decides the rounding budgets of every
+ * later pass of the state, i.e. their bits. Those rows are exact and cheap. */
+static int first_nonlinear(const nn_model *m)
+{
+    int i = 0;
+    while (i < m->n_layers && !layer_is_nonlinear(m->layers[i].type)) i++;
+    return i;
+}
+
+/* bound_rows_fn, ctx = the verifier. A layer the layer store supplies is not
+ * computed: bound_compute commits it as if it had been (every member of a rank
+ * group holds the same store, so they all skip it together). */
 static int split_layer(void *ctx, bound_state *st, int layer, size_t n_rows, double *lower, double *upper,
                        nn_error *err)
 {
     const cert_verifier *v = ctx;
+    int stored = v->layers.find && layer != first_nonlinear(st->model);
+    if (stored && v->layers.find(v->layers.ctx, st, layer, n_rows, lower, upper)) return NN_OK;
     layer_rows l = {st, layer, v->deadline};
-    if (!v->splitter.split) return bound_range(&l, 0, n_rows, lower, upper, err);
-    return v->splitter.split(v->splitter.ctx, n_rows, st->opt.row_block, bound_range, &l, lower, upper, err);
+    int rc = v->splitter.split ? v->splitter.split(v->splitter.ctx, n_rows, st->opt.row_block, bound_range, &l,
+                                                   lower, upper, err)
+                               : bound_range(&l, 0, n_rows, lower, upper, err);
+    if (!rc && stored && v->layers.keep) v->layers.keep(v->layers.ctx, st, layer, n_rows, lower, upper);
+    return rc;
+}
+
+void cert_verifier_keep_layers(cert_verifier *v, cert_layer_store s)
+{
+    v->layers = s;
+    v->st.rows_exec = split_layer;
+    v->st.rows_ctx = v;
 }
 
 void cert_verifier_split_rows(cert_verifier *v, cert_row_splitter s)

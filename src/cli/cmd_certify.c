@@ -256,6 +256,9 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
     /* test hook of tests/cli_dist.sh: a kill -9 after this many journaled rows */
     const char *kill_after = getenv("NNCERT_TEST_KILL_AFTER_ROWS");
     if (kill_after) a->kill_after = strtol(kill_after, NULL, 10);
+    /* and of tests/cli_lp_resume.sh: after this many journaled layers */
+    const char *kill_layers = getenv("NNCERT_TEST_KILL_AFTER_LAYERS");
+    if (kill_layers) a->kill_after_layers = strtol(kill_layers, NULL, 10);
     int workers = env->size > 1 ? env->size - 1 : 1;
     if (c->ranks_per_image > workers)
         fprintf(stderr, "nncert %s: ranks_per_image %d > %d worker rank(s): one group of %d\n", cmd,
@@ -306,6 +309,15 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         goto done;
     }
     report_unanswered(cmd, a->store, a->slots);
+    if (a->checkpoints && cert_app_pack_parts(a, &err)) {
+        rc = cli_report(cmd, &err);
+        goto done;
+    }
+    const cert_store_part *parts;
+    size_t n_parts = a->checkpoints ? cert_store_checkpoints(a->store, &parts) : 0;
+    if (n_parts)
+        fprintf(stderr, "nncert %s: %zu layer(s) journaled for unfinished tasks by earlier runs are used again\n", cmd,
+                n_parts);
     long images = cert_app_images(a);
     size_t total = (size_t)images * (size_t)a->slots, k = 0;
     *tasks = malloc((total ? total : 1) * sizeof **tasks);
@@ -376,6 +388,12 @@ int cmd_certify(int argc, char **argv)
     int rc = sched_bcast_bytes(&env, &text, &text_len, &err);
     if (!rc && !env.is_master) rc = worker_prepare(&j, &c, &m, &a, text, &err);
     rc = sched_agree(&env, rc, &err);
+    /* the layers earlier runs journaled for the tasks they left unfinished */
+    if (!rc && a.checkpoints) {
+        rc = sched_bcast_bytes(&env, &a.parts, &a.parts_len, &err);
+        if (!rc && (env.is_worker)) rc = cert_app_index_parts(&a, &err);
+        rc = sched_agree(&env, rc, &err);
+    }
     sched_options so = {c.ranks_per_image, 2, cli_catch_stop_signals(), c.drain_seconds};
     sched_app app = cert_app_callbacks(&a);
     long abandoned;

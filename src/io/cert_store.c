@@ -8,7 +8,9 @@
  * crash loses at most the tasks in flight; a torn HDF5 file is simply rewritten.
  *
  * Journal records: JOB (the job key; must be first), RUN (start time and ranks
- * of one run), RESULT (i64 task | i32 rank | u32 row bytes | packed cert_result |
+ * of one run), ASSIGN (tasks handed to a rank), CHECKPOINT (i64 task | the
+ * application's bytes: a finished part of a task in flight, e.g. one layer's
+ * bounds; dead once the task's RESULT is written), RESULT (i64 task | i32 rank | u32 row bytes | packed cert_result |
  * extra). Row bytes 0 is the 328-byte row of older journals, followed by raw
  * bounds or nothing; otherwise the extra holds the payloads flagged in the
  * row's `saved` (bounds, then the counterexample), each as u64 length + bytes,
@@ -32,7 +34,7 @@
 #include "job.h"
 #include "journal.h"
 
-enum { REC_JOB = 1, REC_RUN = 2, REC_RESULT = 3, REC_ASSIGN = 4 };
+enum { REC_JOB = 1, REC_RUN = 2, REC_RESULT = 3, REC_ASSIGN = 4, REC_CHECKPOINT = 5 };
 #define RESULT_HEAD 16
 #define MSG_WIDTH 256
 
@@ -79,6 +81,8 @@ struct cert_store {
     cert_store_held *held;  /* the last run's unanswered tasks, by rank then task */
     size_t n_held;
     int bad_first;          /* the journal's first record is not a JOB record */
+    cert_store_part *parts; /* replay: checkpoints of tasks without a result yet (data owned) */
+    size_t n_parts, cap_parts;
 };
 
 static void utc_now(char out[32])
@@ -202,6 +206,44 @@ static int replay_assign(cert_store *s, const unsigned char *data, size_t len, n
     return NN_OK;
 }
 
+/* A CHECKPOINT record: kept until its task's RESULT shows up, so that memory
+ * holds only the parts of tasks in flight when a run ended. */
+static int replay_checkpoint(cert_store *s, const unsigned char *data, size_t len, nn_error *err)
+{
+    if (len < 8) return nn_fail(err, NN_EFORMAT, "%s: checkpoint record of %zu bytes is malformed", s->journal_path, len);
+    if (s->n_parts == s->cap_parts) {
+        size_t cap = s->cap_parts ? 2 * s->cap_parts : 64;
+        cert_store_part *p = realloc(s->parts, cap * sizeof *p);
+        if (!p) return nn_fail(err, NN_ENOMEM, "out of memory replaying %s", s->journal_path);
+        s->parts = p, s->cap_parts = cap;
+    }
+    cert_store_part *p = &s->parts[s->n_parts];
+    p->task = (int64_t)le_get_u64(data);
+    p->len = len - 8;
+    unsigned char *copy = malloc(p->len ? p->len : 1);
+    if (!copy) return nn_fail(err, NN_ENOMEM, "out of memory replaying %s", s->journal_path);
+    memcpy(copy, data + 8, p->len);
+    p->data = copy;
+    s->n_parts++;
+    return NN_OK;
+}
+
+/* Drop the checkpoints of the tasks for which done(s, task) holds (task < 0:
+ * of every task that has a row in s->done), keeping the others in order. */
+static void drop_parts(cert_store *s, int64_t task)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < s->n_parts; i++) {
+        cert_store_part *p = &s->parts[i];
+        if (task >= 0 ? p->task == task : cert_store_done(s, p->task)) {
+            free((void *)p->data);
+            continue;
+        }
+        s->parts[w++] = *p;
+    }
+    s->n_parts = w;
+}
+
 static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t len, nn_error *err)
 {
     replay_ctx *c = ctx;
@@ -224,6 +266,7 @@ static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t
     }
     s->n_records++;
     if (type == REC_ASSIGN) return replay_assign(s, data, len, err);
+    if (type == REC_CHECKPOINT) return replay_checkpoint(s, data, len, err);
     if (type == REC_RUN) {
         s->n_sent = 0;  /* only the last run's tasks in flight matter */
         if (s->runs++ == 0) {
@@ -242,6 +285,7 @@ static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t
         return nn_fail(err, NN_EFORMAT, "%s: result record of %zu bytes is too short", s->journal_path, len);
     int64_t task = (int64_t)le_get_u64(data);
     int rank = (int)(int32_t)le_get_u32(data + 8);
+    if (s->n_parts && task >= 0) drop_parts(s, task);
     cert_result r;
     int rc = cert_result_unpack_n(data + RESULT_HEAD, rb, &r, err);
     if (rc) return nn_error_prefix(err, "%s: ", s->journal_path);
@@ -539,6 +583,8 @@ static void store_free(cert_store *s)
     free(s->done);
     free(s->sent);
     free(s->held);
+    for (size_t i = 0; i < s->n_parts; i++) free((void *)s->parts[i].data);
+    free(s->parts);
     free(s->path);
     free(s->journal_path);
     free(s->key);
@@ -588,6 +634,7 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
             rc = journal_result(s, &s->rows[i], err);
     }
     if (!rc && s->n_rows) rc = dedupe(s, err);
+    if (!rc && s->n_parts) drop_parts(s, -1);  /* rows recovered from the HDF5 file */
     if (!rc) rc = find_unanswered(s, err);
     char now[32];
     utc_now(now);
@@ -638,6 +685,23 @@ int cert_store_assigned(cert_store *s, int rank, const int64_t *tasks, size_t n,
     int rc = journal_append(s->j, REC_ASSIGN, rec, 8 + 8 * n, err);
     if (rec != stack) free(rec);
     return rc;
+}
+
+int cert_store_checkpoint(cert_store *s, int64_t task, const unsigned char *data, size_t len, nn_error *err)
+{
+    unsigned char *rec = malloc(8 + len);
+    if (!rec) return nn_fail(err, NN_ENOMEM, "out of memory for a journal record");
+    le_put_u64(rec, (uint64_t)task);
+    if (len) memcpy(rec + 8, data, len);
+    int rc = journal_append(s->j, REC_CHECKPOINT, rec, 8 + len, err);
+    free(rec);
+    return rc;
+}
+
+size_t cert_store_checkpoints(const cert_store *s, const cert_store_part **parts)
+{
+    *parts = s->parts;
+    return s->n_parts;
 }
 
 int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *extra,

@@ -80,7 +80,33 @@ void sched_group_free(sched_group *g)
     if (g->comm != MPI_COMM_NULL) MPI_Comm_free(&g->comm);
     free(g->counts);
     free(g->displs);
+    free(g->cbuf);
     free(g);
+}
+
+/* One message per checkpoint, sent blocking: a large one waits for the master
+ * to take it, which it does between results (sched_run.c). The master reads a
+ * leader's messages in the order they were sent, so a task's checkpoints reach
+ * it before its result. */
+void sched_group_checkpoint(sched_group *g, int64_t task, const void *data, size_t len)
+{
+    if (!g || g->rank != 0 || !g->app || !g->app->checkpoint) return;
+    if (g->local) {
+        nn_error e;
+        nn_error_clear(&e);
+        int rc = g->app->checkpoint(g->app->ctx, task, 0, data, len, &e);
+        if (rc && !g->checkpoint_rc) g->checkpoint_rc = rc, g->checkpoint_err = e;
+        return;
+    }
+    size_t n = MSG_CHECKPOINT_HEADER + len;
+    if (n > g->ccap) {
+        unsigned char *p = realloc(g->cbuf, n);
+        if (!p) return;  /* only progress lost: the task goes on and is journaled when done */
+        g->cbuf = p, g->ccap = n;
+    }
+    msg_checkpoint_header(g->cbuf, task, g->world_rank);
+    if (len) memcpy(g->cbuf + MSG_CHECKPOINT_HEADER, data, len);
+    MPI_Send(g->cbuf, (int)n, MPI_BYTE, 0, TAG_CHECKPOINT, MPI_COMM_WORLD);
 }
 
 int sched_group_sync(sched_group *g, int kind, int failed)

@@ -8,7 +8,7 @@
 #include "sched_msg.h"
 #include "scheduler.h"
 
-enum { TAG_TASKS = 11, TAG_RESULT = 12, TAG_DRAINED = 13 };
+enum { TAG_TASKS = 11, TAG_RESULT = 12, TAG_DRAINED = 13, TAG_CHECKPOINT = 14 };
 
 /* Kinds of lockstep collectives in a group: members compare them so that a
  * member that left a task early is detected instead of matched to the wrong call. */
@@ -20,6 +20,15 @@ struct sched_group {
     int world_rank;    /* of this process */
     int id;            /* group number */
     int *counts, *displs;  /* [size] scratch for the all-gathers */
+    /* checkpoints (sched_group_checkpoint): the application, and in a job of
+     * one process the first error of its checkpoint callback, which run_local
+     * returns after the task like the master's loop returns it */
+    const sched_app *app;
+    int local;
+    int checkpoint_rc;
+    nn_error checkpoint_err;
+    unsigned char *cbuf;   /* message scratch */
+    size_t ccap;
 };
 
 /* Collective over all ranks (sched_group.c); *g is NULL on a master that does

@@ -65,3 +65,21 @@ int msg_result_parse(const unsigned char *buf, size_t len, size_t result_bytes, 
     *extra_bytes = (size_t)eb;
     return 0;
 }
+
+void msg_checkpoint_header(unsigned char *buf, int64_t task, int rank)
+{
+    le_put_u64(buf, (uint64_t)task);
+    le_put_u32(buf + 8, (uint32_t)rank);
+    le_put_u32(buf + 12, 0);
+}
+
+int msg_checkpoint_parse(const unsigned char *buf, size_t len, int64_t *task, int *rank, const unsigned char **data,
+                         size_t *data_len)
+{
+    if (len < MSG_CHECKPOINT_HEADER || le_get_u32(buf + 12) != 0) return -1;
+    *task = (int64_t)le_get_u64(buf);
+    *rank = (int)le_get_u32(buf + 8);
+    *data = buf + MSG_CHECKPOINT_HEADER;
+    *data_len = len - MSG_CHECKPOINT_HEADER;
+    return 0;
+}

@@ -29,4 +29,11 @@ void msg_result_header(unsigned char *buf, int64_t task, int rank, size_t result
 int msg_result_parse(const unsigned char *buf, size_t len, size_t result_bytes, int64_t *task, int *rank,
                      const unsigned char **result, const unsigned char **extra, size_t *extra_bytes);
 
+/* Checkpoint (leader -> master, while a task runs): i64 task | i32 rank | u32 0 |
+ * the application's bytes (opaque here). */
+#define MSG_CHECKPOINT_HEADER 16
+void msg_checkpoint_header(unsigned char *buf, int64_t task, int rank);
+int msg_checkpoint_parse(const unsigned char *buf, size_t len, int64_t *task, int *rank, const unsigned char **data,
+                         size_t *data_len);
+
 #endif

@@ -60,7 +60,8 @@ static int interrupted(nn_error *err, size_t finished, size_t left, long abandon
                    finished, left);
 }
 
-static int run_local(const sched_options *o, const sched_app *app, const int64_t *tasks, size_t n, nn_error *err)
+static int run_local(const sched_options *o, const sched_app *app, sched_group *g, const int64_t *tasks, size_t n,
+                     nn_error *err)
 {
     unsigned char *result = calloc(1, app->result_bytes ? app->result_bytes : 1);
     if (!result) return nn_fail(err, NN_ENOMEM, "out of memory for a task result");
@@ -70,6 +71,11 @@ static int run_local(const sched_options *o, const sched_app *app, const int64_t
     for (; i < n && !rc && !stop_requested(o); i++) {
         extra.len = 0;
         app->run(app->ctx, tasks[i], result, &extra);
+        if (g && g->checkpoint_rc) {
+            rc = g->checkpoint_rc;
+            if (err) *err = g->checkpoint_err;
+            break;
+        }
         rc = app->done(app->ctx, tasks[i], 0, result, extra.data, extra.len, err);
         if (!rc) rc = app->tick(app->ctx, 0, err);
     }
@@ -192,6 +198,27 @@ static int master_result(const sched_app *app, const MPI_Status *st, int width, 
     return app->done(app->ctx, task, rank, result, extra, extra_len, err);
 }
 
+/* A checkpoint message: the application's checkpoint callback. */
+static int master_checkpoint(const sched_app *app, const MPI_Status *st, unsigned char **buf, size_t *cap,
+                             nn_error *err)
+{
+    int count = 0;
+    MPI_Get_count(st, MPI_BYTE, &count);
+    if ((size_t)count > *cap) {
+        unsigned char *p = realloc(*buf, (size_t)count);
+        if (!p) return nn_fail(err, NN_ENOMEM, "out of memory for a %d-byte checkpoint", count);
+        *buf = p, *cap = (size_t)count;
+    }
+    MPI_Recv(*buf, count, MPI_BYTE, st->MPI_SOURCE, TAG_CHECKPOINT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    int64_t task;
+    int rank;
+    const unsigned char *data;
+    size_t len;
+    if (msg_checkpoint_parse(*buf, (size_t)count, &task, &rank, &data, &len))
+        return nn_fail(err, NN_EFORMAT, "malformed checkpoint message (%d bytes) from rank %d", count, st->MPI_SOURCE);
+    return app->checkpoint ? app->checkpoint(app->ctx, task, rank, data, len, err) : NN_OK;
+}
+
 /* A group's answer to a drain request: its queued tasks are dropped. */
 static int master_drained(const sched_app *app, const MPI_Status *st, int width, int groups, group_slot *slot,
                           nn_error *err)
@@ -259,16 +286,24 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
                 }
             continue;
         }
+        /* any tag: MPI then keeps each sender's order, so a task's checkpoints
+         * come before its result */
         int flag = 0, k = -1;
         MPI_Status st;
-        MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &st);
-        if (flag) {
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+        if (flag && st.MPI_TAG == TAG_CHECKPOINT) {
+            idle = 0;
+            flag = 0;  /* not a result: no tick for it */
+            rc = master_checkpoint(app, &st, &buf, &cap, err);
+        } else if (flag && st.MPI_TAG == TAG_RESULT) {
             idle = 0;
             rc = master_result(app, &st, width, groups, slot, &buf, &cap, &k, err);
             done++;
             if (!rc && !draining) rc = refill(app, &slot[k], depth, groups, tasks, n, &next, err);
-        } else if (draining && (MPI_Iprobe(MPI_ANY_SOURCE, TAG_DRAINED, MPI_COMM_WORLD, &flag, &st), flag)) {
+        } else if (flag && st.MPI_TAG == TAG_DRAINED) {
             rc = master_drained(app, &st, width, groups, slot, err);
+        } else if (flag) {
+            rc = nn_fail(err, NN_EFORMAT, "unexpected message (tag %d) from rank %d", st.MPI_TAG, st.MPI_SOURCE);
         } else {
             sched_backoff(&idle);
         }
@@ -419,6 +454,7 @@ int sched_start(const sched_env *env, const sched_options *o, const sched_app *a
                 nn_error *err)
 {
     int rc = sched_group_init(env, o->ranks_per_image, g, err);
+    if (!rc && *g) (*g)->app = app, (*g)->local = env->size == 1;
     if (!rc && *g && app->setup) rc = app->setup(app->ctx, *g, err);
     rc = sched_agree(env, rc, err);
     if (rc) {
@@ -432,7 +468,7 @@ int sched_loop(const sched_env *env, const sched_options *o, const sched_app *ap
                const int64_t *tasks, size_t n, long *abandoned, nn_error *err)
 {
     if (abandoned) *abandoned = 0;
-    if (env->size == 1) return run_local(o, app, tasks, n, err);
+    if (env->size == 1) return run_local(o, app, g, tasks, n, err);
     if (env->is_master) return run_master(env, o, app, tasks, n, abandoned, err);
     return run_member(g, app, err);
 }
