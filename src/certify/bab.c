@@ -139,16 +139,16 @@ static int pick_mode(const bab_run *run, bab_split want, int *mode, nn_error *er
 
 static void run_free(bab_run *run)
 {
+    if (run->phase) {  /* sized by the region's model: before the region goes */
+        const nn_model *bm = run->reg.model;
+        for (int i = 0; bm && i < bm->n_layers; i++) free(run->phase[i]);
+    }
     if (run->have_st) bound_state_free(&run->st);
     if (run->have_lp_st) bound_state_free(&run->lp_st);
     if (run->have_milp_st) bound_state_free(&run->milp_st);
     if (run->have_reg) prop_region_free(&run->reg);
     free(run->cases), free(run->case_row0), free(run->row_of);
     free(run->C), free(run->lower), free(run->upper);
-    if (run->phase) {
-        const nn_model *bm = run->reg.model;
-        for (int i = 0; bm && i < bm->n_layers; i++) free(run->phase[i]);
-    }
     free(run->phase), free(run->prior_l), free(run->prior_u), free(run->pre_off);
     free(run->view_case_box), free(run->vbox), free(run->x), free(run->y), free(run->g);
 }

@@ -247,3 +247,43 @@ char *cert_cli_command_line(int argc, char **argv)
     }
     return s;
 }
+
+const char cert_cli_bab_help[] =
+    "complete search (branch and bound, doc/bab.md), on the boxes the bounds\n"
+    "leave open: unsat only when every leaf of the search is proven\n"
+    "  --bab                 split until proven or refuted (or a limit)\n"
+    "  --bab-split S         auto|input|relu (default auto: input halves when at\n"
+    "                        most 16 inputs are free, else ReLU phases)\n"
+    "  --bab-batch N         domains expanded per round (default 8)\n"
+    "  --bab-candidates K    ReLU splits: neurons tried per domain, the best kept\n"
+    "                        (default 1: the widest relaxation)\n"
+    "  --bab-max-frontier N  open domains before the search goes depth-first\n"
+    "                        (default 100000; bounds the memory)\n"
+    "  --bab-max-domains N   give up (unknown) after bounding N domains\n"
+    "                        (default 200000; 0: no limit but the timeout)\n";
+
+int cert_cli_bab(const char *cmd, const char *const *val, bab_options *b)
+{
+    static const char *const names[] = {"--bab-batch", "--bab-candidates", "--bab-max-frontier", "--bab-max-domains"};
+    static const long lo[] = {1, 1, 1, 0};
+    b->enabled = val[0] != NULL;
+    for (int i = 1; i < CERT_CLI_BAB_N; i++)
+        if (val[i] && !b->enabled) return cli_usage_error(cmd, "%s needs --bab", i == 1 ? "--bab-split" : names[i - 2]);
+    if (val[1]) {
+        int s = bab_split_parse(val[1]);
+        if (s < 0) return cli_usage_error(cmd, "--bab-split must be auto, input or relu, got '%s'", val[1]);
+        b->split = (bab_split)s;
+    }
+    long v[4] = {(long)b->batch, (long)b->candidates, (long)b->max_frontier, b->max_domains};
+    for (int i = 0; i < 4; i++)
+        if (val[2 + i] && cli_parse_int(cmd, names[i], val[2 + i], lo[i], 1L << 40, &v[i])) return CLI_EXIT_USAGE;
+    b->batch = (size_t)v[0], b->candidates = (size_t)v[1], b->max_frontier = (size_t)v[2], b->max_domains = v[3];
+    return -1;
+}
+
+void cert_cli_bab_identity(const bab_options *b, char *buf, size_t cap)
+{
+    if (!b->enabled) snprintf(buf, cap, "bab=off");
+    else snprintf(buf, cap, "bab=%s batch=%zu candidates=%zu max_frontier=%zu max_domains=%ld",
+                  bab_split_name(b->split), b->batch, b->candidates, b->max_frontier, b->max_domains);
+}

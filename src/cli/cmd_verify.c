@@ -40,21 +40,10 @@ static void help(void)
            "                        box centre, the others from random points)\n"
            "  --seed S              PGD random starts\n"
            "  --threads N           BLAS threads (default 1)\n\n"
-           "complete search (branch and bound, doc/bab.md), on the boxes the bounds\n"
-           "leave open: unsat only when every leaf of the search is proven\n"
-           "  --bab                 split until proven or refuted (or a limit)\n"
-           "  --bab-split S         auto|input|relu (default auto: input halves when at\n"
-           "                        most 16 inputs are free, else ReLU phases)\n"
-           "  --bab-batch N         domains expanded per round (default 8)\n"
-           "  --bab-candidates K    ReLU splits: neurons tried per domain, the best kept\n"
-           "                        (default 1: the widest relaxation)\n"
-           "  --bab-max-frontier N  open domains before the search goes depth-first\n"
-           "                        (default 100000; bounds the memory)\n"
-           "  --bab-max-domains N   give up (unknown) after bounding N domains\n"
-           "                        (default 200000; 0: no limit but --timeout)\n\n"
+           "%s\n"
            "A summary line goes to stderr. exit status: 0 when an answer was given\n"
            "(whichever), 1 on failures (unreadable files, sizes that do not match),\n"
-           "2 on usage errors.\n");
+           "2 on usage errors.\n", cert_cli_bab_help);
 }
 
 static const char *fmt_fraction(double f)
@@ -73,27 +62,6 @@ static void write_result(FILE *f, const prop_spec *p, const prop_result *r)
     for (size_t j = 0; j < p->n_y; j++) fprintf(f, " (Y_%zu %.17g)%s\n", j, r->y[j], j + 1 == p->n_y ? ")" : "");
 }
 
-/* --bab and its settings (val: bab, split, batch, candidates, max-frontier,
- * max-domains); -1 when they are fine, else the exit status. */
-static int parse_bab(const char *const *val, bab_options *b)
-{
-    static const char *const names[] = {"--bab-batch", "--bab-candidates", "--bab-max-frontier", "--bab-max-domains"};
-    static const long lo[] = {1, 1, 1, 0};
-    b->enabled = val[0] != NULL;
-    for (int i = 1; i < 6; i++)
-        if (val[i] && !b->enabled) return cli_usage_error(cmd, "%s needs --bab", i == 1 ? "--bab-split" : names[i - 2]);
-    if (val[1]) {
-        int s = bab_split_parse(val[1]);
-        if (s < 0) return cli_usage_error(cmd, "--bab-split must be auto, input or relu, got '%s'", val[1]);
-        b->split = (bab_split)s;
-    }
-    long v[4] = {(long)b->batch, (long)b->candidates, (long)b->max_frontier, b->max_domains};
-    for (int i = 0; i < 4; i++)
-        if (val[2 + i] && cli_parse_int(cmd, names[i], val[2 + i], lo[i], 1L << 40, &v[i])) return CLI_EXIT_USAGE;
-    b->batch = (size_t)v[0], b->candidates = (size_t)v[1], b->max_frontier = (size_t)v[2], b->max_domains = v[3];
-    return -1;
-}
-
 int cmd_verify(int argc, char **argv)
 {
     static const char *const allowed[] = {"model", "method", "lines", "maxpool", "precision", "frown-group",
@@ -101,11 +69,8 @@ int cmd_verify(int argc, char **argv)
                                           "no-skip-stable", "no-intersect-ibp", "steps", "restarts", "seed",
                                           "threads", NULL};
     /* --vnnlib, --timeout and the optional --out are this command's own */
-    static const char *const own[] = {"vnnlib",     "timeout",          "out",
-                                      "!bab",       "bab-split",        "bab-batch",
-                                      "bab-candidates", "bab-max-frontier", "bab-max-domains",
-                                      NULL};
-    const char *val[9];
+    static const char *const own[] = {"vnnlib", "timeout", "out", CERT_CLI_BAB_NAMES, NULL};
+    const char *val[3 + CERT_CLI_BAB_N];
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest) return cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
     int n_rest, st = cert_cli_take(cmd, argc, argv, own, val, rest, &n_rest);
@@ -129,7 +94,7 @@ int cmd_verify(int argc, char **argv)
         if (cli_parse_double(cmd, "--timeout", timeout_text, &po.timeout)) return CLI_EXIT_USAGE;
         if (!(po.timeout > 0)) return cli_usage_error(cmd, "--timeout must be > 0 seconds, got %s", timeout_text);
     }
-    if ((st = parse_bab(val + 3, &po.bab)) >= 0) return st;
+    if ((st = cert_cli_bab(cmd, val + 3, &po.bab)) >= 0) return st;
     if ((st = cli_set_threads(cmd, o.threads)) >= 0) return st;
 
     nn_error err;

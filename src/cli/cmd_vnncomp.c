@@ -36,6 +36,7 @@ static void help(void)
            "  --method M, --lines, --maxpool, --precision, --frown-*, --no-skip-stable,\n"
            "  --no-intersect-ibp, --steps, --restarts, --seed   as in 'nncert verify'\n"
            "  --threads N           BLAS threads per rank (default 1)\n"
+           "  --bab, --bab-*        branch and bound per instance, as in 'nncert verify'\n"
            "  --drain-seconds S     after a stop signal, wait up to S s (default 60) for\n"
            "                        the instances in flight\n\n"
            "SIGUSR1, SIGTERM or SIGINT (to mpirun, or to nncert in a one-process run) stop\n"
@@ -50,13 +51,14 @@ static void help(void)
 
 /* Every rank parses the same argv; the master also prints usage errors. */
 static int parse(int argc, char **argv, const char **csv, const char **out, char **h5, int *force_new,
-                 double *drain, cert_cli_opts *o)
+                 double *drain, cert_cli_opts *o, bab_options *bab)
 {
     static const char *const allowed[] = {"method", "lines", "maxpool", "precision", "frown-group", "frown-iters",
                                           "frown-lr", "frown-patience", "frown-threshold", "no-skip-stable",
                                           "no-intersect-ibp", "steps", "restarts", "seed", "threads", NULL};
-    static const char *const own[] = {"instances", "out", "!force-new", "drain-seconds", "h5", NULL};
-    const char *val[5];
+    static const char *const own[] = {"instances", "out", "!force-new", "drain-seconds", "h5", CERT_CLI_BAB_NAMES,
+                                      NULL};
+    const char *val[5 + CERT_CLI_BAB_N];
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest) return cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
     int n_rest, st = cert_cli_take(cmd, argc, argv, own, val, rest, &n_rest);
@@ -67,6 +69,8 @@ static int parse(int argc, char **argv, const char **csv, const char **out, char
     *csv = val[0], *out = val[1], *force_new = val[2] != NULL;
     if (!*csv) return cli_usage_error(cmd, "--instances is required");
     if (!*out) return cli_usage_error(cmd, "--out is required");
+    bab_options_default(bab);
+    if ((st = cert_cli_bab(cmd, val + 5, bab)) >= 0) return st;
     *drain = 60;
     if (val[3] && (cli_parse_double(cmd, "--drain-seconds", val[3], drain) || *drain < 0))
         return *drain < 0 ? cli_usage_error(cmd, "--drain-seconds must be >= 0, got '%s'", val[3]) : CLI_EXIT_USAGE;
@@ -92,6 +96,7 @@ int cmd_vnncomp(int argc, char **argv)
     double drain = 60;
     char identity[1024] = "", *h5 = NULL;
     cert_cli_opts o;
+    bab_options bab;
     instances in;
     vnncomp_app a;
     memset(&in, 0, sizeof in);
@@ -99,26 +104,28 @@ int cmd_vnncomp(int argc, char **argv)
     int64_t *tasks = NULL;
     size_t n_tasks = 0;
     double t0 = nn_wall_seconds();
-    if (env.is_master) status = parse(argc, argv, &csv, &out, &h5, &force_new, &drain, &o);
+    if (env.is_master) status = parse(argc, argv, &csv, &out, &h5, &force_new, &drain, &o, &bab);
     sched_bcast_int(&env, &status);
     if (status >= 0) goto done;
     /* the same argv as the master's, which parsed without complaint */
-    if (!env.is_master) status = parse(argc, argv, &csv, &out, &h5, &force_new, &drain, &o);
+    if (!env.is_master) status = parse(argc, argv, &csv, &out, &h5, &force_new, &drain, &o, &bab);
     prop_options po;
     prop_options_default(&po);
     po.bopt = o.bopt;
     po.steps = o.steps, po.restarts = o.restarts, po.seed = o.seed;
+    po.bab = bab;
     int rc = status >= 0 ? nn_fail(&err, NN_EARG, "rank %d parsed the arguments differently", env.rank) : NN_OK;
     if (!rc) rc = blas_threads_set(o.threads, &err);
     if (!rc) rc = instances_read(csv, &in, &err);
     if (!rc) rc = vnncomp_app_init(&a, &in, &po, &err);
     if (!rc && env.is_master) {
         /* the job: which instances (the list's bytes), how they are answered */
-        char journal_path[4096], sha[65];
+        char journal_path[4096], sha[65], bab_id[160];
         rc = model_file_sha256(csv, sha, &err);
+        cert_cli_bab_identity(&po.bab, bab_id, sizeof bab_id);
         snprintf(identity, sizeof identity, "nncert vnncomp: instances sha256=%s method=%s steps=%d restarts=%d "
-                 "seed=%llu", sha, bound_method_name(po.bopt.method), po.steps, po.restarts,
-                 (unsigned long long)po.seed);
+                 "seed=%llu%s%s", sha, bound_method_name(po.bopt.method), po.steps, po.restarts,
+                 (unsigned long long)po.seed, po.bab.enabled ? " " : "", po.bab.enabled ? bab_id : "");
         snprintf(journal_path, sizeof journal_path, "%s.journal", out);
         if (!rc) rc = vnncomp_app_open_journal(&a, journal_path, identity, force_new, &err);
         /* test hook of tests/cli_vnncomp.sh: a kill -9 after this many journaled answers */
