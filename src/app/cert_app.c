@@ -152,6 +152,7 @@ static void run_attack(cert_app *a, const double *x, cert_result *r, sched_buf *
                       : nn_fail(&e, NN_ENOMEM, "out of memory for the pgd attack");
     if (rc) {
         r->status = CERT_FAILED;
+        r->code = rc;
         snprintf(r->message, sizeof r->message, "pgd attack: %.240s", e.msg);
     } else if (r->pgd_class >= 0 && cert_job_saves_attack(a->c, r->index)) {
         unsigned char len[8];
@@ -299,6 +300,8 @@ int cert_app_check_memory(const cert_app *a, nn_error *err)
     sched_format_size((double)bm.method, s_meth, sizeof s_meth);
     sched_format_size(need - (double)(bm.total - bm.model), s_data, sizeof s_data);
     sched_format_size((double)bm.model, s_model, sizeof s_model);
+    /* suggestions keep a margin: the usage at start varies from run to run */
+    room -= 0.02 * (double)lim.limit + 4.0 * 1048576;
     char hint[1200] = "";
     size_t h = 0;
 #define HINT(...) (h += (size_t)snprintf(hint + h, h < sizeof hint ? sizeof hint - h : 0, __VA_ARGS__))
