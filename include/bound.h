@@ -201,6 +201,23 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
  * certification task calls it, so a task's numbers depend on that task alone). */
 void bound_forget_warm(bound_state *st);
 
+/* Memory of one bound state, before it exists (doc/bounds.md "Memory"): an
+ * upper-ish estimate, term by term from the sizes the engine allocates, of what a
+ * process running opt on m holds at its peak. Checked against peak RSS within the
+ * factor doc/bounds.md gives; the LP methods' figure is rough (Clp's and Cbc's own
+ * memory). Row-block workspace grows with row_block; precision single adds float
+ * copies of the weights and never shrinks a block (its buffers also hold the
+ * double rows); ranks_per_image splits rows, not the state, so it lowers none. */
+typedef struct {
+    size_t model;     /* the model's parameters as loaded (double) */
+    size_t state;     /* bounds, relaxations, |W| and packed (float) weight copies, caches */
+    size_t block;     /* row-block workspace: coefficient blocks, FROWN's problems */
+    size_t method;    /* the method's own: FROWN's warm start, LBP's linear bounds, LP models */
+    size_t row_block; /* the rows per block it assumed: opt->row_block, or as resolved from memory */
+    size_t total;     /* the sum */
+} bound_memory;
+int bound_estimate_memory(const nn_model *m, const bound_options *opt, bound_memory *out, nn_error *err);
+
 /* MILP (doc/lp.md "MILP"): after bound_spec with METHOD_MILP, each row's outcome.
  * proven: Cbc proved the optimum; else the row is unknown between lower and
  * incumbent. lower is what bound_spec returned; best_bound Cbc's best bound plus

@@ -55,6 +55,11 @@ typedef struct {
  * shape of the data set (read from its header and first image). */
 int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *err);
 void cert_app_free(cert_app *a);
+/* Before any work (doc/scheduler.md "Memory"): NN_ENOMEM with a message giving
+ * the estimate of a worker (bound_estimate_memory and the images it loads), the
+ * limit (max_memory, or sched_rank_memory) and where it came from, and the keys
+ * that would bring it under, with values where computable; NN_OK when it fits. */
+int cert_app_check_memory(const cert_app *a, nn_error *err);
 /* Images of the job: count, or to the end of the data set. */
 long cert_app_images(const cert_app *a);
 /* The callbacks, ctx = a. */

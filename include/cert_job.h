@@ -35,6 +35,7 @@ typedef struct {
     int ranks_per_image;             /* 0: all workers */
     int threads;                     /* BLAS threads of every rank (blas_threads_set) */
     int dry_tasks;                   /* benchmark only: tasks do no bound work */
+    size_t max_memory;               /* bytes a rank may use (0: what it can get, sched_rank_memory) */
     double drain_seconds;            /* after a stop signal: wait this long for tasks in flight */
 } cert_job;
 

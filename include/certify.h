@@ -123,6 +123,8 @@ typedef struct {
     int evals;          /* bound evaluations */
     double seconds;     /* wall time of this task */
     char message[256];  /* reason when status is CERT_FAILED */
+    int code;           /* CERT_FAILED: the nn_code of the failure (0 in journals from
+                           before it); NN_ENOMEM rows are computed again by a rerun */
     /* PGD upper bound of the same task (job key attack = pgd; NaN, NaN, -1 when
      * not attacked): smallest eps where a re-verified counterexample was found
      * (NaN: none found), largest eps where the attack failed, its class */

@@ -96,6 +96,23 @@ void sched_node_workers(const sched_env *env, int *workers, int *cpus);
 /* Stop every rank after an error the master cannot recover from. */
 void sched_abort(const sched_env *env, int status);
 
+/* sched_memory.c */
+/* What one rank may use (doc/scheduler.md "Memory"): the smallest of the cgroup's
+ * and SLURM's limits shared by the node's ranks, RLIMIT_AS, else physical memory
+ * over the node's ranks; no MPI call. */
+typedef struct {
+    size_t limit;       /* bytes; 0: none found */
+    size_t in_use;      /* the process's usage now, of the limit's kind: RSS, or the
+                           address space against RLIMIT_AS */
+    size_t rss;         /* the process's resident set now */
+    char from[1400];    /* where the limit came from, for messages */
+} sched_memory;
+void sched_rank_memory(sched_memory *m);
+/* "512M", "4G", "1.5GiB", "1000000" (binary units) into bytes; -1 if not a size. */
+int sched_parse_size(const char *text, size_t *bytes);
+/* bytes as "1.5 GiB" into out. */
+void sched_format_size(double bytes, char *out, size_t len);
+
 /* sched_group.c */
 /* Groups: the workers in runs of ranks_per_image consecutive ranks (0 = all in
  * one group; the last group may be smaller). */

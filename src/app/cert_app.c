@@ -357,6 +357,7 @@ static void run_attack(cert_app *a, const double *x, cert_result *r, sched_buf *
                       : nn_fail(&e, NN_ENOMEM, "out of memory for the pgd attack");
     if (rc) {
         r->status = CERT_FAILED;
+        r->code = rc;
         snprintf(r->message, sizeof r->message, "pgd attack: %.240s", e.msg);
     } else if (r->pgd_class >= 0 && cert_job_saves_attack(a->c, r->index)) {
         unsigned char len[8];
@@ -471,4 +472,106 @@ sched_app cert_app_callbacks(cert_app *a)
     sched_app s = {a, CERT_RESULT_BYTES, app_setup, app_run, app_done, app_tick, app_assigned,
                    a->checkpoints ? app_checkpoint : NULL};
     return s;
+}
+
+/* ---- memory ---- */
+
+/* Images a worker loads (app_setup): [start, start + count) that exist. */
+static size_t images_loaded(const cert_app *a)
+{
+    size_t start = (size_t)a->c->start;
+    if (start >= a->total) return 0;
+    size_t n = a->total - start;
+    return (size_t)cert_app_images(a) < n ? (size_t)cert_app_images(a) : n;
+}
+
+/* What a worker still allocates with options o (the model is loaded already). */
+static double worker_bytes(const cert_app *a, const bound_options *o, size_t images, bound_memory *bm)
+{
+    nn_error e;
+    if (bound_estimate_memory(a->m, o, bm, &e)) return INFINITY;
+    size_t in = model_input_size(a->m);
+    return (double)(bm->total - bm->model) + (double)images * ((double)in * sizeof(double) + sizeof(int));
+}
+
+int cert_app_check_memory(const cert_app *a, nn_error *err)
+{
+    const cert_job *c = a->c;
+    if (c->dry_tasks) return NN_OK;
+    sched_memory lim;
+    sched_rank_memory(&lim);
+    if (c->max_memory) {
+        lim.limit = c->max_memory;
+        lim.in_use = lim.rss;
+        snprintf(lim.from, sizeof lim.from, "max_memory (--max-memory)");
+    }
+    if (!lim.limit) return NN_OK;
+    size_t images = images_loaded(a);
+    bound_memory bm;
+    double need = worker_bytes(a, &c->bopt, images, &bm);
+    double room = (double)lim.limit - (double)lim.in_use;
+    if (need <= room) return NN_OK;
+    char s_need[32], s_use[32], s_lim[32], s_state[32], s_block[32], s_meth[32], s_data[32], s_model[32], t[32];
+    sched_format_size(need, s_need, sizeof s_need);
+    sched_format_size((double)lim.in_use, s_use, sizeof s_use);
+    sched_format_size((double)lim.limit, s_lim, sizeof s_lim);
+    sched_format_size((double)bm.state, s_state, sizeof s_state);
+    sched_format_size((double)bm.block, s_block, sizeof s_block);
+    sched_format_size((double)bm.method, s_meth, sizeof s_meth);
+    sched_format_size(need - (double)(bm.total - bm.model), s_data, sizeof s_data);
+    sched_format_size((double)bm.model, s_model, sizeof s_model);
+    /* suggestions keep a margin: the usage at start varies from run to run */
+    room -= 0.02 * (double)lim.limit + 4.0 * 1048576;
+    char hint[1200] = "";
+    size_t h = 0;
+#define HINT(...) (h += (size_t)snprintf(hint + h, h < sizeof hint ? sizeof hint - h : 0, __VA_ARGS__))
+    /* row_block: the largest that fits, by bisection (the estimate grows with it) */
+    bound_options o = c->bopt;
+    bound_memory b1;
+    o.row_block = 1;
+    double need1 = worker_bytes(a, &o, images, &b1);
+    if (bm.row_block > 1 && need1 <= room) {
+        size_t lo = 1, hi = bm.row_block;  /* lo fits, hi does not */
+        while (hi - lo > 1) {
+            size_t mid = lo + (hi - lo) / 2;
+            o.row_block = mid;
+            if (worker_bytes(a, &o, images, &b1) <= room) lo = mid;
+            else hi = mid;
+        }
+        HINT("row_block = %zu (--row-block %zu; now %zu rows; part of the job's identity)", lo, lo, bm.row_block);
+    } else {
+        sched_format_size(need1, t, sizeof t);
+        HINT("row_block alone cannot (row_block = 1 still needs %s)", t);
+    }
+    if (c->bopt.method == METHOD_FROWN && bm.method > 0) {
+        o = c->bopt;
+        size_t g = 0;
+        for (size_t G = o.frown_group * 2; G <= 4096 && !g; G *= 2) {
+            o.frown_group = G;
+            if (worker_bytes(a, &o, images, &b1) <= room) g = G;
+        }
+        if (g) HINT("; frown_group = %zu (FROWN's warm start and problems, %s now)", g, s_meth);
+        else HINT("; frown_warm = 0 or a larger frown_group (FROWN's warm start, %s now)", s_meth);
+    }
+    if (c->bopt.single) {
+        o = c->bopt;
+        o.single = 0;
+        sched_format_size(need - worker_bytes(a, &o, images, &b1), t, sizeof t);
+        HINT("; precision = double (single keeps float copies of the weights: %s more)", t);
+    }
+    if (images > 1) {
+        double per = (double)model_input_size(a->m) * sizeof(double) + sizeof(int);
+        double fit = (room - (need - (double)images * per)) / per;
+        if (fit >= 1) HINT("; count = %.0f per run (each rank loads the job's %zu images: %s)", floor(fit), images,
+                           s_data);
+    }
+    HINT("; ranks_per_image does not lower it (every member of a group holds the whole state); or raise "
+         "--max-memory");
+#undef HINT
+    return nn_fail(err, NN_ENOMEM,
+                   "memory: a worker rank needs about %s more (bound state %s, row blocks of %zu rows %s, %s's own %s, "
+                   "images %s; the model's %s is loaded) besides the %s in use, and its limit is %s (from %s). To "
+                   "lower it: %s",
+                   s_need, s_state, bm.row_block, s_block, bound_method_name(c->bopt.method), s_meth, s_data, s_model,
+                   s_use, s_lim, lim.from, hint);
 }

@@ -10,6 +10,7 @@
 #include "cert_job.h"
 
 #include "blas_threads.h"
+#include "scheduler.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -50,6 +51,8 @@ static const job_key keys[] = {
     {"dist", "ranks_per_image", JOB_STR, "1", 0},
     {"dist", "dry_tasks", JOB_BOOL, "false", 1},
     {"dist", "drain_seconds", JOB_REAL, "60", 0},
+    /* not an identity key: it refuses a job before any work, it changes no row */
+    {"dist", "max_memory", JOB_STR, NULL, 0},
     /* BLAS threads per rank: an identity key, since a GEMM split over threads may
      * round differently than on one (README "Cluster runs") */
     {"dist", "threads", JOB_INT, "1", 1},
@@ -364,6 +367,10 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
         return job_fail(j, "drain_seconds", err, NN_EARG, "must be in [0, 86400] seconds, got %g", c->drain_seconds);
     if ((rc = job_get_long(j, "threads", 1, BLAS_THREADS_MAX, &l, err))) return rc;
     c->threads = (int)l;
+    if ((v = job_value(j, "max_memory")) && strcmp(v, "auto") &&
+        (sched_parse_size(v, &c->max_memory) || c->max_memory == 0))
+        return job_fail(j, "max_memory", err, NN_EARG, "expected a size such as 512M, 4G or 1.5GiB (or auto), got '%s'",
+                        v);
     v = job_value(j, "ranks_per_image");
     char *end;
     long g = strtol(v, &end, 10);

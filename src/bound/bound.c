@@ -16,6 +16,7 @@
  *   bound_lp_build.c   the LP of the relaxation below a layer
  *   bound_lp.c, bound_milp.c   LP-ALL / LP-LAST rows (Clp) and MILP rows (Cbc)
  *   bound_quad.c, bound_frown.c   CROWN-Quad and FROWN
+ *   bound_memory.c     the row block and the memory of a state, before it exists
  *   bound.c            this driver
  *   bound_source.c     the source of each neuron's bounds in a computed state
  * Caches that lower files read are filled from above: the driver computes the IBP
@@ -72,16 +73,13 @@
 #include "bound_ibp.h"
 #include "bound_lbp.h"
 #include "bound_lp.h"
+#include "bound_memory.h"
 #include "bound_milp.h"
 #include "bound_quad.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Memory for the four R x maxw coefficient buffers when row_block is 0. */
-#define ROW_BLOCK_BYTES ((size_t)256 << 20)
-#define ROW_BLOCK_MAX 512
 
 static const char *const method_names[METHOD_COUNT] = {
     [METHOD_IBP] = "ibp",   [METHOD_CROWN_IBP] = "crown-ibp", [METHOD_LBP] = "lbp",
@@ -166,17 +164,7 @@ static int graph_init(bound_state *st, nn_error *err)
         for (int k = 0; k < (m->layers[i].type == LAYER_ADD ? 2 : 1); k++) w->n_cons[bound_in(m, i, k) + 1]++;
     w->n_cons[n]++; /* the model output */
     if (!w->dag) return NN_OK;
-    w->max_live = 1;
-    for (int j = 0; j < n; j++) {
-        int live = 0;
-        for (int k = -1; k < j; k++) {
-            int read = k == n - 1;
-            for (int i = j; i < n && !read; i++)
-                for (int q = 0; q < (m->layers[i].type == LAYER_ADD ? 2 : 1); q++) read |= bound_in(m, i, q) == k;
-            live += read;
-        }
-        if (live > w->max_live) w->max_live = live;
-    }
+    w->max_live = bound_graph_max_live(m);
     BOUND_ALLOC(w->dag_lo, (size_t)n + 1, "interval boxes");
     BOUND_ALLOC(w->dag_hi, (size_t)n + 1, "interval boxes");
     BOUND_ALLOC(w->dag_g, (size_t)n + 1, "interval boxes");
@@ -399,15 +387,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     BOUND_ALLOC(w->box_lo, w->n_in, "region");
     BOUND_ALLOC(w->box_hi, w->n_in, "region");
 
-    size_t rb = st->opt.row_block;
-    if (rb == 0) {
-        /* a residual graph holds up to max_live pending blocks besides the two */
-        rb = ROW_BLOCK_BYTES / ((size_t)(4 + 2 * (w->dag ? w->max_live + 1 : 0)) * sizeof(double) * w->maxw);
-        if (rb > ROW_BLOCK_MAX) rb = ROW_BLOCK_MAX;
-        if (rb < 1) rb = 1;
-        rb = bound_frown_row_block(st, rb);
-    }
-    rb = bound_frown_align_block(st, rb);
+    size_t rb = bound_resolve_row_block(m, &st->opt);
     st->opt.row_block = w->rb = rb;
     BOUND_ALLOC(w->buf[0], 2 * rb * w->maxw, "backward coefficient block");
     BOUND_ALLOC(w->buf[1], 2 * rb * w->maxw, "backward coefficient block");

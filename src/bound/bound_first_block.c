@@ -2,7 +2,7 @@
  * flatten, dense or conv, avgpool) are one affine map F x + c of the input, so the
  * first nonlinear layer's input is bounded exactly by concretizing the rows of F on
  * the region (doc/bounds.md, "Backward pass"). The rows are computed once by the
- * backward kernel and cached with their dual norms (at most FB_CACHE_BYTES; larger
+ * backward kernel and cached with their dual norms (at most BOUND_FB_CACHE_BYTES; larger
  * blocks go through the kernel for every request, in aligned blocks so that a row's
  * numbers never depend on the range asked for). When the composite is no more
  * expensive than the block's own adjoints, backward passes cross the block with it
@@ -31,7 +31,6 @@
 #include <string.h>
 
 /* The first block's matrix is cached when it takes at most this many bytes. */
-#define FB_CACHE_BYTES ((size_t)256 << 20)
 
 void bound_first_block_init(bound_state *st)
 {
@@ -80,7 +79,7 @@ static int fb_build(bound_state *st, nn_error *err)
 {
     bound_work *w = st->work;
     size_t rows = w->fb_rows, n = w->n_in;
-    if (rows == 0 || n > FB_CACHE_BYTES / sizeof(double) / rows) {
+    if (rows == 0 || n > BOUND_FB_CACHE_BYTES / sizeof(double) / rows) {
         w->fb_state = -1;
         return NN_OK;
     }

@@ -143,33 +143,31 @@ int bound_frown_check_options(const bound_options *o, nn_error *err)
 }
 
 /* Bytes per problem of a block (G = 1 worst case for the per-group parts). */
-static size_t problem_bytes(const bound_state *st)
+size_t bound_frown_problem_bytes(const nn_model *m, const bound_options *o, size_t maxw)
 {
-    const nn_model *m = st->model;
-    const bound_work *w = st->work;
     size_t g = 0, act = 0;
     for (int i = 0; i < m->n_layers; i++) {
         if (!layer_is_nonlinear(m->layers[i].type)) continue;
         g += shape_size(m->layers[i].out);
         if (layer_is_activation(m->layers[i].type)) act += shape_size(m->layers[i].in);
     }
-    size_t G = st->opt.frown_group ? st->opt.frown_group : 1;
+    size_t G = o->frown_group ? o->frown_group : 1;
     size_t per_group = 4 * act + 7 * 2 * act; /* lines; theta, Adam, best, ds, dt, grad */
-    return sizeof(double) * (2 * w->maxw + g + 8 + (per_group + G - 1) / G);
+    return sizeof(double) * (2 * maxw + g + 8 + (per_group + G - 1) / G);
 }
 
-size_t bound_frown_row_block(const bound_state *st, size_t rb)
+size_t bound_frown_row_block(const nn_model *m, const bound_options *o, size_t maxw, size_t rb)
 {
-    if (st->opt.method != METHOD_FROWN) return rb;
-    size_t f = FROWN_BLOCK_BYTES / problem_bytes(st);
+    if (o->method != METHOD_FROWN) return rb;
+    size_t f = FROWN_BLOCK_BYTES / bound_frown_problem_bytes(m, o, maxw);
     if (f < 1) f = 1;
     return f < rb ? f : rb;
 }
 
-size_t bound_frown_align_block(const bound_state *st, size_t rb)
+size_t bound_frown_align_block(const bound_options *o, size_t rb)
 {
-    size_t G = st->opt.frown_group;
-    if (st->opt.method != METHOD_FROWN || G <= 1) return rb;
+    size_t G = o->frown_group;
+    if (o->method != METHOD_FROWN || G <= 1) return rb;
     return (rb + G - 1) / G * G;
 }
 

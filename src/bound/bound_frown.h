@@ -9,10 +9,12 @@
 /* Prototypes */
 /* Option checks for the method that uses them (FROWN, CROWN-Quad). */
 int bound_frown_check_options(const bound_options *o, nn_error *err);
+/* Bytes of one problem of a FROWN block (model widest layer maxw). */
+size_t bound_frown_problem_bytes(const nn_model *m, const bound_options *o, size_t maxw);
 /* Default rows per block for FROWN from its per-row memory (rb for other methods). */
-size_t bound_frown_row_block(const bound_state *st, size_t rb);
+size_t bound_frown_row_block(const nn_model *m, const bound_options *o, size_t maxw, size_t rb);
 /* FROWN blocks hold whole groups: rb rounded up to a multiple of frown_group. */
-size_t bound_frown_align_block(const bound_state *st, size_t rb);
+size_t bound_frown_align_block(const bound_options *o, size_t rb);
 int bound_frown_init(bound_state *st, nn_error *err);
 void bound_frown_free(bound_work *w, const nn_model *m);
 /* A region was set: a new evaluation, of the same image (warm start kept) or not. */

@@ -130,6 +130,9 @@ typedef struct {
 /* Layer j's input k as a layer index (-1: the model input): j - 1 on a chain. */
 static inline int bound_in(const nn_model *m, int j, int k) { return model_layer_input(m, j, k); }
 
+/* Largest first-block cache (bound_first_block.c): fb_rows x n_in doubles. */
+#define BOUND_FB_CACHE_BYTES ((size_t)256 << 20)
+
 /* Most row blocks a backward pass over a residual graph may hold (bound_backward.c). */
 #define BOUND_MAX_SLOTS 64
 

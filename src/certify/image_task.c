@@ -38,6 +38,7 @@ static void blank_row(cert_result *r, long index, int label, int pred, int targe
 static int fail_row(cert_result *r, nn_error *err)
 {
     r->status = CERT_FAILED;
+    r->code = err->code;
     snprintf(r->message, sizeof r->message, "%.255s", err->msg[0] ? err->msg : nn_code_name(err->code));
     return err->code;
 }

@@ -3,7 +3,8 @@
  * doubles, so a record means the same on every rank and after a restart.
  *
  *   0 index i64 | 8 label i32 | 12 prediction i32 | 16 target i32 | 20 status i32
- *  24 radius f64 | 32 lo f64 | 40 hi f64 | 48 margin f64 | 56 evals i32 | 60 zero
+ *  24 radius f64 | 32 lo f64 | 40 hi f64 | 48 margin f64 | 56 evals i32 | 60 code i32
+ *  (a failed row's nn_code; zero in rows written before it existed)
  *  64 seconds f64 | 72 message, 256 bytes, NUL-terminated and NUL-padded
  * 328 pgd_eps f64 | 336 pgd_lo f64 | 344 pgd_class i32 | 348 saved u32
  * The first 328 bytes are the layout of journals written before PGD columns
@@ -29,6 +30,7 @@ void cert_result_pack(const cert_result *r, unsigned char out[CERT_RESULT_BYTES]
     le_put_f64(out + 40, r->hi);
     le_put_f64(out + 48, r->margin);
     le_put_u32(out + 56, (uint32_t)(int32_t)r->evals);
+    le_put_u32(out + 60, (uint32_t)(int32_t)r->code);
     le_put_f64(out + 64, r->seconds);
     size_t len = strnlen(r->message, sizeof r->message - 1);
     memcpy(out + 72, r->message, len);
@@ -63,6 +65,7 @@ int cert_result_unpack_n(const unsigned char *in, size_t n, cert_result *r, nn_e
     r->hi = le_get_f64(in + 40);
     r->margin = le_get_f64(in + 48);
     r->evals = (int32_t)le_get_u32(in + 56);
+    r->code = (int32_t)le_get_u32(in + 60);
     r->seconds = le_get_f64(in + 64);
     memcpy(r->message, in + 72, sizeof r->message);
     r->pgd_eps = r->pgd_lo = NAN;

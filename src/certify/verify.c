@@ -163,7 +163,10 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
                  r->evals);
         rc = NN_OK;
     }
-    if (rc) snprintf(r->message, sizeof r->message, "%.255s", err && err->msg[0] ? err->msg : nn_code_name(rc));
+    if (rc) {
+        r->code = rc;
+        snprintf(r->message, sizeof r->message, "%.255s", err && err->msg[0] ? err->msg : nn_code_name(rc));
+    }
     r->seconds = nn_wall_seconds() - t0;
     return rc;
 }

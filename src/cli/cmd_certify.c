@@ -109,6 +109,14 @@ static void help(void)
            "                     failed rows saying so\n"
            "  --drain-seconds S  after a stop signal, wait up to S s (default 60) for the\n"
            "                     tasks in flight before exiting\n"
+           "  --max-memory SIZE  what one rank may use, e.g. 512M or 4G (default: what it\n"
+           "                     can get: the cgroup's or SLURM's limit shared by the\n"
+           "                     node's ranks, ulimit -v, else physical memory over them).\n"
+           "                     Every rank estimates its needs first (model, images,\n"
+           "                     bound workspace for the method and row block) and a job\n"
+           "                     over it fails before any work, naming what lowers it;\n"
+           "                     not part of the job. An allocation that fails later is a\n"
+           "                     failed row, which a rerun computes again\n"
            "  --config F         INI job file\n"
            "  -h, --help         this help\n\n"
            "Rerunning the same job on an existing results file skips the finished tasks\n"
@@ -253,6 +261,8 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         return cli_report(cmd, &err);
     if (cert_app_init(a, c, m, &err)) return err.code == NN_EARG ? cli_usage_error(cmd, "%s", err.msg)
                                                                   : cli_report(cmd, &err);
+    /* before the results are opened: a refused job leaves no file behind */
+    if (cert_app_check_memory(a, &err)) return cli_report(cmd, &err);
     /* test hook of tests/cli_dist.sh: a kill -9 after this many journaled rows */
     const char *kill_after = getenv("NNCERT_TEST_KILL_AFTER_ROWS");
     if (kill_after) a->kill_after = strtol(kill_after, NULL, 10);
@@ -353,6 +363,7 @@ static int worker_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, const c
     if (!rc) rc = model_load(c->model, m, err);
     if (!rc) rc = input_norm_apply(&c->norm, m, err);
     if (!rc) rc = cert_app_init(a, c, m, err);
+    if (!rc) rc = cert_app_check_memory(a, err);
     return rc;
 }
 

@@ -515,10 +515,22 @@ static int flush(cert_store *s, nn_error *err)
     return rc;
 }
 
-/* One row per task, the first record of a task winning; fills the sorted done list. */
+/* One row per task, the first record of a task winning; fills the sorted done list.
+ * A row that failed for memory (NN_ENOMEM) is not finished: it is left out, and
+ * this run computes its task again (doc/scheduler.md "Memory"). */
 static int dedupe(cert_store *s, nn_error *err)
 {
-    size_t n = s->n_rows;
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_rows; i++) {
+        row *w = &s->rows[i];
+        if (w->r.status == CERT_FAILED && w->r.code == NN_ENOMEM) {
+            free(w->bounds), free(w->adv);
+            continue;
+        }
+        s->rows[n++] = *w;
+    }
+    s->n_rows = n;
+    if (n == 0) return NN_OK;
     int64_t *pairs = malloc(2 * n * sizeof *pairs);
     s->done = malloc(n * sizeof *s->done);
     if (!pairs || !s->done) {
