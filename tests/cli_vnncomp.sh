@@ -86,6 +86,19 @@ k=$(sed -n 's/^resumed: \([0-9]*\) instances.*/\1/p' "$TMP/slow2.out")
 check "the rerun resumes the journaled answers (${k:-0}) and answers the rest" \
     "[ '${k:-0}' -lt $n_slow ] && [ \"\$(results '$TMP/slow.csv')\" = \"\$(printf 'unsat %.0s' \$(seq $n_slow) | sed 's/ \$//')\" ]"
 
+# branch and bound per instance: a property the bounds leave unknown is decided;
+# the search's settings are part of the job, so a journal without them is not reused
+cp "$TMP/fx/rand1.vnnlib" "$FX/vnnlib/"
+printf 'onnx/mlp.onnx,vnnlib/rand1.vnnlib,30\nonnx/mlp.onnx,vnnlib/sat.vnnlib,30\n' >"$FX/bab.csv"
+"$NNCERT" vnncomp --instances "$FX/bab.csv" --out "$TMP/nobab.csv" --steps 30 --restarts 2 >/dev/null 2>&1
+"$NNCERT" vnncomp --instances "$FX/bab.csv" --out "$TMP/bab.csv" --steps 30 --restarts 2 --bab \
+    >"$TMP/bab.out" 2>"$TMP/bab.err"
+check "--bab: unknown without it, unsat with it; sat stays sat" \
+    "[ '$(results "$TMP/nobab.csv")' = 'unknown sat' ] && [ '$(results "$TMP/bab.csv")' = 'unsat sat' ]" \
+    || tail -3 "$TMP/bab.err"
+expect_failure "--bab: the journal of a run without it is another job's" "journal|another job|different" \
+    "$NNCERT" vnncomp --instances "$FX/bab.csv" --out "$TMP/nobab.csv" --steps 30 --restarts 2 --bab
+
 # bad instance lists
 printf 'onnx/mlp.onnx,vnnlib/unsat.vnnlib\n' >"$FX/two_fields.csv"
 expect_failure "a line with two fields" "two_fields.csv:1: expected three fields" \
