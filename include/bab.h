@@ -5,8 +5,18 @@
 #define BAB_H
 
 #include <stddef.h>
+#include "nn_error.h"
 
 typedef enum { BAB_SPLIT_AUTO, BAB_SPLIT_INPUT, BAB_SPLIT_RELU } bab_split;
+
+/* A round's jobs [lo, hi) into out[(hi - lo) x width] (bab.c's, with its context). */
+typedef int (*bab_jobs_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_error *err);
+/* Runs jobs [0, n) of a round, each filling `width` doubles (width is even) of
+ * out: by calling jobs on ranges of whole jobs, here or spread over processes
+ * that run the same search in lockstep (a scheduler's group); out complete on
+ * return everywhere, an error agreed on everywhere. */
+typedef int (*bab_exec_fn)(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out,
+                           nn_error *err);
 
 typedef struct {
     int enabled;            /* 0: bounds on whole boxes only */
@@ -18,6 +28,8 @@ typedef struct {
                                depth-first (memory stays bounded) */
     long max_domains;       /* stop with unknown after bounding this many (0: no limit) */
     size_t auto_input_dims; /* auto: input splits when at most this many inputs are free (16) */
+    bab_exec_fn exec;       /* NULL: every job here */
+    void *exec_ctx;
 } bab_options;
 
 /* What the search did, summed over the boxes it ran on. */

@@ -43,6 +43,11 @@ typedef struct {
     int restarts;           /* PGD runs per disjunct (the first from the box centre) */
     uint64_t seed;          /* PGD random starts */
     bab_options bab;        /* complete search on the boxes the bounds leave open */
+    /* Processes running one verification in lockstep (bab.exec) must take every
+     * clock decision alike: agree(agree_ctx, late) returns 1 everywhere when any
+     * of them is late. NULL: this process decides alone. */
+    int (*agree)(void *ctx, int flag);
+    void *agree_ctx;
 } prop_options;
 
 typedef struct {

@@ -129,6 +129,10 @@ int sched_group_rank(const sched_group *g);   /* 0 = the group's leader */
  * rows are all-gathered. */
 int sched_group_split_rows(sched_group *g, size_t n_rows, size_t row_block, sched_rows_fn rows, void *ctx,
                            double *lower, double *upper, nn_error *err);
+/* Collective over the group: 1 on every member when flag is set on any. For a
+ * decision every member must take alike though its inputs differ per process (a
+ * deadline read from each one's clock). */
+int sched_group_any(sched_group *g, int flag);
 
 /* Worker, inside run: progress of task as opaque bytes for the master's
  * checkpoint callback (e.g. a finished part to journal). Only the group's

@@ -13,7 +13,8 @@
 #include "scheduler.h"
 
 #define VNNCOMP_ERROR 4          /* answer code of an instance that could not be run */
-#define VNNCOMP_RESULT_BYTES 256 /* answer (8), seconds (8), error message (240) */
+#define VNNCOMP_RESULT_BYTES 256 /* answer (8), seconds (8), error message (224), branch and
+                                    bound's domains bounded (8) and domains left open (8) */
 
 typedef struct {
     const instances *in;
@@ -21,11 +22,15 @@ typedef struct {
     /* worker: the last model loaded (instances often share one) */
     nn_model model;
     char *model_path;
+    sched_group *group;         /* the ranks that verify an instance together */
+    double *half_lo, *half_hi;  /* scratch of the group's job rows */
+    size_t half_cap;
     /* master */
     journal *j;
     unsigned char *done;        /* [n] answered, in this run or an earlier one */
     int *answer;                /* [n] prop_answer or VNNCOMP_ERROR */
     double *seconds;            /* [n] wall time of the instance */
+    int64_t *bab_domains, *bab_open; /* [n] branch and bound's counts (0 without --bab) */
     long counts[5];
     size_t recovered;           /* answers read back from the journal */
     sched_progress progress;

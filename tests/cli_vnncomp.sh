@@ -98,6 +98,24 @@ check "--bab: unknown without it, unsat with it; sat stays sat" \
     || tail -3 "$TMP/bab.err"
 expect_failure "--bab: the journal of a run without it is another job's" "journal|another job|different" \
     "$NNCERT" vnncomp --instances "$FX/bab.csv" --out "$TMP/nobab.csv" --steps 30 --restarts 2 --bab
+# a group of 2 ranks splits each round's domains: the same answers and the same
+# trees (domains bounded, left open) as one process, for input and ReLU splits
+if [ "$NNCERT" = bin/nncert ]; then
+    for split in input relu; do
+        "$NNCERT" vnncomp --instances "$FX/bab.csv" --out "$TMP/g1_$split.csv" --steps 30 --restarts 2 --bab \
+            --bab-split $split --bab-batch 3 >/dev/null 2>&1
+        mpirun -np 3 "$NNCERT" vnncomp --instances "$FX/bab.csv" --out "$TMP/g2_$split.csv" --steps 30 --restarts 2 \
+            --bab --bab-split $split --bab-batch 3 --ranks-per-instance 2 >/dev/null 2>"$TMP/g2_$split.err"
+        check "--ranks-per-instance 2, $split splits: the answers and search trees of one process" \
+            "/usr/bin/python3 - '$TMP/g1_$split.h5' '$TMP/g2_$split.h5' <<'EOF'
+import sys, h5py
+a, b = (h5py.File(f, 'r')['results'] for f in sys.argv[1:])
+cols = ('result', 'bab_domains', 'bab_open')
+assert all(list(a[c]) == list(b[c]) for c in cols), [(list(a[c]), list(b[c])) for c in cols]
+assert list(a['result']) == [0, 1] and a['bab_domains'][0] > 1, list(a['bab_domains'])
+EOF" || tail -3 "$TMP/g2_$split.err"
+    done
+fi
 
 # bad instance lists
 printf 'onnx/mlp.onnx,vnnlib/unsat.vnnlib\n' >"$FX/two_fields.csv"

@@ -37,7 +37,9 @@ int vnncomp_app_init(vnncomp_app *a, const instances *in, const prop_options *po
     a->done = nn_calloc(in->n, 1, "instance flags", err);
     a->answer = nn_calloc(in->n, sizeof *a->answer, "instance answers", err);
     a->seconds = nn_calloc(in->n, sizeof *a->seconds, "instance seconds", err);
-    return a->done && a->answer && a->seconds ? NN_OK : NN_ENOMEM;
+    a->bab_domains = nn_calloc(in->n, sizeof *a->bab_domains, "instance counts", err);
+    a->bab_open = nn_calloc(in->n, sizeof *a->bab_open, "instance counts", err);
+    return a->done && a->answer && a->seconds && a->bab_domains && a->bab_open ? NN_OK : NN_ENOMEM;
 }
 
 void vnncomp_app_free(vnncomp_app *a)
@@ -45,7 +47,8 @@ void vnncomp_app_free(vnncomp_app *a)
     if (a->j) journal_close(a->j, NULL);
     model_free(&a->model);
     free(a->model_path);
-    free(a->done), free(a->answer), free(a->seconds);
+    free(a->done), free(a->answer), free(a->seconds), free(a->bab_domains), free(a->bab_open);
+    free(a->half_lo), free(a->half_hi);
     memset(a, 0, sizeof *a);
 }
 
@@ -53,11 +56,60 @@ void vnncomp_app_free(vnncomp_app *a)
 
 static int setup(void *ctx, sched_group *g, nn_error *err)
 {
-    (void)ctx, (void)g, (void)err;
+    (void)err;
+    ((vnncomp_app *)ctx)->group = g;
     return NN_OK;
 }
 
-static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, nn_error *err)
+/* A group verifies one instance in lockstep: every member runs the same search
+ * and branch and bound hands each round's jobs to sched_group_split_rows, a job
+ * of `width` doubles as `width / 2` rows (its first half as lower bounds, its
+ * second as upper), the row block one job, so every member computes whole jobs
+ * and all end with every job's doubles (doc/bab.md "Over MPI"). */
+typedef struct {
+    bab_jobs_fn jobs;
+    void *jobs_ctx;
+    size_t width;
+} group_jobs;
+
+static int job_rows(void *ctx, size_t row_lo, size_t row_hi, double *lower, double *upper, nn_error *err)
+{
+    group_jobs *gj = ctx;
+    size_t half = gj->width / 2, lo = row_lo / half, hi = row_hi / half;
+    double *buf = nn_malloc((hi - lo) * gj->width * sizeof *buf, "branch-and-bound job rows", err);
+    if (!buf) return NN_ENOMEM;
+    int rc = gj->jobs(gj->jobs_ctx, lo, hi, buf, err);
+    for (size_t j = 0; !rc && j < hi - lo; j++) {
+        memcpy(lower + j * half, buf + j * gj->width, half * sizeof *buf);
+        memcpy(upper + j * half, buf + j * gj->width + half, half * sizeof *buf);
+    }
+    free(buf);
+    return rc;
+}
+
+static int group_exec(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out, nn_error *err)
+{
+    vnncomp_app *a = ctx;
+    size_t half = width / 2, rows = n * half;
+    if (rows > a->half_cap) {
+        free(a->half_lo), free(a->half_hi);
+        a->half_lo = nn_malloc(rows * sizeof *a->half_lo, "branch-and-bound job rows", err);
+        a->half_hi = nn_malloc(rows * sizeof *a->half_hi, "branch-and-bound job rows", err);
+        a->half_cap = a->half_lo && a->half_hi ? rows : 0;
+        if (!a->half_cap) return NN_ENOMEM;
+    }
+    group_jobs gj = {jobs, jobs_ctx, width};
+    int rc = sched_group_split_rows(a->group, rows, half, job_rows, &gj, a->half_lo, a->half_hi, err);
+    for (size_t j = 0; !rc && j < n; j++) {
+        memcpy(out + j * width, a->half_lo + j * half, half * sizeof *out);
+        memcpy(out + j * width + half, a->half_hi + j * half, half * sizeof *out);
+    }
+    return rc;
+}
+
+static int group_late(void *ctx, int late) { return sched_group_any(((vnncomp_app *)ctx)->group, late); }
+
+static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, bab_stats *bab, nn_error *err)
 {
     const instances *in = a->in;
     int rc = NN_OK;
@@ -72,11 +124,16 @@ static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, nn_err
     if ((rc = vnnlib_read(in->vnnlib_path[i], NULL, &p, err))) return rc;
     prop_options po = a->po;
     po.timeout = in->timeout[i];
+    if (a->group && sched_group_size(a->group) > 1) {
+        po.bab.exec = group_exec, po.bab.exec_ctx = a;
+        po.agree = group_late, po.agree_ctx = a;
+    }
     prop_result r;
     rc = prop_check_sizes(&p, model_input_size(&a->model), model_output_size(&a->model), in->vnnlib_path[i], err);
     if (!rc) rc = prop_verify(&a->model, &p, &po, &r, err);
     if (!rc) {
         *answer = r.answer;
+        *bab = r.bab;
         prop_result_free(&r);
     }
     prop_spec_free(&p);
@@ -91,12 +148,16 @@ static void run(void *ctx, int64_t task, unsigned char *out, sched_buf *extra)
     nn_error e;
     nn_error_clear(&e);
     prop_answer answer = PROP_UNKNOWN;
-    int rc = task >= 0 && (size_t)task < a->in->n ? verify_instance(a, (size_t)task, &answer, &e)
+    bab_stats bab;
+    memset(&bab, 0, sizeof bab);
+    int rc = task >= 0 && (size_t)task < a->in->n ? verify_instance(a, (size_t)task, &answer, &bab, &e)
                                                    : nn_fail(&e, NN_EARG, "no instance %lld", (long long)task);
     memset(out, 0, VNNCOMP_RESULT_BYTES);
     le_put_u64(out, rc ? VNNCOMP_ERROR : (uint64_t)answer);
     le_put_f64(out + 8, nn_wall_seconds() - t0);
-    if (rc) snprintf((char *)out + 16, VNNCOMP_RESULT_BYTES - 16, "%.239s", e.msg);
+    if (rc) snprintf((char *)out + 16, 224, "%.223s", e.msg);
+    le_put_u64(out + 240, (uint64_t)bab.domains);
+    le_put_u64(out + 248, (uint64_t)bab.open);
 }
 
 /* ---- master ---- */
@@ -111,6 +172,8 @@ static int record(vnncomp_app *a, int64_t task, const unsigned char *res, int ra
     a->done[i] = 1;
     a->answer[i] = (int)answer;
     a->seconds[i] = le_get_f64(res + 8);
+    a->bab_domains[i] = (int64_t)le_get_u64(res + 240);
+    a->bab_open[i] = (int64_t)le_get_u64(res + 248);
     return NN_OK;
 }
 
@@ -167,7 +230,7 @@ static int done(void *ctx, int64_t task, int rank, const unsigned char *result, 
     int answer = a->answer[task];
     sched_progress_add(&a->progress, answer == PROP_UNSAT, answer != VNNCOMP_ERROR, answer == VNNCOMP_ERROR);
     if (answer == VNNCOMP_ERROR)
-        fprintf(stderr, "nncert vnncomp: instance %lld (%s, %s): %.240s\n", (long long)task, a->in->onnx[task],
+        fprintf(stderr, "nncert vnncomp: instance %lld (%s, %s): %.224s\n", (long long)task, a->in->onnx[task],
                 a->in->vnnlib[task], (const char *)result + 16);
     return NN_OK;
 }
@@ -215,7 +278,8 @@ int vnncomp_app_write_h5(const vnncomp_app *a, const char *path, const char *ide
         if (lv > w_vnnlib) w_vnnlib = lv;
     }
     const h5_column cols[] = {{"onnx", H5COL_STRING, w_onnx}, {"vnnlib", H5COL_STRING, w_vnnlib},
-                              {"result", H5COL_INT, 1}, {"seconds", H5COL_DOUBLE, 1}, {"timeout", H5COL_DOUBLE, 1}};
+                              {"result", H5COL_INT, 1}, {"seconds", H5COL_DOUBLE, 1}, {"timeout", H5COL_DOUBLE, 1},
+                              {"bab_domains", H5COL_INT, 1}, {"bab_open", H5COL_INT, 1}};
     char *on = calloc(n ? n : 1, w_onnx), *vn = calloc(n ? n : 1, w_vnnlib);
     int64_t *res = malloc((n ? n : 1) * sizeof *res);
     double *sec = malloc((n ? n : 1) * sizeof *sec);
@@ -228,9 +292,9 @@ int vnncomp_app_write_h5(const vnncomp_app *a, const char *path, const char *ide
     }
     const h5_attr attrs[] = {{"command", "vnncomp", 0, 0}, {"job", identity, 0, 0}};
     const h5_attr legend = {"result_names", "-1 missing, 0 unsat, 1 sat, 2 unknown, 3 timeout, 4 error", 0, 0};
-    const void *data[] = {on, vn, res, sec, a->in->timeout};
+    const void *data[] = {on, vn, res, sec, a->in->timeout, a->bab_domains, a->bab_open};
     h5_table *t = NULL;
-    if (!rc) rc = h5_table_create(&t, path, attrs, 2, cols, 5, err);
+    if (!rc) rc = h5_table_create(&t, path, attrs, 2, cols, 7, err);
     if (!rc) rc = h5_table_attr(t, &legend, err);
     if (!rc && n) rc = h5_table_append(t, data, n, err);
     if (t) {

@@ -85,7 +85,10 @@ typedef struct {
     double *vbox;           /* [4 n_x]: lo, hi, lo_in, hi_in of the view */
     double *x, *y, *g;
     uint64_t next_id;
-    int found;
+    int found;              /* a confirmed counterexample: ... */
+    size_t found_case;      /* ... its disjunct (index in p), */
+    double *cx, *cy;        /* ... its input and outputs */
+    long job_domains;       /* domains bounded by the job running here */
 } bab_run;
 
 static int alloc_zero(void *pp, size_t n, size_t size, const char *what, nn_error *err)
@@ -151,6 +154,7 @@ static void run_free(bab_run *run)
     free(run->C), free(run->lower), free(run->upper);
     free(run->phase), free(run->prior_l), free(run->prior_u), free(run->pre_off);
     free(run->view_case_box), free(run->vbox), free(run->x), free(run->y), free(run->g);
+    free(run->cx), free(run->cy);
 }
 
 static int run_init(bab_run *run, nn_error *err)
@@ -173,7 +177,9 @@ static int run_init(bab_run *run, nn_error *err)
         (rc = alloc_zero(&run->vbox, 4 * n, sizeof *run->vbox, "attack view", err)) ||
         (rc = alloc_zero(&run->x, n, sizeof *run->x, "candidate point", err)) ||
         (rc = alloc_zero(&run->g, n, sizeof *run->g, "gradient", err)) ||
-        (rc = alloc_zero(&run->y, ny, sizeof *run->y, "candidate outputs", err)))
+        (rc = alloc_zero(&run->y, ny, sizeof *run->y, "candidate outputs", err)) ||
+        (rc = alloc_zero(&run->cx, n, sizeof *run->cx, "counterexample", err)) ||
+        (rc = alloc_zero(&run->cy, ny, sizeof *run->cy, "counterexample", err)))
         return rc;
     size_t c = 0, w = 0;
     for (size_t k = 0; k < p->n_cases; k++) {
@@ -249,8 +255,7 @@ static int evaluate(const bab_run *run, bab_domain *d)
 static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, int keep, int *empty, nn_error *err)
 {
     *empty = 0;
-    run->r->bab.domains++;
-    if (d->depth > run->r->bab.depth) run->r->bab.depth = d->depth;
+    run->job_domains++;
     int rc;
     if (!run->relu) {
         prop_region reg;
@@ -329,7 +334,7 @@ static int leaf_bounds(bab_run *run, bound_state *st, const bab_domain *d, nn_er
     int rc = bound_compute(st, err);
     st->sub = NULL;
     for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = 0;
-    run->r->bab.domains++;
+    run->job_domains++;
     if (!rc && !st->infeasible) rc = bound_spec(st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
     return rc;
 }
@@ -392,10 +397,9 @@ static int check_point(bab_run *run, const bab_domain *d, const double *x, nn_er
     for (size_t c = 0; c < run->nc && !run->found; c++) {
         size_t k = run->cases[c];
         if (d->open[c] && prop_conj_holds(p, p->case_conj[k], run->y)) {
-            run->found = 1;
-            run->r->answer = PROP_SAT, run->r->sat_case = k;
-            memcpy(run->r->x, x, p->n_x * sizeof *x);
-            memcpy(run->r->y, run->y, p->n_y * sizeof *run->y);
+            run->found = 1, run->found_case = k;
+            memcpy(run->cx, x, p->n_x * sizeof *x);
+            memcpy(run->cy, run->y, p->n_y * sizeof *run->y);
         }
     }
     return NN_OK;
@@ -444,10 +448,9 @@ static int try_pgd(bab_run *run, const bab_domain *d, nn_error *err)
                              &run->r->pgd_steps, err);
     if (rc || !found) return rc;
     /* confirmed against the view's inner box, which lies in the property's */
-    run->found = 1;
-    run->r->answer = PROP_SAT, run->r->sat_case = worst;
-    memcpy(run->r->x, run->x, run->p->n_x * sizeof *run->x);
-    memcpy(run->r->y, run->y, run->p->n_y * sizeof *run->y);
+    run->found = 1, run->found_case = worst;
+    memcpy(run->cx, run->x, run->p->n_x * sizeof *run->x);
+    memcpy(run->cy, run->y, run->p->n_y * sizeof *run->y);
     return NN_OK;
 }
 
@@ -548,62 +551,162 @@ static int relu_child(bab_run *run, const bab_domain *d, relu_cand c, signed cha
     return NN_OK;
 }
 
+/* A job of a round: bound one child, or hand a domain that cannot be split to
+ * its LP. Jobs are what a round spreads over processes (bab_options.exec). */
 typedef struct {
-    bab_domain *kid[2];
-    int empty[2];
-    int bounded[2];
-} child_pair;
+    bab_domain *dom;          /* the child, or the domain for its LP */
+    const bab_domain *parent; /* ReLU children: the domain split */
+    int keep;                 /* ReLU children: layers taken from the parent */
+    int lp;                   /* 1: lp_leaf on dom */
+} bab_job;
 
-static void pair_free(child_pair *cp)
+/* A job's result, as doubles: a header, then open[nc], the counterexample x[n_x]
+ * and y[n_y], and for ReLU splits the domain's bounds pre[2 pre_n]; padded to an
+ * even count (the executor may carry it as pairs of lower and upper rows). */
+enum { R_STATUS, R_KEY, R_WORST, R_DOMAINS, R_FOUND, R_CASE, R_HEAD };
+enum { S_BOUNDED, S_EMPTY, S_LP_PROVEN, S_LP_OPEN };
+
+static size_t row_width(const bab_run *run)
 {
-    bab_domain_free(cp->kid[0]), bab_domain_free(cp->kid[1]);
-    memset(cp, 0, sizeof *cp);
+    size_t w = R_HEAD + run->nc + run->p->n_x + run->p->n_y + (run->relu ? 2 * run->pre_n : 0);
+    return w + (w & 1);
 }
 
-/* Children of d, bounded: the pair of the input split, or of the ReLU candidate
- * whose worse child is best (filtered strong branching); none when d cannot be split. */
-static int expand(bab_run *run, const bab_domain *d, child_pair *out, nn_error *err)
+typedef struct {
+    bab_run *run;
+    bab_job *jobs;
+} job_ctx;
+
+/* Jobs [lo, hi) into out[(hi - lo) x width]: what each one's domain is, and a
+ * counterexample met on the way (an input-split child's centre, an LP leaf's point). */
+static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
 {
-    memset(out, 0, sizeof *out);
-    int rc;
+    job_ctx *jc = ctx;
+    bab_run *run = jc->run;
+    size_t w = row_width(run), nx = run->p->n_x, ny = run->p->n_y;
+    for (size_t j = lo; j < hi; j++) {
+        bab_job *job = &jc->jobs[j];
+        bab_domain *d = job->dom;
+        double *row = out + (j - lo) * w;
+        memset(row, 0, w * sizeof *row);
+        run->job_domains = 0, run->found = 0;
+        int empty = 0, proven = 0, rc;
+        if (job->lp) {
+            rc = lp_leaf(run, d, &proven, err);
+        } else {
+            rc = bound_domain(run, d, job->parent, job->keep, &empty, err);
+            if (!rc && !run->relu && is_open(run, d)) rc = try_centre(run, d, err);
+        }
+        if (rc) return rc;
+        row[R_STATUS] = empty ? S_EMPTY : !job->lp ? S_BOUNDED : proven ? S_LP_PROVEN : S_LP_OPEN;
+        row[R_KEY] = d->key;
+        row[R_WORST] = d->worst_row == (size_t)-1 ? -1.0 : (double)d->worst_row;
+        row[R_DOMAINS] = (double)run->job_domains;
+        row[R_FOUND] = run->found;
+        row[R_CASE] = (double)run->found_case;
+        double *at = row + R_HEAD;
+        for (size_t c = 0; c < run->nc; c++) at[c] = d->open[c];
+        at += run->nc;
+        if (run->found) memcpy(at, run->cx, nx * sizeof *at), memcpy(at + nx, run->cy, ny * sizeof *at);
+        at += nx + ny;
+        if (run->relu && d->pre && !job->lp) memcpy(at, d->pre, 2 * run->pre_n * sizeof *at);
+        run->found = 0;
+    }
+    return NN_OK;
+}
+
+/* A job's row into its domain, on every process alike; counters and the first
+ * counterexample (in job order) into run. */
+static int job_read(bab_run *run, const bab_job *job, const double *row, nn_error *err)
+{
+    bab_domain *d = job->dom;
+    size_t nx = run->p->n_x, ny = run->p->n_y;
+    d->key = row[R_KEY];
+    d->worst_row = row[R_WORST] < 0 ? (size_t)-1 : (size_t)row[R_WORST];
+    const double *at = row + R_HEAD;
+    for (size_t c = 0; c < run->nc; c++) d->open[c] = at[c] != 0;
+    at += run->nc;
+    if (row[R_FOUND] != 0 && !run->found) {
+        run->found = 1, run->found_case = (size_t)row[R_CASE];
+        memcpy(run->cx, at, nx * sizeof *at), memcpy(run->cy, at + nx, ny * sizeof *at);
+    }
+    at += nx + ny;
+    run->r->bab.domains += (long)row[R_DOMAINS];
+    if (run->relu && !job->lp && is_open(run, d)) {
+        if (!d->pre && !(d->pre = nn_malloc(2 * run->pre_n * sizeof *d->pre, "domain bounds", err))) return NN_ENOMEM;
+        memcpy(d->pre, at, 2 * run->pre_n * sizeof *at);
+    }
+    return NN_OK;
+}
+
+/* What a round does with one popped domain: jobs [first, first + 2 pairs) are its
+ * children, pair c the two sides of candidate c; or one LP job; or nothing (it
+ * cannot be split: stuck). */
+typedef struct {
+    size_t first, pairs;
+    int lp;
+} bab_plan;
+
+static int plan_domain(bab_run *run, bab_domain *d, bab_plan *plan, bab_job **jobs, size_t *n_jobs, size_t *cap,
+                       nn_error *err)
+{
+    size_t k = run->o->bab.candidates ? run->o->bab.candidates : 1;
+    size_t need = *n_jobs + (run->relu ? 2 * k : 2);
+    if (need > *cap) {
+        size_t c = 2 * need;
+        bab_job *grown = realloc(*jobs, c * sizeof *grown);
+        if (!grown) return nn_fail(err, NN_ENOMEM, "out of memory for %zu branch-and-bound jobs", c);
+        *jobs = grown, *cap = c;
+    }
+    plan->first = *n_jobs, plan->pairs = 0, plan->lp = 0;
+    bab_job *J = *jobs;
+    int rc = NN_OK;
     if (!run->relu) {
-        if ((rc = input_children(run, d, out->kid, err)) || !out->kid[0]) return rc;
-        for (int s = 0; s < 2 && !rc; s++) {
-            if (nn_wall_seconds() > run->deadline) return NN_OK;  /* the caller sees the clock too */
-            rc = bound_domain(run, out->kid[s], NULL, 0, &out->empty[s], err);
-            out->bounded[s] = !rc;
+        bab_domain *kids[2] = {NULL, NULL};
+        rc = input_children(run, d, kids, err);
+        if (kids[0] && kids[1] && !rc) {
+            J[(*n_jobs)++] = (bab_job){kids[0], NULL, 0, 0};
+            J[(*n_jobs)++] = (bab_job){kids[1], NULL, 0, 0};
+            plan->pairs = 1;
+        } else {
+            bab_domain_free(kids[0]), bab_domain_free(kids[1]);
         }
         return rc;
     }
-    size_t k = run->o->bab.candidates ? run->o->bab.candidates : 1;
     relu_cand *cand = nn_malloc(k * sizeof *cand, "branching candidates", err);
     if (!cand) return NN_ENOMEM;
     size_t nc = relu_candidates(run, d, cand, k);
-    double best_key = -INFINITY;
-    rc = NN_OK;
-    for (size_t c = 0; c < nc && !rc; c++) {
-        child_pair cp;
-        memset(&cp, 0, sizeof cp);
-        for (int s = 0; s < 2 && !rc; s++)
-            if (!(rc = relu_child(run, d, cand[c], s == 0 ? -1 : 1, &cp.kid[s], err)))
-                rc = bound_domain(run, cp.kid[s], d, cand[c].layer + 1, &cp.empty[s], err), cp.bounded[s] = !rc;
-        double key = rc ? -INFINITY : fmin(cp.kid[0]->key, cp.kid[1]->key);
-        if (!rc && (c == 0 || key > best_key)) {
-            pair_free(out);
-            *out = cp, best_key = key;
-        } else {
-            pair_free(&cp);
-        }
-        if (nn_wall_seconds() > run->deadline) break;
+    if (nc == 0) {
+        J[(*n_jobs)++] = (bab_job){d, NULL, 0, 1};
+        plan->lp = 1;
     }
+    for (size_t c = 0; c < nc && !rc; c++)
+        for (int s = 0; s < 2 && !rc; s++) {
+            bab_domain *kid = NULL;
+            rc = relu_child(run, d, cand[c], s == 0 ? -1 : 1, &kid, err);
+            if (rc) bab_domain_free(kid);
+            else J[(*n_jobs)++] = (bab_job){kid, d, cand[c].layer + 1, 0};
+        }
+    if (!rc) plan->pairs = nc;
     free(cand);
     return rc;
+}
+
+/* Every job of a round, here or through the executor. */
+static int run_jobs(bab_run *run, bab_job *jobs, size_t n, double *out, nn_error *err)
+{
+    job_ctx jc = {run, jobs};
+    const bab_options *b = &run->o->bab;
+    if (!b->exec) return jobs_run(&jc, 0, n, out, err);
+    return b->exec(b->exec_ctx, n, row_width(run), jobs_run, &jc, out, err);
 }
 
 /* Branch and bound over box b (doc/bab.md). On return proven[k] = 1 for the
  * disjuncts of box b when every leaf was proven; a confirmed counterexample sets
  * r->answer = PROP_SAT and *decided; the clock running out PROP_TIMEOUT and *decided;
- * the domain limit or domains that cannot be split leave the answer as it is. */
+ * the domain limit or domains that cannot be split leave the answer as it is.
+ * Every process of an executor's group runs this same loop on the same data and
+ * reaches the same decisions; only the jobs are divided. */
 int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_options *o, double deadline,
                  uint64_t *rng, unsigned char *proven, prop_result *r, int *decided, nn_error *err)
 {
@@ -617,11 +720,17 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
                        "layer to split (split the input instead)");
     bab_frontier f;
     bab_frontier_init(&f);
-    bab_domain *root = NULL;
-    double volume = 0.0;
+    bab_job *jobs = NULL;
+    size_t cap = 0, batch = o->bab.batch ? o->bab.batch : 1;
+    double *rows = NULL, volume = 0.0;
     long stuck = 0;
-    int empty = 0;
+    bab_domain **popped = NULL;
+    bab_plan *plans = NULL;
+    bab_domain *root = NULL;
     rc = run_init(&run, err);
+    if (!rc && (!(popped = nn_malloc(batch * sizeof *popped, "branch-and-bound batch", err)) ||
+                !(plans = nn_malloc(batch * sizeof *plans, "branch-and-bound batch", err))))
+        rc = NN_ENOMEM;
     if (!rc && !(root = new_domain(&run, NULL, err))) rc = NN_ENOMEM;
     if (!rc && !run.relu) {
         size_t n = p->n_x;
@@ -630,9 +739,14 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         if (!root->lo || !root->hi) rc = NN_ENOMEM;
         else memcpy(root->lo, p->lo + b * n, n * sizeof *root->lo), memcpy(root->hi, p->hi + b * n, n * sizeof *root->hi);
     }
-    if (!rc) rc = bound_domain(&run, root, NULL, 0, &empty, err);
+    /* the root, as a round of one job (the same on every process) */
+    if (!rc && !(jobs = nn_malloc(sizeof *jobs, "branch-and-bound jobs", err))) rc = NN_ENOMEM;
+    if (!rc) cap = 1, jobs[0] = (bab_job){root, NULL, 0, 0};
+    if (!rc && !(rows = nn_malloc(row_width(&run) * sizeof *rows, "branch-and-bound results", err))) rc = NN_ENOMEM;
+    if (!rc) rc = run_jobs(&run, jobs, 1, rows, err);
+    if (!rc) rc = job_read(&run, &jobs[0], rows, err);
     if (!rc && !is_open(&run, root)) {
-        volume = 1.0, r->bab.leaves_proven++, r->bab.leaves_empty += empty;
+        volume = 1.0, r->bab.leaves_proven++, r->bab.leaves_empty += rows[R_STATUS] == S_EMPTY;
         bab_domain_free(root);
     } else if (!rc) {
         rc = bab_frontier_push(&f, root, err);
@@ -640,62 +754,56 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         bab_domain_free(root);
     }
     while (!rc && !run.found && f.n) {
-        if (nn_wall_seconds() > deadline) {
+        if (prop_late(o, deadline)) {
             r->answer = PROP_TIMEOUT, *decided = 1;
             break;
         }
         if (o->bab.max_domains > 0 && r->bab.domains >= o->bab.max_domains) break;
         /* a PGD run on the worst domain: counterexamples near the bound's weak spot */
         if ((rc = try_pgd(&run, bab_frontier_peek(&f), err)) || run.found) break;
-        size_t batch = o->bab.batch ? o->bab.batch : 1, taken = 0, expanded = 0;
-        bab_domain **popped = nn_malloc(batch * sizeof *popped, "branch-and-bound batch", err);
-        child_pair *pairs = nn_calloc(batch, sizeof *pairs, "branch-and-bound batch", err);
-        if (!popped || !pairs) rc = NN_ENOMEM;
-        while (!rc && taken < batch && f.n) popped[taken++] = bab_frontier_pop(&f);
-        for (; !rc && expanded < taken && !run.found; expanded++) {
-            if (nn_wall_seconds() > deadline) break;
-            if ((rc = expand(&run, popped[expanded], &pairs[expanded], err))) break;
-            for (int s = 0; s < 2 && !rc && !run.found && !run.relu; s++)
-                if (pairs[expanded].bounded[s] && is_open(&run, pairs[expanded].kid[s]))
-                    rc = try_centre(&run, pairs[expanded].kid[s], err);
-        }
-        /* children enter the frontier in the order they were made; a parent not
-         * expanded, or whose children were not both bounded (the clock), goes back */
+        size_t taken = 0, n_jobs = 0;
+        while (taken < batch && f.n) popped[taken++] = bab_frontier_pop(&f);
+        for (size_t t = 0; !rc && t < taken; t++) rc = plan_domain(&run, popped[t], &plans[t], &jobs, &n_jobs, &cap, err);
+        size_t w = row_width(&run);
+        double *grown = rc || !n_jobs ? rows : realloc(rows, n_jobs * w * sizeof *rows);
+        if (!grown) rc = nn_fail(err, NN_ENOMEM, "out of memory for %zu branch-and-bound results", n_jobs);
+        else rows = grown;
+        if (!rc && n_jobs) rc = run_jobs(&run, jobs, n_jobs, rows, err);
+        for (size_t j = 0; !rc && j < n_jobs; j++) rc = job_read(&run, &jobs[j], rows + j * w, err);
+        /* the kept children enter the frontier in the order they were made */
         for (size_t t = 0; t < taken; t++) {
-            child_pair *cp = &pairs[t];
-            int both = cp->kid[0] && cp->bounded[0] && cp->kid[1] && cp->bounded[1];
-            if (rc || !both) {
-                if (!rc && t < expanded && !cp->kid[0]) {
-                    /* nothing left to split: the exact LP, else open for good */
-                    int lp_proven = 0;
-                    if (run.relu) rc = lp_leaf(&run, popped[t], &lp_proven, err);
-                    if (lp_proven) r->bab.leaves_proven++;
-                    else stuck++;
-                    bab_domain_free(popped[t]);
-                } else if (!rc) {
-                    rc = bab_frontier_push(&f, popped[t], err);
-                } else {
-                    bab_domain_free(popped[t]);
-                }
-                pair_free(cp);
-                continue;
+            bab_plan *pl = &plans[t];
+            bab_job *J = jobs + (t < taken ? pl->first : 0);
+            if (!rc && pl->lp) {
+                int st = (int)rows[pl->first * w + R_STATUS];
+                if (st == S_LP_PROVEN) r->bab.leaves_proven++;
+                else stuck++;
+            } else if (!rc && pl->pairs == 0) {
+                stuck++;  /* nothing left to split: stays open, out of the frontier */
             }
-            for (int s = 0; s < 2; s++) {
-                bab_domain *k = cp->kid[s];
-                cp->kid[s] = NULL;
-                if (rc) {
-                    bab_domain_free(k);
-                } else if (!is_open(&run, k)) {
-                    r->bab.leaves_proven++, r->bab.leaves_empty += cp->empty[s];
-                    if (!run.relu) volume += k->volume;
-                    bab_domain_free(k);
-                } else {
-                    rc = bab_frontier_push(&f, k, err);
-                }
+            size_t best = 0;
+            double best_key = -INFINITY;
+            for (size_t c = 0; c < pl->pairs; c++) {
+                double key = fmin(J[2 * c].dom->key, J[2 * c + 1].dom->key);
+                if (c == 0 || key > best_key) best = c, best_key = key;
             }
+            for (size_t c = 0; c < pl->pairs; c++)
+                for (int s = 0; s < 2; s++) {
+                    bab_domain *k = J[2 * c + s].dom;
+                    if (rc || c != best) {
+                        bab_domain_free(k);
+                    } else if (!is_open(&run, k)) {
+                        r->bab.leaves_proven++;
+                        r->bab.leaves_empty += rows[(pl->first + 2 * c + s) * w + R_STATUS] == S_EMPTY;
+                        if (!run.relu) volume += k->volume;
+                        bab_domain_free(k);
+                    } else {
+                        if (k->depth > r->bab.depth) r->bab.depth = k->depth;
+                        rc = bab_frontier_push(&f, k, err);
+                    }
+                }
             bab_domain_free(popped[t]);
         }
-        free(popped), free(pairs);
         if (f.n > o->bab.max_frontier) bab_frontier_set_depth_first(&f, 1);
         else if (f.n <= o->bab.max_frontier / 2) bab_frontier_set_depth_first(&f, 0);
     }
@@ -703,11 +811,16 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         for (size_t c = 0; c < run.nc; c++) proven[run.cases[c]] = 1;
         volume = 1.0;
     }
-    if (!rc && run.found) *decided = 1;
+    if (!rc && run.found) {
+        r->answer = PROP_SAT, r->sat_case = run.found_case, *decided = 1;
+        memcpy(r->x, run.cx, p->n_x * sizeof *r->x);
+        memcpy(r->y, run.cy, p->n_y * sizeof *r->y);
+    }
     r->bab.open += (long)f.n + stuck;
     r->bab.stuck += stuck;
     r->bab.volume_proven += run.relu && volume < 1.0 ? NAN : volume;
     bab_frontier_free(&f);
+    free(jobs), free(rows), free(popped), free(plans);
     run_free(&run);
     return rc;
 }

@@ -113,6 +113,12 @@ void prop_result_free(prop_result *r)
     memset(r, 0, sizeof *r);
 }
 
+int prop_late(const prop_options *o, double deadline)
+{
+    int late = nn_wall_seconds() > deadline;
+    return o->agree ? o->agree(o->agree_ctx, late) : late;
+}
+
 /* Bounds over box b for the rows of every case on it; proven[k] = 1 for the
  * cases some row rules out. */
 static int prove_box(const nn_model *m, const prop_spec *p, size_t b, const bound_options *bopt, unsigned char *proven,
@@ -182,13 +188,13 @@ static int verify_chw(const nn_model *m, const prop_spec *p, const prop_options 
     quick.steps = o->steps / 5 > 0 ? o->steps / 5 : 1;
     for (size_t k = 0; !rc && !decided && k < p->n_cases; k++) {
         int found = 0;
-        if (nn_wall_seconds() > deadline) r->answer = PROP_TIMEOUT, decided = 1;
+        if (prop_late(o, deadline)) r->answer = PROP_TIMEOUT, decided = 1;
         else if (!(rc = prop_attack_run(m, p, k, &quick, 0, &rng, r->x, r->y, &found, &r->pgd_steps, err)) && found)
             r->answer = PROP_SAT, r->sat_case = k, decided = 1;
     }
     /* 2: the bounds, box by box */
     for (size_t b = 0; !rc && !decided && b < p->n_boxes; b++) {
-        if (nn_wall_seconds() > deadline) {
+        if (prop_late(o, deadline)) {
             r->answer = PROP_TIMEOUT, decided = 1;
             break;
         }
@@ -212,7 +218,7 @@ static int verify_chw(const nn_model *m, const prop_spec *p, const prop_options 
         for (size_t k = 0; !rc && !decided && k < p->n_cases; k++) {
             if (proven[k]) continue;
             int found = 0;
-            if (nn_wall_seconds() > deadline) r->answer = PROP_TIMEOUT, decided = 1;
+            if (prop_late(o, deadline)) r->answer = PROP_TIMEOUT, decided = 1;
             else if (!(rc = prop_attack_run(m, p, k, o, run, &rng, r->x, r->y, &found, &r->pgd_steps, err)) && found)
                 r->answer = PROP_SAT, r->sat_case = k, decided = 1;
         }

@@ -41,6 +41,9 @@ void prop_region_to_input(const prop_region *r, const nn_model *m, const double 
 int prop_attack_run(const nn_model *m, const prop_spec *p, size_t k, const prop_options *o, int run, uint64_t *rng,
                     double *x, double *y, int *found, long *steps, nn_error *err);
 
+/* Is the wall clock past deadline? Agreed with o->agree's group when there is one. */
+int prop_late(const prop_options *o, double deadline);
+
 /* Branch and bound over box b (bab.c, doc/bab.md), the clock read against deadline:
  * proven[k] = 1 for the disjuncts of box b once every leaf is proven; a confirmed
  * counterexample sets r->answer = PROP_SAT, the clock PROP_TIMEOUT, both *decided = 1;

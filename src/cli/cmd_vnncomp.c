@@ -37,6 +37,9 @@ static void help(void)
            "  --no-intersect-ibp, --steps, --restarts, --seed   as in 'nncert verify'\n"
            "  --threads N           BLAS threads per rank (default 1)\n"
            "  --bab, --bab-*        branch and bound per instance, as in 'nncert verify'\n"
+           "  --ranks-per-instance N  worker ranks that verify one instance together,\n"
+           "                        splitting its branch-and-bound rounds (default 1;\n"
+           "                        0: all); answers and search trees do not depend on it\n"
            "  --drain-seconds S     after a stop signal, wait up to S s (default 60) for\n"
            "                        the instances in flight\n\n"
            "SIGUSR1, SIGTERM or SIGINT (to mpirun, or to nncert in a one-process run) stop\n"
@@ -51,14 +54,14 @@ static void help(void)
 
 /* Every rank parses the same argv; the master also prints usage errors. */
 static int parse(int argc, char **argv, const char **csv, const char **out, char **h5, int *force_new,
-                 double *drain, cert_cli_opts *o, bab_options *bab)
+                 double *drain, cert_cli_opts *o, bab_options *bab, int *ranks)
 {
     static const char *const allowed[] = {"method", "lines", "maxpool", "precision", "frown-group", "frown-iters",
                                           "frown-lr", "frown-patience", "frown-threshold", "no-skip-stable",
                                           "no-intersect-ibp", "steps", "restarts", "seed", "threads", NULL};
     static const char *const own[] = {"instances", "out", "!force-new", "drain-seconds", "h5", CERT_CLI_BAB_NAMES,
-                                      NULL};
-    const char *val[5 + CERT_CLI_BAB_N];
+                                      "ranks-per-instance", NULL};
+    const char *val[6 + CERT_CLI_BAB_N];
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest) return cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
     int n_rest, st = cert_cli_take(cmd, argc, argv, own, val, rest, &n_rest);
@@ -71,6 +74,11 @@ static int parse(int argc, char **argv, const char **csv, const char **out, char
     if (!*out) return cli_usage_error(cmd, "--out is required");
     bab_options_default(bab);
     if ((st = cert_cli_bab(cmd, val + 5, bab)) >= 0) return st;
+    long rpi = 1;
+    if (val[5 + CERT_CLI_BAB_N] &&
+        cli_parse_int(cmd, "--ranks-per-instance", val[5 + CERT_CLI_BAB_N], 0, 1L << 20, &rpi))
+        return CLI_EXIT_USAGE;
+    *ranks = (int)rpi;
     *drain = 60;
     if (val[3] && (cli_parse_double(cmd, "--drain-seconds", val[3], drain) || *drain < 0))
         return *drain < 0 ? cli_usage_error(cmd, "--drain-seconds must be >= 0, got '%s'", val[3]) : CLI_EXIT_USAGE;
@@ -97,6 +105,7 @@ int cmd_vnncomp(int argc, char **argv)
     char identity[1024] = "", *h5 = NULL;
     cert_cli_opts o;
     bab_options bab;
+    int ranks = 1;
     instances in;
     vnncomp_app a;
     memset(&in, 0, sizeof in);
@@ -104,11 +113,11 @@ int cmd_vnncomp(int argc, char **argv)
     int64_t *tasks = NULL;
     size_t n_tasks = 0;
     double t0 = nn_wall_seconds();
-    if (env.is_master) status = parse(argc, argv, &csv, &out, &h5, &force_new, &drain, &o, &bab);
+    if (env.is_master) status = parse(argc, argv, &csv, &out, &h5, &force_new, &drain, &o, &bab, &ranks);
     sched_bcast_int(&env, &status);
     if (status >= 0) goto done;
     /* the same argv as the master's, which parsed without complaint */
-    if (!env.is_master) status = parse(argc, argv, &csv, &out, &h5, &force_new, &drain, &o, &bab);
+    if (!env.is_master) status = parse(argc, argv, &csv, &out, &h5, &force_new, &drain, &o, &bab, &ranks);
     prop_options po;
     prop_options_default(&po);
     po.bopt = o.bopt;
@@ -138,7 +147,7 @@ int cmd_vnncomp(int argc, char **argv)
         if (!rc) sched_progress_init(&a.progress, stderr, isatty(2), 10.0, (long)in.n, (long)(in.n - n_tasks));
     }
     rc = sched_agree(&env, rc, &err);
-    sched_options so = {1, 2, cli_catch_stop_signals(), drain};
+    sched_options so = {ranks, 2, cli_catch_stop_signals(), drain};
     sched_app app = vnncomp_app_callbacks(&a);
     long abandoned;
     rc = cli_sched_run(cmd, &env, &so, &app, o.threads, rc, tasks, n_tasks, &abandoned, &status, &err);

@@ -126,6 +126,8 @@ int sched_group_sync(sched_group *g, int kind, int failed)
     return r[2] ? g->size - r[2] : -1;
 }
 
+int sched_group_any(sched_group *g, int flag) { return sched_group_sync(g, SYNC_ANY, flag) >= 0; }
+
 int sched_group_split_rows(sched_group *g, size_t n, size_t row_block, sched_rows_fn rows, void *ctx,
                            double *lower, double *upper, nn_error *err)
 {
