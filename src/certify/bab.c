@@ -16,11 +16,15 @@
  * constraints the parent had. A child whose constraints contradict its bounds is
  * empty, a proven leaf.
  *
- * Rounds: the best `batch` domains of the frontier are expanded together, their
- * children bounded in order, then pushed. The tree is a function of the job (ids
- * are creation order), not of timing. Counterexamples: the centre of every new
- * input-split domain by one forward pass, and each round a short PGD run on the
- * frontier's worst domain. */
+ * Rounds: the best `batch` domains of the frontier are popped, each one's
+ * children planned (which split, which candidates), the children bounded as the
+ * round's jobs (here, or spread over a group of processes by bab_options.exec),
+ * the results read back in job order and the kept children pushed. The tree is a
+ * function of the job (ids are creation order), not of timing or of how the jobs
+ * were spread. A domain with nothing left to split goes to its LP (lp_leaf).
+ * Counterexamples: the centre of every new input-split domain by one forward
+ * pass, each round a short PGD run on the frontier's worst domain, an LP leaf's
+ * optimal point. */
 #include "property_internal.h"
 #include "bab_frontier.h"
 
@@ -58,7 +62,6 @@ typedef struct {
     const prop_spec *p;
     size_t b;
     const prop_options *o;
-    double deadline;
     uint64_t *rng;
     prop_result *r;
     int relu;               /* 1: ReLU phases, 0: input halves */
@@ -712,7 +715,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
 {
     bab_run run;
     memset(&run, 0, sizeof run);
-    run.m = m, run.p = p, run.b = b, run.o = o, run.deadline = deadline, run.rng = rng, run.r = r;
+    run.m = m, run.p = p, run.b = b, run.o = o, run.rng = rng, run.r = r;
     int rc = pick_mode(&run, o->bab.split, &run.relu, err);
     if (rc) return rc;
     if (run.relu && !has_relu(m))
@@ -773,7 +776,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         /* the kept children enter the frontier in the order they were made */
         for (size_t t = 0; t < taken; t++) {
             bab_plan *pl = &plans[t];
-            bab_job *J = jobs + (t < taken ? pl->first : 0);
+            bab_job *J = jobs + pl->first;
             if (!rc && pl->lp) {
                 int st = (int)rows[pl->first * w + R_STATUS];
                 if (st == S_LP_PROVEN) r->bab.leaves_proven++;
