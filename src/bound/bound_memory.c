@@ -72,9 +72,9 @@ int bound_estimate_memory(const nn_model *m, const bound_options *opt, bound_mem
 {
     memset(out, 0, sizeof *out);
     if (!m || m->n_layers < 1) return nn_fail(err, NN_EARG, "memory estimate: the model has no layers");
-    bound_options o;
-    if (opt) o = *opt;
-    else bound_options_default(&o);
+    /* options are the caller's: the defaults live in the driver, above this file */
+    if (!opt) return nn_fail(err, NN_EARG, "memory estimate: no bound options");
+    bound_options o = *opt;
     const double D = sizeof(double), F = sizeof(float);
     int n = m->n_layers, live = bound_graph_max_live(m), first_nl = n, conv = 0;
     size_t n_in = model_input_size(m), no = model_output_size(m), maxw = bound_model_maxw(m);
