@@ -11,7 +11,7 @@ typedef enum { BAB_SPLIT_AUTO, BAB_SPLIT_INPUT, BAB_SPLIT_RELU } bab_split;
 
 /* A round's jobs [lo, hi) into out[(hi - lo) x width] (bab.c's, with its context). */
 typedef int (*bab_jobs_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_error *err);
-/* Runs jobs [0, n) of a round, each filling `width` doubles (width is even) of
+/* Runs jobs [0, n) of a round, each filling `width` doubles of
  * out: by calling jobs on ranges of whole jobs, here or spread over processes
  * that run the same search in lockstep (a scheduler's group); out complete on
  * return everywhere, an error agreed on everywhere. */

@@ -129,6 +129,15 @@ int sched_group_rank(const sched_group *g);   /* 0 = the group's leader */
  * rows are all-gathered. */
 int sched_group_split_rows(sched_group *g, size_t n_rows, size_t row_block, sched_rows_fn rows, void *ctx,
                            double *lower, double *upper, nn_error *err);
+/* Items [lo, hi) of a problem into out[(hi - lo) x width] (out points at item lo);
+ * like sched_rows_fn, an item gives the same doubles whatever range it is in. */
+typedef int (*sched_items_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_error *err);
+/* Collective over the group, sched_group_split_rows for items of `width` doubles:
+ * member r computes the whole blocks of `block` items (0: one block) [nb r / g,
+ * nb (r+1) / g) by calling items, failures are agreed on, and out[n x width] is
+ * all-gathered. */
+int sched_group_split_items(sched_group *g, size_t n, size_t width, size_t block, sched_items_fn items, void *ctx,
+                            double *out, nn_error *err);
 /* Collective over the group: 1 on every member when flag is set on any. For a
  * decision every member must take alike though its inputs differ per process (a
  * deadline read from each one's clock). */

@@ -23,8 +23,6 @@ typedef struct {
     nn_model model;
     char *model_path;
     sched_group *group;         /* the ranks that verify an instance together */
-    double *half_lo, *half_hi;  /* scratch of the group's job rows */
-    size_t half_cap;
     /* master */
     journal *j;
     unsigned char *done;        /* [n] answered, in this run or an earlier one */

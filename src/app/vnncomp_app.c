@@ -48,7 +48,6 @@ void vnncomp_app_free(vnncomp_app *a)
     model_free(&a->model);
     free(a->model_path);
     free(a->done), free(a->answer), free(a->seconds), free(a->bab_domains), free(a->bab_open);
-    free(a->half_lo), free(a->half_hi);
     memset(a, 0, sizeof *a);
 }
 
@@ -62,49 +61,12 @@ static int setup(void *ctx, sched_group *g, nn_error *err)
 }
 
 /* A group verifies one instance in lockstep: every member runs the same search
- * and branch and bound hands each round's jobs to sched_group_split_rows, a job
- * of `width` doubles as `width / 2` rows (its first half as lower bounds, its
- * second as upper), the row block one job, so every member computes whole jobs
- * and all end with every job's doubles (doc/bab.md "Over MPI"). */
-typedef struct {
-    bab_jobs_fn jobs;
-    void *jobs_ctx;
-    size_t width;
-} group_jobs;
-
-static int job_rows(void *ctx, size_t row_lo, size_t row_hi, double *lower, double *upper, nn_error *err)
-{
-    group_jobs *gj = ctx;
-    size_t half = gj->width / 2, lo = row_lo / half, hi = row_hi / half;
-    double *buf = nn_malloc((hi - lo) * gj->width * sizeof *buf, "branch-and-bound job rows", err);
-    if (!buf) return NN_ENOMEM;
-    int rc = gj->jobs(gj->jobs_ctx, lo, hi, buf, err);
-    for (size_t j = 0; !rc && j < hi - lo; j++) {
-        memcpy(lower + j * half, buf + j * gj->width, half * sizeof *buf);
-        memcpy(upper + j * half, buf + j * gj->width + half, half * sizeof *buf);
-    }
-    free(buf);
-    return rc;
-}
-
+ * and branch and bound hands each round's jobs (a fixed row of doubles each) to
+ * sched_group_split_items, one job per block, so every member computes whole
+ * jobs and all end with every job's row (doc/bab.md "Over MPI"). */
 static int group_exec(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out, nn_error *err)
 {
-    vnncomp_app *a = ctx;
-    size_t half = width / 2, rows = n * half;
-    if (rows > a->half_cap) {
-        free(a->half_lo), free(a->half_hi);
-        a->half_lo = nn_malloc(rows * sizeof *a->half_lo, "branch-and-bound job rows", err);
-        a->half_hi = nn_malloc(rows * sizeof *a->half_hi, "branch-and-bound job rows", err);
-        a->half_cap = a->half_lo && a->half_hi ? rows : 0;
-        if (!a->half_cap) return NN_ENOMEM;
-    }
-    group_jobs gj = {jobs, jobs_ctx, width};
-    int rc = sched_group_split_rows(a->group, rows, half, job_rows, &gj, a->half_lo, a->half_hi, err);
-    for (size_t j = 0; !rc && j < n; j++) {
-        memcpy(out + j * width, a->half_lo + j * half, half * sizeof *out);
-        memcpy(out + j * width + half, a->half_hi + j * half, half * sizeof *out);
-    }
-    return rc;
+    return sched_group_split_items(((vnncomp_app *)ctx)->group, n, width, 1, jobs, jobs_ctx, out, err);
 }
 
 static int group_late(void *ctx, int late) { return sched_group_any(((vnncomp_app *)ctx)->group, late); }

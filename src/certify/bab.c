@@ -564,15 +564,13 @@ typedef struct {
 } bab_job;
 
 /* A job's result, as doubles: a header, then open[nc], the counterexample x[n_x]
- * and y[n_y], and for ReLU splits the domain's bounds pre[2 pre_n]; padded to an
- * even count (the executor may carry it as pairs of lower and upper rows). */
+ * and y[n_y], and for ReLU splits the domain's bounds pre[2 pre_n]. */
 enum { R_STATUS, R_KEY, R_WORST, R_DOMAINS, R_FOUND, R_CASE, R_HEAD };
 enum { S_BOUNDED, S_EMPTY, S_LP_PROVEN, S_LP_OPEN };
 
 static size_t row_width(const bab_run *run)
 {
-    size_t w = R_HEAD + run->nc + run->p->n_x + run->p->n_y + (run->relu ? 2 * run->pre_n : 0);
-    return w + (w & 1);
+    return R_HEAD + run->nc + run->p->n_x + run->p->n_y + (run->relu ? 2 * run->pre_n : 0);
 }
 
 typedef struct {

@@ -128,30 +128,60 @@ int sched_group_sync(sched_group *g, int kind, int failed)
 
 int sched_group_any(sched_group *g, int flag) { return sched_group_sync(g, SYNC_ANY, flag) >= 0; }
 
+/* Member r's share of n items in blocks of `block` items: the whole blocks
+ * [nb r / g, nb (r+1) / g), into g->counts and g->displs scaled by `scale`
+ * (the MPI elements per item). */
+static void share(sched_group *g, size_t n, size_t block, size_t scale)
+{
+    size_t nb = (n + block - 1) / block;
+    for (int r = 0; r < g->size; r++) {
+        size_t lo = nb * (size_t)r / (size_t)g->size * block, hi = nb * (size_t)(r + 1) / (size_t)g->size * block;
+        if (lo > n) lo = n;
+        if (hi > n) hi = n;
+        g->displs[r] = (int)(lo * scale);
+        g->counts[r] = (int)((hi - lo) * scale);
+    }
+}
+
+/* Failures agreed on before a gather: -1 when every member succeeded, else the
+ * code of the lowest failing member, with its error on every member. */
+static int agree_failure(sched_group *g, int rc, nn_error *err)
+{
+    int first = sched_group_sync(g, SYNC_ROWS, rc != NN_OK);
+    if (first < 0) return -1;
+    nn_error e;
+    nn_error_clear(&e);
+    if (g->rank == first && err) e = *err;
+    if (g->rank == first) e.code = (nn_code)rc;
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, first, g->comm);
+    if (err) *err = e;
+    return e.code ? (int)e.code : NN_ENUMERIC;
+}
+
+int sched_group_split_items(sched_group *g, size_t n, size_t width, size_t block, sched_items_fn items, void *ctx,
+                            double *out, nn_error *err)
+{
+    size_t bs = block ? block : n;
+    if (g->size == 1 || bs == 0 || (n + bs - 1) / bs < 2) return items(ctx, 0, n, out, err);
+    share(g, n, bs, width);
+    size_t lo = (size_t)g->displs[g->rank] / width, hi = lo + (size_t)g->counts[g->rank] / width;
+    int rc = items(ctx, lo, hi, out + lo * width, err);
+    if ((rc = agree_failure(g, rc, err)) >= 0) return rc;
+    MPI_Request req;
+    MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out, g->counts, g->displs, MPI_DOUBLE, g->comm, &req);
+    sched_wait(&req, NULL);
+    return NN_OK;
+}
+
 int sched_group_split_rows(sched_group *g, size_t n, size_t row_block, sched_rows_fn rows, void *ctx,
                            double *lower, double *upper, nn_error *err)
 {
     size_t rb = row_block ? row_block : n, nb = rb ? (n + rb - 1) / rb : 0;
     if (g->size == 1 || nb < 2) return rows(ctx, 0, n, lower, upper, err);
-    for (int r = 0; r < g->size; r++) {
-        size_t lo = nb * (size_t)r / (size_t)g->size * rb, hi = nb * (size_t)(r + 1) / (size_t)g->size * rb;
-        if (lo > n) lo = n;
-        if (hi > n) hi = n;
-        g->displs[r] = (int)lo;
-        g->counts[r] = (int)(hi - lo);
-    }
+    share(g, n, rb, 1);
     size_t lo = (size_t)g->displs[g->rank], hi = lo + (size_t)g->counts[g->rank];
     int rc = rows(ctx, lo, hi, lower + lo, upper + lo, err);
-    int first = sched_group_sync(g, SYNC_ROWS, rc != NN_OK);
-    if (first >= 0) {
-        nn_error e;
-        nn_error_clear(&e);
-        if (g->rank == first && err) e = *err;
-        if (g->rank == first) e.code = (nn_code)rc;
-        MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, first, g->comm);
-        if (err) *err = e;
-        return e.code ? (int)e.code : NN_ENUMERIC;
-    }
+    if ((rc = agree_failure(g, rc, err)) >= 0) return rc;
     MPI_Request req[2];
     MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, lower, g->counts, g->displs, MPI_DOUBLE, g->comm, &req[0]);
     MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, upper, g->counts, g->displs, MPI_DOUBLE, g->comm, &req[1]);
