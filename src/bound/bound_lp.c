@@ -63,22 +63,30 @@ static void solver_close(lp_solver *S)
     S->obj = S->r = NULL;
 }
 
+/* A Clp model of P with objective obj, quiet, not solved; NULL out of memory. */
+static Clp_Simplex *new_clp(const bound_lp *P, const double *obj)
+{
+    Clp_Simplex *clp = Clp_newModel();
+    if (!clp) return NULL;
+    Clp_setLogLevel(clp, 0);
+    /* tight tolerances: the safe bound pays for dual infeasibility over the box */
+    Clp_setPrimalTolerance(clp, 1e-9);
+    Clp_setDualTolerance(clp, 1e-9);
+    Clp_loadProblem(clp, P->nc, P->nr, P->start, P->index, P->value, P->clb, P->cub, obj, P->rlb, P->rub);
+    return clp;
+}
+
 /* A fresh solver on S->P: the fixed state every block starts from. */
 static int solver_open(lp_solver *S, nn_error *err)
 {
     const bound_lp *P = &S->P;
     S->obj = calloc((size_t)P->nc, sizeof *S->obj);
     S->r = malloc((size_t)P->nc * sizeof *S->r);
-    S->clp = Clp_newModel();
+    S->clp = S->obj ? new_clp(P, S->obj) : NULL;
     if (!S->obj || !S->r || !S->clp) {
         solver_close(S);
         return nn_fail(err, NN_ENOMEM, "LP: out of memory (solver)");
     }
-    Clp_setLogLevel(S->clp, 0);
-    /* tight tolerances: the safe bound pays for dual infeasibility over the box */
-    Clp_setPrimalTolerance(S->clp, 1e-9);
-    Clp_setDualTolerance(S->clp, 1e-9);
-    Clp_loadProblem(S->clp, P->nc, P->nr, P->start, P->index, P->value, P->clb, P->cub, S->obj, P->rlb, P->rub);
     S->solved = 0;
     if (S->root) {
         Clp_copyinStatus(S->clp, S->root);
@@ -110,13 +118,8 @@ static int solver_root(lp_solver *S, int first, size_t n, nn_error *err)
  * for the same LPs whatever the schedule. */
 static void solve_again(lp_solver *S)
 {
-    const bound_lp *P = &S->P;
-    Clp_Simplex *f = Clp_newModel();
+    Clp_Simplex *f = new_clp(&S->P, S->obj);
     if (!f) return;  /* the stopped model's duals still give a safe, looser bound */
-    Clp_setLogLevel(f, 0);
-    Clp_setPrimalTolerance(f, 1e-9);
-    Clp_setDualTolerance(f, 1e-9);
-    Clp_loadProblem(f, P->nc, P->nr, P->start, P->index, P->value, P->clb, P->cub, S->obj, P->rlb, P->rub);
     Clp_dual(f, 0);
     Clp_deleteModel(S->clp);
     S->clp = f;
@@ -167,18 +170,12 @@ static int proven_empty(lp_solver *S)
 {
     if (!Clp_isProvenPrimalInfeasible(S->clp)) return 0;
     if (ray_certifies(&S->P, S->clp, S->r)) return 1;
-    const bound_lp *P = &S->P;
-    Clp_Simplex *f = Clp_newModel();
-    double *zero = calloc((size_t)P->nc, sizeof *zero);
-    int empty = 0;
-    if (f && zero) {
-        Clp_setLogLevel(f, 0);
-        Clp_loadProblem(f, P->nc, P->nr, P->start, P->index, P->value, P->clb, P->cub, zero, P->rlb, P->rub);
-        Clp_dual(f, 0);
-        empty = Clp_isProvenPrimalInfeasible(f) && ray_certifies(P, f, S->r);
-    }
-    if (f) Clp_deleteModel(f);
-    free(zero);
+    /* S->obj is all zeros again once solve returns: the feasibility problem */
+    Clp_Simplex *f = new_clp(&S->P, S->obj);
+    if (!f) return 0;
+    Clp_dual(f, 0);
+    int empty = Clp_isProvenPrimalInfeasible(f) && ray_certifies(&S->P, f, S->r);
+    Clp_deleteModel(f);
     return empty;
 }
 
