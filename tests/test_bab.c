@@ -226,6 +226,42 @@ static void lp_proves_empty_sub_domains_empty(void **state)
     }
 }
 
+/* The interval check of bound_compute: with z_B = x1 + x2 / 2 + 3 >= 1.5 on
+ * [-1, 1]^2, the split z_B <= 0 empties the sub-domain before any LP; z_B <= 0
+ * with a shift of 1 (z_B >= -0.5) does not. (The sampled sub-domains of
+ * split_constraints_hold_on_sampled_points are never empty, so this is where
+ * the verdict is tested.) */
+static void intervals_prove_contradictions_empty(void **state)
+{
+    (void)state;
+    for (int shift = 1; shift <= 3; shift += 2) {
+        nn_model m;
+        nn_error err;
+        model_init(&m);
+        m.input = (nn_shape){2, 1, 1};
+        double w1[4] = {1, 0.5, 1, 0.5}, b1[2] = {0, shift}, w2[2] = {1, -2}, b2[1] = {0.1};
+        tb_dense_from(&m, 2, 2, w1, b1);
+        tb_act(&m, NULL, LAYER_RELU, 2);
+        tb_dense_from(&m, 2, 1, w2, b2);
+        assert_int_equal(model_finalize(&m, &err), NN_OK);
+        signed char p1[2] = {0, -1}, *phase[3] = {NULL, p1, NULL};
+        bound_subdomain sub = {.phase = phase};
+        double x0[2] = {0, 0}, C[1] = {1}, lo, hi;
+        bound_region R = {.center = x0, .eps = 1, .norm = NORM_INF};
+        bound_options o;
+        bound_options_default(&o);
+        bound_state st;
+        assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+        assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+        st.sub = &sub;
+        assert_int_equal(bound_compute(&st, &err), NN_OK);
+        assert_int_equal(st.infeasible, shift == 3);
+        assert_int_equal(bound_spec(&st, C, 1, 1, NULL, &lo, &hi, &err) == NN_OK, shift != 3);
+        bound_state_free(&st);
+        model_free(&m);
+    }
+}
+
 /* Pops come out best-first (key, then id), or deepest-first once switched. */
 static void frontier_pops_in_order(void **state)
 {
@@ -244,7 +280,6 @@ static void frontier_pops_in_order(void **state)
             assert_int_equal(bab_frontier_push(&f, d, &err), NN_OK);
         }
         if (round == 25) bab_frontier_set_depth_first(&f, 1);
-        const bab_domain *prev = NULL;
         for (int k = 0; k < 15; k++) {
             bab_domain *d = bab_frontier_pop(&f);
             assert_non_null(d);
@@ -255,7 +290,6 @@ static void frontier_pops_in_order(void **state)
                                                                        (e->key == d->key && e->id > d->id))));
                 else assert_true(e->key > d->key || (e->key == d->key && e->id > d->id));
             }
-            (void)prev;
             bab_domain_free(d);
         }
     }
@@ -382,6 +416,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frontier_pops_in_order),
         cmocka_unit_test(lp_proves_empty_sub_domains_empty),
+        cmocka_unit_test(intervals_prove_contradictions_empty),
         cmocka_unit_test(kept_layers_are_the_recomputed_bits),
         cmocka_unit_test(split_constraints_hold_on_sampled_points),
         cmocka_unit_test(bab_agrees_with_milp),

@@ -253,14 +253,36 @@ static int evaluate(const bab_run *run, bab_domain *d)
     return open;
 }
 
+/* bound_compute of st (on the box's region) under d's splits, with prior the
+ * packed bounds of every nonlinear layer known on d (NULL: none) and layers below
+ * keep taken from them as they are. Counts one domain bounded. */
+static int sub_compute(bab_run *run, bound_state *st, const bab_domain *d, double *prior, int keep,
+                       nn_error *err)
+{
+    const nn_model *bm = run->reg.model;
+    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
+    for (int i = 0; i < bm->n_layers; i++) {
+        int has = prior && run->st.pre_lower[i];
+        run->prior_l[i] = has ? prior + run->pre_off[i] : NULL;
+        run->prior_u[i] = has ? prior + run->pre_n + run->pre_off[i] : NULL;
+    }
+    run->sub.keep_below = keep;
+    st->sub = &run->sub;
+    int rc = bound_compute(st, err);
+    st->sub = NULL;
+    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = 0;
+    run->job_domains++;
+    return rc;
+}
+
 /* Bounds of d; parent (ReLU splits) gives the prior bounds, and its layers below
  * keep are taken as they are. Returns the number of open disjuncts through d->open. */
 static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, int keep, int *empty, nn_error *err)
 {
     *empty = 0;
-    run->job_domains++;
     int rc;
     if (!run->relu) {
+        run->job_domains++;
         prop_region reg;
         bound_state st;
         if ((rc = prop_region_make(run->m, d->lo, d->hi, &reg, err))) return rc;
@@ -275,20 +297,9 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
         return rc;
     }
     const nn_model *bm = run->reg.model;
-    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
-    for (int i = 0; i < bm->n_layers; i++) {
-        int has = parent && run->st.pre_lower[i];
-        run->prior_l[i] = has ? parent->pre + run->pre_off[i] : NULL;
-        run->prior_u[i] = has ? parent->pre + run->pre_n + run->pre_off[i] : NULL;
-    }
-    run->sub.keep_below = parent ? keep : 0;
-    run->st.sub = &run->sub;
     /* a domain's numbers depend on the domain alone (FROWN starts from CROWN's lines) */
     bound_forget_warm(&run->st);
-    rc = bound_compute(&run->st, err);
-    run->st.sub = NULL;
-    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = 0;
-    if (rc) return rc;
+    if ((rc = sub_compute(run, &run->st, d, parent ? parent->pre : NULL, parent ? keep : 0, err))) return rc;
     if (run->st.infeasible) {
         *empty = 1;
         memset(d->open, 0, run->nc);
@@ -325,19 +336,7 @@ static int leaf_state(bab_run *run, bound_state *st, int *have, bound_method met
 /* d's spec rows by st, every layer's bounds d's own (kept as they are). */
 static int leaf_bounds(bab_run *run, bound_state *st, const bab_domain *d, nn_error *err)
 {
-    const nn_model *bm = run->reg.model;
-    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
-    for (int i = 0; i < bm->n_layers; i++) {
-        int has = run->st.pre_lower[i] != NULL;
-        run->prior_l[i] = has ? d->pre + run->pre_off[i] : NULL;
-        run->prior_u[i] = has ? d->pre + run->pre_n + run->pre_off[i] : NULL;
-    }
-    run->sub.keep_below = bm->n_layers;
-    st->sub = &run->sub;
-    int rc = bound_compute(st, err);
-    st->sub = NULL;
-    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = 0;
-    run->job_domains++;
+    int rc = sub_compute(run, st, d, d->pre, run->reg.model->n_layers, err);
     if (!rc && !st->infeasible) rc = bound_spec(st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
     return rc;
 }
