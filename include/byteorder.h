@@ -4,6 +4,7 @@
 #ifndef BYTEORDER_H
 #define BYTEORDER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -42,6 +43,20 @@ static inline double le_get_f64(const unsigned char *p)
     double d;
     memcpy(&d, &v, sizeof d);
     return d;
+}
+
+/* FNV-1a over the little-endian bytes of n doubles, continuing from h (start
+ * with LE_FNV_START): a cheap identity of values (a journaled layer's image, a
+ * cached problem's rows), the same on any host. */
+#define LE_FNV_START 1469598103934665603ULL
+static inline uint64_t le_fnv_f64(uint64_t h, const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char b[8];
+        le_put_f64(b, x[i]);
+        for (int k = 0; k < 8; k++) h = (h ^ b[k]) * 1099511628211ULL;
+    }
+    return h;
 }
 
 #endif

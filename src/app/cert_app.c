@@ -47,18 +47,6 @@ struct cert_app_layer {
     int journaled;              /* handed back by the master */
 };
 
-/* FNV-1a over the bits of the image: a layer of another image never matches. */
-static uint64_t hash_values(const double *x, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char b[8];
-        le_put_f64(b, x[i]);
-        for (int k = 0; k < 8; k++) h = (h ^ b[k]) * 1099511628211ULL;
-    }
-    return h;
-}
-
 static uint64_t f64_bits(double v)
 {
     unsigned char b[8];
@@ -195,7 +183,7 @@ static void task_begin(cert_app *a, int64_t task, const double *x)
     known_clear(a);
     a->task_now = task;
     a->x_now = x;
-    a->x_hash = hash_values(x, model_input_size(a->m));
+    a->x_hash = le_fnv_f64(LE_FNV_START, x, model_input_size(a->m));
     a->reused = 0;
     size_t lo = 0, hi = a->n_index;
     while (lo < hi) {

@@ -58,6 +58,7 @@
 #include "bound_cost.h"
 #include "bound_crown.h"
 #include "bound_rows.h"
+#include "byteorder.h"
 
 #include <float.h>
 #include <math.h>
@@ -926,14 +927,10 @@ static int row_matters(const nn_layer *L, size_t r, double l, double u)
 
 static uint64_t rows_key(const double *C, size_t ldc, size_t no, const double *d, size_t r0, size_t r1)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = LE_FNV_START;
     for (size_t r = r0; r < r1; r++) {
-        for (size_t k = 0; k <= no; k++) {
-            double v = k < no ? C[r * ldc + k] : (d ? d[r] : 0.0);
-            unsigned char bytes[sizeof v];
-            memcpy(bytes, &v, sizeof v);
-            for (size_t q = 0; q < sizeof v; q++) h = (h ^ bytes[q]) * 1099511628211ull;
-        }
+        double dr = d ? d[r] : 0.0;
+        h = le_fnv_f64(le_fnv_f64(h, C + r * ldc, no), &dr, 1);
     }
     return h ? h : 1;
 }
