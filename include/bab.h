@@ -40,6 +40,10 @@ typedef struct {
     long open;              /* domains left open when the search stopped */
     long stuck;             /* open domains that could not be split further */
     int depth;              /* deepest domain */
+    double proven_margin;   /* smallest amount by which a ruled-out disjunct's bound
+                               cleared its right-hand side, over the domains of the
+                               tree (+inf: none): with every leaf proven, every point
+                               violates every disjunct by at least this much */
     double volume_proven;   /* input splits: proven fraction of the input volume, each box
                                counting equally (NaN once a box was searched by ReLU phases) */
 } bab_stats;

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "bab.h"
 #include "bound.h"
 #include "model.h"
 #include "nn_error.h"
@@ -95,6 +96,7 @@ typedef struct {
     size_t rows;            /* rows of the last evaluation */
     double deadline;        /* nn_wall_seconds() past which layer rows stop with NN_ETIMEOUT (0: none) */
     long evals;             /* bound evaluations since init */
+    long bab_domains;       /* sub-domains bounded by branch and bound since init */
 } cert_verifier;
 
 /* CERT_TIMEOUT: the task ran past task_timeout; radius, lo and hi are the
@@ -110,6 +112,13 @@ typedef struct {
     double timeout;              /* seconds per task (0: none); checked between row blocks */
     double eps;                  /* fixed eps */
     cert_search_options search;
+    /* Complete search at every eps the bounds leave uncertified (bab.enabled;
+     * l_inf only; doc/bab.md "Certified radii"). */
+    bab_options bab;
+    double bab_timeout;          /* seconds of branch and bound per eps (0: only the task's timeout) */
+    /* A rank group's clock decisions (property.h's agree); NULL: this process alone. */
+    int (*agree)(void *ctx, int late);
+    void *agree_ctx;
 } cert_task_options;
 
 typedef struct {
@@ -166,6 +175,14 @@ void cert_verifier_keep_layers(cert_verifier *v, cert_layer_store s);
  * minimum row lower bound goes to *margin, certified iff it is > 0. */
 int cert_verify(cert_verifier *v, const double *x0, norm_type norm, double eps, int clip, int c, int target,
                 double *margin, int *certified, nn_error *err);
+
+/* verify_bab.c */
+/* Branch and bound of (c, target) on the l_inf ball B(x0, eps) (o->clip: within
+ * [0, 1]), for an eps the bounds did not certify: certified with the search's
+ * proven margin (> 0), else *margin is left as it was. NN_ETIMEOUT when the
+ * task's deadline (v->deadline) passed. index seeds its PGD runs. */
+int cert_verify_bab(cert_verifier *v, const cert_task_options *o, const double *x0, double eps, long index, int c,
+                    int target, double *margin, int *certified, nn_error *err);
 
 /* search_radius.c */
 /* Reference starting eps of CROWN's search (MNIST sizes; CIFAR inputs for inf). */

@@ -13,6 +13,7 @@
 
 #include "../src/certify/bab_frontier.h"
 #include "../src/certify/property_internal.h"
+#include "certify.h"
 #include "property.h"
 
 /* in -> dense h1 -> ReLU -> dense h2 -> ReLU -> dense out */
@@ -387,6 +388,10 @@ static void bab_agrees_with_milp(void **state)
                 if (prop_verify(&m, &p, &o, &r, &err)) fail_msg("net %d: %s", net, err.msg);
                 answers[r.answer]++;
                 domains += r.bab.domains;
+                /* the proven margin is a lower bound: no point of the box goes below it */
+                if (r.answer == PROP_UNSAT && !(r.bab.proven_margin > 0 && r.bab.proven_margin <= milp_inc - rhs + 1e-9))
+                    fail_msg("net %d: proven margin %.17g, but the MILP point gives %.17g", net, r.bab.proven_margin,
+                             milp_inc - rhs);
                 if (side == 0 && r.answer != PROP_UNSAT)
                     fail_msg("net %d mode %d: %s where the MILP minimum %.17g is above rhs %.17g (%ld domains, %ld "
                              "proven, %ld open, %ld not splittable)", net, mode, prop_answer_name(r.answer), milp_lo,
@@ -411,6 +416,93 @@ static void bab_agrees_with_milp(void **state)
     assert_true(answers[PROP_UNSAT] > 0 && answers[PROP_SAT] > 0);
 }
 
+/* The clipped l_inf ball B(x0, eps), rounded outward. */
+static void ball_box(const double *x0, int n, double eps, double *lo, double *hi)
+{
+    for (int i = 0; i < n; i++) {
+        lo[i] = fmax(prop_add_dir(x0[i], -eps, -1), 0.0);
+        hi[i] = fmin(prop_add_dir(x0[i], eps, 1), 1.0);
+    }
+}
+
+/* The exact smallest margin min_j z_c - z_j over the ball by MILP: [lower, incumbent]. */
+static void milp_margin(const nn_model *m, const double *x0, int n, double eps, int c, double *lower,
+                        double *incumbent)
+{
+    double lo[8], hi[8], row[3];
+    ball_box(x0, n, eps, lo, hi);
+    *lower = *incumbent = INFINITY;
+    for (int j = 0; j < 3; j++) {
+        if (j == c) continue;
+        for (int k = 0; k < 3; k++) row[k] = (k == c) - (k == j);
+        double l, inc;
+        assert_true(milp_minimum(m, lo, hi, row, &l, &inc));
+        *lower = fmin(*lower, l), *incumbent = fmin(*incumbent, inc);
+    }
+}
+
+/* certify --bab: the radius search asks branch and bound at every eps the bounds
+ * leave uncertified. Its radius is safe (no MILP point at the radius goes below
+ * the margin it reports), it is complete (at the smallest uncertified eps an
+ * actual point reaches a non-positive margin), and it is larger than CROWN's. */
+static void certify_bab_radius_is_exact(void **state)
+{
+    (void)state;
+    test_rng rng = {4242};
+    int nets = TEST_UNDER_SANITIZER ? 2 : 8, n = 8, larger = 0;
+    double sum_crown = 0, sum_bab = 0;
+    for (int net = 0; net < nets; net++) {
+        nn_model m;
+        build_net(&m, &rng, n, 6, 5, 3);  /* 11 ReLUs: at most 2^12 domains per eps */
+        double x0[8], logits[3];
+        for (int i = 0; i < n; i++) x0[i] = test_rng_range(&rng, 0.2, 0.8);
+        nn_error err;
+        assert_int_equal(forward_run(&m, x0, 1, logits, &err), NN_OK);
+        bound_options bo;
+        bound_options_default(&bo);
+        cert_verifier v;
+        assert_int_equal(cert_verifier_init(&v, &m, &bo, &err), NN_OK);
+        cert_task_options to;
+        memset(&to, 0, sizeof to);
+        to.norm = NORM_INF, to.clip = 1;
+        cert_search_options_default(&to.search, NORM_INF, (size_t)n);
+        to.search.rtol = 1e-2;
+        cert_result crown, bab;
+        assert_int_equal(cert_run_task(&v, &to, x0, logits, 0, 0, CERT_UNTARGETED, &crown, &err), NN_OK);
+        bab_options_default(&to.bab);
+        to.bab.enabled = 1;
+        /* ReLU phases: 11 neurons end every search; input halves of 8 free
+         * inputs may need millions of boxes near the radius (as may ReLU phases
+         * of bigger nets without beta-CROWN's multipliers) */
+        to.bab.split = BAB_SPLIT_RELU;
+        to.bab.candidates = 1 + (size_t)(net % 3);
+        to.bab_timeout = 60;
+        if (cert_run_task(&v, &to, x0, logits, 0, 0, CERT_UNTARGETED, &bab, &err)) fail_msg("net %d: %s", net, err.msg);
+        assert_int_equal(bab.status, crown.status == CERT_CERTIFIED ? CERT_CERTIFIED : bab.status);
+        int c = bab.pred;
+        double lower, inc;
+        if (bab.radius > 0) {
+            milp_margin(&m, x0, n, bab.radius, c, &lower, &inc);
+            if (!(bab.margin > 0 && bab.margin <= inc + 1e-9))
+                fail_msg("net %d: radius %.17g with margin %.17g, but a MILP point gives %.17g", net, bab.radius,
+                         bab.margin, inc);
+        }
+        if (isfinite(bab.hi) && bab.hi < 1.0) {
+            milp_margin(&m, x0, n, bab.hi, c, &lower, &inc);
+            if (!(inc <= 1e-9))
+                fail_msg("net %d: eps %.17g left uncertified, but the MILP minimum is %.17g (incumbent %.17g); "
+                         "%ld domains, %.1f s", net, bab.hi, lower, inc, v.bab_domains, bab.seconds);
+        }
+        sum_crown += crown.radius, sum_bab += bab.radius;
+        larger += bab.radius > crown.radius;
+        cert_verifier_free(&v);
+        model_free(&m);
+    }
+    print_message("  mean radius: CROWN %.5f, with branch and bound %.5f (larger on %d of %d nets)\n",
+                  sum_crown / nets, sum_bab / nets, larger, nets);
+    assert_true(sum_bab > sum_crown && larger > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +512,7 @@ int main(void)
         cmocka_unit_test(kept_layers_are_the_recomputed_bits),
         cmocka_unit_test(split_constraints_hold_on_sampled_points),
         cmocka_unit_test(bab_agrees_with_milp),
+        cmocka_unit_test(certify_bab_radius_is_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

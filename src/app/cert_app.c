@@ -279,6 +279,16 @@ static int group_split(void *ctx, size_t n_rows, size_t row_block, cert_rows_fn 
     return sched_group_split_rows(ctx, n_rows, row_block, rows, rows_ctx, lower, upper, err);
 }
 
+/* Branch and bound inside a task: a group runs the search in lockstep and
+ * shares each round's jobs (doc/bab.md "Over MPI"); ctx = the rank group. */
+static int group_bab_exec(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out,
+                          nn_error *err)
+{
+    return sched_group_split_items(ctx, n, width, 1, jobs, jobs_ctx, out, err);
+}
+
+static int group_late(void *ctx, int late) { return sched_group_any(ctx, late); }
+
 static int app_setup(void *ctx, sched_group *g, nn_error *err)
 {
     cert_app *a = ctx;
@@ -300,6 +310,10 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     a->g = g;
     if (a->checkpoints) cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});
     a->to = c->task;
+    if (g && sched_group_size(g) > 1) {
+        a->to.bab.exec = group_bab_exec, a->to.bab.exec_ctx = g;
+        a->to.agree = group_late, a->to.agree_ctx = g;
+    }
     cert_search_options_default(&a->to.search, c->task.norm, model_input_size(a->m));
     a->to.search.kind = c->task.search.kind;
     a->to.search.rtol = c->task.search.rtol;

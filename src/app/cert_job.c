@@ -66,6 +66,16 @@ static const job_key keys[] = {
     /* the LP methods' options (doc/lp.md), like their flags; only with those methods */
     {"lp", "lp_cuts", JOB_INT, NULL, 1},
     {"lp", "milp_time_limit", JOB_REAL, NULL, 1},
+    /* branch and bound at the eps the bounds leave uncertified (doc/bab.md
+     * "Certified radii"); no defaults, so jobs without it keep their identity.
+     * bab_timeout is an identity key: it decides which eps get certified. */
+    {"bab", "bab", JOB_BOOL, NULL, 1},
+    {"bab", "bab_split", JOB_STR, NULL, 1},
+    {"bab", "bab_batch", JOB_INT, NULL, 1},
+    {"bab", "bab_candidates", JOB_INT, NULL, 1},
+    {"bab", "bab_max_frontier", JOB_INT, NULL, 1},
+    {"bab", "bab_max_domains", JOB_INT, NULL, 1},
+    {"bab", "bab_timeout", JOB_REAL, NULL, 1},
 };
 
 int cert_job_schema(const job_key **out)
@@ -143,11 +153,19 @@ static int resolve_lp(job *j, bound_options *o, nn_error *err)
     return NN_OK;
 }
 
+/* Forget a key's value: the identity of a job that never had it. */
+static void job_unset(job *j, const char *key)
+{
+    int k = job_find(j, key);
+    free(j->value[k]), free(j->origin[k]);
+    j->value[k] = j->origin[k] = NULL;
+}
+
 /* attack = none | pgd: PGD upper bounds beside each radius (attack_task.c);
  * "none" is stored as no value, the identity of a job without the key. */
 static int resolve_attack(job *j, cert_job *c, nn_error *err)
 {
-    int rc, k = job_find(j, "attack");
+    int rc;
     const char *v = job_value(j, "attack");
     if (v && strcmp(v, "none") && strcmp(v, "pgd"))
         return job_fail(j, "attack", err, NN_EARG, "unknown attack '%s' (expected none or pgd)", v);
@@ -155,16 +173,81 @@ static int resolve_attack(job *j, cert_job *c, nn_error *err)
     if (c->attack && c->task.norm != NORM_INF && c->task.norm != NORM_2)
         return job_fail(j, "attack", err, NN_EARG, "pgd attacks norms inf and 2 only; norm is %s",
                         norm_name(c->task.norm));
-    if (v && !c->attack) {
-        free(j->value[k]), free(j->origin[k]);
-        j->value[k] = j->origin[k] = NULL;
-    }
+    if (v && !c->attack) job_unset(j, "attack");
     if (job_value(j, "save_attacks")) {
         if (!c->attack)
             return job_fail(j, "save_attacks", err, NN_EARG, "needs attack = pgd (section [certify])");
         if ((rc = job_get_list(j, "save_attacks", &c->save_attacks, &c->n_save_attacks, err))) return rc;
     }
     return NN_OK;
+}
+
+static int canon(job *j, const char *key, const char *value, nn_error *err);
+static int canon_double(job *j, const char *key, double v, nn_error *err);
+
+/* Branch and bound's keys into c->task (bab = false is the job without them);
+ * with bab on, every setting in force is written into the identity. */
+static int resolve_bab(job *j, cert_job *c, nn_error *err)
+{
+    static const char *const keys_b[] = {"bab_split", "bab_batch", "bab_candidates", "bab_max_frontier",
+                                         "bab_max_domains", "bab_timeout"};
+    int on = 0, rc;
+    if (job_is_set(j, "bab") && (rc = job_get_bool(j, "bab", &on, err))) return rc;
+    bab_options *b = &c->task.bab;
+    bab_options_default(b);
+    b->enabled = on;
+    c->task.bab_timeout = 0.0;
+    for (int i = 0; i < 6; i++)
+        if (job_is_set(j, keys_b[i]) && !on) return job_fail(j, keys_b[i], err, NN_EARG, "needs bab = true (or --bab)");
+    if (!on) {
+        job_unset(j, "bab");
+        return NN_OK;
+    }
+    if (c->task.norm != NORM_INF)
+        return job_fail(j, "bab", err, NN_EARG, "branch and bound searches l_inf balls only (its sub-domains are "
+                        "boxes); norm is %s", norm_name(c->task.norm));
+    const char *v = job_value(j, "bab_split");
+    if (v) {
+        int s = bab_split_parse(v);
+        if (s < 0) return job_fail(j, "bab_split", err, NN_EARG, "expected auto, input or relu, got '%s'", v);
+        b->split = (bab_split)s;
+    }
+    long l;
+    if (job_is_set(j, "bab_batch")) {
+        if ((rc = job_get_long(j, "bab_batch", 1, 1L << 20, &l, err))) return rc;
+        b->batch = (size_t)l;
+    }
+    if (job_is_set(j, "bab_candidates")) {
+        if ((rc = job_get_long(j, "bab_candidates", 1, 4096, &l, err))) return rc;
+        b->candidates = (size_t)l;
+    }
+    if (job_is_set(j, "bab_max_frontier")) {
+        if ((rc = job_get_long(j, "bab_max_frontier", 1, 1L << 40, &l, err))) return rc;
+        b->max_frontier = (size_t)l;
+    }
+    if (job_is_set(j, "bab_max_domains")) {
+        if ((rc = job_get_long(j, "bab_max_domains", 0, 1L << 50, &l, err))) return rc;
+        b->max_domains = l;
+    }
+    if (job_is_set(j, "bab_timeout")) {
+        double d;
+        if ((rc = job_get_double(j, "bab_timeout", &d, err))) return rc;
+        if (!(d >= 0) || !isfinite(d))
+            return job_fail(j, "bab_timeout", err, NN_EARG, "must be >= 0 seconds per eps (0: none), got %g", d);
+        c->task.bab_timeout = d;
+    }
+    char buf[40];
+    if ((rc = canon(j, "bab", "true", err)) || (rc = canon(j, "bab_split", bab_split_name(b->split), err)))
+        return rc;
+    snprintf(buf, sizeof buf, "%zu", b->batch);
+    if ((rc = canon(j, "bab_batch", buf, err))) return rc;
+    snprintf(buf, sizeof buf, "%zu", b->candidates);
+    if ((rc = canon(j, "bab_candidates", buf, err))) return rc;
+    snprintf(buf, sizeof buf, "%zu", b->max_frontier);
+    if ((rc = canon(j, "bab_max_frontier", buf, err))) return rc;
+    snprintf(buf, sizeof buf, "%ld", b->max_domains);
+    if ((rc = canon(j, "bab_max_domains", buf, err))) return rc;
+    return canon_double(j, "bab_timeout", c->task.bab_timeout, err);
 }
 
 /* Rewrite an identity value canonically, keeping its origin. */
@@ -348,6 +431,7 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
     c->task.search.rtol = rtol;
 
     if ((rc = resolve_attack(j, c, err))) return rc;
+    if ((rc = resolve_bab(j, c, err))) return rc;
     if (job_value(j, "save_bounds") &&
         (rc = job_get_list(j, "save_bounds", &c->save_bounds, &c->n_save_bounds, err)))
         return rc;

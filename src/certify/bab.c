@@ -92,6 +92,7 @@ typedef struct {
     size_t found_case;      /* ... its disjunct (index in p), */
     double *cx, *cy;        /* ... its input and outputs */
     long job_domains;       /* domains bounded by the job running here */
+    double job_margin;      /* smallest clearance of a disjunct it ruled out (+inf: none) */
 } bab_run;
 
 static int alloc_zero(void *pp, size_t n, size_t size, const char *what, nn_error *err)
@@ -227,8 +228,11 @@ static int run_init(bab_run *run, nn_error *err)
     return NN_OK;
 }
 
-/* Rule out what the bounds in run->lower rule out; the worst open margin as key. */
-static int evaluate(const bab_run *run, bab_domain *d)
+/* Rule out what the bounds in run->lower rule out; the worst open margin as key.
+ * A disjunct is ruled out by its row whose bound clears the right-hand side by
+ * most; the smallest such clearance of a job goes to run->job_margin (every
+ * point of the domain violates that disjunct by at least that much). */
+static int evaluate(bab_run *run, bab_domain *d)
 {
     int open = 0;
     d->key = INFINITY, d->worst_row = (size_t)-1;
@@ -245,6 +249,7 @@ static int evaluate(const bab_run *run, bab_domain *d)
         }
         if (out) {
             d->open[c] = 0;
+            run->job_margin = fmin(run->job_margin, best);
             continue;
         }
         open = 1;
@@ -564,7 +569,7 @@ typedef struct {
 
 /* A job's result, as doubles: a header, then open[nc], the counterexample x[n_x]
  * and y[n_y], and for ReLU splits the domain's bounds pre[2 pre_n]. */
-enum { R_STATUS, R_KEY, R_WORST, R_DOMAINS, R_FOUND, R_CASE, R_HEAD };
+enum { R_STATUS, R_KEY, R_WORST, R_DOMAINS, R_FOUND, R_CASE, R_MARGIN, R_HEAD };
 enum { S_BOUNDED, S_EMPTY, S_LP_PROVEN, S_LP_OPEN };
 
 static size_t row_width(const bab_run *run)
@@ -589,7 +594,7 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         bab_domain *d = job->dom;
         double *row = out + (j - lo) * w;
         memset(row, 0, w * sizeof *row);
-        run->job_domains = 0, run->found = 0;
+        run->job_domains = 0, run->found = 0, run->job_margin = INFINITY;
         int empty = 0, proven = 0, rc;
         if (job->lp) {
             rc = lp_leaf(run, d, &proven, err);
@@ -604,6 +609,7 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         row[R_DOMAINS] = (double)run->job_domains;
         row[R_FOUND] = run->found;
         row[R_CASE] = (double)run->found_case;
+        row[R_MARGIN] = run->job_margin;
         double *at = row + R_HEAD;
         for (size_t c = 0; c < run->nc; c++) at[c] = d->open[c];
         at += run->nc;
@@ -745,6 +751,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
     if (!rc && !(rows = nn_malloc(row_width(&run) * sizeof *rows, "branch-and-bound results", err))) rc = NN_ENOMEM;
     if (!rc) rc = run_jobs(&run, jobs, 1, rows, err);
     if (!rc) rc = job_read(&run, &jobs[0], rows, err);
+    if (!rc) r->bab.proven_margin = fmin(r->bab.proven_margin, rows[R_MARGIN]);
     if (!rc && !is_open(&run, root)) {
         volume = 1.0, r->bab.leaves_proven++, r->bab.leaves_empty += rows[R_STATUS] == S_EMPTY;
         bab_domain_free(root);
@@ -776,6 +783,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
             bab_job *J = jobs + pl->first;
             if (!rc && pl->lp) {
                 int st = (int)rows[pl->first * w + R_STATUS];
+                r->bab.proven_margin = fmin(r->bab.proven_margin, rows[pl->first * w + R_MARGIN]);
                 if (st == S_LP_PROVEN) r->bab.leaves_proven++;
                 else stuck++;
             } else if (!rc && pl->pairs == 0) {
@@ -790,6 +798,8 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
             for (size_t c = 0; c < pl->pairs; c++)
                 for (int s = 0; s < 2; s++) {
                     bab_domain *k = J[2 * c + s].dom;
+                    if (!rc && c == best)  /* the tree's own rule-outs, not the candidates' */
+                        r->bab.proven_margin = fmin(r->bab.proven_margin, rows[(pl->first + 2 * c + s) * w + R_MARGIN]);
                     if (rc || c != best) {
                         bab_domain_free(k);
                     } else if (!is_open(&run, k)) {

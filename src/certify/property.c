@@ -163,10 +163,10 @@ static int prove_box(const nn_model *m, const prop_spec *p, size_t b, const boun
     return rc;
 }
 
-/* prop_verify on a property whose X_i are in nncert's C, H, W order. */
-static int verify_chw(const nn_model *m, const prop_spec *p, const prop_options *o, prop_result *r, nn_error *err)
+int prop_verify_chw(const nn_model *m, const prop_spec *p, const prop_options *o, prop_result *r, nn_error *err)
 {
     memset(r, 0, sizeof *r);
+    r->bab.proven_margin = INFINITY;
     double t0 = nn_wall_seconds();
     double deadline = o->timeout > 0 ? t0 + o->timeout : INFINITY;
     int rc = NN_OK;
@@ -245,7 +245,7 @@ int prop_verify(const nn_model *m, const prop_spec *p, const prop_options *o, pr
      * model (doc/verify.md "Limits"), so its boxes are read into C, H, W order
      * and the counterexample is written back in the property's order */
     const nn_meta *layout = model_get_meta(m, "input_layout");
-    if (!layout || !layout->str || !strcmp(layout->str, "chw")) return verify_chw(m, p, o, r, err);
+    if (!layout || !layout->str || !strcmp(layout->str, "chw")) return prop_verify_chw(m, p, o, r, err);
     if (strcmp(layout->str, "nhwc"))
         return nn_fail(err, NN_EUNSUPPORTED, "%s: input_layout '%s' is not one nncert knows (chw, nhwc)", name,
                        layout->str);
@@ -260,7 +260,7 @@ int prop_verify(const nn_model *m, const prop_spec *p, const prop_options *o, pr
             q.lo[to] = p->lo[from], q.hi[to] = p->hi[from];
             q.lo_in[to] = p->lo_in[from], q.hi_in[to] = p->hi_in[from];
         }
-    rc = verify_chw(m, &q, o, r, err);
+    rc = prop_verify_chw(m, &q, o, r, err);
     if (!rc && r->x) {
         double *x = buf + 4 * total;
         for (size_t k = 0; k < n; k++) x[hwc_of_chw(m->input, k)] = r->x[k];

@@ -41,6 +41,10 @@ void prop_region_to_input(const prop_region *r, const nn_model *m, const double 
 int prop_attack_run(const nn_model *m, const prop_spec *p, size_t k, const prop_options *o, int run, uint64_t *rng,
                     double *x, double *y, int *found, long *steps, nn_error *err);
 
+/* prop_verify on a property whose X_i are in nncert's C, H, W order (the
+ * model's own input order, as certify's images are). */
+int prop_verify_chw(const nn_model *m, const prop_spec *p, const prop_options *o, prop_result *r, nn_error *err);
+
 /* Is the wall clock past deadline? Agreed with o->agree's group when there is one. */
 int prop_late(const prop_options *o, double deadline);
 

@@ -93,16 +93,25 @@ int cert_verify(cert_verifier *v, const double *x0, norm_type norm, double eps, 
 
 typedef struct {
     cert_verifier *v;
+    const cert_task_options *o;
     const double *x;
-    norm_type norm;
-    int clip, c, target;
+    long index;
+    int c, target;
 } verify_ctx;
+
+/* The bounds at eps, then branch and bound when they leave it uncertified. */
+static int verify_at(verify_ctx *k, double eps, double *margin, int *certified, nn_error *err)
+{
+    int rc = cert_verify(k->v, k->x, k->o->norm, eps, k->o->clip, k->c, k->target, margin, certified, err);
+    if (!rc && !*certified && k->o->bab.enabled)
+        rc = cert_verify_bab(k->v, k->o, k->x, eps, k->index, k->c, k->target, margin, certified, err);
+    return rc;
+}
 
 static int verify_oracle(void *ctx, double eps, double *margin, nn_error *err)
 {
-    verify_ctx *k = ctx;
     int certified;
-    return cert_verify(k->v, k->x, k->norm, eps, k->clip, k->c, k->target, margin, &certified, err);
+    return verify_at(ctx, eps, margin, &certified, err);
 }
 
 int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x, const double *logits, long index,
@@ -119,7 +128,7 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
     r->hi = INFINITY;
     r->pgd_eps = r->pgd_lo = NAN;   /* not attacked (cert_attack_task fills them) */
     r->pgd_class = -1;
-    verify_ctx k = {v, x, o->norm, o->clip, r->pred, target};
+    verify_ctx k = {v, o, x, index, r->pred, target};
     /* A task depends on itself only: FROWN's warm starts stay inside its search. */
     bound_forget_warm(&v->st);
     v->deadline = o->timeout > 0 ? t0 + o->timeout : 0;
@@ -127,7 +136,7 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
     if (o->fixed) {
         double margin;
         int certified;
-        rc = cert_verify(v, x, o->norm, o->eps, o->clip, r->pred, target, &margin, &certified, err);
+        rc = verify_at(&k, o->eps, &margin, &certified, err);
         if (!rc) {
             r->evals = 1;
             r->margin = margin;
