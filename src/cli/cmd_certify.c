@@ -75,6 +75,9 @@ static void help(void)
            "  --save-bounds L    images (e.g. 0-9,17) whose pre-activation bounds at the\n"
            "                     radius go to /bounds/NNN/{lower,upper}\n"
            "  --save-attacks L   images whose PGD counterexamples go to /attacks/{x_adv,logits}\n"
+           "  --save-certificates all|L  images whose certificates go to /certificates:\n"
+           "                     what checks each radius again, bit for bit\n"
+           "                     (nncert certify --reverify F.h5; see --reverify --help)\n"
            "  --flush-seconds S  write and sync the results at least every S s (default 2)\n"
            "  --progress-seconds S  progress line period when stderr is not a terminal\n"
            "                     (default 10; 0: after every task)\n"
@@ -371,6 +374,9 @@ static int worker_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, const c
 
 int cmd_certify(int argc, char **argv)
 {
+    /* checking a file's certificates is another job: src/cli/cmd_reverify.c */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--reverify") || !strncmp(argv[i], "--reverify=", 11)) return cmd_certify_reverify(argc, argv);
     nn_error err;
     nn_error_clear(&err);
     sched_env env;
