@@ -555,8 +555,8 @@ static int flush(cert_store *s, nn_error *err)
         char *msg = calloc(n, MSG_WIDTH);
         size_t sb = s->bounds_bytes > s->adv_bytes ? s->bounds_bytes : s->adv_bytes;
         if (8 * s->o.cert_path_width > sb) sb = 8 * s->o.cert_path_width;
-        double *scratch = sb > 8 ? malloc(sb) : NULL;
-        if (!iv || !dv || !msg || (sb > 8 && !scratch)) rc = nn_fail(err, NN_ENOMEM, "out of memory");
+        double *scratch = sb > 0 ? malloc(sb) : NULL;
+        if (!iv || !dv || !msg || (sb > 0 && !scratch)) rc = nn_fail(err, NN_ENOMEM, "out of memory");
         for (size_t i = 0; !rc && i < n; i++) {
             const row *w = &s->rows[i];
             const cert_result *r = &w->r;
