@@ -29,6 +29,8 @@ for i in range(len(r['index'])):
 assert len(cold) >= 5 and min(cold) <= 0, cold
 PY"
 reverified "warm-started FROWN radii re-verify from their certificates" "$TMP/w.h5"
+check "the first line names the job replayed" \
+    "head -1 '$TMP/rv.out' | grep -q 'method frown, norm inf, clip yes, target untargeted, bisect; model $W'"
 check "paths of warm FROWN hold the search's evaluations, eps = radius" "$PY - '$TMP/w.h5' <<'PY'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], 'r'); c = f['certificates']; r = f['results']
@@ -132,6 +134,11 @@ expect_failure "an empty path is refused" "n_path\[0\] = 0, expected 1 to 60" \
 tamper hash "c['image_hash'][0] = c['image_hash'][0] ^ 1"
 expect_failure "a certificate of another image is refused" "image [0-9]+ is not the image .* certified" \
     $NNCERT certify --reverify "$TMP/t_hash.h5"
+tamper config "t = f.attrs['config']; t = t.decode() if isinstance(t, bytes) else t
+f.attrs['config'] = np.bytes_(t.replace('clip = true', 'clip = false'))"
+expect_failure "a config that is not its job_key's job is refused" \
+    "its config is not the job its job_key names .*'clip = true' vs 'clip = false'" \
+    $NNCERT certify --reverify "$TMP/t_config.h5"
 tamper version "f.attrs['certificate_version'] = np.int64(2)"
 expect_failure "another certificate version is refused" "certificate_version 2, this build reads 1" \
     $NNCERT certify --reverify "$TMP/t_version.h5"

@@ -30,11 +30,11 @@ enum { R_INDEX, R_SLOT, R_LABEL, R_PRED, R_TARGET, R_STATUS, R_RADIUS, R_MARGIN,
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
 /* Root attributes: a certify file with certificates of the version this build reads. */
-static int read_head(cert_check *k, char **config, char **sha, nn_error *err)
+static int read_head(cert_check *k, char **config, char **sha, char **key, nn_error *err)
 {
-    static const char *const names[] = {"kind", "config", "model_sha256", "certificate_version"};
-    char *v[4];
-    int rc = h5_read_attrs(k->results, names, 4, v, err);
+    static const char *const names[] = {"kind", "config", "model_sha256", "certificate_version", "job_key"};
+    char *v[5];
+    int rc = h5_read_attrs(k->results, names, 5, v, err);
     if (rc) return rc;
     if (!v[0] || strcmp(v[0], "certify"))
         rc = nn_fail(err, NN_EFORMAT, "%s: not a certify results file (kind '%s')", k->results, v[0] ? v[0] : "");
@@ -44,22 +44,38 @@ static int read_head(cert_check *k, char **config, char **sha, nn_error *err)
     else if (strcmp(v[3], "1"))
         rc = nn_fail(err, NN_EFORMAT, "%s: certificate_version %s, this build reads %d", k->results, v[3],
                      CERT_CERTIFICATE_VERSION);
-    else if (!v[1] || !v[2])
-        rc = nn_fail(err, NN_EFORMAT, "%s: the root attribute %s is missing", k->results, v[1] ? "model_sha256" : "config");
-    if (!rc) *config = v[1], *sha = v[2], v[1] = v[2] = NULL;
-    for (int i = 0; i < 4; i++) free(v[i]);
+    else if (!v[1] || !v[2] || !v[4])
+        rc = nn_fail(err, NN_EFORMAT, "%s: the root attribute %s is missing", k->results,
+                     !v[1] ? "config" : !v[2] ? "model_sha256" : "job_key");
+    if (!rc) *config = v[1], *sha = v[2], *key = v[4], v[1] = v[2] = v[4] = NULL;
+    for (int i = 0; i < 5; i++) free(v[i]);
     return rc;
 }
 
-/* The job of the file, with the given model and data in place of its own. */
-static int load_job(cert_check *k, const char *config, const char *model, const char *data, nn_error *err)
+/* The job of the file, which must be the job its job_key names (the identity
+ * its rows were journaled under), with the given model and data paths in
+ * place of its own. */
+static int load_job(cert_check *k, const char *config, const char *sha, const char *key, const char *model,
+                    const char *data, nn_error *err)
 {
     const job_key *keys;
     int n = cert_job_schema(&keys), rc = job_init(&k->j, keys, n, err);
     char name[600];
     snprintf(name, sizeof name, "%s (attribute config)", k->results);
     if (!rc) rc = job_load_text(&k->j, config, name, err);
-    if (!rc && model) rc = job_set(&k->j, "model", model, "command line (--model)", err);
+    if (!rc) rc = cert_job_resolve(&k->j, &k->c, err);
+    char *id = rc ? NULL : cert_job_identity(&k->j, sha);
+    if (!rc && !id) rc = nn_fail(err, NN_ENOMEM, "out of memory");
+    if (!rc && strcmp(id, key)) {
+        char diff[700];
+        job_text_diff(key, id, diff, sizeof diff);
+        rc = nn_fail(err, NN_EFORMAT, "%s: its config is not the job its job_key names (job_key vs config: %s)",
+                     k->results, diff);
+    }
+    free(id);
+    if (rc) return rc;
+    cert_job_free(&k->c);
+    if (model) rc = job_set(&k->j, "model", model, "command line (--model)", err);
     if (!rc && data) rc = job_set(&k->j, "data", data, "command line (--data)", err);
     if (!rc) rc = cert_job_resolve(&k->j, &k->c, err);
     return rc;
@@ -202,10 +218,10 @@ static int load_images(cert_check *k, nn_error *err)
 int cert_check_open(cert_check *k, const char *results, const char *model, const char *data, nn_error *err)
 {
     memset(k, 0, sizeof *k);
-    char *config = NULL, *sha = NULL;
+    char *config = NULL, *sha = NULL, *key = NULL;
     k->results = strdup(results);
-    int rc = k->results ? read_head(k, &config, &sha, err) : nn_fail(err, NN_ENOMEM, "out of memory");
-    if (!rc) rc = load_job(k, config, model, data, err);
+    int rc = k->results ? read_head(k, &config, &sha, &key, err) : nn_fail(err, NN_ENOMEM, "out of memory");
+    if (!rc) rc = load_job(k, config, sha, key, model, data, err);
     /* before any GEMM, as certify does: the job's thread count is part of its bits */
     if (!rc) rc = blas_threads_set(k->c.threads, err);
     if (!rc) rc = load_model(k, sha, err);
@@ -215,6 +231,7 @@ int cert_check_open(cert_check *k, const char *results, const char *model, const
     if (!rc && !(rc = cert_verifier_init(&k->v, &k->m, &k->c.bopt, err))) k->have_v = 1;
     free(config);
     free(sha);
+    free(key);
     if (rc) cert_check_close(k);
     return rc;
 }

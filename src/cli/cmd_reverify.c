@@ -89,6 +89,11 @@ int cmd_certify_reverify(int argc, char **argv)
         free(images);
         return cli_report(cmd, &err);
     }
+    /* what "verified" is about: the file's job, as replayed */
+    const cert_job *c = &k.c;
+    printf("%s: method %s, norm %s, clip %s, target %s, %s; model %s (SHA-256 as in the file), data %s\n", val[0],
+           bound_method_name(c->bopt.method), norm_name(c->task.norm), c->task.clip ? "yes" : "no", c->target_text,
+           c->task.fixed ? "fixed eps" : cert_search_kind_name(c->task.search.kind), c->model, c->data);
     size_t checked = 0, verified = 0, identical = 0, refused = 0, evals = 0;
     for (size_t i = 0; i < k.n; i++) {
         if (!wanted(images, n_images, k.index[i])) continue;
