@@ -200,6 +200,10 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
  * bound_forget_warm makes the next region start afresh like a new image (each
  * certification task calls it, so a task's numbers depend on that task alone). */
 void bound_forget_warm(bound_state *st);
+/* 1 when a region's bounds may depend on the regions evaluated before it on the
+ * same state: FROWN with warm starts and Adam steps. Every other method gives
+ * the bits of a fresh state for each region (doc/radius.md "Certificates"). */
+int bound_keeps_state(const bound_options *opt);
 
 /* Memory of one bound state, before it exists (doc/bounds.md "Memory"): an
  * upper-ish estimate, term by term from the sizes the engine allocates, of what a

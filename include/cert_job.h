@@ -30,6 +30,9 @@ typedef struct {
     int attack;                      /* 1: PGD upper bound of every task (attack = pgd) */
     long *save_attacks;              /* sorted image indices whose counterexamples are saved (owned) */
     size_t n_save_attacks;
+    int certificates_all;            /* save_certificates = all */
+    long *save_certificates;         /* else sorted image indices whose certificates are saved (owned) */
+    size_t n_save_certificates;
     double flush_seconds, progress_seconds;
     int force_new;
     int ranks_per_image;             /* 0: all workers */
@@ -49,6 +52,10 @@ void cert_job_free(cert_job *c);
 char *cert_job_identity(const job *j, const char *model_sha256);
 int cert_job_saves_bounds(const cert_job *c, long index);
 int cert_job_saves_attack(const cert_job *c, long index);
+int cert_job_saves_certificate(const cert_job *c, long index);
+int cert_job_certificates(const cert_job *c);   /* 1: some image's certificates are saved */
+/* The most evaluations a task's search makes: the width of /certificates/path. */
+size_t cert_job_path_width(const cert_job *c);
 /* Comma lists of numbers (either may be NULL: mean 0, std 1; one value is
  * repeated to the other's count); std > 0 and every value finite. Errors name
  * --mean or --std. */

@@ -97,6 +97,12 @@ typedef struct {
     double deadline;        /* nn_wall_seconds() past which layer rows stop with NN_ETIMEOUT (0: none) */
     long evals;             /* bound evaluations since init */
     long bab_domains;       /* sub-domains bounded by branch and bound since init */
+    /* the evaluations of the last cert_run_task, for its certificate */
+    double *trace;          /* eps of each evaluation, in order */
+    size_t n_trace, cap_trace;
+    int trace_lost;         /* 1: an eps could not be recorded (no certificate) */
+    long cert_eval;         /* the evaluation whose margin the row reports (-1: none) */
+    double *cert_lower;     /* [n_classes] its row lower bounds by target class (NaN: no row) */
 } cert_verifier;
 
 /* CERT_TIMEOUT: the task ran past task_timeout; radius, lo and hi are the
@@ -144,6 +150,25 @@ typedef struct {
 
 #define CERT_SAVED_BOUNDS 1u   /* saved bounds: eps, then lower/upper per saved layer */
 #define CERT_SAVED_ATTACK 2u   /* counterexample: eps, x_adv[input], logits[output] */
+#define CERT_SAVED_CERT 4u     /* certificate: cert_certificate_pack */
+
+/* What checks a certified radius again (doc/radius.md "Certificates"): the eps
+ * of the evaluations to replay from a fresh state, in order, the last at the
+ * radius, and what that last evaluation gave. A method whose evaluations leave
+ * state behind (FROWN's warm starts, bound_keeps_state) needs every evaluation
+ * of the task's search up to the certifying one; any other method only the
+ * radius. Replaying any path gives a sound bound at its last eps: the path only
+ * decides where FROWN's optimizer starts. Arrays are owned (cert_certificate_free). */
+#define CERT_CERTIFICATE_VERSION 1
+#define CERT_PATH_MAX 1024     /* evaluations a certificate may ask to replay */
+typedef struct {
+    size_t n_path;
+    double *path;           /* [n_path] eps, each finite and >= 0; the last is the radius */
+    int n_classes;
+    double *lower;          /* [n_classes] lower bound of row e_c - e_j at j (NaN: no such row) */
+    double margin;          /* the row's margin: the least of lower */
+    uint64_t x_hash;        /* le_fnv_f64 of the image's values (byteorder.h) */
+} cert_certificate;
 
 /* Prototypes */
 /* margin.c */
@@ -210,6 +235,29 @@ int cert_tasks_per_image(const cert_target_spec *t, int n_classes);
  * a CERT_FAILED row whose message is the reason, and the code is returned. */
 int cert_run_image_task(cert_verifier *v, const cert_task_options *o, const cert_target_spec *t, const double *x,
                         long index, int label, int slot, cert_result *r, nn_error *err);
+
+/* certificate.c */
+/* The certificate of the last cert_run_task on v for image x: 1 when its row has
+ * one (a certified radius), 0 when not, or an nn_code (out of memory). */
+int cert_certificate_of(const cert_verifier *v, const double *x, cert_certificate *c, nn_error *err);
+void cert_certificate_free(cert_certificate *c);
+/* Little-endian bytes: u32 version | u32 n_classes | u64 x_hash | f64 margin |
+ * u64 n_path | f64 path[n_path] | f64 lower[n_classes]. */
+size_t cert_certificate_bytes(const cert_certificate *c);
+void cert_certificate_pack(const cert_certificate *c, unsigned char *out);
+/* NN_EFORMAT naming the field when the bytes are not a certificate of the
+ * layout above (version, sizes, eps that are not finite and >= 0). */
+int cert_certificate_unpack(const unsigned char *in, size_t len, cert_certificate *c, nn_error *err);
+/* Checks the fields alone (as unpack does), for certificates read elsewhere. */
+int cert_certificate_check(const cert_certificate *c, nn_error *err);
+/* Replays c's path on v from a fresh state (bound_forget_warm), bounding the
+ * rows of (pred, target) over B_norm(x, eps) at every eps in turn: *margin and
+ * v->lower, v->row_target are those of the last eps, a sound bound there
+ * whatever the path held. */
+int cert_replay(cert_verifier *v, const cert_certificate *c, const double *x, norm_type norm, int clip, int pred,
+                int target, double *margin, nn_error *err);
+/* 1 when v's last evaluation has c's bits: the margin and every row's lower bound. */
+int cert_certificate_matches(const cert_verifier *v, const cert_certificate *c, double margin);
 
 /* result_pack.c */
 #define CERT_RESULT_BYTES 352     /* fixed little-endian layout of one cert_result */

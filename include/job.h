@@ -13,6 +13,7 @@ typedef enum {
     JOB_REAL,   /* floating-point number */
     JOB_BOOL,   /* true/false, yes/no, on/off, 1/0 */
     JOB_LIST,   /* comma-separated integers and ranges a-b, e.g. "0-9, 17" */
+    JOB_SELECT, /* "all", or a JOB_LIST */
 } job_type;
 
 typedef struct {
@@ -56,6 +57,8 @@ int job_get_double(const job *j, const char *key, double *out, nn_error *err);
 int job_get_bool(const job *j, const char *key, int *out, nn_error *err);
 /* JOB_LIST values, expanded and sorted without duplicates (malloc'd, *n may be 0). */
 int job_get_list(const job *j, const char *key, long **vals, size_t *n, nn_error *err);
+/* JOB_SELECT values: *all = 1 for "all" (no list), else the list as above. */
+int job_get_select(const job *j, const char *key, int *all, long **vals, size_t *n, nn_error *err);
 /* Fail with "<origin>: key '<key>': <message>" (origin of the value, or "default"). */
 int job_fail(const job *j, const char *key, nn_error *err, nn_code code, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

@@ -55,6 +55,10 @@ size_t h5_table_rows(const h5_table *t);
  * readable HDF5 or lacks a column. */
 int h5_table_read(const char *path, const char *key, char **key_value, const h5_column *cols, int n_cols,
                   void **data, size_t *rows, nn_error *err);
+/* The same for the table under /group (e.g. "certificates"), vector columns
+ * included (width > 1: [rows, width], data[c] gets rows x width values). */
+int h5_table_read_in(const char *path, const char *group, const h5_column *cols, int n_cols, void **data,
+                     size_t *rows, nn_error *err);
 /* Root attributes keys[0..n) of a results file as text (values[i] malloc'd;
  * numbers as %.17g or %lld; NULL when absent). NN_EFORMAT if not readable HDF5. */
 int h5_read_attrs(const char *path, const char *const *keys, int n, char **values, nn_error *err);

@@ -46,3 +46,24 @@ started() {
     done
     return 1
 }
+
+# reverified NAME FILE: nncert certify --reverify FILE exits 0, and every certified
+# (or timed-out with a radius) row of /results has a line "verified, identical"
+# (doc/radius.md "Certificates").
+reverified() {
+    local name=$1 f=$2 rc=0
+    $NNCERT certify --reverify "$f" >"$TMP/rv.out" 2>"$TMP/rv.err" || rc=$?
+    if [ $rc -ne 0 ]; then
+        not_ok "$name" "exit $rc from certify --reverify $f" "$(tail -3 "$TMP/rv.err")" "$(tail -3 "$TMP/rv.out")"
+        return
+    fi
+    check "$name" "/usr/bin/python3 - '$f' '$TMP/rv.out' <<'PY'
+import sys, h5py, numpy as np
+r = h5py.File(sys.argv[1], 'r')['results']
+want = int(np.sum((r['radius'][:] > 0) & np.isin(r['status'][:], (0, 4))))
+lines = open(sys.argv[2]).read().splitlines()
+good = [l for l in lines if l.endswith(': verified, identical')]
+assert want > 0 and len(good) == want, (want, lines)
+assert lines[-1].startswith('certificates %d: verified %d, not verified 0, identical %d, refused 0' % (want, want, want)), lines[-1]
+PY"
+}

@@ -374,6 +374,20 @@ static void run_attack(cert_app *a, const double *x, cert_result *r, sched_buf *
     free(p);
 }
 
+/* The certificate of the row's radius (save_certificates), after the other
+ * payloads; a certificate that cannot travel is only missing from the file. */
+static void save_certificate(const cert_certificate *c, cert_result *r, sched_buf *extra)
+{
+    size_t bytes = cert_certificate_bytes(c), at = extra->len;
+    unsigned char *p = malloc(bytes), len[8];
+    if (!p) return;
+    cert_certificate_pack(c, p);
+    le_put_u64(len, bytes);
+    if (!sched_buf_append(extra, len, 8) && !sched_buf_append(extra, p, bytes)) r->saved |= CERT_SAVED_CERT;
+    else extra->len = at;
+    free(p);
+}
+
 static void app_run(void *ctx, int64_t task, unsigned char *out, sched_buf *extra)
 {
     cert_app *a = ctx;
@@ -401,6 +415,10 @@ static void app_run(void *ctx, int64_t task, unsigned char *out, sched_buf *extr
         nn_error_clear(&e);
         if (a->checkpoints) task_begin(a, task, x);
         cert_run_image_task(&a->v, &a->to, &a->c->target, x, index, a->ds.labels[at], slot, &r, &e);
+        cert_certificate cert;
+        int have_cert = cert_job_saves_certificate(a->c, index) && (r.status == CERT_CERTIFIED ||
+                                                                    r.status == CERT_TIMEOUT) &&
+                        cert_certificate_of(&a->v, x, &cert, &e) == 1;
         size_t before = extra->len;
         if ((r.status == CERT_CERTIFIED || r.status == CERT_UNCERTIFIED) && cert_job_saves_bounds(a->c, index))
             save_bounds(a, x, &r, extra);
@@ -410,6 +428,8 @@ static void app_run(void *ctx, int64_t task, unsigned char *out, sched_buf *extr
         if (a->checkpoints) task_end(a);
         if (extra->len > before) r.saved |= CERT_SAVED_BOUNDS;
         if (a->c->attack) run_attack(a, x, &r, extra);
+        if (have_cert && r.status != CERT_FAILED) save_certificate(&cert, &r, extra);
+        if (have_cert) cert_certificate_free(&cert);
     }
     cert_result_pack(&r, out);
 }

@@ -45,6 +45,8 @@ static const job_key keys[] = {
     {"certify", "task_timeout", JOB_REAL, "0", 0},
     {"output", "save_bounds", JOB_LIST, NULL, 0},
     {"output", "save_attacks", JOB_LIST, NULL, 0},
+    /* not an identity key: a certificate is what the row's search already did */
+    {"output", "save_certificates", JOB_SELECT, NULL, 0},
     {"output", "flush_seconds", JOB_REAL, "2", 0},
     {"output", "progress_seconds", JOB_REAL, "10", 0},
     {"output", "force_new", JOB_BOOL, "false", 0},
@@ -435,6 +437,10 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
     if (job_value(j, "save_bounds") &&
         (rc = job_get_list(j, "save_bounds", &c->save_bounds, &c->n_save_bounds, err)))
         return rc;
+    if (job_value(j, "save_certificates") &&
+        (rc = job_get_select(j, "save_certificates", &c->certificates_all, &c->save_certificates,
+                             &c->n_save_certificates, err)))
+        return rc;
     if ((rc = job_get_double(j, "flush_seconds", &c->flush_seconds, err))) return rc;
     if (!(c->flush_seconds >= 0 && c->flush_seconds <= 3600))
         return job_fail(j, "flush_seconds", err, NN_EARG, "must be in [0, 3600] seconds, got %g", c->flush_seconds);
@@ -501,6 +507,7 @@ void cert_job_free(cert_job *c)
     input_norm_free(&c->norm);
     free(c->save_bounds);
     free(c->save_attacks);
+    free(c->save_certificates);
     memset(c, 0, sizeof *c);
 }
 
@@ -531,4 +538,20 @@ int cert_job_saves_bounds(const cert_job *c, long index) { return in_sorted(c->s
 int cert_job_saves_attack(const cert_job *c, long index)
 {
     return in_sorted(c->save_attacks, c->n_save_attacks, index);
+}
+
+int cert_job_saves_certificate(const cert_job *c, long index)
+{
+    return c->certificates_all || in_sorted(c->save_certificates, c->n_save_certificates, index);
+}
+
+int cert_job_certificates(const cert_job *c) { return c->certificates_all || c->n_save_certificates > 0; }
+
+size_t cert_job_path_width(const cert_job *c)
+{
+    if (c->task.fixed) return 1;
+    if (c->task.search.kind == SEARCH_CROWN15) return 15;
+    cert_search_options o;
+    cert_search_options_default(&o, c->task.norm, 1);
+    return (size_t)o.max_evals;
 }

@@ -223,6 +223,11 @@ void bound_forget_warm(bound_state *st)
     if (fw) fw->epoch = fw->eval + 1;
 }
 
+int bound_keeps_state(const bound_options *opt)
+{
+    return opt->method == METHOD_FROWN && opt->frown_warm && opt->frown_iters > 0;
+}
+
 static void *scratch(struct frown_work *fw, size_t bytes, nn_error *err)
 {
     if (bytes > fw->buf_bytes) {

@@ -36,13 +36,15 @@ int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options 
     v->lower = nn_malloc(n * sizeof *v->lower, "margin lower bounds", err);
     v->upper = nn_malloc(n * sizeof *v->upper, "margin upper bounds", err);
     v->row_target = nn_malloc(n * sizeof *v->row_target, "margin targets", err);
-    if (!v->C || !v->lower || !v->upper || !v->row_target) {
+    v->cert_lower = nn_malloc(n * sizeof *v->cert_lower, "certificate rows", err);
+    v->cert_eval = -1;
+    if (!v->C || !v->lower || !v->upper || !v->row_target || !v->cert_lower) {
         cert_verifier_free(v);
         return NN_ENOMEM;
     }
     int rc = bound_state_init(&v->st, m, opt, err);
     if (rc) {
-        free(v->C), free(v->lower), free(v->upper), free(v->row_target);
+        free(v->C), free(v->lower), free(v->upper), free(v->row_target), free(v->cert_lower);
         memset(v, 0, sizeof *v);
         return rc;
     }
@@ -53,7 +55,9 @@ int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options 
 void cert_verifier_free(cert_verifier *v)
 {
     if (!v) return;
-    if (v->model && v->C && v->lower && v->upper && v->row_target) bound_state_free(&v->st);
+    if (v->model && v->C && v->lower && v->upper && v->row_target && v->cert_lower) bound_state_free(&v->st);
+    free(v->trace);
+    free(v->cert_lower);
     free(v->C);
     free(v->lower);
     free(v->upper);
@@ -99,10 +103,42 @@ typedef struct {
     int c, target;
 } verify_ctx;
 
-/* The bounds at eps, then branch and bound when they leave it uncertified. */
+/* The task's evaluations, in order, for its certificate (certificate.c). */
+static void trace_push(cert_verifier *v, double eps)
+{
+    if (v->n_trace == v->cap_trace) {
+        size_t cap = v->cap_trace ? 2 * v->cap_trace : 64;
+        double *p = realloc(v->trace, cap * sizeof *p);
+        if (!p) {
+            v->trace_lost = 1;
+            return;
+        }
+        v->trace = p, v->cap_trace = cap;
+    }
+    v->trace[v->n_trace++] = eps;
+}
+
+/* cert_verify, recorded: the certifying evaluation is the one the searches
+ * report, the first to certify an eps above every eps certified before it
+ * (search_radius.c's lo). */
+static int verify_traced(cert_verifier *v, const double *x, norm_type norm, double eps, int clip, int c, int target,
+                         double *margin, int *certified, nn_error *err)
+{
+    trace_push(v, eps);
+    int rc = cert_verify(v, x, norm, eps, clip, c, target, margin, certified, err);
+    if (rc || !*certified || (v->cert_eval >= 0 && !(eps > v->trace[v->cert_eval])) || v->trace_lost) return rc;
+    v->cert_eval = (long)v->n_trace - 1;
+    for (int j = 0; j < v->n_classes; j++) v->cert_lower[j] = NAN;
+    for (size_t r = 0; r < v->rows; r++) v->cert_lower[v->row_target[r]] = v->lower[r];
+    return rc;
+}
+
+/* The bounds at eps, then branch and bound when they leave it uncertified (a
+ * radius certified by branch and bound has no certificate: the trace holds the
+ * bounds' evaluations only). */
 static int verify_at(verify_ctx *k, double eps, double *margin, int *certified, nn_error *err)
 {
-    int rc = cert_verify(k->v, k->x, k->o->norm, eps, k->o->clip, k->c, k->target, margin, certified, err);
+    int rc = verify_traced(k->v, k->x, k->o->norm, eps, k->o->clip, k->c, k->target, margin, certified, err);
     if (!rc && !*certified && k->o->bab.enabled)
         rc = cert_verify_bab(k->v, k->o, k->x, eps, k->index, k->c, k->target, margin, certified, err);
     return rc;
@@ -131,6 +167,9 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
     verify_ctx k = {v, o, x, index, r->pred, target};
     /* A task depends on itself only: FROWN's warm starts stay inside its search. */
     bound_forget_warm(&v->st);
+    v->n_trace = 0;
+    v->trace_lost = 0;
+    v->cert_eval = -1;
     v->deadline = o->timeout > 0 ? t0 + o->timeout : 0;
     int rc;
     if (o->fixed) {
@@ -165,6 +204,9 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
         }
     }
     v->deadline = 0;
+    /* the certificate belongs to the row's radius, or there is none */
+    if (v->cert_eval >= 0 && (!(r->radius > 0) || v->trace[v->cert_eval] != r->radius || (rc && rc != NN_ETIMEOUT)))
+        v->cert_eval = -1;
     if (rc == NN_ETIMEOUT) {
         /* not a failure: the row keeps what the search had proven */
         r->status = CERT_TIMEOUT;

@@ -27,6 +27,8 @@ int cmd_sweep(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_vnncomp(int argc, char **argv);
+/* 'nncert certify --reverify R.h5' (cmd_reverify.c). */
+int cmd_certify_reverify(int argc, char **argv);
 
 /* Print "nncert <cmd>: <message>" for a failed library call; returns CLI_EXIT_FAIL. */
 int cli_report(const char *cmd, const nn_error *err);

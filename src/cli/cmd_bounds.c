@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert_check.h"
 #include "cert_cli.h"
 #include "bound.h"
 #include "forward.h"
@@ -100,7 +101,101 @@ static void help(void)
            "/bounds attribute source_names. stdout has one line per layer with the\n"
            "count of each code. With --no-skip-stable --no-intersect-ibp every neuron\n"
            "past the first layer is 2 (5 for ibp and crown-ibp): the method's own bounds.\n\n"
+           "From a certificate (doc/radius.md \"Certificates\"):\n"
+           "  nncert bounds --from-certificate R.h5 --index I [--slot S] --out F.h5\n"
+           "                [--model M] [--data D]\n"
+           "replays the evaluations the search of task (I, S) of the certify results R.h5\n"
+           "made up to its radius (R.h5 saved its certificate: save_certificates) with\n"
+           "R.h5's job, and writes the bounds of the last one, at the radius: the bounds\n"
+           "that certified it. Root attributes also name certificate_of (R.h5), slot,\n"
+           "margin_saved, evaluations, identical. Exit status 1 unless the margin lower\n"
+           "bound is > 0 and has the bits the search computed.\n\n"
            "exit status: 0 on success, 1 on failures, 2 on usage errors.\n");
+}
+
+/* --from-certificate: the state of a certificate's last evaluation, written
+ * like any bounds file (margin upper bounds are CROWN's, as in the search). */
+static int from_certificate(const char *results, const char *slot_text, const cert_cli_opts *o, int argc,
+                            char **argv)
+{
+    long slot = 0;
+    if (slot_text && cli_parse_int(cmd, "--slot", slot_text, 0, 1L << 30, &slot)) return CLI_EXIT_USAGE;
+    if (o->index < 0) return cli_usage_error(cmd, "--index is required");
+    if (!o->out) return cli_usage_error(cmd, "--out is required");
+    nn_error err;
+    nn_error_clear(&err);
+    int st = cli_guard_output(cmd, o->out, o->model, o->data, results);
+    if (st >= 0) return st;
+    cert_check k;
+    if (cert_check_open(&k, results, o->model, o->data, &err)) return cli_report(cmd, &err);
+    int rc = CLI_EXIT_FAIL;
+    unsigned char **src = calloc((size_t)k.m.n_layers + 1, sizeof *src);
+    char *cmdline = cert_cli_command_line(argc, argv);
+    long i = cert_check_find(&k, o->index, (int)slot);
+    cert_check_row r;
+    if (!src || !cmdline) {
+        fprintf(stderr, "nncert %s: out of memory\n", cmd);
+        goto done;
+    }
+    if (i < 0) {
+        fprintf(stderr, "nncert %s: %s has no certificate of image %ld slot %ld\n", cmd, results, o->index, slot);
+        goto done;
+    }
+    if ((st = cli_guard_output(cmd, o->out, k.c.model, k.c.data, results)) >= 0) {
+        rc = st;
+        goto done;
+    }
+    if (cert_check_run(&k, (size_t)i, &r, &err) || bound_label_sources(&k.v.st, src, &err)) {
+        cli_report(cmd, &err);
+        goto done;
+    }
+    const cert_job *c = &k.c;
+    h5_attr attrs[] = {
+        {"kind", "bounds", 0, 0},
+        {"model", c->model, 0, 0},
+        {"data", c->data, 0, 0},
+        {"command_line", cmdline, 0, 0},
+        {"index", NULL, (double)r.index, 1},
+        {"label", NULL, r.label, 1},
+        {"prediction", NULL, r.pred, 1},
+        {"eps", NULL, r.radius, 0},
+        {"norm", norm_name(c->task.norm), 0, 0},
+        {"method", bound_method_name(c->bopt.method), 0, 0},
+        {"lines", line_strategy_name(c->bopt.strategy), 0, 0},
+        {"precision", c->bopt.single ? "single" : "double", 0, 0},
+        {"maxpool", pool_method_name(c->bopt.pool), 0, 0},
+        {"clip", NULL, c->task.clip, 1},
+        {"target", c->target_text, 0, 0},
+        {"threads", NULL, c->threads, 1},
+        {"skip_stable", NULL, c->bopt.skip_stable, 1},
+        {"intersect_ibp", NULL, c->bopt.intersect_ibp, 1},
+        {"certificate_of", results, 0, 0},
+        {"slot", NULL, r.slot, 1},
+        {"margin_saved", NULL, r.margin_saved, 0},
+        {"evaluations", NULL, (double)r.n_path, 1},
+        {"identical", NULL, r.identical, 1},
+        {"mean", job_value(&k.j, "mean"), 0, 0},
+        {"std", job_value(&k.j, "std"), 0, 0},
+    };
+    int n_attrs = (int)(sizeof attrs / sizeof attrs[0]) - (c->norm.n ? 0 : 2);
+    if (h5_write_bounds(o->out, attrs, n_attrs, &k.v.st, (const unsigned char *const *)src, bound_source_legend,
+                        k.v.lower, k.v.upper, k.v.row_target, k.v.rows, &err)) {
+        cli_report(cmd, &err);
+        goto done;
+    }
+    print_sources(&k.v.st, src);
+    printf("image %ld label %d prediction %d eps %.17g (%s, %s): min margin lower bound %.17g -> %s; %zu "
+           "evaluation%s replayed from %s: %s the search's bits (margin %.17g)\n", r.index, r.label, r.pred,
+           r.radius, norm_name(c->task.norm), bound_method_name(c->bopt.method), r.margin,
+           r.verified ? "certified" : "not certified", r.n_path, r.n_path == 1 ? "" : "s", results,
+           r.identical ? "identical to" : "differs from", r.margin_saved);
+    rc = r.verified && r.identical ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+done:
+    for (int l = 0; src && l < k.m.n_layers; l++) free(src[l]);
+    free(src);
+    free(cmdline);
+    cert_check_close(&k);
+    return rc;
 }
 
 int cmd_bounds(int argc, char **argv)
@@ -109,10 +204,27 @@ int cmd_bounds(int argc, char **argv)
                                           "precision", "clip", "target", "seed", "out", "frown-group",
                                           "frown-iters", "frown-lr", "frown-patience", "frown-threshold", "threads",
                                           "no-skip-stable", "no-intersect-ibp", "lp-cuts", "milp-time-limit", NULL};
+    /* with --from-certificate everything else comes from the results file, and
+     * --model and --data (optional) only replace its paths */
+    static const char *const allowed_cert[] = {"index", "out", NULL};
+    static const char *const own[] = {"from-certificate", "slot", "model", "data", NULL};
+    int cert = 0;
+    for (int i = 1; i < argc; i++) cert |= !strncmp(argv[i], "--from-certificate", 18);
+    const char *val[4] = {NULL, NULL, NULL, NULL};
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest) return cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
+    int n_rest = argc, st = cert ? cert_cli_take(cmd, argc, argv, own, val, rest, &n_rest) : -1;
+    if (!cert) memcpy(rest, argv, (size_t)argc * sizeof *rest);
     cert_cli_opts o;
     cert_cli_defaults(&o);
-    int st = cert_cli_parse(cmd, argc, argv, allowed, help, &o);
+    if (st < 0) st = cert_cli_parse(cmd, n_rest, rest, cert ? allowed_cert : allowed, help, &o);
+    free(rest);
     if (st >= 0) return st;
+    if (cert) {
+        if (!val[0] || !*val[0]) return cli_usage_error(cmd, "--from-certificate needs a results file");
+        o.model = val[2], o.data = val[3];
+        return from_certificate(val[0], val[1], &o, argc, argv);
+    }
     if (o.index < 0) return cli_usage_error(cmd, "--index is required");
     if (isnan(o.eps)) return cli_usage_error(cmd, "--eps is required");
     nn_error nerr;

@@ -75,6 +75,9 @@ static void help(void)
            "  --save-bounds L    images (e.g. 0-9,17) whose pre-activation bounds at the\n"
            "                     radius go to /bounds/NNN/{lower,upper}\n"
            "  --save-attacks L   images whose PGD counterexamples go to /attacks/{x_adv,logits}\n"
+           "  --save-certificates all|L  images whose certificates go to /certificates:\n"
+           "                     what checks each radius again, bit for bit\n"
+           "                     (nncert certify --reverify F.h5; see --reverify --help)\n"
            "  --flush-seconds S  write and sync the results at least every S s (default 2)\n"
            "  --progress-seconds S  progress line period when stderr is not a terminal\n"
            "                     (default 10; 0: after every task)\n"
@@ -323,6 +326,8 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         .n_attrs = (int)(sizeof attrs / sizeof attrs[0]) - (c->norm.n ? 0 : 2), .n_layers = c->n_save_bounds ? a->n_layers : 0,
         .layer = a->layer, .layer_size = a->layer_size, .attack = c->attack,
         .attack_in = c->n_save_attacks ? model_input_size(m) : 0, .attack_out = model_output_size(m),
+        .cert_classes = cert_job_certificates(c) ? (int)model_output_size(m) : 0,
+        .cert_path_width = cert_job_path_width(c),
         .flush_seconds = c->flush_seconds, .ranks = env->size,
         .on_row = cert_app_count, .row_ctx = a,
     };
@@ -381,6 +386,9 @@ static int worker_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, const c
 
 int cmd_certify(int argc, char **argv)
 {
+    /* checking a file's certificates is another job: src/cli/cmd_reverify.c */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--reverify") || !strncmp(argv[i], "--reverify=", 11)) return cmd_certify_reverify(argc, argv);
     nn_error err;
     nn_error_clear(&err);
     sched_env env;

@@ -59,13 +59,15 @@ typedef struct {
     size_t bounds_len;
     unsigned char *adv;     /* counterexample payload, owned, NULL if none */
     size_t adv_len;
+    unsigned char *cert;    /* certificate payload (cert_certificate_pack), owned, NULL if none */
+    size_t cert_len;
 } row;
 
 struct cert_store {
     cert_store_options o;
     char *path, *journal_path, *key;
     journal *j;
-    h5_table *t, *bt, *at;
+    h5_table *t, *bt, *at, *ct;
     row *rows;              /* recovered rows at open, then rows not yet in the HDF5 file */
     size_t n_rows, cap_rows;
     int64_t *done;          /* sorted tasks recovered at open */
@@ -107,8 +109,15 @@ static unsigned char *copy_bytes(const unsigned char *p, size_t n)
     return c;
 }
 
+static void row_free(row *w)
+{
+    free(w->bounds), free(w->adv), free(w->cert);
+    w->bounds = w->adv = w->cert = NULL;
+}
+
 static int push_row(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *bounds,
-                    size_t bounds_len, const unsigned char *adv, size_t adv_len, nn_error *err)
+                    size_t bounds_len, const unsigned char *adv, size_t adv_len, const unsigned char *cert,
+                    size_t cert_len, nn_error *err)
 {
     if (s->n_rows == s->cap_rows) {
         size_t cap = s->cap_rows ? 2 * s->cap_rows : 256;
@@ -133,27 +142,40 @@ static int push_row(cert_store *s, int64_t task, int rank, const cert_result *r,
         w->adv_len = adv_len;
         w->r.saved |= CERT_SAVED_ATTACK;
     }
+    if (cert && cert_len) {
+        if (!(w->cert = copy_bytes(cert, cert_len))) {
+            row_free(w);
+            return nn_fail(err, NN_ENOMEM, "out of memory for a certificate");
+        }
+        w->cert_len = cert_len;
+        w->r.saved |= CERT_SAVED_CERT;
+    }
     s->n_rows++;
     return NN_OK;
 }
 
-/* The payloads flagged in saved, each u64 length + bytes, into bounds and adv
- * (pointers into extra, NULL when absent). NN_EFORMAT when they do not fit. */
-static int split_extra(const cert_store *s, unsigned saved, const unsigned char *extra, size_t len,
-                       const unsigned char **bounds, size_t *bounds_len, const unsigned char **adv, size_t *adv_len,
+/* The payloads of one row, pointers into the bytes that carried them. */
+typedef struct {
+    const unsigned char *bounds, *adv, *cert;
+    size_t bounds_len, adv_len, cert_len;
+} payloads;
+
+/* The payloads flagged in saved, each u64 length + bytes, into p (NULL when
+ * absent). NN_EFORMAT when they do not fit. */
+static int split_extra(const cert_store *s, unsigned saved, const unsigned char *extra, size_t len, payloads *p,
                        nn_error *err)
 {
-    *bounds = *adv = NULL;
-    *bounds_len = *adv_len = 0;
+    memset(p, 0, sizeof *p);
     size_t off = 0;
-    for (unsigned bit = CERT_SAVED_BOUNDS; bit <= CERT_SAVED_ATTACK; bit <<= 1) {
+    for (unsigned bit = CERT_SAVED_BOUNDS; bit <= CERT_SAVED_CERT; bit <<= 1) {
         if (!(saved & bit)) continue;
         if (len - off < 8) return nn_fail(err, NN_EFORMAT, "%s: a saved payload is cut short", s->path);
         uint64_t n = le_get_u64(extra + off);
         off += 8;
         if (n > len - off) return nn_fail(err, NN_EFORMAT, "%s: a saved payload is cut short", s->path);
-        if (bit == CERT_SAVED_BOUNDS) *bounds = extra + off, *bounds_len = (size_t)n;
-        else *adv = extra + off, *adv_len = (size_t)n;
+        if (bit == CERT_SAVED_BOUNDS) p->bounds = extra + off, p->bounds_len = (size_t)n;
+        else if (bit == CERT_SAVED_ATTACK) p->adv = extra + off, p->adv_len = (size_t)n;
+        else p->cert = extra + off, p->cert_len = (size_t)n;
         off += (size_t)n;
     }
     if (off != len) return nn_fail(err, NN_EFORMAT, "%s: %zu bytes after the saved payloads", s->path, len - off);
@@ -162,8 +184,22 @@ static int split_extra(const cert_store *s, unsigned saved, const unsigned char 
 
 static void drop_rows(cert_store *s)
 {
-    for (size_t i = 0; i < s->n_rows; i++) free(s->rows[i].bounds), free(s->rows[i].adv);
+    for (size_t i = 0; i < s->n_rows; i++) row_free(&s->rows[i]);
     s->n_rows = 0;
+}
+
+/* A certificate this file can hold: a well-formed payload (cert_certificate_unpack)
+ * for the model's classes, no longer than the path column. */
+static int cert_fits(const cert_store *s, const unsigned char *cert, size_t len, nn_error *err)
+{
+    cert_certificate c;
+    int rc = cert_certificate_unpack(cert, len, &c, err);
+    if (rc) return rc;
+    if (c.n_classes != s->o.cert_classes || c.n_path > s->o.cert_path_width)
+        rc = nn_fail(err, NN_EFORMAT, "certificate of %d classes and %zu evaluations, this file holds %d classes "
+                     "and up to %zu evaluations", c.n_classes, c.n_path, s->o.cert_classes, s->o.cert_path_width);
+    cert_certificate_free(&c);
+    return rc;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -289,21 +325,24 @@ static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t
     cert_result r;
     int rc = cert_result_unpack_n(data + RESULT_HEAD, rb, &r, err);
     if (rc) return nn_error_prefix(err, "%s: ", s->journal_path);
-    const unsigned char *extra = data + RESULT_HEAD + rb, *bounds = extra, *adv = NULL;
-    size_t blen = len - RESULT_HEAD - rb, alen = 0;
-    if (rb != CERT_RESULT_BYTES_V0 &&
-        (rc = split_extra(s, r.saved, extra, blen, &bounds, &blen, &adv, &alen, err)))
+    const unsigned char *extra = data + RESULT_HEAD + rb;
+    payloads p = {extra, NULL, NULL, len - RESULT_HEAD - rb, 0, 0};
+    if (rb != CERT_RESULT_BYTES_V0 && (rc = split_extra(s, r.saved, extra, len - RESULT_HEAD - rb, &p, err)))
         return nn_error_prefix(err, "%s: task %lld: ", s->journal_path, (long long)task);
     /* payloads of another layout (other options this run): keep the row only */
-    if (blen != s->bounds_bytes) blen = 0;
-    if (alen != s->adv_bytes) alen = 0;
-    return push_row(s, task, rank, &r, blen ? bounds : NULL, blen, alen ? adv : NULL, alen, err);
+    if (p.bounds_len != s->bounds_bytes) p.bounds_len = 0;
+    if (p.adv_len != s->adv_bytes) p.adv_len = 0;
+    nn_error ignored;
+    if (p.cert_len && (!s->o.cert_classes || cert_fits(s, p.cert, p.cert_len, &ignored))) p.cert_len = 0;
+    return push_row(s, task, rank, &r, p.bounds_len ? p.bounds : NULL, p.bounds_len, p.adv_len ? p.adv : NULL,
+                    p.adv_len, p.cert_len ? p.cert : NULL, p.cert_len, err);
 }
 
 /* The row w as one RESULT record (its payloads with their lengths). */
 static int journal_result(cert_store *s, const row *w, nn_error *err)
 {
-    size_t ext = (w->bounds_len ? 8 + w->bounds_len : 0) + (w->adv_len ? 8 + w->adv_len : 0);
+    size_t ext = (w->bounds_len ? 8 + w->bounds_len : 0) + (w->adv_len ? 8 + w->adv_len : 0) +
+                 (w->cert_len ? 8 + w->cert_len : 0);
     size_t len = RESULT_HEAD + CERT_RESULT_BYTES + ext;
     unsigned char stack[RESULT_HEAD + CERT_RESULT_BYTES], *rec = ext ? malloc(len) : stack;
     if (!rec) return nn_fail(err, NN_ENOMEM, "out of memory for a journal record");
@@ -314,7 +353,8 @@ static int journal_result(cert_store *s, const row *w, nn_error *err)
     cert_result_pack(&w->r, rec + RESULT_HEAD);
     unsigned char *p = rec + RESULT_HEAD + CERT_RESULT_BYTES;
     if (w->bounds_len) le_put_u64(p, w->bounds_len), memcpy(p + 8, w->bounds, w->bounds_len), p += 8 + w->bounds_len;
-    if (w->adv_len) le_put_u64(p, w->adv_len), memcpy(p + 8, w->adv, w->adv_len);
+    if (w->adv_len) le_put_u64(p, w->adv_len), memcpy(p + 8, w->adv, w->adv_len), p += 8 + w->adv_len;
+    if (w->cert_len) le_put_u64(p, w->cert_len), memcpy(p + 8, w->cert, w->cert_len);
     int rc = journal_append(s->j, REC_RESULT, rec, len, err);
     if (rec != stack) free(rec);
     return rc;
@@ -372,7 +412,7 @@ static int recover_h5(cert_store *s, nn_error *err)
             rc = nn_fail(err, NN_EFORMAT, "%s: row %zu has status %d", s->path, i, (int)r.status);
         else
             rc = push_row(s, (int64_t)iv[C_INDEX][i] * s->o.slots + iv[C_SLOT][i], (int)iv[C_RANK][i], &r, NULL, 0,
-                          NULL, 0, err);
+                          NULL, 0, NULL, 0, err);
     }
     for (int c = 0; c < C_COUNT; c++) free(data[c]);
     free(key);
@@ -384,13 +424,14 @@ static int recover_h5(cert_store *s, nn_error *err)
 static int create_h5(cert_store *s, nn_error *err)
 {
     int n = s->o.n_attrs;
-    h5_attr *attrs = calloc((size_t)n + 4, sizeof *attrs);
+    h5_attr *attrs = calloc((size_t)n + 5, sizeof *attrs);
     if (!attrs) return nn_fail(err, NN_ENOMEM, "out of memory");
     if (n) memcpy(attrs, s->o.attrs, (size_t)n * sizeof *attrs);  /* attrs may be NULL when n is 0 */
     attrs[n++] = (h5_attr){"job_key", s->key, 0, 0};
     attrs[n++] = (h5_attr){"start_time", s->start_time, 0, 0};
     attrs[n++] = (h5_attr){"end_time", "", 0, 0};
     attrs[n++] = (h5_attr){"runs", NULL, (double)s->runs, 1};
+    if (s->o.cert_classes > 0) attrs[n++] = (h5_attr){"certificate_version", NULL, CERT_CERTIFICATE_VERSION, 1};
     int rc = h5_table_create(&s->t, s->path, attrs, n, result_cols, s->n_cols, err);
     free(attrs);
     if (rc) return nn_error_prefix(err, "cannot write the results: ");
@@ -437,6 +478,40 @@ static int create_h5(cert_store *s, nn_error *err)
                         0, 0};
         if (!rc) rc = h5_table_attr(s->at, &what, err);
     }
+    if (!rc && s->o.cert_classes > 0) {
+        const h5_column cols[] = {{"index", H5COL_INT, 1},         {"slot", H5COL_INT, 1},
+                                  {"target", H5COL_INT, 1},        {"prediction", H5COL_INT, 1},
+                                  {"eps", H5COL_DOUBLE, 1},        {"margin", H5COL_DOUBLE, 1},
+                                  {"image_hash", H5COL_INT, 1},    {"n_path", H5COL_INT, 1},
+                                  {"path", H5COL_DOUBLE, s->o.cert_path_width},
+                                  {"lower", H5COL_DOUBLE, (size_t)s->o.cert_classes}};
+        rc = h5_table_create_in(s->t, "certificates", cols, 10, 64, 4, &s->ct, err);
+        h5_attr what = {"description",
+                        "what re-verifies each saved task's radius (nncert certify --reverify): path[k, 0:n_path] "
+                        "the eps of the bound evaluations to replay from a fresh state, in order, the last = eps = "
+                        "the radius; lower[k, j] the lower bound of margin row e_prediction - e_j there (NaN: no "
+                        "such row), margin their least; image_hash FNV-1a of the image's values",
+                        0, 0};
+        h5_attr version = {"version", NULL, CERT_CERTIFICATE_VERSION, 1};
+        if (!rc) rc = h5_table_attr(s->ct, &what, err);
+        if (!rc) rc = h5_table_attr(s->ct, &version, err);
+    }
+    return rc;
+}
+
+/* One certificate row; the payload was checked when it was added or replayed. */
+static int write_cert_row(cert_store *s, const row *w, double *scratch, nn_error *err)
+{
+    cert_certificate c;
+    int rc = cert_certificate_unpack(w->cert, w->cert_len, &c, err);
+    if (rc) return rc;
+    int64_t index = w->r.index, slot = w->task - (int64_t)w->r.index * s->o.slots, target = w->r.target;
+    int64_t pred = w->r.pred, hash = (int64_t)c.x_hash, n_path = (int64_t)c.n_path;
+    double eps = c.path[c.n_path - 1];
+    for (size_t k = 0; k < s->o.cert_path_width; k++) scratch[k] = k < c.n_path ? c.path[k] : NAN;
+    const void *data[10] = {&index, &slot, &target, &pred, &eps, &c.margin, &hash, &n_path, scratch, c.lower};
+    rc = h5_table_append(s->ct, data, 1, err);
+    cert_certificate_free(&c);
     return rc;
 }
 
@@ -479,8 +554,9 @@ static int flush(cert_store *s, nn_error *err)
         double *dv = malloc(n * 7 * sizeof *dv);
         char *msg = calloc(n, MSG_WIDTH);
         size_t sb = s->bounds_bytes > s->adv_bytes ? s->bounds_bytes : s->adv_bytes;
-        double *scratch = sb > 8 ? malloc(sb) : NULL;
-        if (!iv || !dv || !msg || (sb > 8 && !scratch)) rc = nn_fail(err, NN_ENOMEM, "out of memory");
+        if (8 * s->o.cert_path_width > sb) sb = 8 * s->o.cert_path_width;
+        double *scratch = sb > 0 ? malloc(sb) : NULL;
+        if (!iv || !dv || !msg || (sb > 0 && !scratch)) rc = nn_fail(err, NN_ENOMEM, "out of memory");
         for (size_t i = 0; !rc && i < n; i++) {
             const row *w = &s->rows[i];
             const cert_result *r = &w->r;
@@ -503,6 +579,8 @@ static int flush(cert_store *s, nn_error *err)
             if (s->bt && s->rows[i].bounds) rc = write_bounds_row(s, &s->rows[i], scratch, err);
         for (size_t i = 0; !rc && i < n; i++)
             if (s->at && s->rows[i].adv) rc = write_attack_row(s, &s->rows[i], scratch, err);
+        for (size_t i = 0; !rc && i < n; i++)
+            if (s->ct && s->rows[i].cert) rc = write_cert_row(s, &s->rows[i], scratch, err);
         free(iv);
         free(dv);
         free(msg);
@@ -524,7 +602,7 @@ static int dedupe(cert_store *s, nn_error *err)
     for (size_t i = 0; i < s->n_rows; i++) {
         row *w = &s->rows[i];
         if (w->r.status == CERT_FAILED && w->r.code == NN_ENOMEM) {
-            free(w->bounds), free(w->adv);
+            row_free(w);
             continue;
         }
         s->rows[n++] = *w;
@@ -543,8 +621,7 @@ static int dedupe(cert_store *s, nn_error *err)
     for (size_t i = 0; i < n; i++) {
         if (k && s->done[k - 1] == pairs[2 * i]) {
             row *w = &s->rows[pairs[2 * i + 1]];
-            free(w->bounds), free(w->adv);
-            w->bounds = w->adv = NULL;
+            row_free(w);
             w->task = -1;
             continue;
         }
@@ -662,6 +739,7 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
         for (size_t i = 0; i < s->n_rows; i++) o->on_row(o->row_ctx, s->rows[i].task, &s->rows[i].r);
     if (!rc) rc = flush(s, err);
     if (rc) {
+        if (s->ct) h5_table_close(s->ct, NULL);
         if (s->at) h5_table_close(s->at, NULL);
         if (s->bt) h5_table_close(s->bt, NULL);
         if (s->t) h5_table_close(s->t, NULL);
@@ -719,22 +797,24 @@ size_t cert_store_checkpoints(const cert_store *s, const cert_store_part **parts
 int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *extra,
                    size_t extra_len, nn_error *err)
 {
-    const unsigned char *bounds, *adv;
-    size_t bounds_len, adv_len;
-    int rc = split_extra(s, r->saved, extra, extra ? extra_len : 0, &bounds, &bounds_len, &adv, &adv_len, err);
+    payloads p;
+    int rc = split_extra(s, r->saved, extra, extra ? extra_len : 0, &p, err);
     if (rc) return nn_error_prefix(err, "task %lld: ", (long long)task);
-    if (bounds_len && bounds_len != s->bounds_bytes)
+    if (p.bounds_len && p.bounds_len != s->bounds_bytes)
         return nn_fail(err, NN_EARG, "%s: saved bounds of task %lld have %zu bytes, expected %zu", s->path,
-                       (long long)task, bounds_len, s->bounds_bytes);
-    if (adv_len && adv_len != s->adv_bytes)
+                       (long long)task, p.bounds_len, s->bounds_bytes);
+    if (p.adv_len && p.adv_len != s->adv_bytes)
         return nn_fail(err, NN_EARG, "%s: the counterexample of task %lld has %zu bytes, expected %zu", s->path,
-                       (long long)task, adv_len, s->adv_bytes);
-    rc = push_row(s, task, rank, r, bounds, bounds_len, adv, adv_len, err);
+                       (long long)task, p.adv_len, s->adv_bytes);
+    if (p.cert_len && !s->o.cert_classes)
+        return nn_fail(err, NN_EARG, "%s: task %lld has a certificate, and the file saves none", s->path,
+                       (long long)task);
+    if (p.cert_len && (rc = cert_fits(s, p.cert, p.cert_len, err)))
+        return nn_error_prefix(err, "%s: task %lld: ", s->path, (long long)task);
+    rc = push_row(s, task, rank, r, p.bounds, p.bounds_len, p.adv, p.adv_len, p.cert, p.cert_len, err);
     if (!rc) rc = journal_result(s, &s->rows[s->n_rows - 1], err);
-    if (rc && s->n_rows && s->rows[s->n_rows - 1].task == task) {  /* not journaled: not kept either */
-        row *w = &s->rows[--s->n_rows];
-        free(w->bounds), free(w->adv);
-    }
+    if (rc && s->n_rows && s->rows[s->n_rows - 1].task == task)  /* not journaled: not kept either */
+        row_free(&s->rows[--s->n_rows]);
     if (!rc && s->n_rows >= 4096) rc = flush(s, err);
     return rc;
 }
@@ -756,6 +836,7 @@ int cert_store_close(cert_store *s, int complete, nn_error *err)
         rc = h5_table_root_attr(s->t, &end, err);
     }
     nn_error tmp;
+    if (s->ct && h5_table_close(s->ct, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
     if (s->at && h5_table_close(s->at, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
     if (s->bt && h5_table_close(s->bt, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
     if (h5_table_close(s->t, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;

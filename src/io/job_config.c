@@ -63,6 +63,7 @@ static const char *type_name(job_type t)
     case JOB_REAL: return "a number";
     case JOB_BOOL: return "true or false";
     case JOB_LIST: return "a list of indices like '0-9, 17'";
+    case JOB_SELECT: return "'all' or a list of indices like '0-9, 17'";
     default: return "text";
     }
 }
@@ -144,6 +145,7 @@ static int check_type(const job_key *k, const char *v)
     case JOB_REAL: return parse_double(v, &d);
     case JOB_BOOL: return parse_bool(v, &b);
     case JOB_LIST: return parse_list(v, &l, NULL, NULL);
+    case JOB_SELECT: return strcmp(v, "all") ? parse_list(v, &l, NULL, NULL) : 0;
     default: return 0;
     }
 }
@@ -445,15 +447,11 @@ static int cmp_long(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int job_get_list(const job *j, const char *key, long **vals, size_t *n, nn_error *err)
+static int get_list(const job *j, const char *key, const char *v, long **vals, size_t *n, nn_error *err)
 {
-    *vals = NULL;
-    *n = 0;
-    const char *v = typed(j, key, JOB_LIST, err);
-    if (!v) return NN_EARG;
     long total;
     if (parse_list(v, &total, NULL, NULL)) return job_fail(j, key, err, NN_EARG, "expected %s, got '%s'",
-                                                           type_name(JOB_LIST), v);
+                                                           type_name(j->schema[job_find(j, key)].type), v);
     list_acc acc = {nn_malloc((size_t)(total > 0 ? total : 1) * sizeof(long), "index list", err), 0};
     if (!acc.v) return NN_ENOMEM;
     parse_list(v, &total, list_add, &acc);
@@ -464,6 +462,25 @@ int job_get_list(const job *j, const char *key, long **vals, size_t *n, nn_error
     *vals = acc.v;
     *n = k;
     return NN_OK;
+}
+
+int job_get_list(const job *j, const char *key, long **vals, size_t *n, nn_error *err)
+{
+    *vals = NULL;
+    *n = 0;
+    const char *v = typed(j, key, JOB_LIST, err);
+    return v ? get_list(j, key, v, vals, n, err) : NN_EARG;
+}
+
+int job_get_select(const job *j, const char *key, int *all, long **vals, size_t *n, nn_error *err)
+{
+    *all = 0;
+    *vals = NULL;
+    *n = 0;
+    const char *v = typed(j, key, JOB_SELECT, err);
+    if (!v) return NN_EARG;
+    if (!strcmp(v, "all")) return *all = 1, NN_OK;
+    return get_list(j, key, v, vals, n, err);
 }
 
 /* ---- canonical text ---- */

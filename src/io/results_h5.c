@@ -314,10 +314,10 @@ static char *read_string_attr(hid_t obj, const char *key)
     return v;
 }
 
-static int table_read(const char *path, const char *key, char **key_value, const h5_column *cols, int n_cols,
-                      void **data, size_t *rows, nn_error *err)
+static int table_read(const char *path, const char *group, const char *key, char **key_value, const h5_column *cols,
+                      int n_cols, void **data, size_t *rows, nn_error *err)
 {
-    *key_value = NULL;
+    if (key_value) *key_value = NULL;
     *rows = 0;
     for (int c = 0; c < n_cols; c++) data[c] = NULL;
     hid_t f;
@@ -325,11 +325,11 @@ static int table_read(const char *path, const char *key, char **key_value, const
     H5E_END_TRY;
     if (f < 0) return nn_fail(err, NN_EFORMAT, "%s: not a readable HDF5 file", path);
     int rc = NN_OK;
-    *key_value = read_string_attr(f, key);
+    if (key_value) *key_value = read_string_attr(f, key);
     size_t n = 0;
     for (int c = 0; !rc && c < n_cols; c++) {
         char name[256];
-        snprintf(name, sizeof name, "results/%s", cols[c].name);
+        snprintf(name, sizeof name, "%s/%s", group, cols[c].name);
         hid_t d;
         H5E_BEGIN_TRY { d = H5Dopen2(f, name, H5P_DEFAULT); }
         H5E_END_TRY;
@@ -341,13 +341,17 @@ static int table_read(const char *path, const char *key, char **key_value, const
         hsize_t dims[2] = {0, 0};
         int rank = H5Sget_simple_extent_dims(space, dims, NULL);
         H5Sclose(space);
-        if (rank != 1 || (c > 0 && dims[0] != n)) {
+        int want = col_rank(&cols[c]);
+        if (rank != want || (want == 2 && dims[1] != cols[c].width)) {
+            rc = nn_fail(err, NN_EFORMAT, "%s: /%s is not a %s of %zu values per row", path, name,
+                         want == 1 ? "column" : "table", cols[c].width);
+        } else if (c > 0 && dims[0] != n) {
             rc = nn_fail(err, NN_EFORMAT, "%s: /%s has %llu rows where %zu were expected", path, name,
                          (unsigned long long)dims[0], n);
         } else {
             n = (size_t)dims[0];
-            size_t elem = cols[c].type == H5COL_STRING ? cols[c].width : 8;
-            data[c] = calloc(n ? n : 1, elem);
+            size_t elem = cols[c].type == H5COL_STRING ? cols[c].width : 8 * (want == 2 ? cols[c].width : 1);
+            data[c] = n && elem > ((size_t)1 << 40) / n ? NULL : calloc(n ? n : 1, elem);
             hid_t mt = mem_type(&cols[c]);
             herr_t st = data[c] ? 0 : -1;
             if (data[c] && n) {
@@ -365,8 +369,10 @@ static int table_read(const char *path, const char *key, char **key_value, const
             free(data[c]);
             data[c] = NULL;
         }
-        free(*key_value);
-        *key_value = NULL;
+        if (key_value) {
+            free(*key_value);
+            *key_value = NULL;
+        }
         return rc;
     }
     *rows = n;
@@ -445,6 +451,7 @@ static int table_has(const char *path, const char *column)
  * child (h5_sandbox.h: HDF5 loops or crashes on some damaged files) ---- */
 
 typedef struct {
+    const char *group;
     const char *key;
     const h5_column *cols;
     int n_cols;
@@ -459,7 +466,8 @@ static void try_table_read(const char *path, void *ctx)
     void **data = calloc((size_t)t->n_cols + 1, sizeof *data);
     char *key = NULL;
     size_t rows;
-    if (data && table_read(path, t->key, &key, t->cols, t->n_cols, data, &rows, NULL) == NN_OK)
+    if (data && table_read(path, t->group, t->key, t->key ? &key : NULL, t->cols, t->n_cols, data, &rows, NULL) ==
+                    NN_OK)
         for (int c = 0; c < t->n_cols; c++) free(data[c]);
     free(data);
     free(key);
@@ -482,9 +490,19 @@ int h5_table_read(const char *path, const char *key, char **key_value, const h5_
     *key_value = NULL;
     *rows = 0;
     for (int c = 0; c < n_cols; c++) data[c] = NULL;
-    trial t = {.key = key, .cols = cols, .n_cols = n_cols};
+    trial t = {.group = "results", .key = key, .cols = cols, .n_cols = n_cols};
     int rc = h5_sandbox_try(path, try_table_read, &t, err);
-    return rc ? rc : table_read(path, key, key_value, cols, n_cols, data, rows, err);
+    return rc ? rc : table_read(path, "results", key, key_value, cols, n_cols, data, rows, err);
+}
+
+int h5_table_read_in(const char *path, const char *group, const h5_column *cols, int n_cols, void **data,
+                     size_t *rows, nn_error *err)
+{
+    *rows = 0;
+    for (int c = 0; c < n_cols; c++) data[c] = NULL;
+    trial t = {.group = group, .key = NULL, .cols = cols, .n_cols = n_cols};
+    int rc = h5_sandbox_check(path, try_table_read, &t, err);
+    return rc ? rc : table_read(path, group, NULL, NULL, cols, n_cols, data, rows, err);
 }
 
 int h5_read_attrs(const char *path, const char *const *keys, int n, char **values, nn_error *err)

@@ -1,5 +1,6 @@
 /* Fuzz harness: the results journal (journal.c) as the results store replays
- * it (cert_store_open: records, result rows, saved bounds and counterexamples),
+ * it (cert_store_open: records, result rows, saved bounds, counterexamples and
+ * certificates),
  * followed by the HDF5 file the store rebuilds from it. The job identity is
  * taken from the input's first record when it has one, so that real journals
  * seed rows past the identity check. Seeds: tests/fuzz/corpus/fuzz_journal/. */
@@ -28,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const size_t layer_size[] = {20, 20};
     cert_store_options o = {.path = path, .job_key = key, .slots = 1, .n_layers = 2, .layer = layer,
                             .layer_size = layer_size, .attack = 1, .attack_in = 784, .attack_out = 10,
-                            .flush_seconds = 1e9, .ranks = 2};
+                            .cert_classes = 10, .cert_path_width = 60, .flush_seconds = 1e9, .ranks = 2};
     cert_store *s = NULL;
     nn_error err;
     int rc = cert_store_open(&s, &o, &err);

@@ -1,6 +1,7 @@
-/* Fuzz harness: HDF5 results files as the two readers of outside results see
- * them: `nncert report` (report_add_file, report_compute) and a results store resuming a file
- * that has no journal (cert_store_open reads the rows back). Each input is
+/* Fuzz harness: HDF5 results files as the readers of outside results see
+ * them: `nncert report` (report_add_file, report_compute), a results store resuming a file
+ * that has no journal (cert_store_open reads the rows back) and the
+ * certificates table that certify --reverify reads (h5_table_read_in). Each input is
  * written to a scratch file first (HDF5 opens files by name).
  * Seeds: tests/fuzz/corpus/fuzz_results_h5/. */
 #include <stdint.h>
@@ -43,5 +44,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check_refusal(rc, &err);
     }
     free(key);
+
+    /* certify --reverify's reader of /certificates (cert_check.c), vector
+     * columns included, at the widths of a 10-class bisect job */
+    const h5_column cols[] = {{"index", H5COL_INT, 1},      {"eps", H5COL_DOUBLE, 1},
+                              {"image_hash", H5COL_INT, 1}, {"path", H5COL_DOUBLE, 60},
+                              {"lower", H5COL_DOUBLE, 10}};
+    void *cd[5];
+    size_t n;
+    rc = h5_table_read_in(path, "certificates", cols, 5, cd, &n, &err);
+    fuzz_check_refusal(rc, &err);
+    for (int c = 0; rc == NN_OK && c < 5; c++) free(cd[c]);
     return 0;
 }
