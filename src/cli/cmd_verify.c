@@ -32,7 +32,12 @@ static void help(void)
            "                        disjuncts and PGD runs, not inside one bound pass\n"
            "  --out R               also write the result file R\n"
            "  --method M            proofs: ibp|crown-ibp|lbp|crown-lbp|fastlin|crown|\n"
-           "                        frown|crown-quad (default crown)\n"
+           "                        frown|crown-quad|lp-last|lp-all|milp (default crown)\n"
+           "  --lp-cuts K           lp-*, milp: tangent cuts per side of an S-shaped\n"
+           "                        neuron (default 3)\n"
+           "  --milp-time-limit S   milp: seconds per output row of the property (default\n"
+           "                        60); all rows of a box are one bound pass, which\n"
+           "                        --timeout does not interrupt\n"
            "  --lines, --maxpool, --precision, --frown-*, --no-skip-stable,\n"
            "  --no-intersect-ibp    as in 'nncert bounds'\n"
            "  --steps N             PGD steps per run (default 100)\n"
@@ -67,7 +72,7 @@ int cmd_verify(int argc, char **argv)
     static const char *const allowed[] = {"model", "method", "lines", "maxpool", "precision", "frown-group",
                                           "frown-iters", "frown-lr", "frown-patience", "frown-threshold",
                                           "no-skip-stable", "no-intersect-ibp", "steps", "restarts", "seed",
-                                          "threads", NULL};
+                                          "threads", "lp-cuts", "milp-time-limit", NULL};
     /* --vnnlib, --timeout and the optional --out are this command's own */
     static const char *const own[] = {"vnnlib", "timeout", "out", CERT_CLI_BAB_NAMES, NULL};
     const char *val[3 + CERT_CLI_BAB_N];
