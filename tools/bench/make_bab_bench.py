@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes the branch-and-bound benchmark folder benchmarks/zoo_bab/ (doc/bab.md "Benchmark").
 
-usage: make_bab_bench.py [--out DIR]   (default benchmarks/zoo_bab)
+usage: make_bab_bench.py [--out DIR]   (default benchmarks/zoo_bab; the model paths
+                                       in instances.csv assume that place)
 
 VNN-LIB properties in the style of ACAS Xu's properties 1-5 on the ACAS Xu-like
 networks of tools/models/acas_like.py (inputs normalized as ACAS Xu's), and
@@ -145,8 +146,9 @@ def main(argv):
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "zoo_bab"))
     a = ap.parse_args(argv)
     os.makedirs(os.path.join(a.out, "vnnlib"), exist_ok=True)
-    models_rel = os.path.relpath(os.path.join(ROOT, "models"), a.out)
-    acas_rel = os.path.join(models_rel, "acas")
+    # paths as seen from benchmarks/zoo_bab, wherever --out is (the same bytes)
+    models_rel = "../../models"
+    acas_rel = models_rel + "/acas"
     lines = []
     for p in acas_properties():
         name = "acas_%s.vnnlib" % p["name"]
