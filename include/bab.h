@@ -49,6 +49,7 @@ typedef struct {
      * frontier. Only the jobs are divided in a group; the rest every member repeats. */
     long rounds;
     double sec_pgd, sec_plan, sec_jobs, sec_merge;
+    int used_input, used_relu; /* boxes searched by input halves, by ReLU phases (auto picks per box) */
 } bab_stats;
 
 /* Prototypes */

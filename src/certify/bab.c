@@ -715,6 +715,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
     run.m = m, run.p = p, run.b = b, run.o = o, run.rng = rng, run.r = r;
     int rc = pick_mode(&run, o->bab.split, &run.relu, err);
     if (rc) return rc;
+    *(run.relu ? &r->bab.used_relu : &r->bab.used_input) = 1;
     if (run.relu && !has_relu(m))
         return nn_fail(err, NN_EUNSUPPORTED, "branch and bound by ReLU splits: the model has no ReLU or leaky ReLU "
                        "layer to split (split the input instead)");

@@ -37,7 +37,8 @@ options:
                       (default fmnist_mlp_10x20_relu_fashionmnist_0_eps0.01)
   --scale-timeout S   its timeout (default 300)
   --light NAME        the instance of light jobs for the time split (default
-                      acasxu_like_6x50.onnx,vnnlib/acas_prop_1), run 30 s
+                      acasxu_like_6x50.onnx,vnnlib/acas_prop_1)
+  --light-timeout S   its timeout (default 30)
   --no-scale          skip the scaling part
   --nncert B          the binary (default bin/nncert)
   --help
@@ -47,13 +48,15 @@ EOF
 cd "$(dirname "$0")/../.."
 INST=benchmarks/zoo_bab/instances.csv OUT= ONLY= MILP_LIMIT=10 MILP_KILL=120 DO_MILP=1 DO_SCALE=1
 SCALE=fmnist_mlp_10x20_relu_fashionmnist_0_eps0.01 SCALE_T=300 LIGHT=acasxu_like_6x50.onnx,vnnlib/acas_prop_1
+LIGHT_T=30
 N=bin/nncert
 while [ $# -gt 0 ]; do
     case $1 in
     --help | -h) usage; exit 0 ;;
     --no-milp) DO_MILP=0; shift; continue ;;
     --no-scale) DO_SCALE=0; shift; continue ;;
-    --instances | --out | --only | --milp-time-limit | --milp-kill | --scale | --scale-timeout | --light | --nncert)
+    --instances | --out | --only | --milp-time-limit | --milp-kill | --scale | --scale-timeout | --light | \
+        --light-timeout | --nncert)
         [ $# -ge 2 ] || { echo "bab_report.sh: $1 needs a value" >&2; exit 2; } ;;
     *) echo "bab_report.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
@@ -66,6 +69,7 @@ while [ $# -gt 0 ]; do
     --scale) SCALE=$2 ;;
     --scale-timeout) SCALE_T=$2 ;;
     --light) LIGHT=$2 ;;
+    --light-timeout) LIGHT_T=$2 ;;
     --nncert) N=$2 ;;
     esac
     shift 2
@@ -133,7 +137,7 @@ if [ "$DO_SCALE" = 1 ]; then
     if [ -z "$line" ] || [ -z "$light" ]; then
         echo "bab_report.sh: no instance matches '$SCALE' or '$LIGHT' for the scaling part" >&2; exit 2
     fi
-    echo "bab_report.sh: scaling on $line ..." >&2
+    echo "bab_report.sh: scaling on $(echo "$line" | cut -d, -f1-2), timeout $SCALE_T s ..." >&2
     S=$T/scale.csv
     echo "$line" | awk -F, -v t="$SCALE_T" '{print $1 "," $2 "," t}' >"$S"
     for g in 1 2; do
@@ -147,14 +151,14 @@ if [ "$DO_SCALE" = 1 ]; then
         "$N" verify --model "$m" --vnnlib "$p" --timeout "$3" --bab >/dev/null 2>"$T/split_$1.err"
     }
     split_run heavy "$line" "$SCALE_T"
-    split_run light "$light" 30
+    split_run light "$light" "$LIGHT_T"
     cpu() { awk '{print $1 + $2}' "$1"; }
     {
     echo
     $PY "$TOOLS/bab_table.py" scaling --g1 "$T/g1.csv" --g1-h5 "$T/g1.h5" --g1-cpu "$(cpu "$T/g1.time")" \
         --g2 "$T/g2.csv" --g2-h5 "$T/g2.h5" --g2-cpu "$(cpu "$T/g2.time")" \
-        --log "ReLU splits ($(basename "$(echo "$line" | cut -d, -f2)"))=$T/split_heavy.err" \
-        --log "input splits ($(basename "$(echo "$light" | cut -d, -f1)") $(basename "$(echo "$light" | cut -d, -f2)"), 30 s)=$T/split_light.err"
+        --log "$(basename "$(echo "$line" | cut -d, -f1)") $(basename "$(echo "$line" | cut -d, -f2)"), $SCALE_T s=$T/split_heavy.err" \
+        --log "$(basename "$(echo "$light" | cut -d, -f1)") $(basename "$(echo "$light" | cut -d, -f2)"), $LIGHT_T s=$T/split_light.err"
     } | tee -a "$T/report.md"
     [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 fi

@@ -137,7 +137,9 @@ def parse_log(path):
         raise SystemExit("bab_table.py: %s has no branch-and-bound summary line" % path)
     d, r, pgd, plan, jobs, merge = (float(v) for v in m.groups())
     answer = re.search(r"nncert verify: (\w+) in ([\d.]+) s", text)
-    return {"domains": d, "rounds": r, "pgd": pgd, "plan": plan, "jobs": jobs, "merge": merge,
+    split = re.search(r"; split by ([^\n]*)", text)
+    split = split.group(1) if split else "?"
+    return {"split": split, "domains": d, "rounds": r, "pgd": pgd, "plan": plan, "jobs": jobs, "merge": merge,
             "answer": answer.group(1) if answer else "?", "seconds": float(answer.group(2)) if answer else 0.0}
 
 
@@ -158,11 +160,18 @@ def scaling(a):
     print("|---|---|---|---|---|")
     print("| 1 (`-np 2`) | %s | %d | %.2f | %.2f |" % (r1, d1, s1, a.g1_cpu))
     print("| 2 (`-np 3`) | %s | %d | %.2f | %.2f |" % (r2, d2, s2, a.g2_cpu))
-    same = r1 == r2 and (d1 == d2 or "timeout" in (r1, r2))
     print()
-    print("Speed-up %.2fx wall (efficiency %.0f %%)%s." % (
-        s1 / s2, 50 * s1 / s2, "; same answer and tree" if same and d1 == d2 else
-        "" if same else "; ANSWERS OR TREES DIFFER"))
+    if r1 == r2 == "timeout":
+        # both cut off by the clock: compare domains per second
+        same = True
+        print("Both ran out of time: %.0f vs %.0f domains/s, %.2fx." % (d1 / s1, d2 / s2, (d2 / s2) / (d1 / s1)))
+    elif "timeout" in (r1, r2):
+        same = True   # a matter of timing, not of answers
+        print("One group size ran out of time (%s vs %s): no speed-up to report." % (r1, r2))
+    else:
+        same = r1 == r2 and d1 == d2
+        print("Speed-up %.2fx wall (efficiency %.0f %%)%s." % (
+            s1 / s2, 50 * s1 / s2, "; same answer and tree" if same else "; ANSWERS OR TREES DIFFER"))
     print()
     print("Where one process's time goes (`verify --bab`), per sub-domain and the estimate for G ranks "
           "with a round of G jobs (batch G/2):")
@@ -182,8 +191,8 @@ def scaling(a):
         # a round of G jobs (one per member): the replicated work of all its
         # domains, one job, and an all-gather (ASSUMED: 20 us x log2 G latency)
         t_round = t_pgd + G * t_rep + t_job + 20e-6 * math.log2(G)
-        print("| %s | %s | %d | %d | %.3g | %.3g | %.3g | %.0f | %.0f | %.0f |" % (
-            name, b["answer"], b["domains"], b["rounds"], t_job, t_rep, t_pgd, d / total if total else 0,
+        print("| %s: %s | %s | %d | %d | %.3g | %.3g | %.3g | %.0f | %.0f | %.0f |" % (
+            b["split"], name, b["answer"], b["domains"], b["rounds"], t_job, t_rep, t_pgd, d / total if total else 0,
             G / t_round, 1 / t_rep if t_rep else float("inf")))
     return 0 if same else 1
 
