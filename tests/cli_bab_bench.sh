@@ -54,7 +54,7 @@ done
 
 # 3. the report on a subset: 2x[12] ACAS properties 1-5 and one MNIST image at two eps
 sub='acasxu_like_2x12|mnist_mlp_2x20_relu_mnist_1_'
-tools/bench/bab_report.sh --nncert "$NNCERT" --only "$sub" --no-scale --milp-time-limit 10 --milp-kill 60 \
+tools/bench/bab_report.sh --nncert "$NNCERT" --only "$sub" --no-scale --milp-time-limit 10 --milp-kill 300 \
     --out "$TMP/rep" >"$TMP/rep.out" 2>"$TMP/rep.err"
 rc=$?
 check "bab_report.sh on the subset: exit 0, no contradiction" \
@@ -125,6 +125,15 @@ $(grep -o '[0-9]* domains bounded' "$TMP/cex6.err"))" \
     --restarts 1 --timeout 60 >"$TMP/cex6b" 2>/dev/null
 check "one PGD step, bounds only: property 4 of 6x[50] is not proven ($(head -1 "$TMP/cex6b"))" \
     "[ \"\$(head -1 '$TMP/cex6b')\" = unknown ]"
+
+# MILP's per-row limit decides answers, so it is part of vnncomp's job identity
+grep 'acasxu_like_2x12.onnx,vnnlib/acas_prop_3' "$B/instances.csv" >"$TMP/one_rel.csv"
+awk -F, -v d="$PWD/$B" '{print d "/" $1 "," d "/" $2 "," $3}' "$TMP/one_rel.csv" >"$TMP/one.csv"
+"$NNCERT" vnncomp --instances "$TMP/one.csv" --out "$TMP/m.csv" --method milp --milp-time-limit 5 >/dev/null 2>&1
+check "vnncomp --method milp: the instance answered" "[ \"\$(tail -1 '$TMP/m.csv' | cut -d, -f3)\" = unsat ]"
+expect_failure "vnncomp: a journal of another --milp-time-limit is another job's" \
+    "belongs to another job.*milp_time_limit=5" \
+    "$NNCERT" vnncomp --instances "$TMP/one.csv" --out "$TMP/m.csv" --method milp --milp-time-limit 7
 
 expect_success "bab_report.sh --help" tools/bench/bab_report.sh --help
 expect_failure "bab_report.sh: an unknown option" "unknown option '--bogus'" tools/bench/bab_report.sh --bogus
