@@ -157,7 +157,6 @@ def main(argv):
                % (p["name"][5:], p["doc"])))
         for net in ACAS_NETS:
             lines.append("%s/%s.onnx,vnnlib/%s,%d" % (acas_rel, net, name, ACAS_TIMEOUT))
-    import torch
     import torch_forward as tf
     for model, data, epss, count in IMAGE_SETS:
         images, labels = tf.load_idx("%s:test" % data)
@@ -179,7 +178,6 @@ def main(argv):
                        "(tools/bench/make_bab_bench.py); unsafe: another class scores >= the label's"
                        % (data, idx, int(labels[idx]), eps)))
                 lines.append("%s/%s,vnnlib/%s,%d" % (models_rel, model, name, IMAGE_TIMEOUT))
-    del torch
     with open(os.path.join(a.out, "instances.csv"), "w") as f:
         f.write("".join(l + "\n" for l in lines))
     print("%s: %d instances" % (os.path.join(a.out, "instances.csv"), len(lines)))
