@@ -2,7 +2,7 @@
 """The tables of tools/bench/bab_report.sh, from the files its runs wrote.
 
 answers: one row per instance, bound-only vs --bab vs MILP, the reference
-  falsifier's finding (bab_report.py), the known answer and its source, the solved
+  search's finding (bab_reference.py), the known answer and its source, the solved
   counts; exits 1, naming the instances, when answers contradict each other
   (an unsat beside a sat or beside a point the reference found).
     bab_table.py answers --instances I.csv --bound B.csv --bab C.csv --bab-h5 C.h5
