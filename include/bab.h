@@ -46,6 +46,14 @@ typedef struct {
                                violates every disjunct by at least this much */
     double volume_proven;   /* input splits: proven fraction of the input volume, each box
                                counting equally (NaN once a box was searched by ReLU phases) */
+    /* Where a process's wall time went (a measurement, never a decision): rounds, and
+     * seconds in each round's PGD run, in planning the popped domains (split choice,
+     * children), in its jobs (bounds and LP leaves; in a group, the all-gather and
+     * the wait for the slowest member too), and in reading the rows back into the
+     * frontier. Only the jobs are divided in a group; the rest every member repeats. */
+    long rounds;
+    double sec_pgd, sec_plan, sec_jobs, sec_merge;
+    int used_input, used_relu; /* boxes searched by input halves, by ReLU phases (auto picks per box) */
 } bab_stats;
 
 /* Prototypes */

@@ -721,6 +721,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
     run.m = m, run.p = p, run.b = b, run.o = o, run.rng = rng, run.r = r;
     int rc = pick_mode(&run, o->bab.split, &run.relu, err);
     if (rc) return rc;
+    *(run.relu ? &r->bab.used_relu : &r->bab.used_input) = 1;
     if (run.relu && !has_relu(m))
         return nn_fail(err, NN_EUNSUPPORTED, "branch and bound by ReLU splits: the model has no ReLU or leaky ReLU "
                        "layer to split (split the input instead)");
@@ -767,7 +768,12 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         }
         if (o->bab.max_domains > 0 && r->bab.domains >= o->bab.max_domains) break;
         /* a PGD run on the worst domain: counterexamples near the bound's weak spot */
-        if ((rc = try_pgd(&run, bab_frontier_peek(&f), err)) || run.found) break;
+        double t0 = nn_wall_seconds();
+        r->bab.rounds++;
+        rc = try_pgd(&run, bab_frontier_peek(&f), err);
+        double t1 = nn_wall_seconds();
+        r->bab.sec_pgd += t1 - t0;
+        if (rc || run.found) break;
         size_t taken = 0, n_jobs = 0;
         while (taken < batch && f.n) popped[taken++] = bab_frontier_pop(&f);
         for (size_t t = 0; !rc && t < taken; t++) rc = plan_domain(&run, popped[t], &plans[t], &jobs, &n_jobs, &cap, err);
@@ -775,7 +781,10 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         double *grown = rc || !n_jobs ? rows : realloc(rows, n_jobs * w * sizeof *rows);
         if (!grown) rc = nn_fail(err, NN_ENOMEM, "out of memory for %zu branch-and-bound results", n_jobs);
         else rows = grown;
+        double t2 = nn_wall_seconds();
         if (!rc && n_jobs) rc = run_jobs(&run, jobs, n_jobs, rows, err);
+        double t3 = nn_wall_seconds();
+        r->bab.sec_plan += t2 - t1, r->bab.sec_jobs += t3 - t2;
         for (size_t j = 0; !rc && j < n_jobs; j++) rc = job_read(&run, &jobs[j], rows + j * w, err);
         /* the kept children enter the frontier in the order they were made */
         for (size_t t = 0; t < taken; t++) {
@@ -816,6 +825,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         }
         if (f.n > o->bab.max_frontier) bab_frontier_set_depth_first(&f, 1);
         else if (f.n <= o->bab.max_frontier / 2) bab_frontier_set_depth_first(&f, 0);
+        r->bab.sec_merge += nn_wall_seconds() - t3;
     }
     if (!rc && !run.found && !f.n && !stuck && !(*decided)) {
         for (size_t c = 0; c < run.nc; c++) proven[run.cases[c]] = 1;

@@ -32,7 +32,12 @@ static void help(void)
            "                        disjuncts and PGD runs, not inside one bound pass\n"
            "  --out R               also write the result file R\n"
            "  --method M            proofs: ibp|crown-ibp|lbp|crown-lbp|fastlin|crown|\n"
-           "                        frown|crown-quad (default crown)\n"
+           "                        frown|crown-quad|lp-last|lp-all|milp (default crown)\n"
+           "  --lp-cuts K           lp-*, milp: tangent cuts per side of an S-shaped\n"
+           "                        neuron (default 3)\n"
+           "  --milp-time-limit S   milp: seconds per output row of the property (default\n"
+           "                        60); all rows of a box are one bound pass, which\n"
+           "                        --timeout does not interrupt\n"
            "  --lines, --maxpool, --precision, --frown-*, --no-skip-stable,\n"
            "  --no-intersect-ibp    as in 'nncert bounds'\n"
            "  --steps N             PGD steps per run (default 100)\n"
@@ -67,7 +72,7 @@ int cmd_verify(int argc, char **argv)
     static const char *const allowed[] = {"model", "method", "lines", "maxpool", "precision", "frown-group",
                                           "frown-iters", "frown-lr", "frown-patience", "frown-threshold",
                                           "no-skip-stable", "no-intersect-ibp", "steps", "restarts", "seed",
-                                          "threads", NULL};
+                                          "threads", "lp-cuts", "milp-time-limit", NULL};
     /* --vnnlib, --timeout and the optional --out are this command's own */
     static const char *const own[] = {"vnnlib", "timeout", "out", CERT_CLI_BAB_NAMES, NULL};
     const char *val[3 + CERT_CLI_BAB_N];
@@ -131,9 +136,13 @@ int cmd_verify(int argc, char **argv)
             r.boxes_enlarged ? " (some boxes bounded through an enclosing ball)" : "", r.pgd_steps);
     if (po.bab.enabled)
         fprintf(stderr, "nncert %s: branch and bound (%s): %ld domains bounded, %ld leaves proven (%ld empty), "
-                "%ld open (%ld not splittable), depth %d, proven volume %s\n", cmd, bab_split_name(po.bab.split),
+                "%ld open (%ld not splittable), depth %d, proven volume %s; %ld rounds: %.6f s PGD, %.6f s planning, "
+                "%.6f s jobs, %.6f s merging; split by %s\n", cmd, bab_split_name(po.bab.split),
                 r.bab.domains, r.bab.leaves_proven, r.bab.leaves_empty, r.bab.open, r.bab.stuck, r.bab.depth,
-                isnan(r.bab.volume_proven) ? "n/a (ReLU splits)" : fmt_fraction(r.bab.volume_proven));
+                isnan(r.bab.volume_proven) ? "n/a (ReLU splits)" : fmt_fraction(r.bab.volume_proven), r.bab.rounds,
+                r.bab.sec_pgd, r.bab.sec_plan, r.bab.sec_jobs, r.bab.sec_merge,
+                r.bab.used_relu ? (r.bab.used_input ? "input halves and ReLU phases" : "ReLU phases")
+                                : r.bab.used_input ? "input halves" : "nothing (no search)");
     rc = CLI_EXIT_OK;
 done:
     prop_result_free(&r);

@@ -34,7 +34,8 @@ static void help(void)
            "                        with .h5 for .csv)\n"
            "  --force-new           start afresh instead of resuming from R.csv.journal\n"
            "  --method M, --lines, --maxpool, --precision, --frown-*, --no-skip-stable,\n"
-           "  --no-intersect-ibp, --steps, --restarts, --seed   as in 'nncert verify'\n"
+           "  --no-intersect-ibp, --steps, --restarts, --seed, --lp-cuts,\n"
+           "  --milp-time-limit     as in 'nncert verify'\n"
            "  --threads N           BLAS threads per rank (default 1)\n"
            "  --bab, --bab-*        branch and bound per instance, as in 'nncert verify'\n"
            "  --ranks-per-instance N  worker ranks that verify one instance together,\n"
@@ -58,7 +59,8 @@ static int parse(int argc, char **argv, const char **csv, const char **out, char
 {
     static const char *const allowed[] = {"method", "lines", "maxpool", "precision", "frown-group", "frown-iters",
                                           "frown-lr", "frown-patience", "frown-threshold", "no-skip-stable",
-                                          "no-intersect-ibp", "steps", "restarts", "seed", "threads", NULL};
+                                          "no-intersect-ibp", "steps", "restarts", "seed", "threads", "lp-cuts",
+                                          "milp-time-limit", NULL};
     static const char *const own[] = {"instances", "out", "!force-new", "drain-seconds", "h5", CERT_CLI_BAB_NAMES,
                                       "ranks-per-instance", NULL};
     const char *val[6 + CERT_CLI_BAB_N];
@@ -132,8 +134,11 @@ int cmd_vnncomp(int argc, char **argv)
         char journal_path[4096], sha[65], bab_id[160];
         rc = model_file_sha256(csv, sha, &err);
         cert_cli_bab_identity(&po.bab, bab_id, sizeof bab_id);
-        snprintf(identity, sizeof identity, "nncert vnncomp: instances sha256=%s method=%s steps=%d restarts=%d "
-                 "seed=%llu%s%s", sha, bound_method_name(po.bopt.method), po.steps, po.restarts,
+        /* MILP's per-row limit decides answers too (a row cut short stays open) */
+        char milp_id[64] = "";
+        if (po.bopt.method == METHOD_MILP) snprintf(milp_id, sizeof milp_id, " milp_time_limit=%g", po.bopt.milp_time_limit);
+        snprintf(identity, sizeof identity, "nncert vnncomp: instances sha256=%s method=%s%s steps=%d restarts=%d "
+                 "seed=%llu%s%s", sha, bound_method_name(po.bopt.method), milp_id, po.steps, po.restarts,
                  (unsigned long long)po.seed, po.bab.enabled ? " " : "", po.bab.enabled ? bab_id : "");
         snprintf(journal_path, sizeof journal_path, "%s.journal", out);
         if (!rc) rc = vnncomp_app_open_journal(&a, journal_path, identity, force_new, &err);
