@@ -11,17 +11,16 @@ Markdown on stdout; a violated ordering prints a line starting with FAILED (on
 stdout, in a Checks section, and on stderr) and the exit status is 1.
 
 Orderings (A <= B: B's margin lower bound is never below A's at the same eps, by
-construction; A's certified set is an interval of eps):
-  radius  IBP <= Fast-Lin <= LP-ALL, IBP <= CROWN <= LP-LAST <= LP-ALL <= MILP,
-          CROWN <= FROWN, and every method < PGD. A search's radius lo_A is
-          certified by A, so by B; its hi_B is not certified by B, so not by A:
-          lo_A < hi_B, i.e. lo_A <= lo_B (1 + rtol) where B's search converged.
-          A PGD counterexample at pgd_eps: lo_X < pgd_eps for every X.
-  error   certified by A => by B for the same pairs; a PGD
-          counterexample within E => certified by none; a radius search's
-          lo >= E => certified at E, hi <= E => not (IBP, Fast-Lin, CROWN,
-          LP-LAST, LP-ALL: methods monotone in eps); so PGD <= MILP <= LP-ALL <=
-          CROWN, and LP-ALL <= Fast-Lin, as robust-error bounds.
+construction): IBP <= Fast-Lin <= LP-ALL, IBP <= CROWN <= LP-LAST <= LP-ALL <=
+MILP, CROWN <= FROWN, and their transitive closure. Checked (doc/lp.md
+"Barrier study" has the arguments):
+  outright   radius < PGD's counterexample eps; at eps, certified by A => by B and
+             nothing certified where PGD broke the image; so the robust-error
+             bounds order PGD <= MILP <= LP-ALL <= CROWN, LP-ALL <= Fast-Lin
+  where A's certified eps form an interval (what the bisect search assumes):
+             lo_A < hi_B (i.e. lo_A <= lo_B (1 + rtol) where B's search
+             converged); and for IBP, Fast-Lin, CROWN, LP-LAST, LP-ALL a radius
+             >= eps => certified at eps, a failed step <= eps => not certified
 FROWN and LP-ALL, FROWN and MILP (MILP under a time limit), Fast-Lin and CROWN
 or LP-LAST are not ordered.
 """
@@ -276,8 +275,9 @@ def main(argv):
                     continue
                 checked += 1
                 if ra["radius"] > 0 and not ra["radius"] < rb["hi"]:
-                    fail("%s image %d: %s radius %.17g, yet %s (never looser) fails at %.17g"
-                         % (b, i, NAMES[wk], ra["radius"], NAMES[st], rb["hi"]))
+                    fail("%s image %d: %s radius %.17g, yet %s (never looser) fails at %.17g: a wrong bound, "
+                         "or %s not monotone in eps there" % (b, i, NAMES[wk], ra["radius"], NAMES[st], rb["hi"],
+                                                               NAMES[wk]))
     print("## Checks\n")
     if failures:
         for f in failures:
