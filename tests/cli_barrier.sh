@@ -29,9 +29,26 @@ check "stdout is barrier.md" "cmp -s $TMP/report $O/barrier.md"
 check "every certify run went through the scheduler with 2 ranks" "$PY - $O <<'PY'
 import glob, sys, h5py
 fs = [f for f in glob.glob(sys.argv[1] + '/*.h5') if not f.endswith('_e_pgd.h5')]
-assert len(fs) == 12, fs    # PGD's search and 7 methods of table 1, 4 of table 2
+assert len(fs) == 12, fs    # PGD's search and 7 methods of table 1, 4 of table 2 (MILP on the open images)
 for f in fs:
     assert int(h5py.File(f, 'r').attrs['ranks']) == 2, f
+PY"
+
+check "table 2's MILP ran on the images LP-ALL and PGD leave open, and only there" "$PY - $O 0.01 <<'PY'
+import json, math, sys, h5py
+o, eps = sys.argv[1], float(sys.argv[2])
+b = o + '/mnist_mlp_2x20_relu'
+res = lambda f: h5py.File(f, 'r')['results']
+lp, atk, pgd = res(b + '_e_lp-all.h5'), res(b + '_e_pgd.h5'), res(b + '_r_pgd.h5')
+st = dict(zip(lp['index'][:], lp['status'][:]))
+broken = {i for i, s in zip(atk['index'][:], atk['status'][:]) if s == 0}
+broken |= {i for i, e in zip(pgd['index'][:], pgd['pgd_eps'][:]) if e <= eps}
+want = [i for i in range(3) if st[i] in (1, 4) and i not in broken]
+got = json.load(open(b + '_e_milp.images'))['images']
+assert got == want and len(want) >= 1, (got, want)   # at least one: the MILP run is not empty
+m = res(b + '_e_milp.h5')
+assert sorted(m['index'][:]) == list(range(len(want))), m['index'][:]
+assert all(s in (0, 1, 4) for s in m['status'][:])
 PY"
 
 # The tables: structure, orderings of the printed figures.
@@ -66,7 +83,8 @@ r2 = rows('images 0-2\n\nRobust')
 hdr2 = cells(r2[0])
 assert hdr2 == ['net', 'test error', 'PGD (lower)', 'MILP (upper)', 'LP-ALL (upper)', 'CROWN (upper)',
                 'Fast-Lin (upper)'], hdr2
-v = [float(c.rstrip(' %')) for c in cells(r2[2])[1:]]
+v = [float(c.split()[0]) for c in cells(r2[2])[1:]]
+assert re.fullmatch(r'[0-9.]+ % \(run on [1-3] open\)', cells(r2[2])[3]), r2[2]
 assert v[0] <= v[1] <= v[2] <= v[3] <= v[4] and v[3] <= v[5], v
 assert cells(r2[3])[0] == 'seconds' and all(re.fullmatch(r'[0-9.]+', c) for c in cells(r2[3])[2:]), r2[3]
 PY" || cat $TMP/report

@@ -22,7 +22,8 @@ written to OUT/barrier.md:
   2. bounds on the robust error at l_inf radius --eps: PGD's lower bound
      (misclassified + PGD counterexamples), the upper bounds of MILP, LP-ALL,
      CROWN and Fast-Lin (= the paper's LP-GREEDY) (misclassified + not certified),
-     with seconds per column.
+     with seconds per column. MILP runs on the images LP-ALL and PGD leave open
+     (--milp-images).
 
 Every image is checked against the orderings the methods guarantee (doc/lp.md
 "Barrier study"); a violation prints a line starting with FAILED and the exit
@@ -40,6 +41,10 @@ options:
   --task-timeout M=S[,M=S]  seconds per image for a method's runs (default
                        milp=300); a radius search stopped by it keeps the radius
                        it had certified (status timeout, counted in the table)
+  --milp-images open|all  table 2's MILP on every image, or (default) only on
+                       those neither LP-ALL certifies nor PGD breaks at eps: on
+                       the others MILP's answer follows (LP-ALL's certificate is
+                       MILP's; no sound method certifies a broken image)
   --methods LIST       radius methods (default ibp,fastlin,crown,frown,lp-last,
                        lp-all,milp; PGD always runs)
   --error-methods LIST robust-error methods (default fastlin,crown,lp-all,milp)
@@ -58,7 +63,7 @@ EOF
 NNCERT=${NNCERT:-bin/nncert}
 PY=/usr/bin/python3
 IMAGES=100 RANKS=2 EPS=0.02 MILP_LIMIT=10 OUT=results/barrier DATA=mnist:test
-RADIUS_IMAGES="" TIMEOUTS="milp=300"
+RADIUS_IMAGES="" TIMEOUTS="milp=300" MILP_IMAGES=open
 METHODS="ibp,fastlin,crown,frown,lp-last,lp-all,milp"
 ERROR_METHODS="fastlin,crown,lp-all,milp"
 NETS=""
@@ -67,12 +72,13 @@ while [ $# -gt 0 ]; do
     case $1 in
     -h | --help) usage; exit 0 ;;
     --images | --radius-images | --ranks | --eps | --milp-time-limit | --task-timeout | --methods | \
-        --error-methods | --nets | --data | --out)
+        --error-methods | --nets | --data | --out | --milp-images)
         [ $# -ge 2 ] || die "$1 needs a value"
         case $1 in
         --images) IMAGES=$2 ;; --radius-images) RADIUS_IMAGES=$2 ;; --ranks) RANKS=$2 ;; --eps) EPS=$2 ;;
         --milp-time-limit) MILP_LIMIT=$2 ;; --task-timeout) TIMEOUTS=$2 ;; --methods) METHODS=$2 ;;
         --error-methods) ERROR_METHODS=$2 ;; --nets) NETS=$2 ;; --data) DATA=$2 ;; --out) OUT=$2 ;;
+        --milp-images) MILP_IMAGES=$2 ;;
         esac
         shift 2 ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -80,6 +86,10 @@ while [ $# -gt 0 ]; do
 done
 [[ $IMAGES =~ ^[1-9][0-9]*$ ]] || die "--images must be a positive integer, got '$IMAGES'"
 [[ $RANKS =~ ^[1-9][0-9]*$ ]] || die "--ranks must be a positive integer, got '$RANKS'"
+[[ $MILP_IMAGES == open || $MILP_IMAGES == all ]] || die "--milp-images must be open or all, got '$MILP_IMAGES'"
+if [ "$MILP_IMAGES" = open ] && [[ ,$ERROR_METHODS, == *,milp,* ]] && [[ ,$ERROR_METHODS, != *,lp-all,* ]]; then
+    die "--milp-images open needs lp-all among --error-methods (or use --milp-images all)"
+fi
 ALL_METHODS=" ibp fastlin crown frown lp-last lp-all milp "
 for m in ${METHODS//,/ } ${ERROR_METHODS//,/ }; do
     [[ $ALL_METHODS == *" $m "* ]] || die "unknown method '$m' (one of:$ALL_METHODS)"
@@ -151,7 +161,7 @@ run() {
 
 # one_run NET KIND METHOD: the run of table 1 (KIND r) or 2 (KIND e)
 one_run() {
-    local net=$1 kind=$2 m=$3 b n extra=() to
+    local net=$1 kind=$2 m=$3 b n data extra=() to
     b=$(basename "$net" .h5)
     if [ "$m" = pgd ]; then
         if [ "$kind" = r ]; then
@@ -166,7 +176,23 @@ one_run() {
         fi
         return
     fi
-    n=$IMAGES
+    n=$IMAGES data=$DATA
+    if [ "$kind" = e ] && [ "$m" = milp ] && [ "$MILP_IMAGES" = open ]; then
+        # the images LP-ALL and PGD leave open, as NumPy arrays of the same pixels
+        [ -f "$OUT/${b}_e_lp-all.done" ] && [ -f "$OUT/${b}_e_pgd.done" ] && [ -f "$OUT/${b}_r_pgd.done" ] || {
+            echo "FAILED: ${b}_e_milp needs the lp-all and PGD runs" >&2; status=1; return; }
+        local open
+        open=$($PY tools/barrier_open.py "$OUT" "$b" "$DATA" "$EPS") || {
+            echo "FAILED: tools/barrier_open.py $OUT $b" >&2; status=1; return; }
+        n=${open#* }
+        data="npy:$OUT/${b}_e_milp_${open% *}_x.npy,labels=$OUT/${b}_e_milp_${open% *}_y.npy"
+        if [ "$n" = 0 ]; then   # nothing open: nothing to run
+            rm -f "$OUT/${b}_e_milp".{h5,h5.journal,wall,log,cmd}
+            touch "$OUT/${b}_e_milp.done"
+            return
+        fi
+    fi
+    [ "$kind$m" = emilp ] && [ "$MILP_IMAGES" = all ] && rm -f "$OUT/${b}_e_milp.images"
     if [ "$kind" = r ]; then
         n=$(lookup "$RADIUS_IMAGES" "$m" "$IMAGES")
         [ "$n" -gt "$IMAGES" ] && n=$IMAGES
@@ -176,7 +202,7 @@ one_run() {
     [ "$m" = milp ] && extra+=(--milp-time-limit "$MILP_LIMIT")
     to=$(lookup "$TIMEOUTS" "$m" 0)
     [ "$to" != 0 ] && extra+=(--task-timeout "$to")
-    run "${b}_${kind}_$m" launch "$NNCERT" certify --model "$net" --data "$DATA" --count "$n" \
+    run "${b}_${kind}_$m" launch "$NNCERT" certify --model "$net" --data "$data" --count "$n" \
         --method "$m" "${extra[@]}" --out "$OUT/${b}_${kind}_$m.h5"
 }
 
