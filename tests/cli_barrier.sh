@@ -12,7 +12,7 @@ S=tools/barrier_report.sh
 O=$TMP/b
 NET=models/mnist_mlp_2x20_relu.h5
 ARGS=(--nets $NET --images 3 --radius-images lp-last=1,lp-all=1,milp=1 --ranks 2 --eps 0.01
-      --milp-time-limit 2 --task-timeout milp=30 --out $O)
+      --milp-time-limit 2 --task-timeout r:milp=30,lp-all=60 --out $O)
 
 expect_success "--help documents the options" $S --help
 check "--help names every option" "for o in --images --radius-images --ranks --eps --milp-time-limit \
@@ -50,6 +50,10 @@ m = res(b + '_e_milp.h5')
 assert sorted(m['index'][:]) == list(range(len(want))), m['index'][:]
 assert all(s in (0, 1, 4) for s in m['status'][:])
 PY"
+
+check "per-table time limits reach the right runs" "grep -q -- '--task-timeout 30 ' $O/*_r_milp.cmd && \
+    ! grep -q -- '--task-timeout' $O/*_e_milp.cmd && grep -q -- '--task-timeout 60 ' $O/*_e_lp-all.cmd && \
+    grep -q -- '--task-timeout 60 ' $O/*_r_lp-all.cmd && grep -q -- '--milp-time-limit 2 ' $O/*_e_milp.cmd"
 
 # The tables: structure, orderings of the printed figures.
 check "tables have every column, images and seconds, and orderings hold" "$PY - $TMP/report <<'PY'

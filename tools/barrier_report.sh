@@ -38,9 +38,11 @@ options:
   --eps E              radius of table 2 (default 0.02)
   --milp-time-limit S  Cbc's seconds per MILP margin row (default 10); a row not
                        solved by then does not certify
-  --task-timeout M=S[,M=S]  seconds per image for a method's runs (default
-                       milp=300); a radius search stopped by it keeps the radius
-                       it had certified (status timeout, counted in the table)
+  --task-timeout M=S[,M=S]  wall seconds per image for a method's runs (default
+                       milp=300); M alone is both tables, r:M table 1 only, e:M
+                       table 2 only (r:milp=120,e:milp=600). A radius search
+                       stopped by it keeps the radius it had certified (status
+                       timeout, counted in the table); at eps it does not certify
   --milp-images open|all  table 2's MILP on every image, or (default) only on
                        those neither LP-ALL certifies nor PGD breaks at eps: on
                        the others MILP's answer follows (LP-ALL's certificate is
@@ -94,18 +96,21 @@ ALL_METHODS=" ibp fastlin crown frown lp-last lp-all milp "
 for m in ${METHODS//,/ } ${ERROR_METHODS//,/ }; do
     [[ $ALL_METHODS == *" $m "* ]] || die "unknown method '$m' (one of:$ALL_METHODS)"
 done
-# "m=v,m=v": every key a method, every value a positive number
+# "m=v,m=v": every key a method (with $3, also r:METHOD or e:METHOD), every
+# value a positive number
 check_pairs() {
-    local kv
+    local kv k
     for kv in ${2//,/ }; do
         [[ $kv == *=* ]] || die "$1: '$kv' is not METHOD=VALUE"
-        [[ $ALL_METHODS == *" ${kv%%=*} "* ]] || die "$1: unknown method '${kv%%=*}'"
+        k=${kv%%=*}
+        [ -n "${3:-}" ] && k=${k#[re]:}
+        [[ $ALL_METHODS == *" $k "* ]] || die "$1: unknown method '${kv%%=*}'"
         [[ ${kv#*=} =~ ^[0-9]+([.][0-9]*)?$ ]] && [[ ! ${kv#*=} =~ ^0*[.]?0*$ ]] ||
             die "$1: '${kv#*=}' is not a positive number"
     done
 }
 check_pairs --radius-images "$RADIUS_IMAGES"
-check_pairs --task-timeout "$TIMEOUTS"
+check_pairs --task-timeout "$TIMEOUTS" prefixed
 # lookup PAIRS METHOD DEFAULT: the value for METHOD, else DEFAULT
 lookup() {
     local kv
@@ -200,7 +205,7 @@ one_run() {
         extra+=(--eps "$EPS")
     fi
     [ "$m" = milp ] && extra+=(--milp-time-limit "$MILP_LIMIT")
-    to=$(lookup "$TIMEOUTS" "$m" 0)
+    to=$(lookup "$TIMEOUTS" "$kind:$m" "$(lookup "$TIMEOUTS" "$m" 0)")
     [ "$to" != 0 ] && extra+=(--task-timeout "$to")
     run "${b}_${kind}_$m" launch "$NNCERT" certify --model "$net" --data "$data" --count "$n" \
         --method "$m" "${extra[@]}" --out "$OUT/${b}_${kind}_$m.h5"
