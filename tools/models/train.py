@@ -4,6 +4,9 @@
 --small  the committed test models (models/, all files together < 2 MiB)
 --large  the large models that `make zoo` builds into models/zoo (git-ignored),
          among them a 3x32x32 CNN on fashion-mnist-rgb32 and a 10-layer CNN
+--barrier  the MNIST MLPs of the LP-barrier study (tools/barrier_report.sh) into
+         models/zoo: the paper's MLP-A (1x[500]) and MLP-B (2x[100]), each trained
+         normally and with PGD (Madry et al.) at l_inf eps 0.1
 --only NAME[,NAME...]  just these models;  --out DIR  output folder;  --list
 --table  print the markdown table of models/README.md from the files in --out
 
@@ -111,13 +114,15 @@ RESNET_SMALL = [("normalize",),                                                #
 DATA = {"fmnist": "fashion-mnist", "mnist": "mnist"}
 
 
-def model(name, layers, epochs, onnx=False, input_shape=(1, 28, 28), lr=1e-3, batch=128, gain=None, data=None):
+def model(name, layers, epochs, onnx=False, input_shape=(1, 28, 28), lr=1e-3, batch=128, gain=None, data=None,
+          adv_eps=None):
     """gain: Glorot-uniform initialisation with this gain instead of torch's default;
     deep sigmoid stacks need it (gain 4 offsets sigmoid's slope 1/4 at 0) to train at all.
     data: a data set name (as --data takes it, without split) other than the one the
-    name's prefix implies."""
+    name's prefix implies. adv_eps: train on PGD examples of this l_inf radius
+    (pgd_batch) instead of the clean images."""
     return {"name": name, "data": data or DATA[name.split("_")[0]], "layers": layers, "epochs": epochs,
-            "onnx": onnx, "input_shape": input_shape, "lr": lr, "batch": batch, "gain": gain}
+            "onnx": onnx, "input_shape": input_shape, "lr": lr, "batch": batch, "gain": gain, "adv_eps": adv_eps}
 
 
 def small_models():
@@ -157,6 +162,42 @@ def large_models():
         model("fmnist_resnet_small", RESNET_SMALL, 3),
     ]
     return ms
+
+
+# PGD training (Madry et al.): every batch is replaced by PGD examples of the
+# current radius, ADV_STEPS signed-gradient steps of 2.5 eps / ADV_STEPS from a
+# uniform random start, projected on the ball and the pixel range [0, 1]. The
+# radius ramps up linearly over the first ADV_RAMP epochs: a small MLP trained at
+# the full radius from the first step can stall at chance level.
+ADV_EPS = 0.1    # the paper's ADV nets of its radius study (MNIST, l_inf 0.1)
+ADV_STEPS = 10
+ADV_RAMP = 5
+
+
+def barrier_models():
+    """MLP-A and MLP-B of the convex-relaxation-barrier study (doc/lp.md "Barrier
+    study"), normally and PGD-trained, 20 epochs as the other MNIST models."""
+    ms = []
+    for widths in ([500], [100, 100]):
+        base = "mnist_mlp_%dx%d_relu" % (len(widths), widths[0])
+        ms.append(model(base, mlp(widths, "relu"), 20))
+        ms.append(model(base + "_adv", mlp(widths, "relu"), 20, adv_eps=ADV_EPS))
+    return ms
+
+
+def pgd_batch(net, x, y, eps, gen):
+    """PGD examples of the batch (x, y) within the l_inf ball of radius eps."""
+    if eps <= 0:
+        return x
+    step = 2.5 * eps / ADV_STEPS
+    lo, hi = torch.clamp(x - eps, min=0.0), torch.clamp(x + eps, max=1.0)
+    xa = torch.min(torch.max(x + (2 * torch.rand(x.shape, generator=gen) - 1) * eps, lo), hi)
+    for _ in range(ADV_STEPS):
+        xa.requires_grad_(True)
+        loss = F.cross_entropy(net(xa), y)
+        g, = torch.autograd.grad(loss, xa)
+        xa = torch.min(torch.max(xa.detach() + step * g.sign(), lo), hi)
+    return xa.detach()
 
 
 def arch_string(layers):
@@ -396,20 +437,24 @@ def train_one(spec, out_dir, log):
     opt = torch.optim.Adam(net.parameters(), lr=spec["lr"])
     ramps = [m for m in net if isinstance(m, ParamRamp)]
     gen = torch.Generator().manual_seed(spec["seed"])
+    adv_gen = torch.Generator().manual_seed(spec["seed"] + 1)  # PGD's random starts
     net.train()
     for epoch in range(spec["epochs"]):
         perm = torch.randperm(x.shape[0], generator=gen)
         total = 0.0
+        adv_eps = spec["adv_eps"] * min(1.0, (epoch + 1) / ADV_RAMP) if spec["adv_eps"] else 0.0
         for s in range(0, x.shape[0], spec["batch"]):
             idx = perm[s:s + spec["batch"]]
+            xb = pgd_batch(net, x[idx], y[idx], adv_eps, adv_gen)
             opt.zero_grad()
-            loss = F.cross_entropy(net(x[idx]), y[idx])
+            loss = F.cross_entropy(net(xb), y[idx])
             loss.backward()
             opt.step()
             for rp in ramps:
                 rp.project()
             total += loss.item() * idx.shape[0]
-        log("  %s epoch %d/%d loss %.4f" % (spec["name"], epoch + 1, spec["epochs"], total / x.shape[0]))
+        log("  %s epoch %d/%d loss %.4f%s" % (spec["name"], epoch + 1, spec["epochs"], total / x.shape[0],
+                                               " (PGD eps %g)" % adv_eps if adv_eps else ""))
 
     path = os.path.join(out_dir, spec["name"] + ".h5")
     # trained_with keeps the script's old path "tools/train.py": it is part of the
@@ -419,6 +464,10 @@ def train_one(spec, out_dir, log):
                             % (torch.__version__, spec["lr"], spec["batch"]),
             "seed": np.int32(spec["seed"]), "epochs": np.int32(spec["epochs"]),
             "architecture": arch_string(spec["layers"])}
+    if spec["adv_eps"]:
+        meta["trained_with"] += (", PGD training at l_inf eps %g (%d steps of 2.5 eps/%d, random start, "
+                                 "eps ramped over %d epochs)" % (spec["adv_eps"], ADV_STEPS, ADV_STEPS, ADV_RAMP))
+        meta["adv_eps"] = np.float64(spec["adv_eps"])
     write_h5(path, spec, net, meta)
     # Accuracy of the file as written, in float64 through the independent reader.
     timages, tlabels = data(spec["data"], "test")
@@ -470,6 +519,8 @@ def main(argv):
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--small", action="store_true", help="committed test models (default --out models)")
     g.add_argument("--large", action="store_true", help="large models (default --out models/zoo)")
+    g.add_argument("--barrier", action="store_true",
+                   help="MLP-A/MLP-B, normal and PGD-trained, of tools/barrier_report.sh (default --out models/zoo)")
     p.add_argument("--only", help="comma-separated model names")
     p.add_argument("--out", help="output folder")
     p.add_argument("--list", action="store_true", help="print the model names and exit")
@@ -478,7 +529,7 @@ def main(argv):
 
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    specs = small_models() if a.small else large_models()
+    specs = small_models() if a.small else large_models() if a.large else barrier_models()
     for s in specs:
         s["seed"] = SEED
     if a.list:
