@@ -41,6 +41,9 @@ typedef struct {
     int attack;              /* 1: /results has the pgd_eps, pgd_lo, pgd_class columns */
     size_t attack_in;        /* > 0: saved counterexamples (/attacks) of this input size */
     size_t attack_out;       /* and this output size */
+    size_t milp_in;          /* > 0 (method milp): /results milp_eps, milp_class and the
+                                checked points (/milp_counterexamples) of this input size */
+    size_t milp_out;         /* and this output size */
     int cert_classes;        /* > 0: saved certificates (/certificates) of a model of these classes */
     size_t cert_path_width;  /* and at most this many evaluations each (cert_job_path_width) */
     double flush_seconds;    /* write and sync at least this often */
@@ -77,7 +80,8 @@ size_t cert_store_checkpoints(const cert_store *s, const cert_store_part **parts
  * file at the next flush. extra: the payloads flagged in r->saved, in flag
  * order, each a little-endian u64 length and the bytes (NULL: none): bounds are
  * eps then lower/upper of each saved layer, a counterexample is eps, x_adv,
- * logits, all little-endian doubles; a certificate is cert_certificate_pack's. */
+ * logits, all little-endian doubles; a certificate is cert_certificate_pack's;
+ * a MILP counterexample is eps, x, logits like the PGD one. */
 int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *extra,
                    size_t extra_len, nn_error *err);
 /* Flush when flush_seconds have passed (or force). */

@@ -103,6 +103,11 @@ typedef struct {
     int trace_lost;         /* 1: an eps could not be recorded (no certificate) */
     long cert_eval;         /* the evaluation whose margin the row reports (-1: none) */
     double *cert_lower;     /* [n_classes] its row lower bounds by target class (NaN: no row) */
+    /* method milp: the last cert_run_task's checked counterexample at the smallest
+     * eps (cert_milp_counterexample; milp_class -1: none) */
+    double milp_eps;
+    int milp_class;
+    double *milp_x, *milp_z; /* [input] the point, [n_classes] its logits */
 } cert_verifier;
 
 /* CERT_TIMEOUT: the task ran past task_timeout; radius, lo and hi are the
@@ -145,12 +150,18 @@ typedef struct {
      * (NaN: none found), largest eps where the attack failed, its class */
     double pgd_eps, pgd_lo;
     int pgd_class;
+    /* method milp (NaN, -1 otherwise or when none was found): smallest evaluated
+     * eps at which a MILP point, checked by the exact forward pass inside the
+     * region, changes the class (cert_milp_counterexample), and that class */
+    double milp_eps;
+    int milp_class;
     unsigned saved;     /* CERT_SAVED_* payloads that travel after the packed row */
 } cert_result;
 
 #define CERT_SAVED_BOUNDS 1u   /* saved bounds: eps, then lower/upper per saved layer */
 #define CERT_SAVED_ATTACK 2u   /* counterexample: eps, x_adv[input], logits[output] */
 #define CERT_SAVED_CERT 4u     /* certificate: cert_certificate_pack */
+#define CERT_SAVED_MILP 8u     /* MILP counterexample: eps, x[input], logits[output] */
 
 /* What checks a certified radius again (doc/radius.md "Certificates"): the eps
  * of the evaluations to replay from a fresh state, in order, the last at the
@@ -200,6 +211,26 @@ void cert_verifier_keep_layers(cert_verifier *v, cert_layer_store s);
  * minimum row lower bound goes to *margin, certified iff it is > 0. */
 int cert_verify(cert_verifier *v, const double *x0, norm_type norm, double eps, int clip, int c, int target,
                 double *margin, int *certified, nn_error *err);
+
+/* milp_check.c */
+/* After cert_verify with method milp left (c, target) uncertified at eps: the
+ * row points Cbc found, each moved into the region (box clip, l_inf / l1 ball,
+ * in the arithmetic a reader of the point uses) and run through the exact
+ * forward pass. When one changes the class (argmax != c; targeted: z_target >
+ * z_c) and lies in the region, x and logits (n_classes) get it and *cls the
+ * class it goes to; else *cls = -1. Never changes v's bounds. */
+int cert_milp_counterexample(cert_verifier *v, const double *x0, norm_type norm, double eps, int clip, int c,
+                             int target, double *x, double *logits, int *cls, nn_error *err);
+/* Row r's MILP point of v's last evaluation (method milp), moved into the
+ * region as cert_milp_counterexample moves it: *has = 0 when Cbc found none. */
+int cert_milp_point(cert_verifier *v, size_t row, const double *x0, norm_type norm, double eps, int clip, double *x,
+                    int *has, nn_error *err);
+/* *cls >= 0 when x lies in B_norm(x0, eps) (clip: and in [0, 1]) as computed in
+ * double and the forward pass at x (logits) changes class c to *cls with a
+ * larger logit (targeted: z_target > z_c); else -1. The check of
+ * cert_milp_counterexample, for any point. */
+int cert_counterexample_holds(const nn_model *m, const double *x0, const double *x, norm_type norm, double eps,
+                              int clip, int c, int target, double *logits, int *cls, nn_error *err);
 
 /* verify_bab.c */
 /* Branch and bound of (c, target) on the l_inf ball B(x0, eps) (o->clip: within
@@ -260,13 +291,15 @@ int cert_replay(cert_verifier *v, const cert_certificate *c, const double *x, no
 int cert_certificate_matches(const cert_verifier *v, const cert_certificate *c, double margin);
 
 /* result_pack.c */
-#define CERT_RESULT_BYTES 352     /* fixed little-endian layout of one cert_result */
+#define CERT_RESULT_BYTES 368     /* fixed little-endian layout of one cert_result */
+#define CERT_RESULT_BYTES_V1 352  /* the layout before the MILP fields (older journals) */
 #define CERT_RESULT_BYTES_V0 328  /* the layout before the PGD fields (older journals) */
 void cert_result_pack(const cert_result *r, unsigned char out[CERT_RESULT_BYTES]);
 /* Returns NN_EFORMAT when the bytes are not a packed result (bad status, no NUL). */
 int cert_result_unpack(const unsigned char in[CERT_RESULT_BYTES], cert_result *r, nn_error *err);
-/* The same for a row of n bytes: CERT_RESULT_BYTES, or CERT_RESULT_BYTES_V0 (no
- * PGD fields: NaN, NaN, -1; saved = 0). */
+/* The same for a row of n bytes: CERT_RESULT_BYTES, CERT_RESULT_BYTES_V1 (no
+ * MILP fields: NaN, -1) or CERT_RESULT_BYTES_V0 (no PGD fields either: NaN,
+ * NaN, -1; saved = 0). */
 int cert_result_unpack_n(const unsigned char *in, size_t n, cert_result *r, nn_error *err);
 
 #endif

@@ -76,4 +76,16 @@ int h5_write_bounds(const char *path, const h5_attr *attrs, int n_attrs, const b
                     const unsigned char *const *source, const char *source_names, const double *margin_lower,
                     const double *margin_upper, const int *margin_target, size_t rows, nn_error *err);
 
+/* The MILP outcome of each margin row of a bounds file (method milp), as /milp:
+ * proven, lower, cbc_bound, value (the row at point by the exact forward pass,
+ * NaN: no point), has_point, counterexample (value < 0 at a point in the
+ * region), point[rows x n_in] (NaN rows: none). */
+typedef struct {
+    size_t rows, n_in;
+    const int *proven, *has_point, *counterexample;
+    const double *lower, *cbc_bound, *value, *point;
+} h5_milp_rows;
+/* Adds /milp to the file h5_write_bounds wrote. */
+int h5_write_milp(const char *path, const h5_milp_rows *m, nn_error *err);
+
 #endif

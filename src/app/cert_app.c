@@ -388,6 +388,30 @@ static void save_certificate(const cert_certificate *c, cert_result *r, sched_bu
     free(p);
 }
 
+/* The row's checked MILP counterexample (cert_milp_counterexample), last of the
+ * payloads; one that cannot travel leaves milp_eps without its point, so the
+ * row's milp_eps and milp_class are cleared with it (nothing unproven stays). */
+static void save_milp_point(const cert_verifier *v, cert_result *r, sched_buf *extra)
+{
+    size_t in = model_input_size(v->model), k = (size_t)v->n_classes, bytes = 8 * (1 + in + k), at = extra->len;
+    unsigned char *p = malloc(bytes), len[8];
+    int ok = 0;
+    if (p) {
+        le_put_f64(p, r->milp_eps);
+        for (size_t i = 0; i < in; i++) le_put_f64(p + 8 * (1 + i), v->milp_x[i]);
+        for (size_t i = 0; i < k; i++) le_put_f64(p + 8 * (1 + in + i), v->milp_z[i]);
+        le_put_u64(len, bytes);
+        ok = !sched_buf_append(extra, len, 8) && !sched_buf_append(extra, p, bytes);
+    }
+    if (ok) r->saved |= CERT_SAVED_MILP;
+    else {
+        extra->len = at;
+        r->milp_eps = NAN;
+        r->milp_class = -1;
+    }
+    free(p);
+}
+
 static void app_run(void *ctx, int64_t task, unsigned char *out, sched_buf *extra)
 {
     cert_app *a = ctx;
@@ -401,6 +425,8 @@ static void app_run(void *ctx, int64_t task, unsigned char *out, sched_buf *extr
     r.status = CERT_FAILED;
     r.margin = NAN;
     r.hi = INFINITY;
+    r.milp_eps = NAN;
+    r.milp_class = -1;
     size_t at = (size_t)index - a->ds.first;
     if (a->c->dry_tasks) {
         snprintf(r.message, sizeof r.message, "dry task: no bound work (scheduler benchmark mode)");
@@ -430,6 +456,7 @@ static void app_run(void *ctx, int64_t task, unsigned char *out, sched_buf *extr
         if (a->c->attack) run_attack(a, x, &r, extra);
         if (have_cert && r.status != CERT_FAILED) save_certificate(&cert, &r, extra);
         if (have_cert) cert_certificate_free(&cert);
+        if (r.milp_class >= 0 && a->v.milp_x) save_milp_point(&a->v, &r, extra);
     }
     cert_result_pack(&r, out);
 }
@@ -464,6 +491,9 @@ static int app_done(void *ctx, int64_t task, int rank, const unsigned char *resu
     if (r.status == CERT_CERTIFIED && r.pgd_eps <= r.radius)
         fprintf(stderr, "nncert certify: UNSOUND: image %ld target %d: PGD found a counterexample at eps %.17g <= "
                         "certified radius %.17g\n", r.index, r.target, r.pgd_eps, r.radius);
+    if (r.status == CERT_CERTIFIED && r.milp_eps <= r.radius)
+        fprintf(stderr, "nncert certify: UNSOUND: image %ld target %d: the MILP found a checked counterexample at "
+                        "eps %.17g <= certified radius %.17g\n", r.index, r.target, r.milp_eps, r.radius);
     return NN_OK;
 }
 

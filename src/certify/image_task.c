@@ -33,6 +33,8 @@ static void blank_row(cert_result *r, long index, int label, int pred, int targe
     r->hi = INFINITY;
     r->pgd_eps = r->pgd_lo = NAN;   /* not attacked */
     r->pgd_class = -1;
+    r->milp_eps = NAN;              /* no MILP counterexample */
+    r->milp_class = -1;
 }
 
 static int fail_row(cert_result *r, nn_error *err)

@@ -7,8 +7,10 @@
  *  (a failed row's nn_code; zero in rows written before it existed)
  *  64 seconds f64 | 72 message, 256 bytes, NUL-terminated and NUL-padded
  * 328 pgd_eps f64 | 336 pgd_lo f64 | 344 pgd_class i32 | 348 saved u32
+ * 352 milp_eps f64 | 360 milp_class i32 | 364 zero
  * The first 328 bytes are the layout of journals written before PGD columns
- * existed; cert_result_unpack_n still reads those rows. */
+ * existed, the first 352 that of journals before the MILP fields;
+ * cert_result_unpack_n still reads those rows. */
 #include "certify.h"
 
 #include <math.h>
@@ -38,6 +40,8 @@ void cert_result_pack(const cert_result *r, unsigned char out[CERT_RESULT_BYTES]
     le_put_f64(out + 336, r->pgd_lo);
     le_put_u32(out + 344, (uint32_t)(int32_t)r->pgd_class);
     le_put_u32(out + 348, r->saved);
+    le_put_f64(out + 352, r->milp_eps);
+    le_put_u32(out + 360, (uint32_t)(int32_t)r->milp_class);
 }
 
 int cert_result_unpack(const unsigned char in[CERT_RESULT_BYTES], cert_result *r, nn_error *err)
@@ -48,9 +52,9 @@ int cert_result_unpack(const unsigned char in[CERT_RESULT_BYTES], cert_result *r
 int cert_result_unpack_n(const unsigned char *in, size_t n, cert_result *r, nn_error *err)
 {
     memset(r, 0, sizeof *r);
-    if (n != CERT_RESULT_BYTES && n != CERT_RESULT_BYTES_V0)
-        return nn_fail(err, NN_EFORMAT, "packed result: %zu bytes, expected %d or %d", n, CERT_RESULT_BYTES,
-                       CERT_RESULT_BYTES_V0);
+    if (n != CERT_RESULT_BYTES && n != CERT_RESULT_BYTES_V1 && n != CERT_RESULT_BYTES_V0)
+        return nn_fail(err, NN_EFORMAT, "packed result: %zu bytes, expected %d, %d or %d", n, CERT_RESULT_BYTES,
+                       CERT_RESULT_BYTES_V1, CERT_RESULT_BYTES_V0);
     int32_t status = (int32_t)le_get_u32(in + 20);
     if (status < 0 || status >= CERT_STATUS_COUNT)
         return nn_fail(err, NN_EFORMAT, "packed result: status %d is not a cert_status", (int)status);
@@ -70,11 +74,17 @@ int cert_result_unpack_n(const unsigned char *in, size_t n, cert_result *r, nn_e
     memcpy(r->message, in + 72, sizeof r->message);
     r->pgd_eps = r->pgd_lo = NAN;
     r->pgd_class = -1;
-    if (n == CERT_RESULT_BYTES) {
+    r->milp_eps = NAN;
+    r->milp_class = -1;
+    if (n >= CERT_RESULT_BYTES_V1) {
         r->pgd_eps = le_get_f64(in + 328);
         r->pgd_lo = le_get_f64(in + 336);
         r->pgd_class = (int32_t)le_get_u32(in + 344);
         r->saved = le_get_u32(in + 348);
+    }
+    if (n == CERT_RESULT_BYTES) {
+        r->milp_eps = le_get_f64(in + 352);
+        r->milp_class = (int32_t)le_get_u32(in + 360);
     }
     return NN_OK;
 }

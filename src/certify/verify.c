@@ -38,6 +38,7 @@ int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options 
     v->row_target = nn_malloc(n * sizeof *v->row_target, "margin targets", err);
     v->cert_lower = nn_malloc(n * sizeof *v->cert_lower, "certificate rows", err);
     v->cert_eval = -1;
+    v->milp_class = -1;
     if (!v->C || !v->lower || !v->upper || !v->row_target || !v->cert_lower) {
         cert_verifier_free(v);
         return NN_ENOMEM;
@@ -48,6 +49,14 @@ int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options 
         memset(v, 0, sizeof *v);
         return rc;
     }
+    if (opt->method == METHOD_MILP) {
+        v->milp_x = nn_malloc(model_input_size(m) * sizeof *v->milp_x, "MILP counterexample", err);
+        v->milp_z = nn_malloc(n * sizeof *v->milp_z, "MILP counterexample", err);
+        if (!v->milp_x || !v->milp_z) {
+            cert_verifier_free(v);
+            return NN_ENOMEM;
+        }
+    }
     cert_verifier_split_rows(v, (cert_row_splitter){NULL, NULL});
     return NN_OK;
 }
@@ -57,6 +66,8 @@ void cert_verifier_free(cert_verifier *v)
     if (!v) return;
     if (v->model && v->C && v->lower && v->upper && v->row_target && v->cert_lower) bound_state_free(&v->st);
     free(v->trace);
+    free(v->milp_x);
+    free(v->milp_z);
     free(v->cert_lower);
     free(v->C);
     free(v->lower);
@@ -133,12 +144,36 @@ static int verify_traced(cert_verifier *v, const double *x, norm_type norm, doub
     return rc;
 }
 
+/* Method milp, eps uncertified: the task keeps the checked counterexample of
+ * the smallest such eps (milp_check.c). It only records: the bounds and the
+ * verdict at eps are what cert_verify returned. */
+static int keep_milp_point(verify_ctx *k, double eps, nn_error *err)
+{
+    cert_verifier *v = k->v;
+    if (!v->milp_x || !(eps < v->milp_eps)) return NN_OK;
+    size_t n = model_input_size(v->model);
+    double *x = malloc(n * sizeof *x), *z = malloc((size_t)v->n_classes * sizeof *z);
+    int cls = -1, rc = x && z ? cert_milp_counterexample(v, k->x, k->o->norm, eps, k->o->clip, k->c, k->target, x,
+                                                          z, &cls, err)
+                              : nn_fail(err, NN_ENOMEM, "MILP counterexample: out of memory");
+    if (!rc && cls >= 0) {
+        memcpy(v->milp_x, x, n * sizeof *x);
+        memcpy(v->milp_z, z, (size_t)v->n_classes * sizeof *z);
+        v->milp_eps = eps;
+        v->milp_class = cls;
+    }
+    free(x), free(z);
+    return rc;
+}
+
 /* The bounds at eps, then branch and bound when they leave it uncertified (a
  * radius certified by branch and bound has no certificate: the trace holds the
  * bounds' evaluations only). */
 static int verify_at(verify_ctx *k, double eps, double *margin, int *certified, nn_error *err)
 {
     int rc = verify_traced(k->v, k->x, k->o->norm, eps, k->o->clip, k->c, k->target, margin, certified, err);
+    /* before branch and bound, whose sub-domains reuse the bound state */
+    if (!rc && !*certified && k->v->st.opt.method == METHOD_MILP) rc = keep_milp_point(k, eps, err);
     if (!rc && !*certified && k->o->bab.enabled)
         rc = cert_verify_bab(k->v, k->o, k->x, eps, k->index, k->c, k->target, margin, certified, err);
     return rc;
@@ -164,6 +199,10 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
     r->hi = INFINITY;
     r->pgd_eps = r->pgd_lo = NAN;   /* not attacked (cert_attack_task fills them) */
     r->pgd_class = -1;
+    r->milp_eps = NAN;
+    r->milp_class = -1;
+    v->milp_eps = INFINITY;
+    v->milp_class = -1;
     verify_ctx k = {v, o, x, index, r->pred, target};
     /* A task depends on itself only: FROWN's warm starts stay inside its search. */
     bound_forget_warm(&v->st);
@@ -204,6 +243,10 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
         }
     }
     v->deadline = 0;
+    if (v->milp_class >= 0 && (!rc || rc == NN_ETIMEOUT)) {
+        r->milp_eps = v->milp_eps;
+        r->milp_class = v->milp_class;
+    }
     /* the certificate belongs to the row's radius, or there is none */
     if (v->cert_eval >= 0 && (!(r->radius > 0) || v->trace[v->cert_eval] != r->radius || (rc && rc != NN_ETIMEOUT)))
         v->cert_eval = -1;

@@ -249,7 +249,13 @@ int cmd_bounds(int argc, char **argv)
            *up = calloc((size_t)n * n, sizeof *up);
     int *targets = calloc((size_t)n, sizeof *targets), *row_t = calloc((size_t)n * n, sizeof *row_t);
     char *cmdline = cert_cli_command_line(argc, argv);
-    if (!logits || !lo || !up || !targets || !row_t || !cmdline || !src) {
+    /* method milp: each row's outcome for /milp (h5_write_milp) */
+    int milp = o.bopt.method == METHOD_MILP;
+    size_t n_in = model_input_size(&m), nr = (size_t)n * n;
+    int *mi = milp ? calloc(3 * nr, sizeof *mi) : NULL;
+    double *md = milp ? calloc(3 * nr, sizeof *md) : NULL, *mpt = milp ? malloc(nr * n_in * sizeof *mpt) : NULL,
+           *mz = milp ? malloc((size_t)n * sizeof *mz) : NULL;
+    if (!logits || !lo || !up || !targets || !row_t || !cmdline || !src || (milp && (!mi || !md || !mpt || !mz))) {
         fprintf(stderr, "nncert %s: out of memory\n", cmd);
         goto done;
     }
@@ -275,14 +281,33 @@ int cmd_bounds(int argc, char **argv)
             cli_report(cmd, &err);
             goto done;
         }
-        for (size_t r = 0; o.bopt.method == METHOD_MILP && r < v.rows; r++) { /* doc/lp.md "MILP" */
+        for (size_t r = 0; milp && r < v.rows; r++) { /* doc/lp.md "MILP" */
             bound_milp_row mr;
+            size_t q = rows + r;
+            double *x = mpt + q * n_in;
+            int has = 0, cls = -1, j = v.row_target[r];
+            for (size_t i = 0; i < n_in; i++) x[i] = NAN;
+            md[q] = md[nr + q] = NAN, md[2 * nr + q] = NAN;
             if (bound_milp_result(&v.st, r, &mr, NULL)) continue;
-            printf("milp row %zu (class %d): %s, lower bound %.9g, Cbc bound %.9g, ", rows + r, v.row_target[r],
+            /* the point as stored, checked there (milp_check.c): the row's value
+             * z_pred - z_j by the exact forward pass, and whether class j wins */
+            if (cert_milp_point(&v, r, ds.images, o.norm, o.eps, o.clip, x, &has, &err) ||
+                (has && cert_counterexample_holds(&m, ds.images, x, o.norm, o.eps, o.clip, pred, j, mz, &cls, &err))) {
+                cli_report(cmd, &err);
+                goto done;
+            }
+            mi[q] = mr.proven, mi[nr + q] = has, mi[2 * nr + q] = cls >= 0;
+            md[q] = mr.lower, md[nr + q] = mr.best_bound;
+            if (has && forward_run(&m, x, 1, mz, &err)) {
+                cli_report(cmd, &err);
+                goto done;
+            }
+            if (has) md[2 * nr + q] = mz[pred] - mz[j];
+            printf("milp row %zu (class %d): %s, lower bound %.9g, Cbc bound %.9g, ", q, j,
                    mr.proven ? "proven" : "unknown (time limit)", mr.lower, mr.best_bound);
-            if (mr.has_point)
-                printf("value %.9g at its point by the forward pass%s\n", mr.incumbent,
-                       mr.incumbent < 0 ? " (a counterexample)" : "");
+            if (has)
+                printf("value %.9g at its point by the forward pass%s\n", md[2 * nr + q],
+                       cls >= 0 ? " (a counterexample, saved in /milp)" : "");
             else
                 printf("no point found\n");
         }
@@ -323,6 +348,10 @@ int cmd_bounds(int argc, char **argv)
                               up, row_t, rows, &err);
     free(norm_text[0]);
     free(norm_text[1]);
+    if (!wrc && milp) {
+        h5_milp_rows mo = {rows, n_in, mi, mi + nr, mi + 2 * nr, md, md + nr, md + 2 * nr, mpt};
+        wrc = h5_write_milp(o.out, &mo, &err);
+    }
     if (wrc) {
         cli_report(cmd, &err);
         goto done;
@@ -337,6 +366,7 @@ done:
     for (int i = 0; src && i < m.n_layers; i++) free(src[i]);
     free(src);
     free(logits), free(lo), free(up), free(targets), free(row_t), free(cmdline);
+    free(mi), free(md), free(mpt), free(mz);
     dataset_free(&ds);
     model_free(&m);
     return rc;

@@ -326,6 +326,7 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         .n_attrs = (int)(sizeof attrs / sizeof attrs[0]) - (c->norm.n ? 0 : 2), .n_layers = c->n_save_bounds ? a->n_layers : 0,
         .layer = a->layer, .layer_size = a->layer_size, .attack = c->attack,
         .attack_in = c->n_save_attacks ? model_input_size(m) : 0, .attack_out = model_output_size(m),
+        .milp_in = c->bopt.method == METHOD_MILP ? model_input_size(m) : 0, .milp_out = model_output_size(m),
         .cert_classes = cert_job_certificates(c) ? (int)model_output_size(m) : 0,
         .cert_path_width = cert_job_path_width(c),
         .flush_seconds = c->flush_seconds, .ranks = env->size,

@@ -13,7 +13,8 @@
  * bounds; dead once the task's RESULT is written), RESULT (i64 task | i32 rank | u32 row bytes | packed cert_result |
  * extra). Row bytes 0 is the 328-byte row of older journals, followed by raw
  * bounds or nothing; otherwise the extra holds the payloads flagged in the
- * row's `saved` (bounds, then the counterexample), each as u64 length + bytes,
+ * row's `saved` (bounds, the PGD counterexample, the certificate, the MILP
+ * counterexample, in that order), each as u64 length + bytes,
  * exactly as the scheduler carried them. Rows appear in the HDF5 file in
  * completion order; (index, slot) identifies a task.
  *
@@ -38,9 +39,11 @@ enum { REC_JOB = 1, REC_RUN = 2, REC_RESULT = 3, REC_ASSIGN = 4, REC_CHECKPOINT 
 #define RESULT_HEAD 16
 #define MSG_WIDTH 256
 
-/* C_BASE columns always, the PGD ones with attack = pgd */
+/* C_BASE columns always, the PGD ones with attack = pgd, the MILP ones with method milp */
 enum { C_INDEX, C_SLOT, C_LABEL, C_PRED, C_TARGET, C_STATUS, C_RADIUS, C_LO, C_HI, C_MARGIN, C_EVALS, C_SECONDS,
-       C_RANK, C_MESSAGE, C_BASE, C_PGD_EPS = C_BASE, C_PGD_LO, C_PGD_CLASS, C_COUNT };
+       C_RANK, C_MESSAGE, C_BASE, C_PGD_EPS = C_BASE, C_PGD_LO, C_PGD_CLASS, C_MILP_EPS, C_MILP_CLASS, C_COUNT };
+#define C_PGD_N 3
+#define C_MILP_N 2
 
 static const h5_column result_cols[C_COUNT] = {
     {"index", H5COL_INT, 1},      {"slot", H5COL_INT, 1},     {"label", H5COL_INT, 1},
@@ -49,6 +52,7 @@ static const h5_column result_cols[C_COUNT] = {
     {"margin", H5COL_DOUBLE, 1},  {"evals", H5COL_INT, 1},    {"seconds", H5COL_DOUBLE, 1},
     {"rank", H5COL_INT, 1},       {"message", H5COL_STRING, MSG_WIDTH},
     {"pgd_eps", H5COL_DOUBLE, 1}, {"pgd_lo", H5COL_DOUBLE, 1}, {"pgd_class", H5COL_INT, 1},
+    {"milp_eps", H5COL_DOUBLE, 1}, {"milp_class", H5COL_INT, 1},
 };
 
 typedef struct {
@@ -61,20 +65,25 @@ typedef struct {
     size_t adv_len;
     unsigned char *cert;    /* certificate payload (cert_certificate_pack), owned, NULL if none */
     size_t cert_len;
+    unsigned char *milp;    /* MILP counterexample payload, owned, NULL if none */
+    size_t milp_len;
 } row;
 
 struct cert_store {
     cert_store_options o;
     char *path, *journal_path, *key;
     journal *j;
-    h5_table *t, *bt, *at, *ct;
+    h5_table *t, *bt, *at, *ct, *mt;
     row *rows;              /* recovered rows at open, then rows not yet in the HDF5 file */
     size_t n_rows, cap_rows;
     int64_t *done;          /* sorted tasks recovered at open */
     size_t n_done;
     size_t bounds_bytes;    /* expected size of a bounds payload */
     size_t adv_bytes;       /* expected size of a counterexample payload (0: not saved) */
-    int n_cols;             /* /results columns: C_BASE, or C_COUNT with attack */
+    size_t milp_bytes;      /* expected size of a MILP counterexample payload (0: not saved) */
+    int n_cols;             /* /results columns in the file: C_BASE, + PGD's, + MILP's */
+    h5_column cols[C_COUNT];/* those columns */
+    int col[C_COUNT];       /* the result_cols index of each */
     double last_flush;
     char start_time[32];
     long runs;
@@ -111,14 +120,20 @@ static unsigned char *copy_bytes(const unsigned char *p, size_t n)
 
 static void row_free(row *w)
 {
-    free(w->bounds), free(w->adv), free(w->cert);
-    w->bounds = w->adv = w->cert = NULL;
+    free(w->bounds), free(w->adv), free(w->cert), free(w->milp);
+    w->bounds = w->adv = w->cert = w->milp = NULL;
 }
 
-static int push_row(cert_store *s, int64_t task, int rank, const cert_result *r, const unsigned char *bounds,
-                    size_t bounds_len, const unsigned char *adv, size_t adv_len, const unsigned char *cert,
-                    size_t cert_len, nn_error *err)
+/* The payloads of one row, pointers into the bytes that carried them. */
+typedef struct {
+    const unsigned char *bounds, *adv, *cert, *milp;
+    size_t bounds_len, adv_len, cert_len, milp_len;
+} payloads;
+
+static int push_row(cert_store *s, int64_t task, int rank, const cert_result *r, const payloads *p, nn_error *err)
 {
+    const unsigned char *bounds = p ? p->bounds : NULL, *adv = p ? p->adv : NULL, *cert = p ? p->cert : NULL;
+    size_t bounds_len = p ? p->bounds_len : 0, adv_len = p ? p->adv_len : 0, cert_len = p ? p->cert_len : 0;
     if (s->n_rows == s->cap_rows) {
         size_t cap = s->cap_rows ? 2 * s->cap_rows : 256;
         row *p = realloc(s->rows, cap * sizeof *p);
@@ -150,15 +165,17 @@ static int push_row(cert_store *s, int64_t task, int rank, const cert_result *r,
         w->cert_len = cert_len;
         w->r.saved |= CERT_SAVED_CERT;
     }
+    if (p && p->milp && p->milp_len) {
+        if (!(w->milp = copy_bytes(p->milp, p->milp_len))) {
+            row_free(w);
+            return nn_fail(err, NN_ENOMEM, "out of memory for a MILP counterexample");
+        }
+        w->milp_len = p->milp_len;
+        w->r.saved |= CERT_SAVED_MILP;
+    }
     s->n_rows++;
     return NN_OK;
 }
-
-/* The payloads of one row, pointers into the bytes that carried them. */
-typedef struct {
-    const unsigned char *bounds, *adv, *cert;
-    size_t bounds_len, adv_len, cert_len;
-} payloads;
 
 /* The payloads flagged in saved, each u64 length + bytes, into p (NULL when
  * absent). NN_EFORMAT when they do not fit. */
@@ -167,7 +184,7 @@ static int split_extra(const cert_store *s, unsigned saved, const unsigned char 
 {
     memset(p, 0, sizeof *p);
     size_t off = 0;
-    for (unsigned bit = CERT_SAVED_BOUNDS; bit <= CERT_SAVED_CERT; bit <<= 1) {
+    for (unsigned bit = CERT_SAVED_BOUNDS; bit <= CERT_SAVED_MILP; bit <<= 1) {
         if (!(saved & bit)) continue;
         if (len - off < 8) return nn_fail(err, NN_EFORMAT, "%s: a saved payload is cut short", s->path);
         uint64_t n = le_get_u64(extra + off);
@@ -175,7 +192,8 @@ static int split_extra(const cert_store *s, unsigned saved, const unsigned char 
         if (n > len - off) return nn_fail(err, NN_EFORMAT, "%s: a saved payload is cut short", s->path);
         if (bit == CERT_SAVED_BOUNDS) p->bounds = extra + off, p->bounds_len = (size_t)n;
         else if (bit == CERT_SAVED_ATTACK) p->adv = extra + off, p->adv_len = (size_t)n;
-        else p->cert = extra + off, p->cert_len = (size_t)n;
+        else if (bit == CERT_SAVED_CERT) p->cert = extra + off, p->cert_len = (size_t)n;
+        else p->milp = extra + off, p->milp_len = (size_t)n;
         off += (size_t)n;
     }
     if (off != len) return nn_fail(err, NN_EFORMAT, "%s: %zu bytes after the saved payloads", s->path, len - off);
@@ -326,23 +344,29 @@ static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t
     int rc = cert_result_unpack_n(data + RESULT_HEAD, rb, &r, err);
     if (rc) return nn_error_prefix(err, "%s: ", s->journal_path);
     const unsigned char *extra = data + RESULT_HEAD + rb;
-    payloads p = {extra, NULL, NULL, len - RESULT_HEAD - rb, 0, 0};
+    payloads p = {extra, NULL, NULL, NULL, len - RESULT_HEAD - rb, 0, 0, 0};
     if (rb != CERT_RESULT_BYTES_V0 && (rc = split_extra(s, r.saved, extra, len - RESULT_HEAD - rb, &p, err)))
         return nn_error_prefix(err, "%s: task %lld: ", s->journal_path, (long long)task);
     /* payloads of another layout (other options this run): keep the row only */
     if (p.bounds_len != s->bounds_bytes) p.bounds_len = 0;
     if (p.adv_len != s->adv_bytes) p.adv_len = 0;
+    /* a row whose point is not kept keeps no claim on it either */
+    if (p.milp_len != s->milp_bytes) p.milp_len = 0;
+    if (!p.milp_len) r.milp_eps = NAN, r.milp_class = -1;
     nn_error ignored;
     if (p.cert_len && (!s->o.cert_classes || cert_fits(s, p.cert, p.cert_len, &ignored))) p.cert_len = 0;
-    return push_row(s, task, rank, &r, p.bounds_len ? p.bounds : NULL, p.bounds_len, p.adv_len ? p.adv : NULL,
-                    p.adv_len, p.cert_len ? p.cert : NULL, p.cert_len, err);
+    if (!p.bounds_len) p.bounds = NULL;
+    if (!p.adv_len) p.adv = NULL;
+    if (!p.cert_len) p.cert = NULL;
+    if (!p.milp_len) p.milp = NULL;
+    return push_row(s, task, rank, &r, &p, err);
 }
 
 /* The row w as one RESULT record (its payloads with their lengths). */
 static int journal_result(cert_store *s, const row *w, nn_error *err)
 {
     size_t ext = (w->bounds_len ? 8 + w->bounds_len : 0) + (w->adv_len ? 8 + w->adv_len : 0) +
-                 (w->cert_len ? 8 + w->cert_len : 0);
+                 (w->cert_len ? 8 + w->cert_len : 0) + (w->milp_len ? 8 + w->milp_len : 0);
     size_t len = RESULT_HEAD + CERT_RESULT_BYTES + ext;
     unsigned char stack[RESULT_HEAD + CERT_RESULT_BYTES], *rec = ext ? malloc(len) : stack;
     if (!rec) return nn_fail(err, NN_ENOMEM, "out of memory for a journal record");
@@ -354,7 +378,8 @@ static int journal_result(cert_store *s, const row *w, nn_error *err)
     unsigned char *p = rec + RESULT_HEAD + CERT_RESULT_BYTES;
     if (w->bounds_len) le_put_u64(p, w->bounds_len), memcpy(p + 8, w->bounds, w->bounds_len), p += 8 + w->bounds_len;
     if (w->adv_len) le_put_u64(p, w->adv_len), memcpy(p + 8, w->adv, w->adv_len), p += 8 + w->adv_len;
-    if (w->cert_len) le_put_u64(p, w->cert_len), memcpy(p + 8, w->cert, w->cert_len);
+    if (w->cert_len) le_put_u64(p, w->cert_len), memcpy(p + 8, w->cert, w->cert_len), p += 8 + w->cert_len;
+    if (w->milp_len) le_put_u64(p, w->milp_len), memcpy(p + 8, w->milp, w->milp_len);
     int rc = journal_append(s->j, REC_RESULT, rec, len, err);
     if (rec != stack) free(rec);
     return rc;
@@ -379,12 +404,19 @@ static int recover_h5(cert_store *s, nn_error *err)
         rc = nn_fail(err, NN_EARG, "%s was written by another job (%s); use --force-new to replace it", s->path,
                      key ? diff : "it has no job_key attribute");
     }
-    /* the PGD columns of the same job (attack is part of its identity) */
-    if (!rc && s->n_cols > C_BASE &&
-        !(rc = h5_table_read(s->path, "job_key", &key2, result_cols + C_BASE, s->n_cols - C_BASE, data + C_BASE, &n2,
-                             err)) &&
+    /* the PGD and MILP columns of the same job (attack and method are part of its identity) */
+    int attack = s->o.attack, milp = s->milp_bytes > 0;
+    if (!rc && attack &&
+        !(rc = h5_table_read(s->path, "job_key", &key2, result_cols + C_BASE, C_PGD_N, data + C_BASE, &n2, err)) &&
         n2 != n)
         rc = nn_fail(err, NN_EFORMAT, "%s: /results/pgd_eps has %zu rows, /results/index %zu", s->path, n2, n);
+    free(key2);
+    key2 = NULL;
+    if (!rc && milp &&
+        !(rc = h5_table_read(s->path, "job_key", &key2, result_cols + C_MILP_EPS, C_MILP_N, data + C_MILP_EPS, &n2,
+                             err)) &&
+        n2 != n)
+        rc = nn_fail(err, NN_EFORMAT, "%s: /results/milp_eps has %zu rows, /results/index %zu", s->path, n2, n);
     free(key2);
     const int64_t *iv[C_COUNT];
     const double *dv[C_COUNT];
@@ -405,14 +437,16 @@ static int recover_h5(cert_store *s, nn_error *err)
         r.seconds = dv[C_SECONDS][i];
         memcpy(r.message, (const char *)data[C_MESSAGE] + i * MSG_WIDTH, MSG_WIDTH);
         r.message[sizeof r.message - 1] = '\0';
-        r.pgd_eps = s->n_cols > C_BASE ? dv[C_PGD_EPS][i] : NAN;
-        r.pgd_lo = s->n_cols > C_BASE ? dv[C_PGD_LO][i] : NAN;
-        r.pgd_class = s->n_cols > C_BASE ? (int)iv[C_PGD_CLASS][i] : -1;
+        r.pgd_eps = attack ? dv[C_PGD_EPS][i] : NAN;
+        r.pgd_lo = attack ? dv[C_PGD_LO][i] : NAN;
+        r.pgd_class = attack ? (int)iv[C_PGD_CLASS][i] : -1;
+        /* the points are not recovered (as saved bounds), so neither is the claim */
+        r.milp_eps = NAN;
+        r.milp_class = -1;
         if (r.status < 0 || r.status >= CERT_STATUS_COUNT)
             rc = nn_fail(err, NN_EFORMAT, "%s: row %zu has status %d", s->path, i, (int)r.status);
         else
-            rc = push_row(s, (int64_t)iv[C_INDEX][i] * s->o.slots + iv[C_SLOT][i], (int)iv[C_RANK][i], &r, NULL, 0,
-                          NULL, 0, NULL, 0, err);
+            rc = push_row(s, (int64_t)iv[C_INDEX][i] * s->o.slots + iv[C_SLOT][i], (int)iv[C_RANK][i], &r, NULL, err);
     }
     for (int c = 0; c < C_COUNT; c++) free(data[c]);
     free(key);
@@ -432,7 +466,7 @@ static int create_h5(cert_store *s, nn_error *err)
     attrs[n++] = (h5_attr){"end_time", "", 0, 0};
     attrs[n++] = (h5_attr){"runs", NULL, (double)s->runs, 1};
     if (s->o.cert_classes > 0) attrs[n++] = (h5_attr){"certificate_version", NULL, CERT_CERTIFICATE_VERSION, 1};
-    int rc = h5_table_create(&s->t, s->path, attrs, n, result_cols, s->n_cols, err);
+    int rc = h5_table_create(&s->t, s->path, attrs, n, s->cols, s->n_cols, err);
     free(attrs);
     if (rc) return nn_error_prefix(err, "cannot write the results: ");
     h5_table_set_autoflush(s->t, 0);
@@ -477,6 +511,19 @@ static int create_h5(cert_store *s, nn_error *err)
                         "pgd_eps) from the image, re-verified by a forward pass (logits)",
                         0, 0};
         if (!rc) rc = h5_table_attr(s->at, &what, err);
+    }
+    if (!rc && s->milp_bytes) {
+        const h5_column cols[] = {{"index", H5COL_INT, 1},  {"slot", H5COL_INT, 1},
+                                  {"target", H5COL_INT, 1}, {"eps", H5COL_DOUBLE, 1},
+                                  {"x", H5COL_DOUBLE, s->o.milp_in}, {"logits", H5COL_DOUBLE, s->o.milp_out}};
+        rc = h5_table_create_in(s->t, "milp_counterexamples", cols, 6, 16, 4, &s->mt, err);
+        h5_attr what = {"description",
+                        "MILP counterexamples (method milp): per task with one, the point x found by Cbc at the "
+                        "task's milp_eps, moved into the region (clip box, eps ball, as computed in double) and "
+                        "checked by the exact forward pass (logits): its class is not the prediction (targeted: "
+                        "logit of target > logit of prediction); doc/lp.md \"Counterexamples\"",
+                        0, 0};
+        if (!rc) rc = h5_table_attr(s->mt, &what, err);
     }
     if (!rc && s->o.cert_classes > 0) {
         const h5_column cols[] = {{"index", H5COL_INT, 1},         {"slot", H5COL_INT, 1},
@@ -524,6 +571,15 @@ static int write_attack_row(cert_store *s, const row *w, double *scratch, nn_err
     return h5_table_append(s->at, data, 1, err);
 }
 
+static int write_milp_row(cert_store *s, const row *w, double *scratch, nn_error *err)
+{
+    int64_t index = w->r.index, slot = w->task - (int64_t)w->r.index * s->o.slots, target = w->r.target;
+    size_t nd = w->milp_len / 8;
+    for (size_t k = 0; k < nd; k++) scratch[k] = le_get_f64(w->milp + 8 * k);
+    const void *data[6] = {&index, &slot, &target, scratch, scratch + 1, scratch + 1 + s->o.milp_in};
+    return h5_table_append(s->mt, data, 1, err);
+}
+
 static int write_bounds_row(cert_store *s, const row *w, double *scratch, nn_error *err)
 {
     int nc = 4 + 2 * s->o.n_layers;
@@ -550,10 +606,11 @@ static int flush(cert_store *s, nn_error *err)
     int rc = NN_OK;
     size_t n = s->n_rows;
     if (n) {
-        int64_t *iv = malloc(n * 9 * sizeof *iv);
-        double *dv = malloc(n * 7 * sizeof *dv);
+        int64_t *iv = malloc(n * 10 * sizeof *iv);
+        double *dv = malloc(n * 8 * sizeof *dv);
         char *msg = calloc(n, MSG_WIDTH);
         size_t sb = s->bounds_bytes > s->adv_bytes ? s->bounds_bytes : s->adv_bytes;
+        if (s->milp_bytes > sb) sb = s->milp_bytes;
         if (8 * s->o.cert_path_width > sb) sb = 8 * s->o.cert_path_width;
         double *scratch = sb > 0 ? malloc(sb) : NULL;
         if (!iv || !dv || !msg || (sb > 0 && !scratch)) rc = nn_fail(err, NN_ENOMEM, "out of memory");
@@ -566,13 +623,16 @@ static int flush(cert_store *s, nn_error *err)
             dv[0 * n + i] = r->radius, dv[1 * n + i] = r->lo, dv[2 * n + i] = r->hi, dv[3 * n + i] = r->margin;
             dv[4 * n + i] = r->seconds, dv[5 * n + i] = r->pgd_eps, dv[6 * n + i] = r->pgd_lo;
             iv[8 * n + i] = r->pgd_class;
+            dv[7 * n + i] = r->milp_eps, iv[9 * n + i] = r->milp_class;
             memcpy(msg + i * MSG_WIDTH, r->message, strnlen(r->message, MSG_WIDTH - 1));
         }
         if (!rc) {
-            const void *data[C_COUNT] = {iv,         iv + n,     iv + 2 * n, iv + 3 * n, iv + 4 * n,
-                                         iv + 5 * n, dv,         dv + n,     dv + 2 * n, dv + 3 * n,
-                                         iv + 6 * n, dv + 4 * n, iv + 7 * n, msg,
-                                         dv + 5 * n, dv + 6 * n, iv + 8 * n};
+            const void *all[C_COUNT] = {iv,         iv + n,     iv + 2 * n, iv + 3 * n, iv + 4 * n,
+                                        iv + 5 * n, dv,         dv + n,     dv + 2 * n, dv + 3 * n,
+                                        iv + 6 * n, dv + 4 * n, iv + 7 * n, msg,
+                                        dv + 5 * n, dv + 6 * n, iv + 8 * n, dv + 7 * n, iv + 9 * n};
+            const void *data[C_COUNT];
+            for (int c = 0; c < s->n_cols; c++) data[c] = all[s->col[c]];
             rc = h5_table_append(s->t, data, n, err);
         }
         for (size_t i = 0; !rc && i < n; i++)
@@ -581,6 +641,8 @@ static int flush(cert_store *s, nn_error *err)
             if (s->at && s->rows[i].adv) rc = write_attack_row(s, &s->rows[i], scratch, err);
         for (size_t i = 0; !rc && i < n; i++)
             if (s->ct && s->rows[i].cert) rc = write_cert_row(s, &s->rows[i], scratch, err);
+        for (size_t i = 0; !rc && i < n; i++)
+            if (s->mt && s->rows[i].milp) rc = write_milp_row(s, &s->rows[i], scratch, err);
         free(iv);
         free(dv);
         free(msg);
@@ -698,7 +760,12 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
     sprintf(s->journal_path, "%s.journal", o->path);
     s->bounds_bytes = o->n_layers > 0 ? cert_store_bounds_bytes(o->n_layers, o->layer_size) : 0;
     s->adv_bytes = o->attack_in > 0 ? 8 * (1 + o->attack_in + o->attack_out) : 0;
-    s->n_cols = o->attack ? C_COUNT : C_BASE;
+    s->milp_bytes = o->milp_in > 0 ? 8 * (1 + o->milp_in + o->milp_out) : 0;
+    for (int c = 0; c < C_COUNT; c++)
+        if (c < C_BASE || (c < C_MILP_EPS && o->attack) || (c >= C_MILP_EPS && s->milp_bytes)) {
+            s->col[s->n_cols] = c;
+            s->cols[s->n_cols++] = result_cols[c];
+        }
     int rc = NN_OK;
     /* a run still writing these results keeps them: --force-new must not pull them away */
     if (o->force_new) rc = journal_check_unused(s->journal_path, err);
@@ -739,6 +806,7 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
         for (size_t i = 0; i < s->n_rows; i++) o->on_row(o->row_ctx, s->rows[i].task, &s->rows[i].r);
     if (!rc) rc = flush(s, err);
     if (rc) {
+        if (s->mt) h5_table_close(s->mt, NULL);
         if (s->ct) h5_table_close(s->ct, NULL);
         if (s->at) h5_table_close(s->at, NULL);
         if (s->bt) h5_table_close(s->bt, NULL);
@@ -811,7 +879,10 @@ int cert_store_add(cert_store *s, int64_t task, int rank, const cert_result *r, 
                        (long long)task);
     if (p.cert_len && (rc = cert_fits(s, p.cert, p.cert_len, err)))
         return nn_error_prefix(err, "%s: task %lld: ", s->path, (long long)task);
-    rc = push_row(s, task, rank, r, p.bounds, p.bounds_len, p.adv, p.adv_len, p.cert, p.cert_len, err);
+    if (p.milp_len != s->milp_bytes && (p.milp_len || r->milp_class >= 0))
+        return nn_fail(err, NN_EARG, "%s: the MILP counterexample of task %lld has %zu bytes, expected %zu", s->path,
+                       (long long)task, p.milp_len, s->milp_bytes);
+    rc = push_row(s, task, rank, r, &p, err);
     if (!rc) rc = journal_result(s, &s->rows[s->n_rows - 1], err);
     if (rc && s->n_rows && s->rows[s->n_rows - 1].task == task)  /* not journaled: not kept either */
         row_free(&s->rows[--s->n_rows]);
@@ -836,6 +907,7 @@ int cert_store_close(cert_store *s, int complete, nn_error *err)
         rc = h5_table_root_attr(s->t, &end, err);
     }
     nn_error tmp;
+    if (s->mt && h5_table_close(s->mt, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
     if (s->ct && h5_table_close(s->ct, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
     if (s->at && h5_table_close(s->at, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;
     if (s->bt && h5_table_close(s->bt, rc ? &tmp : err) && !rc) rc = err ? (int)err->code : NN_EIO;

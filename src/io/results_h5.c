@@ -290,6 +290,49 @@ int h5_write_bounds(const char *path, const h5_attr *attrs, int n_attrs, const b
     return rc;
 }
 
+/* rows x cols doubles as a 2-D dataset */
+static int write_mat(hid_t loc, const char *name, const double *data, size_t rows, size_t cols, const char *path,
+                     nn_error *err)
+{
+    hsize_t dims[2] = {rows, cols};
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    hid_t d = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = d >= 0 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : -1;
+    if (d >= 0) H5Dclose(d);
+    H5Sclose(space);
+    return st < 0 ? nn_fail(err, NN_EIO, "%s: cannot write dataset %s", path, name) : NN_OK;
+}
+
+int h5_write_milp(const char *path, const h5_milp_rows *m, nn_error *err)
+{
+    hid_t f;
+    H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT); }
+    H5E_END_TRY;
+    if (f < 0) return nn_fail(err, NN_EIO, "%s: cannot open the bounds file to add /milp", path);
+    hid_t g = H5Gcreate2(f, "milp", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = g < 0 ? nn_fail(err, NN_EIO, "%s: cannot create /milp", path) : NN_OK;
+    h5_attr what = {"description",
+                    "per margin row (as /margin): proven 1 when Cbc proved the optimum, else the row is unknown "
+                    "between lower (the row's bound, as /margin/lower) and value; cbc_bound Cbc's best bound "
+                    "(trusted only as doc/lp.md says); has_point 1 when Cbc found a point: point, moved into the "
+                    "region (clip box, eps ball as computed in double), value the row at point by the exact "
+                    "forward pass (NaN without a point), counterexample 1 when value < 0 there, i.e. the "
+                    "row's class beats the prediction at a point of the region",
+                    0, 0};
+    if (!rc) rc = put_attr(g, &what, path, err);
+    size_t n = m->rows;
+    if (!rc) rc = write_vec(g, "proven", H5T_NATIVE_INT, H5T_STD_I32LE, m->proven, n, path, err);
+    if (!rc) rc = write_vec(g, "lower", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, m->lower, n, path, err);
+    if (!rc) rc = write_vec(g, "cbc_bound", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, m->cbc_bound, n, path, err);
+    if (!rc) rc = write_vec(g, "value", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, m->value, n, path, err);
+    if (!rc) rc = write_vec(g, "has_point", H5T_NATIVE_INT, H5T_STD_I32LE, m->has_point, n, path, err);
+    if (!rc) rc = write_vec(g, "counterexample", H5T_NATIVE_INT, H5T_STD_I32LE, m->counterexample, n, path, err);
+    if (!rc) rc = write_mat(g, "point", m->point, n, m->n_in, path, err);
+    if (g >= 0) H5Gclose(g);
+    if (H5Fclose(f) < 0 && !rc) rc = nn_fail(err, NN_EIO, "%s: closing the file failed", path);
+    return rc;
+}
+
 static char *read_string_attr(hid_t obj, const char *key)
 {
     if (H5Aexists(obj, key) <= 0) return NULL;
