@@ -85,7 +85,7 @@ assert '3 of 3' in r3[2] or '2 of 3' in r3[2], r3[2]
 # table 2
 r2 = rows('images 0-2\n\nRobust')
 hdr2 = cells(r2[0])
-assert hdr2 == ['net', 'test error', 'PGD (lower)', 'MILP (upper)', 'LP-ALL (upper)', 'CROWN (upper)',
+assert hdr2 == ['net', 'test error', 'PGD + MILP (lower)', 'MILP (upper)', 'LP-ALL (upper)', 'CROWN (upper)',
                 'Fast-Lin (upper)'], hdr2
 v = [float(c.split()[0]) for c in cells(r2[2])[1:]]
 assert re.fullmatch(r'[0-9.]+ % \(run on [1-3] open\)', cells(r2[2])[3]), r2[2]
@@ -124,6 +124,28 @@ doctor $B"_r_crown.h5" hi 0 "$ibp"
 expect_failure "a stronger method failing below a weaker one's radius is caught" \
     "FAILED: .*image 0: IBP radius .* yet CROWN \(never looser\) fails" $S "${ARGS[@]}"
 cp $TMP/keep.h5 $B"_r_crown.h5"
+# A checked MILP counterexample (certify's milp_eps, milp_class) on table 2's
+# open image counts in the lower bound, and a certificate next to one is caught.
+cp $B"_e_milp.h5" $TMP/keep_milp.h5
+open=$($PY -c "import json; print(json.load(open('${B}_e_milp.images'))['images'][0])")
+doctor $B"_e_milp.h5" status 0 1
+doctor $B"_e_milp.h5" milp_class 0 3
+doctor $B"_e_milp.h5" milp_eps 0 0.01
+NNCERT=$NNCERT $S "${ARGS[@]}" >$TMP/report3 2>$TMP/report3.err
+check "a MILP counterexample raises table 2's lower bound by its image" "[ $? -eq 0 ] && $PY - $TMP/report \
+    $TMP/report3 <<'PY'
+import sys
+def lower(f):
+    t = open(f).read().split('Robust error', 1)[1]
+    row = [l for l in t.splitlines() if l.startswith('| mnist_mlp_2x20_relu')][0]
+    return float(row.split('|')[3].split()[0])
+a, b = lower(sys.argv[1]), lower(sys.argv[2])
+assert abs(b - (a + 100 / 3)) < 0.1, (a, b)
+PY"
+doctor $B"_e_milp.h5" status 0 0
+expect_failure "a certificate where the MILP found a counterexample is caught" \
+    "FAILED: .*image $open: MILP certifies eps 0.01 where the MILP found a counterexample" $S "${ARGS[@]}"
+cp $TMP/keep_milp.h5 $B"_e_milp.h5"
 cp $B"_e_lp-all.h5" $TMP/keep.h5
 doctor $B"_e_crown.h5" status 0 0
 doctor $B"_e_lp-all.h5" status 0 1

@@ -19,8 +19,8 @@ written to OUT/barrier.md:
      LP-ALL, MILP; certify's bisect search, rtol 1e-3) next to PGD's upper bound
      (certify --attack pgd), with the median ratio PGD / radius and the seconds
      each column took;
-  2. bounds on the robust error at l_inf radius --eps: PGD's lower bound
-     (misclassified + PGD counterexamples), the upper bounds of MILP, LP-ALL,
+  2. bounds on the robust error at l_inf radius --eps: the lower bound
+     (misclassified + PGD and MILP counterexamples), the upper bounds of MILP, LP-ALL,
      CROWN and Fast-Lin (= the paper's LP-GREEDY) (misclassified + not certified),
      with seconds per column. MILP runs on the images LP-ALL and PGD leave open
      (--milp-images).

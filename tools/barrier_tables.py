@@ -14,9 +14,11 @@ Orderings (A <= B: B's margin lower bound is never below A's at the same eps, by
 construction): IBP <= Fast-Lin <= LP-ALL, IBP <= CROWN <= LP-LAST <= LP-ALL <=
 MILP, CROWN <= FROWN, and their transitive closure. Checked (doc/lp.md
 "Barrier study" has the arguments):
-  outright   radius < PGD's counterexample eps; at eps, certified by A => by B and
-             nothing certified where PGD broke the image; so the robust-error
-             bounds order PGD <= MILP <= LP-ALL <= CROWN, LP-ALL <= Fast-Lin
+  outright   radius < PGD's and the MILP's counterexample eps; at eps, certified
+             by A => by B and nothing certified where PGD or the MILP broke the
+             image (the MILP's counterexamples are points the exact forward
+             pass confirmed, certify's milp_eps); so the robust-error bounds
+             order PGD + MILP <= MILP <= LP-ALL <= CROWN, LP-ALL <= Fast-Lin
   where A's certified eps form an interval (what the bisect search assumes):
              lo_A < hi_B (i.e. lo_A <= lo_B (1 + rtol) where B's search
              converged); and for IBP, Fast-Lin, CROWN, LP-LAST, LP-ALL a radius
@@ -89,14 +91,20 @@ def wall(out, tag):
         return math.nan
 
 
+# columns only some files have (certify --method milp), with their value when absent
+OPTIONAL = {"milp_eps": math.nan, "milp_class": -1}
+
+
 def load(out, tag, cols):
-    """{image index: {col: value}} of a results file, or None when it is missing."""
+    """{image index: {col: value}} of a results file, or None when it is missing.
+    Columns of OPTIONAL the file lacks get their default."""
     p = os.path.join(out, tag + ".h5")
     if not os.path.exists(p) or not os.path.exists(os.path.join(out, tag + ".done")):
         return None
     with h5py.File(p, "r") as f:
         r = f["results"]
-        data = {c: r[c][:] for c in cols + ["index"]}
+        n = r["index"].shape[0]
+        data = {c: r[c][:] if c in r or c not in OPTIONAL else np.full(n, OPTIONAL[c]) for c in cols + ["index"]}
     rows = {}
     for i, idx in enumerate(data["index"]):
         rows[int(idx)] = {c: data[c][i].item() for c in cols}
@@ -110,6 +118,22 @@ def open_images(out, b):
             return json.load(f)["images"]
     except OSError:
         return None
+
+
+def milp_counterexamples(out, b, erows, rrows, n, eps):
+    """Images that the MILP broke at <= eps: a row of table 2's MILP run (row k is
+    image opened[k] when it ran on the open images) or of the radius run with a
+    checked counterexample (milp_class >= 0) at milp_eps <= eps."""
+    got = set()
+    opened = open_images(out, b)
+    for k, r in (erows or {}).items():
+        if opened is not None and k >= len(opened):
+            continue
+        i = opened[k] if opened is not None else k
+        if r["milp_class"] >= 0 and r["milp_eps"] <= eps and i < n:
+            got.add(i)
+    got |= {i for i, r in (rrows or {}).items() if i < n and r["milp_class"] >= 0 and r["milp_eps"] <= eps}
+    return got
 
 
 def fmt(x, digits=5):
@@ -137,9 +161,10 @@ def main(argv):
     R, Ew = {}, {}   # per net: radius rows and error rows per method
     for net in nets:
         b = os.path.basename(net)[:-3]
-        R[net] = {m: load(out, "%s_r_%s" % (b, m), ["status", "radius", "hi", "seconds"]) for m in rmethods}
+        R[net] = {m: load(out, "%s_r_%s" % (b, m), ["status", "radius", "hi", "seconds", "milp_eps", "milp_class"])
+                  for m in rmethods}
         R[net]["pgd"] = load(out, "%s_r_pgd" % b, ["status", "pgd_eps"])
-        Ew[net] = {m: load(out, "%s_e_%s" % (b, m), ["status"]) for m in emethods}
+        Ew[net] = {m: load(out, "%s_e_%s" % (b, m), ["status", "milp_eps", "milp_class"]) for m in emethods}
         Ew[net]["pgd"] = load(out, "%s_e_pgd" % b, ["status"])
 
     print("# The convex-relaxation barrier on MNIST MLPs\n")
@@ -196,13 +221,15 @@ def main(argv):
     ecols = [m for m in ("milp", "lp-all", "lp-last", "frown", "crown", "fastlin", "ibp") if m in emethods]
     print("## Table 2: bounds on the robust error at l_inf eps = %g, images 0-%d\n" % (E, N - 1))
     print("Robust error = misclassified or not robust, over the %d images. Lower bound: misclassified or a "
-          "counterexample by PGD (nncert attack --eps %g, or the radius table's PGD at <= eps). Upper bounds: "
-          "misclassified or not certified at eps by the method. Fast-Lin is the paper's LP-GREEDY.%s\n"
+          "counterexample by PGD (nncert attack --eps %g, or the radius table's PGD at <= eps) or by the MILP "
+          "(a point Cbc found that the exact forward pass confirms: table 2's MILP run, or the radius table's "
+          "at <= eps). Upper bounds: misclassified or not certified at eps by the method. Fast-Lin is the "
+          "paper's LP-GREEDY.%s\n"
           % (N, E, " MILP \"run on k open\": MILP ran only on the k images that LP-ALL did not certify and PGD "
                    "did not break; on the others it certifies what LP-ALL certifies (its bound is never below "
                    "LP-ALL's) and nothing PGD broke." if any(open_images(out, os.path.basename(n)[:-3]) is not None
                                                          for n in nets) else ""))
-    print("| net | test error | PGD (lower) | " + " | ".join(NAMES[m] + " (upper)" for m in ecols) + " |")
+    print("| net | test error | PGD + MILP (lower) | " + " | ".join(NAMES[m] + " (upper)" for m in ecols) + " |")
     print("|---|---|---|" + "---|" * len(ecols))
     for net in nets:
         b = os.path.basename(net)[:-3]
@@ -213,7 +240,11 @@ def main(argv):
         mis = {i for i in range(N) if atk[i]["status"] == 2}
         cex = {i for i in range(N) if atk[i]["status"] == 0}
         cex |= {i for i in range(N) if i in pgd and not math.isnan(pgd[i]["pgd_eps"]) and pgd[i]["pgd_eps"] <= E}
-        lower = len(mis | cex)
+        mcex = milp_counterexamples(out, b, Ew[net].get("milp"), R[net].get("milp"), N, E)
+        for i in sorted(mcex & mis):
+            fail("%s image %d: the MILP found a counterexample to a misclassified image" % (b, i))
+        lower = len(mis | cex | mcex)
+        cex |= mcex
         cells, times, upper = [], [], {}
         for m in ecols:
             rows, note, opened = Ew[net][m], "", None
@@ -246,7 +277,8 @@ def main(argv):
                 fail("%s: %s and PGD disagree on the misclassified images: %s vs %s"
                      % (b, NAMES[m], sorted(mis_m), sorted(mis)))
             for i in sorted(cert & cex):
-                fail("%s image %d: %s certifies eps %g where PGD found a counterexample" % (b, i, NAMES[m], E))
+                fail("%s image %d: %s certifies eps %g where %s found a counterexample"
+                     % (b, i, NAMES[m], E, "the MILP" if i in mcex else "PGD"))
             failed = [i for i in range(N) if rows[i]["status"] == FAILED]
             if failed:
                 fail("%s: %s failed on images %s" % (b, NAMES[m], failed))
@@ -257,7 +289,7 @@ def main(argv):
             if wk in upper and st in upper:
                 for i in sorted(upper[wk][1] - upper[st][1]):
                     fail("%s image %d: certified at eps %g by %s but not by %s" % (b, i, E, NAMES[wk], NAMES[st]))
-        chain = [("PGD", lower)] + [(NAMES[m], upper[m][0]) for m in ("milp", "lp-all", "crown") if m in upper]
+        chain = [("PGD + MILP", lower)] + [(NAMES[m], upper[m][0]) for m in ("milp", "lp-all", "crown") if m in upper]
         for (n1, v1), (n2, v2) in zip(chain, chain[1:]):
             if v1 > v2:
                 fail("%s: robust-error bound %s %d > %s %d" % (b, n1, v1, n2, v2))
@@ -294,6 +326,12 @@ def main(argv):
                 if not math.isnan(pe) and not r["radius"] < pe:
                     fail("%s image %d: %s radius %.17g >= PGD's counterexample at %.17g"
                          % (b, i, NAMES[m], r["radius"], pe))
+            mr = R[net].get("milp") or {}
+            for i, r in rows.items():
+                if i in mr and mr[i]["milp_class"] >= 0 and r["status"] in (CERTIFIED, UNCERTIFIED, TIMEOUT) \
+                        and not r["radius"] < mr[i]["milp_eps"]:
+                    fail("%s image %d: %s radius %.17g >= the MILP's counterexample at %.17g"
+                         % (b, i, NAMES[m], r["radius"], mr[i]["milp_eps"]))
         for wk, st in RADIUS_ORDER:
             A, B = R[net].get(wk), R[net].get(st)
             if not A or not B:
