@@ -485,6 +485,107 @@ static void journals_of_the_328_byte_rows_are_read(void **state)
     unlink(jpath);
 }
 
+/* The n rows of dataset name (1-D or 2-D doubles) into out. */
+static void read_f64_at(hid_t f, const char *name, size_t n, double *out)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    assert_true(d >= 0);
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[2] = {0, 0};
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    assert_int_equal(dims[0], n);
+    assert_true(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0);
+    H5Dclose(d);
+}
+
+/* MILP counterexamples travel after the PGD one (flag order), come back from
+ * the journal with their rows, and a claim without its point is refused; a
+ * journal of 352-byte rows (before the MILP fields) reads with none. */
+static void milp_points_follow_their_rows_through_the_journal(void **state)
+{
+    (void)state;
+    const char *path = test_tmpname(".h5");
+    char jpath[300];
+    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    static const h5_attr attrs[] = {{"kind", "certify", 0, 0}};
+    cert_store_options o = {.path = path, .job_key = "key M", .slots = 3, .attrs = attrs, .n_attrs = 1,
+                            .attack = 1, .attack_in = 3, .attack_out = 2, .milp_in = 3, .milp_out = 2,
+                            .flush_seconds = 100, .ranks = 1};
+    cert_store *s;
+    nn_error err;
+    for (int run = 0; run < 2; run++) {
+        assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+        assert_int_equal(cert_store_recovered(s), run ? 9 : 0);
+        for (int64_t t = 0; !run && t < 9; t++) {
+            cert_result r = row_for(t);
+            r.pgd_eps = t % 2 ? NAN : 0.5, r.pgd_lo = 0.25, r.pgd_class = t % 2 ? -1 : 1;
+            r.milp_eps = t % 3 ? NAN : 0.1 * (double)t + 0.05, r.milp_class = t % 3 ? -1 : 2;
+            unsigned char p[2 * (8 + 6 * 8)], *q = p;  /* PGD's, then the MILP's: length, eps, x[3], logits[2] */
+            r.saved = 0;
+            if (t % 2 == 0) {
+                le_put_u64(q, 48);
+                for (int k = 0; k < 6; k++) le_put_f64(q + 8 + 8 * k, k == 0 ? 0.5 : -(double)(10 * t + k));
+                q += 56, r.saved |= CERT_SAVED_ATTACK;
+            }
+            if (t % 3 == 0) {
+                le_put_u64(q, 48);
+                for (int k = 0; k < 6; k++) le_put_f64(q + 8 + 8 * k, k == 0 ? r.milp_eps : (double)(10 * t + k));
+                q += 56, r.saved |= CERT_SAVED_MILP;
+            }
+            assert_int_equal(cert_store_add(s, t, 1, &r, q > p ? p : NULL, (size_t)(q - p), &err), NN_OK);
+        }
+        if (!run) {  /* a MILP class without its point */
+            cert_result r = row_for(20);
+            r.milp_eps = 0.3, r.milp_class = 1, r.pgd_eps = NAN, r.pgd_class = -1;
+            assert_int_equal(cert_store_add(s, 20, 1, &r, NULL, 0, &err), NN_EARG);
+            assert_non_null(strstr(err.msg, "MILP counterexample of task 20"));
+        }
+        assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        double x[3 * 3], e[3], me[9], ax[5 * 3];
+        read_f64_at(f, "milp_counterexamples/x", 3, x);
+        read_f64_at(f, "milp_counterexamples/eps", 3, e);
+        read_f64_at(f, "results/milp_eps", 9, me);
+        read_f64_at(f, "attacks/x_adv", 5, ax);
+        H5Fclose(f);
+        for (int k = 0; k < 3; k++) {  /* tasks 0, 3, 6 in completion order */
+            assert_true(e[k] == 0.1 * (3 * k) + 0.05);
+            assert_true(x[3 * k] == 30.0 * k + 1 && x[3 * k + 2] == 30.0 * k + 3);
+        }
+        for (int k = 0; k < 5; k++) assert_true(ax[3 * k] == -(20.0 * k + 1));
+        for (int t = 0; t < 9; t++) assert_true(t % 3 ? isnan(me[t]) : me[t] == 0.1 * t + 0.05);
+    }
+    unlink(path);
+    unlink(jpath);
+    /* 352-byte rows: the layout before the MILP fields */
+    FILE *jf = fopen(jpath, "wb");
+    fwrite("NNCJRNL1", 1, 8, jf);
+    put_record(jf, 1, (const unsigned char *)"key M", 5);
+    for (int64_t t = 0; t < 3; t++) {
+        unsigned char rec[16 + CERT_RESULT_BYTES] = {0}, row[CERT_RESULT_BYTES];
+        le_put_u64(rec, (uint64_t)t);
+        le_put_u32(rec + 8, 1);
+        le_put_u32(rec + 12, CERT_RESULT_BYTES_V1);
+        cert_result r = row_for(t);
+        r.pgd_eps = NAN, r.pgd_class = -1, r.milp_eps = 7, r.milp_class = 3;  /* not in the old layout */
+        cert_result_pack(&r, row);
+        memcpy(rec + 16, row, CERT_RESULT_BYTES_V1);
+        put_record(jf, 3, rec, 16 + CERT_RESULT_BYTES_V1);
+    }
+    fclose(jf);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_int_equal(cert_store_recovered(s), 3);
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    double me[3];
+    read_f64_at(f, "results/milp_eps", 3, me);
+    H5Fclose(f);
+    for (int t = 0; t < 3; t++) assert_true(isnan(me[t]));
+    unlink(path);
+    unlink(jpath);
+}
+
 static void assign(cert_store *s, int rank, int64_t a, int64_t b)
 {
     nn_error err;
@@ -555,6 +656,7 @@ int main(void)
         cmocka_unit_test(unwritable_location_fails_before_writing),
         cmocka_unit_test(pgd_columns_and_counterexamples_survive_resume),
         cmocka_unit_test(journals_of_the_328_byte_rows_are_read),
+        cmocka_unit_test(milp_points_follow_their_rows_through_the_journal),
         cmocka_unit_test(tasks_in_flight_at_the_end_of_a_run_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
