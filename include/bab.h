@@ -17,6 +17,9 @@ typedef int (*bab_jobs_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_erro
  * return everywhere, an error agreed on everywhere. */
 typedef int (*bab_exec_fn)(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out,
                            nn_error *err);
+/* Keeps a snapshot of the whole verification (len bytes, bab_snapshot.c's format)
+ * where a killed run finds it again; an error stops the search. */
+typedef int (*bab_save_fn)(void *ctx, const unsigned char *bytes, size_t len, nn_error *err);
 
 typedef struct {
     int enabled;            /* 0: bounds on whole boxes only */
@@ -30,6 +33,15 @@ typedef struct {
     size_t auto_input_dims; /* auto: input splits when at most this many inputs are free (16) */
     bab_exec_fn exec;       /* NULL: every job here */
     void *exec_ctx;
+    /* Checkpoints (doc/bab.md "Checkpoints"): between rounds, at most every
+     * save_every seconds (0: every round; longer when writing takes long), the
+     * state is handed to save; resume, a snapshot save was given, continues it.
+     * Neither joins the search's decisions: a resumed run expands the same tree. */
+    bab_save_fn save;       /* NULL: no checkpoints */
+    void *save_ctx;
+    double save_every;
+    const unsigned char *resume;  /* NULL: start afresh */
+    size_t resume_len;
 } bab_options;
 
 /* What the search did, summed over the boxes it ran on. */
@@ -54,6 +66,9 @@ typedef struct {
     long rounds;
     double sec_pgd, sec_plan, sec_jobs, sec_merge;
     int used_input, used_relu; /* boxes searched by input halves, by ReLU phases (auto picks per box) */
+    long resumed_open;      /* open domains taken from a checkpoint (-1: started afresh) */
+    double resumed_seconds; /* wall seconds of the runs it continues */
+    long snapshots;         /* checkpoints handed to bab_options.save by this run */
 } bab_stats;
 
 /* Prototypes */

@@ -21,6 +21,7 @@ typedef struct {
     int verified;            /* margin > 0: this computation certifies the radius */
     int identical;           /* margin and every row's lower bound have the saved bits */
     size_t n_path;           /* evaluations replayed */
+    long bab_domains;        /* > 0: branch and bound certified the radius; domains it bounded again */
     double seconds;
 } cert_check_row;
 
@@ -38,6 +39,7 @@ typedef struct {
     cert_certificate *cert;
     cert_verifier v;         /* after cert_check_run: the state of the last evaluation */
     int have_v;
+    int table_version;       /* of /certificates: 1, or 2 with bab_domains */
 } cert_check;
 
 /* Prototypes */

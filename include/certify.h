@@ -103,6 +103,8 @@ typedef struct {
     int trace_lost;         /* 1: an eps could not be recorded (no certificate) */
     long cert_eval;         /* the evaluation whose margin the row reports (-1: none) */
     double *cert_lower;     /* [n_classes] its row lower bounds by target class (NaN: no row) */
+    long cert_bab_domains;  /* > 0: branch and bound certified it, bounding this many domains ... */
+    double cert_bab_margin; /* ... with this proven margin (the bounds' rows left it open) */
     /* method milp: the last cert_run_task's checked counterexample at the smallest
      * eps (cert_milp_counterexample; milp_class -1: none) */
     double milp_eps;
@@ -171,14 +173,22 @@ typedef struct {
  * radius. Replaying any path gives a sound bound at its last eps: the path only
  * decides where FROWN's optimizer starts. Arrays are owned (cert_certificate_free). */
 #define CERT_CERTIFICATE_VERSION 1
+#define CERT_CERTIFICATE_VERSION_BAB 2  /* a radius branch and bound certified */
 #define CERT_PATH_MAX 1024     /* evaluations a certificate may ask to replay */
+#define CERT_BAB_DOMAINS_MAX (1L << 40)
+/* /certificates of a results file: version 2 adds the column bab_domains (a
+ * version 1 file's certificates are all the bounds'; both are read) */
+#define CERT_TABLE_VERSION 2
 typedef struct {
     size_t n_path;
     double *path;           /* [n_path] eps, each finite and >= 0; the last is the radius */
     int n_classes;
     double *lower;          /* [n_classes] lower bound of row e_c - e_j at j (NaN: no such row) */
-    double margin;          /* the row's margin: the least of lower */
+    double margin;          /* the row's margin: the least of lower, or branch and bound's */
     uint64_t x_hash;        /* le_fnv_f64 of the image's values (byteorder.h) */
+    long bab_domains;       /* 0: the bounds certified the last eps; > 0: they left it open
+                               (lower) and branch and bound proved it after bounding this
+                               many domains, margin its proven margin (doc/bab.md) */
 } cert_certificate;
 
 /* Prototypes */
@@ -273,7 +283,8 @@ int cert_run_image_task(cert_verifier *v, const cert_task_options *o, const cert
 int cert_certificate_of(const cert_verifier *v, const double *x, cert_certificate *c, nn_error *err);
 void cert_certificate_free(cert_certificate *c);
 /* Little-endian bytes: u32 version | u32 n_classes | u64 x_hash | f64 margin |
- * u64 n_path | f64 path[n_path] | f64 lower[n_classes]. */
+ * u64 n_path | (version 2 only: u64 bab_domains) | f64 path[n_path] |
+ * f64 lower[n_classes]. Version 1 when bab_domains is 0. */
 size_t cert_certificate_bytes(const cert_certificate *c);
 void cert_certificate_pack(const cert_certificate *c, unsigned char *out);
 /* NN_EFORMAT naming the field when the bytes are not a certificate of the
@@ -284,9 +295,11 @@ int cert_certificate_check(const cert_certificate *c, nn_error *err);
 /* Replays c's path on v from a fresh state (bound_forget_warm), bounding the
  * rows of (pred, target) over B_norm(x, eps) at every eps in turn: *margin and
  * v->lower, v->row_target are those of the last eps, a sound bound there
- * whatever the path held. */
-int cert_replay(cert_verifier *v, const cert_certificate *c, const double *x, norm_type norm, int clip, int pred,
-                int target, double *margin, nn_error *err);
+ * whatever the path held. A branch-and-bound certificate then runs the search
+ * at the last eps with o's settings (index seeds its PGD as in the task), no
+ * clock and c->bab_domains as its limit: the same tree, so the same margin. */
+int cert_replay(cert_verifier *v, const cert_certificate *c, const double *x, const cert_task_options *o, long index,
+                int pred, int target, double *margin, nn_error *err);
 /* 1 when v's last evaluation has c's bits: the margin and every row's lower bound. */
 int cert_certificate_matches(const cert_verifier *v, const cert_certificate *c, double margin);
 

@@ -35,6 +35,12 @@ typedef struct {
     /* test hook, set by the caller: SIGKILL the process once this many answers
      * of this run are journaled (0 = never), a kill -9 at a known point */
     long kill_after, added;
+    /* Branch and bound's checkpoints, set by the caller (NULL: none): the group
+     * leader keeps instance i's latest snapshot in ckpt_dir/instance-<i>.ckpt,
+     * tagged with ckpt_identity and the instance's files; the master removes it
+     * once the answer is journaled. ckpt_kill_after is tests' SIGKILL hook. */
+    const char *ckpt_dir, *ckpt_identity;
+    long ckpt_kill_after;
 } vnncomp_app;
 
 /* Prototypes */
@@ -51,6 +57,8 @@ int vnncomp_app_write_csv(const vnncomp_app *a, const char *path, nn_error *err)
  * identity (the job) as a root attribute. */
 int vnncomp_app_write_h5(const vnncomp_app *a, const char *path, const char *identity, nn_error *err);
 sched_app vnncomp_app_callbacks(vnncomp_app *a);
+/* Master: remove every instance's checkpoint (a job started afresh). */
+int vnncomp_app_clear_checkpoints(const vnncomp_app *a, nn_error *err);
 /* unsat, sat, unknown, timeout, error */
 const char *vnncomp_answer_name(int answer);
 

@@ -48,6 +48,26 @@ for i in 0 1 2; do
 done
 check "MILP certifies every --bab radius" "[ -z '$unsafe' ]" || echo "#   $unsafe"
 
+# certificates: a radius branch and bound certified re-verifies from the file
+expect_success "certify --bab --save-certificates all" $NNCERT certify "${BASE[@]}" "${BAB[@]}" \
+    --save-certificates all --out "$TMP/babc.h5"
+check "every radius has a certificate; those beyond CROWN's name branch and bound's domain count" "$PY - '$TMP' <<'PY'
+import sys, h5py, numpy as np
+d = sys.argv[1]
+f = h5py.File(d + '/babc.h5', 'r'); r = f['results']; c = f['certificates']
+crown = h5py.File(d + '/crown.h5', 'r')['results/radius'][()]
+assert f.attrs['certificate_version'] == 2 and len(c['index']) == 3
+for k in range(3):
+    i = int(c['index'][k])
+    assert c['eps'][k] == r['radius'][i] and c['margin'][k] == r['margin'][i]
+    beyond = r['radius'][i] > crown[i]
+    assert (c['bab_domains'][k] > 0) == beyond, (k, c['bab_domains'][k], r['radius'][i], crown[i])
+    if beyond:  # the bounds' rows left it open; the margin is the search's
+        assert np.nanmin(c['lower'][k]) <= 0 < c['margin'][k]
+assert (c['bab_domains'][:] > 0).any()
+PY"
+reverified "radii certified by branch and bound re-verify from their certificates" "$TMP/babc.h5"
+
 check "the [bab] settings in force are the job's identity" "$PY - '$TMP' <<'PY'
 import sys, h5py
 d = sys.argv[1]

@@ -34,7 +34,7 @@ check "the first line names the job replayed" \
 check "paths of warm FROWN hold the search's evaluations, eps = radius" "$PY - '$TMP/w.h5' <<'PY'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], 'r'); c = f['certificates']; r = f['results']
-assert f.attrs['certificate_version'] == 1 and c.attrs['version'] == 1
+assert f.attrs['certificate_version'] == 2 and c.attrs['version'] == 2 and not c['bab_domains'][:].any()
 n = c['n_path'][:]
 assert np.all(n >= 2) and np.all(n <= r['evals'][:][r['status'][:] == 0].max())
 for k in range(len(n)):
@@ -139,9 +139,11 @@ f.attrs['config'] = np.bytes_(t.replace('clip = true', 'clip = false'))"
 expect_failure "a config that is not its job_key's job is refused" \
     "its config is not the job its job_key names .*'clip = true' vs 'clip = false'" \
     $NNCERT certify --reverify "$TMP/t_config.h5"
-tamper version "f.attrs['certificate_version'] = np.int64(2)"
-expect_failure "another certificate version is refused" "certificate_version 2, this build reads 1" \
+tamper version "f.attrs['certificate_version'] = np.int64(3)"
+expect_failure "another certificate version is refused" "certificate_version 3, this build reads 1 to 2" \
     $NNCERT certify --reverify "$TMP/t_version.h5"
+tamper v1 "del c['bab_domains']; f.attrs['certificate_version'] = np.int64(1); c.attrs['version'] = np.int64(1)"
+reverified "a version 1 file (no bab_domains column, written before it existed) still re-verifies" "$TMP/t_v1.h5"
 expect_failure "another model is refused" "has SHA-256 .*, not the model_sha256" \
     $NNCERT certify --reverify "$TMP/w.h5" --model $S
 expect_failure "another data set is refused image by image" "refused: data set 'fashion-mnist:test': image 1 is not" \

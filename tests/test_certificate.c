@@ -60,7 +60,7 @@ static void replays_identically(cert_verifier *v, const cert_task_options *to, c
     assert_memory_equal(&back.path[back.n_path - 1], &r->radius, sizeof r->radius);
     assert_memory_equal(&back.margin, &r->margin, sizeof r->margin);
     double margin;
-    assert_int_equal(cert_replay(v, &back, x, to->norm, to->clip, r->pred, r->target, &margin, &err), NN_OK);
+    assert_int_equal(cert_replay(v, &back, x, to, r->index, r->pred, r->target, &margin, &err), NN_OK);
     assert_memory_equal(&margin, &r->margin, sizeof margin);
     assert_true(cert_certificate_matches(v, &back, margin));
     cert_certificate_free(&back);
@@ -97,7 +97,7 @@ static void warm_frown_radii_replay_bit_for_bit(void **state)
                 last.path = &c.path[c.n_path - 1];
                 last.n_path = 1;
                 double margin;
-                assert_int_equal(cert_replay(&fresh, &last, x, to.norm, to.clip, r.pred, r.target, &margin, &err),
+                assert_int_equal(cert_replay(&fresh, &last, x, &to, r.index, r.pred, r.target, &margin, &err),
                                  NN_OK);
                 cold_differs += memcmp(&margin, &r.margin, sizeof margin) != 0;
                 cert_verifier_free(&fresh);
@@ -164,7 +164,7 @@ static void refused(const cert_certificate *c, void (*edit)(unsigned char *, siz
 }
 
 static void put_f64(unsigned char *p, double v) { memcpy(p, &v, 8); }  /* little-endian hosts */
-static void bad_version(unsigned char *b, size_t *n) { (void)n, b[0] = 2; }
+static void bad_version(unsigned char *b, size_t *n) { (void)n, b[0] = 3; }
 static void cut_short(unsigned char *b, size_t *n) { (void)b, *n -= 8; }
 static void too_long(unsigned char *b, size_t *n) { (void)b, *n += 8; }
 static void nan_eps(unsigned char *b, size_t *n) { (void)n, put_f64(b + 32, NAN); }
@@ -182,10 +182,10 @@ static void malformed_certificates_are_refused(void **state)
 {
     (void)state;
     double path[2] = {0.01, 0.02}, lower[3] = {NAN, 0.5, 0.75};
-    cert_certificate c = {2, path, 3, lower, 0.5, 42};
+    cert_certificate c = {2, path, 3, lower, 0.5, 42, 0};
     nn_error err;
     assert_int_equal(cert_certificate_check(&c, &err), NN_OK);
-    refused(&c, bad_version, "version 2");
+    refused(&c, bad_version, "version 3");
     refused(&c, cut_short, "do not hold");
     refused(&c, too_long, "do not hold");
     refused(&c, nan_eps, "path[0] = nan is not an eps");
@@ -202,11 +202,12 @@ static void malformed_certificates_are_refused(void **state)
     cert_verifier v;
     assert_int_equal(cert_verifier_init(&v, &m, &o, &err), NN_OK);
     double x[6] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5}, margin;
-    assert_int_equal(cert_replay(&v, &c, x, NORM_INF, 0, 0, CERT_UNTARGETED, &margin, &err), NN_EFORMAT);
+    cert_task_options to = task_options(&m, 0);
+    assert_int_equal(cert_replay(&v, &c, x, &to, 0, 0, CERT_UNTARGETED, &margin, &err), NN_EFORMAT);
     assert_non_null(strstr(err.msg, "3 classes, the model has 4"));
     path[1] = INFINITY;
     assert_int_equal(cert_certificate_check(&c, &err), NN_EFORMAT);
-    assert_int_equal(cert_replay(&v, &c, x, NORM_INF, 0, 0, CERT_UNTARGETED, &margin, &err), NN_EFORMAT);
+    assert_int_equal(cert_replay(&v, &c, x, &to, 0, 0, CERT_UNTARGETED, &margin, &err), NN_EFORMAT);
     assert_true(isnan(margin));
     cert_verifier_free(&v);
     model_free(&m);

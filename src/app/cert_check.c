@@ -24,7 +24,7 @@
 #include "nn_clock.h"
 #include "results_h5.h"
 
-enum { K_INDEX, K_SLOT, K_TARGET, K_PRED, K_EPS, K_MARGIN, K_HASH, K_NPATH, K_PATH, K_LOWER, K_COUNT };
+enum { K_INDEX, K_SLOT, K_TARGET, K_PRED, K_EPS, K_MARGIN, K_HASH, K_NPATH, K_PATH, K_LOWER, K_BAB, K_COUNT };
 enum { R_INDEX, R_SLOT, R_LABEL, R_PRED, R_TARGET, R_STATUS, R_RADIUS, R_MARGIN, R_COUNT };
 
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
@@ -41,13 +41,14 @@ static int read_head(cert_check *k, char **config, char **sha, char **key, nn_er
     else if (!v[3])
         rc = nn_fail(err, NN_EFORMAT, "%s has no certificates (/certificates): certify with save_certificates = all "
                      "(--save-certificates all) or a list of images", k->results);
-    else if (strcmp(v[3], "1"))
-        rc = nn_fail(err, NN_EFORMAT, "%s: certificate_version %s, this build reads %d", k->results, v[3],
-                     CERT_CERTIFICATE_VERSION);
+    else if (strcmp(v[3], "1") && strcmp(v[3], "2"))
+        rc = nn_fail(err, NN_EFORMAT, "%s: certificate_version %s, this build reads 1 to %d", k->results, v[3],
+                     CERT_TABLE_VERSION);
     else if (!v[1] || !v[2] || !v[4])
         rc = nn_fail(err, NN_EFORMAT, "%s: the root attribute %s is missing", k->results,
                      !v[1] ? "config" : !v[2] ? "model_sha256" : "job_key");
     if (!rc) *config = v[1], *sha = v[2], *key = v[4], v[1] = v[2] = v[4] = NULL;
+    if (!rc) k->table_version = v[3][0] - '0';
     for (int i = 0; i < 5; i++) free(v[i]);
     return rc;
 }
@@ -146,10 +147,12 @@ static int read_certificates(cert_check *k, nn_error *err)
                                      {"target", H5COL_INT, 1},     {"prediction", H5COL_INT, 1},
                                      {"eps", H5COL_DOUBLE, 1},     {"margin", H5COL_DOUBLE, 1},
                                      {"image_hash", H5COL_INT, 1}, {"n_path", H5COL_INT, 1},
-                                     {"path", H5COL_DOUBLE, width}, {"lower", H5COL_DOUBLE, nc}};
+                                     {"path", H5COL_DOUBLE, width}, {"lower", H5COL_DOUBLE, nc},
+                                     {"bab_domains", H5COL_INT, 1}};
     void *d[K_COUNT] = {0};
     size_t n;
-    int rc = h5_table_read_in(k->results, "certificates", cols, K_COUNT, d, &n, err);
+    int n_cols = k->table_version >= 2 ? K_COUNT : K_BAB;  /* version 1: no bab_domains */
+    int rc = h5_table_read_in(k->results, "certificates", cols, n_cols, d, &n, err);
     if (rc) return nn_error_prefix(err, "certificates of the job's model (%zu classes, paths of %zu): ", nc, width);
     k->n = n;
     size_t m = n ? n : 1;
@@ -187,6 +190,7 @@ static int read_certificates(cert_check *k, nn_error *err)
         }
         memcpy(c->path, path + i * width, c->n_path * sizeof *c->path);
         memcpy(c->lower, low + i * nc, nc * sizeof *c->lower);
+        c->bab_domains = d[K_BAB] ? (long)((const int64_t *)d[K_BAB])[i] : 0;
         double eps = ((const double *)d[K_EPS])[i];
         if (!same_bits(eps, c->path[c->n_path - 1]))
             rc = nn_fail(err, NN_EFORMAT, "%s: /certificates/eps[%zu] = %.17g is not the path's last eps %.17g",
@@ -257,6 +261,7 @@ int cert_check_run(cert_check *k, size_t i, cert_check_row *out, nn_error *err)
     out->margin_saved = k->margin[i];
     out->margin = NAN;
     out->n_path = c->n_path;
+    out->bab_domains = c->bab_domains;
     const char *what = k->results;
     int rc = cert_certificate_check(c, err);
     if (rc) return nn_error_prefix(err, "%s: image %ld slot %d: ", what, out->index, out->slot);
@@ -281,7 +286,7 @@ int cert_check_run(cert_check *k, size_t i, cert_check_row *out, nn_error *err)
     if (pred != out->pred)
         return nn_fail(err, NN_EARG, "image %ld: the model predicts %d, the results say %d", out->index, pred,
                        out->pred);
-    rc = cert_replay(&k->v, c, x, k->c.task.norm, k->c.task.clip, pred, out->target, &out->margin, err);
+    rc = cert_replay(&k->v, c, x, &k->c.task, out->index, pred, out->target, &out->margin, err);
     if (rc) return nn_error_prefix(err, "image %ld slot %d: ", out->index, out->slot);
     out->verified = out->margin > 0;
     out->identical = cert_certificate_matches(&k->v, c, out->margin);

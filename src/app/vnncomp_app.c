@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "byteorder.h"
+#include "checkpoint_file.h"
 #include "model_io.h"
 #include "nn_clock.h"
 #include "results_h5.h"
@@ -71,6 +72,28 @@ static int group_exec(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void 
 
 static int group_late(void *ctx, int late) { return sched_group_any(((vnncomp_app *)ctx)->group, late); }
 
+static void checkpoint_path(const vnncomp_app *a, size_t i, char *path, size_t cap)
+{
+    snprintf(path, cap, "%s/instance-%zu.ckpt", a->ckpt_dir, i);
+}
+
+/* Instance i's checkpoint: its identity (the job's, the instance and its files'
+ * bytes) into sink, the snapshot to resume from into *resume (NULL: none). */
+static int open_checkpoint(const vnncomp_app *a, size_t i, checkpoint_sink *sink, char *path, size_t cap_path,
+                           char *identity, size_t cap_id, unsigned char **resume, size_t *len, nn_error *err)
+{
+    char onnx_sha[65], vnn_sha[65];
+    int rc = model_file_sha256(a->in->onnx_path[i], onnx_sha, err);
+    if (!rc) rc = model_file_sha256(a->in->vnnlib_path[i], vnn_sha, err);
+    if (rc) return rc;
+    checkpoint_path(a, i, path, cap_path);
+    snprintf(identity, cap_id, "%s instance=%zu onnx sha256=%s vnnlib sha256=%s", a->ckpt_identity, i, onnx_sha,
+             vnn_sha);
+    *sink = (checkpoint_sink){path, identity, 0, a->ckpt_kill_after, 0, {0}};
+    int found;
+    return checkpoint_read(path, identity, resume, len, &found, err);
+}
+
 static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, bab_stats *bab, nn_error *err)
 {
     const instances *in = a->in;
@@ -91,13 +114,33 @@ static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, bab_st
         po.agree = group_late, po.agree_ctx = a;
     }
     prop_result r;
+    char path[4200], identity[1400];
+    checkpoint_sink sink;
+    unsigned char *resume = NULL;
+    size_t resume_len = 0;
     rc = prop_check_sizes(&p, model_input_size(&a->model), model_output_size(&a->model), in->vnnlib_path[i], err);
+    if (!rc && a->ckpt_dir && po.bab.enabled) {
+        /* every member reads the snapshot; only the leader writes the next ones */
+        rc = open_checkpoint(a, i, &sink, path, sizeof path, identity, sizeof identity, &resume, &resume_len, err);
+        po.bab.resume = resume, po.bab.resume_len = resume_len;
+        if (!a->group || sched_group_rank(a->group) == 0) po.bab.save = checkpoint_sink_save, po.bab.save_ctx = &sink;
+    }
     if (!rc) rc = prop_verify(&a->model, &p, &po, &r, err);
+    if (po.bab.save && sink.failed)  /* the answer stands; only resuming is lost */
+        fprintf(stderr, "nncert vnncomp: warning: instance %zu: checkpoints not written: %s\n", i,
+                sink.first_error.msg);
+    if (!rc && r.bab.resumed_open >= 0 && po.bab.save)
+        fprintf(stderr, "nncert vnncomp: instance %zu resumed from %s: %ld open domains, %.3f s spent before\n", i,
+                path, r.bab.resumed_open, r.bab.resumed_seconds);
     if (!rc) {
         *answer = r.answer;
         *bab = r.bab;
         prop_result_free(&r);
+    } else if (resume) {
+        nn_error e = *err;  /* the snapshot's fault: name it */
+        nn_fail(err, e.code, "%s: %s", path, e.msg);
     }
+    free(resume);
     prop_spec_free(&p);
     return rc;
 }
@@ -188,6 +231,11 @@ static int done(void *ctx, int64_t task, int rank, const unsigned char *result, 
     int rc = record(a, task, result, rank, err);
     if (!rc && a->j) rc = journal_append(a->j, REC_ANSWER, rec, sizeof rec, err);
     if (rc) return rc;
+    if (a->ckpt_dir) {  /* the answer is final: its search will not be resumed */
+        char path[4200];
+        checkpoint_path(a, (size_t)task, path, sizeof path);
+        if ((rc = checkpoint_remove(path, err))) return rc;
+    }
     if (a->kill_after > 0 && ++a->added == a->kill_after) raise(SIGKILL);
     int answer = a->answer[task];
     sched_progress_add(&a->progress, answer == PROP_UNSAT, answer != VNNCOMP_ERROR, answer == VNNCOMP_ERROR);
@@ -266,4 +314,15 @@ int vnncomp_app_write_h5(const vnncomp_app *a, const char *path, const char *ide
     }
     free(on), free(vn), free(res), free(sec);
     return rc;
+}
+
+int vnncomp_app_clear_checkpoints(const vnncomp_app *a, nn_error *err)
+{
+    char path[4200];
+    for (size_t i = 0; a->ckpt_dir && i < a->in->n; i++) {
+        checkpoint_path(a, i, path, sizeof path);
+        int rc = checkpoint_remove(path, err);
+        if (rc) return rc;
+    }
+    return NN_OK;
 }

@@ -27,6 +27,7 @@
  * optimal point. */
 #include "property_internal.h"
 #include "bab_frontier.h"
+#include "bab_snapshot.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -713,8 +714,79 @@ static int run_jobs(bab_run *run, bab_job *jobs, size_t n, double *out, nn_error
  * the domain limit or domains that cannot be split leave the answer as it is.
  * Every process of an executor's group runs this same loop on the same data and
  * reaches the same decisions; only the jobs are divided. */
+/* The snapshot of a verification between two rounds of box b's search: the
+ * verification's place (proven disjuncts, generator, counters) and f's domains. */
+static int save_snapshot(const bab_run *run, const bab_frontier *f, const unsigned char *proven, uint64_t rng,
+                         long stuck, double volume, prop_progress *pg, nn_error *err)
+{
+    const prop_result *r = run->r;
+    double t0 = nn_wall_seconds();
+    bab_snapshot s = {
+        .box = run->b, .rng = rng, .elapsed = pg->elapsed0 + (t0 - pg->t0), .n_cases = run->p->n_cases,
+        .proven = (unsigned char *)proven, .boxes_proven = r->boxes_proven, .boxes_enlarged = r->boxes_enlarged,
+        .pgd_steps = r->pgd_steps, .bab = r->bab, .relu = run->relu, .nc = run->nc, .n_x = run->p->n_x,
+        .pre_n = run->pre_n, .next_id = run->next_id, .stuck = stuck, .volume = volume,
+        .depth_first = f->depth_first, .n_domains = f->n, .dom = f->item};
+    unsigned char *bytes;
+    size_t len;
+    int rc = bab_snapshot_encode(&s, &bytes, &len, err);
+    if (rc) return rc;
+    const bab_options *b = &run->o->bab;
+    rc = b->save(b->save_ctx, bytes, len, err);
+    free(bytes);
+    run->r->bab.snapshots++;
+    /* writing a large frontier takes time: at most a tenth of the search's,
+     * unless every round was asked for */
+    double now = nn_wall_seconds();
+    pg->next_save = b->save_every > 0 ? now + fmax(b->save_every, 9.0 * (now - t0)) : now;
+    return rc;
+}
+
+/* Box b's search as pg->resume left it: its domains into f (checked against the
+ * property and the model: a checkpoint is outside data), its counters into run. */
+static int resume_snapshot(bab_run *run, bab_frontier *f, long *stuck, double *volume, prop_progress *pg,
+                           nn_error *err)
+{
+    bab_snapshot *s = pg->resume;
+    if (s->relu != run->relu || s->nc != run->nc || s->n_x != run->p->n_x || (run->relu && s->pre_n != run->pre_n))
+        return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: it searched box %zu by %s with %zu disjuncts, "
+                       "%zu inputs and %zu bounds; this property and model give %s, %zu, %zu and %zu", s->box,
+                       s->relu ? "ReLU phases" : "input halves", s->nc, s->n_x, s->pre_n,
+                       run->relu ? "ReLU phases" : "input halves", run->nc, run->p->n_x, run->pre_n);
+    const nn_model *bm = run->reg.model;
+    for (size_t i = 0; i < s->n_domains; i++) {
+        const bab_domain *d = s->dom[i];
+        for (size_t k = 0; run->relu && k < d->n_splits; k++) {
+            bab_split_rec sp = d->splits[k];
+            const nn_layer *L = sp.layer < bm->n_layers ? &bm->layers[sp.layer] : NULL;
+            if (!L || !run->st.pre_lower[sp.layer] || (L->type != LAYER_RELU && L->type != LAYER_LEAKY_RELU) ||
+                sp.neuron >= shape_size(L->in))
+                return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: domain %llu splits neuron %u of layer "
+                               "%d, which the model has no ReLU for", (unsigned long long)d->id,
+                               (unsigned)sp.neuron, sp.layer);
+        }
+        if (d->worst_row != (size_t)-1 && d->worst_row >= run->p->n_rows)
+            return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: domain %llu names row %zu of %zu",
+                           (unsigned long long)d->id, d->worst_row, run->p->n_rows);
+    }
+    bab_frontier_set_depth_first(f, s->depth_first);
+    int rc = NN_OK;
+    for (size_t i = 0; i < s->n_domains; i++) {
+        bab_domain *d = s->dom[i];
+        s->dom[i] = NULL;  /* the frontier owns it, even when the push fails */
+        if (!rc) rc = bab_frontier_push(f, d, err);
+        else bab_domain_free(d);
+    }
+    run->next_id = s->next_id;
+    *stuck = s->stuck, *volume = s->volume;
+    /* the counters as they were (run_init counted this box's region once more) */
+    run->r->boxes_enlarged = s->boxes_enlarged;
+    run->r->bab.resumed_open = (long)s->n_domains;
+    return rc;
+}
+
 int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_options *o, double deadline,
-                 uint64_t *rng, unsigned char *proven, prop_result *r, int *decided, nn_error *err)
+                 uint64_t *rng, unsigned char *proven, prop_result *r, prop_progress *pg, int *decided, nn_error *err)
 {
     bab_run run;
     memset(&run, 0, sizeof run);
@@ -738,8 +810,16 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
     if (!rc && (!(popped = nn_malloc(batch * sizeof *popped, "branch-and-bound batch", err)) ||
                 !(plans = nn_malloc(batch * sizeof *plans, "branch-and-bound batch", err))))
         rc = NN_ENOMEM;
-    if (!rc && !(root = new_domain(&run, NULL, err))) rc = NN_ENOMEM;
-    if (!rc && !run.relu) {
+    int resuming = !rc && pg && pg->resume && pg->resume->box == b;
+    if (resuming) {
+        rc = resume_snapshot(&run, &f, &stuck, &volume, pg, err);
+        pg->resume = NULL;  /* its domains are the frontier's now */
+        if (!rc && !(jobs = nn_malloc(sizeof *jobs, "branch-and-bound jobs", err))) rc = NN_ENOMEM;
+        if (!rc) cap = 1;
+        if (!rc && !(rows = nn_malloc(row_width(&run) * sizeof *rows, "branch-and-bound results", err))) rc = NN_ENOMEM;
+    }
+    if (!rc && !resuming && !(root = new_domain(&run, NULL, err))) rc = NN_ENOMEM;
+    if (!rc && !resuming && !run.relu) {
         size_t n = p->n_x;
         root->lo = nn_malloc(n * sizeof *root->lo, "sub-box", err);
         root->hi = nn_malloc(n * sizeof *root->hi, "sub-box", err);
@@ -747,23 +827,27 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         else memcpy(root->lo, p->lo + b * n, n * sizeof *root->lo), memcpy(root->hi, p->hi + b * n, n * sizeof *root->hi);
     }
     /* the root, as a round of one job (the same on every process) */
-    if (!rc && !(jobs = nn_malloc(sizeof *jobs, "branch-and-bound jobs", err))) rc = NN_ENOMEM;
-    if (!rc) cap = 1, jobs[0] = (bab_job){root, NULL, 0, 0};
-    if (!rc && !(rows = nn_malloc(row_width(&run) * sizeof *rows, "branch-and-bound results", err))) rc = NN_ENOMEM;
-    if (!rc) rc = run_jobs(&run, jobs, 1, rows, err);
-    if (!rc) rc = job_read(&run, &jobs[0], rows, err);
-    if (!rc) r->bab.proven_margin = fmin(r->bab.proven_margin, rows[R_MARGIN]);
-    if (!rc && !is_open(&run, root)) {
-        volume = 1.0, r->bab.leaves_proven++, r->bab.leaves_empty += rows[R_STATUS] == S_EMPTY;
-        bab_domain_free(root);
-    } else if (!rc) {
-        rc = bab_frontier_push(&f, root, err);
-    } else {
-        bab_domain_free(root);
+    if (!resuming) {
+        if (!rc && !(jobs = nn_malloc(sizeof *jobs, "branch-and-bound jobs", err))) rc = NN_ENOMEM;
+        if (!rc) cap = 1, jobs[0] = (bab_job){root, NULL, 0, 0};
+        if (!rc && !(rows = nn_malloc(row_width(&run) * sizeof *rows, "branch-and-bound results", err))) rc = NN_ENOMEM;
+        if (!rc) rc = run_jobs(&run, jobs, 1, rows, err);
+        if (!rc) rc = job_read(&run, &jobs[0], rows, err);
+        if (!rc) r->bab.proven_margin = fmin(r->bab.proven_margin, rows[R_MARGIN]);
+        if (!rc && !is_open(&run, root)) {
+            volume = 1.0, r->bab.leaves_proven++, r->bab.leaves_empty += rows[R_STATUS] == S_EMPTY;
+            bab_domain_free(root);
+        } else if (!rc) {
+            rc = bab_frontier_push(&f, root, err);
+        } else {
+            bab_domain_free(root);
+        }
     }
     while (!rc && !run.found && f.n) {
         if (prop_late(o, deadline)) {
             r->answer = PROP_TIMEOUT, *decided = 1;
+            /* where a rerun with more time continues */
+            if (o->bab.save && pg) rc = save_snapshot(&run, &f, proven, *rng, stuck, volume, pg, err);
             break;
         }
         if (o->bab.max_domains > 0 && r->bab.domains >= o->bab.max_domains) break;
@@ -826,6 +910,8 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         if (f.n > o->bab.max_frontier) bab_frontier_set_depth_first(&f, 1);
         else if (f.n <= o->bab.max_frontier / 2) bab_frontier_set_depth_first(&f, 0);
         r->bab.sec_merge += nn_wall_seconds() - t3;
+        if (!rc && o->bab.save && pg && f.n && !run.found && nn_wall_seconds() >= pg->next_save)
+            rc = save_snapshot(&run, &f, proven, *rng, stuck, volume, pg, err);
     }
     if (!rc && !run.found && !f.n && !stuck && !(*decided)) {
         for (size_t c = 0; c < run.nc; c++) proven[run.cases[c]] = 1;

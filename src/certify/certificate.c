@@ -45,6 +45,8 @@ int cert_certificate_of(const cert_verifier *v, const double *x, cert_certificat
     c->margin = INFINITY;
     for (int j = 0; j < c->n_classes; j++)
         if (c->lower[j] < c->margin) c->margin = c->lower[j];
+    c->bab_domains = v->cert_bab_domains;
+    if (c->bab_domains > 0) c->margin = v->cert_bab_margin;
     c->x_hash = le_fnv_f64(LE_FNV_START, x, model_input_size(v->model));
     return 1;
 }
@@ -57,19 +59,23 @@ void cert_certificate_free(cert_certificate *c)
     memset(c, 0, sizeof *c);
 }
 
+static size_t head_bytes(int bab) { return HEAD + (bab ? 8 : 0); }
+
 size_t cert_certificate_bytes(const cert_certificate *c)
 {
-    return HEAD + 8 * (c->n_path + (size_t)c->n_classes);
+    return head_bytes(c->bab_domains > 0) + 8 * (c->n_path + (size_t)c->n_classes);
 }
 
 void cert_certificate_pack(const cert_certificate *c, unsigned char *out)
 {
-    le_put_u32(out, CERT_CERTIFICATE_VERSION);
+    int bab = c->bab_domains > 0;
+    le_put_u32(out, bab ? CERT_CERTIFICATE_VERSION_BAB : CERT_CERTIFICATE_VERSION);
     le_put_u32(out + 4, (uint32_t)c->n_classes);
     le_put_u64(out + 8, c->x_hash);
     le_put_f64(out + 16, c->margin);
     le_put_u64(out + 24, c->n_path);
-    unsigned char *p = out + HEAD;
+    if (bab) le_put_u64(out + HEAD, (uint64_t)c->bab_domains);
+    unsigned char *p = out + head_bytes(bab);
     for (size_t k = 0; k < c->n_path; k++, p += 8) le_put_f64(p, c->path[k]);
     for (int j = 0; j < c->n_classes; j++, p += 8) le_put_f64(p, c->lower[j]);
 }
@@ -94,6 +100,10 @@ int cert_certificate_check(const cert_certificate *c, nn_error *err)
     if (!rows) return nn_fail(err, NN_EFORMAT, "certificate: no row bound (every lower is NaN)");
     if (!(c->margin > 0))
         return nn_fail(err, NN_EFORMAT, "certificate: margin %g does not certify (a certificate's is > 0)", c->margin);
+    if (c->bab_domains < 0 || c->bab_domains > CERT_BAB_DOMAINS_MAX)
+        return nn_fail(err, NN_EFORMAT, "certificate: %ld branch-and-bound domains, expected 0 to %ld",
+                       c->bab_domains, CERT_BAB_DOMAINS_MAX);
+    if (c->bab_domains > 0) return NN_OK;  /* the margin is the search's, not the rows' */
     if (c->margin != least)
         return nn_fail(err, NN_EFORMAT, "certificate: margin %.17g is not the least row bound %.17g", c->margin, least);
     return NN_OK;
@@ -105,12 +115,22 @@ int cert_certificate_unpack(const unsigned char *in, size_t len, cert_certificat
     if (len < HEAD) return nn_fail(err, NN_EFORMAT, "certificate: %zu bytes, shorter than its %d-byte head", len, HEAD);
     uint32_t version = le_get_u32(in), classes = le_get_u32(in + 4);
     uint64_t n = le_get_u64(in + 24);
-    if (version != CERT_CERTIFICATE_VERSION)
-        return nn_fail(err, NN_EFORMAT, "certificate: version %u, this build reads %d", version,
-                       CERT_CERTIFICATE_VERSION);
-    if (n > CERT_PATH_MAX || classes > (len - HEAD) / 8 || (len - HEAD) / 8 - classes != n || (len - HEAD) % 8)
+    if (version != CERT_CERTIFICATE_VERSION && version != CERT_CERTIFICATE_VERSION_BAB)
+        return nn_fail(err, NN_EFORMAT, "certificate: version %u, this build reads %d and %d", version,
+                       CERT_CERTIFICATE_VERSION, CERT_CERTIFICATE_VERSION_BAB);
+    int bab = version == CERT_CERTIFICATE_VERSION_BAB;
+    size_t head = head_bytes(bab);
+    if (len < head) return nn_fail(err, NN_EFORMAT, "certificate: %zu bytes, shorter than its %zu-byte head", len, head);
+    if (n > CERT_PATH_MAX || classes > (len - head) / 8 || (len - head) / 8 - classes != n || (len - head) % 8)
         return nn_fail(err, NN_EFORMAT, "certificate: %zu bytes do not hold %llu evaluations and %u classes", len,
                        (unsigned long long)n, classes);
+    if (bab) {
+        uint64_t d = le_get_u64(in + HEAD);
+        if (d == 0 || d > (uint64_t)CERT_BAB_DOMAINS_MAX)
+            return nn_fail(err, NN_EFORMAT, "certificate: version 2 with %llu branch-and-bound domains, expected 1 "
+                           "to %ld", (unsigned long long)d, CERT_BAB_DOMAINS_MAX);
+        c->bab_domains = (long)d;
+    }
     c->n_path = (size_t)n;
     c->n_classes = (int)classes;
     c->x_hash = le_get_u64(in + 8);
@@ -121,7 +141,7 @@ int cert_certificate_unpack(const unsigned char *in, size_t len, cert_certificat
         cert_certificate_free(c);
         return NN_ENOMEM;
     }
-    const unsigned char *p = in + HEAD;
+    const unsigned char *p = in + head;
     for (size_t k = 0; k < c->n_path; k++, p += 8) c->path[k] = le_get_f64(p);
     for (int j = 0; j < c->n_classes; j++, p += 8) c->lower[j] = le_get_f64(p);
     int rc = cert_certificate_check(c, err);
@@ -129,9 +149,11 @@ int cert_certificate_unpack(const unsigned char *in, size_t len, cert_certificat
     return rc;
 }
 
-int cert_replay(cert_verifier *v, const cert_certificate *c, const double *x, norm_type norm, int clip, int pred,
-                int target, double *margin, nn_error *err)
+int cert_replay(cert_verifier *v, const cert_certificate *c, const double *x, const cert_task_options *o, long index,
+                int pred, int target, double *margin, nn_error *err)
 {
+    norm_type norm = o->norm;
+    int clip = o->clip;
     *margin = NAN;
     int rc = cert_certificate_check(c, err);
     if (rc) return rc;
@@ -144,7 +166,18 @@ int cert_replay(cert_verifier *v, const cert_certificate *c, const double *x, no
         int certified;
         rc = cert_verify(v, x, norm, c->path[k], clip, pred, target, margin, &certified, err);
     }
-    return rc;
+    if (rc || c->bab_domains == 0) return rc;
+    if (!o->bab.enabled)
+        return nn_fail(err, NN_EARG, "certificate: branch and bound certified this radius, and the job has no bab "
+                       "settings to search with");
+    /* the search of the task at its radius: without a clock, and no further than it went */
+    cert_task_options again = *o;
+    again.bab.max_domains = c->bab_domains;
+    again.bab_timeout = 0;
+    again.bab.exec = NULL, again.bab.exec_ctx = NULL;
+    again.agree = NULL, again.agree_ctx = NULL;
+    int certified;
+    return cert_verify_bab(v, &again, x, c->path[c->n_path - 1], index, pred, target, margin, &certified, err);
 }
 
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }

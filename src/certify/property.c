@@ -163,6 +163,29 @@ static int prove_box(const nn_model *m, const prop_spec *p, size_t b, const boun
     return rc;
 }
 
+/* The checkpoint o->bab.resume into s, its verification's place into proven and
+ * r; its values are checked against p (the domains by prop_bab_box). */
+static int resume_from(const prop_spec *p, const prop_options *o, bab_snapshot *s, unsigned char *proven,
+                       prop_result *r, nn_error *err)
+{
+    int rc = bab_snapshot_decode(o->bab.resume, o->bab.resume_len, s, err);
+    if (rc) return rc;
+    if (s->box >= p->n_boxes || s->n_cases != p->n_cases || s->n_x != p->n_x) {
+        rc = nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: it is at box %zu of a property with %zu "
+                     "disjuncts and %zu inputs; this one has %zu boxes, %zu disjuncts and %zu inputs", s->box,
+                     s->n_cases, s->n_x, p->n_boxes, p->n_cases, p->n_x);
+        bab_snapshot_free(s);
+        return rc;
+    }
+    memcpy(proven, s->proven, p->n_cases);
+    r->boxes_proven = s->boxes_proven, r->boxes_enlarged = s->boxes_enlarged;
+    r->pgd_steps = s->pgd_steps;
+    r->bab = s->bab;
+    r->bab.resumed_open = -1;
+    r->bab.resumed_seconds = s->elapsed;
+    return NN_OK;
+}
+
 int prop_verify_chw(const nn_model *m, const prop_spec *p, const prop_options *o, prop_result *r, nn_error *err)
 {
     memset(r, 0, sizeof *r);
@@ -182,25 +205,41 @@ int prop_verify_chw(const nn_model *m, const prop_spec *p, const prop_options *o
     }
     uint64_t rng = o->seed ^ 0xBB67AE8584CAA73Bull;
     r->answer = PROP_UNKNOWN;
+    r->bab.resumed_open = -1;
     int decided = 0;
+    prop_progress pg = {t0, 0.0, NULL, t0 + o->bab.save_every};
+    bab_snapshot snap;
+    size_t first_box = 0;
+    int resumed = o->bab.enabled && o->bab.resume;
+    if (resumed) {
+        /* a checkpoint: phase 1 and the boxes before its own are done */
+        if ((rc = resume_from(p, o, &snap, proven, r, err))) {
+            free(proven);
+            prop_result_free(r);
+            return rc;
+        }
+        rng = snap.rng, first_box = snap.box;
+        pg.elapsed0 = snap.elapsed, pg.resume = &snap;
+        if (o->timeout > 0) deadline -= snap.elapsed;
+    }
     /* 1: a short run per case from the centre */
     prop_options quick = *o;
     quick.steps = o->steps / 5 > 0 ? o->steps / 5 : 1;
-    for (size_t k = 0; !rc && !decided && k < p->n_cases; k++) {
+    for (size_t k = 0; !rc && !decided && !pg.resume && k < p->n_cases; k++) {
         int found = 0;
         if (prop_late(o, deadline)) r->answer = PROP_TIMEOUT, decided = 1;
         else if (!(rc = prop_attack_run(m, p, k, &quick, 0, &rng, r->x, r->y, &found, &r->pgd_steps, err)) && found)
             r->answer = PROP_SAT, r->sat_case = k, decided = 1;
     }
     /* 2: the bounds, box by box */
-    for (size_t b = 0; !rc && !decided && b < p->n_boxes; b++) {
+    for (size_t b = first_box; !rc && !decided && b < p->n_boxes; b++) {
         if (prop_late(o, deadline)) {
             r->answer = PROP_TIMEOUT, decided = 1;
             break;
         }
         int enlarged = 0;
         if (o->bab.enabled) {
-            if ((rc = prop_bab_box(m, p, b, o, deadline, &rng, proven, r, &decided, err)) || decided) break;
+            if ((rc = prop_bab_box(m, p, b, o, deadline, &rng, proven, r, &pg, &decided, err)) || decided) break;
         } else {
             if ((rc = prove_box(m, p, b, &o->bopt, proven, &enlarged, err))) break;
         }
@@ -222,8 +261,9 @@ int prop_verify_chw(const nn_model *m, const prop_spec *p, const prop_options *o
             else if (!(rc = prop_attack_run(m, p, k, o, run, &rng, r->x, r->y, &found, &r->pgd_steps, err)) && found)
                 r->answer = PROP_SAT, r->sat_case = k, decided = 1;
         }
+    if (resumed) bab_snapshot_free(&snap);  /* what prop_bab_box did not take */
     free(proven);
-    r->seconds = nn_wall_seconds() - t0;
+    r->seconds = pg.elapsed0 + (nn_wall_seconds() - t0);
     if (rc) prop_result_free(r);
     return rc;
 }

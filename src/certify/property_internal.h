@@ -7,6 +7,7 @@
 #include "bound.h"
 #include "model.h"
 #include "property.h"
+#include "bab_snapshot.h"
 
 /* A region of the bound engine that contains a box [lo, hi] (in real arithmetic). */
 typedef struct {
@@ -48,12 +49,22 @@ int prop_verify_chw(const nn_model *m, const prop_spec *p, const prop_options *o
 /* Is the wall clock past deadline? Agreed with o->agree's group when there is one. */
 int prop_late(const prop_options *o, double deadline);
 
+/* Where a verification stands, for its checkpoints (doc/bab.md "Checkpoints"). */
+typedef struct {
+    double t0;              /* this run's start, wall clock */
+    double elapsed0;        /* seconds spent by the runs it continues */
+    bab_snapshot *resume;   /* the state to continue, at box resume->box (NULL: none);
+                               prop_bab_box takes its domains */
+    double next_save;       /* wall clock of the next checkpoint */
+} prop_progress;
+
 /* Branch and bound over box b (bab.c, doc/bab.md), the clock read against deadline:
  * proven[k] = 1 for the disjuncts of box b once every leaf is proven; a confirmed
  * counterexample sets r->answer = PROP_SAT, the clock PROP_TIMEOUT, both *decided = 1;
  * the domain limit or domains that cannot be split leave the answer as it is.
- * Adds to r->bab and r->pgd_steps. */
+ * Adds to r->bab and r->pgd_steps. With pg (NULL: no checkpoints), continues
+ * pg->resume when it is box b's, and hands snapshots to o->bab.save between rounds. */
 int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_options *o, double deadline,
-                 uint64_t *rng, unsigned char *proven, prop_result *r, int *decided, nn_error *err);
+                 uint64_t *rng, unsigned char *proven, prop_result *r, prop_progress *pg, int *decided, nn_error *err);
 
 #endif

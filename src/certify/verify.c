@@ -114,6 +114,9 @@ typedef struct {
     int c, target;
 } verify_ctx;
 
+static void record_certifying(cert_verifier *v, long domains, double bab_margin);
+static int is_certifying(const cert_verifier *v, double eps);
+
 /* The task's evaluations, in order, for its certificate (certificate.c). */
 static void trace_push(cert_verifier *v, double eps)
 {
@@ -137,10 +140,8 @@ static int verify_traced(cert_verifier *v, const double *x, norm_type norm, doub
 {
     trace_push(v, eps);
     int rc = cert_verify(v, x, norm, eps, clip, c, target, margin, certified, err);
-    if (rc || !*certified || (v->cert_eval >= 0 && !(eps > v->trace[v->cert_eval])) || v->trace_lost) return rc;
-    v->cert_eval = (long)v->n_trace - 1;
-    for (int j = 0; j < v->n_classes; j++) v->cert_lower[j] = NAN;
-    for (size_t r = 0; r < v->rows; r++) v->cert_lower[v->row_target[r]] = v->lower[r];
+    if (rc || !*certified || !is_certifying(v, eps)) return rc;
+    record_certifying(v, 0, NAN);
     return rc;
 }
 
@@ -166,16 +167,38 @@ static int keep_milp_point(verify_ctx *k, double eps, nn_error *err)
     return rc;
 }
 
-/* The bounds at eps, then branch and bound when they leave it uncertified (a
- * radius certified by branch and bound has no certificate: the trace holds the
- * bounds' evaluations only). */
+/* The last evaluation (its eps the trace's last) certifies: the one the row
+ * reports, its rows the bounds' (by branch and bound: `domains` > 0 and its
+ * margin, the bounds' rows being what it started from). */
+static void record_certifying(cert_verifier *v, long domains, double bab_margin)
+{
+    v->cert_eval = (long)v->n_trace - 1;
+    for (int j = 0; j < v->n_classes; j++) v->cert_lower[j] = NAN;
+    for (size_t r = 0; r < v->rows; r++) v->cert_lower[v->row_target[r]] = v->lower[r];
+    v->cert_bab_domains = domains, v->cert_bab_margin = bab_margin;
+}
+
+/* Does a certified evaluation at eps (the trace's last) become the certifying
+ * one? The first to certify an eps above every eps certified before it. */
+static int is_certifying(const cert_verifier *v, double eps)
+{
+    return !v->trace_lost && (v->cert_eval < 0 || eps > v->trace[v->cert_eval]);
+}
+
+/* The bounds at eps, then branch and bound when they leave it uncertified. Its
+ * certificate is the path and the domain count: the search is a function of
+ * the job, so running it again with that many domains allowed proves eps again. */
 static int verify_at(verify_ctx *k, double eps, double *margin, int *certified, nn_error *err)
 {
     int rc = verify_traced(k->v, k->x, k->o->norm, eps, k->o->clip, k->c, k->target, margin, certified, err);
     /* before branch and bound, whose sub-domains reuse the bound state */
     if (!rc && !*certified && k->v->st.opt.method == METHOD_MILP) rc = keep_milp_point(k, eps, err);
-    if (!rc && !*certified && k->o->bab.enabled)
+    if (!rc && !*certified && k->o->bab.enabled) {
+        long before = k->v->bab_domains;
         rc = cert_verify_bab(k->v, k->o, k->x, eps, k->index, k->c, k->target, margin, certified, err);
+        if (!rc && *certified && is_certifying(k->v, eps))
+            record_certifying(k->v, k->v->bab_domains - before, *margin);
+    }
     return rc;
 }
 
@@ -209,6 +232,7 @@ int cert_run_task(cert_verifier *v, const cert_task_options *o, const double *x,
     v->n_trace = 0;
     v->trace_lost = 0;
     v->cert_eval = -1;
+    v->cert_bab_domains = 0;
     v->deadline = o->timeout > 0 ? t0 + o->timeout : 0;
     int rc;
     if (o->fixed) {

@@ -260,7 +260,10 @@ const char cert_cli_bab_help[] =
     "  --bab-max-frontier N  open domains before the search goes depth-first\n"
     "                        (default 100000; bounds the memory)\n"
     "  --bab-max-domains N   give up (unknown) after bounding N domains\n"
-    "                        (default 200000; 0: no limit but the timeout)\n";
+    "                        (default 200000; 0: no limit but the timeout)\n"
+    "  --checkpoint-every S  seconds between checkpoints of the search (default\n"
+    "                        60; 0: every round); a killed run resumes from the\n"
+    "                        last one with the same tree and answer\n";
 
 int cert_cli_bab(const char *cmd, const char *const *val, bab_options *b)
 {
@@ -268,7 +271,8 @@ int cert_cli_bab(const char *cmd, const char *const *val, bab_options *b)
     static const long lo[] = {1, 1, 1, 0};
     b->enabled = val[0] != NULL;
     for (int i = 1; i < CERT_CLI_BAB_N; i++)
-        if (val[i] && !b->enabled) return cli_usage_error(cmd, "%s needs --bab", i == 1 ? "--bab-split" : names[i - 2]);
+        if (val[i] && !b->enabled)
+            return cli_usage_error(cmd, "%s needs --bab", i == 1 ? "--bab-split" : i == 6 ? "--checkpoint-every" : names[i - 2]);
     if (val[1]) {
         int s = bab_split_parse(val[1]);
         if (s < 0) return cli_usage_error(cmd, "--bab-split must be auto, input or relu, got '%s'", val[1]);
@@ -278,7 +282,21 @@ int cert_cli_bab(const char *cmd, const char *const *val, bab_options *b)
     for (int i = 0; i < 4; i++)
         if (val[2 + i] && cli_parse_int(cmd, names[i], val[2 + i], lo[i], 1L << 40, &v[i])) return CLI_EXIT_USAGE;
     b->batch = (size_t)v[0], b->candidates = (size_t)v[1], b->max_frontier = (size_t)v[2], b->max_domains = v[3];
+    b->save_every = 60;
+    if (val[6] && (cli_parse_double(cmd, "--checkpoint-every", val[6], &b->save_every) || !(b->save_every >= 0)))
+        return b->save_every >= 0 ? CLI_EXIT_USAGE
+                                  : cli_usage_error(cmd, "--checkpoint-every must be >= 0 seconds, got '%s'", val[6]);
     return -1;
+}
+
+void cert_cli_bound_identity(const bound_options *o, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "method=%s lines=%s maxpool=%s precision=%s skip_stable=%d intersect_ibp=%d dense_rows=%d "
+             "frown=%zu/%d/%.17g/%d/%.17g/%d/%d quad_iters=%d lp_cuts=%d milp_time_limit=%.17g",
+             bound_method_name(o->method), line_strategy_name(o->strategy), pool_method_name(o->pool),
+             o->single ? "single" : "double", o->skip_stable, o->intersect_ibp, o->dense_rows, o->frown_group,
+             o->frown_iters, o->frown_lr, o->frown_patience, o->frown_threshold, o->frown_warm, o->spec_upper,
+             o->quad_iters, o->lp_cuts, o->milp_time_limit);
 }
 
 void cert_cli_bab_identity(const bab_options *b, char *buf, size_t cap)

@@ -43,12 +43,15 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
 /* Branch and bound's options, shared by verify and vnncomp (doc/bab.md): the
  * names for cert_cli_take's own list (CERT_CLI_BAB_N of them, in this order), the
  * help lines, and their values into b (-1 when fine, else the exit status). */
-#define CERT_CLI_BAB_NAMES "!bab", "bab-split", "bab-batch", "bab-candidates", "bab-max-frontier", "bab-max-domains"
-#define CERT_CLI_BAB_N 6
+#define CERT_CLI_BAB_NAMES "!bab", "bab-split", "bab-batch", "bab-candidates", "bab-max-frontier", \
+    "bab-max-domains", "checkpoint-every"
+#define CERT_CLI_BAB_N 7
 extern const char cert_cli_bab_help[];
 int cert_cli_bab(const char *cmd, const char *const *val, bab_options *b);
 /* The settings that change answers, for a job's identity. */
 void cert_cli_bab_identity(const bab_options *b, char *buf, size_t cap);
+/* Every bound option that changes a bound's bits, for a checkpoint's identity. */
+void cert_cli_bound_identity(const bound_options *o, char *buf, size_t cap);
 int cert_cli_take(const char *cmd, int argc, char **argv, const char *const *own, const char **val, char **rest,
                   int *n_rest);
 /* Load model and data images [start, start+count); checks that shapes fit;

@@ -110,8 +110,11 @@ static void help(void)
            "made up to its radius (R.h5 saved its certificate: save_certificates) with\n"
            "R.h5's job, and writes the bounds of the last one, at the radius: the bounds\n"
            "that certified it. Root attributes also name certificate_of (R.h5), slot,\n"
-           "margin_saved, evaluations, identical. Exit status 1 unless the margin lower\n"
-           "bound is > 0 and has the bits the search computed.\n\n"
+           "margin_saved, evaluations, identical, bab_domains. A radius branch and bound\n"
+           "certified (bab_domains > 0) is proven again by the search with that many\n"
+           "domains; the file holds the bounds it started from (which left the radius\n"
+           "open) and its proven margin in the summary. Exit status 1 unless the margin\n"
+           "lower bound is > 0 and has the bits the search computed.\n\n"
            "exit status: 0 on success, 1 on failures, 2 on usage errors.\n");
 }
 
@@ -176,6 +179,7 @@ static int from_certificate(const char *results, const char *slot_text, const ce
         {"margin_saved", NULL, r.margin_saved, 0},
         {"evaluations", NULL, (double)r.n_path, 1},
         {"identical", NULL, r.identical, 1},
+        {"bab_domains", NULL, (double)r.bab_domains, 1},
         {"mean", job_value(&k.j, "mean"), 0, 0},
         {"std", job_value(&k.j, "std"), 0, 0},
     };
@@ -186,10 +190,12 @@ static int from_certificate(const char *results, const char *slot_text, const ce
         goto done;
     }
     print_sources(&k.v.st, src);
+    char bab[80] = "";
+    if (r.bab_domains > 0) snprintf(bab, sizeof bab, " and branch and bound (%ld domains)", r.bab_domains);
     printf("image %ld label %d prediction %d eps %.17g (%s, %s): min margin lower bound %.17g -> %s; %zu "
-           "evaluation%s replayed from %s: %s the search's bits (margin %.17g)\n", r.index, r.label, r.pred,
+           "evaluation%s%s replayed from %s: %s the search's bits (margin %.17g)\n", r.index, r.label, r.pred,
            r.radius, norm_name(c->task.norm), bound_method_name(c->bopt.method), r.margin,
-           r.verified ? "certified" : "not certified", r.n_path, r.n_path == 1 ? "" : "s", results,
+           r.verified ? "certified" : "not certified", r.n_path, r.n_path == 1 ? "" : "s", bab, results,
            r.identical ? "identical to" : "differs from", r.margin_saved);
     rc = r.verified && r.identical ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 done:

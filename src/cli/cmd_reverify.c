@@ -108,8 +108,10 @@ int cmd_certify_reverify(int argc, char **argv)
         evals += r.n_path;
         verified += (size_t)r.verified;
         identical += (size_t)r.identical;
-        printf("image %ld slot %d target %d radius %.17g (%zu evaluation%s): margin %.17g, saved %.17g: %s, %s\n",
-               r.index, r.slot, r.target, r.radius, r.n_path, r.n_path == 1 ? "" : "s", r.margin, r.margin_saved,
+        char bab[64] = "";
+        if (r.bab_domains > 0) snprintf(bab, sizeof bab, " + branch and bound, %ld domains", r.bab_domains);
+        printf("image %ld slot %d target %d radius %.17g (%zu evaluation%s%s): margin %.17g, saved %.17g: %s, %s\n",
+               r.index, r.slot, r.target, r.radius, r.n_path, r.n_path == 1 ? "" : "s", bab, r.margin, r.margin_saved,
                r.verified ? "verified" : "NOT VERIFIED", r.identical ? "identical" : "differs");
     }
     printf("certificates %zu: verified %zu, not verified %zu, identical %zu, refused %zu; %zu bound evaluations, "

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cert_cli.h"
+#include "checkpoint_file.h"
 #include "model_io.h"
 #include "property.h"
 #include "vnnlib.h"
@@ -31,6 +32,13 @@ static void help(void)
            "  --timeout S           wall-clock seconds (default none); read between\n"
            "                        disjuncts and PGD runs, not inside one bound pass\n"
            "  --out R               also write the result file R\n"
+           "  --checkpoint F        --bab: keep snapshots of the search in F; a killed\n"
+           "                        run resumes from F with the same tree and answer.\n"
+           "                        F is removed after an answer, kept after a timeout\n"
+           "                        (rerun with a longer --timeout to continue; the\n"
+           "                        timeout counts every run). A file of another job is\n"
+           "                        refused\n"
+           "  --force-new           with --checkpoint: ignore and replace F\n"
            "  --method M            proofs: ibp|crown-ibp|lbp|crown-lbp|fastlin|crown|\n"
            "                        frown|crown-quad|lp-last|lp-all|milp (default crown)\n"
            "  --lp-cuts K           lp-*, milp: tangent cuts per side of an S-shaped\n"
@@ -67,6 +75,45 @@ static void write_result(FILE *f, const prop_spec *p, const prop_result *r)
     for (size_t j = 0; j < p->n_y; j++) fprintf(f, " (Y_%zu %.17g)%s\n", j, r->y[j], j + 1 == p->n_y ? ")" : "");
 }
 
+/* --checkpoint F: the job's identity (every setting that shapes the search: a
+ * snapshot of another job is refused) and F's snapshot to resume from, if any
+ * (*resume NULL: start afresh). --force-new removes F first. */
+static int open_checkpoint(const char *path, const cert_cli_opts *o, const prop_options *po, const char *vnn,
+                           int force_new, char *identity, size_t cap, unsigned char **resume, size_t *len,
+                           nn_error *err)
+{
+    char model_sha[65], vnn_sha[65], bound_id[512], bab_id[160];
+    int rc = model_file_sha256(o->model, model_sha, err);
+    if (!rc) rc = model_file_sha256(vnn, vnn_sha, err);
+    if (rc) return rc;
+    cert_cli_bound_identity(&po->bopt, bound_id, sizeof bound_id);
+    cert_cli_bab_identity(&po->bab, bab_id, sizeof bab_id);
+    snprintf(identity, cap, "nncert verify: model sha256=%s vnnlib sha256=%s %s steps=%d restarts=%d seed=%llu %s",
+             model_sha, vnn_sha, bound_id, po->steps, po->restarts, (unsigned long long)po->seed, bab_id);
+    if (force_new && (rc = checkpoint_remove(path, err))) return rc;
+    int found;
+    return checkpoint_read(path, identity, resume, len, &found, err);
+}
+
+/* Where the checkpoint stands after an answer: kept after a timeout (a rerun with
+ * a longer --timeout continues), else removed (the answer is final). */
+static void report_checkpoint(const char *path, const prop_result *r, const checkpoint_sink *sink)
+{
+    if (sink->failed)
+        fprintf(stderr, "nncert %s: warning: checkpoints were not written (%s): a killed run would start afresh\n",
+                cmd, sink->first_error.msg);
+    if (r->bab.resumed_open >= 0)
+        fprintf(stderr, "nncert %s: resumed from %s: %ld open domains, %.3f s spent by earlier runs\n", cmd, path,
+                r->bab.resumed_open, r->bab.resumed_seconds);
+    if (r->answer == PROP_TIMEOUT && sink->written && !sink->failed) {
+        fprintf(stderr, "nncert %s: %s kept (%ld snapshots this run): rerun with a longer --timeout to continue\n",
+                cmd, path, r->bab.snapshots);
+        return;
+    }
+    nn_error e;
+    if (checkpoint_remove(path, &e)) fprintf(stderr, "nncert %s: warning: %s\n", cmd, e.msg);
+}
+
 int cmd_verify(int argc, char **argv)
 {
     static const char *const allowed[] = {"model", "method", "lines", "maxpool", "precision", "frown-group",
@@ -74,8 +121,8 @@ int cmd_verify(int argc, char **argv)
                                           "no-skip-stable", "no-intersect-ibp", "steps", "restarts", "seed",
                                           "threads", "lp-cuts", "milp-time-limit", NULL};
     /* --vnnlib, --timeout and the optional --out are this command's own */
-    static const char *const own[] = {"vnnlib", "timeout", "out", CERT_CLI_BAB_NAMES, NULL};
-    const char *val[3 + CERT_CLI_BAB_N];
+    static const char *const own[] = {"vnnlib", "timeout", "out", CERT_CLI_BAB_NAMES, "checkpoint", "!force-new", NULL};
+    const char *val[5 + CERT_CLI_BAB_N];
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest) return cli_report(cmd, &(nn_error){NN_ENOMEM, "out of memory"});
     int n_rest, st = cert_cli_take(cmd, argc, argv, own, val, rest, &n_rest);
@@ -100,7 +147,14 @@ int cmd_verify(int argc, char **argv)
         if (!(po.timeout > 0)) return cli_usage_error(cmd, "--timeout must be > 0 seconds, got %s", timeout_text);
     }
     if ((st = cert_cli_bab(cmd, val + 3, &po.bab)) >= 0) return st;
+    const char *ckpt = val[3 + CERT_CLI_BAB_N];
+    int force_new = val[4 + CERT_CLI_BAB_N] != NULL;
+    if (ckpt && !po.bab.enabled) return cli_usage_error(cmd, "--checkpoint needs --bab");
+    if (force_new && !ckpt) return cli_usage_error(cmd, "--force-new needs --checkpoint");
+    if (!ckpt && val[3 + CERT_CLI_BAB_N - 1])
+        return cli_usage_error(cmd, "--checkpoint-every needs --checkpoint F (where the snapshots go)");
     if ((st = cli_set_threads(cmd, o.threads)) >= 0) return st;
+    if (ckpt && (st = cli_guard_output(cmd, ckpt, o.model, NULL, vnn)) >= 0) return st;
 
     nn_error err;
     nn_error_clear(&err);
@@ -111,9 +165,27 @@ int cmd_verify(int argc, char **argv)
     prop_spec_init(&p);
     if (model_load(o.model, &m, &err)) return cli_report(cmd, &err);
     int rc = CLI_EXIT_FAIL;
-    if (vnnlib_read(vnn, NULL, &p, &err) || prop_check_sizes(&p, model_input_size(&m), model_output_size(&m), vnn, &err) ||
-        prop_verify(&m, &p, &po, &r, &err)) {
+    char identity[2048];
+    checkpoint_sink sink = {ckpt, identity, 0, 0, 0, {0}};
+    unsigned char *resume = NULL;
+    size_t resume_len = 0;
+    if (vnnlib_read(vnn, NULL, &p, &err) || prop_check_sizes(&p, model_input_size(&m), model_output_size(&m), vnn, &err)) {
         cli_report(cmd, &err);
+        goto done;
+    }
+    if (ckpt) {
+        if (open_checkpoint(ckpt, &o, &po, vnn, force_new, identity, sizeof identity, &resume, &resume_len, &err)) {
+            cli_report(cmd, &err);
+            goto done;
+        }
+        const char *kill_after = getenv("NNCERT_TEST_KILL_AFTER_SNAPSHOTS");  /* tests/cli_bab_checkpoint.sh */
+        sink.kill_after = kill_after ? strtol(kill_after, NULL, 10) : 0;
+        po.bab.save = checkpoint_sink_save, po.bab.save_ctx = &sink;
+        po.bab.resume = resume, po.bab.resume_len = resume_len;
+    }
+    if (prop_verify(&m, &p, &po, &r, &err)) {
+        if (resume) fprintf(stderr, "nncert %s: %s: %s\n", cmd, ckpt, err.msg);  /* the snapshot's fault */
+        else cli_report(cmd, &err);
         goto done;
     }
     write_result(stdout, &p, &r);
@@ -143,8 +215,10 @@ int cmd_verify(int argc, char **argv)
                 r.bab.sec_pgd, r.bab.sec_plan, r.bab.sec_jobs, r.bab.sec_merge,
                 r.bab.used_relu ? (r.bab.used_input ? "input halves and ReLU phases" : "ReLU phases")
                                 : r.bab.used_input ? "input halves" : "nothing (no search)");
+    if (ckpt) report_checkpoint(ckpt, &r, &sink);
     rc = CLI_EXIT_OK;
 done:
+    free(resume);
     prop_result_free(&r);
     prop_spec_free(&p);
     model_free(&m);

@@ -3,9 +3,11 @@
  * (onnx, vnnlib, result, seconds) and a summary (doc/verify.md "Benchmarks"). */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "blas_threads.h"
@@ -33,11 +35,17 @@ static void help(void)
            "  --h5 R.h5             the same table as an HDF5 results file (default: R.csv\n"
            "                        with .h5 for .csv)\n"
            "  --force-new           start afresh instead of resuming from R.csv.journal\n"
+           "                        (and the snapshots in R.csv.bab)\n"
            "  --method M, --lines, --maxpool, --precision, --frown-*, --no-skip-stable,\n"
            "  --no-intersect-ibp, --steps, --restarts, --seed, --lp-cuts,\n"
            "  --milp-time-limit     as in 'nncert verify'\n"
            "  --threads N           BLAS threads per rank (default 1)\n"
            "  --bab, --bab-*        branch and bound per instance, as in 'nncert verify'\n"
+           "  --checkpoint-every S  --bab: seconds between snapshots of an instance's\n"
+           "                        search (default 60; 0: every round) in\n"
+           "                        R.csv.bab/instance-<i>.ckpt, written by the leader\n"
+           "                        of the instance's group: a rerun resumes a killed\n"
+           "                        search there (a folder every rank can read)\n"
            "  --ranks-per-instance N  worker ranks that verify one instance together,\n"
            "                        splitting its branch-and-bound rounds (default 1;\n"
            "                        0: all); answers and search trees do not depend on it\n"
@@ -104,7 +112,7 @@ int cmd_vnncomp(int argc, char **argv)
     const char *csv = NULL, *out = NULL;
     int force_new = 0, status = -1;
     double drain = 60;
-    char identity[1024] = "", *h5 = NULL;
+    char identity[1024] = "", ckpt_identity[1600] = "", ckpt_dir[4200] = "", *h5 = NULL;
     cert_cli_opts o;
     bab_options bab;
     int ranks = 1;
@@ -129,9 +137,9 @@ int cmd_vnncomp(int argc, char **argv)
     if (!rc) rc = blas_threads_set(o.threads, &err);
     if (!rc) rc = instances_read(csv, &in, &err);
     if (!rc) rc = vnncomp_app_init(&a, &in, &po, &err);
-    if (!rc && env.is_master) {
+    if (!rc) {
         /* the job: which instances (the list's bytes), how they are answered */
-        char journal_path[4096], sha[65], bab_id[160];
+        char sha[65], bab_id[160], bound_id[512];
         rc = model_file_sha256(csv, sha, &err);
         cert_cli_bab_identity(&po.bab, bab_id, sizeof bab_id);
         /* MILP's per-row limit decides answers too (a row cut short stays open) */
@@ -140,8 +148,24 @@ int cmd_vnncomp(int argc, char **argv)
         snprintf(identity, sizeof identity, "nncert vnncomp: instances sha256=%s method=%s%s steps=%d restarts=%d "
                  "seed=%llu%s%s", sha, bound_method_name(po.bopt.method), milp_id, po.steps, po.restarts,
                  (unsigned long long)po.seed, po.bab.enabled ? " " : "", po.bab.enabled ? bab_id : "");
+        /* a snapshot holds bound bits: every option that shapes them */
+        cert_cli_bound_identity(&po.bopt, bound_id, sizeof bound_id);
+        snprintf(ckpt_identity, sizeof ckpt_identity, "%s %s", identity, bound_id);
+        snprintf(ckpt_dir, sizeof ckpt_dir, "%s.bab", out);
+        if (po.bab.enabled) {
+            a.ckpt_dir = ckpt_dir, a.ckpt_identity = ckpt_identity;
+            const char *kill_snap = getenv("NNCERT_TEST_KILL_AFTER_SNAPSHOTS");  /* tests/cli_bab_checkpoint.sh */
+            a.ckpt_kill_after = kill_snap ? strtol(kill_snap, NULL, 10) : 0;
+        }
+    }
+    if (!rc && env.is_master) {
+        char journal_path[4096];
         snprintf(journal_path, sizeof journal_path, "%s.journal", out);
         if (!rc) rc = vnncomp_app_open_journal(&a, journal_path, identity, force_new, &err);
+        if (!rc && a.ckpt_dir && mkdir(ckpt_dir, 0755) && errno != EEXIST)
+            rc = nn_fail(&err, NN_EIO, "cannot create %s (branch and bound's checkpoints): %s", ckpt_dir,
+                         strerror(errno));
+        if (!rc && force_new) rc = vnncomp_app_clear_checkpoints(&a, &err);
         /* test hook of tests/cli_vnncomp.sh: a kill -9 after this many journaled answers */
         const char *kill_after = getenv("NNCERT_TEST_KILL_AFTER_INSTANCES");
         if (kill_after) a.kill_after = strtol(kill_after, NULL, 10);

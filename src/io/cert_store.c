@@ -465,7 +465,7 @@ static int create_h5(cert_store *s, nn_error *err)
     attrs[n++] = (h5_attr){"start_time", s->start_time, 0, 0};
     attrs[n++] = (h5_attr){"end_time", "", 0, 0};
     attrs[n++] = (h5_attr){"runs", NULL, (double)s->runs, 1};
-    if (s->o.cert_classes > 0) attrs[n++] = (h5_attr){"certificate_version", NULL, CERT_CERTIFICATE_VERSION, 1};
+    if (s->o.cert_classes > 0) attrs[n++] = (h5_attr){"certificate_version", NULL, CERT_TABLE_VERSION, 1};
     int rc = h5_table_create(&s->t, s->path, attrs, n, s->cols, s->n_cols, err);
     free(attrs);
     if (rc) return nn_error_prefix(err, "cannot write the results: ");
@@ -531,15 +531,18 @@ static int create_h5(cert_store *s, nn_error *err)
                                   {"eps", H5COL_DOUBLE, 1},        {"margin", H5COL_DOUBLE, 1},
                                   {"image_hash", H5COL_INT, 1},    {"n_path", H5COL_INT, 1},
                                   {"path", H5COL_DOUBLE, s->o.cert_path_width},
-                                  {"lower", H5COL_DOUBLE, (size_t)s->o.cert_classes}};
-        rc = h5_table_create_in(s->t, "certificates", cols, 10, 64, 4, &s->ct, err);
+                                  {"lower", H5COL_DOUBLE, (size_t)s->o.cert_classes},
+                                  {"bab_domains", H5COL_INT, 1}};
+        rc = h5_table_create_in(s->t, "certificates", cols, 11, 64, 4, &s->ct, err);
         h5_attr what = {"description",
                         "what re-verifies each saved task's radius (nncert certify --reverify): path[k, 0:n_path] "
                         "the eps of the bound evaluations to replay from a fresh state, in order, the last = eps = "
                         "the radius; lower[k, j] the lower bound of margin row e_prediction - e_j there (NaN: no "
-                        "such row), margin their least; image_hash FNV-1a of the image's values",
+                        "such row), margin their least; image_hash FNV-1a of the image's values; bab_domains > 0: "
+                        "the bounds left the radius open and branch and bound proved it after bounding that many "
+                        "domains, margin its proven margin (0: the bounds certified it)",
                         0, 0};
-        h5_attr version = {"version", NULL, CERT_CERTIFICATE_VERSION, 1};
+        h5_attr version = {"version", NULL, CERT_TABLE_VERSION, 1};
         if (!rc) rc = h5_table_attr(s->ct, &what, err);
         if (!rc) rc = h5_table_attr(s->ct, &version, err);
     }
@@ -556,7 +559,8 @@ static int write_cert_row(cert_store *s, const row *w, double *scratch, nn_error
     int64_t pred = w->r.pred, hash = (int64_t)c.x_hash, n_path = (int64_t)c.n_path;
     double eps = c.path[c.n_path - 1];
     for (size_t k = 0; k < s->o.cert_path_width; k++) scratch[k] = k < c.n_path ? c.path[k] : NAN;
-    const void *data[10] = {&index, &slot, &target, &pred, &eps, &c.margin, &hash, &n_path, scratch, c.lower};
+    int64_t bab = c.bab_domains;
+    const void *data[11] = {&index, &slot, &target, &pred, &eps, &c.margin, &hash, &n_path, scratch, c.lower, &bab};
     rc = h5_table_append(s->ct, data, 1, err);
     cert_certificate_free(&c);
     return rc;

@@ -1,0 +1,34 @@
+/* checkpoint_file: the latest snapshot of a long computation (a branch-and-bound
+ * search) in one file, replaced atomically and tagged with the job's identity and
+ * a checksum: a run killed at any point leaves the old snapshot or the new one. */
+#ifndef CHECKPOINT_FILE_H
+#define CHECKPOINT_FILE_H
+
+#include <stddef.h>
+#include "nn_error.h"
+
+/* Prototypes */
+/* Write bytes to a new file beside path, fsync it, rename it over path and fsync
+ * the folder. */
+int checkpoint_write(const char *path, const char *identity, const unsigned char *bytes, size_t len, nn_error *err);
+/* *found = 0 when path does not exist, else the snapshot in *bytes (malloc'd) and
+ * *len. A file of another job (its identity differs) or a damaged one is an error
+ * naming the file and what is wrong. */
+int checkpoint_read(const char *path, const char *identity, unsigned char **bytes, size_t *len, int *found,
+                    nn_error *err);
+/* Remove path if it exists. */
+int checkpoint_remove(const char *path, nn_error *err);
+
+/* Where a computation's snapshots go, as the context of a save callback
+ * (bab_options.save): each one replaces the last in path. A failed write is kept
+ * in `failed` and the computation goes on (only resumability is lost). */
+typedef struct {
+    const char *path, *identity;
+    long written;
+    long kill_after;        /* test hook: SIGKILL the process after this many (0: never) */
+    int failed;
+    nn_error first_error;
+} checkpoint_sink;
+int checkpoint_sink_save(void *ctx, const unsigned char *bytes, size_t len, nn_error *err);
+
+#endif

@@ -1,0 +1,176 @@
+/* One checkpoint per file (include/checkpoint_file.h):
+ *
+ *     "NNCKPT01" | u32 n | identity[n] | u64 len | bytes[len] | u32 crc32 of all before
+ *
+ * little-endian. The file is written whole under a temporary name and renamed
+ * over the old one, so a reader never sees a mix; the checksum catches a file
+ * damaged afterwards (a disk error, a copy cut short). */
+#include "checkpoint_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "byteorder.h"
+
+#define MAGIC "NNCKPT01"
+#define MAGIC_LEN 8
+#define IDENTITY_MAX 65536
+
+static uint32_t checksum(const unsigned char *p, size_t n)
+{
+    uLong c = crc32(0L, Z_NULL, 0);
+    while (n > 0) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, p, k);
+        p += k, n -= k;
+    }
+    return (uint32_t)c;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        p += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* fsync the folder holding path: the rename itself survives a crash */
+static int sync_folder(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy) return -1;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY);
+    free(copy);
+    if (fd < 0) return -1;
+    int bad = fsync(fd) && errno != EINVAL;
+    close(fd);
+    return bad ? -1 : 0;
+}
+
+int checkpoint_write(const char *path, const char *identity, const unsigned char *bytes, size_t len, nn_error *err)
+{
+    size_t n_id = strlen(identity);
+    if (n_id > IDENTITY_MAX)
+        return nn_fail(err, NN_EARG, "%s: checkpoint identity of %zu bytes is too long", path, n_id);
+    size_t head = MAGIC_LEN + 4 + n_id + 8, total = head + len + 4;
+    unsigned char *buf = nn_malloc(total, "checkpoint", err);
+    if (!buf) return NN_ENOMEM;
+    memcpy(buf, MAGIC, MAGIC_LEN);
+    le_put_u32(buf + MAGIC_LEN, (uint32_t)n_id);
+    memcpy(buf + MAGIC_LEN + 4, identity, n_id);
+    le_put_u64(buf + MAGIC_LEN + 4 + n_id, (uint64_t)len);
+    if (len) memcpy(buf + head, bytes, len);
+    le_put_u32(buf + head + len, checksum(buf, head + len));
+    size_t n_tmp = strlen(path) + 32;
+    char *tmp = malloc(n_tmp);
+    if (!tmp) {
+        free(buf);
+        return nn_fail(err, NN_ENOMEM, "out of memory");
+    }
+    snprintf(tmp, n_tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc = NN_OK;
+    if (fd < 0) {
+        rc = nn_fail(err, NN_EIO, "%s: cannot create checkpoint: %s", tmp, strerror(errno));
+    } else {
+        int bad = write_all(fd, buf, total) || fsync(fd);
+        int e = errno;
+        if (close(fd) && !bad) bad = 1, e = errno;
+        if (bad) rc = nn_fail(err, NN_EIO, "%s: cannot write checkpoint: %s", tmp, strerror(e));
+        else if (rename(tmp, path)) rc = nn_fail(err, NN_EIO, "%s: cannot replace checkpoint: %s", path, strerror(errno));
+        else if (sync_folder(path)) rc = nn_fail(err, NN_EIO, "%s: cannot sync its folder: %s", path, strerror(errno));
+        if (rc) unlink(tmp);
+    }
+    free(tmp);
+    free(buf);
+    return rc;
+}
+
+int checkpoint_read(const char *path, const char *identity, unsigned char **bytes, size_t *len, int *found,
+                    nn_error *err)
+{
+    *bytes = NULL, *len = 0, *found = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT) return NN_OK;
+        return nn_fail(err, NN_EIO, "%s: cannot open checkpoint: %s", path, strerror(errno));
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) {
+        fclose(f);
+        return nn_fail(err, NN_EIO, "%s: checkpoint is not a regular file", path);
+    }
+    size_t size = (size_t)sb.st_size;
+    unsigned char *buf = nn_malloc(size ? size : 1, "checkpoint", err);
+    if (!buf) {
+        fclose(f);
+        return NN_ENOMEM;
+    }
+    int short_read = fread(buf, 1, size, f) != size;
+    fclose(f);
+    int rc = NN_OK;
+    size_t n_id = 0, head = 0;
+    uint64_t n = 0;
+    if (short_read) rc = nn_fail(err, NN_EIO, "%s: cannot read checkpoint", path);
+    else if (size < MAGIC_LEN + 4 + 8 + 4 || memcmp(buf, MAGIC, MAGIC_LEN))
+        rc = nn_fail(err, NN_EFORMAT, "%s: not an nncert checkpoint (its first bytes are not %s)", path, MAGIC);
+    if (!rc) {
+        n_id = le_get_u32(buf + MAGIC_LEN);
+        head = MAGIC_LEN + 4 + n_id + 8;
+        if (n_id > IDENTITY_MAX || head + 4 > size)
+            rc = nn_fail(err, NN_EFORMAT, "%s: damaged checkpoint (identity of %zu bytes in a %zu-byte file)", path,
+                         n_id, size);
+    }
+    if (!rc) {
+        n = le_get_u64(buf + head - 8);
+        if (n != size - head - 4)
+            rc = nn_fail(err, NN_EFORMAT, "%s: damaged checkpoint (it says %llu bytes of state, holds %zu)", path,
+                         (unsigned long long)n, size - head - 4);
+    }
+    if (!rc && le_get_u32(buf + size - 4) != checksum(buf, size - 4))
+        rc = nn_fail(err, NN_EFORMAT, "%s: damaged checkpoint (checksum mismatch); remove it to start afresh", path);
+    if (!rc && (n_id != strlen(identity) || memcmp(buf + MAGIC_LEN + 4, identity, n_id)))
+        rc = nn_fail(err, NN_EARG, "%s belongs to another job (%.*s); remove it or use --force-new", path,
+                     (int)(n_id > 200 ? 200 : n_id), (const char *)buf + MAGIC_LEN + 4);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    memmove(buf, buf + head, (size_t)n);
+    *bytes = buf, *len = (size_t)n, *found = 1;
+    return NN_OK;
+}
+
+int checkpoint_remove(const char *path, nn_error *err)
+{
+    if (unlink(path) && errno != ENOENT)
+        return nn_fail(err, NN_EIO, "%s: cannot remove checkpoint: %s", path, strerror(errno));
+    return NN_OK;
+}
+
+int checkpoint_sink_save(void *ctx, const unsigned char *bytes, size_t len, nn_error *err)
+{
+    (void)err;
+    checkpoint_sink *s = ctx;
+    nn_error e;
+    nn_error_clear(&e);
+    if (checkpoint_write(s->path, s->identity, bytes, len, &e)) {
+        if (!s->failed) s->first_error = e;
+        s->failed = 1;
+        return NN_OK;
+    }
+    if (s->kill_after > 0 && ++s->written == s->kill_after) raise(SIGKILL);
+    if (s->kill_after <= 0) s->written++;
+    return NN_OK;
+}

@@ -1,0 +1,69 @@
+/* Fuzz harness: a branch-and-bound checkpoint as `nncert verify --checkpoint`
+ * reads it (checkpoint_read: header, identity, checksum) and resumes it
+ * (prop_verify with bab.resume: bab_snapshot_decode, then the checks against
+ * the property and the model, then the search on the domains it holds, a few
+ * rounds at most). The identity is taken from the input's own header, so real
+ * snapshots get past the identity check; the search runs once by ReLU phases
+ * and once by input halves, so either kind of snapshot is resumed. Needs the
+ * repository root as the working folder (the ACAS Xu-like 2x[12] net and
+ * property 1 of benchmarks/zoo_bab). Seeds: tests/fuzz/corpus/fuzz_bab_checkpoint/. */
+#include <stdint.h>
+
+#include "checkpoint_file.h"
+#include "fuzz_util.h"
+#include "model_io.h"
+#include "property.h"
+#include "vnnlib.h"
+
+static nn_model model;
+static prop_spec spec;
+static int loaded;
+
+static void load_once(void)
+{
+    if (loaded) return;
+    nn_error err;
+    prop_spec_init(&spec);
+    if (model_load("models/acas/acasxu_like_2x12.onnx", &model, &err) ||
+        vnnlib_read("benchmarks/zoo_bab/vnnlib/acas_prop_1.vnnlib", NULL, &spec, &err)) {
+        fprintf(stderr, "fuzz_bab_checkpoint: run from the repository root: %s\n", err.msg);
+        abort();
+    }
+    loaded = 1;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    load_once();
+    char path[600], identity[4096] = "fuzz job";
+    fuzz_write_file("search.ckpt", data, size, path, sizeof path);
+    if (size >= 12 && memcmp(data, "NNCKPT01", 8) == 0) {
+        size_t len = (size_t)data[8] | (size_t)data[9] << 8 | (size_t)data[10] << 16 | (size_t)data[11] << 24;
+        if (len < sizeof identity && len <= size - 12) {
+            memcpy(identity, data + 12, len);
+            identity[len] = '\0';
+        }
+    }
+    nn_error err;
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    int found = 0;
+    int rc = checkpoint_read(path, identity, &bytes, &len, &found, &err);
+    fuzz_check_refusal(rc, &err);
+    if (rc || !found) return 0;
+    for (int relu = 0; relu < 2; relu++) {
+        prop_options o;
+        prop_options_default(&o);
+        o.steps = 5, o.restarts = 1, o.timeout = 2;
+        o.bab.enabled = 1;
+        o.bab.split = relu ? BAB_SPLIT_RELU : BAB_SPLIT_INPUT;
+        o.bab.max_domains = 64;
+        o.bab.resume = bytes, o.bab.resume_len = len;
+        prop_result r;
+        rc = prop_verify(&model, &spec, &o, &r, &err);
+        fuzz_check_refusal(rc, &err);
+        if (rc == NN_OK) prop_result_free(&r);
+    }
+    free(bytes);
+    return 0;
+}
