@@ -22,6 +22,7 @@ typedef struct {
     int64_t *index, *slot, *status, *evals;
     double *radius, *seconds;
     double *pgd_eps;            /* NULL: the file has no PGD columns */
+    double *milp_eps;           /* NULL: the file has no MILP columns (method milp) */
     char *message;              /* n x REPORT_MSG */
 } report_file;
 
@@ -47,6 +48,7 @@ typedef struct {
     double sec_per_task, evals_per_task, seconds;
     double pgd_ratio_mean;      /* mean radius / pgd_eps over images with both (NaN: none) */
     size_t pgd_found, pgd_ratio_n, unsound;  /* unsound: certified rows with pgd_eps <= radius */
+    size_t milp_unsound;        /* certified rows with milp_eps <= radius (a checked MILP point) */
     double pgd_median;          /* of the finite pgd_eps (NaN: none) */
 } report_stats;
 

@@ -100,6 +100,25 @@ make_results "$TMP/unsound.h5" aaaaaaaaaaaaaaaa 1
 expect_failure "a PGD point inside a certified radius is reported loudly" "UNSOUND: 1 certified rows" \
     $NNCERT report "$TMP/unsound.h5" --out "$TMP/rep4"
 check "and marked in the report" "grep -q 'UNSOUND' '$TMP/rep4/report.md'"
+# certify --method milp's milp_eps: a checked counterexample at or below a
+# certified radius is unsound too; above every radius it is not
+add_milp() { # FROM TO EPS_OF_IMAGE_3
+    $PY - "$@" <<'PY'
+import sys, shutil, h5py, numpy as np
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], 'r+') as f:
+    m = np.full(10, np.nan)
+    m[3] = float(sys.argv[3])    # image 3 is certified at 0.04
+    f['results']['milp_eps'] = m
+PY
+}
+add_milp "$TMP/known.h5" "$TMP/milp_ok.h5" 0.045
+expect_success "a MILP counterexample above the radius is fine" $NNCERT report "$TMP/milp_ok.h5" --out "$TMP/rep5"
+add_milp "$TMP/known.h5" "$TMP/milp_bad.h5" 0.04
+expect_failure "a MILP counterexample at the certified radius is reported loudly" \
+    "UNSOUND: 1 certified rows have a MILP counterexample" $NNCERT report "$TMP/milp_bad.h5" --out "$TMP/rep6"
+check "and marked in the report" "grep -q 'UNSOUND: 1 certified rows have a MILP' '$TMP/rep6/report.md' && \
+    ! grep -q UNSOUND '$TMP/rep5/report.md'"
 
 # certify --attack pgd: the upper bound is never below the certified radius
 expect_success "certify --attack pgd runs" $NNCERT certify --model $M --data $D --count 8 --attack pgd \

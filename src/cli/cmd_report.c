@@ -41,7 +41,7 @@ static void help(void)
            "                     side (by default that is refused: their images differ)\n"
            "  -h, --help         this help\n\n"
            "exit status: 0 on success, 1 when a file cannot be read or written, or when\n"
-           "a PGD counterexample lies inside a certified radius (an unsound\n"
+           "a PGD or MILP counterexample lies inside a certified radius (an unsound\n"
            "certificate), 2 on usage errors.\n");
 }
 
@@ -132,13 +132,18 @@ int cmd_report(int argc, char **argv)
     if (rc) {
         st = cli_report(cmd, &err);
     } else {
-        size_t unsound = 0;
-        for (size_t i = 0; i < r.n_series; i++) unsound += r.series[i].st.unsound;
+        size_t unsound = 0, milp = 0;
+        for (size_t i = 0; i < r.n_series; i++) unsound += r.series[i].st.unsound, milp += r.series[i].st.milp_unsound;
         printf("%s/report.md\n%s/report.html\n", out, out);
         st = CLI_EXIT_OK;
         if (unsound) {
             fprintf(stderr, "nncert %s: UNSOUND: %zu certified rows have a PGD counterexample at or below their "
                             "certified radius (see the report's PGD section)\n", cmd, unsound);
+            st = CLI_EXIT_FAIL;
+        }
+        if (milp) {
+            fprintf(stderr, "nncert %s: UNSOUND: %zu certified rows have a MILP counterexample at or below their "
+                            "certified radius (milp_eps)\n", cmd, milp);
             st = CLI_EXIT_FAIL;
         }
     }

@@ -27,7 +27,7 @@ void report_file_free(report_file *f)
                   &f->runs};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) free(*s[i]);
     free(f->index), free(f->slot), free(f->status), free(f->evals);
-    free(f->radius), free(f->seconds), free(f->pgd_eps), free(f->message);
+    free(f->radius), free(f->seconds), free(f->pgd_eps), free(f->milp_eps), free(f->message);
     memset(f, 0, sizeof *f);
 }
 
@@ -93,6 +93,20 @@ int report_file_load(report_file *f, const char *path, nn_error *err)
     f->index = data[0], f->slot = data[1], f->status = data[2], f->evals = data[3];
     f->radius = data[4], f->seconds = data[5], f->message = data[6];
     f->pgd_eps = n_cols > 7 ? data[7] : NULL;
+    if (h5_table_has(path, "milp_eps")) {  /* certify --method milp (doc/lp.md "Counterexamples") */
+        const h5_column mc[] = {{"milp_eps", H5COL_DOUBLE, 1}};
+        void *md[1] = {NULL};
+        size_t mn = 0;
+        rc = h5_table_read(path, "kind", &dummy, mc, 1, md, &mn, err);
+        free(dummy);
+        f->milp_eps = md[0];
+        if (!rc && mn != f->n) rc = nn_fail(err, NN_EFORMAT, "%s: /results/milp_eps has %zu rows, /results/index %zu",
+                                            path, mn, f->n);
+        if (rc) {
+            report_file_free(f);
+            return NN_EFORMAT;
+        }
+    }
     for (size_t i = 0; i < f->n; i++) {
         f->message[i * REPORT_MSG + REPORT_MSG - 1] = '\0';
         if (f->status[i] < 0 || f->status[i] > 4) {

@@ -77,6 +77,7 @@ static int series_stats(const report *r, report_series *se, nn_error *err)
             s->seconds += f->seconds[i];
             evals += (double)f->evals[i];
             if (st == 0 && f->pgd_eps && p <= f->radius[i]) s->unsound++;
+            if (st == 0 && f->milp_eps && f->milp_eps[i] <= f->radius[i]) s->milp_unsound++;
         }
     }
     s->rows = n;

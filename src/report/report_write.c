@@ -370,6 +370,17 @@ static void compare_table(writer *w, const report *r)
             "positive.");
 }
 
+/* A certified row next to a checked MILP counterexample at or below its radius. */
+static void milp_unsound_note(writer *w, const report *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_series; i++) n += r->series[i].st.milp_unsound;
+    if (n)
+        para(w, "**UNSOUND: %zu certified rows have a MILP counterexample (milp_eps, a point checked by the exact "
+                "forward pass) at or below their certified radius. A certificate was wrong: report it with the "
+                "files.**", n);
+}
+
 static void pgd_section(writer *w, const report *r)
 {
     int any = 0;
@@ -496,6 +507,7 @@ static void document(writer *w, const report *r)
     compare_table(w, r);
     heading(w, 2, "PGD upper bounds");
     pgd_section(w, r);
+    milp_unsound_note(w, r);
     image(w, r->plots[2], "Certified radius against the PGD upper bound, one point per image");
     heading(w, 2, "Distribution and cost");
     image(w, r->plots[1], "Histogram of the certified radii");
