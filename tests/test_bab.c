@@ -16,20 +16,6 @@
 #include "certify.h"
 #include "property.h"
 
-/* in -> dense h1 -> ReLU -> dense h2 -> ReLU -> dense out */
-static void build_net(nn_model *m, test_rng *rng, int in, int h1, int h2, int out)
-{
-    nn_error err;
-    model_init(m);
-    m->input = (nn_shape){in, 1, 1};
-    tb_dense(m, rng, in, h1);
-    tb_act(m, rng, LAYER_RELU, (size_t)h1);
-    tb_dense(m, rng, h1, h2);
-    tb_act(m, rng, LAYER_RELU, (size_t)h2);
-    tb_dense(m, rng, h2, out);
-    assert_int_equal(model_finalize(m, &err), NN_OK);
-}
-
 /* Pre-activation z of layer L's input for the traced point (acts[L - 1], or x). */
 static double pre_value(double **acts, const double *x, int L, size_t r) { return L == 0 ? x[r] : acts[L - 1][r]; }
 
@@ -60,7 +46,7 @@ static void split_constraints_hold_on_sampled_points(void **state)
     long checked = 0, empties = 0;
     for (int net = 0; net < nets; net++) {
         nn_model m;
-        build_net(&m, &rng, 4, 10, 8, 3);
+        tb_build_relu2(&m, &rng, 4, 10, 8, 3);
         double x0[4], x[4], y[3];
         for (int j = 0; j < 4; j++) x0[j] = test_rng_range(&rng, -0.5, 0.5);
         bound_options o;
@@ -139,7 +125,7 @@ static void kept_layers_are_the_recomputed_bits(void **state)
     test_rng rng = {77};
     for (int net = 0; net < (TEST_UNDER_SANITIZER ? 4 : 16); net++) {
         nn_model m;
-        build_net(&m, &rng, 5, 12, 10, 3);
+        tb_build_relu2(&m, &rng, 5, 12, 10, 3);
         double x0[5];
         for (int j = 0; j < 5; j++) x0[j] = test_rng_range(&rng, -0.5, 0.5);
         bound_options o;
@@ -355,7 +341,7 @@ static void bab_agrees_with_milp(void **state)
         int mode = net % 2 ? BAB_SPLIT_RELU : BAB_SPLIT_INPUT;
         nn_model m;
         int nx = mode == BAB_SPLIT_INPUT ? 2 + net % 3 : 8;
-        build_net(&m, &rng, nx, 10, 8, 3);
+        tb_build_relu2(&m, &rng, nx, 10, 8, 3);
         double lo[8], hi[8], row[3];
         for (int j = 0; j < nx; j++) {
             double c = test_rng_range(&rng, -0.5, 0.5);
@@ -493,7 +479,7 @@ static void certify_bab_radius_is_exact(void **state)
     double sum_crown = 0, sum_bab = 0;
     for (int net = 0; net < nets; net++) {
         nn_model m;
-        build_net(&m, &rng, n, 6, 5, 3);  /* 11 ReLUs: at most 2^12 domains per eps */
+        tb_build_relu2(&m, &rng, n, 6, 5, 3);  /* 11 ReLUs: at most 2^12 domains per eps */
         double x0[8], logits[3];
         for (int i = 0; i < n; i++) x0[i] = test_rng_range(&rng, 0.2, 0.8);
         nn_error err;

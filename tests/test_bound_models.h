@@ -88,6 +88,20 @@ static inline void tb_normalize(nn_model *m, test_rng *rng, int c)
     test_add_layer(m, norm);
 }
 
+/* in -> dense h1 -> ReLU -> dense h2 -> ReLU -> dense out */
+static inline void tb_build_relu2(nn_model *m, test_rng *rng, int in, int h1, int h2, int out)
+{
+    nn_error err;
+    model_init(m);
+    m->input = (nn_shape){in, 1, 1};
+    tb_dense(m, rng, in, h1);
+    tb_act(m, rng, LAYER_RELU, (size_t)h1);
+    tb_dense(m, rng, h1, h2);
+    tb_act(m, rng, LAYER_RELU, (size_t)h2);
+    tb_dense(m, rng, h2, out);
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+}
+
 static inline void tb_build_mlp(nn_model *m, test_rng *rng, layer_type act)
 {
     nn_error err;

@@ -60,20 +60,6 @@ static void check_refuses_what_is_not_a_counterexample(void **state)
     model_free(&m);
 }
 
-/* in -> dense h -> ReLU -> dense h -> ReLU -> dense out */
-static void build_net(nn_model *m, test_rng *rng, int in, int h, int out)
-{
-    nn_error err;
-    model_init(m);
-    m->input = (nn_shape){in, 1, 1};
-    tb_dense(m, rng, in, h);
-    tb_act(m, rng, LAYER_RELU, (size_t)h);
-    tb_dense(m, rng, h, h);
-    tb_act(m, rng, LAYER_RELU, (size_t)h);
-    tb_dense(m, rng, h, out);
-    assert_int_equal(model_finalize(m, &err), NN_OK);
-}
-
 static void assert_in_region(const double *x, const double *x0, size_t n, norm_type p, double eps, int clip)
 {
     double s = 0;
@@ -108,7 +94,7 @@ static void recorded_counterexamples_hold(void **state)
         int n = 4, k = 3, clip = trial % 2, targeted = trial % 3 == 2;
         norm_type p = trial % 4 < 2 ? NORM_INF : NORM_1;
         nn_model m;
-        build_net(&m, &rng, n, 8, k);
+        tb_build_relu2(&m, &rng, n, 8, 8, k);
         double x0[4], z0[3];
         nn_error err;
         for (int j = 0; j < n; j++) x0[j] = test_rng_range(&rng, 0.1, 0.9);

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "byteorder.h"
+#include "fd_write.h"
 
 #define MAGIC "NNCKPT01"
 #define MAGIC_LEN 8
@@ -33,17 +34,6 @@ static uint32_t checksum(const unsigned char *p, size_t n)
         p += k, n -= k;
     }
     return (uint32_t)c;
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w, n -= (size_t)w;
-    }
-    return 0;
 }
 
 /* fsync the folder holding path: the rename itself survives a crash */
@@ -84,7 +74,7 @@ int checkpoint_write(const char *path, const char *identity, const unsigned char
     if (fd < 0) {
         rc = nn_fail(err, NN_EIO, "%s: cannot create checkpoint: %s", tmp, strerror(errno));
     } else {
-        int bad = write_all(fd, buf, total) || fsync(fd);
+        int bad = fd_write_all(fd, buf, total) || fsync(fd);
         int e = errno;
         if (close(fd) && !bad) bad = 1, e = errno;
         if (bad) rc = nn_fail(err, NN_EIO, "%s: cannot write checkpoint: %s", tmp, strerror(e));

@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "byteorder.h"
+#include "fd_write.h"
 
 #define MAGIC "NNCJRNL1"
 #define MAGIC_LEN 8
@@ -40,18 +41,6 @@ static uint32_t checksum(uint32_t type, const unsigned char *data, size_t len)
         len -= n;
     }
     return (uint32_t)c;
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 const char *journal_path(const journal *j) { return j->path; }
@@ -121,7 +110,7 @@ int journal_open(journal **out, const char *path, int *created, nn_error *err)
             free(j);
             return NN_EIO;
         }
-        if (write_all(j->fd, (const unsigned char *)MAGIC, MAGIC_LEN) || fsync(j->fd)) {
+        if (fd_write_all(j->fd, (const unsigned char *)MAGIC, MAGIC_LEN) || fsync(j->fd)) {
             int e = errno;
             close(j->fd);
             unlink(path);
@@ -212,7 +201,7 @@ int journal_append(journal *j, uint32_t type, const void *data, size_t len, nn_e
     le_put_u32(rec + 4, type);
     if (len) memcpy(rec + 8, data, len);
     le_put_u32(rec + 8 + len, checksum(type, rec + 8, len));
-    int bad = write_all(j->fd, rec, len + 12);
+    int bad = fd_write_all(j->fd, rec, len + 12);
     int e = errno;
     free(rec);
     return bad ? nn_fail(err, NN_EIO, "%s: write failed: %s", j->path, strerror(e)) : NN_OK;

@@ -235,16 +235,23 @@ int h5_table_close(h5_table *t, nn_error *err)
     return rc;
 }
 
-static int write_vec(hid_t loc, const char *name, hid_t mtype, hid_t ftype, const void *data, size_t n,
-                     const char *path, nn_error *err)
+/* A dataset of `rank` (1 or 2) dimensions dims, from memory type mtype, stored as ftype. */
+static int write_dset(hid_t loc, const char *name, hid_t mtype, hid_t ftype, const void *data, int rank,
+                      const hsize_t *dims, const char *path, nn_error *err)
 {
-    hsize_t dims[1] = {n};
-    hid_t space = H5Screate_simple(1, dims, NULL);
+    hid_t space = H5Screate_simple(rank, dims, NULL);
     hid_t d = H5Dcreate2(loc, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     herr_t st = d >= 0 ? H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : -1;
     if (d >= 0) H5Dclose(d);
     H5Sclose(space);
     return st < 0 ? nn_fail(err, NN_EIO, "%s: cannot write dataset %s", path, name) : NN_OK;
+}
+
+static int write_vec(hid_t loc, const char *name, hid_t mtype, hid_t ftype, const void *data, size_t n,
+                     const char *path, nn_error *err)
+{
+    hsize_t dims[1] = {n};
+    return write_dset(loc, name, mtype, ftype, data, 1, dims, path, err);
 }
 
 int h5_write_bounds(const char *path, const h5_attr *attrs, int n_attrs, const bound_state *st,
@@ -295,12 +302,7 @@ static int write_mat(hid_t loc, const char *name, const double *data, size_t row
                      nn_error *err)
 {
     hsize_t dims[2] = {rows, cols};
-    hid_t space = H5Screate_simple(2, dims, NULL);
-    hid_t d = H5Dcreate2(loc, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = d >= 0 ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : -1;
-    if (d >= 0) H5Dclose(d);
-    H5Sclose(space);
-    return st < 0 ? nn_fail(err, NN_EIO, "%s: cannot write dataset %s", path, name) : NN_OK;
+    return write_dset(loc, name, H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, data, 2, dims, path, err);
 }
 
 int h5_write_milp(const char *path, const h5_milp_rows *m, nn_error *err)

@@ -2,11 +2,15 @@
  * reads it (checkpoint_read: header, identity, checksum) and resumes it
  * (prop_verify with bab.resume: bab_snapshot_decode, then the checks against
  * the property and the model, then the search on the domains it holds, a few
- * rounds at most). The identity is taken from the input's own header, so real
- * snapshots get past the identity check; the search runs once by ReLU phases
- * and once by input halves, so either kind of snapshot is resumed. Needs the
- * repository root as the working folder (the ACAS Xu-like 2x[12] net and
- * property 1 of benchmarks/zoo_bab). Seeds: tests/fuzz/corpus/fuzz_bab_checkpoint/. */
+ * rounds at most). An input that starts like a checkpoint file is that file,
+ * its identity taken from its own header so real files get past the identity
+ * check; any other input is the snapshot inside a file written around it
+ * (checkpoint_write), since a mutated file rarely keeps its CRC-32 and the
+ * decoder behind it is what needs the fuzzing. The search runs once by ReLU
+ * phases and once by input halves, so either kind of snapshot is resumed.
+ * Needs the repository root as the working folder (the ACAS Xu-like 2x[12]
+ * net and property 1 of benchmarks/zoo_bab). Seeds:
+ * tests/fuzz/corpus/fuzz_bab_checkpoint/ (files and bare snapshots). */
 #include <stdint.h>
 
 #include "checkpoint_file.h"
@@ -36,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     load_once();
     char path[600], identity[4096] = "fuzz job";
+    nn_error err;
     fuzz_write_file("search.ckpt", data, size, path, sizeof path);
     if (size >= 12 && memcmp(data, "NNCKPT01", 8) == 0) {
         size_t len = (size_t)data[8] | (size_t)data[9] << 8 | (size_t)data[10] << 16 | (size_t)data[11] << 24;
@@ -43,8 +48,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             memcpy(identity, data + 12, len);
             identity[len] = '\0';
         }
+    } else if (checkpoint_write(path, identity, data, size, &err)) {
+        fprintf(stderr, "fuzz_bab_checkpoint: %s\n", err.msg);
+        abort();
     }
-    nn_error err;
     unsigned char *bytes = NULL;
     size_t len = 0;
     int found = 0;
