@@ -22,6 +22,7 @@ typedef struct {
     /* worker: the last model loaded (instances often share one) */
     nn_model model;
     char *model_path;
+    char model_sha[65];         /* of model_path's bytes, with ckpt_dir (checkpoint identity) */
     sched_group *group;         /* the ranks that verify an instance together */
     /* master */
     journal *j;

@@ -82,12 +82,11 @@ static void checkpoint_path(const vnncomp_app *a, size_t i, char *path, size_t c
 static int open_checkpoint(const vnncomp_app *a, size_t i, checkpoint_sink *sink, char *path, size_t cap_path,
                            char *identity, size_t cap_id, unsigned char **resume, size_t *len, nn_error *err)
 {
-    char onnx_sha[65], vnn_sha[65];
-    int rc = model_file_sha256(a->in->onnx_path[i], onnx_sha, err);
-    if (!rc) rc = model_file_sha256(a->in->vnnlib_path[i], vnn_sha, err);
+    char vnn_sha[65];
+    int rc = model_file_sha256(a->in->vnnlib_path[i], vnn_sha, err);
     if (rc) return rc;
     checkpoint_path(a, i, path, cap_path);
-    snprintf(identity, cap_id, "%s instance=%zu onnx sha256=%s vnnlib sha256=%s", a->ckpt_identity, i, onnx_sha,
+    snprintf(identity, cap_id, "%s instance=%zu onnx sha256=%s vnnlib sha256=%s", a->ckpt_identity, i, a->model_sha,
              vnn_sha);
     *sink = (checkpoint_sink){path, identity, 0, a->ckpt_kill_after, 0, {0}};
     int found;
@@ -103,6 +102,8 @@ static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, bab_st
         free(a->model_path);
         a->model_path = NULL;
         if ((rc = model_load(in->onnx_path[i], &a->model, err))) return rc;
+        /* hashed once per model loaded, not per instance */
+        if (a->ckpt_dir && (rc = model_file_sha256(in->onnx_path[i], a->model_sha, err))) return rc;
         if (!(a->model_path = strdup(in->onnx_path[i]))) return nn_fail(err, NN_ENOMEM, "out of memory");
     }
     prop_spec p;

@@ -810,13 +810,13 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
     if (!rc && (!(popped = nn_malloc(batch * sizeof *popped, "branch-and-bound batch", err)) ||
                 !(plans = nn_malloc(batch * sizeof *plans, "branch-and-bound batch", err))))
         rc = NN_ENOMEM;
+    if (!rc && !(jobs = nn_malloc(sizeof *jobs, "branch-and-bound jobs", err))) rc = NN_ENOMEM;
+    if (!rc) cap = 1;
+    if (!rc && !(rows = nn_malloc(row_width(&run) * sizeof *rows, "branch-and-bound results", err))) rc = NN_ENOMEM;
     int resuming = !rc && pg && pg->resume && pg->resume->box == b;
     if (resuming) {
         rc = resume_snapshot(&run, &f, &stuck, &volume, pg, err);
         pg->resume = NULL;  /* its domains are the frontier's now */
-        if (!rc && !(jobs = nn_malloc(sizeof *jobs, "branch-and-bound jobs", err))) rc = NN_ENOMEM;
-        if (!rc) cap = 1;
-        if (!rc && !(rows = nn_malloc(row_width(&run) * sizeof *rows, "branch-and-bound results", err))) rc = NN_ENOMEM;
     }
     if (!rc && !resuming && !(root = new_domain(&run, NULL, err))) rc = NN_ENOMEM;
     if (!rc && !resuming && !run.relu) {
@@ -828,9 +828,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
     }
     /* the root, as a round of one job (the same on every process) */
     if (!resuming) {
-        if (!rc && !(jobs = nn_malloc(sizeof *jobs, "branch-and-bound jobs", err))) rc = NN_ENOMEM;
-        if (!rc) cap = 1, jobs[0] = (bab_job){root, NULL, 0, 0};
-        if (!rc && !(rows = nn_malloc(row_width(&run) * sizeof *rows, "branch-and-bound results", err))) rc = NN_ENOMEM;
+        if (!rc) jobs[0] = (bab_job){root, NULL, 0, 0};
         if (!rc) rc = run_jobs(&run, jobs, 1, rows, err);
         if (!rc) rc = job_read(&run, &jobs[0], rows, err);
         if (!rc) r->bab.proven_margin = fmin(r->bab.proven_margin, rows[R_MARGIN]);

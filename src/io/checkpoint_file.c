@@ -160,7 +160,6 @@ int checkpoint_sink_save(void *ctx, const unsigned char *bytes, size_t len, nn_e
         s->failed = 1;
         return NN_OK;
     }
-    if (s->kill_after > 0 && ++s->written == s->kill_after) raise(SIGKILL);
-    if (s->kill_after <= 0) s->written++;
+    if (++s->written == s->kill_after) raise(SIGKILL);
     return NN_OK;
 }
