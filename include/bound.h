@@ -56,6 +56,8 @@ typedef struct {
     int frown_patience;     /* early stop after this many steps in a row ... (5) */
     double frown_threshold; /* ... each improving the best bound by less than this, relative (0.01) */
     int frown_warm;         /* 1 (default): each eps starts from the previous eps's variables */
+    int frown_beta;         /* 1 (default): in a sub-domain, multipliers for its split constraints
+                               (beta-CROWN) are variables too */
     int spec_upper;         /* FROWN, CROWN-Quad: tighten the upper bounds of spec rows too
                                (0, default: CROWN's upper bounds; margins need the lower) */
     int quad_iters;         /* CROWN-Quad: projected-gradient steps per spec row (200) */

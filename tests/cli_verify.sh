@@ -119,20 +119,23 @@ expect_failure "--bab-split names its choices" "must be auto, input or relu" \
     "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --bab-split magic
 expect_failure "--bab-batch must be positive" "--bab-batch" \
     "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --bab-batch 0
+expect_failure "--frown-beta is 0 or 1" "--frown-beta" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --method frown --frown-beta 2
 unsound="" n_unknown=0 n_bab_unknown=0
 for r in 1 2 4 5 7; do
     [ "$(answer "rand$r")" = unknown ] && n_unknown=$((n_unknown + 1))
-    for split in input relu; do
+    for split in input relu beta; do  # beta: ReLU phases bounded by FROWN with split multipliers
         cp "$FX/rand$r.vnnlib" "$FX/rand${r}_$split.vnnlib"
-        verify "rand${r}_$split" mlp --steps 30 --restarts 2 --bab --bab-split $split --timeout 60
+        how=(--bab-split "$split") && [ $split = beta ] && how=(--bab-split relu --method frown --frown-beta 1)
+        verify "rand${r}_$split" mlp --steps 30 --restarts 2 --bab "${how[@]}" --timeout 60
         a=$(answer "rand${r}_$split") h=$(hits "rand$r")
         [ "$a" = unsat ] && [ "${h:-0}" -gt 0 ] && unsound+="rand${r}_$split($h hits) "
         [ "$a" = unknown ] || [ "$a" = timeout ] && n_bab_unknown=$((n_bab_unknown + 1))
-        grep -q "branch and bound ($split): [0-9]* domains bounded" "$TMP/rand${r}_$split.err" || unsound+="rand${r}_$split(no summary) "
+        grep -q "branch and bound (${how[1]}): [0-9]* domains bounded" "$TMP/rand${r}_$split.err" || unsound+="rand${r}_$split(no summary) "
     done
 done
 check "--bab: never unsat where sampling finds a point, a summary every time" "[ -z '$unsound' ]" || echo "#   $unsound"
-check "--bab: decides the $n_unknown random properties the bounds leave unknown, input and ReLU splits" \
+check "--bab: decides the $n_unknown random properties the bounds leave unknown, input and ReLU splits, betas" \
     "[ $n_unknown -ge 1 ] && [ $n_bab_unknown -eq 0 ]"
 verify sat mlp --bab
 check "--bab: sat with a counterexample" "[ '$(answer sat)' = sat ] && cmp -s '$TMP/sat.res' '$TMP/sat.out'"

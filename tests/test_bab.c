@@ -1,5 +1,7 @@
 /* Branch and bound (src/certify/bab*.c, the engine's bound_subdomain): split
- * constraints hold on every sampled point of a sub-domain, reused layers are the
+ * constraints hold on every sampled point of a sub-domain (CROWN, Fast-Lin, and
+ * FROWN with its split multipliers, whose gradient is checked against central
+ * differences and which reach the LP's bound where CROWN cannot), reused layers are the
  * bits a recomputation gives, an LP proves an empty sub-domain empty (and only
  * then), the frontier pops in its order, and verify --bab agrees with an exact
  * MILP on small nets: never unsat where a point violates, never sat without one,
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../src/bound/bound_frown.h"
 #include "../src/certify/bab_frontier.h"
 #include "../src/certify/property_internal.h"
 #include "certify.h"
@@ -51,7 +54,7 @@ static void split_constraints_hold_on_sampled_points(void **state)
         for (int j = 0; j < 4; j++) x0[j] = test_rng_range(&rng, -0.5, 0.5);
         bound_options o;
         bound_options_default(&o);
-        o.method = net % 3 == 0 ? METHOD_FASTLIN : METHOD_CROWN;
+        o.method = net % 3 == 0 ? METHOD_FASTLIN : net % 3 == 1 ? METHOD_CROWN : METHOD_FROWN;  /* FROWN: betas */
         bound_state free_st, st;
         tb_compute(&m, &o, x0, NORM_INF, 0.6, 0, &free_st);
         signed char *phase[16] = {0};
@@ -114,6 +117,127 @@ static void split_constraints_hold_on_sampled_points(void **state)
     }
     print_message("  %ld sampled points inside sub-domains checked, %ld sub-domains empty\n", checked, empties);
     assert_true(checked > 100);
+}
+
+/* FROWN's split multipliers (beta): the hand-derived gradient d bound / d beta
+ * (and d bound / d line) against central differences of the bound itself, on
+ * random nets and random splits, at random lines and multipliers. */
+static void beta_gradient_matches_differences(void **state)
+{
+    (void)state;
+    test_rng rng = {77};
+    int nets = TEST_UNDER_SANITIZER ? 4 : 16;
+    size_t betas = 0;
+    for (int net = 0; net < nets; net++) {
+        nn_model m;
+        tb_build_relu2(&m, &rng, 4, 10, 8, 3);
+        double x0[4];
+        for (int j = 0; j < 4; j++) x0[j] = test_rng_range(&rng, -0.5, 0.5);
+        bound_options o;
+        bound_options_default(&o);
+        bound_state free_st, st;
+        tb_compute(&m, &o, x0, NORM_INF, 0.6, 0, &free_st);
+        signed char *phase[16] = {0};
+        for (int i = 0; i < m.n_layers; i++)
+            if (free_st.pre_lower[i]) phase[i] = test_calloc(shape_size(m.layers[i].in), 1);
+        random_splits(&m, &free_st, &rng, phase, 2 + (size_t)(net % 3));
+        bound_subdomain sub = {.phase = phase};
+        nn_error err;
+        bound_region R = {.center = x0, .eps = 0.6, .norm = NORM_INF};
+        o.method = METHOD_FROWN;
+        assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+        assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+        st.sub = &sub;
+        assert_int_equal(bound_compute(&st, &err), NN_OK);
+        if (!st.infeasible) {
+            int top = m.n_layers;
+            size_t V;
+            assert_int_equal(bound_frown_vars(&st, top, &V, NULL, NULL, NULL, NULL, NULL, NULL, &err), NN_OK);
+            double *lo = test_malloc(V * sizeof *lo), *hi = test_malloc(V * sizeof *hi);
+            double *th = test_malloc(V * sizeof *th), *g = test_malloc(V * sizeof *g), *t2 = test_malloc(V * sizeof *t2);
+            int *kind = test_malloc(V * sizeof *kind), *layer = test_malloc(V * sizeof *layer);
+            size_t *neuron = test_malloc(V * sizeof *neuron);
+            assert_int_equal(bound_frown_vars(&st, top, &V, lo, hi, NULL, layer, neuron, kind, &err), NN_OK);
+            for (size_t v = 0; v < V; v++) {
+                if (kind[v] == 2) {  /* a split neuron: its phase, a multiplier >= 0 */
+                    assert_true(phase[layer[v]] && phase[layer[v]][neuron[v]] != 0);
+                    assert_true(lo[v] == 0 && hi[v] == INFINITY);
+                    th[v] = test_rng_range(&rng, 0.05, 2.0);
+                    betas++;
+                } else {
+                    th[v] = lo[v] + test_rng_range(&rng, 0.2, 0.8) * (hi[v] - lo[v]);
+                }
+            }
+            double C[3] = {1, -0.5, -0.5}, b0, gmax = 0;
+            for (int sign = -1; sign <= 1; sign += 2) {
+                assert_int_equal(bound_frown_probe(&st, top, 0, C, 0.25, sign, th, &b0, g, &err), NN_OK);
+                for (size_t v = 0; v < V; v++) gmax = fmax(gmax, fabs(g[v]));
+                for (size_t v = 0; v < V; v++) {
+                    double h = 1e-6 * (kind[v] == 2 ? 1.0 : hi[v] - lo[v]), bp, bm;
+                    memcpy(t2, th, V * sizeof *t2);
+                    t2[v] += h;
+                    assert_int_equal(bound_frown_probe(&st, top, 0, C, 0.25, sign, t2, &bp, NULL, &err), NN_OK);
+                    t2[v] -= 2 * h;
+                    assert_int_equal(bound_frown_probe(&st, top, 0, C, 0.25, sign, t2, &bm, NULL, &err), NN_OK);
+                    double fd = (bp - bm) / (2 * h), tol = 1e-5 * (fabs(g[v]) + 1e-3 * gmax) + 1e-9 * (1 + fabs(b0));
+                    if (fabs(fd - g[v]) > tol)
+                        fail_msg("net %d: d bound / d var %zu (%s, layer %d neuron %zu) analytic %.10g, central "
+                                 "difference %.10g", net, v, kind[v] == 2 ? "beta" : "line", layer[v], neuron[v],
+                                 g[v], fd);
+                }
+            }
+            test_free(lo), test_free(hi), test_free(th), test_free(g), test_free(t2);
+            test_free(kind), test_free(layer), test_free(neuron);
+        }
+        for (int i = 0; i < m.n_layers; i++) test_free(phase[i]);
+        bound_state_free(&st);
+        bound_state_free(&free_st);
+        model_free(&m);
+    }
+    print_message("  %zu split multipliers' derivatives checked\n", betas);
+    assert_true(betas > 20);
+}
+
+/* What the multipliers are for: y = relu(x1 + 2) on [-1, 1]^2 with the split
+ * z_A = x1 + x2 - 0.5 >= 0 (unstable on the box). On the sub-domain x1 >= 0.5 - x2
+ * >= -0.5, so min y = 1.5 (at x = (-0.5, 1)); a backward bound over the box gives
+ * 1 (x1 = -1), and so does IBP. With beta = 1 the bound is min of
+ * x1 + 2 - (x1 + x2 - 0.5) = 2.5 - x2, which is 1.5: FROWN's betas reach it (up to
+ * Adam's last steps) and never pass it; without them FROWN stays at 1. */
+static void betas_see_split_constraints(void **state)
+{
+    (void)state;
+    nn_model m;
+    nn_error err;
+    model_init(&m);
+    m.input = (nn_shape){2, 1, 1};
+    double w1[4] = {1, 1, 1, 0}, b1[2] = {-0.5, 2}, w2[2] = {0, 1}, b2[1] = {0};
+    tb_dense_from(&m, 2, 2, w1, b1);
+    tb_act(&m, NULL, LAYER_RELU, 2);
+    tb_dense_from(&m, 2, 1, w2, b2);
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    signed char p1[2] = {1, 0}, *phase[3] = {NULL, p1, NULL};
+    bound_subdomain sub = {.phase = phase};
+    double x0[2] = {0, 0}, C[1] = {1}, lo[2], hi;
+    bound_region R = {.center = x0, .eps = 1, .norm = NORM_INF};
+    for (int beta = 0; beta < 2; beta++) {
+        bound_options o;
+        bound_options_default(&o);
+        o.method = METHOD_FROWN;
+        o.frown_beta = beta;
+        bound_state st;
+        assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+        assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
+        st.sub = &sub;
+        assert_int_equal(bound_compute(&st, &err), NN_OK);
+        assert_false(st.infeasible);
+        assert_int_equal(bound_spec(&st, C, 1, 1, NULL, &lo[beta], &hi, &err), NN_OK);
+        bound_state_free(&st);
+    }
+    print_message("  min y = 1.5 on the sub-domain: FROWN %.6f, with betas %.6f\n", lo[0], lo[1]);
+    assert_true(fabs(lo[0] - 1.0) < 1e-9);
+    assert_true(lo[1] > 1.45 && lo[1] <= 1.5);
+    model_free(&m);
 }
 
 /* A child's layers up to its newest split, taken from the parent as they are, are
@@ -542,6 +666,8 @@ int main(void)
         cmocka_unit_test(intervals_prove_contradictions_empty),
         cmocka_unit_test(kept_layers_are_the_recomputed_bits),
         cmocka_unit_test(split_constraints_hold_on_sampled_points),
+        cmocka_unit_test(beta_gradient_matches_differences),
+        cmocka_unit_test(betas_see_split_constraints),
         cmocka_unit_test(bab_agrees_with_milp),
         cmocka_unit_test(certify_bab_radius_is_exact),
     };

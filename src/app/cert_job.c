@@ -65,6 +65,7 @@ static const job_key keys[] = {
     {"frown", "frown_patience", JOB_INT, NULL, 1},
     {"frown", "frown_threshold", JOB_REAL, NULL, 1},
     {"frown", "frown_warm", JOB_INT, NULL, 1},
+    {"frown", "frown_beta", JOB_INT, NULL, 1},
     /* the LP methods' options (doc/lp.md), like their flags; only with those methods */
     {"lp", "lp_cuts", JOB_INT, NULL, 1},
     {"lp", "milp_time_limit", JOB_REAL, NULL, 1},
@@ -91,8 +92,8 @@ int cert_job_schema(const job_key **out)
 static int resolve_frown(job *j, bound_options *o, const char *method, nn_error *err)
 {
     static const char *const keys_f[] = {"frown_group", "frown_iters", "frown_lr", "frown_patience",
-                                         "frown_threshold", "frown_warm"};
-    for (int i = 0; i < 6; i++)
+                                         "frown_threshold", "frown_warm", "frown_beta"};
+    for (int i = 0; i < 7; i++)
         if (job_is_set(j, keys_f[i]) && o->method != METHOD_FROWN)
             return job_fail(j, keys_f[i], err, NN_EARG,
                             "applies to method frown only (section [frown]); method is '%s'", method);
@@ -115,6 +116,10 @@ static int resolve_frown(job *j, bound_options *o, const char *method, nn_error 
     if (job_is_set(j, "frown_warm")) {
         if ((rc = job_get_long(j, "frown_warm", 0, 1, &l, err))) return rc;
         o->frown_warm = (int)l;
+    }
+    if (job_is_set(j, "frown_beta")) {
+        if ((rc = job_get_long(j, "frown_beta", 0, 1, &l, err))) return rc;
+        o->frown_beta = (int)l;
     }
     if (job_is_set(j, "frown_lr")) {
         if ((rc = job_get_double(j, "frown_lr", &d, err))) return rc;
@@ -496,6 +501,10 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
         if ((rc = canon(j, "frown_warm", buf, err)) || (rc = canon_double(j, "frown_lr", o->frown_lr, err)) ||
             (rc = canon_double(j, "frown_threshold", o->frown_threshold, err)))
             return rc;
+        /* split multipliers exist only in branch and bound's sub-domains: other jobs
+         * keep the identity they had before the key */
+        snprintf(buf, sizeof buf, "%d", o->frown_beta);
+        if (c->task.bab.enabled && (rc = canon(j, "frown_beta", buf, err))) return rc;
     }
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)c->target.seed);
     if ((rc = canon(j, "seed", buf, err))) return rc;

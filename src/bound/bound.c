@@ -141,6 +141,7 @@ void bound_options_default(bound_options *opt)
     opt->frown_patience = 5;
     opt->frown_threshold = 0.01;
     opt->frown_warm = 1;
+    opt->frown_beta = 1;
     opt->spec_upper = 0;
     opt->quad_iters = 200;
     opt->lp_cuts = 3;

@@ -107,6 +107,11 @@ typedef struct {
     size_t *g_off;         /* [layer] offset of the stored coefficients (NONE: not stored) */
     size_t g_len;          /* stored coefficients per problem */
     int last_free;         /* last activation layer with a variable, -1 if none */
+    /* Split multipliers (beta) of a sub-domain: variables [V_lines, V), by layer. */
+    size_t V_lines;
+    signed char *vphase;   /* [V] +1: z >= 0, -1: z <= 0 (beta); 0: a line's parameter */
+    size_t *beta_first;    /* [layer] first beta variable of the layer; beta_first[j+1] ends it */
+    size_t beta_off;       /* offset of the betas in a group's line chunk */
 } frown_space;
 
 /* One block of problems, one side. Problems of a group are consecutive. */
@@ -250,6 +255,8 @@ static void space_free(frown_space *sp)
     free(sp->vline);
     free(sp->var_map);
     free(sp->map_off);
+    free(sp->vphase);
+    free(sp->beta_first);
     memset(sp, 0, sizeof *sp);
 }
 
@@ -263,8 +270,11 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
     sp->last_free = -1;
     size_t V = 0, maps = 0;
     int end = top;
+    /* split constraints s z >= 0 of a sub-domain get multipliers (doc/frown.md) */
+    signed char *const *phase = st->sub && st->opt.frown_beta ? st->sub->phase : NULL;
     for (int j = w->first_nl; j < end; j++) {
         if (!layer_is_activation(m->layers[j].type)) continue;
+        for (size_t i = 0; phase && phase[j] && i < shape_size(m->layers[j].in); i++) V += phase[j][i] != 0;
         const relax_lines *ln = &st->lines[j];
         size_t f = 0;
         for (size_t i = 0; i < ln->n; i++)
@@ -283,8 +293,10 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
     sp->vline = nn_malloc((V ? V : 1) * sizeof *sp->vline, "FROWN variables", err);
     sp->var_map = nn_malloc((maps ? maps : 1) * sizeof *sp->var_map, "FROWN variables", err);
     sp->map_off = nn_malloc(4 * (size_t)(n + 1) * sizeof *sp->map_off, "FROWN variables", err);
+    sp->vphase = nn_calloc(V ? V : 1, 1, "FROWN variables", err);
+    sp->beta_first = nn_malloc((size_t)(n + 1) * sizeof *sp->beta_first, "FROWN variables", err);
     if (!sp->vlayer || !sp->vneuron || !sp->vupper || !sp->vlo || !sp->vslot || !sp->vline || !sp->var_map ||
-        !sp->map_off) {
+        !sp->map_off || !sp->vphase || !sp->beta_first) {
         space_free(sp);
         return NN_ENOMEM;
     }
@@ -335,6 +347,28 @@ static int space_build(const bound_state *st, int top, frown_space *sp, nn_error
         }
         sp->last_free = j;
     }
+    sp->V_lines = v;
+    for (int j = 0; j < n; j++) {
+        sp->beta_first[j] = v;
+        if (j < w->first_nl || j >= end || !phase || !phase[j] || !layer_is_activation(m->layers[j].type)) continue;
+        for (size_t i = 0; i < shape_size(m->layers[j].in); i++) {
+            if (!phase[j][i]) continue;
+            sp->vlayer[v] = j;
+            sp->vneuron[v] = i;
+            sp->vupper[v] = 0;
+            sp->vphase[v] = phase[j][i];
+            sp->vlo[v] = 0.0;
+            sp->vhi[v] = INFINITY;
+            sp->vstart[v] = 0.0;
+            sp->vslot[v] = sp->S + (v - sp->V_lines);
+            if (j > sp->last_free) sp->last_free = j;
+            v++;
+        }
+    }
+    sp->beta_first[n] = v;
+    sp->S += v - sp->V_lines;
+    sp->beta_off = sp->line_len;
+    sp->line_len += v - sp->V_lines;
     for (int j = w->first_nl; j <= sp->last_free; j++)
         if (layer_is_nonlinear(m->layers[j].type)) {
             sp->g_off[j] = sp->g_len;
@@ -359,7 +393,8 @@ static void lines_base(const bound_state *st, const frown_space *sp, double *chu
     }
 }
 
-/* Lines of theta (projected in place) into the chunk; derivatives into ds, dt. */
+/* Lines of theta (projected in place) into the chunk, and its betas after them;
+ * derivatives into ds, dt. */
 static void lines_set(const bound_state *st, const frown_space *sp, double *theta, double *chunk, double *ds,
                       double *dt)
 {
@@ -367,6 +402,11 @@ static void lines_set(const bound_state *st, const frown_space *sp, double *thet
         double p = theta[v];
         p = p < sp->vlo[v] ? sp->vlo[v] : (p > sp->vhi[v] ? sp->vhi[v] : p);
         theta[v] = p;
+        if (v >= sp->V_lines) {
+            chunk[sp->beta_off + (v - sp->V_lines)] = p;
+            ds[v] = dt[v] = 0.0;
+            continue;
+        }
         int j = sp->vlayer[v];
         size_t n = st->lines[j].n, i = sp->vneuron[v];
         double *dst = chunk + (sp->vupper[v] ? sp->up_off[j] : sp->lo_off[j]);
@@ -397,6 +437,20 @@ static void step_lines(const bound_state *st, const frown_space *sp, int j, cons
         if (sp->lo_off[j] != NONE) ls = gl + sp->lo_off[j], lt = ls + n;
         if (sp->up_off[j] != NONE) us = gl + sp->up_off[j], ut = us + n;
         bound_rows_activation(st, j, ls, lt, us, ut, A + p * n, n, e->c + p, e->s + p, e->e + p);
+    }
+}
+
+/* The split terms -beta s z at the input of activation j, each problem with its
+ * group's betas. Rounding only moves the effective multiplier (A - fl(A - beta s)) / s,
+ * which stays >= 0 because rounding is monotone: every such term is a valid one. */
+static void step_betas(const frown_space *sp, int j, const frown_eval_buf *e, const double *lines, double *A, size_t n)
+{
+    size_t b0 = sp->beta_first[j], b1 = sp->beta_first[j + 1];
+    if (b0 == b1) return;
+    for (size_t p = 0; p < e->na; p++) {
+        const double *beta = lines + e->grp[p] * sp->line_len + sp->beta_off - sp->V_lines;
+        double *a = A + p * n;
+        for (size_t v = b0; v < b1; v++) a[sp->vneuron[v]] -= sp->vphase[v] * beta[v];
     }
 }
 
@@ -461,6 +515,8 @@ static void fwd_lines(const bound_state *st, const frown_space *sp, const frown_
         const double *z = in + p * nj;
         double *o = out ? out + p * nj : NULL, *gr = grad + g * sp->V;
         const double *dsg = ds + g * sp->V, *dtg = dt + g * sp->V;
+        /* d/dbeta of -beta s z~ at x* (before out, which may be in, is written) */
+        for (size_t v = sp->beta_first[j]; v < sp->beta_first[j + 1]; v++) gr[v] -= sp->vphase[v] * z[sp->vneuron[v]];
         for (size_t i = 0; i < nj; i++) {
             double gi = gv[i], zi = z[i], sl, ic;
             int up = gi < 0;
@@ -579,6 +635,7 @@ static int dag_backward(bound_state *st, const frown_space *sp, const frown_eval
             free(x);
         } else if (layer_is_activation(L->type)) {
             step_lines(st, sp, j, e, lines, x, n_out);
+            step_betas(sp, j, e, lines, x, n_out);
         } else if (L->type == LAYER_MAXPOOL2D) {
             if (!(y = nn_malloc(na * n_in * sizeof *y, "FROWN graph rows", err))) rc = NN_ENOMEM;
             else bound_rows_maxpool(st, j, na, x, y, e->c, e->s, e->e);
@@ -698,6 +755,7 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             swap(&A, &B);
         } else if (layer_is_activation(L->type)) {
             step_lines(st, sp, j, e, lines, A, n_out);
+            step_betas(sp, j, e, lines, A, n_out);
             if (j == w->first_nl && bound_rows_composite(st)) {
                 /* the first affine block as the kernel crosses it */
                 bound_rows_first_block(st, na, A, B, e->c, e->s);
@@ -1097,7 +1155,7 @@ int bound_frown_vars(bound_state *st, int top, size_t *V, double *lo, double *hi
         if (start) start[v] = sp.vstart[v];
         if (layer) layer[v] = sp.vlayer[v];
         if (neuron) neuron[v] = sp.vneuron[v];
-        if (upper) upper[v] = sp.vupper[v];
+        if (upper) upper[v] = v >= sp.V_lines ? 2 : sp.vupper[v];
     }
     space_free(&sp);
     return NN_OK;

@@ -30,7 +30,8 @@ int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, 
 /* White-box entry points for the gradient tests. The variables of the problems of
  * layer top (top = n_layers: spec rows), in the order bound_frown_probe takes them:
  * *V of them; lo, hi, start get their ranges and CROWN's values, layer, neuron and
- * upper say whose line each is (every array V entries, or NULL). */
+ * upper say whose line each is (0 lower, 1 upper; 2: the multiplier of the split
+ * constraint on that neuron of st->sub) (every array V entries, or NULL). */
 int bound_frown_vars(bound_state *st, int top, size_t *V, double *lo, double *hi, double *start, int *layer,
                      size_t *neuron, int *upper, nn_error *err);
 /* The bound of one problem at variables theta (projected onto their ranges first):

@@ -261,9 +261,11 @@ static int evaluate(bab_run *run, bab_domain *d)
 
 /* bound_compute of st (on the box's region) under d's splits, with prior the
  * packed bounds of every nonlinear layer known on d (NULL: none) and layers below
- * keep taken from them as they are. Counts one domain bounded. */
-static int sub_compute(bab_run *run, bound_state *st, const bab_domain *d, double *prior, int keep,
-                       nn_error *err)
+ * keep taken from them as they are, then (unless the domain is empty) d's spec
+ * rows into run->lower, run->upper: FROWN's split multipliers need the splits
+ * there too. Counts one domain bounded. */
+static int sub_bounds(bab_run *run, bound_state *st, const bab_domain *d, double *prior, int keep,
+                      nn_error *err)
 {
     const nn_model *bm = run->reg.model;
     for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
@@ -275,6 +277,7 @@ static int sub_compute(bab_run *run, bound_state *st, const bab_domain *d, doubl
     run->sub.keep_below = keep;
     st->sub = &run->sub;
     int rc = bound_compute(st, err);
+    if (!rc && !st->infeasible) rc = bound_spec(st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
     st->sub = NULL;
     for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = 0;
     run->job_domains++;
@@ -305,14 +308,13 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
     const nn_model *bm = run->reg.model;
     /* a domain's numbers depend on the domain alone (FROWN starts from CROWN's lines) */
     bound_forget_warm(&run->st);
-    if ((rc = sub_compute(run, &run->st, d, parent ? parent->pre : NULL, parent ? keep : 0, err))) return rc;
-    if (run->st.infeasible) {
+    if ((rc = sub_bounds(run, &run->st, d, parent ? parent->pre : NULL, parent ? keep : 0, err))) return rc;
+    if (run->st.infeasible) {  /* by its intervals, or an LP method's Farkas ray */
         *empty = 1;
         memset(d->open, 0, run->nc);
         d->key = INFINITY;
         return NN_OK;
     }
-    if ((rc = bound_spec(&run->st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err))) return rc;
     if (!evaluate(run, d)) return NN_OK;  /* a proven leaf needs no bounds kept */
     d->pre = nn_malloc(2 * run->pre_n * sizeof *d->pre, "domain bounds", err);
     if (!d->pre) return NN_ENOMEM;
@@ -342,9 +344,7 @@ static int leaf_state(bab_run *run, bound_state *st, int *have, bound_method met
 /* d's spec rows by st, every layer's bounds d's own (kept as they are). */
 static int leaf_bounds(bab_run *run, bound_state *st, const bab_domain *d, nn_error *err)
 {
-    int rc = sub_compute(run, st, d, d->pre, run->reg.model->n_layers, err);
-    if (!rc && !st->infeasible) rc = bound_spec(st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
-    return rc;
+    return sub_bounds(run, st, d, d->pre, run->reg.model->n_layers, err);
 }
 
 /* A domain of ReLU splits whose ReLU-like neurons are all stable: the network is

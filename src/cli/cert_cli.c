@@ -120,12 +120,18 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
         } else if (!strcmp(name, "frown-group")) {
             if (cli_parse_int(cmd, "--frown-group", v, 1, 1L << 30, &l)) return CLI_EXIT_USAGE;
             o->bopt.frown_group = (size_t)l;
-        } else if (!strcmp(name, "frown-iters") || !strcmp(name, "frown-patience") || !strcmp(name, "frown-warm")) {
+        } else if (!strcmp(name, "frown-iters") || !strcmp(name, "frown-patience") || !strcmp(name, "frown-warm") ||
+                   !strcmp(name, "frown-beta")) {
             char optname[72];
             snprintf(optname, sizeof optname, "--%s", name);
-            int iters = !strcmp(name, "frown-iters"), warm = !strcmp(name, "frown-warm");
-            if (cli_parse_int(cmd, optname, v, iters ? 0 : warm ? 0 : 1, warm ? 1 : 1000000, &l)) return CLI_EXIT_USAGE;
-            *(iters ? &o->bopt.frown_iters : warm ? &o->bopt.frown_warm : &o->bopt.frown_patience) = (int)l;
+            int iters = !strcmp(name, "frown-iters"), warm = !strcmp(name, "frown-warm"),
+                beta = !strcmp(name, "frown-beta");
+            if (cli_parse_int(cmd, optname, v, iters || warm || beta ? 0 : 1, warm || beta ? 1 : 1000000, &l))
+                return CLI_EXIT_USAGE;
+            *(iters  ? &o->bopt.frown_iters
+              : warm ? &o->bopt.frown_warm
+              : beta ? &o->bopt.frown_beta
+                     : &o->bopt.frown_patience) = (int)l;
         } else if (!strcmp(name, "frown-lr") || !strcmp(name, "frown-threshold")) {
             int lr = !strcmp(name, "frown-lr");
             if (cli_parse_double(cmd, lr ? "--frown-lr" : "--frown-threshold", v, &d)) return CLI_EXIT_USAGE;
@@ -257,7 +263,8 @@ const char cert_cli_bab_help[] =
     "  --bab-batch N         domains expanded per round (default 8)\n"
     "  --bab-candidates K    ReLU splits: neurons tried per domain, the best kept\n"
     "                        (default 1: the widest relaxation)\n"
-    "  --bab-max-frontier N  open domains before the search goes depth-first\n"
+    "  --frown-beta 0|1      --method frown: optimize a multiplier per split\n"
+    "                        constraint with the lines (beta-CROWN; default 1)\n"    "  --bab-max-frontier N  open domains before the search goes depth-first\n"
     "                        (default 100000; bounds the memory)\n"
     "  --bab-max-domains N   give up (unknown) after bounding N domains\n"
     "                        (default 200000; 0: no limit but the timeout)\n"
@@ -292,10 +299,10 @@ int cert_cli_bab(const char *cmd, const char *const *val, bab_options *b)
 void cert_cli_bound_identity(const bound_options *o, char *buf, size_t cap)
 {
     snprintf(buf, cap, "method=%s lines=%s maxpool=%s precision=%s skip_stable=%d intersect_ibp=%d dense_rows=%d "
-             "frown=%zu/%d/%.17g/%d/%.17g/%d/%d quad_iters=%d lp_cuts=%d milp_time_limit=%.17g",
+             "frown=%zu/%d/%.17g/%d/%.17g/%d/%d/%d quad_iters=%d lp_cuts=%d milp_time_limit=%.17g",
              bound_method_name(o->method), line_strategy_name(o->strategy), pool_method_name(o->pool),
              o->single ? "single" : "double", o->skip_stable, o->intersect_ibp, o->dense_rows, o->frown_group,
-             o->frown_iters, o->frown_lr, o->frown_patience, o->frown_threshold, o->frown_warm, o->spec_upper,
+             o->frown_iters, o->frown_lr, o->frown_patience, o->frown_threshold, o->frown_warm, o->frown_beta, o->spec_upper,
              o->quad_iters, o->lp_cuts, o->milp_time_limit);
 }
 

@@ -117,7 +117,7 @@ static void report_checkpoint(const char *path, const prop_result *r, const chec
 int cmd_verify(int argc, char **argv)
 {
     static const char *const allowed[] = {"model", "method", "lines", "maxpool", "precision", "frown-group",
-                                          "frown-iters", "frown-lr", "frown-patience", "frown-threshold",
+                                          "frown-iters", "frown-lr", "frown-patience", "frown-threshold", "frown-beta",
                                           "no-skip-stable", "no-intersect-ibp", "steps", "restarts", "seed",
                                           "threads", "lp-cuts", "milp-time-limit", NULL};
     /* --vnnlib, --timeout and the optional --out are this command's own */

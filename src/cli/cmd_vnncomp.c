@@ -66,7 +66,7 @@ static int parse(int argc, char **argv, const char **csv, const char **out, char
                  double *drain, cert_cli_opts *o, bab_options *bab, int *ranks)
 {
     static const char *const allowed[] = {"method", "lines", "maxpool", "precision", "frown-group", "frown-iters",
-                                          "frown-lr", "frown-patience", "frown-threshold", "no-skip-stable",
+                                          "frown-lr", "frown-patience", "frown-threshold", "frown-beta", "no-skip-stable",
                                           "no-intersect-ibp", "steps", "restarts", "seed", "threads", "lp-cuts",
                                           "milp-time-limit", NULL};
     static const char *const own[] = {"instances", "out", "!force-new", "drain-seconds", "h5", CERT_CLI_BAB_NAMES,
