@@ -38,6 +38,35 @@ static size_t random_splits(const nn_model *m, const bound_state *free_st, test_
     return made;
 }
 
+/* A random 4-10-8-3 ReLU net (m), a random centre (x0[4]), and st bounded by
+ * `method` on the l_inf ball of radius 0.6 under 1 to max_splits random splits of
+ * neurons unstable on the whole ball (phase[i] allocated per nonlinear layer, sub
+ * pointing at them and left in st->sub). Returns the number of splits. */
+static size_t split_sub_domain(test_rng *rng, bound_method method, size_t max_splits, nn_model *m, double *x0,
+                               signed char **phase, bound_subdomain *sub, bound_state *st)
+{
+    tb_build_relu2(m, rng, 4, 10, 8, 3);
+    for (int j = 0; j < 4; j++) x0[j] = test_rng_range(rng, -0.5, 0.5);
+    bound_options o;
+    bound_options_default(&o);
+    o.method = method;
+    bound_state free_st;
+    tb_compute(m, &o, x0, NORM_INF, 0.6, 0, &free_st);
+    for (int i = 0; i < m->n_layers; i++)
+        if (free_st.pre_lower[i]) phase[i] = test_calloc(shape_size(m->layers[i].in), 1);
+    size_t made = random_splits(m, &free_st, rng, phase, max_splits);
+    assert_true(made > 0);
+    bound_state_free(&free_st);
+    *sub = (bound_subdomain){.phase = phase};
+    nn_error err;
+    bound_region R = {.center = x0, .eps = 0.6, .norm = NORM_INF};
+    assert_int_equal(bound_state_init(st, m, &o, &err), NN_OK);
+    assert_int_equal(bound_set_region(st, &R, &err), NN_OK);
+    st->sub = sub;
+    assert_int_equal(bound_compute(st, &err), NN_OK);
+    return made;
+}
+
 /* Every sampled point of the region that satisfies the splits lies inside the
  * sub-domain's bounds (each layer, the split sides, the spec rows); an empty
  * verdict is only given where no sampled point satisfies them. */
@@ -49,26 +78,14 @@ static void split_constraints_hold_on_sampled_points(void **state)
     long checked = 0, empties = 0;
     for (int net = 0; net < nets; net++) {
         nn_model m;
-        tb_build_relu2(&m, &rng, 4, 10, 8, 3);
         double x0[4], x[4], y[3];
-        for (int j = 0; j < 4; j++) x0[j] = test_rng_range(&rng, -0.5, 0.5);
-        bound_options o;
-        bound_options_default(&o);
-        o.method = net % 3 == 0 ? METHOD_FASTLIN : net % 3 == 1 ? METHOD_CROWN : METHOD_FROWN;  /* FROWN: betas */
-        bound_state free_st, st;
-        tb_compute(&m, &o, x0, NORM_INF, 0.6, 0, &free_st);
+        bound_state st;
         signed char *phase[16] = {0};
-        for (int i = 0; i < m.n_layers; i++)
-            if (free_st.pre_lower[i]) phase[i] = test_calloc(shape_size(m.layers[i].in), 1);
-        size_t made = random_splits(&m, &free_st, &rng, phase, 1 + (size_t)(net % 4));
-        assert_true(made > 0);
-        bound_subdomain sub = {.phase = phase};
+        bound_subdomain sub;
         nn_error err;
-        bound_region R = {.center = x0, .eps = 0.6, .norm = NORM_INF};
-        assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
-        assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
-        st.sub = &sub;
-        assert_int_equal(bound_compute(&st, &err), NN_OK);
+        bound_method method = net % 3 == 0 ? METHOD_FASTLIN : net % 3 == 1 ? METHOD_CROWN : METHOD_FROWN; /* betas */
+        split_sub_domain(&rng, method, 1 + (size_t)(net % 4), &m, x0, phase, &sub, &st);
+        bound_region R = st.region;
         double C[9] = {1, -1, 0, 0, 1, -1, -1, 0, 1}, lo[3], hi[3];
         if (!st.infeasible) {
             assert_int_equal(bound_spec(&st, C, 3, 3, NULL, lo, hi, &err), NN_OK);
@@ -112,7 +129,6 @@ static void split_constraints_hold_on_sampled_points(void **state)
         }
         for (int i = 0; i < m.n_layers; i++) test_free(phase[i]);
         bound_state_free(&st);
-        bound_state_free(&free_st);
         model_free(&m);
     }
     print_message("  %ld sampled points inside sub-domains checked, %ld sub-domains empty\n", checked, empties);
@@ -130,25 +146,12 @@ static void beta_gradient_matches_differences(void **state)
     size_t betas = 0;
     for (int net = 0; net < nets; net++) {
         nn_model m;
-        tb_build_relu2(&m, &rng, 4, 10, 8, 3);
         double x0[4];
-        for (int j = 0; j < 4; j++) x0[j] = test_rng_range(&rng, -0.5, 0.5);
-        bound_options o;
-        bound_options_default(&o);
-        bound_state free_st, st;
-        tb_compute(&m, &o, x0, NORM_INF, 0.6, 0, &free_st);
+        bound_state st;
         signed char *phase[16] = {0};
-        for (int i = 0; i < m.n_layers; i++)
-            if (free_st.pre_lower[i]) phase[i] = test_calloc(shape_size(m.layers[i].in), 1);
-        random_splits(&m, &free_st, &rng, phase, 2 + (size_t)(net % 3));
-        bound_subdomain sub = {.phase = phase};
+        bound_subdomain sub;
         nn_error err;
-        bound_region R = {.center = x0, .eps = 0.6, .norm = NORM_INF};
-        o.method = METHOD_FROWN;
-        assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
-        assert_int_equal(bound_set_region(&st, &R, &err), NN_OK);
-        st.sub = &sub;
-        assert_int_equal(bound_compute(&st, &err), NN_OK);
+        split_sub_domain(&rng, METHOD_FROWN, 2 + (size_t)(net % 3), &m, x0, phase, &sub, &st);
         if (!st.infeasible) {
             int top = m.n_layers;
             size_t V;
@@ -191,7 +194,6 @@ static void beta_gradient_matches_differences(void **state)
         }
         for (int i = 0; i < m.n_layers; i++) test_free(phase[i]);
         bound_state_free(&st);
-        bound_state_free(&free_st);
         model_free(&m);
     }
     print_message("  %zu split multipliers' derivatives checked\n", betas);
