@@ -34,6 +34,10 @@ typedef struct {
     norm_type norm;
     int clip;             /* also intersect with the box [clip_lo, clip_hi]^n */
     double clip_lo, clip_hi;
+    /* with clip: per-coordinate bounds of the box instead of the two scalars (both
+     * or neither; not owned). A box [lo, hi] is then exactly the l_inf ball around
+     * its midpoint whose eps reaches every face, clipped (doc/verify.md). */
+    const double *clip_lo_v, *clip_hi_v;
 } bound_region;
 
 typedef struct {

@@ -55,7 +55,6 @@ typedef struct {
     double *x, *y;          /* sat: counterexample input [n_x] and its outputs [n_y] (owned) */
     size_t sat_case;        /* sat: a disjunct it satisfies */
     size_t boxes_proven;    /* boxes whose every disjunct the bounds rule out */
-    size_t boxes_enlarged;  /* boxes bounded through an enclosing ball (looser) */
     size_t cases_proven;
     long pgd_steps;         /* gradient evaluations */
     double seconds;         /* wall time */

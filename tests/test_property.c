@@ -1,5 +1,5 @@
 /* Property verification (src/certify/property*.c): boxes become regions that
- * contain them, and prop_verify never answers unsat where sampling finds a point
+ * are exactly them, and prop_verify never answers unsat where sampling finds a point
  * of the unsafe set, and every sat comes with a real counterexample. */
 #include "test_bound_models.h"
 
@@ -9,81 +9,6 @@
 #include "../src/certify/property_internal.h"
 #include "property.h"
 #include "vnnlib.h"
-
-/* Every point of [lo, hi] lies in the region's box (as the engine computes it). */
-static void assert_region_contains(const prop_region *r, const double *lo, const double *hi, size_t n)
-{
-    if (r->has_prefix) {
-        const nn_layer *b = &r->model->layers[0];
-        for (size_t i = 0; i < n; i++) {
-            double h = b->weight[i * n + i], c = b->bias[i];
-            assert_true(c - h <= lo[i] && c + h >= hi[i]);
-            assert_true(h >= 0);
-        }
-        return;
-    }
-    const bound_region *g = &r->region;
-    for (size_t i = 0; i < n; i++) {
-        double rl = fmax(g->center[i] - g->eps, g->clip_lo), rh = fmin(g->center[i] + g->eps, g->clip_hi);
-        assert_true(rl <= lo[i] && rh >= hi[i]);
-    }
-}
-
-static void region_fits_clipped_ball_exactly(void **state)
-{
-    (void)state;
-    test_rng rng = {11};
-    nn_model m;
-    tb_build_cnn(&m, &rng, LAYER_RELU);
-    size_t n = model_input_size(&m);
-    double lo[72], hi[72], eps = 0.03;
-    for (size_t i = 0; i < n; i++) {
-        /* an image with pixels at 0, at 1 and inside, +- eps clipped to [0, 1] */
-        double x = i % 5 == 0 ? 0.0 : i % 7 == 0 ? 1.0 : test_rng_uniform(&rng);
-        lo[i] = fmax(x - eps, 0.0), hi[i] = fmin(x + eps, 1.0);
-    }
-    nn_error err;
-    prop_region r;
-    assert_int_equal(prop_region_make(&m, lo, hi, &r, &err), NN_OK);
-    assert_false(r.enlarged);
-    assert_false(r.has_prefix);
-    assert_true(r.region.eps >= eps && r.region.eps <= eps * (1 + 1e-12));
-    assert_region_contains(&r, lo, hi, n);
-    prop_region_free(&r);
-    /* other widths on a convolutional model: the enclosing ball, flagged */
-    hi[3] = lo[3] + 0.5;
-    lo[9] = hi[9];
-    assert_int_equal(prop_region_make(&m, lo, hi, &r, &err), NN_OK);
-    assert_true(r.enlarged);
-    assert_region_contains(&r, lo, hi, n);
-    prop_region_free(&r);
-    model_free(&m);
-}
-
-static void region_of_mlp_box_is_a_box_layer(void **state)
-{
-    (void)state;
-    test_rng rng = {12};
-    nn_model m;
-    tb_build_mlp(&m, &rng, LAYER_TANH);
-    double lo[6] = {-1, 0.1, 0.3, 0.3, -1e-3, 0.7}, hi[6] = {1, 0.1000001, 0.3, 2.5, 1e-3, 0.70000000000000007};
-    nn_error err;
-    prop_region r;
-    assert_int_equal(prop_region_make(&m, lo, hi, &r, &err), NN_OK);
-    assert_true(r.has_prefix);
-    assert_false(r.enlarged);
-    assert_int_equal(r.model->n_layers, m.n_layers + 1);
-    assert_region_contains(&r, lo, hi, 6);
-    assert_true(r.model->layers[0].weight[2 * 6 + 2] == 0.0);  /* zero width stays zero */
-    /* the box layer then the model is the model on the box point */
-    double z[6] = {1, -1, 0, 0.5, -0.25, 1}, x[6], y1[4], y2[4];
-    for (int i = 0; i < 6; i++) x[i] = r.model->layers[0].bias[i] + r.model->layers[0].weight[i * 6 + i] * z[i];
-    assert_int_equal(forward_run(r.model, z, 1, y1, &err), NN_OK);
-    assert_int_equal(forward_run(&m, x, 1, y2, &err), NN_OK);
-    for (int j = 0; j < 4; j++) assert_true(fabs(y1[j] - y2[j]) <= 1e-12);
-    prop_region_free(&r);
-    model_free(&m);
-}
 
 /* normalize (2 channels) -> flatten -> dense 10 -> act -> dense 3 on 2x3x3
  * images: the layout of the zoo's MLPs. */
@@ -104,43 +29,65 @@ static void build_normalized_mlp(nn_model *m, test_rng *rng, layer_type act)
     assert_int_equal(model_finalize(m, &err), NN_OK);
 }
 
-static void region_after_normalize_layers_is_a_box_layer(void **state)
+/* The region of any box, on a CNN, an MLP and an MLP behind normalize layers, is
+ * the box itself as the engine computes it (max(c - eps, lo), min(c + eps, hi)),
+ * bit for bit: clipped images, odd widths, zero widths, one wide input; and CROWN
+ * on it bounds the outputs at the box's corners. Bad boxes are named. */
+static void region_is_exactly_the_box(void **state)
 {
     (void)state;
-    test_rng rng = {13};
-    nn_model m;
-    build_normalized_mlp(&m, &rng, LAYER_RELU);
-    double lo[18], hi[18];
-    for (int i = 0; i < 18; i++) {
-        double c = test_rng_uniform(&rng), h = i == 4 ? 0.0 : test_rng_range(&rng, 0.001, 0.2);
-        lo[i] = c - h, hi[i] = c + h;
-    }
-    nn_error err;
-    prop_region r;
-    assert_int_equal(prop_region_make(&m, lo, hi, &r, &err), NN_OK);
-    assert_true(r.has_prefix);
-    assert_false(r.enlarged);
-    assert_int_equal(r.model->n_layers, m.n_layers);  /* normalize dropped, box layer added */
-    /* every corner of the box, normalized, lies in the box layer's image of [-1, 1] */
-    const nn_layer *b = &r.model->layers[0], *nl = &m.layers[0];
-    for (int t = 0; t < 64; t++)
-        for (int i = 0; i < 18; i++) {
-            double x = (t >> (i % 6)) & 1 ? hi[i] : lo[i], y = (x - nl->mean[i / 9]) / nl->std[i / 9];
-            double h = b->weight[i * 18 + i];
-            assert_true(y >= b->bias[i] - h - 1e-15 && y <= b->bias[i] + h + 1e-15);
+    test_rng rng = {11};
+    for (int kind = 0; kind < 3; kind++) {
+        nn_model m;
+        if (kind == 0) tb_build_cnn(&m, &rng, LAYER_RELU);
+        else if (kind == 1) tb_build_mlp(&m, &rng, LAYER_TANH);
+        else build_normalized_mlp(&m, &rng, LAYER_RELU);
+        size_t n = model_input_size(&m), k = model_output_size(&m);
+        double lo[72], hi[72], x[72], y[8], eps = 0.03;
+        assert_true(n <= 72 && k <= 8);
+        for (int trial = 0; trial < 4; trial++) {
+            for (size_t i = 0; i < n; i++) {
+                double c = i % 5 == 0 ? 0.0 : i % 7 == 0 ? 1.0 : test_rng_uniform(&rng);
+                lo[i] = fmax(c - eps, 0.0), hi[i] = fmin(c + eps, 1.0);  /* an image +- eps, clipped */
+                if (trial >= 1 && i % 3 == 1) hi[i] = lo[i] + test_rng_range(&rng, 0, 0.2);
+                if (trial >= 2 && i % 4 == 2) lo[i] = hi[i];
+                if (trial == 3 && i == 1) lo[i] = -3.7, hi[i] = 0.70000000000000007;
+            }
+            nn_error err;
+            prop_region r;
+            assert_int_equal(prop_region_make(&m, lo, hi, &r, &err), NN_OK);
+            assert_true(r.model == &m && r.region.norm == NORM_INF && r.region.clip);
+            const bound_region *g = &r.region;
+            for (size_t i = 0; i < n; i++) {
+                double rl = fmax(g->center[i] - g->eps, g->clip_lo_v[i]), rh = fmin(g->center[i] + g->eps, g->clip_hi_v[i]);
+                if (rl != lo[i] || rh != hi[i])
+                    fail_msg("model %d trial %d input %zu: region [%.17g, %.17g], box [%.17g, %.17g]", kind, trial, i,
+                             rl, rh, lo[i], hi[i]);
+            }
+            bound_options o;
+            bound_options_default(&o);
+            bound_state st;
+            assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+            assert_int_equal(bound_set_region(&st, g, &err), NN_OK);
+            assert_int_equal(bound_compute(&st, &err), NN_OK);
+            for (int t = 0; t < 32; t++) {
+                for (size_t i = 0; i < n; i++) x[i] = test_rng_uniform(&rng) < 0.5 ? lo[i] : hi[i];
+                assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
+                for (size_t j = 0; j < k; j++) assert_true(y[j] >= st.out_lower[j] && y[j] <= st.out_upper[j]);
+            }
+            bound_state_free(&st);
+            prop_region_free(&r);
         }
-    /* and the outputs agree with the original model at a box point */
-    double z[18], x[18], y1[3], y2[3];
-    for (int i = 0; i < 18; i++) {
-        z[i] = test_rng_range(&rng, -1, 1);
-        double yn = b->bias[i] + b->weight[i * 18 + i] * z[i];
-        x[i] = yn * nl->std[i / 9] + nl->mean[i / 9];
+        lo[2] = NAN;
+        nn_error err;
+        prop_region r;
+        assert_int_equal(prop_region_make(&m, lo, hi, &r, &err), NN_EVALUE);
+        assert_non_null(strstr(err.msg, "input 2"));
+        lo[2] = 0.5, hi[2] = 0.25;
+        assert_int_equal(prop_region_make(&m, lo, hi, &r, &err), NN_EVALUE);
+        assert_non_null(strstr(err.msg, "not a finite interval"));
+        model_free(&m);
     }
-    assert_int_equal(forward_run(r.model, z, 1, y1, &err), NN_OK);
-    assert_int_equal(forward_run(&m, x, 1, y2, &err), NN_OK);
-    for (int j = 0; j < 3; j++) assert_true(fabs(y1[j] - y2[j]) <= 1e-9);
-    prop_region_free(&r);
-    model_free(&m);
 }
 
 /* A random property on a random model, as VNN-LIB text: nb boxes x nc
@@ -292,9 +239,7 @@ static void directed_rounding_brackets_exact_results(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(region_fits_clipped_ball_exactly),
-        cmocka_unit_test(region_of_mlp_box_is_a_box_layer),
-        cmocka_unit_test(region_after_normalize_layers_is_a_box_layer),
+        cmocka_unit_test(region_is_exactly_the_box),
         cmocka_unit_test(directed_rounding_brackets_exact_results),
         cmocka_unit_test(verify_never_unsat_where_sampling_finds_a_point),
     };

@@ -427,24 +427,33 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
         return nn_fail(err, NN_EARG, "region: norm %d is not one of inf, 1, 2", (int)region->norm);
     int rc = bound_lp_check_region(st->opt.method, region, err);
     if (rc) return rc;
-    if (region->clip && !(isfinite(region->clip_lo) && isfinite(region->clip_hi) && region->clip_lo <= region->clip_hi))
+    int per_coord = region->clip && (region->clip_lo_v || region->clip_hi_v);
+    if (per_coord && !(region->clip_lo_v && region->clip_hi_v))
+        return nn_fail(err, NN_EARG, "region: per-coordinate clip box needs both its lower and upper bounds");
+    if (region->clip && !per_coord &&
+        !(isfinite(region->clip_lo) && isfinite(region->clip_hi) && region->clip_lo <= region->clip_hi))
         return nn_fail(err, NN_EARG, "region: clip box [%g, %g] is not a finite interval", region->clip_lo,
                        region->clip_hi);
-    /* Same image (only eps changed): FROWN keeps its warm start. */
-    int same = had_region && region->norm == st->region.norm && region->clip == st->region.clip &&
+    /* Same image (only eps changed): FROWN keeps its warm start. A per-coordinate
+     * box is a new image every time (its bounds are not kept to compare). */
+    int same = had_region && !per_coord && !st->region.clip_lo_v && region->norm == st->region.norm &&
+               region->clip == st->region.clip &&
                (!region->clip || (region->clip_lo == st->region.clip_lo && region->clip_hi == st->region.clip_hi)) &&
                memcmp(w->x0, region->center, w->n_in * sizeof(double)) == 0;
     for (size_t j = 0; j < w->n_in; j++) {
         double x = region->center[j];
+        double clo = per_coord ? region->clip_lo_v[j] : region->clip_lo;
+        double chi = per_coord ? region->clip_hi_v[j] : region->clip_hi;
         if (!isfinite(x)) return nn_fail(err, NN_EVALUE, "region: centre[%zu] = %g is not finite", j, x);
-        if (region->clip && (x < region->clip_lo || x > region->clip_hi))
-            return nn_fail(err, NN_EARG, "region: centre[%zu] = %g lies outside the clip box [%g, %g]", j, x,
-                           region->clip_lo, region->clip_hi);
+        if (per_coord && !(isfinite(clo) && isfinite(chi) && clo <= chi))
+            return nn_fail(err, NN_EARG, "region: clip box [%g, %g] of input %zu is not a finite interval", clo, chi, j);
+        if (region->clip && (x < clo || x > chi))
+            return nn_fail(err, NN_EARG, "region: centre[%zu] = %g lies outside the clip box [%g, %g]", j, x, clo, chi);
         w->x0[j] = x;
         double lo = x - region->eps, hi = x + region->eps;
         if (region->clip) {
-            if (lo < region->clip_lo) lo = region->clip_lo;
-            if (hi > region->clip_hi) hi = region->clip_hi;
+            if (lo < clo) lo = clo;
+            if (hi > chi) hi = chi;
         }
         w->box_lo[j] = lo;
         w->box_hi[j] = hi;

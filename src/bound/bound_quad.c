@@ -225,9 +225,13 @@ static void project(quad_ctx *q, double *y)
         } else {
             project_l1(x0, eps, n, y, q->sort);
         }
-        if (st->region.clip)
-            for (size_t k = 0; k < n; k++)
-                y[k] = y[k] < st->region.clip_lo ? st->region.clip_lo : (y[k] > st->region.clip_hi ? st->region.clip_hi : y[k]);
+        if (st->region.clip) {
+            const bound_region *R = &st->region;
+            for (size_t k = 0; k < n; k++) {
+                double lo = R->clip_lo_v ? R->clip_lo_v[k] : R->clip_lo, hi = R->clip_hi_v ? R->clip_hi_v[k] : R->clip_hi;
+                y[k] = y[k] < lo ? lo : (y[k] > hi ? hi : y[k]);
+            }
+        }
     }
 }
 

@@ -111,38 +111,18 @@ static int has_relu(const nn_model *m)
     return 0;
 }
 
-/* auto: input halves when few inputs are free and a half is bounded exactly (a
- * sub-box that is not a clipped ball becomes the region only through the box layer
- * of a flat-input model; otherwise the enclosing ball, and halving one input would
- * rarely shrink it), else ReLU phases when there are ReLUs. */
-static int pick_mode(const bab_run *run, bab_split want, int *mode, nn_error *err)
+/* auto: input halves when few inputs are free (each half is bounded exactly, as
+ * its own box), else ReLU phases when there are ReLUs. */
+static void pick_mode(const bab_run *run, bab_split want, int *mode)
 {
     if (want != BAB_SPLIT_AUTO) {
         *mode = want == BAB_SPLIT_RELU;
-        return NN_OK;
+        return;
     }
     size_t n = run->p->n_x, free_dims = 0;
     const double *lo = run->p->lo + run->b * n, *hi = run->p->hi + run->b * n;
     for (size_t i = 0; i < n; i++) free_dims += hi[i] > lo[i];
-    *mode = has_relu(run->m);
-    if (free_dims > run->o->bab.auto_input_dims || !*mode) return NN_OK;
-    /* a half of the box, as the region its bounds would use */
-    double *half = nn_malloc(n * sizeof *half, "sub-box", err);
-    if (!half) return NN_ENOMEM;
-    memcpy(half, hi, n * sizeof *half);
-    for (size_t i = 0; i < n; i++)
-        if (hi[i] > lo[i]) {
-            half[i] = lo[i] + (hi[i] - lo[i]) / 2;
-            break;
-        }
-    prop_region reg;
-    int rc = prop_region_make(run->m, lo, half, &reg, err);
-    if (!rc) {
-        *mode = reg.enlarged;
-        prop_region_free(&reg);
-    }
-    free(half);
-    return rc;
+    *mode = has_relu(run->m) && free_dims > run->o->bab.auto_input_dims;
 }
 
 static void run_free(bab_run *run)
@@ -206,7 +186,6 @@ static int run_init(bab_run *run, nn_error *err)
     /* ReLU splits: the box's region and state, and the sub-domain's arrays */
     if ((rc = prop_region_make(run->m, p->lo + run->b * n, p->hi + run->b * n, &run->reg, err))) return rc;
     run->have_reg = 1;
-    run->r->boxes_enlarged += (size_t)run->reg.enlarged;
     if ((rc = bound_state_init(&run->st, run->reg.model, &run->o->bopt, err))) return rc;
     run->have_st = 1;
     if ((rc = bound_set_region(&run->st, &run->reg.region, err))) return rc;
@@ -300,7 +279,6 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
                 rc = bound_spec(&st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
             bound_state_free(&st);
         }
-        if (d->depth == 0) run->r->boxes_enlarged += (size_t)reg.enlarged;
         prop_region_free(&reg);
         if (!rc) evaluate(run, d);
         return rc;
@@ -378,9 +356,8 @@ static int lp_leaf(bab_run *run, bab_domain *d, int *proven, nn_error *err)
             bound_milp_row mr;
             const double *point;
             if (bound_milp_result(&run->milp_st, w, &mr, &point) || !point) continue;
-            prop_region_to_input(&run->reg, run->m, point, run->x);
-            for (size_t i = 0; i < run->p->n_x; i++)  /* rounding of the map back */
-                run->x[i] = fmin(fmax(run->x[i], run->p->lo_in[run->b * run->p->n_x + i]),
+            for (size_t i = 0; i < run->p->n_x; i++)  /* Cbc's point, onto the inner box */
+                run->x[i] = fmin(fmax(point[i], run->p->lo_in[run->b * run->p->n_x + i]),
                                  run->p->hi_in[run->b * run->p->n_x + i]);
             if ((rc = check_point(run, d, run->x, err))) return rc;
         }
@@ -723,7 +700,7 @@ static int save_snapshot(const bab_run *run, const bab_frontier *f, const unsign
     double t0 = nn_wall_seconds();
     bab_snapshot s = {
         .box = run->b, .rng = rng, .elapsed = pg->elapsed0 + (t0 - pg->t0), .n_cases = run->p->n_cases,
-        .proven = (unsigned char *)proven, .boxes_proven = r->boxes_proven, .boxes_enlarged = r->boxes_enlarged,
+        .proven = (unsigned char *)proven, .boxes_proven = r->boxes_proven,
         .pgd_steps = r->pgd_steps, .bab = r->bab, .relu = run->relu, .nc = run->nc, .n_x = run->p->n_x,
         .pre_n = run->pre_n, .next_id = run->next_id, .stuck = stuck, .volume = volume,
         .depth_first = f->depth_first, .n_domains = f->n, .dom = f->item};
@@ -780,7 +757,6 @@ static int resume_snapshot(bab_run *run, bab_frontier *f, long *stuck, double *v
     run->next_id = s->next_id;
     *stuck = s->stuck, *volume = s->volume;
     /* the counters as they were (run_init counted this box's region once more) */
-    run->r->boxes_enlarged = s->boxes_enlarged;
     run->r->bab.resumed_open = (long)s->n_domains;
     return rc;
 }
@@ -791,8 +767,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
     bab_run run;
     memset(&run, 0, sizeof run);
     run.m = m, run.p = p, run.b = b, run.o = o, run.rng = rng, run.r = r;
-    int rc = pick_mode(&run, o->bab.split, &run.relu, err);
-    if (rc) return rc;
+    pick_mode(&run, o->bab.split, &run.relu);
     *(run.relu ? &r->bab.used_relu : &r->bab.used_input) = 1;
     if (run.relu && !has_relu(m))
         return nn_fail(err, NN_EUNSUPPORTED, "branch and bound by ReLU splits: the model has no ReLU or leaky ReLU "
@@ -806,7 +781,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
     bab_domain **popped = NULL;
     bab_plan *plans = NULL;
     bab_domain *root = NULL;
-    rc = run_init(&run, err);
+    int rc = run_init(&run, err);
     if (!rc && (!(popped = nn_malloc(batch * sizeof *popped, "branch-and-bound batch", err)) ||
                 !(plans = nn_malloc(batch * sizeof *plans, "branch-and-bound batch", err))))
         rc = NN_ENOMEM;

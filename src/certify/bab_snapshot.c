@@ -2,7 +2,7 @@
  * little-endian throughout so a snapshot moves between hosts:
  *
  *   "NNBABSN1" | box rng elapsed | n_cases proven[n_cases] | boxes_proven
- *   boxes_enlarged pgd_steps | bab_stats | relu nc n_x pre_n next_id stuck volume
+ *   reserved pgd_steps | bab_stats | relu nc n_x pre_n next_id stuck volume
  *   depth_first n_domains | per domain: id depth key worst_row volume open[nc],
  *   then lo[n_x] hi[n_x] (input halves) or n_splits (layer neuron phase)...
  *   pre[2 pre_n] (ReLU phases)
@@ -71,7 +71,7 @@ int bab_snapshot_encode(const bab_snapshot *s, unsigned char **bytes, size_t *le
     put_bytes(&w, MAGIC, MAGIC_LEN);
     put_u64(&w, s->box), put_u64(&w, s->rng), put_f64(&w, s->elapsed);
     put_u64(&w, s->n_cases), put_bytes(&w, s->proven, s->n_cases);
-    put_u64(&w, s->boxes_proven), put_u64(&w, s->boxes_enlarged), put_i64(&w, s->pgd_steps);
+    put_u64(&w, s->boxes_proven), put_u64(&w, 0), put_i64(&w, s->pgd_steps);
     put_stats(&w, &s->bab);
     put_u64(&w, (uint64_t)s->relu), put_u64(&w, s->nc), put_u64(&w, s->n_x), put_u64(&w, s->pre_n);
     put_u64(&w, s->next_id), put_i64(&w, s->stuck), put_f64(&w, s->volume), put_u64(&w, (uint64_t)s->depth_first);
@@ -258,7 +258,8 @@ int bab_snapshot_decode(const unsigned char *bytes, size_t len, bab_snapshot *s,
     if (!rc) rc = get_flags(&r, s->proven, s->n_cases, "the proven disjuncts");
     long steps = 0;
     if (!rc) rc = get_size(&r, &s->boxes_proven, SIZE_MAX / 2, "the proven boxes");
-    if (!rc) rc = get_size(&r, &s->boxes_enlarged, SIZE_MAX / 2, "the enlarged boxes");
+    size_t reserved = 0;  /* once boxes bounded through an enclosing ball; every box is exact now */
+    if (!rc) rc = get_size(&r, &reserved, SIZE_MAX / 2, "a reserved count");
     if (!rc) rc = get_i64(&r, &steps, "the PGD steps");
     s->pgd_steps = steps;
     if (!rc) rc = get_stats(&r, &s->bab);

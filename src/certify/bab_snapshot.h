@@ -17,7 +17,7 @@ typedef struct {
     double elapsed;         /* wall seconds spent before the snapshot, over every run */
     size_t n_cases;
     unsigned char *proven;  /* [n_cases] disjuncts ruled out so far */
-    size_t boxes_proven, boxes_enlarged;
+    size_t boxes_proven;
     long pgd_steps;
     bab_stats bab;
     /* the search of the box (bab.c) */

@@ -122,7 +122,7 @@ int prop_late(const prop_options *o, double deadline)
 /* Bounds over box b for the rows of every case on it; proven[k] = 1 for the
  * cases some row rules out. */
 static int prove_box(const nn_model *m, const prop_spec *p, size_t b, const bound_options *bopt, unsigned char *proven,
-                     int *enlarged, nn_error *err)
+                     nn_error *err)
 {
     size_t rows = 0, ny = p->n_y;
     for (size_t k = 0; k < p->n_cases; k++)
@@ -148,7 +148,6 @@ static int prove_box(const nn_model *m, const prop_spec *p, size_t b, const boun
     if (!rc) rc = bound_compute(&st, err);
     if (!rc) rc = bound_spec(&st, C, rows, ny, NULL, lower, upper, err);
     if (!rc) {
-        *enlarged = reg.enlarged;
         w = 0;
         for (size_t k = 0; k < p->n_cases; k++) {
             if (p->case_box[k] != b) continue;
@@ -178,7 +177,7 @@ static int resume_from(const prop_spec *p, const prop_options *o, bab_snapshot *
         return rc;
     }
     memcpy(proven, s->proven, p->n_cases);
-    r->boxes_proven = s->boxes_proven, r->boxes_enlarged = s->boxes_enlarged;
+    r->boxes_proven = s->boxes_proven;
     r->pgd_steps = s->pgd_steps;
     r->bab = s->bab;
     r->bab.resumed_open = -1;
@@ -237,13 +236,11 @@ int prop_verify_chw(const nn_model *m, const prop_spec *p, const prop_options *o
             r->answer = PROP_TIMEOUT, decided = 1;
             break;
         }
-        int enlarged = 0;
         if (o->bab.enabled) {
             if ((rc = prop_bab_box(m, p, b, o, deadline, &rng, proven, r, &pg, &decided, err)) || decided) break;
         } else {
-            if ((rc = prove_box(m, p, b, &o->bopt, proven, &enlarged, err))) break;
+            if ((rc = prove_box(m, p, b, &o->bopt, proven, err))) break;
         }
-        r->boxes_enlarged += (size_t)enlarged;
         int all = 1;
         for (size_t k = 0; k < p->n_cases; k++)
             if (p->case_box[k] == b && !proven[k]) all = 0;

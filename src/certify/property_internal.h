@@ -9,32 +9,20 @@
 #include "property.h"
 #include "bab_snapshot.h"
 
-/* A region of the bound engine that contains a box [lo, hi] (in real arithmetic). */
+/* A region of the bound engine that is exactly a box [lo, hi]. */
 typedef struct {
-    const nn_model *model;  /* the model to bound: the caller's, or &prefixed */
-    bound_region region;    /* over model's input */
-    double *center;         /* region.center (owned) */
-    int enlarged;           /* 1: the region is larger than the box (looser bounds) */
-    nn_model stripped;      /* the caller's model without its leading normalize
-                               layers (a view: layers shared, not owned) */
-    nn_model prefixed;      /* a box layer x = mid + halfwidth * z in front of the
-                               stripped model's layers (their arrays shared) */
-    int has_prefix;
-    int n_stripped;         /* leading normalize layers of the caller's model left out */
+    const nn_model *model;  /* the caller's model (regions are over its input) */
+    bound_region region;    /* the ball around the box's midpoint, clipped to the box */
+    double *center;         /* region.center, then lo and hi (owned, one block) */
+    double *lo, *hi;
 } prop_region;
 
 /* Prototypes */
-/* The tightest of: the box as an l_inf ball clipped to a scalar range (exact when
- * it is one); the same for the box mapped through the model's leading normalize
- * layers; the model behind a diagonal dense layer over the ball of radius 1
- * (when it reads its input as a flat vector); else the enclosing clipped ball
- * (enlarged). */
+/* The box as the engine's region: the l_inf ball around its midpoint that reaches
+ * every face, clipped per coordinate to the box (doc/verify.md "Boxes as regions").
+ * An error names an input whose interval is not finite or is empty. */
 int prop_region_make(const nn_model *m, const double *lo, const double *hi, prop_region *r, nn_error *err);
 void prop_region_free(prop_region *r);
-/* A point z of the region model's input back in the caller's model m's input x
- * (through the box layer and the normalize layers left out; rounded, so a caller
- * checks it against the box and by the forward pass). z and x may be the same. */
-void prop_region_to_input(const prop_region *r, const nn_model *m, const double *z, double *x);
 
 /* One PGD run (run 0 from the centre of the inner box, the others from random
  * points) towards disjunct k: on success *found = 1 and x, y hold a point of the

@@ -202,10 +202,9 @@ int cmd_verify(int argc, char **argv)
             goto done;
         }
     }
-    fprintf(stderr, "nncert %s: %s in %.3f s (%s): %zu of %zu disjuncts ruled out, %zu of %zu input boxes proven%s; "
+    fprintf(stderr, "nncert %s: %s in %.3f s (%s): %zu of %zu disjuncts ruled out, %zu of %zu input boxes proven; "
             "%ld PGD steps\n", cmd, prop_answer_name(r.answer), r.seconds, bound_method_name(po.bopt.method),
-            r.cases_proven, p.n_cases, r.boxes_proven, p.n_boxes,
-            r.boxes_enlarged ? " (some boxes bounded through an enclosing ball)" : "", r.pgd_steps);
+            r.cases_proven, p.n_cases, r.boxes_proven, p.n_boxes, r.pgd_steps);
     if (po.bab.enabled)
         fprintf(stderr, "nncert %s: branch and bound (%s): %ld domains bounded, %ld leaves proven (%ld empty), "
                 "%ld open (%ld not splittable), depth %d, proven volume %s; %ld rounds: %.6f s PGD, %.6f s planning, "
