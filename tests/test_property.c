@@ -177,7 +177,7 @@ static void verify_never_unsat_where_sampling_finds_a_point(void **state)
     for (int t = 0; t < 60; t++) {
         test_rng rng = {1000 + (uint64_t)t};
         nn_model m;
-        /* MLPs (box layers), CNNs (clipped and enclosing balls), normalized MLPs */
+        /* MLPs, CNNs and normalized MLPs: every box is a region exactly */
         if (t % 3 == 2) build_normalized_mlp(&m, &rng, tb_acts[t % TB_N_ACTS]);
         else tb_build(&m, &rng, t % 3, tb_acts[t % TB_N_ACTS]);
         int nb = 1 + t % 2, nc = 1 + (t / 2) % 2, nr = 1 + (t / 4) % 2;
