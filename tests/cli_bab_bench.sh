@@ -5,7 +5,8 @@
 # The branch-and-bound benchmark (benchmarks/zoo_bab, doc/bab.md "Benchmark"):
 # the folder is what its generator writes; the ACAS Xu-like nets' .h5 and .onnx
 # give PyTorch's float64 scores; tools/bench/bab_report.sh on a subset gives the
-# known answers (bound-only, --bab and MILP agree with each other and with the
+# known answers (bound-only, --bab with CROWN and with FROWN's split multipliers,
+# and MILP agree with each other and with the
 # independent reference search) and its comparison fails on a planted wrong
 # answer; a sat counterexample is checked by PyTorch.
 . "$(dirname "$0")/lib.sh"
@@ -60,18 +61,18 @@ rc=$?
 check "bab_report.sh on the subset: exit 0, no contradiction" \
     "[ $rc -eq 0 ] && grep -q 'Contradictions between methods and the reference search: 0' '$TMP/rep.out'" \
     || tail -5 "$TMP/rep.err"
-known() { grep -F "| $1 |" "$TMP/rep.out" | awk -F'|' '{print $7}' | awk '{print $1}'; }
+known() { grep -F "| $1 |" "$TMP/rep.out" | awk -F'|' '{print $8}' | awk '{print $1}'; }
 got=""
 for i in 1 2 3 4 5; do got="$got $(known "acasxu_like_2x12 acas_prop_$i")"; done
 got="$got $(known "mnist_mlp_2x20_relu mnist_1_eps0.02") $(known "mnist_mlp_2x20_relu mnist_1_eps0.04")"
 check "known answers ($got ): unsat unsat unsat sat unsat unsat sat" \
     "[ '$got' = ' unsat unsat unsat sat unsat unsat sat' ]"
-check "--bab solves all 7, bound-only 5, MILP 7" \
-    "grep -q 'Solved within each instance.s timeout (of 7): bound-only 5, --bab 7, MILP 7' '$TMP/rep.out'" \
+check "--bab solves all 7 (with CROWN and with FROWN's betas), bound-only 5, MILP 7" \
+    "grep -q 'Solved within each instance.s timeout (of 7): bound-only 5, --bab 7, --bab frown + betas 7, MILP 7' '$TMP/rep.out'" \
     || grep Solved "$TMP/rep.out"
 # bound-only leaves ACAS properties 1 and 2 open; MILP proves them (one row suffices)
-check "properties 1 and 2: bound-only unknown, --bab and MILP unsat" \
-    "[ \$(grep -E 'acasxu_like_2x12 acas_prop_[12] \| unknown [^|]*\| unsat [^|]*\| unsat ' '$TMP/rep.out' | wc -l) -eq 2 ]"
+check "properties 1 and 2: bound-only unknown, --bab (both) and MILP unsat" \
+    "[ \$(grep -E 'acasxu_like_2x12 acas_prop_[12] \| unknown [^|]*\| unsat [^|]*\| unsat [^|]*\| unsat ' '$TMP/rep.out' | wc -l) -eq 2 ]"
 
 # 4. teeth: a planted wrong answer is caught; by the reference search alone too
 table() { $PY tools/bench/bab_table.py answers --instances "$TMP/rep/instances.csv" --bound "$1" --bab "$2" \

@@ -12,7 +12,9 @@ usage: tools/bench/bab_report.sh [options]
 Runs a VNN-COMP benchmark folder (default benchmarks/zoo_bab, written by
 tools/bench/make_bab_bench.py) three ways and prints Markdown tables:
   bound-only   nncert vnncomp (CROWN on every box, PGD)
-  --bab        nncert vnncomp --bab (branch and bound, default settings)
+  --bab        nncert vnncomp --bab (branch and bound, default settings: CROWN)
+  frown+betas  nncert vnncomp --bab --method frown (FROWN with the split
+               constraints' multipliers, beta-CROWN)
   MILP         nncert verify --method milp per instance (Cbc; the known answers
                where it finishes), killed after --milp-kill seconds
   reference    tools/bench/bab_reference.py: PyTorch float64 grid, random and
@@ -112,6 +114,8 @@ echo "bab_report.sh: bound-only ..." >&2
 run_vnncomp bound
 echo "bab_report.sh: --bab ..." >&2
 run_vnncomp bab --bab
+echo "bab_report.sh: --bab --method frown ..." >&2
+run_vnncomp beta --bab --method frown
 
 echo "bab_report.sh: MILP ..." >&2
 : >"$T/milp.tsv"
@@ -128,7 +132,7 @@ echo "bab_report.sh: reference search ..." >&2
 $PY "$TOOLS/bab_reference.py" "$LIST" "$T/ref.tsv" || { echo "bab_report.sh: reference search failed" >&2; exit 1; }
 
 $PY "$TOOLS/bab_table.py" answers --instances "$LIST" --bound "$T/bound.csv" --bab "$T/bab.csv" --bab-h5 "$T/bab.h5" \
-    --milp "$T/milp.tsv" --ref "$T/ref.tsv" | tee -a "$T/report.md"
+    --beta "$T/beta.csv" --beta-h5 "$T/beta.h5" --milp "$T/milp.tsv" --ref "$T/ref.tsv" | tee -a "$T/report.md"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 if [ "$DO_SCALE" = 1 ]; then

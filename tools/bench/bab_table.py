@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """The tables of tools/bench/bab_report.sh, from the files its runs wrote.
 
-answers: one row per instance, bound-only vs --bab vs MILP, the reference
+answers: one row per instance, bound-only vs --bab (CROWN, and with --beta FROWN
+  with split multipliers) vs MILP, the reference
   search's finding (bab_reference.py), the known answer and its source, the solved
   counts; exits 1, naming the instances, when answers contradict each other
   (an unsat beside a sat or beside a point the reference found).
     bab_table.py answers --instances I.csv --bound B.csv --bab C.csv --bab-h5 C.h5
-                         --milp M.tsv --ref R.tsv
+                         [--beta F.csv --beta-h5 F.h5] --milp M.tsv --ref R.tsv
 scaling: one instance's search by a group of 1 and of 2 ranks, and where one
   process's time went (verify's branch-and-bound summary line), with the
   estimate for 1,000 ranks that follows from it (doc/bab.md "Benchmark").
@@ -64,24 +65,31 @@ def cell(res, t, timeout):
 def answers(a):
     inst = read_instances(a.instances)
     bound, bab, milp = read_results(a.bound), read_results(a.bab), read_results(a.milp)
+    beta = read_results(a.beta) if a.beta else None
     ref = {}
     with open(a.ref) as f:
         for line in f:
             onnx, vnn, found, best = line.rstrip("\n").split("\t")
             ref[(onnx, vnn)] = (found, float(best))
-    domains = {}
-    with h5py.File(a.bab_h5, "r") as f:
-        r = f["results"]
-        for i in range(len(r["onnx"])):
-            key = (r["onnx"][i].decode(), r["vnnlib"][i].decode())
-            domains[key] = int(r["bab_domains"][i])
-    print("| instance | bound-only | --bab (domains) | MILP | reference search | known answer |")
-    print("|---|---|---|---|---|---|")
-    wrong, counts, times = [], {"bound": 0, "bab": 0, "milp": 0}, {"bound": 0.0, "bab": 0.0, "milp": 0.0}
+    def read_domains(path):
+        out = {}
+        with h5py.File(path, "r") as f:
+            r = f["results"]
+            for i in range(len(r["onnx"])):
+                out[(r["onnx"][i].decode(), r["vnnlib"][i].decode())] = int(r["bab_domains"][i])
+        return out
+    domains = {"bab": read_domains(a.bab_h5), "beta": read_domains(a.beta_h5) if beta is not None else {}}
+    cols = ["bound", "bab"] + (["beta"] if beta is not None else []) + ["milp"]
+    head = {"bound": "bound-only", "bab": "--bab (domains)", "beta": "--bab, frown + betas (domains)", "milp": "MILP"}
+    print("| instance | %s | reference search | known answer |" % " | ".join(head[c] for c in cols))
+    print("|---|%s---|---|" % ("---|" * len(cols)))
+    wrong, counts, times = [], {c: 0 for c in cols}, {c: 0.0 for c in cols}
     late = 0
     for onnx, vnn, timeout in inst:
         key = (onnx, vnn)
         got = {"bound": bound.get(key), "bab": bab.get(key), "milp": milp.get(key)}
+        if beta is not None:
+            got["beta"] = beta.get(key)
         for m, v in got.items():
             if v and v[0] in SOLVED and v[1] <= timeout:
                 counts[m] += 1
@@ -102,19 +110,23 @@ def answers(a):
             known = "sat (%s)" % ", ".join("MILP" if m == "milp" else m for m in sat)
         else:
             known = "?"
-        b = got["bab"]
-        bab_cell = cell(b[0], b[1], timeout) + (" (%d)" % domains[key] if b and key in domains else "") if b else "-"
-        print("| %s | %s | %s | %s | %s | %s |" % (
-            short(onnx, vnn), cell(*(got["bound"] or (None, 0)), timeout), bab_cell,
-            cell(*(got["milp"] or (None, 0)), timeout),
-            "%s (%.3g)" % ("point found" if found == "found" else "none", best), known))
+        cells = []
+        for c in cols:
+            v = got[c]
+            text = cell(*(v or (None, 0)), timeout)
+            if v and c in domains and key in domains[c]:
+                text += " (%d)" % domains[c][key]
+            cells.append(text)
+        print("| %s | %s | %s | %s |" % (short(onnx, vnn), " | ".join(cells),
+                                        "%s (%.3g)" % ("point found" if found == "found" else "none", best), known))
     n = len(inst)
     print()
-    print("Solved within each instance's timeout (of %d): bound-only %d, --bab %d, MILP %d%s."
-          % (n, counts["bound"], counts["bab"], counts["milp"],
+    name = {"bound": "bound-only", "bab": "--bab", "beta": "--bab frown + betas", "milp": "MILP"}
+    print("Solved within each instance's timeout (of %d): %s%s."
+          % (n, ", ".join("%s %d" % (name[c], counts[c]) for c in cols),
              " (MILP answered %d more after the timeout: a bound pass is not interrupted)" % late if late else ""))
-    print("Wall seconds over all instances (timeouts counted at the limit; MILP as run): "
-          "bound-only %.1f, --bab %.1f, MILP %.1f." % (times["bound"], times["bab"], times["milp"]))
+    print("Wall seconds over all instances (timeouts counted at the limit; MILP as run): %s."
+          % ", ".join("%s %.1f" % (name[c], times[c]) for c in cols))
     if wrong:
         print()
         print("WRONG ANSWERS: %d instance(s) with contradicting answers:" % len(wrong))
@@ -203,6 +215,8 @@ def main(argv):
     p = sub.add_parser("answers")
     for k in ("instances", "bound", "bab", "bab-h5", "milp", "ref"):
         p.add_argument("--" + k, required=True)
+    p.add_argument("--beta", help="vnncomp --bab --method frown results (split multipliers)")
+    p.add_argument("--beta-h5")
     q = sub.add_parser("scaling")
     for k in ("g1", "g1-h5", "g2", "g2-h5"):
         q.add_argument("--" + k, required=True)

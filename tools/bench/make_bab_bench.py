@@ -141,6 +141,17 @@ IMAGE_SETS = [
 ]
 
 
+# Instances near the radius (raw test image numbers), where FROWN alone leaves the
+# answer open and ReLU splits decide it (doc/bab.md "Split multipliers"): (model,
+# data set, test image, eps). Each image is one the model classifies correctly.
+NEAR_RADIUS = [
+    ("fmnist_mlp_10x20_relu.h5", "fashion-mnist", 0, 0.012),
+    ("fmnist_mlp_10x20_relu.h5", "fashion-mnist", 4, 0.01),
+    ("fmnist_mlp_10x20_relu.h5", "fashion-mnist", 1, 0.04),
+    ("fmnist_mlp_10x20_relu.h5", "fashion-mnist", 5, 0.04),
+]
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "zoo_bab"))
@@ -178,6 +189,19 @@ def main(argv):
                        "(tools/bench/make_bab_bench.py); unsafe: another class scores >= the label's"
                        % (data, idx, int(labels[idx]), eps)))
                 lines.append("%s/%s,vnnlib/%s,%d" % (models_rel, model, name, IMAGE_TIMEOUT))
+    for model, data, idx, eps in NEAR_RADIUS:
+        images, labels = tf.load_idx("%s:test" % data)
+        net = tf.load_model(os.path.join(ROOT, "models", model))
+        if int(np.argmax(tf.logits_of(net, images[idx:idx + 1])[0])) != int(labels[idx]):
+            raise SystemExit("make_bab_bench.py: %s misclassifies %s test image %d" % (model, data, idx))
+        x = images[idx].reshape(-1).astype(np.float64) / 255.0
+        p = robustness_property(x, int(labels[idx]), eps, 10)
+        name = "%s_%s_%d_eps%g.vnnlib.gz" % (model[:-3], data.replace("-", ""), idx, eps)
+        write(os.path.join(a.out, "vnnlib", name), vnnlib_text(
+            p, 10, "l_inf robustness of %s test image %d (label %d) at eps %g, clipped to [0, 1], near its radius\n"
+               "(tools/bench/make_bab_bench.py); unsafe: another class scores >= the label's"
+               % (data, idx, int(labels[idx]), eps)))
+        lines.append("%s/%s,vnnlib/%s,%d" % (models_rel, model, name, IMAGE_TIMEOUT))
     with open(os.path.join(a.out, "instances.csv"), "w") as f:
         f.write("".join(l + "\n" for l in lines))
     print("%s: %d instances" % (os.path.join(a.out, "instances.csv"), len(lines)))
