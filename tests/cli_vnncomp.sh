@@ -99,13 +99,21 @@ check "--bab: unknown without it, unsat with it; sat stays sat" \
 expect_failure "--bab: the journal of a run without it is another job's" "nobab.csv.journal belongs to another job" \
     "$NNCERT" vnncomp --instances "$FX/bab.csv" --out "$TMP/nobab.csv" --steps 30 --restarts 2 --bab
 # a group of 2 ranks splits each round's domains: the same answers and the same
-# trees (domains bounded, left open) as one process, for input and ReLU splits
+# trees (domains bounded, left open) as one process, for input and ReLU splits,
+# and ReLU splits bounded by FROWN with split multipliers (beta)
 if [ "$NNCERT" = bin/nncert ]; then
-    for split in input relu; do
-        "$NNCERT" vnncomp --instances "$FX/bab.csv" --out "$TMP/g1_$split.csv" --steps 30 --restarts 2 --bab \
-            --bab-split $split --bab-batch 3 >/dev/null 2>&1
-        mpirun -np 3 "$NNCERT" vnncomp --instances "$FX/bab.csv" --out "$TMP/g2_$split.csv" --steps 30 --restarts 2 \
-            --bab --bab-split $split --bab-batch 3 --ranks-per-instance 2 >/dev/null 2>"$TMP/g2_$split.err"
+    # FROWN proves the fixture's rand1 without a split: the benchmark's instance
+    # near the radius (19 domains, doc/bab.md "Split multipliers") and its sat one
+    B=$PWD/benchmarks/zoo_bab
+    printf '%s\n' "$B/../../models/fmnist_mlp_10x20_relu.h5,$B/vnnlib/fmnist_mlp_10x20_relu_fashionmnist_0_eps0.012.vnnlib.gz,60" \
+        "$B/../../models/mnist_mlp_2x20_relu.h5,$B/vnnlib/mnist_mlp_2x20_relu_mnist_0_eps0.04.vnnlib.gz,60" >"$FX/beta.csv"
+    for split in input relu beta; do
+        how=(--bab-split "$split") list=$FX/bab.csv
+        [ $split = beta ] && how=(--bab-split relu --method frown) list=$FX/beta.csv
+        "$NNCERT" vnncomp --instances "$list" --out "$TMP/g1_$split.csv" --steps 30 --restarts 2 --bab \
+            "${how[@]}" --bab-batch 3 >/dev/null 2>&1
+        mpirun -np 3 "$NNCERT" vnncomp --instances "$list" --out "$TMP/g2_$split.csv" --steps 30 --restarts 2 \
+            --bab "${how[@]}" --bab-batch 3 --ranks-per-instance 2 >/dev/null 2>"$TMP/g2_$split.err"
         check "--ranks-per-instance 2, $split splits: the answers and search trees of one process" \
             "/usr/bin/python3 - '$TMP/g1_$split.h5' '$TMP/g2_$split.h5' <<'EOF'
 import sys, h5py
