@@ -20,7 +20,7 @@ typedef struct {
     int is_int;         /* store num as int64 */
 } h5_attr;
 
-typedef enum { H5COL_INT, H5COL_DOUBLE, H5COL_STRING } h5_col_type;
+typedef enum { H5COL_INT, H5COL_DOUBLE, H5COL_STRING, H5COL_U8 } h5_col_type; /* int64, double, bytes, uint8 */
 
 typedef struct {
     const char *name;   /* dataset name under the table's group ('/' makes subgroups) */

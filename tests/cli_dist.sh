@@ -228,8 +228,10 @@ for n in layers:
     assert b[n]['lower'].compression == 'gzip' and b[n]['lower'].chunks[0] == 1
     for side in ('lower', 'upper'):
         assert b[n][side][k].view(np.uint64).tolist() == get(n, side).view(np.uint64).tolist(), (n, side)
+    assert b[n]['source'].dtype == np.uint8 and b[n]['source'][k].tolist() == get(n, 'source').tolist(), n
+assert b.attrs['source_names'].startswith(g['bounds'].attrs['source_names'])
 PY
-check "saved bounds: compressed per-layer datasets, bit for bit those of 'nncert bounds' at the radius" \
+check "saved bounds: compressed per-layer datasets, bit for bit those of 'nncert bounds' at the radius, their sources too" \
     "$PY '$TMP/bounds.py' '$TMP/sb.h5' '$TMP/b3.h5'"
 $NNCERT certify --model models/fmnist_mlp_2x20_relu.h5 --data $D --count 4 --save-bounds 1,3 --row-block 4 \
     --out "$TMP/sb1.h5" >/dev/null 2>&1

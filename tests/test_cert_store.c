@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
+#include "bound.h"
 #include "byteorder.h"
 #include "cert_store.h"
 
@@ -59,6 +60,7 @@ static cert_result row_for(int64_t task)
     return r;
 }
 
+/* eps, the 12 bounds of layers of 4 and 2 neurons, then their 6 source codes */
 static void bounds_for(int64_t task, unsigned char *b)
 {
     for (int k = 0; k < 13; k++) {
@@ -67,12 +69,13 @@ static void bounds_for(int64_t task, unsigned char *b)
         memcpy(&u, &v, 8);
         for (int i = 0; i < 8; i++) b[8 * k + i] = (unsigned char)(u >> (8 * i));
     }
+    for (int k = 0; k < 6; k++) b[8 * 13 + k] = (unsigned char)((task + k) % BOUND_SRC_COUNT);
 }
 
 static void fill(cert_store *s, int64_t from, int64_t to)
 {
     nn_error err;
-    unsigned char b[8 + 13 * 8];  /* the payload's length, then the bounds */
+    unsigned char b[8 + 13 * 8 + 6];  /* the payload's length, then the bounds and codes */
     assert_int_equal(cert_store_bounds_bytes(2, sizes), sizeof b - 8);
     le_put_u64(b, sizeof b - 8);
     for (int64_t t = from; t < to; t++) {
@@ -153,10 +156,15 @@ static void rows_survive_reopen_and_count_as_done(void **state)
     d = H5Dopen2(f, "bounds/slot", H5P_DEFAULT);
     H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, slot);
     H5Dclose(d);
+    unsigned char code[15 * 2];
+    d = H5Dopen2(f, "bounds/003/source", H5P_DEFAULT);
+    assert_true(d >= 0 && H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, code) >= 0);
+    H5Dclose(d);
     for (int k = 0; k < 15; k++) {
         int64_t t = idx[k] * 3 + slot[k];
         assert_true(t % 2 == 1);
         assert_true(up[2 * k] == (double)t + 0.25 * 11 && up[2 * k + 1] == (double)t + 0.25 * 12);
+        for (int j = 0; j < 2; j++) assert_int_equal(code[2 * k + j], (t + 4 + j) % BOUND_SRC_COUNT);
     }
     H5Fclose(f);
     unlink(path);
@@ -480,6 +488,11 @@ static void journals_of_the_328_byte_rows_are_read(void **state)
     assert_int_equal(dims[0], 4);  /* tasks 1, 3, 5 from the old journal and 7 */
     H5Sclose(sp);
     H5Dclose(d);
+    unsigned char code[4 * 4];  /* the old journal's bounds have no codes: 255 says so */
+    d = H5Dopen2(h, "bounds/001/source", H5P_DEFAULT);
+    assert_true(d >= 0 && H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, code) >= 0);
+    H5Dclose(d);
+    for (int k = 0; k < 16; k++) assert_int_equal(code[k], k < 12 ? 255 : (7 + k % 4) % BOUND_SRC_COUNT);
     H5Fclose(h);
     unlink(path);
     unlink(jpath);

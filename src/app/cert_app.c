@@ -321,7 +321,8 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
 }
 
 /* Bounds of every nonlinear layer at the reported radius (or the smallest
- * uncertified eps when nothing was certified), for the saved images. */
+ * uncertified eps when nothing was certified), for the saved images, and whose
+ * bound each neuron carries (bound_label_sources, as 'nncert bounds' saves). */
 static void save_bounds(cert_app *a, const double *x, const cert_result *r, sched_buf *extra)
 {
     double eps = a->to.fixed ? a->to.eps : r->radius > 0 ? r->radius : r->hi;
@@ -331,8 +332,12 @@ static void save_bounds(cert_app *a, const double *x, const cert_result *r, sche
     int certified;
     if (cert_verify(&a->v, x, a->to.norm, eps, a->to.clip, r->pred, r->target, &margin, &certified, &e)) return;
     size_t bytes = cert_store_bounds_bytes(a->n_layers, a->layer_size);
-    unsigned char *p = malloc(bytes);
-    if (!p) return;
+    unsigned char *p = malloc(bytes), **src = calloc((size_t)a->m->n_layers + 1, sizeof *src);
+    if (!p || !src || bound_label_sources(&a->v.st, src, &e)) {
+        for (int i = 0; src && i < a->m->n_layers; i++) free(src[i]);
+        free(src), free(p);
+        return;
+    }
     le_put_f64(p, eps);
     size_t off = 8;
     for (int l = 0; l < a->n_layers; l++)
@@ -340,6 +345,12 @@ static void save_bounds(cert_app *a, const double *x, const cert_result *r, sche
             const double *b = side ? a->v.st.pre_upper[a->layer[l]] : a->v.st.pre_lower[a->layer[l]];
             for (size_t k = 0; k < a->layer_size[l]; k++, off += 8) le_put_f64(p + off, b[k]);
         }
+    for (int l = 0; l < a->n_layers; l++) {
+        memcpy(p + off, src[a->layer[l]], a->layer_size[l]);
+        off += a->layer_size[l];
+    }
+    for (int i = 0; i < a->m->n_layers; i++) free(src[i]);
+    free(src);
     unsigned char len[8];
     le_put_u64(len, bytes);  /* each saved payload travels with its length (cert_store.h) */
     if (sched_buf_append(extra, len, 8) || sched_buf_append(extra, p, bytes)) extra->len = 0;

@@ -31,7 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bound.h"
 #include "byteorder.h"
+
+/* The source code of saved bounds replayed from a journal written before codes. */
+#define SOURCE_UNRECORDED 255
 #include "job.h"
 #include "journal.h"
 
@@ -107,7 +111,7 @@ static void utc_now(char out[32])
 size_t cert_store_bounds_bytes(int n_layers, const size_t *layer_size)
 {
     size_t n = 8;
-    for (int i = 0; i < n_layers; i++) n += 16 * layer_size[i];
+    for (int i = 0; i < n_layers; i++) n += 17 * layer_size[i];  /* lower, upper, a source code each */
     return n;
 }
 
@@ -347,6 +351,14 @@ static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t
     payloads p = {extra, NULL, NULL, NULL, len - RESULT_HEAD - rb, 0, 0, 0};
     if (rb != CERT_RESULT_BYTES_V0 && (rc = split_extra(s, r.saved, extra, len - RESULT_HEAD - rb, &p, err)))
         return nn_error_prefix(err, "%s: task %lld: ", s->journal_path, (long long)task);
+    /* bounds saved before their source codes existed: the codes say so */
+    unsigned char *padded = NULL;
+    size_t codes = s->bounds_bytes ? (s->bounds_bytes - 8) / 17 : 0;
+    if (p.bounds_len && p.bounds_len + codes == s->bounds_bytes && (padded = malloc(s->bounds_bytes))) {
+        memcpy(padded, p.bounds, p.bounds_len);
+        memset(padded + p.bounds_len, SOURCE_UNRECORDED, codes);
+        p.bounds = padded, p.bounds_len = s->bounds_bytes;
+    }
     /* payloads of another layout (other options this run): keep the row only */
     if (p.bounds_len != s->bounds_bytes) p.bounds_len = 0;
     if (p.adv_len != s->adv_bytes) p.adv_len = 0;
@@ -359,7 +371,9 @@ static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t
     if (!p.adv_len) p.adv = NULL;
     if (!p.cert_len) p.cert = NULL;
     if (!p.milp_len) p.milp = NULL;
-    return push_row(s, task, rank, &r, &p, err);
+    rc = push_row(s, task, rank, &r, &p, err);
+    free(padded);
+    return rc;
 }
 
 /* The row w as one RESULT record (its payloads with their lengths). */
@@ -473,7 +487,7 @@ static int create_h5(cert_store *s, nn_error *err)
     h5_attr legend = {"status_names", "0=certified,1=uncertified,2=misclassified,3=failed,4=timeout", 0, 0};
     rc = h5_table_attr(s->t, &legend, err);
     if (!rc && s->o.n_layers > 0) {
-        int nc = 4 + 2 * s->o.n_layers;
+        int nc = 4 + 3 * s->o.n_layers;
         h5_column *cols = calloc((size_t)nc, sizeof *cols);
         char (*names)[16] = calloc((size_t)nc, sizeof *names);
         if (!cols || !names) rc = nn_fail(err, NN_ENOMEM, "out of memory");
@@ -483,19 +497,26 @@ static int create_h5(cert_store *s, nn_error *err)
             cols[2] = (h5_column){"target", H5COL_INT, 1};
             cols[3] = (h5_column){"eps", H5COL_DOUBLE, 1};
             for (int l = 0; l < s->o.n_layers; l++)
-                for (int side = 0; side < 2; side++) {
-                    int c = 4 + 2 * l + side;
-                    snprintf(names[c], sizeof names[c], "%03d/%s", s->o.layer[l], side ? "upper" : "lower");
-                    cols[c] = (h5_column){names[c], H5COL_DOUBLE, s->o.layer_size[l]};
+                for (int part = 0; part < 3; part++) {
+                    int c = 4 + 3 * l + part;
+                    snprintf(names[c], sizeof names[c], "%03d/%s", s->o.layer[l],
+                             part == 2 ? "source" : part ? "upper" : "lower");
+                    cols[c] = (h5_column){names[c], part == 2 ? H5COL_U8 : H5COL_DOUBLE, s->o.layer_size[l]};
                 }
             rc = h5_table_create_in(s->t, "bounds", cols, nc, 1, 4, &s->bt, err);
             if (!rc) {
                 h5_attr what = {"description",
                                 "pre-activation bounds of the saved images' tasks at eps (the certified radius, or "
                                 "the smallest uncertified eps when none was certified); row k of every "
-                                "NNN/lower|upper belongs to index[k], slot[k]",
+                                "NNN/lower|upper|source belongs to index[k], slot[k]; source: whose bound "
+                                "each neuron carries (source_names)",
                                 0, 0};
+                char legend[160];
+                snprintf(legend, sizeof legend, "%s,%d=not recorded (saved by an nncert before source codes)",
+                         bound_source_legend, SOURCE_UNRECORDED);
+                h5_attr codes = {"source_names", legend, 0, 0};
                 rc = h5_table_attr(s->bt, &what, err);
+                if (!rc) rc = h5_table_attr(s->bt, &codes, err);
             }
         }
         free(cols);
@@ -586,20 +607,24 @@ static int write_milp_row(cert_store *s, const row *w, double *scratch, nn_error
 
 static int write_bounds_row(cert_store *s, const row *w, double *scratch, nn_error *err)
 {
-    int nc = 4 + 2 * s->o.n_layers;
-    const void *data[4 + 2 * 64];
+    int nc = 4 + 3 * s->o.n_layers;
+    const void *data[4 + 3 * 64];
     if (nc > (int)(sizeof data / sizeof data[0]))
         return nn_fail(err, NN_EARG, "%s: too many layers with saved bounds (%d)", s->path, s->o.n_layers);
     int64_t index = w->r.index, slot = w->task - (int64_t)w->r.index * s->o.slots, target = w->r.target;
-    size_t nd = (w->bounds_len - 8) / 8;
+    size_t nd = 0;
+    for (int l = 0; l < s->o.n_layers; l++) nd += 2 * s->o.layer_size[l];
     for (size_t k = 0; k < nd; k++) scratch[k] = le_get_f64(w->bounds + 8 + 8 * k);
+    const unsigned char *codes = w->bounds + 8 + 8 * nd;  /* a byte per neuron after the doubles */
     double eps = le_get_f64(w->bounds);
     data[0] = &index, data[1] = &slot, data[2] = &target, data[3] = &eps;
-    size_t off = 0;
+    size_t off = 0, coff = 0;
     for (int l = 0; l < s->o.n_layers; l++) {
-        data[4 + 2 * l] = scratch + off;
-        data[5 + 2 * l] = scratch + off + s->o.layer_size[l];
+        data[4 + 3 * l] = scratch + off;
+        data[5 + 3 * l] = scratch + off + s->o.layer_size[l];
+        data[6 + 3 * l] = codes + coff;
         off += 2 * s->o.layer_size[l];
+        coff += s->o.layer_size[l];
     }
     return h5_table_append(s->bt, data, 1, err);
 }

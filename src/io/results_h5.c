@@ -32,6 +32,7 @@ static hid_t file_type(const h5_column *c)
 {
     if (c->type == H5COL_INT) return H5Tcopy(H5T_STD_I64LE);
     if (c->type == H5COL_DOUBLE) return H5Tcopy(H5T_IEEE_F64LE);
+    if (c->type == H5COL_U8) return H5Tcopy(H5T_STD_U8LE);
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, c->width);
     H5Tset_strpad(t, H5T_STR_NULLPAD);
@@ -42,6 +43,7 @@ static hid_t mem_type(const h5_column *c)
 {
     if (c->type == H5COL_INT) return H5Tcopy(H5T_NATIVE_INT64);
     if (c->type == H5COL_DOUBLE) return H5Tcopy(H5T_NATIVE_DOUBLE);
+    if (c->type == H5COL_U8) return H5Tcopy(H5T_NATIVE_UINT8);
     return file_type(c);
 }
 
@@ -395,7 +397,8 @@ static int table_read(const char *path, const char *group, const char *key, char
                          (unsigned long long)dims[0], n);
         } else {
             n = (size_t)dims[0];
-            size_t elem = cols[c].type == H5COL_STRING ? cols[c].width : 8 * (want == 2 ? cols[c].width : 1);
+            size_t elem = cols[c].type == H5COL_STRING ? cols[c].width
+                          : (cols[c].type == H5COL_U8 ? 1 : 8) * (want == 2 ? cols[c].width : 1);
             data[c] = n && elem > ((size_t)1 << 40) / n ? NULL : calloc(n ? n : 1, elem);
             hid_t mt = mem_type(&cols[c]);
             herr_t st = data[c] ? 0 : -1;
