@@ -77,9 +77,10 @@ static void estimate_bounds_the_heap_a_state_takes(void **unused)
     skip();
 #else
     test_rng rng = {5};
-    for (int fam = 0; fam < 2; fam++) {
+    for (int fam = 0; fam < 3; fam++) {
         nn_model m;
-        if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
+        if (fam == 2) tb_build_conv_res(&m, &rng, LAYER_RELU);  /* a graph: FROWN's pending blocks */
+        else if (fam) tb_build_cnn(&m, &rng, LAYER_RELU);
         else tb_build_one_hidden(&m, &rng, 200, 400, 10);
         size_t n_in = model_input_size(&m), no = model_output_size(&m);
         double x[200], C[100], lo[10], up[10];

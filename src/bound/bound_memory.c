@@ -131,6 +131,13 @@ int bound_estimate_memory(const nn_model *m, const bound_options *opt, bound_mem
         /* a block's problems, and the warm start: 2 sides x 2 generations of float
          * variables per group, per nonlinear layer above earlier activations */
         block += (double)bound_frown_problem_bytes(m, &o, maxw) * R + (conv ? CONV_WORKSPACE_BYTES : 0);
+        if (live) {
+            /* a graph's passes: the forward keeps every output of the relaxed
+             * network, the backward up to max_live + 1 pending row blocks */
+            double outs = 0;
+            for (int i = 0; i < n; i++) outs += (double)shape_size(m->layers[i].out);
+            block += D * R * (outs + (double)(live + 1) * (double)maxw);
+        }
         double S = 0, G = (double)(o.frown_group ? o.frown_group : 1);
         for (int i = 0; i <= n; i++) {
             int top = i == n || layer_is_nonlinear(m->layers[i].type);
