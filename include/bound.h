@@ -161,6 +161,12 @@ int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, d
  * may be NULL otherwise. bound_layer_rows = BOUND_BOTH. */
 int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_hi, bound_side side,
                           double *lower, double *upper, nn_error *err);
+/* The finest split of layer i's rows that keeps their bits: ranges aligned to it
+ * give what the whole layer gives. row_block, or for LP-ALL and MILP past the first
+ * nonlinear layer their solver block (a divisor of row_block up to 32): those bound
+ * the layer's CROWN rows whole and start every block from one basis, so a
+ * scheduler can spread a layer's LPs in blocks that small. */
+size_t bound_row_split_unit(const bound_state *st, int layer);
 /* Install the full bounds of layer i's input (gathered from row ranges) and build
  * its relaxation; layers_done becomes i+1 ... up to the next nonlinear layer. */
 int bound_layer_commit(bound_state *st, int layer, const double *lower, const double *upper, nn_error *err);

@@ -504,6 +504,38 @@ static void lp_all_rows_in_ranges_are_the_same_bits(void **state)
     }
 }
 
+/* The unit a scheduler splits a layer's rows by: LP-ALL's and MILP's solver
+ * block (the largest divisor of row_block up to 32) past the first nonlinear
+ * layer, row_block there and for every other method. */
+static void rows_split_by_solver_blocks(void **state)
+{
+    (void)state;
+    nn_error err;
+    test_rng rng = {31};
+    nn_model m;
+    tb_build_mlp(&m, &rng, LAYER_RELU);
+    const bound_method methods[] = {METHOD_LP_ALL, METHOD_MILP, METHOD_LP_LAST, METHOD_CROWN};
+    const size_t blocks[] = {64, 48, 7};
+    for (int k = 0; k < 4; k++)
+        for (int b = 0; b < 3; b++) {
+            bound_options o;
+            bound_options_default(&o);
+            o.method = methods[k];
+            o.row_block = blocks[b];
+            bound_state st;
+            assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+            int first = 1;
+            for (int i = 0; i < m.n_layers; i++) {
+                if (!layer_is_nonlinear(m.layers[i].type)) continue;
+                size_t want = !first && k < 2 ? (blocks[b] == 7 ? 7 : blocks[b] == 48 ? 24 : 32) : blocks[b];
+                assert_int_equal(bound_row_split_unit(&st, i), want);
+                first = 0;
+            }
+            bound_state_free(&st);
+        }
+    model_free(&m);
+}
+
 static void lp_methods_refuse_what_they_cannot_do(void **state)
 {
     (void)state;
@@ -550,6 +582,7 @@ int main(void)
         cmocka_unit_test(lp_all_equals_the_reference_lp),
         cmocka_unit_test(milp_finds_what_pgd_finds),
         cmocka_unit_test(lp_all_rows_in_ranges_are_the_same_bits),
+        cmocka_unit_test(rows_split_by_solver_blocks),
         cmocka_unit_test(lp_methods_refuse_what_they_cannot_do),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -555,6 +555,14 @@ int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_
     return check_finite_rows(layer, row_lo, row_hi - row_lo, lower, upper, err);
 }
 
+size_t bound_row_split_unit(const bound_state *st, int layer)
+{
+    const bound_work *w = st->work;
+    bound_method m = st->opt.method;
+    if ((m == METHOD_LP_ALL || m == METHOD_MILP) && layer != w->first_nl) return bound_lp_block(w->rb);
+    return w->rb;
+}
+
 int bound_layer_commit(bound_state *st, int layer, const double *lower, const double *upper, nn_error *err)
 {
     int rc = check_layer(st, layer, "bound_layer_commit", err);

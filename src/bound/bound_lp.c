@@ -179,7 +179,7 @@ static int proven_empty(lp_solver *S)
     return empty;
 }
 
-static size_t lp_block(size_t rb)
+size_t bound_lp_block(size_t rb)
 {
     size_t b = rb < LP_BLOCK_MAX ? rb : LP_BLOCK_MAX;
     while (rb % b) b--;
@@ -206,7 +206,7 @@ int bound_lp_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lo
 {
     bound_work *w = st->work;
     const nn_layer *L = &st->model->layers[i];
-    size_t n = shape_size(L->in), B = lp_block(w->rb);
+    size_t n = shape_size(L->in), B = bound_lp_block(w->rb);
     size_t blo = lo - lo % B, bhi = hi + (hi % B ? B - hi % B : 0);
     if (bhi > n) bhi = n;
     double *cl = malloc(n * sizeof *cl), *cu = malloc(n * sizeof *cu);

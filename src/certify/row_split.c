@@ -4,9 +4,10 @@
  * nonlinear layer it hands the hook the layer's rows, which may compute them as
  * row ranges with bound_layer_rows in any split, since a row range gives the
  * bits of the full layer. Here that hook is the verifier's row splitter: it gets
- * the layer's rows as a generic row problem, in blocks of the bound state's
- * row_block rows (the job's, or resolved from memory by bound_state_init the
- * same way on every rank, so that every split cuts the same blocks), and a
+ * the layer's rows as a generic row problem, in blocks of the layer's split unit
+ * (bound_row_split_unit: row_block, the job's or resolved from memory by
+ * bound_state_init the same way on every rank, or the LP methods' solver block
+ * that divides it; so every split cuts the same blocks), and a
  * rows function that bounds a range of them. A scheduler can so split a
  * layer over ranks without knowing the bound engine. */
 #include "certify.h"
@@ -59,8 +60,8 @@ static int split_layer(void *ctx, bound_state *st, int layer, size_t n_rows, dou
     int stored = v->layers.find && layer != first_nonlinear(st->model);
     if (stored && v->layers.find(v->layers.ctx, st, layer, n_rows, lower, upper)) return NN_OK;
     layer_rows l = {st, layer, v->deadline};
-    int rc = v->splitter.split ? v->splitter.split(v->splitter.ctx, n_rows, st->opt.row_block, bound_range, &l,
-                                                   lower, upper, err)
+    int rc = v->splitter.split ? v->splitter.split(v->splitter.ctx, n_rows, bound_row_split_unit(st, layer),
+                                                   bound_range, &l, lower, upper, err)
                                : bound_range(&l, 0, n_rows, lower, upper, err);
     if (!rc && stored && v->layers.keep) v->layers.keep(v->layers.ctx, st, layer, n_rows, lower, upper);
     return rc;
