@@ -103,6 +103,17 @@ typedef struct {
 typedef int (*bound_rows_fn)(void *ctx, bound_state *st, int layer, size_t n_rows, double *lower, double *upper,
                              nn_error *err);
 
+/* Rows [lo, hi) of a set of independent rows into lower/upper[0 .. hi - lo). */
+typedef int (*bound_range_fn)(void *ctx, size_t lo, size_t hi, double *lower, double *upper, nn_error *err);
+
+/* Row spreader: leaves rows [0, n) in lower/upper[0 .. n), having called fn (with
+ * fn_ctx) on ranges of whole blocks of `unit` rows of its choice, here or in other
+ * processes holding an identical state (each range gives the bits it gives as
+ * part of the whole); returns an nn_code. bound_spec hands it the LP methods'
+ * specification rows, each an LP of its own. */
+typedef int (*bound_split_fn)(void *ctx, size_t n, size_t unit, bound_range_fn fn, void *fn_ctx, double *lower,
+                              double *upper, nn_error *err);
+
 /* Bounds of one region. Index i follows the model's layers: pre_lower[i] and
  * pre_upper[i] bound the input of layer i when layer i is nonlinear (activation
  * or maxpool), else they are NULL; out_lower/out_upper bound the model output. */
@@ -122,6 +133,8 @@ struct bound_state {
     /* set after bound_state_init; kept by bound_set_region */
     bound_rows_fn rows_exec; /* NULL: bound_compute computes all rows itself */
     void *rows_ctx;         /* first argument of rows_exec; not owned */
+    bound_split_fn spec_split; /* NULL: bound_spec solves every LP row here */
+    void *spec_ctx;         /* first argument of spec_split; not owned */
     const bound_subdomain *sub; /* NULL: the whole region; else read by bound_compute */
     int infeasible;         /* set by bound_compute: sub's constraints contradict the
                                bounds, the sub-domain is empty (bound_spec then refuses);
@@ -163,7 +176,7 @@ int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_
                           double *lower, double *upper, nn_error *err);
 /* The finest split of layer i's rows that keeps their bits: ranges aligned to it
  * give what the whole layer gives. row_block, or for LP-ALL and MILP past the first
- * nonlinear layer their solver block (a divisor of row_block up to 32): those bound
+ * nonlinear layer their solver block (a divisor of row_block up to 16): those bound
  * the layer's CROWN rows whole and start every block from one basis, so a
  * scheduler can spread a layer's LPs in blocks that small. */
 size_t bound_row_split_unit(const bound_state *st, int layer);

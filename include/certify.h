@@ -55,8 +55,7 @@ typedef struct {
 
 /* Rows [row_lo, row_hi) of a row problem into lower/upper[0 .. row_hi - row_lo);
  * returns an nn_code. A row range gives the bits it gives as part of the whole. */
-typedef int (*cert_rows_fn)(void *ctx, size_t row_lo, size_t row_hi, double *lower, double *upper,
-                            nn_error *err);
+typedef bound_range_fn cert_rows_fn;
 
 /* Row splitter: computes rows [0, n_rows) of a problem into lower/upper[0 .. n_rows)
  * by calling rows (with rows_ctx) on ranges of whole blocks of row_block rows
@@ -87,7 +86,7 @@ typedef struct {
 typedef struct {
     const nn_model *model;  /* not owned */
     bound_state st;         /* bounds of the last evaluated region */
-    cert_row_splitter splitter;  /* of each layer's rows (cert_verifier_split_rows) */
+    cert_row_splitter splitter;  /* of each layer's rows and the LP methods' margin rows */
     cert_layer_store layers;     /* finished layers kept outside (NULL find: none) */
     int n_classes;          /* model output size */
     double *C;              /* margin rows, n_classes x n_classes */
@@ -210,8 +209,9 @@ int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options 
 void cert_verifier_free(cert_verifier *v);
 /* row_split.c */
 /* Every later bound computation of v hands each nonlinear layer's rows to s
- * (split NULL: computes them itself), in blocks of v->st.opt.row_block rows. The
- * bits do not change; v must stay where it is while s is set. */
+ * (split NULL: computes them itself), in blocks of the layer's split unit
+ * (bound_row_split_unit), and the LP methods' margin rows one by one. The bits
+ * do not change; v must stay where it is while s is set. */
 void cert_verifier_split_rows(cert_verifier *v, cert_row_splitter s);
 /* Every later bound computation of v asks s for each nonlinear layer first and
  * hands it the layers it computes (cert_layer_store). */

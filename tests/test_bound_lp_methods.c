@@ -505,7 +505,7 @@ static void lp_all_rows_in_ranges_are_the_same_bits(void **state)
 }
 
 /* The unit a scheduler splits a layer's rows by: LP-ALL's and MILP's solver
- * block (the largest divisor of row_block up to 32) past the first nonlinear
+ * block (the largest divisor of row_block up to 16) past the first nonlinear
  * layer, row_block there and for every other method. */
 static void rows_split_by_solver_blocks(void **state)
 {
@@ -527,7 +527,7 @@ static void rows_split_by_solver_blocks(void **state)
             int first = 1;
             for (int i = 0; i < m.n_layers; i++) {
                 if (!layer_is_nonlinear(m.layers[i].type)) continue;
-                size_t want = !first && k < 2 ? (blocks[b] == 7 ? 7 : blocks[b] == 48 ? 24 : 32) : blocks[b];
+                size_t want = !first && k < 2 ? (blocks[b] == 7 ? 7 : 16) : blocks[b];
                 assert_int_equal(bound_row_split_unit(&st, i), want);
                 first = 0;
             }

@@ -18,7 +18,7 @@
 
 /* Neurons per solver block: the largest divisor of row_block up to this, so that
  * ranges aligned to row_block (what schedulers hand out) are whole blocks. */
-#define LP_BLOCK_MAX 32
+#define LP_BLOCK_MAX 16
 
 int bound_lp_check_model(const nn_model *m, bound_method method, nn_error *err)
 {
@@ -248,6 +248,57 @@ int bound_lp_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lo
     return rc;
 }
 
+/* The specification rows' LPs, shared by every range of them. */
+typedef struct {
+    bound_state *st;
+    lp_solver S;
+    const double *C, *d;
+    size_t ldc, no;
+    int *cidx;
+    double *cval;
+    int want_lower, want_upper;
+} spec_rows;
+
+/* bound_range_fn: rows [lo, hi), each from the root basis (a row's bits do not
+ * depend on the rows asked with it). lower/upper hold CROWN's bounds on entry and
+ * are tightened; a row whose LP proves the sub-domain empty gets +inf and -inf,
+ * which every process then sees. */
+static int spec_range(void *ctx, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+{
+    spec_rows *q = ctx;
+    lp_solver *S = &q->S;
+    int n = q->st->model->n_layers, rc = NN_OK;
+    for (size_t r = lo; r < hi && !rc; r++) {
+        size_t cn = 0;
+        for (size_t o = 0; o < q->no; o++) {
+            double c = q->C[r * q->ldc + o];
+            if (c == 0) continue;
+            q->cidx[cn] = bound_lp_in_col(&S->P, n, o);
+            q->cval[cn++] = c;
+        }
+        double dr = q->d ? q->d[r] : 0, *l = lower + (r - lo), *u = upper + (r - lo);
+        if (cn == 0) continue; /* a constant row: bound_spec has it exactly */
+        if ((rc = solver_open(S, err))) break;
+        if (q->want_lower) {
+            double v = solve(S, q->cidx, q->cval, q->cval + q->no, cn, 1);
+            v = nextafter(v + dr, -INFINITY);
+            if (v > *l) *l = v;
+            if (proven_empty(S)) {  /* a sub-domain with no point: every row's bound is moot */
+                *l = INFINITY, *u = -INFINITY;
+                solver_close(S);
+                break;
+            }
+        }
+        if (q->want_upper) {
+            double v = solve(S, q->cidx, q->cval, q->cval + q->no, cn, -1);
+            v = nextafter(v + dr, INFINITY);
+            if (v < *u) *u = v;
+        }
+        solver_close(S);
+    }
+    return rc;
+}
+
 int bound_lp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                   double *upper, nn_error *err)
 {
@@ -256,45 +307,28 @@ int bound_lp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, con
     size_t no = model_output_size(m);
     if (!st->opt.spec_upper) upper = NULL;
     if (!lower && !upper) return NN_OK;
-    lp_solver S = {0};
-    int rc = bound_lp_build(st, n, NULL, NULL, &S.P, err);
-    int *cidx = malloc(no * sizeof *cidx);
-    double *cval = malloc(2 * no * sizeof *cval);
-    if (!rc && (!cidx || !cval)) rc = nn_fail(err, NN_ENOMEM, "LP: out of memory (specification rows)");
-    if (!rc) rc = solver_root(&S, bound_lp_in_col(&S.P, n, 0), no, err);
-    /* a fresh solver from the root basis per row: a row's bits do not depend on
-     * the rows asked with it */
-    for (size_t r = 0; r < rows && !rc; r++) {
-        size_t cn = 0;
-        for (size_t o = 0; o < no; o++) {
-            double c = C[r * ldc + o];
-            if (c == 0) continue;
-            cidx[cn] = bound_lp_in_col(&S.P, n, o);
-            cval[cn++] = c;
-        }
-        double dr = d ? d[r] : 0;
-        if (cn == 0) continue; /* a constant row: bound_spec has it exactly */
-        if ((rc = solver_open(&S, err))) break;
-        if (lower) {
-            double v = solve(&S, cidx, cval, cval + no, cn, 1);
-            v = nextafter(v + dr, -INFINITY);
-            if (v > lower[r]) lower[r] = v;
-            if (proven_empty(&S)) {
-                st->infeasible = 1;  /* a sub-domain with no point; bound_spec fills the rows */
-                solver_close(&S);
-                break;
-            }
-        }
-        if (upper) {
-            double v = solve(&S, cidx, cval, cval + no, cn, -1);
-            v = nextafter(v + dr, INFINITY);
-            if (v < upper[r]) upper[r] = v;
-        }
-        solver_close(&S);
+    spec_rows q = {.st = st, .C = C, .d = d, .ldc = ldc, .no = no, .want_lower = lower != NULL,
+                   .want_upper = upper != NULL};
+    int rc = bound_lp_build(st, n, NULL, NULL, &q.S.P, err);
+    q.cidx = malloc(no * sizeof *q.cidx);
+    q.cval = malloc(2 * no * sizeof *q.cval);
+    /* the side not asked for rides along in scratch (the spreader moves both) */
+    double *lo = lower ? lower : malloc(rows * sizeof *lo), *up = upper ? upper : malloc(rows * sizeof *up);
+    if (!rc && (!q.cidx || !q.cval || !lo || !up)) rc = nn_fail(err, NN_ENOMEM, "LP: out of memory (specification rows)");
+    for (size_t r = 0; !rc && r < rows; r++) {
+        if (!lower) lo[r] = -INFINITY;
+        if (!upper) up[r] = INFINITY;
     }
-    solver_close(&S);
-    bound_lp_free(&S.P);
-    free(S.root);
-    free(cidx), free(cval);
+    if (!rc) rc = solver_root(&q.S, bound_lp_in_col(&q.S.P, n, 0), no, err);
+    if (!rc) rc = st->spec_split ? st->spec_split(st->spec_ctx, rows, 1, spec_range, &q, lo, up, err)
+                                 : spec_range(&q, 0, rows, lo, up, err);
+    for (size_t r = 0; !rc && r < rows; r++)
+        if (lo[r] == INFINITY && up[r] == -INFINITY) st->infeasible = 1;  /* bound_spec fills the rows */
+    solver_close(&q.S);
+    bound_lp_free(&q.S.P);
+    free(q.S.root);
+    free(q.cidx), free(q.cval);
+    if (!lower) free(lo);
+    if (!upper) free(up);
     return rc;
 }

@@ -79,4 +79,7 @@ void cert_verifier_split_rows(cert_verifier *v, cert_row_splitter s)
     v->splitter = s;
     v->st.rows_exec = split_layer;
     v->st.rows_ctx = v;
+    /* the LP methods' margin rows, one LP each, go through the same splitter */
+    v->st.spec_split = s.split;
+    v->st.spec_ctx = s.ctx;
 }
