@@ -119,6 +119,16 @@ expect_failure "--bab-batch must be positive" "--bab-batch" \
     "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --bab-batch 0
 expect_failure "--frown-beta is 0 or 1" "--frown-beta" \
     "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --method frown --frown-beta 2
+# a command of one process started as several ranks would run once per rank,
+# each writing --out: refused, naming vnncomp; one rank is fine
+if [ "$NNCERT" = bin/nncert ]; then
+    mpirun --oversubscribe -np 2 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" \
+        --out "$TMP/ranks.out" >"$TMP/ranks.res" 2>"$TMP/ranks.err"
+    check "verify under mpirun -np 2: refused before any work, naming vnncomp" \
+        "grep -q 'started as 2 MPI ranks' '$TMP/ranks.err' && grep -q vnncomp '$TMP/ranks.err' && [ ! -e '$TMP/ranks.out' ]"
+    mpirun -np 1 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" >"$TMP/rank1.res" 2>/dev/null
+    check "verify under mpirun -np 1 runs" "[ \"\$(head -1 '$TMP/rank1.res')\" = unsat ]"
+fi
 unsound="" n_unknown=0 n_bab_unknown=0
 for r in 1 2 4 5 7; do
     [ "$(answer "rand$r")" = unknown ] && n_unknown=$((n_unknown + 1))

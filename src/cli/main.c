@@ -2,24 +2,57 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
     const char *name;
     cli_command_fn run;
     const char *summary;
+    int mpi; /* 1: spreads its work over the ranks of an MPI job */
 } commands[] = {
-    {"inspect", cmd_inspect, "print a model's layers, shapes and parameter counts"},
-    {"import", cmd_import, "convert an ONNX model to the native HDF5 format"},
-    {"predict", cmd_predict, "run the forward pass on a data set and print accuracy"},
-    {"bounds", cmd_bounds, "pre-activation and margin bounds of one image to HDF5"},
-    {"certify", cmd_certify, "certified radius per image (and target)"},
-    {"attack", cmd_attack, "PGD attack: adversarial examples and radius upper bounds"},
-    {"sweep", cmd_sweep, "expand a sweep definition into one certify config per run"},
-    {"report", cmd_report, "tables and plots (Markdown, HTML, PNG) from certify results or a sweep"},
-    {"verify", cmd_verify, "check a VNN-LIB property: unsat, sat with a counterexample, unknown"},
-    {"vnncomp", cmd_vnncomp, "run a VNN-COMP benchmark (instances.csv) through the MPI scheduler"},
+    {"inspect", cmd_inspect, "print a model's layers, shapes and parameter counts", 0},
+    {"import", cmd_import, "convert an ONNX model to the native HDF5 format", 0},
+    {"predict", cmd_predict, "run the forward pass on a data set and print accuracy", 0},
+    {"bounds", cmd_bounds, "pre-activation and margin bounds of one image to HDF5", 0},
+    {"certify", cmd_certify, "certified radius per image (and target)", 1},
+    {"attack", cmd_attack, "PGD attack: adversarial examples and radius upper bounds", 0},
+    {"sweep", cmd_sweep, "expand a sweep definition into one certify config per run", 0},
+    {"report", cmd_report, "tables and plots (Markdown, HTML, PNG) from certify results or a sweep", 0},
+    {"verify", cmd_verify, "check a VNN-LIB property: unsat, sat with a counterexample, unknown", 0},
+    {"vnncomp", cmd_vnncomp, "run a VNN-COMP benchmark (instances.csv) through the MPI scheduler", 1},
 };
+
+/* The ranks of the MPI job this process was started in by a launcher (mpirun,
+ * srun), from the launcher's environment; 1 when started on its own. */
+static long launch_size(void)
+{
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        long n = v ? strtol(v, NULL, 10) : 0;
+        if (n > 1) return n;
+    }
+    return 1;
+}
+
+/* A command of one process started as N ranks would run N times, each copy
+ * writing the same files: refused, rank 0 (or every rank when unknown) says why. */
+static int refuse_ranks(const char *name, long n)
+{
+    const char *r = getenv("OMPI_COMM_WORLD_RANK");
+    if (!r) r = getenv("PMI_RANK");
+    if (!r || !strcmp(r, "0"))
+        fprintf(stderr,
+                "nncert %s: started as %ld MPI ranks, but it runs in one process: every rank would run the "
+                "same job and write the same files. Run it without mpirun/srun%s.\n",
+                name, n,
+                !strcmp(name, "verify")
+                    ? ", or spread one property's search over ranks with 'nncert vnncomp' (an instances.csv of "
+                      "one line, --bab --ranks-per-instance N)"
+                    : " (certify and vnncomp are the commands that use ranks)");
+    return CLI_EXIT_USAGE;
+}
 
 static void usage(FILE *out)
 {
@@ -43,8 +76,11 @@ int main(int argc, char **argv)
         usage(stdout);
         return CLI_EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name)) continue;
+        long ranks = commands[i].mpi ? 1 : launch_size();
+        return ranks > 1 ? refuse_ranks(commands[i].name, ranks) : commands[i].run(argc - 1, argv + 1);
+    }
     fprintf(stderr, "nncert: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return CLI_EXIT_USAGE;
