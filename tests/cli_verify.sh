@@ -119,6 +119,8 @@ expect_failure "--bab-batch must be positive" "--bab-batch" \
     "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --bab-batch 0
 expect_failure "--frown-beta is 0 or 1" "--frown-beta" \
     "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --method frown --frown-beta 2
+expect_failure "a --frown-* option without --method frown is refused" "applies to --method frown only" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --frown-beta 0
 # a command of one process started as several ranks would run once per rank,
 # each writing --out: refused, naming vnncomp; one rank is fine
 if [ "$NNCERT" = bin/nncert ]; then

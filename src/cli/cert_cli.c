@@ -37,6 +37,7 @@ static int allowed_opt(const char *const *allowed, const char *name)
 int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *allowed, void (*help)(void),
                    cert_cli_opts *o)
 {
+    char frown_opt[64] = "";  /* a --frown-* option given: it needs --method frown */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -51,6 +52,7 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
         memcpy(name, arg + 2, len);
         name[len] = '\0';
         if (!allowed_opt(allowed, name)) return cli_usage_error(cmd, "unknown option '--%s'", name);
+        if (!strncmp(name, "frown-", 6)) memcpy(frown_opt, name, len + 1);
         /* flags */
         if (!strcmp(name, "clip") || (!strcmp(name, "search") && !strcmp(cmd, "attack")) ||
             !strcmp(name, "no-skip-stable") || !strcmp(name, "no-intersect-ibp")) {
@@ -156,6 +158,9 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
             return cli_usage_error(cmd, "unknown option '--%s'", name);
         }
     }
+    if (frown_opt[0] && o->bopt.method != METHOD_FROWN)
+        return cli_usage_error(cmd, "--%s applies to --method frown only (the method is %s)", frown_opt,
+                               bound_method_name(o->bopt.method));
     /* commands without a model, data set or output file option do not list them */
     if (!o->model && allowed_opt(allowed, "model")) return cli_usage_error(cmd, "--model is required");
     if (!o->data && allowed_opt(allowed, "data")) return cli_usage_error(cmd, "--data is required");
