@@ -440,7 +440,7 @@ static int milp_minimum(const nn_model *m, const double *lo, const double *hi, c
     bound_options_default(&o);
     o.method = METHOD_MILP;
     bound_state st;
-    assert_int_equal(bound_state_init(&st, reg.model, &o, &err), NN_OK);
+    assert_int_equal(bound_state_init(&st, m, &o, &err), NN_OK);
     assert_int_equal(bound_set_region(&st, &reg.region, &err), NN_OK);
     assert_int_equal(bound_compute(&st, &err), NN_OK);
     double up;

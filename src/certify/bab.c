@@ -127,9 +127,8 @@ static void pick_mode(const bab_run *run, bab_split want, int *mode)
 
 static void run_free(bab_run *run)
 {
-    if (run->phase) {  /* sized by the region's model: before the region goes */
-        const nn_model *bm = run->reg.model;
-        for (int i = 0; bm && i < bm->n_layers; i++) free(run->phase[i]);
+    if (run->phase) {
+        for (int i = 0; i < run->m->n_layers; i++) free(run->phase[i]);
     }
     if (run->have_st) bound_state_free(&run->st);
     if (run->have_lp_st) bound_state_free(&run->lp_st);
@@ -186,20 +185,19 @@ static int run_init(bab_run *run, nn_error *err)
     /* ReLU splits: the box's region and state, and the sub-domain's arrays */
     if ((rc = prop_region_make(run->m, p->lo + run->b * n, p->hi + run->b * n, &run->reg, err))) return rc;
     run->have_reg = 1;
-    if ((rc = bound_state_init(&run->st, run->reg.model, &run->o->bopt, err))) return rc;
+    if ((rc = bound_state_init(&run->st, run->m, &run->o->bopt, err))) return rc;
     run->have_st = 1;
     if ((rc = bound_set_region(&run->st, &run->reg.region, err))) return rc;
-    const nn_model *bm = run->reg.model;
-    size_t nl = (size_t)bm->n_layers;
+    size_t nl = (size_t)run->m->n_layers;
     if ((rc = alloc_zero(&run->phase, nl, sizeof *run->phase, "split constraints", err)) ||
         (rc = alloc_zero(&run->prior_l, nl, sizeof *run->prior_l, "parent bounds", err)) ||
         (rc = alloc_zero(&run->prior_u, nl, sizeof *run->prior_u, "parent bounds", err)) ||
         (rc = alloc_zero(&run->pre_off, nl, sizeof *run->pre_off, "parent bounds", err)))
         return rc;
-    for (int i = 0; i < bm->n_layers; i++) {
+    for (int i = 0; i < run->m->n_layers; i++) {
         run->pre_off[i] = run->pre_n;
         if (!run->st.pre_lower[i]) continue;
-        size_t ni = shape_size(bm->layers[i].in);
+        size_t ni = shape_size(run->m->layers[i].in);
         if ((rc = alloc_zero(&run->phase[i], ni, 1, "split constraints", err))) return rc;
         run->pre_n += ni;
     }
@@ -246,9 +244,8 @@ static int evaluate(bab_run *run, bab_domain *d)
 static int sub_bounds(bab_run *run, bound_state *st, const bab_domain *d, double *prior, int keep,
                       nn_error *err)
 {
-    const nn_model *bm = run->reg.model;
     for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
-    for (int i = 0; i < bm->n_layers; i++) {
+    for (int i = 0; i < run->m->n_layers; i++) {
         int has = prior && run->st.pre_lower[i];
         run->prior_l[i] = has ? prior + run->pre_off[i] : NULL;
         run->prior_u[i] = has ? prior + run->pre_n + run->pre_off[i] : NULL;
@@ -274,7 +271,7 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
         prop_region reg;
         bound_state st;
         if ((rc = prop_region_make(run->m, d->lo, d->hi, &reg, err))) return rc;
-        if (!(rc = bound_state_init(&st, reg.model, &run->o->bopt, err))) {
+        if (!(rc = bound_state_init(&st, run->m, &run->o->bopt, err))) {
             if (!(rc = bound_set_region(&st, &reg.region, err)) && !(rc = bound_compute(&st, err)))
                 rc = bound_spec(&st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
             bound_state_free(&st);
@@ -283,7 +280,6 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
         if (!rc) evaluate(run, d);
         return rc;
     }
-    const nn_model *bm = run->reg.model;
     /* a domain's numbers depend on the domain alone (FROWN starts from CROWN's lines) */
     bound_forget_warm(&run->st);
     if ((rc = sub_bounds(run, &run->st, d, parent ? parent->pre : NULL, parent ? keep : 0, err))) return rc;
@@ -296,9 +292,9 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
     if (!evaluate(run, d)) return NN_OK;  /* a proven leaf needs no bounds kept */
     d->pre = nn_malloc(2 * run->pre_n * sizeof *d->pre, "domain bounds", err);
     if (!d->pre) return NN_ENOMEM;
-    for (int i = 0; i < bm->n_layers; i++) {
+    for (int i = 0; i < run->m->n_layers; i++) {
         if (!run->st.pre_lower[i]) continue;
-        size_t ni = shape_size(bm->layers[i].in);
+        size_t ni = shape_size(run->m->layers[i].in);
         memcpy(d->pre + run->pre_off[i], run->st.pre_lower[i], ni * sizeof *d->pre);
         memcpy(d->pre + run->pre_n + run->pre_off[i], run->st.pre_upper[i], ni * sizeof *d->pre);
     }
@@ -313,7 +309,7 @@ static int leaf_state(bab_run *run, bound_state *st, int *have, bound_method met
     if (*have) return NN_OK;
     bound_options o = run->o->bopt;
     o.method = method;
-    int rc = bound_state_init(st, run->reg.model, &o, err);
+    int rc = bound_state_init(st, run->m, &o, err);
     if (rc) return rc;
     *have = 1;
     return bound_set_region(st, &run->reg.region, err);
@@ -322,7 +318,7 @@ static int leaf_state(bab_run *run, bound_state *st, int *have, bound_method met
 /* d's spec rows by st, every layer's bounds d's own (kept as they are). */
 static int leaf_bounds(bab_run *run, bound_state *st, const bab_domain *d, nn_error *err)
 {
-    return sub_bounds(run, st, d, d->pre, run->reg.model->n_layers, err);
+    return sub_bounds(run, st, d, d->pre, run->m->n_layers, err);
 }
 
 /* A domain of ReLU splits whose ReLU-like neurons are all stable: the network is
@@ -498,10 +494,9 @@ typedef struct {
  * largest gap -l u / (u - l), times 1 - alpha for leaky ReLU. */
 static size_t relu_candidates(const bab_run *run, const bab_domain *d, relu_cand *best, size_t k)
 {
-    const nn_model *bm = run->reg.model;
     size_t have = 0;
-    for (int i = 0; i < bm->n_layers; i++) {
-        const nn_layer *L = &bm->layers[i];
+    for (int i = 0; i < run->m->n_layers; i++) {
+        const nn_layer *L = &run->m->layers[i];
         if (!run->st.pre_lower[i] || (L->type != LAYER_RELU && L->type != LAYER_LEAKY_RELU)) continue;
         double slope = L->type == LAYER_LEAKY_RELU ? fabs(1.0 - L->alpha) : 1.0;
         const double *lo = d->pre + run->pre_off[i], *hi = d->pre + run->pre_n + run->pre_off[i];
@@ -730,12 +725,11 @@ static int resume_snapshot(bab_run *run, bab_frontier *f, long *stuck, double *v
                        "%zu inputs and %zu bounds; this property and model give %s, %zu, %zu and %zu", s->box,
                        s->relu ? "ReLU phases" : "input halves", s->nc, s->n_x, s->pre_n,
                        run->relu ? "ReLU phases" : "input halves", run->nc, run->p->n_x, run->pre_n);
-    const nn_model *bm = run->reg.model;
     for (size_t i = 0; i < s->n_domains; i++) {
         const bab_domain *d = s->dom[i];
         for (size_t k = 0; run->relu && k < d->n_splits; k++) {
             bab_split_rec sp = d->splits[k];
-            const nn_layer *L = sp.layer < bm->n_layers ? &bm->layers[sp.layer] : NULL;
+            const nn_layer *L = sp.layer < run->m->n_layers ? &run->m->layers[sp.layer] : NULL;
             if (!L || !run->st.pre_lower[sp.layer] || (L->type != LAYER_RELU && L->type != LAYER_LEAKY_RELU) ||
                 sp.neuron >= shape_size(L->in))
                 return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: domain %llu splits neuron %u of layer "
@@ -756,7 +750,6 @@ static int resume_snapshot(bab_run *run, bab_frontier *f, long *stuck, double *v
     }
     run->next_id = s->next_id;
     *stuck = s->stuck, *volume = s->volume;
-    /* the counters as they were (run_init counted this box's region once more) */
     run->r->bab.resumed_open = (long)s->n_domains;
     return rc;
 }

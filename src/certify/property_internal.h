@@ -9,9 +9,8 @@
 #include "property.h"
 #include "bab_snapshot.h"
 
-/* A region of the bound engine that is exactly a box [lo, hi]. */
+/* A region of the bound engine, over the model's input, that is exactly a box [lo, hi]. */
 typedef struct {
-    const nn_model *model;  /* the caller's model (regions are over its input) */
     bound_region region;    /* the ball around the box's midpoint, clipped to the box */
     double *center;         /* region.center, then lo and hi (owned, one block) */
     double *lo, *hi;

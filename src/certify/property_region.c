@@ -17,7 +17,6 @@ int prop_region_make(const nn_model *m, const double *lo, const double *hi, prop
 {
     memset(r, 0, sizeof *r);
     size_t n = model_input_size(m);
-    r->model = m;
     r->center = nn_malloc(3 * n * sizeof *r->center, "region centre and box", err);
     if (!r->center) return NN_ENOMEM;
     r->lo = r->center + n, r->hi = r->lo + n;
