@@ -81,6 +81,10 @@ typedef struct {
 /* Prototypes */
 /* sched_mpi.c */
 int sched_init(int *argc, char ***argv, sched_env *env, nn_error *err);
+/* The ranks an MPI launcher (mpirun, srun) started this job with, read from its
+ * environment without starting MPI: 1 when started on its own or not told;
+ * *is_rank0 (may be NULL) = 1 unless the environment names another rank. */
+long sched_launch_size(int *is_rank0);
 void sched_finalize(void);
 /* Rank 0's value on every rank. */
 void sched_bcast_int(const sched_env *env, int *v);

@@ -2,7 +2,6 @@
 #include "cli.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -23,26 +22,11 @@ static const struct {
     {"vnncomp", cmd_vnncomp, "run a VNN-COMP benchmark (instances.csv) through the MPI scheduler", 1},
 };
 
-/* The ranks of the MPI job this process was started in by a launcher (mpirun,
- * srun), from the launcher's environment; 1 when started on its own. */
-static long launch_size(void)
-{
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *v = getenv(vars[i]);
-        long n = v ? strtol(v, NULL, 10) : 0;
-        if (n > 1) return n;
-    }
-    return 1;
-}
-
 /* A command of one process started as N ranks would run N times, each copy
  * writing the same files: refused, rank 0 (or every rank when unknown) says why. */
-static int refuse_ranks(const char *name, long n)
+static int refuse_ranks(const char *name, long n, int is_rank0)
 {
-    const char *r = getenv("OMPI_COMM_WORLD_RANK");
-    if (!r) r = getenv("PMI_RANK");
-    if (!r || !strcmp(r, "0"))
+    if (is_rank0)
         fprintf(stderr,
                 "nncert %s: started as %ld MPI ranks, but it runs in one process: every rank would run the "
                 "same job and write the same files. Run it without mpirun/srun%s.\n",
@@ -78,8 +62,9 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name)) continue;
-        long ranks = commands[i].mpi ? 1 : launch_size();
-        return ranks > 1 ? refuse_ranks(commands[i].name, ranks) : commands[i].run(argc - 1, argv + 1);
+        int rank0 = 1;
+        long ranks = commands[i].mpi ? 1 : sched_launch_size(&rank0);
+        return ranks > 1 ? refuse_ranks(commands[i].name, ranks, rank0) : commands[i].run(argc - 1, argv + 1);
     }
     fprintf(stderr, "nncert: unknown command '%s'\n", argv[1]);
     usage(stderr);

@@ -28,6 +28,22 @@ static int launched_by_mpi(void)
     return 0;
 }
 
+long sched_launch_size(int *is_rank0)
+{
+    static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"};
+    static const char *const ranks[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK"};
+    long n = 1;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0] && n == 1; i++) {
+        const char *v = getenv(sizes[i]);
+        long k = v ? strtol(v, NULL, 10) : 0;
+        if (k > 1) n = k;
+    }
+    const char *r = NULL;
+    for (size_t i = 0; i < sizeof ranks / sizeof ranks[0] && !r; i++) r = getenv(ranks[i]);
+    if (is_rank0) *is_rank0 = !r || !strcmp(r, "0");
+    return n;
+}
+
 /* Each rank's host and process id, on the master only (NULL elsewhere): MPI
  * itself is process-wide state, and so is this table of its processes. */
 typedef struct {
