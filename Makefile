@@ -56,13 +56,15 @@ NNCERT   := $(BIN)/nncert
 
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# MPI programs that tests/cli_*.sh start under mpirun (not run on their own)
+MPI_TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(sort $(wildcard tests/mpi_*.c)))
 # Cbc's libraries before Clp's: libClpSolver and libCbcSolver both hold the same
 # parameter tables, and with ClpSolver's first Cbc_newModel crashes under ASan.
 TEST_LIBS := $(shell pkg-config --libs cmocka $(LP_PKGS) 2>/dev/null)
 BENCH_BIN := $(BUILD)/tools/bench/bench_engine
 
 .PHONY: all deps run test test-unit san bench zoo clean FORCE
-all: $(NNCERT) $(LIB) $(TEST_BIN) $(BENCH_BIN)
+all: $(NNCERT) $(LIB) $(TEST_BIN) $(MPI_TEST_BIN) $(BENCH_BIN)
 
 deps:
 	@tools/install/install-deps.sh

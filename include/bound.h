@@ -180,6 +180,11 @@ int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_
  * the layer's CROWN rows whole and start every block from one basis, so a
  * scheduler can spread a layer's LPs in blocks that small. */
 size_t bound_row_split_unit(const bound_state *st, int layer);
+/* Whether layer i's rows differ widely in cost (LP-ALL's and MILP's layers past
+ * the first nonlinear one: an LP per undecided neuron, none for the others), so
+ * that a scheduler should hand out its blocks as they are asked for rather
+ * than in fixed shares. Such rows leave nothing behind in the state. */
+int bound_rows_vary(const bound_state *st, int layer);
 /* Install the full bounds of layer i's input (gathered from row ranges) and build
  * its relaxation; layers_done becomes i+1 ... up to the next nonlinear layer. */
 int bound_layer_commit(bound_state *st, int layer, const double *lower, const double *upper, nn_error *err);

@@ -62,11 +62,16 @@ typedef bound_range_fn cert_rows_fn;
  * (row_block 0: one block) of its choice, possibly in other processes that run the
  * same task on an identical state, and returns an nn_code. A scheduler provides
  * it (e.g. to spread one image's neurons over a group of ranks); certify only
- * hands it each layer's rows. NULL split: every row is computed here. */
+ * hands it each layer's rows. NULL split: every row is computed here.
+ * split_varied, when set, is used instead for rows whose costs differ widely
+ * (bound_rows_vary; the LP methods' margin rows): the same contract, with the
+ * blocks handed out as the processes ask for them. */
+typedef int (*cert_split_fn)(void *ctx, size_t n_rows, size_t row_block, cert_rows_fn rows, void *rows_ctx,
+                             double *lower, double *upper, nn_error *err);
 typedef struct {
-    int (*split)(void *ctx, size_t n_rows, size_t row_block, cert_rows_fn rows, void *rows_ctx, double *lower,
-                 double *upper, nn_error *err);
-    void *ctx;              /* first argument of split; not owned */
+    cert_split_fn split;
+    void *ctx;              /* first argument of split and split_varied; not owned */
+    cert_split_fn split_varied;
 } cert_row_splitter;
 
 /* Finished layers kept outside the verifier (checkpoints, doc/lp.md

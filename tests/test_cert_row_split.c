@@ -11,6 +11,8 @@ typedef struct {
     int parts;          /* "ranks" the rows are split over */
     size_t row_block;   /* as the splitter received it */
     int fail;           /* 1: refuse the first problem */
+    int varied_calls;   /* problems handed to fake_split_varied */
+    unsigned seed;      /* its deal of blocks */
 } fake_group;
 
 /* Rows in parts "ranks" of whole row blocks, the last rank first. */
@@ -30,6 +32,72 @@ static int fake_split(void *ctx, size_t n, size_t row_block, cert_rows_fn rows, 
         if (rc) return rc;
     }
     return NN_OK;
+}
+
+/* Rows of varied costs as a dynamic split computes them: each block dealt to
+ * one of parts "ranks" at random, and every rank computing its own blocks in
+ * increasing order, one call per block, the ranks one after the other. */
+static int fake_split_varied(void *ctx, size_t n, size_t row_block, cert_rows_fn rows, void *rows_ctx,
+                             double *lower, double *upper, nn_error *err)
+{
+    fake_group *g = ctx;
+    g->varied_calls++;
+    size_t rb = row_block ? row_block : n, nb = (n + rb - 1) / rb;
+    int *deal = malloc((nb ? nb : 1) * sizeof *deal);
+    for (size_t b = 0; b < nb; b++) deal[b] = (int)((g->seed = g->seed * 1103515245u + 12345u) >> 16) % g->parts;
+    int rc = NN_OK;
+    for (int r = g->parts - 1; r >= 0 && !rc; r--)
+        for (size_t b = 0; b < nb && !rc; b++) {
+            if (deal[b] != r) continue;
+            size_t lo = b * rb, hi = lo + rb < n ? lo + rb : n;
+            rc = rows(rows_ctx, lo, hi, lower + lo, upper + lo, err);
+        }
+    free(deal);
+    return rc;
+}
+
+/* LP-ALL's layers past the first, and its margin rows, go to the varied split
+ * (block by block, in any deal, reusing the layer's LP between blocks) and give
+ * the plain bits; the first layer goes to the fixed split. */
+static void varied_rows_go_to_the_dynamic_split_and_give_plain_bits(void **state)
+{
+    (void)state;
+    test_rng rng = {73};
+    nn_model m;
+    tb_build_mlp(&m, &rng, LAYER_RELU);
+    double *x0 = test_rand_vec(&rng, model_input_size(&m), 0.2, 0.8);
+    int nl = 0;
+    for (int i = 0; i < m.n_layers; i++) nl += layer_is_nonlinear(m.layers[i].type);
+    for (int parts = 2; parts <= 3; parts++) {
+        bound_options o;
+        bound_options_default(&o);
+        o.method = METHOD_LP_ALL;
+        o.row_block = 4;
+        cert_verifier plain, split;
+        nn_error err;
+        assert_int_equal(cert_verifier_init(&plain, &m, &o, &err), NN_OK);
+        assert_int_equal(cert_verifier_init(&split, &m, &o, &err), NN_OK);
+        fake_group g = {.parts = parts, .seed = 17u + (unsigned)parts};
+        cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, fake_split_varied});
+        double mp, ms;
+        int cp, cs;
+        assert_int_equal(cert_verify(&plain, x0, NORM_INF, 0.1, 1, 0, CERT_UNTARGETED, &mp, &cp, &err), NN_OK);
+        assert_int_equal(cert_verify(&split, x0, NORM_INF, 0.1, 1, 0, CERT_UNTARGETED, &ms, &cs, &err), NN_OK);
+        assert_int_equal(g.calls, 1);
+        assert_int_equal(g.varied_calls, nl - 1 + 1);  /* later layers, and the margin rows */
+        assert_memory_equal(&mp, &ms, sizeof mp);
+        assert_int_equal(cp, cs);
+        for (int i = 0; i < m.n_layers; i++) {
+            if (!plain.st.pre_lower[i]) continue;
+            size_t n = shape_size(m.layers[i].in);
+            assert_memory_equal(plain.st.pre_lower[i], split.st.pre_lower[i], n * sizeof(double));
+            assert_memory_equal(plain.st.pre_upper[i], split.st.pre_upper[i], n * sizeof(double));
+        }
+        cert_verifier_free(&plain);
+        cert_verifier_free(&split);
+    }
+    free(x0);
+    model_free(&m);
 }
 
 static void split_verifier_gives_plain_bits(void **state)
@@ -54,8 +122,8 @@ static void split_verifier_gives_plain_bits(void **state)
                 nn_error err;
                 assert_int_equal(cert_verifier_init(&plain, &m, &o, &err), NN_OK);
                 assert_int_equal(cert_verifier_init(&split, &m, &o, &err), NN_OK);
-                fake_group g = {0, parts, 0, 0};
-                cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g});
+                fake_group g = {.parts = parts};
+                cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, NULL});
                 double mp, ms;
                 int cp, cs;
                 assert_int_equal(cert_verify(&plain, x0, NORM_INF, 0.02, 1, 0, CERT_UNTARGETED, &mp, &cp, &err), NN_OK);
@@ -90,15 +158,15 @@ static void splitter_error_is_returned_and_null_unsets_it(void **state)
     cert_verifier v;
     nn_error err;
     assert_int_equal(cert_verifier_init(&v, &m, &o, &err), NN_OK);
-    fake_group g = {0, 2, 0, 1};
-    cert_verifier_split_rows(&v, (cert_row_splitter){fake_split, &g});
+    fake_group g = {.parts = 2, .fail = 1};
+    cert_verifier_split_rows(&v, (cert_row_splitter){fake_split, &g, NULL});
     double margin;
     int certified;
     assert_int_equal(cert_verify(&v, x0, NORM_INF, 0.01, 0, 0, CERT_UNTARGETED, &margin, &certified, &err),
                      NN_ENUMERIC);
     assert_non_null(strstr(err.msg, "test splitter: refused"));
     assert_int_equal(g.row_block, v.st.opt.row_block);   /* as bound_state_init resolved 0 */
-    cert_verifier_split_rows(&v, (cert_row_splitter){NULL, NULL});
+    cert_verifier_split_rows(&v, (cert_row_splitter){NULL, NULL, NULL});
     g.calls = 0;
     assert_int_equal(cert_verify(&v, x0, NORM_INF, 0.01, 0, 0, CERT_UNTARGETED, &margin, &certified, &err), NN_OK);
     assert_int_equal(g.calls, 0);
@@ -111,6 +179,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(split_verifier_gives_plain_bits),
+        cmocka_unit_test(varied_rows_go_to_the_dynamic_split_and_give_plain_bits),
         cmocka_unit_test(splitter_error_is_returned_and_null_unsets_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -95,6 +95,74 @@ static void checkpoint_messages_round_trip_and_bad_ones_are_refused(void **state
     assert_int_equal(msg_checkpoint_parse(buf, sizeof buf, &task, &rank, &d, &len), -1);
 }
 
+static void chunk_requests_and_answers_round_trip_and_bad_ones_are_refused(void **state)
+{
+    (void)state;
+    unsigned char buf[MSG_CHUNK_REQUEST_SIZE];
+    uint64_t serial, blocks, count;
+    uint32_t members, us;
+    msg_chunk_request_pack(buf, (1ULL << 40) + 3, 17, 5, 123456);
+    assert_int_equal(msg_chunk_request_unpack(buf, sizeof buf, &serial, &blocks, &members, &us), 0);
+    assert_true(serial == (1ULL << 40) + 3);
+    assert_true(blocks == 17);
+    assert_int_equal(members, 5);
+    assert_int_equal(us, 123456);
+    assert_int_equal(msg_chunk_request_unpack(buf, sizeof buf - 1, &serial, &blocks, &members, &us), -1);
+    msg_chunk_request_pack(buf, 1, UINT64_MAX, 2, 0);  /* more blocks than a block id holds */
+    assert_int_equal(msg_chunk_request_unpack(buf, sizeof buf, &serial, &blocks, &members, &us), -1);
+    msg_chunk_request_pack(buf, 1, 4, 0, 0);  /* a group of no one */
+    assert_int_equal(msg_chunk_request_unpack(buf, sizeof buf, &serial, &blocks, &members, &us), -1);
+    int64_t first;
+    msg_chunk_pack(buf, -1, 0);  /* none left */
+    assert_int_equal(msg_chunk_unpack(buf, MSG_CHUNK_SIZE, &first, &count), 0);
+    assert_true(first == -1 && count == 0);
+    msg_chunk_pack(buf, (1LL << 35) + 1, 3);
+    assert_int_equal(msg_chunk_unpack(buf, MSG_CHUNK_SIZE, &first, &count), 0);
+    assert_true(first == (1LL << 35) + 1 && count == 3);
+    assert_int_equal(msg_chunk_unpack(buf, MSG_CHUNK_SIZE + 1, &first, &count), -1);
+    msg_chunk_pack(buf, -2, 1);
+    assert_int_equal(msg_chunk_unpack(buf, MSG_CHUNK_SIZE, &first, &count), -1);
+    msg_chunk_pack(buf, 4, 0);  /* an empty chunk */
+    assert_int_equal(msg_chunk_unpack(buf, MSG_CHUNK_SIZE, &first, &count), -1);
+    msg_chunk_pack(buf, -1, 2);
+    assert_int_equal(msg_chunk_unpack(buf, MSG_CHUNK_SIZE, &first, &count), -1);
+}
+
+/* Chunks: every block exactly once, the members' static first chunks then the
+ * master's, each at least one block; one block at a time while the cost is
+ * unknown or a block lasts SCHED_CHUNK_US; cheap blocks in chunks that last at
+ * most about SCHED_CHUNK_US and, but for the last, at least a quarter of it. */
+static void chunks_cover_every_block_once_and_fit_the_cost(void **state)
+{
+    (void)state;
+    const uint32_t costs[] = {0, 1, 50, 700, SCHED_CHUNK_US, 10 * SCHED_CHUNK_US};
+    for (size_t n = 1; n < 300; n += 7)
+        for (int g = 1; g <= 5; g++)
+            for (size_t k = 0; k < sizeof costs / sizeof costs[0]; k++) {
+                uint32_t us = costs[k];
+                int costly = us == 0 || us >= SCHED_CHUNK_US;
+                size_t first = sched_chunk_first(n, g, us), next = sched_chunk_start(n, g, us);
+                assert_true(first >= 1);
+                if (costly) assert_int_equal(first, 1);
+                else assert_true(first == 1 || (first <= n / (2 * (size_t)g) && first * us < SCHED_CHUNK_US + us));
+                assert_int_equal(next, first * (size_t)g < n ? first * (size_t)g : n);
+                while (next < n) {
+                    size_t c = sched_chunk(n - next, g, us);
+                    assert_true(c >= 1 && next + c <= n);
+                    if (costly) assert_int_equal(c, 1);
+                    else assert_true(c * us < SCHED_CHUNK_US + us &&
+                                     (next + c == n || c * us >= SCHED_CHUNK_US / 4));
+                    next += c;
+                }
+                assert_int_equal(next, n);
+            }
+    assert_int_equal(sched_chunk_first(16, 2, 140), 4);   /* a round of light jobs: 4 each, */
+    assert_int_equal(sched_chunk(8, 2, 140), 4);          /* then 4 and 4 */
+    assert_int_equal(sched_chunk(4, 2, 140), 4);
+    assert_int_equal(sched_chunk(1000, 2, 50), 40);       /* 2 ms */
+    assert_int_equal(sched_chunk(100, 2, 0), 1);
+}
+
 static void workers_split_into_groups_of_the_asked_size(void **state)
 {
     (void)state;
@@ -145,6 +213,8 @@ int main(void)
         cmocka_unit_test(drain_requests_and_answers_round_trip_and_bad_ones_are_refused),
         cmocka_unit_test(result_messages_round_trip_and_bad_ones_are_refused),
         cmocka_unit_test(checkpoint_messages_round_trip_and_bad_ones_are_refused),
+        cmocka_unit_test(chunk_requests_and_answers_round_trip_and_bad_ones_are_refused),
+        cmocka_unit_test(chunks_cover_every_block_once_and_fit_the_cost),
         cmocka_unit_test(workers_split_into_groups_of_the_asked_size),
         cmocka_unit_test(progress_is_one_line_on_a_terminal_and_plain_lines_otherwise),
     };

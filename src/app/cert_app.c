@@ -279,12 +279,19 @@ static int group_split(void *ctx, size_t n_rows, size_t row_block, cert_rows_fn 
     return sched_group_split_rows(ctx, n_rows, row_block, rows, rows_ctx, lower, upper, err);
 }
 
+/* The same for rows of widely different costs: blocks handed out on request. */
+static int group_split_varied(void *ctx, size_t n_rows, size_t row_block, cert_rows_fn rows, void *rows_ctx,
+                              double *lower, double *upper, nn_error *err)
+{
+    return sched_group_split_rows_dynamic(ctx, n_rows, row_block, rows, rows_ctx, lower, upper, err);
+}
+
 /* Branch and bound inside a task: a group runs the search in lockstep and
  * shares each round's jobs (doc/bab.md "Over MPI"); ctx = the rank group. */
 static int group_bab_exec(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out,
                           nn_error *err)
 {
-    return sched_group_split_items(ctx, n, width, 1, jobs, jobs_ctx, out, err);
+    return sched_group_split_jobs(ctx, n, width, jobs, jobs_ctx, out, err);
 }
 
 static int group_late(void *ctx, int late) { return sched_group_any(ctx, late); }
@@ -306,7 +313,7 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     int rc = cert_verifier_init(&a->v, a->m, &c->bopt, err);
     if (rc) return rc;
     a->have_v = 1;
-    cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g});
+    cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g, group_split_varied});
     a->g = g;
     if (a->checkpoints) cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});
     a->to = c->task;

@@ -260,6 +260,7 @@ static void work_free(bound_work *w, const nn_model *m)
     layer_workspace_free(&w->ws);
     bound_frown_free(w, m);
     bound_milp_free(w);
+    bound_lp_rows_drop(w);
     free(w);
 }
 
@@ -420,6 +421,7 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
     bound_work *w = st->work;
     int had_region = w->region_set;
     w->region_set = 0;
+    bound_lp_rows_drop(w);
     if (!region || !region->center) return nn_fail(err, NN_EARG, "region: no centre given");
     if (!(region->eps >= 0) || !isfinite(region->eps))
         return nn_fail(err, NN_EARG, "region: eps = %g must be a finite number >= 0", region->eps);
@@ -555,12 +557,17 @@ int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_
     return check_finite_rows(layer, row_lo, row_hi - row_lo, lower, upper, err);
 }
 
-size_t bound_row_split_unit(const bound_state *st, int layer)
+int bound_rows_vary(const bound_state *st, int layer)
 {
     const bound_work *w = st->work;
     bound_method m = st->opt.method;
-    if ((m == METHOD_LP_ALL || m == METHOD_MILP) && layer != w->first_nl) return bound_lp_block(w->rb);
-    return w->rb;
+    return (m == METHOD_LP_ALL || m == METHOD_MILP) && layer != w->first_nl;
+}
+
+size_t bound_row_split_unit(const bound_state *st, int layer)
+{
+    const bound_work *w = st->work;
+    return bound_rows_vary(st, layer) ? bound_lp_block(w->rb) : w->rb;
 }
 
 int bound_layer_commit(bound_state *st, int layer, const double *lower, const double *upper, nn_error *err)
@@ -570,6 +577,7 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
     bound_work *w = st->work;
     const nn_layer *L = &st->model->layers[layer];
     size_t n = shape_size(L->in);
+    bound_lp_rows_drop(w);
     if ((rc = check_finite_rows(layer, 0, n, lower, upper, err))) return rc;
     for (size_t r = 0; r < n; r++)
         if (lower[r] > upper[r])
@@ -669,6 +677,7 @@ int bound_compute(bound_state *st, nn_error *err)
     const bound_subdomain *sub = st->sub;
     st->layers_done = w->first_nl;
     st->infeasible = 0;
+    bound_lp_rows_drop(w);  /* st->sub may have changed since the last rows */
     for (int i = w->first_nl; i < m->n_layers; i = next_nl(m, i)) {
         size_t n = shape_size(m->layers[i].in);
         double *lo = st->pre_lower[i], *hi = st->pre_upper[i];

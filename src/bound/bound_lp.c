@@ -202,49 +202,108 @@ static int needs_lp(const nn_model *m, int i, size_t r, double l, double u)
     return !relax_row_stable(L, r, l, u);
 }
 
+/* One layer's LP, kept from the first range of its rows asked for to the next
+ * change of the state (bound_lp_rows_drop), so that a scheduler handing out the
+ * layer's blocks one at a time (a dynamic split over ranks) does not rebuild it
+ * and solve its root for each: CROWN's rows of the whole layer, and once a range
+ * needs an LP, the LP and its root basis. A block's bits do not depend on it:
+ * it starts from the root basis either way. */
+struct bound_lp_rows {
+    int layer;
+    double *cl, *cu;   /* CROWN's rows of the whole layer */
+    lp_solver S;       /* S.P built and S.root solved when built is set */
+    int built;
+};
+
+void bound_lp_rows_drop(bound_work *w)
+{
+    struct bound_lp_rows *c = w->lp_rows;
+    if (!c) return;
+    solver_close(&c->S);
+    bound_lp_free(&c->S.P);
+    free(c->S.root);
+    free(c->cl), free(c->cu);
+    free(c);
+    w->lp_rows = NULL;
+}
+
+/* Layer i's kept LP, CROWN's rows computed when new. */
+static int layer_lp(bound_state *st, int i, size_t n, struct bound_lp_rows **out, nn_error *err)
+{
+    bound_work *w = st->work;
+    struct bound_lp_rows *c = w->lp_rows;
+    if (c && c->layer == i) {
+        *out = c;
+        return NN_OK;
+    }
+    bound_lp_rows_drop(w);
+    c = calloc(1, sizeof *c);
+    if (c) c->cl = malloc(n * sizeof *c->cl), c->cu = malloc(n * sizeof *c->cu);
+    if (!c || !c->cl || !c->cu) {
+        if (c) free(c->cl), free(c->cu);
+        free(c);
+        return nn_fail(err, NN_ENOMEM, "LP: out of memory (layer %d rows)", i);
+    }
+    c->layer = i;
+    int rc = bound_crown_rows(st, i, 0, n, c->cl, c->cu, err);
+    if (rc) {
+        free(c->cl), free(c->cu), free(c);
+        return rc;
+    }
+    w->lp_rows = c;
+    *out = c;
+    return NN_OK;
+}
+
 int bound_lp_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
 {
     bound_work *w = st->work;
-    const nn_layer *L = &st->model->layers[i];
-    size_t n = shape_size(L->in), B = bound_lp_block(w->rb);
+    size_t n = shape_size(st->model->layers[i].in), B = bound_lp_block(w->rb);
     size_t blo = lo - lo % B, bhi = hi + (hi % B ? B - hi % B : 0);
     if (bhi > n) bhi = n;
-    double *cl = malloc(n * sizeof *cl), *cu = malloc(n * sizeof *cu);
-    if (!cl || !cu) {
-        free(cl), free(cu);
-        return nn_fail(err, NN_ENOMEM, "LP: out of memory (layer %d rows)", i);
-    }
     /* CROWN's rows for the whole layer: the box of the objective columns (and
      * the bound kept where the LP is not better) */
-    int rc = bound_crown_rows(st, i, 0, n, cl, cu, err);
-    lp_solver S = {0};
+    struct bound_lp_rows *c = NULL;
+    int rc = layer_lp(st, i, n, &c, err);
+    if (rc) return rc;
+    /* the LP's bounds of these blocks: kept in lower/upper, or scratch when NULL */
+    size_t nb = bhi - blo;
+    double *bl = malloc((nb ? nb : 1) * sizeof *bl), *bu = malloc((nb ? nb : 1) * sizeof *bu);
+    if (!bl || !bu) {
+        free(bl), free(bu);
+        return nn_fail(err, NN_ENOMEM, "LP: out of memory (layer %d rows)", i);
+    }
+    memcpy(bl, c->cl + blo, nb * sizeof *bl);
+    memcpy(bu, c->cu + blo, nb * sizeof *bu);
+    lp_solver *S = &c->S;
     int any = 0; /* no LP to solve in these blocks: no LP built */
-    for (size_t r = blo; r < bhi && !rc; r++) any |= needs_lp(st->model, i, r, cl[r], cu[r]);
-    if (!rc && any) rc = bound_lp_build(st, i, cl, cu, &S.P, err);
-    if (!rc && any) rc = solver_root(&S, bound_lp_in_col(&S.P, i, 0), n, err);
+    for (size_t r = blo; r < bhi; r++) any |= needs_lp(st->model, i, r, c->cl[r], c->cu[r]);
+    if (any && !c->built) {
+        rc = bound_lp_build(st, i, c->cl, c->cu, &S->P, err);
+        if (!rc) c->built = 1;
+        if (!rc) rc = solver_root(S, bound_lp_in_col(&S->P, i, 0), n, err);
+        if (rc) bound_lp_rows_drop(w);
+    }
     if (!any) bhi = blo;
     for (size_t b0 = blo; b0 < bhi && !rc; b0 += B) {
         size_t b1 = b0 + B < n ? b0 + B : n;
-        if ((rc = solver_open(&S, err))) break;
+        if ((rc = solver_open(S, err))) break;
         for (size_t r = b0; r < b1; r++) {
-            if (!needs_lp(st->model, i, r, cl[r], cu[r])) continue;
-            int col = bound_lp_in_col(&S.P, i, r);
+            if (!needs_lp(st->model, i, r, c->cl[r], c->cu[r])) continue;
+            int col = bound_lp_in_col(&S->P, i, r);
             double one = 1.0, neg;
-            double l = solve(&S, &col, &one, &neg, 1, 1);
-            if (l > cl[r]) cl[r] = l;
-            double u = solve(&S, &col, &one, &neg, 1, -1);
-            if (u < cu[r]) cu[r] = u;
+            double l = solve(S, &col, &one, &neg, 1, 1);
+            if (l > bl[r - blo]) bl[r - blo] = l;
+            double u = solve(S, &col, &one, &neg, 1, -1);
+            if (u < bu[r - blo]) bu[r - blo] = u;
         }
-        solver_close(&S);
+        solver_close(S);
     }
     if (!rc) {
-        if (lower) memcpy(lower, cl + lo, (hi - lo) * sizeof *lower);
-        if (upper) memcpy(upper, cu + lo, (hi - lo) * sizeof *upper);
+        if (lower) memcpy(lower, bl + (lo - blo), (hi - lo) * sizeof *lower);
+        if (upper) memcpy(upper, bu + (lo - blo), (hi - lo) * sizeof *upper);
     }
-    solver_close(&S);
-    bound_lp_free(&S.P);
-    free(S.root);
-    free(cl), free(cu);
+    free(bl), free(bu);
     return rc;
 }
 

@@ -17,6 +17,9 @@ int bound_lp_check_region(bound_method method, const bound_region *r, nn_error *
  * Neurons go in aligned blocks, each from a fresh solver, so a row's bits do not
  * depend on the range asked for. lower or upper may be NULL. */
 int bound_lp_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper, nn_error *err);
+/* Forget the LP bound_lp_layer_rows keeps for the ranges of one layer's rows:
+ * at every change of the state (region, sub-domain, commit). */
+void bound_lp_rows_drop(bound_work *w);
 /* Neurons per solver block for row_block rb: its largest divisor up to 16. */
 size_t bound_lp_block(size_t rb);
 /* Tighten bound_spec's rows by one LP per row over the whole relaxation: the

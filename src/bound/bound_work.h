@@ -125,6 +125,7 @@ typedef struct {
     struct bound_lbp *lbp; /* forward linear bounds (bound_lbp.c), NULL until used */
     struct frown_work *frown; /* FROWN state and scratch (bound_frown.c), or NULL */
     struct bound_milp *milp;  /* MILP outcomes of the last bound_spec (bound_milp.c), or NULL */
+    struct bound_lp_rows *lp_rows; /* one layer's LP kept across ranges of its rows (bound_lp.c), or NULL */
 } bound_work;
 
 /* Layer j's input k as a layer index (-1: the model input): j - 1 on a chain. */

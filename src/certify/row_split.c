@@ -60,9 +60,10 @@ static int split_layer(void *ctx, bound_state *st, int layer, size_t n_rows, dou
     int stored = v->layers.find && layer != first_nonlinear(st->model);
     if (stored && v->layers.find(v->layers.ctx, st, layer, n_rows, lower, upper)) return NN_OK;
     layer_rows l = {st, layer, v->deadline};
-    int rc = v->splitter.split ? v->splitter.split(v->splitter.ctx, n_rows, bound_row_split_unit(st, layer),
-                                                   bound_range, &l, lower, upper, err)
-                               : bound_range(&l, 0, n_rows, lower, upper, err);
+    cert_split_fn split = v->splitter.split;
+    if (v->splitter.split_varied && bound_rows_vary(st, layer)) split = v->splitter.split_varied;
+    int rc = split ? split(v->splitter.ctx, n_rows, bound_row_split_unit(st, layer), bound_range, &l, lower, upper, err)
+                   : bound_range(&l, 0, n_rows, lower, upper, err);
     if (!rc && stored && v->layers.keep) v->layers.keep(v->layers.ctx, st, layer, n_rows, lower, upper);
     return rc;
 }
@@ -80,6 +81,6 @@ void cert_verifier_split_rows(cert_verifier *v, cert_row_splitter s)
     v->st.rows_exec = split_layer;
     v->st.rows_ctx = v;
     /* the LP methods' margin rows, one LP each, go through the same splitter */
-    v->st.spec_split = s.split;
+    v->st.spec_split = s.split_varied ? s.split_varied : s.split;
     v->st.spec_ctx = s.ctx;
 }

@@ -17,9 +17,17 @@
  *
  * Failures are agreed on before the gather: if any member's rows failed (NaN,
  * allocation), every member returns the error of the lowest failing member,
- * i.e. the error of the lowest failing row, which is what one process reports. */
+ * i.e. the error of the lowest failing row, which is what one process reports.
+ *
+ * Rows whose costs differ by orders of magnitude (one LP per neuron, one
+ * branch-and-bound sub-domain per item) go by a dynamic split instead: guided
+ * chunks of blocks (sched_chunk), the first one per member fixed, the others
+ * handed out by the master as the members ask, so a member that drew cheap
+ * blocks takes more of them. The rows' bits do not depend on who computes
+ * them, so neither do the results. */
 #include "sched_internal.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +89,8 @@ void sched_group_free(sched_group *g)
     free(g->counts);
     free(g->displs);
     free(g->cbuf);
+    free(g->owner_base);
+    free(g->gather);
     free(g);
 }
 
@@ -109,21 +119,28 @@ void sched_group_checkpoint(sched_group *g, int64_t task, const void *data, size
     MPI_Send(g->cbuf, (int)n, MPI_BYTE, 0, TAG_CHECKPOINT, MPI_COMM_WORLD);
 }
 
+void sched_group_astray(const sched_group *g)
+{
+    fprintf(stderr,
+            "nncert: rank %d: the members of rank group %d are at different steps of a task (one left it early); "
+            "stopping the job\n", g->world_rank, g->id);
+    MPI_Abort(MPI_COMM_WORLD, 3);
+}
+
 int sched_group_sync(sched_group *g, int kind, int failed)
 {
-    if (g->size == 1) return failed ? 0 : -1;
-    int v[3] = {kind, -kind, failed ? g->size - g->rank : 0}, r[3];
+    return sched_group_sync_key(g, kind, failed ? g->rank : -1);
+}
+
+int sched_group_sync_key(sched_group *g, int kind, int key)
+{
+    if (g->size == 1) return key;
+    int v[3] = {kind, -kind, key >= 0 ? INT_MAX - key : 0}, r[3];
     MPI_Request req;
     MPI_Iallreduce(v, r, 3, MPI_INT, MPI_MAX, g->comm, &req);
     sched_wait(&req, NULL);
-    if (r[0] != -r[1]) {
-        fprintf(stderr,
-                "nncert: rank %d: the members of rank group %d are at different steps of a task (one left it "
-                "early); stopping the job\n",
-                g->world_rank, g->id);
-        MPI_Abort(MPI_COMM_WORLD, 3);
-    }
-    return r[2] ? g->size - r[2] : -1;
+    if (r[0] != -r[1]) sched_group_astray(g);
+    return r[2] ? INT_MAX - r[2] : -1;
 }
 
 int sched_group_any(sched_group *g, int flag) { return sched_group_sync(g, SYNC_ANY, flag) >= 0; }
@@ -188,4 +205,217 @@ int sched_group_split_rows(sched_group *g, size_t n, size_t row_block, sched_row
     sched_wait(&req[0], NULL);
     sched_wait(&req[1], NULL);
     return NN_OK;
+}
+
+/* ---- dynamic splits ---- */
+
+/* Computes items [lo, hi) of a dynamic split in place. */
+typedef int (*block_fn)(void *ctx, size_t lo, size_t hi, nn_error *err);
+
+/* A request for the group's next chunk, posted now and read by chunk_wait.
+ * While blocks are cheap a member keeps one in flight as it computes, so the
+ * answer is there when it finishes (the round trip to the master costs a light
+ * job's time); costly blocks are asked for only once the last one is done, so
+ * that no member sits on a costly block another could have started. */
+typedef struct {
+    unsigned char req[MSG_CHUNK_REQUEST_SIZE], ans[MSG_CHUNK_SIZE];
+    MPI_Request send, recv;
+} chunk_ask;
+
+/* This member's largest cost of a block in the split, whole microseconds (0: none). */
+static uint32_t block_us(const sched_group *g)
+{
+    double us = g->block_seconds * 1e6;
+    return us <= 0 ? 0 : us < 1 ? 1 : us < 4e9 ? (uint32_t)us : 4000000000u;
+}
+
+static void chunk_post(sched_group *g, chunk_ask *q, size_t nb)
+{
+    msg_chunk_request_pack(q->req, g->split_serial, nb, (uint32_t)g->size, g->agreed_us);
+    MPI_Irecv(q->ans, MSG_CHUNK_SIZE, MPI_BYTE, 0, TAG_BLOCK, MPI_COMM_WORLD, &q->recv);
+    MPI_Isend(q->req, MSG_CHUNK_REQUEST_SIZE, MPI_BYTE, 0, TAG_BLOCK_REQUEST, MPI_COMM_WORLD, &q->send);
+}
+
+/* The answer: 0 with [*first, *first + *count), or -1 when none is left. */
+static int chunk_wait(sched_group *g, chunk_ask *q, size_t nb, size_t *first, size_t *count)
+{
+    sched_wait(&q->send, NULL);
+    sched_wait(&q->recv, NULL);
+    int64_t f;
+    uint64_t c;
+    if (msg_chunk_unpack(q->ans, MSG_CHUNK_SIZE, &f, &c) || (f >= 0 && (uint64_t)f + c > nb)) {
+        fprintf(stderr, "nncert: rank %d: malformed chunk answer from the master; stopping the job\n", g->world_rank);
+        MPI_Abort(MPI_COMM_WORLD, 3);
+    }
+    if (f < 0) return -1;
+    *first = (size_t)f, *count = (size_t)c;
+    return 0;
+}
+
+/* Room for a split of nb blocks and `doubles` values. Every member must take
+ * part in the split's collectives with these sizes, so a member that cannot get
+ * them cannot fail alone: it stops the job, saying why (finished tasks are in
+ * the journal; a rerun resumes). */
+static void dynamic_room(sched_group *g, size_t nb, size_t doubles)
+{
+    if (nb + 4 > g->owner_cap) {
+        int *p = realloc(g->owner_base, (nb + 4) * sizeof *p);
+        if (!p) goto out_of_memory;
+        g->owner_base = p, g->owner_cap = nb + 4;
+    }
+    g->owner = g->owner_base + 4;  /* the 4 ints before: the lockstep check's and the cost */
+    if (doubles > g->gather_cap) {
+        double *p = realloc(g->gather, doubles * sizeof *p);
+        if (!p) goto out_of_memory;
+        g->gather = p, g->gather_cap = doubles;
+    }
+    memset(g->owner, 0, nb * sizeof *g->owner);
+    return;
+out_of_memory:
+    fprintf(stderr, "nncert: rank %d: out of memory for a split of %zu values over rank group %d; stopping the job "
+            "(finished tasks are saved, a rerun resumes)\n", g->world_rank, doubles, g->id);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+/* A dynamic split of n items in blocks of `block`: this member's static first
+ * chunk, then chunks from the master until none is left, each computed by f;
+ * failures agreed on (the error of the lowest failing chunk on every member,
+ * returned: chunks are disjoint and handed out in increasing order, so that is
+ * the first failure one process meets), then every member learns every block's
+ * owner (g->owner[b], the member + 1). Each member times its chunks; the
+ * group agrees at the end of each split on the largest cost of a block it saw
+ * (a chunk's time over its blocks: the largest, so that one costly chunk makes
+ * the next split go a block at a time) and sizes the next split's chunks by it
+ * (sched_chunk). Timing changes only who computes what, never a result. */
+static int run_dynamic(sched_group *g, size_t n, size_t block, size_t width, block_fn f, void *ctx, nn_error *err)
+{
+    size_t nb = (n + block - 1) / block, k = sched_chunk_first(nb, g->size, g->agreed_us);
+    size_t first = (size_t)g->rank * k, count = first < nb ? (nb - first < k ? nb - first : k) : 0;
+    g->split_serial++;  /* every member counts its splits alike: lockstep */
+    g->block_seconds = 0;
+    dynamic_room(g, nb, n * width);
+    int rc = NN_OK, fail = -1, posted = 0;
+    /* cheap blocks: a request in flight while computing */
+    int ahead = g->agreed_us > 0 && g->agreed_us < SCHED_CHUNK_US;
+    chunk_ask q;
+    for (;;) {
+        if (ahead) chunk_post(g, &q, nb), posted = 1;
+        if (count) {
+            size_t lo = first * block, hi = (first + count) * block < n ? (first + count) * block : n;
+            for (size_t b = first; b < first + count; b++) g->owner[b] = g->rank + 1;
+            double t0 = MPI_Wtime();
+            if ((rc = f(ctx, lo, hi, err))) fail = (int)first;
+            double each = (MPI_Wtime() - t0) / (double)count;
+            if (each > g->block_seconds) g->block_seconds = each;
+        }
+        if (!posted) chunk_post(g, &q, nb);
+        posted = 0;
+        /* after a failure the chunk answered is dropped: its blocks lie above
+         * the failing one */
+        if (chunk_wait(g, &q, nb, &first, &count) < 0 || rc) break;
+    }
+    /* one collective for the lockstep check, the failures, the cost and the
+     * owners: all reduce by MAX (sched_group_sync_key's encoding; owners 0 or
+     * r + 1) */
+    int *v = g->owner - 4;
+    v[0] = SYNC_ROWS, v[1] = -SYNC_ROWS, v[2] = fail >= 0 ? INT_MAX - fail : 0;
+    v[3] = (int)(block_us(g) < INT_MAX ? block_us(g) : INT_MAX);
+    MPI_Request req;
+    MPI_Iallreduce(MPI_IN_PLACE, v, (int)nb + 4, MPI_INT, MPI_MAX, g->comm, &req);
+    sched_wait(&req, NULL);
+    if (v[0] != -v[1]) sched_group_astray(g);
+    g->agreed_us = (uint32_t)v[3];
+    if (!v[2]) return NN_OK;
+    int lowest = INT_MAX - v[2], mine = fail == lowest ? g->rank : -1, root = 0;
+    MPI_Allreduce(&mine, &root, 1, MPI_INT, MPI_MAX, g->comm);
+    nn_error e;
+    nn_error_clear(&e);
+    if (g->rank == root && err) e = *err;
+    if (g->rank == root) e.code = (nn_code)rc;
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, root, g->comm);
+    if (err) *err = e;
+    return e.code ? (int)e.code : NN_ENUMERIC;
+}
+
+/* Every member's blocks of out[n x width] to every member, by g->owner. */
+static void gather_owned(sched_group *g, size_t n, size_t block, size_t width, double *out)
+{
+    size_t nb = (n + block - 1) / block;
+    for (int r = 0; r < g->size; r++) g->counts[r] = 0;
+    for (size_t b = 0; b < nb; b++) {
+        size_t hi = (b + 1) * block < n ? (b + 1) * block : n;
+        g->counts[g->owner[b] - 1] += (int)((hi - b * block) * width);
+    }
+    for (int r = 0, at = 0; r < g->size; r++) g->displs[r] = at, at += g->counts[r];
+    double *mine = g->gather + g->displs[g->rank];
+    for (size_t b = 0; b < nb; b++) {
+        if (g->owner[b] != g->rank + 1) continue;
+        size_t lo = b * block, len = ((lo + block < n ? lo + block : n) - lo) * width;
+        memcpy(mine, out + lo * width, len * sizeof *out);
+        mine += len;
+    }
+    MPI_Request req;
+    MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, g->gather, g->counts, g->displs, MPI_DOUBLE, g->comm, &req);
+    sched_wait(&req, NULL);
+    for (size_t b = 0; b < nb; b++) {
+        int r = g->owner[b] - 1;
+        size_t lo = b * block, len = ((lo + block < n ? lo + block : n) - lo) * width;
+        memcpy(out + lo * width, g->gather + g->displs[r], len * sizeof *out);
+        g->displs[r] += (int)len;
+    }
+}
+
+typedef struct {
+    sched_rows_fn rows;
+    void *ctx;
+    double *lower, *upper;
+} rows_blocks;
+
+static int rows_block(void *ctx, size_t lo, size_t hi, nn_error *err)
+{
+    rows_blocks *r = ctx;
+    return r->rows(r->ctx, lo, hi, r->lower + lo, r->upper + lo, err);
+}
+
+int sched_group_split_rows_dynamic(sched_group *g, size_t n, size_t row_block, sched_rows_fn rows, void *ctx,
+                                   double *lower, double *upper, nn_error *err)
+{
+    size_t rb = row_block ? row_block : n, nb = rb ? (n + rb - 1) / rb : 0;
+    if (g->size == 1 || nb < 2) return rows(ctx, 0, n, lower, upper, err);
+    rows_blocks r = {rows, ctx, lower, upper};
+    int rc = run_dynamic(g, n, rb, 1, rows_block, &r, err);
+    if (rc) return rc;
+    gather_owned(g, n, rb, 1, lower);
+    gather_owned(g, n, rb, 1, upper);
+    return NN_OK;
+}
+
+typedef struct {
+    sched_items_fn items;
+    void *ctx;
+    double *out;
+    size_t width;
+} items_blocks;
+
+static int items_block(void *ctx, size_t lo, size_t hi, nn_error *err)
+{
+    items_blocks *t = ctx;
+    return t->items(t->ctx, lo, hi, t->out + lo * t->width, err);
+}
+
+int sched_group_split_items_dynamic(sched_group *g, size_t n, size_t width, size_t block, sched_items_fn items,
+                                    void *ctx, double *out, nn_error *err)
+{
+    size_t bs = block ? block : n;
+    if (g->size == 1 || bs == 0 || (n + bs - 1) / bs < 2) return items(ctx, 0, n, out, err);
+    items_blocks t = {items, ctx, out, width};
+    int rc = run_dynamic(g, n, bs, width, items_block, &t, err);
+    if (!rc) gather_owned(g, n, bs, width, out);
+    return rc;
+}
+
+int sched_group_split_jobs(sched_group *g, size_t n, size_t width, sched_items_fn items, void *ctx, double *out,
+                           nn_error *err)
+{
+    return sched_group_split_items_dynamic(g, n, width, 1, items, ctx, out, err);
 }

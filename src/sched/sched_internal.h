@@ -8,7 +8,7 @@
 #include "sched_msg.h"
 #include "scheduler.h"
 
-enum { TAG_TASKS = 11, TAG_RESULT = 12, TAG_DRAINED = 13, TAG_CHECKPOINT = 14 };
+enum { TAG_TASKS = 11, TAG_RESULT = 12, TAG_DRAINED = 13, TAG_CHECKPOINT = 14, TAG_BLOCK_REQUEST = 15, TAG_BLOCK = 16 };
 
 /* Kinds of lockstep collectives in a group: members compare them so that a
  * member that left a task early is detected instead of matched to the wrong call. */
@@ -29,6 +29,15 @@ struct sched_group {
     nn_error checkpoint_err;
     unsigned char *cbuf;   /* message scratch */
     size_t ccap;
+    /* dynamic splits (sched_group.c): how many this group has run, the block
+     * owners of the current one, and its gather buffer */
+    uint64_t split_serial;
+    int *owner_base, *owner;  /* owner = owner_base + 4 */
+    size_t owner_cap;
+    double *gather;
+    size_t gather_cap;
+    double block_seconds;  /* this member's largest cost of a block in the current split */
+    uint32_t agreed_us;    /* the group's, in the last split (us; 0: none yet) */
 };
 
 /* Collective over all ranks (sched_group.c); *g is NULL on a master that does
@@ -40,6 +49,11 @@ void sched_group_free(sched_group *g);
  * returns the lowest failing member's index (or -1) and aborts the job if the
  * members are at different kinds of call. */
 int sched_group_sync(sched_group *g, int kind, int failed);
+/* The same with a failure key per member (-1: none): returns the smallest key
+ * of any member, or -1. */
+int sched_group_sync_key(sched_group *g, int kind, int key);
+/* Members at different kinds of lockstep call: abort the job, saying so. */
+void sched_group_astray(const sched_group *g);
 
 /* The master's view of the other ranks' processes, gathered at sched_init
  * (doc/scheduler.md "Losing a rank"): whether rank's process is known to have
@@ -51,7 +65,9 @@ void sched_peer_name(int rank, char *buf, size_t size);
 /* Wait for a request, sleeping with a growing pause instead of spinning (an
  * idle rank must not take CPU from working ranks on the same cores). */
 void sched_wait(MPI_Request *req, MPI_Status *status);
-/* Pause for the idle loop: 0, then 20 us doubling up to 1 ms. */
+/* Pause for the idle loop: 0, then 20 us doubling up to 1 ms (cap_us: up to
+ * that instead, for a loop that must answer quickly). */
 void sched_backoff(int *idle);
+void sched_backoff_cap(int *idle, int cap_us);
 
 #endif

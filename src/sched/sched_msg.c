@@ -83,3 +83,67 @@ int msg_checkpoint_parse(const unsigned char *buf, size_t len, int64_t *task, in
     *data_len = len - MSG_CHECKPOINT_HEADER;
     return 0;
 }
+
+void msg_chunk_request_pack(unsigned char *buf, uint64_t serial, uint64_t blocks, uint32_t members,
+                            uint32_t block_us)
+{
+    le_put_u64(buf, serial);
+    le_put_u64(buf + 8, blocks);
+    le_put_u32(buf + 16, members);
+    le_put_u32(buf + 20, block_us);
+}
+
+int msg_chunk_request_unpack(const unsigned char *buf, size_t len, uint64_t *serial, uint64_t *blocks,
+                             uint32_t *members, uint32_t *block_us)
+{
+    if (len != MSG_CHUNK_REQUEST_SIZE) return -1;
+    *serial = le_get_u64(buf);
+    *blocks = le_get_u64(buf + 8);
+    *members = le_get_u32(buf + 16);
+    *block_us = le_get_u32(buf + 20);
+    return *blocks > INT64_MAX || *members == 0 ? -1 : 0;
+}
+
+void msg_chunk_pack(unsigned char *buf, int64_t first, uint64_t count)
+{
+    le_put_u64(buf, (uint64_t)first);
+    le_put_u64(buf + 8, count);
+}
+
+int msg_chunk_unpack(const unsigned char *buf, size_t len, int64_t *first, uint64_t *count)
+{
+    if (len != MSG_CHUNK_SIZE) return -1;
+    *first = (int64_t)le_get_u64(buf);
+    *count = le_get_u64(buf + 8);
+    if (*first == -1) return *count == 0 ? 0 : -1;
+    return *first < 0 || *count == 0 || *count > INT64_MAX - (uint64_t)*first ? -1 : 0;
+}
+
+/* Blocks of block_us that last us, rounded up; at least 1. */
+static size_t blocks_lasting(uint32_t us, uint32_t block_us) { return ((size_t)us + block_us - 1) / block_us; }
+
+static int cheap(uint32_t block_us) { return block_us > 0 && block_us < SCHED_CHUNK_US; }
+
+size_t sched_chunk_first(size_t n, int members, uint32_t block_us)
+{
+    if (!cheap(block_us)) return 1;
+    size_t half = n / (2 * (size_t)(members > 0 ? members : 1)), most = blocks_lasting(SCHED_CHUNK_US, block_us);
+    size_t k = half < most ? half : most;
+    return k ? k : 1;
+}
+
+size_t sched_chunk_start(size_t n, int members, uint32_t block_us)
+{
+    size_t all = sched_chunk_first(n, members, block_us) * (size_t)(members > 0 ? members : 1);
+    return all < n ? all : n;
+}
+
+size_t sched_chunk(size_t remaining, int members, uint32_t block_us)
+{
+    if (!cheap(block_us) || remaining == 0) return 1;
+    size_t d = (size_t)(members > 0 ? members : 1), c = (remaining + d - 1) / d;
+    size_t least = blocks_lasting(SCHED_CHUNK_US / 4, block_us), most = blocks_lasting(SCHED_CHUNK_US, block_us);
+    if (c < least) c = least;
+    if (c > most) c = most;
+    return c < remaining ? c : remaining;
+}

@@ -20,6 +20,9 @@
  * stores the results that come back until every group is idle or the drain
  * time is up, so no finished task is lost and none runs twice on a rerun.
  *
+ * The master also answers the groups' requests for the next chunk of a dynamic
+ * split (sched_group.c), polling faster while they come.
+ *
  * Losing a rank (doc/scheduler.md "Losing a rank"): the master keeps the tasks
  * each group holds; it checks every TICK_SECONDS, and at once on a stop request
  * (mpirun's SIGTERM to the survivors), whether a rank's process on its own host
@@ -45,6 +48,10 @@ typedef struct {
     MPI_Request send;      /* last task batch sent */
     unsigned char *buf;    /* its buffer */
     int64_t *held;         /* [outstanding] the tasks sent and not yet answered, in order */
+    uint64_t split_serial; /* the group's current dynamic split, */
+    uint64_t split_next, split_blocks; /* its next block and block count, */
+    int split_members;     /* over this many members, */
+    uint32_t split_us;     /* at this agreed cost of a block */
 } group_slot;
 
 static int stop_requested(const sched_options *o) { return o->stop && *o->stop; }
@@ -243,6 +250,41 @@ static int master_drained(const sched_app *app, const MPI_Status *st, int width,
     return NN_OK;
 }
 
+/* A member's request for the next chunk of its group's dynamic split
+ * (sched_group.c): the first request of a new split starts it past the
+ * members' static first chunks; chunks are sized by the group's agreed cost
+ * of a block (sched_chunk); the answer is -1 once every block
+ * is handed out. Answered during drains too: the task in flight needs them. */
+static int master_chunk(const MPI_Status *st, int width, int groups, group_slot *slot, nn_error *err)
+{
+    unsigned char msg[MSG_CHUNK_REQUEST_SIZE], ans[MSG_CHUNK_SIZE];
+    int count = 0;
+    MPI_Get_count(st, MPI_BYTE, &count);
+    if (count != MSG_CHUNK_REQUEST_SIZE) count = 0;
+    MPI_Recv(msg, count, MPI_BYTE, st->MPI_SOURCE, TAG_BLOCK_REQUEST, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    uint64_t serial, blocks;
+    uint32_t members, block_us;
+    int k = (st->MPI_SOURCE - 1) / width;
+    if (k < 0 || k >= groups || msg_chunk_request_unpack(msg, (size_t)count, &serial, &blocks, &members, &block_us) ||
+        members > (uint32_t)width)
+        return nn_fail(err, NN_EFORMAT, "malformed chunk request from rank %d", st->MPI_SOURCE);
+    group_slot *s = &slot[k];
+    if (serial != s->split_serial) {
+        s->split_serial = serial, s->split_blocks = blocks, s->split_members = (int)members;
+        s->split_next = sched_chunk_start((size_t)blocks, (int)members, block_us);
+        s->split_us = block_us;
+    }
+    if (s->split_next < s->split_blocks) {
+        uint64_t c = sched_chunk((size_t)(s->split_blocks - s->split_next), s->split_members, s->split_us);
+        msg_chunk_pack(ans, (int64_t)s->split_next, c);
+        s->split_next += c;
+    } else {
+        msg_chunk_pack(ans, -1, 0);
+    }
+    MPI_Send(ans, MSG_CHUNK_SIZE, MPI_BYTE, st->MPI_SOURCE, TAG_BLOCK, MPI_COMM_WORLD);
+    return NN_OK;
+}
+
 /* Drain: no more tasks; each group with work drops its queue and finishes the
  * task it is running. The loop ends when every group is idle or at the deadline. */
 static int master_idle(const group_slot *slot, int groups)
@@ -271,7 +313,7 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
     size_t next = 0, done = 0, cap = 0;
     unsigned char *buf = NULL;
     for (int k = 0; !rc && k < groups; k++) rc = refill(app, &slot[k], depth, groups, tasks, n, &next, err);
-    double last = nn_wall_seconds(), last_check = last, drain_end = 0;
+    double last = nn_wall_seconds(), last_check = last, drain_end = 0, last_block = -1;
     int idle = 0, draining = 0;
     while (!rc && (draining ? !master_idle(slot, groups) && nn_wall_seconds() < drain_end : done < n)) {
         if (!draining && stop_requested(o)) {
@@ -302,10 +344,16 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
             if (!rc && !draining) rc = refill(app, &slot[k], depth, groups, tasks, n, &next, err);
         } else if (flag && st.MPI_TAG == TAG_DRAINED) {
             rc = master_drained(app, &st, width, groups, slot, err);
+        } else if (flag && st.MPI_TAG == TAG_BLOCK_REQUEST) {
+            idle = 0;
+            flag = 0;
+            rc = master_chunk(&st, width, groups, slot, err);
+            last_block = nn_wall_seconds();
         } else if (flag) {
             rc = nn_fail(err, NN_EFORMAT, "unexpected message (tag %d) from rank %d", st.MPI_TAG, st.MPI_SOURCE);
         } else {
-            sched_backoff(&idle);
+            /* while groups ask for chunks a request waits at most 100 us */
+            sched_backoff_cap(&idle, last_block >= 0 && nn_wall_seconds() - last_block < 1.0 ? 100 : 1000);
         }
         /* after every result, and every TICK_SECONDS while none arrive */
         if (!rc && (flag || nn_wall_seconds() - last >= TICK_SECONDS)) {
