@@ -114,6 +114,16 @@ typedef int (*bound_range_fn)(void *ctx, size_t lo, size_t hi, double *lower, do
 typedef int (*bound_split_fn)(void *ctx, size_t n, size_t unit, bound_range_fn fn, void *fn_ctx, double *lower,
                               double *upper, nn_error *err);
 
+/* Items [lo, hi) of a set of independent items of `width` doubles each into
+ * out[(hi - lo) x width]. */
+typedef int (*bound_items_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_error *err);
+/* Item spreader: leaves items [0, n) in out[n x width], having called fn on
+ * ranges of its choice, here or in other processes holding an identical state;
+ * returns an nn_code. bound_spec hands it MILP's specification rows (a Cbc
+ * solve each, with what it found: bound, incumbent, point). */
+typedef int (*bound_items_split_fn)(void *ctx, size_t n, size_t width, bound_items_fn fn, void *fn_ctx, double *out,
+                                    nn_error *err);
+
 /* Bounds of one region. Index i follows the model's layers: pre_lower[i] and
  * pre_upper[i] bound the input of layer i when layer i is nonlinear (activation
  * or maxpool), else they are NULL; out_lower/out_upper bound the model output. */
@@ -134,7 +144,8 @@ struct bound_state {
     bound_rows_fn rows_exec; /* NULL: bound_compute computes all rows itself */
     void *rows_ctx;         /* first argument of rows_exec; not owned */
     bound_split_fn spec_split; /* NULL: bound_spec solves every LP row here */
-    void *spec_ctx;         /* first argument of spec_split; not owned */
+    bound_items_split_fn spec_items; /* NULL: bound_spec solves every MILP row here */
+    void *spec_ctx;         /* first argument of spec_split and spec_items; not owned */
     const bound_subdomain *sub; /* NULL: the whole region; else read by bound_compute */
     int infeasible;         /* set by bound_compute: sub's constraints contradict the
                                bounds, the sub-domain is empty (bound_spec then refuses);

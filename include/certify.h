@@ -65,13 +65,15 @@ typedef bound_range_fn cert_rows_fn;
  * hands it each layer's rows. NULL split: every row is computed here.
  * split_varied, when set, is used instead for rows whose costs differ widely
  * (bound_rows_vary; the LP methods' margin rows): the same contract, with the
- * blocks handed out as the processes ask for them. */
+ * blocks handed out as the processes ask for them. split_items, when set,
+ * spreads MILP's margin rows (bound_items_split_fn). */
 typedef int (*cert_split_fn)(void *ctx, size_t n_rows, size_t row_block, cert_rows_fn rows, void *rows_ctx,
                              double *lower, double *upper, nn_error *err);
 typedef struct {
     cert_split_fn split;
-    void *ctx;              /* first argument of split and split_varied; not owned */
+    void *ctx;              /* first argument of the three; not owned */
     cert_split_fn split_varied;
+    bound_items_split_fn split_items;
 } cert_row_splitter;
 
 /* Finished layers kept outside the verifier (checkpoints, doc/lp.md

@@ -12,6 +12,7 @@ typedef struct {
     size_t row_block;   /* as the splitter received it */
     int fail;           /* 1: refuse the first problem */
     int varied_calls;   /* problems handed to fake_split_varied */
+    int item_calls;     /* problems handed to fake_split_items */
     unsigned seed;      /* its deal of blocks */
 } fake_group;
 
@@ -32,6 +33,17 @@ static int fake_split(void *ctx, size_t n, size_t row_block, cert_rows_fn rows, 
         if (rc) return rc;
     }
     return NN_OK;
+}
+
+/* Every layer's bounds of two verifiers, bit for bit. */
+static void assert_same_layers(const nn_model *m, const cert_verifier *a, const cert_verifier *b)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        if (!a->st.pre_lower[i]) continue;
+        size_t n = shape_size(m->layers[i].in);
+        assert_memory_equal(a->st.pre_lower[i], b->st.pre_lower[i], n * sizeof(double));
+        assert_memory_equal(a->st.pre_upper[i], b->st.pre_upper[i], n * sizeof(double));
+    }
 }
 
 /* Rows of varied costs as a dynamic split computes them: each block dealt to
@@ -78,7 +90,7 @@ static void varied_rows_go_to_the_dynamic_split_and_give_plain_bits(void **state
         assert_int_equal(cert_verifier_init(&plain, &m, &o, &err), NN_OK);
         assert_int_equal(cert_verifier_init(&split, &m, &o, &err), NN_OK);
         fake_group g = {.parts = parts, .seed = 17u + (unsigned)parts};
-        cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, fake_split_varied});
+        cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, fake_split_varied, NULL});
         double mp, ms;
         int cp, cs;
         assert_int_equal(cert_verify(&plain, x0, NORM_INF, 0.1, 1, 0, CERT_UNTARGETED, &mp, &cp, &err), NN_OK);
@@ -87,15 +99,70 @@ static void varied_rows_go_to_the_dynamic_split_and_give_plain_bits(void **state
         assert_int_equal(g.varied_calls, nl - 1 + 1);  /* later layers, and the margin rows */
         assert_memory_equal(&mp, &ms, sizeof mp);
         assert_int_equal(cp, cs);
-        for (int i = 0; i < m.n_layers; i++) {
-            if (!plain.st.pre_lower[i]) continue;
-            size_t n = shape_size(m.layers[i].in);
-            assert_memory_equal(plain.st.pre_lower[i], split.st.pre_lower[i], n * sizeof(double));
-            assert_memory_equal(plain.st.pre_upper[i], split.st.pre_upper[i], n * sizeof(double));
-        }
+        assert_same_layers(&m, &plain, &split);
         cert_verifier_free(&plain);
         cert_verifier_free(&split);
     }
+    free(x0);
+    model_free(&m);
+}
+
+/* Items one at a time, the last first, as members of a group would. */
+static int fake_split_items(void *ctx, size_t n, size_t width, bound_items_fn items, void *items_ctx, double *out,
+                            nn_error *err)
+{
+    fake_group *g = ctx;
+    g->item_calls++;
+    for (size_t i = n; i-- > 0;) {
+        int rc = items(items_ctx, i, i + 1, out + i * width, err);
+        if (rc) return rc;
+    }
+    return NN_OK;
+}
+
+/* MILP's margin rows go to the item split, and every row's outcome (bound,
+ * proof, incumbent, point) is the one of the plain verifier. */
+static void milp_rows_go_to_the_item_split_and_give_plain_outcomes(void **state)
+{
+    (void)state;
+    test_rng rng = {74};
+    nn_model m;
+    tb_build_mlp(&m, &rng, LAYER_RELU);
+    double *x0 = test_rand_vec(&rng, model_input_size(&m), 0.2, 0.8);
+    bound_options o;
+    bound_options_default(&o);
+    o.method = METHOD_MILP;
+    o.row_block = 4;
+    cert_verifier plain, split;
+    nn_error err;
+    assert_int_equal(cert_verifier_init(&plain, &m, &o, &err), NN_OK);
+    assert_int_equal(cert_verifier_init(&split, &m, &o, &err), NN_OK);
+    fake_group g = {.parts = 2, .seed = 5};
+    cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, fake_split_varied, fake_split_items});
+    double mp, ms;
+    int cp, cs;
+    assert_int_equal(cert_verify(&plain, x0, NORM_INF, 0.15, 1, 0, CERT_UNTARGETED, &mp, &cp, &err), NN_OK);
+    assert_int_equal(cert_verify(&split, x0, NORM_INF, 0.15, 1, 0, CERT_UNTARGETED, &ms, &cs, &err), NN_OK);
+    assert_int_equal(g.item_calls, 1);
+    assert_memory_equal(&mp, &ms, sizeof mp);
+    assert_int_equal(cp, cs);
+    size_t n_in = model_input_size(&m);
+    int points = 0;
+    for (size_t r = 0; r < plain.rows; r++) {
+        bound_milp_row a, b;
+        const double *pa, *pb;
+        assert_int_equal(bound_milp_result(&plain.st, r, &a, &pa), 0);
+        assert_int_equal(bound_milp_result(&split.st, r, &b, &pb), 0);
+        assert_int_equal(a.proven, b.proven);
+        assert_int_equal(a.has_point, b.has_point);
+        assert_memory_equal(&a.lower, &b.lower, sizeof a.lower);
+        assert_memory_equal(&a.best_bound, &b.best_bound, sizeof a.best_bound);
+        assert_memory_equal(&a.incumbent, &b.incumbent, sizeof a.incumbent);
+        if (a.has_point) assert_memory_equal(pa, pb, n_in * sizeof *pa), points++;
+    }
+    assert_true(points > 0);
+    cert_verifier_free(&plain);
+    cert_verifier_free(&split);
     free(x0);
     model_free(&m);
 }
@@ -123,7 +190,7 @@ static void split_verifier_gives_plain_bits(void **state)
                 assert_int_equal(cert_verifier_init(&plain, &m, &o, &err), NN_OK);
                 assert_int_equal(cert_verifier_init(&split, &m, &o, &err), NN_OK);
                 fake_group g = {.parts = parts};
-                cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, NULL});
+                cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, NULL, NULL});
                 double mp, ms;
                 int cp, cs;
                 assert_int_equal(cert_verify(&plain, x0, NORM_INF, 0.02, 1, 0, CERT_UNTARGETED, &mp, &cp, &err), NN_OK);
@@ -132,12 +199,7 @@ static void split_verifier_gives_plain_bits(void **state)
                 assert_int_equal(g.row_block, 3);
                 assert_memory_equal(&mp, &ms, sizeof mp);
                 assert_int_equal(cp, cs);
-                for (int i = 0; i < m.n_layers; i++) {
-                    if (!plain.st.pre_lower[i]) continue;
-                    size_t n = shape_size(m.layers[i].in);
-                    assert_memory_equal(plain.st.pre_lower[i], split.st.pre_lower[i], n * sizeof(double));
-                    assert_memory_equal(plain.st.pre_upper[i], split.st.pre_upper[i], n * sizeof(double));
-                }
+                assert_same_layers(&m, &plain, &split);
                 cert_verifier_free(&plain);
                 cert_verifier_free(&split);
             }
@@ -159,14 +221,14 @@ static void splitter_error_is_returned_and_null_unsets_it(void **state)
     nn_error err;
     assert_int_equal(cert_verifier_init(&v, &m, &o, &err), NN_OK);
     fake_group g = {.parts = 2, .fail = 1};
-    cert_verifier_split_rows(&v, (cert_row_splitter){fake_split, &g, NULL});
+    cert_verifier_split_rows(&v, (cert_row_splitter){fake_split, &g, NULL, NULL});
     double margin;
     int certified;
     assert_int_equal(cert_verify(&v, x0, NORM_INF, 0.01, 0, 0, CERT_UNTARGETED, &margin, &certified, &err),
                      NN_ENUMERIC);
     assert_non_null(strstr(err.msg, "test splitter: refused"));
     assert_int_equal(g.row_block, v.st.opt.row_block);   /* as bound_state_init resolved 0 */
-    cert_verifier_split_rows(&v, (cert_row_splitter){NULL, NULL, NULL});
+    cert_verifier_split_rows(&v, (cert_row_splitter){NULL, NULL, NULL, NULL});
     g.calls = 0;
     assert_int_equal(cert_verify(&v, x0, NORM_INF, 0.01, 0, 0, CERT_UNTARGETED, &margin, &certified, &err), NN_OK);
     assert_int_equal(g.calls, 0);
@@ -180,6 +242,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(split_verifier_gives_plain_bits),
         cmocka_unit_test(varied_rows_go_to_the_dynamic_split_and_give_plain_bits),
+        cmocka_unit_test(milp_rows_go_to_the_item_split_and_give_plain_outcomes),
         cmocka_unit_test(splitter_error_is_returned_and_null_unsets_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

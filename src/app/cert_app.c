@@ -286,6 +286,13 @@ static int group_split_varied(void *ctx, size_t n_rows, size_t row_block, cert_r
     return sched_group_split_rows_dynamic(ctx, n_rows, row_block, rows, rows_ctx, lower, upper, err);
 }
 
+/* MILP's margin rows, a Cbc solve each: one at a time on request. */
+static int group_split_items(void *ctx, size_t n, size_t width, bound_items_fn items, void *items_ctx, double *out,
+                             nn_error *err)
+{
+    return sched_group_split_items_dynamic(ctx, n, width, 1, items, items_ctx, out, err);
+}
+
 /* Branch and bound inside a task: a group runs the search in lockstep and
  * shares each round's jobs (doc/bab.md "Over MPI"); ctx = the rank group. */
 static int group_bab_exec(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out,
@@ -313,7 +320,7 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     int rc = cert_verifier_init(&a->v, a->m, &c->bopt, err);
     if (rc) return rc;
     a->have_v = 1;
-    cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g, group_split_varied});
+    cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g, group_split_varied, group_split_items});
     a->g = g;
     if (a->checkpoints) cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});
     a->to = c->task;

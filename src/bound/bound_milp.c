@@ -24,6 +24,7 @@
 #include <coin/Cbc_C_Interface.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Guard subtracted from Cbc's best bound: its default integrality and feasibility
  * tolerances (1e-6, 1e-7) times the row's scale, not a proof (doc/lp.md). */
@@ -151,13 +152,76 @@ static int check_point(const bound_state *st, const double *sol, const double *C
     return rc;
 }
 
+/* One row's outcome as doubles, so that a spreader can move it between
+ * processes: the row's new lower bound, proven, has_point, incumbent, Cbc's
+ * best bound, then the point (n_in). */
+enum { ITEM_LOWER, ITEM_PROVEN, ITEM_HAS_POINT, ITEM_INCUMBENT, ITEM_BEST, ITEM_POINT };
+
+typedef struct {
+    const bound_state *st;
+    bound_lp P;
+    int *bin, nb;
+    const double *C, *d, *lower;
+    size_t ldc;
+} milp_rows;
+
+/* bound_items_fn: rows [lo, hi), each a Cbc solve of its own. */
+static int solve_rows(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
+{
+    milp_rows *q = ctx;
+    const bound_state *st = q->st;
+    const bound_lp *P = &q->P;
+    int n = st->model->n_layers, rc = NN_OK;
+    size_t no = model_output_size(st->model), n_in = ((const bound_work *)st->work)->n_in;
+    double *obj = calloc((size_t)P->nc, sizeof *obj);
+    if (!obj) return nn_fail(err, NN_ENOMEM, "MILP: out of memory");
+    for (size_t r = lo; r < hi && !rc; r++) {
+        double *item = out + (r - lo) * (ITEM_POINT + n_in);
+        const double *Cr = q->C + r * q->ldc;
+        double dr = q->d ? q->d[r] : 0, low = q->lower[r], incumbent = INFINITY, best_bound = -INFINITY;
+        int has_point = 0;
+        memset(item, 0, (ITEM_POINT + n_in) * sizeof *item);
+        for (size_t o = 0; o < no; o++) obj[bound_lp_in_col(P, n, o)] = Cr[o];
+        Cbc_Model *cbc = Cbc_newModel();
+        if (!cbc) {
+            rc = nn_fail(err, NN_ENOMEM, "MILP: out of memory (Cbc)");
+            break;
+        }
+        Cbc_loadProblem(cbc, P->nc, P->nr, P->start, P->index, P->value, P->clb, P->cub, obj, P->rlb, P->rub);
+        for (int b = 0; b < q->nb; b++) Cbc_setInteger(cbc, q->bin[b]);
+        Cbc_setLogLevel(cbc, 0);
+        Cbc_setMaximumSeconds(cbc, st->opt.milp_time_limit);
+        Cbc_solve(cbc);
+        double best = Cbc_getBestPossibleObjValue(cbc);
+        item[ITEM_PROVEN] = Cbc_isProvenOptimal(cbc) != 0;
+        const double *sol = Cbc_bestSolution(cbc);
+        if (sol && !(rc = check_point(st, sol + P->off_x, Cr, dr, item + ITEM_POINT, &incumbent, err))) has_point = 1;
+        if (!rc && isfinite(best) && fabs(best) < BOUND_LP_INF) {
+            best_bound = best + dr;
+            double b = best + dr - MILP_GUARD * (1 + fabs(best));
+            /* never above a value the network really takes in the region (less
+             * the forward pass's rounding): Cbc's tolerances cannot lift the
+             * bound over a verified point */
+            if (has_point) b = fmin(b, incumbent - BOUND_ALLOWANCE(fabs(incumbent)));
+            if (b > low) low = b;
+        }
+        Cbc_deleteModel(cbc);
+        for (size_t o = 0; o < no; o++) obj[bound_lp_in_col(P, n, o)] = 0;
+        item[ITEM_LOWER] = low;
+        item[ITEM_HAS_POINT] = has_point;
+        item[ITEM_INCUMBENT] = incumbent;
+        item[ITEM_BEST] = best_bound;
+    }
+    free(obj);
+    return rc;
+}
+
 int bound_milp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                     nn_error *err)
 {
     bound_work *w = st->work;
-    const nn_model *m = st->model;
-    int n = m->n_layers;
-    size_t no = model_output_size(m);
+    int n = st->model->n_layers;
+    size_t width = ITEM_POINT + w->n_in;
     if (!w->milp && !(w->milp = calloc(1, sizeof *w->milp))) return nn_fail(err, NN_ENOMEM, "MILP: out of memory");
     struct bound_milp *R = w->milp;
     if (rows > R->cap) {
@@ -168,57 +232,30 @@ int bound_milp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, c
         if (!R->cap) return nn_fail(err, NN_ENOMEM, "MILP: out of memory");
     }
     R->rows = rows;
-    bound_lp P;
-    int *bin = NULL, nb = 0;
-    int rc = bound_lp_build(st, n, NULL, NULL, &P, err);
+    milp_rows q = {.st = st, .C = C, .d = d, .lower = lower, .ldc = ldc};
+    int rc = bound_lp_build(st, n, NULL, NULL, &q.P, err);
     if (rc) return rc;
-    if (!(rc = add_binaries(st, &P, &bin, &nb, err))) rc = bound_lp_finish(&P, err);
-    double *obj = calloc((size_t)P.nc, sizeof *obj);
-    if (!rc && !obj) rc = nn_fail(err, NN_ENOMEM, "MILP: out of memory");
+    if (!(rc = add_binaries(st, &q.P, &q.bin, &q.nb, err))) rc = bound_lp_finish(&q.P, err);
+    double *items = rc ? NULL : malloc(rows * width * sizeof *items);
+    if (!rc && !items) rc = nn_fail(err, NN_ENOMEM, "MILP: out of memory (%zu rows)", rows);
+    /* the rows over the processes of a group when the caller spreads them: each
+     * row's solve and outcome depend on the state only (and Cbc's clock) */
+    if (!rc) rc = st->spec_items ? st->spec_items(st->spec_ctx, rows, width, solve_rows, &q, items, err)
+                                 : solve_rows(&q, 0, rows, items, err);
     for (size_t r = 0; r < rows && !rc; r++) {
+        const double *item = items + r * width;
         bound_milp_row *out = &R->row[r];
-        const double *Cr = C + r * ldc;
-        double dr = d ? d[r] : 0;
         memset(out, 0, sizeof *out);
-        out->incumbent = INFINITY;
-        out->best_bound = -INFINITY;
-        for (size_t o = 0; o < no; o++) obj[bound_lp_in_col(&P, n, o)] = Cr[o];
-        Cbc_Model *cbc = Cbc_newModel();
-        if (!cbc) {
-            rc = nn_fail(err, NN_ENOMEM, "MILP: out of memory (Cbc)");
-            break;
-        }
-        Cbc_loadProblem(cbc, P.nc, P.nr, P.start, P.index, P.value, P.clb, P.cub, obj, P.rlb, P.rub);
-        for (int b = 0; b < nb; b++) Cbc_setInteger(cbc, bin[b]);
-        Cbc_setLogLevel(cbc, 0);
-        Cbc_setMaximumSeconds(cbc, st->opt.milp_time_limit);
-        Cbc_solve(cbc);
-        double best = Cbc_getBestPossibleObjValue(cbc);
-        out->proven = Cbc_isProvenOptimal(cbc) != 0;
-        const double *sol = Cbc_bestSolution(cbc);
-        if (sol) {
-            double v = INFINITY;
-            rc = check_point(st, sol + P.off_x, Cr, dr, R->point + r * w->n_in, &v, err);
-            if (!rc) {
-                out->has_point = 1;
-                out->incumbent = v;
-            }
-        }
-        if (isfinite(best) && fabs(best) < BOUND_LP_INF) {
-            out->best_bound = best + dr;
-            double b = best + dr - MILP_GUARD * (1 + fabs(best));
-            /* never above a value the network really takes in the region (less
-             * the forward pass's rounding): Cbc's tolerances cannot lift the
-             * bound over a verified point */
-            if (out->has_point) b = fmin(b, out->incumbent - BOUND_ALLOWANCE(fabs(out->incumbent)));
-            if (b > lower[r]) lower[r] = b;
-        }
-        Cbc_deleteModel(cbc);
-        for (size_t o = 0; o < no; o++) obj[bound_lp_in_col(&P, n, o)] = 0;
-        out->lower = lower[r];
+        out->proven = item[ITEM_PROVEN] != 0;
+        out->has_point = item[ITEM_HAS_POINT] != 0;
+        out->incumbent = item[ITEM_INCUMBENT];
+        out->best_bound = item[ITEM_BEST];
+        out->lower = lower[r] = item[ITEM_LOWER];
+        memcpy(R->point + r * w->n_in, item + ITEM_POINT, w->n_in * sizeof *R->point);
     }
-    free(obj), free(bin);
-    bound_lp_free(&P);
+    free(items);
+    free(q.bin);
+    bound_lp_free(&q.P);
     return rc;
 }
 

@@ -82,5 +82,6 @@ void cert_verifier_split_rows(cert_verifier *v, cert_row_splitter s)
     v->st.rows_ctx = v;
     /* the LP methods' margin rows, one LP each, go through the same splitter */
     v->st.spec_split = s.split_varied ? s.split_varied : s.split;
+    v->st.spec_items = s.split_items;
     v->st.spec_ctx = s.ctx;
 }

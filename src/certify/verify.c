@@ -57,7 +57,7 @@ int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options 
             return NN_ENOMEM;
         }
     }
-    cert_verifier_split_rows(v, (cert_row_splitter){NULL, NULL, NULL});
+    cert_verifier_split_rows(v, (cert_row_splitter){0});
     return NN_OK;
 }
 

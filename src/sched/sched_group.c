@@ -160,19 +160,25 @@ static void share(sched_group *g, size_t n, size_t block, size_t scale)
     }
 }
 
+/* Member root's failure (code rc, message in *err there) on every member:
+ * returns its code, with its error in *err. */
+static int bcast_error(sched_group *g, int root, int rc, nn_error *err)
+{
+    nn_error e;
+    nn_error_clear(&e);
+    if (g->rank == root && err) e = *err;
+    if (g->rank == root) e.code = (nn_code)rc;
+    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, root, g->comm);
+    if (err) *err = e;
+    return e.code ? (int)e.code : NN_ENUMERIC;
+}
+
 /* Failures agreed on before a gather: -1 when every member succeeded, else the
  * code of the lowest failing member, with its error on every member. */
 static int agree_failure(sched_group *g, int rc, nn_error *err)
 {
     int first = sched_group_sync(g, SYNC_ROWS, rc != NN_OK);
-    if (first < 0) return -1;
-    nn_error e;
-    nn_error_clear(&e);
-    if (g->rank == first && err) e = *err;
-    if (g->rank == first) e.code = (nn_code)rc;
-    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, first, g->comm);
-    if (err) *err = e;
-    return e.code ? (int)e.code : NN_ENUMERIC;
+    return first < 0 ? -1 : bcast_error(g, first, rc, err);
 }
 
 int sched_group_split_items(sched_group *g, size_t n, size_t width, size_t block, sched_items_fn items, void *ctx,
@@ -328,13 +334,7 @@ static int run_dynamic(sched_group *g, size_t n, size_t block, size_t width, blo
     if (!v[2]) return NN_OK;
     int lowest = INT_MAX - v[2], mine = fail == lowest ? g->rank : -1, root = 0;
     MPI_Allreduce(&mine, &root, 1, MPI_INT, MPI_MAX, g->comm);
-    nn_error e;
-    nn_error_clear(&e);
-    if (g->rank == root && err) e = *err;
-    if (g->rank == root) e.code = (nn_code)rc;
-    MPI_Bcast(&e, (int)sizeof e, MPI_BYTE, root, g->comm);
-    if (err) *err = e;
-    return e.code ? (int)e.code : NN_ENUMERIC;
+    return bcast_error(g, root, rc, err);
 }
 
 /* Every member's blocks of out[n x width] to every member, by g->owner. */
