@@ -121,13 +121,14 @@ expect_failure "--frown-beta is 0 or 1" "--frown-beta" \
     "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --method frown --frown-beta 2
 expect_failure "a --frown-* option without --method frown is refused" "applies to --method frown only" \
     "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --bab --frown-beta 0
-# a command of one process started as several ranks would run once per rank,
-# each writing --out: refused, naming vnncomp; one rank is fine
+# under mpirun, verify spreads branch and bound's sub-domains over the ranks:
+# without --bab there is nothing to spread, refused before any work; one rank
+# is a plain run
 if [ "$NNCERT" = bin/nncert ]; then
     mpirun --oversubscribe -np 2 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" \
         --out "$TMP/ranks.out" >"$TMP/ranks.res" 2>"$TMP/ranks.err"
-    check "verify under mpirun -np 2: refused before any work, naming vnncomp" \
-        "grep -q 'started as 2 MPI ranks' '$TMP/ranks.err' && grep -q vnncomp '$TMP/ranks.err' && [ ! -e '$TMP/ranks.out' ]"
+    check "verify under mpirun -np 2 without --bab: refused before any work, naming --bab" \
+        "grep -q 'started as 2 MPI ranks.*--bab is required' '$TMP/ranks.err' && [ ! -e '$TMP/ranks.out' ]"
     mpirun -np 1 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" >"$TMP/rank1.res" 2>/dev/null
     check "verify under mpirun -np 1 runs" "[ \"\$(head -1 '$TMP/rank1.res')\" = unsat ]"
 fi
@@ -149,6 +150,47 @@ check "--bab: decides the $n_unknown random properties the bounds leave unknown,
     "[ $n_unknown -ge 1 ] && [ $n_bab_unknown -eq 0 ]"
 verify sat mlp --bab
 check "--bab: sat with a counterexample" "[ '$(answer sat)' = sat ] && cmp -s '$TMP/sat.res' '$TMP/sat.out'"
+# the same searches over 3 ranks (a master and a group of 2): the answers, the
+# counterexample and branch and bound's counts of one process
+same="" n_same=0
+counts() { grep -o 'branch and bound.*depth [0-9]*' "$1"; }
+for case in rand1_relu rand1_input rand1_beta rand2_relu sat; do
+    if [ "$case" = sat ]; then
+        src=sat opts=(--bab)
+    else
+        src=${case%_*} opts=(--steps 30 --restarts 2 --timeout 60 --bab --bab-split "${case#*_}")
+        [ "${case#*_}" = beta ] && opts=(--steps 30 --restarts 2 --timeout 60 --bab --bab-split relu --method frown \
+            --frown-beta 1)
+    fi
+    mpirun --oversubscribe -np 3 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/$src.vnnlib" \
+        --out "$TMP/$case.mpi.out" "${opts[@]}" >"$TMP/$case.mpi.res" 2>"$TMP/$case.mpi.err"
+    if cmp -s "$TMP/$case.res" "$TMP/$case.mpi.res" && cmp -s "$TMP/$case.mpi.res" "$TMP/$case.mpi.out" &&
+        [ -n "$(counts "$TMP/$case.err")" ] && [ "$(counts "$TMP/$case.err")" = "$(counts "$TMP/$case.mpi.err")" ]; then
+        n_same=$((n_same + 1))
+    else
+        same+="$case "
+    fi
+done
+check "verify --bab under mpirun -np 3: the answers, points and tree of one process ($n_same of 5)" "[ -z '$same' ]" \
+    || { echo "#   differs: $same"; tail -2 "$TMP/${same%% *}.mpi.err"; }
+# the group's leader writes the snapshots: every round here, removed after the answer
+mpirun --oversubscribe -np 3 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/rand1.vnnlib" --steps 30 \
+    --restarts 2 --bab --bab-split relu --checkpoint "$TMP/r1.ckpt" --checkpoint-every 0 \
+    >"$TMP/r1ck.res" 2>"$TMP/r1ck.err"
+check "verify --bab --checkpoint under mpirun: the answer of one process, the checkpoint gone after it" \
+    "cmp -s '$TMP/rand1_relu.res' '$TMP/r1ck.res' && [ ! -e '$TMP/r1.ckpt' ]" || tail -2 "$TMP/r1ck.err"
+# killed (the leader SIGKILLed after its 3rd snapshot, so mpirun ends the job),
+# then rerun: it resumes from the snapshot and ends with one process's tree
+NNCERT_TEST_KILL_AFTER_SNAPSHOTS=3 mpirun --oversubscribe -np 3 "$NNCERT" verify --model "$FX/mlp.onnx" \
+    --vnnlib "$FX/rand1.vnnlib" --steps 30 --restarts 2 --bab --bab-split relu --checkpoint "$TMP/r1.ckpt" \
+    --checkpoint-every 0 >/dev/null 2>&1
+killed=$([ -s "$TMP/r1.ckpt" ] && echo 1 || echo 0)
+mpirun --oversubscribe -np 3 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/rand1.vnnlib" --steps 30 \
+    --restarts 2 --bab --bab-split relu --checkpoint "$TMP/r1.ckpt" --checkpoint-every 0 \
+    >"$TMP/r1rs.res" 2>"$TMP/r1rs.err"
+check "verify --bab under mpirun, killed and rerun: resumed, with the answer and tree of one process" \
+    "[ $killed = 1 ] && grep -q 'resumed from' '$TMP/r1rs.err' && cmp -s '$TMP/rand1_relu.res' '$TMP/r1rs.res' && \
+     [ \"\$(counts '$TMP/rand1_relu.err')\" = \"\$(counts '$TMP/r1rs.err')\" ]" || tail -3 "$TMP/r1rs.err"
 
 # Bad inputs through the command: named errors, exit status 1
 { for i in 0 1 2; do echo "(declare-const X_$i Real)(assert (<= 0 X_$i 1))"; done

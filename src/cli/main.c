@@ -18,7 +18,7 @@ static const struct {
     {"attack", cmd_attack, "PGD attack: adversarial examples and radius upper bounds", 0},
     {"sweep", cmd_sweep, "expand a sweep definition into one certify config per run", 0},
     {"report", cmd_report, "tables and plots (Markdown, HTML, PNG) from certify results or a sweep", 0},
-    {"verify", cmd_verify, "check a VNN-LIB property: unsat, sat with a counterexample, unknown", 0},
+    {"verify", cmd_verify, "check a VNN-LIB property: unsat, sat with a counterexample, unknown", 1},
     {"vnncomp", cmd_vnncomp, "run a VNN-COMP benchmark (instances.csv) through the MPI scheduler", 1},
 };
 
@@ -29,12 +29,9 @@ static int refuse_ranks(const char *name, long n, int is_rank0)
     if (is_rank0)
         fprintf(stderr,
                 "nncert %s: started as %ld MPI ranks, but it runs in one process: every rank would run the "
-                "same job and write the same files. Run it without mpirun/srun%s.\n",
-                name, n,
-                !strcmp(name, "verify")
-                    ? ", or spread one property's search over ranks with 'nncert vnncomp' (an instances.csv of "
-                      "one line, --bab --ranks-per-instance N)"
-                    : " (certify and vnncomp are the commands that use ranks)");
+                "same job and write the same files. Run it without mpirun/srun (certify, verify --bab and "
+                "vnncomp are the commands that use ranks).\n",
+                name, n);
     return CLI_EXIT_USAGE;
 }
 
