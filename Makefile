@@ -98,9 +98,10 @@ $(NNCERT): $(CLI_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h) | $(GEN_H)
+$(BUILD)/tests/%: tests/%.c tests/support/blas_kernels.c $(LIB) $(wildcard tests/*.h) | $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka $(LP_PKGS) 2>/dev/null) $(LDFLAGS) $< $(LIB) $(TEST_LIBS) $(LDLIBS) -o $@
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags cmocka $(LP_PKGS) 2>/dev/null) $(LDFLAGS) $< tests/support/blas_kernels.c \
+		$(LIB) $(TEST_LIBS) $(LDLIBS) -o $@
 
 $(BENCH_BIN): tools/bench/bench_engine.c $(LIB) | $(GEN_H)
 	@mkdir -p $(dir $@)

@@ -86,3 +86,25 @@ expect_success "predict --threads 2" $UNSET $NNCERT predict models/fmnist_mlp_2x
     --threads 2
 expect_failure "predict --threads 0 is a usage error" "--threads expects an integer in \[1, 1024\]" \
     $NNCERT predict models/fmnist_mlp_2x20_relu.h5 --data $D --threads 0
+
+# BLAS kernels (doc/bounds.md "BLAS kernels"): a DYNAMIC_ARCH OpenBLAS that
+# falls back to a generic kernel set on a CPU it does not know is sent to the
+# CPU's own (AVX-512: SkylakeX, AVX2 + FMA: Haswell); results name the set; a
+# user's OPENBLAS_CORETYPE stands, and under mpirun every rank follows the rule
+M=models/fmnist_mlp_2x20_relu.h5
+env -u OPENBLAS_CORETYPE $NNCERT certify --model $M --data $D --count 2 --out "$TMP/core.h5" >/dev/null 2>&1
+env OPENBLAS_CORETYPE=Prescott $NNCERT certify --model $M --data $D --count 2 --out "$TMP/core_p.h5" >/dev/null 2>&1
+env -u OPENBLAS_CORETYPE mpirun -np 3 $NNCERT certify --model $M --data $D --count 2 --ranks-per-image 2 \
+    --out "$TMP/core3.h5" >/dev/null 2>&1
+flags=$(grep -m1 '^flags' /proc/cpuinfo)
+want=""
+case " $flags " in *" avx2 "*) case " $flags " in *" fma "*) want=Haswell ;; esac ;; esac
+for f in avx512f avx512dq avx512bw avx512vl avx512cd; do case " $flags " in *" $f "*) ;; *) f=no ;; esac
+    [ "$f" = no ] && break; done
+[ "$f" != no ] && want=SkylakeX
+core=$(attr "$TMP/core.h5" blas_core 2>/dev/null)
+check "results name the BLAS kernel set ($core; the CPU's best: ${want:-none known})" \
+    "[ -n '$core' ] && case '$core' in Prescott|Core2|Penryn|Dunnington|Nehalem|Atom) [ -z '$want' ] ;; *) true ;; esac"
+check "a user's OPENBLAS_CORETYPE stands" '[ "$(attr "$TMP/core_p.h5" blas_core)" = Prescott ]'
+check "under mpirun the ranks run the kernels of a plain process, with its bits" \
+    "[ \"\$(attr '$TMP/core3.h5' blas_core)\" = '$core' ] && $SAME '$TMP/core.h5' '$TMP/core3.h5'"

@@ -3,6 +3,7 @@
  * the source of every neuron's bounds (/bounds/NNN/source, bound_label_sources)
  * and their counts per layer on stdout. */
 #include "cli.h"
+#include "blas_core.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -172,6 +173,7 @@ static int from_certificate(const char *results, const char *slot_text, const ce
         {"clip", NULL, c->task.clip, 1},
         {"target", c->target_text, 0, 0},
         {"threads", NULL, c->threads, 1},
+        {"blas_core", blas_core_name(), 0, 0},
         {"skip_stable", NULL, c->bopt.skip_stable, 1},
         {"intersect_ibp", NULL, c->bopt.intersect_ibp, 1},
         {"certificate_of", results, 0, 0},

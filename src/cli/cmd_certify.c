@@ -8,6 +8,7 @@
  * text, the scheduler runs the unfinished tasks (src/app/cert_app.c), and rank 0
  * writes and summarizes. With one rank, that rank is also the worker. */
 #include "cli.h"
+#include "blas_core.h"
 #include "nn_clock.h"
 
 #include <math.h>
@@ -320,6 +321,7 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         {"ranks", NULL, env->size, 1},
         {"ranks_per_image", job_value(j, "ranks_per_image"), 0, 0},
         {"threads", NULL, c->threads, 1},
+        {"blas_core", blas_core_name(), 0, 0},
         {"attack", c->attack ? "pgd" : "none", 0, 0},
         /* last: absent without normalization */
         {"mean", job_value(j, "mean"), 0, 0},

@@ -1,5 +1,6 @@
 /* nncert entry point: dispatches to one subcommand per concept. */
 #include "cli.h"
+#include "blas_core.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +50,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    blas_core_select(argv);  /* may execute the program again, before anything else */
     if (argc < 2) {
         usage(stderr);
         return CLI_EXIT_USAGE;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "blas_core.h"
 #include "blas_threads.h"
 #include "certify.h"
 #include "nn_clock.h"
@@ -175,6 +176,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+    blas_core_select(argv);  /* the kernels nncert runs (blas_core.h) */
     int images = 5, first_model = argc, precisions = 3; /* bit 0 double, bit 1 single */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--images") && i + 1 < argc) {
