@@ -68,6 +68,27 @@ static int fake_split_varied(void *ctx, size_t n, size_t row_block, cert_rows_fn
     return rc;
 }
 
+/* A plain verifier and one whose rows go through s, both of m with method
+ * (row_block 4), evaluated at x0, eps: the same margin and verdict. */
+static void verify_pair(const nn_model *m, bound_method method, const double *x0, double eps, cert_row_splitter s,
+                        cert_verifier *plain, cert_verifier *split)
+{
+    bound_options o;
+    bound_options_default(&o);
+    o.method = method;
+    o.row_block = 4;
+    nn_error err;
+    assert_int_equal(cert_verifier_init(plain, m, &o, &err), NN_OK);
+    assert_int_equal(cert_verifier_init(split, m, &o, &err), NN_OK);
+    cert_verifier_split_rows(split, s);
+    double mp, ms;
+    int cp, cs;
+    assert_int_equal(cert_verify(plain, x0, NORM_INF, eps, 1, 0, CERT_UNTARGETED, &mp, &cp, &err), NN_OK);
+    assert_int_equal(cert_verify(split, x0, NORM_INF, eps, 1, 0, CERT_UNTARGETED, &ms, &cs, &err), NN_OK);
+    assert_memory_equal(&mp, &ms, sizeof mp);
+    assert_int_equal(cp, cs);
+}
+
 /* LP-ALL's layers past the first, and its margin rows, go to the varied split
  * (block by block, in any deal, reusing the layer's LP between blocks) and give
  * the plain bits; the first layer goes to the fixed split. */
@@ -81,24 +102,12 @@ static void varied_rows_go_to_the_dynamic_split_and_give_plain_bits(void **state
     int nl = 0;
     for (int i = 0; i < m.n_layers; i++) nl += layer_is_nonlinear(m.layers[i].type);
     for (int parts = 2; parts <= 3; parts++) {
-        bound_options o;
-        bound_options_default(&o);
-        o.method = METHOD_LP_ALL;
-        o.row_block = 4;
         cert_verifier plain, split;
-        nn_error err;
-        assert_int_equal(cert_verifier_init(&plain, &m, &o, &err), NN_OK);
-        assert_int_equal(cert_verifier_init(&split, &m, &o, &err), NN_OK);
         fake_group g = {.parts = parts, .seed = 17u + (unsigned)parts};
-        cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, fake_split_varied, NULL});
-        double mp, ms;
-        int cp, cs;
-        assert_int_equal(cert_verify(&plain, x0, NORM_INF, 0.1, 1, 0, CERT_UNTARGETED, &mp, &cp, &err), NN_OK);
-        assert_int_equal(cert_verify(&split, x0, NORM_INF, 0.1, 1, 0, CERT_UNTARGETED, &ms, &cs, &err), NN_OK);
+        verify_pair(&m, METHOD_LP_ALL, x0, 0.1, (cert_row_splitter){fake_split, &g, fake_split_varied, NULL}, &plain,
+                    &split);
         assert_int_equal(g.calls, 1);
         assert_int_equal(g.varied_calls, nl - 1 + 1);  /* later layers, and the margin rows */
-        assert_memory_equal(&mp, &ms, sizeof mp);
-        assert_int_equal(cp, cs);
         assert_same_layers(&m, &plain, &split);
         cert_verifier_free(&plain);
         cert_verifier_free(&split);
@@ -129,23 +138,11 @@ static void milp_rows_go_to_the_item_split_and_give_plain_outcomes(void **state)
     nn_model m;
     tb_build_mlp(&m, &rng, LAYER_RELU);
     double *x0 = test_rand_vec(&rng, model_input_size(&m), 0.2, 0.8);
-    bound_options o;
-    bound_options_default(&o);
-    o.method = METHOD_MILP;
-    o.row_block = 4;
     cert_verifier plain, split;
-    nn_error err;
-    assert_int_equal(cert_verifier_init(&plain, &m, &o, &err), NN_OK);
-    assert_int_equal(cert_verifier_init(&split, &m, &o, &err), NN_OK);
     fake_group g = {.parts = 2, .seed = 5};
-    cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, fake_split_varied, fake_split_items});
-    double mp, ms;
-    int cp, cs;
-    assert_int_equal(cert_verify(&plain, x0, NORM_INF, 0.15, 1, 0, CERT_UNTARGETED, &mp, &cp, &err), NN_OK);
-    assert_int_equal(cert_verify(&split, x0, NORM_INF, 0.15, 1, 0, CERT_UNTARGETED, &ms, &cs, &err), NN_OK);
+    verify_pair(&m, METHOD_MILP, x0, 0.15, (cert_row_splitter){fake_split, &g, fake_split_varied, fake_split_items},
+                &plain, &split);
     assert_int_equal(g.item_calls, 1);
-    assert_memory_equal(&mp, &ms, sizeof mp);
-    assert_int_equal(cp, cs);
     size_t n_in = model_input_size(&m);
     int points = 0;
     for (size_t r = 0; r < plain.rows; r++) {
