@@ -11,7 +11,23 @@
 #include <cblas.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* OpenBLAS maps its GEMM buffers (128 MiB per thread, measured with 0.3.21's
+ * Prescott, Haswell and SkylakeX kernels) at the first GEMM too large for its
+ * small-matrix path, and when that mmap fails its allocator retries forever. One
+ * such GEMM now, while the address space is still free, maps them for the whole
+ * run: a job under a memory limit then fails in nncert's own allocations, with
+ * a message, instead of hanging inside OpenBLAS at its first large GEMM. */
+static void map_gemm_buffers(void)
+{
+    enum { N = 256 };
+    double *m = calloc(3 * (size_t)N * N, sizeof *m);
+    if (!m) return;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0, m, N, m + N * N, N, 0.0, m + 2 * N * N, N);
+    free(m);
+}
 
 int blas_threads_set(int threads, nn_error *err)
 {
@@ -22,6 +38,7 @@ int blas_threads_set(int threads, nn_error *err)
     if (got != threads)
         return nn_fail(err, NN_EARG, "threads %d: this OpenBLAS (%s) runs at most %d threads", threads,
                        openblas_get_config(), got);
+    map_gemm_buffers();
     return NN_OK;
 }
 
