@@ -125,6 +125,7 @@ int sched_group_count(const sched_env *env, int ranks_per_image);
 int sched_group_width(const sched_env *env, int ranks_per_image);
 int sched_group_size(const sched_group *g);
 int sched_group_rank(const sched_group *g);   /* 0 = the group's leader */
+int sched_group_id(const sched_group *g);     /* 0 = the first group */
 /* Collective over the group: rows [0, n_rows) of one problem, which every member
  * holds identically, into lower/upper[0 .. n_rows) on every member. Member r
  * computes the whole blocks of row_block rows [nb r / g, nb (r+1) / g) of the

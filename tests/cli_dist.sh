@@ -247,3 +247,15 @@ check "progress: a plain line per update when stderr is not a terminal" \
 script -qec "$NNCERT certify --model models/fmnist_mlp_2x20_relu.h5 --data $D --count 5 --out $TMP/p2.h5" /dev/null \
     </dev/null >"$TMP/tty" 2>&1
 check "progress: one line rewritten in place on a terminal" "grep -q \$'\rprogress: 5/5 tasks' '$TMP/tty'"
+
+# ---- row block hint ----
+# LeNet's 2304-neuron layer is 5 blocks of the automatic 512 rows: fewer than 4
+# per member of a group of 2, so the first group's leader says once which
+# --row-block would balance them; not when the user chose the row block
+$MPI 3 $NNCERT certify --model models/fmnist_cnn_lenet_maxpool.h5 --data $D --count 1 --eps 0.001 \
+    --ranks-per-image 2 --out "$TMP/h1.h5" >/dev/null 2>"$TMP/h1.err"
+$MPI 3 $NNCERT certify --model models/fmnist_cnn_lenet_maxpool.h5 --data $D --count 1 --eps 0.001 \
+    --ranks-per-image 2 --row-block 512 --out "$TMP/h2.h5" >/dev/null 2>"$TMP/h2.err"
+check "a group with too few row blocks per member is told a better --row-block, once" \
+    "[ \$(grep -c 'note: ranks_per_image 2 with the automatic row_block 512 cuts layer 2.s 2304 rows into 5 block.*--row-block 256 makes 9' '$TMP/h1.err') = 1 ] && ! grep -q 'note: ranks_per_image' '$TMP/h2.err'" \
+    || cat "$TMP/h1.err"

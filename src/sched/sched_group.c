@@ -46,6 +46,7 @@ int sched_group_count(const sched_env *env, int ranks_per_image)
 
 int sched_group_size(const sched_group *g) { return g->size; }
 int sched_group_rank(const sched_group *g) { return g->rank; }
+int sched_group_id(const sched_group *g) { return g->id; }
 
 int sched_group_init(const sched_env *env, int ranks_per_image, sched_group **out, nn_error *err)
 {
