@@ -67,8 +67,7 @@ typedef bound_range_fn cert_rows_fn;
  * (bound_rows_vary; the LP methods' margin rows): the same contract, with the
  * blocks handed out as the processes ask for them. split_items, when set,
  * spreads MILP's margin rows (bound_items_split_fn). */
-typedef int (*cert_split_fn)(void *ctx, size_t n_rows, size_t row_block, cert_rows_fn rows, void *rows_ctx,
-                             double *lower, double *upper, nn_error *err);
+typedef bound_split_fn cert_split_fn;
 typedef struct {
     cert_split_fn split;
     void *ctx;              /* first argument of the three; not owned */

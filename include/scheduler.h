@@ -143,19 +143,15 @@ typedef int (*sched_items_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_e
  * all-gathered. */
 int sched_group_split_items(sched_group *g, size_t n, size_t width, size_t block, sched_items_fn items, void *ctx,
                             double *out, nn_error *err);
-/* The same two, with the blocks handed out by the master one at a time as the
+/* The same two, with the blocks handed out by the master in chunks as the
  * members ask for them (doc/scheduler.md "Dynamic splits"), for rows whose costs
- * differ widely (an LP each). Only in a job with a master (more than one rank),
+ * differ widely (an LP each, a branch-and-bound job each: block 1). Only in a job with a master (more than one rank),
  * and only for rows whose bits do not depend on which process computes them or
  * what it computed before. */
 int sched_group_split_rows_dynamic(sched_group *g, size_t n_rows, size_t row_block, sched_rows_fn rows, void *ctx,
                                    double *lower, double *upper, nn_error *err);
 int sched_group_split_items_dynamic(sched_group *g, size_t n, size_t width, size_t block, sched_items_fn items,
                                     void *ctx, double *out, nn_error *err);
-/* Items that are jobs of widely varying costs (branch-and-bound sub-domains):
- * sched_group_split_items_dynamic in blocks of about n / (8 g) jobs, at least 1. */
-int sched_group_split_jobs(sched_group *g, size_t n, size_t width, sched_items_fn items, void *ctx, double *out,
-                           nn_error *err);
 /* Collective over the group: 1 on every member when flag is set on any. For a
  * decision every member must take alike though its inputs differ per process (a
  * deadline read from each one's clock). */

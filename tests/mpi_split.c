@@ -85,7 +85,7 @@ static void run(void *ctx, int64_t task, unsigned char *result, sched_buf *extra
         snprintf(want, sizeof want, "row %zu failed", p.fail_also);
         ok = rc == NN_ENUMERIC && strcmp(err.msg, want) == 0;
     } else if (kind == 2) {
-        rc = sched_group_split_jobs(a->g, n, 3, items_fn, &p, lo, &err);
+        rc = sched_group_split_items_dynamic(a->g, n, 3, 1, items_fn, &p, lo, &err);
         for (size_t i = 0; i < n && !rc; i++)
             for (int k = 0; k < 3; k++) ok &= lo[i * 3 + k] == row_value(task, i, k);
         ok &= rc == NN_OK;

@@ -286,19 +286,14 @@ static int group_split_varied(void *ctx, size_t n_rows, size_t row_block, cert_r
     return sched_group_split_rows_dynamic(ctx, n_rows, row_block, rows, rows_ctx, lower, upper, err);
 }
 
-/* MILP's margin rows, a Cbc solve each: one at a time on request. */
+/* Items of widely different costs, handed out on request: MILP's margin rows
+ * (a Cbc solve each) and, as bab_options.exec, the jobs of a branch-and-bound
+ * round, which a group runs in lockstep (doc/bab.md "Over MPI"); ctx = the
+ * rank group. */
 static int group_split_items(void *ctx, size_t n, size_t width, bound_items_fn items, void *items_ctx, double *out,
                              nn_error *err)
 {
     return sched_group_split_items_dynamic(ctx, n, width, 1, items, items_ctx, out, err);
-}
-
-/* Branch and bound inside a task: a group runs the search in lockstep and
- * shares each round's jobs (doc/bab.md "Over MPI"); ctx = the rank group. */
-static int group_bab_exec(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out,
-                          nn_error *err)
-{
-    return sched_group_split_jobs(ctx, n, width, jobs, jobs_ctx, out, err);
 }
 
 static int group_late(void *ctx, int late) { return sched_group_any(ctx, late); }
@@ -351,7 +346,7 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     if (a->checkpoints) cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});
     a->to = c->task;
     if (g && sched_group_size(g) > 1) {
-        a->to.bab.exec = group_bab_exec, a->to.bab.exec_ctx = g;
+        a->to.bab.exec = group_split_items, a->to.bab.exec_ctx = g;
         a->to.agree = group_late, a->to.agree_ctx = g;
         if (!c->bopt.row_block && sched_group_id(g) == 0 && sched_group_rank(g) == 0) hint_row_block(&a->v, g);
     }

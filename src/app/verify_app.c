@@ -1,7 +1,7 @@
 /* One property over a rank group (include/verify_app.h; doc/verify.md "Over MPI").
  *
  * The task (id 0) runs prop_verify on every worker of the single group with the
- * group's executor for branch and bound's jobs (sched_group_split_jobs: the
+ * group's executor for branch and bound's jobs (sched_group_split_items_dynamic: the
  * master hands them out as the members ask) and its agreement on clock
  * decisions, so every member explores the tree one process would and reaches
  * the same answer. The leader packs the result (answer, counts, branch and
@@ -29,7 +29,7 @@ typedef char result_fits[FIELD(F_COUNT) <= VERIFY_RESULT_BYTES ? 1 : -1];
 
 static int group_jobs(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out, nn_error *err)
 {
-    return sched_group_split_jobs(((verify_app *)ctx)->group, n, width, jobs, jobs_ctx, out, err);
+    return sched_group_split_items_dynamic(((verify_app *)ctx)->group, n, width, 1, jobs, jobs_ctx, out, err);
 }
 
 static int group_late(void *ctx, int late) { return sched_group_any(((verify_app *)ctx)->group, late); }

@@ -63,12 +63,12 @@ static int setup(void *ctx, sched_group *g, nn_error *err)
 
 /* A group verifies one instance in lockstep: every member runs the same search
  * and branch and bound hands each round's jobs (a fixed row of doubles each) to
- * sched_group_split_jobs, which hands them out in blocks as the members ask
+ * sched_group_split_items_dynamic, which hands them out as the members ask
  * for them, so every member computes whole jobs and all end with every job's
  * row (doc/bab.md "Over MPI"). */
 static int group_exec(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out, nn_error *err)
 {
-    return sched_group_split_jobs(((vnncomp_app *)ctx)->group, n, width, jobs, jobs_ctx, out, err);
+    return sched_group_split_items_dynamic(((vnncomp_app *)ctx)->group, n, width, 1, jobs, jobs_ctx, out, err);
 }
 
 static int group_late(void *ctx, int late) { return sched_group_any(((vnncomp_app *)ctx)->group, late); }

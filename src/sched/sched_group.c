@@ -130,13 +130,9 @@ void sched_group_astray(const sched_group *g)
 
 int sched_group_sync(sched_group *g, int kind, int failed)
 {
-    return sched_group_sync_key(g, kind, failed ? g->rank : -1);
-}
-
-int sched_group_sync_key(sched_group *g, int kind, int key)
-{
-    if (g->size == 1) return key;
-    int v[3] = {kind, -kind, key >= 0 ? INT_MAX - key : 0}, r[3];
+    if (g->size == 1) return failed ? 0 : -1;
+    /* the lowest failing member wins the MAX */
+    int v[3] = {kind, -kind, failed ? INT_MAX - g->rank : 0}, r[3];
     MPI_Request req;
     MPI_Iallreduce(v, r, 3, MPI_INT, MPI_MAX, g->comm, &req);
     sched_wait(&req, NULL);
@@ -239,8 +235,8 @@ static uint32_t block_us(const sched_group *g)
 static void chunk_post(sched_group *g, chunk_ask *q, size_t nb)
 {
     msg_chunk_request_pack(q->req, g->split_serial, nb, (uint32_t)g->size, g->agreed_us);
-    MPI_Irecv(q->ans, MSG_CHUNK_SIZE, MPI_BYTE, 0, TAG_BLOCK, MPI_COMM_WORLD, &q->recv);
-    MPI_Isend(q->req, MSG_CHUNK_REQUEST_SIZE, MPI_BYTE, 0, TAG_BLOCK_REQUEST, MPI_COMM_WORLD, &q->send);
+    MPI_Irecv(q->ans, MSG_CHUNK_SIZE, MPI_BYTE, 0, TAG_CHUNK, MPI_COMM_WORLD, &q->recv);
+    MPI_Isend(q->req, MSG_CHUNK_REQUEST_SIZE, MPI_BYTE, 0, TAG_CHUNK_REQUEST, MPI_COMM_WORLD, &q->send);
 }
 
 /* The answer: 0 with [*first, *first + *count), or -1 when none is left. */
@@ -322,8 +318,8 @@ static int run_dynamic(sched_group *g, size_t n, size_t block, size_t width, blo
         if (chunk_wait(g, &q, nb, &first, &count) < 0 || rc) break;
     }
     /* one collective for the lockstep check, the failures, the cost and the
-     * owners: all reduce by MAX (sched_group_sync_key's encoding; owners 0 or
-     * r + 1) */
+     * owners: all reduce by MAX (sched_group_sync's encoding, with the failing
+     * chunk in place of the member; owners 0 or r + 1) */
     int *v = g->owner - 4;
     v[0] = SYNC_ROWS, v[1] = -SYNC_ROWS, v[2] = fail >= 0 ? INT_MAX - fail : 0;
     v[3] = (int)(block_us(g) < INT_MAX ? block_us(g) : INT_MAX);
@@ -413,10 +409,4 @@ int sched_group_split_items_dynamic(sched_group *g, size_t n, size_t width, size
     int rc = run_dynamic(g, n, bs, width, items_block, &t, err);
     if (!rc) gather_owned(g, n, bs, width, out);
     return rc;
-}
-
-int sched_group_split_jobs(sched_group *g, size_t n, size_t width, sched_items_fn items, void *ctx, double *out,
-                           nn_error *err)
-{
-    return sched_group_split_items_dynamic(g, n, width, 1, items, ctx, out, err);
 }

@@ -8,7 +8,7 @@
 #include "sched_msg.h"
 #include "scheduler.h"
 
-enum { TAG_TASKS = 11, TAG_RESULT = 12, TAG_DRAINED = 13, TAG_CHECKPOINT = 14, TAG_BLOCK_REQUEST = 15, TAG_BLOCK = 16 };
+enum { TAG_TASKS = 11, TAG_RESULT = 12, TAG_DRAINED = 13, TAG_CHECKPOINT = 14, TAG_CHUNK_REQUEST = 15, TAG_CHUNK = 16 };
 
 /* Kinds of lockstep collectives in a group: members compare them so that a
  * member that left a task early is detected instead of matched to the wrong call. */
@@ -49,9 +49,6 @@ void sched_group_free(sched_group *g);
  * returns the lowest failing member's index (or -1) and aborts the job if the
  * members are at different kinds of call. */
 int sched_group_sync(sched_group *g, int kind, int failed);
-/* The same with a failure key per member (-1: none): returns the smallest key
- * of any member, or -1. */
-int sched_group_sync_key(sched_group *g, int kind, int key);
 /* Members at different kinds of lockstep call: abort the job, saying so. */
 void sched_group_astray(const sched_group *g);
 

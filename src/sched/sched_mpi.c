@@ -116,8 +116,9 @@ int sched_init(int *argc, char ***argv, sched_env *env, nn_error *err)
 #ifdef __linux__
         /* The waits of the run (sched_wait, sched_backoff) sleep 20 us and up;
          * Linux stretches every sleep by the thread's timer slack, 50 us by
-         * default, which would triple the master's answer time for the chunks of
-         * a dynamic split. 1 us: the sleeps last about what they ask for. */
+         * default, more than the shortest sleeps ask for, and the master's
+         * answers to a dynamic split's chunk requests wait on them. 1 us: the
+         * sleeps last about what they ask for. */
         if (env->size > 1) prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 #endif
     }

@@ -261,7 +261,7 @@ static int master_chunk(const MPI_Status *st, int width, int groups, group_slot 
     int count = 0;
     MPI_Get_count(st, MPI_BYTE, &count);
     if (count != MSG_CHUNK_REQUEST_SIZE) count = 0;
-    MPI_Recv(msg, count, MPI_BYTE, st->MPI_SOURCE, TAG_BLOCK_REQUEST, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    MPI_Recv(msg, count, MPI_BYTE, st->MPI_SOURCE, TAG_CHUNK_REQUEST, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     uint64_t serial, blocks;
     uint32_t members, block_us;
     int k = (st->MPI_SOURCE - 1) / width;
@@ -281,7 +281,7 @@ static int master_chunk(const MPI_Status *st, int width, int groups, group_slot 
     } else {
         msg_chunk_pack(ans, -1, 0);
     }
-    MPI_Send(ans, MSG_CHUNK_SIZE, MPI_BYTE, st->MPI_SOURCE, TAG_BLOCK, MPI_COMM_WORLD);
+    MPI_Send(ans, MSG_CHUNK_SIZE, MPI_BYTE, st->MPI_SOURCE, TAG_CHUNK, MPI_COMM_WORLD);
     return NN_OK;
 }
 
@@ -344,7 +344,7 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
             if (!rc && !draining) rc = refill(app, &slot[k], depth, groups, tasks, n, &next, err);
         } else if (flag && st.MPI_TAG == TAG_DRAINED) {
             rc = master_drained(app, &st, width, groups, slot, err);
-        } else if (flag && st.MPI_TAG == TAG_BLOCK_REQUEST) {
+        } else if (flag && st.MPI_TAG == TAG_CHUNK_REQUEST) {
             idle = 0;
             flag = 0;
             rc = master_chunk(&st, width, groups, slot, err);
