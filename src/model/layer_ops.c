@@ -34,7 +34,7 @@
 /* Largest im2col / GEMM workspace per buffer, in doubles (2 MiB): big enough
  * for efficient GEMMs, small enough to stay in cache and to be reused by malloc
  * instead of being page-faulted in afresh on every call. */
-#define WORK_DOUBLES ((size_t)1 << 18)
+#define WORK_DOUBLES ((size_t)1 << 15)
 
 /* Spatial offset iy*W + ix in one input channel of window slot k at output
  * position p, or -1 when the slot falls on padding. */

@@ -19,6 +19,13 @@ static void SFX(normalize_adjoint)(const nn_layer *l, const REAL *dy, size_t n, 
         }
 }
 
+/* dst[i] += src[i] over n cells that do not overlap: the compiler may vectorize
+ * it, and each cell still gets one add, so the bits are those of the plain loop. */
+static inline void SFX(add_to)(REAL *restrict dst, const REAL *restrict src, int n)
+{
+    for (int i = 0; i < n; i++) dst[i] += src[i];
+}
+
 static void SFX(col2im)(const nn_layer *l, const conv_slot *slots, const REAL *col, size_t ldc, REAL *dxr)
 {
     int kh = l->kernel[0], kw = l->kernel[1], wo = l->out.w, W = l->in.w;
@@ -33,7 +40,10 @@ static void SFX(col2im)(const nn_layer *l, const conv_slot *slots, const REAL *c
             for (int oy = s.ylo; oy < s.yhi; oy++) {
                 const REAL *c = src + (size_t)oy * wo;
                 REAL *row = dst + (size_t)(oy * sh + s.yoff) * W + s.xoff;
-                for (int ox = s.xlo; ox < s.xhi; ox++) row[ox * sw] += c[ox];
+                if (sw == 1)
+                    SFX(add_to)(row + s.xlo, c + s.xlo, s.xhi - s.xlo);
+                else
+                    for (int ox = s.xlo; ox < s.xhi; ox++) row[ox * sw] += c[ox];
             }
         }
 }
@@ -106,7 +116,7 @@ static int SFX(conv_adjoint_win)(const nn_layer *l, const REAL *wt, const REAL *
                             const REAL *c = src + (size_t)yy * (size_t)w;
                             REAL *row = dst + (size_t)(yy * sh) * (size_t)wi;
                             if (sw == 1)
-                                for (int xx = 0; xx < w; xx++) row[xx] += c[xx];
+                                SFX(add_to)(row, c, w);
                             else
                                 for (int xx = 0; xx < w; xx++) row[xx * sw] += c[xx];
                         }
