@@ -191,6 +191,14 @@ int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_
  * the layer's CROWN rows whole and start every block from one basis, so a
  * scheduler can spread a layer's LPs in blocks that small. */
 size_t bound_row_split_unit(const bound_state *st, int layer);
+/* Whether each row of layer i gets the same bits in any block (then its split
+ * unit is 1 and a range is computed as it is, not in aligned blocks): backward
+ * passes in double with one BLAS thread that cross conv, pooling, normalize and
+ * activation layers only (a dense layer may feed layer i: its rows are copied),
+ * whose per-row steps and column-wise conv GEMMs (padded N, doc/bounds.md
+ * "Windowed rows") do not mix rows; not on graphs, past the first nonlinear
+ * layer. */
+int bound_rows_block_free(const bound_state *st, int layer);
 /* Whether layer i's rows differ widely in cost (LP-ALL's and MILP's layers past
  * the first nonlinear one: an LP per undecided neuron, none for the others), so
  * that a scheduler should hand out its blocks as they are asked for rather

@@ -238,6 +238,14 @@ $NNCERT certify --model models/fmnist_mlp_2x20_relu.h5 --data $D --count 4 --sav
 $MPI 3 $NNCERT certify --model models/fmnist_mlp_2x20_relu.h5 --data $D --count 4 --save-bounds 1,3 --row-block 4 \
     --ranks-per-image 2 --out "$TMP/sb2.h5" >/dev/null 2>&1
 check "saved bounds are the same bits when a group of 2 splits the rows" "$PY '$TMP/bounds.py' '$TMP/sb2.h5' '$TMP/sb1.h5'"
+# LeNet's second conv-shaped layer (8x8x8) is split row by row, not by the
+# automatic row block of 512 (bound_rows_block_free)
+$NNCERT certify --model models/fmnist_cnn_lenet_maxpool.h5 --data $D --count 4 --save-bounds 1,3 \
+    --out "$TMP/sc1.h5" >/dev/null 2>&1
+$MPI 3 $NNCERT certify --model models/fmnist_cnn_lenet_maxpool.h5 --data $D --count 4 --save-bounds 1,3 \
+    --ranks-per-image 2 --out "$TMP/sc2.h5" >/dev/null 2>&1
+check "CNN: saved bounds are the same bits when a group of 2 splits a layer's rows one by one" \
+    "$PY '$TMP/bounds.py' '$TMP/sc2.h5' '$TMP/sc1.h5'"
 
 # ---- progress ----
 $NNCERT certify --model models/fmnist_mlp_2x20_relu.h5 --data $D --count 5 --progress-seconds 0 \

@@ -3,8 +3,8 @@
 # paths (row split included) under the sanitizers.
 # 'nncert certify' gives the same radii bit for bit for 1, 2, 3 and 5 ranks and
 # every group size (the per-neuron row split included: row blocks of 4 rows on
-# 20-wide layers) on a small MLP with all targets, a deep MLP, a CNN, and FROWN
-# (warm starts, groups) on two of them.
+# 20-wide layers, and CNN layers split row by row) on a small MLP with all
+# targets, a deep MLP, two CNNs, and FROWN (warm starts, groups) on two of them.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 D=fashion-mnist:test
@@ -34,6 +34,9 @@ determinism() {
 determinism "mlp 2x20, all targets" models/fmnist_mlp_2x20_relu.h5 --count 5 --target all --row-block 4
 determinism "mlp 10x20" models/fmnist_mlp_10x20_relu.h5 --count 6 --row-block 4
 determinism "cnn avgpool, fixed eps" models/fmnist_cnn_avgpool.h5 --count 3 --eps 0.004 --row-block 64
+# the automatic row block: LeNet's conv-shaped layers past the first are split
+# row by row (bound_rows_block_free), whatever the row block
+determinism "cnn lenet maxpool, rows split one by one" models/fmnist_cnn_lenet_maxpool.h5 --count 3
 # FROWN: warm starts per row across a search, forgotten between tasks (all targets
 # run as separate tasks on whichever rank is free), groups of 2 rows.
 determinism "frown mlp 2x20, all targets" models/fmnist_mlp_2x20_relu.h5 --count 3 --target all --row-block 4 \

@@ -345,6 +345,50 @@ static void layer_rows_bit_identical_to_full_range(void **state)
     }
 }
 
+/* Dense GEMMs give a row bits that depend on how many rows share the GEMM
+ * (OpenBLAS's kernels, K and N of 100: measured), so layers whose rows cross a
+ * dense layer keep aligned blocks (split unit = row_block) and unaligned
+ * ranges still give the whole layer's bits; a layer fed directly by a dense
+ * layer over conv-free, dense-free layers below (none here) could be split row
+ * by row (bound_rows_block_free). */
+static void wide_dense_rows_keep_aligned_blocks(void **state)
+{
+    (void)state;
+    test_rng rng = {77};
+    nn_model m;
+    model_init(&m);
+    m.input = (nn_shape){40, 1, 1};
+    tb_dense(&m, &rng, 40, 300);
+    tb_act(&m, &rng, LAYER_RELU, 300);
+    tb_dense(&m, &rng, 300, 300);
+    tb_act(&m, &rng, LAYER_RELU, 300);
+    tb_dense(&m, &rng, 300, 300);
+    tb_act(&m, &rng, LAYER_RELU, 300);
+    tb_dense(&m, &rng, 300, 10);
+    nn_error err;
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    double *x0 = test_rand_vec(&rng, 40, 0, 1);
+    bound_options o;
+    bound_options_default(&o);
+    o.row_block = 256;
+    bound_state st;
+    tb_compute(&m, &o, x0, NORM_INF, 0.1, 0, &st);
+    for (int i = 3; i <= 5; i += 2) {
+        assert_int_equal(bound_row_split_unit(&st, i), 256);
+        assert_false(bound_rows_block_free(&st, i));
+        for (size_t lo = 3; lo < 300; lo += 41) {
+            double l[40], u[40];
+            size_t k = lo + 37 < 300 ? 37 : 300 - lo;
+            assert_int_equal(bound_layer_rows(&st, i, lo, lo + k, l, u, &err), NN_OK);
+            assert_memory_equal(l, st.pre_lower[i] + lo, k * sizeof *l);
+            assert_memory_equal(u, st.pre_upper[i] + lo, k * sizeof *u);
+        }
+    }
+    bound_state_free(&st);
+    free(x0);
+    model_free(&m);
+}
+
 /* l_inf: neuron j of the first layer reaches its upper bound at the corner
  * x0 + eps*sign(W_j) (and its lower at the opposite corner), with clipping at
  * the corner of the clipped box. */
@@ -671,6 +715,7 @@ int main(void)
         cmocka_unit_test(crown_lbp_margin_never_looser_than_lbp),
         cmocka_unit_test(fastlin_method_equals_crown_with_fastlin_lines),
         cmocka_unit_test(layer_rows_bit_identical_to_full_range),
+        cmocka_unit_test(wide_dense_rows_keep_aligned_blocks),
         cmocka_unit_test(first_layer_bounds_exact_at_a_corner),
         cmocka_unit_test(first_block_uncached_path_matches_cache),
         cmocka_unit_test(first_block_cancellation_is_covered),

@@ -298,12 +298,13 @@ static int group_split_items(void *ctx, size_t n, size_t width, bound_items_fn i
 
 static int group_late(void *ctx, int late) { return sched_group_any(ctx, late); }
 
-/* A group of g members shares a layer's rows in whole row blocks: a wide layer
- * cut into fewer than 4 g blocks leaves one member a block more than another
- * (measured: the 10-layer CNN 75 % efficient at row_block 512, 90 % at 128).
- * Said once per job, by the first group's leader, when row_block was left to
- * nncert; changing it is the user's call since it is part of the job (other
- * bits). */
+/* A group of g members shares a layer's rows in whole row blocks where a row's
+ * bits depend on its block (bound_row_split_unit = row_block): a wide layer cut
+ * into fewer than 4 g blocks leaves one member a block more than another
+ * (measured: the 10-layer CNN 75 % efficient at row_block 512, 90 % at 128,
+ * before its layers were split row by row). Said once per job, by the first
+ * group's leader, when row_block was left to nncert; changing it is the user's
+ * call since it is part of the job (other bits). */
 static void hint_row_block(const cert_verifier *v, const sched_group *g)
 {
     size_t members = (size_t)sched_group_size(g), want = 4 * members, rb = v->st.opt.row_block;
@@ -311,7 +312,7 @@ static void hint_row_block(const cert_verifier *v, const sched_group *g)
     int worst = -1;
     size_t worst_n = 0;
     for (int i = 0; i < m->n_layers; i++) {
-        if (!layer_is_nonlinear(m->layers[i].type) || bound_rows_vary(&v->st, i)) continue;
+        if (!layer_is_nonlinear(m->layers[i].type) || bound_row_split_unit(&v->st, i) != rb) continue;
         size_t n = shape_size(m->layers[i].in), nb = (n + rb - 1) / rb;
         if (nb < want && n >= want * 32 && n > worst_n) worst = i, worst_n = n;
     }

@@ -15,7 +15,8 @@
  *     is exactly 0 (both lines 0).
  * On a residual graph "directly" means the layer reads the activation's output
  * (its edge). A row's numbers do not depend on the range asked for: its block is
- * always the aligned one. */
+ * the aligned one, or, where every row gets its bits in any block
+ * (bound_rows_block_free), the range is cut into blocks from its start. */
 #include "bound_crown.h"
 #include "bound_backward.h"
 #include "bound_ibp.h"
@@ -63,8 +64,10 @@ int bound_linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, dou
     int fed = fed_by_activation(st, i);
     int a = bound_in(st->model, i, 0);
     if (fed && a != w->first_nl && (rc = bound_ibp_at(st, a, err))) return rc;
-    for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
-        size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
+    /* rows whose bits depend on their block go in aligned blocks; the others as asked */
+    int free_rows = !lbp && bound_rows_block_free(st, i);
+    for (size_t blo = free_rows ? lo : lo - lo % rb; blo < hi; blo += rb) {
+        size_t end = free_rows ? hi : n, bhi = blo + rb < end ? blo + rb : end, R = 0;
         for (size_t r = blo; r < bhi; r++) {
             if (lbp && (r < lo || r >= hi)) continue; /* LBP rows are concretized one by one */
             if (needs_pass(st, i, fed, r)) w->idx[R++] = r;
