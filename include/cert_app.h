@@ -24,8 +24,9 @@ typedef struct {
     cert_verifier v;
     int have_v;
     cert_task_options to;
-    /* checkpoints (doc/lp.md "Checkpoints"): the finished layers of a task */
-    int checkpoints;            /* 1: this method's layers are journaled (lp-all, milp) */
+    /* checkpoints (doc/lp.md "Checkpoints", doc/bab.md "Certified radii"): the
+     * finished layers of a task, the records of its branch-and-bound searches */
+    int checkpoints;            /* 1: journaled (lp-all, milp layers; bab records) */
     sched_group *g;             /* worker: its group, which sends them */
     char *parts;                /* every rank: the journaled layers of unfinished tasks,
                                  * from the master (cert_app_pack_parts) */
@@ -38,6 +39,7 @@ typedef struct {
     const double *x_now;        /* its image */
     uint64_t x_hash;            /* of the image's values */
     long reused;                /* layers of the running task taken from the journal */
+    long bab_reused, bab_resumed; /* its branch-and-bound searches: outcomes, snapshots taken */
     /* master */
     cert_store *store;
     sched_progress progress;

@@ -137,6 +137,16 @@ typedef struct {
     /* A rank group's clock decisions (property.h's agree); NULL: this process alone. */
     int (*agree)(void *ctx, int late);
     void *agree_ctx;
+    /* Records of the running task's branch-and-bound searches, so that a rerun
+     * after a kill neither repeats a finished search nor restarts one cut short
+     * (doc/bab.md "Certified radii"): bab_find gives the latest record kept for
+     * the search at (eps, class c, target), 0 when there is none; *done says
+     * whether it is the search's outcome (cert_verify_bab's layout) or a
+     * snapshot to resume (bab_snapshot.c's). bab_keep hands a new one on; every
+     * bab.save_every seconds a snapshot, at the end the outcome. NULL: none. */
+    int (*bab_find)(void *ctx, double eps, int c, int target, int *done, const unsigned char **bytes, size_t *len);
+    void (*bab_keep)(void *ctx, double eps, int c, int target, int done, const unsigned char *bytes, size_t len);
+    void *bab_ctx;
 } cert_task_options;
 
 typedef struct {

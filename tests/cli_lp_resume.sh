@@ -66,7 +66,7 @@ resume() {
     "$@" certify "${JOB[@]}" "${EXTRA[@]}" --out "$TMP/k.h5" >"$TMP/out" 2>"$TMP/err"
     check "$name: the rerun finishes" "[ $? -eq 0 ]" || tail -3 "$TMP/err"
     check "$name: the rerun takes up the $k journaled layers" \
-        "grep -q '$k layer(s) journaled for unfinished tasks by earlier runs are used again' '$TMP/err' &&
+        "grep -q '$k record(s) journaled for unfinished tasks by earlier runs (layers, branch-and-bound searches) are used again' '$TMP/err' &&
          grep -q 'image 0 slot 0: $k layer(s) taken from the journal, not computed again' '$TMP/err'" ||
         cat "$TMP/err"
     check "$name: no journaled layer is computed again" "[ \"\$(layers '$TMP/k.h5.journal')\" = '18 18 0' ]" ||

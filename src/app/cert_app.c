@@ -33,6 +33,11 @@
 
 #define LAYER_VERSION 1
 #define LAYER_HEAD 48
+/* A branch-and-bound search's record (certify.h's bab_find and bab_keep):
+ * u32 BAB_VERSION | u32 done | u64 x_hash | f64 eps | i32 class | i32 target
+ * | the record's bytes */
+#define BAB_VERSION 2
+#define BAB_HEAD 32
 
 struct cert_app_part {
     int64_t task;
@@ -127,6 +132,61 @@ static void layer_keep(void *ctx, const bound_state *st, int layer, size_t n, co
     if (known_push(a, r, len, r, 0)) free(r);
 }
 
+/* Is rec the record of the search at (eps, c, target) of this task's image? */
+static int bab_matches(const cert_app *a, const unsigned char *rec, size_t len, double eps, int c, int target)
+{
+    return len >= BAB_HEAD && le_get_u32(rec) == BAB_VERSION && le_get_u64(rec + 8) == a->x_hash &&
+           le_get_u64(rec + 16) == f64_bits(eps) && (int32_t)le_get_u32(rec + 24) == c &&
+           (int32_t)le_get_u32(rec + 28) == target;
+}
+
+/* cert_task_options.bab_find: the latest record an earlier run journaled for
+ * the search (the parts of a task are in journal order). */
+static int bab_find(void *ctx, double eps, int c, int target, int *done, const unsigned char **bytes, size_t *len)
+{
+    cert_app *a = ctx;
+    const struct cert_app_layer *last = NULL;
+    for (size_t i = 0; a->task_now >= 0 && i < a->n_known; i++)
+        if (a->known[i].journaled && bab_matches(a, a->known[i].rec, a->known[i].len, eps, c, target))
+            last = &a->known[i];
+    if (!last) return 0;
+    *done = le_get_u32(last->rec + 4) != 0;
+    if (*done) a->bab_reused++;
+    else a->bab_resumed++;
+    *bytes = last->rec + BAB_HEAD;
+    *len = last->len - BAB_HEAD;
+    return 1;
+}
+
+/* cert_task_options.bab_keep: journaled (the group's leader sends it). */
+static void bab_keep(void *ctx, double eps, int c, int target, int done, const unsigned char *bytes, size_t len)
+{
+    cert_app *a = ctx;
+    if (a->task_now < 0) return;
+    unsigned char *r = malloc(BAB_HEAD + len);
+    if (!r) return;  /* only the checkpoint is lost */
+    le_put_u32(r, BAB_VERSION);
+    le_put_u32(r + 4, (uint32_t)(done != 0));
+    le_put_u64(r + 8, a->x_hash);
+    le_put_f64(r + 16, eps);
+    le_put_u32(r + 24, (uint32_t)c);
+    le_put_u32(r + 28, (uint32_t)target);
+    if (len) memcpy(r + BAB_HEAD, bytes, len);
+    sched_group_checkpoint(a->g, a->task_now, r, BAB_HEAD + len);
+    free(r);
+}
+
+/* Does a later part of the same task supersede search record i (same search)? */
+static int bab_superseded(const cert_store_part *p, size_t n, size_t i)
+{
+    if (p[i].len < BAB_HEAD || le_get_u32(p[i].data) != BAB_VERSION) return 0;
+    for (size_t k = i + 1; k < n; k++)
+        if (p[k].task == p[i].task && p[k].len >= BAB_HEAD && !memcmp(p[k].data, p[i].data, 4) &&
+            !memcmp(p[k].data + 8, p[i].data + 8, BAB_HEAD - 8))
+            return 1;
+    return 0;
+}
+
 static int cmp_part(const void *x, const void *y)
 {
     const struct cert_app_part *p = x, *q = y;
@@ -137,13 +197,16 @@ static int cmp_part(const void *x, const void *y)
 int cert_app_pack_parts(cert_app *a, nn_error *err)
 {
     const cert_store_part *p;
-    size_t n = cert_store_checkpoints(a->store, &p), len = 8;
-    for (size_t i = 0; i < n; i++) len += 16 + p[i].len;
+    size_t n = cert_store_checkpoints(a->store, &p), len = 8, kept = 0;
+    /* a search's snapshots are superseded by its later ones and its outcome */
+    for (size_t i = 0; i < n; i++)
+        if (!bab_superseded(p, n, i)) len += 16 + p[i].len, kept++;
     unsigned char *b = malloc(len);
     if (!b) return nn_fail(err, NN_ENOMEM, "out of memory for %zu journaled layers", n);
-    le_put_u64(b, n);
+    le_put_u64(b, kept);
     size_t off = 8;
     for (size_t i = 0; i < n; i++) {
+        if (bab_superseded(p, n, i)) continue;
         le_put_u64(b + off, (uint64_t)p[i].task);
         le_put_u64(b + off + 8, p[i].len);
         memcpy(b + off + 16, p[i].data, p[i].len);
@@ -184,7 +247,7 @@ static void task_begin(cert_app *a, int64_t task, const double *x)
     a->task_now = task;
     a->x_now = x;
     a->x_hash = le_fnv_f64(LE_FNV_START, x, model_input_size(a->m));
-    a->reused = 0;
+    a->reused = a->bab_reused = a->bab_resumed = 0;
     size_t lo = 0, hi = a->n_index;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -193,7 +256,9 @@ static void task_begin(cert_app *a, int64_t task, const double *x)
     }
     for (; lo < a->n_index && a->index[lo].task == task; lo++) {
         const struct cert_app_part *p = &a->index[lo];
-        if (p->len >= LAYER_HEAD && le_get_u32(p->data) == LAYER_VERSION && le_get_u64(p->data + 8) == a->x_hash)
+        uint32_t version = p->len >= BAB_HEAD ? le_get_u32(p->data) : 0;
+        if (((version == LAYER_VERSION && p->len >= LAYER_HEAD) || version == BAB_VERSION) &&
+            le_get_u64(p->data + 8) == a->x_hash)
             known_push(a, p->data, p->len, NULL, 1);
     }
 }
@@ -211,7 +276,8 @@ int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *e
     a->c = c;
     a->m = m;
     a->task_now = -1;
-    a->checkpoints = !c->dry_tasks && (c->bopt.method == METHOD_LP_ALL || c->bopt.method == METHOD_MILP);
+    a->checkpoints = !c->dry_tasks && (c->bopt.method == METHOD_LP_ALL || c->bopt.method == METHOD_MILP ||
+                                       c->task.bab.enabled);
     int n_classes = (int)model_output_size(m);
     if (c->target.mode == TARGET_CLASS && c->target.cls >= n_classes)
         return nn_fail(err, NN_EARG, "--target %d out of range: %s has %d classes", c->target.cls, c->model,
@@ -344,8 +410,10 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     a->have_v = 1;
     cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g, group_split_varied, group_split_items});
     a->g = g;
-    if (a->checkpoints) cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});
+    if (c->bopt.method == METHOD_LP_ALL || c->bopt.method == METHOD_MILP)
+        cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});
     a->to = c->task;
+    if (c->task.bab.enabled) a->to.bab_find = bab_find, a->to.bab_keep = bab_keep, a->to.bab_ctx = a;
     if (g && sched_group_size(g) > 1) {
         a->to.bab.exec = group_split_items, a->to.bab.exec_ctx = g;
         a->to.agree = group_late, a->to.agree_ctx = g;
@@ -499,6 +567,10 @@ static void app_run(void *ctx, int64_t task, unsigned char *out, sched_buf *extr
         if (a->reused && sched_group_rank(a->g) == 0)
             fprintf(stderr, "nncert certify: image %ld slot %d: %ld layer(s) taken from the journal, not computed "
                             "again\n", index, slot, a->reused);
+        if ((a->bab_reused || a->bab_resumed) && sched_group_rank(a->g) == 0)
+            fprintf(stderr, "nncert certify: image %ld slot %d: %ld branch-and-bound search(es) taken from the "
+                            "journal as they ended, %ld continued from their last snapshot\n", index, slot,
+                    a->bab_reused, a->bab_resumed);
         if (a->checkpoints) task_end(a);
         if (extra->len > before) r.saved |= CERT_SAVED_BOUNDS;
         if (a->c->attack) run_attack(a, x, &r, extra);

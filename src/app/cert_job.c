@@ -79,6 +79,8 @@ static const job_key keys[] = {
     {"bab", "bab_max_frontier", JOB_INT, NULL, 1},
     {"bab", "bab_max_domains", JOB_INT, NULL, 1},
     {"bab", "bab_timeout", JOB_REAL, NULL, 1},
+    /* how often a running search's snapshot is journaled; no part of the results */
+    {"bab", "bab_checkpoint_every", JOB_REAL, NULL, 0},
 };
 
 int cert_job_schema(const job_key **out)
@@ -197,14 +199,15 @@ static int canon_double(job *j, const char *key, double v, nn_error *err);
 static int resolve_bab(job *j, cert_job *c, nn_error *err)
 {
     static const char *const keys_b[] = {"bab_split", "bab_batch", "bab_candidates", "bab_max_frontier",
-                                         "bab_max_domains", "bab_timeout"};
+                                         "bab_max_domains", "bab_timeout", "bab_checkpoint_every"};
     int on = 0, rc;
     if (job_is_set(j, "bab") && (rc = job_get_bool(j, "bab", &on, err))) return rc;
     bab_options *b = &c->task.bab;
     bab_options_default(b);
     b->enabled = on;
+    b->save_every = 60;
     c->task.bab_timeout = 0.0;
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 7; i++)
         if (job_is_set(j, keys_b[i]) && !on) return job_fail(j, keys_b[i], err, NN_EARG, "needs bab = true (or --bab)");
     if (!on) {
         job_unset(j, "bab");
@@ -235,6 +238,14 @@ static int resolve_bab(job *j, cert_job *c, nn_error *err)
     if (job_is_set(j, "bab_max_domains")) {
         if ((rc = job_get_long(j, "bab_max_domains", 0, 1L << 50, &l, err))) return rc;
         b->max_domains = l;
+    }
+    if (job_is_set(j, "bab_checkpoint_every")) {
+        double d;
+        if ((rc = job_get_double(j, "bab_checkpoint_every", &d, err))) return rc;
+        if (!(d >= 0) || !isfinite(d))
+            return job_fail(j, "bab_checkpoint_every", err, NN_EARG, "must be >= 0 seconds (0: every round), got %g",
+                            d);
+        b->save_every = d;
     }
     if (job_is_set(j, "bab_timeout")) {
         double d;

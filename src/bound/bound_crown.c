@@ -18,9 +18,26 @@
  * the aligned one, or, where every row gets its bits in any block
  * (bound_rows_block_free), the range is cut into blocks from its start. */
 #include "bound_crown.h"
+#include "blas_threads.h"
 #include "bound_backward.h"
 #include "bound_ibp.h"
 #include "bound_lbp.h"
+
+int bound_rows_block_free(const bound_state *st, int layer)
+{
+    const bound_work *w = st->work;
+    bound_method m = st->opt.method;
+    if (!(m == METHOD_CROWN || m == METHOD_FASTLIN || m == METHOD_CROWN_QUAD || m == METHOD_LP_LAST)) return 0;
+    /* float GEMMs, and OpenBLAS threads (which split a GEMM by its shape), give
+     * an entry bits that depend on the matrix; the composite first block and
+     * dense layers are GEMMs over the block's rows (a dense layer right below
+     * the layer is not: its rows are copied, bound_backward_kernel.h
+     * start_rows); graphs are not checked */
+    if (st->opt.single || blas_threads_get() != 1 || w->dag || w->fb_gemm || layer <= w->first_nl) return 0;
+    for (int j = 0; j < layer - 1; j++)
+        if (st->model->layers[j].type == LAYER_DENSE) return 0;
+    return 1;
+}
 
 /* Layer i is fed directly by an activation whose lines all have slopes >= 0 (see
  * the header comment); 1 if so. */

@@ -10,7 +10,15 @@
  * ever become a radius, so a search cut short costs radius, never soundness.
  *
  * The box a proof covers is the ball rounded outward, the box a counterexample
- * must lie in the ball rounded inward (property.h's outer and inner boxes). */
+ * must lie in the ball rounded inward (property.h's outer and inner boxes).
+ *
+ * With the task options' bab_find / bab_keep, every search leaves a record: its
+ * snapshots while it runs, its outcome when it ends (OUTCOME_BYTES: u32
+ * certified | u32 0 | f64 margin | i64 domains, little-endian). A rerun takes
+ * a finished search's outcome as it was and continues one cut short from its
+ * last snapshot, which expands the same tree (bab.h): the task's radius and
+ * certificate are those of a run that was never stopped. */
+#include "byteorder.h"
 #include "certify.h"
 #include "nn_clock.h"
 #include "property_internal.h"
@@ -65,6 +73,23 @@ static int ball_spec(const cert_verifier *v, const double *x0, double eps, int c
     return NN_OK;
 }
 
+#define OUTCOME_BYTES 24
+
+/* The search being run, as bab_options.save's context. */
+typedef struct {
+    const cert_task_options *o;
+    double eps;
+    int c, target;
+} bab_key;
+
+static int keep_snapshot(void *ctx, const unsigned char *bytes, size_t len, nn_error *err)
+{
+    const bab_key *k = ctx;
+    (void)err;
+    k->o->bab_keep(k->o->bab_ctx, k->eps, k->c, k->target, 0, bytes, len);
+    return NN_OK;
+}
+
 /* Past the task's deadline? Decided alike by every member of a rank group. */
 static int task_late(const cert_verifier *v, const cert_task_options *o)
 {
@@ -84,6 +109,18 @@ int cert_verify_bab(cert_verifier *v, const cert_task_options *o, const double *
         if (task_late(v, o)) return nn_fail(err, NN_ETIMEOUT, "task timeout before branch and bound at eps %g", eps);
         budget = fmin(budget, fmax(v->deadline - nn_wall_seconds(), 1e-3));
     }
+    int done = 0;
+    const unsigned char *rec = NULL;
+    size_t rec_len = 0;
+    if (o->bab_find && o->bab_find(o->bab_ctx, eps, c, target, &done, &rec, &rec_len) && done) {
+        if (rec_len != OUTCOME_BYTES)
+            return nn_fail(err, NN_EFORMAT, "branch and bound at eps %g: a recorded outcome of %zu bytes, expected %d",
+                           eps, rec_len, OUTCOME_BYTES);
+        *certified = le_get_u32(rec) != 0;
+        if (*certified) *margin = le_get_f64(rec + 8);
+        v->bab_domains += (long)le_get_u64(rec + 16);
+        return NN_OK;
+    }
     prop_spec p;
     int rc = ball_spec(v, x0, eps, o->clip, c, target, &p, err);
     if (rc) return rc;
@@ -91,6 +128,10 @@ int cert_verify_bab(cert_verifier *v, const cert_task_options *o, const double *
     prop_options_default(&po);
     po.bopt = v->st.opt;
     po.bab = o->bab;
+    bab_key key = {o, eps, c, target};
+    po.bab.save = o->bab_keep ? keep_snapshot : NULL;
+    po.bab.save_ctx = &key;
+    po.bab.resume = rec, po.bab.resume_len = rec_len;
     po.timeout = isfinite(budget) ? budget : 0.0;
     po.restarts = 1;  /* sat and unknown both leave eps uncertified: PGD only ends a search early */
     uint64_t eps_bits;
@@ -107,6 +148,14 @@ int cert_verify_bab(cert_verifier *v, const cert_task_options *o, const double *
         *margin = pr.bab.proven_margin;
     } else if (pr.answer == PROP_TIMEOUT && v->deadline > 0 && task_late(v, o)) {
         rc = nn_fail(err, NN_ETIMEOUT, "task timeout during branch and bound at eps %g", eps);
+    }
+    if (!rc && o->bab_keep) {
+        unsigned char out[OUTCOME_BYTES];
+        le_put_u32(out, (uint32_t)*certified);
+        le_put_u32(out + 4, 0);
+        le_put_f64(out + 8, *certified ? *margin : NAN);
+        le_put_u64(out + 16, (uint64_t)pr.bab.domains);
+        o->bab_keep(o->bab_ctx, eps, c, target, 1, out, sizeof out);
     }
     prop_result_free(&pr);
     return rc;

@@ -110,6 +110,10 @@ static void help(void)
            "  --bab-max-domains N   domains bounded per eps (default 200000, 0: none)\n"
            "  --bab-timeout S    seconds of branch and bound per eps (default 0: only\n"
            "                     --task-timeout); part of the job, as it decides radii\n"
+           "  --bab-checkpoint-every S  journal a running search's state at most every S\n"
+           "                     seconds (default 60; 0: every round): a rerun after a\n"
+           "                     kill continues it, and takes finished searches as they\n"
+           "                     were\n"
            "[dist]\n"
            "  --ranks-per-image G  ranks that split each image's neurons: 1 (default), a\n"
            "                     group size, or all (with --bab a group also shares\n"
@@ -350,8 +354,8 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
     const cert_store_part *parts;
     size_t n_parts = a->checkpoints ? cert_store_checkpoints(a->store, &parts) : 0;
     if (n_parts)
-        fprintf(stderr, "nncert %s: %zu layer(s) journaled for unfinished tasks by earlier runs are used again\n", cmd,
-                n_parts);
+        fprintf(stderr, "nncert %s: %zu record(s) journaled for unfinished tasks by earlier runs (layers, "
+                "branch-and-bound searches) are used again\n", cmd, n_parts);
     long images = cert_app_images(a);
     size_t total = (size_t)images * (size_t)a->slots, k = 0;
     *tasks = malloc((total ? total : 1) * sizeof **tasks);

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# 'nncert certify --bab' killed inside a task (doc/bab.md "Certified radii"):
+# every branch-and-bound search of a radius search journals its snapshots
+# (--bab-checkpoint-every 0: every round) and its outcome. The master kills
+# itself by SIGKILL right after its k-th such record is journaled
+# (NNCERT_TEST_KILL_AFTER_LAYERS, a known point whatever the speed), with one
+# process and with a group of 2 ranks sharing the searches; the rerun takes the
+# finished searches as they ended and continues the one cut short from its
+# last snapshot (it says how many), journals nothing twice (the records of the
+# two runs together are those of an uninterrupted run), and gives its rows
+# bit for bit.
+# no-sanitizer: LP leaves of branch and bound end to end; the journal, snapshot
+# and message code runs under the sanitizers in test_cert_store, test_bab and
+# test_scheduler.
+. "$(dirname "$0")/lib.sh"
+PY=/usr/bin/python3
+export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
+MPI="mpirun --oversubscribe -np"
+SAME="$PY tests/same_results.py"
+JOB=(--model models/fmnist_mlp_2x20_relu.h5 --data fashion-mnist:test --count 3 --clip --rtol 0.05
+     --bab --bab-candidates 4 --bab-max-domains 400 --flush-seconds 0)
+
+expect_failure "--bab-checkpoint-every needs --bab" "bab_checkpoint_every.*needs bab = true" \
+    $NNCERT certify --model models/fmnist_mlp_2x20_relu.h5 --data fashion-mnist:test --count 1 \
+    --bab-checkpoint-every 5 --out "$TMP/e.h5"
+expect_failure "--bab-checkpoint-every must be >= 0" "bab_checkpoint_every.*>= 0" \
+    $NNCERT certify "${JOB[@]}" --bab-checkpoint-every -1 --out "$TMP/e.h5"
+
+# The branch-and-bound records of a journal: "snapshots outcomes searches
+# repeated" (a search = (task, image, eps, class, target); repeated = outcomes
+# of a search journaled more than once).
+records() {
+    $PY -c "
+import sys, struct, collections
+b = open(sys.argv[1], 'rb').read(); p = 8; snaps = 0; outs = collections.Counter()
+while p + 12 <= len(b):
+    l, t = struct.unpack_from('<II', b, p)
+    if p + 12 + l > len(b): break
+    if t == 5 and l >= 8 + 32:
+        task, version, done = struct.unpack_from('<qII', b, p + 8)
+        if version == 2:
+            if done: outs[(task, b[p + 24:p + 48])] += 1
+            else: snaps += 1
+    p += 12 + l
+print(snaps, sum(outs.values()), len(outs), sum(n - 1 for n in outs.values()))" "$1"
+}
+
+$NNCERT certify "${JOB[@]}" --bab-checkpoint-every 0 --out "$TMP/ref.h5" >/dev/null 2>&1
+read -r snaps outs searches reps <<<"$(records "$TMP/ref.h5.journal")"
+check "an uninterrupted run journals snapshots, and each search's outcome once" \
+    "[ $snaps -ge 10 ] && [ $outs -ge 6 ] && [ $outs = $searches ] && [ $reps = 0 ]" ||
+    echo "# snapshots $snaps, outcomes $outs, searches $searches, repeated $reps"
+$NNCERT certify "${JOB[@]}" --out "$TMP/paced.h5" >/dev/null 2>&1
+check "at the default pace (60 s) a short run journals outcomes only, with the same rows" \
+    "[ \"\$(records '$TMP/paced.h5.journal')\" = '0 $outs $outs 0' ] && $SAME '$TMP/ref.h5' '$TMP/paced.h5'"
+
+die_after() {
+    local n=$1; shift
+    (NNCERT_TEST_KILL_AFTER_LAYERS=$n setsid "$@" >"$TMP/kill.log" 2>&1 & echo $! >"$TMP/sid"; wait) 2>/dev/null
+    local pids
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        pids=$(pgrep -s "$(cat "$TMP/sid")")
+        [ -z "$pids" ] && break
+        kill -9 $pids 2>/dev/null
+        sleep 0.1
+    done
+}
+
+# name, records before the kill, searches the rerun takes as ended and
+# continues, launcher... ($EXTRA: more options of the job)
+resume() {
+    local name=$1 k=$2 ended=$3 continued=$4; shift 4
+    rm -f "$TMP/k.h5" "$TMP/k.h5.journal"
+    die_after "$k" "$@" certify "${JOB[@]}" "${EXTRA[@]}" --bab-checkpoint-every 0 --out "$TMP/k.h5"
+    read -r s o _ _ <<<"$(records "$TMP/k.h5.journal")"
+    check "$name: killed after $k journaled records" "[ $((s + o)) = $k ]" || cat "$TMP/kill.log"
+    "$@" certify "${JOB[@]}" "${EXTRA[@]}" --bab-checkpoint-every 0 --out "$TMP/k.h5" >"$TMP/out" 2>"$TMP/err"
+    check "$name: the rerun finishes" "[ $? -eq 0 ]" || tail -3 "$TMP/err"
+    check "$name: the rerun takes $ended search(es) as they ended and continues $continued" \
+        "grep -q ': $ended branch-and-bound search(es) taken from the journal as they ended, $continued continued from their last snapshot' '$TMP/err'" ||
+        cat "$TMP/err"
+    check "$name: nothing journaled twice (both runs' records are the uninterrupted run's)" \
+        "[ \"\$(records '$TMP/k.h5.journal')\" = '$snaps $outs $outs 0' ]" ||
+        echo "# $(records "$TMP/k.h5.journal") against $snaps $outs $outs 0"
+    check "$name: rows bit-identical to the uninterrupted run" "$SAME '$TMP/ref.h5' '$TMP/k.h5'"
+}
+# 3 records: image 0 finished, image 1's first two searches ended, the third not started
+EXTRA=()
+resume "one process, between searches" 3 2 0 $NNCERT
+# 20 records: image 2's first search ended, its second cut short mid-search
+resume "one process, inside a search" 20 1 1 $NNCERT
+EXTRA=(--ranks-per-image 2)
+resume "a group of 2 ranks, inside a search" 20 1 1 $MPI 3 $NNCERT
