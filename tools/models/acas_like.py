@@ -23,6 +23,11 @@ import os
 import sys
 import time
 
+# OpenBLAS's thread count and kernel set decide PyTorch's sums here: pinned as
+# in train.py, so the bytes do not depend on the caller's environment.
+os.environ["OPENBLAS_NUM_THREADS"] = "2"
+os.environ["OPENBLAS_CORETYPE"] = "Prescott"
+
 import numpy as np
 
 SEED = 20240601

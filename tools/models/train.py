@@ -13,9 +13,10 @@
 Each model file follows doc/formats.md exactly: root attrs format,
 version, input_shape, name; /layers/NNN groups; /meta with the data set, the test
 accuracy, seed, epochs and architecture. Training is deterministic: every model
-reseeds torch and numpy with its own seed before it is built, runs single-threaded
-with deterministic algorithms on the CPU for a fixed number of epochs, so `--only`
-reproduces the same weights as a full run. Weights are stored as float32 (enough
+reseeds torch and numpy with its own seed before it is built, runs with
+deterministic algorithms, one PyTorch thread and OpenBLAS pinned (below) on the
+CPU for a fixed number of epochs, so `--only` reproduces the same weights as a
+full run, whatever OMP_NUM_THREADS or OPENBLAS_* say. Weights are stored as float32 (enough
 for a trained network, half the bytes); normalization constants too, so the ONNX
 copies (opset 13, for a few models) hold bit-identical parameters.
 
@@ -27,6 +28,17 @@ import argparse
 import os
 import sys
 import time
+
+# PyTorch here sums its GEMMs in Debian's OpenBLAS, whose order depends on the
+# library's thread count and kernel set, both read from the environment when it
+# loads (torch.set_num_threads does not reach them): a zoo trained with
+# OMP_NUM_THREADS=1 differs in every weight from one trained with 2. Both are
+# pinned before numpy and torch load, to what this project's 2-core machines run
+# by default (2 threads; Prescott, the set Debian 12's OpenBLAS 0.3.21 falls back
+# to on them), so a file is the same bytes whatever the caller's environment and
+# on any x86-64 CPU, and `make zoo` reproduces the zoo files measured in the docs.
+os.environ["OPENBLAS_NUM_THREADS"] = "2"
+os.environ["OPENBLAS_CORETYPE"] = "Prescott"
 
 import h5py
 import numpy as np
