@@ -193,12 +193,17 @@ int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_
 size_t bound_row_split_unit(const bound_state *st, int layer);
 /* Whether each row of layer i gets the same bits in any block (then its split
  * unit is 1 and a range is computed as it is, not in aligned blocks): backward
- * passes in double with one BLAS thread that cross conv, pooling, normalize and
- * activation layers only (a dense layer may feed layer i: its rows are copied),
- * whose per-row steps and column-wise conv GEMMs (padded N, doc/bounds.md
- * "Windowed rows") do not mix rows; not on graphs, past the first nonlinear
+ * passes in double with one BLAS thread that cross conv, pooling, normalize,
+ * add and activation layers only (a dense layer may feed layer i: its rows are
+ * copied), whose per-row steps and column-wise conv GEMMs (padded N,
+ * doc/bounds.md "Windowed rows") do not mix rows, past the first nonlinear
  * layer. */
 int bound_rows_block_free(const bound_state *st, int layer);
+/* Relative cost of each row of layer i (n = its input size) in a backward pass:
+ * 1 for a row that gets one, 0.01 for a row that keeps its IBP bound (stable,
+ * or fed by an activation whose box is tightest); what a scheduler balances
+ * when it cuts a block-free layer's rows. */
+int bound_row_costs(bound_state *st, int layer, double *cost, nn_error *err);
 /* Whether layer i's rows differ widely in cost (LP-ALL's and MILP's layers past
  * the first nonlinear one: an LP per undecided neuron, none for the others), so
  * that a scheduler should hand out its blocks as they are asked for rather

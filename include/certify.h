@@ -66,13 +66,18 @@ typedef bound_range_fn cert_rows_fn;
  * split_varied, when set, is used instead for rows whose costs differ widely
  * (bound_rows_vary; the LP methods' margin rows): the same contract, with the
  * blocks handed out as the processes ask for them. split_items, when set,
- * spreads MILP's margin rows (bound_items_split_fn). */
+ * spreads MILP's margin rows (bound_items_split_fn). split_weighted, when set,
+ * is used for rows that may be cut anywhere (bound_rows_block_free): contiguous
+ * ranges of about equal weight (bound_row_costs), the same on every process. */
 typedef bound_split_fn cert_split_fn;
+typedef int (*cert_split_weighted_fn)(void *ctx, size_t n_rows, const double *weight, cert_rows_fn rows,
+                                      void *rows_ctx, double *lower, double *upper, nn_error *err);
 typedef struct {
     cert_split_fn split;
-    void *ctx;              /* first argument of the three; not owned */
+    void *ctx;              /* first argument of the four; not owned */
     cert_split_fn split_varied;
     bound_items_split_fn split_items;
+    cert_split_weighted_fn split_weighted;
 } cert_row_splitter;
 
 /* Finished layers kept outside the verifier (checkpoints, doc/lp.md

@@ -134,6 +134,12 @@ int sched_group_id(const sched_group *g);     /* 0 = the first group */
  * rows are all-gathered. */
 int sched_group_split_rows(sched_group *g, size_t n_rows, size_t row_block, sched_rows_fn rows, void *ctx,
                            double *lower, double *upper, nn_error *err);
+/* The same for rows that may be cut anywhere (a row's bits do not depend on its
+ * range), in contiguous ranges of equal weight: member r gets the rows from the
+ * first whose prefix sum of weight[] reaches r/g of the total. weight (n_rows,
+ * >= 0) must be the same on every member. */
+int sched_group_split_rows_weighted(sched_group *g, size_t n_rows, const double *weight, sched_rows_fn rows,
+                                    void *ctx, double *lower, double *upper, nn_error *err);
 /* Items [lo, hi) of a problem into out[(hi - lo) x width] (out points at item lo);
  * like sched_rows_fn, an item gives the same doubles whatever range it is in. */
 typedef int (*sched_items_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_error *err);

@@ -91,8 +91,16 @@ static void run(void *ctx, int64_t task, unsigned char *result, sched_buf *extra
         ok &= rc == NN_OK;
     } else {
         size_t block = 1 + (size_t)task % 4;
-        rc = kind ? sched_group_split_rows_dynamic(a->g, n, block, rows_fn, &p, lo, up, &err)
-                  : sched_group_split_rows(a->g, n, block, rows_fn, &p, lo, up, &err);
+        if (kind == 0 && task / 4 % 2) {
+            /* rows cut anywhere by weight: zeros among them, every 3rd task's all zero */
+            double *w = calloc(n, sizeof *w);
+            for (size_t r = 0; r < n && task / 8 % 3; r++) w[r] = r % 5 == 0 ? 0.0 : (double)(1 + r % 3);
+            rc = sched_group_split_rows_weighted(a->g, n, w, rows_fn, &p, lo, up, &err);
+            free(w);
+        } else {
+            rc = kind ? sched_group_split_rows_dynamic(a->g, n, block, rows_fn, &p, lo, up, &err)
+                      : sched_group_split_rows(a->g, n, block, rows_fn, &p, lo, up, &err);
+        }
         for (size_t r = 0; r < n && !rc; r++) ok &= lo[r] == row_value(task, r, 0) && up[r] == row_value(task, r, 1);
         ok &= rc == NN_OK;
     }
@@ -143,7 +151,7 @@ int main(int argc, char **argv)
     sched_stop(g);
     int status = 0;
     if (env.is_master) {
-        const char *what[4] = {"fixed row split: every member holds the rows one process computes",
+        const char *what[4] = {"fixed row split, by blocks and by weights: every member holds the rows one process computes",
                                "dynamic row split of varied costs: every member holds the rows one process computes",
                                "dynamic job split of varied costs: every member holds every job's values",
                                "dynamic row split with failing rows: every member returns the lowest failing row's "

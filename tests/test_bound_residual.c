@@ -300,6 +300,63 @@ static void row_ranges_and_layouts_agree(void **state)
         }
 }
 
+/* Graph rows are cut anywhere over a rank group only where the two branches of
+ * every add have the same stride (bound_rows_block_free): then a row's two
+ * windows at the fork are offset alike in every row. Branches of strides 1 and
+ * 2 reaching one 5x5 map are not; and where they agree, unaligned ranges give
+ * the whole layer's bits. */
+static void graph_rows_block_free_only_with_equal_branch_strides(void **state)
+{
+    (void)state;
+    for (int mixed = 0; mixed < 2; mixed++) {
+        test_rng rng = {0x51de + (uint64_t)mixed};
+        nn_model m;
+        model_init(&m);
+        m.input = (nn_shape){1, 9, 9};
+        tb_conv_pad(&m, &rng, 1, 2, 3, 1, 0.6);                                 /* 0: 2x9x9 */
+        tb_act(&m, &rng, LAYER_RELU, 2 * 81);                                   /* 1 */
+        if (mixed) {
+            tb_conv(&m, &rng, 2, 2, 5, 1, (const int[4]){0, 0, 0, 0}, 0.4);   /* 2: stride 1 -> 5x5 */
+            nn_layer l = layer_make(LAYER_CONV2D);                              /* 3: stride 2 -> 5x5, from 1 */
+            l.out_channels = 2, l.in_features = 2, l.kernel[0] = l.kernel[1] = 3;
+            l.stride[0] = l.stride[1] = 2;
+            for (int q = 0; q < 4; q++) l.pad[q] = 1;
+            l.n_inputs = 1, l.input[0] = 1;
+            l.weight = test_rand_vec(&rng, 2 * 2 * 9, -0.4, 0.4);
+            l.bias = test_rand_vec(&rng, 2, -0.2, 0.2);
+            test_add_layer(&m, l);
+        } else {
+            tb_conv_pad(&m, &rng, 2, 2, 3, 1, 0.4);                             /* 2: 2x9x9 */
+            tb_conv_pad(&m, &rng, 2, 2, 1, 0, 0.4);                             /* 3: 2x9x9 */
+        }
+        tb_add(&m, 2, 3);                                                       /* 4 */
+        tb_act(&m, &rng, LAYER_RELU, 2 * (mixed ? 25 : 81));                    /* 5 */
+        test_add_layer(&m, layer_make(LAYER_FLATTEN));
+        tb_dense(&m, &rng, 2 * (mixed ? 25 : 81), 3);
+        tb_finalize_graph(&m);
+        double *x0 = test_rand_vec(&rng, 81, 0.1, 0.9);
+        bound_options o;
+        bound_options_default(&o);
+        o.row_block = 4;
+        bound_state st;
+        compute(&m, &o, x0, NORM_INF, 0.05, 1, &st);
+        assert_int_equal(bound_rows_block_free(&st, 5), !mixed);
+        assert_int_equal(bound_row_split_unit(&st, 5), mixed ? 4 : 1);
+        size_t n = shape_size(m.layers[5].in);
+        for (size_t lo = 1; lo < n; lo += 7) {
+            size_t hi = lo + 5 < n ? lo + 5 : n;
+            double l[8], u[8];
+            nn_error err;
+            assert_int_equal(bound_layer_rows(&st, 5, lo, hi, l, u, &err), NN_OK);
+            assert_memory_equal(l, st.pre_lower[5] + lo, (hi - lo) * sizeof *l);
+            assert_memory_equal(u, st.pre_upper[5] + lo, (hi - lo) * sizeof *u);
+        }
+        bound_state_free(&st);
+        free(x0);
+        model_free(&m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +365,7 @@ int main(void)
         cmocka_unit_test(skip_equals_folded_identity),
         cmocka_unit_test(crown_is_inside_ibp),
         cmocka_unit_test(row_ranges_and_layouts_agree),
+        cmocka_unit_test(graph_rows_block_free_only_with_equal_branch_strides),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

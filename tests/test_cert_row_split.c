@@ -15,7 +15,33 @@ typedef struct {
     int item_calls;     /* problems handed to fake_split_items */
     unsigned seed;      /* its deal of blocks */
     int unit_calls;     /* problems split row by row (bound_rows_block_free) */
+    int weighted_calls; /* problems handed to fake_split_weighted */
+    double weight_sum;  /* of the weights it was given */
 } fake_group;
+
+/* Rows that may be cut anywhere: cut at parts - 1 random points, the last range
+ * first (as a scheduler with weights may cut them anywhere too). */
+static int fake_split_weighted(void *ctx, size_t n, const double *weight, cert_rows_fn rows, void *rows_ctx,
+                               double *lower, double *upper, nn_error *err)
+{
+    fake_group *g = ctx;
+    g->weighted_calls++;
+    for (size_t i = 0; i < n; i++) {
+        if (!(weight[i] > 0 && weight[i] <= 1)) return nn_fail(err, NN_EVALUE, "test splitter: weight %g", weight[i]);
+        g->weight_sum += weight[i];
+    }
+    size_t cut[8] = {0};
+    cut[g->parts] = n;
+    for (int r = 1; r < g->parts; r++) {
+        g->seed = g->seed * 1103515245u + 12345u;
+        cut[r] = cut[r - 1] + (n - cut[r - 1]) * ((g->seed >> 16) % 1000) / 1000;
+    }
+    for (int r = g->parts - 1; r >= 0; r--) {
+        int rc = rows(rows_ctx, cut[r], cut[r + 1], lower + cut[r], upper + cut[r], err);
+        if (rc) return rc;
+    }
+    return NN_OK;
+}
 
 /* Rows in parts "ranks" of whole row blocks, the last rank first. */
 static int fake_split(void *ctx, size_t n, size_t row_block, cert_rows_fn rows, void *rows_ctx, double *lower,
@@ -106,7 +132,7 @@ static void varied_rows_go_to_the_dynamic_split_and_give_plain_bits(void **state
     for (int parts = 2; parts <= 3; parts++) {
         cert_verifier plain, split;
         fake_group g = {.parts = parts, .seed = 17u + (unsigned)parts};
-        verify_pair(&m, METHOD_LP_ALL, x0, 0.1, (cert_row_splitter){fake_split, &g, fake_split_varied, NULL}, &plain,
+        verify_pair(&m, METHOD_LP_ALL, x0, 0.1, (cert_row_splitter){fake_split, &g, fake_split_varied, NULL, NULL}, &plain,
                     &split);
         assert_int_equal(g.calls, 1);
         assert_int_equal(g.varied_calls, nl - 1 + 1);  /* later layers, and the margin rows */
@@ -142,7 +168,7 @@ static void milp_rows_go_to_the_item_split_and_give_plain_outcomes(void **state)
     double *x0 = test_rand_vec(&rng, model_input_size(&m), 0.2, 0.8);
     cert_verifier plain, split;
     fake_group g = {.parts = 2, .seed = 5};
-    verify_pair(&m, METHOD_MILP, x0, 0.15, (cert_row_splitter){fake_split, &g, fake_split_varied, fake_split_items},
+    verify_pair(&m, METHOD_MILP, x0, 0.15, (cert_row_splitter){fake_split, &g, fake_split_varied, fake_split_items, NULL},
                 &plain, &split);
     assert_int_equal(g.item_calls, 1);
     size_t n_in = model_input_size(&m);
@@ -189,19 +215,21 @@ static void split_verifier_gives_plain_bits(void **state)
                 assert_int_equal(cert_verifier_init(&plain, &m, &o, &err), NN_OK);
                 assert_int_equal(cert_verifier_init(&split, &m, &o, &err), NN_OK);
                 fake_group g = {.parts = parts};
-                cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, NULL, NULL});
+                cert_verifier_split_rows(&split, (cert_row_splitter){fake_split, &g, NULL, NULL, fake_split_weighted});
                 double mp, ms;
                 int cp, cs;
                 assert_int_equal(cert_verify(&plain, x0, NORM_INF, 0.02, 1, 0, CERT_UNTARGETED, &mp, &cp, &err), NN_OK);
                 assert_int_equal(cert_verify(&split, x0, NORM_INF, 0.02, 1, 0, CERT_UNTARGETED, &ms, &cs, &err), NN_OK);
-                assert_int_equal(g.calls, nl);
-                /* the CNN's CROWN layers past the first go row by row (in any
-                 * parts: the CNN's last nonlinear layer, fed by a dense layer
-                 * over conv-shaped ones, is one of them), the rest in row blocks */
+                /* the CNN's CROWN layers past the first go to the weighted split,
+                 * cut anywhere (the CNN's last nonlinear layer, fed by a dense
+                 * layer over conv-shaped ones, is one of them), the rest in row
+                 * blocks of 3 */
                 int by_rows = fam == 1 && o.method == METHOD_CROWN;
-                assert_int_equal(g.row_block, by_rows ? 1 : 3);
-                if (by_rows) assert_int_equal(g.unit_calls, nl - 1);
-                else assert_int_equal(g.unit_calls, 0);
+                assert_int_equal(g.weighted_calls, by_rows ? nl - 1 : 0);
+                assert_int_equal(g.calls, by_rows ? 1 : nl);
+                assert_int_equal(g.row_block, 3);
+                assert_int_equal(g.unit_calls, 0);
+                if (by_rows) assert_true(g.weight_sum >= 1);
                 assert_memory_equal(&mp, &ms, sizeof mp);
                 assert_int_equal(cp, cs);
                 assert_same_layers(&m, &plain, &split);
@@ -226,14 +254,14 @@ static void splitter_error_is_returned_and_null_unsets_it(void **state)
     nn_error err;
     assert_int_equal(cert_verifier_init(&v, &m, &o, &err), NN_OK);
     fake_group g = {.parts = 2, .fail = 1};
-    cert_verifier_split_rows(&v, (cert_row_splitter){fake_split, &g, NULL, NULL});
+    cert_verifier_split_rows(&v, (cert_row_splitter){fake_split, &g, NULL, NULL, NULL});
     double margin;
     int certified;
     assert_int_equal(cert_verify(&v, x0, NORM_INF, 0.01, 0, 0, CERT_UNTARGETED, &margin, &certified, &err),
                      NN_ENUMERIC);
     assert_non_null(strstr(err.msg, "test splitter: refused"));
     assert_int_equal(g.row_block, v.st.opt.row_block);   /* as bound_state_init resolved 0 */
-    cert_verifier_split_rows(&v, (cert_row_splitter){NULL, NULL, NULL, NULL});
+    cert_verifier_split_rows(&v, (cert_row_splitter){NULL, NULL, NULL, NULL, NULL});
     g.calls = 0;
     assert_int_equal(cert_verify(&v, x0, NORM_INF, 0.01, 0, 0, CERT_UNTARGETED, &margin, &certified, &err), NN_OK);
     assert_int_equal(g.calls, 0);

@@ -362,6 +362,13 @@ static int group_split_items(void *ctx, size_t n, size_t width, bound_items_fn i
     return sched_group_split_items_dynamic(ctx, n, width, 1, items, items_ctx, out, err);
 }
 
+/* Rows that may be cut anywhere, in ranges of equal cost. */
+static int group_split_weighted(void *ctx, size_t n_rows, const double *weight, cert_rows_fn rows, void *rows_ctx,
+                                double *lower, double *upper, nn_error *err)
+{
+    return sched_group_split_rows_weighted(ctx, n_rows, weight, rows, rows_ctx, lower, upper, err);
+}
+
 static int group_late(void *ctx, int late) { return sched_group_any(ctx, late); }
 
 /* A group of g members shares a layer's rows in whole row blocks where a row's
@@ -408,7 +415,8 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     int rc = cert_verifier_init(&a->v, a->m, &c->bopt, err);
     if (rc) return rc;
     a->have_v = 1;
-    cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g, group_split_varied, group_split_items});
+    cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g, group_split_varied, group_split_items,
+                                                         group_split_weighted});
     a->g = g;
     if (c->bopt.method == METHOD_LP_ALL || c->bopt.method == METHOD_MILP)
         cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});

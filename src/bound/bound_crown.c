@@ -23,20 +23,52 @@
 #include "bound_ibp.h"
 #include "bound_lbp.h"
 
+/* graphs up to this many layers are checked for block-free rows */
+#define BOUND_MAX_LAYERS_STRIDE 4096
+
+/* On a graph, a block of windowed rows meeting another at a fork is re-laid
+ * on the smallest rectangle holding both windows, the largest over the block
+ * (bound_backward_kernel.h, common_windows). When the two branches from the
+ * fork to the add have the same stride, the two windows of a row are offset by
+ * the same amount in every row, so that rectangle is the same for every row and
+ * a row's numbers do not depend on the rows beside it; else they may. True
+ * when every add reads two outputs of the same cumulative stride from the
+ * input. */
+static int graph_strides_agree(const nn_model *m)
+{
+    int sy[BOUND_MAX_LAYERS_STRIDE], sx[BOUND_MAX_LAYERS_STRIDE];
+    if (m->n_layers > BOUND_MAX_LAYERS_STRIDE) return 0;
+    for (int j = 0; j < m->n_layers; j++) {
+        const nn_layer *L = &m->layers[j];
+        int a = bound_in(m, j, 0), y = a >= 0 ? sy[a] : 1, x = a >= 0 ? sx[a] : 1;
+        if (L->type == LAYER_ADD) {
+            int b = bound_in(m, j, 1), by = b >= 0 ? sy[b] : 1, bx = b >= 0 ? sx[b] : 1;
+            if (by != y || bx != x) return 0;
+        } else if (L->type == LAYER_CONV2D || L->type == LAYER_AVGPOOL2D || L->type == LAYER_MAXPOOL2D) {
+            if (y > (1 << 20) / L->stride[0] || x > (1 << 20) / L->stride[1]) return 0;
+            y *= L->stride[0], x *= L->stride[1];
+        }
+        sy[j] = y, sx[j] = x;
+    }
+    return 1;
+}
+
 int bound_rows_block_free(const bound_state *st, int layer)
 {
     const bound_work *w = st->work;
-    bound_method m = st->opt.method;
-    if (!(m == METHOD_CROWN || m == METHOD_FASTLIN || m == METHOD_CROWN_QUAD || m == METHOD_LP_LAST)) return 0;
+    const nn_model *m = st->model;
+    bound_method meth = st->opt.method;
+    if (!(meth == METHOD_CROWN || meth == METHOD_FASTLIN || meth == METHOD_CROWN_QUAD || meth == METHOD_LP_LAST))
+        return 0;
     /* float GEMMs, and OpenBLAS threads (which split a GEMM by its shape), give
      * an entry bits that depend on the matrix; the composite first block and
-     * dense layers are GEMMs over the block's rows (a dense layer right below
-     * the layer is not: its rows are copied, bound_backward_kernel.h
-     * start_rows); graphs are not checked */
-    if (st->opt.single || blas_threads_get() != 1 || w->dag || w->fb_gemm || layer <= w->first_nl) return 0;
-    for (int j = 0; j < layer - 1; j++)
-        if (st->model->layers[j].type == LAYER_DENSE) return 0;
-    return 1;
+     * dense layers are GEMMs over the block's rows (a dense layer feeding the
+     * layer is not: its rows are copied, bound_backward_kernel.h start_rows) */
+    if (st->opt.single || blas_threads_get() != 1 || w->fb_gemm || layer <= w->first_nl) return 0;
+    int feed = bound_in(m, layer, 0);
+    for (int j = 0; j < layer; j++)
+        if (m->layers[j].type == LAYER_DENSE && j != feed) return 0;
+    return !w->dag || graph_strides_agree(m);
 }
 
 /* Layer i is fed directly by an activation whose lines all have slopes >= 0 (see
@@ -64,6 +96,19 @@ static int needs_pass(const bound_state *st, int i, int fed, size_t r)
         !relax_row_stable(&st->model->layers[a], r, w->ibp_l[a][r], w->ibp_u[a][r]))
         return 0;
     return !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 && ln->upper_icpt[r] == 0);
+}
+
+int bound_row_costs(bound_state *st, int i, double *cost, nn_error *err)
+{
+    const bound_work *w = st->work;
+    size_t n = shape_size(st->model->layers[i].in);
+    int rc = bound_ibp_at(st, i, err);
+    if (rc) return rc;
+    int fed = fed_by_activation(st, i), a = bound_in(st->model, i, 0);
+    if (fed && a != w->first_nl && (rc = bound_ibp_at(st, a, err))) return rc;
+    /* a row without a pass costs a copy of its IBP bound: next to nothing */
+    for (size_t r = 0; r < n; r++) cost[r] = needs_pass(st, i, fed, r) ? 1.0 : 0.01;
+    return NN_OK;
 }
 
 /* Rows [lo, hi) of layer i by the backward pass or by LBP (lbp), in aligned

@@ -13,6 +13,8 @@
 #include "certify.h"
 #include "nn_clock.h"
 
+#include <stdlib.h>
+
 /* One layer's rows as a row problem. */
 typedef struct {
     bound_state *st;
@@ -62,8 +64,18 @@ static int split_layer(void *ctx, bound_state *st, int layer, size_t n_rows, dou
     layer_rows l = {st, layer, v->deadline};
     cert_split_fn split = v->splitter.split;
     if (v->splitter.split_varied && bound_rows_vary(st, layer)) split = v->splitter.split_varied;
-    int rc = split ? split(v->splitter.ctx, n_rows, bound_row_split_unit(st, layer), bound_range, &l, lower, upper, err)
+    int rc;
+    if (v->splitter.split_weighted && bound_rows_block_free(st, layer)) {
+        /* cut where the passes balance: skipped rows cost next to nothing */
+        double *cost = nn_malloc(n_rows * sizeof *cost, "row costs", err);
+        if (!cost) return NN_ENOMEM;
+        rc = bound_row_costs(st, layer, cost, err);
+        if (!rc) rc = v->splitter.split_weighted(v->splitter.ctx, n_rows, cost, bound_range, &l, lower, upper, err);
+        free(cost);
+    } else {
+        rc = split ? split(v->splitter.ctx, n_rows, bound_row_split_unit(st, layer), bound_range, &l, lower, upper, err)
                    : bound_range(&l, 0, n_rows, lower, upper, err);
+    }
     if (!rc && stored && v->layers.keep) v->layers.keep(v->layers.ctx, st, layer, n_rows, lower, upper);
     return rc;
 }

@@ -193,12 +193,10 @@ int sched_group_split_items(sched_group *g, size_t n, size_t width, size_t block
     return NN_OK;
 }
 
-int sched_group_split_rows(sched_group *g, size_t n, size_t row_block, sched_rows_fn rows, void *ctx,
-                           double *lower, double *upper, nn_error *err)
+/* This member's share (g->displs, g->counts) computed, rows [0, n) into lower
+ * and upper on every member. */
+static int gather_rows(sched_group *g, sched_rows_fn rows, void *ctx, double *lower, double *upper, nn_error *err)
 {
-    size_t rb = row_block ? row_block : n, nb = rb ? (n + rb - 1) / rb : 0;
-    if (g->size == 1 || nb < 2) return rows(ctx, 0, n, lower, upper, err);
-    share(g, n, rb, 1);
     size_t lo = (size_t)g->displs[g->rank], hi = lo + (size_t)g->counts[g->rank];
     int rc = rows(ctx, lo, hi, lower + lo, upper + lo, err);
     if ((rc = agree_failure(g, rc, err)) >= 0) return rc;
@@ -208,6 +206,38 @@ int sched_group_split_rows(sched_group *g, size_t n, size_t row_block, sched_row
     sched_wait(&req[0], NULL);
     sched_wait(&req[1], NULL);
     return NN_OK;
+}
+
+int sched_group_split_rows(sched_group *g, size_t n, size_t row_block, sched_rows_fn rows, void *ctx,
+                           double *lower, double *upper, nn_error *err)
+{
+    size_t rb = row_block ? row_block : n, nb = rb ? (n + rb - 1) / rb : 0;
+    if (g->size == 1 || nb < 2) return rows(ctx, 0, n, lower, upper, err);
+    share(g, n, rb, 1);
+    return gather_rows(g, rows, ctx, lower, upper, err);
+}
+
+int sched_group_split_rows_weighted(sched_group *g, size_t n, const double *weight, sched_rows_fn rows, void *ctx,
+                                    double *lower, double *upper, nn_error *err)
+{
+    if (g->size == 1 || n < 2) return rows(ctx, 0, n, lower, upper, err);
+    double total = 0, sum = 0;
+    for (size_t i = 0; i < n; i++) total += weight[i];
+    if (!(total > 0)) {  /* no weight: equal counts */
+        share(g, n, 1, 1);
+        return gather_rows(g, rows, ctx, lower, upper, err);
+    }
+    size_t i = 0;
+    for (int r = 0; r < g->size; r++) {
+        size_t lo = i;
+        double goal = total * (double)(r + 1) / (double)g->size;
+        if (r == g->size - 1) i = n;
+        else
+            while (i < n && sum + weight[i] / 2 < goal) sum += weight[i++];  /* a row goes where most of it lies */
+        g->displs[r] = (int)lo;
+        g->counts[r] = (int)(i - lo);
+    }
+    return gather_rows(g, rows, ctx, lower, upper, err);
 }
 
 /* ---- dynamic splits ---- */
