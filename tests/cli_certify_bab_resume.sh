@@ -54,24 +54,13 @@ $NNCERT certify "${JOB[@]}" --out "$TMP/paced.h5" >/dev/null 2>&1
 check "at the default pace (60 s) a short run journals outcomes only, with the same rows" \
     "[ \"\$(records '$TMP/paced.h5.journal')\" = '0 $outs $outs 0' ] && $SAME '$TMP/ref.h5' '$TMP/paced.h5'"
 
-die_after() {
-    local n=$1; shift
-    (NNCERT_TEST_KILL_AFTER_LAYERS=$n setsid "$@" >"$TMP/kill.log" 2>&1 & echo $! >"$TMP/sid"; wait) 2>/dev/null
-    local pids
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        pids=$(pgrep -s "$(cat "$TMP/sid")")
-        [ -z "$pids" ] && break
-        kill -9 $pids 2>/dev/null
-        sleep 0.1
-    done
-}
 
 # name, records before the kill, searches the rerun takes as ended and
 # continues, launcher... ($EXTRA: more options of the job)
 resume() {
     local name=$1 k=$2 ended=$3 continued=$4; shift 4
     rm -f "$TMP/k.h5" "$TMP/k.h5.journal"
-    die_after "$k" "$@" certify "${JOB[@]}" "${EXTRA[@]}" --bab-checkpoint-every 0 --out "$TMP/k.h5"
+    die_after_records "$k" "$@" certify "${JOB[@]}" "${EXTRA[@]}" --bab-checkpoint-every 0 --out "$TMP/k.h5"
     read -r s o _ _ <<<"$(records "$TMP/k.h5.journal")"
     check "$name: killed after $k journaled records" "[ $((s + o)) = $k ]" || cat "$TMP/kill.log"
     "$@" certify "${JOB[@]}" "${EXTRA[@]}" --bab-checkpoint-every 0 --out "$TMP/k.h5" >"$TMP/out" 2>"$TMP/err"

@@ -36,19 +36,6 @@ while p + 12 <= len(b):
 print(n, len(keys), dups)" "$1"
 }
 
-# Run the job in its own session, the master killing itself once $1 layers of
-# this run are journaled (mpirun then takes the other ranks down); clean up.
-die_after() {
-    local n=$1; shift
-    (NNCERT_TEST_KILL_AFTER_LAYERS=$n setsid "$@" >"$TMP/kill.log" 2>&1 & echo $! >"$TMP/sid"; wait) 2>/dev/null
-    local pids
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        pids=$(pgrep -s "$(cat "$TMP/sid")")
-        [ -z "$pids" ] && break
-        kill -9 $pids 2>/dev/null
-        sleep 0.1
-    done
-}
 
 $NNCERT certify "${JOB[@]}" --out "$TMP/ref.h5" >/dev/null 2>&1
 read -r total _ refdups <<<"$(layers "$TMP/ref.h5.journal")"
@@ -60,7 +47,7 @@ EXTRA=()
 resume() {
     local name=$1 k=$2; shift 2
     rm -f "$TMP/k.h5" "$TMP/k.h5.journal"
-    die_after "$k" "$@" certify "${JOB[@]}" "${EXTRA[@]}" --out "$TMP/k.h5"
+    die_after_records "$k" "$@" certify "${JOB[@]}" "${EXTRA[@]}" --out "$TMP/k.h5"
     check "$name: killed after $k journaled layers" "[ \"\$(layers '$TMP/k.h5.journal')\" = '$k $k 0' ]" ||
         cat "$TMP/kill.log"
     "$@" certify "${JOB[@]}" "${EXTRA[@]}" --out "$TMP/k.h5" >"$TMP/out" 2>"$TMP/err"

@@ -67,3 +67,21 @@ assert want > 0 and len(good) == want, (want, lines)
 assert lines[-1].startswith('certificates %d: verified %d, not verified 0, identical %d, refused 0' % (want, want, want)), lines[-1]
 PY"
 }
+
+# die_after_records K CMD...: run CMD in its own session with the master killing
+# itself by SIGKILL once K checkpoint records of this run are journaled (layers
+# of the LP methods, branch-and-bound records of certify --bab:
+# NNCERT_TEST_KILL_AFTER_LAYERS, a known point whatever the speed; mpirun then
+# takes the other ranks down); output in $TMP/kill.log; every process of the
+# session is gone on return.
+die_after_records() {
+    local n=$1; shift
+    (NNCERT_TEST_KILL_AFTER_LAYERS=$n setsid "$@" >"$TMP/kill.log" 2>&1 & echo $! >"$TMP/sid"; wait) 2>/dev/null
+    local pids
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        pids=$(pgrep -s "$(cat "$TMP/sid")")
+        [ -z "$pids" ] && break
+        kill -9 $pids 2>/dev/null
+        sleep 0.1
+    done
+}
