@@ -8,10 +8,8 @@
 # finished searches as they ended and continues the one cut short from its
 # last snapshot (it says how many), journals nothing twice (the records of the
 # two runs together are those of an uninterrupted run), and gives its rows
-# bit for bit.
-# no-sanitizer: LP leaves of branch and bound end to end; the journal, snapshot
-# and message code runs under the sanitizers in test_cert_store, test_bab and
-# test_scheduler.
+# bit for bit. Runs under the sanitizers too (about 15 s there): the records'
+# encoding, the journal's replay and the resumed searches.
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1 OMPI_MCA_rmaps_base_oversubscribe=1
