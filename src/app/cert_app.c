@@ -158,7 +158,7 @@ static int bab_find(void *ctx, double eps, int c, int target, int *done, const u
     return 1;
 }
 
-/* cert_task_options.bab_keep: journaled (the group's leader sends it). */
+/* cert_task_options.bab_keep, on a group's leader: sent to the master to journal. */
 static void bab_keep(void *ctx, double eps, int c, int target, int done, const unsigned char *bytes, size_t len)
 {
     cert_app *a = ctx;
@@ -187,6 +187,9 @@ static int bab_superseded(const cert_store_part *p, size_t n, size_t i)
     return 0;
 }
 
+/* The LP methods journal each finished layer of a task (doc/lp.md "Checkpoints"). */
+static int keeps_layers(const cert_job *c) { return c->bopt.method == METHOD_LP_ALL || c->bopt.method == METHOD_MILP; }
+
 static int cmp_part(const void *x, const void *y)
 {
     const struct cert_app_part *p = x, *q = y;
@@ -199,19 +202,25 @@ int cert_app_pack_parts(cert_app *a, nn_error *err)
     const cert_store_part *p;
     size_t n = cert_store_checkpoints(a->store, &p), len = 8, kept = 0;
     /* a search's snapshots are superseded by its later ones and its outcome */
+    unsigned char *drop = calloc(n ? n : 1, 1);
+    if (!drop) return nn_fail(err, NN_ENOMEM, "out of memory for %zu journaled records", n);
     for (size_t i = 0; i < n; i++)
-        if (!bab_superseded(p, n, i)) len += 16 + p[i].len, kept++;
+        if (!(drop[i] = (unsigned char)bab_superseded(p, n, i))) len += 16 + p[i].len, kept++;
     unsigned char *b = malloc(len);
-    if (!b) return nn_fail(err, NN_ENOMEM, "out of memory for %zu journaled layers", n);
+    if (!b) {
+        free(drop);
+        return nn_fail(err, NN_ENOMEM, "out of memory for %zu journaled records", n);
+    }
     le_put_u64(b, kept);
     size_t off = 8;
     for (size_t i = 0; i < n; i++) {
-        if (bab_superseded(p, n, i)) continue;
+        if (drop[i]) continue;
         le_put_u64(b + off, (uint64_t)p[i].task);
         le_put_u64(b + off + 8, p[i].len);
         memcpy(b + off + 16, p[i].data, p[i].len);
         off += 16 + p[i].len;
     }
+    free(drop);
     free(a->parts);
     a->parts = (char *)b, a->parts_len = len;
     return NN_OK;
@@ -276,8 +285,7 @@ int cert_app_init(cert_app *a, const cert_job *c, const nn_model *m, nn_error *e
     a->c = c;
     a->m = m;
     a->task_now = -1;
-    a->checkpoints = !c->dry_tasks && (c->bopt.method == METHOD_LP_ALL || c->bopt.method == METHOD_MILP ||
-                                       c->task.bab.enabled);
+    a->checkpoints = !c->dry_tasks && (keeps_layers(c) || c->task.bab.enabled);
     int n_classes = (int)model_output_size(m);
     if (c->target.mode == TARGET_CLASS && c->target.cls >= n_classes)
         return nn_fail(err, NN_EARG, "--target %d out of range: %s has %d classes", c->target.cls, c->model,
@@ -418,10 +426,13 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g, group_split_varied, group_split_items,
                                                          group_split_weighted});
     a->g = g;
-    if (c->bopt.method == METHOD_LP_ALL || c->bopt.method == METHOD_MILP)
-        cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});
+    if (keeps_layers(c)) cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});
     a->to = c->task;
-    if (c->task.bab.enabled) a->to.bab_find = bab_find, a->to.bab_keep = bab_keep, a->to.bab_ctx = a;
+    if (c->task.bab.enabled) {
+        a->to.bab_find = bab_find, a->to.bab_ctx = a;
+        /* the leader journals the records: the others need not even encode them */
+        if (!g || sched_group_rank(g) == 0) a->to.bab_keep = bab_keep;
+    }
     if (g && sched_group_size(g) > 1) {
         a->to.bab.exec = group_split_items, a->to.bab.exec_ctx = g;
         a->to.agree = group_late, a->to.agree_ctx = g;

@@ -150,6 +150,32 @@ void bound_options_default(bound_options *opt)
 
 
 
+/* Does every add read two outputs of the same cumulative stride from the input?
+ * Then a row's two windows at the fork its branches start from are offset alike
+ * in every row (bound_rows_block_free). */
+static int strides_agree(const nn_model *m, nn_error *err)
+{
+    int n = m->n_layers, agree = 1;
+    long *sy = nn_malloc(2 * (size_t)(n > 0 ? n : 1) * sizeof *sy, "graph strides", err);
+    if (!sy) return -1;
+    long *sx = sy + n;
+    for (int j = 0; j < n && agree; j++) {
+        const nn_layer *L = &m->layers[j];
+        int a = bound_in(m, j, 0);
+        long y = a >= 0 ? sy[a] : 1, x = a >= 0 ? sx[a] : 1;
+        if (L->type == LAYER_ADD) {
+            int b = bound_in(m, j, 1);
+            agree = (b >= 0 ? sy[b] : 1) == y && (b >= 0 ? sx[b] : 1) == x;
+        } else if (L->type == LAYER_CONV2D || L->type == LAYER_AVGPOOL2D || L->type == LAYER_MAXPOOL2D) {
+            if (y > (1L << 30) / L->stride[0] || x > (1L << 30) / L->stride[1]) agree = 0;
+            y *= L->stride[0], x *= L->stride[1];
+        }
+        sy[j] = y, sx[j] = x;
+    }
+    free(sy);
+    return agree;
+}
+
 /* The graph's structure (doc/bounds.md "Residual graphs"): consumers of every
  * output, and for a graph the most outputs holding pending rows at once (at the
  * step of layer j: the outputs k < j read by a layer >= j, or the model output)
@@ -165,6 +191,7 @@ static int graph_init(bound_state *st, nn_error *err)
         for (int k = 0; k < (m->layers[i].type == LAYER_ADD ? 2 : 1); k++) w->n_cons[bound_in(m, i, k) + 1]++;
     w->n_cons[n]++; /* the model output */
     if (!w->dag) return NN_OK;
+    if ((w->strides_agree = strides_agree(m, err)) < 0) return NN_ENOMEM;
     w->max_live = bound_graph_max_live(m);
     BOUND_ALLOC(w->dag_lo, (size_t)n + 1, "interval boxes");
     BOUND_ALLOC(w->dag_hi, (size_t)n + 1, "interval boxes");

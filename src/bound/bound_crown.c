@@ -23,36 +23,6 @@
 #include "bound_ibp.h"
 #include "bound_lbp.h"
 
-/* graphs up to this many layers are checked for block-free rows */
-#define BOUND_MAX_LAYERS_STRIDE 4096
-
-/* On a graph, a block of windowed rows meeting another at a fork is re-laid
- * on the smallest rectangle holding both windows, the largest over the block
- * (bound_backward_kernel.h, common_windows). When the two branches from the
- * fork to the add have the same stride, the two windows of a row are offset by
- * the same amount in every row, so that rectangle is the same for every row and
- * a row's numbers do not depend on the rows beside it; else they may. True
- * when every add reads two outputs of the same cumulative stride from the
- * input. */
-static int graph_strides_agree(const nn_model *m)
-{
-    int sy[BOUND_MAX_LAYERS_STRIDE], sx[BOUND_MAX_LAYERS_STRIDE];
-    if (m->n_layers > BOUND_MAX_LAYERS_STRIDE) return 0;
-    for (int j = 0; j < m->n_layers; j++) {
-        const nn_layer *L = &m->layers[j];
-        int a = bound_in(m, j, 0), y = a >= 0 ? sy[a] : 1, x = a >= 0 ? sx[a] : 1;
-        if (L->type == LAYER_ADD) {
-            int b = bound_in(m, j, 1), by = b >= 0 ? sy[b] : 1, bx = b >= 0 ? sx[b] : 1;
-            if (by != y || bx != x) return 0;
-        } else if (L->type == LAYER_CONV2D || L->type == LAYER_AVGPOOL2D || L->type == LAYER_MAXPOOL2D) {
-            if (y > (1 << 20) / L->stride[0] || x > (1 << 20) / L->stride[1]) return 0;
-            y *= L->stride[0], x *= L->stride[1];
-        }
-        sy[j] = y, sx[j] = x;
-    }
-    return 1;
-}
-
 int bound_rows_block_free(const bound_state *st, int layer)
 {
     const bound_work *w = st->work;
@@ -68,7 +38,11 @@ int bound_rows_block_free(const bound_state *st, int layer)
     int feed = bound_in(m, layer, 0);
     for (int j = 0; j < layer; j++)
         if (m->layers[j].type == LAYER_DENSE && j != feed) return 0;
-    return !w->dag || graph_strides_agree(m);
+    /* on a graph, a block of windowed rows meeting another at a fork is re-laid on
+     * the smallest rectangle holding both windows, the largest over the block
+     * (bound_backward_kernel.h, common_windows): the same for every row only when
+     * the two branches to each add have the same stride (strides_agree) */
+    return !w->dag || w->strides_agree;
 }
 
 /* Layer i is fed directly by an activation whose lines all have slopes >= 0 (see
@@ -106,7 +80,9 @@ int bound_row_costs(bound_state *st, int i, double *cost, nn_error *err)
     if (rc) return rc;
     int fed = fed_by_activation(st, i), a = bound_in(st->model, i, 0);
     if (fed && a != w->first_nl && (rc = bound_ibp_at(st, a, err))) return rc;
-    /* a row without a pass costs a copy of its IBP bound: next to nothing */
+    /* a pass costs microseconds to milliseconds, a row without one a copy of its
+     * IBP bound (nanoseconds); 0.01 is chosen, not measured: any weight far below
+     * 1 moves the cut by a few rows at most */
     for (size_t r = 0; r < n; r++) cost[r] = needs_pass(st, i, fed, r) ? 1.0 : 0.01;
     return NN_OK;
 }

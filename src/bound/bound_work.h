@@ -41,6 +41,8 @@ typedef struct {
      * number of layers reading it, and the most outputs a backward pass holds rows
      * of at once (the pool of row blocks, bound_backward.c) */
     int dag;
+    int strides_agree;     /* every add reads two outputs of the same cumulative stride
+                              (a graph's rows may then be block-free, bound_crown.c) */
     int *n_cons;           /* [k + 1] consumers of layer k's output; the model output counts one more */
     int max_live;          /* most pending row blocks of a backward pass */
     /* boxes of every layer output, cached per region and commit (bound_box.c, dag only) */
