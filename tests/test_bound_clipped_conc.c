@@ -489,12 +489,115 @@ static void wide_first_block_rows_exact(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* A conv block's rows kept sparse only (fb_A never made; clipped l1 and l2
+ * concretize them spread out into a zero row), or, when the nonzeros pass a
+ * quarter part way through (a 9x9 kernel padded 4), the rows so far spread
+ * out into fb_A: the ReLU layer's input bounds of conv -> ReLU -> dense on a
+ * 1x12x12 input, every norm clipped and not, against the exact long double
+ * extremes of each neuron's dense row, made here from the kernel: sound with
+ * no tolerance and tight to 1e-8. */
+static void conv_rows_exact(int k, int pad, int co_n, int want_sparse)
+{
+    test_rng rng = {0x5ba75e + (uint64_t)k};
+    n_printed = 0;
+    enum { HW = 12 };
+    const size_t n = HW * HW;
+    const int ow = HW + 2 * pad - k + 1;
+    const size_t rows = (size_t)co_n * ow * ow;
+    conc_ctx c;
+    nn_error err;
+    model_init(&c.m);
+    c.m.input = (nn_shape){1, HW, HW};
+    tb_conv(&c.m, &rng, 1, co_n, k, 1, (const int[4]){pad, pad, pad, pad}, 2.4 / k);
+    tb_act(&c.m, &rng, LAYER_RELU, rows);
+    test_add_layer(&c.m, layer_make(LAYER_FLATTEN));
+    tb_dense(&c.m, &rng, (int)rows, 2);
+    assert_int_equal(model_finalize(&c.m, &err), NN_OK);
+    c.n = n;
+    c.pr = malloc(n * sizeof *c.pr);
+    double *x0 = malloc(n * sizeof *x0), *a = malloc(n * sizeof *a);
+    assert_non_null(c.pr);
+    assert_non_null(x0);
+    assert_non_null(a);
+    const nn_layer *L = &c.m.layers[0];
+    int bad = 0, loose = 0, rowsn = 0;
+    for (int t = 0; t < 12; t++) {
+        norm_type p = (norm_type)(t % 3);
+        int clip = t % 4 != 1;
+        make_centre(&rng, t / 3 % 4, n, 0, 1, x0);
+        double eps = test_rng_range(&rng, 0, p == NORM_INF ? 0.3 : p == NORM_2 ? 1 : 3);
+        bound_options o;
+        bound_options_default(&o);
+        bound_state st;
+        tb_compute(&c.m, &o, x0, p, eps, clip, &st);
+        const bound_work *w = st.work;
+        assert_int_equal(w->fb_state, 1);
+        assert_true(want_sparse ? !w->fb_A && w->fb_sp_ptr : w->fb_A && !w->fb_sp_ptr);
+        bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = clip, .clip_lo = 0, .clip_hi = 1};
+        for (size_t h = 0; h < rows; h++) {
+            size_t co = h / ((size_t)ow * ow), oy = h % ((size_t)ow * ow) / ow, ox = h % ow;
+            memset(a, 0, n * sizeof *a);
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    long iy = (long)oy - pad + ky, ix = (long)ox - pad + kx;
+                    if (iy >= 0 && iy < HW && ix >= 0 && ix < HW)
+                        a[iy * HW + ix] = L->weight[(co * k + ky) * k + kx];
+                }
+            ld mag = fabsl((ld)L->bias[co]);
+            for (size_t j = 0; j < n; j++) mag += fabsl((ld)a[j] * x0[j]) + eps * fabsl((ld)a[j]);
+            for (int side = 0; side < 2; side++) {
+                ld sure, best;
+                if (p == NORM_INF) {
+                    sure = 0;
+                    for (size_t j = 0; j < n; j++) {
+                        ld lo = (ld)x0[j] - eps, hi = (ld)x0[j] + eps;
+                        if (clip) lo = lo < 0 ? 0 : lo, hi = hi > 1 ? 1 : hi;
+                        sure += (ld)a[j] * (((a[j] > 0) == side) ? hi : lo);
+                    }
+                    best = sure;
+                } else {
+                    exact_side(&c, a, &R, side, &sure, &best);
+                }
+                sure += L->bias[co];
+                best += L->bias[co];
+                ld b = side ? st.pre_upper[1][h] : st.pre_lower[1][h];
+                n_checks++;
+                rowsn++;
+                int unsound = side ? !(b >= sure) : !(b <= sure);
+                int far = !((side ? b - best : best - b) <= 1e-8L * mag + 1e-300L);
+                bad += unsound;
+                loose += far;
+                if ((unsound || far) && n_printed++ < 20)
+                    print_message("  conv %dx%d %s%s eps %.17g row %zu side %d: bound %.21Lg, exact %.21Lg .. %.21Lg\n",
+                                  k, k, norm_name(p), clip ? " clip" : "", eps, h, side, b, best, sure);
+            }
+        }
+        bound_state_free(&st);
+    }
+    print_message("  conv %dx%d first-block rows (%s): %d row sides, %d unsound, %d loose\n", k, k,
+                  want_sparse ? "kept sparse" : "dense part way", rowsn, bad, loose);
+    assert_int_equal(bad, 0);
+    assert_int_equal(loose, 0);
+    free(x0);
+    free(a);
+    free(c.pr);
+    model_free(&c.m);
+}
+
+static void conv_first_block_rows_exact(void **state)
+{
+    (void)state;
+    conv_rows_exact(3, 1, 3, 1);
+    conv_rows_exact(9, 4, 2, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(l2_scale_regressions),
         cmocka_unit_test(clipped_balls_exact_and_sound),
         cmocka_unit_test(wide_first_block_rows_exact),
+        cmocka_unit_test(conv_first_block_rows_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

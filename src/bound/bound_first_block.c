@@ -2,9 +2,10 @@
  * flatten, dense or conv, avgpool) are one affine map F x + c of the input, so the
  * first nonlinear layer's input is bounded exactly by concretizing the rows of F on
  * the region (doc/bounds.md, "Backward pass"). The rows are computed once by the
- * backward kernel and cached with their dual norms (at most BOUND_FB_CACHE_BYTES; larger
- * blocks go through the kernel for every request, in aligned blocks so that a row's
- * numbers never depend on the range asked for). When the composite is no more
+ * backward kernel and cached with their dual norms (when the dense matrix would take
+ * at most BOUND_FB_CACHE_BYTES; larger blocks go through the kernel for every
+ * request, in aligned blocks so that a row's numbers never depend on the range
+ * asked for). A conv block's rows are kept sparse, never dense (fb_build). When the composite is no more
  * expensive than the block's own adjoints, backward passes cross the block with it
  * (fb_gemm; an MLP's normalize + dense).
  *
@@ -29,8 +30,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The first block's matrix is cached when it takes at most this many bytes. */
 
 void bound_first_block_init(bound_state *st)
 {
@@ -59,6 +58,16 @@ void bound_first_block_init(bound_state *st)
     w->fb_gamma = summing > 0 ? bound_gamma(terms, UNIT_ROUNDOFF_D) * (1 + 1e-6) : 0.0;
 }
 
+static void sparse_drop(bound_work *w)
+{
+    free(w->fb_sp_ptr);
+    free(w->fb_sp_idx);
+    free(w->fb_sp_val);
+    w->fb_sp_ptr = NULL;
+    w->fb_sp_idx = NULL;
+    w->fb_sp_val = NULL;
+}
+
 void bound_first_block_free(bound_work *w)
 {
     free(w->fb_A);
@@ -70,11 +79,76 @@ void bound_first_block_free(bound_work *w)
     free(w->fb_absx0);
     free(w->fb_x0);
     free(w->fb_e);
-    free(w->fb_sp_ptr);
-    free(w->fb_sp_idx);
-    free(w->fb_sp_val);
+    free(w->fb_row);
+    sparse_drop(w);
 }
 
+/* The composite replaces the block's own adjoints in backward passes when it
+ * costs no more flops (an MLP's normalize + dense: it saves the normalize pass).
+ * Nothing may sum below the top: each composite entry is then a product rounded
+ * at most twice, which fb_v's budget covers; a block that cancels keeps its own
+ * adjoints. */
+static int fb_gemm_pays(const bound_state *st)
+{
+    const bound_work *w = st->work;
+    double own = 0;
+    for (int j = 0; j < w->first_nl; j++) own += bound_affine_flops(&st->model->layers[j], 1);
+    return !w->dag && w->first_nl < st->model->n_layers && w->fb_summing == 0 && own > 0 &&
+           2.0 * (double)w->fb_rows * (double)w->n_in <= own;
+}
+
+/* Sparse rows being gathered block by block: given up (NULL arrays) once the
+ * nonzeros pass a quarter of the matrix. */
+typedef struct {
+    size_t nnz, cap, limit;
+} fb_sparse;
+
+/* Row r appended to the sparse rows, in one pass over its n entries: 1, or 0
+ * when it would pass the limit (nothing kept of it), -1 out of memory. */
+static int sparse_append(bound_work *w, fb_sparse *sp, const double *a, size_t r, nn_error *err)
+{
+    size_t n = w->n_in, want = sp->nnz + n < sp->limit ? sp->nnz + n : sp->limit;
+    if (want > sp->cap) {
+        size_t cap = sp->cap ? sp->cap : n;
+        while (cap < want) cap *= 2;
+        cap = cap < sp->limit ? cap : sp->limit;
+        size_t *idx = realloc(w->fb_sp_idx, cap * sizeof *idx);
+        if (idx) w->fb_sp_idx = idx;
+        double *val = idx ? realloc(w->fb_sp_val, cap * sizeof *val) : NULL;
+        if (!val) {
+            nn_fail(err, NN_ENOMEM, "out of memory growing the first-layer bound cache to %zu nonzeros", cap);
+            return -1;
+        }
+        w->fb_sp_val = val;
+        sp->cap = cap;
+    }
+    size_t q = sp->nnz;
+    for (size_t j = 0; j < n; j++)
+        if (a[j] != 0) {
+            if (q == want) return 0;
+            w->fb_sp_idx[q] = j;
+            w->fb_sp_val[q++] = a[j];
+        }
+    w->fb_sp_ptr[r] = sp->nnz;
+    w->fb_sp_ptr[r + 1] = sp->nnz = q;
+    return 1;
+}
+
+/* Rows [0, r) spread out from their sparse form into fb_A (the same values). */
+static void sparse_spread(bound_work *w, size_t r, double *A)
+{
+    size_t n = w->n_in;
+    memset(A, 0, r * n * sizeof *A);
+    for (size_t i = 0; i < r; i++)
+        for (size_t q = w->fb_sp_ptr[i]; q < w->fb_sp_ptr[i + 1]; q++) A[i * n + w->fb_sp_idx[q]] = w->fb_sp_val[q];
+}
+
+/* The block's rows, computed once in aligned blocks of rb. A conv block's rows
+ * are nonzero on their receptive field only: while at most a quarter of the
+ * entries are nonzero they are kept sparse alone (concretized on their nonzeros:
+ * the same terms in the same order, the same bits; bound_concretize_region_sparse)
+ * and the dense matrix is never made. Past that, or when backward passes cross
+ * the block by its composite (fb_gemm), the dense matrix fb_A is kept. */
 static int fb_build(bound_state *st, nn_error *err)
 {
     bound_work *w = st->work;
@@ -83,55 +157,64 @@ static int fb_build(bound_state *st, nn_error *err)
         w->fb_state = -1;
         return NN_OK;
     }
-    w->fb_A = nn_malloc(rows * n * sizeof(double), "first-layer bound cache", err);
-    w->fb_c = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
-    w->fb_cabs = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
-    w->fb_norm = nn_malloc(3 * rows * sizeof(double), "first-layer bound cache", err);
-    if (!w->fb_A || !w->fb_c || !w->fb_cabs || !w->fb_norm) return NN_ENOMEM;
-    for (size_t blo = 0; blo < rows; blo += w->rb) {
-        size_t R = rows - blo < w->rb ? rows - blo : w->rb;
-        for (size_t r = 0; r < R; r++) w->idx[r] = blo + r;
-        int rc = bound_backward_to_input(st, w->first_nl, R, w->idx, w->fb_A + blo * n, n, w->fb_c + blo,
-                                         w->fb_cabs + blo, err);
-        if (rc) return rc;
-    }
-    for (size_t r = 0; r < rows; r++)
-        for (int p = 0; p < 3; p++) w->fb_norm[3 * r + p] = bound_dual_norm(w->fb_A + r * n, n, (norm_type)p);
-    /* a conv block's rows are nonzero on their receptive field only: when at most
-     * a quarter of the entries are nonzero, the rows are also kept sparse and
-     * concretized on their nonzeros (the same terms in the same order: the same
-     * bits, bound_concretize_region_sparse) */
-    size_t nnz = 0;
-    for (size_t k = 0; k < rows * n; k++) nnz += w->fb_A[k] != 0;
-    if (nnz <= rows * n / 4) {
-        w->fb_sp_ptr = nn_malloc((rows + 1) * sizeof *w->fb_sp_ptr, "first-layer bound cache", err);
-        w->fb_sp_idx = nn_malloc((nnz ? nnz : 1) * sizeof *w->fb_sp_idx, "first-layer bound cache", err);
-        w->fb_sp_val = nn_malloc((nnz ? nnz : 1) * sizeof *w->fb_sp_val, "first-layer bound cache", err);
-        if (!w->fb_sp_ptr || !w->fb_sp_idx || !w->fb_sp_val) return NN_ENOMEM;
-        size_t q = 0;
-        for (size_t r = 0; r < rows; r++) {
-            w->fb_sp_ptr[r] = q;
-            for (size_t k = 0; k < n; k++)
-                if (w->fb_A[r * n + k] != 0) {
-                    w->fb_sp_idx[q] = k;
-                    w->fb_sp_val[q++] = w->fb_A[r * n + k];
-                }
-        }
-        w->fb_sp_ptr[rows] = q;
-    }
-    /* The composite replaces the block's own adjoints in backward passes when it
-     * costs no more flops (an MLP's normalize + dense: it saves the normalize pass). */
-    double own = 0;
-    for (int j = 0; j < w->first_nl; j++) own += bound_affine_flops(&st->model->layers[j], 1);
-    /* nothing sums below the top: each composite entry is a product rounded at
-     * most twice, which fb_v's budget covers; a block that cancels keeps its own
-     * adjoints */
-    w->fb_gemm = !w->dag && w->first_nl < st->model->n_layers && w->fb_summing == 0 && own > 0 &&
-                 2.0 * (double)rows * (double)n <= own;
+    int gemm = fb_gemm_pays(st);
     /* The budget weights of the first nonlinear layer were made at its commit for
      * the path the kernel took then; a composite built after that commit (LBP
      * methods never need the block's rows) must not change the path. */
-    if (st->layers_done > w->first_nl) w->fb_gemm = 0;
+    if (st->layers_done > w->first_nl) gemm = 0;
+    w->fb_c = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
+    w->fb_cabs = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
+    w->fb_norm = nn_malloc(3 * rows * sizeof(double), "first-layer bound cache", err);
+    if (!w->fb_c || !w->fb_cabs || !w->fb_norm) return NN_ENOMEM;
+    fb_sparse sp = {0, 0, gemm ? 0 : rows * n / 4};
+    double *blk = NULL;
+    if (gemm) {
+        if (!(w->fb_A = nn_malloc(rows * n * sizeof(double), "first-layer bound cache", err))) return NN_ENOMEM;
+    } else {
+        w->fb_sp_ptr = nn_malloc((rows + 1) * sizeof *w->fb_sp_ptr, "first-layer bound cache", err);
+        blk = nn_malloc((rows < w->rb ? rows : w->rb) * n * sizeof *blk, "first-layer bound rows", err);
+        w->fb_row = nn_calloc(n, sizeof *w->fb_row, "first-layer bound cache", err);
+        if (!w->fb_sp_ptr || !blk || !w->fb_row) {
+            free(blk);
+            return NN_ENOMEM;
+        }
+        w->fb_sp_ptr[0] = 0;
+    }
+    int rc = NN_OK;
+    for (size_t blo = 0; blo < rows && !rc; blo += w->rb) {
+        size_t R = rows - blo < w->rb ? rows - blo : w->rb;
+        for (size_t r = 0; r < R; r++) w->idx[r] = blo + r;
+        double *A = w->fb_A ? w->fb_A + blo * n : blk;
+        rc = bound_backward_to_input(st, w->first_nl, R, w->idx, A, n, w->fb_c + blo, w->fb_cabs + blo, err);
+        for (size_t r = 0; r < R && !rc; r++) {
+            const double *a = A + r * n;
+            double *nrm = w->fb_norm + 3 * (blo + r);
+            int kept = w->fb_sp_ptr ? sparse_append(w, &sp, a, blo + r, err) : 0;
+            if (kept < 0) rc = NN_ENOMEM;
+            if (kept) { /* zeros add nothing to a norm: the dense row's bits */
+                size_t p0 = w->fb_sp_ptr[blo + r], k = w->fb_sp_ptr[blo + r + 1] - p0;
+                for (int p = 0; p < 3; p++) nrm[p] = bound_dual_norm(w->fb_sp_val + p0, k, (norm_type)p);
+                continue;
+            }
+            for (int p = 0; p < 3; p++) nrm[p] = bound_dual_norm(a, n, (norm_type)p);
+            if (!w->fb_sp_ptr) continue;
+            /* too dense to gain: the rows so far spread out, the rest kept dense */
+            if (!(w->fb_A = nn_malloc(rows * n * sizeof(double), "first-layer bound cache", err))) {
+                rc = NN_ENOMEM;
+                break;
+            }
+            sparse_spread(w, blo + r, w->fb_A);
+            sparse_drop(w);
+            memcpy(w->fb_A + (blo + r) * n, a, (R - r) * n * sizeof *a);
+        }
+    }
+    free(blk);
+    if (rc) return rc;
+    if (w->fb_A) {
+        free(w->fb_row);
+        w->fb_row = NULL;
+    }
+    w->fb_gemm = gemm;
     if (w->fb_gemm && st->opt.single) {
         if (!(w->fb_Af = nn_malloc(rows * n * sizeof *w->fb_Af, "first-layer bound cache", err))) return NN_ENOMEM;
         for (size_t k = 0; k < rows * n; k++) w->fb_Af[k] = (float)w->fb_A[k];
@@ -266,12 +349,20 @@ int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower,
     const double *e = w->fb_gamma > 0 ? w->fb_e : NULL;
     if (w->fb_state == 1) {
         for (size_t r = lo; r < hi; r++) {
-            size_t p0 = w->fb_sp_ptr ? w->fb_sp_ptr[r] : 0;
-            if (!(w->fb_sp_ptr && bound_concretize_region_sparse(st, w->fb_sp_val + p0, w->fb_sp_idx + p0,
-                                                                 w->fb_sp_ptr[r + 1] - p0, w->fb_c[r], w->fb_cabs[r],
-                                                                 &lower[r - lo], &upper[r - lo], w->l1_buf)))
+            size_t p0 = w->fb_sp_ptr ? w->fb_sp_ptr[r] : 0, k = w->fb_sp_ptr ? w->fb_sp_ptr[r + 1] - p0 : 0;
+            if (w->fb_sp_ptr && bound_concretize_region_sparse(st, w->fb_sp_val + p0, w->fb_sp_idx + p0, k, w->fb_c[r],
+                                                               w->fb_cabs[r], &lower[r - lo], &upper[r - lo],
+                                                               w->l1_buf))
+                ;
+            else if (w->fb_A)
                 bound_concretize_region(st, w->fb_A + r * w->n_in, w->fb_c[r], w->fb_cabs[r],
                                         w->fb_norm[3 * r + st->region.norm], &lower[r - lo], &upper[r - lo]);
+            else { /* kept sparse only: spread into the zero row, and back to zeros */
+                for (size_t q = 0; q < k; q++) w->fb_row[w->fb_sp_idx[p0 + q]] = w->fb_sp_val[p0 + q];
+                bound_concretize_region(st, w->fb_row, w->fb_c[r], w->fb_cabs[r], w->fb_norm[3 * r + st->region.norm],
+                                        &lower[r - lo], &upper[r - lo]);
+                for (size_t q = 0; q < k; q++) w->fb_row[w->fb_sp_idx[p0 + q]] = 0;
+            }
             if (e) {
                 lower[r - lo] -= e[r];
                 upper[r - lo] += e[r];

@@ -60,6 +60,8 @@ typedef struct {
                               [fb_sp_ptr[r], fb_sp_ptr[r+1]) of fb_sp_idx / fb_sp_val */
     size_t *fb_sp_idx;     /* their input indices, ascending */
     double *fb_sp_val;     /* their values */
+    double *fb_row;        /* n_in: a sparse row spread out, where a concretization needs
+                              it dense (fb_A NULL: the rows are kept sparse only) */
     int fb_gemm;           /* backward passes cross the block as one GEMM with fb_A */
     double *fb_pk;         /* fb_A on first_nl's live rows */
     float *fb_Af, *fb_pkf; /* the same in float (single) */
