@@ -147,6 +147,9 @@ struct bound_state {
     bound_items_split_fn spec_items; /* NULL: bound_spec solves every MILP row here */
     void *spec_ctx;         /* first argument of spec_split and spec_items; not owned */
     const bound_subdomain *sub; /* NULL: the whole region; else read by bound_compute */
+    int outputs_unused;     /* 1: bound_compute leaves out_lower/out_upper at -inf/+inf
+                               (callers that bound only bound_spec's rows: a backward
+                               pass per output saved) */
     int infeasible;         /* set by bound_compute: sub's constraints contradict the
                                bounds, the sub-domain is empty (bound_spec then refuses);
                                or by bound_spec of an LP method: Clp's Farkas ray, checked
@@ -166,7 +169,8 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
 /* All intermediate bounds for the current region by st->opt.method, layer by
  * layer: for each nonlinear layer i in order, bound_layer_rows over all rows (or
  * st->rows_exec when set; st->sub's prior bounds below keep_below), st->sub's
- * constraints applied, then bound_layer_commit. Also fills out_lower/out_upper.
+ * constraints applied, then bound_layer_commit. Also fills out_lower/out_upper
+ * (unless st->outputs_unused).
  * An empty sub-domain stops early with st->infeasible = 1 and NN_OK. */
 int bound_compute(bound_state *st, nn_error *err);
 

@@ -613,6 +613,52 @@ static void spec_lower_only_equals_both_sides(void **state)
     model_free(&m);
 }
 
+/* outputs_unused skips the outputs' own backward pass: every layer and every
+ * spec row keeps its bits (for each method and a residual graph), the outputs
+ * are left at -inf/+inf, and fewer rows go backward. */
+static void unused_outputs_change_no_bits(void **state)
+{
+    (void)state;
+    test_rng rng = {29};
+    nn_error err;
+    const bound_method ms[] = {METHOD_CROWN, METHOD_FROWN, METHOD_CROWN_QUAD, METHOD_LBP, METHOD_IBP, METHOD_FASTLIN};
+    for (int k = 0; k < 8; k++) {
+        nn_model m;
+        if (k % 2) tb_build_res(&m, &rng, k / 2 % 2, LAYER_RELU);
+        else tb_build_cnn(&m, &rng, k / 2 % 2 ? LAYER_TANH : LAYER_RELU);
+        size_t no = model_output_size(&m);
+        double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1), C[3 * 16];
+        for (size_t q = 0; q < 3 * no; q++) C[q] = (double)(q % (no + 1)) - 1.0;
+        for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+            if (ms[mi] == METHOD_CROWN_QUAD && k % 4 != 0) continue; /* needs a ReLU last: the ReLU CNN */
+            bound_options o;
+            bound_options_default(&o);
+            o.method = ms[mi];
+            o.frown_iters = 3;
+            bound_state a, b;
+            tb_compute(&m, &o, x0, (norm_type)(k % 3), 0.04, k % 3 == 1, &a);
+            bound_region R = {.center = x0, .eps = 0.04, .norm = (norm_type)(k % 3), .clip = k % 3 == 1,
+                              .clip_lo = 0, .clip_hi = 1};
+            assert_int_equal(bound_state_init(&b, &m, &o, &err), NN_OK);
+            b.outputs_unused = 1;
+            assert_int_equal(bound_set_region(&b, &R, &err), NN_OK);
+            assert_int_equal(bound_compute(&b, &err), NN_OK);
+            tb_assert_same_bounds(&m, &a, &b);
+            for (size_t r = 0; r < no; r++) assert_true(b.out_lower[r] == -INFINITY && b.out_upper[r] == INFINITY);
+            if (ms[mi] != METHOD_IBP && ms[mi] != METHOD_LBP) assert_true(b.backward_rows < a.backward_rows);
+            double la[3], ua[3], lb[3], ub[3];
+            assert_int_equal(bound_spec(&a, C, 3, no, NULL, la, ua, &err), NN_OK);
+            assert_int_equal(bound_spec(&b, C, 3, no, NULL, lb, ub, &err), NN_OK);
+            assert_memory_equal(la, lb, sizeof la);
+            assert_memory_equal(ua, ub, sizeof ua);
+            bound_state_free(&a);
+            bound_state_free(&b);
+        }
+        free(x0);
+        model_free(&m);
+    }
+}
+
 static void bad_regions_and_calls_give_clear_errors(void **state)
 {
     (void)state;
@@ -722,6 +768,7 @@ int main(void)
         cmocka_unit_test(underflowing_activation_is_covered),
         cmocka_unit_test(clipped_l1_l2_bounds_are_exact),
         cmocka_unit_test(spec_lower_only_equals_both_sides),
+        cmocka_unit_test(unused_outputs_change_no_bits),
         cmocka_unit_test(bad_regions_and_calls_give_clear_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

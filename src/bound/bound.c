@@ -730,9 +730,17 @@ int bound_compute(bound_state *st, nn_error *err)
         if (!rc) rc = bound_layer_commit(st, i, lo, hi, err);
         if (rc) return rc;
     }
+    size_t no = model_output_size(m);
+    if (st->outputs_unused) {
+        for (size_t r = 0; r < no; r++) {
+            st->out_lower[r] = -INFINITY;
+            st->out_upper[r] = INFINITY;
+        }
+        return NN_OK;
+    }
     int rc = output_bounds(st, err);
     if (rc) return rc;
-    return check_finite_rows(m->n_layers, 0, model_output_size(m), st->out_lower, st->out_upper, err);
+    return check_finite_rows(m->n_layers, 0, no, st->out_lower, st->out_upper, err);
 }
 
 int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,

@@ -187,6 +187,7 @@ static int run_init(bab_run *run, nn_error *err)
     run->have_reg = 1;
     if ((rc = bound_state_init(&run->st, run->m, &run->o->bopt, err))) return rc;
     run->have_st = 1;
+    run->st.outputs_unused = 1; /* every bound read is bound_spec's */
     if ((rc = bound_set_region(&run->st, &run->reg.region, err))) return rc;
     size_t nl = (size_t)run->m->n_layers;
     if ((rc = alloc_zero(&run->phase, nl, sizeof *run->phase, "split constraints", err)) ||
@@ -272,6 +273,7 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
         bound_state st;
         if ((rc = prop_region_make(run->m, d->lo, d->hi, &reg, err))) return rc;
         if (!(rc = bound_state_init(&st, run->m, &run->o->bopt, err))) {
+            st.outputs_unused = 1;
             if (!(rc = bound_set_region(&st, &reg.region, err)) && !(rc = bound_compute(&st, err)))
                 rc = bound_spec(&st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
             bound_state_free(&st);
@@ -312,6 +314,7 @@ static int leaf_state(bab_run *run, bound_state *st, int *have, bound_method met
     int rc = bound_state_init(st, run->m, &o, err);
     if (rc) return rc;
     *have = 1;
+    st->outputs_unused = 1;
     return bound_set_region(st, &run->reg.region, err);
 }
 

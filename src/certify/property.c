@@ -144,6 +144,7 @@ static int prove_box(const nn_model *m, const prop_spec *p, size_t b, const boun
     bound_state st;
     if (!rc && !(rc = prop_region_make(m, p->lo + b * p->n_x, p->hi + b * p->n_x, &reg, err))) have_reg = 1;
     if (!rc && !(rc = bound_state_init(&st, m, bopt, err))) have_st = 1;
+    if (have_st) st.outputs_unused = 1;
     if (!rc) rc = bound_set_region(&st, &reg.region, err);
     if (!rc) rc = bound_compute(&st, err);
     if (!rc) rc = bound_spec(&st, C, rows, ny, NULL, lower, upper, err);

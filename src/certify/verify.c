@@ -49,6 +49,7 @@ int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options 
         memset(v, 0, sizeof *v);
         return rc;
     }
+    v->st.outputs_unused = 1; /* margins come from bound_spec */
     if (opt->method == METHOD_MILP) {
         v->milp_x = nn_malloc(model_input_size(m) * sizeof *v->milp_x, "MILP counterexample", err);
         v->milp_z = nn_malloc(n * sizeof *v->milp_z, "MILP counterexample", err);
