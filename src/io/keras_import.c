@@ -460,7 +460,7 @@ static int read_reshape(kctx *k, const cJSON *cfg)
 
 static int read_leaky(kctx *k, const cJSON *cfg)
 {
-    double alpha;
+    double alpha = 0;
     const char *key = field(cfg, "negative_slope") ? "negative_slope" : "alpha";
     int rc = double_field(k, cfg, key, 0.3, &alpha);
     if (rc) return rc;
@@ -473,7 +473,7 @@ static int read_leaky(kctx *k, const cJSON *cfg)
 static int read_relu(kctx *k, const cJSON *cfg)
 {
     const cJSON *mx = field(cfg, "max_value");
-    double slope, thr;
+    double slope = 0, thr = 0;
     int rc;
     if ((rc = double_field(k, cfg, "negative_slope", 0, &slope)) || (rc = double_field(k, cfg, "threshold", 0, &thr)))
         return rc;
@@ -521,7 +521,7 @@ static int read_lambda(kctx *k, const cJSON *cfg)
 static int read_batchnorm(kctx *k, const cJSON *cfg)
 {
     int center = 1, scale = 1, rc, n = k->spatial ? k->C : k->F;
-    double eps;
+    double eps = 0;
     const cJSON *axis = field(cfg, "axis");
     if (cJSON_IsArray(axis) && cJSON_GetArraySize(axis) == 1) axis = cJSON_GetArrayItem(axis, 0);
     int last_axis = k->spatial ? 3 : 1;

@@ -682,7 +682,7 @@ static int comparison(parser *ps, long id, int le, int strict, dnf *out)
             lin d = {0};
             rc = lin_axpy(ps, n, &d, 1.0, &a[l]);
             if (!rc) rc = lin_axpy(ps, n, &d, -1.0, &a[r]);
-            size_t at;
+            size_t at = 0;
             if (!rc) rc = make_atom(ps, n, &d, strict, &at);
             if (!rc) rc = dnf_atom(ps, at, &parts[np++]);
             lin_free(&d);
