@@ -138,7 +138,10 @@ struct bound_state {
     int layers_done;        /* layers [0, layers_done) have bounds and relaxations */
     /* counters for benchmarks and reports */
     double flops;           /* floating-point operations in GEMMs */
-    double gemm_seconds;    /* thread CPU time inside the GEMMs counted in flops */
+    double gemm_seconds;    /* thread CPU time inside the GEMMs counted in flops, when
+                               time_gemms is set (two clock reads per GEMM: a
+                               system call each, a tenth of a small net's time) */
+    int time_gemms;         /* set after bound_state_init: count gemm_seconds */
     size_t backward_rows;   /* specification rows propagated backward */
     /* set after bound_state_init; kept by bound_set_region */
     bound_rows_fn rows_exec; /* NULL: bound_compute computes all rows itself */

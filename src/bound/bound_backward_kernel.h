@@ -116,7 +116,7 @@ static int SFX(step_affine)(bound_state *st, int j, SFX(blk) *b, nn_error *err)
     const nn_model *m = st->model;
     const nn_layer *L = &m->layers[j];
     size_t n_in = shape_size(L->in);
-    double t0 = nn_thread_cpu_seconds();
+    double t0 = bound_gemm_clock(st);
     if (L->type == LAYER_DENSE) {
         size_t rows, cols;
         const REAL *W;
@@ -139,7 +139,7 @@ static int SFX(step_affine)(bound_state *st, int j, SFX(blk) *b, nn_error *err)
         st->flops += bound_affine_flops(L, b->M);
         b->width = n_in;
     }
-    st->gemm_seconds += nn_thread_cpu_seconds() - t0;
+    bound_gemm_clock_add(st, t0);
     SFX(swap)(b);
     return NN_OK;
 }
@@ -151,7 +151,7 @@ static int SFX(step_first_block)(bound_state *st, SFX(blk) *b, nn_error *err)
     bound_work *w = st->work;
     int f = w->first_nl;
     size_t n = w->n_in, rows = b->width;
-    double t0 = nn_thread_cpu_seconds();
+    double t0 = bound_gemm_clock(st);
     const REAL *F;
 #if PREC == 0
     REAL **pk = &w->fb_pk;
@@ -169,7 +169,7 @@ static int SFX(step_first_block)(bound_state *st, SFX(blk) *b, nn_error *err)
     GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b->M, (int)n, (int)rows, 1.0, b->A, (int)b->width, F,
          (int)n, 0.0, b->B, (int)n);
     st->flops += 2.0 * (double)b->M * (double)rows * (double)n;
-    st->gemm_seconds += nn_thread_cpu_seconds() - t0;
+    bound_gemm_clock_add(st, t0);
     SFX(swap)(b);
     b->width = n;
     b->map = NULL;
@@ -414,7 +414,7 @@ static int SFX(step_affine_crop)(bound_state *st, int j, SFX(blk) *b, nn_error *
     int hi, wi;
     layer_window_below(L, b->wh, b->ww, &hi, &wi);
     size_t width = (size_t)L->in.c * (size_t)hi * (size_t)wi;
-    double t0 = nn_thread_cpu_seconds();
+    double t0 = bound_gemm_clock(st);
 #if PREC == 0
     int rc = layer_affine_adjoint_window_ws(L, b->A, b->M, b->width, b->wh, b->ww, b->oy, b->ox, b->B, width, &w->ws,
                                             err);
@@ -426,7 +426,7 @@ static int SFX(step_affine_crop)(bound_state *st, int j, SFX(blk) *b, nn_error *
     if (L->type == LAYER_CONV2D)
         st->flops += 2.0 * (double)b->M * (double)b->wh * (double)b->ww * (double)L->out_channels *
                      (double)L->in.c * (double)L->kernel[0] * (double)L->kernel[1];
-    st->gemm_seconds += nn_thread_cpu_seconds() - t0;
+    bound_gemm_clock_add(st, t0);
     layer_window_origin_below(L, b->oy, b->ox, b->M);
     b->cc = L->in.c;
     b->mh = L->in.h;

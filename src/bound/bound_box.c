@@ -65,10 +65,10 @@ int bound_box_affine(bound_state *st, int from, int to, double *lo, double *hi, 
             rad[k] = 0.5 * (hi[k] - lo[k]);
             am[k] = fabs(mid[k]);
         }
-        double t0 = nn_thread_cpu_seconds();
+        double t0 = bound_gemm_clock(st);
         int rc = layer_affine_forward_ws(L, mid, 1, mw, lo, mw, &w->ws, err);
         if (!rc) rc = layer_affine_forward_ws(&w->abs_layers[j], rad, 2, mw, ro, mw, &w->ws, err);
-        st->gemm_seconds += nn_thread_cpu_seconds() - t0;
+        bound_gemm_clock_add(st, t0);
         if (rc) return nn_error_prefix(err, "interval bounds, layer %d: ", j);
         double *v = w->vmag[j], gs = 0, vs = 0;
         if (st->opt.single)

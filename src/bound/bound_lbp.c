@@ -215,7 +215,7 @@ static int lbp_affine(bound_state *st, struct bound_lbp *p, int j, int with_mid,
     double *R = p->rad[p->cur], *Rn = p->rad[1 - p->cur];
     const double *b = w->bfull[j];
     int rc = NN_OK;
-    double t0 = nn_thread_cpu_seconds();
+    double t0 = bound_gemm_clock(st);
     if (with_mid) {
         rc = layer_affine_forward_ws(&p->lin[j], M, n_in + 1, ld, Mn, no, &p->ws, err);
         if (rc) return nn_error_prefix(err, "LBP, layer %d: ", j);
@@ -228,7 +228,7 @@ static int lbp_affine(bound_state *st, struct bound_lbp *p, int j, int with_mid,
     rc = layer_affine_forward_ws(&w->abs_layers[j], R + r0 * ld, nr, ld, Rn + r0 * no, no, &p->ws, err);
     if (rc) return nn_error_prefix(err, "LBP, layer %d: ", j);
     st->flops += bound_affine_flops(L, nr);
-    st->gemm_seconds += nn_thread_cpu_seconds() - t0;
+    bound_gemm_clock_add(st, t0);
     if (b)
         for (size_t k = 0; k < no; k++) Rn[(n_in + 1) * no + k] += fabs(b[k]);
     p->cur = 1 - p->cur;
@@ -533,7 +533,7 @@ int bound_lbp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, co
         size_t nr = rows - r0 < w->rb ? rows - r0 : w->rb;
         const double *Cb = C + r0 * ldc;
         /* P = C MID^T (coefficients and constant), Q = |C| RAD^T (and |C| m). */
-        double t0 = nn_thread_cpu_seconds();
+        double t0 = bound_gemm_clock(st);
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nr, (int)K, (int)no, 1.0, Cb, (int)ldc, M,
                     (int)ld, 0.0, p->sP, (int)ls);
         st->flops += 2.0 * (double)nr * (double)K * (double)no;
@@ -550,7 +550,7 @@ int bound_lbp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, co
                         (int)ld, 0.0, p->sQ, (int)ls);
             st->flops += 2.0 * (double)nr * (double)ls * (double)no;
         }
-        st->gemm_seconds += nn_thread_cpu_seconds() - t0;
+        bound_gemm_clock_add(st, t0);
         for (size_t r = 0; r < nr; r++) {
             double *P = p->sP + r * ls, *Q = p->sQ + r * ls;
             double dr = d ? d[r0 + r] : 0.0, s = Q[K] + fabs(dr);

@@ -129,9 +129,9 @@ void bound_rows_first_block(bound_state *st, size_t R, const double *A, double *
         c[r] += acc;
         s[r] += mag;
     }
-    double t0 = nn_thread_cpu_seconds();
+    double t0 = bound_gemm_clock(st);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)n, (int)rows, 1.0, A, (int)rows, w->fb_A,
                 (int)n, 0.0, An, (int)n);
     st->flops += 2.0 * (double)R * (double)rows * (double)n;
-    st->gemm_seconds += nn_thread_cpu_seconds() - t0;
+    bound_gemm_clock_add(st, t0);
 }

@@ -10,6 +10,7 @@
 
 #include "bound.h"
 #include "layer_ops.h"
+#include "nn_clock.h"
 
 /* Relative allowance added outward to every concretized bound, times the sum of
  * the absolute values of the terms that were added up (see bound_backward.c). */
@@ -147,6 +148,13 @@ static inline int bound_in(const nn_model *m, int j, int k) { return model_layer
 
 /* gamma(n) = n u / (1 - n u): the relative error bound of a sum of n - 2 products
  * in unit roundoff u (bound_backward.c, part 2). */
+/* The GEMM clock (bound_state.time_gemms): a start, and the time since it added. */
+static inline double bound_gemm_clock(const bound_state *st) { return st->time_gemms ? nn_thread_cpu_seconds() : 0.0; }
+static inline void bound_gemm_clock_add(bound_state *st, double t0)
+{
+    if (st->time_gemms) st->gemm_seconds += nn_thread_cpu_seconds() - t0;
+}
+
 static inline double bound_gamma(double n, double u) { return n * u / (1.0 - n * u); }
 
 /* max(v, 0) without a branch: coefficient signs are close to random, and a

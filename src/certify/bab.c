@@ -72,10 +72,13 @@ typedef struct {
     size_t *row_of;         /* property row of each row of C */
     size_t n_rows;
     double *C, *lower, *upper;
-    /* ReLU splits: one region, one state */
+    /* ReLU splits: one region, one state; input halves: the state, and the region
+     * of the domain last bounded */
     prop_region reg;
     int have_reg, have_st;
     bound_state st;
+    prop_region half;
+    int have_half;
     bound_state lp_st;      /* LP-LAST on leaves with every ReLU fixed (made when needed) */
     bound_state milp_st;    /* ... and the point of their LP when it does not prove them */
     int have_lp_st, have_milp_st;
@@ -134,6 +137,7 @@ static void run_free(bab_run *run)
     if (run->have_lp_st) bound_state_free(&run->lp_st);
     if (run->have_milp_st) bound_state_free(&run->milp_st);
     if (run->have_reg) prop_region_free(&run->reg);
+    if (run->have_half) prop_region_free(&run->half);
     free(run->cases), free(run->case_row0), free(run->row_of);
     free(run->C), free(run->lower), free(run->upper);
     free(run->phase), free(run->prior_l), free(run->prior_u), free(run->pre_off);
@@ -268,17 +272,22 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
     *empty = 0;
     int rc;
     if (!run->relu) {
+        /* One state bounds every half: a per-coordinate box is a new image to it
+         * (no warm start or region cache carried over), so a domain's bits are its
+         * own, whichever domains the state bounded before. */
         run->job_domains++;
-        prop_region reg;
-        bound_state st;
-        if ((rc = prop_region_make(run->m, d->lo, d->hi, &reg, err))) return rc;
-        if (!(rc = bound_state_init(&st, run->m, &run->o->bopt, err))) {
-            st.outputs_unused = 1;
-            if (!(rc = bound_set_region(&st, &reg.region, err)) && !(rc = bound_compute(&st, err)))
-                rc = bound_spec(&st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
-            bound_state_free(&st);
+        if (run->have_half) prop_region_free(&run->half);
+        run->have_half = 0;
+        if ((rc = prop_region_make(run->m, d->lo, d->hi, &run->half, err))) return rc;
+        run->have_half = 1;
+        if (!run->have_st) {
+            if ((rc = bound_state_init(&run->st, run->m, &run->o->bopt, err))) return rc;
+            run->have_st = 1;
+            run->st.outputs_unused = 1;
         }
-        prop_region_free(&reg);
+        bound_forget_warm(&run->st);
+        if (!(rc = bound_set_region(&run->st, &run->half.region, err)) && !(rc = bound_compute(&run->st, err)))
+            rc = bound_spec(&run->st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
         if (!rc) evaluate(run, d);
         return rc;
     }
