@@ -32,6 +32,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The group's collectives wait for members a share of a layer behind: short
+ * waits, so the sleeps between polls stay short too (a member asleep does not
+ * progress a collective, and the one it waits for finds it asleep). */
+#define GROUP_WAIT_CAP_US 100
+static void group_wait(MPI_Request *req, MPI_Status *status) { sched_wait_cap(req, status, GROUP_WAIT_CAP_US); }
+
 int sched_group_width(const sched_env *env, int ranks_per_image)
 {
     int workers = env->size > 1 ? env->size - 1 : 1;
@@ -135,7 +141,7 @@ int sched_group_sync(sched_group *g, int kind, int failed)
     int v[3] = {kind, -kind, failed ? INT_MAX - g->rank : 0}, r[3];
     MPI_Request req;
     MPI_Iallreduce(v, r, 3, MPI_INT, MPI_MAX, g->comm, &req);
-    sched_wait(&req, NULL);
+    group_wait(&req, NULL);
     if (r[0] != -r[1]) sched_group_astray(g);
     return r[2] ? INT_MAX - r[2] : -1;
 }
@@ -189,7 +195,7 @@ int sched_group_split_items(sched_group *g, size_t n, size_t width, size_t block
     if ((rc = agree_failure(g, rc, err)) >= 0) return rc;
     MPI_Request req;
     MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, out, g->counts, g->displs, MPI_DOUBLE, g->comm, &req);
-    sched_wait(&req, NULL);
+    group_wait(&req, NULL);
     return NN_OK;
 }
 
@@ -203,8 +209,8 @@ static int gather_rows(sched_group *g, sched_rows_fn rows, void *ctx, double *lo
     MPI_Request req[2];
     MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, lower, g->counts, g->displs, MPI_DOUBLE, g->comm, &req[0]);
     MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, upper, g->counts, g->displs, MPI_DOUBLE, g->comm, &req[1]);
-    sched_wait(&req[0], NULL);
-    sched_wait(&req[1], NULL);
+    group_wait(&req[0], NULL);
+    group_wait(&req[1], NULL);
     return NN_OK;
 }
 
@@ -355,7 +361,7 @@ static int run_dynamic(sched_group *g, size_t n, size_t block, size_t width, blo
     v[3] = (int)(block_us(g) < INT_MAX ? block_us(g) : INT_MAX);
     MPI_Request req;
     MPI_Iallreduce(MPI_IN_PLACE, v, (int)nb + 4, MPI_INT, MPI_MAX, g->comm, &req);
-    sched_wait(&req, NULL);
+    group_wait(&req, NULL);
     if (v[0] != -v[1]) sched_group_astray(g);
     g->agreed_us = (uint32_t)v[3];
     if (!v[2]) return NN_OK;
@@ -383,7 +389,7 @@ static void gather_owned(sched_group *g, size_t n, size_t block, size_t width, d
     }
     MPI_Request req;
     MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, g->gather, g->counts, g->displs, MPI_DOUBLE, g->comm, &req);
-    sched_wait(&req, NULL);
+    group_wait(&req, NULL);
     for (size_t b = 0; b < nb; b++) {
         int r = g->owner[b] - 1;
         size_t lo = b * block, len = ((lo + block < n ? lo + block : n) - lo) * width;

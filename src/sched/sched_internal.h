@@ -62,6 +62,7 @@ void sched_peer_name(int rank, char *buf, size_t size);
 /* Wait for a request, sleeping with a growing pause instead of spinning (an
  * idle rank must not take CPU from working ranks on the same cores). */
 void sched_wait(MPI_Request *req, MPI_Status *status);
+void sched_wait_cap(MPI_Request *req, MPI_Status *status, int cap_us);
 /* Pause for the idle loop: 0, then 20 us doubling up to 1 ms (cap_us: up to
  * that instead, for a loop that must answer quickly). */
 void sched_backoff(int *idle);

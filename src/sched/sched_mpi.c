@@ -226,15 +226,17 @@ void sched_backoff_cap(int *idle, int cap_us)
 
 void sched_backoff(int *idle) { sched_backoff_cap(idle, 1000); }
 
-void sched_wait(MPI_Request *req, MPI_Status *status)
+void sched_wait_cap(MPI_Request *req, MPI_Status *status, int cap_us)
 {
     int flag = 0, idle = 0;
     for (;;) {
         MPI_Test(req, &flag, status ? status : MPI_STATUS_IGNORE);
         if (flag) return;
-        sched_backoff(&idle);
+        sched_backoff_cap(&idle, cap_us);
     }
 }
+
+void sched_wait(MPI_Request *req, MPI_Status *status) { sched_wait_cap(req, status, 1000); }
 
 int sched_buf_append(sched_buf *b, const void *data, size_t len)
 {
