@@ -172,6 +172,22 @@ static void exact_side(const conc_ctx *c, const double *a, const bound_region *R
     *best = side ? ax0 + gain_best : ax0 - gain_best;
 }
 
+/* exact_side for every norm: l_inf's extreme is a corner of the (clipped) box. */
+static void exact_side_any(const conc_ctx *c, const double *a, const bound_region *R, int side, ld *sure, ld *best)
+{
+    if (R->norm != NORM_INF) {
+        exact_side(c, a, R, side, sure, best);
+        return;
+    }
+    ld v = 0;
+    for (size_t j = 0; j < c->n; j++) {
+        ld lo = (ld)R->center[j] - R->eps, hi = (ld)R->center[j] + R->eps;
+        if (R->clip) lo = lo < R->clip_lo ? R->clip_lo : lo, hi = hi > R->clip_hi ? R->clip_hi : hi;
+        v += (ld)a[j] * (((a[j] > 0) == side) ? hi : lo);
+    }
+    *sure = *best = v;
+}
+
 /* One row a on the region: soundness (no tolerance), exactness (slack rel),
  * samples, and the argmin point. Returns the number of failures. */
 static int check_row(conc_ctx *c, test_rng *rng, const double *a, const double *x0, double eps, norm_type p,
@@ -455,17 +471,7 @@ static void wide_first_block_rows_exact(void **state)
                 const double *a = L->weight + (size_t)h * n;
                 for (int side = 0; side < 2; side++) {
                     ld sure, best;
-                    if (p == NORM_INF) {
-                        sure = 0;
-                        for (size_t j = 0; j < n; j++) {
-                            ld lo = (ld)x0[j] - eps, hi = (ld)x0[j] + eps;
-                            if (clip) lo = lo < 0 ? 0 : lo, hi = hi > 1 ? 1 : hi;
-                            sure += (ld)a[j] * (((a[j] > 0) == side) ? hi : lo);
-                        }
-                        best = sure;
-                    } else {
-                        exact_side(&c, a, &R, side, &sure, &best);
-                    }
+                    exact_side_any(&c, a, &R, side, &sure, &best);
                     sure += L->bias[h];
                     ld b = side ? st.pre_upper[1][h] : st.pre_lower[1][h];
                     n_checks++;
@@ -547,17 +553,7 @@ static void conv_rows_exact(int k, int pad, int co_n, int want_sparse)
             for (size_t j = 0; j < n; j++) mag += fabsl((ld)a[j] * x0[j]) + eps * fabsl((ld)a[j]);
             for (int side = 0; side < 2; side++) {
                 ld sure, best;
-                if (p == NORM_INF) {
-                    sure = 0;
-                    for (size_t j = 0; j < n; j++) {
-                        ld lo = (ld)x0[j] - eps, hi = (ld)x0[j] + eps;
-                        if (clip) lo = lo < 0 ? 0 : lo, hi = hi > 1 ? 1 : hi;
-                        sure += (ld)a[j] * (((a[j] > 0) == side) ? hi : lo);
-                    }
-                    best = sure;
-                } else {
-                    exact_side(&c, a, &R, side, &sure, &best);
-                }
+                exact_side_any(&c, a, &R, side, &sure, &best);
                 sure += L->bias[co];
                 best += L->bias[co];
                 ld b = side ? st.pre_upper[1][h] : st.pre_lower[1][h];
