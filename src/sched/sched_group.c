@@ -325,17 +325,29 @@ out_of_memory:
  * group agrees at the end of each split on the largest cost of a block it saw
  * (a chunk's time over its blocks: the largest, so that one costly chunk makes
  * the next split go a block at a time) and sizes the next split's chunks by it
- * (sched_chunk). Timing changes only who computes what, never a result. */
+ * (sched_chunk). A split whose shares would each last at most a chunk's time
+ * (SCHED_CHUNK_US) by that cost goes in equal static shares, without asking
+ * the master: its answers would cost more than they even out (rounds of light
+ * branch-and-bound jobs, 0.05 ms each). Every member decides alike, from the
+ * agreed cost. Timing changes only who computes what, never a result. */
 static int run_dynamic(sched_group *g, size_t n, size_t block, size_t width, block_fn f, void *ctx, nn_error *err)
 {
-    size_t nb = (n + block - 1) / block, k = sched_chunk_first(nb, g->size, g->agreed_us);
-    size_t first = (size_t)g->rank * k, count = first < nb ? (nb - first < k ? nb - first : k) : 0;
+    size_t nb = (n + block - 1) / block, members = (size_t)g->size, me = (size_t)g->rank, first, count;
+    int fixed = g->agreed_us > 0 && (double)nb * g->agreed_us <= (double)SCHED_CHUNK_US * (double)members;
+    if (fixed) {
+        first = nb * me / members;
+        count = nb * (me + 1) / members - first;
+    } else {
+        size_t k = sched_chunk_first(nb, g->size, g->agreed_us);
+        first = me * k;
+        count = first < nb ? (nb - first < k ? nb - first : k) : 0;
+    }
     g->split_serial++;  /* every member counts its splits alike: lockstep */
     g->block_seconds = 0;
     dynamic_room(g, nb, n * width);
     int rc = NN_OK, fail = -1, posted = 0;
     /* cheap blocks: a request in flight while computing */
-    int ahead = g->agreed_us > 0 && g->agreed_us < SCHED_CHUNK_US;
+    int ahead = !fixed && g->agreed_us > 0 && g->agreed_us < SCHED_CHUNK_US;
     chunk_ask q;
     for (;;) {
         if (ahead) chunk_post(g, &q, nb), posted = 1;
@@ -347,6 +359,7 @@ static int run_dynamic(sched_group *g, size_t n, size_t block, size_t width, blo
             double each = (MPI_Wtime() - t0) / (double)count;
             if (each > g->block_seconds) g->block_seconds = each;
         }
+        if (fixed) break;
         if (!posted) chunk_post(g, &q, nb);
         posted = 0;
         /* after a failure the chunk answered is dropped: its blocks lie above
