@@ -295,6 +295,66 @@ static void kept_layers_are_the_recomputed_bits(void **state)
     }
 }
 
+/* Input halves share one state (bab.c, bound_domain): bounded one after another
+ * on it, boxes (a point, one inside the last, the same box twice) get the bits a fresh state
+ * gives each, for CROWN, FROWN (no warm start carried from box to box), CROWN-IBP
+ * and LP-LAST, on an MLP and a CNN. */
+static void reused_state_gives_each_box_its_own_bits(void **state)
+{
+    (void)state;
+    test_rng rng = {0x4a1f};
+    const bound_method ms[] = {METHOD_CROWN, METHOD_FROWN, METHOD_CROWN_IBP, METHOD_LP_LAST};
+    for (int net = 0; net < 2; net++) {
+        nn_model m;
+        if (net) tb_build_cnn(&m, &rng, LAYER_RELU);
+        else tb_build_relu2(&m, &rng, 4, 10, 8, 3);
+        size_t n = model_input_size(&m), ny = model_output_size(&m);
+        double C[2 * 16];
+        for (size_t q = 0; q < 2 * ny; q++) C[q] = q % (ny + 1) ? 0.5 : -1.0;
+        for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+            if (net && ms[mi] == METHOD_LP_LAST) continue; /* LP-LAST's CNN runs are slow; the MLP has it */
+            bound_options o;
+            bound_options_default(&o);
+            o.method = ms[mi];
+            o.frown_iters = 4;
+            nn_error err;
+            bound_state shared;
+            assert_int_equal(bound_state_init(&shared, &m, &o, &err), NN_OK);
+            shared.outputs_unused = 1;
+            double *lo = test_malloc(2 * n * sizeof *lo), *hi = lo + n;
+            for (int b = 0; b < 6; b++) {
+                for (size_t j = 0; j < n; j++) {
+                    double c = test_rng_range(&rng, 0.2, 0.8), w = b == 1 ? 0.0 : test_rng_range(&rng, 0.01, 0.15);
+                    if (b == 4) c = (lo[j] + hi[j]) / 2, w = (hi[j] - lo[j]) / 4; /* inside the last box */
+                    lo[j] = c - w, hi[j] = c + w;
+                }
+                for (int again = 0; again < (b == 5 ? 2 : 1); again++) {
+                    prop_region reg;
+                    assert_int_equal(prop_region_make(&m, lo, hi, &reg, &err), NN_OK);
+                    bound_state fresh;
+                    assert_int_equal(bound_state_init(&fresh, &m, &o, &err), NN_OK);
+                    assert_int_equal(bound_set_region(&fresh, &reg.region, &err), NN_OK);
+                    assert_int_equal(bound_compute(&fresh, &err), NN_OK);
+                    bound_forget_warm(&shared);
+                    assert_int_equal(bound_set_region(&shared, &reg.region, &err), NN_OK);
+                    assert_int_equal(bound_compute(&shared, &err), NN_OK);
+                    tb_assert_same_bounds(&m, &fresh, &shared);
+                    double l1[2], u1[2], l2[2], u2[2];
+                    assert_int_equal(bound_spec(&fresh, C, 2, ny, NULL, l1, u1, &err), NN_OK);
+                    assert_int_equal(bound_spec(&shared, C, 2, ny, NULL, l2, u2, &err), NN_OK);
+                    assert_memory_equal(l1, l2, sizeof l1);
+                    assert_memory_equal(u1, u2, sizeof u1);
+                    bound_state_free(&fresh);
+                    prop_region_free(&reg);
+                }
+            }
+            test_free(lo);
+            bound_state_free(&shared);
+        }
+        model_free(&m);
+    }
+}
+
 /* z_A = x1 + x2 / 2 and z_B = z_A + shift on [-1, 1]^2: A active and B inactive is
  * empty for shift = 1 (z_B >= 1) and not for shift = -1. Intervals do not see it;
  * the LP of LP-LAST must, with a certificate, and only when it is true. */
@@ -666,6 +726,7 @@ int main(void)
         cmocka_unit_test(lp_proves_empty_sub_domains_empty),
         cmocka_unit_test(intervals_prove_contradictions_empty),
         cmocka_unit_test(kept_layers_are_the_recomputed_bits),
+        cmocka_unit_test(reused_state_gives_each_box_its_own_bits),
         cmocka_unit_test(split_constraints_hold_on_sampled_points),
         cmocka_unit_test(beta_gradient_matches_differences),
         cmocka_unit_test(betas_see_split_constraints),
