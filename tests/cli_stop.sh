@@ -47,6 +47,9 @@ rc=$?
 k=$(stopped "$TMP/mpi.log" SIGUSR1 120)
 check "SIGUSR1 to mpirun drains the ranks: exit status 75 ($rc, $k finished)" \
     "[ $rc = 75 ] && [ -n '$k' ] && [ '$k' -lt 120 ]" || tail -5 "$TMP/mpi.log"
+check "the master says at once which rank (host, pid) holds which tasks in flight" \
+    "grep -Eq 'stop requested: no new tasks(; waiting up to 60 s for the tasks in flight: rank [12] \(host [^,]+, pid [0-9]+\) \[[0-9]|, none in flight)' '$TMP/mpi.log'" ||
+    grep 'stop requested' "$TMP/mpi.log"
 mpirun -np 3 $NNCERT certify "${JOB[@]}" --out "$TMP/mpi.h5" >"$TMP/mpi2.out" 2>&1
 check "the 3-rank rerun resumes exactly the $k finished tasks" "grep -q 'resumed: $k rows were finished' '$TMP/mpi2.out'"
 check "and ends with the bits of the uninterrupted run" "$PY tests/same_results.py '$TMP/ref.h5' '$TMP/mpi.h5'"

@@ -180,6 +180,29 @@ static int check_lost(const sched_env *env, const group_slot *slot, int groups, 
                    "computes the rest", r, who, group, held, others);
 }
 
+/* Said at once when a stop starts a drain: which group holds which tasks. A
+ * rank lost on another host is invisible to check_lost, and mpirun's SIGTERM
+ * after it is followed by SIGKILL a second later; this line, with mpirun's own
+ * naming the lost rank, tells which tasks that rank held. */
+static void announce_drain(const group_slot *slot, int groups, int width, int size, double seconds)
+{
+    char line[1024];
+    size_t len = 0;
+    for (int k = 0; k < groups && len + 200 < sizeof line; k++) {
+        if (slot[k].outstanding <= 0) continue;
+        char who[128], list[160];
+        sched_peer_name(slot[k].leader, who, sizeof who);
+        list_tasks(slot[k].held, slot[k].outstanding, list, sizeof list);
+        int members = k + 1 < groups ? width : size - slot[k].leader;
+        int w = snprintf(line + len, sizeof line - len, "%s rank %d (%s%s) [%s]", len ? ";" : "", slot[k].leader, who,
+                         members > 1 ? ", leading a group" : "", list);
+        if (w > 0) len = len + (size_t)w < sizeof line ? len + (size_t)w : sizeof line - 1;
+    }
+    if (len) fprintf(stderr, "nncert: stop requested: no new tasks; waiting up to %g s for the tasks in flight:%s\n",
+                     seconds, line);
+    else fprintf(stderr, "nncert: stop requested: no new tasks, none in flight\n");
+}
+
 /* One result message: the application's done callback. */
 static int master_result(const sched_app *app, const MPI_Status *st, int width, int groups, group_slot *slot,
                          unsigned char **buf, size_t *cap, int *group, nn_error *err)
@@ -319,6 +342,7 @@ static int run_master(const sched_env *env, const sched_options *o, const sched_
         if (!draining && stop_requested(o)) {
             /* mpirun's SIGTERM after losing a rank looks like any stop: look first */
             if ((rc = check_lost(env, slot, groups, width, err))) break;
+            announce_drain(slot, groups, width, env->size, o->drain_seconds);
             draining = 1;
             drain_end = nn_wall_seconds() + o->drain_seconds;
             for (int k = 0; k < groups; k++)
