@@ -5,7 +5,10 @@
  * nothing, so a job can be refused before any work. Checked against peak RSS in
  * doc/bounds.md; LP methods are rough (Clp's and Cbc's own memory is a guess). */
 #include "bound_memory.h"
+#include "bound_cost.h"
 #include "bound_frown.h"
+
+#include <math.h>
 
 /* Memory for the four R x maxw coefficient buffers when row_block is 0. */
 #define ROW_BLOCK_BYTES ((size_t)256 << 20)
@@ -115,11 +118,27 @@ int bound_estimate_memory(const nn_model *m, const bound_options *opt, bound_mem
         }
         if (live) state += 3 * D * nout; /* boxes of every output */
     }
-    /* the first block's composite rows, packed on live rows, float copies, sparse rows */
+    /* the first block's composite rows (fb_build): dense, packed on live rows and
+     * in float where passes cross it; a conv block's rows sparse while at most a
+     * quarter of F is nonzero, the dense F only past that, and the build's block
+     * buffer. A lone conv's rows have at most Ci kh kw nonzeros each: when that
+     * keeps F under a quarter and the composite does not pay, F is never dense. */
     size_t fb_rows = first_nl < n ? shape_size(m->layers[first_nl].in) : no;
     double fb = (double)fb_rows * (double)n_in;
-    if (fb * D <= (double)BOUND_FB_CACHE_BYTES)
-        state += fb * (2 * D + (o.single ? 2 * F : 0) + (first_conv ? (D + sizeof(size_t)) / 4 : 0)) + 8 * D * fb_rows;
+    if (fb * D <= (double)BOUND_FB_CACHE_BYTES) {
+        double own = 0, row_nnz = (double)n_in;
+        int convs = 0, others = 0;
+        for (int j = 0; j < first_nl; j++) {
+            const nn_layer *L = &m->layers[j];
+            own += bound_affine_flops(L, 1);
+            if (L->type == LAYER_CONV2D) convs++, row_nnz = (double)L->in.c * L->kernel[0] * L->kernel[1];
+            else if (L->type != LAYER_NORMALIZE && L->type != LAYER_FLATTEN) others++;
+        }
+        int never_dense = first_conv && convs == 1 && !others && row_nnz * (double)fb_rows <= fb / 4 && 2 * fb > own;
+        double sparse = first_conv ? fmin(row_nnz * (double)fb_rows, fb / 4) * (D + sizeof(size_t)) : 0;
+        double build = first_conv ? (double)(fb_rows < rb ? fb_rows : rb) * (double)n_in * D + D * n_in : 0;
+        state += (never_dense ? 0 : fb * (2 * D + (o.single ? 2 * F : 0))) + sparse + build + 8 * D * fb_rows;
+    }
     state += D * (8 * maxw + 9 * n_in + 6 * no);
     /* the backward blocks: two buffers of 2 rb maxw doubles (a graph: max_live + 1
      * more) and per-row constants, budgets and window origins */
