@@ -5,9 +5,9 @@
  * backward kernel and cached with their dual norms (when the dense matrix would take
  * at most BOUND_FB_CACHE_BYTES; larger blocks go through the kernel for every
  * request, in aligned blocks so that a row's numbers never depend on the range
- * asked for). A conv block's rows are kept sparse, never dense (fb_build). When the composite is no more
- * expensive than the block's own adjoints, backward passes cross the block with it
- * (fb_gemm; an MLP's normalize + dense).
+ * asked for). A conv block's rows are kept sparse, not dense (fb_build). When the
+ * composite is no more expensive than the block's own adjoints, backward passes
+ * cross the block with it (fb_gemm; an MLP's normalize + dense).
  *
  * Rounding. The rows of F carry no per-step budget when nothing below the block's
  * top affine layer sums more than one term (each entry is then a product rounded
@@ -162,13 +162,17 @@ static int fb_build(bound_state *st, nn_error *err)
      * the path the kernel took then; a composite built after that commit (LBP
      * methods never need the block's rows) must not change the path. */
     if (st->layers_done > w->first_nl) gemm = 0;
+    /* what a build that failed part way (out of memory) left, dropped first */
+    free(w->fb_c), free(w->fb_cabs), free(w->fb_norm), free(w->fb_A), free(w->fb_Af), free(w->fb_row);
+    w->fb_Af = NULL, w->fb_A = NULL, w->fb_row = NULL;
+    sparse_drop(w);
     w->fb_c = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
     w->fb_cabs = nn_malloc(rows * sizeof(double), "first-layer bound cache", err);
     w->fb_norm = nn_malloc(3 * rows * sizeof(double), "first-layer bound cache", err);
     if (!w->fb_c || !w->fb_cabs || !w->fb_norm) return NN_ENOMEM;
     fb_sparse sp = {0, 0, gemm ? 0 : rows * n / 4};
     double *blk = NULL;
-    if (gemm) {
+    if (sp.limit == 0) {
         if (!(w->fb_A = nn_malloc(rows * n * sizeof(double), "first-layer bound cache", err))) return NN_ENOMEM;
     } else {
         w->fb_sp_ptr = nn_malloc((rows + 1) * sizeof *w->fb_sp_ptr, "first-layer bound cache", err);
@@ -190,7 +194,10 @@ static int fb_build(bound_state *st, nn_error *err)
             const double *a = A + r * n;
             double *nrm = w->fb_norm + 3 * (blo + r);
             int kept = w->fb_sp_ptr ? sparse_append(w, &sp, a, blo + r, err) : 0;
-            if (kept < 0) rc = NN_ENOMEM;
+            if (kept < 0) {
+                rc = NN_ENOMEM;
+                break;
+            }
             if (kept) { /* zeros add nothing to a norm: the dense row's bits */
                 size_t p0 = w->fb_sp_ptr[blo + r], k = w->fb_sp_ptr[blo + r + 1] - p0;
                 for (int p = 0; p < 3; p++) nrm[p] = bound_dual_norm(w->fb_sp_val + p0, k, (norm_type)p);
