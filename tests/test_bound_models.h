@@ -293,6 +293,18 @@ static inline void tb_assert_same_bounds(const nn_model *m, const bound_state *a
         }
 }
 
+/* The spec rows C [rows x ny] (rows <= 8) of two states are the same bits, both sides. */
+static inline void tb_assert_same_spec(bound_state *a, bound_state *b, const double *C, size_t rows, size_t ny)
+{
+    nn_error err;
+    double la[8], ua[8], lb[8], ub[8];
+    assert_true(rows <= 8);
+    assert_int_equal(bound_spec(a, C, rows, ny, NULL, la, ua, &err), NN_OK);
+    assert_int_equal(bound_spec(b, C, rows, ny, NULL, lb, ub, &err), NN_OK);
+    assert_memory_equal(la, lb, rows * sizeof *la);
+    assert_memory_equal(ua, ub, rows * sizeof *ua);
+}
+
 /* A committed zoo model (path relative to the repository root) into m: 0 if the
  * file is absent, 1 if loaded; a file that does not load fails the test. */
 static inline int tb_load_zoo(const char *name, nn_model *m)

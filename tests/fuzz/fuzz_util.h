@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dataset.h"
 #include "forward.h"
 #include "model.h"
 #include "nn_error.h"
@@ -58,6 +59,24 @@ static inline void fuzz_check_refusal(int rc, const nn_error *err)
         fprintf(stderr, "refused with code %d but error {%d, \"%s\"}\n", rc, (int)err->code, err->msg);
         abort();
     }
+}
+
+/* A data set loader's window (dataset.h): an accepted one has images in [0, 1]
+ * and, checked against 10 classes, labels accepted or refused with a message. */
+static inline void fuzz_load_dataset(const char *spec, size_t start, size_t count)
+{
+    nn_error err;
+    nn_dataset ds;
+    int rc = dataset_load(spec, start, count, &ds, &err);
+    fuzz_check_refusal(rc, &err);
+    if (rc == NN_OK) {
+        size_t values = ds.n * shape_size(ds.shape);
+        for (size_t i = 0; i < values; i++)
+            if (!(ds.images[i] >= 0 && ds.images[i] <= 1)) abort();
+        rc = dataset_check_labels(&ds, 10, &err);
+        fuzz_check_refusal(rc, &err);
+    }
+    dataset_free(&ds);
 }
 
 /* Rough multiply-adds of one forward pass, to skip models that are valid but
