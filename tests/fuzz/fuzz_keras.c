@@ -13,10 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 4) return 0;
     fuzz_hdf5_limits();
-    size_t len = (size_t)data[0] << 24 | (size_t)data[1] << 16 | (size_t)data[2] << 8 | data[3];
-    data += 4;
-    size -= 4;
-    if (len > size) len = size;
+    size_t len = fuzz_take_length(&data, &size);
     char path[600], arch[600];
     fuzz_write_file("model.h5", data, len, path, sizeof path);
     int with_arch = size > len;

@@ -16,10 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 5) return 0;
     const size_t start = data[0] & 3, count = (data[0] >> 2) & 3;
     const int nhwc = (data[0] >> 4) & 1;
-    size_t len = (size_t)data[1] << 24 | (size_t)data[2] << 16 | (size_t)data[3] << 8 | data[4];
-    data += 5;
-    size -= 5;
-    if (len > size) len = size;
+    data++, size--;
+    size_t len = fuzz_take_length(&data, &size);
     char images[600], labels[600], spec[1400];
     fuzz_write_file("images.npy", data, len, images, sizeof images);
     fuzz_write_file("labels.npy", data + len, size - len, labels, sizeof labels);

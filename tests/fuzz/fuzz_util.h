@@ -46,6 +46,18 @@ static inline void fuzz_write_file(const char *name, const uint8_t *data, size_t
     if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f)) abort();
 }
 
+/* Inputs that hold two files: a big-endian 4-byte length L at data, then L bytes
+ * of the first file (fewer if the input ends) and the rest the second. Consumes
+ * the length; returns L. The caller checked that 4 bytes are there. */
+static inline size_t fuzz_take_length(const uint8_t **data, size_t *size)
+{
+    const uint8_t *d = *data;
+    size_t len = (size_t)d[0] << 24 | (size_t)d[1] << 16 | (size_t)d[2] << 8 | d[3];
+    *data += 4;
+    *size -= 4;
+    return len < *size ? len : *size;
+}
+
 /* HDF5 readers try each file in a child first (h5_sandbox.h); its time limit
  * must stay under libFuzzer's -timeout so that a hang is HDF5's, reported as
  * a refusal, not the harness's. */
