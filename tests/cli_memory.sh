@@ -19,7 +19,7 @@ check "the refused job left no results file or journal" "[ ! -e '$TMP/a.h5' ] &&
 expect_failure "a bad --max-memory is a usage error" "max_memory.*expected a size" \
     $NNCERT certify --model $M --data $D --count 1 --max-memory 12X --out "$TMP/a.h5"
 # a limit row_block can meet: the largest row block that fits is suggested and works
-LIM=80M
+LIM=56M
 expect_failure "a limit only a smaller row block meets suggests one" "row_block = [0-9]+ \(--row-block" \
     $NNCERT certify --model $C --data $D --count 2 --eps 0.001 --max-memory $LIM --out "$TMP/a.h5"
 RB=$(grep -oE 'row_block = [0-9]+' "$TMP/err" | head -1 | grep -oE '[0-9]+$')
