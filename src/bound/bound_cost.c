@@ -9,6 +9,13 @@ double bound_affine_flops(const nn_layer *L, size_t R)
     return 0.0;
 }
 
+int bound_composite_pays(const nn_model *m, int first_nl, size_t rows, size_t n_in)
+{
+    double own = 0;
+    for (int j = 0; j < first_nl; j++) own += bound_affine_flops(&m->layers[j], 1);
+    return own > 0 && 2.0 * (double)rows * (double)n_in <= own;
+}
+
 double bound_adjoint_terms(const nn_layer *L)
 {
     switch (L->type) {

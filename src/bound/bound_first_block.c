@@ -91,10 +91,8 @@ void bound_first_block_free(bound_work *w)
 static int fb_gemm_pays(const bound_state *st)
 {
     const bound_work *w = st->work;
-    double own = 0;
-    for (int j = 0; j < w->first_nl; j++) own += bound_affine_flops(&st->model->layers[j], 1);
-    return !w->dag && w->first_nl < st->model->n_layers && w->fb_summing == 0 && own > 0 &&
-           2.0 * (double)w->fb_rows * (double)w->n_in <= own;
+    return !w->dag && w->first_nl < st->model->n_layers && w->fb_summing == 0 &&
+           bound_composite_pays(st->model, w->first_nl, w->fb_rows, w->n_in);
 }
 
 /* Sparse rows being gathered block by block: given up (NULL arrays) once the

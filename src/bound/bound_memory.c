@@ -126,15 +126,15 @@ int bound_estimate_memory(const nn_model *m, const bound_options *opt, bound_mem
     size_t fb_rows = first_nl < n ? shape_size(m->layers[first_nl].in) : no;
     double fb = (double)fb_rows * (double)n_in;
     if (fb * D <= (double)BOUND_FB_CACHE_BYTES) {
-        double own = 0, row_nnz = (double)n_in;
+        double row_nnz = (double)n_in;
         int convs = 0, others = 0;
         for (int j = 0; j < first_nl; j++) {
             const nn_layer *L = &m->layers[j];
-            own += bound_affine_flops(L, 1);
             if (L->type == LAYER_CONV2D) convs++, row_nnz = (double)L->in.c * L->kernel[0] * L->kernel[1];
             else if (L->type != LAYER_NORMALIZE && L->type != LAYER_FLATTEN) others++;
         }
-        int never_dense = first_conv && convs == 1 && !others && row_nnz * (double)fb_rows <= fb / 4 && 2 * fb > own;
+        int never_dense = first_conv && convs == 1 && !others && row_nnz * (double)fb_rows <= fb / 4 &&
+                          !bound_composite_pays(m, first_nl, fb_rows, n_in);
         double sparse = first_conv ? fmin(row_nnz * (double)fb_rows, fb / 4) * (D + sizeof(size_t)) : 0;
         double build = first_conv ? (double)(fb_rows < rb ? fb_rows : rb) * (double)n_in * D + D * n_in : 0;
         state += (never_dense ? 0 : fb * (2 * D + (o.single ? 2 * F : 0))) + sparse + build + 8 * D * fb_rows;
