@@ -423,8 +423,11 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     int rc = cert_verifier_init(&a->v, a->m, &c->bopt, err);
     if (rc) return rc;
     a->have_v = 1;
-    cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g, group_split_varied, group_split_items,
-                                                         group_split_weighted});
+    /* one member computes every row itself: the verifier's own executor (no
+     * splitter) skips the row costs a weighted cut would need */
+    if (g && sched_group_size(g) > 1)
+        cert_verifier_split_rows(&a->v, (cert_row_splitter){group_split, g, group_split_varied, group_split_items,
+                                                             group_split_weighted});
     a->g = g;
     if (keeps_layers(c)) cert_verifier_keep_layers(&a->v, (cert_layer_store){layer_find, layer_keep, a});
     a->to = c->task;
