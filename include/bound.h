@@ -153,6 +153,10 @@ struct bound_state {
     int outputs_unused;     /* 1: bound_compute leaves out_lower/out_upper at -inf/+inf
                                (callers that bound only bound_spec's rows: a backward
                                pass per output saved) */
+    int spec_sign_only;     /* 1: the caller reads only whether each spec row's lower
+                               bound is > 0 (certification): the LP and MILP methods
+                               solve no row the backward bound already proves > 0,
+                               which keeps that bound (doc/lp.md "Least work") */
     int infeasible;         /* set by bound_compute: sub's constraints contradict the
                                bounds, the sub-domain is empty (bound_spec then refuses);
                                or by bound_spec of an LP method: Clp's Farkas ray, checked

@@ -97,6 +97,15 @@ typedef struct {
 typedef struct {
     const nn_model *model;  /* not owned */
     bound_state st;         /* bounds of the last evaluated region */
+    /* LP methods (lp-last, lp-all, milp), unless full_bounds: CROWN's state, which
+     * evaluates every eps first; where it certifies, no LP is solved (doc/lp.md
+     * "Least work"). decided: the state whose rows the last evaluation reports. */
+    bound_state gate;
+    int have_gate;
+    const bound_state *decided;
+    int full_bounds;        /* 1: every row and neuron gets the method's own bound (nncert
+                               bounds, saved bounds); 0 (default): only each row's sign
+                               is read, so cheaper bounds decide where they can */
     cert_row_splitter splitter;  /* of each layer's rows and the LP methods' margin rows */
     cert_layer_store layers;     /* finished layers kept outside (NULL find: none) */
     int n_classes;          /* model output size */
@@ -239,7 +248,9 @@ void cert_verifier_split_rows(cert_verifier *v, cert_row_splitter s);
 void cert_verifier_keep_layers(cert_verifier *v, cert_layer_store s);
 
 /* Bound the spec rows of (c, target) over B_norm(x0, eps) (clip: within [0,1]); the
- * minimum row lower bound goes to *margin, certified iff it is > 0. */
+ * minimum row lower bound goes to *margin, certified iff it is > 0. The rows and
+ * layers of the evaluation are v->decided's: v->st's, or with an LP method and
+ * v->full_bounds unset, CROWN's when CROWN certifies. */
 int cert_verify(cert_verifier *v, const double *x0, norm_type norm, double eps, int clip, int c, int target,
                 double *margin, int *certified, nn_error *err);
 

@@ -6,6 +6,7 @@
 #include "lp_reference.h"
 
 #include "attack.h"
+#include "certify.h"
 #include "../src/bound/bound_lp_build.h"
 #include "../src/bound/bound_lp_safe.h"
 
@@ -321,6 +322,80 @@ static void orderings_on_zoo_mlp(void **state)
     model_free(&m);
 }
 
+/* ---- least work in certification ------------------------------------------------ */
+
+/* A verifier that reads only each margin row's sign (the default) lets CROWN
+ * decide every eps CROWN certifies, and keeps CROWN's bound on every row CROWN
+ * proves. Against a verifier with full_bounds, on the same eps: the rows it
+ * solves have the LP's or MILP's bits, the rows it leaves are > 0 and no better
+ * than the LP's, its verdict is never weaker, and every row stays below the
+ * sampled values. Both ways of saving work must occur, or the test has no teeth. */
+static void cheaper_bounds_decide_first(void **state)
+{
+    (void)state;
+    const bound_method methods[] = {METHOD_LP_LAST, METHOD_LP_ALL, METHOD_MILP};
+    const double eps_inf[] = {0.02, 0.06, 0.12, 0.25, 0.5};
+    int gated = 0, settled = 0, solved = 0, uncertified = 0;
+    nn_error err;
+    for (int net = 0; net < 3; net++) {
+        test_rng rng = {900 + (uint64_t)net};
+        nn_model m;
+        tb_build(&m, &rng, 0, net == 2 ? LAYER_LEAKY_RELU : LAYER_RELU);
+        size_t n = model_input_size(&m), no = model_output_size(&m);
+        double *x0 = test_rand_vec(&rng, n, 0.2, 0.8), z0[8], mn[8];
+        assert_int_equal(forward_run(&m, x0, 1, z0, &err), NN_OK);
+        int c = forward_argmax(z0, no);
+        for (size_t k = 0; k < sizeof methods / sizeof methods[0]; k++) {
+            if (methods[k] == METHOD_MILP && TEST_UNDER_SANITIZER) continue;
+            bound_options o;
+            bound_options_default(&o);
+            o.method = methods[k];
+            o.milp_time_limit = milp_limit;
+            cert_verifier full, lean, crown;
+            assert_int_equal(cert_verifier_init(&full, &m, &o, &err), NN_OK);
+            assert_int_equal(cert_verifier_init(&lean, &m, &o, &err), NN_OK);
+            o.method = METHOD_CROWN;
+            assert_int_equal(cert_verifier_init(&crown, &m, &o, &err), NN_OK);
+            full.full_bounds = 1;
+            for (size_t e = 0; e < 2 * sizeof eps_inf / sizeof eps_inf[0]; e++) {
+                norm_type p = e % 2 ? NORM_1 : NORM_INF;
+                double eps = eps_inf[e / 2] * (p == NORM_1 ? 3 : 1), mf, ml, mc;
+                int cf, cl, cc;
+                assert_int_equal(cert_verify(&full, x0, p, eps, 0, c, CERT_UNTARGETED, &mf, &cf, &err), NN_OK);
+                assert_int_equal(cert_verify(&lean, x0, p, eps, 0, c, CERT_UNTARGETED, &ml, &cl, &err), NN_OK);
+                assert_int_equal(cert_verify(&crown, x0, p, eps, 0, c, CERT_UNTARGETED, &mc, &cc, &err), NN_OK);
+                assert_true(full.decided == &full.st);
+                assert_true(!cf || cl);
+                assert_int_equal(cl, cc || cf);
+                uncertified += !cl;
+                if (lean.decided == &lean.gate) {
+                    assert_true(cc && cl);
+                    assert_memory_equal(lean.lower, crown.lower, lean.rows * sizeof *lean.lower);
+                    gated++;
+                } else {
+                    assert_true(lean.decided == &lean.st);
+                    for (size_t r = 0; r < lean.rows; r++) {
+                        if (memcmp(&lean.lower[r], &full.lower[r], sizeof lean.lower[r]) == 0) {
+                            solved++;
+                            continue;
+                        }
+                        assert_true(lean.lower[r] > 0 && lean.lower[r] <= full.lower[r]);
+                        settled++;
+                    }
+                }
+                bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = 0, .clip_lo = 0, .clip_hi = 1};
+                sampled_min(&m, &R, lean.C, lean.rows, 200, &rng, mn);
+                for (size_t r = 0; r < lean.rows; r++) assert_true(below(lean.lower[r], mn[r]));
+            }
+            cert_verifier_free(&full), cert_verifier_free(&lean), cert_verifier_free(&crown);
+        }
+        free(x0);
+        model_free(&m);
+    }
+    printf("# gated %d settled %d solved %d uncertified %d\n", gated, settled, solved, uncertified);
+    assert_true(gated > 0 && settled > 0 && solved > 0 && uncertified > 0);
+}
+
 /* ---- LP-ALL against the independent LP ----------------------------------------------- */
 
 static int verdict(double e, double v, int side)
@@ -581,6 +656,7 @@ int main(void)
         cmocka_unit_test(orderings_on_random_nets),
         cmocka_unit_test(orderings_on_residual_nets),
         cmocka_unit_test(orderings_on_zoo_mlp),
+        cmocka_unit_test(cheaper_bounds_decide_first),
         cmocka_unit_test(lp_all_equals_the_reference_lp),
         cmocka_unit_test(milp_finds_what_pgd_finds),
         cmocka_unit_test(lp_all_rows_in_ranges_are_the_same_bits),

@@ -10,7 +10,8 @@
 #define MAX_LOG 256
 
 typedef struct {
-    int kind;           /* 0 linear, 1 concave, 2 noisy non-monotone, 3 constant, 4 cubic */
+    int kind;           /* 0 linear, 1 concave, 2 noisy non-monotone, 3 constant, 4 cubic,
+                           5 convex up to the root (a parabola that turns back up) */
     double root, scale, noise;
     int n;
     double eps[MAX_LOG], margin[MAX_LOG];
@@ -37,6 +38,11 @@ static int oracle_fn(void *ctx, double eps, double *margin, nn_error *err)
     case 4: { /* bound-margin-like: concave, curvature growing with eps */
         double t = eps / o->root;
         m = o->scale * (1.0 - 0.3 * t - 0.7 * t * t * t);
+        break;
+    }
+    case 5: { /* (root - eps) + K (root - eps)^2: a parabola whose second root is 5 % above */
+        double d = o->root - eps;
+        m = o->scale * (d > 0 ? d + d * d * 20.0 / o->root : d);
         break;
     }
     default: m = o->scale; break;
@@ -156,6 +162,26 @@ static void margin_guided_search_on_curved_margins_halves_bisection(void **state
         assert_int_equal(cert_search(&sp, oracle_fn, &p, &rp, NULL), NN_OK);
         if (2 * r.evals > rp.evals)
             fail_msg("guess %g x root: %d evaluations guided, %d plain", factors[g], r.evals, rp.evals);
+    }
+}
+
+/* Margins that flatten toward the root fit a parabola that turns back up and is
+ * positive again far out. Its first root must steer the step: no evaluation far
+ * above the radius (an LP method's costliest eps, doc/lp.md "Least work"). */
+static void margins_flattening_at_the_root_keep_the_steps_near(void **state)
+{
+    (void)state;
+    const double factors[] = {0.2, 0.5, 0.8, 0.95};
+    for (size_t g = 0; g < sizeof factors / sizeof factors[0]; g++) {
+        oracle o = {.kind = 5, .root = 0.0137, .scale = 15.0};
+        cert_search_options so = opts(o.root * factors[g], 1, o.scale * (o.root + 20 * o.root));
+        cert_search_result r;
+        assert_int_equal(cert_search(&so, oracle_fn, &o, &r, NULL), NN_OK);
+        check_evaluated(&o, &r);
+        assert_true(r.hi <= r.lo * (1 + so.rtol) && r.radius < o.root && r.hi >= o.root);
+        for (int i = 0; i < o.n; i++)
+            if (o.eps[i] > 2 * o.root) fail_msg("guess %g x root: evaluation at %g x root", factors[g], o.eps[i] / o.root);
+        if (r.evals > 8) fail_msg("guess %g x root: %d evaluations", factors[g], r.evals);
     }
 }
 
@@ -286,6 +312,7 @@ int main(void)
         cmocka_unit_test(plain_bisection_uses_logarithmic_evaluation_count),
         cmocka_unit_test(margin_guided_search_needs_few_evaluations),
         cmocka_unit_test(margin_guided_search_on_curved_margins_halves_bisection),
+        cmocka_unit_test(margins_flattening_at_the_root_keep_the_steps_near),
         cmocka_unit_test(warm_start_at_the_radius_finishes_in_two_evaluations),
         cmocka_unit_test(noisy_nonmonotone_oracle_still_reports_an_evaluated_certified_eps),
         cmocka_unit_test(always_certified_stops_at_eps_max),

@@ -457,7 +457,12 @@ static void save_bounds(cert_app *a, const double *x, const cert_result *r, sche
     nn_error e;
     double margin;
     int certified;
-    if (cert_verify(&a->v, x, a->to.norm, eps, a->to.clip, r->pred, r->target, &margin, &certified, &e)) return;
+    /* the job's method's bounds of every neuron, as 'nncert bounds' saves them,
+     * not CROWN's where CROWN would have certified (doc/lp.md "Least work") */
+    a->v.full_bounds = 1;
+    int rc = cert_verify(&a->v, x, a->to.norm, eps, a->to.clip, r->pred, r->target, &margin, &certified, &e);
+    a->v.full_bounds = 0;
+    if (rc) return;
     size_t bytes = cert_store_bounds_bytes(a->n_layers, a->layer_size);
     unsigned char *p = malloc(bytes), **src = calloc((size_t)a->m->n_layers + 1, sizeof *src);
     if (!p || !src || bound_label_sources(&a->v.st, src, &e)) {

@@ -307,6 +307,11 @@ int bound_lp_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lo
     return rc;
 }
 
+int bound_spec_row_settled(const bound_state *st, double l, int want_upper)
+{
+    return st->spec_sign_only && !want_upper && l > 0;
+}
+
 /* The specification rows' LPs, shared by every range of them. */
 typedef struct {
     bound_state *st;
@@ -337,6 +342,7 @@ static int spec_range(void *ctx, size_t lo, size_t hi, double *lower, double *up
         }
         double dr = q->d ? q->d[r] : 0, *l = lower + (r - lo), *u = upper + (r - lo);
         if (cn == 0) continue; /* a constant row: bound_spec has it exactly */
+        if (bound_spec_row_settled(q->st, *l, q->want_upper)) continue;
         if ((rc = solver_open(S, err))) break;
         if (q->want_lower) {
             double v = solve(S, q->cidx, q->cval, q->cval + q->no, cn, 1);
@@ -366,6 +372,9 @@ int bound_lp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, con
     size_t no = model_output_size(m);
     if (!st->opt.spec_upper) upper = NULL;
     if (!lower && !upper) return NN_OK;
+    size_t open = 0; /* rows left to an LP: with none, no LP is built */
+    for (size_t r = 0; r < rows; r++) open += !lower || !bound_spec_row_settled(st, lower[r], upper != NULL);
+    if (!open) return NN_OK;
     spec_rows q = {.st = st, .C = C, .d = d, .ldc = ldc, .no = no, .want_lower = lower != NULL,
                    .want_upper = upper != NULL};
     int rc = bound_lp_build(st, n, NULL, NULL, &q.S.P, err);

@@ -23,8 +23,13 @@ void bound_lp_rows_drop(bound_work *w);
 /* Neurons per solver block for row_block rb: its largest divisor up to 16. */
 size_t bound_lp_block(size_t rb);
 /* Tighten bound_spec's rows by one LP per row over the whole relaxation: the
- * lower bounds, and the upper bounds too when opt.spec_upper is set. */
+ * lower bounds, and the upper bounds too when opt.spec_upper is set; with
+ * st->spec_sign_only, not the rows bound_spec_row_settled names. */
 int bound_lp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                   double *upper, nn_error *err);
+
+/* A spec row whose lower bound l needs no LP or MILP: the caller reads only its
+ * sign (st->spec_sign_only), no upper bound is asked for, and l > 0 already. */
+int bound_spec_row_settled(const bound_state *st, double l, int want_upper);
 
 #endif

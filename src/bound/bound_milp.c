@@ -17,6 +17,7 @@
  * trusted: its input is moved into the region and the row is evaluated there by
  * the exact forward pass, which gives a real upper bound on the row's minimum. */
 #include "bound_milp.h"
+#include "bound_lp.h"
 #include "bound_lp_build.h"
 #include "bound_lp_safe.h"
 #include "forward.h"
@@ -181,6 +182,12 @@ static int solve_rows(void *ctx, size_t lo, size_t hi, double *out, nn_error *er
         double dr = q->d ? q->d[r] : 0, low = q->lower[r], incumbent = INFINITY, best_bound = -INFINITY;
         int has_point = 0;
         memset(item, 0, (ITEM_POINT + n_in) * sizeof *item);
+        if (bound_spec_row_settled(st, low, 0)) {
+            item[ITEM_LOWER] = low;
+            item[ITEM_INCUMBENT] = INFINITY;
+            item[ITEM_BEST] = -INFINITY;
+            continue;
+        }
         for (size_t o = 0; o < no; o++) obj[bound_lp_in_col(P, n, o)] = Cr[o];
         Cbc_Model *cbc = Cbc_newModel();
         if (!cbc) {
@@ -232,6 +239,14 @@ int bound_milp_spec(bound_state *st, const double *C, size_t rows, size_t ldc, c
         if (!R->cap) return nn_fail(err, NN_ENOMEM, "MILP: out of memory");
     }
     R->rows = rows;
+    size_t open = 0; /* rows left to Cbc: with none, no MILP is built */
+    for (size_t r = 0; r < rows; r++) {
+        bound_milp_row *out = &R->row[r];
+        memset(out, 0, sizeof *out);
+        out->lower = lower[r], out->incumbent = INFINITY, out->best_bound = -INFINITY;
+        open += !bound_spec_row_settled(st, lower[r], 0);
+    }
+    if (!open) return NN_OK;
     milp_rows q = {.st = st, .C = C, .d = d, .lower = lower, .ldc = ldc};
     int rc = bound_lp_build(st, n, NULL, NULL, &q.P, err);
     if (rc) return rc;

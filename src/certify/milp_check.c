@@ -88,7 +88,7 @@ int cert_milp_point(cert_verifier *v, size_t row, const double *x0, norm_type no
     bound_milp_row mr;
     const double *p;
     *has = 0;
-    if (bound_milp_result(&v->st, row, &mr, &p) || !p) return NN_OK;
+    if (bound_milp_result(v->decided, row, &mr, &p) || !p) return NN_OK;
     size_t n = model_input_size(v->model);
     memcpy(x, p, n * sizeof *x);
     move_in(x, x0, n, norm, eps, clip);
@@ -107,7 +107,7 @@ int cert_milp_counterexample(cert_verifier *v, const double *x0, norm_type norm,
         bound_milp_row mr;
         int has, j;
         /* the most negative row first: Cbc's value orders the candidates only */
-        if (bound_milp_result(&v->st, r, &mr, NULL) || !(mr.incumbent < 0) || !(mr.incumbent < best)) continue;
+        if (bound_milp_result(v->decided, r, &mr, NULL) || !(mr.incumbent < 0) || !(mr.incumbent < best)) continue;
         rc = cert_milp_point(v, r, x0, norm, eps, clip, tx, &has, err);
         if (!rc && has) rc = cert_counterexample_holds(v->model, x0, tx, norm, eps, clip, c, target, tz, &j, err);
         if (rc || !has || j < 0) continue;

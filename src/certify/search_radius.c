@@ -162,12 +162,19 @@ static int quad_fit(const double x[3], const double y[3], quad *q)
 
 static double quad_at(const quad *q, double x) { return q->y0 + (x - q->x0) * (q->d1 + (x - q->x1) * q->d2); }
 
-/* A root of q in [a, b] where q(a) > 0 >= q(b) or the reverse, by bisection; NAN
- * when q does not change sign there. */
+/* The first root of q in [a, b] from a, by bisection; NAN when q keeps its sign
+ * there. A parabola can cross zero and come back before b (margins fitted with
+ * positive curvature): its vertex then ends the interval, or a step to b would
+ * jump over the root. */
 static double quad_root(const quad *q, double a, double b)
 {
     double fa = quad_at(q, a), fb = quad_at(q, b);
-    if (!(fa > 0) == !(fb > 0) || !isfinite(fa) || !isfinite(fb)) return NAN;
+    if (!isfinite(fa) || !isfinite(fb)) return NAN;
+    if (!(fa > 0) == !(fb > 0) && q->d2 != 0) {
+        double v = 0.5 * (q->x0 + q->x1) - q->d1 / (2.0 * q->d2), fv = quad_at(q, v);
+        if (v > a && v < b && isfinite(fv)) b = v, fb = fv;
+    }
+    if (!(fa > 0) == !(fb > 0)) return NAN;
     for (int k = 0; k < 80 && b - a > 1e-15 * b; k++) {
         double c = 0.5 * (a + b), fc = quad_at(q, c);
         if ((fc > 0) == (fa > 0)) a = c, fa = fc;
@@ -236,8 +243,12 @@ static int bisect(const cert_search_options *o, oracle_call *oc, cert_search_res
         if (o->use_margin) {
             double r = NAN;
             int got = model_root(oc, m0, lo, lo, cap, &r);
-            if (got < 0) r = origin_quad_root(m0, lo, mlo);
-            if (got == 0) next = cap;  /* the model stays certified up to the cap */
+            /* no root of the three nearest points' parabola: near the radius the
+             * margins are too close together (or mixed from two bounds, doc/lp.md
+             * "Least work") to fit one, so margin0 - b eps^2 through lo decides;
+             * only without margin0 does the step go to the cap */
+            if (got <= 0) r = origin_quad_root(m0, lo, mlo);
+            if (got == 0 && !isfinite(r)) next = cap;
             else if (isfinite(r) && r > lo) next = clampd(r * shift, lo * (1.0 + rtol), cap);
         }
         if ((rc = ask(oc, next, &m))) return rc;

@@ -50,6 +50,7 @@ int cert_verifier_init(cert_verifier *v, const nn_model *m, const bound_options 
         return rc;
     }
     v->st.outputs_unused = 1; /* margins come from bound_spec */
+    v->decided = &v->st;
     if (opt->method == METHOD_MILP) {
         v->milp_x = nn_malloc(model_input_size(m) * sizeof *v->milp_x, "MILP counterexample", err);
         v->milp_z = nn_malloc(n * sizeof *v->milp_z, "MILP counterexample", err);
@@ -66,6 +67,7 @@ void cert_verifier_free(cert_verifier *v)
 {
     if (!v) return;
     if (v->model && v->C && v->lower && v->upper && v->row_target && v->cert_lower) bound_state_free(&v->st);
+    if (v->have_gate) bound_state_free(&v->gate);
     free(v->trace);
     free(v->milp_x);
     free(v->milp_z);
@@ -75,6 +77,45 @@ void cert_verifier_free(cert_verifier *v)
     free(v->upper);
     free(v->row_target);
     memset(v, 0, sizeof *v);
+}
+
+/* An evaluation of the rows by st: the least lower bound in *margin. */
+static int evaluate(cert_verifier *v, bound_state *st, const bound_region *region, double *margin, nn_error *err)
+{
+    int rc = bound_set_region(st, region, err);
+    if (!rc) rc = bound_compute(st, err);
+    if (!rc) rc = bound_spec(st, v->C, v->rows, (size_t)v->n_classes, NULL, v->lower, v->upper, err);
+    if (rc) return rc;
+    double m = INFINITY;
+    for (size_t r = 0; r < v->rows; r++) {
+        if (isnan(v->lower[r])) {
+            m = NAN;
+            break;
+        }
+        if (v->lower[r] < m) m = v->lower[r];
+    }
+    *margin = m;
+    return NN_OK;
+}
+
+/* The LP methods cost seconds an eps where CROWN costs milliseconds, and a
+ * certificate is a certificate whoever proves it: CROWN goes first. */
+static int uses_gate(const cert_verifier *v)
+{
+    bound_method m = v->st.opt.method;
+    return !v->full_bounds && (m == METHOD_LP_LAST || m == METHOD_LP_ALL || m == METHOD_MILP);
+}
+
+static int gate_state(cert_verifier *v, nn_error *err)
+{
+    if (v->have_gate) return NN_OK;
+    bound_options o = v->st.opt;
+    o.method = METHOD_CROWN;
+    int rc = bound_state_init(&v->gate, v->model, &o, err);
+    if (rc) return rc;
+    v->gate.outputs_unused = 1;
+    v->have_gate = 1;
+    return NN_OK;
 }
 
 int cert_verify(cert_verifier *v, const double *x0, norm_type norm, double eps, int clip, int c, int target,
@@ -87,21 +128,18 @@ int cert_verify(cert_verifier *v, const double *x0, norm_type norm, double eps, 
     if (target != CERT_UNTARGETED && (target < 0 || target >= v->n_classes || target == c))
         return nn_fail(err, NN_EVALUE, "target %d invalid for class %d of %d", target, c, v->n_classes);
     bound_region region = {.center = x0, .eps = eps, .norm = norm, .clip = clip, .clip_lo = 0.0, .clip_hi = 1.0};
-    int rc = bound_set_region(&v->st, &region, err);
-    if (!rc) rc = bound_compute(&v->st, err);
-    if (rc) return rc;
     v->rows = cert_margin_rows(c, target, v->n_classes, v->C, (size_t)v->n_classes, v->row_target);
-    rc = bound_spec(&v->st, v->C, v->rows, (size_t)v->n_classes, NULL, v->lower, v->upper, err);
-    if (rc) return rc;
-    v->evals++;
-    double m = INFINITY;
-    for (size_t r = 0; r < v->rows; r++) {
-        if (isnan(v->lower[r])) {
-            m = NAN;
-            break;
-        }
-        if (v->lower[r] < m) m = v->lower[r];
+    v->decided = &v->st;
+    v->st.spec_sign_only = !v->full_bounds;
+    double m = NAN;
+    int rc = NN_OK;
+    if (uses_gate(v)) {
+        if (!(rc = gate_state(v, err))) rc = evaluate(v, &v->gate, &region, &m, err);
+        if (rc) return rc;
+        if (m > 0.0) v->decided = &v->gate;
     }
+    if (v->decided == &v->st && (rc = evaluate(v, &v->st, &region, &m, err))) return rc;
+    v->evals++;
     *margin = m;
     *certified = m > 0.0;
     return NN_OK;

@@ -151,7 +151,9 @@ static int from_certificate(const char *results, const char *slot_text, const ce
         rc = st;
         goto done;
     }
-    if (cert_check_run(&k, (size_t)i, &r, &err) || bound_label_sources(&k.v.st, src, &err)) {
+    /* the state that decided the last evaluation: CROWN's for an LP method
+     * where CROWN certified (doc/lp.md "Least work"), as the search had it */
+    if (cert_check_run(&k, (size_t)i, &r, &err) || bound_label_sources(k.v.decided, src, &err)) {
         cli_report(cmd, &err);
         goto done;
     }
@@ -166,7 +168,8 @@ static int from_certificate(const char *results, const char *slot_text, const ce
         {"prediction", NULL, r.pred, 1},
         {"eps", NULL, r.radius, 0},
         {"norm", norm_name(c->task.norm), 0, 0},
-        {"method", bound_method_name(c->bopt.method), 0, 0},
+        {"method", bound_method_name(k.v.decided->opt.method), 0, 0},
+        {"job_method", bound_method_name(c->bopt.method), 0, 0},
         {"lines", line_strategy_name(c->bopt.strategy), 0, 0},
         {"precision", c->bopt.single ? "single" : "double", 0, 0},
         {"maxpool", pool_method_name(c->bopt.pool), 0, 0},
@@ -186,12 +189,12 @@ static int from_certificate(const char *results, const char *slot_text, const ce
         {"std", job_value(&k.j, "std"), 0, 0},
     };
     int n_attrs = (int)(sizeof attrs / sizeof attrs[0]) - (c->norm.n ? 0 : 2);
-    if (h5_write_bounds(o->out, attrs, n_attrs, &k.v.st, (const unsigned char *const *)src, bound_source_legend,
+    if (h5_write_bounds(o->out, attrs, n_attrs, k.v.decided, (const unsigned char *const *)src, bound_source_legend,
                         k.v.lower, k.v.upper, k.v.row_target, k.v.rows, &err)) {
         cli_report(cmd, &err);
         goto done;
     }
-    print_sources(&k.v.st, src);
+    print_sources(k.v.decided, src);
     char bab[80] = "";
     if (r.bab_domains > 0) snprintf(bab, sizeof bab, " and branch and bound (%ld domains)", r.bab_domains);
     printf("image %ld label %d prediction %d eps %.17g (%s, %s): min margin lower bound %.17g -> %s; %zu "
@@ -274,6 +277,7 @@ int cmd_bounds(int argc, char **argv)
         goto done;
     }
     have_v = 1;
+    v.full_bounds = 1; /* the method's own bounds of every row, not only their signs */
     int pred = forward_argmax(logits, (size_t)n), n_targets;
     if (cert_choose_targets(&target, logits, n, pred, o.index, targets, &n_targets, &err)) {
         cli_report(cmd, &err);
