@@ -71,9 +71,10 @@ resume() {
         echo "# $(records "$TMP/k.h5.journal") against $snaps $outs $outs 0"
     check "$name: rows bit-identical to the uninterrupted run" "$SAME '$TMP/ref.h5' '$TMP/k.h5'"
 }
-# 3 records: image 0 finished, image 1's first two searches ended, the third not started
+# 4 records: image 0 finished, image 1's first two searches ended (the second
+# after one snapshot), the third not started
 EXTRA=()
-resume "one process, between searches" 3 2 0 $NNCERT
+resume "one process, between searches" 4 2 0 $NNCERT
 # 20 records: image 2's first search ended, its second cut short mid-search
 resume "one process, inside a search" 20 1 1 $NNCERT
 EXTRA=(--ranks-per-image 2)
