@@ -4,7 +4,8 @@
 # core, on the paper's MLP-B shape, the 2x[100] ReLU MNIST MLP of the barrier
 # study (models/zoo/mnist_mlp_2x100_relu.h5, trained here in seconds by
 # tools/models/train.py --barrier unless BENCH_NO_TRAIN=1; the committed 2x[20]
-# when it is absent), and LP-ALL's per-neuron split over a rank group: one
+# when it is absent), the radius search of that image by CROWN, LP-LAST and
+# LP-ALL, and LP-ALL's per-neuron split over a rank group: one
 # fixed-eps certify task with ranks_per_image 1 (-np 2) and 2 (-np 3), efficiency
 # = t1 / (2 t2) on the master's wall clock (median of three interleaved runs; the
 # task's own seconds from the results file beside it). CPU seconds are the process's own
@@ -29,6 +30,17 @@ for me in crown lp-last lp-all; do
     read -r wall user sys <"$T/t"
     printf '%-8s %8.2f s CPU  %8.2f s wall  %s\n' "$me" "$(echo "$user + $sys" | bc)" "$wall" \
         "$(sed -n 's/.*min margin lower bound \([^ ]*\).*/min margin >= \1/p' "$T/out")"
+done
+# the radius search of image 0 by each method, one core: what certification
+# costs, where CROWN decides every eps it certifies and the LP methods solve
+# only the rows CROWN leaves open (doc/lp.md "Least work")
+for me in crown lp-last lp-all; do
+    /usr/bin/time -o "$T/t" -f "%e %U %S" $N certify --model "$M" --data "$DATA" --count 1 --method $me \
+        --out "$T/r-$me.h5" >"$T/out" 2>&1 || { echo "bench_lp: $me radius search failed" >&2; exit 1; }
+    read -r wall user sys <"$T/t"
+    printf 'radius search %-8s %8.2f s CPU  %s, %s\n' "$me" "$(echo "$user + $sys" | bc)" \
+        "$(sed -n 's/^mean certified radius ([^)]*): \([^ ]*\).*/radius \1/p' "$T/out")" \
+        "$(sed -n 's/^bound evaluations \([0-9]*\).*/\1 evaluations/p' "$T/out")"
 done
 # three interleaved repetitions of each configuration, the median efficiency:
 # one run of each on this shared machine varied by up to 15 %
