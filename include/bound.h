@@ -322,6 +322,10 @@ const char *bound_source_name(int code);
  * the earlier layers and the engine may have put IBP there (ties are IBP's). */
 int bound_label_sources(const bound_state *st, unsigned char **src, nn_error *err);
 const char *bound_method_name(bound_method m);
+/* lp-last, lp-all, milp: some bound comes from an LP or MILP. */
+int bound_method_is_lp(bound_method m);
+/* lp-all, milp: the intermediate bounds too (lp-last's are CROWN's). */
+int bound_method_lp_layers(bound_method m);
 int bound_method_parse(const char *name);  /* -1 if unknown */
 /* The LP methods take only polyhedral balls (l_inf, l1): an error naming the
  * methods that take l2 otherwise (doc/lp.md). */

@@ -97,9 +97,9 @@ typedef struct {
 typedef struct {
     const nn_model *model;  /* not owned */
     bound_state st;         /* bounds of the last evaluated region */
-    /* LP methods (lp-last, lp-all, milp), unless full_bounds: CROWN's state, which
-     * evaluates every eps first; where it certifies, no LP is solved (doc/lp.md
-     * "Least work"). decided: the state whose rows the last evaluation reports. */
+    /* lp-all and milp, unless full_bounds: CROWN's state, which evaluates every
+     * eps first; where it certifies, no LP is solved (doc/lp.md "Least work").
+     * decided: the state whose rows the last evaluation reports. */
     bound_state gate;
     int have_gate;
     const bound_state *decided;
@@ -249,7 +249,7 @@ void cert_verifier_keep_layers(cert_verifier *v, cert_layer_store s);
 
 /* Bound the spec rows of (c, target) over B_norm(x0, eps) (clip: within [0,1]); the
  * minimum row lower bound goes to *margin, certified iff it is > 0. The rows and
- * layers of the evaluation are v->decided's: v->st's, or with an LP method and
+ * layers of the evaluation are v->decided's: v->st's, or with lp-all or milp and
  * v->full_bounds unset, CROWN's when CROWN certifies. */
 int cert_verify(cert_verifier *v, const double *x0, norm_type norm, double eps, int clip, int c, int target,
                 double *margin, int *certified, nn_error *err);

@@ -20,19 +20,19 @@ for spec in "ibp inf" "crown-ibp 2" "lbp 1" "crown-lbp inf" "fastlin 2" "crown 1
         --method $1 --norm $2 --save-certificates all $fast --out "$TMP/m_$1.h5"
     reverified "$1 norm $2: every radius re-verifies bit for bit" "$TMP/m_$1.h5"
 done
-# an LP method where CROWN certifies first (doc/lp.md "Least work"): the
+# lp-all where CROWN certifies first (doc/lp.md "Least work"): the
 # certificate replays CROWN's evaluation, and the bounds file says so
-expect_success "certify lp-last at a small fixed eps" $NNCERT certify --model $S --data mnist:test --count 2 \
-    --method lp-last --eps 0.002 --save-certificates all --out "$TMP/lpg.h5"
-reverified "lp-last radii CROWN decided re-verify" "$TMP/lpg.h5"
-expect_success "bounds --from-certificate of an lp-last task" $NNCERT bounds --from-certificate "$TMP/lpg.h5" \
+expect_success "certify lp-all at a small fixed eps" $NNCERT certify --model $S --data mnist:test --count 2 \
+    --method lp-all --eps 0.002 --save-certificates all --out "$TMP/lpg.h5"
+reverified "lp-all radii CROWN decided re-verify" "$TMP/lpg.h5"
+expect_success "bounds --from-certificate of an lp-all task" $NNCERT bounds --from-certificate "$TMP/lpg.h5" \
     --index 0 --out "$TMP/lpg_b.h5"
 check "its bounds are CROWN's, which decided, and the job's method is named" "$PY - '$TMP/lpg.h5' '$TMP/lpg_b.h5' <<'PY'
 import sys, h5py
 r = h5py.File(sys.argv[1], 'r')['results']; b = h5py.File(sys.argv[2], 'r')
 row = list(r['index'][:]).index(0)
 a = {k: (v.decode() if isinstance(v, bytes) else str(v)) for k, v in b.attrs.items()}
-assert a['method'] == 'crown' and a['job_method'] == 'lp-last', a
+assert a['method'] == 'crown' and a['job_method'] == 'lp-all', a
 assert b['margin/lower'][:].min() == r['margin'][row] > 0
 PY"
 expect_success "certify crown (Ti-Lin MaxPool planes) on a CNN" $NNCERT certify --model $CNN --data mnist:test \

@@ -188,7 +188,7 @@ static int bab_superseded(const cert_store_part *p, size_t n, size_t i)
 }
 
 /* The LP methods journal each finished layer of a task (doc/lp.md "Checkpoints"). */
-static int keeps_layers(const cert_job *c) { return c->bopt.method == METHOD_LP_ALL || c->bopt.method == METHOD_MILP; }
+static int keeps_layers(const cert_job *c) { return bound_method_lp_layers(c->bopt.method); }
 
 static int cmp_part(const void *x, const void *y)
 {
@@ -689,7 +689,7 @@ static double worker_bytes(const cert_app *a, const bound_options *o, size_t ima
 {
     nn_error e;
     if (bound_estimate_memory(a->m, o, bm, &e)) return INFINITY;
-    if (o->method == METHOD_LP_LAST || o->method == METHOD_LP_ALL || o->method == METHOD_MILP) {
+    if (bound_method_lp_layers(o->method)) {
         /* the verifier's CROWN state, which goes first (doc/lp.md "Least work"),
          * counted with the method's own */
         bound_options g = *o;

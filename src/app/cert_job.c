@@ -140,7 +140,7 @@ static int resolve_frown(job *j, bound_options *o, const char *method, nn_error 
  * with milp only; an unset key keeps the engine's default. */
 static int resolve_lp(job *j, bound_options *o, nn_error *err)
 {
-    int lp = o->method == METHOD_LP_LAST || o->method == METHOD_LP_ALL || o->method == METHOD_MILP, rc;
+    int lp = bound_method_is_lp(o->method), rc;
     if (job_is_set(j, "lp_cuts")) {
         if (!lp)
             return job_fail(j, "lp_cuts", err, NN_EARG, "applies to methods lp-last, lp-all and milp only; method "

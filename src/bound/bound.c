@@ -89,7 +89,9 @@ static const char *const method_names[METHOD_COUNT] = {
 };
 
 /* The LP methods (doc/lp.md): hooks of this driver into bound_lp.c, bound_milp.c. */
-static int is_lp_method(bound_method m) { return m == METHOD_LP_LAST || m == METHOD_LP_ALL || m == METHOD_MILP; }
+int bound_method_is_lp(bound_method m) { return m == METHOD_LP_LAST || bound_method_lp_layers(m); }
+
+int bound_method_lp_layers(bound_method m) { return m == METHOD_LP_ALL || m == METHOD_MILP; }
 
 const char *bound_method_name(bound_method m) { return (m >= 0 && m < METHOD_COUNT) ? method_names[m] : "?"; }
 
@@ -574,7 +576,7 @@ int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_
             if (upper) memcpy(upper, w->ibp_u[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
         } else if (m == METHOD_FROWN) {
             rc = bound_frown_layer_rows(st, layer, row_lo, row_hi, lower, upper, err);
-        } else if (m == METHOD_LP_ALL || m == METHOD_MILP) {
+        } else if (bound_method_lp_layers(m)) {
             rc = bound_lp_layer_rows(st, layer, row_lo, row_hi, lower, upper, err);
         } else {
             rc = bound_linear_rows(st, layer, lbp, row_lo, row_hi, lower, upper, err);
@@ -588,7 +590,7 @@ int bound_rows_vary(const bound_state *st, int layer)
 {
     const bound_work *w = st->work;
     bound_method m = st->opt.method;
-    return (m == METHOD_LP_ALL || m == METHOD_MILP) && layer != w->first_nl;
+    return bound_method_lp_layers(m) && layer != w->first_nl;
 }
 
 size_t bound_row_split_unit(const bound_state *st, int layer)
@@ -805,7 +807,7 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     int rc = NN_OK;
     if (st->opt.method == METHOD_FROWN) rc = bound_frown_spec(st, C, rows, ldc, d, lower, upper, err);
     else if (st->opt.method == METHOD_CROWN_QUAD) rc = bound_quad_spec(st, C, rows, ldc, d, lower, upper, err);
-    else if (is_lp_method(st->opt.method)) rc = bound_lp_spec(st, C, rows, ldc, d, lower, upper, err);
+    else if (bound_method_is_lp(st->opt.method)) rc = bound_lp_spec(st, C, rows, ldc, d, lower, upper, err);
     if (!rc && st->infeasible) {
         /* an LP proved the sub-domain empty: the min and max over the empty set */
         for (size_t r = 0; r < rows; r++) {

@@ -39,7 +39,7 @@ int bound_lp_check_region(bound_method method, const bound_region *r, nn_error *
 
 int bound_method_check_norm(bound_method method, norm_type p, nn_error *err)
 {
-    if (method != METHOD_LP_ALL && method != METHOD_LP_LAST && method != METHOD_MILP) return NN_OK;
+    if (!bound_method_is_lp(method)) return NN_OK;
     if (p == NORM_2)
         return nn_fail(err, NN_EUNSUPPORTED, "%s: the l2 ball is not a polyhedron, so the LP and MILP methods take "
                        "only l_inf and l1 balls (for l2 use crown, fastlin, frown, crown-quad, lbp, crown-lbp, "

@@ -59,8 +59,6 @@ size_t bound_resolve_row_block(const nn_model *m, const bound_options *o)
     return bound_frown_align_block(o, rb);
 }
 
-static int is_lp(bound_method m) { return m == METHOD_LP_LAST || m == METHOD_LP_ALL || m == METHOD_MILP; }
-
 /* Nonzeros of affine layer L's matrix (a conv's per output, not its kernel). */
 static double affine_nonzeros(const nn_layer *L)
 {
@@ -178,7 +176,7 @@ int bound_estimate_memory(const nn_model *m, const bound_options *opt, bound_mem
         if (conv) method += CONV_WORKSPACE_BYTES;
     }
     if (o.method == METHOD_CROWN_QUAD) method += D * (5 * maxw + 5 * acts) * 4;
-    if (is_lp(o.method)) {
+    if (bound_method_is_lp(o.method)) {
         /* rough: our compressed copy of the relaxation (12 bytes per nonzero) and
          * Clp's row and column copies and factorization, taken as 8x that, plus
          * per-column arrays; MILP's Cbc about doubles it */

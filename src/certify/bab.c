@@ -346,7 +346,7 @@ static int lp_leaf(bab_run *run, bab_domain *d, int *proven, nn_error *err)
 {
     *proven = 0;
     bound_method m = run->o->bopt.method;
-    if (m == METHOD_LP_LAST || m == METHOD_LP_ALL || m == METHOD_MILP) return NN_OK;  /* it already was */
+    if (bound_method_is_lp(m)) return NN_OK;  /* it already was */
     int rc = leaf_state(run, &run->lp_st, &run->have_lp_st, METHOD_LP_LAST, err);
     if (!rc) rc = leaf_bounds(run, &run->lp_st, d, err);
     if (rc) return rc;

@@ -98,12 +98,13 @@ static int evaluate(cert_verifier *v, bound_state *st, const bound_region *regio
     return NN_OK;
 }
 
-/* The LP methods cost seconds an eps where CROWN costs milliseconds, and a
- * certificate is a certificate whoever proves it: CROWN goes first. */
+/* LP-ALL's and MILP's layers cost seconds an eps where CROWN costs
+ * milliseconds, and a certificate is a certificate whoever proves it: CROWN goes
+ * first. LP-LAST's layers are CROWN's already, and its rows CROWN proves need no
+ * LP (bound_spec_row_settled): a CROWN state first would only repeat them. */
 static int uses_gate(const cert_verifier *v)
 {
-    bound_method m = v->st.opt.method;
-    return !v->full_bounds && (m == METHOD_LP_LAST || m == METHOD_LP_ALL || m == METHOD_MILP);
+    return !v->full_bounds && bound_method_lp_layers(v->st.opt.method);
 }
 
 static int gate_state(cert_verifier *v, nn_error *err)

@@ -24,21 +24,26 @@ if [ ! -f "$M" ] && [ "${BENCH_NO_TRAIN:-0}" != 1 ]; then
 fi
 [ -f "$M" ] || { M=models/fmnist_mlp_2x20_relu.h5 EPS=0.01 DATA=fashion-mnist:test; }
 echo "== bench_lp: $M, image 0, eps $EPS (inf), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-for me in crown lp-last lp-all; do
-    /usr/bin/time -o "$T/t" -f "%e %U %S" $N bounds --model "$M" --data "$DATA" --index 0 --eps $EPS \
-        --method $me --out "$T/b.h5" >"$T/out" || { echo "bench_lp: $me failed" >&2; exit 1; }
+# timed WHAT CMD...: CMD's output in $T/out, its wall and CPU seconds in $wall, $cpu
+timed() {
+    local what=$1 user sys
+    shift
+    /usr/bin/time -o "$T/t" -f "%e %U %S" "$@" >"$T/out" 2>&1 || { echo "bench_lp: $what failed" >&2; exit 1; }
     read -r wall user sys <"$T/t"
-    printf '%-8s %8.2f s CPU  %8.2f s wall  %s\n' "$me" "$(echo "$user + $sys" | bc)" "$wall" \
+    cpu=$(echo "$user + $sys" | bc)
+}
+for me in crown lp-last lp-all; do
+    timed "$me" $N bounds --model "$M" --data "$DATA" --index 0 --eps $EPS --method $me --out "$T/b.h5"
+    printf '%-8s %8.2f s CPU  %8.2f s wall  %s\n' "$me" "$cpu" "$wall" \
         "$(sed -n 's/.*min margin lower bound \([^ ]*\).*/min margin >= \1/p' "$T/out")"
 done
 # the radius search of image 0 by each method, one core: what certification
-# costs, where CROWN decides every eps it certifies and the LP methods solve
-# only the rows CROWN leaves open (doc/lp.md "Least work")
+# costs, where the LP methods solve only the margin rows CROWN leaves open, and
+# LP-ALL its per-neuron LPs only where CROWN does not certify (doc/lp.md
+# "Least work")
 for me in crown lp-last lp-all; do
-    /usr/bin/time -o "$T/t" -f "%e %U %S" $N certify --model "$M" --data "$DATA" --count 1 --method $me \
-        --out "$T/r-$me.h5" >"$T/out" 2>&1 || { echo "bench_lp: $me radius search failed" >&2; exit 1; }
-    read -r wall user sys <"$T/t"
-    printf 'radius search %-8s %8.2f s CPU  %s, %s\n' "$me" "$(echo "$user + $sys" | bc)" \
+    timed "$me radius search" $N certify --model "$M" --data "$DATA" --count 1 --method $me --out "$T/r-$me.h5"
+    printf 'radius search %-8s %8.2f s CPU  %s, %s\n' "$me" "$cpu" \
         "$(sed -n 's/^mean certified radius ([^)]*): \([^ ]*\).*/radius \1/p' "$T/out")" \
         "$(sed -n 's/^bound evaluations \([0-9]*\).*/\1 evaluations/p' "$T/out")"
 done
