@@ -322,10 +322,11 @@ const char *bound_source_name(int code);
  * the earlier layers and the engine may have put IBP there (ties are IBP's). */
 int bound_label_sources(const bound_state *st, unsigned char **src, nn_error *err);
 const char *bound_method_name(bound_method m);
+/* lp-all, milp: the intermediate bounds come from LPs too (lp-last's are
+ * CROWN's). Inline: every file of the engine's stack may ask (cli_architecture). */
+static inline int bound_method_lp_layers(bound_method m) { return m == METHOD_LP_ALL || m == METHOD_MILP; }
 /* lp-last, lp-all, milp: some bound comes from an LP or MILP. */
-int bound_method_is_lp(bound_method m);
-/* lp-all, milp: the intermediate bounds too (lp-last's are CROWN's). */
-int bound_method_lp_layers(bound_method m);
+static inline int bound_method_is_lp(bound_method m) { return m == METHOD_LP_LAST || bound_method_lp_layers(m); }
 int bound_method_parse(const char *name);  /* -1 if unknown */
 /* The LP methods take only polyhedral balls (l_inf, l1): an error naming the
  * methods that take l2 otherwise (doc/lp.md). */

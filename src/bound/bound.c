@@ -88,11 +88,6 @@ static const char *const method_names[METHOD_COUNT] = {
     [METHOD_LP_LAST] = "lp-last", [METHOD_LP_ALL] = "lp-all", [METHOD_MILP] = "milp",
 };
 
-/* The LP methods (doc/lp.md): hooks of this driver into bound_lp.c, bound_milp.c. */
-int bound_method_is_lp(bound_method m) { return m == METHOD_LP_LAST || bound_method_lp_layers(m); }
-
-int bound_method_lp_layers(bound_method m) { return m == METHOD_LP_ALL || m == METHOD_MILP; }
-
 const char *bound_method_name(bound_method m) { return (m >= 0 && m < METHOD_COUNT) ? method_names[m] : "?"; }
 
 int bound_method_parse(const char *name)
