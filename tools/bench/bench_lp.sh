@@ -7,8 +7,8 @@
 # when it is absent), the radius search of that image by CROWN, LP-LAST and
 # LP-ALL, and LP-ALL's per-neuron split over a rank group: one
 # fixed-eps certify task with ranks_per_image 1 (-np 2) and 2 (-np 3), efficiency
-# = t1 / (2 t2) on the master's wall clock (median of three interleaved runs; the
-# task's own seconds from the results file beside it). CPU seconds are the process's own
+# = t1 / (2 t2) of the task's own seconds (the results file's; median of three
+# interleaved runs) and of the master's wall clock with mpirun's start-up. CPU seconds are the process's own
 # (user + system), which a busy shared machine does not inflate.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -69,5 +69,7 @@ while read -r e t1 t2 k1 k2 ke; do
     printf 'lp-all certify, 1 image: 1 worker %.2f s, a group of 2 %.2f s wall: efficiency %.0f%% (task alone %.2f s and %.2f s: %.0f%%)\n' \
         "$t1" "$t2" "$e" "$k1" "$k2" "$ke"
 done <"$T/eff"
-printf 'lp-all per-neuron split over 2 ranks: median efficiency %.0f%% of 3 runs (wall clock with start-up)\n' \
-    "$(sed -n 2p "$T/eff" | cut -d' ' -f1)"
+# the headline is the task's own seconds: mpirun's start-up (0.35 s for -np 2
+# or 3 here, against 0.03 s for the task's other serial work) is not the split's
+printf 'lp-all per-neuron split over 2 ranks: median efficiency %.0f%% of 3 runs (the task'"'"'s own seconds; %.0f%% on the wall clock with mpirun start-up)\n' \
+    "$(cut -d' ' -f6 "$T/eff" | sort -g | sed -n 2p)" "$(sed -n 2p "$T/eff" | cut -d' ' -f1)"
