@@ -103,7 +103,8 @@ static int solver_open(lp_solver *S, nn_error *err)
  * Clp_initialSolve's presolve and choice of algorithm take here (2x[100] MLP,
  * eps 0.02: 0.12 s against 0.31 s). Clp's automatic perturbation would halve
  * it again, but this Clp (1.17) then fails an internal assertion on some
- * of the random nets of test_bound_lp_methods. */
+ * of the random nets of test_bound_lp_methods (ClpNonLinearCost::
+ * checkInfeasibilities, a known tolerance bug: coin-or/Clp issue 173). */
 static int solver_root(lp_solver *S, int first, size_t n, nn_error *err)
 {
     int rc = solver_open(S, err);
