@@ -12,9 +12,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../src/bound/bound_frown.h"
 #include "../src/certify/bab_frontier.h"
+#include "../src/certify/bab_snapshot.h"
 #include "../src/certify/property_internal.h"
 #include "certify.h"
 #include "property.h"
@@ -432,6 +434,50 @@ static void intervals_prove_contradictions_empty(void **state)
 }
 
 /* Pops come out best-first (key, then id), or deepest-first once switched. */
+/* A snapshot whose frontier is the root alone (depth 0, no splits): what a
+ * search keeps when its timeout passes right after the root was bounded. It was
+ * refused on resume ("depth 0 out of range"), so such a run could not be
+ * continued. Both kinds of domain come back with their fields; a domain whose
+ * split count disagrees with its depth is still refused. */
+static void snapshots_keep_the_root(void **state)
+{
+    (void)state;
+    nn_error err;
+    for (int relu = 0; relu <= 1; relu++) {
+        double lo[2] = {-1, 0.5}, hi[2] = {1, 0.75}, pre[6] = {-1, -2, 0.25, 1, 2, 0.5};
+        unsigned char open[2] = {1, 0}, proven[2] = {0, 0};
+        bab_domain root = {.id = 0, .depth = 0, .key = -0.125, .worst_row = 1, .volume = 1.0, .open = open};
+        if (relu) root.pre = pre;
+        else root.lo = lo, root.hi = hi;
+        bab_domain *dom[1] = {&root};
+        bab_snapshot s = {.n_cases = 2, .proven = proven, .relu = relu, .nc = 2, .n_x = 2, .pre_n = 3,
+                          .next_id = 1, .n_domains = 1, .dom = dom};
+        unsigned char *bytes;
+        size_t len;
+        assert_int_equal(bab_snapshot_encode(&s, &bytes, &len, &err), NN_OK);
+        bab_snapshot back;
+        int rc = bab_snapshot_decode(bytes, len, &back, &err);
+        if (rc) fail_msg("%s", err.msg);
+        assert_int_equal(back.n_domains, 1);
+        const bab_domain *d = back.dom[0];
+        assert_int_equal(d->depth, 0);
+        assert_int_equal(d->n_splits, 0);
+        assert_true(d->key == -0.125 && d->worst_row == 1 && d->volume == 1.0);
+        assert_memory_equal(d->open, open, 2);
+        if (relu) assert_memory_equal(d->pre, pre, sizeof pre);
+        else assert_memory_equal(d->lo, lo, sizeof lo), assert_memory_equal(d->hi, hi, sizeof hi);
+        bab_snapshot_free(&back);
+        free(bytes);
+        if (!relu) continue;
+        /* depth 1 with no split recorded: inconsistent, refused */
+        root.depth = 1;
+        assert_int_equal(bab_snapshot_encode(&s, &bytes, &len, &err), NN_OK);
+        assert_int_equal(bab_snapshot_decode(bytes, len, &back, &err), NN_EFORMAT);
+        assert_non_null(strstr(err.msg, "depth 1 has 0 splits"));
+        free(bytes);
+    }
+}
+
 static void frontier_pops_in_order(void **state)
 {
     (void)state;
@@ -719,6 +765,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frontier_pops_in_order),
+        cmocka_unit_test(snapshots_keep_the_root),
         cmocka_unit_test(lp_proves_empty_sub_domains_empty),
         cmocka_unit_test(intervals_prove_contradictions_empty),
         cmocka_unit_test(kept_layers_are_the_recomputed_bits),

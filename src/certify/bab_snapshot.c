@@ -197,7 +197,9 @@ static int get_domain(reader *r, const bab_snapshot *s, bab_domain **out)
         get_f64s(r, kv, 1, "a domain's key") || get_u64(r, &row, "a domain's row") ||
         get_f64s(r, kv + 1, 1, "a domain's volume"))
         return NN_EFORMAT;
-    if (id >= s->next_id || depth < 1 || depth > (1L << 30))
+    /* depth 0 is the root, which a search stopped by its timeout right after
+     * bounding the root keeps */
+    if (id >= s->next_id || depth < 0 || depth > (1L << 30))
         return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: domain id %llu or depth %ld out of range",
                        (unsigned long long)id, depth);
     d->id = id, d->depth = (int)depth, d->key = kv[0], d->volume = kv[1];
@@ -220,10 +222,11 @@ static int get_domain(reader *r, const bab_snapshot *s, bab_domain **out)
         return NN_OK;
     }
     if (get_size(r, &d->n_splits, (r->len - r->at) / SPLIT_BYTES, "a domain's split count")) return NN_EFORMAT;
-    if (d->n_splits == 0 || (uint64_t)d->n_splits != (uint64_t)depth)
+    if ((uint64_t)d->n_splits != (uint64_t)depth)
         return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: a domain of depth %ld has %zu splits", depth,
                        d->n_splits);
-    if (!(d->splits = nn_malloc(d->n_splits * sizeof *d->splits, "split constraints", err))) return NN_ENOMEM;
+    if (d->n_splits && !(d->splits = nn_malloc(d->n_splits * sizeof *d->splits, "split constraints", err)))
+        return NN_ENOMEM;
     for (size_t k = 0; k < d->n_splits; k++, r->at += SPLIT_BYTES) {
         const unsigned char *p = r->p + r->at;
         uint32_t layer = le_get_u32(p);
