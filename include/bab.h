@@ -17,6 +17,12 @@ typedef int (*bab_jobs_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_erro
  * return everywhere, an error agreed on everywhere. */
 typedef int (*bab_exec_fn)(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out,
                            nn_error *err);
+/* Hands the bytes of the process that holds the frontier (a round's domains) to
+ * every process of the group: there (*bytes, *len) stay its own, elsewhere they
+ * become a malloc'd copy. rc is this process's state (its error in err); the
+ * group's agreed code comes back, the lowest failing process's, with its
+ * message, on every process. */
+typedef int (*bab_share_fn)(void *ctx, int rc, unsigned char **bytes, size_t *len, nn_error *err);
 /* Keeps a snapshot of the whole verification (len bytes, bab_snapshot.c's format)
  * where a killed run finds it again; an error stops the search. */
 typedef int (*bab_save_fn)(void *ctx, const unsigned char *bytes, size_t len, nn_error *err);
@@ -33,6 +39,12 @@ typedef struct {
     size_t auto_input_dims; /* auto: input splits when at most this many inputs are free (16) */
     bab_exec_fn exec;       /* NULL: every job here */
     void *exec_ctx;
+    /* A group's frontier on one process (doc/bab.md "Over MPI"): the holder pops
+     * each round's domains and shares them; the others keep no frontier, only
+     * its size. NULL: this process holds its own (alone, or every member alike). */
+    bab_share_fn share;
+    void *share_ctx;
+    int holder;             /* with share: 1 on the one process that holds the frontier */
     /* Checkpoints (doc/bab.md "Checkpoints"): between rounds, at most every
      * save_every seconds (0: every round; longer when writing takes long), the
      * state is handed to save; resume, a snapshot save was given, continues it.
@@ -69,6 +81,8 @@ typedef struct {
     long resumed_open;      /* open domains taken from a checkpoint (-1: started afresh) */
     double resumed_seconds; /* wall seconds of the runs it continues */
     long snapshots;         /* checkpoints handed to bab_options.save by this run */
+    long frontier_peak;     /* most open domains this process held at once (a group's
+                               holder holds them all, the others a round's batch) */
 } bab_stats;
 
 /* Prototypes */

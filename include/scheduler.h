@@ -158,6 +158,13 @@ int sched_group_split_rows_dynamic(sched_group *g, size_t n_rows, size_t row_blo
                                    double *lower, double *upper, nn_error *err);
 int sched_group_split_items_dynamic(sched_group *g, size_t n, size_t width, size_t block, sched_items_fn items,
                                     void *ctx, double *out, nn_error *err);
+/* Collective over the group: the leader's bytes to every member. On the leader
+ * (*bytes, *len) stay its own; on the others they are replaced by a malloc'd
+ * copy. rc is this member's state before sharing (its error in err): failures
+ * are agreed on first, so every member returns the lowest failing member's
+ * code and message and nothing is sent. A member that cannot hold the bytes
+ * stops the job, saying why (it cannot fail alone in a collective). */
+int sched_group_share(sched_group *g, int rc, unsigned char **bytes, size_t *len, nn_error *err);
 /* Collective over the group: 1 on every member when flag is set on any. For a
  * decision every member must take alike though its inputs differ per process (a
  * deadline read from each one's clock). */

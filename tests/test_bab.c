@@ -10,6 +10,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -629,6 +630,125 @@ static void bab_agrees_with_milp(void **state)
     assert_true(answers[PROP_UNSAT] > 0 && answers[PROP_SAT] > 0);
 }
 
+/* Two processes of a group, as two threads: bab_options.share through a
+ * barrier, the holder's bytes copied by the other. */
+typedef struct {
+    pthread_barrier_t bar;
+    const unsigned char *bytes;
+    size_t len;
+    int rc;
+    nn_error err;
+} share_pipe;
+
+typedef struct {
+    share_pipe *pipe;
+    const nn_model *m;
+    const prop_spec *p;
+    prop_options o;
+    prop_result r;
+    int rc;
+    nn_error err;
+} share_side;
+
+static int pipe_share(void *ctx, int rc, unsigned char **bytes, size_t *len, nn_error *err)
+{
+    share_side *me = ctx;
+    share_pipe *q = me->pipe;
+    if (me->o.bab.holder) q->bytes = *bytes, q->len = *len, q->rc = rc, q->err = *err;
+    pthread_barrier_wait(&q->bar);
+    int out = q->rc ? q->rc : rc;
+    if (q->rc && !me->o.bab.holder) *err = q->err;
+    if (!out && !me->o.bab.holder) {
+        *bytes = malloc(q->len ? q->len : 1);
+        memcpy(*bytes, q->bytes, q->len);
+        *len = q->len;
+    }
+    pthread_barrier_wait(&q->bar);  /* the holder frees its bytes only after the copy */
+    return out;
+}
+
+static void *side_run(void *arg)
+{
+    share_side *me = arg;
+    me->rc = prop_verify(me->m, me->p, &me->o, &me->r, &me->err);
+    return NULL;
+}
+
+/* A group's frontier lives on its holder (bab_options.share): a member keeps
+ * only each round's domains, and both end with the answer, counterexample and
+ * tree of one process. Random ReLU nets by input halves and by ReLU phases, on
+ * both sides of the MILP minimum, every search run alone and as a pair. */
+static void a_holder_keeps_the_frontier(void **state)
+{
+    (void)state;
+    test_rng rng = {4242};
+    int nets = TEST_UNDER_SANITIZER ? 2 : 8, searched = 0;
+    for (int net = 0; net < nets; net++) {
+        int mode = net % 2 ? BAB_SPLIT_RELU : BAB_SPLIT_INPUT;
+        nn_model m;
+        int nx = mode == BAB_SPLIT_INPUT ? 3 : 8;
+        tb_build_relu2(&m, &rng, nx, 10, 8, 3);
+        double lo[8], hi[8], row[3];
+        for (int j = 0; j < nx; j++) {
+            double c = test_rng_range(&rng, -0.5, 0.5);
+            double h = mode == BAB_SPLIT_INPUT ? test_rng_range(&rng, 0.3, 1.0) : test_rng_range(&rng, 0.05, 0.25);
+            lo[j] = c - h, hi[j] = c + h;
+        }
+        for (int k = 0; k < 3; k++) row[k] = test_rng_range(&rng, -1, 1);
+        double milp_lo, milp_inc;
+        if (!milp_minimum(&m, lo, hi, row, &milp_lo, &milp_inc)) {
+            model_free(&m);
+            continue;
+        }
+        double gap = 0.02 * (fabs(milp_inc) + 1);
+        for (int side = 0; side < 2; side++) {
+            prop_spec p;
+            one_row_property(&p, (size_t)nx, lo, hi, row, 3, side ? milp_inc + gap : milp_lo - gap);
+            prop_options o;
+            prop_options_default(&o);
+            o.bab.enabled = 1, o.bab.split = (bab_split)mode, o.bab.batch = 2, o.bab.candidates = 2;
+            o.steps = 2, o.restarts = 1;
+            prop_result alone;
+            nn_error err;
+            if (prop_verify(&m, &p, &o, &alone, &err)) fail_msg("net %d: %s", net, err.msg);
+            share_pipe pipe;
+            memset(&pipe, 0, sizeof pipe);
+            pthread_barrier_init(&pipe.bar, NULL, 2);
+            share_side two[2];
+            pthread_t t[2];
+            for (int k = 0; k < 2; k++) {
+                memset(&two[k], 0, sizeof two[k]);
+                two[k].pipe = &pipe, two[k].m = &m, two[k].p = &p, two[k].o = o;
+                two[k].o.bab.share = pipe_share, two[k].o.bab.share_ctx = &two[k], two[k].o.bab.holder = k == 0;
+                assert_int_equal(pthread_create(&t[k], NULL, side_run, &two[k]), 0);
+            }
+            for (int k = 0; k < 2; k++) pthread_join(t[k], NULL);
+            pthread_barrier_destroy(&pipe.bar);
+            for (int k = 0; k < 2; k++) {
+                if (two[k].rc) fail_msg("net %d, side %d, %s: %s", net, side, k ? "member" : "holder", two[k].err.msg);
+                const prop_result *r = &two[k].r;
+                assert_int_equal(r->answer, alone.answer);
+                assert_int_equal(r->bab.domains, alone.bab.domains);
+                assert_int_equal(r->bab.rounds, alone.bab.rounds);
+                assert_int_equal(r->bab.leaves_proven, alone.bab.leaves_proven);
+                assert_int_equal(r->bab.open, alone.bab.open);
+                assert_int_equal(r->bab.depth, alone.bab.depth);
+                if (alone.answer == PROP_SAT) assert_memory_equal(r->x, alone.x, (size_t)nx * sizeof *r->x);
+            }
+            /* the holder held what one process holds; the member a round's batch */
+            assert_int_equal(two[0].r.bab.frontier_peak, alone.bab.frontier_peak);
+            assert_true(two[1].r.bab.frontier_peak <= (long)o.bab.batch);
+            if (alone.bab.frontier_peak > (long)o.bab.batch) searched++;
+            for (int k = 0; k < 2; k++) prop_result_free(&two[k].r);
+            prop_result_free(&alone);
+            prop_spec_free(&p);
+        }
+        model_free(&m);
+    }
+    print_message("  %d searches whose frontier outgrew a round's batch\n", searched);
+    assert_true(searched > 0);
+}
+
 /* The clipped l_inf ball B(x0, eps), rounded outward. */
 static void ball_box(const double *x0, int n, double eps, double *lo, double *hi)
 {
@@ -774,6 +894,7 @@ int main(void)
         cmocka_unit_test(beta_gradient_matches_differences),
         cmocka_unit_test(betas_see_split_constraints),
         cmocka_unit_test(bab_agrees_with_milp),
+        cmocka_unit_test(a_holder_keeps_the_frontier),
         cmocka_unit_test(certify_bab_radius_is_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -379,6 +379,13 @@ static int group_split_weighted(void *ctx, size_t n_rows, const double *weight, 
 
 static int group_late(void *ctx, int late) { return sched_group_any(ctx, late); }
 
+/* bab_options.share: the leader holds a search's frontier and shares each
+ * round's domains. */
+static int group_share(void *ctx, int rc, unsigned char **bytes, size_t *len, nn_error *err)
+{
+    return sched_group_share(ctx, rc, bytes, len, err);
+}
+
 /* A group of g members shares a layer's rows in whole row blocks where a row's
  * bits depend on its block (bound_row_split_unit = row_block): a wide layer cut
  * into fewer than 4 g blocks leaves one member a block more than another
@@ -438,6 +445,7 @@ static int app_setup(void *ctx, sched_group *g, nn_error *err)
     }
     if (g && sched_group_size(g) > 1) {
         a->to.bab.exec = group_split_items, a->to.bab.exec_ctx = g;
+        a->to.bab.share = group_share, a->to.bab.share_ctx = g, a->to.bab.holder = sched_group_rank(g) == 0;
         a->to.agree = group_late, a->to.agree_ctx = g;
         if (!c->bopt.row_block && sched_group_id(g) == 0 && sched_group_rank(g) == 0) hint_row_block(&a->v, g);
     }

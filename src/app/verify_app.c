@@ -22,7 +22,7 @@ enum { MSG_LEN = 224 };
 enum {
     F_ANSWER, F_SAT_CASE, F_BOXES, F_CASES, F_PGD, F_SECONDS, F_DOMAINS, F_LEAVES, F_EMPTY, F_OPEN, F_STUCK,
     F_DEPTH, F_MARGIN, F_VOLUME, F_ROUNDS, F_SEC_PGD, F_SEC_PLAN, F_SEC_JOBS, F_SEC_MERGE, F_USED_INPUT,
-    F_USED_RELU, F_RESUMED_OPEN, F_RESUMED_SEC, F_SNAPSHOTS, F_NX, F_NY, F_COUNT
+    F_USED_RELU, F_RESUMED_OPEN, F_RESUMED_SEC, F_SNAPSHOTS, F_PEAK, F_NX, F_NY, F_COUNT
 };
 #define FIELD(k) (8 + MSG_LEN + 8 * (k))
 typedef char result_fits[FIELD(F_COUNT) <= VERIFY_RESULT_BYTES ? 1 : -1];
@@ -33,6 +33,11 @@ static int group_jobs(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void 
 }
 
 static int group_late(void *ctx, int late) { return sched_group_any(((verify_app *)ctx)->group, late); }
+
+static int group_share(void *ctx, int rc, unsigned char **bytes, size_t *len, nn_error *err)
+{
+    return sched_group_share(((verify_app *)ctx)->group, rc, bytes, len, err);
+}
 
 static int setup(void *ctx, sched_group *g, nn_error *err)
 {
@@ -54,6 +59,7 @@ static void run(void *ctx, int64_t task, unsigned char *out, sched_buf *extra)
     prop_options po = a->po;
     if (a->group && sched_group_size(a->group) > 1) {
         po.bab.exec = group_jobs, po.bab.exec_ctx = a;
+        po.bab.share = group_share, po.bab.share_ctx = a, po.bab.holder = sched_group_rank(a->group) == 0;
         po.agree = group_late, po.agree_ctx = a;
     }
     if (a->group && sched_group_rank(a->group) != 0) po.bab.save = NULL;  /* the leader writes the snapshots */
@@ -78,6 +84,7 @@ static void run(void *ctx, int64_t task, unsigned char *out, sched_buf *extra)
     put_f(out, F_SEC_MERGE, b->sec_merge), put_i(out, F_USED_INPUT, b->used_input);
     put_i(out, F_USED_RELU, b->used_relu), put_i(out, F_RESUMED_OPEN, b->resumed_open);
     put_f(out, F_RESUMED_SEC, b->resumed_seconds), put_i(out, F_SNAPSHOTS, b->snapshots);
+    put_i(out, F_PEAK, b->frontier_peak);
     size_t nx = r.answer == PROP_SAT ? a->spec->n_x : 0, ny = r.answer == PROP_SAT ? a->spec->n_y : 0;
     put_i(out, F_NX, (long long)nx), put_i(out, F_NY, (long long)ny);
     unsigned char v[8];
@@ -120,7 +127,7 @@ static int done(void *ctx, int64_t task, int rank, const unsigned char *in, cons
     b->sec_jobs = get_f(in, F_SEC_JOBS), b->sec_merge = get_f(in, F_SEC_MERGE);
     b->used_input = (int)get_i(in, F_USED_INPUT), b->used_relu = (int)get_i(in, F_USED_RELU);
     b->resumed_open = (long)get_i(in, F_RESUMED_OPEN), b->resumed_seconds = get_f(in, F_RESUMED_SEC);
-    b->snapshots = (long)get_i(in, F_SNAPSHOTS);
+    b->snapshots = (long)get_i(in, F_SNAPSHOTS), b->frontier_peak = (long)get_i(in, F_PEAK);
     if (nx) {
         r->x = malloc(nx * sizeof *r->x), r->y = malloc(ny * sizeof *r->y);
         if (!r->x || !r->y) return nn_fail(err, NN_ENOMEM, "out of memory for the counterexample");

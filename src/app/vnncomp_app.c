@@ -73,6 +73,11 @@ static int group_exec(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void 
 
 static int group_late(void *ctx, int late) { return sched_group_any(((vnncomp_app *)ctx)->group, late); }
 
+static int group_share(void *ctx, int rc, unsigned char **bytes, size_t *len, nn_error *err)
+{
+    return sched_group_share(((vnncomp_app *)ctx)->group, rc, bytes, len, err);
+}
+
 static void checkpoint_path(const vnncomp_app *a, size_t i, char *path, size_t cap)
 {
     snprintf(path, cap, "%s/instance-%zu.ckpt", a->ckpt_dir, i);
@@ -113,6 +118,7 @@ static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, bab_st
     po.timeout = in->timeout[i];
     if (a->group && sched_group_size(a->group) > 1) {
         po.bab.exec = group_exec, po.bab.exec_ctx = a;
+        po.bab.share = group_share, po.bab.share_ctx = a, po.bab.holder = sched_group_rank(a->group) == 0;
         po.agree = group_late, po.agree_ctx = a;
     }
     prop_result r;

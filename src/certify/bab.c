@@ -727,7 +727,8 @@ static int save_snapshot(const bab_run *run, const bab_frontier *f, const unsign
 }
 
 /* Box b's search as pg->resume left it: its domains into f (checked against the
- * property and the model: a checkpoint is outside data), its counters into run. */
+ * property and the model: a checkpoint is outside data; f NULL on a process
+ * that holds no frontier: checked, then dropped), its counters into run. */
 static int resume_snapshot(bab_run *run, bab_frontier *f, long *stuck, double *volume, prop_progress *pg,
                            nn_error *err)
 {
@@ -752,17 +753,51 @@ static int resume_snapshot(bab_run *run, bab_frontier *f, long *stuck, double *v
             return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: domain %llu names row %zu of %zu",
                            (unsigned long long)d->id, d->worst_row, run->p->n_rows);
     }
-    bab_frontier_set_depth_first(f, s->depth_first);
+    if (f) bab_frontier_set_depth_first(f, s->depth_first);
     int rc = NN_OK;
     for (size_t i = 0; i < s->n_domains; i++) {
         bab_domain *d = s->dom[i];
         s->dom[i] = NULL;  /* the frontier owns it, even when the push fails */
-        if (!rc) rc = bab_frontier_push(f, d, err);
+        if (!rc && f) rc = bab_frontier_push(f, d, err);
         else bab_domain_free(d);
     }
     run->next_id = s->next_id;
     *stuck = s->stuck, *volume = s->volume;
     run->r->bab.resumed_open = (long)s->n_domains;
+    return rc;
+}
+
+/* A round's popped domains from the process that holds the frontier to every
+ * process of the group (bab_options.share), as a snapshot of just those
+ * domains: the others plan and bound their own copies, exactly as the holder
+ * does, so only the frontier itself lives on one process. */
+static int share_round(bab_run *run, int holder, bab_domain **popped, size_t *taken, size_t batch, nn_error *err)
+{
+    const bab_options *b = &run->o->bab;
+    unsigned char *bytes = NULL;
+    size_t len = 0;
+    int rc = NN_OK;
+    if (holder) {
+        unsigned char *none = nn_calloc(run->nc ? run->nc : 1, 1, "branch-and-bound round", err);
+        bab_snapshot s = {.n_cases = run->nc, .proven = none, .relu = run->relu, .nc = run->nc,
+                          .n_x = run->p->n_x, .pre_n = run->pre_n, .next_id = run->next_id, .n_domains = *taken,
+                          .dom = popped};
+        rc = none ? bab_snapshot_encode(&s, &bytes, &len, err) : NN_ENOMEM;
+        free(none);
+    }
+    rc = b->share(b->share_ctx, rc, &bytes, &len, err);
+    if (!rc && !holder) {
+        bab_snapshot s;
+        if (!(rc = bab_snapshot_decode(bytes, len, &s, err))) {
+            if (s.n_domains > batch)
+                rc = nn_fail(err, NN_EFORMAT, "branch and bound: the frontier's holder shared %zu domains for a "
+                             "round of %zu", s.n_domains, batch);
+            for (size_t i = 0; !rc && i < s.n_domains; i++) popped[i] = s.dom[i], s.dom[i] = NULL;
+            if (!rc) *taken = s.n_domains;
+            bab_snapshot_free(&s);
+        }
+    }
+    free(bytes);
     return rc;
 }
 
@@ -779,6 +814,10 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
                        "layer to split (split the input instead)");
     bab_frontier f;
     bab_frontier_init(&f);
+    /* With a share hook only the holder keeps the domains; every process keeps
+     * their count, which the same pushes and pops give everywhere. */
+    int holder = !o->bab.share || o->bab.holder;
+    size_t open_n = 0, peak = 0;
     bab_job *jobs = NULL;
     size_t cap = 0, batch = o->bab.batch ? o->bab.batch : 1;
     double *rows = NULL, volume = 0.0;
@@ -795,7 +834,8 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
     if (!rc && !(rows = nn_malloc(row_width(&run) * sizeof *rows, "branch-and-bound results", err))) rc = NN_ENOMEM;
     int resuming = !rc && pg && pg->resume && pg->resume->box == b;
     if (resuming) {
-        rc = resume_snapshot(&run, &f, &stuck, &volume, pg, err);
+        open_n = pg->resume->n_domains;
+        rc = resume_snapshot(&run, holder ? &f : NULL, &stuck, &volume, pg, err);
         pg->resume = NULL;  /* its domains are the frontier's now */
     }
     if (!rc && !resuming && !(root = new_domain(&run, NULL, err))) rc = NN_ENOMEM;
@@ -816,28 +856,40 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
             volume = 1.0, r->bab.leaves_proven++, r->bab.leaves_empty += rows[R_STATUS] == S_EMPTY;
             bab_domain_free(root);
         } else if (!rc) {
-            rc = bab_frontier_push(&f, root, err);
+            open_n = 1;
+            if (holder) rc = bab_frontier_push(&f, root, err);
+            else bab_domain_free(root);
         } else {
             bab_domain_free(root);
         }
     }
-    while (!rc && !run.found && f.n) {
+    while (!rc && !run.found && open_n) {
         if (prop_late(o, deadline)) {
             r->answer = PROP_TIMEOUT, *decided = 1;
             /* where a rerun with more time continues */
-            if (o->bab.save && pg) rc = save_snapshot(&run, &f, proven, *rng, stuck, volume, pg, err);
+            if (o->bab.save && pg && holder) rc = save_snapshot(&run, &f, proven, *rng, stuck, volume, pg, err);
             break;
         }
         if (o->bab.max_domains > 0 && r->bab.domains >= o->bab.max_domains) break;
-        /* a PGD run on the worst domain: counterexamples near the bound's weak spot */
         double t0 = nn_wall_seconds();
         r->bab.rounds++;
-        rc = try_pgd(&run, bab_frontier_peek(&f), err);
-        double t1 = nn_wall_seconds();
-        r->bab.sec_pgd += t1 - t0;
-        if (rc || run.found) break;
         size_t taken = 0, n_jobs = 0;
-        while (taken < batch && f.n) popped[taken++] = bab_frontier_pop(&f);
+        while (holder && taken < batch && f.n) popped[taken++] = bab_frontier_pop(&f);
+        if (o->bab.share) rc = share_round(&run, holder, popped, &taken, batch, err);
+        if (!rc && !taken) rc = nn_fail(err, NN_EARG, "branch and bound: a round of no domains with %zu open", open_n);
+        if (holder ? f.n + taken > peak : taken > peak) peak = holder ? f.n + taken : taken;
+        /* a PGD run on the worst domain (the first popped): counterexamples near
+         * the bound's weak spot */
+        double tp = nn_wall_seconds();
+        if (!rc) rc = try_pgd(&run, popped[0], err);
+        double t1 = nn_wall_seconds();
+        r->bab.sec_pgd += t1 - tp;
+        if (rc || run.found) {  /* the popped domains stay counted as open */
+            for (size_t t = 0; t < taken; t++) bab_domain_free(popped[t]);
+            r->bab.sec_plan += tp - t0;
+            break;
+        }
+        open_n -= taken;
         for (size_t t = 0; !rc && t < taken; t++) rc = plan_domain(&run, popped[t], &plans[t], &jobs, &n_jobs, &cap, err);
         size_t w = row_width(&run);
         double *grown = rc || !n_jobs ? rows : realloc(rows, n_jobs * w * sizeof *rows);
@@ -846,7 +898,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         double t2 = nn_wall_seconds();
         if (!rc && n_jobs) rc = run_jobs(&run, jobs, n_jobs, rows, err);
         double t3 = nn_wall_seconds();
-        r->bab.sec_plan += t2 - t1, r->bab.sec_jobs += t3 - t2;
+        r->bab.sec_plan += (tp - t0) + (t2 - t1), r->bab.sec_jobs += t3 - t2;
         for (size_t j = 0; !rc && j < n_jobs; j++) rc = job_read(&run, &jobs[j], rows + j * w, err);
         /* the kept children enter the frontier in the order they were made */
         for (size_t t = 0; t < taken; t++) {
@@ -880,18 +932,21 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
                         bab_domain_free(k);
                     } else {
                         if (k->depth > r->bab.depth) r->bab.depth = k->depth;
-                        rc = bab_frontier_push(&f, k, err);
+                        open_n++;
+                        if (holder) rc = bab_frontier_push(&f, k, err);
+                        else bab_domain_free(k);
                     }
                 }
             bab_domain_free(popped[t]);
         }
-        if (f.n > o->bab.max_frontier) bab_frontier_set_depth_first(&f, 1);
-        else if (f.n <= o->bab.max_frontier / 2) bab_frontier_set_depth_first(&f, 0);
+        if (f.n > peak) peak = f.n;
+        if (open_n > o->bab.max_frontier) bab_frontier_set_depth_first(&f, 1);
+        else if (open_n <= o->bab.max_frontier / 2) bab_frontier_set_depth_first(&f, 0);
         r->bab.sec_merge += nn_wall_seconds() - t3;
-        if (!rc && o->bab.save && pg && f.n && !run.found && nn_wall_seconds() >= pg->next_save)
+        if (!rc && o->bab.save && pg && holder && f.n && !run.found && nn_wall_seconds() >= pg->next_save)
             rc = save_snapshot(&run, &f, proven, *rng, stuck, volume, pg, err);
     }
-    if (!rc && !run.found && !f.n && !stuck && !(*decided)) {
+    if (!rc && !run.found && !open_n && !stuck && !(*decided)) {
         for (size_t c = 0; c < run.nc; c++) proven[run.cases[c]] = 1;
         volume = 1.0;
     }
@@ -900,7 +955,9 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         memcpy(r->x, run.cx, p->n_x * sizeof *r->x);
         memcpy(r->y, run.cy, p->n_y * sizeof *r->y);
     }
-    r->bab.open += (long)f.n + stuck;
+    r->bab.open += (long)open_n + stuck;
+    if (f.n > peak) peak = f.n;  /* a frontier resumed or left by the root round alone */
+    if ((long)peak > r->bab.frontier_peak) r->bab.frontier_peak = (long)peak;
     r->bab.stuck += stuck;
     r->bab.volume_proven += run.relu && volume < 1.0 ? NAN : volume;
     bab_frontier_free(&f);

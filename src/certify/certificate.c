@@ -175,6 +175,7 @@ int cert_replay(cert_verifier *v, const cert_certificate *c, const double *x, co
     again.bab.max_domains = c->bab_domains;
     again.bab_timeout = 0;
     again.bab.exec = NULL, again.bab.exec_ctx = NULL;
+    again.bab.share = NULL, again.bab.share_ctx = NULL;
     again.agree = NULL, again.agree_ctx = NULL;
     int certified;
     return cert_verify_bab(v, &again, x, c->path[c->n_path - 1], index, pred, target, margin, &certified, err);

@@ -184,6 +184,33 @@ static int agree_failure(sched_group *g, int rc, nn_error *err)
     return first < 0 ? -1 : bcast_error(g, first, rc, err);
 }
 
+int sched_group_share(sched_group *g, int rc, unsigned char **bytes, size_t *len, nn_error *err)
+{
+    if (g->size == 1) return rc;
+    int first = sched_group_sync(g, SYNC_SHARE, rc != NN_OK);
+    if (first >= 0) return bcast_error(g, first, rc, err);
+    uint64_t n = g->rank == 0 ? (uint64_t)*len : 0;
+    MPI_Request req;
+    MPI_Ibcast(&n, 1, MPI_UINT64_T, 0, g->comm, &req);
+    group_wait(&req, NULL);
+    if (g->rank != 0) {
+        *len = (size_t)n;
+        if ((uint64_t)*len != n || !(*bytes = malloc(n ? (size_t)n : 1))) {
+            fprintf(stderr, "nncert: rank %d: out of memory for %llu bytes the leader of rank group %d shares; "
+                    "stopping the job (finished tasks are saved, a rerun resumes)\n", g->world_rank,
+                    (unsigned long long)n, g->id);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+    }
+    /* in pieces MPI's int counts can hold */
+    for (size_t at = 0, piece = (size_t)1 << 30; at < *len; at += piece) {
+        size_t k = *len - at < piece ? *len - at : piece;
+        MPI_Ibcast(*bytes + at, (int)k, MPI_BYTE, 0, g->comm, &req);
+        group_wait(&req, NULL);
+    }
+    return NN_OK;
+}
+
 int sched_group_split_items(sched_group *g, size_t n, size_t width, size_t block, sched_items_fn items, void *ctx,
                             double *out, nn_error *err)
 {

@@ -149,7 +149,7 @@ def parse_log(path):
         raise SystemExit("bab_table.py: %s has no branch-and-bound summary line" % path)
     d, r, pgd, plan, jobs, merge = (float(v) for v in m.groups())
     answer = re.search(r"nncert verify: (\w+) in ([\d.]+) s", text)
-    split = re.search(r"; split by ([^\n]*)", text)
+    split = re.search(r"; split by ([^;\n]*)", text)
     split = split.group(1) if split else "?"
     return {"split": split, "domains": d, "rounds": r, "pgd": pgd, "plan": plan, "jobs": jobs, "merge": merge,
             "answer": answer.group(1) if answer else "?", "seconds": float(answer.group(2)) if answer else 0.0}
