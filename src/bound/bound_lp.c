@@ -99,19 +99,30 @@ static int solver_open(lp_solver *S, nn_error *err)
  * LP (the sum of the columns cols[0 .. n)), solved once per call; every block
  * then starts from it, warm, and a row's bits do not depend on the rows asked.
  * Every member of a rank group solves it, so its time is the split's serial
- * part: the primal simplex from the slack basis takes two fifths of what
- * Clp_initialSolve's presolve and choice of algorithm take here (2x[100] MLP,
- * eps 0.02: 0.12 s against 0.31 s). Clp's automatic perturbation would halve
- * it again, but this Clp (1.17) then fails an internal assertion on some
- * of the random nets of test_bound_lp_methods (ClpNonLinearCost::
- * checkInfeasibilities, a known tolerance bug: coin-or/Clp issue 173). */
+ * part. Clp's presolve, then the primal simplex: on the 2x[100] MLP at eps
+ * 0.02 this took the layer's root from 0.31 s (Clp_initialSolve, which picks
+ * the dual simplex) to 0.12 s and the margin rows' from 0.34 s to 0.17 s; the
+ * primal simplex without presolve was about as fast there but made
+ * branch-and-bound leaves, whose fixed ReLUs presolve folds away, 1.3 times
+ * slower (10x[20] MLP search: 35 s against 27 s; 29 s with presolve). Clp's automatic perturbation would halve the roots again,
+ * but this Clp (1.17) then fails an internal assertion on some of the random
+ * nets of test_bound_lp_methods (ClpNonLinearCost::checkInfeasibilities, a
+ * known tolerance bug: coin-or/Clp issue 173). */
 static int solver_root(lp_solver *S, int first, size_t n, nn_error *err)
 {
     int rc = solver_open(S, err);
     if (rc) return rc;
     for (size_t k = 0; k < n; k++) S->obj[first + (int)k] = 1.0;
     Clp_chgObjCoefficients(S->clp, S->obj);
-    Clp_primal(S->clp, 0);
+    Clp_Solve *how = ClpSolve_new();
+    if (!how) {
+        solver_close(S);
+        return nn_fail(err, NN_ENOMEM, "LP: out of memory (root options)");
+    }
+    ClpSolve_setPresolveType(how, 0, -1); /* presolve on */
+    ClpSolve_setSolveType(how, 1, -1);    /* the primal simplex */
+    Clp_initialSolveWithOptions(S->clp, how);
+    ClpSolve_delete(how);
     size_t ns = (size_t)S->P.nc + (size_t)S->P.nr;
     S->root = malloc(ns);
     if (S->root) memcpy(S->root, Clp_statusArray(S->clp), ns);
