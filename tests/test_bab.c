@@ -557,6 +557,25 @@ static int milp_minimum(const nn_model *m, const double *lo, const double *hi, c
     return mr.proven;
 }
 
+/* A random search problem: a 2-hidden-layer ReLU net with nx inputs and 3
+ * outputs, a box (wide for input splits, narrow for ReLU splits), one output
+ * row, and the row's exact minimum over the box by MILP ([lower, incumbent]).
+ * 0, with nothing to free, when the MILP does not finish. */
+static int random_search(test_rng *rng, int mode, int nx, nn_model *m, double *lo, double *hi, double *row,
+                         double *milp_lo, double *milp_inc)
+{
+    tb_build_relu2(m, rng, nx, 10, 8, 3);
+    for (int j = 0; j < nx; j++) {
+        double c = test_rng_range(rng, -0.5, 0.5);
+        double h = mode == BAB_SPLIT_INPUT ? test_rng_range(rng, 0.3, 1.0) : test_rng_range(rng, 0.05, 0.25);
+        lo[j] = c - h, hi[j] = c + h;
+    }
+    for (int k = 0; k < 3; k++) row[k] = test_rng_range(rng, -1, 1);
+    if (milp_minimum(m, lo, hi, row, milp_lo, milp_inc)) return 1;
+    model_free(m);
+    return 0;
+}
+
 static void bab_agrees_with_milp(void **state)
 {
     (void)state;
@@ -569,19 +588,8 @@ static void bab_agrees_with_milp(void **state)
         int mode = net % 2 ? BAB_SPLIT_RELU : BAB_SPLIT_INPUT;
         nn_model m;
         int nx = mode == BAB_SPLIT_INPUT ? 2 + net % 3 : 8;
-        tb_build_relu2(&m, &rng, nx, 10, 8, 3);
-        double lo[8], hi[8], row[3];
-        for (int j = 0; j < nx; j++) {
-            double c = test_rng_range(&rng, -0.5, 0.5);
-            double h = mode == BAB_SPLIT_INPUT ? test_rng_range(&rng, 0.3, 1.0) : test_rng_range(&rng, 0.05, 0.25);
-            lo[j] = c - h, hi[j] = c + h;
-        }
-        for (int k = 0; k < 3; k++) row[k] = test_rng_range(&rng, -1, 1);
-        double milp_lo, milp_inc;
-        if (!milp_minimum(&m, lo, hi, row, &milp_lo, &milp_inc)) {
-            model_free(&m);
-            continue;
-        }
+        double lo[8], hi[8], row[3], milp_lo, milp_inc;
+        if (!random_search(&rng, mode, nx, &m, lo, hi, row, &milp_lo, &milp_inc)) continue;
         /* the right-hand side on either side of the exact minimum, at a known gap */
         double gap = 0.02 * (fabs(milp_inc) + 1);
         for (int side = 0; side < 2; side++) {
@@ -687,19 +695,8 @@ static void a_holder_keeps_the_frontier(void **state)
         int mode = net % 2 ? BAB_SPLIT_RELU : BAB_SPLIT_INPUT;
         nn_model m;
         int nx = mode == BAB_SPLIT_INPUT ? 3 : 8;
-        tb_build_relu2(&m, &rng, nx, 10, 8, 3);
-        double lo[8], hi[8], row[3];
-        for (int j = 0; j < nx; j++) {
-            double c = test_rng_range(&rng, -0.5, 0.5);
-            double h = mode == BAB_SPLIT_INPUT ? test_rng_range(&rng, 0.3, 1.0) : test_rng_range(&rng, 0.05, 0.25);
-            lo[j] = c - h, hi[j] = c + h;
-        }
-        for (int k = 0; k < 3; k++) row[k] = test_rng_range(&rng, -1, 1);
-        double milp_lo, milp_inc;
-        if (!milp_minimum(&m, lo, hi, row, &milp_lo, &milp_inc)) {
-            model_free(&m);
-            continue;
-        }
+        double lo[8], hi[8], row[3], milp_lo, milp_inc;
+        if (!random_search(&rng, mode, nx, &m, lo, hi, row, &milp_lo, &milp_inc)) continue;
         double gap = 0.02 * (fabs(milp_inc) + 1);
         for (int side = 0; side < 2; side++) {
             prop_spec p;
