@@ -19,9 +19,9 @@ typedef int (*bab_exec_fn)(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, 
                            nn_error *err);
 /* Hands the bytes of the process that holds the frontier (a round's domains) to
  * every process of the group: there (*bytes, *len) stay its own, elsewhere they
- * become a malloc'd copy. rc is this process's state (its error in err); the
- * group's agreed code comes back, the lowest failing process's, with its
- * message, on every process. */
+ * become a malloc'd copy. rc is the holder's state (its error in err there; the
+ * others pass NN_OK): a failure there comes back on every process, with its
+ * message. */
 typedef int (*bab_share_fn)(void *ctx, int rc, unsigned char **bytes, size_t *len, nn_error *err);
 /* Keeps a snapshot of the whole verification (len bytes, bab_snapshot.c's format)
  * where a killed run finds it again; an error stops the search. */

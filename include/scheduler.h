@@ -160,10 +160,10 @@ int sched_group_split_items_dynamic(sched_group *g, size_t n, size_t width, size
                                     void *ctx, double *out, nn_error *err);
 /* Collective over the group: the leader's bytes to every member. On the leader
  * (*bytes, *len) stay its own; on the others they are replaced by a malloc'd
- * copy. rc is this member's state before sharing (its error in err): failures
- * are agreed on first, so every member returns the lowest failing member's
- * code and message and nothing is sent. A member that cannot hold the bytes
- * stops the job, saying why (it cannot fail alone in a collective). */
+ * copy. rc is the leader's state (its error in err there): a failure reaches
+ * every member as its code and message, and nothing is sent; the members pass
+ * NN_OK and get rc back. A member that cannot hold the bytes stops the job,
+ * saying why (it cannot fail alone in a collective). */
 int sched_group_share(sched_group *g, int rc, unsigned char **bytes, size_t *len, nn_error *err);
 /* Collective over the group: 1 on every member when flag is set on any. For a
  * decision every member must take alike though its inputs differ per process (a

@@ -4,7 +4,10 @@
  * widely varied costs (some rows sleep), and checks on every member that the
  * gathered values are the ones computed in one process; tasks with failing
  * rows check that every member returns the error of the lowest failing row,
- * as one process would. The master prints one TAP line per check. */
+ * as one process would. Every task also shares bytes from its leader
+ * (sched_group_share: lengths on both sides of the first message's room, and
+ * every fifth task a failure of the leader, which each member must return).
+ * The master prints one TAP line per check. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +67,35 @@ static int setup(void *ctx, sched_group *g, nn_error *err)
     return NN_OK;
 }
 
+/* The leader's bytes of task t to every member: 1 if every member holds them
+ * (or, every fifth task, the leader's failure). */
+static int share_check(sched_group *g, int64_t task)
+{
+    size_t len = (size_t)(task * 997 % 9000), got_len = 0;
+    int leader = sched_group_rank(g) == 0, fails = task % 5 == 0, rc = NN_OK;
+    unsigned char *bytes = NULL;
+    nn_error err;
+    nn_error_clear(&err);
+    if (leader) {
+        bytes = malloc(len ? len : 1);
+        for (size_t i = 0; i < len; i++) bytes[i] = (unsigned char)(i * 31 + (size_t)task);
+        if (fails) rc = nn_fail(&err, NN_EFORMAT, "leader of task %lld failed", (long long)task);
+    }
+    got_len = len;
+    int back = sched_group_share(g, rc, &bytes, &got_len, &err);
+    int ok;
+    if (fails) {
+        char want[64];
+        snprintf(want, sizeof want, "leader of task %lld failed", (long long)task);
+        ok = back == NN_EFORMAT && strcmp(err.msg, want) == 0;
+    } else {
+        ok = back == NN_OK && got_len == len && bytes;
+        for (size_t i = 0; ok && i < len; i++) ok = bytes[i] == (unsigned char)(i * 31 + (size_t)task);
+    }
+    free(bytes);
+    return ok;
+}
+
 /* Task t: kind t % 4 (0 rows fixed, 1 rows dynamic, 2 jobs dynamic, 3 failing
  * rows dynamic); result byte 0 = kind, byte 1 = 1 if the check held. */
 static void run(void *ctx, int64_t task, unsigned char *result, sched_buf *extra)
@@ -105,6 +137,7 @@ static void run(void *ctx, int64_t task, unsigned char *result, sched_buf *extra
         ok &= rc == NN_OK;
     }
     free(lo), free(up);
+    ok &= share_check(a->g, task);
     /* every member's verdict, not only the leader's */
     ok = !sched_group_any(a->g, !ok);
     memset(result, 0, RESULT_BYTES);

@@ -12,7 +12,7 @@ enum { TAG_TASKS = 11, TAG_RESULT = 12, TAG_DRAINED = 13, TAG_CHECKPOINT = 14, T
 
 /* Kinds of lockstep collectives in a group: members compare them so that a
  * member that left a task early is detected instead of matched to the wrong call. */
-enum { SYNC_ROWS = 1, SYNC_END = 2, SYNC_ANY = 3, SYNC_SHARE = 4 };
+enum { SYNC_ROWS = 1, SYNC_END = 2, SYNC_ANY = 3 };
 
 struct sched_group {
     MPI_Comm comm;     /* MPI_COMM_NULL for a group of one without MPI peers */
