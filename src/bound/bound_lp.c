@@ -104,10 +104,11 @@ static int solver_open(lp_solver *S, nn_error *err)
  * the dual simplex) to 0.12 s and the margin rows' from 0.34 s to 0.17 s; the
  * primal simplex without presolve was about as fast there but made
  * branch-and-bound leaves, whose fixed ReLUs presolve folds away, 1.3 times
- * slower (10x[20] MLP search: 35 s against 27 s; 29 s with presolve). Clp's automatic perturbation would halve the roots again,
- * but this Clp (1.17) then fails an internal assertion on some of the random
- * nets of test_bound_lp_methods (ClpNonLinearCost::checkInfeasibilities, a
- * known tolerance bug: coin-or/Clp issue 173). */
+ * slower (10x[20] MLP search: 35 s against 27 s; 29 s with presolve). Clp's
+ * automatic perturbation would halve the roots again, but this Clp (1.17)
+ * then fails an internal assertion on some of the random nets of
+ * test_bound_lp_methods (ClpNonLinearCost::checkInfeasibilities, a known
+ * tolerance bug: coin-or/Clp issue 173). */
 static int solver_root(lp_solver *S, int first, size_t n, nn_error *err)
 {
     int rc = solver_open(S, err);

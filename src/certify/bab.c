@@ -771,19 +771,18 @@ static int resume_snapshot(bab_run *run, bab_frontier *f, long *stuck, double *v
  * process of the group (bab_options.share), as a snapshot of just those
  * domains: the others plan and bound their own copies, exactly as the holder
  * does, so only the frontier itself lives on one process. */
-static int share_round(bab_run *run, int holder, bab_domain **popped, size_t *taken, size_t batch, nn_error *err)
+static int share_round(bab_run *run, int holder, const unsigned char *proven, bab_domain **popped, size_t *taken,
+                       size_t batch, nn_error *err)
 {
     const bab_options *b = &run->o->bab;
     unsigned char *bytes = NULL;
     size_t len = 0;
     int rc = NN_OK;
     if (holder) {
-        unsigned char *none = nn_calloc(run->nc ? run->nc : 1, 1, "branch-and-bound round", err);
-        bab_snapshot s = {.n_cases = run->nc, .proven = none, .relu = run->relu, .nc = run->nc,
-                          .n_x = run->p->n_x, .pre_n = run->pre_n, .next_id = run->next_id, .n_domains = *taken,
-                          .dom = popped};
-        rc = none ? bab_snapshot_encode(&s, &bytes, &len, err) : NN_ENOMEM;
-        free(none);
+        bab_snapshot s = {.n_cases = run->p->n_cases, .proven = (unsigned char *)proven, .relu = run->relu,
+                          .nc = run->nc, .n_x = run->p->n_x, .pre_n = run->pre_n, .next_id = run->next_id,
+                          .n_domains = *taken, .dom = popped};
+        rc = bab_snapshot_encode(&s, &bytes, &len, err);
     }
     rc = b->share(b->share_ctx, rc, &bytes, &len, err);
     if (!rc && !holder) {
@@ -875,8 +874,9 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         r->bab.rounds++;
         size_t taken = 0, n_jobs = 0;
         while (holder && taken < batch && f.n) popped[taken++] = bab_frontier_pop(&f);
-        if (o->bab.share) rc = share_round(&run, holder, popped, &taken, batch, err);
+        if (o->bab.share) rc = share_round(&run, holder, proven, popped, &taken, batch, err);
         if (!rc && !taken) rc = nn_fail(err, NN_EARG, "branch and bound: a round of no domains with %zu open", open_n);
+        /* what this process holds now: the frontier as the last round left it */
         if (holder ? f.n + taken > peak : taken > peak) peak = holder ? f.n + taken : taken;
         /* a PGD run on the worst domain (the first popped): counterexamples near
          * the bound's weak spot */
@@ -939,9 +939,8 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
                 }
             bab_domain_free(popped[t]);
         }
-        if (f.n > peak) peak = f.n;
-        if (open_n > o->bab.max_frontier) bab_frontier_set_depth_first(&f, 1);
-        else if (open_n <= o->bab.max_frontier / 2) bab_frontier_set_depth_first(&f, 0);
+        if (f.n > o->bab.max_frontier) bab_frontier_set_depth_first(&f, 1);  /* the holder's order */
+        else if (f.n <= o->bab.max_frontier / 2) bab_frontier_set_depth_first(&f, 0);
         r->bab.sec_merge += nn_wall_seconds() - t3;
         if (!rc && o->bab.save && pg && holder && f.n && !run.found && nn_wall_seconds() >= pg->next_save)
             rc = save_snapshot(&run, &f, proven, *rng, stuck, volume, pg, err);
@@ -956,7 +955,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         memcpy(r->y, run.cy, p->n_y * sizeof *r->y);
     }
     r->bab.open += (long)open_n + stuck;
-    if (f.n > peak) peak = f.n;  /* a frontier resumed or left by the root round alone */
+    if (f.n > peak) peak = f.n;  /* as the last round left it */
     if ((long)peak > r->bab.frontier_peak) r->bab.frontier_peak = (long)peak;
     r->bab.stuck += stuck;
     r->bab.volume_proven += run.relu && volume < 1.0 ? NAN : volume;

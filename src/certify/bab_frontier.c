@@ -78,7 +78,6 @@ bab_domain *bab_frontier_pop(bab_frontier *f)
     return d;
 }
 
-const bab_domain *bab_frontier_peek(const bab_frontier *f) { return f->n ? f->item[0] : NULL; }
 
 void bab_frontier_set_depth_first(bab_frontier *f, int on)
 {

@@ -39,7 +39,6 @@ void bab_frontier_init(bab_frontier *f);
 void bab_frontier_free(bab_frontier *f);  /* frees the domains it holds */
 int bab_frontier_push(bab_frontier *f, bab_domain *d, nn_error *err);
 bab_domain *bab_frontier_pop(bab_frontier *f);  /* NULL when empty */
-const bab_domain *bab_frontier_peek(const bab_frontier *f);
 /* Switch the order (the heap is rebuilt). */
 void bab_frontier_set_depth_first(bab_frontier *f, int on);
 
