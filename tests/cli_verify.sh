@@ -154,9 +154,6 @@ check "--bab: sat with a counterexample" "[ '$(answer sat)' = sat ] && cmp -s '$
 # counterexample and branch and bound's counts of one process
 same="" n_same=0
 counts() { grep -o 'branch and bound.*depth [0-9]*' "$1"; }
-# the largest frontier the process held: under mpirun the leader's, which holds
-# the whole frontier (the members only a round's batch)
-peak() { grep -o 'largest frontier [0-9]*' "$1"; }
 for case in rand1_relu rand1_input rand1_beta rand2_relu sat; do
     if [ "$case" = sat ]; then
         src=sat opts=(--bab)
@@ -168,15 +165,26 @@ for case in rand1_relu rand1_input rand1_beta rand2_relu sat; do
     mpirun --oversubscribe -np 3 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/$src.vnnlib" \
         --out "$TMP/$case.mpi.out" "${opts[@]}" >"$TMP/$case.mpi.res" 2>"$TMP/$case.mpi.err"
     if cmp -s "$TMP/$case.res" "$TMP/$case.mpi.res" && cmp -s "$TMP/$case.mpi.res" "$TMP/$case.mpi.out" &&
-        [ -n "$(counts "$TMP/$case.err")" ] && [ "$(counts "$TMP/$case.err")" = "$(counts "$TMP/$case.mpi.err")" ] &&
-        [ -n "$(peak "$TMP/$case.err")" ] && [ "$(peak "$TMP/$case.err")" = "$(peak "$TMP/$case.mpi.err")" ]; then
+        [ -n "$(counts "$TMP/$case.err")" ] && [ "$(counts "$TMP/$case.err")" = "$(counts "$TMP/$case.mpi.err")" ]; then
         n_same=$((n_same + 1))
     else
         same+="$case "
     fi
 done
-check "verify --bab under mpirun -np 3: the answers, points, tree and largest frontier of one process ($n_same of 5)" "[ -z '$same' ]" \
+check "verify --bab under mpirun -np 3: the answers, points and tree of one process ($n_same of 5)" "[ -z '$same' ]" \
     || { echo "#   differs: $same"; tail -2 "$TMP/${same%% *}.mpi.err"; }
+# The group's leader holds the whole frontier (doc/bab.md "Over MPI"), so the
+# largest frontier mpirun's summary reports (the leader's) is one process's; a
+# frontier left on a member would show a round's batch (8) at most. The
+# fixtures' searches above never hold more than one domain; this one does.
+ACAS_M=models/acas/acasxu_like_3x25.onnx ACAS_P=benchmarks/zoo_bab/vnnlib/acas_prop_1.vnnlib
+peak() { grep -o 'largest frontier [0-9]*' "$1" | grep -o '[0-9]*$'; }
+"$NNCERT" verify --model $ACAS_M --vnnlib $ACAS_P --bab --bab-split relu --bab-max-domains 3000 2>"$TMP/peak1.err" >/dev/null
+mpirun --oversubscribe -np 3 "$NNCERT" verify --model $ACAS_M --vnnlib $ACAS_P --bab --bab-split relu \
+    --bab-max-domains 3000 2>"$TMP/peak3.err" >/dev/null
+check "verify --bab under mpirun: the leader reports one process's largest frontier ($(peak "$TMP/peak1.err") domains, above a batch of 8)" \
+    "[ \"\$(peak '$TMP/peak1.err')\" -gt 8 ] && [ \"\$(peak '$TMP/peak1.err')\" = \"\$(peak '$TMP/peak3.err')\" ] && \
+     [ \"\$(counts '$TMP/peak1.err')\" = \"\$(counts '$TMP/peak3.err')\" ]" || tail -2 "$TMP/peak3.err"
 # the group's leader writes the snapshots: every round here, removed after the answer
 mpirun --oversubscribe -np 3 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/rand1.vnnlib" --steps 30 \
     --restarts 2 --bab --bab-split relu --checkpoint "$TMP/r1.ckpt" --checkpoint-every 0 \
