@@ -119,7 +119,7 @@ void bound_concretize_box(const double *a, size_t n, const double *bl, const dou
         double th = xp * bh[j] + xn * bl[j];
         vl += tl;
         vh += th;
-        mag += fmax(fabs(tl), fabs(th));
+        mag += bound_abs_max(tl, th);
     }
     double allow = BOUND_ALLOWANCE(mag + s);
     if (lo) *lo = vl + c - allow;
