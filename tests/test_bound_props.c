@@ -747,6 +747,56 @@ static void first_block_uncached_path_matches_cache(void **state)
     model_free(&m);
 }
 
+/* Activation steps four rows at a time (act_rows4, where the CPU has AVX2) give
+ * every row the bits one row at a time gives: MLPs, CNNs and residual graphs,
+ * ReLU and smooth lines, both precisions, with stable neurons skipped (zero
+ * columns) and not, bounds of every layer and of the margin rows. */
+static void four_row_lanes_equal_one_row_steps(void **state)
+{
+    (void)state;
+    test_rng rng = {29};
+    if (!__builtin_cpu_supports("avx2")) print_message("no AVX2 here: both states step one row at a time\n");
+    const layer_type acts[] = {LAYER_RELU, LAYER_TANH, LAYER_LEAKY_RELU};
+    size_t compared = 0;
+    for (int fam = 0; fam < 5; fam++)
+        for (int a = 0; a < 3; a++) {
+            nn_model m;
+            if (fam < 2) tb_build(&m, &rng, fam, acts[a]);
+            else tb_build_res(&m, &rng, fam - 2, acts[a]);
+            double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
+            size_t ny = model_output_size(&m);
+            double C[4 * 16];
+            assert_true(ny <= 16);
+            for (size_t k = 0; k < 4 * ny; k++) C[k] = test_rng_range(&rng, -1, 1);
+            for (int v = 0; v < 8; v++) {
+                bound_options o;
+                bound_options_default(&o);
+                o.single = v & 1;
+                o.skip_stable = (v >> 1) & 1;
+                o.method = v & 4 ? METHOD_FROWN : METHOD_CROWN;
+                if (o.method == METHOD_FROWN) o.frown_iters = 3;
+                norm_type p = v & 2 ? NORM_2 : NORM_INF;
+                double eps = p == NORM_2 ? 0.3 : 0.05;
+                nn_error err;
+                bound_region R = {.center = x0, .eps = eps, .norm = p, .clip = 1, .clip_lo = 0, .clip_hi = 1};
+                bound_state lanes, rows;
+                tb_compute(&m, &o, x0, p, eps, 1, &lanes);
+                assert_int_equal(bound_state_init(&rows, &m, &o, &err), NN_OK);
+                ((bound_work *)rows.work)->rows4 = 0;
+                assert_int_equal(bound_set_region(&rows, &R, &err), NN_OK);
+                assert_int_equal(bound_compute(&rows, &err), NN_OK);
+                tb_assert_same_bounds(&m, &lanes, &rows);
+                tb_assert_same_spec(&lanes, &rows, C, 4, ny);
+                compared++;
+                bound_state_free(&lanes);
+                bound_state_free(&rows);
+            }
+            free(x0);
+            model_free(&m);
+        }
+    assert_int_equal(compared, 5 * 3 * 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -760,6 +810,7 @@ int main(void)
         cmocka_unit_test(wide_dense_rows_keep_aligned_blocks),
         cmocka_unit_test(first_layer_bounds_exact_at_a_corner),
         cmocka_unit_test(first_block_uncached_path_matches_cache),
+        cmocka_unit_test(four_row_lanes_equal_one_row_steps),
         cmocka_unit_test(first_block_cancellation_is_covered),
         cmocka_unit_test(underflowing_activation_is_covered),
         cmocka_unit_test(clipped_l1_l2_bounds_are_exact),

@@ -34,6 +34,8 @@ typedef struct {
     int first_nl;          /* index of the first nonlinear layer, or n_layers */
     int *prev_nl;          /* [i], i <= n_layers: last nonlinear layer < i, or -1 */
     size_t maxw;           /* widest layer input/output of the model */
+    int rows4;             /* the CPU has AVX2: activation steps take four rows at once
+                              (bound_backward_kernel.h act_rows4); never changes a bit */
     size_t n_in;           /* model input size */
     nn_layer *abs_layers;  /* [i] |linear part| of affine layer i, offset 0 (IBP radius) */
     double **bfull;        /* [i] offset b_full of affine layer i, NULL if all zero */
@@ -169,6 +171,19 @@ static inline double bound_pos_part(double v)
     memcpy(&v, &b, sizeof v);
     return v;
 }
+
+/* Four rows side by side (bound_backward_kernel.h act_rows4): GCC/Clang vector
+ * extensions, lowered to whatever vector width the target has. */
+typedef double bound_v4d __attribute__((vector_size(32)));
+typedef float bound_v4f __attribute__((vector_size(16)));
+typedef uint64_t bound_v4u __attribute__((vector_size(32)));
+#define BOUND_V4_TARGET __attribute__((target("avx2")))
+
+/* bound_pos_part, |v| and v with +0 in the lanes where mask is all ones, lane by
+ * lane (macros: a function returning a 32-byte vector warns of the AVX ABI). */
+#define BOUND_V4_POS_PART(v) ((bound_v4d)((bound_v4u)(v) & (((bound_v4u)(v) >> 63) - 1)))
+#define BOUND_V4_ABS(v) ((bound_v4d)((bound_v4u)(v) & (UINT64_MAX >> 1)))
+#define BOUND_V4_CLEAR(v, mask) ((bound_v4d)((bound_v4u)(v) & ~(mask)))
 
 /* max(|a|, |b|) inline (one maxsd): fmax is a library call per element, and a
  * NaN here comes with a NaN sum beside it that the caller's bound carries. */
