@@ -39,7 +39,8 @@ options:
                       (default fmnist_mlp_10x20_relu_fashionmnist_0_eps0.01)
   --scale-timeout S   its timeout (default 300)
   --light NAME        the instance of light jobs for the time split (default
-                      acasxu_like_6x50.onnx,vnnlib/acas_prop_1)
+                      acasxu_like_6x50.onnx,vnnlib/acas_prop_3, a search to the
+                      domain limit)
   --light-timeout S   its timeout (default 30)
   --no-scale          skip the scaling part
   --nncert B          the binary (default bin/nncert)
@@ -49,7 +50,7 @@ EOF
 
 cd "$(dirname "$0")/../.."
 INST=benchmarks/zoo_bab/instances.csv OUT= ONLY= MILP_LIMIT=10 MILP_KILL=120 DO_MILP=1 DO_SCALE=1
-SCALE=fmnist_mlp_10x20_relu_fashionmnist_0_eps0.01 SCALE_T=300 LIGHT=acasxu_like_6x50.onnx,vnnlib/acas_prop_1
+SCALE=fmnist_mlp_10x20_relu_fashionmnist_0_eps0.01 SCALE_T=300 LIGHT=acasxu_like_6x50.onnx,vnnlib/acas_prop_3
 LIGHT_T=30
 N=bin/nncert
 while [ $# -gt 0 ]; do
