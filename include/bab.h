@@ -9,9 +9,6 @@
 
 typedef enum { BAB_SPLIT_AUTO, BAB_SPLIT_INPUT, BAB_SPLIT_RELU } bab_split;
 
-/* Input dimensions tried per domain by default (doc/bab.md "Branching"). */
-#define BAB_INPUT_CANDIDATES 4
-
 /* A round's jobs [lo, hi) into out[(hi - lo) x width] (bab.c's, with its context). */
 typedef int (*bab_jobs_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_error *err);
 /* Runs jobs [0, n) of a round, each filling `width` doubles of
@@ -36,9 +33,7 @@ typedef struct {
     size_t batch;           /* domains expanded per round (8): what a round bounds together */
     size_t candidates;      /* neurons (ReLU splits) or input dimensions (input splits)
                                whose children are bounded per domain, the best pair kept
-                               (0: auto, 1 for ReLU phases and BAB_INPUT_CANDIDATES for
-                               input halves; 1: the widest relaxation, the largest
-                               influence only) */
+                               (4; 1: the widest relaxation, the largest influence only) */
     size_t max_frontier;    /* best-first while at most this many domains are open, then
                                depth-first (memory stays bounded) */
     long max_domains;       /* stop with unknown after bounding this many (0: no limit) */

@@ -20,8 +20,8 @@ expect_failure "--bab searches l_inf balls only" "bab.*l_inf balls only.*norm is
     $NNCERT certify "${BASE[@]}" --out "$TMP/e.h5" --bab --norm 2
 expect_failure "--bab-timeout must be >= 0" "bab_timeout.*>= 0" \
     $NNCERT certify "${BASE[@]}" --out "$TMP/e.h5" --bab --bab-timeout -1
-expect_failure "--bab-candidates must be >= 0 (0: auto)" "bab_candidates" \
-    $NNCERT certify "${BASE[@]}" --out "$TMP/e.h5" --bab --bab-candidates -1
+expect_failure "--bab-candidates must be >= 1" "bab_candidates" \
+    $NNCERT certify "${BASE[@]}" --out "$TMP/e.h5" --bab --bab-candidates 0
 expect_failure "--bab-split names its choices" "bab_split.*auto, input or relu" \
     $NNCERT certify "${BASE[@]}" --out "$TMP/e.h5" --bab --bab-split sideways
 check "nothing was written by the refused jobs" "[ ! -e '$TMP/e.h5' ]"

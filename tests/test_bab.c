@@ -602,7 +602,7 @@ static void bab_agrees_with_milp(void **state)
                 o.bab.enabled = 1;
                 o.bab.split = auto_mode ? BAB_SPLIT_AUTO : (bab_split)mode;
                 o.bab.batch = 1 + (size_t)(net % 4);
-                o.bab.candidates = (size_t)(net / 2 % 4); /* 0: auto (4 inputs, 1 neuron) */
+                o.bab.candidates = 1 + (size_t)(net / 2 % 4);
                 o.timeout = 60;
                 o.steps = 2, o.restarts = 1;  /* weak PGD: the search itself must decide */
                 prop_result r;

@@ -228,7 +228,7 @@ static int resolve_bab(job *j, cert_job *c, nn_error *err)
         b->batch = (size_t)l;
     }
     if (job_is_set(j, "bab_candidates")) {
-        if ((rc = job_get_long(j, "bab_candidates", 0, 4096, &l, err))) return rc;
+        if ((rc = job_get_long(j, "bab_candidates", 1, 4096, &l, err))) return rc;
         b->candidates = (size_t)l;
     }
     if (job_is_set(j, "bab_max_frontier")) {

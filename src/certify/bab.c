@@ -52,7 +52,7 @@ void bab_options_default(bab_options *o)
     memset(o, 0, sizeof *o);
     o->split = BAB_SPLIT_AUTO;
     o->batch = 8;
-    o->candidates = 0;  /* auto */
+    o->candidates = 4;  /* doc/bab.md "Branching" */
     o->max_frontier = 100000;
     o->max_domains = 200000;
     o->auto_input_dims = 16;
@@ -675,7 +675,7 @@ typedef struct {
 static int plan_domain(bab_run *run, bab_domain *d, bab_plan *plan, bab_job **jobs, size_t *n_jobs, size_t *cap,
                        nn_error *err)
 {
-    size_t k = run->o->bab.candidates ? run->o->bab.candidates : run->relu ? 1 : BAB_INPUT_CANDIDATES;
+    size_t k = run->o->bab.candidates ? run->o->bab.candidates : 1;
     size_t need = *n_jobs + 2 * k;
     if (need > *cap) {
         size_t c = 2 * need;

@@ -266,10 +266,9 @@ const char cert_cli_bab_help[] =
     "  --bab-split S         auto|input|relu (default auto: input halves when at\n"
     "                        most 16 inputs are free, else ReLU phases)\n"
     "  --bab-batch N         domains expanded per round (default 8)\n"
-    "  --bab-candidates K    neurons (ReLU splits) or input dimensions (input\n"
-    "                        splits) whose children are bounded per domain, the\n"
-    "                        best pair kept (default 0: auto, 1 neuron, the widest\n"
-    "                        relaxation; 4 dimensions of largest influence)\n"
+    "  --bab-candidates K    neurons of widest relaxation (ReLU splits) or inputs\n"
+    "                        of largest influence (input splits) whose children\n"
+    "                        are bounded per domain, the best pair kept (default 4)\n"
     "  --frown-beta 0|1      --method frown: optimize a multiplier per split\n"
     "                        constraint with the lines (beta-CROWN; default 1)\n"    "  --bab-max-frontier N  open domains before the search goes depth-first\n"
     "                        (default 100000; bounds the memory)\n"
@@ -282,7 +281,7 @@ const char cert_cli_bab_help[] =
 int cert_cli_bab(const char *cmd, const char *const *val, bab_options *b)
 {
     static const char *const names[] = {"--bab-batch", "--bab-candidates", "--bab-max-frontier", "--bab-max-domains"};
-    static const long lo[] = {1, 0, 1, 0};
+    static const long lo[] = {1, 1, 1, 0};
     b->enabled = val[0] != NULL;
     for (int i = 1; i < CERT_CLI_BAB_N; i++)
         if (val[i] && !b->enabled)
