@@ -185,6 +185,22 @@ mpirun --oversubscribe -np 3 "$NNCERT" verify --model $ACAS_M --vnnlib $ACAS_P -
 check "verify --bab under mpirun: the leader reports one process's largest frontier ($(peak "$TMP/peak1.err") domains, above a batch of 8)" \
     "[ \"\$(peak '$TMP/peak1.err')\" -gt 8 ] && [ \"\$(peak '$TMP/peak1.err')\" = \"\$(peak '$TMP/peak3.err')\" ] && \
      [ \"\$(counts '$TMP/peak1.err')\" = \"\$(counts '$TMP/peak3.err')\" ]" || tail -2 "$TMP/peak3.err"
+# Branching (doc/bab.md "Branching"): input halves keep the candidate pair with
+# more proven halves. The worse child's rule kept splitting near one point of
+# the 2x[12] net's property 1 (200,000 domains, half the volume open), and one
+# candidate stops the 6x[50] net's property 1 at the domain limit.
+domains() { grep -o '[0-9]* domains bounded' "$1" | grep -o '^[0-9]*'; }
+for net_limit in 2x12:1000 6x50:5000; do
+    net=${net_limit%:*} limit=${net_limit#*:}
+    "$NNCERT" verify --model models/acas/acasxu_like_$net.onnx --vnnlib $ACAS_P --bab --bab-split input \
+        --bab-max-domains 200000 >"$TMP/br_$net.res" 2>"$TMP/br_$net.err"
+    check "input halves, four candidates: ACAS Xu-like $net property 1 unsat in $(domains "$TMP/br_$net.err") domains (<= $limit)" \
+        "[ \"\$(head -1 '$TMP/br_$net.res')\" = unsat ] && [ \"\$(domains '$TMP/br_$net.err')\" -le $limit ]" \
+        || tail -1 "$TMP/br_$net.err"
+done
+"$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --bab-split input \
+    --bab-candidates 1 --bab-max-domains 20000 >"$TMP/br_one.res" 2>/dev/null
+check "... where one candidate per domain does not decide it in 20,000 domains" "[ \"\$(head -1 '$TMP/br_one.res')\" = unknown ]"
 # the group's leader writes the snapshots: every round here, removed after the answer
 mpirun --oversubscribe -np 3 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/rand1.vnnlib" --steps 30 \
     --restarts 2 --bab --bab-split relu --checkpoint "$TMP/r1.ckpt" --checkpoint-every 0 \
