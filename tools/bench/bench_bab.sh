@@ -10,4 +10,4 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 if [ "${BENCH_BAB:-}" = full ]; then exec tools/bench/bab_report.sh; fi
 exec tools/bench/bab_report.sh --only 'acasxu_like_2x12|mnist_mlp_2x20_relu_mnist_[12]_' \
-    --scale acasxu_like_6x50.onnx,vnnlib/acas_prop_3 --scale-timeout 10 --light-timeout 10
+    --scale acasxu_like_6x50.onnx,vnnlib/acas_prop_3 --scale-timeout 10 --scale-candidates 4 --light-timeout 10
