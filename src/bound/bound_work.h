@@ -173,7 +173,8 @@ static inline double bound_pos_part(double v)
 }
 
 /* Four rows side by side (bound_backward_kernel.h act_rows4): GCC/Clang vector
- * extensions, lowered to whatever vector width the target has. */
+ * extensions in functions compiled for AVX2 (BOUND_V4_TARGET), one 256-bit
+ * register per four doubles. */
 typedef double bound_v4d __attribute__((vector_size(32)));
 typedef float bound_v4f __attribute__((vector_size(16)));
 typedef uint64_t bound_v4u __attribute__((vector_size(32)));
