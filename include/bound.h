@@ -53,6 +53,9 @@ typedef struct {
     int dense_rows;         /* 1: backward rows of conv-shaped layers on full maps (the
                                reference the default windowed rows are tested against;
                                doc/bounds.md "Windowed rows") */
+    int one_row_steps;      /* 1: activation steps one row at a time even where the CPU
+                               has AVX2 (a reference for tests and benchmarks: the same
+                               bits; doc/bounds.md "Four rows per activation step") */
     /* FROWN (doc/frown.md): Adam on the free line parameters of earlier layers */
     size_t frown_group;     /* G: aligned rows sharing one set of variables (1 = exact) */
     int frown_iters;        /* Adam steps per problem, default 100 (0: CROWN's lines) */

@@ -34,8 +34,9 @@ typedef struct {
     int first_nl;          /* index of the first nonlinear layer, or n_layers */
     int *prev_nl;          /* [i], i <= n_layers: last nonlinear layer < i, or -1 */
     size_t maxw;           /* widest layer input/output of the model */
-    int rows4;             /* the CPU has AVX2: activation steps take four rows at once
-                              (bound_backward_kernel.h act_rows4); never changes a bit */
+    int rows4;             /* the CPU has AVX2 (and one_row_steps is off): activation
+                              steps take four rows at once (bound_backward_kernel.h
+                              act_rows4); never changes a bit */
     size_t n_in;           /* model input size */
     nn_layer *abs_layers;  /* [i] |linear part| of affine layer i, offset 0 (IBP radius) */
     double **bfull;        /* [i] offset b_full of affine layer i, NULL if all zero */

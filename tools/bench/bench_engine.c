@@ -10,7 +10,9 @@
  * adjoints and of IBP, over bound_state.gemm_seconds, the CPU time inside them)
  * and the end-to-end rate (the same flops over the whole certification time),
  * each as a fraction of the measured peak of its precision. Last, the same
- * certification of the first model with 1 and with 2 BLAS threads in this
+ * certification of each model with activation steps one row at a time against
+ * the default four rows per AVX2 vector (the ratio, and that the radii agree),
+ * and of the first model with 1 and with 2 BLAS threads in this
  * process (blas_threads_set; nothing is read from OPENBLAS_NUM_THREADS): CPU
  * seconds of all threads and wall seconds per bound evaluation, and the ratio.
  *
@@ -70,12 +72,14 @@ typedef struct {
     double seconds, cpu, pcpu, flops, gemm_seconds, sum_radius;
 } bench_row;
 
-static int bench_model(const nn_model *m, const nn_dataset *ds, int single, bench_row *row, nn_error *err)
+static int bench_model(const nn_model *m, const nn_dataset *ds, int single, int one_row, bench_row *row,
+                       nn_error *err)
 {
     memset(row, 0, sizeof *row);
     bound_options bo;
     bound_options_default(&bo);
     bo.single = single;
+    bo.one_row_steps = one_row;
     cert_verifier v;
     int rc = cert_verifier_init(&v, m, &bo, err);
     if (rc) return rc;
@@ -127,6 +131,15 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
+/* The model's file name without .h5, as the tables show it. */
+static void shown_name(const char *path, char *buf, size_t cap)
+{
+    const char *name = base_name(path);
+    size_t len = strlen(name);
+    if (len > 3 && !strcmp(name + len - 3, ".h5")) len -= 3;
+    snprintf(buf, cap, "%.*s", (int)len, name);
+}
+
 static const char *data_of(const char *path)
 {
     return !strncmp(base_name(path), "fmnist", 6) ? "fashion-mnist:test" : "mnist:test";
@@ -154,7 +167,7 @@ static int threads_table(const char *path, int images)
     bench_row r[2];
     int rc = 0;
     for (int t = 0; t < 2 && !rc; t++) {
-        if ((rc = blas_threads_set(t + 1, &err)) || (rc = bench_model(&m, &ds, 0, &r[t], &err))) break;
+        if ((rc = blas_threads_set(t + 1, &err)) || (rc = bench_model(&m, &ds, 0, 0, &r[t], &err))) break;
         long e = r[t].evals ? r[t].evals : 1;
         printf("%-8d %6ld %10.5f %10.5f %9.5f\n", t + 1, r[t].evals, r[t].pcpu / e, r[t].seconds / e,
                r[t].images ? r[t].sum_radius / r[t].images : 0);
@@ -168,6 +181,45 @@ static int threads_table(const char *path, int images)
     dataset_free(&ds);
     model_free(&m);
     return rc != 0;
+}
+
+/* Each model in double with activation steps one row at a time
+ * (bound_options.one_row_steps), then with four rows per AVX2 vector (the
+ * default; second, so that warming up favours the other): CPU s/eval of both,
+ * their ratio, and whether the radii are the same (they must be: the same bits). */
+static int lanes_table(char **paths, int n, int images)
+{
+    printf("\nActivation steps, double, the same %d images: one row at a time (bound_options.one_row_steps)\n"
+           "against four rows per AVX2 vector (the default); CPU s/eval, and one/four (above 1: four are faster).\n",
+           images);
+    printf("%-26s %10s %10s %8s %s\n", "model", "one s/ev", "four s/ev", "one/four", "radii");
+    int bad = 0;
+    for (int i = 0; i < n; i++) {
+        nn_error err;
+        nn_error_clear(&err);
+        nn_model m;
+        nn_dataset ds;
+        if (model_load(paths[i], &m, &err)) continue;  /* reported in the table above */
+        if (dataset_load(data_of(paths[i]), 0, (size_t)images, &ds, &err)) {
+            model_free(&m);
+            continue;
+        }
+        char shown[27];
+        shown_name(paths[i], shown, sizeof shown);
+        bench_row r[2];
+        if (bench_model(&m, &ds, 0, 1, &r[0], &err) || bench_model(&m, &ds, 0, 0, &r[1], &err)) {
+            printf("%-26s %s\n", shown, err.msg);
+            bad = 1;
+        } else if (r[0].evals && r[1].evals) {
+            double one_s = r[0].cpu / r[0].evals, four_s = r[1].cpu / r[1].evals;
+            int same = r[0].evals == r[1].evals && r[0].sum_radius == r[1].sum_radius;
+            printf("%-26s %10.5f %10.5f %8.2f %s\n", shown, one_s, four_s, one_s / four_s, same ? "same" : "DIFFERENT");
+            if (!same) bad = 1;
+        }
+        dataset_free(&ds);
+        model_free(&m);
+    }
+    return bad;
 }
 
 static void usage(void)
@@ -246,13 +298,12 @@ int main(int argc, char **argv)
             continue;
         }
         char shown[27];
-        snprintf(shown, sizeof shown, "%.*s", (int)(strlen(name) > 3 && !strcmp(name + strlen(name) - 3, ".h5")
-                                                     ? strlen(name) - 3 : strlen(name)), name);
+        shown_name(argv[a], shown, sizeof shown);
         for (int p = 0; p < 2; p++) {
             if (!(precisions & (1 << p))) continue;
             bench_row r;
             nn_error_clear(&err);
-            if (bench_model(&m, &ds, p, &r, &err)) {
+            if (bench_model(&m, &ds, p, 0, &r, &err)) {
                 printf("%-28s %-6s %s\n", shown, p ? "single" : "double", err.msg);
                 if (err.code != NN_EUNSUPPORTED) status = 1;
                 continue;
@@ -272,6 +323,7 @@ int main(int argc, char **argv)
         dataset_free(&ds);
         model_free(&m);
     }
+    if (lanes_table(argv + first_model, argc - first_model, images)) status = 1;
     if (threads_table(argv[first_model], images)) status = 1;
     printf("\nReference (CROWN paper, Zhang et al. 2018, Table 4 setting): MNIST 4x[1024] ReLU about 3.5 s per image\n"
            "on one core (numba + BLAS), CROWN-general (tanh etc.) about 20%% slower (~4.2 s); their search runs\n"

@@ -2,8 +2,9 @@
 # Bound-engine benchmark on one core (bench_engine sets 1 BLAS thread itself, whatever
 # OPENBLAS_NUM_THREADS says): GEMM peak measured in the same run, then CROWN certified
 # radius (bisect, l_inf) on the 1024-wide MLPs and two MaxPool CNNs, double and single
-# precision, then the first model with 1 vs 2 BLAS threads (tools/bench/bench_engine.c
-# prints the tables).
+# precision, then every model with activation steps one row at a time vs four rows per
+# AVX2 vector (the ratio; the radii must agree), then the first model with 1 vs 2 BLAS
+# threads (tools/bench/bench_engine.c prints the tables).
 # BENCH_IMAGES (default 5) images per model. Large models come from `make zoo`; any
 # that are missing are trained first (tools/models/train.py --only, the same bytes as
 # `make zoo`), unless BENCH_NO_TRAIN=1, which benches what exists.
