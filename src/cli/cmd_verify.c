@@ -200,14 +200,14 @@ static int report(const verify_args *va, const prop_spec *p, const prop_result *
     if (po->bab.enabled)
         fprintf(stderr, "nncert %s: branch and bound (%s): %ld domains bounded, %ld leaves proven (%ld empty), "
                 "%ld open (%ld not splittable), depth %d, proven volume %s; %ld rounds: %.6f s PGD, %.6f s planning, "
-                "%.6f s jobs, %.6f s merging; split by %s; largest frontier %ld\n", cmd,
+                "%.6f s jobs, %.6f s merging; split by %s; %zu candidate%s per domain; largest frontier %ld\n", cmd,
                 bab_split_name(po->bab.split),
                 r->bab.domains, r->bab.leaves_proven, r->bab.leaves_empty, r->bab.open, r->bab.stuck, r->bab.depth,
                 isnan(r->bab.volume_proven) ? "n/a (ReLU splits)" : fmt_fraction(r->bab.volume_proven), r->bab.rounds,
                 r->bab.sec_pgd, r->bab.sec_plan, r->bab.sec_jobs, r->bab.sec_merge,
                 r->bab.used_relu ? (r->bab.used_input ? "input halves and ReLU phases" : "ReLU phases")
                                  : r->bab.used_input ? "input halves" : "nothing (no search)",
-                r->bab.frontier_peak);
+                po->bab.candidates, po->bab.candidates == 1 ? "" : "s", r->bab.frontier_peak);
     return CLI_EXIT_OK;
 }
 
