@@ -755,7 +755,7 @@ static void four_row_lanes_equal_one_row_steps(void **state)
 {
     (void)state;
     test_rng rng = {29};
-    if (!__builtin_cpu_supports("avx2")) print_message("no AVX2 here: both states step one row at a time\n");
+    if (!BOUND_CPU_HAS_V4()) print_message("no AVX2 here: both states step one row at a time\n");
     const layer_type acts[] = {LAYER_RELU, LAYER_TANH, LAYER_LEAKY_RELU};
     size_t compared = 0;
     for (int fam = 0; fam < 5; fam++)
@@ -782,7 +782,7 @@ static void four_row_lanes_equal_one_row_steps(void **state)
                 o.one_row_steps = 1;
                 tb_compute(&m, &o, x0, p, eps, 1, &rows);
                 assert_int_equal(((bound_work *)rows.work)->rows4, 0);
-                assert_int_equal(((bound_work *)lanes.work)->rows4, __builtin_cpu_supports("avx2") != 0);
+                assert_int_equal(((bound_work *)lanes.work)->rows4, BOUND_CPU_HAS_V4());
                 tb_assert_same_bounds(&m, &lanes, &rows);
                 tb_assert_same_spec(&lanes, &rows, C, 4, ny);
                 compared++;

@@ -357,7 +357,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
         if (b > w->maxw) w->maxw = b;
     }
     w->first_nl = next_nl(m, -1);
-    w->rows4 = !st->opt.one_row_steps && __builtin_cpu_supports("avx2");
+    w->rows4 = !st->opt.one_row_steps && BOUND_CPU_HAS_V4();
     BOUND_ALLOC(w->prev_nl, (size_t)n + 1, "bound workspace");
     for (int i = 0, last = -1; i <= n; i++) {
         w->prev_nl[i] = last;

@@ -179,7 +179,13 @@ static inline double bound_pos_part(double v)
 typedef double bound_v4d __attribute__((vector_size(32)));
 typedef float bound_v4f __attribute__((vector_size(16)));
 typedef uint64_t bound_v4u __attribute__((vector_size(32)));
+#if defined(__x86_64__) || defined(__i386__)
 #define BOUND_V4_TARGET __attribute__((target("avx2")))
+#define BOUND_CPU_HAS_V4() (__builtin_cpu_supports("avx2") != 0)
+#else /* other CPUs step one row at a time; the four-row code is built, never called */
+#define BOUND_V4_TARGET
+#define BOUND_CPU_HAS_V4() 0
+#endif
 
 /* bound_pos_part, |v| and v with +0 in the lanes where mask is all ones, lane by
  * lane (macros: a function returning a 32-byte vector warns of the AVX ABI). */
