@@ -464,70 +464,68 @@ static bab_domain *new_domain(bab_run *run, const bab_domain *parent, nn_error *
     return d;
 }
 
-/* Input splits: halve the dimensions of largest influence (|gradient of the
- * worst row at the centre| times width; by width where the gradient vanishes):
- * the k best (fewer when fewer can be halved), pair c = kids[2c], kids[2c + 1]
- * the two halves along the c-th. Ties go to the lower index. */
+/* Branching candidates, best first: cand (have of them, k at most) takes c
+ * where `before` puts it, after the equal ones already there; the last falls
+ * out when all k are taken. */
+static void top_k_insert(void *cand, size_t size, size_t *have, size_t k, const void *c,
+                         int (*before)(const void *, const void *))
+{
+    unsigned char *base = cand;
+    size_t at = *have;
+    while (at > 0 && before(c, base + (at - 1) * size)) at--;
+    if (at >= k) return;
+    size_t last = *have < k ? *have : k - 1;
+    memmove(base + (at + 1) * size, base + at * size, (last - at) * size);
+    memcpy(base + at * size, c, size);
+    if (*have < k) (*have)++;
+}
+
+/* Input splits: the inputs of largest influence, |gradient of the worst row at
+ * the centre| times width, then by width those where the gradient vanishes:
+ * the k best that can be halved (fewer when fewer can), into best. */
 typedef struct {
     double score, width;
     size_t dim;
 } input_cand;
 
-static int input_cand_before(const input_cand *a, const input_cand *b)
+static int input_cand_before(const void *pa, const void *pb)
 {
+    const input_cand *a = pa, *b = pb;
     if ((a->score > 0) != (b->score > 0)) return a->score > 0;
     if (a->score > 0) return a->score > b->score;
-    return a->width > b->width;  /* equal: the earlier stays first */
+    return a->width > b->width;
 }
 
-static int input_children(bab_run *run, const bab_domain *d, size_t k, bab_domain **kids, size_t *pairs,
-                          nn_error *err)
+static int input_candidates(bab_run *run, const bab_domain *d, input_cand *best, size_t k, size_t *have,
+                            nn_error *err)
 {
     size_t n = run->p->n_x;
-    *pairs = 0;
+    *have = 0;
     for (size_t i = 0; i < n; i++) run->x[i] = d->lo[i] + (d->hi[i] - d->lo[i]) / 2;
     int rc = forward_vjp(run->m, run->x, run->p->row + d->worst_row * run->p->n_y, NULL, run->g, err);
-    if (rc) return rc;
-    input_cand *best = nn_malloc(k * sizeof *best, "branching candidates", err);
-    if (!best) return NN_ENOMEM;
-    size_t have = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; !rc && i < n; i++) {
         double w = d->hi[i] - d->lo[i], mid = d->lo[i] + w / 2;
         if (!(mid > d->lo[i] && mid < d->hi[i])) continue;  /* too narrow to halve */
         input_cand c = {fabs(run->g[i]) * w, w, i};
-        size_t at = have;
-        while (at > 0 && input_cand_before(&c, &best[at - 1])) at--;
-        if (at >= k) continue;
-        size_t last = have < k ? have : k - 1;
-        memmove(best + at + 1, best + at, (last - at) * sizeof *best);
-        best[at] = c;
-        if (have < k) have++;
+        top_k_insert(best, sizeof *best, have, k, &c, input_cand_before);
     }
-    for (size_t c = 0; c < have && !rc; c++) {
-        size_t dim = best[c].dim;
-        double mid = d->lo[dim] + (d->hi[dim] - d->lo[dim]) / 2;
-        for (int side = 0; side < 2 && !rc; side++) {
-            bab_domain *kid = kids[2 * c + side] = new_domain(run, d, err);
-            if (!kid) {
-                rc = NN_ENOMEM;
-                break;
-            }
-            kid->lo = nn_malloc(n * sizeof *kid->lo, "sub-box", err);
-            kid->hi = nn_malloc(n * sizeof *kid->hi, "sub-box", err);
-            if (!kid->lo || !kid->hi) {
-                rc = NN_ENOMEM;
-                break;
-            }
-            memcpy(kid->lo, d->lo, n * sizeof *kid->lo), memcpy(kid->hi, d->hi, n * sizeof *kid->hi);
-            if (side == 0) kid->hi[dim] = mid;
-            else kid->lo[dim] = mid;
-        }
-        if (!rc) *pairs = c + 1;
-    }
-    if (rc)  /* the pairs made stay the caller's; a part pair goes */
-        for (size_t j = 2 * *pairs; j < 2 * have; j++) bab_domain_free(kids[j]), kids[j] = NULL;
-    free(best);
     return rc;
+}
+
+/* The lower (side 0) or upper half of d along input dim. */
+static int input_child(bab_run *run, const bab_domain *d, size_t dim, int side, bab_domain **out, nn_error *err)
+{
+    size_t n = run->p->n_x;
+    bab_domain *k = *out = new_domain(run, d, err);
+    if (!k) return NN_ENOMEM;
+    k->lo = nn_malloc(n * sizeof *k->lo, "sub-box", err);
+    k->hi = nn_malloc(n * sizeof *k->hi, "sub-box", err);
+    if (!k->lo || !k->hi) return NN_ENOMEM;
+    memcpy(k->lo, d->lo, n * sizeof *k->lo), memcpy(k->hi, d->hi, n * sizeof *k->hi);
+    double mid = d->lo[dim] + (d->hi[dim] - d->lo[dim]) / 2;
+    if (side == 0) k->hi[dim] = mid;
+    else k->lo[dim] = mid;
+    return NN_OK;
 }
 
 typedef struct {
@@ -536,8 +534,14 @@ typedef struct {
     uint32_t neuron;
 } relu_cand;
 
+static int relu_cand_before(const void *a, const void *b)
+{
+    return ((const relu_cand *)a)->score > ((const relu_cand *)b)->score;
+}
+
 /* The unstable ReLU-like neurons of d with the widest relaxations: the triangle's
- * largest gap -l u / (u - l), times 1 - alpha for leaky ReLU. */
+ * largest gap -l u / (u - l), times 1 - alpha for leaky ReLU; earlier layers and
+ * rows win ties. */
 static size_t relu_candidates(const bab_run *run, const bab_domain *d, relu_cand *best, size_t k)
 {
     size_t have = 0;
@@ -549,15 +553,8 @@ static size_t relu_candidates(const bab_run *run, const bab_domain *d, relu_cand
         size_t ni = shape_size(L->in);
         for (size_t r = 0; r < ni; r++) {
             if (!(lo[r] < 0 && hi[r] > 0)) continue;
-            double s = slope * (-lo[r] * hi[r] / (hi[r] - lo[r]));
-            /* insertion into the k best; earlier layers and rows win ties */
-            size_t at = have;
-            while (at > 0 && best[at - 1].score < s) at--;
-            if (at >= k) continue;
-            size_t last = have < k ? have : k - 1;
-            memmove(best + at + 1, best + at, (last - at) * sizeof *best);
-            best[at] = (relu_cand){s, i, (uint32_t)r};
-            if (have < k) have++;
+            relu_cand c = {slope * (-lo[r] * hi[r] / (hi[r] - lo[r])), i, (uint32_t)r};
+            top_k_insert(best, sizeof *best, &have, k, &c, relu_cand_before);
         }
     }
     return have;
@@ -685,35 +682,33 @@ static int plan_domain(bab_run *run, bab_domain *d, bab_plan *plan, bab_job **jo
     }
     plan->first = *n_jobs, plan->pairs = 0, plan->lp = 0;
     bab_job *J = *jobs;
-    int rc = NN_OK;
-    if (!run->relu) {
-        bab_domain **kids = nn_calloc(2 * k, sizeof *kids, "branching candidates", err);
-        if (!kids) return NN_ENOMEM;
-        size_t pairs = 0;
-        rc = input_children(run, d, k, kids, &pairs, err);
-        for (size_t j = 0; j < 2 * pairs; j++) {
-            if (rc) bab_domain_free(kids[j]);
-            else J[(*n_jobs)++] = (bab_job){kids[j], NULL, 0, 0};
-        }
-        if (!rc) plan->pairs = pairs;
-        free(kids);
-        return rc;
-    }
-    relu_cand *cand = nn_malloc(k * sizeof *cand, "branching candidates", err);
+    void *cand = nn_malloc(k * (run->relu ? sizeof(relu_cand) : sizeof(input_cand)), "branching candidates", err);
     if (!cand) return NN_ENOMEM;
-    size_t nc = relu_candidates(run, d, cand, k);
-    if (nc == 0) {
+    relu_cand *relu_c = cand;
+    input_cand *input_c = cand;
+    size_t nc = 0;
+    int rc = NN_OK;
+    if (run->relu) nc = relu_candidates(run, d, relu_c, k);
+    else rc = input_candidates(run, d, input_c, k, &nc, err);
+    if (!rc && run->relu && nc == 0) {  /* every ReLU fixed: the domain's LP */
         J[(*n_jobs)++] = (bab_job){d, NULL, 0, 1};
         plan->lp = 1;
     }
     for (size_t c = 0; c < nc && !rc; c++)
         for (int s = 0; s < 2 && !rc; s++) {
             bab_domain *kid = NULL;
-            rc = relu_child(run, d, cand[c], s == 0 ? -1 : 1, &kid, err);
+            rc = run->relu ? relu_child(run, d, relu_c[c], s == 0 ? -1 : 1, &kid, err)
+                           : input_child(run, d, input_c[c].dim, s, &kid, err);
             if (rc) bab_domain_free(kid);
-            else J[(*n_jobs)++] = (bab_job){kid, d, cand[c].layer + 1, 0};
+            else if (run->relu) J[(*n_jobs)++] = (bab_job){kid, d, relu_c[c].layer + 1, 0};
+            else J[(*n_jobs)++] = (bab_job){kid, NULL, 0, 0};
         }
-    if (!rc) plan->pairs = nc;
+    if (rc) {  /* the children made so far go with the failure */
+        for (size_t j = plan->first; j < *n_jobs; j++) bab_domain_free(J[j].dom);
+        *n_jobs = plan->first;
+    } else {
+        plan->pairs = nc;
+    }
     free(cand);
     return rc;
 }
@@ -949,6 +944,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
             break;
         }
         open_n -= taken;
+        memset(plans, 0, taken * sizeof *plans);  /* a failure leaves the rest unplanned: no children */
         for (size_t t = 0; !rc && t < taken; t++) rc = plan_domain(&run, popped[t], &plans[t], &jobs, &n_jobs, &cap, err);
         size_t w = row_width(&run);
         double *grown = rc || !n_jobs ? rows : realloc(rows, n_jobs * w * sizeof *rows);

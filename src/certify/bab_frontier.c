@@ -78,7 +78,6 @@ bab_domain *bab_frontier_pop(bab_frontier *f)
     return d;
 }
 
-
 void bab_frontier_set_depth_first(bab_frontier *f, int on)
 {
     if (f->depth_first == !!on) return;
