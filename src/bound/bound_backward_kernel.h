@@ -280,8 +280,8 @@ BOUND_V4_TARGET static void SFX(act_rows4)(const REAL *a, size_t lda, REAL *x, s
         bound_v4d y = yd;
 #endif
         bound_v4d kept = in_place ? v : (bound_v4d){0, 0, 0, 0};
-        bound_v4d st = (bound_v4d)(((bound_v4u)y & ~z) | ((bound_v4u)kept & z));
-        x0[o] = (REAL)st[0], x1[o] = (REAL)st[1], x2[o] = (REAL)st[2], x3[o] = (REAL)st[3];
+        bound_v4d store = (bound_v4d)(((bound_v4u)y & ~z) | ((bound_v4u)kept & z));
+        x0[o] = (REAL)store[0], x1[o] = (REAL)store[1], x2[o] = (REAL)store[2], x3[o] = (REAL)store[3];
         acc += t;
         mag += BOUND_V4_ABS(t);
         if (off) {
