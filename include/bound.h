@@ -28,6 +28,14 @@ typedef enum {
     METHOD_COUNT
 } bound_method;
 
+/* Which bounds FROWN optimizes lines for (doc/frown.md "Which layers"). */
+typedef enum {
+    FROWN_LAYERS_AUTO, /* every layer's, except in branch and bound's input-split
+                          search, which resolves it to SPEC (doc/bab.md "Branching") */
+    FROWN_LAYERS_ALL,  /* every layer's pre-activation bounds and the spec rows */
+    FROWN_LAYERS_SPEC  /* the spec rows only; the layers keep CROWN's bounds */
+} frown_scope;
+
 typedef struct {
     const double *center; /* x0, model input size; not owned */
     double eps;           /* radius of the ball */
@@ -65,6 +73,7 @@ typedef struct {
     int frown_warm;         /* 1 (default): each eps starts from the previous eps's variables */
     int frown_beta;         /* 1 (default): in a sub-domain, multipliers for its split constraints
                                (beta-CROWN) are variables too */
+    frown_scope frown_layers; /* auto (default): see frown_scope */
     int spec_upper;         /* FROWN, CROWN-Quad: tighten the upper bounds of spec rows too
                                (0, default: CROWN's upper bounds; margins need the lower) */
     int quad_iters;         /* CROWN-Quad: projected-gradient steps per spec row (200) */
@@ -336,5 +345,7 @@ int bound_method_parse(const char *name);  /* -1 if unknown */
 int bound_method_check_norm(bound_method m, norm_type p, nn_error *err);
 const char *norm_name(norm_type p);
 int norm_parse(const char *name);          /* "inf", "1", "2"; -1 if unknown */
+const char *frown_scope_name(frown_scope s);
+int frown_scope_parse(const char *name);   /* "auto", "all", "spec"; -1 if unknown */
 
 #endif

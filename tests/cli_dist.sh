@@ -187,11 +187,13 @@ expect_success "configs/frown.ini runs (method frown, its [frown] keys)" \
     $NNCERT certify --config configs/frown.ini --count 1 --out "$TMP/fr.h5"
 check "  ... and the FROWN options are part of the job's identity" "$PY -c \"
 import h5py, sys; c = h5py.File(sys.argv[1], 'r').attrs['config']; c = c.decode() if isinstance(c, bytes) else c
-assert 'frown_group = 1' in c and 'frown_lr = 0.10000000000000001' in c and 'frown_warm = 1' in c, c\" '$TMP/fr.h5'"
+assert 'frown_group = 1' in c and 'frown_lr = 0.10000000000000001' in c and 'frown_warm = 1' in c and 'frown_layers = auto' in c, c\" '$TMP/fr.h5'"
 expect_failure "[frown] keys are refused with another method" "frown.ini:26: key 'frown_group': applies to method frown only" \
     $NNCERT certify --config configs/frown.ini --count 1 --method crown --out "$TMP/fr2.h5"
 expect_failure "a bad [frown] value names the key" "key 'frown_lr': must be > 0" \
     $NNCERT certify --config configs/frown.ini --count 1 --frown-lr 0 --out "$TMP/fr3.h5"
+expect_failure "a bad frown_layers names the key and the choices" "key 'frown_layers': expected auto, all or spec, got 'every'" \
+    $NNCERT certify --config configs/frown.ini --count 1 --frown-layers every --out "$TMP/fr4.h5"
 
 # ---- unwritable output: fails before any work ----
 for out in /nonexistent/dir/x.h5 /dev/null/x.h5; do

@@ -201,6 +201,29 @@ done
 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --bab-split input \
     --bab-candidates 1 --bab-max-domains 20000 >"$TMP/br_one.res" 2>/dev/null
 check "... where one candidate per domain does not decide it in 20,000 domains" "[ \"\$(head -1 '$TMP/br_one.res')\" = unknown ]"
+# FROWN's lines in input-split searches go to the property's rows only unless
+# asked (doc/bab.md "Branching"): auto is spec there and all for ReLU phases
+expect_failure "--frown-layers names its choices" "expected auto, all or spec" \
+    "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/unsat.vnnlib" --method frown --frown-layers every
+for L in auto all spec; do
+    "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --method frown \
+        --frown-layers $L >"$TMP/fl_$L.res" 2>"$TMP/fl_$L.err"
+done
+check "frown, input halves: auto is spec (the property's rows only: $(domains "$TMP/fl_auto.err") domains), all differs ($(domains "$TMP/fl_all.err")), each unsat" \
+    "[ \"\$(cat '$TMP/fl_auto.res' '$TMP/fl_all.res' '$TMP/fl_spec.res' | sort -u)\" = unsat ] && \
+     [ \"\$(domains '$TMP/fl_auto.err')\" = \"\$(domains '$TMP/fl_spec.err')\" ] && \
+     [ \"\$(domains '$TMP/fl_auto.err')\" != \"\$(domains '$TMP/fl_all.err')\" ] && \
+     grep -q \"FROWN lines for the property's rows only;\" '$TMP/fl_auto.err' && \
+     grep -q 'FROWN lines for every layer;' '$TMP/fl_all.err'" || tail -1 "$TMP/fl_auto.err" "$TMP/fl_all.err"
+for L in auto all spec; do
+    "$NNCERT" verify --model models/acas/acasxu_like_2x12.onnx --vnnlib $ACAS_P --bab --bab-split relu \
+        --method frown --frown-layers $L >"$TMP/flr_$L.res" 2>"$TMP/flr_$L.err"
+done
+check "frown, ReLU phases: auto is all (every layer: $(domains "$TMP/flr_auto.err") domains), spec differs ($(domains "$TMP/flr_spec.err")), each unsat" \
+    "[ \"\$(cat '$TMP/flr_auto.res' '$TMP/flr_all.res' '$TMP/flr_spec.res' | sort -u)\" = unsat ] && \
+     [ \"\$(counts '$TMP/flr_auto.err')\" = \"\$(counts '$TMP/flr_all.err')\" ] && \
+     [ \"\$(domains '$TMP/flr_auto.err')\" != \"\$(domains '$TMP/flr_spec.err')\" ] && \
+     grep -q 'FROWN lines for every layer;' '$TMP/flr_auto.err'" || tail -1 "$TMP/flr_auto.err" "$TMP/flr_spec.err"
 # the group's leader writes the snapshots: every round here, removed after the answer
 mpirun --oversubscribe -np 3 "$NNCERT" verify --model "$FX/mlp.onnx" --vnnlib "$FX/rand1.vnnlib" --steps 30 \
     --restarts 2 --bab --bab-split relu --checkpoint "$TMP/r1.ckpt" --checkpoint-every 0 \

@@ -640,6 +640,69 @@ static void crown_quad_tighter_never_looser_and_relu_only(void **state)
     model_free(&m);
 }
 
+/* frown_layers = spec: every layer keeps CROWN's bounds (the same bits as a CROWN
+ * state), the spec rows are FROWN's (never looser than CROWN's on those same
+ * bounds, some tighter, none above a sampled value), and auto outside branch and
+ * bound is all (the same bits). Graphs: MLPs, the CNN and residual ones. */
+static void spec_scope_keeps_crown_layers_and_tightens_margins(void **state)
+{
+    (void)state;
+    test_rng rng = {41};
+    nn_error err;
+    layer_type acts[] = {LAYER_RELU, LAYER_TANH, LAYER_LEAKY_RELU};
+    size_t tighter = 0, checked = 0;
+    for (int fam = 0; fam < 3; fam++)
+        for (int a = 0; a < 3; a++) {
+            nn_model m;
+            if (fam == 2) tb_build_res(&m, &rng, a % 3, acts[a]);
+            else tb_build(&m, &rng, fam, acts[a]);
+            size_t nx = model_input_size(&m), ny = model_output_size(&m);
+            double *x0 = test_rand_vec(&rng, nx, 0, 1), *x = test_rand_vec(&rng, nx, 0, 1);
+            double eps = fam == 1 ? 0.03 : 0.1;
+            bound_options os, oc, oa, ol;
+            frown_opts(&os, 1, 20);
+            os.frown_layers = FROWN_LAYERS_SPEC;
+            bound_options_default(&oc);
+            frown_opts(&oa, 1, 20);
+            ol = oa;
+            ol.frown_layers = FROWN_LAYERS_ALL;
+            bound_state ss, sc, sa, sl;
+            tb_compute(&m, &os, x0, NORM_INF, eps, 0, &ss);
+            tb_compute(&m, &oc, x0, NORM_INF, eps, 0, &sc);
+            tb_compute(&m, &oa, x0, NORM_INF, eps, 0, &sa);
+            tb_compute(&m, &ol, x0, NORM_INF, eps, 0, &sl);
+            tb_assert_same_bounds(&m, &ss, &sc);
+            tb_assert_same_bounds(&m, &sa, &sl);
+            /* every margin of output 0 against the others */
+            double C[8 * 8] = {0}, ls[8], lc[8], y[8];
+            size_t rows = ny - 1;
+            assert_true(ny <= 8);
+            for (size_t r = 0; r < rows; r++) C[r * ny] = 1, C[r * ny + r + 1] = -1;
+            assert_int_equal(bound_spec(&ss, C, rows, ny, NULL, ls, NULL, &err), NN_OK);
+            assert_int_equal(bound_spec(&sc, C, rows, ny, NULL, lc, NULL, &err), NN_OK);
+            tb_assert_same_spec(&sa, &sl, C, rows, ny);
+            for (size_t r = 0; r < rows; r++) {
+                assert_true(ls[r] >= lc[r]);
+                tighter += ls[r] > lc[r];
+            }
+            bound_region R = {.center = x0, .eps = eps, .norm = NORM_INF};
+            for (int k = 0; k < 200; k++) {
+                tb_sample(&rng, &R, nx, k % 3, x);
+                assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
+                for (size_t r = 0; r < rows; r++, checked++) assert_true(y[0] - y[r + 1] >= ls[r]);
+            }
+            bound_state_free(&ss);
+            bound_state_free(&sc);
+            bound_state_free(&sa);
+            bound_state_free(&sl);
+            free(x0);
+            free(x);
+            model_free(&m);
+        }
+    assert_true(tighter > 5);
+    assert_true(checked > 1000);
+}
+
 static void bad_options_and_sides_give_clear_errors(void **state)
 {
     (void)state;
@@ -665,6 +728,13 @@ static void bad_options_and_sides_give_clear_errors(void **state)
         assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_EARG);
         assert_non_null(strstr(err.msg, bad[k].word));
     }
+    frown_opts(&o, 1, 10);
+    o.frown_layers = (frown_scope)3;
+    assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "frown layers"));
+    assert_int_equal(frown_scope_parse("spec"), FROWN_LAYERS_SPEC);
+    assert_int_equal(frown_scope_parse("every"), -1);
+    assert_string_equal(frown_scope_name(FROWN_LAYERS_AUTO), "auto");
     frown_opts(&o, 1, 10);
     assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
     double x0[6] = {0.5, 0.5, 0.5, 0.5, 0.5, 0.5}, l[12], u[12];
@@ -696,6 +766,7 @@ int main(void)
         cmocka_unit_test(radius_search_sound_against_pgd),
         cmocka_unit_test(groups_share_variables),
         cmocka_unit_test(crown_quad_tighter_never_looser_and_relu_only),
+        cmocka_unit_test(spec_scope_keeps_crown_layers_and_tightens_margins),
         cmocka_unit_test(bad_options_and_sides_give_clear_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,7 @@ static const job_key keys[] = {
     {"frown", "frown_threshold", JOB_REAL, NULL, 1},
     {"frown", "frown_warm", JOB_INT, NULL, 1},
     {"frown", "frown_beta", JOB_INT, NULL, 1},
+    {"frown", "frown_layers", JOB_STR, NULL, 1},
     /* the LP methods' options (doc/lp.md), like their flags; only with those methods */
     {"lp", "lp_cuts", JOB_INT, NULL, 1},
     {"lp", "milp_time_limit", JOB_REAL, NULL, 1},
@@ -93,9 +94,9 @@ int cert_job_schema(const job_key **out)
  * them; an unset key keeps the engine's default. */
 static int resolve_frown(job *j, bound_options *o, const char *method, nn_error *err)
 {
-    static const char *const keys_f[] = {"frown_group", "frown_iters", "frown_lr", "frown_patience",
-                                         "frown_threshold", "frown_warm", "frown_beta"};
-    for (int i = 0; i < 7; i++)
+    static const char *const keys_f[] = {"frown_group", "frown_iters", "frown_lr",  "frown_patience",
+                                         "frown_threshold", "frown_warm", "frown_beta", "frown_layers"};
+    for (int i = 0; i < 8; i++)
         if (job_is_set(j, keys_f[i]) && o->method != METHOD_FROWN)
             return job_fail(j, keys_f[i], err, NN_EARG,
                             "applies to method frown only (section [frown]); method is '%s'", method);
@@ -122,6 +123,13 @@ static int resolve_frown(job *j, bound_options *o, const char *method, nn_error 
     if (job_is_set(j, "frown_beta")) {
         if ((rc = job_get_long(j, "frown_beta", 0, 1, &l, err))) return rc;
         o->frown_beta = (int)l;
+    }
+    if (job_is_set(j, "frown_layers")) {
+        int sc = frown_scope_parse(job_value(j, "frown_layers"));
+        if (sc < 0)
+            return job_fail(j, "frown_layers", err, NN_EARG, "expected auto, all or spec, got '%s'",
+                            job_value(j, "frown_layers"));
+        o->frown_layers = (frown_scope)sc;
     }
     if (job_is_set(j, "frown_lr")) {
         if ((rc = job_get_double(j, "frown_lr", &d, err))) return rc;
@@ -516,6 +524,11 @@ int cert_job_resolve(job *j, cert_job *c, nn_error *err)
          * keep the identity they had before the key */
         snprintf(buf, sizeof buf, "%d", o->frown_beta);
         if (c->task.bab.enabled && (rc = canon(j, "frown_beta", buf, err))) return rc;
+        /* auto is all outside branch and bound's input halves: a job without the
+         * key keeps its identity unless it searches */
+        if ((c->task.bab.enabled || o->frown_layers != FROWN_LAYERS_AUTO) &&
+            (rc = canon(j, "frown_layers", frown_scope_name(o->frown_layers), err)))
+            return rc;
     }
     snprintf(buf, sizeof buf, "%llu", (unsigned long long)c->target.seed);
     if ((rc = canon(j, "seed", buf, err))) return rc;

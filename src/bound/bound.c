@@ -113,6 +113,18 @@ const char *norm_name(norm_type p)
     }
 }
 
+static const char *const scope_names[] = {[FROWN_LAYERS_AUTO] = "auto", [FROWN_LAYERS_ALL] = "all",
+                                          [FROWN_LAYERS_SPEC] = "spec"};
+
+const char *frown_scope_name(frown_scope s) { return (unsigned)s < 3 ? scope_names[s] : "?"; }
+
+int frown_scope_parse(const char *name)
+{
+    for (int i = 0; name && i < 3; i++)
+        if (!strcmp(name, scope_names[i])) return i;
+    return -1;
+}
+
 int norm_parse(const char *name)
 {
     if (!name) return -1;
@@ -324,6 +336,8 @@ static int check_options(const bound_options *o, nn_error *err)
     if (o->pool != POOL_TILIN && o->pool != POOL_DEEPPOLY && o->pool != POOL_CNNCERT && o->pool != POOL_INTERVAL)
         return nn_fail(err, NN_EARG, "maxpool method %d is not one of tilin, deeppoly, cnncert, interval",
                        (int)o->pool);
+    if ((unsigned)o->frown_layers > FROWN_LAYERS_SPEC)
+        return nn_fail(err, NN_EARG, "frown layers %d is not one of auto, all, spec", (int)o->frown_layers);
     return bound_frown_check_options(o, err);
 }
 
@@ -570,7 +584,8 @@ int bound_layer_rows_side(bound_state *st, int layer, size_t row_lo, size_t row_
         if (m == METHOD_IBP || m == METHOD_CROWN_IBP) {
             if (lower) memcpy(lower, w->ibp_l[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
             if (upper) memcpy(upper, w->ibp_u[layer] + row_lo, (row_hi - row_lo) * sizeof(double));
-        } else if (m == METHOD_FROWN) {
+        } else if (m == METHOD_FROWN && st->opt.frown_layers != FROWN_LAYERS_SPEC) {
+            /* spec: the layers keep CROWN's bounds (doc/frown.md "Which layers") */
             rc = bound_frown_layer_rows(st, layer, row_lo, row_hi, lower, upper, err);
         } else if (bound_method_lp_layers(m)) {
             rc = bound_lp_layer_rows(st, layer, row_lo, row_hi, lower, upper, err);

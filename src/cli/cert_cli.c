@@ -134,6 +134,10 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
               : warm ? &o->bopt.frown_warm
               : beta ? &o->bopt.frown_beta
                      : &o->bopt.frown_patience) = (int)l;
+        } else if (!strcmp(name, "frown-layers")) {
+            int s = frown_scope_parse(v);
+            if (s < 0) return cli_usage_error(cmd, "unknown --frown-layers '%s' (expected auto, all or spec)", v);
+            o->bopt.frown_layers = (frown_scope)s;
         } else if (!strcmp(name, "frown-lr") || !strcmp(name, "frown-threshold")) {
             int lr = !strcmp(name, "frown-lr");
             if (cli_parse_double(cmd, lr ? "--frown-lr" : "--frown-threshold", v, &d)) return CLI_EXIT_USAGE;
@@ -270,7 +274,12 @@ const char cert_cli_bab_help[] =
     "                        of largest influence (input splits) whose children\n"
     "                        are bounded per domain, the best pair kept (default 4)\n"
     "  --frown-beta 0|1      --method frown: optimize a multiplier per split\n"
-    "                        constraint with the lines (beta-CROWN; default 1)\n"    "  --bab-max-frontier N  open domains before the search goes depth-first\n"
+    "                        constraint with the lines (beta-CROWN; default 1)\n"
+    "  --frown-layers L      --method frown: auto|all|spec: lines optimized for\n"
+    "                        every layer's bounds and the property's rows (all),\n"
+    "                        or for the property's rows only, the layers keeping\n"
+    "                        CROWN's bounds (spec); auto (default): spec in\n"
+    "                        input-split searches, all elsewhere\n"    "  --bab-max-frontier N  open domains before the search goes depth-first\n"
     "                        (default 100000; bounds the memory)\n"
     "  --bab-max-domains N   give up (unknown) after bounding N domains\n"
     "                        (default 200000; 0: no limit but the timeout)\n"
@@ -305,10 +314,11 @@ int cert_cli_bab(const char *cmd, const char *const *val, bab_options *b)
 void cert_cli_bound_identity(const bound_options *o, char *buf, size_t cap)
 {
     snprintf(buf, cap, "method=%s lines=%s maxpool=%s precision=%s skip_stable=%d intersect_ibp=%d dense_rows=%d "
-             "frown=%zu/%d/%.17g/%d/%.17g/%d/%d/%d quad_iters=%d lp_cuts=%d milp_time_limit=%.17g",
+             "frown=%zu/%d/%.17g/%d/%.17g/%d/%d/%d/%s quad_iters=%d lp_cuts=%d milp_time_limit=%.17g",
              bound_method_name(o->method), line_strategy_name(o->strategy), pool_method_name(o->pool),
              o->single ? "single" : "double", o->skip_stable, o->intersect_ibp, o->dense_rows, o->frown_group,
              o->frown_iters, o->frown_lr, o->frown_patience, o->frown_threshold, o->frown_warm, o->frown_beta, o->spec_upper,
+             frown_scope_name(o->frown_layers),
              o->quad_iters, o->lp_cuts, o->milp_time_limit);
 }
 

@@ -134,8 +134,8 @@ static int parse(int argc, char **argv, long ranks, verify_args *va)
 {
     static const char *const allowed[] = {"model", "method", "lines", "maxpool", "precision", "frown-group",
                                           "frown-iters", "frown-lr", "frown-patience", "frown-threshold", "frown-beta",
-                                          "no-skip-stable", "no-intersect-ibp", "steps", "restarts", "seed",
-                                          "threads", "lp-cuts", "milp-time-limit", NULL};
+                                          "frown-layers", "no-skip-stable", "no-intersect-ibp", "steps", "restarts",
+                                          "seed", "threads", "lp-cuts", "milp-time-limit", NULL};
     /* --vnnlib, --timeout and the optional --out are this command's own */
     static const char *const own[] = {"vnnlib", "timeout", "out", CERT_CLI_BAB_NAMES, "checkpoint", "!force-new", NULL};
     const char *val[5 + CERT_CLI_BAB_N];
@@ -176,6 +176,16 @@ static int parse(int argc, char **argv, long ranks, verify_args *va)
     return -1;
 }
 
+/* FROWN: which bounds got optimized lines in the search (bound.h frown_scope). */
+static const char *frown_lines(const prop_options *po, const prop_result *r)
+{
+    if (po->bopt.method != METHOD_FROWN) return "";
+    frown_scope s = po->bopt.frown_layers;
+    if (s == FROWN_LAYERS_ALL || (s == FROWN_LAYERS_AUTO && !r->bab.used_input)) return "; FROWN lines for every layer";
+    if (s == FROWN_LAYERS_SPEC || !r->bab.used_relu) return "; FROWN lines for the property's rows only";
+    return "; FROWN lines for the property's rows only (input halves), every layer (ReLU phases)";
+}
+
 /* Answer on stdout (and in --out), the summary lines on stderr; an exit status. */
 static int report(const verify_args *va, const prop_spec *p, const prop_result *r)
 {
@@ -200,14 +210,14 @@ static int report(const verify_args *va, const prop_spec *p, const prop_result *
     if (po->bab.enabled)
         fprintf(stderr, "nncert %s: branch and bound (%s): %ld domains bounded, %ld leaves proven (%ld empty), "
                 "%ld open (%ld not splittable), depth %d, proven volume %s; %ld rounds: %.6f s PGD, %.6f s planning, "
-                "%.6f s jobs, %.6f s merging; split by %s; %zu candidate%s per domain; largest frontier %ld\n", cmd,
+                "%.6f s jobs, %.6f s merging; split by %s; %zu candidate%s per domain%s; largest frontier %ld\n", cmd,
                 bab_split_name(po->bab.split),
                 r->bab.domains, r->bab.leaves_proven, r->bab.leaves_empty, r->bab.open, r->bab.stuck, r->bab.depth,
                 isnan(r->bab.volume_proven) ? "n/a (ReLU splits)" : fmt_fraction(r->bab.volume_proven), r->bab.rounds,
                 r->bab.sec_pgd, r->bab.sec_plan, r->bab.sec_jobs, r->bab.sec_merge,
                 r->bab.used_relu ? (r->bab.used_input ? "input halves and ReLU phases" : "ReLU phases")
                                  : r->bab.used_input ? "input halves" : "nothing (no search)",
-                po->bab.candidates, po->bab.candidates == 1 ? "" : "s", r->bab.frontier_peak);
+                po->bab.candidates, po->bab.candidates == 1 ? "" : "s", frown_lines(po, r), r->bab.frontier_peak);
     return CLI_EXIT_OK;
 }
 
