@@ -201,6 +201,19 @@ done
 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --bab-split input \
     --bab-candidates 1 --bab-max-domains 20000 >"$TMP/br_one.res" 2>/dev/null
 check "... where one candidate per domain does not decide it in 20,000 domains" "[ \"\$(head -1 '$TMP/br_one.res')\" = unknown ]"
+# the domain limit ends searches without a timeout; under one, the clock does
+for t in none 5; do
+    tm=() && [ $t != none ] && tm=(--timeout $t)
+    "$NNCERT" verify --model models/acas/acasxu_like_2x12.onnx --vnnlib $ACAS_P --bab "${tm[@]}" \
+        >/dev/null 2>"$TMP/lim_$t.err"
+done
+"$NNCERT" verify --model models/acas/acasxu_like_2x12.onnx --vnnlib $ACAS_P --bab --timeout 5 \
+    --bab-max-domains 30 >"$TMP/lim_30.res" 2>"$TMP/lim_30.err"
+check "domain limit: 200,000 without --timeout, none with one, a given one kept (and answered unknown)" \
+    "grep -q 'largest frontier [0-9]*; domain limit 200000$' '$TMP/lim_none.err' && \
+     grep -q 'largest frontier [0-9]*; no domain limit$' '$TMP/lim_5.err' && \
+     grep -q 'domain limit 30$' '$TMP/lim_30.err' && [ \"\$(head -1 '$TMP/lim_30.res')\" = unknown ]" \
+    || tail -n 1 "$TMP/lim_none.err" "$TMP/lim_5.err" "$TMP/lim_30.err"
 # FROWN's lines in input-split searches go to the property's rows only unless
 # asked (doc/bab.md "Branching"): auto is spec there and all for ReLU phases
 expect_failure "--frown-layers names its choices" "expected auto, all or spec" \

@@ -282,12 +282,13 @@ const char cert_cli_bab_help[] =
     "                        input-split searches, all elsewhere\n"    "  --bab-max-frontier N  open domains before the search goes depth-first\n"
     "                        (default 100000; bounds the memory)\n"
     "  --bab-max-domains N   give up (unknown) after bounding N domains\n"
-    "                        (default 200000; 0: no limit but the timeout)\n"
+    "                        (0: no limit but the timeout; default 0 when a\n"
+    "                        timeout bounds the search, else 200000)\n"
     "  --checkpoint-every S  seconds between checkpoints of the search (default\n"
     "                        60; 0: every round); a killed run resumes from the\n"
     "                        last one with the same tree and answer\n";
 
-int cert_cli_bab(const char *cmd, const char *const *val, bab_options *b)
+int cert_cli_bab(const char *cmd, const char *const *val, int timed, bab_options *b)
 {
     static const char *const names[] = {"--bab-batch", "--bab-candidates", "--bab-max-frontier", "--bab-max-domains"};
     static const long lo[] = {1, 1, 1, 0};
@@ -304,6 +305,9 @@ int cert_cli_bab(const char *cmd, const char *const *val, bab_options *b)
     for (int i = 0; i < 4; i++)
         if (val[2 + i] && cli_parse_int(cmd, names[i], val[2 + i], lo[i], 1L << 40, &v[i])) return CLI_EXIT_USAGE;
     b->batch = (size_t)v[0], b->candidates = (size_t)v[1], b->max_frontier = (size_t)v[2], b->max_domains = v[3];
+    /* a search the clock stops anyway uses the time it was given; the domain
+     * limit only ends searches that have no timeout (doc/bab.md "Limits") */
+    if (timed && !val[5]) b->max_domains = 0;
     b->save_every = 60;
     if (val[6] && (cli_parse_double(cmd, "--checkpoint-every", val[6], &b->save_every) || !(b->save_every >= 0)))
         return b->save_every >= 0 ? CLI_EXIT_USAGE

@@ -162,7 +162,7 @@ static int parse(int argc, char **argv, long ranks, verify_args *va)
         if (cli_parse_double(cmd, "--timeout", timeout_text, &po->timeout)) return CLI_EXIT_USAGE;
         if (!(po->timeout > 0)) return cli_usage_error(cmd, "--timeout must be > 0 seconds, got %s", timeout_text);
     }
-    if ((st = cert_cli_bab(cmd, val + 3, &po->bab)) >= 0) return st;
+    if ((st = cert_cli_bab(cmd, val + 3, po->timeout > 0, &po->bab)) >= 0) return st;
     va->ckpt = val[3 + CERT_CLI_BAB_N];
     va->force_new = val[4 + CERT_CLI_BAB_N] != NULL;
     if (va->ckpt && !po->bab.enabled) return cli_usage_error(cmd, "--checkpoint needs --bab");
@@ -207,17 +207,21 @@ static int report(const verify_args *va, const prop_spec *p, const prop_result *
     fprintf(stderr, "nncert %s: %s in %.3f s (%s): %zu of %zu disjuncts ruled out, %zu of %zu input boxes proven; "
             "%ld PGD steps\n", cmd, prop_answer_name(r->answer), r->seconds, bound_method_name(po->bopt.method),
             r->cases_proven, p->n_cases, r->boxes_proven, p->n_boxes, r->pgd_steps);
+    char limit[64] = "no domain limit";
+    if (po->bab.max_domains > 0) snprintf(limit, sizeof limit, "domain limit %ld", po->bab.max_domains);
     if (po->bab.enabled)
         fprintf(stderr, "nncert %s: branch and bound (%s): %ld domains bounded, %ld leaves proven (%ld empty), "
                 "%ld open (%ld not splittable), depth %d, proven volume %s; %ld rounds: %.6f s PGD, %.6f s planning, "
-                "%.6f s jobs, %.6f s merging; split by %s; %zu candidate%s per domain%s; largest frontier %ld\n", cmd,
+                "%.6f s jobs, %.6f s merging; split by %s; %zu candidate%s per domain%s; largest frontier %ld; %s\n",
+                cmd,
                 bab_split_name(po->bab.split),
                 r->bab.domains, r->bab.leaves_proven, r->bab.leaves_empty, r->bab.open, r->bab.stuck, r->bab.depth,
                 isnan(r->bab.volume_proven) ? "n/a (ReLU splits)" : fmt_fraction(r->bab.volume_proven), r->bab.rounds,
                 r->bab.sec_pgd, r->bab.sec_plan, r->bab.sec_jobs, r->bab.sec_merge,
                 r->bab.used_relu ? (r->bab.used_input ? "input halves and ReLU phases" : "ReLU phases")
                                  : r->bab.used_input ? "input halves" : "nothing (no search)",
-                po->bab.candidates, po->bab.candidates == 1 ? "" : "s", frown_lines(po, r), r->bab.frontier_peak);
+                po->bab.candidates, po->bab.candidates == 1 ? "" : "s", frown_lines(po, r), r->bab.frontier_peak,
+                limit);
     return CLI_EXIT_OK;
 }
 

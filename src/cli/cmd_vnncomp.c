@@ -83,7 +83,8 @@ static int parse(int argc, char **argv, const char **csv, const char **out, char
     if (!*csv) return cli_usage_error(cmd, "--instances is required");
     if (!*out) return cli_usage_error(cmd, "--out is required");
     bab_options_default(bab);
-    if ((st = cert_cli_bab(cmd, val + 5, bab)) >= 0) return st;
+    /* every instance has its timeout: no domain limit unless given */
+    if ((st = cert_cli_bab(cmd, val + 5, 1, bab)) >= 0) return st;
     long rpi = 1;
     if (val[5 + CERT_CLI_BAB_N] &&
         cli_parse_int(cmd, "--ranks-per-instance", val[5 + CERT_CLI_BAB_N], 0, 1L << 20, &rpi))
