@@ -277,6 +277,19 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
  * bound_forget_warm makes the next region start afresh like a new image (each
  * certification task calls it, so a task's numbers depend on that task alone). */
 void bound_forget_warm(bound_state *st);
+/* FROWN's variables of specification rows, carried from one region to another
+ * (branch and bound: a child starts where its parent's optimization ended,
+ * doc/frown.md "Warm starts"). bound_spec_warm_len: floats for `rows` spec rows
+ * under m and opt, 0 when there is nothing to carry (not FROWN, frown_warm 0, no
+ * Adam steps). bound_spec_warm_get: the variables the last bound_spec of C's rows
+ * on the current region ended with (NaN: no value). bound_spec_warm_seed, after
+ * bound_set_region: the next bound_spec of the same rows on this region starts
+ * from in instead of CROWN's lines (NaN entries start from CROWN's). */
+size_t bound_spec_warm_len(const nn_model *m, const bound_options *opt, size_t rows);
+int bound_spec_warm_get(const bound_state *st, const double *C, size_t rows, size_t ldc, const double *d,
+                        float *out, nn_error *err);
+int bound_spec_warm_seed(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d,
+                         const float *in, nn_error *err);
 /* 1 when a region's bounds may depend on the regions evaluated before it on the
  * same state: FROWN with warm starts and Adam steps. Every other method gives
  * the bits of a fresh state for each region (doc/radius.md "Certificates"). */

@@ -65,6 +65,9 @@ check "... and the model is untouched" "cmp -s '$M' '$TMP/model.onnx'"
 
 # 2. kill -9 and resume: the same search
 kill_resume "input halves" 1 --bab-split input --bab-batch 2
+# FROWN's warm starts live in the domains: a resumed child starts where its
+# parent's optimization ended, as in the run never killed
+kill_resume "input halves, FROWN warm starts" 1 --bab-split input --bab-batch 2 --method frown
 kill_resume "ReLU phases, killed twice" 2 --bab-split relu --bab-batch 4 --bab-max-domains 1500
 check "ReLU phases: the search ran into its domain limit (a long tree)" "grep -q '^unknown' $TMP/full.out"
 

@@ -228,6 +228,20 @@ check "frown, input halves: auto is spec (the property's rows only: $(domains "$
      [ \"\$(domains '$TMP/fl_auto.err')\" != \"\$(domains '$TMP/fl_all.err')\" ] && \
      grep -q \"FROWN lines for the property's rows only;\" '$TMP/fl_auto.err' && \
      grep -q 'FROWN lines for every layer;' '$TMP/fl_all.err'" || tail -1 "$TMP/fl_auto.err" "$TMP/fl_all.err"
+# warm starts (doc/bab.md "Warm starts"): each half starts from its parent's
+# variables, which travel with the jobs' results, so a group of ranks expands
+# one process's tree; --frown-warm 0 starts every half from CROWN's lines
+"$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --method frown --frown-warm 0 \
+    >"$TMP/fw0.res" 2>"$TMP/fw0.err"
+if [ "$NNCERT" = bin/nncert ]; then
+    mpirun --oversubscribe -np 3 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P \
+        --bab --method frown >"$TMP/fw_mpi.res" 2>"$TMP/fw_mpi.err"
+    check "frown, input halves, warm starts under mpirun -np 3: one process's answer and tree ($(domains "$TMP/fl_auto.err") domains)" \
+        "cmp -s '$TMP/fl_auto.res' '$TMP/fw_mpi.res' && [ -n \"\$(counts '$TMP/fl_auto.err')\" ] && \
+         [ \"\$(counts '$TMP/fl_auto.err')\" = \"\$(counts '$TMP/fw_mpi.err')\" ]" || tail -n 1 "$TMP/fw_mpi.err"
+fi
+check "... and without them (--frown-warm 0) another tree ($(domains "$TMP/fw0.err") domains), the same answer" \
+    "cmp -s '$TMP/fl_auto.res' '$TMP/fw0.res' && [ \"\$(counts '$TMP/fl_auto.err')\" != \"\$(counts '$TMP/fw0.err')\" ]"
 for L in auto all spec; do
     "$NNCERT" verify --model models/acas/acasxu_like_2x12.onnx --vnnlib $ACAS_P --bab --bab-split relu \
         --method frown --frown-layers $L >"$TMP/flr_$L.res" 2>"$TMP/flr_$L.err"

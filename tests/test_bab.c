@@ -18,6 +18,7 @@
 #include "../src/bound/bound_frown.h"
 #include "../src/certify/bab_frontier.h"
 #include "../src/certify/bab_snapshot.h"
+#include "byteorder.h"
 #include "../src/certify/property_internal.h"
 #include "certify.h"
 #include "property.h"
@@ -479,6 +480,55 @@ static void snapshots_keep_the_root(void **state)
     }
 }
 
+/* Warm starts in a snapshot (format 2): a domain with one and a domain without
+ * come back as they were; a value that was no float is refused; a format-1
+ * snapshot (written before warm starts: no warm_n) still reads, with none. */
+static void snapshots_carry_warm_starts(void **state)
+{
+    (void)state;
+    nn_error err;
+    double lo[2] = {-1, 0.5}, hi[2] = {1, 0.75};
+    float warm[3] = {0.25f, NAN, 1e-3f};
+    unsigned char open[2] = {1, 1}, proven[2] = {0, 0};
+    bab_domain a = {.id = 1, .depth = 1, .key = -0.5, .worst_row = 0, .volume = 0.5, .lo = lo, .hi = hi,
+                    .open = open, .warm = warm};
+    bab_domain b = a;
+    b.id = 2, b.warm = NULL;
+    bab_domain *dom[2] = {&a, &b};
+    bab_snapshot s = {.n_cases = 2, .proven = proven, .relu = 0, .nc = 2, .n_x = 2, .next_id = 3, .warm_n = 3,
+                      .n_domains = 2, .dom = dom};
+    unsigned char *bytes;
+    size_t len;
+    assert_int_equal(bab_snapshot_encode(&s, &bytes, &len, &err), NN_OK);
+    bab_snapshot back;
+    if (bab_snapshot_decode(bytes, len, &back, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(back.warm_n, 3);
+    assert_non_null(back.dom[0]->warm);
+    assert_null(back.dom[1]->warm);
+    assert_true(back.dom[0]->warm[0] == 0.25f && isnan(back.dom[0]->warm[1]) && back.dom[0]->warm[2] == 1e-3f);
+    bab_snapshot_free(&back);
+    /* the last domain's last value, 1e-3 as a double: not a float */
+    size_t b_bytes = 5 * 8 + 2 + 2 * 2 * 8 + 1;  /* domain b: the header, open, its box, its flag */
+    le_put_f64(bytes + len - b_bytes - 8, 1e-3);
+    assert_int_equal(bab_snapshot_decode(bytes, len, &back, &err), NN_EFORMAT);
+    assert_non_null(strstr(err.msg, "not a float"));
+    free(bytes);
+    /* format 1: the same without warm_n and the flags */
+    s.warm_n = 0;
+    assert_int_equal(bab_snapshot_encode(&s, &bytes, &len, &err), NN_OK);
+    size_t warm_at = len - 2 * (5 * 8 + 2 + 2 * 2 * 8) - 8 - 8;  /* warm_n, then n_domains */
+    assert_true(le_get_u64(bytes + warm_at) == 0 && le_get_u64(bytes + warm_at + 8) == 2);
+    memmove(bytes + warm_at, bytes + warm_at + 8, len - warm_at - 8);
+    memcpy(bytes, "NNBABSN1", 8);
+    if (bab_snapshot_decode(bytes, len - 8, &back, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(back.warm_n, 0);
+    assert_int_equal(back.n_domains, 2);
+    assert_null(back.dom[0]->warm);
+    assert_memory_equal(back.dom[1]->lo, lo, sizeof lo);
+    bab_snapshot_free(&back);
+    free(bytes);
+}
+
 static void frontier_pops_in_order(void **state)
 {
     (void)state;
@@ -883,6 +933,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(frontier_pops_in_order),
         cmocka_unit_test(snapshots_keep_the_root),
+        cmocka_unit_test(snapshots_carry_warm_starts),
         cmocka_unit_test(lp_proves_empty_sub_domains_empty),
         cmocka_unit_test(intervals_prove_contradictions_empty),
         cmocka_unit_test(kept_layers_are_the_recomputed_bits),

@@ -703,6 +703,110 @@ static void spec_scope_keeps_crown_layers_and_tightens_margins(void **state)
     assert_true(checked > 1000);
 }
 
+/* Spec-row variables carried from one region to another (bound_spec_warm_*, what
+ * branch and bound's children start from): a seed changes the bits, keeps the
+ * bound at least CROWN's and sound under sampling, gives the same bits whatever
+ * the state bounded before, and an all-NaN seed is a cold start. */
+static void spec_warm_start_carried_between_regions(void **state)
+{
+    (void)state;
+    test_rng rng = {42};
+    nn_error err;
+    layer_type acts[] = {LAYER_RELU, LAYER_TANH};
+    size_t changed = 0;
+    for (int a = 0; a < 2; a++)
+        for (int scope = FROWN_LAYERS_ALL; scope <= FROWN_LAYERS_SPEC; scope++) {
+            nn_model m;
+            tb_build_mlp(&m, &rng, acts[a]);
+            size_t nx = model_input_size(&m), ny = model_output_size(&m), rows = ny - 1;
+            double *x0 = test_rand_vec(&rng, nx, 0.3, 0.7), *x1 = test_rand_vec(&rng, nx, 0, 1);
+            for (size_t j = 0; j < nx; j++) x1[j] = x0[j] + 0.03 * (x1[j] - 0.5); /* a sub-region's centre */
+            double C[8 * 8] = {0};
+            for (size_t r = 0; r < rows; r++) C[r * ny] = 1, C[r * ny + r + 1] = -1;
+            bound_options o, oc;
+            frown_opts(&o, 1, 20);
+            o.frown_layers = (frown_scope)scope;
+            bound_options_default(&oc);
+            size_t n = bound_spec_warm_len(&m, &o, rows);
+            assert_true(n > 0);
+            float *w = nn_malloc(n * sizeof *w, "test", &err), *nan_seed = nn_malloc(n * sizeof *w, "test", &err);
+            for (size_t k = 0; k < n; k++) nan_seed[k] = NAN;
+            bound_state sa, sb, sc, sd, se;
+            double lb[8], lc[8], ld[8], le[8], y[8], *x = test_rand_vec(&rng, nx, 0, 1);
+            /* the parent: its variables after its own optimization */
+            tb_compute(&m, &o, x0, NORM_INF, 0.1, 0, &sa);
+            assert_int_equal(bound_spec(&sa, C, rows, ny, NULL, lb, NULL, &err), NN_OK);
+            assert_int_equal(bound_spec_warm_get(&sa, C, rows, ny, NULL, w, &err), NN_OK);
+            size_t finite = 0;
+            for (size_t k = 0; k < n; k++) finite += isfinite(w[k]) != 0;
+            assert_true(finite > 0);
+            /* the child, seeded and cold; CROWN on it */
+            bound_region R = {.center = x1, .eps = 0.05, .norm = NORM_INF};
+            assert_int_equal(bound_state_init(&sb, &m, &o, &err), NN_OK);
+            assert_int_equal(bound_set_region(&sb, &R, &err), NN_OK);
+            assert_int_equal(bound_spec_warm_seed(&sb, C, rows, ny, NULL, w, &err), NN_OK);
+            assert_int_equal(bound_compute(&sb, &err), NN_OK);
+            assert_int_equal(bound_spec(&sb, C, rows, ny, NULL, lb, NULL, &err), NN_OK);
+            tb_compute(&m, &o, x1, NORM_INF, 0.05, 0, &sc);
+            assert_int_equal(bound_spec(&sc, C, rows, ny, NULL, lc, NULL, &err), NN_OK);
+            tb_compute(&m, &oc, x1, NORM_INF, 0.05, 0, &sd);
+            assert_int_equal(bound_spec(&sd, C, rows, ny, NULL, ld, NULL, &err), NN_OK);
+            for (size_t r = 0; r < rows; r++) {
+                assert_true(lb[r] >= ld[r]);
+                changed += memcmp(&lb[r], &lc[r], sizeof lb[r]) != 0;
+            }
+            for (int k = 0; k < 300; k++) {
+                tb_sample(&rng, &R, nx, k % 3, x);
+                assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
+                for (size_t r = 0; r < rows; r++) assert_true(y[0] - y[r + 1] >= lb[r]);
+            }
+            /* the seeded child's own variables come back */
+            float *wb = nn_malloc(n * sizeof *wb, "test", &err);
+            assert_int_equal(bound_spec_warm_get(&sb, C, rows, ny, NULL, wb, &err), NN_OK);
+            finite = 0;
+            for (size_t k = 0; k < n; k++) finite += isfinite(wb[k]) != 0;
+            assert_true(finite > 0);
+            /* another state's history does not matter: forget, region, seed */
+            assert_int_equal(bound_state_init(&se, &m, &o, &err), NN_OK);
+            bound_region R0 = {.center = x0, .eps = 0.2, .norm = NORM_INF};
+            assert_int_equal(bound_set_region(&se, &R0, &err), NN_OK);
+            assert_int_equal(bound_compute(&se, &err), NN_OK);
+            assert_int_equal(bound_spec(&se, C, rows, ny, NULL, le, NULL, &err), NN_OK);
+            for (int seed = 0; seed < 2; seed++) {
+                bound_forget_warm(&se);
+                assert_int_equal(bound_set_region(&se, &R, &err), NN_OK);
+                assert_int_equal(bound_spec_warm_seed(&se, C, rows, ny, NULL, seed ? w : nan_seed, &err), NN_OK);
+                assert_int_equal(bound_compute(&se, &err), NN_OK);
+                assert_int_equal(bound_spec(&se, C, rows, ny, NULL, le, NULL, &err), NN_OK);
+                assert_memory_equal(le, seed ? lb : lc, rows * sizeof *le);
+            }
+            bound_state_free(&sa), bound_state_free(&sb), bound_state_free(&sc);
+            bound_state_free(&sd), bound_state_free(&se);
+            free(w), free(wb), free(nan_seed), free(x), free(x0), free(x1);
+            model_free(&m);
+        }
+    assert_true(changed > 0);
+    /* nothing to carry without FROWN's warm starts; a seed needs a region */
+    nn_model m;
+    tb_build_mlp(&m, &rng, LAYER_RELU);
+    bound_options o;
+    bound_options_default(&o);
+    assert_int_equal(bound_spec_warm_len(&m, &o, 3), 0);
+    frown_opts(&o, 1, 20);
+    o.frown_warm = 0;
+    assert_int_equal(bound_spec_warm_len(&m, &o, 3), 0);
+    o.frown_warm = 1;
+    assert_int_equal(bound_spec_warm_len(&m, &o, 3), 3 * (12 + 10 + 8));
+    bound_state st;
+    float w[90] = {0};
+    double C[4] = {1, -1, 0, 0};
+    assert_int_equal(bound_state_init(&st, &m, &o, &err), NN_OK);
+    assert_int_equal(bound_spec_warm_seed(&st, C, 1, 4, NULL, w, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "no region"));
+    bound_state_free(&st);
+    model_free(&m);
+}
+
 static void bad_options_and_sides_give_clear_errors(void **state)
 {
     (void)state;
@@ -767,6 +871,7 @@ int main(void)
         cmocka_unit_test(groups_share_variables),
         cmocka_unit_test(crown_quad_tighter_never_looser_and_relu_only),
         cmocka_unit_test(spec_scope_keeps_crown_layers_and_tightens_margins),
+        cmocka_unit_test(spec_warm_start_carried_between_regions),
         cmocka_unit_test(bad_options_and_sides_give_clear_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

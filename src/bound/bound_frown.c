@@ -1140,6 +1140,98 @@ int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, 
     return rc;
 }
 
+/* ---- spec-row variables carried between regions (bound.h) ---- */
+
+/* Warm slots of the spec rows' space: every activation neuron's lines, the same
+ * on every region (space_build numbers them so; split multipliers come after
+ * them and are not carried, since their slots follow the region's splits). */
+static size_t spec_line_slots(const nn_model *m)
+{
+    size_t S = 0;
+    for (int j = 0; j < m->n_layers; j++)
+        if (layer_is_activation(m->layers[j].type))
+            S += shape_size(m->layers[j].in) * (relax_upper_can_be_free(m->layers[j].type) ? 2u : 1u);
+    return S;
+}
+
+size_t bound_spec_warm_len(const nn_model *m, const bound_options *opt, size_t rows)
+{
+    if (!m || !opt || !bound_keeps_state(opt) || opt->frown_group == 0) return 0;
+    size_t groups = (rows + opt->frown_group - 1) / opt->frown_group;
+    return groups * (opt->spec_upper ? 2u : 1u) * spec_line_slots(m);
+}
+
+/* Checks shared by get and seed; the spec rows' warm state, or NULL. */
+static int spec_warm_args(const bound_state *st, const double *C, size_t rows, size_t ldc, const char *fn,
+                          frown_warm **W, size_t *S, nn_error *err)
+{
+    if (!st || !st->work) return nn_fail(err, NN_EARG, "%s: state not initialized", fn);
+    const bound_work *w = st->work;
+    if (!w->region_set) return nn_fail(err, NN_EARG, "%s: no region set", fn);
+    if (rows && (!C || ldc < model_output_size(st->model)))
+        return nn_fail(err, NN_EARG, "%s: C is NULL or its leading dimension %zu is too small", fn, ldc);
+    *W = bound_spec_warm_len(st->model, &st->opt, rows) && w->frown ? &w->frown->warm[st->model->n_layers] : NULL;
+    *S = spec_line_slots(st->model);
+    return NN_OK;
+}
+
+int bound_spec_warm_get(const bound_state *st, const double *C, size_t rows, size_t ldc, const double *d,
+                        float *out, nn_error *err)
+{
+    frown_warm *W;
+    size_t S;
+    int rc = spec_warm_args(st, C, rows, ldc, "bound_spec_warm_get", &W, &S, err);
+    if (rc || !W) return rc;
+    const struct frown_work *fw = ((const bound_work *)st->work)->frown;
+    size_t G = st->opt.frown_group, groups = (rows + G - 1) / G, no = model_output_size(st->model);
+    int sides = st->opt.spec_upper ? 2 : 1;
+    for (size_t g = 0; g < groups; g++) {
+        uint64_t key = rows_key(C, ldc, no, d, g * G, g * G + G < rows ? g * G + G : rows);
+        for (int side = 0; side < sides; side++) {
+            float *o = out + (g * (size_t)sides + (size_t)side) * S;
+            int k = -1;  /* what this region's evaluation wrote */
+            for (int e = 0; W->data && W->S >= S && g < W->groups && e < 2; e++) {
+                size_t at = warm_index(g, side, e);
+                if (W->gen[at] == fw->eval && W->key[at] == key) k = e;
+            }
+            if (k < 0)
+                for (size_t v = 0; v < S; v++) o[v] = NAN;
+            else
+                memcpy(o, W->data + warm_index(g, side, k) * W->S, S * sizeof *o);
+        }
+    }
+    return NN_OK;
+}
+
+int bound_spec_warm_seed(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d,
+                         const float *in, nn_error *err)
+{
+    frown_warm *W;
+    size_t S;
+    int rc = spec_warm_args(st, C, rows, ldc, "bound_spec_warm_seed", &W, &S, err);
+    if (rc || !W || !rows) return rc;
+    if (st->sub && st->opt.frown_beta)
+        return nn_fail(err, NN_EARG, "bound_spec_warm_seed: a sub-domain's split multipliers are not carried");
+    struct frown_work *fw = ((bound_work *)st->work)->frown;
+    size_t G = st->opt.frown_group, groups = (rows + G - 1) / G, no = model_output_size(st->model);
+    if ((rc = warm_reserve(W, groups, S, err))) return rc;
+    /* the seed is an earlier evaluation of this region's image: the next one reads it */
+    int seed = fw->eval++;
+    int sides = st->opt.spec_upper ? 2 : 1;
+    for (size_t g = 0; g < groups; g++) {
+        uint64_t key = rows_key(C, ldc, no, d, g * G, g * G + G < rows ? g * G + G : rows);
+        for (int side = 0; side < 2; side++) {
+            W->gen[warm_index(g, side, 1)] = -1;
+            W->gen[warm_index(g, side, 0)] = side < sides ? seed : -1;
+            W->key[warm_index(g, side, 0)] = key;
+            if (side < sides)
+                memcpy(W->data + warm_index(g, side, 0) * S, in + (g * (size_t)sides + (size_t)side) * S,
+                       S * sizeof *in);
+        }
+    }
+    return NN_OK;
+}
+
 /* ---- white-box entry points ---- */
 
 int bound_frown_vars(bound_state *st, int top, size_t *V, double *lo, double *hi, double *start, int *layer,

@@ -24,7 +24,13 @@
  * were spread. A domain with nothing left to split goes to its LP (lp_leaf).
  * Counterexamples: the centre of every new input-split domain by one forward
  * pass, each round a short PGD run on the frontier's worst domain, an LP leaf's
- * optimal point. */
+ * optimal point.
+ *
+ * Warm starts (FROWN, input halves): a child's spec-row optimization starts from
+ * the variables its parent's ended with (bound_spec_warm_seed), which travel
+ * with the parent's job result and the domain; the root starts from CROWN's
+ * lines. A domain's numbers are then a function of its box and of its
+ * ancestors' results, so still of the job alone (doc/bab.md "Warm starts"). */
 #include "property_internal.h"
 #include "bab_frontier.h"
 #include "bab_snapshot.h"
@@ -37,6 +43,9 @@
 #include "nn_clock.h"
 
 static const char *const split_names[] = {"auto", "input", "relu"};
+
+/* Most floats of a domain's warm start (4 bytes each): more and none is carried. */
+#define BAB_WARM_MAX 4096
 
 const char *bab_split_name(bab_split s) { return (unsigned)s < 3 ? split_names[s] : "?"; }
 
@@ -95,6 +104,8 @@ typedef struct {
     int found;              /* a confirmed counterexample: ... */
     size_t found_case;      /* ... its disjunct (index in p), */
     double *cx, *cy;        /* ... its input and outputs */
+    size_t warm_n;          /* floats of a domain's warm start (0: none carried) */
+    float *warm;            /* [warm_n] scratch of a job's */
     long job_domains;       /* domains bounded by the job running here */
     double job_margin;      /* smallest clearance of a disjunct it ruled out (+inf: none) */
 } bab_run;
@@ -142,7 +153,7 @@ static void run_free(bab_run *run)
     free(run->C), free(run->lower), free(run->upper);
     free(run->phase), free(run->prior_l), free(run->prior_u), free(run->pre_off);
     free(run->view_case_box), free(run->vbox), free(run->x), free(run->y), free(run->g);
-    free(run->cx), free(run->cy);
+    free(run->cx), free(run->cy), free(run->warm);
 }
 
 static int run_init(bab_run *run, nn_error *err)
@@ -185,7 +196,14 @@ static int run_init(bab_run *run, nn_error *err)
     run->view.lo = run->vbox, run->view.hi = run->vbox + n;
     run->view.lo_in = run->vbox + 2 * n, run->view.hi_in = run->vbox + 3 * n;
     run->view.case_box = run->view_case_box;
-    if (!run->relu) return NN_OK;
+    if (!run->relu) {
+        /* FROWN's warm starts, where a domain's stays small: a frontier of
+         * bab_options.max_frontier domains holds at most 16 kB each of them */
+        run->warm_n = bound_spec_warm_len(run->m, &run->o->bopt, run->n_rows);
+        if (run->warm_n > BAB_WARM_MAX) run->warm_n = 0;
+        if (run->warm_n) return alloc_zero(&run->warm, run->warm_n, sizeof *run->warm, "warm start", err);
+        return NN_OK;
+    }
     /* ReLU splits: the box's region and state, and the sub-domain's arrays */
     if ((rc = prop_region_make(run->m, p->lo + run->b * n, p->hi + run->b * n, &run->reg, err))) return rc;
     run->have_reg = 1;
@@ -273,8 +291,9 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
     int rc;
     if (!run->relu) {
         /* One state bounds every half: a per-coordinate box is a new image to it
-         * (no warm start or region cache carried over), so a domain's bits are its
-         * own, whichever domains the state bounded before. */
+         * (no region cache carried over, and a warm start only from the parent's
+         * result), so a domain's bits are its own and its ancestors', whichever
+         * domains the state bounded before. */
         run->job_domains++;
         if (run->have_half) prop_region_free(&run->half);
         run->have_half = 0;
@@ -292,7 +311,10 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
             run->st.outputs_unused = 1;
         }
         bound_forget_warm(&run->st);
-        if (!(rc = bound_set_region(&run->st, &run->half.region, err)) && !(rc = bound_compute(&run->st, err)))
+        rc = bound_set_region(&run->st, &run->half.region, err);
+        if (!rc && parent && parent->warm)
+            rc = bound_spec_warm_seed(&run->st, run->C, run->n_rows, run->p->n_y, NULL, parent->warm, err);
+        if (!rc && !(rc = bound_compute(&run->st, err)))
             rc = bound_spec(&run->st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
         if (!rc) evaluate(run, d);
         return rc;
@@ -584,19 +606,20 @@ static int relu_child(bab_run *run, const bab_domain *d, relu_cand c, signed cha
  * its LP. Jobs are what a round spreads over processes (bab_options.exec). */
 typedef struct {
     bab_domain *dom;          /* the child, or the domain for its LP */
-    const bab_domain *parent; /* ReLU children: the domain split */
+    const bab_domain *parent; /* the domain split */
     int keep;                 /* ReLU children: layers taken from the parent */
     int lp;                   /* 1: lp_leaf on dom */
 } bab_job;
 
 /* A job's result, as doubles: a header, then open[nc], the counterexample x[n_x]
- * and y[n_y], and for ReLU splits the domain's bounds pre[2 pre_n]. */
+ * and y[n_y], for ReLU splits the domain's bounds pre[2 pre_n], then its warm
+ * start warm[warm_n]. */
 enum { R_STATUS, R_KEY, R_WORST, R_DOMAINS, R_FOUND, R_CASE, R_MARGIN, R_HEAD };
 enum { S_BOUNDED, S_EMPTY, S_LP_PROVEN, S_LP_OPEN };
 
 static size_t row_width(const bab_run *run)
 {
-    return R_HEAD + run->nc + run->p->n_x + run->p->n_y + (run->relu ? 2 * run->pre_n : 0);
+    return R_HEAD + run->nc + run->p->n_x + run->p->n_y + (run->relu ? 2 * run->pre_n : 0) + run->warm_n;
 }
 
 typedef struct {
@@ -638,6 +661,12 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         if (run->found) memcpy(at, run->cx, nx * sizeof *at), memcpy(at + nx, run->cy, ny * sizeof *at);
         at += nx + ny;
         if (run->relu && d->pre && !job->lp) memcpy(at, d->pre, 2 * run->pre_n * sizeof *at);
+        at += run->relu ? 2 * run->pre_n : 0;
+        if (run->warm_n && !job->lp && !empty && is_open(run, d)) {
+            if ((rc = bound_spec_warm_get(&run->st, run->C, run->n_rows, run->p->n_y, NULL, run->warm, err)))
+                return rc;
+            for (size_t k = 0; k < run->warm_n; k++) at[k] = run->warm[k];
+        }
         run->found = 0;
     }
     return NN_OK;
@@ -663,6 +692,11 @@ static int job_read(bab_run *run, const bab_job *job, const double *row, nn_erro
     if (run->relu && !job->lp && is_open(run, d)) {
         if (!d->pre && !(d->pre = nn_malloc(2 * run->pre_n * sizeof *d->pre, "domain bounds", err))) return NN_ENOMEM;
         memcpy(d->pre, at, 2 * run->pre_n * sizeof *at);
+    }
+    at += run->relu ? 2 * run->pre_n : 0;
+    if (run->warm_n && !job->lp && is_open(run, d)) {
+        if (!d->warm && !(d->warm = nn_malloc(run->warm_n * sizeof *d->warm, "warm start", err))) return NN_ENOMEM;
+        for (size_t k = 0; k < run->warm_n; k++) d->warm[k] = (float)at[k];
     }
     return NN_OK;
 }
@@ -707,7 +741,7 @@ static int plan_domain(bab_run *run, bab_domain *d, bab_plan *plan, bab_job **jo
                            : input_child(run, d, input_c[c].dim, s, &kid, err);
             if (rc) bab_domain_free(kid);
             else if (run->relu) J[(*n_jobs)++] = (bab_job){kid, d, relu_c[c].layer + 1, 0};
-            else J[(*n_jobs)++] = (bab_job){kid, NULL, 0, 0};
+            else J[(*n_jobs)++] = (bab_job){kid, d, 0, 0};
         }
     if (rc) {  /* the children made so far go with the failure */
         for (size_t j = plan->first; j < *n_jobs; j++) bab_domain_free(J[j].dom);
@@ -770,7 +804,7 @@ static int save_snapshot(const bab_run *run, const bab_frontier *f, const unsign
         .proven = (unsigned char *)proven, .boxes_proven = r->boxes_proven,
         .pgd_steps = r->pgd_steps, .bab = r->bab, .relu = run->relu, .nc = run->nc, .n_x = run->p->n_x,
         .pre_n = run->pre_n, .next_id = run->next_id, .stuck = stuck, .volume = volume,
-        .depth_first = f->depth_first, .n_domains = f->n, .dom = f->item};
+        .depth_first = f->depth_first, .warm_n = run->warm_n, .n_domains = f->n, .dom = f->item};
     unsigned char *bytes;
     size_t len;
     int rc = bab_snapshot_encode(&s, &bytes, &len, err);
@@ -798,6 +832,9 @@ static int resume_snapshot(bab_run *run, bab_frontier *f, long *stuck, double *v
                        "%zu inputs and %zu bounds; this property and model give %s, %zu, %zu and %zu", s->box,
                        s->relu ? "ReLU phases" : "input halves", s->nc, s->n_x, s->pre_n,
                        run->relu ? "ReLU phases" : "input halves", run->nc, run->p->n_x, run->pre_n);
+    if (s->warm_n && s->warm_n != run->warm_n)
+        return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: its domains carry warm starts of %zu values; "
+                       "this property and model give %zu", s->warm_n, run->warm_n);
     for (size_t i = 0; i < s->n_domains; i++) {
         const bab_domain *d = s->dom[i];
         for (size_t k = 0; run->relu && k < d->n_splits; k++) {
@@ -841,6 +878,7 @@ static int share_round(bab_run *run, int holder, const unsigned char *proven, ba
     if (holder) {
         bab_snapshot s = {.n_cases = run->p->n_cases, .proven = (unsigned char *)proven, .relu = run->relu,
                           .nc = run->nc, .n_x = run->p->n_x, .pre_n = run->pre_n, .next_id = run->next_id,
+                          .warm_n = run->warm_n,
                           .n_domains = *taken, .dom = popped};
         rc = bab_snapshot_encode(&s, &bytes, &len, err);
     }

@@ -8,7 +8,7 @@
 void bab_domain_free(bab_domain *d)
 {
     if (!d) return;
-    free(d->lo), free(d->hi), free(d->splits), free(d->pre), free(d->open);
+    free(d->lo), free(d->hi), free(d->splits), free(d->pre), free(d->warm), free(d->open);
     free(d);
 }
 

@@ -24,6 +24,8 @@ typedef struct {
     bab_split_rec *splits;  /* ReLU splits: the constraints, oldest first */
     size_t n_splits;
     double *pre;            /* ReLU splits: the domain's bounds of every nonlinear layer */
+    float *warm;            /* FROWN's spec-row variables its bounding ended with, where
+                               its children start (bab.c "warm starts"), or NULL */
     unsigned char *open;    /* per disjunct of the box: not yet ruled out */
 } bab_domain;
 

@@ -1,11 +1,15 @@
 /* The byte layout of a branch-and-bound checkpoint (doc/bab.md "Checkpoints"),
  * little-endian throughout so a snapshot moves between hosts:
  *
- *   "NNBABSN1" | box rng elapsed | n_cases proven[n_cases] | boxes_proven
+ *   "NNBABSN2" | box rng elapsed | n_cases proven[n_cases] | boxes_proven
  *   reserved pgd_steps | bab_stats | relu nc n_x pre_n next_id stuck volume
- *   depth_first n_domains | per domain: id depth key worst_row volume open[nc],
- *   then lo[n_x] hi[n_x] (input halves) or n_splits (layer neuron phase)...
- *   pre[2 pre_n] (ReLU phases)
+ *   depth_first warm_n n_domains | per domain: id depth key worst_row volume
+ *   open[nc], then lo[n_x] hi[n_x] (input halves) or n_splits (layer neuron
+ *   phase)... pre[2 pre_n] (ReLU phases), then with warm_n > 0 a flag and,
+ *   when it is 1, warm[warm_n] (FROWN's spec-row variables, bab.c)
+ *
+ * "NNBABSN1", written before the warm starts, is the same without warm_n and
+ * the flags; it still reads (warm_n = 0).
  *
  * Integers are 8 bytes (a split's layer and neuron 4, its phase and the open
  * flags 1), doubles their IEEE bits: a resumed search sees the very numbers the
@@ -20,7 +24,8 @@
 
 #include "byteorder.h"
 
-#define MAGIC "NNBABSN1"
+#define MAGIC "NNBABSN2"
+#define MAGIC_V1 "NNBABSN1"
 #define MAGIC_LEN 8
 #define SPLIT_BYTES 9
 
@@ -57,14 +62,14 @@ static void put_stats(writer *w, const bab_stats *b)
 
 static size_t domain_bytes(const bab_snapshot *s, const bab_domain *d)
 {
-    size_t n = 5 * 8 + s->nc;
+    size_t n = 5 * 8 + s->nc + (s->warm_n ? 1 + (d->warm ? s->warm_n * 8 : 0) : 0);
     if (!s->relu) return n + 2 * s->n_x * 8;
     return n + 8 + d->n_splits * SPLIT_BYTES + 2 * s->pre_n * 8;
 }
 
 int bab_snapshot_encode(const bab_snapshot *s, unsigned char **bytes, size_t *len, nn_error *err)
 {
-    size_t n = MAGIC_LEN + 3 * 8 + 8 + s->n_cases + 3 * 8 + (N_STATS_I + N_STATS_F) * 8 + 9 * 8;
+    size_t n = MAGIC_LEN + 3 * 8 + 8 + s->n_cases + 3 * 8 + (N_STATS_I + N_STATS_F) * 8 + 10 * 8;
     for (size_t i = 0; i < s->n_domains; i++) n += domain_bytes(s, s->dom[i]);
     writer w = {nn_malloc(n, "branch-and-bound checkpoint", err), 0};
     if (!w.p) return NN_ENOMEM;
@@ -75,7 +80,7 @@ int bab_snapshot_encode(const bab_snapshot *s, unsigned char **bytes, size_t *le
     put_stats(&w, &s->bab);
     put_u64(&w, (uint64_t)s->relu), put_u64(&w, s->nc), put_u64(&w, s->n_x), put_u64(&w, s->pre_n);
     put_u64(&w, s->next_id), put_i64(&w, s->stuck), put_f64(&w, s->volume), put_u64(&w, (uint64_t)s->depth_first);
-    put_u64(&w, s->n_domains);
+    put_u64(&w, s->warm_n), put_u64(&w, s->n_domains);
     for (size_t i = 0; i < s->n_domains; i++) {
         const bab_domain *d = s->dom[i];
         put_u64(&w, d->id), put_i64(&w, d->depth), put_f64(&w, d->key);
@@ -84,16 +89,19 @@ int bab_snapshot_encode(const bab_snapshot *s, unsigned char **bytes, size_t *le
         put_bytes(&w, d->open, s->nc);
         if (!s->relu) {
             put_f64s(&w, d->lo, s->n_x), put_f64s(&w, d->hi, s->n_x);
-            continue;
+        } else {
+            put_u64(&w, d->n_splits);
+            for (size_t k = 0; k < d->n_splits; k++) {
+                le_put_u32(w.p + w.at, (uint32_t)d->splits[k].layer);
+                le_put_u32(w.p + w.at + 4, d->splits[k].neuron);
+                w.p[w.at + 8] = (unsigned char)d->splits[k].phase;
+                w.at += SPLIT_BYTES;
+            }
+            put_f64s(&w, d->pre, 2 * s->pre_n);
         }
-        put_u64(&w, d->n_splits);
-        for (size_t k = 0; k < d->n_splits; k++) {
-            le_put_u32(w.p + w.at, (uint32_t)d->splits[k].layer);
-            le_put_u32(w.p + w.at + 4, d->splits[k].neuron);
-            w.p[w.at + 8] = (unsigned char)d->splits[k].phase;
-            w.at += SPLIT_BYTES;
-        }
-        put_f64s(&w, d->pre, 2 * s->pre_n);
+        if (!s->warm_n) continue;
+        w.p[w.at++] = d->warm != NULL;
+        for (size_t k = 0; d->warm && k < s->warm_n; k++) put_f64(&w, d->warm[k]);
     }
     *bytes = w.p, *len = w.at;
     return NN_OK;
@@ -185,6 +193,9 @@ static int get_stats(reader *r, bab_stats *b)
     return NN_OK;
 }
 
+static int get_box(reader *r, const bab_snapshot *s, bab_domain *d);
+static int get_splits(reader *r, const bab_snapshot *s, bab_domain *d, long depth);
+
 static int get_domain(reader *r, const bab_snapshot *s, bab_domain **out)
 {
     nn_error *err = r->err;
@@ -209,18 +220,42 @@ static int get_domain(reader *r, const bab_snapshot *s, bab_domain **out)
     if (!have(r, s->nc, 1, "a domain's disjuncts")) return NN_EFORMAT;
     if (!(d->open = nn_malloc(s->nc ? s->nc : 1, "branch-and-bound domain", err))) return NN_ENOMEM;
     if (get_flags(r, d->open, s->nc, "a domain's disjuncts")) return NN_EFORMAT;
-    if (!s->relu) {
-        if (!have(r, s->n_x, 16, "a sub-box")) return NN_EFORMAT;
-        d->lo = nn_malloc((s->n_x ? s->n_x : 1) * sizeof *d->lo, "sub-box", err);
-        d->hi = nn_malloc((s->n_x ? s->n_x : 1) * sizeof *d->hi, "sub-box", err);
-        if (!d->lo || !d->hi) return NN_ENOMEM;
-        if (get_f64s(r, d->lo, s->n_x, "a sub-box") || get_f64s(r, d->hi, s->n_x, "a sub-box")) return NN_EFORMAT;
-        for (size_t i = 0; i < s->n_x; i++)
-            if (!(d->lo[i] <= d->hi[i]))
-                return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: sub-box input %zu is [%g, %g]", i,
-                               d->lo[i], d->hi[i]);
-        return NN_OK;
+    int rc = s->relu ? get_splits(r, s, d, depth) : get_box(r, s, d);
+    if (rc || !s->warm_n) return rc;
+    unsigned char has = 0;
+    if ((rc = get_flags(r, &has, 1, "a domain's warm-start flag"))) return rc;
+    if (!has) return NN_OK;
+    if (!have(r, s->warm_n, 8, "a domain's warm start")) return NN_EFORMAT;
+    if (!(d->warm = nn_malloc(s->warm_n * sizeof *d->warm, "warm start", err))) return NN_ENOMEM;
+    for (size_t k = 0; k < s->warm_n; k++, r->at += 8) {
+        double v = le_get_f64(r->p + r->at);
+        d->warm[k] = (float)v;
+        if (isfinite(v) && (double)d->warm[k] != v)  /* they were floats */
+            return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: warm-start value %g is not a float", v);
     }
+    return NN_OK;
+}
+
+/* An input-split domain's sub-box. */
+static int get_box(reader *r, const bab_snapshot *s, bab_domain *d)
+{
+    nn_error *err = r->err;
+    if (!have(r, s->n_x, 16, "a sub-box")) return NN_EFORMAT;
+    d->lo = nn_malloc((s->n_x ? s->n_x : 1) * sizeof *d->lo, "sub-box", err);
+    d->hi = nn_malloc((s->n_x ? s->n_x : 1) * sizeof *d->hi, "sub-box", err);
+    if (!d->lo || !d->hi) return NN_ENOMEM;
+    if (get_f64s(r, d->lo, s->n_x, "a sub-box") || get_f64s(r, d->hi, s->n_x, "a sub-box")) return NN_EFORMAT;
+    for (size_t i = 0; i < s->n_x; i++)
+        if (!(d->lo[i] <= d->hi[i]))
+            return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: sub-box input %zu is [%g, %g]", i,
+                           d->lo[i], d->hi[i]);
+    return NN_OK;
+}
+
+/* A ReLU-split domain's constraints and bounds. */
+static int get_splits(reader *r, const bab_snapshot *s, bab_domain *d, long depth)
+{
+    nn_error *err = r->err;
     if (get_size(r, &d->n_splits, (r->len - r->at) / SPLIT_BYTES, "a domain's split count")) return NN_EFORMAT;
     if ((uint64_t)d->n_splits != (uint64_t)depth)
         return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: a domain of depth %ld has %zu splits", depth,
@@ -245,8 +280,10 @@ int bab_snapshot_decode(const unsigned char *bytes, size_t len, bab_snapshot *s,
 {
     memset(s, 0, sizeof *s);
     reader r = {bytes, 0, len, err};
-    if (len < MAGIC_LEN || memcmp(bytes, MAGIC, MAGIC_LEN))
-        return nn_fail(err, NN_EFORMAT, "not a branch-and-bound checkpoint (its first bytes are not %s)", MAGIC);
+    int v1 = len >= MAGIC_LEN && !memcmp(bytes, MAGIC_V1, MAGIC_LEN);
+    if (!v1 && (len < MAGIC_LEN || memcmp(bytes, MAGIC, MAGIC_LEN)))
+        return nn_fail(err, NN_EFORMAT, "not a branch-and-bound checkpoint (its first bytes are not %s or %s)", MAGIC,
+                       MAGIC_V1);
     r.at = MAGIC_LEN;
     uint64_t u = 0;
     double el = 0;
@@ -280,6 +317,7 @@ int bab_snapshot_decode(const unsigned char *bytes, size_t len, bab_snapshot *s,
         rc = nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: order %llu is neither 0 nor 1",
                      (unsigned long long)u);
     s->depth_first = (int)u;
+    if (!rc && !v1) rc = get_size(&r, &s->warm_n, len / 8, "the warm-start length");
     /* a domain takes at least 40 + nc bytes */
     if (!rc) rc = get_size(&r, &s->n_domains, (len - r.at) / (40 + s->nc), "the domain count");
     if (!rc && !(s->dom = nn_calloc(s->n_domains ? s->n_domains : 1, sizeof *s->dom, "open domains", err)))

@@ -27,6 +27,7 @@ typedef struct {
     long stuck;
     double volume;          /* input splits: proven fraction of the box so far */
     int depth_first;
+    size_t warm_n;          /* floats of a domain's warm start (bab_domain.warm), 0: none */
     size_t n_domains;
     bab_domain **dom;       /* the open domains (owned after decode, borrowed by encode) */
 } bab_snapshot;

@@ -134,8 +134,8 @@ static int parse(int argc, char **argv, long ranks, verify_args *va)
 {
     static const char *const allowed[] = {"model", "method", "lines", "maxpool", "precision", "frown-group",
                                           "frown-iters", "frown-lr", "frown-patience", "frown-threshold", "frown-beta",
-                                          "frown-layers", "no-skip-stable", "no-intersect-ibp", "steps", "restarts",
-                                          "seed", "threads", "lp-cuts", "milp-time-limit", NULL};
+                                          "frown-layers", "frown-warm", "no-skip-stable", "no-intersect-ibp", "steps",
+                                          "restarts", "seed", "threads", "lp-cuts", "milp-time-limit", NULL};
     /* --vnnlib, --timeout and the optional --out are this command's own */
     static const char *const own[] = {"vnnlib", "timeout", "out", CERT_CLI_BAB_NAMES, "checkpoint", "!force-new", NULL};
     const char *val[5 + CERT_CLI_BAB_N];

@@ -66,8 +66,8 @@ static int parse(int argc, char **argv, const char **csv, const char **out, char
                  double *drain, cert_cli_opts *o, bab_options *bab, int *ranks)
 {
     static const char *const allowed[] = {"method", "lines", "maxpool", "precision", "frown-group", "frown-iters",
-                                          "frown-lr", "frown-patience", "frown-threshold", "frown-beta",
-                                          "frown-layers", "no-skip-stable", "no-intersect-ibp", "steps", "restarts",
+                                          "frown-lr", "frown-patience", "frown-threshold", "frown-beta", "frown-layers",
+                                          "frown-warm", "no-skip-stable", "no-intersect-ibp", "steps", "restarts",
                                           "seed", "threads", "lp-cuts", "milp-time-limit", NULL};
     static const char *const own[] = {"instances", "out", "!force-new", "drain-seconds", "h5", CERT_CLI_BAB_NAMES,
                                       "ranks-per-instance", NULL};
