@@ -279,7 +279,7 @@ const char cert_cli_bab_help[] =
     "                        every layer's bounds and the property's rows (all),\n"
     "                        or for the property's rows only, the layers keeping\n"
     "                        CROWN's bounds (spec); auto (default): spec in\n"
-    "                        input-split searches, all elsewhere\n"    "  --frown-warm 0|1      --method frown, input halves: each child's optimization\n"
+    "                        input-split searches, all elsewhere\n"    "  --frown-warm 0|1      --method frown, input halves: a child's optimization\n"
     "                        starts where its parent's ended (default 1)\n"    "  --bab-max-frontier N  open domains before the search goes depth-first\n"
     "                        (default 100000; bounds the memory)\n"
     "  --bab-max-domains N   give up (unknown) after bounding N domains\n"
