@@ -94,7 +94,7 @@ int cert_job_schema(const job_key **out)
  * them; an unset key keeps the engine's default. */
 static int resolve_frown(job *j, bound_options *o, const char *method, nn_error *err)
 {
-    static const char *const keys_f[] = {"frown_group", "frown_iters", "frown_lr",  "frown_patience",
+    static const char *const keys_f[] = {"frown_group", "frown_iters", "frown_lr", "frown_patience",
                                          "frown_threshold", "frown_warm", "frown_beta", "frown_layers"};
     for (int i = 0; i < 8; i++)
         if (job_is_set(j, keys_f[i]) && o->method != METHOD_FROWN)

@@ -1161,6 +1161,14 @@ size_t bound_spec_warm_len(const nn_model *m, const bound_options *opt, size_t r
     return groups * (opt->spec_upper ? 2u : 1u) * spec_line_slots(m);
 }
 
+/* The warm key of spec group g of `rows` rows: run_sides' key of the same rows. */
+static uint64_t spec_group_key(const bound_state *st, const double *C, size_t ldc, const double *d, size_t rows,
+                               size_t g)
+{
+    size_t G = st->opt.frown_group, end = g * G + G < rows ? g * G + G : rows;
+    return rows_key(C, ldc, model_output_size(st->model), d, g * G, end);
+}
+
 /* Checks shared by get and seed; the spec rows' warm state, or NULL. */
 static int spec_warm_args(const bound_state *st, const double *C, size_t rows, size_t ldc, const char *fn,
                           frown_warm **W, size_t *S, nn_error *err)
@@ -1183,10 +1191,10 @@ int bound_spec_warm_get(const bound_state *st, const double *C, size_t rows, siz
     int rc = spec_warm_args(st, C, rows, ldc, "bound_spec_warm_get", &W, &S, err);
     if (rc || !W) return rc;
     const struct frown_work *fw = ((const bound_work *)st->work)->frown;
-    size_t G = st->opt.frown_group, groups = (rows + G - 1) / G, no = model_output_size(st->model);
+    size_t G = st->opt.frown_group, groups = (rows + G - 1) / G;
     int sides = st->opt.spec_upper ? 2 : 1;
     for (size_t g = 0; g < groups; g++) {
-        uint64_t key = rows_key(C, ldc, no, d, g * G, g * G + G < rows ? g * G + G : rows);
+        uint64_t key = spec_group_key(st, C, ldc, d, rows, g);
         for (int side = 0; side < sides; side++) {
             float *o = out + (g * (size_t)sides + (size_t)side) * S;
             int k = -1;  /* what this region's evaluation wrote */
@@ -1213,19 +1221,19 @@ int bound_spec_warm_seed(bound_state *st, const double *C, size_t rows, size_t l
     if (st->sub && st->opt.frown_beta)
         return nn_fail(err, NN_EARG, "bound_spec_warm_seed: a sub-domain's split multipliers are not carried");
     struct frown_work *fw = ((bound_work *)st->work)->frown;
-    size_t G = st->opt.frown_group, groups = (rows + G - 1) / G, no = model_output_size(st->model);
+    size_t G = st->opt.frown_group, groups = (rows + G - 1) / G;
     if ((rc = warm_reserve(W, groups, S, err))) return rc;
     /* the seed is an earlier evaluation of this region's image: the next one reads it */
     int seed = fw->eval++;
     int sides = st->opt.spec_upper ? 2 : 1;
     for (size_t g = 0; g < groups; g++) {
-        uint64_t key = rows_key(C, ldc, no, d, g * G, g * G + G < rows ? g * G + G : rows);
+        uint64_t key = spec_group_key(st, C, ldc, d, rows, g);
         for (int side = 0; side < 2; side++) {
             W->gen[warm_index(g, side, 1)] = -1;
             W->gen[warm_index(g, side, 0)] = side < sides ? seed : -1;
             W->key[warm_index(g, side, 0)] = key;
             if (side < sides)
-                memcpy(W->data + warm_index(g, side, 0) * S, in + (g * (size_t)sides + (size_t)side) * S,
+                memcpy(W->data + warm_index(g, side, 0) * W->S, in + (g * (size_t)sides + (size_t)side) * S,
                        S * sizeof *in);
         }
     }

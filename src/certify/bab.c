@@ -44,7 +44,9 @@
 
 static const char *const split_names[] = {"auto", "input", "relu"};
 
-/* Most floats of a domain's warm start (4 bytes each): more and none is carried. */
+/* Most floats of a domain's warm start (4 bytes each): more and none is carried.
+ * A round memory bound (16 kB a domain, the figure doc/bab.md gives a ReLU
+ * domain's bounds), not a measured optimum; the 6x[50] net's properties need 1,200. */
 #define BAB_WARM_MAX 4096
 
 const char *bab_split_name(bab_split s) { return (unsigned)s < 3 ? split_names[s] : "?"; }
@@ -662,7 +664,7 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         at += nx + ny;
         if (run->relu && d->pre && !job->lp) memcpy(at, d->pre, 2 * run->pre_n * sizeof *at);
         at += run->relu ? 2 * run->pre_n : 0;
-        if (run->warm_n && !job->lp && !empty && is_open(run, d)) {
+        if (run->warm_n && is_open(run, d)) {  /* input halves: never an LP job, never empty */
             if ((rc = bound_spec_warm_get(&run->st, run->C, run->n_rows, run->p->n_y, NULL, run->warm, err)))
                 return rc;
             for (size_t k = 0; k < run->warm_n; k++) at[k] = run->warm[k];
@@ -694,7 +696,7 @@ static int job_read(bab_run *run, const bab_job *job, const double *row, nn_erro
         memcpy(d->pre, at, 2 * run->pre_n * sizeof *at);
     }
     at += run->relu ? 2 * run->pre_n : 0;
-    if (run->warm_n && !job->lp && is_open(run, d)) {
+    if (run->warm_n && is_open(run, d)) {
         if (!d->warm && !(d->warm = nn_malloc(run->warm_n * sizeof *d->warm, "warm start", err))) return NN_ENOMEM;
         for (size_t k = 0; k < run->warm_n; k++) d->warm[k] = (float)at[k];
     }
