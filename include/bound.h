@@ -246,6 +246,38 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
 int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                double *upper, nn_error *err);
 
+/* Batches of regions (doc/bounds.md "Batches of regions"; branch and bound's input
+ * halves). bound_batch_run does bound_compute, then the lower bounds of bound_spec's
+ * rows C (lower[k * rows + r]), on n states at once: every layer's backward pass
+ * stacks the rows of all n states, so each affine layer is one GEMM over the batch.
+ * The states share model and method (bound_batch_supported: CROWN or Fast-Lin, a
+ * chain of dense, normalize, flatten and activation layers), none has a sub-domain,
+ * a row executor or outputs_unused unset, and each has its own region set. The bounds are as
+ * sound as one state's; their bits are not one state's (other GEMM shapes), and a
+ * row's may depend on the other states of its batch. The struct is scratch kept
+ * across calls; its fields are bound_batch.c's, except max_bytes. */
+typedef struct {
+    size_t max_bytes;       /* memory of the two stacked row matrices at most (0:
+                               64 MiB): more rows go in further chunks */
+    double *A, *B, *c, *s, *e, *lb;
+    size_t *state, *row, *idx, *n_idx;
+    signed char *sign;
+    size_t cap_rows, cap_chunk, cap_mat, cap_idx, cap_n;
+    int n_layers;           /* per-layer tables, for a model of this many layers */
+    size_t **map, *n_map;   /* [i] an activation's live neurons over the batch */
+    double **tab;           /* [i] each state's lines on them */
+    double **wp;            /* [d] a dense layer's weights on them */
+    unsigned long gen, *wp_gen;
+    unsigned char *mark;
+    layer_workspace ws;
+} bound_batch;
+
+void bound_batch_init(bound_batch *b);
+void bound_batch_free(bound_batch *b);
+int bound_batch_supported(const nn_model *m, const bound_options *opt);
+int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc,
+                    double *lower, nn_error *err);
+
 /* FROWN in detail (doc/frown.md; bound_frown.c has the math).
  * Every bounded quantity — the lower and the upper bound of each intermediate
  * neuron, each spec row's lower bound — is its own problem: maximize the backward

@@ -756,6 +756,61 @@ int bound_compute(bound_state *st, nn_error *err)
     return check_finite_rows(m->n_layers, 0, no, st->out_lower, st->out_upper, err);
 }
 
+/* The interval tail of specification rows (bound_spec): with IBP or
+ * intersect_ibp, the exact linear tail after the last nonlinear layer L is
+ * concretized on L's output box, into scratch rows 0 and 1 (*blo, *bhi; *stop =
+ * L + 1); else *stop = 0. Every backward pass from the output needs IBP there for
+ * its rounding budget (LBP only for the tail), and IBP works in the scratch the
+ * box goes to, so it is settled first. */
+static int spec_tail_box(bound_state *st, int *stop, const double **blo, const double **bhi, nn_error *err)
+{
+    bound_work *w = st->work;
+    int n = st->model->n_layers;
+    bound_method method = st->opt.method;
+    *stop = 0, *blo = *bhi = NULL;
+    if (method != METHOD_LBP || st->opt.intersect_ibp) {
+        int rc = bound_ibp_at(st, n, err);
+        if (rc) return rc;
+    }
+    if (method != METHOD_IBP && !st->opt.intersect_ibp) return NN_OK;
+    int L = w->prev_nl[n];
+    if (L < 0) return NN_OK;
+    int rc = bound_box_nonlinear(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch, w->scratch + w->maxw, err);
+    if (rc) return rc;
+    *blo = w->scratch, *bhi = w->scratch + w->maxw, *stop = L + 1;
+    return NN_OK;
+}
+
+/* Rows C's bounds (lower, upper; either may be NULL) kept where the interval tail
+ * from stop (spec_tail_box) is tighter: a second sound bound. */
+static int spec_tail(bound_state *st, int stop, const double *blo, const double *bhi, const double *C, size_t rows,
+                     size_t ldc, const double *d, double *lower, double *upper, nn_error *err)
+{
+    bound_work *w = st->work;
+    for (size_t r0 = 0; r0 < rows; r0 += w->rb) {
+        size_t R = rows - r0 < w->rb ? rows - r0 : w->rb;
+        double *lo = lower ? lower + r0 : NULL, *hi = upper ? upper + r0 : NULL;
+        int rc = bound_backward_block(st, st->model->n_layers, stop, R, NULL, C + r0 * ldc, ldc, d ? d + r0 : NULL,
+                                      blo, bhi, lo ? w->blk_l : NULL, hi ? w->blk_u : NULL, err);
+        if (rc) return rc;
+        for (size_t r = 0; r < R; r++) {
+            if (lo && w->blk_l[r] > lo[r]) lo[r] = w->blk_l[r];
+            if (hi && w->blk_u[r] < hi[r]) hi[r] = w->blk_u[r];
+        }
+    }
+    return NN_OK;
+}
+
+int bound_spec_tail(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+                    double *upper, nn_error *err)
+{
+    int stop;
+    const double *blo, *bhi;
+    int rc = spec_tail_box(st, &stop, &blo, &bhi, err);
+    if (rc || stop == 0) return rc;
+    return spec_tail(st, stop, blo, bhi, C, rows, ldc, d, lower, upper, err);
+}
+
 int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                double *upper, nn_error *err)
 {
@@ -775,47 +830,19 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     int stop = 0;
     const double *blo = NULL, *bhi = NULL;
     bound_method method = st->opt.method;
-    /* Every backward pass from the output needs IBP there for its rounding budget
-     * (LBP only for the interval tail); IBP works in the scratch the tail's box
-     * goes to, so it is settled first. */
-    if (method != METHOD_LBP || st->opt.intersect_ibp) {
-        int rc = bound_ibp_at(st, n, err);
-        if (rc) return rc;
-    }
-    if (method == METHOD_IBP || st->opt.intersect_ibp) {
-        /* The exact linear tail after the last nonlinear layer, concretized on
-         * that layer's output box: IBP's bound, and with intersect_ibp a second
-         * sound bound for the other methods. */
-        int L = w->prev_nl[n];
-        if (L >= 0) {
-            int rc = bound_box_nonlinear(st, L, st->pre_lower[L], st->pre_upper[L], w->scratch,
-                                         w->scratch + w->maxw, err);
-            if (rc) return rc;
-            blo = w->scratch;
-            bhi = w->scratch + w->maxw;
-            stop = L + 1;
-        }
-    }
+    int rc = spec_tail_box(st, &stop, &blo, &bhi, err);
+    if (rc) return rc;
     for (size_t r0 = 0; r0 < rows; r0 += w->rb) {
         size_t R = rows - r0 < w->rb ? rows - r0 : w->rb;
         double *lo = lower ? lower + r0 : NULL, *hi = upper ? upper + r0 : NULL;
         const double *dr = d ? d + r0 : NULL, *Cr = C + r0 * ldc;
-        int rc;
         if (method == METHOD_LBP) rc = bound_lbp_spec(st, Cr, R, ldc, dr, lo, hi, err);
         else rc = bound_backward_block(st, n, method == METHOD_IBP ? stop : 0, R, NULL, Cr, ldc, dr, blo, bhi, lo,
                                        hi, err);
         if (rc) return rc;
-        if (method != METHOD_IBP && stop > 0) {
-            rc = bound_backward_block(st, n, stop, R, NULL, Cr, ldc, dr, blo, bhi, lo ? w->blk_l : NULL,
-                                      hi ? w->blk_u : NULL, err);
-            if (rc) return rc;
-            for (size_t r = 0; r < R; r++) {
-                if (lo && w->blk_l[r] > lo[r]) lo[r] = w->blk_l[r];
-                if (hi && w->blk_u[r] < hi[r]) hi[r] = w->blk_u[r];
-            }
-        }
     }
-    int rc = NN_OK;
+    if (method != METHOD_IBP && stop > 0 && (rc = spec_tail(st, stop, blo, bhi, C, rows, ldc, d, lower, upper, err)))
+        return rc;
     if (st->opt.method == METHOD_FROWN) rc = bound_frown_spec(st, C, rows, ldc, d, lower, upper, err);
     else if (st->opt.method == METHOD_CROWN_QUAD) rc = bound_quad_spec(st, C, rows, ldc, d, lower, upper, err);
     else if (bound_method_is_lp(st->opt.method)) rc = bound_lp_spec(st, C, rows, ldc, d, lower, upper, err);

@@ -215,6 +215,19 @@ int bound_backward_slots(bound_state *st, nn_error *err)
 #undef SFX
 #undef GEMM
 #undef PREC
+void bound_backward_act_rows(const bound_state *st, size_t R, double *A, size_t lda, size_t nq, const double *ps,
+                             const double *pt, const double *ns, const double *nt, const double *off,
+                             const double *offabs, const double *ew, double *c, double *s, double *e)
+{
+    const bound_work *w = st->work;
+    size_t r = 0;
+    for (; w->rows4 && r + 4 <= R; r += 4)
+        act_rows4_d(A + r * lda, lda, A + r * lda, lda, nq, NULL, NULL, ps, pt, ns, nt, off, offabs, ew, c + r, s + r,
+                    e + r);
+    for (; r < R; r++)
+        act_row_d(A + r * lda, A + r * lda, nq, NULL, NULL, ps, pt, ns, nt, off, offabs, ew, c + r, s + r, e + r);
+}
+
 #define REAL float
 #define SFX(name) name##_f
 #define GEMM cblas_sgemm

@@ -32,4 +32,13 @@ int bound_backward_slots(bound_state *st, nn_error *err);
 int bound_backward_to_input(bound_state *st, int top, size_t R, const size_t *idx, double *A, size_t lda,
                             double *c, double *s, nn_error *err);
 
+/* R rows of one side in place through activation lines, the kernel's activation
+ * step (bound_backward_kernel.h act_row, four rows at once where the CPU has
+ * AVX2): position q takes (ps, pt) where its coefficient is >= 0, (ns, nt)
+ * below; off/offabs (may be NULL) fold the offset of the affine layer below,
+ * ew its budget weights; c, s, e per row. Row r is A + r lda, nq entries. */
+void bound_backward_act_rows(const bound_state *st, size_t R, double *A, size_t lda, size_t nq, const double *ps,
+                             const double *pt, const double *ns, const double *nt, const double *off,
+                             const double *offabs, const double *ew, double *c, double *s, double *e);
+
 #endif

@@ -72,19 +72,65 @@ static int needs_pass(const bound_state *st, int i, int fed, size_t r)
     return !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 && ln->upper_icpt[r] == 0);
 }
 
-int bound_row_costs(bound_state *st, int i, double *cost, nn_error *err)
+/* Prepares layer i's rows for a linear pass: its IBP bounds (and the feeding
+ * activation's, where its box decides); 1 if the layer is fed by an activation. */
+static int rows_prepare(bound_state *st, int i, int *fed, nn_error *err)
 {
-    const bound_work *w = st->work;
-    size_t n = shape_size(st->model->layers[i].in);
     int rc = bound_ibp_at(st, i, err);
     if (rc) return rc;
-    int fed = fed_by_activation(st, i), a = bound_in(st->model, i, 0);
-    if (fed && a != w->first_nl && (rc = bound_ibp_at(st, a, err))) return rc;
+    *fed = fed_by_activation(st, i);
+    int a = bound_in(st->model, i, 0);
+    if (*fed && a != ((const bound_work *)st->work)->first_nl && (rc = bound_ibp_at(st, a, err))) return rc;
+    return NN_OK;
+}
+
+int bound_row_costs(bound_state *st, int i, double *cost, nn_error *err)
+{
+    size_t n = shape_size(st->model->layers[i].in);
+    int fed, rc = rows_prepare(st, i, &fed, err);
+    if (rc) return rc;
     /* a pass costs microseconds to milliseconds, a row without one a copy of its
      * IBP bound (nanoseconds); 0.01 is chosen, not measured: any weight far below
      * 1 moves the cut by a few rows at most */
     for (size_t r = 0; r < n; r++) cost[r] = needs_pass(st, i, fed, r) ? 1.0 : 0.01;
     return NN_OK;
+}
+
+/* Row r's bounds from its pass (computed: bl, bu) and IBP, by intersect_ibp's rule. */
+static void merge_row(const bound_state *st, int i, size_t r, int computed, double bl, double bu, double *l,
+                      double *u)
+{
+    const bound_work *w = st->work;
+    *l = w->ibp_l[i][r], *u = w->ibp_u[i][r];
+    if (!computed) return;
+    if (!st->opt.intersect_ibp) {
+        *l = bl, *u = bu;
+        return;
+    }
+    if (bl > *l) *l = bl;
+    if (bu < *u) *u = bu;
+}
+
+int bound_crown_select(bound_state *st, int i, size_t *idx, size_t *R, nn_error *err)
+{
+    int fed, rc = rows_prepare(st, i, &fed, err);
+    if (rc) return rc;
+    size_t n = shape_size(st->model->layers[i].in), k = 0;
+    for (size_t r = 0; r < n; r++)
+        if (needs_pass(st, i, fed, r)) idx[k++] = r;
+    *R = k;
+    return NN_OK;
+}
+
+void bound_crown_merge(const bound_state *st, int i, const size_t *idx, size_t R, const double *bl,
+                       const double *bu, double *lower, double *upper)
+{
+    size_t n = shape_size(st->model->layers[i].in), k = 0;
+    for (size_t r = 0; r < n; r++) {
+        int computed = k < R && idx[k] == r;
+        merge_row(st, i, r, computed, computed ? bl[k] : 0, computed ? bu[k] : 0, &lower[r], &upper[r]);
+        k += computed;
+    }
 }
 
 /* Rows [lo, hi) of layer i by the backward pass or by LBP (lbp), in aligned
@@ -97,11 +143,8 @@ int bound_linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, dou
     bound_work *w = st->work;
     const nn_layer *L = &st->model->layers[i];
     size_t n = shape_size(L->in), rb = w->rb;
-    int rc = bound_ibp_at(st, i, err);
+    int fed, rc = rows_prepare(st, i, &fed, err);
     if (rc) return rc;
-    int fed = fed_by_activation(st, i);
-    int a = bound_in(st->model, i, 0);
-    if (fed && a != w->first_nl && (rc = bound_ibp_at(st, a, err))) return rc;
     /* rows whose bits depend on their block go in aligned blocks; the others as asked */
     int free_rows = !lbp && bound_rows_block_free(st, i);
     for (size_t blo = free_rows ? lo : lo - lo % rb; blo < hi; blo += rb) {
@@ -119,18 +162,10 @@ int bound_linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, dou
         size_t k = 0;
         for (size_t r = blo; r < bhi; r++) {
             int computed = k < R && w->idx[k] == r;
-            double l = w->ibp_l[i][r], u = w->ibp_u[i][r];
-            if (computed) {
-                double bl = lower ? w->blk_l[k] : l, bu = upper ? w->blk_u[k] : u;
-                k++;
-                if (st->opt.intersect_ibp) {
-                    if (bl > l) l = bl;
-                    if (bu < u) u = bu;
-                } else {
-                    l = bl;
-                    u = bu;
-                }
-            }
+            double l, u;
+            merge_row(st, i, r, computed, computed && lower ? w->blk_l[k] : w->ibp_l[i][r],
+                      computed && upper ? w->blk_u[k] : w->ibp_u[i][r], &l, &u);
+            k += computed;
             if (r >= lo && r < hi) {
                 if (lower) lower[r - lo] = l;
                 if (upper) upper[r - lo] = u;

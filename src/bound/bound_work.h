@@ -140,6 +140,12 @@ typedef struct {
 /* Layer j's input k as a layer index (-1: the model input): j - 1 on a chain. */
 static inline int bound_in(const nn_model *m, int j, int k) { return model_layer_input(m, j, k); }
 
+/* bound.c: rows C's bounds (lower, upper; either may be NULL) kept where the
+ * interval tail after the last nonlinear layer is tighter, as bound_spec does
+ * with IBP or intersect_ibp (no-op otherwise); layers committed. */
+int bound_spec_tail(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+                    double *upper, nn_error *err);
+
 /* Largest first-block cache (bound_first_block.c): fb_rows x n_in doubles. */
 #define BOUND_FB_CACHE_BYTES ((size_t)256 << 20)
 

@@ -1,0 +1,261 @@
+/* Batches of regions (bound_batch_run): on chains of every activation, a batch of
+ * boxes of very different widths gets the bounds each state gets alone, up to
+ * rounding, and no sampled point of any box leaves its box's layer bounds or
+ * falls below a spec row's lower bound (no tolerance there: the bounds carry
+ * their own allowance); chunks of two rows change nothing beyond rounding; what
+ * a batch cannot bound is refused with a message. */
+#include "test_bound_models.h"
+
+#define N_BOX 7
+#define N_ROWS 3
+#define N_SAMPLES (TEST_UNDER_SANITIZER ? 20 : 60)
+
+typedef struct {
+    double lo[128], hi[128], mid[128];
+    bound_region R;
+} box;
+
+/* Box k of n inputs: widths from 1e-6 to 1, so some boxes have every neuron
+ * stable and others many unstable. */
+static void make_box(test_rng *rng, size_t n, int k, box *b)
+{
+    double w = pow(10.0, -6.0 + 6.0 * k / (N_BOX - 1));
+    double half = 0;
+    for (size_t j = 0; j < n; j++) {
+        double c = test_rng_range(rng, -1, 1), h = w * test_rng_range(rng, 0.2, 1.0);
+        b->lo[j] = c - h, b->hi[j] = c + h, b->mid[j] = c;
+        half = fmax(half, h);
+    }
+    b->R = (bound_region){.center = b->mid, .eps = half, .norm = NORM_INF, .clip = 1, .clip_lo_v = b->lo,
+                          .clip_hi_v = b->hi};
+}
+
+static int close_to(double a, double b) { return fabs(a - b) <= 1e-8 * (1 + fabs(a) + fabs(b)); }
+
+/* Batch and single states on N_BOX boxes of m under o; returns the number of
+ * unstable neurons the batch saw (the test must exercise relaxations). */
+static size_t check_model(const nn_model *m, const bound_options *o, test_rng *rng, size_t max_bytes)
+{
+    nn_error err;
+    size_t n = model_input_size(m), ny = model_output_size(m), unstable = 0;
+    assert_true(n <= 128);
+    box bx[N_BOX];
+    bound_state bs[N_BOX], ss[N_BOX];
+    bound_state *ptr[N_BOX];
+    double C[N_ROWS * 16], lower[N_BOX * N_ROWS], ref_l[N_ROWS], ref_u[N_ROWS];
+    assert_true(ny <= 16);
+    for (size_t k = 0; k < N_ROWS * ny; k++) C[k] = test_rng_range(rng, -1, 1);
+    for (int k = 0; k < N_BOX; k++) {
+        make_box(rng, n, k, &bx[k]);
+        assert_int_equal(bound_state_init(&bs[k], m, o, &err), NN_OK);
+        bs[k].outputs_unused = 1;
+        assert_int_equal(bound_set_region(&bs[k], &bx[k].R, &err), NN_OK);
+        assert_true(bound_batch_supported(m, o));
+        ptr[k] = &bs[k];
+    }
+    bound_batch b;
+    bound_batch_init(&b);
+    b.max_bytes = max_bytes;
+    if (bound_batch_run(&b, ptr, N_BOX, C, N_ROWS, ny, lower, &err)) fail_msg("bound_batch_run: %s", err.msg);
+    /* twice: scratch kept from the first call changes nothing */
+    double again[N_BOX * N_ROWS];
+    if (bound_batch_run(&b, ptr, N_BOX, C, N_ROWS, ny, again, &err)) fail_msg("bound_batch_run: %s", err.msg);
+    assert_memory_equal(lower, again, sizeof lower);
+    bound_batch_free(&b);
+    double *X = malloc(N_SAMPLES * n * sizeof *X);
+    assert_non_null(X);
+    for (int k = 0; k < N_BOX; k++) {
+        /* the single state's bounds, up to rounding (in double: a batch runs in
+         * double, and float passes are looser by their rounding budget) */
+        bound_options od = *o;
+        od.single = 0;
+        assert_int_equal(bound_state_init(&ss[k], m, &od, &err), NN_OK);
+        ss[k].outputs_unused = 1;
+        assert_int_equal(bound_set_region(&ss[k], &bx[k].R, &err), NN_OK);
+        assert_int_equal(bound_compute(&ss[k], &err), NN_OK);
+        assert_int_equal(bound_spec(&ss[k], C, N_ROWS, ny, NULL, ref_l, ref_u, &err), NN_OK);
+        for (int i = 0; i < m->n_layers; i++) {
+            if (!bs[k].pre_lower[i]) continue;
+            for (size_t r = 0; r < shape_size(m->layers[i].in); r++) {
+                double l = bs[k].pre_lower[i][r], u = bs[k].pre_upper[i][r];
+                if (!close_to(l, ss[k].pre_lower[i][r]) || !close_to(u, ss[k].pre_upper[i][r]))
+                    fail_msg("box %d layer %d neuron %zu: batch [%.17g, %.17g], alone [%.17g, %.17g]", k, i, r, l, u,
+                             ss[k].pre_lower[i][r], ss[k].pre_upper[i][r]);
+                unstable += l < 0 && u > 0;
+            }
+        }
+        for (int r = 0; r < N_ROWS; r++)
+            if (!close_to(lower[k * N_ROWS + r], ref_l[r]))
+                fail_msg("box %d spec row %d: batch %.17g, alone %.17g", k, r, lower[k * N_ROWS + r], ref_l[r]);
+        /* sampled points: corners, then interiors */
+        for (int s = 0; s < N_SAMPLES; s++)
+            for (size_t j = 0; j < n; j++) {
+                double t = s < N_SAMPLES / 2 ? (test_rng_uniform(rng) < 0.5 ? 0.0 : 1.0) : test_rng_uniform(rng);
+                X[s * n + j] = bx[k].lo[j] + t * (bx[k].hi[j] - bx[k].lo[j]);
+                if (X[s * n + j] > bx[k].hi[j]) X[s * n + j] = bx[k].hi[j];
+            }
+        double **acts = NULL;
+        assert_int_equal(forward_trace(m, X, N_SAMPLES, &acts, &err), NN_OK);
+        for (int i = 0; i < m->n_layers; i++) {
+            if (!bs[k].pre_lower[i]) continue;
+            size_t ni = shape_size(m->layers[i].in);
+            const double *in = i == 0 ? X : acts[i - 1];
+            for (int s = 0; s < N_SAMPLES; s++)
+                for (size_t r = 0; r < ni; r++) {
+                    double v = in[s * ni + r];
+                    if (v < bs[k].pre_lower[i][r] || v > bs[k].pre_upper[i][r])
+                        fail_msg("box %d layer %d neuron %zu sample %d: %.17g not in [%.17g, %.17g]", k, i, r, s, v,
+                                 bs[k].pre_lower[i][r], bs[k].pre_upper[i][r]);
+                }
+        }
+        const double *out = acts[m->n_layers - 1];
+        for (int s = 0; s < N_SAMPLES; s++)
+            for (int r = 0; r < N_ROWS; r++) {
+                double v = 0;
+                for (size_t q = 0; q < ny; q++) v += C[r * ny + q] * out[s * ny + q];
+                if (v < lower[k * N_ROWS + r])
+                    fail_msg("box %d spec row %d sample %d: %.17g below %.17g", k, r, s, v, lower[k * N_ROWS + r]);
+            }
+        forward_trace_free(m, acts);
+        bound_state_free(&ss[k]);
+    }
+    free(X);
+    for (int k = 0; k < N_BOX; k++) bound_state_free(&bs[k]);
+    return unstable;
+}
+
+/* normalize -> flatten -> dense 5 -> 40 -> act -> 40 -> act -> 30 -> act -> 4;
+ * flattens: also a flatten between each dense layer and its activation */
+static void build_wide(nn_model *m, test_rng *rng, layer_type act, int flattens)
+{
+    nn_error err;
+    model_init(m);
+    m->input = (nn_shape){5, 1, 1};
+    tb_normalize(m, rng, 5);
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
+    int sizes[] = {5, 40, 40, 30, 4};
+    for (int k = 0; k < 4; k++) {
+        tb_dense(m, rng, sizes[k], sizes[k + 1]);
+        if (flattens) test_add_layer(m, layer_make(LAYER_FLATTEN));
+        if (k < 3) tb_act(m, rng, act, (size_t)sizes[k + 1]);
+    }
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+}
+
+static void batch_matches_single_states_and_holds_samples(void **state)
+{
+    (void)state;
+    layer_type acts[] = {LAYER_RELU, LAYER_LEAKY_RELU, LAYER_PARAM_RAMP, LAYER_TANH, LAYER_SIGMOID, LAYER_ARCTAN};
+    test_rng rng = {41};
+    for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
+        for (int fam = 0; fam < 3; fam++)
+            for (int v = 0; v < 4; v++) {
+                nn_model m;
+                if (fam == 0) tb_build_mlp(&m, &rng, acts[a]);
+                else build_wide(&m, &rng, acts[a], fam == 2);
+                bound_options o;
+                bound_options_default(&o);
+                o.method = v == 1 ? METHOD_FASTLIN : METHOD_CROWN;
+                o.intersect_ibp = o.skip_stable = v != 2;
+                o.single = v == 3; /* a batch runs in double whatever the option says */
+                size_t unstable = check_model(&m, &o, &rng, 0);
+                if (getenv("TB_VERBOSE")) print_message("activation %zu family %d variant %d ok\n", a, fam, v);
+                if (unstable == 0) fail_msg("activation %zu family %d variant %d: no unstable neuron", a, fam, v);
+                model_free(&m);
+            }
+}
+
+/* Two rows per chunk: every run of a state's rows is cut somewhere. */
+static void chunks_of_two_rows_agree(void **state)
+{
+    (void)state;
+    test_rng rng = {43};
+    nn_model m;
+    build_wide(&m, &rng, LAYER_RELU, 0);
+    bound_options o;
+    bound_options_default(&o);
+    assert_true(check_model(&m, &o, &rng, 2 * sizeof(double) * 40 * 2) > 0);
+    model_free(&m);
+}
+
+/* The zoo's ACAS Xu-like nets, when present. */
+static void batch_on_zoo_chains(void **state)
+{
+    (void)state;
+    const char *names[] = {"models/acas/acasxu_like_2x12.h5", "models/acas/acasxu_like_3x25.h5",
+                           "models/acas/acasxu_like_6x50.h5"};
+    test_rng rng = {47};
+    int found = 0;
+    for (size_t f = 0; f < sizeof names / sizeof names[0]; f++) {
+        nn_model m;
+        if (!tb_load_zoo(names[f], &m)) continue;
+        found++;
+        bound_options o;
+        bound_options_default(&o);
+        assert_true(check_model(&m, &o, &rng, 0) > 0);
+        model_free(&m);
+    }
+    if (!found) skip();
+}
+
+static void refuses_what_it_cannot_bound(void **state)
+{
+    (void)state;
+    nn_error err;
+    test_rng rng = {45};
+    nn_model cnn, mlp;
+    tb_build_cnn(&cnn, &rng, LAYER_RELU);
+    tb_build_mlp(&mlp, &rng, LAYER_RELU);
+    bound_options o;
+    bound_options_default(&o);
+    box bx;
+    make_box(&rng, model_input_size(&cnn), 3, &bx);
+    bound_state st[2];
+    bound_state *ptr[2] = {&st[0], &st[1]};
+    assert_int_equal(bound_state_init(&st[0], &cnn, &o, &err), NN_OK);
+    st[0].outputs_unused = 1;
+    assert_int_equal(bound_set_region(&st[0], &bx.R, &err), NN_OK);
+    assert_false(bound_batch_supported(&cnn, &o)); /* conv layers: windowed rows are cheaper */
+    bound_batch b;
+    bound_batch_init(&b);
+    double C[3] = {1, -1, 0}, lower[2];
+    assert_int_equal(bound_batch_run(&b, ptr, 1, C, 1, 3, lower, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "state 0"));
+    bound_state_free(&st[0]);
+    /* FROWN, a residual graph, and a state without a region */
+    o.method = METHOD_FROWN;
+    assert_false(bound_batch_supported(&mlp, &o));
+    o.method = METHOD_CROWN;
+    nn_model res;
+    tb_build_dense_res(&res, &rng, LAYER_RELU);
+    assert_false(bound_batch_supported(&res, &o));
+    model_free(&res);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(bound_state_init(&st[k], &mlp, &o, &err), NN_OK);
+        st[k].outputs_unused = 1;
+    }
+    make_box(&rng, model_input_size(&mlp), 3, &bx);
+    assert_int_equal(bound_set_region(&st[0], &bx.R, &err), NN_OK);
+    assert_int_equal(bound_batch_run(&b, ptr, 2, C, 1, 4, lower, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "state 1 has no region"));
+    /* a state whose output bounds are wanted (a batch leaves them open) */
+    assert_int_equal(bound_set_region(&st[1], &bx.R, &err), NN_OK);
+    st[1].outputs_unused = 0;
+    assert_int_equal(bound_batch_run(&b, ptr, 2, C, 1, 4, lower, &err), NN_EARG);
+    assert_non_null(strstr(err.msg, "state 1 is not one a batch can bound"));
+    for (int k = 0; k < 2; k++) bound_state_free(&st[k]);
+    bound_batch_free(&b);
+    model_free(&cnn);
+    model_free(&mlp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(batch_matches_single_states_and_holds_samples),
+        cmocka_unit_test(chunks_of_two_rows_agree),
+        cmocka_unit_test(batch_on_zoo_chains),
+        cmocka_unit_test(refuses_what_it_cannot_bound),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
