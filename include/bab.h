@@ -38,6 +38,9 @@ typedef struct {
                                depth-first (memory stays bounded) */
     long max_domains;       /* stop with unknown after bounding this many (0: no limit) */
     size_t auto_input_dims; /* auto: input splits when at most this many inputs are free (16) */
+    size_t unit;            /* input halves with CROWN or Fast-Lin on a chain of dense layers:
+                               jobs bounded together as one batch, one GEMM per layer over
+                               their rows (1, the default: each alone; doc/bab.md "Batches") */
     bab_exec_fn exec;       /* NULL: every job here */
     void *exec_ctx;
     /* A group's frontier on one process (doc/bab.md "Over MPI"): the holder pops
@@ -79,6 +82,7 @@ typedef struct {
     long rounds;
     double sec_pgd, sec_plan, sec_jobs, sec_merge;
     int used_input, used_relu; /* boxes searched by input halves, by ReLU phases (auto picks per box) */
+    int used_batches;       /* input halves bounded in batches of bab_options.unit (bab.c) */
     long resumed_open;      /* open domains taken from a checkpoint (-1: started afresh) */
     double resumed_seconds; /* wall seconds of the runs it continues */
     long snapshots;         /* checkpoints handed to bab_options.save by this run */

@@ -201,6 +201,25 @@ done
 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --bab-split input \
     --bab-candidates 1 --bab-max-domains 20000 >"$TMP/br_one.res" 2>/dev/null
 check "... where one candidate per domain does not decide it in 20,000 domains" "[ \"\$(head -1 '$TMP/br_one.res')\" = unknown ]"
+# batches (doc/bab.md "Batches"): --bab-unit N bounds N input halves at once, one
+# GEMM per layer over their rows; the unit, not the processes, fixes which halves
+# share a batch, so a group of ranks expands one process's tree
+expect_failure "--bab-unit needs --bab" "--bab-unit needs --bab" \
+    "$NNCERT" verify --model $ACAS_M --vnnlib $ACAS_P --bab-unit 8
+expect_failure "--bab-unit is at least 1" "--bab-unit" \
+    "$NNCERT" verify --model $ACAS_M --vnnlib $ACAS_P --bab --bab-unit 0
+"$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --bab-unit 5 \
+    >"$TMP/bu5.res" 2>"$TMP/bu5.err"
+check "input halves in batches of 5: unsat as one at a time ($(domains "$TMP/bu5.err") against $(domains "$TMP/br_6x50.err") domains), the summary says so" \
+    "cmp -s '$TMP/br_6x50.res' '$TMP/bu5.res' && grep -q 'input halves bounded 5 per batch;' '$TMP/bu5.err' && \
+     ! grep -q 'per batch' '$TMP/br_6x50.err'" || tail -1 "$TMP/bu5.err"
+if [ "$NNCERT" = bin/nncert ]; then
+    mpirun --oversubscribe -np 3 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P \
+        --bab --bab-unit 5 >"$TMP/bu5_mpi.res" 2>"$TMP/bu5_mpi.err"
+    check "... and under mpirun -np 3 one process's answer and tree" \
+        "cmp -s '$TMP/bu5.res' '$TMP/bu5_mpi.res' && [ \"\$(counts '$TMP/bu5.err')\" = \"\$(counts '$TMP/bu5_mpi.err')\" ]" \
+        || tail -n 1 "$TMP/bu5_mpi.err"
+fi
 # the domain limit ends searches without a timeout; under one, the clock does
 for t in none 5; do
     tm=() && [ $t != none ] && tm=(--timeout $t)

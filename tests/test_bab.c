@@ -630,7 +630,7 @@ static void bab_agrees_with_milp(void **state)
 {
     (void)state;
     test_rng rng = {31337};
-    int nets = TEST_UNDER_SANITIZER ? 4 : 20, answers[4] = {0};
+    int nets = TEST_UNDER_SANITIZER ? 4 : 20, answers[4] = {0}, batched = 0;
     long domains = 0;
     for (int net = 0; net < nets; net++) {
         /* input splits on few wide inputs (ACAS Xu-like), ReLU splits on more,
@@ -653,6 +653,9 @@ static void bab_agrees_with_milp(void **state)
                 o.bab.split = auto_mode ? BAB_SPLIT_AUTO : (bab_split)mode;
                 o.bab.batch = 1 + (size_t)(net % 4);
                 o.bab.candidates = 1 + (size_t)(net / 2 % 4);
+                /* input halves alone (auto) and in batches of 3 to 8, so units end
+                 * part-filled (bound_batch_run) */
+                o.bab.unit = auto_mode ? 1 : 3 + (size_t)(net % 6);
                 o.timeout = 60;
                 o.steps = 2, o.restarts = 1;  /* weak PGD: the search itself must decide */
                 prop_result r;
@@ -660,6 +663,7 @@ static void bab_agrees_with_milp(void **state)
                 if (prop_verify(&m, &p, &o, &r, &err)) fail_msg("net %d: %s", net, err.msg);
                 answers[r.answer]++;
                 domains += r.bab.domains;
+                batched += r.bab.used_batches;
                 /* the proven margin is a lower bound: no point of the box goes below it */
                 if (r.answer == PROP_UNSAT && !(r.bab.proven_margin > 0 && r.bab.proven_margin <= milp_inc - rhs + 1e-9))
                     fail_msg("net %d: proven margin %.17g, but the MILP point gives %.17g", net, r.bab.proven_margin,
@@ -684,8 +688,9 @@ static void bab_agrees_with_milp(void **state)
         }
         model_free(&m);
     }
-    print_message("  unsat %d, sat %d, %ld domains bounded\n", answers[PROP_UNSAT], answers[PROP_SAT], domains);
-    assert_true(answers[PROP_UNSAT] > 0 && answers[PROP_SAT] > 0);
+    print_message("  unsat %d, sat %d, %ld domains bounded, %d searches in batches\n", answers[PROP_UNSAT],
+                  answers[PROP_SAT], domains, batched);
+    assert_true(answers[PROP_UNSAT] > 0 && answers[PROP_SAT] > 0 && batched > 0);
 }
 
 /* Two processes of a group, as two threads: bab_options.share through a

@@ -79,6 +79,7 @@ static const job_key keys[] = {
     {"bab", "bab_candidates", JOB_INT, NULL, 1},
     {"bab", "bab_max_frontier", JOB_INT, NULL, 1},
     {"bab", "bab_max_domains", JOB_INT, NULL, 1},
+    {"bab", "bab_unit", JOB_INT, NULL, 1},
     {"bab", "bab_timeout", JOB_REAL, NULL, 1},
     /* how often a running search's snapshot is journaled; no part of the results */
     {"bab", "bab_checkpoint_every", JOB_REAL, NULL, 0},
@@ -206,8 +207,8 @@ static int canon_double(job *j, const char *key, double v, nn_error *err);
  * with bab on, every setting in force is written into the identity. */
 static int resolve_bab(job *j, cert_job *c, nn_error *err)
 {
-    static const char *const keys_b[] = {"bab_split", "bab_batch", "bab_candidates", "bab_max_frontier",
-                                         "bab_max_domains", "bab_timeout", "bab_checkpoint_every"};
+    static const char *const keys_b[] = {"bab_split",       "bab_batch", "bab_candidates", "bab_max_frontier",
+                                         "bab_max_domains", "bab_unit",  "bab_timeout",    "bab_checkpoint_every"};
     int on = 0, rc;
     if (job_is_set(j, "bab") && (rc = job_get_bool(j, "bab", &on, err))) return rc;
     bab_options *b = &c->task.bab;
@@ -215,7 +216,7 @@ static int resolve_bab(job *j, cert_job *c, nn_error *err)
     b->enabled = on;
     b->save_every = 60;
     c->task.bab_timeout = 0.0;
-    for (int i = 0; i < 7; i++)
+    for (size_t i = 0; i < sizeof keys_b / sizeof keys_b[0]; i++)
         if (job_is_set(j, keys_b[i]) && !on) return job_fail(j, keys_b[i], err, NN_EARG, "needs bab = true (or --bab)");
     if (!on) {
         job_unset(j, "bab");
@@ -247,6 +248,10 @@ static int resolve_bab(job *j, cert_job *c, nn_error *err)
         if ((rc = job_get_long(j, "bab_max_domains", 0, 1L << 50, &l, err))) return rc;
         b->max_domains = l;
     }
+    if (job_is_set(j, "bab_unit")) {
+        if ((rc = job_get_long(j, "bab_unit", 1, 4096, &l, err))) return rc;
+        b->unit = (size_t)l;
+    }
     if (job_is_set(j, "bab_checkpoint_every")) {
         double d;
         if ((rc = job_get_double(j, "bab_checkpoint_every", &d, err))) return rc;
@@ -273,6 +278,10 @@ static int resolve_bab(job *j, cert_job *c, nn_error *err)
     if ((rc = canon(j, "bab_max_frontier", buf, err))) return rc;
     snprintf(buf, sizeof buf, "%ld", b->max_domains);
     if ((rc = canon(j, "bab_max_domains", buf, err))) return rc;
+    /* a unit of 1 (no batches) keeps the identity jobs had before the key */
+    snprintf(buf, sizeof buf, "%zu", b->unit);
+    if (b->unit == 1) job_unset(j, "bab_unit");
+    else if ((rc = canon(j, "bab_unit", buf, err))) return rc;
     return canon_double(j, "bab_timeout", c->task.bab_timeout, err);
 }
 

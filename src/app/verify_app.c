@@ -22,7 +22,7 @@ enum { MSG_LEN = 224 };
 enum {
     F_ANSWER, F_SAT_CASE, F_BOXES, F_CASES, F_PGD, F_SECONDS, F_DOMAINS, F_LEAVES, F_EMPTY, F_OPEN, F_STUCK,
     F_DEPTH, F_MARGIN, F_VOLUME, F_ROUNDS, F_SEC_PGD, F_SEC_PLAN, F_SEC_JOBS, F_SEC_MERGE, F_USED_INPUT,
-    F_USED_RELU, F_RESUMED_OPEN, F_RESUMED_SEC, F_SNAPSHOTS, F_PEAK, F_NX, F_NY, F_COUNT
+    F_USED_RELU, F_RESUMED_OPEN, F_RESUMED_SEC, F_SNAPSHOTS, F_PEAK, F_BATCHES, F_NX, F_NY, F_COUNT
 };
 #define FIELD(k) (8 + MSG_LEN + 8 * (k))
 typedef char result_fits[FIELD(F_COUNT) <= VERIFY_RESULT_BYTES ? 1 : -1];
@@ -84,7 +84,7 @@ static void run(void *ctx, int64_t task, unsigned char *out, sched_buf *extra)
     put_f(out, F_SEC_MERGE, b->sec_merge), put_i(out, F_USED_INPUT, b->used_input);
     put_i(out, F_USED_RELU, b->used_relu), put_i(out, F_RESUMED_OPEN, b->resumed_open);
     put_f(out, F_RESUMED_SEC, b->resumed_seconds), put_i(out, F_SNAPSHOTS, b->snapshots);
-    put_i(out, F_PEAK, b->frontier_peak);
+    put_i(out, F_PEAK, b->frontier_peak), put_i(out, F_BATCHES, b->used_batches);
     size_t nx = r.answer == PROP_SAT ? a->spec->n_x : 0, ny = r.answer == PROP_SAT ? a->spec->n_y : 0;
     put_i(out, F_NX, (long long)nx), put_i(out, F_NY, (long long)ny);
     unsigned char v[8];
@@ -128,6 +128,7 @@ static int done(void *ctx, int64_t task, int rank, const unsigned char *in, cons
     b->used_input = (int)get_i(in, F_USED_INPUT), b->used_relu = (int)get_i(in, F_USED_RELU);
     b->resumed_open = (long)get_i(in, F_RESUMED_OPEN), b->resumed_seconds = get_f(in, F_RESUMED_SEC);
     b->snapshots = (long)get_i(in, F_SNAPSHOTS), b->frontier_peak = (long)get_i(in, F_PEAK);
+    b->used_batches = (int)get_i(in, F_BATCHES);
     if (nx) {
         r->x = malloc(nx * sizeof *r->x), r->y = malloc(ny * sizeof *r->y);
         if (!r->x || !r->y) return nn_fail(err, NN_ENOMEM, "out of memory for the counterexample");

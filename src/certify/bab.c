@@ -30,7 +30,13 @@
  * the variables its parent's ended with (bound_spec_warm_seed), which travel
  * with the parent's job result and the domain; the root starts from CROWN's
  * lines. A domain's numbers are then a function of its box and of its
- * ancestors' results, so still of the job alone (doc/bab.md "Warm starts"). */
+ * ancestors' results, so still of the job alone (doc/bab.md "Warm starts").
+ *
+ * Batches (CROWN, Fast-Lin, input halves of a chain of dense layers): a
+ * round's jobs go out in units of bab_options.unit consecutive jobs, and a unit's
+ * domains are bounded together (bound_batch_run), one GEMM per layer over all
+ * their rows. Which domains share a batch is fixed by the round, so the bits,
+ * and the tree, stay a function of the job and not of the processes. */
 #include "property_internal.h"
 #include "bab_frontier.h"
 #include "bab_snapshot.h"
@@ -48,6 +54,7 @@ static const char *const split_names[] = {"auto", "input", "relu"};
  * A round memory bound (16 kB a domain, the figure doc/bab.md gives a ReLU
  * domain's bounds), not a measured optimum; the 6x[50] net's properties need 1,200. */
 #define BAB_WARM_MAX 4096
+
 
 const char *bab_split_name(bab_split s) { return (unsigned)s < 3 ? split_names[s] : "?"; }
 
@@ -67,6 +74,7 @@ void bab_options_default(bab_options *o)
     o->max_frontier = 100000;
     o->max_domains = 200000;
     o->auto_input_dims = 16;
+    o->unit = 1;  /* batches are slower on the zoo's nets (doc/bab.md "Batches") */
 }
 
 typedef struct {
@@ -106,6 +114,16 @@ typedef struct {
     int found;              /* a confirmed counterexample: ... */
     size_t found_case;      /* ... its disjunct (index in p), */
     double *cx, *cy;        /* ... its input and outputs */
+    /* input halves in batches: a state and a region per place in a unit */
+    int batched;            /* 1: bound_batch_run bounds each unit's domains */
+    size_t unit;            /* jobs per unit of work (bab_options.unit batched, else 1) */
+    bound_state *bst;       /* [unit], the first n_bst initialized */
+    bound_state **bptr;     /* [unit] */
+    prop_region *bhalf;     /* [unit], those with have_bhalf set */
+    unsigned char *have_bhalf;
+    size_t n_bst;
+    bound_batch batch;
+    double *batch_lower;    /* [unit x n_rows] a unit's spec rows' lower bounds */
     size_t warm_n;          /* floats of a domain's warm start (0: none carried) */
     float *warm;            /* [warm_n] scratch of a job's */
     long job_domains;       /* domains bounded by the job running here */
@@ -156,6 +174,11 @@ static void run_free(bab_run *run)
     free(run->phase), free(run->prior_l), free(run->prior_u), free(run->pre_off);
     free(run->view_case_box), free(run->vbox), free(run->x), free(run->y), free(run->g);
     free(run->cx), free(run->cy), free(run->warm);
+    for (size_t k = 0; k < run->n_bst; k++) bound_state_free(&run->bst[k]);
+    for (size_t k = 0; run->have_bhalf && k < run->unit; k++)
+        if (run->have_bhalf[k]) prop_region_free(&run->bhalf[k]);
+    bound_batch_free(&run->batch);
+    free(run->bst), free(run->bptr), free(run->bhalf), free(run->have_bhalf), free(run->batch_lower);
 }
 
 static int run_init(bab_run *run, nn_error *err)
@@ -198,6 +221,19 @@ static int run_init(bab_run *run, nn_error *err)
     run->view.lo = run->vbox, run->view.hi = run->vbox + n;
     run->view.lo_in = run->vbox + 2 * n, run->view.hi_in = run->vbox + 3 * n;
     run->view.case_box = run->view_case_box;
+    run->unit = 1;
+    bound_batch_init(&run->batch);
+    if (!run->relu && run->o->bab.unit > 1 && bound_batch_supported(run->m, &run->o->bopt)) {
+        run->batched = 1, run->unit = run->o->bab.unit;
+        run->r->bab.used_batches = 1;
+        if ((rc = alloc_zero(&run->bst, run->unit, sizeof *run->bst, "batch states", err)) ||
+            (rc = alloc_zero(&run->bptr, run->unit, sizeof *run->bptr, "batch states", err)) ||
+            (rc = alloc_zero(&run->bhalf, run->unit, sizeof *run->bhalf, "batch regions", err)) ||
+            (rc = alloc_zero(&run->have_bhalf, run->unit, 1, "batch regions", err)) ||
+            (rc = alloc_zero(&run->batch_lower, run->unit * run->n_rows, sizeof *run->batch_lower,
+                             "batch bounds", err)))
+            return rc;
+    }
     if (!run->relu) {
         /* FROWN's warm starts, where a domain's stays small: a frontier of
          * bab_options.max_frontier domains holds at most 16 kB each of them */
@@ -627,7 +663,30 @@ static size_t row_width(const bab_run *run)
 typedef struct {
     bab_run *run;
     bab_job *jobs;
+    size_t n;               /* jobs in the round */
 } job_ctx;
+
+/* The input halves of jobs [lo, hi) (one unit) bounded as one batch: their spec
+ * rows' lower bounds into run->batch_lower. */
+static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, nn_error *err)
+{
+    for (size_t k = 0; k < hi - lo; k++) {
+        const bab_domain *d = jobs[lo + k].dom;
+        if (run->have_bhalf[k]) prop_region_free(&run->bhalf[k]);
+        run->have_bhalf[k] = 0;
+        int rc = prop_region_make(run->m, d->lo, d->hi, &run->bhalf[k], err);
+        if (rc) return rc;
+        run->have_bhalf[k] = 1;
+        if (k == run->n_bst) {
+            if ((rc = bound_state_init(&run->bst[k], run->m, &run->o->bopt, err))) return rc;
+            run->n_bst++;
+            run->bst[k].outputs_unused = 1;
+        }
+        if ((rc = bound_set_region(&run->bst[k], &run->bhalf[k].region, err))) return rc;
+        run->bptr[k] = &run->bst[k];
+    }
+    return bound_batch_run(&run->batch, run->bptr, hi - lo, run->C, run->n_rows, run->p->n_y, run->batch_lower, err);
+}
 
 /* Jobs [lo, hi) into out[(hi - lo) x width]: what each one's domain is, and a
  * counterexample met on the way (an input-split child's centre, an LP leaf's point). */
@@ -640,11 +699,19 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         bab_job *job = &jc->jobs[j];
         bab_domain *d = job->dom;
         double *row = out + (j - lo) * w;
+        int empty = 0, proven = 0, rc;
+        /* lo is a unit's first job: a batch starts at every unit */
+        if (run->batched && (j - lo) % run->unit == 0 &&
+            (rc = batch_bound(run, jc->jobs, j, j + run->unit < hi ? j + run->unit : hi, err)))
+            return rc;
         memset(row, 0, w * sizeof *row);
         run->job_domains = 0, run->found = 0, run->job_margin = INFINITY;
-        int empty = 0, proven = 0, rc;
         if (job->lp) {
             rc = lp_leaf(run, d, &proven, err);
+        } else if (run->batched) {
+            memcpy(run->lower, run->batch_lower + (j - lo) % run->unit * run->n_rows, run->n_rows * sizeof *run->lower);
+            run->job_domains++;
+            rc = evaluate(run, d) ? try_centre(run, d, err) : NN_OK;
         } else {
             rc = bound_domain(run, d, job->parent, job->keep, &empty, err);
             if (!rc && !run->relu && is_open(run, d)) rc = try_centre(run, d, err);
@@ -779,13 +846,28 @@ static int pair_beats(const bab_run *run, const bab_job *a, const bab_job *b)
     return sa > sb;
 }
 
-/* Every job of a round, here or through the executor. */
+/* Units [lo, hi) of a round's jobs: jobs [lo unit, hi unit) as far as there
+ * are jobs, the rows past the last job zero. */
+static int units_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
+{
+    job_ctx *jc = ctx;
+    size_t U = jc->run->unit, w = row_width(jc->run), a = lo * U, b = hi * U < jc->n ? hi * U : jc->n;
+    memset(out + (b - a) * w, 0, ((hi - lo) * U - (b - a)) * w * sizeof *out);
+    return jobs_run(ctx, a, b, out, err);
+}
+
+/* Rows for n jobs padded to whole units. */
+static size_t padded_jobs(const bab_run *run, size_t n) { return (n + run->unit - 1) / run->unit * run->unit; }
+
+/* Every job of a round, here or through the executor, in units of run->unit
+ * jobs; out holds padded_jobs(n) rows. */
 static int run_jobs(bab_run *run, bab_job *jobs, size_t n, double *out, nn_error *err)
 {
-    job_ctx jc = {run, jobs};
+    job_ctx jc = {run, jobs, n};
     const bab_options *b = &run->o->bab;
-    if (!b->exec) return jobs_run(&jc, 0, n, out, err);
-    return b->exec(b->exec_ctx, n, row_width(run), jobs_run, &jc, out, err);
+    size_t units = padded_jobs(run, n) / run->unit;
+    if (!b->exec) return units_run(&jc, 0, units, out, err);
+    return b->exec(b->exec_ctx, units, run->unit * row_width(run), units_run, &jc, out, err);
 }
 
 /* Branch and bound over box b (doc/bab.md). On return proven[k] = 1 for the
@@ -930,7 +1012,9 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         rc = NN_ENOMEM;
     if (!rc && !(jobs = nn_malloc(sizeof *jobs, "branch-and-bound jobs", err))) rc = NN_ENOMEM;
     if (!rc) cap = 1;
-    if (!rc && !(rows = nn_malloc(row_width(&run) * sizeof *rows, "branch-and-bound results", err))) rc = NN_ENOMEM;
+    if (!rc && !(rows = nn_malloc(padded_jobs(&run, 1) * row_width(&run) * sizeof *rows, "branch-and-bound results",
+                                  err)))
+        rc = NN_ENOMEM;
     int resuming = !rc && pg && pg->resume && pg->resume->box == b;
     if (resuming) {
         open_n = pg->resume->n_domains;
@@ -993,7 +1077,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         memset(plans, 0, taken * sizeof *plans);  /* a failure leaves the rest unplanned: no children */
         for (size_t t = 0; !rc && t < taken; t++) rc = plan_domain(&run, popped[t], &plans[t], &jobs, &n_jobs, &cap, err);
         size_t w = row_width(&run);
-        double *grown = rc || !n_jobs ? rows : realloc(rows, n_jobs * w * sizeof *rows);
+        double *grown = rc || !n_jobs ? rows : realloc(rows, padded_jobs(&run, n_jobs) * w * sizeof *rows);
         if (!grown) rc = nn_fail(err, NN_ENOMEM, "out of memory for %zu branch-and-bound results", n_jobs);
         else rows = grown;
         double t2 = nn_wall_seconds();

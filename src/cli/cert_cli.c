@@ -287,34 +287,41 @@ const char cert_cli_bab_help[] =
     "  --bab-max-domains N   give up (unknown) after bounding N domains\n"
     "                        (0: no limit but the timeout; default 0 when a\n"
     "                        timeout bounds the search, else 200000)\n"
+    "  --bab-unit N          input halves with crown or fastlin on a chain of\n"
+    "                        dense layers: N domains bounded as one batch, one\n"
+    "                        GEMM per layer over their rows (default 1: each\n"
+    "                        alone, faster on the zoo's nets; doc/bab.md)\n"
     "  --checkpoint-every S  seconds between checkpoints of the search (default\n"
     "                        60; 0: every round); a killed run resumes from the\n"
     "                        last one with the same tree and answer\n";
 
 int cert_cli_bab(const char *cmd, const char *const *val, int timed, bab_options *b)
 {
-    static const char *const names[] = {"--bab-batch", "--bab-candidates", "--bab-max-frontier", "--bab-max-domains"};
-    static const long lo[] = {1, 1, 1, 0};
+    static const char *const names[] = {"--bab-batch", "--bab-candidates", "--bab-max-frontier", "--bab-max-domains",
+                                        "--bab-unit"};
+    static const long lo[] = {1, 1, 1, 0, 1};
     b->enabled = val[0] != NULL;
     for (int i = 1; i < CERT_CLI_BAB_N; i++)
         if (val[i] && !b->enabled)
-            return cli_usage_error(cmd, "%s needs --bab", i == 1 ? "--bab-split" : i == 6 ? "--checkpoint-every" : names[i - 2]);
+            return cli_usage_error(cmd, "%s needs --bab", i == 1 ? "--bab-split" : i == 7 ? "--checkpoint-every" : names[i - 2]);
     if (val[1]) {
         int s = bab_split_parse(val[1]);
         if (s < 0) return cli_usage_error(cmd, "--bab-split must be auto, input or relu, got '%s'", val[1]);
         b->split = (bab_split)s;
     }
-    long v[4] = {(long)b->batch, (long)b->candidates, (long)b->max_frontier, b->max_domains};
-    for (int i = 0; i < 4; i++)
-        if (val[2 + i] && cli_parse_int(cmd, names[i], val[2 + i], lo[i], 1L << 40, &v[i])) return CLI_EXIT_USAGE;
+    long v[5] = {(long)b->batch, (long)b->candidates, (long)b->max_frontier, b->max_domains, (long)b->unit};
+    for (int i = 0; i < 5; i++)
+        if (val[2 + i] && cli_parse_int(cmd, names[i], val[2 + i], lo[i], i == 4 ? 4096 : 1L << 40, &v[i]))
+            return CLI_EXIT_USAGE;
     b->batch = (size_t)v[0], b->candidates = (size_t)v[1], b->max_frontier = (size_t)v[2], b->max_domains = v[3];
+    b->unit = (size_t)v[4];
     /* a search the clock stops anyway uses the time it was given; the domain
      * limit only ends searches that have no timeout (doc/bab.md "Limits") */
     if (timed && !val[5]) b->max_domains = 0;
     b->save_every = 60;
-    if (val[6] && (cli_parse_double(cmd, "--checkpoint-every", val[6], &b->save_every) || !(b->save_every >= 0)))
+    if (val[7] && (cli_parse_double(cmd, "--checkpoint-every", val[7], &b->save_every) || !(b->save_every >= 0)))
         return b->save_every >= 0 ? CLI_EXIT_USAGE
-                                  : cli_usage_error(cmd, "--checkpoint-every must be >= 0 seconds, got '%s'", val[6]);
+                                  : cli_usage_error(cmd, "--checkpoint-every must be >= 0 seconds, got '%s'", val[7]);
     return -1;
 }
 
@@ -332,6 +339,9 @@ void cert_cli_bound_identity(const bound_options *o, char *buf, size_t cap)
 void cert_cli_bab_identity(const bab_options *b, char *buf, size_t cap)
 {
     if (!b->enabled) snprintf(buf, cap, "bab=off");
-    else snprintf(buf, cap, "bab=%s batch=%zu candidates=%zu max_frontier=%zu max_domains=%ld",
-                  bab_split_name(b->split), b->batch, b->candidates, b->max_frontier, b->max_domains);
+    else { /* a unit of 1, the search without batches, keeps the identity it had before them */
+        int n = snprintf(buf, cap, "bab=%s batch=%zu candidates=%zu max_frontier=%zu max_domains=%ld",
+                         bab_split_name(b->split), b->batch, b->candidates, b->max_frontier, b->max_domains);
+        if (b->unit != 1 && n >= 0 && (size_t)n < cap) snprintf(buf + n, cap - (size_t)n, " unit=%zu", b->unit);
+    }
 }

@@ -44,8 +44,8 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
  * names for cert_cli_take's own list (CERT_CLI_BAB_N of them, in this order), the
  * help lines, and their values into b (-1 when fine, else the exit status). */
 #define CERT_CLI_BAB_NAMES "!bab", "bab-split", "bab-batch", "bab-candidates", "bab-max-frontier", \
-    "bab-max-domains", "checkpoint-every"
-#define CERT_CLI_BAB_N 7
+    "bab-max-domains", "bab-unit", "checkpoint-every"
+#define CERT_CLI_BAB_N 8
 extern const char cert_cli_bab_help[];
 /* timed: a timeout bounds every search (then no domain limit unless given). */
 int cert_cli_bab(const char *cmd, const char *const *val, int timed, bab_options *b);

@@ -186,6 +186,14 @@ static const char *frown_lines(const prop_options *po, const prop_result *r)
     return "; FROWN lines for the property's rows only (input halves), every layer (ReLU phases)";
 }
 
+/* How input halves were bounded, when in batches. */
+static const char *batches(const prop_options *po, const prop_result *r, char *buf, size_t cap)
+{
+    if (!r->bab.used_batches) return "";
+    snprintf(buf, cap, "; input halves bounded %zu per batch", po->bab.unit);
+    return buf;
+}
+
 /* Answer on stdout (and in --out), the summary lines on stderr; an exit status. */
 static int report(const verify_args *va, const prop_spec *p, const prop_result *r)
 {
@@ -207,12 +215,12 @@ static int report(const verify_args *va, const prop_spec *p, const prop_result *
     fprintf(stderr, "nncert %s: %s in %.3f s (%s): %zu of %zu disjuncts ruled out, %zu of %zu input boxes proven; "
             "%ld PGD steps\n", cmd, prop_answer_name(r->answer), r->seconds, bound_method_name(po->bopt.method),
             r->cases_proven, p->n_cases, r->boxes_proven, p->n_boxes, r->pgd_steps);
-    char limit[64] = "no domain limit";
+    char limit[64] = "no domain limit", unit_text[64];
     if (po->bab.max_domains > 0) snprintf(limit, sizeof limit, "domain limit %ld", po->bab.max_domains);
     if (po->bab.enabled)
         fprintf(stderr, "nncert %s: branch and bound (%s): %ld domains bounded, %ld leaves proven (%ld empty), "
                 "%ld open (%ld not splittable), depth %d, proven volume %s; %ld rounds: %.6f s PGD, %.6f s planning, "
-                "%.6f s jobs, %.6f s merging; split by %s; %zu candidate%s per domain%s; largest frontier %ld; %s\n",
+                "%.6f s jobs, %.6f s merging; split by %s; %zu candidate%s per domain%s%s; largest frontier %ld; %s\n",
                 cmd,
                 bab_split_name(po->bab.split),
                 r->bab.domains, r->bab.leaves_proven, r->bab.leaves_empty, r->bab.open, r->bab.stuck, r->bab.depth,
@@ -220,8 +228,8 @@ static int report(const verify_args *va, const prop_spec *p, const prop_result *
                 r->bab.sec_pgd, r->bab.sec_plan, r->bab.sec_jobs, r->bab.sec_merge,
                 r->bab.used_relu ? (r->bab.used_input ? "input halves and ReLU phases" : "ReLU phases")
                                  : r->bab.used_input ? "input halves" : "nothing (no search)",
-                po->bab.candidates, po->bab.candidates == 1 ? "" : "s", frown_lines(po, r), r->bab.frontier_peak,
-                limit);
+                po->bab.candidates, po->bab.candidates == 1 ? "" : "s", frown_lines(po, r),
+                batches(po, r, unit_text, sizeof unit_text), r->bab.frontier_peak, limit);
     return CLI_EXIT_OK;
 }
 
