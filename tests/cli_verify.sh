@@ -208,6 +208,8 @@ expect_failure "--bab-unit needs --bab" "--bab-unit needs --bab" \
     "$NNCERT" verify --model $ACAS_M --vnnlib $ACAS_P --bab-unit 8
 expect_failure "--bab-unit is at least 1" "--bab-unit" \
     "$NNCERT" verify --model $ACAS_M --vnnlib $ACAS_P --bab --bab-unit 0
+expect_failure "--bab-unit batches CROWN's passes only" "needs --method crown or fastlin, not frown" \
+    "$NNCERT" verify --model $ACAS_M --vnnlib $ACAS_P --bab --bab-unit 4 --method frown
 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --bab-unit 5 \
     >"$TMP/bu5.res" 2>"$TMP/bu5.err"
 check "input halves in batches of 5: unsat as one at a time ($(domains "$TMP/bu5.err") against $(domains "$TMP/br_6x50.err") domains), the summary says so" \

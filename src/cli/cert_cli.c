@@ -295,7 +295,7 @@ const char cert_cli_bab_help[] =
     "                        60; 0: every round); a killed run resumes from the\n"
     "                        last one with the same tree and answer\n";
 
-int cert_cli_bab(const char *cmd, const char *const *val, int timed, bab_options *b)
+int cert_cli_bab(const char *cmd, const char *const *val, int timed, bound_method method, bab_options *b)
 {
     static const char *const names[] = {"--bab-batch", "--bab-candidates", "--bab-max-frontier", "--bab-max-domains",
                                         "--bab-unit"};
@@ -315,6 +315,9 @@ int cert_cli_bab(const char *cmd, const char *const *val, int timed, bab_options
             return CLI_EXIT_USAGE;
     b->batch = (size_t)v[0], b->candidates = (size_t)v[1], b->max_frontier = (size_t)v[2], b->max_domains = v[3];
     b->unit = (size_t)v[4];
+    if (b->unit > 1 && method != METHOD_CROWN && method != METHOD_FASTLIN)
+        return cli_usage_error(cmd, "--bab-unit %zu bounds CROWN's passes in batches: it needs --method crown or "
+                               "fastlin, not %s", b->unit, bound_method_name(method));
     /* a search the clock stops anyway uses the time it was given; the domain
      * limit only ends searches that have no timeout (doc/bab.md "Limits") */
     if (timed && !val[5]) b->max_domains = 0;

@@ -47,8 +47,9 @@ int cert_cli_parse(const char *cmd, int argc, char **argv, const char *const *al
     "bab-max-domains", "bab-unit", "checkpoint-every"
 #define CERT_CLI_BAB_N 8
 extern const char cert_cli_bab_help[];
-/* timed: a timeout bounds every search (then no domain limit unless given). */
-int cert_cli_bab(const char *cmd, const char *const *val, int timed, bab_options *b);
+/* timed: a timeout bounds every search (then no domain limit unless given);
+ * method: the bound method, which batches (--bab-unit) must be able to use. */
+int cert_cli_bab(const char *cmd, const char *const *val, int timed, bound_method method, bab_options *b);
 /* The settings that change answers, for a job's identity. */
 void cert_cli_bab_identity(const bab_options *b, char *buf, size_t cap);
 /* Every bound option that changes a bound's bits, for a checkpoint's identity. */

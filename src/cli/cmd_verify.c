@@ -162,7 +162,7 @@ static int parse(int argc, char **argv, long ranks, verify_args *va)
         if (cli_parse_double(cmd, "--timeout", timeout_text, &po->timeout)) return CLI_EXIT_USAGE;
         if (!(po->timeout > 0)) return cli_usage_error(cmd, "--timeout must be > 0 seconds, got %s", timeout_text);
     }
-    if ((st = cert_cli_bab(cmd, val + 3, po->timeout > 0, &po->bab)) >= 0) return st;
+    if ((st = cert_cli_bab(cmd, val + 3, po->timeout > 0, po->bopt.method, &po->bab)) >= 0) return st;
     va->ckpt = val[3 + CERT_CLI_BAB_N];
     va->force_new = val[4 + CERT_CLI_BAB_N] != NULL;
     if (va->ckpt && !po->bab.enabled) return cli_usage_error(cmd, "--checkpoint needs --bab");

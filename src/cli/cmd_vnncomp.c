@@ -84,7 +84,7 @@ static int parse(int argc, char **argv, const char **csv, const char **out, char
     if (!*out) return cli_usage_error(cmd, "--out is required");
     bab_options_default(bab);
     /* every instance has its timeout: no domain limit unless given */
-    if ((st = cert_cli_bab(cmd, val + 5, 1, bab)) >= 0) return st;
+    if ((st = cert_cli_bab(cmd, val + 5, 1, o->bopt.method, bab)) >= 0) return st;
     long rpi = 1;
     if (val[5 + CERT_CLI_BAB_N] &&
         cli_parse_int(cmd, "--ranks-per-instance", val[5 + CERT_CLI_BAB_N], 0, 1L << 20, &rpi))
