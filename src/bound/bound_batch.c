@@ -344,16 +344,12 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
         }
         folded = ab;
         if (composite) {
-            /* the first affine block as each state's kernel crosses it */
+            /* the first affine block as the kernel crosses it, one GEMM for the
+             * batch: its composite, offset and magnitudes are the model's, the
+             * same in every state (bound_first_block.c) */
             unpack(A, B, na, map, width, n_in);
-            double *t = A;
-            A = B, B = t;
-            for (size_t p = p0, q; p < p1; p = q) {
-                q = run_end(b, p, p1);
-                bound_rows_first_block(st[b->state[p]], q - p, A + (p - p0) * n_in, B + (p - p0) * w0->n_in,
-                                       c + (p - p0), s + (p - p0));
-            }
-            t = A, A = B, B = t, map = NULL;
+            bound_rows_first_block(st[0], na, B, A, c, s);
+            map = NULL;
             break;
         }
     }

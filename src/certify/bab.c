@@ -55,7 +55,6 @@ static const char *const split_names[] = {"auto", "input", "relu"};
  * domain's bounds), not a measured optimum; the 6x[50] net's properties need 1,200. */
 #define BAB_WARM_MAX 4096
 
-
 const char *bab_split_name(bab_split s) { return (unsigned)s < 3 ? split_names[s] : "?"; }
 
 int bab_split_parse(const char *name)
