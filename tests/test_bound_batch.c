@@ -165,6 +165,32 @@ static void batch_matches_single_states_and_holds_samples(void **state)
             }
 }
 
+/* One hidden layer (the specification's pass is the only batched one), and a net
+ * ending in an activation (the specification's rows start on it). */
+static void batch_edge_chains(void **state)
+{
+    (void)state;
+    test_rng rng = {49};
+    nn_model m;
+    tb_build_one_hidden(&m, &rng, 4, 30, 3);
+    bound_options o;
+    bound_options_default(&o);
+    assert_true(check_model(&m, &o, &rng, 0) > 0);
+    model_free(&m);
+    nn_error err;
+    model_init(&m);
+    m.input = (nn_shape){4, 1, 1};
+    tb_dense(&m, &rng, 4, 30);
+    tb_act(&m, &rng, LAYER_RELU, 30);
+    tb_dense(&m, &rng, 30, 20);
+    tb_act(&m, &rng, LAYER_TANH, 20);
+    tb_dense(&m, &rng, 20, 5);
+    tb_act(&m, &rng, LAYER_SIGMOID, 5);
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    assert_true(check_model(&m, &o, &rng, 0) > 0);
+    model_free(&m);
+}
+
 /* Two rows per chunk: every run of a state's rows is cut somewhere. */
 static void chunks_of_two_rows_agree(void **state)
 {
@@ -253,6 +279,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batch_matches_single_states_and_holds_samples),
+        cmocka_unit_test(batch_edge_chains),
         cmocka_unit_test(chunks_of_two_rows_agree),
         cmocka_unit_test(batch_on_zoo_chains),
         cmocka_unit_test(refuses_what_it_cannot_bound),
