@@ -137,18 +137,16 @@ static int above_flattens(const nn_model *m, int j)
 /* Per-layer tables, sized for the model (on the first batch, or a new model). */
 static int tables_for(bound_batch *b, const nn_model *m, nn_error *err)
 {
-    if (b->n_layers == m->n_layers) return NN_OK;
+    if (b->model == m && b->n_layers == m->n_layers) return NN_OK;
     for (int i = 0; i < b->n_layers; i++) free(b->map[i]), free(b->tab[i]), free(b->wp[i]);
-    free(b->map), free(b->n_map), free(b->tab), free(b->wp), free(b->wp_gen), free(b->mark);
+    free(b->map), free(b->n_map), free(b->tab), free(b->wp), free(b->wp_gen);
     b->n_layers = 0;
-    size_t n = (size_t)m->n_layers, maxw = 0;
-    for (int i = 0; i < m->n_layers; i++) maxw = shape_size(m->layers[i].in) > maxw ? shape_size(m->layers[i].in) : maxw;
+    size_t n = (size_t)m->n_layers;
     b->map = calloc(n, sizeof *b->map), b->n_map = calloc(n, sizeof *b->n_map);
     b->tab = calloc(n, sizeof *b->tab), b->wp = calloc(n, sizeof *b->wp), b->wp_gen = calloc(n, sizeof *b->wp_gen);
-    b->mark = malloc(maxw ? maxw : 1);
-    if (!b->map || !b->n_map || !b->tab || !b->wp || !b->wp_gen || !b->mark)
+    if (!b->map || !b->n_map || !b->tab || !b->wp || !b->wp_gen)
         return nn_fail(err, NN_ENOMEM, "out of memory for the tables of a batch of regions");
-    b->n_layers = m->n_layers;
+    b->n_layers = m->n_layers, b->model = m;
     return NN_OK;
 }
 
@@ -163,6 +161,9 @@ static int layer_tables(bound_batch *b, bound_state *const *st, size_t n, int i,
     const nn_model *m = st[0]->model;
     const bound_work *w0 = st[0]->work;
     size_t ni = shape_size(m->layers[i].in), nl = 0;
+    int rc = grow(&b->mark, b->cap_mark, ni, 1, err);
+    if (rc) return rc;
+    if (ni > b->cap_mark) b->cap_mark = ni;
     unsigned char *mark = b->mark;
     memset(mark, 0, ni);
     for (size_t k = 0; k < n; k++) {
@@ -235,7 +236,7 @@ static void unpack(double *A, double *B, size_t na, const size_t *map, size_t wi
  * from rows of C, else from neuron row[p] of top's input. Lower bounds of the
  * signed rows into lb[p0 .. p1).
  *
- * Below an activation the rows are carried on the union of the chunk's live
+ * Below an activation the rows are carried on the union of the batch's live
  * neurons there (map, width of them), and a dense layer between two activations
  * is one GEMM with its weights restricted to both unions, as the single state's
  * kernel packs one state's live neurons; the activation step also takes the
@@ -325,6 +326,8 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
         /* an activation: each state's run of rows through its own lines on the
          * batch's live neurons (full rows are moved onto them first: in place,
          * a row's entries only move left) */
+        if (map && map != b->map[j])
+            return nn_fail(err, NN_EARG, "batched backward pass, layer %d: rows not on its live neurons", j);
         if (!map) {
             for (size_t p = 0; p < na; p++)
                 for (size_t q = 0; q < b->n_map[j]; q++) A[p * b->n_map[j] + q] = A[p * width + b->map[j][q]];
