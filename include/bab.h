@@ -9,6 +9,10 @@
 
 typedef enum { BAB_SPLIT_AUTO, BAB_SPLIT_INPUT, BAB_SPLIT_RELU } bab_split;
 
+/* The largest bab_options.unit: a round cap on the states a process keeps for
+ * one unit (each holds a bound state), not a measured optimum. */
+#define BAB_UNIT_MAX 4096
+
 /* A round's jobs [lo, hi) into out[(hi - lo) x width] (bab.c's, with its context). */
 typedef int (*bab_jobs_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_error *err);
 /* Runs jobs [0, n) of a round, each filling `width` doubles of

@@ -276,6 +276,9 @@ typedef struct {
 void bound_batch_init(bound_batch *b);
 void bound_batch_free(bound_batch *b);
 int bound_batch_supported(const nn_model *m, const bound_options *opt);
+/* The methods a batch bounds (CROWN, Fast-Lin): what callers check before any
+ * model is loaded. */
+int bound_batch_method(bound_method method);
 int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc,
                     double *lower, nn_error *err);
 

@@ -59,9 +59,11 @@ void bound_batch_free(bound_batch *b)
     memset(b, 0, sizeof *b);
 }
 
+int bound_batch_method(bound_method method) { return method == METHOD_CROWN || method == METHOD_FASTLIN; }
+
 int bound_batch_supported(const nn_model *m, const bound_options *opt)
 {
-    if (!model_is_sequential(m) || (opt->method != METHOD_CROWN && opt->method != METHOD_FASTLIN)) return 0;
+    if (!model_is_sequential(m) || !bound_batch_method(opt->method)) return 0;
     /* conv-shaped layers: the single state's windowed rows cost their receptive
      * field, these full-map rows the whole map */
     for (int i = 0; i < m->n_layers; i++) {

@@ -311,11 +311,11 @@ int cert_cli_bab(const char *cmd, const char *const *val, int timed, bound_metho
     }
     long v[5] = {(long)b->batch, (long)b->candidates, (long)b->max_frontier, b->max_domains, (long)b->unit};
     for (int i = 0; i < 5; i++)
-        if (val[2 + i] && cli_parse_int(cmd, names[i], val[2 + i], lo[i], i == 4 ? 4096 : 1L << 40, &v[i]))
+        if (val[2 + i] && cli_parse_int(cmd, names[i], val[2 + i], lo[i], i == 4 ? BAB_UNIT_MAX : 1L << 40, &v[i]))
             return CLI_EXIT_USAGE;
     b->batch = (size_t)v[0], b->candidates = (size_t)v[1], b->max_frontier = (size_t)v[2], b->max_domains = v[3];
     b->unit = (size_t)v[4];
-    if (b->unit > 1 && method != METHOD_CROWN && method != METHOD_FASTLIN)
+    if (b->unit > 1 && !bound_batch_method(method))
         return cli_usage_error(cmd, "--bab-unit %zu bounds CROWN's passes in batches: it needs --method crown or "
                                "fastlin, not %s", b->unit, bound_method_name(method));
     /* a search the clock stops anyway uses the time it was given; the domain
