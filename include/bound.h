@@ -262,11 +262,12 @@ typedef struct {
     double *A, *B, *c, *s, *e, *lb;
     size_t *state, *row, *idx, *n_idx;
     signed char *sign;
-    size_t cap_rows, cap_chunk, cap_mat, cap_idx, cap_n, cap_mark;
+    size_t cap_rows, cap_chunk, cap_mat, cap_idx, cap_n;
     const nn_model *model;  /* per-layer tables, for this model ... */
     int n_layers;           /* ... of this many layers */
     size_t **map, *n_map;   /* [i] an activation's live neurons over the batch */
-    double **tab;           /* [i] each state's lines on them */
+    double **tab;           /* [i] each state's lines on them, for tab_n states */
+    size_t tab_n;
     double **wp;            /* [d] a dense layer's weights on them */
     unsigned long gen, *wp_gen;
     unsigned char *mark;

@@ -136,20 +136,41 @@ static int above_flattens(const nn_model *m, int j)
     return m->n_layers;
 }
 
-/* Per-layer tables, sized for the model (on the first batch, or a new model). */
-static int tables_for(bound_batch *b, const nn_model *m, nn_error *err)
+/* Per-layer tables for model m and batches of up to n states, allocated once at
+ * their largest (a union of all of a layer's neurons, a dense layer's whole
+ * weights), so a batch allocates nothing. */
+static int tables_for(bound_batch *b, const nn_model *m, size_t n, nn_error *err)
 {
-    if (b->model == m && b->n_layers == m->n_layers) return NN_OK;
-    for (int i = 0; i < b->n_layers; i++) free(b->map[i]), free(b->tab[i]), free(b->wp[i]);
-    free(b->map), free(b->n_map), free(b->tab), free(b->wp), free(b->wp_gen);
-    b->n_layers = 0;
-    size_t n = (size_t)m->n_layers;
-    b->map = calloc(n, sizeof *b->map), b->n_map = calloc(n, sizeof *b->n_map);
-    b->tab = calloc(n, sizeof *b->tab), b->wp = calloc(n, sizeof *b->wp), b->wp_gen = calloc(n, sizeof *b->wp_gen);
-    if (!b->map || !b->n_map || !b->tab || !b->wp || !b->wp_gen)
-        return nn_fail(err, NN_ENOMEM, "out of memory for the tables of a batch of regions");
-    b->n_layers = m->n_layers, b->model = m;
+    if (b->model != m || b->n_layers != m->n_layers) {
+        for (int i = 0; i < b->n_layers; i++) free(b->map[i]), free(b->tab[i]), free(b->wp[i]);
+        free(b->map), free(b->n_map), free(b->tab), free(b->wp), free(b->wp_gen), free(b->mark);
+        b->mark = NULL, b->n_layers = 0, b->tab_n = 0;
+        size_t nl = (size_t)m->n_layers, maxw = 1;
+        b->map = calloc(nl, sizeof *b->map), b->n_map = calloc(nl, sizeof *b->n_map);
+        b->tab = calloc(nl, sizeof *b->tab), b->wp = calloc(nl, sizeof *b->wp), b->wp_gen = calloc(nl, sizeof *b->wp_gen);
+        if (!b->map || !b->n_map || !b->tab || !b->wp || !b->wp_gen) goto fail;
+        b->n_layers = m->n_layers, b->model = m;
+        for (int i = 0; i < m->n_layers; i++) {
+            const nn_layer *L = &m->layers[i];
+            size_t ni = shape_size(L->in);
+            maxw = ni > maxw ? ni : maxw;
+            if (layer_is_activation(L->type) && !(b->map[i] = malloc(ni * sizeof *b->map[i]))) goto fail;
+            if (L->type == LAYER_DENSE && !(b->wp[i] = malloc(ni * shape_size(L->out) * sizeof *b->wp[i]))) goto fail;
+        }
+        if (!(b->mark = malloc(maxw))) goto fail;
+    }
+    if (n > b->tab_n) {
+        for (int i = 0; i < m->n_layers; i++) {
+            if (!b->map[i]) continue;
+            double *t = realloc(b->tab[i], 7 * n * shape_size(m->layers[i].in) * sizeof *t);
+            if (!t) goto fail;
+            b->tab[i] = t;
+        }
+        b->tab_n = n;
+    }
     return NN_OK;
+fail:
+    return nn_fail(err, NN_ENOMEM, "out of memory for the tables of a batch of regions");
 }
 
 /* After activation i is committed in every state of the batch: the union of
@@ -158,14 +179,11 @@ static int tables_for(bound_batch *b, const nn_model *m, nn_error *err)
  * below on them (tab[i]: 7 rows of n_map[i] per state), as the kernel's step
  * takes them (bound_backward_commit; no offset where the first block's
  * composite follows, which adds its own). */
-static int layer_tables(bound_batch *b, bound_state *const *st, size_t n, int i, nn_error *err)
+static void layer_tables(bound_batch *b, bound_state *const *st, size_t n, int i)
 {
     const nn_model *m = st[0]->model;
     const bound_work *w0 = st[0]->work;
     size_t ni = shape_size(m->layers[i].in), nl = 0;
-    int rc = grow(&b->mark, b->cap_mark, ni, 1, err);
-    if (rc) return rc;
-    if (ni > b->cap_mark) b->cap_mark = ni;
     unsigned char *mark = b->mark;
     memset(mark, 0, ni);
     for (size_t k = 0; k < n; k++) {
@@ -174,10 +192,6 @@ static int layer_tables(bound_batch *b, bound_state *const *st, size_t n, int i,
             mark[r] |= !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 &&
                          ln->upper_icpt[r] == 0);
     }
-    free(b->map[i]), free(b->tab[i]);
-    b->map[i] = malloc((ni ? ni : 1) * sizeof *b->map[i]);
-    b->tab[i] = malloc((n * ni > 0 ? 7 * n * ni : 1) * sizeof *b->tab[i]);
-    if (!b->map[i] || !b->tab[i]) return nn_fail(err, NN_ENOMEM, "out of memory for the tables of a batch of regions");
     for (size_t r = 0; r < ni; r++)
         if (mark[r]) b->map[i][nl++] = r;
     b->n_map[i] = nl;
@@ -196,14 +210,13 @@ static int layer_tables(bound_batch *b, bound_state *const *st, size_t n, int i,
             g[5 * nl + q] = off ? off[r] : 0.0, g[6 * nl + q] = off ? offabs[r] : 0.0;
         }
     }
-    return NN_OK;
 }
 
 /* Dense layer d's weights restricted to the positions its rows have (the union
  * of the activation reading its output, else all) and the live inputs (the union
- * of the activation below, else all): made once per batch (wp_gen). */
-static int dense_packed(bound_batch *b, const nn_model *m, int d, const size_t **rows_map, size_t *n_rows,
-                        const size_t **cols_map, size_t *n_cols, nn_error *err)
+ * of the activation below, else all): written once per batch (wp_gen). */
+static void dense_packed(bound_batch *b, const nn_model *m, int d, const size_t **rows_map, size_t *n_rows,
+                         const size_t **cols_map, size_t *n_cols)
 {
     const nn_layer *L = &m->layers[d];
     size_t n_out = shape_size(L->out), n_in = shape_size(L->in);
@@ -212,17 +225,12 @@ static int dense_packed(bound_batch *b, const nn_model *m, int d, const size_t *
     int a_act = a >= 0 && layer_is_activation(m->layers[a].type);
     *rows_map = up_act ? b->map[up] : NULL, *n_rows = up_act ? b->n_map[up] : n_out;
     *cols_map = a_act ? b->map[a] : NULL, *n_cols = a_act ? b->n_map[a] : n_in;
-    if (b->wp_gen[d] == b->gen) return NN_OK;
-    free(b->wp[d]);
-    size_t len = *n_rows * *n_cols;
-    b->wp[d] = malloc((len > 0 ? len : 1) * sizeof *b->wp[d]);
-    if (!b->wp[d]) return nn_fail(err, NN_ENOMEM, "out of memory for the packed weights of a batch of regions");
+    if (b->wp_gen[d] == b->gen) return;
     for (size_t r = 0; r < *n_rows; r++) {
         const double *wr = L->weight + (*rows_map ? (*rows_map)[r] : r) * n_in;
         for (size_t q = 0; q < *n_cols; q++) b->wp[d][r * *n_cols + q] = wr[*cols_map ? (*cols_map)[q] : q];
     }
     b->wp_gen[d] = b->gen;
-    return NN_OK;
 }
 
 /* Rows of width entries on positions map[0 .. width) (NULL: all) spread onto n. */
@@ -289,8 +297,8 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
         if (layer_is_affine(L->type)) {
             const size_t *rows_map = NULL, *cols_map = NULL;
             size_t n_rows = n_out, n_cols = n_in;
-            int rc = L->type == LAYER_DENSE ? dense_packed(b, m, j, &rows_map, &n_rows, &cols_map, &n_cols, err) : NN_OK;
-            if (rc) return rc;
+            int rc;
+            if (L->type == LAYER_DENSE) dense_packed(b, m, j, &rows_map, &n_rows, &cols_map, &n_cols);
             /* the offset pass and other affine layers read full rows */
             if (map && (j != folded || rows_map != map)) {
                 unpack(A, B, na, map, width, n_out);
@@ -358,9 +366,8 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
             break;
         }
     }
-    if (map) { /* rows still on an activation's live neurons: the model input is not one */
+    if (map) /* rows still on an activation's live neurons: the model input is not one */
         return nn_fail(err, NN_EARG, "batched backward pass: rows left on an activation's neurons");
-    }
     for (size_t p = 0; p < na; p++) {
         bound_state *sk = st[b->state[p0 + p]];
         double l;
@@ -439,7 +446,7 @@ int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const doub
         return nn_fail(err, NN_EARG, "bound_batch_run: C is NULL or its leading dimension is too small");
     const bound_work *w0 = st[0]->work;
     int first = w0->first_nl;
-    int rc = tables_for(b, m, err);
+    int rc = tables_for(b, m, n, err);
     if (rc) return rc;
     b->gen++; /* the packed weights of an earlier batch are stale */
     for (size_t k = 0; k < n; k++) st[k]->layers_done = first, st[k]->infeasible = 0;
@@ -453,8 +460,8 @@ int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const doub
             }
         else
             rc = batch_layer(b, st, n, i, err);
-        if (!rc) rc = layer_tables(b, st, n, i, err);
         if (rc) return rc;
+        layer_tables(b, st, n, i);
     }
     size_t no = model_output_size(m);
     for (size_t k = 0; k < n; k++)
