@@ -650,7 +650,7 @@ static void spec_scope_keeps_crown_layers_and_tightens_margins(void **state)
     test_rng rng = {41};
     nn_error err;
     layer_type acts[] = {LAYER_RELU, LAYER_TANH, LAYER_LEAKY_RELU};
-    size_t tighter = 0, checked = 0;
+    size_t tighter = 0;
     for (int fam = 0; fam < 3; fam++)
         for (int a = 0; a < 3; a++) {
             nn_model m;
@@ -689,7 +689,7 @@ static void spec_scope_keeps_crown_layers_and_tightens_margins(void **state)
             for (int k = 0; k < 200; k++) {
                 tb_sample(&rng, &R, nx, k % 3, x);
                 assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
-                for (size_t r = 0; r < rows; r++, checked++) assert_true(y[0] - y[r + 1] >= ls[r]);
+                for (size_t r = 0; r < rows; r++) assert_true(y[0] - y[r + 1] >= ls[r]);
             }
             bound_state_free(&ss);
             bound_state_free(&sc);
@@ -699,8 +699,7 @@ static void spec_scope_keeps_crown_layers_and_tightens_margins(void **state)
             free(x);
             model_free(&m);
         }
-    assert_true(tighter > 5);
-    assert_true(checked > 1000);
+    assert_true(tighter > 5);  /* 18 of the margins here (2026-12-07); 5 only guards that FROWN acts */
 }
 
 /* Spec-row variables carried from one region to another (bound_spec_warm_*, what
