@@ -88,6 +88,19 @@ int layer_affine_adjoint_window_f_ws(const nn_layer *layer, const float *weight_
                                      size_t lddy, int h, int w, const int *oy, const int *ox, float *dx, size_t lddx,
                                      layer_workspace *ws, nn_error *err);
 
+/* C = A op(B) + beta C on m rows of A (row-major, leading dimensions; op(B) is B
+ * (k x n) or, with trans_b, the transpose of B (n x k)): the BLAS GEMM, except
+ * that a block of at most ROWS_GEMV_MAX rows goes through GEMV, one call per
+ * row. OpenBLAS 0.3.21 packs B on every GEMM call, which is most of the cost of
+ * a one-row product (doc/bounds.md "Few rows": 2-3x measured; two rows were
+ * mixed). Every entry is still one sum of k products, in an order the budgets
+ * do not depend on. */
+#define ROWS_GEMV_MAX 1
+void rows_dgemm(int trans_b, size_t m, size_t n, size_t k, const double *a, size_t lda, const double *b,
+                size_t ldb, double beta, double *c, size_t ldc);
+void rows_sgemm(int trans_b, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                float beta, float *c, size_t ldc);
+
 /* Element-wise activation forward: y[i] = sigma(x[i]) (param_ramp uses r[i]). */
 void activation_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy);
 

@@ -401,6 +401,45 @@ static void dense_forward_is_w_times_x_plus_b(void **state)
     model_free(&m);
 }
 
+/* rows_dgemm / rows_sgemm against naive sums for 1 to 5 rows (the GEMV path and
+ * GEMM), both layouts of B, beta 0 and 1, leading dimensions above the widths;
+ * with beta 0, C starts as NaN, which must not leak into the product. */
+static void row_products_match_naive_sums(void **state)
+{
+    (void)state;
+    test_rng rng = {11};
+    size_t n = 7, k = 9, lda = k + 3, ldbt = k + 2, ldb = n + 1, ldc = n + 4;
+    double *a = test_rand_vec(&rng, 5 * lda, -1, 1), *bt = test_rand_vec(&rng, n * ldbt, -1, 1);
+    double *b = test_rand_vec(&rng, k * ldb, -1, 1), *c0 = test_rand_vec(&rng, 5 * ldc, -1, 1);
+    double c[5 * 11];
+    float af[5 * 12], btf[7 * 11], bf[9 * 8], cf[5 * 11];
+    for (size_t i = 0; i < 5 * lda; i++) af[i] = (float)a[i];
+    for (size_t i = 0; i < n * ldbt; i++) btf[i] = (float)bt[i];
+    for (size_t i = 0; i < k * ldb; i++) bf[i] = (float)b[i];
+    for (size_t m = 1; m <= 5; m++)
+        for (int trans = 0; trans < 2; trans++)
+            for (int beta = 0; beta < 2; beta++) {
+                for (size_t i = 0; i < 5 * ldc; i++) {
+                    c[i] = beta ? c0[i] : NAN;
+                    cf[i] = beta ? (float)c0[i] : NAN;
+                }
+                const double *bb = trans ? bt : b;
+                const float *bbf = trans ? btf : bf;
+                size_t lb = trans ? ldbt : ldb;
+                rows_dgemm(trans, m, n, k, a, lda, bb, lb, beta, c, ldc);
+                rows_sgemm(trans, m, n, k, af, lda, bbf, lb, (float)beta, cf, ldc);
+                for (size_t r = 0; r < m; r++)
+                    for (size_t j = 0; j < n; j++) {
+                        double want = beta ? c0[r * ldc + j] : 0.0;
+                        for (size_t q = 0; q < k; q++)
+                            want += a[r * lda + q] * (trans ? bt[j * ldbt + q] : b[q * ldb + j]);
+                        assert_close(c[r * ldc + j], want, 1e-14);
+                        assert_close(cf[r * ldc + j], want, 1e-5);
+                    }
+            }
+    free(a), free(bt), free(b), free(c0);
+}
+
 static void normalize_is_per_channel(void **state)
 {
     (void)state;
@@ -451,6 +490,7 @@ int main(void)
         cmocka_unit_test(conv_row_block_equals_rows_one_by_one_across_chunks),
         cmocka_unit_test(reused_workspace_gives_the_same_results),
         cmocka_unit_test(dense_forward_is_w_times_x_plus_b),
+        cmocka_unit_test(row_products_match_naive_sums),
         cmocka_unit_test(normalize_is_per_channel),
         cmocka_unit_test(non_affine_layer_and_short_leading_dimension_are_rejected),
     };

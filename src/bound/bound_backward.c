@@ -110,7 +110,6 @@
 #include "bound_cost.h"
 #include "nn_clock.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -208,7 +207,7 @@ int bound_backward_slots(bound_state *st, nn_error *err)
 
 #define REAL double
 #define SFX(name) name##_d
-#define GEMM cblas_dgemm
+#define GEMM rows_dgemm
 #define PREC 0
 #include "bound_backward_kernel.h"
 #undef REAL
@@ -230,7 +229,7 @@ void bound_backward_act_rows(const bound_state *st, size_t R, double *A, size_t 
 
 #define REAL float
 #define SFX(name) name##_f
-#define GEMM cblas_sgemm
+#define GEMM rows_sgemm
 #define PREC 1
 #include "bound_backward_kernel.h"
 #undef REAL

@@ -2,7 +2,7 @@
  * element type, included once per precision with
  *   REAL  double | float          coefficient matrices A
  *   SFX   name##_d | name##_f     suffix of every function defined here
- *   GEMM  cblas_dgemm | cblas_sgemm
+ *   GEMM  rows_dgemm | rows_sgemm (layer_ops.h)
  *   PREC  0 | 1                   index of the precision's tables in bound_work
  * The math, the row layout and the rounding budget are described at the top of
  * bound_backward.c; constants and budgets are always accumulated in double. */
@@ -122,8 +122,7 @@ static int SFX(step_affine)(bound_state *st, int j, SFX(blk) *b, nn_error *err)
         const REAL *W;
         int rc = SFX(dense_weight)(w, m, j, b, &W, &rows, &cols, err);
         if (rc) return rc;
-        GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b->M, (int)cols, (int)rows, 1.0, b->A, (int)b->width, W,
-             (int)cols, 0.0, b->B, (int)cols);
+        GEMM(0, b->M, cols, rows, b->A, b->width, W, cols, 0.0, b->B, cols);
         st->flops += 2.0 * (double)b->M * (double)rows * (double)cols;
         int dn = act_below(m, j);
         b->map = cols < n_in ? w->live[dn] : NULL;
@@ -166,8 +165,7 @@ static int SFX(step_first_block)(bound_state *st, SFX(blk) *b, nn_error *err)
         if (rc) return rc;
         F = *pk;
     }
-    GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)b->M, (int)n, (int)rows, 1.0, b->A, (int)b->width, F,
-         (int)n, 0.0, b->B, (int)n);
+    GEMM(0, b->M, n, rows, b->A, b->width, F, n, 0.0, b->B, n);
     st->flops += 2.0 * (double)b->M * (double)rows * (double)n;
     bound_gemm_clock_add(st, t0);
     SFX(swap)(b);

@@ -34,7 +34,6 @@
 #include "bound_ibp.h"
 #include "bound_rows.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 
 /* The default bound on the two stacked row matrices (bound_batch.max_bytes): a
@@ -317,8 +316,7 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
                 }
             double t0 = bound_gemm_clock(st[0]);
             if (L->type == LAYER_DENSE) {
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)na, (int)n_cols, (int)n_rows, 1.0, A,
-                            (int)width, b->wp[j], (int)n_cols, 0.0, B, (int)n_cols);
+                rows_dgemm(0, na, n_cols, n_rows, A, width, b->wp[j], n_cols, 0.0, B, n_cols);
                 st[0]->flops += 2.0 * (double)na * (double)n_rows * (double)n_cols;
                 map = cols_map;
                 width = n_cols;

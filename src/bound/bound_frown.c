@@ -786,7 +786,14 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
     for (j = 0; !w->dag && j <= sp->last_free; j++) {
         const nn_layer *L = &m->layers[j];
         size_t n_out = shape_size(L->out), nj = shape_size(L->in);
-        if (layer_is_affine(L->type)) {
+        if (L->type == LAYER_DENSE) {
+            /* only the gradient reads these values, so a row need not keep its bits
+             * alone and in a block, and one row goes through GEMV (rows_dgemm) */
+            for (size_t p = 0; p < na; p++) memcpy(Z2 + p * n_out, L->bias, n_out * sizeof *Z2);
+            rows_dgemm(1, na, n_out, nj, Z, nj, L->weight, nj, 1.0, Z2, n_out);
+            st->flops += bound_affine_flops(L, na);
+            swap(&Z, &Z2);
+        } else if (layer_is_affine(L->type)) {
             int rc = layer_affine_forward_ws(L, Z, na, nj, Z2, n_out, &fw->ws, err);
             if (rc) return nn_error_prefix(err, "FROWN forward pass, layer %d: ", j);
             st->flops += bound_affine_flops(L, na);

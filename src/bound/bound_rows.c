@@ -11,7 +11,6 @@
 #include "bound_rows.h"
 #include "nn_clock.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -130,8 +129,7 @@ void bound_rows_first_block(bound_state *st, size_t R, const double *A, double *
         s[r] += mag;
     }
     double t0 = bound_gemm_clock(st);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)R, (int)n, (int)rows, 1.0, A, (int)rows, w->fb_A,
-                (int)n, 0.0, An, (int)n);
+    rows_dgemm(0, R, n, rows, A, rows, w->fb_A, n, 0.0, An, n);
     st->flops += 2.0 * (double)R * (double)rows * (double)n;
     bound_gemm_clock_add(st, t0);
 }

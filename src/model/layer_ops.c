@@ -393,6 +393,39 @@ static int check_affine_rows(const nn_layer *l, const char *an, const void *a, s
     return rc;
 }
 
+/* GEMV computes op(B) x: B is row-major (n rows of k with trans_b, else k rows of
+ * n), so op(B) x is B x for trans_b and B^T x otherwise. */
+void rows_dgemm(int trans_b, size_t m, size_t n, size_t k, const double *a, size_t lda, const double *b,
+                size_t ldb, double beta, double *c, size_t ldc)
+{
+    if (m == 0) return;
+    if (m <= ROWS_GEMV_MAX) {
+        /* C's rows as zeros, not as whatever they held, whatever GEMV does with beta 0 */
+        for (size_t r = 0; beta == 0.0 && r < m; r++) memset(c + r * ldc, 0, n * sizeof *c);
+        for (size_t r = 0; r < m; r++)
+            cblas_dgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, (int)(trans_b ? n : k),
+                        (int)(trans_b ? k : n), 1.0, b, (int)ldb, a + r * lda, 1, beta, c + r * ldc, 1);
+        return;
+    }
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0, a,
+                (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+void rows_sgemm(int trans_b, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                float beta, float *c, size_t ldc)
+{
+    if (m == 0) return;
+    if (m <= ROWS_GEMV_MAX) {
+        for (size_t r = 0; beta == 0.0f && r < m; r++) memset(c + r * ldc, 0, n * sizeof *c);
+        for (size_t r = 0; r < m; r++)
+            cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, (int)(trans_b ? n : k),
+                        (int)(trans_b ? k : n), 1.0f, b, (int)ldb, a + r * lda, 1, beta, c + r * ldc, 1);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, 1.0f, a,
+                (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
 int layer_affine_forward(const nn_layer *layer, const double *x, size_t n, size_t ldx, double *y, size_t ldy,
                          nn_error *err)
 {
@@ -413,6 +446,8 @@ int layer_affine_forward_ws(const nn_layer *layer, const double *x, size_t n, si
     switch (l->type) {
     case LAYER_DENSE:
         for (size_t r = 0; r < n; r++) memcpy(y + r * ldy, l->bias, n_out * sizeof *y);
+        /* GEMM even for one row: a point's outputs are the same bits alone and in
+         * a batch (test_forward), which one-row GEMV would not keep */
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)n_out, (int)n_in, 1.0, x, (int)ldx,
                     l->weight, (int)n_in, 1.0, y, (int)ldy);
         return NN_OK;
@@ -456,8 +491,7 @@ int layer_affine_adjoint_ws(const nn_layer *layer, const double *dy, size_t rows
     if (rc || rows == 0) return rc;
     switch (l->type) {
     case LAYER_DENSE:
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)n_in, (int)n_out, 1.0, dy,
-                    (int)lddy, l->weight, (int)n_in, 0.0, dx, (int)lddx);
+        rows_dgemm(0, rows, n_in, n_out, dy, lddy, l->weight, n_in, 0.0, dx, lddx);
         return NN_OK;
     case LAYER_CONV2D:
         return conv_adjoint_d(l, l->weight, dy, rows, lddy, dx, lddx, ws, err);
@@ -483,8 +517,7 @@ int layer_affine_adjoint_f_ws(const nn_layer *layer, const float *weight_f, cons
         return nn_fail(err, NN_EARG, "%s: float adjoint needs the float weights", layer_type_name(l->type));
     switch (l->type) {
     case LAYER_DENSE:
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)n_in, (int)n_out, 1.0f, dy,
-                    (int)lddy, weight_f, (int)n_in, 0.0f, dx, (int)lddx);
+        rows_sgemm(0, rows, n_in, n_out, dy, lddy, weight_f, n_in, 0.0f, dx, lddx);
         return NN_OK;
     case LAYER_CONV2D:
         return conv_adjoint_f(l, weight_f, dy, rows, lddy, dx, lddx, ws, err);
