@@ -42,9 +42,10 @@ typedef struct {
                                depth-first (memory stays bounded) */
     long max_domains;       /* stop with unknown after bounding this many (0: no limit) */
     size_t auto_input_dims; /* auto: input splits when at most this many inputs are free (16) */
-    size_t unit;            /* input halves with CROWN or Fast-Lin on a chain of dense layers:
-                               jobs bounded together as one batch, one GEMM per layer over
-                               their rows (1, the default: each alone; doc/bab.md "Batches") */
+    size_t unit;            /* input halves with CROWN, Fast-Lin or FROWN (spec rows) on a chain
+                               of dense layers: jobs bounded together as one batch, one GEMM
+                               per layer over their rows (1, the default: each alone;
+                               doc/bab.md "Batches") */
     bab_exec_fn exec;       /* NULL: every job here */
     void *exec_ctx;
     /* A group's frontier on one process (doc/bab.md "Over MPI"): the holder pops

@@ -26,8 +26,8 @@ expect_failure "--bab-unit needs --bab and is at least 1" "bab_unit.*needs bab =
     $NNCERT certify "${BASE[@]}" --out "$TMP/e.h5" --bab-unit 4
 expect_failure "--bab-unit must be >= 1" "bab_unit" \
     $NNCERT certify "${BASE[@]}" --out "$TMP/e.h5" --bab --bab-unit 0
-expect_failure "--bab-unit batches CROWN's passes only" "bab_unit.*needs method crown or fastlin, not frown" \
-    $NNCERT certify "${BASE[@]}" --out "$TMP/e.h5" --bab --bab-unit 2 --method frown
+expect_failure "--bab-unit batches the linear passes only" "bab_unit.*needs method crown, fastlin or frown, not ibp" \
+    $NNCERT certify "${BASE[@]}" --out "$TMP/e.h5" --bab --bab-unit 2 --method ibp
 expect_failure "--bab-split names its choices" "bab_split.*auto, input or relu" \
     $NNCERT certify "${BASE[@]}" --out "$TMP/e.h5" --bab --bab-split sideways
 check "nothing was written by the refused jobs" "[ ! -e '$TMP/e.h5' ]"

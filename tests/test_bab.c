@@ -630,7 +630,7 @@ static void bab_agrees_with_milp(void **state)
 {
     (void)state;
     test_rng rng = {31337};
-    int nets = TEST_UNDER_SANITIZER ? 4 : 20, answers[4] = {0}, batched = 0;
+    int nets = TEST_UNDER_SANITIZER ? 4 : 20, answers[4] = {0}, batched = 0, frown = 0;
     long domains = 0;
     for (int net = 0; net < nets; net++) {
         /* input splits on few wide inputs (ACAS Xu-like), ReLU splits on more,
@@ -656,6 +656,8 @@ static void bab_agrees_with_milp(void **state)
                 /* input halves alone (auto) and in batches of 3 to 8, so units end
                  * part-filled (bound_batch_run) */
                 o.bab.unit = auto_mode ? 1 : 3 + (size_t)(net % 6);
+                /* every other input-split net with FROWN's spec rows (batched too) */
+                if (mode == BAB_SPLIT_INPUT && net % 4 == 0) o.bopt.method = METHOD_FROWN, frown++;
                 o.timeout = 60;
                 o.steps = 2, o.restarts = 1;  /* weak PGD: the search itself must decide */
                 prop_result r;
@@ -688,9 +690,9 @@ static void bab_agrees_with_milp(void **state)
         }
         model_free(&m);
     }
-    print_message("  unsat %d, sat %d, %ld domains bounded, %d searches in batches\n", answers[PROP_UNSAT],
-                  answers[PROP_SAT], domains, batched);
-    assert_true(answers[PROP_UNSAT] > 0 && answers[PROP_SAT] > 0 && batched > 0);
+    print_message("  unsat %d, sat %d, %ld domains bounded, %d searches in batches, %d with FROWN\n",
+                  answers[PROP_UNSAT], answers[PROP_SAT], domains, batched, frown);
+    assert_true(answers[PROP_UNSAT] > 0 && answers[PROP_SAT] > 0 && batched > 0 && frown > 0);
 }
 
 /* Two processes of a group, as two threads: bab_options.share through a

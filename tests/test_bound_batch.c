@@ -37,7 +37,8 @@ static int close_to(double a, double b) { return fabs(a - b) <= 1e-12 * (1 + fab
 
 /* Batch and single states on N_BOX boxes of m under o; returns the number of
  * unstable neurons the batch saw (the test must exercise relaxations). */
-static size_t check_model(const nn_model *m, const bound_options *o, test_rng *rng, size_t max_bytes)
+static size_t check_model(const nn_model *m, const bound_options *o, test_rng *rng, size_t max_bytes,
+                          size_t *tighter)
 {
     nn_error err;
     size_t n = model_input_size(m), ny = model_output_size(m), unstable = 0;
@@ -90,6 +91,24 @@ static size_t check_model(const nn_model *m, const bound_options *o, test_rng *r
         for (int r = 0; r < N_ROWS; r++)
             if (!close_to(lower[k * N_ROWS + r], ref_l[r]))
                 fail_msg("box %d spec row %d: batch %.17g, alone %.17g", k, r, lower[k * N_ROWS + r], ref_l[r]);
+        if (tighter) { /* FROWN: rows its lines tightened beyond CROWN's */
+            bound_state cs;
+            bound_options oc = od;
+            oc.method = METHOD_CROWN;
+            double crown_l[N_ROWS];
+            assert_int_equal(bound_state_init(&cs, m, &oc, &err), NN_OK);
+            cs.outputs_unused = 1;
+            assert_int_equal(bound_set_region(&cs, &bx[k].R, &err), NN_OK);
+            assert_int_equal(bound_compute(&cs, &err), NN_OK);
+            assert_int_equal(bound_spec(&cs, C, N_ROWS, ny, NULL, crown_l, NULL, &err), NN_OK);
+            for (int r = 0; r < N_ROWS; r++) {
+                if (lower[k * N_ROWS + r] < crown_l[r] - 1e-12 * (1 + fabs(crown_l[r])))
+                    fail_msg("box %d spec row %d: FROWN batch %.17g below CROWN %.17g", k, r, lower[k * N_ROWS + r],
+                             crown_l[r]);
+                *tighter += lower[k * N_ROWS + r] > crown_l[r] + 1e-9 * (1 + fabs(crown_l[r]));
+            }
+            bound_state_free(&cs);
+        }
         /* sampled points: corners, then interiors */
         for (int s = 0; s < N_SAMPLES; s++)
             for (size_t j = 0; j < n; j++) {
@@ -161,11 +180,38 @@ static void batch_matches_single_states_and_holds_samples(void **state)
                 o.method = v == 1 ? METHOD_FASTLIN : METHOD_CROWN;
                 o.intersect_ibp = o.skip_stable = v != 2;
                 o.single = v == 3; /* a batch runs in double whatever the option says */
-                size_t unstable = check_model(&m, &o, &rng, 0);
+                size_t unstable = check_model(&m, &o, &rng, 0, NULL);
                 if (getenv("TB_VERBOSE")) print_message("activation %zu family %d variant %d ok\n", a, fam, v);
                 if (unstable == 0) fail_msg("activation %zu family %d variant %d: no unstable neuron", a, fam, v);
                 model_free(&m);
             }
+}
+
+/* FROWN on the spec rows (bound_frown_spec_batch): each box's problems are one
+ * segment of every iteration's GEMMs, with its own lines, region, Adam steps and
+ * early stop. Its bounds are a single state's up to rounding, never below CROWN's,
+ * above CROWN's on some rows (the optimization ran), and no sample falls below. */
+static void frown_batch_matches_single_states(void **state)
+{
+    (void)state;
+    layer_type acts[] = {LAYER_RELU, LAYER_LEAKY_RELU, LAYER_PARAM_RAMP, LAYER_TANH, LAYER_SIGMOID};
+    test_rng rng = {53};
+    size_t tighter = 0;
+    for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
+        for (int fam = 0; fam < 3; fam++) {
+            nn_model m;
+            if (fam == 0) tb_build_mlp(&m, &rng, acts[a]);
+            else build_wide(&m, &rng, acts[a], fam == 2);
+            bound_options o;
+            bound_options_default(&o);
+            o.method = METHOD_FROWN;
+            o.frown_layers = FROWN_LAYERS_SPEC;
+            o.frown_iters = 20;
+            assert_true(check_model(&m, &o, &rng, 0, &tighter) > 0);
+            model_free(&m);
+        }
+    if (getenv("TB_VERBOSE")) print_message("FROWN tightened %zu spec rows\n", tighter);
+    assert_true(tighter > 0);
 }
 
 /* One hidden layer (the specification's pass is the only batched one), and a net
@@ -178,7 +224,7 @@ static void batch_edge_chains(void **state)
     tb_build_one_hidden(&m, &rng, 4, 30, 3);
     bound_options o;
     bound_options_default(&o);
-    assert_true(check_model(&m, &o, &rng, 0) > 0);
+    assert_true(check_model(&m, &o, &rng, 0, NULL) > 0);
     model_free(&m);
     nn_error err;
     model_init(&m);
@@ -190,7 +236,7 @@ static void batch_edge_chains(void **state)
     tb_dense(&m, &rng, 20, 5);
     tb_act(&m, &rng, LAYER_SIGMOID, 5);
     assert_int_equal(model_finalize(&m, &err), NN_OK);
-    assert_true(check_model(&m, &o, &rng, 0) > 0);
+    assert_true(check_model(&m, &o, &rng, 0, NULL) > 0);
     model_free(&m);
 }
 
@@ -203,7 +249,7 @@ static void chunks_of_two_rows_agree(void **state)
     build_wide(&m, &rng, LAYER_RELU, 0);
     bound_options o;
     bound_options_default(&o);
-    assert_true(check_model(&m, &o, &rng, 2 * sizeof(double) * 40 * 2) > 0);
+    assert_true(check_model(&m, &o, &rng, 2 * sizeof(double) * 40 * 2, NULL) > 0);
     model_free(&m);
 }
 
@@ -221,7 +267,7 @@ static void batch_on_zoo_chains(void **state)
         found++;
         bound_options o;
         bound_options_default(&o);
-        assert_true(check_model(&m, &o, &rng, 0) > 0);
+        assert_true(check_model(&m, &o, &rng, 0, NULL) > 0);
         model_free(&m);
     }
     if (!found) skip();
@@ -251,9 +297,14 @@ static void refuses_what_it_cannot_bound(void **state)
     assert_int_equal(bound_batch_run(&b, ptr, 1, C, 1, 3, lower, &err), NN_EARG);
     assert_non_null(strstr(err.msg, "state 0"));
     bound_state_free(&st[0]);
-    /* FROWN, a residual graph, and a state without a region */
+    /* FROWN on every layer's rows, a residual graph, and a state without a region */
     o.method = METHOD_FROWN;
+    o.frown_layers = FROWN_LAYERS_ALL;
     assert_false(bound_batch_supported(&mlp, &o));
+    o.frown_layers = FROWN_LAYERS_AUTO; /* branch and bound resolves it to spec for input halves */
+    assert_false(bound_batch_supported(&mlp, &o));
+    o.frown_layers = FROWN_LAYERS_SPEC;
+    assert_true(bound_batch_supported(&mlp, &o));
     o.method = METHOD_CROWN;
     nn_model res;
     tb_build_dense_res(&res, &rng, LAYER_RELU);
@@ -282,6 +333,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batch_matches_single_states_and_holds_samples),
+        cmocka_unit_test(frown_batch_matches_single_states),
         cmocka_unit_test(batch_edge_chains),
         cmocka_unit_test(chunks_of_two_rows_agree),
         cmocka_unit_test(batch_on_zoo_chains),

@@ -31,6 +31,7 @@
 #include "bound_concretize.h"
 #include "bound_cost.h"
 #include "bound_crown.h"
+#include "bound_frown.h"
 #include "bound_ibp.h"
 #include "bound_rows.h"
 
@@ -58,11 +59,16 @@ void bound_batch_free(bound_batch *b)
     memset(b, 0, sizeof *b);
 }
 
-int bound_batch_method(bound_method method) { return method == METHOD_CROWN || method == METHOD_FASTLIN; }
+int bound_batch_method(bound_method method)
+{
+    return method == METHOD_CROWN || method == METHOD_FASTLIN || method == METHOD_FROWN;
+}
 
 int bound_batch_supported(const nn_model *m, const bound_options *opt)
 {
     if (!model_is_sequential(m) || !bound_batch_method(opt->method)) return 0;
+    /* FROWN with CROWN's layers: its lines for the spec rows only */
+    if (opt->method == METHOD_FROWN && opt->frown_layers != FROWN_LAYERS_SPEC) return 0;
     /* conv-shaped layers: the single state's windowed rows cost their receptive
      * field, these full-map rows the whole map */
     for (int i = 0; i < m->n_layers; i++) {
@@ -437,7 +443,8 @@ int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const doub
         if (sk->model != m || sk->opt.method != st[0]->opt.method || !bound_batch_supported(m, &sk->opt) ||
             !sk->outputs_unused || sk->sub || sk->rows_exec)
             return nn_fail(err, NN_EARG, "bound_batch_run: state %zu is not one a batch can bound (one model, "
-                                         "CROWN or Fast-Lin, a chain of dense layers, outputs unused, no "
+                                         "CROWN, Fast-Lin or FROWN on the spec rows, a chain of dense "
+                                         "layers, outputs unused, no "
                                          "sub-domain or row executor)", k);
     }
     if (rows && (!C || ldc < model_output_size(m)))
@@ -477,9 +484,11 @@ int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const doub
         double *lo = lower + k * rows;
         memcpy(lo, b->lb + k * rows, rows * sizeof *lo);
         rc = bound_spec_tail(st[k], C, rows, ldc, NULL, lo, NULL, err);
-        for (size_t r = 0; !rc && r < rows; r++)
-            if (!isfinite(lo[r]))
-                rc = nn_fail(err, NN_ENUMERIC, "bound_batch_run: bound of row %zu of state %zu is not finite", r, k);
     }
+    if (!rc && st[0]->opt.method == METHOD_FROWN) rc = bound_frown_spec_batch(st, n, C, rows, ldc, lower, err);
+    for (size_t k = 0; k < n && !rc; k++)
+        for (size_t r = 0; !rc && r < rows; r++)
+            if (!isfinite(lower[k * rows + r]))
+                rc = nn_fail(err, NN_ENUMERIC, "bound_batch_run: bound of row %zu of state %zu is not finite", r, k);
     return rc;
 }

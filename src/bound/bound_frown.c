@@ -688,22 +688,35 @@ static int dag_forward(bound_state *st, const frown_space *sp, const frown_eval_
     return rc;
 }
 
-/* Bounds of the active problems (e->lb) and, with grad != NULL, the gradient of
- * each group's mean bound (grad[g*V + v], zeroed here for the groups present). */
-static int eval_block(bound_state *st, const frown_space *sp, const frown_batch *b, const frown_eval_buf *e,
-                      const double *lines, const double *ds, const double *dt, double *grad, const size_t *gcount,
-                      nn_error *err)
+/* One state's problems in an evaluation. A state alone is one segment; a batch
+ * of states (bound_frown_spec_batch) puts its segments' rows one after another,
+ * so that every affine layer is one GEMM over all of them, and each segment's
+ * own steps (offsets, lines, region, gradient) run on its run of rows with its
+ * own state. The optimizer's arrays are the segment's (optimize_segs). */
+typedef struct {
+    bound_state *st;
+    const frown_space *sp;
+    const frown_batch *b;
+    frown_warm *W;
+    double *best;           /* [b->P] best bound per problem */
+    frown_eval_buf e;       /* its active problems; their rows start at a0 */
+    size_t a0;
+    double *lines, *theta, *am, *av, *btheta, *ds, *dt, *grad, *bobj, *obj;
+    size_t *act_row, *act_grp, *gcount;
+    int *small, *alive;
+} frown_seg;
+
+/* Rows on top of segment g's active problems into A (width wide), times the
+ * sign, with their constants; returns the layer the backward pass starts at. */
+static int seg_top_rows(frown_seg *g, double *A, size_t width)
 {
-    bound_work *w = st->work;
-    struct frown_work *fw = w->frown;
+    const bound_state *st = g->st;
     const nn_model *m = st->model;
-    int top = b->top, j;
-    size_t na = e->na, width;
-    double *A = e->A0, *B = e->A1;
-    /* Rows on top, times the sign. */
+    const frown_batch *b = g->b;
+    frown_eval_buf *e = &g->e;
+    int top = b->top;
     if (b->C) {
-        width = model_output_size(m);
-        for (size_t p = 0; p < na; p++) {
+        for (size_t p = 0; p < e->na; p++) {
             const double *cr = b->C + e->row[p] * b->ldc;
             for (size_t k = 0; k < width; k++) A[p * width + k] = b->sign * cr[k];
             double dv = b->d ? b->d[e->row[p]] : 0.0;
@@ -711,107 +724,186 @@ static int eval_block(bound_state *st, const frown_space *sp, const frown_batch 
             e->s[p] = fabs(dv);
             e->e[p] = 0.0; /* C and W are exact in double */
         }
-        j = top - 1;
-    } else if (top >= 1 && bound_in(m, top, 0) >= 0 && m->layers[bound_in(m, top, 0)].type == LAYER_DENSE) {
+        return top - 1;
+    }
+    if (top >= 1 && bound_in(m, top, 0) >= 0 && m->layers[bound_in(m, top, 0)].type == LAYER_DENSE) {
         int s = bound_in(m, top, 0);
         const nn_layer *L = &m->layers[s];
-        width = shape_size(L->in);
-        for (size_t p = 0; p < na; p++) {
+        for (size_t p = 0; p < e->na; p++) {
             const double *wr = L->weight + e->row[p] * width;
             for (size_t k = 0; k < width; k++) A[p * width + k] = b->sign * wr[k];
             e->c[p] = b->sign * L->bias[e->row[p]];
             e->s[p] = fabs(L->bias[e->row[p]]);
             e->e[p] = 0.0;
         }
-        j = bound_in(m, s, 0);
-    } else {
-        int s = top >= 1 ? bound_in(m, top, 0) : -1;
-        width = s >= 0 ? shape_size(m->layers[s].out) : w->n_in;
-        memset(A, 0, na * width * sizeof *A);
-        for (size_t p = 0; p < na; p++) {
-            A[p * width + e->row[p]] = b->sign;
-            e->c[p] = e->s[p] = e->e[p] = 0.0;
-        }
-        j = s;
+        return bound_in(m, s, 0);
     }
+    int s = top >= 1 ? bound_in(m, top, 0) : -1;
+    memset(A, 0, e->na * width * sizeof *A);
+    for (size_t p = 0; p < e->na; p++) {
+        A[p * width + e->row[p]] = b->sign;
+        e->c[p] = e->s[p] = e->e[p] = 0.0;
+    }
+    return s;
+}
+
+/* The width of the rows on top of a block of layer top's problems. */
+static size_t top_width(const bound_state *st, const frown_batch *b)
+{
+    const nn_model *m = st->model;
+    int top = b->top;
+    if (b->C) return model_output_size(m);
+    if (top >= 1 && bound_in(m, top, 0) >= 0 && m->layers[bound_in(m, top, 0)].type == LAYER_DENSE)
+        return shape_size(m->layers[bound_in(m, top, 0)].in);
+    int s = top >= 1 ? bound_in(m, top, 0) : -1;
+    return s >= 0 ? shape_size(m->layers[s].out) : ((const bound_work *)st->work)->n_in;
+}
+
+/* Bounds of the segments' active problems (e.lb; NA rows in all, from A0 and A1,
+ * each maxw wide) and, with want_grad, the gradient of each group's mean bound
+ * (grad[g*V + v] of its segment, zeroed here for the groups present). Segments
+ * share the model, the top layer and the kind of rows on top; a residual graph
+ * is one segment. */
+static int eval_segs(frown_seg *sg, size_t ns, size_t NA, double *A0, double *A1, int want_grad, nn_error *err)
+{
+    bound_state *st0 = sg[0].st;
+    bound_work *w = st0->work;
+    struct frown_work *fw = w->frown;
+    const nn_model *m = st0->model;
+    int j = -1;
+    double *A = A0, *B = A1;
+    size_t width = top_width(st0, sg[0].b);
+    for (size_t s = 0; s < ns; s++) j = seg_top_rows(&sg[s], A + sg[s].a0 * width, width);
     if (w->dag) { /* a residual graph: rows on output j, the pass along the edges */
-        int rc = dag_backward(st, sp, e, lines, j, A, grad != NULL, err);
+        int rc = dag_backward(st0, sg[0].sp, &sg[0].e, sg[0].lines, j, A, want_grad, err);
         if (rc) return rc;
         j = -1;
     }
     for (; j >= 0; j--) {
         const nn_layer *L = &m->layers[j];
         size_t n_out = shape_size(L->out), n_in = shape_size(L->in);
-        if (sp->g_off[j] != NONE && grad)
-            for (size_t p = 0; p < na; p++)
-                memcpy(e->G + p * sp->g_len + sp->g_off[j], A + p * n_out, n_out * sizeof(double));
+        for (size_t s = 0; want_grad && s < ns; s++) {
+            const frown_space *sp = sg[s].sp;
+            if (sp->g_off[j] == NONE) continue;
+            for (size_t p = 0; p < sg[s].e.na; p++)
+                memcpy(sg[s].e.G + p * sp->g_len + sp->g_off[j], A + (sg[s].a0 + p) * n_out, n_out * sizeof(double));
+        }
         if (L->type == LAYER_FLATTEN) {
             /* the identity on memory */
         } else if (layer_is_affine(L->type)) {
-            bound_rows_offset(st, j, A, na, n_out, e->c, e->s, e->e);
-            int rc = layer_affine_adjoint_ws(L, A, na, n_out, B, n_in, &fw->ws, err);
+            for (size_t s = 0; s < ns; s++) {
+                frown_eval_buf *e = &sg[s].e;
+                bound_rows_offset(sg[s].st, j, A + sg[s].a0 * n_out, e->na, n_out, e->c, e->s, e->e);
+                sg[s].st->flops += bound_affine_flops(L, e->na);
+            }
+            int rc = layer_affine_adjoint_ws(L, A, NA, n_out, B, n_in, &fw->ws, err);
             if (rc) return nn_error_prefix(err, "FROWN backward pass, layer %d: ", j);
-            st->flops += bound_affine_flops(L, na);
             swap(&A, &B);
         } else if (layer_is_activation(L->type)) {
-            step_lines(st, sp, j, e, lines, A, n_out);
-            step_betas(sp, j, e, lines, A, n_out);
-            if (j == w->first_nl && bound_rows_composite(st)) {
-                /* the first affine block as the kernel crosses it */
-                bound_rows_first_block(st, na, A, B, e->c, e->s);
+            for (size_t s = 0; s < ns; s++) {
+                double *As = A + sg[s].a0 * n_out;
+                step_lines(sg[s].st, sg[s].sp, j, &sg[s].e, sg[s].lines, As, n_out);
+                step_betas(sg[s].sp, j, &sg[s].e, sg[s].lines, As, n_out);
+            }
+            if (j == w->first_nl && bound_rows_composite(st0)) {
+                /* the first affine block as the kernel crosses it, each state's own */
+                for (size_t s = 0; s < ns; s++) {
+                    frown_eval_buf *e = &sg[s].e;
+                    bound_rows_first_block(sg[s].st, e->na, A + sg[s].a0 * n_out, B + sg[s].a0 * w->n_in, e->c, e->s);
+                }
                 swap(&A, &B);
                 break;
             }
         } else {
-            bound_rows_maxpool(st, j, na, A, B, e->c, e->s, e->e);
+            for (size_t s = 0; s < ns; s++) {
+                frown_eval_buf *e = &sg[s].e;
+                bound_rows_maxpool(sg[s].st, j, e->na, A + sg[s].a0 * n_out, B + sg[s].a0 * n_in, e->c, e->s, e->e);
+            }
             swap(&A, &B);
         }
-        width = n_in;
     }
-    st->backward_rows += na;
-    /* Concretize; the minimizers go to B (na x n_in). */
+    /* Concretize; the minimizers go to B (NA x n_in). */
     size_t n_in = w->n_in;
-    for (size_t p = 0; p < na; p++)
-        e->lb[p] = region_argmin(st, A + p * n_in, e->c[p], e->s[p], grad ? B + p * n_in : NULL) - e->e[p];
-    if (!grad) return NN_OK;
+    for (size_t s = 0; s < ns; s++) {
+        frown_eval_buf *e = &sg[s].e;
+        sg[s].st->backward_rows += e->na;
+        for (size_t p = 0; p < e->na; p++) {
+            size_t q = sg[s].a0 + p;
+            e->lb[p] = region_argmin(sg[s].st, A + q * n_in, e->c[p], e->s[p], want_grad ? B + q * n_in : NULL) -
+                       e->e[p];
+        }
+    }
+    if (!want_grad) return NN_OK;
 
     /* Relaxed network forward from x*; gradient at the selected variable lines. */
-    for (size_t p = 0; p < na; p++)
-        if (p == 0 || e->grp[p] != e->grp[p - 1]) memset(grad + e->grp[p] * sp->V, 0, sp->V * sizeof *grad);
+    int last = -1;
+    for (size_t s = 0; s < ns; s++) {
+        frown_seg *g = &sg[s];
+        for (size_t p = 0; p < g->e.na; p++)
+            if (p == 0 || g->e.grp[p] != g->e.grp[p - 1]) memset(g->grad + g->e.grp[p] * g->sp->V, 0, g->sp->V * sizeof *g->grad);
+        if (g->sp->last_free > last) last = g->sp->last_free;
+    }
     if (w->dag) {
-        int rc = dag_forward(st, sp, e, lines, ds, dt, B, grad, err);
+        int rc = dag_forward(st0, sg[0].sp, &sg[0].e, sg[0].lines, sg[0].ds, sg[0].dt, B, sg[0].grad, err);
         if (rc) return rc;
     }
     double *Z = B, *Z2 = A;
-    for (j = 0; !w->dag && j <= sp->last_free; j++) {
+    for (j = 0; !w->dag && j <= last; j++) {
         const nn_layer *L = &m->layers[j];
         size_t n_out = shape_size(L->out), nj = shape_size(L->in);
         if (L->type == LAYER_DENSE) {
             /* only the gradient reads these values, so a row need not keep its bits
              * alone and in a block, and one row goes through GEMV (rows_dgemm) */
-            for (size_t p = 0; p < na; p++) memcpy(Z2 + p * n_out, L->bias, n_out * sizeof *Z2);
-            rows_dgemm(1, na, n_out, nj, Z, nj, L->weight, nj, 1.0, Z2, n_out);
-            st->flops += bound_affine_flops(L, na);
+            for (size_t p = 0; p < NA; p++) memcpy(Z2 + p * n_out, L->bias, n_out * sizeof *Z2);
+            rows_dgemm(1, NA, n_out, nj, Z, nj, L->weight, nj, 1.0, Z2, n_out);
+            for (size_t s = 0; s < ns; s++) sg[s].st->flops += bound_affine_flops(L, sg[s].e.na);
             swap(&Z, &Z2);
         } else if (layer_is_affine(L->type)) {
-            int rc = layer_affine_forward_ws(L, Z, na, nj, Z2, n_out, &fw->ws, err);
+            int rc = layer_affine_forward_ws(L, Z, NA, nj, Z2, n_out, &fw->ws, err);
             if (rc) return nn_error_prefix(err, "FROWN forward pass, layer %d: ", j);
-            st->flops += bound_affine_flops(L, na);
+            for (size_t s = 0; s < ns; s++) sg[s].st->flops += bound_affine_flops(L, sg[s].e.na);
             swap(&Z, &Z2);
         } else if (layer_is_activation(L->type)) {
-            fwd_lines(st, sp, e, lines, ds, dt, grad, j, Z, j < sp->last_free ? Z : NULL);
-        } else if (j < sp->last_free) {
-            fwd_planes(st, sp, e, j, Z, Z2);
+            /* a segment past its last variable keeps its rows as they are: unread */
+            for (size_t s = 0; s < ns; s++) {
+                frown_seg *g = &sg[s];
+                double *Zs = Z + g->a0 * nj;
+                if (j <= g->sp->last_free)
+                    fwd_lines(g->st, g->sp, &g->e, g->lines, g->ds, g->dt, g->grad, j, Zs, j < g->sp->last_free ? Zs : NULL);
+            }
+        } else if (j < last) {
+            for (size_t s = 0; s < ns; s++) {
+                frown_seg *g = &sg[s];
+                if (j < g->sp->last_free) fwd_planes(g->st, g->sp, &g->e, j, Z + g->a0 * nj, Z2 + g->a0 * n_out);
+                else memset(Z2 + g->a0 * n_out, 0, g->e.na * n_out * sizeof *Z2);
+            }
             swap(&Z, &Z2);
         }
     }
-    for (size_t p = 0; p < na; p++)
-        if (p + 1 == na || e->grp[p + 1] != e->grp[p]) {
-            size_t g = e->grp[p];
-            double f = 1.0 / (double)gcount[g];
-            for (size_t v = 0; v < sp->V; v++) grad[g * sp->V + v] *= f;
-        }
+    for (size_t s = 0; s < ns; s++) {
+        frown_seg *g = &sg[s];
+        for (size_t p = 0; p < g->e.na; p++)
+            if (p + 1 == g->e.na || g->e.grp[p + 1] != g->e.grp[p]) {
+                size_t gi = g->e.grp[p];
+                double f = 1.0 / (double)g->gcount[gi];
+                for (size_t v = 0; v < g->sp->V; v++) g->grad[gi * g->sp->V + v] *= f;
+            }
+    }
     return NN_OK;
+}
+
+/* eval_segs for one state's problems e (the probe's single evaluation). */
+static int eval_block(bound_state *st, const frown_space *sp, const frown_batch *b, const frown_eval_buf *e,
+                      const double *lines, const double *ds, const double *dt, double *grad, const size_t *gcount,
+                      nn_error *err)
+{
+    frown_seg g;
+    memset(&g, 0, sizeof g);
+    g.st = st, g.sp = sp, g.b = b, g.e = *e;
+    g.lines = (double *)lines, g.ds = (double *)ds, g.dt = (double *)dt, g.grad = grad;
+    g.gcount = (size_t *)gcount;
+    int rc = eval_segs(&g, 1, e->na, e->A0, e->A1, grad != NULL, err);
+    return rc;
 }
 
 /* ---- warm start ---- */
@@ -884,106 +976,161 @@ static void warm_store(const struct frown_work *fw, frown_warm *W, const frown_s
 
 /* ---- the optimizer ---- */
 
-/* Best bound per problem over the iterates (best[P]). */
+/* Best bound per problem over the iterates (each segment's best[P]), all
+ * segments' problems evaluated together; scratch from the first state's. */
+static int optimize_segs(frown_seg *sg, size_t ns, nn_error *err)
+{
+    bound_work *w = sg[0].st->work;
+    const bound_options *o = &sg[0].st->opt;
+    size_t mw = w->maxw, Ptot = 0, dbl = 0, idx = 0, ints = 0;
+    for (size_t s = 0; s < ns; s++) {
+        const frown_space *sp = sg[s].sp;
+        size_t P = sg[s].b->P, ng = sg[s].b->ng;
+        Ptot += P;
+        /* per problem G (g_len), c, s, e, lb; per group lines, 7 V arrays, 2 scalars */
+        dbl += P * (sp->g_len + 4) + ng * (sp->line_len + 7 * sp->V + 2);
+        idx += 2 * P + ng;
+        ints += 2 * ng;
+    }
+    dbl += 2 * Ptot * mw;  /* A0, A1 */
+    char *mem = scratch(w->frown, dbl * sizeof(double) + idx * sizeof(size_t) + ints * sizeof(int), err);
+    if (!mem) return NN_ENOMEM;
+    double *d = (double *)mem;
+    double *A0 = d, *A1 = d + Ptot * mw;
+    d += 2 * Ptot * mw;
+    size_t *ix = (size_t *)(d + (dbl - 2 * Ptot * mw));
+    int *in = (int *)(ix + idx);
+    for (size_t s = 0; s < ns; s++) {
+        frown_seg *g = &sg[s];
+        const frown_space *sp = g->sp;
+        size_t P = g->b->P, ng = g->b->ng, V = sp->V;
+        g->e.G = d, d += P * sp->g_len;
+        g->e.c = d, d += P;
+        g->e.s = d, d += P;
+        g->e.e = d, d += P;
+        g->e.lb = d, d += P;
+        g->lines = d, d += ng * sp->line_len;
+        g->theta = d, g->am = d + ng * V, g->av = d + 2 * ng * V, g->btheta = d + 3 * ng * V;
+        g->ds = d + 4 * ng * V, g->dt = d + 5 * ng * V, g->grad = d + 6 * ng * V;
+        d += 7 * ng * V;
+        g->bobj = d, g->obj = d + ng;
+        d += 2 * ng;
+        g->act_row = ix, g->act_grp = ix + P, g->gcount = ix + 2 * P;
+        ix += 2 * P + ng;
+        g->small = in, g->alive = in + ng;
+        in += 2 * ng;
+        memset(g->am, 0, 2 * ng * V * sizeof *g->am);
+        struct frown_work *fw = ((bound_work *)g->st->work)->frown;
+        for (size_t k = 0; k < ng; k++) {
+            g->gcount[k] = g->b->gstart[k + 1] - g->b->gstart[k];
+            g->small[k] = 0;
+            g->alive[k] = 1;
+            g->bobj[k] = -INFINITY;
+            lines_base(g->st, sp, g->lines + k * sp->line_len);
+            warm_start(fw, o->frown_warm ? g->W : NULL, sp, g->b->gid[k], g->b->side, g->b->gkey ? g->b->gkey[k] : 0,
+                       g->theta + k * V);
+            memcpy(g->btheta + k * V, g->theta + k * V, V * sizeof *g->theta);
+        }
+        for (size_t p = 0; p < P; p++) g->best[p] = -INFINITY;
+    }
+    double b1t = 1.0, b2t = 1.0;
+    for (int it = 0; it <= o->frown_iters; it++) {
+        size_t NA = 0;
+        for (size_t s = 0; s < ns; s++) {
+            frown_seg *g = &sg[s];
+            const frown_space *sp = g->sp;
+            const frown_batch *b = g->b;
+            size_t na = 0;
+            for (size_t k = 0; k < b->ng; k++) {
+                if (!g->alive[k]) continue;
+                lines_set(g->st, sp, g->theta + k * sp->V, g->lines + k * sp->line_len, g->ds + k * sp->V,
+                          g->dt + k * sp->V);
+                for (size_t p = b->gstart[k]; p < b->gstart[k + 1]; p++) {
+                    g->act_row[na] = b->row[p];
+                    g->act_grp[na++] = k;
+                }
+            }
+            g->a0 = NA;
+            g->e.na = na;
+            g->e.row = g->act_row;
+            g->e.grp = g->act_grp;
+            NA += na;
+        }
+        if (!NA) break;
+        /* the segments without active problems stay out of the evaluation */
+        size_t live = 0;
+        for (size_t s = 0; s < ns; s++)
+            if (sg[s].e.na) {
+                if (live != s) {
+                    frown_seg t = sg[live];
+                    sg[live] = sg[s];
+                    sg[s] = t;
+                }
+                live++;
+            }
+        int rc = eval_segs(sg, live, NA, A0, A1, 1, err);
+        if (rc) return rc;
+        b1t *= ADAM_B1;
+        b2t *= ADAM_B2;
+        for (size_t s = 0; s < live; s++) {
+            frown_seg *g = &sg[s];
+            const frown_batch *b = g->b;
+            size_t V = g->sp->V;
+            /* Active entries list each live group's problems in order. */
+            for (size_t k = 0; k < g->e.na;) {
+                size_t q = g->act_grp[k];
+                g->obj[q] = 0;
+                for (size_t p = b->gstart[q]; p < b->gstart[q + 1]; p++, k++) {
+                    g->obj[q] += g->e.lb[k];
+                    if (g->e.lb[k] > g->best[p]) g->best[p] = g->e.lb[k];
+                }
+            }
+            for (size_t q = 0; q < b->ng; q++) {
+                if (!g->alive[q]) continue;
+                double mean = g->obj[q] / (double)g->gcount[q];
+                double rel = 0.0;
+                int finite = isfinite(mean);
+                for (size_t v = 0; finite && v < V; v++) finite = isfinite(g->grad[q * V + v]);
+                if (mean > g->bobj[q]) {
+                    rel = isfinite(g->bobj[q]) ? (mean - g->bobj[q]) / fmax(fabs(g->bobj[q]), DBL_MIN) : INFINITY;
+                    g->bobj[q] = mean;
+                    memcpy(g->btheta + q * V, g->theta + q * V, V * sizeof *g->theta);
+                }
+                if (it > 0) g->small[q] = rel < o->frown_threshold ? g->small[q] + 1 : 0;
+                if (!finite || it == o->frown_iters || g->small[q] >= o->frown_patience) {
+                    g->alive[q] = 0;
+                    continue;
+                }
+                /* Adam ascent step; projection happens before the next evaluation. */
+                double *th = g->theta + q * V, *m1 = g->am + q * V, *m2 = g->av + q * V, *gr = g->grad + q * V;
+                double c1 = 1.0 - b1t, c2 = 1.0 - b2t;
+                for (size_t v = 0; v < V; v++) {
+                    m1[v] = ADAM_B1 * m1[v] + (1.0 - ADAM_B1) * gr[v];
+                    m2[v] = ADAM_B2 * m2[v] + (1.0 - ADAM_B2) * gr[v] * gr[v];
+                    th[v] += o->frown_lr * (m1[v] / c1) / (sqrt(m2[v] / c2) + ADAM_EPS);
+                }
+            }
+        }
+    }
+    for (size_t s = 0; s < ns; s++) {
+        frown_seg *g = &sg[s];
+        if (!o->frown_warm || !g->W) continue;
+        struct frown_work *fw = ((bound_work *)g->st->work)->frown;
+        for (size_t q = 0; q < g->b->ng; q++)
+            warm_store(fw, g->W, g->sp, g->b->gid[q], g->b->side, g->b->gkey ? g->b->gkey[q] : 0,
+                       g->btheta + q * g->sp->V);
+    }
+    return NN_OK;
+}
+
+/* optimize_segs for one state's block. */
 static int optimize(bound_state *st, const frown_space *sp, const frown_batch *b, frown_warm *W, double *best,
                     nn_error *err)
 {
-    bound_work *w = st->work;
-    struct frown_work *fw = w->frown;
-    const bound_options *o = &st->opt;
-    size_t P = b->P, ng = b->ng, V = sp->V, mw = w->maxw;
-    /* scratch: per problem A0, A1 (mw), G (g_len), c, s, e, lb; per group lines, 7 V arrays, 2 scalars */
-    size_t dbl = P * (2 * mw + sp->g_len + 4) + ng * (sp->line_len + 7 * V + 2);
-    size_t idx = 2 * P + ng;
-    char *mem = scratch(fw, dbl * sizeof(double) + idx * sizeof(size_t) + ng * 2 * sizeof(int), err);
-    if (!mem) return NN_ENOMEM;
-    double *d = (double *)mem;
-    frown_eval_buf e;
-    e.A0 = d, d += P * mw;
-    e.A1 = d, d += P * mw;
-    e.G = d, d += P * sp->g_len;
-    e.c = d, d += P;
-    e.s = d, d += P;
-    e.e = d, d += P;
-    e.lb = d, d += P;
-    double *lines = d;
-    d += ng * sp->line_len;
-    double *theta = d, *am = d + ng * V, *av = d + 2 * ng * V, *btheta = d + 3 * ng * V, *ds = d + 4 * ng * V,
-           *dt = d + 5 * ng * V, *grad = d + 6 * ng * V;
-    d += 7 * ng * V;
-    double *bobj = d, *obj = d + ng;
-    size_t *act_row = (size_t *)(d + 2 * ng), *act_grp = act_row + P, *gcount = act_grp + P;
-    int *small = (int *)(gcount + ng), *alive = small + ng;
-
-    memset(am, 0, 2 * ng * V * sizeof *am);
-    for (size_t g = 0; g < ng; g++) {
-        gcount[g] = b->gstart[g + 1] - b->gstart[g];
-        small[g] = 0;
-        alive[g] = 1;
-        bobj[g] = -INFINITY;
-        lines_base(st, sp, lines + g * sp->line_len);
-        warm_start(fw, o->frown_warm ? W : NULL, sp, b->gid[g], b->side, b->gkey ? b->gkey[g] : 0, theta + g * V);
-        memcpy(btheta + g * V, theta + g * V, V * sizeof *theta);
-    }
-    for (size_t p = 0; p < P; p++) best[p] = -INFINITY;
-    double b1t = 1.0, b2t = 1.0;
-    for (int it = 0; it <= o->frown_iters; it++) {
-        size_t na = 0;
-        for (size_t g = 0; g < ng; g++) {
-            if (!alive[g]) continue;
-            lines_set(st, sp, theta + g * V, lines + g * sp->line_len, ds + g * V, dt + g * V);
-            for (size_t p = b->gstart[g]; p < b->gstart[g + 1]; p++) {
-                act_row[na] = b->row[p];
-                act_grp[na++] = g;
-            }
-        }
-        if (!na) break;
-        e.na = na;
-        e.row = act_row;
-        e.grp = act_grp;
-        int rc = eval_block(st, sp, b, &e, lines, ds, dt, grad, gcount, err);
-        if (rc) return rc;
-        /* Active entries list each live group's problems in order. */
-        for (size_t k = 0; k < na;) {
-            size_t g = act_grp[k];
-            obj[g] = 0;
-            for (size_t p = b->gstart[g]; p < b->gstart[g + 1]; p++, k++) {
-                obj[g] += e.lb[k];
-                if (e.lb[k] > best[p]) best[p] = e.lb[k];
-            }
-        }
-        b1t *= ADAM_B1;
-        b2t *= ADAM_B2;
-        for (size_t g = 0; g < ng; g++) {
-            if (!alive[g]) continue;
-            double mean = obj[g] / (double)gcount[g];
-            double rel = 0.0;
-            int finite = isfinite(mean);
-            for (size_t v = 0; finite && v < V; v++) finite = isfinite(grad[g * V + v]);
-            if (mean > bobj[g]) {
-                rel = isfinite(bobj[g]) ? (mean - bobj[g]) / fmax(fabs(bobj[g]), DBL_MIN) : INFINITY;
-                bobj[g] = mean;
-                memcpy(btheta + g * V, theta + g * V, V * sizeof *theta);
-            }
-            if (it > 0) small[g] = rel < o->frown_threshold ? small[g] + 1 : 0;
-            if (!finite || it == o->frown_iters || small[g] >= o->frown_patience) {
-                alive[g] = 0;
-                continue;
-            }
-            /* Adam ascent step; projection happens before the next evaluation. */
-            double *th = theta + g * V, *m1 = am + g * V, *m2 = av + g * V, *gr = grad + g * V;
-            double c1 = 1.0 - b1t, c2 = 1.0 - b2t;
-            for (size_t v = 0; v < V; v++) {
-                m1[v] = ADAM_B1 * m1[v] + (1.0 - ADAM_B1) * gr[v];
-                m2[v] = ADAM_B2 * m2[v] + (1.0 - ADAM_B2) * gr[v] * gr[v];
-                th[v] += o->frown_lr * (m1[v] / c1) / (sqrt(m2[v] / c2) + ADAM_EPS);
-            }
-        }
-    }
-    if (o->frown_warm && W)
-        for (size_t g = 0; g < ng; g++)
-            warm_store(fw, W, sp, b->gid[g], b->side, b->gkey ? b->gkey[g] : 0, btheta + g * V);
-    return NN_OK;
+    frown_seg g;
+    memset(&g, 0, sizeof g);
+    g.st = st, g.sp = sp, g.b = b, g.W = W, g.best = best;
+    return optimize_segs(&g, 1, err);
 }
 
 /* ---- rows of a layer ---- */
@@ -1144,6 +1291,63 @@ int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, 
     free(ol);
     free(ou);
     space_free(&sp);
+    return rc;
+}
+
+/* bound_frown_spec's lower sides for n states of one model at once (batches of
+ * regions, bound_batch.c): each state's problems are its own segment, with its
+ * own space, warm start, Adam steps and early stop, and every affine layer of
+ * an iteration is one GEMM over the problems of all states still running.
+ * lower[k * rows + r] holds state k's CROWN bound and gets the better one. */
+int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc,
+                           double *lower, nn_error *err)
+{
+    if (n == 0 || rows == 0 || st[0]->opt.frown_iters == 0) return NN_OK;
+    const nn_model *m = st[0]->model;
+    int top = m->n_layers;
+    size_t rb = ((bound_work *)st[0]->work)->rb, G = st[0]->opt.frown_group;
+    frown_space *sp = nn_calloc(n, sizeof *sp, "FROWN batch", err);
+    frown_seg *sg = nn_calloc(n, sizeof *sg, "FROWN batch", err);
+    frown_batch *bt = nn_calloc(n, sizeof *bt, "FROWN batch", err);
+    size_t *idx = nn_malloc((3 * rb + 1) * sizeof *idx, "FROWN batch", err);
+    uint64_t *gkey = nn_malloc(rb * sizeof *gkey, "FROWN batch", err);
+    double *best = nn_malloc(n * rb * sizeof *best, "FROWN batch", err);
+    int rc = NN_ENOMEM;
+    if (!sp || !sg || !bt || !idx || !gkey || !best) goto done;
+    rc = NN_OK;
+    for (size_t k = 0; k < n && !rc; k++) {
+        if (st[k]->model != m || st[k]->opt.method != METHOD_FROWN || ((bound_work *)st[k]->work)->rb != rb ||
+            st[k]->opt.frown_group != G || st[k]->sub || ((bound_work *)st[k]->work)->dag) {
+            rc = nn_fail(err, NN_EARG, "bound_frown_spec_batch: state %zu is not one a batch can optimize", k);
+            break;
+        }
+        if ((rc = space_build(st[k], top, &sp[k], err))) break;
+        struct frown_work *fw = ((bound_work *)st[k]->work)->frown;
+        if (st[k]->opt.frown_warm && sp[k].V) rc = warm_reserve(&fw->warm[top], (rows + G - 1) / G, sp[k].S, err);
+    }
+    size_t *gstart = idx + rb, *gid = gstart + rb + 1;
+    for (size_t r0 = 0; r0 < rows && !rc; r0 += rb) {
+        size_t R = rows - r0 < rb ? rows - r0 : rb, ns = 0;
+        for (size_t r = 0; r < R; r++) idx[r] = r0 + r;
+        size_t ng = group_rows(idx, R, G, gstart, gid);
+        for (size_t g = 0; g < ng; g++)
+            gkey[g] = rows_key(C, ldc, model_output_size(m), NULL, idx[gstart[g]], idx[gstart[g + 1] - 1] + 1);
+        for (size_t k = 0; k < n; k++) {
+            if (!sp[k].V) continue;
+            bt[k] = (frown_batch){top, C, ldc, NULL, 1.0, 0, R, idx, ng, gstart, gid, gkey};
+            memset(&sg[ns], 0, sizeof sg[ns]);
+            sg[ns].st = st[k], sg[ns].sp = &sp[k], sg[ns].b = &bt[k], sg[ns].best = best + k * rb;
+            sg[ns].W = st[k]->opt.frown_warm ? &((bound_work *)st[k]->work)->frown->warm[top] : NULL;
+            ns++;
+        }
+        if (!ns || (rc = optimize_segs(sg, ns, err))) continue;
+        for (size_t k = 0; k < n; k++)
+            for (size_t r = 0; sp[k].V && r < R; r++)
+                if (best[k * rb + r] > lower[k * rows + r0 + r]) lower[k * rows + r0 + r] = best[k * rb + r];
+    }
+done:
+    for (size_t k = 0; sp && k < n; k++) space_free(&sp[k]);
+    free(sp), free(sg), free(bt), free(idx), free(gkey), free(best);
     return rc;
 }
 

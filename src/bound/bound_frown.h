@@ -27,6 +27,11 @@ int bound_frown_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double 
 int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                      double *upper, nn_error *err);
 
+/* bound_frown_spec's lower sides for n states of one model (bound_batch_run):
+ * lower[k * rows + r] holds state k's CROWN bound and gets the better one. */
+int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc,
+                           double *lower, nn_error *err);
+
 /* White-box entry points for the gradient tests. The variables of the problems of
  * layer top (top = n_layers: spec rows), in the order bound_frown_probe takes them:
  * *V of them; lo, hi, start get their ranges and CROWN's values, layer, neuron and

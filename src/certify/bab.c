@@ -158,6 +158,18 @@ static void pick_mode(const bab_run *run, bab_split want, int *mode)
     *mode = has_relu(run->m) && free_dims > run->o->bab.auto_input_dims;
 }
 
+/* The options input halves are bounded with: FROWN's lines for the spec rows
+ * only, unless asked otherwise. Input halves are many and cheap, and optimizing
+ * every layer's rows cost more than the splits it saved (doc/bab.md "Branching":
+ * 2.4 s against 0.14 s on the 6x[50] net's property 1, 89 s against 49 s on
+ * property 3). */
+static bound_options half_options(const bab_run *run)
+{
+    bound_options o = run->o->bopt;
+    if (o.frown_layers == FROWN_LAYERS_AUTO) o.frown_layers = FROWN_LAYERS_SPEC;
+    return o;
+}
+
 static void run_free(bab_run *run)
 {
     if (run->phase) {
@@ -222,7 +234,8 @@ static int run_init(bab_run *run, nn_error *err)
     run->view.case_box = run->view_case_box;
     run->unit = 1;
     bound_batch_init(&run->batch);
-    if (!run->relu && run->o->bab.unit > 1 && bound_batch_supported(run->m, &run->o->bopt)) {
+    bound_options half = half_options(run);
+    if (!run->relu && run->o->bab.unit > 1 && bound_batch_supported(run->m, &half)) {
         run->batched = 1, run->unit = run->o->bab.unit;
         run->r->bab.used_batches = 1;
         if ((rc = alloc_zero(&run->bst, run->unit, sizeof *run->bst, "batch states", err)) ||
@@ -337,12 +350,7 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
         if ((rc = prop_region_make(run->m, d->lo, d->hi, &run->half, err))) return rc;
         run->have_half = 1;
         if (!run->have_st) {
-            /* FROWN's lines for the spec rows only, unless asked otherwise: input
-             * halves are many and cheap, and optimizing every layer's rows cost more
-             * than the splits it saved (doc/bab.md "Branching": 2.4 s against 0.14 s
-             * on the 6x[50] net's property 1, 89 s against 49 s on property 3) */
-            bound_options o = run->o->bopt;
-            if (o.frown_layers == FROWN_LAYERS_AUTO) o.frown_layers = FROWN_LAYERS_SPEC;
+            bound_options o = half_options(run);
             if ((rc = bound_state_init(&run->st, run->m, &o, err))) return rc;
             run->have_st = 1;
             run->st.outputs_unused = 1;
@@ -677,11 +685,18 @@ static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, 
         if (rc) return rc;
         run->have_bhalf[k] = 1;
         if (k == run->n_bst) {
-            if ((rc = bound_state_init(&run->bst[k], run->m, &run->o->bopt, err))) return rc;
+            bound_options o = half_options(run);
+            if ((rc = bound_state_init(&run->bst[k], run->m, &o, err))) return rc;
             run->n_bst++;
             run->bst[k].outputs_unused = 1;
         }
+        /* as bound_domain: a half's numbers are its own and its ancestors' */
+        bound_forget_warm(&run->bst[k]);
         if ((rc = bound_set_region(&run->bst[k], &run->bhalf[k].region, err))) return rc;
+        const bab_domain *parent = jobs[lo + k].parent;
+        if (parent && parent->warm &&
+            (rc = bound_spec_warm_seed(&run->bst[k], run->C, run->n_rows, run->p->n_y, NULL, parent->warm, err)))
+            return rc;
         run->bptr[k] = &run->bst[k];
     }
     return bound_batch_run(&run->batch, run->bptr, hi - lo, run->C, run->n_rows, run->p->n_y, run->batch_lower, err);
@@ -731,7 +746,8 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         if (run->relu && d->pre && !job->lp) memcpy(at, d->pre, 2 * run->pre_n * sizeof *at);
         at += run->relu ? 2 * run->pre_n : 0;
         if (run->warm_n && is_open(run, d)) {  /* input halves: never an LP job, never empty */
-            if ((rc = bound_spec_warm_get(&run->st, run->C, run->n_rows, run->p->n_y, NULL, run->warm, err)))
+            const bound_state *by = run->batched ? &run->bst[(j - lo) % run->unit] : &run->st;
+            if ((rc = bound_spec_warm_get(by, run->C, run->n_rows, run->p->n_y, NULL, run->warm, err)))
                 return rc;
             for (size_t k = 0; k < run->warm_n; k++) at[k] = run->warm[k];
         }

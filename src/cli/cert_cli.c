@@ -287,10 +287,10 @@ const char cert_cli_bab_help[] =
     "  --bab-max-domains N   give up (unknown) after bounding N domains\n"
     "                        (0: no limit but the timeout; default 0 when a\n"
     "                        timeout bounds the search, else 200000)\n"
-    "  --bab-unit N          input halves with crown or fastlin on a chain of\n"
-    "                        dense layers: N domains bounded as one batch, one\n"
+    "  --bab-unit N          input halves with crown, fastlin or frown on a chain\n"
+    "                        of dense layers: N domains bounded as one batch, one\n"
     "                        GEMM per layer over their rows (default 1: each\n"
-    "                        alone, faster on the zoo's nets; doc/bab.md)\n"
+    "                        alone; doc/bab.md)\n"
     "  --checkpoint-every S  seconds between checkpoints of the search (default\n"
     "                        60; 0: every round); a killed run resumes from the\n"
     "                        last one with the same tree and answer\n";
@@ -316,8 +316,8 @@ int cert_cli_bab(const char *cmd, const char *const *val, int timed, bound_metho
     b->batch = (size_t)v[0], b->candidates = (size_t)v[1], b->max_frontier = (size_t)v[2], b->max_domains = v[3];
     b->unit = (size_t)v[4];
     if (b->unit > 1 && !bound_batch_method(method))
-        return cli_usage_error(cmd, "--bab-unit %zu bounds CROWN's passes in batches: it needs --method crown or "
-                               "fastlin, not %s", b->unit, bound_method_name(method));
+        return cli_usage_error(cmd, "--bab-unit %zu bounds input halves in batches: it needs --method crown, "
+                               "fastlin or frown, not %s", b->unit, bound_method_name(method));
     /* a search the clock stops anyway uses the time it was given; the domain
      * limit only ends searches that have no timeout (doc/bab.md "Limits") */
     if (timed && !val[5]) b->max_domains = 0;
