@@ -5,6 +5,7 @@
 #define BAB_H
 
 #include <stddef.h>
+#include "bound.h"
 #include "nn_error.h"
 
 typedef enum { BAB_SPLIT_AUTO, BAB_SPLIT_INPUT, BAB_SPLIT_RELU } bab_split;
@@ -12,6 +13,12 @@ typedef enum { BAB_SPLIT_AUTO, BAB_SPLIT_INPUT, BAB_SPLIT_RELU } bab_split;
 /* The largest bab_options.unit: a round cap on the states a process keeps for
  * one unit (each holds a bound state), not a measured optimum. */
 #define BAB_UNIT_MAX 4096
+
+/* The unit of a search that sets none: 8 with FROWN, whose spec-row problems
+ * of a unit's input halves then share every GEMM (1.3x on the 6x[50] net's
+ * property 3; units of 4 to 16 measured alike, 32 and 64 slower); 1 otherwise,
+ * since CROWN's batches measured at par or slower (doc/bab.md "Batches"). */
+size_t bab_unit_default(bound_method method);
 
 /* A round's jobs [lo, hi) into out[(hi - lo) x width] (bab.c's, with its context). */
 typedef int (*bab_jobs_fn)(void *ctx, size_t lo, size_t hi, double *out, nn_error *err);
@@ -44,8 +51,8 @@ typedef struct {
     size_t auto_input_dims; /* auto: input splits when at most this many inputs are free (16) */
     size_t unit;            /* input halves with CROWN, Fast-Lin or FROWN (spec rows) on a chain
                                of dense layers: jobs bounded together as one batch, one GEMM
-                               per layer over their rows (1, the default: each alone;
-                               doc/bab.md "Batches") */
+                               per layer over their rows (1: each alone; the default is
+                               bab_unit_default's; doc/bab.md "Batches") */
     bab_exec_fn exec;       /* NULL: every job here */
     void *exec_ctx;
     /* A group's frontier on one process (doc/bab.md "Over MPI"): the holder pops

@@ -67,9 +67,9 @@ check "... and the model is untouched" "cmp -s '$M' '$TMP/model.onnx'"
 kill_resume "input halves" 1 --bab-split input --bab-batch 2
 # FROWN's warm starts live in the domains: a resumed child starts where its
 # parent's optimization ended, as in the run never killed
-kill_resume "input halves, FROWN warm starts" 1 --bab-split input --bab-batch 2 --method frown
-# ... and in batches of 8 (each state seeded from its parent)
-kill_resume "input halves, FROWN in batches" 1 --bab-split input --bab-batch 2 --method frown --bab-unit 8
+kill_resume "input halves, FROWN warm starts" 1 --bab-split input --bab-batch 2 --method frown --bab-unit 1
+# ... and FROWN's default batches of 8 (each state seeded from its parent)
+kill_resume "input halves, FROWN in batches" 1 --bab-split input --bab-batch 2 --method frown
 # batches of input halves (doc/bab.md "Batches"): units of 3 jobs, part-filled too
 kill_resume "input halves in batches of 3" 1 --bab-split input --bab-batch 2 --bab-unit 3
 kill_resume "ReLU phases, killed twice" 2 --bab-split relu --bab-batch 4 --bab-max-domains 1500

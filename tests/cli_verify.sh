@@ -222,19 +222,19 @@ if [ "$NNCERT" = bin/nncert ]; then
         "cmp -s '$TMP/bu5.res' '$TMP/bu5_mpi.res' && [ \"\$(counts '$TMP/bu5.err')\" = \"\$(counts '$TMP/bu5_mpi.err')\" ]" \
         || tail -n 1 "$TMP/bu5_mpi.err"
 fi
-# FROWN's spec rows in batches: each half keeps its own lines, region and Adam
-# steps, so the tree is one at a time's
+# FROWN's spec rows in batches (the default unit with FROWN is 8): each half keeps
+# its own lines, region and Adam steps, so the tree is one at a time's
 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --method frown \
-    >"$TMP/fu1.res" 2>"$TMP/fu1.err"
+    --bab-unit 1 >"$TMP/fu1.res" 2>"$TMP/fu1.err"
 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --method frown \
-    --bab-unit 8 >"$TMP/fu8.res" 2>"$TMP/fu8.err"
-check "FROWN in batches of 8: unsat as one at a time, in the same tree ($(domains "$TMP/fu8.err") domains)" \
+    >"$TMP/fu8.res" 2>"$TMP/fu8.err"
+check "FROWN in batches of 8 by default: unsat as one at a time, in the same tree ($(domains "$TMP/fu8.err") domains)" \
     "cmp -s '$TMP/fu1.res' '$TMP/fu8.res' && grep -q 'input halves bounded 8 per batch;' '$TMP/fu8.err' && \
      ! grep -q 'per batch' '$TMP/fu1.err' && [ \"\$(counts '$TMP/fu1.err')\" = \"\$(counts '$TMP/fu8.err')\" ]" \
     || tail -1 "$TMP/fu8.err"
 if [ "$NNCERT" = bin/nncert ]; then
     mpirun --oversubscribe -np 3 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P \
-        --bab --method frown --bab-unit 8 >"$TMP/fu8_mpi.res" 2>"$TMP/fu8_mpi.err"
+        --bab --method frown >"$TMP/fu8_mpi.res" 2>"$TMP/fu8_mpi.err"
     check "... and under mpirun -np 3 one process's answer and tree" \
         "cmp -s '$TMP/fu8.res' '$TMP/fu8_mpi.res' && [ \"\$(counts '$TMP/fu8.err')\" = \"\$(counts '$TMP/fu8_mpi.err')\" ]" \
         || tail -n 1 "$TMP/fu8_mpi.err"

@@ -248,6 +248,7 @@ static int resolve_bab(job *j, cert_job *c, nn_error *err)
         if ((rc = job_get_long(j, "bab_max_domains", 0, 1L << 50, &l, err))) return rc;
         b->max_domains = l;
     }
+    b->unit = bab_unit_default(c->bopt.method);
     if (job_is_set(j, "bab_unit")) {
         if ((rc = job_get_long(j, "bab_unit", 1, BAB_UNIT_MAX, &l, err))) return rc;
         b->unit = (size_t)l;

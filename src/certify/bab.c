@@ -73,8 +73,10 @@ void bab_options_default(bab_options *o)
     o->max_frontier = 100000;
     o->max_domains = 200000;
     o->auto_input_dims = 16;
-    o->unit = 1;  /* batches are slower on the zoo's nets (doc/bab.md "Batches") */
+    o->unit = 1;  /* the callers that know the method take bab_unit_default's */
 }
+
+size_t bab_unit_default(bound_method method) { return method == METHOD_FROWN ? 8 : 1; }
 
 typedef struct {
     const nn_model *m;

@@ -289,8 +289,8 @@ const char cert_cli_bab_help[] =
     "                        timeout bounds the search, else 200000)\n"
     "  --bab-unit N          input halves with crown, fastlin or frown on a chain\n"
     "                        of dense layers: N domains bounded as one batch, one\n"
-    "                        GEMM per layer over their rows (default 1: each\n"
-    "                        alone; doc/bab.md)\n"
+    "                        GEMM per layer over their rows (default 8 with frown,\n"
+    "                        1 otherwise: measured faster so; doc/bab.md)\n"
     "  --checkpoint-every S  seconds between checkpoints of the search (default\n"
     "                        60; 0: every round); a killed run resumes from the\n"
     "                        last one with the same tree and answer\n";
@@ -314,7 +314,7 @@ int cert_cli_bab(const char *cmd, const char *const *val, int timed, bound_metho
         if (val[2 + i] && cli_parse_int(cmd, names[i], val[2 + i], lo[i], i == 4 ? BAB_UNIT_MAX : 1L << 40, &v[i]))
             return CLI_EXIT_USAGE;
     b->batch = (size_t)v[0], b->candidates = (size_t)v[1], b->max_frontier = (size_t)v[2], b->max_domains = v[3];
-    b->unit = (size_t)v[4];
+    b->unit = val[6] ? (size_t)v[4] : bab_unit_default(method);
     if (b->unit > 1 && !bound_batch_method(method))
         return cli_usage_error(cmd, "--bab-unit %zu bounds input halves in batches: it needs --method crown, "
                                "fastlin or frown, not %s", b->unit, bound_method_name(method));

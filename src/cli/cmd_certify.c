@@ -112,7 +112,7 @@ static void help(void)
            "  --bab-max-frontier N  open domains before depth-first (default 100000)\n"
            "  --bab-max-domains N   domains bounded per eps (default 200000, 0: none)\n"
            "  --bab-unit N       input halves bounded together, as in 'nncert verify'\n"
-           "                     (default 1: each alone)\n"
+           "                     (default 8 with frown, 1 otherwise)\n"
            "  --bab-timeout S    seconds of branch and bound per eps (default 0: only\n"
            "                     --task-timeout); part of the job, as it decides radii\n"
            "  --bab-checkpoint-every S  journal a running search's state at most every S\n"
