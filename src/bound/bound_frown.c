@@ -47,6 +47,11 @@
  * A block's results depend only on the block (never on the requested range or on
  * the other side), which keeps bound.c's bit-identity promise.
  *
+ * Batches of regions (bound_frown_spec_batch, for branch and bound's input
+ * halves): the spec problems of several states go through the same GEMMs, each
+ * state one segment of the evaluation (frown_seg) with its own space, lines,
+ * region, warm start, Adam steps and early stop; one state alone is one segment.
+ *
  * Residual graphs: both passes follow the edges (dag_backward, dag_forward below).
  *
  * Warm start (see include/bound.h): per (top layer, group, side) two generations of
