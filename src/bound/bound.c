@@ -811,8 +811,10 @@ int bound_spec_tail(bound_state *st, const double *C, size_t rows, size_t ldc, c
     return spec_tail(st, stop, blo, bhi, C, rows, ldc, d, lower, upper, err);
 }
 
-int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
-               double *upper, nn_error *err)
+/* bound_spec's checks and its linear pass with the interval tail: the bounds every
+ * method starts from. *done: nothing more to compute (no rows, no side wanted). */
+static int spec_linear(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+                       double *upper, int *done, nn_error *err)
 {
     if (!st || !st->work) return nn_fail(err, NN_EARG, "bound_spec: state not initialized");
     bound_work *w = st->work;
@@ -824,9 +826,11 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
         return nn_fail(err, NN_EARG, "bound_spec: the sub-domain is empty (its split constraints cannot hold)");
     if (st->layers_done < n) return nn_fail(err, NN_EARG, "bound_spec: bounds not computed (layers done up to %d of %d)",
                                             st->layers_done, n);
+    *done = 1;
     if (rows == 0) return NN_OK;
     if (!C || ldc < no) return nn_fail(err, NN_EARG, "bound_spec: C is NULL or its leading dimension %zu < %zu", ldc, no);
     if (!lower && !upper) return NN_OK;
+    *done = 0;
     int stop = 0;
     const double *blo = NULL, *bhi = NULL;
     bound_method method = st->opt.method;
@@ -843,6 +847,15 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
     }
     if (method != METHOD_IBP && stop > 0 && (rc = spec_tail(st, stop, blo, bhi, C, rows, ldc, d, lower, upper, err)))
         return rc;
+    return NN_OK;
+}
+
+int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+               double *upper, nn_error *err)
+{
+    int done = 0;
+    int rc = spec_linear(st, C, rows, ldc, d, lower, upper, &done, err);
+    if (rc || done) return rc;
     if (st->opt.method == METHOD_FROWN) rc = bound_frown_spec(st, C, rows, ldc, d, lower, upper, err);
     else if (st->opt.method == METHOD_CROWN_QUAD) rc = bound_quad_spec(st, C, rows, ldc, d, lower, upper, err);
     else if (bound_method_is_lp(st->opt.method)) rc = bound_lp_spec(st, C, rows, ldc, d, lower, upper, err);
@@ -861,3 +874,11 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
             return nn_fail(err, NN_ENUMERIC, "bound_spec: bound of row %zu is not finite", r);
     return NN_OK;
 }
+
+int bound_spec_linear(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+                      double *upper, nn_error *err)
+{
+    int done = 0;
+    return spec_linear(st, C, rows, ldc, d, lower, upper, &done, err);
+}
+

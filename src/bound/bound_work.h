@@ -143,6 +143,10 @@ static inline int bound_in(const nn_model *m, int j, int k) { return model_layer
 /* bound.c: rows C's bounds (lower, upper; either may be NULL) kept where the
  * interval tail after the last nonlinear layer is tighter, as bound_spec does
  * with IBP or intersect_ibp (no-op otherwise); layers committed. */
+/* bound_spec up to its method's own step: the linear pass and the interval tail
+ * (batches of FROWN states start from it, bound_batch.c). */
+int bound_spec_linear(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+                      double *upper, nn_error *err);
 int bound_spec_tail(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                     double *upper, nn_error *err);
 
