@@ -15,8 +15,8 @@ typedef enum { BAB_SPLIT_AUTO, BAB_SPLIT_INPUT, BAB_SPLIT_RELU } bab_split;
 #define BAB_UNIT_MAX 4096
 
 /* The unit of a search that sets none: 8 with FROWN, whose spec-row problems
- * of a unit's input halves then share every GEMM (1.3x on the 6x[50] net's
- * property 3; units of 4 to 16 measured alike, 32 and 64 slower); 1 otherwise,
+ * of a unit's input halves then share every GEMM (1.12-1.30x on the 6x[50]
+ * net's property 3; units of 4 to 16 measured alike, 32 and 64 slower); 1 otherwise,
  * since CROWN's batches measured at par or slower (doc/bab.md "Batches"). */
 size_t bab_unit_default(bound_method method);
 
