@@ -732,6 +732,14 @@ typedef struct {
     int *small, *alive;
 } frown_seg;
 
+/* The dense layer right below layer top when its weight rows are the problems'
+ * rows (no spec rows), else -1: seg_top_rows' and top_width's one test. */
+static int top_dense(const nn_model *m, const frown_batch *b)
+{
+    int s = b->top >= 1 ? bound_in(m, b->top, 0) : -1;
+    return !b->C && s >= 0 && m->layers[s].type == LAYER_DENSE ? s : -1;
+}
+
 /* Rows on top of segment g's active problems into A (width wide), times the
  * sign, with their constants; returns the layer the backward pass starts at. */
 static int seg_top_rows(frown_seg *g, double *A, size_t width)
@@ -752,8 +760,8 @@ static int seg_top_rows(frown_seg *g, double *A, size_t width)
         }
         return top - 1;
     }
-    if (top >= 1 && bound_in(m, top, 0) >= 0 && m->layers[bound_in(m, top, 0)].type == LAYER_DENSE) {
-        int s = bound_in(m, top, 0);
+    int s = top_dense(m, b);
+    if (s >= 0) {
         const nn_layer *L = &m->layers[s];
         for (size_t p = 0; p < e->na; p++) {
             const double *wr = L->weight + e->row[p] * width;
@@ -764,7 +772,7 @@ static int seg_top_rows(frown_seg *g, double *A, size_t width)
         }
         return bound_in(m, s, 0);
     }
-    int s = top >= 1 ? bound_in(m, top, 0) : -1;
+    s = top >= 1 ? bound_in(m, top, 0) : -1;
     memset(A, 0, e->na * width * sizeof *A);
     for (size_t p = 0; p < e->na; p++) {
         A[p * width + e->row[p]] = b->sign;
@@ -779,9 +787,9 @@ static size_t top_width(const bound_state *st, const frown_batch *b)
     const nn_model *m = st->model;
     int top = b->top;
     if (b->C) return model_output_size(m);
-    if (top >= 1 && bound_in(m, top, 0) >= 0 && m->layers[bound_in(m, top, 0)].type == LAYER_DENSE)
-        return shape_size(m->layers[bound_in(m, top, 0)].in);
-    int s = top >= 1 ? bound_in(m, top, 0) : -1;
+    int s = top_dense(m, b);
+    if (s >= 0) return shape_size(m->layers[s].in);
+    s = top >= 1 ? bound_in(m, top, 0) : -1;
     return s >= 0 ? shape_size(m->layers[s].out) : ((const bound_work *)st->work)->n_in;
 }
 
