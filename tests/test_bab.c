@@ -1,8 +1,8 @@
 /* Branch and bound (src/certify/bab*.c, the engine's bound_subdomain): split
  * constraints hold on every sampled point of a sub-domain (CROWN, Fast-Lin, and
  * FROWN with its split multipliers, whose gradient is checked against central
- * differences and which reach the LP's bound where CROWN cannot), reused layers are the
- * bits a recomputation gives, an LP proves an empty sub-domain empty (and only
+ * differences and which reach the LP's bound where CROWN cannot), also where rows the
+ * parent proved stable get no pass, reused layers are the bits a recomputation gives, an LP proves an empty sub-domain empty (and only
  * then), the frontier pops in its order, and verify --bab agrees with an exact
  * MILP on small nets: never unsat where a point violates, never sat without one,
  * and never unknown on nets this small. */
@@ -137,6 +137,99 @@ static void split_constraints_hold_on_sampled_points(void **state)
     }
     print_message("  %ld sampled points inside sub-domains checked, %ld sub-domains empty\n", checked, empties);
     assert_true(checked > 100);
+}
+
+/* A child domain bounded with its parent's bounds as prior skips the rows the
+ * parent proved stable (bound_crown.c, stable_by_parent): on random MLPs and CNNs
+ * under random splits, every sampled point that satisfies the splits lies inside
+ * the child's bounds and spec rows, and the child does fewer GEMM flops than the
+ * same child bounded without the prior (CROWN, Fast-Lin, FROWN with betas). */
+static void parent_stable_rows_get_no_pass(void **state)
+{
+    (void)state;
+    test_rng rng = {4711};
+    int nets = TEST_UNDER_SANITIZER ? 6 : 24, samples = TEST_UNDER_SANITIZER ? 300 : 2000;
+    double flops_prior = 0, flops_none = 0;
+    long checked = 0;
+    for (int net = 0; net < nets; net++) {
+        nn_model m;
+        int cnn = net % 2;
+        if (cnn) tb_build_cnn(&m, &rng, LAYER_RELU);
+        else tb_build_mlp(&m, &rng, LAYER_RELU);
+        size_t nx = shape_size(m.input), ny = model_output_size(&m);
+        double x0[72], x[72], y[4];
+        for (size_t j = 0; j < nx; j++) x0[j] = test_rng_range(&rng, cnn ? 0.2 : -0.5, cnn ? 0.8 : 0.5);
+        double eps = cnn ? 0.08 : 0.3;
+        bound_options o;
+        bound_options_default(&o);
+        o.method = net % 3 == 0 ? METHOD_FASTLIN : net % 3 == 1 ? METHOD_CROWN : METHOD_FROWN;
+        o.frown_iters = 10;
+        bound_state root, with_prior, without;
+        tb_compute(&m, &o, x0, NORM_INF, eps, 0, &root);
+        signed char *phase[16] = {0};
+        for (int i = 0; i < m.n_layers; i++)
+            if (root.pre_lower[i]) phase[i] = test_calloc(shape_size(m.layers[i].in), 1);
+        if (!random_splits(&m, &root, &rng, phase, 1 + (size_t)(net % 3))) {
+            for (int i = 0; i < m.n_layers; i++) test_free(phase[i]);
+            bound_state_free(&root);
+            model_free(&m);
+            continue;
+        }
+        bound_subdomain sub_prior = {.phase = phase, .prior_lower = root.pre_lower, .prior_upper = root.pre_upper};
+        bound_subdomain sub_none = {.phase = phase};
+        bound_region R = {.center = x0, .eps = eps, .norm = NORM_INF};
+        bound_state *sts[2] = {&with_prior, &without};
+        const bound_subdomain *subs[2] = {&sub_prior, &sub_none};
+        nn_error err;
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(bound_state_init(sts[k], &m, &o, &err), NN_OK);
+            assert_int_equal(bound_set_region(sts[k], &R, &err), NN_OK);
+            sts[k]->sub = subs[k];
+            sts[k]->flops = 0;
+            assert_int_equal(bound_compute(sts[k], &err), NN_OK);
+        }
+        flops_prior += with_prior.flops;
+        flops_none += without.flops;
+        double C[12] = {0}, lo[4], hi[4];
+        for (size_t k = 0; k + 1 < ny; k++) C[k * ny] = 1, C[k * ny + k + 1] = -1;
+        if (!with_prior.infeasible) assert_int_equal(bound_spec(&with_prior, C, ny - 1, ny, NULL, lo, hi, &err), NN_OK);
+        for (int s = 0; s < samples; s++) {
+            tb_sample(&rng, &R, nx, s % 3, x);
+            double **acts;
+            assert_int_equal(forward_trace(&m, x, 1, &acts, &err), NN_OK);
+            int inside = 1;
+            for (int i = 0; i < m.n_layers && inside; i++)
+                for (size_t r = 0; phase[i] && r < shape_size(m.layers[i].in); r++) {
+                    double z = pre_value(acts, x, i, r);
+                    if ((phase[i][r] > 0 && z < 0) || (phase[i][r] < 0 && z > 0)) inside = 0;
+                }
+            if (inside) {
+                if (with_prior.infeasible) fail_msg("net %d: sub-domain called empty, but sample %d satisfies its splits", net, s);
+                for (int i = 0; i < m.n_layers; i++)
+                    for (size_t r = 0; with_prior.pre_lower[i] && r < shape_size(m.layers[i].in); r++) {
+                        double z = pre_value(acts, x, i, r);
+                        if (!(z >= with_prior.pre_lower[i][r] && z <= with_prior.pre_upper[i][r]))
+                            fail_msg("net %d layer %d neuron %zu: z = %.17g outside [%.17g, %.17g]", net, i, r, z,
+                                     with_prior.pre_lower[i][r], with_prior.pre_upper[i][r]);
+                    }
+                assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
+                for (size_t k = 0; k + 1 < ny; k++) {
+                    double v = y[0] - y[k + 1];
+                    if (!(v >= lo[k] && v <= hi[k]))
+                        fail_msg("net %d spec row %zu: %.17g outside [%.17g, %.17g]", net, k, v, lo[k], hi[k]);
+                }
+                checked++;
+            }
+            forward_trace_free(&m, acts);
+        }
+        for (int i = 0; i < m.n_layers; i++) test_free(phase[i]);
+        bound_state_free(&with_prior), bound_state_free(&without), bound_state_free(&root);
+        model_free(&m);
+    }
+    print_message("  %ld sampled points inside sub-domains checked; GEMM flops with the parent's bounds %.0f, "
+                  "without %.0f\n", checked, flops_prior, flops_none);
+    assert_true(checked > 100);
+    assert_true(flops_prior < flops_none);
 }
 
 /* FROWN's split multipliers (beta): the hand-derived gradient d bound / d beta
@@ -946,6 +1039,7 @@ int main(void)
         cmocka_unit_test(kept_layers_are_the_recomputed_bits),
         cmocka_unit_test(reused_state_gives_each_box_its_own_bits),
         cmocka_unit_test(split_constraints_hold_on_sampled_points),
+        cmocka_unit_test(parent_stable_rows_get_no_pass),
         cmocka_unit_test(beta_gradient_matches_differences),
         cmocka_unit_test(betas_see_split_constraints),
         cmocka_unit_test(bab_agrees_with_milp),

@@ -5,6 +5,9 @@
  *     ReLU and ParamRamp on a single linear piece) keep the IBP bound and get no
  *     pass (a stable neuron's lines do not depend on its exact bounds);
  *   intersect_ibp: every computed row keeps the tighter side of its pass and IBP;
+ *   on a branch-and-bound sub-domain (st->sub), skip_stable: rows its parent's
+ *     bounds prove stable get no pass either (split neurons excepted), and every
+ *     row's interval is narrowed by the parent's (stable_by_parent);
  *   a layer fed directly by an activation (MaxPool after ReLU), intersect_ibp on:
  *     the linear bound of a_r = sigma(z_r) through lines with slopes s >= 0 is
  *     s * (the linear bound of z_r, by the same lines below) + t, no better than
@@ -57,11 +60,43 @@ static int fed_by_activation(const bound_state *st, int i)
     return 1;
 }
 
+/* On a branch-and-bound sub-domain (st->sub), row r of layer i's interval [l, u]
+ * narrowed by its parent's bounds, which hold on the sub-domain as the row's own
+ * do (bound_compute intersects them in after the rows, with the split sides). 0
+ * if the narrowed interval is empty, which leaves l and u as they were: the
+ * domain is then empty, and bound_compute proves it from the same intersection. */
+static int narrow_to_parent(const bound_state *st, int i, size_t r, double *l, double *u)
+{
+    const bound_subdomain *sub = st->sub;
+    double nl = *l, nu = *u;
+    if (sub->prior_lower && sub->prior_lower[i] && sub->prior_lower[i][r] > nl) nl = sub->prior_lower[i][r];
+    if (sub->prior_upper && sub->prior_upper[i] && sub->prior_upper[i][r] < nu) nu = sub->prior_upper[i][r];
+    if (nl > nu) return 0;
+    *l = nl, *u = nu;
+    return 1;
+}
+
+/* A row its parent's bounds prove stable needs no pass: its lines, the exact
+ * piece, do not depend on its bounds, and it keeps IBP's box narrowed by the
+ * parent's bounds (merge_row). Nor does one whose narrowed interval is empty.
+ * Split neurons keep theirs: under the later splits their pass may find the
+ * other side (upper bound < 0 where the split says >= 0), a proof that the
+ * domain is empty that no box finds. */
+static int stable_by_parent(const bound_state *st, int i, size_t r)
+{
+    const bound_subdomain *sub = st->sub;
+    const bound_work *w = st->work;
+    if (sub->phase && sub->phase[i] && sub->phase[i][r]) return 0;
+    double l = w->ibp_l[i][r], u = w->ibp_u[i][r];
+    return !narrow_to_parent(st, i, r, &l, &u) || relax_row_stable(&st->model->layers[i], r, l, u);
+}
+
 /* Row r of layer i needs a linear pass (else its IBP bound is the answer). */
 static int needs_pass(const bound_state *st, int i, int fed, size_t r)
 {
     const bound_work *w = st->work;
     if (st->opt.skip_stable && relax_row_stable(&st->model->layers[i], r, w->ibp_l[i][r], w->ibp_u[i][r])) return 0;
+    if (st->opt.skip_stable && st->sub && stable_by_parent(st, i, r)) return 0;
     if (!fed) return 1;
     /* a_r's box is tightest unless z_r kept its IBP bound as a stable neuron */
     int a = bound_in(st->model, i, 0);
@@ -102,13 +137,15 @@ static void merge_row(const bound_state *st, int i, size_t r, int computed, doub
 {
     const bound_work *w = st->work;
     *l = w->ibp_l[i][r], *u = w->ibp_u[i][r];
-    if (!computed) return;
-    if (!st->opt.intersect_ibp) {
+    if (computed && !st->opt.intersect_ibp) {
         *l = bl, *u = bu;
-        return;
+    } else if (computed) {
+        if (bl > *l) *l = bl;
+        if (bu < *u) *u = bu;
     }
-    if (bl > *l) *l = bl;
-    if (bu < *u) *u = bu;
+    /* so that what reads the rows (FROWN's choice of rows to optimize) sees the
+     * neurons the parent proved stable as stable */
+    if (st->sub) narrow_to_parent(st, i, r, l, u);
 }
 
 int bound_crown_select(bound_state *st, int i, size_t *idx, size_t *R, nn_error *err)
