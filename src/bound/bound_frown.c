@@ -1157,16 +1157,6 @@ static int optimize_segs(frown_seg *sg, size_t ns, nn_error *err)
     return NN_OK;
 }
 
-/* optimize_segs for one state's block. */
-static int optimize(bound_state *st, const frown_space *sp, const frown_batch *b, frown_warm *W, double *best,
-                    nn_error *err)
-{
-    frown_seg g;
-    memset(&g, 0, sizeof g);
-    g.st = st, g.sp = sp, g.b = b, g.W = W, g.best = best;
-    return optimize_segs(&g, 1, err);
-}
-
 /* ---- rows of a layer ---- */
 
 /* Can a better bound of this row change the relaxation built from it? */
@@ -1200,37 +1190,49 @@ static size_t group_rows(const size_t *rows, size_t P, size_t G, size_t *gstart,
     return ng;
 }
 
-/* Both sides of the problems rows[0..P) of one block; results tighten lo/hi (indexed
- * by position in rows[]). */
-static int run_sides(bound_state *st, const frown_space *sp, int top, const double *C, size_t ldc, const double *d,
-                     const size_t *rows, size_t P, int want_l, int want_u, double *lo, double *hi, frown_warm *W,
-                     nn_error *err)
+/* Both sides (as asked) of the problems rows[0..P) of one block, for ns states
+ * at once: every state with variables is a segment of its own (optimize_segs),
+ * all with the same rows and groups, warm-started from its own work's slots at
+ * top. State k's results tighten lo[k ld + p] and hi[k ld + p] (p: position in
+ * rows[]). */
+static int run_sides(bound_state *const *st, const frown_space *sp, size_t ns, int top, const double *C, size_t ldc,
+                     const double *d, const size_t *rows, size_t P, int want_l, int want_u, double *lo, double *hi,
+                     size_t ld, nn_error *err)
 {
-    size_t G = st->opt.frown_group;
+    size_t G = st[0]->opt.frown_group;
     size_t *gstart = nn_malloc((2 * P + 1) * sizeof *gstart, "FROWN groups", err);
     uint64_t *gkey = C ? nn_malloc(P * sizeof *gkey, "FROWN groups", err) : NULL;
-    double *best = nn_malloc(P * sizeof *best, "FROWN groups", err);
+    double *best = nn_malloc(ns * P * sizeof *best, "FROWN groups", err);
+    frown_seg *sg = nn_malloc(ns * sizeof *sg, "FROWN groups", err);
+    frown_batch *bt = nn_malloc(ns * sizeof *bt, "FROWN groups", err);
     int rc = NN_ENOMEM;
-    if (!gstart || (C && !gkey) || !best) goto done;
+    if (!gstart || (C && !gkey) || !best || !sg || !bt) goto done;
     size_t *gid = gstart + P + 1;
     size_t ng = group_rows(rows, P, G, gstart, gid);
     if (C)
         for (size_t g = 0; g < ng; g++)
-            gkey[g] = rows_key(C, ldc, model_output_size(st->model), d, rows[gstart[g]], rows[gstart[g + 1] - 1] + 1);
+            gkey[g] = rows_key(C, ldc, model_output_size(st[0]->model), d, rows[gstart[g]], rows[gstart[g + 1] - 1] + 1);
     rc = NN_OK;
     for (int side = 0; side < 2 && !rc; side++) {
         if (side ? !want_u : !want_l) continue;
-        frown_batch b = {top, C, ldc, d, side ? -1.0 : 1.0, side, P, rows, ng, gstart, gid, gkey};
-        rc = optimize(st, sp, &b, W, best, err);
-        for (size_t p = 0; !rc && p < P; p++) {
-            if (!side && best[p] > lo[p]) lo[p] = best[p];
-            if (side && -best[p] < hi[p]) hi[p] = -best[p];
+        size_t live = 0;
+        for (size_t k = 0; k < ns; k++) {
+            if (!sp[k].V) continue;
+            bt[k] = (frown_batch){top, C, ldc, d, side ? -1.0 : 1.0, side, P, rows, ng, gstart, gid, gkey};
+            memset(&sg[live], 0, sizeof sg[live]);
+            sg[live].st = st[k], sg[live].sp = &sp[k], sg[live].b = &bt[k], sg[live].best = best + k * P;
+            sg[live++].W = &((bound_work *)st[k]->work)->frown->warm[top];
         }
+        if (!live || (rc = optimize_segs(sg, live, err))) continue;
+        for (size_t k = 0; k < ns; k++)
+            for (size_t p = 0; sp[k].V && p < P; p++) {
+                double b = best[k * P + p];
+                if (!side && b > lo[k * ld + p]) lo[k * ld + p] = b;
+                if (side && -b < hi[k * ld + p]) hi[k * ld + p] = -b;
+            }
     }
 done:
-    free(gstart);
-    free(gkey);
-    free(best);
+    free(gstart), free(gkey), free(best), free(sg), free(bt);
     return rc;
 }
 
@@ -1269,7 +1271,7 @@ int bound_frown_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double 
             ol[p] = cl[rows[p] - blo];
             ou[p] = cu[rows[p] - blo];
         }
-        if (P) rc = run_sides(st, &sp, i, NULL, 0, NULL, rows, P, lower != NULL, upper != NULL, ol, ou, W, err);
+        if (P) rc = run_sides(&st, &sp, 1, i, NULL, 0, NULL, rows, P, lower != NULL, upper != NULL, ol, ou, 0, err);
         for (size_t p = 0; !rc && p < P; p++) {
             cl[rows[p] - blo] = ol[p];
             cu[rows[p] - blo] = ou[p];
@@ -1315,7 +1317,7 @@ int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, 
             ol[r] = lower ? lower[r0 + r] : -INFINITY;
             ou[r] = upper ? upper[r0 + r] : INFINITY;
         }
-        rc = run_sides(st, &sp, n, C, ldc, d, idx, R, lower != NULL, want_u, ol, ou, W, err);
+        rc = run_sides(&st, &sp, 1, n, C, ldc, d, idx, R, lower != NULL, want_u, ol, ou, 0, err);
         for (size_t r = 0; !rc && r < R; r++) {
             if (lower) lower[r0 + r] = ol[r];
             if (want_u) upper[r0 + r] = ou[r];
@@ -1341,13 +1343,9 @@ int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, si
     int top = m->n_layers;
     size_t rb = ((bound_work *)st[0]->work)->rb, G = st[0]->opt.frown_group;
     frown_space *sp = nn_calloc(n, sizeof *sp, "FROWN batch", err);
-    frown_seg *sg = nn_calloc(n, sizeof *sg, "FROWN batch", err);
-    frown_batch *bt = nn_calloc(n, sizeof *bt, "FROWN batch", err);
-    size_t *idx = nn_malloc((3 * rb + 1) * sizeof *idx, "FROWN batch", err);
-    uint64_t *gkey = nn_malloc(rb * sizeof *gkey, "FROWN batch", err);
-    double *best = nn_malloc(n * rb * sizeof *best, "FROWN batch", err);
+    size_t *idx = nn_malloc(rb * sizeof *idx, "FROWN batch", err);
     int rc = NN_ENOMEM;
-    if (!sp || !sg || !bt || !idx || !gkey || !best) goto done;
+    if (!sp || !idx) goto done;
     rc = NN_OK;
     for (size_t k = 0; k < n && !rc; k++) {
         if (st[k]->model != m || st[k]->opt.method != METHOD_FROWN || ((bound_work *)st[k]->work)->rb != rb ||
@@ -1359,29 +1357,14 @@ int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, si
         struct frown_work *fw = ((bound_work *)st[k]->work)->frown;
         if (st[k]->opt.frown_warm && sp[k].V) rc = warm_reserve(&fw->warm[top], (rows + G - 1) / G, sp[k].S, err);
     }
-    size_t *gstart = idx + rb, *gid = gstart + rb + 1;
     for (size_t r0 = 0; r0 < rows && !rc; r0 += rb) {
-        size_t R = rows - r0 < rb ? rows - r0 : rb, ns = 0;
+        size_t R = rows - r0 < rb ? rows - r0 : rb;
         for (size_t r = 0; r < R; r++) idx[r] = r0 + r;
-        size_t ng = group_rows(idx, R, G, gstart, gid);
-        for (size_t g = 0; g < ng; g++)
-            gkey[g] = rows_key(C, ldc, model_output_size(m), NULL, idx[gstart[g]], idx[gstart[g + 1] - 1] + 1);
-        for (size_t k = 0; k < n; k++) {
-            if (!sp[k].V) continue;
-            bt[k] = (frown_batch){top, C, ldc, NULL, 1.0, 0, R, idx, ng, gstart, gid, gkey};
-            memset(&sg[ns], 0, sizeof sg[ns]);
-            sg[ns].st = st[k], sg[ns].sp = &sp[k], sg[ns].b = &bt[k], sg[ns].best = best + k * rb;
-            sg[ns].W = st[k]->opt.frown_warm ? &((bound_work *)st[k]->work)->frown->warm[top] : NULL;
-            ns++;
-        }
-        if (!ns || (rc = optimize_segs(sg, ns, err))) continue;
-        for (size_t k = 0; k < n; k++)
-            for (size_t r = 0; sp[k].V && r < R; r++)
-                if (best[k * rb + r] > lower[k * rows + r0 + r]) lower[k * rows + r0 + r] = best[k * rb + r];
+        rc = run_sides(st, sp, n, top, C, ldc, NULL, idx, R, 1, 0, lower + r0, NULL, rows, err);
     }
 done:
     for (size_t k = 0; sp && k < n; k++) space_free(&sp[k]);
-    free(sp), free(sg), free(bt), free(idx), free(gkey), free(best);
+    free(sp), free(idx);
     return rc;
 }
 
