@@ -251,8 +251,10 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
  * rows C (lower[k * rows + r]), on n states at once: every layer's backward pass
  * stacks the rows of all n states, so each affine layer is one GEMM over the batch.
  * The states share model and method (bound_batch_supported: CROWN or Fast-Lin, a
- * chain of dense, normalize, flatten and activation layers), none has a sub-domain,
- * a row executor or outputs_unused unset, and each has its own region set. The bounds are as
+ * chain of dense, normalize, flatten and activation layers), none has a sub-domain
+ * (but FROWN's states may have one without splits: a parent's bounds, which each
+ * such state's own bound_compute reads), a row executor or outputs_unused unset,
+ * and each has its own region set. The bounds are as
  * sound as one state's; their bits are not one state's (other GEMM shapes), and a
  * row's may depend on the other states of its batch. The struct is scratch kept
  * across calls; its fields are bound_batch.c's, except max_bytes. */

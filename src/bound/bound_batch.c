@@ -469,12 +469,15 @@ int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const doub
         if (!st[k] || !st[k]->work || !((bound_work *)st[k]->work)->region_set)
             return nn_fail(err, NN_EARG, "bound_batch_run: state %zu has no region set", k);
         const bound_state *sk = st[k];
+        /* FROWN's states compute their layers themselves, so they may carry a
+         * parent's bounds (a sub-domain without splits) */
+        int sub_ok = !sk->sub || (sk->opt.method == METHOD_FROWN && !sk->sub->phase);
         if (sk->model != m || sk->opt.method != st[0]->opt.method || !bound_batch_supported(m, &sk->opt) ||
-            !sk->outputs_unused || sk->sub || sk->rows_exec)
+            !sk->outputs_unused || !sub_ok || sk->rows_exec)
             return nn_fail(err, NN_EARG, "bound_batch_run: state %zu is not one a batch can bound (one model, "
                                          "CROWN, Fast-Lin or FROWN on the spec rows, a chain of dense "
-                                         "layers, outputs unused, no "
-                                         "sub-domain or row executor)", k);
+                                         "layers, outputs unused, no row executor, no "
+                                         "sub-domain but a FROWN state's parent bounds)", k);
     }
     if (rows && (!C || ldc < model_output_size(m)))
         return nn_fail(err, NN_EARG, "bound_batch_run: C is NULL or its leading dimension is too small");

@@ -1349,7 +1349,7 @@ int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, si
     rc = NN_OK;
     for (size_t k = 0; k < n && !rc; k++) {
         if (st[k]->model != m || st[k]->opt.method != METHOD_FROWN || ((bound_work *)st[k]->work)->rb != rb ||
-            st[k]->opt.frown_group != G || st[k]->sub || ((bound_work *)st[k]->work)->dag) {
+            st[k]->opt.frown_group != G || (st[k]->sub && st[k]->sub->phase) || ((bound_work *)st[k]->work)->dag) {
             rc = nn_fail(err, NN_EARG, "bound_frown_spec_batch: state %zu is not one a batch can optimize", k);
             break;
         }

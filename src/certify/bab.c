@@ -55,6 +55,10 @@ static const char *const split_names[] = {"auto", "input", "relu"};
  * domain's bounds), not a measured optimum; the 6x[50] net's properties need 1,200. */
 #define BAB_WARM_MAX 4096
 
+/* Most neurons whose bounds an input half keeps for its children (16 kB a domain,
+ * as above; the 6x[50] net has 300): more and none are kept. */
+#define BAB_HALF_PRE_MAX 1024
+
 const char *bab_split_name(bab_split s) { return (unsigned)s < 3 ? split_names[s] : "?"; }
 
 int bab_split_parse(const char *name)
@@ -106,6 +110,7 @@ typedef struct {
     signed char **phase;
     double **prior_l, **prior_u;
     size_t *pre_off, pre_n; /* packed place of each nonlinear layer's bounds; neurons in all */
+    int carry_pre;          /* 1: an open domain keeps its bounds (pre) for its children */
     /* counterexamples */
     prop_spec view;         /* p restricted to one sub-box (PGD) */
     size_t *view_case_box;
@@ -125,6 +130,8 @@ typedef struct {
     size_t n_bst;
     bound_batch batch;
     double *batch_lower;    /* [unit x n_rows] a unit's spec rows' lower bounds */
+    bound_subdomain *bsub;  /* [unit] each state's parent bounds (carry_pre) ... */
+    double **bprior;        /* ... [unit x 2 n_layers]: its layer arrays */
     size_t warm_n;          /* floats of a domain's warm start (0: none carried) */
     float *warm;            /* [warm_n] scratch of a job's */
     long job_domains;       /* domains bounded by the job running here */
@@ -192,6 +199,47 @@ static void run_free(bab_run *run)
         if (run->have_bhalf[k]) prop_region_free(&run->bhalf[k]);
     bound_batch_free(&run->batch);
     free(run->bst), free(run->bptr), free(run->bhalf), free(run->have_bhalf), free(run->batch_lower);
+    free(run->bsub), free(run->bprior);
+}
+
+/* Packed places of every nonlinear layer's bounds in a domain's pre (pre_off,
+ * pre_n), and the layer arrays of a prior (prior_l, prior_u). */
+static int pre_layout(bab_run *run, nn_error *err)
+{
+    size_t nl = (size_t)run->m->n_layers;
+    int rc;
+    if ((rc = alloc_zero(&run->prior_l, nl, sizeof *run->prior_l, "parent bounds", err)) ||
+        (rc = alloc_zero(&run->prior_u, nl, sizeof *run->prior_u, "parent bounds", err)) ||
+        (rc = alloc_zero(&run->pre_off, nl, sizeof *run->pre_off, "parent bounds", err)))
+        return rc;
+    for (int i = 0; i < run->m->n_layers; i++) {
+        run->pre_off[i] = run->pre_n;
+        if (layer_is_nonlinear(run->m->layers[i].type)) run->pre_n += shape_size(run->m->layers[i].in);
+    }
+    return NN_OK;
+}
+
+/* l[i], u[i]: layer i's bounds in the packed pre (NULL: no pre, or no bounds there). */
+static void set_prior(const bab_run *run, const double *pre, double **l, double **u)
+{
+    for (int i = 0; i < run->m->n_layers; i++) {
+        int has = pre && layer_is_nonlinear(run->m->layers[i].type);
+        l[i] = has ? (double *)pre + run->pre_off[i] : NULL;
+        u[i] = has ? (double *)pre + run->pre_n + run->pre_off[i] : NULL;
+    }
+}
+
+/* st's bounds of every nonlinear layer into d->pre, for d's children. */
+static int keep_bounds(const bab_run *run, bab_domain *d, const bound_state *st, nn_error *err)
+{
+    if (!d->pre && !(d->pre = nn_malloc(2 * run->pre_n * sizeof *d->pre, "domain bounds", err))) return NN_ENOMEM;
+    for (int i = 0; i < run->m->n_layers; i++) {
+        if (!layer_is_nonlinear(run->m->layers[i].type)) continue;
+        size_t ni = shape_size(run->m->layers[i].in);
+        memcpy(d->pre + run->pre_off[i], st->pre_lower[i], ni * sizeof *d->pre);
+        memcpy(d->pre + run->pre_n + run->pre_off[i], st->pre_upper[i], ni * sizeof *d->pre);
+    }
+    return NN_OK;
 }
 
 static int run_init(bab_run *run, nn_error *err)
@@ -253,7 +301,20 @@ static int run_init(bab_run *run, nn_error *err)
          * bab_options.max_frontier domains holds at most 16 kB each of them */
         run->warm_n = bound_spec_warm_len(run->m, &run->o->bopt, run->n_rows);
         if (run->warm_n > BAB_WARM_MAX) run->warm_n = 0;
-        if (run->warm_n) return alloc_zero(&run->warm, run->warm_n, sizeof *run->warm, "warm start", err);
+        if (run->warm_n && (rc = alloc_zero(&run->warm, run->warm_n, sizeof *run->warm, "warm start", err)))
+            return rc;
+        /* a half's box lies in its parent's, so the parent's bounds hold on it:
+         * intersected in, and rows they prove stable need no pass (bound_crown.c).
+         * Not in CROWN's batches, whose layers are one pass over all states */
+        if ((rc = pre_layout(run, err))) return rc;
+        run->carry_pre = run->pre_n <= BAB_HALF_PRE_MAX && (!run->batched || half.method == METHOD_FROWN);
+        if (!run->carry_pre) return run->pre_n = 0, NN_OK;
+        run->sub = (bound_subdomain){.prior_lower = run->prior_l, .prior_upper = run->prior_u};
+        if (run->batched &&
+            ((rc = alloc_zero(&run->bsub, run->unit, sizeof *run->bsub, "batch bounds", err)) ||
+             (rc = alloc_zero(&run->bprior, run->unit * 2 * (size_t)run->m->n_layers, sizeof *run->bprior,
+                              "batch bounds", err))))
+            return rc;
         return NN_OK;
     }
     /* ReLU splits: the box's region and state, and the sub-domain's arrays */
@@ -263,19 +324,14 @@ static int run_init(bab_run *run, nn_error *err)
     run->have_st = 1;
     run->st.outputs_unused = 1; /* every bound read is bound_spec's */
     if ((rc = bound_set_region(&run->st, &run->reg.region, err))) return rc;
-    size_t nl = (size_t)run->m->n_layers;
-    if ((rc = alloc_zero(&run->phase, nl, sizeof *run->phase, "split constraints", err)) ||
-        (rc = alloc_zero(&run->prior_l, nl, sizeof *run->prior_l, "parent bounds", err)) ||
-        (rc = alloc_zero(&run->prior_u, nl, sizeof *run->prior_u, "parent bounds", err)) ||
-        (rc = alloc_zero(&run->pre_off, nl, sizeof *run->pre_off, "parent bounds", err)))
+    if ((rc = alloc_zero(&run->phase, (size_t)run->m->n_layers, sizeof *run->phase, "split constraints", err)) ||
+        (rc = pre_layout(run, err)))
         return rc;
-    for (int i = 0; i < run->m->n_layers; i++) {
-        run->pre_off[i] = run->pre_n;
-        if (!run->st.pre_lower[i]) continue;
-        size_t ni = shape_size(run->m->layers[i].in);
-        if ((rc = alloc_zero(&run->phase[i], ni, 1, "split constraints", err))) return rc;
-        run->pre_n += ni;
-    }
+    for (int i = 0; i < run->m->n_layers; i++)
+        if (run->st.pre_lower[i] &&
+            (rc = alloc_zero(&run->phase[i], shape_size(run->m->layers[i].in), 1, "split constraints", err)))
+            return rc;
+    run->carry_pre = 1;
     run->sub.phase = run->phase;
     run->sub.prior_lower = run->prior_l, run->sub.prior_upper = run->prior_u;
     return NN_OK;
@@ -320,11 +376,7 @@ static int sub_bounds(bab_run *run, bound_state *st, const bab_domain *d, double
                       nn_error *err)
 {
     for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
-    for (int i = 0; i < run->m->n_layers; i++) {
-        int has = prior && run->st.pre_lower[i];
-        run->prior_l[i] = has ? prior + run->pre_off[i] : NULL;
-        run->prior_u[i] = has ? prior + run->pre_n + run->pre_off[i] : NULL;
-    }
+    set_prior(run, prior, run->prior_l, run->prior_u);
     run->sub.keep_below = keep;
     st->sub = &run->sub;
     int rc = bound_compute(st, err);
@@ -361,9 +413,14 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
         rc = bound_set_region(&run->st, &run->half.region, err);
         if (!rc && parent && parent->warm)
             rc = bound_spec_warm_seed(&run->st, run->C, run->n_rows, run->p->n_y, NULL, parent->warm, err);
+        if (parent && parent->pre) {
+            set_prior(run, parent->pre, run->prior_l, run->prior_u);
+            run->st.sub = &run->sub;
+        }
         if (!rc && !(rc = bound_compute(&run->st, err)))
             rc = bound_spec(&run->st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
-        if (!rc) evaluate(run, d);
+        run->st.sub = NULL;
+        if (!rc && evaluate(run, d) && run->carry_pre) rc = keep_bounds(run, d, &run->st, err);
         return rc;
     }
     /* a domain's numbers depend on the domain alone (FROWN starts from CROWN's lines) */
@@ -376,15 +433,7 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
         return NN_OK;
     }
     if (!evaluate(run, d)) return NN_OK;  /* a proven leaf needs no bounds kept */
-    d->pre = nn_malloc(2 * run->pre_n * sizeof *d->pre, "domain bounds", err);
-    if (!d->pre) return NN_ENOMEM;
-    for (int i = 0; i < run->m->n_layers; i++) {
-        if (!run->st.pre_lower[i]) continue;
-        size_t ni = shape_size(run->m->layers[i].in);
-        memcpy(d->pre + run->pre_off[i], run->st.pre_lower[i], ni * sizeof *d->pre);
-        memcpy(d->pre + run->pre_n + run->pre_off[i], run->st.pre_upper[i], ni * sizeof *d->pre);
-    }
-    return NN_OK;
+    return keep_bounds(run, d, &run->st, err);
 }
 
 static int check_point(bab_run *run, const bab_domain *d, const double *x, nn_error *err);
@@ -666,7 +715,7 @@ enum { S_BOUNDED, S_EMPTY, S_LP_PROVEN, S_LP_OPEN };
 
 static size_t row_width(const bab_run *run)
 {
-    return R_HEAD + run->nc + run->p->n_x + run->p->n_y + (run->relu ? 2 * run->pre_n : 0) + run->warm_n;
+    return R_HEAD + run->nc + run->p->n_x + run->p->n_y + (run->carry_pre ? 2 * run->pre_n : 0) + run->warm_n;
 }
 
 typedef struct {
@@ -699,9 +748,17 @@ static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, 
         if (parent && parent->warm &&
             (rc = bound_spec_warm_seed(&run->bst[k], run->C, run->n_rows, run->p->n_y, NULL, parent->warm, err)))
             return rc;
+        if (parent && parent->pre) {
+            double **l = run->bprior + 2 * k * (size_t)run->m->n_layers, **u = l + run->m->n_layers;
+            set_prior(run, parent->pre, l, u);
+            run->bsub[k] = (bound_subdomain){.prior_lower = l, .prior_upper = u};
+            run->bst[k].sub = &run->bsub[k];
+        }
         run->bptr[k] = &run->bst[k];
     }
-    return bound_batch_run(&run->batch, run->bptr, hi - lo, run->C, run->n_rows, run->p->n_y, run->batch_lower, err);
+    int rc = bound_batch_run(&run->batch, run->bptr, hi - lo, run->C, run->n_rows, run->p->n_y, run->batch_lower, err);
+    for (size_t k = 0; k < hi - lo; k++) run->bst[k].sub = NULL;
+    return rc;
 }
 
 /* Jobs [lo, hi) into out[(hi - lo) x width]: what each one's domain is, and a
@@ -728,6 +785,7 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
             memcpy(run->lower, run->batch_lower + (j - lo) % run->unit * run->n_rows, run->n_rows * sizeof *run->lower);
             run->job_domains++;
             rc = evaluate(run, d) ? try_centre(run, d, err) : NN_OK;
+            if (!rc && run->carry_pre && is_open(run, d)) rc = keep_bounds(run, d, &run->bst[(j - lo) % run->unit], err);
         } else {
             rc = bound_domain(run, d, job->parent, job->keep, &empty, err);
             if (!rc && !run->relu && is_open(run, d)) rc = try_centre(run, d, err);
@@ -745,8 +803,8 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         at += run->nc;
         if (run->found) memcpy(at, run->cx, nx * sizeof *at), memcpy(at + nx, run->cy, ny * sizeof *at);
         at += nx + ny;
-        if (run->relu && d->pre && !job->lp) memcpy(at, d->pre, 2 * run->pre_n * sizeof *at);
-        at += run->relu ? 2 * run->pre_n : 0;
+        if (run->carry_pre && d->pre && !job->lp) memcpy(at, d->pre, 2 * run->pre_n * sizeof *at);
+        at += run->carry_pre ? 2 * run->pre_n : 0;
         if (run->warm_n && is_open(run, d)) {  /* input halves: never an LP job, never empty */
             const bound_state *by = run->batched ? &run->bst[(j - lo) % run->unit] : &run->st;
             if ((rc = bound_spec_warm_get(by, run->C, run->n_rows, run->p->n_y, NULL, run->warm, err)))
@@ -775,11 +833,11 @@ static int job_read(bab_run *run, const bab_job *job, const double *row, nn_erro
     }
     at += nx + ny;
     run->r->bab.domains += (long)row[R_DOMAINS];
-    if (run->relu && !job->lp && is_open(run, d)) {
+    if (run->carry_pre && !job->lp && is_open(run, d)) {
         if (!d->pre && !(d->pre = nn_malloc(2 * run->pre_n * sizeof *d->pre, "domain bounds", err))) return NN_ENOMEM;
         memcpy(d->pre, at, 2 * run->pre_n * sizeof *at);
     }
-    at += run->relu ? 2 * run->pre_n : 0;
+    at += run->carry_pre ? 2 * run->pre_n : 0;
     if (run->warm_n && is_open(run, d)) {
         if (!d->warm && !(d->warm = nn_malloc(run->warm_n * sizeof *d->warm, "warm start", err))) return NN_ENOMEM;
         for (size_t k = 0; k < run->warm_n; k++) d->warm[k] = (float)at[k];
@@ -928,7 +986,9 @@ static int resume_snapshot(bab_run *run, bab_frontier *f, long *stuck, double *v
                            nn_error *err)
 {
     bab_snapshot *s = pg->resume;
-    if (s->relu != run->relu || s->nc != run->nc || s->n_x != run->p->n_x || (run->relu && s->pre_n != run->pre_n))
+    /* input halves from before they kept their bounds (pre_n 0) resume without them */
+    if (s->relu != run->relu || s->nc != run->nc || s->n_x != run->p->n_x ||
+        (s->pre_n != run->pre_n && (run->relu || s->pre_n)))
         return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: it searched box %zu by %s with %zu disjuncts, "
                        "%zu inputs and %zu bounds; this property and model give %s, %zu, %zu and %zu", s->box,
                        s->relu ? "ReLU phases" : "input halves", s->nc, s->n_x, s->pre_n,

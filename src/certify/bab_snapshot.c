@@ -1,15 +1,17 @@
 /* The byte layout of a branch-and-bound checkpoint (doc/bab.md "Checkpoints"),
  * little-endian throughout so a snapshot moves between hosts:
  *
- *   "NNBABSN2" | box rng elapsed | n_cases proven[n_cases] | boxes_proven
+ *   "NNBABSN3" | box rng elapsed | n_cases proven[n_cases] | boxes_proven
  *   reserved pgd_steps | bab_stats | relu nc n_x pre_n next_id stuck volume
  *   depth_first warm_n n_domains | per domain: id depth key worst_row volume
- *   open[nc], then lo[n_x] hi[n_x] (input halves) or n_splits (layer neuron
- *   phase)... pre[2 pre_n] (ReLU phases), then with warm_n > 0 a flag and,
- *   when it is 1, warm[warm_n] (FROWN's spec-row variables, bab.c)
+ *   open[nc], then lo[n_x] hi[n_x] (input halves) and with pre_n > 0 a flag
+ *   and, when it is 1, pre[2 pre_n], or n_splits (layer neuron phase)...
+ *   pre[2 pre_n] (ReLU phases), then with warm_n > 0 a flag and, when it is
+ *   1, warm[warm_n] (FROWN's spec-row variables, bab.c)
  *
- * "NNBABSN1", written before the warm starts, is the same without warm_n and
- * the flags; it still reads (warm_n = 0).
+ * "NNBABSN2", written before input halves kept their bounds, is the same with
+ * pre_n = 0 for them; "NNBABSN1", written before the warm starts, is that
+ * without warm_n and the flags. Both still read (pre_n, warm_n = 0).
  *
  * Integers are 8 bytes (a split's layer and neuron 4, its phase and the open
  * flags 1), doubles their IEEE bits: a resumed search sees the very numbers the
@@ -24,7 +26,8 @@
 
 #include "byteorder.h"
 
-#define MAGIC "NNBABSN2"
+#define MAGIC "NNBABSN3"
+#define MAGIC_V2 "NNBABSN2"
 #define MAGIC_V1 "NNBABSN1"
 #define MAGIC_LEN 8
 #define SPLIT_BYTES 9
@@ -63,7 +66,7 @@ static void put_stats(writer *w, const bab_stats *b)
 static size_t domain_bytes(const bab_snapshot *s, const bab_domain *d)
 {
     size_t n = 5 * 8 + s->nc + (s->warm_n ? 1 + (d->warm ? s->warm_n * 8 : 0) : 0);
-    if (!s->relu) return n + 2 * s->n_x * 8;
+    if (!s->relu) return n + 2 * s->n_x * 8 + (s->pre_n ? 1 + (d->pre ? 2 * s->pre_n * 8 : 0) : 0);
     return n + 8 + d->n_splits * SPLIT_BYTES + 2 * s->pre_n * 8;
 }
 
@@ -89,6 +92,10 @@ int bab_snapshot_encode(const bab_snapshot *s, unsigned char **bytes, size_t *le
         put_bytes(&w, d->open, s->nc);
         if (!s->relu) {
             put_f64s(&w, d->lo, s->n_x), put_f64s(&w, d->hi, s->n_x);
+            if (s->pre_n) {
+                w.p[w.at++] = d->pre != NULL;
+                if (d->pre) put_f64s(&w, d->pre, 2 * s->pre_n);
+            }
         } else {
             put_u64(&w, d->n_splits);
             for (size_t k = 0; k < d->n_splits; k++) {
@@ -249,7 +256,13 @@ static int get_box(reader *r, const bab_snapshot *s, bab_domain *d)
         if (!(d->lo[i] <= d->hi[i]))
             return nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: sub-box input %zu is [%g, %g]", i,
                            d->lo[i], d->hi[i]);
-    return NN_OK;
+    if (!s->pre_n) return NN_OK;
+    unsigned char has = 0;
+    int rc = get_flags(r, &has, 1, "a sub-box's bounds flag");
+    if (rc || !has) return rc;
+    if (!have(r, s->pre_n, 16, "a sub-box's bounds")) return NN_EFORMAT;
+    if (!(d->pre = nn_malloc(2 * s->pre_n * sizeof *d->pre, "domain bounds", err))) return NN_ENOMEM;
+    return get_f64s(r, d->pre, 2 * s->pre_n, "a sub-box's bounds");
 }
 
 /* A ReLU-split domain's constraints and bounds. */
@@ -281,9 +294,10 @@ int bab_snapshot_decode(const unsigned char *bytes, size_t len, bab_snapshot *s,
     memset(s, 0, sizeof *s);
     reader r = {bytes, 0, len, err};
     int v1 = len >= MAGIC_LEN && !memcmp(bytes, MAGIC_V1, MAGIC_LEN);
-    if (!v1 && (len < MAGIC_LEN || memcmp(bytes, MAGIC, MAGIC_LEN)))
-        return nn_fail(err, NN_EFORMAT, "not a branch-and-bound checkpoint (its first bytes are not %s or %s)", MAGIC,
-                       MAGIC_V1);
+    int v2 = len >= MAGIC_LEN && !memcmp(bytes, MAGIC_V2, MAGIC_LEN);
+    if (!v1 && !v2 && (len < MAGIC_LEN || memcmp(bytes, MAGIC, MAGIC_LEN)))
+        return nn_fail(err, NN_EFORMAT, "not a branch-and-bound checkpoint (its first bytes are not %s, %s or %s)",
+                       MAGIC, MAGIC_V2, MAGIC_V1);
     r.at = MAGIC_LEN;
     uint64_t u = 0;
     double el = 0;
@@ -310,6 +324,9 @@ int bab_snapshot_decode(const unsigned char *bytes, size_t len, bab_snapshot *s,
     if (!rc) rc = get_size(&r, &s->nc, s->n_cases, "the box's disjunct count");
     if (!rc) rc = get_size(&r, &s->n_x, len, "the input count");
     if (!rc) rc = get_size(&r, &s->pre_n, len, "the bound count");
+    if (!rc && !s->relu && s->pre_n && (v1 || v2))
+        rc = nn_fail(err, NN_EFORMAT, "branch-and-bound checkpoint: input halves with %zu bounds in a %s file",
+                     s->pre_n, v1 ? MAGIC_V1 : MAGIC_V2);
     if (!rc) rc = get_u64(&r, &s->next_id, "the next id");
     if (!rc) rc = get_i64(&r, &s->stuck, "the stuck count");
     if (!rc) rc = get_f64s(&r, &s->volume, 1, "the proven volume");
