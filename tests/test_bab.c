@@ -71,6 +71,51 @@ static size_t split_sub_domain(test_rng *rng, bound_method method, size_t max_sp
     return made;
 }
 
+/* `samples` points of R (n inputs) that satisfy the splits lie inside st's bounds
+ * of every layer and, unless st is empty, the bounds lo/hi of its spec rows C
+ * (rows x ny), widened by tol; an empty st fails at the first such point.
+ * Returns how many satisfied the splits. */
+static long points_inside_subdomain(test_rng *rng, const nn_model *m, const bound_region *R, size_t n,
+                                    signed char *const *phase, const bound_state *st, const double *C, size_t rows,
+                                    size_t ny, const double *lo, const double *hi, double tol, int samples, int net)
+{
+    double x[72], y[8];
+    long checked = 0;
+    nn_error err;
+    assert_true(n <= 72 && ny <= 8);
+    for (int s = 0; s < samples; s++) {
+        tb_sample(rng, R, n, s % 3, x);
+        double **acts;
+        assert_int_equal(forward_trace(m, x, 1, &acts, &err), NN_OK);
+        int inside = 1;
+        for (int i = 0; i < m->n_layers && inside; i++)
+            for (size_t r = 0; phase[i] && r < shape_size(m->layers[i].in); r++) {
+                double z = pre_value(acts, x, i, r);
+                if ((phase[i][r] > 0 && z < 0) || (phase[i][r] < 0 && z > 0)) inside = 0;
+            }
+        if (inside) {
+            if (st->infeasible) fail_msg("net %d: sub-domain called empty, but sample %d satisfies its splits", net, s);
+            for (int i = 0; i < m->n_layers; i++)
+                for (size_t r = 0; st->pre_lower[i] && r < shape_size(m->layers[i].in); r++) {
+                    double z = pre_value(acts, x, i, r);
+                    if (!(z >= st->pre_lower[i][r] && z <= st->pre_upper[i][r]))
+                        fail_msg("net %d layer %d neuron %zu: z = %.17g outside [%.17g, %.17g]", net, i, r, z,
+                                 st->pre_lower[i][r], st->pre_upper[i][r]);
+                }
+            assert_int_equal(forward_run(m, x, 1, y, &err), NN_OK);
+            for (size_t k = 0; k < rows; k++) {
+                double v = 0;
+                for (size_t j = 0; j < ny; j++) v += C[k * ny + j] * y[j];
+                if (!(v >= lo[k] - tol && v <= hi[k] + tol))
+                    fail_msg("net %d spec row %zu: %.17g outside [%.17g, %.17g]", net, k, v, lo[k], hi[k]);
+            }
+            checked++;
+        }
+        forward_trace_free(m, acts);
+    }
+    return checked;
+}
+
 /* Every sampled point of the region that satisfies the splits lies inside the
  * sub-domain's bounds (each layer, the split sides, the spec rows); an empty
  * verdict is only given where no sampled point satisfies them. */
@@ -82,7 +127,7 @@ static void split_constraints_hold_on_sampled_points(void **state)
     long checked = 0, empties = 0;
     for (int net = 0; net < nets; net++) {
         nn_model m;
-        double x0[4], x[4], y[3];
+        double x0[4];
         bound_state st;
         signed char *phase[16] = {0};
         bound_subdomain sub;
@@ -103,34 +148,7 @@ static void split_constraints_hold_on_sampled_points(void **state)
             empties++;
             assert_int_not_equal(bound_spec(&st, C, 3, 3, NULL, lo, hi, &err), NN_OK);
         }
-        for (int s = 0; s < samples; s++) {
-            tb_sample(&rng, &R, 4, s % 3, x);
-            double **acts;
-            assert_int_equal(forward_trace(&m, x, 1, &acts, &err), NN_OK);
-            int inside = 1;
-            for (int i = 0; i < m.n_layers && inside; i++)
-                for (size_t r = 0; phase[i] && r < shape_size(m.layers[i].in); r++) {
-                    double z = pre_value(acts, x, i, r);
-                    if ((phase[i][r] > 0 && z < 0) || (phase[i][r] < 0 && z > 0)) inside = 0;
-                }
-            if (inside) {
-                if (st.infeasible) fail_msg("net %d: sub-domain called empty, but sample %d satisfies its splits", net, s);
-                for (int i = 0; i < m.n_layers; i++)
-                    for (size_t r = 0; st.pre_lower[i] && r < shape_size(m.layers[i].in); r++) {
-                        double z = pre_value(acts, x, i, r);
-                        if (!(z >= st.pre_lower[i][r] && z <= st.pre_upper[i][r]))
-                            fail_msg("net %d layer %d neuron %zu: z = %.17g outside [%.17g, %.17g]", net, i, r, z,
-                                     st.pre_lower[i][r], st.pre_upper[i][r]);
-                    }
-                assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
-                for (int k = 0; k < 3; k++) {
-                    double v = C[3 * k] * y[0] + C[3 * k + 1] * y[1] + C[3 * k + 2] * y[2];
-                    assert_true(v >= lo[k] - 1e-12 && v <= hi[k] + 1e-12);
-                }
-                checked++;
-            }
-            forward_trace_free(&m, acts);
-        }
+        checked += points_inside_subdomain(&rng, &m, &R, 4, phase, &st, C, 3, 3, lo, hi, 1e-12, samples, net);
         for (int i = 0; i < m.n_layers; i++) test_free(phase[i]);
         bound_state_free(&st);
         model_free(&m);
@@ -157,7 +175,7 @@ static void parent_stable_rows_get_no_pass(void **state)
         if (cnn) tb_build_cnn(&m, &rng, LAYER_RELU);
         else tb_build_mlp(&m, &rng, LAYER_RELU);
         size_t nx = shape_size(m.input), ny = model_output_size(&m);
-        double x0[72], x[72], y[4];
+        double x0[72];
         for (size_t j = 0; j < nx; j++) x0[j] = test_rng_range(&rng, cnn ? 0.2 : -0.5, cnn ? 0.8 : 0.5);
         double eps = cnn ? 0.08 : 0.3;
         bound_options o;
@@ -193,35 +211,8 @@ static void parent_stable_rows_get_no_pass(void **state)
         double C[12] = {0}, lo[4], hi[4];
         for (size_t k = 0; k + 1 < ny; k++) C[k * ny] = 1, C[k * ny + k + 1] = -1;
         if (!with_prior.infeasible) assert_int_equal(bound_spec(&with_prior, C, ny - 1, ny, NULL, lo, hi, &err), NN_OK);
-        for (int s = 0; s < samples; s++) {
-            tb_sample(&rng, &R, nx, s % 3, x);
-            double **acts;
-            assert_int_equal(forward_trace(&m, x, 1, &acts, &err), NN_OK);
-            int inside = 1;
-            for (int i = 0; i < m.n_layers && inside; i++)
-                for (size_t r = 0; phase[i] && r < shape_size(m.layers[i].in); r++) {
-                    double z = pre_value(acts, x, i, r);
-                    if ((phase[i][r] > 0 && z < 0) || (phase[i][r] < 0 && z > 0)) inside = 0;
-                }
-            if (inside) {
-                if (with_prior.infeasible) fail_msg("net %d: sub-domain called empty, but sample %d satisfies its splits", net, s);
-                for (int i = 0; i < m.n_layers; i++)
-                    for (size_t r = 0; with_prior.pre_lower[i] && r < shape_size(m.layers[i].in); r++) {
-                        double z = pre_value(acts, x, i, r);
-                        if (!(z >= with_prior.pre_lower[i][r] && z <= with_prior.pre_upper[i][r]))
-                            fail_msg("net %d layer %d neuron %zu: z = %.17g outside [%.17g, %.17g]", net, i, r, z,
-                                     with_prior.pre_lower[i][r], with_prior.pre_upper[i][r]);
-                    }
-                assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
-                for (size_t k = 0; k + 1 < ny; k++) {
-                    double v = y[0] - y[k + 1];
-                    if (!(v >= lo[k] && v <= hi[k]))
-                        fail_msg("net %d spec row %zu: %.17g outside [%.17g, %.17g]", net, k, v, lo[k], hi[k]);
-                }
-                checked++;
-            }
-            forward_trace_free(&m, acts);
-        }
+        checked += points_inside_subdomain(&rng, &m, &R, nx, phase, &with_prior, C, ny - 1, ny, lo, hi, 0.0, samples,
+                                           net);
         for (int i = 0; i < m.n_layers; i++) test_free(phase[i]);
         bound_state_free(&with_prior), bound_state_free(&without), bound_state_free(&root);
         model_free(&m);
