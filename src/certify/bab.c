@@ -55,8 +55,8 @@ static const char *const split_names[] = {"auto", "input", "relu"};
  * domain's bounds), not a measured optimum; the 6x[50] net's properties need 1,200. */
 #define BAB_WARM_MAX 4096
 
-/* Most neurons whose bounds an input half keeps for its children (16 kB a domain,
- * as above; the 6x[50] net has 300): more and none are kept. */
+/* Most neurons whose bounds an input half keeps for its children (16 kB a domain
+ * besides its warm start; the 6x[50] net has 300): more and none are kept. */
 #define BAB_HALF_PRE_MAX 1024
 
 const char *bab_split_name(bab_split s) { return (unsigned)s < 3 ? split_names[s] : "?"; }
