@@ -700,8 +700,7 @@ static int apply_subdomain(const bound_subdomain *sub, int i, size_t n, int use_
     const signed char *ph = sub->phase ? sub->phase[i] : NULL;
     int empty = 0;
     for (size_t r = 0; r < n; r++) {
-        if (pl && pl[r] > lo[r]) lo[r] = pl[r];
-        if (pu && pu[r] < hi[r]) hi[r] = pu[r];
+        bound_prior_clamp(pl, pu, r, &lo[r], &hi[r]);
         if (ph && ph[r] > 0 && lo[r] < 0) lo[r] = 0.0;
         if (ph && ph[r] < 0 && hi[r] > 0) hi[r] = 0.0;
         empty |= lo[r] > hi[r];

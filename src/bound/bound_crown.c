@@ -72,8 +72,8 @@ static int narrow_to_parent(const bound_state *st, int i, size_t r, double *l, d
 {
     const bound_subdomain *sub = st->sub;
     double nl = *l, nu = *u;
-    if (sub->prior_lower && sub->prior_lower[i] && sub->prior_lower[i][r] > nl) nl = sub->prior_lower[i][r];
-    if (sub->prior_upper && sub->prior_upper[i] && sub->prior_upper[i][r] < nu) nu = sub->prior_upper[i][r];
+    bound_prior_clamp(sub->prior_lower ? sub->prior_lower[i] : NULL, sub->prior_upper ? sub->prior_upper[i] : NULL, r,
+                      &nl, &nu);
     if (nl > nu) return 0;
     *l = nl, *u = nu;
     return 1;

@@ -140,13 +140,21 @@ typedef struct {
 /* Layer j's input k as a layer index (-1: the model input): j - 1 on a chain. */
 static inline int bound_in(const nn_model *m, int j, int k) { return model_layer_input(m, j, k); }
 
+/* [*l, *u] intersected with a sub-domain's prior bounds of one layer at neuron r
+ * (pl, pu: its arrays, either NULL): the parent's bounds hold on the child. */
+static inline void bound_prior_clamp(const double *pl, const double *pu, size_t r, double *l, double *u)
+{
+    if (pl && pl[r] > *l) *l = pl[r];
+    if (pu && pu[r] < *u) *u = pu[r];
+}
+
+/* bound.c: bound_spec up to its method's own step: the linear pass and the
+ * interval tail (batches of FROWN states start from it, bound_batch.c). */
+int bound_spec_linear(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+                      double *upper, nn_error *err);
 /* bound.c: rows C's bounds (lower, upper; either may be NULL) kept where the
  * interval tail after the last nonlinear layer is tighter, as bound_spec does
  * with IBP or intersect_ibp (no-op otherwise); layers committed. */
-/* bound_spec up to its method's own step: the linear pass and the interval tail
- * (batches of FROWN states start from it, bound_batch.c). */
-int bound_spec_linear(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
-                      double *upper, nn_error *err);
 int bound_spec_tail(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                     double *upper, nn_error *err);
 

@@ -56,7 +56,8 @@ static const char *const split_names[] = {"auto", "input", "relu"};
 #define BAB_WARM_MAX 4096
 
 /* Most neurons whose bounds an input half keeps for its children (16 kB a domain
- * besides its warm start; the 6x[50] net has 300): more and none are kept. */
+ * besides its warm start; the 6x[50] net has 300): more and none are kept. A
+ * round memory bound like the one above, not a measured optimum. */
 #define BAB_HALF_PRE_MAX 1024
 
 const char *bab_split_name(bab_split s) { return (unsigned)s < 3 ? split_names[s] : "?"; }
@@ -220,12 +221,12 @@ static int pre_layout(bab_run *run, nn_error *err)
 }
 
 /* l[i], u[i]: layer i's bounds in the packed pre (NULL: no pre, or no bounds there). */
-static void set_prior(const bab_run *run, const double *pre, double **l, double **u)
+static void set_prior(const bab_run *run, double *pre, double **l, double **u)
 {
     for (int i = 0; i < run->m->n_layers; i++) {
         int has = pre && layer_is_nonlinear(run->m->layers[i].type);
-        l[i] = has ? (double *)pre + run->pre_off[i] : NULL;
-        u[i] = has ? (double *)pre + run->pre_n + run->pre_off[i] : NULL;
+        l[i] = has ? pre + run->pre_off[i] : NULL;
+        u[i] = has ? pre + run->pre_n + run->pre_off[i] : NULL;
     }
 }
 
