@@ -343,10 +343,7 @@ static void build_lenet_like(nn_model *m, test_rng *rng)
     tb_act(m, rng, LAYER_RELU, 2 * 4 * 4);
     tb_conv(m, rng, 2, 3, 3, 1, (const int[4]){1, 1, 1, 1}, 0.6);
     tb_act(m, rng, LAYER_RELU, 3 * 4 * 4);
-    nn_layer mp = layer_make(LAYER_MAXPOOL2D);
-    mp.kernel[0] = mp.kernel[1] = 2;
-    mp.stride[0] = mp.stride[1] = 2;
-    test_add_layer(m, mp);
+    tb_pool(m, LAYER_MAXPOOL2D, 2, 2, 0);
     test_add_layer(m, layer_make(LAYER_FLATTEN));
     tb_dense(m, rng, 12, 3);
     assert_int_equal(model_finalize(m, &err), NN_OK);
@@ -603,20 +600,38 @@ static void snapshots_keep_the_root(void **state)
 /* Warm starts in a snapshot (format 2): a domain with one and a domain without
  * come back as they were; a value that was no float is refused; a format-1
  * snapshot (written before warm starts: no warm_n) still reads, with none. */
+/* Two input halves of [-1, 1] x [0.5, 0.75] with two open disjuncts (ids 1 and
+ * 2, nothing carried yet) and the snapshot s of them; the caller gives a what it
+ * carries. */
+typedef struct {
+    double lo[2], hi[2];
+    unsigned char open[2], proven[2];
+    bab_domain a, b, *dom[2];
+} half_pair;
+
+static void half_pair_init(half_pair *h, bab_snapshot *s)
+{
+    *h = (half_pair){.lo = {-1, 0.5}, .hi = {1, 0.75}, .open = {1, 1}};
+    h->a = (bab_domain){.id = 1, .depth = 1, .key = -0.5, .worst_row = 0, .volume = 0.5, .lo = h->lo, .hi = h->hi,
+                        .open = h->open};
+    h->b = h->a;
+    h->b.id = 2;
+    h->dom[0] = &h->a, h->dom[1] = &h->b;
+    *s = (bab_snapshot){.n_cases = 2, .proven = h->proven, .relu = 0, .nc = 2, .n_x = 2, .next_id = 3,
+                        .n_domains = 2, .dom = h->dom};
+}
+
 static void snapshots_carry_warm_starts(void **state)
 {
     (void)state;
     nn_error err;
-    double lo[2] = {-1, 0.5}, hi[2] = {1, 0.75};
     float warm[3] = {0.25f, NAN, 1e-3f};
-    unsigned char open[2] = {1, 1}, proven[2] = {0, 0};
-    bab_domain a = {.id = 1, .depth = 1, .key = -0.5, .worst_row = 0, .volume = 0.5, .lo = lo, .hi = hi,
-                    .open = open, .warm = warm};
-    bab_domain b = a;
-    b.id = 2, b.warm = NULL;
-    bab_domain *dom[2] = {&a, &b};
-    bab_snapshot s = {.n_cases = 2, .proven = proven, .relu = 0, .nc = 2, .n_x = 2, .next_id = 3, .warm_n = 3,
-                      .n_domains = 2, .dom = dom};
+    half_pair h;
+    bab_snapshot s;
+    half_pair_init(&h, &s);
+    h.a.warm = warm;
+    s.warm_n = 3;
+    const double *lo = h.lo;
     unsigned char *bytes;
     size_t len;
     assert_int_equal(bab_snapshot_encode(&s, &bytes, &len, &err), NN_OK);
@@ -644,7 +659,7 @@ static void snapshots_carry_warm_starts(void **state)
     assert_int_equal(back.warm_n, 0);
     assert_int_equal(back.n_domains, 2);
     assert_null(back.dom[0]->warm);
-    assert_memory_equal(back.dom[1]->lo, lo, sizeof lo);
+    assert_memory_equal(back.dom[1]->lo, lo, 2 * sizeof *lo);
     bab_snapshot_free(&back);
     free(bytes);
 }
@@ -657,15 +672,13 @@ static void snapshots_carry_half_bounds(void **state)
 {
     (void)state;
     nn_error err;
-    double lo[2] = {-1, 0.5}, hi[2] = {1, 0.75}, pre[6] = {-0.5, 0.0, -1e-300, 0.25, 1.5, 2.0};
-    unsigned char open[2] = {1, 0}, proven[2] = {0, 0};
-    bab_domain a = {.id = 1, .depth = 1, .key = -0.5, .worst_row = 0, .volume = 0.5, .lo = lo, .hi = hi,
-                    .open = open, .pre = pre};
-    bab_domain b = a;
-    b.id = 2, b.pre = NULL;
-    bab_domain *dom[2] = {&a, &b};
-    bab_snapshot s = {.n_cases = 2, .proven = proven, .relu = 0, .nc = 2, .n_x = 2, .pre_n = 3, .next_id = 3,
-                      .n_domains = 2, .dom = dom};
+    double pre[6] = {-0.5, 0.0, -1e-300, 0.25, 1.5, 2.0};
+    half_pair h;
+    bab_snapshot s;
+    half_pair_init(&h, &s);
+    h.a.pre = pre;
+    s.pre_n = 3;
+    const double *lo = h.lo, *hi = h.hi;
     unsigned char *bytes;
     size_t len;
     assert_int_equal(bab_snapshot_encode(&s, &bytes, &len, &err), NN_OK);
@@ -676,7 +689,7 @@ static void snapshots_carry_half_bounds(void **state)
     assert_non_null(back.dom[0]->pre);
     assert_memory_equal(back.dom[0]->pre, pre, sizeof pre);
     assert_null(back.dom[1]->pre);
-    assert_memory_equal(back.dom[1]->hi, hi, sizeof hi);
+    assert_memory_equal(back.dom[1]->hi, hi, 2 * sizeof *hi);
     bab_snapshot_free(&back);
     /* one byte short: the last domain's flag is missing */
     assert_int_equal(bab_snapshot_decode(bytes, len - 1, &back, &err), NN_EFORMAT);
@@ -690,7 +703,7 @@ static void snapshots_carry_half_bounds(void **state)
     memcpy(bytes, "NNBABSN2", 8);
     if (bab_snapshot_decode(bytes, len, &back, &err)) fail_msg("%s", err.msg);
     assert_null(back.dom[0]->pre);
-    assert_memory_equal(back.dom[0]->lo, lo, sizeof lo);
+    assert_memory_equal(back.dom[0]->lo, lo, 2 * sizeof *lo);
     bab_snapshot_free(&back);
     free(bytes);
 }

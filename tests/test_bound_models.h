@@ -126,14 +126,10 @@ static inline void tb_build_cnn(nn_model *m, test_rng *rng, layer_type act)
     tb_normalize(m, rng, 2);
     tb_conv(m, rng, 2, 3, 3, 1, (const int[4]){1, 1, 1, 1}, 0.5);
     tb_act(m, rng, act, 3 * 6 * 6);
-    nn_layer mp = layer_make(LAYER_MAXPOOL2D);
-    mp.kernel[0] = mp.kernel[1] = 2;
-    test_add_layer(m, mp); /* 3x5x5 */
+    tb_pool(m, LAYER_MAXPOOL2D, 2, 1, 0); /* 3x5x5 */
     tb_conv(m, rng, 3, 2, 2, 2, (const int[4]){0, 0, 1, 1}, 0.6); /* 2x3x3 */
     tb_act(m, rng, act, 2 * 3 * 3);
-    nn_layer ap = layer_make(LAYER_AVGPOOL2D);
-    ap.kernel[0] = ap.kernel[1] = 2;
-    test_add_layer(m, ap); /* 2x2x2 */
+    tb_pool(m, LAYER_AVGPOOL2D, 2, 1, 0); /* 2x2x2 */
     test_add_layer(m, layer_make(LAYER_FLATTEN));
     tb_dense(m, rng, 8, 6);
     tb_act(m, rng, act, 6);
