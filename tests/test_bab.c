@@ -157,6 +157,18 @@ static void split_constraints_hold_on_sampled_points(void **state)
     assert_true(checked > 100);
 }
 
+/* st bounded by o on region R under sub, its flops counted from 0. */
+static void bound_under(bound_state *st, const nn_model *m, const bound_options *o, const bound_region *R,
+                        const bound_subdomain *sub)
+{
+    nn_error err;
+    assert_int_equal(bound_state_init(st, m, o, &err), NN_OK);
+    assert_int_equal(bound_set_region(st, R, &err), NN_OK);
+    st->sub = sub;
+    st->flops = 0;
+    if (bound_compute(st, &err)) fail_msg("bound_compute: %s", err.msg);
+}
+
 /* A child domain bounded with its parent's bounds as prior skips the rows the
  * parent proved stable (bound_crown.c, stable_by_parent): on random MLPs and CNNs
  * under random splits, every sampled point that satisfies the splits lies inside
@@ -196,16 +208,9 @@ static void parent_stable_rows_get_no_pass(void **state)
         bound_subdomain sub_prior = {.phase = phase, .prior_lower = root.pre_lower, .prior_upper = root.pre_upper};
         bound_subdomain sub_none = {.phase = phase};
         bound_region R = {.center = x0, .eps = eps, .norm = NORM_INF};
-        bound_state *sts[2] = {&with_prior, &without};
-        const bound_subdomain *subs[2] = {&sub_prior, &sub_none};
         nn_error err;
-        for (int k = 0; k < 2; k++) {
-            assert_int_equal(bound_state_init(sts[k], &m, &o, &err), NN_OK);
-            assert_int_equal(bound_set_region(sts[k], &R, &err), NN_OK);
-            sts[k]->sub = subs[k];
-            sts[k]->flops = 0;
-            assert_int_equal(bound_compute(sts[k], &err), NN_OK);
-        }
+        bound_under(&with_prior, &m, &o, &R, &sub_prior);
+        bound_under(&without, &m, &o, &R, &sub_none);
         flops_prior += with_prior.flops;
         flops_none += without.flops;
         double C[12] = {0}, lo[4], hi[4];
@@ -390,23 +395,14 @@ static void kept_layers_are_the_recomputed_bits(void **state)
                                 .keep_below = L + 1};
         bound_subdomain redo = kept;
         redo.keep_below = 0;
-        nn_error err;
         bound_region R = {.center = x0, .eps = eps, .norm = NORM_INF};
-        bound_state *sts[2] = {&a, &b};
-        const bound_subdomain *subs[2] = {&kept, &redo};
-        double flops[2];
-        for (int k = 0; k < 2; k++) {
-            assert_int_equal(bound_state_init(sts[k], &m, &o, &err), NN_OK);
-            assert_int_equal(bound_set_region(sts[k], &R, &err), NN_OK);
-            sts[k]->sub = subs[k];
-            sts[k]->flops = 0;
-            assert_int_equal(bound_compute(sts[k], &err), NN_OK);
-            assert_false(sts[k]->infeasible);
-            flops[k] = sts[k]->flops;
-        }
+        bound_under(&a, &m, &o, &R, &kept);
+        bound_under(&b, &m, &o, &R, &redo);
+        assert_false(a.infeasible);
+        assert_false(b.infeasible);
         tb_assert_same_bounds(&m, &a, &b);
         assert_memory_equal(a.out_lower, b.out_lower, 3 * sizeof(double));
-        if (cnn) cnn_rows_kept += flops[0] < flops[1];
+        if (cnn) cnn_rows_kept += a.flops < b.flops;
         test_free(phase[L]);
         bound_state_free(&a), bound_state_free(&b), bound_state_free(&parent);
         model_free(&m);
