@@ -72,14 +72,19 @@ typedef struct {
     double seconds, cpu, pcpu, flops, gemm_seconds, sum_radius;
 } bench_row;
 
-static int bench_model(const nn_model *m, const nn_dataset *ds, int single, int one_row, bench_row *row,
+/* reference: BENCH_ONE_ROW (activation steps one row at a time) or BENCH_DENSE
+ * (conv-shaped layers' backward rows on full maps); 0 for the defaults. */
+enum { BENCH_ONE_ROW = 1, BENCH_DENSE = 2 };
+
+static int bench_model(const nn_model *m, const nn_dataset *ds, int single, int reference, bench_row *row,
                        nn_error *err)
 {
     memset(row, 0, sizeof *row);
     bound_options bo;
     bound_options_default(&bo);
     bo.single = single;
-    bo.one_row_steps = one_row;
+    bo.one_row_steps = (reference & BENCH_ONE_ROW) != 0;
+    bo.dense_rows = (reference & BENCH_DENSE) != 0;
     cert_verifier v;
     int rc = cert_verifier_init(&v, m, &bo, err);
     if (rc) return rc;
@@ -183,16 +188,38 @@ static int threads_table(const char *path, int images)
     return rc != 0;
 }
 
-/* Each model in double with activation steps one row at a time
- * (bound_options.one_row_steps), then with four rows per AVX2 vector (the
- * default; second, so that warming up favours the other): CPU s/eval of both,
- * their ratio, and whether the radii are the same (they must be: the same bits). */
-static int lanes_table(char **paths, int n, int images)
+static int has_conv(const nn_model *m)
 {
-    printf("\nActivation steps, double, the same %d images: one row at a time (bound_options.one_row_steps)\n"
-           "against four rows per AVX2 vector (the default); CPU s/eval, and one/four (above 1: four are faster).\n",
-           images);
-    printf("%-26s %10s %10s %8s %s\n", "model", "one s/ev", "four s/ev", "one/four", "radii");
+    for (int l = 0; l < m->n_layers; l++)
+        if (m->layers[l].type == LAYER_CONV2D) return 1;
+    return 0;
+}
+
+/* Each model in double with a reference setting of the engine, then with the
+ * defaults (second, so that warming up favours the reference): CPU s/eval of
+ * both, their ratio, and whether the radii are the same (they must be: the same
+ * bits). BENCH_ONE_ROW: activation steps one row at a time against four rows per
+ * AVX2 vector. BENCH_DENSE (models with a conv layer only): conv-shaped layers'
+ * backward rows on full maps against windowed rows, with each one's end-to-end
+ * GEMM rate as a fraction of peak, since windowed rows trade flops for speed. */
+static int reference_table(char **paths, int n, int images, int reference, double peak)
+{
+    int dense = reference == BENCH_DENSE;
+    if (dense)
+        printf("\nBackward rows of conv-shaped layers, double, the same %d images: on full maps\n"
+               "(bound_options.dense_rows, the engine before windowed rows) against windowed rows (the default);\n"
+               "CPU s/eval, end-to-end GEMM GF/s (%% of the DGEMM peak), and dense/windowed (above 1: windowed\n"
+               "are faster). Only models with a conv layer.\n",
+               images);
+    else
+        printf("\nActivation steps, double, the same %d images: one row at a time (bound_options.one_row_steps)\n"
+               "against four rows per AVX2 vector (the default); CPU s/eval, and one/four (above 1: four are faster).\n",
+               images);
+    if (dense)
+        printf("%-26s %10s %13s %10s %13s %8s %s\n", "model", "dense s/ev", "end-to-end", "wind s/ev", "end-to-end",
+               "dense/w", "radii");
+    else
+        printf("%-26s %10s %10s %8s %s\n", "model", "one s/ev", "four s/ev", "one/four", "radii");
     int bad = 0;
     for (int i = 0; i < n; i++) {
         nn_error err;
@@ -200,20 +227,31 @@ static int lanes_table(char **paths, int n, int images)
         nn_model m;
         nn_dataset ds;
         if (model_load(paths[i], &m, &err)) continue;  /* reported in the table above */
-        if (dataset_load(data_of(paths[i]), 0, (size_t)images, &ds, &err)) {
+        if ((dense && !has_conv(&m)) || dataset_load(data_of(paths[i]), 0, (size_t)images, &ds, &err)) {
             model_free(&m);
             continue;
         }
         char shown[27];
         shown_name(paths[i], shown, sizeof shown);
         bench_row r[2];
-        if (bench_model(&m, &ds, 0, 1, &r[0], &err) || bench_model(&m, &ds, 0, 0, &r[1], &err)) {
+        if (bench_model(&m, &ds, 0, reference, &r[0], &err) || bench_model(&m, &ds, 0, 0, &r[1], &err)) {
             printf("%-26s %s\n", shown, err.msg);
             bad = 1;
         } else if (r[0].evals && r[1].evals) {
-            double one_s = r[0].cpu / r[0].evals, four_s = r[1].cpu / r[1].evals;
+            double ref_s = r[0].cpu / r[0].evals, def_s = r[1].cpu / r[1].evals;
             int same = r[0].evals == r[1].evals && r[0].sum_radius == r[1].sum_radius;
-            printf("%-26s %10.5f %10.5f %8.2f %s\n", shown, one_s, four_s, one_s / four_s, same ? "same" : "DIFFERENT");
+            if (dense) {
+                char rcol[32], dcol[32];
+                snprintf(rcol, sizeof rcol, "%.1f (%3.0f%%)", r[0].flops / r[0].cpu * 1e-9,
+                         100e-9 * r[0].flops / r[0].cpu / peak);
+                snprintf(dcol, sizeof dcol, "%.1f (%3.0f%%)", r[1].flops / r[1].cpu * 1e-9,
+                         100e-9 * r[1].flops / r[1].cpu / peak);
+                printf("%-26s %10.5f %13s %10.5f %13s %8.2f %s\n", shown, ref_s, rcol, def_s, dcol, ref_s / def_s,
+                       same ? "same" : "DIFFERENT");
+            } else {
+                printf("%-26s %10.5f %10.5f %8.2f %s\n", shown, ref_s, def_s, ref_s / def_s,
+                       same ? "same" : "DIFFERENT");
+            }
             if (!same) bad = 1;
         }
         dataset_free(&ds);
@@ -323,7 +361,8 @@ int main(int argc, char **argv)
         dataset_free(&ds);
         model_free(&m);
     }
-    if (lanes_table(argv + first_model, argc - first_model, images)) status = 1;
+    if (reference_table(argv + first_model, argc - first_model, images, BENCH_ONE_ROW, peak[0])) status = 1;
+    if (reference_table(argv + first_model, argc - first_model, images, BENCH_DENSE, peak[0])) status = 1;
     if (threads_table(argv[first_model], images)) status = 1;
     printf("\nReference (CROWN paper, Zhang et al. 2018, Table 4 setting): MNIST 4x[1024] ReLU about 3.5 s per image\n"
            "on one core (numba + BLAS), CROWN-general (tanh etc.) about 20%% slower (~4.2 s); their search runs\n"
