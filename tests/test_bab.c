@@ -376,7 +376,7 @@ static void build_lenet_like(nn_model *m, test_rng *rng)
  * the bits that recomputing them gives (they depend only on constraints the
  * parent had); so are all later layers: on MLPs, and on a LeNet-like CNN split
  * in the ReLU under its MaxPool, whose rows the kept child takes from the parent
- * where the ReLU's neuron kept its bounds (bound_crown.c, parent_pass_holds). */
+ * where the ReLU's neuron kept its bounds (bound_cone.c). */
 static void kept_layers_are_the_recomputed_bits(void **state)
 {
     (void)state;
@@ -439,6 +439,87 @@ static void kept_layers_are_the_recomputed_bits(void **state)
     /* the kept child skipped the MaxPool rows the recomputation did */
     print_message("  the CNN's kept child did fewer GEMM flops than its recomputation in %d cases\n", cnn_rows_kept);
     assert_true(cnn_rows_kept > 0);
+}
+
+/* Convolutions without a MaxPool above the split: normalize, conv 1->2 3x3 pad 1,
+ * ReLU (layer 2), conv 2->3 3x3 pad 1, ReLU (4), AvgPool 2x2 stride 2, conv 3->2
+ * 3x3 stride 2 pad 1, ReLU (7), flatten, dense 8 -> 3, on 1x8x8 inputs. */
+static void build_conv_stack(nn_model *m, test_rng *rng)
+{
+    nn_error err;
+    const int pad1[4] = {1, 1, 1, 1};
+    model_init(m);
+    m->input = (nn_shape){1, 8, 8};
+    tb_normalize(m, rng, 1);
+    tb_conv(m, rng, 1, 2, 3, 1, pad1, 0.8);
+    tb_act(m, rng, LAYER_RELU, 2 * 8 * 8);
+    tb_conv(m, rng, 2, 3, 3, 1, pad1, 0.6);
+    tb_act(m, rng, LAYER_RELU, 3 * 8 * 8);
+    tb_pool(m, LAYER_AVGPOOL2D, 2, 2, 0);
+    tb_conv(m, rng, 3, 2, 3, 2, pad1, 0.6);
+    tb_act(m, rng, LAYER_RELU, 2 * 2 * 2);
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
+    tb_dense(m, rng, 8, 3);
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+}
+
+/* A CROWN or Fast-Lin child split in the first ReLU of a conv stack keeps the
+ * parent's bounds for the rows whose receptive cone misses the split neuron
+ * (bound_cone.c), through convolutions, strides and an average pool: its bounds
+ * are the bits of the same child with every layer recomputed (keep_below 0, where
+ * the rule does not apply), with fewer flops. A cone cut short (a window without
+ * its kernel's extent) keeps rows the split tightens, and fails the bits. */
+static void rows_whose_cone_misses_the_split_keep_the_parent(void **state)
+{
+    (void)state;
+    test_rng rng = {0xc0e};
+    int fewer = 0, runs = 0;
+    for (int net = 0; net < (TEST_UNDER_SANITIZER ? 6 : 24); net++) {
+        nn_model m;
+        build_conv_stack(&m, &rng);
+        double x0[64];
+        for (size_t j = 0; j < 64; j++) x0[j] = test_rng_range(&rng, 0.2, 0.8);
+        double eps = test_rng_range(&rng, 0.03, 0.12);
+        bound_options o;
+        bound_options_default(&o);
+        o.method = net % 2 ? METHOD_CROWN : METHOD_FASTLIN;
+        bound_state parent;
+        tb_compute(&m, &o, x0, NORM_INF, eps, 0, &parent);
+        const int L = 2;
+        size_t n = shape_size(m.layers[L].in), unstable[128], nu = 0;
+        for (size_t r = 0; r < n; r++)
+            if (parent.pre_lower[L][r] < 0 && parent.pre_upper[L][r] > 0) unstable[nu++] = r;
+        if (!nu) {
+            bound_state_free(&parent);
+            model_free(&m);
+            continue;
+        }
+        signed char *phase[10] = {0};
+        phase[L] = test_calloc(n, 1);
+        phase[L][unstable[test_rng_next(&rng) % nu]] = net % 4 < 2 ? 1 : -1;
+        bound_subdomain kept = {.phase = phase, .prior_lower = parent.pre_lower, .prior_upper = parent.pre_upper,
+                                .keep_below = L + 1};
+        bound_subdomain redo = kept;
+        redo.keep_below = 0;
+        bound_region R = {.center = x0, .eps = eps, .norm = NORM_INF};
+        bound_state a, b;
+        bound_under(&a, &m, &o, &R, &kept);
+        bound_under(&b, &m, &o, &R, &redo);
+        assert_int_equal(a.infeasible, b.infeasible);
+        if (!a.infeasible) {
+            tb_assert_same_bounds(&m, &a, &b);
+            assert_memory_equal(a.out_lower, b.out_lower, 3 * sizeof(double));
+            assert_memory_equal(a.out_upper, b.out_upper, 3 * sizeof(double));
+            assert_true(a.flops <= b.flops);
+            fewer += a.flops < b.flops;
+            runs++;
+        }
+        test_free(phase[L]);
+        bound_state_free(&a), bound_state_free(&b), bound_state_free(&parent);
+        model_free(&m);
+    }
+    print_message("  %d children, %d of them with fewer GEMM flops than their recomputation\n", runs, fewer);
+    assert_true(runs > 0 && fewer == runs);
 }
 
 /* Input halves share one state (bab.c, bound_domain): bounded one after another
@@ -1149,6 +1230,7 @@ int main(void)
         cmocka_unit_test(lp_proves_empty_sub_domains_empty),
         cmocka_unit_test(intervals_prove_contradictions_empty),
         cmocka_unit_test(kept_layers_are_the_recomputed_bits),
+        cmocka_unit_test(rows_whose_cone_misses_the_split_keep_the_parent),
         cmocka_unit_test(reused_state_gives_each_box_its_own_bits),
         cmocka_unit_test(split_constraints_hold_on_sampled_points),
         cmocka_unit_test(parent_stable_rows_get_no_pass),

@@ -67,6 +67,7 @@
 #include "bound_work.h"
 #include "bound_backward.h"
 #include "bound_box.h"
+#include "bound_cone.h"
 #include "bound_crown.h"
 #include "bound_first_block.h"
 #include "bound_frown.h"
@@ -297,6 +298,7 @@ static void work_free(bound_work *w, const nn_model *m)
     bound_frown_free(w, m);
     bound_milp_free(w);
     bound_lp_rows_drop(w);
+    bound_cone_free(w, n);
     free(w);
 }
 
@@ -718,6 +720,7 @@ int bound_compute(bound_state *st, nn_error *err)
     st->layers_done = w->first_nl;
     st->infeasible = 0;
     bound_lp_rows_drop(w);  /* st->sub may have changed since the last rows */
+    bound_cone_reset(w, m->n_layers);
     for (int i = w->first_nl; i < m->n_layers; i = next_nl(m, i)) {
         size_t n = shape_size(m->layers[i].in);
         double *lo = st->pre_lower[i], *hi = st->pre_upper[i];
@@ -740,6 +743,7 @@ int bound_compute(bound_state *st, nn_error *err)
             return NN_OK;
         }
         if (!rc) rc = bound_layer_commit(st, i, lo, hi, err);
+        if (!rc && sub) rc = bound_cone_note(st, i, err);
         if (rc) return rc;
     }
     size_t no = model_output_size(m);

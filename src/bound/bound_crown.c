@@ -8,9 +8,11 @@
  *   on a branch-and-bound sub-domain (st->sub), skip_stable: rows its parent's
  *     bounds prove stable get no pass either (split neurons excepted), and every
  *     row's interval is narrowed by the parent's (stable_by_parent); and a row
- *     fed directly by an activation the sub-domain takes from its parent, whose
- *     neuron kept the parent's bounds, keeps the parent's bound without a pass,
- *     which would give its bits again (parent_pass_holds);
+ *     whose receptive cone meets no neuron the sub-domain changed keeps the
+ *     parent's bound without a pass, which would give its bits again
+ *     (bound_cone.c: CROWN and Fast-Lin rows through convolutions and pools;
+ *     with any method a row fed directly by an activation the sub-domain takes
+ *     from its parent, such as a MaxPool's above its split ReLU);
  *   a layer fed directly by an activation (MaxPool after ReLU), intersect_ibp on:
  *     the linear bound of a_r = sigma(z_r) through lines with slopes s >= 0 is
  *     s * (the linear bound of z_r, by the same lines below) + t, no better than
@@ -26,6 +28,7 @@
 #include "bound_crown.h"
 #include "blas_threads.h"
 #include "bound_backward.h"
+#include "bound_cone.h"
 #include "bound_ibp.h"
 #include "bound_lbp.h"
 
@@ -94,31 +97,14 @@ static int stable_by_parent(const bound_state *st, int i, size_t r)
     return !narrow_to_parent(st, i, r, &l, &u) || relax_row_stable(&st->model->layers[i], r, l, u);
 }
 
-/* Row r of layer i, fed directly by activation a (a MaxPool after a ReLU), meets
- * neuron r of a and the layers below a only. When a is a layer the sub-domain
- * takes from its parent (below keep_below, so every layer under it is the
- * parent's too) and neuron r kept the parent's bounds there (a split neuron's
- * did not), its pass would give the parent's pass bits, which the parent's
- * bounds for the row already hold; the row keeps them (IBP's box narrowed by
- * the parent's, merge_row) without the pass. */
-static int parent_pass_holds(const bound_state *st, int i, size_t r)
-{
-    const bound_subdomain *sub = st->sub;
-    int a = bound_in(st->model, i, 0);
-    if (a < 0 || a >= sub->keep_below || !sub->prior_lower || !sub->prior_upper || !sub->prior_lower[i] ||
-        !sub->prior_upper[i] || !sub->prior_lower[a] || !sub->prior_upper[a])
-        return 0;
-    return st->pre_lower[a][r] == sub->prior_lower[a][r] && st->pre_upper[a][r] == sub->prior_upper[a][r];
-}
-
 /* Row r of layer i needs a linear pass (else its IBP bound is the answer). */
 static int needs_pass(const bound_state *st, int i, int fed, size_t r)
 {
     const bound_work *w = st->work;
     if (st->opt.skip_stable && relax_row_stable(&st->model->layers[i], r, w->ibp_l[i][r], w->ibp_u[i][r])) return 0;
     if (st->opt.skip_stable && st->sub && stable_by_parent(st, i, r)) return 0;
+    if (st->sub && bound_cone_kept(st, i, r)) return 0;
     if (!fed) return 1;
-    if (st->sub && parent_pass_holds(st, i, r)) return 0;
     /* a_r's box is tightest unless z_r kept its IBP bound as a stable neuron */
     int a = bound_in(st->model, i, 0);
     const relax_lines *ln = &st->lines[a];

@@ -131,6 +131,12 @@ typedef struct {
     double **slot_row;     /* [n_slots] 3 x 2 rb doubles: c, s, e */
     int **slot_org;        /* [n_slots] 4 rb ints: window origins */
 
+    /* notes of the neurons a sub-domain changed, per nonlinear layer (bound_cone.c) */
+    unsigned **cone_sat;   /* [i] (C + 1) planes of (H + 1) x (W + 1) rectangle sums of
+                              layer i's input: one per channel, the last over all */
+    int *cone_valid;       /* [i] noted in the current bound_compute */
+    int *cone_wanted;      /* [i] some row above can read layer i's notes */
+
     struct bound_lbp *lbp; /* forward linear bounds (bound_lbp.c), NULL until used */
     struct frown_work *frown; /* FROWN state and scratch (bound_frown.c), or NULL */
     struct bound_milp *milp;  /* MILP outcomes of the last bound_spec (bound_milp.c), or NULL */
