@@ -359,6 +359,7 @@ static void graph_rows_block_free_only_with_equal_branch_strides(void **state)
 
 int main(void)
 {
+    if (test_blas_one_thread()) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_method_norm_and_precision_is_sound),
         cmocka_unit_test(extreme_radii_are_sound),

@@ -341,8 +341,7 @@ static void committed_cnns_windowed_equal_dense(void **state)
 
 int main(void)
 {
-    /* run with OPENBLAS_NUM_THREADS=1 (tests/run.sh): threads split a GEMM by its
-     * shape, and the double bits by shape hold single-threaded (layer_ops.c) */
+    if (test_blas_one_thread()) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(committed_cnns_windowed_equal_dense),
         cmocka_unit_test(windowed_rows_are_the_dense_rows_bits_and_sound),

@@ -272,6 +272,7 @@ static void splitter_error_is_returned_and_null_unsets_it(void **state)
 
 int main(void)
 {
+    if (test_blas_one_thread()) return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(split_verifier_gives_plain_bits),
         cmocka_unit_test(varied_rows_go_to_the_dynamic_split_and_give_plain_bits),

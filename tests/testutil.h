@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "blas_threads.h"
 #include "model.h"
 
 /* The sanitizer build (make SAN=1) runs a few of the heaviest tests at a
@@ -26,6 +27,17 @@
 #else
 #define TEST_UNDER_SANITIZER 0
 #endif
+
+/* One BLAS thread, as nncert runs by default, whatever OPENBLAS_NUM_THREADS
+ * says: tests whose bits depend on it set it themselves (a thread count splits
+ * a GEMM by its shape, and rows are block-free only single-threaded). */
+static inline int test_blas_one_thread(void)
+{
+    nn_error err;
+    if (!blas_threads_set(1, &err)) return 0;
+    fprintf(stderr, "%s\n", err.msg);
+    return 1;
+}
 
 /* splitmix64: a small, seedable generator so every test run sees the same numbers. */
 typedef struct { uint64_t state; } test_rng;
