@@ -373,7 +373,7 @@ void bound_backward_commit(bound_state *st, int layer)
                 double h = 0;
                 for (int k = 0; k < W; k++) {
                     int in = pp->inputs[o * (size_t)W + (size_t)k];
-                    if (in >= 0) h += fabs(coef[k]) * fmax(fabs(pl[in]), fabs(pu[in]));
+                    if (in >= 0) h += fabs(coef[k]) * bound_abs_max(pl[in], pu[in]);
                 }
                 for (int p = 0; p < 2; p++)
                     w->mph[p][layer][side * pp->n_out + o] = bound_gamma(T + 2, unit_roundoff[p]) * h * (1 + 1e-9);
@@ -382,7 +382,7 @@ void bound_backward_commit(bound_state *st, int layer)
          * whatever the plane's coefficients, so the absolute part is per input */
         if (st->opt.single) {
             double zs = 0;
-            for (size_t i = 0; i < shape_size(L->in); i++) zs += fmax(fabs(pl[i]), fabs(pu[i]));
+            for (size_t i = 0; i < shape_size(L->in); i++) zs += bound_abs_max(pl[i], pu[i]);
             w->tau[layer] = (2.0 * T + 2) * FLT_MIN * zs * (1 + 1e-6);
         }
         return;
@@ -402,14 +402,14 @@ void bound_backward_commit(bound_state *st, int layer)
     if (st->opt.single) { /* float rows' absolute budget (header comment) */
         double ts = 0;
         for (size_t i = 0; i < n; i++)
-            ts += (2 + fabs(ln->lower_slope[i]) + fabs(ln->upper_slope[i])) * fmax(fabs(pl[i]), fabs(pu[i]));
+            ts += (2 + fabs(ln->lower_slope[i]) + fabs(ln->upper_slope[i])) * bound_abs_max(pl[i], pu[i]);
         w->tau[layer] = FLT_MIN * ts * (1 + 1e-6);
     }
     for (int p = 0; p < 2; p++) {
         double u1 = (unit_roundoff[p] + UNIT_ROUNDOFF_D) / (1 - unit_roundoff[p]) * (1 + 1e-9);
         double g = fb ? bound_gamma((double)w->fb_rows + 4, unit_roundoff[p]) : ab >= 0 ? w->gam[p][ab] : 0.0;
         for (size_t i = 0; i < n; i++)
-            w->ew[p][layer][i] = u1 * fmax(fabs(pl[i]), fabs(pu[i])) + (v ? g * v[i] : 0.0);
+            w->ew[p][layer][i] = u1 * bound_abs_max(pl[i], pu[i]) + (v ? g * v[i] : 0.0);
     }
     /* packed lines, and the offset below folded into the step with its magnitudes:
      * the first block's composite c when its GEMM is used, else the affine layer's */

@@ -96,7 +96,7 @@ int bound_box_dag(bound_state *st, int upto, nn_error *err)
         for (size_t k = 0; k < w->n_in; k++) {
             w->dag_lo[0][k] = w->box_lo[k];
             w->dag_hi[0][k] = w->box_hi[k];
-            w->dag_g[0][k] = fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
+            w->dag_g[0][k] = bound_abs_max(w->box_lo[k], w->box_hi[k]);
         }
         w->dag_valid[0] = 1;
     }
@@ -129,7 +129,7 @@ int bound_box_dag(bound_state *st, int upto, nn_error *err)
             memcpy(hi, sh, no * sizeof *hi);
         }
         if (rc) return rc;
-        for (size_t k = 0; k < no; k++) w->dag_g[j + 1][k] = fmax(fabs(lo[k]), fabs(hi[k]));
+        for (size_t k = 0; k < no; k++) w->dag_g[j + 1][k] = bound_abs_max(lo[k], hi[k]);
         w->dag_valid[j + 1] = 1;
     }
     return NN_OK;

@@ -265,7 +265,7 @@ int bound_first_block_budget(bound_state *st, nn_error *err)
         vs += w->fb_v[r];
     }
     if (st->opt.single) { /* only float rows cross the composite with an absolute budget */
-        for (size_t k = 0; k < n; k++) gs += fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
+        for (size_t k = 0; k < n; k++) gs += bound_abs_max(w->box_lo[k], w->box_hi[k]);
         w->fb_tau = FLT_MIN * ((2.0 * (double)rows + 3) * gs + vs) * (1 + 1e-6);
     }
     return NN_OK;
@@ -289,7 +289,7 @@ static int first_block_error_dag(bound_state *st, nn_error *err)
         }
         double *o = v[k + 1];
         if (k < 0) {
-            for (size_t q = 0; q < no; q++) o[q] = fmax(fabs(w->box_lo[q]), fabs(w->box_hi[q]));
+            for (size_t q = 0; q < no; q++) o[q] = bound_abs_max(w->box_lo[q], w->box_hi[q]);
             continue;
         }
         const nn_layer *L = &m->layers[k];
@@ -326,7 +326,7 @@ static int first_block_error(bound_state *st, nn_error *err)
     if (!w->fb_e && !(w->fb_e = nn_malloc(w->fb_rows * sizeof *w->fb_e, "rounding budget", err))) return NN_ENOMEM;
     double *v = w->scratch, *vn = w->scratch + mw;
     if (w->dag) return first_block_error_dag(st, err);
-    for (size_t k = 0; k < w->n_in; k++) v[k] = fmax(fabs(w->box_lo[k]), fabs(w->box_hi[k]));
+    for (size_t k = 0; k < w->n_in; k++) v[k] = bound_abs_max(w->box_lo[k], w->box_hi[k]);
     for (int j = 0; j < w->first_nl; j++) {
         const nn_layer *L = &st->model->layers[j];
         if (L->type == LAYER_FLATTEN) continue;

@@ -278,7 +278,7 @@ static void lbp_activation(bound_state *st, struct bound_lbp *p, int j)
         double uc = sU * a + fabs(sU) * b + tU, lc = sL * a - fabs(sL) * b + tL;
         mc[k] = 0.5 * uc + 0.5 * lc;
         rc[k] = 0.5 * uc - 0.5 * lc;
-        mag[k] = fmax(fabs(sU), fabs(sL)) * mag[k] + fmax(fabs(tU), fabs(tL));
+        mag[k] = bound_abs_max(sU, sL) * mag[k] + bound_abs_max(tU, tL);
     }
     p->rad_zero = exact;
 }
@@ -328,9 +328,9 @@ static void lbp_maxpool(bound_state *st, struct bound_lbp *p, int j)
     double *mago = Rn + (n_in + 1) * no;
     for (size_t o = 0; o < no; o++) {
         const int *in = P->inputs + o * W;
-        double s = fmax(fabs(P->upper_icpt[o]), fabs(P->lower_icpt[o]));
+        double s = bound_abs_max(P->upper_icpt[o], P->lower_icpt[o]);
         for (size_t k = 0; k < W; k++)
-            if (in[k] >= 0) s += fmax(fabs(P->upper_coef[o * W + k]), fabs(P->lower_coef[o * W + k])) * mag[in[k]];
+            if (in[k] >= 0) s += bound_abs_max(P->upper_coef[o * W + k], P->lower_coef[o * W + k]) * mag[in[k]];
         mago[o] = s;
     }
     p->cur = 1 - p->cur;
@@ -347,7 +347,7 @@ static int lbp_start(bound_state *st, struct bound_lbp *p, nn_error *err)
     p->rad_zero = 1;
     p->width = n_in;
     double *mag = p->rad[0] + (n_in + 1) * n_in;
-    for (size_t j = 0; j < n_in; j++) mag[j] = fmax(fabs(w->box_lo[j]), fabs(w->box_hi[j]));
+    for (size_t j = 0; j < n_in; j++) mag[j] = bound_abs_max(w->box_lo[j], w->box_hi[j]);
     if (p->first_state == 1) {
         for (int j = 0; j < w->first_nl; j++) {
             int rc = lbp_affine(st, p, j, 0, err);

@@ -298,7 +298,7 @@ static void setup_row(quad_ctx *q, const double *a)
     for (size_t i = 0; i < q->nz; i++) {
         double wi = a[i];
         q->kind[i] = Q_ZERO;
-        q->mag[i] = fabs(wi) * fmax(fabs(l[i]), fabs(u[i]));
+        q->mag[i] = fabs(wi) * bound_abs_max(l[i], u[i]);
         if (wi == 0 || u[i] <= 0) continue;
         if (l[i] >= 0) {
             q->kind[i] = Q_LIN;
