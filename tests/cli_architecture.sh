@@ -41,7 +41,7 @@ check "<plplot.h> only in the report's plots" '[ -z "$plp" ]' || echo "#   $plp"
 
 # src/bound: the order of doc/architecture.md; a file may include and call only
 # the files before it.
-order=(bound_work bound_cost bound_box bound_concretize bound_rows bound_backward bound_first_block bound_ibp
+order=(bound_work bound_cost bound_box bound_concretize bound_rows bound_cone bound_backward bound_first_block bound_ibp
        bound_lbp bound_crown bound_lp_safe bound_lp_build bound_lp bound_milp bound_quad bound_frown bound_memory bound
        bound_batch bound_source)
 rank_of() { local i; for i in "${!order[@]}"; do [ "${order[$i]}" = "$1" ] && echo "$i" && return; done; echo -1; }
