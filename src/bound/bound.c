@@ -374,6 +374,14 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     }
     w->first_nl = next_nl(m, -1);
     w->rows4 = !st->opt.one_row_steps && BOUND_CPU_HAS_V4();
+    /* rows of a model with spatial layers may be windowed, whose concretization
+     * must give the whole row's bits: sequential sums there (bound_concretize.c) */
+    int spatial = 0;
+    for (int i = 0; i < n; i++) {
+        layer_type t = m->layers[i].type;
+        spatial |= t == LAYER_CONV2D || t == LAYER_AVGPOOL2D || t == LAYER_MAXPOOL2D;
+    }
+    w->box_mode = spatial ? BOUND_BOX_SEQUENTIAL : w->rows4 ? BOUND_BOX_LANES_V4 : BOUND_BOX_LANES;
     BOUND_ALLOC(w->prev_nl, (size_t)n + 1, "bound workspace");
     for (int i = 0, last = -1; i <= n; i++) {
         w->prev_nl[i] = last;

@@ -1084,7 +1084,7 @@ static void SFX(tail_boxes)(bound_state *st, SFX(blk) *pend, int stop, size_t R,
                 if (!out) continue;
                 size_t row = side && q->split ? q->lo_rows + r : r;
                 const double *a = SFX(row_double)(q, row, n, tmp);
-                bound_concretize_box(a, n, w->dag_lo[k + 1], w->dag_hi[k + 1], q->c[row], q->s[row],
+                bound_concretize_box(a, n, w->dag_lo[k + 1], w->dag_hi[k + 1], q->c[row], q->s[row], w->box_mode,
                                      side ? NULL : &v, side ? &v : NULL);
                 out[r] += side ? v + q->e[row] : v - q->e[row];
             }
@@ -1142,7 +1142,7 @@ static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, con
             }
             const double *a = SFX(row_double)(&b, row, n, tmp);
             double *lo = side ? NULL : &out[r], *hi = side ? &out[r] : NULL;
-            if (stop > 0) bound_concretize_box(a, n, box_lo, box_hi, b.c[row], b.s[row], lo, hi);
+            if (stop > 0) bound_concretize_box(a, n, box_lo, box_hi, b.c[row], b.s[row], w->box_mode, lo, hi);
             else bound_concretize_region(st, a, b.c[row], b.s[row], -1.0, lo, hi);
             out[r] += side ? b.e[row] : -b.e[row];
         }

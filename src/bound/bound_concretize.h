@@ -14,17 +14,18 @@ void bound_concretize_region(const bound_state *st, const double *a, double c, d
 /* bound_concretize_region (nrm < 0) for a row that is 0 outside the k input
  * coordinates idx[0..k) (ascending), a[q] the coefficient of idx[q]: the same
  * terms in the same order, so the same bits (the zeros add nothing). Returns 0,
- * computing nothing, where the region needs the whole row (clipped l1, l2).
- * scratch: 2k doubles. */
+ * computing nothing, where the region needs the whole row (clipped l1, l2, or
+ * a box summed in lanes). scratch: 2k doubles. */
 int bound_concretize_region_sparse(const bound_state *st, const double *a, const size_t *idx, size_t k, double c,
                                    double s, double *lo, double *hi, double *scratch);
 /* Clipped l1 or l2 (the ball within the box [box_lo, box_hi]): the lower bound of
  * a.x + c that bound_concretize_region gives, and the point x of the region where
  * it is attained (l1: the knapsack's; l2: the dual multiplier's). */
 double bound_clipped_argmin(const bound_state *st, const double *a, double c, double s, double *x);
-/* The same as bound_concretize_region over the box [bl, bh] (n entries). */
+/* The same as bound_concretize_region over the box [bl, bh] (n entries); mode:
+ * how its sums run (bound_work.box_mode, bound_concretize.c). */
 void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
-                          double *lo, double *hi);
+                          int mode, double *lo, double *hi);
 /* The dual norm q of a (n entries) for the region norm p: ||a||_1 for p = inf,
  * ||a||_inf for p = 1, ||a||_2 for p = 2; sequential sums, safe from under- and
  * overflow of squares. */

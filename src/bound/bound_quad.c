@@ -146,7 +146,8 @@ static double quad_value(const quad_ctx *q, const double *z, double *gz)
 static double domain_lower(const quad_ctx *q, const double *a, double c, double s)
 {
     double lb;
-    if (q->P >= 0) bound_concretize_box(a, q->ny, q->blo, q->bhi, c, s, &lb, NULL);
+    if (q->P >= 0) bound_concretize_box(a, q->ny, q->blo, q->bhi, c, s, ((const bound_work *)q->st->work)->box_mode, &lb,
+                                     NULL);
     else bound_concretize_region(q->st, a, c, s, -1.0, &lb, NULL);
     return lb;
 }

@@ -37,6 +37,9 @@ typedef struct {
     int rows4;             /* the CPU has AVX2 (and one_row_steps is off): activation
                               steps take four rows at once (bound_backward_kernel.h
                               act_rows4); never changes a bit */
+    int box_mode;          /* how box concretizations sum (bound_concretize.c):
+                              BOUND_BOX_SEQUENTIAL where rows can be windowed, else
+                              lanes, in AVX2 vectors with rows4 */
     size_t n_in;           /* model input size */
     nn_layer *abs_layers;  /* [i] |linear part| of affine layer i, offset 0 (IBP radius) */
     double **bfull;        /* [i] offset b_full of affine layer i, NULL if all zero */
@@ -142,6 +145,8 @@ typedef struct {
     struct bound_milp *milp;  /* MILP outcomes of the last bound_spec (bound_milp.c), or NULL */
     struct bound_lp_rows *lp_rows; /* one layer's LP kept across ranges of its rows (bound_lp.c), or NULL */
 } bound_work;
+
+enum { BOUND_BOX_SEQUENTIAL, BOUND_BOX_LANES, BOUND_BOX_LANES_V4 };
 
 /* Layer j's input k as a layer index (-1: the model input): j - 1 on a chain. */
 static inline int bound_in(const nn_model *m, int j, int k) { return model_layer_input(m, j, k); }
