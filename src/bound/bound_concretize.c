@@ -109,14 +109,12 @@ double bound_dual_norm(const double *a, size_t n, norm_type p)
     }
 }
 
-/* One of xp, xn is 0, so xp*b + xn*c is the selected product exactly. */
 /* The box sums (bound_work.box_mode). Where rows can be windowed (a model with
  * convolutions or pools), sequential, so that a windowed row, given as its
  * window's entries with their indices, gets the whole row's bits and translated
  * copies of a row get the same bits. Elsewhere (rows are whole vectors) in
- * eight lanes: counting from the row's first nonzero entry j0, lane L takes the
- * entries j with j - j0 = L mod 8, in ascending order, and the lanes are added
- * pairwise (lanes_total), in two AVX2 vectors where the CPU has it and as
+ * eight lanes: lane L takes the entries j = L mod 8, in ascending order, and the
+ * lanes are added pairwise (lanes_total), in two AVX2 vectors where the CPU has it and as
  * scalars elsewhere, with the same bits. The one sequential chain had been the
  * largest cost of a ReLU-phase search on a 784-input MLP (a third of the
  * samples). Any order is sound: the allowance is far above the rounding of a
@@ -197,9 +195,6 @@ static double box_side(const double *a, size_t n, const double *bl, const double
         *mag = gs;
         return vs;
     }
-    size_t j0 = 0; /* lanes count from the first nonzero */
-    while (j0 < n && a[j0] == 0) j0++;
-    a += j0, bp += j0, bn += j0, n -= j0;
     size_t n8 = n - n % BOX_LANES;
     if (mode == BOUND_BOX_LANES_V4) box_lanes_v4(a, n8, bp, bn, v, g);
     else box_lanes(a, n8, bp, bn, v, g);
