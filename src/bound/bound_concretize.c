@@ -56,90 +56,6 @@ static double l2_norm_of(const double *a, size_t n, double acc)
     return mx * sqrt(s);
 }
 
-/* Sums in lanes (bound_work.box_mode, BOUND_BOX_LANES*): on models without
- * convolutions or pools, whose rows are never windowed or translated, the sums
- * of a row's terms run in eight lanes, lane L taking the entries L, L + 8, ... in
- * ascending order, added pairwise at the end (lanes_total): eight independent
- * chains instead of one, in two AVX2 vectors where the CPU has it and as scalars
- * elsewhere, with the same bits (lane by lane the same operations; no FMA: AVX2
- * alone does not have it, and ISO C mode keeps -ffp-contract=off). The one
- * sequential chain had been the largest cost of a ReLU-phase search on a
- * 784-input MLP. Any order is sound: the allowance is far above the rounding of
- * a sum of n terms. Where rows can be windowed the sums stay sequential, so that
- * a windowed row, given as its window's entries with their indices, gets the
- * whole row's bits and translated copies of a row get the same bits. */
-#define BOX_LANES 8
-
-/* ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) */
-static double lanes_total(const double *l)
-{
-    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-}
-
-/* What the ball's pass sums beside a.x0 and |a||x0|: nothing (a cached norm, or
- * l1's max), sum |a_j| (l_inf's dual norm) or sum a_j^2 (l2's). */
-enum { BALL_NO_NORM, BALL_ABS_SUM, BALL_SQUARE_SUM };
-
-/* The ball's sums over the first n8 entries (a multiple of 8) in lanes, into
- * d (a.x0), g (|a||x0|) and q (the norm's sum), 8 each. */
-static void ball_lanes(const double *a, const double *x0, size_t n8, int kind, double *d, double *g, double *q)
-{
-    for (int L = 0; L < BOX_LANES; L++) {
-        double ds = 0, gs = 0, qs = 0; /* locals: a lane of an array would stay in memory */
-        for (size_t j = (size_t)L; j < n8; j += BOX_LANES) {
-            double t = a[j] * x0[j];
-            ds += t;
-            gs += fabs(t);
-            if (kind == BALL_ABS_SUM) qs += fabs(a[j]);
-            else if (kind == BALL_SQUARE_SUM) qs += a[j] * a[j];
-        }
-        d[L] = ds, g[L] = gs, q[L] = qs;
-    }
-}
-
-/* ball_lanes in two AVX2 vectors (the same bits) */
-BOUND_V4_TARGET static void ball_lanes_v4(const double *a, const double *x0, size_t n8, int kind, double *d,
-                                          double *g, double *q)
-{
-    bound_v4d d0 = {0, 0, 0, 0}, d1 = d0, g0 = d0, g1 = d0, q0 = d0, q1 = d0;
-    for (size_t j = 0; j < n8; j += BOX_LANES) {
-        bound_v4d a0, a1, x0v, x1v;
-        memcpy(&a0, a + j, sizeof a0);
-        memcpy(&a1, a + j + 4, sizeof a1);
-        memcpy(&x0v, x0 + j, sizeof x0v);
-        memcpy(&x1v, x0 + j + 4, sizeof x1v);
-        bound_v4d t0 = a0 * x0v, t1 = a1 * x1v;
-        d0 += t0, d1 += t1;
-        g0 += BOUND_V4_ABS(t0), g1 += BOUND_V4_ABS(t1);
-        if (kind == BALL_ABS_SUM) q0 += BOUND_V4_ABS(a0), q1 += BOUND_V4_ABS(a1);
-        else if (kind == BALL_SQUARE_SUM) q0 += a0 * a0, q1 += a1 * a1;
-    }
-    memcpy(d, &d0, sizeof d0);
-    memcpy(d + 4, &d1, sizeof d1);
-    memcpy(g, &g0, sizeof g0);
-    memcpy(g + 4, &g1, sizeof g1);
-    memcpy(q, &q0, sizeof q0);
-    memcpy(q + 4, &q1, sizeof q1);
-}
-
-/* The ball's three sums in lanes, the last n mod 8 entries in lanes 0 to 6. */
-static void ball_sums(const double *a, const double *x0, size_t n, int kind, int mode, double *dot, double *mag,
-                      double *acc)
-{
-    double d[BOX_LANES], g[BOX_LANES], q[BOX_LANES];
-    size_t n8 = n - n % BOX_LANES;
-    if (mode == BOUND_BOX_LANES_V4) ball_lanes_v4(a, x0, n8, kind, d, g, q);
-    else ball_lanes(a, x0, n8, kind, d, g, q);
-    for (size_t j = n8; j < n; j++) {
-        double t = a[j] * x0[j];
-        d[j - n8] += t;
-        g[j - n8] += fabs(t);
-        if (kind == BALL_ABS_SUM) q[j - n8] += fabs(a[j]);
-        else if (kind == BALL_SQUARE_SUM) q[j - n8] += a[j] * a[j];
-    }
-    *dot = lanes_total(d), *mag = lanes_total(g), *acc = lanes_total(q);
-}
-
 /* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
  * cached norm (< 0: computed here, in the same pass for l_inf and l2). */
 static void ball_bound(const bound_state *st, const double *a, const double *x0, size_t n, double c, double s,
@@ -147,14 +63,7 @@ static void ball_bound(const bound_state *st, const double *a, const double *x0,
 {
     double dot = 0, mag = 0, acc = 0;
     norm_type p = st->region.norm;
-    int mode = ((const bound_work *)st->work)->box_mode;
-    if (mode != BOUND_BOX_SEQUENTIAL) {
-        int kind = nrm >= 0 || p == NORM_1 ? BALL_NO_NORM : p == NORM_INF ? BALL_ABS_SUM : BALL_SQUARE_SUM;
-        ball_sums(a, x0, n, kind, mode, &dot, &mag, &acc);
-        if (kind == BALL_ABS_SUM) nrm = acc;
-        else if (kind == BALL_SQUARE_SUM) nrm = l2_norm_of(a, n, acc);
-        else if (nrm < 0) nrm = bound_dual_norm(a, n, p);
-    } else if (nrm >= 0 || p == NORM_1) {
+    if (nrm >= 0 || p == NORM_1) {
         for (size_t j = 0; j < n; j++) {
             double t = a[j] * x0[j];
             dot += t;
@@ -200,7 +109,20 @@ double bound_dual_norm(const double *a, size_t n, norm_type p)
     }
 }
 
-/* The box's sums, sequential or in lanes (above). One term of the lower (bp = bl, bn = bh) or upper (bp = bh, bn = bl) side: one
+/* The box sums (bound_work.box_mode). Where rows can be windowed (a model with
+ * convolutions or pools), sequential, so that a windowed row, given as its
+ * window's entries with their indices, gets the whole row's bits and translated
+ * copies of a row get the same bits. Elsewhere (rows are whole vectors) in
+ * eight lanes: lane L takes the entries j = L mod 8, in ascending order, and the
+ * lanes are added pairwise (lanes_total), in two AVX2 vectors where the CPU has it and as
+ * scalars elsewhere, with the same bits. The one sequential chain had been the
+ * largest cost of a ReLU-phase search on a 784-input MLP (a third of the
+ * samples). Any order is sound: the allowance is far above the rounding of a
+ * sum of n terms. Per side, the magnitude is that side's own terms' (each term
+ * is one rounded product). */
+#define BOX_LANES 8
+
+/* One term of the lower (bp = bl, bn = bh) or upper (bp = bh, bn = bl) side: one
  * of xp, x - xp is 0, so it is the selected product, rounded once. */
 static inline double box_term(double x, double bp, double bn)
 {
@@ -208,12 +130,13 @@ static inline double box_term(double x, double bp, double bn)
     return xp * bp + (x - xp) * bn;
 }
 
-/* The box's sums over the first n8 entries (a multiple of 8) in lanes, into v
- * and g (the magnitudes), 8 each. */
+/* The lanes' sums over the first n8 entries (a multiple of 8), into v[0..8) and
+ * g[0..8) (the magnitudes), lane L from entry L on every 8th. */
 static void box_lanes(const double *a, size_t n8, const double *bp, const double *bn, double *v, double *g)
 {
+    for (int L = 0; L < BOX_LANES; L++) v[L] = g[L] = 0;
     for (int L = 0; L < BOX_LANES; L++) {
-        double vs = 0, gs = 0; /* locals: a lane of an array would stay in memory */
+        double vs = 0, gs = 0; /* a local: a lane of the array would stay in memory */
         for (size_t j = (size_t)L; j < n8; j += BOX_LANES) {
             double t = box_term(a[j], bp[j], bn[j]);
             vs += t;
@@ -223,7 +146,10 @@ static void box_lanes(const double *a, size_t n8, const double *bp, const double
     }
 }
 
-/* box_lanes in two AVX2 vectors (the same bits) */
+/* box_lanes with the eight lanes in two AVX2 vectors: lane by lane the same
+ * operations (no FMA: AVX2 alone does not have it, and ISO C mode keeps
+ * -ffp-contract=off), so the same bits; two vectors keep two additions in
+ * flight, where one waited on the latency of the last. */
 BOUND_V4_TARGET static void box_lanes_v4(const double *a, size_t n8, const double *bp, const double *bn, double *v,
                                          double *g)
 {
@@ -245,6 +171,12 @@ BOUND_V4_TARGET static void box_lanes_v4(const double *a, size_t n8, const doubl
     memcpy(v + 4, &v1, sizeof v1);
     memcpy(g, &g0, sizeof g0);
     memcpy(g + 4, &g1, sizeof g1);
+}
+
+/* ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) */
+static double lanes_total(const double *l)
+{
+    return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
 /* One side of the box bound: hi_side 0 the lower (bl where a > 0), 1 the upper. */
