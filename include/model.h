@@ -103,6 +103,8 @@ int layer_is_activation(layer_type t);
 int layer_is_affine(layer_type t);
 /* Needs a relaxation in the bound engine: an activation or a maxpool. */
 int layer_is_nonlinear(layer_type t);
+/* Works on windows of a C,H,W map: conv2d, avgpool2d, maxpool2d. */
+int layer_is_spatial(layer_type t);
 /* An avgpool2d whose divisor counts some padding cells (a count_pad entry > 0). */
 int layer_counts_padding(const nn_layer *layer);
 /* Index of the layer whose output is input k of layer i (-1: the model input). */

@@ -176,7 +176,7 @@ static int strides_agree(const nn_model *m, nn_error *err)
         if (L->type == LAYER_ADD) {
             int b = bound_in(m, j, 1);
             agree = (b >= 0 ? sy[b] : 1) == y && (b >= 0 ? sx[b] : 1) == x;
-        } else if (L->type == LAYER_CONV2D || L->type == LAYER_AVGPOOL2D || L->type == LAYER_MAXPOOL2D) {
+        } else if (layer_is_spatial(L->type)) {
             if (y > (1L << 30) / L->stride[0] || x > (1L << 30) / L->stride[1]) agree = 0;
             y *= L->stride[0], x *= L->stride[1];
         }
@@ -377,10 +377,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     /* rows of a model with spatial layers may be windowed, whose concretization
      * must give the whole row's bits: sequential sums there (bound_concretize.c) */
     int spatial = 0;
-    for (int i = 0; i < n; i++) {
-        layer_type t = m->layers[i].type;
-        spatial |= t == LAYER_CONV2D || t == LAYER_AVGPOOL2D || t == LAYER_MAXPOOL2D;
-    }
+    for (int i = 0; i < n; i++) spatial |= layer_is_spatial(m->layers[i].type);
     w->box_mode = spatial ? BOUND_BOX_SEQUENTIAL : w->rows4 ? BOUND_BOX_LANES_V4 : BOUND_BOX_LANES;
     BOUND_ALLOC(w->prev_nl, (size_t)n + 1, "bound workspace");
     for (int i = 0, last = -1; i <= n; i++) {

@@ -93,7 +93,7 @@ int bound_estimate_memory(const nn_model *m, const bound_options *opt, bound_mem
         double p = (double)layer_param_count(L);
         model += D * p;
         cols += nout;
-        if (L->type == LAYER_CONV2D || L->type == LAYER_AVGPOOL2D || L->type == LAYER_MAXPOOL2D) {
+        if (layer_is_spatial(L->type)) {
             conv = 1;
             if (i < first_nl) first_conv = 1;
         }

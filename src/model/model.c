@@ -43,6 +43,8 @@ int layer_is_affine(layer_type t)
 
 int layer_is_nonlinear(layer_type t) { return layer_is_activation(t) || t == LAYER_MAXPOOL2D; }
 
+int layer_is_spatial(layer_type t) { return t == LAYER_CONV2D || t == LAYER_AVGPOOL2D || t == LAYER_MAXPOOL2D; }
+
 int layer_counts_padding(const nn_layer *layer)
 {
     const int *c = layer->count_pad;

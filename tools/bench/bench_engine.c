@@ -188,10 +188,10 @@ static int threads_table(const char *path, int images)
     return rc != 0;
 }
 
-static int has_conv(const nn_model *m)
+static int has_spatial(const nn_model *m)
 {
     for (int l = 0; l < m->n_layers; l++)
-        if (m->layers[l].type == LAYER_CONV2D) return 1;
+        if (layer_is_spatial(m->layers[l].type)) return 1;
     return 0;
 }
 
@@ -199,7 +199,7 @@ static int has_conv(const nn_model *m)
  * defaults (second, so that warming up favours the reference): CPU s/eval of
  * both, their ratio, and whether the radii are the same (they must be: the same
  * bits). BENCH_ONE_ROW: activation steps one row at a time against four rows per
- * AVX2 vector. BENCH_DENSE (models with a conv layer only): conv-shaped layers'
+ * AVX2 vector. BENCH_DENSE (models with conv or pool layers only): conv-shaped layers'
  * backward rows on full maps against windowed rows, with each one's end-to-end
  * GEMM rate as a fraction of peak, since windowed rows trade flops for speed. */
 static int reference_table(char **paths, int n, int images, int reference, double peak)
@@ -209,7 +209,7 @@ static int reference_table(char **paths, int n, int images, int reference, doubl
         printf("\nBackward rows of conv-shaped layers, double, the same %d images: on full maps\n"
                "(bound_options.dense_rows, the engine before windowed rows) against windowed rows (the default);\n"
                "CPU s/eval, end-to-end GEMM GF/s (%% of the DGEMM peak), and dense/windowed (above 1: windowed\n"
-               "are faster). Only models with a conv layer.\n",
+               "are faster). Only models with conv or pool layers.\n",
                images);
     else
         printf("\nActivation steps, double, the same %d images: one row at a time (bound_options.one_row_steps)\n"
@@ -227,7 +227,7 @@ static int reference_table(char **paths, int n, int images, int reference, doubl
         nn_model m;
         nn_dataset ds;
         if (model_load(paths[i], &m, &err)) continue;  /* reported in the table above */
-        if ((dense && !has_conv(&m)) || dataset_load(data_of(paths[i]), 0, (size_t)images, &ds, &err)) {
+        if ((dense && !has_spatial(&m)) || dataset_load(data_of(paths[i]), 0, (size_t)images, &ds, &err)) {
             model_free(&m);
             continue;
         }
