@@ -134,7 +134,6 @@ static inline double box_term(double x, double bp, double bn)
  * g[0..8) (the magnitudes), lane L from entry L on every 8th. */
 static void box_lanes(const double *a, size_t n8, const double *bp, const double *bn, double *v, double *g)
 {
-    for (int L = 0; L < BOX_LANES; L++) v[L] = g[L] = 0;
     for (int L = 0; L < BOX_LANES; L++) {
         double vs = 0, gs = 0; /* a local: a lane of the array would stay in memory */
         for (size_t j = (size_t)L; j < n8; j += BOX_LANES) {
@@ -179,22 +178,37 @@ static double lanes_total(const double *l)
     return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
+/* The sequential sum of one side's terms over entries q < k, the coefficient
+ * a[q] at input idx[q] (idx NULL: at q), and its magnitude: a row given as its
+ * nonzero entries gets the whole row's bits. */
+static inline double box_sequential(const double *a, const size_t *idx, size_t k, const double *bp, const double *bn,
+                                    double *mag)
+{
+    double v = 0, g = 0;
+    for (size_t q = 0; q < k; q++) {
+        size_t j = idx ? idx[q] : q;
+        double t = box_term(a[q], bp[j], bn[j]);
+        v += t;
+        g += fabs(t);
+    }
+    *mag = g;
+    return v;
+}
+
+/* v + c moved outward by the allowance of its terms' magnitude and s. */
+static inline double box_bound(double v, double mag, double c, double s, int hi_side)
+{
+    double allow = BOUND_ALLOWANCE(mag + s);
+    return hi_side ? v + c + allow : v + c - allow;
+}
+
 /* One side of the box bound: hi_side 0 the lower (bl where a > 0), 1 the upper. */
 static double box_side(const double *a, size_t n, const double *bl, const double *bh, int hi_side, int mode,
                        double *mag)
 {
     double v[BOX_LANES], g[BOX_LANES];
     const double *bp = hi_side ? bh : bl, *bn = hi_side ? bl : bh;
-    if (mode == BOUND_BOX_SEQUENTIAL) {
-        double vs = 0, gs = 0;
-        for (size_t j = 0; j < n; j++) {
-            double t = box_term(a[j], bp[j], bn[j]);
-            vs += t;
-            gs += fabs(t);
-        }
-        *mag = gs;
-        return vs;
-    }
+    if (mode == BOUND_BOX_SEQUENTIAL) return box_sequential(a, NULL, n, bp, bn, mag);
     size_t n8 = n - n % BOX_LANES;
     if (mode == BOUND_BOX_LANES_V4) box_lanes_v4(a, n8, bp, bn, v, g);
     else box_lanes(a, n8, bp, bn, v, g);
@@ -210,14 +224,11 @@ static double box_side(const double *a, size_t n, const double *bl, const double
 void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
                           int mode, double *lo, double *hi)
 {
-    double mag;
-    if (lo) {
-        double v = box_side(a, n, bl, bh, 0, mode, &mag);
-        *lo = v + c - BOUND_ALLOWANCE(mag + s);
-    }
-    if (hi) {
-        double v = box_side(a, n, bl, bh, 1, mode, &mag);
-        *hi = v + c + BOUND_ALLOWANCE(mag + s);
+    for (int side = 0; side < 2; side++) {
+        double *out = side ? hi : lo, mag;
+        if (!out) continue;
+        double v = box_side(a, n, bl, bh, side, mode, &mag);
+        *out = box_bound(v, mag, c, s, side);
     }
 }
 
@@ -545,18 +556,12 @@ int bound_concretize_region_sparse(const bound_state *st, const double *a, const
         return 1;
     }
     if (st->region.norm == NORM_INF && w->box_mode == BOUND_BOX_SEQUENTIAL) {
-        double mag;
         for (int side = 0; side < 2; side++) {
-            double *out = side ? hi : lo, v = 0, g = 0;
+            double *out = side ? hi : lo, mag;
             if (!out) continue;
             const double *bp = side ? w->box_hi : w->box_lo, *bn = side ? w->box_lo : w->box_hi;
-            for (size_t q = 0; q < k; q++) {
-                double t = box_term(a[q], bp[idx[q]], bn[idx[q]]);
-                v += t;
-                g += fabs(t);
-            }
-            mag = g;
-            *out = side ? v + c + BOUND_ALLOWANCE(mag + s) : v + c - BOUND_ALLOWANCE(mag + s);
+            double v = box_sequential(a, idx, k, bp, bn, &mag);
+            *out = box_bound(v, mag, c, s, side);
         }
         return 1;
     }

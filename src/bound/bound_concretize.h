@@ -15,7 +15,7 @@ void bound_concretize_region(const bound_state *st, const double *a, double c, d
  * coordinates idx[0..k) (ascending), a[q] the coefficient of idx[q]: the same
  * terms in the same order, so the same bits (the zeros add nothing). Returns 0,
  * computing nothing, where the region needs the whole row (clipped l1, l2, or
- * a box summed in lanes). scratch: 2k doubles. */
+ * a box summed in lanes). scratch: k doubles (the ball's centre entries). */
 int bound_concretize_region_sparse(const bound_state *st, const double *a, const size_t *idx, size_t k, double c,
                                    double s, double *lo, double *hi, double *scratch);
 /* Clipped l1 or l2 (the ball within the box [box_lo, box_hi]): the lower bound of
