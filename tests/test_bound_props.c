@@ -754,19 +754,39 @@ static void first_block_uncached_path_matches_cache(void **state)
  * switch (bound_work.rows4) runs the box concretization's eight lanes in two
  * AVX2 vectors or as scalars on models without spatial layers
  * (bound_concretize.c); the regions are clipped, so both are compared here too. */
+/* normalize -> conv 5@3x3 -> act -> maxpool 2x2 stride 1 -> conv 6@3x3 -> act ->
+ * flatten -> dense 3: the second activation's rows are windowed through the
+ * first, six channels to a cell, so four of one cell share a vector. */
+static void build_wide_cells(nn_model *m, test_rng *rng, layer_type act)
+{
+    nn_error err;
+    model_init(m);
+    m->input = (nn_shape){2, 8, 8};
+    tb_normalize(m, rng, 2);
+    tb_conv_pad(m, rng, 2, 5, 3, 1, 0.5);
+    tb_act(m, rng, act, 5 * 64);
+    tb_pool(m, LAYER_MAXPOOL2D, 2, 1, 0); /* 5x7x7 */
+    tb_conv_pad(m, rng, 5, 6, 3, 1, 0.3);
+    tb_act(m, rng, act, 6 * 49);
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
+    tb_dense(m, rng, 6 * 49, 3);
+    assert_int_equal(model_finalize(m, &err), NN_OK);
+}
+
 static void four_row_lanes_equal_one_row_steps(void **state)
 {
     (void)state;
     test_rng rng = {29};
     if (!BOUND_CPU_HAS_V4()) print_message("no AVX2 here: both states step one row at a time\n");
     const layer_type acts[] = {LAYER_RELU, LAYER_TANH, LAYER_LEAKY_RELU};
-    for (int fam = 0; fam < 6; fam++)
+    for (int fam = 0; fam < 7; fam++)
         for (int a = 0; a < 3; a++) {
             nn_model m;
             if (fam == 5 && a) continue;
             if (fam < 2) tb_build(&m, &rng, fam, acts[a]);
             else if (fam < 5) tb_build_res(&m, &rng, fam - 2, acts[a]);
-            else tb_build_relu2(&m, &rng, 37, 24, 16, 5); /* 37 inputs: 4 rounds of the box's 8 lanes, 5 left */
+            else if (fam == 5) tb_build_relu2(&m, &rng, 37, 24, 16, 5); /* 37 inputs: 4 rounds of the box's 8 lanes, 5 left */
+            else build_wide_cells(&m, &rng, acts[a]);
             double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
             size_t ny = model_output_size(&m);
             double C[4 * 16];

@@ -253,17 +253,24 @@ static void SFX(act_row)(const REAL *a, REAL *x, size_t nq, const size_t *in, co
  * Compiled for AVX2 and called where the CPU has it (bound_work.rows4):
  * without 256-bit registers the lanes cost more than act_row (measured 1.8x
  * slower in SSE2 halves).
- * Rows r + k are a + k lda and x + k ldx; c, s, e hold the four rows'. */
-BOUND_V4_TARGET static void SFX(act_rows4)(const REAL *a, size_t lda, REAL *x, size_t ldx, size_t nq, const size_t *in,
-                           const size_t *out, const double *ps, const double *pt, const double *ns,
-                           const double *nt, const double *off, const double *offabs, const double *ew, double *c,
-                           double *s, double *e)
+ *
+ * act4_run is the loop over nq entries of rows a[k] into x[k], the lines and
+ * the offset indexed from 0, the chains carried in *sm from one run of a row's
+ * entries to the next (windowed rows: one run per line of the window);
+ * act4_end adds them to the rows' c, s, e as act_row does at its end. */
+typedef struct {
+    bound_v4d acc, mag, acc_o, mag_o, err;
+} SFX(sums4);
+
+BOUND_V4_TARGET static inline __attribute__((always_inline)) void
+SFX(act4_run)(const REAL *const a[4], REAL *const x[4], size_t nq, const size_t *in, const size_t *out,
+              const double *ps, const double *pt, const double *ns, const double *nt, const double *off,
+              const double *offabs, const double *ew, int skip_zero, int in_place, SFX(sums4) *sm)
 {
-    int skip_zero = x == a || out, in_place = x == a;
-    const REAL *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-    REAL *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
+    const REAL *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3];
+    REAL *x0 = x[0], *x1 = x[1], *x2 = x[2], *x3 = x[3];
     const bound_v4u none = {0, 0, 0, 0};
-    bound_v4d acc = {0, 0, 0, 0}, mag = acc, acc_o = acc, mag_o = acc, err = acc;
+    bound_v4d acc = sm->acc, mag = sm->mag, acc_o = sm->acc_o, mag_o = sm->mag_o, err = sm->err;
     for (size_t q = 0; q < nq; q++) {
         size_t i = in ? in[q] : q, o = out ? out[q] : q;
         bound_v4d v = {a0[i], a1[i], a2[i], a3[i]};
@@ -288,11 +295,33 @@ BOUND_V4_TARGET static void SFX(act_rows4)(const REAL *a, size_t lda, REAL *x, s
         }
         if (ew) err += BOUND_V4_CLEAR(BOUND_V4_ABS(y) * ew[q], z);
     }
+    sm->acc = acc, sm->mag = mag, sm->acc_o = acc_o, sm->mag_o = mag_o, sm->err = err;
+}
+
+/* Lane k's sums onto row rows[k]'s c, s, e (rows NULL: row k). */
+BOUND_V4_TARGET static inline __attribute__((always_inline)) void
+SFX(act4_end)(const SFX(sums4) *sm, const size_t *rows, double *c, double *s, double *e)
+{
     for (int k = 0; k < 4; k++) {
-        c[k] += acc[k] + acc_o[k];
-        s[k] += mag[k] + mag_o[k];
-        e[k] += err[k];
+        size_t r = rows ? rows[k] : (size_t)k;
+        c[r] += sm->acc[k] + sm->acc_o[k];
+        s[r] += sm->mag[k] + sm->mag_o[k];
+        e[r] += sm->err[k];
     }
+}
+
+/* Rows r + k are a + k lda and x + k ldx; c, s, e hold the four rows'. */
+BOUND_V4_TARGET static void SFX(act_rows4)(const REAL *a, size_t lda, REAL *x, size_t ldx, size_t nq, const size_t *in,
+                           const size_t *out, const double *ps, const double *pt, const double *ns,
+                           const double *nt, const double *off, const double *offabs, const double *ew, double *c,
+                           double *s, double *e)
+{
+    const REAL *a4[4] = {a, a + lda, a + 2 * lda, a + 3 * lda};
+    REAL *x4[4] = {x, x + ldx, x + 2 * ldx, x + 3 * ldx};
+    SFX(sums4) sm;
+    memset(&sm, 0, sizeof sm);
+    SFX(act4_run)(a4, x4, nq, in, out, ps, pt, ns, nt, off, offabs, ew, x == a || out, x == a, &sm);
+    SFX(act4_end)(&sm, NULL, c, s, e);
 }
 
 /* Through the lines of activation layer j. The output is packed on j's live
@@ -528,6 +557,32 @@ static void SFX(act_row_crop)(const SFX(blk) *b, size_t r, REAL *a, const double
     *e += err;
 }
 
+/* act_row_crop on the four windowed rows rows[0..3] of one side, whose windows
+ * have one origin (so their cells sit at the same places), in place: act_rows4's
+ * lanes, one run per line of the window, in act_row_crop's order. */
+BOUND_V4_TARGET static void SFX(act_rows4_crop)(SFX(blk) *b, const size_t *rows, const double *ps, const double *pt,
+                                                const double *ns, const double *nt, const double *off,
+                                                const double *offabs, const double *ew)
+{
+    size_t hw = (size_t)b->mh * (size_t)b->mw, whw = (size_t)b->wh * (size_t)b->ww;
+    size_t r0 = rows[0];
+    int ylo, yhi, xlo, xhi;
+    SFX(win_span)(b, r0, &ylo, &yhi, &xlo, &xhi);
+    SFX(sums4) sm;
+    memset(&sm, 0, sizeof sm);
+    size_t nq = (size_t)(xhi - xlo);
+    for (size_t ch = 0; nq && ch < (size_t)b->cc; ch++)
+        for (int yy = ylo; yy < yhi; yy++) {
+            size_t at = ch * whw + (size_t)yy * (size_t)b->ww + (size_t)xlo;
+            size_t q = ch * hw + (size_t)(b->oy[r0] + yy) * (size_t)b->mw + (size_t)(b->ox[r0] + xlo);
+            REAL *x4[4];
+            for (int k = 0; k < 4; k++) x4[k] = b->A + rows[k] * b->width + at;
+            SFX(act4_run)((const REAL *const *)x4, x4, nq, NULL, NULL, ps + q, pt + q, ns + q, nt + q,
+                          off ? off + q : NULL, off ? offabs + q : NULL, ew ? ew + q : NULL, 1, 1, &sm);
+        }
+    SFX(act4_end)(&sm, rows, b->c, b->s, b->e);
+}
+
 /* step_activation on windowed rows (output not packed): in place. */
 static void SFX(step_activation_crop)(const bound_state *st, int j, SFX(blk) *b, int off_layer)
 {
@@ -536,14 +591,28 @@ static void SFX(step_activation_crop)(const bound_state *st, int j, SFX(blk) *b,
     const double *off = off_layer >= 0 ? w->bfull[off_layer] : NULL;
     const double *offabs = off_layer >= 0 ? w->babs[off_layer] : NULL;
     const double *ew = b->budget ? w->ew[PREC][j] : NULL;
-    for (size_t r = 0; r < b->M; r++) {
-        REAL *a = b->A + r * b->width;
-        if (r >= b->lo_rows)
-            SFX(act_row_crop)(b, r, a, ln->upper_slope, ln->upper_icpt, ln->lower_slope, ln->lower_icpt, off, offabs,
-                              ew, &b->c[r], &b->s[r], &b->e[r]);
-        else
-            SFX(act_row_crop)(b, r, a, ln->lower_slope, ln->lower_icpt, ln->upper_slope, ln->upper_icpt, off, offabs,
-                              ew, &b->c[r], &b->s[r], &b->e[r]);
+    /* rows in order of side and origin (AVX2: four rows of one origin per
+     * vector, the rest one by one; no row's bits depend on its group) */
+    struct bound_win_row *ord = w->win_rows;
+    size_t M = b->M;
+    for (size_t r = 0; r < M; r++) ord[r] = (struct bound_win_row){r >= b->lo_rows, b->oy[r], b->ox[r], (unsigned)r};
+    if (w->rows4 && M >= 4) qsort(ord, M, sizeof *ord, win_row_before);
+    for (size_t p = 0, q; p < M; p = q) {
+        for (q = p + 1; q < M && win_same_origin(&ord[p], &ord[q]); q++)
+            ;
+        int upper = ord[p].upper;
+        const double *ps = upper ? ln->upper_slope : ln->lower_slope, *pt = upper ? ln->upper_icpt : ln->lower_icpt;
+        const double *ns = upper ? ln->lower_slope : ln->upper_slope, *nt = upper ? ln->lower_icpt : ln->upper_icpt;
+        size_t k = p;
+        for (; w->rows4 && k + 4 <= q; k += 4) {
+            size_t rows[4] = {ord[k].r, ord[k + 1].r, ord[k + 2].r, ord[k + 3].r};
+            SFX(act_rows4_crop)(b, rows, ps, pt, ns, nt, off, offabs, ew);
+        }
+        for (; k < q; k++) {
+            size_t r = ord[k].r;
+            SFX(act_row_crop)(b, r, b->A + r * b->width, ps, pt, ns, nt, off, offabs, ew, &b->c[r], &b->s[r],
+                              &b->e[r]);
+        }
     }
     b->fused = off_layer >= 0;
 }
@@ -658,9 +727,8 @@ static int SFX(start_rows)(bound_state *st, int top, size_t R, const size_t *idx
                (size_t)m->layers[s].out.h * (size_t)m->layers[s].out.w > 1) {
         /* windowed identity rows: a 1 x 1 window at the neuron's cell */
         const nn_layer *L = &m->layers[s];
+        if (win_scratch(w, err)) return NN_ENOMEM;
         if (!b->oy) {
-            if (!w->win_org && !(w->win_org = nn_malloc(4 * w->rb * sizeof *w->win_org, "backward windows", err)))
-                return NN_ENOMEM;
             b->oy = w->win_org;
             b->ox = w->win_org + 2 * w->rb;
         }
@@ -873,8 +941,7 @@ static int SFX(common_windows)(bound_state *st, SFX(pool) *p, SFX(blk) *x, SFX(b
         if (x1 - x0 > wd) wd = x1 - x0;
     }
     if ((size_t)h * (size_t)wd >= (size_t)x->mh * (size_t)x->mw) return 0;
-    if (!w->win_org && !(w->win_org = nn_malloc(4 * w->rb * sizeof *w->win_org, "backward windows", err)))
-        return -1;
+    if (win_scratch(w, err)) return -1;
     int *ny = w->win_org, *nx = w->win_org + 2 * w->rb;
     for (size_t r = 0; r < x->M; r++) {
         ny[r] = x->oy[r] < y->oy[r] ? x->oy[r] : y->oy[r];

@@ -177,6 +177,56 @@ void bound_crown_merge(const bound_state *st, int i, const size_t *idx, size_t R
     }
 }
 
+/* The backward pass of the R rows w->idx of layer i (block-free rows), their
+ * bounds merged with IBP into lower/upper[r - lo]. */
+static int free_block(bound_state *st, int i, size_t R, size_t lo, double *lower, double *upper, nn_error *err)
+{
+    bound_work *w = st->work;
+    if (R == 0) return NN_OK;
+    int rc = bound_backward_block(st, i, 0, R, w->idx, NULL, 0, NULL, NULL, NULL, lower ? w->blk_l : NULL,
+                                  upper ? w->blk_u : NULL, err);
+    for (size_t k = 0; !rc && k < R; k++) {
+        size_t r = w->idx[k];
+        double l, u;
+        merge_row(st, i, r, 1, lower ? w->blk_l[k] : w->ibp_l[i][r], upper ? w->blk_u[k] : w->ibp_u[i][r], &l, &u);
+        if (lower) lower[r - lo] = l;
+        if (upper) upper[r - lo] = u;
+    }
+    return rc;
+}
+
+/* Rows [lo, hi) of layer i whose bits do not depend on their block: blocks of
+ * row_block rows that need a pass. On a map of several channels the rows go
+ * cell by cell, a cell's channels side by side: their windows coincide, so the
+ * kernel's activation steps take them four to a vector (act_rows4_crop). */
+static int free_rows_pass(bound_state *st, int i, int fed, size_t lo, size_t hi, double *lower, double *upper,
+                          nn_error *err)
+{
+    bound_work *w = st->work;
+    const nn_layer *L = &st->model->layers[i];
+    size_t hw = (size_t)L->in.h * (size_t)L->in.w, C = (size_t)L->in.c, R = 0;
+    int by_cell = hw > 1 && C > 1 && !st->opt.dense_rows;
+    size_t n_order = by_cell ? hw * C : hi - lo;
+    for (size_t k = 0; k < n_order; k++) {
+        size_t r = by_cell ? (k % C) * hw + k / C : lo + k;
+        if (r < lo || r >= hi) continue;
+        if (needs_pass(st, i, fed, r)) {
+            w->idx[R++] = r;
+            if (R == w->rb) {
+                int rc = free_block(st, i, R, lo, lower, upper, err);
+                if (rc) return rc;
+                R = 0;
+            }
+            continue;
+        }
+        double l, u;
+        merge_row(st, i, r, 0, 0, 0, &l, &u);
+        if (lower) lower[r - lo] = l;
+        if (upper) upper[r - lo] = u;
+    }
+    return free_block(st, i, R, lo, lower, upper, err);
+}
+
 /* Rows [lo, hi) of layer i by the backward pass or by LBP (lbp), in aligned
  * blocks, skipping rows IBP proves stable (skip_stable) or whose box is tightest,
  * intersected with IBP. lower or upper may be NULL (the backward pass then skips
@@ -190,9 +240,9 @@ int bound_linear_rows(bound_state *st, int i, int lbp, size_t lo, size_t hi, dou
     int fed, rc = rows_prepare(st, i, &fed, err);
     if (rc) return rc;
     /* rows whose bits depend on their block go in aligned blocks; the others as asked */
-    int free_rows = !lbp && bound_rows_block_free(st, i);
-    for (size_t blo = free_rows ? lo : lo - lo % rb; blo < hi; blo += rb) {
-        size_t end = free_rows ? hi : n, bhi = blo + rb < end ? blo + rb : end, R = 0;
+    if (!lbp && bound_rows_block_free(st, i)) return free_rows_pass(st, i, fed, lo, hi, lower, upper, err);
+    for (size_t blo = lo - lo % rb; blo < hi; blo += rb) {
+        size_t bhi = blo + rb < n ? blo + rb : n, R = 0;
         for (size_t r = blo; r < bhi; r++) {
             if (lbp && (r < lo || r >= hi)) continue; /* LBP rows are concretized one by one */
             if (needs_pass(st, i, fed, r)) w->idx[R++] = r;
