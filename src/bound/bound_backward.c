@@ -183,33 +183,10 @@ static inline const double *plane_term(const relax_pool *p, size_t o, double v, 
     return (use_upper ? p->upper_coef : p->lower_coef) + o * (size_t)p->window;
 }
 
-/* A windowed row's side and window origin: rows with equal keys have their cells
- * at the same places, so four of them go through an activation as one vector. */
-struct bound_win_row {
-    int upper, oy, ox;
-    unsigned r;
-};
-
-static int win_row_before(const void *pa, const void *pb)
-{
-    const struct bound_win_row *a = pa, *b = pb;
-    if (a->upper != b->upper) return a->upper < b->upper ? -1 : 1;
-    if (a->oy != b->oy) return a->oy < b->oy ? -1 : 1;
-    if (a->ox != b->ox) return a->ox < b->ox ? -1 : 1;
-    return a->r < b->r ? -1 : a->r > b->r;
-}
-
-static int win_same_origin(const struct bound_win_row *a, const struct bound_win_row *b)
-{
-    return a->upper == b->upper && a->oy == b->oy && a->ox == b->ox;
-}
-
-/* The scratch of windowed rows (origins, their order by origin), made once. */
+/* The window origins of windowed rows (4 rb), made once. */
 static int win_scratch(bound_work *w, nn_error *err)
 {
     if (!w->win_org && !(w->win_org = nn_malloc(4 * w->rb * sizeof *w->win_org, "backward windows", err)))
-        return NN_ENOMEM;
-    if (!w->win_rows && !(w->win_rows = nn_malloc(2 * w->rb * sizeof *w->win_rows, "backward windows", err)))
         return NN_ENOMEM;
     return NN_OK;
 }
@@ -376,7 +353,6 @@ void bound_backward_free(bound_work *w, const nn_model *m)
     free(w->fb_pk);
     free(w->fb_pkf);
     free(w->win_org);
-    free(w->win_rows);
     for (int q = 0; q < w->n_slots; q++) {
         if (q >= 2) free(w->slot_buf[q]);
         free(w->slot_row[q]);

@@ -298,15 +298,14 @@ SFX(act4_run)(const REAL *const a[4], REAL *const x[4], size_t nq, const size_t 
     sm->acc = acc, sm->mag = mag, sm->acc_o = acc_o, sm->mag_o = mag_o, sm->err = err;
 }
 
-/* Lane k's sums onto row rows[k]'s c, s, e (rows NULL: row k). */
+/* Lane k's sums onto row k's c, s, e. */
 BOUND_V4_TARGET static inline __attribute__((always_inline)) void
-SFX(act4_end)(const SFX(sums4) *sm, const size_t *rows, double *c, double *s, double *e)
+SFX(act4_end)(const SFX(sums4) *sm, double *c, double *s, double *e)
 {
     for (int k = 0; k < 4; k++) {
-        size_t r = rows ? rows[k] : (size_t)k;
-        c[r] += sm->acc[k] + sm->acc_o[k];
-        s[r] += sm->mag[k] + sm->mag_o[k];
-        e[r] += sm->err[k];
+        c[k] += sm->acc[k] + sm->acc_o[k];
+        s[k] += sm->mag[k] + sm->mag_o[k];
+        e[k] += sm->err[k];
     }
 }
 
@@ -321,7 +320,7 @@ BOUND_V4_TARGET static void SFX(act_rows4)(const REAL *a, size_t lda, REAL *x, s
     SFX(sums4) sm;
     memset(&sm, 0, sizeof sm);
     SFX(act4_run)(a4, x4, nq, in, out, ps, pt, ns, nt, off, offabs, ew, x == a || out, x == a, &sm);
-    SFX(act4_end)(&sm, NULL, c, s, e);
+    SFX(act4_end)(&sm, c, s, e);
 }
 
 /* Through the lines of activation layer j. The output is packed on j's live
@@ -376,15 +375,82 @@ static void SFX(step_activation)(const bound_state *st, int j, SFX(blk) *b, int 
     b->fused = fold;
 }
 
+/* One MaxPool output o of four rows of one side (coefficients v, lanes where v
+ * is 0 left out as plane_term's caller leaves them): each lane plane_term's
+ * operations in its order, then v times the selected plane's coefficients added
+ * at x[k] + at(slot) for every slot with an input (at: sl[slot], or the input's
+ * index where sl is NULL). No x entry is ever -0 (sums that start at +0), so
+ * adding a masked +0 changes none. */
+BOUND_V4_TARGET static inline __attribute__((always_inline)) void
+SFX(pool4_out)(const relax_pool *p, size_t o, bound_v4d v, int upper, const double *hl, const double *hu,
+               REAL *const x[4], const size_t *sl, SFX(sums4) *sm)
+{
+    size_t W = (size_t)p->window;
+    bound_v4u z = (bound_v4u)(v == 0), ge = (bound_v4u)(v >= 0);
+    bound_v4u use_u = upper ? ge : ~ge;
+#define BLEND(lo_, hi_) ((bound_v4d)(((bound_v4u)(bound_v4d){hi_, hi_, hi_, hi_} & use_u) | \
+                                     ((bound_v4u)(bound_v4d){lo_, lo_, lo_, lo_} & ~use_u)))
+    bound_v4d t = BOUND_V4_CLEAR(v * BLEND(p->lower_icpt[o], p->upper_icpt[o]), z);
+    sm->acc += t;
+    sm->mag += BOUND_V4_ABS(t);
+    if (hl) sm->err += BOUND_V4_CLEAR(BOUND_V4_ABS(v) * BLEND(hl[o], hu[o]), z);
+    const double *cl = p->lower_coef + o * W, *cu = p->upper_coef + o * W;
+    const int *in = p->inputs + o * W;
+    for (size_t k = 0; k < W; k++) {
+        if (in[k] < 0) continue;
+        bound_v4d y = BOUND_V4_CLEAR(v * BLEND(cl[k], cu[k]), z);
+        size_t d = sl ? sl[k] : (size_t)in[k];
+        x[0][d] += (REAL)y[0], x[1][d] += (REAL)y[1], x[2][d] += (REAL)y[2], x[3][d] += (REAL)y[3];
+    }
+#undef BLEND
+}
+
+/* Lane k's MaxPool sums onto row k's c, s, e. */
+BOUND_V4_TARGET static inline __attribute__((always_inline)) void
+SFX(pool4_end)(const SFX(sums4) *sm, double *c, double *s, double *e)
+{
+    for (int k = 0; k < 4; k++) {
+        c[k] += sm->acc[k];
+        s[k] += sm->mag[k];
+        e[k] += sm->err[k];
+    }
+}
+
+/* step_maxpool's rows r .. r + 3 (one side), one per lane. */
+BOUND_V4_TARGET static void SFX(maxpool_rows4)(const relax_pool *p, SFX(blk) *b, size_t r, size_t n_in,
+                                               const double *hl, const double *hu)
+{
+    size_t n_out = b->width;
+    const REAL *a0 = b->A + r * n_out, *a1 = a0 + n_out, *a2 = a1 + n_out, *a3 = a2 + n_out;
+    REAL *x[4] = {b->B + r * n_in, b->B + (r + 1) * n_in, b->B + (r + 2) * n_in, b->B + (r + 3) * n_in};
+    memset(x[0], 0, 4 * n_in * sizeof *x[0]);
+    SFX(sums4) sm;
+    memset(&sm, 0, sizeof sm);
+    int upper = r >= b->lo_rows;
+    for (size_t o = 0; o < n_out; o++) {
+        bound_v4d v = {a0[o], a1[o], a2[o], a3[o]};
+        bound_v4u z = (bound_v4u)(v == 0);
+        if (z[0] & z[1] & z[2] & z[3]) continue;
+        SFX(pool4_out)(p, o, v, upper, hl, hu, x, NULL, &sm);
+    }
+    SFX(pool4_end)(&sm, b->c + r, b->s + r, b->e + r);
+}
+
 /* Through MaxPool planes: A (M x n_out, full) -> (M x n_in); mph holds the
- * budget weight of each output's lower and upper plane. */
+ * budget weight of each output's lower and upper plane. Four rows of one side
+ * per vector while there are four (maxpool_rows4), the same bits. */
 static void SFX(step_maxpool)(const bound_work *w, int j, const relax_pool *p, SFX(blk) *b, size_t n_in)
 {
     int W = p->window;
     size_t n_out = b->width;
     const double *hl = b->budget ? w->mph[PREC][j] : NULL, *hu = hl ? hl + n_out : NULL;
-    for (size_t r = 0; r < b->M; r++) {
+    for (size_t r = 0, step; r < b->M; r += step) {
         int upper = r >= b->lo_rows;
+        step = w->rows4 && r + 4 <= (upper ? b->M : b->lo_rows) ? 4 : 1;
+        if (step == 4) {
+            SFX(maxpool_rows4)(p, b, r, n_in, hl, hu);
+            continue;
+        }
         const REAL *a = b->A + r * n_out;
         REAL *x = b->B + r * n_in;
         memset(x, 0, n_in * sizeof *x);
@@ -523,7 +589,7 @@ static int SFX(step_affine_crop)(bound_state *st, int j, SFX(blk) *b, nn_error *
 }
 
 /* act_row on a windowed row, in place: the same terms in the same (neuron) order. */
-static void SFX(act_row_crop)(const SFX(blk) *b, size_t r, REAL *a, const double *ps, const double *pt,
+__attribute__((noinline)) static void SFX(act_row_crop)(const SFX(blk) *b, size_t r, REAL *a, const double *ps, const double *pt,
                               const double *ns, const double *nt, const double *off, const double *offabs,
                               const double *ew, double *c, double *s, double *e)
 {
@@ -557,15 +623,14 @@ static void SFX(act_row_crop)(const SFX(blk) *b, size_t r, REAL *a, const double
     *e += err;
 }
 
-/* act_row_crop on the four windowed rows rows[0..3] of one side, whose windows
+/* act_row_crop on the four windowed rows r .. r + 3 of one side, whose windows
  * have one origin (so their cells sit at the same places), in place: act_rows4's
  * lanes, one run per line of the window, in act_row_crop's order. */
-BOUND_V4_TARGET static void SFX(act_rows4_crop)(SFX(blk) *b, const size_t *rows, const double *ps, const double *pt,
+BOUND_V4_TARGET static void SFX(act_rows4_crop)(SFX(blk) *b, size_t r0, const double *ps, const double *pt,
                                                 const double *ns, const double *nt, const double *off,
                                                 const double *offabs, const double *ew)
 {
     size_t hw = (size_t)b->mh * (size_t)b->mw, whw = (size_t)b->wh * (size_t)b->ww;
-    size_t r0 = rows[0];
     int ylo, yhi, xlo, xhi;
     SFX(win_span)(b, r0, &ylo, &yhi, &xlo, &xhi);
     SFX(sums4) sm;
@@ -576,11 +641,24 @@ BOUND_V4_TARGET static void SFX(act_rows4_crop)(SFX(blk) *b, const size_t *rows,
             size_t at = ch * whw + (size_t)yy * (size_t)b->ww + (size_t)xlo;
             size_t q = ch * hw + (size_t)(b->oy[r0] + yy) * (size_t)b->mw + (size_t)(b->ox[r0] + xlo);
             REAL *x4[4];
-            for (int k = 0; k < 4; k++) x4[k] = b->A + rows[k] * b->width + at;
+            for (size_t k = 0; k < 4; k++) x4[k] = b->A + (r0 + k) * b->width + at;
             SFX(act4_run)((const REAL *const *)x4, x4, nq, NULL, NULL, ps + q, pt + q, ns + q, nt + q,
                           off ? off + q : NULL, off ? offabs + q : NULL, ew ? ew + q : NULL, 1, 1, &sm);
         }
-    SFX(act4_end)(&sm, rows, b->c, b->s, b->e);
+    SFX(act4_end)(&sm, b->c + r0, b->s + r0, b->e + r0);
+}
+
+/* The end of the run of rows from r (< M) of one side and one window origin.
+ * Block-free rows come cell by cell (bound_crown.c), so a cell's rows of a side
+ * are neighbours, and stay so: every layer moves all origins alike. Four rows
+ * of a run go through the vector steps at a time, the rest one by one; no
+ * row's bits depend on its group. */
+static size_t SFX(win_run_end)(const SFX(blk) *b, size_t r)
+{
+    size_t q = r + 1;
+    int upper = r >= b->lo_rows;
+    while (q < b->M && (q >= b->lo_rows) == upper && b->oy[q] == b->oy[r] && b->ox[q] == b->ox[r]) q++;
+    return q;
 }
 
 /* step_activation on windowed rows (output not packed): in place. */
@@ -591,83 +669,118 @@ static void SFX(step_activation_crop)(const bound_state *st, int j, SFX(blk) *b,
     const double *off = off_layer >= 0 ? w->bfull[off_layer] : NULL;
     const double *offabs = off_layer >= 0 ? w->babs[off_layer] : NULL;
     const double *ew = b->budget ? w->ew[PREC][j] : NULL;
-    /* rows in order of side and origin (AVX2: four rows of one origin per
-     * vector, the rest one by one; no row's bits depend on its group) */
-    struct bound_win_row *ord = w->win_rows;
-    size_t M = b->M;
-    for (size_t r = 0; r < M; r++) ord[r] = (struct bound_win_row){r >= b->lo_rows, b->oy[r], b->ox[r], (unsigned)r};
-    if (w->rows4 && M >= 4) qsort(ord, M, sizeof *ord, win_row_before);
-    for (size_t p = 0, q; p < M; p = q) {
-        for (q = p + 1; q < M && win_same_origin(&ord[p], &ord[q]); q++)
-            ;
-        int upper = ord[p].upper;
+    for (size_t p = 0, q; p < b->M; p = q) {
+        q = SFX(win_run_end)(b, p);
+        int upper = p >= b->lo_rows;
         const double *ps = upper ? ln->upper_slope : ln->lower_slope, *pt = upper ? ln->upper_icpt : ln->lower_icpt;
         const double *ns = upper ? ln->lower_slope : ln->upper_slope, *nt = upper ? ln->lower_icpt : ln->upper_icpt;
         size_t k = p;
-        for (; w->rows4 && k + 4 <= q; k += 4) {
-            size_t rows[4] = {ord[k].r, ord[k + 1].r, ord[k + 2].r, ord[k + 3].r};
-            SFX(act_rows4_crop)(b, rows, ps, pt, ns, nt, off, offabs, ew);
-        }
-        for (; k < q; k++) {
-            size_t r = ord[k].r;
-            SFX(act_row_crop)(b, r, b->A + r * b->width, ps, pt, ns, nt, off, offabs, ew, &b->c[r], &b->s[r],
-                              &b->e[r]);
-        }
+        for (; w->rows4 && k + 4 <= q; k += 4) SFX(act_rows4_crop)(b, k, ps, pt, ns, nt, off, offabs, ew);
+        for (; k < q; k++)
+            SFX(act_row_crop)(b, k, b->A + k * b->width, ps, pt, ns, nt, off, offabs, ew, &b->c[k], &b->s[k],
+                              &b->e[k]);
     }
     b->fused = off_layer >= 0;
 }
 
+/* One windowed row (or four of one origin, rows4) through MaxPool planes, onto
+ * the input windows (step_maxpool_crop). */
+typedef struct {
+    const relax_pool *p;
+    int kw, sh, sw, dh, dw, wi;
+    size_t width, hwi, hw, whw;
+    const size_t *sl;      /* window slot k's offset from its output cell's first slot (NULL: W > 64) */
+    const double *hl, *hu; /* budget weights of the planes, or NULL */
+} SFX(pool_win);
+
+__attribute__((noinline)) static void SFX(maxpool_crop_row)(const SFX(pool_win) *g, SFX(blk) *b, size_t r)
+{
+    const relax_pool *p = g->p;
+    int W = p->window, upper = r >= b->lo_rows;
+    const REAL *a = b->A + r * b->width;
+    REAL *x = b->B + r * g->width;
+    memset(x, 0, g->width * sizeof *x);
+    double acc = 0, mag = 0, err = 0;
+    int ylo, yhi, xlo, xhi;
+    SFX(win_span)(b, r, &ylo, &yhi, &xlo, &xhi);
+    for (size_t ch = 0; ch < (size_t)b->cc; ch++)
+        for (int yy = ylo; yy < yhi; yy++)
+            for (int xx = xlo; xx < xhi; xx++) {
+                double v = a[ch * g->whw + (size_t)yy * (size_t)b->ww + (size_t)xx];
+                if (v == 0) continue;
+                size_t o = ch * g->hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)(b->ox[r] + xx);
+                const double *coef = plane_term(p, o, v, upper, g->hl, g->hu, &acc, &mag, &err);
+                const int *in = p->inputs + o * (size_t)W;
+                REAL *base = x + ch * g->hwi + (size_t)(yy * g->sh) * (size_t)g->wi + (size_t)(xx * g->sw);
+                for (int k = 0; k < W; k++)
+                    if (in[k] >= 0) {
+                        size_t d = g->sl ? g->sl[k]
+                                         : (size_t)((k / g->kw) * g->dh) * (size_t)g->wi + (size_t)((k % g->kw) * g->dw);
+                        base[d] += (REAL)(v * coef[k]);
+                    }
+            }
+    b->c[r] += acc;
+    b->s[r] += mag;
+    b->e[r] += err;
+}
+
+/* maxpool_crop_row on rows r0 .. r0 + 3, one side and one origin, one per lane. */
+BOUND_V4_TARGET static void SFX(maxpool_crop_rows4)(const SFX(pool_win) *g, SFX(blk) *b, size_t r0)
+{
+    REAL *x[4];
+    for (size_t k = 0; k < 4; k++) x[k] = b->B + (r0 + k) * g->width;
+    memset(x[0], 0, 4 * g->width * sizeof *x[0]);
+    const REAL *a0 = b->A + r0 * b->width, *a1 = a0 + b->width, *a2 = a1 + b->width, *a3 = a2 + b->width;
+    SFX(sums4) sm;
+    memset(&sm, 0, sizeof sm);
+    int ylo, yhi, xlo, xhi, upper = r0 >= b->lo_rows;
+    SFX(win_span)(b, r0, &ylo, &yhi, &xlo, &xhi);
+    for (size_t ch = 0; ch < (size_t)b->cc; ch++)
+        for (int yy = ylo; yy < yhi; yy++)
+            for (int xx = xlo; xx < xhi; xx++) {
+                size_t at = ch * g->whw + (size_t)yy * (size_t)b->ww + (size_t)xx;
+                bound_v4d v = {a0[at], a1[at], a2[at], a3[at]};
+                bound_v4u z = (bound_v4u)(v == 0);
+                if (z[0] & z[1] & z[2] & z[3]) continue;
+                size_t o = ch * g->hw + (size_t)(b->oy[r0] + yy) * (size_t)b->mw + (size_t)(b->ox[r0] + xx);
+                size_t cell = ch * g->hwi + (size_t)(yy * g->sh) * (size_t)g->wi + (size_t)(xx * g->sw);
+                REAL *base[4] = {x[0] + cell, x[1] + cell, x[2] + cell, x[3] + cell};
+                SFX(pool4_out)(g->p, o, v, upper, g->hl, g->hu, base, g->sl, &sm);
+            }
+    SFX(pool4_end)(&sm, b->c + r0, b->s + r0, b->e + r0);
+}
+
 /* step_maxpool on windowed rows: the outputs of each window in the map, in
- * (channel, y, x) order as step_maxpool, scattered onto the input window. */
+ * (channel, y, x) order as step_maxpool, scattered onto the input window; four
+ * rows of one origin per vector where they are (win_order). */
 static void SFX(step_maxpool_crop)(const bound_state *st, int j, SFX(blk) *b)
 {
     const bound_work *w = st->work;
     const nn_layer *L = &st->model->layers[j];
     const relax_pool *p = &st->pools[j];
-    int W = p->window, kw = L->kernel[1];
-    int sh = L->stride[0], sw = L->stride[1], dh = L->dilation[0], dw = L->dilation[1];
-    int hi, wi;
+    int W = p->window, hi, wi;
     layer_window_below(L, b->wh, b->ww, &hi, &wi);
-    size_t width = (size_t)b->cc * (size_t)hi * (size_t)wi, hwi = (size_t)hi * (size_t)wi;
-    size_t hw = (size_t)b->mh * (size_t)b->mw, whw = (size_t)b->wh * (size_t)b->ww;
     size_t n_out = p->n_out;
-    const double *hl = b->budget ? w->mph[PREC][j] : NULL, *hu = hl ? hl + n_out : NULL;
-    /* window slot k's offset in the input window from its output cell's first slot */
-    size_t slot_tab[64], *sl = W <= 64 ? slot_tab : NULL;
-    for (int k = 0; sl && k < W; k++) sl[k] = (size_t)((k / kw) * dh) * (size_t)wi + (size_t)((k % kw) * dw);
-    for (size_t r = 0; r < b->M; r++) {
-        int upper = r >= b->lo_rows;
-        const REAL *a = b->A + r * b->width;
-        REAL *x = b->B + r * width;
-        memset(x, 0, width * sizeof *x);
-        double acc = 0, mag = 0, err = 0;
-        int ylo, yhi, xlo, xhi;
-        SFX(win_span)(b, r, &ylo, &yhi, &xlo, &xhi);
-        for (size_t ch = 0; ch < (size_t)b->cc; ch++)
-            for (int yy = ylo; yy < yhi; yy++)
-                for (int xx = xlo; xx < xhi; xx++) {
-                    double v = a[ch * whw + (size_t)yy * (size_t)b->ww + (size_t)xx];
-                    if (v == 0) continue;
-                    size_t o = ch * hw + (size_t)(b->oy[r] + yy) * (size_t)b->mw + (size_t)(b->ox[r] + xx);
-                    const double *coef = plane_term(p, o, v, upper, hl, hu, &acc, &mag, &err);
-                    const int *in = p->inputs + o * (size_t)W;
-                    REAL *base = x + ch * hwi + (size_t)(yy * sh) * (size_t)wi + (size_t)(xx * sw);
-                    for (int k = 0; k < W; k++)
-                        if (in[k] >= 0) {
-                            size_t d = sl ? sl[k] : (size_t)((k / kw) * dh) * (size_t)wi + (size_t)((k % kw) * dw);
-                            base[d] += (REAL)(v * coef[k]);
-                        }
-                }
-        b->c[r] += acc;
-        b->s[r] += mag;
-        b->e[r] += err;
+    const double *hl = b->budget ? w->mph[PREC][j] : NULL;
+    size_t slot_tab[64];
+    SFX(pool_win) g = {p, L->kernel[1], L->stride[0], L->stride[1], L->dilation[0], L->dilation[1], wi,
+                       (size_t)b->cc * (size_t)hi * (size_t)wi, (size_t)hi * (size_t)wi,
+                       (size_t)b->mh * (size_t)b->mw, (size_t)b->wh * (size_t)b->ww, W <= 64 ? slot_tab : NULL,
+                       hl, hl ? hl + n_out : NULL};
+    for (int k = 0; g.sl && k < W; k++)
+        slot_tab[k] = (size_t)((k / g.kw) * g.dh) * (size_t)wi + (size_t)((k % g.kw) * g.dw);
+    for (size_t q0 = 0, q1; q0 < b->M; q0 = q1) {
+        q1 = SFX(win_run_end)(b, q0);
+        size_t k = q0;
+        for (; w->rows4 && g.sl && k + 4 <= q1; k += 4) SFX(maxpool_crop_rows4)(&g, b, k);
+        for (; k < q1; k++) SFX(maxpool_crop_row)(&g, b, k);
     }
     layer_window_origin_below(L, b->oy, b->ox, b->M);
     b->mh = L->in.h;
     b->mw = L->in.w;
     b->wh = hi;
     b->ww = wi;
-    b->width = width;
+    b->width = g.width;
     SFX(swap)(b);
 }
 
@@ -727,8 +840,8 @@ static int SFX(start_rows)(bound_state *st, int top, size_t R, const size_t *idx
                (size_t)m->layers[s].out.h * (size_t)m->layers[s].out.w > 1) {
         /* windowed identity rows: a 1 x 1 window at the neuron's cell */
         const nn_layer *L = &m->layers[s];
-        if (win_scratch(w, err)) return NN_ENOMEM;
         if (!b->oy) {
+            if (win_scratch(w, err)) return NN_ENOMEM;
             b->oy = w->win_org;
             b->ox = w->win_org + 2 * w->rb;
         }

@@ -106,7 +106,6 @@ typedef struct {
     double *scratch;       /* 8 x maxw: box temporaries (bound_box.c, bound_ibp.c, bound.c) */
     layer_workspace ws;    /* conv/pool scratch of the adjoints, kept across calls */
     int *win_org;          /* 4*rb: window origins (y, x) of windowed rows (bound_backward.c) */
-    struct bound_win_row *win_rows; /* 2*rb: windowed rows by origin, four to a vector (bound_backward.c) */
 
     /* dead-neuron packing (bound_backward.c) */
     unsigned long gen;     /* activation commits so far: stamps of live sets */
