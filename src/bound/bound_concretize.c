@@ -27,8 +27,8 @@
  * error is absolute. Errors inside a itself are the caller's: the
  * backward kernel carries a budget for them (bound_backward.c, part 2).
  *
- * Sums are plain sequential sums (the box's in lanes where rows are never
- * windowed, below): translated copies of a row (conv rows over a blank
+ * Sums are plain sequential sums (the box's and the unclipped ball's in lanes
+ * where rows are never windowed, below): translated copies of a row (conv rows over a blank
  * background) get the same bits, so ties between them (Ti-Lin's choices) stay
  * ties. */
 #include "bound_concretize.h"
@@ -54,59 +54,6 @@ static double l2_norm_of(const double *a, size_t n, double acc)
         s += v * v;
     }
     return mx * sqrt(s);
-}
-
-/* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
- * cached norm (< 0: computed here, in the same pass for l_inf and l2). */
-static void ball_bound(const bound_state *st, const double *a, const double *x0, size_t n, double c, double s,
-                       double nrm, double *lo, double *hi)
-{
-    double dot = 0, mag = 0, acc = 0;
-    norm_type p = st->region.norm;
-    if (nrm >= 0 || p == NORM_1) {
-        for (size_t j = 0; j < n; j++) {
-            double t = a[j] * x0[j];
-            dot += t;
-            mag += fabs(t);
-        }
-        if (nrm < 0) nrm = bound_dual_norm(a, n, p);
-    } else if (p == NORM_INF) {
-        for (size_t j = 0; j < n; j++) {
-            double t = a[j] * x0[j];
-            dot += t;
-            mag += fabs(t);
-            acc += fabs(a[j]);
-        }
-        nrm = acc;
-    } else {
-        for (size_t j = 0; j < n; j++) {
-            double t = a[j] * x0[j];
-            dot += t;
-            mag += fabs(t);
-            acc += a[j] * a[j];
-        }
-        nrm = l2_norm_of(a, n, acc);
-    }
-    double e = st->region.eps * nrm;
-    double allow = BOUND_ALLOWANCE(mag + e + s);
-    if (lo) *lo = dot - e + c - allow;
-    if (hi) *hi = dot + e + c + allow;
-}
-
-double bound_dual_norm(const double *a, size_t n, norm_type p)
-{
-    double acc = 0;
-    switch (p) {
-    case NORM_INF:
-        for (size_t j = 0; j < n; j++) acc += fabs(a[j]);
-        return acc;
-    case NORM_1:
-        for (size_t j = 0; j < n; j++) acc = fabs(a[j]) > acc ? fabs(a[j]) : acc;
-        return acc;
-    default:
-        for (size_t j = 0; j < n; j++) acc += a[j] * a[j];
-        return l2_norm_of(a, n, acc);
-    }
 }
 
 /* The box sums (bound_work.box_mode). Where rows can be windowed (a model with
@@ -200,6 +147,125 @@ static inline double box_bound(double v, double mag, double c, double s, int hi_
 {
     double allow = BOUND_ALLOWANCE(mag + s);
     return hi_side ? v + c + allow : v + c - allow;
+}
+
+/* The unclipped ball's sums: a.x0, |a||x0| and, where the norm is not given,
+ * the dual norm's sum (sum |a_j| for l_inf, sum a_j^2 for l2). In lanes as the
+ * box's where box_mode says so, else sequential. Every path that needs a row's
+ * dual norm (ball_bound, the first block's cache: bound_dual_norm) sums it in the
+ * same lanes, so a cached norm and one computed with the row are the same bits
+ * (a child's kept layers equal their recomputation, test_bab). */
+enum { BALL_NO_NORM, BALL_ABS_SUM, BALL_SQUARE_SUM };
+
+/* The ball's lane sums over the first n8 entries (a multiple of 8) into d (a.x0),
+ * g (|a||x0|) and q (the norm's sum), 8 each; x0 NULL: q alone. */
+static void ball_lanes(const double *a, const double *x0, size_t n8, int kind, double *d, double *g, double *q)
+{
+    for (int L = 0; L < BOX_LANES; L++) {
+        double ds = 0, gs = 0, qs = 0; /* locals: a lane of an array would stay in memory */
+        for (size_t j = (size_t)L; j < n8; j += BOX_LANES) {
+            if (x0) {
+                double t = a[j] * x0[j];
+                ds += t;
+                gs += fabs(t);
+            }
+            if (kind == BALL_ABS_SUM) qs += fabs(a[j]);
+            else if (kind == BALL_SQUARE_SUM) qs += a[j] * a[j];
+        }
+        d[L] = ds, g[L] = gs, q[L] = qs;
+    }
+}
+
+/* ball_lanes in two AVX2 vectors (lane by lane the same operations, the same bits). */
+BOUND_V4_TARGET static void ball_lanes_v4(const double *a, const double *x0, size_t n8, int kind, double *d,
+                                          double *g, double *q)
+{
+    bound_v4d d0 = {0, 0, 0, 0}, d1 = d0, g0 = d0, g1 = d0, q0 = d0, q1 = d0;
+    for (size_t j = 0; j < n8; j += BOX_LANES) {
+        bound_v4d a0, a1;
+        memcpy(&a0, a + j, sizeof a0);
+        memcpy(&a1, a + j + 4, sizeof a1);
+        if (x0) {
+            bound_v4d x0v, x1v;
+            memcpy(&x0v, x0 + j, sizeof x0v);
+            memcpy(&x1v, x0 + j + 4, sizeof x1v);
+            bound_v4d t0 = a0 * x0v, t1 = a1 * x1v;
+            d0 += t0, d1 += t1;
+            g0 += BOUND_V4_ABS(t0), g1 += BOUND_V4_ABS(t1);
+        }
+        if (kind == BALL_ABS_SUM) q0 += BOUND_V4_ABS(a0), q1 += BOUND_V4_ABS(a1);
+        else if (kind == BALL_SQUARE_SUM) q0 += a0 * a0, q1 += a1 * a1;
+    }
+    memcpy(d, &d0, sizeof d0);
+    memcpy(d + 4, &d1, sizeof d1);
+    memcpy(g, &g0, sizeof g0);
+    memcpy(g + 4, &g1, sizeof g1);
+    memcpy(q, &q0, sizeof q0);
+    memcpy(q + 4, &q1, sizeof q1);
+}
+
+/* The ball's sums over n entries by mode (x0 NULL: the norm's alone). */
+static void ball_sums(const double *a, const double *x0, size_t n, int kind, int mode, double *dot, double *mag,
+                      double *acc)
+{
+    if (mode == BOUND_BOX_SEQUENTIAL) {
+        double ds = 0, gs = 0, qs = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (x0) {
+                double t = a[j] * x0[j];
+                ds += t;
+                gs += fabs(t);
+            }
+            if (kind == BALL_ABS_SUM) qs += fabs(a[j]);
+            else if (kind == BALL_SQUARE_SUM) qs += a[j] * a[j];
+        }
+        *dot = ds, *mag = gs, *acc = qs;
+        return;
+    }
+    double d[BOX_LANES], g[BOX_LANES], q[BOX_LANES];
+    size_t n8 = n - n % BOX_LANES;
+    if (mode == BOUND_BOX_LANES_V4) ball_lanes_v4(a, x0, n8, kind, d, g, q);
+    else ball_lanes(a, x0, n8, kind, d, g, q);
+    for (size_t j = n8; j < n; j++) { /* the last n mod 8 entries, lanes 0 to 6 */
+        if (x0) {
+            double t = a[j] * x0[j];
+            d[j - n8] += t;
+            g[j - n8] += fabs(t);
+        }
+        if (kind == BALL_ABS_SUM) q[j - n8] += fabs(a[j]);
+        else if (kind == BALL_SQUARE_SUM) q[j - n8] += a[j] * a[j];
+    }
+    *dot = lanes_total(d), *mag = lanes_total(g), *acc = lanes_total(q);
+}
+
+double bound_dual_norm(const double *a, size_t n, norm_type p, int mode)
+{
+    double dot, mag, acc = 0;
+    if (p == NORM_1) {
+        for (size_t j = 0; j < n; j++) acc = fabs(a[j]) > acc ? fabs(a[j]) : acc;
+        return acc;
+    }
+    ball_sums(a, NULL, n, p == NORM_INF ? BALL_ABS_SUM : BALL_SQUARE_SUM, mode, &dot, &mag, &acc);
+    return p == NORM_INF ? acc : l2_norm_of(a, n, acc);
+}
+
+/* One row on the region's ball: a.x0 -/+ eps||a||_q + c, widened. nrm may be a
+ * cached norm (< 0: computed here, in the same pass for l_inf and l2). */
+static void ball_bound(const bound_state *st, const double *a, const double *x0, size_t n, double c, double s,
+                       double nrm, double *lo, double *hi)
+{
+    double dot, mag, acc;
+    norm_type p = st->region.norm;
+    int mode = ((const bound_work *)st->work)->box_mode;
+    int kind = nrm >= 0 || p == NORM_1 ? BALL_NO_NORM : p == NORM_INF ? BALL_ABS_SUM : BALL_SQUARE_SUM;
+    ball_sums(a, x0, n, kind, mode, &dot, &mag, &acc);
+    if (kind == BALL_ABS_SUM) nrm = acc;
+    else if (kind == BALL_SQUARE_SUM) nrm = l2_norm_of(a, n, acc);
+    else if (nrm < 0) nrm = bound_dual_norm(a, n, p, mode);
+    double e = st->region.eps * nrm;
+    double allow = BOUND_ALLOWANCE(mag + e + s);
+    if (lo) *lo = dot - e + c - allow;
+    if (hi) *hi = dot + e + c + allow;
 }
 
 /* One side of the box bound: hi_side 0 the lower (bl where a > 0), 1 the upper. */
@@ -550,7 +616,7 @@ int bound_concretize_region_sparse(const bound_state *st, const double *a, const
                                    double s, double *lo, double *hi, double *scratch)
 {
     const bound_work *w = st->work;
-    if (!st->region.clip) {
+    if (!st->region.clip && w->box_mode == BOUND_BOX_SEQUENTIAL) {
         for (size_t q = 0; q < k; q++) scratch[q] = w->x0[idx[q]];
         ball_bound(st, a, scratch, k, c, s, -1.0, lo, hi);
         return 1;

@@ -15,7 +15,7 @@ void bound_concretize_region(const bound_state *st, const double *a, double c, d
  * coordinates idx[0..k) (ascending), a[q] the coefficient of idx[q]: the same
  * terms in the same order, so the same bits (the zeros add nothing). Returns 0,
  * computing nothing, where the region needs the whole row (clipped l1, l2, or
- * a box summed in lanes). scratch: k doubles (the ball's centre entries). */
+ * sums in lanes). scratch: k doubles (the ball's centre entries). */
 int bound_concretize_region_sparse(const bound_state *st, const double *a, const size_t *idx, size_t k, double c,
                                    double s, double *lo, double *hi, double *scratch);
 /* Clipped l1 or l2 (the ball within the box [box_lo, box_hi]): the lower bound of
@@ -27,8 +27,9 @@ double bound_clipped_argmin(const bound_state *st, const double *a, double c, do
 void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
                           int mode, double *lo, double *hi);
 /* The dual norm q of a (n entries) for the region norm p: ||a||_1 for p = inf,
- * ||a||_inf for p = 1, ||a||_2 for p = 2; sequential sums, safe from under- and
- * overflow of squares. */
-double bound_dual_norm(const double *a, size_t n, norm_type p);
+ * ||a||_inf for p = 1, ||a||_2 for p = 2; sums by mode (bound_work.box_mode: the
+ * bits of the norm bound_concretize_region computes with the row), safe from
+ * under- and overflow of squares. */
+double bound_dual_norm(const double *a, size_t n, norm_type p, int mode);
 
 #endif

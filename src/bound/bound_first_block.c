@@ -196,13 +196,9 @@ static int fb_build(bound_state *st, nn_error *err)
                 rc = NN_ENOMEM;
                 break;
             }
-            if (kept) { /* zeros add nothing to a norm: the dense row's bits */
-                size_t p0 = w->fb_sp_ptr[blo + r], k = w->fb_sp_ptr[blo + r + 1] - p0;
-                for (int p = 0; p < 3; p++) nrm[p] = bound_dual_norm(w->fb_sp_val + p0, k, (norm_type)p);
-                continue;
-            }
-            for (int p = 0; p < 3; p++) nrm[p] = bound_dual_norm(a, n, (norm_type)p);
-            if (!w->fb_sp_ptr) continue;
+            /* the norms of the whole row, summed as bound_concretize_region would */
+            for (int p = 0; p < 3; p++) nrm[p] = bound_dual_norm(a, n, (norm_type)p, w->box_mode);
+            if (kept || !w->fb_sp_ptr) continue;
             /* too dense to gain: the rows so far spread out, the rest kept dense */
             if (!(w->fb_A = nn_malloc(rows * n * sizeof(double), "first-layer bound cache", err))) {
                 rc = NN_ENOMEM;

@@ -507,7 +507,7 @@ static double region_argmin(const bound_state *st, const double *a, double c, do
         if (R->clip) box_corner(a, w->box_lo, w->box_hi, x, n);
         else if (R->norm == NORM_INF) ball_corner(a, x0, eps, x, n);
         else if (R->norm == NORM_2) {
-            double nrm = bound_dual_norm(a, n, NORM_2); /* safe from squares that underflow */
+            double nrm = bound_dual_norm(a, n, NORM_2, w->box_mode); /* safe from squares that underflow */
             double f = nrm > 0 ? eps / nrm : 0.0;
             for (size_t k = 0; k < n; k++) x[k] = x0[k] - f * a[k];
         } else {
