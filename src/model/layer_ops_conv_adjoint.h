@@ -66,7 +66,8 @@ static int SFX(conv_adjoint)(const nn_layer *l, const REAL *w, const REAL *dy, s
                 memcpy(D + co * ld + r * plane, dyr + co * plane, plane * sizeof *D);
         }
         for (size_t co = 0; co < co_n; co++) memset(D + co * ld + nb * plane, 0, (ld - nb * plane) * sizeof *D);
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, w, (int)K, D, (int)ld, 0.0,
+        gemm_clear(dcol, K, ld, ld, sizeof *dcol);
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, w, (int)K, D, (int)ld, 1.0,
              dcol, (int)ld);
         for (size_t r = 0; r < nb; r++) SFX(col2im)(l, slots, dcol + r * plane, ld, dx + (r0 + r) * lddx);
     }
@@ -102,7 +103,8 @@ static int SFX(conv_adjoint_win)(const nn_layer *l, const REAL *wt, const REAL *
             for (size_t co = 0; co < co_n; co++) memcpy(D + co * ld + r * hw, dyr + co * hw, hw * sizeof *D);
         }
         for (size_t co = 0; co < co_n; co++) memset(D + co * ld + nb * hw, 0, (ld - nb * hw) * sizeof *D);
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, wt, (int)K, D, (int)ld, 0.0,
+        gemm_clear(dcol, K, ld, ld, sizeof *dcol);
+        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, wt, (int)K, D, (int)ld, 1.0,
              dcol, (int)ld);
         for (size_t r = 0; r < nb; r++) {
             REAL *dxr = dx + (r0 + r) * lddx;
