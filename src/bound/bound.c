@@ -512,6 +512,7 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
     if (w->dag)
         for (int i = 0; i <= st->model->n_layers; i++) w->dag_valid[i] = 0;
     w->fb_e_valid = 0;
+    w->fb_rows_valid = 0;
     bound_lbp_invalidate(st, -1);
     st->layers_done = w->first_nl;
     w->region_set = 1;
