@@ -269,6 +269,10 @@ static void work_free(bound_work *w, const nn_model *m)
     free(w->ibp_l);
     free(w->ibp_u);
     free(w->ibp_valid);
+    if (w->last_commit)
+        for (int i = 0; i < n; i++) free(w->last_commit[i]);
+    free(w->last_commit);
+    free(w->last_commit_set);
     free(w->buf[0]);
     free(w->buf[1]);
     free(w->c);
@@ -397,6 +401,8 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
     BOUND_ALLOC(w->ibp_l, (size_t)n + 1, "interval bounds");
     BOUND_ALLOC(w->ibp_u, (size_t)n + 1, "interval bounds");
     BOUND_ALLOC(w->ibp_valid, (size_t)n + 1, "interval bounds");
+    BOUND_ALLOC(w->last_commit, (size_t)n, "interval bounds");
+    BOUND_ALLOC(w->last_commit_set, (size_t)n, "interval bounds");
     for (int i = 0; i < n; i++) {
         const nn_layer *L = &m->layers[i];
         size_t ni = shape_size(L->in);
@@ -405,6 +411,7 @@ int bound_state_init(bound_state *st, const nn_model *m, const bound_options *op
             BOUND_ALLOC(st->pre_upper[i], ni, "pre-activation bounds");
             BOUND_ALLOC(w->ibp_l[i], ni, "interval bounds");
             BOUND_ALLOC(w->ibp_u[i], ni, "interval bounds");
+            BOUND_ALLOC(w->last_commit[i], 2 * ni, "interval bounds");
             if (L->type == LAYER_MAXPOOL2D) {
                 if ((rc = relax_pool_init(&st->pools[i], L, err))) goto fail_rc;
             } else if ((rc = relax_lines_init(&st->lines[i], ni, err))) {
@@ -509,6 +516,7 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
     st->region = *region;
     st->region.center = region->center;
     for (int i = 0; i <= st->model->n_layers; i++) w->ibp_valid[i] = 0;
+    for (int i = 0; i < st->model->n_layers; i++) w->last_commit_set[i] = 0;
     if (w->dag)
         for (int i = 0; i <= st->model->n_layers; i++) w->dag_valid[i] = 0;
     w->fb_e_valid = 0;
@@ -634,6 +642,21 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
                            layer, r, lower[r], upper[r]);
     if (lower != st->pre_lower[layer]) memcpy(st->pre_lower[layer], lower, n * sizeof(double));
     if (upper != st->pre_upper[layer]) memcpy(st->pre_upper[layer], upper, n * sizeof(double));
+    /* On a chain the interval box of every layer above depends on the committed
+     * bounds below it alone (bound_ibp_at: from the nonlinear layer below), and a
+     * commit whose bounds differ invalidates those above it. So a commit of the
+     * bits this layer had at its last commit leaves them valid: a ReLU-phase
+     * search's domains commit their parent's layers below the split, which are
+     * mostly the previous domain's (LeNet: the conv layers' boxes each domain
+     * recomputed had been a tenth of the samples). */
+    double *last = w->last_commit[layer];
+    int same = w->last_commit_set[layer] && !memcmp(last, st->pre_lower[layer], n * sizeof *last) &&
+               !memcmp(last + n, st->pre_upper[layer], n * sizeof *last);
+    if (!same) {
+        memcpy(last, st->pre_lower[layer], n * sizeof *last);
+        memcpy(last + n, st->pre_upper[layer], n * sizeof *last);
+        w->last_commit_set[layer] = 1;
+    }
     if (L->type == LAYER_MAXPOOL2D) {
         rc = relax_maxpool(L, st->pre_lower[layer], st->pre_upper[layer], st->opt.pool, &st->pools[layer], err);
     } else {
@@ -647,7 +670,7 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
     if (rc) return rc;
     bound_backward_commit(st, layer);
     st->layers_done = next_nl(st->model, layer);
-    for (int k = layer + 1; k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
+    for (int k = layer + 1; !(same && !w->dag) && k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
     if (w->dag) /* outputs of layer >= layer */
         for (int k = layer + 1; k <= st->model->n_layers; k++) w->dag_valid[k] = 0;
     bound_lbp_invalidate(st, layer);

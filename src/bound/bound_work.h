@@ -98,6 +98,10 @@ typedef struct {
     /* IBP bounds per nonlinear layer input (index n_layers = model output; bound_ibp.c) */
     double **ibp_l, **ibp_u;
     int *ibp_valid;
+    /* per nonlinear layer, the bounds of its last commit (2 n: lower, upper), and
+     * whether they are set: a commit of the same bits keeps the boxes above valid */
+    double **last_commit;
+    int *last_commit_set;
 
     /* backward kernel scratch (bound_backward.c) */
     size_t rb;             /* specification rows per block */
