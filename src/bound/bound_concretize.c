@@ -157,22 +157,32 @@ static inline double box_bound(double v, double mag, double c, double s, int hi_
  * (a child's kept layers equal their recomputation, test_bab). */
 enum { BALL_NO_NORM, BALL_ABS_SUM, BALL_SQUARE_SUM };
 
-/* The ball's lane sums over the first n8 entries (a multiple of 8) into d (a.x0),
- * g (|a||x0|) and q (the norm's sum), 8 each; x0 NULL: q alone. */
+/* The ball's sums over entries j, j + step, ... below end, added to *dp (a.x0),
+ * *gp (|a||x0|) and *qp (the norm's sum) in that order; x0 NULL: *qp alone.
+ * Locals inside: an accumulator in an array would stay in memory. */
+static inline void ball_run(const double *a, const double *x0, size_t j, size_t end, size_t step, int kind,
+                            double *dp, double *gp, double *qp)
+{
+    double ds = *dp, gs = *gp, qs = *qp;
+    for (; j < end; j += step) {
+        if (x0) {
+            double t = a[j] * x0[j];
+            ds += t;
+            gs += fabs(t);
+        }
+        if (kind == BALL_ABS_SUM) qs += fabs(a[j]);
+        else if (kind == BALL_SQUARE_SUM) qs += a[j] * a[j];
+    }
+    *dp = ds, *gp = gs, *qp = qs;
+}
+
+/* The ball's lane sums over the first n8 entries (a multiple of 8) into d, g and
+ * q, 8 each (lane L from entry L on every 8th). */
 static void ball_lanes(const double *a, const double *x0, size_t n8, int kind, double *d, double *g, double *q)
 {
     for (int L = 0; L < BOX_LANES; L++) {
-        double ds = 0, gs = 0, qs = 0; /* locals: a lane of an array would stay in memory */
-        for (size_t j = (size_t)L; j < n8; j += BOX_LANES) {
-            if (x0) {
-                double t = a[j] * x0[j];
-                ds += t;
-                gs += fabs(t);
-            }
-            if (kind == BALL_ABS_SUM) qs += fabs(a[j]);
-            else if (kind == BALL_SQUARE_SUM) qs += a[j] * a[j];
-        }
-        d[L] = ds, g[L] = gs, q[L] = qs;
+        d[L] = g[L] = q[L] = 0;
+        ball_run(a, x0, (size_t)L, n8, BOX_LANES, kind, &d[L], &g[L], &q[L]);
     }
 }
 
@@ -208,33 +218,17 @@ BOUND_V4_TARGET static void ball_lanes_v4(const double *a, const double *x0, siz
 static void ball_sums(const double *a, const double *x0, size_t n, int kind, int mode, double *dot, double *mag,
                       double *acc)
 {
+    *dot = *mag = *acc = 0;
     if (mode == BOUND_BOX_SEQUENTIAL) {
-        double ds = 0, gs = 0, qs = 0;
-        for (size_t j = 0; j < n; j++) {
-            if (x0) {
-                double t = a[j] * x0[j];
-                ds += t;
-                gs += fabs(t);
-            }
-            if (kind == BALL_ABS_SUM) qs += fabs(a[j]);
-            else if (kind == BALL_SQUARE_SUM) qs += a[j] * a[j];
-        }
-        *dot = ds, *mag = gs, *acc = qs;
+        ball_run(a, x0, 0, n, 1, kind, dot, mag, acc);
         return;
     }
     double d[BOX_LANES], g[BOX_LANES], q[BOX_LANES];
     size_t n8 = n - n % BOX_LANES;
     if (mode == BOUND_BOX_LANES_V4) ball_lanes_v4(a, x0, n8, kind, d, g, q);
     else ball_lanes(a, x0, n8, kind, d, g, q);
-    for (size_t j = n8; j < n; j++) { /* the last n mod 8 entries, lanes 0 to 6 */
-        if (x0) {
-            double t = a[j] * x0[j];
-            d[j - n8] += t;
-            g[j - n8] += fabs(t);
-        }
-        if (kind == BALL_ABS_SUM) q[j - n8] += fabs(a[j]);
-        else if (kind == BALL_SQUARE_SUM) q[j - n8] += a[j] * a[j];
-    }
+    for (size_t j = n8; j < n; j++) /* the last n mod 8 entries, lanes 0 to 6 */
+        ball_run(a, x0, j, j + 1, 1, kind, &d[j - n8], &g[j - n8], &q[j - n8]);
     *dot = lanes_total(d), *mag = lanes_total(g), *acc = lanes_total(q);
 }
 
