@@ -773,20 +773,40 @@ static void build_wide_cells(nn_model *m, test_rng *rng, layer_type act)
     assert_int_equal(model_finalize(m, &err), NN_OK);
 }
 
+/* The same on a graph: a residual block of five channels (a skip around a
+ * padded conv), then a MaxPool; the block's rows meet at the add on common
+ * windows (bound_backward_kernel.h, common_windows). */
+static void build_wide_cells_res(nn_model *m, test_rng *rng, layer_type act)
+{
+    model_init(m);
+    m->input = (nn_shape){2, 7, 7};
+    tb_normalize(m, rng, 2);              /* 0 */
+    tb_conv_pad(m, rng, 2, 5, 3, 1, 0.5);  /* 1 */
+    tb_act(m, rng, act, 5 * 49);          /* 2 */
+    tb_conv_pad(m, rng, 5, 5, 3, 1, 0.3);  /* 3 */
+    tb_add(m, 3, 2);                      /* 4 */
+    tb_act(m, rng, act, 5 * 49);          /* 5 */
+    tb_pool(m, LAYER_MAXPOOL2D, 2, 1, 0); /* 6: 5x6x6 */
+    test_add_layer(m, layer_make(LAYER_FLATTEN));
+    tb_dense(m, rng, 5 * 36, 3);
+    tb_finalize_graph(m);
+}
+
 static void four_row_lanes_equal_one_row_steps(void **state)
 {
     (void)state;
     test_rng rng = {29};
     if (!BOUND_CPU_HAS_V4()) print_message("no AVX2 here: both states step one row at a time\n");
     const layer_type acts[] = {LAYER_RELU, LAYER_TANH, LAYER_LEAKY_RELU};
-    for (int fam = 0; fam < 7; fam++)
+    for (int fam = 0; fam < 8; fam++)
         for (int a = 0; a < 3; a++) {
             nn_model m;
             if (fam == 5 && a) continue;
             if (fam < 2) tb_build(&m, &rng, fam, acts[a]);
             else if (fam < 5) tb_build_res(&m, &rng, fam - 2, acts[a]);
             else if (fam == 5) tb_build_relu2(&m, &rng, 37, 24, 16, 5); /* 37 inputs: 4 rounds of the box's 8 lanes, 5 left */
-            else build_wide_cells(&m, &rng, acts[a]);
+            else if (fam == 6) build_wide_cells(&m, &rng, acts[a]);
+            else build_wide_cells_res(&m, &rng, acts[a]);
             double *x0 = test_rand_vec(&rng, model_input_size(&m), 0, 1);
             size_t ny = model_output_size(&m);
             double C[4 * 16];
