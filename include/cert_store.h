@@ -48,6 +48,7 @@ typedef struct {
     size_t cert_path_width;  /* and at most this many evaluations each (cert_job_path_width) */
     double flush_seconds;    /* write and sync at least this often */
     int ranks;               /* ranks of this run (recorded per run) */
+    const char *software;    /* the build recorded per run (NULL: this binary's git commit) */
     cert_store_row_fn on_row;
     void *row_ctx;
 } cert_store_options;
@@ -62,6 +63,11 @@ int cert_store_open(cert_store **s, const cert_store_options *o, nn_error *err);
 /* Finished by an earlier run (as recovered at open). */
 int cert_store_done(const cert_store *s, int64_t task);
 size_t cert_store_recovered(const cert_store *s);
+/* The build (git commit) of the last earlier run whose build is not this run's
+ * ("unrecorded": a binary from before builds were recorded), or NULL when every
+ * earlier run was this build. Rows such runs finished are kept as they are;
+ * rows computed now may differ from what they would give in the last bits. */
+const char *cert_store_other_build(const cert_store *s);
 /* The tasks the last earlier run handed out and never answered, sorted by rank
  * then task: what it had in flight when it ended (a lost rank, a killed job). */
 size_t cert_store_unanswered(const cert_store *s, const cert_store_held **held);

@@ -62,6 +62,9 @@ int h5_table_read_in(const char *path, const char *group, const h5_column *cols,
 /* Root attributes keys[0..n) of a results file as text (values[i] malloc'd;
  * numbers as %.17g or %lld; NULL when absent). NN_EFORMAT if not readable HDF5. */
 int h5_read_attrs(const char *path, const char *const *keys, int n, char **values, nn_error *err);
+/* This binary's git commit (`git describe --dirty` at build time), as every
+ * results file records it (root attribute git_commit). */
+const char *results_git_commit(void);
 /* 1 when the file has the dataset /results/<column>. */
 int h5_table_has(const char *path, const char *column);
 /* Attribute on the /results group (e.g. a legend of status codes). */

@@ -448,6 +448,57 @@ static void put_record(FILE *f, uint32_t type, const unsigned char *data, size_t
     fwrite(c, 1, 4, f);
 }
 
+/* Each run records its build: a resume by another build is named (the rows it
+ * finished are kept), runs of one build name nothing, and a journal whose runs
+ * recorded no build (binaries before 2026-12-07) counts as another build. */
+static void runs_of_another_build_are_named(void **state)
+{
+    (void)state;
+    const char *path = test_tmpname(".h5");
+    char jpath[300];
+    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    counted c = {0};
+    cert_store_options o = options(path, "key A", &c);
+    cert_store *s;
+    nn_error err;
+    o.software = "build-a";
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_null(cert_store_other_build(s));
+    fill(s, 0, 5);
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK); /* the same build again */
+    assert_null(cert_store_other_build(s));
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+    o.software = "build b"; /* spaces would split the record's fields */
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_non_null(cert_store_other_build(s));
+    assert_string_equal(cert_store_other_build(s), "build-a");
+    assert_int_equal(cert_store_recovered(s), 5);
+    fill(s, 5, 8);
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK); /* build-a's run is still in the journal */
+    assert_non_null(cert_store_other_build(s));
+    assert_string_equal(cert_store_other_build(s), "build-a");
+    assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
+    check_file(path, 8);
+    unlink(path);
+    unlink(jpath);
+    /* a run record without a build, as binaries before builds were recorded wrote it */
+    FILE *f = fopen(jpath, "wb");
+    assert_non_null(f);
+    fwrite("NNCJRNL1", 1, 8, f);
+    put_record(f, 1, (const unsigned char *)"key A", 5);
+    put_record(f, 2, (const unsigned char *)"2026-12-01T00:00:00Z ranks=1", 28);
+    fclose(f);
+    o.software = "build-a";
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_non_null(cert_store_other_build(s));
+    assert_string_equal(cert_store_other_build(s), "unrecorded");
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+    unlink(path);
+    unlink(jpath);
+}
+
 static void journals_of_the_328_byte_rows_are_read(void **state)
 {
     (void)state;
@@ -671,6 +722,7 @@ int main(void)
         cmocka_unit_test(journals_of_the_328_byte_rows_are_read),
         cmocka_unit_test(milp_points_follow_their_rows_through_the_journal),
         cmocka_unit_test(tasks_in_flight_at_the_end_of_a_run_are_named),
+        cmocka_unit_test(runs_of_another_build_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -352,6 +352,10 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         goto done;
     }
     report_unanswered(cmd, a->store, a->slots);
+    if (cert_store_recovered(a->store) && cert_store_other_build(a->store))
+        fprintf(stderr, "nncert %s: %s was run before by another build (git %s; this is %s): its %zu finished "
+                "rows are kept as they are, and rows computed now may differ from that build's in the last bits\n",
+                cmd, c->out, cert_store_other_build(a->store), results_git_commit(), cert_store_recovered(a->store));
     if (a->checkpoints && cert_app_pack_parts(a, &err)) {
         rc = cli_report(cmd, &err);
         goto done;

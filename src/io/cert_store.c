@@ -91,6 +91,8 @@ struct cert_store {
     double last_flush;
     char start_time[32];
     long runs;
+    char build[64];         /* the build (git commit) of this run */
+    char other_build[64];   /* replay: the last earlier run's build that is not this one ("" none) */
     int64_t *sent;          /* replay: (task, record number, rank) of the last run's ASSIGN records */
     size_t n_sent, cap_sent, n_records;
     cert_store_held *held;  /* the last run's unanswered tasks, by rank then task */
@@ -302,6 +304,23 @@ static void drop_parts(cert_store *s, int64_t task)
     s->n_parts = w;
 }
 
+/* A run record is "<start time> ranks=<n> git=<build>" (git= since 2026-12-07;
+ * earlier binaries stop reading at the first space): its build into out, or
+ * out left as it is when the record names none (an earlier binary's). */
+static void run_build(const unsigned char *data, size_t len, char *out, size_t cap)
+{
+    static const char tag[] = " git=";
+    for (size_t i = 0; i + sizeof tag - 1 <= len; i++) {
+        if (memcmp(data + i, tag, sizeof tag - 1)) continue;
+        size_t b = i + sizeof tag - 1, e = b;
+        while (e < len && data[e] != ' ') e++;
+        size_t n = e - b < cap - 1 ? e - b : cap - 1;
+        memcpy(out, data + b, n);
+        out[n] = '\0';
+        return;
+    }
+}
+
 static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t len, nn_error *err)
 {
     replay_ctx *c = ctx;
@@ -327,6 +346,9 @@ static int on_record(void *ctx, uint32_t type, const unsigned char *data, size_t
     if (type == REC_CHECKPOINT) return replay_checkpoint(s, data, len, err);
     if (type == REC_RUN) {
         s->n_sent = 0;  /* only the last run's tasks in flight matter */
+        char build[64] = "unrecorded";
+        run_build(data, len, build, sizeof build);
+        if (strcmp(build, s->build)) memcpy(s->other_build, build, sizeof build);
         if (s->runs++ == 0) {
             size_t n = len < sizeof s->start_time - 1 ? len : sizeof s->start_time - 1;
             const unsigned char *sp = memchr(data, ' ', n);
@@ -787,6 +809,9 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
         return nn_fail(err, NN_ENOMEM, "out of memory");
     }
     sprintf(s->journal_path, "%s.journal", o->path);
+    snprintf(s->build, sizeof s->build, "%s", o->software ? o->software : results_git_commit());
+    for (char *b = s->build; *b; b++)
+        if (*b == ' ') *b = '_'; /* a run record's fields are separated by spaces */
     s->bounds_bytes = o->n_layers > 0 ? cert_store_bounds_bytes(o->n_layers, o->layer_size) : 0;
     s->adv_bytes = o->attack_in > 0 ? 8 * (1 + o->attack_in + o->attack_out) : 0;
     s->milp_bytes = o->milp_in > 0 ? 8 * (1 + o->milp_in + o->milp_out) : 0;
@@ -826,8 +851,8 @@ int cert_store_open(cert_store **out, const cert_store_options *o, nn_error *err
     if (!rc) {
         if (!s->start_time[0]) memcpy(s->start_time, now, sizeof now);
         s->runs++;
-        char run[96];
-        snprintf(run, sizeof run, "%s ranks=%d", now, o->ranks);
+        char run[192];
+        snprintf(run, sizeof run, "%s ranks=%d git=%s", now, o->ranks, s->build);
         rc = journal_append(s->j, REC_RUN, run, strlen(run), err);
     }
     if (!rc) rc = create_h5(s, err);
@@ -855,6 +880,11 @@ int cert_store_done(const cert_store *s, int64_t task)
 }
 
 size_t cert_store_recovered(const cert_store *s) { return s->n_done; }
+
+const char *cert_store_other_build(const cert_store *s)
+{
+    return s->other_build[0] ? s->other_build : NULL;
+}
 
 size_t cert_store_unanswered(const cert_store *s, const cert_store_held **held)
 {

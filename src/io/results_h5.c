@@ -87,6 +87,8 @@ static hid_t create_file(const char *path, nn_error *err)
     return f;
 }
 
+const char *results_git_commit(void) { return NNCERT_GIT; }
+
 static int put_root_attrs(hid_t file, const h5_attr *attrs, int n, const char *path, nn_error *err)
 {
     h5_attr v = {"software_version", NNCERT_VERSION, 0, 0}, g = {"git_commit", NNCERT_GIT, 0, 0};
