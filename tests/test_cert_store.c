@@ -110,12 +110,19 @@ static void check_file(const char *path, int64_t n)
     free(key);
 }
 
+/* A fresh results path (returned) and its journal's path in jpath. */
+static const char *tmp_results(char jpath[300])
+{
+    const char *path = test_tmpname(".h5");
+    snprintf(jpath, 300, "%s.journal", path);
+    return path;
+}
+
 static void rows_survive_reopen_and_count_as_done(void **state)
 {
     (void)state;
-    const char *path = test_tmpname(".h5");
     char jpath[300];
-    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    const char *path = tmp_results(jpath);
     counted c = {0};
     cert_store_options o = options(path, "key A", &c);
     cert_store *s;
@@ -320,9 +327,8 @@ static void count_pgd(void *ctx, int64_t task, const cert_result *r)
 static void pgd_columns_and_counterexamples_survive_resume(void **state)
 {
     (void)state;
-    const char *path = test_tmpname(".h5");
     char jpath[300];
-    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    const char *path = tmp_results(jpath);
     pgd_seen seen = {0};
     static const h5_attr attrs[] = {{"kind", "certify", 0, 0}};
     cert_store_options o = {.path = path, .job_key = "key P", .slots = 3, .attrs = attrs, .n_attrs = 1,
@@ -394,9 +400,8 @@ static void pgd_columns_and_counterexamples_survive_resume(void **state)
 static void checkpoints_of_unfinished_tasks_come_back(void **state)
 {
     (void)state;
-    const char *path = test_tmpname(".h5");
     char jpath[300];
-    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    const char *path = tmp_results(jpath);
     counted c = {0};
     cert_store_options o = options(path, "key A", &c);
     cert_store *s;
@@ -454,9 +459,8 @@ static void put_record(FILE *f, uint32_t type, const unsigned char *data, size_t
 static void runs_of_another_build_are_named(void **state)
 {
     (void)state;
-    const char *path = test_tmpname(".h5");
     char jpath[300];
-    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    const char *path = tmp_results(jpath);
     counted c = {0};
     cert_store_options o = options(path, "key A", &c);
     cert_store *s;
@@ -502,9 +506,8 @@ static void runs_of_another_build_are_named(void **state)
 static void journals_of_the_328_byte_rows_are_read(void **state)
 {
     (void)state;
-    const char *path = test_tmpname(".h5");
     char jpath[300];
-    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    const char *path = tmp_results(jpath);
     FILE *f = fopen(jpath, "wb");
     fwrite("NNCJRNL1", 1, 8, f);
     put_record(f, 1, (const unsigned char *)"key A", 5);
@@ -569,9 +572,8 @@ static void read_f64_at(hid_t f, const char *name, size_t n, double *out)
 static void milp_points_follow_their_rows_through_the_journal(void **state)
 {
     (void)state;
-    const char *path = test_tmpname(".h5");
     char jpath[300];
-    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    const char *path = tmp_results(jpath);
     static const h5_attr attrs[] = {{"kind", "certify", 0, 0}};
     cert_store_options o = {.path = path, .job_key = "key M", .slots = 3, .attrs = attrs, .n_attrs = 1,
                             .attack = 1, .attack_in = 3, .attack_out = 2, .milp_in = 3, .milp_out = 2,
@@ -660,9 +662,8 @@ static void assign(cert_store *s, int rank, int64_t a, int64_t b)
 static void tasks_in_flight_at_the_end_of_a_run_are_named(void **state)
 {
     (void)state;
-    const char *path = test_tmpname(".h5");
     char jpath[300];
-    snprintf(jpath, sizeof jpath, "%s.journal", path);
+    const char *path = tmp_results(jpath);
     counted c = {0};
     cert_store_options o = options(path, "key A", &c);
     cert_store *s;
