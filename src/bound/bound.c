@@ -648,29 +648,36 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
      * bits this layer had at its last commit leaves them valid: a ReLU-phase
      * search's domains commit their parent's layers below the split, which are
      * mostly the previous domain's (LeNet: the conv layers' boxes each domain
-     * recomputed had been a tenth of the samples). */
+     * recomputed had been a tenth of the samples). The relaxation, a function
+     * of the bounds and the state's options alone, is still the one they made. */
     double *last = w->last_commit[layer];
     int same = w->last_commit_set[layer] && !memcmp(last, st->pre_lower[layer], n * sizeof *last) &&
                !memcmp(last + n, st->pre_upper[layer], n * sizeof *last);
-    if (!same) {
-        memcpy(last, st->pre_lower[layer], n * sizeof *last);
-        memcpy(last + n, st->pre_upper[layer], n * sizeof *last);
-        w->last_commit_set[layer] = 1;
-    }
-    if (L->type == LAYER_MAXPOOL2D) {
+    /* first, so that no failure below leaves boxes of other bounds valid */
+    for (int k = layer + 1; !(same && !w->dag) && k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
+    if (same) {
+        rc = NN_OK;
+    } else if (L->type == LAYER_MAXPOOL2D) {
         rc = relax_maxpool(L, st->pre_lower[layer], st->pre_upper[layer], st->opt.pool, &st->pools[layer], err);
     } else {
         line_strategy s = st->opt.method == METHOD_FASTLIN ? LINES_FASTLIN : st->opt.strategy;
         rc = relax_activation(L, 0, st->pre_lower[layer], st->pre_upper[layer], n, s, &st->lines[layer], err);
     }
-    if (rc) return nn_error_prefix(err, "relaxation of layer %d: ", layer);
+    if (rc) {
+        w->last_commit_set[layer] = 0; /* the relaxation is not the last bounds' */
+        return nn_error_prefix(err, "relaxation of layer %d: ", layer);
+    }
+    if (!same) {
+        memcpy(last, st->pre_lower[layer], n * sizeof *last);
+        memcpy(last + n, st->pre_upper[layer], n * sizeof *last);
+        w->last_commit_set[layer] = 1;
+    }
     /* the caches the kernel's budget weights read: IBP at this layer, or the first
      * block's budget (the kernel never computes them itself) */
     rc = layer == w->first_nl ? bound_first_block_budget(st, err) : bound_ibp_at(st, layer, err);
     if (rc) return rc;
     bound_backward_commit(st, layer);
     st->layers_done = next_nl(st->model, layer);
-    for (int k = layer + 1; !(same && !w->dag) && k <= st->model->n_layers; k++) w->ibp_valid[k] = 0;
     if (w->dag) /* outputs of layer >= layer */
         for (int k = layer + 1; k <= st->model->n_layers; k++) w->dag_valid[k] = 0;
     bound_lbp_invalidate(st, layer);
