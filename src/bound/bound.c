@@ -520,7 +520,6 @@ int bound_set_region(bound_state *st, const bound_region *region, nn_error *err)
     if (w->dag)
         for (int i = 0; i <= st->model->n_layers; i++) w->dag_valid[i] = 0;
     w->fb_e_valid = 0;
-    w->fb_rows_valid = 0;
     bound_lbp_invalidate(st, -1);
     st->layers_done = w->first_nl;
     w->region_set = 1;
@@ -557,10 +556,23 @@ int bound_layer_rows(bound_state *st, int layer, size_t row_lo, size_t row_hi, d
 }
 
 /* The exact first block (or LBP there) computes both sides at once; a single side
- * goes through scratch. */
+ * goes through scratch. The block's rows depend on the region alone (a
+ * sub-domain's splits and parent's bounds are applied after them), and they are
+ * the layer's interval bounds, which bound_ibp_at keeps for the region: the
+ * whole layer, or rows of a layer it holds, are copied from there, so a
+ * ReLU-phase search's domains, which share one region, do not concretize every
+ * row again (LeNet: 2,304 sparse conv rows, a tenth of the samples). */
 static int first_block_side(bound_state *st, int lbp, int layer, size_t lo, size_t hi, double *lower, double *upper,
                             nn_error *err)
 {
+    bound_work *w = st->work;
+    if (!lbp && (w->ibp_valid[layer] || (lo == 0 && hi == w->fb_rows))) {
+        int rc = bound_ibp_at(st, layer, err);
+        if (rc) return rc;
+        if (lower) memcpy(lower, w->ibp_l[layer] + lo, (hi - lo) * sizeof *lower);
+        if (upper) memcpy(upper, w->ibp_u[layer] + lo, (hi - lo) * sizeof *upper);
+        return NN_OK;
+    }
     double *tmp = NULL;
     if (!lower || !upper) {
         if (!(tmp = nn_malloc((hi - lo) * sizeof *tmp, "first-layer bounds", err))) return NN_ENOMEM;

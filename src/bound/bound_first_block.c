@@ -78,8 +78,6 @@ void bound_first_block_free(bound_work *w)
     free(w->fb_v);
     free(w->fb_absx0);
     free(w->fb_x0);
-    free(w->fb_lo);
-    free(w->fb_hi);
     free(w->fb_e);
     free(w->fb_row);
     sparse_drop(w);
@@ -338,8 +336,7 @@ static int first_block_error(bound_state *st, nn_error *err)
     return NN_OK;
 }
 
-/* The rows [lo, hi) bounded on the current region, uncached. */
-static int block_rows(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
+int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
 {
     bound_work *w = st->work;
     if (w->fb_state == 0) {
@@ -389,27 +386,3 @@ static int block_rows(bound_state *st, size_t lo, size_t hi, double *lower, doub
     return NN_OK;
 }
 
-/* The block's rows depend on the region alone (not on a sub-domain's splits or
- * bounds, which bound_compute applies after them), so the whole layer's are kept
- * for the region and a ReLU-phase search's domains, which share one region, copy
- * them: on LeNet's search (2,304 sparse conv rows) they had been a tenth of the
- * samples. Computed the same way, they are the same bits. */
-int bound_first_block_rows(bound_state *st, size_t lo, size_t hi, double *lower, double *upper, nn_error *err)
-{
-    bound_work *w = st->work;
-    if (!w->fb_rows_valid) {
-        int rc = block_rows(st, lo, hi, lower, upper, err);
-        if (rc || lo != 0 || hi != w->fb_rows) return rc;
-        if (!w->fb_lo && !(w->fb_lo = nn_malloc(w->fb_rows * sizeof *w->fb_lo, "first-layer bounds", err)))
-            return NN_ENOMEM;
-        if (!w->fb_hi && !(w->fb_hi = nn_malloc(w->fb_rows * sizeof *w->fb_hi, "first-layer bounds", err)))
-            return NN_ENOMEM;
-        memcpy(w->fb_lo, lower, w->fb_rows * sizeof *lower);
-        memcpy(w->fb_hi, upper, w->fb_rows * sizeof *upper);
-        w->fb_rows_valid = 1;
-        return NN_OK;
-    }
-    memcpy(lower, w->fb_lo + lo, (hi - lo) * sizeof *lower);
-    memcpy(upper, w->fb_hi + lo, (hi - lo) * sizeof *upper);
-    return NN_OK;
-}

@@ -83,8 +83,6 @@ typedef struct {
     double fb_gamma;       /* gamma(sum of K_j + 2) over the block, 0 when fb_summing is 0 */
     double *fb_e;          /* fb_rows: fb_gamma |M_k|..|M_1| chain magnitudes of the box */
     int fb_e_valid;        /* fb_e is for the current region */
-    double *fb_lo, *fb_hi; /* fb_rows each: the block's rows bounded on the current region ... */
-    int fb_rows_valid;     /* ... when set (bound_first_block_rows: a ReLU search's domains share them) */
 
     /* region (bound.c) */
     int region_set;
