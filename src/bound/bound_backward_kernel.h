@@ -380,7 +380,8 @@ static void SFX(step_activation)(const bound_state *st, int j, SFX(blk) *b, int 
  * operations in its order, then v times the selected plane's coefficients added
  * at x[k] + at(slot) for every slot with an input (at: sl[slot], or the input's
  * index where sl is NULL). No x entry is ever -0 (sums that start at +0), so
- * adding a masked +0 changes none. */
+ * adding a masked +0 changes none. The sums end through act4_end: the offset
+ * chains stay +0, and a sum that started at +0 plus +0 is itself. */
 BOUND_V4_TARGET static inline __attribute__((always_inline)) void
 SFX(pool4_out)(const relax_pool *p, size_t o, bound_v4d v, int upper, const double *hl, const double *hu,
                REAL *const x[4], const size_t *sl, SFX(sums4) *sm)
@@ -405,17 +406,6 @@ SFX(pool4_out)(const relax_pool *p, size_t o, bound_v4d v, int upper, const doub
 #undef BLEND
 }
 
-/* Lane k's MaxPool sums onto row k's c, s, e. */
-BOUND_V4_TARGET static inline __attribute__((always_inline)) void
-SFX(pool4_end)(const SFX(sums4) *sm, double *c, double *s, double *e)
-{
-    for (int k = 0; k < 4; k++) {
-        c[k] += sm->acc[k];
-        s[k] += sm->mag[k];
-        e[k] += sm->err[k];
-    }
-}
-
 /* step_maxpool's rows r .. r + 3 (one side), one per lane. */
 BOUND_V4_TARGET static void SFX(maxpool_rows4)(const relax_pool *p, SFX(blk) *b, size_t r, size_t n_in,
                                                const double *hl, const double *hu)
@@ -433,7 +423,7 @@ BOUND_V4_TARGET static void SFX(maxpool_rows4)(const relax_pool *p, SFX(blk) *b,
         if (z[0] & z[1] & z[2] & z[3]) continue;
         SFX(pool4_out)(p, o, v, upper, hl, hu, x, NULL, &sm);
     }
-    SFX(pool4_end)(&sm, b->c + r, b->s + r, b->e + r);
+    SFX(act4_end)(&sm, b->c + r, b->s + r, b->e + r);
 }
 
 /* Through MaxPool planes: A (M x n_out, full) -> (M x n_in); mph holds the
@@ -588,7 +578,9 @@ static int SFX(step_affine_crop)(bound_state *st, int j, SFX(blk) *b, nn_error *
     return NN_OK;
 }
 
-/* act_row on a windowed row, in place: the same terms in the same (neuron) order. */
+/* act_row on a windowed row, in place: the same terms in the same (neuron) order.
+ * Out of line, as maxpool_crop_row: inlined into step_layer, the one-row
+ * windowed steps made float certify of the wide CNN 10 % slower. */
 __attribute__((noinline)) static void SFX(act_row_crop)(const SFX(blk) *b, size_t r, REAL *a, const double *ps, const double *pt,
                               const double *ns, const double *nt, const double *off, const double *offabs,
                               const double *ew, double *c, double *s, double *e)
@@ -747,12 +739,12 @@ BOUND_V4_TARGET static void SFX(maxpool_crop_rows4)(const SFX(pool_win) *g, SFX(
                 REAL *base[4] = {x[0] + cell, x[1] + cell, x[2] + cell, x[3] + cell};
                 SFX(pool4_out)(g->p, o, v, upper, g->hl, g->hu, base, g->sl, &sm);
             }
-    SFX(pool4_end)(&sm, b->c + r0, b->s + r0, b->e + r0);
+    SFX(act4_end)(&sm, b->c + r0, b->s + r0, b->e + r0);
 }
 
 /* step_maxpool on windowed rows: the outputs of each window in the map, in
  * (channel, y, x) order as step_maxpool, scattered onto the input window; four
- * rows of one origin per vector where they are (win_order). */
+ * rows of one origin per vector where they are (win_run_end). */
 static void SFX(step_maxpool_crop)(const bound_state *st, int j, SFX(blk) *b)
 {
     const bound_work *w = st->work;

@@ -610,12 +610,13 @@ int bound_concretize_region_sparse(const bound_state *st, const double *a, const
                                    double s, double *lo, double *hi, double *scratch)
 {
     const bound_work *w = st->work;
-    if (!st->region.clip && w->box_mode == BOUND_BOX_SEQUENTIAL) {
+    if (w->box_mode != BOUND_BOX_SEQUENTIAL) return 0; /* lanes are of the whole row's entries */
+    if (!st->region.clip) {
         for (size_t q = 0; q < k; q++) scratch[q] = w->x0[idx[q]];
         ball_bound(st, a, scratch, k, c, s, -1.0, lo, hi);
         return 1;
     }
-    if (st->region.norm == NORM_INF && w->box_mode == BOUND_BOX_SEQUENTIAL) {
+    if (st->region.norm == NORM_INF) {
         for (int side = 0; side < 2; side++) {
             double *out = side ? hi : lo, mag;
             if (!out) continue;

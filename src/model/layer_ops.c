@@ -40,8 +40,9 @@
  * +0, for a GEMM called with beta 1 in place of beta 0. OpenBLAS 0.3.21 clears
  * C for beta 0 in a pass of its own (dgemm_beta, 10 % of a ReLU-phase search's
  * samples on a 784-input MLP and on LeNet), slower than memset: measured on
- * this project's AMD EPYC VM (one thread, 2026-12-07), 20x20x784 26 -> 22 us,
- * 25x4x1152 (a 4-channel conv's adjoint) 20 -> 14 us. The kernel then adds
+ * this project's AMD EPYC VM (one thread, 2026-12-07, two runs), 20x20x784
+ * 26.1-27.1 -> 22.4-23.0 us, 25x4x1152 (a 4-channel conv's adjoint)
+ * 21.4-22.1 -> 15.7-16.8 us. The kernel then adds
  * A op(B) to +0, and +0 + x is x (+0 for x = -0, as the cleared C gives too),
  * so the bits are the same. */
 static void gemm_clear(void *c, size_t m, size_t n, size_t ldc, size_t size)
