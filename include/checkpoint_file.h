@@ -9,13 +9,20 @@
 
 /* Prototypes */
 /* Write bytes to a new file beside path, fsync it, rename it over path and fsync
- * the folder. */
-int checkpoint_write(const char *path, const char *identity, const unsigned char *bytes, size_t len, nn_error *err);
+ * the folder. build (NULL: none; at most 255 bytes) names the binary that wrote
+ * it (results_git_commit) and is not part of the identity. */
+int checkpoint_write(const char *path, const char *identity, const char *build, const unsigned char *bytes,
+                     size_t len, nn_error *err);
 /* *found = 0 when path does not exist, else the snapshot in *bytes (malloc'd) and
- * *len. A file of another job (its identity differs) or a damaged one is an error
- * naming the file and what is wrong. */
+ * *len, and the writer's build in build (build_cap bytes; "" when the file does
+ * not record one: format 01). A file of another job (its identity differs) or a
+ * damaged one is an error naming the file and what is wrong. */
 int checkpoint_read(const char *path, const char *identity, unsigned char **bytes, size_t *len, int *found,
-                    nn_error *err);
+                    char *build, size_t build_cap, nn_error *err);
+/* The note a resume prints (NULL: none) when `build`, read from the checkpoint
+ * at path, is not `self`: the search continues, but bounds computed now may
+ * differ from the writer's in the last bits. Written into note (cap bytes). */
+const char *checkpoint_other_build(const char *path, const char *build, const char *self, char *note, size_t cap);
 /* Remove path if it exists. */
 int checkpoint_remove(const char *path, nn_error *err);
 
@@ -24,6 +31,8 @@ int checkpoint_remove(const char *path, nn_error *err);
  * in `failed` and the computation goes on (only resumability is lost). */
 typedef struct {
     const char *path, *identity;
+    const char *build;      /* the writing binary (checkpoint_write) */
+    char found_build[256];  /* the build of the snapshot resumed from (checkpoint_read) */
     long written;
     long kill_after;        /* test hook: SIGKILL the process after this many (0: never) */
     int failed;

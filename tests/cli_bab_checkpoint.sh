@@ -4,8 +4,10 @@
 # snapshot and ends with the answer, the tree (domains, rounds, leaves, depth)
 # and the PGD steps of a run never interrupted; by input halves and by ReLU
 # phases, killed twice, stopped by its timeout and continued with more time;
-# snapshots of another job and damaged ones are refused naming the file; and
-# through vnncomp, a group of ranks resumes an instance the same way.
+# snapshots of another job and damaged ones are refused naming the file; a
+# snapshot of another build (or of format 01, which names none) is resumed
+# with a note saying so; and through vnncomp, a group of ranks resumes an
+# instance the same way.
 . "$(dirname "$0")/lib.sh"
 export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1
 PY=/usr/bin/python3
@@ -45,6 +47,7 @@ kill_resume() {
     run resumed "$@" --checkpoint "$C" --checkpoint-every 0
     check "$name: the last run resumes from the checkpoint" "grep -q 'resumed from $C: [0-9]* open domains' $TMP/resumed.err" \
         || tail -3 "$TMP/resumed.err"
+    check "$name: ... written by this build, so no note of another" "! grep -q 'build' $TMP/resumed.err"
     check "$name: same answer, tree and PGD steps as a run never killed" \
         "[ -n \"\$(tree $TMP/full)\" ] && [ \"\$(tree $TMP/full)\" = \"\$(tree $TMP/resumed)\" ]" \
         || { tree "$TMP/full"; tree "$TMP/resumed"; }
@@ -84,6 +87,41 @@ run longer --bab-split relu --bab-max-domains 0 --timeout 2 --checkpoint "$C" --
 check "a rerun with a longer --timeout continues it (timeout counts both runs)" \
     "grep -q 'resumed from' $TMP/longer.err && grep -q '^timeout' $TMP/longer.out" || tail -3 "$TMP/longer.err"
 
+# 3b. the writer's build: not part of the job (the search resumes), but named
+# when it is not this binary's. rebuild IN OUT BUILD: the file with BUILD as its
+# writer (format 02), or with none (BUILD "v1": format 01), checksum right.
+rebuild() {
+    $PY - "$1" "$2" "$3" <<'EOF2'
+import struct, sys, zlib
+b = open(sys.argv[1], "rb").read()
+assert b[:8] == b"NNCKPT02", b[:8]
+n = struct.unpack_from("<I", b, 8)[0]
+ident, nb = b[12:12 + n], b[12 + n]
+rest = b[12 + n + 1 + nb:-4]  # u64 len | state
+if sys.argv[3] == "v1":
+    out = b"NNCKPT01" + struct.pack("<I", n) + ident + rest
+else:
+    w = sys.argv[3].encode()
+    out = b"NNCKPT02" + struct.pack("<I", n) + ident + bytes([len(w)]) + w + rest
+open(sys.argv[2], "wb").write(out + struct.pack("<I", zlib.crc32(out)))
+EOF2
+}
+cp "$C" "$TMP/kept.ckpt"
+rebuild "$TMP/kept.ckpt" "$C" 0123456789ab
+run other --bab-split relu --bab-max-domains 0 --timeout 3 --checkpoint "$C" --checkpoint-every 30
+check "a snapshot of another build is resumed, and the note names both builds" \
+    "grep -q 'resumed from' $TMP/other.err && grep -q '^timeout' $TMP/other.out && grep -q \"$C was written by another build (git 0123456789ab; this is [^ ;]*)\" $TMP/other.err" \
+    || tail -3 "$TMP/other.err"
+rebuild "$TMP/kept.ckpt" "$C" v1
+run old --bab-split relu --bab-max-domains 0 --timeout 3 --checkpoint "$C" --checkpoint-every 30
+check "a snapshot of format 01 (no build) is resumed, and the note says its build is unknown" \
+    "grep -q 'resumed from' $TMP/old.err && grep -q 'was written by a build that did not record itself' $TMP/old.err" \
+    || tail -3 "$TMP/old.err"
+rebuild "$TMP/kept.ckpt" "$C" "$(printf 'a\tb')"
+run ctl --bab-split relu --bab-max-domains 0 --timeout 3 --checkpoint "$C" --checkpoint-every 30
+check "a build name with a control byte is printed with it replaced" "grep -q 'another build (git a?b;' $TMP/ctl.err" \
+    || tail -3 "$TMP/ctl.err"
+
 # 4. refused snapshots, each naming the file
 expect_failure "a checkpoint of another job (other --bab-batch) is refused" "search.ckpt belongs to another job" \
     "$NNCERT" verify --model "$M" --vnnlib "$V" --bab --bab-split relu --bab-max-domains 0 --bab-batch 3 \
@@ -105,9 +143,10 @@ $PY - "$TMP/good.ckpt" "$C" <<'EOF'
 import struct, sys, zlib
 b = open(sys.argv[1], "rb").read()
 n = struct.unpack_from("<I", b, 8)[0]
-head = 8 + 4 + n + 8
+nb = b[12 + n]
+head = 8 + 4 + n + 1 + nb + 8
 state = b[head:-4][:200]
-out = b[:8 + 4 + n] + struct.pack("<Q", len(state)) + state
+out = b[:head - 8] + struct.pack("<Q", len(state)) + state
 open(sys.argv[2], "wb").write(out + struct.pack("<I", zlib.crc32(out)))
 EOF
 expect_failure "a snapshot cut short (checksum right) is refused" "search.ckpt: branch-and-bound checkpoint: .*runs past the end" \

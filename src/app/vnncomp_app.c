@@ -94,9 +94,10 @@ static int open_checkpoint(const vnncomp_app *a, size_t i, checkpoint_sink *sink
     checkpoint_path(a, i, path, cap_path);
     snprintf(identity, cap_id, "%s instance=%zu onnx sha256=%s vnnlib sha256=%s", a->ckpt_identity, i, a->model_sha,
              vnn_sha);
-    *sink = (checkpoint_sink){path, identity, 0, a->ckpt_kill_after, 0, {0}};
+    *sink = (checkpoint_sink){.path = path, .identity = identity, .build = results_git_commit(),
+                              .kill_after = a->ckpt_kill_after};
     int found;
-    return checkpoint_read(path, identity, resume, len, &found, err);
+    return checkpoint_read(path, identity, resume, len, &found, sink->found_build, sizeof sink->found_build, err);
 }
 
 static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, bab_stats *bab, nn_error *err)
@@ -137,9 +138,13 @@ static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, bab_st
     if (po.bab.save && sink.failed)  /* the answer stands; only resuming is lost */
         fprintf(stderr, "nncert vnncomp: warning: instance %zu: checkpoints not written: %s\n", i,
                 sink.first_error.msg);
-    if (!rc && r.bab.resumed_open >= 0 && po.bab.save)
+    char note[640];
+    if (!rc && r.bab.resumed_open >= 0 && po.bab.save) {
         fprintf(stderr, "nncert vnncomp: instance %zu resumed from %s: %ld open domains, %.3f s spent before\n", i,
                 path, r.bab.resumed_open, r.bab.resumed_seconds);
+        if (checkpoint_other_build(path, sink.found_build, sink.build, note, sizeof note))
+            fprintf(stderr, "nncert vnncomp: instance %zu: %s\n", i, note);
+    }
     if (!rc) {
         *answer = r.answer;
         *bab = r.bab;

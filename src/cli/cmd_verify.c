@@ -14,6 +14,7 @@
 #include "checkpoint_file.h"
 #include "model_io.h"
 #include "property.h"
+#include "results_h5.h"
 #include "verify_app.h"
 #include "vnnlib.h"
 
@@ -86,7 +87,7 @@ static void write_result(FILE *f, const prop_spec *p, const prop_result *r)
  * (*resume NULL: start afresh). --force-new removes F first. */
 static int open_checkpoint(const char *path, const cert_cli_opts *o, const prop_options *po, const char *vnn,
                            int force_new, char *identity, size_t cap, unsigned char **resume, size_t *len,
-                           nn_error *err)
+                           char *build, size_t build_cap, nn_error *err)
 {
     char model_sha[65], vnn_sha[65], bound_id[512], bab_id[160];
     int rc = model_file_sha256(o->model, model_sha, err);
@@ -98,7 +99,7 @@ static int open_checkpoint(const char *path, const cert_cli_opts *o, const prop_
              model_sha, vnn_sha, bound_id, po->steps, po->restarts, (unsigned long long)po->seed, bab_id);
     if (force_new && (rc = checkpoint_remove(path, err))) return rc;
     int found;
-    return checkpoint_read(path, identity, resume, len, &found, err);
+    return checkpoint_read(path, identity, resume, len, &found, build, build_cap, err);
 }
 
 /* Where the checkpoint stands after an answer: kept after a timeout (a rerun with
@@ -108,9 +109,13 @@ static void report_checkpoint(const char *path, const prop_result *r, const chec
     if (sink->failed)
         fprintf(stderr, "nncert %s: warning: checkpoints were not written (%s): a killed run would start afresh\n",
                 cmd, sink->first_error.msg);
-    if (r->bab.resumed_open >= 0)
+    char note[640];
+    if (r->bab.resumed_open >= 0) {
         fprintf(stderr, "nncert %s: resumed from %s: %ld open domains, %.3f s spent by earlier runs\n", cmd, path,
                 r->bab.resumed_open, r->bab.resumed_seconds);
+        if (checkpoint_other_build(path, sink->found_build, sink->build, note, sizeof note))
+            fprintf(stderr, "nncert %s: %s\n", cmd, note);
+    }
     if (r->answer == PROP_TIMEOUT && sink->written && !sink->failed) {
         fprintf(stderr, "nncert %s: %s kept (%ld snapshots this run): rerun with a longer --timeout to continue\n",
                 cmd, path, r->bab.snapshots);
@@ -247,9 +252,12 @@ static int load(const verify_args *va, nn_model *m, prop_spec *p, nn_error *err)
 static int checkpoint_setup(verify_args *va, int remove_first, char *identity, size_t cap, checkpoint_sink *sink,
                             unsigned char **resume, size_t *resume_len, nn_error *err)
 {
-    int rc = open_checkpoint(va->ckpt, &va->o, &va->po, va->vnn, remove_first, identity, cap, resume, resume_len, err);
+    char build[256];
+    int rc = open_checkpoint(va->ckpt, &va->o, &va->po, va->vnn, remove_first, identity, cap, resume, resume_len,
+                             build, sizeof build, err);
     if (rc) return rc;
-    *sink = (checkpoint_sink){va->ckpt, identity, 0, 0, 0, {0}};
+    *sink = (checkpoint_sink){.path = va->ckpt, .identity = identity, .build = results_git_commit()};
+    memcpy(sink->found_build, build, sizeof build);
     const char *kill_after = getenv("NNCERT_TEST_KILL_AFTER_SNAPSHOTS");  /* tests/cli_bab_checkpoint.sh */
     sink->kill_after = kill_after ? strtol(kill_after, NULL, 10) : 0;
     va->po.bab.save = checkpoint_sink_save, va->po.bab.save_ctx = sink;

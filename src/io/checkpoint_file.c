@@ -1,8 +1,11 @@
 /* One checkpoint per file (include/checkpoint_file.h):
  *
- *     "NNCKPT01" | u32 n | identity[n] | u64 len | bytes[len] | u32 crc32 of all before
+ *     "NNCKPT02" | u32 n | identity[n] | u8 b | build[b] | u64 len | bytes[len] | u32 crc32 of all before
  *
- * little-endian. The file is written whole under a temporary name and renamed
+ * little-endian; format 01 (before 2026-12-07) has no build and is still read.
+ * The build is not part of the identity: another binary may resume a search,
+ * and its caller says so, since bounds it computes may differ from the writer's
+ * in the last bits. The file is written whole under a temporary name and renamed
  * over the old one, so a reader never sees a mix; the checksum catches a file
  * damaged afterwards (a disk error, a copy cut short). */
 #include "checkpoint_file.h"
@@ -21,8 +24,10 @@
 #include "byteorder.h"
 #include "fd_write.h"
 
-#define MAGIC "NNCKPT01"
+#define MAGIC "NNCKPT02"
+#define MAGIC_V1 "NNCKPT01"
 #define MAGIC_LEN 8
+#define BUILD_MAX 255
 #define IDENTITY_MAX 65536
 
 static uint32_t checksum(const unsigned char *p, size_t n)
@@ -49,18 +54,23 @@ static int sync_folder(const char *path)
     return bad ? -1 : 0;
 }
 
-int checkpoint_write(const char *path, const char *identity, const unsigned char *bytes, size_t len, nn_error *err)
+int checkpoint_write(const char *path, const char *identity, const char *build, const unsigned char *bytes,
+                     size_t len, nn_error *err)
 {
-    size_t n_id = strlen(identity);
+    size_t n_id = strlen(identity), n_build = build ? strlen(build) : 0;
     if (n_id > IDENTITY_MAX)
         return nn_fail(err, NN_EARG, "%s: checkpoint identity of %zu bytes is too long", path, n_id);
-    size_t head = MAGIC_LEN + 4 + n_id + 8, total = head + len + 4;
+    if (n_build > BUILD_MAX)
+        return nn_fail(err, NN_EARG, "%s: checkpoint build name of %zu bytes is too long", path, n_build);
+    size_t head = MAGIC_LEN + 4 + n_id + 1 + n_build + 8, total = head + len + 4;
     unsigned char *buf = nn_malloc(total, "checkpoint", err);
     if (!buf) return NN_ENOMEM;
     memcpy(buf, MAGIC, MAGIC_LEN);
     le_put_u32(buf + MAGIC_LEN, (uint32_t)n_id);
     memcpy(buf + MAGIC_LEN + 4, identity, n_id);
-    le_put_u64(buf + MAGIC_LEN + 4 + n_id, (uint64_t)len);
+    buf[MAGIC_LEN + 4 + n_id] = (unsigned char)n_build;
+    if (n_build) memcpy(buf + MAGIC_LEN + 4 + n_id + 1, build, n_build);
+    le_put_u64(buf + head - 8, (uint64_t)len);
     if (len) memcpy(buf + head, bytes, len);
     le_put_u32(buf + head + len, checksum(buf, head + len));
     size_t n_tmp = strlen(path) + 32;
@@ -88,9 +98,10 @@ int checkpoint_write(const char *path, const char *identity, const unsigned char
 }
 
 int checkpoint_read(const char *path, const char *identity, unsigned char **bytes, size_t *len, int *found,
-                    nn_error *err)
+                    char *build, size_t build_cap, nn_error *err)
 {
     *bytes = NULL, *len = 0, *found = 0;
+    if (build && build_cap) build[0] = '\0';
     FILE *f = fopen(path, "rb");
     if (!f) {
         if (errno == ENOENT) return NN_OK;
@@ -110,10 +121,11 @@ int checkpoint_read(const char *path, const char *identity, unsigned char **byte
     int short_read = fread(buf, 1, size, f) != size;
     fclose(f);
     int rc = NN_OK;
-    size_t n_id = 0, head = 0;
+    size_t n_id = 0, n_build = 0, head = 0;
     uint64_t n = 0;
+    int v1 = !short_read && size >= MAGIC_LEN && !memcmp(buf, MAGIC_V1, MAGIC_LEN);
     if (short_read) rc = nn_fail(err, NN_EIO, "%s: cannot read checkpoint", path);
-    else if (size < MAGIC_LEN + 4 + 8 + 4 || memcmp(buf, MAGIC, MAGIC_LEN))
+    else if (size < MAGIC_LEN + 4 + 8 + 4 || (memcmp(buf, MAGIC, MAGIC_LEN) && !v1))
         rc = nn_fail(err, NN_EFORMAT, "%s: not an nncert checkpoint (its first bytes are not %s)", path, MAGIC);
     if (!rc) {
         n_id = le_get_u32(buf + MAGIC_LEN);
@@ -121,6 +133,13 @@ int checkpoint_read(const char *path, const char *identity, unsigned char **byte
         if (n_id > IDENTITY_MAX || head + 4 > size)
             rc = nn_fail(err, NN_EFORMAT, "%s: damaged checkpoint (identity of %zu bytes in a %zu-byte file)", path,
                          n_id, size);
+    }
+    if (!rc && !v1) {
+        n_build = buf[MAGIC_LEN + 4 + n_id];
+        head += 1 + n_build;
+        if (head + 4 > size)
+            rc = nn_fail(err, NN_EFORMAT, "%s: damaged checkpoint (build name of %zu bytes in a %zu-byte file)", path,
+                         n_build, size);
     }
     if (!rc) {
         n = le_get_u64(buf + head - 8);
@@ -136,6 +155,11 @@ int checkpoint_read(const char *path, const char *identity, unsigned char **byte
     if (rc) {
         free(buf);
         return rc;
+    }
+    if (build && build_cap) { /* outside data, printed by callers: printable bytes only */
+        snprintf(build, build_cap, "%.*s", (int)n_build, (const char *)buf + MAGIC_LEN + 4 + n_id + 1);
+        for (char *c = build; *c; c++)
+            if (*c < 0x21 || *c > 0x7e) *c = '?';
     }
     memmove(buf, buf + head, (size_t)n);
     *bytes = buf, *len = (size_t)n, *found = 1;
@@ -155,11 +179,24 @@ int checkpoint_sink_save(void *ctx, const unsigned char *bytes, size_t len, nn_e
     checkpoint_sink *s = ctx;
     nn_error e;
     nn_error_clear(&e);
-    if (checkpoint_write(s->path, s->identity, bytes, len, &e)) {
+    if (checkpoint_write(s->path, s->identity, s->build, bytes, len, &e)) {
         if (!s->failed) s->first_error = e;
         s->failed = 1;
         return NN_OK;
     }
     if (++s->written == s->kill_after) raise(SIGKILL);
     return NN_OK;
+}
+
+const char *checkpoint_other_build(const char *path, const char *build, const char *self, char *note, size_t cap)
+{
+    if (build[0] && !strcmp(build, self)) return NULL;
+    if (build[0])
+        snprintf(note, cap, "%s was written by another build (git %s; this is %s): the search resumes, and "
+                 "bounds computed now may differ from that build's in the last bits", path, build, self);
+    else
+        snprintf(note, cap, "%s was written by a build that did not record itself (format 01; this is %s): "
+                 "the search resumes, and bounds computed now may differ from that build's in the last bits",
+                 path, self);
+    return note;
 }

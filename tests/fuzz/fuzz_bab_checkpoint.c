@@ -42,20 +42,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char path[600], identity[4096] = "fuzz job";
     nn_error err;
     fuzz_write_file("search.ckpt", data, size, path, sizeof path);
-    if (size >= 12 && memcmp(data, "NNCKPT01", 8) == 0) {
+    if (size >= 12 && (memcmp(data, "NNCKPT01", 8) == 0 || memcmp(data, "NNCKPT02", 8) == 0)) {
         size_t len = (size_t)data[8] | (size_t)data[9] << 8 | (size_t)data[10] << 16 | (size_t)data[11] << 24;
         if (len < sizeof identity && len <= size - 12) {
             memcpy(identity, data + 12, len);
             identity[len] = '\0';
         }
-    } else if (checkpoint_write(path, identity, data, size, &err)) {
+    } else if (checkpoint_write(path, identity, "fuzz", data, size, &err)) {
         fprintf(stderr, "fuzz_bab_checkpoint: %s\n", err.msg);
         abort();
     }
     unsigned char *bytes = NULL;
     size_t len = 0;
     int found = 0;
-    int rc = checkpoint_read(path, identity, &bytes, &len, &found, &err);
+    char build[256];
+    int rc = checkpoint_read(path, identity, &bytes, &len, &found, build, sizeof build, &err);
     fuzz_check_refusal(rc, &err);
     if (rc || !found) return 0;
     for (int relu = 0; relu < 2; relu++) {
