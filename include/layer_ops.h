@@ -94,7 +94,8 @@ int layer_affine_adjoint_window_f_ws(const nn_layer *layer, const float *weight_
  * row. OpenBLAS 0.3.21 packs B on every GEMM call, which is most of the cost of
  * a one-row product (doc/bounds.md "Few rows": 2-3x measured; two rows were
  * mixed). Every entry is still one sum of k products, in an order the budgets
- * do not depend on. */
+ * do not depend on. An empty product (k = 0: C = beta C) or an empty C (n = 0,
+ * where leading dimensions of 0 are allowed) makes no BLAS call. */
 #define ROWS_GEMV_MAX 1
 void rows_dgemm(int trans_b, size_t m, size_t n, size_t k, const double *a, size_t lda, const double *b,
                 size_t ldb, double beta, double *c, size_t ldc);

@@ -4,6 +4,9 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "layer_ops.h"
 #include "model.h"
@@ -440,6 +443,55 @@ static void row_products_match_naive_sums(void **state)
     free(a), free(bt), free(b), free(c0);
 }
 
+/* Empty products: C of no columns (n = 0, leading dimensions 0, as a dense
+ * layer whose packed inputs are all dead gives) and sums of no terms (k = 0: C
+ * = beta C), by GEMV (one row) and GEMM (three): the right C and no call that
+ * BLAS refuses, which OpenBLAS reports on stdout ("On entry to DGEMV parameter
+ * number 6 had an illegal value") instead of computing; both streams are
+ * caught. */
+static void empty_row_products_make_no_blas_call(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/nncert_test_blas_out_XXXXXX";
+    int fd = mkstemp(path), saved_out = dup(1), saved_err = dup(2);
+    assert_true(fd >= 0 && saved_out >= 0 && saved_err >= 0);
+    fflush(stdout), fflush(stderr);
+    dup2(fd, 1), dup2(fd, 2);
+    double a[3 * 6], b[6 * 4], c[3 * 4], c1[3 * 4];
+    float af[3 * 6], bf[6 * 4], cf[3 * 4];
+    for (int i = 0; i < 18; i++) a[i] = af[i] = (float)(i % 5) - 2.0f;
+    for (int i = 0; i < 24; i++) b[i] = bf[i] = (float)(i % 3) - 1.0f;
+    int wrong = 0;
+    for (size_t m = 1; m <= 3; m += 2)
+        for (int trans = 0; trans < 2; trans++) {
+            /* n = 0: nothing written */
+            for (int i = 0; i < 12; i++) c[i] = cf[i] = 7.0f;
+            rows_dgemm(trans, m, 0, 6, a, 6, b, trans ? 6 : 0, 0.0, c, 0);
+            rows_sgemm(trans, m, 0, 6, af, 6, bf, trans ? 6 : 0, 0.0f, cf, 0);
+            for (int i = 0; i < 12; i++) wrong += c[i] != 7.0 || cf[i] != 7.0f;
+            /* k = 0: C = beta C on its m x 4 entries (leading dimension 4) */
+            for (int beta = 0; beta < 2; beta++) {
+                for (int i = 0; i < 12; i++) c[i] = cf[i] = c1[i] = beta ? (double)i : NAN;
+                rows_dgemm(trans, m, 4, 0, a, 0, b, trans ? 0 : 4, beta, c, 4);
+                rows_sgemm(trans, m, 4, 0, af, 0, bf, trans ? 0 : 4, (float)beta, cf, 4);
+                for (size_t i = 0; i < 12; i++) {
+                    double want = i < 4 * m ? (beta ? c1[i] : 0.0) : c1[i];
+                    wrong += !(c[i] == want || (isnan(want) && isnan(c[i])));
+                    wrong += !(cf[i] == (float)want || (isnan(want) && isnan(cf[i])));
+                }
+            }
+        }
+    fflush(stdout), fflush(stderr);
+    dup2(saved_out, 1), dup2(saved_err, 2);
+    close(saved_out), close(saved_err);
+    char buf[256] = {0};
+    ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    unlink(path);
+    if (got != 0) fail_msg("BLAS printed: %s", buf);
+    assert_int_equal(wrong, 0);
+}
+
 static void normalize_is_per_channel(void **state)
 {
     (void)state;
@@ -491,6 +543,7 @@ int main(void)
         cmocka_unit_test(reused_workspace_gives_the_same_results),
         cmocka_unit_test(dense_forward_is_w_times_x_plus_b),
         cmocka_unit_test(row_products_match_naive_sums),
+        cmocka_unit_test(empty_row_products_make_no_blas_call),
         cmocka_unit_test(normalize_is_per_channel),
         cmocka_unit_test(non_affine_layer_and_short_leading_dimension_are_rejected),
     };

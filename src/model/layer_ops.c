@@ -414,10 +414,29 @@ static int check_affine_rows(const nn_layer *l, const char *an, const void *a, s
 
 /* GEMV computes op(B) x: B is row-major (n rows of k with trans_b, else k rows of
  * n), so op(B) x is B x for trans_b and B^T x otherwise. */
+/* C (m x n) = beta C when the product is empty (k = 0), or nothing when C is
+ * (n = 0): BLAS refuses a leading dimension of 0, which such shapes may carry (a
+ * dense layer whose packed inputs are all dead has width 0), and prints an error
+ * to stderr instead of computing. 1 if so. */
+static int empty_product(size_t m, size_t n, size_t k, double beta, void *c, size_t ldc, size_t size)
+{
+    if (m > 0 && n > 0 && k > 0) return 0;
+    for (size_t r = 0; k == 0 && n > 0 && r < m; r++) {
+        if (size == sizeof(double)) {
+            double *cr = (double *)c + r * ldc;
+            for (size_t q = 0; q < n; q++) cr[q] = beta == 0.0 ? 0.0 : beta * cr[q];
+        } else {
+            float *cr = (float *)c + r * ldc;
+            for (size_t q = 0; q < n; q++) cr[q] = beta == 0.0 ? 0.0f : (float)beta * cr[q];
+        }
+    }
+    return 1;
+}
+
 void rows_dgemm(int trans_b, size_t m, size_t n, size_t k, const double *a, size_t lda, const double *b,
                 size_t ldb, double beta, double *c, size_t ldc)
 {
-    if (m == 0) return;
+    if (empty_product(m, n, k, beta, c, ldc, sizeof *c)) return;
     if (m <= ROWS_GEMV_MAX) {
         /* C's rows as zeros, not as whatever they held, whatever GEMV does with beta 0 */
         for (size_t r = 0; beta == 0.0 && r < m; r++) memset(c + r * ldc, 0, n * sizeof *c);
@@ -434,7 +453,7 @@ void rows_dgemm(int trans_b, size_t m, size_t n, size_t k, const double *a, size
 void rows_sgemm(int trans_b, size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                 float beta, float *c, size_t ldc)
 {
-    if (m == 0) return;
+    if (empty_product(m, n, k, beta, c, ldc, sizeof *c)) return;
     if (m <= ROWS_GEMV_MAX) {
         for (size_t r = 0; beta == 0.0f && r < m; r++) memset(c + r * ldc, 0, n * sizeof *c);
         for (size_t r = 0; r < m; r++)
