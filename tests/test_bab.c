@@ -916,6 +916,46 @@ static int random_search(test_rng *rng, int mode, int nx, nn_model *m, double *l
     return 0;
 }
 
+/* verify --bab with o (a weak PGD, so that the search itself must decide) on
+ * row . y <= rhs over the box [lo, hi], against the row's MILP minimum
+ * [milp_lo, milp_inc]: with rhs below it (side 0) unsat, with a proven margin
+ * no larger than the MILP point allows; above the incumbent (side 1) sat, with
+ * a point of the box whose exact forward pass violates. Counts the answer and
+ * the domains; returns the search's used_batches. */
+static int search_against_milp(const nn_model *m, prop_options *o, int side, const double *row, size_t ny,
+                               const double *lo, const double *hi, size_t nx, double rhs, double milp_lo,
+                               double milp_inc, const char *what, int *answers, long *domains)
+{
+    prop_spec p;
+    one_row_property(&p, nx, lo, hi, row, ny, rhs);
+    o->bab.enabled = 1;
+    o->timeout = 60;
+    o->steps = 2, o->restarts = 1;
+    prop_result r;
+    nn_error err;
+    if (prop_verify(m, &p, o, &r, &err)) fail_msg("%s: %s", what, err.msg);
+    answers[r.answer]++;
+    *domains += r.bab.domains;
+    if (r.answer == PROP_UNSAT && !(r.bab.proven_margin > 0 && r.bab.proven_margin <= milp_inc - rhs + 1e-9))
+        fail_msg("%s: proven margin %.17g, but the MILP point gives %.17g", what, r.bab.proven_margin, milp_inc - rhs);
+    if ((side == 0 && r.answer != PROP_UNSAT) || (side == 1 && r.answer != PROP_SAT))
+        fail_msg("%s side %d: %s, MILP minimum in [%.17g, %.17g], rhs %.17g (%ld domains, %ld proven, %ld open, %ld "
+                 "not splittable, depth %d)", what, side, prop_answer_name(r.answer), milp_lo, milp_inc, rhs,
+                 r.bab.domains, r.bab.leaves_proven, r.bab.open, r.bab.stuck, r.bab.depth);
+    if (r.answer == PROP_SAT) {
+        double y[8], v = 0;
+        assert_true(ny <= 8);
+        assert_int_equal(forward_run(m, r.x, 1, y, &err), NN_OK);
+        for (size_t k = 0; k < ny; k++) v += row[k] * y[k];
+        assert_true(v <= rhs);
+        for (size_t j = 0; j < nx; j++) assert_true(r.x[j] >= lo[j] && r.x[j] <= hi[j]);
+    }
+    int batches = r.bab.used_batches;
+    prop_result_free(&r);
+    prop_spec_free(&p);
+    return batches;
+}
+
 static void bab_agrees_with_milp(void **state)
 {
     (void)state;
@@ -934,12 +974,9 @@ static void bab_agrees_with_milp(void **state)
         double gap = 0.02 * (fabs(milp_inc) + 1);
         for (int side = 0; side < 2; side++) {
             double rhs = side ? milp_inc + gap : milp_lo - gap;
-            prop_spec p;
-            one_row_property(&p, (size_t)nx, lo, hi, row, 3, rhs);
             for (int auto_mode = 0; auto_mode < 2; auto_mode++) {
                 prop_options o;
                 prop_options_default(&o);
-                o.bab.enabled = 1;
                 o.bab.split = auto_mode ? BAB_SPLIT_AUTO : (bab_split)mode;
                 o.bab.batch = 1 + (size_t)(net % 4);
                 o.bab.candidates = 1 + (size_t)(net / 2 % 4);
@@ -948,35 +985,11 @@ static void bab_agrees_with_milp(void **state)
                 o.bab.unit = auto_mode ? 1 : 3 + (size_t)(net % 6);
                 /* every other input-split net with FROWN's spec rows (batched too) */
                 if (mode == BAB_SPLIT_INPUT && net % 4 == 0) o.bopt.method = METHOD_FROWN, frown++;
-                o.timeout = 60;
-                o.steps = 2, o.restarts = 1;  /* weak PGD: the search itself must decide */
-                prop_result r;
-                nn_error err;
-                if (prop_verify(&m, &p, &o, &r, &err)) fail_msg("net %d: %s", net, err.msg);
-                answers[r.answer]++;
-                domains += r.bab.domains;
-                batched += r.bab.used_batches;
-                /* the proven margin is a lower bound: no point of the box goes below it */
-                if (r.answer == PROP_UNSAT && !(r.bab.proven_margin > 0 && r.bab.proven_margin <= milp_inc - rhs + 1e-9))
-                    fail_msg("net %d: proven margin %.17g, but the MILP point gives %.17g", net, r.bab.proven_margin,
-                             milp_inc - rhs);
-                if (side == 0 && r.answer != PROP_UNSAT)
-                    fail_msg("net %d mode %d: %s where the MILP minimum %.17g is above rhs %.17g (%ld domains, %ld "
-                             "proven, %ld open, %ld not splittable)", net, mode, prop_answer_name(r.answer), milp_lo,
-                             rhs, r.bab.domains, r.bab.leaves_proven, r.bab.open, r.bab.stuck);
-                if (side == 1 && r.answer != PROP_SAT)
-                    fail_msg("net %d mode %d: %s where the MILP point gives %.17g <= rhs %.17g", net, mode,
-                             prop_answer_name(r.answer), milp_inc, rhs);
-                if (r.answer == PROP_SAT) {
-                    double y[3], v = 0;
-                    assert_int_equal(forward_run(&m, r.x, 1, y, &err), NN_OK);
-                    for (int k = 0; k < 3; k++) v += row[k] * y[k];
-                    assert_true(v <= rhs);
-                    for (int j = 0; j < nx; j++) assert_true(r.x[j] >= lo[j] && r.x[j] <= hi[j]);
-                }
-                prop_result_free(&r);
+                char what[64];
+                snprintf(what, sizeof what, "net %d mode %d", net, mode);
+                batched += search_against_milp(&m, &o, side, row, 3, lo, hi, (size_t)nx, rhs, milp_lo, milp_inc, what,
+                                               answers, &domains);
             }
-            prop_spec_free(&p);
         }
         model_free(&m);
     }
@@ -1047,39 +1060,15 @@ static void residual_bab_agrees_with_milp(void **state)
             /* the search on either side of the exact minimum */
             double gap = 0.02 * (fabs(milp_inc) + 1);
             for (int side = 0; side < 2; side++) {
-                double rhs = side ? milp_inc + gap : milp_lo - gap;
-                prop_spec p;
-                one_row_property(&p, nx, lo, hi, row, ny, rhs);
                 prop_options po;
                 prop_options_default(&po);
                 po.bopt.method = o.method;
-                po.bab.enabled = 1;
                 po.bab.split = BAB_SPLIT_RELU;
                 po.bab.batch = 1 + (size_t)(net % 3);
-                po.timeout = 60;
-                po.steps = 2, po.restarts = 1; /* weak PGD: the search itself must decide */
-                prop_result r;
-                nn_error err;
-                if (prop_verify(&m, &p, &po, &r, &err)) fail_msg("net %d: %s", net, err.msg);
-                answers[r.answer]++;
-                domains += r.bab.domains;
-                if (r.answer == PROP_UNSAT && !(r.bab.proven_margin > 0 && r.bab.proven_margin <= milp_inc - rhs + 1e-9))
-                    fail_msg("net %d: proven margin %.17g, but the MILP point gives %.17g", net, r.bab.proven_margin,
-                             milp_inc - rhs);
-                if ((side == 0 && r.answer != PROP_UNSAT) || (side == 1 && r.answer != PROP_SAT))
-                    fail_msg("net %d (family %d, %s) side %d: %s, MILP minimum in [%.17g, %.17g], rhs %.17g (%ld "
-                             "domains, %ld open, %ld stuck, depth %d)", net, fam, frown ? "frown" : "crown", side,
-                             prop_answer_name(r.answer), milp_lo, milp_inc, rhs, r.bab.domains, r.bab.open,
-                             r.bab.stuck, r.bab.depth);
-                if (r.answer == PROP_SAT) {
-                    double y[4], v = 0;
-                    assert_int_equal(forward_run(&m, r.x, 1, y, &err), NN_OK);
-                    for (size_t k = 0; k < ny; k++) v += row[k] * y[k];
-                    assert_true(v <= rhs);
-                    for (size_t j = 0; j < nx; j++) assert_true(r.x[j] >= lo[j] && r.x[j] <= hi[j]);
-                }
-                prop_result_free(&r);
-                prop_spec_free(&p);
+                char what[64];
+                snprintf(what, sizeof what, "net %d (family %d, %s)", net, fam, frown ? "frown" : "crown");
+                search_against_milp(&m, &po, side, row, ny, lo, hi, nx, side ? milp_inc + gap : milp_lo - gap, milp_lo,
+                                    milp_inc, what, answers, &domains);
             }
         }
         model_free(&m);
