@@ -79,3 +79,31 @@ resume "one process, between searches" 4 2 0 $NNCERT
 resume "one process, inside a search" 20 1 1 $NNCERT
 EXTRA=(--ranks-per-image 2)
 resume "a group of 2 ranks, inside a search" 20 1 1 $MPI 3 $NNCERT
+
+# A rerun by another build: the killed run's journal rewritten as if another
+# binary (git 0123456789ab) had started it. Killed after its first record, no
+# row is finished yet, but the search's snapshot is that build's work: the
+# rerun says so, continues, and ends with the uninterrupted run's rows.
+rm -f "$TMP/b.h5" "$TMP/b.h5.journal"
+die_after_records 1 $NNCERT certify "${JOB[@]}" --bab-checkpoint-every 0 --out "$TMP/b.h5"
+$PY - "$TMP/b.h5.journal" <<'EOF2'
+import re, struct, sys, zlib
+path = sys.argv[1]
+b = open(path, "rb").read()
+out, p, runs = bytearray(b[:8]), 8, 0
+while p + 12 <= len(b):
+    n, t = struct.unpack_from("<II", b, p)
+    data = b[p + 8:p + 8 + n]
+    if t == 2:
+        data, k = re.subn(rb" git=\S+", b" git=0123456789ab", data)
+        runs += k
+    out += struct.pack("<II", len(data), t) + data + struct.pack("<I", zlib.crc32(struct.pack("<I", t) + data))
+    p += 12 + n
+assert runs == 1, runs
+open(path, "wb").write(out)
+EOF2
+$NNCERT certify "${JOB[@]}" --bab-checkpoint-every 0 --out "$TMP/b.h5" >"$TMP/out" 2>"$TMP/err"
+check "a rerun by another build, with only a search's snapshot journaled, names that build" \
+    "grep -q 'b.h5 was run before by another build (git 0123456789ab; this is [^ ;]*): its 0 finished rows are kept as they are and its [1-9][0-9]* record(s) of unfinished tasks used again' '$TMP/err'" ||
+    cat "$TMP/err"
+check "... and ends with the uninterrupted run's rows" "$SAME '$TMP/ref.h5' '$TMP/b.h5'"

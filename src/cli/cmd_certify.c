@@ -352,16 +352,19 @@ static int master_prepare(job *j, cert_job *c, nn_model *m, cert_app *a, int arg
         goto done;
     }
     report_unanswered(cmd, a->store, a->slots);
-    if (cert_store_recovered(a->store) && cert_store_other_build(a->store))
-        fprintf(stderr, "nncert %s: %s was run before by another build (git %s; this is %s): its %zu finished "
-                "rows are kept as they are, and rows computed now may differ from that build's in the last bits\n",
-                cmd, c->out, cert_store_other_build(a->store), results_git_commit(), cert_store_recovered(a->store));
     if (a->checkpoints && cert_app_pack_parts(a, &err)) {
         rc = cli_report(cmd, &err);
         goto done;
     }
     const cert_store_part *parts;
     size_t n_parts = a->checkpoints ? cert_store_checkpoints(a->store, &parts) : 0;
+    /* finished rows, and records of unfinished tasks (a search's snapshot), are
+     * both that build's work */
+    if ((cert_store_recovered(a->store) || n_parts) && cert_store_other_build(a->store))
+        fprintf(stderr, "nncert %s: %s was run before by another build (git %s; this is %s): its %zu finished "
+                "rows are kept as they are and its %zu record(s) of unfinished tasks used again, and what is "
+                "computed now may differ from that build's in the last bits\n", cmd, c->out,
+                cert_store_other_build(a->store), results_git_commit(), cert_store_recovered(a->store), n_parts);
     if (n_parts)
         fprintf(stderr, "nncert %s: %zu record(s) journaled for unfinished tasks by earlier runs (layers, "
                 "branch-and-bound searches) are used again\n", cmd, n_parts);
