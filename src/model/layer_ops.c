@@ -412,12 +412,10 @@ static int check_affine_rows(const nn_layer *l, const char *an, const void *a, s
     return rc;
 }
 
-/* GEMV computes op(B) x: B is row-major (n rows of k with trans_b, else k rows of
- * n), so op(B) x is B x for trans_b and B^T x otherwise. */
-/* C (m x n) = beta C when the product is empty (k = 0), or nothing when C is
- * (n = 0): BLAS refuses a leading dimension of 0, which such shapes may carry (a
- * dense layer whose packed inputs are all dead has width 0), and prints an error
- * to stderr instead of computing. 1 if so. */
+/* C (m x n) = beta C when the product is a sum of no terms (k = 0), and nothing
+ * when C is empty (n = 0): BLAS refuses a leading dimension of 0, which such
+ * shapes may carry (a dense layer whose packed inputs are all dead has width 0),
+ * and OpenBLAS then prints an error on stdout instead of computing. 1 if so. */
 static int empty_product(size_t m, size_t n, size_t k, double beta, void *c, size_t ldc, size_t size)
 {
     if (m > 0 && n > 0 && k > 0) return 0;
@@ -433,6 +431,8 @@ static int empty_product(size_t m, size_t n, size_t k, double beta, void *c, siz
     return 1;
 }
 
+/* GEMV computes op(B) x: B is row-major (n rows of k with trans_b, else k rows of
+ * n), so op(B) x is B x for trans_b and B^T x otherwise. */
 void rows_dgemm(int trans_b, size_t m, size_t n, size_t k, const double *a, size_t lda, const double *b,
                 size_t ldb, double beta, double *c, size_t ldc)
 {
