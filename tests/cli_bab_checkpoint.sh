@@ -47,7 +47,7 @@ kill_resume() {
     run resumed "$@" --checkpoint "$C" --checkpoint-every 0
     check "$name: the last run resumes from the checkpoint" "grep -q 'resumed from $C: [0-9]* open domains' $TMP/resumed.err" \
         || tail -3 "$TMP/resumed.err"
-    check "$name: ... written by this build, so no note of another" "! grep -q 'build' $TMP/resumed.err"
+    check "$name: ... written by this build, so no note of another" "! grep -q 'was written by' $TMP/resumed.err"
     check "$name: same answer, tree and PGD steps as a run never killed" \
         "[ -n \"\$(tree $TMP/full)\" ] && [ \"\$(tree $TMP/full)\" = \"\$(tree $TMP/resumed)\" ]" \
         || { tree "$TMP/full"; tree "$TMP/resumed"; }
