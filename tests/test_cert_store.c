@@ -455,7 +455,8 @@ static void put_record(FILE *f, uint32_t type, const unsigned char *data, size_t
 
 /* Each run records its build: a resume by another build is named (the rows it
  * finished are kept), runs of one build name nothing, and a journal whose runs
- * recorded no build (binaries before 2026-12-07) counts as another build. */
+ * recorded no build (binaries before 2026-12-07) counts as another build; a
+ * build's name ends at a byte that is not printable. */
 static void runs_of_another_build_are_named(void **state)
 {
     (void)state;
@@ -498,6 +499,18 @@ static void runs_of_another_build_are_named(void **state)
     assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
     assert_non_null(cert_store_other_build(s));
     assert_string_equal(cert_store_other_build(s), "unrecorded");
+    assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
+    unlink(path);
+    unlink(jpath);
+    /* a build with a terminal escape in it is read up to the escape */
+    f = fopen(jpath, "wb");
+    assert_non_null(f);
+    fwrite("NNCJRNL1", 1, 8, f);
+    put_record(f, 1, (const unsigned char *)"key A", 5);
+    put_record(f, 2, (const unsigned char *)"2026-12-01T00:00:00Z ranks=1 git=ab\033[2Jcd", 41);
+    fclose(f);
+    assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
+    assert_string_equal(cert_store_other_build(s), "ab");
     assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
     unlink(path);
     unlink(jpath);

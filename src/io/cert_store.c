@@ -306,14 +306,16 @@ static void drop_parts(cert_store *s, int64_t task)
 
 /* A run record is "<start time> ranks=<n> git=<build>" (git= since 2026-12-07;
  * earlier binaries stop reading at the first space): its build into out, or
- * out left as it is when the record names none (an earlier binary's). */
+ * out left as it is when the record names none (an earlier binary's). The build
+ * ends at a space or at any byte that is not printable: it is outside data,
+ * and certify prints it. */
 static void run_build(const unsigned char *data, size_t len, char *out, size_t cap)
 {
     static const char tag[] = " git=";
     for (size_t i = 0; i + sizeof tag - 1 <= len; i++) {
         if (memcmp(data + i, tag, sizeof tag - 1)) continue;
         size_t b = i + sizeof tag - 1, e = b;
-        while (e < len && data[e] != ' ') e++;
+        while (e < len && data[e] > ' ' && data[e] <= '~') e++;
         size_t n = e - b < cap - 1 ? e - b : cap - 1;
         memcpy(out, data + b, n);
         out[n] = '\0';
