@@ -529,6 +529,53 @@ static void milp_finds_what_pgd_finds(void **state)
     assert_true((pgd_found >= 1 || n_seeds < 2) && milp_found >= n_seeds);
 }
 
+/* A region where every ReLU is stable leaves the MILP no binaries, and Cbc then
+ * solves the LP alone and keeps no integer solution. Its point must still come
+ * back (branch and bound's leaves with every ReLU fixed look for their
+ * counterexample there): in the region, its forward value the incumbent, at
+ * the row's bound up to rounding since the net is affine on the region. */
+static void milp_without_binaries_gives_the_lp_point(void **state)
+{
+    (void)state;
+    nn_error err;
+    test_rng rng = {207};
+    int checked = 0;
+    for (int k = 0; k < 4; k++) {
+        nn_model m;
+        tb_build_mlp(&m, &rng, LAYER_RELU);
+        size_t n = model_input_size(&m), no = model_output_size(&m), rows = 3;
+        double *x0 = test_rand_vec(&rng, n, 0.2, 0.8), C[3 * 4], lb[3], y[4];
+        for (size_t q = 0; q < rows * no; q++) C[q] = test_rng_range(&rng, -1, 1);
+        bound_state st;
+        double eps = 1e-3;
+        state_for(&m, METHOD_MILP, x0, NORM_INF, eps, 0, &st);
+        int stable = 1;
+        for (int i = 0; i < m.n_layers; i++)
+            if (layer_is_activation(m.layers[i].type))
+                for (size_t j = 0; j < shape_size(m.layers[i].in); j++)
+                    if (st.pre_lower[i][j] < 0 && st.pre_upper[i][j] > 0) stable = 0;
+        if (stable) {
+            assert_int_equal(bound_spec(&st, C, rows, no, NULL, lb, NULL, &err), NN_OK);
+            for (size_t r = 0; r < rows; r++) {
+                bound_milp_row mr;
+                const double *pt;
+                assert_int_equal(bound_milp_result(&st, r, &mr, &pt), 0);
+                if (!mr.has_point || !pt) fail_msg("net %d row %zu: no point from an LP without binaries", k, r);
+                assert_true(attack_distance(NORM_INF, pt, x0, n) <= eps * (1 + 1e-12));
+                assert_int_equal(forward_run(&m, pt, 1, y, &err), NN_OK);
+                double v = 0;
+                for (size_t o = 0; o < no; o++) v += C[r * no + o] * y[o];
+                assert_true(v == mr.incumbent && lb[r] <= v && v - lb[r] <= 1e-6 * (1 + fabs(v)));
+                checked++;
+            }
+        }
+        bound_state_free(&st);
+        free(x0);
+        model_free(&m);
+    }
+    assert_true(checked >= 6);
+}
+
 /* ---- row ranges and errors -------------------------------------------------------------- */
 
 /* A row executor that computes each layer in uneven ranges, as ranks would. */
@@ -661,6 +708,7 @@ int main(void)
         cmocka_unit_test(cheaper_bounds_decide_first),
         cmocka_unit_test(lp_all_equals_the_reference_lp),
         cmocka_unit_test(milp_finds_what_pgd_finds),
+        cmocka_unit_test(milp_without_binaries_gives_the_lp_point),
         cmocka_unit_test(lp_all_rows_in_ranges_are_the_same_bits),
         cmocka_unit_test(rows_split_by_solver_blocks),
         cmocka_unit_test(lp_methods_refuse_what_they_cannot_do),

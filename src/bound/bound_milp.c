@@ -202,6 +202,9 @@ static int solve_rows(void *ctx, size_t lo, size_t hi, double *out, nn_error *er
         double best = Cbc_getBestPossibleObjValue(cbc);
         item[ITEM_PROVEN] = Cbc_isProvenOptimal(cbc) != 0;
         const double *sol = Cbc_bestSolution(cbc);
+        /* with no binaries Cbc solves the LP alone and keeps no integer
+         * solution: its point is the LP's (checked below as any incumbent) */
+        if (!sol && q->nb == 0 && Cbc_isProvenOptimal(cbc)) sol = Cbc_getColSolution(cbc);
         if (sol && !(rc = check_point(st, sol + P->off_x, Cr, dr, item + ITEM_POINT, &incumbent, err))) has_point = 1;
         if (!rc && isfinite(best) && fabs(best) < BOUND_LP_INF) {
             best_bound = best + dr;
