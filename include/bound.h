@@ -169,6 +169,12 @@ struct bound_state {
                                bound is > 0 (certification): the LP and MILP methods
                                solve no row the backward bound already proves > 0,
                                which keeps that bound (doc/lp.md "Least work") */
+    double *spec_points;    /* set after bound_state_init: NULL, or rows x input size
+                               that bound_spec fills, where bound_spec_has_points,
+                               with each row's minimizer over the region of the
+                               linear lower bound of its backward pass: a point of
+                               the region for a search to try as a counterexample
+                               (doc/bab.md "Counterexamples"), not a bound */
     int infeasible;         /* set by bound_compute: sub's constraints contradict the
                                bounds, the sub-domain is empty (bound_spec then refuses);
                                or by bound_spec of an LP method: Clp's Farkas ray, checked
@@ -245,6 +251,10 @@ int bound_layer_commit(bound_state *st, int layer, const double *lower, const do
  * spec_upper); CROWN-Quad keeps the better of its linear and quadratic bound. */
 int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                double *upper, nn_error *err);
+/* Whether bound_spec with this method fills st->spec_points: the methods whose
+ * specification rows get a linear backward pass to the input (all but IBP and
+ * LBP; the LP methods and MILP: the pass their rows start from). */
+int bound_spec_has_points(bound_method method);
 
 /* Batches of regions (doc/bounds.md "Batches of regions"; branch and bound's input
  * halves). bound_batch_run does bound_compute, then the lower bounds of bound_spec's

@@ -956,6 +956,52 @@ static int search_against_milp(const nn_model *m, prop_options *o, int side, con
     return batches;
 }
 
+/* A counterexample that gradients do not reach: y0 - y1 <= 0 with y1 = sum_i
+ * relu(x_i - 0.9) and y0 = 1.9 on [0, 1]^20 holds only near the corner of ones.
+ * PGD from the centre sees no gradient, and from a random point it lifts the
+ * few coordinates above 0.9; the root's linear bound is smallest at that
+ * corner, so the search's first domain must try it (its spec row's point,
+ * bound_state.spec_points) and answer sat, by ReLU phases and by input halves,
+ * with CROWN and with FROWN. Without the points, by ReLU phases, the search
+ * bounded 1,103 domains to find it at an LP leaf (and before the LP leaves got
+ * their points, answered unknown after 1,491). */
+static void bound_minimizers_are_tried(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    double w1[N * N] = {0}, b1[N], w2[2 * N] = {0}, b2[2] = {1.9, 0}, lo[N], hi[N], row[2] = {1, -1};
+    for (int i = 0; i < N; i++) w1[i * N + i] = 1, b1[i] = -0.9, w2[N + i] = 1, lo[i] = 0, hi[i] = 1;
+    nn_model m;
+    nn_error err;
+    model_init(&m);
+    m.input = (nn_shape){N, 1, 1};
+    tb_dense_from(&m, N, N, w1, b1);
+    tb_act(&m, NULL, LAYER_RELU, N);
+    tb_dense_from(&m, N, 2, w2, b2);
+    assert_int_equal(model_finalize(&m, &err), NN_OK);
+    for (int k = 0; k < 4; k++) {
+        prop_spec p;
+        one_row_property(&p, N, lo, hi, row, 2, 0.0);
+        prop_options o;
+        prop_options_default(&o);
+        o.bab.enabled = 1;
+        o.bab.split = k % 2 ? BAB_SPLIT_INPUT : BAB_SPLIT_RELU;
+        o.bopt.method = k / 2 ? METHOD_FROWN : METHOD_CROWN;
+        o.steps = 2, o.restarts = 1, o.timeout = 60;
+        prop_result r;
+        assert_int_equal(prop_verify(&m, &p, &o, &r, &err), NN_OK);
+        if (r.answer != PROP_SAT || r.bab.domains != 1)
+            fail_msg("split %d %s: %s after %ld domains", (int)o.bab.split, bound_method_name(o.bopt.method),
+                     prop_answer_name(r.answer), r.bab.domains);
+        double y[2];
+        assert_int_equal(forward_run(&m, r.x, 1, y, &err), NN_OK);
+        assert_true(y[0] - y[1] <= 0);
+        prop_result_free(&r);
+        prop_spec_free(&p);
+    }
+    model_free(&m);
+}
+
 static void bab_agrees_with_milp(void **state)
 {
     (void)state;
@@ -1336,6 +1382,7 @@ int main(void)
         cmocka_unit_test(parent_stable_rows_get_no_pass),
         cmocka_unit_test(beta_gradient_matches_differences),
         cmocka_unit_test(betas_see_split_constraints),
+        cmocka_unit_test(bound_minimizers_are_tried),
         cmocka_unit_test(bab_agrees_with_milp),
         cmocka_unit_test(residual_bab_agrees_with_milp),
         cmocka_unit_test(a_holder_keeps_the_frontier),

@@ -1,7 +1,7 @@
 /* Properties of the bound engine that need no sampling: orderings between methods
  * (IBP vs tight CROWN and tight LBP, LBP vs CROWN-LBP, Fast-Lin == CROWN with
  * Fast-Lin lines), monotonicity in eps, bit-identical row ranges, exact
- * first-layer bounds, and clear errors. */
+ * first-layer bounds, the spec rows' minimizers, and clear errors. */
 #include "test_bound_models.h"
 
 /* White-box: to force the uncached first-block path. */
@@ -655,6 +655,130 @@ static void unused_outputs_change_no_bits(void **state)
     }
 }
 
+/* Whether every ReLU of st is stable and every MaxPool window decided (one input's
+ * lower bound at least every other input's upper): the net is affine on the
+ * region, and a backward bound of a row is exact up to its rounding allowance. */
+static int affine_on_region(const nn_model *m, const bound_state *st)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const nn_layer *L = &m->layers[i];
+        const double *l = st->pre_lower[i], *u = st->pre_upper[i];
+        if (layer_is_activation(L->type)) {
+            for (size_t j = 0; j < shape_size(L->in); j++)
+                if (l[j] < 0 && u[j] > 0) return 0;
+        } else if (L->type == LAYER_MAXPOOL2D) {
+            for (int c = 0; c < L->out.c; c++)
+                for (int oy = 0; oy < L->out.h; oy++)
+                    for (int ox = 0; ox < L->out.w; ox++) {
+                        double best = -INFINITY, rest = -INFINITY;
+                        size_t arg = 0;
+                        for (int pass = 0; pass < 2; pass++)
+                            for (int ky = 0; ky < L->kernel[0]; ky++)
+                                for (int kx = 0; kx < L->kernel[1]; kx++) {
+                                    int y = oy * L->stride[0] - L->pad[0] + ky, x = ox * L->stride[1] - L->pad[1] + kx;
+                                    if (y < 0 || x < 0 || y >= L->in.h || x >= L->in.w) continue;
+                                    size_t q = ((size_t)c * L->in.h + y) * L->in.w + x;
+                                    if (pass == 0 && l[q] > best) best = l[q], arg = q;
+                                    if (pass == 1 && q != arg && u[q] > rest) rest = u[q];
+                                }
+                        if (rest > best) return 0;
+                    }
+        }
+    }
+    return 1;
+}
+
+/* bound_state.spec_points: each spec row's point lies in the region; where the
+ * net is affine on the region (small eps) the row's value there is its lower
+ * bound up to rounding (the minimizer, not just some point: the opposite corner
+ * is ~eps ||grad||_1 above it); on wider regions it is at least the bound; the
+ * bounds keep their bits; methods without a backward spec pass leave the
+ * buffer as it was. Chains and graphs, every norm, clipped or not. */
+static void spec_points_minimize_the_bound(void **state)
+{
+    (void)state;
+    test_rng rng = {31};
+    nn_error err;
+    const bound_method ms[] = {METHOD_CROWN, METHOD_FROWN, METHOD_FASTLIN, METHOD_CROWN_IBP, METHOD_CROWN_LBP,
+                               METHOD_IBP, METHOD_LBP};
+    size_t exact[3][2] = {{0}}; /* rows whose minimizer was checked, per norm and clip */
+    for (int k = 0; k < 30; k++) {
+        nn_model m;
+        int fam = k / 6;
+        if (fam == 0) tb_build_mlp(&m, &rng, LAYER_RELU);
+        else if (fam == 1) tb_build_cnn(&m, &rng, LAYER_RELU);
+        else tb_build_res(&m, &rng, fam - 2, LAYER_RELU);
+        size_t n = model_input_size(&m), no = model_output_size(&m), rows = 3;
+        double *x0 = test_rand_vec(&rng, n, 0.2, 0.8), C[3 * 16], lo[3], lo_ref[3], y[16], y0[16];
+        norm_type p = (norm_type)(k % 3);
+        int clip = k % 6 >= 3;
+        for (size_t j = 0; clip && j < n; j += 3) x0[j] = j % 2 ? 1.0 : 0.0; /* on the clip box's faces */
+        double *pts = malloc(rows * n * sizeof *pts);
+        assert_non_null(pts);
+        for (size_t q = 0; q < rows * no; q++) C[q] = test_rng_range(&rng, -1, 1);
+        assert_int_equal(forward_run(&m, x0, 1, y0, &err), NN_OK);
+        for (int wide = 0; wide < 2; wide++)
+            for (size_t mi = 0; mi < sizeof ms / sizeof ms[0]; mi++) {
+                bound_options o;
+                bound_options_default(&o);
+                o.method = ms[mi];
+                o.frown_iters = 3;
+                double eps = wide ? 0.05 : 1e-4;
+                bound_state st;
+                tb_compute(&m, &o, x0, p, eps, clip, &st);
+                assert_int_equal(bound_spec(&st, C, rows, no, NULL, lo_ref, NULL, &err), NN_OK);
+                for (size_t q = 0; q < rows * n; q++) pts[q] = NAN;
+                st.spec_points = pts;
+                assert_int_equal(bound_spec(&st, C, rows, no, NULL, lo, NULL, &err), NN_OK);
+                assert_memory_equal(lo, lo_ref, sizeof lo);
+                if (!bound_spec_has_points(o.method)) {
+                    for (size_t q = 0; q < rows * n; q++) assert_true(isnan(pts[q]));
+                    bound_state_free(&st);
+                    continue;
+                }
+                int affine = !wide && affine_on_region(&m, &st);
+                for (size_t r = 0; r < rows; r++) {
+                    const double *x = pts + r * n;
+                    long double dist = 0;
+                    for (size_t j = 0; j < n; j++) {
+                        long double d = fabsl((long double)x[j] - x0[j]);
+                        dist = p == NORM_INF ? fmaxl(dist, d) : p == NORM_1 ? dist + d : dist + d * d;
+                        if (clip) assert_true(x[j] >= 0 && x[j] <= 1);
+                    }
+                    if (p == NORM_2) dist = sqrtl(dist);
+                    if (!(dist <= (long double)eps * (1 + 1e-12) + 1e-15L * (long double)n))
+                        fail_msg("net %d %s eps %g: row %zu's point at distance %.17Lg", k, bound_method_name(o.method),
+                                 eps, r, dist);
+                    assert_int_equal(forward_run(&m, x, 1, y, &err), NN_OK);
+                    long double v = 0, v0 = 0, mag = 0;
+                    for (size_t q = 0; q < no; q++) {
+                        v += (long double)C[r * no + q] * y[q], v0 += (long double)C[r * no + q] * y0[q];
+                        mag += fabsl(C[r * no + q] * y[q]);
+                    }
+                    if (!((long double)lo[r] <= v + 1e-12L * (1 + mag)))
+                        fail_msg("net %d %s: row %zu is %.17Lg at its point, below its bound %.17g", k,
+                                 bound_method_name(o.method), r, v, lo[r]);
+                    /* a row constant on the region (a dead last layer) cannot tell its minimizer */
+                    if (affine && fabsl(v0 - v) > 1e-6L * (1 + mag)) {
+                        if (!(v - (long double)lo[r] <= 1e-7L * (1 + mag)))
+                            fail_msg("net %d %s eps %g: row %zu is %.17Lg at its point, bound %.17g: not the minimizer",
+                                     k, bound_method_name(o.method), eps, r, v, lo[r]);
+                        exact[p][clip]++;
+                    }
+                }
+                bound_state_free(&st);
+            }
+        free(pts);
+        free(x0);
+        model_free(&m);
+    }
+    for (int q = 0; q < 3; q++)
+        for (int c = 0; c < 2; c++)
+            if (exact[q][c] < 20)
+                fail_msg("norm %s clip %d: only %zu rows were checked for their minimizer", norm_name((norm_type)q), c,
+                         exact[q][c]);
+}
+
 static void bad_regions_and_calls_give_clear_errors(void **state)
 {
     (void)state;
@@ -857,6 +981,7 @@ int main(void)
         cmocka_unit_test(clipped_l1_l2_bounds_are_exact),
         cmocka_unit_test(spec_lower_only_equals_both_sides),
         cmocka_unit_test(unused_outputs_change_no_bits),
+        cmocka_unit_test(spec_points_minimize_the_bound),
         cmocka_unit_test(bad_regions_and_calls_give_clear_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

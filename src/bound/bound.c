@@ -892,8 +892,12 @@ static int spec_linear(bound_state *st, const double *C, size_t rows, size_t ldc
         double *lo = lower ? lower + r0 : NULL, *hi = upper ? upper + r0 : NULL;
         const double *dr = d ? d + r0 : NULL, *Cr = C + r0 * ldc;
         if (method == METHOD_LBP) rc = bound_lbp_spec(st, Cr, R, ldc, dr, lo, hi, err);
-        else rc = bound_backward_block(st, n, method == METHOD_IBP ? stop : 0, R, NULL, Cr, ldc, dr, blo, bhi, lo,
-                                       hi, err);
+        else {
+            w->spec_points = st->spec_points && lower ? st->spec_points + r0 * w->n_in : NULL;
+            rc = bound_backward_block(st, n, method == METHOD_IBP ? stop : 0, R, NULL, Cr, ldc, dr, blo, bhi, lo, hi,
+                                      err);
+            w->spec_points = NULL;
+        }
         if (rc) return rc;
     }
     if (method != METHOD_IBP && stop > 0 && (rc = spec_tail(st, stop, blo, bhi, C, rows, ldc, d, lower, upper, err)))
@@ -925,6 +929,8 @@ int bound_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const 
             return nn_fail(err, NN_ENUMERIC, "bound_spec: bound of row %zu is not finite", r);
     return NN_OK;
 }
+
+int bound_spec_has_points(bound_method method) { return method != METHOD_IBP && method != METHOD_LBP; }
 
 int bound_spec_linear(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                       double *upper, nn_error *err)

@@ -1299,6 +1299,8 @@ static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, con
     double *tmp = w->scratch + 2 * w->maxw; /* [0, 2 maxw) may hold box_lo/box_hi */
     for (size_t r = 0; r < R; r++) {
         size_t rl = r, ru = b.split ? b.lo_rows + r : r;
+        if (w->spec_points && stop == 0) /* the lower bound's minimizer, a candidate for a search */
+            bound_region_argmin(st, SFX(row_double)(&b, rl, n, tmp), 0.0, 0.0, w->spec_points + r * n);
         for (int side = 0; side < 2; side++) {
             double *out = side ? upper : lower;
             if (!out) continue;

@@ -22,6 +22,11 @@ int bound_concretize_region_sparse(const bound_state *st, const double *a, const
  * a.x + c that bound_concretize_region gives, and the point x of the region where
  * it is attained (l1: the knapsack's; l2: the dual multiplier's). */
 double bound_clipped_argmin(const bound_state *st, const double *a, double c, double s, double *x);
+/* bound_concretize_region's lower bound of a.x + c, and (x != NULL) the point of
+ * the region where it is attained: a corner of the box or l_inf ball, the l2
+ * ball's point along -a, the l1 ball's vertex of largest |a|, the clipped l1 and
+ * l2 balls' exact points (bound_clipped_argmin). */
+double bound_region_argmin(const bound_state *st, const double *a, double c, double s, double *x);
 /* The same as bound_concretize_region over the box [bl, bh] (n entries); mode:
  * how its sums run (bound_work.box_mode, bound_concretize.c). */
 void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,

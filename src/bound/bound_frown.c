@@ -466,61 +466,6 @@ static void swap(double **a, double **b)
     *b = t;
 }
 
-/* The corner of the box [lo, hi] that minimizes a.x, and of the l_inf ball of
- * radius eps around x0 (x0 itself where a is 0). Both candidates are loaded and
- * one selected, with no branch: the signs of a are as good as random, and these
- * loops over the input ran as mispredicted branches (17 % of a ReLU-phase FROWN
- * search on MNIST, perf, 2026-12-07). The point only steers FROWN's gradient. */
-static void box_corner(const double *restrict a, const double *restrict lo, const double *restrict hi,
-                       double *restrict x, size_t n)
-{
-    for (size_t k = 0; k < n; k++) {
-        double l = lo[k], h = hi[k];
-        x[k] = a[k] >= 0 ? l : h;
-    }
-}
-
-static void ball_corner(const double *restrict a, const double *restrict x0, double eps, double *restrict x,
-                        size_t n)
-{
-    for (size_t k = 0; k < n; k++) {
-        double c = x0[k], down = c - eps, up = c + eps;
-        x[k] = a[k] > 0 ? down : (a[k] < 0 ? up : c);
-    }
-}
-
-/* Lower bound of a.x + c over the region; x (may be NULL) gets the point where the
- * bound is attained (see the header comment). */
-static double region_argmin(const bound_state *st, const double *a, double c, double s, double *x)
-{
-    const bound_work *w = st->work;
-    const bound_region *R = &st->region;
-    size_t n = w->n_in;
-    /* clipped l1 and l2 are exact, at the knapsack's or the multiplier's point:
-     * bound and point from one pass */
-    if (x && R->clip && R->norm != NORM_INF) return bound_clipped_argmin(st, a, c, s, x);
-    double lb;
-    bound_concretize_region(st, a, c, s, -1.0, &lb, NULL);
-    if (x) {
-        const double *x0 = w->x0;
-        double eps = R->eps;
-        if (R->clip) box_corner(a, w->box_lo, w->box_hi, x, n);
-        else if (R->norm == NORM_INF) ball_corner(a, x0, eps, x, n);
-        else if (R->norm == NORM_2) {
-            double nrm = bound_dual_norm(a, n, NORM_2, w->box_mode); /* safe from squares that underflow */
-            double f = nrm > 0 ? eps / nrm : 0.0;
-            for (size_t k = 0; k < n; k++) x[k] = x0[k] - f * a[k];
-        } else {
-            size_t kmax = 0;
-            for (size_t k = 1; k < n; k++)
-                if (fabs(a[k]) > fabs(a[kmax])) kmax = k;
-            memcpy(x, x0, n * sizeof *x);
-            if (a[kmax] != 0) x[kmax] += a[kmax] > 0 ? -eps : eps;
-        }
-    }
-    return lb;
-}
-
 /* The relaxed network through activation j for every problem, with its group's
  * lines selected by the sign of G: the gradient at the variable lines into grad,
  * and (out != NULL; may be in) the lines' values at in. */
@@ -863,8 +808,8 @@ static int eval_segs(frown_seg *sg, size_t ns, size_t NA, double *A0, double *A1
         sg[s].st->backward_rows += e->na;
         for (size_t p = 0; p < e->na; p++) {
             size_t q = sg[s].a0 + p;
-            e->lb[p] = region_argmin(sg[s].st, A + q * n_in, e->c[p], e->s[p], want_grad ? B + q * n_in : NULL) -
-                       e->e[p];
+            double *x = want_grad ? B + q * n_in : NULL;
+            e->lb[p] = bound_region_argmin(sg[s].st, A + q * n_in, e->c[p], e->s[p], x) - e->e[p];
         }
     }
     if (!want_grad) return NN_OK;

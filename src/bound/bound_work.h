@@ -107,6 +107,8 @@ typedef struct {
     double *c, *s, *e;     /* 2*rb each: constants, sums of |constant terms|, rounding budgets */
     double *blk_l, *blk_u;     /* one block of results */
     size_t *idx;           /* selected rows of a block */
+    double *spec_points;   /* bound_spec's block of st->spec_points for the backward
+                              kernel (the rows' minimizers), NULL between blocks */
     double *scratch;       /* 8 x maxw: box temporaries (bound_box.c, bound_ibp.c, bound.c) */
     layer_workspace ws;    /* conv/pool scratch of the adjoints, kept across calls */
     int *win_org;          /* 4*rb: window origins (y, x) of windowed rows (bound_backward.c) */
