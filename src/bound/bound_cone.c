@@ -15,7 +15,9 @@
  * reaching a changed neuron through any path is seen at the layer just below
  * the row. The notes are summed over rectangles (per channel, and over all
  * channels), so a row's cone, a rectangle of channels x rows x columns after the
- * convolutions and pools between it and that layer, costs a few reads. */
+ * convolutions and pools between it and that layer, costs a few reads. On a
+ * residual graph the rectangle goes down both inputs of every add (the same
+ * rectangle: an add keeps the shape), to the nonlinear layer that ends each path. */
 #include "bound_cone.h"
 
 #include <stdlib.h>
@@ -35,10 +37,9 @@ static int cone_local(const bound_state *st)
 static int applies(const bound_state *st)
 {
     const bound_subdomain *sub = st->sub;
-    const bound_work *w = st->work;
     /* keep_below > 0: the prior's layers are this region's (an input half has a
      * new region, and every neuron's cone reaches it) */
-    return sub && sub->keep_below > 0 && sub->prior_lower && sub->prior_upper && !w->dag;
+    return sub && sub->keep_below > 0 && sub->prior_lower && sub->prior_upper;
 }
 
 static void window_back(const nn_layer *L, int dil_y, int dil_x, cone_rect *q)
@@ -103,6 +104,39 @@ static unsigned changed_in(const bound_work *w, const nn_layer *L, int j, const 
     return total;
 }
 
+/* Adds a row's walk may cross (each sends it down both inputs): a residual graph
+ * whose blocks end in activations has one or two per walk; past this many the
+ * row is simply recomputed. */
+#define CONE_MAX_ADDS 64
+
+/* Whether rectangle q of the output of layer src (-1: the model input) reaches
+ * no changed neuron: followed back through the layers `through` follows and into
+ * both inputs of every add, each path to the first nonlinear layer on it, whose
+ * notes cover its own cone below (changed there, changed at it). The model
+ * input is the region, which a ReLU-phase child shares with its parent. crossed:
+ * an affine layer lies between the row and src. */
+static int cone_clean(const bound_state *st, int src, cone_rect q, int crossed, int *adds)
+{
+    const bound_work *w = st->work;
+    const nn_model *m = st->model;
+    while (src >= 0) {
+        const nn_layer *L = &m->layers[src];
+        if (layer_is_nonlinear(L->type)) {
+            if (!w->cone_valid[src] || ((crossed || src >= st->sub->keep_below) && !cone_local(st))) return 0;
+            if (L->type == LAYER_MAXPOOL2D) through(L, &q);
+            return changed_in(w, L, src, &q) == 0;
+        }
+        if (L->type == LAYER_ADD) {
+            if (++*adds > CONE_MAX_ADDS || !cone_clean(st, model_layer_input(m, src, 1), q, 1, adds)) return 0;
+        } else if (!through(L, &q)) {
+            return 0;
+        }
+        src = model_layer_input(m, src, 0);
+        crossed = 1;
+    }
+    return 1;
+}
+
 int bound_cone_kept(const bound_state *st, int i, size_t r)
 {
     const bound_work *w = st->work;
@@ -113,14 +147,29 @@ int bound_cone_kept(const bound_state *st, int i, size_t r)
     const nn_layer *top = &m->layers[i];
     int hw = top->in.h * top->in.w, c = (int)(r / (size_t)hw), y = (int)(r % (size_t)hw) / top->in.w,
         x = (int)(r % (size_t)top->in.w);
-    cone_rect q = {c, c, y, y, x, x};
-    int j = i - 1, crossed = 0;
-    for (; j >= 0 && !layer_is_nonlinear(m->layers[j].type); j--, crossed = 1)
-        if (!through(&m->layers[j], &q)) return 0;
-    /* j's notes cover its own cone below: changed there, changed at j */
-    if (j < 0 || !w->cone_valid[j] || ((crossed || j >= sub->keep_below) && !cone_local(st))) return 0;
-    if (m->layers[j].type == LAYER_MAXPOOL2D) through(&m->layers[j], &q);
-    return changed_in(w, &m->layers[j], j, &q) == 0;
+    int adds = 0;
+    return cone_clean(st, model_layer_input(m, i, 0), (cone_rect){c, c, y, y, x, x}, 0, &adds);
+}
+
+/* Marks the nonlinear layers whose notes a walk from the output of layer src
+ * reads (cone_clean's paths). */
+static void mark_from(const nn_model *m, int src, int *wanted, int *adds)
+{
+    cone_rect q = {0, 0, 0, 0, 0, 0};
+    while (src >= 0) {
+        const nn_layer *L = &m->layers[src];
+        if (layer_is_nonlinear(L->type)) {
+            wanted[src] = 1;
+            return;
+        }
+        if (L->type == LAYER_ADD) {
+            if (++*adds > CONE_MAX_ADDS) return;
+            mark_from(m, model_layer_input(m, src, 1), wanted, adds);
+        } else if (!through(L, &q)) {
+            return;
+        }
+        src = model_layer_input(m, src, 0);
+    }
 }
 
 /* The nonlinear layers some row above reaches through layers this file follows;
@@ -128,11 +177,8 @@ int bound_cone_kept(const bound_state *st, int i, size_t r)
 static void mark_wanted(const nn_model *m, int *wanted)
 {
     for (int i = 0; i < m->n_layers; i++) {
-        if (!layer_is_nonlinear(m->layers[i].type)) continue;
-        cone_rect q = {0, 0, 0, 0, 0, 0};
-        int j = i - 1;
-        while (j >= 0 && !layer_is_nonlinear(m->layers[j].type) && through(&m->layers[j], &q)) j--;
-        if (j >= 0 && layer_is_nonlinear(m->layers[j].type)) wanted[j] = 1;
+        int adds = 0;
+        if (layer_is_nonlinear(m->layers[i].type)) mark_from(m, model_layer_input(m, i, 0), wanted, &adds);
     }
 }
 
