@@ -113,8 +113,9 @@ static unsigned changed_in(const bound_work *w, const nn_layer *L, int j, const 
  * no changed neuron: followed back through the layers `through` follows and into
  * both inputs of every add, each path to the first nonlinear layer on it, whose
  * notes cover its own cone below (changed there, changed at it). The model
- * input is the region, which a ReLU-phase child shares with its parent. crossed:
- * an affine layer lies between the row and src. */
+ * input is the region, which a ReLU-phase child shares with its parent: a path
+ * that ends there is clean for the methods whose rows are functions of their
+ * cones. crossed: an affine layer lies between the row and src. */
 static int cone_clean(const bound_state *st, int src, cone_rect q, int crossed, int *adds)
 {
     const bound_work *w = st->work;
@@ -134,7 +135,7 @@ static int cone_clean(const bound_state *st, int src, cone_rect q, int crossed, 
         src = model_layer_input(m, src, 0);
         crossed = 1;
     }
-    return 1;
+    return cone_local(st);
 }
 
 int bound_cone_kept(const bound_state *st, int i, size_t r)
