@@ -996,7 +996,7 @@ static int search_against_milp(const nn_model *m, prop_options *o, int side, con
  * few coordinates above 0.9; the root's linear bound is smallest at that
  * corner, so the search's first domain must try it (its spec row's point,
  * bound_state.spec_points) and answer sat, by ReLU phases and by input halves,
- * with CROWN and with FROWN. Without the points, by ReLU phases, the search
+ * with CROWN and with FROWN (input halves also in FROWN's batches). Without the points, by ReLU phases, the search
  * bounded 1,103 domains to find it at an LP leaf (and before the LP leaves got
  * their points, answered unknown after 1,491). */
 static void bound_minimizers_are_tried(void **state)
@@ -1013,7 +1013,7 @@ static void bound_minimizers_are_tried(void **state)
     tb_act(&m, NULL, LAYER_RELU, N);
     tb_dense_from(&m, N, 2, w2, b2);
     assert_int_equal(model_finalize(&m, &err), NN_OK);
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 5; k++) {
         prop_spec p;
         one_row_property(&p, N, lo, hi, row, 2, 0.0);
         prop_options o;
@@ -1021,12 +1021,13 @@ static void bound_minimizers_are_tried(void **state)
         o.bab.enabled = 1;
         o.bab.split = k % 2 ? BAB_SPLIT_INPUT : BAB_SPLIT_RELU;
         o.bopt.method = k / 2 ? METHOD_FROWN : METHOD_CROWN;
+        if (k == 4) o.bab.split = BAB_SPLIT_INPUT, o.bab.unit = 8; /* FROWN's batches, verify's default */
         o.steps = 2, o.restarts = 1, o.timeout = 60;
         prop_result r;
         assert_int_equal(prop_verify(&m, &p, &o, &r, &err), NN_OK);
-        if (r.answer != PROP_SAT || r.bab.domains != 1)
-            fail_msg("split %d %s: %s after %ld domains", (int)o.bab.split, bound_method_name(o.bopt.method),
-                     prop_answer_name(r.answer), r.bab.domains);
+        if (r.answer != PROP_SAT || r.bab.domains != 1 || r.bab.used_batches != (k == 4))
+            fail_msg("split %d %s unit %zu: %s after %ld domains", (int)o.bab.split, bound_method_name(o.bopt.method),
+                     o.bab.unit, prop_answer_name(r.answer), r.bab.domains);
         double y[2];
         assert_int_equal(forward_run(&m, r.x, 1, y, &err), NN_OK);
         assert_true(y[0] - y[1] <= 0);

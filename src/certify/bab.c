@@ -118,6 +118,7 @@ typedef struct {
     double *vbox;           /* [4 n_x]: lo, hi, lo_in, hi_in of the view */
     double *x, *y, *g;
     double *points;         /* [n_rows x n_x] each spec row's bound minimizer (bound_state.spec_points) */
+    double *bpoints;        /* [unit x n_rows x n_x] the same per state of a FROWN batch, or NULL */
     uint64_t next_id;
     int found;              /* a confirmed counterexample: ... */
     size_t found_case;      /* ... its disjunct (index in p), */
@@ -195,7 +196,7 @@ static void run_free(bab_run *run)
     free(run->C), free(run->lower), free(run->upper);
     free(run->phase), free(run->prior_l), free(run->prior_u), free(run->pre_off);
     free(run->view_case_box), free(run->vbox), free(run->x), free(run->y), free(run->g);
-    free(run->points);
+    free(run->points), free(run->bpoints);
     free(run->cx), free(run->cy), free(run->warm);
     for (size_t k = 0; k < run->n_bst; k++) bound_state_free(&run->bst[k]);
     for (size_t k = 0; run->have_bhalf && k < run->unit; k++)
@@ -298,6 +299,12 @@ static int run_init(bab_run *run, nn_error *err)
             (rc = alloc_zero(&run->have_bhalf, run->unit, 1, "batch regions", err)) ||
             (rc = alloc_zero(&run->batch_lower, run->unit * run->n_rows, sizeof *run->batch_lower,
                              "batch bounds", err)))
+            return rc;
+        /* FROWN's states pass their spec rows one by one (bound_spec_linear), which
+         * gives each row's point; CROWN's batches pass them stacked, without */
+        if (half.method == METHOD_FROWN &&
+            (rc = alloc_zero(&run->bpoints, run->unit * run->n_rows * n, sizeof *run->bpoints, "candidate points",
+                             err)))
             return rc;
     }
     if (!run->relu) {
@@ -558,7 +565,7 @@ static int try_centre(bab_run *run, const bab_domain *d, nn_error *err)
  * pass; a point for every open row cost LeNet's ReLU-phase search a quarter of
  * its domains per second (9 rows). A point outside d's split constraints is no
  * less a counterexample. */
-static int try_point(bab_run *run, const bab_domain *d, nn_error *err)
+static int try_point(bab_run *run, const bab_domain *d, const double *points, nn_error *err)
 {
     if (!set_view(run, d)) return NN_OK;
     size_t n = run->p->n_x, worst = (size_t)-1;
@@ -569,7 +576,7 @@ static int try_point(bab_run *run, const bab_domain *d, nn_error *err)
             if (worst == (size_t)-1 || clearance < least) least = clearance, worst = w;
         }
     if (worst == (size_t)-1) return NN_OK;
-    const double *pt = run->points + worst * n, *ilo = run->vbox + 2 * n, *ihi = run->vbox + 3 * n;
+    const double *pt = points + worst * n, *ilo = run->vbox + 2 * n, *ihi = run->vbox + 3 * n;
     for (size_t i = 0; i < n; i++) run->x[i] = fmin(fmax(pt[i], ilo[i]), ihi[i]);
     return check_point(run, d, run->x, err);
 }
@@ -768,6 +775,7 @@ static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, 
             if ((rc = bound_state_init(&run->bst[k], run->m, &o, err))) return rc;
             run->n_bst++;
             run->bst[k].outputs_unused = 1;
+            if (run->bpoints) run->bst[k].spec_points = run->bpoints + k * run->n_rows * run->p->n_x;
         }
         /* as bound_domain: a half's numbers are its own and its ancestors' */
         bound_forget_warm(&run->bst[k]);
@@ -790,7 +798,8 @@ static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, 
 }
 
 /* Jobs [lo, hi) into out[(hi - lo) x width]: what each one's domain is, and a
- * counterexample met on the way (an input-split child's centre, an LP leaf's point). */
+ * counterexample met on the way (a domain's bound minimizer or an input half's
+ * centre, an LP leaf's point). */
 static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
 {
     job_ctx *jc = ctx;
@@ -812,7 +821,8 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         } else if (run->batched) {
             memcpy(run->lower, run->batch_lower + (j - lo) % run->unit * run->n_rows, run->n_rows * sizeof *run->lower);
             run->job_domains++;
-            rc = evaluate(run, d) ? try_centre(run, d, err) : NN_OK;
+            const double *pts = run->bpoints ? run->bpoints + (j - lo) % run->unit * run->n_rows * nx : NULL;
+            rc = !evaluate(run, d) ? NN_OK : pts ? try_point(run, d, pts, err) : try_centre(run, d, err);
             if (!rc && run->carry_pre && is_open(run, d)) rc = keep_bounds(run, d, &run->bst[(j - lo) % run->unit], err);
         } else {
             rc = bound_domain(run, d, job->parent, job->keep, &empty, err);
@@ -820,7 +830,7 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
              * input half's centre where the method has none (a second forward
              * pass cost the ACAS Xu-like 6x[50] search a tenth of its domains) */
             if (!rc && is_open(run, d))
-                rc = bound_spec_has_points(run->st.opt.method) ? try_point(run, d, err)
+                rc = bound_spec_has_points(run->st.opt.method) ? try_point(run, d, run->points, err)
                      : run->relu                                ? NN_OK
                                                                 : try_centre(run, d, err);
         }
