@@ -22,9 +22,10 @@
  * the results read back in job order and the kept children pushed. The tree is a
  * function of the job (ids are creation order), not of timing or of how the jobs
  * were spread. A domain with nothing left to split goes to its LP (lp_leaf).
- * Counterexamples: the centre of every new input-split domain by one forward
- * pass, each round a short PGD run on the frontier's worst domain, an LP leaf's
- * optimal point.
+ * Counterexamples: one point per bounded domain by one forward pass, where its
+ * worst row's linear bound is smallest (bound_state.spec_points; an input
+ * half's centre where the method or batch gives none), each round a short PGD
+ * run on the frontier's worst domain, an LP leaf's optimal point.
  *
  * Warm starts (FROWN, input halves): a child's spec-row optimization starts from
  * the variables its parent's ended with (bound_spec_warm_seed), which travel
