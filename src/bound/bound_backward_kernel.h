@@ -1299,22 +1299,24 @@ static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, con
     double *tmp = w->scratch + 2 * w->maxw; /* [0, 2 maxw) may hold box_lo/box_hi */
     for (size_t r = 0; r < R; r++) {
         size_t rl = r, ru = b.split ? b.lo_rows + r : r;
-        if (w->spec_points && stop == 0) /* the lower bound's minimizer, a candidate for a search */
-            bound_region_argmin(st, SFX(row_double)(&b, rl, n, tmp), 0.0, 0.0, w->spec_points + r * n);
         for (int side = 0; side < 2; side++) {
             double *out = side ? upper : lower;
             if (!out) continue;
             size_t row = side ? ru : rl;
+            /* the lower bound's minimizer, a candidate for a search (spec rows only) */
+            double *pt = !side && w->spec_points && stop == 0 ? w->spec_points + r * n : NULL;
             if (b.crop && stop == 0) { /* the window's cells of the input only */
                 double *lo = side ? NULL : &out[r], *hi = side ? &out[r] : NULL;
                 size_t k = SFX(win_gather)(&b, row, tmp, w->l1_sel);
                 if (bound_concretize_region_sparse(st, tmp, w->l1_sel, k, b.c[row], b.s[row], lo, hi,
                                                    tmp + w->maxw)) {
                     out[r] += side ? b.e[row] : -b.e[row];
+                    if (pt) bound_region_point(st, SFX(row_double)(&b, row, n, tmp), pt);
                     continue;
                 }
             }
             const double *a = SFX(row_double)(&b, row, n, tmp);
+            if (pt) bound_region_point(st, a, pt);
             double *lo = side ? NULL : &out[r], *hi = side ? &out[r] : NULL;
             if (stop > 0) bound_concretize_box(a, n, box_lo, box_hi, b.c[row], b.s[row], w->box_mode, lo, hi);
             else bound_concretize_region(st, a, b.c[row], b.s[row], -1.0, lo, hi);

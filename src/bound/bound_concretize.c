@@ -653,32 +653,36 @@ static void ball_corner(const double *restrict a, const double *restrict x0, dou
     }
 }
 
-double bound_region_argmin(const bound_state *st, const double *a, double c, double s, double *x)
+void bound_region_point(const bound_state *st, const double *a, double *x)
 {
     const bound_work *w = st->work;
     const bound_region *R = &st->region;
     size_t n = w->n_in;
+    const double *x0 = w->x0;
+    double eps = R->eps;
+    if (R->clip && R->norm != NORM_INF) bound_clipped_argmin(st, a, 0.0, 0.0, x);
+    else if (R->clip) box_corner(a, w->box_lo, w->box_hi, x, n);
+    else if (R->norm == NORM_INF) ball_corner(a, x0, eps, x, n);
+    else if (R->norm == NORM_2) {
+        double nrm = bound_dual_norm(a, n, NORM_2, w->box_mode); /* safe from squares that underflow */
+        double f = nrm > 0 ? eps / nrm : 0.0;
+        for (size_t k = 0; k < n; k++) x[k] = x0[k] - f * a[k];
+    } else {
+        size_t kmax = 0;
+        for (size_t k = 1; k < n; k++)
+            if (fabs(a[k]) > fabs(a[kmax])) kmax = k;
+        memcpy(x, x0, n * sizeof *x);
+        if (a[kmax] != 0) x[kmax] += a[kmax] > 0 ? -eps : eps;
+    }
+}
+
+double bound_region_argmin(const bound_state *st, const double *a, double c, double s, double *x)
+{
     /* clipped l1 and l2 are exact, at the knapsack's or the multiplier's point:
      * bound and point from one pass */
-    if (x && R->clip && R->norm != NORM_INF) return bound_clipped_argmin(st, a, c, s, x);
+    if (x && st->region.clip && st->region.norm != NORM_INF) return bound_clipped_argmin(st, a, c, s, x);
     double lb;
     bound_concretize_region(st, a, c, s, -1.0, &lb, NULL);
-    if (x) {
-        const double *x0 = w->x0;
-        double eps = R->eps;
-        if (R->clip) box_corner(a, w->box_lo, w->box_hi, x, n);
-        else if (R->norm == NORM_INF) ball_corner(a, x0, eps, x, n);
-        else if (R->norm == NORM_2) {
-            double nrm = bound_dual_norm(a, n, NORM_2, w->box_mode); /* safe from squares that underflow */
-            double f = nrm > 0 ? eps / nrm : 0.0;
-            for (size_t k = 0; k < n; k++) x[k] = x0[k] - f * a[k];
-        } else {
-            size_t kmax = 0;
-            for (size_t k = 1; k < n; k++)
-                if (fabs(a[k]) > fabs(a[kmax])) kmax = k;
-            memcpy(x, x0, n * sizeof *x);
-            if (a[kmax] != 0) x[kmax] += a[kmax] > 0 ? -eps : eps;
-        }
-    }
+    if (x) bound_region_point(st, a, x);
     return lb;
 }

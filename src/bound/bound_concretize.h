@@ -27,6 +27,8 @@ double bound_clipped_argmin(const bound_state *st, const double *a, double c, do
  * ball's point along -a, the l1 ball's vertex of largest |a|, the clipped l1 and
  * l2 balls' exact points (bound_clipped_argmin). */
 double bound_region_argmin(const bound_state *st, const double *a, double c, double s, double *x);
+/* The point alone (for a caller that concretizes the row itself). */
+void bound_region_point(const bound_state *st, const double *a, double *x);
 /* The same as bound_concretize_region over the box [bl, bh] (n entries); mode:
  * how its sums run (bound_work.box_mode, bound_concretize.c). */
 void bound_concretize_box(const double *a, size_t n, const double *bl, const double *bh, double c, double s,
