@@ -560,14 +560,18 @@ static int try_centre(bab_run *run, const bab_domain *d, nn_error *err)
     return check_point(run, d, run->x, err);
 }
 
-/* The point where the bound of d's worst open row (least clearance, the row of
- * its key) is attained: bound_state.spec_points, the minimizer of the row's
- * linear bound ("the leaf's best point"), moved onto d's inner box. One forward
- * pass; a point for every open row cost LeNet's ReLU-phase search a quarter of
- * its domains per second (9 rows). A point outside d's split constraints is no
- * less a counterexample. */
-static int try_point(bab_run *run, const bab_domain *d, const double *points, nn_error *err)
+/* A bounded domain's one candidate counterexample: the point where the bound of
+ * its worst open row (least clearance, the row of its key) is attained, from
+ * points (bound_state.spec_points, the minimizer of the row's linear bound: "the
+ * leaf's best point"), moved onto d's inner box; with no points (IBP, LBP,
+ * CROWN's batches) an input half's centre, and nothing for a ReLU domain. One
+ * forward pass: a point for every open row cost LeNet's ReLU-phase search a
+ * quarter of its domains per second (9 rows), a point besides the centre the
+ * ACAS Xu-like 6x[50] input-split search a tenth. A point outside d's split
+ * constraints is no less a counterexample. */
+static int try_candidate(bab_run *run, const bab_domain *d, const double *points, nn_error *err)
 {
+    if (!points) return run->relu ? NN_OK : try_centre(run, d, err);
     if (!set_view(run, d)) return NN_OK;
     size_t n = run->p->n_x, worst = (size_t)-1;
     double least = INFINITY;
@@ -823,17 +827,12 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
             memcpy(run->lower, run->batch_lower + (j - lo) % run->unit * run->n_rows, run->n_rows * sizeof *run->lower);
             run->job_domains++;
             const double *pts = run->bpoints ? run->bpoints + (j - lo) % run->unit * run->n_rows * nx : NULL;
-            rc = !evaluate(run, d) ? NN_OK : pts ? try_point(run, d, pts, err) : try_centre(run, d, err);
+            rc = evaluate(run, d) ? try_candidate(run, d, pts, err) : NN_OK;
             if (!rc && run->carry_pre && is_open(run, d)) rc = keep_bounds(run, d, &run->bst[(j - lo) % run->unit], err);
         } else {
             rc = bound_domain(run, d, job->parent, job->keep, &empty, err);
-            /* one candidate per domain: its worst row's bound minimizer, or an
-             * input half's centre where the method has none (a second forward
-             * pass cost the ACAS Xu-like 6x[50] search a tenth of its domains) */
             if (!rc && is_open(run, d))
-                rc = bound_spec_has_points(run->st.opt.method) ? try_point(run, d, run->points, err)
-                     : run->relu                                ? NN_OK
-                                                                : try_centre(run, d, err);
+                rc = try_candidate(run, d, bound_spec_has_points(run->st.opt.method) ? run->points : NULL, err);
         }
         if (rc) return rc;
         row[R_STATUS] = empty ? S_EMPTY : !job->lp ? S_BOUNDED : proven ? S_LP_PROVEN : S_LP_OPEN;
