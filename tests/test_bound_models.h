@@ -13,6 +13,7 @@
 #include "forward.h"
 #include "model.h"
 #include "model_io.h"
+#include "relax.h"
 
 static inline void tb_dense(nn_model *m, test_rng *rng, int in, int out)
 {
@@ -299,6 +300,33 @@ static inline void tb_assert_same_spec(bound_state *a, bound_state *b, const dou
     assert_int_equal(bound_spec(b, C, rows, ny, NULL, lb, ub, &err), NN_OK);
     assert_memory_equal(la, lb, rows * sizeof *la);
     assert_memory_equal(ua, ub, rows * sizeof *ua);
+}
+
+/* Whether st's bounds make the net affine on its region: every activation neuron
+ * stable (relax_row_stable) and every MaxPool window decided by the engine's own
+ * window table (one input's lower bound at least every other input's upper).
+ * There a backward bound of a row is exact up to its rounding allowance. */
+static inline int tb_affine_on_region(const nn_model *m, const bound_state *st)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        const nn_layer *L = &m->layers[i];
+        const double *l = st->pre_lower[i], *u = st->pre_upper[i];
+        if (layer_is_activation(L->type)) {
+            for (size_t j = 0; j < shape_size(L->in); j++)
+                if (!relax_row_stable(L, j, l[j], u[j])) return 0;
+        } else if (L->type == LAYER_MAXPOOL2D) {
+            const relax_pool *pl = &st->pools[i];
+            for (size_t o = 0; o < pl->n_out; o++) {
+                const int *in = pl->inputs + o * (size_t)pl->window;
+                int lead = -1;
+                for (int q = 0; q < pl->window; q++)
+                    if (in[q] >= 0 && (lead < 0 || l[in[q]] > l[lead])) lead = in[q];
+                for (int q = 0; q < pl->window; q++)
+                    if (in[q] >= 0 && in[q] != lead && u[in[q]] > l[lead]) return 0;
+            }
+        }
+    }
+    return 1;
 }
 
 /* A committed zoo model (path relative to the repository root) into m: 0 if the

@@ -655,39 +655,6 @@ static void unused_outputs_change_no_bits(void **state)
     }
 }
 
-/* Whether every ReLU of st is stable and every MaxPool window decided (one input's
- * lower bound at least every other input's upper): the net is affine on the
- * region, and a backward bound of a row is exact up to its rounding allowance. */
-static int affine_on_region(const nn_model *m, const bound_state *st)
-{
-    for (int i = 0; i < m->n_layers; i++) {
-        const nn_layer *L = &m->layers[i];
-        const double *l = st->pre_lower[i], *u = st->pre_upper[i];
-        if (layer_is_activation(L->type)) {
-            for (size_t j = 0; j < shape_size(L->in); j++)
-                if (l[j] < 0 && u[j] > 0) return 0;
-        } else if (L->type == LAYER_MAXPOOL2D) {
-            for (int c = 0; c < L->out.c; c++)
-                for (int oy = 0; oy < L->out.h; oy++)
-                    for (int ox = 0; ox < L->out.w; ox++) {
-                        double best = -INFINITY, rest = -INFINITY;
-                        size_t arg = 0;
-                        for (int pass = 0; pass < 2; pass++)
-                            for (int ky = 0; ky < L->kernel[0]; ky++)
-                                for (int kx = 0; kx < L->kernel[1]; kx++) {
-                                    int y = oy * L->stride[0] - L->pad[0] + ky, x = ox * L->stride[1] - L->pad[1] + kx;
-                                    if (y < 0 || x < 0 || y >= L->in.h || x >= L->in.w) continue;
-                                    size_t q = ((size_t)c * L->in.h + y) * L->in.w + x;
-                                    if (pass == 0 && l[q] > best) best = l[q], arg = q;
-                                    if (pass == 1 && q != arg && u[q] > rest) rest = u[q];
-                                }
-                        if (rest > best) return 0;
-                    }
-        }
-    }
-    return 1;
-}
-
 /* bound_state.spec_points: each spec row's point lies in the region; where the
  * net is affine on the region (small eps) the row's value there is its lower
  * bound up to rounding (the minimizer, not just some point: the opposite corner
@@ -736,7 +703,7 @@ static void spec_points_minimize_the_bound(void **state)
                     bound_state_free(&st);
                     continue;
                 }
-                int affine = !wide && affine_on_region(&m, &st);
+                int affine = !wide && tb_affine_on_region(&m, &st);
                 for (size_t r = 0; r < rows; r++) {
                     const double *x = pts + r * n;
                     long double dist = 0;
@@ -758,7 +725,10 @@ static void spec_points_minimize_the_bound(void **state)
                     if (!((long double)lo[r] <= v + 1e-12L * (1 + mag)))
                         fail_msg("net %d %s: row %zu is %.17Lg at its point, below its bound %.17g", k,
                                  bound_method_name(o.method), r, v, lo[r]);
-                    /* a row constant on the region (a dead last layer) cannot tell its minimizer */
+                    /* a row constant on the region (a dead last layer) cannot tell its minimizer.
+                     * Measured (2026-12-07): the kept rows' gaps reach 6.3e-10 of 1 + mag (the
+                     * allowance and budget), their distance from the centre's value at least
+                     * 2.8e-6, about half what a wrong corner adds; 1e-7 lies between */
                     if (affine && fabsl(v0 - v) > 1e-6L * (1 + mag)) {
                         if (!(v - (long double)lo[r] <= 1e-7L * (1 + mag)))
                             fail_msg("net %d %s eps %g: row %zu is %.17Lg at its point, bound %.17g: not the minimizer",
@@ -772,6 +742,7 @@ static void spec_points_minimize_the_bound(void **state)
         free(x0);
         model_free(&m);
     }
+    /* 45-75 rows per norm and clipping on these nets: 20 is a floor, not a fit */
     for (int q = 0; q < 3; q++)
         for (int c = 0; c < 2; c++)
             if (exact[q][c] < 20)
