@@ -261,10 +261,11 @@ int bound_spec_has_points(bound_method method);
  * rows C (lower[k * rows + r]), on n states at once: every layer's backward pass
  * stacks the rows of all n states, so each affine layer is one GEMM over the batch.
  * The states share model and method (bound_batch_supported: CROWN or Fast-Lin, a
- * chain of dense, normalize, flatten and activation layers), none has a sub-domain
- * (but FROWN's states may have one without splits: a parent's bounds, which each
- * such state's own bound_compute reads), a row executor or outputs_unused unset,
- * and each has its own region set. The bounds are as
+ * chain of dense, normalize, flatten and activation layers), none has a row
+ * executor or outputs_unused unset, and each has its own region set. A state may
+ * have a sub-domain (branch and bound's ReLU phases and parent bounds; FROWN's
+ * states one without splits only), applied as bound_compute applies it: a state
+ * it proves empty gets infeasible set and its lower bounds +inf. The bounds are as
  * sound as one state's; their bits are not one state's (other GEMM shapes), and a
  * row's may depend on the other states of its batch. The struct is scratch kept
  * across calls; its fields are bound_batch.c's, except max_bytes. */
@@ -282,7 +283,7 @@ typedef struct {
     size_t tab_n;
     double **wp;            /* [d] a dense layer's weights on them */
     unsigned long gen, *wp_gen;
-    unsigned char *mark;
+    unsigned char *mark, *kept;
     layer_workspace ws;
 } bound_batch;
 

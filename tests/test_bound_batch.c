@@ -214,6 +214,174 @@ static void frown_batch_matches_single_states(void **state)
     assert_true(tighter > 0);
 }
 
+
+/* Branch and bound's ReLU phases in a batch: states on one box, each a sub-domain
+ * of it (split constraints on unstable neurons, the root's bounds as its prior,
+ * the layers below its first split kept), one state proven empty by its splits
+ * and one without a sub-domain. Each gets the bounds and the spec rows' points a
+ * single state gets (bounds up to close_to's rounding; points the same bits: a
+ * point's coordinate moves only where a coefficient is within rounding of zero,
+ * which these random nets never give), the empty one is found empty with +inf
+ * rows and leaves the others unchanged, and no sampled point that satisfies a
+ * state's splits leaves its bounds. */
+#define N_SUB 7
+#define N_SUB_SAMPLES (TEST_UNDER_SANITIZER ? 200 : 1000)
+
+static int satisfies_splits(const nn_model *m, signed char *const *phase, const double *x, double *const *acts,
+                            size_t s)
+{
+    for (int i = 0; i < m->n_layers; i++) {
+        if (!phase[i]) continue;
+        size_t ni = shape_size(m->layers[i].in);
+        const double *in = i == 0 ? x : acts[i - 1] + s * ni;
+        for (size_t r = 0; r < ni; r++)
+            if ((phase[i][r] > 0 && in[r] < 0) || (phase[i][r] < 0 && in[r] > 0)) return 0;
+    }
+    return 1;
+}
+
+static void check_sub_batch(const nn_model *m, bound_method method, test_rng *rng, size_t *checked)
+{
+    nn_error err;
+    int nl = m->n_layers;
+    size_t n = model_input_size(m), ny = model_output_size(m);
+    box bx;
+    make_box(rng, n, 5, &bx);
+    bound_options o;
+    bound_options_default(&o);
+    o.method = method;
+    double C[N_ROWS * 16];
+    for (size_t k = 0; k < N_ROWS * ny; k++) C[k] = test_rng_range(rng, -1, 1);
+    /* the root: its bounds are every sub-domain's prior */
+    bound_state root;
+    assert_int_equal(bound_state_init(&root, m, &o, &err), NN_OK);
+    root.outputs_unused = 1;
+    assert_int_equal(bound_set_region(&root, &bx.R, &err), NN_OK);
+    assert_int_equal(bound_compute(&root, &err), NN_OK);
+    bound_state bs[N_SUB], ss[N_SUB], *ptr[N_SUB];
+    bound_subdomain sub[N_SUB];
+    signed char *phase[N_SUB][16];
+    double points[N_SUB][N_ROWS * 128], ref_points[N_ROWS * 128];
+    assert_true(nl <= 16 && n <= 128 && ny <= 16);
+    int empty = N_SUB - 2, plain = N_SUB - 1, kept_some = 0, first_nl = 0;
+    while (!layer_is_nonlinear(m->layers[first_nl].type)) first_nl++;
+    for (int k = 0; k < N_SUB; k++) {
+        sub[k] = (bound_subdomain){.phase = phase[k], .prior_lower = root.pre_lower, .prior_upper = root.pre_upper,
+                                   .keep_below = nl};
+        for (int i = 0; i < nl; i++) {
+            phase[k][i] = root.pre_lower[i] ? calloc(shape_size(m->layers[i].in), 1) : NULL;
+            if (!root.pre_lower[i]) continue;
+            size_t ni = shape_size(m->layers[i].in);
+            for (size_t r = 0; r < ni; r++) {
+                double l = root.pre_lower[i][r], u = root.pre_upper[i][r];
+                if (k == empty && u < 0 && sub[k].keep_below == nl) /* active where z < 0 everywhere */
+                    phase[k][i][r] = 1, sub[k].keep_below = i;
+                else if (k < empty && l < 0 && u > 0 && test_rng_uniform(rng) < 0.08) {
+                    phase[k][i][r] = test_rng_uniform(rng) < 0.5 ? 1 : -1;
+                    if (i < sub[k].keep_below) sub[k].keep_below = i;
+                }
+            }
+        }
+        kept_some |= k < empty && sub[k].keep_below > first_nl;
+        assert_int_equal(bound_state_init(&bs[k], m, &o, &err), NN_OK);
+        bs[k].outputs_unused = 1;
+        bs[k].spec_points = points[k];
+        assert_int_equal(bound_set_region(&bs[k], &bx.R, &err), NN_OK);
+        bs[k].sub = k == plain ? NULL : &sub[k];
+        ptr[k] = &bs[k];
+    }
+    assert_true(sub[empty].keep_below < nl); /* a neuron IBP proves inactive was found */
+    bound_batch b;
+    bound_batch_init(&b);
+    double lower[N_SUB * N_ROWS], ref_l[N_ROWS];
+    if (bound_batch_run(&b, ptr, N_SUB, C, N_ROWS, ny, lower, &err)) fail_msg("bound_batch_run: %s", err.msg);
+    bound_batch_free(&b);
+    assert_true(bs[empty].infeasible);
+    for (int r = 0; r < N_ROWS; r++) assert_true(lower[empty * N_ROWS + r] == INFINITY);
+    double *X = malloc(N_SUB_SAMPLES * n * sizeof *X);
+    assert_non_null(X);
+    for (int k = 0; k < N_SUB; k++) {
+        assert_int_equal(bound_state_init(&ss[k], m, &o, &err), NN_OK);
+        ss[k].outputs_unused = 1;
+        ss[k].spec_points = ref_points;
+        assert_int_equal(bound_set_region(&ss[k], &bx.R, &err), NN_OK);
+        ss[k].sub = bs[k].sub;
+        assert_int_equal(bound_compute(&ss[k], &err), NN_OK);
+        assert_int_equal(ss[k].infeasible, bs[k].infeasible);
+        if (ss[k].infeasible) {
+            bound_state_free(&ss[k]);
+            continue;
+        }
+        assert_int_equal(bound_spec(&ss[k], C, N_ROWS, ny, NULL, ref_l, NULL, &err), NN_OK);
+        for (int i = 0; i < nl; i++) {
+            if (!bs[k].pre_lower[i]) continue;
+            for (size_t r = 0; r < shape_size(m->layers[i].in); r++)
+                if (!close_to(bs[k].pre_lower[i][r], ss[k].pre_lower[i][r]) ||
+                    !close_to(bs[k].pre_upper[i][r], ss[k].pre_upper[i][r]))
+                    fail_msg("state %d layer %d neuron %zu: batch [%.17g, %.17g], alone [%.17g, %.17g]", k, i, r,
+                             bs[k].pre_lower[i][r], bs[k].pre_upper[i][r], ss[k].pre_lower[i][r],
+                             ss[k].pre_upper[i][r]);
+        }
+        for (int r = 0; r < N_ROWS; r++)
+            if (!close_to(lower[k * N_ROWS + r], ref_l[r]))
+                fail_msg("state %d spec row %d: batch %.17g, alone %.17g", k, r, lower[k * N_ROWS + r], ref_l[r]);
+        assert_memory_equal(points[k], ref_points, N_ROWS * n * sizeof *ref_points);
+        /* the same rows passed: none for kept layers or rows the parent settles */
+        assert_int_equal(bs[k].backward_rows, ss[k].backward_rows);
+        /* samples of the box that satisfy the state's splits */
+        for (int s = 0; s < N_SUB_SAMPLES; s++)
+            for (size_t j = 0; j < n; j++)
+                X[s * n + j] = fmin(bx.hi[j], bx.lo[j] + test_rng_uniform(rng) * (bx.hi[j] - bx.lo[j]));
+        double **acts = NULL;
+        assert_int_equal(forward_trace(m, X, N_SUB_SAMPLES, &acts, &err), NN_OK);
+        for (int s = 0; s < N_SUB_SAMPLES; s++) {
+            if (bs[k].sub && !satisfies_splits(m, phase[k], X + s * n, acts, s)) continue;
+            (*checked)++;
+            for (int i = 0; i < nl; i++) {
+                if (!bs[k].pre_lower[i]) continue;
+                size_t ni = shape_size(m->layers[i].in);
+                const double *in = i == 0 ? X + s * n : acts[i - 1] + s * ni;
+                for (size_t r = 0; r < ni; r++)
+                    if (in[r] < bs[k].pre_lower[i][r] || in[r] > bs[k].pre_upper[i][r])
+                        fail_msg("state %d layer %d neuron %zu sample %d: %.17g not in [%.17g, %.17g]", k, i, r, s,
+                                 in[r], bs[k].pre_lower[i][r], bs[k].pre_upper[i][r]);
+            }
+            const double *out = acts[nl - 1] + s * ny;
+            for (int r = 0; r < N_ROWS; r++) {
+                double v = 0;
+                for (size_t q = 0; q < ny; q++) v += C[r * ny + q] * out[q];
+                if (v < lower[k * N_ROWS + r])
+                    fail_msg("state %d spec row %d sample %d: %.17g below %.17g", k, r, s, v, lower[k * N_ROWS + r]);
+            }
+        }
+        forward_trace_free(m, acts);
+        bound_state_free(&ss[k]);
+    }
+    assert_true(kept_some);
+    free(X);
+    for (int k = 0; k < N_SUB; k++) {
+        bound_state_free(&bs[k]);
+        for (int i = 0; i < nl; i++) free(phase[k][i]);
+    }
+    bound_state_free(&root);
+}
+
+static void sub_domains_match_single_states(void **state)
+{
+    (void)state;
+    test_rng rng = {59};
+    size_t checked = 0;
+    for (int v = 0; v < 8; v++) {
+        nn_model m;
+        if (v % 2 == 0) build_wide(&m, &rng, v % 4 == 0 ? LAYER_RELU : LAYER_LEAKY_RELU, v >= 4);
+        else tb_build_mlp(&m, &rng, v % 4 == 1 ? LAYER_RELU : LAYER_LEAKY_RELU);
+        check_sub_batch(&m, v >= 4 ? METHOD_FASTLIN : METHOD_CROWN, &rng, &checked);
+        model_free(&m);
+    }
+    if (getenv("TB_VERBOSE")) print_message("%zu samples satisfied their splits\n", checked);
+    assert_true(checked >= 8 * 50);
+}
+
 /* One hidden layer (the specification's pass is the only batched one), and a net
  * ending in an activation (the specification's rows start on it). */
 static void batch_edge_chains(void **state)
@@ -334,6 +502,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(batch_matches_single_states_and_holds_samples),
         cmocka_unit_test(frown_batch_matches_single_states),
+        cmocka_unit_test(sub_domains_match_single_states),
         cmocka_unit_test(batch_edge_chains),
         cmocka_unit_test(chunks_of_two_rows_agree),
         cmocka_unit_test(batch_on_zoo_chains),

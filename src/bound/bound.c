@@ -758,42 +758,63 @@ static int apply_subdomain(const bound_subdomain *sub, int i, size_t n, int use_
     return empty;
 }
 
+int bound_sub_keeps(const bound_state *st, int i, double *lo, double *hi, int *kept, nn_error *err)
+{
+    const bound_subdomain *sub = st->sub;
+    const bound_work *w = st->work;
+    *kept = 0;
+    if (!sub || i >= sub->keep_below || i == w->first_nl) return NN_OK;
+    if (!sub->prior_lower || !sub->prior_lower[i] || !sub->prior_upper || !sub->prior_upper[i])
+        return nn_fail(err, NN_EARG, "bound_compute: sub-domain keeps layer %d but has no prior bounds for it", i);
+    size_t n = shape_size(st->model->layers[i].in);
+    memcpy(lo, sub->prior_lower[i], n * sizeof *lo);
+    memcpy(hi, sub->prior_upper[i], n * sizeof *hi);
+    *kept = 1;
+    return NN_OK;
+}
+
+int bound_layer_settle(bound_state *st, int i, double *lo, double *hi, int kept, nn_error *err)
+{
+    const bound_subdomain *sub = st->sub;
+    if (sub && apply_subdomain(sub, i, shape_size(st->model->layers[i].in), !kept, lo, hi)) {
+        st->infeasible = 1;
+        return NN_OK;
+    }
+    int rc = bound_layer_commit(st, i, lo, hi, err);
+    if (!rc && sub) rc = bound_cone_note(st, i, err);
+    return rc;
+}
+
+void bound_compute_start(bound_state *st)
+{
+    bound_work *w = st->work;
+    st->layers_done = w->first_nl;
+    st->infeasible = 0;
+    bound_lp_rows_drop(w);  /* st->sub may have changed since the last rows */
+    bound_cone_reset(w, st->model->n_layers);
+}
+
 int bound_compute(bound_state *st, nn_error *err)
 {
     if (!st || !st->work) return nn_fail(err, NN_EARG, "bound_compute: state not initialized");
     bound_work *w = st->work;
     if (!w->region_set) return nn_fail(err, NN_EARG, "bound_compute: no region set");
     const nn_model *m = st->model;
-    const bound_subdomain *sub = st->sub;
-    st->layers_done = w->first_nl;
-    st->infeasible = 0;
-    bound_lp_rows_drop(w);  /* st->sub may have changed since the last rows */
-    bound_cone_reset(w, m->n_layers);
-    for (int i = w->first_nl; i < m->n_layers; i = next_nl(m, i)) {
+    bound_compute_start(st);
+    for (int i = w->first_nl; i < m->n_layers && !st->infeasible; i = next_nl(m, i)) {
         size_t n = shape_size(m->layers[i].in);
         double *lo = st->pre_lower[i], *hi = st->pre_upper[i];
         /* the first nonlinear layer is always computed: it is exact and cheap, and
          * computing it builds the first block's matrix, whose presence fixes the
          * rounding budgets of every later pass (kept layers stay the same bits) */
-        int rc, keep = sub && i < sub->keep_below && i != w->first_nl;
-        if (keep) {
-            if (!sub->prior_lower || !sub->prior_lower[i] || !sub->prior_upper || !sub->prior_upper[i])
-                return nn_fail(err, NN_EARG, "bound_compute: sub-domain keeps layer %d but has no prior bounds for it", i);
-            memcpy(lo, sub->prior_lower[i], n * sizeof *lo);
-            memcpy(hi, sub->prior_upper[i], n * sizeof *hi);
-            rc = NN_OK;
-        } else {
+        int keep, rc = bound_sub_keeps(st, i, lo, hi, &keep, err);
+        if (!rc && !keep)
             rc = st->rows_exec ? st->rows_exec(st->rows_ctx, st, i, n, lo, hi, err)
                                : bound_layer_rows(st, i, 0, n, lo, hi, err);
-        }
-        if (!rc && sub && apply_subdomain(sub, i, n, !keep, lo, hi)) {
-            st->infeasible = 1;
-            return NN_OK;
-        }
-        if (!rc) rc = bound_layer_commit(st, i, lo, hi, err);
-        if (!rc && sub) rc = bound_cone_note(st, i, err);
+        if (!rc) rc = bound_layer_settle(st, i, lo, hi, keep, err);
         if (rc) return rc;
     }
+    if (st->infeasible) return NN_OK;
     size_t no = model_output_size(m);
     if (st->outputs_unused) {
         for (size_t r = 0; r < no; r++) {

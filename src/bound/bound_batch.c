@@ -56,7 +56,7 @@ void bound_batch_free(bound_batch *b)
 {
     free(b->A), free(b->B), free(b->c), free(b->s), free(b->e), free(b->lb);
     free(b->state), free(b->row), free(b->sign), free(b->idx), free(b->n_idx);
-    free(b->mark);
+    free(b->mark), free(b->kept);
     for (int i = 0; i < b->n_layers; i++) free(b->map[i]), free(b->tab[i]), free(b->wp[i]);
     free(b->map), free(b->n_map), free(b->tab), free(b->wp), free(b->wp_gen);
     layer_workspace_free(&b->ws);
@@ -196,6 +196,7 @@ static void layer_tables(bound_batch *b, bound_state *const *st, size_t n, int i
     unsigned char *mark = b->mark;
     memset(mark, 0, ni);
     for (size_t k = 0; k < n; k++) {
+        if (st[k]->infeasible) continue; /* no rows, and lines[i] not committed */
         const relax_lines *ln = &st[k]->lines[i];
         for (size_t r = 0; r < ni; r++)
             mark[r] |= !(ln->lower_slope[r] == 0 && ln->upper_slope[r] == 0 && ln->lower_icpt[r] == 0 &&
@@ -207,6 +208,7 @@ static void layer_tables(bound_batch *b, bound_state *const *st, size_t n, int i
     int ab = below_flattens(m, i);
     if ((i == w0->first_nl && bound_rows_composite(st[0])) || ab < 0 || !layer_is_affine(m->layers[ab].type)) ab = -1;
     for (size_t k = 0; k < n; k++) {
+        if (st[k]->infeasible) continue;
         const bound_work *wk = st[k]->work;
         const relax_lines *ln = &st[k]->lines[i];
         const double *off = ab >= 0 ? wk->bfull[ab] : NULL, *offabs = ab >= 0 ? wk->babs[ab] : NULL;
@@ -381,7 +383,9 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
         double l;
         bound_concretize_region(sk, A + p * w0->n_in, c[p], s[p], -1.0, &l, NULL);
         b->lb[p0 + p] = l - e[p];
-        sk->backward_rows++;
+        /* a spec row's minimizer, as the kernel writes it (bound_state.spec_points) */
+        if (C && sk->spec_points) bound_region_point(sk, A + p * w0->n_in, sk->spec_points + b->row[p0 + p] * w0->n_in);
+        sk->backward_rows += b->sign[p0 + p] > 0; /* a row and its negation: one row, as the kernel counts */
     }
     return NN_OK;
 }
@@ -400,17 +404,25 @@ static int pass_rows(bound_batch *b, bound_state *const *st, int top, const doub
     return rc;
 }
 
-/* Layer i of every state: the rows bound_crown_select picks, both sides, in one
- * stacked pass; merged with IBP and committed per state. */
+/* Layer i of every state not yet found empty: the rows bound_crown_select picks,
+ * both sides, in one stacked pass; merged with IBP and settled per state (a
+ * sub-domain's layers below keep_below are its prior bounds, with no rows), as
+ * bound_compute does. */
 static int batch_layer(bound_batch *b, bound_state *const *st, size_t n, int i, nn_error *err)
 {
     size_t ni = shape_size(st[0]->model->layers[i].in), M = 0;
     int rc = grow(&b->idx, b->cap_idx, n * ni, sizeof *b->idx, err);
     if (!rc && n * ni > b->cap_idx) b->cap_idx = n * ni;
     if (!rc) rc = grow(&b->n_idx, b->cap_n, n, sizeof *b->n_idx, err);
+    if (!rc) rc = grow(&b->kept, b->cap_n, n, sizeof *b->kept, err);
     if (!rc && n > b->cap_n) b->cap_n = n;
     for (size_t k = 0; !rc && k < n; k++) {
-        rc = bound_crown_select(st[k], i, b->idx + k * ni, &b->n_idx[k], err);
+        b->n_idx[k] = 0, b->kept[k] = 0;
+        if (st[k]->infeasible) continue;
+        int kept;
+        rc = bound_sub_keeps(st[k], i, st[k]->pre_lower[i], st[k]->pre_upper[i], &kept, err);
+        b->kept[k] = (unsigned char)kept;
+        if (!rc && !kept) rc = bound_crown_select(st[k], i, b->idx + k * ni, &b->n_idx[k], err);
         M += 2 * b->n_idx[k];
     }
     if (rc || (rc = reserve(b, M, 1, 1, err))) return rc;
@@ -425,20 +437,23 @@ static int batch_layer(bound_batch *b, bound_state *const *st, size_t n, int i, 
     if (M && (rc = pass_rows(b, st, i, NULL, 0, M, err))) return rc;
     p = 0;
     for (size_t k = 0; k < n && !rc; k++) {
+        if (st[k]->infeasible) continue;
         size_t R = b->n_idx[k];
         double *lo = st[k]->pre_lower[i], *hi = st[k]->pre_upper[i];
-        for (size_t q = 0; q < R; q++) b->lb[p + R + q] = -b->lb[p + R + q]; /* upper = -lower(-row) */
-        bound_crown_merge(st[k], i, b->idx + k * ni, R, b->lb + p, b->lb + p + R, lo, hi);
+        if (!b->kept[k]) {
+            for (size_t q = 0; q < R; q++) b->lb[p + R + q] = -b->lb[p + R + q]; /* upper = -lower(-row) */
+            bound_crown_merge(st[k], i, b->idx + k * ni, R, b->lb + p, b->lb + p + R, lo, hi);
+        }
         p += 2 * R;
-        rc = bound_layer_commit(st[k], i, lo, hi, err);
+        rc = bound_layer_settle(st[k], i, lo, hi, b->kept[k], err);
     }
     return rc;
 }
 
-static int check_finite(const double *lower, size_t n, size_t rows, nn_error *err)
+static int check_finite(bound_state *const *st, const double *lower, size_t n, size_t rows, nn_error *err)
 {
     for (size_t k = 0; k < n; k++)
-        for (size_t r = 0; r < rows; r++)
+        for (size_t r = 0; r < rows && !st[k]->infeasible; r++)
             if (!isfinite(lower[k * rows + r]))
                 return nn_fail(err, NN_ENUMERIC, "bound_batch_run: bound of row %zu of state %zu is not finite", r, k);
     return NN_OK;
@@ -457,7 +472,7 @@ static int frown_batch(bound_state *const *st, size_t n, const double *C, size_t
         if (!rc && rows) rc = bound_spec_linear(st[k], C, rows, ldc, NULL, lower + k * rows, NULL, err);
     }
     if (!rc) rc = bound_frown_spec_batch(st, n, C, rows, ldc, lower, err);
-    return rc ? rc : check_finite(lower, n, rows, err);
+    return rc ? rc : check_finite(st, lower, n, rows, err);
 }
 
 int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc,
@@ -469,15 +484,15 @@ int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const doub
         if (!st[k] || !st[k]->work || !((bound_work *)st[k]->work)->region_set)
             return nn_fail(err, NN_EARG, "bound_batch_run: state %zu has no region set", k);
         const bound_state *sk = st[k];
-        /* FROWN's states compute their layers themselves, so they may carry a
-         * parent's bounds (a sub-domain without splits) */
-        int sub_ok = !sk->sub || (sk->opt.method == METHOD_FROWN && !sk->sub->phase);
+        /* FROWN's states compute their layers themselves, and their spec rows'
+         * multipliers for split constraints are not batched */
+        int sub_ok = !sk->sub || sk->opt.method != METHOD_FROWN || !sk->sub->phase;
         if (sk->model != m || sk->opt.method != st[0]->opt.method || !bound_batch_supported(m, &sk->opt) ||
             !sk->outputs_unused || !sub_ok || sk->rows_exec)
             return nn_fail(err, NN_EARG, "bound_batch_run: state %zu is not one a batch can bound (one model, "
                                          "CROWN, Fast-Lin or FROWN on the spec rows, a chain of dense "
                                          "layers, outputs unused, no row executor, no "
-                                         "sub-domain but a FROWN state's parent bounds)", k);
+                                         "split constraints with FROWN)", k);
     }
     if (rows && (!C || ldc < model_output_size(m)))
         return nn_fail(err, NN_EARG, "bound_batch_run: C is NULL or its leading dimension is too small");
@@ -487,14 +502,14 @@ int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const doub
     int rc = tables_for(b, m, n, err);
     if (rc) return rc;
     b->gen++; /* the packed weights of an earlier batch are stale */
-    for (size_t k = 0; k < n; k++) st[k]->layers_done = first, st[k]->infeasible = 0;
+    for (size_t k = 0; k < n; k++) bound_compute_start(st[k]);
     for (int i = first; i < m->n_layers; i++) {
         if (!layer_is_nonlinear(m->layers[i].type)) continue;
         if (i == first) /* each state's exact first block */
             for (size_t k = 0; k < n && !rc; k++) {
                 bound_state *sk = st[k];
                 rc = bound_layer_rows(sk, i, 0, shape_size(m->layers[i].in), sk->pre_lower[i], sk->pre_upper[i], err);
-                if (!rc) rc = bound_layer_commit(sk, i, sk->pre_lower[i], sk->pre_upper[i], err);
+                if (!rc) rc = bound_layer_settle(sk, i, sk->pre_lower[i], sk->pre_upper[i], 0, err);
             }
         else
             rc = batch_layer(b, st, n, i, err);
@@ -507,16 +522,23 @@ int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const doub
     if (rows == 0) return NN_OK;
     /* the specification rows, lower sides: IBP at the output first (its magnitudes
      * are the last affine layer's budget) */
-    size_t M = n * rows;
-    rc = reserve(b, M, 1, 1, err);
-    for (size_t k = 0; k < n && !rc; k++) rc = bound_ibp_at(st[k], m->n_layers, err);
-    if (rc) return rc;
-    for (size_t p = 0; p < M; p++) b->state[p] = p / rows, b->row[p] = p % rows, b->sign[p] = 1;
-    if ((rc = pass_rows(b, st, m->n_layers, C, ldc, M, err))) return rc;
+    size_t M = 0;
+    rc = reserve(b, n * rows, 1, 1, err);
     for (size_t k = 0; k < n && !rc; k++) {
+        if (st[k]->infeasible) continue; /* no point: any bound holds */
+        rc = bound_ibp_at(st[k], m->n_layers, err);
+        for (size_t r = 0; r < rows; r++, M++) b->state[M] = k, b->row[M] = r, b->sign[M] = 1;
+    }
+    if (rc || (M && (rc = pass_rows(b, st, m->n_layers, C, ldc, M, err)))) return rc;
+    for (size_t k = 0, p = 0; k < n && !rc; k++) {
         double *lo = lower + k * rows;
-        memcpy(lo, b->lb + k * rows, rows * sizeof *lo);
+        if (st[k]->infeasible) {
+            for (size_t r = 0; r < rows; r++) lo[r] = INFINITY;
+            continue;
+        }
+        memcpy(lo, b->lb + p, rows * sizeof *lo);
+        p += rows;
         rc = bound_spec_tail(st[k], C, rows, ldc, NULL, lo, NULL, err);
     }
-    return rc ? rc : check_finite(lower, n, rows, err);
+    return rc ? rc : check_finite(st, lower, n, rows, err);
 }

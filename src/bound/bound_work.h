@@ -175,6 +175,16 @@ int bound_spec_linear(bound_state *st, const double *C, size_t rows, size_t ldc,
 int bound_spec_tail(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                     double *upper, nn_error *err);
 
+/* bound.c: bound_compute's steps, which batches of states take one by one
+ * (bound_batch.c). bound_compute_start: before the first layer. bound_sub_keeps:
+ * whether layer i takes st's sub-domain's prior bounds as they are (*kept), copied
+ * to lo, hi. bound_layer_settle: layer i's bounds lo, hi (kept: taken from the
+ * prior) intersected with the sub-domain's knowledge, committed, noted for the
+ * receptive-cone rule; an empty interval sets st->infeasible and commits nothing. */
+void bound_compute_start(bound_state *st);
+int bound_sub_keeps(const bound_state *st, int i, double *lo, double *hi, int *kept, nn_error *err);
+int bound_layer_settle(bound_state *st, int i, double *lo, double *hi, int kept, nn_error *err);
+
 /* Largest first-block cache (bound_first_block.c): fb_rows x n_in doubles. */
 #define BOUND_FB_CACHE_BYTES ((size_t)256 << 20)
 
