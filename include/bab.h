@@ -14,10 +14,12 @@ typedef enum { BAB_SPLIT_AUTO, BAB_SPLIT_INPUT, BAB_SPLIT_RELU } bab_split;
  * one unit (each holds a bound state), not a measured optimum. */
 #define BAB_UNIT_MAX 4096
 
-/* The unit of a search that sets none: 8 with FROWN, whose spec-row problems
- * of a unit's input halves then share every GEMM (1.12-1.30x on the 6x[50]
- * net's property 3; units of 4 to 16 measured alike, 32 and 64 slower); 1 otherwise,
- * since CROWN's batches measured at par or slower (doc/bab.md "Batches"). */
+/* The unit of a search that sets none (doc/bab.md "Batches"): 8 with the
+ * methods a batch bounds (CROWN, Fast-Lin, FROWN), whose batches measured
+ * faster on long searches: FROWN's input halves 1.12-1.36x (their spec-row
+ * problems share every GEMM; units of 4 to 16 alike, 32 and 64 slower),
+ * CROWN's 1.19x on input halves and 1.14-1.30x on ReLU phases (units of 4 to 32
+ * alike, 64 slower). 1 otherwise. */
 size_t bab_unit_default(bound_method method);
 
 /* A round's jobs [lo, hi) into out[(hi - lo) x width] (bab.c's, with its context). */
@@ -49,10 +51,11 @@ typedef struct {
                                depth-first (memory stays bounded) */
     long max_domains;       /* stop with unknown after bounding this many (0: no limit) */
     size_t auto_input_dims; /* auto: input splits when at most this many inputs are free (16) */
-    size_t unit;            /* input halves with CROWN, Fast-Lin or FROWN (spec rows) on a chain
-                               of dense layers: jobs bounded together as one batch, one GEMM
-                               per layer over their rows (1: each alone; the default is
-                               bab_unit_default's; doc/bab.md "Batches") */
+    size_t unit;            /* on a chain of dense layers, input halves with CROWN, Fast-Lin or
+                               FROWN (spec rows), ReLU phases with CROWN or Fast-Lin: jobs
+                               bounded together as one batch, one GEMM per layer over their
+                               rows (1: each alone; the default is bab_unit_default's;
+                               doc/bab.md "Batches") */
     bab_exec_fn exec;       /* NULL: every job here */
     void *exec_ctx;
     /* A group's frontier on one process (doc/bab.md "Over MPI"): the holder pops
@@ -94,7 +97,7 @@ typedef struct {
     long rounds;
     double sec_pgd, sec_plan, sec_jobs, sec_merge;
     int used_input, used_relu; /* boxes searched by input halves, by ReLU phases (auto picks per box) */
-    int used_batches;       /* input halves bounded in batches of bab_options.unit (bab.c) */
+    int used_batches;       /* the unit domains were bounded in, in batches (0: one at a time) */
     long resumed_open;      /* open domains taken from a checkpoint (-1: started afresh) */
     double resumed_seconds; /* wall seconds of the runs it continues */
     long snapshots;         /* checkpoints handed to bab_options.save by this run */

@@ -201,9 +201,9 @@ done
 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --bab-split input \
     --bab-candidates 1 --bab-max-domains 20000 >"$TMP/br_one.res" 2>/dev/null
 check "... where one candidate per domain does not decide it in 20,000 domains" "[ \"\$(head -1 '$TMP/br_one.res')\" = unknown ]"
-# batches (doc/bab.md "Batches"): --bab-unit N bounds N input halves at once, one
-# GEMM per layer over their rows; the unit, not the processes, fixes which halves
-# share a batch, so a group of ranks expands one process's tree
+# batches (doc/bab.md "Batches"): --bab-unit N bounds N domains at once, one
+# GEMM per layer over their rows; the unit, not the processes, fixes which
+# domains share a batch, so a group of ranks expands one process's tree
 expect_failure "--bab-unit needs --bab" "--bab-unit needs --bab" \
     "$NNCERT" verify --model $ACAS_M --vnnlib $ACAS_P --bab-unit 8
 expect_failure "--bab-unit is at least 1" "--bab-unit" \
@@ -212,15 +212,37 @@ expect_failure "--bab-unit batches the linear passes only" "needs --method crown
     "$NNCERT" verify --model $ACAS_M --vnnlib $ACAS_P --bab --bab-unit 4 --method ibp
 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --bab-unit 5 \
     >"$TMP/bu5.res" 2>"$TMP/bu5.err"
-check "input halves in batches of 5: unsat as one at a time ($(domains "$TMP/bu5.err") against $(domains "$TMP/br_6x50.err") domains), the summary says so" \
-    "cmp -s '$TMP/br_6x50.res' '$TMP/bu5.res' && grep -q 'input halves bounded 5 per batch;' '$TMP/bu5.err' && \
-     ! grep -q 'per batch' '$TMP/br_6x50.err'" || tail -1 "$TMP/bu5.err"
+"$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --bab-unit 1 \
+    >"$TMP/bu1.res" 2>"$TMP/bu1.err"
+check "input halves in batches of 5 and 8 (the default): unsat as one at a time ($(domains "$TMP/bu5.err"), $(domains "$TMP/br_6x50.err") and $(domains "$TMP/bu1.err") domains), the summaries say so" \
+    "cmp -s '$TMP/bu1.res' '$TMP/bu5.res' && cmp -s '$TMP/bu1.res' '$TMP/br_6x50.res' && \
+     grep -q 'input halves bounded 5 per batch;' '$TMP/bu5.err' && \
+     grep -q 'input halves bounded 8 per batch;' '$TMP/br_6x50.err' && ! grep -q 'per batch' '$TMP/bu1.err'" \
+    || tail -1 "$TMP/bu5.err"
 if [ "$NNCERT" = bin/nncert ]; then
     mpirun --oversubscribe -np 3 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P \
         --bab --bab-unit 5 >"$TMP/bu5_mpi.res" 2>"$TMP/bu5_mpi.err"
     check "... and under mpirun -np 3 one process's answer and tree" \
         "cmp -s '$TMP/bu5.res' '$TMP/bu5_mpi.res' && [ \"\$(counts '$TMP/bu5.err')\" = \"\$(counts '$TMP/bu5_mpi.err')\" ]" \
         || tail -n 1 "$TMP/bu5_mpi.err"
+fi
+# ReLU phases in batches (8 by default): each child keeps its own splits,
+# parent bounds and kept layers; the answer is one at a time's, and a group of
+# ranks expands one process's tree
+RP_M=models/fmnist_mlp_10x20_relu.h5
+RP_P=benchmarks/zoo_bab/vnnlib/fmnist_mlp_10x20_relu_fashionmnist_5_eps0.04.vnnlib.gz
+"$NNCERT" verify --model $RP_M --vnnlib $RP_P --bab --bab-split relu --bab-unit 1 >"$TMP/ru1.res" 2>"$TMP/ru1.err"
+"$NNCERT" verify --model $RP_M --vnnlib $RP_P --bab --bab-split relu >"$TMP/ru8.res" 2>"$TMP/ru8.err"
+check "ReLU phases in batches of 8 by default: unsat as one at a time ($(domains "$TMP/ru8.err") against $(domains "$TMP/ru1.err") domains)" \
+    "[ \"\$(head -1 '$TMP/ru8.res')\" = unsat ] && cmp -s '$TMP/ru1.res' '$TMP/ru8.res' && \
+     grep -q 'domains bounded 8 per batch;' '$TMP/ru8.err' && ! grep -q 'per batch' '$TMP/ru1.err'" \
+    || tail -1 "$TMP/ru8.err"
+if [ "$NNCERT" = bin/nncert ]; then
+    mpirun --oversubscribe -np 3 "$NNCERT" verify --model $RP_M --vnnlib $RP_P --bab --bab-split relu \
+        >"$TMP/ru8_mpi.res" 2>"$TMP/ru8_mpi.err"
+    check "... and under mpirun -np 3 one process's answer and tree" \
+        "cmp -s '$TMP/ru8.res' '$TMP/ru8_mpi.res' && [ \"\$(counts '$TMP/ru8.err')\" = \"\$(counts '$TMP/ru8_mpi.err')\" ]" \
+        || tail -n 1 "$TMP/ru8_mpi.err"
 fi
 # FROWN's spec rows in batches (the default unit with FROWN is 8): each half keeps
 # its own lines, region and Adam steps, so the tree is one at a time's

@@ -955,7 +955,7 @@ static int random_search(test_rng *rng, int mode, int nx, nn_model *m, double *l
  * [milp_lo, milp_inc]: with rhs below it (side 0) unsat, with a proven margin
  * no larger than the MILP point allows; above the incumbent (side 1) sat, with
  * a point of the box whose exact forward pass violates. Counts the answer and
- * the domains; returns the search's used_batches. */
+ * the domains; returns 1 if it used batches. */
 static int search_against_milp(const nn_model *m, prop_options *o, int side, const double *row, size_t ny,
                                const double *lo, const double *hi, size_t nx, double rhs, double milp_lo,
                                double milp_inc, const char *what, int *answers, long *domains)
@@ -984,7 +984,7 @@ static int search_against_milp(const nn_model *m, prop_options *o, int side, con
         assert_true(v <= rhs);
         for (size_t j = 0; j < nx; j++) assert_true(r.x[j] >= lo[j] && r.x[j] <= hi[j]);
     }
-    int batches = r.bab.used_batches;
+    int batches = r.bab.used_batches != 0;
     prop_result_free(&r);
     prop_spec_free(&p);
     return batches;
@@ -996,7 +996,8 @@ static int search_against_milp(const nn_model *m, prop_options *o, int side, con
  * few coordinates above 0.9; the root's linear bound is smallest at that
  * corner, so the search's first domain must try it (its spec row's point,
  * bound_state.spec_points) and answer sat, by ReLU phases and by input halves,
- * with CROWN and with FROWN (input halves also in FROWN's batches). Without the points, by ReLU phases, the search
+ * with CROWN and with FROWN, and in batches (FROWN's and CROWN's of input
+ * halves, CROWN's of ReLU phases). Without the points, by ReLU phases, the search
  * bounded 1,103 domains to find it at an LP leaf (and before the LP leaves got
  * their points, answered unknown after 1,491). */
 static void bound_minimizers_are_tried(void **state)
@@ -1013,19 +1014,22 @@ static void bound_minimizers_are_tried(void **state)
     tb_act(&m, NULL, LAYER_RELU, N);
     tb_dense_from(&m, N, 2, w2, b2);
     assert_int_equal(model_finalize(&m, &err), NN_OK);
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 7; k++) {
         prop_spec p;
         one_row_property(&p, N, lo, hi, row, 2, 0.0);
         prop_options o;
         prop_options_default(&o);
         o.bab.enabled = 1;
         o.bab.split = k % 2 ? BAB_SPLIT_INPUT : BAB_SPLIT_RELU;
-        o.bopt.method = k / 2 ? METHOD_FROWN : METHOD_CROWN;
-        if (k == 4) o.bab.split = BAB_SPLIT_INPUT, o.bab.unit = 8; /* FROWN's batches, verify's default */
+        o.bopt.method = k / 2 == 1 ? METHOD_FROWN : METHOD_CROWN;
+        if (k == 4) o.bab.split = BAB_SPLIT_INPUT, o.bopt.method = METHOD_FROWN, o.bab.unit = 8; /* verify's default */
+        /* CROWN's batches (verify's default): of ReLU phases (5), of input halves (6) */
+        if (k >= 5) o.bab.unit = 8, o.bab.split = k == 5 ? BAB_SPLIT_RELU : BAB_SPLIT_INPUT;
         o.steps = 2, o.restarts = 1, o.timeout = 60;
         prop_result r;
         assert_int_equal(prop_verify(&m, &p, &o, &r, &err), NN_OK);
-        if (r.answer != PROP_SAT || r.bab.domains != 1 || r.bab.used_batches != (k == 4))
+        int batched = k == 4 || k == 5 || k == 6;
+        if (r.answer != PROP_SAT || r.bab.domains != 1 || (r.bab.used_batches != 0) != batched)
             fail_msg("split %d %s unit %zu: %s after %ld domains", (int)o.bab.split, bound_method_name(o.bopt.method),
                      o.bab.unit, prop_answer_name(r.answer), r.bab.domains);
         double y[2];

@@ -253,7 +253,7 @@ static int resolve_bab(job *j, cert_job *c, nn_error *err)
         if ((rc = job_get_long(j, "bab_unit", 1, BAB_UNIT_MAX, &l, err))) return rc;
         b->unit = (size_t)l;
         if (b->unit > 1 && !bound_batch_method(c->bopt.method))
-            return job_fail(j, "bab_unit", err, NN_EARG, "%zu bounds input halves in batches: it needs method "
+            return job_fail(j, "bab_unit", err, NN_EARG, "%zu bounds domains in batches: it needs method "
                             "crown, fastlin or frown, not %s", b->unit, bound_method_name(c->bopt.method));
     }
     if (job_is_set(j, "bab_checkpoint_every")) {

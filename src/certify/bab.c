@@ -33,11 +33,13 @@
  * lines. A domain's numbers are then a function of its box and of its
  * ancestors' results, so still of the job alone (doc/bab.md "Warm starts").
  *
- * Batches (CROWN, Fast-Lin, input halves of a chain of dense layers): a
- * round's jobs go out in units of bab_options.unit consecutive jobs, and a unit's
- * domains are bounded together (bound_batch_run), one GEMM per layer over all
- * their rows. Which domains share a batch is fixed by the round, so the bits,
- * and the tree, stay a function of the job and not of the processes. */
+ * Batches (a chain of dense layers; CROWN and Fast-Lin, and FROWN for input
+ * halves): a round's jobs go out in units of bab_options.unit consecutive jobs,
+ * and a unit's domains (but its LP leaves) are bounded together
+ * (bound_batch_run), one GEMM per layer over all their rows, each ReLU-phase
+ * child with its own splits, parent bounds and kept layers. Which domains
+ * share a batch is fixed by the round, so the bits, and the tree, stay a
+ * function of the job and not of the processes. */
 #include "property_internal.h"
 #include "bab_frontier.h"
 #include "bab_snapshot.h"
@@ -82,7 +84,10 @@ void bab_options_default(bab_options *o)
     o->unit = 1;  /* the callers that know the method take bab_unit_default's */
 }
 
-size_t bab_unit_default(bound_method method) { return method == METHOD_FROWN ? 8 : 1; }
+size_t bab_unit_default(bound_method method)
+{
+    return bound_batch_method(method) ? 8 : 1;
+}
 
 typedef struct {
     const nn_model *m;
@@ -119,16 +124,17 @@ typedef struct {
     double *vbox;           /* [4 n_x]: lo, hi, lo_in, hi_in of the view */
     double *x, *y, *g;
     double *points;         /* [n_rows x n_x] each spec row's bound minimizer (bound_state.spec_points) */
-    double *bpoints;        /* [unit x n_rows x n_x] the same per state of a FROWN batch, or NULL */
+    double *bpoints;        /* [unit x n_rows x n_x] the same per state of a batch */
     uint64_t next_id;
     int found;              /* a confirmed counterexample: ... */
     size_t found_case;      /* ... its disjunct (index in p), */
     double *cx, *cy;        /* ... its input and outputs */
-    /* input halves in batches: a state and a region per place in a unit */
+    /* batches: a state per place in a unit, and for input halves its region */
     int batched;            /* 1: bound_batch_run bounds each unit's domains */
     size_t unit;            /* jobs per unit of work (bab_options.unit batched, else 1) */
     bound_state *bst;       /* [unit], the first n_bst initialized */
-    bound_state **bptr;     /* [unit] */
+    bound_state **bptr;     /* [unit] the states of a unit's bounded jobs, in order */
+    size_t *bslot;          /* [unit] a unit's job k is bounded by bst[bslot[k]] (an LP job: none) */
     prop_region *bhalf;     /* [unit], those with have_bhalf set */
     unsigned char *have_bhalf;
     size_t n_bst;
@@ -136,6 +142,7 @@ typedef struct {
     double *batch_lower;    /* [unit x n_rows] a unit's spec rows' lower bounds */
     bound_subdomain *bsub;  /* [unit] each state's parent bounds (carry_pre) ... */
     double **bprior;        /* ... [unit x 2 n_layers]: its layer arrays */
+    signed char **bphase;   /* ReLU phases: [unit x n_layers] each state's split constraints */
     size_t warm_n;          /* floats of a domain's warm start (0: none carried) */
     float *warm;            /* [warm_n] scratch of a job's */
     long job_domains;       /* domains bounded by the job running here */
@@ -188,6 +195,7 @@ static void run_free(bab_run *run)
     if (run->phase) {
         for (int i = 0; i < run->m->n_layers; i++) free(run->phase[i]);
     }
+    for (size_t k = 0; run->bphase && k < run->unit * (size_t)run->m->n_layers; k++) free(run->bphase[k]);
     if (run->have_st) bound_state_free(&run->st);
     if (run->have_lp_st) bound_state_free(&run->lp_st);
     if (run->have_milp_st) bound_state_free(&run->milp_st);
@@ -204,7 +212,7 @@ static void run_free(bab_run *run)
         if (run->have_bhalf[k]) prop_region_free(&run->bhalf[k]);
     bound_batch_free(&run->batch);
     free(run->bst), free(run->bptr), free(run->bhalf), free(run->have_bhalf), free(run->batch_lower);
-    free(run->bsub), free(run->bprior);
+    free(run->bsub), free(run->bprior), free(run->bphase), free(run->bslot);
 }
 
 /* Packed places of every nonlinear layer's bounds in a domain's pre (pre_off,
@@ -291,19 +299,19 @@ static int run_init(bab_run *run, nn_error *err)
     run->unit = 1;
     bound_batch_init(&run->batch);
     bound_options half = half_options(run);
-    if (!run->relu && run->o->bab.unit > 1 && bound_batch_supported(run->m, &half)) {
-        run->batched = 1, run->unit = run->o->bab.unit;
-        run->r->bab.used_batches = 1;
+    /* a batch of ReLU phases with FROWN would need its split multipliers batched */
+    const bound_options *bo = run->relu ? &run->o->bopt : &half;
+    size_t unit = run->o->bab.unit;
+    if (unit > 1 && bound_batch_supported(run->m, bo) && !(run->relu && bo->method == METHOD_FROWN)) {
+        run->batched = 1, run->unit = unit;
+        run->r->bab.used_batches = (int)unit;
         if ((rc = alloc_zero(&run->bst, run->unit, sizeof *run->bst, "batch states", err)) ||
             (rc = alloc_zero(&run->bptr, run->unit, sizeof *run->bptr, "batch states", err)) ||
+            (rc = alloc_zero(&run->bslot, run->unit, sizeof *run->bslot, "batch states", err)) ||
             (rc = alloc_zero(&run->bhalf, run->unit, sizeof *run->bhalf, "batch regions", err)) ||
             (rc = alloc_zero(&run->have_bhalf, run->unit, 1, "batch regions", err)) ||
             (rc = alloc_zero(&run->batch_lower, run->unit * run->n_rows, sizeof *run->batch_lower,
-                             "batch bounds", err)))
-            return rc;
-        /* FROWN's states pass their spec rows one by one (bound_spec_linear), which
-         * gives each row's point; CROWN's batches pass them stacked, without */
-        if (half.method == METHOD_FROWN &&
+                             "batch bounds", err)) ||
             (rc = alloc_zero(&run->bpoints, run->unit * run->n_rows * n, sizeof *run->bpoints, "candidate points",
                              err)))
             return rc;
@@ -316,10 +324,9 @@ static int run_init(bab_run *run, nn_error *err)
         if (run->warm_n && (rc = alloc_zero(&run->warm, run->warm_n, sizeof *run->warm, "warm start", err)))
             return rc;
         /* a half's box lies in its parent's, so the parent's bounds hold on it:
-         * intersected in, and rows they prove stable need no pass (bound_crown.c).
-         * Not in CROWN's batches, whose layers are one pass over all states */
+         * intersected in, and rows they prove stable need no pass (bound_crown.c) */
         if ((rc = pre_layout(run, err))) return rc;
-        run->carry_pre = run->pre_n <= BAB_HALF_PRE_MAX && (!run->batched || half.method == METHOD_FROWN);
+        run->carry_pre = run->pre_n <= BAB_HALF_PRE_MAX;
         if (!run->carry_pre) return run->pre_n = 0, NN_OK;
         run->sub = (bound_subdomain){.prior_lower = run->prior_l, .prior_upper = run->prior_u};
         if (run->batched &&
@@ -347,6 +354,18 @@ static int run_init(bab_run *run, nn_error *err)
     run->carry_pre = 1;
     run->sub.phase = run->phase;
     run->sub.prior_lower = run->prior_l, run->sub.prior_upper = run->prior_u;
+    if (!run->batched) return NN_OK;
+    size_t nl = (size_t)run->m->n_layers;
+    if ((rc = alloc_zero(&run->bsub, run->unit, sizeof *run->bsub, "batch bounds", err)) ||
+        (rc = alloc_zero(&run->bprior, run->unit * 2 * nl, sizeof *run->bprior, "batch bounds", err)) ||
+        (rc = alloc_zero(&run->bphase, run->unit * nl, sizeof *run->bphase, "split constraints", err)))
+        return rc;
+    for (size_t k = 0; k < run->unit; k++)
+        for (size_t i = 0; i < nl; i++)
+            if (run->phase[i] &&
+                (rc = alloc_zero(&run->bphase[k * nl + i], shape_size(run->m->layers[i].in), 1, "split constraints",
+                                 err)))
+                return rc;
     return NN_OK;
 }
 
@@ -764,41 +783,66 @@ typedef struct {
     size_t n;               /* jobs in the round */
 } job_ctx;
 
-/* The input halves of jobs [lo, hi) (one unit) bounded as one batch: their spec
- * rows' lower bounds into run->batch_lower. */
+/* The domains of jobs [lo, hi) (one unit) bounded as one batch, its LP jobs
+ * aside: job lo + k is bounded by bst[bslot[k]] (SIZE_MAX: an LP job), its spec
+ * rows' lower bounds into batch_lower + bslot[k] n_rows. An input half is its
+ * own region; a ReLU-phase child is the box's region under its splits, with its
+ * parent's bounds and kept layers, as sub_bounds gives them to one state. */
 static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, nn_error *err)
 {
+    size_t nl = (size_t)run->m->n_layers, n = 0;
     for (size_t k = 0; k < hi - lo; k++) {
-        const bab_domain *d = jobs[lo + k].dom;
-        if (run->have_bhalf[k]) prop_region_free(&run->bhalf[k]);
-        run->have_bhalf[k] = 0;
-        int rc = prop_region_make(run->m, d->lo, d->hi, &run->bhalf[k], err);
-        if (rc) return rc;
-        run->have_bhalf[k] = 1;
-        if (k == run->n_bst) {
-            bound_options o = half_options(run);
-            if ((rc = bound_state_init(&run->bst[k], run->m, &o, err))) return rc;
+        const bab_job *job = &jobs[lo + k];
+        const bab_domain *d = job->dom, *parent = job->parent;
+        int rc;
+        run->bslot[k] = SIZE_MAX;
+        if (job->lp) continue;
+        size_t b = run->bslot[k] = n++;
+        bound_state *st = &run->bst[b];
+        if (b == run->n_bst) {
+            bound_options o = run->relu ? run->o->bopt : half_options(run);
+            if ((rc = bound_state_init(st, run->m, &o, err))) return rc;
             run->n_bst++;
-            run->bst[k].outputs_unused = 1;
-            if (run->bpoints) run->bst[k].spec_points = run->bpoints + k * run->n_rows * run->p->n_x;
+            st->outputs_unused = 1;
+            st->spec_points = run->bpoints + b * run->n_rows * run->p->n_x;
+            if (run->relu && (rc = bound_set_region(st, &run->reg.region, err))) return rc;
         }
+        run->bptr[b] = st;
+        double **l = run->bprior + 2 * b * nl, **u = l + nl;
+        if (run->relu) {
+            signed char **ph = run->bphase + b * nl;
+            for (size_t s = 0; s < d->n_splits; s++) ph[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
+            set_prior(run, parent ? parent->pre : NULL, l, u);
+            run->bsub[b] = (bound_subdomain){.phase = ph, .prior_lower = l, .prior_upper = u,
+                                             .keep_below = parent ? job->keep : 0};
+            st->sub = &run->bsub[b];
+            continue;
+        }
+        if (run->have_bhalf[b]) prop_region_free(&run->bhalf[b]);
+        run->have_bhalf[b] = 0;
+        if ((rc = prop_region_make(run->m, d->lo, d->hi, &run->bhalf[b], err))) return rc;
+        run->have_bhalf[b] = 1;
         /* as bound_domain: a half's numbers are its own and its ancestors' */
-        bound_forget_warm(&run->bst[k]);
-        if ((rc = bound_set_region(&run->bst[k], &run->bhalf[k].region, err))) return rc;
-        const bab_domain *parent = jobs[lo + k].parent;
+        bound_forget_warm(st);
+        if ((rc = bound_set_region(st, &run->bhalf[b].region, err))) return rc;
         if (parent && parent->warm &&
-            (rc = bound_spec_warm_seed(&run->bst[k], run->C, run->n_rows, run->p->n_y, NULL, parent->warm, err)))
+            (rc = bound_spec_warm_seed(st, run->C, run->n_rows, run->p->n_y, NULL, parent->warm, err)))
             return rc;
         if (parent && parent->pre) {
-            double **l = run->bprior + 2 * k * (size_t)run->m->n_layers, **u = l + run->m->n_layers;
             set_prior(run, parent->pre, l, u);
-            run->bsub[k] = (bound_subdomain){.prior_lower = l, .prior_upper = u};
-            run->bst[k].sub = &run->bsub[k];
+            run->bsub[b] = (bound_subdomain){.prior_lower = l, .prior_upper = u};
+            st->sub = &run->bsub[b];
         }
-        run->bptr[k] = &run->bst[k];
     }
-    int rc = bound_batch_run(&run->batch, run->bptr, hi - lo, run->C, run->n_rows, run->p->n_y, run->batch_lower, err);
-    for (size_t k = 0; k < hi - lo; k++) run->bst[k].sub = NULL;
+    int rc = n ? bound_batch_run(&run->batch, run->bptr, n, run->C, run->n_rows, run->p->n_y, run->batch_lower, err)
+               : NN_OK;
+    for (size_t k = 0; k < hi - lo; k++) {
+        if (run->bslot[k] == SIZE_MAX) continue;
+        const bab_domain *d = jobs[lo + k].dom;
+        run->bst[run->bslot[k]].sub = NULL;
+        signed char **ph = run->relu ? run->bphase + run->bslot[k] * nl : NULL;
+        for (size_t s = 0; ph && s < d->n_splits; s++) ph[d->splits[s].layer][d->splits[s].neuron] = 0;
+    }
     return rc;
 }
 
@@ -824,11 +868,17 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         if (job->lp) {
             rc = lp_leaf(run, d, &proven, err);
         } else if (run->batched) {
-            memcpy(run->lower, run->batch_lower + (j - lo) % run->unit * run->n_rows, run->n_rows * sizeof *run->lower);
+            size_t b = run->bslot[(j - lo) % run->unit];
             run->job_domains++;
-            const double *pts = run->bpoints ? run->bpoints + (j - lo) % run->unit * run->n_rows * nx : NULL;
-            rc = evaluate(run, d) ? try_candidate(run, d, pts, err) : NN_OK;
-            if (!rc && run->carry_pre && is_open(run, d)) rc = keep_bounds(run, d, &run->bst[(j - lo) % run->unit], err);
+            if (run->bst[b].infeasible) { /* as bound_domain */
+                empty = 1;
+                memset(d->open, 0, run->nc);
+                d->key = INFINITY;
+            } else {
+                memcpy(run->lower, run->batch_lower + b * run->n_rows, run->n_rows * sizeof *run->lower);
+                rc = evaluate(run, d) ? try_candidate(run, d, run->bpoints + b * run->n_rows * nx, err) : NN_OK;
+                if (!rc && run->carry_pre && is_open(run, d)) rc = keep_bounds(run, d, &run->bst[b], err);
+            }
         } else {
             rc = bound_domain(run, d, job->parent, job->keep, &empty, err);
             if (!rc && is_open(run, d))
@@ -850,7 +900,7 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         if (run->carry_pre && d->pre && !job->lp) memcpy(at, d->pre, 2 * run->pre_n * sizeof *at);
         at += run->carry_pre ? 2 * run->pre_n : 0;
         if (run->warm_n && is_open(run, d)) {  /* input halves: never an LP job, never empty */
-            const bound_state *by = run->batched ? &run->bst[(j - lo) % run->unit] : &run->st;
+            const bound_state *by = run->batched ? &run->bst[run->bslot[(j - lo) % run->unit]] : &run->st;
             if ((rc = bound_spec_warm_get(by, run->C, run->n_rows, run->p->n_y, NULL, run->warm, err)))
                 return rc;
             for (size_t k = 0; k < run->warm_n; k++) at[k] = run->warm[k];

@@ -287,10 +287,11 @@ const char cert_cli_bab_help[] =
     "  --bab-max-domains N   give up (unknown) after bounding N domains\n"
     "                        (0: no limit but the timeout; default 0 when a\n"
     "                        timeout bounds the search, else 200000)\n"
-    "  --bab-unit N          input halves with crown, fastlin or frown on a chain\n"
-    "                        of dense layers: N domains bounded as one batch, one\n"
-    "                        GEMM per layer over their rows (default 8 with frown,\n"
-    "                        1 otherwise: measured faster so; doc/bab.md)\n"
+    "  --bab-unit N          on a chain of dense layers, N domains bounded as one\n"
+    "                        batch, one GEMM per layer over their rows: input\n"
+    "                        halves with crown, fastlin or frown, ReLU phases with\n"
+    "                        crown or fastlin (default 8; 1: one at a time;\n"
+    "                        doc/bab.md)\n"
     "  --checkpoint-every S  seconds between checkpoints of the search (default\n"
     "                        60; 0: every round); a killed run resumes from the\n"
     "                        last one with the same tree and answer\n";
@@ -316,7 +317,7 @@ int cert_cli_bab(const char *cmd, const char *const *val, int timed, bound_metho
     b->batch = (size_t)v[0], b->candidates = (size_t)v[1], b->max_frontier = (size_t)v[2], b->max_domains = v[3];
     b->unit = val[6] ? (size_t)v[4] : bab_unit_default(method);
     if (b->unit > 1 && !bound_batch_method(method))
-        return cli_usage_error(cmd, "--bab-unit %zu bounds input halves in batches: it needs --method crown, "
+        return cli_usage_error(cmd, "--bab-unit %zu bounds domains in batches: it needs --method crown, "
                                "fastlin or frown, not %s", b->unit, bound_method_name(method));
     /* a search the clock stops anyway uses the time it was given; the domain
      * limit only ends searches that have no timeout (doc/bab.md "Limits") */

@@ -191,11 +191,11 @@ static const char *frown_lines(const prop_options *po, const prop_result *r)
     return "; FROWN lines for the property's rows only (input halves), every layer (ReLU phases)";
 }
 
-/* How input halves were bounded, when in batches. */
-static const char *batches(const prop_options *po, const prop_result *r, char *buf, size_t cap)
+/* How domains were bounded, when in batches. */
+static const char *batches(const prop_result *r, char *buf, size_t cap)
 {
     if (!r->bab.used_batches) return "";
-    snprintf(buf, cap, "; input halves bounded %zu per batch", po->bab.unit);
+    snprintf(buf, cap, "; %s bounded %d per batch", r->bab.used_relu ? "domains" : "input halves", r->bab.used_batches);
     return buf;
 }
 
@@ -234,7 +234,7 @@ static int report(const verify_args *va, const prop_spec *p, const prop_result *
                 r->bab.used_relu ? (r->bab.used_input ? "input halves and ReLU phases" : "ReLU phases")
                                  : r->bab.used_input ? "input halves" : "nothing (no search)",
                 po->bab.candidates, po->bab.candidates == 1 ? "" : "s", frown_lines(po, r),
-                batches(po, r, unit_text, sizeof unit_text), r->bab.frontier_peak, limit);
+                batches(r, unit_text, sizeof unit_text), r->bab.frontier_peak, limit);
     return CLI_EXIT_OK;
 }
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Branch and bound's batches of input halves (part of `make bench`; doc/bab.md
-# "Batches"): the ACAS Xu-like 6x[50] net's properties 1 and 2 to the end and
-# property 3 for its first 60,000 domains (CROWN) or 30,000 (FROWN), one
-# process, one domain at a time (--bab-unit 1; CROWN's default) against batches
-# of 8 (FROWN's default; one GEMM per layer over their rows): seconds of jobs,
-# and their ratio (above 1: batches are faster). Fails when the answers differ.
-# About 40 s.
+# Branch and bound's batches (part of `make bench`; doc/bab.md "Batches"), one
+# process, one domain at a time (--bab-unit 1) against batches of 8 (the
+# default; one GEMM per layer over their rows): seconds of jobs, and their
+# ratio (above 1: batches are faster). Input halves: the ACAS Xu-like 6x[50]
+# net's properties 1 and 2 to the end and property 3 for its first 60,000
+# domains (CROWN) or 30,000 (FROWN). ReLU phases (CROWN): the first 30,000
+# domains of two MLP robustness searches (benchmarks/zoo_bab/vnnlib, not in
+# instances.csv). Fails when the answers differ. About 50 s.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 N=bin/nncert M=models/acas/acasxu_like_6x50.onnx P=benchmarks/zoo_bab/vnnlib
@@ -30,5 +31,17 @@ for method in crown frown; do
         printf '%-28s %14s %14s %8s\n' "$name" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
         cmp -s "$T/p${p}_1.res" "$T/p${p}_8.res" || { echo "$method property $p: the answers differ" >&2; status=1; }
     done
+done
+printf '%-28s %14s %14s %8s\n' "ReLU phases, crown" "unit 1" "unit 8" "1/8"
+for inst in fmnist_mlp_10x20_relu:fashionmnist_11 mnist_mlp_10x20_relu:mnist_2; do
+    net=${inst%%:*} img=${inst#*:}
+    for u in 1 8; do
+        "$N" verify --model models/$net.h5 --vnnlib $P/${net}_${img}_eps0.02.vnnlib.gz --bab --bab-split relu \
+            --method crown --bab-unit $u --bab-max-domains 30000 >"$T/r_$u.res" 2>"$T/r_$u.err" || status=1
+    done
+    a=$(field "$T/r_1.err" '[0-9.]* s jobs') b=$(field "$T/r_8.err" '[0-9.]* s jobs')
+    printf '%-28s %14s %14s %8s\n' "${net%_relu} ${img#*_}: s of jobs" "$a" "$b" \
+        "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
+    cmp -s "$T/r_1.res" "$T/r_8.res" || { echo "ReLU phases, $net $img: the answers differ" >&2; status=1; }
 done
 exit $status

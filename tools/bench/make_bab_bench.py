@@ -152,6 +152,32 @@ NEAR_RADIUS = [
 ]
 
 
+# ReLU-phase searches that CROWN does not finish in seconds, for
+# tools/bench/bench_bab_batches.sh (batches of ReLU phases against one at a
+# time); in vnnlib/ but not in instances.csv: (model, data set, test image, eps).
+BATCH_BENCH = [
+    ("fmnist_mlp_10x20_relu.h5", "fashion-mnist", 11, 0.02),
+    ("mnist_mlp_10x20_relu.h5", "mnist", 2, 0.02),
+]
+
+
+def image_property(model, data, idx, eps, why):
+    """The l_inf robustness property of a test image the model classifies
+    correctly, as (file name, VNN-LIB text)."""
+    import torch_forward as tf
+    images, labels = tf.load_idx("%s:test" % data)
+    net = tf.load_model(os.path.join(ROOT, "models", model))
+    if int(np.argmax(tf.logits_of(net, images[idx:idx + 1])[0])) != int(labels[idx]):
+        raise SystemExit("make_bab_bench.py: %s misclassifies %s test image %d" % (model, data, idx))
+    x = images[idx].reshape(-1).astype(np.float64) / 255.0
+    p = robustness_property(x, int(labels[idx]), eps, 10)
+    name = "%s_%s_%d_eps%g.vnnlib.gz" % (model[:-3], data.replace("-", ""), idx, eps)
+    return name, vnnlib_text(
+        p, 10, "l_inf robustness of %s test image %d (label %d) at eps %g, clipped to [0, 1]%s\n"
+               "(tools/bench/make_bab_bench.py); unsafe: another class scores >= the label's"
+               % (data, idx, int(labels[idx]), eps, why))
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "zoo_bab"))
@@ -190,18 +216,12 @@ def main(argv):
                        % (data, idx, int(labels[idx]), eps)))
                 lines.append("%s/%s,vnnlib/%s,%d" % (models_rel, model, name, IMAGE_TIMEOUT))
     for model, data, idx, eps in NEAR_RADIUS:
-        images, labels = tf.load_idx("%s:test" % data)
-        net = tf.load_model(os.path.join(ROOT, "models", model))
-        if int(np.argmax(tf.logits_of(net, images[idx:idx + 1])[0])) != int(labels[idx]):
-            raise SystemExit("make_bab_bench.py: %s misclassifies %s test image %d" % (model, data, idx))
-        x = images[idx].reshape(-1).astype(np.float64) / 255.0
-        p = robustness_property(x, int(labels[idx]), eps, 10)
-        name = "%s_%s_%d_eps%g.vnnlib.gz" % (model[:-3], data.replace("-", ""), idx, eps)
-        write(os.path.join(a.out, "vnnlib", name), vnnlib_text(
-            p, 10, "l_inf robustness of %s test image %d (label %d) at eps %g, clipped to [0, 1], near its radius\n"
-               "(tools/bench/make_bab_bench.py); unsafe: another class scores >= the label's"
-               % (data, idx, int(labels[idx]), eps)))
+        name, text = image_property(model, data, idx, eps, ", near its radius")
+        write(os.path.join(a.out, "vnnlib", name), text)
         lines.append("%s/%s,vnnlib/%s,%d" % (models_rel, model, name, IMAGE_TIMEOUT))
+    for model, data, idx, eps in BATCH_BENCH:
+        name, text = image_property(model, data, idx, eps, "")
+        write(os.path.join(a.out, "vnnlib", name), text)
     with open(os.path.join(a.out, "instances.csv"), "w") as f:
         f.write("".join(l + "\n" for l in lines))
     print("%s: %d instances" % (os.path.join(a.out, "instances.csv"), len(lines)))
