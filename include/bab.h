@@ -18,8 +18,9 @@ typedef enum { BAB_SPLIT_AUTO, BAB_SPLIT_INPUT, BAB_SPLIT_RELU } bab_split;
  * methods a batch bounds (CROWN, Fast-Lin, FROWN), whose batches measured
  * faster on long searches: FROWN's input halves 1.12-1.36x (their spec-row
  * problems share every GEMM; units of 4 to 16 alike, 32 and 64 slower),
- * CROWN's 1.19x on input halves and 1.14-1.30x on ReLU phases (units of 4 to 32
- * alike, 64 slower). 1 otherwise. */
+ * CROWN's 1.23-1.24x on input halves and 1.29-1.43x on ReLU phases (units of 4
+ * to 32 alike, 64 slower); a 512-wide net lost 0.89x, where --bab-unit 1 is the
+ * choice. 1 otherwise. */
 size_t bab_unit_default(bound_method method);
 
 /* A round's jobs [lo, hi) into out[(hi - lo) x width] (bab.c's, with its context). */

@@ -282,7 +282,8 @@ typedef struct {
     double **tab;           /* [i] each state's lines on them, for tab_n states */
     size_t tab_n;
     double **wp;            /* [d] a dense layer's weights on them */
-    unsigned long gen, *wp_gen;
+    double *fbp;            /* the first block's composite on them */
+    unsigned long gen, *wp_gen, fbp_gen;
     unsigned char *mark, *kept;
     layer_workspace ws;
 } bound_batch;

@@ -56,7 +56,7 @@ void bound_batch_free(bound_batch *b)
 {
     free(b->A), free(b->B), free(b->c), free(b->s), free(b->e), free(b->lb);
     free(b->state), free(b->row), free(b->sign), free(b->idx), free(b->n_idx);
-    free(b->mark), free(b->kept);
+    free(b->mark), free(b->kept), free(b->fbp);
     for (int i = 0; i < b->n_layers; i++) free(b->map[i]), free(b->tab[i]), free(b->wp[i]);
     free(b->map), free(b->n_map), free(b->tab), free(b->wp), free(b->wp_gen);
     layer_workspace_free(&b->ws);
@@ -152,8 +152,8 @@ static int tables_for(bound_batch *b, const nn_model *m, size_t n, nn_error *err
 {
     if (b->model != m || b->n_layers != m->n_layers) {
         for (int i = 0; i < b->n_layers; i++) free(b->map[i]), free(b->tab[i]), free(b->wp[i]);
-        free(b->map), free(b->n_map), free(b->tab), free(b->wp), free(b->wp_gen), free(b->mark);
-        b->mark = NULL, b->n_layers = 0, b->tab_n = 0;
+        free(b->map), free(b->n_map), free(b->tab), free(b->wp), free(b->wp_gen), free(b->mark), free(b->fbp);
+        b->mark = NULL, b->fbp = NULL, b->n_layers = 0, b->tab_n = 0;
         size_t nl = (size_t)m->n_layers, maxw = 1;
         b->map = calloc(nl, sizeof *b->map), b->n_map = calloc(nl, sizeof *b->n_map);
         b->tab = calloc(nl, sizeof *b->tab), b->wp = calloc(nl, sizeof *b->wp), b->wp_gen = calloc(nl, sizeof *b->wp_gen);
@@ -167,6 +167,12 @@ static int tables_for(bound_batch *b, const nn_model *m, size_t n, nn_error *err
             if (L->type == LAYER_DENSE && !(b->wp[i] = malloc(ni * shape_size(L->out) * sizeof *b->wp[i]))) goto fail;
         }
         if (!(b->mark = malloc(maxw))) goto fail;
+        /* the first block's composite on the first activation's live neurons */
+        int first = 0;
+        while (first < m->n_layers && !layer_is_nonlinear(m->layers[first].type)) first++;
+        if (first < m->n_layers &&
+            !(b->fbp = malloc(shape_size(m->layers[first].in) * model_input_size(m) * sizeof *b->fbp)))
+            goto fail;
     }
     if (n > b->tab_n) {
         for (int i = 0; i < m->n_layers; i++) {
@@ -244,6 +250,18 @@ static void dense_packed(bound_batch *b, const nn_model *m, int d, const size_t 
     b->wp_gen[d] = b->gen;
 }
 
+/* The first block's composite (bound_first_block.c) on the rows map[0 .. width)
+ * of its output, the first activation's live neurons over the batch: written
+ * once per batch (fbp_gen). */
+static const double *first_block_packed(bound_batch *b, const bound_work *w, const size_t *map, size_t width)
+{
+    if (b->fbp_gen != b->gen) {
+        for (size_t q = 0; q < width; q++) memcpy(b->fbp + q * w->n_in, w->fb_A + map[q] * w->n_in, w->n_in * sizeof *b->fbp);
+        b->fbp_gen = b->gen;
+    }
+    return b->fbp;
+}
+
 /* Rows of width entries on positions map[0 .. width) (NULL: all) spread onto n. */
 static void unpack(double *A, double *B, size_t na, const size_t *map, size_t width, size_t n)
 {
@@ -280,18 +298,28 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
         }
         j = m->n_layers - 1;
     } else if (below_flattens(m, top) >= 0 && m->layers[below_flattens(m, top)].type == LAYER_DENSE) {
-        /* the dense layer feeding top (a flatten between is the identity) */
-        const nn_layer *L = &m->layers[below_flattens(m, top)];
-        width = shape_size(L->in);
+        /* the dense layer feeding top (a flatten between is the identity), its
+         * weight rows taken on the live neurons of the activation below it, the
+         * step that comes next, where there is one */
+        int d = below_flattens(m, top), a = below_flattens(m, d);
+        const nn_layer *L = &m->layers[d];
+        size_t n_in = shape_size(L->in);
+        int packed = a >= 0 && layer_is_activation(m->layers[a].type);
+        width = packed ? b->n_map[a] : n_in;
         for (size_t p = 0; p < na; p++) {
             size_t r = b->row[p0 + p];
-            const double *wr = L->weight + r * width;
-            for (size_t k = 0; k < width; k++) A[p * width + k] = b->sign[p0 + p] * wr[k];
-            c[p] = b->sign[p0 + p] * L->bias[r];
+            const double *wr = L->weight + r * n_in;
+            double sg = b->sign[p0 + p];
+            if (packed)
+                for (size_t k = 0; k < width; k++) A[p * width + k] = sg * wr[b->map[a][k]];
+            else
+                for (size_t k = 0; k < width; k++) A[p * width + k] = sg * wr[k];
+            c[p] = sg * L->bias[r];
             s[p] = fabs(L->bias[r]);
             e[p] = 0.0;
         }
-        j = bound_in(m, below_flattens(m, top), 0);
+        j = packed ? a : bound_in(m, d, 0);
+        map = packed ? b->map[a] : NULL;
     } else {
         j = bound_in(m, top, 0);
         width = shape_size(m->layers[j].out);
@@ -368,11 +396,12 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
         folded = ab;
         if (composite) {
             /* the first affine block as the kernel crosses it, one GEMM for the
-             * batch: its composite, offset and magnitudes are the model's, the
-             * same in every state (bound_first_block.c) */
-            unpack(A, B, na, map, width, n_in);
-            bound_rows_first_block(st[0], na, B, A, c, s);
-            map = NULL;
+             * batch on the composite's rows at the batch's live neurons: its
+             * composite, offset and magnitudes are the model's, the same in
+             * every state (bound_first_block.c) */
+            bound_rows_first_block_on(st[0], na, A, map, width, first_block_packed(b, w0, map, width), B, c, s);
+            double *t = A;
+            A = B, B = t, map = NULL;
             break;
         }
     }

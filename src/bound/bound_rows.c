@@ -116,20 +116,28 @@ int bound_rows_composite(const bound_state *st) { return ((const bound_work *)st
 
 void bound_rows_first_block(bound_state *st, size_t R, const double *A, double *An, double *c, double *s)
 {
-    bound_work *w = st->work;
-    size_t rows = w->fb_rows, n = w->n_in;
+    const bound_work *w = st->work;
+    bound_rows_first_block_on(st, R, A, NULL, w->fb_rows, w->fb_A, An, c, s);
+}
+
+void bound_rows_first_block_on(bound_state *st, size_t R, const double *A, const size_t *map, size_t width,
+                               const double *fbp, double *An, double *c, double *s)
+{
+    const bound_work *w = st->work;
+    size_t n = w->n_in;
     for (size_t r = 0; r < R; r++) {
-        const double *a = A + r * rows;
+        const double *a = A + r * width;
         double acc = 0, mag = 0;
-        for (size_t k = 0; k < rows; k++) {
-            acc += a[k] * w->fb_c[k];
-            mag += fabs(a[k]) * w->fb_cabs[k];
+        for (size_t k = 0; k < width; k++) {
+            size_t at = map ? map[k] : k;
+            acc += a[k] * w->fb_c[at];
+            mag += fabs(a[k]) * w->fb_cabs[at];
         }
         c[r] += acc;
         s[r] += mag;
     }
     double t0 = bound_gemm_clock(st);
-    rows_dgemm(0, R, n, rows, A, rows, w->fb_A, n, 0.0, An, n);
-    st->flops += 2.0 * (double)R * (double)rows * (double)n;
+    rows_dgemm(0, R, n, width, A, width, fbp, n, 0.0, An, n);
+    st->flops += 2.0 * (double)R * (double)width * (double)n;
     bound_gemm_clock_add(st, t0);
 }
