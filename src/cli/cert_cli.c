@@ -290,8 +290,8 @@ const char cert_cli_bab_help[] =
     "  --bab-unit N          on a chain of dense layers, N domains bounded as one\n"
     "                        batch, one GEMM per layer over their rows: input\n"
     "                        halves with crown, fastlin or frown, ReLU phases with\n"
-    "                        crown or fastlin (default 8; 1: one at a time;\n"
-    "                        doc/bab.md)\n"
+    "                        crown or fastlin (default 8 with these methods; 1:\n"
+    "                        one at a time; doc/bab.md)\n"
     "  --checkpoint-every S  seconds between checkpoints of the search (default\n"
     "                        60; 0: every round); a killed run resumes from the\n"
     "                        last one with the same tree and answer\n";
