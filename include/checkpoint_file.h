@@ -25,6 +25,11 @@ int checkpoint_read(const char *path, const char *identity, unsigned char **byte
 const char *checkpoint_other_build(const char *path, const char *build, const char *self, char *note, size_t cap);
 /* Remove path if it exists. */
 int checkpoint_remove(const char *path, nn_error *err);
+/* What sets two identities apart (a file's: theirs, n_theirs bytes; this job's:
+ * mine), for refusing another job's file: the space-separated settings each has
+ * and the other lacks, as "this job: 'unit=8'; the file: (nothing)", a setting
+ * named by the word before it where it has no key ("model sha256=..."). */
+void checkpoint_identity_diff(const char *mine, const char *theirs, size_t n_theirs, char *out, size_t size);
 
 /* Where a computation's snapshots go, as the context of a save callback
  * (bab_options.save): each one replaces the last in path. A failed write is kept

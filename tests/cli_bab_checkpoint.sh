@@ -123,7 +123,8 @@ check "a build name with a control byte is printed with it replaced" "grep -q 'a
     || tail -3 "$TMP/ctl.err"
 
 # 4. refused snapshots, each naming the file
-expect_failure "a checkpoint of another job (other --bab-batch) is refused" "search.ckpt belongs to another job" \
+expect_failure "a checkpoint of another job (other --bab-batch) is refused, naming the setting" \
+    "search.ckpt belongs to another job \(this job: 'batch=3'; the file: 'batch=8'\)" \
     "$NNCERT" verify --model "$M" --vnnlib "$V" --bab --bab-split relu --bab-max-domains 0 --bab-batch 3 \
     --timeout 1 --checkpoint "$C"
 run fresh --bab-split relu --bab-max-domains 0 --bab-batch 3 --timeout 1 --checkpoint "$C" --force-new

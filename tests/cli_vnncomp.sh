@@ -96,7 +96,8 @@ printf 'onnx/mlp.onnx,vnnlib/rand1.vnnlib,30\nonnx/mlp.onnx,vnnlib/sat.vnnlib,30
 check "--bab: unknown without it, unsat with it; sat stays sat" \
     "[ '$(results "$TMP/nobab.csv")' = 'unknown sat' ] && [ '$(results "$TMP/bab.csv")' = 'unsat sat' ]" \
     || tail -3 "$TMP/bab.err"
-expect_failure "--bab: the journal of a run without it is another job's" "nobab.csv.journal belongs to another job" \
+expect_failure "--bab: the journal of a run without it is another job's, and says so" \
+    "nobab.csv.journal belongs to another job \(this job: 'bab=auto', .*'unit=8'; the file: \(nothing\)\)" \
     "$NNCERT" vnncomp --instances "$FX/bab.csv" --out "$TMP/nobab.csv" --steps 30 --restarts 2 --bab
 # a group of 2 ranks splits each round's domains: the same answers and the same
 # trees (domains bounded, left open) as one process, for input and ReLU splits,

@@ -206,9 +206,11 @@ static int replay(void *ctx, uint32_t type, const unsigned char *data, size_t le
     replay_ctx *r = ctx;
     const char *path = journal_path(r->a->j);
     if (type == REC_IDENTITY) {
-        if (len != strlen(r->identity) || memcmp(data, r->identity, len))
-            return nn_fail(err, NN_EARG, "%s belongs to another job (%.*s); remove it or use --force-new", path,
-                           (int)(len > 200 ? 200 : len), (const char *)data);
+        if (len != strlen(r->identity) || memcmp(data, r->identity, len)) {
+            char diff[600];
+            checkpoint_identity_diff(r->identity, (const char *)data, len, diff, sizeof diff);
+            return nn_fail(err, NN_EARG, "%s belongs to another job (%s); remove it or use --force-new", path, diff);
+        }
         r->seen_identity = 1;
         return NN_OK;
     }

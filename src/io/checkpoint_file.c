@@ -149,9 +149,11 @@ int checkpoint_read(const char *path, const char *identity, unsigned char **byte
     }
     if (!rc && le_get_u32(buf + size - 4) != checksum(buf, size - 4))
         rc = nn_fail(err, NN_EFORMAT, "%s: damaged checkpoint (checksum mismatch); remove it to start afresh", path);
-    if (!rc && (n_id != strlen(identity) || memcmp(buf + MAGIC_LEN + 4, identity, n_id)))
-        rc = nn_fail(err, NN_EARG, "%s belongs to another job (%.*s); remove it or use --force-new", path,
-                     (int)(n_id > 200 ? 200 : n_id), (const char *)buf + MAGIC_LEN + 4);
+    if (!rc && (n_id != strlen(identity) || memcmp(buf + MAGIC_LEN + 4, identity, n_id))) {
+        char diff[600];
+        checkpoint_identity_diff(identity, (const char *)buf + MAGIC_LEN + 4, n_id, diff, sizeof diff);
+        rc = nn_fail(err, NN_EARG, "%s belongs to another job (%s); remove it or use --force-new", path, diff);
+    }
     if (rc) {
         free(buf);
         return rc;
@@ -199,4 +201,58 @@ const char *checkpoint_other_build(const char *path, const char *build, const ch
                  "the search resumes, and bounds computed now may differ from that build's in the last bits",
                  path, self);
     return note;
+}
+
+/* The space-separated tokens of s[0 .. n): starts and lengths, at most cap. */
+static size_t tokens(const char *s, size_t n, const char **at, size_t *len, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < cap;) {
+        while (i < n && s[i] == ' ') i++;
+        size_t b = i;
+        while (i < n && s[i] != ' ') i++;
+        if (i > b) at[k] = s + b, len[k++] = i - b;
+    }
+    return k;
+}
+
+/* Tokens of side a missing from side b (each of b's matched once), appended to
+ * out as 'token' items, with the word before a token that has no key of its own
+ * ("model sha256=..."). */
+static void missing(const char **a, const size_t *la, size_t na, const char **b, const size_t *lb, size_t nb,
+                    char *out, size_t size)
+{
+    unsigned char used[256] = {0};
+    int any = 0;
+    for (size_t i = 0; i < na; i++) {
+        size_t j = 0;
+        while (j < nb && (used[j] || lb[j] != la[i] || memcmp(b[j], a[i], la[i]))) j++;
+        if (j < nb) {
+            used[j] = 1;
+            continue;
+        }
+        size_t o = strlen(out);
+        int named = i > 0 && !memchr(a[i - 1], '=', la[i - 1]) && a[i - 1][la[i - 1] - 1] != ':';
+        snprintf(out + o, size - o, "%s'%.*s%s%.*s'", any ? ", " : "", named ? (int)la[i - 1] : 0,
+                 named ? a[i - 1] : "", named ? " " : "", (int)(la[i] > 120 ? 120 : la[i]), a[i]);
+        any = 1;
+    }
+    if (!any) {
+        size_t o = strlen(out);
+        snprintf(out + o, size - o, "(nothing)");
+    }
+}
+
+void checkpoint_identity_diff(const char *mine, const char *theirs, size_t n_theirs, char *out, size_t size)
+{
+    enum { MAX_TOKENS = 256 };
+    const char *a[MAX_TOKENS], *b[MAX_TOKENS];
+    size_t la[MAX_TOKENS], lb[MAX_TOKENS];
+    size_t na = tokens(mine, strlen(mine), a, la, MAX_TOKENS), nb = tokens(theirs, n_theirs, b, lb, MAX_TOKENS);
+    if (!size) return;
+    snprintf(out, size, "this job: ");
+    missing(a, la, na, b, lb, nb, out, size);
+    size_t o = strlen(out);
+    snprintf(out + o, size - o, "; the file: ");
+    missing(b, lb, nb, a, la, na, out, size);
 }
