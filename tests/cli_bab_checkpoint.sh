@@ -127,6 +127,19 @@ expect_failure "a checkpoint of another job (other --bab-batch) is refused, nami
     "search.ckpt belongs to another job \(this job: 'batch=3'; the file: 'batch=8'\)" \
     "$NNCERT" verify --model "$M" --vnnlib "$V" --bab --bab-split relu --bab-max-domains 0 --bab-batch 3 \
     --timeout 1 --checkpoint "$C"
+# an identity is outside data: a terminal escape in it is printed as '?'
+$PY - "$TMP/kept.ckpt" "$TMP/esc.ckpt" <<'EOF2'
+import struct, sys, zlib
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack_from("<I", b, 8)[0]
+ident = b[12:12 + n] + b" x=\x1b[2J"
+out = b[:8] + struct.pack("<I", len(ident)) + ident + b[12 + n:-4]
+open(sys.argv[2], "wb").write(out + struct.pack("<I", zlib.crc32(out)))
+EOF2
+expect_failure "... and a setting with a control byte is printed with it replaced" \
+    "esc.ckpt belongs to another job \(this job: \(nothing\); the file: 'x=\?\[2J'\)" \
+    "$NNCERT" verify --model "$M" --vnnlib "$V" --bab --bab-split relu --bab-max-domains 0 --timeout 1 \
+    --checkpoint "$TMP/esc.ckpt"
 run fresh --bab-split relu --bab-max-domains 0 --bab-batch 3 --timeout 1 --checkpoint "$C" --force-new
 check "--force-new starts afresh" "[ \"\$(cat $TMP/fresh.rc)\" = 0 ] && ! grep -q 'resumed' $TMP/fresh.err"
 cp "$C" "$TMP/good.ckpt"

@@ -216,6 +216,15 @@ static size_t tokens(const char *s, size_t n, const char **at, size_t *len, size
     return k;
 }
 
+/* Appends s[0 .. n) to out, a byte that is not printable as '?': a file's
+ * identity is outside data, and it is printed. */
+static void put_printable(char *out, size_t size, const char *s, size_t n)
+{
+    size_t o = strlen(out);
+    for (size_t i = 0; i < n && o + 1 < size; i++) out[o++] = s[i] >= ' ' && s[i] <= '~' ? s[i] : '?';
+    out[o] = '\0';
+}
+
 /* Tokens of side a missing from side b (each of b's matched once), appended to
  * out as 'token' items, with the word before a token that has no key of its own
  * ("model sha256=..."). */
@@ -231,10 +240,11 @@ static void missing(const char **a, const size_t *la, size_t na, const char **b,
             used[j] = 1;
             continue;
         }
-        size_t o = strlen(out);
         int named = i > 0 && !memchr(a[i - 1], '=', la[i - 1]) && a[i - 1][la[i - 1] - 1] != ':';
-        snprintf(out + o, size - o, "%s'%.*s%s%.*s'", any ? ", " : "", named ? (int)la[i - 1] : 0,
-                 named ? a[i - 1] : "", named ? " " : "", (int)(la[i] > 120 ? 120 : la[i]), a[i]);
+        put_printable(out, size, any ? ", '" : "'", any ? 3 : 1);
+        if (named) put_printable(out, size, a[i - 1], la[i - 1]), put_printable(out, size, " ", 1);
+        put_printable(out, size, a[i], la[i] > 120 ? 120 : la[i]);
+        put_printable(out, size, "'", 1);
         any = 1;
     }
     if (!any) {
