@@ -1065,8 +1065,8 @@ static void bab_agrees_with_milp(void **state)
                 o.bab.split = auto_mode ? BAB_SPLIT_AUTO : (bab_split)mode;
                 o.bab.batch = 1 + (size_t)(net % 4);
                 o.bab.candidates = 1 + (size_t)(net / 2 % 4);
-                /* input halves alone (auto) and in batches of 3 to 8, so units end
-                 * part-filled (bound_batch_run) */
+                /* alone (auto) and in batches of 3 to 8, input halves and ReLU
+                 * phases, so units end part-filled (bound_batch_run) */
                 o.bab.unit = auto_mode ? 1 : 3 + (size_t)(net % 6);
                 /* every other input-split net with FROWN's spec rows (batched too) */
                 if (mode == BAB_SPLIT_INPUT && net % 4 == 0) o.bopt.method = METHOD_FROWN, frown++;
