@@ -244,6 +244,13 @@ if [ "$NNCERT" = bin/nncert ]; then
         "cmp -s '$TMP/ru8.res' '$TMP/ru8_mpi.res' && [ \"\$(counts '$TMP/ru8.err')\" = \"\$(counts '$TMP/ru8_mpi.err')\" ]" \
         || tail -n 1 "$TMP/ru8_mpi.err"
 fi
+# Leaves with every ReLU fixed get FROWN's split multipliers before their LP
+# (doc/bab.md "Leaves"): with CROWN this instance ran out of its 60 s in the
+# benchmark at 2,351 domains, its LPs taking tens of milliseconds each
+RL_P=benchmarks/zoo_bab/vnnlib/fmnist_mlp_10x20_relu_fashionmnist_0_eps0.012.vnnlib.gz
+"$NNCERT" verify --model $RP_M --vnnlib $RL_P --bab --bab-max-domains 30000 >"$TMP/rl.res" 2>"$TMP/rl.err"
+check "leaves proven by split multipliers: the 10x[20] net's image 0 at 0.012 unsat with CROWN ($(domains "$TMP/rl.err") domains)" \
+    "[ \"\$(head -1 '$TMP/rl.res')\" = unsat ]" || tail -1 "$TMP/rl.err"
 # FROWN's spec rows in batches (the default unit with FROWN is 8): each half keeps
 # its own lines, region and Adam steps, so the tree is one at a time's
 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --method frown \
