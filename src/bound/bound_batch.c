@@ -256,7 +256,8 @@ static void dense_packed(bound_batch *b, const nn_model *m, int d, const size_t 
 static const double *first_block_packed(bound_batch *b, const bound_work *w, const size_t *map, size_t width)
 {
     if (b->fbp_gen != b->gen) {
-        for (size_t q = 0; q < width; q++) memcpy(b->fbp + q * w->n_in, w->fb_A + map[q] * w->n_in, w->n_in * sizeof *b->fbp);
+        for (size_t q = 0; q < width; q++)
+            memcpy(b->fbp + q * w->n_in, w->fb_A + map[q] * w->n_in, w->n_in * sizeof *b->fbp);
         b->fbp_gen = b->gen;
     }
     return b->fbp;
