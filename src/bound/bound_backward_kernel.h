@@ -1316,9 +1316,9 @@ static int SFX(backward_block)(bound_state *st, int top, int stop, size_t R, con
                 }
             }
             const double *a = SFX(row_double)(&b, row, n, tmp);
-            if (pt) bound_region_point(st, a, pt);
             double *lo = side ? NULL : &out[r], *hi = side ? &out[r] : NULL;
             if (stop > 0) bound_concretize_box(a, n, box_lo, box_hi, b.c[row], b.s[row], w->box_mode, lo, hi);
+            else if (pt) out[r] = bound_region_argmin(st, a, b.c[row], b.s[row], pt); /* clipped l1, l2: one pass */
             else bound_concretize_region(st, a, b.c[row], b.s[row], -1.0, lo, hi);
             out[r] += side ? b.e[row] : -b.e[row];
         }

@@ -410,11 +410,10 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
         return nn_fail(err, NN_EARG, "batched backward pass: rows left on an activation's neurons");
     for (size_t p = 0; p < na; p++) {
         bound_state *sk = st[b->state[p0 + p]];
-        double l;
-        bound_concretize_region(sk, A + p * w0->n_in, c[p], s[p], -1.0, &l, NULL);
-        b->lb[p0 + p] = l - e[p];
-        /* a spec row's minimizer, as the kernel writes it (bound_state.spec_points) */
-        if (C && sk->spec_points) bound_region_point(sk, A + p * w0->n_in, sk->spec_points + b->row[p0 + p] * w0->n_in);
+        /* a spec row's minimizer with its bound, as the kernel writes it
+         * (bound_state.spec_points) */
+        double *pt = C && sk->spec_points ? sk->spec_points + b->row[p0 + p] * w0->n_in : NULL;
+        b->lb[p0 + p] = bound_region_argmin(sk, A + p * w0->n_in, c[p], s[p], pt) - e[p];
         sk->backward_rows += b->sign[p0 + p] > 0; /* a row and its negation: one row, as the kernel counts */
     }
     return NN_OK;
