@@ -353,9 +353,7 @@ static int run_init(bab_run *run, nn_error *err)
         if (run->st.pre_lower[i] &&
             (rc = alloc_zero(&run->phase[i], shape_size(run->m->layers[i].in), 1, "split constraints", err)))
             return rc;
-    run->carry_pre = 1;
-    run->sub.phase = run->phase;
-    run->sub.prior_lower = run->prior_l, run->sub.prior_upper = run->prior_u;
+    run->carry_pre = 1; /* run->sub: sub_setup, per domain */
     if (!run->batched) return NN_OK;
     size_t nl = (size_t)run->m->n_layers;
     if ((rc = alloc_zero(&run->bsub, run->unit, sizeof *run->bsub, "batch bounds", err)) ||
@@ -401,6 +399,30 @@ static int evaluate(bab_run *run, bab_domain *d)
     return open;
 }
 
+/* d's split constraints written into the phase arrays ph (on), or cleared. */
+static void put_splits(signed char **ph, const bab_domain *d, int on)
+{
+    for (size_t s = 0; s < d->n_splits; s++) ph[d->splits[s].layer][d->splits[s].neuron] = on ? d->splits[s].phase : 0;
+}
+
+/* sub: d's sub-domain in the arrays ph (phases), l and u (prior layers): its
+ * splits, the packed bounds prior (NULL: none), layers below keep taken as they
+ * are. One state's (sub_bounds) and a batch's (batch_bound) alike. */
+static void sub_setup(const bab_run *run, bound_subdomain *sub, signed char **ph, double **l, double **u,
+                      const bab_domain *d, double *prior, int keep)
+{
+    put_splits(ph, d, 1);
+    set_prior(run, prior, l, u);
+    *sub = (bound_subdomain){.phase = ph, .prior_lower = l, .prior_upper = u, .keep_below = keep};
+}
+
+/* d proven empty (no point satisfies its constraints): nothing open, never popped. */
+static void set_empty(const bab_run *run, bab_domain *d)
+{
+    memset(d->open, 0, run->nc);
+    d->key = INFINITY;
+}
+
 /* bound_compute of st (on the box's region) under d's splits, with prior the
  * packed bounds of every nonlinear layer known on d (NULL: none) and layers below
  * keep taken from them as they are, then (unless the domain is empty) d's spec
@@ -409,14 +431,12 @@ static int evaluate(bab_run *run, bab_domain *d)
 static int sub_bounds(bab_run *run, bound_state *st, const bab_domain *d, double *prior, int keep,
                       nn_error *err)
 {
-    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
-    set_prior(run, prior, run->prior_l, run->prior_u);
-    run->sub.keep_below = keep;
+    sub_setup(run, &run->sub, run->phase, run->prior_l, run->prior_u, d, prior, keep);
     st->sub = &run->sub;
     int rc = bound_compute(st, err);
     if (!rc && !st->infeasible) rc = bound_spec(st, run->C, run->n_rows, run->p->n_y, NULL, run->lower, run->upper, err);
     st->sub = NULL;
-    for (size_t s = 0; s < d->n_splits; s++) run->phase[d->splits[s].layer][d->splits[s].neuron] = 0;
+    put_splits(run->phase, d, 0);
     run->job_domains++;
     return rc;
 }
@@ -463,8 +483,7 @@ static int bound_domain(bab_run *run, bab_domain *d, const bab_domain *parent, i
     if ((rc = sub_bounds(run, &run->st, d, parent ? parent->pre : NULL, parent ? keep : 0, err))) return rc;
     if (run->st.infeasible) {  /* by its intervals, or an LP method's Farkas ray */
         *empty = 1;
-        memset(d->open, 0, run->nc);
-        d->key = INFINITY;
+        set_empty(run, d);
         return NN_OK;
     }
     if (!evaluate(run, d)) return NN_OK;  /* a proven leaf needs no bounds kept */
@@ -515,7 +534,8 @@ static int lp_leaf(bab_run *run, bab_domain *d, int *proven, nn_error *err)
     int rc;
     /* FROWN's split multipliers first, unless the search's method already had
      * them: they bring the constraints into the backward bound, in milliseconds
-     * where the LP takes tens to hundreds (doc/bab.md "Leaves") */
+     * where the LP takes tens to hundreds (doc/bab.md "Split constraints in
+     * the engine") */
     if (m != METHOD_FROWN || !run->o->bopt.frown_beta) {
         if ((rc = leaf_state(run, &run->beta_st, &run->have_beta_st, METHOD_FROWN, err)) ||
             (rc = leaf_bounds(run, &run->beta_st, d, err)))
@@ -604,8 +624,8 @@ static int try_centre(bab_run *run, const bab_domain *d, nn_error *err)
 /* A bounded domain's one candidate counterexample: the point where the bound of
  * its worst open row (least clearance, the row of its key) is attained, from
  * points (bound_state.spec_points, the minimizer of the row's linear bound: "the
- * leaf's best point"), moved onto d's inner box; with no points (IBP, LBP,
- * CROWN's batches) an input half's centre, and nothing for a ReLU domain. One
+ * leaf's best point"), moved onto d's inner box; with no points (IBP, LBP) an
+ * input half's centre, and nothing for a ReLU domain. One
  * forward pass: a point for every open row cost LeNet's ReLU-phase search a
  * quarter of its domains per second (9 rows), a point besides the centre the
  * ACAS Xu-like 6x[50] input-split search a tenth. A point outside d's split
@@ -832,11 +852,8 @@ static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, 
         run->bptr[b] = st;
         double **l = run->bprior + 2 * b * nl, **u = l + nl;
         if (run->relu) {
-            signed char **ph = run->bphase + b * nl;
-            for (size_t s = 0; s < d->n_splits; s++) ph[d->splits[s].layer][d->splits[s].neuron] = d->splits[s].phase;
-            set_prior(run, parent ? parent->pre : NULL, l, u);
-            run->bsub[b] = (bound_subdomain){.phase = ph, .prior_lower = l, .prior_upper = u,
-                                             .keep_below = parent ? job->keep : 0};
+            sub_setup(run, &run->bsub[b], run->bphase + b * nl, l, u, d, parent ? parent->pre : NULL,
+                      parent ? job->keep : 0);
             st->sub = &run->bsub[b];
             continue;
         }
@@ -860,10 +877,8 @@ static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, 
                : NN_OK;
     for (size_t k = 0; k < hi - lo; k++) {
         if (run->bslot[k] == SIZE_MAX) continue;
-        const bab_domain *d = jobs[lo + k].dom;
         run->bst[run->bslot[k]].sub = NULL;
-        signed char **ph = run->relu ? run->bphase + run->bslot[k] * nl : NULL;
-        for (size_t s = 0; ph && s < d->n_splits; s++) ph[d->splits[s].layer][d->splits[s].neuron] = 0;
+        if (run->relu) put_splits(run->bphase + run->bslot[k] * nl, jobs[lo + k].dom, 0);
     }
     return rc;
 }
@@ -894,8 +909,7 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
             run->job_domains++;
             if (run->bst[b].infeasible) { /* as bound_domain */
                 empty = 1;
-                memset(d->open, 0, run->nc);
-                d->key = INFINITY;
+                set_empty(run, d);
             } else {
                 memcpy(run->lower, run->batch_lower + b * run->n_rows, run->n_rows * sizeof *run->lower);
                 rc = evaluate(run, d) ? try_candidate(run, d, run->bpoints + b * run->n_rows * nx, err) : NN_OK;
