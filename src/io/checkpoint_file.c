@@ -97,6 +97,23 @@ int checkpoint_write(const char *path, const char *identity, const char *build, 
     return rc;
 }
 
+/* Appends s[0 .. n) (up to a NUL) to out (size bytes), each byte that is not
+ * printable or is a space as '?': the build and identity of a file are outside
+ * data, and callers print them. */
+static void put_printable(char *out, size_t size, const char *s, size_t n)
+{
+    size_t o = strlen(out);
+    for (size_t i = 0; i < n && s[i] && o + 1 < size; i++) out[o++] = s[i] > ' ' && s[i] <= '~' ? s[i] : '?';
+    out[o] = '\0';
+}
+
+/* Appends text (this file's own) to out. */
+static void put_text(char *out, size_t size, const char *text)
+{
+    size_t o = strlen(out);
+    snprintf(out + o, size - o, "%s", text);
+}
+
 int checkpoint_read(const char *path, const char *identity, unsigned char **bytes, size_t *len, int *found,
                     char *build, size_t build_cap, nn_error *err)
 {
@@ -158,10 +175,9 @@ int checkpoint_read(const char *path, const char *identity, unsigned char **byte
         free(buf);
         return rc;
     }
-    if (build && build_cap) { /* outside data, printed by callers: printable bytes only */
-        snprintf(build, build_cap, "%.*s", (int)n_build, (const char *)buf + MAGIC_LEN + 4 + n_id + 1);
-        for (char *c = build; *c; c++)
-            if (*c < 0x21 || *c > 0x7e) *c = '?';
+    if (build && build_cap) {
+        build[0] = '\0';
+        put_printable(build, build_cap, (const char *)buf + MAGIC_LEN + 4 + n_id + 1, n_build);
     }
     memmove(buf, buf + head, (size_t)n);
     *bytes = buf, *len = (size_t)n, *found = 1;
@@ -216,15 +232,6 @@ static size_t tokens(const char *s, size_t n, const char **at, size_t *len, size
     return k;
 }
 
-/* Appends s[0 .. n) to out, a byte that is not printable as '?': a file's
- * identity is outside data, and it is printed. */
-static void put_printable(char *out, size_t size, const char *s, size_t n)
-{
-    size_t o = strlen(out);
-    for (size_t i = 0; i < n && o + 1 < size; i++) out[o++] = s[i] >= ' ' && s[i] <= '~' ? s[i] : '?';
-    out[o] = '\0';
-}
-
 /* Tokens of side a missing from side b (each of b's matched once), appended to
  * out as 'token' items, with the word before a token that has no key of its own
  * ("model sha256=..."). */
@@ -241,16 +248,13 @@ static void missing(const char **a, const size_t *la, size_t na, const char **b,
             continue;
         }
         int named = i > 0 && !memchr(a[i - 1], '=', la[i - 1]) && a[i - 1][la[i - 1] - 1] != ':';
-        put_printable(out, size, any ? ", '" : "'", any ? 3 : 1);
-        if (named) put_printable(out, size, a[i - 1], la[i - 1]), put_printable(out, size, " ", 1);
+        put_text(out, size, any ? ", '" : "'");
+        if (named) put_printable(out, size, a[i - 1], la[i - 1]), put_text(out, size, " ");
         put_printable(out, size, a[i], la[i] > 120 ? 120 : la[i]);
-        put_printable(out, size, "'", 1);
+        put_text(out, size, "'");
         any = 1;
     }
-    if (!any) {
-        size_t o = strlen(out);
-        snprintf(out + o, size - o, "(nothing)");
-    }
+    if (!any) put_text(out, size, "(nothing)");
 }
 
 void checkpoint_identity_diff(const char *mine, const char *theirs, size_t n_theirs, char *out, size_t size)
@@ -260,9 +264,9 @@ void checkpoint_identity_diff(const char *mine, const char *theirs, size_t n_the
     size_t la[MAX_TOKENS], lb[MAX_TOKENS];
     size_t na = tokens(mine, strlen(mine), a, la, MAX_TOKENS), nb = tokens(theirs, n_theirs, b, lb, MAX_TOKENS);
     if (!size) return;
-    snprintf(out, size, "this job: ");
+    out[0] = '\0';
+    put_text(out, size, "this job: ");
     missing(a, la, na, b, lb, nb, out, size);
-    size_t o = strlen(out);
-    snprintf(out + o, size - o, "; the file: ");
+    put_text(out, size, "; the file: ");
     missing(b, lb, nb, a, la, na, out, size);
 }
