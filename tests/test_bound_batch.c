@@ -379,6 +379,9 @@ static void sub_domains_match_single_states(void **state)
         model_free(&m);
     }
     if (getenv("TB_VERBOSE")) print_message("%zu samples satisfied their splits\n", checked);
+    /* a floor, not a fit: 38,634 measured with 1,000 samples per state (the
+     * sanitizer's 200 give about a fifth); 50 per net only fails a sampler
+     * whose points never satisfy the splits */
     assert_true(checked >= 8 * 50);
 }
 
