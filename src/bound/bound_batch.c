@@ -192,8 +192,9 @@ fail:
  * their live neurons there (map[i], ascending: a line that is not 0), and per
  * state its lines, budget weights and the folded offset of the affine layer
  * below on them (tab[i]: 7 rows of n_map[i] per state), as the kernel's step
- * takes them (bound_backward_commit; no offset where the first block's
- * composite follows, which adds its own). */
+ * takes them (bound_backward_commit; where the first block's composite
+ * follows, its offset, the model's and the same in every state, as the kernel
+ * folds it there). */
 static void layer_tables(bound_batch *b, bound_state *const *st, size_t n, int i)
 {
     const nn_model *m = st[0]->model;
@@ -211,13 +212,14 @@ static void layer_tables(bound_batch *b, bound_state *const *st, size_t n, int i
     for (size_t r = 0; r < ni; r++)
         if (mark[r]) b->map[i][nl++] = r;
     b->n_map[i] = nl;
-    int ab = below_flattens(m, i);
-    if ((i == w0->first_nl && bound_rows_composite(st[0])) || ab < 0 || !layer_is_affine(m->layers[ab].type)) ab = -1;
+    int composite = i == w0->first_nl && bound_rows_composite(st[0]), ab = below_flattens(m, i);
+    if (composite || ab < 0 || !layer_is_affine(m->layers[ab].type)) ab = -1;
     for (size_t k = 0; k < n; k++) {
         if (st[k]->infeasible) continue;
         const bound_work *wk = st[k]->work;
         const relax_lines *ln = &st[k]->lines[i];
-        const double *off = ab >= 0 ? wk->bfull[ab] : NULL, *offabs = ab >= 0 ? wk->babs[ab] : NULL;
+        const double *off = composite ? wk->fb_c : ab >= 0 ? wk->bfull[ab] : NULL;
+        const double *offabs = composite ? wk->fb_cabs : ab >= 0 ? wk->babs[ab] : NULL;
         double *g = b->tab[i] + k * 7 * nl;
         for (size_t q = 0; q < nl; q++) {
             size_t r = b->map[i][q];
@@ -385,7 +387,7 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
         int composite = j == w0->first_nl && bound_rows_composite(st[0]);
         int ab = below_flattens(m, j);
         if (composite || ab < 0 || !layer_is_affine(m->layers[ab].type)) ab = -1;
-        int has_off = ab >= 0 && w0->bfull[ab];
+        int has_off = composite || (ab >= 0 && w0->bfull[ab]);
         for (size_t p = p0, q; p < p1; p = q) {
             q = run_end(b, p, p1);
             const double *g = b->tab[j] + b->state[p] * 7 * width;
@@ -396,11 +398,11 @@ static int pass_chunk(bound_batch *b, bound_state *const *st, int top, const dou
         }
         folded = ab;
         if (composite) {
-            /* the first affine block as the kernel crosses it, one GEMM for the
-             * batch on the composite's rows at the batch's live neurons: its
-             * composite, offset and magnitudes are the model's, the same in
-             * every state (bound_first_block.c) */
-            bound_rows_first_block_on(st[0], na, A, map, width, first_block_packed(b, w0, map, width), B, c, s);
+            /* the first affine block as the kernel crosses it (its offset taken
+             * by the step above), one GEMM for the batch on the composite's rows
+             * at the batch's live neurons: the composite is the model's, the
+             * same in every state (bound_first_block.c) */
+            bound_rows_first_block_on(st[0], na, A, width, first_block_packed(b, w0, map, width), B);
             double *t = A;
             A = B, B = t, map = NULL;
             break;
@@ -425,6 +427,7 @@ static int pass_rows(bound_batch *b, bound_state *const *st, int top, const doub
 {
     const bound_work *w0 = st[0]->work;
     size_t chunk = (b->max_bytes ? b->max_bytes : BATCH_BYTES) / (2 * sizeof(double) * w0->maxw);
+    if (chunk > w0->rb) chunk = w0->rb; /* the kernel's row block: a chunk's rows stay in cache */
     if (chunk < 2) chunk = 2;
     if (chunk > M) chunk = M;
     int rc = reserve(b, M, chunk, w0->maxw, err);

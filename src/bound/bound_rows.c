@@ -117,25 +117,24 @@ int bound_rows_composite(const bound_state *st) { return ((const bound_work *)st
 void bound_rows_first_block(bound_state *st, size_t R, const double *A, double *An, double *c, double *s)
 {
     const bound_work *w = st->work;
-    bound_rows_first_block_on(st, R, A, NULL, w->fb_rows, w->fb_A, An, c, s);
-}
-
-void bound_rows_first_block_on(bound_state *st, size_t R, const double *A, const size_t *map, size_t width,
-                               const double *fbp, double *An, double *c, double *s)
-{
-    const bound_work *w = st->work;
-    size_t n = w->n_in;
+    size_t width = w->fb_rows;
     for (size_t r = 0; r < R; r++) {
         const double *a = A + r * width;
         double acc = 0, mag = 0;
         for (size_t k = 0; k < width; k++) {
-            size_t at = map ? map[k] : k;
-            acc += a[k] * w->fb_c[at];
-            mag += fabs(a[k]) * w->fb_cabs[at];
+            acc += a[k] * w->fb_c[k];
+            mag += fabs(a[k]) * w->fb_cabs[k];
         }
         c[r] += acc;
         s[r] += mag;
     }
+    bound_rows_first_block_on(st, R, A, width, w->fb_A, An);
+}
+
+void bound_rows_first_block_on(bound_state *st, size_t R, const double *A, size_t width, const double *fbp,
+                               double *An)
+{
+    size_t n = ((const bound_work *)st->work)->n_in;
     double t0 = bound_gemm_clock(st);
     rows_dgemm(0, R, n, width, A, width, fbp, n, 0.0, An, n);
     st->flops += 2.0 * (double)R * (double)width * (double)n;

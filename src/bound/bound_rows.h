@@ -29,11 +29,12 @@ int bound_rows_composite(const bound_state *st);
 /* Rows A (R x fb_rows) on the first nonlinear layer's input through the composite
  * to the model input: An (R x n_in), c and s take its offset. */
 void bound_rows_first_block(bound_state *st, size_t R, const double *A, double *An, double *c, double *s);
-/* The same on rows carrying only positions map[0 .. width) of the block's output
- * (map NULL: all), fbp the composite's rows at them (width x n_in): a position
+/* Rows A (R x width) on positions of the block's output whose composite rows are
+ * fbp (width x n_in) through the composite alone: their offset is the caller's
+ * (folded into the activation step before, as the kernel folds it). A position
  * left out is an exact zero in every row, whose terms the full product adds as
  * zeros. */
-void bound_rows_first_block_on(bound_state *st, size_t R, const double *A, const size_t *map, size_t width,
-                               const double *fbp, double *An, double *c, double *s);
+void bound_rows_first_block_on(bound_state *st, size_t R, const double *A, size_t width, const double *fbp,
+                               double *An);
 
 #endif

@@ -6,7 +6,9 @@
 # net's properties 1 and 2 to the end and property 3 for its first 60,000
 # domains (CROWN) or 30,000 (FROWN). ReLU phases (CROWN): the first 30,000
 # domains of two MLP robustness searches (benchmarks/zoo_bab/vnnlib, not in
-# instances.csv). Fails when the answers differ. About 50 s.
+# instances.csv). Wide layers (CROWN, input halves): random 5-3x[W]-5 nets
+# (make_wide_net.py), W = 256 for 3,000 domains and 512 for 1,000, where one
+# domain's GEMMs are already large. Fails when the answers differ. About 90 s.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 N=bin/nncert M=models/acas/acasxu_like_6x50.onnx P=benchmarks/zoo_bab/vnnlib
@@ -43,5 +45,18 @@ for inst in fmnist_mlp_10x20_relu:fashionmnist_11 mnist_mlp_10x20_relu:mnist_2; 
     printf '%-28s %14s %14s %8s\n' "${net%_relu} ${img#*_}: s of jobs" "$a" "$b" \
         "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
     cmp -s "$T/r_1.res" "$T/r_8.res" || { echo "ReLU phases, $net $img: the answers differ" >&2; status=1; }
+done
+printf '%-28s %14s %14s %8s\n' "wide layers, crown" "unit 1" "unit 8" "1/8"
+for wc in 256:3000 512:1000; do
+    w=${wc%%:*} cap=${wc#*:}
+    /usr/bin/python3 tools/bench/make_wide_net.py "$w" 0.5 "$T/wide.onnx" "$T/wide.vnnlib" || { status=1; continue; }
+    for u in 1 8; do
+        "$N" verify --model "$T/wide.onnx" --vnnlib "$T/wide.vnnlib" --bab --bab-split input --method crown \
+            --bab-unit $u --bab-max-domains $cap >"$T/w_$u.res" 2>"$T/w_$u.err" || status=1
+    done
+    a=$(field "$T/w_1.err" '[0-9.]* s jobs') b=$(field "$T/w_8.err" '[0-9.]* s jobs')
+    printf '%-28s %14s %14s %8s\n' "5-3x[$w]-5, $cap domains" "$a" "$b" \
+        "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
+    cmp -s "$T/w_1.res" "$T/w_8.res" || { echo "wide layers, W = $w: the answers differ" >&2; status=1; }
 done
 exit $status
