@@ -19,44 +19,37 @@ T=$(mktemp -d /tmp/nncert-batches.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 field() { grep -o "$2" "$1" | grep -o '^[0-9.]*'; }
 status=0
+row() { printf '%-28s %14s %14s %8s\n' "$@"; }
+# pair LABEL ARGS...: `verify ARGS` at units 1 and 8, one line of seconds of jobs
+# and their ratio; the answers must be the same
+pair() {
+    local label=$1 u a b
+    shift
+    for u in 1 8; do "$N" verify "$@" --bab-unit $u >"$T/u$u.res" 2>"$T/u$u.err" || status=1; done
+    a=$(field "$T/u1.err" '[0-9.]* s jobs') b=$(field "$T/u8.err" '[0-9.]* s jobs')
+    row "$label" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
+    cmp -s "$T/u1.res" "$T/u8.res" || { echo "$label: the answers differ" >&2; status=1; }
+}
 for method in crown frown; do
-    printf '%-28s %14s %14s %8s\n' "6x[50], $method, one process" "unit 1" "unit 8" "1/8"
-    for p in 1 2 3; do
-        cap=60000 && [ $method = frown ] && cap=30000
-        lim=() && [ $p = 3 ] && lim=(--bab-max-domains $cap)
-        for u in 1 8; do
-            "$N" verify --model $M --vnnlib $P/acas_prop_$p.vnnlib --bab --method $method --bab-unit $u "${lim[@]}" \
-                >"$T/p${p}_$u.res" 2>"$T/p${p}_$u.err" || status=1
-        done
-        a=$(field "$T/p${p}_1.err" '[0-9.]* s jobs') b=$(field "$T/p${p}_8.err" '[0-9.]* s jobs')
-        name="property $p: s of jobs" && [ $p = 3 ] && name="property 3, $cap domains"
-        printf '%-28s %14s %14s %8s\n' "$name" "$a" "$b" "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
-        cmp -s "$T/p${p}_1.res" "$T/p${p}_8.res" || { echo "$method property $p: the answers differ" >&2; status=1; }
+    row "6x[50], $method, one process" "unit 1" "unit 8" "1/8"
+    cap=60000 && [ $method = frown ] && cap=30000
+    for p in 1 2; do
+        pair "property $p: s of jobs" --model $M --vnnlib $P/acas_prop_$p.vnnlib --bab --method $method
     done
+    pair "property 3, $cap domains" --model $M --vnnlib $P/acas_prop_3.vnnlib --bab --method $method \
+        --bab-max-domains $cap
 done
-printf '%-28s %14s %14s %8s\n' "ReLU phases, crown" "unit 1" "unit 8" "1/8"
+row "ReLU phases, crown" "unit 1" "unit 8" "1/8"
 for inst in fmnist_mlp_10x20_relu:fashionmnist_11 mnist_mlp_10x20_relu:mnist_2; do
     net=${inst%%:*} img=${inst#*:}
-    for u in 1 8; do
-        "$N" verify --model models/$net.h5 --vnnlib $P/${net}_${img}_eps0.02.vnnlib.gz --bab --bab-split relu \
-            --method crown --bab-unit $u --bab-max-domains 30000 >"$T/r_$u.res" 2>"$T/r_$u.err" || status=1
-    done
-    a=$(field "$T/r_1.err" '[0-9.]* s jobs') b=$(field "$T/r_8.err" '[0-9.]* s jobs')
-    printf '%-28s %14s %14s %8s\n' "${net%_relu} ${img#*_}: s of jobs" "$a" "$b" \
-        "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
-    cmp -s "$T/r_1.res" "$T/r_8.res" || { echo "ReLU phases, $net $img: the answers differ" >&2; status=1; }
+    pair "${net%_relu} ${img#*_}: s of jobs" --model models/$net.h5 \
+        --vnnlib $P/${net}_${img}_eps0.02.vnnlib.gz --bab --bab-split relu --method crown --bab-max-domains 30000
 done
-printf '%-28s %14s %14s %8s\n' "wide layers, crown" "unit 1" "unit 8" "1/8"
+row "wide layers, crown" "unit 1" "unit 8" "1/8"
 for wc in 256:3000 512:1000; do
     w=${wc%%:*} cap=${wc#*:}
     /usr/bin/python3 tools/bench/make_wide_net.py "$w" 0.5 "$T/wide.onnx" "$T/wide.vnnlib" || { status=1; continue; }
-    for u in 1 8; do
-        "$N" verify --model "$T/wide.onnx" --vnnlib "$T/wide.vnnlib" --bab --bab-split input --method crown \
-            --bab-unit $u --bab-max-domains $cap >"$T/w_$u.res" 2>"$T/w_$u.err" || status=1
-    done
-    a=$(field "$T/w_1.err" '[0-9.]* s jobs') b=$(field "$T/w_8.err" '[0-9.]* s jobs')
-    printf '%-28s %14s %14s %8s\n' "5-3x[$w]-5, $cap domains" "$a" "$b" \
-        "$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
-    cmp -s "$T/w_1.res" "$T/w_8.res" || { echo "wide layers, W = $w: the answers differ" >&2; status=1; }
+    pair "5-3x[$w]-5, $cap domains" --model "$T/wide.onnx" --vnnlib "$T/wide.vnnlib" --bab --bab-split input \
+        --method crown --bab-max-domains $cap
 done
 exit $status
