@@ -110,19 +110,35 @@ static void check_file(const char *path, int64_t n)
     free(key);
 }
 
-/* A fresh results path (returned) and its journal's path in jpath. */
-static const char *tmp_results(char jpath[300])
+/* Each test's results path and its journal's, fresh before the test and removed
+ * after it (cmocka's setup and teardown), whatever the test left there. */
+typedef struct {
+    char path[256], jpath[300];
+} files;
+
+static int files_setup(void **state)
 {
-    const char *path = test_tmpname(".h5");
-    snprintf(jpath, 300, "%s.journal", path);
-    return path;
+    files *f = malloc(sizeof *f);
+    if (!f) return -1;
+    snprintf(f->path, sizeof f->path, "%s", test_tmpname(".h5"));
+    snprintf(f->jpath, sizeof f->jpath, "%s.journal", f->path);
+    *state = f;
+    return 0;
+}
+
+static int files_teardown(void **state)
+{
+    files *f = *state;
+    unlink(f->path);
+    unlink(f->jpath);
+    free(f);
+    return 0;
 }
 
 static void rows_survive_reopen_and_count_as_done(void **state)
 {
-    (void)state;
-    char jpath[300];
-    const char *path = tmp_results(jpath);
+    const files *F = *state;
+    const char *path = F->path;
     counted c = {0};
     cert_store_options o = options(path, "key A", &c);
     cert_store *s;
@@ -174,32 +190,27 @@ static void rows_survive_reopen_and_count_as_done(void **state)
         for (int j = 0; j < 2; j++) assert_int_equal(code[2 * k + j], (t + 4 + j) % BOUND_SRC_COUNT);
     }
     H5Fclose(f);
-    unlink(path);
-    unlink(jpath);
 }
 
-/* A new results file holding tasks [0, n) (its journal next to it); o is its options. */
-static const char *written(int64_t n, char jpath[300], counted *c, cert_store_options *o)
+/* The test's results file holding tasks [0, n) (its journal next to it); o is its options. */
+static void written(const files *F, int64_t n, counted *c, cert_store_options *o)
 {
-    const char *path = test_tmpname(".h5");
-    snprintf(jpath, 300, "%s.journal", path);
-    *o = options(path, "key A", c);
+    *o = options(F->path, "key A", c);
     cert_store *s;
     nn_error err;
     assert_int_equal(cert_store_open(&s, o, &err), NN_OK);
     assert_int_equal(cert_store_recovered(s), 0);
     fill(s, 0, n);
     assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
-    return path;
 }
 
 static void torn_results_file_is_rebuilt_from_the_journal(void **state)
 {
-    (void)state;
-    char jpath[300];
+    const files *F = *state;
+    const char *path = F->path, *jpath = F->jpath;
     counted c = {0};
     cert_store_options o;
-    const char *path = written(25, jpath, &c, &o);
+    written(F, 25, &c, &o);
     cert_store *s;
     nn_error err;
     struct stat sb;
@@ -218,17 +229,15 @@ static void torn_results_file_is_rebuilt_from_the_journal(void **state)
     fill(s, 25, 27);
     assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
     check_file(path, 27);
-    unlink(path);
-    unlink(jpath);
 }
 
 static void another_jobs_file_is_refused_untouched(void **state)
 {
-    (void)state;
-    char jpath[300];
+    const files *F = *state;
+    const char *path = F->path, *jpath = F->jpath;
     counted c = {0};
     cert_store_options o;
-    const char *path = written(5, jpath, &c, &o);
+    written(F, 5, &c, &o);
     cert_store *s;
     nn_error err;
     struct stat before, jbefore, after, jafter;
@@ -257,12 +266,10 @@ static void another_jobs_file_is_refused_untouched(void **state)
     fclose(f);
     assert_int_equal(cert_store_open(&s, &o, &err), NN_EARG);
     assert_non_null(strstr(err.msg, "not a readable nncert certify results file"));
-    unlink(path);
 }
 
 static void unwritable_location_fails_before_writing(void **state)
 {
-    (void)state;
     counted c = {0};
     cert_store_options o = options("/nonexistent/dir/r.h5", "key A", &c);
     cert_store *s;
@@ -273,8 +280,7 @@ static void unwritable_location_fails_before_writing(void **state)
     assert_int_not_equal(cert_store_open(&s, &o, &err), NN_OK);
     assert_non_null(strstr(err.msg, "/dev/null/r.h5"));
     /* a bounds payload of the wrong size is refused */
-    const char *path = test_tmpname(".h5");
-    o.path = path;
+    o.path = ((const files *)*state)->path;
     assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
     cert_result r = row_for(1);
     unsigned char b[16] = {8};
@@ -284,10 +290,6 @@ static void unwritable_location_fails_before_writing(void **state)
     b[0] = 200;
     assert_int_equal(cert_store_add(s, 1, 0, &r, b, sizeof b, &err), NN_EFORMAT);
     assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
-    char jpath[300];
-    snprintf(jpath, sizeof jpath, "%s.journal", path);
-    unlink(path);
-    unlink(jpath);
 }
 
 static void check_pgd(const char *path, int64_t n)
@@ -326,9 +328,8 @@ static void count_pgd(void *ctx, int64_t task, const cert_result *r)
 
 static void pgd_columns_and_counterexamples_survive_resume(void **state)
 {
-    (void)state;
-    char jpath[300];
-    const char *path = tmp_results(jpath);
+    const files *F = *state;
+    const char *path = F->path, *jpath = F->jpath;
     pgd_seen seen = {0};
     static const h5_attr attrs[] = {{"kind", "certify", 0, 0}};
     cert_store_options o = {.path = path, .job_key = "key P", .slots = 3, .attrs = attrs, .n_attrs = 1,
@@ -390,8 +391,6 @@ static void pgd_columns_and_counterexamples_survive_resume(void **state)
     assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
     assert_int_equal(seen.bad, 0);
     check_pgd(path, 12);
-    unlink(path);
-    unlink(jpath);
 }
 
 /* Checkpoints come back on reopen for the tasks without a row only, in journal
@@ -399,9 +398,8 @@ static void pgd_columns_and_counterexamples_survive_resume(void **state)
  * by a later run; an unfinished task keeps them over several runs. */
 static void checkpoints_of_unfinished_tasks_come_back(void **state)
 {
-    (void)state;
-    char jpath[300];
-    const char *path = tmp_results(jpath);
+    const files *F = *state;
+    const char *path = F->path, *jpath = F->jpath;
     counted c = {0};
     cert_store_options o = options(path, "key A", &c);
     cert_store *s;
@@ -436,8 +434,6 @@ static void checkpoints_of_unfinished_tasks_come_back(void **state)
     assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
     assert_int_equal(cert_store_checkpoints(s, &p), 0);
     assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
-    unlink(path);
-    unlink(jpath);
 }
 
 static void put_record(FILE *f, uint32_t type, const unsigned char *data, size_t len)
@@ -459,9 +455,8 @@ static void put_record(FILE *f, uint32_t type, const unsigned char *data, size_t
  * build's name ends at a byte that is not printable. */
 static void runs_of_another_build_are_named(void **state)
 {
-    (void)state;
-    char jpath[300];
-    const char *path = tmp_results(jpath);
+    const files *F = *state;
+    const char *path = F->path, *jpath = F->jpath;
     counted c = {0};
     cert_store_options o = options(path, "key A", &c);
     cert_store *s;
@@ -512,15 +507,12 @@ static void runs_of_another_build_are_named(void **state)
     assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
     assert_string_equal(cert_store_other_build(s), "ab");
     assert_int_equal(cert_store_close(s, 0, &err), NN_OK);
-    unlink(path);
-    unlink(jpath);
 }
 
 static void journals_of_the_328_byte_rows_are_read(void **state)
 {
-    (void)state;
-    char jpath[300];
-    const char *path = tmp_results(jpath);
+    const files *F = *state;
+    const char *path = F->path, *jpath = F->jpath;
     FILE *f = fopen(jpath, "wb");
     fwrite("NNCJRNL1", 1, 8, f);
     put_record(f, 1, (const unsigned char *)"key A", 5);
@@ -561,8 +553,6 @@ static void journals_of_the_328_byte_rows_are_read(void **state)
     H5Dclose(d);
     for (int k = 0; k < 16; k++) assert_int_equal(code[k], k < 12 ? 255 : (7 + k % 4) % BOUND_SRC_COUNT);
     H5Fclose(h);
-    unlink(path);
-    unlink(jpath);
 }
 
 /* The n rows of dataset name (1-D or 2-D doubles) into out. */
@@ -584,9 +574,8 @@ static void read_f64_at(hid_t f, const char *name, size_t n, double *out)
  * journal of 352-byte rows (before the MILP fields) reads with none. */
 static void milp_points_follow_their_rows_through_the_journal(void **state)
 {
-    (void)state;
-    char jpath[300];
-    const char *path = tmp_results(jpath);
+    const files *F = *state;
+    const char *path = F->path, *jpath = F->jpath;
     static const h5_attr attrs[] = {{"kind", "certify", 0, 0}};
     cert_store_options o = {.path = path, .job_key = "key M", .slots = 3, .attrs = attrs, .n_attrs = 1,
                             .attack = 1, .attack_in = 3, .attack_out = 2, .milp_in = 3, .milp_out = 2,
@@ -661,8 +650,6 @@ static void milp_points_follow_their_rows_through_the_journal(void **state)
     read_f64_at(f, "results/milp_eps", 3, me);
     H5Fclose(f);
     for (int t = 0; t < 3; t++) assert_true(isnan(me[t]));
-    unlink(path);
-    unlink(jpath);
 }
 
 static void assign(cert_store *s, int rank, int64_t a, int64_t b)
@@ -674,9 +661,8 @@ static void assign(cert_store *s, int rank, int64_t a, int64_t b)
 
 static void tasks_in_flight_at_the_end_of_a_run_are_named(void **state)
 {
-    (void)state;
-    char jpath[300];
-    const char *path = tmp_results(jpath);
+    const files *F = *state;
+    const char *path = F->path;
     counted c = {0};
     cert_store_options o = options(path, "key A", &c);
     cert_store *s;
@@ -719,24 +705,23 @@ static void tasks_in_flight_at_the_end_of_a_run_are_named(void **state)
     assert_int_equal(cert_store_open(&s, &o, &err), NN_OK);
     assert_int_equal(cert_store_unanswered(s, &h), 0);  /* that run handed out nothing */
     assert_int_equal(cert_store_close(s, 1, &err), NN_OK);
-    unlink(path);
-    unlink(jpath);
 }
 
 int main(void)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+#define WITH_FILES(test) cmocka_unit_test_setup_teardown(test, files_setup, files_teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(rows_survive_reopen_and_count_as_done),
-        cmocka_unit_test(checkpoints_of_unfinished_tasks_come_back),
-        cmocka_unit_test(torn_results_file_is_rebuilt_from_the_journal),
-        cmocka_unit_test(another_jobs_file_is_refused_untouched),
-        cmocka_unit_test(unwritable_location_fails_before_writing),
-        cmocka_unit_test(pgd_columns_and_counterexamples_survive_resume),
-        cmocka_unit_test(journals_of_the_328_byte_rows_are_read),
-        cmocka_unit_test(milp_points_follow_their_rows_through_the_journal),
-        cmocka_unit_test(tasks_in_flight_at_the_end_of_a_run_are_named),
-        cmocka_unit_test(runs_of_another_build_are_named),
+        WITH_FILES(rows_survive_reopen_and_count_as_done),
+        WITH_FILES(checkpoints_of_unfinished_tasks_come_back),
+        WITH_FILES(torn_results_file_is_rebuilt_from_the_journal),
+        WITH_FILES(another_jobs_file_is_refused_untouched),
+        WITH_FILES(unwritable_location_fails_before_writing),
+        WITH_FILES(pgd_columns_and_counterexamples_survive_resume),
+        WITH_FILES(journals_of_the_328_byte_rows_are_read),
+        WITH_FILES(milp_points_follow_their_rows_through_the_journal),
+        WITH_FILES(tasks_in_flight_at_the_end_of_a_run_are_named),
+        WITH_FILES(runs_of_another_build_are_named),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
