@@ -52,10 +52,9 @@ typedef struct {
                                depth-first (memory stays bounded) */
     long max_domains;       /* stop with unknown after bounding this many (0: no limit) */
     size_t auto_input_dims; /* auto: input splits when at most this many inputs are free (16) */
-    size_t unit;            /* on a chain of dense layers, input halves with CROWN, Fast-Lin or
-                               FROWN (spec rows), ReLU phases with CROWN or Fast-Lin: jobs
-                               bounded together as one batch, one GEMM per layer over their
-                               rows (1: each alone; the default is bab_unit_default's;
+    size_t unit;            /* on a chain of dense layers, with CROWN, Fast-Lin or FROWN:
+                               jobs bounded together as one batch, one GEMM per layer over
+                               their rows (1: each alone; the default is bab_unit_default's;
                                doc/bab.md "Batches") */
     bab_exec_fn exec;       /* NULL: every job here */
     void *exec_ctx;

@@ -271,6 +271,22 @@ if [ "$NNCERT" = bin/nncert ]; then
         "cmp -s '$TMP/fu8.res' '$TMP/fu8_mpi.res' && [ \"\$(counts '$TMP/fu8.err')\" = \"\$(counts '$TMP/fu8_mpi.err')\" ]" \
         || tail -n 1 "$TMP/fu8_mpi.err"
 fi
+# FROWN's ReLU phases in batches too: every layer's optimization and the spec
+# rows' over the unit's children, each with its own lines and split multipliers
+"$NNCERT" verify --model $RP_M --vnnlib $RP_P --bab --bab-split relu --method frown --bab-unit 1 \
+    >"$TMP/fr1.res" 2>"$TMP/fr1.err"
+"$NNCERT" verify --model $RP_M --vnnlib $RP_P --bab --bab-split relu --method frown >"$TMP/fr8.res" 2>"$TMP/fr8.err"
+check "FROWN's ReLU phases in batches of 8 by default: unsat as one at a time, in the same tree ($(domains "$TMP/fr8.err") domains)" \
+    "[ \"\$(head -1 '$TMP/fr8.res')\" = unsat ] && cmp -s '$TMP/fr1.res' '$TMP/fr8.res' && \
+     grep -q 'domains bounded 8 per batch;' '$TMP/fr8.err' && ! grep -q 'per batch' '$TMP/fr1.err' && \
+     [ \"\$(counts '$TMP/fr1.err')\" = \"\$(counts '$TMP/fr8.err')\" ]" || tail -1 "$TMP/fr8.err"
+if [ "$NNCERT" = bin/nncert ]; then
+    mpirun --oversubscribe -np 3 "$NNCERT" verify --model $RP_M --vnnlib $RP_P --bab --bab-split relu --method frown \
+        >"$TMP/fr8_mpi.res" 2>"$TMP/fr8_mpi.err"
+    check "... and under mpirun -np 3 one process's answer and tree" \
+        "cmp -s '$TMP/fr8.res' '$TMP/fr8_mpi.res' && [ \"\$(counts '$TMP/fr8.err')\" = \"\$(counts '$TMP/fr8_mpi.err')\" ]" \
+        || tail -n 1 "$TMP/fr8_mpi.err"
+fi
 # the domain limit ends searches without a timeout; under one, the clock does
 for t in none 5; do
     tm=() && [ $t != none ] && tm=(--timeout $t)

@@ -1045,7 +1045,7 @@ static void bab_agrees_with_milp(void **state)
 {
     (void)state;
     test_rng rng = {31337};
-    int nets = TEST_UNDER_SANITIZER ? 4 : 20, answers[4] = {0}, batched = 0, frown = 0;
+    int nets = TEST_UNDER_SANITIZER ? 4 : 20, answers[4] = {0}, batched = 0, frown = 0, frown_relu = 0;
     long domains = 0;
     for (int net = 0; net < nets; net++) {
         /* input splits on few wide inputs (ACAS Xu-like), ReLU splits on more,
@@ -1068,8 +1068,13 @@ static void bab_agrees_with_milp(void **state)
                 /* alone (auto) and in batches of 3 to 8, input halves and ReLU
                  * phases, so units end part-filled (bound_batch_run) */
                 o.bab.unit = auto_mode ? 1 : 3 + (size_t)(net % 6);
-                /* every other input-split net with FROWN's spec rows (batched too) */
-                if (mode == BAB_SPLIT_INPUT && net % 4 == 0) o.bopt.method = METHOD_FROWN, frown++;
+                /* every other net of each mode with FROWN (batched too): input
+                 * halves with its spec rows' lines, ReLU phases with every
+                 * layer's and split multipliers */
+                if (net % 4 < 2) {
+                    o.bopt.method = METHOD_FROWN, frown++;
+                    frown_relu += mode == BAB_SPLIT_RELU && !auto_mode;
+                }
                 char what[64];
                 snprintf(what, sizeof what, "net %d mode %d", net, mode);
                 batched += search_against_milp(&m, &o, side, row, 3, lo, hi, (size_t)nx, rhs, milp_lo, milp_inc, what,
@@ -1078,9 +1083,9 @@ static void bab_agrees_with_milp(void **state)
         }
         model_free(&m);
     }
-    print_message("  unsat %d, sat %d, %ld domains bounded, %d searches in batches, %d with FROWN\n",
-                  answers[PROP_UNSAT], answers[PROP_SAT], domains, batched, frown);
-    assert_true(answers[PROP_UNSAT] > 0 && answers[PROP_SAT] > 0 && batched > 0 && frown > 0);
+    print_message("  unsat %d, sat %d, %ld domains bounded, %d searches in batches, %d with FROWN (%d ReLU phases "
+                  "in batches)\n", answers[PROP_UNSAT], answers[PROP_SAT], domains, batched, frown, frown_relu);
+    assert_true(answers[PROP_UNSAT] > 0 && answers[PROP_SAT] > 0 && batched > 0 && frown > 0 && frown_relu > 0);
 }
 
 /* Residual graphs (tb_build_res: a dense one, conv blocks with pools in their

@@ -223,7 +223,9 @@ static void frown_batch_matches_single_states(void **state)
  * point's coordinate moves only where a coefficient is within rounding of zero,
  * which these random nets never give), the empty one is found empty with +inf
  * rows and leaves the others unchanged, and no sampled point that satisfies a
- * state's splits leaves its bounds. */
+ * state's splits leaves its bounds. CROWN, Fast-Lin, and FROWN with its lines
+ * for every layer and its split multipliers (every layer's optimization and the
+ * spec rows' batched over the states). */
 #define N_SUB 7
 #define N_SUB_SAMPLES (TEST_UNDER_SANITIZER ? 200 : 1000)
 
@@ -240,7 +242,33 @@ static int satisfies_splits(const nn_model *m, signed char *const *phase, const 
     return 1;
 }
 
-static void check_sub_batch(const nn_model *m, bound_method method, test_rng *rng, size_t *checked)
+/* A single CROWN state's bounds of sub-domain sub (spec rows into crown_l): the
+ * count of layer and spec bounds the FROWN state fs has strictly tighter. */
+static size_t frown_gain(const nn_model *m, const box *bx, const bound_subdomain *sub, const bound_state *fs,
+                         const double *C, const double *fl)
+{
+    nn_error err;
+    bound_options o;
+    bound_options_default(&o);
+    bound_state cs;
+    size_t ny = model_output_size(m), gain = 0;
+    double crown_l[N_ROWS];
+    assert_int_equal(bound_state_init(&cs, m, &o, &err), NN_OK);
+    cs.outputs_unused = 1;
+    assert_int_equal(bound_set_region(&cs, &bx->R, &err), NN_OK);
+    cs.sub = (bound_subdomain *)sub;
+    assert_int_equal(bound_compute(&cs, &err), NN_OK);
+    assert_false(cs.infeasible);
+    assert_int_equal(bound_spec(&cs, C, N_ROWS, ny, NULL, crown_l, NULL, &err), NN_OK);
+    for (int i = 0; i < m->n_layers; i++)
+        for (size_t r = 0; fs->pre_lower[i] && r < shape_size(m->layers[i].in); r++)
+            gain += (fs->pre_lower[i][r] > cs.pre_lower[i][r] + 1e-9) + (fs->pre_upper[i][r] < cs.pre_upper[i][r] - 1e-9);
+    for (int r = 0; r < N_ROWS; r++) gain += fl[r] > crown_l[r] + 1e-9;
+    bound_state_free(&cs);
+    return gain;
+}
+
+static void check_sub_batch(const nn_model *m, bound_method method, test_rng *rng, size_t *checked, size_t *gain)
 {
     nn_error err;
     int nl = m->n_layers;
@@ -250,6 +278,7 @@ static void check_sub_batch(const nn_model *m, bound_method method, test_rng *rn
     bound_options o;
     bound_options_default(&o);
     o.method = method;
+    o.frown_iters = 20; /* FROWN's layers auto: all of them, as in ReLU-phase searches */
     double C[N_ROWS * 16];
     for (size_t k = 0; k < N_ROWS * ny; k++) C[k] = test_rng_range(rng, -1, 1);
     /* the root: its bounds are every sub-domain's prior */
@@ -328,6 +357,7 @@ static void check_sub_batch(const nn_model *m, bound_method method, test_rng *rn
         assert_memory_equal(points[k], ref_points, N_ROWS * n * sizeof *ref_points);
         /* the same rows passed: none for kept layers or rows the parent settles */
         assert_int_equal(bs[k].backward_rows, ss[k].backward_rows);
+        if (method == METHOD_FROWN) *gain += frown_gain(m, &bx, bs[k].sub, &bs[k], C, lower + k * N_ROWS);
         /* samples of the box that satisfy the state's splits */
         for (int s = 0; s < N_SUB_SAMPLES; s++)
             for (size_t j = 0; j < n; j++)
@@ -370,15 +400,18 @@ static void sub_domains_match_single_states(void **state)
 {
     (void)state;
     test_rng rng = {59};
-    size_t checked = 0;
-    for (int v = 0; v < 8; v++) {
+    size_t checked = 0, gain = 0;
+    for (int v = 0; v < 12; v++) {
         nn_model m;
-        if (v % 2 == 0) build_wide(&m, &rng, v % 4 == 0 ? LAYER_RELU : LAYER_LEAKY_RELU, v >= 4);
+        if (v % 2 == 0) build_wide(&m, &rng, v % 4 == 0 ? LAYER_RELU : LAYER_LEAKY_RELU, v % 8 >= 4);
         else tb_build_mlp(&m, &rng, v % 4 == 1 ? LAYER_RELU : LAYER_LEAKY_RELU);
-        check_sub_batch(&m, v >= 4 ? METHOD_FASTLIN : METHOD_CROWN, &rng, &checked);
+        check_sub_batch(&m, v >= 8 ? METHOD_FROWN : v >= 4 ? METHOD_FASTLIN : METHOD_CROWN, &rng, &checked,
+                        &gain);
         model_free(&m);
     }
-    if (getenv("TB_VERBOSE")) print_message("%zu samples satisfied their splits\n", checked);
+    if (getenv("TB_VERBOSE"))
+        print_message("%zu samples satisfied their splits; FROWN tightened %zu bounds\n", checked, gain);
+    assert_true(gain > 0); /* FROWN's optimization ran in the batch */
     /* a floor, not a fit: 38,634 measured with 1,000 samples per state (the
      * sanitizer's 200 give about a fifth); 50 per net only fails a sampler
      * whose points never satisfy the splits */
@@ -468,14 +501,12 @@ static void refuses_what_it_cannot_bound(void **state)
     assert_int_equal(bound_batch_run(&b, ptr, 1, C, 1, 3, lower, &err), NN_EARG);
     assert_non_null(strstr(err.msg, "state 0"));
     bound_state_free(&st[0]);
-    /* FROWN on every layer's rows, a residual graph, and a state without a region */
+    /* FROWN whatever its layers, but not a residual graph; a state without a region */
     o.method = METHOD_FROWN;
-    o.frown_layers = FROWN_LAYERS_ALL;
-    assert_false(bound_batch_supported(&mlp, &o));
-    o.frown_layers = FROWN_LAYERS_AUTO; /* branch and bound resolves it to spec for input halves */
-    assert_false(bound_batch_supported(&mlp, &o));
-    o.frown_layers = FROWN_LAYERS_SPEC;
-    assert_true(bound_batch_supported(&mlp, &o));
+    for (frown_scope f = FROWN_LAYERS_AUTO; f <= FROWN_LAYERS_SPEC; f++) {
+        o.frown_layers = f;
+        assert_true(bound_batch_supported(&mlp, &o));
+    }
     o.method = METHOD_CROWN;
     nn_model res;
     tb_build_dense_res(&res, &rng, LAYER_RELU);

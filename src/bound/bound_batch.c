@@ -23,9 +23,11 @@
  * is each state's exact first block, and the specification rows keep the
  * interval tail where it is tighter (bound_spec_tail), as bound_spec does.
  *
- * FROWN (its lines for the spec rows only) takes another route: each state's
- * layers and linear spec bounds by itself, then the spec rows' optimization,
- * its expensive part, for all states at once (bound_frown_spec_batch).
+ * FROWN takes another route: each state's layers by itself (with CROWN's
+ * layers) or every layer's optimization for all states at once (with its
+ * lines for every layer: branch and bound's ReLU phases), then the spec rows'
+ * optimization for all states at once (bound_frown_spec_batch), each state
+ * with its own lines and split multipliers.
  *
  * The bits are not those of one state's passes (other GEMM shapes, other
  * packings), and a row's bits may depend on which states share its batch;
@@ -71,8 +73,6 @@ int bound_batch_method(bound_method method)
 int bound_batch_supported(const nn_model *m, const bound_options *opt)
 {
     if (!model_is_sequential(m) || !bound_batch_method(opt->method)) return 0;
-    /* FROWN with CROWN's layers: its lines for the spec rows only */
-    if (opt->method == METHOD_FROWN && opt->frown_layers != FROWN_LAYERS_SPEC) return 0;
     /* conv-shaped layers: the single state's windowed rows cost their receptive
      * field, these full-map rows the whole map */
     for (int i = 0; i < m->n_layers; i++) {
@@ -491,19 +491,71 @@ static int check_finite(bound_state *const *st, const double *lower, size_t n, s
     return NN_OK;
 }
 
-/* FROWN (spec rows only): each state's layers and linear spec bounds by itself,
- * where its rows on live neurons beat a batch's unions (CROWN's batches measured
- * slower), then the optimization of the spec rows, the expensive part, in one
- * batch (bound_frown_spec_batch). */
+/* FROWN's layers, every state's optimized (frown_layers all or auto): layer by
+ * layer as bound_compute goes, each state's first block, kept layers and
+ * settling its own, and the optimization of every block's rows one for the
+ * states still open (bound_frown_layer_rows_batch). */
+static int frown_layers(bound_state *const *st, size_t n, nn_error *err)
+{
+    const nn_model *m = st[0]->model;
+    int first = ((const bound_work *)st[0]->work)->first_nl, rc = NN_OK;
+    bound_state **open = malloc(n * sizeof *open);
+    double **lo = malloc(2 * n * sizeof *lo);
+    int *kept = malloc(n * sizeof *kept);
+    if (!open || !lo || !kept) rc = nn_fail(err, NN_ENOMEM, "out of memory for a batch of regions");
+    for (size_t k = 0; k < n && !rc; k++) bound_compute_start(st[k]);
+    for (int i = first; i < m->n_layers && !rc; i++) {
+        if (!layer_is_nonlinear(m->layers[i].type)) continue;
+        size_t ni = shape_size(m->layers[i].in), no = 0;
+        for (size_t k = 0; k < n && !rc; k++) {
+            bound_state *sk = st[k];
+            kept[k] = 0;
+            if (sk->infeasible) continue;
+            if (i == first) rc = bound_layer_rows(sk, i, 0, ni, sk->pre_lower[i], sk->pre_upper[i], err);
+            else if (!(rc = bound_sub_keeps(sk, i, sk->pre_lower[i], sk->pre_upper[i], &kept[k], err)) && !kept[k] &&
+                     !(rc = bound_ibp_at(sk, i, err))) {
+                lo[no] = sk->pre_lower[i], lo[n + no] = sk->pre_upper[i];
+                open[no++] = sk;
+            }
+        }
+        if (!rc && no) rc = bound_frown_layer_rows_batch(open, no, i, 0, ni, lo, lo + n, err);
+        for (size_t k = 0; k < n && !rc; k++)
+            if (!st[k]->infeasible) rc = bound_layer_settle(st[k], i, st[k]->pre_lower[i], st[k]->pre_upper[i], kept[k], err);
+    }
+    free(open), free(lo), free(kept);
+    return rc;
+}
+
+/* FROWN: each state's layers (by itself with CROWN's layers, where its rows on
+ * live neurons beat a batch's unions: CROWN's batches measured slower; else
+ * frown_layers) and linear spec bounds, then the optimization of the spec rows,
+ * the expensive part, for the states not found empty in one batch
+ * (bound_frown_spec_batch). */
 static int frown_batch(bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc, double *lower,
                        nn_error *err)
 {
     int rc = NN_OK;
+    if (st[0]->opt.frown_layers != FROWN_LAYERS_SPEC) rc = frown_layers(st, n, err);
+    else
+        for (size_t k = 0; k < n && !rc; k++) rc = bound_compute(st[k], err);
+    bound_state **open = rc ? NULL : malloc(n * sizeof *open);
+    double *olow = rc ? NULL : malloc((n * rows > 0 ? n * rows : 1) * sizeof *olow);
+    if (!rc && (!open || !olow)) rc = nn_fail(err, NN_ENOMEM, "out of memory for a batch of regions");
+    size_t no = 0;
     for (size_t k = 0; k < n && !rc; k++) {
-        rc = bound_compute(st[k], err);
-        if (!rc && rows) rc = bound_spec_linear(st[k], C, rows, ldc, NULL, lower + k * rows, NULL, err);
+        size_t no_out = model_output_size(st[k]->model);
+        for (size_t r = 0; r < no_out; r++) st[k]->out_lower[r] = -INFINITY, st[k]->out_upper[r] = INFINITY;
+        if (st[k]->infeasible) { /* the bound over an empty set */
+            for (size_t r = 0; r < rows; r++) lower[k * rows + r] = INFINITY;
+            continue;
+        }
+        if (rows) rc = bound_spec_linear(st[k], C, rows, ldc, NULL, olow + no * rows, NULL, err);
+        open[no++] = st[k];
     }
-    if (!rc) rc = bound_frown_spec_batch(st, n, C, rows, ldc, lower, err);
+    if (!rc) rc = bound_frown_spec_batch(open, no, C, rows, ldc, olow, err);
+    for (size_t k = 0, q = 0; k < n && !rc; k++)
+        if (!st[k]->infeasible) memcpy(lower + k * rows, olow + q++ * rows, rows * sizeof *lower);
+    free(open), free(olow);
     return rc ? rc : check_finite(st, lower, n, rows, err);
 }
 
@@ -516,15 +568,12 @@ int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const doub
         if (!st[k] || !st[k]->work || !((bound_work *)st[k]->work)->region_set)
             return nn_fail(err, NN_EARG, "bound_batch_run: state %zu has no region set", k);
         const bound_state *sk = st[k];
-        /* FROWN's states compute their layers themselves, and their spec rows'
-         * multipliers for split constraints are not batched */
-        int sub_ok = !sk->sub || sk->opt.method != METHOD_FROWN || !sk->sub->phase;
-        if (sk->model != m || sk->opt.method != st[0]->opt.method || !bound_batch_supported(m, &sk->opt) ||
-            !sk->outputs_unused || !sub_ok || sk->rows_exec)
+        if (sk->model != m || sk->opt.method != st[0]->opt.method ||
+            sk->opt.frown_layers != st[0]->opt.frown_layers || !bound_batch_supported(m, &sk->opt) ||
+            !sk->outputs_unused || sk->rows_exec)
             return nn_fail(err, NN_EARG, "bound_batch_run: state %zu is not one a batch can bound (one model, "
-                                         "CROWN, Fast-Lin or FROWN on the spec rows, a chain of dense "
-                                         "layers, outputs unused, no row executor, no "
-                                         "split constraints with FROWN)", k);
+                                         "CROWN, Fast-Lin or FROWN, one FROWN layer scope, a chain of dense "
+                                         "layers, outputs unused, no row executor)", k);
     }
     if (rows && (!C || ldc < model_output_size(m)))
         return nn_fail(err, NN_EARG, "bound_batch_run: C is NULL or its leading dimension is too small");

@@ -1135,104 +1135,128 @@ static size_t group_rows(const size_t *rows, size_t P, size_t G, size_t *gstart,
     return ng;
 }
 
-/* Both sides (as asked) of the problems rows[0..P) of one block, for ns states
- * at once: every state with variables is a segment of its own (optimize_segs),
- * all with the same rows and groups, warm-started from its own work's slots at
- * top. State k's results tighten lo[k ld + p] and hi[k ld + p] (p: position in
- * rows[]). */
+/* Both sides (as asked) of the problems of one block, for ns states at once:
+ * state k's are its rows rows[k][0 .. P[k]) (sorted), and every state with
+ * variables and problems is a segment of its own (optimize_segs), warm-started
+ * from its own work's slots at top. State k's results tighten lo[k][p] and
+ * hi[k][p] (p: position in rows[k]; lo, hi NULL where that side is not asked). */
 static int run_sides(bound_state *const *st, const frown_space *sp, size_t ns, int top, const double *C, size_t ldc,
-                     const double *d, const size_t *rows, size_t P, int want_l, int want_u, double *lo, double *hi,
-                     size_t ld, nn_error *err)
+                     const double *d, const size_t *const *rows, const size_t *P, int want_l, int want_u,
+                     double *const *lo, double *const *hi, nn_error *err)
 {
-    size_t G = st[0]->opt.frown_group;
-    size_t *gstart = nn_malloc((2 * P + 1) * sizeof *gstart, "FROWN groups", err);
-    uint64_t *gkey = C ? nn_malloc(P * sizeof *gkey, "FROWN groups", err) : NULL;
-    double *best = nn_malloc(ns * P * sizeof *best, "FROWN groups", err);
+    size_t G = st[0]->opt.frown_group, Ptot = 0;
+    for (size_t k = 0; k < ns; k++) Ptot += P[k];
+    /* per state: gstart (P + 1), gid (P), keys (P), best (P) */
+    size_t *gstart = nn_malloc((2 * Ptot + ns) * sizeof *gstart, "FROWN groups", err);
+    uint64_t *gkey = C ? nn_malloc((Ptot ? Ptot : 1) * sizeof *gkey, "FROWN groups", err) : NULL;
+    double *best = nn_malloc((Ptot ? Ptot : 1) * sizeof *best, "FROWN groups", err);
+    size_t *ng = nn_malloc(ns * sizeof *ng, "FROWN groups", err), *at = nn_malloc(ns * sizeof *at, "FROWN groups", err);
     frown_seg *sg = nn_malloc(ns * sizeof *sg, "FROWN groups", err);
     frown_batch *bt = nn_malloc(ns * sizeof *bt, "FROWN groups", err);
     int rc = NN_ENOMEM;
-    if (!gstart || (C && !gkey) || !best || !sg || !bt) goto done;
-    size_t *gid = gstart + P + 1;
-    size_t ng = group_rows(rows, P, G, gstart, gid);
-    if (C)
-        for (size_t g = 0; g < ng; g++)
-            gkey[g] = rows_key(C, ldc, model_output_size(st[0]->model), d, rows[gstart[g]], rows[gstart[g + 1] - 1] + 1);
+    if (!gstart || (C && !gkey) || !best || !ng || !at || !sg || !bt) goto done;
+    for (size_t k = 0, a = 0; k < ns; a += P[k++]) {
+        at[k] = a; /* state k's P entries start at a in gkey and best, 2a + k in gstart */
+        size_t *gs = gstart + 2 * a + k, *gid = gs + P[k] + 1;
+        ng[k] = group_rows(rows[k], P[k], G, gs, gid);
+        for (size_t g = 0; C && g < ng[k]; g++)
+            gkey[a + g] = rows_key(C, ldc, model_output_size(st[0]->model), d, rows[k][gs[g]], rows[k][gs[g + 1] - 1] + 1);
+    }
     rc = NN_OK;
     for (int side = 0; side < 2 && !rc; side++) {
         if (side ? !want_u : !want_l) continue;
         size_t live = 0;
         for (size_t k = 0; k < ns; k++) {
-            if (!sp[k].V) continue;
-            bt[k] = (frown_batch){top, C, ldc, d, side ? -1.0 : 1.0, side, P, rows, ng, gstart, gid, gkey};
+            if (!sp[k].V || !P[k]) continue;
+            size_t a = at[k], *gs = gstart + 2 * a + k;
+            bt[k] = (frown_batch){top, C, ldc, d, side ? -1.0 : 1.0, side, P[k], rows[k], ng[k], gs, gs + P[k] + 1,
+                                  C ? gkey + a : NULL};
             memset(&sg[live], 0, sizeof sg[live]);
-            sg[live].st = st[k], sg[live].sp = &sp[k], sg[live].b = &bt[k], sg[live].best = best + k * P;
+            sg[live].st = st[k], sg[live].sp = &sp[k], sg[live].b = &bt[k], sg[live].best = best + a;
             sg[live++].W = &((bound_work *)st[k]->work)->frown->warm[top];
         }
         if (!live || (rc = optimize_segs(sg, live, err))) continue;
         for (size_t k = 0; k < ns; k++)
-            for (size_t p = 0; sp[k].V && p < P; p++) {
-                double b = best[k * P + p];
-                if (!side && b > lo[k * ld + p]) lo[k * ld + p] = b;
-                if (side && -b < hi[k * ld + p]) hi[k * ld + p] = -b;
+            for (size_t p = 0; sp[k].V && p < P[k]; p++) {
+                double b = best[at[k] + p];
+                if (!side && b > lo[k][p]) lo[k][p] = b;
+                if (side && -b < hi[k][p]) hi[k][p] = -b;
             }
     }
 done:
-    free(gstart), free(gkey), free(best), free(sg), free(bt);
+    free(gstart), free(gkey), free(best), free(ng), free(at), free(sg), free(bt);
     return rc;
 }
 
 int bound_frown_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper,
                            nn_error *err)
 {
-    bound_work *w = st->work;
-    struct frown_work *fw = w->frown;
-    const nn_layer *L = &st->model->layers[i];
-    size_t n = shape_size(L->in), rb = w->rb, G = st->opt.frown_group;
-    frown_space sp;
-    int rc = space_build(st, i, &sp, err);
-    if (rc) return rc;
-    double *cl = nn_malloc(rb * sizeof *cl, "FROWN block", err), *cu = nn_malloc(rb * sizeof *cu, "FROWN block", err);
-    size_t *rows = nn_malloc(rb * sizeof *rows, "FROWN block", err);
-    double *ol = nn_malloc(rb * sizeof *ol, "FROWN block", err), *ou = nn_malloc(rb * sizeof *ou, "FROWN block", err);
-    if (!cl || !cu || !rows || !ol || !ou) {
-        rc = NN_ENOMEM;
-        goto done;
-    }
+    return bound_frown_layer_rows_batch(&st, 1, i, lo, hi, lower ? &lower : NULL, upper ? &upper : NULL, err);
+}
+
+int bound_frown_layer_rows_batch(bound_state *const *st, size_t ns, int i, size_t lo, size_t hi,
+                                 double *const *lower, double *const *upper, nn_error *err)
+{
+    const nn_model *m = st[0]->model;
+    const nn_layer *L = &m->layers[i];
+    size_t n = shape_size(L->in), rb = ((bound_work *)st[0]->work)->rb, G = st[0]->opt.frown_group;
+    for (size_t k = 1; k < ns; k++)
+        if (st[k]->model != m || ((bound_work *)st[k]->work)->rb != rb || st[k]->opt.frown_group != G ||
+            st[k]->opt.frown_iters != st[0]->opt.frown_iters)
+            return nn_fail(err, NN_EARG, "bound_frown_layer_rows: state %zu is not one a batch can optimize", k);
     /* Right after an element-wise activation, no linear bound beats the box
      * [sigma(l), sigma(u)] of that activation's committed bounds (the backward pass
      * of row r meets one line of neuron r, with a fixed sign): nothing to optimize. */
-    int direct = i > 0 && bound_in(st->model, i, 0) >= 0 &&
-                 layer_is_activation(st->model->layers[bound_in(st->model, i, 0)].type);
-    frown_warm *W = &fw->warm[i];
-    if (st->opt.frown_warm && sp.V && !direct && (rc = warm_reserve(W, (n + G - 1) / G, sp.S, err))) goto done;
+    int direct = i > 0 && bound_in(m, i, 0) >= 0 && layer_is_activation(m->layers[bound_in(m, i, 0)].type);
+    /* per state: its space, and rb each of CROWN's bounds, problems and their bounds */
+    frown_space *sp = nn_calloc(ns, sizeof *sp, "FROWN block", err);
+    double *cl = nn_malloc(4 * ns * rb * sizeof *cl, "FROWN block", err);
+    size_t *rows = nn_malloc(ns * rb * sizeof *rows, "FROWN block", err), *P = nn_malloc(ns * sizeof *P, "FROWN block", err);
+    const size_t **rp = nn_malloc(ns * sizeof *rp, "FROWN block", err);
+    double **op = nn_malloc(2 * ns * sizeof *op, "FROWN block", err);
+    int rc = NN_ENOMEM;
+    if (!sp || !cl || !rows || !P || !rp || !op) goto done;
+    double *cu = cl + ns * rb, *ol = cu + ns * rb, *ou = ol + ns * rb;
+    rc = NN_OK;
+    for (size_t k = 0; k < ns && !rc; k++) {
+        rp[k] = rows + k * rb, op[k] = ol + k * rb, op[ns + k] = ou + k * rb;
+        if ((rc = space_build(st[k], i, &sp[k], err))) break;
+        frown_warm *W = &((bound_work *)st[k]->work)->frown->warm[i];
+        if (st[k]->opt.frown_warm && sp[k].V && !direct) rc = warm_reserve(W, (n + G - 1) / G, sp[k].S, err);
+    }
     for (size_t blo = lo - lo % rb; blo < hi && !rc; blo += rb) {
-        size_t bhi = blo + rb < n ? blo + rb : n;
-        if ((rc = bound_crown_rows(st, i, blo, bhi, cl, cu, err))) break;
-        size_t P = 0;
-        if (sp.V && st->opt.frown_iters > 0 && !direct)
-            for (size_t r = blo; r < bhi; r++)
-                if (row_matters(L, r, cl[r - blo], cu[r - blo])) rows[P++] = r;
-        for (size_t p = 0; p < P; p++) {
-            ol[p] = cl[rows[p] - blo];
-            ou[p] = cu[rows[p] - blo];
+        size_t bhi = blo + rb < n ? blo + rb : n, any = 0;
+        for (size_t k = 0; k < ns && !rc; k++) {
+            double *kl = cl + k * rb, *ku = cu + k * rb;
+            if ((rc = bound_crown_rows(st[k], i, blo, bhi, kl, ku, err))) break;
+            size_t *kr = rows + k * rb;
+            P[k] = 0;
+            if (sp[k].V && st[k]->opt.frown_iters > 0 && !direct)
+                for (size_t r = blo; r < bhi; r++)
+                    if (row_matters(L, r, kl[r - blo], ku[r - blo])) kr[P[k]++] = r;
+            for (size_t p = 0; p < P[k]; p++) {
+                op[k][p] = kl[kr[p] - blo];
+                op[ns + k][p] = ku[kr[p] - blo];
+            }
+            any += P[k];
         }
-        if (P) rc = run_sides(&st, &sp, 1, i, NULL, 0, NULL, rows, P, lower != NULL, upper != NULL, ol, ou, 0, err);
-        for (size_t p = 0; !rc && p < P; p++) {
-            cl[rows[p] - blo] = ol[p];
-            cu[rows[p] - blo] = ou[p];
-        }
-        for (size_t r = blo > lo ? blo : lo; !rc && r < bhi && r < hi; r++) {
-            if (lower) lower[r - lo] = cl[r - blo];
-            if (upper) upper[r - lo] = cu[r - blo];
+        if (!rc && any)
+            rc = run_sides(st, sp, ns, i, NULL, 0, NULL, rp, P, lower != NULL, upper != NULL, op, op + ns, err);
+        for (size_t k = 0; k < ns && !rc; k++) {
+            double *kl = cl + k * rb, *ku = cu + k * rb;
+            for (size_t p = 0; p < P[k]; p++) {
+                kl[rp[k][p] - blo] = op[k][p];
+                ku[rp[k][p] - blo] = op[ns + k][p];
+            }
+            for (size_t r = blo > lo ? blo : lo; r < bhi && r < hi; r++) {
+                if (lower) lower[k][r - lo] = kl[r - blo];
+                if (upper) upper[k][r - lo] = ku[r - blo];
+            }
         }
     }
 done:
-    free(cl);
-    free(cu);
-    free(rows);
-    free(ol);
-    free(ou);
-    space_free(&sp);
+    for (size_t k = 0; sp && k < ns; k++) space_free(&sp[k]);
+    free(sp), free(cl), free(rows), free(P), free(rp), free(op);
     return rc;
 }
 
@@ -1262,7 +1286,9 @@ int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, 
             ol[r] = lower ? lower[r0 + r] : -INFINITY;
             ou[r] = upper ? upper[r0 + r] : INFINITY;
         }
-        rc = run_sides(&st, &sp, 1, n, C, ldc, d, idx, R, lower != NULL, want_u, ol, ou, 0, err);
+        const size_t *rp[1] = {idx};
+        double *lp[1] = {ol}, *up[1] = {ou};
+        rc = run_sides(&st, &sp, 1, n, C, ldc, d, rp, &R, lower != NULL, want_u, lp, up, err);
         for (size_t r = 0; !rc && r < R; r++) {
             if (lower) lower[r0 + r] = ol[r];
             if (want_u) upper[r0 + r] = ou[r];
@@ -1276,10 +1302,11 @@ int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, 
 }
 
 /* bound_frown_spec's lower sides for n states of one model at once (batches of
- * regions, bound_batch.c): each state's problems are its own segment, with its
- * own space, warm start, Adam steps and early stop, and every affine layer of
- * an iteration is one GEMM over the problems of all states still running.
- * lower[k * rows + r] holds state k's CROWN bound and gets the better one. */
+ * regions or sub-domains, bound_batch.c): each state's problems are its own
+ * segment, with its own space (its split multipliers too), warm start, Adam
+ * steps and early stop, and every affine layer of an iteration is one GEMM over
+ * the problems of all states still running. lower[k * rows + r] holds state k's
+ * CROWN bound and gets the better one. */
 int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc,
                            double *lower, nn_error *err)
 {
@@ -1288,13 +1315,15 @@ int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, si
     int top = m->n_layers;
     size_t rb = ((bound_work *)st[0]->work)->rb, G = st[0]->opt.frown_group;
     frown_space *sp = nn_calloc(n, sizeof *sp, "FROWN batch", err);
-    size_t *idx = nn_malloc(rb * sizeof *idx, "FROWN batch", err);
+    size_t *idx = nn_malloc(rb * sizeof *idx, "FROWN batch", err), *P = nn_malloc(n * sizeof *P, "FROWN batch", err);
+    const size_t **rp = nn_malloc(n * sizeof *rp, "FROWN batch", err);
+    double **lp = nn_malloc(n * sizeof *lp, "FROWN batch", err);
     int rc = NN_ENOMEM;
-    if (!sp || !idx) goto done;
+    if (!sp || !idx || !P || !rp || !lp) goto done;
     rc = NN_OK;
     for (size_t k = 0; k < n && !rc; k++) {
         if (st[k]->model != m || st[k]->opt.method != METHOD_FROWN || ((bound_work *)st[k]->work)->rb != rb ||
-            st[k]->opt.frown_group != G || (st[k]->sub && st[k]->sub->phase) || ((bound_work *)st[k]->work)->dag) {
+            st[k]->opt.frown_group != G || ((bound_work *)st[k]->work)->dag) {
             rc = nn_fail(err, NN_EARG, "bound_frown_spec_batch: state %zu is not one a batch can optimize", k);
             break;
         }
@@ -1305,11 +1334,12 @@ int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, si
     for (size_t r0 = 0; r0 < rows && !rc; r0 += rb) {
         size_t R = rows - r0 < rb ? rows - r0 : rb;
         for (size_t r = 0; r < R; r++) idx[r] = r0 + r;
-        rc = run_sides(st, sp, n, top, C, ldc, NULL, idx, R, 1, 0, lower + r0, NULL, rows, err);
+        for (size_t k = 0; k < n; k++) rp[k] = idx, P[k] = R, lp[k] = lower + k * rows + r0;
+        rc = run_sides(st, sp, n, top, C, ldc, NULL, rp, P, 1, 0, lp, NULL, err);
     }
 done:
     for (size_t k = 0; sp && k < n; k++) space_free(&sp[k]);
-    free(sp), free(idx);
+    free(sp), free(idx), free(P), free(rp), free(lp);
     return rc;
 }
 

@@ -23,6 +23,11 @@ void bound_frown_new_region(bound_state *st, int same_image);
  * wanted): CROWN on the aligned blocks covering them, then the optimization. */
 int bound_frown_layer_rows(bound_state *st, int i, size_t lo, size_t hi, double *lower, double *upper,
                            nn_error *err);
+/* The same for ns states of one model at once (bound_batch_run's sub-domains):
+ * every block's problems of all states in one optimization, each state its own
+ * segment; lower[k], upper[k] state k's (lower, upper NULL: side not wanted). */
+int bound_frown_layer_rows_batch(bound_state *const *st, size_t ns, int i, size_t lo, size_t hi,
+                                 double *const *lower, double *const *upper, nn_error *err);
 /* Spec rows: lower/upper hold CROWN's bounds on entry and are tightened in place. */
 int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
                      double *upper, nn_error *err);

@@ -33,11 +33,12 @@
  * lines. A domain's numbers are then a function of its box and of its
  * ancestors' results, so still of the job alone (doc/bab.md "Warm starts").
  *
- * Batches (a chain of dense layers; CROWN and Fast-Lin, and FROWN for input
- * halves): a round's jobs go out in units of bab_options.unit consecutive jobs,
- * and a unit's domains (but its LP leaves) are bounded together
- * (bound_batch_run), one GEMM per layer over all their rows, each ReLU-phase
- * child with its own splits, parent bounds and kept layers. Which domains
+ * Batches (a chain of dense layers; CROWN, Fast-Lin and FROWN): a round's
+ * jobs go out in units of bab_options.unit consecutive jobs, and a unit's
+ * domains (but its LP leaves) are bounded together (bound_batch_run), one GEMM
+ * per layer over all their rows (FROWN: over all their problems in every
+ * iteration), each ReLU-phase child with its own splits, split multipliers,
+ * parent bounds and kept layers. Which domains
  * share a batch is fixed by the round, so the bits, and the tree, stay a
  * function of the job and not of the processes. */
 #include "property_internal.h"
@@ -301,10 +302,9 @@ static int run_init(bab_run *run, nn_error *err)
     run->unit = 1;
     bound_batch_init(&run->batch);
     bound_options half = half_options(run);
-    /* a batch of ReLU phases with FROWN would need its split multipliers batched */
     const bound_options *bo = run->relu ? &run->o->bopt : &half;
     size_t unit = run->o->bab.unit;
-    if (unit > 1 && bound_batch_supported(run->m, bo) && !(run->relu && bo->method == METHOD_FROWN)) {
+    if (unit > 1 && bound_batch_supported(run->m, bo)) {
         run->batched = 1, run->unit = unit;
         run->r->bab.used_batches = (int)unit;
         if ((rc = alloc_zero(&run->bst, run->unit, sizeof *run->bst, "batch states", err)) ||
@@ -855,6 +855,7 @@ static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, 
             sub_setup(run, &run->bsub[b], run->bphase + b * nl, l, u, d, parent ? parent->pre : NULL,
                       parent ? job->keep : 0);
             st->sub = &run->bsub[b];
+            bound_forget_warm(st); /* as bound_domain: FROWN starts from CROWN's lines */
             continue;
         }
         if (run->have_bhalf[b]) prop_region_free(&run->bhalf[b]);

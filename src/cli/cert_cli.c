@@ -288,10 +288,9 @@ const char cert_cli_bab_help[] =
     "                        (0: no limit but the timeout; default 0 when a\n"
     "                        timeout bounds the search, else 200000)\n"
     "  --bab-unit N          on a chain of dense layers, N domains bounded as one\n"
-    "                        batch, one GEMM per layer over their rows: input\n"
-    "                        halves with crown, fastlin or frown, ReLU phases with\n"
-    "                        crown or fastlin (default 8 with these methods; 1:\n"
-    "                        one at a time; doc/bab.md)\n"
+    "                        batch, one GEMM per layer over their rows, with\n"
+    "                        crown, fastlin or frown (default 8 with these\n"
+    "                        methods; 1: one at a time; doc/bab.md)\n"
     "  --checkpoint-every S  seconds between checkpoints of the search (default\n"
     "                        60; 0: every round); a killed run resumes from the\n"
     "                        last one with the same tree and answer\n";

@@ -4,11 +4,12 @@
 # default; one GEMM per layer over their rows): seconds of jobs, and their
 # ratio (above 1: batches are faster). Input halves: the ACAS Xu-like 6x[50]
 # net's properties 1 and 2 to the end and property 3 for its first 60,000
-# domains (CROWN) or 30,000 (FROWN). ReLU phases (CROWN): the first 30,000
-# domains of two MLP robustness searches (benchmarks/zoo_bab/vnnlib, not in
-# instances.csv). Wide layers (CROWN, input halves): random 5-3x[W]-5 nets
-# (make_wide_net.py), W = 256 for 3,000 domains and 512 for 1,000, where one
-# domain's GEMMs are already large. Fails when the answers differ. About 90 s.
+# domains (CROWN) or 30,000 (FROWN). ReLU phases: the first 30,000 domains of
+# two MLP robustness searches (benchmarks/zoo_bab/vnnlib, not in
+# instances.csv) with CROWN, the whole of them with FROWN. Wide layers (CROWN,
+# input halves): random 5-3x[W]-5 nets (make_wide_net.py), W = 256 for 3,000
+# domains and 512 for 1,000, where one domain's GEMMs are already large. Fails
+# when the answers differ. About 90 s.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 N=bin/nncert M=models/acas/acasxu_like_6x50.onnx P=benchmarks/zoo_bab/vnnlib
@@ -39,11 +40,13 @@ for method in crown frown; do
     pair "property 3, $cap domains" --model $M --vnnlib $P/acas_prop_3.vnnlib --bab --method $method \
         --bab-max-domains $cap
 done
-row "ReLU phases, crown" "unit 1" "unit 8" "1/8"
-for inst in fmnist_mlp_10x20_relu:fashionmnist_11 mnist_mlp_10x20_relu:mnist_2; do
-    net=${inst%%:*} img=${inst#*:}
-    pair "${net%_relu} ${img#*_}: s of jobs" --model models/$net.h5 \
-        --vnnlib $P/${net}_${img}_eps0.02.vnnlib.gz --bab --bab-split relu --method crown --bab-max-domains 30000
+for method in crown frown; do
+    row "ReLU phases, $method" "unit 1" "unit 8" "1/8"
+    for inst in fmnist_mlp_10x20_relu:fashionmnist_11 mnist_mlp_10x20_relu:mnist_2; do
+        net=${inst%%:*} img=${inst#*:}
+        pair "${net%_relu} ${img#*_}: s of jobs" --model models/$net.h5 \
+            --vnnlib $P/${net}_${img}_eps0.02.vnnlib.gz --bab --bab-split relu --method $method --bab-max-domains 30000
+    done
 done
 row "wide layers, crown" "unit 1" "unit 8" "1/8"
 for wc in 256:3000 512:1000; do
