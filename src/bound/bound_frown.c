@@ -827,7 +827,19 @@ static int eval_segs(frown_seg *sg, size_t ns, size_t NA, double *A0, double *A1
         if (rc) return rc;
     }
     double *Z = B, *Z2 = A;
-    for (j = 0; !w->dag && j <= last; j++) {
+    j = 0;
+    if (!w->dag && bound_rows_composite(st0) && w->fb_A && last >= w->first_nl) {
+        /* the first affine block in one product with its composite (the backward
+         * pass crosses it so too): no pass per layer below, e.g. an input
+         * normalization over every input of every problem */
+        size_t nf = w->fb_rows, nx = w->n_in;
+        for (size_t p = 0; p < NA; p++) memcpy(Z2 + p * nf, w->fb_c, nf * sizeof *Z2);
+        rows_dgemm(1, NA, nf, nx, Z, nx, w->fb_A, nx, 1.0, Z2, nf);
+        for (size_t s = 0; s < ns; s++) sg[s].st->flops += 2.0 * (double)sg[s].e.na * (double)nf * (double)nx;
+        swap(&Z, &Z2);
+        j = w->first_nl;
+    }
+    for (; !w->dag && j <= last; j++) {
         const nn_layer *L = &m->layers[j];
         size_t n_out = shape_size(L->out), nj = shape_size(L->in);
         if (L->type == LAYER_DENSE) {
