@@ -519,6 +519,11 @@ static int frown_layers(bound_state *const *st, size_t n, nn_error *err)
             }
         }
         if (!rc && no) rc = bound_frown_layer_rows_batch(open, no, i, 0, ni, lo, lo + n, err);
+        for (size_t k = 0; k < no && !rc; k++) /* as bound_layer_rows checks one state's */
+            for (size_t r = 0; r < ni && !rc; r++)
+                if (!isfinite(lo[k][r]) || !isfinite(lo[n + k][r]))
+                    rc = nn_fail(err, NN_ENUMERIC, "bound_batch_run: layer %d neuron %zu has a bound that is not finite",
+                                 i, r);
         for (size_t k = 0; k < n && !rc; k++)
             if (!st[k]->infeasible) rc = bound_layer_settle(st[k], i, st[k]->pre_lower[i], st[k]->pre_upper[i], kept[k], err);
     }
