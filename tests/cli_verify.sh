@@ -254,6 +254,15 @@ RL_P=benchmarks/zoo_bab/vnnlib/fmnist_mlp_10x20_relu_fashionmnist_0_eps0.012.vnn
 "$NNCERT" verify --model $RP_M --vnnlib $RL_P --bab --bab-max-domains 30000 >"$TMP/rl.res" 2>"$TMP/rl.err"
 check "CROWN with multipliers at its leaves: the 10x[20] net's image 0 at 0.012 unsat within 30,000 domains ($(domains "$TMP/rl.err"))" \
     "[ \"\$(head -1 '$TMP/rl.res')\" = unsat ]" || tail -1 "$TMP/rl.err"
+# ... whose LP jobs go out one per item beside the units of 8 (a unit holding
+# them was the round's slowest, and a group's other members waited)
+if [ "$NNCERT" = bin/nncert ]; then
+    mpirun --oversubscribe -np 3 "$NNCERT" verify --model $RP_M --vnnlib $RL_P --bab --bab-max-domains 30000 \
+        >"$TMP/rl_mpi.res" 2>"$TMP/rl_mpi.err"
+    check "... and under mpirun -np 3, LP jobs apart from the units: one process's answer and tree" \
+        "cmp -s '$TMP/rl.res' '$TMP/rl_mpi.res' && [ \"\$(counts '$TMP/rl.err')\" = \"\$(counts '$TMP/rl_mpi.err')\" ]" \
+        || tail -n 1 "$TMP/rl_mpi.err"
+fi
 # FROWN's spec rows in batches (the default unit with FROWN is 8): each half keeps
 # its own lines, region and Adam steps, so the tree is one at a time's
 "$NNCERT" verify --model models/acas/acasxu_like_6x50.onnx --vnnlib $ACAS_P --bab --method frown \

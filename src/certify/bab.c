@@ -823,6 +823,7 @@ typedef struct {
     bab_run *run;
     bab_job *jobs;
     size_t n;               /* jobs in the round */
+    size_t unit;            /* jobs per item handed out */
 } job_ctx;
 
 /* The domains of jobs [lo, hi) (one unit) bounded as one batch, its LP jobs
@@ -1052,12 +1053,12 @@ static int pair_beats(const bab_run *run, const bab_job *a, const bab_job *b)
     return sa > sb;
 }
 
-/* Units [lo, hi) of a round's jobs: jobs [lo unit, hi unit) as far as there
+/* Items [lo, hi) of a round's jobs: jobs [lo unit, hi unit) as far as there
  * are jobs, the rows past the last job zero. */
 static int units_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
 {
     job_ctx *jc = ctx;
-    size_t U = jc->run->unit, w = row_width(jc->run), a = lo * U, b = hi * U < jc->n ? hi * U : jc->n;
+    size_t U = jc->unit, w = row_width(jc->run), a = lo * U, b = hi * U < jc->n ? hi * U : jc->n;
     memset(out + (b - a) * w, 0, ((hi - lo) * U - (b - a)) * w * sizeof *out);
     return jobs_run(ctx, a, b, out, err);
 }
@@ -1065,15 +1066,43 @@ static int units_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err
 /* Rows for n jobs padded to whole units. */
 static size_t padded_jobs(const bab_run *run, size_t n) { return (n + run->unit - 1) / run->unit * run->unit; }
 
-/* Every job of a round, here or through the executor, in units of run->unit
- * jobs; out holds padded_jobs(n) rows. */
+/* Jobs [0, n) here or through the executor, in items of unit jobs; out holds
+ * n rounded up to whole items of rows. */
+static int run_items(bab_run *run, bab_job *jobs, size_t n, size_t unit, double *out, nn_error *err)
+{
+    job_ctx jc = {run, jobs, n, unit};
+    const bab_options *b = &run->o->bab;
+    size_t items = (n + unit - 1) / unit;
+    if (!b->exec) return units_run(&jc, 0, items, out, err);
+    return b->exec(b->exec_ctx, items, unit * row_width(run), units_run, &jc, out, err);
+}
+
+/* Every job of a round, in units of run->unit jobs; out holds padded_jobs(n)
+ * rows, in job order. In batches, the round's LP jobs (each worth tens of
+ * bounded domains) go out one per item after the units of the others: inside a
+ * unit they made it the round's slowest by far, and a group's other members
+ * waited for it (doc/bab.md "Over MPI"). The split is the round's, so which
+ * domains share a batch, and the tree, are still the job's. */
 static int run_jobs(bab_run *run, bab_job *jobs, size_t n, double *out, nn_error *err)
 {
-    job_ctx jc = {run, jobs, n};
-    const bab_options *b = &run->o->bab;
-    size_t units = padded_jobs(run, n) / run->unit;
-    if (!b->exec) return units_run(&jc, 0, units, out, err);
-    return b->exec(b->exec_ctx, units, run->unit * row_width(run), units_run, &jc, out, err);
+    size_t n_lp = 0, w = row_width(run);
+    for (size_t j = 0; j < n; j++) n_lp += jobs[j].lp != 0;
+    if (run->unit == 1 || n_lp == 0) return run_items(run, jobs, n, run->unit, out, err);
+    size_t nb = n - n_lp, rows_b = padded_jobs(run, nb);
+    bab_job *order = nn_malloc(n * sizeof *order, "branch-and-bound round", err);
+    size_t *at = nn_malloc(n * sizeof *at, "branch-and-bound round", err);
+    double *tmp = nn_malloc((rows_b + n_lp) * w * sizeof *tmp, "branch-and-bound round", err);
+    int rc = order && at && tmp ? NN_OK : NN_ENOMEM;
+    for (size_t j = 0, q = 0, l = nb; !rc && j < n; j++) {
+        size_t k = jobs[j].lp ? l++ : q++;
+        order[k] = jobs[j], at[k] = j;
+    }
+    if (!rc && nb) rc = run_items(run, order, nb, run->unit, tmp, err);
+    if (!rc) rc = run_items(run, order + nb, n_lp, 1, tmp + rows_b * w, err);
+    for (size_t k = 0; !rc && k < n; k++)
+        memcpy(out + at[k] * w, tmp + (k < nb ? k : rows_b + k - nb) * w, w * sizeof *out);
+    free(order), free(at), free(tmp);
+    return rc;
 }
 
 /* Branch and bound over box b (doc/bab.md). On return proven[k] = 1 for the
