@@ -958,7 +958,7 @@ static int random_search(test_rng *rng, int mode, int nx, nn_model *m, double *l
  * the domains; returns 1 if it used batches. */
 static int search_against_milp(const nn_model *m, prop_options *o, int side, const double *row, size_t ny,
                                const double *lo, const double *hi, size_t nx, double rhs, double milp_lo,
-                               double milp_inc, const char *what, int *answers, long *domains)
+                               double milp_inc, const char *what, int *answers, long *domains, long *tree)
 {
     prop_spec p;
     one_row_property(&p, nx, lo, hi, row, ny, rhs);
@@ -985,6 +985,7 @@ static int search_against_milp(const nn_model *m, prop_options *o, int side, con
         for (size_t j = 0; j < nx; j++) assert_true(r.x[j] >= lo[j] && r.x[j] <= hi[j]);
     }
     int batches = r.bab.used_batches != 0;
+    if (tree) tree[0] = r.bab.domains, tree[1] = r.bab.leaves_proven, tree[2] = r.bab.leaves_empty, tree[3] = r.answer;
     prop_result_free(&r);
     prop_spec_free(&p);
     return batches;
@@ -1077,8 +1078,22 @@ static void bab_agrees_with_milp(void **state)
                 }
                 char what[64];
                 snprintf(what, sizeof what, "net %d mode %d", net, mode);
+                long tree[4], alone[4];
                 batched += search_against_milp(&m, &o, side, row, 3, lo, hi, (size_t)nx, rhs, milp_lo, milp_inc, what,
-                                               answers, &domains);
+                                               answers, &domains, tree);
+                if (o.bopt.method == METHOD_FROWN && mode == BAB_SPLIT_RELU && o.bab.unit > 1) {
+                    /* FROWN's batched children get the bounds they get alone
+                     * (segments of one optimization), so one at a time must grow
+                     * the same tree */
+                    int again[4] = {0};
+                    long again_domains = 0;
+                    o.bab.unit = 1;
+                    search_against_milp(&m, &o, side, row, 3, lo, hi, (size_t)nx, rhs, milp_lo, milp_inc, what,
+                                        again, &again_domains, alone);
+                    if (memcmp(tree, alone, sizeof tree))
+                        fail_msg("%s side %d: in units %ld domains, %ld proven, %ld empty; alone %ld, %ld, %ld", what,
+                                 side, tree[0], tree[1], tree[2], alone[0], alone[1], alone[2]);
+                }
             }
         }
         model_free(&m);
@@ -1160,7 +1175,7 @@ static void residual_bab_agrees_with_milp(void **state)
                 char what[64];
                 snprintf(what, sizeof what, "net %d (family %d, %s)", net, fam, frown ? "frown" : "crown");
                 search_against_milp(&m, &po, side, row, ny, lo, hi, nx, side ? milp_inc + gap : milp_lo - gap, milp_lo,
-                                    milp_inc, what, answers, &domains);
+                                    milp_inc, what, answers, &domains, NULL);
             }
         }
         model_free(&m);
