@@ -811,7 +811,7 @@ typedef struct {
 /* A job's result, as doubles: a header, then open[nc], the counterexample x[n_x]
  * and y[n_y], for ReLU splits the domain's bounds pre[2 pre_n], then its warm
  * start warm[warm_n]. */
-enum { R_STATUS, R_KEY, R_WORST, R_DOMAINS, R_FOUND, R_CASE, R_MARGIN, R_HEAD };
+enum { R_STATUS, R_KEY, R_WORST, R_DOMAINS, R_FOUND, R_CASE, R_MARGIN, R_ID, R_HEAD };
 enum { S_BOUNDED, S_EMPTY, S_LP_PROVEN, S_LP_OPEN };
 
 static size_t row_width(const bab_run *run)
@@ -925,6 +925,7 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         if (rc) return rc;
         row[R_STATUS] = empty ? S_EMPTY : !job->lp ? S_BOUNDED : proven ? S_LP_PROVEN : S_LP_OPEN;
         row[R_KEY] = d->key;
+        row[R_ID] = (double)d->id;
         row[R_WORST] = d->worst_row == (size_t)-1 ? -1.0 : (double)d->worst_row;
         row[R_DOMAINS] = (double)run->job_domains;
         row[R_FOUND] = run->found;
@@ -954,6 +955,11 @@ static int job_read(bab_run *run, const bab_job *job, const double *row, nn_erro
 {
     bab_domain *d = job->dom;
     size_t nx = run->p->n_x, ny = run->p->n_y;
+    /* a row read into another domain would prove what it never bounded: the
+     * rows travel between processes and, in batches, out of job order */
+    if (row[R_ID] != (double)d->id)
+        return nn_fail(err, NN_EARG, "branch and bound: the result for domain %.0f came back as domain %llu's",
+                       row[R_ID], (unsigned long long)d->id);
     d->key = row[R_KEY];
     d->worst_row = row[R_WORST] < 0 ? (size_t)-1 : (size_t)row[R_WORST];
     const double *at = row + R_HEAD;
