@@ -136,7 +136,6 @@ typedef struct {
     size_t unit;            /* jobs per unit of work (bab_options.unit batched, else 1) */
     bound_state *bst;       /* [unit], the first n_bst initialized */
     bound_state **bptr;     /* [unit] the states of a unit's bounded jobs, in order */
-    size_t *bslot;          /* [unit] a unit's job k is bounded by bst[bslot[k]] (an LP job: none) */
     prop_region *bhalf;     /* [unit], those with have_bhalf set */
     unsigned char *have_bhalf;
     size_t n_bst;
@@ -215,7 +214,7 @@ static void run_free(bab_run *run)
         if (run->have_bhalf[k]) prop_region_free(&run->bhalf[k]);
     bound_batch_free(&run->batch);
     free(run->bst), free(run->bptr), free(run->bhalf), free(run->have_bhalf), free(run->batch_lower);
-    free(run->bsub), free(run->bprior), free(run->bphase), free(run->bslot);
+    free(run->bsub), free(run->bprior), free(run->bphase);
 }
 
 /* Packed places of every nonlinear layer's bounds in a domain's pre (pre_off,
@@ -309,7 +308,6 @@ static int run_init(bab_run *run, nn_error *err)
         run->r->bab.used_batches = (int)unit;
         if ((rc = alloc_zero(&run->bst, run->unit, sizeof *run->bst, "batch states", err)) ||
             (rc = alloc_zero(&run->bptr, run->unit, sizeof *run->bptr, "batch states", err)) ||
-            (rc = alloc_zero(&run->bslot, run->unit, sizeof *run->bslot, "batch states", err)) ||
             (rc = alloc_zero(&run->bhalf, run->unit, sizeof *run->bhalf, "batch regions", err)) ||
             (rc = alloc_zero(&run->have_bhalf, run->unit, 1, "batch regions", err)) ||
             (rc = alloc_zero(&run->batch_lower, run->unit * run->n_rows, sizeof *run->batch_lower,
@@ -826,21 +824,18 @@ typedef struct {
     size_t unit;            /* jobs per item handed out */
 } job_ctx;
 
-/* The domains of jobs [lo, hi) (one unit) bounded as one batch, its LP jobs
- * aside: job lo + k is bounded by bst[bslot[k]] (SIZE_MAX: an LP job), its spec
- * rows' lower bounds into batch_lower + bslot[k] n_rows. An input half is its
+/* The domains of jobs [lo, hi) (one unit, which holds no LP job: run_jobs sends
+ * those apart) bounded as one batch: job lo + k by bst[k], its spec rows' lower
+ * bounds into batch_lower + k n_rows. An input half is its
  * own region; a ReLU-phase child is the box's region under its splits, with its
  * parent's bounds and kept layers, as sub_bounds gives them to one state. */
 static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, nn_error *err)
 {
-    size_t nl = (size_t)run->m->n_layers, n = 0;
-    for (size_t k = 0; k < hi - lo; k++) {
-        const bab_job *job = &jobs[lo + k];
+    size_t nl = (size_t)run->m->n_layers, n = hi - lo;
+    for (size_t b = 0; b < n; b++) {
+        const bab_job *job = &jobs[lo + b];
         const bab_domain *d = job->dom, *parent = job->parent;
         int rc;
-        run->bslot[k] = SIZE_MAX;
-        if (job->lp) continue;
-        size_t b = run->bslot[k] = n++;
         bound_state *st = &run->bst[b];
         if (b == run->n_bst) {
             bound_options o = run->relu ? run->o->bopt : half_options(run);
@@ -875,12 +870,10 @@ static int batch_bound(bab_run *run, const bab_job *jobs, size_t lo, size_t hi, 
             st->sub = &run->bsub[b];
         }
     }
-    int rc = n ? bound_batch_run(&run->batch, run->bptr, n, run->C, run->n_rows, run->p->n_y, run->batch_lower, err)
-               : NN_OK;
-    for (size_t k = 0; k < hi - lo; k++) {
-        if (run->bslot[k] == SIZE_MAX) continue;
-        run->bst[run->bslot[k]].sub = NULL;
-        if (run->relu) put_splits(run->bphase + run->bslot[k] * nl, jobs[lo + k].dom, 0);
+    int rc = bound_batch_run(&run->batch, run->bptr, n, run->C, run->n_rows, run->p->n_y, run->batch_lower, err);
+    for (size_t b = 0; b < n; b++) {
+        run->bst[b].sub = NULL;
+        if (run->relu) put_splits(run->bphase + b * nl, jobs[lo + b].dom, 0);
     }
     return rc;
 }
@@ -898,8 +891,9 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         bab_domain *d = job->dom;
         double *row = out + (j - lo) * w;
         int empty = 0, proven = 0, rc;
-        /* lo is a unit's first job: a batch starts at every unit */
-        if (run->batched && (j - lo) % run->unit == 0 &&
+        /* lo is an item's first job: a batch starts at every unit (an item of
+         * more than one job; LP jobs go one per item) */
+        if (jc->unit > 1 && (j - lo) % run->unit == 0 &&
             (rc = batch_bound(run, jc->jobs, j, j + run->unit < hi ? j + run->unit : hi, err)))
             return rc;
         memset(row, 0, w * sizeof *row);
@@ -907,7 +901,7 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         if (job->lp) {
             rc = lp_leaf(run, d, &proven, err);
         } else if (run->batched) {
-            size_t b = run->bslot[(j - lo) % run->unit];
+            size_t b = (j - lo) % run->unit;
             run->job_domains++;
             if (run->bst[b].infeasible) { /* as bound_domain */
                 empty = 1;
@@ -939,7 +933,7 @@ static int jobs_run(void *ctx, size_t lo, size_t hi, double *out, nn_error *err)
         if (run->carry_pre && d->pre && !job->lp) memcpy(at, d->pre, 2 * run->pre_n * sizeof *at);
         at += run->carry_pre ? 2 * run->pre_n : 0;
         if (run->warm_n && is_open(run, d)) {  /* input halves: never an LP job, never empty */
-            const bound_state *by = run->batched ? &run->bst[run->bslot[(j - lo) % run->unit]] : &run->st;
+            const bound_state *by = run->batched ? &run->bst[(j - lo) % run->unit] : &run->st;
             if ((rc = bound_spec_warm_get(by, run->C, run->n_rows, run->p->n_y, NULL, run->warm, err)))
                 return rc;
             for (size_t k = 0; k < run->warm_n; k++) at[k] = run->warm[k];
