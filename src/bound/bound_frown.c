@@ -785,11 +785,12 @@ static int eval_segs(frown_seg *sg, size_t ns, size_t NA, double *A0, double *A1
                 step_betas(sg[s].sp, j, &sg[s].e, sg[s].lines, As, n_out);
             }
             if (j == w->first_nl && bound_rows_composite(st0)) {
-                /* the first affine block as the kernel crosses it, each state's own */
-                for (size_t s = 0; s < ns; s++) {
-                    frown_eval_buf *e = &sg[s].e;
-                    bound_rows_first_block(sg[s].st, e->na, A + sg[s].a0 * n_out, B + sg[s].a0 * w->n_in, e->c, e->s);
-                }
+                /* the first affine block as the kernel crosses it: each state's
+                 * offset terms, and one GEMM for all segments' rows (contiguous
+                 * from a0 = 0), the composite being the model's */
+                for (size_t s = 0; s < ns; s++)
+                    bound_rows_first_block_offset(sg[s].st, sg[s].e.na, A + sg[s].a0 * n_out, sg[s].e.c, sg[s].e.s);
+                bound_rows_first_block_on(st0, NA, A, n_out, w->fb_A, B);
                 swap(&A, &B);
                 break;
             }

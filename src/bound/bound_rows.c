@@ -117,6 +117,13 @@ int bound_rows_composite(const bound_state *st) { return ((const bound_work *)st
 void bound_rows_first_block(bound_state *st, size_t R, const double *A, double *An, double *c, double *s)
 {
     const bound_work *w = st->work;
+    bound_rows_first_block_offset(st, R, A, c, s);
+    bound_rows_first_block_on(st, R, A, w->fb_rows, w->fb_A, An);
+}
+
+void bound_rows_first_block_offset(const bound_state *st, size_t R, const double *A, double *c, double *s)
+{
+    const bound_work *w = st->work;
     size_t width = w->fb_rows;
     for (size_t r = 0; r < R; r++) {
         const double *a = A + r * width;
@@ -128,7 +135,6 @@ void bound_rows_first_block(bound_state *st, size_t R, const double *A, double *
         c[r] += acc;
         s[r] += mag;
     }
-    bound_rows_first_block_on(st, R, A, width, w->fb_A, An);
 }
 
 void bound_rows_first_block_on(bound_state *st, size_t R, const double *A, size_t width, const double *fbp,

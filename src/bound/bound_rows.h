@@ -29,6 +29,8 @@ int bound_rows_composite(const bound_state *st);
 /* Rows A (R x fb_rows) on the first nonlinear layer's input through the composite
  * to the model input: An (R x n_in), c and s take its offset. */
 void bound_rows_first_block(bound_state *st, size_t R, const double *A, double *An, double *c, double *s);
+/* Its offset part alone: c and s of rows A (R x fb_rows). */
+void bound_rows_first_block_offset(const bound_state *st, size_t R, const double *A, double *c, double *s);
 /* Rows A (R x width) on positions of the block's output whose composite rows are
  * fbp (width x n_in) through the composite alone: their offset is the caller's
  * (folded into the activation step before, as the kernel folds it). A position
