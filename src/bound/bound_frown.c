@@ -1273,70 +1273,30 @@ done:
     return rc;
 }
 
-int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
-                     double *upper, nn_error *err)
+/* The spec rows of n states of one model at once (n = 1: bound_frown_spec):
+ * each state's problems are its own segment, with its own space (its split
+ * multipliers too), warm start, Adam steps and early stop, and every affine
+ * layer of an iteration is one GEMM over the problems of all states still
+ * running. lower, upper (NULL: side not wanted) hold state k's CROWN bounds at
+ * k * rows and are tightened in place. */
+static int spec_rows(bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc, const double *d,
+                     double *lower, double *upper, nn_error *err)
 {
-    bound_work *w = st->work;
-    struct frown_work *fw = w->frown;
-    int n = st->model->n_layers, want_u = upper && st->opt.spec_upper;
-    if ((!lower && !want_u) || st->opt.frown_iters == 0) return NN_OK;
-    frown_space sp;
-    int rc = space_build(st, n, &sp, err);
-    if (rc || !sp.V) {
-        space_free(&sp);
-        return rc;
-    }
-    size_t rb = w->rb, G = st->opt.frown_group;
-    size_t *idx = nn_malloc(rb * sizeof *idx, "FROWN spec block", err);
-    double *ol = nn_malloc(rb * sizeof *ol, "FROWN spec block", err), *ou = nn_malloc(rb * sizeof *ou, "FROWN spec block", err);
-    frown_warm *W = &fw->warm[n];
-    if (!idx || !ol || !ou) rc = NN_ENOMEM;
-    else if (st->opt.frown_warm) rc = warm_reserve(W, (rows + G - 1) / G, sp.S, err);
-    for (size_t r0 = 0; r0 < rows && !rc; r0 += rb) {
-        size_t R = rows - r0 < rb ? rows - r0 : rb;
-        for (size_t r = 0; r < R; r++) {
-            idx[r] = r0 + r;
-            ol[r] = lower ? lower[r0 + r] : -INFINITY;
-            ou[r] = upper ? upper[r0 + r] : INFINITY;
-        }
-        const size_t *rp[1] = {idx};
-        double *lp[1] = {ol}, *up[1] = {ou};
-        rc = run_sides(&st, &sp, 1, n, C, ldc, d, rp, &R, lower != NULL, want_u, lp, up, err);
-        for (size_t r = 0; !rc && r < R; r++) {
-            if (lower) lower[r0 + r] = ol[r];
-            if (want_u) upper[r0 + r] = ou[r];
-        }
-    }
-    free(idx);
-    free(ol);
-    free(ou);
-    space_free(&sp);
-    return rc;
-}
-
-/* bound_frown_spec's lower sides for n states of one model at once (batches of
- * regions or sub-domains, bound_batch.c): each state's problems are its own
- * segment, with its own space (its split multipliers too), warm start, Adam
- * steps and early stop, and every affine layer of an iteration is one GEMM over
- * the problems of all states still running. lower[k * rows + r] holds state k's
- * CROWN bound and gets the better one. */
-int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc,
-                           double *lower, nn_error *err)
-{
-    if (n == 0 || rows == 0 || st[0]->opt.frown_iters == 0) return NN_OK;
+    if (n == 0 || rows == 0 || (!lower && !upper) || st[0]->opt.frown_iters == 0) return NN_OK;
     const nn_model *m = st[0]->model;
     int top = m->n_layers;
     size_t rb = ((bound_work *)st[0]->work)->rb, G = st[0]->opt.frown_group;
-    frown_space *sp = nn_calloc(n, sizeof *sp, "FROWN batch", err);
-    size_t *idx = nn_malloc(rb * sizeof *idx, "FROWN batch", err), *P = nn_malloc(n * sizeof *P, "FROWN batch", err);
-    const size_t **rp = nn_malloc(n * sizeof *rp, "FROWN batch", err);
-    double **lp = nn_malloc(n * sizeof *lp, "FROWN batch", err);
+    frown_space *sp = nn_calloc(n, sizeof *sp, "FROWN spec rows", err);
+    size_t *idx = nn_malloc(rb * sizeof *idx, "FROWN spec rows", err), *P = nn_malloc(n * sizeof *P, "FROWN spec rows", err);
+    const size_t **rp = nn_malloc(n * sizeof *rp, "FROWN spec rows", err);
+    double **lp = nn_malloc(2 * n * sizeof *lp, "FROWN spec rows", err);
     int rc = NN_ENOMEM;
     if (!sp || !idx || !P || !rp || !lp) goto done;
     rc = NN_OK;
     for (size_t k = 0; k < n && !rc; k++) {
+        /* a residual graph's passes follow the edges of one segment only */
         if (st[k]->model != m || st[k]->opt.method != METHOD_FROWN || ((bound_work *)st[k]->work)->rb != rb ||
-            st[k]->opt.frown_group != G || ((bound_work *)st[k]->work)->dag) {
+            st[k]->opt.frown_group != G || (n > 1 && ((bound_work *)st[k]->work)->dag)) {
             rc = nn_fail(err, NN_EARG, "bound_frown_spec_batch: state %zu is not one a batch can optimize", k);
             break;
         }
@@ -1347,13 +1307,31 @@ int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, si
     for (size_t r0 = 0; r0 < rows && !rc; r0 += rb) {
         size_t R = rows - r0 < rb ? rows - r0 : rb;
         for (size_t r = 0; r < R; r++) idx[r] = r0 + r;
-        for (size_t k = 0; k < n; k++) rp[k] = idx, P[k] = R, lp[k] = lower + k * rows + r0;
-        rc = run_sides(st, sp, n, top, C, ldc, NULL, rp, P, 1, 0, lp, NULL, err);
+        for (size_t k = 0; k < n; k++) {
+            rp[k] = idx, P[k] = R;
+            lp[k] = lower ? lower + k * rows + r0 : NULL, lp[n + k] = upper ? upper + k * rows + r0 : NULL;
+        }
+        rc = run_sides(st, sp, n, top, C, ldc, d, rp, P, lower != NULL, upper != NULL, lp, lp + n, err);
     }
 done:
     for (size_t k = 0; sp && k < n; k++) space_free(&sp[k]);
     free(sp), free(idx), free(P), free(rp), free(lp);
     return rc;
+}
+
+int bound_frown_spec(bound_state *st, const double *C, size_t rows, size_t ldc, const double *d, double *lower,
+                     double *upper, nn_error *err)
+{
+    return spec_rows(&st, 1, C, rows, ldc, d, lower, upper && st->opt.spec_upper ? upper : NULL, err);
+}
+
+/* bound_frown_spec's lower sides for n states of one model at once (batches of
+ * regions or sub-domains, bound_batch.c): lower[k * rows + r] holds state k's
+ * CROWN bound and gets the better one. */
+int bound_frown_spec_batch(bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc,
+                           double *lower, nn_error *err)
+{
+    return spec_rows(st, n, C, rows, ldc, NULL, lower, NULL, err);
 }
 
 /* ---- spec-row variables carried between regions (bound.h) ---- */
