@@ -436,25 +436,17 @@ static int pass_rows(bound_batch *b, bound_state *const *st, int top, const doub
     return rc;
 }
 
-/* Layer i of every state not yet found empty: the rows bound_crown_select picks,
- * both sides, in one stacked pass; merged with IBP and settled per state (a
- * sub-domain's layers below keep_below are its prior bounds, with no rows), as
- * bound_compute does. */
-static int batch_layer(bound_batch *b, bound_state *const *st, size_t n, int i, nn_error *err)
+/* Layer i's rows (not the first layer's) of every state open there (not found
+ * empty, not kept: b->kept), one pass: the rows bound_crown_select picks, both
+ * sides, stacked, merged with IBP per state. */
+static int crown_rows(bound_batch *b, bound_state *const *st, size_t n, int i, nn_error *err)
 {
     size_t ni = shape_size(st[0]->model->layers[i].in), M = 0;
     int rc = grow(&b->idx, b->cap_idx, n * ni, sizeof *b->idx, err);
     if (!rc && n * ni > b->cap_idx) b->cap_idx = n * ni;
-    if (!rc) rc = grow(&b->n_idx, b->cap_n, n, sizeof *b->n_idx, err);
-    if (!rc) rc = grow(&b->kept, b->cap_n, n, sizeof *b->kept, err);
-    if (!rc && n > b->cap_n) b->cap_n = n;
     for (size_t k = 0; !rc && k < n; k++) {
-        b->n_idx[k] = 0, b->kept[k] = 0;
-        if (st[k]->infeasible) continue;
-        int kept;
-        rc = bound_sub_keeps(st[k], i, st[k]->pre_lower[i], st[k]->pre_upper[i], &kept, err);
-        b->kept[k] = (unsigned char)kept;
-        if (!rc && !kept) rc = bound_crown_select(st[k], i, b->idx + k * ni, &b->n_idx[k], err);
+        b->n_idx[k] = 0;
+        if (!st[k]->infeasible && !b->kept[k]) rc = bound_crown_select(st[k], i, b->idx + k * ni, &b->n_idx[k], err);
         M += 2 * b->n_idx[k];
     }
     if (rc || (rc = reserve(b, M, 1, 1, err))) return rc;
@@ -468,16 +460,80 @@ static int batch_layer(bound_batch *b, bound_state *const *st, size_t n, int i, 
             }
     if (M && (rc = pass_rows(b, st, i, NULL, 0, M, err))) return rc;
     p = 0;
-    for (size_t k = 0; k < n && !rc; k++) {
-        if (st[k]->infeasible) continue;
+    for (size_t k = 0; k < n; k++) {
         size_t R = b->n_idx[k];
-        double *lo = st[k]->pre_lower[i], *hi = st[k]->pre_upper[i];
-        if (!b->kept[k]) {
-            for (size_t q = 0; q < R; q++) b->lb[p + R + q] = -b->lb[p + R + q]; /* upper = -lower(-row) */
-            bound_crown_merge(st[k], i, b->idx + k * ni, R, b->lb + p, b->lb + p + R, lo, hi);
-        }
+        if (st[k]->infeasible || b->kept[k]) continue;
+        for (size_t q = 0; q < R; q++) b->lb[p + R + q] = -b->lb[p + R + q]; /* upper = -lower(-row) */
+        bound_crown_merge(st[k], i, b->idx + k * ni, R, b->lb + p, b->lb + p + R, st[k]->pre_lower[i],
+                          st[k]->pre_upper[i]);
         p += 2 * R;
-        rc = bound_layer_settle(st[k], i, lo, hi, b->kept[k], err);
+    }
+    return NN_OK;
+}
+
+/* Layer i's rows of the states open there, FROWN's lines optimized for every
+ * layer: each block's problems of all of them in one optimization
+ * (bound_frown_layer_rows_batch), checked finite as bound_layer_rows checks one
+ * state's. */
+static int frown_rows(bound_batch *b, bound_state *const *st, size_t n, int i, nn_error *err)
+{
+    size_t ni = shape_size(st[0]->model->layers[i].in), no = 0;
+    bound_state **open = malloc(n * sizeof *open);
+    double **lo = malloc(2 * n * sizeof *lo);
+    int rc = open && lo ? NN_OK : nn_fail(err, NN_ENOMEM, "out of memory for a batch of regions");
+    for (size_t k = 0; k < n && !rc; k++) {
+        bound_state *sk = st[k];
+        if (sk->infeasible || b->kept[k] || (rc = bound_ibp_at(sk, i, err))) continue;
+        lo[no] = sk->pre_lower[i], lo[n + no] = sk->pre_upper[i];
+        open[no++] = sk;
+    }
+    if (!rc && no) rc = bound_frown_layer_rows_batch(open, no, i, 0, ni, lo, lo + n, err);
+    for (size_t k = 0; k < no && !rc; k++)
+        for (size_t r = 0; r < ni && !rc; r++)
+            if (!isfinite(lo[k][r]) || !isfinite(lo[n + k][r]))
+                rc = nn_fail(err, NN_ENUMERIC, "bound_batch_run: layer %d neuron %zu has a bound that is not finite",
+                             i, r);
+    free(open), free(lo);
+    return rc;
+}
+
+typedef int (*open_rows_fn)(bound_batch *b, bound_state *const *st, size_t n, int i, nn_error *err);
+
+/* Every nonlinear layer of the batch's states as bound_compute takes one
+ * state's: each state's exact first block, the layers its sub-domain keeps and
+ * the settling (parent's bounds, split sides, emptiness, commit) by itself; the
+ * other layers' rows of the states open there by `rows`, for all of them at
+ * once. With tables, the unions and tables of each committed layer
+ * (layer_tables) for the next passes. */
+static int walk_layers(bound_batch *b, bound_state *const *st, size_t n, open_rows_fn rows, int tables,
+                       nn_error *err)
+{
+    const nn_model *m = st[0]->model;
+    int first = ((const bound_work *)st[0]->work)->first_nl;
+    int rc = grow(&b->n_idx, b->cap_n, n, sizeof *b->n_idx, err);
+    if (!rc) rc = grow(&b->kept, b->cap_n, n, sizeof *b->kept, err);
+    if (rc) return rc;
+    if (n > b->cap_n) b->cap_n = n;
+    for (size_t k = 0; k < n; k++) bound_compute_start(st[k]);
+    for (int i = first; i < m->n_layers && !rc; i++) {
+        if (!layer_is_nonlinear(m->layers[i].type)) continue;
+        size_t ni = shape_size(m->layers[i].in);
+        for (size_t k = 0; k < n && !rc; k++) {
+            bound_state *sk = st[k];
+            int kept = 0;
+            if (sk->infeasible) {
+                b->kept[k] = 0;
+                continue;
+            }
+            if (i == first) rc = bound_layer_rows(sk, i, 0, ni, sk->pre_lower[i], sk->pre_upper[i], err);
+            else rc = bound_sub_keeps(sk, i, sk->pre_lower[i], sk->pre_upper[i], &kept, err);
+            b->kept[k] = (unsigned char)kept;
+        }
+        if (!rc && i != first) rc = rows(b, st, n, i, err);
+        for (size_t k = 0; k < n && !rc; k++)
+            if (!st[k]->infeasible)
+                rc = bound_layer_settle(st[k], i, st[k]->pre_lower[i], st[k]->pre_upper[i], b->kept[k], err);
+        if (!rc && tables) layer_tables(b, st, n, i);
     }
     return rc;
 }
@@ -491,56 +547,16 @@ static int check_finite(bound_state *const *st, const double *lower, size_t n, s
     return NN_OK;
 }
 
-/* FROWN's layers, every state's optimized (frown_layers all or auto): layer by
- * layer as bound_compute goes, each state's first block, kept layers and
- * settling its own, and the optimization of every block's rows one for the
- * states still open (bound_frown_layer_rows_batch). */
-static int frown_layers(bound_state *const *st, size_t n, nn_error *err)
-{
-    const nn_model *m = st[0]->model;
-    int first = ((const bound_work *)st[0]->work)->first_nl, rc = NN_OK;
-    bound_state **open = malloc(n * sizeof *open);
-    double **lo = malloc(2 * n * sizeof *lo);
-    int *kept = malloc(n * sizeof *kept);
-    if (!open || !lo || !kept) rc = nn_fail(err, NN_ENOMEM, "out of memory for a batch of regions");
-    for (size_t k = 0; k < n && !rc; k++) bound_compute_start(st[k]);
-    for (int i = first; i < m->n_layers && !rc; i++) {
-        if (!layer_is_nonlinear(m->layers[i].type)) continue;
-        size_t ni = shape_size(m->layers[i].in), no = 0;
-        for (size_t k = 0; k < n && !rc; k++) {
-            bound_state *sk = st[k];
-            kept[k] = 0;
-            if (sk->infeasible) continue;
-            if (i == first) rc = bound_layer_rows(sk, i, 0, ni, sk->pre_lower[i], sk->pre_upper[i], err);
-            else if (!(rc = bound_sub_keeps(sk, i, sk->pre_lower[i], sk->pre_upper[i], &kept[k], err)) && !kept[k] &&
-                     !(rc = bound_ibp_at(sk, i, err))) {
-                lo[no] = sk->pre_lower[i], lo[n + no] = sk->pre_upper[i];
-                open[no++] = sk;
-            }
-        }
-        if (!rc && no) rc = bound_frown_layer_rows_batch(open, no, i, 0, ni, lo, lo + n, err);
-        for (size_t k = 0; k < no && !rc; k++) /* as bound_layer_rows checks one state's */
-            for (size_t r = 0; r < ni && !rc; r++)
-                if (!isfinite(lo[k][r]) || !isfinite(lo[n + k][r]))
-                    rc = nn_fail(err, NN_ENUMERIC, "bound_batch_run: layer %d neuron %zu has a bound that is not finite",
-                                 i, r);
-        for (size_t k = 0; k < n && !rc; k++)
-            if (!st[k]->infeasible) rc = bound_layer_settle(st[k], i, st[k]->pre_lower[i], st[k]->pre_upper[i], kept[k], err);
-    }
-    free(open), free(lo), free(kept);
-    return rc;
-}
-
 /* FROWN: each state's layers (by itself with CROWN's layers, where its rows on
  * live neurons beat a batch's unions: CROWN's batches measured slower; else
- * frown_layers) and linear spec bounds, then the optimization of the spec rows,
- * the expensive part, for the states not found empty in one batch
- * (bound_frown_spec_batch). */
-static int frown_batch(bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc, double *lower,
-                       nn_error *err)
+ * walk_layers with frown_rows) and linear spec bounds, then the optimization of
+ * the spec rows, the expensive part, for the states not found empty in one
+ * batch (bound_frown_spec_batch). */
+static int frown_batch(bound_batch *b, bound_state *const *st, size_t n, const double *C, size_t rows, size_t ldc,
+                       double *lower, nn_error *err)
 {
     int rc = NN_OK;
-    if (st[0]->opt.frown_layers != FROWN_LAYERS_SPEC) rc = frown_layers(st, n, err);
+    if (st[0]->opt.frown_layers != FROWN_LAYERS_SPEC) rc = walk_layers(b, st, n, frown_rows, 0, err);
     else
         for (size_t k = 0; k < n && !rc; k++) rc = bound_compute(st[k], err);
     bound_state **open = rc ? NULL : malloc(n * sizeof *open);
@@ -582,26 +598,11 @@ int bound_batch_run(bound_batch *b, bound_state *const *st, size_t n, const doub
     }
     if (rows && (!C || ldc < model_output_size(m)))
         return nn_fail(err, NN_EARG, "bound_batch_run: C is NULL or its leading dimension is too small");
-    if (st[0]->opt.method == METHOD_FROWN) return frown_batch(st, n, C, rows, ldc, lower, err);
-    const bound_work *w0 = st[0]->work;
-    int first = w0->first_nl;
+    if (st[0]->opt.method == METHOD_FROWN) return frown_batch(b, st, n, C, rows, ldc, lower, err);
     int rc = tables_for(b, m, n, err);
     if (rc) return rc;
     b->gen++; /* the packed weights of an earlier batch are stale */
-    for (size_t k = 0; k < n; k++) bound_compute_start(st[k]);
-    for (int i = first; i < m->n_layers; i++) {
-        if (!layer_is_nonlinear(m->layers[i].type)) continue;
-        if (i == first) /* each state's exact first block */
-            for (size_t k = 0; k < n && !rc; k++) {
-                bound_state *sk = st[k];
-                rc = bound_layer_rows(sk, i, 0, shape_size(m->layers[i].in), sk->pre_lower[i], sk->pre_upper[i], err);
-                if (!rc) rc = bound_layer_settle(sk, i, sk->pre_lower[i], sk->pre_upper[i], 0, err);
-            }
-        else
-            rc = batch_layer(b, st, n, i, err);
-        if (rc) return rc;
-        layer_tables(b, st, n, i);
-    }
+    if ((rc = walk_layers(b, st, n, crown_rows, 1, err))) return rc;
     size_t no = model_output_size(m);
     for (size_t k = 0; k < n; k++)
         for (size_t r = 0; r < no; r++) st[k]->out_lower[r] = -INFINITY, st[k]->out_upper[r] = INFINITY;
