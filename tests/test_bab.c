@@ -1293,6 +1293,76 @@ static void a_holder_keeps_the_frontier(void **state)
     assert_true(searched > 0);
 }
 
+/* An executor that runs a round's items one at a time, last first, as members
+ * that finish out of order would; it counts the calls whose items are one job
+ * wide (LP jobs, in batches) right after a call of units of `unit` jobs: rounds
+ * whose LP jobs went apart from the others (bab.c run_jobs). */
+typedef struct {
+    size_t unit, last_width;
+    int mixed;
+} scatter_exec;
+
+static int scatter_run(void *ctx, size_t n, size_t width, bab_jobs_fn jobs, void *jobs_ctx, double *out,
+                       nn_error *err)
+{
+    scatter_exec *x = ctx;
+    if (x->last_width == width * x->unit && x->unit > 1) x->mixed++;
+    x->last_width = width;
+    for (size_t i = n; i-- > 0;) {
+        int rc = jobs(jobs_ctx, i, i + 1, out + i * width, err);
+        if (rc) return rc;
+    }
+    return NN_OK;
+}
+
+/* In batches, a round's LP jobs go out apart from the units of the others and
+ * their rows are put back in job order (doc/bab.md "Over MPI"). A row read
+ * into another domain is an error, so a wrong permutation fails the search;
+ * with every item run apart and last first, the search must grow the tree and
+ * give the answer of the same units run in order here. CROWN, ReLU phases,
+ * units of 4, on random nets on both sides of the MILP minimum, where leaves
+ * that cannot be split go to their LP. */
+static void lp_jobs_apart_keep_the_tree(void **state)
+{
+    (void)state;
+    test_rng rng = {777};
+    int nets = TEST_UNDER_SANITIZER ? 4 : 8, mixed = 0;
+    for (int net = 0; net < nets; net++) {
+        nn_model m;
+        double lo[8], hi[8], row[3], milp_lo, milp_inc;
+        if (!random_search(&rng, BAB_SPLIT_RELU, 8, &m, lo, hi, row, &milp_lo, &milp_inc)) continue;
+        double gap = 0.002 * (fabs(milp_inc) + 1);
+        for (int side = 0; side < 2; side++) {
+            prop_spec p;
+            one_row_property(&p, 8, lo, hi, row, 3, side ? milp_inc + gap : milp_lo - gap);
+            prop_options o;
+            prop_options_default(&o);
+            o.bab.enabled = 1, o.bab.split = BAB_SPLIT_RELU, o.bab.unit = 4, o.bab.batch = 4;
+            o.steps = 2, o.restarts = 1, o.timeout = 60;
+            prop_result here, apart;
+            nn_error err;
+            if (prop_verify(&m, &p, &o, &here, &err)) fail_msg("net %d: %s", net, err.msg);
+            scatter_exec x = {o.bab.unit, 0, 0};
+            o.bab.exec = scatter_run, o.bab.exec_ctx = &x;
+            if (prop_verify(&m, &p, &o, &apart, &err)) fail_msg("net %d, items apart: %s", net, err.msg);
+            assert_int_equal(apart.answer, here.answer);
+            assert_int_equal(apart.bab.domains, here.bab.domains);
+            assert_int_equal(apart.bab.leaves_proven, here.bab.leaves_proven);
+            assert_int_equal(apart.bab.leaves_empty, here.bab.leaves_empty);
+            assert_int_equal(apart.bab.open, here.bab.open);
+            assert_true(apart.bab.proven_margin == here.bab.proven_margin);
+            if (here.answer == PROP_SAT) assert_memory_equal(apart.x, here.x, 8 * sizeof *here.x);
+            mixed += x.mixed;
+            prop_result_free(&here);
+            prop_result_free(&apart);
+            prop_spec_free(&p);
+        }
+        model_free(&m);
+    }
+    print_message("  %d rounds whose LP jobs went apart from units of other jobs\n", mixed);
+    assert_true(mixed > 0);
+}
+
 /* The clipped l_inf ball B(x0, eps), rounded outward. */
 static void ball_box(const double *x0, int n, double eps, double *lo, double *hi)
 {
@@ -1448,6 +1518,7 @@ int main(void)
         cmocka_unit_test(bab_agrees_with_milp),
         cmocka_unit_test(residual_bab_agrees_with_milp),
         cmocka_unit_test(a_holder_keeps_the_frontier),
+        cmocka_unit_test(lp_jobs_apart_keep_the_tree),
         cmocka_unit_test(certify_bab_radius_is_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
