@@ -50,6 +50,11 @@ typedef struct {
     size_t nd;
     int *i;            /* int scratch (pool window tables), ni entries */
     size_t ni;
+    /* 1: the conv adjoints' col2im scatters cell by cell on any CPU (the
+     * reference the gathering one is tested against); 0 (init): it gathers each
+     * cell's slots in AVX2 registers where the CPU has AVX2 and the conv's
+     * strides are 1. The same bits either way (layer_ops_conv_adjoint.h). */
+    int plain_col2im;
 } layer_workspace;
 
 void layer_workspace_init(layer_workspace *ws);

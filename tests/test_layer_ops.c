@@ -341,6 +341,91 @@ static void conv_row_block_equals_rows_one_by_one_across_chunks(void **state)
     model_free(&m);
 }
 
+/* dy entries: uniform in [-1, 1], with a fifth exact zeros and a tenth -0 (as
+ * the engine's rows hold where a line or a window cuts them). */
+static void rand_rows(test_rng *rng, double *dy, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int k = rand_int(rng, 0, 9);
+        dy[i] = k < 2 ? 0.0 : k == 2 ? -0.0 : test_rng_range(rng, -1, 1);
+    }
+}
+
+/* The conv adjoint's col2im gathers each input cell's slots in registers where
+ * the CPU has AVX2 and the strides are 1 (layer_workspace.plain_col2im = 0),
+ * and must give the bits of the cell-by-cell scatter (plain_col2im = 1): on full
+ * maps and on windowed rows (windows reaching past the map, padding), double and
+ * float, maps from 1 to 41 cells wide (one to two chunks of 32 cells, and the
+ * narrow variants of 8 and 16), kernels up to 6 with dilation. */
+static void gathered_col2im_gives_the_scatter_bits(void **state)
+{
+    (void)state;
+    test_rng rng = {4711};
+    layer_workspace plain, gather;
+    layer_workspace_init(&plain), layer_workspace_init(&gather);
+    plain.plain_col2im = 1;
+    int tested = 0;
+    for (int trial = 0; trial < 300; trial++) {
+        nn_layer l = layer_make(LAYER_CONV2D);
+        nn_shape in = {rand_int(&rng, 1, 3), rand_int(&rng, 1, 41), rand_int(&rng, 1, 41)};
+        l.kernel[0] = rand_int(&rng, 1, 6), l.kernel[1] = rand_int(&rng, 1, 6);
+        l.dilation[0] = rand_int(&rng, 1, 2), l.dilation[1] = rand_int(&rng, 1, 2);
+        for (int k = 0; k < 4; k++) l.pad[k] = rand_int(&rng, 0, l.kernel[k % 2]);
+        l.out_channels = rand_int(&rng, 1, 5);
+        l.in_features = in.c;
+        size_t wn = (size_t)l.out_channels * in.c * l.kernel[0] * l.kernel[1];
+        l.weight = test_rand_vec(&rng, wn, -1, 1);
+        l.bias = test_rand_vec(&rng, (size_t)l.out_channels, -1, 1);
+        nn_model m;
+        if (!one_layer(&m, in, l)) continue;
+        const nn_layer *L = &m.layers[0];
+        size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = (size_t)rand_int(&rng, 1, 6);
+        nn_error err;
+        float *wf = malloc(wn * sizeof *wf);
+        for (size_t i = 0; i < wn; i++) wf[i] = (float)L->weight[i];
+        /* full maps */
+        double *dy = malloc(rows * n_out * sizeof *dy), *d1 = malloc(rows * n_in * sizeof *d1);
+        double *d2 = malloc(rows * n_in * sizeof *d2);
+        float *fy = malloc(rows * n_out * sizeof *fy), *f1 = malloc(rows * n_in * sizeof *f1);
+        float *f2 = malloc(rows * n_in * sizeof *f2);
+        rand_rows(&rng, dy, rows * n_out);
+        for (size_t i = 0; i < rows * n_out; i++) fy[i] = (float)dy[i];
+        assert_int_equal(layer_affine_adjoint_ws(L, dy, rows, n_out, d1, n_in, &plain, &err), NN_OK);
+        assert_int_equal(layer_affine_adjoint_ws(L, dy, rows, n_out, d2, n_in, &gather, &err), NN_OK);
+        assert_memory_equal(d1, d2, rows * n_in * sizeof *d1);
+        assert_int_equal(layer_affine_adjoint_f_ws(L, wf, fy, rows, n_out, f1, n_in, &plain, &err), NN_OK);
+        assert_int_equal(layer_affine_adjoint_f_ws(L, wf, fy, rows, n_out, f2, n_in, &gather, &err), NN_OK);
+        assert_memory_equal(f1, f2, rows * n_in * sizeof *f1);
+        free(dy), free(d1), free(d2), free(fy), free(f1), free(f2);
+        /* windowed rows: an h x w window of the output map at random origins */
+        int h = rand_int(&rng, 1, L->out.h + 1), w = rand_int(&rng, 1, L->out.w + 1), hi, wi;
+        layer_window_below(L, h, w, &hi, &wi);
+        size_t no = (size_t)L->out_channels * (size_t)h * (size_t)w, ni = (size_t)in.c * (size_t)hi * (size_t)wi;
+        int *oy = malloc(rows * sizeof *oy), *ox = malloc(rows * sizeof *ox);
+        for (size_t r = 0; r < rows; r++)
+            oy[r] = rand_int(&rng, -1, L->out.h - h + 1), ox[r] = rand_int(&rng, -1, L->out.w - w + 1);
+        dy = malloc(rows * no * sizeof *dy), d1 = malloc(rows * ni * sizeof *d1), d2 = malloc(rows * ni * sizeof *d2);
+        fy = malloc(rows * no * sizeof *fy), f1 = malloc(rows * ni * sizeof *f1), f2 = malloc(rows * ni * sizeof *f2);
+        rand_rows(&rng, dy, rows * no);
+        for (size_t i = 0; i < rows * no; i++) fy[i] = (float)dy[i];
+        assert_int_equal(layer_affine_adjoint_window_ws(L, dy, rows, no, h, w, oy, ox, d1, ni, &plain, &err), NN_OK);
+        assert_int_equal(layer_affine_adjoint_window_ws(L, dy, rows, no, h, w, oy, ox, d2, ni, &gather, &err), NN_OK);
+        assert_memory_equal(d1, d2, rows * ni * sizeof *d1);
+        assert_int_equal(layer_affine_adjoint_window_f_ws(L, wf, fy, rows, no, h, w, oy, ox, f1, ni, &plain, &err),
+                         NN_OK);
+        assert_int_equal(layer_affine_adjoint_window_f_ws(L, wf, fy, rows, no, h, w, oy, ox, f2, ni, &gather, &err),
+                         NN_OK);
+        assert_memory_equal(f1, f2, rows * ni * sizeof *f1);
+        free(dy), free(d1), free(d2), free(fy), free(f1), free(f2), free(oy), free(ox), free(wf);
+        model_free(&m);
+        tested++;
+    }
+    print_message("  %d convs, the gathering col2im %s\n", tested,
+                  __builtin_cpu_supports("avx2") ? "on (AVX2)" : "off (no AVX2: both scatter)");
+    assert_true(tested > 200);
+    layer_workspace_free(&plain), layer_workspace_free(&gather);
+}
+
 /* One workspace reused across layers of different types and sizes (it grows
  * and is reused) gives exactly the results of the allocating calls. */
 static void reused_workspace_gives_the_same_results(void **state)
@@ -541,6 +626,7 @@ int main(void)
         cmocka_unit_test(adjoint_identity_holds_for_every_affine_layer),
         cmocka_unit_test(conv_row_block_equals_rows_one_by_one_across_chunks),
         cmocka_unit_test(reused_workspace_gives_the_same_results),
+        cmocka_unit_test(gathered_col2im_gives_the_scatter_bits),
         cmocka_unit_test(dense_forward_is_w_times_x_plus_b),
         cmocka_unit_test(row_products_match_naive_sums),
         cmocka_unit_test(empty_row_products_make_no_blas_call),

@@ -300,20 +300,76 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
 /* dx = dy * M for conv2d, a transposed convolution: dy rows are laid side by
  * side as D[Co, nb*P], dcol[K, nb*P] = W^T * D is one GEMM, then col2im (the
  * adjoint of im2col). Once per precision: conv_adjoint_d, conv_adjoint_f. */
+#if defined(__x86_64__) && defined(__GNUC__)
+/* col2im by gathering in AVX2 registers where the CPU has it (layer_ops_conv_adjoint.h) */
+#include <immintrin.h>
+#define COL2IM_GATHER 1
+#define COL2IM_TARGET __attribute__((target("avx2")))
+#define CPU_HAS_AVX2() (__builtin_cpu_supports("avx2") != 0)
+#else
+#define COL2IM_GATHER 0
+#define CPU_HAS_AVX2() 0
+#endif
+#define COL2IM_MAX_K 32 /* the gathering col2im's largest kernel side */
+
 #define REAL double
 #define SFX(name) name##_d
 #define GEMM cblas_dgemm
+#define VEC __m256d
+#define VLANES 4
+#define VZERO() _mm256_setzero_pd()
+#define VLOADU(p) _mm256_loadu_pd(p)
+#define VMASKLOAD(p, m) _mm256_maskload_pd(p, m)
+#define VADD(a, b) _mm256_add_pd(a, b)
+#define VSTOREU(p, v) _mm256_storeu_pd(p, v)
+#define VMASKSTORE(p, m, v) _mm256_maskstore_pd(p, m, v)
+#define VLANE_IDX() _mm256_setr_epi64x(0, 1, 2, 3)
+#define VSET1I(x) _mm256_set1_epi64x(x)
+#define VCMPGTI(a, b) _mm256_cmpgt_epi64(a, b)
 #include "layer_ops_conv_adjoint.h"
 #undef REAL
 #undef SFX
 #undef GEMM
+#undef VEC
+#undef VLANES
+#undef VZERO
+#undef VLOADU
+#undef VMASKLOAD
+#undef VADD
+#undef VSTOREU
+#undef VMASKSTORE
+#undef VLANE_IDX
+#undef VSET1I
+#undef VCMPGTI
 #define REAL float
 #define SFX(name) name##_f
 #define GEMM cblas_sgemm
+#define VEC __m256
+#define VLANES 8
+#define VZERO() _mm256_setzero_ps()
+#define VLOADU(p) _mm256_loadu_ps(p)
+#define VMASKLOAD(p, m) _mm256_maskload_ps(p, m)
+#define VADD(a, b) _mm256_add_ps(a, b)
+#define VSTOREU(p, v) _mm256_storeu_ps(p, v)
+#define VMASKSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
+#define VLANE_IDX() _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
+#define VSET1I(x) _mm256_set1_epi32(x)
+#define VCMPGTI(a, b) _mm256_cmpgt_epi32(a, b)
 #include "layer_ops_conv_adjoint.h"
 #undef REAL
 #undef SFX
 #undef GEMM
+#undef VEC
+#undef VLANES
+#undef VZERO
+#undef VLOADU
+#undef VMASKLOAD
+#undef VADD
+#undef VSTOREU
+#undef VMASKSTORE
+#undef VLANE_IDX
+#undef VSET1I
+#undef VCMPGTI
 
 /* Average pooling forward (adjoint = 0) or adjoint (adjoint = 1). */
 static int avgpool_apply(const nn_layer *l, const double *a, size_t n, size_t lda, double *b, size_t ldb,

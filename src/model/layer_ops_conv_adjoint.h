@@ -26,11 +26,98 @@ static inline void SFX(add_to)(REAL *restrict dst, const REAL *restrict src, int
     for (int i = 0; i < n; i++) dst[i] += src[i];
 }
 
-static void SFX(col2im)(const nn_layer *l, const conv_slot *slots, const REAL *col, size_t ldc, REAL *dxr)
+#if COL2IM_GATHER
+/* col2im of a conv with strides 1, by gathering: cell (iy, ix) of input channel
+ * ci is the sum of col[(ci kh + ky) kw + kx][(iy - yoff[ky]) wo + ix - xoff[kx]]
+ * over the slots whose output cell lies in [0, ho) x [0, wo), added from +0 in
+ * (ky, kx) order, as col2im adds them into a cleared cell: the same bits. The
+ * cells of a line sit in NV AVX2 registers, a chunk of NV VLANES cells at a time,
+ * while every slot is added in: one masked load per slot and register, with the
+ * masks made once per chunk, no branch per register; col2im loads, adds and
+ * stores per slot and cell. A slot's lanes out of range load +0, which leaves a
+ * sum begun at +0 as it was (such a sum is never -0). Writes every cell of dx
+ * (ci_n x hin x win). */
+COL2IM_TARGET static inline __attribute__((always_inline)) void
+SFX(gather_chunks)(const REAL *col, size_t ldc, int ci_n, int kh, int kw, const int *yoff, const int *xoff, int ho,
+                   int wo, int hin, int win, REAL *dx, const int NV)
+{
+    size_t plane = (size_t)hin * (size_t)win;
+    __m256i mask[COL2IM_MAX_K][32 / VLANES], store[32 / VLANES];
+    const __m256i lane = VLANE_IDX();
+    for (int x0 = 0; x0 < win; x0 += NV * VLANES) {
+        int nx = win - x0 < NV * VLANES ? win - x0 : NV * VLANES;
+        for (int kx = 0; kx < kw; kx++) {
+            /* lanes j of the chunk whose output column x0 + j - xoff lies in [0, wo) */
+            int lo = xoff[kx] - x0, hi = xoff[kx] + wo - x0;
+            if (lo < 0) lo = 0;
+            if (hi > nx) hi = nx;
+            for (int v = 0; v < NV; v++)
+                mask[kx][v] = _mm256_and_si256(VCMPGTI(lane, VSET1I(lo - v * VLANES - 1)),
+                                               VCMPGTI(VSET1I(hi - v * VLANES), lane));
+        }
+        for (int v = 0; v < NV; v++) store[v] = VCMPGTI(VSET1I(nx - v * VLANES), lane);
+        for (int ci = 0; ci < ci_n; ci++)
+            for (int iy = 0; iy < hin; iy++) {
+                VEC acc[32 / VLANES];
+                for (int v = 0; v < NV; v++) acc[v] = VZERO();
+                for (int ky = 0; ky < kh; ky++) {
+                    int oy = iy - yoff[ky];
+                    if (oy < 0 || oy >= ho) continue;
+                    const REAL *line = col + ((size_t)ci * (size_t)kh + (size_t)ky) * (size_t)kw * ldc +
+                                       (size_t)oy * (size_t)wo + (size_t)x0;
+                    for (int kx = 0; kx < kw; kx++) {
+                        /* lane j reads output column x0 + j - xoff[kx]: masked where out of range */
+                        const REAL *src = line + (size_t)kx * ldc - xoff[kx];
+                        for (int v = 0; v < NV; v++)
+                            acc[v] = VADD(acc[v], VMASKLOAD(src + v * VLANES, mask[kx][v]));
+                    }
+                }
+                REAL *out = dx + (size_t)ci * plane + (size_t)iy * (size_t)win + (size_t)x0;
+                for (int v = 0; v < NV; v++) VMASKSTORE(out + v * VLANES, store[v], acc[v]);
+            }
+    }
+}
+
+COL2IM_TARGET static void SFX(col2im_gather)(const REAL *col, size_t ldc, int ci_n, int kh, int kw, const int *yoff,
+                                             const int *xoff, int ho, int wo, int hin, int win, REAL *dx)
+{
+    if (win <= 8)
+        SFX(gather_chunks)(col, ldc, ci_n, kh, kw, yoff, xoff, ho, wo, hin, win, dx, 8 / VLANES);
+    else if (win <= 16)
+        SFX(gather_chunks)(col, ldc, ci_n, kh, kw, yoff, xoff, ho, wo, hin, win, dx, 16 / VLANES);
+    else
+        SFX(gather_chunks)(col, ldc, ci_n, kh, kw, yoff, xoff, ho, wo, hin, win, dx, 32 / VLANES);
+}
+#endif
+
+/* The gathering col2im serves convs of strides 1 and kernels of at most
+ * COL2IM_MAX_K a side, on CPUs with AVX2, unless the workspace asks for the
+ * plain one. */
+#ifndef COL2IM_GATHERS
+#define COL2IM_GATHERS
+static int col2im_gathers(const nn_layer *l, const layer_workspace *ws)
+{
+    return COL2IM_GATHER && !(ws && ws->plain_col2im) && l->stride[0] == 1 && l->stride[1] == 1 &&
+           l->kernel[0] <= COL2IM_MAX_K && l->kernel[1] <= COL2IM_MAX_K && CPU_HAS_AVX2();
+}
+#endif
+
+static void SFX(col2im)(const nn_layer *l, const conv_slot *slots, const REAL *col, size_t ldc, REAL *dxr, int gather)
 {
     int kh = l->kernel[0], kw = l->kernel[1], wo = l->out.w, W = l->in.w;
     int sh = l->stride[0], sw = l->stride[1];
     size_t hw = (size_t)l->in.h * (size_t)W;
+#if COL2IM_GATHER
+    if (gather) {
+        int yoff[COL2IM_MAX_K], xoff[COL2IM_MAX_K];
+        for (int ky = 0; ky < kh; ky++) yoff[ky] = slots[ky * kw].yoff;
+        for (int kx = 0; kx < kw; kx++) xoff[kx] = slots[kx].xoff;
+        SFX(col2im_gather)(col, ldc, l->in.c, kh, kw, yoff, xoff, l->out.h, wo, l->in.h, W, dxr);
+        return;
+    }
+#else
+    (void)gather;
+#endif
     memset(dxr, 0, (size_t)l->in.c * hw * sizeof *dxr);
     for (int ci = 0; ci < l->in.c; ci++)
         for (int k = 0; k < kh * kw; k++) {
@@ -57,6 +144,7 @@ static int SFX(conv_adjoint)(const nn_layer *l, const REAL *w, const REAL *dy, s
     if (!D) return err ? err->code : NN_ENOMEM;
     size_t plane = cs.plane, K = cs.K, co_n = cs.co_n, chunk = cs.chunk;
     conv_slot *slots = cs.slots;
+    int gather = col2im_gathers(l, ws);
     REAL *dcol = D + (chunk * plane + GEMM_N_PAD) * co_n;
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
         size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = gemm_n_padded(nb * plane);
@@ -69,10 +157,34 @@ static int SFX(conv_adjoint)(const nn_layer *l, const REAL *w, const REAL *dy, s
         gemm_clear(dcol, K, ld, ld, sizeof *dcol);
         GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, w, (int)K, D, (int)ld, 1.0,
              dcol, (int)ld);
-        for (size_t r = 0; r < nb; r++) SFX(col2im)(l, slots, dcol + r * plane, ld, dx + (r0 + r) * lddx);
+        for (size_t r = 0; r < nb; r++) SFX(col2im)(l, slots, dcol + r * plane, ld, dx + (r0 + r) * lddx, gather);
     }
     free(slots);
     return NN_OK;
+}
+
+/* col2im of one windowed row: col (ld ldc) holds the row's h x w output window
+ * per slot (ci, ky, kx); its input window is dx (ci x hi x wi). */
+static void SFX(col2im_window)(const nn_layer *l, const REAL *col, size_t ldc, int h, int w, int hi, int wi, REAL *dx)
+{
+    int kh = l->kernel[0], kw = l->kernel[1], sh = l->stride[0], sw = l->stride[1];
+    int dh = l->dilation[0], dw = l->dilation[1];
+    size_t hwi = (size_t)hi * (size_t)wi, ci_n = (size_t)l->in.c;
+    memset(dx, 0, ci_n * hwi * sizeof *dx);
+    for (size_t ci = 0; ci < ci_n; ci++)
+        for (int ky = 0; ky < kh; ky++)
+            for (int kx = 0; kx < kw; kx++) {
+                const REAL *src = col + ((ci * (size_t)kh + (size_t)ky) * (size_t)kw + (size_t)kx) * ldc;
+                REAL *dst = dx + ci * hwi + (size_t)(ky * dh) * (size_t)wi + (size_t)(kx * dw);
+                for (int yy = 0; yy < h; yy++) {
+                    const REAL *c = src + (size_t)yy * (size_t)w;
+                    REAL *row = dst + (size_t)(yy * sh) * (size_t)wi;
+                    if (sw == 1)
+                        SFX(add_to)(row, c, w);
+                    else
+                        for (int xx = 0; xx < w; xx++) row[xx * sw] += c[xx];
+                }
+            }
 }
 
 /* The transposed convolution on windowed rows (layer_affine_adjoint_window): the
@@ -96,6 +208,9 @@ static int SFX(conv_adjoint_win)(const nn_layer *l, const REAL *wt, const REAL *
     REAL *D = (REAL *)ws_doubles(ws, (bytes + sizeof(double) - 1) / sizeof(double), "conv2d window adjoint", err);
     if (!D) return err ? err->code : NN_ENOMEM;
     REAL *dcol = D + (chunk * hw + GEMM_N_PAD) * co_n;
+    int gather = col2im_gathers(l, ws), yoff[COL2IM_MAX_K], xoff[COL2IM_MAX_K];
+    for (int k = 0; gather && k < kh; k++) yoff[k] = k * dh;
+    for (int k = 0; gather && k < kw; k++) xoff[k] = k * dw;
     for (size_t r0 = 0; r0 < n; r0 += chunk) {
         size_t nb = n - r0 < chunk ? n - r0 : chunk, ld = gemm_n_padded(nb * hw);
         for (size_t r = 0; r < nb; r++) {
@@ -108,21 +223,12 @@ static int SFX(conv_adjoint_win)(const nn_layer *l, const REAL *wt, const REAL *
              dcol, (int)ld);
         for (size_t r = 0; r < nb; r++) {
             REAL *dxr = dx + (r0 + r) * lddx;
-            memset(dxr, 0, ci_n * hwi * sizeof *dxr);
-            for (size_t ci = 0; ci < ci_n; ci++)
-                for (int ky = 0; ky < kh; ky++)
-                    for (int kx = 0; kx < kw; kx++) {
-                        const REAL *src = dcol + ((ci * (size_t)kh + (size_t)ky) * (size_t)kw + (size_t)kx) * ld + r * hw;
-                        REAL *dst = dxr + ci * hwi + (size_t)(ky * dh) * (size_t)wi + (size_t)(kx * dw);
-                        for (int yy = 0; yy < h; yy++) {
-                            const REAL *c = src + (size_t)yy * (size_t)w;
-                            REAL *row = dst + (size_t)(yy * sh) * (size_t)wi;
-                            if (sw == 1)
-                                SFX(add_to)(row, c, w);
-                            else
-                                for (int xx = 0; xx < w; xx++) row[xx * sw] += c[xx];
-                        }
-                    }
+#if COL2IM_GATHER
+            if (gather)
+                SFX(col2im_gather)(dcol + r * hw, ld, (int)ci_n, kh, kw, yoff, xoff, h, w, hi, wi, dxr);
+            else
+#endif
+                SFX(col2im_window)(l, dcol + r * hw, ld, h, w, hi, wi, dxr);
             /* padding cells of the input window are no inputs */
             int y0 = oy[r0 + r] * sh - l->pad[0], x0 = ox[r0 + r] * sw - l->pad[1];
             if (y0 < 0 || x0 < 0 || y0 + hi > H || x0 + wi > W)
