@@ -426,6 +426,82 @@ static void gathered_col2im_gives_the_scatter_bits(void **state)
     layer_workspace_free(&plain), layer_workspace_free(&gather);
 }
 
+/* The adjoint of a conv with at most 8 output channels summed by hand, in the
+ * order the library promises (layer_ops_conv_adjoint.h, adjoint_direct): per
+ * input cell, from +0, each slot (ky, kx) in order whose output cell exists,
+ * that slot's products over co in order, each rounded before its add. */
+#define NAIVE_ADJOINT(T, wt, dy, dx)                                                                               \
+    for (int ci = 0; ci < L->in.c; ci++)                                                                           \
+        for (int iy = 0; iy < L->in.h; iy++)                                                                       \
+            for (int ix = 0; ix < L->in.w; ix++) {                                                                 \
+                T acc = 0;                                                                                         \
+                for (int ky = 0; ky < kh; ky++)                                                                    \
+                    for (int kx = 0; kx < kw; kx++) {                                                              \
+                        int ny = iy + L->pad[0] - ky * L->dilation[0], nx = ix + L->pad[1] - kx * L->dilation[1]; \
+                        if (ny < 0 || nx < 0 || ny % L->stride[0] || nx % L->stride[1]) continue;                  \
+                        int oy = ny / L->stride[0], ox = nx / L->stride[1];                                        \
+                        if (oy >= L->out.h || ox >= L->out.w) continue;                                            \
+                        size_t k = ((size_t)ci * kh + ky) * kw + kx, o = (size_t)oy * L->out.w + ox;               \
+                        T t = wt[k] * dy[o];                                                                       \
+                        for (int co = 1; co < L->out_channels; co++) t += wt[co * K + k] * dy[co * plane + o];    \
+                        acc += t;                                                                                  \
+                    }                                                                                              \
+                dx[((size_t)ci * L->in.h + iy) * L->in.w + ix] = acc;                                              \
+            }
+
+/* Convs with at most 8 output channels sum the adjoint's W^T D themselves
+ * (BLAS is slow on so short an inner dimension): the adjoint must be exactly
+ * the naive sum above, double and float, any stride, padding and dilation,
+ * with exact zeros and -0 among the rows' entries. */
+static void small_conv_adjoint_is_the_naive_sum(void **state)
+{
+    (void)state;
+    test_rng rng = {2718};
+    layer_workspace ws;
+    layer_workspace_init(&ws);
+    int tested = 0;
+    for (int trial = 0; trial < 200; trial++) {
+        nn_shape in;
+        nn_layer l = rand_window_layer(&rng, LAYER_CONV2D, &in);
+        in.h = rand_int(&rng, 3, 30), in.w = rand_int(&rng, 3, 30);
+        l.out_channels = rand_int(&rng, 1, 8);
+        free(l.weight), free(l.bias);
+        size_t wn = (size_t)l.out_channels * in.c * l.kernel[0] * l.kernel[1];
+        l.weight = test_rand_vec(&rng, wn, -1, 1);
+        l.bias = test_rand_vec(&rng, (size_t)l.out_channels, -1, 1);
+        nn_model m;
+        if (!one_layer(&m, in, l)) continue;
+        const nn_layer *L = &m.layers[0];
+        int kh = L->kernel[0], kw = L->kernel[1];
+        size_t K = (size_t)L->in.c * kh * kw, plane = (size_t)L->out.h * L->out.w;
+        size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = (size_t)rand_int(&rng, 1, 4);
+        double *dy = malloc(rows * n_out * sizeof *dy), *dx = malloc(rows * n_in * sizeof *dx);
+        double *want = malloc(n_in * sizeof *want);
+        float *wf = malloc(wn * sizeof *wf), *fy = malloc(rows * n_out * sizeof *fy);
+        float *fx = malloc(rows * n_in * sizeof *fx), *fwant = malloc(n_in * sizeof *fwant);
+        for (size_t i = 0; i < wn; i++) wf[i] = (float)L->weight[i];
+        rand_rows(&rng, dy, rows * n_out);
+        for (size_t i = 0; i < rows * n_out; i++) fy[i] = (float)dy[i];
+        nn_error err;
+        assert_int_equal(layer_affine_adjoint_ws(L, dy, rows, n_out, dx, n_in, &ws, &err), NN_OK);
+        assert_int_equal(layer_affine_adjoint_f_ws(L, wf, fy, rows, n_out, fx, n_in, &ws, &err), NN_OK);
+        for (size_t r = 0; r < rows; r++) {
+            const double *w = L->weight, *dyr = dy + r * n_out;
+            const float *fyr = fy + r * n_out;
+            NAIVE_ADJOINT(double, w, dyr, want)
+            NAIVE_ADJOINT(float, wf, fyr, fwant)
+            assert_memory_equal(dx + r * n_in, want, n_in * sizeof *want);
+            assert_memory_equal(fx + r * n_in, fwant, n_in * sizeof *fwant);
+        }
+        free(dy), free(dx), free(want), free(wf), free(fy), free(fx), free(fwant);
+        model_free(&m);
+        tested++;
+    }
+    print_message("  %d convs of 1 to 8 output channels\n", tested);
+    assert_true(tested > 150);
+    layer_workspace_free(&ws);
+}
+
 /* One workspace reused across layers of different types and sizes (it grows
  * and is reused) gives exactly the results of the allocating calls. */
 static void reused_workspace_gives_the_same_results(void **state)
@@ -627,6 +703,7 @@ int main(void)
         cmocka_unit_test(conv_row_block_equals_rows_one_by_one_across_chunks),
         cmocka_unit_test(reused_workspace_gives_the_same_results),
         cmocka_unit_test(gathered_col2im_gives_the_scatter_bits),
+        cmocka_unit_test(small_conv_adjoint_is_the_naive_sum),
         cmocka_unit_test(dense_forward_is_w_times_x_plus_b),
         cmocka_unit_test(row_products_match_naive_sums),
         cmocka_unit_test(empty_row_products_make_no_blas_call),

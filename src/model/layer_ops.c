@@ -311,6 +311,10 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
 #define CPU_HAS_AVX2() 0
 #endif
 #define COL2IM_MAX_K 32 /* the gathering col2im's largest kernel side */
+/* Conv adjoints with at most this many output channels sum W^T D themselves
+ * (layer_ops_conv_adjoint.h, adjoint_direct), in column blocks of this size. */
+#define ADJ_DIRECT_MAX_CO 8
+#define ADJ_DIRECT_BLOCK 512
 
 #define REAL double
 #define SFX(name) name##_d
@@ -321,6 +325,8 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
 #define VLOADU(p) _mm256_loadu_pd(p)
 #define VMASKLOAD(p, m) _mm256_maskload_pd(p, m)
 #define VADD(a, b) _mm256_add_pd(a, b)
+#define VMUL(a, b) _mm256_mul_pd(a, b)
+#define VSET1(x) _mm256_set1_pd(x)
 #define VSTOREU(p, v) _mm256_storeu_pd(p, v)
 #define VMASKSTORE(p, m, v) _mm256_maskstore_pd(p, m, v)
 #define VLANE_IDX() _mm256_setr_epi64x(0, 1, 2, 3)
@@ -336,6 +342,8 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
 #undef VLOADU
 #undef VMASKLOAD
 #undef VADD
+#undef VMUL
+#undef VSET1
 #undef VSTOREU
 #undef VMASKSTORE
 #undef VLANE_IDX
@@ -350,6 +358,8 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
 #define VLOADU(p) _mm256_loadu_ps(p)
 #define VMASKLOAD(p, m) _mm256_maskload_ps(p, m)
 #define VADD(a, b) _mm256_add_ps(a, b)
+#define VMUL(a, b) _mm256_mul_ps(a, b)
+#define VSET1(x) _mm256_set1_ps(x)
 #define VSTOREU(p, v) _mm256_storeu_ps(p, v)
 #define VMASKSTORE(p, m, v) _mm256_maskstore_ps(p, m, v)
 #define VLANE_IDX() _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)
@@ -365,6 +375,8 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
 #undef VLOADU
 #undef VMASKLOAD
 #undef VADD
+#undef VMUL
+#undef VSET1
 #undef VSTOREU
 #undef VMASKSTORE
 #undef VLANE_IDX

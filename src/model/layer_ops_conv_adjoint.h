@@ -90,6 +90,91 @@ COL2IM_TARGET static void SFX(col2im_gather)(const REAL *col, size_t ldc, int ci
 }
 #endif
 
+/* dcol[k][p] = sum over co of w[co K + k] D[co][p] for k < K, p < ld (a
+ * multiple of GEMM_N_PAD): the transposed convolution's product W^T D. With at
+ * most ADJ_DIRECT_MAX_CO output channels the GEMM's inner dimension is too short
+ * for BLAS (packing and clearing dcol cost more than the products), so each
+ * entry is summed here, products in co order, each rounded before its add (ISO
+ * C: no fused multiply-add): the vector lanes and the plain loop give the same
+ * bits, whatever the CPU, the shape or the column's place. Columns go in blocks
+ * whose D stays in L1 while every k is written. */
+#if COL2IM_GATHER
+/* Columns [p0, p1) of every k, CO channels (a constant where inlined): four
+ * vectors of columns at a time, whose product chains are independent. */
+COL2IM_TARGET static inline __attribute__((always_inline)) void
+SFX(direct_cols)(const REAL *w, size_t K, const REAL *D, size_t ld, REAL *dcol, size_t p0, size_t p1, const size_t CO)
+{
+    for (size_t k = 0; k < K; k++) {
+        VEC wk[ADJ_DIRECT_MAX_CO];
+        for (size_t co = 0; co < CO; co++) wk[co] = VSET1(w[co * K + k]);
+        REAL *out = dcol + k * ld;
+        size_t p = p0;
+        for (; p + 4 * VLANES <= p1; p += 4 * VLANES) {
+            const REAL *d = D + p;
+            VEC a0 = VMUL(wk[0], VLOADU(d)), a1 = VMUL(wk[0], VLOADU(d + VLANES));
+            VEC a2 = VMUL(wk[0], VLOADU(d + 2 * VLANES)), a3 = VMUL(wk[0], VLOADU(d + 3 * VLANES));
+            for (size_t co = 1; co < CO; co++) {
+                d = D + co * ld + p;
+                a0 = VADD(a0, VMUL(wk[co], VLOADU(d)));
+                a1 = VADD(a1, VMUL(wk[co], VLOADU(d + VLANES)));
+                a2 = VADD(a2, VMUL(wk[co], VLOADU(d + 2 * VLANES)));
+                a3 = VADD(a3, VMUL(wk[co], VLOADU(d + 3 * VLANES)));
+            }
+            VSTOREU(out + p, a0), VSTOREU(out + p + VLANES, a1);
+            VSTOREU(out + p + 2 * VLANES, a2), VSTOREU(out + p + 3 * VLANES, a3);
+        }
+        for (; p < p1; p += VLANES) {
+            VEC a = VMUL(wk[0], VLOADU(D + p));
+            for (size_t co = 1; co < CO; co++) a = VADD(a, VMUL(wk[co], VLOADU(D + co * ld + p)));
+            VSTOREU(out + p, a);
+        }
+    }
+}
+
+COL2IM_TARGET static void SFX(adjoint_direct_v)(const REAL *w, size_t K, size_t co_n, const REAL *D, size_t ld,
+                                                REAL *dcol)
+{
+    for (size_t p0 = 0; p0 < ld; p0 += ADJ_DIRECT_BLOCK) {
+        size_t p1 = ld - p0 < ADJ_DIRECT_BLOCK ? ld : p0 + ADJ_DIRECT_BLOCK;
+        switch (co_n) {
+#define DIRECT_CASE(n) \
+    case n: SFX(direct_cols)(w, K, D, ld, dcol, p0, p1, n); break;
+            DIRECT_CASE(1) DIRECT_CASE(2) DIRECT_CASE(3) DIRECT_CASE(4)
+            DIRECT_CASE(5) DIRECT_CASE(6) DIRECT_CASE(7) DIRECT_CASE(8)
+#undef DIRECT_CASE
+        }
+    }
+}
+#endif
+
+static void SFX(adjoint_direct)(const REAL *w, size_t K, size_t co_n, const REAL *D, size_t ld, REAL *dcol)
+{
+#if COL2IM_GATHER
+    if (CPU_HAS_AVX2()) {
+        SFX(adjoint_direct_v)(w, K, co_n, D, ld, dcol);
+        return;
+    }
+#endif
+    for (size_t k = 0; k < K; k++)
+        for (size_t p = 0; p < ld; p++) {
+            REAL acc = w[k] * D[p];
+            for (size_t co = 1; co < co_n; co++) acc += w[co * K + k] * D[co * ld + p];
+            dcol[k * ld + p] = acc;
+        }
+}
+
+/* dcol = W^T D (K x ld, ld a multiple of GEMM_N_PAD) for the conv adjoints. */
+static void SFX(adjoint_product)(const REAL *w, size_t K, size_t co_n, const REAL *D, size_t ld, REAL *dcol)
+{
+    if (co_n <= ADJ_DIRECT_MAX_CO) {
+        SFX(adjoint_direct)(w, K, co_n, D, ld, dcol);
+        return;
+    }
+    gemm_clear(dcol, K, ld, ld, sizeof *dcol);
+    GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, w, (int)K, D, (int)ld, 1.0, dcol,
+         (int)ld);
+}
+
 /* The gathering col2im serves convs of strides 1 and kernels of at most
  * COL2IM_MAX_K a side, on CPUs with AVX2, unless the workspace asks for the
  * plain one. */
@@ -154,9 +239,7 @@ static int SFX(conv_adjoint)(const nn_layer *l, const REAL *w, const REAL *dy, s
                 memcpy(D + co * ld + r * plane, dyr + co * plane, plane * sizeof *D);
         }
         for (size_t co = 0; co < co_n; co++) memset(D + co * ld + nb * plane, 0, (ld - nb * plane) * sizeof *D);
-        gemm_clear(dcol, K, ld, ld, sizeof *dcol);
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, w, (int)K, D, (int)ld, 1.0,
-             dcol, (int)ld);
+        SFX(adjoint_product)(w, K, co_n, D, ld, dcol);
         for (size_t r = 0; r < nb; r++) SFX(col2im)(l, slots, dcol + r * plane, ld, dx + (r0 + r) * lddx, gather);
     }
     free(slots);
@@ -218,9 +301,7 @@ static int SFX(conv_adjoint_win)(const nn_layer *l, const REAL *wt, const REAL *
             for (size_t co = 0; co < co_n; co++) memcpy(D + co * ld + r * hw, dyr + co * hw, hw * sizeof *D);
         }
         for (size_t co = 0; co < co_n; co++) memset(D + co * ld + nb * hw, 0, (ld - nb * hw) * sizeof *D);
-        gemm_clear(dcol, K, ld, ld, sizeof *dcol);
-        GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, (int)K, (int)ld, (int)co_n, 1.0, wt, (int)K, D, (int)ld, 1.0,
-             dcol, (int)ld);
+        SFX(adjoint_product)(wt, K, co_n, D, ld, dcol);
         for (size_t r = 0; r < nb; r++) {
             REAL *dxr = dx + (r0 + r) * lddx;
 #if COL2IM_GATHER
