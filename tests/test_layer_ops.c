@@ -351,6 +351,29 @@ static void rand_rows(test_rng *rng, double *dy, size_t n)
     }
 }
 
+/* A random conv as a one-layer model: 1 to 3 input channels on maps of 1 to
+ * max_hw cells a side, kernels up to 6 with dilation 1 or 2 and padding up to
+ * the kernel, strides 1 (stride1) or 1 to 3, 1 to max_co output channels; its
+ * weights in float into *wf. 0 when the geometry leaves no output. */
+static int rand_conv_model(test_rng *rng, int max_co, int max_hw, int stride1, nn_model *m, float **wf)
+{
+    nn_layer l = layer_make(LAYER_CONV2D);
+    nn_shape in = {rand_int(rng, 1, 3), rand_int(rng, 1, max_hw), rand_int(rng, 1, max_hw)};
+    l.kernel[0] = rand_int(rng, 1, 6), l.kernel[1] = rand_int(rng, 1, 6);
+    l.dilation[0] = rand_int(rng, 1, 2), l.dilation[1] = rand_int(rng, 1, 2);
+    l.stride[0] = stride1 ? 1 : rand_int(rng, 1, 3), l.stride[1] = stride1 ? 1 : rand_int(rng, 1, 3);
+    for (int k = 0; k < 4; k++) l.pad[k] = rand_int(rng, 0, l.kernel[k % 2]);
+    l.out_channels = rand_int(rng, 1, max_co);
+    l.in_features = in.c;
+    size_t wn = (size_t)l.out_channels * in.c * l.kernel[0] * l.kernel[1];
+    l.weight = test_rand_vec(rng, wn, -1, 1);
+    l.bias = test_rand_vec(rng, (size_t)l.out_channels, -1, 1);
+    if (!one_layer(m, in, l)) return 0;
+    *wf = malloc(wn * sizeof **wf);
+    for (size_t i = 0; i < wn; i++) (*wf)[i] = (float)m->layers[0].weight[i];
+    return 1;
+}
+
 /* The conv adjoint's col2im gathers each input cell's slots in registers where
  * the CPU has AVX2 and the strides are 1 (layer_workspace.plain_col2im = 0),
  * and must give the bits of the cell-by-cell scatter (plain_col2im = 1): on full
@@ -366,23 +389,13 @@ static void gathered_col2im_gives_the_scatter_bits(void **state)
     plain.plain_col2im = 1;
     int tested = 0;
     for (int trial = 0; trial < 300; trial++) {
-        nn_layer l = layer_make(LAYER_CONV2D);
-        nn_shape in = {rand_int(&rng, 1, 3), rand_int(&rng, 1, 41), rand_int(&rng, 1, 41)};
-        l.kernel[0] = rand_int(&rng, 1, 6), l.kernel[1] = rand_int(&rng, 1, 6);
-        l.dilation[0] = rand_int(&rng, 1, 2), l.dilation[1] = rand_int(&rng, 1, 2);
-        for (int k = 0; k < 4; k++) l.pad[k] = rand_int(&rng, 0, l.kernel[k % 2]);
-        l.out_channels = rand_int(&rng, 1, 5);
-        l.in_features = in.c;
-        size_t wn = (size_t)l.out_channels * in.c * l.kernel[0] * l.kernel[1];
-        l.weight = test_rand_vec(&rng, wn, -1, 1);
-        l.bias = test_rand_vec(&rng, (size_t)l.out_channels, -1, 1);
         nn_model m;
-        if (!one_layer(&m, in, l)) continue;
+        float *wf;
+        if (!rand_conv_model(&rng, 5, 41, 1, &m, &wf)) continue;
         const nn_layer *L = &m.layers[0];
+        nn_shape in = L->in;
         size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = (size_t)rand_int(&rng, 1, 6);
         nn_error err;
-        float *wf = malloc(wn * sizeof *wf);
-        for (size_t i = 0; i < wn; i++) wf[i] = (float)L->weight[i];
         /* full maps */
         double *dy = malloc(rows * n_out * sizeof *dy), *d1 = malloc(rows * n_in * sizeof *d1);
         double *d2 = malloc(rows * n_in * sizeof *d2);
@@ -461,25 +474,17 @@ static void small_conv_adjoint_is_the_naive_sum(void **state)
     layer_workspace_init(&ws);
     int tested = 0;
     for (int trial = 0; trial < 200; trial++) {
-        nn_shape in;
-        nn_layer l = rand_window_layer(&rng, LAYER_CONV2D, &in);
-        in.h = rand_int(&rng, 3, 30), in.w = rand_int(&rng, 3, 30);
-        l.out_channels = rand_int(&rng, 1, 8);
-        free(l.weight), free(l.bias);
-        size_t wn = (size_t)l.out_channels * in.c * l.kernel[0] * l.kernel[1];
-        l.weight = test_rand_vec(&rng, wn, -1, 1);
-        l.bias = test_rand_vec(&rng, (size_t)l.out_channels, -1, 1);
         nn_model m;
-        if (!one_layer(&m, in, l)) continue;
+        float *wf;
+        if (!rand_conv_model(&rng, 8, 30, 0, &m, &wf)) continue;
         const nn_layer *L = &m.layers[0];
         int kh = L->kernel[0], kw = L->kernel[1];
         size_t K = (size_t)L->in.c * kh * kw, plane = (size_t)L->out.h * L->out.w;
         size_t n_in = shape_size(L->in), n_out = shape_size(L->out), rows = (size_t)rand_int(&rng, 1, 4);
         double *dy = malloc(rows * n_out * sizeof *dy), *dx = malloc(rows * n_in * sizeof *dx);
         double *want = malloc(n_in * sizeof *want);
-        float *wf = malloc(wn * sizeof *wf), *fy = malloc(rows * n_out * sizeof *fy);
+        float *fy = malloc(rows * n_out * sizeof *fy);
         float *fx = malloc(rows * n_in * sizeof *fx), *fwant = malloc(n_in * sizeof *fwant);
-        for (size_t i = 0; i < wn; i++) wf[i] = (float)L->weight[i];
         rand_rows(&rng, dy, rows * n_out);
         for (size_t i = 0; i < rows * n_out; i++) fy[i] = (float)dy[i];
         nn_error err;

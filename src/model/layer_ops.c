@@ -298,8 +298,9 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
 }
 
 /* dx = dy * M for conv2d, a transposed convolution: dy rows are laid side by
- * side as D[Co, nb*P], dcol[K, nb*P] = W^T * D is one GEMM, then col2im (the
- * adjoint of im2col). Once per precision: conv_adjoint_d, conv_adjoint_f. */
+ * side as D[Co, nb*P], dcol[K, nb*P] = W^T * D is one GEMM (summed by hand for
+ * at most ADJ_DIRECT_MAX_CO output channels), then col2im (the adjoint of
+ * im2col). Once per precision: conv_adjoint_d, conv_adjoint_f. */
 #if defined(__x86_64__) && defined(__GNUC__)
 /* col2im by gathering in AVX2 registers where the CPU has it (layer_ops_conv_adjoint.h) */
 #include <immintrin.h>
@@ -333,22 +334,6 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
 #define VSET1I(x) _mm256_set1_epi64x(x)
 #define VCMPGTI(a, b) _mm256_cmpgt_epi64(a, b)
 #include "layer_ops_conv_adjoint.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-#undef VEC
-#undef VLANES
-#undef VZERO
-#undef VLOADU
-#undef VMASKLOAD
-#undef VADD
-#undef VMUL
-#undef VSET1
-#undef VSTOREU
-#undef VMASKSTORE
-#undef VLANE_IDX
-#undef VSET1I
-#undef VCMPGTI
 #define REAL float
 #define SFX(name) name##_f
 #define GEMM cblas_sgemm
@@ -366,22 +351,6 @@ static int conv_forward(const nn_layer *l, const double *x, size_t n, size_t ldx
 #define VSET1I(x) _mm256_set1_epi32(x)
 #define VCMPGTI(a, b) _mm256_cmpgt_epi32(a, b)
 #include "layer_ops_conv_adjoint.h"
-#undef REAL
-#undef SFX
-#undef GEMM
-#undef VEC
-#undef VLANES
-#undef VZERO
-#undef VLOADU
-#undef VMASKLOAD
-#undef VADD
-#undef VMUL
-#undef VSET1
-#undef VSTOREU
-#undef VMASKSTORE
-#undef VLANE_IDX
-#undef VSET1I
-#undef VCMPGTI
 
 /* Average pooling forward (adjoint = 0) or adjoint (adjoint = 1). */
 static int avgpool_apply(const nn_layer *l, const double *a, size_t n, size_t lda, double *b, size_t ldb,

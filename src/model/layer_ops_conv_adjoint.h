@@ -2,6 +2,8 @@
  * convolution for one element type, included once per precision with
  *   REAL  double | float      SFX  name##_d | name##_f
  *   GEMM  cblas_dgemm | cblas_sgemm
+ *   VEC, VLANES, V*  its AVX2 vector type, lanes and operations (undefined
+ *                    again at the end, with the others)
  * The float variant serves the bound engine's float32 backward passes. */
 
 /* The adjoint of im2col: dxr[input cell] += col[k, p] over every slot that reads it. */
@@ -379,3 +381,21 @@ static int SFX(affine_adjoint_win)(const nn_layer *l, const REAL *wt, const REAL
         return nn_fail(err, NN_EARG, "%s: no windowed adjoint", layer_type_name(l->type));
     }
 }
+
+/* The parameters are the includer's for one precision. */
+#undef REAL
+#undef SFX
+#undef GEMM
+#undef VEC
+#undef VLANES
+#undef VZERO
+#undef VLOADU
+#undef VMASKLOAD
+#undef VADD
+#undef VMUL
+#undef VSET1
+#undef VSTOREU
+#undef VMASKSTORE
+#undef VLANE_IDX
+#undef VSET1I
+#undef VCMPGTI
