@@ -8,6 +8,7 @@
 #include "forward.h"
 #include "layer_ops.h"
 #include "model.h"
+#include "test_bound_models.h"
 
 static void add_dense(nn_model *m, test_rng *rng, int in, int out)
 {
@@ -138,6 +139,34 @@ static void batch_equals_one_by_one_and_trace(void **state)
     forward_trace_free(&m, acts);
     free(x), free(y);
     model_free(&m);
+}
+
+/* One forward_workspace kept across calls of other models and row counts (it
+ * grows, and is reused where it is large enough) gives forward_run's bits. */
+static void kept_workspace_gives_forward_run_bits(void **state)
+{
+    (void)state;
+    test_rng rng = {29};
+    nn_model cnn, mlp;
+    nn_error err;
+    build_cnn(&cnn, &rng, LAYER_RELU);
+    tb_build_mlp(&mlp, &rng, LAYER_TANH);
+    forward_workspace fw;
+    forward_workspace_init(&fw);
+    for (int k = 0; k < 12; k++) {
+        const nn_model *m = k % 3 ? &cnn : &mlp;
+        size_t n = 1 + (size_t)(k * 7 % 11), n_in = model_input_size(m), n_out = model_output_size(m);
+        double *x = test_rand_vec(&rng, n * n_in, 0, 1);
+        double *y = malloc(n * n_out * sizeof *y), *y1 = malloc(n * n_out * sizeof *y1);
+        assert_int_equal(forward_run(m, x, n, y, &err), NN_OK);
+        assert_int_equal(forward_run_ws(m, x, n, y1, &fw, &err), NN_OK);
+        assert_memory_equal(y, y1, n * n_out * sizeof *y);
+        free(x), free(y), free(y1);
+    }
+    assert_true(fw.cap > 0 && fw.ws.nd > 0);
+    forward_workspace_free(&fw);
+    assert_null(fw.a);
+    model_free(&cnn), model_free(&mlp);
 }
 
 /* 300 rows of 4096 inputs (1.2M doubles) span several of forward_run's
@@ -439,6 +468,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(mlp_logits_match_hand_computation),
         cmocka_unit_test(batch_equals_one_by_one_and_trace),
+        cmocka_unit_test(kept_workspace_gives_forward_run_bits),
         cmocka_unit_test(rows_across_forward_chunks_equal_one_by_one),
         cmocka_unit_test(vjp_matches_central_differences_for_every_activation),
         cmocka_unit_test(residual_logits_match_hand_computation),

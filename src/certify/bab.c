@@ -148,6 +148,7 @@ typedef struct {
     float *warm;            /* [warm_n] scratch of a job's */
     long job_domains;       /* domains bounded by the job running here */
     double job_margin;      /* smallest clearance of a disjunct it ruled out (+inf: none) */
+    forward_workspace fw;   /* check_point's forward passes, one per bounded domain */
 } bab_run;
 
 static int alloc_zero(void *pp, size_t n, size_t size, const char *what, nn_error *err)
@@ -213,6 +214,7 @@ static void run_free(bab_run *run)
     for (size_t k = 0; run->have_bhalf && k < run->unit; k++)
         if (run->have_bhalf[k]) prop_region_free(&run->bhalf[k]);
     bound_batch_free(&run->batch);
+    forward_workspace_free(&run->fw);
     free(run->bst), free(run->bptr), free(run->bhalf), free(run->have_bhalf), free(run->batch_lower);
     free(run->bsub), free(run->bprior), free(run->bphase);
 }
@@ -582,7 +584,7 @@ static int check_point(bab_run *run, const bab_domain *d, const double *x, nn_er
 {
     const prop_spec *p = run->p;
     if (!prop_box_holds(p, run->b, x)) return NN_OK;
-    int rc = forward_run(run->m, x, 1, run->y, err);
+    int rc = forward_run_ws(run->m, x, 1, run->y, &run->fw, err);
     if (rc) return rc;
     for (size_t c = 0; c < run->nc && !run->found; c++) {
         size_t k = run->cases[c];
@@ -1224,6 +1226,7 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
 {
     bab_run run;
     memset(&run, 0, sizeof run);
+    forward_workspace_init(&run.fw);
     run.m = m, run.p = p, run.b = b, run.o = o, run.rng = rng, run.r = r;
     pick_mode(&run, o->bab.split, &run.relu);
     *(run.relu ? &r->bab.used_relu : &r->bab.used_input) = 1;

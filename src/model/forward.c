@@ -124,7 +124,31 @@ static int run_dag(const nn_model *m, const double *x, size_t n, double *logits,
     return rc;
 }
 
+void forward_workspace_init(forward_workspace *fw)
+{
+    fw->a = fw->b = NULL;
+    fw->cap = 0;
+    layer_workspace_init(&fw->ws);
+}
+
+void forward_workspace_free(forward_workspace *fw)
+{
+    free(fw->a), free(fw->b);
+    layer_workspace_free(&fw->ws);
+    forward_workspace_init(fw);
+}
+
 int forward_run(const nn_model *m, const double *x, size_t n, double *logits, nn_error *err)
+{
+    forward_workspace fw;
+    forward_workspace_init(&fw);
+    int rc = forward_run_ws(m, x, n, logits, &fw, err);
+    forward_workspace_free(&fw);
+    return rc;
+}
+
+int forward_run_ws(const nn_model *m, const double *x, size_t n, double *logits, forward_workspace *fw,
+                   nn_error *err)
 {
     size_t n_in = model_input_size(m), n_out = model_output_size(m);
     if (n == 0) return NN_OK;
@@ -138,15 +162,16 @@ int forward_run(const nn_model *m, const double *x, size_t n, double *logits, nn
     size_t chunk = FWD_DOUBLES / width;
     if (chunk < 1) chunk = 1;
     if (chunk > n) chunk = n;
-    double *a = nn_malloc(chunk * width * sizeof *a, "forward pass buffer", err);
-    double *b = a ? nn_malloc(chunk * width * sizeof *b, "forward pass buffer", err) : NULL;
-    if (!b) {
-        free(a);
-        return err ? err->code : NN_ENOMEM;
+    if (fw->cap < chunk * width) {
+        free(fw->a), free(fw->b);
+        fw->a = nn_malloc(chunk * width * sizeof *fw->a, "forward pass buffer", err);
+        fw->b = fw->a ? nn_malloc(chunk * width * sizeof *fw->b, "forward pass buffer", err) : NULL;
+        fw->cap = fw->b ? chunk * width : 0;
+        if (!fw->b) return err ? err->code : NN_ENOMEM;
     }
+    double *a = fw->a, *b = fw->b;
     int rc = NN_OK;
-    layer_workspace ws;
-    layer_workspace_init(&ws);
+    layer_workspace *ws = &fw->ws;
     for (size_t r0 = 0; r0 < n && rc == NN_OK; r0 += chunk) {
         size_t nb = n - r0 < chunk ? n - r0 : chunk;
         const double *src = x + r0 * n_in;
@@ -156,15 +181,12 @@ int forward_run(const nn_model *m, const double *x, size_t n, double *logits, nn
             int last = i == m->n_layers - 1;
             double *dst = last ? logits + r0 * n_out : (src == a ? b : a);
             size_t ldd = last ? n_out : shape_size(l->out);
-            rc = apply_layer(l, src, nb, lds, dst, ldd, NULL, &ws, err);
+            rc = apply_layer(l, src, nb, lds, dst, ldd, NULL, ws, err);
             src = dst;
             lds = ldd;
         }
         if (rc == NN_OK) rc = check_finite_rows(logits + r0 * n_out, nb, n_out, r0, "logit", err);
     }
-    layer_workspace_free(&ws);
-    free(a);
-    free(b);
     return rc;
 }
 
