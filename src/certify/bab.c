@@ -523,9 +523,11 @@ static int leaf_bounds(bab_run *run, bound_state *st, const bab_domain *d, nn_er
  * The LP of LP-LAST has the constraints (the committed bounds are boxes of the
  * pre-activation variables), so on such a domain it is exact up to its safe-bound
  * rounding, and proves an empty domain empty (a Farkas certificate). When it does
- * not prove the domain, the same LP solved by Cbc (no binaries are left) gives its
- * optimal point, a counterexample up to rounding, which check_point confirms or not.
- * 1 in *proven when every open disjunct is ruled out. */
+ * not prove the domain, the same problem solved by Cbc (binaries only for MaxPool
+ * windows) gives its optimal point, a counterexample up to rounding, which
+ * check_point confirms or not, and with MaxPool layers (where the LP is still a
+ * relaxation) bounds that may rule the domain out. 1 in *proven when every open
+ * disjunct is ruled out. */
 static int lp_leaf(bab_run *run, bab_domain *d, int *proven, nn_error *err)
 {
     *proven = 0;
@@ -569,6 +571,11 @@ static int lp_leaf(bab_run *run, bab_domain *d, int *proven, nn_error *err)
             if ((rc = check_point(run, d, run->x, err))) return rc;
         }
     }
+    /* With MaxPool layers the MILP keeps a binary per candidate input of each
+     * window the leaf's bounds leave undecided, and is exact on the leaf where
+     * the LP is a relaxation: its bounds rule out what the pools' relaxations
+     * left open (doc/bab.md "Empty domains proven by an LP"). */
+    if (!run->found && !evaluate(run, d)) *proven = 1;
     return NN_OK;
 }
 
