@@ -71,6 +71,9 @@ typedef struct {
     bab_save_fn save;       /* NULL: no checkpoints */
     void *save_ctx;
     double save_every;
+    int timeout_final;      /* 1: the caller keeps a timeout as the answer and drops the
+                               checkpoint (vnncomp), so none is written once the clock
+                               has run out: at the timeout, or at a round's end past it */
     const unsigned char *resume;  /* NULL: start afresh */
     size_t resume_len;
 } bab_options;

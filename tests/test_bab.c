@@ -1158,6 +1158,51 @@ static void maxpool_leaves_close_by_their_milp(void **state)
     assert_true(answers[PROP_UNSAT] > 0 && answers[PROP_SAT] > 0);
 }
 
+static int count_save(void *ctx, const unsigned char *bytes, size_t len, nn_error *err)
+{
+    (void)bytes, (void)len, (void)err;
+    ++*(int *)ctx;
+    return NN_OK;
+}
+
+/* A search cut by its timeout leaves a snapshot to continue from (verify
+ * --checkpoint), unless the caller keeps the timeout as its answer
+ * (bab_options.timeout_final: vnncomp, which then drops the checkpoint; a
+ * LeNet frontier's snapshot took 28 s past a 60 s timeout there). */
+static void a_final_timeout_writes_no_snapshot(void **state)
+{
+    (void)state;
+    test_rng rng = {99};
+    nn_model m;
+    build_lenet_like(&m, &rng);
+    size_t nx = shape_size(m.input), ny = model_output_size(&m);
+    double lo[16], hi[16], row[3];
+    for (size_t j = 0; j < nx; j++) {
+        double c = test_rng_range(&rng, 0.2, 0.8);
+        lo[j] = c - 0.15, hi[j] = c + 0.15;
+    }
+    for (size_t k = 0; k < ny; k++) row[k] = test_rng_range(&rng, -1, 1);
+    double milp_lo, milp_inc;
+    milp_minimum(&m, lo, hi, row, &milp_lo, &milp_inc);
+    for (int final = 0; final < 2; final++) {
+        prop_spec p;
+        one_row_property(&p, nx, lo, hi, row, ny, milp_lo - 0.02 * (fabs(milp_lo) + 1));
+        prop_options o;
+        prop_options_default(&o);
+        o.bab.enabled = 1, o.bab.split = BAB_SPLIT_RELU, o.timeout = 0.3;
+        int saves = 0;
+        o.bab.save = count_save, o.bab.save_ctx = &saves, o.bab.save_every = 1000, o.bab.timeout_final = final;
+        prop_result r;
+        nn_error err;
+        assert_int_equal(prop_verify(&m, &p, &o, &r, &err), NN_OK);
+        if (r.answer != PROP_TIMEOUT) fail_msg("%s after %ld domains, not a timeout", prop_answer_name(r.answer), r.bab.domains);
+        assert_int_equal(saves, final ? 0 : 1);
+        prop_result_free(&r);
+        prop_spec_free(&p);
+    }
+    model_free(&m);
+}
+
 /* Residual graphs (tb_build_res: a dense one, conv blocks with pools in their
  * branches, conv forks): random ReLU splits hold on sampled points, as on chains
  * (CROWN, and FROWN with its split multipliers, through the graph's passes), and
@@ -1573,6 +1618,7 @@ int main(void)
         cmocka_unit_test(bab_agrees_with_milp),
         cmocka_unit_test(residual_bab_agrees_with_milp),
         cmocka_unit_test(maxpool_leaves_close_by_their_milp),
+        cmocka_unit_test(a_final_timeout_writes_no_snapshot),
         cmocka_unit_test(a_holder_keeps_the_frontier),
         cmocka_unit_test(lp_jobs_apart_keep_the_tree),
         cmocka_unit_test(certify_bab_radius_is_exact),

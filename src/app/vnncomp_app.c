@@ -133,6 +133,7 @@ static int verify_instance(vnncomp_app *a, size_t i, prop_answer *answer, bab_st
         rc = open_checkpoint(a, i, &sink, path, sizeof path, identity, sizeof identity, &resume, &resume_len, err);
         po.bab.resume = resume, po.bab.resume_len = resume_len;
         if (!a->group || sched_group_rank(a->group) == 0) po.bab.save = checkpoint_sink_save, po.bab.save_ctx = &sink;
+        po.bab.timeout_final = 1; /* done() records a timeout and drops the checkpoint */
     }
     if (!rc) rc = prop_verify(&a->model, &p, &po, &r, err);
     if (po.bab.save && sink.failed)  /* the answer stands; only resuming is lost */

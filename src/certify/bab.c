@@ -1296,8 +1296,9 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
     while (!rc && !run.found && open_n) {
         if (prop_late(o, deadline)) {
             r->answer = PROP_TIMEOUT, *decided = 1;
-            /* where a rerun with more time continues */
-            if (o->bab.save && pg && holder) rc = save_snapshot(&run, &f, proven, *rng, stuck, volume, pg, err);
+            /* where a rerun with more time continues (none where the timeout is final) */
+            if (o->bab.save && pg && holder && !o->bab.timeout_final)
+                rc = save_snapshot(&run, &f, proven, *rng, stuck, volume, pg, err);
             break;
         }
         if (o->bab.max_domains > 0 && r->bab.domains >= o->bab.max_domains) break;
@@ -1371,7 +1372,10 @@ int prop_bab_box(const nn_model *m, const prop_spec *p, size_t b, const prop_opt
         if (f.n > o->bab.max_frontier) bab_frontier_set_depth_first(&f, 1);  /* the holder's order */
         else if (f.n <= o->bab.max_frontier / 2) bab_frontier_set_depth_first(&f, 0);
         r->bab.sec_merge += nn_wall_seconds() - t3;
-        if (!rc && o->bab.save && pg && holder && f.n && !run.found && nn_wall_seconds() >= pg->next_save)
+        /* the holder's own clock (no collective): saving decides nothing */
+        double now = nn_wall_seconds();
+        if (!rc && o->bab.save && pg && holder && f.n && !run.found && now >= pg->next_save &&
+            !(o->bab.timeout_final && now > deadline))
             rc = save_snapshot(&run, &f, proven, *rng, stuck, volume, pg, err);
     }
     if (!rc && !run.found && !open_n && !stuck && !(*decided)) {
